@@ -1,0 +1,1 @@
+//! Fix search and (later) lint, diff and policy checks over rulesets.

@@ -1,0 +1,382 @@
+//! What a simulation returns: data only, every rule referred to by position.
+
+use model::expr::{Nat, NatKind, Queue, Reject, Undecidable};
+use model::host::Socket;
+use model::{ChainRef, Hook, Packet, RuleRef};
+use std::net::IpAddr;
+
+/// All ways the packet can go, one branch per combination of Unknown outcomes explored.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// At least one. The first branch is the one where every Unknown match took its
+    /// default (see [`UnknownChoice`]).
+    pub branches: Vec<Branch>,
+    /// More combinations existed than `Options::max_branches`.
+    pub truncated: bool,
+}
+
+impl Outcome {
+    /// The fate, if every branch agrees on it (then Unknown matches on the path did not
+    /// matter for the verdict, e.g. a rate-limited LOG).
+    pub fn decided_fate(&self) -> Option<&Fate> {
+        let first = &self.branches[0].trace.fate;
+        self.branches.iter().all(|b| b.trace.fate.same_kind(first)).then_some(first)
+    }
+    pub fn primary(&self) -> &Trace {
+        &self.branches[0].trace
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Branch {
+    /// The Unknown matches met on this branch and the outcome taken for each, in path order.
+    pub choices: Vec<UnknownChoice>,
+    pub trace: Trace,
+}
+
+/// Where an Unknown match is: the rule and the index of the match in `rule.body`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UnknownSite {
+    pub rule: RuleRef,
+    pub step: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnknownChoice {
+    pub site: UnknownSite,
+    pub why: Undecidable,
+    /// The outcome taken on this branch.
+    pub matched: bool,
+    /// Forced by the user's `--assume`, not explored.
+    pub assumed_by_user: bool,
+}
+
+/// One simulated path.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// The packet as given.
+    pub packet: Packet,
+    /// The packet as it last was (after NAT, mark and TTL changes).
+    pub final_packet: Packet,
+    pub events: Vec<Event>,
+    pub fate: Fate,
+    /// What decided the fate.
+    pub decider: Decider,
+    pub route: Option<RouteDecision>,
+    pub nat: Vec<NatRewrite>,
+    pub conntrack: CtInfo,
+    pub sender_sees: SenderView,
+    pub logs: Vec<LogLine>,
+    /// Things the simulation had to assume because the input did not say (no host state,
+    /// missing sysctls): each is stated in the output.
+    pub assumptions: Vec<Assumption>,
+    /// Warnings about the path that do not change the fate (e.g. a queue after conntrack on
+    /// a NATed flow may rewrite ports too late).
+    pub warnings: Vec<Warning>,
+    /// Whether and how the reply gets back.
+    pub reply: Option<Reply>,
+}
+
+/// One step of the path, in order; read like `nft monitor trace`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The packet enters a hook.
+    Hook(Hook),
+    /// A rule matched and its action ran. `verdict` is what it did to the traversal
+    /// (`Continue` for LOG/MARK and other non-terminal targets).
+    Rule { hook: Hook, at: RuleRef, verdict: TraceVerdict },
+    /// The end of a regular chain was reached: back to the caller.
+    ChainEnd { hook: Hook, chain: ChainRef },
+    /// The end of a base chain was reached: its policy applied.
+    Policy { hook: Hook, chain: ChainRef, verdict: TraceVerdict },
+    /// An Unknown match: which outcome this branch took.
+    Unknown { hook: Hook, choice: UnknownChoice },
+    /// Conntrack classified the packet.
+    Conntrack { hook: Hook, state: CtState, entry: Option<usize> },
+    /// Address translation happened.
+    Nat { hook: Hook, rewrite: NatRewrite },
+    /// A routing decision (prerouting, output, or a re-route after output changes).
+    Route(RouteDecision),
+    /// Mark changed by a rule.
+    MarkSet { hook: Hook, at: RuleRef, old: u32, new: u32 },
+    /// Something on the path worth a line that is not a rule (e.g. TTL decremented,
+    /// conntrack skipped because of NOTRACK).
+    Note { hook: Option<Hook>, note: Note },
+}
+
+/// What a rule or policy did, as the kernel's trace would say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceVerdict {
+    Accept,
+    Drop,
+    Reject(Reject),
+    Queue(Queue),
+    Jump(ChainRef),
+    Goto(ChainRef),
+    Return,
+    Continue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    TtlDecremented { from: u8, to: u8 },
+    /// The packet is untracked: `type nat` chains and conntrack are skipped.
+    Untracked,
+    /// A `type nat` chain was skipped: not the first packet of its connection.
+    NatChainSkipped { chain: ChainRef },
+    /// The packet was re-routed after OUTPUT changed its mark or destination.
+    Rerouted,
+    /// The interface given on the command line was not what routing chose.
+    OifContradicted { given: String, routed: String },
+}
+
+/// Conntrack's classification (`ct state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CtState {
+    New,
+    Established,
+    Related,
+    Invalid,
+    Untracked,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CtInfo {
+    /// The state rules saw first (None: the packet never reached conntrack).
+    pub state: Option<CtState>,
+    /// Index into `host.conntrack` of the entry the packet belongs to, if it had one.
+    pub entry: Option<usize>,
+    /// The tuple conntrack would create for a new connection (original, reply) after NAT.
+    pub new_entry: Option<(model::host::CtTuple, model::host::CtTuple)>,
+    /// A knob the state depended on (e.g. `net.netfilter.nf_conntrack_tcp_loose`).
+    pub depends_on: Vec<String>,
+}
+
+/// One translation applied to the packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatRewrite {
+    pub kind: NatKind,
+    pub hook: Hook,
+    /// The rule that did it (None: conntrack applied an existing binding).
+    pub by: Option<RuleRef>,
+    pub before: (IpAddr, Option<u16>),
+    pub after: (IpAddr, Option<u16>),
+    /// The translation as the rule stated it.
+    pub spec: Option<Nat>,
+}
+
+/// The packet's fate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fate {
+    /// Accepted for a local socket. `listener` says who answers.
+    Delivered { listener: Listener },
+    /// Forwarded out of `oif`.
+    Forwarded { oif: String, gateway: Option<IpAddr> },
+    /// Locally generated and sent out of `oif`.
+    Sent { oif: String },
+    Dropped,
+    Rejected { with: Reject },
+    /// Handed to a userspace queue; what happens next depends on the program.
+    Queued { queue: Queue },
+    /// Lost in routing: no route, blackhole/unreachable/prohibit route, forwarding off,
+    /// rp_filter, martian source, TTL exhausted.
+    RoutingFailed { reason: RoutingFailure },
+}
+
+impl Fate {
+    /// Same outcome ignoring details (for deciding whether branches agree).
+    pub fn same_kind(&self, other: &Fate) -> bool {
+        match (self, other) {
+            (Fate::Rejected { with: a }, Fate::Rejected { with: b }) => a == b,
+            (Fate::Forwarded { oif: a, .. }, Fate::Forwarded { oif: b, .. }) => a == b,
+            (Fate::Sent { oif: a }, Fate::Sent { oif: b }) => a == b,
+            (Fate::Delivered { listener: a }, Fate::Delivered { listener: b }) => {
+                std::mem::discriminant(a) == std::mem::discriminant(b)
+            }
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+    /// Whether the packet got where it was going (exit code 0).
+    pub fn passed(&self) -> bool {
+        matches!(self, Fate::Delivered { .. } | Fate::Forwarded { .. } | Fate::Sent { .. })
+    }
+}
+
+/// Who answers a packet delivered locally.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Listener {
+    /// A socket listens: the connection is accepted.
+    Open(Socket),
+    /// No socket: the stack answers (TCP RST, ICMP port unreachable for UDP).
+    Closed,
+    /// Listening sockets were not given.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoutingFailure {
+    /// No route matched (`ENETUNREACH` locally, ICMP net unreachable when forwarding).
+    NoRoute,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+    /// `ip_forward` / `conf.IFACE.forwarding` is 0.
+    ForwardingDisabled { sysctl: String },
+    /// Reverse path filter dropped it (`rp_filter` 1 strict or 2 loose).
+    RpFilter { mode: u8, sysctl: String },
+    /// A source address the kernel never accepts from the wire (127.0.0.0/8, multicast...).
+    Martian,
+    /// TTL would reach 0 when forwarding: ICMP time exceeded.
+    TtlExceeded,
+}
+
+/// What decided the fate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decider {
+    Rule(RuleRef),
+    Policy(ChainRef),
+    /// The accept of a base chain was final because no later chain dropped: the last
+    /// rule or policy that accepted, per hook.
+    Routing,
+    /// The local stack (socket lookup).
+    Stack,
+    /// Conntrack (invalid packet dropped by the kernel, table full).
+    Conntrack,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteDecision {
+    pub hook: Hook,
+    pub kind: RouteKind,
+    /// Routing table consulted (255 local, 254 main).
+    pub table: u32,
+    /// Priority of the policy rule that led there.
+    pub rule_priority: Option<u32>,
+    /// Index into `host.routes` of the route used.
+    pub route: Option<usize>,
+    /// Chosen without host state (from `in`/`out` of the packet spec).
+    pub assumed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteKind {
+    Local,
+    Forward { oif: String, gateway: Option<IpAddr> },
+    Output { oif: String, gateway: Option<IpAddr>, src: Option<IpAddr> },
+    Failed(RoutingFailure),
+}
+
+/// What the sender of the packet observes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SenderView {
+    /// What comes back on the wire, if anything.
+    pub response: Option<Response>,
+    /// What the sender's `connect()` (TCP) or a connected UDP socket's `recv()` returns.
+    pub errno: Option<Errno>,
+    /// How long until the sender gives up, when nothing comes back (TCP SYN retries).
+    pub timeout_secs: Option<u32>,
+}
+
+/// A packet sent back to the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub kind: ResponseKind,
+    /// Its source address (a firewall RST carries the original destination; an ICMP error
+    /// for a forwarded packet comes from the router's address on the route back).
+    pub from: IpAddr,
+    pub to: IpAddr,
+    /// Sent by the local stack (closed port) rather than by a firewall rule.
+    pub by_stack: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseKind {
+    TcpRst,
+    Icmp { icmp_type: u8, code: u8 },
+    Icmpv6 { icmp_type: u8, code: u8 },
+    /// The connection is accepted (SYN/ACK from the server).
+    SynAck,
+}
+
+/// What a socket call returns, named as errno(3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Errno {
+    Econnrefused,
+    Ehostunreach,
+    Enetunreach,
+    Eacces,
+    Eperm,
+    Etimedout,
+}
+
+impl Errno {
+    pub fn name(self) -> &'static str {
+        match self {
+            Errno::Econnrefused => "ECONNREFUSED",
+            Errno::Ehostunreach => "EHOSTUNREACH",
+            Errno::Enetunreach => "ENETUNREACH",
+            Errno::Eacces => "EACCES",
+            Errno::Eperm => "EPERM",
+            Errno::Etimedout => "ETIMEDOUT",
+        }
+    }
+    /// strerror(3) text.
+    pub fn message(self) -> &'static str {
+        match self {
+            Errno::Econnrefused => "Connection refused",
+            Errno::Ehostunreach => "No route to host",
+            Errno::Enetunreach => "Network is unreachable",
+            Errno::Eacces => "Permission denied",
+            Errno::Eperm => "Operation not permitted",
+            Errno::Etimedout => "Connection timed out",
+        }
+    }
+}
+
+/// A line the kernel (or an nflog reader) writes on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub by: RuleRef,
+    /// Exactly as `dmesg` shows it (without the timestamp).
+    pub text: String,
+    pub kind: model::expr::LogKind,
+    /// Why the line may be missing, e.g. the LOG rule sits behind a rate limit.
+    pub may_be_missing: Option<Undecidable>,
+}
+
+/// Something assumed because the input did not say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assumption {
+    /// No host state: `in X out Y` taken as forwarded from X to Y.
+    ForwardedFromSpec,
+    /// No host state: `in X` alone taken as addressed to this host.
+    LocalFromSpec,
+    /// No host state: `out Y` alone (or neither) taken as locally generated.
+    OutputFromSpec,
+    /// A sysctl was not given: its kernel default was used.
+    SysctlDefault { key: String, value: String },
+    /// Listening sockets not given: cannot say whether something answers.
+    SocketsUnknown,
+    /// No conntrack table given: the packet is taken as the first of its flow.
+    FirstPacketOfFlow,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A queue that may rewrite ports sits after conntrack on a NATed flow (user story 6):
+    /// conntrack's reverse NAT matched on the tuple before the program's change.
+    QueueAfterConntrackOnNat { at: RuleRef },
+    /// REJECT outside INPUT/FORWARD/OUTPUT is not allowed by iptables' REJECT target.
+    Other(String),
+}
+
+/// The reply direction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The reply as the peer sends it (addresses swapped against the translated packet).
+    pub packet: Packet,
+    /// The reply after conntrack undoes the NAT, as the original sender receives it.
+    pub delivered_as: Packet,
+    /// Whether a route back to the sender exists on this host.
+    pub route_back: Option<RouteDecision>,
+}

@@ -1,0 +1,1 @@
+//! Kernel log lines, traces and captures turned into packets and observed symptoms.

@@ -1,0 +1,80 @@
+//! The one error type of all front ends.
+
+use model::{SourceFile, Span};
+use std::fmt;
+
+/// A parse error: where, what kind, and what was expected instead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    /// The input (file name and full text), so the error can be shown with its line.
+    pub source: SourceFile,
+    pub span: Span,
+    pub kind: ErrorKind,
+}
+
+/// What went wrong. "Unsupported" kinds name the construct so users can tell a gap in
+/// whyblocked from a typo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Found something else where `expected` should be.
+    Expected { expected: String, found: String },
+    /// A value that does not parse (bad address, port out of range, ...).
+    InvalidValue { what: String, value: String, reason: String },
+    /// Syntax that is valid for the tool that wrote the file but not modelled here.
+    Unsupported { construct: String },
+    /// A reference to something that does not exist (an undefined chain, set, table).
+    Undefined { what: String, name: String },
+    /// Input that is structurally wrong (rule before a table header, missing COMMIT).
+    Structure { message: String },
+    /// JSON that does not have the expected shape.
+    Json { message: String },
+}
+
+impl ParseError {
+    pub fn new(source: &SourceFile, span: Span, kind: ErrorKind) -> ParseError {
+        ParseError { source: source.clone(), span, kind }
+    }
+    pub fn expected(source: &SourceFile, span: Span, expected: &str, found: &str) -> ParseError {
+        ParseError::new(
+            source,
+            span,
+            ErrorKind::Expected { expected: expected.to_string(), found: found.to_string() },
+        )
+    }
+    /// 1-based line and column of the start of the span.
+    pub fn line_col(&self) -> (u32, u32) {
+        self.source.line_col(self.span.start)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::Expected { expected, found } if found.is_empty() => {
+                write!(f, "expected {expected}, found end of line")
+            }
+            ErrorKind::Expected { expected, found } => {
+                write!(f, "expected {expected}, found `{found}`")
+            }
+            ErrorKind::InvalidValue { what, value, reason } => {
+                write!(f, "invalid {what} `{value}`: {reason}")
+            }
+            ErrorKind::Unsupported { construct } => {
+                write!(f, "unsupported: {construct} is not modelled by whyblocked")
+            }
+            ErrorKind::Undefined { what, name } => write!(f, "undefined {what} `{name}`"),
+            ErrorKind::Structure { message } => f.write_str(message),
+            ErrorKind::Json { message } => write!(f, "JSON: {message}"),
+        }
+    }
+}
+
+/// `file:line:col: message` (the renderer in `report` adds the line and caret).
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (line, col) = self.line_col();
+        write!(f, "{}:{}:{}: {}", self.source.name, line, col, self.kind)
+    }
+}
+
+impl std::error::Error for ParseError {}

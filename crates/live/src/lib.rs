@@ -1,0 +1,1 @@
+//! Linux-only: network-namespace kernel oracle, netlink trace reader, host snapshots.

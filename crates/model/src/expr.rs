@@ -1,0 +1,517 @@
+//! What a rule matches on and what it does.
+//!
+//! A [`Match`] is `key pattern` (optionally negated) or a test that is not a plain
+//! comparison (set lookup, rpfilter, ...). Keys name what is read from the packet or its
+//! context exactly as nftables names it; iptables matches lower into the same keys
+//! (`-p tcp --dport 22` is `meta l4proto == tcp` then `th dport == 22`).
+//!
+//! Anything the engine cannot decide offline is [`Test::Undecidable`]: it evaluates to
+//! Unknown, never to a silent yes or no.
+
+use crate::packet::Mac;
+use ipnet::IpNet;
+use std::fmt;
+use std::net::IpAddr;
+
+/// One condition of a rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// `!` in front of it.
+    pub negated: bool,
+    pub test: Test,
+    /// What happens when the key does not exist for this packet (no transport header,
+    /// no conntrack entry, not bridged).
+    pub when_absent: Absent,
+}
+
+impl Match {
+    pub fn new(test: Test) -> Match {
+        Match { negated: false, test, when_absent: Absent::Fails }
+    }
+    pub fn cmp(key: Key, pattern: Pattern) -> Match {
+        Match::new(Test::Cmp { key, pattern })
+    }
+    pub fn negate(mut self, negated: bool) -> Match {
+        self.negated = negated;
+        self
+    }
+}
+
+/// How a match treats a packet that lacks the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Absent {
+    /// The match fails whether or not it is negated (nft payload on a missing header;
+    /// xt `tcp`/`udp`/`icmp` on a fragment; `rt` without a routing header).
+    #[default]
+    Fails,
+    /// The absent key compares unequal, so a negated match succeeds (xt `physdev` on a
+    /// packet that was not bridged).
+    Unequal,
+}
+
+/// The condition itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    /// `key` compared with `pattern`.
+    Cmp { key: Key, pattern: Pattern },
+    /// The packet's key tuple is an element of a named set (`@set`, `--match-set`).
+    InSet { keys: Vec<Key>, set: SetRef },
+    /// Reverse path check (`-m rpfilter`): a route back to the source exists via the input
+    /// interface.
+    RpFilter { loose: bool, validmark: bool, accept_local: bool },
+    /// IPsec policy (`-m policy --dir in|out --pol none|ipsec`). `ipsec: false` is decidable
+    /// offline (no IPsec state means `none` matches); `ipsec: true` is Unknown.
+    IpsecPolicy { dir_in: bool, ipsec: bool },
+    /// The TCP header carries option `kind` (`--tcp-option N`, `tcp option X exists`).
+    TcpOption(u8),
+    /// A later (non-first) IPv4 fragment (`-f`).
+    LaterFragment,
+    /// Cannot be decided offline; the engine branches or follows a stated assumption.
+    Undecidable { kind: Undecidable, text: String },
+}
+
+/// What a key is read from. Named after nft's expressions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Key {
+    // meta
+    IifName,
+    OifName,
+    /// Transport protocol number (`meta l4proto`, iptables `-p`).
+    L4Proto,
+    /// `meta nfproto`: 2 for IPv4, 10 for IPv6.
+    NfProto,
+    Mark,
+    PktType,
+    SkUid,
+    SkGid,
+    /// `meta length`: the IP total length (`-m length`).
+    Length,
+    /// Bridge port the packet came in / goes out by (`-m physdev`); absent when not bridged.
+    PhysIn,
+    PhysOut,
+    /// Whether the packet is bridged at all (`--physdev-is-bridged`): Int 1 or absent.
+    PhysIsBridged,
+    // link layer
+    EtherSrc,
+    EtherDst,
+    // network layer
+    SrcAddr,
+    DstAddr,
+    /// TTL or hop limit.
+    Ttl,
+    /// The whole TOS/traffic-class byte.
+    Tos,
+    Dscp,
+    /// Type of an IPv6 routing header (`-m rt --rt-type`): absent when there is none.
+    Ip6RtType,
+    // transport layer (any of tcp/udp/sctp/udplite, as nft `th`)
+    SrcPort,
+    DstPort,
+    TcpFlags,
+    IcmpType,
+    IcmpCode,
+    Icmpv6Type,
+    Icmpv6Code,
+    // conntrack
+    /// Bits as the kernel defines them: INVALID 1, ESTABLISHED 2, RELATED 4, NEW 8,
+    /// UNTRACKED 64 (see [`ct_state`]).
+    CtState,
+    /// `IPS_*` bits (see [`ct_status`]).
+    CtStatus,
+    CtMark,
+    /// 0 original, 1 reply.
+    CtDirection,
+    CtOrigSrc,
+    CtOrigDst,
+    CtReplSrc,
+    CtReplDst,
+    CtOrigSrcPort,
+    CtOrigDstPort,
+    CtReplSrcPort,
+    CtReplDstPort,
+    CtProto,
+    CtZone,
+    CtHelper,
+    // routing (fib)
+    /// Routing type of an address (`-m addrtype`, nft `fib ... type`), as `RTN_*` numbers
+    /// (see [`rtn`]). `iface`: `--limit-iface-in/out` (nft `. iif` / `. oif`).
+    FibAddrType { dst: bool, iface: Option<IfaceLimit> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IfaceLimit {
+    In,
+    Out,
+}
+
+/// Conntrack state bits (`NF_CT_STATE_*_BIT`), as [`Key::CtState`] yields them.
+pub mod ct_state {
+    pub const INVALID: u64 = 1;
+    pub const ESTABLISHED: u64 = 2;
+    pub const RELATED: u64 = 4;
+    pub const NEW: u64 = 8;
+    pub const UNTRACKED: u64 = 64;
+    /// Kernel words for each bit, as iptables and nft print them.
+    pub const NAMES: [(&str, u64); 5] = [
+        ("INVALID", INVALID),
+        ("ESTABLISHED", ESTABLISHED),
+        ("RELATED", RELATED),
+        ("NEW", NEW),
+        ("UNTRACKED", UNTRACKED),
+    ];
+}
+
+/// Conntrack status bits (`IPS_*`), as [`Key::CtStatus`] yields them.
+pub mod ct_status {
+    pub const EXPECTED: u64 = 1;
+    pub const SEEN_REPLY: u64 = 2;
+    pub const ASSURED: u64 = 4;
+    pub const CONFIRMED: u64 = 8;
+    pub const SRC_NAT: u64 = 16;
+    pub const DST_NAT: u64 = 32;
+}
+
+/// Routing types (`RTN_*`), as [`Key::FibAddrType`] yields them.
+pub mod rtn {
+    pub const UNSPEC: u64 = 0;
+    pub const UNICAST: u64 = 1;
+    pub const LOCAL: u64 = 2;
+    pub const BROADCAST: u64 = 3;
+    pub const ANYCAST: u64 = 4;
+    pub const MULTICAST: u64 = 5;
+    pub const BLACKHOLE: u64 = 6;
+    pub const UNREACHABLE: u64 = 7;
+    pub const PROHIBIT: u64 = 8;
+    pub const THROW: u64 = 9;
+    pub const NAT: u64 = 10;
+    pub const XRESOLVE: u64 = 11;
+    pub const NAMES: [(&str, u64); 12] = [
+        ("UNSPEC", UNSPEC),
+        ("UNICAST", UNICAST),
+        ("LOCAL", LOCAL),
+        ("BROADCAST", BROADCAST),
+        ("ANYCAST", ANYCAST),
+        ("MULTICAST", MULTICAST),
+        ("BLACKHOLE", BLACKHOLE),
+        ("UNREACHABLE", UNREACHABLE),
+        ("PROHIBIT", PROHIBIT),
+        ("THROW", THROW),
+        ("NAT", NAT),
+        ("XRESOLVE", XRESOLVE),
+    ];
+}
+
+/// A value a key yields or a pattern holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Value {
+    Int(u64),
+    Addr(IpAddr),
+    Mac(Mac),
+    /// Interface names, helper names.
+    Str(String),
+}
+
+/// What a key is compared with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pattern {
+    /// Equal to.
+    Value(Value),
+    /// An address inside the prefix.
+    Prefix(IpNet),
+    /// Inclusive range (ports, lengths, address ranges of `-m iprange`).
+    Range(Value, Value),
+    /// `(key & mask) == value` (tcp flags, marks with masks, tos).
+    Masked { mask: u64, value: u64 },
+    /// `(key & mask) != 0`: any of these bits (ct state lists, ct status).
+    AnyBit(u64),
+    /// Ordered comparison: `ttl < 5`, `--ttl-gt 64`.
+    Compare(CmpOp, Value),
+    /// Interface name; a trailing `+` is the iptables wildcard ("eth+" matches "eth0").
+    Iface(String),
+    /// Any of these (`--dports 22,80:90`, `{ 22, 80 }`).
+    OneOf(Vec<Pattern>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Ne,
+}
+
+/// Which set a lookup refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetRef {
+    /// An ipset (global, from `ipset save`).
+    Ipset(String),
+    /// A set of the same table (nft `@name`).
+    Table(String),
+}
+
+/// Why a match cannot be decided offline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undecidable {
+    /// Rate limits depend on the recent packet rate.
+    Limit,
+    Hashlimit,
+    /// Depends on the `recent` list's contents at that moment.
+    Recent,
+    Connlimit,
+    /// Random or every-nth sampling.
+    Statistic,
+    /// Depends on the time of day.
+    Time,
+    /// Depends on the payload.
+    String,
+    U32,
+    Bpf,
+    Quota,
+    Nfacct,
+    /// IPsec state (`--pol ipsec`).
+    Ipsec,
+    /// Socket lookup (`-m socket`, nft `socket`).
+    Socket,
+    /// Connection count (`ct count`).
+    CtCount,
+    /// Random/hash numbers (`numgen`, `jhash`).
+    Numgen,
+    /// A match module or expression whyblocked does not model; the name as written.
+    Unsupported(String),
+}
+
+impl fmt::Display for Undecidable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Undecidable::Limit => f.write_str("rate limit (depends on the recent packet rate)"),
+            Undecidable::Hashlimit => f.write_str("hashlimit (depends on per-flow rates)"),
+            Undecidable::Recent => f.write_str("recent list (depends on earlier packets)"),
+            Undecidable::Connlimit => f.write_str("connlimit (depends on open connections)"),
+            Undecidable::Statistic => f.write_str("statistic (random or every-nth sampling)"),
+            Undecidable::Time => f.write_str("time (depends on the time of day)"),
+            Undecidable::String => f.write_str("string (depends on the payload)"),
+            Undecidable::U32 => f.write_str("u32 (depends on raw packet bytes)"),
+            Undecidable::Bpf => f.write_str("bpf program"),
+            Undecidable::Quota => f.write_str("quota (depends on bytes already counted)"),
+            Undecidable::Nfacct => f.write_str("nfacct (depends on accounting objects)"),
+            Undecidable::Ipsec => f.write_str("IPsec policy (depends on xfrm state)"),
+            Undecidable::Socket => f.write_str("socket lookup"),
+            Undecidable::CtCount => f.write_str("ct count (depends on open connections)"),
+            Undecidable::Numgen => f.write_str("number generator (random or hash)"),
+            Undecidable::Unsupported(name) => write!(f, "unsupported match `{name}`"),
+        }
+    }
+}
+
+/// What a rule does when reached.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Verdict(Verdict),
+    /// LOG / NFLOG / ULOG / nft `log`: writes a line, continues.
+    Log(Log),
+    /// `-j TRACE` / `meta nftrace set 1`.
+    Trace,
+    /// nft `counter` (iptables counters live in the rule's origin).
+    Counter,
+    /// `mark = (mark & !mask) ^ value` (`MARK --set-xmark value/mask`).
+    SetMark { value: u32, mask: u32 },
+    /// `CONNMARK`, `ct mark set`.
+    CtMark(CtMarkOp),
+    Nat(Nat),
+    /// `NOTRACK`, `CT --notrack`, nft `notrack`: the packet bypasses conntrack.
+    Notrack,
+    /// `CT --helper`/`--zone`, nft `ct helper set` / `ct zone set`.
+    CtSet { helper: Option<String>, zone: Option<u16> },
+    /// `TOS --set-xtos value/mask`: `tos = (tos & !mask) ^ value`.
+    SetTos { value: u8, mask: u8 },
+    SetDscp(u8),
+    /// A target with no effect on the packet's fate, shown on the path (TCPMSS, CHECKSUM,
+    /// CLASSIFY, AUDIT, SECMARK, ...): the target's name.
+    Shown(String),
+    /// A target whyblocked does not model: whether it ends the rule is Unknown.
+    Undecidable(String),
+}
+
+/// How a chain traversal continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    Drop,
+    Reject(Reject),
+    Return,
+    Jump(String),
+    Goto(String),
+    Queue(Queue),
+    /// Explicit `continue`: go on with the next rule.
+    Continue,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Accept => f.write_str("accept"),
+            Verdict::Drop => f.write_str("drop"),
+            Verdict::Reject(r) => write!(f, "reject with {r}"),
+            Verdict::Return => f.write_str("return"),
+            Verdict::Jump(c) => write!(f, "jump {c}"),
+            Verdict::Goto(c) => write!(f, "goto {c}"),
+            Verdict::Queue(q) => write!(f, "queue to {}", q.num),
+            Verdict::Continue => f.write_str("continue"),
+        }
+    }
+}
+
+/// What a REJECT answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reject {
+    TcpReset,
+    /// ICMP destination unreachable (type 3) with this code.
+    Icmp(u8),
+    /// ICMPv6 destination unreachable (type 1) with this code.
+    Icmpv6(u8),
+    /// nft `icmpx`: a family-independent code (0 no-route, 1 port-unreachable,
+    /// 2 host-unreachable, 3 admin-prohibited).
+    Icmpx(u8),
+}
+
+impl Reject {
+    /// The kernel's default: ICMP port unreachable (`icmp-port-unreachable`).
+    pub const DEFAULT_V4: Reject = Reject::Icmp(3);
+    pub const DEFAULT_V6: Reject = Reject::Icmpv6(4);
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Reject::TcpReset => f.write_str("tcp reset"),
+            Reject::Icmp(code) => write!(f, "icmp {}", icmp_unreach_name(code)),
+            Reject::Icmpv6(code) => write!(f, "icmpv6 {}", icmpv6_unreach_name(code)),
+            Reject::Icmpx(code) => write!(
+                f,
+                "icmpx {}",
+                match code {
+                    0 => "no-route",
+                    1 => "port-unreachable",
+                    2 => "host-unreachable",
+                    3 => "admin-prohibited",
+                    _ => "unknown",
+                }
+            ),
+        }
+    }
+}
+
+/// nft's name of an ICMP destination-unreachable code.
+pub fn icmp_unreach_name(code: u8) -> String {
+    match code {
+        0 => "net-unreachable".into(),
+        1 => "host-unreachable".into(),
+        2 => "prot-unreachable".into(),
+        3 => "port-unreachable".into(),
+        4 => "frag-needed".into(),
+        9 => "net-prohibited".into(),
+        10 => "host-prohibited".into(),
+        13 => "admin-prohibited".into(),
+        c => format!("code {c}"),
+    }
+}
+
+/// nft's name of an ICMPv6 destination-unreachable code.
+pub fn icmpv6_unreach_name(code: u8) -> String {
+    match code {
+        0 => "no-route".into(),
+        1 => "admin-prohibited".into(),
+        2 => "beyond-scope".into(),
+        3 => "addr-unreachable".into(),
+        4 => "port-unreachable".into(),
+        5 => "policy-fail".into(),
+        6 => "reject-route".into(),
+        c => format!("code {c}"),
+    }
+}
+
+/// `NFQUEUE` / nft `queue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queue {
+    pub num: u16,
+    /// Last queue of a `--queue-balance` range (equal to `num` for one queue).
+    pub last: u16,
+    /// `--queue-bypass`: with no program listening the packet is accepted, not dropped.
+    pub bypass: bool,
+    pub fanout: bool,
+}
+
+/// LOG-like actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Log {
+    pub kind: LogKind,
+    /// `--log-prefix` / `prefix`, exactly as given (ufw's ends with a space).
+    pub prefix: String,
+    /// syslog level (`--log-level`), 4 (warning) by default for LOG.
+    pub level: Option<u8>,
+    pub tcp_sequence: bool,
+    pub tcp_options: bool,
+    pub ip_options: bool,
+    pub uid: bool,
+    pub macdecode: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    /// To the kernel log (`dmesg`, syslog).
+    Kernel,
+    /// To an nflog group read by a userspace logger (ulogd).
+    Nflog { group: u16 },
+    /// Legacy ULOG (netlink group).
+    Ulog { group: u16 },
+}
+
+/// `CONNMARK` / `ct mark set` operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtMarkOp {
+    /// `ctmark = (ctmark & !mask) ^ value`.
+    SetXmark { value: u32, mask: u32 },
+    /// `ctmark = (ctmark & !ctmask) | (mark & nfmask)` (`--save-mark`).
+    Save { nfmask: u32, ctmask: u32 },
+    /// `mark = (mark & !nfmask) | (ctmark & ctmask)` (`--restore-mark`).
+    Restore { nfmask: u32, ctmask: u32 },
+}
+
+/// Address translation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nat {
+    pub kind: NatKind,
+    /// New address range (inclusive). `None`: keep (port-only DNAT, REDIRECT, MASQUERADE).
+    pub addr: Option<(IpAddr, IpAddr)>,
+    /// New port range (inclusive).
+    pub ports: Option<(u16, u16)>,
+    pub random: bool,
+    pub fully_random: bool,
+    pub persistent: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NatKind {
+    Snat,
+    Dnat,
+    /// SNAT to the address of the outgoing interface.
+    Masquerade,
+    /// DNAT to the address of the incoming interface (127.0.0.1 / ::1 on output).
+    Redirect,
+    /// Maps a prefix one to one: `addr` holds the new prefix's first and last address; the
+    /// direction follows the hook (prerouting/output: destination, postrouting: source).
+    Netmap,
+}
+
+impl fmt::Display for NatKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NatKind::Snat => "snat",
+            NatKind::Dnat => "dnat",
+            NatKind::Masquerade => "masquerade",
+            NatKind::Redirect => "redirect",
+            NatKind::Netmap => "netmap",
+        })
+    }
+}

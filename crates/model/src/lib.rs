@@ -1,0 +1,25 @@
+//! The intermediate representation every part of whyblocked speaks.
+//!
+//! Pure data, no parsing, printing or I/O:
+//! - [`packet`]: the packet being simulated, with typed fields (never strings);
+//! - [`host`]: the host's interfaces, addresses, routes, policy rules, sysctls, listening
+//!   sockets and conntrack entries;
+//! - [`ruleset`]: tables, chains and rules shaped like nftables; iptables lowers into it
+//!   (each iptables table/chain becomes a base chain at the standard priority);
+//! - [`expr`]: what a rule matches on ([`expr::Match`]) and what it does ([`expr::Action`]);
+//! - [`source`]: where each rule came from (file, byte span, line, handle, original text).
+//!
+//! Every enum that mirrors a kernel number keeps an escape hatch (`Other(raw)`) and a
+//! `Display` in the kernel's own words, so nothing the kernel can say is lost.
+
+pub mod expr;
+pub mod host;
+pub mod packet;
+pub mod ruleset;
+pub mod source;
+
+pub use expr::{Action, Key, Match, Pattern, Reject, Test, Value, Verdict};
+pub use host::Host;
+pub use packet::{L4, Packet, TcpFlags};
+pub use ruleset::{Chain, ChainRef, Family, Hook, Rule, RuleRef, Ruleset, Table};
+pub use source::{Origin, SourceFile, Span};

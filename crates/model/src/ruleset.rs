@@ -1,0 +1,279 @@
+//! Tables, chains and rules, shaped like nftables.
+//!
+//! iptables lowers into this: `*filter` of `iptables-save` becomes table `filter` of family
+//! [`Family::Ip`], its `INPUT` a base chain on [`Hook::Input`] at priority 0; user chains are
+//! regular chains. Every object keeps its [`Origin`].
+
+use crate::expr::{Action, Match, Pattern, Verdict};
+use crate::source::{Counters, Origin, SourceFile};
+use std::fmt;
+
+/// Netfilter families (`NFPROTO_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    Ip,
+    Ip6,
+    Inet,
+    Arp,
+    Bridge,
+    Netdev,
+}
+
+impl Family {
+    /// Whether base chains of this family see IPv4 (`v6 == false`) or IPv6 packets.
+    pub fn sees(self, v6: bool) -> bool {
+        match self {
+            Family::Ip => !v6,
+            Family::Ip6 => v6,
+            Family::Inet => true,
+            // Bridge and netdev chains see both, but only on their own hooks/devices.
+            Family::Bridge | Family::Netdev => true,
+            Family::Arp => false,
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::Ip => "ip",
+            Family::Ip6 => "ip6",
+            Family::Inet => "inet",
+            Family::Arp => "arp",
+            Family::Bridge => "bridge",
+            Family::Netdev => "netdev",
+        })
+    }
+}
+
+/// Netfilter hooks, in the order a forwarded packet meets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Hook {
+    Ingress,
+    Prerouting,
+    Input,
+    Forward,
+    Output,
+    Postrouting,
+    Egress,
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Hook::Ingress => "ingress",
+            Hook::Prerouting => "prerouting",
+            Hook::Input => "input",
+            Hook::Forward => "forward",
+            Hook::Output => "output",
+            Hook::Postrouting => "postrouting",
+            Hook::Egress => "egress",
+        })
+    }
+}
+
+/// Base chain types (`type filter|nat|route`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChainType {
+    Filter,
+    /// Sees only the first packet of a connection; later packets follow conntrack's binding.
+    Nat,
+    /// Output chains whose mark/address changes trigger a re-route.
+    Route,
+}
+
+impl fmt::Display for ChainType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChainType::Filter => "filter",
+            ChainType::Nat => "nat",
+            ChainType::Route => "route",
+        })
+    }
+}
+
+/// Standard hook priorities (`NF_IP_PRI_*`), also what nft's named priorities mean.
+pub mod priority {
+    pub const CONNTRACK_DEFRAG: i32 = -400;
+    pub const RAW: i32 = -300;
+    pub const SELINUX_FIRST: i32 = -225;
+    pub const CONNTRACK: i32 = -200;
+    pub const MANGLE: i32 = -150;
+    pub const NAT_DST: i32 = -100;
+    pub const FILTER: i32 = 0;
+    pub const SECURITY: i32 = 50;
+    pub const NAT_SRC: i32 = 100;
+    pub const SELINUX_LAST: i32 = 225;
+    pub const CONNTRACK_HELPER: i32 = 300;
+    pub const CONNTRACK_CONFIRM: i32 = i32::MAX;
+}
+
+/// What makes a chain a base chain: where it is attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseChain {
+    pub hook: Hook,
+    pub chain_type: ChainType,
+    pub priority: i32,
+    /// Verdict when the end of the chain is reached: [`Verdict::Accept`] or [`Verdict::Drop`].
+    pub policy: Verdict,
+    /// Device of a netdev ingress/egress chain.
+    pub device: Option<String>,
+}
+
+/// A chain: base (attached to a hook) or regular (reached by jump/goto).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    pub name: String,
+    pub base: Option<BaseChain>,
+    pub rules: Vec<Rule>,
+    /// Policy counters (`:INPUT DROP [12:720]`).
+    pub counters: Option<Counters>,
+    pub origin: Origin,
+}
+
+/// One rule: a sequence of matches and actions evaluated left to right, as nftables does.
+///
+/// A [`Match`] that fails ends the rule (no match); an [`Action`] runs when reached; a
+/// verdict action ends evaluation. iptables rules are matches followed by one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub body: Vec<Step>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Match(Match),
+    Action(Action),
+}
+
+impl Rule {
+    pub fn matches(&self) -> impl Iterator<Item = &Match> {
+        self.body.iter().filter_map(|s| match s {
+            Step::Match(m) => Some(m),
+            Step::Action(_) => None,
+        })
+    }
+    pub fn actions(&self) -> impl Iterator<Item = &Action> {
+        self.body.iter().filter_map(|s| match s {
+            Step::Action(a) => Some(a),
+            Step::Match(_) => None,
+        })
+    }
+    /// The verdict this rule ends with, if any (a rule with only LOG/MARK continues).
+    pub fn verdict(&self) -> Option<&Verdict> {
+        self.actions().find_map(|a| match a {
+            Action::Verdict(v) => Some(v),
+            _ => None,
+        })
+    }
+}
+
+/// A named set or map (nft `set`/`map`, or an ipset from `ipset save`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedSet {
+    pub name: String,
+    /// How many key components an element has (concatenation width).
+    pub key_width: usize,
+    pub elements: Vec<SetElement>,
+    /// Type as declared, for display (`hash:ip,port`, `ipv4_addr . inet_service`).
+    pub declared_type: String,
+    /// Whether the set is updated from the packet path (`add @s`, ipset timeouts): its
+    /// contents are those at snapshot time.
+    pub dynamic: bool,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetElement {
+    /// One pattern per key component (a value, prefix or range).
+    pub key: Vec<Pattern>,
+    /// For maps: what the key maps to.
+    pub data: Option<MapData>,
+    /// ipset `nomatch`: a matching packet is treated as not in the set.
+    pub nomatch: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MapData {
+    Verdict(Verdict),
+    Value(crate::expr::Value),
+}
+
+/// A table: chains and the sets they refer to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub family: Family,
+    pub name: String,
+    pub chains: Vec<Chain>,
+    pub sets: Vec<NamedSet>,
+    pub origin: Origin,
+}
+
+impl Table {
+    pub fn chain(&self, name: &str) -> Option<usize> {
+        self.chains.iter().position(|c| c.name == name)
+    }
+    pub fn set(&self, name: &str) -> Option<&NamedSet> {
+        self.sets.iter().find(|s| s.name == name)
+    }
+}
+
+/// Everything loaded from the host's rule sources.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Ruleset {
+    pub tables: Vec<Table>,
+    /// ipsets (`ipset save`): global, referenced by `-m set --match-set NAME`.
+    pub ipsets: Vec<NamedSet>,
+    /// The files the rules came from, for showing lines and carets.
+    pub sources: Vec<SourceFile>,
+}
+
+impl Ruleset {
+    /// Adds another source's tables (e.g. `rules.v4` then `rules.v6`).
+    pub fn merge(&mut self, other: Ruleset) {
+        self.tables.extend(other.tables);
+        self.ipsets.extend(other.ipsets);
+        self.sources.extend(other.sources);
+    }
+    pub fn table(&self, family: Family, name: &str) -> Option<usize> {
+        self.tables.iter().position(|t| t.family == family && t.name == name)
+    }
+    pub fn ipset(&self, name: &str) -> Option<&NamedSet> {
+        self.ipsets.iter().find(|s| s.name == name)
+    }
+    pub fn chain_at(&self, at: ChainRef) -> &Chain {
+        &self.tables[at.table].chains[at.chain]
+    }
+    pub fn rule_at(&self, at: RuleRef) -> &Rule {
+        &self.tables[at.table].chains[at.chain].rules[at.rule]
+    }
+    pub fn source(&self, name: &str) -> Option<&SourceFile> {
+        self.sources.iter().find(|s| &*s.name == name)
+    }
+    /// The total number of rules in all tables.
+    pub fn rule_count(&self) -> usize {
+        self.tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len()).sum()
+    }
+}
+
+/// A chain by position: `ruleset.tables[table].chains[chain]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChainRef {
+    pub table: usize,
+    pub chain: usize,
+}
+
+/// A rule by position; `rule` is 0-based (iptables numbers it `rule + 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleRef {
+    pub table: usize,
+    pub chain: usize,
+    pub rule: usize,
+}
+
+impl RuleRef {
+    pub fn chain_ref(self) -> ChainRef {
+        ChainRef { table: self.table, chain: self.chain }
+    }
+}

@@ -1,0 +1,1 @@
+//! Renders traces and diagnostics as text and JSON.
