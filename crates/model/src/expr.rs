@@ -55,6 +55,8 @@ pub enum Test {
     /// `key` compared with `pattern`.
     Cmp { key: Key, pattern: Pattern },
     /// The packet's key tuple is an element of a named set (`@set`, `--match-set`).
+    /// `keys` is empty for an ipset: the engine derives them from the ipset's
+    /// [`crate::ruleset::NamedSet::ipset_dims`] and the `src,dst` flags of [`SetRef::Ipset`].
     InSet { keys: Vec<Key>, set: SetRef },
     /// Reverse path check (`-m rpfilter`): a route back to the source exists via the input
     /// interface.
@@ -244,8 +246,9 @@ pub enum CmpOp {
 /// Which set a lookup refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetRef {
-    /// An ipset (global, from `ipset save`).
-    Ipset(String),
+    /// An ipset (global, from `ipset save`) with the `--match-set NAME src,dst` flags in
+    /// order (`true` = src).
+    Ipset { name: String, src: Vec<bool> },
     /// A set of the same table (nft `@name`).
     Table(String),
 }

@@ -181,7 +181,24 @@ pub struct NamedSet {
     /// Whether the set is updated from the packet path (`add @s`, ipset timeouts): its
     /// contents are those at snapshot time.
     pub dynamic: bool,
+    /// For ipsets: the dimensions of the type (`hash:ip,port` is `[Ip, Port]`); empty for nft
+    /// sets. A `Port` dimension takes two key components: protocol number, then port.
+    pub ipset_dims: Vec<IpsetDim>,
     pub origin: Origin,
+}
+
+/// One dimension of an ipset type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpsetDim {
+    /// An address (`ip`) or prefix (`net`): one component, a [`Pattern::Value`] or
+    /// [`Pattern::Prefix`].
+    Ip,
+    /// `port`: two components, the protocol number then the port (`tcp:80`).
+    Port,
+    Mac,
+    /// `iface`: one component, the interface name.
+    Iface,
+    Mark,
 }
 
 #[derive(Debug, Clone, PartialEq)]
