@@ -10,7 +10,6 @@
 //! - [`conntrack`]: `conntrack -L`;
 //! - [`host_dir`]: a directory of the files above, read into one [`model::Host`];
 //! - [`packet_spec`]: the command-line packet grammar (`tcp 10.0.0.1:1050 10.0.0.2:22 in eth0`);
-//! - [`log_line`]: a kernel LOG line (`[UFW BLOCK] IN=... SRC=... DST=...`) into a packet.
 //!
 //! Every parser returns [`ParseError`] on bad input: a byte span into the file, a named
 //! kind and what was expected. `report` renders it as `file:line:col`, the line and a caret.
@@ -21,7 +20,6 @@ pub mod host_dir;
 pub mod iproute;
 pub mod ipset;
 pub mod iptables_save;
-pub mod log_line;
 pub mod packet_spec;
 pub mod ss;
 pub mod sysctl;
