@@ -1,0 +1,84 @@
+//! `cargo run --release -p whyblocked-bench`: prints parse time and simulated packets per
+//! second on the largest corpus rulesets, each beside a named baseline measured in the
+//! same run (timings vary by machine; the ratios travel better).
+//!
+//! Baselines:
+//! - parse: *tokenize only* — split the same text into lines and whitespace tokens, the
+//!   floor any parser pays;
+//! - simulate: *empty ruleset* — the same packets through the engine with no rules at all
+//!   (routing, conntrack and the report data still built), the engine's fixed cost.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use bench::{corpus_source, varied_packets, TUM_RULESETS};
+use model::{Host, Ruleset};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const PACKETS: usize = 10_000;
+
+/// Best of `runs` timings of `f` (the minimum is the least noisy estimate on a shared box).
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(f());
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+fn tokenize_only(text: &str) -> usize {
+    text.lines().map(|l| l.split_whitespace().count()).sum()
+}
+
+fn main() {
+    let host = Host::default();
+    let options = engine::Options::default();
+    println!("{:<28} {:>10} {:>14} {:>12} {:>10}", "ruleset", "rules", "measure", "value", "ratio");
+    for (label, path, family) in TUM_RULESETS {
+        let Some(source) = corpus_source(path) else {
+            eprintln!("SKIP {label}: ../shared/corpus/{path} is absent");
+            continue;
+        };
+        let ruleset = match frontends::iptables_save::parse(&source, Some(family)) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{label}: {e}");
+                std::process::exit(2);
+            }
+        };
+        let rules = ruleset.rule_count();
+        let parse = best_of(10, || frontends::iptables_save::parse(&source, Some(family)));
+        let tokenize = best_of(10, || tokenize_only(&source.text));
+        println!(
+            "{:<28} {:>10} {:>14} {:>9.2} ms {:>9.1}x tokenize-only ({:.2} ms)",
+            label,
+            rules,
+            "parse",
+            parse.as_secs_f64() * 1e3,
+            parse.as_secs_f64() / tokenize.as_secs_f64().max(1e-9),
+            tokenize.as_secs_f64() * 1e3
+        );
+        let packets = varied_packets(&ruleset, family == model::Family::Ip6, PACKETS, 42);
+        let empty = Ruleset::default();
+        let run = |rs: &Ruleset| {
+            for p in &packets {
+                black_box(engine::simulate(rs, &host, p, &options));
+            }
+        };
+        let full = best_of(3, || run(&ruleset));
+        let baseline = best_of(3, || run(&empty));
+        let pps = PACKETS as f64 / full.as_secs_f64();
+        println!(
+            "{:<28} {:>10} {:>14} {:>9.0} /s {:>9.1}x slower than empty ruleset ({:.0} /s)",
+            label,
+            rules,
+            "simulate",
+            pps,
+            full.as_secs_f64() / baseline.as_secs_f64().max(1e-9),
+            PACKETS as f64 / baseline.as_secs_f64()
+        );
+    }
+}
