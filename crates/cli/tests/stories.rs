@@ -1,0 +1,422 @@
+//! The user stories of USER-STORIES.md, end to end: a real ruleset and host state, a packet
+//! or a piece of evidence, and the answer the tool must give (fate, deciding rule and its
+//! line, what the sender sees, the kernel's log line, the fix).
+//!
+//! Library-level assertions check the engine's data; `binary_*` tests run `whyblocked`.
+
+use engine::{Decider, Errno, Fate, Listener, Outcome, ResponseKind};
+use model::expr::{Reject, Undecidable};
+use model::{Family, Host, Packet, Ruleset, SourceFile};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn corpus(relative: &str) -> Option<String> {
+    let path = repo().join("../shared/corpus").join(relative);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(_) => {
+            eprintln!("SKIP: {} is absent (../shared/corpus is not beside this clone)", path.display());
+            None
+        }
+    }
+}
+
+fn parse(name: &str, text: &str, family: Family) -> Ruleset {
+    let source = SourceFile::new(name, text);
+    frontends::iptables_save::parse(&source, Some(family)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn host_dir(relative: &str) -> Host {
+    frontends::host_dir::load(&repo().join(relative)).unwrap_or_else(|e| panic!("{e}")).host
+}
+
+fn packet(spec: &str) -> Packet {
+    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
+    frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}")).packet
+}
+
+fn simulate(ruleset: &Ruleset, host: &Host, spec: &str) -> Outcome {
+    engine::simulate(ruleset, host, &packet(spec), &engine::Options::default())
+}
+
+/// The fate every branch agrees on; fails the test when the answer is undecided.
+fn fate(outcome: &Outcome) -> &Fate {
+    outcome.decided_fate().unwrap_or_else(|| panic!("undecided: {outcome:#?}"))
+}
+
+/// (chain name, 1-based rule number, line) of the rule that decided the primary trace.
+fn deciding_rule(ruleset: &Ruleset, outcome: &Outcome) -> (String, usize, u32) {
+    match outcome.primary().decider {
+        Decider::Rule(at) => (
+            ruleset.chain_at(at.chain_ref()).name.clone(),
+            at.rule + 1,
+            ruleset.rule_at(at).origin.line,
+        ),
+        ref other => panic!("decided by {other:?}, not a rule"),
+    }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+const UFW_EXAMPLE: &str = "examples/ufw-router/iptables-save.txt";
+const UFW_HOST: &str = "examples/ufw-router/host";
+
+fn ufw_example() -> Ruleset {
+    let text = std::fs::read_to_string(repo().join(UFW_EXAMPLE)).unwrap();
+    parse(UFW_EXAMPLE, &text, Family::Ip)
+}
+
+fn line_of(path: &str, needle: &str) -> u32 {
+    let text = std::fs::read_to_string(repo().join(path)).unwrap();
+    text.lines().position(|l| l == needle).expect(needle) as u32 + 1
+}
+
+// ---------------------------------------------------------------------------------------
+// Story 1: port unreachable through a ufw router; ping works.
+
+#[test]
+fn story1_ufw_router_rejects_routed_tcp_with_port_unreachable_from_router() {
+    let ruleset = ufw_example();
+    let host = host_dir(UFW_HOST);
+    let outcome = simulate(&ruleset, &host, "tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0");
+
+    assert_eq!(fate(&outcome), &Fate::Rejected { with: Reject::Icmp(3) });
+    let reject_line = line_of(UFW_EXAMPLE, "-A ufw-reject-forward -j REJECT --reject-with icmp-port-unreachable");
+    assert_eq!(deciding_rule(&ruleset, &outcome), ("ufw-reject-forward".into(), 1, reject_line));
+
+    let trace = outcome.primary();
+    let response = trace.sender_sees.response.as_ref().expect("an ICMP error goes back");
+    assert_eq!(response.kind, ResponseKind::Icmp { icmp_type: 3, code: 3 });
+    assert_eq!(response.from, ip("10.1.1.1"), "the router's tap0 address, not the laptop");
+    assert_eq!(trace.sender_sees.errno, Some(Errno::Econnrefused));
+
+    let log = trace.logs.iter().find(|l| l.text.starts_with("[UFW BLOCK] ")).expect("ufw logs the block");
+    assert!(log.text.starts_with("[UFW BLOCK] IN=tap0 OUT=eno1 "), "{}", log.text);
+    for field in ["SRC=10.1.1.2 DST=10.1.0.2 LEN=60 ", "TTL=63 ", "PROTO=TCP SPT=1050 DPT=2175 ", " SYN URGP=0"] {
+        assert!(log.text.contains(field), "{field:?} missing in {}", log.text);
+    }
+    assert_eq!(log.may_be_missing, Some(Undecidable::Limit), "ufw's LOG is rate-limited");
+}
+
+#[test]
+fn story1_ping_passes_because_ufw_before_forward_accepts_echo_request() {
+    let ruleset = ufw_example();
+    let host = host_dir(UFW_HOST);
+    let outcome = simulate(&ruleset, &host, "icmp 10.1.1.2 10.1.0.2 in tap0 type echo-request");
+    assert!(matches!(fate(&outcome), Fate::Forwarded { oif, .. } if oif == "eno1"));
+    let line = line_of(UFW_EXAMPLE, "-A ufw-before-forward -p icmp -m icmp --icmp-type 8 -j ACCEPT");
+    assert_eq!(deciding_rule(&ruleset, &outcome), ("ufw-before-forward".into(), 5, line));
+}
+
+#[test]
+fn story1_fix_is_verified_by_resimulation() {
+    let ruleset = ufw_example();
+    let host = host_dir(UFW_HOST);
+    let p = packet("tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0");
+    let options = engine::Options::default();
+    let outcome = engine::simulate(&ruleset, &host, &p, &options);
+    let fix = analysis::fix::suggest(&ruleset, &host, &p, &outcome, &options).expect("a fix");
+    assert!(fix.command.starts_with("iptables "), "{}", fix.command);
+    assert!(fix.command.contains("2175"), "the fix is narrow: {}", fix.command);
+    assert!(matches!(fix.verified_fate, Fate::Forwarded { ref oif, .. } if oif == "eno1"));
+}
+
+/// The real ufw ruleset of the corpus (ufw 0.36 in a namespace, lan0/wan0), renamed to the
+/// story's interfaces in memory, without its `route allow` rules and with `ufw default
+/// reject routed`: blocked; with `ufw route allow in on tap0 out on eno1` back: forwarded.
+#[test]
+fn story1_real_corpus_ufw_ruleset_renamed_to_tap0_eno1() {
+    let Some(text) = corpus("generated/ufw-in-netns/iptables-save.txt") else { return };
+    let renamed = text.replace("lan0", "tap0").replace("wan0", "eno1");
+    let mut blocked = String::new();
+    for line in renamed.lines() {
+        if line == "COMMIT" && !blocked.contains("-A ufw-reject-forward -j REJECT") {
+            blocked.push_str("-A ufw-reject-forward -j REJECT --reject-with icmp-port-unreachable\n");
+        }
+        if !line.starts_with("-A ufw-user-forward ") {
+            blocked.push_str(line);
+            blocked.push('\n');
+        }
+    }
+    let host = host_dir(UFW_HOST);
+    let spec = "tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0";
+    let ruleset = parse("ufw-corpus-renamed.txt", &blocked, Family::Ip);
+    let outcome = simulate(&ruleset, &host, spec);
+    assert_eq!(fate(&outcome), &Fate::Rejected { with: Reject::Icmp(3) });
+    assert_eq!(deciding_rule(&ruleset, &outcome).0, "ufw-reject-forward");
+
+    let allowed = blocked.replace(
+        "-A ufw-reject-forward -j REJECT",
+        "-A ufw-user-forward -i tap0 -o eno1 -j ACCEPT\n-A ufw-reject-forward -j REJECT",
+    );
+    let ruleset = parse("ufw-corpus-allowed.txt", &allowed, Family::Ip);
+    let outcome = simulate(&ruleset, &host, spec);
+    assert!(matches!(fate(&outcome), Fate::Forwarded { oif, .. } if oif == "eno1"));
+    assert_eq!(deciding_rule(&ruleset, &outcome).0, "ufw-user-forward");
+}
+
+// ---------------------------------------------------------------------------------------
+// Story 3: DNAT then filter, with the kernel's rule numbers.
+
+const STORY3: &str = "*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 22 -j DNAT --to-destination :2222
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m conntrack --ctstate INVALID -j DROP
+-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT
+-A INPUT -p udp -m udp --dport 53 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 53 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT
+-A INPUT -s 203.0.113.0/24 -j DROP
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 2222 -j ACCEPT
+COMMIT
+";
+
+#[test]
+fn story3_dnat_then_filter_input_rule_11_sees_port_2222() {
+    let ruleset = parse("story3.rules", STORY3, Family::Ip);
+    let mut host = host_dir("crates/frontends/tests/fixtures/host/loopback");
+    host.sockets.push(model::host::Socket {
+        proto: model::packet::IpProto::Tcp,
+        addr: ip("0.0.0.0"),
+        port: 2222,
+        device: None,
+        process: None,
+        dual_stack: false,
+    });
+    let outcome = simulate(&ruleset, &host, "tcp 198.51.100.7:40000 192.0.2.10:22 in eth0");
+    assert!(matches!(fate(&outcome), Fate::Delivered { listener: Listener::Open(s) } if s.port == 2222));
+    let trace = outcome.primary();
+    let steps: Vec<(String, String, usize)> = trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            engine::Event::Rule { at, .. } => Some((
+                ruleset.tables[at.table].name.clone(),
+                ruleset.chain_at(at.chain_ref()).name.clone(),
+                at.rule + 1,
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        vec![("nat".into(), "PREROUTING".into(), 1), ("filter".into(), "INPUT".into(), 11)],
+        "the kernel trace shows nat:PREROUTING:rule:1 then filter:INPUT:rule:11"
+    );
+    assert_eq!(trace.nat.len(), 1);
+    assert_eq!(trace.nat[0].before, (ip("192.0.2.10"), Some(22)));
+    assert_eq!(trace.nat[0].after, (ip("192.0.2.10"), Some(2222)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Story 4: closed port vs firewall — both read "Connection refused".
+
+const ACCEPT_ALL: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+
+#[test]
+fn story4_nothing_listening_is_the_stack_not_the_firewall() {
+    let ruleset = parse("accept.rules", ACCEPT_ALL, Family::Ip);
+    let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
+    let outcome = simulate(&ruleset, &host, "tcp 198.51.100.7:40000 192.0.2.10:8080 in eth0");
+    assert_eq!(fate(&outcome), &Fate::Delivered { listener: Listener::Closed });
+    let trace = outcome.primary();
+    assert_eq!(trace.decider, Decider::Stack);
+    let response = trace.sender_sees.response.as_ref().unwrap();
+    assert_eq!((response.kind, response.from, response.by_stack), (ResponseKind::TcpRst, ip("192.0.2.10"), true));
+    assert_eq!(trace.sender_sees.errno, Some(Errno::Econnrefused));
+    assert_eq!(trace.conntrack.state, Some(engine::CtState::New), "conntrack -E shows [NEW] ... [UNREPLIED]");
+}
+
+#[test]
+fn story4_firewall_reset_is_named_as_a_rule() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset\nCOMMIT\n";
+    let ruleset = parse("reset.rules", rules, Family::Ip);
+    let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
+    let outcome = simulate(&ruleset, &host, "tcp 198.51.100.7:40000 192.0.2.10:8080 in eth0");
+    assert_eq!(fate(&outcome), &Fate::Rejected { with: Reject::TcpReset });
+    assert_eq!(deciding_rule(&ruleset, &outcome), ("INPUT".into(), 1, 5));
+    let trace = outcome.primary();
+    let response = trace.sender_sees.response.as_ref().unwrap();
+    assert_eq!((response.kind, response.from, response.by_stack), (ResponseKind::TcpRst, ip("192.0.2.10"), false));
+    assert_eq!(trace.sender_sees.errno, Some(Errno::Econnrefused));
+}
+
+#[test]
+fn story4_raw_drop_happens_before_conntrack_sees_the_packet() {
+    let rules = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 8080 -j DROP\nCOMMIT\n";
+    let ruleset = parse("raw.rules", rules, Family::Ip);
+    let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
+    let outcome = simulate(&ruleset, &host, "tcp 198.51.100.7:40000 192.0.2.10:8080 in eth0");
+    assert_eq!(fate(&outcome), &Fate::Dropped);
+    let trace = outcome.primary();
+    assert_eq!(trace.conntrack.state, None, "no conntrack event at all");
+    assert_eq!(trace.sender_sees.errno, Some(Errno::Etimedout));
+}
+
+// ---------------------------------------------------------------------------------------
+// Story 5: conntrack knobs decided from the host's sysctls.
+
+const CT_RULES: &str = "*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -p udp -m udp --dport 5353 -j CT --notrack
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate INVALID -j DROP
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m conntrack --ctstate UNTRACKED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+";
+
+fn ct_host(sysctls: &[(&str, &str)]) -> Host {
+    let mut host = host_dir("crates/frontends/tests/fixtures/host/loopback");
+    for (k, v) in sysctls {
+        host.sysctls.0.insert(k.to_string(), v.to_string());
+    }
+    host.known.sysctls = true;
+    host
+}
+
+#[test]
+fn story5_mid_stream_ack_is_new_with_tcp_loose_and_invalid_without() {
+    let ruleset = parse("ct.rules", CT_RULES, Family::Ip);
+    let spec = "tcp 198.51.100.7:40000 192.0.2.10:22 in eth0 flags A";
+    let loose = simulate(&ruleset, &ct_host(&[("net.netfilter.nf_conntrack_tcp_loose", "1")]), spec);
+    assert!(fate(&loose).passed());
+    assert_eq!(deciding_rule(&ruleset, &loose).1, 4);
+    assert!(loose.primary().conntrack.depends_on.iter().any(|k| k == "net.netfilter.nf_conntrack_tcp_loose"));
+
+    let strict = simulate(&ruleset, &ct_host(&[("net.netfilter.nf_conntrack_tcp_loose", "0")]), spec);
+    assert_eq!(fate(&strict), &Fate::Dropped);
+    assert_eq!(strict.primary().conntrack.state, Some(engine::CtState::Invalid));
+    assert_eq!(deciding_rule(&ruleset, &strict).1, 1);
+}
+
+#[test]
+fn story5_notrack_makes_the_packet_untracked() {
+    let ruleset = parse("ct.rules", CT_RULES, Family::Ip);
+    let outcome = simulate(&ruleset, &ct_host(&[]), "udp 198.51.100.7:5353 192.0.2.10:5353 in eth0");
+    assert_eq!(outcome.primary().conntrack.state, Some(engine::CtState::Untracked));
+    assert_eq!(deciding_rule(&ruleset, &outcome), ("INPUT".into(), 3, 12));
+}
+
+#[test]
+fn story5_full_conntrack_table_drops_new_flows() {
+    let ruleset = parse("ct.rules", CT_RULES, Family::Ip);
+    let host = ct_host(&[("net.netfilter.nf_conntrack_max", "100"), ("net.netfilter.nf_conntrack_count", "100")]);
+    let outcome = simulate(&ruleset, &host, "tcp 198.51.100.7:40000 192.0.2.10:22 in eth0");
+    assert_eq!(fate(&outcome), &Fate::Dropped);
+    assert_eq!(outcome.primary().decider, Decider::Conntrack);
+}
+
+// ---------------------------------------------------------------------------------------
+// Story 7: REJECT on loopback answers on Linux.
+
+#[test]
+fn story7_reject_on_loopback_refuses_at_once() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -o lo -p tcp -m tcp --dport 5432 -j REJECT --reject-with tcp-reset\n-A INPUT -i lo -p tcp -m tcp --dport 5433 -j REJECT --reject-with icmp-port-unreachable\nCOMMIT\n";
+    let ruleset = parse("lo.rules", rules, Family::Ip);
+    let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
+    for (spec, with) in [
+        ("tcp 127.0.0.1:40000 127.0.0.1:5432", Reject::TcpReset),
+        ("tcp 127.0.0.1:40001 127.0.0.1:5433", Reject::Icmp(3)),
+    ] {
+        let outcome = simulate(&ruleset, &host, spec);
+        assert_eq!(fate(&outcome), &Fate::Rejected { with }, "{spec}");
+        let trace = outcome.primary();
+        assert_eq!(trace.sender_sees.errno, Some(Errno::Econnrefused), "{spec}: refused at once, no 30 s wait");
+        assert_eq!(trace.sender_sees.timeout_secs, None, "{spec}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The binary, end to end.
+
+fn whyblocked(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn binary_story1_answer_first_then_path() {
+    let (code, out, err) = whyblocked(&[
+        "--rules", UFW_EXAMPLE, "--host", UFW_HOST, "tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "tap0",
+    ]);
+    assert_eq!(code, 1, "rejected exits 1\n{out}\n{err}");
+    let first = out.lines().next().unwrap_or("");
+    assert!(first.starts_with("REJECTED"), "answer first: {out}");
+    let line = line_of(UFW_EXAMPLE, "-A ufw-reject-forward -j REJECT --reject-with icmp-port-unreachable");
+    assert!(out.contains(&format!("{UFW_EXAMPLE}:{line}")), "{out}");
+    assert!(out.contains("10.1.1.1"), "{out}");
+    assert!(out.contains("ECONNREFUSED"), "{out}");
+    assert!(out.contains("[UFW BLOCK] IN=tap0 OUT=eno1"), "{out}");
+}
+
+#[test]
+fn binary_story1_from_ufw_log_line_names_the_same_rule() {
+    let log = "[UFW BLOCK] IN=tap0 OUT=eno1 MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=10.1.1.2 DST=10.1.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=4242 DF PROTO=TCP SPT=1050 DPT=2175 WINDOW=64240 RES=0x00 SYN URGP=0";
+    let (code, out, err) = whyblocked(&["--rules", UFW_EXAMPLE, "--host", UFW_HOST, "--from-log", log]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("ufw-reject-forward"), "{out}");
+}
+
+#[test]
+fn binary_json_answers_story1_with_the_documented_fields() {
+    let (code, out, err) = whyblocked(&[
+        "--json", "--rules", UFW_EXAMPLE, "--host", UFW_HOST, "tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "tap0",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["deciding_rule"]["chain"], "ufw-reject-forward", "{out}");
+    assert_eq!(v["deciding_rule"]["file"], UFW_EXAMPLE, "{out}");
+    for field in ["fate", "path", "nat", "conntrack", "route", "sender_sees", "logs", "unknowns", "reply"] {
+        assert!(v.get(field).is_some(), "missing {field}: {out}");
+    }
+}
+
+#[test]
+fn binary_bad_rules_file_points_at_line_and_column() {
+    let dir = std::env::temp_dir().join(format!("wb-stories-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.rules");
+    std::fs::write(&bad, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n").unwrap();
+    let bad = bad.to_string_lossy().into_owned();
+    let (code, _out, err) = whyblocked(&["--rules", &bad, "tcp", "1.2.3.4:1", "5.6.7.8:2", "in", "eth0"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("{bad}:3:")), "{err}");
+    assert!(err.contains('^'), "a caret under the bad value: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
