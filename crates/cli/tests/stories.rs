@@ -1,3 +1,4 @@
+#![allow(clippy::print_stderr)] // SKIP notices for absent corpus files are the point.
 //! The user stories of USER-STORIES.md, end to end: a real ruleset and host state, a packet
 //! or a piece of evidence, and the answer the tool must give (fate, deciding rule and its
 //! line, what the sender sees, the kernel's log line, the fix).
@@ -54,7 +55,7 @@ fn deciding_rule(ruleset: &Ruleset, outcome: &Outcome) -> (String, usize, u32) {
     match outcome.primary().decider {
         Decider::Rule(at) => (
             ruleset.chain_at(at.chain_ref()).name.clone(),
-            at.rule + 1,
+            ruleset.chain_at(at.chain_ref()).source_rule_number(at.rule),
             ruleset.rule_at(at).origin.line,
         ),
         ref other => panic!("decided by {other:?}, not a rule"),
@@ -212,7 +213,7 @@ fn story3_dnat_then_filter_input_rule_11_sees_port_2222() {
             engine::Event::Rule { at, .. } => Some((
                 ruleset.tables[at.table].name.clone(),
                 ruleset.chain_at(at.chain_ref()).name.clone(),
-                at.rule + 1,
+                ruleset.chain_at(at.chain_ref()).source_rule_number(at.rule),
             )),
             _ => None,
         })

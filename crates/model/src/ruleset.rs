@@ -131,6 +131,34 @@ pub struct Chain {
     pub origin: Origin,
 }
 
+impl Chain {
+    /// The 1-based number of the *source* rule that model rule `index` came from, as
+    /// `iptables -L --line-numbers` and the kernel's trace count them. A front end may lower
+    /// one source rule into several model rules (iptables-restore splits `-s a,b` the same
+    /// way; `--ports` becomes two exclusive alternatives); those share one origin span and
+    /// so one number.
+    pub fn source_rule_number(&self, index: usize) -> usize {
+        let upto = index.min(self.rules.len().saturating_sub(1));
+        1 + (1..=upto).filter(|&i| self.rules[i].origin.span != self.rules[i - 1].origin.span).count()
+    }
+
+    /// The model rules that came from source rule `number` (1-based), the inverse of
+    /// [`Chain::source_rule_number`].
+    pub fn rules_of_source_number(&self, number: usize) -> std::ops::Range<usize> {
+        let mut start = None;
+        for i in 0..self.rules.len() {
+            let n = self.source_rule_number(i);
+            if n == number && start.is_none() {
+                start = Some(i);
+            }
+            if n > number {
+                return start.unwrap_or(i)..i;
+            }
+        }
+        start.unwrap_or(self.rules.len())..self.rules.len()
+    }
+}
+
 /// One rule: a sequence of matches and actions evaluated left to right, as nftables does.
 ///
 /// A [`Match`] that fails ends the rule (no match); an [`Action`] runs when reached; a
