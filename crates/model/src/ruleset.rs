@@ -322,3 +322,29 @@ impl RuleRef {
         ChainRef { table: self.table, chain: self.chain }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Span;
+
+    fn rule_at(start: usize) -> Rule {
+        Rule { body: vec![], origin: Origin { span: Span::new(start, start + 5), ..Origin::default() } }
+    }
+
+    #[test]
+    fn split_source_rules_share_one_number() {
+        let chain = Chain {
+            name: "INPUT".into(),
+            base: None,
+            rules: vec![rule_at(0), rule_at(10), rule_at(10), rule_at(20)],
+            counters: None,
+            origin: Origin::default(),
+        };
+        let numbers: Vec<usize> = (0..4).map(|i| chain.source_rule_number(i)).collect();
+        assert_eq!(numbers, vec![1, 2, 2, 3]);
+        assert_eq!(chain.rules_of_source_number(2), 1..3);
+        assert_eq!(chain.rules_of_source_number(3), 3..4);
+        assert_eq!(chain.rules_of_source_number(9), 4..4);
+    }
+}
