@@ -1,0 +1,182 @@
+//! `verify` and the differential table: the engine's prediction against the kernel's walk.
+#![allow(clippy::print_stderr)]
+mod common;
+
+use model::{Family, Host, Packet};
+
+const RULES: &str = "\
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -i lan0 -p tcp --dport 1222 -j DNAT --to-destination 10.1.0.10:22
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:checks - [0:0]
+-A FORWARD -p tcp --dport 22 -j ACCEPT
+-A FORWARD -p tcp --dport 23 -j DROP
+-A FORWARD -p tcp --dport 24 -j REJECT --reject-with tcp-reset
+-A FORWARD -p udp --dport 25 -j REJECT --reject-with icmp-port-unreachable
+-A FORWARD -j checks
+-A checks -p tcp --dport 80 -j RETURN
+-A checks -p tcp --dport 81 -j ACCEPT
+COMMIT
+";
+
+fn fwd(proto: &str, dport: u16) -> Packet {
+    match proto {
+        "tcp" => common::tcp(
+            "10.1.1.2",
+            30000 + dport,
+            "10.1.0.10",
+            dport,
+            "S",
+            Some("lan0"),
+            Some("wan0"),
+        ),
+        _ => common::udp(
+            "10.1.1.2",
+            30000 + dport,
+            "10.1.0.10",
+            dport,
+            Some("lan0"),
+            Some("wan0"),
+        ),
+    }
+}
+
+/// A router: lan0 10.1.1.1/24, wan0 10.1.0.1/24, forwarding on (user story 3's shape).
+fn router() -> Host {
+    use model::host::{IfAddr, Interface, Route, RouteType, Scope};
+    let mut h = Host::default();
+    for (name, a, net) in [
+        ("lan0", "10.1.1.1", "10.1.1.0/24"),
+        ("wan0", "10.1.0.1", "10.1.0.0/24"),
+    ] {
+        h.interfaces.push(Interface {
+            name: name.into(),
+            up: true,
+            addrs: vec![IfAddr {
+                addr: a.parse().unwrap(),
+                prefix_len: 24,
+                scope: Scope::Universe,
+                broadcast: None,
+                temporary: false,
+                secondary: false,
+            }],
+            ..Interface::default()
+        });
+        h.routes.push(Route {
+            table: 254,
+            dst: net.parse().unwrap(),
+            route_type: RouteType::Unicast,
+            gateway: None,
+            dev: Some(name.into()),
+            prefsrc: Some(a.parse().unwrap()),
+            metric: 0,
+            scope: Scope::Link,
+            protocol: Some("kernel".into()),
+            nexthops: vec![],
+            text: format!("{net} dev {name} proto kernel scope link src {a}"),
+        });
+    }
+    h.sysctls.0.insert("net.ipv4.ip_forward".into(), "1".into());
+    h.known.addresses = true;
+    h.known.routes = true;
+    h.known.sysctls = true;
+    h
+}
+
+fn run(name: &str, packet: Packet) -> Option<live::VerifyReport> {
+    let (src, rs) = common::iptables("rules.v4", RULES);
+    let report = live::verify(&[(src, Family::Ip)], &rs, &router(), &packet).unwrap();
+    eprintln!("--- {name}\n{report}");
+    Some(report)
+}
+
+#[test]
+fn verify_compares_the_kernel_with_the_engine() {
+    if !common::kernel_tests_enabled("verify_compares_the_kernel_with_the_engine") {
+        return;
+    }
+    let r = run("accept", fwd("tcp", 22)).unwrap();
+    assert_eq!(
+        r.kernel.fate,
+        live::kernel::KernelFate::Forwarded { oif: "wan0".into() }
+    );
+    assert!(
+        r.kernel.steps.iter().any(|s| s.rule.is_some()),
+        "kernel steps mapped to rules"
+    );
+    // The engine must have run and agreed; if it failed, say why.
+    assert!(
+        r.engine_error.is_none(),
+        "engine failed: {:?}",
+        r.engine_error
+    );
+    assert!(r.agree, "{r}");
+}
+
+/// Engine vs kernel on the basic verdicts (issue 3): every case must agree.
+#[test]
+fn differential_table() {
+    if !common::kernel_tests_enabled("differential_table") {
+        return;
+    }
+    let mut dnat = common::tcp("10.1.1.2", 57522, "10.1.1.1", 1222, "S", Some("lan0"), None);
+    dnat.oif = None;
+    let cases = [
+        ("ACCEPT", fwd("tcp", 22)),
+        ("DROP", fwd("tcp", 23)),
+        ("REJECT tcp-reset", fwd("tcp", 24)),
+        ("REJECT icmp-port-unreachable", fwd("udp", 25)),
+        ("policy drop", fwd("tcp", 99)),
+        ("jump/return", fwd("tcp", 80)),
+        ("jump/accept", fwd("tcp", 81)),
+        ("DNAT port (user story 3)", dnat),
+        (
+            "local delivery, INPUT policy",
+            common::tcp("10.1.1.2", 40022, "10.1.1.1", 22, "S", Some("lan0"), None),
+        ),
+    ];
+    let mut disagreements = Vec::new();
+    for (name, p) in cases {
+        let r = run(name, p).unwrap();
+        if !r.agree {
+            disagreements.push(format!(
+                "{name}: {}",
+                r.first_divergence()
+                    .or(r.engine_error.clone())
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "engine and kernel disagree:\n{}",
+        disagreements.join("\n")
+    );
+}
+
+/// Open disagreement (reported to the lead, not yet classified): with a `*nat` section that
+/// declares chains but holds no rule, the kernel (6.18, iptables-nft 1.8.9) creates the nat
+/// base chains yet emits no trace event for them, while the engine walks them (`nat
+/// PREROUTING policy accept`, and `nat INPUT policy accept` even when the file never
+/// declared INPUT). With a rule in the nat table and all four chains declared, both agree
+/// (see `differential_table`).
+#[test]
+#[ignore = "open engine/kernel disagreement on rule-less nat chains, reported to the lead"]
+fn ruleless_nat_chains() {
+    if !common::kernel_tests_enabled("ruleless_nat_chains") {
+        return;
+    }
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
+    let (src, rs) = common::iptables("rules.v4", rules);
+    let p = common::tcp("10.1.1.2", 40022, "10.1.1.1", 22, "S", Some("lan0"), None);
+    let r = live::verify(&[(src, Family::Ip)], &rs, &router(), &p).unwrap();
+    assert!(r.agree, "{r}");
+}
