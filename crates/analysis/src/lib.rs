@@ -1,1 +1,13 @@
-//! Fix search and (later) lint, diff and policy checks over rulesets.
+//! Analyses over a ruleset and a simulated [`engine::Outcome`].
+//!
+//! - [`fix`]: the smallest `iptables -I ... -j ACCEPT` that lets a blocked packet through,
+//!   proved by re-running the simulation with the rule in place;
+//! - [`callstack`]: which jumps were active when a rule was reached (the "reached via" of a
+//!   report), reconstructed from a [`engine::Trace`].
+//!
+//! Later: lint, diff and policy tests, one check per module.
+
+pub mod callstack;
+pub mod fix;
+
+pub use fix::{suggest, Fix, FixRule, Position};

@@ -1,1 +1,32 @@
-fn main() {}
+//! `whyblocked`: glue only. The library parses, reads, simulates and renders; this file
+//! maps the result to the exit code, in one place.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use whyblocked_cli::{run_from_args, Error, Verdict};
+
+fn main() -> ExitCode {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = run_from_args(std::env::args_os(), &mut out);
+    let code = match result {
+        Ok(Verdict::Passed) => 0,
+        Ok(Verdict::Blocked) => 1,
+        Ok(Verdict::Undecided) => 3,
+        Ok(Verdict::KernelAgrees) => 0,
+        Ok(Verdict::KernelDisagrees) => 1,
+        // `| head` closed the pipe: nothing to say.
+        Err(e) if e.is_broken_pipe() => 0,
+        // --help and --version are not errors; clap prints them to stdout.
+        Err(Error::Usage(e)) if !e.use_stderr() => {
+            let _ = e.print();
+            0
+        }
+        Err(e) => {
+            let _ = out.flush();
+            let _ = e.render(&mut io::stderr().lock());
+            2
+        }
+    };
+    ExitCode::from(code)
+}

@@ -21,7 +21,10 @@ fn corpus(relative: &str) -> Option<String> {
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(_) => {
-            eprintln!("SKIP: {} is absent (../shared/corpus is not beside this clone)", path.display());
+            eprintln!(
+                "SKIP: {} is absent (../shared/corpus is not beside this clone)",
+                path.display()
+            );
             None
         }
     }
@@ -33,12 +36,16 @@ fn parse(name: &str, text: &str, family: Family) -> Ruleset {
 }
 
 fn host_dir(relative: &str) -> Host {
-    frontends::host_dir::load(&repo().join(relative)).unwrap_or_else(|e| panic!("{e}")).host
+    frontends::host_dir::load(&repo().join(relative))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .host
 }
 
 fn packet(spec: &str) -> Packet {
     let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-    frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}")).packet
+    frontends::packet_spec::parse(&args)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .packet
 }
 
 fn simulate(ruleset: &Ruleset, host: &Host, spec: &str) -> Outcome {
@@ -47,7 +54,9 @@ fn simulate(ruleset: &Ruleset, host: &Host, spec: &str) -> Outcome {
 
 /// The fate every branch agrees on; fails the test when the answer is undecided.
 fn fate(outcome: &Outcome) -> &Fate {
-    outcome.decided_fate().unwrap_or_else(|| panic!("undecided: {outcome:#?}"))
+    outcome
+        .decided_fate()
+        .unwrap_or_else(|| panic!("undecided: {outcome:#?}"))
 }
 
 /// (chain name, 1-based rule number, line) of the rule that decided the primary trace.
@@ -88,32 +97,88 @@ fn story1_ufw_router_rejects_routed_tcp_with_port_unreachable_from_router() {
     let host = host_dir(UFW_HOST);
     let outcome = simulate(&ruleset, &host, "tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0");
 
-    assert_eq!(fate(&outcome), &Fate::Rejected { with: Reject::Icmp(3) });
-    let reject_line = line_of(UFW_EXAMPLE, "-A ufw-reject-forward -j REJECT --reject-with icmp-port-unreachable");
-    assert_eq!(deciding_rule(&ruleset, &outcome), ("ufw-reject-forward".into(), 1, reject_line));
+    assert_eq!(
+        fate(&outcome),
+        &Fate::Rejected {
+            with: Reject::Icmp(3)
+        }
+    );
+    let reject_line = line_of(
+        UFW_EXAMPLE,
+        "-A ufw-reject-forward -j REJECT --reject-with icmp-port-unreachable",
+    );
+    assert_eq!(
+        deciding_rule(&ruleset, &outcome),
+        ("ufw-reject-forward".into(), 1, reject_line)
+    );
 
     let trace = outcome.primary();
-    let response = trace.sender_sees.response.as_ref().expect("an ICMP error goes back");
-    assert_eq!(response.kind, ResponseKind::Icmp { icmp_type: 3, code: 3 });
-    assert_eq!(response.from, ip("10.1.1.1"), "the router's tap0 address, not the laptop");
+    let response = trace
+        .sender_sees
+        .response
+        .as_ref()
+        .expect("an ICMP error goes back");
+    assert_eq!(
+        response.kind,
+        ResponseKind::Icmp {
+            icmp_type: 3,
+            code: 3
+        }
+    );
+    assert_eq!(
+        response.from,
+        ip("10.1.1.1"),
+        "the router's tap0 address, not the laptop"
+    );
     assert_eq!(trace.sender_sees.errno, Some(Errno::Econnrefused));
 
-    let log = trace.logs.iter().find(|l| l.text.starts_with("[UFW BLOCK] ")).expect("ufw logs the block");
-    assert!(log.text.starts_with("[UFW BLOCK] IN=tap0 OUT=eno1 "), "{}", log.text);
-    for field in ["SRC=10.1.1.2 DST=10.1.0.2 LEN=60 ", "TTL=63 ", "PROTO=TCP SPT=1050 DPT=2175 ", " SYN URGP=0"] {
-        assert!(log.text.contains(field), "{field:?} missing in {}", log.text);
+    let log = trace
+        .logs
+        .iter()
+        .find(|l| l.text.starts_with("[UFW BLOCK] "))
+        .expect("ufw logs the block");
+    assert!(
+        log.text.starts_with("[UFW BLOCK] IN=tap0 OUT=eno1 "),
+        "{}",
+        log.text
+    );
+    for field in [
+        "SRC=10.1.1.2 DST=10.1.0.2 LEN=60 ",
+        "TTL=63 ",
+        "PROTO=TCP SPT=1050 DPT=2175 ",
+        " SYN URGP=0",
+    ] {
+        assert!(
+            log.text.contains(field),
+            "{field:?} missing in {}",
+            log.text
+        );
     }
-    assert_eq!(log.may_be_missing, Some(Undecidable::Limit), "ufw's LOG is rate-limited");
+    assert_eq!(
+        log.may_be_missing,
+        Some(Undecidable::Limit),
+        "ufw's LOG is rate-limited"
+    );
 }
 
 #[test]
 fn story1_ping_passes_because_ufw_before_forward_accepts_echo_request() {
     let ruleset = ufw_example();
     let host = host_dir(UFW_HOST);
-    let outcome = simulate(&ruleset, &host, "icmp 10.1.1.2 10.1.0.2 in tap0 type echo-request");
+    let outcome = simulate(
+        &ruleset,
+        &host,
+        "icmp 10.1.1.2 10.1.0.2 in tap0 type echo-request",
+    );
     assert!(matches!(fate(&outcome), Fate::Forwarded { oif, .. } if oif == "eno1"));
-    let line = line_of(UFW_EXAMPLE, "-A ufw-before-forward -p icmp -m icmp --icmp-type 8 -j ACCEPT");
-    assert_eq!(deciding_rule(&ruleset, &outcome), ("ufw-before-forward".into(), 5, line));
+    let line = line_of(
+        UFW_EXAMPLE,
+        "-A ufw-before-forward -p icmp -m icmp --icmp-type 8 -j ACCEPT",
+    );
+    assert_eq!(
+        deciding_rule(&ruleset, &outcome),
+        ("ufw-before-forward".into(), 5, line)
+    );
 }
 
 #[test]
@@ -125,7 +190,11 @@ fn story1_fix_is_verified_by_resimulation() {
     let outcome = engine::simulate(&ruleset, &host, &p, &options);
     let fix = analysis::fix::suggest(&ruleset, &host, &p, &outcome, &options).expect("a fix");
     assert!(fix.command.starts_with("iptables "), "{}", fix.command);
-    assert!(fix.command.contains("2175"), "the fix is narrow: {}", fix.command);
+    assert!(
+        fix.command.contains("2175"),
+        "the fix is narrow: {}",
+        fix.command
+    );
     assert!(matches!(fix.verified_fate, Fate::Forwarded { ref oif, .. } if oif == "eno1"));
 }
 
@@ -134,12 +203,15 @@ fn story1_fix_is_verified_by_resimulation() {
 /// reject routed`: blocked; with `ufw route allow in on tap0 out on eno1` back: forwarded.
 #[test]
 fn story1_real_corpus_ufw_ruleset_renamed_to_tap0_eno1() {
-    let Some(text) = corpus("generated/ufw-in-netns/iptables-save.txt") else { return };
+    let Some(text) = corpus("generated/ufw-in-netns/iptables-save.txt") else {
+        return;
+    };
     let renamed = text.replace("lan0", "tap0").replace("wan0", "eno1");
     let mut blocked = String::new();
     for line in renamed.lines() {
         if line == "COMMIT" && !blocked.contains("-A ufw-reject-forward -j REJECT") {
-            blocked.push_str("-A ufw-reject-forward -j REJECT --reject-with icmp-port-unreachable\n");
+            blocked
+                .push_str("-A ufw-reject-forward -j REJECT --reject-with icmp-port-unreachable\n");
         }
         if !line.starts_with("-A ufw-user-forward ") {
             blocked.push_str(line);
@@ -150,7 +222,12 @@ fn story1_real_corpus_ufw_ruleset_renamed_to_tap0_eno1() {
     let spec = "tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0";
     let ruleset = parse("ufw-corpus-renamed.txt", &blocked, Family::Ip);
     let outcome = simulate(&ruleset, &host, spec);
-    assert_eq!(fate(&outcome), &Fate::Rejected { with: Reject::Icmp(3) });
+    assert_eq!(
+        fate(&outcome),
+        &Fate::Rejected {
+            with: Reject::Icmp(3)
+        }
+    );
     assert_eq!(deciding_rule(&ruleset, &outcome).0, "ufw-reject-forward");
 
     let allowed = blocked.replace(
@@ -203,8 +280,14 @@ fn story3_dnat_then_filter_input_rule_11_sees_port_2222() {
         process: None,
         dual_stack: false,
     });
-    let outcome = simulate(&ruleset, &host, "tcp 198.51.100.7:40000 192.0.2.10:22 in eth0");
-    assert!(matches!(fate(&outcome), Fate::Delivered { listener: Listener::Open(s) } if s.port == 2222));
+    let outcome = simulate(
+        &ruleset,
+        &host,
+        "tcp 198.51.100.7:40000 192.0.2.10:22 in eth0",
+    );
+    assert!(
+        matches!(fate(&outcome), Fate::Delivered { listener: Listener::Open(s) } if s.port == 2222)
+    );
     let trace = outcome.primary();
     let steps: Vec<(String, String, usize)> = trace
         .events
@@ -220,7 +303,10 @@ fn story3_dnat_then_filter_input_rule_11_sees_port_2222() {
         .collect();
     assert_eq!(
         steps,
-        vec![("nat".into(), "PREROUTING".into(), 1), ("filter".into(), "INPUT".into(), 11)],
+        vec![
+            ("nat".into(), "PREROUTING".into(), 1),
+            ("filter".into(), "INPUT".into(), 11)
+        ],
         "the kernel trace shows nat:PREROUTING:rule:1 then filter:INPUT:rule:11"
     );
     assert_eq!(trace.nat.len(), 1);
@@ -231,20 +317,37 @@ fn story3_dnat_then_filter_input_rule_11_sees_port_2222() {
 // ---------------------------------------------------------------------------------------
 // Story 4: closed port vs firewall — both read "Connection refused".
 
-const ACCEPT_ALL: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+const ACCEPT_ALL: &str =
+    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
 
 #[test]
 fn story4_nothing_listening_is_the_stack_not_the_firewall() {
     let ruleset = parse("accept.rules", ACCEPT_ALL, Family::Ip);
     let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
-    let outcome = simulate(&ruleset, &host, "tcp 198.51.100.7:40000 192.0.2.10:8080 in eth0");
-    assert_eq!(fate(&outcome), &Fate::Delivered { listener: Listener::Closed });
+    let outcome = simulate(
+        &ruleset,
+        &host,
+        "tcp 198.51.100.7:40000 192.0.2.10:8080 in eth0",
+    );
+    assert_eq!(
+        fate(&outcome),
+        &Fate::Delivered {
+            listener: Listener::Closed
+        }
+    );
     let trace = outcome.primary();
     assert_eq!(trace.decider, Decider::Stack);
     let response = trace.sender_sees.response.as_ref().unwrap();
-    assert_eq!((response.kind, response.from, response.by_stack), (ResponseKind::TcpRst, ip("192.0.2.10"), true));
+    assert_eq!(
+        (response.kind, response.from, response.by_stack),
+        (ResponseKind::TcpRst, ip("192.0.2.10"), true)
+    );
     assert_eq!(trace.sender_sees.errno, Some(Errno::Econnrefused));
-    assert_eq!(trace.conntrack.state, Some(engine::CtState::New), "conntrack -E shows [NEW] ... [UNREPLIED]");
+    assert_eq!(
+        trace.conntrack.state,
+        Some(engine::CtState::New),
+        "conntrack -E shows [NEW] ... [UNREPLIED]"
+    );
 }
 
 #[test]
@@ -252,12 +355,24 @@ fn story4_firewall_reset_is_named_as_a_rule() {
     let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset\nCOMMIT\n";
     let ruleset = parse("reset.rules", rules, Family::Ip);
     let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
-    let outcome = simulate(&ruleset, &host, "tcp 198.51.100.7:40000 192.0.2.10:8080 in eth0");
-    assert_eq!(fate(&outcome), &Fate::Rejected { with: Reject::TcpReset });
+    let outcome = simulate(
+        &ruleset,
+        &host,
+        "tcp 198.51.100.7:40000 192.0.2.10:8080 in eth0",
+    );
+    assert_eq!(
+        fate(&outcome),
+        &Fate::Rejected {
+            with: Reject::TcpReset
+        }
+    );
     assert_eq!(deciding_rule(&ruleset, &outcome), ("INPUT".into(), 1, 5));
     let trace = outcome.primary();
     let response = trace.sender_sees.response.as_ref().unwrap();
-    assert_eq!((response.kind, response.from, response.by_stack), (ResponseKind::TcpRst, ip("192.0.2.10"), false));
+    assert_eq!(
+        (response.kind, response.from, response.by_stack),
+        (ResponseKind::TcpRst, ip("192.0.2.10"), false)
+    );
     assert_eq!(trace.sender_sees.errno, Some(Errno::Econnrefused));
 }
 
@@ -266,7 +381,11 @@ fn story4_raw_drop_happens_before_conntrack_sees_the_packet() {
     let rules = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 8080 -j DROP\nCOMMIT\n";
     let ruleset = parse("raw.rules", rules, Family::Ip);
     let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
-    let outcome = simulate(&ruleset, &host, "tcp 198.51.100.7:40000 192.0.2.10:8080 in eth0");
+    let outcome = simulate(
+        &ruleset,
+        &host,
+        "tcp 198.51.100.7:40000 192.0.2.10:8080 in eth0",
+    );
     assert_eq!(fate(&outcome), &Fate::Dropped);
     let trace = outcome.primary();
     assert_eq!(trace.conntrack.state, None, "no conntrack event at all");
@@ -305,30 +424,60 @@ fn ct_host(sysctls: &[(&str, &str)]) -> Host {
 fn story5_mid_stream_ack_is_new_with_tcp_loose_and_invalid_without() {
     let ruleset = parse("ct.rules", CT_RULES, Family::Ip);
     let spec = "tcp 198.51.100.7:40000 192.0.2.10:22 in eth0 flags A";
-    let loose = simulate(&ruleset, &ct_host(&[("net.netfilter.nf_conntrack_tcp_loose", "1")]), spec);
+    let loose = simulate(
+        &ruleset,
+        &ct_host(&[("net.netfilter.nf_conntrack_tcp_loose", "1")]),
+        spec,
+    );
     assert!(fate(&loose).passed());
     assert_eq!(deciding_rule(&ruleset, &loose).1, 4);
-    assert!(loose.primary().conntrack.depends_on.iter().any(|k| k == "net.netfilter.nf_conntrack_tcp_loose"));
+    assert!(loose
+        .primary()
+        .conntrack
+        .depends_on
+        .iter()
+        .any(|k| k == "net.netfilter.nf_conntrack_tcp_loose"));
 
-    let strict = simulate(&ruleset, &ct_host(&[("net.netfilter.nf_conntrack_tcp_loose", "0")]), spec);
+    let strict = simulate(
+        &ruleset,
+        &ct_host(&[("net.netfilter.nf_conntrack_tcp_loose", "0")]),
+        spec,
+    );
     assert_eq!(fate(&strict), &Fate::Dropped);
-    assert_eq!(strict.primary().conntrack.state, Some(engine::CtState::Invalid));
+    assert_eq!(
+        strict.primary().conntrack.state,
+        Some(engine::CtState::Invalid)
+    );
     assert_eq!(deciding_rule(&ruleset, &strict).1, 1);
 }
 
 #[test]
 fn story5_notrack_makes_the_packet_untracked() {
     let ruleset = parse("ct.rules", CT_RULES, Family::Ip);
-    let outcome = simulate(&ruleset, &ct_host(&[]), "udp 198.51.100.7:5353 192.0.2.10:5353 in eth0");
-    assert_eq!(outcome.primary().conntrack.state, Some(engine::CtState::Untracked));
+    let outcome = simulate(
+        &ruleset,
+        &ct_host(&[]),
+        "udp 198.51.100.7:5353 192.0.2.10:5353 in eth0",
+    );
+    assert_eq!(
+        outcome.primary().conntrack.state,
+        Some(engine::CtState::Untracked)
+    );
     assert_eq!(deciding_rule(&ruleset, &outcome), ("INPUT".into(), 3, 12));
 }
 
 #[test]
 fn story5_full_conntrack_table_drops_new_flows() {
     let ruleset = parse("ct.rules", CT_RULES, Family::Ip);
-    let host = ct_host(&[("net.netfilter.nf_conntrack_max", "100"), ("net.netfilter.nf_conntrack_count", "100")]);
-    let outcome = simulate(&ruleset, &host, "tcp 198.51.100.7:40000 192.0.2.10:22 in eth0");
+    let host = ct_host(&[
+        ("net.netfilter.nf_conntrack_max", "100"),
+        ("net.netfilter.nf_conntrack_count", "100"),
+    ]);
+    let outcome = simulate(
+        &ruleset,
+        &host,
+        "tcp 198.51.100.7:40000 192.0.2.10:22 in eth0",
+    );
     assert_eq!(fate(&outcome), &Fate::Dropped);
     assert_eq!(outcome.primary().decider, Decider::Conntrack);
 }
@@ -348,7 +497,11 @@ fn story7_reject_on_loopback_refuses_at_once() {
         let outcome = simulate(&ruleset, &host, spec);
         assert_eq!(fate(&outcome), &Fate::Rejected { with }, "{spec}");
         let trace = outcome.primary();
-        assert_eq!(trace.sender_sees.errno, Some(Errno::Econnrefused), "{spec}: refused at once, no 30 s wait");
+        assert_eq!(
+            trace.sender_sees.errno,
+            Some(Errno::Econnrefused),
+            "{spec}: refused at once, no 30 s wait"
+        );
         assert_eq!(trace.sender_sees.timeout_secs, None, "{spec}");
     }
 }
@@ -373,12 +526,23 @@ fn whyblocked(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn binary_story1_answer_first_then_path() {
     let (code, out, err) = whyblocked(&[
-        "--rules", UFW_EXAMPLE, "--host", UFW_HOST, "tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "tap0",
+        "--rules",
+        UFW_EXAMPLE,
+        "--host",
+        UFW_HOST,
+        "tcp",
+        "10.1.1.2:1050",
+        "10.1.0.2:2175",
+        "in",
+        "tap0",
     ]);
     assert_eq!(code, 1, "rejected exits 1\n{out}\n{err}");
     let first = out.lines().next().unwrap_or("");
     assert!(first.starts_with("REJECTED"), "answer first: {out}");
-    let line = line_of(UFW_EXAMPLE, "-A ufw-reject-forward -j REJECT --reject-with icmp-port-unreachable");
+    let line = line_of(
+        UFW_EXAMPLE,
+        "-A ufw-reject-forward -j REJECT --reject-with icmp-port-unreachable",
+    );
     assert!(out.contains(&format!("{UFW_EXAMPLE}:{line}")), "{out}");
     assert!(out.contains("10.1.1.1"), "{out}");
     assert!(out.contains("ECONNREFUSED"), "{out}");
@@ -388,7 +552,14 @@ fn binary_story1_answer_first_then_path() {
 #[test]
 fn binary_story1_from_ufw_log_line_names_the_same_rule() {
     let log = "[UFW BLOCK] IN=tap0 OUT=eno1 MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=10.1.1.2 DST=10.1.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=4242 DF PROTO=TCP SPT=1050 DPT=2175 WINDOW=64240 RES=0x00 SYN URGP=0";
-    let (code, out, err) = whyblocked(&["--rules", UFW_EXAMPLE, "--host", UFW_HOST, "--from-log", log]);
+    let (code, out, err) = whyblocked(&[
+        "--rules",
+        UFW_EXAMPLE,
+        "--host",
+        UFW_HOST,
+        "--from-log",
+        log,
+    ]);
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(out.contains("ufw-reject-forward"), "{out}");
 }
@@ -396,13 +567,32 @@ fn binary_story1_from_ufw_log_line_names_the_same_rule() {
 #[test]
 fn binary_json_answers_story1_with_the_documented_fields() {
     let (code, out, err) = whyblocked(&[
-        "--json", "--rules", UFW_EXAMPLE, "--host", UFW_HOST, "tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "tap0",
+        "--json",
+        "--rules",
+        UFW_EXAMPLE,
+        "--host",
+        UFW_HOST,
+        "tcp",
+        "10.1.1.2:1050",
+        "10.1.0.2:2175",
+        "in",
+        "tap0",
     ]);
     assert_eq!(code, 1, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(v["deciding_rule"]["chain"], "ufw-reject-forward", "{out}");
     assert_eq!(v["deciding_rule"]["file"], UFW_EXAMPLE, "{out}");
-    for field in ["fate", "path", "nat", "conntrack", "route", "sender_sees", "logs", "unknowns", "reply"] {
+    for field in [
+        "fate",
+        "path",
+        "nat",
+        "conntrack",
+        "route",
+        "sender_sees",
+        "logs",
+        "unknowns",
+        "reply",
+    ] {
         assert!(v.get(field).is_some(), "missing {field}: {out}");
     }
 }
@@ -412,9 +602,21 @@ fn binary_bad_rules_file_points_at_line_and_column() {
     let dir = std::env::temp_dir().join(format!("wb-stories-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.rules");
-    std::fs::write(&bad, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n").unwrap();
+    std::fs::write(
+        &bad,
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
     let bad = bad.to_string_lossy().into_owned();
-    let (code, _out, err) = whyblocked(&["--rules", &bad, "tcp", "1.2.3.4:1", "5.6.7.8:2", "in", "eth0"]);
+    let (code, _out, err) = whyblocked(&[
+        "--rules",
+        &bad,
+        "tcp",
+        "1.2.3.4:1",
+        "5.6.7.8:2",
+        "in",
+        "eth0",
+    ]);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(&format!("{bad}:3:")), "{err}");

@@ -1,1 +1,44 @@
-//! Renders traces and diagnostics as text and JSON.
+//! Renderers of a simulated answer (and of input diagnostics): one module per format.
+//!
+//! - [`text`]: the answer first (fate, deciding rule, what the sender sees, log lines, fix),
+//!   then the path in `nft monitor trace` style;
+//! - [`json`]: the same answer as a stable, documented JSON schema ([`json::Report`]), built
+//!   from its own serialisable types so internal refactors cannot change it;
+//! - [`diagnostic`]: a parse error as `error: ...`, ` --> file:line:col`, the line and a
+//!   caret under the span.
+//!
+//! Every renderer writes into any [`std::io::Write`]; nothing here prints on its own and
+//! nothing here decides: the engine and the analyses decide, the report only words it.
+//!
+//! ```no_run
+//! # fn demo(ruleset: &model::Ruleset, host: &model::Host, outcome: &engine::Outcome) -> std::io::Result<()> {
+//! let answer = report::Answer { ruleset, host, outcome, fix: None, input_notes: &[] };
+//! let mut out = Vec::new();
+//! report::text::render(&mut out, &answer, &report::text::TextOptions::default())?;
+//! # Ok(()) }
+//! ```
+
+pub mod diagnostic;
+pub mod json;
+pub mod text;
+mod words;
+
+use analysis::Fix;
+use engine::Outcome;
+use model::{Host, Ruleset};
+
+/// Everything an answer is rendered from.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer<'a> {
+    /// The ruleset the packet was simulated on (to show rules by their source).
+    pub ruleset: &'a Ruleset,
+    /// The host state it was simulated on (to name addresses, routes, conntrack entries).
+    pub host: &'a Host,
+    /// The simulation's result.
+    pub outcome: &'a Outcome,
+    /// The suggested fix, if the packet was blocked and a fix was searched for.
+    pub fix: Option<&'a Fix>,
+    /// How the inputs were read, when it was a guess (e.g. "rules.txt read as IPv4: it has
+    /// no IPv6 addresses"); shown with the assumptions.
+    pub input_notes: &'a [String],
+}

@@ -1,0 +1,617 @@
+//! Fix search: the narrowest `iptables -I ... -j ACCEPT` that lets a blocked packet through.
+//!
+//! ## What it does
+//! For a packet dropped or rejected by a rule or a base chain's policy, builds one ACCEPT
+//! rule that matches only this flow (`-i IIF -o OIF -s SRC/32 -d DST/32 -p PROTO --dport
+//! PORT`, interfaces as the hook allows), places it just before the deciding rule (or
+//! appends it to the base chain whose policy decided), and re-runs the simulation on a copy
+//! of the ruleset with the rule in place to prove the packet now passes.
+//!
+//! ## Where it goes
+//! Candidates, in order of preference (the first that the re-simulation accepts wins):
+//! 1. the deciding rule's own chain, just before it: every earlier rule still applies;
+//! 2. each calling chain, just before the jump that led there (innermost first): this skips
+//!    the rest of the called chain too, so it is only used when (1) does not work.
+//!
+//! If the packet is then blocked somewhere else (a later hook, another table), the search
+//! adds a rule there as well, up to [`MAX_RULES`] rules, and says that no single rule is
+//! enough. If nothing works, the [`Fix`] says so honestly (`passes == false`).
+//!
+//! ## Example
+//! `REJECT` by `ufw-reject-forward #1` for `tcp 10.1.1.2:1050 -> 10.1.0.2:2175` in on tap0,
+//! out on eno1 gives
+//! `iptables -I ufw-reject-forward 1 -i tap0 -o eno1 -s 10.1.1.2/32 -d 10.1.0.2/32 -p tcp -m tcp --dport 2175 -j ACCEPT`.
+//!
+//! The inserted rule is built by the iptables-save front end from a synthetic one-line
+//! source named [`FIX_SOURCE`], so its provenance in a trace says where it came from.
+
+use crate::callstack::call_stack;
+use engine::{Decider, Event, Fate, Options, Outcome, RouteKind, Trace};
+use model::{ChainRef, Family, Hook, Host, Packet, Rule, Ruleset, SourceFile, L4};
+use std::net::IpAddr;
+
+/// At most this many ACCEPT rules are combined before giving up.
+pub const MAX_RULES: usize = 3;
+
+/// The file name the inserted rules' provenance carries.
+pub const FIX_SOURCE: &str = "fix";
+
+/// A suggested change, verified by simulation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fix {
+    /// The shell command(s) to run, one per line.
+    pub command: String,
+    /// Table of the (first) rule to add (`filter`, `nat`, ...).
+    pub table: String,
+    /// Chain of the (first) rule to add.
+    pub chain: String,
+    /// Where the (first) rule goes.
+    pub position: Position,
+    /// Every rule the fix adds, in the order to run them (usually one).
+    pub rules: Vec<FixRule>,
+    /// The fate of the packet when the simulation is re-run with the fix in place.
+    pub verified_fate: Fate,
+    /// Whether the packet passes with the fix in place (every branch agrees).
+    pub passes: bool,
+    /// What the fix opens, and why it is placed where it is (or why it is not enough).
+    pub note: String,
+}
+
+/// One rule of a fix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixRule {
+    /// `iptables [-t TABLE] -I CHAIN N ... -j ACCEPT` (`ip6tables` for IPv6).
+    pub command: String,
+    pub family: Family,
+    pub table: String,
+    pub chain: String,
+    pub position: Position,
+}
+
+/// Where a rule is added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// `-I CHAIN N`: becomes rule N (1-based), pushing the old rule N down.
+    Insert(usize),
+    /// `-A CHAIN`: after the last rule (before the policy).
+    Append,
+}
+
+/// A place to put an ACCEPT rule, with the hook the packet meets it on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Place {
+    chain: ChainRef,
+    /// 0-based index the rule is inserted at (`rules.len()` to append).
+    index: usize,
+    append: bool,
+    hook: Hook,
+}
+
+/// The narrowest single ACCEPT (or few) that lets `packet` through, verified by
+/// re-simulation; `None` when the packet was not blocked by a rule or policy (it passed,
+/// the branches disagree, routing or the stack decided, or the table is not iptables').
+pub fn suggest(
+    ruleset: &Ruleset,
+    host: &Host,
+    packet: &Packet,
+    outcome: &Outcome,
+    options: &Options,
+) -> Option<Fix> {
+    let fate = outcome.decided_fate()?;
+    if !matches!(fate, Fate::Dropped | Fate::Rejected { .. }) {
+        return None;
+    }
+    let first_trace = outcome.primary();
+    // Nothing to offer if the first block is not a rule or policy we can write before.
+    candidates(ruleset, first_trace)?;
+
+    let mut current = ruleset.clone();
+    let mut trace = first_trace.clone();
+    let mut rules: Vec<FixRule> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    let mut last_outcome: Option<Outcome> = None;
+
+    for _ in 0..MAX_RULES {
+        let Some(places) = candidates(&current, &trace) else {
+            break;
+        };
+        let mut tried: Vec<(Place, Ruleset, FixRule, Outcome)> = Vec::new();
+        for place in places {
+            let Some((patched, rule)) = insert_accept(&current, &trace, place) else {
+                continue;
+            };
+            let out = engine::simulate(&patched, host, packet, options);
+            let passes = out.decided_fate().is_some_and(Fate::passed);
+            tried.push((place, patched, rule, out));
+            if passes {
+                break;
+            }
+        }
+        // Prefer the first place that lets the packet through; otherwise the first that
+        // moved the block somewhere else (progress), to add a second rule there.
+        let pick = tried
+            .iter()
+            .position(|t| t.3.decided_fate().is_some_and(Fate::passed))
+            .or_else(|| {
+                tried
+                    .iter()
+                    .position(|t| t.3.primary().decider != trace.decider)
+            });
+        let Some(i) = pick else {
+            if let Some(t) = tried.into_iter().next() {
+                last_outcome = Some(t.3);
+            }
+            break;
+        };
+        let (place, patched, rule, out) = tried.swap_remove(i);
+        if i > 0 {
+            notes.push(format!(
+                "placed in {} before the jump, because an ACCEPT just before the deciding \
+                 rule did not let the packet through",
+                current.chain_at(place.chain).name
+            ));
+        } else if place.index > 0 && !place.append && current.chain_at(place.chain).base.is_none() {
+            notes.push(format!(
+                "placed in {} just before the deciding rule, so every earlier rule still \
+                 applies",
+                current.chain_at(place.chain).name
+            ));
+        }
+        rules.push(rule);
+        current = patched;
+        let passes = out.decided_fate().is_some_and(Fate::passed);
+        trace = out.primary().clone();
+        last_outcome = Some(out);
+        if passes {
+            break;
+        }
+    }
+
+    let outcome_after = last_outcome?;
+    let passes = outcome_after.decided_fate().is_some_and(Fate::passed);
+    if rules.is_empty() {
+        return None;
+    }
+    let opens = opens(&first_trace.final_packet, first_trace);
+    let mut note = if passes {
+        format!("opens only {opens}")
+    } else {
+        format!("would open only {opens}, but the packet is still not let through")
+    };
+    if passes && rules.len() > 1 {
+        note.push_str(&format!(
+            "; no single rule is enough: the packet is blocked in {} places",
+            rules.len()
+        ));
+    }
+    if !passes {
+        match outcome_after.decided_fate() {
+            Some(_) => note.push_str(&format!(
+                "; it is then blocked by {}",
+                describe_decider(&current, &outcome_after.primary().decider)
+            )),
+            None => {
+                note.push_str("; the result then depends on matches that cannot be decided offline")
+            }
+        }
+    }
+    for n in notes {
+        note.push_str("; ");
+        note.push_str(&n);
+    }
+    let first = rules[0].clone();
+    Some(Fix {
+        command: rules
+            .iter()
+            .map(|r| r.command.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        table: first.table,
+        chain: first.chain,
+        position: first.position,
+        rules,
+        verified_fate: outcome_after.primary().fate.clone(),
+        passes,
+        note,
+    })
+}
+
+/// Places for an ACCEPT against the block in `trace`, most preferred first; `None` when the
+/// fate was not decided by a rule or policy of an iptables (ip/ip6) table.
+fn candidates(ruleset: &Ruleset, trace: &Trace) -> Option<Vec<Place>> {
+    if !matches!(trace.fate, Fate::Dropped | Fate::Rejected { .. }) {
+        return None;
+    }
+    let iptables = |c: ChainRef| {
+        matches!(
+            ruleset.tables.get(c.table).map(|t| t.family),
+            Some(Family::Ip | Family::Ip6)
+        )
+    };
+    match &trace.decider {
+        Decider::Rule(at) => {
+            let at = *at;
+            if !iptables(at.chain_ref()) {
+                return None;
+            }
+            let hook = hook_of_rule(trace, at)?;
+            let mut places = vec![Place {
+                chain: at.chain_ref(),
+                index: at.rule,
+                append: false,
+                hook,
+            }];
+            for frame in call_stack(trace, at).iter().rev() {
+                places.push(Place {
+                    chain: frame.from.chain_ref(),
+                    index: frame.from.rule,
+                    append: false,
+                    hook,
+                });
+            }
+            Some(places)
+        }
+        Decider::Policy(chain) => {
+            if !iptables(*chain) {
+                return None;
+            }
+            let c = ruleset.tables.get(chain.table)?.chains.get(chain.chain)?;
+            let hook = c.base.as_ref()?.hook;
+            Some(vec![Place {
+                chain: *chain,
+                index: c.rules.len(),
+                append: true,
+                hook,
+            }])
+        }
+        Decider::Routing | Decider::Stack | Decider::Conntrack => None,
+    }
+}
+
+/// The hook on which the trace last reached rule `at`.
+fn hook_of_rule(trace: &Trace, at: model::RuleRef) -> Option<Hook> {
+    trace.events.iter().rev().find_map(|e| match e {
+        Event::Rule { hook, at: a, .. } if *a == at => Some(*hook),
+        _ => None,
+    })
+}
+
+/// A copy of `ruleset` with an ACCEPT for the flow of `trace` at `place`, and how to run it.
+fn insert_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(Ruleset, FixRule)> {
+    let table = ruleset.tables.get(place.chain.table)?;
+    let chain = table.chains.get(place.chain.chain)?;
+    let matches = flow_matches(&trace.final_packet, trace, place.hook)?;
+    let rule = parse_rule(
+        table.family,
+        &table.name,
+        &chain.name,
+        chain.base.is_some(),
+        &matches,
+    )?;
+
+    let mut patched = ruleset.clone();
+    let rules = &mut patched.tables[place.chain.table].chains[place.chain.chain].rules;
+    let index = place.index.min(rules.len());
+    rules.insert(index, rule.rule);
+    if patched.source(FIX_SOURCE).is_none() {
+        patched.sources.push(rule.source);
+    }
+
+    let tool = if table.family == Family::Ip6 {
+        "ip6tables"
+    } else {
+        "iptables"
+    };
+    let t = if table.name == "filter" {
+        String::new()
+    } else {
+        format!("-t {} ", table.name)
+    };
+    let (position, at) = if place.append {
+        (Position::Append, format!("-A {}", chain.name))
+    } else {
+        (
+            Position::Insert(index + 1),
+            format!("-I {} {}", chain.name, index + 1),
+        )
+    };
+    let fix_rule = FixRule {
+        command: format!("{tool} {t}{at} {matches} -j ACCEPT"),
+        family: table.family,
+        table: table.name.clone(),
+        chain: chain.name.clone(),
+        position,
+    };
+    Some((patched, fix_rule))
+}
+
+struct ParsedRule {
+    rule: Rule,
+    source: SourceFile,
+}
+
+/// Builds the rule through the iptables-save front end, from a one-rule synthetic file.
+fn parse_rule(
+    family: Family,
+    table: &str,
+    chain: &str,
+    base: bool,
+    matches: &str,
+) -> Option<ParsedRule> {
+    let decl = if base {
+        format!(":{chain} ACCEPT [0:0]")
+    } else {
+        format!(":{chain} - [0:0]")
+    };
+    let text = format!("*{table}\n{decl}\n-A {chain} {matches} -j ACCEPT\nCOMMIT\n");
+    let source = SourceFile::new(FIX_SOURCE, text);
+    let parsed = frontends::iptables_save::parse(&source, Some(family)).ok()?;
+    let mut rule = parsed
+        .tables
+        .into_iter()
+        .flat_map(|t| t.chains)
+        .find(|c| c.name == chain)?
+        .rules
+        .into_iter()
+        .next()?;
+    rule.origin.generated_by = Some("suggested by whyblocked (fix)".to_string());
+    Some(ParsedRule { rule, source })
+}
+
+/// `-i IIF -o OIF -s SRC/32 -d DST/32 -p PROTO ...` for `packet` as `hook` sees it.
+fn flow_matches(packet: &Packet, trace: &Trace, hook: Hook) -> Option<String> {
+    let mut m: Vec<String> = Vec::new();
+    let (iif_ok, oif_ok) = match hook {
+        Hook::Prerouting | Hook::Input => (true, false),
+        Hook::Forward => (true, true),
+        Hook::Output | Hook::Postrouting => (false, true),
+        Hook::Ingress | Hook::Egress => return None,
+    };
+    if iif_ok {
+        if let Some(iif) = &packet.iif {
+            m.push(format!("-i {iif}"));
+        }
+    }
+    if oif_ok {
+        if let Some(oif) = out_interface(packet, trace) {
+            m.push(format!("-o {oif}"));
+        }
+    }
+    m.push(format!("-s {}", host_prefix(packet.src)));
+    m.push(format!("-d {}", host_prefix(packet.dst)));
+    match packet.l4 {
+        L4::Tcp { dport, .. } => m.push(format!("-p tcp -m tcp --dport {dport}")),
+        L4::Udp { dport, .. } => m.push(format!("-p udp -m udp --dport {dport}")),
+        L4::Sctp { dport, .. } => m.push(format!("-p sctp -m sctp --dport {dport}")),
+        L4::Icmp { icmp_type, .. } => m.push(format!("-p icmp -m icmp --icmp-type {icmp_type}")),
+        L4::Icmpv6 { icmp_type, .. } => {
+            m.push(format!("-p ipv6-icmp -m icmp6 --icmpv6-type {icmp_type}"))
+        }
+        L4::Other(p) => m.push(format!("-p {}", p.number())),
+    }
+    Some(m.join(" "))
+}
+
+fn out_interface(packet: &Packet, trace: &Trace) -> Option<String> {
+    match trace.route.as_ref().map(|r| &r.kind) {
+        Some(RouteKind::Forward { oif, .. }) | Some(RouteKind::Output { oif, .. }) => {
+            Some(oif.clone())
+        }
+        _ => packet.oif.clone(),
+    }
+}
+
+fn host_prefix(a: IpAddr) -> String {
+    match a {
+        IpAddr::V4(a) => format!("{a}/32"),
+        IpAddr::V6(a) => format!("{a}/128"),
+    }
+}
+
+/// "tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out on eno1".
+fn opens(packet: &Packet, trace: &Trace) -> String {
+    let mut s = format!("{} from {}", packet.proto(), packet.src);
+    match packet.l4 {
+        L4::Tcp { dport, .. } | L4::Udp { dport, .. } | L4::Sctp { dport, .. } => {
+            s.push_str(&format!(
+                " (any source port) to {} port {dport}",
+                packet.dst
+            ));
+        }
+        L4::Icmp { icmp_type, .. } | L4::Icmpv6 { icmp_type, .. } => {
+            s.push_str(&format!(" to {} (type {icmp_type})", packet.dst));
+        }
+        L4::Other(_) => s.push_str(&format!(" to {}", packet.dst)),
+    }
+    if let Some(iif) = &packet.iif {
+        s.push_str(&format!(", in on {iif}"));
+    }
+    if let Some(oif) = out_interface(packet, trace) {
+        s.push_str(&format!(", out on {oif}"));
+    }
+    s
+}
+
+fn describe_decider(ruleset: &Ruleset, decider: &Decider) -> String {
+    match decider {
+        Decider::Rule(at) => {
+            let found = ruleset.tables.get(at.table).and_then(|t| {
+                let chain = t.chains.get(at.chain)?;
+                Some((t, chain, chain.rules.get(at.rule)?))
+            });
+            match found {
+                Some((table, chain, rule)) => format!(
+                    "{}/{} #{} ({}:{})",
+                    table.name,
+                    chain.name,
+                    at.rule + 1,
+                    rule.origin.file,
+                    rule.origin.line
+                ),
+                None => "a rule".to_string(),
+            }
+        }
+        Decider::Policy(c) => match ruleset.tables.get(c.table) {
+            Some(t) => match t.chains.get(c.chain) {
+                Some(chain) => format!("the policy of {}/{}", t.name, chain.name),
+                None => "a policy".to_string(),
+            },
+            None => "a policy".to_string(),
+        },
+        Decider::Routing => "routing".to_string(),
+        Decider::Stack => "the local stack".to_string(),
+        Decider::Conntrack => "conntrack".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Host, SourceFile};
+
+    fn ruleset(text: &str, family: Family) -> Ruleset {
+        frontends::iptables_save::parse(&SourceFile::new("rules", text), Some(family))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn packet(spec: &str) -> Packet {
+        let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
+        let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
+        let mut p = spec.packet;
+        p.iif = p.iif.or(spec.given_in);
+        p.oif = p.oif.or(spec.given_out);
+        p
+    }
+
+    fn fix_for(rules: &Ruleset, spec: &str) -> Option<Fix> {
+        let host = Host::default();
+        let p = packet(spec);
+        let options = Options::default();
+        let outcome = engine::simulate(rules, &host, &p, &options);
+        suggest(rules, &host, &p, &outcome, &options)
+    }
+
+    const FORWARD_REJECT: &str = "*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:fw-reject - [0:0]
+-A FORWARD -p icmp -j ACCEPT
+-A FORWARD -j fw-reject
+-A fw-reject -j REJECT --reject-with icmp-port-unreachable
+COMMIT
+";
+
+    #[test]
+    fn reject_in_a_called_chain_gets_an_accept_just_before_it() {
+        let rules = ruleset(FORWARD_REJECT, Family::Ip);
+        let fix =
+            fix_for(&rules, "tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0 out eno1").expect("a fix");
+        assert_eq!(
+            fix.command,
+            "iptables -I fw-reject 1 -i tap0 -o eno1 -s 10.1.1.2/32 -d 10.1.0.2/32 -p tcp -m tcp --dport 2175 -j ACCEPT"
+        );
+        assert_eq!(
+            (fix.table.as_str(), fix.chain.as_str()),
+            ("filter", "fw-reject")
+        );
+        assert_eq!(fix.position, Position::Insert(1));
+        assert!(fix.passes, "{fix:?}");
+        assert!(
+            matches!(fix.verified_fate, Fate::Forwarded { .. }),
+            "{fix:?}"
+        );
+        assert!(
+            fix.note.contains("opens only tcp from 10.1.1.2"),
+            "{}",
+            fix.note
+        );
+    }
+
+    #[test]
+    fn policy_drop_gets_an_appended_accept() {
+        let rules = ruleset(
+            "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+            Family::Ip,
+        );
+        let fix = fix_for(&rules, "udp 192.0.2.7:5353 10.0.0.1:53 in eth0").expect("a fix");
+        assert_eq!(
+            fix.command,
+            "iptables -A INPUT -i eth0 -s 192.0.2.7/32 -d 10.0.0.1/32 -p udp -m udp --dport 53 -j ACCEPT"
+        );
+        assert_eq!(fix.position, Position::Append);
+        assert!(fix.passes, "{fix:?}");
+    }
+
+    #[test]
+    fn nat_table_drop_is_fixed_in_its_own_table() {
+        let rules = ruleset(
+            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 8080 -j DROP\nCOMMIT\n",
+            Family::Ip,
+        );
+        let fix = fix_for(&rules, "tcp 192.0.2.7:40000 10.0.0.1:8080 in eth0").expect("a fix");
+        assert!(
+            fix.command
+                .starts_with("iptables -t raw -I PREROUTING 1 -i eth0 "),
+            "{}",
+            fix.command
+        );
+        assert!(fix.passes, "{fix:?}");
+    }
+
+    #[test]
+    fn two_blocks_need_two_rules_and_say_so() {
+        let rules = ruleset(
+            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 8080 -j DROP\nCOMMIT\n\
+             *filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+            Family::Ip,
+        );
+        let fix = fix_for(&rules, "tcp 192.0.2.7:40000 10.0.0.1:8080 in eth0").expect("a fix");
+        assert_eq!(fix.rules.len(), 2, "{fix:?}");
+        assert!(fix.passes, "{fix:?}");
+        assert!(
+            fix.note.contains("no single rule is enough"),
+            "{}",
+            fix.note
+        );
+        assert!(
+            fix.rules[1].command.starts_with("iptables -A INPUT "),
+            "{}",
+            fix.command
+        );
+    }
+
+    #[test]
+    fn ipv6_uses_ip6tables() {
+        let rules = ruleset(
+            "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+            Family::Ip6,
+        );
+        let fix =
+            fix_for(&rules, "tcp [2001:db8::7]:40000 [2001:db8::1]:22 in eth0").expect("a fix");
+        assert_eq!(
+            fix.command,
+            "ip6tables -A INPUT -i eth0 -s 2001:db8::7/128 -d 2001:db8::1/128 -p tcp -m tcp --dport 22 -j ACCEPT"
+        );
+    }
+
+    #[test]
+    fn no_fix_for_a_packet_that_passes() {
+        let rules = ruleset(FORWARD_REJECT, Family::Ip);
+        assert!(fix_for(&rules, "icmp 10.1.1.2 10.1.0.2 in tap0 out eno1").is_none());
+    }
+
+    #[test]
+    fn the_inserted_rule_says_where_it_came_from() {
+        let rule = parse_rule(
+            Family::Ip,
+            "filter",
+            "INPUT",
+            true,
+            "-i eth0 -p tcp -m tcp --dport 22",
+        )
+        .expect("the front end parses the synthetic rule");
+        assert_eq!(&*rule.rule.origin.file, FIX_SOURCE);
+        assert!(rule.rule.origin.generated_by.is_some());
+    }
+}

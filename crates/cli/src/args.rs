@@ -1,0 +1,194 @@
+//! Raw arguments, as typed by the user: clap parses them, nothing is read or checked
+//! beyond their syntax. [`crate::config::Config`] turns them into a validated
+//! configuration (step two).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// The packet grammar, shown by `--help`.
+const PACKET_HELP: &str = "\
+PACKET:
+  PROTO SRC DST [in IFACE] [out IFACE] [flags FLAGS] [type ICMPTYPE [code N]]
+                [mark N] [len N] [ttl N]
+
+  PROTO   tcp, udp, sctp, icmp, icmpv6, or a protocol number 0-255
+  SRC/DST ADDR:PORT, [V6ADDR]:PORT, or a bare address; ports are required for tcp,
+          udp and sctp and refused for the others; one family for both
+  in      the interface it arrives on; without `in` it is locally generated
+  out     where it is expected to leave (routing may disagree; the answer says so)
+  flags   tcp only: letters S A P R F U E C (SA, PA, FA...) or names (syn,ack);
+          a tcp packet is a SYN unless told otherwise
+  type    icmp/icmpv6: a number or a name (echo-request, port-unreachable...);
+          default echo-request; `code N` overrides the code
+  mark    skb mark, decimal or 0x hex;  len  IP total length;  ttl  TTL on arrival
+
+Examples:
+  whyblocked --rules iptables-save.txt tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0 out eno1
+  whyblocked --rules rules.v4 --host ./router tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0
+  whyblocked --rules rules.v4 --from-log '[UFW BLOCK] IN=tap0 OUT=eno1 SRC=10.1.1.2 DST=10.1.0.2 PROTO=TCP SPT=1050 DPT=2175 SYN'
+  whyblocked --rules rules.v4 --json udp 192.0.2.7:5353 10.0.0.1:53 in eth0
+
+Exit status:
+  0  delivered, forwarded or sent
+  1  dropped, rejected, queued or lost in routing
+  2  usage or input error
+  3  undecidable offline (rate limits and other Unknown matches change the fate)";
+
+/// Which firewall rule is blocking me, and what do I change?
+///
+/// Simulates a packet through a Linux host's real ruleset (iptables-save output, addresses,
+/// routes, sysctls, listening sockets, conntrack) the way the kernel walks it, and says
+/// what happens to it, which rule decided, what the sender sees, and the narrowest rule
+/// that would let it through. Offline: nothing on the host is touched.
+#[derive(Debug, Parser)]
+#[command(name = "whyblocked", version, after_long_help = PACKET_HELP)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    /// Later subcommands (`verify`, `snapshot`, `trace`, ...); none means "simulate".
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The host's rules, state and the packet.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Print the answer as JSON (schema: see the README).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Decide an Unknown match (rate limit, recent, ...) instead of branching: the rule at
+    /// LINE (of FILE) takes it as matching or not. Repeatable.
+    #[arg(long = "assume", value_name = "[FILE:]LINE=match|nomatch")]
+    pub assume: Vec<String>,
+
+    /// Do not search for a fix.
+    #[arg(long = "no-fix")]
+    pub no_fix: bool,
+
+    /// When to use colours (`auto`: on a terminal, unless NO_COLOR is set).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Subcommands. Each new one (`verify`, `snapshot`, `trace`, `counters`, `log`, `pcap`)
+/// is a variant here with its own argument struct, help and tests.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Prove the prediction against the real kernel: build a throwaway copy of the host in
+    /// network namespaces (the host's own firewall is never touched), load the rules, send
+    /// the packet, read the kernel's trace and compare it with the simulation. Needs root.
+    /// Exit status: 0 kernel and simulation agree, 1 they differ, 2 error.
+    #[command(after_long_help = PACKET_HELP)]
+    Verify(VerifyArgs),
+}
+
+/// `whyblocked verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// The inputs every command reads: rules, ipsets, host state, the packet.
+#[derive(Debug, clap::Args)]
+pub struct InputArgs {
+    /// An iptables-save or ip6tables-save file; repeat for several (rules.v4 and rules.v6).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+
+    /// An `ipset save` file whose sets `-m set --match-set` rules refer to.
+    #[arg(long = "ipset", value_name = "FILE")]
+    pub ipset: Vec<PathBuf>,
+
+    /// A directory with the host's state (ip -j addr/route/rule, sysctl -a, ss -ltnuH,
+    /// conntrack -L, ipset save); without it, the packet spec's `in`/`out` say the way.
+    #[arg(long = "host", value_name = "DIR")]
+    pub host: Option<PathBuf>,
+
+    /// Family of every --rules file: `ip` (iptables-save) or `ip6` (ip6tables-save);
+    /// guessed from the name and contents when not given.
+    #[arg(long, value_enum, value_name = "FAMILY")]
+    pub family: Option<FamilyArg>,
+
+    /// Build the packet from a kernel log line (LOG target / nft log, e.g. a
+    /// `[UFW BLOCK] IN=... OUT=...` line): its IN= and OUT= become the interfaces.
+    #[arg(long = "from-log", value_name = "LINE", conflicts_with = "packet")]
+    pub from_log: Option<String>,
+
+    /// The packet (see PACKET below).
+    #[arg(value_name = "PACKET", required_unless_present = "from_log")]
+    pub packet: Vec<String>,
+}
+
+/// `--family`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FamilyArg {
+    /// IPv4 (iptables-save).
+    Ip,
+    /// IPv6 (ip6tables-save).
+    Ip6,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn options_may_follow_the_packet() {
+        let a = Args::try_parse_from([
+            "whyblocked",
+            "tcp",
+            "1.2.3.4:5",
+            "6.7.8.9:22",
+            "--json",
+            "--rules",
+            "r",
+        ])
+        .unwrap();
+        assert!(a.json);
+        assert_eq!(a.input.packet, ["tcp", "1.2.3.4:5", "6.7.8.9:22"]);
+        assert_eq!(a.input.rules, [PathBuf::from("r")]);
+    }
+
+    #[test]
+    fn a_packet_or_a_log_line_is_required() {
+        let e = Args::try_parse_from(["whyblocked", "--rules", "r"]).unwrap_err();
+        assert!(e.use_stderr());
+        let a = Args::try_parse_from(["whyblocked", "--from-log", "IN=eth0 SRC=1.2.3.4"]).unwrap();
+        assert!(a.input.packet.is_empty());
+    }
+
+    #[test]
+    fn verify_takes_the_same_inputs() {
+        let a = Args::try_parse_from([
+            "whyblocked",
+            "verify",
+            "--rules",
+            "r",
+            "tcp",
+            "1.2.3.4:5",
+            "6.7.8.9:22",
+            "in",
+            "eth0",
+        ])
+        .unwrap();
+        match a.command {
+            Some(Command::Verify(v)) => assert_eq!(v.input.rules, [PathBuf::from("r")]),
+            None => panic!("verify not parsed"),
+        }
+    }
+}

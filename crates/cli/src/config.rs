@@ -1,0 +1,257 @@
+//! Step two: raw [`Args`] into a validated [`Config`]. All input is read and parsed here,
+//! so every input error surfaces before anything is simulated.
+
+use crate::args::{Args, ColorChoice, FamilyArg, InputArgs};
+use crate::Error;
+use engine::{Options, UnknownSite};
+use model::expr::Test;
+use model::ruleset::Step;
+use model::{Family, Host, Packet, RuleRef, Ruleset, SourceFile};
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// How to print the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text { color: bool },
+    Json,
+}
+
+/// Everything a simulation needs, read and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub ruleset: Ruleset,
+    pub host: Host,
+    pub packet: Packet,
+    pub options: Options,
+    pub format: Format,
+    /// Search for a fix when the packet is blocked.
+    pub fix: bool,
+    /// How inputs were read when it was a guess; shown with the report's assumptions.
+    pub notes: Vec<String>,
+}
+
+/// The inputs, read and parsed: what both simulating and `verify` need.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub ruleset: Ruleset,
+    pub host: Host,
+    pub packet: Packet,
+    /// Each rules file with the family it was read as (what `iptables-restore` needs).
+    pub sources: Vec<(SourceFile, Family)>,
+    /// How inputs were read when it was a guess.
+    pub notes: Vec<String>,
+}
+
+impl Inputs {
+    /// Reads and parses the rules, ipsets, host state and packet named by `args`.
+    pub fn load(args: &InputArgs) -> Result<Inputs, Error> {
+        let mut notes = Vec::new();
+        let family = args.family.map(|f| match f {
+            FamilyArg::Ip => Family::Ip,
+            FamilyArg::Ip6 => Family::Ip6,
+        });
+
+        let mut ruleset = Ruleset::default();
+        let mut sources = Vec::new();
+        for path in &args.rules {
+            let source = read_source(path)?;
+            let fam = match family {
+                Some(f) => f,
+                None => {
+                    let (f, reason) =
+                        frontends::iptables_save::guess_family(&source.name, &source.text);
+                    notes.push(format!(
+                        "{} read as {}: {reason} (override with --family)",
+                        source.name,
+                        if f == Family::Ip6 {
+                            "ip6tables-save (IPv6)"
+                        } else {
+                            "iptables-save (IPv4)"
+                        }
+                    ));
+                    f
+                }
+            };
+            ruleset
+                .merge(frontends::iptables_save::parse(&source, Some(fam)).map_err(Error::Parse)?);
+            sources.push((source, fam));
+        }
+        for path in &args.ipset {
+            let source = read_source(path)?;
+            ruleset
+                .ipsets
+                .extend(frontends::ipset::parse(&source).map_err(Error::Parse)?);
+        }
+        let host = match &args.host {
+            Some(dir) => {
+                let state = frontends::host_dir::load(dir).map_err(|e| match e {
+                    frontends::host_dir::LoadError::Parse(p) => Error::Parse(p),
+                    other => Error::Input(format!("cannot read the host state: {other}")),
+                })?;
+                ruleset.ipsets.extend(state.ipsets);
+                state.host
+            }
+            None => Host::default(),
+        };
+        if args.rules.is_empty() {
+            notes.push("no --rules given: no firewall rules, every hook accepts".to_string());
+        }
+
+        let packet = match &args.from_log {
+            Some(line) => packet_from_log(line)?,
+            None => {
+                let spec = frontends::packet_spec::parse(&args.packet).map_err(Error::Parse)?;
+                let mut packet = spec.packet;
+                if packet.iif.is_none() {
+                    packet.iif = spec.given_in;
+                }
+                if packet.oif.is_none() {
+                    packet.oif = spec.given_out;
+                }
+                packet
+            }
+        };
+        if !args.rules.is_empty()
+            && !ruleset
+                .tables
+                .iter()
+                .any(|t| t.family.sees(packet.is_ipv6()))
+        {
+            notes.push(format!(
+                "no rules of the packet's family ({}) were given: none apply to it",
+                if packet.is_ipv6() { "IPv6" } else { "IPv4" }
+            ));
+        }
+        Ok(Inputs {
+            ruleset,
+            host,
+            packet,
+            sources,
+            notes,
+        })
+    }
+}
+
+impl Config {
+    /// Reads and parses every input named by `args`. `stdout_is_terminal` and `no_color`
+    /// (the `NO_COLOR` variable is set and not empty) decide `--color auto`.
+    pub fn from_args(
+        args: &Args,
+        stdout_is_terminal: bool,
+        no_color: bool,
+    ) -> Result<Config, Error> {
+        let Inputs {
+            ruleset,
+            host,
+            packet,
+            notes,
+            ..
+        } = Inputs::load(&args.input)?;
+
+        let mut options = Options::default();
+        for a in &args.assume {
+            options.assume.extend(parse_assume(a, &ruleset)?);
+        }
+
+        let format = if args.json {
+            Format::Json
+        } else {
+            let color = match args.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => stdout_is_terminal && !no_color,
+            };
+            Format::Text { color }
+        };
+
+        Ok(Config {
+            ruleset,
+            host,
+            packet,
+            options,
+            format,
+            fix: !args.no_fix,
+            notes,
+        })
+    }
+
+    /// [`Config::from_args`] with the real terminal and environment.
+    pub fn from_env(args: &Args) -> Result<Config, Error> {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Config::from_args(args, std::io::stdout().is_terminal(), no_color)
+    }
+}
+
+fn read_source(path: &Path) -> Result<SourceFile, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
+    Ok(SourceFile::new(path.display().to_string(), text))
+}
+
+/// The packet a kernel log line describes; its `IN=`/`OUT=` become the interfaces.
+fn packet_from_log(line: &str) -> Result<Packet, Error> {
+    let source = SourceFile::new("<log line>", line.trim_end().to_string());
+    let record = evidence::log_line::parse(&source).map_err(Error::Parse)?;
+    let mut packet = record.packet;
+    if packet.iif.is_none() {
+        packet.iif = record.iif;
+    }
+    if packet.oif.is_none() {
+        packet.oif = record.oif;
+    }
+    Ok(packet)
+}
+
+/// `[FILE:]LINE=match|nomatch`: every Unknown match of the rule(s) at that line is decided.
+fn parse_assume(spec: &str, ruleset: &Ruleset) -> Result<Vec<(UnknownSite, bool)>, Error> {
+    let bad = |why: &str| {
+        Error::Input(format!(
+            "--assume {spec}: {why} (expected [FILE:]LINE=match|nomatch)"
+        ))
+    };
+    let (at, value) = spec.split_once('=').ok_or_else(|| bad("no `=`"))?;
+    let matched = match value.trim().to_ascii_lowercase().as_str() {
+        "match" | "matches" | "yes" | "true" | "1" => true,
+        "nomatch" | "no-match" | "no" | "false" | "0" => false,
+        _ => return Err(bad("the value must be match or nomatch")),
+    };
+    let (file, line) = match at.rsplit_once(':') {
+        Some((f, l)) => (Some(f), l),
+        None => (None, at),
+    };
+    let line: u32 = line
+        .trim()
+        .parse()
+        .map_err(|_| bad("the line is not a number"))?;
+    let file_matches = |name: &str| match file {
+        None => true,
+        Some(f) => name == f || Path::new(name).file_name() == Path::new(f).file_name(),
+    };
+    let mut sites = Vec::new();
+    for (ti, table) in ruleset.tables.iter().enumerate() {
+        for (ci, chain) in table.chains.iter().enumerate() {
+            for (ri, rule) in chain.rules.iter().enumerate() {
+                if rule.origin.line != line || !file_matches(&rule.origin.file) {
+                    continue;
+                }
+                for (si, step) in rule.body.iter().enumerate() {
+                    if let Step::Match(m) = step {
+                        if matches!(m.test, Test::Undecidable { .. }) {
+                            let rule = RuleRef {
+                                table: ti,
+                                chain: ci,
+                                rule: ri,
+                            };
+                            sites.push((UnknownSite { rule, step: si }, matched));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if sites.is_empty() {
+        return Err(bad("no rule with an undecidable match at that line"));
+    }
+    Ok(sites)
+}

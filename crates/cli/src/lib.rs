@@ -1,0 +1,144 @@
+//! The `whyblocked` command, as a library: the binary (`main.rs`) is glue over it.
+//!
+//! Two steps, as ripgrep does: [`args::Args`] holds the raw, typed arguments (clap);
+//! [`config::Config`] reads and checks every input. [`run`] simulates, searches a fix and
+//! renders; it returns a [`Verdict`] that `main.rs` maps to the exit code in one place.
+
+pub mod args;
+pub mod config;
+
+use clap::Parser;
+use config::{Config, Format};
+use engine::{Fate, Outcome};
+use frontends::ParseError;
+use std::ffi::OsString;
+use std::io::{self, Write};
+
+/// What the simulation concluded, as far as the exit code is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Delivered, forwarded or sent.
+    Passed,
+    /// Dropped, rejected, queued, or lost in routing.
+    Blocked,
+    /// The branches of Unknown matches disagree, or the simulation cannot say.
+    Undecided,
+    /// `verify`: the kernel did what the simulation predicted.
+    KernelAgrees,
+    /// `verify`: the kernel did something else.
+    KernelDisagrees,
+}
+
+impl Verdict {
+    pub fn of(outcome: &Outcome) -> Verdict {
+        match outcome.decided_fate() {
+            None | Some(Fate::Undetermined { .. }) => Verdict::Undecided,
+            Some(f) if f.passed() => Verdict::Passed,
+            Some(_) => Verdict::Blocked,
+        }
+    }
+}
+
+/// Why the command could not answer.
+#[derive(Debug)]
+pub enum Error {
+    /// Bad arguments, or `--help`/`--version` (clap prints those itself).
+    Usage(clap::Error),
+    /// An input that does not parse: shown with its line and a caret.
+    Parse(ParseError),
+    /// Any other input problem (a file that cannot be read, a bad `--assume`).
+    Input(String),
+    /// Writing the answer failed (a broken pipe among them).
+    Output(io::Error),
+}
+
+impl Error {
+    /// Whether this is a closed output pipe (`| head`): not worth a message.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    /// Writes the error for the user: a diagnostic with the line and a caret for parse
+    /// errors, clap's own message for usage errors, one line otherwise.
+    pub fn render<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        match self {
+            Error::Usage(e) => write!(w, "{}", e.render()),
+            Error::Parse(e) => report::diagnostic::render(w, e),
+            Error::Input(m) => report::diagnostic::render_message(w, m),
+            Error::Output(e) => {
+                report::diagnostic::render_message(w, &format!("cannot write the answer: {e}"))
+            }
+        }
+    }
+}
+
+/// Parses the command line, reads the inputs and answers on `out`.
+pub fn run_from_args<I, T, W>(argv: I, out: &mut W) -> Result<Verdict, Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+    W: Write,
+{
+    let args = args::Args::try_parse_from(argv).map_err(Error::Usage)?;
+    match &args.command {
+        Some(args::Command::Verify(v)) => verify(&config::Inputs::load(&v.input)?, out),
+        None => run(&Config::from_env(&args)?, out),
+    }
+}
+
+/// Simulates the configured packet, searches a fix if it is blocked, and renders the answer.
+pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Verdict, Error> {
+    let outcome = engine::simulate(
+        &config.ruleset,
+        &config.host,
+        &config.packet,
+        &config.options,
+    );
+    let fix = if config.fix {
+        analysis::suggest(
+            &config.ruleset,
+            &config.host,
+            &config.packet,
+            &outcome,
+            &config.options,
+        )
+    } else {
+        None
+    };
+    let answer = report::Answer {
+        ruleset: &config.ruleset,
+        host: &config.host,
+        outcome: &outcome,
+        fix: fix.as_ref(),
+        input_notes: &config.notes,
+    };
+    match config.format {
+        Format::Json => report::json::render(out, &answer),
+        Format::Text { color } => {
+            report::text::render(out, &answer, &report::text::TextOptions { color })
+        }
+    }
+    .and_then(|()| out.flush())
+    .map_err(Error::Output)?;
+    Ok(Verdict::of(&outcome))
+}
+
+/// `whyblocked verify`: the packet through the real kernel in throwaway namespaces,
+/// compared with the simulation (see [`live::verify`]).
+pub fn verify<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Verdict, Error> {
+    let report = live::verify::verify(
+        &inputs.sources,
+        &inputs.ruleset,
+        &inputs.host,
+        &inputs.packet,
+    )
+    .map_err(|e| Error::Input(format!("verify: {e}")))?;
+    write!(out, "{report}")
+        .and_then(|()| out.flush())
+        .map_err(Error::Output)?;
+    Ok(if report.agree {
+        Verdict::KernelAgrees
+    } else {
+        Verdict::KernelDisagrees
+    })
+}

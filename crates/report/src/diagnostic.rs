@@ -1,0 +1,190 @@
+//! The one renderer of input errors, rustc/ruff style:
+//!
+//! ```text
+//! error: expected a port, found `http`
+//!  --> rules.v4:12:38
+//!    |
+//! 12 | -A INPUT -p tcp -m tcp --dport http -j ACCEPT
+//!    |                                ^^^^ expected a port
+//! ```
+//!
+//! The caret sits under the span's characters: tabs are shown as four spaces and
+//! multi-byte characters count once, so the caret lines up whatever the line holds.
+
+use frontends::{ErrorKind, ParseError};
+use std::io::{self, Write};
+
+/// Width a tab is shown as.
+const TAB: usize = 4;
+
+/// Writes `err` with its line and a caret under its span.
+pub fn render<W: Write>(w: &mut W, err: &ParseError) -> io::Result<()> {
+    let (line_no, col) = err.line_col();
+    writeln!(w, "error: {}", err.kind)?;
+    let line = err.source.line_text(line_no);
+    let gutter = line_no.to_string().len();
+    let pad = " ".repeat(gutter);
+    writeln!(w, "{pad}--> {}:{}:{}", err.source.name, line_no, col)?;
+    writeln!(w, "{pad} |")?;
+    writeln!(w, "{line_no} | {}", expand_tabs(line))?;
+
+    // Byte offsets of the span within the line (clamped to it).
+    let text = &*err.source.text;
+    let start = (err.span.start as usize).min(text.len());
+    let line_start = text[..floor_boundary(text, start)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let in_line = |offset: usize| offset.saturating_sub(line_start).min(line.len());
+    let s = floor_boundary(line, in_line(start));
+    let e = floor_boundary(line, in_line((err.span.end as usize).max(start))).max(s);
+    let before = display_width(&line[..s]);
+    let carets = display_width(&line[s..e]).max(1);
+    let label = label(&err.kind);
+    let label = if label.is_empty() {
+        String::new()
+    } else {
+        format!(" {label}")
+    };
+    writeln!(
+        w,
+        "{pad} | {}{}{}",
+        " ".repeat(before),
+        "^".repeat(carets),
+        label
+    )?;
+    Ok(())
+}
+
+/// Writes a message that has no source line (an unreadable file, a bad directory).
+pub fn render_message<W: Write>(w: &mut W, message: &str) -> io::Result<()> {
+    writeln!(w, "error: {message}")
+}
+
+/// The short text after the caret: what was expected instead.
+fn label(kind: &ErrorKind) -> String {
+    match kind {
+        ErrorKind::Expected { expected, .. } => format!("expected {expected}"),
+        ErrorKind::InvalidValue { reason, .. } => reason.clone(),
+        ErrorKind::Unsupported { construct } => format!("{construct} is not supported"),
+        ErrorKind::Undefined { what, name } => format!("no {what} named `{name}`"),
+        ErrorKind::Structure { .. } => "here".to_string(),
+        ErrorKind::Json { .. } => "here".to_string(),
+    }
+}
+
+fn expand_tabs(s: &str) -> String {
+    s.replace('\t', &" ".repeat(TAB))
+}
+
+fn display_width(s: &str) -> usize {
+    s.chars().map(|c| if c == '\t' { TAB } else { 1 }).sum()
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{SourceFile, Span};
+
+    fn rendered(text: &str, start: usize, end: usize, kind: ErrorKind) -> String {
+        let src = SourceFile::new("rules.v4", text);
+        let err = ParseError::new(&src, Span::new(start, end), kind);
+        let mut out = Vec::new();
+        render(&mut out, &err).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn expected(what: &str, found: &str) -> ErrorKind {
+        ErrorKind::Expected {
+            expected: what.into(),
+            found: found.into(),
+        }
+    }
+
+    #[test]
+    fn caret_under_the_span() {
+        let text = "*filter\n-A INPUT -p tcp --dport http -j ACCEPT\nCOMMIT\n";
+        let start = text.find("http").unwrap();
+        insta::assert_snapshot!(rendered(text, start, start + 4, expected("a port", "http")), @r"
+        error: expected a port, found `http`
+         --> rules.v4:2:25
+          |
+        2 | -A INPUT -p tcp --dport http -j ACCEPT
+          |                         ^^^^ expected a port
+        ");
+    }
+
+    #[test]
+    fn tabs_and_multibyte_characters_keep_the_caret_aligned() {
+        let text = "\t-A INPUT -m comment --comment \"héllo\" -j WHAT\n";
+        let start = text.find("WHAT").unwrap();
+        let out = rendered(
+            text,
+            start,
+            start + 4,
+            ErrorKind::Unsupported {
+                construct: "target `WHAT`".into(),
+            },
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        let shown = lines[3].find("WHAT").unwrap();
+        let caret = lines[4].find('^').unwrap();
+        assert_eq!(
+            lines[3][..shown].chars().count(),
+            lines[4][..caret].chars().count(),
+            "{out}"
+        );
+        assert!(
+            lines[4].ends_with("^^^^ target `WHAT` is not supported"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn empty_span_at_end_of_line_gets_one_caret() {
+        let text = "-A INPUT -p\n";
+        let out = rendered(text, 11, 11, expected("a protocol", ""));
+        insta::assert_snapshot!(out, @r"
+        error: expected a protocol, found end of line
+         --> rules.v4:1:12
+          |
+        1 | -A INPUT -p
+          |            ^ expected a protocol
+        ");
+    }
+
+    #[test]
+    fn wide_gutter_for_long_files() {
+        let mut text = String::new();
+        for _ in 0..120 {
+            text.push_str("# comment\n");
+        }
+        text.push_str("bogus\n");
+        let start = text.find("bogus").unwrap();
+        let out = rendered(
+            &text,
+            start,
+            start + 5,
+            ErrorKind::Structure {
+                message: "rule before a table header".into(),
+            },
+        );
+        assert!(
+            out.contains("\n    |\n121 | bogus\n    | ^^^^^ here\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn span_past_the_end_does_not_panic() {
+        let out = rendered("x", 5, 9, expected("y", "x"));
+        assert!(out.contains("^"));
+    }
+}

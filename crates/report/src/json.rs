@@ -1,0 +1,853 @@
+//! The `--json` output: a stable, documented schema.
+//!
+//! These types are the schema. They are built from the engine's trace but are separate
+//! from it, so refactoring the engine cannot change what scripts read; a change here is a
+//! schema change and bumps [`SCHEMA_VERSION`] when it is not purely additive.
+//!
+//! Conventions: names are `snake_case`; optional values are `null` rather than absent;
+//! rule numbers (`index`) are 1-based as iptables numbers them; `line` is 1-based;
+//! addresses are strings as `ip` prints them.
+
+use crate::words;
+use crate::Answer;
+use analysis::Fix;
+use engine::{
+    Branch, Decider, Event, Fate, LogLine, NatRewrite, Reply, Response, ResponseKind,
+    RouteDecision, RouteKind, Trace, TraceVerdict, UnknownChoice,
+};
+use model::expr::LogKind;
+use model::{ChainRef, Host, Packet, RuleRef, Ruleset, L4};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Version of this schema; bumped on any change that is not purely additive.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The packet as given.
+    pub packet: PacketJson,
+    /// The packet as it last was (after NAT, mark and TTL changes).
+    pub final_packet: PacketJson,
+    /// `delivered`, `forwarded`, `sent`, `dropped`, `rejected`, `queued`, `routing_failed`,
+    /// `undetermined` (an unmodelled target or a ruleset the kernel would refuse), or
+    /// `undecided` when branches of Unknown matches disagree (see `branches`).
+    pub fate: String,
+    /// Details of the fate of the first branch (which interface, which reject, ...).
+    pub fate_detail: FateDetail,
+    /// Whether every branch agrees on the fate (false: exit code 3).
+    pub decided: bool,
+    /// What decided the first branch: `rule`, `policy`, `routing`, `stack`, `conntrack`.
+    pub decided_by: String,
+    /// The rule (or base chain policy) that decided; `null` when routing, the stack or
+    /// conntrack decided.
+    pub deciding_rule: Option<RuleJson>,
+    /// The jumps that led to the deciding rule, outermost first.
+    pub reached_via: Vec<JumpJson>,
+    /// Every step of the first branch, in order, like `nft monitor trace`.
+    pub path: Vec<PathStep>,
+    /// Address translations applied.
+    pub nat: Vec<NatJson>,
+    /// Conntrack's view of the packet.
+    pub conntrack: ConntrackJson,
+    /// The (last) routing decision; `null` if the packet never got that far.
+    pub route: Option<RouteJson>,
+    /// What the sender observes.
+    pub sender_sees: SenderSeesJson,
+    /// Lines the kernel (or an nflog reader) writes on the way.
+    pub logs: Vec<LogJson>,
+    /// Matches that cannot be decided offline (rate limits, `recent`, ...) met on the path,
+    /// with the outcome the first branch took.
+    pub unknowns: Vec<UnknownJson>,
+    /// Things assumed because the input did not say them, in words.
+    pub assumptions: Vec<String>,
+    /// Warnings about the path that do not change the fate, in words.
+    pub warnings: Vec<String>,
+    /// Whether and how the reply gets back; `null` when there is no reply.
+    pub reply: Option<ReplyJson>,
+    /// One entry per explored combination of Unknown outcomes (one entry when there is
+    /// none); the first is the default branch the rest of this report describes.
+    pub branches: Vec<BranchJson>,
+    /// More combinations existed than were explored.
+    pub branches_truncated: bool,
+    /// A suggested change, verified by re-simulation; `null` when none was searched for or
+    /// none applies.
+    pub fix: Option<FixJson>,
+}
+
+/// A packet.
+#[derive(Debug, Clone, Serialize)]
+pub struct PacketJson {
+    /// `ip` or `ip6`.
+    pub family: String,
+    /// `tcp`, `udp`, `icmp`, `icmpv6`, ... or the protocol number.
+    pub proto: String,
+    pub src: String,
+    pub dst: String,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    /// TCP flags as the kernel log prints them (`SYN`, `ACK SYN`).
+    pub tcp_flags: Option<String>,
+    pub icmp_type: Option<u8>,
+    pub icmp_code: Option<u8>,
+    /// Input interface (`null`: locally generated).
+    pub iif: Option<String>,
+    /// Output interface, when given or known.
+    pub oif: Option<String>,
+    pub mark: u32,
+    pub ttl: u8,
+    pub len: u16,
+    /// One-line form: `tcp 10.1.1.2:1050 -> 10.1.0.2:2175 [SYN]`.
+    pub text: String,
+}
+
+/// Details of a fate; the fields that do not apply are `null`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct FateDetail {
+    /// Forwarded or sent: the output interface.
+    pub oif: Option<String>,
+    /// Forwarded: the next hop.
+    pub gateway: Option<String>,
+    /// Rejected: what the reject answers with (`icmp port-unreachable`, `tcp reset`).
+    pub reject_with: Option<String>,
+    /// Queued: the first queue number.
+    pub queue: Option<u16>,
+    /// Routing failed: why, in words.
+    pub routing_failure: Option<String>,
+    /// Delivered: `open`, `closed` or `unknown`.
+    pub listener: Option<String>,
+    /// Undetermined: why the simulation cannot say, in words.
+    pub undetermined: Option<String>,
+    /// The fate in one sentence.
+    pub text: String,
+}
+
+/// A rule (or a base chain's policy) by its source.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleJson {
+    /// `rule` or `policy`.
+    pub kind: String,
+    pub table: String,
+    /// `ip`, `ip6`, `inet`, ...
+    pub family: String,
+    pub chain: String,
+    /// 1-based rule number in its chain (`null` for a policy).
+    pub index: Option<usize>,
+    /// The file as given on the command line (empty for generated objects).
+    pub file: String,
+    /// 1-based line in `file`.
+    pub line: u32,
+    /// nft handle, when the listing had one.
+    pub handle: Option<u64>,
+    /// The rule as written (`-A FORWARD ...`), or the chain declaration for a policy.
+    pub text: String,
+    /// `-m comment` / nft comment.
+    pub comment: Option<String>,
+    /// Front end that generated the rule (ufw, firewalld, ...), when recognised.
+    pub generated_by: Option<String>,
+    /// For a policy: `accept` or `drop`.
+    pub policy: Option<String>,
+}
+
+/// One jump on the way to the deciding rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct JumpJson {
+    /// The rule that jumped.
+    pub from: RuleJson,
+    /// The chain entered.
+    pub to: String,
+    /// Entered with `goto` rather than `jump`.
+    pub goto: bool,
+}
+
+/// A reference to a rule on the path.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleLoc {
+    pub file: String,
+    pub line: u32,
+    pub text: String,
+    /// 1-based rule number in its chain.
+    pub index: usize,
+    pub handle: Option<u64>,
+}
+
+/// One step of the path.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathStep {
+    /// `hook` (enters a hook), `rule` (a rule matched), `chain_end` (end of a regular
+    /// chain), `policy`, `unknown`, `conntrack`, `nat`, `route`, `mark`, `note`.
+    pub event: String,
+    /// `prerouting`, `input`, `forward`, `output`, `postrouting`, ...
+    pub hook: Option<String>,
+    pub table: Option<String>,
+    pub family: Option<String>,
+    pub chain: Option<String>,
+    pub rule: Option<RuleLoc>,
+    /// `accept`, `drop`, `reject`, `queue`, `jump`, `goto`, `return`, `continue`, or `null`
+    /// for steps that are not verdicts.
+    pub verdict: Option<String>,
+    /// Jump/goto target chain.
+    pub target: Option<String>,
+    /// The step in words (reject kind, conntrack state, NAT rewrite, route, note...).
+    pub detail: Option<String>,
+}
+
+/// An address and optional port.
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    pub addr: String,
+    pub port: Option<u16>,
+}
+
+/// One address translation.
+#[derive(Debug, Clone, Serialize)]
+pub struct NatJson {
+    /// `snat`, `dnat`, `masquerade`, `redirect`, `netmap`.
+    pub kind: String,
+    pub hook: String,
+    pub before: Endpoint,
+    pub after: Endpoint,
+    /// The rule that did it; `null` when conntrack applied an existing binding.
+    pub rule: Option<RuleJson>,
+}
+
+/// Conntrack's view.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConntrackJson {
+    /// `new`, `established`, `related`, `invalid`, `untracked`; `null` if the packet never
+    /// reached conntrack.
+    pub state: Option<String>,
+    /// The existing entry the packet belongs to, as `conntrack -L` printed it.
+    pub entry: Option<String>,
+    /// The entry a new connection would create: original and reply tuples.
+    pub new_entry: Option<CtEntryJson>,
+    /// Sysctls the state depended on (e.g. `net.netfilter.nf_conntrack_tcp_loose`).
+    pub depends_on: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CtEntryJson {
+    pub original: CtTupleJson,
+    pub reply: CtTupleJson,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CtTupleJson {
+    pub src: String,
+    pub dst: String,
+    pub sport: u16,
+    pub dport: u16,
+}
+
+/// A routing decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteJson {
+    pub hook: String,
+    /// `local`, `forward`, `output`, `failed`.
+    pub kind: String,
+    pub oif: Option<String>,
+    pub gateway: Option<String>,
+    /// Preferred source (output).
+    pub src: Option<String>,
+    /// Routing table consulted (255 local, 254 main).
+    pub table: u32,
+    /// Priority of the policy rule that led there.
+    pub rule_priority: Option<u32>,
+    /// The route used, as `ip route` prints it.
+    pub route: Option<String>,
+    /// For `failed`: why, in words.
+    pub failure: Option<String>,
+    /// Chosen from the packet spec's `in`/`out` because no host state was given.
+    pub assumed: bool,
+    /// The decision in words.
+    pub text: String,
+}
+
+/// What the sender observes.
+#[derive(Debug, Clone, Serialize)]
+pub struct SenderSeesJson {
+    /// What comes back on the wire; `null`: nothing.
+    pub response: Option<ResponseJson>,
+    /// `ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH`, `EACCES`, `EPERM`, `ETIMEDOUT`.
+    pub errno: Option<String>,
+    /// strerror text: `Connection refused`.
+    pub errno_message: Option<String>,
+    /// When nothing comes back: how long until the sender gives up.
+    pub timeout_secs: Option<u32>,
+    /// The errno arrives only after about this many seconds, not at once.
+    pub errno_after_secs: Option<u32>,
+    /// The answer depends on whether something listens, and listening sockets were not
+    /// given: `response` and `errno` are then unknown (`null`), not "nothing".
+    pub depends_on_listener: bool,
+    /// A UDP sender gets no error: its `recv()` waits until its own timeout.
+    pub recv_times_out: bool,
+    /// The same in words, one line each.
+    pub text: Vec<String>,
+}
+
+/// A packet sent back to the sender.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseJson {
+    /// `tcp_rst`, `icmp`, `icmpv6`, `syn_ack`.
+    pub kind: String,
+    pub from: String,
+    pub to: String,
+    pub icmp_type: Option<u8>,
+    pub icmp_code: Option<u8>,
+    /// Sent by the local stack (nothing listening), not by a firewall rule.
+    pub by_stack: bool,
+    /// In words: `ICMP port unreachable from 10.1.1.1 (this host's address on tap0)`.
+    pub text: String,
+}
+
+/// A log line.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogJson {
+    /// Exactly as `dmesg` shows it (without the timestamp).
+    pub text: String,
+    /// `kernel`, `nflog`, `ulog`.
+    pub kind: String,
+    /// nflog/ulog group.
+    pub group: Option<u16>,
+    /// The LOG rule.
+    pub rule: Option<RuleJson>,
+    /// Why the line may be missing (e.g. a rate limit); `null`: it is always written.
+    pub may_be_missing: Option<String>,
+}
+
+/// An Unknown match and the outcome taken.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnknownJson {
+    pub rule: Option<RuleJson>,
+    /// Index of the match in the rule (0-based, in the IR's order).
+    pub step: usize,
+    /// Why it cannot be decided offline.
+    pub why: String,
+    /// The outcome taken on this branch.
+    pub matched: bool,
+    /// Forced with `--assume` rather than explored.
+    pub assumed_by_user: bool,
+}
+
+/// One branch of Unknown outcomes.
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchJson {
+    /// The outcomes taken, in path order.
+    pub choices: Vec<UnknownJson>,
+    /// Same words as the top-level `fate` (never `undecided`).
+    pub fate: String,
+    pub fate_detail: FateDetail,
+    pub decided_by: String,
+    pub deciding_rule: Option<RuleJson>,
+    /// In words: `if ... matches: ACCEPTED by filter/INPUT #3 (rules:40)`.
+    pub text: String,
+}
+
+/// The reply direction.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyJson {
+    /// The reply as the peer sends it.
+    pub packet: PacketJson,
+    /// The reply after conntrack undoes the NAT, as the original sender receives it.
+    pub delivered_as: PacketJson,
+    /// The route back to the sender; `null` when unknown.
+    pub route_back: Option<RouteJson>,
+}
+
+/// A suggested fix.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixJson {
+    /// The command(s) to run, one per line.
+    pub command: String,
+    /// The same, one entry per rule.
+    pub commands: Vec<String>,
+    /// Table and chain of the first rule.
+    pub table: String,
+    pub chain: String,
+    /// 1-based position the first rule is inserted at; `null` when appended (`-A`).
+    pub position: Option<usize>,
+    /// The fate when the simulation is re-run with the fix.
+    pub verified_fate: String,
+    /// Whether the packet then passes.
+    pub passes: bool,
+    /// What the fix opens and why it is placed there (or why it is not enough).
+    pub note: String,
+}
+
+/// Builds the schema value of an answer.
+pub fn report(answer: &Answer<'_>) -> Report {
+    let rs = answer.ruleset;
+    let host = answer.host;
+    let outcome = answer.outcome;
+    let trace = outcome.primary();
+    let decided = outcome.decided_fate().is_some();
+    let reached_via = match &trace.decider {
+        Decider::Rule(at) => analysis::callstack::call_stack(trace, *at)
+            .into_iter()
+            .filter_map(|f| {
+                Some(JumpJson {
+                    from: rule_json(rs, f.from)?,
+                    to: words::chain_name(rs, f.to),
+                    goto: f.goto,
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut assumptions: Vec<String> = answer.input_notes.to_vec();
+    assumptions.extend(
+        trace
+            .assumptions
+            .iter()
+            .map(|a| words::assumption(a, &trace.packet)),
+    );
+    Report {
+        schema_version: SCHEMA_VERSION,
+        packet: packet(&trace.packet),
+        final_packet: packet(&trace.final_packet),
+        fate: if decided {
+            words::fate_kind(&trace.fate).to_string()
+        } else {
+            "undecided".to_string()
+        },
+        fate_detail: fate_detail(&trace.fate),
+        decided,
+        decided_by: decided_by(&trace.decider).to_string(),
+        deciding_rule: decider_json(rs, &trace.decider),
+        reached_via,
+        path: trace.events.iter().map(|e| step(rs, host, e)).collect(),
+        nat: trace.nat.iter().map(|n| nat(rs, n)).collect(),
+        conntrack: conntrack(trace, host),
+        route: trace.route.as_ref().map(|r| route(r, host)),
+        sender_sees: sender_sees(trace, host),
+        logs: trace.logs.iter().map(|l| log(rs, l)).collect(),
+        unknowns: outcome
+            .branches
+            .first()
+            .map(|b| b.choices.iter().map(|c| unknown(rs, c)).collect())
+            .unwrap_or_default(),
+        assumptions,
+        warnings: trace
+            .warnings
+            .iter()
+            .map(|w| words::warning(rs, w))
+            .collect(),
+        reply: trace.reply.as_ref().map(|r| reply(r, host)),
+        branches: outcome.branches.iter().map(|b| branch(rs, b)).collect(),
+        branches_truncated: outcome.truncated,
+        fix: answer.fix.map(fix),
+    }
+}
+
+/// Writes the answer as pretty-printed JSON followed by a newline.
+pub fn render<W: Write>(w: &mut W, answer: &Answer<'_>) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &report(answer)).map_err(io::Error::from)?;
+    writeln!(w)
+}
+
+fn packet(p: &Packet) -> PacketJson {
+    let ports = p.l4.ports();
+    let (icmp_type, icmp_code) = match p.l4 {
+        L4::Icmp {
+            icmp_type, code, ..
+        }
+        | L4::Icmpv6 {
+            icmp_type, code, ..
+        } => (Some(icmp_type), Some(code)),
+        _ => (None, None),
+    };
+    PacketJson {
+        family: if p.is_ipv6() { "ip6" } else { "ip" }.to_string(),
+        proto: p.proto().to_string(),
+        src: p.src.to_string(),
+        dst: p.dst.to_string(),
+        sport: ports.map(|x| x.0),
+        dport: ports.map(|x| x.1),
+        tcp_flags: match p.l4 {
+            L4::Tcp { flags, .. } => Some(flags.to_string()),
+            _ => None,
+        },
+        icmp_type,
+        icmp_code,
+        iif: p.iif.clone(),
+        oif: p.oif.clone(),
+        mark: p.mark,
+        ttl: p.ttl,
+        len: p.len,
+        text: p.to_string(),
+    }
+}
+
+fn fate_detail(f: &Fate) -> FateDetail {
+    let mut d = FateDetail {
+        text: words::fate_sentence(f),
+        ..FateDetail::default()
+    };
+    match f {
+        Fate::Delivered { listener } => {
+            d.listener = Some(
+                match listener {
+                    engine::Listener::Open(_) => "open",
+                    engine::Listener::Closed => "closed",
+                    engine::Listener::Unknown => "unknown",
+                }
+                .to_string(),
+            )
+        }
+        Fate::Forwarded { oif, gateway } => {
+            d.oif = Some(oif.clone());
+            d.gateway = gateway.map(|g| g.to_string());
+        }
+        Fate::Sent { oif } => d.oif = Some(oif.clone()),
+        Fate::Dropped => {}
+        Fate::Rejected { with } => d.reject_with = Some(with.to_string()),
+        Fate::Queued { queue } => d.queue = Some(queue.num),
+        Fate::RoutingFailed { reason } => d.routing_failure = Some(words::routing_failure(reason)),
+        Fate::Undetermined { reason } => d.undetermined = Some(words::undetermined(reason)),
+    }
+    d
+}
+
+fn decided_by(d: &Decider) -> &'static str {
+    match d {
+        Decider::Rule(_) => "rule",
+        Decider::Policy(_) => "policy",
+        Decider::Routing => "routing",
+        Decider::Stack => "stack",
+        Decider::Conntrack => "conntrack",
+    }
+}
+
+fn decider_json(rs: &Ruleset, d: &Decider) -> Option<RuleJson> {
+    match d {
+        Decider::Rule(at) => rule_json(rs, *at),
+        Decider::Policy(c) => policy_json(rs, *c),
+        _ => None,
+    }
+}
+
+fn rule_json(rs: &Ruleset, at: RuleRef) -> Option<RuleJson> {
+    let table = rs.tables.get(at.table)?;
+    let chain = table.chains.get(at.chain)?;
+    let o = &chain.rules.get(at.rule)?.origin;
+    Some(RuleJson {
+        kind: "rule".to_string(),
+        table: table.name.clone(),
+        family: table.family.to_string(),
+        chain: chain.name.clone(),
+        index: Some(at.rule + 1),
+        file: o.file.to_string(),
+        line: o.line,
+        handle: o.handle,
+        text: o.text.clone(),
+        comment: o.comment.clone(),
+        generated_by: o.generated_by.clone(),
+        policy: None,
+    })
+}
+
+fn policy_json(rs: &Ruleset, at: ChainRef) -> Option<RuleJson> {
+    let table = rs.tables.get(at.table)?;
+    let chain = table.chains.get(at.chain)?;
+    let o = &chain.origin;
+    Some(RuleJson {
+        kind: "policy".to_string(),
+        table: table.name.clone(),
+        family: table.family.to_string(),
+        chain: chain.name.clone(),
+        index: None,
+        file: o.file.to_string(),
+        line: o.line,
+        handle: o.handle,
+        text: o.text.clone(),
+        comment: o.comment.clone(),
+        generated_by: o.generated_by.clone(),
+        policy: chain.base.as_ref().map(|b| b.policy.to_string()),
+    })
+}
+
+fn rule_loc(rs: &Ruleset, at: RuleRef) -> Option<RuleLoc> {
+    let o = words::rule_origin(rs, at)?;
+    Some(RuleLoc {
+        file: o.file.to_string(),
+        line: o.line,
+        text: o.text.clone(),
+        index: at.rule + 1,
+        handle: o.handle,
+    })
+}
+
+fn empty_step(event: &str, hook: Option<model::Hook>) -> PathStep {
+    PathStep {
+        event: event.to_string(),
+        hook: hook.map(|h| h.to_string()),
+        table: None,
+        family: None,
+        chain: None,
+        rule: None,
+        verdict: None,
+        target: None,
+        detail: None,
+    }
+}
+
+fn in_chain(mut s: PathStep, rs: &Ruleset, c: ChainRef) -> PathStep {
+    if let Some(t) = rs.tables.get(c.table) {
+        s.table = Some(t.name.clone());
+        s.family = Some(t.family.to_string());
+    }
+    s.chain = Some(words::chain_name(rs, c));
+    s
+}
+
+fn verdict_parts(rs: &Ruleset, v: &TraceVerdict) -> (String, Option<String>, Option<String>) {
+    match v {
+        TraceVerdict::Accept => ("accept".into(), None, None),
+        TraceVerdict::Drop => ("drop".into(), None, None),
+        TraceVerdict::Reject(r) => ("reject".into(), None, Some(r.to_string())),
+        TraceVerdict::Queue(q) => ("queue".into(), None, Some(words::queue_words(q))),
+        TraceVerdict::Jump(c) => ("jump".into(), Some(words::chain_name(rs, *c)), None),
+        TraceVerdict::Goto(c) => ("goto".into(), Some(words::chain_name(rs, *c)), None),
+        TraceVerdict::Return => ("return".into(), None, None),
+        TraceVerdict::Continue => ("continue".into(), None, None),
+    }
+}
+
+fn step(rs: &Ruleset, host: &Host, e: &Event) -> PathStep {
+    match e {
+        Event::Hook(h) => empty_step("hook", Some(*h)),
+        Event::Rule { hook, at, verdict } => {
+            let mut s = in_chain(empty_step("rule", Some(*hook)), rs, at.chain_ref());
+            s.rule = rule_loc(rs, *at);
+            let (v, target, detail) = verdict_parts(rs, verdict);
+            s.verdict = Some(v);
+            s.target = target;
+            s.detail = detail;
+            s
+        }
+        Event::ChainEnd { hook, chain } => {
+            let mut s = in_chain(empty_step("chain_end", Some(*hook)), rs, *chain);
+            s.verdict = Some("return".into());
+            s
+        }
+        Event::Policy {
+            hook,
+            chain,
+            verdict,
+        } => {
+            let mut s = in_chain(empty_step("policy", Some(*hook)), rs, *chain);
+            let (v, target, detail) = verdict_parts(rs, verdict);
+            s.verdict = Some(v);
+            s.target = target;
+            s.detail = detail;
+            s
+        }
+        Event::Unknown { hook, choice } => {
+            let mut s = in_chain(
+                empty_step("unknown", Some(*hook)),
+                rs,
+                choice.site.rule.chain_ref(),
+            );
+            s.rule = rule_loc(rs, choice.site.rule);
+            s.detail = Some(format!(
+                "{}: taken as {}",
+                choice.why,
+                if choice.matched {
+                    "matching"
+                } else {
+                    "not matching"
+                }
+            ));
+            s
+        }
+        Event::Conntrack { hook, state, entry } => {
+            let mut s = empty_step("conntrack", Some(*hook));
+            let mut d = words::ct_state(*state).to_string();
+            if let Some(c) = entry.and_then(|i| host.conntrack.get(i)) {
+                d.push_str(&format!(": {}", c.text));
+            }
+            s.detail = Some(d);
+            s
+        }
+        Event::Nat { hook, rewrite } => {
+            let mut s = empty_step("nat", Some(*hook));
+            if let Some(at) = rewrite.by {
+                s = in_chain(s, rs, at.chain_ref());
+                s.rule = rule_loc(rs, at);
+            }
+            s.detail = Some(words::nat(rs, rewrite));
+            s
+        }
+        Event::Route(d) => {
+            let mut s = empty_step("route", Some(d.hook));
+            s.detail = Some(words::route(d, host));
+            s
+        }
+        Event::MarkSet { hook, at, old, new } => {
+            let mut s = in_chain(empty_step("mark", Some(*hook)), rs, at.chain_ref());
+            s.rule = rule_loc(rs, *at);
+            s.detail = Some(format!("mark {old:#x} -> {new:#x}"));
+            s
+        }
+        Event::Note { hook, note } => {
+            let mut s = empty_step("note", *hook);
+            s.detail = Some(words::note(rs, note));
+            s
+        }
+    }
+}
+
+fn nat(rs: &Ruleset, n: &NatRewrite) -> NatJson {
+    NatJson {
+        kind: n.kind.to_string(),
+        hook: n.hook.to_string(),
+        before: Endpoint {
+            addr: n.before.0.to_string(),
+            port: n.before.1,
+        },
+        after: Endpoint {
+            addr: n.after.0.to_string(),
+            port: n.after.1,
+        },
+        rule: n.by.and_then(|at| rule_json(rs, at)),
+    }
+}
+
+fn conntrack(trace: &Trace, host: &Host) -> ConntrackJson {
+    let ct = &trace.conntrack;
+    let tuple = |t: &model::host::CtTuple| CtTupleJson {
+        src: t.src.to_string(),
+        dst: t.dst.to_string(),
+        sport: t.sport,
+        dport: t.dport,
+    };
+    ConntrackJson {
+        state: ct.state.map(|s| words::ct_state(s).to_string()),
+        entry: ct
+            .entry
+            .and_then(|i| host.conntrack.get(i))
+            .map(|e| e.text.clone()),
+        new_entry: ct.new_entry.as_ref().map(|(o, r)| CtEntryJson {
+            original: tuple(o),
+            reply: tuple(r),
+        }),
+        depends_on: ct.depends_on.clone(),
+    }
+}
+
+fn route(d: &RouteDecision, host: &Host) -> RouteJson {
+    let (kind, oif, gateway, src, failure) = match &d.kind {
+        RouteKind::Local => ("local", None, None, None, None),
+        RouteKind::Forward { oif, gateway } => ("forward", Some(oif.clone()), *gateway, None, None),
+        RouteKind::Output { oif, gateway, src } => {
+            ("output", Some(oif.clone()), *gateway, *src, None)
+        }
+        RouteKind::Failed(f) => ("failed", None, None, None, Some(words::routing_failure(f))),
+    };
+    RouteJson {
+        hook: d.hook.to_string(),
+        kind: kind.to_string(),
+        oif,
+        gateway: gateway.map(|g| g.to_string()),
+        src: src.map(|s| s.to_string()),
+        table: d.table,
+        rule_priority: d.rule_priority,
+        route: words::route_text(d, host).map(str::to_string),
+        failure,
+        assumed: d.assumed,
+        text: words::route(d, host),
+    }
+}
+
+fn response(r: &Response, trace: &Trace, host: &Host) -> ResponseJson {
+    let (kind, icmp_type, icmp_code) = match r.kind {
+        ResponseKind::TcpRst => ("tcp_rst", None, None),
+        ResponseKind::SynAck => ("syn_ack", None, None),
+        ResponseKind::Icmp { icmp_type, code } => ("icmp", Some(icmp_type), Some(code)),
+        ResponseKind::Icmpv6 { icmp_type, code } => ("icmpv6", Some(icmp_type), Some(code)),
+    };
+    ResponseJson {
+        kind: kind.to_string(),
+        from: r.from.to_string(),
+        to: r.to.to_string(),
+        icmp_type,
+        icmp_code,
+        by_stack: r.by_stack,
+        text: words::response(r, trace, host),
+    }
+}
+
+fn sender_sees(trace: &Trace, host: &Host) -> SenderSeesJson {
+    let v = &trace.sender_sees;
+    SenderSeesJson {
+        response: v.response.as_ref().map(|r| response(r, trace, host)),
+        errno: v.errno.map(|e| e.name().to_string()),
+        errno_message: v.errno.map(|e| e.message().to_string()),
+        timeout_secs: v.timeout_secs,
+        errno_after_secs: v.errno_after_secs,
+        depends_on_listener: v.depends_on_listener,
+        recv_times_out: v.recv_times_out,
+        text: words::sender_sees(trace, host),
+    }
+}
+
+fn log(rs: &Ruleset, l: &LogLine) -> LogJson {
+    LogJson {
+        text: l.text.clone(),
+        kind: words::log_kind(l.kind).to_string(),
+        group: match l.kind {
+            LogKind::Kernel => None,
+            LogKind::Nflog { group } | LogKind::Ulog { group } => Some(group),
+        },
+        rule: rule_json(rs, l.by),
+        may_be_missing: l.may_be_missing.as_ref().map(|u| u.to_string()),
+    }
+}
+
+fn unknown(rs: &Ruleset, c: &UnknownChoice) -> UnknownJson {
+    UnknownJson {
+        rule: rule_json(rs, c.site.rule),
+        step: c.site.step,
+        why: c.why.to_string(),
+        matched: c.matched,
+        assumed_by_user: c.assumed_by_user,
+    }
+}
+
+fn branch(rs: &Ruleset, b: &Branch) -> BranchJson {
+    BranchJson {
+        choices: b.choices.iter().map(|c| unknown(rs, c)).collect(),
+        fate: words::fate_kind(&b.trace.fate).to_string(),
+        fate_detail: fate_detail(&b.trace.fate),
+        decided_by: decided_by(&b.trace.decider).to_string(),
+        deciding_rule: decider_json(rs, &b.trace.decider),
+        text: words::branch(rs, b),
+    }
+}
+
+fn reply(r: &Reply, host: &Host) -> ReplyJson {
+    ReplyJson {
+        packet: packet(&r.packet),
+        delivered_as: packet(&r.delivered_as),
+        route_back: r.route_back.as_ref().map(|d| route(d, host)),
+    }
+}
+
+fn fix(f: &Fix) -> FixJson {
+    FixJson {
+        command: f.command.clone(),
+        commands: f.rules.iter().map(|r| r.command.clone()).collect(),
+        table: f.table.clone(),
+        chain: f.chain.clone(),
+        position: match f.position {
+            analysis::Position::Insert(n) => Some(n),
+            analysis::Position::Append => None,
+        },
+        verified_fate: words::fate_kind(&f.verified_fate).to_string(),
+        passes: f.passes,
+        note: f.note.clone(),
+    }
+}

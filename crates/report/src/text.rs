@@ -1,0 +1,552 @@
+//! The human answer: the verdict first, then the path.
+//!
+//! ```text
+//! REJECTED  tcp 10.1.1.2:1050 -> 10.1.0.2:2175 [SYN], forwarded tap0 -> eno1
+//!   deciding rule  filter/ufw-reject-forward #1   iptables-save.txt:95
+//!                  -A ufw-reject-forward -j REJECT --reject-with icmp-port-unreachable
+//!   reached via    FORWARD #5 -> ufw-reject-forward
+//!   sender sees    ICMP port unreachable from 10.1.1.1 (this host's address on tap0)
+//!                  connect() fails at once: ECONNREFUSED "Connection refused"
+//!   ...
+//!
+//! path
+//!   forward  filter  FORWARD #5             -A FORWARD -j ufw-reject-forward  rules:60  jump ufw-reject-forward
+//! ```
+//!
+//! When the branches of Unknown matches disagree, the headline is `UNDECIDED` and each
+//! branch is listed with its fate and deciding rule. Colour only when
+//! [`TextOptions::color`] is set (the caller decides from the terminal and `NO_COLOR`).
+
+use crate::words;
+use crate::Answer;
+use analysis::callstack::call_stack;
+use analysis::{Fix, Position};
+use engine::{Decider, Event, Outcome, Trace};
+use model::{Host, Ruleset};
+use std::io::{self, Write};
+
+/// How to render.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    /// ANSI colours (bold headline, red/green/yellow fate, dim locations).
+    pub color: bool,
+}
+
+/// Width of the label column ("deciding rule  ").
+const LABEL: usize = 15;
+/// Rule text wider than this is not padded (it would push every column far right).
+const MAX_TEXT_PAD: usize = 64;
+
+#[derive(Clone, Copy)]
+enum Style {
+    Bold,
+    Red,
+    Green,
+    Yellow,
+    Dim,
+}
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, s: &str, style: Style) -> String {
+        if !self.color || s.is_empty() {
+            return s.to_string();
+        }
+        let code = match style {
+            Style::Bold => "1",
+            Style::Red => "1;31",
+            Style::Green => "1;32",
+            Style::Yellow => "1;33",
+            Style::Dim => "2",
+        };
+        format!("\x1b[{code}m{s}\x1b[0m")
+    }
+}
+
+/// Writes the answer to `w`.
+pub fn render<W: Write>(w: &mut W, answer: &Answer<'_>, options: &TextOptions) -> io::Result<()> {
+    let p = Painter {
+        color: options.color,
+    };
+    let outcome = answer.outcome;
+    let trace = outcome.primary();
+    let decided = outcome.decided_fate().is_some();
+
+    // Headline.
+    let (word, style) = if decided {
+        let style = if trace.fate.passed() {
+            Style::Green
+        } else {
+            Style::Red
+        };
+        (words::fate_headline(&trace.fate), style)
+    } else {
+        ("UNDECIDED", Style::Yellow)
+    };
+    writeln!(
+        w,
+        "{}  {}, {}",
+        p.paint(word, style),
+        p.paint(&words::packet(&trace.packet), Style::Bold),
+        words::direction(trace)
+    )?;
+
+    let mut s = Section { w, p: &p };
+    if decided {
+        s.decided(answer, trace)?;
+    } else {
+        s.undecided(answer.ruleset, outcome)?;
+    }
+    s.context(answer, trace, decided)?;
+    if let Some(fix) = answer.fix {
+        s.fix(fix)?;
+    }
+
+    // The path.
+    let w = s.w;
+    writeln!(w)?;
+    if decided {
+        writeln!(w, "{}", p.paint("path", Style::Bold))?;
+    } else {
+        writeln!(w, "{} (first branch)", p.paint("path", Style::Bold))?;
+    }
+    path(w, &p, answer.ruleset, answer.host, trace)
+}
+
+/// Writes the path alone, one line per event, in `nft monitor trace` style.
+pub fn render_path<W: Write>(
+    w: &mut W,
+    answer: &Answer<'_>,
+    options: &TextOptions,
+) -> io::Result<()> {
+    let p = Painter {
+        color: options.color,
+    };
+    path(w, &p, answer.ruleset, answer.host, answer.outcome.primary())
+}
+
+struct Section<'w, 'p, W: Write> {
+    w: &'w mut W,
+    p: &'p Painter,
+}
+
+impl<W: Write> Section<'_, '_, W> {
+    /// `  label          first line` then continuation lines under it.
+    fn field<I, S>(&mut self, label: &str, lines: I) -> io::Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut first = true;
+        for line in lines {
+            if first {
+                let pad = LABEL.saturating_sub(label.chars().count());
+                writeln!(
+                    self.w,
+                    "  {}{}{}",
+                    self.p.paint(label, Style::Bold),
+                    " ".repeat(pad),
+                    line.as_ref()
+                )?;
+                first = false;
+            } else {
+                writeln!(self.w, "  {}{}", " ".repeat(LABEL), line.as_ref())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn decided(&mut self, answer: &Answer<'_>, trace: &Trace) -> io::Result<()> {
+        let rs = answer.ruleset;
+        match &trace.decider {
+            Decider::Rule(at) => {
+                let loc = words::rule_location(rs, *at);
+                let mut lines = vec![format!(
+                    "{}   {}",
+                    words::rule_label(rs, *at),
+                    self.p.paint(&loc, Style::Dim)
+                )];
+                if let Some(origin) = words::rule_origin(rs, *at) {
+                    if !origin.text.is_empty() {
+                        lines.push(origin.text.clone());
+                    }
+                    if let Some(g) = &origin.generated_by {
+                        lines.push(format!("(generated by {g})"));
+                    }
+                }
+                self.field("deciding rule", lines)?;
+                let stack = call_stack(trace, *at);
+                if !stack.is_empty() {
+                    let via: Vec<String> = stack
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                "{} #{} {} {}",
+                                words::chain_name(rs, f.from.chain_ref()),
+                                f.from.rule + 1,
+                                if f.goto { "goto" } else { "->" },
+                                words::chain_name(rs, f.to)
+                            )
+                        })
+                        .collect();
+                    self.field("reached via", [via.join(", ")])?;
+                }
+            }
+            Decider::Policy(c) => {
+                let origin = words::chain_origin(rs, *c);
+                let loc = origin.map(words::location).unwrap_or_default();
+                let policy = words::chain_policy(rs, *c).unwrap_or_default();
+                let mut lines = vec![format!(
+                    "policy {} of {}   {}",
+                    policy,
+                    words::chain_label(rs, *c),
+                    self.p.paint(&loc, Style::Dim)
+                )];
+                if let Some(o) = origin.filter(|o| !o.text.is_empty()) {
+                    lines.push(o.text.clone());
+                }
+                self.field("deciding rule", lines)?;
+            }
+            other => self.field("decided by", [words::decider_short(rs, other)])?,
+        }
+        self.field("fate", [words::fate_sentence(&trace.fate)])?;
+        let sees = words::sender_sees(trace, answer.host);
+        if !sees.is_empty() {
+            self.field("sender sees", sees)?;
+        }
+        Ok(())
+    }
+
+    fn undecided(&mut self, rs: &Ruleset, outcome: &Outcome) -> io::Result<()> {
+        let mut sites: Vec<String> = Vec::new();
+        for b in &outcome.branches {
+            for c in &b.choices {
+                let label = format!(
+                    "{} ({}): {}",
+                    words::rule_label(rs, c.site.rule),
+                    words::rule_location(rs, c.site.rule),
+                    c.why
+                );
+                if !sites.contains(&label) {
+                    sites.push(label);
+                }
+            }
+        }
+        self.field("depends on", sites)?;
+        let lines: Vec<String> = outcome
+            .branches
+            .iter()
+            .map(|b| words::branch(rs, b))
+            .collect();
+        self.field("branches", lines)?;
+        if outcome.truncated {
+            self.field("", ["(more combinations exist than were explored)"])?;
+        }
+        Ok(())
+    }
+
+    /// Logs, NAT, conntrack, route, reply, assumptions, warnings, unknowns.
+    fn context(&mut self, answer: &Answer<'_>, trace: &Trace, decided: bool) -> io::Result<()> {
+        let rs = answer.ruleset;
+        let host = answer.host;
+        if !trace.logs.is_empty() {
+            let mut lines = Vec::new();
+            for l in &trace.logs {
+                lines.push(l.text.clone());
+                lines.push(
+                    self.p
+                        .paint(&format!("({})", words::log_source(rs, l)), Style::Dim),
+                );
+            }
+            self.field("kernel log", lines)?;
+        }
+        if !trace.nat.is_empty() {
+            self.field("nat", trace.nat.iter().map(|n| words::nat(rs, n)))?;
+        }
+        let ct = &trace.conntrack;
+        if let Some(state) = ct.state {
+            let mut lines = vec![words::ct_state(state).to_string()];
+            if let Some(e) = ct.entry.and_then(|i| host.conntrack.get(i)) {
+                lines[0].push_str(": existing entry");
+                lines.push(e.text.clone());
+            } else if let Some((orig, reply)) = &ct.new_entry {
+                lines.push(format!(
+                    "creates src={} dst={} sport={} dport={}  reply src={} dst={} sport={} dport={}",
+                    orig.src, orig.dst, orig.sport, orig.dport, reply.src, reply.dst, reply.sport, reply.dport
+                ));
+            }
+            if !ct.depends_on.is_empty() {
+                lines.push(format!("depends on {}", ct.depends_on.join(", ")));
+            }
+            self.field("conntrack", lines)?;
+        }
+        if let Some(r) = &trace.route {
+            self.field("route", [words::route(r, host)])?;
+        }
+        if let Some(reply) = &trace.reply {
+            let mut lines = vec![format!("{}", reply.packet)];
+            if reply.delivered_as != reply.packet {
+                lines.push(format!("arrives as {}", reply.delivered_as));
+            }
+            match &reply.route_back {
+                Some(r) => lines.push(format!("route back: {}", words::route(r, host))),
+                None => lines.push("route back: unknown".to_string()),
+            }
+            self.field("reply", lines)?;
+        }
+        let mut assumed: Vec<String> = answer.input_notes.to_vec();
+        assumed.extend(
+            trace
+                .assumptions
+                .iter()
+                .map(|a| words::assumption(a, &trace.packet)),
+        );
+        if !assumed.is_empty() {
+            self.field("assumed", assumed)?;
+        }
+        if !trace.warnings.is_empty() {
+            let lines: Vec<String> = trace
+                .warnings
+                .iter()
+                .map(|x| words::warning(rs, x))
+                .collect();
+            let painted: Vec<String> = lines
+                .iter()
+                .map(|l| self.p.paint(l, Style::Yellow))
+                .collect();
+            self.field("warning", painted)?;
+        }
+        if decided && answer.outcome.branches.len() > 1 {
+            let mut lines: Vec<String> = Vec::new();
+            for b in &answer.outcome.branches {
+                for c in &b.choices {
+                    let label = format!(
+                        "{} ({}): {}",
+                        words::rule_label(rs, c.site.rule),
+                        words::rule_location(rs, c.site.rule),
+                        c.why
+                    );
+                    if !lines.contains(&label) {
+                        lines.push(label);
+                    }
+                }
+            }
+            lines.push("the fate is the same either way".to_string());
+            self.field("unknown", lines)?;
+        }
+        Ok(())
+    }
+
+    fn fix(&mut self, fix: &Fix) -> io::Result<()> {
+        let mut lines: Vec<String> = fix
+            .rules
+            .iter()
+            .map(|r| self.p.paint(&r.command, Style::Bold))
+            .collect();
+        let position = match fix.position {
+            Position::Insert(n) => format!("as rule {n} of {}/{}", fix.table, fix.chain),
+            Position::Append => format!("at the end of {}/{}", fix.table, fix.chain),
+        };
+        let verdict = if fix.passes {
+            format!("re-simulated: {}", words::fate_sentence(&fix.verified_fate))
+        } else {
+            format!(
+                "re-simulated: still {}",
+                words::fate_sentence(&fix.verified_fate)
+            )
+        };
+        lines.push(format!("({position}; {verdict})"));
+        lines.push(format!("({})", fix.note));
+        self.field(if fix.passes { "fix" } else { "no fix found" }, lines)
+    }
+}
+
+/// One row of the path table.
+struct Row {
+    hook: String,
+    table: String,
+    chain: String,
+    text: String,
+    loc: String,
+    verdict: String,
+}
+
+fn path<W: Write>(
+    w: &mut W,
+    p: &Painter,
+    rs: &Ruleset,
+    host: &Host,
+    trace: &Trace,
+) -> io::Result<()> {
+    let mut rows: Vec<Row> = trace.events.iter().map(|e| row(rs, host, e)).collect();
+    // When every rule on the path comes from one file, say it once and keep `:LINE`.
+    let mut files = rows
+        .iter()
+        .filter_map(|r| r.loc.rsplit_once(':').map(|(f, _)| f));
+    if let Some(first) = files.next().map(str::to_string) {
+        if files.all(|f| f == first) {
+            let note = format!("(:LINE is a line of {first})");
+            writeln!(w, "  {}", p.paint(&note, Style::Dim))?;
+            for r in &mut rows {
+                if let Some((_, line)) = r.loc.rsplit_once(':') {
+                    r.loc = format!(":{line}");
+                }
+            }
+        }
+    }
+    let width =
+        |f: fn(&Row) -> &String| rows.iter().map(|r| f(r).chars().count()).max().unwrap_or(0);
+    let wh = width(|r| &r.hook);
+    let wt = width(|r| &r.table);
+    let wc = width(|r| &r.chain);
+    let wx = width(|r| &r.text).min(MAX_TEXT_PAD);
+    let wl = width(|r| &r.loc);
+    for r in &rows {
+        let mut line = String::new();
+        let mut cell = |s: &str, wdt: usize, style: Option<Style>, last: bool| {
+            let painted = match style {
+                Some(st) => p.paint(s, st),
+                None => s.to_string(),
+            };
+            line.push_str(&painted);
+            if !last {
+                line.push_str(&" ".repeat(wdt.saturating_sub(s.chars().count()) + 2));
+            }
+        };
+        cell(&r.hook, wh, None, false);
+        cell(&r.table, wt, None, false);
+        cell(&r.chain, wc, None, false);
+        cell(&r.text, wx, None, false);
+        cell(&r.loc, wl, Some(Style::Dim), false);
+        cell(&r.verdict, 0, Some(Style::Bold), true);
+        writeln!(w, "  {}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn row(rs: &Ruleset, host: &Host, e: &Event) -> Row {
+    let empty = String::new;
+    let rule_text = |at: model::RuleRef| {
+        words::rule_origin(rs, at)
+            .map(|o| o.text.clone())
+            .unwrap_or_default()
+    };
+    match e {
+        Event::Hook(h) => Row {
+            hook: h.to_string(),
+            table: empty(),
+            chain: empty(),
+            text: "(enters the hook)".to_string(),
+            loc: empty(),
+            verdict: empty(),
+        },
+        Event::Rule { hook, at, verdict } => Row {
+            hook: hook.to_string(),
+            table: words::table_name(rs, at.table),
+            chain: format!("{} #{}", words::chain_name(rs, at.chain_ref()), at.rule + 1),
+            text: rule_text(*at),
+            loc: words::rule_location(rs, *at),
+            verdict: words::verdict(rs, verdict),
+        },
+        Event::ChainEnd { hook, chain } => Row {
+            hook: hook.to_string(),
+            table: words::table_name(rs, chain.table),
+            chain: words::chain_name(rs, *chain),
+            text: "(end of chain: back to the caller)".to_string(),
+            loc: empty(),
+            verdict: "return".to_string(),
+        },
+        Event::Policy {
+            hook,
+            chain,
+            verdict,
+        } => Row {
+            hook: hook.to_string(),
+            table: words::table_name(rs, chain.table),
+            chain: words::chain_name(rs, *chain),
+            text: "policy".to_string(),
+            loc: words::chain_origin(rs, *chain)
+                .map(words::location)
+                .unwrap_or_default(),
+            verdict: words::verdict(rs, verdict),
+        },
+        Event::Unknown { hook, choice } => Row {
+            hook: hook.to_string(),
+            table: words::table_name(rs, choice.site.rule.table),
+            chain: format!(
+                "{} #{}",
+                words::chain_name(rs, choice.site.rule.chain_ref()),
+                choice.site.rule.rule + 1
+            ),
+            text: format!(
+                "unknown: {}; taken as {}{}",
+                choice.why,
+                if choice.matched {
+                    "matching"
+                } else {
+                    "not matching"
+                },
+                if choice.assumed_by_user {
+                    " (--assume)"
+                } else {
+                    ""
+                }
+            ),
+            loc: words::rule_location(rs, choice.site.rule),
+            verdict: "?".to_string(),
+        },
+        Event::Conntrack { hook, state, entry } => Row {
+            hook: hook.to_string(),
+            table: "ct".to_string(),
+            chain: words::ct_state(*state).to_string(),
+            text: entry.and_then(|i| host.conntrack.get(i)).map_or_else(
+                || "(no entry: first packet of the flow)".to_string(),
+                |c| c.text.clone(),
+            ),
+            loc: empty(),
+            verdict: empty(),
+        },
+        Event::Nat { hook, rewrite } => Row {
+            hook: hook.to_string(),
+            table: "nat".to_string(),
+            chain: rewrite.kind.to_string(),
+            text: format!(
+                "{} -> {}",
+                words::addr_port(rewrite.before.0, rewrite.before.1),
+                words::addr_port(rewrite.after.0, rewrite.after.1)
+            ),
+            loc: rewrite
+                .by
+                .map(|at| words::rule_location(rs, at))
+                .unwrap_or_default(),
+            verdict: empty(),
+        },
+        Event::Route(d) => Row {
+            hook: "routing".to_string(),
+            table: empty(),
+            chain: empty(),
+            text: words::route(d, host),
+            loc: empty(),
+            verdict: empty(),
+        },
+        Event::MarkSet { hook, at, old, new } => Row {
+            hook: hook.to_string(),
+            table: words::table_name(rs, at.table),
+            chain: format!("{} #{}", words::chain_name(rs, at.chain_ref()), at.rule + 1),
+            text: format!("mark {old:#x} -> {new:#x}"),
+            loc: words::rule_location(rs, *at),
+            verdict: empty(),
+        },
+        Event::Note { hook, note } => Row {
+            hook: hook.map(|h| h.to_string()).unwrap_or_default(),
+            table: empty(),
+            chain: empty(),
+            text: format!("({})", words::note(rs, note)),
+            loc: empty(),
+            verdict: empty(),
+        },
+    }
+}

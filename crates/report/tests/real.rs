@@ -1,0 +1,55 @@
+//! Snapshots of whole answers from real simulations: the bundled ufw-router example
+//! (user story 1) parsed by the front ends, walked by the engine, fixed by the analysis.
+
+use report::text::TextOptions;
+use report::Answer;
+use std::path::PathBuf;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn story1(spec: &str) -> (String, String) {
+    let name = "examples/ufw-router/iptables-save.txt";
+    let text = std::fs::read_to_string(repo().join(name)).unwrap();
+    let source = model::SourceFile::new(name, text);
+    let ruleset = frontends::iptables_save::parse(&source, Some(model::Family::Ip)).unwrap();
+    let host = frontends::host_dir::load(&repo().join("examples/ufw-router/host"))
+        .unwrap()
+        .host;
+    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
+    let packet = frontends::packet_spec::parse(&args).unwrap().packet;
+    let options = engine::Options::default();
+    let outcome = engine::simulate(&ruleset, &host, &packet, &options);
+    let fix = analysis::suggest(&ruleset, &host, &packet, &outcome, &options);
+    let answer = Answer {
+        ruleset: &ruleset,
+        host: &host,
+        outcome: &outcome,
+        fix: fix.as_ref(),
+        input_notes: &[],
+    };
+    let mut text = Vec::new();
+    report::text::render(&mut text, &answer, &TextOptions::default()).unwrap();
+    let mut json = Vec::new();
+    report::json::render(&mut json, &answer).unwrap();
+    (
+        String::from_utf8(text).unwrap(),
+        String::from_utf8(json).unwrap(),
+    )
+}
+
+#[test]
+fn story1_tcp_2175_is_rejected_by_ufw_reject_forward() {
+    let (text, json) = story1("tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0");
+    assert!(text.starts_with("REJECTED"), "{text}");
+    insta::assert_snapshot!("real_story1_text", text);
+    insta::assert_snapshot!("real_story1_json", json);
+}
+
+#[test]
+fn story1_ping_is_forwarded() {
+    let (text, _) = story1("icmp 10.1.1.2 10.1.0.2 in tap0 type echo-request");
+    assert!(text.starts_with("FORWARDED"), "{text}");
+    insta::assert_snapshot!("real_story1_ping_text", text);
+}
