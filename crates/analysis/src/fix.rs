@@ -289,9 +289,18 @@ fn insert_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(Rule
         &matches,
     )?;
 
+    // Insert before the whole source rule that `place.index` belongs to: one iptables rule
+    // may have been lowered into several model rules sharing its number.
+    let index = if place.index >= chain.rules.len() {
+        chain.rules.len()
+    } else {
+        chain
+            .rules_of_source_number(chain.source_rule_number(place.index))
+            .start
+    };
+    let number = chain.source_rule_number(index);
     let mut patched = ruleset.clone();
     let rules = &mut patched.tables[place.chain.table].chains[place.chain.chain].rules;
-    let index = place.index.min(rules.len());
     rules.insert(index, rule.rule);
     if patched.source(FIX_SOURCE).is_none() {
         patched.sources.push(rule.source);
@@ -311,8 +320,8 @@ fn insert_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(Rule
         (Position::Append, format!("-A {}", chain.name))
     } else {
         (
-            Position::Insert(index + 1),
-            format!("-I {} {}", chain.name, index + 1),
+            Position::Insert(number),
+            format!("-I {} {}", chain.name, number),
         )
     };
     let fix_rule = FixRule {
@@ -444,7 +453,7 @@ fn describe_decider(ruleset: &Ruleset, decider: &Decider) -> String {
                     "{}/{} #{} ({}:{})",
                     table.name,
                     chain.name,
-                    at.rule + 1,
+                    chain.source_rule_number(at.rule),
                     rule.origin.file,
                     rule.origin.line
                 ),

@@ -15,20 +15,29 @@
 //! - [`delivery`]: which local socket (if any) answers;
 //! - [`reject`]: the RST or ICMP error a REJECT (or the stack) sends, and from which address;
 //! - [`symptom`]: what the sender observes and what its `connect()` returns;
-//! - [`logline`]: the line LOG writes to the kernel log, in the kernel's format.
+//! - [`logline`]: the line LOG writes to the kernel log, in the kernel's format;
+//! - [`prepared`]: a ruleset indexed once (hook lists, chain names) for many simulations;
+//! - [`action`]: what a rule's actions do (verdicts, marks, NAT, LOG);
+//! - [`walk`]: the explicit state of one simulated path.
 
+pub mod action;
 pub mod chain;
 pub mod conntrack;
 pub mod delivery;
 pub mod eval;
+#[cfg(test)]
+mod hostkit;
 pub mod logline;
 pub mod nat;
 pub mod path;
+pub mod prepared;
 pub mod reject;
 pub mod route;
 pub mod symptom;
 pub mod trace;
+pub mod walk;
 
+pub use prepared::Prepared;
 pub use trace::*;
 
 use model::{Host, Packet, Ruleset};
@@ -46,11 +55,25 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { max_branches: 16, assume: Vec::new() }
+        Options {
+            max_branches: 16,
+            assume: Vec::new(),
+        }
     }
 }
 
 /// Simulates `packet` on `host` with `ruleset`.
 pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Options) -> Outcome {
     path::simulate(ruleset, host, packet, options)
+}
+
+/// Simulates `packet` against a ruleset prepared once with [`Prepared::new`]: for many
+/// packets through one ruleset (benchmarks, the fix search).
+pub fn simulate_prepared(
+    prepared: &Prepared<'_>,
+    host: &Host,
+    packet: &Packet,
+    options: &Options,
+) -> Outcome {
+    path::simulate_prepared(prepared, host, packet, options)
 }

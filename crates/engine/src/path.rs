@@ -1,3 +1,590 @@
-use crate::{Options, Outcome}; use model::{Host, Packet, Ruleset};
-/// Entry point (in progress).
-pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Options) -> Outcome { let _ = (ruleset, host, packet, options); todo!("simulate") }
+//! The order of hooks a packet meets, and the exploration of Unknown outcomes.
+//!
+//! - Received (`packet.iif` set): ingress -> prerouting (raw, conntrack at -200, mangle,
+//!   dstnat, ...) -> routing (`route::route_received` on the packet after prerouting's DNAT
+//!   and mark changes) -> input -> socket lookup, or TTL check and decrement (`ip_forward`:
+//!   TTL <= 1 is "time exceeded" before the forward chains) -> forward -> postrouting ->
+//!   egress.
+//! - Locally generated (`packet.iif` unset): routing -> output (raw, conntrack, mangle,
+//!   dstnat, filter, ...) -> re-route when output changed the mark or the destination ->
+//!   postrouting -> egress; a local destination goes out `lo` and comes back in on `lo`:
+//!   prerouting (conntrack keeps the connection made on output, still NEW; its NAT
+//!   bindings are set, so no nat chain runs again) -> input -> socket lookup.
+//!
+//! Unknown outcomes are explored depth first: the first branch takes "matches" for every
+//! Unknown match (and "continues" for an unmodelled target); each further branch flips the
+//! last outcome not yet flipped, until all combinations are seen or
+//! `Options::max_branches` is reached (`Outcome::truncated`).
+
+use crate::chain;
+use crate::conntrack::{self, FirstPacket, Nfct};
+use crate::nat;
+use crate::prepared::{Entry, Manip, Prepared};
+use crate::trace::{
+    Assumption, Branch, CtState, Decider, Event, Fate, Listener, NatRewrite, Note, Outcome, Reply,
+    RouteDecision, RouteKind, RoutingFailure, Trace, UnknownChoice, Warning,
+};
+use crate::walk::{End, Walk};
+use crate::{delivery, reject, route, symptom, Options};
+use model::{ChainRef, Hook, Host, Packet, Ruleset};
+
+/// Simulates `packet` (prepares the ruleset first; see [`simulate_prepared`]).
+pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Options) -> Outcome {
+    let prepared = Prepared::new(ruleset);
+    simulate_prepared(&prepared, host, packet, options)
+}
+
+/// Simulates `packet` against an already prepared ruleset: every branch of Unknown
+/// outcomes, depth first, the "matches" branch first.
+pub fn simulate_prepared(
+    prepared: &Prepared<'_>,
+    host: &Host,
+    packet: &Packet,
+    options: &Options,
+) -> Outcome {
+    let max = options.max_branches.max(1);
+    let mut branches = Vec::new();
+    let mut prefix: Vec<bool> = Vec::new();
+    let mut truncated = false;
+    loop {
+        let (trace, taken, choices) = walk_once(prepared, host, packet, options, &prefix);
+        branches.push(Branch { choices, trace });
+        match next_prefix(taken) {
+            None => break,
+            Some(_) if branches.len() >= max => {
+                truncated = true;
+                break;
+            }
+            Some(next) => prefix = next,
+        }
+    }
+    Outcome {
+        branches,
+        truncated,
+    }
+}
+
+/// The next decision vector of a depth-first exploration: drop trailing `false` (already
+/// flipped) outcomes, flip the last `true`.
+pub fn next_prefix(mut taken: Vec<bool>) -> Option<Vec<bool>> {
+    while taken.last() == Some(&false) {
+        taken.pop();
+    }
+    let last = taken.last_mut()?;
+    *last = false;
+    Some(taken)
+}
+
+fn walk_once(
+    prepared: &Prepared<'_>,
+    host: &Host,
+    packet: &Packet,
+    options: &Options,
+    prefix: &[bool],
+) -> (Trace, Vec<bool>, Vec<UnknownChoice>) {
+    let mut w = Walk::new(prepared, host, packet, options, prefix);
+    let end = if packet.iif.is_some() {
+        received(&mut w)
+    } else {
+        local(&mut w)
+    };
+    finish(w, end)
+}
+
+/// The path of a packet received on `packet.iif`.
+fn received(w: &mut Walk<'_, '_>) -> End {
+    if let Err(end) = run_hook(w, Hook::Ingress) {
+        return end;
+    }
+    if let Some(reason) = route::dropped_before_prerouting(w.host, &w.packet) {
+        return routing_failed(reason, Hook::Prerouting);
+    }
+    if let Err(end) = run_hook(w, Hook::Prerouting) {
+        return end;
+    }
+    let routed = route::route_received_explained(w.host, &w.packet);
+    let decision = routed.decision;
+    for a in routed.assumptions {
+        w.assume(a);
+    }
+    record_route(w, decision.clone());
+    match decision.kind {
+        RouteKind::Failed(reason) => routing_failed(reason, Hook::Prerouting),
+        RouteKind::Local => input(w),
+        RouteKind::Forward { oif, gateway } | RouteKind::Output { oif, gateway, .. } => {
+            check_given_oif(w, &oif);
+            forward(w, oif, gateway)
+        }
+    }
+}
+
+fn routing_failed(reason: RoutingFailure, hook: Hook) -> End {
+    End {
+        fate: Fate::RoutingFailed { reason },
+        by: Decider::Routing,
+        hook: Some(hook),
+    }
+}
+
+fn record_route(w: &mut Walk<'_, '_>, decision: RouteDecision) {
+    if decision.assumed {
+        let a = match decision.kind {
+            RouteKind::Local => Some(Assumption::LocalFromSpec),
+            RouteKind::Forward { .. } => Some(Assumption::ForwardedFromSpec),
+            RouteKind::Output { .. } => Some(Assumption::OutputFromSpec),
+            RouteKind::Failed(_) => None,
+        };
+        if let Some(a) = a {
+            w.assume(a);
+        }
+    }
+    w.events.push(Event::Route(decision.clone()));
+    w.route = Some(decision);
+}
+
+fn check_given_oif(w: &mut Walk<'_, '_>, routed: &str) {
+    if let Some(given) = w.original.oif.as_deref() {
+        if given != routed {
+            let note = Note::OifContradicted {
+                given: given.to_string(),
+                routed: routed.to_string(),
+            };
+            w.events.push(Event::Note { hook: None, note });
+        }
+    }
+}
+
+/// Input chains, then the socket lookup.
+fn input(w: &mut Walk<'_, '_>) -> End {
+    if let Err(end) = run_hook(w, Hook::Input) {
+        return end;
+    }
+    let listener = delivery::listener(w.host, &w.packet);
+    if listener == Listener::Unknown {
+        w.assume(Assumption::SocketsUnknown);
+    }
+    // A closed port is the stack's answer unless a rule explicitly accepted the packet
+    // (then that rule let it through; the response says the stack answered).
+    let by = match (&listener, &w.last_rule_accept) {
+        (Listener::Closed, None) => Decider::Stack,
+        _ => passed_by(w),
+    };
+    End {
+        fate: Fate::Delivered { listener },
+        by,
+        hook: Some(Hook::Input),
+    }
+}
+
+/// The last rule that accepted, else the last policy, else routing alone.
+fn passed_by(w: &Walk<'_, '_>) -> Decider {
+    w.last_rule_accept
+        .clone()
+        .or_else(|| w.last_policy_accept.clone())
+        .unwrap_or(Decider::Routing)
+}
+
+/// TTL check and decrement, forward and postrouting chains.
+fn forward(w: &mut Walk<'_, '_>, oif: String, gateway: Option<std::net::IpAddr>) -> End {
+    if w.packet.ttl <= 1 {
+        return routing_failed(RoutingFailure::TtlExceeded, Hook::Forward);
+    }
+    let from = w.packet.ttl;
+    w.packet.ttl = from - 1;
+    w.events.push(Event::Note {
+        hook: Some(Hook::Forward),
+        note: Note::TtlDecremented { from, to: from - 1 },
+    });
+    w.out_dev = Some(oif.clone());
+    w.forwarded = true;
+    for hook in [Hook::Forward, Hook::Postrouting, Hook::Egress] {
+        if let Err(end) = run_hook(w, hook) {
+            return end;
+        }
+    }
+    End {
+        fate: Fate::Forwarded { oif, gateway },
+        by: passed_by(w),
+        hook: Some(Hook::Postrouting),
+    }
+}
+
+/// The output interface of a local routing decision; `None` for a failure.
+fn output_oif(kind: &RouteKind) -> Result<String, RoutingFailure> {
+    match kind {
+        RouteKind::Local => Ok("lo".to_string()),
+        RouteKind::Output { oif, .. } | RouteKind::Forward { oif, .. } => Ok(oif.clone()),
+        RouteKind::Failed(reason) => Err(reason.clone()),
+    }
+}
+
+/// The path of a locally generated packet.
+fn local(w: &mut Walk<'_, '_>) -> End {
+    let decision = route_local(w);
+    let oif = match output_oif(&decision.kind) {
+        Ok(oif) => oif,
+        Err(reason) => return routing_failed(reason, Hook::Output),
+    };
+    check_given_oif(w, &oif);
+    w.out_dev = Some(oif);
+    let (mark, dst) = (w.packet.mark, w.packet.dst);
+    if let Err(end) = run_hook(w, Hook::Output) {
+        return end;
+    }
+    if w.packet.mark != mark || w.packet.dst != dst {
+        w.events.push(Event::Note {
+            hook: Some(Hook::Output),
+            note: Note::Rerouted,
+        });
+        let decision = route_local(w);
+        match output_oif(&decision.kind) {
+            Ok(oif) => w.out_dev = Some(oif),
+            Err(reason) => return routing_failed(reason, Hook::Output),
+        }
+    }
+    if let Err(end) = run_hook(w, Hook::Postrouting) {
+        return end;
+    }
+    let oif = w.out_dev.clone().unwrap_or_default();
+    let looped = oif == "lo"
+        || w.route
+            .as_ref()
+            .is_some_and(|r| matches!(r.kind, RouteKind::Local) || route::output_is_local(r));
+    if !looped {
+        if let Err(end) = run_hook(w, Hook::Egress) {
+            return end;
+        }
+        return End {
+            fate: Fate::Sent { oif },
+            by: passed_by(w),
+            hook: Some(Hook::Postrouting),
+        };
+    }
+    // Out `lo` and back in: the route to the local address is kept on the skb, so the
+    // packet goes on to input without a new routing decision.
+    w.packet.iif = Some("lo".to_string());
+    w.in_dev = Some("lo".to_string());
+    w.out_dev = None;
+    if let Err(end) = run_hook(w, Hook::Prerouting) {
+        return end;
+    }
+    input(w)
+}
+
+/// The routing decision of a locally generated packet, recorded with its assumptions.
+fn route_local(w: &mut Walk<'_, '_>) -> RouteDecision {
+    let routed = route::route_local_explained(w.host, &w.packet);
+    for a in routed.assumptions {
+        w.assume(a);
+    }
+    record_route(w, routed.decision.clone());
+    routed.decision
+}
+
+/// Runs everything registered on `hook`, in order.
+fn run_hook(w: &mut Walk<'_, '_>, hook: Hook) -> Result<(), End> {
+    let prep = w.prep;
+    let entries = prep.entries(hook, w.packet.is_ipv6());
+    let device_hook = matches!(hook, Hook::Ingress | Hook::Egress);
+    if device_hook && !entries.iter().any(|e| on_device(w, hook, e)) {
+        return Ok(());
+    }
+    w.events.push(Event::Hook(hook));
+    for entry in entries {
+        match entry {
+            Entry::Chain(at) => {
+                if !device_hook || on_device(w, hook, entry) {
+                    chain::run_base_chain(w, hook, *at)?;
+                }
+            }
+            Entry::Conntrack => conntrack_in(w, hook)?,
+            Entry::Nat { manip, chains } => nat_core(w, hook, *manip, chains)?,
+        }
+    }
+    Ok(())
+}
+
+/// Whether an ingress/egress chain is attached to the device the packet uses.
+fn on_device(w: &Walk<'_, '_>, hook: Hook, entry: &Entry) -> bool {
+    let Entry::Chain(at) = entry else {
+        return false;
+    };
+    let dev = if hook == Hook::Ingress {
+        w.in_dev.as_deref()
+    } else {
+        w.out_dev.as_deref()
+    };
+    let chain = w.ruleset().chain_at(*at);
+    match (chain.base.as_ref().and_then(|b| b.device.as_deref()), dev) {
+        (Some(want), Some(dev)) => want == dev,
+        _ => false,
+    }
+}
+
+/// `nf_conntrack_in`: attach the connection of the host's table, or classify the first
+/// packet of a flow. A packet that already has one (loopback re-entry) or is untracked is
+/// left alone.
+fn conntrack_in(w: &mut Walk<'_, '_>, hook: Hook) -> Result<(), End> {
+    if w.nfct != Nfct::None {
+        // Previously seen (loopback) or untracked: conntrack leaves it alone.
+        let state = w.nfct.trace_state().unwrap_or(CtState::Invalid);
+        let entry = w.nfct.conn().and_then(|c| c.entry);
+        w.events.push(Event::Conntrack { hook, state, entry });
+        if w.ct.state.is_none() {
+            w.ct.state = Some(state);
+        }
+        return Ok(());
+    }
+    let host = w.host;
+    let zone = w.template.zone;
+    if host.known.conntrack {
+        if let Some((index, reply_dir)) = conntrack::lookup(&host.conntrack, &w.packet, zone) {
+            let mut conn = conntrack::conn_from_entry(&host.conntrack, index, reply_dir);
+            conn.helper = w.template.helper.clone();
+            attach(w, hook, Nfct::Tracked(conn));
+            return Ok(());
+        }
+    } else {
+        w.assume(Assumption::FirstPacketOfFlow);
+    }
+    let loose = if conntrack::needs_tcp_loose(&w.packet) {
+        w.ct.depends_on.push(conntrack::TCP_LOOSE.to_string());
+        w.sysctl(conntrack::TCP_LOOSE, 1) != 0
+    } else {
+        true
+    };
+    let nfct = match conntrack::classify_first(&w.packet, loose) {
+        FirstPacket::New | FirstPacket::NewLoose => {
+            if conntrack::table_full(&host.sysctls) {
+                w.warn(Warning::Other(
+                    "nf_conntrack: table full, dropping packet (nf_conntrack_count >= nf_conntrack_max)".to_string(),
+                ));
+                return Err(End {
+                    fate: Fate::Dropped,
+                    by: Decider::Conntrack,
+                    hook: Some(hook),
+                });
+            }
+            Nfct::Tracked(conntrack::new_conn(
+                &w.packet,
+                CtState::New,
+                zone,
+                w.template.helper.clone(),
+            ))
+        }
+        FirstPacket::InvalidNew | FirstPacket::InvalidFlags | FirstPacket::InvalidIcmp => {
+            Nfct::Invalid
+        }
+        FirstPacket::Untracked => Nfct::Untracked,
+        FirstPacket::IcmpError => icmp_error(w),
+    };
+    attach(w, hook, nfct);
+    Ok(())
+}
+
+/// An ICMP error is RELATED to the flow it quotes, INVALID without one. The packet model
+/// carries no quoted header: with the host's table, the entry whose originator the error
+/// goes back to; without it, RELATED is assumed and said.
+fn icmp_error(w: &mut Walk<'_, '_>) -> Nfct {
+    let host = w.host;
+    if host.known.conntrack {
+        match conntrack::quoted_flow(&host.conntrack, w.packet.dst) {
+            Some(index) => {
+                let mut conn = conntrack::conn_from_entry(&host.conntrack, index, false);
+                conn.state = CtState::Related;
+                Nfct::Tracked(conn)
+            }
+            None => Nfct::Invalid,
+        }
+    } else {
+        w.warn(Warning::Other(
+            "ICMP error taken as quoting a tracked flow (RELATED); if it quotes none it is INVALID"
+                .to_string(),
+        ));
+        Nfct::Tracked(conntrack::new_conn(
+            &w.packet,
+            CtState::Related,
+            w.template.zone,
+            None,
+        ))
+    }
+}
+
+fn attach(w: &mut Walk<'_, '_>, hook: Hook, nfct: Nfct) {
+    let state = nfct.trace_state().unwrap_or(CtState::Invalid);
+    let entry = nfct.conn().and_then(|c| c.entry);
+    w.events.push(Event::Conntrack { hook, state, entry });
+    if w.ct.state.is_none() {
+        w.ct.state = Some(state);
+        w.ct.entry = entry;
+    }
+    if nfct == Nfct::Untracked {
+        w.events.push(Event::Note {
+            hook: Some(hook),
+            note: Note::Untracked,
+        });
+    }
+    w.nfct = nfct;
+}
+
+/// `nf_nat_inet_fn`: for the first packet of a connection (NEW or RELATED, original
+/// direction) whose `manip` is not yet set up, run the nat chains until one sets up a
+/// binding, then bind (a null binding if none did); for every other packet, skip the
+/// chains and apply the connection's binding. Without a connection (untracked, invalid)
+/// nothing happens.
+fn nat_core(
+    w: &mut Walk<'_, '_>,
+    hook: Hook,
+    manip: Manip,
+    chains: &[ChainRef],
+) -> Result<(), End> {
+    let Some(conn) = w.nfct.conn() else {
+        skip_nat_chains(w, hook, chains);
+        return Ok(());
+    };
+    let initialized = match manip {
+        Manip::Src => conn.src_nat_done,
+        Manip::Dst => conn.dst_nat_done,
+    };
+    let first =
+        matches!(conn.state, CtState::New | CtState::Related) && !conn.reply_dir && !initialized;
+    if !first {
+        skip_nat_chains(w, hook, chains);
+        apply_binding(w, hook, manip);
+        return Ok(());
+    }
+    for &chain in chains {
+        chain::run_base_chain(w, hook, chain)?;
+        if nat_initialized(&w.nfct, manip) {
+            break;
+        }
+    }
+    // The null binding: this manipulation is now set up for the connection.
+    if let Some(conn) = w.nfct.conn_mut() {
+        match manip {
+            Manip::Src => conn.src_nat_done = true,
+            Manip::Dst => conn.dst_nat_done = true,
+        }
+    }
+    Ok(())
+}
+
+fn nat_initialized(nfct: &Nfct, manip: Manip) -> bool {
+    nfct.conn().is_some_and(|c| match manip {
+        Manip::Src => c.src_nat_done,
+        Manip::Dst => c.dst_nat_done,
+    })
+}
+
+fn skip_nat_chains(w: &mut Walk<'_, '_>, hook: Hook, chains: &[ChainRef]) {
+    for &chain in chains {
+        w.events.push(Event::Note {
+            hook: Some(hook),
+            note: Note::NatChainSkipped { chain },
+        });
+    }
+}
+
+/// Conntrack's binding rewrites a later packet of a translated connection.
+fn apply_binding(w: &mut Walk<'_, '_>, hook: Hook, manip: Manip) {
+    let Some((addr, port)) = w.nfct.conn().and_then(|c| nat::binding(c, manip)) else {
+        return;
+    };
+    let before = (
+        nat::addr_of(&w.packet, manip),
+        nat::port_of(&w.packet, manip),
+    );
+    nat::set_side(&mut w.packet, manip, addr, port);
+    let after = (
+        nat::addr_of(&w.packet, manip),
+        nat::port_of(&w.packet, manip),
+    );
+    if before == after {
+        return;
+    }
+    let rewrite = NatRewrite {
+        kind: nat::binding_kind(manip),
+        hook,
+        by: None,
+        before,
+        after,
+        spec: None,
+    };
+    w.events.push(Event::Nat {
+        hook,
+        rewrite: rewrite.clone(),
+    });
+    w.nat.push(rewrite);
+}
+
+/// Assembles the trace of a finished walk.
+fn finish(mut w: Walk<'_, '_>, end: End) -> (Trace, Vec<bool>, Vec<UnknownChoice>) {
+    if let Nfct::Tracked(conn) = &w.nfct {
+        if conn.entry.is_none() {
+            w.ct.new_entry = Some((conn.orig, conn.reply));
+        }
+    }
+    let host = w.host;
+    let original = w.original;
+    let response = reject::response(
+        host,
+        original,
+        &w.packet,
+        &end.fate,
+        end.hook,
+        w.route.as_ref(),
+    );
+    let sender_sees = symptom::sender_view(
+        host,
+        original,
+        &end.fate,
+        response.as_ref(),
+        w.locally_generated,
+    );
+    let reply = end
+        .fate
+        .passed()
+        .then(|| reply(host, original, &w.packet, &end.fate));
+    let trace = Trace {
+        packet: original.clone(),
+        final_packet: w.packet,
+        events: w.events,
+        fate: end.fate,
+        decider: end.by,
+        route: w.route,
+        nat: w.nat,
+        conntrack: w.ct,
+        sender_sees,
+        logs: w.logs,
+        assumptions: w.assumptions,
+        warnings: w.warnings,
+        reply,
+    };
+    (trace, w.decisions.taken, w.decisions.choices)
+}
+
+/// The reply: the peer answers the translated packet; conntrack undoes the NAT on the way
+/// back; the route back is looked up when the host's routes are known.
+fn reply(host: &Host, original: &Packet, translated: &Packet, fate: &Fate) -> Reply {
+    let packet = nat::reply_to(translated);
+    let mut delivered_as = nat::reply_to(original);
+    delivered_as.iif = None;
+    // The route back: the reply's destination is un-SNATed in prerouting, before routing.
+    let mut back = packet.clone();
+    back.dst = delivered_as.dst;
+    if let (Some((s, _)), Some((_, d))) = (back.l4.ports(), delivered_as.l4.ports()) {
+        back.l4 = back.l4.with_ports(s, d);
+    }
+    let route_back = host.known.routes.then(|| match fate {
+        Fate::Forwarded { oif, .. } | Fate::Sent { oif } => {
+            back.iif = Some(oif.clone());
+            route::route_received(host, &back)
+        }
+        _ => route::route_local(host, &back),
+    });
+    Reply {
+        packet,
+        delivered_as,
+        route_back,
+    }
+}

@@ -20,7 +20,10 @@ impl Outcome {
     /// matter for the verdict, e.g. a rate-limited LOG).
     pub fn decided_fate(&self) -> Option<&Fate> {
         let first = &self.branches[0].trace.fate;
-        self.branches.iter().all(|b| b.trace.fate.same_kind(first)).then_some(first)
+        self.branches
+            .iter()
+            .all(|b| b.trace.fate.same_kind(first))
+            .then_some(first)
     }
     pub fn primary(&self) -> &Trace {
         &self.branches[0].trace
@@ -84,21 +87,38 @@ pub enum Event {
     Hook(Hook),
     /// A rule matched and its action ran. `verdict` is what it did to the traversal
     /// (`Continue` for LOG/MARK and other non-terminal targets).
-    Rule { hook: Hook, at: RuleRef, verdict: TraceVerdict },
+    Rule {
+        hook: Hook,
+        at: RuleRef,
+        verdict: TraceVerdict,
+    },
     /// The end of a regular chain was reached: back to the caller.
     ChainEnd { hook: Hook, chain: ChainRef },
     /// The end of a base chain was reached: its policy applied.
-    Policy { hook: Hook, chain: ChainRef, verdict: TraceVerdict },
+    Policy {
+        hook: Hook,
+        chain: ChainRef,
+        verdict: TraceVerdict,
+    },
     /// An Unknown match: which outcome this branch took.
     Unknown { hook: Hook, choice: UnknownChoice },
     /// Conntrack classified the packet.
-    Conntrack { hook: Hook, state: CtState, entry: Option<usize> },
+    Conntrack {
+        hook: Hook,
+        state: CtState,
+        entry: Option<usize>,
+    },
     /// Address translation happened.
     Nat { hook: Hook, rewrite: NatRewrite },
     /// A routing decision (prerouting, output, or a re-route after output changes).
     Route(RouteDecision),
     /// Mark changed by a rule.
-    MarkSet { hook: Hook, at: RuleRef, old: u32, new: u32 },
+    MarkSet {
+        hook: Hook,
+        at: RuleRef,
+        old: u32,
+        new: u32,
+    },
     /// Something on the path worth a line that is not a rule (e.g. TTL decremented,
     /// conntrack skipped because of NOTRACK).
     Note { hook: Option<Hook>, note: Note },
@@ -119,15 +139,23 @@ pub enum TraceVerdict {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
-    TtlDecremented { from: u8, to: u8 },
+    TtlDecremented {
+        from: u8,
+        to: u8,
+    },
     /// The packet is untracked: `type nat` chains and conntrack are skipped.
     Untracked,
     /// A `type nat` chain was skipped: not the first packet of its connection.
-    NatChainSkipped { chain: ChainRef },
+    NatChainSkipped {
+        chain: ChainRef,
+    },
     /// The packet was re-routed after OUTPUT changed its mark or destination.
     Rerouted,
     /// The interface given on the command line was not what routing chose.
-    OifContradicted { given: String, routed: String },
+    OifContradicted {
+        given: String,
+        routed: String,
+    },
 }
 
 /// Conntrack's classification (`ct state`).
@@ -169,18 +197,50 @@ pub struct NatRewrite {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fate {
     /// Accepted for a local socket. `listener` says who answers.
-    Delivered { listener: Listener },
+    Delivered {
+        listener: Listener,
+    },
     /// Forwarded out of `oif`.
-    Forwarded { oif: String, gateway: Option<IpAddr> },
+    Forwarded {
+        oif: String,
+        gateway: Option<IpAddr>,
+    },
     /// Locally generated and sent out of `oif`.
-    Sent { oif: String },
+    Sent {
+        oif: String,
+    },
     Dropped,
-    Rejected { with: Reject },
+    Rejected {
+        with: Reject,
+    },
     /// Handed to a userspace queue; what happens next depends on the program.
-    Queued { queue: Queue },
+    Queued {
+        queue: Queue,
+    },
     /// Lost in routing: no route, blackhole/unreachable/prohibit route, forwarding off,
     /// rp_filter, martian source, TTL exhausted.
-    RoutingFailed { reason: RoutingFailure },
+    RoutingFailed {
+        reason: RoutingFailure,
+    },
+    /// The simulation cannot say: a target whyblocked does not model stopped the packet on
+    /// this branch, or the ruleset is one the kernel would refuse to load (a jump to a
+    /// missing chain, a jump loop). Never counted as passed or blocked.
+    Undetermined {
+        reason: Undetermined,
+    },
+}
+
+/// Why a branch's fate is [`Fate::Undetermined`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undetermined {
+    /// An unmodelled target (its name) ended the rule with a verdict nobody knows.
+    UnmodelledTarget { target: String },
+    /// `jump`/`goto` to a chain that does not exist in the table (the kernel refuses to
+    /// load such a ruleset).
+    MissingChain { name: String },
+    /// Jumps loop or nest deeper than the kernel allows (it refuses such a ruleset with
+    /// ELOOP / EMLINK); `chain` is where the loop closed.
+    JumpLoop { chain: ChainRef },
 }
 
 impl Fate {
@@ -198,7 +258,10 @@ impl Fate {
     }
     /// Whether the packet got where it was going (exit code 0).
     pub fn passed(&self) -> bool {
-        matches!(self, Fate::Delivered { .. } | Fate::Forwarded { .. } | Fate::Sent { .. })
+        matches!(
+            self,
+            Fate::Delivered { .. } | Fate::Forwarded { .. } | Fate::Sent { .. }
+        )
     }
 }
 
@@ -221,9 +284,14 @@ pub enum RoutingFailure {
     Unreachable,
     Prohibit,
     /// `ip_forward` / `conf.IFACE.forwarding` is 0.
-    ForwardingDisabled { sysctl: String },
+    ForwardingDisabled {
+        sysctl: String,
+    },
     /// Reverse path filter dropped it (`rp_filter` 1 strict or 2 loose).
-    RpFilter { mode: u8, sysctl: String },
+    RpFilter {
+        mode: u8,
+        sysctl: String,
+    },
     /// A source address the kernel never accepts from the wire (127.0.0.0/8, multicast...).
     Martian,
     /// TTL would reach 0 when forwarding: ICMP time exceeded.
@@ -261,8 +329,15 @@ pub struct RouteDecision {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RouteKind {
     Local,
-    Forward { oif: String, gateway: Option<IpAddr> },
-    Output { oif: String, gateway: Option<IpAddr>, src: Option<IpAddr> },
+    Forward {
+        oif: String,
+        gateway: Option<IpAddr>,
+    },
+    Output {
+        oif: String,
+        gateway: Option<IpAddr>,
+        src: Option<IpAddr>,
+    },
     Failed(RoutingFailure),
 }
 
@@ -275,6 +350,14 @@ pub struct SenderView {
     pub errno: Option<Errno>,
     /// How long until the sender gives up, when nothing comes back (TCP SYN retries).
     pub timeout_secs: Option<u32>,
+    /// The errno arrives only after about this many seconds, not at once (IPv6 TCP and an
+    /// ICMPv6 port unreachable: after one SYN retransmit, ~1 s).
+    pub errno_after_secs: Option<u32>,
+    /// The answer depends on whether something listens, and listening sockets were not
+    /// given: `response` and `errno` are then unknown (None), not "nothing".
+    pub depends_on_listener: bool,
+    /// A UDP sender: no error is reported, its `recv()` waits until its own timeout.
+    pub recv_times_out: bool,
 }
 
 /// A packet sent back to the sender.
@@ -292,8 +375,14 @@ pub struct Response {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseKind {
     TcpRst,
-    Icmp { icmp_type: u8, code: u8 },
-    Icmpv6 { icmp_type: u8, code: u8 },
+    Icmp {
+        icmp_type: u8,
+        code: u8,
+    },
+    Icmpv6 {
+        icmp_type: u8,
+        code: u8,
+    },
     /// The connection is accepted (SYN/ACK from the server).
     SynAck,
 }
@@ -307,6 +396,8 @@ pub enum Errno {
     Eacces,
     Eperm,
     Etimedout,
+    /// A blackhole route on output (`connect: Invalid argument`).
+    Einval,
 }
 
 impl Errno {
@@ -318,6 +409,7 @@ impl Errno {
             Errno::Eacces => "EACCES",
             Errno::Eperm => "EPERM",
             Errno::Etimedout => "ETIMEDOUT",
+            Errno::Einval => "EINVAL",
         }
     }
     /// strerror(3) text.
@@ -329,6 +421,7 @@ impl Errno {
             Errno::Eacces => "Permission denied",
             Errno::Eperm => "Operation not permitted",
             Errno::Etimedout => "Connection timed out",
+            Errno::Einval => "Invalid argument",
         }
     }
 }
@@ -359,6 +452,13 @@ pub enum Assumption {
     SocketsUnknown,
     /// No conntrack table given: the packet is taken as the first of its flow.
     FirstPacketOfFlow,
+    /// The routes had no local table (255) for this family: the kernel's implicit local
+    /// and broadcast routes were derived from the host's addresses.
+    LocalRoutesFromAddresses { v6: bool },
+    /// A sysctl was not given and no sysctls at all were: this value was taken because the
+    /// packet spec implies it (e.g. forwarding on for a packet given `in X out Y`), not
+    /// the kernel default.
+    SysctlAssumed { key: String, value: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,1 +1,150 @@
-//! TODO
+//! A directory of captured host state, read into one [`model::Host`] (plus its ipsets).
+//!
+//! Layout: every file is optional; a file that is absent leaves its part of the host unknown
+//! (`host.known.*` stays false), so the engine says "assumed" instead of guessing. Other files
+//! in the directory are ignored.
+//!
+//! | file             | made with                          | fills                          |
+//! |------------------|------------------------------------|--------------------------------|
+//! | `ip-addr.json`   | `ip -j addr` (or `ip -j -d addr`)  | interfaces and addresses       |
+//! | `ip-route.json`  | `ip -j route show table all`       | routes (IPv4; IPv6 too if no `ip6-route.json`) |
+//! | `ip6-route.json` | `ip -6 -j route show table all`    | IPv6 routes                    |
+//! | `ip-rule.json`   | `ip -j rule`                       | IPv4 policy rules              |
+//! | `ip6-rule.json`  | `ip -6 -j rule`                    | IPv6 policy rules              |
+//! | `sysctl.txt`     | `sysctl -a`                        | sysctls                        |
+//! | `ss.txt`         | `ss -ltnuH` (or `ss -ltnupH`)      | listening sockets              |
+//! | `conntrack.txt`  | `conntrack -L`                     | conntrack entries              |
+//! | `ipset.txt`      | `ipset save`                       | ipsets (for `-m set` rules)    |
+//!
+//! Collect it on a real host (as root; each command may fail harmlessly if its tool is
+//! missing):
+//!
+//! ```sh
+//! d=host; mkdir -p $d; ip -j addr > $d/ip-addr.json; ip -4 -j route show table all > $d/ip-route.json; ip -6 -j route show table all > $d/ip6-route.json; ip -j rule > $d/ip-rule.json; ip -6 -j rule > $d/ip6-rule.json; sysctl -a > $d/sysctl.txt 2>/dev/null; ss -ltnupH > $d/ss.txt; conntrack -L > $d/conntrack.txt 2>/dev/null; ipset save > $d/ipset.txt 2>/dev/null
+//! ```
+//!
+//! `ip -j route show table all` without `-4` also lists IPv6 routes; when `ip6-route.json`
+//! is present too, the IPv6 routes of `ip-route.json` are dropped so none is counted twice.
+
+use crate::error::ParseError;
+use model::ruleset::NamedSet;
+use model::{Host, SourceFile};
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Everything read from a host directory.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HostState {
+    pub host: Host,
+    /// From `ipset.txt`: sets that iptables `-m set` rules refer to.
+    pub ipsets: Vec<NamedSet>,
+}
+
+/// Why a host directory could not be read.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The directory or one of its files could not be read.
+    Io { path: PathBuf, error: io::Error },
+    /// A file was read but does not parse.
+    Parse(ParseError),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            LoadError::Parse(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::Io { error, .. } => Some(error),
+            LoadError::Parse(e) => Some(e),
+        }
+    }
+}
+
+impl From<ParseError> for LoadError {
+    fn from(e: ParseError) -> LoadError {
+        LoadError::Parse(e)
+    }
+}
+
+/// Reads the host directory `dir` (see the module doc for its layout).
+pub fn load(dir: &Path) -> Result<HostState, LoadError> {
+    let meta = std::fs::metadata(dir).map_err(|error| LoadError::Io {
+        path: dir.to_path_buf(),
+        error,
+    })?;
+    if !meta.is_dir() {
+        return Err(LoadError::Io {
+            path: dir.to_path_buf(),
+            error: io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a directory (expected a host directory)",
+            ),
+        });
+    }
+    let mut state = HostState::default();
+    let host = &mut state.host;
+
+    if let Some(s) = read(dir, "ip-addr.json")? {
+        host.interfaces = crate::iproute::parse_addrs(&s)?;
+        host.known.addresses = true;
+    }
+    let v6_routes = read(dir, "ip6-route.json")?;
+    if let Some(s) = read(dir, "ip-route.json")? {
+        let mut routes = crate::iproute::parse_routes(&s, false)?;
+        if v6_routes.is_some() {
+            routes.retain(|r| r.dst.addr().is_ipv4());
+        }
+        host.routes = routes;
+        host.known.routes = true;
+    }
+    if let Some(s) = v6_routes {
+        host.routes.extend(crate::iproute::parse_routes(&s, true)?);
+        host.known.routes = true;
+    }
+    for (name, v6) in [("ip-rule.json", false), ("ip6-rule.json", true)] {
+        if let Some(s) = read(dir, name)? {
+            host.rules.extend(crate::iproute::parse_rules(&s, v6)?);
+            host.known.policy_rules = true;
+        }
+    }
+    if let Some(s) = read(dir, "sysctl.txt")? {
+        host.sysctls = crate::sysctl::parse(&s)?;
+        host.known.sysctls = true;
+    }
+    if let Some(s) = read(dir, "ss.txt")? {
+        host.sockets = crate::ss::parse(&s)?;
+        host.known.sockets = true;
+    }
+    if let Some(s) = read(dir, "conntrack.txt")? {
+        host.conntrack = crate::conntrack::parse(&s)?;
+        host.known.conntrack = true;
+    }
+    if let Some(s) = read(dir, "ipset.txt")? {
+        state.ipsets = crate::ipset::parse(&s)?;
+    }
+    Ok(state)
+}
+
+/// The file `name` of `dir` as a [`SourceFile`] named by its path, or `None` when absent.
+fn read(dir: &Path, name: &str) -> Result<Option<SourceFile>, LoadError> {
+    let path = dir.join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|e| LoadError::Io {
+                path: path.clone(),
+                error: io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8 text: {e}")),
+            })?;
+            Ok(Some(SourceFile::new(path.display().to_string(), text)))
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(LoadError::Io { path, error }),
+    }
+}

@@ -26,7 +26,11 @@ pub struct Match {
 
 impl Match {
     pub fn new(test: Test) -> Match {
-        Match { negated: false, test, when_absent: Absent::Fails }
+        Match {
+            negated: false,
+            test,
+            when_absent: Absent::Fails,
+        }
     }
     pub fn cmp(key: Key, pattern: Pattern) -> Match {
         Match::new(Test::Cmp { key, pattern })
@@ -60,7 +64,11 @@ pub enum Test {
     InSet { keys: Vec<Key>, set: SetRef },
     /// Reverse path check (`-m rpfilter`): a route back to the source exists via the input
     /// interface.
-    RpFilter { loose: bool, validmark: bool, accept_local: bool },
+    RpFilter {
+        loose: bool,
+        validmark: bool,
+        accept_local: bool,
+    },
     /// IPsec policy (`-m policy --dir in|out --pol none|ipsec`). `ipsec: false` is decidable
     /// offline (no IPsec state means `none` matches); `ipsec: true` is Unknown.
     IpsecPolicy { dir_in: bool, ipsec: bool },
@@ -137,7 +145,10 @@ pub enum Key {
     // routing (fib)
     /// Routing type of an address (`-m addrtype`, nft `fib ... type`), as `RTN_*` numbers
     /// (see [`rtn`]). `iface`: `--limit-iface-in/out` (nft `. iif` / `. oif`).
-    FibAddrType { dst: bool, iface: Option<IfaceLimit> },
+    FibAddrType {
+        dst: bool,
+        iface: Option<IfaceLimit>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -318,16 +329,25 @@ pub enum Action {
     /// nft `counter` (iptables counters live in the rule's origin).
     Counter,
     /// `mark = (mark & !mask) ^ value` (`MARK --set-xmark value/mask`).
-    SetMark { value: u32, mask: u32 },
+    SetMark {
+        value: u32,
+        mask: u32,
+    },
     /// `CONNMARK`, `ct mark set`.
     CtMark(CtMarkOp),
     Nat(Nat),
     /// `NOTRACK`, `CT --notrack`, nft `notrack`: the packet bypasses conntrack.
     Notrack,
     /// `CT --helper`/`--zone`, nft `ct helper set` / `ct zone set`.
-    CtSet { helper: Option<String>, zone: Option<u16> },
+    CtSet {
+        helper: Option<String>,
+        zone: Option<u16>,
+    },
     /// `TOS --set-xtos value/mask`: `tos = (tos & !mask) ^ value`.
-    SetTos { value: u8, mask: u8 },
+    SetTos {
+        value: u8,
+        mask: u8,
+    },
     SetDscp(u8),
     /// A target with no effect on the packet's fate, shown on the path (TCPMSS, CHECKSUM,
     /// CLASSIFY, AUDIT, SECMARK, ...): the target's name.

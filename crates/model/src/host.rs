@@ -39,7 +39,9 @@ impl Host {
     }
     /// The interface that carries `addr`, if it is one of the host's own addresses.
     pub fn owner_of(&self, addr: IpAddr) -> Option<&Interface> {
-        self.interfaces.iter().find(|i| i.addrs.iter().any(|a| a.addr == addr))
+        self.interfaces
+            .iter()
+            .find(|i| i.addrs.iter().any(|a| a.addr == addr))
     }
 }
 
@@ -79,9 +81,12 @@ pub struct IfAddr {
 
 impl IfAddr {
     pub fn network(&self) -> IpNet {
-        IpNet::new(self.addr, self.prefix_len).map(|n| n.trunc()).unwrap_or_else(|_| {
-            IpNet::new(self.addr, if self.addr.is_ipv4() { 32 } else { 128 }).expect("host prefix")
-        })
+        IpNet::new(self.addr, self.prefix_len)
+            .map(|n| n.trunc())
+            .unwrap_or_else(|_| {
+                IpNet::new(self.addr, if self.addr.is_ipv4() { 32 } else { 128 })
+                    .expect("host prefix")
+            })
     }
 }
 
@@ -238,7 +243,9 @@ impl Sysctls {
     }
     /// An integer sysctl, or `default` (the kernel's default) when not given.
     pub fn int_or(&self, key: &str, default: i64) -> i64 {
-        self.get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+        self.get(key)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
     }
     pub fn is_set(&self, key: &str) -> bool {
         self.0.contains_key(key)

@@ -20,6 +20,6 @@ pub mod source;
 
 pub use expr::{Action, Key, Match, Pattern, Reject, Test, Value, Verdict};
 pub use host::Host;
-pub use packet::{L4, Packet, TcpFlags};
+pub use packet::{Packet, TcpFlags, L4};
 pub use ruleset::{Chain, ChainRef, Family, Hook, Rule, RuleRef, Ruleset, Table};
 pub use source::{Origin, SourceFile, Span};

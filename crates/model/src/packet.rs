@@ -160,12 +160,30 @@ impl fmt::Display for TcpFlags {
 /// The transport header, typed per protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum L4 {
-    Tcp { sport: u16, dport: u16, flags: TcpFlags },
-    Udp { sport: u16, dport: u16 },
-    Sctp { sport: u16, dport: u16 },
+    Tcp {
+        sport: u16,
+        dport: u16,
+        flags: TcpFlags,
+    },
+    Udp {
+        sport: u16,
+        dport: u16,
+    },
+    Sctp {
+        sport: u16,
+        dport: u16,
+    },
     /// ICMP for IPv4. `id` is the echo identifier (used as conntrack's "port").
-    Icmp { icmp_type: u8, code: u8, id: u16 },
-    Icmpv6 { icmp_type: u8, code: u8, id: u16 },
+    Icmp {
+        icmp_type: u8,
+        code: u8,
+        id: u16,
+    },
+    Icmpv6 {
+        icmp_type: u8,
+        code: u8,
+        id: u16,
+    },
     /// Any other protocol: no transport fields are known.
     Other(IpProto),
 }
@@ -193,9 +211,19 @@ impl L4 {
     /// The same header with ports replaced (NAT); a no-op for portless protocols.
     pub fn with_ports(self, new_sport: u16, new_dport: u16) -> L4 {
         match self {
-            L4::Tcp { flags, .. } => L4::Tcp { sport: new_sport, dport: new_dport, flags },
-            L4::Udp { .. } => L4::Udp { sport: new_sport, dport: new_dport },
-            L4::Sctp { .. } => L4::Sctp { sport: new_sport, dport: new_dport },
+            L4::Tcp { flags, .. } => L4::Tcp {
+                sport: new_sport,
+                dport: new_dport,
+                flags,
+            },
+            L4::Udp { .. } => L4::Udp {
+                sport: new_sport,
+                dport: new_dport,
+            },
+            L4::Sctp { .. } => L4::Sctp {
+                sport: new_sport,
+                dport: new_dport,
+            },
             other => other,
         }
     }
@@ -235,7 +263,11 @@ impl Mac {
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
     }
 }
 
@@ -352,7 +384,12 @@ impl fmt::Display for Packet {
         addr(f, self.dst, ports.map(|p| p.1))?;
         match self.l4 {
             L4::Tcp { flags, .. } => write!(f, " [{flags}]"),
-            L4::Icmp { icmp_type, code, .. } | L4::Icmpv6 { icmp_type, code, .. } => {
+            L4::Icmp {
+                icmp_type, code, ..
+            }
+            | L4::Icmpv6 {
+                icmp_type, code, ..
+            } => {
                 write!(f, " type {icmp_type} code {code}")
             }
             _ => Ok(()),
@@ -376,7 +413,11 @@ mod tests {
         let p = Packet::new(
             "10.1.1.2".parse().unwrap(),
             "10.1.0.2".parse().unwrap(),
-            L4::Tcp { sport: 1050, dport: 2175, flags: TcpFlags::SYN },
+            L4::Tcp {
+                sport: 1050,
+                dport: 2175,
+                flags: TcpFlags::SYN,
+            },
         );
         assert_eq!(p.len, 60);
         assert_eq!(p.to_string(), "tcp 10.1.1.2:1050 -> 10.1.0.2:2175 [SYN]");
@@ -384,7 +425,10 @@ mod tests {
 
     #[test]
     fn mac_parses_short_kernel_form() {
-        assert_eq!(Mac::parse("2:0:0:0:60:2").unwrap().to_string(), "02:00:00:00:60:02");
+        assert_eq!(
+            Mac::parse("2:0:0:0:60:2").unwrap().to_string(),
+            "02:00:00:00:60:02"
+        );
         assert!(Mac::parse("2:0:0:0:60").is_none());
     }
 }

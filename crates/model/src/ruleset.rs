@@ -139,7 +139,12 @@ impl Chain {
     /// so one number.
     pub fn source_rule_number(&self, index: usize) -> usize {
         let upto = index.min(self.rules.len().saturating_sub(1));
-        1 + (1..=upto).filter(|&i| self.rules[i].origin.span != self.rules[i - 1].origin.span).count()
+        let starts_new = |i: usize| {
+            let span = self.rules[i].origin.span;
+            // Rules without a source span (built by hand or generated) are each their own.
+            span.is_empty() || span != self.rules[i - 1].origin.span
+        };
+        1 + (1..=upto).filter(|&i| starts_new(i)).count()
     }
 
     /// The model rules that came from source rule `number` (1-based), the inverse of
@@ -282,7 +287,9 @@ impl Ruleset {
         self.sources.extend(other.sources);
     }
     pub fn table(&self, family: Family, name: &str) -> Option<usize> {
-        self.tables.iter().position(|t| t.family == family && t.name == name)
+        self.tables
+            .iter()
+            .position(|t| t.family == family && t.name == name)
     }
     pub fn ipset(&self, name: &str) -> Option<&NamedSet> {
         self.ipsets.iter().find(|s| s.name == name)
@@ -293,12 +300,21 @@ impl Ruleset {
     pub fn rule_at(&self, at: RuleRef) -> &Rule {
         &self.tables[at.table].chains[at.chain].rules[at.rule]
     }
+    /// The rule's number as iptables and the kernel count it (see
+    /// [`Chain::source_rule_number`]).
+    pub fn source_rule_number(&self, at: RuleRef) -> usize {
+        self.chain_at(at.chain_ref()).source_rule_number(at.rule)
+    }
     pub fn source(&self, name: &str) -> Option<&SourceFile> {
         self.sources.iter().find(|s| &*s.name == name)
     }
     /// The total number of rules in all tables.
     pub fn rule_count(&self) -> usize {
-        self.tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len()).sum()
+        self.tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .map(|c| c.rules.len())
+            .sum()
     }
 }
 
@@ -319,7 +335,10 @@ pub struct RuleRef {
 
 impl RuleRef {
     pub fn chain_ref(self) -> ChainRef {
-        ChainRef { table: self.table, chain: self.chain }
+        ChainRef {
+            table: self.table,
+            chain: self.chain,
+        }
     }
 }
 
@@ -329,7 +348,13 @@ mod tests {
     use crate::source::Span;
 
     fn rule_at(start: usize) -> Rule {
-        Rule { body: vec![], origin: Origin { span: Span::new(start, start + 5), ..Origin::default() } }
+        Rule {
+            body: vec![],
+            origin: Origin {
+                span: Span::new(start, start + 5),
+                ..Origin::default()
+            },
+        }
     }
 
     #[test]
@@ -346,5 +371,26 @@ mod tests {
         assert_eq!(chain.rules_of_source_number(2), 1..3);
         assert_eq!(chain.rules_of_source_number(3), 3..4);
         assert_eq!(chain.rules_of_source_number(9), 4..4);
+    }
+
+    #[test]
+    fn rules_without_a_source_span_are_numbered_one_by_one() {
+        let unspanned = Rule {
+            body: vec![],
+            origin: Origin::default(),
+        };
+        let chain = Chain {
+            name: "INPUT".into(),
+            base: None,
+            rules: vec![unspanned.clone(), unspanned.clone(), unspanned],
+            counters: None,
+            origin: Origin::default(),
+        };
+        assert_eq!(
+            (0..3)
+                .map(|i| chain.source_rule_number(i))
+                .collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
     }
 }

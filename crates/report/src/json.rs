@@ -538,7 +538,7 @@ fn rule_json(rs: &Ruleset, at: RuleRef) -> Option<RuleJson> {
         table: table.name.clone(),
         family: table.family.to_string(),
         chain: chain.name.clone(),
-        index: Some(at.rule + 1),
+        index: Some(chain.source_rule_number(at.rule)),
         file: o.file.to_string(),
         line: o.line,
         handle: o.handle,
@@ -575,7 +575,7 @@ fn rule_loc(rs: &Ruleset, at: RuleRef) -> Option<RuleLoc> {
         file: o.file.to_string(),
         line: o.line,
         text: o.text.clone(),
-        index: at.rule + 1,
+        index: words::rule_number(rs, at),
         handle: o.handle,
     })
 }

@@ -186,7 +186,7 @@ impl<W: Write> Section<'_, '_, W> {
                             format!(
                                 "{} #{} {} {}",
                                 words::chain_name(rs, f.from.chain_ref()),
-                                f.from.rule + 1,
+                                words::rule_number(rs, f.from),
                                 if f.goto { "goto" } else { "->" },
                                 words::chain_name(rs, f.to)
                             )
@@ -446,7 +446,11 @@ fn row(rs: &Ruleset, host: &Host, e: &Event) -> Row {
         Event::Rule { hook, at, verdict } => Row {
             hook: hook.to_string(),
             table: words::table_name(rs, at.table),
-            chain: format!("{} #{}", words::chain_name(rs, at.chain_ref()), at.rule + 1),
+            chain: format!(
+                "{} #{}",
+                words::chain_name(rs, at.chain_ref()),
+                words::rule_number(rs, *at)
+            ),
             text: rule_text(*at),
             loc: words::rule_location(rs, *at),
             verdict: words::verdict(rs, verdict),
@@ -479,7 +483,7 @@ fn row(rs: &Ruleset, host: &Host, e: &Event) -> Row {
             chain: format!(
                 "{} #{}",
                 words::chain_name(rs, choice.site.rule.chain_ref()),
-                choice.site.rule.rule + 1
+                words::rule_number(rs, choice.site.rule)
             ),
             text: format!(
                 "unknown: {}; taken as {}{}",
@@ -535,7 +539,11 @@ fn row(rs: &Ruleset, host: &Host, e: &Event) -> Row {
         Event::MarkSet { hook, at, old, new } => Row {
             hook: hook.to_string(),
             table: words::table_name(rs, at.table),
-            chain: format!("{} #{}", words::chain_name(rs, at.chain_ref()), at.rule + 1),
+            chain: format!(
+                "{} #{}",
+                words::chain_name(rs, at.chain_ref()),
+                words::rule_number(rs, *at)
+            ),
             text: format!("mark {old:#x} -> {new:#x}"),
             loc: words::rule_location(rs, *at),
             verdict: empty(),

@@ -168,7 +168,21 @@ pub fn rule_origin(ruleset: &Ruleset, at: RuleRef) -> Option<&Origin> {
 
 /// `filter/ufw-reject-forward #1` (`ip6 filter/INPUT #3` for non-IPv4 tables).
 pub fn rule_label(ruleset: &Ruleset, at: RuleRef) -> String {
-    format!("{} #{}", chain_label(ruleset, at.chain_ref()), at.rule + 1)
+    format!(
+        "{} #{}",
+        chain_label(ruleset, at.chain_ref()),
+        rule_number(ruleset, at)
+    )
+}
+
+/// The rule's 1-based number as iptables and the kernel count it: a source rule lowered
+/// into several model rules keeps one number ([`model::Chain::source_rule_number`]).
+pub fn rule_number(ruleset: &Ruleset, at: RuleRef) -> usize {
+    ruleset
+        .tables
+        .get(at.table)
+        .and_then(|t| t.chains.get(at.chain))
+        .map_or(at.rule + 1, |c| c.source_rule_number(at.rule))
 }
 
 /// `filter/FORWARD`.

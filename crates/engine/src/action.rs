@@ -1,0 +1,291 @@
+//! What a rule's actions do: verdicts become a [`Flow`] for the chain traversal; marks,
+//! TOS, conntrack marks, NOTRACK, CT templates, LOG and NAT change the walk's state.
+//!
+//! Kernel formulas: `MARK --set-xmark value/mask` is `mark = (mark & !mask) ^ value`
+//! (`xt_MARK`), CONNMARK `--save-mark`/`--restore-mark` as in `xt_connmark.c`,
+//! `TOS --set-xtos` as in `xt_DSCP.c`. NAT targets are terminal: they return
+//! `NF_ACCEPT` and end the nat chain.
+
+use crate::conntrack::Nfct;
+use crate::logline;
+use crate::nat::{self, NatProblem};
+use crate::trace::{Event, Fate, LogLine, NatRewrite, Note, Undetermined, UnknownSite, Warning};
+use crate::walk::Walk;
+use model::expr::{Action, CtMarkOp, Nat, Queue, Reject, Undecidable};
+use model::ruleset::ChainType;
+use model::{Hook, RuleRef, Verdict};
+
+/// How the traversal continues after a verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Flow {
+    Accept,
+    Drop,
+    Reject(Reject),
+    Queue(Queue),
+    Return,
+    /// Jump to chain index (same table).
+    Jump(usize),
+    Goto(usize),
+    /// Explicit `continue`: next rule.
+    Continue,
+    /// The path ends here with this fate (an unmodelled target, a missing chain, a NAT
+    /// target that drops).
+    Stop(Fate),
+}
+
+/// What one action did to the rule's evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Done {
+    /// Go on with the rule's next step.
+    Continue,
+    /// The rule stops without a verdict (nft `NFT_BREAK`): next rule.
+    Break,
+    Flow(Flow),
+}
+
+/// Runs action `a` (step `step` of rule `at`) in a chain of type `chain_type` on `hook`.
+pub fn run(
+    w: &mut Walk<'_, '_>,
+    hook: Hook,
+    chain_type: ChainType,
+    at: RuleRef,
+    step: usize,
+    a: &Action,
+    may_be_missing: &Option<Undecidable>,
+) -> Done {
+    match a {
+        Action::Verdict(v) => Done::Flow(verdict(w, at, v)),
+        Action::Log(log) => {
+            let text = {
+                let (iif, oif) = w.devices(hook);
+                let iif = Some(iif).filter(|s| !s.is_empty());
+                let oif = Some(oif).filter(|s| !s.is_empty());
+                logline::format(log, &w.packet, iif, oif, w.host)
+            };
+            w.logs.push(LogLine {
+                by: at,
+                text,
+                kind: log.kind,
+                may_be_missing: may_be_missing.clone(),
+            });
+            Done::Continue
+        }
+        Action::Trace | Action::Counter | Action::Shown(_) => Done::Continue,
+        Action::SetMark { value, mask } => {
+            let old = w.packet.mark;
+            let new = (old & !mask) ^ value;
+            w.packet.mark = new;
+            w.events.push(Event::MarkSet { hook, at, old, new });
+            Done::Continue
+        }
+        Action::CtMark(op) => {
+            ct_mark(w, hook, at, *op);
+            Done::Continue
+        }
+        Action::SetTos { value, mask } => {
+            w.packet.tos = (w.packet.tos & !mask) ^ value;
+            Done::Continue
+        }
+        Action::SetDscp(dscp) => {
+            w.packet.tos = (w.packet.tos & 0x03) | (dscp << 2);
+            Done::Continue
+        }
+        Action::Notrack => {
+            // Only before conntrack (`xt_CT`: a packet that already has a conntrack is
+            // left alone).
+            if w.nfct == Nfct::None {
+                w.nfct = Nfct::Untracked;
+                w.events.push(Event::Note {
+                    hook: Some(hook),
+                    note: Note::Untracked,
+                });
+            }
+            Done::Continue
+        }
+        Action::CtSet { helper, zone } => {
+            ct_set(w, helper.as_deref(), *zone);
+            Done::Continue
+        }
+        Action::Nat(spec) => nat_action(w, hook, chain_type, at, spec),
+        Action::Undecidable(target) => {
+            let site = UnknownSite { rule: at, step };
+            let choice =
+                w.decisions
+                    .decide(w.options, site, Undecidable::Unsupported(target.clone()));
+            let continues = choice.matched;
+            w.events.push(Event::Unknown { hook, choice });
+            if continues {
+                Done::Continue
+            } else {
+                let reason = Undetermined::UnmodelledTarget {
+                    target: target.clone(),
+                };
+                Done::Flow(Flow::Stop(Fate::Undetermined { reason }))
+            }
+        }
+    }
+}
+
+fn verdict(w: &mut Walk<'_, '_>, at: RuleRef, v: &Verdict) -> Flow {
+    match v {
+        Verdict::Accept => Flow::Accept,
+        Verdict::Drop => Flow::Drop,
+        Verdict::Reject(r) => Flow::Reject(*r),
+        Verdict::Return => Flow::Return,
+        Verdict::Continue => Flow::Continue,
+        Verdict::Queue(q) => Flow::Queue(*q),
+        Verdict::Jump(name) | Verdict::Goto(name) => match w.prep.chain_named(at.table, name) {
+            Some(c) if matches!(v, Verdict::Jump(_)) => Flow::Jump(c),
+            Some(c) => Flow::Goto(c),
+            None => Flow::Stop(Fate::Undetermined {
+                reason: Undetermined::MissingChain { name: name.clone() },
+            }),
+        },
+    }
+}
+
+/// CONNMARK / `ct mark set`: no effect without a connection.
+fn ct_mark(w: &mut Walk<'_, '_>, hook: Hook, at: RuleRef, op: CtMarkOp) {
+    let mark = w.packet.mark;
+    let Some(conn) = w.nfct.conn_mut() else {
+        return;
+    };
+    match op {
+        CtMarkOp::SetXmark { value, mask } => conn.mark = (conn.mark & !mask) ^ value,
+        CtMarkOp::Save { nfmask, ctmask } => conn.mark = (conn.mark & !ctmask) | (mark & nfmask),
+        CtMarkOp::Restore { nfmask, ctmask } => {
+            let new = (mark & !nfmask) | (conn.mark & ctmask);
+            if new != mark {
+                w.packet.mark = new;
+                w.events.push(Event::MarkSet {
+                    hook,
+                    at,
+                    old: mark,
+                    new,
+                });
+            }
+        }
+    }
+}
+
+/// `-j CT --zone/--helper`, `ct zone set`, `ct helper set`: before conntrack they go on
+/// the template; a helper can still be attached to a connection not yet confirmed.
+fn ct_set(w: &mut Walk<'_, '_>, helper: Option<&str>, zone: Option<u16>) {
+    match &mut w.nfct {
+        Nfct::None => {
+            if let Some(z) = zone {
+                w.template.zone = z;
+            }
+            if let Some(h) = helper {
+                w.template.helper = Some(h.to_string());
+            }
+        }
+        Nfct::Tracked(conn) if conn.entry.is_none() => {
+            if let Some(h) = helper {
+                conn.helper = Some(h.to_string());
+            }
+        }
+        _ => return,
+    }
+    if let Some(h) = helper {
+        w.warn(Warning::Other(format!(
+            "conntrack helper `{h}` assigned: connections it expects (e.g. FTP data) become RELATED only with it"
+        )));
+    }
+}
+
+/// A NAT target: translates, records the rewrite and ends the nat chain (accept).
+fn nat_action(
+    w: &mut Walk<'_, '_>,
+    hook: Hook,
+    chain_type: ChainType,
+    at: RuleRef,
+    spec: &Nat,
+) -> Done {
+    if chain_type != ChainType::Nat {
+        w.warn(Warning::Other(format!(
+            "{} outside a nat chain has no effect (the kernel refuses such a rule)",
+            spec.kind
+        )));
+        return Done::Continue;
+    }
+    let result = nat::translate(
+        spec,
+        hook,
+        &w.packet,
+        w.host,
+        w.route.as_ref(),
+        w.in_dev.as_deref(),
+    );
+    let t = match result {
+        Ok(t) => t,
+        Err(NatProblem::FamilyMismatch) => return Done::Break,
+        Err(NatProblem::WrongHook) => {
+            w.warn(Warning::Other(format!(
+                "{} cannot run on {hook} (the kernel refuses such a rule)",
+                spec.kind
+            )));
+            return Done::Continue;
+        }
+        Err(NatProblem::NoInterfaceAddress) => {
+            w.warn(Warning::Other(format!(
+                "{}: the interface has no address, the kernel drops the packet",
+                spec.kind
+            )));
+            return Done::Flow(Flow::Stop(Fate::Dropped));
+        }
+        Err(NatProblem::AddressesUnknown) => {
+            w.warn(Warning::Other(format!(
+                "{}: the host's interface addresses were not given; the address is shown unchanged",
+                spec.kind
+            )));
+            let manip =
+                crate::prepared::Manip::of_hook(hook).unwrap_or(crate::prepared::Manip::Dst);
+            nat::Translation {
+                manip,
+                addr: nat::addr_of(&w.packet, manip),
+                port: spec
+                    .ports
+                    .map(|(lo, _)| lo)
+                    .or(nat::port_of(&w.packet, manip)),
+                approximated: true,
+            }
+        }
+    };
+    if t.approximated {
+        w.warn(Warning::Other(format!(
+            "{}: the kernel picks the address/port by hash or at random; the first of the range is shown",
+            spec.kind
+        )));
+    }
+    let before = (
+        nat::addr_of(&w.packet, t.manip),
+        nat::port_of(&w.packet, t.manip),
+    );
+    nat::apply(&mut w.packet, w.nfct.conn_mut(), &t);
+    if let Some(conn) = w.nfct.conn_mut() {
+        // `nf_nat_setup_info` initialises this manipulation even for an identity mapping.
+        match t.manip {
+            crate::prepared::Manip::Src => conn.src_nat_done = true,
+            crate::prepared::Manip::Dst => conn.dst_nat_done = true,
+        }
+    }
+    let after = (
+        nat::addr_of(&w.packet, t.manip),
+        nat::port_of(&w.packet, t.manip),
+    );
+    let rewrite = NatRewrite {
+        kind: spec.kind,
+        hook,
+        by: Some(at),
+        before,
+        after,
+        spec: Some(spec.clone()),
+    };
+    w.events.push(Event::Nat {
+        hook,
+        rewrite: rewrite.clone(),
+    });
+    w.nat.push(rewrite);
+    Done::Flow(Flow::Accept)
+}

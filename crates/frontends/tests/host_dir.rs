@@ -1,0 +1,247 @@
+//! Host directories captured from network namespaces (see fixtures/host/make-fixtures.sh),
+//! read whole with `host_dir::load`.
+
+use frontends::host_dir::{self, LoadError};
+use model::host::{table_id, LinkType, RouteType, RuleAction};
+use model::packet::IpProto;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/host")
+        .join(name)
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// A scratch directory removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("wb-host-dir-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn write(&self, name: &str, text: &str) -> &Scratch {
+        std::fs::write(self.0.join(name), text).unwrap();
+        self
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn router_story1_host_is_complete() {
+    let state = host_dir::load(&fixture("router")).unwrap();
+    let host = &state.host;
+    let k = host.known;
+    assert!(k.addresses && k.routes && k.policy_rules && k.sysctls && k.sockets && k.conntrack);
+    assert!(state.ipsets.is_empty());
+
+    let tap0 = host.interface("tap0").unwrap();
+    assert_eq!(tap0.addrs[0].addr, ip("10.1.1.1"));
+    assert_eq!(tap0.addrs[0].prefix_len, 24);
+    assert_eq!(
+        host.interface("eno1").unwrap().addrs[0].addr,
+        ip("10.1.0.1")
+    );
+    assert_eq!(host.interface("lo").unwrap().link, LinkType::Loopback);
+    assert_eq!(host.owner_of(ip("10.1.1.1")).unwrap().name, "tap0");
+
+    // ip-route.json (taken without -4) also lists the IPv6 routes: they are not doubled.
+    let v4 = host
+        .routes
+        .iter()
+        .filter(|r| r.dst.addr().is_ipv4())
+        .count();
+    let v6 = host
+        .routes
+        .iter()
+        .filter(|r| r.dst.addr().is_ipv6())
+        .count();
+    assert_eq!((v4, v6), (10, 15));
+    let laptop_net = host
+        .routes
+        .iter()
+        .find(|r| r.table == table_id::MAIN && r.dst == "10.1.0.0/24".parse().unwrap())
+        .unwrap();
+    assert_eq!(laptop_net.dev.as_deref(), Some("eno1"));
+    assert_eq!(
+        laptop_net.text,
+        "10.1.0.0/24 dev eno1 proto kernel scope link src 10.1.0.1"
+    );
+
+    assert_eq!(host.rules.len(), 5);
+    assert_eq!(host.rules.iter().filter(|r| r.v6).count(), 2);
+    assert_eq!(host.rules[0].action, RuleAction::Lookup(table_id::LOCAL));
+
+    assert_eq!(host.sysctls.get("net.ipv4.ip_forward"), Some("1"));
+    assert_eq!(host.sysctls.int_or("net.ipv4.conf.tap0.rp_filter", 0), 2);
+
+    let ssh: Vec<IpAddr> = host
+        .sockets
+        .iter()
+        .filter(|s| s.port == 22)
+        .map(|s| s.addr)
+        .collect();
+    assert_eq!(ssh, [ip("0.0.0.0"), ip("::")]);
+
+    assert_eq!(host.conntrack.len(), 6);
+    let forwarded = &host.conntrack[0];
+    assert_eq!(
+        (forwarded.orig.src, forwarded.orig.dport),
+        (ip("10.1.1.2"), 2175)
+    );
+}
+
+#[test]
+fn loopback_host_for_the_loopback_story() {
+    let host = host_dir::load(&fixture("loopback")).unwrap().host;
+    assert!(!host.known.conntrack, "no conntrack.txt");
+    assert!(host.known.sockets && host.known.sysctls);
+    let lo = host.interface("lo").unwrap();
+    let lo_addrs: Vec<(IpAddr, u8)> = lo.addrs.iter().map(|a| (a.addr, a.prefix_len)).collect();
+    assert_eq!(lo_addrs, [(ip("127.0.0.1"), 8), (ip("::1"), 128)]);
+    let eth0 = host.interface("eth0").unwrap();
+    assert_eq!(
+        (eth0.addrs[0].addr, eth0.addrs[0].prefix_len),
+        (ip("192.0.2.10"), 24)
+    );
+    let default = host
+        .routes
+        .iter()
+        .find(|r| r.table == table_id::MAIN && r.dst.prefix_len() == 0)
+        .unwrap();
+    assert_eq!(default.gateway, Some(ip("192.0.2.1")));
+    let local = host
+        .routes
+        .iter()
+        .find(|r| r.dst == "127.0.0.0/8".parse().unwrap())
+        .unwrap();
+    assert_eq!(local.route_type, RouteType::Local);
+    let mut sockets: Vec<(IpProto, IpAddr, u16)> = host
+        .sockets
+        .iter()
+        .map(|s| (s.proto, s.addr, s.port))
+        .collect();
+    sockets.sort();
+    assert_eq!(
+        sockets,
+        [
+            (IpProto::Tcp, ip("0.0.0.0"), 22),
+            (IpProto::Tcp, ip("127.0.0.1"), 5432)
+        ]
+    );
+    assert_eq!(host.sysctls.get("net.ipv4.ip_forward"), Some("0"));
+}
+
+#[test]
+fn policy_host_has_routing_only() {
+    let host = host_dir::load(&fixture("policy")).unwrap().host;
+    assert!(host.known.addresses && host.known.routes && host.known.policy_rules);
+    assert!(!host.known.sysctls && !host.known.sockets && !host.known.conntrack);
+    assert!(host.rules.iter().any(|r| r.action == RuleAction::Goto(400)));
+    assert!(host
+        .routes
+        .iter()
+        .any(|r| r.route_type == RouteType::Blackhole && r.dst.addr().is_ipv6()));
+}
+
+#[test]
+fn missing_directory_is_an_io_error_naming_it() {
+    let path = fixture("no-such-host");
+    match host_dir::load(&path) {
+        Err(LoadError::Io { path: p, error }) => {
+            assert_eq!(p, path);
+            assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_file_is_not_a_host_directory() {
+    let err = host_dir::load(&fixture("router/ss.txt")).unwrap_err();
+    assert!(matches!(err, LoadError::Io { .. }));
+    assert!(err.to_string().contains("not a directory"), "{err}");
+}
+
+#[test]
+fn empty_directory_knows_nothing() {
+    let dir = Scratch::new("empty");
+    let host = host_dir::load(&dir.0).unwrap().host;
+    assert_eq!(host, model::Host::default());
+}
+
+#[test]
+fn unknown_files_are_ignored() {
+    let dir = Scratch::new("extra");
+    dir.write("notes.txt", "not parsed {{{")
+        .write("sysctl.txt", "net.ipv4.ip_forward = 1\n");
+    let host = host_dir::load(&dir.0).unwrap().host;
+    assert!(host.known.sysctls && !host.known.addresses);
+}
+
+#[test]
+fn v6_routes_of_ip_route_json_are_kept_without_ip6_route_json() {
+    let dir = Scratch::new("mixed");
+    dir.write(
+        "ip-route.json",
+        &std::fs::read_to_string(fixture("router/ip-route.json")).unwrap(),
+    );
+    let host = host_dir::load(&dir.0).unwrap().host;
+    assert_eq!(host.routes.len(), 25);
+}
+
+#[test]
+fn parse_error_names_the_file_line_and_column() {
+    let dir = Scratch::new("bad");
+    dir.write(
+        "ss.txt",
+        "tcp LISTEN 0 128 0.0.0.0:22 0.0.0.0:*\ntcp LISTEN 0 128 0.0.0.0:ssh 0.0.0.0:*\n",
+    );
+    let err = host_dir::load(&dir.0).unwrap_err();
+    let LoadError::Parse(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.line_col(), (2, 26));
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&dir.0.join("ss.txt").display().to_string()),
+        "{shown}"
+    );
+    assert!(shown.contains(":2:26: "), "{shown}");
+}
+
+#[test]
+fn json_error_in_rules_names_its_file() {
+    let dir = Scratch::new("badjson");
+    dir.write(
+        "ip6-rule.json",
+        "[{\"priority\": 0, \"src\": \"all\", \"table\": \"local\"},\n {\"priority\": x}]",
+    );
+    let err = host_dir::load(&dir.0).unwrap_err();
+    let LoadError::Parse(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(e.source.name.ends_with("ip6-rule.json"));
+    assert_eq!(e.line_col().0, 2, "{err}");
+}
+
+#[test]
+fn ipset_save_is_read() {
+    let dir = Scratch::new("ipset");
+    dir.write("ipset.txt", "create allow_in hash:ip family inet hashsize 1024 maxelem 65536\nadd allow_in 192.168.70.10\n");
+    let state = host_dir::load(&dir.0).unwrap();
+    assert_eq!(state.ipsets.len(), 1);
+    assert_eq!(state.ipsets[0].name, "allow_in");
+}
