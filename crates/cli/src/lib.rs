@@ -105,11 +105,19 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Verdict, Error> {
     } else {
         None
     };
+    let ping = analysis::ping_contrast(
+        &config.ruleset,
+        &config.host,
+        &config.packet,
+        &outcome,
+        &config.options,
+    );
     let answer = report::Answer {
         ruleset: &config.ruleset,
         host: &config.host,
         outcome: &outcome,
         fix: fix.as_ref(),
+        ping: ping.as_ref(),
         input_notes: &config.notes,
     };
     match config.format {

@@ -547,6 +547,18 @@ fn binary_story1_answer_first_then_path() {
     assert!(out.contains("10.1.1.1"), "{out}");
     assert!(out.contains("ECONNREFUSED"), "{out}");
     assert!(out.contains("[UFW BLOCK] IN=tap0 OUT=eno1"), "{out}");
+    let ping = line_of(
+        UFW_EXAMPLE,
+        "-A ufw-before-forward -p icmp -m icmp --icmp-type 8 -j ACCEPT",
+    );
+    let why_ping = out
+        .lines()
+        .find(|l| l.contains("why ping works"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        why_ping.contains(&format!("ufw-before-forward #5   {UFW_EXAMPLE}:{ping}")),
+        "{why_ping}"
+    );
 }
 
 #[test]
@@ -582,6 +594,8 @@ fn binary_json_answers_story1_with_the_documented_fields() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(v["deciding_rule"]["chain"], "ufw-reject-forward", "{out}");
     assert_eq!(v["deciding_rule"]["file"], UFW_EXAMPLE, "{out}");
+    assert_eq!(v["ping"]["passes"], true, "{out}");
+    assert_eq!(v["ping"]["rule"]["chain"], "ufw-before-forward", "{out}");
     for field in [
         "fate",
         "path",

@@ -76,6 +76,9 @@ pub struct Report {
     /// A suggested change, verified by re-simulation; `null` when none was searched for or
     /// none applies.
     pub fix: Option<FixJson>,
+    /// For a blocked port: what an ICMP echo request between the same endpoints does ("why
+    /// ping works"); `null` when not computed or not applicable.
+    pub ping: Option<PingJson>,
 }
 
 /// A packet.
@@ -357,6 +360,19 @@ pub struct ReplyJson {
     pub route_back: Option<RouteJson>,
 }
 
+/// The fate of a ping between the endpoints of a blocked packet.
+#[derive(Debug, Clone, Serialize)]
+pub struct PingJson {
+    /// The echo request simulated, e.g. `icmp 10.1.1.2 -> 10.1.0.2 type 8 code 0`.
+    pub packet: String,
+    /// Its fate (same words as the top-level `fate`).
+    pub fate: String,
+    /// Whether the ping passes.
+    pub passes: bool,
+    /// The rule or policy that let it through or stopped it, when one did.
+    pub rule: Option<RuleJson>,
+}
+
 /// A suggested fix.
 #[derive(Debug, Clone, Serialize)]
 pub struct FixJson {
@@ -439,6 +455,12 @@ pub fn report(answer: &Answer<'_>) -> Report {
         branches: outcome.branches.iter().map(|b| branch(rs, b)).collect(),
         branches_truncated: outcome.truncated,
         fix: answer.fix.map(fix),
+        ping: answer.ping.map(|p| PingJson {
+            packet: p.packet.to_string(),
+            fate: words::fate_kind(&p.fate).to_string(),
+            passes: p.fate.passed(),
+            rule: decider_json(rs, &p.decider),
+        }),
     }
 }
 

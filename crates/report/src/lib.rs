@@ -12,7 +12,7 @@
 //!
 //! ```no_run
 //! # fn demo(ruleset: &model::Ruleset, host: &model::Host, outcome: &engine::Outcome) -> std::io::Result<()> {
-//! let answer = report::Answer { ruleset, host, outcome, fix: None, input_notes: &[] };
+//! let answer = report::Answer { ruleset, host, outcome, fix: None, ping: None, input_notes: &[] };
 //! let mut out = Vec::new();
 //! report::text::render(&mut out, &answer, &report::text::TextOptions::default())?;
 //! # Ok(()) }
@@ -23,7 +23,7 @@ pub mod json;
 pub mod text;
 mod words;
 
-use analysis::Fix;
+use analysis::{Fix, PingContrast};
 use engine::Outcome;
 use model::{Host, Ruleset};
 
@@ -38,6 +38,8 @@ pub struct Answer<'a> {
     pub outcome: &'a Outcome,
     /// The suggested fix, if the packet was blocked and a fix was searched for.
     pub fix: Option<&'a Fix>,
+    /// What a ping between the same endpoints does, for a blocked port.
+    pub ping: Option<&'a PingContrast>,
     /// How the inputs were read, when it was a guess (e.g. "rules.txt read as IPv4: it has
     /// no IPv6 addresses"); shown with the assumptions.
     pub input_notes: &'a [String],

@@ -20,7 +20,7 @@
 use crate::words;
 use crate::Answer;
 use analysis::callstack::call_stack;
-use analysis::{Fix, Position};
+use analysis::{Fix, PingContrast, Position};
 use engine::{Decider, Event, Outcome, Trace};
 use model::{Host, Ruleset};
 use std::io::{self, Write};
@@ -263,6 +263,9 @@ impl<W: Write> Section<'_, '_, W> {
             }
             self.field("kernel log", lines)?;
         }
+        if let Some(ping) = answer.ping {
+            self.ping(rs, ping)?;
+        }
         if !trace.nat.is_empty() {
             self.field("nat", trace.nat.iter().map(|n| words::nat(rs, n)))?;
         }
@@ -338,6 +341,47 @@ impl<W: Write> Section<'_, '_, W> {
             self.field("unknown", lines)?;
         }
         Ok(())
+    }
+
+    /// "why ping works": the rule that lets an echo request between the same endpoints
+    /// through, or that ping is blocked too.
+    fn ping(&mut self, rs: &Ruleset, ping: &PingContrast) -> io::Result<()> {
+        let what = if ping.packet.is_ipv6() {
+            "ICMPv6 echo-request"
+        } else {
+            "ICMP echo-request"
+        };
+        let by = match &ping.decider {
+            Decider::Rule(at) => Some((
+                words::rule_label(rs, *at),
+                words::rule_location(rs, *at),
+                words::rule_origin(rs, *at).map(|o| o.text.clone()),
+            )),
+            Decider::Policy(c) => Some((
+                format!("the policy of {}", words::chain_label(rs, *c)),
+                String::new(),
+                None,
+            )),
+            _ => None,
+        };
+        let mut lines = Vec::new();
+        let passed = ping.fate.passed();
+        match by {
+            Some((label, loc, text)) => {
+                let verb = if passed {
+                    "is let through by"
+                } else {
+                    "is blocked too, by"
+                };
+                lines.push(format!(
+                    "{what} {verb} {label}   {}",
+                    self.p.paint(&loc, Style::Dim)
+                ));
+                lines.extend(text.filter(|t| !t.is_empty()));
+            }
+            None => lines.push(format!("{what}: {}", words::fate_sentence(&ping.fate))),
+        }
+        self.field(if passed { "why ping works" } else { "ping" }, lines)
     }
 
     fn fix(&mut self, fix: &Fix) -> io::Result<()> {

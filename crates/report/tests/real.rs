@@ -27,6 +27,7 @@ fn story1(spec: &str) -> (String, String) {
         host: &host,
         outcome: &outcome,
         fix: fix.as_ref(),
+        ping: None,
         input_notes: &[],
     };
     let mut text = Vec::new();

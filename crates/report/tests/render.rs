@@ -637,6 +637,7 @@ fn story1_rejected_forward_text() {
         host: &host,
         outcome: &outcome,
         fix: Some(&fix),
+        ping: None,
         input_notes: &notes,
     };
     insta::assert_snapshot!("story1_text", text(&answer));
@@ -653,6 +654,7 @@ fn story1_rejected_forward_json() {
         host: &host,
         outcome: &outcome,
         fix: Some(&fix),
+        ping: None,
         input_notes: &[],
     };
     let out = json(&answer);
@@ -675,6 +677,7 @@ fn undecided_when_branches_disagree() {
         host: &host,
         outcome: &outcome,
         fix: None,
+        ping: None,
         input_notes: &[],
     };
     let out = text(&answer);
@@ -697,6 +700,7 @@ fn dnat_to_a_closed_port() {
         host: &host,
         outcome: &outcome,
         fix: None,
+        ping: None,
         input_notes: &[],
     };
     insta::assert_snapshot!("dnat_closed_text", text(&answer));
@@ -713,6 +717,7 @@ fn colour_only_when_asked() {
         host: &host,
         outcome: &outcome,
         fix: None,
+        ping: None,
         input_notes: &[],
     };
     assert!(!text(&answer).contains('\x1b'));
@@ -732,6 +737,7 @@ fn dangling_references_do_not_panic() {
         host: &host,
         outcome: &outcome,
         fix: None,
+        ping: None,
         input_notes: &[],
     };
     let out = text(&answer);
