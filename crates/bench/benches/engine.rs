@@ -21,7 +21,9 @@ fn benches(c: &mut Criterion) {
             b.iter(|| frontends::iptables_save::parse(black_box(&source), Some(family)))
         });
         parse.finish();
-        let Ok(ruleset) = frontends::iptables_save::parse(&source, Some(family)) else { continue };
+        let Ok(ruleset) = frontends::iptables_save::parse(&source, Some(family)) else {
+            continue;
+        };
         let packets = varied_packets(&ruleset, family == model::Family::Ip6, 10_000, 42);
         let mut simulate = c.benchmark_group("simulate");
         simulate.sample_size(10);

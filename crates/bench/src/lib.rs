@@ -41,14 +41,14 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.max(1))
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 }
 
@@ -58,15 +58,26 @@ pub fn varied_packets(ruleset: &Ruleset, v6: bool, count: usize, seed: u64) -> V
     let mut addrs: Vec<IpAddr> = Vec::new();
     let mut ports: Vec<u16> = vec![22, 53, 80, 443, 8080];
     let mut ifaces: Vec<String> = Vec::new();
-    for rule in ruleset.tables.iter().flat_map(|t| &t.chains).flat_map(|c| &c.rules) {
+    for rule in ruleset
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+    {
         for step in &rule.body {
             let Step::Match(m) = step else { continue };
-            let Test::Cmp { key, pattern } = &m.test else { continue };
+            let Test::Cmp { key, pattern } = &m.test else {
+                continue;
+            };
             match (key, pattern) {
-                (Key::SrcAddr | Key::DstAddr, Pattern::Prefix(net)) if net.addr().is_ipv6() == v6 => {
+                (Key::SrcAddr | Key::DstAddr, Pattern::Prefix(net))
+                    if net.addr().is_ipv6() == v6 =>
+                {
                     addrs.push(net.addr())
                 }
-                (Key::SrcPort | Key::DstPort, Pattern::Value(Value::Int(p))) => ports.push(*p as u16),
+                (Key::SrcPort | Key::DstPort, Pattern::Value(Value::Int(p))) => {
+                    ports.push(*p as u16)
+                }
                 (Key::IifName | Key::OifName, Pattern::Iface(name)) if !name.ends_with('+') => {
                     ifaces.push(name.clone())
                 }
@@ -75,7 +86,11 @@ pub fn varied_packets(ruleset: &Ruleset, v6: bool, count: usize, seed: u64) -> V
         }
     }
     if addrs.is_empty() {
-        addrs.push(if v6 { "2001:db8::1".parse().unwrap() } else { "192.0.2.1".parse().unwrap() });
+        addrs.push(if v6 {
+            "2001:db8::1".parse().unwrap()
+        } else {
+            "192.0.2.1".parse().unwrap()
+        });
     }
     if ifaces.is_empty() {
         ifaces.push("eth0".into());
@@ -85,13 +100,25 @@ pub fn varied_packets(ruleset: &Ruleset, v6: bool, count: usize, seed: u64) -> V
         .map(|i| {
             let src = addrs[rng.below(addrs.len())];
             let dst = addrs[rng.below(addrs.len())];
-            let sport = 1024 + (rng.next() % 60000) as u16;
+            let sport = 1024 + (rng.next_u64() % 60000) as u16;
             let dport = ports[rng.below(ports.len())];
             let l4 = match i % 4 {
-                0 | 1 => L4::Tcp { sport, dport, flags: TcpFlags::SYN },
+                0 | 1 => L4::Tcp {
+                    sport,
+                    dport,
+                    flags: TcpFlags::SYN,
+                },
                 2 => L4::Udp { sport, dport },
-                _ if v6 => L4::Icmpv6 { icmp_type: 128, code: 0, id: i as u16 },
-                _ => L4::Icmp { icmp_type: 8, code: 0, id: i as u16 },
+                _ if v6 => L4::Icmpv6 {
+                    icmp_type: 128,
+                    code: 0,
+                    id: i as u16,
+                },
+                _ => L4::Icmp {
+                    icmp_type: 8,
+                    code: 0,
+                    id: i as u16,
+                },
             };
             let mut packet = Packet::new(src, dst, l4);
             packet.iif = Some(ifaces[rng.below(ifaces.len())].clone());

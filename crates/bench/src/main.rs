@@ -36,7 +36,10 @@ fn tokenize_only(text: &str) -> usize {
 fn main() {
     let host = Host::default();
     let options = engine::Options::default();
-    println!("{:<28} {:>10} {:>14} {:>12} {:>10}", "ruleset", "rules", "measure", "value", "ratio");
+    println!(
+        "{:<28} {:>10} {:>14} {:>12} {:>10}",
+        "ruleset", "rules", "measure", "value", "ratio"
+    );
     for (label, path, family) in TUM_RULESETS {
         let Some(source) = corpus_source(path) else {
             eprintln!("SKIP {label}: ../shared/corpus/{path} is absent");
@@ -50,7 +53,9 @@ fn main() {
             }
         };
         let rules = ruleset.rule_count();
-        let parse = best_of(10, || frontends::iptables_save::parse(&source, Some(family)));
+        let parse = best_of(10, || {
+            frontends::iptables_save::parse(&source, Some(family))
+        });
         let tokenize = best_of(10, || tokenize_only(&source.text));
         println!(
             "{:<28} {:>10} {:>14} {:>9.2} ms {:>9.1}x tokenize-only ({:.2} ms)",

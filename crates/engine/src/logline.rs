@@ -164,9 +164,9 @@ fn ipv4(m: &mut String, log: &Log, packet: &Packet) {
             sport,
             dport,
             flags,
-        } => tcp(m, log, later, sport, dport, flags),
+        } => tcp_header(m, log, later, sport, dport, flags),
         L4::Udp { sport, dport } => {
-            udp(m, "UDP", later, sport, dport, packet.len.saturating_sub(20))
+            udp_header(m, "UDP", later, sport, dport, packet.len.saturating_sub(20))
         }
         L4::Icmp {
             icmp_type,
@@ -211,9 +211,9 @@ fn ipv6(m: &mut String, log: &Log, packet: &Packet, src: Ipv6Addr, dst: Ipv6Addr
             sport,
             dport,
             flags,
-        } => tcp(m, log, false, sport, dport, flags),
+        } => tcp_header(m, log, false, sport, dport, flags),
         L4::Udp { sport, dport } => {
-            udp(m, "UDP", false, sport, dport, packet.len.saturating_sub(40))
+            udp_header(m, "UDP", false, sport, dport, packet.len.saturating_sub(40))
         }
         L4::Icmpv6 {
             icmp_type,
@@ -246,7 +246,14 @@ fn trailer(m: &mut String, log: &Log, packet: &Packet) {
 }
 
 /// `nf_log_dump_tcp_header`.
-fn tcp(m: &mut String, log: &Log, later_fragment: bool, sport: u16, dport: u16, flags: TcpFlags) {
+fn tcp_header(
+    m: &mut String,
+    log: &Log,
+    later_fragment: bool,
+    sport: u16,
+    dport: u16,
+    flags: TcpFlags,
+) {
     m.push_str("PROTO=TCP ");
     if later_fragment {
         return;
@@ -270,7 +277,7 @@ fn tcp(m: &mut String, log: &Log, later_fragment: bool, sport: u16, dport: u16, 
 }
 
 /// `nf_log_dump_udp_header`.
-fn udp(m: &mut String, name: &str, later_fragment: bool, sport: u16, dport: u16, len: u16) {
+fn udp_header(m: &mut String, name: &str, later_fragment: bool, sport: u16, dport: u16, len: u16) {
     let _ = write!(m, "PROTO={name} ");
     if !later_fragment {
         let _ = write!(m, "SPT={sport} DPT={dport} LEN={len} ");
@@ -315,7 +322,11 @@ mod tests {
 
     /// Story 1's SYN as FORWARD sees it: sent with TTL 64, decremented before the hook.
     fn story1_packet() -> Packet {
-        let mut p = tcp_syn("10.1.1.2", "10.1.0.2", 2175).sport(1050).iif("tap0").ttl(63).build();
+        let mut p = tcp_syn("10.1.1.2", "10.1.0.2", 2175)
+            .sport(1050)
+            .iif("tap0")
+            .ttl(63)
+            .build();
         p.id = 4711;
         p.src_mac = Mac::parse("02:00:00:00:00:02");
         p
@@ -323,7 +334,13 @@ mod tests {
 
     #[test]
     fn ufw_block_line_of_story_1() {
-        let line = format(&log("[UFW BLOCK] "), &story1_packet(), Some("tap0"), Some("eno1"), &story1_host());
+        let line = format(
+            &log("[UFW BLOCK] "),
+            &story1_packet(),
+            Some("tap0"),
+            Some("eno1"),
+            &story1_host(),
+        );
         assert_eq!(
             line,
             "[UFW BLOCK] IN=tap0 OUT=eno1 MAC=52:54:00:12:34:56:02:00:00:00:00:02:08:00 \
@@ -337,14 +354,20 @@ mod tests {
         let mut p = story1_packet();
         p.src_mac = None;
         let line = format(&log(""), &p, Some("tap0"), Some("eno1"), &Host::default());
-        assert!(line.contains(" MAC=??:??:??:??:??:??:??:??:??:??:??:??:08:00 SRC="), "{line}");
+        assert!(
+            line.contains(" MAC=??:??:??:??:??:??:??:??:??:??:??:??:08:00 SRC="),
+            "{line}"
+        );
     }
 
     #[test]
     fn output_path_has_no_mac_and_empty_in() {
         let p = tcp_syn("10.1.0.1", "10.1.0.2", 22).build();
         let line = format(&log("X "), &p, None, Some("eno1"), &Host::default());
-        assert!(line.starts_with("X IN= OUT=eno1 SRC=10.1.0.1 DST=10.1.0.2 LEN=60 "), "{line}");
+        assert!(
+            line.starts_with("X IN= OUT=eno1 SRC=10.1.0.1 DST=10.1.0.2 LEN=60 "),
+            "{line}"
+        );
     }
 
     #[test]
@@ -366,14 +389,23 @@ mod tests {
     fn loopback_prints_zero_macs() {
         let p = tcp_syn("127.0.0.1", "127.0.0.1", 22).iif("lo").build();
         let line = format(&log(""), &p, Some("lo"), None, &Host::default());
-        assert!(line.contains("MAC=00:00:00:00:00:00:00:00:00:00:00:00:08:00 "), "{line}");
+        assert!(
+            line.contains("MAC=00:00:00:00:00:00:00:00:00:00:00:00:08:00 "),
+            "{line}"
+        );
     }
 
     #[test]
     fn macdecode_prints_macsrc_macdst() {
         let mut l = log("");
         l.macdecode = true;
-        let line = format(&l, &story1_packet(), Some("tap0"), Some("eno1"), &story1_host());
+        let line = format(
+            &l,
+            &story1_packet(),
+            Some("tap0"),
+            Some("eno1"),
+            &story1_host(),
+        );
         assert!(
             line.contains("MACSRC=02:00:00:00:00:02 MACDST=52:54:00:12:34:56 MACPROTO=0800 SRC="),
             "{line}"
@@ -384,14 +416,22 @@ mod tests {
     fn udp_line_has_udp_length() {
         let p = udp("10.1.1.2", "10.1.0.2", 53).build();
         let line = format(&log(""), &p, None, None, &Host::default());
-        assert!(line.ends_with("PROTO=UDP SPT=40000 DPT=53 LEN=8 "), "{line}");
+        assert!(
+            line.ends_with("PROTO=UDP SPT=40000 DPT=53 LEN=8 "),
+            "{line}"
+        );
     }
 
     #[test]
     fn icmp_echo_line() {
         let p = icmp_echo("10.1.1.2", "10.1.0.2").build();
         let line = format(&log(""), &p, None, None, &Host::default());
-        assert!(line.ends_with("LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=ICMP TYPE=8 CODE=0 ID=1 SEQ=1 "), "{line}");
+        assert!(
+            line.ends_with(
+                "LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=ICMP TYPE=8 CODE=0 ID=1 SEQ=1 "
+            ),
+            "{line}"
+        );
     }
 
     #[test]
@@ -402,7 +442,10 @@ mod tests {
         p.dont_fragment = false;
         p.fragment = Fragment::Later { offset: 185 };
         let line = format(&log(""), &p, None, Some("eno1"), &Host::default());
-        assert!(line.contains("TOS=0x08 PREC=0x20 TTL=63 ID=4711 FRAG:185 PROTO=TCP MARK=0x2a "), "{line}");
+        assert!(
+            line.contains("TOS=0x08 PREC=0x20 TTL=63 ID=4711 FRAG:185 PROTO=TCP MARK=0x2a "),
+            "{line}"
+        );
     }
 
     #[test]
@@ -414,15 +457,30 @@ mod tests {
         p.uid = Some(1000);
         p.gid = Some(100);
         let line = format(&l, &p, None, Some("eno1"), &Host::default());
-        assert!(line.contains("SPT=40000 DPT=22 SEQ=? ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 UID=1000 GID=100 "), "{line}");
+        assert!(
+            line.contains(
+                "SPT=40000 DPT=22 SEQ=? ACK=0 WINDOW=64240 RES=0x00 SYN URGP=0 UID=1000 GID=100 "
+            ),
+            "{line}"
+        );
     }
 
     #[test]
     fn ipv6_line_prints_full_addresses() {
-        let mut p = tcp_syn("fd01::2", "fd00::2", 2175).sport(1050).iif("tap0").ttl(63).build();
+        let mut p = tcp_syn("fd01::2", "fd00::2", 2175)
+            .sport(1050)
+            .iif("tap0")
+            .ttl(63)
+            .build();
         p.id = 0x12345;
         p.src_mac = Mac::parse("02:00:00:00:00:02");
-        let line = format(&log("[UFW BLOCK] "), &p, Some("tap0"), Some("eno1"), &story1_host());
+        let line = format(
+            &log("[UFW BLOCK] "),
+            &p,
+            Some("tap0"),
+            Some("eno1"),
+            &story1_host(),
+        );
         assert_eq!(
             line,
             "[UFW BLOCK] IN=tap0 OUT=eno1 MAC=52:54:00:12:34:56:02:00:00:00:00:02:86:dd \
@@ -435,7 +493,10 @@ mod tests {
     fn ipv6_icmp_echo() {
         let p = icmp_echo("fd01::2", "fd00::2").build();
         let line = format(&log(""), &p, None, None, &Host::default());
-        assert!(line.ends_with("PROTO=ICMPv6 TYPE=128 CODE=0 ID=1 SEQ=1 "), "{line}");
+        assert!(
+            line.ends_with("PROTO=ICMPv6 TYPE=128 CODE=0 ID=1 SEQ=1 "),
+            "{line}"
+        );
     }
 
     #[test]

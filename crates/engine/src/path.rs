@@ -534,12 +534,13 @@ fn finish(mut w: Walk<'_, '_>, end: End) -> (Trace, Vec<bool>, Vec<UnknownChoice
         end.hook,
         w.route.as_ref(),
     );
-    let sender_sees = symptom::sender_view(
+    let sender_sees = symptom::sender_view_at(
         host,
         original,
         &end.fate,
         response.as_ref(),
         w.locally_generated,
+        end.hook,
     );
     let reply = end
         .fate

@@ -15,11 +15,20 @@
 //! - an ICMP error about a *forwarded* packet comes from this router's address on the
 //!   route back to the sender (IPv4; with `icmp_errors_use_inbound_ifaddr=1` the inbound
 //!   interface's) or chosen on the inbound interface (IPv6): [`crate::route::icmp_error_source`].
-//!   When the packet had been DNATed, conntrack rewrites the error's outer source back to
-//!   the original destination (`nf_nat_icmp_reply_translation`), so the sender sees the
-//!   address it sent to;
+//!   When the packet had been DNATed, the error carries the packet's conntrack
+//!   (`icmp_glue_bits` calls `nf_ct_attach`) and NAT rewrites its outer source back to the
+//!   original destination, so the sender sees the address it sent to (measured on kernel
+//!   6.18: DNAT of 10.1.1.100:1222 to a server behind the router, REJECT in forward, the
+//!   client got port unreachable from 10.1.1.100, not from the router's primary 10.1.1.1);
 //! - an ICMP error about a packet this host generated goes to the host itself: the route
-//!   back is local and source selection picks the packet's own source address.
+//!   back is local and source selection picks the packet's own source address (measured:
+//!   an OUTPUT reject of 10.1.0.1 -> 10.1.0.2 came back as 10.1.0.1 -> 10.1.0.1).
+//!
+//! Verified in network namespaces on kernel 6.18 (router forwarding between two veths):
+//! every row of KERNEL-FACTS' table, story 1's source (port unreachable from the router's
+//! address facing the sender), and the routing failures listed in `routing_failed`. Note
+//! the kernel rate-limits these errors per sender (`ip_error`: 1/s, burst 5; `icmp_send`:
+//! `icmp_ratelimit`): in a burst of failures some errors are not sent.
 //!
 //! When the host's addresses are unknown and the error comes from "this router", `from` is
 //! the unspecified address (0.0.0.0 / ::): an address of this host that the input did not
@@ -330,7 +339,10 @@ mod tests {
     }
 
     fn story1() -> Packet {
-        tcp_syn("10.1.1.2", "10.1.0.2", 2175).sport(1050).iif("tap0").build()
+        tcp_syn("10.1.1.2", "10.1.0.2", 2175)
+            .sport(1050)
+            .iif("tap0")
+            .build()
     }
 
     fn reject(with: Reject, p: &Packet, hook: Hook) -> Option<Response> {
@@ -346,7 +358,10 @@ mod tests {
         assert_eq!(
             r,
             Response {
-                kind: ResponseKind::Icmp { icmp_type: 3, code: 3 },
+                kind: ResponseKind::Icmp {
+                    icmp_type: 3,
+                    code: 3
+                },
                 from: ip("10.1.1.1"),
                 to: ip("10.1.1.2"),
                 by_stack: false
@@ -358,14 +373,23 @@ mod tests {
     fn forwarded_reject_ipv6_comes_from_the_inbound_interface() {
         let p = tcp_syn("fd01::2", "fd00::2", 2175).iif("tap0").build();
         let r = reject(Reject::Icmpv6(4), &p, Hook::Forward).unwrap();
-        assert_eq!(r.kind, ResponseKind::Icmpv6 { icmp_type: 1, code: 4 });
+        assert_eq!(
+            r.kind,
+            ResponseKind::Icmpv6 {
+                icmp_type: 1,
+                code: 4
+            }
+        );
         assert_eq!(r.from, ip("fd01::1"));
     }
 
     #[test]
     fn tcp_reset_carries_the_original_destination() {
         let r = reject(Reject::TcpReset, &story1(), Hook::Forward).unwrap();
-        assert_eq!((r.kind, r.from, r.to), (ResponseKind::TcpRst, ip("10.1.0.2"), ip("10.1.1.2")));
+        assert_eq!(
+            (r.kind, r.from, r.to),
+            (ResponseKind::TcpRst, ip("10.1.0.2"), ip("10.1.1.2"))
+        );
     }
 
     #[test]
@@ -374,7 +398,9 @@ mod tests {
         let original = tcp_syn("10.1.1.2", "10.1.1.1", 1222).iif("tap0").build();
         let mut natted = original.clone();
         natted.dst = ip("10.1.0.2");
-        let fate = Fate::Rejected { with: Reject::TcpReset };
+        let fate = Fate::Rejected {
+            with: Reject::TcpReset,
+        };
         let r = response(&h, &original, &natted, &fate, Some(Hook::Forward), None).unwrap();
         assert_eq!(r.from, ip("10.1.1.1"));
     }
@@ -387,7 +413,9 @@ mod tests {
         let original = tcp_syn("10.1.1.2", "10.1.1.100", 1222).iif("tap0").build();
         let mut natted = original.clone();
         natted.dst = ip("10.1.0.2");
-        let fate = Fate::Rejected { with: Reject::Icmp(3) };
+        let fate = Fate::Rejected {
+            with: Reject::Icmp(3),
+        };
         let r = response(&h, &original, &natted, &fate, Some(Hook::Forward), None).unwrap();
         assert_eq!(r.from, ip("10.1.1.100"));
     }
@@ -421,7 +449,13 @@ mod tests {
         }
         let p = tcp_syn("fd01::2", "fd00::2", 2175).iif("tap0").build();
         let r = reject(Reject::Icmpx(3), &p, Hook::Forward).unwrap();
-        assert_eq!(r.kind, ResponseKind::Icmpv6 { icmp_type: 1, code: 1 });
+        assert_eq!(
+            r.kind,
+            ResponseKind::Icmpv6 {
+                icmp_type: 1,
+                code: 1
+            }
+        );
     }
 
     #[test]
@@ -429,7 +463,11 @@ mod tests {
         let rst = Packet::new(
             ip("10.1.1.2"),
             ip("10.1.0.2"),
-            L4::Tcp { sport: 1, dport: 2, flags: TcpFlags::RST },
+            L4::Tcp {
+                sport: 1,
+                dport: 2,
+                flags: TcpFlags::RST,
+            },
         );
         assert_eq!(reject(Reject::TcpReset, &rst, Hook::Forward), None);
         let u = udp("10.1.1.2", "10.1.0.2", 53).iif("tap0").build();
@@ -439,7 +477,11 @@ mod tests {
     #[test]
     fn no_icmp_error_about_an_icmp_error_or_a_broadcast() {
         let mut err = icmp_echo("10.1.1.2", "10.1.0.2").iif("tap0").build();
-        err.l4 = L4::Icmp { icmp_type: 3, code: 3, id: 0 };
+        err.l4 = L4::Icmp {
+            icmp_type: 3,
+            code: 3,
+            id: 0,
+        };
         assert_eq!(reject(Reject::Icmp(3), &err, Hook::Forward), None);
         let b = udp("10.1.1.2", "255.255.255.255", 67).iif("tap0").build();
         assert_eq!(reject(Reject::Icmp(3), &b, Hook::Input), None);
@@ -449,30 +491,55 @@ mod tests {
     fn closed_tcp_port_answers_with_rst_from_the_stack() {
         let h = router();
         let p = tcp_syn("10.1.0.7", "10.1.0.1", 2175).iif("eno1").build();
-        let fate = Fate::Delivered { listener: Listener::Closed };
+        let fate = Fate::Delivered {
+            listener: Listener::Closed,
+        };
         let r = response(&h, &p, &p, &fate, Some(Hook::Input), None).unwrap();
-        assert_eq!((r.kind, r.from, r.by_stack), (ResponseKind::TcpRst, ip("10.1.0.1"), true));
+        assert_eq!(
+            (r.kind, r.from, r.by_stack),
+            (ResponseKind::TcpRst, ip("10.1.0.1"), true)
+        );
     }
 
     #[test]
     fn closed_udp_port_answers_with_port_unreachable() {
         let h = router();
-        let fate = Fate::Delivered { listener: Listener::Closed };
+        let fate = Fate::Delivered {
+            listener: Listener::Closed,
+        };
         let p = udp("10.1.0.7", "10.1.0.1", 2175).iif("eno1").build();
         let r = response(&h, &p, &p, &fate, Some(Hook::Input), None).unwrap();
-        assert_eq!(r.kind, ResponseKind::Icmp { icmp_type: 3, code: 3 });
+        assert_eq!(
+            r.kind,
+            ResponseKind::Icmp {
+                icmp_type: 3,
+                code: 3
+            }
+        );
         assert_eq!((r.from, r.by_stack), (ip("10.1.0.1"), true));
         let p = udp("fd00::7", "fd00::1", 2175).iif("eno1").build();
         let r = response(&h, &p, &p, &fate, Some(Hook::Input), None).unwrap();
-        assert_eq!(r.kind, ResponseKind::Icmpv6 { icmp_type: 1, code: 4 });
+        assert_eq!(
+            r.kind,
+            ResponseKind::Icmpv6 {
+                icmp_type: 1,
+                code: 4
+            }
+        );
     }
 
     #[test]
     fn open_port_drop_and_accept_send_nothing() {
         let h = router();
         let p = story1();
-        assert_eq!(response(&h, &p, &p, &Fate::Dropped, Some(Hook::Forward), None), None);
-        let fwd = Fate::Forwarded { oif: "eno1".into(), gateway: None };
+        assert_eq!(
+            response(&h, &p, &p, &Fate::Dropped, Some(Hook::Forward), None),
+            None
+        );
+        let fwd = Fate::Forwarded {
+            oif: "eno1".into(),
+            gateway: None,
+        };
         assert_eq!(response(&h, &p, &p, &fwd, Some(Hook::Forward), None), None);
     }
 
@@ -487,16 +554,29 @@ mod tests {
         let p = story1();
         let kind = |r: RoutingFailure| routing(r, &p).map(|r| (r.kind, r.from));
         let from = ip("10.1.1.1");
-        let icmp = |t, c| Some((ResponseKind::Icmp { icmp_type: t, code: c }, from));
+        let icmp = |t, c| {
+            Some((
+                ResponseKind::Icmp {
+                    icmp_type: t,
+                    code: c,
+                },
+                from,
+            ))
+        };
         assert_eq!(kind(RoutingFailure::NoRoute), icmp(3, 0));
         assert_eq!(kind(RoutingFailure::Unreachable), icmp(3, 1));
         assert_eq!(kind(RoutingFailure::Prohibit), icmp(3, 13));
         assert_eq!(kind(RoutingFailure::TtlExceeded), icmp(11, 0));
         assert_eq!(kind(RoutingFailure::Blackhole), None);
         assert_eq!(kind(RoutingFailure::Martian), None);
-        let off = RoutingFailure::ForwardingDisabled { sysctl: "net.ipv4.conf.tap0.forwarding".into() };
+        let off = RoutingFailure::ForwardingDisabled {
+            sysctl: "net.ipv4.conf.tap0.forwarding".into(),
+        };
         assert_eq!(kind(off), None);
-        let rpf = RoutingFailure::RpFilter { mode: 1, sysctl: "net.ipv4.conf.all.rp_filter".into() };
+        let rpf = RoutingFailure::RpFilter {
+            mode: 1,
+            sysctl: "net.ipv4.conf.all.rp_filter".into(),
+        };
         assert_eq!(kind(rpf), None);
     }
 
@@ -504,12 +584,19 @@ mod tests {
     fn routing_failures_when_forwarding_v6() {
         let p = tcp_syn("fd01::2", "fd00::2", 22).iif("tap0").build();
         let kind = |r: RoutingFailure| routing(r, &p).map(|r| r.kind);
-        let icmp6 = |t, c| Some(ResponseKind::Icmpv6 { icmp_type: t, code: c });
+        let icmp6 = |t, c| {
+            Some(ResponseKind::Icmpv6 {
+                icmp_type: t,
+                code: c,
+            })
+        };
         assert_eq!(kind(RoutingFailure::NoRoute), icmp6(1, 0));
         assert_eq!(kind(RoutingFailure::Unreachable), icmp6(1, 0));
         assert_eq!(kind(RoutingFailure::Prohibit), icmp6(1, 1));
         assert_eq!(kind(RoutingFailure::TtlExceeded), icmp6(3, 0));
-        let off = RoutingFailure::ForwardingDisabled { sysctl: "net.ipv6.conf.all.forwarding".into() };
+        let off = RoutingFailure::ForwardingDisabled {
+            sysctl: "net.ipv6.conf.all.forwarding".into(),
+        };
         assert_eq!(kind(off), None);
     }
 
@@ -523,7 +610,9 @@ mod tests {
     fn unknown_router_address_is_unspecified() {
         let h = Host::default();
         let p = story1();
-        let fate = Fate::RoutingFailed { reason: RoutingFailure::TtlExceeded };
+        let fate = Fate::RoutingFailed {
+            reason: RoutingFailure::TtlExceeded,
+        };
         let r = response(&h, &p, &p, &fate, None, None).unwrap();
         assert_eq!(r.from, ip("0.0.0.0"));
         let _ = table_id::MAIN;

@@ -285,10 +285,16 @@ mod tests {
         }
     }
     fn icmp(t: u8, c: u8) -> ResponseKind {
-        ResponseKind::Icmp { icmp_type: t, code: c }
+        ResponseKind::Icmp {
+            icmp_type: t,
+            code: c,
+        }
     }
     fn icmp6(t: u8, c: u8) -> ResponseKind {
-        ResponseKind::Icmpv6 { icmp_type: t, code: c }
+        ResponseKind::Icmpv6 {
+            icmp_type: t,
+            code: c,
+        }
     }
     fn rejected() -> Fate {
         Fate::Rejected {
@@ -303,52 +309,91 @@ mod tests {
     fn tcp_reset_is_econnrefused_at_once() {
         for p in [tcp4(), tcp6()] {
             let v = view(&p, Some(resp(ResponseKind::TcpRst, "10.1.0.2")));
-            assert_eq!((v.errno, v.errno_after_secs), (Some(Errno::Econnrefused), None));
+            assert_eq!(
+                (v.errno, v.errno_after_secs),
+                (Some(Errno::Econnrefused), None)
+            );
         }
     }
 
     #[test]
     fn port_unreachable_is_econnrefused() {
         let v = view(&tcp4(), Some(resp(icmp(3, 3), "10.1.1.1")));
-        assert_eq!((v.errno, v.errno_after_secs), (Some(Errno::Econnrefused), None));
+        assert_eq!(
+            (v.errno, v.errno_after_secs),
+            (Some(Errno::Econnrefused), None)
+        );
         let v = view(&udp4(), Some(resp(icmp(3, 3), "10.1.1.1")));
-        assert_eq!((v.errno, v.recv_times_out), (Some(Errno::Econnrefused), false));
+        assert_eq!(
+            (v.errno, v.recv_times_out),
+            (Some(Errno::Econnrefused), false)
+        );
     }
 
     #[test]
     fn ipv6_tcp_port_unreachable_comes_after_one_retransmit() {
         let v = view(&tcp6(), Some(resp(icmp6(1, 4), "fd01::1")));
-        assert_eq!((v.errno, v.errno_after_secs), (Some(Errno::Econnrefused), Some(1)));
+        assert_eq!(
+            (v.errno, v.errno_after_secs),
+            (Some(Errno::Econnrefused), Some(1))
+        );
     }
 
     #[test]
     fn admin_prohibited_is_ehostunreach_v4_eacces_v6() {
-        assert_eq!(view(&tcp4(), Some(resp(icmp(3, 13), "10.1.1.1"))).errno, Some(Errno::Ehostunreach));
-        assert_eq!(view(&tcp6(), Some(resp(icmp6(1, 1), "fd01::1"))).errno, Some(Errno::Eacces));
-        assert_eq!(view(&udp4(), Some(resp(icmp(3, 13), "10.1.1.1"))).errno, Some(Errno::Ehostunreach));
+        assert_eq!(
+            view(&tcp4(), Some(resp(icmp(3, 13), "10.1.1.1"))).errno,
+            Some(Errno::Ehostunreach)
+        );
+        assert_eq!(
+            view(&tcp6(), Some(resp(icmp6(1, 1), "fd01::1"))).errno,
+            Some(Errno::Eacces)
+        );
+        assert_eq!(
+            view(&udp4(), Some(resp(icmp(3, 13), "10.1.1.1"))).errno,
+            Some(Errno::Ehostunreach)
+        );
         let u6 = udp("fd01::2", "fd00::2", 2175).iif("tap0").build();
-        assert_eq!(view(&u6, Some(resp(icmp6(1, 1), "fd01::1"))).errno, Some(Errno::Eacces));
+        assert_eq!(
+            view(&u6, Some(resp(icmp6(1, 1), "fd01::1"))).errno,
+            Some(Errno::Eacces)
+        );
     }
 
     #[test]
     fn host_unreachable_is_ehostunreach_for_tcp_and_a_timeout_for_udp() {
-        assert_eq!(view(&tcp4(), Some(resp(icmp(3, 1), "10.1.1.1"))).errno, Some(Errno::Ehostunreach));
-        assert_eq!(view(&tcp6(), Some(resp(icmp6(1, 3), "fd01::1"))).errno, Some(Errno::Ehostunreach));
+        assert_eq!(
+            view(&tcp4(), Some(resp(icmp(3, 1), "10.1.1.1"))).errno,
+            Some(Errno::Ehostunreach)
+        );
+        assert_eq!(
+            view(&tcp6(), Some(resp(icmp6(1, 3), "fd01::1"))).errno,
+            Some(Errno::Ehostunreach)
+        );
         let v = view(&udp4(), Some(resp(icmp(3, 1), "10.1.1.1")));
         assert_eq!((v.errno, v.recv_times_out), (None, true));
     }
 
     #[test]
     fn no_route_is_enetunreach_for_tcp_and_a_timeout_for_udp() {
-        assert_eq!(view(&tcp4(), Some(resp(icmp(3, 0), "10.1.1.1"))).errno, Some(Errno::Enetunreach));
-        assert_eq!(view(&tcp6(), Some(resp(icmp6(1, 0), "fd01::1"))).errno, Some(Errno::Enetunreach));
+        assert_eq!(
+            view(&tcp4(), Some(resp(icmp(3, 0), "10.1.1.1"))).errno,
+            Some(Errno::Enetunreach)
+        );
+        assert_eq!(
+            view(&tcp6(), Some(resp(icmp6(1, 0), "fd01::1"))).errno,
+            Some(Errno::Enetunreach)
+        );
         let v = view(&udp4(), Some(resp(icmp(3, 0), "10.1.1.1")));
         assert_eq!((v.errno, v.recv_times_out), (None, true));
     }
 
     #[test]
     fn time_exceeded_aborts_tcp_connect_with_ehostunreach() {
-        assert_eq!(view(&tcp4(), Some(resp(icmp(11, 0), "10.1.1.1"))).errno, Some(Errno::Ehostunreach));
+        assert_eq!(
+            view(&tcp4(), Some(resp(icmp(11, 0), "10.1.1.1"))).errno,
+            Some(Errno::Ehostunreach)
+        );
         let v = view(&udp4(), Some(resp(icmp(11, 0), "10.1.1.1")));
         assert_eq!((v.errno, v.recv_times_out), (None, true));
     }
@@ -356,9 +401,15 @@ mod tests {
     #[test]
     fn drop_times_out_after_all_syn_retries() {
         let v = sender_view(&Host::default(), &tcp4(), &Fate::Dropped, None, false);
-        assert_eq!((v.errno, v.timeout_secs), (Some(Errno::Etimedout), Some(127)));
+        assert_eq!(
+            (v.errno, v.timeout_secs),
+            (Some(Errno::Etimedout), Some(127))
+        );
         let h = host().sysctl("net.ipv4.tcp_syn_retries", "1").build();
-        assert_eq!(sender_view(&h, &tcp6(), &Fate::Dropped, None, false).timeout_secs, Some(3));
+        assert_eq!(
+            sender_view(&h, &tcp6(), &Fate::Dropped, None, false).timeout_secs,
+            Some(3)
+        );
         let v = sender_view(&Host::default(), &udp4(), &Fate::Dropped, None, false);
         assert_eq!((v.errno, v.recv_times_out), (None, true));
     }
@@ -367,21 +418,29 @@ mod tests {
     fn syn_retries_6_is_127_seconds() {
         assert_eq!(syn_timeout_secs(6), 127);
         assert_eq!(syn_timeout_secs(1), 3);
-        assert_eq!(syn_timeout_secs(8), 1 + 2 + 4 + 8 + 16 + 32 + 64 + 120 + 120);
+        assert_eq!(
+            syn_timeout_secs(8),
+            1 + 2 + 4 + 8 + 16 + 32 + 64 + 120 + 120
+        );
     }
 
     #[test]
     fn accepted_with_nothing_listening_is_the_servers_rst() {
         let h = Host::default();
         let p = tcp_syn("10.1.1.2", "10.1.0.1", 2175).iif("tap0").build();
-        let fate = Fate::Delivered { listener: Listener::Closed };
+        let fate = Fate::Delivered {
+            listener: Listener::Closed,
+        };
         let r = crate::reject::response(&h, &p, &p, &fate, Some(Hook::Input), None).unwrap();
         assert!(r.by_stack);
         let v = sender_view(&h, &p, &fate, Some(&r), false);
         assert_eq!(v.errno, Some(Errno::Econnrefused));
         let u = udp("10.1.1.2", "10.1.0.1", 2175).iif("tap0").build();
         let r = crate::reject::response(&h, &u, &u, &fate, Some(Hook::Input), None).unwrap();
-        assert_eq!(sender_view(&h, &u, &fate, Some(&r), false).errno, Some(Errno::Econnrefused));
+        assert_eq!(
+            sender_view(&h, &u, &fate, Some(&r), false).errno,
+            Some(Errno::Econnrefused)
+        );
     }
 
     #[test]
@@ -394,7 +453,9 @@ mod tests {
             process: None,
             dual_stack: false,
         };
-        let fate = Fate::Delivered { listener: Listener::Open(sock) };
+        let fate = Fate::Delivered {
+            listener: Listener::Open(sock),
+        };
         let v = sender_view(&Host::default(), &tcp4(), &fate, None, false);
         assert_eq!(v.errno, None);
         assert_eq!(v.response.map(|r| r.kind), Some(ResponseKind::SynAck));
@@ -402,7 +463,9 @@ mod tests {
 
     #[test]
     fn unknown_listener_is_marked_not_guessed() {
-        let fate = Fate::Delivered { listener: Listener::Unknown };
+        let fate = Fate::Delivered {
+            listener: Listener::Unknown,
+        };
         let v = sender_view(&Host::default(), &tcp4(), &fate, None, false);
         assert!(v.depends_on_listener);
         assert_eq!((v.errno, v.response), (None, None));
@@ -426,7 +489,14 @@ mod tests {
         let v = sender_view(&Host::default(), &p, &rejected(), Some(&r), true);
         assert_eq!(v.errno, Some(Errno::Eperm));
         // Dropped on the loopback leg (INPUT): no EPERM, the reply never comes.
-        let v = sender_view_at(&Host::default(), &p, &Fate::Dropped, None, true, Some(Hook::Input));
+        let v = sender_view_at(
+            &Host::default(),
+            &p,
+            &Fate::Dropped,
+            None,
+            true,
+            Some(Hook::Input),
+        );
         assert_eq!((v.errno, v.recv_times_out), (None, true));
     }
 
@@ -435,26 +505,43 @@ mod tests {
         // Story 7: REJECT on lo answers on Linux (measured: ECONNREFUSED, 0.0 s).
         let p = tcp_syn("127.0.0.1", "127.0.0.1", 2175).build();
         let r = resp(ResponseKind::TcpRst, "127.0.0.1");
-        let fate = Fate::Rejected { with: model::Reject::TcpReset };
+        let fate = Fate::Rejected {
+            with: model::Reject::TcpReset,
+        };
         let v = sender_view(&Host::default(), &p, &fate, Some(&r), true);
-        assert_eq!((v.errno, v.errno_after_secs), (Some(Errno::Econnrefused), None));
+        assert_eq!(
+            (v.errno, v.errno_after_secs),
+            (Some(Errno::Econnrefused), None)
+        );
     }
 
     #[test]
     fn local_route_failures_fail_the_call_at_once() {
         let p = tcp_syn("10.1.0.1", "192.0.2.1", 22).build();
         let errno = |reason| {
-            sender_view(&Host::default(), &p, &Fate::RoutingFailed { reason }, None, true).errno
+            sender_view(
+                &Host::default(),
+                &p,
+                &Fate::RoutingFailed { reason },
+                None,
+                true,
+            )
+            .errno
         };
         assert_eq!(errno(RoutingFailure::NoRoute), Some(Errno::Enetunreach));
-        assert_eq!(errno(RoutingFailure::Unreachable), Some(Errno::Ehostunreach));
+        assert_eq!(
+            errno(RoutingFailure::Unreachable),
+            Some(Errno::Ehostunreach)
+        );
         assert_eq!(errno(RoutingFailure::Prohibit), Some(Errno::Eacces));
         assert_eq!(errno(RoutingFailure::Blackhole), Some(Errno::Einval));
     }
 
     #[test]
     fn silent_routing_failure_when_forwarded_times_out() {
-        let fate = Fate::RoutingFailed { reason: RoutingFailure::Blackhole };
+        let fate = Fate::RoutingFailed {
+            reason: RoutingFailure::Blackhole,
+        };
         let v = sender_view(&Host::default(), &tcp4(), &fate, None, false);
         assert_eq!(v.errno, Some(Errno::Etimedout));
     }

@@ -138,17 +138,19 @@ pub fn creator_pid(name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
-/// Deletes `wb*` namespaces whose creating process no longer exists (or whose name does not
-/// carry a pid). Returns the names deleted.
+/// Deletes namespaces named by this module (`wb<pid>_...`) whose creating process no longer
+/// exists. Other `wb*` namespaces (another tool's, a script's) are left alone: they may be
+/// in use by a process this one cannot see. Returns the names deleted.
 pub fn sweep_stale() -> Result<Vec<String>, LiveError> {
     if !sys::is_root() {
         return Err(LiveError::NotRoot);
     }
     let mut deleted = Vec::new();
     for name in list_ours() {
-        let alive = creator_pid(&name)
-            .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
-        if !alive {
+        let Some(pid) = creator_pid(&name) else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
             cmd::run_ok("ip", &["netns", "del", &name], None)?;
             deleted.push(name);
         }
