@@ -25,13 +25,14 @@ fn benches(c: &mut Criterion) {
             continue;
         };
         let packets = varied_packets(&ruleset, family == model::Family::Ip6, 10_000, 42);
+        let prepared = engine::Prepared::new(&ruleset);
         let mut simulate = c.benchmark_group("simulate");
         simulate.sample_size(10);
         simulate.throughput(Throughput::Elements(packets.len() as u64));
         simulate.bench_function(label, |b| {
             b.iter(|| {
                 for p in &packets {
-                    black_box(engine::simulate(&ruleset, &host, p, &options));
+                    black_box(engine::simulate_prepared(&prepared, &host, p, &options));
                 }
             })
         });
