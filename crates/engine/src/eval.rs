@@ -13,7 +13,7 @@
 use crate::conntrack::Nfct;
 use crate::route;
 use model::expr::{
-    Absent, CmpOp, IfaceLimit, Key, Match, Pattern, SetRef, Test, Undecidable, Value,
+    rtn, Absent, CmpOp, IfaceLimit, Key, Match, Pattern, SetRef, Test, Undecidable, Value,
 };
 use model::packet::{Mac, PktType};
 use model::ruleset::{IpsetDim, NamedSet};
@@ -246,10 +246,30 @@ fn addr_type<'a>(ctx: &Ctx<'a>, dst: bool, iface: Option<IfaceLimit>) -> Got<'a>
         Some(IfaceLimit::In) => Some(ctx.iif).filter(|s| !s.is_empty()),
         Some(IfaceLimit::Out) => Some(ctx.oif).filter(|s| !s.is_empty()),
     };
-    match route::addr_type_known(ctx.host, addr, dev) {
+    match route::addr_type_known(ctx.host, addr, dev).or_else(|| assumed_addr_type(ctx.packet, dst))
+    {
         Some(t) => Got::Val(Val::Int(t)),
         None => unknown("address type: the host's addresses and routes were not given"),
     }
+}
+
+/// Without host addresses or routes, the routing assumption of the packet spec (stated with
+/// the route) also answers `addrtype`: a packet given `in X` alone is addressed to this host,
+/// one given `in X out Y` is forwarded, a packet from the wire has a foreign source and a
+/// locally generated one this host's; 127.0.0.0/8 and ::1 are always local. The destination
+/// of a locally generated packet stays Unknown: the spec says nothing about it.
+fn assumed_addr_type(packet: &Packet, dst: bool) -> Option<u64> {
+    let addr = if dst { packet.dst } else { packet.src };
+    if addr.is_loopback() {
+        return Some(rtn::LOCAL);
+    }
+    let local = match (packet.iif.is_some(), packet.oif.is_some(), dst) {
+        (true, false, true) => true,
+        (true, true, true) | (true, _, false) => false,
+        (false, _, false) => true,
+        (false, _, true) => return None,
+    };
+    Some(if local { rtn::LOCAL } else { rtn::UNICAST })
 }
 
 fn rpfilter<'a>(ctx: &Ctx<'a>, loose: bool, validmark: bool, accept_local: bool) -> Got<'a> {
@@ -822,5 +842,44 @@ mod tests {
             test(&ctx, &cmp(Key::SkUid, Pattern::Value(Value::Int(0)))),
             Truth::Unknown(_)
         ));
+    }
+
+    #[test]
+    fn addrtype_follows_the_spec_assumption_without_host_state() {
+        let mut p = Packet::new(
+            "10.1.1.2".parse().unwrap(),
+            "10.1.0.2".parse().unwrap(),
+            L4::Tcp {
+                sport: 1,
+                dport: 22,
+                flags: model::TcpFlags::SYN,
+            },
+        );
+        p.iif = Some("tap0".into());
+        assert_eq!(
+            assumed_addr_type(&p, true),
+            Some(rtn::LOCAL),
+            "in X alone: to this host"
+        );
+        assert_eq!(
+            assumed_addr_type(&p, false),
+            Some(rtn::UNICAST),
+            "from the wire"
+        );
+        p.oif = Some("eno1".into());
+        assert_eq!(
+            assumed_addr_type(&p, true),
+            Some(rtn::UNICAST),
+            "in X out Y: forwarded"
+        );
+        p.iif = None;
+        assert_eq!(
+            assumed_addr_type(&p, true),
+            None,
+            "a local packet's destination is not said"
+        );
+        assert_eq!(assumed_addr_type(&p, false), Some(rtn::LOCAL));
+        p.dst = "127.0.0.1".parse().unwrap();
+        assert_eq!(assumed_addr_type(&p, true), Some(rtn::LOCAL));
     }
 }
