@@ -13,6 +13,7 @@
 //! tuples that do not mirror each other mean source/destination NAT was done.
 
 use crate::error::{ErrorKind, ParseError};
+use crate::lines::{lines, words};
 use model::host::{CtEntry, CtTuple};
 use model::packet::IpProto;
 use model::{SourceFile, Span};
@@ -35,17 +36,12 @@ pub mod status {
 /// Parses `conntrack -L` (any of its output forms), one entry per non-empty line.
 pub fn parse(source: &SourceFile) -> Result<Vec<CtEntry>, ParseError> {
     let mut out = Vec::new();
-    let mut offset = 0;
-    for raw in source.text.split_inclusive('\n') {
-        let start = offset;
-        offset += raw.len();
-        let line = raw.trim_end_matches(['\n', '\r']);
-        let body = line.trim();
+    for line in lines(&source.text) {
         // The summary conntrack writes to stderr, in case it was captured with 2>&1.
-        if body.is_empty() || body.starts_with('#') || body.starts_with("conntrack v") {
+        if line.is_blank_or_comment() || line.trimmed().1.starts_with("conntrack v") {
             continue;
         }
-        out.push(parse_line(source, line, start)?);
+        out.push(parse_line(source, line.text, line.start)?);
     }
     Ok(out)
 }
@@ -261,25 +257,6 @@ fn parse_line(source: &SourceFile, line: &str, base: usize) -> Result<CtEntry, P
         timeout,
         text: line.trim().to_string(),
     })
-}
-
-fn words(line: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in line.char_indices() {
-        match (c.is_whitespace(), start) {
-            (true, Some(s)) => {
-                out.push((s, &line[s..i]));
-                start = None;
-            }
-            (false, None) => start = Some(i),
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        out.push((s, &line[s..]));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! packet path may add to it, so its contents are those at snapshot time.
 
 use crate::iptables_save::lexer::{tokenize, Token};
+use crate::lines::lines;
 use crate::{ErrorKind, ParseError};
 use ipnet::IpNet;
 use model::expr::{Pattern, Value};
@@ -28,17 +29,12 @@ pub fn parse(source: &SourceFile) -> Result<Vec<NamedSet>, ParseError> {
     let mut sets: Vec<NamedSet> = Vec::new();
     let mut by_name: HashMap<String, (usize, bool)> = HashMap::new();
     let text: &str = &source.text;
-    let mut offset = 0;
-    for (index, raw) in text.split_inclusive('\n').enumerate() {
-        let line_start = offset;
-        offset += raw.len();
-        let body = raw.trim_end_matches(['\n', '\r']);
-        let lead = body.len() - body.trim_start().len();
-        let line = body.trim();
-        if line.is_empty() || line.starts_with('#') {
+    for raw in lines(text) {
+        if raw.is_blank_or_comment() {
             continue;
         }
-        let start = line_start + lead;
+        let index = raw.index;
+        let (start, line) = raw.trimmed();
         let err = |span: Span, kind: ErrorKind| ParseError::new(source, span, kind);
         let toks = tokenize(line, start).map_err(|q| {
             err(

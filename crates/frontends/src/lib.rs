@@ -20,6 +20,7 @@ pub mod host_dir;
 pub mod iproute;
 pub mod ipset;
 pub mod iptables_save;
+mod lines;
 pub mod packet_spec;
 pub mod ss;
 pub mod sysctl;

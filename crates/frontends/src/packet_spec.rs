@@ -23,6 +23,7 @@
 //! by single spaces, in a source named `<packet>`.
 
 use crate::error::{ErrorKind, ParseError};
+use crate::lines::words;
 use model::packet::{IpProto, TcpFlags};
 use model::{Packet, SourceFile, Span, L4};
 use std::net::IpAddr;
@@ -46,25 +47,6 @@ pub fn parse(args: &[String]) -> Result<PacketSpec, ParseError> {
         pos: 0,
     }
     .spec()
-}
-
-fn words(text: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        match (c.is_whitespace(), start) {
-            (true, Some(s)) => {
-                out.push((s, &text[s..i]));
-                start = None;
-            }
-            (false, None) => start = Some(i),
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        out.push((s, &text[s..]));
-    }
-    out
 }
 
 struct Parser<'a> {

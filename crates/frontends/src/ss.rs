@@ -10,6 +10,7 @@
 //! numeric: capture with `-n`.
 
 use crate::error::{ErrorKind, ParseError};
+use crate::lines::{lines, words};
 use model::host::Socket;
 use model::packet::IpProto;
 use model::{SourceFile, Span};
@@ -18,36 +19,12 @@ use std::net::{IpAddr, Ipv6Addr};
 /// Parses `ss -ltnu[p]` output, with or without its header line.
 pub fn parse(source: &SourceFile) -> Result<Vec<Socket>, ParseError> {
     let mut out = Vec::new();
-    let mut offset = 0;
-    for raw in source.text.split_inclusive('\n') {
-        let start = offset;
-        offset += raw.len();
-        let line = raw.trim_end_matches(['\n', '\r']);
-        if let Some(socket) = parse_line(source, line, start)? {
+    for line in lines(&source.text) {
+        if let Some(socket) = parse_line(source, line.text, line.start)? {
             out.push(socket);
         }
     }
     Ok(out)
-}
-
-/// Whitespace-separated words of `line` with their byte offsets.
-fn words(line: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in line.char_indices() {
-        match (c.is_whitespace(), start) {
-            (true, Some(s)) => {
-                out.push((s, &line[s..i]));
-                start = None;
-            }
-            (false, None) => start = Some(i),
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        out.push((s, &line[s..]));
-    }
-    out
 }
 
 const STATES: [&str; 12] = [

@@ -7,17 +7,17 @@
 //! whitespace (`ip_local_port_range = 32768\t60999`); a later duplicate key wins.
 
 use crate::error::{ErrorKind, ParseError};
+use crate::lines::{lines, Line};
 use model::host::Sysctls;
 use model::{SourceFile, Span};
 
 /// Parses `sysctl -a` text.
 pub fn parse(source: &SourceFile) -> Result<Sysctls, ParseError> {
     let mut out = Sysctls::default();
-    let mut offset = 0;
-    for raw in source.text.split_inclusive('\n') {
-        let start = offset;
-        offset += raw.len();
-        let line = raw.trim_end_matches(['\n', '\r']);
+    for Line {
+        start, text: line, ..
+    } in lines(&source.text)
+    {
         let body = line.trim_start();
         if body.is_empty()
             || body.starts_with('#')

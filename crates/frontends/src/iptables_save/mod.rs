@@ -29,6 +29,7 @@ mod values;
 
 pub use family::guess_family;
 
+use crate::lines::lines;
 use crate::{ErrorKind, ParseError};
 use cursor::Cx;
 use lexer::{tokenize, Token};
@@ -53,17 +54,12 @@ pub fn parse(source: &SourceFile, family: Option<Family>) -> Result<Ruleset, Par
     let mut tables = Vec::new();
     let mut open: Option<TableBuilder> = None;
     let text: &str = &source.text;
-    let mut offset = 0;
-    for (index, raw) in text.split_inclusive('\n').enumerate() {
-        let line_start = offset;
-        offset += raw.len();
-        let body = raw.trim_end_matches(['\n', '\r']);
-        let lead = body.len() - body.trim_start().len();
-        let line = body.trim();
-        if line.is_empty() || line.starts_with('#') {
+    for raw in lines(text) {
+        if raw.is_blank_or_comment() {
             continue;
         }
-        let start = line_start + lead;
+        let index = raw.index;
+        let (start, line) = raw.trimmed();
         let span = Span::new(start, start + line.len());
         let at = Line {
             text: line,
