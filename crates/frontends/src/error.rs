@@ -19,7 +19,11 @@ pub enum ErrorKind {
     /// Found something else where `expected` should be.
     Expected { expected: String, found: String },
     /// A value that does not parse (bad address, port out of range, ...).
-    InvalidValue { what: String, value: String, reason: String },
+    InvalidValue {
+        what: String,
+        value: String,
+        reason: String,
+    },
     /// Syntax that is valid for the tool that wrote the file but not modelled here.
     Unsupported { construct: String },
     /// A reference to something that does not exist (an undefined chain, set, table).
@@ -32,13 +36,20 @@ pub enum ErrorKind {
 
 impl ParseError {
     pub fn new(source: &SourceFile, span: Span, kind: ErrorKind) -> ParseError {
-        ParseError { source: source.clone(), span, kind }
+        ParseError {
+            source: source.clone(),
+            span,
+            kind,
+        }
     }
     pub fn expected(source: &SourceFile, span: Span, expected: &str, found: &str) -> ParseError {
         ParseError::new(
             source,
             span,
-            ErrorKind::Expected { expected: expected.to_string(), found: found.to_string() },
+            ErrorKind::Expected {
+                expected: expected.to_string(),
+                found: found.to_string(),
+            },
         )
     }
     /// 1-based line and column of the start of the span.
@@ -56,7 +67,11 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Expected { expected, found } => {
                 write!(f, "expected {expected}, found `{found}`")
             }
-            ErrorKind::InvalidValue { what, value, reason } => {
+            ErrorKind::InvalidValue {
+                what,
+                value,
+                reason,
+            } => {
                 write!(f, "invalid {what} `{value}`: {reason}")
             }
             ErrorKind::Unsupported { construct } => {

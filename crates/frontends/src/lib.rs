@@ -19,6 +19,7 @@ pub mod error;
 pub mod host_dir;
 pub mod iproute;
 pub mod ipset;
+pub mod nft;
 pub mod iptables_save;
 mod lines;
 pub mod packet_spec;

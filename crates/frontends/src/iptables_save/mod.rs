@@ -25,7 +25,7 @@ pub(crate) mod lexer;
 mod matches;
 mod rule;
 mod targets;
-mod values;
+pub(crate) mod values;
 
 pub use family::guess_family;
 
