@@ -24,6 +24,10 @@
 //!
 //! The inserted rule is built by the iptables-save front end from a synthetic one-line
 //! source named [`FIX_SOURCE`], so its provenance in a trace says where it came from.
+//!
+//! Each rule is written in the dialect of the table it goes into: a table that came from
+//! an nft listing gets `nft insert rule ...` (or, for a drop after a failed set lookup, the
+//! missing set element; see [`crate::fix_nft`]), so a mixed host's fix may mix both.
 
 use crate::callstack::call_stack;
 use engine::{Decider, Event, Fate, Options, Outcome, RouteKind, Trace};
@@ -60,7 +64,9 @@ pub struct Fix {
 /// One rule of a fix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FixRule {
-    /// `iptables [-t TABLE] -I CHAIN N ... -j ACCEPT` (`ip6tables` for IPv6).
+    /// `iptables [-t TABLE] -I CHAIN N ... -j ACCEPT` (`ip6tables` for IPv6); for a table
+    /// from an nft listing `nft insert rule ...` / `nft add element ...` (see
+    /// [`crate::fix_nft`]).
     pub command: String,
     pub family: Family,
     pub table: String,
@@ -71,10 +77,14 @@ pub struct FixRule {
 /// Where a rule is added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Position {
-    /// `-I CHAIN N`: becomes rule N (1-based), pushing the old rule N down.
+    /// `-I CHAIN N` (nft: `insert rule ... position HANDLE` / `index N-1`): becomes rule N
+    /// (1-based), pushing the old rule N down.
     Insert(usize),
-    /// `-A CHAIN`: after the last rule (before the policy).
+    /// `-A CHAIN` (nft: `add rule`): after the last rule (before the policy).
     Append,
+    /// `nft add element`: no rule, an element of the set named in [`Fix::chain`] /
+    /// [`FixRule::chain`].
+    SetElement,
 }
 
 /// A place to put an ACCEPT rule, with the hook the packet meets it on.
@@ -102,6 +112,10 @@ pub fn suggest(
         return None;
     }
     let first_trace = outcome.primary();
+    // nft: a missing set element is a smaller change than a new rule.
+    if let Some(fix) = crate::fix_nft::element_fix(ruleset, host, packet, outcome, options) {
+        return Some(fix);
+    }
     // Nothing to offer if the first block is not a rule or policy we can write before.
     candidates(ruleset, first_trace)?;
 
@@ -217,16 +231,21 @@ pub fn suggest(
 }
 
 /// Places for an ACCEPT against the block in `trace`, most preferred first; `None` when the
-/// fate was not decided by a rule or policy of an iptables (ip/ip6) table.
+/// fate was not decided by a rule or policy of an iptables (ip/ip6) table or of an nft
+/// table of a family that sees IP packets (bridge and arp tables are not simulated).
 fn candidates(ruleset: &Ruleset, trace: &Trace) -> Option<Vec<Place>> {
     if !matches!(trace.fate, Fate::Dropped | Fate::Rejected { .. }) {
         return None;
     }
-    let iptables = |c: ChainRef| {
-        matches!(
-            ruleset.tables.get(c.table).map(|t| t.family),
-            Some(Family::Ip | Family::Ip6)
-        )
+    let iptables = |c: ChainRef| match ruleset.tables.get(c.table) {
+        Some(t) if crate::fix_nft::is_nft(t) => {
+            matches!(
+                t.family,
+                Family::Ip | Family::Ip6 | Family::Inet | Family::Netdev
+            )
+        }
+        Some(t) => matches!(t.family, Family::Ip | Family::Ip6),
+        None => false,
     };
     match &trace.decider {
         Decider::Rule(at) => {
@@ -280,6 +299,9 @@ fn hook_of_rule(trace: &Trace, at: model::RuleRef) -> Option<Hook> {
 fn insert_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(Ruleset, FixRule)> {
     let table = ruleset.tables.get(place.chain.table)?;
     let chain = table.chains.get(place.chain.chain)?;
+    if crate::fix_nft::is_nft(table) {
+        return insert_nft_accept(ruleset, trace, place);
+    }
     let matches = flow_matches(&trace.final_packet, trace, place.hook)?;
     let rule = parse_rule(
         table.family,
@@ -326,6 +348,53 @@ fn insert_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(Rule
     };
     let fix_rule = FixRule {
         command: format!("{tool} {t}{at} {matches} -j ACCEPT"),
+        family: table.family,
+        table: table.name.clone(),
+        chain: chain.name.clone(),
+        position,
+    };
+    Some((patched, fix_rule))
+}
+
+/// [`insert_accept`] for an nft table: the rule in nft syntax, placed by handle or index.
+fn insert_nft_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(Ruleset, FixRule)> {
+    let table = ruleset.tables.get(place.chain.table)?;
+    let chain = table.chains.get(place.chain.chain)?;
+    let matches = crate::fix_nft::matches(&trace.final_packet, trace, place.hook);
+    let (rule, source) =
+        crate::fix_nft::parse_rule(table.family, &table.name, &chain.name, &matches)?;
+    let index = if place.append || place.index >= chain.rules.len() {
+        chain.rules.len()
+    } else {
+        chain
+            .rules_of_source_number(chain.source_rule_number(place.index))
+            .start
+    };
+    let before = (index < chain.rules.len()).then(|| {
+        (
+            chain.source_rule_number(index),
+            chain.rules[index].origin.handle,
+        )
+    });
+    let mut patched = ruleset.clone();
+    patched.tables[place.chain.table].chains[place.chain.chain]
+        .rules
+        .insert(index, rule);
+    if patched.source(FIX_SOURCE).is_none() {
+        patched.sources.push(source);
+    }
+    let position = match before {
+        Some((number, _)) => Position::Insert(number),
+        None => Position::Append,
+    };
+    let fix_rule = FixRule {
+        command: crate::fix_nft::insert_command(
+            table.family,
+            &table.name,
+            &chain.name,
+            before,
+            &matches,
+        ),
         family: table.family,
         table: table.name.clone(),
         chain: chain.name.clone(),

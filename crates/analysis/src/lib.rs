@@ -2,6 +2,10 @@
 //!
 //! - [`fix`]: the smallest `iptables -I ... -j ACCEPT` that lets a blocked packet through,
 //!   proved by re-running the simulation with the rule in place;
+//! - [`fix_nft`]: the same in nft's words (`nft add element ...` for a failed set lookup,
+//!   `nft insert rule ... position HANDLE ...` otherwise);
+//! - [`cross_table`]: an accept in one base chain that did not save the packet from a drop
+//!   in another base chain on the same hook (mixed hosts);
 //! - [`contrast`]: what a ping between the same endpoints does ("why ping works");
 //! - [`callstack`]: which jumps were active when a rule was reached (the "reached via" of a
 //!   report), reconstructed from a [`engine::Trace`].
@@ -10,7 +14,12 @@
 
 pub mod callstack;
 pub mod contrast;
+pub mod counters;
+pub mod cross_table;
 pub mod fix;
+pub mod fix_nft;
+pub mod flows;
 
 pub use contrast::{ping_contrast, PingContrast};
+pub use cross_table::CrossTable;
 pub use fix::{suggest, Fix, FixRule, Position};

@@ -22,6 +22,45 @@ pub const TUM_RULESETS: [(&str, &str, Family); 2] = [
     ),
 ];
 
+/// The same TUM rulesets loaded into the kernel by iptables-nft and listed back by nft:
+/// (label, path below `shared/corpus`, IPv6, JSON). `nft list ruleset` text and
+/// `nft -j list ruleset` of one ruleset each, so the two nft front ends can be compared.
+pub const NFT_RULESETS: [(&str, &str, bool, bool); 4] = [
+    (
+        "TUM ip nft text",
+        "bench/tum-iptables-save-2016-06-27.listed.nft",
+        false,
+        false,
+    ),
+    (
+        "TUM ip nft JSON",
+        "bench/tum-iptables-save-2016-06-27.listed.json",
+        false,
+        true,
+    ),
+    (
+        "TUM ip6 nft text",
+        "bench/tum-ip6tables-save-2016-06-27.listed.nft",
+        true,
+        false,
+    ),
+    (
+        "TUM ip6 nft JSON",
+        "bench/tum-ip6tables-save-2016-06-27.listed.json",
+        true,
+        true,
+    ),
+];
+
+/// Parses an nft listing, text or JSON (JSON warnings are not errors here).
+pub fn parse_nft(source: &SourceFile, json: bool) -> Result<Ruleset, frontends::ParseError> {
+    if json {
+        frontends::nft::parse_json(source).map(|(r, _)| r)
+    } else {
+        frontends::nft::parse_text(source)
+    }
+}
+
 /// `../shared/corpus` beside the repository, if present.
 pub fn corpus_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");

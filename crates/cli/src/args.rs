@@ -27,6 +27,8 @@ Examples:
   whyblocked --rules rules.v4 --host ./router tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0
   whyblocked --rules rules.v4 --from-log '[UFW BLOCK] IN=tap0 OUT=eno1 SRC=10.1.1.2 DST=10.1.0.2 PROTO=TCP SPT=1050 DPT=2175 SYN'
   whyblocked --rules rules.v4 --json udp 192.0.2.7:5353 10.0.0.1:53 in eth0
+  whyblocked --rules ruleset.nft --host ./router tcp 198.51.100.7:40000 10.1.2.3:1222 in wan0
+  whyblocked --rules iptables-save.txt --rules firewalld.json tcp 10.0.0.2:4000 10.0.1.2:80 in eth0
 
 Exit status:
   0  delivered, forwarded or sent
@@ -36,7 +38,8 @@ Exit status:
 
 /// Which firewall rule is blocking me, and what do I change?
 ///
-/// Simulates a packet through a Linux host's real ruleset (iptables-save output, addresses,
+/// Simulates a packet through a Linux host's real ruleset (iptables-save, `nft list ruleset`
+/// or `nft -j list ruleset` output, several at once for a mixed host; addresses,
 /// routes, sysctls, listening sockets, conntrack) the way the kernel walks it, and says
 /// what happens to it, which rule decided, what the sender sees, and the narrowest rule
 /// that would let it through. Offline: nothing on the host is touched.
@@ -80,6 +83,12 @@ pub enum Command {
     /// Exit status: 0 kernel and simulation agree, 1 they differ, 2 error.
     #[command(after_long_help = PACKET_HELP)]
     Verify(VerifyArgs),
+    Snapshot(crate::cmd_snapshot::SnapshotArgs),
+    Trace(crate::cmd_trace::TraceArgs),
+    Counters(crate::cmd_counters::CountersArgs),
+    Log(crate::cmd_log::LogArgs),
+    ExplainTrace(crate::cmd_log::ExplainTraceArgs),
+    Conntrack(crate::cmd_log::ConntrackArgs),
 }
 
 /// `whyblocked verify`.
@@ -92,21 +101,35 @@ pub struct VerifyArgs {
 /// The inputs every command reads: rules, ipsets, host state, the packet.
 #[derive(Debug, clap::Args)]
 pub struct InputArgs {
-    /// An iptables-save or ip6tables-save file; repeat for several (rules.v4 and rules.v6).
+    /// A rules file: iptables-save, ip6tables-save, `nft list ruleset` (with or without -a)
+    /// or `nft -j list ruleset`, told apart by content. Repeat for several; files of
+    /// different dialects make one mixed host (every base chain on a hook runs, in priority
+    /// order, whichever tool wrote it).
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+
+    /// Read every --rules file as this dialect instead of telling it from the content.
+    #[arg(long = "format", value_enum, value_name = "DIALECT")]
+    pub format: Option<RulesFormat>,
 
     /// An `ipset save` file whose sets `-m set --match-set` rules refer to.
     #[arg(long = "ipset", value_name = "FILE")]
     pub ipset: Vec<PathBuf>,
 
     /// A directory with the host's state (ip -j addr/route/rule, sysctl -a, ss -ltnuH,
-    /// conntrack -L, ipset save); without it, the packet spec's `in`/`out` say the way.
-    #[arg(long = "host", value_name = "DIR")]
+    /// conntrack -L, ipset save), or a `whyblocked snapshot` file (its rules are used too,
+    /// unless --rules is given); without it, the packet spec's `in`/`out` say the way.
+    #[arg(long = "host", value_name = "DIR|FILE")]
     pub host: Option<PathBuf>,
 
-    /// Family of every --rules file: `ip` (iptables-save) or `ip6` (ip6tables-save);
-    /// guessed from the name and contents when not given.
+    /// Take the host state and rules from this host, now (a `whyblocked snapshot` in
+    /// memory; read-only; root sees everything).
+    #[arg(long, conflicts_with = "host")]
+    pub live: bool,
+
+    /// Family of every iptables-save --rules file: `ip` (iptables-save) or `ip6`
+    /// (ip6tables-save); guessed from the name and contents when not given. nft rulesets
+    /// name their families themselves.
     #[arg(long, value_enum, value_name = "FAMILY")]
     pub family: Option<FamilyArg>,
 
@@ -127,6 +150,18 @@ pub enum FamilyArg {
     Ip,
     /// IPv6 (ip6tables-save).
     Ip6,
+}
+
+/// `--format`: the dialect of the --rules files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// iptables-save / ip6tables-save output.
+    Iptables,
+    /// `nft list ruleset` text (or an `nft -f` file).
+    Nft,
+    /// `nft -j list ruleset` JSON.
+    #[value(name = "nft-json")]
+    NftJson,
 }
 
 /// `--color`.
@@ -188,7 +223,7 @@ mod tests {
         .unwrap();
         match a.command {
             Some(Command::Verify(v)) => assert_eq!(v.input.rules, [PathBuf::from("r")]),
-            None => panic!("verify not parsed"),
+            _ => panic!("verify not parsed"),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Step two: raw [`Args`] into a validated [`Config`]. All input is read and parsed here,
 //! so every input error surfaces before anything is simulated.
 
-use crate::args::{Args, ColorChoice, FamilyArg, InputArgs};
+use crate::args::{Args, ColorChoice, FamilyArg, InputArgs, RulesFormat};
 use crate::Error;
 use engine::{Options, UnknownSite};
+use frontends::dialect::{self, Dialect};
 use model::expr::Test;
 use model::ruleset::Step;
 use model::{Family, Host, Packet, RuleRef, Ruleset, SourceFile};
@@ -37,8 +38,11 @@ pub struct Inputs {
     pub ruleset: Ruleset,
     pub host: Host,
     pub packet: Packet,
-    /// Each rules file with the family it was read as (what `iptables-restore` needs).
+    /// Each iptables-save rules file with the family it was read as (what
+    /// `iptables-restore` needs).
     pub sources: Vec<(SourceFile, Family)>,
+    /// Each nft rules file (text or JSON), as read.
+    pub nft_sources: Vec<SourceFile>,
     /// How inputs were read when it was a guess.
     pub notes: Vec<String>,
 }
@@ -54,8 +58,29 @@ impl Inputs {
 
         let mut ruleset = Ruleset::default();
         let mut sources = Vec::new();
+        let mut nft_sources = Vec::new();
         for path in &args.rules {
             let source = read_source(path)?;
+            match rules_dialect(&source, args.format, &mut notes)? {
+                Dialect::Iptables => {}
+                Dialect::NftText => {
+                    ruleset.merge(frontends::nft::parse_text(&source).map_err(Error::Parse)?);
+                    nft_sources.push(source);
+                    continue;
+                }
+                Dialect::NftJson => {
+                    let (rs, warnings) =
+                        frontends::nft::parse_json(&source).map_err(Error::Parse)?;
+                    notes.extend(
+                        warnings
+                            .into_iter()
+                            .map(|w| format!("{}: {w}", source.name)),
+                    );
+                    ruleset.merge(rs);
+                    nft_sources.push(source);
+                    continue;
+                }
+            }
             let fam = match family {
                 Some(f) => f,
                 None => {
@@ -83,18 +108,10 @@ impl Inputs {
                 .ipsets
                 .extend(frontends::ipset::parse(&source).map_err(Error::Parse)?);
         }
-        let host = match &args.host {
-            Some(dir) => {
-                let state = frontends::host_dir::load(dir).map_err(|e| match e {
-                    frontends::host_dir::LoadError::Parse(p) => Error::Parse(p),
-                    other => Error::Input(format!("cannot read the host state: {other}")),
-                })?;
-                ruleset.ipsets.extend(state.ipsets);
-                state.host
-            }
-            None => Host::default(),
-        };
-        if args.rules.is_empty() {
+        // `--host DIR`, `--host FILE` (a snapshot, with its rules) or `--live`.
+        let (host, host_gave_rules) =
+            crate::cmd_snapshot::load_host(args, &mut ruleset, &mut sources, &mut notes)?;
+        if args.rules.is_empty() && !host_gave_rules {
             notes.push("no --rules given: no firewall rules, every hook accepts".to_string());
         }
 
@@ -128,6 +145,7 @@ impl Inputs {
             host,
             packet,
             sources,
+            nft_sources,
             notes,
         })
     }
@@ -180,6 +198,41 @@ impl Config {
     pub fn from_env(args: &Args) -> Result<Config, Error> {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Config::from_args(args, std::io::stdout().is_terminal(), no_color)
+    }
+}
+
+/// The dialect of a --rules file: `--format` when given, else told from its content, with
+/// a note saying how it was read (mixed hosts make this worth stating).
+fn rules_dialect(
+    source: &SourceFile,
+    forced: Option<RulesFormat>,
+    notes: &mut Vec<String>,
+) -> Result<Dialect, Error> {
+    if let Some(f) = forced {
+        return Ok(match f {
+            RulesFormat::Iptables => Dialect::Iptables,
+            RulesFormat::Nft => Dialect::NftText,
+            RulesFormat::NftJson => Dialect::NftJson,
+        });
+    }
+    match dialect::detect(&source.text) {
+        // iptables files keep their own note (with the family guess).
+        Some((Dialect::Iptables, _)) => Ok(Dialect::Iptables),
+        Some((d, reason)) => {
+            notes.push(format!(
+                "{} read as {}: {reason} (override with --format)",
+                source.name,
+                d.name()
+            ));
+            Ok(d)
+        }
+        None if source.text.trim().is_empty() => Ok(Dialect::Iptables),
+        None => Err(Error::Input(format!(
+            "{}: cannot tell which rules language this is (no `*table` line of iptables-save, \
+             no `table FAMILY NAME {{` of nft, no JSON \"nftables\" object); say it with \
+             --format iptables|nft|nft-json",
+            source.name
+        ))),
     }
 }
 

@@ -5,6 +5,10 @@
 //! renders; it returns a [`Verdict`] that `main.rs` maps to the exit code in one place.
 
 pub mod args;
+pub mod cmd_counters;
+pub mod cmd_log;
+pub mod cmd_snapshot;
+pub mod cmd_trace;
 pub mod config;
 
 use clap::Parser;
@@ -27,6 +31,8 @@ pub enum Verdict {
     KernelAgrees,
     /// `verify`: the kernel did something else.
     KernelDisagrees,
+    /// `snapshot`, `trace`, `counters`: done.
+    Done,
 }
 
 impl Verdict {
@@ -82,6 +88,12 @@ where
     let args = args::Args::try_parse_from(argv).map_err(Error::Usage)?;
     match &args.command {
         Some(args::Command::Verify(v)) => verify(&config::Inputs::load(&v.input)?, out),
+        Some(args::Command::Snapshot(a)) => cmd_snapshot::run(a, out),
+        Some(args::Command::Trace(a)) => cmd_trace::run(a, out),
+        Some(args::Command::Counters(a)) => cmd_counters::run(a, out),
+        Some(args::Command::Log(a)) => cmd_log::run_log(a, out),
+        Some(args::Command::ExplainTrace(a)) => cmd_log::run_explain_trace(a, out),
+        Some(args::Command::Conntrack(a)) => cmd_log::run_conntrack(a, out),
         None => run(&Config::from_env(&args)?, out),
     }
 }
@@ -134,6 +146,14 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Verdict, Error> {
 /// `whyblocked verify`: the packet through the real kernel in throwaway namespaces,
 /// compared with the simulation (see [`live::verify`]).
 pub fn verify<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Verdict, Error> {
+    // The oracle loads rules with iptables-restore; an nft ruleset would be left out and
+    // the comparison silently wrong, so refuse instead.
+    if let Some(s) = inputs.nft_sources.first() {
+        return Err(Error::Input(format!(
+            "verify: {} is an nft ruleset; `verify` loads iptables-save files only so far",
+            s.name
+        )));
+    }
     let report = live::verify::verify(
         &inputs.sources,
         &inputs.ruleset,

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Ok(Verdict::Undecided) => 3,
         Ok(Verdict::KernelAgrees) => 0,
         Ok(Verdict::KernelDisagrees) => 1,
+        Ok(Verdict::Done) => 0,
         // `| head` closed the pipe: nothing to say.
         Err(e) if e.is_broken_pipe() => 0,
         // --help and --version are not errors; clap prints them to stdout.

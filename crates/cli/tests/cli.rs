@@ -387,3 +387,51 @@ fn family_guess_is_stated() {
     ]);
     assert!(!r.out.contains("read as"), "{}", r.out);
 }
+
+#[test]
+fn nft_rules_are_told_by_content_and_format_overrides() {
+    let dir = TempDir::new("nft-dialects");
+    // No telling name: the content says it is nft text.
+    let rules = dir.file(
+        "rules",
+        "table inet f {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\ttcp dport 22 accept\n\t}\n}\n",
+    );
+    let packet = ["tcp", "192.0.2.7:40000", "10.0.0.1:22", "in", "eth0"];
+    let mut args = vec!["--rules", rules.as_str()];
+    args.extend(packet);
+    let run = whyblocked(&args);
+    assert_eq!(run.code, 0, "{}{}", run.out, run.err);
+    assert!(
+        run.out.contains("read as nft list ruleset text"),
+        "{}",
+        run.out
+    );
+
+    // Forced to the wrong dialect: the iptables parser's error, exit 2.
+    let mut forced = vec!["--format", "iptables"];
+    forced.extend(args.iter().copied());
+    assert_eq!(whyblocked(&forced).code, 2);
+
+    // A syntax error in nft text points at its line.
+    let bad = dir.file(
+        "bad.nft",
+        "table inet f {\n\tchain input {\n\t\ttcp dport 99999 accept\n\t}\n}\n",
+    );
+    let mut args = vec!["--rules", bad.as_str()];
+    args.extend(packet);
+    let run = whyblocked(&args);
+    assert_eq!(run.code, 2, "{}", run.out);
+    assert!(run.err.contains(&format!("{bad}:3:")), "{}", run.err);
+
+    // Nothing telling at all: a usage error asking for --format.
+    let odd = dir.file("odd", "hello world\n");
+    let mut args = vec!["--rules", odd.as_str()];
+    args.extend(packet);
+    let run = whyblocked(&args);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.err.contains("--format iptables|nft|nft-json"),
+        "{}",
+        run.err
+    );
+}

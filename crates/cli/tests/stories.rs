@@ -35,6 +35,16 @@ fn parse(name: &str, text: &str, family: Family) -> Ruleset {
     frontends::iptables_save::parse(&source, Some(family)).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A ruleset of `crates/cli/tests/fixtures/stories/` (shared with the kernel-backed
+/// `stories_kernel.rs`, which proves the same answers against the real kernel).
+fn story_rules(name: &str) -> Ruleset {
+    let path = format!("{STORIES}/{name}");
+    let text = std::fs::read_to_string(repo().join(&path)).unwrap();
+    parse(&path, &text, Family::Ip)
+}
+
+const STORIES: &str = "crates/cli/tests/fixtures/stories";
+
 fn host_dir(relative: &str) -> Host {
     frontends::host_dir::load(&repo().join(relative))
         .unwrap_or_else(|e| panic!("{e}"))
@@ -243,34 +253,9 @@ fn story1_real_corpus_ufw_ruleset_renamed_to_tap0_eno1() {
 // ---------------------------------------------------------------------------------------
 // Story 3: DNAT then filter, with the kernel's rule numbers.
 
-const STORY3: &str = "*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
--A PREROUTING -p tcp -m tcp --dport 22 -j DNAT --to-destination :2222
-COMMIT
-*filter
-:INPUT DROP [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -i lo -j ACCEPT
--A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A INPUT -m conntrack --ctstate INVALID -j DROP
--A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT
--A INPUT -p udp -m udp --dport 53 -j ACCEPT
--A INPUT -p tcp -m tcp --dport 53 -j ACCEPT
--A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
--A INPUT -p tcp -m tcp --dport 443 -j ACCEPT
--A INPUT -s 203.0.113.0/24 -j DROP
--A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
--A INPUT -p tcp -m tcp --dport 2222 -j ACCEPT
-COMMIT
-";
-
 #[test]
 fn story3_dnat_then_filter_input_rule_11_sees_port_2222() {
-    let ruleset = parse("story3.rules", STORY3, Family::Ip);
+    let ruleset = story_rules("story3-dnat.rules");
     let mut host = host_dir("crates/frontends/tests/fixtures/host/loopback");
     host.sockets.push(model::host::Socket {
         proto: model::packet::IpProto::Tcp,
@@ -317,12 +302,9 @@ fn story3_dnat_then_filter_input_rule_11_sees_port_2222() {
 // ---------------------------------------------------------------------------------------
 // Story 4: closed port vs firewall — both read "Connection refused".
 
-const ACCEPT_ALL: &str =
-    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
-
 #[test]
 fn story4_nothing_listening_is_the_stack_not_the_firewall() {
-    let ruleset = parse("accept.rules", ACCEPT_ALL, Family::Ip);
+    let ruleset = story_rules("story4-accept-all.rules");
     let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
     let outcome = simulate(
         &ruleset,
@@ -350,10 +332,38 @@ fn story4_nothing_listening_is_the_stack_not_the_firewall() {
     );
 }
 
+/// A ruleset that never asks for conntrack does not turn it on (iptables-nft registers the
+/// conntrack hooks only for rules that need them): `conntrack -E` stays silent, and the
+/// closed port still answers with the stack's RST.
+#[test]
+fn story4_stateless_ruleset_leaves_conntrack_off() {
+    let ruleset = story_rules("story4-stateless.rules");
+    let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
+    let outcome = simulate(
+        &ruleset,
+        &host,
+        "tcp 198.51.100.7:40000 192.0.2.10:8080 in eth0",
+    );
+    assert_eq!(
+        fate(&outcome),
+        &Fate::Delivered {
+            listener: Listener::Closed
+        }
+    );
+    assert_eq!(
+        outcome.primary().conntrack.state,
+        None,
+        "no conntrack event at all"
+    );
+    assert_eq!(
+        outcome.primary().sender_sees.errno,
+        Some(Errno::Econnrefused)
+    );
+}
+
 #[test]
 fn story4_firewall_reset_is_named_as_a_rule() {
-    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset\nCOMMIT\n";
-    let ruleset = parse("reset.rules", rules, Family::Ip);
+    let ruleset = story_rules("story4-reset.rules");
     let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
     let outcome = simulate(
         &ruleset,
@@ -378,8 +388,7 @@ fn story4_firewall_reset_is_named_as_a_rule() {
 
 #[test]
 fn story4_raw_drop_happens_before_conntrack_sees_the_packet() {
-    let rules = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 8080 -j DROP\nCOMMIT\n";
-    let ruleset = parse("raw.rules", rules, Family::Ip);
+    let ruleset = story_rules("story4-raw-drop.rules");
     let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
     let outcome = simulate(
         &ruleset,
@@ -395,22 +404,6 @@ fn story4_raw_drop_happens_before_conntrack_sees_the_packet() {
 // ---------------------------------------------------------------------------------------
 // Story 5: conntrack knobs decided from the host's sysctls.
 
-const CT_RULES: &str = "*raw
-:PREROUTING ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A PREROUTING -p udp -m udp --dport 5353 -j CT --notrack
-COMMIT
-*filter
-:INPUT DROP [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -m conntrack --ctstate INVALID -j DROP
--A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A INPUT -m conntrack --ctstate UNTRACKED -j ACCEPT
--A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
-COMMIT
-";
-
 fn ct_host(sysctls: &[(&str, &str)]) -> Host {
     let mut host = host_dir("crates/frontends/tests/fixtures/host/loopback");
     for (k, v) in sysctls {
@@ -422,7 +415,7 @@ fn ct_host(sysctls: &[(&str, &str)]) -> Host {
 
 #[test]
 fn story5_mid_stream_ack_is_new_with_tcp_loose_and_invalid_without() {
-    let ruleset = parse("ct.rules", CT_RULES, Family::Ip);
+    let ruleset = story_rules("story5-conntrack.rules");
     let spec = "tcp 198.51.100.7:40000 192.0.2.10:22 in eth0 flags A";
     let loose = simulate(
         &ruleset,
@@ -453,7 +446,7 @@ fn story5_mid_stream_ack_is_new_with_tcp_loose_and_invalid_without() {
 
 #[test]
 fn story5_notrack_makes_the_packet_untracked() {
-    let ruleset = parse("ct.rules", CT_RULES, Family::Ip);
+    let ruleset = story_rules("story5-conntrack.rules");
     let outcome = simulate(
         &ruleset,
         &ct_host(&[]),
@@ -468,7 +461,7 @@ fn story5_notrack_makes_the_packet_untracked() {
 
 #[test]
 fn story5_full_conntrack_table_drops_new_flows() {
-    let ruleset = parse("ct.rules", CT_RULES, Family::Ip);
+    let ruleset = story_rules("story5-conntrack.rules");
     let host = ct_host(&[
         ("net.netfilter.nf_conntrack_max", "100"),
         ("net.netfilter.nf_conntrack_count", "100"),
@@ -487,8 +480,7 @@ fn story5_full_conntrack_table_drops_new_flows() {
 
 #[test]
 fn story7_reject_on_loopback_refuses_at_once() {
-    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -o lo -p tcp -m tcp --dport 5432 -j REJECT --reject-with tcp-reset\n-A INPUT -i lo -p tcp -m tcp --dport 5433 -j REJECT --reject-with icmp-port-unreachable\nCOMMIT\n";
-    let ruleset = parse("lo.rules", rules, Family::Ip);
+    let ruleset = story_rules("story7-loopback.rules");
     let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
     for (spec, with) in [
         ("tcp 127.0.0.1:40000 127.0.0.1:5432", Reject::TcpReset),
@@ -636,4 +628,247 @@ fn binary_bad_rules_file_points_at_line_and_column() {
     assert!(err.contains(&format!("{bad}:3:")), "{err}");
     assert!(err.contains('^'), "a caret under the bad value: {err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Story 2: port forward to a VM times out (nftables: DNAT, then a set that lacks the
+// element), from `nft list ruleset` text, the same listed with `-a`, and `nft -j` JSON.
+
+const STORY2_DIR: &str = "crates/frontends/tests/fixtures/nft";
+const STORY2_HOST: &str = "crates/cli/tests/fixtures/story2-host";
+/// `ssh -p 1222 10.1.2.3` from a client outside, arriving on the router's wan0.
+const STORY2_PACKET: &str = "tcp 198.51.100.7:40000 10.1.2.3:1222 in wan0";
+
+fn story2_rules(name: &str) -> Ruleset {
+    let path = format!("{STORY2_DIR}/{name}");
+    let source = SourceFile::new(
+        path.clone(),
+        std::fs::read_to_string(repo().join(&path)).unwrap(),
+    );
+    if name.ends_with(".json") {
+        let (rs, warnings) = frontends::nft::parse_json(&source).unwrap_or_else(|e| panic!("{e}"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        rs
+    } else {
+        frontends::nft::parse_text(&source).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Everything story 2 asks for, from one front end's reading of the ruleset.
+fn story2_check(name: &str, handle: Option<u64>) {
+    let ruleset = story2_rules(name);
+    let host = host_dir(STORY2_HOST);
+    let packet = packet(STORY2_PACKET);
+    let options = engine::Options::default();
+    let outcome = engine::simulate(&ruleset, &host, &packet, &options);
+    let trace = outcome.primary();
+    assert_eq!(fate(&outcome), &Fate::Dropped, "{name}");
+
+    // The DNAT, by `inet nat prerouting`.
+    assert_eq!(trace.nat.len(), 1, "{name}");
+    let dnat = &trace.nat[0];
+    assert_eq!(dnat.kind, model::expr::NatKind::Dnat);
+    assert_eq!(dnat.before, (ip("10.1.2.3"), Some(1222)));
+    assert_eq!(dnat.after, (ip("192.168.70.10"), Some(22)));
+    let by = dnat.by.expect("a rule did the DNAT");
+    assert_eq!(ruleset.chain_at(by.chain_ref()).name, "prerouting");
+
+    // The forward path with the post-NAT address, out of the VM side.
+    assert_eq!(trace.final_packet.dst, ip("192.168.70.10"));
+    assert!(
+        matches!(&trace.route.as_ref().unwrap().kind, engine::RouteKind::Forward { oif, .. } if oif == "virbr0"),
+        "{name}: {:?}",
+        trace.route
+    );
+
+    // The drop in `allowed_dnats`, with file:line and (when listed) handle.
+    let engine::Decider::Rule(at) = trace.decider else {
+        panic!("{name}: decided by {:?}", trace.decider)
+    };
+    let table = &ruleset.tables[at.table];
+    assert_eq!(
+        (table.family, table.name.as_str()),
+        (Family::Inet, "filter")
+    );
+    assert_eq!(ruleset.chain_at(at.chain_ref()).name, "allowed_dnats");
+    let origin = &ruleset.rule_at(at).origin;
+    // As listed: nft's text, or the rule's JSON expressions for `nft -j`.
+    assert!(
+        origin.text == "drop" || origin.text.contains("\"drop\""),
+        "{name}: {}",
+        origin.text
+    );
+    assert!(
+        origin.line > 0 && origin.file.ends_with(name),
+        "{name}: {origin:?}"
+    );
+    assert_eq!(origin.handle, handle, "{name}");
+
+    // The client times out: nothing comes back, ETIMEDOUT after ~127 s.
+    assert_eq!(trace.sender_sees.response, None);
+    assert_eq!(trace.sender_sees.errno, Some(Errno::Etimedout));
+    assert_eq!(trace.sender_sees.timeout_secs, Some(127));
+
+    // The fix, in nft's words, verified by re-simulation.
+    let fix = analysis::suggest(&ruleset, &host, &packet, &outcome, &options).expect("a fix");
+    assert_eq!(
+        fix.command, "nft add element inet filter allow_in { 192.168.70.10 . 22 }",
+        "{name}"
+    );
+    assert!(fix.passes, "{name}: {fix:?}");
+    assert!(
+        matches!(&fix.verified_fate, Fate::Forwarded { oif, .. } if oif == "virbr0"),
+        "{name}: {:?}",
+        fix.verified_fate
+    );
+}
+
+#[test]
+fn story2_port_forward_to_vm_times_out_from_nft_text() {
+    story2_check("story2.nft", None);
+}
+
+#[test]
+fn story2_port_forward_to_vm_times_out_from_nft_list_with_handles() {
+    story2_check("story2.listed-a.nft", Some(6));
+}
+
+#[test]
+fn story2_port_forward_to_vm_times_out_from_nft_json() {
+    story2_check("story2.json", Some(6));
+}
+
+#[test]
+fn binary_story2_from_text_and_json_shows_dnat_drop_timeout_and_fix() {
+    for file in ["story2.nft", "story2.json"] {
+        let rules = format!("{STORY2_DIR}/{file}");
+        let mut args = vec!["--rules", &rules, "--host", STORY2_HOST];
+        args.extend(STORY2_PACKET.split_whitespace());
+        let (code, out, err) = whyblocked(&args);
+        assert_eq!(code, 1, "{file}: {err}\n{out}");
+        assert!(
+            out.starts_with("DROPPED  tcp 198.51.100.7:40000 -> 10.1.2.3:1222"),
+            "{out}"
+        );
+        for needle in [
+            "inet filter/allowed_dnats #2",
+            "dnat 10.1.2.3:1222 -> 192.168.70.10:22",
+            "ETIMEDOUT",
+            "~127 s",
+            "nft add element inet filter allow_in { 192.168.70.10 . 22 }",
+            "re-simulated: forwarded out of virbr0",
+        ] {
+            assert!(out.contains(needle), "{file}: missing {needle:?}:\n{out}");
+        }
+        let format = if file.ends_with(".json") {
+            "nft -j JSON"
+        } else {
+            "nft list ruleset text"
+        };
+        assert!(out.contains(&format!("read as {format}")), "{file}:\n{out}");
+
+        args.push("--json");
+        let (code, out, _) = whyblocked(&args);
+        assert_eq!(code, 1);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["deciding_rule"]["chain"], "allowed_dnats");
+        assert_eq!(v["deciding_rule"]["family"], "inet");
+        assert_eq!(v["final_packet"]["dst"], "192.168.70.10");
+        assert_eq!(v["fix"]["kind"], "set_element");
+        assert_eq!(v["cross_table"], serde_json::Value::Null);
+        if file.ends_with(".json") {
+            assert_eq!(v["deciding_rule"]["handle"], 6);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Mixed hosts: an iptables-save file and an nft file at once. An accept in one base chain
+// does not save the packet from a drop in another on the same hook.
+
+#[test]
+fn binary_mixed_host_nft_accept_then_iptables_drop_says_so() {
+    let dir = std::env::temp_dir().join(format!("wb-mixed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ipt = dir.join("rules.v4");
+    std::fs::write(
+        &ipt,
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+    )
+    .unwrap();
+    let nft = dir.join("t.nft");
+    std::fs::write(
+        &nft,
+        // Priority -10: before iptables' FORWARD (0) whatever the load order (of two base
+        // chains at one priority the kernel runs the one registered last first).
+        "table inet t {\n\tchain fwd {\n\t\ttype filter hook forward priority filter - 10; policy accept;\n\t\ttcp dport 80 accept\n\t}\n}\n",
+    )
+    .unwrap();
+    let (ipt, nft) = (
+        ipt.to_string_lossy().into_owned(),
+        nft.to_string_lossy().into_owned(),
+    );
+    let packet = [
+        "tcp",
+        "10.0.0.2:4000",
+        "10.0.1.2:80",
+        "in",
+        "eth0",
+        "out",
+        "eth1",
+    ];
+    let mut args = vec!["--rules", &nft, "--rules", &ipt];
+    args.extend(packet);
+    let (code, out, err) = whyblocked(&args);
+    args.push("--json");
+    let (_, json, _) = whyblocked(&args);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 1, "{err}\n{out}");
+    assert!(out.starts_with("DROPPED"), "{out}");
+    assert!(out.contains("policy drop of filter/FORWARD"), "{out}");
+    assert!(
+        out.contains("accepted by inet t/fwd #1 (priority -10"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "an accept ends only its own base chain: on the forward hook, filter/FORWARD (priority 0) still ran and dropped it"
+        ),
+        "{out}"
+    );
+    // The fix goes where the drop is, in that table's own dialect.
+    assert!(out.contains("iptables -A FORWARD -i eth0 -o eth1"), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let x = &v["cross_table"];
+    assert_eq!(x["hook"], "forward");
+    assert_eq!(x["accepted_by"][0]["base_chain"]["table"], "t");
+    assert_eq!(x["accepted_by"][0]["base_chain"]["family"], "inet");
+    assert_eq!(x["decided_in"]["table"], "filter");
+    assert_eq!(x["decided_in"]["chain"], "FORWARD");
+}
+
+/// Library level: the engine runs both tables' base chains on the hook in priority order,
+/// the nft accept (priority -10) first, then iptables' FORWARD (0) and its policy drop.
+#[test]
+fn mixed_host_runs_every_base_chain_of_the_hook() {
+    let mut ruleset = frontends::nft::parse_text(&SourceFile::new(
+        "t.nft",
+        "table inet t {\n chain fwd {\n  type filter hook forward priority -10; policy accept;\n  tcp dport 80 accept\n }\n}\n",
+    ))
+    .unwrap();
+    ruleset.merge(parse(
+        "rules.v4",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+        Family::Ip,
+    ));
+    let outcome = simulate(
+        &ruleset,
+        &Host::default(),
+        "tcp 10.0.0.2:4000 10.0.1.2:80 in eth0 out eth1",
+    );
+    assert_eq!(fate(&outcome), &Fate::Dropped);
+    let trace = outcome.primary();
+    let x = analysis::cross_table::explain(&ruleset, trace).expect("cross-table note");
+    assert_eq!(x.accepted[0].priority, -10);
+    assert_eq!(ruleset.tables[x.decided_in.table].name, "filter");
 }

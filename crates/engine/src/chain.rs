@@ -52,8 +52,31 @@ enum RuleEnd {
 }
 
 /// Runs base chain `base` on `hook`. `Ok` when the packet goes on to the next base chain
-/// (accepted), `Err` with the path's end otherwise.
+/// (accepted), `Err` with the path's end otherwise. A `type route` chain that changed the
+/// mark, TOS or addresses sets [`Walk::route_chain_changed`] (`nf_route_table_hook`,
+/// `ipt_mangle_out`).
 pub fn run_base_chain(w: &mut Walk<'_, '_>, hook: Hook, base: ChainRef) -> Result<Passed, End> {
+    let route_type = w
+        .ruleset()
+        .tables
+        .get(base.table)
+        .and_then(|t| t.chains.get(base.chain))
+        .and_then(|c| c.base.as_ref())
+        .is_some_and(|b| b.chain_type == ChainType::Route);
+    if !route_type {
+        return run_base_chain_inner(w, hook, base);
+    }
+    let p = &w.packet;
+    let before = (p.mark, p.tos, p.src, p.dst);
+    let result = run_base_chain_inner(w, hook, base);
+    let p = &w.packet;
+    if (p.mark, p.tos, p.src, p.dst) != before {
+        w.route_chain_changed = true;
+    }
+    result
+}
+
+fn run_base_chain_inner(w: &mut Walk<'_, '_>, hook: Hook, base: ChainRef) -> Result<Passed, End> {
     let ruleset = w.ruleset();
     let Some(base_chain) = ruleset
         .tables
@@ -87,7 +110,15 @@ pub fn run_base_chain(w: &mut Walk<'_, '_>, hook: Hook, base: ChainRef) -> Resul
                     idx = frame.next;
                     continue;
                 }
-                None => return policy(w, hook, base, chain_type),
+                None => {
+                    // The end of a chain entered by `goto`: the kernel traces it as the
+                    // chain's return (`nft_trace_verdict`, NFT_TRACETYPE_RETURN), then the
+                    // base chain's policy.
+                    if cur != base {
+                        w.events.push(Event::ChainEnd { hook, chain: cur });
+                    }
+                    return policy(w, hook, base, chain_type);
+                }
             }
         };
         let at = RuleRef {
@@ -234,6 +265,13 @@ fn run_rule(
                     };
                     eval::test(&ctx, m)
                 };
+                if let model::expr::Test::InSet {
+                    set: model::expr::SetRef::Table(name),
+                    ..
+                } = &m.test
+                {
+                    dynamic_set_read(w, at, name);
+                }
                 match truth {
                     Truth::Yes => {}
                     Truth::No => return RuleEnd::NoMatch,
@@ -293,6 +331,23 @@ fn run_rule(
         },
     );
     RuleEnd::Continue
+}
+
+/// A lookup in a set the packet path updates (`add @s` somewhere in the table): its
+/// contents are those of the listing; earlier packets may have changed them since.
+fn dynamic_set_read(w: &mut Walk<'_, '_>, at: RuleRef, name: &str) {
+    let dynamic = w
+        .ruleset()
+        .tables
+        .get(at.table)
+        .and_then(|t| t.set(name))
+        .is_some_and(|s| s.dynamic);
+    if dynamic {
+        w.warn(Warning::Other(format!(
+            "set @{name} is updated from the packet path: its contents are taken as listed; \
+             packets since the listing may have added or expired elements"
+        )));
+    }
 }
 
 /// The verdict as a trace shows it (`None` for an end the kernel never traces).
@@ -381,4 +436,43 @@ fn later_nat_rules(w: &Walk<'_, '_>, hook: Hook) -> bool {
             _ => false,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{simulate, Event, Options};
+    use model::{Family, Host, Packet, SourceFile, TcpFlags, L4};
+
+    /// Found by the differential tester (issue 3 part 8): the end of a chain entered by
+    /// `goto` is traced as that chain's return before the base chain's policy.
+    #[test]
+    fn end_of_a_goto_chain_is_traced_before_the_policy() {
+        let text = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:sub - [0:0]\n-A FORWARD -g sub\nCOMMIT\n";
+        let src = SourceFile::new("t.rules", text);
+        let rs = frontends::iptables_save::parse(&src, Some(Family::Ip)).unwrap();
+        let mut p = Packet::new(
+            "10.1.1.2".parse().unwrap(),
+            "10.1.0.10".parse().unwrap(),
+            L4::Tcp {
+                sport: 4000,
+                dport: 80,
+                flags: TcpFlags::SYN,
+            },
+        );
+        p.iif = Some("lan0".into());
+        p.oif = Some("wan0".into());
+        let o = simulate(&rs, &Host::default(), &p, &Options::default());
+        let kinds: Vec<&str> = o
+            .primary()
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Rule { .. } => Some("rule"),
+                Event::ChainEnd { .. } => Some("end"),
+                Event::Policy { .. } => Some("policy"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds, ["rule", "end", "policy"]);
+    }
 }

@@ -209,21 +209,51 @@ pub fn masquerade_source(
     if !host.known.addresses {
         return Err(NatProblem::AddressesUnknown);
     }
+    let v6 = packet.is_ipv6();
     let (oif, gateway) = match route.map(|r| &r.kind) {
         Some(RouteKind::Forward { oif, gateway })
-        | Some(RouteKind::Output { oif, gateway, .. }) => (oif, *gateway),
+        | Some(RouteKind::Output { oif, gateway, .. }) => (oif.as_str(), *gateway),
+        // Out of `lo` (a locally generated packet to a local address, DNAT/REDIRECT to
+        // one of ours).
+        Some(RouteKind::Local) => ("lo", None),
         _ => return Err(NatProblem::NoInterfaceAddress),
     };
-    let iface = host.interface(oif).ok_or(NatProblem::NoInterfaceAddress)?;
     let nexthop = gateway.unwrap_or(packet.dst);
-    let v6 = packet.is_ipv6();
-    let mut candidates = iface.addrs.iter().filter(|a| {
+    let global = |a: &&model::host::IfAddr| {
         a.addr.is_ipv6() == v6 && !a.secondary && a.scope == Scope::Universe && !a.temporary
+    };
+    let on_oif = host.interface(oif).and_then(|iface| {
+        let mut candidates = iface.addrs.iter().filter(global);
+        let first = candidates.clone().next();
+        candidates
+            .find(|a| a.network().contains(&nexthop))
+            .or(first)
+            .map(|a| a.addr)
     });
-    let first = candidates.clone().next();
-    candidates
-        .find(|a| a.network().contains(&nexthop))
-        .or(first)
+    if let Some(a) = on_oif {
+        return Ok(a);
+    }
+    if v6 {
+        // `ipv6_dev_get_saddr` picks by scope: to `::1` (a REDIRECT of a locally generated
+        // packet, routed out of `lo`) it takes the host-scope `::1` itself.
+        let loopback = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+        let has_loopback = host
+            .interfaces
+            .iter()
+            .any(|i| i.addrs.iter().any(|a| a.addr == loopback));
+        if nexthop == loopback && has_loopback {
+            return Ok(loopback);
+        }
+        return Err(NatProblem::NoInterfaceAddress);
+    }
+    // `inet_select_addr` without a global address on the device (`lo`): the first primary
+    // global address of any device, loopback first, in device order.
+    let mut devices: Vec<&model::host::Interface> = host.interfaces.iter().collect();
+    devices.sort_by_key(|i| (i.link != model::host::LinkType::Loopback && i.name != "lo", i.index));
+    devices
+        .iter()
+        .flat_map(|i| i.addrs.iter())
+        .find(global)
         .map(|a| a.addr)
         .ok_or(NatProblem::NoInterfaceAddress)
 }
@@ -424,6 +454,83 @@ mod tests {
             },
             ..Host::default()
         }
+    }
+
+    /// Found by the differential tester (issue 3 part 8): MASQUERADE of a packet routed
+    /// out of `lo` takes the first global address of another device, as
+    /// `inet_select_addr` does, instead of failing.
+    #[test]
+    fn masquerade_out_of_lo_takes_another_devices_address() {
+        let mut h = host_with("lan0", "10.1.1.1", 24);
+        h.interfaces.insert(
+            0,
+            Interface {
+                name: "lo".into(),
+                link: model::host::LinkType::Loopback,
+                addrs: vec![IfAddr {
+                    addr: "127.0.0.1".parse().unwrap(),
+                    prefix_len: 8,
+                    scope: Scope::Host,
+                    broadcast: None,
+                    temporary: false,
+                    secondary: false,
+                }],
+                ..Interface::default()
+            },
+        );
+        let route = RouteDecision {
+            hook: Hook::Output,
+            kind: RouteKind::Local,
+            table: 255,
+            rule_priority: None,
+            route: None,
+            assumed: false,
+        };
+        let mut p = syn();
+        p.dst = "127.0.0.1".parse().unwrap();
+        assert_eq!(
+            masquerade_source(&h, Some(&route), &p).unwrap(),
+            "10.1.1.1".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    /// Found by the nft kernel-differential test: an IPv6 packet redirected to `::1` in
+    /// output and masqueraded out of `lo` takes `::1` as its source (the kernel accepts it;
+    /// it was dropped for want of a global address).
+    #[test]
+    fn ipv6_masquerade_to_loopback_takes_loopback() {
+        let mut h = host_with("lan0", "10.1.1.1", 24);
+        h.interfaces.insert(
+            0,
+            Interface {
+                name: "lo".into(),
+                link: model::host::LinkType::Loopback,
+                addrs: vec![IfAddr {
+                    addr: "::1".parse().unwrap(),
+                    prefix_len: 128,
+                    scope: Scope::Host,
+                    broadcast: None,
+                    temporary: false,
+                    secondary: false,
+                }],
+                ..Interface::default()
+            },
+        );
+        let route = RouteDecision {
+            hook: Hook::Output,
+            kind: RouteKind::Local,
+            table: 255,
+            rule_priority: None,
+            route: None,
+            assumed: false,
+        };
+        let mut p = syn();
+        p.src = "fd00::1".parse().unwrap();
+        p.dst = "::1".parse().unwrap();
+        assert_eq!(
+            masquerade_source(&h, Some(&route), &p).unwrap(),
+            "::1".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]

@@ -93,6 +93,7 @@ fn walk_once(
 
 /// The path of a packet received on `packet.iif`.
 fn received(w: &mut Walk<'_, '_>) -> End {
+    bridge_warning(w);
     if let Err(end) = run_hook(w, Hook::Ingress) {
         return end;
     }
@@ -115,6 +116,35 @@ fn received(w: &mut Walk<'_, '_>) -> End {
             check_given_oif(w, &oif);
             forward(w, oif, gateway)
         }
+    }
+}
+
+/// Bridge-family chains are not simulated (bridged frames and ARP are out of scope). A
+/// frame that arrives through a bridge meets them before the IP path, so say so when the
+/// ruleset has any and the input interface is (or may be) a bridge or a bridge port.
+fn bridge_warning(w: &mut Walk<'_, '_>) {
+    let Some(table) =
+        w.ruleset().tables.iter().find(|t| {
+            t.family == model::Family::Bridge && t.chains.iter().any(|c| c.base.is_some())
+        })
+    else {
+        return;
+    };
+    let iif = w.packet.iif.as_deref().unwrap_or("");
+    let host = w.host;
+    let bridged = !host.known.addresses
+        || host
+            .interfaces
+            .iter()
+            .any(|i| i.master.as_deref() == Some(iif))
+        || host.interface(iif).is_some_and(|i| i.master.is_some());
+    if bridged {
+        let msg = format!(
+            "table bridge {} is not simulated: if {iif} is a bridge or a bridge port, its \
+             chains see the frame before this IP path and may drop it",
+            table.name
+        );
+        w.warn(Warning::Other(msg));
     }
 }
 
@@ -227,11 +257,14 @@ fn local(w: &mut Walk<'_, '_>) -> End {
     };
     check_given_oif(w, &oif);
     w.out_dev = Some(oif);
-    let (mark, dst) = (w.packet.mark, w.packet.dst);
+    let dst = w.packet.dst;
     if let Err(end) = run_hook(w, Hook::Output) {
         return end;
     }
-    if w.packet.mark != mark || w.packet.dst != dst {
+    // Re-routed when a `type route` chain (iptables mangle OUTPUT) changed the mark, TOS or
+    // addresses, or NAT changed the destination (`nf_nat_ipv4_local_fn`); a mark set in a
+    // `type filter` chain is not followed by a new routing decision.
+    if w.route_chain_changed || w.packet.dst != dst {
         w.events.push(Event::Note {
             hook: Some(Hook::Output),
             note: Note::Rerouted,

@@ -287,6 +287,19 @@ struct Cx<'h> {
     assumptions: Vec<Assumption>,
 }
 
+/// `ip6_forward` ("this check is security critical"): a packet leaving by another device
+/// than it came in by is dropped when its source is unspecified, multicast, loopback or
+/// link-local (the last with an ICMPv6 "beyond scope" to the sender).
+fn forwardable_v6_source(src: IpAddr) -> bool {
+    match src {
+        IpAddr::V6(a) => {
+            let link_local = (a.segments()[0] & 0xffc0) == 0xfe80;
+            !(a.is_unspecified() || a.is_multicast() || a.is_loopback() || link_local)
+        }
+        IpAddr::V4(_) => true,
+    }
+}
+
 impl Cx<'_> {
     fn received(&mut self, packet: &Packet) -> RouteDecision {
         let host = self.host;
@@ -334,7 +347,7 @@ impl Cx<'_> {
         match &lookup {
             Lookup::Route(hit) if hit.route.is_local_delivery() => {
                 if !v6 {
-                    if let Some(f) = self.source_check(&fib, packet, &iif) {
+                    if let Some(f) = self.source_check(&fib, packet, &iif, None) {
                         return mk(RouteKind::Failed(f));
                     }
                 }
@@ -363,12 +376,23 @@ impl Cx<'_> {
                 Lookup::Route(hit) if hit.route.route_type == RouteType::Unicast => {}
                 other => return mk(RouteKind::Failed(other.failure())),
             }
-            if let Some(f) = self.source_check(&fib, packet, &iif) {
+            let out_dev = match &lookup {
+                Lookup::Route(hit) => hit.route.dev_name().map(str::to_string),
+                _ => None,
+            };
+            if let Some(f) = self.source_check(&fib, packet, &iif, out_dev.as_deref()) {
                 return mk(RouteKind::Failed(f));
             }
         }
         if packet.ttl <= 1 {
             return mk(RouteKind::Failed(RoutingFailure::TtlExceeded));
+        }
+        if v6 {
+            if let Lookup::Route(hit) = &lookup {
+                if hit.route.dev_name() != Some(iif.as_str()) && !forwardable_v6_source(packet.src) {
+                    return mk(RouteKind::Failed(RoutingFailure::Martian));
+                }
+            }
         }
         match lookup {
             Lookup::Route(hit) => mk(RouteKind::Forward {
@@ -535,7 +559,18 @@ impl Cx<'_> {
 
     /// `fib_validate_source`: rp_filter (max of all and iif), and a source that is one of
     /// this host's own addresses (martian unless `accept_local`).
-    fn source_check(&mut self, fib: &Fib, packet: &Packet, iif: &str) -> Option<RoutingFailure> {
+    ///
+    /// With rp_filter off the kernel's fast path asks only "is the source one of ours?",
+    /// except for a packet forwarded back out of the device it came in by while that device
+    /// sends redirects (`send_redirects`, on by default): then the full check runs, and a
+    /// source whose own route is not unicast (a subnet broadcast address, say) is martian.
+    fn source_check(
+        &mut self,
+        fib: &Fib,
+        packet: &Packet,
+        iif: &str,
+        oif: Option<&str>,
+    ) -> Option<RoutingFailure> {
         let host = self.host;
         if is_loopback(host, iif) {
             return None;
@@ -552,8 +587,33 @@ impl Cx<'_> {
         let valid_mark = self.or_conf_v4(iif, "src_valid_mark") != 0;
         let own_source = host.owner_of(packet.src).is_some();
         if rpf == 0 {
-            // The kernel's fast path: only "is the source one of ours?".
-            return (own_source && !accept_local).then_some(RoutingFailure::Martian);
+            let hairpin = oif == Some(iif) && {
+                let a = self.sysctl(&conf_key(false, "all", "send_redirects"), 1);
+                let d = self.sysctl(&conf_key(false, iif, "send_redirects"), 1);
+                a.max(d) != 0
+            };
+            if !hairpin || accept_local {
+                // The kernel's fast path: only "is the source one of ours?".
+                return (own_source && !accept_local).then_some(RoutingFailure::Martian);
+            }
+            // `__fib_validate_source` with rp_filter 0: the source's route must be unicast
+            // (or local with accept_local); no route at all is fine.
+            let flow = Flow {
+                dst: packet.src,
+                src: Some(packet.dst),
+                iif: None,
+                mark: if valid_mark { packet.mark } else { 0 },
+                tos: packet.tos,
+                proto: None,
+                ports: None,
+                uid: 0,
+            };
+            return match fib.lookup(&flow) {
+                Lookup::Route(hit) if hit.route.route_type != RouteType::Unicast => {
+                    Some(RoutingFailure::Martian)
+                }
+                _ => None,
+            };
         }
         let flow = Flow {
             dst: packet.src,
@@ -1724,6 +1784,37 @@ mod tests {
             route_received(&h, &syn_in("127.0.0.1", "10.1.0.2", "tap0")).kind,
             RouteKind::Failed(RoutingFailure::Martian)
         );
+    }
+
+    /// Found by the differential tester (issue 3 part 8): a subnet broadcast source is
+    /// martian when the packet would leave by the device it came in by (the full source
+    /// check runs for a would-be redirect), and fine otherwise.
+    #[test]
+    fn broadcast_source_hairpin_is_martian() {
+        let h = router().build();
+        let d = route_received(&h, &syn_in("10.1.1.255", "10.1.1.41", "tap0"));
+        assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::Martian));
+        let d = route_received(&h, &syn_in("10.1.1.255", "10.1.0.2", "tap0"));
+        assert_eq!(d.kind, fwd("eno1", None));
+        let h = router()
+            .sysctl("net.ipv4.conf.all.send_redirects", "0")
+            .sysctl("net.ipv4.conf.tap0.send_redirects", "0")
+            .build();
+        let d = route_received(&h, &syn_in("10.1.1.255", "10.1.1.41", "tap0"));
+        assert_eq!(d.kind, fwd("tap0", None));
+    }
+
+    /// Found by the corpus agreement run (issue 3 part 9): `ip6_forward` drops packets
+    /// with an unspecified, multicast, loopback or link-local source.
+    #[test]
+    fn ipv6_forwarding_refuses_scoped_sources() {
+        let h = router().build();
+        for src in ["::", "fe80::5c", "ff02::1", "::1"] {
+            let d = route_received(&h, &syn_in(src, "fd00::2", "tap0"));
+            assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::Martian), "{src}");
+        }
+        let d = route_received(&h, &syn_in("fd01::2", "fd00::2", "tap0"));
+        assert_eq!(d.kind, fwd("eno1", None));
     }
 
     #[test]

@@ -149,7 +149,8 @@ pub enum Note {
     NatChainSkipped {
         chain: ChainRef,
     },
-    /// The packet was re-routed after OUTPUT changed its mark or destination.
+    /// The packet was re-routed after OUTPUT: a `type route` chain (iptables mangle
+    /// OUTPUT) changed its mark, TOS or addresses, or NAT changed its destination.
     Rerouted,
     /// The interface given on the command line was not what routing chose.
     OifContradicted {

@@ -112,6 +112,10 @@ pub struct Walk<'a, 'p> {
     pub decisions: Decisions<'p>,
     /// Call stack of the chain traversal in progress (reused between base chains).
     pub stack: Vec<Frame>,
+    /// A `type route` base chain (iptables mangle OUTPUT) changed the mark, TOS or
+    /// addresses: the kernel re-routes after OUTPUT (`ip_route_me_harder`). A mark set in
+    /// a `type filter` chain does not re-route.
+    pub route_chain_changed: bool,
 
     pub events: Vec<Event>,
     pub logs: Vec<LogLine>,
@@ -146,6 +150,7 @@ impl<'a, 'p> Walk<'a, 'p> {
             last_policy_accept: None,
             decisions: Decisions::new(prefix),
             stack: Vec::new(),
+            route_chain_changed: false,
             events: Vec::with_capacity(16),
             logs: Vec::new(),
             nat: Vec::new(),

@@ -2,6 +2,7 @@
 //! source spans and clear errors.
 //!
 //! One module per language:
+//! - [`dialect`]: which of the rules languages a file is written in, from its content;
 //! - [`iptables_save`]: `iptables-save` / `ip6tables-save` output (with or without `-c`);
 //! - [`ipset`]: `ipset save`;
 //! - [`iproute`]: `ip -j addr`, `ip -j route show table all`, `ip -j rule`;
@@ -15,14 +16,17 @@
 //! kind and what was expected. `report` renders it as `file:line:col`, the line and a caret.
 
 pub mod conntrack;
+pub mod dialect;
 pub mod error;
 pub mod host_dir;
 pub mod iproute;
 pub mod ipset;
 pub mod nft;
+pub mod iptables_list;
 pub mod iptables_save;
 mod lines;
 pub mod packet_spec;
+pub mod snapshot;
 pub mod ss;
 pub mod sysctl;
 

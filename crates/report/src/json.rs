@@ -79,6 +79,41 @@ pub struct Report {
     /// For a blocked port: what an ICMP echo request between the same endpoints does ("why
     /// ping works"); `null` when not computed or not applicable.
     pub ping: Option<PingJson>,
+    /// Mixed hosts: the packet was dropped or rejected although an earlier base chain on
+    /// the same hook (often another table, another tool) had accepted it: an accept ends
+    /// only its own base chain. `null` when that is not the case.
+    pub cross_table: Option<CrossTableJson>,
+}
+
+/// An accept that did not save the packet from a later drop on the same hook.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossTableJson {
+    /// The hook both base chains are on.
+    pub hook: String,
+    /// The earlier accepts on that hook, in path order, one per base chain.
+    pub accepted_by: Vec<CrossTableAccept>,
+    /// The base chain that then dropped or rejected the packet.
+    pub decided_in: BaseChainJson,
+    /// The same in words.
+    pub text: Vec<String>,
+}
+
+/// One earlier accept.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossTableAccept {
+    /// The base chain that accepted (its priority orders it before `decided_in`).
+    pub base_chain: BaseChainJson,
+    /// The accepting rule (in that base chain or a chain it jumped to).
+    pub rule: Option<RuleJson>,
+}
+
+/// A base chain: table, family, chain name, hook priority.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaseChainJson {
+    pub table: String,
+    pub family: String,
+    pub chain: String,
+    pub priority: i32,
 }
 
 /// A packet.
@@ -383,8 +418,11 @@ pub struct FixJson {
     /// Table and chain of the first rule.
     pub table: String,
     pub chain: String,
-    /// 1-based position the first rule is inserted at; `null` when appended (`-A`).
+    /// 1-based position the first rule is inserted at; `null` when appended (`-A`,
+    /// `nft add rule`) or when the fix is a set element (`kind` = `set_element`).
     pub position: Option<usize>,
+    /// `insert`, `append` or `set_element` (`nft add element`: `chain` is then the set).
+    pub kind: String,
     /// The fate when the simulation is re-run with the fix.
     pub verified_fate: String,
     /// Whether the packet then passes.
@@ -461,6 +499,40 @@ pub fn report(answer: &Answer<'_>) -> Report {
             passes: p.fate.passed(),
             rule: decider_json(rs, &p.decider),
         }),
+        cross_table: analysis::cross_table::explain(rs, trace).map(|x| cross_table(rs, &x, trace)),
+    }
+}
+
+fn base_chain_json(rs: &Ruleset, c: ChainRef, priority: i32) -> BaseChainJson {
+    BaseChainJson {
+        table: rs
+            .tables
+            .get(c.table)
+            .map(|t| t.name.clone())
+            .unwrap_or_default(),
+        family: rs
+            .tables
+            .get(c.table)
+            .map(|t| t.family.to_string())
+            .unwrap_or_default(),
+        chain: words::chain_name(rs, c),
+        priority,
+    }
+}
+
+fn cross_table(rs: &Ruleset, x: &analysis::CrossTable, trace: &Trace) -> CrossTableJson {
+    CrossTableJson {
+        hook: x.hook.to_string(),
+        accepted_by: x
+            .accepted
+            .iter()
+            .map(|a| CrossTableAccept {
+                base_chain: base_chain_json(rs, a.base, a.priority),
+                rule: rule_json(rs, a.rule),
+            })
+            .collect(),
+        decided_in: base_chain_json(rs, x.decided_in, x.decided_priority),
+        text: words::cross_table(rs, x, &trace.fate),
     }
 }
 
@@ -866,8 +938,14 @@ fn fix(f: &Fix) -> FixJson {
         chain: f.chain.clone(),
         position: match f.position {
             analysis::Position::Insert(n) => Some(n),
-            analysis::Position::Append => None,
+            analysis::Position::Append | analysis::Position::SetElement => None,
         },
+        kind: match f.position {
+            analysis::Position::Insert(_) => "insert",
+            analysis::Position::Append => "append",
+            analysis::Position::SetElement => "set_element",
+        }
+        .to_string(),
         verified_fate: words::fate_kind(&f.verified_fate).to_string(),
         passes: f.passes,
         note: f.note.clone(),

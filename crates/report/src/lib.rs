@@ -18,7 +18,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod counters;
 pub mod diagnostic;
+pub mod flows;
 pub mod json;
 pub mod text;
 mod words;

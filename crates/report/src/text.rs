@@ -163,7 +163,10 @@ impl<W: Write> Section<'_, '_, W> {
         let rs = answer.ruleset;
         match &trace.decider {
             Decider::Rule(at) => {
-                let loc = words::rule_location(rs, *at);
+                let mut loc = words::rule_location(rs, *at);
+                if let Some(h) = words::rule_origin(rs, *at).and_then(|o| o.handle) {
+                    loc.push_str(&format!(" handle {h}"));
+                }
                 let mut lines = vec![format!(
                     "{}   {}",
                     words::rule_label(rs, *at),
@@ -211,6 +214,9 @@ impl<W: Write> Section<'_, '_, W> {
                 self.field("deciding rule", lines)?;
             }
             other => self.field("decided by", [words::decider_short(rs, other)])?,
+        }
+        if let Some(x) = analysis::cross_table::explain(rs, trace) {
+            self.field("not saved by", words::cross_table(rs, &x, &trace.fate))?;
         }
         self.field("fate", [words::fate_sentence(&trace.fate)])?;
         let sees = words::sender_sees(trace, answer.host);
@@ -393,6 +399,9 @@ impl<W: Write> Section<'_, '_, W> {
         let position = match fix.position {
             Position::Insert(n) => format!("as rule {n} of {}/{}", fix.table, fix.chain),
             Position::Append => format!("at the end of {}/{}", fix.table, fix.chain),
+            Position::SetElement => {
+                format!("an element of set @{} in table {}", fix.chain, fix.table)
+            }
         };
         let verdict = if fix.passes {
             format!("re-simulated: {}", words::fate_sentence(&fix.verified_fate))

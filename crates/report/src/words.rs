@@ -343,7 +343,10 @@ pub fn note(ruleset: &Ruleset, n: &Note) -> String {
             "{} skipped: nat chains see only the first packet of a connection",
             chain_label(ruleset, *chain)
         ),
-        Note::Rerouted => "re-routed: output changed the mark or destination".to_string(),
+        Note::Rerouted => {
+            "re-routed: a route chain changed the mark or address, or NAT the destination"
+                .to_string()
+        }
         Note::OifContradicted { given, routed } => {
             format!("routing chose {routed}, not {given} as given")
         }
@@ -601,4 +604,42 @@ pub fn branch(ruleset: &Ruleset, b: &Branch) -> String {
 /// "tcp 10.1.0.2:2175 -> 10.1.1.2:1050 [SYN ACK]".
 pub fn packet(p: &Packet) -> String {
     p.to_string()
+}
+
+/// The cross-table effect, one line per earlier accept then the drop: "accepted by inet
+/// t/fwd #1 (priority -10, t.nft:4)", "but an accept ends only its own base chain: on the
+/// forward hook, filter/FORWARD (priority 0) still ran and dropped it".
+pub fn cross_table(ruleset: &Ruleset, x: &analysis::CrossTable, fate: &Fate) -> Vec<String> {
+    let mut lines: Vec<String> = x
+        .accepted
+        .iter()
+        .map(|a| {
+            let loc = rule_location(ruleset, a.rule);
+            let mut s = format!("accepted by {}", rule_label(ruleset, a.rule));
+            if a.rule.chain_ref() != a.base {
+                s.push_str(&format!(
+                    " (from base chain {})",
+                    chain_label(ruleset, a.base)
+                ));
+            }
+            s.push_str(&format!(" (priority {}", a.priority));
+            if !loc.is_empty() {
+                s.push_str(&format!(", {loc}"));
+            }
+            s.push(')');
+            s
+        })
+        .collect();
+    let what = match fate {
+        Fate::Rejected { .. } => "rejected it",
+        _ => "dropped it",
+    };
+    lines.push(format!(
+        "but an accept ends only its own base chain: on the {} hook, {} (priority {}) still \
+         ran and {what}",
+        x.hook,
+        chain_label(ruleset, x.decided_in),
+        x.decided_priority,
+    ));
+    lines
 }

@@ -782,10 +782,26 @@ impl Reader<'_> {
                 "{} (later packets of the connection bypass the forward chain)",
                 compact(k, b)
             )),
-            "xt" => StmtKind::Unknown(format!(
-                "{} (iptables-nft compat expression: pass the iptables-save view too)",
-                compact(k, b)
-            )),
+            // An xt match is a condition (Unknown: branches match / no match); an xt target
+            // is an action whose effect is Unknown. Either way iptables-save shows it.
+            "xt" if b.get("type").and_then(J::as_str) == Some("match") => {
+                let name = b.get("name").and_then(J::as_str).unwrap_or("?");
+                StmtKind::Undecidable {
+                    kind: Undecidable::Unsupported(format!(
+                        "xt match {name} (iptables-nft compat expression: pass the iptables-save view too)"
+                    )),
+                    text: compact(k, b),
+                }
+            }
+            "xt" => StmtKind::Unknown(match b.get("name").and_then(J::as_str) {
+                Some(name) => format!(
+                    "xt target {name} (iptables-nft compat expression: pass the iptables-save view too)"
+                ),
+                None => format!(
+                    "{} (iptables-nft compat expression: pass the iptables-save view too)",
+                    compact(k, b)
+                ),
+            }),
             "fwd" | "synproxy" | "tproxy" => StmtKind::Unknown(compact(k, b)),
             other => {
                 self.warnings

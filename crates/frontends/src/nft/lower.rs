@@ -560,14 +560,28 @@ impl TableCx<'_> {
                 addr,
                 port,
                 flags,
-            } => self.nat(
-                kind,
-                family.as_deref(),
-                addr.as_ref(),
-                port.as_ref(),
-                flags,
-                &s.text,
-            ),
+            } => {
+                let mut alts = self.nat(
+                    kind,
+                    family.as_deref(),
+                    addr.as_ref(),
+                    port.as_ref(),
+                    flags,
+                    &s.text,
+                )?;
+                // `dnat ip to ...` in an inet table does nothing to a packet of the other
+                // family (`nft_nat_inet_eval`) and the rule goes on: one more alternative,
+                // the other family, with no action (traced as the rule, verdict continue).
+                let other = match family.as_deref() {
+                    Some("ip") => Some(10),
+                    Some("ip6") => Some(2),
+                    _ => None,
+                };
+                if let (Family::Inet, Some(n)) = (self.family, other) {
+                    alts.push(vec![(Step::Match(nfproto_dep(n)), false)]);
+                }
+                Ok(alts)
+            }
             StmtKind::Mangle { key, value } => self.mangle(key, value, &s.text),
             StmtKind::Notrack => one(Step::Action(Action::Notrack)),
             StmtKind::VMap { key, data } => self.vmap(key, data, &s.text),
@@ -1829,12 +1843,25 @@ fn single(ty: Ty, s: &str) -> Result<Pattern, Bad> {
             values::protocol(s).map_err(|b| bad("protocol", s, b.reason))?,
         )),
         Ty::Int => int(num("number")?),
-        // nft's wildcard `eth*` is iptables' `eth+`. An interface whose name really ends in
-        // `+` would be read as a wildcard (no such names exist in practice).
-        Ty::Iface => Pattern::Iface(match s.strip_suffix('*') {
-            Some(p) => format!("{p}+"),
-            None => s.to_string(),
-        }),
+        // nft's wildcard `eth*` is iptables' `eth+`; an escaped `\*` at the end is a literal
+        // star (`iptables-translate -i '*'` gives `iifname "\*"`). A literal name ending in
+        // `+` is kept as an exact string value: as `Iface` it would read as a wildcard.
+        Ty::Iface => {
+            let exact = |name: String| {
+                if name.ends_with('+') {
+                    Pattern::Value(Value::Str(name))
+                } else {
+                    Pattern::Iface(name)
+                }
+            };
+            if let Some(p) = s.strip_suffix("\\*") {
+                exact(format!("{p}*"))
+            } else if let Some(p) = s.strip_suffix('*') {
+                Pattern::Iface(format!("{p}+"))
+            } else {
+                exact(s.to_string())
+            }
+        }
         Ty::Mac => Pattern::Value(Value::Mac(
             Mac::parse(s).ok_or_else(|| bad("MAC address", s, "expected aa:bb:cc:dd:ee:ff"))?,
         )),
@@ -1964,5 +1991,63 @@ fn key_types(k: &SetKey, family: Family) -> Option<Vec<Ty>> {
                 })
                 .collect()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use model::expr::{Key, Pattern, Test, Value};
+    use model::ruleset::Step;
+    use model::SourceFile;
+
+    fn ifname_pattern(rule: &str) -> Pattern {
+        let text = format!("table ip t {{\n chain c {{\n  {rule}\n }}\n}}\n");
+        let rs = crate::nft::parse_text(&SourceFile::new("t.nft", text)).unwrap();
+        match &rs.tables[0].chains[0].rules[0].body[0] {
+            Step::Match(m) => match &m.test {
+                Test::Cmp {
+                    key: Key::IifName,
+                    pattern,
+                } => pattern.clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Found by the txlate cross-check (`iptables-translate -A FORWARD -i *` gives
+    /// `iifname "\*"`): an escaped trailing star is the literal name `*`, not a wildcard;
+    /// a literal name ending in `+` must not turn into iptables' `+` wildcard.
+    /// Found by the nft kernel-differential test: `dnat ip6 to X` in an inet table leaves
+    /// an IPv4 packet alone and the rule continues (the kernel traces the rule, verdict
+    /// continue): an alternative for the other family with no action.
+    #[test]
+    fn inet_nat_with_a_family_continues_for_the_other_family() {
+        let text = "table inet t {\n chain c {\n  type nat hook prerouting priority -100;\n  dnat ip6 to fd00::1\n }\n}\n";
+        let rs = crate::nft::parse_text(&SourceFile::new("t.nft", text)).unwrap();
+        let rules = &rs.tables[0].chains[0].rules;
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].origin.span, rules[1].origin.span);
+        assert_eq!(
+            rules[1].body,
+            vec![Step::Match(model::expr::Match::cmp(
+                Key::NfProto,
+                Pattern::Value(Value::Int(2))
+            ))]
+        );
+    }
+
+    #[test]
+    fn escaped_star_and_plus_are_literal_interface_names() {
+        assert_eq!(ifname_pattern(r#"iifname "\*""#), Pattern::Iface("*".into()));
+        assert_eq!(ifname_pattern(r#"iifname "eth*""#), Pattern::Iface("eth+".into()));
+        assert_eq!(
+            ifname_pattern(r#"iifname "eth*foo**""#),
+            Pattern::Iface("eth*foo*+".into())
+        );
+        assert_eq!(
+            ifname_pattern(r#"iifname "eth+""#),
+            Pattern::Value(Value::Str("eth+".into()))
+        );
     }
 }

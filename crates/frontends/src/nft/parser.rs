@@ -1349,6 +1349,10 @@ impl<'s> P<'s> {
                         "dup" => StmtKind::Shown(format!("{text} (a copy is sent; the packet goes on)")),
                         "flow" => StmtKind::Shown(format!("{text} (later packets of the connection bypass the forward chain)")),
                         "last" | "secmark" => StmtKind::Shown(text),
+                        "xt" if text.starts_with("xt match") => StmtKind::Undecidable {
+                            kind: Undecidable::Unsupported(format!("{text} (iptables-nft compat expression: pass the iptables-save view too)")),
+                            text,
+                        },
                         "xt" => StmtKind::Unknown(format!("{text} (iptables-nft compat expression: pass the iptables-save view too)")),
                         _ => StmtKind::Unknown(text),
                     });

@@ -1,0 +1,109 @@
+//! Each distinct flow of a firewall log, simulated once.
+//!
+//! A log line is the packet as the LOG rule saw it. To simulate it from the start of the
+//! path, the TTL of a forwarded packet (both `IN=` and `OUT=` set) is given back the one the
+//! router took before the forward hook. The rule that wrote the line is found from its
+//! prefix: the simulated path should pass a LOG rule with exactly that prefix; when it does
+//! not, the flow is flagged (the host state, the NAT before the LOG rule, or the ruleset
+//! differ from what wrote the log).
+
+use engine::{Options, Outcome, Prepared};
+use evidence::log_file::Flow;
+use evidence::log_line::LogRecord;
+use model::expr::Action;
+use model::{Host, Packet, RuleRef, Ruleset};
+
+/// Which rule wrote the flow's lines, as far as the ruleset and the simulation tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoggedBy {
+    /// The simulated path passes this LOG rule, whose prefix is the line's.
+    OnPath(RuleRef),
+    /// LOG rules with this prefix exist, but the simulated path passes none of them.
+    NotOnPath(Vec<RuleRef>),
+    /// No LOG rule of the ruleset has this prefix.
+    NoSuchRule,
+}
+
+/// One flow, simulated.
+#[derive(Debug, Clone)]
+pub struct FlowAnswer {
+    /// The packet simulated (the flow's first line, TTL restored).
+    pub packet: Packet,
+    pub outcome: Outcome,
+    pub logged_by: LoggedBy,
+    /// The TTL was raised by one: the line was written after forwarding.
+    pub ttl_restored: bool,
+}
+
+/// The packet to simulate for a log line, and whether its TTL was restored.
+pub fn packet_of(record: &LogRecord) -> (Packet, bool) {
+    let mut p = record.packet.clone();
+    p.iif = record.iif.clone();
+    p.oif = record.oif.clone();
+    // LOG in FORWARD/POSTROUTING sees the TTL after ip_forward decremented it.
+    let forwarded = record.iif.is_some() && record.oif.is_some();
+    if forwarded {
+        p.ttl = p.ttl.saturating_add(1);
+    }
+    (p, forwarded)
+}
+
+/// The LOG (or nft `log`) rules whose prefix is `prefix`.
+pub fn log_rules_with_prefix(ruleset: &Ruleset, prefix: &str) -> Vec<RuleRef> {
+    let mut out = Vec::new();
+    for (ti, t) in ruleset.tables.iter().enumerate() {
+        for (ci, c) in t.chains.iter().enumerate() {
+            for (ri, r) in c.rules.iter().enumerate() {
+                let logs = r.actions().any(|a| match a {
+                    Action::Log(l) => {
+                        l.prefix == prefix || l.prefix.trim_end() == prefix.trim_end()
+                    }
+                    _ => false,
+                });
+                if logs && !prefix.is_empty() {
+                    out.push(RuleRef {
+                        table: ti,
+                        chain: ci,
+                        rule: ri,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Simulates every flow once (through one prepared ruleset).
+pub fn explain_flows(
+    ruleset: &Ruleset,
+    host: &Host,
+    flows: &[Flow],
+    options: &Options,
+) -> Vec<FlowAnswer> {
+    let prepared = Prepared::new(ruleset);
+    flows
+        .iter()
+        .map(|f| {
+            let (packet, ttl_restored) = packet_of(&f.first);
+            let outcome = engine::simulate_prepared(&prepared, host, &packet, options);
+            let candidates = log_rules_with_prefix(ruleset, &f.first.prefix);
+            let on_path = outcome
+                .branches
+                .iter()
+                .flat_map(|b| &b.trace.logs)
+                .find(|l| candidates.contains(&l.by))
+                .map(|l| l.by);
+            let logged_by = match on_path {
+                Some(r) => LoggedBy::OnPath(r),
+                None if candidates.is_empty() => LoggedBy::NoSuchRule,
+                None => LoggedBy::NotOnPath(candidates),
+            };
+            FlowAnswer {
+                packet,
+                outcome,
+                logged_by,
+                ttl_restored,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,345 @@
+//! The evidence commands: `whyblocked log`, `whyblocked explain-trace`,
+//! `whyblocked conntrack`. Each reads a file of evidence, and with `--rules` (and `--host`)
+//! simulates what it shows and names the rules; the work is in `evidence`,
+//! `analysis::flows` and `report::flows`.
+
+use crate::args::{FamilyArg, RulesFormat};
+use crate::{Error, Verdict};
+use engine::Options;
+use model::{Host, Ruleset};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The rules and host state the evidence is checked against (all optional).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RulesArgs {
+    /// A rules file (iptables-save, ip6tables-save, `nft list ruleset`, `nft -j list
+    /// ruleset`); repeat for several. Without it the evidence is only read, not simulated.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// An `ipset save` file the rules refer to.
+    #[arg(long = "ipset", value_name = "FILE")]
+    pub ipset: Vec<PathBuf>,
+    /// The host's state: a directory (ip -j addr/route/rule, sysctl -a, ss, conntrack -L)
+    /// or a `whyblocked snapshot` file.
+    #[arg(long = "host", value_name = "DIR|FILE")]
+    pub host: Option<PathBuf>,
+    /// Family of every iptables-save --rules file (guessed when not given).
+    #[arg(long, value_enum, value_name = "FAMILY")]
+    pub family: Option<FamilyArg>,
+    /// Dialect of every --rules file (told from the content when not given).
+    #[arg(long = "format", value_enum, value_name = "DIALECT")]
+    pub format: Option<RulesFormat>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Read a firewall log (kernel LOG / nft `log` lines: ufw.log, syslog, `dmesg`, `dmesg -T`,
+/// `journalctl` short or `-o json`; any prefix; IPv4 and IPv6), group its lines into flows
+/// (addresses, ports, protocol, interfaces, prefix) and, with --rules, simulate each flow
+/// once and name the rule that decides it. Malformed lines are counted and the first few
+/// shown; they never stop the scan. Exit status: 0 read, 2 input error.
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// The log file; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE|-")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// Keep at most this many distinct flows (memory bound); further lines are counted.
+    #[arg(long = "max-flows", value_name = "N", default_value_t = 100_000)]
+    pub max_flows: usize,
+    /// Never draw the progress bar (drawn on stderr for big files when it is a terminal).
+    #[arg(long = "no-progress")]
+    pub no_progress: bool,
+}
+
+/// Explain a kernel trace: iptables-legacy `TRACE:` lines (dmesg), `xtables-monitor --trace`
+/// output or `nft monitor trace` output (told apart by content). Each traced packet's path
+/// is shown with the rule text and file:line of the given ruleset, its fate stated (a REJECT
+/// the kernel prints as a drop is named as such; an accept has no closing event), and it is
+/// compared with the simulation of the same packet: divergences are flagged.
+/// Exit status: 0 the trace and the simulation agree (or no --rules), 1 they diverge,
+/// 2 input error.
+#[derive(Debug, clap::Args)]
+pub struct ExplainTraceArgs {
+    /// The trace file; `-` reads standard input.
+    #[arg(value_name = "FILE|-")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// `nft -a list ruleset` of the traced host, to place rules by handle (and nft rule text)
+    /// when the ruleset was given in another dialect.
+    #[arg(long = "listing", value_name = "FILE")]
+    pub listing: Option<PathBuf>,
+}
+
+/// Read `conntrack -E` events (or a `conntrack -L` listing; with or without
+/// `-o timestamp,extended`) and say per flow what they prove: a `[NEW]` means the first
+/// packet passed this host's firewall; `[NEW] ... [UNREPLIED]` then `[DESTROY]` in CLOSE
+/// means a reset answered (closed port); no event means dropped before conntrack or
+/// untracked. Give a PACKET to ask about one flow; with --rules it is simulated and checked
+/// against the events. `--table-out` writes the conntrack table the events leave, as
+/// `conntrack -L` lines (a host directory's conntrack.txt).
+/// Exit status: 0 read (and agree), 1 the events and the simulation disagree, 2 input error.
+#[derive(Debug, clap::Args)]
+pub struct ConntrackArgs {
+    /// The events file; `-` reads standard input.
+    #[arg(value_name = "FILE|-")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// Write the table left after the last event, as `conntrack -L` lines.
+    #[arg(long = "table-out", value_name = "FILE")]
+    pub table_out: Option<PathBuf>,
+    /// A packet to ask about (the PACKET grammar of `whyblocked`).
+    #[arg(
+        value_name = "PACKET",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub packet: Vec<String>,
+}
+
+/// Rules, host and notes, read through the same loader as the main command (it needs a
+/// packet, so a placeholder is given and dropped, with the note it causes).
+fn load(r: &RulesArgs, packet: &[String]) -> Result<(Ruleset, Host, Option<model::Packet>), Error> {
+    #[derive(clap::Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        input: crate::args::InputArgs,
+    }
+    use clap::Parser;
+    let mut argv: Vec<String> = vec!["whyblocked".into()];
+    for p in &r.rules {
+        argv.extend(["--rules".into(), p.display().to_string()]);
+    }
+    for p in &r.ipset {
+        argv.extend(["--ipset".into(), p.display().to_string()]);
+    }
+    if let Some(h) = &r.host {
+        argv.extend(["--host".into(), h.display().to_string()]);
+    }
+    if let Some(f) = r.family {
+        argv.extend([
+            "--family".into(),
+            clap::ValueEnum::to_possible_value(&f)
+                .map_or_else(String::new, |v| v.get_name().to_string()),
+        ]);
+    }
+    if let Some(f) = r.format {
+        argv.extend([
+            "--format".into(),
+            clap::ValueEnum::to_possible_value(&f)
+                .map_or_else(String::new, |v| v.get_name().to_string()),
+        ]);
+    }
+    argv.push("--".into());
+    let asked = !packet.is_empty();
+    if asked {
+        argv.extend(packet.iter().cloned());
+    } else {
+        argv.extend(["icmp".into(), "0.0.0.0".into(), "0.0.0.0".into()]);
+    }
+    let w = Wrap::try_parse_from(argv).map_err(Error::Usage)?;
+    let inputs = crate::config::Inputs::load(&w.input)?;
+    Ok((inputs.ruleset, inputs.host, asked.then_some(inputs.packet)))
+}
+
+/// An opened input: the reader, its size when known (for the progress bar), its name.
+type Opened = (Box<dyn BufRead>, Option<u64>, String);
+
+fn open(path: &Path) -> Result<Opened, Error> {
+    if path.as_os_str() == "-" {
+        return Ok((
+            Box::new(BufReader::new(io::stdin())),
+            None,
+            "<stdin>".into(),
+        ));
+    }
+    let f = File::open(path)
+        .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
+    let size = f.metadata().ok().map(|m| m.len());
+    Ok((
+        Box::new(BufReader::with_capacity(1 << 16, f)),
+        size,
+        path.display().to_string(),
+    ))
+}
+
+fn read_all(path: &Path) -> Result<(String, String), Error> {
+    let (mut r, _, name) = open(path)?;
+    let mut bytes = Vec::new();
+    r.read_to_end(&mut bytes)
+        .map_err(|e| Error::Input(format!("cannot read {name}: {e}")))?;
+    Ok((String::from_utf8_lossy(&bytes).into_owned(), name))
+}
+
+/// A progress line on stderr: only for files above 32 MiB, only on a terminal.
+struct Progress {
+    total: Option<u64>,
+    on: bool,
+}
+
+impl Progress {
+    fn tick(&self, done: u64) {
+        if !self.on {
+            return;
+        }
+        if let Some(t) = self.total.filter(|&t| t > 0) {
+            let pct = (done.min(t) * 100) / t;
+            let _ = write!(
+                io::stderr(),
+                "\r  reading: {pct:>3}% ({} of {} MiB)",
+                done >> 20,
+                t >> 20
+            );
+        }
+    }
+    fn done(&self) {
+        if self.on {
+            let _ = write!(io::stderr(), "\r{:60}\r", "");
+        }
+    }
+}
+
+/// `whyblocked log`.
+pub fn run_log<W: Write>(a: &LogArgs, out: &mut W) -> Result<Verdict, Error> {
+    let simulate = !a.rules.rules.is_empty() || a.rules.host.is_some();
+    let (ruleset, host, _) = if simulate {
+        load(&a.rules, &[])?
+    } else {
+        (Ruleset::default(), Host::default(), None)
+    };
+    let path = a.file.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let (reader, size, name) = open(&path)?;
+    let progress = Progress {
+        total: size,
+        on: !a.no_progress && size.is_some_and(|s| s > 32 << 20) && io::stderr().is_terminal(),
+    };
+    let options = evidence::log_file::ScanOptions {
+        max_flows: a.max_flows,
+        ..Default::default()
+    };
+    let scan = evidence::log_file::scan(&name, reader, &options, &mut |b| progress.tick(b))
+        .map_err(|e| Error::Input(format!("cannot read {name}: {e}")))?;
+    progress.done();
+    let answers = if simulate {
+        analysis::flows::logs::explain_flows(&ruleset, &host, &scan.flows, &Options::default())
+    } else {
+        Vec::new()
+    };
+    if a.rules.json {
+        report::flows::render_log_json(out, &name, &scan, &ruleset, &answers)
+    } else {
+        report::flows::render_log(out, &name, &scan, &ruleset, &answers)
+    }
+    .and_then(|()| out.flush())
+    .map_err(Error::Output)?;
+    Ok(Verdict::Done)
+}
+
+/// `whyblocked explain-trace`.
+pub fn run_explain_trace<W: Write>(a: &ExplainTraceArgs, out: &mut W) -> Result<Verdict, Error> {
+    let simulate = !a.rules.rules.is_empty() || a.rules.host.is_some();
+    let (ruleset, host, _) = if simulate {
+        load(&a.rules, &[])?
+    } else {
+        (Ruleset::default(), Host::default(), None)
+    };
+    let listing = match &a.listing {
+        Some(p) => Some(evidence::nft_listing::parse(&read_all(p)?.0)),
+        None => None,
+    };
+    let (text, name) = read_all(&a.file)?;
+    let Some((tracer, file)) = evidence::trace::parse(&name, &text) else {
+        return Err(Error::Input(format!(
+            "{name}: no trace lines found (expected `TRACE: table:chain:rule:N IN=...` from dmesg, `PACKET:`/` TRACE:` from xtables-monitor --trace, or `trace id ...` from nft monitor trace)"
+        )));
+    };
+    let answers = if simulate {
+        analysis::flows::traces::explain_traces(
+            &ruleset,
+            &host,
+            listing.as_ref(),
+            &file.packets,
+            &Options::default(),
+        )
+    } else {
+        analysis::flows::traces::explain_traces(
+            &ruleset,
+            &host,
+            listing.as_ref(),
+            &file.packets,
+            &Options::default(),
+        )
+        .into_iter()
+        .map(|mut t| {
+            t.simulated = None;
+            t.divergences.clear();
+            t
+        })
+        .collect()
+    };
+    if a.rules.json {
+        report::flows::render_traces_json(out, &name, tracer.name(), &file, &ruleset, &answers)
+    } else {
+        report::flows::render_traces(out, &name, tracer.name(), &file, &ruleset, &answers)
+    }
+    .and_then(|()| out.flush())
+    .map_err(Error::Output)?;
+    Ok(if !simulate {
+        Verdict::Done
+    } else if answers.iter().any(|t| !t.divergences.is_empty()) {
+        Verdict::KernelDisagrees
+    } else {
+        Verdict::KernelAgrees
+    })
+}
+
+/// `whyblocked conntrack`.
+pub fn run_conntrack<W: Write>(a: &ConntrackArgs, out: &mut W) -> Result<Verdict, Error> {
+    let simulate = !a.rules.rules.is_empty() || a.rules.host.is_some();
+    let (ruleset, host, packet) = if simulate || !a.packet.is_empty() {
+        load(&a.rules, &a.packet)?
+    } else {
+        (Ruleset::default(), Host::default(), None)
+    };
+    let (text, name) = read_all(&a.file)?;
+    let file = evidence::conntrack_events::parse(&name, &text);
+    let asked: Vec<_> = packet
+        .iter()
+        .map(|p| {
+            analysis::flows::conntrack::explain_packet(
+                simulate.then_some(&ruleset),
+                &host,
+                &file,
+                p,
+                &Options::default(),
+            )
+        })
+        .collect();
+    if let Some(path) = &a.table_out {
+        let table: String = file
+            .table_after()
+            .iter()
+            .map(|e| format!("{}\n", e.text))
+            .collect();
+        std::fs::write(path, table)
+            .map_err(|e| Error::Input(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if a.rules.json {
+        report::flows::render_conntrack_json(out, &name, &file, &ruleset, &asked)
+    } else {
+        report::flows::render_conntrack(out, &name, &file, &ruleset, &asked)
+    }
+    .and_then(|()| out.flush())
+    .map_err(Error::Output)?;
+    Ok(if asked.iter().any(|x| x.agrees == Some(false)) {
+        Verdict::KernelDisagrees
+    } else {
+        Verdict::Done
+    })
+}

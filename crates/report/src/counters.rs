@@ -1,0 +1,105 @@
+//! A counter diff ([`analysis::counters::Diff`]) as text or JSON.
+
+use analysis::counters::{Change, Diff, Row};
+use std::io::{self, Write};
+
+fn place(r: &Row) -> String {
+    let fam = r.family.map(|f| format!("{f} ")).unwrap_or_default();
+    let at = match r.index {
+        Some(i) => format!("#{}", i + 1),
+        None => "policy".to_string(),
+    };
+    format!("{fam}{}/{} {at}", r.table, r.chain)
+}
+
+/// One line per row whose counters moved, in path order, then a summary line.
+pub fn render_text<W: Write>(w: &mut W, d: &Diff, before: &str, after: &str) -> io::Result<()> {
+    let about = if d.approx { "~" } else { "" };
+    if d.deltas.is_empty() {
+        writeln!(
+            w,
+            "no counter moved between {before} and {after} ({} rules and policies compared)",
+            d.compared
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "counters that moved between {before} and {after}, in path order:"
+    )?;
+    for x in &d.deltas {
+        let r = &x.row;
+        let delta = match &x.change {
+            Change::Moved { packets, bytes } => {
+                format!("+{about}{packets} pkts +{about}{bytes} bytes")
+            }
+            Change::New => format!("new: {} pkts {} bytes", r.packets, r.bytes),
+            Change::Removed => "removed".to_string(),
+            Change::Reset => format!("reset (now {} pkts {} bytes)", r.packets, r.bytes),
+        };
+        writeln!(w, "  {:<32} {:<28} {}:{}", place(r), delta, r.file, r.line)?;
+        writeln!(w, "      {}", r.text)?;
+    }
+    if d.approx {
+        writeln!(
+            w,
+            "(~: the listings rounded their counts (no -x): deltas are approximate)"
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct JsonDelta<'a> {
+    family: Option<String>,
+    table: &'a str,
+    chain: &'a str,
+    /// 1-based rule number; null for the chain's policy.
+    rule: Option<usize>,
+    text: &'a str,
+    file: &'a str,
+    line: u32,
+    change: &'static str,
+    packets: u64,
+    bytes: u64,
+    approx: bool,
+}
+
+/// `{"before", "after", "compared", "deltas": [...]}`; for `moved`, packets/bytes are the
+/// deltas, otherwise the row's own counts.
+pub fn render_json<W: Write>(w: &mut W, d: &Diff, before: &str, after: &str) -> io::Result<()> {
+    let deltas: Vec<JsonDelta> = d
+        .deltas
+        .iter()
+        .map(|x| {
+            let r = &x.row;
+            let (change, packets, bytes) = match &x.change {
+                Change::Moved { packets, bytes } => ("moved", *packets, *bytes),
+                Change::New => ("new", r.packets, r.bytes),
+                Change::Removed => ("removed", r.packets, r.bytes),
+                Change::Reset => ("reset", r.packets, r.bytes),
+            };
+            JsonDelta {
+                family: r.family.map(|f| f.to_string()),
+                table: &r.table,
+                chain: &r.chain,
+                rule: r.index.map(|i| i + 1),
+                text: &r.text,
+                file: &r.file,
+                line: r.line,
+                change,
+                packets,
+                bytes,
+                approx: r.approx,
+            }
+        })
+        .collect();
+    let v = serde_json::json!({
+        "before": before,
+        "after": after,
+        "compared": d.compared,
+        "deltas": deltas,
+    });
+    serde_json::to_writer_pretty(&mut *w, &v).map_err(io::Error::other)?;
+    writeln!(w)
+}
