@@ -17,7 +17,13 @@
 //! - [`mapping`]: kernel rule handles back to the user's rules;
 //! - [`kernel`]: one packet's walk as the kernel traced it;
 //! - [`compare`]: kernel walk vs engine trace, first divergence;
-//! - [`oracle`] and [`verify()`]: all of the above in one call.
+//! - [`oracle`] and [`verify()`]: all of the above in one call;
+//! - [`redact`] and `snapshot`: a host's state collected read-only into one file, optionally
+//!   with addresses redacted; `tracer`: `whyblocked trace` on a live host;
+//! - [`gen`]: random rulesets, packets aimed at rules, a lab for many rulesets (the
+//!   differential tests);
+//! - [`gen_nft`]: random small nft rulesets (sets, maps, vmaps, concatenations, NAT, several
+//!   tables and priorities) and packets aimed at them, for the nft differential tests.
 //!
 //! `unsafe` lives in one module only (`sys`). On systems other than Linux the same API
 //! exists and returns [`LiveError::Unsupported`].
@@ -25,15 +31,20 @@
 pub mod compare;
 pub mod error;
 pub mod frame;
+pub mod gen;
+pub mod gen_nft;
 pub mod kernel;
 pub mod load;
 pub mod mapping;
 pub mod nftrace;
+pub mod redact;
 pub mod verify;
 pub mod wire;
 
 #[cfg(target_os = "linux")]
 pub mod cmd;
+#[cfg(target_os = "linux")]
+pub mod counters;
 #[cfg(target_os = "linux")]
 pub mod inject;
 #[cfg(target_os = "linux")]
@@ -41,7 +52,11 @@ pub mod netns;
 #[cfg(target_os = "linux")]
 pub mod oracle;
 #[cfg(target_os = "linux")]
+pub mod snapshot;
+#[cfg(target_os = "linux")]
 mod sys;
+#[cfg(target_os = "linux")]
+pub mod tracer;
 
 pub use error::LiveError;
 pub use verify::{verify, VerifyReport};

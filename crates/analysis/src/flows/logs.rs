@@ -85,7 +85,12 @@ pub fn explain_flows(
         .iter()
         .map(|f| {
             let (packet, ttl_restored) = packet_of(&f.first);
-            let outcome = engine::simulate_prepared(&prepared, host, &packet, options);
+            let mut outcome = engine::simulate_prepared(&prepared, host, &packet, options);
+            // Only the fate, the decider and the log lines are reported per flow: dropping
+            // each path keeps a log of 100,000 flows in a few hundred bytes per flow.
+            for b in &mut outcome.branches {
+                b.trace.events = Vec::new();
+            }
             let candidates = log_rules_with_prefix(ruleset, &f.first.prefix);
             let on_path = outcome
                 .branches

@@ -1,0 +1,172 @@
+//! The `whyblocked` binary on a live host: `trace` cleans up its table on a normal exit,
+//! SIGINT and SIGKILL (run inside a throwaway namespace); `trace`, `snapshot` and
+//! `counters --watch` without root.
+#![allow(clippy::print_stderr)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_whyblocked");
+
+fn kernel_tests_enabled(test: &str) -> bool {
+    if live::is_root() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{test}: kernel-backed test needs root, and CI=true forbids skipping");
+    }
+    eprintln!("SKIP (not root): {test} needs root (network namespaces, netfilter tracing)");
+    false
+}
+
+fn table_in(ns: &str) -> bool {
+    live::cmd::in_ns_ok(ns, "nft", &["list", "tables"], None)
+        .map(|t| t.contains(live::TRACE_TABLE))
+        .unwrap_or(false)
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool, limit: Duration) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_trace_table_goes_away_on_exit_sigint_and_sigkill() {
+    if !kernel_tests_enabled("the_trace_table_goes_away_on_exit_sigint_and_sigkill") {
+        return;
+    }
+    let mut p = model::Packet::new(
+        "10.1.1.2".parse().unwrap(),
+        "10.1.1.1".parse().unwrap(),
+        model::L4::Udp { sport: 1, dport: 2 },
+    );
+    p.iif = Some("lan0".into());
+    let host = live::netns::TestHost::for_packets(&model::Host::default(), &[p]).unwrap();
+    let ns = host.router.name().to_string();
+    for how in ["exit", "SIGINT", "SIGKILL"] {
+        let timeout = if how == "exit" { "2" } else { "60" };
+        let mut child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                BIN,
+                "trace",
+                "--timeout",
+                timeout,
+                "udp",
+                "any",
+                "any",
+                "in",
+                "lan0",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for("the trace table", || table_in(&ns), Duration::from_secs(20));
+        let t = Instant::now();
+        match how {
+            "SIGINT" => {
+                let st = Command::new("kill")
+                    .args(["-s", "INT", &child.id().to_string()])
+                    .status()
+                    .unwrap();
+                assert!(st.success());
+            }
+            "SIGKILL" => child.kill().unwrap(),
+            _ => {}
+        }
+        wait_for(
+            "whyblocked to end",
+            || matches!(child.try_wait(), Ok(Some(_))),
+            Duration::from_secs(10),
+        );
+        let status = child.wait().unwrap();
+        wait_for(
+            &format!("the table to go after {how}"),
+            || !table_in(&ns),
+            Duration::from_secs(3),
+        );
+        eprintln!(
+            "{how}: whyblocked ended with {status}; table gone {:?} after the signal",
+            t.elapsed()
+        );
+        if how == "exit" {
+            assert!(status.success(), "{status}");
+        }
+    }
+    // No nft child is left behind either.
+    let ps = Command::new("ps")
+        .args(["-eo", "pid,ppid,args"])
+        .output()
+        .unwrap();
+    let me = std::process::id().to_string();
+    assert!(
+        !String::from_utf8_lossy(&ps.stdout)
+            .lines()
+            .any(|l| l.contains("nft -i") && l.split_whitespace().nth(1) == Some(me.as_str())),
+        "an nft -i child survived"
+    );
+}
+
+/// Runs the binary as `nobody` (when root can drop to it).
+fn as_nobody(args: &[&str]) -> Option<std::process::Output> {
+    if !live::is_root() {
+        return Some(Command::new(BIN).args(args).output().unwrap());
+    }
+    let mut full = vec!["--reuid=65534", "--regid=65534", "--clear-groups", BIN];
+    full.extend_from_slice(args);
+    Command::new("setpriv").args(&full).output().ok()
+}
+
+#[test]
+fn without_root_trace_and_watch_refuse_and_snapshot_says_what_it_missed() {
+    let Some(out) = as_nobody(&["trace", "tcp", "any", "any"]) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs root"), "{err}");
+
+    let out = as_nobody(&["counters", "--watch", "true"]).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("root"));
+
+    // snapshot: what it can, the rest named in the file and on stderr.
+    let out = as_nobody(&["snapshot"]).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(file.starts_with("%whyblocked-snapshot 1"));
+    assert!(
+        file.contains("%member ip-addr.json\n%command ip -j addr\n%status 0\n"),
+        "addresses are readable by anyone"
+    );
+    assert!(err.contains("could not read iptables-save.txt"), "{err}");
+    assert!(file.contains("%meta root no"));
+    // Read back: the host state is there, the ruleset is not and that is an error, not "no rules".
+    let path = std::env::temp_dir().join(format!("wb-nonroot-{}.snap", std::process::id()));
+    std::fs::write(&path, &file).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "--host",
+            path.to_str().unwrap(),
+            "tcp",
+            "10.0.0.1:1",
+            "10.0.0.2:2",
+        ])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no ruleset could be read"));
+}

@@ -1,0 +1,1020 @@
+//! `whyblocked trace`: the kernel's own trace of real packets on this host, annotated with
+//! the rules' text and lines.
+//!
+//! How it stays harmless:
+//! - the trace table `inet wbtrace` is created with `flags owner` by an `nft -i` child that
+//!   whyblocked spawns (under `setpriv --pdeathsig KILL`): the kernel deletes an owner table
+//!   when the netlink socket that created it closes, so the table goes away when the child
+//!   exits — on a normal exit (stdin closed), on SIGINT, and on SIGKILL of whyblocked
+//!   (the child gets SIGKILL as its parent dies, and its stdin reaches EOF anyway);
+//! - its chains only *set* `meta nftrace` (prerouting and output at priority -350, under a
+//!   `limit rate R/second`, for packets matching the selector) or observe the end of each
+//!   hook at priority 1000 with policy accept: no verdict of the host changes. The only side
+//!   effect is the limit's and the chains' own bookkeeping;
+//! - events are read with [`TraceReader`] (subscribing changes nothing).
+//!
+//! Rule text comes from a snapshot of the rule sources (iptables-save lines, nft text) and
+//! the handle mapping of `nft -a -j list ruleset`; both are re-read when an event names a
+//! rule the cached listing does not know (the ruleset changed: nft never reuses a handle in
+//! a table's lifetime).
+
+use crate::error::LiveError;
+use crate::frame::Headers;
+use crate::kernel::{self, KernelFate, KernelTrace};
+use crate::mapping::{chain_ref, Listing};
+use crate::nftrace::{CtEvent, KernelVerdict, Message, TraceEvent, TraceReader, TraceType};
+use crate::TRACE_TABLE;
+use model::{Family, Host, Packet, RuleRef, Ruleset, TcpFlags, Verdict, L4};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::IpAddr;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Which packets to trace: an nft match for the prerouting chain and one for the output
+/// chain (`None`: that chain traces nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    pub pre: Option<String>,
+    pub out: Option<String>,
+}
+
+impl Selector {
+    /// Raw nft match syntax, used on both chains (`tcp dport 2175`).
+    pub fn nft(expr: &str) -> Result<Selector, String> {
+        if expr.contains(['{', '}', ';', '\n', '#']) && !expr.contains("{ ") {
+            return Err(format!(
+                "--nft `{expr}`: only a match expression is allowed (no `;`, braces or comments)"
+            ));
+        }
+        if expr.contains(';') || expr.contains('\n') {
+            return Err(format!("--nft `{expr}`: one match expression, no `;`"));
+        }
+        Ok(Selector {
+            pre: Some(expr.trim().to_string()),
+            out: Some(expr.trim().to_string()),
+        })
+    }
+
+    /// The packet-spec grammar with wildcards: `PROTO SRC DST [in IFACE] [out IFACE]`, where
+    /// PROTO may be `any`, SRC/DST are `any`, `ADDR`, `ADDR/LEN`, `ADDR:PORT`, `any:PORT`,
+    /// `[V6]:PORT` or `[V6/LEN]:any`.
+    pub fn parse(words: &[String]) -> Result<Selector, String> {
+        let mut w = words.iter().map(String::as_str);
+        let proto = w.next().ok_or("a selector needs PROTO SRC DST")?;
+        let src = w
+            .next()
+            .ok_or("a selector needs PROTO SRC DST (SRC missing)")?;
+        let dst = w
+            .next()
+            .ok_or("a selector needs PROTO SRC DST (DST missing)")?;
+        let (mut iif, mut oif) = (None, None);
+        while let Some(k) = w.next() {
+            let v = w.next().ok_or(format!("`{k}` needs an interface name"))?;
+            if !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-@:".contains(c))
+                || v.is_empty()
+            {
+                return Err(format!("`{v}` is not an interface name"));
+            }
+            match k {
+                "in" => iif = Some(v.to_string()),
+                "out" => oif = Some(v.to_string()),
+                other => {
+                    return Err(format!(
+                        "expected `in IFACE` or `out IFACE`, found `{other}`"
+                    ))
+                }
+            }
+        }
+        let proto_match = match proto {
+            "any" | "*" => None,
+            "tcp" | "udp" | "sctp" | "icmp" | "icmpv6" | "dccp" | "udplite" | "esp" | "ah"
+            | "gre" => Some(proto.to_string()),
+            p if p.parse::<u8>().is_ok() => Some(p.to_string()),
+            p => {
+                return Err(format!(
+                    "unknown protocol `{p}` (tcp, udp, sctp, icmp, icmpv6, a number or any)"
+                ))
+            }
+        };
+        let (saddr, sport) = endpoint(src)?;
+        let (daddr, dport) = endpoint(dst)?;
+        let v6 = match (saddr, daddr) {
+            (Some(a), Some(b)) if a.addr().is_ipv6() != b.addr().is_ipv6() => {
+                return Err("source and destination are of different families".into())
+            }
+            (Some(a), _) | (None, Some(a)) => Some(a.addr().is_ipv6()),
+            _ => None,
+        };
+        if (sport.is_some() || dport.is_some())
+            && !matches!(
+                proto_match.as_deref(),
+                Some("tcp" | "udp" | "sctp" | "dccp" | "udplite")
+            )
+        {
+            return Err("ports need PROTO tcp, udp or sctp".into());
+        }
+        let mut m = Vec::new();
+        match v6 {
+            Some(true) => m.push("meta nfproto ipv6".to_string()),
+            Some(false) => m.push("meta nfproto ipv4".to_string()),
+            None => {}
+        }
+        if let Some(p) = &proto_match {
+            m.push(format!("meta l4proto {p}"));
+        }
+        let ipk = if v6 == Some(true) { "ip6" } else { "ip" };
+        if let Some(a) = saddr {
+            m.push(format!("{ipk} saddr {a}"));
+        }
+        if let Some(a) = daddr {
+            m.push(format!("{ipk} daddr {a}"));
+        }
+        let l4 = proto_match.clone().unwrap_or_default();
+        if let Some(p) = sport {
+            m.push(format!("{l4} sport {p}"));
+        }
+        if let Some(p) = dport {
+            m.push(format!("{l4} dport {p}"));
+        }
+        let common = m.join(" ");
+        let join = |extra: Vec<String>| {
+            let mut v = vec![common.clone()];
+            v.extend(extra);
+            v.retain(|s| !s.is_empty());
+            v.join(" ")
+        };
+        let pre = {
+            let mut e = Vec::new();
+            if let Some(i) = &iif {
+                e.push(format!("iifname \"{i}\""));
+            }
+            if let Some(o) = &oif {
+                e.push(format!("fib daddr oifname \"{o}\""));
+            }
+            Some(join(e))
+        };
+        // A packet that arrives on an interface is never in the output hook.
+        let out = match (&iif, &oif) {
+            (Some(_), _) => None,
+            (None, Some(o)) => Some(join(vec![format!("oifname \"{o}\"")])),
+            (None, None) => Some(join(vec![])),
+        };
+        Ok(Selector { pre, out })
+    }
+}
+
+/// `any`, `ADDR`, `ADDR/LEN`, `ADDR:PORT`, `any:PORT`, `[V6]:PORT`.
+fn endpoint(s: &str) -> Result<(Option<ipnet::IpNet>, Option<u16>), String> {
+    let (addr, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (a, p) = rest.split_once(']').ok_or(format!("`{s}`: missing `]`"))?;
+        (a, p.strip_prefix(':'))
+    } else if s.matches(':').count() == 1 {
+        let (a, p) = s.split_once(':').unwrap_or((s, ""));
+        (a, Some(p))
+    } else {
+        (s, None)
+    };
+    let port = match port {
+        None | Some("any") | Some("*") => None,
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| format!("`{p}` is not a port (0-65535 or any)"))?,
+        ),
+    };
+    let addr = match addr {
+        "any" | "*" | "" => None,
+        a => Some(match a.parse::<ipnet::IpNet>() {
+            Ok(n) => n.trunc(),
+            Err(_) => {
+                let ip: IpAddr = a
+                    .parse()
+                    .map_err(|_| format!("`{a}` is not an address, a prefix or `any`"))?;
+                ipnet::IpNet::from(ip)
+            }
+        }),
+    };
+    Ok((addr, port))
+}
+
+/// The `nft -i` commands that create the trace table.
+pub fn table_commands(sel: &Selector, rate: u32) -> String {
+    let t = format!("inet {TRACE_TABLE}");
+    let rate = rate.max(1);
+    let mut s = format!("add table {t} {{ flags owner; }}\n");
+    for (chain, hook, m) in [("pre", "prerouting", &sel.pre), ("out", "output", &sel.out)] {
+        s += &format!(
+            "add chain {t} {chain} {{ type filter hook {hook} priority -350; policy accept; }}\n"
+        );
+        if let Some(m) = m {
+            s += &format!("add rule {t} {chain} {m} limit rate {rate}/second burst {rate} packets meta nftrace set 1\n");
+        }
+    }
+    for (chain, hook) in [
+        ("pre_end", "prerouting"),
+        ("in_end", "input"),
+        ("fwd_end", "forward"),
+        ("out_end", "output"),
+        ("post_end", "postrouting"),
+    ] {
+        s += &format!(
+            "add chain {t} {chain} {{ type filter hook {hook} priority 1000; policy accept; }}\n"
+        );
+    }
+    s
+}
+
+/// The temporary trace table, owned by an `nft -i` child. Dropping it closes the child's
+/// stdin (it exits, the kernel deletes the table), waits a bounded time, then kills the child
+/// by its pid.
+#[derive(Debug)]
+pub struct TraceTable {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stderr: Arc<Mutex<String>>,
+}
+
+fn table_exists() -> bool {
+    crate::cmd::run(
+        "nft",
+        &["list", "table", "inet", TRACE_TABLE],
+        None,
+        Duration::from_secs(5),
+    )
+    .is_ok_and(|o| o.success && o.stdout.contains("chain post_end"))
+}
+
+impl TraceTable {
+    /// Creates the table (fails if one of that name exists: another trace is running).
+    pub fn install(sel: &Selector, rate: u32) -> Result<TraceTable, LiveError> {
+        if crate::cmd::run(
+            "nft",
+            &["list", "table", "inet", TRACE_TABLE],
+            None,
+            Duration::from_secs(5),
+        )?
+        .success
+        {
+            return Err(LiveError::Setup(format!(
+                "a table inet {TRACE_TABLE} already exists: another `whyblocked trace` is running here (or `nft delete table inet {TRACE_TABLE}` if it is a leftover)"
+            )));
+        }
+        // setpriv makes the child die with us (PR_SET_PDEATHSIG); without it, EOF on its
+        // stdin still ends it when we die.
+        let mut cmd = if crate::snapshot::which("setpriv") {
+            let mut c = Command::new("setpriv");
+            c.args(["--pdeathsig", "KILL", "nft", "-i"]);
+            c
+        } else {
+            let mut c = Command::new("nft");
+            c.arg("-i");
+            c
+        };
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => LiveError::MissingTool {
+                    tool: "nft".into(),
+                    package: "nftables".into(),
+                },
+                _ => LiveError::io("spawn nft -i", e),
+            })?;
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(mut e) = child.stderr.take() {
+            let sink = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = e.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Ok(mut s) = sink.lock() {
+                        s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    }
+                }
+            });
+        }
+        let mut stdin = child.stdin.take();
+        let mut t = TraceTable {
+            child,
+            stdin: None,
+            stderr,
+        };
+        if let Some(s) = stdin.as_mut() {
+            s.write_all(table_commands(sel, rate).as_bytes())
+                .and_then(|()| s.flush())
+                .map_err(|e| LiveError::io("writing to nft -i", e))?;
+        }
+        t.stdin = stdin;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let err = t.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+            if err.contains("Error") {
+                return Err(LiveError::Command {
+                    what: "nft -i (creating the trace table)".into(),
+                    status: "error".into(),
+                    stderr: err,
+                });
+            }
+            if let Ok(Some(st)) = t.child.try_wait() {
+                return Err(LiveError::Command {
+                    what: "nft -i (creating the trace table)".into(),
+                    status: st.to_string(),
+                    stderr: err,
+                });
+            }
+            if table_exists() {
+                return Ok(t);
+            }
+            if Instant::now() > deadline {
+                return Err(LiveError::Timeout {
+                    what: "creating the trace table".into(),
+                    millis: 5000,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The pid of the `nft -i` child (for tests).
+    pub fn child_pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for TraceTable {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Only the child we spawned, by its pid.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Limits of one trace run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Stop after this many packets.
+    pub count: usize,
+    pub timeout: Duration,
+    /// Traced packets per second (per chain), a limit the kernel enforces.
+    pub rate: u32,
+    /// Simulate each packet offline on a snapshot of this host, and flag divergences.
+    pub compare: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            count: 10,
+            timeout: Duration::from_secs(60),
+            rate: 10,
+            compare: false,
+        }
+    }
+}
+
+/// One rule (or policy) the packet met, with its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnotatedStep {
+    pub step: kernel::KernelStep,
+    /// Rule text (for a policy: `policy drop`).
+    pub text: Option<String>,
+    /// `file:line` of the rule.
+    pub at: Option<String>,
+}
+
+/// One traced packet.
+#[derive(Debug, Clone)]
+pub struct TracedPacket {
+    pub number: usize,
+    /// The packet as it entered (first headers of its walk).
+    pub packet: Packet,
+    pub headers: Headers,
+    pub iif: Option<String>,
+    pub steps: Vec<AnnotatedStep>,
+    pub kernel: KernelTrace,
+    pub conntrack: Vec<CtEvent>,
+    /// What the sender sees, worked out from the deciding rule (engine functions).
+    pub sender_sees: Option<String>,
+    /// `--compare`: the offline fate, and the first divergence (None: they agree).
+    pub offline: Option<(String, Option<String>)>,
+}
+
+/// What a run saw.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub packets: usize,
+    pub events: usize,
+    pub elapsed: Duration,
+    pub listing_refreshes: usize,
+    pub stopped_by: String,
+}
+
+/// The host's rules and handles, re-read when they change.
+struct Context {
+    ruleset: Ruleset,
+    host: Host,
+    listing: Listing,
+    ifaces: HashMap<u32, String>,
+    last_refresh: Instant,
+}
+
+fn ifaces() -> HashMap<u32, String> {
+    let mut m = HashMap::new();
+    if let Ok(o) = crate::cmd::run("ip", &["-j", "link"], None, Duration::from_secs(5)) {
+        if let Ok(serde_json::Value::Array(v)) = serde_json::from_str(&o.stdout) {
+            for l in v {
+                if let (Some(i), Some(n)) = (l["ifindex"].as_u64(), l["ifname"].as_str()) {
+                    m.insert(i as u32, n.to_string());
+                }
+            }
+        }
+    }
+    m
+}
+
+impl Context {
+    fn load(with_host: bool) -> Result<Context, LiveError> {
+        let mut o = crate::snapshot::Options {
+            config_files: false,
+            conntrack_max: 1000,
+            ..Default::default()
+        };
+        o.timeout = Duration::from_secs(20);
+        let snap = if with_host {
+            crate::snapshot::collect(&o)
+        } else {
+            crate::counters::rules_snapshot(&o)?
+        };
+        let loaded = frontends::snapshot::load("live", &snap)
+            .map_err(|e| LiveError::Setup(format!("reading this host's state: {e}")))?;
+        let (ruleset, _, _) = frontends::snapshot::ruleset(&loaded.rules)
+            .map_err(|e| LiveError::Setup(format!("reading this host's ruleset: {e}")))?;
+        let json = crate::cmd::run_ok("nft", &["-a", "-j", "list", "ruleset"], None)?;
+        let listing = Listing::parse(&json).map_err(LiveError::Setup)?;
+        Ok(Context {
+            ruleset,
+            host: loaded.state.host,
+            listing,
+            ifaces: ifaces(),
+            last_refresh: Instant::now(),
+        })
+    }
+
+    /// Whether the listing knows every rule handle of these events.
+    fn knows(&self, events: &[TraceEvent]) -> bool {
+        events.iter().all(|e| {
+            e.table == TRACE_TABLE
+                || e.handle.is_none()
+                || e.family.is_none_or(|f| {
+                    self.listing
+                        .position(f, &e.table, &e.chain, e.handle.unwrap_or(0))
+                        .is_some()
+                })
+        })
+    }
+
+    /// The user's rule for a kernel rule: by nft handle first (nft listings keep it), then
+    /// by position (iptables-nft).
+    fn rule_for(&self, family: Family, table: &str, chain: &str, handle: u64) -> Option<RuleRef> {
+        let c = chain_ref(&self.ruleset, family, table, chain)?;
+        let ch = self.ruleset.chain_at(c);
+        if let Some(i) = ch
+            .rules
+            .iter()
+            .position(|r| r.origin.handle == Some(handle))
+        {
+            return Some(RuleRef {
+                table: c.table,
+                chain: c.chain,
+                rule: i,
+            });
+        }
+        self.listing
+            .rule_ref(&self.ruleset, family, table, chain, handle)
+    }
+}
+
+/// A packet's events as they arrive.
+struct Walk {
+    events: Vec<TraceEvent>,
+    last: Instant,
+    done: bool,
+}
+
+fn ends_walk(e: &TraceEvent) -> bool {
+    let ours_end = e.table == TRACE_TABLE
+        && e.kind == TraceType::Policy
+        && matches!(e.chain.as_str(), "in_end" | "post_end");
+    let verdict = e
+        .verdict
+        .clone()
+        .or_else(|| e.policy.map(|p| KernelVerdict::decode(p as i32, None)));
+    ours_end
+        || matches!(
+            verdict,
+            Some(KernelVerdict::Drop | KernelVerdict::Queue(_) | KernelVerdict::Stolen)
+        )
+}
+
+/// The packet its first headers describe.
+pub fn packet_of(h: &Headers, iif: Option<String>) -> Packet {
+    let (sport, dport) = h.ports.unwrap_or((0, 0));
+    let l4 = match h.proto {
+        6 => L4::Tcp {
+            sport,
+            dport,
+            flags: h.tcp_flags.unwrap_or(TcpFlags::SYN),
+        },
+        17 => L4::Udp { sport, dport },
+        132 => L4::Sctp { sport, dport },
+        1 => L4::Icmp {
+            icmp_type: h.icmp.map_or(8, |x| x.0),
+            code: h.icmp.map_or(0, |x| x.1),
+            id: 0,
+        },
+        58 => L4::Icmpv6 {
+            icmp_type: h.icmp.map_or(128, |x| x.0),
+            code: h.icmp.map_or(0, |x| x.1),
+            id: 0,
+        },
+        p => L4::Other(model::packet::IpProto::from_number(p)),
+    };
+    let mut p = Packet::new(h.src, h.dst, l4);
+    p.iif = iif;
+    p.ttl = h.ttl;
+    p
+}
+
+/// What the sender sees for the kernel's fate (engine's reject and symptom functions).
+fn sender_sees(cx: &Context, p: &Packet, k: &KernelTrace) -> Option<String> {
+    let fate = match &k.fate {
+        KernelFate::Rejected { step, with } => {
+            let r = with.or_else(|| k.steps.get(*step).and_then(|s| s.rejects))?;
+            engine::Fate::Rejected { with: r }
+        }
+        KernelFate::Dropped { .. } => engine::Fate::Dropped,
+        _ => return None,
+    };
+    let hook = match &k.fate {
+        KernelFate::Rejected { step, .. } | KernelFate::Dropped { step } => {
+            k.steps.get(*step).and_then(|s| s.hook)
+        }
+        _ => None,
+    };
+    let local = p.iif.is_none();
+    let resp = engine::reject::response(&cx.host, p, p, &fate, hook, None);
+    let v = engine::symptom::sender_view_at(&cx.host, p, &fate, resp.as_ref(), local, hook);
+    let mut s = match &v.response {
+        Some(r) => format!("{:?} from {}", r.kind, r.from),
+        None => "nothing (silence)".to_string(),
+    };
+    if let (Some(e), Some(t)) = (v.errno, v.timeout_secs) {
+        s += &format!(
+            "; the call fails after ~{t} s with {} \"{}\"",
+            e.name(),
+            e.message()
+        );
+    } else if let Some(e) = v.errno {
+        s += &format!(
+            "; the call fails at once with {} \"{}\"",
+            e.name(),
+            e.message()
+        );
+    } else if v.recv_times_out {
+        s += "; recv() waits until its own timeout";
+    }
+    Some(s)
+}
+
+fn finish(
+    cx: &Context,
+    number: usize,
+    events: Vec<TraceEvent>,
+    cts: &[CtEvent],
+    compare: bool,
+) -> Option<TracedPacket> {
+    let first = events.iter().find_map(|e| e.headers())?;
+    let first_ev = events.iter().find(|e| e.headers().is_some())?;
+    let local = first_ev.table == TRACE_TABLE && first_ev.chain == "out";
+    let iif = if local {
+        None
+    } else {
+        first_ev.iif.and_then(|i| cx.ifaces.get(&i).cloned())
+    };
+    let packet = packet_of(&first, iif.clone());
+    let names = |i: u32| cx.ifaces.get(&i).cloned();
+    let k = kernel::analyse(
+        &cx.ruleset,
+        &cx.listing,
+        &names,
+        &packet,
+        first.tag,
+        events,
+        Vec::new(),
+    );
+    let steps = k
+        .steps
+        .iter()
+        .map(|s| {
+            let rule = match (s.kind, s.family, s.handle) {
+                (TraceType::Rule, Some(f), Some(h)) => cx.rule_for(f, &s.table, &s.chain, h),
+                _ => None,
+            };
+            let mut step = s.clone();
+            if rule.is_some() {
+                step.rule = rule;
+                step.rejects = rule.and_then(|r| match cx.ruleset.rule_at(r).verdict() {
+                    Some(Verdict::Reject(x)) => Some(*x),
+                    _ => None,
+                });
+            }
+            let (text, at) = match (rule, s.kind) {
+                (Some(r), _) => {
+                    let o = &cx.ruleset.rule_at(r).origin;
+                    (Some(o.text.clone()), Some(format!("{}:{}", o.file, o.line)))
+                }
+                (None, TraceType::Policy) => (Some(format!("policy {}", s.verdict)), None),
+                (None, TraceType::Return) => (Some("end of chain: return".into()), None),
+                _ => (None, None),
+            };
+            AnnotatedStep { step, text, at }
+        })
+        .collect::<Vec<_>>();
+    let mut k = k;
+    k.steps = steps.iter().map(|s| s.step.clone()).collect();
+    // The fate again, now that REJECT rules are known by their model rule.
+    if let KernelFate::Dropped { step } = k.fate {
+        if let Some(r) = k.steps.get(step).and_then(|s| s.rejects) {
+            k.fate = KernelFate::Rejected {
+                step,
+                with: Some(crate::compare::reject_on_wire(r, packet.is_ipv6())),
+            };
+        }
+    }
+    let ct_ids: Vec<u32> = k.events.iter().filter_map(|e| e.ct_id).collect();
+    let conntrack = cts
+        .iter()
+        .filter(|c| c.id.is_some_and(|i| ct_ids.contains(&i)))
+        .cloned()
+        .collect();
+    let sender = sender_sees(cx, &packet, &k);
+    let offline =
+        compare.then(
+            || match crate::verify::simulate_guarded(&cx.ruleset, &cx.host, &packet) {
+                Ok(out) => {
+                    let t = out.primary();
+                    let c = crate::compare::compare(&cx.ruleset, &k, t);
+                    (
+                        crate::compare::fate_text(&t.fate),
+                        c.first().map(|d| d.render(&cx.ruleset)),
+                    )
+                }
+                Err(e) => (
+                    format!("the engine failed: {e}"),
+                    Some("engine failure".into()),
+                ),
+            },
+        );
+    Some(TracedPacket {
+        number,
+        packet,
+        headers: first,
+        iif,
+        steps,
+        kernel: k,
+        conntrack,
+        sender_sees: sender,
+        offline,
+    })
+}
+
+/// Traces packets matching `sel` on this host (the caller's network namespace) until
+/// `o.count` packets or `o.timeout`; `sink` gets each packet as it completes.
+pub fn run(
+    sel: &Selector,
+    o: &Options,
+    sink: &mut dyn FnMut(&TracedPacket),
+) -> Result<Summary, LiveError> {
+    if !crate::is_root() {
+        return Err(LiveError::NotRoot);
+    }
+    let start = Instant::now();
+    let mut cx = Context::load(o.compare)?;
+    let mut reader = TraceReader::open_here(true)?;
+    let table = TraceTable::install(sel, o.rate)?;
+    let mut walks: HashMap<u32, Walk> = HashMap::new();
+    let mut order: Vec<u32> = Vec::new();
+    let mut cts: Vec<CtEvent> = Vec::new();
+    let mut summary = Summary::default();
+    let deadline = start + o.timeout;
+    let idle = Duration::from_millis(300);
+    let stopped_by;
+    loop {
+        let now = Instant::now();
+        if summary.packets >= o.count {
+            stopped_by = format!("{} packets", o.count);
+            break;
+        }
+        if now >= deadline {
+            stopped_by = format!("timeout ({} s)", o.timeout.as_secs());
+            break;
+        }
+        let batch = reader.recv((deadline - now).min(Duration::from_millis(100)))?;
+        for m in batch {
+            match m {
+                Message::Trace(ev) => {
+                    summary.events += 1;
+                    let starts = ev.table == TRACE_TABLE
+                        && ev.headers().is_some()
+                        && matches!(ev.chain.as_str(), "pre" | "out" | "pre_end" | "out_end");
+                    let w = walks.entry(ev.id).or_insert_with(|| Walk {
+                        events: Vec::new(),
+                        last: Instant::now(),
+                        done: false,
+                    });
+                    if w.done && starts {
+                        // The same trace id again (the kernel reuses the hash): a new packet.
+                        *w = Walk {
+                            events: Vec::new(),
+                            last: Instant::now(),
+                            done: false,
+                        };
+                    }
+                    if w.done {
+                        continue;
+                    }
+                    if w.events.is_empty() {
+                        order.push(ev.id);
+                    }
+                    w.last = Instant::now();
+                    w.done = ends_walk(&ev);
+                    w.events.push(ev);
+                }
+                Message::Conntrack(c) => {
+                    cts.push(c);
+                    if cts.len() > 10_000 {
+                        cts.drain(..5_000);
+                    }
+                }
+                Message::Other(_) => {}
+            }
+        }
+        // Emit finished walks, oldest first.
+        let now = Instant::now();
+        let mut i = 0;
+        while i < order.len() {
+            let id = order[i];
+            let ready = walks.get(&id).is_some_and(|w| {
+                w.done && now.duration_since(w.last) > Duration::from_millis(30)
+                    || now.duration_since(w.last) > idle
+            });
+            if !ready {
+                i += 1;
+                continue;
+            }
+            order.remove(i);
+            let Some(w) = walks.get_mut(&id) else {
+                continue;
+            };
+            w.done = true;
+            let events = std::mem::take(&mut w.events);
+            if events.is_empty() || summary.packets >= o.count {
+                continue;
+            }
+            if !cx.knows(&events) && cx.last_refresh.elapsed() > Duration::from_millis(500) {
+                cx = Context::load(o.compare)?;
+                summary.listing_refreshes += 1;
+            }
+            if let Some(p) = finish(&cx, summary.packets + 1, events, &cts, o.compare) {
+                summary.packets += 1;
+                sink(&p);
+            }
+        }
+        walks.retain(|_, w| {
+            !(w.done && w.events.is_empty() && w.last.elapsed() > Duration::from_secs(5))
+        });
+    }
+    drop(table);
+    summary.elapsed = start.elapsed();
+    summary.stopped_by = stopped_by;
+    Ok(summary)
+}
+
+/// Like [`run`], inside network namespace `netns` (`/run/netns/NAME`), on a thread that
+/// joined it: the table, the reader and every command live there.
+pub fn run_in(
+    netns: &str,
+    sel: Selector,
+    o: Options,
+    mut sink: Box<dyn FnMut(&TracedPacket) + Send>,
+) -> Result<Summary, LiveError> {
+    crate::sys::in_netns(netns, move || Ok(run(&sel, &o, &mut *sink)))
+        .map_err(|e| LiveError::io(format!("joining namespace {netns}"), e))?
+}
+
+/// The kernel log route for iptables-legacy hosts: the commands to run (not run here).
+pub fn legacy_help(sel_words: &[String]) -> String {
+    let spec = sel_words.join(" ");
+    format!(
+        "This host's iptables rules use the legacy backend (iptables-legacy): the kernel reports their\n\
+         trace to the kernel log, not over netlink, so `whyblocked trace` cannot follow them.\n\
+         To trace by hand (these change the firewall; remove them afterwards):\n\
+         \x20 iptables-legacy -t raw -I PREROUTING 1 <match for {spec}> -j TRACE\n\
+         \x20 iptables-legacy -t raw -I OUTPUT 1 <match for {spec}> -j TRACE\n\
+         \x20 sysctl -w net.netfilter.nf_log_all_netns=1   # only needed inside a network namespace\n\
+         \x20 dmesg -w | grep 'TRACE:'                       # or journalctl -k -f\n\
+         then delete the two rules (iptables-legacy -t raw -D PREROUTING 1; ... -D OUTPUT 1).\n\
+         Each TRACE line names the rule as table:chain:rule:N (N counts the chain's rules from 1,\n\
+         as `iptables-legacy -L --line-numbers` shows them).\n"
+    )
+}
+
+/// Whether iptables rules live in the legacy backend (and none in nf_tables).
+pub fn legacy_only() -> bool {
+    let legacy = crate::cmd::run("iptables-legacy-save", &[], None, Duration::from_secs(10))
+        .is_ok_and(|o| o.success && o.stdout.lines().any(|l| l.starts_with("-A ")));
+    let nft = crate::cmd::run("nft", &["list", "ruleset"], None, Duration::from_secs(10))
+        .is_ok_and(|o| o.success && o.stdout.contains("chain "));
+    legacy && !nft
+}
+
+impl TracedPacket {
+    /// The packet's path, one line per rule or policy, then fate, conntrack and sender.
+    pub fn render_text(&self) -> String {
+        let mut s = String::new();
+        let via = self
+            .iif
+            .as_deref()
+            .map(|i| format!(" in {i}"))
+            .unwrap_or_else(|| " (locally generated)".into());
+        s += &format!(
+            "#{} {}{} — {}\n",
+            self.number, self.headers, via, self.kernel.fate
+        );
+        for a in &self.steps {
+            let st = &a.step;
+            let hook = st.hook.map(|h| h.to_string()).unwrap_or_else(|| "?".into());
+            let fam = st.family.map(|f| f.to_string()).unwrap_or_default();
+            let verdict = match (&st.verdict, st.rejects) {
+                (KernelVerdict::Drop, Some(r)) => format!("reject ({r})"),
+                (v, _) => v.to_string(),
+            };
+            s += &format!("  {hook:<11} {fam} {}/{}", st.table, st.chain);
+            match (st.kind, st.rule, st.handle) {
+                (TraceType::Rule, Some(r), _) => s += &format!(" #{}", r.rule + 1),
+                (TraceType::Rule, None, Some(h)) => s += &format!(" handle {h}"),
+                _ => {}
+            }
+            s += &format!("  -> {verdict}");
+            if let Some(at) = &a.at {
+                s += &format!("   {at}");
+            }
+            s += "\n";
+            if let Some(t) = &a.text {
+                if st.kind == TraceType::Rule {
+                    s += &format!("      {t}\n");
+                }
+            }
+        }
+        if let Some(h) = &self.kernel.final_headers {
+            if h.src != self.headers.src
+                || h.dst != self.headers.dst
+                || h.ports != self.headers.ports
+            {
+                s += &format!("  after NAT   {h}\n");
+            }
+        }
+        for c in &self.conntrack {
+            s += &format!("  conntrack   {:?} id {:?} {}\n", c.kind, c.id, ct_text(c));
+        }
+        if let Some(v) = &self.sender_sees {
+            s += &format!("  sender sees {v}\n");
+        }
+        if let Some((fate, div)) = &self.offline {
+            match div {
+                None => s += &format!("  offline     {fate} (agrees)\n"),
+                Some(d) => s += &format!("  offline     {fate}  !! DIVERGES: {d}\n"),
+            }
+        }
+        s
+    }
+
+    /// The same as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "number": self.number,
+            "packet": self.headers.to_string(),
+            "iif": self.iif,
+            "fate": self.kernel.fate.to_string(),
+            "path": self.steps.iter().map(|a| serde_json::json!({
+                "hook": a.step.hook.map(|h| h.to_string()),
+                "family": a.step.family.map(|f| f.to_string()),
+                "table": a.step.table,
+                "chain": a.step.chain,
+                "rule": a.step.rule.map(|r| r.rule + 1),
+                "handle": a.step.handle,
+                "verdict": match (&a.step.verdict, a.step.rejects) {
+                    (KernelVerdict::Drop, Some(_)) => "reject".to_string(),
+                    (v, _) => v.to_string(),
+                },
+                "text": a.text,
+                "at": a.at,
+            })).collect::<Vec<_>>(),
+            "after_nat": self.kernel.final_headers.map(|h| h.to_string()),
+            "conntrack": self.conntrack.iter().map(|c| serde_json::json!({
+                "event": format!("{:?}", c.kind).to_lowercase(),
+                "id": c.id,
+                "tuple": ct_text(c),
+            })).collect::<Vec<_>>(),
+            "sender_sees": self.sender_sees,
+            "offline": self.offline.as_ref().map(|(f, d)| serde_json::json!({"fate": f, "divergence": d})),
+        })
+    }
+}
+
+fn ct_text(c: &CtEvent) -> String {
+    let t = |x: &Option<crate::nftrace::CtTuple>| {
+        x.map(|t| {
+            format!(
+                "src={} dst={} sport={} dport={}",
+                t.src, t.dst, t.sport, t.dport
+            )
+        })
+        .unwrap_or_default()
+    };
+    format!("{} reply {}", t(&c.orig), t(&c.reply))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn selectors() {
+        let s = Selector::parse(&w("tcp any 10.1.0.2:2175 in tap0")).unwrap();
+        assert_eq!(
+            s.pre.as_deref(),
+            Some("meta nfproto ipv4 meta l4proto tcp ip daddr 10.1.0.2/32 tcp dport 2175 iifname \"tap0\"")
+        );
+        assert_eq!(s.out, None);
+        let s = Selector::parse(&w("udp [2001:db8::/64]:any any:53")).unwrap();
+        assert_eq!(
+            s.out.as_deref(),
+            Some("meta nfproto ipv6 meta l4proto udp ip6 saddr 2001:db8::/64 udp dport 53")
+        );
+        let s = Selector::parse(&w("any any any out eth0")).unwrap();
+        assert_eq!(s.pre.as_deref(), Some("fib daddr oifname \"eth0\""));
+        assert_eq!(s.out.as_deref(), Some("oifname \"eth0\""));
+    }
+
+    #[test]
+    fn bad_selectors() {
+        for bad in [
+            "tcp",
+            "tcp any",
+            "icmp any:22 any",
+            "foo any any",
+            "tcp 10.0.0.1 ::1",
+            "tcp any any in",
+            "tcp any any in a;b",
+            "tcp any any sideways x",
+            "tcp any:99999 any",
+        ] {
+            assert!(Selector::parse(&w(bad)).is_err(), "{bad} accepted");
+        }
+        assert!(Selector::nft("tcp dport 22; flush ruleset").is_err());
+        assert!(Selector::nft("tcp dport 22").is_ok());
+    }
+
+    #[test]
+    fn table_is_owned_and_only_sets_nftrace() {
+        let t = table_commands(&Selector::nft("tcp dport 22").unwrap(), 10);
+        assert!(t.starts_with("add table inet wbtrace { flags owner; }"));
+        for l in t.lines().filter(|l| l.starts_with("add rule")) {
+            assert!(
+                l.ends_with("limit rate 10/second burst 10 packets meta nftrace set 1"),
+                "{l}"
+            );
+        }
+        assert!(!t.contains("drop") && !t.contains("reject") && !t.contains("policy drop"));
+    }
+}
