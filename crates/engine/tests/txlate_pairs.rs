@@ -83,9 +83,14 @@ fn read_pairs(path: &Path, others: &mut usize) -> Vec<Pair> {
     let mut cur: Option<Pair> = None;
     for (i, line) in text.lines().enumerate() {
         let l = line.trim();
-        let cmd = ["iptables-translate ", "ip6tables-translate ", "iptables ", "ip6tables "]
-            .iter()
-            .find(|p| l.starts_with(**p));
+        let cmd = [
+            "iptables-translate ",
+            "ip6tables-translate ",
+            "iptables ",
+            "ip6tables ",
+        ]
+        .iter()
+        .find(|p| l.starts_with(**p));
         if let Some(p) = cmd {
             out.extend(cur.take());
             cur = Some(Pair {
@@ -212,11 +217,7 @@ fn drops(rule: &str) -> bool {
 /// The two rulesets of a pair, as text.
 fn rulesets(pair: &Pair) -> Result<(String, String, Place), Skip> {
     let (place, rule) = split_ipt(&pair.ipt).ok_or(Skip::NotARule)?;
-    let rules: Vec<&String> = pair
-        .nft
-        .iter()
-        .filter(|c| !c.starts_with('#'))
-        .collect();
+    let rules: Vec<&String> = pair.nft.iter().filter(|c| !c.starts_with('#')).collect();
     if rules.is_empty() {
         return Err(Skip::Untranslated);
     }
@@ -226,7 +227,10 @@ fn rulesets(pair: &Pair) -> Result<(String, String, Place), Skip> {
     {
         return Err(Skip::NotARule);
     }
-    let filtering = matches!(place.table.as_str(), "filter" | "mangle" | "raw" | "security");
+    let filtering = matches!(
+        place.table.as_str(),
+        "filter" | "mangle" | "raw" | "security"
+    );
     let (ipt_end, nft_end) = if !filtering {
         (None, None)
     } else if drops(&rule) {
@@ -254,7 +258,10 @@ fn rulesets(pair: &Pair) -> Result<(String, String, Place), Skip> {
         place.table, place.base
     );
     if user {
-        nft.push_str(&format!("\t\tjump {}\n\t}}\n\tchain {} {{\n", place.chain, place.chain));
+        nft.push_str(&format!(
+            "\t\tjump {}\n\t}}\n\tchain {} {{\n",
+            place.chain, place.chain
+        ));
     }
     nft.push_str("\t}\n}\n");
     for c in &rules {
@@ -262,7 +269,10 @@ fn rulesets(pair: &Pair) -> Result<(String, String, Place), Skip> {
         nft.push('\n');
     }
     if let Some(e) = nft_end {
-        nft.push_str(&format!("add rule {fam} {} {} {e}\n", place.table, place.chain));
+        nft.push_str(&format!(
+            "add rule {fam} {} {} {e}\n",
+            place.table, place.chain
+        ));
     }
     Ok((ipt, nft, place))
 }
@@ -296,9 +306,15 @@ struct Draft {
 impl Draft {
     fn base(v6: bool, hook: &str) -> Draft {
         let (src, dst): (IpAddr, IpAddr) = if v6 {
-            ("2001:db8:1::10".parse().unwrap(), "2001:db8:2::20".parse().unwrap())
+            (
+                "2001:db8:1::10".parse().unwrap(),
+                "2001:db8:2::20".parse().unwrap(),
+            )
         } else {
-            ("192.0.2.10".parse().unwrap(), "198.51.100.20".parse().unwrap())
+            (
+                "192.0.2.10".parse().unwrap(),
+                "198.51.100.20".parse().unwrap(),
+            )
         };
         let (iif, oif) = match hook {
             "PREROUTING" | "INPUT" => (Some("lan0"), None),
@@ -460,39 +476,28 @@ impl Draft {
             }
         }
     }
-
-    /// The value the key reads from this draft (for choosing satisfying candidates).
-    fn get(&self, key: Key) -> Option<Value> {
-        Some(match key {
-            Key::SrcAddr => Value::Addr(self.src),
-            Key::DstAddr => Value::Addr(self.dst),
-            Key::IifName => Value::Str(self.iif.clone()?),
-            Key::OifName => Value::Str(self.oif.clone()?),
-            Key::L4Proto => Value::Int(self.proto.into()),
-            Key::SrcPort => Value::Int(self.sport.into()),
-            Key::DstPort => Value::Int(self.dport.into()),
-            Key::TcpFlags => Value::Int(self.flags.into()),
-            Key::IcmpType | Key::Icmpv6Type => Value::Int(self.itype.into()),
-            Key::IcmpCode | Key::Icmpv6Code => Value::Int(self.icode.into()),
-            Key::Ttl => Value::Int(self.ttl.into()),
-            Key::Tos => Value::Int(self.tos.into()),
-            Key::Dscp => Value::Int((self.tos >> 2).into()),
-            Key::Mark => Value::Int(self.mark.into()),
-            _ => return None,
-        })
-    }
 }
 
 fn addr_add(a: IpAddr, d: i128) -> IpAddr {
     match a {
-        IpAddr::V4(x) => IpAddr::V4((u32::from(x) as i128 + d).clamp(0, u32::MAX as i128).try_into().map(u32::into).unwrap_or(x)),
+        IpAddr::V4(x) => IpAddr::V4(
+            (u32::from(x) as i128 + d)
+                .clamp(0, u32::MAX as i128)
+                .try_into()
+                .map(u32::into)
+                .unwrap_or(x),
+        ),
         IpAddr::V6(x) => IpAddr::V6(((u128::from(x) as i128).wrapping_add(d) as u128).into()),
     }
 }
 
 fn value_near(v: &Value) -> Vec<Value> {
     match v {
-        Value::Int(n) => vec![Value::Int(*n), Value::Int(n + 1), Value::Int(n.saturating_sub(1))],
+        Value::Int(n) => vec![
+            Value::Int(*n),
+            Value::Int(n + 1),
+            Value::Int(n.saturating_sub(1)),
+        ],
         Value::Addr(a) => vec![
             Value::Addr(*a),
             Value::Addr(addr_add(*a, 1)),
@@ -699,7 +704,6 @@ fn packets(conds: &[Cond], v6: bool, hook: &str) -> Vec<Packet> {
         d.later_fragment = !d.later_fragment;
         out.push(d);
     }
-    let _ = base.get(Key::Mark);
     let mut seen = Vec::new();
     out.into_iter()
         .map(|d| d.packet())
@@ -760,7 +764,11 @@ fn observe(rs: &Ruleset, tested: ChainRef, o: &Outcome) -> Obs {
         "{} -> {} {:?} mark {:#x} tos {:#x} ttl {}",
         p.src, p.dst, p.l4, p.mark, p.tos, p.ttl
     );
-    let logs = t.logs.iter().map(|l| format!("{:?} {}", l.kind, l.text)).collect();
+    let logs = t
+        .logs
+        .iter()
+        .map(|l| format!("{:?} {}", l.kind, l.text))
+        .collect();
     Obs {
         rule,
         fate,
@@ -788,7 +796,10 @@ fn check(pair: &Pair) -> Result_ {
         Err(s) => return Result_::Skip(s, String::new()),
     };
     let fam = if pair.v6 { Family::Ip6 } else { Family::Ip };
-    let a = match frontends::iptables_save::parse(&SourceFile::new("ipt.rules", ipt.clone()), Some(fam)) {
+    let a = match frontends::iptables_save::parse(
+        &SourceFile::new("ipt.rules", ipt.clone()),
+        Some(fam),
+    ) {
         Ok(r) => r,
         Err(e) => return Result_::Skip(Skip::IptablesFrontEnd, e.to_string()),
     };
@@ -796,7 +807,8 @@ fn check(pair: &Pair) -> Result_ {
         Ok(r) => r,
         Err(e) => return Result_::Skip(Skip::NftFrontEnd, e.to_string()),
     };
-    let (Some(ca), Some(cb)) = (tested_chain(&a, fam, &place), tested_chain(&b, fam, &place)) else {
+    let (Some(ca), Some(cb)) = (tested_chain(&a, fam, &place), tested_chain(&b, fam, &place))
+    else {
         return Result_::Skip(Skip::NotARule, "tested chain missing".into());
     };
     let mut conds = Vec::new();
@@ -855,7 +867,10 @@ fn check(pair: &Pair) -> Result_ {
 fn txlate_pairs_give_the_same_verdicts() {
     let dir = PathBuf::from(CORPUS).join("netfilter-iptables/extensions");
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("SKIP: {} is absent (a fresh clone has no shared corpus)", dir.display());
+        eprintln!(
+            "SKIP: {} is absent (a fresh clone has no shared corpus)",
+            dir.display()
+        );
         return;
     };
     let mut files: Vec<PathBuf> = entries
@@ -864,7 +879,10 @@ fn txlate_pairs_give_the_same_verdicts() {
         .collect();
     files.sort();
     let mut others = 0;
-    let pairs: Vec<Pair> = files.iter().flat_map(|f| read_pairs(f, &mut others)).collect();
+    let pairs: Vec<Pair> = files
+        .iter()
+        .flat_map(|f| read_pairs(f, &mut others))
+        .collect();
     let start = std::time::Instant::now();
     let (mut agree, mut packets_total) = (0usize, 0usize);
     let mut skips: BTreeMap<Skip, Vec<String>> = BTreeMap::new();
@@ -909,5 +927,9 @@ fn txlate_pairs_give_the_same_verdicts() {
     for d in &disagree {
         eprintln!("DISAGREE {d}");
     }
-    assert!(disagree.is_empty(), "{} pair(s) disagree, see above", disagree.len());
+    assert!(
+        disagree.is_empty(),
+        "{} pair(s) disagree, see above",
+        disagree.len()
+    );
 }

@@ -3,11 +3,12 @@
 //! its conntrack state and the answers the kernel sent back.
 
 use crate::frame::Headers;
-use crate::mapping::{chain_ref, Listing};
+use crate::mapping::{binding_rule_ref, chain_ref, Listing};
 use crate::nftrace::{KernelVerdict, TraceEvent, TraceType};
 use crate::TRACE_TABLE;
 use engine::CtState;
 use model::{ChainRef, Family, Hook, Packet, Reject, RuleRef, Ruleset, TcpFlags, Verdict};
+use std::collections::HashMap;
 use std::fmt;
 
 /// One event of the user's ruleset in the kernel's trace.
@@ -174,6 +175,8 @@ pub fn analyse(
     let mut final_headers = None;
     let mut oif = None;
     let mut ct_state = None;
+    // Kernel chain-binding names -> (model chain, handle of the rule that jumps there).
+    let mut bindings: HashMap<(Family, String, String), (ChainRef, u64)> = HashMap::new();
     for ev in &events {
         let ours = ev.table == TRACE_TABLE && ev.family == Some(Family::Inet);
         if ours {
@@ -188,10 +191,10 @@ pub fn analyse(
                     if ev.oif.is_some() {
                         oif = ev.oif;
                     }
-                    if matches!(h, Hook::Prerouting | Hook::Output) {
-                        if let Some(s) = ev.ct_state.and_then(ct_state_of) {
-                            ct_state = Some(s);
-                        }
+                    // The state rules saw first (as the engine reports it): a packet
+                    // looped back through `lo` meets prerouting again later.
+                    if matches!(h, Hook::Prerouting | Hook::Output) && ct_state.is_none() {
+                        ct_state = ev.ct_state.and_then(ct_state_of);
                     }
                     if ev.kind == TraceType::Policy {
                         hooks_done.push(h);
@@ -213,8 +216,16 @@ pub fn analyse(
             (TraceType::Rule, None) => TraceType::Return,
             (k, _) => k,
         };
-        let rule = match (kind, ev.handle) {
-            (TraceType::Rule, Some(handle)) => {
+        // A chain binding (`jump { ... }`) is unlisted and named by nft's own counter
+        // (`__chain6`): it is the model chain the mapped jumping rule names.
+        let binding = bindings
+            .get(&(family, ev.table.clone(), ev.chain.clone()))
+            .copied();
+        let rule = match (kind, ev.handle, binding) {
+            (TraceType::Rule, Some(handle), Some((c, outer))) => {
+                binding_rule_ref(ruleset, c, outer, handle)
+            }
+            (TraceType::Rule, Some(handle), None) => {
                 listing.rule_ref(ruleset, family, &ev.table, &ev.chain, handle)
             }
             _ => None,
@@ -223,20 +234,46 @@ pub fn analyse(
             Some(Verdict::Reject(x)) => Some(*x),
             _ => None,
         });
+        let mut verdict = ev
+            .verdict
+            .clone()
+            .or_else(|| ev.policy.map(|p| KernelVerdict::decode(p as i32, None)))
+            .unwrap_or(KernelVerdict::Continue);
+        if let (Some(r), Some(handle)) = (rule, ev.handle) {
+            let model_target = match ruleset.rule_at(r).verdict() {
+                Some(Verdict::Jump(m) | Verdict::Goto(m)) => Some(m.clone()),
+                _ => None,
+            };
+            if let (KernelVerdict::Jump(k) | KernelVerdict::Goto(k), Some(m)) =
+                (&mut verdict, model_target)
+            {
+                let unlisted = listing.chain(family, &ev.table, k).is_none();
+                let target = chain_ref(ruleset, family, &ev.table, &m);
+                if *k != m && unlisted {
+                    if let Some(t) = target {
+                        bindings.insert((family, ev.table.clone(), k.clone()), (t, handle));
+                        *k = m;
+                    }
+                }
+            }
+        }
+        let (chain_name, chain_at) = match binding {
+            Some((c, _)) => (ruleset.chain_at(c).name.clone(), Some(c)),
+            None => (
+                ev.chain.clone(),
+                chain_ref(ruleset, family, &ev.table, &ev.chain),
+            ),
+        };
         steps.push(KernelStep {
             hook,
             family: Some(family),
             table: ev.table.clone(),
-            chain: ev.chain.clone(),
+            chain: chain_name,
             kind,
             handle: ev.handle,
             rule,
-            chain_ref: chain_ref(ruleset, family, &ev.table, &ev.chain),
-            verdict: ev
-                .verdict
-                .clone()
-                .or_else(|| ev.policy.map(|p| KernelVerdict::decode(p as i32, None)))
-                .unwrap_or(KernelVerdict::Continue),
+            chain_ref: chain_at,
+            verdict,
             rejects,
         });
     }

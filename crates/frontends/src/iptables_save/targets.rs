@@ -250,8 +250,10 @@ impl Target {
                 "mask",
             ],
             Kind::Nat(n) => match n.kind {
-                NatKind::Dnat => &["to-destination", "random", "persistent", "random-fully"],
-                NatKind::Snat => &["to-source", "random", "persistent", "random-fully"],
+                // `--to` is getopt's unique abbreviation of `--to-destination`/`--to-source`
+                // (iptables-translate's own tests write it so).
+                NatKind::Dnat => &["to-destination", "to", "random", "persistent", "random-fully"],
+                NatKind::Snat => &["to-source", "to", "random", "persistent", "random-fully"],
                 NatKind::Masquerade => &["to-ports", "random", "random-fully"],
                 NatKind::Redirect => &["to-ports", "random"],
                 NatKind::Netmap => &["to"],
@@ -389,7 +391,7 @@ impl Target {
                     let t = arg!();
                     n.ports = Some(val!(t, values::port_range(&t.text, '-')));
                 }
-                "to" => {
+                "to" if n.kind == NatKind::Netmap => {
                     let t = arg!();
                     match val!(t, values::prefix(&t.text, cx.family)) {
                         values::Masked::Prefix(p) => n.addr = Some((p.network(), p.broadcast())),
@@ -748,6 +750,41 @@ mod tests {
         assert_eq!(xmark("and-mark", 0xf0, 0), (0, !0xf0));
         assert_eq!(xmark("or-mark", 4, 0), (4, 4));
         assert_eq!(xmark("xor-mark", 4, 0), (4, 0));
+    }
+
+    /// Found by the txlate cross-check: `-j SNAT --to 1.2.3.4` (getopt's abbreviation of
+    /// `--to-source`, as the iptables suite writes it) was refused.
+    #[test]
+    fn nat_to_abbreviates_to_source_and_to_destination() {
+        let text = "*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+                    -A POSTROUTING -o eth0 -j SNAT --to 1.2.3.4-1.2.3.6\n\
+                    -A PREROUTING -p tcp -j DNAT --to 10.0.0.1:80\nCOMMIT\n";
+        let rs = crate::iptables_save::parse(
+            &model::SourceFile::new("t", text),
+            Some(model::Family::Ip),
+        )
+        .unwrap();
+        let nat = |c: usize| {
+            rs.tables[0].chains[c].rules[0]
+                .actions()
+                .find_map(|a| match a {
+                    Action::Nat(n) => Some((n.kind, n.addr, n.ports)),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let t = &rs.tables[0];
+        let post = t.chain("POSTROUTING").unwrap();
+        let pre = t.chain("PREROUTING").unwrap();
+        let a = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(
+            nat(post),
+            (NatKind::Snat, Some((a("1.2.3.4"), a("1.2.3.6"))), None)
+        );
+        assert_eq!(
+            nat(pre),
+            (NatKind::Dnat, Some((a("10.0.0.1"), a("10.0.0.1"))), Some((80, 80)))
+        );
     }
 
     #[test]
