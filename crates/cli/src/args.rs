@@ -89,6 +89,7 @@ pub enum Command {
     Log(crate::cmd_log::LogArgs),
     ExplainTrace(crate::cmd_log::ExplainTraceArgs),
     Conntrack(crate::cmd_log::ConntrackArgs),
+    Pcap(crate::cmd_pcap::PcapArgs),
 }
 
 /// `whyblocked verify`.

@@ -7,6 +7,7 @@
 pub mod args;
 pub mod cmd_counters;
 pub mod cmd_log;
+pub mod cmd_pcap;
 pub mod cmd_snapshot;
 pub mod cmd_trace;
 pub mod config;
@@ -94,6 +95,7 @@ where
         Some(args::Command::Log(a)) => cmd_log::run_log(a, out),
         Some(args::Command::ExplainTrace(a)) => cmd_log::run_explain_trace(a, out),
         Some(args::Command::Conntrack(a)) => cmd_log::run_conntrack(a, out),
+        Some(args::Command::Pcap(a)) => cmd_pcap::run(a, out),
         None => run(&Config::from_env(&args)?, out),
     }
 }

@@ -1,7 +1,38 @@
-//! Evidence in, packets and symptoms out: kernel log lines (and later TRACE lines,
-//! `nft monitor trace` text, conntrack events and captures).
+//! Evidence in, packets and symptoms out: kernel log lines, TRACE lines, `xtables-monitor`
+//! and `nft monitor trace` text, and conntrack events.
 //!
+//! - [`wrapper`]: what dmesg, syslog and the journal put in front of a kernel message;
 //! - [`log_line`]: a kernel LOG / nft `log` line (`[UFW BLOCK] IN=tap0 OUT=eno1 ... SRC=...`)
-//!   into the packet it describes.
+//!   into the packet it describes;
+//! - [`log_file`]: a whole log, streamed, grouped into flows;
+//! - [`trace`]: what the three kernel tracers say, as one shape ([`trace::TracedPacket`]);
+//! - [`trace_legacy`]: iptables-legacy `TRACE:` kernel log lines;
+//! - [`xtables_monitor`]: `xtables-monitor --trace` output;
+//! - [`nft_monitor`]: `nft monitor trace` output;
+//! - [`nft_listing`]: `nft -a list ruleset`, to place traced rules by handle or text;
+//! - [`conntrack_events`]: `conntrack -E` / `-L` lines, grouped per flow;
+//! - [`pcap`]: pcap and pcapng captures, streamed through a fixed buffer;
+//! - [`wire`]: read-side typed views of the headers in captured frames;
+//! - [`flows`]: captured packets reassembled into flows, in bounded memory;
+//! - [`tls`]: TLS handshake records and alerts seen in clear;
+//! - [`classify`]: each failed or suspicious flow named (timed out, refused, ICMP error...);
+//! - [`capture`]: a whole capture analysed: reader, flows and classification together.
+//!
+//! Every parser takes any input without panicking: a line it cannot read is counted and
+//! returned as a [`frontends::ParseError`] with its line, never fatal to the rest.
 
+pub mod conntrack_events;
+pub mod log_file;
 pub mod log_line;
+pub mod nft_listing;
+pub mod nft_monitor;
+pub mod trace;
+pub mod trace_legacy;
+pub mod wrapper;
+pub mod xtables_monitor;
+pub mod capture;
+pub mod classify;
+pub mod flows;
+pub mod pcap;
+pub mod tls;
+pub mod wire;

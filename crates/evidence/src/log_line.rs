@@ -7,12 +7,17 @@
 //! it are removed: a syslog or journal header up to `kernel: `, and a `dmesg` timestamp
 //! (`[ 1234.5678] ` or `dmesg -T`'s `[Fri Nov 22 10:00:00 2024] `).
 //!
-//! Fields read: IN OUT MAC (MACSRC/MACDST) PHYSIN PHYSOUT SRC DST LEN TOS PREC TTL ID DF MF
-//! FRAG PROTO SPT DPT, the TCP flag words, TYPE CODE and the echo ID of ICMP, MARK UID GID,
-//! and for IPv6 TC HOPLIMIT FLOWLBL. Others (WINDOW, RES, URGP, SEQ, MTU, OPT (...)) are
-//! skipped, as is the quoted header of an ICMP error (`[SRC=... DST=... ]`).
+//! Fields read: IN OUT MAC (MACSRC/MACDST) PHYSIN PHYSOUT SRC DST LEN TOS PREC TTL ID CE DF
+//! MF FRAG PROTO SPT DPT, TCP SEQ ACK WINDOW URGP and the flag words, ICMP TYPE CODE ID SEQ
+//! MTU GATEWAY, MARK UID GID, and for IPv6 TC HOPLIMIT FLOWLBL. The header an ICMP error
+//! quotes (`[SRC=... DST=... ]`) is read into [`LogRecord::quoted`]: it names the packet
+//! that was refused. `RES=` and the option dumps (`OPT (...)`) are skipped.
 //! An empty `IN=` means the packet was locally generated (`iif` is `None`).
+//!
+//! [`parse`] reads one line of a file (wrappers removed by [`crate::wrapper`]);
+//! [`parse_message`] reads a message whose wrapper the caller already removed (streaming).
 
+use crate::wrapper;
 use frontends::error::{ErrorKind, ParseError};
 use model::packet::{Fragment, IpProto, Mac, TcpFlags};
 use model::{Packet, SourceFile, Span, L4};
@@ -35,6 +40,37 @@ pub struct LogRecord {
     pub physout: Option<String>,
     /// Byte span of the prefix in the source (empty when there is none).
     pub prefix_span: Span,
+    /// TCP `SEQ=` and `ACK=` (printed with the LOG option `--log-tcp-sequence`).
+    pub tcp_seq: Option<u32>,
+    pub tcp_ack: Option<u32>,
+    /// TCP `WINDOW=` and `URGP=`.
+    pub tcp_window: Option<u16>,
+    pub tcp_urgp: Option<u16>,
+    /// ICMP echo `SEQ=`.
+    pub icmp_seq: Option<u16>,
+    /// ICMP fragmentation needed / packet too big: `MTU=`.
+    pub mtu: Option<u32>,
+    /// ICMP redirect: `GATEWAY=`.
+    pub gateway: Option<IpAddr>,
+    /// IPv4 congestion-experienced bit (`CE`).
+    pub ce: bool,
+    /// The header an ICMP error quotes: the packet that was refused or lost.
+    pub quoted: Option<Quoted>,
+}
+
+/// The IP and transport header quoted inside an ICMP error (`[SRC=... DST=... ]`). The kernel
+/// prints what the error carried: the ports may be missing (`INCOMPLETE [8 bytes]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quoted {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub proto: Option<IpProto>,
+    pub ports: Option<(u16, u16)>,
+    /// ICMP type and code, when the quoted packet was ICMP itself.
+    pub icmp: Option<(u8, u8)>,
+    pub ttl: Option<u8>,
+    pub len: Option<u16>,
+    pub id: Option<u32>,
 }
 
 /// Parses the first non-empty line of `source`.
@@ -59,7 +95,31 @@ pub fn parse(source: &SourceFile) -> Result<LogRecord, ParseError> {
             "",
         ));
     }
-    Parser { source, line, base }.record()
+    let unwrapped = wrapper::unwrap(line);
+    match unwrapped.offset {
+        Some(at) => parse_message(source, base + at, &line[at..]),
+        // A journal JSON line: the message is unescaped, so spans point into it alone.
+        None => {
+            let inner = SourceFile::new(source.name.clone(), unwrapped.message.into_owned());
+            let text = inner.text.clone();
+            parse_message(&inner, 0, &text)
+        }
+    }
+}
+
+/// Parses `message`, a kernel LOG message without wrapper (`[UFW BLOCK] IN=...`), found at
+/// byte `base` of `source` (spans and errors point there).
+pub fn parse_message(
+    source: &SourceFile,
+    base: usize,
+    message: &str,
+) -> Result<LogRecord, ParseError> {
+    Parser {
+        source,
+        line: message,
+        base,
+    }
+    .record()
 }
 
 struct Parser<'a> {
@@ -98,6 +158,15 @@ struct Fields<'a> {
     macdst: Option<&'a str>,
     physin: Option<&'a str>,
     physout: Option<&'a str>,
+    seq: Option<u32>,
+    ack: Option<u32>,
+    window: Option<u16>,
+    urgp: Option<u16>,
+    icmp_seq: Option<u16>,
+    mtu: Option<u32>,
+    gateway: Option<IpAddr>,
+    ce: bool,
+    quoted: Option<Box<Fields<'a>>>,
 }
 
 impl<'a> Parser<'a> {
@@ -116,9 +185,9 @@ impl<'a> Parser<'a> {
                 line.trim(),
             ));
         };
-        let prefix_start = unwrap_start(&line[..in_at]);
+        let prefix_start = 0;
         let prefix = &line[prefix_start..in_at];
-        let fields = self.fields(in_at)?;
+        let mut fields = self.fields(in_at, line.len())?;
         let fields_span = self.span(in_at, line.len());
         let missing = |name: &str| {
             ParseError::expected(
@@ -244,7 +313,28 @@ impl<'a> Parser<'a> {
         if let Some(m) = fields.macdst.and_then(Mac::parse) {
             packet.dst_mac = Some(m);
         }
+        let quoted = fields.quoted.take().and_then(|q| {
+            Some(Quoted {
+                src: q.src?,
+                dst: q.dst?,
+                proto: q.proto.map(|p| p.0),
+                ports: q.sport.zip(q.dport),
+                icmp: q.icmp_type.map(|t| (t, q.icmp_code.unwrap_or(0))),
+                ttl: q.ttl,
+                len: q.len,
+                id: q.ip_id,
+            })
+        });
         Ok(LogRecord {
+            tcp_seq: fields.seq,
+            tcp_ack: fields.ack,
+            tcp_window: fields.window,
+            tcp_urgp: fields.urgp,
+            icmp_seq: fields.icmp_seq,
+            mtu: fields.mtu,
+            gateway: fields.gateway,
+            ce: fields.ce,
+            quoted,
             prefix: prefix.to_string(),
             packet,
             iif,
@@ -256,28 +346,33 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// Reads the `KEY=value` and flag words from `IN=` to the end of the line.
-    fn fields(&self, from: usize) -> Result<Fields<'a>, ParseError> {
+    /// Reads the `KEY=value` and flag words of `line[from..to]` (from `IN=` to the end of the
+    /// line, or inside a quoted header).
+    fn fields(&self, from: usize, to: usize) -> Result<Fields<'a>, ParseError> {
         let line = self.line;
         let mut f = Fields::default();
-        // Inside `[SRC=... ]` (the header quoted by an ICMP error) or `OPT (...)`.
-        let mut quoted = false;
+        // Inside `OPT (...)`; the end of a quoted header already read.
         let mut in_opt = false;
+        let mut skip_to = from;
         let mut at = from;
-        for word in line[from..].split(' ') {
+        for word in line[from..to].split(' ') {
             let start = at;
             at += word.len() + 1;
-            if word.is_empty() {
+            if word.is_empty() || start < skip_to {
                 continue;
             }
-            if quoted {
-                if word.ends_with(']') {
-                    quoted = false;
-                }
+            if word.starts_with("[SRC=") && f.quoted.is_none() && to == line.len() {
+                // The header quoted by an ICMP error runs to the next `]` that ends a word.
+                let close = line[start..]
+                    .match_indices(']')
+                    .map(|(i, _)| start + i)
+                    .find(|&i| matches!(line.as_bytes().get(i + 1), None | Some(b' ')))
+                    .unwrap_or(line.len());
+                f.quoted = Some(Box::new(self.fields(start + 1, close)?));
+                skip_to = close + 1;
                 continue;
             }
-            if word.starts_with("[SRC=") || word == "[" {
-                quoted = !word.ends_with(']');
+            if word.starts_with('[') || word.starts_with("INCOMPLETE") || word.ends_with(']') {
                 continue;
             }
             if in_opt || word.starts_with('(') {
@@ -348,6 +443,7 @@ impl<'a> Parser<'a> {
                     f.ip_id = Some(fit(dec("flow label")?, 0xf_ffff, "flow label")? as u32)
                 }
                 "DF" => f.df = true,
+                "CE" => f.ce = true,
                 "MF" => f.mf = true,
                 "FRAG" => {
                     f.frag = Some(fit(dec("fragment offset")?, 0x1fff, "fragment offset")? as u16)
@@ -363,6 +459,35 @@ impl<'a> Parser<'a> {
                 "TYPE" => f.icmp_type = Some(fit(dec("ICMP type")?, 255, "ICMP type")? as u8),
                 "CODE" => f.icmp_code = Some(fit(dec("ICMP code")?, 255, "ICMP code")? as u8),
                 "ID" => f.echo_id = Some(fit(dec("ICMP id")?, 65535, "ICMP id")? as u16),
+                "SEQ" if matches!(f.proto, Some((IpProto::Tcp, _))) => {
+                    f.seq = Some(fit(
+                        dec("sequence number")?,
+                        u64::from(u32::MAX),
+                        "sequence number",
+                    )? as u32)
+                }
+                "SEQ" => {
+                    f.icmp_seq = Some(fit(dec("ICMP sequence")?, 65535, "ICMP sequence")? as u16)
+                }
+                "ACK" if !value.is_empty() => {
+                    f.ack = Some(fit(
+                        dec("acknowledgement number")?,
+                        u64::from(u32::MAX),
+                        "acknowledgement number",
+                    )? as u32)
+                }
+                "WINDOW" => f.window = Some(fit(dec("window")?, 65535, "window")? as u16),
+                "URGP" => {
+                    f.urgp = Some(fit(dec("urgent pointer")?, 65535, "urgent pointer")? as u16)
+                }
+                "MTU" => f.mtu = Some(fit(dec("MTU")?, u64::from(u32::MAX), "MTU")? as u32),
+                "GATEWAY" => {
+                    f.gateway = Some(
+                        value
+                            .parse()
+                            .map_err(|_| bad("gateway", "not an IP address"))?,
+                    )
+                }
                 "MARK" => f.mark = fit(hex("mark")?, u64::from(u32::MAX), "mark")? as u32,
                 "UID" => f.uid = Some(fit(dec("uid")?, u64::from(u32::MAX), "uid")? as u32),
                 "GID" => f.gid = Some(fit(dec("gid")?, u64::from(u32::MAX), "gid")? as u32),
@@ -394,34 +519,6 @@ fn find_field(line: &str, name: &str) -> Option<usize> {
         from = at + name.len();
     }
     None
-}
-
-/// Where the LOG prefix starts in `head` (the text before `IN=`): after a syslog/journal
-/// header ending in `kernel: ` and after a dmesg timestamp.
-fn unwrap_start(head: &str) -> usize {
-    let mut start = match head.find("kernel: ") {
-        Some(i) => i + "kernel: ".len(),
-        None => 0,
-    };
-    let rest = &head[start..];
-    if let Some(inner) = rest.strip_prefix('[') {
-        if let Some(close) = inner.find(']') {
-            let stamp = &inner[..close];
-            let monotonic = !stamp.trim().is_empty()
-                && stamp
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || c == '.' || c == ' ');
-            // `dmesg -T`: `Fri Nov 22 10:00:00 2024`.
-            let wall = stamp.contains(':')
-                && stamp.len() >= 20
-                && stamp.ends_with(|c: char| c.is_ascii_digit());
-            if monotonic || wall {
-                start += 1 + close + 1;
-                start += head[start..].len() - head[start..].trim_start_matches(' ').len();
-            }
-        }
-    }
-    start
 }
 
 /// `MAC=dst:src:type` (14 bytes) into the two addresses; `None` for other link layers.
@@ -706,6 +803,59 @@ mod tests {
     }
 
     #[test]
+    fn icmp_error_quoted_header_names_the_refused_packet() {
+        let r = rec("IN=eno1 OUT=tap0 SRC=10.1.1.1 DST=10.1.1.2 LEN=88 TOS=0x00 PREC=0xC0 TTL=64 ID=33 PROTO=ICMP TYPE=3 CODE=3 [SRC=10.1.1.2 DST=10.1.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=62 ID=1234 DF PROTO=TCP SPT=1050 DPT=2175 WINDOW=64240 RES=0x00 SYN URGP=0 ] MARK=0x1");
+        let q = r.quoted.expect("quoted header");
+        assert_eq!((q.src, q.dst), (ip("10.1.1.2"), ip("10.1.0.2")));
+        assert_eq!(q.proto, Some(IpProto::Tcp));
+        assert_eq!(q.ports, Some((1050, 2175)));
+        assert_eq!((q.ttl, q.len, q.id), (Some(62), Some(60), Some(1234)));
+        assert_eq!(r.packet.mark, 1, "fields after the quoted header are read");
+    }
+
+    #[test]
+    fn quoted_header_without_ports_is_incomplete() {
+        let r = rec("IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=56 TTL=64 ID=1 PROTO=ICMP TYPE=3 CODE=4 MTU=1400 [SRC=10.0.0.2 DST=10.0.0.9 LEN=1500 TTL=63 ID=7 DF PROTO=UDP INCOMPLETE [4 bytes] ]");
+        assert_eq!(r.mtu, Some(1400));
+        let q = r.quoted.unwrap();
+        assert_eq!((q.proto, q.ports), (Some(IpProto::Udp), None));
+    }
+
+    #[test]
+    fn tcp_sequence_numbers_and_window() {
+        let r = rec("IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=52 TTL=64 ID=5 DF PROTO=TCP SPT=1 DPT=2 SEQ=4000000000 ACK=17 WINDOW=501 RES=0x00 ACK PSH URGP=0");
+        assert_eq!(
+            (r.tcp_seq, r.tcp_ack, r.tcp_window, r.tcp_urgp),
+            (Some(4_000_000_000), Some(17), Some(501), Some(0))
+        );
+        assert_eq!(
+            r.packet.l4,
+            L4::Tcp {
+                sport: 1,
+                dport: 2,
+                flags: TcpFlags::ACK.union(TcpFlags::PSH)
+            }
+        );
+    }
+
+    #[test]
+    fn icmp_echo_sequence_and_redirect_gateway() {
+        let r = rec("IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=84 TTL=64 ID=5 CE PROTO=ICMP TYPE=8 CODE=0 ID=9 SEQ=3");
+        assert_eq!((r.icmp_seq, r.tcp_seq, r.ce), (Some(3), None, true));
+        let r = rec("IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=56 TTL=64 ID=5 PROTO=ICMP TYPE=5 CODE=1 GATEWAY=10.0.0.254 [SRC=10.0.0.2 DST=10.9.9.9 LEN=84 TTL=63 ID=8 PROTO=ICMP TYPE=8 CODE=0 ID=1 SEQ=1 ]");
+        assert_eq!(r.gateway, Some(ip("10.0.0.254")));
+        assert_eq!(r.quoted.unwrap().icmp, Some((8, 0)));
+    }
+
+    #[test]
+    fn journal_json_line_is_unwrapped() {
+        let r = rec(
+            r#"{"MESSAGE":"[UFW BLOCK] IN=tap0 OUT=eno1 SRC=10.1.1.2 DST=10.1.0.2 PROTO=UDP SPT=1 DPT=2"}"#,
+        );
+        assert_eq!(r.prefix, "[UFW BLOCK] ");
+    }
+
+    #[test]
     fn garbage_never_panics() {
         for t in [
             "IN=",
@@ -717,6 +867,10 @@ mod tests {
             "IN=a MAC=1:2 SRC=1.1.1.1 DST=1.1.1.2 PROTO=ICMP",
             "kernel: [",
             "kernel: [1.0",
+            "IN=a SRC=1.1.1.1 DST=1.1.1.2 PROTO=ICMP TYPE=3 [SRC=",
+            "IN=a SRC=1.1.1.1 DST=1.1.1.2 PROTO=ICMP TYPE=3 [SRC=1.2.3.4 ]]",
+            "IN=a [SRC=x]",
+            "IN=a ACK= SEQ= WINDOW=x",
         ] {
             let _ = parse(&SourceFile::new("log", t));
         }

@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod capture;
 pub mod counters;
 pub mod diagnostic;
 pub mod flows;

@@ -1,0 +1,233 @@
+//! `whyblocked pcap FILE [--rules R...] [--host H] [--at IFACE] [--json]`: a capture's
+//! failed and suspicious flows, each explained, and with the host's rules, each failed
+//! flow's first packet simulated at the capture point. The work is in
+//! `evidence::capture` (reading, flows, classification) and `report::capture` (words).
+
+use crate::cmd_log::RulesArgs;
+use crate::{Error, Verdict};
+use evidence::capture::{self, CaptureAnalysis};
+use evidence::classify::Finding;
+use evidence::wire::Direction;
+use model::{Host, Packet, Ruleset, L4};
+use report::capture::{CaptureAnswer, Simulated};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Diagnose a packet capture (pcap or pcapng, any size, streamed): reassemble flows and
+/// name every failed or suspicious one (SYN without answer, SYN refused by RST and whether
+/// the RST was forged on the way, ICMP/ICMPv6 errors and which hop sent them, a SYN/ACK from
+/// the wrong address, unanswered pings, TLS alerts with the handshake seen in clear).
+/// With --rules (and --host), each failed flow's first packet is simulated at the capture
+/// point (--at) and the deciding rule named.
+/// Exit status: 0 no failed flow, 1 some flow failed, 2 input error (a capture that stops
+/// being readable part-way is reported up to that point, then exits 2).
+#[derive(Debug, clap::Args)]
+pub struct PcapArgs {
+    /// The capture file; `-` reads standard input.
+    #[arg(value_name = "FILE|-")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// The interface of the simulated host the capture was taken on: a packet seen there
+    /// from another host arrives `in IFACE`; one from the host's own address leaves by it.
+    /// Defaults to the pcapng interface name, when the capture has one.
+    #[arg(long = "at", value_name = "IFACE")]
+    pub at: Option<String>,
+    /// Flows held in memory at once (the longest idle are classified early beyond it).
+    #[arg(long = "max-flows", value_name = "N", default_value_t = 65_536)]
+    pub max_flows: usize,
+    /// Never draw the progress line (drawn on stderr for big files when it is a terminal).
+    #[arg(long = "no-progress")]
+    pub no_progress: bool,
+}
+
+/// Rules and host (when given), read by the main command's loader.
+fn load(r: &RulesArgs) -> Result<Option<(Ruleset, Host, Vec<String>)>, Error> {
+    if r.rules.is_empty() && r.host.is_none() {
+        return Ok(None);
+    }
+    let input = crate::args::InputArgs {
+        rules: r.rules.clone(),
+        format: r.format,
+        ipset: r.ipset.clone(),
+        host: r.host.clone(),
+        live: false,
+        family: r.family,
+        from_log: None,
+        // The loader wants a packet; this placeholder is dropped.
+        packet: ["icmp", "0.0.0.0", "0.0.0.0"].map(String::from).to_vec(),
+    };
+    let inputs = crate::config::Inputs::load(&input)?;
+    let notes = inputs
+        .notes
+        .into_iter()
+        .filter(|n| !n.starts_with("no rules of the packet's family"))
+        .collect();
+    Ok(Some((inputs.ruleset, inputs.host, notes)))
+}
+
+/// Runs `whyblocked pcap`.
+pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Verdict, Error> {
+    let loaded = load(&a.rules)?;
+    let (input, size, name): (Box<dyn Read>, Option<u64>, String) =
+        if a.file.as_os_str() == "-" {
+            (Box::new(io::stdin()), None, "<stdin>".into())
+        } else {
+            let f = File::open(&a.file)
+                .map_err(|e| Error::Input(format!("cannot read {}: {e}", a.file.display())))?;
+            let size = f.metadata().ok().map(|m| m.len());
+            (Box::new(f), size, a.file.display().to_string())
+        };
+    let show_progress =
+        !a.no_progress && io::stderr().is_terminal() && size.is_some_and(|s| s > 32 << 20);
+    let mut progress = |done: u64| {
+        if let (true, Some(total)) = (show_progress, size.filter(|&t| t > 0)) {
+            let pct = (done.min(total) * 100) / total;
+            let _ = write!(
+                io::stderr(),
+                "\r  reading: {pct:>3}% ({} of {} MiB)",
+                done >> 20,
+                total >> 20
+            );
+        }
+    };
+    let options = capture::Options {
+        max_flows: a.max_flows,
+        ..capture::Options::default()
+    };
+    let analysis = capture::analyze(input, &options, &mut progress)
+        .map_err(|e| Error::Input(format!("{name}: {e}")))?;
+    if show_progress {
+        let _ = writeln!(io::stderr());
+    }
+
+    let empty_rules = Ruleset::default();
+    let empty_host = Host::default();
+    let (ruleset, host, mut notes) = match &loaded {
+        Some((r, h, n)) => (r, h, n.clone()),
+        None => (&empty_rules, &empty_host, Vec::new()),
+    };
+    let simulations = match &loaded {
+        Some(_) => simulate_all(&analysis, ruleset, host, a.at.as_deref(), &mut notes),
+        None => vec![None; analysis.findings.len()],
+    };
+    let answer = CaptureAnswer {
+        file: &name,
+        analysis: &analysis,
+        simulations: &simulations,
+        ruleset,
+        host,
+        notes: &notes,
+    };
+    if a.rules.json {
+        report::capture::render_json(out, &answer)
+    } else {
+        report::capture::render_text(out, &answer)
+    }
+    .and_then(|()| out.flush())
+    .map_err(Error::Output)?;
+    if let Some(e) = &analysis.stopped_by {
+        return Err(Error::Input(format!("{name}: {e}")));
+    }
+    Ok(if analysis.has_failures() {
+        Verdict::Blocked
+    } else {
+        Verdict::Passed
+    })
+}
+
+/// Simulations of the findings' first packets; each distinct packet (ignoring the source
+/// port) is simulated once.
+fn simulate_all(
+    analysis: &CaptureAnalysis,
+    ruleset: &Ruleset,
+    host: &Host,
+    at: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Vec<Option<Simulated>> {
+    let prepared = engine::Prepared::new(ruleset);
+    let options = engine::Options::default();
+    let mut cache: HashMap<Packet, Simulated> = HashMap::new();
+    let mut missing_at = false;
+    let out = analysis
+        .findings
+        .iter()
+        .map(|f| {
+            let capture_iface = at.map(str::to_string).or_else(|| {
+                analysis
+                    .interfaces
+                    .get(f.interface)
+                    .and_then(|i| i.name.clone())
+            });
+            let (packet, placement) = match place(f, host, capture_iface.as_deref()) {
+                Some(p) => p,
+                None => {
+                    missing_at = true;
+                    return None;
+                }
+            };
+            let key = Packet {
+                l4: without_sport(packet.l4),
+                ..packet.clone()
+            };
+            if let Some(s) = cache.get(&key) {
+                return Some(Simulated {
+                    packet,
+                    outcome: s.outcome.clone(),
+                    placement,
+                });
+            }
+            let outcome = engine::simulate_prepared(&prepared, host, &packet, &options);
+            let s = Simulated {
+                packet,
+                outcome,
+                placement,
+            };
+            cache.insert(key, s.clone());
+            Some(s)
+        })
+        .collect();
+    if missing_at {
+        notes.push(
+            "some flows were not simulated: give --at IFACE, the interface the capture was taken on"
+                .to_string(),
+        );
+    }
+    out
+}
+
+fn without_sport(l4: L4) -> L4 {
+    match l4.ports() {
+        Some((_, d)) => l4.with_ports(0, d),
+        None => l4,
+    }
+}
+
+/// The first packet placed on the host: from one of its own addresses it leaves by the
+/// capture interface (locally generated); otherwise it arrives on it. `None` when the
+/// capture interface is unknown and the packet is not the host's own.
+fn place(f: &Finding, host: &Host, iface: Option<&str>) -> Option<(Packet, String)> {
+    let mut p = f.first_packet.clone();
+    let own = |a: IpAddr| host.owner_of(a).is_some();
+    if own(p.src) {
+        p.iif = None;
+        p.oif = iface.map(str::to_string);
+        let how = match iface {
+            Some(i) => format!("sent by this host out of {i}: the source is its own address"),
+            None => "sent by this host: the source is its own address".to_string(),
+        };
+        return Some((p, how));
+    }
+    let iface = iface?;
+    p.iif = Some(iface.to_string());
+    let how = match f.direction {
+        Some(Direction::Sent) => format!(
+            "captured leaving {iface}; its arrival interface is unknown, simulated as arriving on {iface}"
+        ),
+        _ => format!("seen arriving on {iface}, the capture point"),
+    };
+    Some((p, how))
+}

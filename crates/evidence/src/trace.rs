@@ -1,0 +1,292 @@
+//! What the kernel's tracers say, as one shape.
+//!
+//! Three tracers print a packet's walk through the rules, each in its own text:
+//! iptables-legacy `TRACE:` lines ([`crate::trace_legacy`]), `xtables-monitor --trace`
+//! ([`crate::xtables_monitor`]) and `nft monitor trace` ([`crate::nft_monitor`]). Each parser
+//! returns [`TracedPacket`]s: the packet's headers as first seen, then its [`TraceStep`]s in
+//! order. A step names its rule the way its tracer does (a rule number, a handle, the rule's
+//! text): placing it in a given ruleset is the job of `analysis::flows`.
+//!
+//! What the tracers do not say, and the parsers do not invent: a REJECT is printed as a drop
+//! (the rule's target tells them apart); an accept has no closing event (the packet's last
+//! step says where it was last seen); identical packets can share a trace id.
+
+use frontends::ParseError;
+use model::{Family, Packet};
+
+/// Which tracer wrote the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracer {
+    /// iptables-legacy `-j TRACE`, through the kernel log.
+    Legacy,
+    /// `xtables-monitor --trace` (iptables-nft's `-j TRACE`).
+    XtablesMonitor,
+    /// `nft monitor trace` (`meta nftrace set 1`, or iptables-nft's `-j TRACE`).
+    NftMonitor,
+}
+
+impl Tracer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tracer::Legacy => "iptables-legacy TRACE",
+            Tracer::XtablesMonitor => "xtables-monitor --trace",
+            Tracer::NftMonitor => "nft monitor trace",
+        }
+    }
+}
+
+/// What kind of event a step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// A rule matched (its verdict may be `continue`).
+    Rule,
+    /// The end of a base chain: its policy.
+    Policy,
+    /// A return from a regular chain (explicit, or its end in legacy traces).
+    Return,
+}
+
+/// A verdict as the tracer printed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TracedVerdict {
+    Accept,
+    /// Also how a REJECT is printed.
+    Drop,
+    Continue,
+    Jump(String),
+    Goto(String),
+    Return,
+    Queue(u16),
+    Stolen,
+    Repeat,
+    /// Anything else, as printed.
+    Other(String),
+}
+
+impl TracedVerdict {
+    /// Parses `accept`, `drop`, `jump CHAIN`, `ACCEPT`, `JUMP:CHAIN`, ... (any case).
+    pub fn parse(s: &str) -> TracedVerdict {
+        let s = s.trim();
+        let (word, arg) = match s.split_once([' ', ':']) {
+            Some((w, a)) => (w, a.trim()),
+            None => (s, ""),
+        };
+        match word.to_ascii_lowercase().as_str() {
+            "accept" => TracedVerdict::Accept,
+            "drop" => TracedVerdict::Drop,
+            "continue" => TracedVerdict::Continue,
+            "jump" if !arg.is_empty() => TracedVerdict::Jump(arg.to_string()),
+            "goto" if !arg.is_empty() => TracedVerdict::Goto(arg.to_string()),
+            "return" => TracedVerdict::Return,
+            "queue" => TracedVerdict::Queue(
+                arg.rsplit(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0),
+            ),
+            "stolen" => TracedVerdict::Stolen,
+            "repeat" => TracedVerdict::Repeat,
+            _ => TracedVerdict::Other(s.to_string()),
+        }
+    }
+    /// Whether the verdict ends the packet's walk (drop, or a queue/steal).
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            TracedVerdict::Drop | TracedVerdict::Queue(_) | TracedVerdict::Stolen
+        )
+    }
+}
+
+impl std::fmt::Display for TracedVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TracedVerdict::Accept => f.write_str("accept"),
+            TracedVerdict::Drop => f.write_str("drop"),
+            TracedVerdict::Continue => f.write_str("continue"),
+            TracedVerdict::Jump(c) => write!(f, "jump {c}"),
+            TracedVerdict::Goto(c) => write!(f, "goto {c}"),
+            TracedVerdict::Return => f.write_str("return"),
+            TracedVerdict::Queue(n) => write!(f, "queue {n}"),
+            TracedVerdict::Stolen => f.write_str("stolen"),
+            TracedVerdict::Repeat => f.write_str("repeat"),
+            TracedVerdict::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// How the tracer names the rule of a step.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuleName {
+    /// iptables numbering (legacy `rule:3`), 1-based.
+    pub number: Option<u32>,
+    /// nftables rule handle (`rule:0x9`, `# handle 9`).
+    pub handle: Option<u64>,
+    /// The rule as the tracer printed it: iptables-save form (`-A FORWARD ...`, without the
+    /// `-4 -t filter` xtables-monitor adds) or nft form (counters removed).
+    pub text: Option<String>,
+}
+
+/// One event of a packet's walk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceStep {
+    /// 1-based line of the input.
+    pub line: u64,
+    /// `ip`, `ip6`, `inet`, ... (legacy and xtables-monitor: from the packet's family).
+    pub family: Family,
+    pub table: String,
+    pub chain: String,
+    pub kind: StepKind,
+    pub rule: RuleName,
+    pub verdict: TracedVerdict,
+    /// The packet as this chain saw it, when the tracer printed it here (the first event of
+    /// each hook): addresses after NAT, TTL after forwarding.
+    pub packet: Option<Packet>,
+}
+
+/// One traced packet: its headers and its walk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracedPacket {
+    pub tracer: Tracer,
+    /// The tracer's id (not unique: identical packets can share it).
+    pub id: Option<u32>,
+    /// The packet as first seen (with `iif`, and `oif` when it was known there).
+    pub packet: Packet,
+    /// 1-based line where the packet's trace starts.
+    pub line: u64,
+    pub steps: Vec<TraceStep>,
+    /// Why the headers are not complete enough to simulate (e.g. `xtables-monitor` prints no
+    /// protocol for ICMP); `None` when they are.
+    pub incomplete: Option<&'static str>,
+}
+
+/// A whole trace file, read.
+#[derive(Debug, Clone, Default)]
+pub struct TraceFile {
+    pub packets: Vec<TracedPacket>,
+    /// Lines that belong to no tracer format (counted, e.g. other kernel messages).
+    pub other: u64,
+    /// Lines of the tracer's format that do not parse (all counted, the first few kept).
+    pub malformed: u64,
+    pub malformed_examples: Vec<(u64, ParseError)>,
+    /// Events whose packet was never printed (the trace started mid-walk): counted.
+    pub orphans: u64,
+}
+
+impl TraceFile {
+    pub(crate) fn malformed(&mut self, line: u64, e: ParseError) {
+        self.malformed += 1;
+        if self.malformed_examples.len() < 5 {
+            self.malformed_examples.push((line, e));
+        }
+    }
+}
+
+/// Which tracer wrote `text`, from its first recognisable line.
+pub fn detect(text: &str) -> Option<Tracer> {
+    for line in text.lines().take(1000) {
+        let l = line.trim_start();
+        if l.starts_with("trace id ") {
+            return Some(Tracer::NftMonitor);
+        }
+        if l.starts_with("PACKET: ")
+            || l.starts_with("TRACE: ") && l.contains(":rule:0x")
+            || l.starts_with("TRACE: ") && l.contains(":policy:") && !l.contains("IN=")
+        {
+            return Some(Tracer::XtablesMonitor);
+        }
+        if crate::wrapper::unwrap(line).message.starts_with("TRACE: ") {
+            return Some(Tracer::Legacy);
+        }
+    }
+    None
+}
+
+/// Reads `text` with the parser of the tracer that wrote it (see [`detect`]).
+pub fn parse(name: &str, text: &str) -> Option<(Tracer, TraceFile)> {
+    let tracer = detect(text)?;
+    let file = match tracer {
+        Tracer::Legacy => crate::trace_legacy::parse(name, text),
+        Tracer::XtablesMonitor => crate::xtables_monitor::parse(name, text),
+        Tracer::NftMonitor => crate::nft_monitor::parse(name, text),
+    };
+    Some((tracer, file))
+}
+
+/// `ip`, `ip6`, ... from the family names the tracers print.
+pub fn family_from_name(s: &str) -> Option<Family> {
+    Some(match s {
+        "ip" => Family::Ip,
+        "ip6" => Family::Ip6,
+        "inet" => Family::Inet,
+        "arp" => Family::Arp,
+        "bridge" => Family::Bridge,
+        "netdev" => Family::Netdev,
+        _ => return None,
+    })
+}
+
+/// Removes nft's `counter packets N bytes M` (the values change; the rule is the same).
+pub fn strip_counters(text: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut i = 0;
+    while i < words.len() {
+        if words[i] == "counter"
+            && words.get(i + 1) == Some(&"packets")
+            && words.get(i + 3) == Some(&"bytes")
+        {
+            out.push("counter");
+            i += 5;
+            continue;
+        }
+        out.push(words[i]);
+        i += 1;
+    }
+    out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_in_every_tracer_spelling() {
+        assert_eq!(TracedVerdict::parse("ACCEPT"), TracedVerdict::Accept);
+        assert_eq!(
+            TracedVerdict::parse("JUMP:fwd-user"),
+            TracedVerdict::Jump("fwd-user".into())
+        );
+        assert_eq!(
+            TracedVerdict::parse("jump sub1"),
+            TracedVerdict::Jump("sub1".into())
+        );
+        assert_eq!(TracedVerdict::parse("queue to 3"), TracedVerdict::Queue(3));
+        assert_eq!(
+            TracedVerdict::parse("jump"),
+            TracedVerdict::Other("jump".into())
+        );
+    }
+
+    #[test]
+    fn counters_are_removed() {
+        assert_eq!(
+            strip_counters("tcp dport 22 counter packets 12 bytes 720 accept"),
+            "tcp dport 22 counter accept"
+        );
+    }
+
+    #[test]
+    fn detects_each_tracer() {
+        assert_eq!(
+            detect("trace id 1 ip filter INPUT policy drop"),
+            Some(Tracer::NftMonitor)
+        );
+        assert_eq!(detect("PACKET: 2 1 IN=a"), Some(Tracer::XtablesMonitor));
+        assert_eq!(
+            detect("[ 1.0] TRACE: filter:INPUT:rule:3 IN=a OUT= SRC=1.1.1.1"),
+            Some(Tracer::Legacy)
+        );
+        assert_eq!(detect("hello"), None);
+    }
+}
