@@ -150,9 +150,10 @@ fn sweep_deletes_namespaces_of_dead_processes_only() {
         .status()
         .unwrap();
     let host = TestHost::build(&Plan::new(&router_host(), &[])).unwrap();
+    // Other tests of this binary sweep in parallel, so the stale namespace may be gone by
+    // another thread's sweep: what matters is that it is gone and live ones are not.
     let deleted = live::sweep_stale().unwrap();
-    assert!(deleted.contains(&stale.to_string()), "{deleted:?}");
-    assert!(!exists(stale));
+    assert!(!exists(stale), "stale namespace left; this sweep deleted {deleted:?}");
     assert!(
         host.namespace_names().iter().all(|n| exists(n)),
         "a live process's namespaces were swept"
