@@ -347,11 +347,34 @@ pub fn fate_text(f: &Fate) -> String {
 /// Compares one packet's kernel walk with the engine's trace of it.
 pub fn compare(ruleset: &Ruleset, kernel: &KernelTrace, engine: &Trace) -> Comparison {
     let ks = kernel_steps(kernel);
-    let es = engine_steps(ruleset, engine);
+    let mut es = engine_steps(ruleset, engine);
+    // Built-in chains the file never declared: the front end creates them (as
+    // iptables-legacy has every built-in chain), iptables-nft creates only those a file
+    // names, so the kernel has no such chain to trace. An empty one with policy accept
+    // changes nothing; its policy step is left out of the comparison.
+    es.retain(|s| match (&s.at, &s.verdict) {
+        (StepAt::Policy(c), StepVerdict::Accept) => {
+            let chain = ruleset.chain_at(*c);
+            !(chain.rules.is_empty() && chain.origin.line == 0 && chain.origin.span.is_empty())
+        }
+        _ => true,
+    });
     let mut divergences = Vec::new();
     let n = ks.len().max(es.len());
+    // Rules of one source rule are one rule to the user (the front end may split a rule
+    // the kernel keeps whole, see `mapping::kernel_positions`).
+    let same = |a: &Step, b: &Step| match (&a.at, &b.at) {
+        (StepAt::Rule(x), StepAt::Rule(y)) if x != y && x.chain_ref() == y.chain_ref() => {
+            let (rx, ry) = (ruleset.rule_at(*x), ruleset.rule_at(*y));
+            !rx.origin.span.is_empty()
+                && rx.origin.span == ry.origin.span
+                && a.verdict == b.verdict
+                && (a.hook.is_none() || b.hook.is_none() || a.hook == b.hook)
+        }
+        _ => a.same(b),
+    };
     if let Some(index) = (0..n).find(|&i| match (ks.get(i), es.get(i)) {
-        (Some(a), Some(b)) => !a.same(b),
+        (Some(a), Some(b)) => !same(a, b),
         _ => true,
     }) {
         divergences.push(Divergence::Path {

@@ -223,6 +223,9 @@ pub struct Headers {
     pub tcp_flags: Option<TcpFlags>,
     /// ICMP/ICMPv6 type and code.
     pub icmp: Option<(u8, u8)>,
+    /// For an ICMP/ICMPv6 error: the tag (IPv4 id / IPv6 flow label) of the packet it
+    /// quotes, when the traced transport header reaches that far.
+    pub quoted_tag: Option<u32>,
 }
 
 impl Headers {
@@ -262,6 +265,7 @@ impl Headers {
             ports: None,
             tcp_flags: None,
             icmp: None,
+            quoted_tag: None,
         };
         if let Some(t) = transport {
             match proto {
@@ -272,7 +276,18 @@ impl Headers {
                     }
                 }
                 icmp::PROTOCOL_V4 | icmp::PROTOCOL_V6 if t.len() >= 2 => {
-                    h.icmp = Some((t[0], t[1]))
+                    h.icmp = Some((t[0], t[1]));
+                    let v4_error =
+                        proto == icmp::PROTOCOL_V4 && matches!(t[0], 3 | 4 | 5 | 11 | 12);
+                    let v6_error = proto == icmp::PROTOCOL_V6 && t[0] < 128;
+                    // The quoted header starts after the 8-byte ICMP header.
+                    if v4_error && t.len() >= 14 && t[8] >> 4 == 4 {
+                        h.quoted_tag = Some(u32::from(wire::get_u16(t, 12..14)));
+                    } else if v6_error && t.len() >= 12 && t[8] >> 4 == 6 {
+                        h.quoted_tag = Some(
+                            u32::from_be_bytes([0, t[9], t[10], t[11]]) & crate::frame::MAX_TAG_V6,
+                        );
+                    }
                 }
                 _ => {}
             }

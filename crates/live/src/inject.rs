@@ -123,8 +123,25 @@ impl Injector {
                         .map_err(|e| LiveError::io("SO_MARK", e))?;
                     mark.set(p.mark);
                 }
-                sock.send(&ip, p.dst)
-                    .map_err(|e| LiveError::io(format!("raw send to {}", p.dst), e))
+                match sock.send(&ip, p.dst) {
+                    // The kernel's answer, not a failure to send: EPERM is a drop (or
+                    // REJECT) in an output-path chain, ENETUNREACH/EHOSTUNREACH/EINVAL a
+                    // routing failure (no route, unreachable/prohibit/blackhole). The trace
+                    // shows what happened.
+                    Err(e)
+                        if matches!(
+                            e.raw_os_error(),
+                            Some(libc::EPERM)
+                                | Some(libc::ENETUNREACH)
+                                | Some(libc::EHOSTUNREACH)
+                                | Some(libc::EACCES)
+                                | Some(libc::EINVAL)
+                        ) =>
+                    {
+                        Ok(())
+                    }
+                    r => r.map_err(|e| LiveError::io(format!("raw send to {}", p.dst), e)),
+                }
             }
         }
     }

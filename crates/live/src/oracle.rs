@@ -157,7 +157,14 @@ impl Oracle {
         let classify = |h: &Headers| -> Option<u32> {
             let i = tags.iter().position(|&t| t == h.tag)?;
             let p = &batch[i];
-            let reversed = h.src == p.dst && h.dst == p.src;
+            // An answer goes the other way; with source and destination equal (a packet
+            // to itself), the swapped ports tell it apart.
+            let reversed = h.src == p.dst
+                && h.dst == p.src
+                && (p.src != p.dst
+                    || p.l4
+                        .ports()
+                        .is_some_and(|(s, d)| s != d && h.ports == Some((d, s))));
             (h.proto == p.proto().number() && !reversed).then_some(h.tag)
         };
         let mut g = Grouper::new();
@@ -184,6 +191,10 @@ impl Oracle {
                     })
                     .filter_map(|o| o.2.iter().find_map(|e| e.headers()))
                     .filter(|h| h.dst != std::net::IpAddr::V4(SENTINEL_LOCAL_DST))
+                    // An answer goes back to the packet's source, and an ICMP error quotes
+                    // it: anything else adjacent in time is unrelated (e.g. a neighbour
+                    // resolution failure of an earlier packet, reported seconds later).
+                    .filter(|h| h.dst == p.src && h.quoted_tag.is_none_or(|q| q == tag))
                     .collect();
                 let host = &self.host;
                 let names = |i: u32| host.iface_by_index(i).map(|x| x.name.clone());

@@ -162,14 +162,15 @@ fn differential_table() {
     );
 }
 
-/// Open disagreement (reported to the lead, not yet classified): with a `*nat` section that
-/// declares chains but holds no rule, the kernel (6.18, iptables-nft 1.8.9) creates the nat
-/// base chains yet emits no trace event for them, while the engine walks them (`nat
-/// PREROUTING policy accept`, and `nat INPUT policy accept` even when the file never
-/// declared INPUT). With a rule in the nat table and all four chains declared, both agree
-/// (see `differential_table`).
+/// A `*nat` section that declares chains but holds no rule (resolved, issue 3 part 8): the
+/// kernel registers conntrack in a namespace only while a rule needs it
+/// (`nf_ct_netns_get`: a conntrack match, a NAT target ...), and without conntrack
+/// `nf_nat_inet_fn` never runs the nat chains, so the trace shows none; the engine now
+/// models that (`engine::prepared::conntrack_used`). The nat INPUT chain the file never
+/// declared exists in the model (the front end creates every built-in chain, as
+/// iptables-legacy would) but not in the kernel (iptables-nft creates only declared
+/// chains); the comparison leaves such empty accept chains out.
 #[test]
-#[ignore = "open engine/kernel disagreement on rule-less nat chains, reported to the lead"]
 fn ruleless_nat_chains() {
     if !common::kernel_tests_enabled("ruleless_nat_chains") {
         return;
@@ -179,4 +180,11 @@ fn ruleless_nat_chains() {
     let p = common::tcp("10.1.1.2", 40022, "10.1.1.1", 22, "S", Some("lan0"), None);
     let r = live::verify(&[(src, Family::Ip)], &rs, &router(), &p).unwrap();
     assert!(r.agree, "{r}");
+    // With conntrack on (a conntrack match), the declared nat chains run; the undeclared
+    // nat INPUT does not exist in the kernel.
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n";
+    let (src, rs) = common::iptables("rules.v4", rules);
+    let r = live::verify(&[(src, Family::Ip)], &rs, &router(), &p).unwrap();
+    assert!(r.agree, "{r}");
+    assert!(r.kernel.steps.iter().any(|s| s.table == "nat"), "{r}");
 }

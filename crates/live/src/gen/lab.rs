@@ -1,0 +1,304 @@
+//! A reusable kernel lab for many rulesets: one test host (namespaces built once), each
+//! ruleset loaded in turn (`nft flush ruleset`, `iptables-restore`), conntrack flushed, many
+//! packets sent per load and each compared with the engine's simulation. Used by the
+//! differential tester (random rulesets) and the corpus agreement run (real ones).
+
+use super::aim::{flow_key, Topology};
+use super::GenRuleset;
+use crate::compare::Comparison;
+use crate::error::LiveError;
+use crate::netns::{Plan, TestHost};
+use crate::oracle::Oracle;
+use crate::verify::VerifyReport;
+use engine::{Event, Fate, Outcome};
+use model::{Family, Host, Packet, Ruleset, SourceFile, L4};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+/// How one case came out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Class {
+    Agree,
+    Disagree,
+    /// The engine's path met an Unknown match or an unmodelled target (not counted).
+    Unknown,
+    /// The engine panicked (a bug: counted as a disagreement by the callers).
+    EngineFailed(String),
+}
+
+/// One (ruleset, packet) case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub class: Class,
+    pub report: VerifyReport,
+}
+
+/// A test host kept for many rulesets.
+#[derive(Debug)]
+pub struct Lab {
+    pub oracle: Oracle,
+    pub host: Host,
+    pub topo: Topology,
+}
+
+/// Whether the engine's answer depends on an Unknown (then kernel agreement is not
+/// expected of it).
+pub fn has_unknown(o: &Outcome) -> bool {
+    o.branches.len() > 1
+        || o.truncated
+        || matches!(o.primary().fate, Fate::Undetermined { .. })
+        || o.primary()
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Unknown { .. }))
+}
+
+/// An endpoint-order-free flow key: a packet and its reply give the same key.
+type FlowKey = (u8, (IpAddr, u16), (IpAddr, u16));
+
+fn norm(k: (u8, IpAddr, u16, IpAddr, u16)) -> FlowKey {
+    let a = (k.1, k.2);
+    let b = (k.3, k.4);
+    if a <= b {
+        (k.0, a, b)
+    } else {
+        (k.0, b, a)
+    }
+}
+
+impl Lab {
+    /// Builds the namespaces for `topo`.
+    pub fn new(topo: Topology) -> Result<Lab, LiveError> {
+        if !crate::sys::is_root() {
+            return Err(LiveError::NotRoot);
+        }
+        crate::netns::sweep_stale()?;
+        let host = topo.host();
+        let th = TestHost::build(&Plan::new(&host, &[]))?;
+        let oracle = Oracle::new(th)?;
+        Ok(Lab { oracle, host, topo })
+    }
+
+    /// Replaces the ruleset (and empties conntrack).
+    pub fn load(&mut self, files: &[(SourceFile, Family)]) -> Result<(), LiveError> {
+        self.oracle.load(files)?;
+        self.oracle.flush_conntrack()
+    }
+
+    /// Sends `packets` through the loaded ruleset (parsed as `ruleset`) and compares each
+    /// with the engine. Packets whose flows would meet in conntrack (same tuple, or one the
+    /// reply of another, before or after the engine's NAT) go in separate rounds, with
+    /// conntrack emptied in between: every packet is the first of its flow.
+    pub fn run(&mut self, ruleset: &Ruleset, packets: &[Packet]) -> Result<Vec<Case>, LiveError> {
+        let prepared = engine::Prepared::new(ruleset);
+        let opts = engine::Options::default();
+        let outcomes: Vec<Result<Outcome, String>> = packets
+            .iter()
+            .map(|p| {
+                let run = std::panic::AssertUnwindSafe(|| {
+                    engine::simulate_prepared(&prepared, &self.host, p, &opts)
+                });
+                std::panic::catch_unwind(run).map_err(|e| {
+                    e.downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "panicked".into())
+                })
+            })
+            .collect();
+        // Rounds of distinct flows.
+        let mut rounds: Vec<(BTreeSet<FlowKey>, Vec<usize>)> = Vec::new();
+        for (i, p) in packets.iter().enumerate() {
+            let mut keys = vec![norm(flow_key(p))];
+            if let Ok(o) = &outcomes[i] {
+                keys.push(norm(flow_key(&o.primary().final_packet)));
+            }
+            let slot = rounds
+                .iter()
+                .position(|(used, _)| keys.iter().all(|k| !used.contains(k)));
+            let slot = slot.unwrap_or_else(|| {
+                rounds.push((BTreeSet::new(), Vec::new()));
+                rounds.len() - 1
+            });
+            rounds[slot].0.extend(keys);
+            rounds[slot].1.push(i);
+        }
+        let mut kernel: Vec<Option<crate::kernel::KernelTrace>> = vec![None; packets.len()];
+        for (n, (_, idx)) in rounds.iter().enumerate() {
+            if n > 0 {
+                self.oracle.flush_conntrack()?;
+            }
+            let batch: Vec<Packet> = idx.iter().map(|&i| packets[i].clone()).collect();
+            let traces = self.oracle.run(ruleset, &batch)?;
+            for (&i, t) in idx.iter().zip(traces) {
+                kernel[i] = Some(t);
+            }
+        }
+        let notes = self.oracle.host.notes.clone();
+        Ok(packets
+            .iter()
+            .zip(outcomes)
+            .zip(kernel)
+            .map(|((p, outcome), k)| {
+                let k = k.expect("every packet ran");
+                let (engine, engine_error) = match outcome {
+                    Ok(o) => (Some(o), None),
+                    Err(e) => (None, Some(e)),
+                };
+                let comparison = engine
+                    .as_ref()
+                    .map(|o| crate::compare::compare(ruleset, &k, o.primary()));
+                let agree = comparison.as_ref().is_some_and(Comparison::agree);
+                let class = match (&engine, &engine_error) {
+                    (_, Some(e)) => Class::EngineFailed(e.clone()),
+                    (Some(o), _) if has_unknown(o) => Class::Unknown,
+                    _ if agree => Class::Agree,
+                    _ => Class::Disagree,
+                };
+                Case {
+                    class,
+                    report: VerifyReport {
+                        packet: p.clone(),
+                        kernel: k,
+                        engine,
+                        engine_error,
+                        comparison,
+                        agree,
+                        notes: notes.clone(),
+                        ruleset: ruleset.clone(),
+                    },
+                }
+            })
+            .collect())
+    }
+
+    /// Loads `text` (IPv4 iptables-save) and runs one packet; `None` when the front end or
+    /// the kernel refuses the text.
+    pub fn run_text(&mut self, text: &str, packet: &Packet) -> Option<Case> {
+        let src = SourceFile::new("generated.rules", text);
+        let rs = frontends::iptables_save::parse(&src, Some(Family::Ip)).ok()?;
+        self.load(&[(src, Family::Ip)]).ok()?;
+        self.run(&rs, std::slice::from_ref(packet)).ok()?.pop()
+    }
+
+    /// Shrinks a disagreement: drops tables, rules, matches and DROP policies while the
+    /// packet still disagrees (at most `budget` kernel runs). Returns the smallest ruleset
+    /// found and its case.
+    /// `None` when the packet alone, on a fresh conntrack table, agrees: the disagreement
+    /// depended on the other packets of its batch.
+    pub fn shrink(
+        &mut self,
+        g: &GenRuleset,
+        packet: &Packet,
+        budget: usize,
+    ) -> Option<(GenRuleset, Case)> {
+        let mut best = g.clone();
+        let mut best_case = self.run_text(&best.to_text(), packet)?;
+        if !matches!(best_case.class, Class::Disagree | Class::EngineFailed(_)) {
+            return None;
+        }
+        let mut tries = 0;
+        'outer: loop {
+            for cand in best.shrink_candidates() {
+                if tries >= budget {
+                    break 'outer;
+                }
+                tries += 1;
+                if let Some(c) = self.run_text(&cand.to_text(), packet) {
+                    if matches!(c.class, Class::Disagree | Class::EngineFailed(_)) {
+                        best = cand;
+                        best_case = c;
+                        continue 'outer;
+                    }
+                }
+            }
+            break;
+        }
+        Some((best, best_case))
+    }
+}
+
+/// A packet in the command-line grammar of `whyblocked` (plus what it cannot say).
+pub fn packet_spec(p: &Packet) -> String {
+    let ep = |a: IpAddr, port: Option<u16>| match (a, port) {
+        (IpAddr::V6(a), Some(n)) => format!("[{a}]:{n}"),
+        (a, Some(n)) => format!("{a}:{n}"),
+        (a, None) => a.to_string(),
+    };
+    let ports = p.l4.ports();
+    let mut s = format!(
+        "{} {} {}",
+        p.proto(),
+        ep(p.src, ports.map(|x| x.0)),
+        ep(p.dst, ports.map(|x| x.1))
+    );
+    if let Some(i) = &p.iif {
+        let _ = write!(s, " in {i}");
+    }
+    if let Some(o) = &p.oif {
+        let _ = write!(s, " out {o}");
+    }
+    match p.l4 {
+        L4::Tcp { flags, .. } => {
+            let letters: String = [
+                (0x02, 'S'),
+                (0x10, 'A'),
+                (0x08, 'P'),
+                (0x04, 'R'),
+                (0x01, 'F'),
+                (0x20, 'U'),
+                (0x40, 'E'),
+                (0x80, 'C'),
+            ]
+            .iter()
+            .filter(|(b, _)| flags.0 & b != 0)
+            .map(|(_, c)| *c)
+            .collect();
+            if letters.is_empty() {
+                s.push_str(" flags none");
+            } else {
+                let _ = write!(s, " flags {letters}");
+            }
+        }
+        L4::Icmp {
+            icmp_type, code, ..
+        }
+        | L4::Icmpv6 {
+            icmp_type, code, ..
+        } => {
+            let _ = write!(s, " type {icmp_type} code {code}");
+        }
+        _ => {}
+    }
+    if p.mark != 0 {
+        let _ = write!(s, " mark {:#x}", p.mark);
+    }
+    if p.len != p.minimal_len() {
+        let _ = write!(s, " len {}", p.len);
+    }
+    if p.ttl != 64 {
+        let _ = write!(s, " ttl {}", p.ttl);
+    }
+    let mut extra = Vec::new();
+    if p.tos != 0 {
+        extra.push(format!("tos {:#04x}", p.tos));
+    }
+    if p.pkttype != model::packet::PktType::Unicast {
+        extra.push(format!("pkttype {:?}", p.pkttype));
+    }
+    if !extra.is_empty() {
+        let _ = write!(s, "   (also: {})", extra.join(", "));
+    }
+    s
+}
+
+/// A disagreement, printed for a human: the ruleset, the packet and both paths.
+pub fn render_repro(text: &str, case: &Case) -> String {
+    let r = &case.report;
+    let mut s = String::new();
+    let _ = writeln!(s, "---- ruleset (iptables-save) ----\n{text}");
+    let _ = writeln!(s, "---- packet ----\n{}", packet_spec(&r.packet));
+    let _ = writeln!(s, "---- verdict ----\n{r}");
+    s
+}
