@@ -249,7 +249,12 @@ pub fn masquerade_source(
     // `inet_select_addr` without a global address on the device (`lo`): the first primary
     // global address of any device, loopback first, in device order.
     let mut devices: Vec<&model::host::Interface> = host.interfaces.iter().collect();
-    devices.sort_by_key(|i| (i.link != model::host::LinkType::Loopback && i.name != "lo", i.index));
+    devices.sort_by_key(|i| {
+        (
+            i.link != model::host::LinkType::Loopback && i.name != "lo",
+            i.index,
+        )
+    });
     devices
         .iter()
         .flat_map(|i| i.addrs.iter())

@@ -197,7 +197,10 @@ type SortKey = (i64, u8, usize);
 impl<'r> Prepared<'r> {
     pub fn new(ruleset: &'r Ruleset) -> Prepared<'r> {
         let mut hooks = Vec::with_capacity(HOOKS.len() * 2);
-        let tracked = [conntrack_used(ruleset, false), conntrack_used(ruleset, true)];
+        let tracked = [
+            conntrack_used(ruleset, false),
+            conntrack_used(ruleset, true),
+        ];
         for hook in HOOKS {
             for v6 in [false, true] {
                 hooks.push(entries_for(ruleset, hook, v6, tracked[usize::from(v6)]));
@@ -317,7 +320,9 @@ pub fn conntrack_used(ruleset: &Ruleset, v6: bool) -> bool {
     ruleset
         .tables
         .iter()
-        .filter(|t| matches!(t.family, Family::Ip | Family::Ip6 | Family::Inet) && t.family.sees(v6))
+        .filter(|t| {
+            matches!(t.family, Family::Ip | Family::Ip6 | Family::Inet) && t.family.sees(v6)
+        })
         .flat_map(|t| &t.chains)
         .flat_map(|c| &c.rules)
         .any(|r| r.body.iter().any(uses))
@@ -431,12 +436,17 @@ mod tests {
         let state = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n";
         let mut rs = parse(NAT_ONLY, Family::Ip);
         rs.merge(parse(state, Family::Ip6));
-        assert!(!conntrack_used(&rs, false), "an ip6 table does not track IPv4");
+        assert!(
+            !conntrack_used(&rs, false),
+            "an ip6 table does not track IPv4"
+        );
         assert!(conntrack_used(&rs, true));
         rs.merge(parse(state, Family::Ip));
         assert!(conntrack_used(&rs, false));
         let p = Prepared::new(&rs);
-        assert!(p.entries(Hook::Prerouting, false).contains(&Entry::Conntrack));
+        assert!(p
+            .entries(Hook::Prerouting, false)
+            .contains(&Entry::Conntrack));
 
         let dnat = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j MASQUERADE\nCOMMIT\n";
         assert!(conntrack_used(&parse(dnat, Family::Ip), false));

@@ -227,7 +227,7 @@ fn routing_failed(
         (RoutingFailure::Prohibit, true) => (icmp6::DEST_UNREACH, icmp6::ADM_PROHIBITED),
         (RoutingFailure::TtlExceeded, true) => (icmp6::TIME_EXCEED, 0),
         // Blackhole: silent. Forwarding off: ip_error / ip6_forward drop silently.
-        // rp_filter and martians: dropped without a word.
+        // rp_filter, martians and non-unicast frames: dropped without a word.
         _ => return None,
     };
     if !icmp_error_allowed(packet) {

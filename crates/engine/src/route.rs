@@ -24,6 +24,7 @@ use crate::trace::{Assumption, RouteDecision, RouteKind, RoutingFailure};
 use ipnet::IpNet;
 use model::expr::rtn;
 use model::host::{table_id, LinkType, PolicyRule, Route, RouteType, RuleAction, Scope};
+use model::packet::PktType;
 use model::{Hook, Host, Packet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -384,12 +385,18 @@ impl Cx<'_> {
                 return mk(RouteKind::Failed(f));
             }
         }
+        if packet.pkttype != PktType::Unicast {
+            return mk(RouteKind::Failed(RoutingFailure::NotUnicastFrame {
+                pkttype: packet.pkttype,
+            }));
+        }
         if packet.ttl <= 1 {
             return mk(RouteKind::Failed(RoutingFailure::TtlExceeded));
         }
         if v6 {
             if let Lookup::Route(hit) = &lookup {
-                if hit.route.dev_name() != Some(iif.as_str()) && !forwardable_v6_source(packet.src) {
+                if hit.route.dev_name() != Some(iif.as_str()) && !forwardable_v6_source(packet.src)
+                {
                     return mk(RouteKind::Failed(RoutingFailure::Martian));
                 }
             }
@@ -439,6 +446,12 @@ impl Cx<'_> {
                 };
                 if let Some(f) = forwarding {
                     return assumed(RouteKind::Failed(f));
+                }
+                if packet.pkttype != PktType::Unicast {
+                    let pkttype = packet.pkttype;
+                    return assumed(RouteKind::Failed(RoutingFailure::NotUnicastFrame {
+                        pkttype,
+                    }));
                 }
                 if packet.ttl <= 1 {
                     return assumed(RouteKind::Failed(RoutingFailure::TtlExceeded));
@@ -1858,6 +1871,22 @@ mod tests {
             dropped_before_prerouting(&h, &syn_in("fd01::2", "fd00::2", "tap0")),
             None
         );
+    }
+
+    #[test]
+    fn link_layer_broadcast_is_never_forwarded_but_may_be_local() {
+        let h = router().build();
+        let mut p = tcp_syn("10.1.1.2", "10.1.0.2", 22).iif("tap0").build();
+        p.pkttype = PktType::Broadcast;
+        assert_eq!(
+            route_received(&h, &p).kind,
+            RouteKind::Failed(RoutingFailure::NotUnicastFrame {
+                pkttype: PktType::Broadcast
+            })
+        );
+        let mut p = tcp_syn("10.1.1.2", "10.1.1.1", 22).iif("tap0").build();
+        p.pkttype = PktType::Multicast;
+        assert_eq!(route_received(&h, &p).kind, RouteKind::Local);
     }
 
     #[test]

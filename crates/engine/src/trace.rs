@@ -297,6 +297,12 @@ pub enum RoutingFailure {
     Martian,
     /// TTL would reach 0 when forwarding: ICMP time exceeded.
     TtlExceeded,
+    /// The frame was not addressed to this host's MAC (link-layer broadcast, multicast or
+    /// another host's): `ip_forward()`/`ip6_forward()` drop it silently before the forward
+    /// hook (`skb->pkt_type != PACKET_HOST`).
+    NotUnicastFrame {
+        pkttype: model::packet::PktType,
+    },
 }
 
 /// What decided the fate.

@@ -8,6 +8,7 @@ use engine::{
     TraceVerdict, UnknownChoice, Warning,
 };
 use model::expr::{LogKind, Undecidable};
+use model::packet::PktType;
 use model::{ChainRef, Host, Origin, Packet, RuleRef, Ruleset, L4};
 use std::net::IpAddr;
 
@@ -119,6 +120,15 @@ pub fn routing_failure(r: &RoutingFailure) -> String {
         ),
         RoutingFailure::Martian => "martian source address (never accepted from the wire)".to_string(),
         RoutingFailure::TtlExceeded => "TTL exceeded when forwarding".to_string(),
+        RoutingFailure::NotUnicastFrame { pkttype } => format!(
+            "the frame was link-layer {} (not addressed to this host's MAC): the kernel never forwards it",
+            match pkttype {
+                PktType::Broadcast => "broadcast",
+                PktType::Multicast => "multicast",
+                PktType::OtherHost => "unicast to another host",
+                PktType::Unicast => "unicast",
+            }
+        ),
     }
 }
 

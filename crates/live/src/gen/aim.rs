@@ -657,7 +657,6 @@ fn build(w: &Want, hooks: &[Hook], topo: &Topology, v6: bool, rng: &mut Rng) -> 
             p.pkttype = t;
         }
     }
-    unicast_unless_local(&mut p, topo);
     no_local_broadcast(&mut p, topo);
     p
 }
@@ -709,16 +708,6 @@ fn no_local_broadcast(p: &mut Packet, topo: &Topology) {
     }
 }
 
-/// Broadcast and multicast frames only for the router's own addresses. Excluded shape:
-/// `ip_forward` drops a frame not addressed to this host's MAC (`pkt_type !=
-/// PACKET_HOST`) before the forward hook; the engine forwards it, and its
-/// `RoutingFailure` has no variant to say why (an open engine gap, listed in the issue).
-fn unicast_unless_local(p: &mut Packet, topo: &Topology) {
-    if !topo.local_addrs(p.is_ipv6()).contains(&p.dst) {
-        p.pkttype = PktType::Unicast;
-    }
-}
-
 fn loop_remote(topo: &Topology, v6: bool, rng: &mut Rng, locals: &[IpAddr]) -> IpAddr {
     for _ in 0..8 {
         let a = remote(topo, v6, rng);
@@ -767,7 +756,6 @@ pub fn perturb(p: &Packet, topo: &Topology, rng: &mut Rng) -> Packet {
     if q.iif.is_some() && topo.local_addrs(v6).contains(&q.src) {
         q.src = p.src;
     }
-    unicast_unless_local(&mut q, topo);
     no_local_broadcast(&mut q, topo);
     q
 }
