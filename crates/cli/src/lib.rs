@@ -148,21 +148,21 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Verdict, Error> {
 /// `whyblocked verify`: the packet through the real kernel in throwaway namespaces,
 /// compared with the simulation (see [`live::verify`]).
 pub fn verify<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Verdict, Error> {
-    // The oracle loads rules with iptables-restore; an nft ruleset would be left out and
-    // the comparison silently wrong, so refuse instead.
-    if let Some(s) = inputs.nft_sources.first() {
-        return Err(Error::Input(format!(
-            "verify: {} is an nft ruleset; `verify` loads iptables-save files only so far",
-            s.name
-        )));
-    }
-    let report = live::verify::verify(
-        &inputs.sources,
-        &inputs.ruleset,
-        &inputs.host,
-        &inputs.packet,
-    )
-    .map_err(|e| Error::Input(format!("verify: {e}")))?;
+    // The oracle loads iptables-save files with iptables-restore and nft files (text or
+    // JSON, told apart by their content) with `nft -f`; the family is read from the file.
+    let rules: Vec<(model::SourceFile, model::Family)> = inputs
+        .sources
+        .iter()
+        .cloned()
+        .chain(
+            inputs
+                .nft_sources
+                .iter()
+                .map(|s| (s.clone(), model::Family::Inet)),
+        )
+        .collect();
+    let report = live::verify::verify(&rules, &inputs.ruleset, &inputs.host, &inputs.packet)
+        .map_err(|e| Error::Input(format!("verify: {e}")))?;
     write!(out, "{report}")
         .and_then(|()| out.flush())
         .map_err(Error::Output)?;

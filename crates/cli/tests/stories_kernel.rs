@@ -179,3 +179,20 @@ fn kernel_agrees_story7_reject_on_loopback() {
         assert_kernel_agrees(test, &rules, &loopback_host(), packet);
     }
 }
+
+#[test]
+fn kernel_agrees_story2_port_forward_dropped_in_allowed_dnats() {
+    let test = "kernel_agrees_story2_port_forward_dropped_in_allowed_dnats";
+    let host = repo().join("crates/cli/tests/fixtures/story2-host");
+    for rules in [
+        "crates/frontends/tests/fixtures/nft/story2.nft",
+        "crates/frontends/tests/fixtures/nft/story2.json",
+    ] {
+        assert_kernel_agrees(
+            test,
+            rules,
+            &host,
+            "tcp 203.0.113.5:40000 10.1.2.3:1222 in wan0",
+        );
+    }
+}

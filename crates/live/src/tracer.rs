@@ -840,7 +840,10 @@ pub fn legacy_help(sel_words: &[String]) -> String {
          \x20 dmesg -w | grep 'TRACE:'                       # or journalctl -k -f\n\
          then delete the two rules (iptables-legacy -t raw -D PREROUTING 1; ... -D OUTPUT 1).\n\
          Each TRACE line names the rule as table:chain:rule:N (N counts the chain's rules from 1,\n\
-         as `iptables-legacy -L --line-numbers` shows them).\n"
+         as `iptables-legacy -L --line-numbers` shows them). Save the lines and let whyblocked\n\
+         explain them with each rule's text and line, and compare them with the simulation:\n\
+         \x20 iptables-legacy-save > rules.v4; dmesg | grep 'TRACE:' > trace.txt\n\
+         \x20 whyblocked explain-trace trace.txt --rules rules.v4 [--host DIR]\n"
     )
 }
 
