@@ -72,15 +72,14 @@ fn load(r: &RulesArgs) -> Result<Option<(Ruleset, Host, Vec<String>)>, Error> {
 /// Runs `whyblocked pcap`.
 pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Verdict, Error> {
     let loaded = load(&a.rules)?;
-    let (input, size, name): (Box<dyn Read>, Option<u64>, String) =
-        if a.file.as_os_str() == "-" {
-            (Box::new(io::stdin()), None, "<stdin>".into())
-        } else {
-            let f = File::open(&a.file)
-                .map_err(|e| Error::Input(format!("cannot read {}: {e}", a.file.display())))?;
-            let size = f.metadata().ok().map(|m| m.len());
-            (Box::new(f), size, a.file.display().to_string())
-        };
+    let (input, size, name): (Box<dyn Read>, Option<u64>, String) = if a.file.as_os_str() == "-" {
+        (Box::new(io::stdin()), None, "<stdin>".into())
+    } else {
+        let f = File::open(&a.file)
+            .map_err(|e| Error::Input(format!("cannot read {}: {e}", a.file.display())))?;
+        let size = f.metadata().ok().map(|m| m.len());
+        (Box::new(f), size, a.file.display().to_string())
+    };
     let show_progress =
         !a.no_progress && io::stderr().is_terminal() && size.is_some_and(|s| s > 32 << 20);
     let mut progress = |done: u64| {
@@ -230,4 +229,90 @@ fn place(f: &Finding, host: &Host, iface: Option<&str>) -> Option<(Packet, Strin
         _ => format!("seen arriving on {iface}, the capture point"),
     };
     Some((p, how))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{run_from_args, Verdict};
+
+    const FIXTURES: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../evidence/tests/fixtures/pcap"
+    );
+
+    fn pcap(args: &[&str]) -> (Result<Verdict, crate::Error>, String) {
+        let mut argv = vec!["whyblocked", "pcap"];
+        argv.extend(args);
+        let mut out = Vec::new();
+        let r = run_from_args(argv, &mut out);
+        (r, String::from_utf8(out).unwrap())
+    }
+
+    /// User story 1 from the capture: the port unreachable comes from the router 10.1.1.1,
+    /// and with the router's ruleset the REJECT rule is named.
+    #[test]
+    fn story1_capture_names_the_router_and_the_rule() {
+        let file = format!("{FIXTURES}/reject-icmp-port-unreachable.pcap");
+        let rules = format!("{FIXTURES}/reject-icmp-port-unreachable.rules");
+        let host = format!("{FIXTURES}/router");
+        let (r, text) = pcap(&[&file, "--rules", &rules, "--host", &host, "--at", "lan0"]);
+        assert_eq!(r.unwrap(), Verdict::Blocked);
+        assert!(
+            text.contains("rejected on the way: ICMP port unreachable"),
+            "{text}"
+        );
+        assert!(text.contains("10.1.1.1 (on the way)"), "{text}");
+        assert!(text.contains("REJECTED"), "{text}");
+        assert!(
+            text.contains("-j REJECT --reject-with icmp-port-unreachable"),
+            "{text}"
+        );
+        assert!(text.contains("seen arriving on lan0"), "{text}");
+    }
+
+    #[test]
+    fn json_schema_of_a_finding() {
+        let file = format!("{FIXTURES}/reject-tcp-reset.pcap");
+        let rules = format!("{FIXTURES}/reject-tcp-reset.rules");
+        let host = format!("{FIXTURES}/router");
+        let (r, text) = pcap(&[
+            &file, "--rules", &rules, "--host", &host, "--at", "lan0", "--json",
+        ]);
+        assert_eq!(r.unwrap(), Verdict::Blocked);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema"], "whyblocked-capture/1");
+        assert_eq!(v["flows"]["failed"], 1);
+        assert_eq!(v["flows"]["ok"], 1);
+        let f = &v["findings"][0];
+        assert_eq!(f["kind"], "syn_refused");
+        assert_eq!(f["severity"], "failed");
+        assert_eq!(f["answered_by"]["role"], "middlebox");
+        assert_eq!(f["server"]["port"], 2175);
+        let sim = &f["simulation"]["report"];
+        assert_eq!(sim["fate"], "rejected");
+        assert!(sim["deciding_rule"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("tcp-reset"));
+    }
+
+    #[test]
+    fn without_at_the_flows_are_classified_but_not_simulated() {
+        let file = format!("{FIXTURES}/drop.pcap");
+        let rules = format!("{FIXTURES}/drop.rules");
+        let (r, text) = pcap(&[&file, "--rules", &rules]);
+        assert_eq!(r.unwrap(), Verdict::Blocked);
+        assert!(text.contains("timed out: 3 SYNs"), "{text}");
+        assert!(text.contains("give --at IFACE"), "{text}");
+    }
+
+    #[test]
+    fn not_a_capture_is_an_input_error() {
+        let file = format!("{FIXTURES}/drop.rules");
+        let (r, _) = pcap(&[&file]);
+        match r {
+            Err(crate::Error::Input(m)) => assert!(m.contains("not a pcap or pcapng file"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

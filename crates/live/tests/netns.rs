@@ -153,7 +153,10 @@ fn sweep_deletes_namespaces_of_dead_processes_only() {
     // Other tests of this binary sweep in parallel, so the stale namespace may be gone by
     // another thread's sweep: what matters is that it is gone and live ones are not.
     let deleted = live::sweep_stale().unwrap();
-    assert!(!exists(stale), "stale namespace left; this sweep deleted {deleted:?}");
+    assert!(
+        !exists(stale),
+        "stale namespace left; this sweep deleted {deleted:?}"
+    );
     assert!(
         host.namespace_names().iter().all(|n| exists(n)),
         "a live process's namespaces were swept"

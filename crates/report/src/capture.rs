@@ -72,7 +72,11 @@ pub fn render_text<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()>
         plural(an.table.flows),
         duration(an)
     )?;
-    let failed = an.findings.iter().filter(|f| f.symptom.is_failure()).count();
+    let failed = an
+        .findings
+        .iter()
+        .filter(|f| f.symptom.is_failure())
+        .count();
     let suspicious = an.findings.len() - failed;
     writeln!(
         w,
@@ -238,7 +242,10 @@ fn simulation_text<W: Write>(w: &mut W, s: &Simulated, a: &CaptureAnswer<'_>) ->
 pub fn headline(f: &Finding) -> String {
     match &f.symptom {
         Symptom::SynUnanswered { syns, .. } => {
-            format!("timed out: {syns} SYN{}, no answer", plural(u64::from(*syns)))
+            format!(
+                "timed out: {syns} SYN{}, no answer",
+                plural(u64::from(*syns))
+            )
         }
         Symptom::SynRefused { rst } => match rst.origin {
             RstOrigin::Middlebox => "refused: RST forged on the way".to_string(),
@@ -259,7 +266,10 @@ pub fn headline(f: &Finding) -> String {
         }
         Symptom::WrongAnswer(_) => "SYN/ACK from the wrong address".to_string(),
         Symptom::EchoUnanswered { requests, .. } => {
-            format!("{requests} echo request{}, no reply", plural(u64::from(*requests)))
+            format!(
+                "{requests} echo request{}, no reply",
+                plural(u64::from(*requests))
+            )
         }
         Symptom::TlsAlert(alert) => format!("TLS: {}", alert_short(alert)),
         Symptom::Reset { by, .. } => format!("reset by the {}", side_name(*by)),
@@ -352,7 +362,7 @@ fn summary(f: &Finding) -> String {
             let handshake = f
                 .tls
                 .as_ref()
-                .map(|t| handshake_stage(t))
+                .map(handshake_stage)
                 .unwrap_or_default();
             format!(
                 "the {} sent {}{handshake} (frame {})",
@@ -429,9 +439,7 @@ fn icmp_meaning(v: &IcmpVerdict, f: &Finding) -> String {
         Reporter::Destination => format!("the destination {}", e.from),
         Reporter::OnTheWay => format!("the hop {}", e.from),
     };
-    let firewall = |with: &str| {
-        format!("{at} refused it: a firewall REJECT ({with}) there")
-    };
+    let firewall = |with: &str| format!("{at} refused it: a firewall REJECT ({with}) there");
     match (e.v6, e.icmp_type, e.code) {
         (false, 3, 3) | (true, 1, 4) => match v.reporter {
             Reporter::Destination => format!(
@@ -514,7 +522,9 @@ fn alert_long(a: &Alert) -> String {
             },
             names::alert(description).unwrap_or("unknown")
         ),
-        AlertContent::Encrypted => "an encrypted alert (sent after its ChangeCipherSpec: unreadable)".to_string(),
+        AlertContent::Encrypted => {
+            "an encrypted alert (sent after its ChangeCipherSpec: unreadable)".to_string()
+        }
         AlertContent::LikelyEncrypted => {
             "a last record of exactly an encrypted alert's size (TLS 1.3: unreadable)".to_string()
         }
@@ -685,11 +695,17 @@ fn reading_notes(an: &CaptureAnalysis) -> Vec<String> {
         out.push(format!("reading stopped {e}; what came before is analysed"));
     }
     if let Some(at) = an.read.truncated_at {
-        out.push(format!("the file ends inside a record at byte {at} (cut short)"));
+        out.push(format!(
+            "the file ends inside a record at byte {at} (cut short)"
+        ));
     }
     let p = &an.packets;
     if p.malformed > 0 {
-        out.push(format!("{} malformed frame{} skipped", p.malformed, plural(p.malformed)));
+        out.push(format!(
+            "{} malformed frame{} skipped",
+            p.malformed,
+            plural(p.malformed)
+        ));
     }
     if p.unsupported_link > 0 {
         out.push(format!(
@@ -699,7 +715,11 @@ fn reading_notes(an: &CaptureAnalysis) -> Vec<String> {
         ));
     }
     if an.read.skipped_packets > 0 {
-        out.push(format!("{} packet block{} skipped (too large, or an undescribed interface)", an.read.skipped_packets, plural(an.read.skipped_packets)));
+        out.push(format!(
+            "{} packet block{} skipped (too large, or an undescribed interface)",
+            an.read.skipped_packets,
+            plural(an.read.skipped_packets)
+        ));
     }
     if an.table.evicted > 0 {
         out.push(format!(
@@ -730,7 +750,10 @@ fn distance(hops: u8) -> String {
     if hops == 0 {
         "0 hops from the capture point (sent from the captured link itself)".to_string()
     } else {
-        format!("{hops} hop{} from the capture point", plural(u64::from(hops)))
+        format!(
+            "{hops} hop{} from the capture point",
+            plural(u64::from(hops))
+        )
     }
 }
 
@@ -962,7 +985,11 @@ pub struct SimulationJson {
 /// The JSON value of a capture diagnosis.
 pub fn capture_json(a: &CaptureAnswer<'_>) -> CaptureJson {
     let an = a.analysis;
-    let failed = an.findings.iter().filter(|f| f.symptom.is_failure()).count();
+    let failed = an
+        .findings
+        .iter()
+        .filter(|f| f.symptom.is_failure())
+        .count();
     let mut notes = reading_notes(an);
     notes.extend(a.notes.iter().cloned());
     CaptureJson {
@@ -1140,7 +1167,10 @@ fn tls_json(t: &TlsSummary) -> TlsJson {
             versions: if h.supported_versions.is_empty() {
                 vec![names::version(h.legacy_version)]
             } else {
-                h.supported_versions.iter().map(|v| names::version(*v)).collect()
+                h.supported_versions
+                    .iter()
+                    .map(|v| names::version(*v))
+                    .collect()
             },
             cipher_suites: h
                 .cipher_suites
@@ -1172,7 +1202,10 @@ fn tls_json(t: &TlsSummary) -> TlsJson {
                 let (level, description, visibility) = match a.content {
                     AlertContent::Clear { level, description } => (
                         Some(if level == 2 { "fatal" } else { "warning" }),
-                        Some(names::alert(description).map_or(description.to_string(), str::to_string)),
+                        Some(
+                            names::alert(description)
+                                .map_or(description.to_string(), str::to_string),
+                        ),
                         "clear",
                     ),
                     AlertContent::Encrypted => (None, None, "encrypted"),

@@ -1,0 +1,757 @@
+//! Captured datagrams reassembled into flows, in bounded memory.
+//!
+//! A flow is one TCP connection, one UDP exchange, or one ICMP echo conversation (keyed by
+//! its identifier), found in either direction. The side that sent the first packet is the
+//! client, unless that packet was an answer (a SYN/ACK, or a packet from a well-known port
+//! to an ephemeral one). ICMP errors are not flows of their own: the header they quote
+//! names the flow they answer, which is created from the quote when the original packet is
+//! not in the capture.
+//!
+//! Memory is bounded by [`FlowTable::new`]'s `max_flows`: when the table is full, the
+//! quarter of flows idle the longest is handed back for classification and forgotten.
+//! Per-address TTL memory (to tell a firewall's RST from the server's) is bounded too.
+
+use crate::tls::{looks_like_tls, Side, TlsTracker};
+use crate::wire::{Datagram, Direction, Quoted, Transport};
+use model::packet::{Fragment, TcpFlags};
+use model::{Packet, L4};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::net::IpAddr;
+
+/// An address and port (the echo identifier for ICMP echo, 0 for the responder).
+pub type Endpoint = (IpAddr, u16);
+
+const TCP: u8 = 6;
+const UDP: u8 = 17;
+const ICMP: u8 = 1;
+const ICMPV6: u8 = 58;
+
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+const ACK: u8 = 0x10;
+const FIN: u8 = 0x01;
+
+/// How many flows may hold a TLS tracker at once (each holds up to ~100 KiB of buffers).
+pub const MAX_TLS_FLOWS: usize = 1024;
+/// How many addresses' TTLs are remembered.
+const MAX_TTL_ADDRS: usize = 65_536;
+
+/// The first sighting of an RST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RstSeen {
+    pub frame: u64,
+    pub ts: u64,
+    pub ttl: u8,
+    /// The RST carried data (some stacks put a reason in it).
+    pub with_data: bool,
+}
+
+/// An ICMP error that answered this flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpErrorSeen {
+    pub frame: u64,
+    pub ts: u64,
+    /// Who sent the error.
+    pub from: IpAddr,
+    pub v6: bool,
+    pub icmp_type: u8,
+    pub code: u8,
+    /// The error's own TTL as captured.
+    pub ttl: u8,
+    /// The quoted datagram (None: the error quoted nothing usable).
+    pub quoted: Option<Quoted>,
+    /// How many errors of this kind answered the flow.
+    pub count: u32,
+}
+
+/// A SYN/ACK from an endpoint the client never sent its SYN to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrayAnswer {
+    pub from: Endpoint,
+    pub frame: u64,
+    pub ttl: u8,
+    pub count: u32,
+    /// RSTs the client sent back to that endpoint.
+    pub client_rsts: u32,
+}
+
+/// Everything remembered about one flow.
+#[derive(Debug)]
+pub struct Flow {
+    /// Sequential number of the flow in the capture (1-based).
+    pub id: u64,
+    pub protocol: u8,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// The first packet as the simulation needs it (with the capture's interface unset).
+    pub first: Packet,
+    pub first_frame: u64,
+    pub first_ts: u64,
+    pub last_ts: u64,
+    /// Interface index of the first packet (pcapng), and its direction if the link said.
+    pub interface: usize,
+    pub direction: Option<Direction>,
+    /// Packets per side: client, server.
+    pub packets: [u32; 2],
+    /// Transport payload bytes per side.
+    pub payload: [u64; 2],
+    /// The flow was created from an ICMP error's quote: its packets are not in the capture.
+    pub from_quote: bool,
+    // TCP.
+    pub syns: u32,
+    pub last_syn_ts: u64,
+    pub synacks: u32,
+    pub rst: [Option<RstSeen>; 2],
+    pub fin: [bool; 2],
+    /// TTL of the server's packets other than RSTs and errors, as captured.
+    pub server_ttl: Option<u8>,
+    pub stray: Option<StrayAnswer>,
+    /// This flow is a stray SYN/ACK that answers the flow with this key.
+    pub answers: Option<FlowKey>,
+    // ICMP.
+    pub icmp_error: Option<IcmpErrorSeen>,
+    pub echo_requests: u32,
+    pub echo_replies: u32,
+    pub tls: Option<Box<TlsTracker>>,
+}
+
+impl Flow {
+    fn side_of(&self, src: Endpoint) -> Side {
+        if src == self.client {
+            Side::Client
+        } else {
+            Side::Server
+        }
+    }
+    pub fn is_tcp(&self) -> bool {
+        self.protocol == TCP
+    }
+}
+
+/// A flow's key, the same in both directions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    protocol: u8,
+    low: Endpoint,
+    high: Endpoint,
+}
+
+impl FlowKey {
+    pub fn new(protocol: u8, a: Endpoint, b: Endpoint) -> FlowKey {
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        FlowKey {
+            protocol,
+            low,
+            high,
+        }
+    }
+}
+
+/// FNV-1a: keys are small and not attacker-chosen in a way that matters offline; SipHash
+/// would cost a third of the time per packet.
+#[derive(Default)]
+pub struct FnvHasher(u64);
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<FnvHasher>>;
+
+/// Counts of what the table did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableStats {
+    pub flows: u64,
+    /// Flows forgotten early because the table was full.
+    pub evicted: u64,
+    /// ICMP errors whose quote named no flow and could not make one.
+    pub unmatched_errors: u64,
+    /// IP datagrams whose transport header was missing (later fragments, cut headers).
+    pub no_transport: u64,
+    /// TLS flows not followed because [`MAX_TLS_FLOWS`] were already followed.
+    pub tls_not_followed: u64,
+}
+
+/// The flow table.
+pub struct FlowTable {
+    map: FnvMap<FlowKey, Flow>,
+    /// Client endpoints of TCP flows that sent a SYN and got nothing back yet.
+    syn_sent: FnvMap<Endpoint, FlowKey>,
+    ttl_by_addr: FnvMap<IpAddr, u8>,
+    max_flows: usize,
+    tls_flows: usize,
+    next_id: u64,
+    pub stats: TableStats,
+}
+
+impl FlowTable {
+    /// A table holding at most `max_flows` flows (at least 16).
+    pub fn new(max_flows: usize) -> FlowTable {
+        FlowTable {
+            map: FnvMap::default(),
+            syn_sent: FnvMap::default(),
+            ttl_by_addr: FnvMap::default(),
+            max_flows: max_flows.max(16),
+            tls_flows: 0,
+            next_id: 0,
+            stats: TableStats::default(),
+        }
+    }
+
+    /// The TTL last seen on ordinary packets from `addr` (not RSTs or ICMP errors).
+    pub fn ttl_of(&self, addr: IpAddr) -> Option<u8> {
+        self.ttl_by_addr.get(&addr).copied()
+    }
+
+    /// Takes one datagram; flows pushed out by a full table go to `evicted`.
+    pub fn add(
+        &mut self,
+        d: &Datagram<'_>,
+        frame: u64,
+        ts: u64,
+        interface: usize,
+        evicted: &mut dyn FnMut(Flow, &FlowTable),
+    ) {
+        match &d.transport {
+            Transport::Tcp {
+                sport,
+                dport,
+                flags,
+                seq,
+                payload,
+                ..
+            } => self.tcp(
+                d,
+                (*sport, *dport),
+                *flags,
+                *seq,
+                payload,
+                frame,
+                ts,
+                interface,
+                evicted,
+            ),
+            Transport::Udp {
+                sport,
+                dport,
+                payload,
+            } => {
+                let (src, dst) = ((d.src, *sport), (d.dst, *dport));
+                let l4 = L4::Udp {
+                    sport: *sport,
+                    dport: *dport,
+                };
+                let flow = self.flow(UDP, src, dst, false, d, l4, frame, ts, interface, evicted);
+                let side = flow.side_of(src);
+                count(flow, side, payload.len(), ts);
+                if side == Side::Server {
+                    self.remember_ttl(d.src, d.ttl);
+                }
+            }
+            Transport::Icmp {
+                v6,
+                icmp_type,
+                code,
+                ident,
+                quoted,
+                ..
+            } => self.icmp(
+                d, *v6, *icmp_type, *code, *ident, quoted, frame, ts, interface, evicted,
+            ),
+            Transport::Missing { .. } => self.stats.no_transport += 1,
+            Transport::Other { .. } => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn tcp(
+        &mut self,
+        d: &Datagram<'_>,
+        (sport, dport): (u16, u16),
+        flags: u8,
+        seq: u32,
+        payload: &[u8],
+        frame: u64,
+        ts: u64,
+        interface: usize,
+        evicted: &mut dyn FnMut(Flow, &FlowTable),
+    ) {
+        let src = (d.src, sport);
+        let dst = (d.dst, dport);
+        let key = FlowKey::new(TCP, src, dst);
+        let is_synack = flags & (SYN | ACK) == SYN | ACK;
+        // A repeated stray SYN/ACK counts on the flow it answers.
+        if is_synack {
+            if let Some(orig) = self.map.get(&key).and_then(|f| f.answers) {
+                if let Some(s) = self.map.get_mut(&orig).and_then(|o| o.stray.as_mut()) {
+                    s.count += 1;
+                }
+            }
+        }
+        // A SYN/ACK opening a flow, to a client waiting on another server: broken reverse NAT.
+        if is_synack && !self.map.contains_key(&key) {
+            if let Some(orig) = self.syn_sent.get(&dst).copied() {
+                if let Some(o) = self.map.get_mut(&orig) {
+                    let s = o.stray.get_or_insert(StrayAnswer {
+                        from: src,
+                        frame,
+                        ttl: d.ttl,
+                        count: 0,
+                        client_rsts: 0,
+                    });
+                    s.count += 1;
+                    o.last_ts = ts;
+                }
+                let l4 = L4::Tcp {
+                    sport,
+                    dport,
+                    flags: TcpFlags(flags),
+                };
+                let f = self.flow(TCP, src, dst, true, d, l4, frame, ts, interface, evicted);
+                f.answers = Some(orig);
+                f.synacks += 1;
+                count(f, Side::Server, payload.len(), ts);
+                return;
+            }
+        }
+        let l4 = L4::Tcp {
+            sport,
+            dport,
+            flags: TcpFlags(flags),
+        };
+        let answer = is_synack || (flags & SYN == 0 && dport > sport && sport < 1024);
+        let tls_room = self.tls_flows < MAX_TLS_FLOWS;
+        let mut tls_refused = false;
+        let flow = self.flow(TCP, src, dst, answer, d, l4, frame, ts, interface, evicted);
+        let side = flow.side_of(src);
+        count(flow, side, payload.len(), ts);
+        let mut ttl_to_remember = None;
+        let mut stray_rst = None;
+        let mut syn_state: Option<bool> = None;
+        match side {
+            Side::Client => {
+                if flags & SYN != 0 && flags & ACK == 0 {
+                    flow.syns += 1;
+                    flow.last_syn_ts = ts;
+                    if flow.synacks == 0 && flow.rst[1].is_none() {
+                        syn_state = Some(true);
+                    }
+                }
+                if flags & RST != 0 {
+                    if let Some(orig) = flow.answers {
+                        stray_rst = Some(orig);
+                    }
+                }
+            }
+            Side::Server => {
+                if is_synack {
+                    flow.synacks += 1;
+                }
+                if flags & RST == 0 {
+                    flow.server_ttl = Some(d.ttl);
+                    ttl_to_remember = Some(d.ttl);
+                }
+                if flags & (SYN | RST) != 0 {
+                    syn_state = Some(false);
+                }
+            }
+        }
+        if flags & RST != 0 {
+            let i = side_index(side);
+            if flow.rst[i].is_none() {
+                flow.rst[i] = Some(RstSeen {
+                    frame,
+                    ts,
+                    ttl: d.ttl,
+                    with_data: !payload.is_empty(),
+                });
+            }
+        }
+        if flags & FIN != 0 {
+            flow.fin[side_index(side)] = true;
+        }
+        // TLS: followed from the client's first payload when it looks like a handshake.
+        let mut new_tls = false;
+        if !payload.is_empty() {
+            if flow.tls.is_none()
+                && side == Side::Client
+                && flow.payload[0] == payload.len() as u64
+                && looks_like_tls(payload)
+            {
+                if tls_room {
+                    flow.tls = Some(Box::default());
+                    new_tls = true;
+                } else {
+                    tls_refused = true;
+                }
+            }
+            if let Some(t) = flow.tls.as_mut() {
+                t.segment(side, seq, payload, frame);
+            }
+        }
+        let client = flow.client;
+        if new_tls {
+            self.tls_flows += 1;
+        }
+        if tls_refused {
+            self.stats.tls_not_followed += 1;
+        }
+        match syn_state {
+            Some(true) => {
+                self.syn_sent.insert(client, key);
+            }
+            Some(false) => {
+                self.syn_sent.remove(&client);
+            }
+            None => {}
+        }
+        if let Some(orig) = stray_rst {
+            if let Some(s) = self.map.get_mut(&orig).and_then(|o| o.stray.as_mut()) {
+                s.client_rsts += 1;
+            }
+        }
+        if let Some(ttl) = ttl_to_remember {
+            self.remember_ttl(d.src, ttl);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn icmp(
+        &mut self,
+        d: &Datagram<'_>,
+        v6: bool,
+        icmp_type: u8,
+        code: u8,
+        ident: u16,
+        quoted: &Option<Quoted>,
+        frame: u64,
+        ts: u64,
+        interface: usize,
+        evicted: &mut dyn FnMut(Flow, &FlowTable),
+    ) {
+        use crate::wire::icmp::{is_error, types};
+        let protocol = if v6 { ICMPV6 } else { ICMP };
+        let l4 = |t: u8, c: u8, id: u16| {
+            if v6 {
+                L4::Icmpv6 {
+                    icmp_type: t,
+                    code: c,
+                    id,
+                }
+            } else {
+                L4::Icmp {
+                    icmp_type: t,
+                    code: c,
+                    id,
+                }
+            }
+        };
+        let (request, reply) = if v6 {
+            (types::V6_ECHO_REQUEST, types::V6_ECHO_REPLY)
+        } else {
+            (types::V4_ECHO_REQUEST, types::V4_ECHO_REPLY)
+        };
+        if icmp_type == request || icmp_type == reply {
+            let is_reply = icmp_type == reply;
+            let (src, dst) = if is_reply {
+                ((d.src, 0), (d.dst, ident))
+            } else {
+                ((d.src, ident), (d.dst, 0))
+            };
+            let l4 = l4(icmp_type, code, ident);
+            let flow = self.flow(
+                protocol, src, dst, is_reply, d, l4, frame, ts, interface, evicted,
+            );
+            let side = flow.side_of(src);
+            count(flow, side, 0, ts);
+            if is_reply {
+                flow.echo_replies += 1;
+                self.remember_ttl(d.src, d.ttl);
+            } else {
+                flow.echo_requests += 1;
+            }
+            return;
+        }
+        if !is_error(v6, icmp_type) || icmp_type == types::V4_REDIRECT && !v6 {
+            // Neighbour discovery, router advertisements, MLD, redirects: not failures.
+            return;
+        }
+        let seen = IcmpErrorSeen {
+            frame,
+            ts,
+            from: d.src,
+            v6,
+            icmp_type,
+            code,
+            ttl: d.ttl,
+            quoted: *quoted,
+            count: 1,
+        };
+        // The flow the error answers: from the quote, or (no quote) one of its own.
+        let (qproto, client, server, first_l4) = match quoted {
+            Some(q) => {
+                let (client, server, first_l4) = match (q.protocol, q.ports, q.echo_ident) {
+                    (TCP, Some((s, dp)), _) => (
+                        (q.src, s),
+                        (q.dst, dp),
+                        L4::Tcp {
+                            sport: s,
+                            dport: dp,
+                            flags: TcpFlags(q.tcp_flags.unwrap_or(SYN)),
+                        },
+                    ),
+                    (UDP, Some((s, dp)), _) => (
+                        (q.src, s),
+                        (q.dst, dp),
+                        L4::Udp {
+                            sport: s,
+                            dport: dp,
+                        },
+                    ),
+                    (ICMP | ICMPV6, _, Some(id)) => ((q.src, id), (q.dst, 0), l4(request, 0, id)),
+                    (p, Some((s, dp)), _) => (
+                        (q.src, s),
+                        (q.dst, dp),
+                        L4::Other(model::packet::IpProto::from_number(p)),
+                    ),
+                    (p, None, _) => (
+                        (q.src, 0),
+                        (q.dst, 0),
+                        L4::Other(model::packet::IpProto::from_number(p)),
+                    ),
+                };
+                (q.protocol, client, server, first_l4)
+            }
+            None => (protocol, (d.dst, 0), (d.src, 0), l4(icmp_type, code, 0)),
+        };
+        let key = FlowKey::new(qproto, client, server);
+        if let Some(f) = self.map.get_mut(&key) {
+            f.last_ts = ts;
+            match f.icmp_error.as_mut() {
+                Some(e) if e.icmp_type == icmp_type && e.code == code && e.from == d.src => {
+                    e.count += 1
+                }
+                Some(_) => {}
+                None => f.icmp_error = Some(seen),
+            }
+            if f.is_tcp() {
+                let client = f.client;
+                self.syn_sent.remove(&client);
+            }
+            return;
+        }
+        // The original is not in the capture: a flow made from the quote.
+        let mut first = Packet::new(client.0, server.0, first_l4);
+        if let Some(q) = quoted {
+            first.ttl = q.ttl;
+            first.id = q.ident;
+        }
+        if self.map.len() >= self.max_flows {
+            self.evict(evicted);
+        }
+        if self.map.len() >= self.max_flows {
+            self.stats.unmatched_errors += 1;
+            return;
+        }
+        self.next_id += 1;
+        self.stats.flows += 1;
+        let mut f = new_flow(
+            self.next_id,
+            qproto,
+            client,
+            server,
+            first,
+            frame,
+            ts,
+            interface,
+            d.direction,
+        );
+        f.from_quote = true;
+        f.packets = [0, 0];
+        f.icmp_error = Some(seen);
+        self.map.insert(key, f);
+    }
+
+    /// The flow of this packet, created if new. `answer`: the packet is a reply, so its
+    /// destination is the client.
+    #[allow(clippy::too_many_arguments)]
+    fn flow(
+        &mut self,
+        protocol: u8,
+        src: Endpoint,
+        dst: Endpoint,
+        answer: bool,
+        d: &Datagram<'_>,
+        l4: L4,
+        frame: u64,
+        ts: u64,
+        interface: usize,
+        evicted: &mut dyn FnMut(Flow, &FlowTable),
+    ) -> &mut Flow {
+        let key = FlowKey::new(protocol, src, dst);
+        if !self.map.contains_key(&key) && self.map.len() >= self.max_flows {
+            self.evict(evicted);
+        }
+        let next_id = &mut self.next_id;
+        let stats = &mut self.stats;
+        self.map.entry(key).or_insert_with(|| {
+            *next_id += 1;
+            stats.flows += 1;
+            let (client, server) = if answer { (dst, src) } else { (src, dst) };
+            let mut first = Packet::new(d.src, d.dst, l4);
+            first.ttl = d.ttl;
+            first.tos = d.tos;
+            first.len = d.ip_len;
+            first.id = d.ident;
+            first.dont_fragment = d.dont_fragment;
+            first.fragment = Fragment::None;
+            new_flow(
+                *next_id,
+                protocol,
+                client,
+                server,
+                first,
+                frame,
+                ts,
+                interface,
+                d.direction,
+            )
+        })
+    }
+
+    fn remember_ttl(&mut self, addr: IpAddr, ttl: u8) {
+        if self.ttl_by_addr.len() < MAX_TTL_ADDRS || self.ttl_by_addr.contains_key(&addr) {
+            self.ttl_by_addr.insert(addr, ttl);
+        }
+    }
+
+    /// Hands the quarter of flows idle the longest to `evicted`.
+    fn evict(&mut self, evicted: &mut dyn FnMut(Flow, &FlowTable)) {
+        let mut ages: Vec<u64> = self.map.values().map(|f| f.last_ts).collect();
+        if ages.is_empty() {
+            return;
+        }
+        let n = (ages.len() / 4).max(1);
+        let (_, cut, _) = ages.select_nth_unstable(n - 1);
+        let cut = *cut;
+        let keys: Vec<FlowKey> = self
+            .map
+            .iter()
+            .filter(|(_, f)| f.last_ts <= cut)
+            .map(|(k, _)| *k)
+            .take(n.max(1))
+            .collect();
+        for k in keys {
+            if let Some(f) = self.map.remove(&k) {
+                self.forget(&f);
+                self.stats.evicted += 1;
+                evicted(f, self);
+            }
+        }
+    }
+
+    fn forget(&mut self, f: &Flow) {
+        if self
+            .syn_sent
+            .get(&f.client)
+            .is_some_and(|k| *k == FlowKey::new(f.protocol, f.client, f.server))
+        {
+            self.syn_sent.remove(&f.client);
+        }
+        if f.tls.is_some() {
+            self.tls_flows = self.tls_flows.saturating_sub(1);
+        }
+    }
+
+    /// Every flow still held, in the order they began; the table is left empty.
+    pub fn drain(&mut self) -> Vec<Flow> {
+        let mut flows: Vec<Flow> = self.map.drain().map(|(_, f)| f).collect();
+        self.syn_sent.clear();
+        self.tls_flows = 0;
+        flows.sort_by_key(|f| f.id);
+        flows
+    }
+
+    /// The flow with this key, if held (to look up what a stray answer answers).
+    pub fn get(&self, key: &FlowKey) -> Option<&Flow> {
+        self.map.get(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+fn side_index(s: Side) -> usize {
+    match s {
+        Side::Client => 0,
+        Side::Server => 1,
+    }
+}
+
+fn count(f: &mut Flow, side: Side, payload: usize, ts: u64) {
+    let i = side_index(side);
+    f.packets[i] = f.packets[i].saturating_add(1);
+    f.payload[i] += payload as u64;
+    f.last_ts = f.last_ts.max(ts);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_flow(
+    id: u64,
+    protocol: u8,
+    client: Endpoint,
+    server: Endpoint,
+    first: Packet,
+    frame: u64,
+    ts: u64,
+    interface: usize,
+    direction: Option<Direction>,
+) -> Flow {
+    Flow {
+        id,
+        protocol,
+        client,
+        server,
+        first,
+        first_frame: frame,
+        first_ts: ts,
+        last_ts: ts,
+        interface,
+        direction,
+        packets: [0, 0],
+        payload: [0, 0],
+        from_quote: false,
+        syns: 0,
+        last_syn_ts: 0,
+        synacks: 0,
+        rst: [None, None],
+        fin: [false, false],
+        server_ttl: None,
+        stray: None,
+        answers: None,
+        icmp_error: None,
+        echo_requests: 0,
+        echo_replies: 0,
+        tls: None,
+    }
+}
