@@ -21,18 +21,18 @@
 //! Every parser takes any input without panicking: a line it cannot read is counted and
 //! returned as a [`frontends::ParseError`] with its line, never fatal to the rest.
 
+pub mod capture;
+pub mod classify;
 pub mod conntrack_events;
+pub mod flows;
 pub mod log_file;
 pub mod log_line;
 pub mod nft_listing;
 pub mod nft_monitor;
-pub mod trace;
-pub mod trace_legacy;
-pub mod wrapper;
-pub mod xtables_monitor;
-pub mod capture;
-pub mod classify;
-pub mod flows;
 pub mod pcap;
 pub mod tls;
+pub mod trace;
+pub mod trace_legacy;
 pub mod wire;
+pub mod wrapper;
+pub mod xtables_monitor;

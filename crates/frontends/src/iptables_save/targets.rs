@@ -252,7 +252,13 @@ impl Target {
             Kind::Nat(n) => match n.kind {
                 // `--to` is getopt's unique abbreviation of `--to-destination`/`--to-source`
                 // (iptables-translate's own tests write it so).
-                NatKind::Dnat => &["to-destination", "to", "random", "persistent", "random-fully"],
+                NatKind::Dnat => &[
+                    "to-destination",
+                    "to",
+                    "random",
+                    "persistent",
+                    "random-fully",
+                ],
                 NatKind::Snat => &["to-source", "to", "random", "persistent", "random-fully"],
                 NatKind::Masquerade => &["to-ports", "random", "random-fully"],
                 NatKind::Redirect => &["to-ports", "random"],
@@ -783,7 +789,11 @@ mod tests {
         );
         assert_eq!(
             nat(pre),
-            (NatKind::Dnat, Some((a("10.0.0.1"), a("10.0.0.1"))), Some((80, 80)))
+            (
+                NatKind::Dnat,
+                Some((a("10.0.0.1"), a("10.0.0.1"))),
+                Some((80, 80))
+            )
         );
     }
 

@@ -2039,8 +2039,14 @@ mod tests {
 
     #[test]
     fn escaped_star_and_plus_are_literal_interface_names() {
-        assert_eq!(ifname_pattern(r#"iifname "\*""#), Pattern::Iface("*".into()));
-        assert_eq!(ifname_pattern(r#"iifname "eth*""#), Pattern::Iface("eth+".into()));
+        assert_eq!(
+            ifname_pattern(r#"iifname "\*""#),
+            Pattern::Iface("*".into())
+        );
+        assert_eq!(
+            ifname_pattern(r#"iifname "eth*""#),
+            Pattern::Iface("eth+".into())
+        );
         assert_eq!(
             ifname_pattern(r#"iifname "eth*foo**""#),
             Pattern::Iface("eth*foo*+".into())
