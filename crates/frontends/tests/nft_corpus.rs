@@ -271,39 +271,3 @@ fn fixtures_parse() {
         }
     }
 }
-
-/// Prints the lowered IR of the file in `NFT_DUMP` (`.json`/`.json-nft` read as JSON):
-/// `NFT_DUMP=path cargo test -p whyblocked-frontends --test nft_corpus dump -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn dump() {
-    let Ok(path) = std::env::var("NFT_DUMP") else {
-        return;
-    };
-    let src = load(Path::new(&path));
-    let rs = if path.contains(".json") {
-        parse_json(&src).map(|(r, _)| r)
-    } else {
-        parse_text(&src)
-    };
-    match rs {
-        Ok(rs) => {
-            for t in &rs.tables {
-                println!("table {} {}", t.family, t.name);
-                for c in &t.chains {
-                    println!("  chain {} {:?}", c.name, c.base);
-                    for r in &c.rules {
-                        println!("    [{}] {}", r.origin.line, r.origin.text);
-                        for s in &r.body {
-                            println!("        {s:?}");
-                        }
-                    }
-                }
-                for s in &t.sets {
-                    println!("  set {} {} {:?}", s.name, s.declared_type, s.elements);
-                }
-            }
-        }
-        Err(e) => println!("{e}"),
-    }
-}
