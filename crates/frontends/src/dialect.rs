@@ -30,6 +30,37 @@ impl Dialect {
     }
 }
 
+/// Whether *every* line of `text` is iptables-save output: a `*table` line, then only
+/// `:CHAIN POLICY` lines, commands, `[p:b]` counters and COMMIT (comments and blank lines
+/// aside). Stricter than [`detect`], which decides from the first telling line: used to pick
+/// iptables-save files out of a directory of mixed files (transcripts, `iptables -L`
+/// listings, test files) by content rather than by name.
+pub fn is_iptables_save(text: &str) -> bool {
+    let mut seen_table = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(table) = line.strip_prefix('*') {
+            if !["raw", "mangle", "nat", "filter", "security"].contains(&table) {
+                return false;
+            }
+            seen_table = true;
+        } else if !seen_table {
+            return false;
+        } else if let Some(chain) = line.strip_prefix(':') {
+            let policy = chain.split_whitespace().nth(1);
+            if !matches!(policy, Some("ACCEPT" | "DROP" | "-")) {
+                return false;
+            }
+        } else if !(line.starts_with('-') || line.starts_with('[') || line == "COMMIT") {
+            return false;
+        }
+    }
+    seen_table
+}
+
 /// The dialect of `text` and the reason in words (the first line that told it), or `None`
 /// when no line says (an empty file, comments only).
 pub fn detect(text: &str) -> Option<(Dialect, String)> {

@@ -8,6 +8,7 @@
 //!   targets). Without the corpus it prints SKIP and passes.
 #![allow(clippy::print_stdout)]
 
+use frontends::dialect::is_iptables_save;
 use frontends::iptables_save::{guess_family, parse};
 use frontends::ErrorKind;
 use model::expr::{Action, Test, Undecidable};
@@ -89,35 +90,6 @@ fn invalid_fixtures_fail_where_expected() {
             "{err}"
         );
     }
-}
-
-/// iptables-save output by content: a `*table` line, then only `:CHAIN POLICY` lines,
-/// commands, `[p:b]` counters and COMMIT (comments and blank lines aside). This leaves
-/// out transcripts, `iptables -L` listings and the extension test files (`.t`).
-fn is_iptables_save(text: &str) -> bool {
-    let mut seen_table = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(table) = line.strip_prefix('*') {
-            if !["raw", "mangle", "nat", "filter", "security"].contains(&table) {
-                return false;
-            }
-            seen_table = true;
-        } else if !seen_table {
-            return false;
-        } else if let Some(chain) = line.strip_prefix(':') {
-            let policy = chain.split_whitespace().nth(1);
-            if !matches!(policy, Some("ACCEPT" | "DROP" | "-")) {
-                return false;
-            }
-        } else if !(line.starts_with('-') || line.starts_with('[') || line == "COMMIT") {
-            return false;
-        }
-    }
-    seen_table
 }
 
 /// Corpus files that are iptables-save shaped but that iptables itself would refuse, with

@@ -7,6 +7,7 @@
 
 use super::aim::{self, Topology};
 use super::Rng;
+pub use frontends::dialect::is_iptables_save;
 use model::expr::{Key, Pattern, Test};
 use model::{Family, RuleRef, Ruleset, SourceFile};
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,35 +18,6 @@ pub const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/c
 
 /// Most interfaces built for one ruleset (each is a veth to its own namespace).
 pub const MAX_IFACES: usize = 16;
-
-/// iptables-save output by content: a `*table` line, then only `:CHAIN POLICY` lines,
-/// commands, `[p:b]` counters and COMMIT (comments and blank lines aside). The same test as
-/// `crates/frontends/tests/iptables_corpus.rs`.
-pub fn is_iptables_save(text: &str) -> bool {
-    let mut seen_table = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(table) = line.strip_prefix('*') {
-            if !["raw", "mangle", "nat", "filter", "security"].contains(&table) {
-                return false;
-            }
-            seen_table = true;
-        } else if !seen_table {
-            return false;
-        } else if let Some(chain) = line.strip_prefix(':') {
-            let policy = chain.split_whitespace().nth(1);
-            if !matches!(policy, Some("ACCEPT" | "DROP" | "-")) {
-                return false;
-            }
-        } else if !(line.starts_with('-') || line.starts_with('[') || line == "COMMIT") {
-            return false;
-        }
-    }
-    seen_table
-}
 
 /// Every iptables-save file under `root`, sorted.
 pub fn find_files(root: &Path) -> Vec<PathBuf> {
