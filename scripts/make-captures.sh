@@ -5,6 +5,7 @@
 #
 #   scripts/make-captures.sh [OUTDIR]     (default: crates/evidence/tests/fixtures/pcap)
 #   WBC_KEEP=1 keeps the work directory (tcpdump and client logs) in /tmp/wbc-last.
+#   WBC_ONLY=story1-ufw records only the user story 1 capture (below), leaving the others.
 #
 # Three network namespaces, client - router - server, as in user story 1:
 #
@@ -17,18 +18,31 @@
 # goes to OUTDIR/router/ for `--host`. Every namespace is named wbc*, made here and deleted
 # on exit, failure included; the root namespace's firewall, routes and sysctls are never
 # touched; every wait is bounded; only processes started here are stopped, by pid.
+#
+# story1-ufw (user story 1 with the real ufw ruleset) has a topology of its own, because the
+# router's interfaces must carry the names of examples/ufw-router/host:
+#
+#   wbcUC eth0 10.1.1.2/24 -- tap0 10.1.1.1 [wbcUR] eno1 10.1.0.1 -- eth0 10.1.0.2 wbcUS
+#
+# The router runs examples/ufw-router/iptables-save.txt (iptables-restore); the client, from
+# port 1050 as in the story's log line, connects to 10.1.0.2:2175 (refused by
+# ufw-reject-forward: ICMP port unreachable from 10.1.1.1) and pings 10.1.0.2 (allowed by
+# ufw-before-forward). tcpdump on tap0: `whyblocked pcap story1-ufw.pcap --rules
+# examples/ufw-router/iptables-save.txt --host examples/ufw-router/host --at tap0`.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$here/crates/evidence/tests/fixtures/pcap}
 C=wbcC$$ R=wbcR$$ S=wbcS$$
+UC=wbcUC$$ UR=wbcUR$$ US=wbcUS$$
+only=${WBC_ONLY:-}
 work=$(mktemp -d /tmp/wbc-captures.XXXXXX)
 pids=()
 
 cleanup() {
     set +e
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    for n in "$C" "$R" "$S"; do ip netns del "$n" 2>/dev/null; done
+    for n in "$C" "$R" "$S" "$UC" "$UR" "$US"; do ip netns del "$n" 2>/dev/null; done
     [ -n "${WBC_KEEP:-}" ] && cp -r "$work" /tmp/wbc-last; rm -rf "$work"
 }
 trap cleanup EXIT
@@ -45,7 +59,55 @@ need conntrack conntrack
 need python3 python3
 
 [ "$(id -u)" = 0 ] || { echo "make-captures.sh: run as root" >&2; exit 2; }
+case "$only" in ""|story1-ufw) ;; *) echo "make-captures.sh: WBC_ONLY must be story1-ufw" >&2; exit 2;; esac
 mkdir -p "$out/router"
+
+# --- user story 1: the real ufw ruleset on a router with tap0/eno1 ------------------------
+story1_ufw() {
+    local n log tp
+    for n in "$UC" "$UR" "$US"; do
+        ip netns add "$n"
+        ip -n "$n" link set lo up
+    done
+    # The MAC addresses of examples/ufw-router (tap0, eno1) and of the story's ufw.log line.
+    ip -n "$UC" link add eth0 address 52:54:00:65:43:21 type veth peer name tap0 address 1a:a0:0e:97:bf:63 netns "$UR"
+    ip -n "$US" link add eth0 address 52:54:00:aa:bb:cc type veth peer name eno1 address 3a:ef:98:ba:7c:21 netns "$UR"
+    ip -n "$UC" addr add 10.1.1.2/24 dev eth0
+    ip -n "$UR" addr add 10.1.1.1/24 dev tap0
+    ip -n "$UR" addr add 10.1.0.1/24 dev eno1
+    ip -n "$US" addr add 10.1.0.2/24 dev eth0
+    ip -n "$UC" link set eth0 up; ip -n "$UR" link set tap0 up; ip -n "$UR" link set eno1 up; ip -n "$US" link set eth0 up
+    ip -n "$UC" route add default via 10.1.1.1
+    ip -n "$US" route add default via 10.1.0.1
+    ip netns exec "$UR" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+        net.ipv4.conf.tap0.rp_filter=0 net.ipv4.conf.eno1.rp_filter=0
+    ip -n "$UC" neigh replace 10.1.1.1 lladdr 1a:a0:0e:97:bf:63 dev eth0 nud permanent
+    ip -n "$UR" neigh replace 10.1.1.2 lladdr 52:54:00:65:43:21 dev tap0 nud permanent
+    ip -n "$UR" neigh replace 10.1.0.2 lladdr 52:54:00:aa:bb:cc dev eno1 nud permanent
+    ip -n "$US" neigh replace 10.1.0.1 lladdr 3a:ef:98:ba:7c:21 dev eth0 nud permanent
+    ip netns exec "$UR" iptables-restore < "$here/examples/ufw-router/iptables-save.txt"
+    log=$work/story1-ufw.tcpdump
+    ip netns exec "$UR" tcpdump -Z root -U --immediate-mode -n -i tap0 -s 256 -w "$out/story1-ufw.pcap" 'ip' 2>"$log" & tp=$!
+    pids+=($tp)
+    for _ in $(seq 50); do grep -q listening "$log" 2>/dev/null && break; sleep 0.1; done
+    # The SYN from port 1050, refused at once by the ICMP error (ECONNREFUSED), then one ping.
+    ip netns exec "$UC" timeout 10 python3 -c 'import socket
+s=socket.socket(); s.bind(("10.1.1.2",1050)); s.settimeout(5)
+try: s.connect(("10.1.0.2",2175))
+except OSError as e: print("connect:", e)' >>"$work/client.log" 2>&1 || true
+    ip netns exec "$UC" timeout 10 ping -n -c 1 -W 2 10.1.0.2 >>"$work/client.log" 2>&1 || true
+    sleep 1
+    kill -INT "$tp" 2>/dev/null || true
+    wait "$tp" 2>/dev/null || true
+    ip netns exec "$UR" iptables-save -c > "$out/story1-ufw.rules"
+    for n in "$UC" "$UR" "$US"; do ip netns del "$n"; done
+    echo "story1-ufw: $(stat -c %s "$out/story1-ufw.pcap") bytes"
+}
+if [ "$only" = story1-ufw ]; then
+    story1_ufw
+    echo "captures in $out"
+    exit 0
+fi
 
 inC() { ip netns exec "$C" "$@"; }
 inR() { ip netns exec "$R" "$@"; }
@@ -216,5 +278,7 @@ capture ping-ttl-exceeded 256 4 -- ping -n -c 1 -t 1 -W 1 10.1.0.2
 # router reports it after ~3 s with Destination Unreachable code 3 from fd00:1::1.
 reset_rules
 capture icmp6-addr-unreachable 256 6 -- ping -6 -n -c 1 -W 6 fd00:2::99
+
+story1_ufw
 
 echo "captures in $out"

@@ -6,7 +6,6 @@
 use crate::cmd_log::RulesArgs;
 use crate::{Error, Verdict};
 use evidence::capture::{self, CaptureAnalysis};
-use evidence::classify::Finding;
 use evidence::wire::Direction;
 use model::{Host, Packet, Ruleset, L4};
 use report::capture::{CaptureAnswer, Simulated};
@@ -109,14 +108,18 @@ pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Verdict, Error> {
         Some((r, h, n)) => (r, h, n.clone()),
         None => (&empty_rules, &empty_host, Vec::new()),
     };
-    let simulations = match &loaded {
+    let (simulations, fine_simulations) = match &loaded {
         Some(_) => simulate_all(&analysis, ruleset, host, a.at.as_deref(), &mut notes),
-        None => vec![None; analysis.findings.len()],
+        None => (
+            vec![None; analysis.findings.len()],
+            vec![None; analysis.fine.len()],
+        ),
     };
     let answer = CaptureAnswer {
         file: &name,
         analysis: &analysis,
         simulations: &simulations,
+        fine_simulations: &fine_simulations,
         ruleset,
         host,
         notes: &notes,
@@ -138,56 +141,65 @@ pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Verdict, Error> {
     })
 }
 
-/// Simulations of the findings' first packets; each distinct packet (ignoring the source
-/// port) is simulated once.
+/// The first packet of a flow to simulate: (packet, capture interface index, direction).
+type FirstPacket<'a> = (&'a Packet, usize, Option<Direction>);
+
+/// Simulations of the first packets of the findings, then of the fine flows kept (why they
+/// passed); each distinct packet (ignoring the source port) is simulated once.
 fn simulate_all(
     analysis: &CaptureAnalysis,
     ruleset: &Ruleset,
     host: &Host,
     at: Option<&str>,
     notes: &mut Vec<String>,
-) -> Vec<Option<Simulated>> {
+) -> (Vec<Option<Simulated>>, Vec<Option<Simulated>>) {
     let prepared = engine::Prepared::new(ruleset);
     let options = engine::Options::default();
     let mut cache: HashMap<Packet, Simulated> = HashMap::new();
     let mut missing_at = false;
-    let out = analysis
+    let mut simulate = |(first, interface, direction): FirstPacket<'_>| {
+        let capture_iface = at.map(str::to_string).or_else(|| {
+            analysis
+                .interfaces
+                .get(interface)
+                .and_then(|i| i.name.clone())
+        });
+        let (packet, placement) = match place(first, direction, host, capture_iface.as_deref()) {
+            Some(p) => p,
+            None => {
+                missing_at = true;
+                return None;
+            }
+        };
+        let key = Packet {
+            l4: without_sport(packet.l4),
+            ..packet.clone()
+        };
+        if let Some(s) = cache.get(&key) {
+            return Some(Simulated {
+                packet,
+                outcome: s.outcome.clone(),
+                placement,
+            });
+        }
+        let outcome = engine::simulate_prepared(&prepared, host, &packet, &options);
+        let s = Simulated {
+            packet,
+            outcome,
+            placement,
+        };
+        cache.insert(key, s.clone());
+        Some(s)
+    };
+    let findings = analysis
         .findings
         .iter()
-        .map(|f| {
-            let capture_iface = at.map(str::to_string).or_else(|| {
-                analysis
-                    .interfaces
-                    .get(f.interface)
-                    .and_then(|i| i.name.clone())
-            });
-            let (packet, placement) = match place(f, host, capture_iface.as_deref()) {
-                Some(p) => p,
-                None => {
-                    missing_at = true;
-                    return None;
-                }
-            };
-            let key = Packet {
-                l4: without_sport(packet.l4),
-                ..packet.clone()
-            };
-            if let Some(s) = cache.get(&key) {
-                return Some(Simulated {
-                    packet,
-                    outcome: s.outcome.clone(),
-                    placement,
-                });
-            }
-            let outcome = engine::simulate_prepared(&prepared, host, &packet, &options);
-            let s = Simulated {
-                packet,
-                outcome,
-                placement,
-            };
-            cache.insert(key, s.clone());
-            Some(s)
-        })
+        .map(|f| simulate((&f.first_packet, f.interface, f.direction)))
+        .collect();
+    let fine = analysis
+        .fine
+        .iter()
+        .map(|f| simulate((&f.first_packet, f.interface, f.direction)))
         .collect();
     if missing_at {
         notes.push(
@@ -195,7 +207,7 @@ fn simulate_all(
                 .to_string(),
         );
     }
-    out
+    (findings, fine)
 }
 
 fn without_sport(l4: L4) -> L4 {
@@ -208,8 +220,13 @@ fn without_sport(l4: L4) -> L4 {
 /// The first packet placed on the host: from one of its own addresses it leaves by the
 /// capture interface (locally generated); otherwise it arrives on it. `None` when the
 /// capture interface is unknown and the packet is not the host's own.
-fn place(f: &Finding, host: &Host, iface: Option<&str>) -> Option<(Packet, String)> {
-    let mut p = f.first_packet.clone();
+fn place(
+    first: &Packet,
+    direction: Option<Direction>,
+    host: &Host,
+    iface: Option<&str>,
+) -> Option<(Packet, String)> {
+    let mut p = first.clone();
     let own = |a: IpAddr| host.owner_of(a).is_some();
     if own(p.src) {
         p.iif = None;
@@ -222,7 +239,7 @@ fn place(f: &Finding, host: &Host, iface: Option<&str>) -> Option<(Packet, Strin
     }
     let iface = iface?;
     p.iif = Some(iface.to_string());
-    let how = match f.direction {
+    let how = match direction {
         Some(Direction::Sent) => format!(
             "captured leaving {iface}; its arrival interface is unknown, simulated as arriving on {iface}"
         ),
@@ -268,6 +285,35 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("seen arriving on lan0"), "{text}");
+    }
+
+    /// User story 1 on the real ufw ruleset: with the host state, the ICMP error's sender
+    /// is this host (the router), and the ping that passed is shown with the rule that let
+    /// it through.
+    #[test]
+    fn story1_ufw_names_this_host_as_the_router_and_shows_the_ping() {
+        let file = format!("{FIXTURES}/story1-ufw.pcap");
+        let ex = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ufw-router");
+        let rules = format!("{ex}/iptables-save.txt");
+        let host = format!("{ex}/host");
+        let (r, text) = pcap(&[&file, "--rules", &rules, "--host", &host, "--at", "tap0"]);
+        assert_eq!(r.unwrap(), Verdict::Blocked);
+        assert!(
+            text.contains("from 10.1.1.1 (the router: this host, its address on tap0; not the destination 10.1.0.2)"),
+            "{text}"
+        );
+        assert!(text.contains("fine: ping answered"), "{text}");
+        assert!(
+            text.contains("-A ufw-before-forward -p icmp -m icmp --icmp-type 8 -j ACCEPT"),
+            "{text}"
+        );
+        // Without the host state, the sender is only known to be a hop on the way.
+        let (_, text) = pcap(&[&file]);
+        assert!(
+            text.contains("a hop on the way (a router), not the destination 10.1.0.2"),
+            "{text}"
+        );
+        assert!(text.contains("fine: ping answered"), "{text}");
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::classify::{classify, Finding};
+use crate::classify::{classify, fine, Finding, FineFlow};
 use crate::flows::{Flow, FlowTable, TableStats};
 use crate::pcap::{CaptureError, CaptureReader, Format, Interface, ReadStats};
 use crate::wire::{decode, decode::NotDecoded};
@@ -29,6 +29,10 @@ pub struct Options {
     /// Findings kept; more are counted in [`CaptureAnalysis::findings_not_kept`].
     pub max_findings: usize,
 }
+
+/// Fine flows kept (the lowest-numbered), to show what worked beside what failed; all are
+/// counted in [`CaptureAnalysis::ok_flows`].
+pub const FINE_KEPT: usize = 20;
 
 impl Default for Options {
     fn default() -> Options {
@@ -69,6 +73,8 @@ pub struct CaptureAnalysis {
     pub findings_not_kept: u64,
     /// Flows with nothing wrong.
     pub ok_flows: u64,
+    /// The first [`FINE_KEPT`] of them (by flow number), with what they show working.
+    pub fine: Vec<FineFlow>,
     /// Reading stopped early on a malformed record: what came before is analysed.
     pub stopped_by: Option<CaptureError>,
 }
@@ -98,11 +104,23 @@ pub fn analyze<R: Read>(
     let mut last_ts = None;
     let mut stopped_by = None;
     let mut next_progress = 0u64;
+    let mut fine_flows: Vec<FineFlow> = Vec::new();
     let max_findings = options.max_findings;
     let mut sink = |mut flow: Flow, t: &FlowTable| match classify(&mut flow, &|a| t.ttl_of(a)) {
         Some(f) if findings.len() < max_findings => findings.push(f),
         Some(_) => not_kept += 1,
-        None if flow.answers.is_none() => ok += 1,
+        None if flow.answers.is_none() => {
+            ok += 1;
+            // Flows end in no particular order (eviction, then the drain): keep the
+            // lowest-numbered ones.
+            if fine_flows.len() < FINE_KEPT {
+                fine_flows.push(fine(&flow));
+            } else if let Some((i, _)) = fine_flows.iter().enumerate().max_by_key(|(_, f)| f.flow) {
+                if fine_flows[i].flow > flow.id {
+                    fine_flows[i] = fine(&flow);
+                }
+            }
+        }
         None => {}
     };
     loop {
@@ -141,6 +159,7 @@ pub fn analyze<R: Read>(
         sink(flow, &table);
     }
     findings.sort_by_key(|f| f.flow);
+    fine_flows.sort_by_key(|f| f.flow);
     progress(reader.position());
     Ok(CaptureAnalysis {
         format: reader.format(),
@@ -154,6 +173,97 @@ pub fn analyze<R: Read>(
         findings,
         findings_not_kept: not_kept,
         ok_flows: ok,
+        fine: fine_flows,
         stopped_by,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::Working;
+
+    /// A classic pcap (Ethernet) of the given IPv4 datagrams.
+    fn pcap(datagrams: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        out.extend([0u8; 8]);
+        out.extend(65535u32.to_le_bytes());
+        out.extend(1u32.to_le_bytes());
+        for (i, d) in datagrams.iter().enumerate() {
+            let mut frame = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
+            frame.extend(d);
+            out.extend(1_700_000_000u32.to_le_bytes());
+            out.extend((i as u32 * 1000).to_le_bytes());
+            out.extend((frame.len() as u32).to_le_bytes());
+            out.extend((frame.len() as u32).to_le_bytes());
+            out.extend(frame);
+        }
+        out
+    }
+
+    fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
+        let total = (20 + l4.len()) as u16;
+        let mut d = vec![0x45, 0];
+        d.extend(total.to_be_bytes());
+        d.extend([0, 1, 0x40, 0, 64, proto, 0, 0]);
+        d.extend(src);
+        d.extend(dst);
+        d.extend(l4);
+        d
+    }
+
+    fn echo(icmp_type: u8, id: u16) -> Vec<u8> {
+        let mut m = vec![icmp_type, 0, 0, 0];
+        m.extend(id.to_be_bytes());
+        m.extend([0, 1]);
+        m.extend([0x42; 8]);
+        m
+    }
+
+    const C: [u8; 4] = [10, 1, 1, 2];
+    const S: [u8; 4] = [10, 1, 0, 2];
+
+    /// A ping that passed is kept as a fine flow, with its first packet to simulate (user
+    /// story 1: it shows what the firewall let through beside what it refused).
+    #[test]
+    fn an_answered_ping_is_kept_as_a_fine_flow() {
+        let bytes = pcap(&[ipv4(C, S, 1, &echo(8, 7)), ipv4(S, C, 1, &echo(0, 7))]);
+        let a = analyze(&bytes[..], &Options::default(), &mut |_| {}).unwrap();
+        assert!(a.findings.is_empty(), "{:?}", a.findings);
+        assert_eq!(a.ok_flows, 1);
+        assert_eq!(a.fine.len(), 1);
+        let f = &a.fine[0];
+        assert_eq!(
+            f.working,
+            Working::EchoAnswered {
+                requests: 1,
+                replies: 1
+            }
+        );
+        assert_eq!(f.packets, [1, 1]);
+        assert_eq!(f.first_packet.src, std::net::IpAddr::from(C));
+        assert_eq!(f.first_frame, 1);
+    }
+
+    /// Only the first [`FINE_KEPT`] fine flows are kept, the lowest-numbered; all are counted.
+    #[test]
+    fn fine_flows_are_bounded_and_the_first_kept() {
+        let n = FINE_KEPT as u16 + 10;
+        let pings: Vec<Vec<u8>> = (0..n)
+            .flat_map(|id| [ipv4(C, S, 1, &echo(8, id)), ipv4(S, C, 1, &echo(0, id))])
+            .collect();
+        let bytes = pcap(&pings);
+        for max_flows in [65_536, 3] {
+            // With a small table, flows are evicted early and finish out of order.
+            let options = Options {
+                max_flows,
+                ..Options::default()
+            };
+            let a = analyze(&bytes[..], &options, &mut |_| {}).unwrap();
+            assert_eq!(a.ok_flows, u64::from(n));
+            let kept: Vec<u64> = a.fine.iter().map(|f| f.flow).collect();
+            let first: Vec<u64> = (1..=FINE_KEPT as u64).collect();
+            assert_eq!(kept, first, "max_flows {max_flows}");
+        }
+    }
 }

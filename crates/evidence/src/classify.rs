@@ -155,6 +155,77 @@ pub struct Finding {
     pub tls: Option<TlsSummary>,
 }
 
+/// A flow with nothing wrong, and what it shows working (user story 1: the ping that
+/// passes beside the connection that fails).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FineFlow {
+    pub flow: u64,
+    pub protocol: u8,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub first_frame: u64,
+    /// Packets from the client and from the server.
+    pub packets: [u32; 2],
+    pub working: Working,
+    /// The packet to simulate: the flow's first, as captured.
+    pub first_packet: Packet,
+    pub interface: usize,
+    pub direction: Option<Direction>,
+}
+
+/// What a fine flow shows working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Working {
+    /// Echo requests answered by echo replies.
+    EchoAnswered { requests: u32, replies: u32 },
+    /// The SYN was answered by a SYN/ACK.
+    Handshake,
+    /// Packets went both ways.
+    BothWays,
+    /// Packets went one way only, and nothing asked for an answer.
+    OneWay,
+}
+
+impl Working {
+    /// A short keyword for the JSON schema.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Working::EchoAnswered { .. } => "echo_answered",
+            Working::Handshake => "handshake",
+            Working::BothWays => "both_ways",
+            Working::OneWay => "one_way",
+        }
+    }
+}
+
+/// What a flow [`classify`] found nothing wrong with shows working.
+pub fn fine(flow: &Flow) -> FineFlow {
+    let working = if flow.echo_requests > 0 {
+        Working::EchoAnswered {
+            requests: flow.echo_requests,
+            replies: flow.echo_replies,
+        }
+    } else if flow.is_tcp() && flow.synacks > 0 {
+        Working::Handshake
+    } else if flow.packets[0] > 0 && flow.packets[1] > 0 {
+        Working::BothWays
+    } else {
+        Working::OneWay
+    };
+    FineFlow {
+        flow: flow.id,
+        protocol: flow.protocol,
+        client: flow.client,
+        server: flow.server,
+        first_frame: flow.first_frame,
+        packets: flow.packets,
+        working,
+        first_packet: flow.first.clone(),
+        interface: flow.interface,
+        direction: flow.direction,
+    }
+}
+
 /// Hops since the sender: the usual initial TTLs are 64 (Linux, macOS), 128 (Windows) and
 /// 255 (network gear); 32 for some old stacks.
 pub fn hops(ttl: u8) -> u8 {

@@ -407,6 +407,67 @@ fn icmp6_address_unreachable_from_the_middle_hop() {
     assert_eq!(v.reporter, Reporter::OnTheWay);
 }
 
+/// User story 1 recorded on a router running the real ufw ruleset
+/// (examples/ufw-router/iptables-save.txt, interfaces tap0/eno1 as in examples/ufw-router/host):
+/// the SYN from port 1050 is refused by ICMP port unreachable from the router 10.1.1.1, which
+/// `ufw-reject-forward` sends; the ping beside it passes (ufw-before-forward's echo-request
+/// allowance).
+#[test]
+fn story1_ufw_router_rejects_tcp_and_passes_the_ping() {
+    let a = load("story1-ufw");
+    assert!(a.stopped_by.is_none());
+    assert_eq!(a.findings.len(), 1, "{:#?}", a.findings);
+    let f = &a.findings[0];
+    let Symptom::IcmpError(v) = &f.symptom else {
+        panic!("{:?}", f.symptom)
+    };
+    assert_eq!((v.error.icmp_type, v.error.code), (3, 3));
+    assert_eq!(v.error.from, ip("10.1.1.1"));
+    assert_eq!(v.reporter, Reporter::OnTheWay);
+    assert_eq!(f.client, (ip("10.1.1.2"), 1050));
+    assert_eq!(f.server, (ip("10.1.0.2"), 2175));
+    assert_eq!(a.ok_flows, 1);
+    assert!(matches!(
+        a.fine[0].working,
+        evidence::classify::Working::EchoAnswered {
+            requests: 1,
+            replies: 1
+        }
+    ));
+
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ufw-router");
+    let path = examples.join("iptables-save.txt");
+    let source = SourceFile::new(
+        path.display().to_string(),
+        std::fs::read_to_string(&path).unwrap(),
+    );
+    let ruleset = frontends::iptables_save::parse(&source, Some(Family::Ip)).unwrap();
+    let host = frontends::host_dir::load(&examples.join("host"))
+        .unwrap()
+        .host;
+    let rule_of = |p: &model::Packet| {
+        let mut p = p.clone();
+        p.iif = Some("tap0".into());
+        let out = engine::simulate(&ruleset, &host, &p, &engine::Options::default());
+        let t = out.primary();
+        let Decider::Rule(at) = t.decider else {
+            panic!("{:?}", t.decider)
+        };
+        let chain = &ruleset.tables[at.table].chains[at.chain];
+        (
+            t.fate.clone(),
+            chain.name.clone(),
+            chain.rules[at.rule].origin.line,
+        )
+    };
+    let (fate, chain, line) = rule_of(&f.first_packet);
+    assert!(matches!(fate, Fate::Rejected { .. }), "{fate:?}");
+    assert_eq!((chain.as_str(), line), ("ufw-reject-forward", 94));
+    let (fate, chain, line) = rule_of(&a.fine[0].first_packet);
+    assert!(matches!(fate, Fate::Forwarded { .. }), "{fate:?}");
+    assert_eq!((chain.as_str(), line), ("ufw-before-forward", 68));
+}
+
 /// Every prefix of every fixture reads without panicking (the tail is noted as cut).
 #[test]
 fn every_prefix_of_every_fixture_is_safe() {

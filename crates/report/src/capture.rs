@@ -17,7 +17,7 @@
 use crate::{json, words, Answer};
 use engine::{Outcome, ResponseKind};
 use evidence::capture::CaptureAnalysis;
-use evidence::classify::{Finding, IcmpVerdict, Reporter, RstOrigin, Symptom};
+use evidence::classify::{Finding, FineFlow, IcmpVerdict, Reporter, RstOrigin, Symptom, Working};
 use evidence::flows::Endpoint;
 use evidence::tls::{names, Alert, AlertContent, Side, TlsSummary};
 use model::{Host, Packet, Ruleset};
@@ -43,6 +43,8 @@ pub struct CaptureAnswer<'a> {
     pub analysis: &'a CaptureAnalysis,
     /// One entry per finding, in the same order: its simulation, when rules were given.
     pub simulations: &'a [Option<Simulated>],
+    /// One entry per kept fine flow (`analysis.fine`), in the same order: its simulation.
+    pub fine_simulations: &'a [Option<Simulated>],
     pub ruleset: &'a Ruleset,
     pub host: &'a Host,
     /// Notes on how inputs were read.
@@ -91,22 +93,49 @@ pub fn render_text<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()>
     }
     if an.findings.is_empty() {
         writeln!(w, "\nno failed or suspicious flow")?;
-        return Ok(());
+        if an.fine.is_empty() {
+            return Ok(());
+        }
     }
     writeln!(w)?;
-    let rows: Vec<[String; 5]> = an
+    // Failed and suspicious flows, then the fine ones kept (what worked beside them).
+    let mut rows: Vec<(u64, [String; 5])> = an
         .findings
         .iter()
         .map(|f| {
-            [
-                f.flow.to_string(),
-                headline(f),
-                proto_name(f.protocol).to_string(),
-                format!("{} -> {}", endpoint(f.client, f), endpoint(f.server, f)),
-                answered_by(f),
-            ]
+            (
+                f.flow,
+                [
+                    f.flow.to_string(),
+                    headline(f),
+                    proto_name(f.protocol).to_string(),
+                    format!("{} -> {}", endpoint(f.client, f), endpoint(f.server, f)),
+                    answered_by(f),
+                ],
+            )
         })
         .collect();
+    rows.extend(an.fine.iter().map(|f| {
+        (
+            f.flow,
+            [
+                f.flow.to_string(),
+                fine_headline(f),
+                proto_name(f.protocol).to_string(),
+                format!(
+                    "{} -> {}",
+                    fine_endpoint(f.client, f),
+                    fine_endpoint(f.server, f)
+                ),
+                match f.working {
+                    Working::OneWay => "-".to_string(),
+                    _ => "the destination".to_string(),
+                },
+            ],
+        )
+    }));
+    rows.sort_by_key(|(flow, _)| *flow);
+    let rows: Vec<[String; 5]> = rows.into_iter().map(|(_, r)| r).collect();
     let head = ["flow", "what", "proto", "client -> server", "answered by"];
     let mut width = head.map(str::len);
     for r in &rows {
@@ -136,12 +165,79 @@ pub fn render_text<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()>
     if an.findings_not_kept > 0 {
         writeln!(w, "... and {} more not kept", an.findings_not_kept)?;
     }
+    let fine_not_listed = an.ok_flows.saturating_sub(an.fine.len() as u64);
+    if fine_not_listed > 0 {
+        writeln!(w, "... and {fine_not_listed} more fine flows not listed")?;
+    }
     for (i, f) in an.findings.iter().enumerate() {
         writeln!(w)?;
         let sim = a.simulations.get(i).and_then(|s| s.as_ref());
         finding_text(w, f, sim, a)?;
     }
+    // A fine flow is explained only when simulated: why the rules let it through.
+    for (i, f) in an.fine.iter().enumerate() {
+        if let Some(sim) = a.fine_simulations.get(i).and_then(|s| s.as_ref()) {
+            writeln!(w)?;
+            writeln!(
+                w,
+                "flow {}  {} {} -> {}  (fine, frame {})",
+                f.flow,
+                proto_name(f.protocol),
+                fine_endpoint(f.client, f),
+                fine_endpoint(f.server, f),
+                f.first_frame
+            )?;
+            labelled(w, "seen", &[fine_summary(f)])?;
+            simulation_text(w, sim, a)?;
+        }
+    }
     Ok(())
+}
+
+/// The table's "what" column for a fine flow.
+pub fn fine_headline(f: &FineFlow) -> String {
+    match f.working {
+        Working::EchoAnswered { .. } => "fine: ping answered".to_string(),
+        Working::Handshake => "fine: handshake completed".to_string(),
+        Working::BothWays => "fine: answered".to_string(),
+        Working::OneWay => "fine: one way, no answer expected".to_string(),
+    }
+}
+
+/// What a fine flow shows, in one sentence.
+fn fine_summary(f: &FineFlow) -> String {
+    match f.working {
+        Working::EchoAnswered { requests, replies } => format!(
+            "{requests} echo request{} to {}, {replies} echo repl{} from it",
+            plural(u64::from(requests)),
+            f.server.0,
+            if replies == 1 { "y" } else { "ies" }
+        ),
+        Working::Handshake => format!(
+            "the SYN to {} was answered by a SYN/ACK",
+            fine_endpoint(f.server, f)
+        ),
+        Working::BothWays => format!(
+            "{} packet{} from the client, {} from {}",
+            f.packets[0],
+            plural(u64::from(f.packets[0])),
+            f.packets[1],
+            fine_endpoint(f.server, f)
+        ),
+        Working::OneWay => format!(
+            "{} packet{} one way, none expected back",
+            f.packets[0] + f.packets[1],
+            plural(u64::from(f.packets[0] + f.packets[1]))
+        ),
+    }
+}
+
+fn fine_endpoint(e: Endpoint, f: &FineFlow) -> String {
+    match f.protocol {
+        1 | 58 if e.1 != 0 => format!("{} (id {})", e.0, e.1),
+        1 | 58 => e.0.to_string(),
+        _ => addr_port(e.0, Some(e.1)),
+    }
 }
 
 const LABEL: usize = 12;
@@ -179,7 +275,7 @@ fn finding_text<W: Write>(
             ""
         }
     )?;
-    labelled(w, "seen", &[summary(f)])?;
+    labelled(w, "seen", &[summary(f, a.host)])?;
     labelled(w, "means", &[meaning(f)])?;
     if let Symptom::IcmpError(v) = &f.symptom {
         if let Some(q) = v.quoted() {
@@ -300,8 +396,9 @@ fn answered_by(f: &Finding) -> String {
     }
 }
 
-/// What the capture shows, in one sentence.
-fn summary(f: &Finding) -> String {
+/// What the capture shows, in one sentence. `host`: the simulated host, when its state was
+/// given (an ICMP error from one of its addresses came from it: the router).
+fn summary(f: &Finding, host: &Host) -> String {
     match &f.symptom {
         Symptom::SynUnanswered { syns, span_ns } => format!(
             "{syns} SYN{} over {} s (retransmissions: {}), nothing came back",
@@ -329,7 +426,16 @@ fn summary(f: &Finding) -> String {
         Symptom::IcmpError(v) => {
             let who = match v.reporter {
                 Reporter::Destination => "the destination itself".to_string(),
-                Reporter::OnTheWay => format!("a hop on the way, not the destination {}", f.server.0),
+                Reporter::OnTheWay => match host.owner_of(v.error.from) {
+                    Some(i) => format!(
+                        "the router: this host, its address on {}; not the destination {}",
+                        i.name, f.server.0
+                    ),
+                    None => format!(
+                        "a hop on the way (a router), not the destination {}",
+                        f.server.0
+                    ),
+                },
             };
             let count = if v.error.count > 1 {
                 format!(" ({} times)", v.error.count)
@@ -820,7 +926,27 @@ pub struct CaptureJson {
     pub flows: FlowCountsJson,
     /// Failed and suspicious flows, in order of first packet.
     pub findings: Vec<FindingJson>,
+    /// The first fine flows (at most 20; `flows.ok` counts them all), with what worked.
+    pub fine: Vec<FineJson>,
     pub notes: Vec<String>,
+}
+
+/// A flow with nothing wrong.
+#[derive(Debug, Clone, Serialize)]
+pub struct FineJson {
+    pub flow: u64,
+    pub protocol: String,
+    pub client: EndpointJson,
+    pub server: EndpointJson,
+    pub first_frame: u64,
+    pub packets_from_client: u32,
+    pub packets_from_server: u32,
+    /// `echo_answered`, `handshake`, `both_ways`, `one_way`.
+    pub kind: &'static str,
+    pub headline: String,
+    pub seen: String,
+    /// Its first packet simulated, when rules were given: why it passed.
+    pub simulation: Option<SimulationJson>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -900,6 +1026,9 @@ pub struct AnsweredByJson {
     pub role: &'static str,
     pub hops: Option<u8>,
     pub ttl: Option<u8>,
+    /// The interface of the simulated host (`--host`) that holds this address: the answer
+    /// came from that host itself (for an ICMP error on the way: it is the router).
+    pub host_interface: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1030,6 +1159,28 @@ pub fn capture_json(a: &CaptureAnswer<'_>) -> CaptureJson {
             .enumerate()
             .map(|(i, f)| finding_json(f, a.simulations.get(i).and_then(|s| s.as_ref()), a))
             .collect(),
+        fine: an
+            .fine
+            .iter()
+            .enumerate()
+            .map(|(i, f)| FineJson {
+                flow: f.flow,
+                protocol: proto_name(f.protocol),
+                client: ep(f.client),
+                server: ep(f.server),
+                first_frame: f.first_frame,
+                packets_from_client: f.packets[0],
+                packets_from_server: f.packets[1],
+                kind: f.working.kind(),
+                headline: fine_headline(f),
+                seen: fine_summary(f),
+                simulation: a
+                    .fine_simulations
+                    .get(i)
+                    .and_then(|s| s.as_ref())
+                    .map(|s| simulation_json(s, a)),
+            })
+            .collect(),
         notes,
     }
 }
@@ -1059,6 +1210,7 @@ fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> 
             },
             hops: Some(rst.hops),
             ttl: Some(rst.ttl),
+            host_interface: None,
         }),
         Symptom::IcmpError(v) => Some(AnsweredByJson {
             address: v.error.from.to_string(),
@@ -1068,12 +1220,14 @@ fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> 
             },
             hops: Some(v.hops),
             ttl: Some(v.error.ttl),
+            host_interface: a.host.owner_of(v.error.from).map(|i| i.name.clone()),
         }),
         Symptom::WrongAnswer(s) => Some(AnsweredByJson {
             address: s.from.0.to_string(),
             role: "wrong_endpoint",
             hops: Some(evidence::classify::hops(s.ttl)),
             ttl: Some(s.ttl),
+            host_interface: None,
         }),
         Symptom::TlsAlert(al) => Some(AnsweredByJson {
             address: match al.sender {
@@ -1083,6 +1237,7 @@ fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> 
             role: side_name(al.sender),
             hops: None,
             ttl: None,
+            host_interface: None,
         }),
         Symptom::Reset { by, .. } => Some(AnsweredByJson {
             address: match by {
@@ -1092,6 +1247,7 @@ fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> 
             role: side_name(*by),
             hops: None,
             ttl: None,
+            host_interface: None,
         }),
     };
     FindingJson {
@@ -1111,7 +1267,7 @@ fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> 
         },
         kind: f.symptom.kind(),
         headline: headline(f),
-        seen: summary(f),
+        seen: summary(f, a.host),
         means: meaning(f),
         answered_by: answered,
         syns: match &f.symptom {
@@ -1147,16 +1303,20 @@ fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> 
         },
         tls: f.tls.as_ref().map(tls_json),
         from_quote: f.from_quote,
-        simulation: sim.map(|s| SimulationJson {
-            placement: s.placement.clone(),
-            report: json::report(&Answer {
-                ruleset: a.ruleset,
-                host: a.host,
-                outcome: &s.outcome,
-                fix: None,
-                ping: None,
-                input_notes: &[],
-            }),
+        simulation: sim.map(|s| simulation_json(s, a)),
+    }
+}
+
+fn simulation_json(s: &Simulated, a: &CaptureAnswer<'_>) -> SimulationJson {
+    SimulationJson {
+        placement: s.placement.clone(),
+        report: json::report(&Answer {
+            ruleset: a.ruleset,
+            host: a.host,
+            outcome: &s.outcome,
+            fix: None,
+            ping: None,
+            input_notes: &[],
         }),
     }
 }
