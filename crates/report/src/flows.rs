@@ -288,7 +288,8 @@ struct JsonSim {
 struct JsonRule {
     table: String,
     chain: String,
-    number: usize,
+    /// 1-based position in its chain as iptables counts it (`index`, as in `--json`).
+    index: usize,
     file: String,
     line: u32,
     text: String,
@@ -299,7 +300,7 @@ fn json_rule(ruleset: &Ruleset, r: model::RuleRef) -> JsonRule {
     JsonRule {
         table: words::table_name(ruleset, r.table),
         chain: words::chain_name(ruleset, r.chain_ref()),
-        number: words::rule_number(ruleset, r),
+        index: words::rule_number(ruleset, r),
         file: o.map(|o| o.file.to_string()).unwrap_or_default(),
         line: o.map_or(0, |o| o.line),
         text: o.map(|o| o.text.clone()).unwrap_or_default(),
