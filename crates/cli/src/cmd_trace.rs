@@ -74,6 +74,7 @@ pub fn run<W: Write>(a: &TraceArgs, out: &mut W) -> Result<Verdict, Error> {
         timeout: std::time::Duration::from_secs(a.timeout),
         rate: a.rate,
         compare: a.compare,
+        stop: None,
     };
     let mut err = std::io::stderr().lock();
     let _ = writeln!(

@@ -24,11 +24,13 @@ use crate::kernel::{self, KernelFate, KernelTrace};
 use crate::mapping::{chain_ref, Listing};
 use crate::nftrace::{CtEvent, KernelVerdict, Message, TraceEvent, TraceReader, TraceType};
 use crate::TRACE_TABLE;
+use model::packet::{Mac, PktType};
 use model::{Family, Host, Packet, RuleRef, Ruleset, TcpFlags, Verdict, L4};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -200,17 +202,17 @@ fn endpoint(s: &str) -> Result<(Option<ipnet::IpNet>, Option<u16>), String> {
     Ok((addr, port))
 }
 
-/// The `nft -i` commands that create the trace table.
-pub fn table_commands(sel: &Selector, rate: u32) -> String {
+/// The commands that create the trace table, in order.
+pub fn table_command_list(sel: &Selector, rate: u32) -> Vec<String> {
     let t = format!("inet {TRACE_TABLE}");
     let rate = rate.max(1);
-    let mut s = format!("add table {t} {{ flags owner; }}\n");
+    let mut v = vec![format!("add table {t} {{ flags owner; }}")];
     for (chain, hook, m) in [("pre", "prerouting", &sel.pre), ("out", "output", &sel.out)] {
-        s += &format!(
-            "add chain {t} {chain} {{ type filter hook {hook} priority -350; policy accept; }}\n"
-        );
+        v.push(format!(
+            "add chain {t} {chain} {{ type filter hook {hook} priority -350; policy accept; }}"
+        ));
         if let Some(m) = m {
-            s += &format!("add rule {t} {chain} {m} limit rate {rate}/second burst {rate} packets meta nftrace set 1\n");
+            v.push(format!("add rule {t} {chain} {m} limit rate {rate}/second burst {rate} packets meta nftrace set 1"));
         }
     }
     for (chain, hook) in [
@@ -220,11 +222,18 @@ pub fn table_commands(sel: &Selector, rate: u32) -> String {
         ("out_end", "output"),
         ("post_end", "postrouting"),
     ] {
-        s += &format!(
-            "add chain {t} {chain} {{ type filter hook {hook} priority 1000; policy accept; }}\n"
-        );
+        v.push(format!(
+            "add chain {t} {chain} {{ type filter hook {hook} priority 1000; policy accept; }}"
+        ));
     }
-    s
+    v
+}
+
+/// The `nft -i` input that creates the trace table: one line, so one transaction. (One
+/// command per line would be one transaction each: packets traced while the end-of-hook
+/// chains are still missing would seem to vanish.)
+pub fn table_commands(sel: &Selector, rate: u32) -> String {
+    table_command_list(sel, rate).join("; ") + "\n"
 }
 
 /// The temporary trace table, owned by an `nft -i` child. Dropping it closes the child's
@@ -374,6 +383,10 @@ pub struct Options {
     pub rate: u32,
     /// Simulate each packet offline on a snapshot of this host, and flag divergences.
     pub compare: bool,
+    /// Stop as soon as this flag is set (checked every 100 ms). The events already
+    /// received are read and every walk under way is emitted first, finished or not: set
+    /// it once the traffic of interest has been handled by the kernel.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for Options {
@@ -383,6 +396,7 @@ impl Default for Options {
             timeout: Duration::from_secs(60),
             rate: 10,
             compare: false,
+            stop: None,
         }
     }
 }
@@ -410,8 +424,29 @@ pub struct TracedPacket {
     pub conntrack: Vec<CtEvent>,
     /// What the sender sees, worked out from the deciding rule (engine functions).
     pub sender_sees: Option<String>,
-    /// `--compare`: the offline fate, and the first divergence (None: they agree).
-    pub offline: Option<(String, Option<String>)>,
+    /// `--compare`: the offline simulation of the same packet.
+    pub offline: Option<Offline>,
+}
+
+/// `--compare`: the offline simulation of one traced packet beside the kernel's walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offline {
+    /// The simulated fate in a few words.
+    pub fate: String,
+    /// The simulation met an Unknown (a rate limit, an unmodelled match, several branches):
+    /// its answer is not expected to be the kernel's, and a difference is not a divergence.
+    pub unknown: bool,
+    /// The first divergence (`None`: they agree).
+    pub divergence: Option<String>,
+    /// Both walks side by side, the first differing step marked (empty if the engine failed).
+    pub side_by_side: String,
+}
+
+impl Offline {
+    /// The kernel and the simulation disagree on a packet whose simulation is decided.
+    pub fn diverges(&self) -> bool {
+        !self.unknown && self.divergence.is_some()
+    }
 }
 
 /// What a run saw.
@@ -430,21 +465,29 @@ struct Context {
     host: Host,
     listing: Listing,
     ifaces: HashMap<u32, String>,
+    macs: HashMap<u32, Mac>,
     last_refresh: Instant,
 }
 
-fn ifaces() -> HashMap<u32, String> {
-    let mut m = HashMap::new();
+/// Interface names and MAC addresses by index (`ip -j link`).
+fn ifaces() -> (HashMap<u32, String>, HashMap<u32, Mac>) {
+    let (mut names, mut macs) = (HashMap::new(), HashMap::new());
     if let Ok(o) = crate::cmd::run("ip", &["-j", "link"], None, Duration::from_secs(5)) {
         if let Ok(serde_json::Value::Array(v)) = serde_json::from_str(&o.stdout) {
             for l in v {
-                if let (Some(i), Some(n)) = (l["ifindex"].as_u64(), l["ifname"].as_str()) {
-                    m.insert(i as u32, n.to_string());
+                let Some(i) = l["ifindex"].as_u64() else {
+                    continue;
+                };
+                if let Some(n) = l["ifname"].as_str() {
+                    names.insert(i as u32, n.to_string());
+                }
+                if let Some(m) = l["address"].as_str().and_then(Mac::parse) {
+                    macs.insert(i as u32, m);
                 }
             }
         }
     }
-    m
+    (names, macs)
 }
 
 impl Context {
@@ -466,11 +509,13 @@ impl Context {
             .map_err(|e| LiveError::Setup(format!("reading this host's ruleset: {e}")))?;
         let json = crate::cmd::run_ok("nft", &["-a", "-j", "list", "ruleset"], None)?;
         let listing = Listing::parse(&json).map_err(LiveError::Setup)?;
+        let (ifaces, macs) = ifaces();
         Ok(Context {
             ruleset,
             host: loaded.state.host,
             listing,
-            ifaces: ifaces(),
+            ifaces,
+            macs,
             last_refresh: Instant::now(),
         })
     }
@@ -514,8 +559,149 @@ struct Walk {
     events: Vec<TraceEvent>,
     last: Instant,
     done: bool,
+    /// The packet left by `lo` with these headers: it comes back through prerouting under
+    /// another trace id (the id hashes the input interface), still the same packet.
+    looped: Option<Headers>,
 }
 
+impl Walk {
+    fn new(now: Instant) -> Walk {
+        Walk {
+            events: Vec::new(),
+            last: now,
+            done: false,
+            looped: None,
+        }
+    }
+}
+
+/// Whether two header summaries are the same packet (the headers `lo` carries back).
+fn same_packet(a: &Headers, b: &Headers) -> bool {
+    a.src == b.src && a.dst == b.dst && a.proto == b.proto && a.tag == b.tag && a.ports == b.ports
+}
+
+/// Trace events grouped into packets' walks, by trace id; a packet looped back through
+/// `lo` continues the walk that sent it.
+#[derive(Default)]
+struct Walks {
+    walks: HashMap<u32, Walk>,
+    /// Walks by first event, oldest first.
+    order: Vec<u32>,
+    /// Trace id of a looped-back packet -> the id of the walk it continues.
+    aliases: HashMap<u32, u32>,
+}
+
+impl Walks {
+    fn push(&mut self, ev: TraceEvent, now: Instant) {
+        let starts = ev.table == TRACE_TABLE
+            && ev.headers().is_some()
+            && matches!(ev.chain.as_str(), "pre" | "out" | "pre_end" | "out_end");
+        let mut id = ev.id;
+        if let Some(&to) = self.aliases.get(&ev.id) {
+            if self.walks.get(&to).is_some_and(|w| !w.done) {
+                id = to;
+            } else {
+                self.aliases.remove(&ev.id);
+            }
+        }
+        let fresh = self.walks.get(&id).is_none_or(|w| w.done && starts);
+        if fresh && id == ev.id {
+            // Back from `lo`: the walk that left by it, if one waits for these headers.
+            let back =
+                ev.table == TRACE_TABLE && ev.chain == "pre" && ev.iif == Some(LOOPBACK_IFINDEX);
+            let h = ev.headers();
+            let sent = match (back, h) {
+                (true, Some(h)) => self.walks.iter().find_map(|(&k, w)| {
+                    (!w.done && w.looped.is_some_and(|l| same_packet(&l, &h))).then_some(k)
+                }),
+                _ => None,
+            };
+            if let Some(to) = sent {
+                self.aliases.insert(ev.id, to);
+                id = to;
+                if let Some(w) = self.walks.get_mut(&to) {
+                    w.looped = None;
+                }
+            }
+        }
+        let w = self.walks.entry(id).or_insert_with(|| Walk::new(now));
+        if w.done && starts {
+            // The same trace id again (the kernel reuses the hash): a new packet.
+            *w = Walk::new(now);
+        }
+        if w.done {
+            return;
+        }
+        if w.events.is_empty() {
+            self.order.push(id);
+        }
+        w.last = now;
+        // The first event of a base chain carries the headers and devices; the policy event
+        // that ends it, neither.
+        let post_end = ev.table == TRACE_TABLE && ev.chain == "post_end";
+        if post_end && ev.oif == Some(LOOPBACK_IFINDEX) {
+            if let Some(h) = ev.headers() {
+                w.looped = Some(h);
+            }
+        }
+        // Leaving by `lo` is not the end: the packet comes back through prerouting, the
+        // same packet to the simulation.
+        w.done = ends_walk(&ev) && !(post_end && w.looped.is_some());
+        w.events.push(ev);
+    }
+
+    /// The walks ready to be emitted, oldest first: finished ones 30 ms after their last
+    /// event; unfinished ones (a packet lost in routing leaves no closing event) after
+    /// `idle` without events *and* with the socket found empty since their last event
+    /// (`drained_at`) — or after ten times `idle` regardless; everything under way when
+    /// `stopping` (the caller drained the socket first).
+    fn ready(
+        &mut self,
+        now: Instant,
+        idle: Duration,
+        drained_at: Option<Instant>,
+        stopping: bool,
+    ) -> Vec<Vec<TraceEvent>> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.order.len() {
+            let id = self.order[i];
+            let ready = self.walks.get(&id).is_some_and(|w| {
+                let quiet = now.duration_since(w.last);
+                stopping
+                    || w.done && quiet > Duration::from_millis(30)
+                    || quiet > idle && drained_at.is_some_and(|d| d > w.last)
+                    || quiet > idle * 10
+            });
+            if !ready {
+                i += 1;
+                continue;
+            }
+            self.order.remove(i);
+            let Some(w) = self.walks.get_mut(&id) else {
+                continue;
+            };
+            w.done = true;
+            w.looped = None;
+            let events = std::mem::take(&mut w.events);
+            if !events.is_empty() {
+                out.push(events);
+            }
+        }
+        self.walks.retain(|_, w| {
+            !(w.done && w.events.is_empty() && now.duration_since(w.last) > Duration::from_secs(5))
+        });
+        let walks = &self.walks;
+        self.aliases.retain(|_, to| walks.contains_key(to));
+        out
+    }
+}
+
+/// The loopback device's index, the same in every network namespace.
+const LOOPBACK_IFINDEX: u32 = 1;
+
+/// Whether `e` ends a packet's walk: the end of input or postrouting, or a drop, queue or
+/// stolen verdict. (A packet that leaves by `lo` goes on: see [`Walks::push`].)
 fn ends_walk(e: &TraceEvent) -> bool {
     let ours_end = e.table == TRACE_TABLE
         && e.kind == TraceType::Policy
@@ -557,6 +743,53 @@ pub fn packet_of(h: &Headers, iif: Option<String>) -> Packet {
     let mut p = Packet::new(h.src, h.dst, l4);
     p.iif = iif;
     p.ttl = h.ttl;
+    p.tos = h.tos;
+    if h.len > 0 {
+        p.len = h.len;
+    }
+    p.id = h.tag;
+    p.dont_fragment = h.dont_fragment;
+    if let (Some(id), L4::Icmp { id: x, .. } | L4::Icmpv6 { id: x, .. }) = (h.icmp_id, &mut p.l4) {
+        *x = id;
+    }
+    p
+}
+
+/// The packet the first event of a walk describes: its headers ([`packet_of`]), the skb
+/// mark, and for a received packet the link layer (MAC addresses, and the packet type the
+/// kernel derived from the destination MAC; `iface_mac` is the receiving interface's).
+pub fn packet_of_event(
+    ev: &TraceEvent,
+    h: &Headers,
+    iif: Option<String>,
+    iface_mac: Option<Mac>,
+) -> Packet {
+    let received = iif.is_some();
+    let mut p = packet_of(h, iif);
+    p.mark = ev.mark.unwrap_or(0);
+    if let Some(ll) = ev
+        .ll_header
+        .as_deref()
+        .filter(|l| received && l.len() >= 14)
+    {
+        let mac = |b: &[u8]| {
+            let mut m = [0u8; 6];
+            m.copy_from_slice(&b[..6]);
+            Mac(m)
+        };
+        let (dst, src) = (mac(&ll[0..6]), mac(&ll[6..12]));
+        p.src_mac = Some(src);
+        p.dst_mac = Some(dst);
+        p.pkttype = if dst.0 == [0xff; 6] {
+            PktType::Broadcast
+        } else if dst.0[0] & 1 == 1 {
+            PktType::Multicast
+        } else if iface_mac.is_some_and(|m| m != dst) {
+            PktType::OtherHost
+        } else {
+            PktType::Unicast
+        };
+    }
     p
 }
 
@@ -616,7 +849,8 @@ fn finish(
     } else {
         first_ev.iif.and_then(|i| cx.ifaces.get(&i).cloned())
     };
-    let packet = packet_of(&first, iif.clone());
+    let mac = first_ev.iif.and_then(|i| cx.macs.get(&i).copied());
+    let packet = packet_of_event(first_ev, &first, iif.clone(), mac);
     let names = |i: u32| cx.ifaces.get(&i).cloned();
     let k = kernel::analyse(
         &cx.ruleset,
@@ -673,23 +907,7 @@ fn finish(
         .cloned()
         .collect();
     let sender = sender_sees(cx, &packet, &k);
-    let offline =
-        compare.then(
-            || match crate::verify::simulate_guarded(&cx.ruleset, &cx.host, &packet) {
-                Ok(out) => {
-                    let t = out.primary();
-                    let c = crate::compare::compare(&cx.ruleset, &k, t);
-                    (
-                        crate::compare::fate_text(&t.fate),
-                        c.first().map(|d| d.render(&cx.ruleset)),
-                    )
-                }
-                Err(e) => (
-                    format!("the engine failed: {e}"),
-                    Some("engine failure".into()),
-                ),
-            },
-        );
+    let offline = compare.then(|| offline_of(cx, &packet, &k));
     Some(TracedPacket {
         number,
         packet,
@@ -701,6 +919,28 @@ fn finish(
         sender_sees: sender,
         offline,
     })
+}
+
+/// The offline simulation of `packet` on the snapshot, compared with the kernel's walk.
+fn offline_of(cx: &Context, packet: &Packet, k: &KernelTrace) -> Offline {
+    match crate::verify::simulate_guarded(&cx.ruleset, &cx.host, packet) {
+        Ok(out) => {
+            let t = out.primary();
+            let c = crate::compare::compare(&cx.ruleset, k, t);
+            Offline {
+                fate: crate::compare::fate_text(&t.fate),
+                unknown: crate::gen::lab::has_unknown(&out),
+                divergence: c.first().map(|d| d.render(&cx.ruleset)),
+                side_by_side: c.side_by_side(&cx.ruleset),
+            }
+        }
+        Err(e) => Offline {
+            fate: format!("the engine failed: {e}"),
+            unknown: false,
+            divergence: Some("engine failure".into()),
+            side_by_side: String::new(),
+        },
+    }
 }
 
 /// Traces packets matching `sel` on this host (the caller's network namespace) until
@@ -717,53 +957,45 @@ pub fn run(
     let mut cx = Context::load(o.compare)?;
     let mut reader = TraceReader::open_here(true)?;
     let table = TraceTable::install(sel, o.rate)?;
-    let mut walks: HashMap<u32, Walk> = HashMap::new();
-    let mut order: Vec<u32> = Vec::new();
+    let mut walks = Walks::default();
     let mut cts: Vec<CtEvent> = Vec::new();
     let mut summary = Summary::default();
     let deadline = start + o.timeout;
     let idle = Duration::from_millis(300);
-    let stopped_by;
+    let mut stopped_by = None;
+    // When the socket was last found empty: a walk under way is complete only if nothing
+    // of it can still be queued (its packet's events are made within microseconds, but
+    // this loop may have been busy simulating other packets meanwhile).
+    let mut drained_at: Option<Instant> = None;
     loop {
         let now = Instant::now();
         if summary.packets >= o.count {
-            stopped_by = format!("{} packets", o.count);
+            stopped_by = Some(format!("{} packets", o.count));
             break;
         }
         if now >= deadline {
-            stopped_by = format!("timeout ({} s)", o.timeout.as_secs());
+            stopped_by = Some(format!("timeout ({} s)", o.timeout.as_secs()));
             break;
         }
-        let batch = reader.recv((deadline - now).min(Duration::from_millis(100)))?;
+        if stopped_by.is_some() {
+            break;
+        }
+        // Asked to stop: everything queued is read, then every walk emitted, once.
+        let stopping = o.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
+        let batch = if stopping {
+            stopped_by = Some("a stop request".to_string());
+            reader.drain(Duration::from_millis(1))?
+        } else {
+            reader.recv((deadline - now).min(Duration::from_millis(100)))?
+        };
+        if batch.is_empty() || stopping {
+            drained_at = Some(Instant::now());
+        }
         for m in batch {
             match m {
                 Message::Trace(ev) => {
                     summary.events += 1;
-                    let starts = ev.table == TRACE_TABLE
-                        && ev.headers().is_some()
-                        && matches!(ev.chain.as_str(), "pre" | "out" | "pre_end" | "out_end");
-                    let w = walks.entry(ev.id).or_insert_with(|| Walk {
-                        events: Vec::new(),
-                        last: Instant::now(),
-                        done: false,
-                    });
-                    if w.done && starts {
-                        // The same trace id again (the kernel reuses the hash): a new packet.
-                        *w = Walk {
-                            events: Vec::new(),
-                            last: Instant::now(),
-                            done: false,
-                        };
-                    }
-                    if w.done {
-                        continue;
-                    }
-                    if w.events.is_empty() {
-                        order.push(ev.id);
-                    }
-                    w.last = Instant::now();
-                    w.done = ends_walk(&ev);
-                    w.events.push(ev);
+                    walks.push(ev, Instant::now());
                 }
                 Message::Conntrack(c) => {
                     cts.push(c);
@@ -775,26 +1007,9 @@ pub fn run(
             }
         }
         // Emit finished walks, oldest first.
-        let now = Instant::now();
-        let mut i = 0;
-        while i < order.len() {
-            let id = order[i];
-            let ready = walks.get(&id).is_some_and(|w| {
-                w.done && now.duration_since(w.last) > Duration::from_millis(30)
-                    || now.duration_since(w.last) > idle
-            });
-            if !ready {
-                i += 1;
-                continue;
-            }
-            order.remove(i);
-            let Some(w) = walks.get_mut(&id) else {
-                continue;
-            };
-            w.done = true;
-            let events = std::mem::take(&mut w.events);
-            if events.is_empty() || summary.packets >= o.count {
-                continue;
+        for events in walks.ready(Instant::now(), idle, drained_at, stopping) {
+            if summary.packets >= o.count {
+                break;
             }
             if !cx.knows(&events) && cx.last_refresh.elapsed() > Duration::from_millis(500) {
                 cx = Context::load(o.compare)?;
@@ -805,13 +1020,10 @@ pub fn run(
                 sink(&p);
             }
         }
-        walks.retain(|_, w| {
-            !(w.done && w.events.is_empty() && w.last.elapsed() > Duration::from_secs(5))
-        });
     }
     drop(table);
     summary.elapsed = start.elapsed();
-    summary.stopped_by = stopped_by;
+    summary.stopped_by = stopped_by.unwrap_or_default();
     Ok(summary)
 }
 
@@ -908,10 +1120,16 @@ impl TracedPacket {
         if let Some(v) = &self.sender_sees {
             s += &format!("  sender sees {v}\n");
         }
-        if let Some((fate, div)) = &self.offline {
-            match div {
-                None => s += &format!("  offline     {fate} (agrees)\n"),
-                Some(d) => s += &format!("  offline     {fate}  !! DIVERGES: {d}\n"),
+        if let Some(o) = &self.offline {
+            let fate = &o.fate;
+            match (&o.divergence, o.unknown) {
+                (None, _) => s += &format!("  offline     {fate} (agrees)\n"),
+                (Some(d), true) => {
+                    s += &format!(
+                        "  offline     {fate} (not compared: the simulation depends on an Unknown match; it differs at {d})\n"
+                    )
+                }
+                (Some(d), false) => s += &format!("  offline     {fate}  !! DIVERGES: {d}\n"),
             }
         }
         s
@@ -945,7 +1163,11 @@ impl TracedPacket {
                 "tuple": ct_text(c),
             })).collect::<Vec<_>>(),
             "sender_sees": self.sender_sees,
-            "offline": self.offline.as_ref().map(|(f, d)| serde_json::json!({"fate": f, "divergence": d})),
+            "offline": self.offline.as_ref().map(|o| serde_json::json!({
+                "fate": o.fate,
+                "unknown": o.unknown,
+                "divergence": o.divergence,
+            })),
         })
     }
 }
@@ -1008,11 +1230,175 @@ mod tests {
         assert!(Selector::nft("tcp dport 22").is_ok());
     }
 
+    fn event(id: u32, chain: &str, kind: TraceType) -> TraceEvent {
+        TraceEvent {
+            id,
+            family: Some(Family::Inet),
+            table: TRACE_TABLE.to_string(),
+            chain: chain.to_string(),
+            handle: None,
+            kind,
+            verdict: None,
+            nfproto: Some(2),
+            policy: (kind == TraceType::Policy).then_some(1),
+            iif: None,
+            oif: None,
+            mark: None,
+            ll_header: None,
+            network_header: None,
+            transport_header: None,
+            ct_state: None,
+            ct_id: None,
+            ct_direction: None,
+            ct_status: None,
+        }
+    }
+
+    /// The first event of a base chain: headers of `p` (tagged), devices.
+    fn first(id: u32, chain: &str, p: &Packet, iif: Option<u32>, oif: Option<u32>) -> TraceEvent {
+        let ip = crate::frame::ip_packet(p, 0x4242).unwrap();
+        let hl = if p.is_ipv6() { 40 } else { 20 };
+        let mut e = event(id, chain, TraceType::Rule);
+        e.network_header = Some(ip[..hl].to_vec());
+        e.transport_header = Some(ip[hl..].to_vec());
+        e.iif = iif;
+        e.oif = oif;
+        e
+    }
+
+    fn udp(src: &str, dst: &str) -> Packet {
+        Packet::new(
+            src.parse().unwrap(),
+            dst.parse().unwrap(),
+            L4::Udp {
+                sport: 1000,
+                dport: 53,
+            },
+        )
+    }
+
+    #[test]
+    fn a_packet_looped_back_through_lo_is_one_walk() {
+        // REDIRECT of a locally generated packet: out -> postrouting by `lo` -> prerouting
+        // (another trace id: it hashes the input device) -> input.
+        let sent = udp("10.1.1.1", "198.51.100.2");
+        let back = udp("10.1.1.1", "127.0.0.1");
+        let now = Instant::now();
+        let mut w = Walks::default();
+        for e in [
+            first(1, "out", &sent, None, Some(3)),
+            event(1, "out", TraceType::Policy),
+            first(1, "post_end", &back, None, Some(LOOPBACK_IFINDEX)),
+            event(1, "post_end", TraceType::Policy),
+            first(2, "pre", &back, Some(LOOPBACK_IFINDEX), None),
+            event(2, "pre", TraceType::Policy),
+            first(2, "in_end", &back, Some(LOOPBACK_IFINDEX), None),
+            event(2, "in_end", TraceType::Policy),
+        ] {
+            w.push(e, now);
+        }
+        let later = now + Duration::from_secs(1);
+        let out = w.ready(later, Duration::from_millis(300), Some(later), false);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].len(), 8);
+        assert_eq!(out[0].last().unwrap().chain, "in_end");
+
+        // Leaving by a real device ends the walk: the next packet is its own.
+        let mut w = Walks::default();
+        for e in [
+            first(1, "out", &sent, None, Some(3)),
+            first(1, "post_end", &sent, None, Some(3)),
+            event(1, "post_end", TraceType::Policy),
+            first(2, "pre", &back, Some(LOOPBACK_IFINDEX), None),
+            event(2, "pre", TraceType::Policy),
+        ] {
+            w.push(e, now);
+        }
+        let out = w.ready(later, Duration::from_millis(300), Some(later), false);
+        assert_eq!(out.iter().map(Vec::len).collect::<Vec<_>>(), vec![3, 2]);
+    }
+
+    #[test]
+    fn an_unfinished_walk_waits_until_nothing_of_it_can_be_queued() {
+        // A packet lost in routing leaves no closing event: it is emitted after the idle
+        // time, but only once the socket was found empty after its last event (the loop may
+        // have been busy while the rest of its events sat in the socket).
+        let p = udp("10.1.1.2", "10.1.0.2");
+        let now = Instant::now();
+        let idle = Duration::from_millis(300);
+        let mut w = Walks::default();
+        w.push(first(7, "pre", &p, Some(2), None), now);
+        w.push(event(7, "pre", TraceType::Policy), now);
+        let later = now + Duration::from_millis(500);
+        assert!(w.ready(later, idle, None, false).is_empty());
+        assert!(w
+            .ready(later, idle, Some(now - Duration::from_millis(1)), false)
+            .is_empty());
+        // Its remaining events arrive; still under way.
+        w.push(first(7, "pre_end", &p, Some(2), None), later);
+        assert!(w.ready(later, idle, Some(later), false).is_empty());
+        let quiet = later + Duration::from_millis(400);
+        let out = w.ready(quiet, idle, Some(quiet), false);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].len(), 3);
+        // A stop request emits what is under way at once.
+        let mut w = Walks::default();
+        w.push(first(8, "pre", &p, Some(2), None), now);
+        assert_eq!(w.ready(now, idle, None, true).len(), 1);
+    }
+
+    #[test]
+    fn the_packet_is_rebuilt_from_its_first_event() {
+        // TOS, length, mark and the link layer decide matches (`-m tos`, `-m length`,
+        // `-m mark`, `-m pkttype`, `-m mac`): the simulation must get them.
+        let mut p = udp("10.1.1.2", "10.1.0.2");
+        p.tos = 0x28;
+        p.len = 300;
+        let mut e = first(1, "pre", &p, Some(2), None);
+        let router = Mac([2, 0, 0, 0, 0, 1]);
+        let peer = [2, 0, 0, 0, 0, 9];
+        let mut ll = vec![0xff; 6];
+        ll.extend(peer);
+        ll.extend([0x08, 0x00]);
+        e.ll_header = Some(ll);
+        let h = e.headers().unwrap();
+        let q = packet_of_event(&e, &h, Some("lan0".into()), Some(router));
+        assert_eq!((q.tos, q.len, q.id), (0x28, 300, 0x4242));
+        assert_eq!(q.pkttype, PktType::Broadcast);
+        assert_eq!(q.src_mac, Some(Mac(peer)));
+        assert_eq!(q.iif.as_deref(), Some("lan0"));
+        // To the router's own MAC: unicast; to another host's: otherhost.
+        let mut ll = router.0.to_vec();
+        ll.extend(peer);
+        ll.extend([0x08, 0x00]);
+        e.ll_header = Some(ll);
+        let q = packet_of_event(&e, &h, Some("lan0".into()), Some(router));
+        assert_eq!(q.pkttype, PktType::Unicast);
+        let q = packet_of_event(&e, &h, Some("lan0".into()), Some(Mac([2, 0, 0, 0, 0, 7])));
+        assert_eq!(q.pkttype, PktType::OtherHost);
+        // Locally generated: the socket's mark, no link layer.
+        let mut e = first(1, "out", &p, None, Some(3));
+        e.mark = Some(0x11);
+        let q = packet_of_event(&e, &h, None, None);
+        assert_eq!(
+            (q.mark, q.src_mac, q.pkttype),
+            (0x11, None, PktType::Unicast)
+        );
+    }
+
     #[test]
     fn table_is_owned_and_only_sets_nftrace() {
-        let t = table_commands(&Selector::nft("tcp dport 22").unwrap(), 10);
+        let sel = Selector::nft("tcp dport 22").unwrap();
+        let t = table_commands(&sel, 10);
         assert!(t.starts_with("add table inet wbtrace { flags owner; }"));
-        for l in t.lines().filter(|l| l.starts_with("add rule")) {
+        // One line: one transaction, the table appears whole or not at all.
+        assert_eq!(t.lines().count(), 1);
+        assert!(t
+            .trim_end()
+            .ends_with("hook postrouting priority 1000; policy accept; }"));
+        let list = table_command_list(&sel, 10);
+        assert_eq!(list.len(), 10);
+        for l in list.iter().filter(|l| l.starts_with("add rule")) {
             assert!(
                 l.ends_with("limit rate 10/second burst 10 packets meta nftrace set 1"),
                 "{l}"

@@ -168,6 +168,7 @@ fn trace_shows_accepted_dropped_rejected_and_natted_packets_with_their_rules() {
         timeout: Duration::from_secs(15),
         rate: 50,
         compare: true,
+        stop: None,
     };
     let (seen, h) = start(&host, sel, o);
     let inj = Injector::new(&host).unwrap();
@@ -266,8 +267,12 @@ fn trace_shows_accepted_dropped_rejected_and_natted_packets_with_their_rules() {
 
     // --compare: the offline simulation agrees on all four.
     for p in seen.iter() {
-        let (_, div) = p.offline.as_ref().expect("--compare result");
-        assert!(div.is_none(), "divergence: {}", p.render_text());
+        let o = p.offline.as_ref().expect("--compare result");
+        assert!(
+            o.divergence.is_none() && !o.unknown,
+            "divergence: {}",
+            p.render_text()
+        );
     }
 }
 
@@ -312,6 +317,7 @@ fn the_rate_limit_holds_and_other_traffic_is_untouched() {
         timeout: Duration::from_secs(4),
         rate: 10,
         compare: false,
+        stop: None,
     };
     let (seen, h) = start(&host, sel, o);
     let c2 = counters();

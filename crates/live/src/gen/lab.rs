@@ -67,6 +67,30 @@ fn norm(k: (u8, IpAddr, u16, IpAddr, u16)) -> FlowKey {
     }
 }
 
+/// Splits `packets` into rounds of distinct flows: packets whose flows would meet in
+/// conntrack (same tuple, or one the reply of another, before or after NAT as `finals`, the
+/// engine's packets after NAT, says) go in different rounds. Returns indexes into `packets`,
+/// in order; each round is meant for a fresh conntrack table.
+pub fn flow_rounds(packets: &[Packet], finals: &[Option<&Packet>]) -> Vec<Vec<usize>> {
+    let mut rounds: Vec<(BTreeSet<FlowKey>, Vec<usize>)> = Vec::new();
+    for (i, p) in packets.iter().enumerate() {
+        let mut keys = vec![norm(flow_key(p))];
+        if let Some(f) = finals.get(i).copied().flatten() {
+            keys.push(norm(flow_key(f)));
+        }
+        let slot = rounds
+            .iter()
+            .position(|(used, _)| keys.iter().all(|k| !used.contains(k)));
+        let slot = slot.unwrap_or_else(|| {
+            rounds.push((BTreeSet::new(), Vec::new()));
+            rounds.len() - 1
+        });
+        rounds[slot].0.extend(keys);
+        rounds[slot].1.push(i);
+    }
+    rounds.into_iter().map(|(_, idx)| idx).collect()
+}
+
 impl Lab {
     /// Builds the namespaces for `topo`.
     pub fn new(topo: Topology) -> Result<Lab, LiveError> {
@@ -107,25 +131,13 @@ impl Lab {
                 })
             })
             .collect();
-        // Rounds of distinct flows.
-        let mut rounds: Vec<(BTreeSet<FlowKey>, Vec<usize>)> = Vec::new();
-        for (i, p) in packets.iter().enumerate() {
-            let mut keys = vec![norm(flow_key(p))];
-            if let Ok(o) = &outcomes[i] {
-                keys.push(norm(flow_key(&o.primary().final_packet)));
-            }
-            let slot = rounds
-                .iter()
-                .position(|(used, _)| keys.iter().all(|k| !used.contains(k)));
-            let slot = slot.unwrap_or_else(|| {
-                rounds.push((BTreeSet::new(), Vec::new()));
-                rounds.len() - 1
-            });
-            rounds[slot].0.extend(keys);
-            rounds[slot].1.push(i);
-        }
+        let finals: Vec<Option<&Packet>> = outcomes
+            .iter()
+            .map(|o| o.as_ref().ok().map(|o| &o.primary().final_packet))
+            .collect();
+        let rounds = flow_rounds(packets, &finals);
         let mut kernel: Vec<Option<crate::kernel::KernelTrace>> = vec![None; packets.len()];
-        for (n, (_, idx)) in rounds.iter().enumerate() {
+        for (n, idx) in rounds.iter().enumerate() {
             if n > 0 {
                 self.oracle.flush_conntrack()?;
             }
