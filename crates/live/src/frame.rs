@@ -226,6 +226,14 @@ pub struct Headers {
     /// For an ICMP/ICMPv6 error: the tag (IPv4 id / IPv6 flow label) of the packet it
     /// quotes, when the traced transport header reaches that far.
     pub quoted_tag: Option<u32>,
+    /// The TOS / traffic class byte.
+    pub tos: u8,
+    /// IPv4 total length / IPv6 payload length + 40.
+    pub len: u16,
+    /// IPv4 DF bit (false for IPv6).
+    pub dont_fragment: bool,
+    /// ICMP/ICMPv6 echo identifier (bytes 4-5 of the ICMP header).
+    pub icmp_id: Option<u16>,
 }
 
 impl Headers {
@@ -233,40 +241,46 @@ impl Headers {
     /// transport header that follows it.
     pub fn parse(network: &[u8], transport: Option<&[u8]>) -> wire::Result<Headers> {
         let version = network.first().ok_or(wire::Error)? >> 4;
-        let (src, dst, proto, tag, ttl) = match version {
+        let mut h = match version {
             4 => {
                 let p = ipv4::Packet::new_checked(network)?;
-                (
-                    IpAddr::V4(p.src_addr()),
-                    IpAddr::V4(p.dst_addr()),
-                    p.protocol(),
-                    p.ident() as u32,
-                    p.ttl(),
-                )
+                Headers {
+                    src: IpAddr::V4(p.src_addr()),
+                    dst: IpAddr::V4(p.dst_addr()),
+                    proto: p.protocol(),
+                    tag: p.ident() as u32,
+                    ttl: p.ttl(),
+                    ports: None,
+                    tcp_flags: None,
+                    icmp: None,
+                    quoted_tag: None,
+                    tos: p.tos(),
+                    len: p.total_len(),
+                    dont_fragment: p.dont_frag(),
+                    icmp_id: None,
+                }
             }
             6 => {
                 let p = ipv6::Packet::new_checked(network)?;
-                (
-                    IpAddr::V6(p.src_addr()),
-                    IpAddr::V6(p.dst_addr()),
-                    p.next_header(),
-                    p.flow_label(),
-                    p.hop_limit(),
-                )
+                Headers {
+                    src: IpAddr::V6(p.src_addr()),
+                    dst: IpAddr::V6(p.dst_addr()),
+                    proto: p.next_header(),
+                    tag: p.flow_label(),
+                    ttl: p.hop_limit(),
+                    ports: None,
+                    tcp_flags: None,
+                    icmp: None,
+                    quoted_tag: None,
+                    tos: p.traffic_class(),
+                    len: p.payload_len().saturating_add(ipv6::HEADER_LEN as u16),
+                    dont_fragment: false,
+                    icmp_id: None,
+                }
             }
             _ => return Err(wire::Error),
         };
-        let mut h = Headers {
-            src,
-            dst,
-            proto,
-            tag,
-            ttl,
-            ports: None,
-            tcp_flags: None,
-            icmp: None,
-            quoted_tag: None,
-        };
+        let proto = h.proto;
         if let Some(t) = transport {
             match proto {
                 tcp::PROTOCOL | udp::PROTOCOL | 132 | 136 if t.len() >= 4 => {
@@ -277,6 +291,9 @@ impl Headers {
                 }
                 icmp::PROTOCOL_V4 | icmp::PROTOCOL_V6 if t.len() >= 2 => {
                     h.icmp = Some((t[0], t[1]));
+                    if t.len() >= 6 {
+                        h.icmp_id = Some(wire::get_u16(t, 4..6));
+                    }
                     let v4_error =
                         proto == icmp::PROTOCOL_V4 && matches!(t[0], 3 | 4 | 5 | 11 | 12);
                     let v6_error = proto == icmp::PROTOCOL_V6 && t[0] < 128;
@@ -365,6 +382,38 @@ mod tests {
         let u = udp::Packet::new_checked(v6.payload()).unwrap();
         assert!(u.verify_checksum(p.src, p.dst));
         assert_ne!(u.checksum(), 0);
+    }
+
+    #[test]
+    fn headers_carry_tos_length_df_and_icmp_id() {
+        let mut p = Packet::new(
+            "10.1.1.2".parse().unwrap(),
+            "10.1.0.2".parse().unwrap(),
+            L4::Icmp {
+                icmp_type: 8,
+                code: 0,
+                id: 0x77,
+            },
+        );
+        p.tos = 0x20;
+        p.len = 120;
+        let ip = ip_packet(&p, 9).unwrap();
+        let h = Headers::parse(&ip[..20], Some(&ip[20..])).unwrap();
+        assert_eq!((h.tos, h.len, h.dont_fragment), (0x20, 120, true));
+        assert_eq!(h.icmp_id, Some(0x77));
+        let mut p6 = Packet::new(
+            "fd00::1".parse().unwrap(),
+            "fd00::2".parse().unwrap(),
+            L4::Udp {
+                sport: 5,
+                dport: 53,
+            },
+        );
+        p6.tos = 0xb8;
+        p6.len = 100;
+        let ip = ip_packet(&p6, 3).unwrap();
+        let h = Headers::parse(&ip[..40], Some(&ip[40..])).unwrap();
+        assert_eq!((h.tos, h.len, h.dont_fragment), (0xb8, 100, false));
     }
 
     #[test]
