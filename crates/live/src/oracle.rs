@@ -10,7 +10,7 @@ use crate::load::{self, Dialect};
 use crate::mapping::Listing;
 use crate::netns::TestHost;
 use crate::nftrace::{Grouper, KernelVerdict, Message, TraceReader};
-use model::{Family, Packet, Ruleset, SourceFile};
+use model::{Family, Packet, Ruleset, SourceFile, L4};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -191,10 +191,7 @@ impl Oracle {
                     })
                     .filter_map(|o| o.2.iter().find_map(|e| e.headers()))
                     .filter(|h| h.dst != std::net::IpAddr::V4(SENTINEL_LOCAL_DST))
-                    // An answer goes back to the packet's source, and an ICMP error quotes
-                    // it: anything else adjacent in time is unrelated (e.g. a neighbour
-                    // resolution failure of an earlier packet, reported seconds later).
-                    .filter(|h| h.dst == p.src && h.quoted_tag.is_none_or(|q| q == tag))
+                    .filter(|h| answers(h, p, tag))
                     .collect();
                 let host = &self.host;
                 let names = |i: u32| host.iface_by_index(i).map(|x| x.name.clone());
@@ -215,5 +212,90 @@ impl Oracle {
 
     pub fn injector(&self) -> &Injector {
         &self.injector
+    }
+}
+
+/// Whether `h`, a packet the router sent, answers `p` (sent with `tag`): it goes back to
+/// `p`'s source and positively carries `p`'s identity — an ICMP error quotes `p`'s tag, a
+/// TCP/UDP segment has `p`'s ports reversed, an echo reply has `p`'s echo id. Anything else
+/// adjacent in time is unrelated: a neighbour-resolution failure of an earlier packet
+/// reported seconds later, or an ICMP error whose own IP id happens to equal `tag`.
+fn answers(h: &Headers, p: &Packet, tag: u32) -> bool {
+    if h.dst != p.src {
+        return false;
+    }
+    if let Some(quoted) = h.quoted_tag {
+        return quoted == tag;
+    }
+    match (h.ports, p.l4.ports(), h.icmp_id, p.l4) {
+        (Some(ports), Some((sport, dport)), _, _) => ports == (dport, sport),
+        (None, None, Some(id), L4::Icmp { id: sent, .. } | L4::Icmpv6 { id: sent, .. }) => {
+            id == sent
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::TcpFlags;
+
+    fn syn() -> Packet {
+        Packet::new(
+            "10.1.1.2".parse().unwrap(),
+            "10.1.0.2".parse().unwrap(),
+            L4::Tcp {
+                sport: 1050,
+                dport: 2175,
+                flags: TcpFlags::SYN,
+            },
+        )
+    }
+
+    fn sent_back(tag: u32) -> Headers {
+        Headers {
+            src: "10.1.1.1".parse().unwrap(),
+            dst: "10.1.1.2".parse().unwrap(),
+            proto: 1,
+            tag,
+            ttl: 64,
+            ports: None,
+            tcp_flags: None,
+            icmp: Some((3, 3)),
+            icmp_id: Some(0),
+            quoted_tag: None,
+            tos: 0,
+            len: 56,
+            dont_fragment: false,
+        }
+    }
+
+    #[test]
+    fn an_icmp_error_answers_only_the_packet_it_quotes() {
+        let quoting = |q| Headers {
+            quoted_tag: Some(q),
+            ..sent_back(0x5701)
+        };
+        assert!(answers(&quoting(0x5701), &syn(), 0x5701));
+        assert!(!answers(&quoting(0x5702), &syn(), 0x5701));
+    }
+
+    #[test]
+    fn an_icmp_error_whose_own_id_equals_the_tag_is_not_an_answer_without_a_quote() {
+        assert!(!answers(&sent_back(0x5701), &syn(), 0x5701));
+    }
+
+    #[test]
+    fn a_reset_answers_when_its_ports_are_reversed() {
+        let rst = |ports| Headers {
+            proto: 6,
+            icmp: None,
+            icmp_id: None,
+            ports: Some(ports),
+            ..sent_back(0)
+        };
+        assert!(answers(&rst((2175, 1050)), &syn(), 0x5701));
+        assert!(!answers(&rst((2175, 1051)), &syn(), 0x5701));
     }
 }
