@@ -444,7 +444,7 @@ impl FlowTable {
         interface: usize,
         evicted: &mut dyn FnMut(Flow, &FlowTable),
     ) {
-        use crate::wire::icmp::{is_error, types};
+        use wire::icmp::{is_error, types};
         let protocol = if v6 { ICMPV6 } else { ICMP };
         let l4 = |t: u8, c: u8, id: u16| {
             if v6 {

@@ -12,7 +12,8 @@
 //! - [`nft_listing`]: `nft -a list ruleset`, to place traced rules by handle or text;
 //! - [`conntrack_events`]: `conntrack -E` / `-L` lines, grouped per flow;
 //! - [`pcap`]: pcap and pcapng captures, streamed through a fixed buffer;
-//! - [`wire`]: read-side typed views of the headers in captured frames;
+//! - [`wire`]: a captured frame decoded into the datagram it carries, over the header
+//!   views of the `wire` crate;
 //! - [`flows`]: captured packets reassembled into flows, in bounded memory;
 //! - [`tls`]: TLS handshake records and alerts seen in clear;
 //! - [`classify`]: each failed or suspicious flow named (timed out, refused, ICMP error...);
@@ -33,6 +34,14 @@ pub mod pcap;
 pub mod tls;
 pub mod trace;
 pub mod trace_legacy;
-pub mod wire;
+pub mod wire {
+    //! Captured frames into datagrams: [`decode()`] reads a frame of any supported link type
+    //! with the header views of the `wire` crate and returns a [`Datagram`]: addresses, TTL,
+    //! transport fields and, for ICMP errors, the quoted original header.
+
+    pub mod decode;
+
+    pub use decode::{decode, Datagram, Direction, Quoted, Transport};
+}
 pub mod wrapper;
 pub mod xtables_monitor;

@@ -4,11 +4,11 @@
 //! The kernel leaves both alone through the whole path (NAT included), so the tag read from
 //! a trace event's network header says which injected packet the event belongs to.
 
-use crate::wire::{self, ethernet, icmp, ipv4, ipv6, tcp, udp};
 use model::packet::{Fragment, Mac};
 use model::{Packet, TcpFlags, L4};
 use std::fmt;
 use std::net::IpAddr;
+use wire::{ethernet, icmp, ipv4, ipv6, tcp, udp};
 
 /// Why a packet cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq)]

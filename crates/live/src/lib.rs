@@ -11,7 +11,8 @@
 //!   at the other end of each interface), deleted on drop, stale ones swept by pid;
 //! - [`load`]: the user's ruleset into the router (`iptables-restore`, `nft -f`), errors
 //!   mapped to the user's `file:line`;
-//! - [`wire`] and [`frame`]: packets built from `model::Packet` (typed views, checksums);
+//! - [`frame`]: packets built from `model::Packet` with the `wire` crate's typed views and
+//!   checksums, and the headers of trace events read back;
 //! - [`inject`]: `AF_PACKET` from a peer, raw IP sockets for locally generated packets;
 //! - [`nftrace`]: `NFT_MSG_TRACE` and ctnetlink events decoded by hand, loss detection;
 //! - [`mapping`]: kernel rule handles back to the user's rules;
@@ -39,7 +40,6 @@ pub mod mapping;
 pub mod nftrace;
 pub mod redact;
 pub mod verify;
-pub mod wire;
 
 #[cfg(target_os = "linux")]
 pub mod cmd;

@@ -3,10 +3,10 @@
 //! (`a1b23c4d`) timestamps.
 
 use super::{Endian, LinkType};
-use crate::wire::{Error, Result};
+use wire::{Error, Result};
 
 mod field {
-    use crate::wire::Field;
+    use wire::Field;
     pub const MAGIC: Field = 0..4;
     pub const VERSION_MAJOR: Field = 4..6;
     pub const SNAPLEN: Field = 16..20;

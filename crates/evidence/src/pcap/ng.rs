@@ -4,7 +4,7 @@
 //! blocks are skipped by length.
 
 use super::Endian;
-use crate::wire::{Error, Result};
+use wire::{Error, Result};
 
 pub const SECTION_HEADER: u32 = 0x0a0d_0d0a;
 pub const INTERFACE_DESCRIPTION: u32 = 0x0000_0001;

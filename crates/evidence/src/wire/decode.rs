@@ -1,9 +1,9 @@
 //! One captured frame into the datagram it carries: link layer off, IP header read,
 //! transport fields typed, and for ICMP errors the quoted original header decoded.
 
-use super::{ethernet, icmp, sll, IcmpPacket, Ipv4Packet, Ipv6Packet, TcpPacket, UdpPacket};
 use crate::pcap::LinkType;
 use std::net::IpAddr;
+use wire::{ethernet, icmp, sll, IcmpPacket, Ipv4Packet, Ipv6Packet, TcpPacket, UdpPacket};
 
 /// Which way the frame went, when the link layer says (Linux cooked captures do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,9 +106,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Datagram<'_>, NotDecoded> 
     let (payload, ethertype, direction) = match link {
         LinkType::Ethernet => {
             let f = ethernet::Frame::new_checked(frame).map_err(|_| NotDecoded::Malformed)?;
-            let t = f.ethertype();
-            let off = frame.len() - f.payload().len();
-            (&frame[off..], Some(t), None)
+            (f.payload(), Some(f.ethertype()), None)
         }
         LinkType::LinuxSll | LinkType::LinuxSll2 => {
             let v = if link == LinkType::LinuxSll {
@@ -122,7 +120,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Datagram<'_>, NotDecoded> 
                 sll::PacketType::Unknown(_) => None,
                 _ => Some(Direction::Received),
             };
-            (&frame[p.header_len()..], Some(p.protocol()), dir)
+            (p.payload(), Some(p.protocol()), dir)
         }
         LinkType::Ppp => {
             let b = match frame {
@@ -136,8 +134,8 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Datagram<'_>, NotDecoded> 
                 _ => return Err(NotDecoded::Malformed),
             };
             let t = match proto {
-                0x21 => ethernet::ETHERTYPE_IPV4,
-                0x57 => ethernet::ETHERTYPE_IPV6,
+                0x21 => ethernet::ethertype::IPV4,
+                0x57 => ethernet::ethertype::IPV6,
                 0x281 | 0x283 => ETHERTYPE_MPLS,
                 _ => return Err(NotDecoded::NotIp),
             };
@@ -151,7 +149,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Datagram<'_>, NotDecoded> 
     };
     let (payload, ethertype) = match ethertype {
         Some(ETHERTYPE_MPLS) | Some(ETHERTYPE_MPLS_MULTICAST) => (mpls(payload)?, None),
-        Some(ethernet::ETHERTYPE_IPV4) | Some(ethernet::ETHERTYPE_IPV6) | None => {
+        Some(ethernet::ethertype::IPV4) | Some(ethernet::ethertype::IPV6) | None => {
             (payload, ethertype)
         }
         Some(_) => return Err(NotDecoded::NotIp),
@@ -189,15 +187,15 @@ fn ipv4(b: &[u8]) -> Result<Datagram<'_>, NotDecoded> {
     let payload = ip.payload();
     let transport = if later {
         Transport::Missing {
-            protocol: ip.next_header(),
+            protocol: ip.protocol(),
         }
     } else {
-        transport(ip.next_header(), payload, false)
+        transport(ip.protocol(), payload, false)
     };
     Ok(Datagram {
         src: ip.src_addr().into(),
         dst: ip.dst_addr().into(),
-        ttl: ip.hop_limit(),
+        ttl: ip.ttl(),
         tos: ip.tos(),
         ident: u32::from(ip.ident()),
         dont_fragment: ip.dont_frag(),
@@ -238,13 +236,10 @@ fn transport(protocol: u8, b: &[u8], v6: bool) -> Transport<'_> {
             Ok(t) => Transport::Tcp {
                 sport: t.src_port(),
                 dport: t.dst_port(),
-                flags: t.flags(),
+                flags: t.flags().0,
                 seq: t.seq_number(),
                 ack: t.ack_number(),
-                payload: {
-                    let off = t.header_len().min(b.len());
-                    &b[off..]
-                },
+                payload: t.payload(),
             },
             Err(_) => missing,
         },
@@ -252,10 +247,7 @@ fn transport(protocol: u8, b: &[u8], v6: bool) -> Transport<'_> {
             Ok(u) => Transport::Udp {
                 sport: u.src_port(),
                 dport: u.dst_port(),
-                payload: {
-                    let n = u.payload().len();
-                    &b[8..8 + n]
-                },
+                payload: u.payload(),
             },
             Err(_) => missing,
         },
@@ -299,8 +291,8 @@ fn quoted(b: &[u8]) -> Option<Quoted> {
                 (
                     ip.src_addr().into(),
                     ip.dst_addr().into(),
-                    ip.hop_limit(),
-                    ip.next_header(),
+                    ip.ttl(),
+                    ip.protocol(),
                     u32::from(ip.ident()),
                     inner,
                 )

@@ -26,8 +26,9 @@ pub const LINUX_SYN_OPTIONS: [u8; 20] = [
     2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
 ];
 
-/// A view of a TCP header (and payload). The first 8 bytes (ports and sequence number) are
-/// all a trace event is guaranteed to carry; [`Packet::check_len`] wants the fixed header.
+/// A view of a TCP header and its payload. The first 8 bytes (ports and sequence number)
+/// are all a trace event or an ICMP quote is guaranteed to carry; [`Packet::check_len`]
+/// wants the fixed header.
 #[derive(Debug, Clone)]
 pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
@@ -42,12 +43,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
         p.check_len()?;
         Ok(p)
     }
+    /// Ensures the fixed header and a data offset of at least 20 bytes. Options cut by the
+    /// snap length are tolerated: [`Packet::payload`] is then empty.
     pub fn check_len(&self) -> Result<()> {
-        if self.buffer.as_ref().len() < HEADER_LEN {
-            Err(Error)
-        } else {
-            Ok(())
+        let b = self.buffer.as_ref();
+        if b.len() < HEADER_LEN || usize::from(b[field::DATA_OFF] >> 4) * 4 < HEADER_LEN {
+            return Err(Error);
         }
+        Ok(())
     }
     pub fn src_port(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::SRC_PORT)
@@ -61,9 +64,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn ack_number(&self) -> u32 {
         get_u32(self.buffer.as_ref(), field::ACK_NUM)
     }
+    /// Header length in bytes (data offset * 4).
     pub fn header_len(&self) -> u8 {
         (self.buffer.as_ref()[field::DATA_OFF] >> 4) * 4
     }
+    /// The flag byte (FIN 0x01 ... CWR 0x80).
     pub fn flags(&self) -> TcpFlags {
         TcpFlags(self.buffer.as_ref()[field::FLAGS])
     }
@@ -76,6 +81,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Whether the checksum is right for the whole segment in the buffer.
     pub fn verify_checksum(&self, src: IpAddr, dst: IpAddr) -> bool {
         checksum::transport(src, dst, PROTOCOL, self.buffer.as_ref()) == 0
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
+    /// The segment's data as captured (empty when the header itself was cut).
+    pub fn payload(&self) -> &'a [u8] {
+        let b: &'a [u8] = self.buffer.as_ref();
+        b.get(usize::from(self.header_len())..).unwrap_or(&[])
     }
 }
 
@@ -165,6 +178,21 @@ impl Repr<'_> {
 mod tests {
     use super::*;
 
+    static SYN_ACK: [u8; 22] = [
+        0x08, 0x7f, 0x04, 0x1a, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x12, 0xff, 0xff, 0, 0, 0, 0, 0xaa,
+        0xbb,
+    ];
+
+    #[test]
+    fn test_deconstruct() {
+        let p = Packet::new_checked(&SYN_ACK[..]).unwrap();
+        assert_eq!((p.src_port(), p.dst_port()), (2175, 1050));
+        assert_eq!(p.seq_number(), 1);
+        assert_eq!(p.ack_number(), 2);
+        assert_eq!(p.flags(), TcpFlags(0x12));
+        assert_eq!(p.payload(), &[0xaa, 0xbb]);
+    }
+
     #[test]
     fn test_emit_syn_checksum() {
         let (src, dst): (IpAddr, IpAddr) =
@@ -195,7 +223,22 @@ mod tests {
     }
 
     #[test]
+    fn test_parse_bad_data_offset() {
+        let mut b = SYN_ACK;
+        b[12] = 0x40;
+        assert_eq!(Packet::new_checked(&b[..]).err(), Some(Error));
+    }
+
+    #[test]
+    fn test_options_cut_by_snaplen() {
+        let mut b = SYN_ACK;
+        b[12] = 0xf0;
+        assert!(Packet::new_checked(&b[..]).unwrap().payload().is_empty());
+    }
+
+    #[test]
     fn test_truncated() {
+        assert_eq!(Packet::new_checked(&SYN_ACK[..19]).err(), Some(Error));
         assert_eq!(Packet::new_checked(&[0u8; 19][..]).unwrap_err(), Error);
     }
 }

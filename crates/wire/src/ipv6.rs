@@ -1,6 +1,6 @@
 //! IPv6 headers (RFC 8200) and the walk over extension headers to the upper layer.
 
-use super::{get_u16, get_u32, Error, Field, Result};
+use super::{get_u16, get_u32, set_u16, set_u32, Error, Field, Result};
 use std::net::Ipv6Addr;
 
 mod field {
@@ -44,7 +44,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         p.check_len()?;
         Ok(p)
     }
-    /// Ensures version 6 and the 40-byte fixed header.
+    /// Ensures version 6 and that the buffer holds the 40-byte fixed header.
     pub fn check_len(&self) -> Result<()> {
         let b = self.buffer.as_ref();
         if b.len() < HEADER_LEN || b[0] >> 4 != 6 {
@@ -52,15 +52,22 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
         Ok(())
     }
+    fn word0(&self) -> u32 {
+        get_u32(self.buffer.as_ref(), field::VER_TC_FLOW)
+    }
+    pub fn version(&self) -> u8 {
+        (self.word0() >> 28) as u8
+    }
     pub fn traffic_class(&self) -> u8 {
-        ((get_u32(self.buffer.as_ref(), field::VER_TC_FLOW) >> 20) & 0xff) as u8
+        (self.word0() >> 20) as u8
     }
     pub fn flow_label(&self) -> u32 {
-        get_u32(self.buffer.as_ref(), field::VER_TC_FLOW) & 0x000f_ffff
+        self.word0() & 0x000f_ffff
     }
     pub fn payload_len(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::LENGTH)
     }
+    /// The header after this one: an extension header or the upper layer.
     pub fn next_header(&self) -> u8 {
         self.buffer.as_ref()[field::NXT_HDR]
     }
@@ -92,6 +99,75 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
     pub fn upper_layer_of_quote(&self) -> Option<UpperLayer<'a>> {
         let b: &'a [u8] = self.buffer.as_ref();
         walk(self.next_header(), &b[HEADER_LEN..])
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
+    /// Sets version 6, the traffic class and the (20-bit) flow label.
+    pub fn set_version_tc_flow(&mut self, tc: u8, flow: u32) {
+        set_u32(
+            self.buffer.as_mut(),
+            field::VER_TC_FLOW,
+            6 << 28 | (tc as u32) << 20 | (flow & 0x000f_ffff),
+        );
+    }
+    pub fn set_payload_len(&mut self, v: u16) {
+        set_u16(self.buffer.as_mut(), field::LENGTH, v);
+    }
+    pub fn set_next_header(&mut self, v: u8) {
+        self.buffer.as_mut()[field::NXT_HDR] = v;
+    }
+    pub fn set_hop_limit(&mut self, v: u8) {
+        self.buffer.as_mut()[field::HOP_LIMIT] = v;
+    }
+    pub fn set_src_addr(&mut self, a: Ipv6Addr) {
+        self.buffer.as_mut()[field::SRC_ADDR].copy_from_slice(&a.octets());
+    }
+    pub fn set_dst_addr(&mut self, a: Ipv6Addr) {
+        self.buffer.as_mut()[field::DST_ADDR].copy_from_slice(&a.octets());
+    }
+}
+
+/// An IPv6 header (without extension headers) as a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repr {
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    pub next_header: u8,
+    pub payload_len: usize,
+    pub hop_limit: u8,
+    pub traffic_class: u8,
+    pub flow_label: u32,
+}
+
+impl Repr {
+    pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>) -> Result<Repr> {
+        p.check_len()?;
+        Ok(Repr {
+            src: p.src_addr(),
+            dst: p.dst_addr(),
+            next_header: p.next_header(),
+            payload_len: usize::from(p.payload_len()),
+            hop_limit: p.hop_limit(),
+            traffic_class: p.traffic_class(),
+            flow_label: p.flow_label(),
+        })
+    }
+    pub const fn buffer_len(&self) -> usize {
+        HEADER_LEN
+    }
+    /// Writes the fixed header; the buffer must hold [`HEADER_LEN`] bytes.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, p: &mut Packet<T>) -> Result<()> {
+        if self.payload_len > u16::MAX as usize || p.buffer.as_ref().len() < HEADER_LEN {
+            return Err(Error);
+        }
+        p.set_version_tc_flow(self.traffic_class, self.flow_label);
+        p.set_payload_len(self.payload_len as u16);
+        p.set_next_header(self.next_header);
+        p.set_hop_limit(self.hop_limit);
+        p.set_src_addr(self.src);
+        p.set_dst_addr(self.dst);
+        Ok(())
     }
 }
 
@@ -169,6 +245,26 @@ mod tests {
     }
 
     #[test]
+    fn test_construct_and_parse() {
+        let repr = Repr {
+            src: "fd00::1".parse().unwrap(),
+            dst: "fd00::2".parse().unwrap(),
+            next_header: 17,
+            payload_len: 8,
+            hop_limit: 64,
+            traffic_class: 0x10,
+            flow_label: 0xabcde,
+        };
+        let mut buf = [0u8; 40];
+        repr.emit(&mut Packet::new_unchecked(&mut buf[..])).unwrap();
+        assert_eq!(&buf[..8], &[0x61, 0x0a, 0xbc, 0xde, 0x00, 0x08, 17, 64]);
+        assert_eq!(
+            Repr::parse(&Packet::new_checked(&buf[..]).unwrap()).unwrap(),
+            repr
+        );
+    }
+
+    #[test]
     fn test_extension_chain() {
         // Destination options (8 bytes) then UDP.
         let mut ext = vec![17, 0, 1, 4, 0, 0, 0, 0];
@@ -197,5 +293,7 @@ mod tests {
         let mut b = header(58, &[]);
         b[0] = 0x40;
         assert_eq!(Packet::new_checked(&b[..]).err(), Some(Error));
+        let buf = [0x45u8; 40];
+        assert_eq!(Packet::new_checked(&buf[..]).unwrap_err(), Error);
     }
 }

@@ -1,7 +1,10 @@
 //! IPv4 headers (RFC 791).
 //!
-//! [`Packet::check_len`] checks the header (20 bytes and the IHL's length), not the total
-//! length: trace events carry the header alone.
+//! [`Packet::check_len`] checks the header (20 bytes and the options the IHL announces),
+//! not the total length: captures are cut by the snap length, ICMP errors quote only the
+//! start of a datagram and trace events carry the header alone, so [`Packet::payload`] is
+//! clamped to what the buffer holds (and to the total length, so Ethernet padding is not
+//! read as payload).
 
 use super::{checksum, get_u16, set_u16, Error, Field, Result};
 use std::net::Ipv4Addr;
@@ -22,7 +25,7 @@ mod field {
 
 pub const HEADER_LEN: usize = 20;
 
-/// A view of an IPv4 header (and what follows it).
+/// A view of an IPv4 header and what follows it.
 #[derive(Debug, Clone)]
 pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
@@ -37,14 +40,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
         p.check_len()?;
         Ok(p)
     }
-    /// Ensures the buffer holds the fixed header and the options the IHL announces, and that
-    /// the version is 4.
+    /// Ensures version 4, and that the buffer holds the fixed header and the options the
+    /// IHL announces.
     pub fn check_len(&self) -> Result<()> {
         let b = self.buffer.as_ref();
         if b.len() < HEADER_LEN || b[field::VER_IHL] >> 4 != 4 {
             return Err(Error);
         }
-        let hl = self.header_len() as usize;
+        let hl = usize::from(self.header_len());
         if hl < HEADER_LEN || b.len() < hl {
             return Err(Error);
         }
@@ -80,6 +83,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn ttl(&self) -> u8 {
         self.buffer.as_ref()[field::TTL]
     }
+    /// The protocol of the payload (6 TCP, 17 UDP, 1 ICMP...).
     pub fn protocol(&self) -> u8 {
         self.buffer.as_ref()[field::PROTOCOL]
     }
@@ -96,11 +100,18 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     /// Whether the header checksum is right.
     pub fn verify_checksum(&self) -> bool {
-        checksum::data(&self.buffer.as_ref()[..self.header_len() as usize]) == 0
+        checksum::data(&self.buffer.as_ref()[..usize::from(self.header_len())]) == 0
     }
-    /// What follows the header (as much as the buffer holds).
-    pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[self.header_len() as usize..]
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
+    /// The bytes after the header, up to the total length or the end of the buffer,
+    /// whichever comes first.
+    pub fn payload(&self) -> &'a [u8] {
+        let b = self.buffer.as_ref();
+        let hl = usize::from(self.header_len());
+        let end = usize::from(self.total_len()).clamp(hl, b.len());
+        &b[hl..end]
     }
 }
 
@@ -137,12 +148,13 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Computes and stores the header checksum.
     pub fn fill_checksum(&mut self) {
         set_u16(self.buffer.as_mut(), field::CHECKSUM, 0);
-        let hl = self.header_len() as usize;
+        let hl = usize::from(self.header_len());
         let c = checksum::data(&self.buffer.as_ref()[..hl]);
         set_u16(self.buffer.as_mut(), field::CHECKSUM, c);
     }
+    /// Everything after the header (whatever the total length says).
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        let hl = self.header_len() as usize;
+        let hl = usize::from(self.header_len());
         &mut self.buffer.as_mut()[hl..]
     }
 }
@@ -170,7 +182,7 @@ impl Repr {
             src: p.src_addr(),
             dst: p.dst_addr(),
             protocol: p.protocol(),
-            payload_len: (p.total_len() as usize).saturating_sub(p.header_len() as usize),
+            payload_len: usize::from(p.total_len()).saturating_sub(usize::from(p.header_len())),
             ttl: p.ttl(),
             tos: p.tos(),
             ident: p.ident(),
@@ -212,6 +224,12 @@ mod tests {
         0x01, 0x0a, 0x63, 0x00, 0x02,
     ];
 
+    // A SYN header and the first 4 bytes of its TCP header, as a short snap length keeps it.
+    static SYN: [u8; 24] = [
+        0x45, 0x00, 0x00, 0x3c, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00, 10, 1, 1, 2, 10, 1,
+        0, 2, 0x04, 0x1a, 0x08, 0x7f,
+    ];
+
     #[test]
     fn test_deconstruct() {
         let p = Packet::new_checked(&HEADER[..]).unwrap();
@@ -224,6 +242,19 @@ mod tests {
         assert_eq!(p.protocol(), 6);
         assert_eq!(p.src_addr(), Ipv4Addr::new(10, 99, 0, 1));
         assert!(p.verify_checksum());
+    }
+
+    #[test]
+    fn test_deconstruct_snapped() {
+        let p = Packet::new_checked(&SYN[..]).unwrap();
+        assert_eq!(p.src_addr(), Ipv4Addr::new(10, 1, 1, 2));
+        assert_eq!(p.dst_addr(), Ipv4Addr::new(10, 1, 0, 2));
+        assert_eq!(p.ttl(), 64);
+        assert_eq!(p.protocol(), 6);
+        assert!(p.dont_frag());
+        assert_eq!(p.ident(), 0x1234);
+        // Total length 60 but only 24 bytes captured: the payload is what is there.
+        assert_eq!(p.payload(), &SYN[20..]);
     }
 
     #[test]
@@ -254,12 +285,34 @@ mod tests {
         let mut b = HEADER;
         b[0] = 0x65;
         assert_eq!(Packet::new_checked(&b[..]).unwrap_err(), Error);
+        let mut b = SYN;
+        b[0] = 0x65;
+        assert_eq!(Packet::new_checked(&b[..]).err(), Some(Error));
     }
 
     #[test]
-    fn test_truncated_options() {
+    fn test_parse_ihl_beyond_buffer() {
+        let mut b = SYN;
+        b[0] = 0x4f;
+        assert_eq!(Packet::new_checked(&b[..]).err(), Some(Error));
         let mut b = HEADER;
         b[0] = 0x46; // 24-byte header in a 20-byte buffer
         assert_eq!(Packet::new_checked(&b[..]).unwrap_err(), Error);
+    }
+
+    #[test]
+    fn test_parse_ihl_too_small() {
+        let mut b = SYN;
+        b[0] = 0x44;
+        assert_eq!(Packet::new_checked(&b[..]).err(), Some(Error));
+    }
+
+    #[test]
+    fn test_total_len_below_header() {
+        let mut b = SYN;
+        b[2] = 0;
+        b[3] = 4;
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert!(p.payload().is_empty());
     }
 }

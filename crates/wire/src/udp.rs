@@ -14,7 +14,7 @@ mod field {
 pub const HEADER_LEN: usize = 8;
 pub const PROTOCOL: u8 = 17;
 
-/// A view of a UDP header (and payload).
+/// A view of a UDP header and its payload.
 #[derive(Debug, Clone)]
 pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
@@ -31,10 +31,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     pub fn check_len(&self) -> Result<()> {
         if self.buffer.as_ref().len() < HEADER_LEN {
-            Err(Error)
-        } else {
-            Ok(())
+            return Err(Error);
         }
+        Ok(())
     }
     pub fn src_port(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::SRC_PORT)
@@ -42,17 +41,29 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn dst_port(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::DST_PORT)
     }
+    /// The length field: header and data.
     pub fn len(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::LENGTH)
     }
+    /// Whether the length field announces no data.
     pub fn is_empty(&self) -> bool {
-        self.len() as usize <= HEADER_LEN
+        usize::from(self.len()) <= HEADER_LEN
     }
     pub fn checksum(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::CHECKSUM)
     }
+    /// Whether the checksum is right for the whole datagram in the buffer (0: not computed).
     pub fn verify_checksum(&self, src: IpAddr, dst: IpAddr) -> bool {
         self.checksum() == 0 || checksum::transport(src, dst, PROTOCOL, self.buffer.as_ref()) == 0
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
+    /// The datagram's data, up to the length field or the buffer's end.
+    pub fn payload(&self) -> &'a [u8] {
+        let b: &'a [u8] = self.buffer.as_ref();
+        let end = usize::from(self.len()).clamp(HEADER_LEN, b.len());
+        &b[HEADER_LEN..end]
     }
 }
 
@@ -89,6 +100,8 @@ impl Repr {
     pub fn buffer_len(&self) -> usize {
         HEADER_LEN + self.payload_len
     }
+    /// Writes header and a zero payload, then the checksum for `src` -> `dst`. The buffer
+    /// must be exactly [`Repr::buffer_len`] long.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         p: &mut Packet<T>,
@@ -113,6 +126,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn test_deconstruct() {
+        let b = [0x14, 0xe9, 0x00, 0x35, 0x00, 0x0a, 0, 0, 1, 2, 3];
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!((p.src_port(), p.dst_port()), (5353, 53));
+        assert_eq!(p.payload(), &[1, 2]);
+    }
+
+    #[test]
     fn test_emit_known_bytes() {
         let (src, dst): (IpAddr, IpAddr) =
             ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
@@ -133,6 +154,6 @@ mod tests {
 
     #[test]
     fn test_truncated() {
-        assert_eq!(Packet::new_checked(&[0u8; 7][..]).unwrap_err(), Error);
+        assert_eq!(Packet::new_checked(&[0u8; 7][..]).err(), Some(Error));
     }
 }

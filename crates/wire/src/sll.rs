@@ -102,7 +102,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
             Version::V2 => Some(get_u32(self.buffer.as_ref(), field::V2_IFINDEX)),
         }
     }
-    pub fn payload(&self) -> &[u8] {
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
+    /// The bytes after the cooked header.
+    pub fn payload(&self) -> &'a [u8] {
         &self.buffer.as_ref()[self.header_len()..]
     }
 }
