@@ -7,7 +7,7 @@ use live::inject::Injector;
 use live::kernel::KernelFate;
 use live::netns::{Plan, TestHost};
 use live::tracer::{self, Selector, TracedPacket};
-use model::{Family, Host, Packet, SourceFile};
+use model::{Family, Packet, SourceFile};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,47 +29,6 @@ COMMIT
 -A FORWARD -p udp --dport 9999 -j ACCEPT
 COMMIT
 ";
-
-fn router() -> Host {
-    use model::host::{IfAddr, Interface, Route, RouteType, Scope};
-    let mut h = Host::default();
-    for (name, a, net) in [
-        ("lan0", "10.1.1.1", "10.1.1.0/24"),
-        ("wan0", "10.1.0.1", "10.1.0.0/24"),
-    ] {
-        h.interfaces.push(Interface {
-            name: name.into(),
-            up: true,
-            addrs: vec![IfAddr {
-                addr: a.parse().unwrap(),
-                prefix_len: 24,
-                scope: Scope::Universe,
-                broadcast: None,
-                temporary: false,
-                secondary: false,
-            }],
-            ..Interface::default()
-        });
-        h.routes.push(Route {
-            table: 254,
-            dst: net.parse().unwrap(),
-            route_type: RouteType::Unicast,
-            gateway: None,
-            dev: Some(name.into()),
-            prefsrc: Some(a.parse().unwrap()),
-            metric: 0,
-            scope: Scope::Link,
-            protocol: Some("kernel".into()),
-            nexthops: vec![],
-            text: String::new(),
-        });
-    }
-    h.sysctls.0.insert("net.ipv4.ip_forward".into(), "1".into());
-    h.known.addresses = true;
-    h.known.routes = true;
-    h.known.sysctls = true;
-    h
-}
 
 fn fwd(dport: u16) -> Packet {
     common::tcp(
@@ -95,7 +54,7 @@ fn udp(sport: u16) -> Packet {
 }
 
 fn lab() -> TestHost {
-    let host = TestHost::build(&Plan::new(&router(), &[fwd(22), udp(1)])).unwrap();
+    let host = TestHost::build(&Plan::new(&common::router(), &[fwd(22), udp(1)])).unwrap();
     live::load::load(
         host.router.name(),
         &SourceFile::new("rules.v4", RULES),

@@ -33,48 +33,6 @@ COMMIT
 COMMIT
 ";
 
-/// A router: lan0 10.1.1.1/24, wan0 10.1.0.1/24, forwarding on.
-pub fn router() -> Host {
-    use model::host::{IfAddr, Interface, Route, RouteType, Scope};
-    let mut h = Host::default();
-    for (name, a, net) in [
-        ("lan0", "10.1.1.1", "10.1.1.0/24"),
-        ("wan0", "10.1.0.1", "10.1.0.0/24"),
-    ] {
-        h.interfaces.push(Interface {
-            name: name.into(),
-            up: true,
-            addrs: vec![IfAddr {
-                addr: a.parse().unwrap(),
-                prefix_len: 24,
-                scope: Scope::Universe,
-                broadcast: None,
-                temporary: false,
-                secondary: false,
-            }],
-            ..Interface::default()
-        });
-        h.routes.push(Route {
-            table: 254,
-            dst: net.parse().unwrap(),
-            route_type: RouteType::Unicast,
-            gateway: None,
-            dev: Some(name.into()),
-            prefsrc: Some(a.parse().unwrap()),
-            metric: 0,
-            scope: Scope::Link,
-            protocol: Some("kernel".into()),
-            nexthops: vec![],
-            text: format!("{net} dev {name} proto kernel scope link src {a}"),
-        });
-    }
-    h.sysctls.0.insert("net.ipv4.ip_forward".into(), "1".into());
-    h.known.addresses = true;
-    h.known.routes = true;
-    h.known.sysctls = true;
-    h
-}
-
 fn packets() -> Vec<Packet> {
     let fwd = |proto: &str, dport: u16| match proto {
         "tcp" => common::tcp(
@@ -146,7 +104,7 @@ fn a_snapshot_of_a_namespace_host_answers_like_the_host() {
         return;
     }
     let packets = packets();
-    let host = TestHost::build(&Plan::new(&router(), &packets)).unwrap();
+    let host = TestHost::build(&Plan::new(&common::router(), &packets)).unwrap();
     let src = SourceFile::new("rules.v4", RULES);
     live::load::load(host.router.name(), &src, Family::Ip).unwrap();
     let o = live::snapshot::Options {
@@ -168,7 +126,7 @@ fn a_snapshot_of_a_namespace_host_answers_like_the_host() {
     assert!(h.known.addresses && h.known.routes && h.known.sysctls && h.known.sockets);
     assert!(h.interface("lan0").is_some() && h.interface("wan0").is_some());
     for p in &packets {
-        let want = answer(&original, &router(), p);
+        let want = answer(&original, &common::router(), p);
         let got = answer(&rs, &h, p);
         eprintln!("{p:?}\n  original {want:?}\n  snapshot {got:?}");
         assert_eq!(got, want, "packet {p:?}");

@@ -2,7 +2,7 @@
 #![allow(clippy::print_stderr)]
 mod common;
 
-use model::{Family, Host, Packet};
+use model::{Family, Packet};
 
 const RULES: &str = "\
 *nat
@@ -49,51 +49,9 @@ fn fwd(proto: &str, dport: u16) -> Packet {
     }
 }
 
-/// A router: lan0 10.1.1.1/24, wan0 10.1.0.1/24, forwarding on (user story 3's shape).
-fn router() -> Host {
-    use model::host::{IfAddr, Interface, Route, RouteType, Scope};
-    let mut h = Host::default();
-    for (name, a, net) in [
-        ("lan0", "10.1.1.1", "10.1.1.0/24"),
-        ("wan0", "10.1.0.1", "10.1.0.0/24"),
-    ] {
-        h.interfaces.push(Interface {
-            name: name.into(),
-            up: true,
-            addrs: vec![IfAddr {
-                addr: a.parse().unwrap(),
-                prefix_len: 24,
-                scope: Scope::Universe,
-                broadcast: None,
-                temporary: false,
-                secondary: false,
-            }],
-            ..Interface::default()
-        });
-        h.routes.push(Route {
-            table: 254,
-            dst: net.parse().unwrap(),
-            route_type: RouteType::Unicast,
-            gateway: None,
-            dev: Some(name.into()),
-            prefsrc: Some(a.parse().unwrap()),
-            metric: 0,
-            scope: Scope::Link,
-            protocol: Some("kernel".into()),
-            nexthops: vec![],
-            text: format!("{net} dev {name} proto kernel scope link src {a}"),
-        });
-    }
-    h.sysctls.0.insert("net.ipv4.ip_forward".into(), "1".into());
-    h.known.addresses = true;
-    h.known.routes = true;
-    h.known.sysctls = true;
-    h
-}
-
 fn run(name: &str, packet: Packet) -> Option<live::VerifyReport> {
     let (src, rs) = common::iptables("rules.v4", RULES);
-    let report = live::verify(&[(src, Family::Ip)], &rs, &router(), &packet).unwrap();
+    let report = live::verify(&[(src, Family::Ip)], &rs, &common::router(), &packet).unwrap();
     eprintln!("--- {name}\n{report}");
     Some(report)
 }
@@ -178,13 +136,13 @@ fn ruleless_nat_chains() {
     let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
     let (src, rs) = common::iptables("rules.v4", rules);
     let p = common::tcp("10.1.1.2", 40022, "10.1.1.1", 22, "S", Some("lan0"), None);
-    let r = live::verify(&[(src, Family::Ip)], &rs, &router(), &p).unwrap();
+    let r = live::verify(&[(src, Family::Ip)], &rs, &common::router(), &p).unwrap();
     assert!(r.agree, "{r}");
     // With conntrack on (a conntrack match), the declared nat chains run; the undeclared
     // nat INPUT does not exist in the kernel.
     let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n";
     let (src, rs) = common::iptables("rules.v4", rules);
-    let r = live::verify(&[(src, Family::Ip)], &rs, &router(), &p).unwrap();
+    let r = live::verify(&[(src, Family::Ip)], &rs, &common::router(), &p).unwrap();
     assert!(r.agree, "{r}");
     assert!(r.kernel.steps.iter().any(|s| s.table == "nat"), "{r}");
 }

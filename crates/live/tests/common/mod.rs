@@ -73,3 +73,46 @@ pub fn assert_no_namespaces_of_this_process() {
         .collect();
     assert!(left.is_empty(), "namespaces left behind: {left:?}");
 }
+
+/// A router: lan0 10.1.1.1/24, wan0 10.1.0.1/24, connected routes, forwarding on (user
+/// story 3's shape).
+pub fn router() -> model::Host {
+    use model::host::{IfAddr, Interface, Route, RouteType, Scope};
+    let mut h = model::Host::default();
+    for (name, a, net) in [
+        ("lan0", "10.1.1.1", "10.1.1.0/24"),
+        ("wan0", "10.1.0.1", "10.1.0.0/24"),
+    ] {
+        h.interfaces.push(Interface {
+            name: name.into(),
+            up: true,
+            addrs: vec![IfAddr {
+                addr: a.parse().unwrap(),
+                prefix_len: 24,
+                scope: Scope::Universe,
+                broadcast: None,
+                temporary: false,
+                secondary: false,
+            }],
+            ..Interface::default()
+        });
+        h.routes.push(Route {
+            table: 254,
+            dst: net.parse().unwrap(),
+            route_type: RouteType::Unicast,
+            gateway: None,
+            dev: Some(name.into()),
+            prefsrc: Some(a.parse().unwrap()),
+            metric: 0,
+            scope: Scope::Link,
+            protocol: Some("kernel".into()),
+            nexthops: vec![],
+            text: format!("{net} dev {name} proto kernel scope link src {a}"),
+        });
+    }
+    h.sysctls.0.insert("net.ipv4.ip_forward".into(), "1".into());
+    h.known.addresses = true;
+    h.known.routes = true;
+    h.known.sysctls = true;
+    h
+}
