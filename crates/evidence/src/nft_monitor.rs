@@ -274,9 +274,11 @@ pub fn packet(text: &str) -> Option<(Packet, Option<u32>)> {
             }
             ("icmp" | "icmpv6", "type") => {
                 proto = Some(a.to_string());
-                itype = icmp_type(c, a == "icmpv6");
+                itype = frontends::nft::icmp_type_number(c, a == "icmpv6");
             }
-            ("icmp" | "icmpv6", "code") => icmp_code_set(&mut icode, c, a == "icmpv6"),
+            ("icmp" | "icmpv6", "code") => {
+                icode = frontends::nft::icmp_code_number(c, a == "icmpv6")
+            }
             ("icmp" | "icmpv6", "id") => iid = c.parse().ok(),
             _ => step = 1,
         }
@@ -355,77 +357,6 @@ fn parse_num(s: &str) -> Option<u32> {
         Some(h) => u32::from_str_radix(h, 16).ok(),
         None => s.parse().ok(),
     }
-}
-
-/// ICMP / ICMPv6 type names as nft prints them.
-fn icmp_type(s: &str, v6: bool) -> Option<u8> {
-    let v4: &[(&str, u8)] = &[
-        ("echo-reply", 0),
-        ("destination-unreachable", 3),
-        ("source-quench", 4),
-        ("redirect", 5),
-        ("echo-request", 8),
-        ("router-advertisement", 9),
-        ("router-solicitation", 10),
-        ("time-exceeded", 11),
-        ("parameter-problem", 12),
-        ("timestamp-request", 13),
-        ("timestamp-reply", 14),
-        ("info-request", 15),
-        ("info-reply", 16),
-        ("address-mask-request", 17),
-        ("address-mask-reply", 18),
-    ];
-    let v6n: &[(&str, u8)] = &[
-        ("destination-unreachable", 1),
-        ("packet-too-big", 2),
-        ("time-exceeded", 3),
-        ("parameter-problem", 4),
-        ("echo-request", 128),
-        ("echo-reply", 129),
-        ("mld-listener-query", 130),
-        ("mld-listener-report", 131),
-        ("mld-listener-done", 132),
-        ("nd-router-solicit", 133),
-        ("nd-router-advert", 134),
-        ("nd-neighbor-solicit", 135),
-        ("nd-neighbor-advert", 136),
-        ("nd-redirect", 137),
-    ];
-    let table = if v6 { v6n } else { v4 };
-    table
-        .iter()
-        .find(|(n, _)| *n == s)
-        .map(|(_, t)| *t)
-        .or_else(|| s.parse().ok())
-}
-
-/// ICMP code names as nft prints them (it names code 0 of an echo `net-unreachable`).
-fn icmp_code_set(code: &mut Option<u8>, s: &str, v6: bool) {
-    let v4: &[(&str, u8)] = &[
-        ("net-unreachable", 0),
-        ("host-unreachable", 1),
-        ("prot-unreachable", 2),
-        ("port-unreachable", 3),
-        ("frag-needed", 4),
-        ("net-prohibited", 9),
-        ("host-prohibited", 10),
-        ("admin-prohibited", 13),
-    ];
-    let v6n: &[(&str, u8)] = &[
-        ("no-route", 0),
-        ("admin-prohibited", 1),
-        ("addr-unreachable", 3),
-        ("port-unreachable", 4),
-        ("policy-fail", 5),
-        ("reject-route", 6),
-    ];
-    let table = if v6 { v6n } else { v4 };
-    *code = table
-        .iter()
-        .find(|(n, _)| *n == s)
-        .map(|(_, c)| *c)
-        .or_else(|| s.parse().ok());
 }
 
 #[cfg(test)]

@@ -344,6 +344,18 @@ const ICMPV6_CODE: &[(&str, u64)] = &[
     ("policy-fail", 5),
     ("reject-route", 6),
 ];
+/// The number of an ICMP (`v6`: ICMPv6) type as nft names it (`echo-request`), or a number:
+/// for readers of nft's own output (`nft monitor trace`).
+pub fn icmp_type_number(name: &str, v6: bool) -> Option<u8> {
+    named_number(if v6 { ICMPV6_TYPE } else { ICMP_TYPE }, name).and_then(|n| u8::try_from(n).ok())
+}
+
+/// The number of an ICMP (`v6`: ICMPv6) destination-unreachable code as nft names it
+/// (`port-unreachable`), or a number.
+pub fn icmp_code_number(name: &str, v6: bool) -> Option<u8> {
+    named_number(if v6 { ICMPV6_CODE } else { ICMP_CODE }, name).and_then(|n| u8::try_from(n).ok())
+}
+
 const ICMPX_CODE: &[(&str, u64)] = &[
     ("no-route", 0),
     ("port-unreachable", 1),

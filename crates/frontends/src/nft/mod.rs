@@ -27,7 +27,7 @@ pub mod parser;
 use crate::ParseError;
 use model::{Ruleset, SourceFile};
 
-pub use lower::std_priority;
+pub use lower::{icmp_code_number, icmp_type_number, std_priority};
 
 /// `nft list ruleset` text (with or without `-a` handles) and common `nft -f` input forms
 /// (`add table/chain/rule/set/map/element`, `insert`, `flush ruleset`, `define`/`$var`,
