@@ -314,6 +314,36 @@ fn route_local(w: &mut Walk<'_, '_>) -> RouteDecision {
     routed.decision
 }
 
+/// Says when two tables' base chains on `hook` share a priority: their order is the load
+/// order, which no listing records (`entries` has them in the order the simulation takes).
+fn warn_equal_priorities(w: &mut Walk<'_, '_>, hook: Hook, entries: &[Entry]) {
+    let rs = w.prep.ruleset;
+    let priority = |at: ChainRef| rs.chain_at(at).base.as_ref().map(|b| b.priority);
+    let mut ties = |a: ChainRef, b: ChainRef| {
+        if a.table != b.table && priority(a) == priority(b) {
+            w.warn(Warning::EqualPriority {
+                hook,
+                ran_first: a,
+                ran_second: b,
+            });
+        }
+    };
+    // Base chains among themselves, and `type nat` chains among themselves inside the NAT
+    // core (which has its own fixed place among the base chains).
+    for pair in entries.windows(2) {
+        if let [Entry::Chain(a), Entry::Chain(b)] = pair {
+            ties(*a, *b);
+        }
+    }
+    for e in entries {
+        if let Entry::Nat { chains, .. } = e {
+            for pair in chains.windows(2) {
+                ties(pair[0], pair[1]);
+            }
+        }
+    }
+}
+
 /// Runs everything registered on `hook`, in order.
 fn run_hook(w: &mut Walk<'_, '_>, hook: Hook) -> Result<(), End> {
     let prep = w.prep;
@@ -323,6 +353,7 @@ fn run_hook(w: &mut Walk<'_, '_>, hook: Hook) -> Result<(), End> {
         return Ok(());
     }
     w.events.push(Event::Hook(hook));
+    warn_equal_priorities(w, hook, entries);
     for entry in entries {
         match entry {
             Entry::Chain(at) => {

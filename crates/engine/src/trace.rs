@@ -473,7 +473,15 @@ pub enum Warning {
     /// A queue that may rewrite ports sits after conntrack on a NATed flow (user story 6):
     /// conntrack's reverse NAT matched on the tuple before the program's change.
     QueueAfterConntrackOnNat { at: RuleRef },
-    /// REJECT outside INPUT/FORWARD/OUTPUT is not allowed by iptables' REJECT target.
+    /// Base chains of two tables share a priority on a hook the packet crossed: the kernel
+    /// runs the one registered last first, and no listing records which was loaded last.
+    /// The simulation took the input order as the load order, so `ran_first` ran first.
+    EqualPriority {
+        hook: model::Hook,
+        ran_first: ChainRef,
+        ran_second: ChainRef,
+    },
+    /// Anything else worth saying about the path, in words.
     Other(String),
 }
 

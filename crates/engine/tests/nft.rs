@@ -291,3 +291,49 @@ fn xt_compat_expressions_are_unknown_with_a_hint() {
     let why = o.branches[0].choices[0].why.to_string();
     assert!(why.contains("pass the iptables-save view too"), "{why}");
 }
+
+/// Two tables' base chains at one priority run in load order, which no listing records: the
+/// answer says which order it took.
+#[test]
+fn equal_priorities_across_tables_are_named() {
+    let text = "table inet a {\n chain f { type filter hook input priority 0; policy accept; }\n}\n\
+                table inet b {\n chain f { type filter hook input priority 0; policy accept; }\n}\n\
+                table inet c {\n chain f { type filter hook input priority 10; policy accept; }\n}\n";
+    let rs = frontends::nft::parse_text(&model::SourceFile::new("t.nft", text)).unwrap();
+    let mut p = model::Packet::new(
+        "10.0.0.2".parse().unwrap(),
+        "10.0.0.1".parse().unwrap(),
+        model::L4::Udp {
+            sport: 1,
+            dport: 53,
+        },
+    );
+    p.iif = Some("eth0".into());
+    let out = engine::simulate(
+        &rs,
+        &model::Host::default(),
+        &p,
+        &engine::Options::default(),
+    );
+    let ties: Vec<_> = out
+        .primary()
+        .warnings
+        .iter()
+        .filter_map(|w| match w {
+            engine::Warning::EqualPriority {
+                ran_first,
+                ran_second,
+                ..
+            } => Some((
+                rs.tables[ran_first.table].name.as_str(),
+                rs.tables[ran_second.table].name.as_str(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ties,
+        vec![("b", "a")],
+        "b, loaded last, runs first; c's distinct priority is no tie"
+    );
+}

@@ -403,6 +403,18 @@ pub fn warning(ruleset: &Ruleset, w: &Warning) -> String {
              after conntrack matched the tuple (move the hook to raw, priority -300)",
             with_loc(rule_label(ruleset, *at), &rule_location(ruleset, *at))
         ),
+        Warning::EqualPriority {
+            hook,
+            ran_first,
+            ran_second,
+        } => format!(
+            "{} and {} share a priority on the {hook} hook: the kernel runs the one loaded last \
+             first, and no listing records which that was; taken as loaded in the order given \
+             ({} ran first). If the verdict depends on it, give one a distinct priority",
+            chain_label(ruleset, *ran_first),
+            chain_label(ruleset, *ran_second),
+            chain_label(ruleset, *ran_first),
+        ),
         Warning::Other(s) => s.clone(),
     }
 }
