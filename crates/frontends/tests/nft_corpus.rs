@@ -2,7 +2,9 @@
 //! - every `nft list ruleset` dump of nftables' own test suite parses, and so does every
 //!   `nft -j` twin; each text/JSON pair lowers to the same IR (origins aside);
 //! - the large benchmark listings (`bench/*.listed.nft`, `.listed.json`) parse, with timings;
-//! - the listing of a real ufw ruleset parses.
+//! - the listing of a real ufw ruleset parses;
+//! - rules read from JSON are shown as nft lists them: the printed text of each JSON rule is
+//!   compared with the listed text of its twin (ratio and first mismatches printed).
 //!
 //! Counts, undecidable names and any twin difference (with its reason) are printed. Without
 //! the corpus the tests print SKIP and pass.
@@ -101,6 +103,60 @@ fn tally(rs: &Ruleset, names: &mut BTreeMap<String, usize>) {
     }
 }
 
+/// Each rule's shown text, whitespace normalised, once per source rule (a verdict map
+/// lowers to several model rules sharing one origin).
+fn rule_texts(rs: &Ruleset) -> Vec<String> {
+    let mut out: Vec<(u32, String)> = Vec::new();
+    for r in rs
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+    {
+        let key = (r.origin.span.start, r.origin.text.clone());
+        if out.last() != Some(&key) {
+            out.push(key);
+        }
+    }
+    out.into_iter()
+        .map(|(_, t)| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// Counts JSON rules whose printed text equals the text twin's listing; keeps mismatches.
+fn compare_texts(
+    text: &Ruleset,
+    json: &Ruleset,
+    what: &str,
+    counts: &mut (usize, usize),
+    mismatches: &mut Vec<String>,
+) {
+    let (a, b) = (rule_texts(text), rule_texts(json));
+    if a.len() != b.len() {
+        mismatches.push(format!(
+            "{what}: {} text rules, {} JSON rules",
+            a.len(),
+            b.len()
+        ));
+    }
+    for (x, y) in a.iter().zip(&b) {
+        counts.1 += 1;
+        if x == y {
+            counts.0 += 1;
+        } else {
+            mismatches.push(format!("{what}\n    listed:  {x}\n    printed: {y}"));
+        }
+    }
+}
+
+fn ratio(counts: (usize, usize)) -> f64 {
+    counts.0 as f64 / counts.1.max(1) as f64
+}
+
+/// The share of JSON rules of the corpus twins that must print exactly as listed.
+const PRINTED_FLOOR: f64 = 0.95;
+const MISMATCHES_SHOWN: usize = 8;
+
 /// Twin pairs whose difference is understood, with the reason.
 const EXPLAINED: &[(&str, &str)] = &[];
 
@@ -127,6 +183,7 @@ fn corpus_nft_dumps_and_json_twins() {
     let (mut texts, mut jsons, mut rules, mut pairs, mut differing) = (0, 0, 0, 0, 0);
     let mut names = BTreeMap::new();
     let mut warnings = 0;
+    let (mut printed, mut mismatches) = ((0, 0), Vec::new());
     for path in &dumps {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         if ext != "nft" {
@@ -159,6 +216,12 @@ fn corpus_nft_dumps_and_json_twins() {
             println!("warning: {}: {w}", twin.display());
         }
         pairs += 1;
+        let rel = path
+            .strip_prefix(&dir)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        compare_texts(&text, &json, &rel, &mut printed, &mut mismatches);
         let (a, b) = (normalised(&text), normalised(&json));
         if a != b {
             let rel = path
@@ -194,10 +257,25 @@ fn corpus_nft_dumps_and_json_twins() {
         }
     }
     println!("nft corpus: {texts} text dumps, {jsons} JSON dumps, {rules} model rules; {pairs} twin pairs compared, {differing} differ; {warnings} JSON warnings");
+    println!(
+        "JSON rules printed as listed: {}/{} ({:.1}%); first mismatches:",
+        printed.0,
+        printed.1,
+        100.0 * ratio(printed)
+    );
+    for m in mismatches.iter().take(MISMATCHES_SHOWN) {
+        println!("  {m}");
+    }
     println!("undecidable / unsupported in the corpus:");
     for (n, c) in &names {
         println!("  {c:5}  {n}");
     }
+    assert!(
+        ratio(printed) >= PRINTED_FLOOR,
+        "only {}/{} JSON rules print as listed",
+        printed.0,
+        printed.1
+    );
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
@@ -229,6 +307,18 @@ fn corpus_bench_listings_parse() {
             w.len()
         );
         assert!(a.rule_count() > 5000);
+        let (mut printed, mut mismatches) = ((0, 0), Vec::new());
+        compare_texts(&a, &b, stem, &mut printed, &mut mismatches);
+        println!(
+            "{stem}: JSON rules printed as listed: {}/{} ({:.1}%)",
+            printed.0,
+            printed.1,
+            100.0 * ratio(printed)
+        );
+        for m in mismatches.iter().take(5) {
+            println!("  {m}");
+        }
+        assert!(ratio(printed) >= PRINTED_FLOOR, "{stem}: {mismatches:?}");
         assert_eq!(
             normalised(&a),
             normalised(&b),
@@ -270,4 +360,18 @@ fn fixtures_parse() {
             _ => {}
         }
     }
+}
+
+/// Each rule of the story 2 JSON is shown as nft lists it (the `-a` listing of the same
+/// ruleset, without its `# handle N` comments).
+#[test]
+fn story2_json_rules_print_as_listed() {
+    let dir = Path::new(FIXTURES);
+    let listed =
+        parse_text(&load(&dir.join("story2.listed-a.nft"))).unwrap_or_else(|e| panic!("{e}"));
+    let (json, _) = parse_json(&load(&dir.join("story2.json"))).unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (rule_texts(&listed), rule_texts(&json));
+    assert_eq!(a.len(), 4);
+    assert_eq!(a, b);
+    assert!(b.contains(&"ip daddr . tcp dport @allow_in accept".to_string()));
 }

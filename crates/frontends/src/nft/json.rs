@@ -344,7 +344,10 @@ impl Reader<'_> {
                             text: s.to_string(),
                         });
                     }
-                    let text = serde_json::to_string(&r.expr).unwrap_or_default();
+                    // As `nft list ruleset` prints it; the compact JSON for forms the
+                    // printer does not render faithfully.
+                    let text = super::print::rule(&r.family, &stmts, r.comment.as_deref())
+                        .unwrap_or_else(|| serde_json::to_string(&r.expr).unwrap_or_default());
                     let mut origin = self.origin(span, r.handle, text);
                     origin.comment = r.comment;
                     origin.counters = counters;

@@ -23,6 +23,7 @@ pub mod json;
 pub mod lexer;
 pub mod lower;
 pub mod parser;
+mod print;
 
 use crate::ParseError;
 use model::{Ruleset, SourceFile};
