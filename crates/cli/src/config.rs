@@ -5,8 +5,6 @@ use crate::args::{Args, ColorChoice, FamilyArg, InputArgs, RulesFormat};
 use crate::Error;
 use engine::{Options, UnknownSite};
 use frontends::dialect::{self, Dialect};
-use model::expr::Test;
-use model::ruleset::Step;
 use model::{Family, Host, Packet, RuleRef, Ruleset, SourceFile};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -288,23 +286,21 @@ fn parse_assume(spec: &str, ruleset: &Ruleset) -> Result<Vec<(UnknownSite, bool)
                 if rule.origin.line != line || !file_matches(&rule.origin.file) {
                     continue;
                 }
-                for (si, step) in rule.body.iter().enumerate() {
-                    if let Step::Match(m) = step {
-                        if matches!(m.test, Test::Undecidable { .. }) {
-                            let rule = RuleRef {
-                                table: ti,
-                                chain: ci,
-                                rule: ri,
-                            };
-                            sites.push((UnknownSite { rule, step: si }, matched));
-                        }
-                    }
-                }
+                // Every step is a site: a match may be Unknown only when evaluated (a socket
+                // owner on input, addrtype without host state), and the engine consults
+                // `--assume` only where the answer is Unknown.
+                let at = RuleRef {
+                    table: ti,
+                    chain: ci,
+                    rule: ri,
+                };
+                let steps = 0..rule.body.len();
+                sites.extend(steps.map(|step| (UnknownSite { rule: at, step }, matched)));
             }
         }
     }
     if sites.is_empty() {
-        return Err(bad("no rule with an undecidable match at that line"));
+        return Err(bad("no rule at that line"));
     }
     Ok(sites)
 }

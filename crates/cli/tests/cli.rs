@@ -293,6 +293,28 @@ fn assume_decides_an_unknown_match() {
     assert!(r.err.contains("--assume 5=match"), "{}", r.err);
 }
 
+/// An owner match is Unknown only when evaluated (the sending process's uid is not in the
+/// packet spec); `--assume` decides it all the same.
+#[test]
+fn assume_decides_a_match_unknown_only_when_evaluated() {
+    let dir = TempDir::new("assume-owner");
+    let rules = dir.file(
+        "rules.v4",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A OUTPUT -m owner --uid-owner 1000 -j DROP\nCOMMIT\n",
+    );
+    let packet = ["tcp", "192.0.2.10:40000", "198.51.100.1:443", "out", "eth0"];
+    let mut args = vec!["--rules", &rules];
+    args.extend(packet);
+    assert_eq!(whyblocked(&args).code, 3, "undecided without --assume");
+    for (assume, code) in [("5=match", 1), ("5=nomatch", 0)] {
+        let mut args = vec!["--rules", &rules, "--assume", assume];
+        args.extend(packet);
+        let r = whyblocked(&args);
+        assert_eq!(r.code, code, "--assume {assume}\n{}\n{}", r.out, r.err);
+    }
+}
+
 #[test]
 fn json_has_the_documented_fields() {
     let dir = TempDir::new("json");
