@@ -872,3 +872,42 @@ fn mixed_host_runs_every_base_chain_of_the_hook() {
     assert_eq!(x.accepted[0].priority, -10);
     assert_eq!(ruleset.tables[x.decided_in.table].name, "filter");
 }
+
+/// A REJECT's answer is a packet this host sends: it crosses OUTPUT, and a hardened host's
+/// `OUTPUT DROP` policy stops an ICMP error that no RELATED rule lets out. The RST, which
+/// the RELATED rule does let out, still refuses at once.
+#[test]
+fn reject_answer_stopped_by_an_output_drop_policy_leaves_the_sender_waiting() {
+    let ruleset = story_rules("answer-output-drop.rules");
+    let host = host_dir("crates/frontends/tests/fixtures/host/loopback");
+    let icmp = simulate(
+        &ruleset,
+        &host,
+        "tcp 198.51.100.7:40000 192.0.2.10:24 in eth0",
+    );
+    assert_eq!(
+        fate(&icmp),
+        &Fate::Rejected {
+            with: Reject::Icmp(3)
+        }
+    );
+    let trace = icmp.primary();
+    assert_eq!(
+        trace.sender_sees.response, None,
+        "the ICMP error never leaves"
+    );
+    assert_eq!(trace.sender_sees.errno, Some(Errno::Etimedout));
+    assert!(trace.warnings.iter().any(|w| matches!(
+        w,
+        engine::Warning::AnswerStopped {
+            by: Decider::Policy(_)
+        }
+    )));
+
+    let rst = simulate(
+        &ruleset,
+        &host,
+        "tcp 198.51.100.7:40000 192.0.2.10:23 in eth0",
+    );
+    assert_eq!(rst.primary().sender_sees.errno, Some(Errno::Econnrefused));
+}

@@ -196,3 +196,15 @@ fn kernel_agrees_story2_port_forward_dropped_in_allowed_dnats() {
         );
     }
 }
+
+#[test]
+fn kernel_agrees_a_reject_answer_is_stopped_by_an_output_drop_policy() {
+    let test = "kernel_agrees_a_reject_answer_is_stopped_by_an_output_drop_policy";
+    let rules = story("answer-output-drop.rules");
+    for packet in [
+        "tcp 198.51.100.7:40000 192.0.2.10:23 in eth0",
+        "tcp 198.51.100.7:40000 192.0.2.10:24 in eth0",
+    ] {
+        assert_kernel_agrees(test, &rules, &loopback_host(), packet);
+    }
+}

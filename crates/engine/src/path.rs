@@ -22,11 +22,12 @@ use crate::nat;
 use crate::prepared::{Entry, Manip, Prepared};
 use crate::trace::{
     Assumption, Branch, CtState, Decider, Event, Fate, Listener, NatRewrite, Note, Outcome, Reply,
-    RouteDecision, RouteKind, RoutingFailure, Trace, UnknownChoice, Warning,
+    Response, ResponseKind, RouteDecision, RouteKind, RoutingFailure, Trace, UnknownChoice,
+    Warning,
 };
 use crate::walk::{End, Walk};
 use crate::{delivery, reject, route, symptom, Options};
-use model::{ChainRef, Hook, Host, Packet, Ruleset};
+use model::{ChainRef, Hook, Host, Packet, Ruleset, TcpFlags, L4};
 
 /// Simulates `packet` (prepares the ruleset first; see [`simulate_prepared`]).
 pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Options) -> Outcome {
@@ -389,6 +390,10 @@ fn on_device(w: &Walk<'_, '_>, hook: Hook, entry: &Entry) -> bool {
 /// packet of a flow. A packet that already has one (loopback re-entry) or is untracked is
 /// left alone.
 fn conntrack_in(w: &mut Walk<'_, '_>, hook: Hook) -> Result<(), End> {
+    if let Some(conn) = w.answer_to.take() {
+        attach(w, hook, conn);
+        return Ok(());
+    }
     if w.nfct != Nfct::None {
         // Previously seen (loopback) or untracked: conntrack leaves it alone.
         let state = w.nfct.trace_state().unwrap_or(CtState::Invalid);
@@ -598,7 +603,7 @@ fn finish(mut w: Walk<'_, '_>, end: End) -> (Trace, Vec<bool>, Vec<UnknownChoice
         end.hook,
         w.route.as_ref(),
     );
-    let sender_sees = symptom::sender_view_at(
+    let mut sender_sees = symptom::sender_view_at(
         host,
         original,
         &end.fate,
@@ -606,6 +611,34 @@ fn finish(mut w: Walk<'_, '_>, end: End) -> (Trace, Vec<bool>, Vec<UnknownChoice
         w.locally_generated,
         end.hook,
     );
+    // Whatever this host sends back to a received packet (a REJECT's RST or ICMP error, the
+    // stack's RST, port unreachable, SYN/ACK or echo reply) leaves through OUTPUT and
+    // POSTROUTING like any packet it sends: a rule there can stop it, and then the sender
+    // sees nothing at all.
+    let answer = match &sender_sees.response {
+        Some(r) if !w.locally_generated => {
+            answer_walk(&w, r, matches!(end.fate, Fate::Rejected { .. }))
+        }
+        _ => AnswerWalk::Passes,
+    };
+    match answer {
+        AnswerWalk::Stopped(by) => {
+            w.warn(Warning::AnswerStopped { by });
+            sender_sees = symptom::sender_view_at(
+                host,
+                original,
+                &Fate::Dropped,
+                None,
+                w.locally_generated,
+                end.hook,
+            );
+        }
+        AnswerWalk::Unknown => w.warn(Warning::Other(
+            "the answer crosses OUTPUT/POSTROUTING where an undecidable match may stop it"
+                .to_string(),
+        )),
+        AnswerWalk::Passes => {}
+    }
     let reply = end
         .fate
         .passed()
@@ -626,6 +659,128 @@ fn finish(mut w: Walk<'_, '_>, end: End) -> (Trace, Vec<bool>, Vec<UnknownChoice
         reply,
     };
     (trace, w.decisions.taken, w.decisions.choices)
+}
+
+/// What became of the RST or ICMP error sent back for a received packet.
+enum AnswerWalk {
+    Passes,
+    /// A rule or policy of OUTPUT/POSTROUTING (or routing back) stopped it.
+    Stopped(Decider),
+    /// An Unknown match on its way out could go either way.
+    Unknown,
+}
+
+/// Walks the answer `r` to `original` out of the host: a locally generated packet that
+/// `nf_ct_attach` ties to the original's connection as RELATED (reply direction), so
+/// conntrack does not classify it again and NAT chains do not run for it.
+fn answer_walk(w: &Walk<'_, '_>, r: &Response, by_reject: bool) -> AnswerWalk {
+    let (original, translated) = (w.original, &w.packet);
+    let (sport, dport) = translated.l4.ports().unwrap_or((0, 0));
+    let echo_id = match original.l4 {
+        L4::Icmp { id, .. } | L4::Icmpv6 { id, .. } => id,
+        _ => 0,
+    };
+    // icmp_send quotes as much of the offending packet as fits in 576 bytes (IPv6: 1280).
+    let error_len = |header: u16, cap: u16| header + original.len.min(cap - header);
+    let (l4, error, len) = match r.kind {
+        ResponseKind::TcpRst => {
+            let flags = TcpFlags::RST.union(TcpFlags::ACK);
+            (
+                L4::Tcp {
+                    sport: dport,
+                    dport: sport,
+                    flags,
+                },
+                !r.by_stack,
+                None,
+            )
+        }
+        ResponseKind::SynAck => {
+            let flags = TcpFlags::SYN.union(TcpFlags::ACK);
+            (
+                L4::Tcp {
+                    sport: dport,
+                    dport: sport,
+                    flags,
+                },
+                false,
+                None,
+            )
+        }
+        ResponseKind::Icmp { icmp_type, code } => {
+            let error = !matches!(icmp_type, 0 | 14 | 16 | 18);
+            let len = if error {
+                error_len(28, 576)
+            } else {
+                original.len
+            };
+            (
+                L4::Icmp {
+                    icmp_type,
+                    code,
+                    id: echo_id,
+                },
+                error,
+                Some(len),
+            )
+        }
+        ResponseKind::Icmpv6 { icmp_type, code } => {
+            let error = icmp_type < 128;
+            let len = if error {
+                error_len(48, 1280)
+            } else {
+                original.len
+            };
+            (
+                L4::Icmpv6 {
+                    icmp_type,
+                    code,
+                    id: echo_id,
+                },
+                error,
+                Some(len),
+            )
+        }
+    };
+    // Inside the host the answer still carries the translated addresses (conntrack undoes
+    // a DNAT or REDIRECT only at POSTROUTING): from the address the packet was delivered
+    // to, unless a router answers from its own address.
+    let from = if r.from == original.dst {
+        translated.dst
+    } else {
+        r.from
+    };
+    let mut answer = Packet::new(from, translated.src, l4);
+    if let Some(len) = len {
+        answer.len = len;
+    }
+    // Back out of the interface the original came in by, unless routing says otherwise.
+    answer.oif = original.iif.clone();
+    let mut walk = Walk::new(w.prep, w.host, &answer, w.options, &[]);
+    if let Nfct::Tracked(conn) = &w.nfct {
+        let mut attached = conn.clone();
+        attached.reply_dir = true;
+        attached.state = if error {
+            CtState::Related
+        } else {
+            CtState::Established
+        };
+        if by_reject {
+            // A REJECT's answer is attached before it is sent (`nf_ct_attach`), RELATED.
+            walk.nfct = Nfct::Tracked(attached);
+        } else {
+            // The stack's own answers meet their connection at conntrack's hook.
+            walk.answer_to = Some(Nfct::Tracked(attached));
+        }
+    }
+    let end = local(&mut walk);
+    if !walk.decisions.choices.is_empty() {
+        return AnswerWalk::Unknown;
+    }
+    match end.fate {
+        Fate::Sent { .. } | Fate::Delivered { .. } | Fate::Forwarded { .. } => AnswerWalk::Passes,
+        _ => AnswerWalk::Stopped(end.by),
+    }
 }
 
 /// The reply: the peer answers the translated packet; conntrack undoes the NAT on the way

@@ -306,7 +306,7 @@ pub enum RoutingFailure {
 }
 
 /// What decided the fate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decider {
     Rule(RuleRef),
     Policy(ChainRef),
@@ -481,6 +481,9 @@ pub enum Warning {
         ran_first: ChainRef,
         ran_second: ChainRef,
     },
+    /// The RST or ICMP error sent back was itself stopped on its way out (by a rule or
+    /// policy of OUTPUT/POSTROUTING, or by routing): the sender sees nothing.
+    AnswerStopped { by: Decider },
     /// Anything else worth saying about the path, in words.
     Other(String),
 }

@@ -97,6 +97,9 @@ pub struct Walk<'a, 'p> {
     /// The packet as it is now (NAT, mark, TOS, TTL applied).
     pub packet: Packet,
     pub nfct: Nfct,
+    /// For an answer the stack sends (SYN/ACK, echo reply, its RST or ICMP error): the
+    /// connection conntrack finds for it at its hook (-200); chains before that see none.
+    pub answer_to: Option<Nfct>,
     pub template: CtTemplate,
     /// The device the packet came in by (`lo` after a loopback re-entry).
     pub in_dev: Option<String>,
@@ -141,6 +144,7 @@ impl<'a, 'p> Walk<'a, 'p> {
             locally_generated: packet.iif.is_none(),
             packet: packet.clone(),
             nfct: Nfct::None,
+            answer_to: None,
             template: CtTemplate::default(),
             in_dev: packet.iif.clone(),
             out_dev: None,

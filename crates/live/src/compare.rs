@@ -217,6 +217,11 @@ pub enum Divergence {
         kernel: engine::CtState,
         engine: engine::CtState,
     },
+    /// Whether the RST/ICMP answer got out of the host (OUTPUT/POSTROUTING may stop it).
+    Answer {
+        kernel_stopped: bool,
+        engine_stopped: bool,
+    },
 }
 
 impl Divergence {
@@ -246,6 +251,23 @@ impl Divergence {
             }
             Divergence::Conntrack { kernel, engine } => {
                 format!("conntrack: kernel {kernel:?} | engine {engine:?}")
+            }
+            Divergence::Answer {
+                kernel_stopped,
+                engine_stopped,
+            } => {
+                let said = |stopped: &bool| {
+                    if *stopped {
+                        "stopped on its way out"
+                    } else {
+                        "got out"
+                    }
+                };
+                format!(
+                    "the answer: kernel {} | engine {}",
+                    said(kernel_stopped),
+                    said(engine_stopped)
+                )
             }
         }
     }
@@ -382,6 +404,41 @@ pub fn compare(ruleset: &Ruleset, kernel: &KernelTrace, engine: &Trace) -> Compa
             kernel: ks.get(index).cloned(),
             engine: es.get(index).cloned(),
         });
+    }
+    // The answer (RST/ICMP) the engine predicts either gets out or is stopped by OUTPUT or
+    // POSTROUTING; the kernel's own walk of it says which, when it was traced apart.
+    let stopped_by = engine.warnings.iter().find_map(|w| match w {
+        engine::Warning::AnswerStopped { by } => Some(by),
+        _ => None,
+    });
+    let engine_stopped = stopped_by.is_some();
+    // An answer stopped by a REJECT makes a second answer, traced before the rule event that
+    // made it and under an entangled trace id: the oracle cannot yet tell the first
+    // answer's drop apart from the second's walk, so that shape is not compared (the
+    // kernel drops it: `reject_tg` returns NF_DROP once `ip_local_out` reached OUTPUT).
+    let nested_reject = matches!(stopped_by, Some(engine::Decider::Rule(at))
+        if matches!(ruleset.rule_at(*at).verdict(), Some(model::Verdict::Reject(_))));
+    let engine_answers = engine_stopped
+        || engine
+            .sender_sees
+            .response
+            .as_ref()
+            .is_some_and(|r| !matches!(r.kind, engine::ResponseKind::SynAck));
+    // Only for received packets: a locally generated packet's answer loops back through
+    // `lo` to the local socket, a walk the engine does not model.
+    let received = kernel.packet.iif.is_some();
+    if let (true, true, false, Some(kernel_stopped)) = (
+        received,
+        engine_answers,
+        nested_reject,
+        kernel.answer_stopped,
+    ) {
+        if kernel_stopped != engine_stopped {
+            divergences.push(Divergence::Answer {
+                kernel_stopped,
+                engine_stopped,
+            });
+        }
     }
     let v6 = kernel.packet.is_ipv6();
     if !fate_matches(&kernel.fate, &engine.fate, v6) {

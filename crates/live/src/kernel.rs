@@ -119,6 +119,9 @@ pub struct KernelTrace {
     pub ct_state: Option<CtState>,
     /// Packets the kernel generated in answer (RST, ICMP errors), as traced.
     pub responses: Vec<Headers>,
+    /// Whether the answer's own walk out of the host ended in a drop (an OUTPUT or
+    /// POSTROUTING rule or policy stopped it): `None` when no answer was traced apart.
+    pub answer_stopped: Option<bool>,
     /// Every event, ours included, for debugging.
     pub events: Vec<TraceEvent>,
 }
@@ -177,8 +180,30 @@ pub fn analyse(
     let mut ct_state = None;
     // Kernel chain-binding names -> (model chain, handle of the rule that jumps there).
     let mut bindings: HashMap<(Family, String, String), (ChainRef, u64)> = HashMap::new();
+    // A received packet never crosses OUTPUT: events from an output chain on belong to the
+    // RST or ICMP error it was answered with (a locally generated packet that can share the
+    // trace id), up to the next event back on the packet's own hooks. That includes the
+    // answer's POSTROUTING events, and its end-of-hook headers.
+    let received = packet.iif.is_some();
+    let mut in_answer = false;
     for ev in &events {
         let ours = ev.table == TRACE_TABLE && ev.family == Some(Family::Inet);
+        if received {
+            let ev_hook = if ours {
+                our_chain_hook(&ev.chain).map(|(h, _)| h)
+            } else {
+                ev.family
+                    .and_then(|f| listing.hook_of(f, &ev.table, &ev.chain))
+            };
+            match ev_hook {
+                Some(Hook::Output) => in_answer = true,
+                Some(Hook::Prerouting | Hook::Input | Hook::Forward) => in_answer = false,
+                _ => {}
+            }
+            if in_answer {
+                continue;
+            }
+        }
         if ours {
             if let Some((h, end)) = our_chain_hook(&ev.chain) {
                 hook = Some(h);
@@ -329,7 +354,22 @@ pub fn analyse(
         final_headers,
         ct_state,
         responses,
+        answer_stopped: None,
         events,
+    }
+}
+
+impl KernelTrace {
+    /// What became of the `index`th answer, for display (known for the first answer that
+    /// is not an ICMP redirect).
+    pub fn answer_note(&self, index: usize) -> &'static str {
+        let redirect =
+            |h: &Headers| matches!((h.proto, h.icmp), (1, Some((5, _))) | (58, Some((137, _))));
+        let judged = self.responses.iter().position(|h| !redirect(h));
+        match (judged == Some(index), self.answer_stopped) {
+            (true, Some(true)) => " (stopped on its way out: the sender never gets it)",
+            _ => "",
+        }
     }
 }
 
@@ -345,8 +385,8 @@ impl fmt::Display for KernelTrace {
         if let Some(s) = self.ct_state {
             writeln!(f, "  conntrack {s:?}")?;
         }
-        for r in &self.responses {
-            writeln!(f, "  answered with {r}")?;
+        for (i, r) in self.responses.iter().enumerate() {
+            writeln!(f, "  answered with {r}{}", self.answer_note(i))?;
         }
         Ok(())
     }

@@ -179,7 +179,7 @@ impl Oracle {
             .zip(&tags)
             .map(|(p, &tag)| {
                 let events = g.by_tag.remove(&tag).unwrap_or_default();
-                let responses: Vec<_> = g
+                let answers_traced: Vec<(Headers, bool)> = g
                     .others
                     .iter()
                     // Answers made by the router itself begin in the output hook.
@@ -189,13 +189,29 @@ impl Oracle {
                                 .first()
                                 .is_some_and(|e| e.table == TRACE_TABLE && e.chain == "out")
                     })
-                    .filter_map(|o| o.2.iter().find_map(|e| e.headers()))
-                    .filter(|h| h.dst != std::net::IpAddr::V4(SENTINEL_LOCAL_DST))
-                    .filter(|h| answers(h, p, tag))
+                    .filter_map(|o| {
+                        let h = o.2.iter().find_map(|e| e.headers())?;
+                        Some((h, walk_dropped(&o.2)))
+                    })
+                    .filter(|(h, _)| h.dst != std::net::IpAddr::V4(SENTINEL_LOCAL_DST))
+                    .filter(|(h, _)| answers(h, p, tag))
                     .collect();
+                // The answer the engine predicts; an ICMP redirect the router adds when it
+                // forwards back out the interface a packet came in by is not it.
+                let redirect = |h: &Headers| {
+                    matches!((h.proto, h.icmp), (1, Some((5, _))) | (58, Some((137, _))))
+                };
+                let answer_stopped = answers_traced
+                    .iter()
+                    .find(|(h, _)| !redirect(h))
+                    .map(|(_, dropped)| *dropped);
+                let responses = answers_traced.into_iter().map(|(h, _)| h).collect();
                 let host = &self.host;
                 let names = |i: u32| host.iface_by_index(i).map(|x| x.name.clone());
-                kernel::analyse(ruleset, &self.listing, &names, p, tag, events, responses)
+                let mut trace =
+                    kernel::analyse(ruleset, &self.listing, &names, p, tag, events, responses);
+                trace.answer_stopped = answer_stopped;
+                trace
             })
             .collect())
     }
@@ -213,6 +229,13 @@ impl Oracle {
     pub fn injector(&self) -> &Injector {
         &self.injector
     }
+}
+
+/// Whether a packet's own walk ended in a drop: a rule's drop verdict or a drop policy.
+fn walk_dropped(events: &[crate::nftrace::TraceEvent]) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e.verdict, Some(KernelVerdict::Drop)) || e.policy == Some(0))
 }
 
 /// Whether `h`, a packet the router sent, answers `p` (sent with `tag`): it goes back to

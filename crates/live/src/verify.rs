@@ -76,8 +76,8 @@ impl fmt::Display for VerifyReport {
         if let Some(h) = &self.kernel.final_headers {
             writeln!(f, "kernel: leaves as {h}")?;
         }
-        for r in &self.kernel.responses {
-            writeln!(f, "kernel: answered with {r}")?;
+        for (i, r) in self.kernel.responses.iter().enumerate() {
+            writeln!(f, "kernel: answered with {r}{}", self.kernel.answer_note(i))?;
         }
         for n in &self.notes {
             writeln!(f, "note: {n}")?;

@@ -415,6 +415,11 @@ pub fn warning(ruleset: &Ruleset, w: &Warning) -> String {
             chain_label(ruleset, *ran_second),
             chain_label(ruleset, *ran_first),
         ),
+        Warning::AnswerStopped { by } => format!(
+            "the answer (RST, ICMP error, SYN/ACK or echo reply) leaves through OUTPUT and POSTROUTING like any packet \
+             this host sends, and {} stops it there: the sender sees nothing and waits",
+            decider_short(ruleset, by)
+        ),
         Warning::Other(s) => s.clone(),
     }
 }
