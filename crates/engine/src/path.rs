@@ -633,10 +633,7 @@ fn finish(mut w: Walk<'_, '_>, end: End) -> (Trace, Vec<bool>, Vec<UnknownChoice
                 end.hook,
             );
         }
-        AnswerWalk::Unknown => w.warn(Warning::Other(
-            "the answer crosses OUTPUT/POSTROUTING where an undecidable match may stop it"
-                .to_string(),
-        )),
+        AnswerWalk::Unknown => w.warn(Warning::AnswerUncertain),
         AnswerWalk::Passes => {}
     }
     let reply = end
@@ -750,10 +747,25 @@ fn answer_walk(w: &Walk<'_, '_>, r: &Response, by_reject: bool) -> AnswerWalk {
     } else {
         r.from
     };
-    let mut answer = Packet::new(from, translated.src, l4);
+    // A broadcast or multicast destination leaves and loops back at once; output routing
+    // here models only the local copy, so such an answer is not judged.
+    let to = translated.src;
+    if to.is_multicast() || route::addr_type(w.host, to, None) == model::expr::rtn::BROADCAST {
+        return AnswerWalk::Unknown;
+    }
+    let mut answer = Packet::new(from, to, l4);
     if let Some(len) = len {
         answer.len = len;
     }
+    // icmp_send: an IPv4 error's TOS is the offending packet's TOS bits with precedence
+    // "internetwork control" (`(tos & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL`);
+    // icmp_reply and the stack's RST reflect the packet's TOS; a REJECT's RST has TOS 0.
+    answer.tos = match answer.l4 {
+        L4::Icmp { .. } if error => (original.tos & 0x1e) | 0xc0,
+        L4::Icmp { .. } => original.tos,
+        L4::Tcp { flags, .. } if !by_reject && flags.contains(TcpFlags::RST) => original.tos,
+        _ => 0,
+    };
     // Back out of the interface the original came in by, unless routing says otherwise.
     answer.oif = original.iif.clone();
     let mut walk = Walk::new(w.prep, w.host, &answer, w.options, &[]);

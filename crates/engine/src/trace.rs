@@ -484,6 +484,9 @@ pub enum Warning {
     /// The RST or ICMP error sent back was itself stopped on its way out (by a rule or
     /// policy of OUTPUT/POSTROUTING, or by routing): the sender sees nothing.
     AnswerStopped { by: Decider },
+    /// Whether the answer gets out is not decided: an Unknown match on its way out, or a
+    /// broadcast/multicast destination (output routing models only the local copy).
+    AnswerUncertain,
     /// Anything else worth saying about the path, in words.
     Other(String),
 }

@@ -412,6 +412,10 @@ pub fn compare(ruleset: &Ruleset, kernel: &KernelTrace, engine: &Trace) -> Compa
         _ => None,
     });
     let engine_stopped = stopped_by.is_some();
+    let undecided = engine
+        .warnings
+        .iter()
+        .any(|w| matches!(w, engine::Warning::AnswerUncertain));
     // An answer stopped by a REJECT makes a second answer, traced before the rule event that
     // made it and under an entangled trace id: the oracle cannot yet tell the first
     // answer's drop apart from the second's walk, so that shape is not compared (the
@@ -427,10 +431,11 @@ pub fn compare(ruleset: &Ruleset, kernel: &KernelTrace, engine: &Trace) -> Compa
     // Only for received packets: a locally generated packet's answer loops back through
     // `lo` to the local socket, a walk the engine does not model.
     let received = kernel.packet.iif.is_some();
-    if let (true, true, false, Some(kernel_stopped)) = (
+    if let (true, true, false, false, Some(kernel_stopped)) = (
         received,
         engine_answers,
         nested_reject,
+        undecided,
         kernel.answer_stopped,
     ) {
         if kernel_stopped != engine_stopped {

@@ -420,6 +420,10 @@ pub fn warning(ruleset: &Ruleset, w: &Warning) -> String {
              this host sends, and {} stops it there: the sender sees nothing and waits",
             decider_short(ruleset, by)
         ),
+        Warning::AnswerUncertain => "whether the answer gets out of this host is not decided: it \
+             crosses OUTPUT and POSTROUTING past an undecidable match, or goes to a broadcast or \
+             multicast address"
+            .to_string(),
         Warning::Other(s) => s.clone(),
     }
 }
