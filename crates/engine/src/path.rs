@@ -658,18 +658,19 @@ fn finish(mut w: Walk<'_, '_>, end: End) -> (Trace, Vec<bool>, Vec<UnknownChoice
     (trace, w.decisions.taken, w.decisions.choices)
 }
 
-/// What became of the RST or ICMP error sent back for a received packet.
+/// What became of the answer sent back to a received packet.
 enum AnswerWalk {
     Passes,
     /// A rule or policy of OUTPUT/POSTROUTING (or routing back) stopped it.
     Stopped(Decider),
-    /// An Unknown match on its way out could go either way.
+    /// Not decided: an Unknown match on its way out, or a broadcast/multicast destination.
     Unknown,
 }
 
-/// Walks the answer `r` to `original` out of the host: a locally generated packet that
-/// `nf_ct_attach` ties to the original's connection as RELATED (reply direction), so
-/// conntrack does not classify it again and NAT chains do not run for it.
+/// Walks the answer `r` (a REJECT's when `by_reject`, else the stack's) out of the host as
+/// the locally generated packet it is. A REJECT's answer carries the original's connection
+/// from the start (`nf_ct_attach`, RELATED); the stack's answers meet it at conntrack's hook
+/// (-200), so raw OUTPUT sees them without one. Either way NAT chains do not run for it.
 fn answer_walk(w: &Walk<'_, '_>, r: &Response, by_reject: bool) -> AnswerWalk {
     let (original, translated) = (w.original, &w.packet);
     let (sport, dport) = translated.l4.ports().unwrap_or((0, 0));
@@ -688,7 +689,7 @@ fn answer_walk(w: &Walk<'_, '_>, r: &Response, by_reject: bool) -> AnswerWalk {
                     dport: sport,
                     flags,
                 },
-                !r.by_stack,
+                by_reject,
                 None,
             )
         }

@@ -18,24 +18,20 @@ use std::time::{Duration, Instant};
 /// Packets per loaded ruleset.
 const PER_RULESET: usize = 20;
 
-fn env_usize(k: &str) -> Option<usize> {
-    std::env::var(k).ok().and_then(|v| v.parse().ok())
-}
-
 #[test]
 fn random_rulesets_agree_with_the_kernel() {
     if !common::kernel_tests_enabled("random_rulesets_agree_with_the_kernel") {
         return;
     }
-    let soak = env_usize("WB_SOAK_CASES");
-    let target = soak.or(env_usize("WB_DIFF_CASES")).unwrap_or(4_000);
+    let soak = common::env_usize("WB_SOAK_CASES");
+    let target = soak.or(common::env_usize("WB_DIFF_CASES")).unwrap_or(4_000);
     // CI bound: the suite's budget; a soak runs as long as it takes (a day at most).
     let limit = if soak.is_some() {
         Duration::from_secs(24 * 3600)
     } else {
         Duration::from_secs(170)
     };
-    let first_seed = env_usize("WB_SEED").unwrap_or(1) as u64;
+    let first_seed = common::env_usize("WB_SEED").unwrap_or(1) as u64;
     let start = Instant::now();
     let mut lab = Lab::new(Topology::lab()).expect("test host");
     let (mut cases, mut agree, mut unknown, mut rulesets) = (0usize, 0usize, 0usize, 0usize);

@@ -414,10 +414,6 @@ fn nft_expression_table() {
     );
 }
 
-fn env_usize(k: &str) -> Option<usize> {
-    std::env::var(k).ok().and_then(|v| v.parse().ok())
-}
-
 /// Random small nft rulesets (sets, maps, vmaps, concatenations, NAT, several tables and
 /// priorities) against the kernel.
 #[test]
@@ -425,14 +421,14 @@ fn random_nft_rulesets_agree_with_the_kernel() {
     if !common::kernel_tests_enabled("random_nft_rulesets_agree_with_the_kernel") {
         return;
     }
-    let soak = env_usize("WB_NFT_SOAK_CASES");
-    let target = soak.or(env_usize("WB_NFT_CASES")).unwrap_or(2_000);
+    let soak = common::env_usize("WB_NFT_SOAK_CASES");
+    let target = soak.or(common::env_usize("WB_NFT_CASES")).unwrap_or(2_000);
     let limit = if soak.is_some() {
         Duration::from_secs(24 * 3600)
     } else {
         Duration::from_secs(90)
     };
-    let first_seed = env_usize("WB_NFT_SEED").unwrap_or(1) as u64;
+    let first_seed = common::env_usize("WB_NFT_SEED").unwrap_or(1) as u64;
     let start = Instant::now();
     let topo = Topology::lab();
     let mut lab = Lab::new(topo.clone()).expect("test host");

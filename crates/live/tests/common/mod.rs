@@ -116,3 +116,8 @@ pub fn router() -> model::Host {
     h.known.sysctls = true;
     h
 }
+
+/// A whole number from the environment (case counts, seeds of the differential tests).
+pub fn env_usize(k: &str) -> Option<usize> {
+    std::env::var(k).ok().and_then(|v| v.parse().ok())
+}
