@@ -186,6 +186,7 @@ pub fn analyse(
     // answer's POSTROUTING events, and its end-of-hook headers.
     let received = packet.iif.is_some();
     let mut in_answer = false;
+    let mut answer_dropped_here = false;
     for ev in &events {
         let ours = ev.table == TRACE_TABLE && ev.family == Some(Family::Inet);
         if received {
@@ -201,6 +202,10 @@ pub fn analyse(
                 _ => {}
             }
             if in_answer {
+                // Its drop still tells what became of the answer.
+                let dropped =
+                    matches!(ev.verdict, Some(KernelVerdict::Drop)) || ev.policy == Some(0);
+                answer_dropped_here |= dropped;
                 continue;
             }
         }
@@ -354,7 +359,7 @@ pub fn analyse(
         final_headers,
         ct_state,
         responses,
-        answer_stopped: None,
+        answer_stopped: answer_dropped_here.then_some(true),
         events,
     }
 }

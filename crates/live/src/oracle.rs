@@ -179,7 +179,7 @@ impl Oracle {
             .zip(&tags)
             .map(|(p, &tag)| {
                 let events = g.by_tag.remove(&tag).unwrap_or_default();
-                let answers_traced: Vec<(Headers, bool)> = g
+                let answers_traced: Vec<(Headers, Option<bool>)> = g
                     .others
                     .iter()
                     // Answers made by the router itself begin in the output hook.
@@ -204,13 +204,18 @@ impl Oracle {
                 let answer_stopped = answers_traced
                     .iter()
                     .find(|(h, _)| !redirect(h))
-                    .map(|(_, dropped)| *dropped);
+                    .and_then(|(_, dropped)| *dropped);
                 let responses = answers_traced.into_iter().map(|(h, _)| h).collect();
                 let host = &self.host;
                 let names = |i: u32| host.iface_by_index(i).map(|x| x.name.clone());
                 let mut trace =
                     kernel::analyse(ruleset, &self.listing, &names, p, tag, events, responses);
-                trace.answer_stopped = answer_stopped;
+                // The answer's walk may share the packet's trace id (then `analyse` saw its
+                // drop among the packet's events) or have its own group.
+                trace.answer_stopped = match trace.answer_stopped {
+                    Some(true) => Some(true),
+                    _ => answer_stopped,
+                };
                 trace
             })
             .collect())
@@ -231,11 +236,24 @@ impl Oracle {
     }
 }
 
-/// Whether a packet's own walk ended in a drop: a rule's drop verdict or a drop policy.
-fn walk_dropped(events: &[crate::nftrace::TraceEvent]) -> bool {
-    events
+/// What a packet's own walk shows of its end, on positive evidence only: `Some(true)` for a
+/// drop (a rule's drop verdict or a drop policy), `Some(false)` for reaching the end of
+/// POSTROUTING (our priority-1000 chain's policy), `None` when neither is in these events
+/// (trace ids can collide within a batch and split one walk over groups).
+fn walk_dropped(events: &[crate::nftrace::TraceEvent]) -> Option<bool> {
+    let dropped = events
         .iter()
-        .any(|e| matches!(e.verdict, Some(KernelVerdict::Drop)) || e.policy == Some(0))
+        .any(|e| matches!(e.verdict, Some(KernelVerdict::Drop)) || e.policy == Some(0));
+    let got_out = events.iter().any(|e| {
+        e.table == TRACE_TABLE
+            && e.chain == "post_end"
+            && e.kind == crate::nftrace::TraceType::Policy
+    });
+    match (dropped, got_out) {
+        (true, _) => Some(true),
+        (false, true) => Some(false),
+        (false, false) => None,
+    }
 }
 
 /// Whether `h`, a packet the router sent, answers `p` (sent with `tag`): it goes back to
