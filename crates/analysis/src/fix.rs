@@ -432,7 +432,7 @@ fn parse_rule(
         .rules
         .into_iter()
         .next()?;
-    rule.origin.generated_by = Some("suggested by whyblocked (fix)".to_string());
+    rule.origin.owner = Some(model::Owner::suggested_fix());
     Some(ParsedRule { rule, source })
 }
 
@@ -690,6 +690,6 @@ COMMIT
         )
         .expect("the front end parses the synthetic rule");
         assert_eq!(&*rule.rule.origin.file, FIX_SOURCE);
-        assert!(rule.rule.origin.generated_by.is_some());
+        assert!(rule.rule.origin.owner.is_some());
     }
 }

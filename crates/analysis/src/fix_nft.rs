@@ -338,7 +338,7 @@ pub fn parse_rule(
         .rules
         .into_iter()
         .next()?;
-    rule.origin.generated_by = Some("suggested by whyblocked (fix)".to_string());
+    rule.origin.owner = Some(model::Owner::suggested_fix());
     Some((rule, source))
 }
 

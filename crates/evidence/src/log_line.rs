@@ -18,7 +18,7 @@
 //! [`parse_message`] reads a message whose wrapper the caller already removed (streaming).
 
 use crate::wrapper;
-use frontends::error::{ErrorKind, ParseError};
+use model::diag::{ErrorKind, ParseError};
 use model::packet::{Fragment, IpProto, Mac, TcpFlags};
 use model::{Packet, SourceFile, Span, L4};
 use std::net::IpAddr;

@@ -12,8 +12,8 @@
 //! `[UNREPLIED]` clears seen-reply; `[ASSURED]`, `[OFFLOAD]`, `[HW_OFFLOAD]` set their bits;
 //! tuples that do not mirror each other mean source/destination NAT was done.
 
-use crate::error::{ErrorKind, ParseError};
 use crate::lines::{lines, words};
+use model::diag::{ErrorKind, ParseError};
 use model::host::{CtEntry, CtTuple};
 use model::packet::IpProto;
 use model::{SourceFile, Span};

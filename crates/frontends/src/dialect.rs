@@ -8,27 +8,7 @@
 //! *filter  / :INPUT ACCEPT / -A INPUT   -> Iptables
 //! ```
 
-/// A rules language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dialect {
-    /// `iptables-save` / `ip6tables-save` output.
-    Iptables,
-    /// `nft list ruleset` (with or without `-a`) and `nft -f` input.
-    NftText,
-    /// `nft -j list ruleset`.
-    NftJson,
-}
-
-impl Dialect {
-    /// How the notes and `--format` name it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::Iptables => "iptables-save",
-            Dialect::NftText => "nft list ruleset text",
-            Dialect::NftJson => "nft -j JSON",
-        }
-    }
-}
+pub use model::Dialect;
 
 /// Whether *every* line of `text` is iptables-save output: a `*table` line, then only
 /// `:CHAIN POLICY` lines, commands, `[p:b]` counters and COMMIT (comments and blank lines

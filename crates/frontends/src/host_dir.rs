@@ -26,7 +26,7 @@
 //! `ip -j route show table all` without `-4` also lists IPv6 routes; when `ip6-route.json`
 //! is present too, the IPv6 routes of `ip-route.json` are dropped so none is counted twice.
 
-use crate::error::ParseError;
+use model::diag::ParseError;
 use model::ruleset::NamedSet;
 use model::{Host, SourceFile};
 use std::fmt;

@@ -15,8 +15,8 @@
 //!   a stable id from its name ([`table_id_of_name`]), the same in routes and rules.
 //! - `Interface::up` is the administrative `UP` flag (`ip link set up`), not the carrier.
 
-use crate::error::{ErrorKind, ParseError};
 use ipnet::IpNet;
+use model::diag::{ErrorKind, ParseError};
 use model::host::{
     table_id, IfAddr, Interface, LinkType, NextHop, PolicyRule, Route, RouteType, RuleAction, Scope,
 };

@@ -13,7 +13,7 @@
 //! "about". Only the counters and the rule's text are read; the rule itself is not lowered
 //! (the listing drops details that `iptables-save` keeps).
 
-use crate::error::{ErrorKind, ParseError};
+use model::diag::{ErrorKind, ParseError};
 use model::{SourceFile, Span};
 
 /// One chain of the listing.

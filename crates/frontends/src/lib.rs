@@ -17,7 +17,7 @@
 
 pub mod conntrack;
 pub mod dialect;
-pub mod error;
+
 pub mod host_dir;
 pub mod iproute;
 pub mod ipset;
@@ -30,4 +30,4 @@ pub mod snapshot;
 pub mod ss;
 pub mod sysctl;
 
-pub use error::{ErrorKind, ParseError};
+pub use model::diag::{ErrorKind, ParseError};

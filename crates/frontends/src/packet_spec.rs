@@ -22,8 +22,8 @@
 //! Each keyword may appear once. Errors point at the offending word of the arguments joined
 //! by single spaces, in a source named `<packet>`.
 
-use crate::error::{ErrorKind, ParseError};
 use crate::lines::words;
+use model::diag::{ErrorKind, ParseError};
 use model::packet::{IpProto, TcpFlags};
 use model::{Packet, SourceFile, Span, L4};
 use std::net::IpAddr;

@@ -31,8 +31,8 @@
 //! A member whose command failed and printed nothing is *unreadable*: its part of the host
 //! stays unknown and [`Loaded::notes`] says so; nothing is guessed.
 
-use crate::error::{ErrorKind, ParseError};
 use crate::host_dir::HostState;
+use model::diag::{ErrorKind, ParseError};
 use model::{Family, Ruleset, SourceFile, Span};
 use std::fmt::Write as _;
 

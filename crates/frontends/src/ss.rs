@@ -9,8 +9,8 @@
 //! takes IPv4), `127.0.0.53%lo:53` (bound to a device), `[fe80::1]%eth0:546`. Ports must be
 //! numeric: capture with `-n`.
 
-use crate::error::{ErrorKind, ParseError};
 use crate::lines::{lines, words};
+use model::diag::{ErrorKind, ParseError};
 use model::host::Socket;
 use model::packet::IpProto;
 use model::{SourceFile, Span};

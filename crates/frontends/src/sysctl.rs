@@ -6,8 +6,8 @@
 //! slash (`net.ipv4.conf.eth0/100.rp_filter`), as sysctl prints it. Values keep their inner
 //! whitespace (`ip_local_port_range = 32768\t60999`); a later duplicate key wins.
 
-use crate::error::{ErrorKind, ParseError};
 use crate::lines::{lines, Line};
+use model::diag::{ErrorKind, ParseError};
 use model::host::Sysctls;
 use model::{SourceFile, Span};
 

@@ -8,6 +8,7 @@
 //! Anything the engine cannot decide offline is [`Test::Undecidable`]: it evaluates to
 //! Unknown, never to a silent yes or no.
 
+use crate::kernel::icmp::unreach_code_name;
 use crate::packet::Mac;
 use ipnet::IpNet;
 use std::fmt;
@@ -157,62 +158,8 @@ pub enum IfaceLimit {
     Out,
 }
 
-/// Conntrack state bits (`NF_CT_STATE_*_BIT`), as [`Key::CtState`] yields them.
-pub mod ct_state {
-    pub const INVALID: u64 = 1;
-    pub const ESTABLISHED: u64 = 2;
-    pub const RELATED: u64 = 4;
-    pub const NEW: u64 = 8;
-    pub const UNTRACKED: u64 = 64;
-    /// Kernel words for each bit, as iptables and nft print them.
-    pub const NAMES: [(&str, u64); 5] = [
-        ("INVALID", INVALID),
-        ("ESTABLISHED", ESTABLISHED),
-        ("RELATED", RELATED),
-        ("NEW", NEW),
-        ("UNTRACKED", UNTRACKED),
-    ];
-}
-
-/// Conntrack status bits (`IPS_*`), as [`Key::CtStatus`] yields them.
-pub mod ct_status {
-    pub const EXPECTED: u64 = 1;
-    pub const SEEN_REPLY: u64 = 2;
-    pub const ASSURED: u64 = 4;
-    pub const CONFIRMED: u64 = 8;
-    pub const SRC_NAT: u64 = 16;
-    pub const DST_NAT: u64 = 32;
-}
-
-/// Routing types (`RTN_*`), as [`Key::FibAddrType`] yields them.
-pub mod rtn {
-    pub const UNSPEC: u64 = 0;
-    pub const UNICAST: u64 = 1;
-    pub const LOCAL: u64 = 2;
-    pub const BROADCAST: u64 = 3;
-    pub const ANYCAST: u64 = 4;
-    pub const MULTICAST: u64 = 5;
-    pub const BLACKHOLE: u64 = 6;
-    pub const UNREACHABLE: u64 = 7;
-    pub const PROHIBIT: u64 = 8;
-    pub const THROW: u64 = 9;
-    pub const NAT: u64 = 10;
-    pub const XRESOLVE: u64 = 11;
-    pub const NAMES: [(&str, u64); 12] = [
-        ("UNSPEC", UNSPEC),
-        ("UNICAST", UNICAST),
-        ("LOCAL", LOCAL),
-        ("BROADCAST", BROADCAST),
-        ("ANYCAST", ANYCAST),
-        ("MULTICAST", MULTICAST),
-        ("BLACKHOLE", BLACKHOLE),
-        ("UNREACHABLE", UNREACHABLE),
-        ("PROHIBIT", PROHIBIT),
-        ("THROW", THROW),
-        ("NAT", NAT),
-        ("XRESOLVE", XRESOLVE),
-    ];
-}
+pub use crate::kernel::ct::{state as ct_state, status as ct_status};
+pub use crate::kernel::rtn;
 
 /// A value a key yields or a pattern holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -408,8 +355,8 @@ impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Reject::TcpReset => f.write_str("tcp reset"),
-            Reject::Icmp(code) => write!(f, "icmp {}", icmp_unreach_name(code)),
-            Reject::Icmpv6(code) => write!(f, "icmpv6 {}", icmpv6_unreach_name(code)),
+            Reject::Icmp(code) => write!(f, "icmp {}", unreach_code_name(code, false)),
+            Reject::Icmpv6(code) => write!(f, "icmpv6 {}", unreach_code_name(code, true)),
             Reject::Icmpx(code) => write!(
                 f,
                 "icmpx {}",
@@ -422,35 +369,6 @@ impl fmt::Display for Reject {
                 }
             ),
         }
-    }
-}
-
-/// nft's name of an ICMP destination-unreachable code.
-pub fn icmp_unreach_name(code: u8) -> String {
-    match code {
-        0 => "net-unreachable".into(),
-        1 => "host-unreachable".into(),
-        2 => "prot-unreachable".into(),
-        3 => "port-unreachable".into(),
-        4 => "frag-needed".into(),
-        9 => "net-prohibited".into(),
-        10 => "host-prohibited".into(),
-        13 => "admin-prohibited".into(),
-        c => format!("code {c}"),
-    }
-}
-
-/// nft's name of an ICMPv6 destination-unreachable code.
-pub fn icmpv6_unreach_name(code: u8) -> String {
-    match code {
-        0 => "no-route".into(),
-        1 => "admin-prohibited".into(),
-        2 => "beyond-scope".into(),
-        3 => "addr-unreachable".into(),
-        4 => "port-unreachable".into(),
-        5 => "policy-fail".into(),
-        6 => "reject-route".into(),
-        c => format!("code {c}"),
     }
 }
 

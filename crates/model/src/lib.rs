@@ -12,14 +12,18 @@
 //! Every enum that mirrors a kernel number keeps an escape hatch (`Other(raw)`) and a
 //! `Display` in the kernel's own words, so nothing the kernel can say is lost.
 
+pub mod diag;
 pub mod expr;
 pub mod host;
+pub mod kernel;
+pub mod owner;
 pub mod packet;
 pub mod ruleset;
 pub mod source;
 
 pub use expr::{Action, Key, Match, Pattern, Reject, Test, Value, Verdict};
 pub use host::Host;
+pub use owner::{Dialect, Owner, Tool};
 pub use packet::{Packet, TcpFlags, L4};
 pub use ruleset::{Chain, ChainRef, Family, Hook, Rule, RuleRef, Ruleset, Table};
 pub use source::{Origin, SourceFile, Span};

@@ -8,69 +8,7 @@ use crate::expr::{Action, Match, Pattern, Verdict};
 use crate::source::{Counters, Origin, SourceFile};
 use std::fmt;
 
-/// Netfilter families (`NFPROTO_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Family {
-    Ip,
-    Ip6,
-    Inet,
-    Arp,
-    Bridge,
-    Netdev,
-}
-
-impl Family {
-    /// Whether base chains of this family see IPv4 (`v6 == false`) or IPv6 packets.
-    pub fn sees(self, v6: bool) -> bool {
-        match self {
-            Family::Ip => !v6,
-            Family::Ip6 => v6,
-            Family::Inet => true,
-            // Bridge and netdev chains see both, but only on their own hooks/devices.
-            Family::Bridge | Family::Netdev => true,
-            Family::Arp => false,
-        }
-    }
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Family::Ip => "ip",
-            Family::Ip6 => "ip6",
-            Family::Inet => "inet",
-            Family::Arp => "arp",
-            Family::Bridge => "bridge",
-            Family::Netdev => "netdev",
-        })
-    }
-}
-
-/// Netfilter hooks, in the order a forwarded packet meets them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Hook {
-    Ingress,
-    Prerouting,
-    Input,
-    Forward,
-    Output,
-    Postrouting,
-    Egress,
-}
-
-impl fmt::Display for Hook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Hook::Ingress => "ingress",
-            Hook::Prerouting => "prerouting",
-            Hook::Input => "input",
-            Hook::Forward => "forward",
-            Hook::Output => "output",
-            Hook::Postrouting => "postrouting",
-            Hook::Egress => "egress",
-        })
-    }
-}
+pub use crate::kernel::{Family, Hook};
 
 /// Base chain types (`type filter|nat|route`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,5 +1,6 @@
 //! Provenance: which file, line and text a rule (or a parse error) came from.
 
+use crate::owner::{Dialect, Owner};
 use std::sync::Arc;
 
 /// A half-open byte range `[start, end)` into a [`SourceFile`]'s text.
@@ -95,7 +96,8 @@ pub struct Origin {
     pub counters: Option<Counters>,
     /// `-m comment --comment` / nft `comment "..."`.
     pub comment: Option<String>,
-    /// Which front end generated this rule, if it was recognised (display only), e.g.
-    /// "ufw: ufw route allow in on lan0 out on wan0".
-    pub generated_by: Option<String>,
+    /// The language of the file it was read from (`None` for objects built in code).
+    pub dialect: Option<Dialect>,
+    /// The tool that wrote it, when recognised.
+    pub owner: Option<Owner>,
 }

@@ -638,7 +638,7 @@ fn rule_json(rs: &Ruleset, at: RuleRef) -> Option<RuleJson> {
         handle: o.handle,
         text: o.text.clone(),
         comment: o.comment.clone(),
-        generated_by: o.generated_by.clone(),
+        generated_by: o.owner.as_ref().map(|owner| owner.evidence.clone()),
         policy: None,
     })
 }
@@ -658,7 +658,7 @@ fn policy_json(rs: &Ruleset, at: ChainRef) -> Option<RuleJson> {
         handle: o.handle,
         text: o.text.clone(),
         comment: o.comment.clone(),
-        generated_by: o.generated_by.clone(),
+        generated_by: o.owner.as_ref().map(|owner| owner.evidence.clone()),
         policy: chain.base.as_ref().map(|b| b.policy.to_string()),
     })
 }

@@ -1,6 +1,7 @@
-//! The one error type of all front ends.
+//! Diagnostics: the one error type of every front end (a span into the input, a named kind,
+//! what was expected), rendered by `report` as `file:line:col`, the line and a caret.
 
-use model::{SourceFile, Span};
+use crate::{SourceFile, Span};
 use std::fmt;
 
 /// A parse error: where, what kind, and what was expected instead.

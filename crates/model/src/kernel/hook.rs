@@ -1,0 +1,78 @@
+//! Netfilter hooks (`NF_INET_*`, `NF_NETDEV_*`).
+
+use std::fmt;
+
+/// Netfilter hooks, in the order a forwarded packet meets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Hook {
+    Ingress,
+    Prerouting,
+    Input,
+    Forward,
+    Output,
+    Postrouting,
+    Egress,
+}
+
+const NAMES: [(&str, Hook); 7] = [
+    ("ingress", Hook::Ingress),
+    ("prerouting", Hook::Prerouting),
+    ("input", Hook::Input),
+    ("forward", Hook::Forward),
+    ("output", Hook::Output),
+    ("postrouting", Hook::Postrouting),
+    ("egress", Hook::Egress),
+];
+
+impl Hook {
+    /// The hook as nft names it (`prerouting`, `input`, ...).
+    pub fn from_name(name: &str) -> Option<Hook> {
+        super::lookup(&NAMES, name)
+    }
+
+    /// The hook of an iptables built-in chain (`PREROUTING`, `INPUT`, ...).
+    pub fn from_builtin_chain(chain: &str) -> Option<Hook> {
+        Some(match chain {
+            "PREROUTING" => Hook::Prerouting,
+            "INPUT" => Hook::Input,
+            "FORWARD" => Hook::Forward,
+            "OUTPUT" => Hook::Output,
+            "POSTROUTING" => Hook::Postrouting,
+            _ => return None,
+        })
+    }
+
+    /// Every name [`Hook::from_name`] accepts, for "expected ..." messages.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        NAMES.iter().map(|(n, _)| *n)
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = NAMES
+            .iter()
+            .find(|(_, v)| v == self)
+            .map_or("?", |(n, _)| n);
+        f.write_str(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for (name, hook) in NAMES {
+            assert_eq!(Hook::from_name(name), Some(hook));
+            assert_eq!(hook.to_string(), name);
+        }
+        assert_eq!(Hook::from_name("PREROUTING"), None);
+        assert_eq!(
+            Hook::from_builtin_chain("PREROUTING"),
+            Some(Hook::Prerouting)
+        );
+        assert_eq!(Hook::from_builtin_chain("ufw-input"), None);
+    }
+}
