@@ -7,12 +7,14 @@
 //! - [`cross_table`]: an accept in one base chain that did not save the packet from a drop
 //!   in another base chain on the same hook (mixed hosts);
 //! - [`contrast`]: what a ping between the same endpoints does ("why ping works");
+//! - [`capture`]: a capture's failed and fine flows simulated at the capture point;
 //! - [`callstack`]: which jumps were active when a rule was reached (the "reached via" of a
 //!   report), reconstructed from a [`engine::Trace`].
 //!
 //! Later: lint, diff and policy tests, one check per module.
 
 pub mod callstack;
+pub mod capture;
 pub mod contrast;
 pub mod counters;
 pub mod cross_table;

@@ -1,18 +1,16 @@
 //! `whyblocked pcap FILE [--rules R...] [--host H] [--at IFACE] [--json]`: a capture's
 //! failed and suspicious flows, each explained, and with the host's rules, each failed
 //! flow's first packet simulated at the capture point. The work is in
-//! `evidence::capture` (reading, flows, classification) and `report::capture` (words).
+//! `evidence::capture` (reading, flows, classification), `analysis::capture` (simulation
+//! at the capture point) and `report::capture` (words).
 
 use crate::cmd_log::RulesArgs;
 use crate::{Error, Verdict};
-use evidence::capture::{self, CaptureAnalysis};
-use evidence::wire::Direction;
-use model::{Host, Packet, Ruleset, L4};
-use report::capture::{CaptureAnswer, Simulated};
-use std::collections::HashMap;
+use evidence::capture;
+use model::{Host, Ruleset};
+use report::capture::CaptureAnswer;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// Diagnose a packet capture (pcap or pcapng, any size, streamed): reassemble flows and
@@ -104,22 +102,18 @@ pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Verdict, Error> {
 
     let empty_rules = Ruleset::default();
     let empty_host = Host::default();
-    let (ruleset, host, mut notes) = match &loaded {
+    let (ruleset, host, notes) = match &loaded {
         Some((r, h, n)) => (r, h, n.clone()),
         None => (&empty_rules, &empty_host, Vec::new()),
     };
-    let (simulations, fine_simulations) = match &loaded {
-        Some(_) => simulate_all(&analysis, ruleset, host, a.at.as_deref(), &mut notes),
-        None => (
-            vec![None; analysis.findings.len()],
-            vec![None; analysis.fine.len()],
-        ),
+    let simulations = match &loaded {
+        Some(_) => analysis::capture::simulate(&analysis, ruleset, host, a.at.as_deref()),
+        None => analysis::capture::CaptureSimulations::none(&analysis),
     };
     let answer = CaptureAnswer {
         file: &name,
         analysis: &analysis,
         simulations: &simulations,
-        fine_simulations: &fine_simulations,
         ruleset,
         host,
         notes: &notes,
@@ -139,113 +133,6 @@ pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Verdict, Error> {
     } else {
         Verdict::Passed
     })
-}
-
-/// The first packet of a flow to simulate: (packet, capture interface index, direction).
-type FirstPacket<'a> = (&'a Packet, usize, Option<Direction>);
-
-/// Simulations of the first packets of the findings, then of the fine flows kept (why they
-/// passed); each distinct packet (ignoring the source port) is simulated once.
-fn simulate_all(
-    analysis: &CaptureAnalysis,
-    ruleset: &Ruleset,
-    host: &Host,
-    at: Option<&str>,
-    notes: &mut Vec<String>,
-) -> (Vec<Option<Simulated>>, Vec<Option<Simulated>>) {
-    let prepared = engine::Prepared::new(ruleset);
-    let options = engine::Options::default();
-    let mut cache: HashMap<Packet, Simulated> = HashMap::new();
-    let mut missing_at = false;
-    let mut simulate = |(first, interface, direction): FirstPacket<'_>| {
-        let capture_iface = at.map(str::to_string).or_else(|| {
-            analysis
-                .interfaces
-                .get(interface)
-                .and_then(|i| i.name.clone())
-        });
-        let (packet, placement) = match place(first, direction, host, capture_iface.as_deref()) {
-            Some(p) => p,
-            None => {
-                missing_at = true;
-                return None;
-            }
-        };
-        let key = Packet {
-            l4: without_sport(packet.l4),
-            ..packet.clone()
-        };
-        if let Some(s) = cache.get(&key) {
-            return Some(Simulated {
-                packet,
-                outcome: s.outcome.clone(),
-                placement,
-            });
-        }
-        let outcome = engine::simulate_prepared(&prepared, host, &packet, &options);
-        let s = Simulated {
-            packet,
-            outcome,
-            placement,
-        };
-        cache.insert(key, s.clone());
-        Some(s)
-    };
-    let findings = analysis
-        .findings
-        .iter()
-        .map(|f| simulate((&f.first_packet, f.interface, f.direction)))
-        .collect();
-    let fine = analysis
-        .fine
-        .iter()
-        .map(|f| simulate((&f.first_packet, f.interface, f.direction)))
-        .collect();
-    if missing_at {
-        notes.push(
-            "some flows were not simulated: give --at IFACE, the interface the capture was taken on"
-                .to_string(),
-        );
-    }
-    (findings, fine)
-}
-
-fn without_sport(l4: L4) -> L4 {
-    match l4.ports() {
-        Some((_, d)) => l4.with_ports(0, d),
-        None => l4,
-    }
-}
-
-/// The first packet placed on the host: from one of its own addresses it leaves by the
-/// capture interface (locally generated); otherwise it arrives on it. `None` when the
-/// capture interface is unknown and the packet is not the host's own.
-fn place(
-    first: &Packet,
-    direction: Option<Direction>,
-    host: &Host,
-    iface: Option<&str>,
-) -> Option<(Packet, String)> {
-    let mut p = first.clone();
-    let own = |a: IpAddr| host.owner_of(a).is_some();
-    if own(p.src) {
-        p.iif = None;
-        p.oif = iface.map(str::to_string);
-        let how = match iface {
-            Some(i) => format!("sent by this host out of {i}: the source is its own address"),
-            None => "sent by this host: the source is its own address".to_string(),
-        };
-        return Some((p, how));
-    }
-    let iface = iface?;
-    p.iif = Some(iface.to_string());
-    let how = match direction {
-        Some(Direction::Sent) => format!(
-            "captured leaving {iface}; its arrival interface is unknown, simulated as arriving on {iface}"
-        ),
-        _ => format!("seen arriving on {iface}, the capture point"),
-    };
-    Some((p, how))
 }
 
 #[cfg(test)]

@@ -15,25 +15,16 @@
 //! evidence crate's internals can change without changing the schema.
 
 use crate::{json, words, Answer};
-use engine::{Outcome, ResponseKind};
+use analysis::capture::{CaptureSimulations, Placement, Simulated};
+use engine::ResponseKind;
 use evidence::capture::CaptureAnalysis;
 use evidence::classify::{Finding, FineFlow, IcmpVerdict, Reporter, RstOrigin, Symptom, Working};
 use evidence::flows::Endpoint;
 use evidence::tls::{names, Alert, AlertContent, Side, TlsSummary};
-use model::{Host, Packet, Ruleset};
+use model::{Host, Ruleset};
 use serde::Serialize;
 use std::io::{self, Write};
 use std::net::IpAddr;
-
-/// The simulation of one finding's first packet.
-#[derive(Debug, Clone)]
-pub struct Simulated {
-    /// The packet as simulated (with the interface it was taken to arrive on or leave by).
-    pub packet: Packet,
-    pub outcome: Outcome,
-    /// How the interfaces were chosen, in words.
-    pub placement: String,
-}
 
 /// Everything a capture diagnosis is rendered from.
 #[derive(Debug, Clone, Copy)]
@@ -41,10 +32,8 @@ pub struct CaptureAnswer<'a> {
     /// The capture's name as given.
     pub file: &'a str,
     pub analysis: &'a CaptureAnalysis,
-    /// One entry per finding, in the same order: its simulation, when rules were given.
-    pub simulations: &'a [Option<Simulated>],
-    /// One entry per kept fine flow (`analysis.fine`), in the same order: its simulation.
-    pub fine_simulations: &'a [Option<Simulated>],
+    /// The findings' and fine flows' simulations, when rules were given.
+    pub simulations: &'a CaptureSimulations,
     pub ruleset: &'a Ruleset,
     pub host: &'a Host,
     /// Notes on how inputs were read.
@@ -88,7 +77,7 @@ pub fn render_text<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()>
     for line in reading_notes(an) {
         writeln!(w, "note      {line}")?;
     }
-    for n in a.notes {
+    for n in input_notes(a) {
         writeln!(w, "note      {n}")?;
     }
     if an.findings.is_empty() {
@@ -171,12 +160,12 @@ pub fn render_text<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()>
     }
     for (i, f) in an.findings.iter().enumerate() {
         writeln!(w)?;
-        let sim = a.simulations.get(i).and_then(|s| s.as_ref());
+        let sim = a.simulations.findings.get(i).and_then(|s| s.as_ref());
         finding_text(w, f, sim, a)?;
     }
     // A fine flow is explained only when simulated: why the rules let it through.
     for (i, f) in an.fine.iter().enumerate() {
-        if let Some(sim) = a.fine_simulations.get(i).and_then(|s| s.as_ref()) {
+        if let Some(sim) = a.simulations.fine.get(i).and_then(|s| s.as_ref()) {
             writeln!(w)?;
             writeln!(
                 w,
@@ -305,6 +294,34 @@ fn finding_text<W: Write>(
     Ok(())
 }
 
+/// How a captured packet was placed on the host, in words.
+fn placement(p: &Placement) -> String {
+    match p {
+        Placement::SentByHost { iface: Some(i) } => {
+            format!("sent by this host out of {i}: the source is its own address")
+        }
+        Placement::SentByHost { iface: None } => {
+            "sent by this host: the source is its own address".to_string()
+        }
+        Placement::LeftArrivalUnknown { iface } => format!(
+            "captured leaving {iface}; its arrival interface is unknown, simulated as arriving on {iface}"
+        ),
+        Placement::Arrived { iface } => format!("seen arriving on {iface}, the capture point"),
+    }
+}
+
+/// The notes on how the inputs were read, then whether some flows could not be placed.
+fn input_notes(a: &CaptureAnswer<'_>) -> Vec<String> {
+    let mut notes = a.notes.to_vec();
+    if a.simulations.unplaced {
+        notes.push(
+            "some flows were not simulated: give --at IFACE, the interface the capture was taken on"
+                .to_string(),
+        );
+    }
+    notes
+}
+
 fn simulation_text<W: Write>(w: &mut W, s: &Simulated, a: &CaptureAnswer<'_>) -> io::Result<()> {
     let trace = s.outcome.primary();
     let fate = match s.outcome.decided_fate() {
@@ -314,7 +331,7 @@ fn simulation_text<W: Write>(w: &mut W, s: &Simulated, a: &CaptureAnswer<'_>) ->
     let mut lines = vec![format!(
         "{fate}  {}  ({})",
         words::packet(&s.packet),
-        s.placement
+        placement(&s.placement)
     )];
     lines.push(format!(
         "decided by {}",
@@ -1120,7 +1137,7 @@ pub fn capture_json(a: &CaptureAnswer<'_>) -> CaptureJson {
         .filter(|f| f.symptom.is_failure())
         .count();
     let mut notes = reading_notes(an);
-    notes.extend(a.notes.iter().cloned());
+    notes.extend(input_notes(a));
     CaptureJson {
         schema: "whyblocked-capture/1",
         file: a.file.to_string(),
@@ -1157,7 +1174,9 @@ pub fn capture_json(a: &CaptureAnswer<'_>) -> CaptureJson {
             .findings
             .iter()
             .enumerate()
-            .map(|(i, f)| finding_json(f, a.simulations.get(i).and_then(|s| s.as_ref()), a))
+            .map(|(i, f)| {
+                finding_json(f, a.simulations.findings.get(i).and_then(|s| s.as_ref()), a)
+            })
             .collect(),
         fine: an
             .fine
@@ -1175,7 +1194,8 @@ pub fn capture_json(a: &CaptureAnswer<'_>) -> CaptureJson {
                 headline: fine_headline(f),
                 seen: fine_summary(f),
                 simulation: a
-                    .fine_simulations
+                    .simulations
+                    .fine
                     .get(i)
                     .and_then(|s| s.as_ref())
                     .map(|s| simulation_json(s, a)),
@@ -1309,7 +1329,7 @@ fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> 
 
 fn simulation_json(s: &Simulated, a: &CaptureAnswer<'_>) -> SimulationJson {
     SimulationJson {
-        placement: s.placement.clone(),
+        placement: placement(&s.placement),
         report: json::report(&Answer {
             ruleset: a.ruleset,
             host: a.host,

@@ -1,0 +1,149 @@
+//! A capture's flows simulated on the host it was taken on: each failed (and each kept
+//! fine) flow's first packet is placed on the host at the capture point and walked through
+//! the ruleset, so the diagnosis can name the deciding rule.
+
+use engine::Outcome;
+use evidence::capture::CaptureAnalysis;
+use evidence::wire::Direction;
+use model::{Host, Packet, Ruleset, L4};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// How a captured packet was placed on the simulated host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// From one of the host's own addresses: locally generated, leaving by the capture
+    /// interface when it is known.
+    SentByHost { iface: Option<String> },
+    /// Seen arriving on the capture interface.
+    Arrived { iface: String },
+    /// Captured leaving the interface: where it arrived is unknown, so it is simulated as
+    /// arriving on the capture interface.
+    LeftArrivalUnknown { iface: String },
+}
+
+/// The simulation of one flow's first packet.
+#[derive(Debug, Clone)]
+pub struct Simulated {
+    /// The packet as simulated (with the interface it was taken to arrive on or leave by).
+    pub packet: Packet,
+    pub outcome: Outcome,
+    pub placement: Placement,
+}
+
+/// The simulations of a capture's findings and kept fine flows, in their order.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureSimulations {
+    /// One entry per finding: `None` where the packet could not be placed.
+    pub findings: Vec<Option<Simulated>>,
+    /// One entry per kept fine flow (`analysis.fine`).
+    pub fine: Vec<Option<Simulated>>,
+    /// Some flows were not simulated because the capture interface is unknown (`--at`).
+    pub unplaced: bool,
+}
+
+impl CaptureSimulations {
+    /// No simulation at all (no rules given): one empty entry per flow.
+    pub fn none(analysis: &CaptureAnalysis) -> CaptureSimulations {
+        CaptureSimulations {
+            findings: vec![None; analysis.findings.len()],
+            fine: vec![None; analysis.fine.len()],
+            unplaced: false,
+        }
+    }
+}
+
+/// Simulates the first packets of the findings, then of the fine flows kept (why they
+/// passed); each distinct packet (ignoring the source port) is simulated once. `at` is the
+/// capture interface; without it, the pcapng interface name is used.
+pub fn simulate(
+    analysis: &CaptureAnalysis,
+    ruleset: &Ruleset,
+    host: &Host,
+    at: Option<&str>,
+) -> CaptureSimulations {
+    let prepared = engine::Prepared::new(ruleset);
+    let options = engine::Options::default();
+    let mut cache: HashMap<Packet, Simulated> = HashMap::new();
+    let mut unplaced = false;
+    let mut simulate_one = |first: &Packet, interface: usize, direction: Option<Direction>| {
+        let capture_iface = at.map(str::to_string).or_else(|| {
+            analysis
+                .interfaces
+                .get(interface)
+                .and_then(|i| i.name.clone())
+        });
+        let Some((packet, placement)) = place(first, direction, host, capture_iface.as_deref())
+        else {
+            unplaced = true;
+            return None;
+        };
+        let key = Packet {
+            l4: without_sport(packet.l4),
+            ..packet.clone()
+        };
+        if let Some(s) = cache.get(&key) {
+            return Some(Simulated {
+                packet,
+                outcome: s.outcome.clone(),
+                placement,
+            });
+        }
+        let outcome = engine::simulate_prepared(&prepared, host, &packet, &options);
+        let s = Simulated {
+            packet,
+            outcome,
+            placement,
+        };
+        cache.insert(key, s.clone());
+        Some(s)
+    };
+    let findings = analysis
+        .findings
+        .iter()
+        .map(|f| simulate_one(&f.first_packet, f.interface, f.direction))
+        .collect();
+    let fine = analysis
+        .fine
+        .iter()
+        .map(|f| simulate_one(&f.first_packet, f.interface, f.direction))
+        .collect();
+    CaptureSimulations {
+        findings,
+        fine,
+        unplaced,
+    }
+}
+
+fn without_sport(l4: L4) -> L4 {
+    match l4.ports() {
+        Some((_, d)) => l4.with_ports(0, d),
+        None => l4,
+    }
+}
+
+/// The first packet placed on the host: from one of its own addresses it leaves by the
+/// capture interface (locally generated); otherwise it arrives on it. `None` when the
+/// capture interface is unknown and the packet is not the host's own.
+fn place(
+    first: &Packet,
+    direction: Option<Direction>,
+    host: &Host,
+    iface: Option<&str>,
+) -> Option<(Packet, Placement)> {
+    let mut p = first.clone();
+    let own = |a: IpAddr| host.owner_of(a).is_some();
+    if own(p.src) {
+        p.iif = None;
+        p.oif = iface.map(str::to_string);
+        let iface = iface.map(str::to_string);
+        return Some((p, Placement::SentByHost { iface }));
+    }
+    let iface = iface?.to_string();
+    p.iif = Some(iface.clone());
+    let placement = match direction {
+        Some(Direction::Sent) => Placement::LeftArrivalUnknown { iface },
+        _ => Placement::Arrived { iface },
+    };
+    Some((p, placement))
+}
