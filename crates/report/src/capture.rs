@@ -923,10 +923,16 @@ fn endpoint(e: Endpoint, f: &Finding) -> String {
 
 // ---- JSON ------------------------------------------------------------------------------
 
+/// Version of the `whyblocked pcap --json` schema (also named in `schema`).
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// `whyblocked pcap --json`: schema `whyblocked-capture/1`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaptureJson {
+    /// `whyblocked-capture/1`, kept for readers of the first release.
     pub schema: &'static str,
+    /// The version of this schema, as every whyblocked JSON document carries it.
+    pub schema_version: u32,
     pub file: String,
     /// `pcap` or `pcapng`.
     pub format: &'static str,
@@ -1140,6 +1146,7 @@ pub fn capture_json(a: &CaptureAnswer<'_>) -> CaptureJson {
     notes.extend(input_notes(a));
     CaptureJson {
         schema: "whyblocked-capture/1",
+        schema_version: SCHEMA_VERSION,
         file: a.file.to_string(),
         format: format_name(an),
         interfaces: an

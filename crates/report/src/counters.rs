@@ -50,7 +50,7 @@ pub fn render_text<W: Write>(w: &mut W, d: &Diff, before: &str, after: &str) -> 
 }
 
 #[derive(serde::Serialize)]
-struct JsonDelta<'a> {
+pub struct JsonDelta<'a> {
     family: Option<String>,
     table: &'a str,
     chain: &'a str,
@@ -65,8 +65,26 @@ struct JsonDelta<'a> {
     approx: bool,
 }
 
-/// `{"before", "after", "compared", "deltas": [...]}`; for `moved`, packets/bytes are the
-/// deltas, otherwise the row's own counts.
+/// The JSON document of `whyblocked counters`.
+#[derive(serde::Serialize)]
+pub struct CountersJson<'a> {
+    /// Version of this document's schema ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// The earlier snapshot or listing, as named on the command line.
+    pub before: &'a str,
+    /// The later one.
+    pub after: &'a str,
+    /// How many rules and policies were compared.
+    pub compared: usize,
+    /// The rules and policies whose counters changed, most packets first.
+    pub deltas: Vec<JsonDelta<'a>>,
+}
+
+/// Version of the counters JSON schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `{"schema_version", "before", "after", "compared", "deltas": [...]}`; for `moved`,
+/// packets/bytes are the deltas, otherwise the row's own counts.
 pub fn render_json<W: Write>(w: &mut W, d: &Diff, before: &str, after: &str) -> io::Result<()> {
     let deltas: Vec<JsonDelta> = d
         .deltas
@@ -94,12 +112,13 @@ pub fn render_json<W: Write>(w: &mut W, d: &Diff, before: &str, after: &str) -> 
             }
         })
         .collect();
-    let v = serde_json::json!({
-        "before": before,
-        "after": after,
-        "compared": d.compared,
-        "deltas": deltas,
-    });
+    let v = CountersJson {
+        schema_version: SCHEMA_VERSION,
+        before,
+        after,
+        compared: d.compared,
+        deltas,
+    };
     serde_json::to_writer_pretty(&mut *w, &v).map_err(io::Error::other)?;
     writeln!(w)
 }

@@ -234,8 +234,15 @@ fn flow_notes(ruleset: &Ruleset, f: &Flow, a: &FlowAnswer) -> Vec<String> {
     out
 }
 
+/// Version of the `whyblocked log --json` schema.
+pub const LOG_SCHEMA_VERSION: u32 = 1;
+
+/// Version of the `whyblocked conntrack --json` schema.
+pub const CONNTRACK_SCHEMA_VERSION: u32 = 1;
+
 #[derive(Serialize)]
 struct JsonLog<'a> {
+    schema_version: u32,
     file: &'a str,
     lines: u64,
     records: u64,
@@ -369,6 +376,7 @@ pub fn render_log_json<W: Write>(
         })
         .collect();
     let j = JsonLog {
+        schema_version: LOG_SCHEMA_VERSION,
         file: name,
         lines: scan.lines,
         records: scan.records,
@@ -851,6 +859,7 @@ pub fn render_conntrack<W: Write>(
 
 #[derive(Serialize)]
 struct JsonCt<'a> {
+    schema_version: u32,
     file: &'a str,
     events: u64,
     malformed: u64,
@@ -887,6 +896,7 @@ pub fn render_conntrack_json<W: Write>(
     asked: &[AskedPacket],
 ) -> io::Result<()> {
     let j = JsonCt {
+        schema_version: CONNTRACK_SCHEMA_VERSION,
         file: name,
         events: file.events,
         malformed: file.malformed,
