@@ -459,79 +459,28 @@ fn tcp_flags(s: &str) -> Option<TcpFlags> {
     TcpFlags::from_letters(s).filter(|f| f.0 != 0)
 }
 
-/// An ICMP type by number or name; names that stand for one code (as iptables spells them,
-/// `port-unreachable`) also give the code.
+/// An ICMP type by number or name, in iptables' words (`port-unreachable`, which also
+/// gives the code) or nft's (`echo-request`, and destination-unreachable codes such as
+/// `admin-prohibited`).
 fn icmp_type(s: &str, v6: bool) -> Option<(u8, Option<u8>)> {
+    use model::kernel::icmp;
     if let Ok(n) = s.parse::<u8>() {
         return Some((n, None));
     }
-    let name = s.to_ascii_lowercase();
-    let v4: &[(&str, u8, Option<u8>)] = &[
-        ("echo-reply", 0, None),
-        ("destination-unreachable", 3, None),
-        ("network-unreachable", 3, Some(0)),
-        ("host-unreachable", 3, Some(1)),
-        ("protocol-unreachable", 3, Some(2)),
-        ("port-unreachable", 3, Some(3)),
-        ("fragmentation-needed", 3, Some(4)),
-        ("source-route-failed", 3, Some(5)),
-        ("network-prohibited", 3, Some(9)),
-        ("host-prohibited", 3, Some(10)),
-        ("communication-prohibited", 3, Some(13)),
-        ("admin-prohibited", 3, Some(13)),
-        ("source-quench", 4, None),
-        ("redirect", 5, None),
-        ("echo-request", 8, None),
-        ("router-advertisement", 9, None),
-        ("router-solicitation", 10, None),
-        ("time-exceeded", 11, None),
-        ("ttl-exceeded", 11, None),
-        ("ttl-zero-during-transit", 11, Some(0)),
-        ("parameter-problem", 12, None),
-        ("timestamp-request", 13, None),
-        ("timestamp-reply", 14, None),
-        ("info-request", 15, None),
-        ("info-reply", 16, None),
-        ("address-mask-request", 17, None),
-        ("address-mask-reply", 18, None),
-    ];
-    let v6_names: &[(&str, u8, Option<u8>)] = &[
-        ("destination-unreachable", 1, None),
-        ("no-route", 1, Some(0)),
-        ("communication-prohibited", 1, Some(1)),
-        ("admin-prohibited", 1, Some(1)),
-        ("address-unreachable", 1, Some(3)),
-        ("port-unreachable", 1, Some(4)),
-        ("packet-too-big", 2, None),
-        ("time-exceeded", 3, None),
-        ("ttl-exceeded", 3, None),
-        ("parameter-problem", 4, None),
-        ("echo-request", 128, None),
-        ("echo-reply", 129, None),
-        ("mld-listener-query", 130, None),
-        ("mld-listener-report", 131, None),
-        ("mld-listener-done", 132, None),
-        ("mld-listener-reduction", 132, None),
-        ("nd-router-solicit", 133, None),
-        ("router-solicitation", 133, None),
-        ("nd-router-advert", 134, None),
-        ("router-advertisement", 134, None),
-        ("nd-neighbor-solicit", 135, None),
-        ("neighbor-solicitation", 135, None),
-        ("neighbour-solicitation", 135, None),
-        ("nd-neighbor-advert", 136, None),
-        ("neighbor-advertisement", 136, None),
-        ("neighbour-advertisement", 136, None),
-        ("nd-redirect", 137, None),
-        ("redirect", 137, None),
-        ("router-renumbering", 138, None),
-        ("mld2-listener-report", 143, None),
-    ];
-    let table = if v6 { v6_names } else { v4 };
-    table
+    let by_iptables = icmp::iptables_names(v6)
         .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|&(_, t, c)| (t, c))
+        .find(|e| e.name != "any" && e.name.eq_ignore_ascii_case(s))
+        .map(|e| {
+            (
+                e.icmp_type,
+                (e.code_min == e.code_max).then_some(e.code_min),
+            )
+        });
+    let name = s.to_ascii_lowercase();
+    let unreachable = if v6 { 1 } else { 3 };
+    by_iptables
+        .or_else(|| icmp::nft_type_number(&name, v6).map(|t| (t, None)))
+        .or_else(|| icmp::nft_code_number(&name, v6).map(|c| (unreachable, Some(c))))
 }
 
 #[cfg(test)]
@@ -644,6 +593,39 @@ mod tests {
                 code: 0,
                 id: 0
             }
+        );
+    }
+
+    #[test]
+    fn icmp_names_in_iptables_and_nft_words() {
+        let l4 = |spec: &str| ok(spec).packet.l4;
+        let v4 = |icmp_type, code| L4::Icmp {
+            icmp_type,
+            code,
+            id: 0,
+        };
+        let v6 = |icmp_type, code| L4::Icmpv6 {
+            icmp_type,
+            code,
+            id: 0,
+        };
+        assert_eq!(
+            l4("icmp 10.0.0.1 10.0.0.2 type admin-prohibited"),
+            v4(3, 13)
+        );
+        assert_eq!(l4("icmp 10.0.0.1 10.0.0.2 type Host-Prohibited"), v4(3, 10));
+        assert_eq!(l4("icmp 10.0.0.1 10.0.0.2 type info-request"), v4(15, 0));
+        assert_eq!(
+            l4("icmpv6 [2001:db8::1] [2001:db8::2] type admin-prohibited"),
+            v6(1, 1)
+        );
+        assert_eq!(
+            l4("icmpv6 [2001:db8::1] [2001:db8::2] type nd-neighbor-solicit"),
+            v6(135, 0)
+        );
+        assert_eq!(
+            l4("icmpv6 [2001:db8::1] [2001:db8::2] type neighbour-solicitation"),
+            v6(135, 0)
         );
     }
 
