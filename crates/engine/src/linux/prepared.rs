@@ -58,6 +58,7 @@ pub enum Entry {
 /// A ruleset indexed for simulation.
 #[derive(Debug, Clone)]
 pub struct Prepared<'r> {
+    /// The ruleset indexed.
     pub ruleset: &'r Ruleset,
     /// Entries per hook and address family: index `hook_slot(hook) * 2 + v6`.
     hooks: Vec<Vec<Entry>>,
@@ -195,6 +196,7 @@ fn family_sees(family: Family, hook: Hook, v6: bool) -> bool {
 type SortKey = (i64, u8, usize);
 
 impl<'r> Prepared<'r> {
+    /// Indexes `ruleset`: hook entries in run order, first-match quick checks.
     pub fn new(ruleset: &'r Ruleset) -> Prepared<'r> {
         let mut hooks = Vec::with_capacity(HOOKS.len() * 2);
         let tracked = [
