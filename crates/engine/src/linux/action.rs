@@ -55,7 +55,7 @@ pub fn run(
     may_be_missing: &Option<Undecidable>,
 ) -> Done {
     match a {
-        Action::Verdict(v) => Done::Flow(verdict(w, at, v)),
+        Action::Verdict(v) => Done::Flow(verdict(w, at, step, v)),
         Action::Log(log) => {
             let text = {
                 let (iif, oif) = w.devices(hook);
@@ -165,7 +165,7 @@ fn set_update_target(t: &str) -> Option<&str> {
     Some(&rest[..end]).filter(|s| !s.is_empty())
 }
 
-fn verdict(w: &mut Walk<'_, '_>, at: RuleRef, v: &Verdict) -> Flow {
+fn verdict(w: &mut Walk<'_, '_>, at: RuleRef, step: usize, v: &Verdict) -> Flow {
     match v {
         Verdict::Accept => Flow::Accept,
         Verdict::Drop => Flow::Drop,
@@ -173,7 +173,7 @@ fn verdict(w: &mut Walk<'_, '_>, at: RuleRef, v: &Verdict) -> Flow {
         Verdict::Return => Flow::Return,
         Verdict::Continue => Flow::Continue,
         Verdict::Queue(q) => Flow::Queue(*q),
-        Verdict::Jump(name) | Verdict::Goto(name) => match w.prep.chain_named(at.table, name) {
+        Verdict::Jump(name) | Verdict::Goto(name) => match w.prep.jump_target(at, step) {
             Some(c) if matches!(v, Verdict::Jump(_)) => Flow::Jump(c),
             Some(c) => Flow::Goto(c),
             None => Flow::Stop(Fate::Undetermined {
