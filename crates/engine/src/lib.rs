@@ -1,46 +1,67 @@
-//! The Linux packet path, simulated.
+//! Packet paths, simulated.
 //!
 //! [`simulate`] walks a [`Packet`] through a host's [`Ruleset`] and [`Host`] state the way
-//! the kernel does (see DESIGN.md "The engine: the Linux packet path") and returns an
+//! the Linux kernel does (see DESIGN.md "The engine: the Linux packet path") and returns an
 //! [`Outcome`]: one [`Trace`] per way the Unknown matches on the path can go. The engine
-//! returns data only; wording belongs to the `report` crate.
+//! returns data only: warnings and assumptions are typed values, wording belongs to the
+//! `report` crate.
 //!
-//! Modules, one step of the path each:
-//! - [`path`]: the order of hooks for received, forwarded and locally generated packets;
-//! - [`chain`]: base chains of one hook in priority order; jump/goto/return; policies;
-//! - [`eval`]: one match against the packet and its context (true / false / Unknown);
-//! - [`conntrack`]: first-packet classification and lookup in the host's conntrack table;
-//! - [`nat`]: address/port translation and the conntrack binding it creates;
-//! - [`route`]: policy rules, tables, longest prefix, route types, forwarding, rp_filter;
-//! - [`delivery`]: which local socket (if any) answers;
-//! - [`reject`]: the RST or ICMP error a REJECT (or the stack) sends, and from which address;
-//! - [`symptom`]: what the sender observes and what its `connect()` returns;
-//! - [`logline`]: the line LOG writes to the kernel log, in the kernel's format;
-//! - [`prepared`]: a ruleset indexed once (hook lists, chain names) for many simulations;
-//! - [`action`]: what a rule's actions do (verdicts, marks, NAT, LOG);
-//! - [`walk`]: the explicit state of one simulated path.
+//! The seam: a [`PacketPath`] walks one packet through one host once; the exploration of
+//! Unknown outcomes ([`explore`]), the trace types, the warnings and the [`Options`] are
+//! the same for every path. The Linux path lives in `linux/` (one kernel step per module)
+//! and is the [`PacketPath`] of a [`Prepared`] ruleset; another operating system's path, or
+//! a composition of several hosts, is another implementation beside it.
 
-pub mod action;
-pub mod chain;
-pub mod conntrack;
-pub mod delivery;
-pub mod eval;
-#[cfg(test)]
-mod hostkit;
-pub mod logline;
-pub mod nat;
-pub mod path;
-pub mod prepared;
-pub mod reject;
-pub mod route;
-pub mod symptom;
-pub mod trace;
-pub mod walk;
+#![warn(missing_docs)]
 
-pub use prepared::Prepared;
+mod branches;
+mod linux;
+mod trace;
+mod warning;
+
+pub use branches::{explore, Decisions};
+pub use linux::Prepared;
 pub use trace::*;
+pub use warning::{Assumption, Warning};
 
 use model::{Host, Packet, Ruleset};
+
+/// Matching a pattern against a value, as rules do (for tests that check a front end's
+/// patterns against known values).
+pub mod eval {
+    pub use crate::linux::eval::{pattern_matches, Val};
+}
+
+/// The answer a REJECT (or the local stack) sends back.
+pub mod reject {
+    pub use crate::linux::reject::response;
+}
+
+/// What the sender of a packet observes.
+pub mod symptom {
+    pub use crate::linux::symptom::sender_view_at;
+}
+
+/// A ruleset indexed once for many simulations on the Linux path.
+pub mod prepared {
+    pub use crate::linux::prepared::{conntrack_used, Prepared};
+}
+
+/// The packet path of one host's operating system: walks one packet through the host
+/// once, taking each Unknown outcome from `decisions` (see [`explore`] for the branches).
+///
+/// The Linux path is [`Prepared`]'s implementation; the ruleset it runs is inside the
+/// implementor, prepared once for many packets.
+pub trait PacketPath {
+    /// One walk of `packet` through `host`, following `decisions` at every Unknown match.
+    fn walk(
+        &self,
+        host: &Host,
+        packet: &Packet,
+        options: &Options,
+        decisions: &mut Decisions<'_>,
+    ) -> Trace;
+}
 
 /// Knobs of a simulation.
 #[derive(Debug, Clone)]
@@ -62,18 +83,20 @@ impl Default for Options {
     }
 }
 
-/// Simulates `packet` on `host` with `ruleset`.
+/// Simulates `packet` on `host` with `ruleset` on the Linux path (prepares the ruleset
+/// first; see [`simulate_prepared`]).
 pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Options) -> Outcome {
-    path::simulate(ruleset, host, packet, options)
+    simulate_prepared(&Prepared::new(ruleset), host, packet, options)
 }
 
 /// Simulates `packet` against a ruleset prepared once with [`Prepared::new`]: for many
-/// packets through one ruleset (benchmarks, the fix search).
+/// packets through one ruleset (benchmarks, the fix search). Every branch of Unknown
+/// outcomes, depth first, the "matches" branch first.
 pub fn simulate_prepared(
     prepared: &Prepared<'_>,
     host: &Host,
     packet: &Packet,
     options: &Options,
 ) -> Outcome {
-    path::simulate_prepared(prepared, host, packet, options)
+    explore(prepared, host, packet, options)
 }

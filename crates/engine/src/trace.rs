@@ -1,5 +1,6 @@
 //! What a simulation returns: data only, every rule referred to by position.
 
+use crate::warning::{Assumption, Warning};
 use model::expr::{Nat, NatKind, Queue, Reject, Undecidable};
 use model::host::Socket;
 use model::{ChainRef, Hook, Packet, RuleRef};
@@ -25,28 +26,36 @@ impl Outcome {
             .all(|b| b.trace.fate.same_kind(first))
             .then_some(first)
     }
+    /// The default branch's trace (every Unknown match took its default).
     pub fn primary(&self) -> &Trace {
         &self.branches[0].trace
     }
 }
 
+/// One explored combination of Unknown outcomes and the path it gave.
 #[derive(Debug, Clone)]
 pub struct Branch {
     /// The Unknown matches met on this branch and the outcome taken for each, in path order.
     pub choices: Vec<UnknownChoice>,
+    /// The path this combination gave.
     pub trace: Trace,
 }
 
 /// Where an Unknown match is: the rule and the index of the match in `rule.body`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UnknownSite {
+    /// The rule holding the match.
     pub rule: RuleRef,
+    /// The index of the match (or unmodelled target) in `rule.body`.
     pub step: usize,
 }
 
+/// The outcome one branch took at one Unknown match.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnknownChoice {
+    /// Where the match is.
     pub site: UnknownSite,
+    /// Why it cannot be decided offline.
     pub why: Undecidable,
     /// The outcome taken on this branch.
     pub matched: bool,
@@ -61,14 +70,21 @@ pub struct Trace {
     pub packet: Packet,
     /// The packet as it last was (after NAT, mark and TTL changes).
     pub final_packet: Packet,
+    /// Every step of the path, in order.
     pub events: Vec<Event>,
+    /// Where the packet ended up.
     pub fate: Fate,
     /// What decided the fate.
     pub decider: Decider,
+    /// The last routing decision (None: the packet never got that far).
     pub route: Option<RouteDecision>,
+    /// Address translations applied, in order.
     pub nat: Vec<NatRewrite>,
+    /// Conntrack's view of the packet.
     pub conntrack: CtInfo,
+    /// What the sender observes.
     pub sender_sees: SenderView,
+    /// Lines LOG/NFLOG rules write on the way.
     pub logs: Vec<LogLine>,
     /// Things the simulation had to assume because the input did not say (no host state,
     /// missing sysctls): each is stated in the output.
@@ -88,65 +104,111 @@ pub enum Event {
     /// A rule matched and its action ran. `verdict` is what it did to the traversal
     /// (`Continue` for LOG/MARK and other non-terminal targets).
     Rule {
+        /// The hook the rule's base chain is on.
         hook: Hook,
+        /// The rule.
         at: RuleRef,
+        /// What it did to the traversal.
         verdict: TraceVerdict,
     },
     /// The end of a regular chain was reached: back to the caller.
-    ChainEnd { hook: Hook, chain: ChainRef },
+    ChainEnd {
+        /// The hook being traversed.
+        hook: Hook,
+        /// The regular chain that ended.
+        chain: ChainRef,
+    },
     /// The end of a base chain was reached: its policy applied.
     Policy {
+        /// The hook of the base chain.
         hook: Hook,
+        /// The base chain.
         chain: ChainRef,
+        /// Its policy.
         verdict: TraceVerdict,
     },
     /// An Unknown match: which outcome this branch took.
-    Unknown { hook: Hook, choice: UnknownChoice },
+    Unknown {
+        /// The hook being traversed.
+        hook: Hook,
+        /// The match and the outcome taken.
+        choice: UnknownChoice,
+    },
     /// Conntrack classified the packet.
     Conntrack {
+        /// Prerouting or output.
         hook: Hook,
+        /// The state rules see.
         state: CtState,
+        /// Index into `host.conntrack` of the entry found, if any.
         entry: Option<usize>,
     },
     /// Address translation happened.
-    Nat { hook: Hook, rewrite: NatRewrite },
+    Nat {
+        /// The hook of the NAT core.
+        hook: Hook,
+        /// What changed.
+        rewrite: NatRewrite,
+    },
     /// A routing decision (prerouting, output, or a re-route after output changes).
     Route(RouteDecision),
     /// Mark changed by a rule.
     MarkSet {
+        /// The hook being traversed.
         hook: Hook,
+        /// The rule that set it.
         at: RuleRef,
+        /// The mark before.
         old: u32,
+        /// The mark after.
         new: u32,
     },
     /// Something on the path worth a line that is not a rule (e.g. TTL decremented,
     /// conntrack skipped because of NOTRACK).
-    Note { hook: Option<Hook>, note: Note },
+    Note {
+        /// The hook it happened on, if any.
+        hook: Option<Hook>,
+        /// What happened.
+        note: Note,
+    },
 }
 
 /// What a rule or policy did, as the kernel's trace would say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TraceVerdict {
+    /// `accept`.
     Accept,
+    /// `drop`.
     Drop,
+    /// `reject` (iptables `REJECT`) with this answer.
     Reject(Reject),
+    /// `queue` to userspace.
     Queue(Queue),
+    /// `jump` to this chain.
     Jump(ChainRef),
+    /// `goto` this chain.
     Goto(ChainRef),
+    /// `return` to the calling chain.
     Return,
+    /// On to the next rule (non-terminal actions).
     Continue,
 }
 
+/// A step of the path that is not a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
+    /// Forwarding decremented the TTL (hop limit).
     TtlDecremented {
+        /// Before.
         from: u8,
+        /// After.
         to: u8,
     },
     /// The packet is untracked: `type nat` chains and conntrack are skipped.
     Untracked,
     /// A `type nat` chain was skipped: not the first packet of its connection.
     NatChainSkipped {
+        /// The nat chain.
         chain: ChainRef,
     },
     /// The packet was re-routed after OUTPUT: a `type route` chain (iptables mangle
@@ -154,7 +216,9 @@ pub enum Note {
     Rerouted,
     /// The interface given on the command line was not what routing chose.
     OifContradicted {
+        /// The interface given.
         given: String,
+        /// The interface routing chose.
         routed: String,
     },
 }
@@ -162,13 +226,19 @@ pub enum Note {
 /// Conntrack's classification (`ct state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CtState {
+    /// The first packet of a connection.
     New,
+    /// A packet of a connection seen both ways.
     Established,
+    /// A new connection expected by another (FTP data, an ICMP error).
     Related,
+    /// A packet conntrack cannot place.
     Invalid,
+    /// Exempted by NOTRACK.
     Untracked,
 }
 
+/// What conntrack made of the packet.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CtInfo {
     /// The state rules saw first (None: the packet never reached conntrack).
@@ -184,11 +254,15 @@ pub struct CtInfo {
 /// One translation applied to the packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NatRewrite {
+    /// SNAT, DNAT, masquerade, redirect.
     pub kind: NatKind,
+    /// The hook of the NAT core that applied it.
     pub hook: Hook,
     /// The rule that did it (None: conntrack applied an existing binding).
     pub by: Option<RuleRef>,
+    /// Address and port before.
     pub before: (IpAddr, Option<u16>),
+    /// Address and port after.
     pub after: (IpAddr, Option<u16>),
     /// The translation as the rule stated it.
     pub spec: Option<Nat>,
@@ -199,34 +273,44 @@ pub struct NatRewrite {
 pub enum Fate {
     /// Accepted for a local socket. `listener` says who answers.
     Delivered {
+        /// Who answers.
         listener: Listener,
     },
     /// Forwarded out of `oif`.
     Forwarded {
+        /// The output interface.
         oif: String,
+        /// The next hop, when not on link.
         gateway: Option<IpAddr>,
     },
     /// Locally generated and sent out of `oif`.
     Sent {
+        /// The output interface.
         oif: String,
     },
+    /// Dropped without an answer.
     Dropped,
+    /// Rejected: the answer is in [`Trace::sender_sees`].
     Rejected {
+        /// The answer the rule asked for.
         with: Reject,
     },
     /// Handed to a userspace queue; what happens next depends on the program.
     Queued {
+        /// The queue.
         queue: Queue,
     },
     /// Lost in routing: no route, blackhole/unreachable/prohibit route, forwarding off,
     /// rp_filter, martian source, TTL exhausted.
     RoutingFailed {
+        /// Why.
         reason: RoutingFailure,
     },
     /// The simulation cannot say: a target whyblocked does not model stopped the packet on
     /// this branch, or the ruleset is one the kernel would refuse to load (a jump to a
     /// missing chain, a jump loop). Never counted as passed or blocked.
     Undetermined {
+        /// Why.
         reason: Undetermined,
     },
 }
@@ -235,13 +319,22 @@ pub enum Fate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Undetermined {
     /// An unmodelled target (its name) ended the rule with a verdict nobody knows.
-    UnmodelledTarget { target: String },
+    UnmodelledTarget {
+        /// The target as written.
+        target: String,
+    },
     /// `jump`/`goto` to a chain that does not exist in the table (the kernel refuses to
     /// load such a ruleset).
-    MissingChain { name: String },
+    MissingChain {
+        /// The chain named by the jump.
+        name: String,
+    },
     /// Jumps loop or nest deeper than the kernel allows (it refuses such a ruleset with
     /// ELOOP / EMLINK); `chain` is where the loop closed.
-    JumpLoop { chain: ChainRef },
+    JumpLoop {
+        /// Where the loop closed.
+        chain: ChainRef,
+    },
 }
 
 impl Fate {
@@ -277,20 +370,27 @@ pub enum Listener {
     Unknown,
 }
 
+/// Why routing lost the packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoutingFailure {
     /// No route matched (`ENETUNREACH` locally, ICMP net unreachable when forwarding).
     NoRoute,
+    /// A `blackhole` route: dropped silently.
     Blackhole,
+    /// An `unreachable` route: ICMP host unreachable.
     Unreachable,
+    /// A `prohibit` route: ICMP administratively prohibited.
     Prohibit,
     /// `ip_forward` / `conf.IFACE.forwarding` is 0.
     ForwardingDisabled {
+        /// The sysctl that is 0.
         sysctl: String,
     },
     /// Reverse path filter dropped it (`rp_filter` 1 strict or 2 loose).
     RpFilter {
+        /// 1 strict, 2 loose.
         mode: u8,
+        /// The sysctl that set the mode.
         sysctl: String,
     },
     /// A source address the kernel never accepts from the wire (127.0.0.0/8, multicast...).
@@ -301,6 +401,7 @@ pub enum RoutingFailure {
     /// another host's): `ip_forward()`/`ip6_forward()` drop it silently before the forward
     /// hook (`skb->pkt_type != PACKET_HOST`).
     NotUnicastFrame {
+        /// What the frame was addressed to.
         pkttype: model::packet::PktType,
     },
 }
@@ -308,7 +409,9 @@ pub enum RoutingFailure {
 /// What decided the fate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decider {
+    /// A rule's verdict.
     Rule(RuleRef),
+    /// A base chain's policy.
     Policy(ChainRef),
     /// The accept of a base chain was final because no later chain dropped: the last
     /// rule or policy that accepted, per hook.
@@ -319,9 +422,12 @@ pub enum Decider {
     Conntrack,
 }
 
+/// One routing decision.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteDecision {
+    /// Where it was taken (prerouting for received packets, output for local ones).
     pub hook: Hook,
+    /// What routing decided.
     pub kind: RouteKind,
     /// Routing table consulted (255 local, 254 main).
     pub table: u32,
@@ -333,18 +439,28 @@ pub struct RouteDecision {
     pub assumed: bool,
 }
 
+/// What routing decided.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RouteKind {
+    /// For this host.
     Local,
+    /// To be forwarded.
     Forward {
+        /// The output interface.
         oif: String,
+        /// The next hop, when not on link.
         gateway: Option<IpAddr>,
     },
+    /// A locally generated packet's way out.
     Output {
+        /// The output interface.
         oif: String,
+        /// The next hop, when not on link.
         gateway: Option<IpAddr>,
+        /// The preferred source address of the route.
         src: Option<IpAddr>,
     },
+    /// No way: the packet is lost.
     Failed(RoutingFailure),
 }
 
@@ -370,24 +486,34 @@ pub struct SenderView {
 /// A packet sent back to the sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// What kind of packet.
     pub kind: ResponseKind,
     /// Its source address (a firewall RST carries the original destination; an ICMP error
     /// for a forwarded packet comes from the router's address on the route back).
     pub from: IpAddr,
+    /// Its destination (the sender).
     pub to: IpAddr,
     /// Sent by the local stack (closed port) rather than by a firewall rule.
     pub by_stack: bool,
 }
 
+/// The kind of packet sent back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseKind {
+    /// A TCP RST.
     TcpRst,
+    /// An ICMP message.
     Icmp {
+        /// ICMP type.
         icmp_type: u8,
+        /// ICMP code.
         code: u8,
     },
+    /// An ICMPv6 message.
     Icmpv6 {
+        /// ICMPv6 type.
         icmp_type: u8,
+        /// ICMPv6 code.
         code: u8,
     },
     /// The connection is accepted (SYN/ACK from the server).
@@ -397,17 +523,24 @@ pub enum ResponseKind {
 /// What a socket call returns, named as errno(3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Errno {
+    /// `ECONNREFUSED`.
     Econnrefused,
+    /// `EHOSTUNREACH`.
     Ehostunreach,
+    /// `ENETUNREACH`.
     Enetunreach,
+    /// `EACCES`.
     Eacces,
+    /// `EPERM`.
     Eperm,
+    /// `ETIMEDOUT`.
     Etimedout,
     /// A blackhole route on output (`connect: Invalid argument`).
     Einval,
 }
 
 impl Errno {
+    /// The errno's C name (`ECONNREFUSED`).
     pub fn name(self) -> &'static str {
         match self {
             Errno::Econnrefused => "ECONNREFUSED",
@@ -436,59 +569,14 @@ impl Errno {
 /// A line the kernel (or an nflog reader) writes on the way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
+    /// The LOG rule.
     pub by: RuleRef,
     /// Exactly as `dmesg` shows it (without the timestamp).
     pub text: String,
+    /// Kernel log, NFLOG or ULOG.
     pub kind: model::expr::LogKind,
     /// Why the line may be missing, e.g. the LOG rule sits behind a rate limit.
     pub may_be_missing: Option<Undecidable>,
-}
-
-/// Something assumed because the input did not say it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Assumption {
-    /// No host state: `in X out Y` taken as forwarded from X to Y.
-    ForwardedFromSpec,
-    /// No host state: `in X` alone taken as addressed to this host.
-    LocalFromSpec,
-    /// No host state: `out Y` alone (or neither) taken as locally generated.
-    OutputFromSpec,
-    /// A sysctl was not given: its kernel default was used.
-    SysctlDefault { key: String, value: String },
-    /// Listening sockets not given: cannot say whether something answers.
-    SocketsUnknown,
-    /// No conntrack table given: the packet is taken as the first of its flow.
-    FirstPacketOfFlow,
-    /// The routes had no local table (255) for this family: the kernel's implicit local
-    /// and broadcast routes were derived from the host's addresses.
-    LocalRoutesFromAddresses { v6: bool },
-    /// A sysctl was not given and no sysctls at all were: this value was taken because the
-    /// packet spec implies it (e.g. forwarding on for a packet given `in X out Y`), not
-    /// the kernel default.
-    SysctlAssumed { key: String, value: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Warning {
-    /// A queue that may rewrite ports sits after conntrack on a NATed flow (user story 6):
-    /// conntrack's reverse NAT matched on the tuple before the program's change.
-    QueueAfterConntrackOnNat { at: RuleRef },
-    /// Base chains of two tables share a priority on a hook the packet crossed: the kernel
-    /// runs the one registered last first, and no listing records which was loaded last.
-    /// The simulation took the input order as the load order, so `ran_first` ran first.
-    EqualPriority {
-        hook: model::Hook,
-        ran_first: ChainRef,
-        ran_second: ChainRef,
-    },
-    /// The RST or ICMP error sent back was itself stopped on its way out (by a rule or
-    /// policy of OUTPUT/POSTROUTING, or by routing): the sender sees nothing.
-    AnswerStopped { by: Decider },
-    /// Whether the answer gets out is not decided: an Unknown match on its way out, or a
-    /// broadcast/multicast destination (output routing models only the local copy).
-    AnswerUncertain,
-    /// Anything else worth saying about the path, in words.
-    Other(String),
 }
 
 /// The reply direction.

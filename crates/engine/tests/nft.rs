@@ -177,7 +177,7 @@ fn bridge_tables_do_not_change_ip_verdicts_and_are_named() {
         .primary()
         .warnings
         .iter()
-        .any(|w| matches!(w, Warning::Other(s) if s.contains("table bridge b is not simulated"))));
+        .any(|w| matches!(w, Warning::BridgeNotSimulated { table, .. } if table == "b")));
 }
 
 /// `ct status dnat` after an inet DNAT, and the forward path sees the new address.
@@ -233,29 +233,25 @@ fn flowtable_offload_and_set_updates_are_said() {
     let rs = nft("table inet t {\n flowtable ft { hook ingress priority 0; devices = { eth0, eth1 }; }\n set seen { type ipv4_addr; flags dynamic; }\n chain fwd {\n  type filter hook forward priority 0; policy accept;\n  ip protocol tcp flow add @ft\n  add @seen { ip saddr }\n }\n chain in {\n  type filter hook input priority 0; policy accept;\n  ip saddr @seen drop\n }\n}\n");
     let o = run(&rs, &format!("tcp 192.0.2.1:4000 10.0.1.1:80 {FWD}"));
     assert!(o.primary().fate.passed());
-    let warnings: Vec<String> = o
-        .primary()
-        .warnings
-        .iter()
-        .map(|w| match w {
-            Warning::Other(s) => s.clone(),
-            other => format!("{other:?}"),
-        })
-        .collect();
+    let warnings = &o.primary().warnings;
+    assert!(
+        warnings.iter().any(
+            |w| matches!(w, Warning::FlowOffload { statement, .. } if statement == "flow add @ft")
+        ),
+        "{warnings:?}"
+    );
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains("flowtable") && w.contains("bypass")),
-        "{warnings:?}"
-    );
-    assert!(
-        warnings.iter().any(|w| w.contains("added to set @seen")),
+            .any(|w| matches!(w, Warning::SetUpdated { set, .. } if set == "seen")),
         "{warnings:?}"
     );
     let o = run(&rs, "tcp 192.0.2.1:4000 10.0.0.1:22 in eth0");
-    assert!(o.primary().warnings.iter().any(
-        |w| matches!(w, Warning::Other(s) if s.contains("set @seen is updated from the packet path"))
-    ));
+    assert!(o
+        .primary()
+        .warnings
+        .iter()
+        .any(|w| matches!(w, Warning::DynamicSetRead { set } if set == "seen")));
 }
 
 #[test]

@@ -240,6 +240,28 @@ pub enum Undecidable {
     Numgen,
     /// A match module or expression whyblocked does not model; the name as written.
     Unsupported(String),
+    /// A target whyblocked does not model; the name as written. Whether the rule goes on
+    /// past it is Unknown.
+    UnmodelledTarget(String),
+    /// The sending process's socket owner (uid/gid) was not given.
+    SocketOwnerUnknown,
+    /// The packet's MAC address was not given.
+    MacUnknown,
+    /// An address type (`addrtype`, `fib ... type`): the host's addresses and routes were
+    /// not given.
+    AddressTypeUnknown,
+    /// A reverse path check: the host's routes were not given.
+    RoutesUnknown,
+    /// A match on TCP option `kind`: the packet's TCP options are not known.
+    TcpOptionUnknown(u8),
+    /// A lookup in set `@name`, which the table does not define.
+    SetUndefined(String),
+    /// A lookup in an ipset that was not given (`ipset save`).
+    IpsetMissing(String),
+    /// A set key of more components than a lookup reads (8).
+    SetKeyTooWide,
+    /// An ipset of more key components than a lookup reads (8).
+    IpsetKeyTooWide,
 }
 
 impl fmt::Display for Undecidable {
@@ -260,7 +282,43 @@ impl fmt::Display for Undecidable {
             Undecidable::Socket => f.write_str("socket lookup"),
             Undecidable::CtCount => f.write_str("ct count (depends on open connections)"),
             Undecidable::Numgen => f.write_str("number generator (random or hash)"),
-            Undecidable::Unsupported(name) => write!(f, "unsupported match `{name}`"),
+            Undecidable::Unsupported(name) | Undecidable::UnmodelledTarget(name) => {
+                write!(f, "unsupported match `{name}`")
+            }
+            Undecidable::SocketOwnerUnknown => f.write_str(
+                "unsupported match `socket owner (uid/gid) of the sending process not given`",
+            ),
+            Undecidable::MacUnknown => {
+                f.write_str("unsupported match `MAC address of the packet not given`")
+            }
+            Undecidable::AddressTypeUnknown => f.write_str(
+                "unsupported match `address type: the host's addresses and routes were not given`",
+            ),
+            Undecidable::RoutesUnknown => {
+                f.write_str("unsupported match `rpfilter: the host's routes were not given`")
+            }
+            Undecidable::TcpOptionUnknown(kind) => write!(
+                f,
+                "unsupported match `tcp option {kind} (the packet's TCP options are not known)`"
+            ),
+            Undecidable::SetUndefined(name) => {
+                write!(
+                    f,
+                    "unsupported match `set @{name} is not defined in the table`"
+                )
+            }
+            Undecidable::IpsetMissing(name) => {
+                write!(
+                    f,
+                    "unsupported match `ipset {name} was not given (ipset save)`"
+                )
+            }
+            Undecidable::SetKeyTooWide => {
+                f.write_str("unsupported match `set key with more than 8 components`")
+            }
+            Undecidable::IpsetKeyTooWide => {
+                f.write_str("unsupported match `ipset with more than 8 key components`")
+            }
         }
     }
 }

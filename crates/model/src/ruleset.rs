@@ -6,6 +6,7 @@
 
 use crate::expr::{Action, Match, Pattern, Verdict};
 use crate::source::{Counters, Origin, SourceFile};
+use std::collections::HashMap;
 use std::fmt;
 
 pub use crate::kernel::{Family, Hook};
@@ -246,6 +247,28 @@ impl Ruleset {
     pub fn source(&self, name: &str) -> Option<&SourceFile> {
         self.sources.iter().find(|s| &*s.name == name)
     }
+    /// Resolves every `jump`/`goto` to the chain it names, once (after lowering and
+    /// merging): a walk then indexes instead of looking a name up; the verdict keeps the
+    /// name for display. Within a table the first chain of a name wins, as
+    /// [`Table::chain`] finds it.
+    pub fn link(&self) -> Links {
+        let rules = self
+            .tables
+            .iter()
+            .map(|table| {
+                let mut index: HashMap<&str, usize> = HashMap::with_capacity(table.chains.len());
+                for (i, c) in table.chains.iter().enumerate() {
+                    index.entry(c.name.as_str()).or_insert(i);
+                }
+                table
+                    .chains
+                    .iter()
+                    .map(|c| c.rules.iter().map(|r| Rule::jumps(r, &index)).collect())
+                    .collect()
+            })
+            .collect();
+        Links { rules }
+    }
     /// The total number of rules in all tables.
     pub fn rule_count(&self) -> usize {
         self.tables
@@ -253,6 +276,56 @@ impl Ruleset {
             .flat_map(|t| &t.chains)
             .map(|c| c.rules.len())
             .sum()
+    }
+}
+
+/// Where the `jump`s and `goto`s of a ruleset lead, resolved once by [`Ruleset::link`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    /// Per table and chain, per rule: each jump or goto whose chain exists in the rule's
+    /// table (most rules have none).
+    rules: Vec<Vec<ChainJumps>>,
+}
+
+/// The resolved jumps of one chain, per rule.
+type ChainJumps = Vec<Box<[Jump]>>;
+
+/// One resolved jump or goto: the step of the rule holding it and the chain (its index in
+/// the table) it leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Jump {
+    step: usize,
+    chain: usize,
+}
+
+impl Links {
+    /// The chain step `step` of rule `at` jumps or goes to; `None` when that step is not a
+    /// `jump`/`goto` or its chain does not exist in the table (the kernel refuses to load
+    /// such a ruleset).
+    #[inline]
+    pub fn target(&self, at: RuleRef, step: usize) -> Option<ChainRef> {
+        let jumps = self.rules.get(at.table)?.get(at.chain)?.get(at.rule)?;
+        let jump = jumps.iter().find(|j| j.step == step)?;
+        Some(ChainRef {
+            table: at.table,
+            chain: jump.chain,
+        })
+    }
+}
+
+impl Rule {
+    /// The resolved jumps and gotos of this rule.
+    fn jumps(&self, index: &HashMap<&str, usize>) -> Box<[Jump]> {
+        self.body
+            .iter()
+            .enumerate()
+            .filter_map(|(step, s)| match s {
+                Step::Action(Action::Verdict(Verdict::Jump(name) | Verdict::Goto(name))) => {
+                    index.get(name.as_str()).map(|&chain| Jump { step, chain })
+                }
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -293,6 +366,61 @@ mod tests {
                 ..Origin::default()
             },
         }
+    }
+
+    fn jump_rule(verdict: Verdict) -> Rule {
+        Rule {
+            body: vec![Step::Action(Action::Verdict(verdict))],
+            origin: Origin::default(),
+        }
+    }
+
+    fn chain(name: &str, rules: Vec<Rule>) -> Chain {
+        Chain {
+            name: name.into(),
+            base: None,
+            rules,
+            counters: None,
+            origin: Origin::default(),
+        }
+    }
+
+    #[test]
+    fn jumps_are_resolved_once_to_the_first_chain_of_the_name() {
+        let rules = vec![
+            jump_rule(Verdict::Accept),
+            jump_rule(Verdict::Jump("b".into())),
+            jump_rule(Verdict::Goto("missing".into())),
+        ];
+        let table = Table {
+            family: Family::Ip,
+            name: "filter".into(),
+            chains: vec![chain("a", rules), chain("b", vec![]), chain("b", vec![])],
+            sets: vec![],
+            origin: Origin::default(),
+        };
+        let rs = Ruleset {
+            tables: vec![table],
+            ..Ruleset::default()
+        };
+        let links = rs.link();
+        let at = |rule| RuleRef {
+            table: 0,
+            chain: 0,
+            rule,
+        };
+        assert_eq!(links.target(at(0), 0), None);
+        assert_eq!(
+            links.target(at(1), 0),
+            Some(ChainRef { table: 0, chain: 1 })
+        );
+        assert_eq!(links.target(at(1), 1), None);
+        assert_eq!(
+            links.target(at(2), 0),
+            None,
+            "a missing chain resolves to none"
+        );
+        assert_eq!(links.target(at(9), 0), None);
     }
 
     #[test]

@@ -424,7 +424,68 @@ pub fn warning(ruleset: &Ruleset, w: &Warning) -> String {
              crosses OUTPUT and POSTROUTING past an undecidable match, or goes to a broadcast or \
              multicast address"
             .to_string(),
-        Warning::Other(s) => s.clone(),
+        Warning::QueueAssumedListening { num, bypass } => format!(
+            "assumed a program listens on queue {num}; without one the packet is {}",
+            if *bypass {
+                "accepted (--queue-bypass)"
+            } else {
+                "dropped"
+            }
+        ),
+        Warning::BridgeNotSimulated { table, iif } => format!(
+            "table bridge {table} is not simulated: if {iif} is a bridge or a bridge port, its \
+             chains see the frame before this IP path and may drop it"
+        ),
+        Warning::FlowOffload { at, statement } => format!(
+            "{}{statement}: once the connection is offloaded to the flowtable, its later packets \
+             bypass prerouting, forward and postrouting; these rules see only its first packets",
+            location_prefix(ruleset, *at)
+        ),
+        Warning::SetUpdated { at, set } => format!(
+            "{}the packet is added to set @{set} (updated from the packet path): later \
+             packets meet @{set} with it, the listing shows it without",
+            location_prefix(ruleset, *at)
+        ),
+        Warning::DynamicSetRead { set } => format!(
+            "set @{set} is updated from the packet path: its contents are taken as listed; \
+             packets since the listing may have added or expired elements"
+        ),
+        Warning::HelperAssigned { helper } => format!(
+            "conntrack helper `{helper}` assigned: connections it expects (e.g. FTP data) become RELATED only with it"
+        ),
+        Warning::NatOutsideNatChain { kind } => format!(
+            "{kind} outside a nat chain has no effect (the kernel refuses such a rule)"
+        ),
+        Warning::NatWrongHook { kind, hook } => {
+            format!("{kind} cannot run on {hook} (the kernel refuses such a rule)")
+        }
+        Warning::NatNoInterfaceAddress { kind } => {
+            format!("{kind}: the interface has no address, the kernel drops the packet")
+        }
+        Warning::NatAddressesUnknown { kind } => format!(
+            "{kind}: the host's interface addresses were not given; the address is shown unchanged"
+        ),
+        Warning::NatRangeFirstShown { kind } => format!(
+            "{kind}: the kernel picks the address/port by hash or at random; the first of the range is shown"
+        ),
+        Warning::ConntrackTableFull => "nf_conntrack: table full, dropping packet \
+             (nf_conntrack_count >= nf_conntrack_max)"
+            .to_string(),
+        Warning::IcmpErrorAssumedRelated => {
+            "ICMP error taken as quoting a tracked flow (RELATED); if it quotes none it is INVALID"
+                .to_string()
+        }
+    }
+}
+
+/// `rules.nft:12: ` in front of a warning about a rule, or nothing when the rule has no
+/// source file.
+fn location_prefix(ruleset: &Ruleset, at: RuleRef) -> String {
+    let loc = rule_location(ruleset, at);
+    if loc.is_empty() {
+        loc
+    } else {
+        format!("{loc}: ")
     }
 }
 

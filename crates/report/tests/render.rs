@@ -599,7 +599,9 @@ fn dnat_closed_port() -> (Ruleset, Outcome) {
         delivered_as,
         route_back: None,
     });
-    t.warnings.push(Warning::Other("an example warning".into()));
+    t.warnings.push(Warning::HelperAssigned {
+        helper: "ftp".into(),
+    });
     (
         rs,
         Outcome {

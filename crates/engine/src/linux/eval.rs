@@ -10,8 +10,8 @@
 //! Allocation-free on the path taken for decidable matches: values are read as [`Val`]
 //! (borrowing names), sets are scanned in place.
 
-use crate::conntrack::Nfct;
-use crate::route;
+use crate::linux::conntrack::Nfct;
+use crate::linux::route;
 use model::expr::{
     rtn, Absent, CmpOp, IfaceLimit, Key, Match, Pattern, SetRef, Test, Undecidable, Value,
 };
@@ -61,9 +61,13 @@ pub struct Ctx<'a> {
 /// A value read from the packet or its context, borrowing names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Val<'a> {
+    /// A number (ports, marks, protocol numbers, flags).
     Int(u64),
+    /// An address.
     Addr(IpAddr),
+    /// A link-layer address.
     Mac(Mac),
+    /// A name (interfaces, helpers).
     Str(&'a str),
 }
 
@@ -129,10 +133,6 @@ fn absent(m: &Match) -> Truth {
     }
 }
 
-fn unknown(what: &str) -> Got<'static> {
-    Got::Unknown(Undecidable::Unsupported(what.to_string()))
-}
-
 /// Reads `key` as this hook sees it.
 #[inline]
 pub fn key_value<'a>(ctx: &Ctx<'a>, key: Key) -> Got<'a> {
@@ -155,9 +155,7 @@ pub fn key_value<'a>(ctx: &Ctx<'a>, key: Key) -> Got<'a> {
             let id = if key == Key::SkUid { p.uid } else { p.gid };
             match (id, ctx.locally_generated, ctx.hook) {
                 (Some(id), _, _) => int(u64::from(id)),
-                (None, true, _) => {
-                    unknown("socket owner (uid/gid) of the sending process not given")
-                }
+                (None, true, _) => Got::Unknown(Undecidable::SocketOwnerUnknown),
                 // Early demux may attach the receiving socket before INPUT.
                 (None, false, Hook::Input) => Got::Unknown(Undecidable::Socket),
                 (None, false, _) => Got::Absent,
@@ -177,7 +175,7 @@ pub fn key_value<'a>(ctx: &Ctx<'a>, key: Key) -> Got<'a> {
                 }
                 (_, _, Hook::Output | Hook::Postrouting | Hook::Egress) => Got::Absent,
                 (None, true, _) => Got::Absent,
-                (None, false, _) => unknown("MAC address of the packet not given"),
+                (None, false, _) => Got::Unknown(Undecidable::MacUnknown),
             }
         }
         Key::SrcAddr => Got::Val(Val::Addr(p.src)),
@@ -249,7 +247,7 @@ fn addr_type<'a>(ctx: &Ctx<'a>, dst: bool, iface: Option<IfaceLimit>) -> Got<'a>
     match route::addr_type_known(ctx.host, addr, dev).or_else(|| assumed_addr_type(ctx.packet, dst))
     {
         Some(t) => Got::Val(Val::Int(t)),
-        None => unknown("address type: the host's addresses and routes were not given"),
+        None => Got::Unknown(Undecidable::AddressTypeUnknown),
     }
 }
 
@@ -274,19 +272,19 @@ fn assumed_addr_type(packet: &Packet, dst: bool) -> Option<u64> {
 
 fn rpfilter<'a>(ctx: &Ctx<'a>, loose: bool, validmark: bool, accept_local: bool) -> Got<'a> {
     if !ctx.host.known.routes {
-        return unknown("rpfilter: the host's routes were not given");
+        return Got::Unknown(Undecidable::RoutesUnknown);
     }
     match route::rpfilter_passes(ctx.host, ctx.packet, loose, validmark, accept_local) {
         Some(b) => Got::Val(Val::Int(u64::from(b))),
-        None => unknown("rpfilter: the host's routes were not given"),
+        None => Got::Unknown(Undecidable::RoutesUnknown),
     }
 }
 
 fn tcp_option<'a>(packet: &Packet, kind: u8) -> Got<'a> {
     match packet.l4 {
-        L4::Tcp { .. } if packet.has_transport_header() => Got::Unknown(Undecidable::Unsupported(
-            format!("tcp option {kind} (the packet's TCP options are not known)"),
-        )),
+        L4::Tcp { .. } if packet.has_transport_header() => {
+            Got::Unknown(Undecidable::TcpOptionUnknown(kind))
+        }
         _ => Got::Absent,
     }
 }
@@ -388,12 +386,10 @@ fn set_lookup<'a>(ctx: &Ctx<'a>, keys: &[Key], set: &SetRef) -> Got<'a> {
     let (named, n) = match set {
         SetRef::Table(name) => {
             let Some(named) = ctx.ruleset.tables.get(ctx.table).and_then(|t| t.set(name)) else {
-                return Got::Unknown(Undecidable::Unsupported(format!(
-                    "set @{name} is not defined in the table"
-                )));
+                return Got::Unknown(Undecidable::SetUndefined(name.clone()));
             };
             if keys.len() > MAX_KEYS {
-                return unknown("set key with more than 8 components");
+                return Got::Unknown(Undecidable::SetKeyTooWide);
             }
             for (slot, key) in vals.iter_mut().zip(keys) {
                 match key_value(ctx, *key) {
@@ -405,9 +401,7 @@ fn set_lookup<'a>(ctx: &Ctx<'a>, keys: &[Key], set: &SetRef) -> Got<'a> {
         }
         SetRef::Ipset { name, src } => {
             let Some(named) = ctx.ruleset.ipset(name) else {
-                return Got::Unknown(Undecidable::Unsupported(format!(
-                    "ipset {name} was not given (ipset save)"
-                )));
+                return Got::Unknown(Undecidable::IpsetMissing(name.clone()));
             };
             // `ip_set_test`: fewer src/dst flags than the type's dimensions never matches.
             if src.len() < named.ipset_dims.len() {
@@ -444,7 +438,7 @@ fn ipset_values<'a>(
         };
         for key in keys {
             if n >= MAX_KEYS {
-                return Err(unknown("ipset with more than 8 key components"));
+                return Err(Got::Unknown(Undecidable::IpsetKeyTooWide));
             }
             match key_value(ctx, *key) {
                 Got::Val(v) => vals[n] = v,
@@ -494,7 +488,7 @@ fn specificity(p: &Pattern) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conntrack::{self, Nfct};
+    use crate::linux::conntrack::{self, Nfct};
     use crate::trace::CtState;
     use model::expr::ct_state;
     use model::ruleset::SetElement;

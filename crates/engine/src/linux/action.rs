@@ -6,11 +6,12 @@
 //! `TOS --set-xtos` as in `xt_DSCP.c`. NAT targets are terminal: they return
 //! `NF_ACCEPT` and end the nat chain.
 
-use crate::conntrack::Nfct;
-use crate::logline;
-use crate::nat::{self, NatProblem};
-use crate::trace::{Event, Fate, LogLine, NatRewrite, Note, Undetermined, UnknownSite, Warning};
-use crate::walk::Walk;
+use crate::linux::conntrack::Nfct;
+use crate::linux::logline;
+use crate::linux::nat::{self, NatProblem};
+use crate::linux::walk::Walk;
+use crate::trace::{Event, Fate, LogLine, NatRewrite, Note, Undetermined, UnknownSite};
+use crate::warning::Warning;
 use model::expr::{Action, CtMarkOp, Nat, Queue, Reject, Undecidable};
 use model::ruleset::ChainType;
 use model::{Hook, RuleRef, Verdict};
@@ -54,7 +55,7 @@ pub fn run(
     may_be_missing: &Option<Undecidable>,
 ) -> Done {
     match a {
-        Action::Verdict(v) => Done::Flow(verdict(w, at, v)),
+        Action::Verdict(v) => Done::Flow(verdict(w, at, step, v)),
         Action::Log(log) => {
             let text = {
                 let (iif, oif) = w.devices(hook);
@@ -113,9 +114,11 @@ pub fn run(
         Action::Nat(spec) => nat_action(w, hook, chain_type, at, spec),
         Action::Undecidable(target) => {
             let site = UnknownSite { rule: at, step };
-            let choice =
-                w.decisions
-                    .decide(w.options, site, Undecidable::Unsupported(target.clone()));
+            let choice = w.decisions.decide(
+                w.options,
+                site,
+                Undecidable::UnmodelledTarget(target.clone()),
+            );
             let continues = choice.matched;
             w.events.push(Event::Unknown { hook, choice });
             if continues {
@@ -138,24 +141,16 @@ fn shown_effects(w: &mut Walk<'_, '_>, at: RuleRef, what: &str) {
     let t = what.trim_start();
     // The front end's own explanation in parentheses is replaced by the warning's.
     let t = t.split(" (").next().unwrap_or(t);
-    let here = {
-        let o = &w.ruleset().rule_at(at).origin;
-        if o.file.is_empty() {
-            String::new()
-        } else {
-            format!("{}:{}: ", o.file, o.line)
-        }
-    };
     if t.starts_with("flow ") || t.starts_with("flow{") {
-        w.warn(Warning::Other(format!(
-            "{here}{t}: once the connection is offloaded to the flowtable, its later packets \
-             bypass prerouting, forward and postrouting; these rules see only its first packets"
-        )));
+        w.warn(Warning::FlowOffload {
+            at,
+            statement: t.to_string(),
+        });
     } else if let Some(set) = set_update_target(t) {
-        w.warn(Warning::Other(format!(
-            "{here}the packet is added to set @{set} (updated from the packet path): later \
-             packets meet @{set} with it, the listing shows it without"
-        )));
+        w.warn(Warning::SetUpdated {
+            at,
+            set: set.to_string(),
+        });
     }
 }
 
@@ -170,7 +165,7 @@ fn set_update_target(t: &str) -> Option<&str> {
     Some(&rest[..end]).filter(|s| !s.is_empty())
 }
 
-fn verdict(w: &mut Walk<'_, '_>, at: RuleRef, v: &Verdict) -> Flow {
+fn verdict(w: &mut Walk<'_, '_>, at: RuleRef, step: usize, v: &Verdict) -> Flow {
     match v {
         Verdict::Accept => Flow::Accept,
         Verdict::Drop => Flow::Drop,
@@ -178,7 +173,7 @@ fn verdict(w: &mut Walk<'_, '_>, at: RuleRef, v: &Verdict) -> Flow {
         Verdict::Return => Flow::Return,
         Verdict::Continue => Flow::Continue,
         Verdict::Queue(q) => Flow::Queue(*q),
-        Verdict::Jump(name) | Verdict::Goto(name) => match w.prep.chain_named(at.table, name) {
+        Verdict::Jump(name) | Verdict::Goto(name) => match w.prep.jump_target(at, step) {
             Some(c) if matches!(v, Verdict::Jump(_)) => Flow::Jump(c),
             Some(c) => Flow::Goto(c),
             None => Flow::Stop(Fate::Undetermined {
@@ -232,9 +227,9 @@ fn ct_set(w: &mut Walk<'_, '_>, helper: Option<&str>, zone: Option<u16>) {
         _ => return,
     }
     if let Some(h) = helper {
-        w.warn(Warning::Other(format!(
-            "conntrack helper `{h}` assigned: connections it expects (e.g. FTP data) become RELATED only with it"
-        )));
+        w.warn(Warning::HelperAssigned {
+            helper: h.to_string(),
+        });
     }
 }
 
@@ -247,10 +242,7 @@ fn nat_action(
     spec: &Nat,
 ) -> Done {
     if chain_type != ChainType::Nat {
-        w.warn(Warning::Other(format!(
-            "{} outside a nat chain has no effect (the kernel refuses such a rule)",
-            spec.kind
-        )));
+        w.warn(Warning::NatOutsideNatChain { kind: spec.kind });
         return Done::Continue;
     }
     let result = nat::translate(
@@ -265,26 +257,20 @@ fn nat_action(
         Ok(t) => t,
         Err(NatProblem::FamilyMismatch) => return Done::Break,
         Err(NatProblem::WrongHook) => {
-            w.warn(Warning::Other(format!(
-                "{} cannot run on {hook} (the kernel refuses such a rule)",
-                spec.kind
-            )));
+            w.warn(Warning::NatWrongHook {
+                kind: spec.kind,
+                hook,
+            });
             return Done::Continue;
         }
         Err(NatProblem::NoInterfaceAddress) => {
-            w.warn(Warning::Other(format!(
-                "{}: the interface has no address, the kernel drops the packet",
-                spec.kind
-            )));
+            w.warn(Warning::NatNoInterfaceAddress { kind: spec.kind });
             return Done::Flow(Flow::Stop(Fate::Dropped));
         }
         Err(NatProblem::AddressesUnknown) => {
-            w.warn(Warning::Other(format!(
-                "{}: the host's interface addresses were not given; the address is shown unchanged",
-                spec.kind
-            )));
-            let manip =
-                crate::prepared::Manip::of_hook(hook).unwrap_or(crate::prepared::Manip::Dst);
+            w.warn(Warning::NatAddressesUnknown { kind: spec.kind });
+            let manip = crate::linux::prepared::Manip::of_hook(hook)
+                .unwrap_or(crate::linux::prepared::Manip::Dst);
             nat::Translation {
                 manip,
                 addr: nat::addr_of(&w.packet, manip),
@@ -297,10 +283,7 @@ fn nat_action(
         }
     };
     if t.approximated {
-        w.warn(Warning::Other(format!(
-            "{}: the kernel picks the address/port by hash or at random; the first of the range is shown",
-            spec.kind
-        )));
+        w.warn(Warning::NatRangeFirstShown { kind: spec.kind });
     }
     let before = (
         nat::addr_of(&w.packet, t.manip),
@@ -310,8 +293,8 @@ fn nat_action(
     if let Some(conn) = w.nfct.conn_mut() {
         // `nf_nat_setup_info` initialises this manipulation even for an identity mapping.
         match t.manip {
-            crate::prepared::Manip::Src => conn.src_nat_done = true,
-            crate::prepared::Manip::Dst => conn.dst_nat_done = true,
+            crate::linux::prepared::Manip::Src => conn.src_nat_done = true,
+            crate::linux::prepared::Manip::Dst => conn.dst_nat_done = true,
         }
     }
     let after = (

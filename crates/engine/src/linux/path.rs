@@ -1,4 +1,4 @@
-//! The order of hooks a packet meets, and the exploration of Unknown outcomes.
+//! The order of hooks a packet meets: the Linux [`PacketPath`].
 //!
 //! - Received (`packet.iif` set): ingress -> prerouting (raw, conntrack at -200, mangle,
 //!   dstnat, ...) -> routing (`route::route_received` on the packet after prerouting's DNAT
@@ -11,85 +11,42 @@
 //!   prerouting (conntrack keeps the connection made on output, still NEW; its NAT
 //!   bindings are set, so no nat chain runs again) -> input -> socket lookup.
 //!
-//! Unknown outcomes are explored depth first: the first branch takes "matches" for every
-//! Unknown match (and "continues" for an unmodelled target); each further branch flips the
-//! last outcome not yet flipped, until all combinations are seen or
-//! `Options::max_branches` is reached (`Outcome::truncated`).
+//! Unknown outcomes are taken from the [`Decisions`] the generic exploration
+//! ([`crate::branches`]) hands in, one walk per branch.
 
-use crate::chain;
-use crate::conntrack::{self, FirstPacket, Nfct};
-use crate::nat;
-use crate::prepared::{Entry, Manip, Prepared};
+use crate::linux::chain;
+use crate::linux::conntrack::{self, FirstPacket, Nfct};
+use crate::linux::nat;
+use crate::linux::prepared::{Entry, Manip, Prepared};
+use crate::linux::walk::{End, Walk};
+use crate::linux::{delivery, reject, route, symptom};
 use crate::trace::{
-    Assumption, Branch, CtState, Decider, Event, Fate, Listener, NatRewrite, Note, Outcome, Reply,
-    Response, ResponseKind, RouteDecision, RouteKind, RoutingFailure, Trace, UnknownChoice,
-    Warning,
+    CtState, Decider, Event, Fate, Listener, NatRewrite, Note, Reply, Response, ResponseKind,
+    RouteDecision, RouteKind, RoutingFailure, Trace,
 };
-use crate::walk::{End, Walk};
-use crate::{delivery, reject, route, symptom, Options};
-use model::{ChainRef, Hook, Host, Packet, Ruleset, TcpFlags, L4};
+use crate::warning::{Assumption, Warning};
+use crate::{Decisions, Options, PacketPath};
+use model::{ChainRef, Hook, Host, Packet, TcpFlags, L4};
 
-/// Simulates `packet` (prepares the ruleset first; see [`simulate_prepared`]).
-pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Options) -> Outcome {
-    let prepared = Prepared::new(ruleset);
-    simulate_prepared(&prepared, host, packet, options)
-}
-
-/// Simulates `packet` against an already prepared ruleset: every branch of Unknown
-/// outcomes, depth first, the "matches" branch first.
-pub fn simulate_prepared(
-    prepared: &Prepared<'_>,
-    host: &Host,
-    packet: &Packet,
-    options: &Options,
-) -> Outcome {
-    let max = options.max_branches.max(1);
-    let mut branches = Vec::new();
-    let mut prefix: Vec<bool> = Vec::new();
-    let mut truncated = false;
-    loop {
-        let (trace, taken, choices) = walk_once(prepared, host, packet, options, &prefix);
-        branches.push(Branch { choices, trace });
-        match next_prefix(taken) {
-            None => break,
-            Some(_) if branches.len() >= max => {
-                truncated = true;
-                break;
-            }
-            Some(next) => prefix = next,
-        }
+impl PacketPath for Prepared<'_> {
+    fn walk(
+        &self,
+        host: &Host,
+        packet: &Packet,
+        options: &Options,
+        decisions: &mut Decisions<'_>,
+    ) -> Trace {
+        let taken = std::mem::replace(decisions, Decisions::new(&[]));
+        let mut w = Walk::new(self, host, packet, options, taken);
+        let end = if packet.iif.is_some() {
+            received(&mut w)
+        } else {
+            local(&mut w)
+        };
+        let (trace, taken) = finish(w, end);
+        *decisions = taken;
+        trace
     }
-    Outcome {
-        branches,
-        truncated,
-    }
-}
-
-/// The next decision vector of a depth-first exploration: drop trailing `false` (already
-/// flipped) outcomes, flip the last `true`.
-pub fn next_prefix(mut taken: Vec<bool>) -> Option<Vec<bool>> {
-    while taken.last() == Some(&false) {
-        taken.pop();
-    }
-    let last = taken.last_mut()?;
-    *last = false;
-    Some(taken)
-}
-
-fn walk_once(
-    prepared: &Prepared<'_>,
-    host: &Host,
-    packet: &Packet,
-    options: &Options,
-    prefix: &[bool],
-) -> (Trace, Vec<bool>, Vec<UnknownChoice>) {
-    let mut w = Walk::new(prepared, host, packet, options, prefix);
-    let end = if packet.iif.is_some() {
-        received(&mut w)
-    } else {
-        local(&mut w)
-    };
-    finish(w, end)
 }
 
 /// The path of a packet received on `packet.iif`.
@@ -140,12 +97,10 @@ fn bridge_warning(w: &mut Walk<'_, '_>) {
             .any(|i| i.master.as_deref() == Some(iif))
         || host.interface(iif).is_some_and(|i| i.master.is_some());
     if bridged {
-        let msg = format!(
-            "table bridge {} is not simulated: if {iif} is a bridge or a bridge port, its \
-             chains see the frame before this IP path and may drop it",
-            table.name
-        );
-        w.warn(Warning::Other(msg));
+        w.warn(Warning::BridgeNotSimulated {
+            table: table.name.clone(),
+            iif: iif.to_string(),
+        });
     }
 }
 
@@ -425,9 +380,7 @@ fn conntrack_in(w: &mut Walk<'_, '_>, hook: Hook) -> Result<(), End> {
     let nfct = match conntrack::classify_first(&w.packet, loose) {
         FirstPacket::New | FirstPacket::NewLoose => {
             if conntrack::table_full(&host.sysctls) {
-                w.warn(Warning::Other(
-                    "nf_conntrack: table full, dropping packet (nf_conntrack_count >= nf_conntrack_max)".to_string(),
-                ));
+                w.warn(Warning::ConntrackTableFull);
                 return Err(End {
                     fate: Fate::Dropped,
                     by: Decider::Conntrack,
@@ -466,10 +419,7 @@ fn icmp_error(w: &mut Walk<'_, '_>) -> Nfct {
             None => Nfct::Invalid,
         }
     } else {
-        w.warn(Warning::Other(
-            "ICMP error taken as quoting a tracked flow (RELATED); if it quotes none it is INVALID"
-                .to_string(),
-        ));
+        w.warn(Warning::IcmpErrorAssumedRelated);
         Nfct::Tracked(conntrack::new_conn(
             &w.packet,
             CtState::Related,
@@ -587,7 +537,7 @@ fn apply_binding(w: &mut Walk<'_, '_>, hook: Hook, manip: Manip) {
 }
 
 /// Assembles the trace of a finished walk.
-fn finish(mut w: Walk<'_, '_>, end: End) -> (Trace, Vec<bool>, Vec<UnknownChoice>) {
+fn finish<'p>(mut w: Walk<'_, 'p>, end: End) -> (Trace, Decisions<'p>) {
     if let Nfct::Tracked(conn) = &w.nfct {
         if conn.entry.is_none() {
             w.ct.new_entry = Some((conn.orig, conn.reply));
@@ -655,7 +605,7 @@ fn finish(mut w: Walk<'_, '_>, end: End) -> (Trace, Vec<bool>, Vec<UnknownChoice
         warnings: w.warnings,
         reply,
     };
-    (trace, w.decisions.taken, w.decisions.choices)
+    (trace, w.decisions)
 }
 
 /// What became of the answer sent back to a received packet.
@@ -769,7 +719,7 @@ fn answer_walk(w: &Walk<'_, '_>, r: &Response, by_reject: bool) -> AnswerWalk {
     };
     // Back out of the interface the original came in by, unless routing says otherwise.
     answer.oif = original.iif.clone();
-    let mut walk = Walk::new(w.prep, w.host, &answer, w.options, &[]);
+    let mut walk = Walk::new(w.prep, w.host, &answer, w.options, Decisions::new(&[]));
     if let Nfct::Tracked(conn) = &w.nfct {
         let mut attached = conn.clone();
         attached.reply_dir = true;

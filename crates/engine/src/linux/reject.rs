@@ -14,7 +14,7 @@
 //!   sender addressed it;
 //! - an ICMP error about a *forwarded* packet comes from this router's address on the
 //!   route back to the sender (IPv4; with `icmp_errors_use_inbound_ifaddr=1` the inbound
-//!   interface's) or chosen on the inbound interface (IPv6): [`crate::route::icmp_error_source`].
+//!   interface's) or chosen on the inbound interface (IPv6): [`crate::linux::route::icmp_error_source`].
 //!   When the packet had been DNATed, the error carries the packet's conntrack
 //!   (`icmp_glue_bits` calls `nf_ct_attach`) and NAT rewrites its outer source back to the
 //!   original destination, so the sender sees the address it sent to (measured on kernel
@@ -34,7 +34,7 @@
 //! the unspecified address (0.0.0.0 / ::): an address of this host that the input did not
 //! tell.
 
-use crate::route;
+use crate::linux::route;
 use crate::trace::{
     Fate, Listener, Response, ResponseKind, RouteDecision, RouteKind, RoutingFailure,
 };
@@ -321,8 +321,8 @@ fn unspecified(v6: bool) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hostkit::*;
-    use crate::route::route_received;
+    use crate::linux::hostkit::*;
+    use crate::linux::route::route_received;
     use model::host::table_id;
 
     fn router() -> Host {

@@ -296,7 +296,7 @@ fn full_v6(a: Ipv6Addr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hostkit::*;
+    use crate::linux::hostkit::*;
     use model::expr::LogKind;
 
     fn log(prefix: &str) -> Log {

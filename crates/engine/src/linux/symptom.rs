@@ -28,11 +28,12 @@ use crate::trace::{Errno, Fate, Listener, Response, ResponseKind, RoutingFailure
 use model::packet::{TcpFlags, L4};
 use model::{Hook, Host, Packet};
 
-/// The sender's view of `fate`, given the `response` computed by [`crate::reject`].
+/// The sender's view of `fate`, given the `response` computed by [`crate::linux::reject`].
 /// `locally_generated`: the sender is a process on this host (OUTPUT drops give EPERM).
 ///
 /// A locally generated packet's drop or reject is taken to have happened on the output
 /// path (OUTPUT/POSTROUTING); use [`sender_view_at`] to say where it happened.
+#[cfg(test)]
 pub fn sender_view(
     host: &Host,
     packet: &Packet,
@@ -262,7 +263,7 @@ fn local_route_error(reason: &RoutingFailure) -> SenderView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hostkit::*;
+    use crate::linux::hostkit::*;
     use model::host::Socket;
     use model::packet::IpProto;
     use std::net::IpAddr;
@@ -431,12 +432,12 @@ mod tests {
         let fate = Fate::Delivered {
             listener: Listener::Closed,
         };
-        let r = crate::reject::response(&h, &p, &p, &fate, Some(Hook::Input), None).unwrap();
+        let r = crate::linux::reject::response(&h, &p, &p, &fate, Some(Hook::Input), None).unwrap();
         assert!(r.by_stack);
         let v = sender_view(&h, &p, &fate, Some(&r), false);
         assert_eq!(v.errno, Some(Errno::Econnrefused));
         let u = udp("10.1.1.2", "10.1.0.1", 2175).iif("tap0").build();
-        let r = crate::reject::response(&h, &u, &u, &fate, Some(Hook::Input), None).unwrap();
+        let r = crate::linux::reject::response(&h, &u, &u, &fate, Some(Hook::Input), None).unwrap();
         assert_eq!(
             sender_view(&h, &u, &fate, Some(&r), false).errno,
             Some(Errno::Econnrefused)

@@ -12,8 +12,8 @@
 //! - a port outside the given range: DNAT takes the first port of the range (offset 0), SNAT
 //!   a random one; a port already inside the range is kept, for both.
 
-use crate::conntrack::Conn;
-use crate::prepared::Manip;
+use crate::linux::conntrack::Conn;
+use crate::linux::prepared::Manip;
 use crate::trace::{RouteDecision, RouteKind};
 use model::expr::ct_status::{DST_NAT, SRC_NAT};
 use model::expr::{Nat, NatKind};
@@ -412,7 +412,7 @@ pub fn reply_to(packet: &Packet) -> Packet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conntrack;
+    use crate::linux::conntrack;
     use model::host::{IfAddr, Interface, Known};
     use model::TcpFlags;
 

@@ -16,12 +16,11 @@
 //! target), is recorded as "may or may not happen" without branching: ufw's rate-limited
 //! LOG rules do not split the answer.
 
-use crate::action::{self, Flow};
-use crate::eval::{self, Truth};
-use crate::trace::{
-    Decider, Event, Fate, TraceVerdict, Undetermined, UnknownChoice, UnknownSite, Warning,
-};
-use crate::walk::{End, Frame, Walk};
+use crate::linux::action::{self, Flow};
+use crate::linux::eval::{self, Truth};
+use crate::linux::walk::{End, Frame, Walk};
+use crate::trace::{Decider, Event, Fate, TraceVerdict, Undetermined, UnknownChoice, UnknownSite};
+use crate::warning::Warning;
 use model::expr::{ct_status, Action, Undecidable};
 use model::ruleset::{priority, ChainType, Step};
 use model::{ChainRef, Hook, Rule, RuleRef, Verdict};
@@ -343,10 +342,9 @@ fn dynamic_set_read(w: &mut Walk<'_, '_>, at: RuleRef, name: &str) {
         .and_then(|t| t.set(name))
         .is_some_and(|s| s.dynamic);
     if dynamic {
-        w.warn(Warning::Other(format!(
-            "set @{name} is updated from the packet path: its contents are taken as listed; \
-             packets since the listing may have added or expired elements"
-        )));
+        w.warn(Warning::DynamicSetRead {
+            set: name.to_string(),
+        });
     }
 }
 
@@ -380,14 +378,7 @@ fn queue_warnings(
     num: u16,
     bypass: bool,
 ) {
-    w.warn(Warning::Other(format!(
-        "assumed a program listens on queue {num}; without one the packet is {}",
-        if bypass {
-            "accepted (--queue-bypass)"
-        } else {
-            "dropped"
-        }
-    )));
+    w.warn(Warning::QueueAssumedListening { num, bypass });
     let prio = w
         .ruleset()
         .chain_at(base)
@@ -426,7 +417,7 @@ fn later_nat_rules(w: &Walk<'_, '_>, hook: Hook) -> bool {
     };
     later.iter().any(|h| {
         w.prep.entries(*h, v6).iter().any(|e| match e {
-            crate::prepared::Entry::Nat { chains, .. } => chains.iter().any(|c| {
+            crate::linux::prepared::Entry::Nat { chains, .. } => chains.iter().any(|c| {
                 w.ruleset()
                     .chain_at(*c)
                     .rules

@@ -1,6 +1,6 @@
 //! A ruleset made ready for many simulations: the base chains of every hook in the order
-//! the kernel runs them, conntrack and the NAT core placed among them, and a name index
-//! per table for `jump`/`goto`.
+//! the kernel runs them, conntrack and the NAT core placed among them, and every
+//! `jump`/`goto` resolved to its chain ([`Ruleset::link`]).
 //!
 //! Built once ([`Prepared::new`]) and shared by every packet simulated against the same
 //! ruleset (the benchmark, the fix search): the packet path then neither sorts nor
@@ -19,9 +19,8 @@
 //!   nat chains.
 
 use model::expr::{Key, Pattern, Test, Value};
-use model::ruleset::{priority, ChainType, Step};
-use model::{ChainRef, Family, Hook, Packet, Rule, Ruleset};
-use std::collections::HashMap;
+use model::ruleset::{priority, ChainType, Links, Step};
+use model::{ChainRef, Family, Hook, Packet, Rule, RuleRef, Ruleset};
 use std::net::IpAddr;
 
 /// Which address the NAT core of a hook rewrites (`enum nf_nat_manip_type`).
@@ -58,11 +57,12 @@ pub enum Entry {
 /// A ruleset indexed for simulation.
 #[derive(Debug, Clone)]
 pub struct Prepared<'r> {
+    /// The ruleset indexed.
     pub ruleset: &'r Ruleset,
     /// Entries per hook and address family: index `hook_slot(hook) * 2 + v6`.
     hooks: Vec<Vec<Entry>>,
-    /// Per table: chain name -> index.
-    names: Vec<HashMap<&'r str, usize>>,
+    /// Every `jump`/`goto` resolved to its chain.
+    links: Links,
     /// Per table, chain and rule: a compact form of the rule's first match, checked before
     /// the rule itself is read (most rules of a large ruleset fail on their first match).
     quick: Vec<Vec<Vec<Quick>>>,
@@ -195,6 +195,7 @@ fn family_sees(family: Family, hook: Hook, v6: bool) -> bool {
 type SortKey = (i64, u8, usize);
 
 impl<'r> Prepared<'r> {
+    /// Indexes `ruleset`: hook entries in run order, first-match quick checks.
     pub fn new(ruleset: &'r Ruleset) -> Prepared<'r> {
         let mut hooks = Vec::with_capacity(HOOKS.len() * 2);
         let tracked = [
@@ -206,18 +207,6 @@ impl<'r> Prepared<'r> {
                 hooks.push(entries_for(ruleset, hook, v6, tracked[usize::from(v6)]));
             }
         }
-        let names = ruleset
-            .tables
-            .iter()
-            .map(|t| {
-                let mut m = HashMap::with_capacity(t.chains.len());
-                for (i, c) in t.chains.iter().enumerate() {
-                    // The first chain of a name wins, as a lookup by name would.
-                    m.entry(c.name.as_str()).or_insert(i);
-                }
-                m
-            })
-            .collect();
         let quick = ruleset
             .tables
             .iter()
@@ -231,7 +220,7 @@ impl<'r> Prepared<'r> {
         Prepared {
             ruleset,
             hooks,
-            names,
+            links: ruleset.link(),
             quick,
         }
     }
@@ -247,9 +236,11 @@ impl<'r> Prepared<'r> {
         &self.hooks[hook_slot(hook) * 2 + usize::from(v6)]
     }
 
-    /// The chain `name` of table `table`, for `jump`/`goto`.
-    pub fn chain_named(&self, table: usize, name: &str) -> Option<usize> {
-        self.names.get(table)?.get(name).copied()
+    /// The chain that step `step` of rule `at` (a `jump`/`goto`) leads to; `None` when
+    /// the table has no chain of that name.
+    #[inline]
+    pub fn jump_target(&self, at: RuleRef, step: usize) -> Option<usize> {
+        self.links.target(at, step).map(|c| c.chain)
     }
 }
 

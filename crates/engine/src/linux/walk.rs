@@ -1,16 +1,13 @@
 //! The explicit state of one simulated path (one branch): the packet as it is now, what
 //! conntrack attached, the devices each hook knows, the routing decision, and the trace
-//! being written. Every step of [`crate::path`], [`crate::chain`] and [`crate::action`]
+//! being written. Every step of [`crate::linux::path`], [`crate::linux::chain`] and [`crate::linux::action`]
 //! takes it by `&mut` and returns a typed result.
 
-use crate::conntrack::Nfct;
-use crate::prepared::Prepared;
-use crate::trace::{
-    Assumption, CtInfo, Decider, Event, Fate, LogLine, NatRewrite, RouteDecision, UnknownChoice,
-    UnknownSite, Warning,
-};
-use crate::Options;
-use model::expr::Undecidable;
+use crate::linux::conntrack::Nfct;
+use crate::linux::prepared::Prepared;
+use crate::trace::{CtInfo, Decider, Event, Fate, LogLine, NatRewrite, RouteDecision};
+use crate::warning::{Assumption, Warning};
+use crate::{Decisions, Options};
 use model::{ChainRef, Hook, Host, Packet, Ruleset};
 
 /// How a path ended: the fate, what decided it and at which hook (for the response).
@@ -26,55 +23,6 @@ pub struct End {
 pub struct CtTemplate {
     pub zone: u16,
     pub helper: Option<String>,
-}
-
-/// The Unknown outcomes of one branch: a prefix forced by the exploration, then `true`
-/// (the "matches" branch) for every new site.
-#[derive(Debug)]
-pub struct Decisions<'p> {
-    prefix: &'p [bool],
-    /// Outcomes of the explored (not user-assumed) sites, in path order.
-    pub taken: Vec<bool>,
-    pub choices: Vec<UnknownChoice>,
-}
-
-impl<'p> Decisions<'p> {
-    pub fn new(prefix: &'p [bool]) -> Decisions<'p> {
-        Decisions {
-            prefix,
-            taken: Vec::new(),
-            choices: Vec::new(),
-        }
-    }
-
-    /// The outcome at `site`: the user's `--assume`, else the forced prefix, else `true`.
-    pub fn decide(
-        &mut self,
-        options: &Options,
-        site: UnknownSite,
-        why: Undecidable,
-    ) -> UnknownChoice {
-        let choice = match options.assume.iter().find(|(s, _)| *s == site) {
-            Some(&(_, matched)) => UnknownChoice {
-                site,
-                why,
-                matched,
-                assumed_by_user: true,
-            },
-            None => {
-                let matched = self.prefix.get(self.taken.len()).copied().unwrap_or(true);
-                self.taken.push(matched);
-                UnknownChoice {
-                    site,
-                    why,
-                    matched,
-                    assumed_by_user: false,
-                }
-            }
-        };
-        self.choices.push(choice.clone());
-        choice
-    }
 }
 
 /// A call frame of a chain traversal: where to continue after a `return`.
@@ -134,7 +82,7 @@ impl<'a, 'p> Walk<'a, 'p> {
         host: &'a Host,
         packet: &'a Packet,
         options: &'a Options,
-        prefix: &'p [bool],
+        decisions: Decisions<'p>,
     ) -> Self {
         Walk {
             prep,
@@ -152,7 +100,7 @@ impl<'a, 'p> Walk<'a, 'p> {
             route: None,
             last_rule_accept: None,
             last_policy_accept: None,
-            decisions: Decisions::new(prefix),
+            decisions,
             stack: Vec::new(),
             route_chain_changed: false,
             events: Vec::with_capacity(16),

@@ -20,7 +20,8 @@
 //! `addrconf`): the decision then has `route: None` and
 //! [`Assumption::LocalRoutesFromAddresses`] says so (see [`route_received_explained`]).
 
-use crate::trace::{Assumption, RouteDecision, RouteKind, RoutingFailure};
+use crate::trace::{RouteDecision, RouteKind, RoutingFailure};
+use crate::warning::Assumption;
 use ipnet::IpNet;
 use model::expr::rtn;
 use model::host::{table_id, LinkType, PolicyRule, Route, RouteType, RuleAction, Scope};
@@ -1335,7 +1336,7 @@ fn common_prefix(a: IpAddr, b: IpAddr) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hostkit::*;
+    use crate::linux::hostkit::*;
     use model::host::RouteType;
 
     /// Story 1's router: tap0 faces 10.1.1.0/24 (z/OS), eno1 faces 10.1.0.0/24 (laptop).

@@ -125,7 +125,7 @@ fn kernel_responder(host: &Host, packet: &Packet) -> Option<Listener> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hostkit::*;
+    use crate::linux::hostkit::*;
 
     fn sock(proto: IpProto, addr: &str, port: u16) -> Socket {
         Socket {
