@@ -16,6 +16,7 @@ mod connlimit;
 mod connmark;
 mod conntrack;
 mod dscp;
+mod ecn;
 mod hashlimit;
 mod icmp;
 mod iprange;
@@ -85,6 +86,7 @@ const REGISTRY: &[Entry] = &[
     entry("connmark", Only::Both, connmark::load),
     entry("conntrack", Only::Both, conntrack::load),
     entry("dscp", Only::Both, dscp::load),
+    entry("ecn", Only::Both, ecn::load),
     entry("hashlimit", Only::Both, hashlimit::load),
     entry("hl", Only::Ip6, ttl::load_hl),
     entry("icmp", Only::Ip, icmp::load),
