@@ -358,54 +358,7 @@ impl TableBuilder {
             }
             "-A" | "--append" | "-I" | "--insert" => {
                 let name = chain_tok("a chain name")?;
-                let insert = matches!(&*cmd.text, "-I" | "--insert");
-                let mut words = &rest[2..];
-                let mut position = None;
-                if insert {
-                    if let Some(n) = words
-                        .first()
-                        .filter(|t| !t.quoted && t.text.bytes().all(|b| b.is_ascii_digit()))
-                    {
-                        let v = values::number(&n.text, u32::MAX.into(), "rule number")
-                            .map_err(|b| cx.invalid(n, b))?;
-                        if v == 0 {
-                            return Err(cx.invalid(
-                                n,
-                                values::bad("rule number", "rules are numbered from 1"),
-                            ));
-                        }
-                        position = Some((v as usize - 1, n));
-                        words = &words[1..];
-                    }
-                }
-                let index = self.chain_index(name, cx)?;
-                let spec = rule::parse_rule(words, cx)?;
-                if spec.other_family {
-                    return Ok(());
-                }
-                let text_start = cmd.span.start as usize - at.start;
-                let text = at.text.get(text_start..).unwrap_or(at.text);
-                let mut origin = at.origin(&cx.src.name, text);
-                origin.counters = counters.or(spec.counters);
-                origin.comment = spec.comment.clone();
-                let rules = expand(spec, origin);
-                let list = &mut self.chains[index].rules;
-                match position {
-                    None if insert => {
-                        list.splice(0..0, rules);
-                    }
-                    None => list.extend(rules),
-                    Some((p, tok)) => {
-                        if p > list.len() {
-                            return Err(cx.invalid(
-                                tok,
-                                values::bad("rule number", "beyond the end of the chain"),
-                            ));
-                        }
-                        list.splice(p..p, rules);
-                    }
-                }
-                Ok(())
+                self.add_rule(cmd, name, &rest[2..], counters, at, cx)
             }
             "COMMIT" => Err(cx.expected(cmd.span, "COMMIT alone on its line", &cmd.text)),
             _ if cmd.text.starts_with('-') && !cmd.quoted => Err(cx.unsupported(
@@ -418,6 +371,58 @@ impl TableBuilder {
                 &cmd.text,
             )),
         }
+    }
+
+    /// `-A CHAIN words` (or `-I CHAIN [n] words`, by `cmd`): the rules of `words` into the
+    /// chain.
+    fn add_rule(
+        &mut self,
+        cmd: &Token<'_>,
+        chain: &Token<'_>,
+        mut words: &[Token<'_>],
+        counters: Option<Counters>,
+        at: &Line<'_>,
+        cx: &Cx<'_>,
+    ) -> Result<(), ParseError> {
+        let insert = matches!(&*cmd.text, "-I" | "--insert");
+        let mut position = None;
+        if insert {
+            if let Some(n) = words
+                .first()
+                .filter(|t| !t.quoted && t.text.bytes().all(|b| b.is_ascii_digit()))
+            {
+                position = Some((rule_number(n, cx)?, n));
+                words = &words[1..];
+            }
+        }
+        let index = self.chain_index(chain, cx)?;
+        let spec = rule::parse_rule(words, cx)?;
+        if spec.other_family {
+            return Ok(());
+        }
+        let text_start = cmd.span.start as usize - at.start;
+        let text = at.text.get(text_start..).unwrap_or(at.text);
+        let mut origin = at.origin(&cx.src.name, text);
+        origin.counters = counters.or(spec.counters);
+        origin.comment = spec.comment.clone();
+        let rules = expand(spec, origin);
+        let list = &mut self.chains[index].rules;
+        match position {
+            None if insert => {
+                list.splice(0..0, rules);
+            }
+            None => list.extend(rules),
+            Some((p, tok)) => {
+                if p > list.len() {
+                    return Err(cx.invalid(
+                        tok,
+                        values::bad("rule number", "beyond the end of the chain"),
+                    ));
+                }
+                list.splice(p..p, rules);
+            }
+        }
+        Ok(())
     }
 
     /// The chain a rule goes to: declared, or a built-in not declared (created with
@@ -514,6 +519,16 @@ impl TableBuilder {
             origin: self.origin,
         })
     }
+}
+
+/// `-I CHAIN n`: the 0-based index of rule number `n` (numbered from 1).
+fn rule_number(n: &Token<'_>, cx: &Cx<'_>) -> Result<usize, ParseError> {
+    let v =
+        values::number(&n.text, u32::MAX.into(), "rule number").map_err(|b| cx.invalid(n, b))?;
+    if v == 0 {
+        return Err(cx.invalid(n, values::bad("rule number", "rules are numbered from 1")));
+    }
+    Ok(v as usize - 1)
 }
 
 /// `[packets:bytes]`.
