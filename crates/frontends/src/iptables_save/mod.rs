@@ -12,7 +12,8 @@
 //!
 //! The parts, one job each: [`lexer`] splits a line into words with spans and quotes;
 //! [`rule`] reads one rule's options; [`matches`] and [`targets`] lower `-m` modules and
-//! `-j` targets with the kernel's semantics; [`family`] guesses ip vs ip6; this module
+//! `-j` targets with the kernel's semantics, one file per extension with its test table
+//! (`CONTRIBUTING.md` says how to add one); [`family`] guesses ip vs ip6; this module
 //! reads the file structure (tables, chain lines, commands, COMMIT) and resolves jumps.
 //!
 //! Contract: never panics on any input; every error has the exact span of the offending
@@ -24,6 +25,8 @@ mod family;
 pub(crate) mod lexer;
 mod matches;
 mod rule;
+#[cfg(test)]
+mod table_test;
 mod targets;
 pub(crate) mod values;
 
@@ -356,54 +359,7 @@ impl TableBuilder {
             }
             "-A" | "--append" | "-I" | "--insert" => {
                 let name = chain_tok("a chain name")?;
-                let insert = matches!(&*cmd.text, "-I" | "--insert");
-                let mut words = &rest[2..];
-                let mut position = None;
-                if insert {
-                    if let Some(n) = words
-                        .first()
-                        .filter(|t| !t.quoted && t.text.bytes().all(|b| b.is_ascii_digit()))
-                    {
-                        let v = values::number(&n.text, u32::MAX.into(), "rule number")
-                            .map_err(|b| cx.invalid(n, b))?;
-                        if v == 0 {
-                            return Err(cx.invalid(
-                                n,
-                                values::bad("rule number", "rules are numbered from 1"),
-                            ));
-                        }
-                        position = Some((v as usize - 1, n));
-                        words = &words[1..];
-                    }
-                }
-                let index = self.chain_index(name, cx)?;
-                let spec = rule::parse_rule(words, cx)?;
-                if spec.other_family {
-                    return Ok(());
-                }
-                let text_start = cmd.span.start as usize - at.start;
-                let text = at.text.get(text_start..).unwrap_or(at.text);
-                let mut origin = at.origin(&cx.src.name, text);
-                origin.counters = counters.or(spec.counters);
-                origin.comment = spec.comment.clone();
-                let rules = expand(spec, origin);
-                let list = &mut self.chains[index].rules;
-                match position {
-                    None if insert => {
-                        list.splice(0..0, rules);
-                    }
-                    None => list.extend(rules),
-                    Some((p, tok)) => {
-                        if p > list.len() {
-                            return Err(cx.invalid(
-                                tok,
-                                values::bad("rule number", "beyond the end of the chain"),
-                            ));
-                        }
-                        list.splice(p..p, rules);
-                    }
-                }
-                Ok(())
+                self.add_rule(cmd, name, &rest[2..], counters, at, cx)
             }
             "COMMIT" => Err(cx.expected(cmd.span, "COMMIT alone on its line", &cmd.text)),
             _ if cmd.text.starts_with('-') && !cmd.quoted => Err(cx.unsupported(
@@ -416,6 +372,58 @@ impl TableBuilder {
                 &cmd.text,
             )),
         }
+    }
+
+    /// `-A CHAIN words` (or `-I CHAIN [n] words`, by `cmd`): the rules of `words` into the
+    /// chain.
+    fn add_rule(
+        &mut self,
+        cmd: &Token<'_>,
+        chain: &Token<'_>,
+        mut words: &[Token<'_>],
+        counters: Option<Counters>,
+        at: &Line<'_>,
+        cx: &Cx<'_>,
+    ) -> Result<(), ParseError> {
+        let insert = matches!(&*cmd.text, "-I" | "--insert");
+        let mut position = None;
+        if insert {
+            if let Some(n) = words
+                .first()
+                .filter(|t| !t.quoted && t.text.bytes().all(|b| b.is_ascii_digit()))
+            {
+                position = Some((rule_number(n, cx)?, n));
+                words = &words[1..];
+            }
+        }
+        let index = self.chain_index(chain, cx)?;
+        let spec = rule::parse_rule(words, cx)?;
+        if spec.other_family {
+            return Ok(());
+        }
+        let text_start = cmd.span.start as usize - at.start;
+        let text = at.text.get(text_start..).unwrap_or(at.text);
+        let mut origin = at.origin(&cx.src.name, text);
+        origin.counters = counters.or(spec.counters);
+        origin.comment = spec.comment.clone();
+        let rules = expand(spec, origin);
+        let list = &mut self.chains[index].rules;
+        match position {
+            None if insert => {
+                list.splice(0..0, rules);
+            }
+            None => list.extend(rules),
+            Some((p, tok)) => {
+                if p > list.len() {
+                    return Err(cx.invalid(
+                        tok,
+                        values::bad("rule number", "beyond the end of the chain"),
+                    ));
+                }
+                list.splice(p..p, rules);
+            }
+        }
+        Ok(())
     }
 
     /// The chain a rule goes to: declared, or a built-in not declared (created with
@@ -514,6 +522,16 @@ impl TableBuilder {
     }
 }
 
+/// `-I CHAIN n`: the 0-based index of rule number `n` (numbered from 1).
+fn rule_number(n: &Token<'_>, cx: &Cx<'_>) -> Result<usize, ParseError> {
+    let v =
+        values::number(&n.text, u32::MAX.into(), "rule number").map_err(|b| cx.invalid(n, b))?;
+    if v == 0 {
+        return Err(cx.invalid(n, values::bad("rule number", "rules are numbered from 1")));
+    }
+    Ok(v as usize - 1)
+}
+
 /// `[packets:bytes]`.
 fn bracket_counters(t: &Token<'_>, cx: &Cx<'_>) -> Result<Counters, ParseError> {
     let inner = t.text.strip_prefix('[').and_then(|s| s.strip_suffix(']'));
@@ -580,10 +598,7 @@ fn expand(spec: RuleSpec, origin: Origin) -> Vec<PendingRule> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use model::expr::{
-        ct_state, ct_status, rtn, Absent, CmpOp, CtMarkOp, IfaceLimit, Key, LogKind, Nat, NatKind,
-        Pattern, Queue, Reject, SetRef, Test, Undecidable, Value,
-    };
+    use model::expr::{Key, Pattern, Test, Value};
 
     fn parse_text(text: &str, family: Family) -> Result<Ruleset, ParseError> {
         parse(&SourceFile::new("rules", text), Some(family))
@@ -602,10 +617,6 @@ mod tests {
         let mut r = rules_in("filter", "INPUT", rest, Family::Ip);
         assert_eq!(r.len(), 1);
         r.remove(0)
-    }
-
-    fn rule6(rest: &str) -> Rule {
-        rules_in("filter", "INPUT", rest, Family::Ip6).remove(0)
     }
 
     fn matches(r: &Rule) -> Vec<Match> {
@@ -910,912 +921,6 @@ mod tests {
         assert_eq!(
             matches(&rule("! -f -j DROP")),
             vec![Match::new(Test::LaterFragment).negate(true)]
-        );
-    }
-
-    // ---- matches ----
-
-    #[test]
-    fn tcp_ports_ranges_and_flags() {
-        let r = rule(
-            "-p tcp -m tcp --sport :1024 ! --dport 1024: --tcp-flags SYN,RST SYN --syn -j ACCEPT",
-        );
-        assert_eq!(
-            matches(&r),
-            vec![
-                proto(6),
-                cmp(
-                    Key::SrcPort,
-                    Pattern::Range(Value::Int(0), Value::Int(1024))
-                ),
-                cmp(
-                    Key::DstPort,
-                    Pattern::Range(Value::Int(1024), Value::Int(65535))
-                )
-                .negate(true),
-                cmp(
-                    Key::TcpFlags,
-                    Pattern::Masked {
-                        mask: 0x06,
-                        value: 0x02
-                    }
-                ),
-                cmp(
-                    Key::TcpFlags,
-                    Pattern::Masked {
-                        mask: 0x17,
-                        value: 0x02
-                    }
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn tcp_option() {
-        let r = rule("-p tcp --tcp-option 2 -j ACCEPT");
-        assert_eq!(matches(&r)[1], Match::new(Test::TcpOption(2)));
-    }
-
-    #[test]
-    fn implicit_protocol_module() {
-        let r = rule("-p udp --dport 53 -j ACCEPT");
-        assert_eq!(matches(&r), vec![proto(17), cmp(Key::DstPort, int(53))]);
-    }
-
-    #[test]
-    fn tcp_match_needs_tcp_protocol() {
-        let e = err("-m tcp --dport 22 -j ACCEPT");
-        assert!(matches!(e.kind, ErrorKind::Structure { .. }));
-        assert_eq!(e.line_col(), (3, 13));
-        assert!(matches!(
-            err("-p udp -m tcp --dport 22 -j ACCEPT").kind,
-            ErrorKind::Structure { .. }
-        ));
-    }
-
-    #[test]
-    fn udp_and_sctp_ports() {
-        assert_eq!(
-            matches(&rule("-p udp -m udp --sport 67:68 -j ACCEPT"))[1],
-            cmp(Key::SrcPort, Pattern::Range(Value::Int(67), Value::Int(68)))
-        );
-        assert_eq!(
-            matches(&rule("-p sctp -m sctp --dport 9 -j ACCEPT"))[1],
-            cmp(Key::DstPort, int(9))
-        );
-        let m = &matches(&rule("-p sctp -m sctp --chunk-types any INIT -j ACCEPT"))[1];
-        assert!(
-            matches!(&m.test, Test::Undecidable { kind: Undecidable::Unsupported(n), .. } if n.contains("chunk-types"))
-        );
-    }
-
-    #[test]
-    fn icmp_types_names_codes_and_any() {
-        assert_eq!(
-            matches(&rule("-p icmp -m icmp --icmp-type echo-request -j ACCEPT"))[1],
-            cmp(Key::IcmpType, int(8))
-        );
-        let m = matches(&rule("-p icmp -m icmp --icmp-type 3/4 -j ACCEPT"));
-        assert_eq!(
-            m[1..],
-            [cmp(Key::IcmpType, int(3)), cmp(Key::IcmpCode, int(4))]
-        );
-        let m = matches(&rule("-p icmp --icmp-type any -j ACCEPT"));
-        assert_eq!(
-            m[1],
-            cmp(
-                Key::IcmpType,
-                Pattern::Range(Value::Int(0), Value::Int(255))
-            )
-        );
-        let m = matches(&rule("-p icmp --icmp-type port-unreachable -j ACCEPT"));
-        assert_eq!(
-            m[1..],
-            [cmp(Key::IcmpType, int(3)), cmp(Key::IcmpCode, int(3))]
-        );
-    }
-
-    #[test]
-    fn negated_icmp_type_and_code_splits_the_rule() {
-        let r = rules_in(
-            "filter",
-            "INPUT",
-            "-p icmp ! --icmp-type 3/4 -j DROP",
-            Family::Ip,
-        );
-        assert_eq!(r.len(), 2);
-        assert_eq!(
-            matches(&r[0])[1..],
-            [cmp(Key::IcmpType, int(3)).negate(true)]
-        );
-        assert_eq!(
-            matches(&r[1])[1..],
-            [
-                cmp(Key::IcmpType, int(3)),
-                cmp(Key::IcmpCode, int(4)).negate(true)
-            ]
-        );
-    }
-
-    #[test]
-    fn icmpv6_types() {
-        let m = matches(&rule6(
-            "-p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT",
-        ));
-        assert_eq!(m, vec![proto(58), cmp(Key::Icmpv6Type, int(135))]);
-        let m = matches(&rule6("-p icmpv6 --icmpv6-type 1/4 -j ACCEPT"));
-        assert_eq!(
-            m[1..],
-            [cmp(Key::Icmpv6Type, int(1)), cmp(Key::Icmpv6Code, int(4))]
-        );
-    }
-
-    #[test]
-    fn multiport_lists() {
-        let m = matches(&rule("-p tcp -m multiport --dports 22,80:90 -j ACCEPT"));
-        assert_eq!(
-            m[1],
-            cmp(
-                Key::DstPort,
-                Pattern::OneOf(vec![
-                    int(22),
-                    Pattern::Range(Value::Int(80), Value::Int(90))
-                ])
-            )
-        );
-        let m = matches(&rule("-p udp -m multiport ! --sports 53 -j ACCEPT"));
-        assert_eq!(m[1], cmp(Key::SrcPort, int(53)).negate(true));
-    }
-
-    #[test]
-    fn multiport_ports_is_source_or_destination() {
-        let r = rules_in(
-            "filter",
-            "INPUT",
-            "-p tcp -m multiport --ports 22,80 -j ACCEPT",
-            Family::Ip,
-        );
-        let p = Pattern::OneOf(vec![int(22), int(80)]);
-        assert_eq!(r.len(), 2);
-        assert_eq!(matches(&r[0])[1..], [cmp(Key::SrcPort, p.clone())]);
-        assert_eq!(
-            matches(&r[1])[1..],
-            [
-                cmp(Key::SrcPort, p.clone()).negate(true),
-                cmp(Key::DstPort, p.clone())
-            ]
-        );
-        let r = rule("-p tcp -m multiport ! --ports 22,80 -j ACCEPT");
-        assert_eq!(
-            matches(&r)[1..],
-            [
-                cmp(Key::SrcPort, p.clone()).negate(true),
-                cmp(Key::DstPort, p).negate(true)
-            ]
-        );
-    }
-
-    #[test]
-    fn state_match() {
-        let m = matches(&rule("-m state --state RELATED,ESTABLISHED -j ACCEPT"));
-        assert_eq!(
-            m,
-            vec![cmp(
-                Key::CtState,
-                Pattern::AnyBit(ct_state::RELATED | ct_state::ESTABLISHED)
-            )]
-        );
-        let m = matches(&rule("-m state ! --state NEW -j ACCEPT"));
-        assert!(m[0].negated);
-    }
-
-    #[test]
-    fn conntrack_states_and_nat_pseudo_states() {
-        let m = matches(&rule("-m conntrack --ctstate INVALID -j DROP"));
-        assert_eq!(
-            m,
-            vec![cmp(Key::CtState, Pattern::AnyBit(ct_state::INVALID))]
-        );
-        let m = matches(&rule("-m conntrack --ctstate DNAT -j ACCEPT"));
-        let mut dnat = cmp(Key::CtStatus, Pattern::AnyBit(ct_status::DST_NAT));
-        dnat.when_absent = Absent::Unequal;
-        assert_eq!(m, vec![dnat.clone()]);
-        let r = rules_in(
-            "filter",
-            "INPUT",
-            "-m conntrack --ctstate NEW,DNAT -j ACCEPT",
-            Family::Ip,
-        );
-        assert_eq!(r.len(), 2);
-        let m = matches(&rule("-m conntrack ! --ctstate NEW,DNAT -j ACCEPT"));
-        assert_eq!(
-            m,
-            vec![
-                cmp(Key::CtState, Pattern::AnyBit(ct_state::NEW)).negate(true),
-                dnat.negate(true)
-            ]
-        );
-    }
-
-    #[test]
-    fn conntrack_tuple_status_and_direction() {
-        let m = matches(&rule(
-            "-m conntrack --ctstate ESTABLISHED --ctproto tcp --ctorigdst 10.0.0.0/8 ! --ctorigdstport 80 --ctstatus ASSURED --ctdir REPLY -j ACCEPT",
-        ));
-        assert_eq!(
-            m,
-            vec![
-                cmp(Key::CtState, Pattern::AnyBit(ct_state::ESTABLISHED)),
-                cmp(Key::CtProto, int(6)),
-                cmp(
-                    Key::CtOrigDst,
-                    Pattern::Prefix("10.0.0.0/8".parse().unwrap())
-                ),
-                cmp(Key::CtOrigDstPort, int(80)).negate(true),
-                cmp(Key::CtStatus, Pattern::AnyBit(ct_status::ASSURED)),
-                cmp(Key::CtDirection, int(1)),
-            ]
-        );
-    }
-
-    #[test]
-    fn conntrack_expire_and_invalid_with_tuple_are_undecidable() {
-        let m = matches(&rule("-m conntrack --ctexpire 10:20 -j ACCEPT"));
-        assert!(matches!(m[0].test, Test::Undecidable { .. }));
-        let m = matches(&rule(
-            "-m conntrack --ctstate INVALID --ctorigsrc 10.0.0.1 -j ACCEPT",
-        ));
-        assert_eq!(m.len(), 1);
-        assert!(matches!(m[0].test, Test::Undecidable { .. }));
-    }
-
-    #[test]
-    fn addrtype_types_and_interface_limit() {
-        let m = matches(&rule(
-            "-m addrtype ! --dst-type LOCAL,BROADCAST --limit-iface-in -j DROP",
-        ));
-        let key = Key::FibAddrType {
-            dst: true,
-            iface: Some(IfaceLimit::In),
-        };
-        assert_eq!(
-            m,
-            vec![cmp(
-                key,
-                Pattern::OneOf(vec![int(rtn::LOCAL), int(rtn::BROADCAST)])
-            )
-            .negate(true)]
-        );
-        let m = matches(&rule("-m addrtype --src-type LOCAL -j DROP"));
-        assert_eq!(
-            m,
-            vec![cmp(
-                Key::FibAddrType {
-                    dst: false,
-                    iface: None
-                },
-                int(rtn::LOCAL)
-            )]
-        );
-    }
-
-    #[test]
-    fn iprange() {
-        let m = matches(&rule("-m iprange ! --src-range 10.0.0.1-10.0.0.9 -j DROP"));
-        let range = Pattern::Range(
-            Value::Addr("10.0.0.1".parse().unwrap()),
-            Value::Addr("10.0.0.9".parse().unwrap()),
-        );
-        assert_eq!(m, vec![cmp(Key::SrcAddr, range).negate(true)]);
-    }
-
-    #[test]
-    fn mac_source() {
-        let m = matches(&rule("-m mac --mac-source 00:11:22:33:44:55 -j DROP"));
-        let mac = model::packet::Mac([0, 0x11, 0x22, 0x33, 0x44, 0x55]);
-        assert_eq!(m, vec![cmp(Key::EtherSrc, Pattern::Value(Value::Mac(mac)))]);
-        assert!(matches!(
-            err("-m mac --mac-source 00:11 -j DROP").kind,
-            ErrorKind::InvalidValue { .. }
-        ));
-        let m = matches(&rule("-m mac --mac-source XX:XX:XX:XX:XX:XX -j DROP"));
-        assert!(matches!(m[0].test, Test::Undecidable { .. }));
-    }
-
-    #[test]
-    fn mark_and_connmark() {
-        assert_eq!(
-            matches(&rule("-m mark --mark 0x1/0xff -j DROP")),
-            vec![cmp(
-                Key::Mark,
-                Pattern::Masked {
-                    mask: 0xff,
-                    value: 1
-                }
-            )]
-        );
-        assert_eq!(
-            matches(&rule("-m connmark ! --mark 5 -j DROP")),
-            vec![cmp(
-                Key::CtMark,
-                Pattern::Masked {
-                    mask: 0xffff_ffff,
-                    value: 5
-                }
-            )
-            .negate(true)]
-        );
-    }
-
-    #[test]
-    fn pkttype() {
-        assert_eq!(
-            matches(&rule("-m pkttype --pkt-type broadcast -j DROP")),
-            vec![cmp(Key::PktType, int(1))]
-        );
-        assert_eq!(
-            matches(&rule("-m pkttype --pkt-type unicast -j DROP")),
-            vec![cmp(Key::PktType, int(0))]
-        );
-        assert_eq!(
-            matches(&rule("-m pkttype --pkt-type otherhost -j DROP")),
-            vec![cmp(Key::PktType, int(3))]
-        );
-    }
-
-    #[test]
-    fn owner_numeric_names_and_socket() {
-        let mut uid = cmp(Key::SkUid, int(1000)).negate(true);
-        uid.when_absent = Absent::Unequal;
-        assert_eq!(
-            matches(&rule("-m owner ! --uid-owner 1000 -j DROP")),
-            vec![uid]
-        );
-        let m = matches(&rule("-m owner --gid-owner staff -j DROP"));
-        assert!(matches!(
-            &m[0].test,
-            Test::Undecidable {
-                kind: Undecidable::Unsupported(_),
-                ..
-            }
-        ));
-        let m = matches(&rule("-m owner --socket-exists -j DROP"));
-        assert!(matches!(
-            &m[0].test,
-            Test::Undecidable {
-                kind: Undecidable::Socket,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn length_ttl_hl() {
-        assert_eq!(
-            matches(&rule("-m length --length 0:64 -j DROP")),
-            vec![cmp(
-                Key::Length,
-                Pattern::Range(Value::Int(0), Value::Int(64))
-            )]
-        );
-        assert_eq!(
-            matches(&rule("-m ttl --ttl-lt 5 -j DROP")),
-            vec![cmp(Key::Ttl, Pattern::Compare(CmpOp::Lt, Value::Int(5)))]
-        );
-        assert_eq!(
-            matches(&rule("-m ttl ! --ttl-eq 64 -j DROP")),
-            vec![cmp(Key::Ttl, int(64)).negate(true)]
-        );
-        assert_eq!(
-            matches(&rule6("-m hl --hl-gt 1 -j DROP")),
-            vec![cmp(Key::Ttl, Pattern::Compare(CmpOp::Gt, Value::Int(1)))]
-        );
-    }
-
-    #[test]
-    fn tos_and_dscp() {
-        assert_eq!(
-            matches(&rule("-m tos --tos Minimize-Delay -j DROP")),
-            vec![cmp(
-                Key::Tos,
-                Pattern::Masked {
-                    mask: 0x3f,
-                    value: 0x10
-                }
-            )]
-        );
-        assert_eq!(
-            matches(&rule("-m dscp --dscp 46 -j DROP")),
-            vec![cmp(Key::Dscp, int(46))]
-        );
-        assert_eq!(
-            matches(&rule("-m dscp ! --dscp-class AF41 -j DROP")),
-            vec![cmp(Key::Dscp, int(34)).negate(true)]
-        );
-    }
-
-    #[test]
-    fn physdev_compares_unequal_when_not_bridged() {
-        let m = matches(&rule(
-            "-m physdev --physdev-in vnet0 ! --physdev-is-bridged -j DROP",
-        ));
-        let mut a = cmp(Key::PhysIn, Pattern::Iface("vnet0".into()));
-        a.when_absent = Absent::Unequal;
-        let mut b = cmp(Key::PhysIsBridged, int(1)).negate(true);
-        b.when_absent = Absent::Unequal;
-        assert_eq!(m, vec![a, b]);
-    }
-
-    #[test]
-    fn ipset_lookup() {
-        let m = matches(&rule(
-            "-m set ! --match-set blocked src,dst --return-nomatch -j DROP",
-        ));
-        assert!(matches!(m[0].test, Test::Undecidable { .. }));
-        let m = matches(&rule(
-            "-m set --match-set blocked src,dst ! --update-counters -j DROP",
-        ));
-        let set = SetRef::Ipset {
-            name: "blocked".into(),
-            src: vec![true, false],
-        };
-        assert_eq!(m, vec![Match::new(Test::InSet { keys: vec![], set })]);
-    }
-
-    #[test]
-    fn rpfilter_flags() {
-        let m = matches(&rule("-m rpfilter --loose --invert -j DROP"));
-        assert_eq!(
-            m,
-            vec![Match::new(Test::RpFilter {
-                loose: true,
-                validmark: false,
-                accept_local: false
-            })
-            .negate(true)]
-        );
-    }
-
-    #[test]
-    fn ipsec_policy() {
-        let m = matches(&rule("-m policy --dir in --pol none -j ACCEPT"));
-        assert_eq!(
-            m,
-            vec![Match::new(Test::IpsecPolicy {
-                dir_in: true,
-                ipsec: false
-            })]
-        );
-        let m = matches(&rule(
-            "-m policy --dir out --pol ipsec --proto esp -j ACCEPT",
-        ));
-        assert_eq!(
-            m,
-            vec![Match::new(Test::IpsecPolicy {
-                dir_in: false,
-                ipsec: true
-            })]
-        );
-    }
-
-    #[test]
-    fn routing_header_type() {
-        assert_eq!(
-            matches(&rule6("-m rt --rt-type 0 -j DROP")),
-            vec![cmp(Key::Ip6RtType, int(0))]
-        );
-        let m = matches(&rule6("-m rt --rt-type 0 --rt-segsleft 0 -j DROP"));
-        assert!(matches!(m[1].test, Test::Undecidable { .. }));
-    }
-
-    #[test]
-    fn undecidable_modules_keep_their_text() {
-        let m = matches(&rule("-m limit --limit 3/min --limit-burst 10 -j LOG"));
-        assert_eq!(
-            m,
-            vec![Match::new(Test::Undecidable {
-                kind: Undecidable::Limit,
-                text: "-m limit --limit 3/min --limit-burst 10".into()
-            })]
-        );
-        let m = matches(&rule(
-            "-m recent --name ssh --update --seconds 60 --hitcount 4 -j DROP",
-        ));
-        assert!(matches!(
-            &m[0].test,
-            Test::Undecidable {
-                kind: Undecidable::Recent,
-                ..
-            }
-        ));
-        let m = matches(&rule(
-            "-m statistic --mode random --probability 0.5 -j DROP",
-        ));
-        assert!(matches!(
-            &m[0].test,
-            Test::Undecidable {
-                kind: Undecidable::Statistic,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn unknown_module_is_undecidable_not_an_error() {
-        let m = matches(&rule(
-            "-m cgroup --path user.slice -p tcp --dport 22 -j DROP",
-        ));
-        assert!(
-            matches!(&m[1].test, Test::Undecidable { kind: Undecidable::Unsupported(n), text } if n == "cgroup" && text == "-m cgroup --path user.slice")
-        );
-        assert_eq!(m[2], cmp(Key::DstPort, int(22)));
-        let m = matches(&rule6("-m frag --fragid 5 -j DROP"));
-        assert!(
-            matches!(&m[0].test, Test::Undecidable { kind: Undecidable::Unsupported(n), .. } if n == "frag")
-        );
-    }
-
-    #[test]
-    fn unknown_option_of_known_module_is_an_error() {
-        let e = err("-p tcp -m tcp --bogus 1 -j ACCEPT");
-        assert!(matches!(e.kind, ErrorKind::Unsupported { .. }));
-        assert_eq!(e.line_col(), (3, 24));
-    }
-
-    // ---- targets ----
-
-    #[test]
-    fn verdict_targets() {
-        assert_eq!(
-            actions(&rule("-j ACCEPT")),
-            vec![Action::Verdict(Verdict::Accept)]
-        );
-        assert_eq!(
-            actions(&rule("-j DROP")),
-            vec![Action::Verdict(Verdict::Drop)]
-        );
-        assert_eq!(
-            actions(&rule("-j RETURN")),
-            vec![Action::Verdict(Verdict::Return)]
-        );
-        assert!(actions(&rule("-p tcp")).is_empty());
-    }
-
-    #[test]
-    fn reject_with_every_type() {
-        assert_eq!(
-            actions(&rule("-j REJECT")),
-            vec![Action::Verdict(Verdict::Reject(Reject::Icmp(3)))]
-        );
-        for (name, code) in [
-            ("icmp-net-unreachable", 0),
-            ("icmp-host-unreachable", 1),
-            ("icmp-proto-unreachable", 2),
-            ("icmp-port-unreachable", 3),
-            ("icmp-net-prohibited", 9),
-            ("icmp-host-prohibited", 10),
-            ("icmp-admin-prohibited", 13),
-            ("host-prohib", 10),
-        ] {
-            assert_eq!(
-                actions(&rule(&format!("-j REJECT --reject-with {name}"))),
-                vec![Action::Verdict(Verdict::Reject(Reject::Icmp(code)))]
-            );
-        }
-        assert_eq!(
-            actions(&rule("-p tcp -j REJECT --reject-with tcp-reset")),
-            vec![Action::Verdict(Verdict::Reject(Reject::TcpReset))]
-        );
-        assert_eq!(
-            actions(&rule6("-j REJECT")),
-            vec![Action::Verdict(Verdict::Reject(Reject::Icmpv6(4)))]
-        );
-        for (name, code) in [
-            ("icmp6-no-route", 0),
-            ("adm-prohibited", 1),
-            ("icmp6-addr-unreachable", 3),
-            ("icmp6-policy-fail", 5),
-            ("icmp6-reject-route", 6),
-        ] {
-            assert_eq!(
-                actions(&rule6(&format!("-j REJECT --reject-with {name}"))),
-                vec![Action::Verdict(Verdict::Reject(Reject::Icmpv6(code)))]
-            );
-        }
-        assert!(matches!(
-            err("-j REJECT --reject-with icmp6-no-route").kind,
-            ErrorKind::InvalidValue { .. }
-        ));
-    }
-
-    #[test]
-    fn log_options() {
-        let a = actions(&rule(
-            "-j LOG --log-prefix \"[UFW BLOCK] \" --log-level info --log-tcp-options --log-uid",
-        ));
-        let Action::Log(l) = &a[0] else {
-            panic!("{a:?}")
-        };
-        assert_eq!(
-            (
-                l.kind,
-                l.prefix.as_str(),
-                l.level,
-                l.tcp_options,
-                l.uid,
-                l.ip_options
-            ),
-            (LogKind::Kernel, "[UFW BLOCK] ", Some(6), true, true, false)
-        );
-        let a = actions(&rule("-j LOG"));
-        let Action::Log(l) = &a[0] else { panic!() };
-        assert_eq!(l.level, Some(4));
-    }
-
-    #[test]
-    fn nflog_and_ulog() {
-        let a = actions(&rule("-j NFLOG --nflog-group 5 --nflog-prefix drop"));
-        let Action::Log(l) = &a[0] else { panic!() };
-        assert_eq!(
-            (l.kind, l.prefix.as_str()),
-            (LogKind::Nflog { group: 5 }, "drop")
-        );
-        let a = actions(&rule("-j ULOG --ulog-nlgroup 2"));
-        let Action::Log(l) = &a[0] else { panic!() };
-        assert_eq!(l.kind, LogKind::Ulog { group: 2 });
-    }
-
-    #[test]
-    fn trace_target() {
-        let a = rules_in("raw", "PREROUTING", "-j TRACE", Family::Ip);
-        assert_eq!(actions(&a[0]), vec![Action::Trace]);
-    }
-
-    #[test]
-    fn mark_target_xmark_forms() {
-        assert_eq!(
-            actions(&rule("-j MARK --set-xmark 0x1/0xff")),
-            vec![Action::SetMark {
-                value: 1,
-                mask: 0xff
-            }]
-        );
-        assert_eq!(
-            actions(&rule("-j MARK --set-mark 0x1")),
-            vec![Action::SetMark {
-                value: 1,
-                mask: u32::MAX
-            }]
-        );
-        assert_eq!(
-            actions(&rule("-j MARK --and-mark 0xf0")),
-            vec![Action::SetMark {
-                value: 0,
-                mask: !0xf0
-            }]
-        );
-        assert_eq!(
-            actions(&rule("-j MARK --or-mark 4")),
-            vec![Action::SetMark { value: 4, mask: 4 }]
-        );
-        assert_eq!(
-            actions(&rule("-j MARK --xor-mark 4")),
-            vec![Action::SetMark { value: 4, mask: 0 }]
-        );
-        assert!(matches!(err("-j MARK").kind, ErrorKind::Expected { .. }));
-    }
-
-    #[test]
-    fn connmark_target() {
-        assert_eq!(
-            actions(&rule("-j CONNMARK --set-xmark 0x2/0xf")),
-            vec![Action::CtMark(CtMarkOp::SetXmark {
-                value: 2,
-                mask: 0xf
-            })]
-        );
-        assert_eq!(
-            actions(&rule("-j CONNMARK --save-mark --nfmask 0xff --ctmask 0xf")),
-            vec![Action::CtMark(CtMarkOp::Save {
-                nfmask: 0xff,
-                ctmask: 0xf
-            })]
-        );
-        assert_eq!(
-            actions(&rule("-j CONNMARK --restore-mark --mask 0xff")),
-            vec![Action::CtMark(CtMarkOp::Restore {
-                nfmask: 0xff,
-                ctmask: 0xff
-            })]
-        );
-    }
-
-    fn nat_action(table_chain: (&str, &str), rest: &str, family: Family) -> Nat {
-        let r = rules_in(table_chain.0, table_chain.1, rest, family);
-        let a = actions(&r[0]);
-        assert_eq!(a[1], Action::Verdict(Verdict::Accept));
-        match &a[0] {
-            Action::Nat(n) => n.clone(),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn dnat_and_snat_ranges() {
-        let n = nat_action(
-            ("nat", "PREROUTING"),
-            "-p tcp --dport 80 -j DNAT --to-destination 10.0.0.2-10.0.0.3:8080-8081 --random",
-            Family::Ip,
-        );
-        assert_eq!(n.kind, NatKind::Dnat);
-        assert_eq!(
-            n.addr,
-            Some(("10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap()))
-        );
-        assert_eq!(n.ports, Some((8080, 8081)));
-        assert!(n.random);
-        let n = nat_action(
-            ("nat", "POSTROUTING"),
-            "-j SNAT --to-source 1.2.3.4 --persistent --random-fully",
-            Family::Ip,
-        );
-        assert_eq!(
-            (n.kind, n.ports, n.persistent, n.fully_random),
-            (NatKind::Snat, None, true, true)
-        );
-        let n = nat_action(
-            ("nat", "PREROUTING"),
-            "-p tcp -j DNAT --to-destination [2001:db8::1]:443",
-            Family::Ip6,
-        );
-        assert_eq!(
-            n.addr,
-            Some((
-                "2001:db8::1".parse().unwrap(),
-                "2001:db8::1".parse().unwrap()
-            ))
-        );
-        assert_eq!(n.ports, Some((443, 443)));
-        let n = nat_action(
-            ("nat", "PREROUTING"),
-            "-j DNAT --to-destination 2001:db8::1",
-            Family::Ip6,
-        );
-        assert_eq!(n.ports, None);
-        let n = nat_action(
-            ("nat", "PREROUTING"),
-            "-p tcp -j DNAT --to-destination :8080",
-            Family::Ip,
-        );
-        assert_eq!((n.addr, n.ports), (None, Some((8080, 8080))));
-    }
-
-    #[test]
-    fn masquerade_redirect_netmap() {
-        let n = nat_action(
-            ("nat", "POSTROUTING"),
-            "-p tcp -j MASQUERADE --to-ports 1024-2048",
-            Family::Ip,
-        );
-        assert_eq!((n.kind, n.ports), (NatKind::Masquerade, Some((1024, 2048))));
-        let n = nat_action(
-            ("nat", "PREROUTING"),
-            "-p tcp -j REDIRECT --to-ports 3128",
-            Family::Ip,
-        );
-        assert_eq!((n.kind, n.ports), (NatKind::Redirect, Some((3128, 3128))));
-        let n = nat_action(
-            ("nat", "PREROUTING"),
-            "-j NETMAP --to 10.1.0.0/16",
-            Family::Ip,
-        );
-        assert_eq!(
-            n.addr,
-            Some(("10.1.0.0".parse().unwrap(), "10.1.255.255".parse().unwrap()))
-        );
-    }
-
-    #[test]
-    fn notrack_and_ct() {
-        let r = |rest: &str| actions(&rules_in("raw", "PREROUTING", rest, Family::Ip)[0]);
-        assert_eq!(r("-j NOTRACK"), vec![Action::Notrack]);
-        assert_eq!(r("-j CT --notrack"), vec![Action::Notrack]);
-        assert_eq!(
-            r("-p tcp -j CT --helper ftp --zone 3"),
-            vec![Action::CtSet {
-                helper: Some("ftp".into()),
-                zone: Some(3)
-            }]
-        );
-        assert_eq!(
-            r("-j CT --ctevents new,destroy"),
-            vec![Action::Shown("CT".into())]
-        );
-    }
-
-    #[test]
-    fn nfqueue_options() {
-        let a = actions(&rule(
-            "-j NFQUEUE --queue-balance 2:5 --queue-bypass --fanout",
-        ));
-        assert_eq!(
-            a,
-            vec![Action::Verdict(Verdict::Queue(Queue {
-                num: 2,
-                last: 5,
-                bypass: true,
-                fanout: true
-            }))]
-        );
-        let a = actions(&rule("-j NFQUEUE --queue-num 7"));
-        assert_eq!(
-            a,
-            vec![Action::Verdict(Verdict::Queue(Queue {
-                num: 7,
-                last: 7,
-                bypass: false,
-                fanout: false
-            }))]
-        );
-    }
-
-    #[test]
-    fn shown_targets() {
-        for (t, rest) in [
-            (
-                "TCPMSS",
-                "-p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu",
-            ),
-            ("CHECKSUM", "-j CHECKSUM --checksum-fill"),
-            ("CLASSIFY", "-j CLASSIFY --set-class 1:10"),
-            ("AUDIT", "-j AUDIT --type drop"),
-            ("SECMARK", "-j SECMARK --selctx system_u:object_r:x:s0"),
-            ("CONNSECMARK", "-j CONNSECMARK --save"),
-        ] {
-            let r = rules_in("mangle", "FORWARD", rest, Family::Ip);
-            assert_eq!(actions(&r[0]), vec![Action::Shown(t.into())]);
-        }
-    }
-
-    #[test]
-    fn dscp_and_tos_targets() {
-        let r = |rest: &str| actions(&rules_in("mangle", "OUTPUT", rest, Family::Ip)[0]);
-        assert_eq!(r("-j DSCP --set-dscp 10"), vec![Action::SetDscp(10)]);
-        assert_eq!(r("-j DSCP --set-dscp-class EF"), vec![Action::SetDscp(46)]);
-        assert_eq!(
-            r("-j TOS --set-tos 0x10/0x3f"),
-            vec![Action::SetTos {
-                value: 0x10,
-                mask: 0x3f
-            }]
-        );
-        assert_eq!(
-            r("-j TOS --and-tos 0x0f"),
-            vec![Action::SetTos {
-                value: 0,
-                mask: 0xf0
-            }]
-        );
-        assert_eq!(
-            r("-j TOS --or-tos 0x08"),
-            vec![Action::SetTos { value: 8, mask: 8 }]
-        );
-        assert_eq!(
-            r("-j TOS --xor-tos 0x08"),
-            vec![Action::SetTos { value: 8, mask: 0 }]
-        );
-    }
-
-    #[test]
-    fn unknown_targets_are_undecidable() {
-        assert_eq!(
-            actions(&rule("-p tcp -j TARPIT")),
-            vec![Action::Undecidable("TARPIT".into())]
-        );
-        assert_eq!(
-            actions(&rule("-j FOOBAR --foo-level 3")),
-            vec![Action::Undecidable("FOOBAR".into())]
         );
     }
 }

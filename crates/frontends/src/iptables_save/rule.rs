@@ -67,23 +67,8 @@ enum Last {
 
 pub fn parse_rule(toks: &[Token<'_>], cx: &Cx<'_>) -> Result<RuleSpec, ParseError> {
     let mut cur = Cursor::new(toks);
-    let mut spec = RuleSpec {
-        srcs: Vec::new(),
-        dsts: Vec::new(),
-        items: Vec::new(),
-        target: None,
-        counters: None,
-        comment: None,
-        other_family: false,
-    };
-    let mut modules: Vec<Module> = Vec::new();
-    let mut target: Option<Target> = None;
-    let mut last = Last::None;
-    let mut proto: Option<(u8, bool)> = None;
-    let mut proto_span = Span::default();
+    let mut rule = RuleParser::new(cx);
     let mut pending_neg: Option<Span> = None;
-    let v6 = cx.v6();
-
     while let Some(tok) = cur.next() {
         if tok.is("!") {
             if pending_neg.is_some() {
@@ -92,7 +77,7 @@ pub fn parse_rule(toks: &[Token<'_>], cx: &Cx<'_>) -> Result<RuleSpec, ParseErro
             pending_neg = Some(tok.span);
             continue;
         }
-        let mut opt = Opt {
+        let opt = Opt {
             tok,
             name: "",
             neg: pending_neg.is_some(),
@@ -101,31 +86,59 @@ pub fn parse_rule(toks: &[Token<'_>], cx: &Cx<'_>) -> Result<RuleSpec, ParseErro
         if tok.quoted || !tok.text.starts_with('-') || tok.text.len() < 2 {
             return Err(cx.expected(tok.span, "an option", &tok.text));
         }
+        rule.option(opt, &mut cur)?;
+    }
+    if let Some(span) = pending_neg {
+        return Err(cx.expected(span, "an option after `!`", ""));
+    }
+    rule.finish()
+}
+
+/// One rule being read: what its words gave so far.
+struct RuleParser<'c> {
+    cx: &'c Cx<'c>,
+    spec: RuleSpec,
+    modules: Vec<Module>,
+    target: Option<Target>,
+    last: Last,
+    /// `-p`: the protocol and whether it is negated, and the span of its value.
+    proto: Option<(u8, bool)>,
+    proto_span: Span,
+}
+
+impl<'c> RuleParser<'c> {
+    fn new(cx: &'c Cx<'c>) -> Self {
+        RuleParser {
+            cx,
+            spec: RuleSpec {
+                srcs: Vec::new(),
+                dsts: Vec::new(),
+                items: Vec::new(),
+                target: None,
+                counters: None,
+                comment: None,
+                other_family: false,
+            },
+            modules: Vec::new(),
+            target: None,
+            last: Last::None,
+            proto: None,
+            proto_span: Span::default(),
+        }
+    }
+
+    /// One option word (`-s`, `-m`, `--dport`, ...) and its arguments.
+    fn option<'t, 'a>(
+        &mut self,
+        mut opt: Opt<'t, 'a>,
+        cur: &mut Cursor<'t, 'a>,
+    ) -> Result<(), ParseError> {
+        let cx = self.cx;
+        let tok = opt.tok;
         let text: &str = &tok.text;
         match text {
             "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
-                let v = cur.arg(cx, &mut opt)?;
-                let dst = matches!(text, "-d" | "--destination" | "--dst");
-                let key = if dst { Key::DstAddr } else { Key::SrcAddr };
-                let mut list = Vec::new();
-                for part in v.text.split(',') {
-                    let m = match values::prefix(part, cx.family).map_err(|b| cx.invalid(v, b))? {
-                        Masked::Prefix(p) => Match::cmp(key, Pattern::Prefix(p)),
-                        Masked::NonContiguous => {
-                            let why = Undecidable::Unsupported("non-contiguous netmask".into());
-                            Match::new(Test::Undecidable {
-                                kind: why,
-                                text: format!("{text} {part}"),
-                            })
-                        }
-                    };
-                    list.push(m.negate(opt.neg));
-                }
-                let slot = if dst { &mut spec.dsts } else { &mut spec.srcs };
-                if !slot.is_empty() {
-                    return Err(cx.unsupported(tok.span, format!("{text} given twice")));
-                }
-                *slot = list;
+                self.addresses(opt, cur)?
             }
             "-i" | "--in-interface" | "-o" | "--out-interface" => {
                 let v = cur.arg(cx, &mut opt)?;
@@ -139,42 +152,24 @@ pub fn parse_rule(toks: &[Token<'_>], cx: &Cx<'_>) -> Result<RuleSpec, ParseErro
                 } else {
                     Key::OifName
                 };
-                spec.items.push(Item::One(
+                self.spec.items.push(Item::One(
                     Match::cmp(key, Pattern::Iface(v.text.to_string())).negate(opt.neg),
                 ));
             }
-            "-p" | "--protocol" => {
-                let v = cur.arg(cx, &mut opt)?;
-                let n = values::protocol(&v.text).map_err(|b| cx.invalid(v, b))?;
-                if proto.is_some() {
-                    return Err(cx.unsupported(tok.span, "-p given twice"));
-                }
-                if n == 0 && opt.neg {
-                    return Err(
-                        cx.invalid(v, values::bad("protocol", "`! -p all` would never match"))
-                    );
-                }
-                proto = Some((n, opt.neg));
-                proto_span = v.span;
-                if n != 0 {
-                    spec.items.push(Item::One(
-                        Match::cmp(Key::L4Proto, Pattern::Value(Value::Int(n.into())))
-                            .negate(opt.neg),
-                    ));
-                }
-            }
+            "-p" | "--protocol" => self.protocol(opt, cur)?,
             "-f" | "--fragment" => {
-                if v6 {
+                if cx.v6() {
                     return Err(
                         cx.unsupported(tok.span, "-f in an ip6tables ruleset (use -m frag)")
                     );
                 }
-                spec.items
+                self.spec
+                    .items
                     .push(Item::One(Match::new(Test::LaterFragment).negate(opt.neg)));
             }
             "-4" | "--ipv4" | "-6" | "--ipv6" => {
                 opt.no_neg(cx)?;
-                spec.other_family |= matches!(text, "-4" | "--ipv4") == v6;
+                self.spec.other_family |= matches!(text, "-4" | "--ipv4") == cx.v6();
             }
             "-c" | "--set-counters" => {
                 opt.no_neg(cx)?;
@@ -184,125 +179,196 @@ pub fn parse_rule(toks: &[Token<'_>], cx: &Cx<'_>) -> Result<RuleSpec, ParseErro
                     .map_err(|e| cx.invalid(p, e))?;
                 let bytes = values::number(&b.text, u64::MAX, "byte count")
                     .map_err(|e| cx.invalid(b, e))?;
-                spec.counters = Some(Counters { packets, bytes });
+                self.spec.counters = Some(Counters { packets, bytes });
             }
             "-m" | "--match" => {
                 opt.no_neg(cx)?;
                 let v = cur.value(cx, tok, "a match module name")?;
-                modules.push(Module::load(&v.text, v.span, cx));
-                last = Last::Module;
+                self.modules.push(Module::load(&v.text, v.span, cx));
+                self.last = Last::Module;
             }
             "-j" | "--jump" | "-g" | "--goto" => {
                 opt.no_neg(cx)?;
                 let v = cur.value(cx, tok, "a target or chain name")?;
-                if target.is_some() {
+                if self.target.is_some() {
                     return Err(cx.unsupported(tok.span, "a second target"));
                 }
-                target = Some(Target::new(
-                    &v.text,
-                    v.span,
-                    matches!(text, "-g" | "--goto"),
-                ));
-                last = Last::Target;
+                let goto = matches!(text, "-g" | "--goto");
+                self.target = Some(Target::new(&v.text, v.span, goto));
+                self.last = Last::Target;
             }
             _ if text.starts_with("--") => {
                 opt.name = &text[2..];
-                dispatch(opt, &mut cur, cx, &mut modules, &mut target, last, proto)?;
+                self.dispatch(opt, cur)?;
             }
             _ => return Err(cx.unsupported(tok.span, format!("option {text}"))),
         }
+        Ok(())
     }
-    if let Some(span) = pending_neg {
-        return Err(cx.expected(span, "an option after `!`", ""));
-    }
-    for m in modules {
-        if let Some(required) = m.required_protocols() {
-            match proto {
-                Some((p, false)) if required.contains(&p) => {}
-                _ => {
-                    let span = if proto.is_some() { proto_span } else { m.span };
-                    let names: Vec<&str> = required.iter().map(|&p| proto_name(p)).collect();
-                    let message = format!(
-                        "match `{}` needs `-p {}` (the kernel refuses the rule otherwise)",
-                        m.name,
-                        names.join("|")
-                    );
-                    return Err(cx.structure(span, message));
-                }
-            }
-        }
-        let finished = m.finish(cx)?;
-        spec.items.extend(finished.items);
-        if let Some(c) = finished.comment {
-            spec.comment = Some(match spec.comment.take() {
-                Some(prev) => format!("{prev}; {c}"),
-                None => c,
-            });
-        }
-    }
-    if let Some(t) = target {
-        spec.target = Some(t.finish(cx)?);
-    }
-    Ok(spec)
-}
 
-/// Gives `--name` to the module or target that takes it (see the module doc).
-fn dispatch<'t, 'a>(
-    opt: Opt<'t, 'a>,
-    cur: &mut Cursor<'t, 'a>,
-    cx: &Cx<'_>,
-    modules: &mut Vec<Module>,
-    target: &mut Option<Target>,
-    last: Last,
-    proto: Option<(u8, bool)>,
-) -> Result<(), ParseError> {
-    let name = opt.name;
-    let target_knows = target
-        .as_ref()
-        .is_some_and(|t| !t.is_unknown() && t.knows(name));
-    if last == Last::Target && target_knows {
-        return target.as_mut().map_or(Ok(()), |t| t.option(opt, cur, cx));
-    }
-    if let Some(m) = modules
-        .iter_mut()
-        .rev()
-        .find(|m| !m.is_unknown() && m.knows(name))
-    {
-        return m.option(opt, cur, cx);
-    }
-    if target_knows {
-        return target.as_mut().map_or(Ok(()), |t| t.option(opt, cur, cx));
-    }
-    if let Some((p, false)) = proto {
-        if let Some(implicit) = implicit_module(p, cx.v6()) {
-            if !modules.iter().any(|m| m.name == implicit) {
-                let m = Module::load(implicit, opt.tok.span, cx);
-                if m.knows(name) {
-                    modules.push(m);
-                    return modules
-                        .last_mut()
-                        .map_or(Ok(()), |m| m.option(opt, cur, cx));
+    /// `-s`/`-d` with a comma-separated list: one rule per address, as iptables makes them.
+    fn addresses<'t, 'a>(
+        &mut self,
+        mut opt: Opt<'t, 'a>,
+        cur: &mut Cursor<'t, 'a>,
+    ) -> Result<(), ParseError> {
+        let cx = self.cx;
+        let text: &str = &opt.tok.text;
+        let v = cur.arg(cx, &mut opt)?;
+        let dst = matches!(text, "-d" | "--destination" | "--dst");
+        let key = if dst { Key::DstAddr } else { Key::SrcAddr };
+        let mut list = Vec::new();
+        for part in v.text.split(',') {
+            let m = match values::prefix(part, cx.family).map_err(|b| cx.invalid(v, b))? {
+                Masked::Prefix(p) => Match::cmp(key, Pattern::Prefix(p)),
+                Masked::NonContiguous => {
+                    let why = Undecidable::Unsupported("non-contiguous netmask".into());
+                    Match::new(Test::Undecidable {
+                        kind: why,
+                        text: format!("{text} {part}"),
+                    })
                 }
+            };
+            list.push(m.negate(opt.neg));
+        }
+        let slot = if dst {
+            &mut self.spec.dsts
+        } else {
+            &mut self.spec.srcs
+        };
+        if !slot.is_empty() {
+            return Err(cx.unsupported(opt.tok.span, format!("{text} given twice")));
+        }
+        *slot = list;
+        Ok(())
+    }
+
+    /// `-p`: the protocol by name or number (`all`, 0, is no condition).
+    fn protocol<'t, 'a>(
+        &mut self,
+        mut opt: Opt<'t, 'a>,
+        cur: &mut Cursor<'t, 'a>,
+    ) -> Result<(), ParseError> {
+        let cx = self.cx;
+        let v = cur.arg(cx, &mut opt)?;
+        let n = values::protocol(&v.text).map_err(|b| cx.invalid(v, b))?;
+        if self.proto.is_some() {
+            return Err(cx.unsupported(opt.tok.span, "-p given twice"));
+        }
+        if n == 0 && opt.neg {
+            return Err(cx.invalid(v, values::bad("protocol", "`! -p all` would never match")));
+        }
+        self.proto = Some((n, opt.neg));
+        self.proto_span = v.span;
+        if n != 0 {
+            self.spec.items.push(Item::One(
+                Match::cmp(Key::L4Proto, Pattern::Value(Value::Int(n.into()))).negate(opt.neg),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The modules' contributions (each checked against `-p`, as the kernel does) and the
+    /// target, once every word is read.
+    fn finish(mut self) -> Result<RuleSpec, ParseError> {
+        let cx = self.cx;
+        for m in std::mem::take(&mut self.modules) {
+            self.check_protocol(&m)?;
+            let finished = m.finish(cx)?;
+            self.spec.items.extend(finished.items);
+            if let Some(c) = finished.comment {
+                self.spec.comment = Some(match self.spec.comment.take() {
+                    Some(prev) => format!("{prev}; {c}"),
+                    None => c,
+                });
+            }
+        }
+        if let Some(t) = self.target {
+            self.spec.target = Some(t.finish(cx)?);
+        }
+        Ok(self.spec)
+    }
+
+    /// The kernel refuses a module without the protocol it needs (`-m tcp` without `-p tcp`).
+    fn check_protocol(&self, m: &Module) -> Result<(), ParseError> {
+        let Some(required) = m.required_protocols() else {
+            return Ok(());
+        };
+        match self.proto {
+            Some((p, false)) if required.contains(&p) => Ok(()),
+            _ => {
+                let span = if self.proto.is_some() {
+                    self.proto_span
+                } else {
+                    m.span
+                };
+                let names: Vec<&str> = required.iter().map(|&p| proto_name(p)).collect();
+                let message = format!(
+                    "match `{}` needs `-p {}` (the kernel refuses the rule otherwise)",
+                    m.name,
+                    names.join("|")
+                );
+                Err(self.cx.structure(span, message))
             }
         }
     }
-    // Unknown modules and targets take what nothing else claims; the one named last wins.
-    let unknown_target = target.as_ref().is_some_and(|t| t.is_unknown());
-    let unknown_module = modules.iter().rposition(|m| m.is_unknown());
-    if unknown_target && (last == Last::Target || unknown_module.is_none()) {
-        return target.as_mut().map_or(Ok(()), |t| t.option(opt, cur, cx));
+
+    /// Gives `--name` to the module or target that takes it (see the module doc).
+    fn dispatch<'t, 'a>(
+        &mut self,
+        opt: Opt<'t, 'a>,
+        cur: &mut Cursor<'t, 'a>,
+    ) -> Result<(), ParseError> {
+        let (cx, last, proto) = (self.cx, self.last, self.proto);
+        let (modules, target) = (&mut self.modules, &mut self.target);
+        let name = opt.name;
+        let target_knows = target
+            .as_ref()
+            .is_some_and(|t| !t.is_unknown() && t.knows(name));
+        if last == Last::Target && target_knows {
+            return target.as_mut().map_or(Ok(()), |t| t.option(opt, cur, cx));
+        }
+        if let Some(m) = modules
+            .iter_mut()
+            .rev()
+            .find(|m| !m.is_unknown() && m.knows(name))
+        {
+            return m.option(opt, cur, cx);
+        }
+        if target_knows {
+            return target.as_mut().map_or(Ok(()), |t| t.option(opt, cur, cx));
+        }
+        if let Some((p, false)) = proto {
+            if let Some(implicit) = implicit_module(p, cx.v6()) {
+                if !modules.iter().any(|m| m.name == implicit) {
+                    let m = Module::load(implicit, opt.tok.span, cx);
+                    if m.knows(name) {
+                        modules.push(m);
+                        return modules
+                            .last_mut()
+                            .map_or(Ok(()), |m| m.option(opt, cur, cx));
+                    }
+                }
+            }
+        }
+        // Unknown modules and targets take what nothing else claims; the one named last wins.
+        let unknown_target = target.as_ref().is_some_and(|t| t.is_unknown());
+        let unknown_module = modules.iter().rposition(|m| m.is_unknown());
+        if unknown_target && (last == Last::Target || unknown_module.is_none()) {
+            return target.as_mut().map_or(Ok(()), |t| t.option(opt, cur, cx));
+        }
+        if let Some(i) = unknown_module {
+            return modules[i].option(opt, cur, cx);
+        }
+        if unknown_target {
+            return target.as_mut().map_or(Ok(()), |t| t.option(opt, cur, cx));
+        }
+        let owner = match (last, target.as_ref(), modules.last()) {
+            (Last::Target, Some(t), _) => format!(" of target {}", t.name),
+            (_, _, Some(m)) => format!(" of match `{}`", m.name),
+            (_, Some(t), None) => format!(" of target {}", t.name),
+            _ => String::new(),
+        };
+        Err(cx.unsupported(opt.tok.span, format!("option {}{owner}", opt.tok.text)))
     }
-    if let Some(i) = unknown_module {
-        return modules[i].option(opt, cur, cx);
-    }
-    if unknown_target {
-        return target.as_mut().map_or(Ok(()), |t| t.option(opt, cur, cx));
-    }
-    let owner = match (last, target.as_ref(), modules.last()) {
-        (Last::Target, Some(t), _) => format!(" of target {}", t.name),
-        (_, _, Some(m)) => format!(" of match `{}`", m.name),
-        (_, Some(t), None) => format!(" of target {}", t.name),
-        _ => String::new(),
-    };
-    Err(cx.unsupported(opt.tok.span, format!("option {}{owner}", opt.tok.text)))
 }

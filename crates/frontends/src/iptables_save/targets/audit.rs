@@ -1,0 +1,36 @@
+//! `-j AUDIT` (xt_AUDIT, mangle table): writes an audit record about the packet; no effect
+//! on the fate: shown in the path.
+//!
+//! ```text
+//! -A INPUT -j AUDIT --type drop
+//! ```
+
+use super::{Extension, Shown};
+
+/// The options, each with how many words it takes.
+const OPTIONS: &[(&str, u8)] = &[("type", 1)];
+
+pub(super) fn load() -> Box<dyn Extension> {
+    Shown::boxed(OPTIONS)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::iptables_save::table_test::{actions_in, error_in};
+    use model::expr::Action;
+    use model::ruleset::Family;
+
+    #[test]
+    fn lines() {
+        let a = actions_in("mangle", "FORWARD", "-j AUDIT --type drop", Family::Ip);
+        assert_eq!(a, vec![Action::Shown("AUDIT".into())]);
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            error_in("mangle", "FORWARD", "-j AUDIT --type", Family::Ip),
+            ("expected a value for --type, found end of line".into(), 16)
+        );
+    }
+}

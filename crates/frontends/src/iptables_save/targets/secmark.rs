@@ -1,0 +1,44 @@
+//! `-j SECMARK` (xt_SECMARK, mangle table): sets the packet's SELinux security mark; no
+//! effect on the fate: shown in the path.
+//!
+//! ```text
+//! -A INPUT -p tcp --dport 80 -j SECMARK --selctx system_u:object_r:http_packet_t:s0
+//! ```
+
+use super::{Extension, Shown};
+
+/// The options, each with how many words it takes.
+const OPTIONS: &[(&str, u8)] = &[("selctx", 1)];
+
+pub(super) fn load() -> Box<dyn Extension> {
+    Shown::boxed(OPTIONS)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::iptables_save::table_test::{actions_in, error_in};
+    use model::expr::Action;
+    use model::ruleset::Family;
+
+    #[test]
+    fn lines() {
+        let a = actions_in(
+            "mangle",
+            "FORWARD",
+            "-j SECMARK --selctx system_u:object_r:x:s0",
+            Family::Ip,
+        );
+        assert_eq!(a, vec![Action::Shown("SECMARK".into())]);
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            error_in("mangle", "FORWARD", "-j SECMARK --selctx", Family::Ip),
+            (
+                "expected a value for --selctx, found end of line".into(),
+                20
+            )
+        );
+    }
+}
