@@ -33,10 +33,10 @@ pub struct Host {
 }
 
 /// Which parts of the host state were given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 ///
 /// A part that is not known is assumed (e.g. no routes: the packet goes where its
 /// addresses say), and the answer says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Known {
     /// `ip -j addr` was given: [`Host::interfaces`] is the host's real list.
     pub addresses: bool,
@@ -49,7 +49,8 @@ pub struct Known {
     pub sysctls: bool,
     /// `ss -ltnuH` was given, so a port with no socket is known to be closed.
     pub sockets: bool,
-    /// `conntrack -L` was given, so a packet matching no entry is known to be `new`.
+    /// `conntrack -L` was given, so a packet matching no entry is known to start a
+    /// connection (otherwise that is assumed, and the answer says so).
     pub conntrack: bool,
 }
 
@@ -132,9 +133,10 @@ impl IfAddr {
 }
 
 /// Route and address scopes (`RT_SCOPE_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
 ///
-/// Ordered as the kernel orders the numbers: a narrower scope is greater.
+/// Ordered from the widest scope to the narrowest, as the kernel's numbers are, so
+/// `scope < Scope::Host` means usable off this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
 pub enum Scope {
     /// `global` (`RT_SCOPE_UNIVERSE`, 0): reachable from anywhere.
     #[default]
@@ -283,9 +285,9 @@ pub struct NextHop {
 }
 
 /// One policy routing rule (`ip rule`).
-#[derive(Debug, Clone, PartialEq)]
 ///
 /// Each selector that is `None` matches every packet (`from all`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PolicyRule {
     /// The rule's priority (`32766:`): rules are tried from the lowest up.
     pub priority: u32,
