@@ -9,7 +9,10 @@ use std::fmt;
 pub struct ParseError {
     /// The input (file name and full text), so the error can be shown with its line.
     pub source: SourceFile,
+    /// The bytes the error is about (empty when it points between two bytes, e.g. at the
+    /// end of a line where something is missing).
     pub span: Span,
+    /// What went wrong.
     pub kind: ErrorKind,
 }
 
@@ -18,24 +21,48 @@ pub struct ParseError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
     /// Found something else where `expected` should be.
-    Expected { expected: String, found: String },
+    Expected {
+        /// What the grammar wants here, as a phrase (`a chain name`, `` `]` ``).
+        expected: String,
+        /// The text found instead; empty at the end of the line.
+        found: String,
+    },
     /// A value that does not parse (bad address, port out of range, ...).
     InvalidValue {
+        /// What kind of value (`address`, `port range`, `prefix length`).
         what: String,
+        /// The value as written.
         value: String,
+        /// Why it is not valid (`not an IP address`).
         reason: String,
     },
     /// Syntax that is valid for the tool that wrote the file but not modelled here.
-    Unsupported { construct: String },
+    Unsupported {
+        /// The construct, named as the input spells it (``route type `nat` ``), so a user
+        /// can tell it from a typo.
+        construct: String,
+    },
     /// A reference to something that does not exist (an undefined chain, set, table).
-    Undefined { what: String, name: String },
+    Undefined {
+        /// What kind of object (`chain`, `set`).
+        what: String,
+        /// The name that was referenced.
+        name: String,
+    },
     /// Input that is structurally wrong (rule before a table header, missing COMMIT).
-    Structure { message: String },
+    Structure {
+        /// The whole message (e.g. that a table has no `COMMIT`).
+        message: String,
+    },
     /// JSON that does not have the expected shape.
-    Json { message: String },
+    Json {
+        /// serde's message, without its own position (the span has it).
+        message: String,
+    },
 }
 
 impl ParseError {
+    /// An error of kind `kind` at `span` of `source`.
     pub fn new(source: &SourceFile, span: Span, kind: ErrorKind) -> ParseError {
         ParseError {
             source: source.clone(),
@@ -43,6 +70,7 @@ impl ParseError {
             kind,
         }
     }
+    /// An [`ErrorKind::Expected`] error: `expected` was wanted at `span`, `found` was there.
     pub fn expected(source: &SourceFile, span: Span, expected: &str, found: &str) -> ParseError {
         ParseError::new(
             source,

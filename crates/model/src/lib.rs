@@ -1,16 +1,23 @@
 //! The intermediate representation every part of whyblocked speaks.
 //!
-//! Pure data, no parsing, printing or I/O:
+//! Pure data, no parsing of input files, no printing beyond `Display` in the kernel's own
+//! words, no I/O:
 //! - [`packet`]: the packet being simulated, with typed fields (never strings);
 //! - [`host`]: the host's interfaces, addresses, routes, policy rules, sysctls, listening
 //!   sockets and conntrack entries;
 //! - [`ruleset`]: tables, chains and rules shaped like nftables; iptables lowers into it
 //!   (each iptables table/chain becomes a base chain at the standard priority);
 //! - [`expr`]: what a rule matches on ([`expr::Match`]) and what it does ([`expr::Action`]);
-//! - [`source`]: where each rule came from (file, byte span, line, handle, original text).
+//! - [`kernel`]: the kernel's vocabulary (families, hooks, ICMP types and codes, conntrack
+//!   states and statuses, route types, netfilter verdicts), each with `from_name` for the
+//!   names its tools print;
+//! - [`source`]: where each rule came from (file, byte span, line, handle, original text);
+//! - [`owner`]: which language a table, chain or rule was read from and which tool wrote it;
+//! - [`diag`]: the one parse error type of every front end, with its span.
 //!
-//! Every enum that mirrors a kernel number keeps an escape hatch (`Other(raw)`) and a
-//! `Display` in the kernel's own words, so nothing the kernel can say is lost.
+//! Every enum that mirrors a kernel number keeps an escape hatch (`Unknown(raw)` or
+//! `Other(raw)`) and a `Display` in the kernel's own words, so nothing the kernel can say
+//! is lost.
 
 pub mod diag;
 pub mod expr;

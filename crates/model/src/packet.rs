@@ -6,20 +6,32 @@ use std::net::IpAddr;
 /// IP protocol numbers (`/etc/protocols`), named as iptables and nft print them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IpProto {
+    /// `icmp`, 1.
     Icmp,
+    /// `igmp`, 2.
     Igmp,
+    /// `tcp`, 6.
     Tcp,
+    /// `udp`, 17.
     Udp,
+    /// `gre`, 47.
     Gre,
+    /// `esp`, 50 (IPsec payload).
     Esp,
+    /// `ah`, 51 (IPsec authentication header).
     Ah,
+    /// `icmpv6` (`ipv6-icmp` in `/etc/protocols`), 58.
     Icmpv6,
+    /// `sctp`, 132.
     Sctp,
+    /// `udplite`, 136.
     UdpLite,
+    /// Any other protocol number, printed as the number.
     Other(u8),
 }
 
 impl IpProto {
+    /// The protocol with this number (the IPv4 `protocol` / IPv6 `next header` byte).
     pub fn from_number(n: u8) -> IpProto {
         match n {
             1 => IpProto::Icmp,
@@ -35,6 +47,7 @@ impl IpProto {
             n => IpProto::Other(n),
         }
     }
+    /// The protocol's number, as on the wire.
     pub fn number(self) -> u8 {
         match self {
             IpProto::Icmp => 1,
@@ -92,13 +105,21 @@ impl fmt::Display for IpProto {
 pub struct TcpFlags(pub u8);
 
 impl TcpFlags {
+    /// No more data from the sender.
     pub const FIN: TcpFlags = TcpFlags(0x01);
+    /// Synchronise sequence numbers: opens a connection.
     pub const SYN: TcpFlags = TcpFlags(0x02);
+    /// Reset the connection (what `reject with tcp reset` sends).
     pub const RST: TcpFlags = TcpFlags(0x04);
+    /// Push the data to the application.
     pub const PSH: TcpFlags = TcpFlags(0x08);
+    /// The acknowledgment number is valid (every segment after the SYN).
     pub const ACK: TcpFlags = TcpFlags(0x10);
+    /// The urgent pointer is valid.
     pub const URG: TcpFlags = TcpFlags(0x20);
+    /// ECN echo.
     pub const ECE: TcpFlags = TcpFlags(0x40);
+    /// Congestion window reduced (ECN).
     pub const CWR: TcpFlags = TcpFlags(0x80);
     /// Names in bit order, as iptables spells them.
     pub const NAMES: [(&'static str, TcpFlags); 8] = [
@@ -112,9 +133,11 @@ impl TcpFlags {
         ("CWR", TcpFlags::CWR),
     ];
 
+    /// Whether every flag of `other` is set.
     pub fn contains(self, other: TcpFlags) -> bool {
         self.0 & other.0 == other.0
     }
+    /// The flags of both.
     pub fn union(self, other: TcpFlags) -> TcpFlags {
         TcpFlags(self.0 | other.0)
     }
@@ -160,28 +183,45 @@ impl fmt::Display for TcpFlags {
 /// The transport header, typed per protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum L4 {
+    /// A TCP segment.
     Tcp {
+        /// Source port.
         sport: u16,
+        /// Destination port.
         dport: u16,
+        /// The header's flags (a SYN opens a connection, what `ct state new` usually sees).
         flags: TcpFlags,
     },
+    /// A UDP datagram.
     Udp {
+        /// Source port.
         sport: u16,
+        /// Destination port.
         dport: u16,
     },
+    /// An SCTP packet (only the common header's ports are simulated).
     Sctp {
+        /// Source port.
         sport: u16,
+        /// Destination port.
         dport: u16,
     },
     /// ICMP for IPv4. `id` is the echo identifier (used as conntrack's "port").
     Icmp {
+        /// The ICMP type (8 echo request, 0 echo reply, 3 destination unreachable, ...).
         icmp_type: u8,
+        /// The ICMP code (for type 3: 3 port unreachable, 13 administratively prohibited, ...).
         code: u8,
+        /// The echo identifier; 0 for types that have none.
         id: u16,
     },
+    /// ICMPv6. `id` is the echo identifier, as for [`L4::Icmp`].
     Icmpv6 {
+        /// The ICMPv6 type (128 echo request, 129 echo reply, 1 destination unreachable, ...).
         icmp_type: u8,
+        /// The ICMPv6 code.
         code: u8,
+        /// The echo identifier; 0 for types that have none.
         id: u16,
     },
     /// Any other protocol: no transport fields are known.
@@ -189,6 +229,7 @@ pub enum L4 {
 }
 
 impl L4 {
+    /// The IP protocol that carries this header.
     pub fn proto(&self) -> IpProto {
         match self {
             L4::Tcp { .. } => IpProto::Tcp,
@@ -232,12 +273,16 @@ impl L4 {
 /// IPv4 fragmentation state of the packet (IPv6 packets are simulated unfragmented).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Fragment {
+    /// Not a fragment: a whole datagram.
     #[default]
     None,
     /// Offset 0 with more-fragments set: carries the transport header.
     First,
     /// A later fragment: no transport header, `-f` matches it.
-    Later { offset: u16 },
+    Later {
+        /// The IPv4 fragment offset field, in 8-byte units (`FRAG:` of a LOG line).
+        offset: u16,
+    },
 }
 
 /// A 48-bit Ethernet address.
@@ -274,9 +319,12 @@ impl fmt::Display for Mac {
 /// Link-layer packet type as the kernel classifies it (`meta pkttype`, `-m pkttype`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum PktType {
+    /// Addressed to this host's MAC (`PACKET_HOST`; `host` in nft, `unicast` in iptables).
     #[default]
     Unicast,
+    /// Sent to the link's broadcast address (`PACKET_BROADCAST`).
     Broadcast,
+    /// Sent to a multicast MAC (`PACKET_MULTICAST`).
     Multicast,
     /// Addressed to another host's MAC (seen in promiscuous mode).
     OtherHost,
@@ -289,8 +337,11 @@ pub enum PktType {
 /// fill in or contradict `oif`; the engine reports that.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Packet {
+    /// The IP source address; its family (with `dst`'s) is the packet's family.
     pub src: IpAddr,
+    /// The IP destination address.
     pub dst: IpAddr,
+    /// The transport header.
     pub l4: L4,
     /// IPv4 TTL or IPv6 hop limit, as the packet arrives (before any decrement).
     pub ttl: u8,
@@ -300,11 +351,19 @@ pub struct Packet {
     pub tos: u8,
     /// skb mark at the start of the path.
     pub mark: u32,
+    /// The interface the packet arrives on; `None` for a packet the host itself sends.
     pub iif: Option<String>,
+    /// The interface the packet is given to leave by; `None` lets routing choose.
     pub oif: Option<String>,
+    /// The Ethernet source address of an arriving packet; `None` when not given (a rule
+    /// matching on it is then undecidable, except for locally generated packets).
     pub src_mac: Option<Mac>,
+    /// The Ethernet destination address of an arriving packet; `None` means the inbound
+    /// interface's own MAC where one is needed (a LOG line).
     pub dst_mac: Option<Mac>,
+    /// How the link layer classified the packet (`meta pkttype`, `-m pkttype`).
     pub pkttype: PktType,
+    /// Whether and which IPv4 fragment this is.
     pub fragment: Fragment,
     /// IPv4 identification or IPv6 flow label: the tag the kernel oracle uses.
     pub id: u32,
@@ -312,6 +371,7 @@ pub struct Packet {
     pub dont_fragment: bool,
     /// Owner of a locally generated packet's socket (`-m owner`, `meta skuid`).
     pub uid: Option<u32>,
+    /// Group of a locally generated packet's socket (`--gid-owner`, `meta skgid`).
     pub gid: Option<u32>,
 }
 
@@ -340,6 +400,7 @@ impl Packet {
         p.len = p.minimal_len();
         p
     }
+    /// Whether this is an IPv6 packet.
     pub fn is_ipv6(&self) -> bool {
         self.dst.is_ipv6()
     }
@@ -357,6 +418,7 @@ impl Packet {
         };
         ip + l4
     }
+    /// The packet's IP protocol.
     pub fn proto(&self) -> IpProto {
         self.l4.proto()
     }
@@ -364,6 +426,7 @@ impl Packet {
     pub fn has_transport_header(&self) -> bool {
         !matches!(self.fragment, Fragment::Later { .. })
     }
+    /// The DSCP (the TOS byte's upper six bits; `-m dscp`, `ip dscp`).
     pub fn dscp(&self) -> u8 {
         self.tos >> 2
     }

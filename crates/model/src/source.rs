@@ -6,11 +6,14 @@ use std::sync::Arc;
 /// A half-open byte range `[start, end)` into a [`SourceFile`]'s text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 pub struct Span {
+    /// Byte offset of the first byte.
     pub start: u32,
+    /// Byte offset just past the last byte.
     pub end: u32,
 }
 
 impl Span {
+    /// The span `[start, end)`; offsets are stored as `u32` (inputs stay far below 4 GiB).
     pub fn new(start: usize, end: usize) -> Span {
         debug_assert!(start <= end);
         Span {
@@ -18,9 +21,11 @@ impl Span {
             end: end as u32,
         }
     }
+    /// Its length in bytes.
     pub fn len(&self) -> usize {
         (self.end - self.start) as usize
     }
+    /// Whether it covers no byte (an error at a position, e.g. at the end of a line).
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }
@@ -35,10 +40,12 @@ impl Span {
 pub struct SourceFile {
     /// The path as the user gave it (what is printed in `file:line:col`).
     pub name: Arc<str>,
+    /// The file's whole text, shared by every span and error that points into it.
     pub text: Arc<str>,
 }
 
 impl SourceFile {
+    /// A file called `name` (as the user gave it) with the text `text`.
     pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> SourceFile {
         SourceFile {
             name: name.into(),
@@ -72,10 +79,13 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// Packet and byte counters as the ruleset listed them.
+/// Packet and byte counters as the ruleset listed them (`[packets:bytes]` of
+/// `iptables-save -c`, `counter packets N bytes M` of nft).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Counters {
+    /// Packets that reached the rule (or the chain's policy) since the counters were reset.
     pub packets: u64,
+    /// Bytes of those packets, counted from the IP header.
     pub bytes: u64,
 }
 
@@ -93,6 +103,7 @@ pub struct Origin {
     pub handle: Option<u64>,
     /// The statement as written in the input (one line, trimmed).
     pub text: String,
+    /// The counters the listing showed; `None` when it had none (no `-c`, no `counter`).
     pub counters: Option<Counters>,
     /// `-m comment --comment` / nft `comment "..."`.
     pub comment: Option<String>,

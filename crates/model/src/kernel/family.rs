@@ -9,11 +9,17 @@ use std::fmt;
 /// Netfilter families (`NFPROTO_*`), as nft names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
+    /// `ip` (`NFPROTO_IPV4`, 2): IPv4 only; every iptables table lowers to it.
     Ip,
+    /// `ip6` (`NFPROTO_IPV6`, 10): IPv6 only; every ip6tables table lowers to it.
     Ip6,
+    /// `inet` (`NFPROTO_INET`, 1): one table whose chains see IPv4 and IPv6.
     Inet,
+    /// `arp` (`NFPROTO_ARP`, 3): ARP packets, which whyblocked never simulates.
     Arp,
+    /// `bridge` (`NFPROTO_BRIDGE`, 7): frames crossing a Linux bridge (read, not simulated).
     Bridge,
+    /// `netdev` (`NFPROTO_NETDEV`, 5): one device's ingress/egress, before IP.
     Netdev,
 }
 

@@ -5,12 +5,22 @@ use std::fmt;
 /// Netfilter hooks, in the order a forwarded packet meets them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Hook {
+    /// `NF_NETDEV_INGRESS`: right after the device receives the packet, before IP
+    /// (`netdev` chains, and `inet` since Linux 5.10).
     Ingress,
+    /// `NF_INET_PRE_ROUTING`: every arriving packet, before the routing decision (DNAT).
     Prerouting,
+    /// `NF_INET_LOCAL_IN`: packets routed to this host.
     Input,
+    /// `NF_INET_FORWARD`: packets routed through this host to another.
     Forward,
+    /// `NF_INET_LOCAL_OUT`: packets this host's sockets send, after their first routing.
     Output,
+    /// `NF_INET_POST_ROUTING`: every leaving packet, forwarded or local (SNAT,
+    /// MASQUERADE).
     Postrouting,
+    /// `NF_NETDEV_EGRESS`: right before the device sends the packet (`netdev` chains,
+    /// Linux 5.16 and later).
     Egress,
 }
 

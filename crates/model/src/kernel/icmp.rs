@@ -123,9 +123,13 @@ pub fn unreach_code_name(code: u8, v6: bool) -> String {
 /// type and the range of codes it stands for (`0..=0xFF` for the whole type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IptablesName {
+    /// The name `--icmp-type` / `--icmpv6-type` accepts (`port-unreachable`, `ping`).
     pub name: &'static str,
+    /// The ICMP or ICMPv6 type; 0xFF with the whole code range is iptables' `any`.
     pub icmp_type: u8,
+    /// The lowest code the name covers.
     pub code_min: u8,
+    /// The highest code the name covers (0xFF: every code of the type).
     pub code_max: u8,
 }
 

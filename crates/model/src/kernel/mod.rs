@@ -11,7 +11,9 @@
 /// An enum for a kernel number that may take values whyblocked has no name for: the named
 /// values, an `Unknown(raw)` that keeps any other number, `From` both ways, `from_name`
 /// (the name the kernel's tools print, or a number) and `Display` (the name, or the number).
-/// The idea is smoltcp's `enum_with_unknown!`.
+/// Each named variant's doc starts with its name and number (``"`drop` (0)."``), so the
+/// table below each enum reads as the kernel header it mirrors. The idea is smoltcp's
+/// `enum_with_unknown!`.
 macro_rules! enum_with_unknown {
     (
         $(#[$attr:meta])*
@@ -22,7 +24,11 @@ macro_rules! enum_with_unknown {
         $(#[$attr])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
-            $( $(#[$vattr])* $variant, )+
+            $(
+                #[doc = concat!("`", $text, "` (", stringify!($value), ").")]
+                $(#[$vattr])*
+                $variant,
+            )+
             /// A number with no name here, kept as it was.
             Unknown($raw),
         }
