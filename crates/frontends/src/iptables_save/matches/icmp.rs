@@ -58,91 +58,15 @@ fn option(a: &mut Args<'_, '_, '_>) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// ICMP type names as `iptables -p icmp -h` lists them (libxt_icmp.h): type, codes.
-const ICMP_NAMES: &[(&str, u8, u8, u8)] = &[
-    ("any", 0xFF, 0, 0xFF),
-    ("echo-reply", 0, 0, 0xFF),
-    ("pong", 0, 0, 0xFF),
-    ("destination-unreachable", 3, 0, 0xFF),
-    ("network-unreachable", 3, 0, 0),
-    ("host-unreachable", 3, 1, 1),
-    ("protocol-unreachable", 3, 2, 2),
-    ("port-unreachable", 3, 3, 3),
-    ("fragmentation-needed", 3, 4, 4),
-    ("source-route-failed", 3, 5, 5),
-    ("network-unknown", 3, 6, 6),
-    ("host-unknown", 3, 7, 7),
-    ("network-prohibited", 3, 9, 9),
-    ("host-prohibited", 3, 10, 10),
-    ("TOS-network-unreachable", 3, 11, 11),
-    ("TOS-host-unreachable", 3, 12, 12),
-    ("communication-prohibited", 3, 13, 13),
-    ("host-precedence-violation", 3, 14, 14),
-    ("precedence-cutoff", 3, 15, 15),
-    ("source-quench", 4, 0, 0xFF),
-    ("redirect", 5, 0, 0xFF),
-    ("network-redirect", 5, 0, 0),
-    ("host-redirect", 5, 1, 1),
-    ("TOS-network-redirect", 5, 2, 2),
-    ("TOS-host-redirect", 5, 3, 3),
-    ("echo-request", 8, 0, 0xFF),
-    ("ping", 8, 0, 0xFF),
-    ("router-advertisement", 9, 0, 0xFF),
-    ("router-solicitation", 10, 0, 0xFF),
-    ("time-exceeded", 11, 0, 0xFF),
-    ("ttl-exceeded", 11, 0, 0xFF),
-    ("ttl-zero-during-transit", 11, 0, 0),
-    ("ttl-zero-during-reassembly", 11, 1, 1),
-    ("parameter-problem", 12, 0, 0xFF),
-    ("ip-header-bad", 12, 0, 0),
-    ("required-option-missing", 12, 1, 1),
-    ("timestamp-request", 13, 0, 0xFF),
-    ("timestamp-reply", 14, 0, 0xFF),
-    ("address-mask-request", 17, 0, 0xFF),
-    ("address-mask-reply", 18, 0, 0xFF),
-];
-
-/// ICMPv6 type names (`ip6tables -p icmpv6 -h`).
-const ICMPV6_NAMES: &[(&str, u8, u8, u8)] = &[
-    ("destination-unreachable", 1, 0, 0xFF),
-    ("no-route", 1, 0, 0),
-    ("communication-prohibited", 1, 1, 1),
-    ("beyond-scope", 1, 2, 2),
-    ("address-unreachable", 1, 3, 3),
-    ("port-unreachable", 1, 4, 4),
-    ("failed-policy", 1, 5, 5),
-    ("reject-route", 1, 6, 6),
-    ("packet-too-big", 2, 0, 0xFF),
-    ("time-exceeded", 3, 0, 0xFF),
-    ("ttl-exceeded", 3, 0, 0xFF),
-    ("ttl-zero-during-transit", 3, 0, 0),
-    ("ttl-zero-during-reassembly", 3, 1, 1),
-    ("parameter-problem", 4, 0, 0xFF),
-    ("bad-header", 4, 0, 0),
-    ("unknown-header-type", 4, 1, 1),
-    ("unknown-option", 4, 2, 2),
-    ("echo-request", 128, 0, 0xFF),
-    ("ping", 128, 0, 0xFF),
-    ("echo-reply", 129, 0, 0xFF),
-    ("pong", 129, 0, 0xFF),
-    ("router-solicitation", 133, 0, 0xFF),
-    ("router-advertisement", 134, 0, 0xFF),
-    ("neighbour-solicitation", 135, 0, 0xFF),
-    ("neighbor-solicitation", 135, 0, 0xFF),
-    ("neighbour-advertisement", 136, 0, 0xFF),
-    ("neighbor-advertisement", 136, 0, 0xFF),
-    ("redirect", 137, 0, 0xFF),
-];
-
 /// A name (unique case-insensitive prefix, as libxt_icmp's `strncasecmp`), `type` or
 /// `type/code`: the type and the code range.
 fn icmp_type(s: &str, v6: bool) -> Result<(u8, u8, u8), Bad> {
-    let table = if v6 { ICMPV6_NAMES } else { ICMP_NAMES };
+    let table = model::kernel::icmp::iptables_names(v6);
     let lower = s.to_ascii_lowercase();
-    let exact = table.iter().find(|e| e.0.eq_ignore_ascii_case(s));
+    let exact = table.iter().find(|e| e.name.eq_ignore_ascii_case(s));
     let mut hits = table
         .iter()
-        .filter(|e| !s.is_empty() && e.0.to_ascii_lowercase().starts_with(&lower));
+        .filter(|e| !s.is_empty() && e.name.to_ascii_lowercase().starts_with(&lower));
     let found = match exact {
         Some(e) => Some(e),
         None => {
@@ -150,14 +74,14 @@ fn icmp_type(s: &str, v6: bool) -> Result<(u8, u8, u8), Bad> {
             if let (Some(a), Some(b)) = (first, hits.next()) {
                 return Err(bad(
                     "ICMP type",
-                    format!("ambiguous: `{}` or `{}`", a.0, b.0),
+                    format!("ambiguous: `{}` or `{}`", a.name, b.name),
                 ));
             }
             first
         }
     };
-    if let Some(&(_, t, lo, hi)) = found {
-        return Ok((t, lo, hi));
+    if let Some(e) = found {
+        return Ok((e.icmp_type, e.code_min, e.code_max));
     }
     let (t, c) = match s.split_once('/') {
         Some((t, c)) => (t, Some(c)),
