@@ -101,3 +101,105 @@ impl<'p> Decisions<'p> {
         choice
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{CtInfo, Decider, Fate, SenderView, Trace};
+    use model::{Packet, RuleRef, L4};
+
+    /// A packet path of another kind than Linux: two Unknown matches, the packet is
+    /// dropped only when both match.
+    struct TwoUnknowns;
+
+    impl PacketPath for TwoUnknowns {
+        fn walk(
+            &self,
+            _host: &Host,
+            packet: &Packet,
+            options: &Options,
+            decisions: &mut Decisions<'_>,
+        ) -> Trace {
+            let site = |rule| UnknownSite {
+                rule: RuleRef {
+                    table: 0,
+                    chain: 0,
+                    rule,
+                },
+                step: 0,
+            };
+            let first = decisions.decide(options, site(0), Undecidable::Limit);
+            let second = decisions.decide(options, site(1), Undecidable::Quota);
+            let fate = if first.matched && second.matched {
+                Fate::Dropped
+            } else {
+                Fate::Sent { oif: "eth0".into() }
+            };
+            Trace {
+                packet: packet.clone(),
+                final_packet: packet.clone(),
+                events: Vec::new(),
+                fate,
+                decider: Decider::Routing,
+                route: None,
+                nat: Vec::new(),
+                conntrack: CtInfo::default(),
+                sender_sees: SenderView::default(),
+                logs: Vec::new(),
+                assumptions: Vec::new(),
+                warnings: Vec::new(),
+                reply: None,
+            }
+        }
+    }
+
+    fn packet() -> Packet {
+        let l4 = L4::Udp { sport: 1, dport: 2 };
+        Packet::new([192, 0, 2, 1].into(), [192, 0, 2, 2].into(), l4)
+    }
+
+    fn taken(o: &Outcome) -> Vec<Vec<bool>> {
+        o.branches
+            .iter()
+            .map(|b| b.choices.iter().map(|c| c.matched).collect())
+            .collect()
+    }
+
+    #[test]
+    fn every_combination_is_explored_depth_first_for_any_path() {
+        let o = explore(
+            &TwoUnknowns,
+            &Host::default(),
+            &packet(),
+            &Options::default(),
+        );
+        assert_eq!(
+            taken(&o),
+            [[true, true], [true, false], [false, true], [false, false]]
+        );
+        assert!(!o.truncated);
+        assert_eq!(o.primary().fate, Fate::Dropped);
+        assert!(o.decided_fate().is_none());
+    }
+
+    #[test]
+    fn exploration_stops_at_max_branches_and_follows_assumptions() {
+        let options = Options {
+            max_branches: 2,
+            ..Options::default()
+        };
+        let o = explore(&TwoUnknowns, &Host::default(), &packet(), &options);
+        assert_eq!(taken(&o), [[true, true], [true, false]]);
+        assert!(o.truncated);
+
+        let first = o.branches[0].choices[0].site;
+        let options = Options {
+            assume: vec![(first, false)],
+            ..Options::default()
+        };
+        let o = explore(&TwoUnknowns, &Host::default(), &packet(), &options);
+        assert_eq!(taken(&o), [[false, true], [false, false]]);
+        assert!(o.branches[0].choices[0].assumed_by_user);
+        assert!(o.decided_fate().is_some());
+    }
+}

@@ -1174,18 +1174,6 @@ fn synth(
     prefsrc: Option<IpAddr>,
     scope: Scope,
 ) -> Route {
-    let text = format!(
-        "{} {} dev {} proto kernel scope {} src {} (implied by the address)",
-        route_type,
-        dst,
-        dev,
-        match scope {
-            Scope::Host => "host",
-            Scope::Link => "link",
-            _ => "global",
-        },
-        prefsrc.map(|p| p.to_string()).unwrap_or_default()
-    );
     Route {
         table,
         dst,
@@ -1197,7 +1185,9 @@ fn synth(
         scope,
         protocol: Some("kernel".into()),
         nexthops: Vec::new(),
-        text,
+        // No source line: an implied route is not one of the host's (its decision carries
+        // no route index), so nothing shows it.
+        text: String::new(),
     }
 }
 

@@ -28,11 +28,8 @@ use crate::trace::{Errno, Fate, Listener, Response, ResponseKind, RoutingFailure
 use model::packet::{TcpFlags, L4};
 use model::{Hook, Host, Packet};
 
-/// The sender's view of `fate`, given the `response` computed by [`crate::linux::reject`].
-/// `locally_generated`: the sender is a process on this host (OUTPUT drops give EPERM).
-///
-/// A locally generated packet's drop or reject is taken to have happened on the output
-/// path (OUTPUT/POSTROUTING); use [`sender_view_at`] to say where it happened.
+/// [`sender_view_at`] with a locally generated packet's drop or reject taken to have
+/// happened on the output path (OUTPUT/POSTROUTING); for the tests.
 #[cfg(test)]
 pub fn sender_view(
     host: &Host,
@@ -45,8 +42,9 @@ pub fn sender_view(
     sender_view_at(host, packet, fate, response, locally_generated, at)
 }
 
-/// [`sender_view`] knowing the hook where the fate was decided (`None`: unknown). For a
-/// locally generated packet, a drop or reject in OUTPUT/POSTROUTING fails the send call
+/// The sender's view of `fate`, given the `response` computed by [`crate::reject`] and
+/// the hook where the fate was decided (`None`: unknown). `locally_generated`: the sender
+/// is a process on this host (OUTPUT drops give EPERM). For a locally generated packet, a drop or reject in OUTPUT/POSTROUTING fails the send call
 /// of a UDP (or ping) socket with EPERM; one on the loopback leg (PREROUTING/INPUT on
 /// `lo`) does not.
 pub fn sender_view_at(
