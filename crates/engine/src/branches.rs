@@ -167,12 +167,9 @@ mod tests {
 
     #[test]
     fn every_combination_is_explored_depth_first_for_any_path() {
-        let o = explore(
-            &TwoUnknowns,
-            &Host::default(),
-            &packet(),
-            &Options::default(),
-        );
+        // Object-safe: a composition of hosts can hold different paths side by side.
+        let path: &dyn PacketPath = &TwoUnknowns;
+        let o = explore(path, &Host::default(), &packet(), &Options::default());
         assert_eq!(
             taken(&o),
             [[true, true], [true, false], [false, true], [false, false]]
