@@ -2,6 +2,7 @@
 //! fine) flow's first packet is placed on the host at the capture point and walked through
 //! the ruleset, so the diagnosis can name the deciding rule.
 
+use crate::AnswerFacts;
 use engine::Outcome;
 use evidence::capture::CaptureAnalysis;
 use evidence::wire::Direction;
@@ -28,6 +29,8 @@ pub struct Simulated {
     /// The packet as simulated (with the interface it was taken to arrive on or leave by).
     pub packet: Packet,
     pub outcome: Outcome,
+    /// How its deciding rule was reached, and cross-table findings.
+    pub facts: AnswerFacts,
     pub placement: Placement,
 }
 
@@ -86,12 +89,14 @@ pub fn simulate(
             return Some(Simulated {
                 packet,
                 outcome: s.outcome.clone(),
+                facts: s.facts.clone(),
                 placement,
             });
         }
         let outcome = engine::simulate_prepared(&prepared, host, &packet, &options);
         let s = Simulated {
             packet,
+            facts: AnswerFacts::of(ruleset, &outcome),
             outcome,
             placement,
         };

@@ -126,10 +126,12 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Verdict, Error> {
         &outcome,
         &config.options,
     );
+    let facts = analysis::AnswerFacts::of(&config.ruleset, &outcome);
     let answer = report::Answer {
         ruleset: &config.ruleset,
         host: &config.host,
         outcome: &outcome,
+        facts: &facts,
         fix: fix.as_ref(),
         ping: ping.as_ref(),
         input_notes: &config.notes,

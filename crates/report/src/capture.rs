@@ -1341,6 +1341,7 @@ fn simulation_json(s: &Simulated, a: &CaptureAnswer<'_>) -> SimulationJson {
             ruleset: a.ruleset,
             host: a.host,
             outcome: &s.outcome,
+            facts: &s.facts,
             fix: None,
             ping: None,
             input_notes: &[],

@@ -605,19 +605,18 @@ pub fn report(answer: &Answer<'_>) -> Report {
     let outcome = answer.outcome;
     let trace = outcome.primary();
     let decided = outcome.decided_fate().is_some();
-    let reached_via = match &trace.decider {
-        Decider::Rule(at) => analysis::callstack::call_stack(trace, *at)
-            .into_iter()
-            .filter_map(|f| {
-                Some(JumpJson {
-                    from: rule_json(rs, f.from)?,
-                    to: words::chain_name(rs, f.to),
-                    goto: f.goto,
-                })
+    let reached_via = answer
+        .facts
+        .reached_via
+        .iter()
+        .filter_map(|f| {
+            Some(JumpJson {
+                from: rule_json(rs, f.from)?,
+                to: words::chain_name(rs, f.to),
+                goto: f.goto,
             })
-            .collect(),
-        _ => Vec::new(),
-    };
+        })
+        .collect();
     let assumptions = answer
         .input_notes
         .iter()
@@ -669,7 +668,11 @@ pub fn report(answer: &Answer<'_>) -> Report {
             passes: p.fate.passed(),
             rule: decider_json(rs, &p.decider),
         }),
-        cross_table: analysis::cross_table::explain(rs, trace).map(|x| cross_table(rs, &x, trace)),
+        cross_table: answer
+            .facts
+            .cross_table
+            .as_ref()
+            .map(|x| cross_table(rs, x, trace)),
     }
 }
 

@@ -12,7 +12,8 @@
 //!
 //! ```no_run
 //! # fn demo(ruleset: &model::Ruleset, host: &model::Host, outcome: &engine::Outcome) -> std::io::Result<()> {
-//! let answer = report::Answer { ruleset, host, outcome, fix: None, ping: None, input_notes: &[] };
+//! let facts = analysis::AnswerFacts::of(ruleset, outcome);
+//! let answer = report::Answer { ruleset, host, outcome, facts: &facts, fix: None, ping: None, input_notes: &[] };
 //! let mut out = Vec::new();
 //! report::text::render(&mut out, &answer, &report::text::TextOptions::default())?;
 //! # Ok(()) }
@@ -26,7 +27,7 @@ pub mod json;
 pub mod text;
 mod words;
 
-use analysis::{Fix, PingContrast};
+use analysis::{AnswerFacts, Fix, PingContrast};
 use engine::Outcome;
 use model::{Host, Ruleset};
 
@@ -39,6 +40,9 @@ pub struct Answer<'a> {
     pub host: &'a Host,
     /// The simulation's result.
     pub outcome: &'a Outcome,
+    /// How the deciding rule was reached and cross-table findings, computed by the caller
+    /// ([`AnswerFacts::of`]): the report only words them.
+    pub facts: &'a AnswerFacts,
     /// The suggested fix, if the packet was blocked and a fix was searched for.
     pub fix: Option<&'a Fix>,
     /// What a ping between the same endpoints does, for a blocked port.

@@ -19,7 +19,6 @@
 
 use crate::words;
 use crate::Answer;
-use analysis::callstack::call_stack;
 use analysis::{Fix, PingContrast, Position};
 use engine::{Decider, Event, Outcome, Trace};
 use model::{Host, Ruleset};
@@ -181,7 +180,7 @@ impl<W: Write> Section<'_, '_, W> {
                     }
                 }
                 self.field("deciding rule", lines)?;
-                let stack = call_stack(trace, *at);
+                let stack = &answer.facts.reached_via;
                 if !stack.is_empty() {
                     let via: Vec<String> = stack
                         .iter()
@@ -215,8 +214,8 @@ impl<W: Write> Section<'_, '_, W> {
             }
             other => self.field("decided by", [words::decider_short(rs, other)])?,
         }
-        if let Some(x) = analysis::cross_table::explain(rs, trace) {
-            self.field("not saved by", words::cross_table(rs, &x, &trace.fate))?;
+        if let Some(x) = &answer.facts.cross_table {
+            self.field("not saved by", words::cross_table(rs, x, &trace.fate))?;
         }
         self.field("fate", [words::fate_sentence(&trace.fate)])?;
         let sees = words::sender_sees(trace, answer.host);

@@ -22,10 +22,12 @@ fn story1(spec: &str) -> (String, String) {
     let options = engine::Options::default();
     let outcome = engine::simulate(&ruleset, &host, &packet, &options);
     let fix = analysis::suggest(&ruleset, &host, &packet, &outcome, &options);
+    let facts = analysis::AnswerFacts::of(&ruleset, &outcome);
     let answer = Answer {
         ruleset: &ruleset,
         host: &host,
         outcome: &outcome,
+        facts: &facts,
         fix: fix.as_ref(),
         ping: None,
         input_notes: &[],

@@ -634,10 +634,12 @@ fn story1_rejected_forward_text() {
     let fix = ufw_fix();
     let notes =
         ["iptables-save.txt read as iptables-save (IPv4): header says iptables-save".to_string()];
+    let facts = analysis::AnswerFacts::of(&rs, &outcome);
     let answer = Answer {
         ruleset: &rs,
         host: &host,
         outcome: &outcome,
+        facts: &facts,
         fix: Some(&fix),
         ping: None,
         input_notes: &notes,
@@ -651,10 +653,12 @@ fn story1_rejected_forward_json() {
     let host = router_host();
     let outcome = ufw_branches();
     let fix = ufw_fix();
+    let facts = analysis::AnswerFacts::of(&rs, &outcome);
     let answer = Answer {
         ruleset: &rs,
         host: &host,
         outcome: &outcome,
+        facts: &facts,
         fix: Some(&fix),
         ping: None,
         input_notes: &[],
@@ -674,10 +678,12 @@ fn undecided_when_branches_disagree() {
     let rs = ufw_ruleset();
     let host = Host::default();
     let outcome = limited_ssh();
+    let facts = analysis::AnswerFacts::of(&rs, &outcome);
     let answer = Answer {
         ruleset: &rs,
         host: &host,
         outcome: &outcome,
+        facts: &facts,
         fix: None,
         ping: None,
         input_notes: &[],
@@ -697,10 +703,12 @@ fn undecided_when_branches_disagree() {
 fn dnat_to_a_closed_port() {
     let (rs, outcome) = dnat_closed_port();
     let host = router_host();
+    let facts = analysis::AnswerFacts::of(&rs, &outcome);
     let answer = Answer {
         ruleset: &rs,
         host: &host,
         outcome: &outcome,
+        facts: &facts,
         fix: None,
         ping: None,
         input_notes: &[],
@@ -714,10 +722,12 @@ fn colour_only_when_asked() {
     let rs = ufw_ruleset();
     let host = router_host();
     let outcome = ufw_branches();
+    let facts = analysis::AnswerFacts::of(&rs, &outcome);
     let answer = Answer {
         ruleset: &rs,
         host: &host,
         outcome: &outcome,
+        facts: &facts,
         fix: None,
         ping: None,
         input_notes: &[],
@@ -734,10 +744,12 @@ fn dangling_references_do_not_panic() {
     let rs = Ruleset::default();
     let host = Host::default();
     let outcome = ufw_branches();
+    let facts = analysis::AnswerFacts::of(&rs, &outcome);
     let answer = Answer {
         ruleset: &rs,
         host: &host,
         outcome: &outcome,
+        facts: &facts,
         fix: None,
         ping: None,
         input_notes: &[],
