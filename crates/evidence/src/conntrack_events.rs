@@ -69,6 +69,18 @@ pub enum Proof {
     SeenMidway,
 }
 
+/// What the next packet of a flow meets, from the table the events leave behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextState {
+    /// An entry with a reply seen: `ct state established`.
+    Established,
+    /// An entry without a reply yet: the next packet in the original direction is still
+    /// `ct state new` to the rules (a retransmitted SYN).
+    NewWithEntry,
+    /// No entry (destroyed, or never created): the next packet starts a new connection.
+    NoEntry,
+}
+
 impl CtFlow {
     /// What the events prove (see [`Proof`]).
     pub fn proof(&self) -> Proof {
@@ -109,6 +121,15 @@ impl CtFlow {
     pub fn entry_after(&self) -> Option<&CtEntry> {
         let last = self.events.last()?;
         (last.event != CtEvent::Destroy).then_some(&last.entry)
+    }
+
+    /// What the next packet of the flow meets, from the table the events leave behind.
+    pub fn next_state(&self) -> NextState {
+        match self.entry_after() {
+            None => NextState::NoEntry,
+            Some(e) if e.status & status::SEEN_REPLY != 0 => NextState::Established,
+            Some(_) => NextState::NewWithEntry,
+        }
     }
 
     /// Seconds between the first and the last event, when both have Unix timestamps.

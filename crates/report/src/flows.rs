@@ -8,13 +8,13 @@
 //! ```
 
 use crate::words;
-use analysis::flows::conntrack::{next_state, AskedPacket, NextState};
+use analysis::flows::conntrack::AskedPacket;
 use analysis::flows::logs::{FlowAnswer, LoggedBy};
 use analysis::flows::traces::{
     traced_fate_words, Divergence, Placed, PlacedBy, Stop, TraceAnswer, TracedFate,
 };
 use engine::{Decider, Outcome};
-use evidence::conntrack_events::{CtEvent, CtFile, CtFlow, Proof};
+use evidence::conntrack_events::{CtEvent, CtFile, CtFlow, NextState, Proof};
 use evidence::log_file::{Flow, LogScan, Malformed};
 use evidence::trace::TraceFile;
 use frontends::ParseError;
@@ -846,7 +846,7 @@ pub fn render_conntrack<W: Write>(
             w,
             "      {}; next packet: {}",
             proof_words(f.proof()),
-            next_words(next_state(f))
+            next_words(f.next_state())
         )?;
     }
     let m: Vec<(u64, &ParseError)> = file
@@ -933,7 +933,7 @@ pub fn render_conntrack_json<W: Write>(
                 events: f.events.iter().map(|e| event_name(e.event, 1)).collect(),
                 first_line: f.events.first().map_or(0, |e| e.line),
                 proof: proof_words(f.proof()),
-                next_packet: next_words(next_state(f)),
+                next_packet: next_words(f.next_state()),
                 span_secs: f.span_secs(),
             })
             .collect(),

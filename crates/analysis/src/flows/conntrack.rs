@@ -7,31 +7,8 @@
 //! the answer's first line (the events are the kernel's word).
 
 use engine::{Options, Outcome};
-use evidence::conntrack_events::{CtFile, CtFlow, Proof};
+use evidence::conntrack_events::{CtFile, Proof};
 use model::{Host, Packet, Ruleset};
-
-/// What the next packet of a flow meets, from the table the events leave behind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NextState {
-    /// An entry with a reply seen: `ct state established`.
-    Established,
-    /// An entry without a reply yet: the next packet in the original direction is still
-    /// `ct state new` to the rules (a retransmitted SYN).
-    NewWithEntry,
-    /// No entry (destroyed, or never created): the next packet starts a new connection.
-    NoEntry,
-}
-
-/// The next packet's state for a flow.
-pub fn next_state(flow: &CtFlow) -> NextState {
-    match flow.entry_after() {
-        None => NextState::NoEntry,
-        Some(e) if e.status & frontends::conntrack::status::SEEN_REPLY != 0 => {
-            NextState::Established
-        }
-        Some(_) => NextState::NewWithEntry,
-    }
-}
 
 /// A packet the user asked about, against the events.
 #[derive(Debug, Clone)]
