@@ -12,6 +12,7 @@
 //!
 //! Later: lint, diff and policy tests, one check per module.
 
+pub mod agree;
 pub mod callstack;
 pub mod contrast;
 pub mod counters;

@@ -17,9 +17,10 @@
 //! another chain starts a new one.
 
 use crate::log_line;
-use crate::trace::{RuleName, StepKind, TraceFile, TraceStep, TracedPacket, TracedVerdict, Tracer};
+use crate::trace::{KernelVerdict, RuleName, StepKind, TraceFile, TraceStep, TracedPacket, Tracer};
 use crate::wrapper;
 use frontends::ParseError;
+use model::kernel::NfVerdict;
 use model::{Family, Packet, SourceFile, Span};
 
 /// Reads a kernel log holding legacy `TRACE:` lines (other lines are counted and skipped).
@@ -111,8 +112,8 @@ pub fn parse(name: &str, text: &str) -> TraceFile {
             },
             // Legacy lines carry no verdict: the rule's target says what it did.
             verdict: match kind {
-                StepKind::Return => TracedVerdict::Return,
-                _ => TracedVerdict::Other(String::new()),
+                StepKind::Return => Some(KernelVerdict::of(NfVerdict::Return)),
+                _ => None,
             },
             packet: Some(packet.clone()),
         };

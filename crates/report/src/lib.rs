@@ -24,6 +24,8 @@ pub mod diagnostic;
 pub mod flows;
 pub mod json;
 pub mod text;
+pub mod trace;
+pub mod verify;
 mod words;
 
 use analysis::{Fix, PingContrast};

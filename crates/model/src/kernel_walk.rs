@@ -1,0 +1,474 @@
+//! What a tracer saw the kernel do with one packet: the ONE model every tracer produces (the
+//! netlink nftrace reader of the oracle and of `whyblocked trace`), and what the comparer in
+//! `analysis::agree` holds against the engine's simulation.
+//!
+//! A walk is built in two steps: the tracer reports [`WalkEvent`]s as the kernel named them
+//! (family, table, chain, rule handle, verdict, headers, conntrack), then the placer puts
+//! them in the user's ruleset ([`KernelStep::rule`], [`KernelStep::chain_ref`]) and reads the
+//! [`KernelFate`] they prove.
+
+use crate::kernel::ct::state;
+use crate::kernel::NfVerdict;
+use crate::packet::IpProto;
+use crate::{ChainRef, Family, Hook, Packet, Reject, RuleRef, TcpFlags, Verdict};
+use std::fmt;
+use std::net::IpAddr;
+
+/// Name of the table whyblocked's own tracers add (`table inet wbtrace`): it switches
+/// tracing on and observes the end of every hook. Its events are not the user's.
+pub const TRACE_TABLE: &str = "wbtrace";
+
+/// The chains of [`TRACE_TABLE`] that observe a hook: the hook, and whether the chain sits
+/// at its end (priority 1000: the packet got through the hook).
+pub fn observer_chain(chain: &str) -> Option<(Hook, bool)> {
+    Some(match chain {
+        "pre" => (Hook::Prerouting, false),
+        "out" => (Hook::Output, false),
+        "pre_end" => (Hook::Prerouting, true),
+        "in_end" => (Hook::Input, true),
+        "fwd_end" => (Hook::Forward, true),
+        "out_end" => (Hook::Output, true),
+        "post_end" => (Hook::Postrouting, true),
+        _ => return None,
+    })
+}
+
+/// What the network and transport headers of a trace event say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Headers {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// Transport protocol number.
+    pub proto: u8,
+    /// IPv4 identification or IPv6 flow label.
+    pub tag: u32,
+    pub ttl: u8,
+    pub ports: Option<(u16, u16)>,
+    pub tcp_flags: Option<TcpFlags>,
+    /// ICMP/ICMPv6 type and code.
+    pub icmp: Option<(u8, u8)>,
+    /// For an ICMP/ICMPv6 error: the tag (IPv4 id / IPv6 flow label) of the packet it
+    /// quotes, when the traced transport header reaches that far.
+    pub quoted_tag: Option<u32>,
+    /// The TOS / traffic class byte.
+    pub tos: u8,
+    /// IPv4 total length / IPv6 payload length + 40.
+    pub len: u16,
+    /// IPv4 DF bit (false for IPv6).
+    pub dont_fragment: bool,
+    /// ICMP/ICMPv6 echo identifier (bytes 4-5 of the ICMP header).
+    pub icmp_id: Option<u16>,
+}
+
+impl Headers {
+    /// What an answer packet says about the REJECT that made it.
+    pub fn reject_answered(&self) -> Option<Reject> {
+        if self.tcp_flags.is_some_and(|f| f.contains(TcpFlags::RST)) {
+            return Some(Reject::TcpReset);
+        }
+        match (self.proto, self.icmp) {
+            (1, Some((3, code))) => Some(Reject::Icmp(code)),
+            (58, Some((1, code))) => Some(Reject::Icmpv6(code)),
+            _ => None,
+        }
+    }
+
+    /// An ICMP or ICMPv6 redirect (which a router adds when it forwards a packet back out
+    /// of the interface it came in by; never the answer to a REJECT).
+    pub fn is_redirect(&self) -> bool {
+        matches!(
+            (self.proto, self.icmp),
+            (1, Some((5, _))) | (58, Some((137, _)))
+        )
+    }
+}
+
+impl fmt::Display for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let proto = IpProto::from_number(self.proto);
+        match self.ports {
+            Some((s, d)) if self.src.is_ipv6() => {
+                write!(f, "{proto} [{}]:{s} -> [{}]:{d}", self.src, self.dst)?
+            }
+            Some((s, d)) => write!(f, "{proto} {}:{s} -> {}:{d}", self.src, self.dst)?,
+            None => write!(f, "{proto} {} -> {}", self.src, self.dst)?,
+        }
+        if let Some(fl) = self.tcp_flags {
+            write!(f, " [{fl}]")?;
+        }
+        if let Some((t, c)) = self.icmp {
+            write!(f, " type {t} code {c}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What kind of trace event a step is (`NFTA_TRACE_TYPE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// The end of a base chain: its policy applied.
+    Policy,
+    /// The end of a regular chain: back to the caller.
+    Return,
+    /// A rule matched.
+    Rule,
+    Unknown(u32),
+}
+
+impl From<u32> for StepKind {
+    fn from(v: u32) -> StepKind {
+        match v {
+            1 => StepKind::Policy,
+            2 => StepKind::Return,
+            3 => StepKind::Rule,
+            v => StepKind::Unknown(v),
+        }
+    }
+}
+
+/// A verdict as the kernel reports it: the netfilter verdict, and the chain of a jump or
+/// goto, the queue number of a queue. A REJECT is reported as [`NfVerdict::Drop`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelVerdict {
+    pub code: NfVerdict,
+    /// The target chain of a jump or goto.
+    pub chain: Option<String>,
+    /// The queue number of `NF_QUEUE` (the upper 16 bits of the verdict word).
+    pub queue: u16,
+}
+
+impl KernelVerdict {
+    /// From `NFTA_VERDICT_CODE` (and `NFTA_VERDICT_CHAIN`), or `NFTA_TRACE_POLICY`.
+    pub fn decode(word: i32, chain: Option<String>) -> KernelVerdict {
+        let code = NfVerdict::from_kernel(word);
+        let queue = if code == NfVerdict::Queue {
+            (word as u32 >> 16) as u16
+        } else {
+            0
+        };
+        let chain = match code {
+            NfVerdict::Jump | NfVerdict::Goto => Some(chain.unwrap_or_default()),
+            _ => None,
+        };
+        KernelVerdict { code, chain, queue }
+    }
+
+    /// A verdict without a chain or queue number.
+    pub fn of(code: NfVerdict) -> KernelVerdict {
+        KernelVerdict {
+            code,
+            chain: None,
+            queue: 0,
+        }
+    }
+
+    /// A jump to `chain`.
+    pub fn jump(chain: &str) -> KernelVerdict {
+        KernelVerdict {
+            code: NfVerdict::Jump,
+            chain: Some(chain.to_string()),
+            queue: 0,
+        }
+    }
+
+    /// What the kernel reports for a rule with this verdict (a REJECT is a drop to it).
+    pub fn of_rule(v: &Verdict) -> KernelVerdict {
+        match v {
+            Verdict::Accept => KernelVerdict::of(NfVerdict::Accept),
+            Verdict::Drop | Verdict::Reject(_) => KernelVerdict::of(NfVerdict::Drop),
+            Verdict::Return => KernelVerdict::of(NfVerdict::Return),
+            Verdict::Jump(c) => KernelVerdict::jump(c),
+            Verdict::Goto(c) => KernelVerdict {
+                code: NfVerdict::Goto,
+                chain: Some(c.clone()),
+                queue: 0,
+            },
+            Verdict::Queue(q) => KernelVerdict {
+                code: NfVerdict::Queue,
+                chain: None,
+                queue: q.num,
+            },
+            Verdict::Continue => KernelVerdict::of(NfVerdict::Continue),
+        }
+    }
+
+    /// Whether the packet's walk ends here (drop, queue, stolen).
+    pub fn ends_walk(&self) -> bool {
+        matches!(
+            self.code,
+            NfVerdict::Drop | NfVerdict::Queue | NfVerdict::Stolen
+        )
+    }
+}
+
+impl fmt::Display for KernelVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let chain = self.chain.as_deref().unwrap_or_default();
+        match self.code {
+            NfVerdict::Queue => write!(f, "queue {}", self.queue),
+            NfVerdict::Jump => write!(f, "jump {chain}"),
+            NfVerdict::Goto => write!(f, "goto {chain}"),
+            NfVerdict::Stop | NfVerdict::Unknown(_) => {
+                write!(f, "verdict {}", i32::from(self.code))
+            }
+            c => write!(f, "{c}"),
+        }
+    }
+}
+
+/// One event as the tracer saw it, before it is placed in the user's ruleset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkEvent {
+    /// The tracer's id of the walk (a hash of the packet: two packets may share it).
+    pub id: u32,
+    /// The table's family.
+    pub family: Option<Family>,
+    pub table: String,
+    pub chain: String,
+    pub handle: Option<u64>,
+    pub kind: StepKind,
+    pub verdict: Option<KernelVerdict>,
+    /// A base chain's policy (`NF_DROP` 0, `NF_ACCEPT` 1).
+    pub policy: Option<u32>,
+    pub iif: Option<u32>,
+    pub oif: Option<u32>,
+    /// The packet's headers, when the event carries them (the first event of a hook).
+    pub headers: Option<Headers>,
+    /// `NF_CT_STATE_*_BIT` (see [`crate::kernel::ct::state`]).
+    pub ct_state: Option<u32>,
+    pub ct_id: Option<u32>,
+}
+
+impl WalkEvent {
+    /// A drop verdict or a drop policy.
+    pub fn drops(&self) -> bool {
+        self.verdict
+            .as_ref()
+            .is_some_and(|v| v.code == NfVerdict::Drop)
+            || self.policy == Some(0)
+    }
+
+    /// An event of [`TRACE_TABLE`], whyblocked's own.
+    pub fn is_observer(&self) -> bool {
+        self.table == TRACE_TABLE && self.family == Some(Family::Inet)
+    }
+}
+
+/// One event of the user's ruleset in the kernel's walk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelStep {
+    pub hook: Option<Hook>,
+    pub family: Option<Family>,
+    pub table: String,
+    pub chain: String,
+    pub kind: StepKind,
+    pub handle: Option<u64>,
+    /// The user's rule (for rule events), when the placer found it.
+    pub rule: Option<RuleRef>,
+    /// The user's chain.
+    pub chain_ref: Option<ChainRef>,
+    pub verdict: KernelVerdict,
+    /// The model rule says REJECT (the kernel reports it as drop).
+    pub rejects: Option<Reject>,
+}
+
+impl fmt::Display for KernelStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hook = self
+            .hook
+            .map(|h| h.to_string())
+            .unwrap_or_else(|| "?".into());
+        let fam = self.family.map(|x| x.to_string()).unwrap_or_default();
+        write!(f, "{hook:<11} {fam} {} {}", self.table, self.chain)?;
+        match self.kind {
+            StepKind::Rule => match self.rule {
+                Some(r) => write!(f, " #{}", r.rule + 1)?,
+                None => write!(f, " handle {}", self.handle.unwrap_or(0))?,
+            },
+            StepKind::Policy => f.write_str(" policy")?,
+            StepKind::Return => f.write_str(" end")?,
+            StepKind::Unknown(t) => write!(f, " type {t}")?,
+        }
+        match (self.verdict.code, self.rejects) {
+            (NfVerdict::Drop, Some(r)) => write!(f, " -> reject ({r}; the kernel says drop)"),
+            _ => write!(f, " -> {}", self.verdict),
+        }
+    }
+}
+
+/// Where the packet ended, as the kernel's walk proves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelFate {
+    /// Reached the end of the input hook.
+    Delivered,
+    /// Received and reached the end of postrouting, leaving by `oif`.
+    Forwarded { oif: String },
+    /// Locally generated and reached the end of postrouting.
+    Sent { oif: String },
+    /// A drop verdict at `steps[step]`.
+    Dropped { step: usize },
+    /// A drop verdict by a REJECT rule; `with` is what the kernel's answer shows, if traced.
+    Rejected { step: usize, with: Option<Reject> },
+    /// A queue verdict at `steps[step]`.
+    Queued { step: usize, num: u16 },
+    /// No drop: accepted, as far as a tracer without end-of-hook observation can tell
+    /// (`iptables -j TRACE`, `nft monitor trace` read offline); `last_hook` is where it was
+    /// last seen.
+    Accepted { last_hook: Option<Hook> },
+    /// No verdict ended it and it did not get through: lost in routing (no route, forwarding
+    /// off, martian source, rp_filter, TTL) or stolen.
+    Vanished { after: Option<Hook> },
+}
+
+impl fmt::Display for KernelFate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KernelFate::Delivered => f.write_str("delivered locally"),
+            KernelFate::Forwarded { oif } => write!(f, "forwarded out of {oif}"),
+            KernelFate::Sent { oif } => write!(f, "sent out of {oif}"),
+            KernelFate::Dropped { .. } => f.write_str("dropped"),
+            KernelFate::Rejected { with: Some(r), .. } => write!(f, "rejected with {r}"),
+            KernelFate::Rejected { with: None, .. } => f.write_str("rejected"),
+            KernelFate::Queued { num, .. } => write!(f, "queued to {num}"),
+            KernelFate::Accepted { last_hook: Some(h) } => {
+                write!(f, "accepted (no closing event; last seen in {h})")
+            }
+            KernelFate::Accepted { last_hook: None } => f.write_str("accepted (no closing event)"),
+            KernelFate::Vanished { after: Some(h) } => {
+                write!(f, "vanished after {h} (lost in routing)")
+            }
+            KernelFate::Vanished { after: None } => f.write_str("vanished before any hook"),
+        }
+    }
+}
+
+/// Conntrack's classification of a packet as the kernel's trace reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtSeen {
+    New,
+    Established,
+    Related,
+    Invalid,
+    Untracked,
+}
+
+impl CtSeen {
+    /// From the `NF_CT_STATE_*_BIT` of a trace event (one bit set).
+    pub fn from_bits(bits: u32) -> Option<CtSeen> {
+        Some(match u64::from(bits) {
+            state::INVALID => CtSeen::Invalid,
+            state::ESTABLISHED => CtSeen::Established,
+            state::RELATED => CtSeen::Related,
+            state::NEW => CtSeen::New,
+            state::UNTRACKED => CtSeen::Untracked,
+            _ => return None,
+        })
+    }
+}
+
+/// Conntrack event kinds (ctnetlink).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtEventKind {
+    New,
+    Update,
+    Destroy,
+}
+
+/// One direction of a conntrack entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CtTuple {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub proto: u8,
+    /// Ports, or (ICMP id, type << 8 | code) for ICMP.
+    pub sport: u16,
+    pub dport: u16,
+}
+
+/// A ctnetlink event (`IPCTNL_MSG_CT_NEW` / `_DELETE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CtEvent {
+    pub kind: CtEventKind,
+    pub orig: Option<CtTuple>,
+    pub reply: Option<CtTuple>,
+    pub status: Option<u32>,
+    /// Same 4 bytes as `NFTA_TRACE_CT_ID`.
+    pub id: Option<u32>,
+    pub mark: Option<u32>,
+}
+
+/// One packet's walk through the kernel.
+#[derive(Debug, Clone)]
+pub struct KernelWalk {
+    pub tag: u32,
+    pub packet: Packet,
+    /// Events of the user's tables, in order.
+    pub steps: Vec<KernelStep>,
+    /// Hooks whose end the packet reached, in order.
+    pub hooks_done: Vec<Hook>,
+    pub fate: KernelFate,
+    /// The headers at the last end-of-hook observation (after NAT).
+    pub final_headers: Option<Headers>,
+    /// Conntrack's classification (after the conntrack hook of prerouting/output).
+    pub ct_state: Option<CtSeen>,
+    /// Packets the kernel generated in answer (RST, ICMP errors), as traced.
+    pub responses: Vec<Headers>,
+    /// Whether the answer's own walk out of the host ended in a drop (an OUTPUT or
+    /// POSTROUTING rule or policy stopped it): `None` when no answer was traced apart.
+    pub answer_stopped: Option<bool>,
+    /// Every event, ours included, for debugging.
+    pub events: Vec<WalkEvent>,
+}
+
+impl KernelWalk {
+    /// What became of the `index`th answer, for display (known for the first answer that
+    /// is not an ICMP redirect).
+    pub fn answer_note(&self, index: usize) -> &'static str {
+        let judged = self.responses.iter().position(|h| !h.is_redirect());
+        match (judged == Some(index), self.answer_stopped) {
+            (true, Some(true)) => " (stopped on its way out: the sender never gets it)",
+            _ => "",
+        }
+    }
+}
+
+impl fmt::Display for KernelWalk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "kernel: {} (tag {})", self.fate, self.tag)?;
+        for s in &self.steps {
+            writeln!(f, "  {s}")?;
+        }
+        if let Some(h) = &self.final_headers {
+            writeln!(f, "  leaves as {h}")?;
+        }
+        if let Some(s) = self.ct_state {
+            writeln!(f, "  conntrack {s:?}")?;
+        }
+        for (i, r) in self.responses.iter().enumerate() {
+            writeln!(f, "  answered with {r}{}", self.answer_note(i))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_decode_as_the_kernel_encodes_them() {
+        assert_eq!(
+            KernelVerdict::decode(1, None),
+            KernelVerdict::of(NfVerdict::Accept)
+        );
+        let q = KernelVerdict::decode((7 << 16) | 3, None);
+        assert_eq!((q.code, q.queue), (NfVerdict::Queue, 7));
+        assert_eq!(q.to_string(), "queue 7");
+        assert_eq!(
+            KernelVerdict::decode(-3, Some("sub".into())),
+            KernelVerdict::jump("sub")
+        );
+        assert_eq!(KernelVerdict::decode(-5, None).to_string(), "return");
+        assert_eq!(KernelVerdict::decode(-9, None).to_string(), "verdict -9");
+    }
+}
