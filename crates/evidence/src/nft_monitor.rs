@@ -17,7 +17,7 @@
 
 use crate::trace::{
     family_from_name, parse_verdict, strip_counters, KernelVerdict, RuleName, StepKind, TraceFile,
-    TraceStep, TracedPacket, Tracer,
+    TracedPacket, Tracer, WalkEvent,
 };
 use frontends::ParseError;
 use model::packet::{Mac, TcpFlags};
@@ -57,7 +57,7 @@ pub fn parse(name: &str, text: &str) -> TraceFile {
 
 /// A header line's placeholder step (its chain's event not seen yet): no verdict, and the
 /// packet as the chain saw it.
-fn is_header_only(s: &TraceStep) -> bool {
+fn is_header_only(s: &WalkEvent) -> bool {
     s.verdict.is_none() && s.packet.is_some()
 }
 
@@ -129,25 +129,23 @@ fn place(
         What::Packet(packet, tag) => {
             let continues = open.get(&ev.id).is_some_and(|&(i, open_tag)| {
                 let p = &file.packets[i];
-                let repeated = p
-                    .steps
-                    .iter()
-                    .any(|s| s.table == ev.table && s.chain == ev.chain && s.family == ev.family);
+                let repeated = p.steps.iter().any(|s| {
+                    s.table == ev.table && s.chain == ev.chain && s.family == Some(ev.family)
+                });
                 open_tag == tag && !repeated
             });
             if continues {
                 let (i, _) = open[&ev.id];
                 // The header goes with the next step of this chain.
-                file.packets[i].steps.push(TraceStep {
+                file.packets[i].steps.push(WalkEvent::traced(
                     line,
-                    family: ev.family,
-                    table: ev.table,
-                    chain: ev.chain,
-                    kind: StepKind::Rule,
-                    rule: RuleName::default(),
-                    verdict: None,
-                    packet: Some(*packet),
-                });
+                    ev.family,
+                    (ev.table, ev.chain),
+                    StepKind::Rule,
+                    RuleName::default(),
+                    None,
+                    Some(*packet),
+                ));
             } else {
                 open.insert(ev.id, (file.packets.len(), tag));
                 file.packets.push(TracedPacket {
@@ -156,16 +154,15 @@ fn place(
                     packet: (*packet).clone(),
                     line,
                     incomplete: None,
-                    steps: vec![TraceStep {
+                    steps: vec![WalkEvent::traced(
                         line,
-                        family: ev.family,
-                        table: ev.table,
-                        chain: ev.chain,
-                        kind: StepKind::Rule,
-                        rule: RuleName::default(),
-                        verdict: None,
-                        packet: Some(*packet),
-                    }],
+                        ev.family,
+                        (ev.table, ev.chain),
+                        StepKind::Rule,
+                        RuleName::default(),
+                        None,
+                        Some(*packet),
+                    )],
                 });
             }
         }
@@ -181,20 +178,19 @@ fn place(
                     last.kind = kind;
                     last.rule = rule;
                     last.verdict = verdict;
-                    last.line = line;
+                    last.line = Some(line);
                     return;
                 }
             }
-            steps.push(TraceStep {
+            steps.push(WalkEvent::traced(
                 line,
-                family: ev.family,
-                table: ev.table,
-                chain: ev.chain,
+                ev.family,
+                (ev.table, ev.chain),
                 kind,
                 rule,
                 verdict,
-                packet: None,
-            });
+                None,
+            ));
         }
     }
 }
@@ -389,7 +385,7 @@ mod tests {
         );
         assert_eq!(
             (s.table.as_str(), s.chain.as_str(), s.line),
-            ("filter", "input", 2)
+            ("filter", "input", Some(2))
         );
     }
 

@@ -3,8 +3,8 @@
 //! Three tracers print a packet's walk through the rules, each in its own text:
 //! iptables-legacy `TRACE:` lines ([`crate::trace_legacy`]), `xtables-monitor --trace`
 //! ([`crate::xtables_monitor`]) and `nft monitor trace` ([`crate::nft_monitor`]). Each parser
-//! returns [`TracedPacket`]s: the packet's headers as first seen, then its [`TraceStep`]s in
-//! order. A step names its rule the way its tracer does (a rule number, a handle, the rule's
+//! returns [`TracedPacket`]s: the packet's headers as first seen, then its walk in order,
+//! as [`WalkEvent`]s (the one model of what a tracer saw, shared with the netlink reader). A step names its rule the way its tracer does (a rule number, a handle, the rule's
 //! text): placing it in a given ruleset is the job of `analysis::flows`.
 //!
 //! What the tracers do not say, and the parsers do not invent: a REJECT is printed as a drop
@@ -13,7 +13,7 @@
 
 use frontends::ParseError;
 use model::kernel::NfVerdict;
-pub use model::kernel_walk::{KernelVerdict, StepKind};
+pub use model::kernel_walk::{KernelVerdict, RuleName, StepKind, WalkEvent};
 use model::{Family, Packet};
 
 /// Which tracer wrote the input.
@@ -81,37 +81,6 @@ pub fn parse_verdict(s: &str) -> Option<KernelVerdict> {
     Some(KernelVerdict::of(code))
 }
 
-/// How the tracer names the rule of a step.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RuleName {
-    /// iptables numbering (legacy `rule:3`), 1-based.
-    pub number: Option<u32>,
-    /// nftables rule handle (`rule:0x9`, `# handle 9`).
-    pub handle: Option<u64>,
-    /// The rule as the tracer printed it: iptables-save form (`-A FORWARD ...`, without the
-    /// `-4 -t filter` xtables-monitor adds) or nft form (counters removed).
-    pub text: Option<String>,
-}
-
-/// One event of a packet's walk.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TraceStep {
-    /// 1-based line of the input.
-    pub line: u64,
-    /// `ip`, `ip6`, `inet`, ... (legacy and xtables-monitor: from the packet's family).
-    pub family: Family,
-    pub table: String,
-    pub chain: String,
-    pub kind: StepKind,
-    pub rule: RuleName,
-    /// `None` when the tracer printed no verdict (legacy `TRACE:` lines; the rule's target
-    /// is the verdict).
-    pub verdict: Option<KernelVerdict>,
-    /// The packet as this chain saw it, when the tracer printed it here (the first event of
-    /// each hook): addresses after NAT, TTL after forwarding.
-    pub packet: Option<Packet>,
-}
-
 /// One traced packet: its headers and its walk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TracedPacket {
@@ -122,7 +91,8 @@ pub struct TracedPacket {
     pub packet: Packet,
     /// 1-based line where the packet's trace starts.
     pub line: u64,
-    pub steps: Vec<TraceStep>,
+    /// Its walk, event by event, as the tracer printed it.
+    pub steps: Vec<WalkEvent>,
     /// Why the headers are not complete enough to simulate (e.g. `xtables-monitor` prints no
     /// protocol for ICMP); `None` when they are.
     pub incomplete: Option<&'static str>,

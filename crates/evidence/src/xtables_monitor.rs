@@ -14,7 +14,7 @@
 //! (ICMP among others) is marked incomplete rather than guessed.
 
 use crate::trace::{
-    parse_verdict, KernelVerdict, RuleName, StepKind, TraceFile, TraceStep, TracedPacket, Tracer,
+    parse_verdict, KernelVerdict, RuleName, StepKind, TraceFile, TracedPacket, Tracer, WalkEvent,
 };
 use frontends::ParseError;
 use model::kernel::NfVerdict;
@@ -165,7 +165,7 @@ fn packet_line(rest: &str) -> Option<(u32, Packet, Option<&'static str>)> {
 }
 
 /// `2 1af1f87c filter:FORWARD:rule:0x9:JUMP:fwd-user  -4 -t filter -A FORWARD -j fwd-user`.
-fn trace_line(rest: &str, line: u64) -> Option<(u32, TraceStep)> {
+fn trace_line(rest: &str, line: u64) -> Option<(u32, WalkEvent)> {
     let mut it = rest.splitn(4, ' ');
     let nfproto: u8 = it.next()?.parse().ok()?;
     let id = u32::from_str_radix(it.next()?, 16).ok()?;
@@ -206,16 +206,7 @@ fn trace_line(rest: &str, line: u64) -> Option<(u32, TraceStep)> {
     };
     Some((
         id,
-        TraceStep {
-            line,
-            family,
-            table,
-            chain,
-            kind,
-            rule,
-            verdict,
-            packet: None,
-        },
+        WalkEvent::traced(line, family, (table, chain), kind, rule, verdict, None),
     ))
 }
 

@@ -216,30 +216,79 @@ impl fmt::Display for KernelVerdict {
     }
 }
 
-/// One event as the tracer saw it, before it is placed in the user's ruleset.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a tracer names the rule of an event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuleName {
+    /// iptables numbering (legacy `rule:3`), 1-based.
+    pub number: Option<u32>,
+    /// nftables rule handle (netlink's `NFTA_TRACE_RULE_HANDLE`, `rule:0x9`, `# handle 9`).
+    pub handle: Option<u64>,
+    /// The rule as the tracer printed it: iptables-save form (`-A FORWARD ...`, without the
+    /// `-4 -t filter` xtables-monitor adds) or nft form (counters removed).
+    pub text: Option<String>,
+}
+
+/// One event as a tracer saw it, before it is placed in the user's ruleset: what the netlink
+/// trace reader decodes and what the readers of a tracer's text (`iptables -j TRACE`,
+/// `xtables-monitor --trace`, `nft monitor trace`) parse.
+#[derive(Debug, Clone, PartialEq)]
 pub struct WalkEvent {
     /// The tracer's id of the walk (a hash of the packet: two packets may share it).
-    pub id: u32,
-    /// The table's family.
+    pub id: Option<u32>,
+    /// 1-based line of the tracer's text (`None` from netlink).
+    pub line: Option<u64>,
+    /// The table's family (a text tracer that prints none: the packet's).
     pub family: Option<Family>,
     pub table: String,
     pub chain: String,
-    pub handle: Option<u64>,
     pub kind: StepKind,
+    pub rule: RuleName,
+    /// `None` when the tracer printed no verdict (legacy `TRACE:` lines: the rule's target
+    /// is the verdict).
     pub verdict: Option<KernelVerdict>,
     /// A base chain's policy (`NF_DROP` 0, `NF_ACCEPT` 1).
     pub policy: Option<u32>,
     pub iif: Option<u32>,
     pub oif: Option<u32>,
-    /// The packet's headers, when the event carries them (the first event of a hook).
+    /// The packet's headers, when a netlink event carries them (the first event of a hook).
     pub headers: Option<Headers>,
+    /// The packet as a text tracer printed it at this event (the first event of each hook):
+    /// addresses after NAT, TTL after forwarding.
+    pub packet: Option<Packet>,
     /// `NF_CT_STATE_*_BIT` (see [`crate::kernel::ct::state`]).
     pub ct_state: Option<u32>,
     pub ct_id: Option<u32>,
 }
 
 impl WalkEvent {
+    /// An event of a text tracer: no id, interfaces, headers or conntrack.
+    pub fn traced(
+        line: u64,
+        family: Family,
+        (table, chain): (String, String),
+        kind: StepKind,
+        rule: RuleName,
+        verdict: Option<KernelVerdict>,
+        packet: Option<Packet>,
+    ) -> WalkEvent {
+        WalkEvent {
+            id: None,
+            line: Some(line),
+            family: Some(family),
+            table,
+            chain,
+            kind,
+            rule,
+            verdict,
+            policy: None,
+            iif: None,
+            oif: None,
+            headers: None,
+            packet,
+            ct_state: None,
+            ct_id: None,
+        }
+    }
     /// A drop verdict or a drop policy.
     pub fn drops(&self) -> bool {
         self.verdict
@@ -270,30 +319,6 @@ pub struct KernelStep {
     pub verdict: KernelVerdict,
     /// The model rule says REJECT (the kernel reports it as drop).
     pub rejects: Option<Reject>,
-}
-
-impl fmt::Display for KernelStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hook = self
-            .hook
-            .map(|h| h.to_string())
-            .unwrap_or_else(|| "?".into());
-        let fam = self.family.map(|x| x.to_string()).unwrap_or_default();
-        write!(f, "{hook:<11} {fam} {} {}", self.table, self.chain)?;
-        match self.kind {
-            StepKind::Rule => match self.rule {
-                Some(r) => write!(f, " #{}", r.rule + 1)?,
-                None => write!(f, " handle {}", self.handle.unwrap_or(0))?,
-            },
-            StepKind::Policy => f.write_str(" policy")?,
-            StepKind::Return => f.write_str(" end")?,
-            StepKind::Unknown(t) => write!(f, " type {t}")?,
-        }
-        match (self.verdict.code, self.rejects) {
-            (NfVerdict::Drop, Some(r)) => write!(f, " -> reject ({r}; the kernel says drop)"),
-            _ => write!(f, " -> {}", self.verdict),
-        }
-    }
 }
 
 /// Where the packet ended, as the kernel's walk proves it.
@@ -421,33 +446,11 @@ pub struct KernelWalk {
 }
 
 impl KernelWalk {
-    /// What became of the `index`th answer, for display (known for the first answer that
-    /// is not an ICMP redirect).
-    pub fn answer_note(&self, index: usize) -> &'static str {
+    /// Whether the `index`th answer is the one judged (the first that is not an ICMP
+    /// redirect) and its own walk out of the host was stopped.
+    pub fn answer_stopped_at(&self, index: usize) -> bool {
         let judged = self.responses.iter().position(|h| !h.is_redirect());
-        match (judged == Some(index), self.answer_stopped) {
-            (true, Some(true)) => " (stopped on its way out: the sender never gets it)",
-            _ => "",
-        }
-    }
-}
-
-impl fmt::Display for KernelWalk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "kernel: {} (tag {})", self.fate, self.tag)?;
-        for s in &self.steps {
-            writeln!(f, "  {s}")?;
-        }
-        if let Some(h) = &self.final_headers {
-            writeln!(f, "  leaves as {h}")?;
-        }
-        if let Some(s) = self.ct_state {
-            writeln!(f, "  conntrack {s:?}")?;
-        }
-        for (i, r) in self.responses.iter().enumerate() {
-            writeln!(f, "  answered with {r}{}", self.answer_note(i))?;
-        }
-        Ok(())
+        judged == Some(index) && self.answer_stopped == Some(true)
     }
 }
 

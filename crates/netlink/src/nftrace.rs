@@ -14,7 +14,7 @@
 //! [`Grouper`] groups events per packet by trace id and packet tag.
 
 use model::kernel_walk::{
-    CtEvent, CtEventKind, CtTuple, Headers, KernelVerdict, StepKind, WalkEvent,
+    CtEvent, CtEventKind, CtTuple, Headers, KernelVerdict, RuleName, StepKind, WalkEvent,
 };
 use model::Family;
 use std::collections::{BTreeMap, HashMap};
@@ -359,17 +359,22 @@ impl TraceEvent {
     /// The event as the kernel walk models it (the headers decoded, raw bytes left out).
     pub fn to_walk_event(&self) -> WalkEvent {
         WalkEvent {
-            id: self.id,
+            id: Some(self.id),
+            line: None,
             family: self.family,
             table: self.table.clone(),
             chain: self.chain.clone(),
-            handle: self.handle,
+            rule: RuleName {
+                handle: self.handle,
+                ..RuleName::default()
+            },
             kind: self.kind,
             verdict: self.verdict.clone(),
             policy: self.policy,
             iif: self.iif,
             oif: self.oif,
             headers: self.headers(),
+            packet: None,
             ct_state: self.ct_state,
             ct_id: self.ct_id,
         }

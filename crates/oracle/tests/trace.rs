@@ -60,7 +60,12 @@ fn accepted_dropped_and_rejected_packets_as_the_kernel_traces_them() {
     };
 
     // 22: rule 1 accepts; the packet reaches the end of the input hook.
-    assert_eq!(t[0].fate, KernelFate::Delivered, "{}", t[0]);
+    assert_eq!(
+        t[0].fate,
+        KernelFate::Delivered,
+        "{}",
+        report::verify::kernel_walk(&t[0])
+    );
     assert_eq!(t[0].steps.len(), 1);
     assert_eq!(
         (t[0].steps[0].rule, &t[0].steps[0].verdict),
@@ -71,7 +76,12 @@ fn accepted_dropped_and_rejected_packets_as_the_kernel_traces_them() {
     assert_eq!(t[0].ct_state, None);
 
     // 23: rule 2 drops.
-    assert_eq!(t[1].fate, KernelFate::Dropped { step: 0 }, "{}", t[1]);
+    assert_eq!(
+        t[1].fate,
+        KernelFate::Dropped { step: 0 },
+        "{}",
+        report::verify::kernel_walk(&t[1])
+    );
     assert_eq!(
         (t[1].steps[0].rule, &t[1].steps[0].verdict),
         (rule(1), &KernelVerdict::of(NfVerdict::Drop))
@@ -85,7 +95,7 @@ fn accepted_dropped_and_rejected_packets_as_the_kernel_traces_them() {
             with: Some(Reject::Icmp(3))
         },
         "{}",
-        t[2]
+        report::verify::kernel_walk(&t[2])
     );
     assert_eq!(t[2].steps[0].rule, rule(2));
     assert_eq!(t[2].steps[0].rejects, Some(Reject::Icmp(3)));
@@ -178,7 +188,7 @@ COMMIT
             ),
         ],
         "{}",
-        t[0]
+        report::verify::kernel_walk(&t[0])
     );
     assert_eq!(t[0].fate, KernelFate::Forwarded { oif: "wan0".into() });
 
@@ -195,7 +205,7 @@ COMMIT
             (None, KernelVerdict::of(NfVerdict::Drop)),
         ],
         "{}",
-        t[1]
+        report::verify::kernel_walk(&t[1])
     );
     assert_eq!(t[1].steps[2].kind, StepKind::Policy);
     assert_eq!(t[1].fate, KernelFate::Dropped { step: 2 });
@@ -226,7 +236,12 @@ COMMIT
     let mut o = Oracle::new(th).unwrap();
     o.load(&[(src, Family::Ip)]).unwrap();
     let t = o.run(&rs, std::slice::from_ref(&p)).unwrap().remove(0);
-    assert_eq!(t.fate, KernelFate::Forwarded { oif: "wan0".into() }, "{t}");
+    assert_eq!(
+        t.fate,
+        KernelFate::Forwarded { oif: "wan0".into() },
+        "{}",
+        report::verify::kernel_walk(&t)
+    );
     let h = t.final_headers.unwrap();
     assert_eq!(
         (h.dst.to_string().as_str(), h.ports),

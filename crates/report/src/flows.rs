@@ -565,7 +565,8 @@ pub fn render_traces<W: Write>(
         writeln!(w, "  path")?;
         for s in &a.steps {
             let hook = s.hook.map(|h| h.to_string()).unwrap_or_else(|| "?".into());
-            let place = format!("{} {} {}", s.step.family, s.step.table, s.step.chain);
+            let family = s.step.family.map(|f| f.to_string()).unwrap_or_default();
+            let place = format!("{family} {} {}", s.step.table, s.step.chain);
             let (what, loc) = match &s.at {
                 StepAt::Rule(r) => {
                     let o = &ruleset.rule_at(*r).origin;
@@ -596,7 +597,7 @@ pub fn render_traces<W: Write>(
             writeln!(
                 w,
                 "    {hook:<11} {place:<24} {what}{loc}  {verdict}  (line {})",
-                s.step.line
+                s.step.line.unwrap_or(0)
             )?;
         }
     }
@@ -688,9 +689,9 @@ pub fn render_traces_json<W: Write>(
                     .steps
                     .iter()
                     .map(|s| JsonStep {
-                        line: s.step.line,
+                        line: s.step.line.unwrap_or(0),
                         hook: s.hook.map(|h| h.to_string()),
-                        family: s.step.family.to_string(),
+                        family: s.step.family.map(|f| f.to_string()).unwrap_or_default(),
                         table: s.step.table.clone(),
                         chain: s.step.chain.clone(),
                         verdict: s

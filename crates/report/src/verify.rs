@@ -4,6 +4,8 @@
 
 use analysis::agree::{Comparison, Divergence, Endpoints, Step, StepAt, Verification};
 use engine::Fate;
+use model::kernel::NfVerdict;
+use model::kernel_walk::{KernelStep, KernelWalk, StepKind};
 use model::{ChainRef, Ruleset};
 use std::fmt::Write as _;
 
@@ -141,6 +143,64 @@ pub fn engine_fate(f: &Fate) -> String {
     }
 }
 
+/// One step of the kernel's walk: `input       ip filter INPUT #3 -> drop`.
+pub fn kernel_step(s: &KernelStep) -> String {
+    let hook = s.hook.map(|h| h.to_string()).unwrap_or_else(|| "?".into());
+    let fam = s.family.map(|x| x.to_string()).unwrap_or_default();
+    let mut f = format!("{hook:<11} {fam} {} {}", s.table, s.chain);
+    match s.kind {
+        StepKind::Rule => match s.rule {
+            Some(r) => {
+                let _ = write!(f, " #{}", r.rule + 1);
+            }
+            None => {
+                let _ = write!(f, " handle {}", s.handle.unwrap_or(0));
+            }
+        },
+        StepKind::Policy => f.push_str(" policy"),
+        StepKind::Return => f.push_str(" end"),
+        StepKind::Unknown(t) => {
+            let _ = write!(f, " type {t}");
+        }
+    }
+    match (s.verdict.code, s.rejects) {
+        (NfVerdict::Drop, Some(r)) => {
+            let _ = write!(f, " -> reject ({r}; the kernel says drop)");
+        }
+        _ => {
+            let _ = write!(f, " -> {}", s.verdict);
+        }
+    }
+    f
+}
+
+/// What became of the `index`th answer the kernel sent, when it is known.
+pub fn answer_note(k: &KernelWalk, index: usize) -> &'static str {
+    if k.answer_stopped_at(index) {
+        " (stopped on its way out: the sender never gets it)"
+    } else {
+        ""
+    }
+}
+
+/// The kernel's walk alone: its fate, steps, headers after NAT, conntrack and answers.
+pub fn kernel_walk(k: &KernelWalk) -> String {
+    let mut f = format!("kernel: {} (tag {})\n", k.fate, k.tag);
+    for s in &k.steps {
+        let _ = writeln!(f, "  {}", kernel_step(s));
+    }
+    if let Some(h) = &k.final_headers {
+        let _ = writeln!(f, "  leaves as {h}");
+    }
+    if let Some(s) = k.ct_state {
+        let _ = writeln!(f, "  conntrack {s:?}");
+    }
+    for (i, r) in k.responses.iter().enumerate() {
+        let _ = writeln!(f, "  answered with {r}{}", answer_note(k, i));
+    }
+    f
+}
+
 /// The first divergence of a verification, in one line.
 pub fn first_divergence(v: &Verification) -> Option<String> {
     v.comparison
@@ -187,13 +247,13 @@ pub fn render_text(v: &Verification) -> String {
         f.push_str(&side_by_side(&v.ruleset, c));
     } else {
         f.push_str("\nkernel path\n");
-        let _ = write!(f, "{}", v.kernel);
+        f.push_str(&kernel_walk(&v.kernel));
     }
     if let Some(h) = &v.kernel.final_headers {
         let _ = writeln!(f, "kernel: leaves as {h}");
     }
     for (i, r) in v.kernel.responses.iter().enumerate() {
-        let _ = writeln!(f, "kernel: answered with {r}{}", v.kernel.answer_note(i));
+        let _ = writeln!(f, "kernel: answered with {r}{}", answer_note(&v.kernel, i));
     }
     for n in &v.notes {
         let _ = writeln!(f, "note: {n}");

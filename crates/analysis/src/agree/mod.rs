@@ -1,11 +1,13 @@
 //! What the kernel did against what the engine predicted: ONE placer, ONE comparer.
 //!
-//! - [`place`]: the placer: a kernel rule handle (with `nft -a -j list ruleset`'s listing)
-//!   back to the user's [`model::RuleRef`] / [`model::ChainRef`];
-//! - [`walk`]: a tracer's [`model::kernel_walk::WalkEvent`]s into one placed
-//!   [`KernelWalk`] and the fate it proves;
-//! - [`compare`]: the comparer: a [`KernelWalk`] against the engine's [`engine::Trace`],
-//!   divergences as values (the words are made in `report`);
+//! - [`place`]: the placer: a kernel rule handle (with `nft -a -j list ruleset`'s listing),
+//!   a trace's rule number or a rule's text back to the user's [`model::RuleRef`] /
+//!   [`model::ChainRef`];
+//! - [`walk`]: a netlink tracer's [`model::kernel_walk::WalkEvent`]s into one placed
+//!   [`KernelWalk`] and the fate it proves; the fate a placed text trace proves;
+//! - [`mod@compare`]: the comparer: the kernel's steps and fate against the engine's
+//!   [`engine::Trace`], divergences as values (the words are made in `report`);
+//! - [`traced`]: one packet of the live tracer, placed and (`--compare`) judged;
 //! - [`Verification`]: one packet judged (the kernel's walk, the engine's outcome, their
 //!   comparison), what `whyblocked verify` and the live tracer's `--compare` show.
 

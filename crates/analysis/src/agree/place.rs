@@ -1,18 +1,22 @@
 //! The placer: what a tracer names (a kernel rule handle, a trace's chain and rule number,
 //! the rule's text) back to the user's rules.
 //!
-//! From the netlink trace (the oracle, the live tracer):
-//! The kernel's trace names a rule by table, chain and handle. `nft -a -j list ruleset`
+//! From the netlink trace (the oracle, the live tracer; [`Listing`]): the kernel's trace
+//! names a rule by table, chain and handle. `nft -a -j list ruleset`
 //! (inside the router namespace) lists every chain's rules in order with their handles; the
 //! Nth rule of a chain in that listing is the Nth rule of the same chain in the user's file,
 //! for iptables-nft (an iptables table `filter` is nft table `ip filter` / `ip6 filter`,
 //! chains named as in iptables) and for nft text alike. So a handle maps to its position,
 //! and the position to the [`RuleRef`] of the model ruleset the user gave.
+//!
+//! From a tracer's text (`explain-trace`; [`place_steps`]): by the iptables rule number, the
+//! nft handle through an `nft -a list ruleset` listing, the rule's text, and last the
+//! verdict, in that order of trust ([`PlacedBy`]).
 
 use super::StepAt;
 use engine::{Event, Outcome};
 use evidence::nft_listing::Listing as TextListing;
-use evidence::trace::{KernelVerdict, StepKind, TraceStep, TracedPacket};
+use evidence::trace::{KernelVerdict, StepKind, TracedPacket, WalkEvent};
 use model::expr::{Action, Verdict};
 use model::kernel::NfVerdict;
 use model::{ChainRef, Family, Hook, RuleRef, Ruleset};
@@ -249,7 +253,7 @@ pub enum PlacedBy {
 /// One step of a trace read from a tracer's text, with its place.
 #[derive(Debug, Clone)]
 pub struct PlacedStep {
-    pub step: TraceStep,
+    pub step: WalkEvent,
     pub at: StepAt,
     pub by: Option<PlacedBy>,
     /// The hook, from the chain's base chain (or the last base chain for a regular chain).
@@ -262,8 +266,8 @@ fn hook_of_name(name: &str) -> Option<Hook> {
         .filter(|h| !matches!(h, Hook::Ingress | Hook::Egress))
 }
 
-fn table_of(ruleset: &Ruleset, family: Family, name: &str) -> Option<usize> {
-    ruleset.table(family, name)
+fn table_of(ruleset: &Ruleset, family: Option<Family>, name: &str) -> Option<usize> {
+    ruleset.table(family?, name)
 }
 
 /// Whether a model rule's verdict is what the tracer printed.
@@ -357,7 +361,7 @@ pub fn place_steps(
 fn place_rule(
     ruleset: &Ruleset,
     listing: Option<&TextListing>,
-    s: &TraceStep,
+    s: &WalkEvent,
     c: ChainRef,
     sim_rules: &[RuleRef],
 ) -> (StepAt, Option<PlacedBy>) {
@@ -380,7 +384,9 @@ fn place_rule(
             ),
         };
     }
-    let listed = listing.and_then(|l| l.chain(s.family, &s.table, &s.chain));
+    let listed = listing
+        .zip(s.family)
+        .and_then(|(l, f)| l.chain(f, &s.table, &s.chain));
     if let (Some(h), Some(lc)) = (s.rule.handle, listed) {
         if let Some(pos) = lc.rules.iter().position(|(lh, _)| *lh == Some(h)) {
             if let Some(r) = by_number(pos + 1) {

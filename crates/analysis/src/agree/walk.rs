@@ -89,7 +89,7 @@ pub fn analyse(
         // The end of a chain shows as a rule event without a handle (the kernel's end-of-chain
         // marker, verdict continue): for a base chain the policy event follows and says it
         // all; for a regular chain it is the implicit return to the caller.
-        let kind = match (ev.kind, ev.handle) {
+        let kind = match (ev.kind, ev.rule.handle) {
             (StepKind::Rule, None) if base_hook.is_some() => continue,
             (StepKind::Rule, None) => StepKind::Return,
             (k, _) => k,
@@ -99,7 +99,7 @@ pub fn analyse(
         let binding = bindings
             .get(&(family, ev.table.clone(), ev.chain.clone()))
             .copied();
-        let rule = match (kind, ev.handle, binding) {
+        let rule = match (kind, ev.rule.handle, binding) {
             (StepKind::Rule, Some(handle), Some((c, outer))) => {
                 binding_rule_ref(ruleset, c, outer, handle)
             }
@@ -117,7 +117,7 @@ pub fn analyse(
             .clone()
             .or_else(|| ev.policy.map(|p| KernelVerdict::decode(p as i32, None)))
             .unwrap_or(KernelVerdict::of(NfVerdict::Continue));
-        if let (Some(r), Some(handle)) = (rule, ev.handle) {
+        if let (Some(r), Some(handle)) = (rule, ev.rule.handle) {
             let model_target = match ruleset.rule_at(r).verdict() {
                 Some(Verdict::Jump(m) | Verdict::Goto(m)) => Some(m.clone()),
                 _ => None,
@@ -147,7 +147,7 @@ pub fn analyse(
             table: ev.table.clone(),
             chain: chain_name,
             kind,
-            handle: ev.handle,
+            handle: ev.rule.handle,
             rule,
             chain_ref: chain_at,
             verdict,
