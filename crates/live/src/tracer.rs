@@ -18,7 +18,7 @@
 //! rule the cached listing does not know (the ruleset changed: nft never reuses a handle in
 //! a table's lifetime).
 
-use analysis::agree::{walk, AnnotatedStep, Listing, Offline, TracedPacket};
+use analysis::agree::{walk, Listing, Offline, TracedPacket};
 use model::kernel_walk::{
     CtEvent, Headers, KernelFate, KernelVerdict, KernelWalk, StepKind, TRACE_TABLE,
 };
@@ -783,36 +783,22 @@ fn finish(
         events,
         Vec::new(),
     );
-    let steps = k
-        .steps
-        .iter()
-        .map(|s| {
-            let rule = match (s.kind, s.family, s.handle) {
-                (StepKind::Rule, Some(f), Some(h)) => cx.rule_for(f, &s.table, &s.chain, h),
-                _ => None,
-            };
-            let mut step = s.clone();
-            if rule.is_some() {
-                step.rule = rule;
-                step.rejects = rule.and_then(|r| match cx.ruleset.rule_at(r).verdict() {
-                    Some(Verdict::Reject(x)) => Some(*x),
-                    _ => None,
-                });
-            }
-            let (text, at) = match (rule, s.kind) {
-                (Some(r), _) => {
-                    let o = &cx.ruleset.rule_at(r).origin;
-                    (Some(o.text.clone()), Some(format!("{}:{}", o.file, o.line)))
-                }
-                (None, StepKind::Policy) => (Some(format!("policy {}", s.verdict)), None),
-                (None, StepKind::Return) => (Some("end of chain: return".into()), None),
-                _ => (None, None),
-            };
-            AnnotatedStep { step, text, at }
-        })
-        .collect::<Vec<_>>();
+    // Placed again by the nft handle the host's listing carries (see
+    // `Listing::rule_ref_by_handle`), and the REJECT rules known by their model rule.
     let mut k = k;
-    k.steps = steps.iter().map(|s| s.step.clone()).collect();
+    for step in &mut k.steps {
+        let rule = match (step.kind, step.family, step.handle) {
+            (StepKind::Rule, Some(f), Some(h)) => cx.rule_for(f, &step.table, &step.chain, h),
+            _ => None,
+        };
+        if rule.is_some() {
+            step.rule = rule;
+            step.rejects = rule.and_then(|r| match cx.ruleset.rule_at(r).verdict() {
+                Some(Verdict::Reject(x)) => Some(*x),
+                _ => None,
+            });
+        }
+    }
     // The fate again, now that REJECT rules are known by their model rule.
     if let KernelFate::Dropped { step } = k.fate {
         if let Some(r) = k.steps.get(step).and_then(|s| s.rejects) {
@@ -838,7 +824,6 @@ fn finish(
         packet,
         headers: first,
         iif,
-        steps,
         kernel: k,
         conntrack,
         sender_sees: sender,

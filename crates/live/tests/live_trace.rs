@@ -151,7 +151,8 @@ fn trace_shows_accepted_dropped_rejected_and_natted_packets_with_their_rules() {
     let a = by_dport(&seen, 22);
     assert_eq!(a.kernel.fate, KernelFate::Forwarded { oif: "wan0".into() });
     let rule = a
-        .steps
+        .json
+        .path
         .iter()
         .find(|s| {
             s.text

@@ -87,6 +87,20 @@ fn ct_text(c: &CtEvent) -> String {
     format!("{} reply {}", t(&c.orig), t(&c.reply))
 }
 
+/// A step's rule text (for a policy or a chain's end, what it did) and the rule's
+/// `file:line`.
+fn step_source(ruleset: &Ruleset, st: &KernelStep) -> (Option<String>, Option<String>) {
+    match (st.rule, st.kind) {
+        (Some(r), _) => {
+            let o = &ruleset.rule_at(r).origin;
+            (Some(o.text.clone()), Some(format!("{}:{}", o.file, o.line)))
+        }
+        (None, StepKind::Policy) => (Some(format!("policy {}", st.verdict)), None),
+        (None, StepKind::Return) => (Some("end of chain: return".into()), None),
+        _ => (None, None),
+    }
+}
+
 /// The packet's path, one line per rule or policy, then fate, conntrack and sender.
 /// `ruleset` is the one the live tracer placed the steps in (for `--compare`'s words).
 pub fn render_text(tp: &TracedPacket, ruleset: &Ruleset) -> String {
@@ -101,8 +115,8 @@ pub fn render_text(tp: &TracedPacket, ruleset: &Ruleset) -> String {
         "#{} {}{} — {}",
         tp.number, tp.headers, via, tp.kernel.fate
     );
-    for a in &tp.steps {
-        let st = &a.step;
+    for st in &tp.kernel.steps {
+        let (text, at) = step_source(ruleset, st);
         let hook = st.hook.map(|h| h.to_string()).unwrap_or_else(|| "?".into());
         let fam = st.family.map(|f| f.to_string()).unwrap_or_default();
         let _ = write!(s, "  {hook:<11} {fam} {}/{}", st.table, st.chain);
@@ -116,11 +130,11 @@ pub fn render_text(tp: &TracedPacket, ruleset: &Ruleset) -> String {
             _ => {}
         }
         let _ = write!(s, "  -> {}", verdict(st, true));
-        if let Some(at) = &a.at {
+        if let Some(at) = &at {
             let _ = write!(s, "   {at}");
         }
         s += "\n";
-        if let Some(t) = &a.text {
+        if let Some(t) = &text {
             if st.kind == StepKind::Rule {
                 let _ = writeln!(s, "      {t}");
             }
@@ -238,18 +252,22 @@ pub fn to_json(tp: &TracedPacket, ruleset: &Ruleset) -> TracedJson {
         }),
         packet: tp.headers.to_string(),
         path: tp
+            .kernel
             .steps
             .iter()
-            .map(|a| TraceStepJson {
-                at: a.at.clone(),
-                chain: a.step.chain.clone(),
-                family: a.step.family.map(|f| f.to_string()),
-                handle: a.step.handle,
-                hook: a.step.hook.map(|h| h.to_string()),
-                rule: a.step.rule.map(|r| r.rule + 1),
-                table: a.step.table.clone(),
-                text: a.text.clone(),
-                verdict: verdict(&a.step, false),
+            .map(|st| {
+                let (text, at) = step_source(ruleset, st);
+                TraceStepJson {
+                    at,
+                    chain: st.chain.clone(),
+                    family: st.family.map(|f| f.to_string()),
+                    handle: st.handle,
+                    hook: st.hook.map(|h| h.to_string()),
+                    rule: st.rule.map(|r| r.rule + 1),
+                    table: st.table.clone(),
+                    text,
+                    verdict: verdict(st, false),
+                }
             })
             .collect(),
         schema_version: SCHEMA_VERSION,

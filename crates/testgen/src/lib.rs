@@ -1,4 +1,10 @@
-//! Random iptables rulesets for differential testing (issue 3 part 8).
+//! Test-only generators for the kernel agreement suites (a dev-dependency, never linked into
+//! the binary): random iptables rulesets (this module), random nft rulesets ([`nft`]),
+//! packets and hosts aimed at their rules ([`aim`]), the shared corpus ([`corpus`]), and a
+//! lab of kernel comparisons with the one shrinker ([`lab::Lab::shrink`] over
+//! [`Generated`]).
+//!
+//! # Random iptables rulesets (issue 3 part 8)
 //!
 //! [`generate`] builds a small ruleset from a seed: 2-4 of the tables raw, mangle, nat and
 //! filter, every built-in chain declared (as `iptables-save` prints them), user chains,

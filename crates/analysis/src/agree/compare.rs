@@ -24,7 +24,7 @@ pub enum StepAt {
     Policy(ChainRef),
     /// The end of a regular chain.
     ChainEnd(ChainRef),
-    /// A kernel event the mapping could not place in the user's ruleset.
+    /// A kernel event the placer could not place in the user's ruleset.
     Unmapped {
         table: String,
         chain: String,
@@ -348,7 +348,7 @@ pub fn compare(ruleset: &Ruleset, kernel: &KernelWalk, engine: &Trace) -> Compar
     });
     let mut divergences = Vec::new();
     // Rules of one source rule are one rule to the user (the front end may split a rule
-    // the kernel keeps whole, see `mapping::kernel_positions`).
+    // the kernel keeps whole, see `place::kernel_positions`).
     let same = |a: &Step, b: &Step| match (&a.at, &b.at) {
         (StepAt::Rule(x), StepAt::Rule(y)) if x != y && x.chain_ref() == y.chain_ref() => {
             let (rx, ry) = (ruleset.rule_at(*x), ruleset.rule_at(*y));

@@ -18,7 +18,7 @@ pub mod walk;
 
 pub use compare::{compare, Comparison, Divergence, Endpoints, Step, StepAt};
 pub use place::Listing;
-pub use traced::{AnnotatedStep, Offline, TracedPacket};
+pub use traced::{Offline, TracedPacket};
 
 use engine::{Event, Fate, Outcome};
 use model::kernel_walk::KernelWalk;

@@ -1,22 +1,12 @@
 //! One packet as the live tracer (`whyblocked trace`) saw it on a real host: its kernel
-//! walk with the user's rules beside each step, conntrack's events, what the sender sees,
+//! walk placed in the host's rules, conntrack's events, what the sender sees,
 //! and (`--compare`) the offline simulation held against it. Data only; `report::trace`
 //! makes the words.
 
 use super::Comparison;
 use engine::{Fate, SenderView};
-use model::kernel_walk::{CtEvent, Headers, KernelStep, KernelWalk};
+use model::kernel_walk::{CtEvent, Headers, KernelWalk};
 use model::Packet;
-
-/// One rule (or policy) the packet met, with the rule's text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AnnotatedStep {
-    pub step: KernelStep,
-    /// The rule's text as the user's ruleset has it.
-    pub text: Option<String>,
-    /// `file:line` of the rule.
-    pub at: Option<String>,
-}
 
 /// One traced packet.
 #[derive(Debug, Clone)]
@@ -26,7 +16,7 @@ pub struct TracedPacket {
     pub packet: Packet,
     pub headers: Headers,
     pub iif: Option<String>,
-    pub steps: Vec<AnnotatedStep>,
+    /// Its walk, each step placed in the host's rules.
     pub kernel: KernelWalk,
     pub conntrack: Vec<CtEvent>,
     /// What the sender sees, worked out from the deciding rule (engine functions).

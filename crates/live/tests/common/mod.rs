@@ -128,6 +128,8 @@ pub fn env_usize(k: &str) -> Option<usize> {
 pub struct Seen {
     pub packet: analysis::agree::TracedPacket,
     text: String,
+    /// The packet as `trace --json` shows it (each step's rule text and line).
+    pub json: report::trace::TracedJson,
     /// What the sender sees, in words.
     pub sender: Option<String>,
     /// `--compare`: the first divergence in words.
@@ -142,6 +144,7 @@ impl Seen {
         Seen {
             packet: p.clone(),
             text: report::trace::render_text(p, rs),
+            json: report::trace::to_json(p, rs),
             sender: p.sender_sees.as_ref().map(report::trace::sender_sees),
             divergence: off.and_then(|o| report::trace::offline_divergence(rs, o)),
             side_by_side: off
