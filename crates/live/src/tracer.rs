@@ -20,7 +20,7 @@
 
 use analysis::agree::{walk, Listing, Offline, TracedPacket};
 use model::kernel_walk::{
-    CtEvent, Headers, KernelFate, KernelVerdict, KernelWalk, StepKind, TRACE_TABLE,
+    CtEvent, Headers, KernelFate, KernelVerdict, KernelWalk, Placement, StepKind, TRACE_TABLE,
 };
 use model::packet::{Mac, PktType};
 use model::{Family, Host, Packet, RuleRef, Ruleset, TcpFlags, Verdict, L4};
@@ -787,16 +787,17 @@ fn finish(
     // `Listing::rule_ref_by_handle`), and the REJECT rules known by their model rule.
     let mut k = k;
     for step in &mut k.steps {
-        let rule = match (step.kind, step.family, step.handle) {
-            (StepKind::Rule, Some(f), Some(h)) => cx.rule_for(f, &step.table, &step.chain, h),
+        let e = &step.event;
+        let rule = match (e.kind, e.family, e.rule.handle) {
+            (StepKind::Rule, Some(f), Some(h)) => cx.rule_for(f, &e.table, &e.chain, h),
             _ => None,
         };
-        if rule.is_some() {
-            step.rule = rule;
-            step.rejects = rule.and_then(|r| match cx.ruleset.rule_at(r).verdict() {
+        if let Some(r) = rule {
+            step.at = Placement::Rule(r);
+            step.rejects = match cx.ruleset.rule_at(r).verdict() {
                 Some(Verdict::Reject(x)) => Some(*x),
                 _ => None,
-            });
+            };
         }
     }
     // The fate again, now that REJECT rules are known by their model rule.

@@ -1,11 +1,14 @@
 //! What a tracer saw the kernel do with one packet: the ONE model every tracer produces (the
-//! netlink nftrace reader of the oracle and of `whyblocked trace`), and what the comparer in
-//! `analysis::agree` holds against the engine's simulation.
+//! netlink nftrace reader of the oracle and of `whyblocked trace`, the readers of
+//! `iptables -j TRACE`, `xtables-monitor --trace` and `nft monitor trace` text), and what
+//! the comparer in `analysis::agree` holds against the engine's simulation.
 //!
-//! A walk is built in two steps: the tracer reports [`WalkEvent`]s as the kernel named them
-//! (family, table, chain, rule handle, verdict, headers, conntrack), then the placer puts
-//! them in the user's ruleset ([`KernelStep::rule`], [`KernelStep::chain_ref`]) and reads the
-//! [`KernelFate`] they prove.
+//! A walk is built in two steps: the tracer reports [`WalkEvent`]s as it named them (family,
+//! table, chain, the rule by number, handle or text, verdict, headers or packet, conntrack),
+//! then the placer in `analysis::agree` puts each in the user's ruleset ([`KernelStep`]:
+//! a [`Placement`], the hook, the verdict in the user's terms) and reads the [`KernelFate`]
+//! they prove; a netlink walk becomes a [`KernelWalk`] with the headers after NAT, conntrack's
+//! state and the answers the kernel sent.
 
 use crate::kernel::ct::state;
 use crate::kernel::NfVerdict;
@@ -303,22 +306,69 @@ impl WalkEvent {
     }
 }
 
-/// One event of the user's ruleset in the kernel's walk.
+/// Where an event landed in the user's ruleset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    Rule(RuleRef),
+    /// The end of a base chain: its policy.
+    Policy(ChainRef),
+    /// The end of a regular chain (its implicit return, or an explicit one).
+    ChainEnd(ChainRef),
+    /// A netlink event the placer could not place in the user's ruleset.
+    Unmapped {
+        table: String,
+        chain: String,
+        handle: Option<u64>,
+    },
+    /// The rule that switched tracing on (`-j TRACE`, `meta nftrace set 1`): not part of the
+    /// user's rules.
+    TracingRule,
+    /// The table or chain is not in the given ruleset.
+    NotInRuleset,
+    /// The chain is, but the rule could not be told apart from others (the reason).
+    Unplaced(&'static str),
+}
+
+/// How a text tracer's event was placed (a netlink event is placed by its exact handle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacedBy {
+    RuleNumber,
+    Handle,
+    Text,
+    /// The only rule of the chain with the traced verdict.
+    Verdict,
+    /// One of several rules with the traced verdict: the one the simulation took.
+    Simulation,
+}
+
+/// One event of the kernel's walk, placed in the user's ruleset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KernelStep {
+    /// The event as the tracer saw it; for a netlink event, a chain binding's kernel name
+    /// (`__chain6`) is replaced by the user's chain, and a chain's end marker is a
+    /// [`StepKind::Return`].
+    pub event: WalkEvent,
+    /// The hook, from the chain's base chain (or the last base chain for a regular chain).
     pub hook: Option<Hook>,
-    pub family: Option<Family>,
-    pub table: String,
-    pub chain: String,
-    pub kind: StepKind,
-    pub handle: Option<u64>,
-    /// The user's rule (for rule events), when the placer found it.
-    pub rule: Option<RuleRef>,
-    /// The user's chain.
-    pub chain_ref: Option<ChainRef>,
+    /// Where it landed in the user's ruleset.
+    pub at: Placement,
+    /// How a text tracer's event was placed.
+    pub by: Option<PlacedBy>,
+    /// What it did: the kernel's verdict (a jump to a chain binding named as the user's
+    /// chain); for a legacy event that printed none, its rule's or policy's.
     pub verdict: KernelVerdict,
     /// The model rule says REJECT (the kernel reports it as drop).
     pub rejects: Option<Reject>,
+}
+
+impl KernelStep {
+    /// The user's rule, when the step is a placed rule.
+    pub fn rule(&self) -> Option<RuleRef> {
+        match self.at {
+            Placement::Rule(r) => Some(r),
+            _ => None,
+        }
+    }
 }
 
 /// Where the packet ended, as the kernel's walk proves it.

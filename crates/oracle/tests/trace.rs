@@ -68,7 +68,7 @@ fn accepted_dropped_and_rejected_packets_as_the_kernel_traces_them() {
     );
     assert_eq!(t[0].steps.len(), 1);
     assert_eq!(
-        (t[0].steps[0].rule, &t[0].steps[0].verdict),
+        (t[0].steps[0].rule(), &t[0].steps[0].verdict),
         (rule(0), &KernelVerdict::of(NfVerdict::Accept))
     );
     assert_eq!(t[0].steps[0].hook, Some(model::Hook::Input));
@@ -83,7 +83,7 @@ fn accepted_dropped_and_rejected_packets_as_the_kernel_traces_them() {
         report::verify::kernel_walk(&t[1])
     );
     assert_eq!(
-        (t[1].steps[0].rule, &t[1].steps[0].verdict),
+        (t[1].steps[0].rule(), &t[1].steps[0].verdict),
         (rule(1), &KernelVerdict::of(NfVerdict::Drop))
     );
 
@@ -97,7 +97,7 @@ fn accepted_dropped_and_rejected_packets_as_the_kernel_traces_them() {
         "{}",
         report::verify::kernel_walk(&t[2])
     );
-    assert_eq!(t[2].steps[0].rule, rule(2));
+    assert_eq!(t[2].steps[0].rule(), rule(2));
     assert_eq!(t[2].steps[0].rejects, Some(Reject::Icmp(3)));
     let answer = &t[2].responses[0];
     assert_eq!(
@@ -109,7 +109,7 @@ fn accepted_dropped_and_rejected_packets_as_the_kernel_traces_them() {
     assert_eq!(t[3].fate, KernelFate::Delivered);
     assert_eq!(t[3].steps.len(), 1);
     assert_eq!(
-        (t[3].steps[0].kind, &t[3].steps[0].verdict),
+        (t[3].steps[0].event.kind, &t[3].steps[0].verdict),
         (StepKind::Policy, &KernelVerdict::of(NfVerdict::Accept))
     );
 }
@@ -165,7 +165,7 @@ COMMIT
     let got: Vec<_> = t[0]
         .steps
         .iter()
-        .map(|s| (s.rule, s.kind, s.verdict.clone()))
+        .map(|s| (s.rule(), s.event.kind, s.verdict.clone()))
         .collect();
     assert_eq!(
         got,
@@ -195,7 +195,7 @@ COMMIT
     let got: Vec<_> = t[1]
         .steps
         .iter()
-        .map(|s| (s.rule, s.verdict.clone()))
+        .map(|s| (s.rule(), s.verdict.clone()))
         .collect();
     assert_eq!(
         got,
@@ -207,7 +207,7 @@ COMMIT
         "{}",
         report::verify::kernel_walk(&t[1])
     );
-    assert_eq!(t[1].steps[2].kind, StepKind::Policy);
+    assert_eq!(t[1].steps[2].event.kind, StepKind::Policy);
     assert_eq!(t[1].fate, KernelFate::Dropped { step: 2 });
 }
 

@@ -67,7 +67,7 @@ fn verify_compares_the_kernel_with_the_engine() {
         model::kernel_walk::KernelFate::Forwarded { oif: "wan0".into() }
     );
     assert!(
-        r.kernel.steps.iter().any(|s| s.rule.is_some()),
+        r.kernel.steps.iter().any(|s| s.rule().is_some()),
         "kernel steps mapped to rules"
     );
     // The engine must have run and agreed; if it failed, say why.
@@ -145,7 +145,7 @@ fn ruleless_nat_chains() {
     let r = oracle::verify(&[(src, Family::Ip)], &rs, &common::router(), &p).unwrap();
     assert!(r.agree, "{}", report::verify::render_text(&r));
     assert!(
-        r.kernel.steps.iter().any(|s| s.table == "nat"),
+        r.kernel.steps.iter().any(|s| s.event.table == "nat"),
         "{}",
         report::verify::render_text(&r)
     );

@@ -8,16 +8,16 @@
 //! ```
 
 use crate::words;
-use analysis::agree::{Divergence, Step, StepAt};
+use analysis::agree::{Divergence, Step};
 use analysis::flows::conntrack::{next_state, AskedPacket, NextState};
 use analysis::flows::logs::{FlowAnswer, LoggedBy};
-use analysis::flows::traces::{PlacedBy, TraceAnswer};
+use analysis::flows::traces::TraceAnswer;
 use engine::{Decider, Fate, Outcome};
 use evidence::conntrack_events::{CtEvent, CtFile, CtFlow, Proof};
 use evidence::log_file::{Flow, LogScan, Malformed};
 use evidence::trace::TraceFile;
 use frontends::ParseError;
-use model::kernel_walk::KernelFate;
+use model::kernel_walk::{KernelFate, PlacedBy, Placement};
 use model::{Packet, Ruleset};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -382,14 +382,14 @@ pub fn render_log_json<W: Write>(
     writeln!(w)
 }
 
-fn placed_words(ruleset: &Ruleset, at: &StepAt) -> String {
+fn placed_words(ruleset: &Ruleset, at: &Placement) -> String {
     match at {
-        StepAt::Rule(r) => words::rule_label(ruleset, *r),
-        StepAt::Policy(c) => format!("{} policy", words::chain_label(ruleset, *c)),
-        StepAt::ChainEnd(c) => format!("{} return", words::chain_label(ruleset, *c)),
-        StepAt::TracingRule => "(the rule that switched tracing on)".into(),
-        StepAt::NotInRuleset | StepAt::Unmapped { .. } => "(not in the given ruleset)".into(),
-        StepAt::Unplaced(why) => format!("(not placed: {why})"),
+        Placement::Rule(r) => words::rule_label(ruleset, *r),
+        Placement::Policy(c) => format!("{} policy", words::chain_label(ruleset, *c)),
+        Placement::ChainEnd(c) => format!("{} return", words::chain_label(ruleset, *c)),
+        Placement::TracingRule => "(the rule that switched tracing on)".into(),
+        Placement::NotInRuleset | Placement::Unmapped { .. } => "(not in the given ruleset)".into(),
+        Placement::Unplaced(why) => format!("(not placed: {why})"),
     }
 }
 
@@ -519,7 +519,7 @@ pub fn render_traces<W: Write>(
                     a.fate.to_string().to_uppercase(),
                     placed_words(ruleset, &s.at)
                 );
-                if let StepAt::Rule(r) = s.at {
+                if let Placement::Rule(r) = s.at {
                     let loc = words::rule_location(ruleset, r);
                     if !loc.is_empty() {
                         t.push_str(&format!("  {loc}"));
@@ -531,7 +531,7 @@ pub fn render_traces<W: Write>(
         };
         writeln!(w, "  traced fate   {fate}")?;
         if let KernelFate::Rejected { step, .. } = a.fate {
-            if let StepAt::Rule(r) = a.steps[step].at {
+            if let Placement::Rule(r) = a.steps[step].at {
                 writeln!(w, "                {}", ruleset.rule_at(r).origin.text)?;
             }
             writeln!(w, "                (the kernel prints a REJECT as a drop; the rule's target says reject)")?;
@@ -565,28 +565,28 @@ pub fn render_traces<W: Write>(
         writeln!(w, "  path")?;
         for s in &a.steps {
             let hook = s.hook.map(|h| h.to_string()).unwrap_or_else(|| "?".into());
-            let family = s.step.family.map(|f| f.to_string()).unwrap_or_default();
-            let place = format!("{family} {} {}", s.step.table, s.step.chain);
+            let family = s.event.family.map(|f| f.to_string()).unwrap_or_default();
+            let place = format!("{family} {} {}", s.event.table, s.event.chain);
             let (what, loc) = match &s.at {
-                StepAt::Rule(r) => {
+                Placement::Rule(r) => {
                     let o = &ruleset.rule_at(*r).origin;
                     (
                         format!("#{} {}", words::rule_number(ruleset, *r), o.text),
                         format!("{} {}", words::location(o), by_words(s.by)),
                     )
                 }
-                StepAt::Policy(_) => ("policy".to_string(), String::new()),
-                StepAt::ChainEnd(_) => ("return".to_string(), String::new()),
+                Placement::Policy(_) => ("policy".to_string(), String::new()),
+                Placement::ChainEnd(_) => ("return".to_string(), String::new()),
                 other => (
-                    s.step
+                    s.event
                         .rule
                         .text
                         .clone()
-                        .unwrap_or_else(|| format!("{:?}", s.step.kind).to_lowercase()),
+                        .unwrap_or_else(|| format!("{:?}", s.event.kind).to_lowercase()),
                     placed_words(ruleset, other),
                 ),
             };
-            let verdict = match &s.step.verdict {
+            let verdict = match &s.event.verdict {
                 None => "(no verdict printed)".to_string(),
                 Some(v) => v.to_string(),
             };
@@ -597,7 +597,7 @@ pub fn render_traces<W: Write>(
             writeln!(
                 w,
                 "    {hook:<11} {place:<24} {what}{loc}  {verdict}  (line {})",
-                s.step.line.unwrap_or(0)
+                s.event.line.unwrap_or(0)
             )?;
         }
     }
@@ -665,7 +665,7 @@ pub fn render_traces_json<W: Write>(
                 _ => "accepted",
             };
             let deciding_rule = fate_step(&a.fate).and_then(|i| match a.steps[i].at {
-                StepAt::Rule(r) => Some(json_rule(ruleset, r)),
+                Placement::Rule(r) => Some(json_rule(ruleset, r)),
                 _ => None,
             });
             JsonTraced {
@@ -689,19 +689,19 @@ pub fn render_traces_json<W: Write>(
                     .steps
                     .iter()
                     .map(|s| JsonStep {
-                        line: s.step.line.unwrap_or(0),
+                        line: s.event.line.unwrap_or(0),
                         hook: s.hook.map(|h| h.to_string()),
-                        family: s.step.family.map(|f| f.to_string()).unwrap_or_default(),
-                        table: s.step.table.clone(),
-                        chain: s.step.chain.clone(),
+                        family: s.event.family.map(|f| f.to_string()).unwrap_or_default(),
+                        table: s.event.table.clone(),
+                        chain: s.event.chain.clone(),
                         verdict: s
-                            .step
+                            .event
                             .verdict
                             .as_ref()
                             .map(ToString::to_string)
                             .unwrap_or_default(),
                         rule: match s.at {
-                            StepAt::Rule(r) => Some(json_rule(ruleset, r)),
+                            Placement::Rule(r) => Some(json_rule(ruleset, r)),
                             _ => None,
                         },
                         placed: format!("{} {}", placed_words(ruleset, &s.at), by_words(s.by))

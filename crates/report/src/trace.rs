@@ -90,7 +90,7 @@ fn ct_text(c: &CtEvent) -> String {
 /// A step's rule text (for a policy or a chain's end, what it did) and the rule's
 /// `file:line`.
 fn step_source(ruleset: &Ruleset, st: &KernelStep) -> (Option<String>, Option<String>) {
-    match (st.rule, st.kind) {
+    match (st.rule(), st.event.kind) {
         (Some(r), _) => {
             let o = &ruleset.rule_at(r).origin;
             (Some(o.text.clone()), Some(format!("{}:{}", o.file, o.line)))
@@ -118,9 +118,10 @@ pub fn render_text(tp: &TracedPacket, ruleset: &Ruleset) -> String {
     for st in &tp.kernel.steps {
         let (text, at) = step_source(ruleset, st);
         let hook = st.hook.map(|h| h.to_string()).unwrap_or_else(|| "?".into());
-        let fam = st.family.map(|f| f.to_string()).unwrap_or_default();
-        let _ = write!(s, "  {hook:<11} {fam} {}/{}", st.table, st.chain);
-        match (st.kind, st.rule, st.handle) {
+        let e = &st.event;
+        let fam = e.family.map(|f| f.to_string()).unwrap_or_default();
+        let _ = write!(s, "  {hook:<11} {fam} {}/{}", e.table, e.chain);
+        match (e.kind, st.rule(), e.rule.handle) {
             (StepKind::Rule, Some(r), _) => {
                 let _ = write!(s, " #{}", r.rule + 1);
             }
@@ -135,7 +136,7 @@ pub fn render_text(tp: &TracedPacket, ruleset: &Ruleset) -> String {
         }
         s += "\n";
         if let Some(t) = &text {
-            if st.kind == StepKind::Rule {
+            if e.kind == StepKind::Rule {
                 let _ = writeln!(s, "      {t}");
             }
         }
@@ -259,12 +260,12 @@ pub fn to_json(tp: &TracedPacket, ruleset: &Ruleset) -> TracedJson {
                 let (text, at) = step_source(ruleset, st);
                 TraceStepJson {
                     at,
-                    chain: st.chain.clone(),
-                    family: st.family.map(|f| f.to_string()),
-                    handle: st.handle,
+                    chain: st.event.chain.clone(),
+                    family: st.event.family.map(|f| f.to_string()),
+                    handle: st.event.rule.handle,
                     hook: st.hook.map(|h| h.to_string()),
-                    rule: st.rule.map(|r| r.rule + 1),
-                    table: st.table.clone(),
+                    rule: st.rule().map(|r| r.rule + 1),
+                    table: st.event.table.clone(),
                     text,
                     verdict: verdict(st, false),
                 }

@@ -2,10 +2,10 @@
 //! `trace --compare` and the differential tests show (a step, a divergence, both walks side
 //! by side, the engine's fate in a few words).
 
-use analysis::agree::{Comparison, Divergence, Endpoints, Step, StepAt, Verification};
+use analysis::agree::{Comparison, Divergence, Endpoints, Step, Verification};
 use engine::Fate;
 use model::kernel::NfVerdict;
-use model::kernel_walk::{KernelStep, KernelWalk, StepKind};
+use model::kernel_walk::{KernelStep, KernelWalk, Placement, StepKind};
 use model::{ChainRef, Ruleset};
 use std::fmt::Write as _;
 
@@ -17,7 +17,7 @@ pub fn step(ruleset: &Ruleset, s: &Step) -> String {
         format!("{} {} {}", t.family, t.name, t.chains[c.chain].name)
     };
     let at = match &s.at {
-        StepAt::Rule(r) => {
+        Placement::Rule(r) => {
             let o = &ruleset.rule_at(*r).origin;
             let place = if o.line > 0 {
                 format!(" ({}:{})", o.file, o.line)
@@ -26,9 +26,9 @@ pub fn step(ruleset: &Ruleset, s: &Step) -> String {
             };
             format!("{} #{}{place}", chain(r.chain_ref()), r.rule + 1)
         }
-        StepAt::Policy(c) => format!("{} policy", chain(*c)),
-        StepAt::ChainEnd(c) => format!("{} end", chain(*c)),
-        StepAt::Unmapped {
+        Placement::Policy(c) => format!("{} policy", chain(*c)),
+        Placement::ChainEnd(c) => format!("{} end", chain(*c)),
+        Placement::Unmapped {
             table,
             chain,
             handle,
@@ -38,9 +38,9 @@ pub fn step(ruleset: &Ruleset, s: &Step) -> String {
                 handle.unwrap_or(0)
             )
         }
-        StepAt::TracingRule => "(the rule that switched tracing on)".into(),
-        StepAt::NotInRuleset => "(not in the given ruleset)".into(),
-        StepAt::Unplaced(why) => format!("(not placed: {why})"),
+        Placement::TracingRule => "(the rule that switched tracing on)".into(),
+        Placement::NotInRuleset => "(not in the given ruleset)".into(),
+        Placement::Unplaced(why) => format!("(not placed: {why})"),
     };
     let verdict = match &s.verdict {
         _ if s.rejects => "reject".to_string(),
@@ -146,15 +146,16 @@ pub fn engine_fate(f: &Fate) -> String {
 /// One step of the kernel's walk: `input       ip filter INPUT #3 -> drop`.
 pub fn kernel_step(s: &KernelStep) -> String {
     let hook = s.hook.map(|h| h.to_string()).unwrap_or_else(|| "?".into());
-    let fam = s.family.map(|x| x.to_string()).unwrap_or_default();
-    let mut f = format!("{hook:<11} {fam} {} {}", s.table, s.chain);
-    match s.kind {
-        StepKind::Rule => match s.rule {
+    let e = &s.event;
+    let fam = e.family.map(|x| x.to_string()).unwrap_or_default();
+    let mut f = format!("{hook:<11} {fam} {} {}", e.table, e.chain);
+    match e.kind {
+        StepKind::Rule => match s.rule() {
             Some(r) => {
                 let _ = write!(f, " #{}", r.rule + 1);
             }
             None => {
-                let _ = write!(f, " handle {}", s.handle.unwrap_or(0));
+                let _ = write!(f, " handle {}", e.rule.handle.unwrap_or(0));
             }
         },
         StepKind::Policy => f.push_str(" policy"),

@@ -12,37 +12,14 @@
 
 use engine::{CtState, Event, Fate, Outcome, Trace, TraceVerdict};
 use model::kernel::NfVerdict;
-use model::kernel_walk::{CtSeen, KernelFate, KernelVerdict, KernelWalk, StepKind};
-use model::{ChainRef, Hook, Reject, RuleRef, Ruleset};
+use model::kernel_walk::{CtSeen, KernelFate, KernelVerdict, KernelWalk, Placement, StepKind};
+use model::{ChainRef, Hook, Reject, Ruleset};
 use std::net::IpAddr;
-
-/// Where a step happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepAt {
-    Rule(RuleRef),
-    /// The end of a base chain: its policy.
-    Policy(ChainRef),
-    /// The end of a regular chain.
-    ChainEnd(ChainRef),
-    /// A kernel event the placer could not place in the user's ruleset.
-    Unmapped {
-        table: String,
-        chain: String,
-        handle: Option<u64>,
-    },
-    /// The rule that switched tracing on (`-j TRACE`, `meta nftrace set 1`): not part of the
-    /// user's rules.
-    TracingRule,
-    /// The table or chain is not in the given ruleset.
-    NotInRuleset,
-    /// The chain is, but the rule could not be told apart from others (the reason).
-    Unplaced(&'static str),
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     pub hook: Option<Hook>,
-    pub at: StepAt,
+    pub at: Placement,
     /// What the step did, in the kernel's terms (a REJECT is a drop that `rejects`);
     /// `None` when the tracer printed none and the rule could not say.
     pub verdict: Option<KernelVerdict>,
@@ -70,28 +47,17 @@ pub fn kernel_steps(k: &KernelWalk) -> Vec<Step> {
     k.steps
         .iter()
         .map(|s| {
-            let unmapped = || StepAt::Unmapped {
-                table: s.table.clone(),
-                chain: s.chain.clone(),
-                handle: s.handle,
-            };
-            let at = match (s.kind, s.rule, s.chain_ref) {
-                (StepKind::Rule, Some(r), _) => StepAt::Rule(r),
-                (StepKind::Policy, _, Some(c)) => StepAt::Policy(c),
-                (StepKind::Return, _, Some(c)) => StepAt::ChainEnd(c),
-                _ => unmapped(),
-            };
             let rejects = s.verdict.code == NfVerdict::Drop && s.rejects.is_some();
             let verdict = match s.verdict.code {
                 // The end of a regular chain carries the "continue" of the caller; it is a
                 // return.
-                _ if s.kind == StepKind::Return => KernelVerdict::of(NfVerdict::Return),
+                _ if s.event.kind == StepKind::Return => KernelVerdict::of(NfVerdict::Return),
                 NfVerdict::Break => KernelVerdict::of(NfVerdict::Continue),
                 _ => s.verdict.clone(),
             };
             Step {
                 hook: s.hook,
-                at,
+                at: s.at.clone(),
                 verdict: Some(verdict),
                 rejects,
             }
@@ -150,7 +116,7 @@ impl Shows {
 
 /// The engine's steps (rule, policy and, when the tracer shows them, chain-end events).
 pub fn engine_steps(ruleset: &Ruleset, t: &Trace, shows: Shows) -> Vec<Step> {
-    let step = |hook: Hook, at: StepAt, (verdict, rejects): (KernelVerdict, bool)| Step {
+    let step = |hook: Hook, at: Placement, (verdict, rejects): (KernelVerdict, bool)| Step {
         hook: shows.hooks.then_some(hook),
         at,
         verdict: Some(verdict),
@@ -161,7 +127,7 @@ pub fn engine_steps(ruleset: &Ruleset, t: &Trace, shows: Shows) -> Vec<Step> {
         .filter_map(|e| match e {
             Event::Rule { hook, at, verdict } => Some(step(
                 *hook,
-                StepAt::Rule(*at),
+                Placement::Rule(*at),
                 engine_verdict(ruleset, verdict),
             )),
             Event::Policy {
@@ -170,12 +136,12 @@ pub fn engine_steps(ruleset: &Ruleset, t: &Trace, shows: Shows) -> Vec<Step> {
                 verdict,
             } => Some(step(
                 *hook,
-                StepAt::Policy(*chain),
+                Placement::Policy(*chain),
                 engine_verdict(ruleset, verdict),
             )),
             Event::ChainEnd { hook, chain } if shows.chain_ends => Some(step(
                 *hook,
-                StepAt::ChainEnd(*chain),
+                Placement::ChainEnd(*chain),
                 (KernelVerdict::of(NfVerdict::Return), false),
             )),
             _ => None,
@@ -340,7 +306,7 @@ pub fn compare(ruleset: &Ruleset, kernel: &KernelWalk, engine: &Trace) -> Compar
     // names, so the kernel has no such chain to trace. An empty one with policy accept
     // changes nothing; its policy step is left out of the comparison.
     es.retain(|s| match (&s.at, &s.verdict) {
-        (StepAt::Policy(c), Some(v)) if v.code == NfVerdict::Accept && !s.rejects => {
+        (Placement::Policy(c), Some(v)) if v.code == NfVerdict::Accept && !s.rejects => {
             let chain = ruleset.chain_at(*c);
             !(chain.rules.is_empty() && chain.origin.line == 0 && chain.origin.span.is_empty())
         }
@@ -350,7 +316,7 @@ pub fn compare(ruleset: &Ruleset, kernel: &KernelWalk, engine: &Trace) -> Compar
     // Rules of one source rule are one rule to the user (the front end may split a rule
     // the kernel keeps whole, see `place::kernel_positions`).
     let same = |a: &Step, b: &Step| match (&a.at, &b.at) {
-        (StepAt::Rule(x), StepAt::Rule(y)) if x != y && x.chain_ref() == y.chain_ref() => {
+        (Placement::Rule(x), Placement::Rule(y)) if x != y && x.chain_ref() == y.chain_ref() => {
             let (rx, ry) = (ruleset.rule_at(*x), ruleset.rule_at(*y));
             !rx.origin.span.is_empty()
                 && rx.origin.span == ry.origin.span

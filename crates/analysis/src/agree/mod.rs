@@ -16,7 +16,7 @@ pub mod place;
 pub mod traced;
 pub mod walk;
 
-pub use compare::{compare, Comparison, Divergence, Endpoints, Step, StepAt};
+pub use compare::{compare, Comparison, Divergence, Endpoints, Step};
 pub use place::Listing;
 pub use traced::{Offline, TracedPacket};
 

@@ -13,12 +13,13 @@
 //! nft handle through an `nft -a list ruleset` listing, the rule's text, and last the
 //! verdict, in that order of trust ([`PlacedBy`]).
 
-use super::StepAt;
+use super::walk::text_verdict;
 use engine::{Event, Outcome};
 use evidence::nft_listing::Listing as TextListing;
 use evidence::trace::{KernelVerdict, StepKind, TracedPacket, WalkEvent};
 use model::expr::{Action, Verdict};
 use model::kernel::NfVerdict;
+use model::kernel_walk::{KernelStep, PlacedBy, Placement};
 use model::{ChainRef, Family, Hook, RuleRef, Ruleset};
 use std::collections::HashMap;
 
@@ -238,28 +239,6 @@ pub fn chain_ref(ruleset: &Ruleset, family: Family, table: &str, chain: &str) ->
     Some(ChainRef { table: t, chain: c })
 }
 
-/// How a step was placed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlacedBy {
-    RuleNumber,
-    Handle,
-    Text,
-    /// The only rule of the chain with the traced verdict.
-    Verdict,
-    /// One of several rules with the traced verdict: the one the simulation took.
-    Simulation,
-}
-
-/// One step of a trace read from a tracer's text, with its place.
-#[derive(Debug, Clone)]
-pub struct PlacedStep {
-    pub step: WalkEvent,
-    pub at: StepAt,
-    pub by: Option<PlacedBy>,
-    /// The hook, from the chain's base chain (or the last base chain for a regular chain).
-    pub hook: Option<Hook>,
-}
-
 /// The hook a built-in chain's name says (`INPUT`, `prerouting`, ...).
 fn hook_of_name(name: &str) -> Option<Hook> {
     Hook::from_name(&name.to_ascii_lowercase())
@@ -304,7 +283,7 @@ pub fn place_steps(
     listing: Option<&TextListing>,
     tp: &TracedPacket,
     simulated: Option<&Outcome>,
-) -> Vec<PlacedStep> {
+) -> Vec<KernelStep> {
     let sim_rules: Vec<RuleRef> = simulated
         .map(|o| {
             o.primary()
@@ -330,13 +309,15 @@ pub fn place_steps(
                     .map(|c| ChainRef { table: t, chain: c })
             });
             let (at, by) = match chain {
-                _ if text_tracing => (StepAt::TracingRule, None),
-                None => (StepAt::NotInRuleset, None),
+                _ if text_tracing => (Placement::TracingRule, None),
+                None => (Placement::NotInRuleset, None),
                 Some(c) => match s.kind {
-                    StepKind::Policy => (StepAt::Policy(c), None),
-                    StepKind::Return => (StepAt::ChainEnd(c), None),
+                    StepKind::Policy => (Placement::Policy(c), None),
+                    StepKind::Return => (Placement::ChainEnd(c), None),
                     StepKind::Rule => place_rule(ruleset, listing, s, c, &sim_rules),
-                    StepKind::Unknown(_) => (StepAt::Unplaced("an event of an unknown kind"), None),
+                    StepKind::Unknown(_) => {
+                        (Placement::Unplaced("an event of an unknown kind"), None)
+                    }
                 },
             };
             let hook = chain
@@ -348,11 +329,20 @@ pub fn place_steps(
             {
                 last_hook = hook;
             }
-            PlacedStep {
-                step: s.clone(),
+            let rejects = match &at {
+                Placement::Rule(r) => match ruleset.rule_at(*r).verdict() {
+                    Some(Verdict::Reject(x)) => Some(*x),
+                    _ => None,
+                },
+                _ => None,
+            };
+            KernelStep {
+                verdict: text_verdict(ruleset, s, &at),
+                event: s.clone(),
+                hook,
                 at,
                 by,
-                hook,
+                rejects,
             }
         })
         .collect()
@@ -364,7 +354,7 @@ fn place_rule(
     s: &WalkEvent,
     c: ChainRef,
     sim_rules: &[RuleRef],
-) -> (StepAt, Option<PlacedBy>) {
+) -> (Placement, Option<PlacedBy>) {
     let chain = ruleset.chain_at(c);
     let rule_ref = |i: usize| RuleRef {
         table: c.table,
@@ -377,9 +367,9 @@ fn place_rule(
     };
     if let Some(n) = s.rule.number {
         return match by_number(n as usize) {
-            Some(r) => (StepAt::Rule(r), Some(PlacedBy::RuleNumber)),
+            Some(r) => (Placement::Rule(r), Some(PlacedBy::RuleNumber)),
             None => (
-                StepAt::Unplaced("the chain has fewer rules than the traced number"),
+                Placement::Unplaced("the chain has fewer rules than the traced number"),
                 None,
             ),
         };
@@ -390,7 +380,7 @@ fn place_rule(
     if let (Some(h), Some(lc)) = (s.rule.handle, listed) {
         if let Some(pos) = lc.rules.iter().position(|(lh, _)| *lh == Some(h)) {
             if let Some(r) = by_number(pos + 1) {
-                return (StepAt::Rule(r), Some(PlacedBy::Handle));
+                return (Placement::Rule(r), Some(PlacedBy::Handle));
             }
         }
     }
@@ -402,7 +392,7 @@ fn place_rule(
             .map(rule_ref)
             .collect();
         if let Some(r) = pick(&same, sim_rules) {
-            return (StepAt::Rule(r), Some(PlacedBy::Text));
+            return (Placement::Rule(r), Some(PlacedBy::Text));
         }
         // nft form against the listing.
         if let Some(lc) = listed {
@@ -414,7 +404,7 @@ fn place_rule(
                 .filter_map(|(i, _)| by_number(i + 1))
                 .collect();
             if let Some(r) = pick(&positions, sim_rules) {
-                return (StepAt::Rule(r), Some(PlacedBy::Text));
+                return (Placement::Rule(r), Some(PlacedBy::Text));
             }
         }
     }
@@ -424,12 +414,12 @@ fn place_rule(
         .filter(|&r| verdict_fits(ruleset, r, s.verdict.as_ref()))
         .collect();
     match fitting.len() {
-        0 => (StepAt::Unplaced("no rule of the chain has the traced verdict"), None),
-        1 => (StepAt::Rule(fitting[0]), Some(PlacedBy::Verdict)),
+        0 => (Placement::Unplaced("no rule of the chain has the traced verdict"), None),
+        1 => (Placement::Rule(fitting[0]), Some(PlacedBy::Verdict)),
         _ => match fitting.iter().find(|r| sim_rules.contains(r)) {
-            Some(r) => (StepAt::Rule(*r), Some(PlacedBy::Simulation)),
+            Some(r) => (Placement::Rule(*r), Some(PlacedBy::Simulation)),
             None => (
-                StepAt::Unplaced("several rules have the traced verdict; give `nft -a list ruleset` with --listing"),
+                Placement::Unplaced("several rules have the traced verdict; give `nft -a list ruleset` with --listing"),
                 None,
             ),
         },

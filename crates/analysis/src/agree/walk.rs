@@ -2,12 +2,11 @@
 //! (mapped to the user's rules), the hooks it got through, its fate, its headers after NAT,
 //! its conntrack state and the answers the kernel sent back.
 
-use super::place::{binding_rule_ref, chain_ref, Listing, PlacedStep};
-use super::StepAt;
+use super::place::{binding_rule_ref, chain_ref, Listing};
 use model::kernel::NfVerdict;
 use model::kernel_walk::{
-    observer_chain, CtSeen, Headers, KernelFate, KernelStep, KernelVerdict, KernelWalk, StepKind,
-    WalkEvent,
+    observer_chain, CtSeen, Headers, KernelFate, KernelStep, KernelVerdict, KernelWalk, Placement,
+    StepKind, WalkEvent,
 };
 use model::{ChainRef, Family, Hook, Packet, Ruleset, Verdict};
 use std::collections::HashMap;
@@ -141,15 +140,25 @@ pub fn analyse(
                 chain_ref(ruleset, family, &ev.table, &ev.chain),
             ),
         };
+        let at = match (kind, rule, chain_at) {
+            (StepKind::Rule, Some(r), _) => Placement::Rule(r),
+            (StepKind::Policy, _, Some(c)) => Placement::Policy(c),
+            (StepKind::Return, _, Some(c)) => Placement::ChainEnd(c),
+            _ => Placement::Unmapped {
+                table: ev.table.clone(),
+                chain: chain_name.clone(),
+                handle: ev.rule.handle,
+            },
+        };
         steps.push(KernelStep {
+            event: WalkEvent {
+                chain: chain_name,
+                kind,
+                ..ev.clone()
+            },
             hook,
-            family: Some(family),
-            table: ev.table.clone(),
-            chain: chain_name,
-            kind,
-            handle: ev.rule.handle,
-            rule,
-            chain_ref: chain_at,
+            at,
+            by: None,
             verdict,
             rejects,
         });
@@ -168,7 +177,9 @@ pub fn analyse(
             NfVerdict::Stolen => KernelFate::Vanished {
                 after: hooks_done.last().copied(),
             },
-            _ if s.rejects.is_some() || (observed_reject.is_some() && s.kind == StepKind::Rule) => {
+            _ if s.rejects.is_some()
+                || (observed_reject.is_some() && s.event.kind == StepKind::Rule) =>
+            {
                 KernelFate::Rejected {
                     step: i,
                     with: observed_reject,
@@ -210,38 +221,42 @@ pub fn analyse(
     }
 }
 
+/// What a text tracer's event did: its printed verdict, or for a legacy event (which prints
+/// none) its rule's target (a drop, a reject's drop or a queue; anything else goes on) or
+/// its policy.
+pub fn text_verdict(ruleset: &Ruleset, event: &WalkEvent, at: &Placement) -> KernelVerdict {
+    let model_verdict = match at {
+        Placement::Rule(r) => ruleset.rule_at(*r).verdict(),
+        _ => None,
+    };
+    match (&event.verdict, model_verdict) {
+        (Some(v), _) => v.clone(),
+        (None, Some(v @ (Verdict::Drop | Verdict::Reject(_) | Verdict::Queue(_)))) => {
+            KernelVerdict::of_rule(v)
+        }
+        (None, None) if event.kind == StepKind::Policy => match at {
+            Placement::Policy(c) => match ruleset.chain_at(*c).base.as_ref().map(|b| &b.policy) {
+                Some(Verdict::Drop) => KernelVerdict::of(NfVerdict::Drop),
+                _ => KernelVerdict::of(NfVerdict::Accept),
+            },
+            _ => KernelVerdict::of(NfVerdict::Continue),
+        },
+        _ => KernelVerdict::of(NfVerdict::Continue),
+    }
+}
+
 /// The fate a trace read from a tracer's text shows: a drop by a rule whose target is REJECT
 /// is a reject (the kernel prints both as `drop`); no drop means accepted, and the tracer has
 /// no closing event for that, so the last hook seen is stated instead.
-pub fn fate_of_placed(ruleset: &Ruleset, steps: &[PlacedStep]) -> KernelFate {
+pub fn fate_of_placed(ruleset: &Ruleset, steps: &[KernelStep]) -> KernelFate {
     for (i, s) in steps.iter().enumerate() {
-        let rule = match &s.at {
-            StepAt::Rule(r) => Some(ruleset.rule_at(*r)),
-            _ => None,
-        };
-        let model_verdict = rule.and_then(|r| r.verdict());
-        let verdict = match (&s.step.verdict, model_verdict) {
-            (Some(v), _) => Some(v.clone()),
-            // Legacy: the rule's target is the verdict.
-            (None, Some(v)) => Some(match v {
-                Verdict::Drop | Verdict::Reject(_) | Verdict::Queue(_) => KernelVerdict::of_rule(v),
-                _ => KernelVerdict::of(NfVerdict::Continue),
-            }),
-            (None, None) if s.step.kind == StepKind::Policy => match s.at {
-                StepAt::Policy(c) => match ruleset.chain_at(c).base.as_ref().map(|b| &b.policy) {
-                    Some(Verdict::Drop) => Some(KernelVerdict::of(NfVerdict::Drop)),
-                    _ => Some(KernelVerdict::of(NfVerdict::Accept)),
-                },
-                _ => Some(KernelVerdict::of(NfVerdict::Continue)),
-            },
-            (None, None) => None,
-        };
-        match verdict.map(|v| (v.code, v.queue)) {
-            Some((NfVerdict::Drop, _)) => {
+        match s.verdict.code {
+            NfVerdict::Drop => {
+                let model_verdict = s.rule().and_then(|r| ruleset.rule_at(r).verdict());
                 let with = match model_verdict {
                     Some(Verdict::Reject(r)) => Some(Some(*r)),
                     _ if s
-                        .step
+                        .event
                         .rule
                         .text
                         .as_deref()
@@ -256,7 +271,12 @@ pub fn fate_of_placed(ruleset: &Ruleset, steps: &[PlacedStep]) -> KernelFate {
                     None => KernelFate::Dropped { step: i },
                 };
             }
-            Some((NfVerdict::Queue, num)) => return KernelFate::Queued { step: i, num },
+            NfVerdict::Queue => {
+                return KernelFate::Queued {
+                    step: i,
+                    num: s.verdict.queue,
+                }
+            }
             _ => {}
         }
     }

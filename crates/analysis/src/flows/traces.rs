@@ -7,23 +7,23 @@
 //! own: the packet as first traced is simulated (later packets of a flow are given an
 //! established conntrack entry, stated as an assumption).
 
-pub use crate::agree::place::{place_steps, PlacedBy, PlacedStep};
+pub use crate::agree::place::place_steps;
 pub use crate::agree::walk::fate_of_placed;
-use crate::agree::{Divergence, Step, StepAt};
+use crate::agree::{Divergence, Step};
 use engine::{Options, Outcome};
 use evidence::nft_listing::Listing;
 use evidence::trace::TracedPacket;
 use model::expr::Verdict;
 use model::host::{CtEntry, CtTuple};
 use model::kernel::NfVerdict;
-use model::kernel_walk::{KernelFate, KernelVerdict};
+use model::kernel_walk::{KernelFate, KernelStep, KernelVerdict, Placement};
 use model::{Host, Packet, Ruleset, L4};
 
 /// One traced packet, placed, judged and compared.
 #[derive(Debug, Clone)]
 pub struct TraceAnswer {
     pub traced: TracedPacket,
-    pub steps: Vec<PlacedStep>,
+    pub steps: Vec<KernelStep>,
     pub fate: KernelFate,
     /// `None` when the headers were incomplete (see `TracedPacket::incomplete`).
     pub simulated: Option<Outcome>,
@@ -141,22 +141,22 @@ fn established(p: &Packet) -> CtEntry {
 /// The trace's rule and policy steps in the user's tables (and those it could not place),
 /// as the comparer takes them: no hook, a REJECT as the drop the tracer prints, and for a
 /// step without a printed verdict (legacy) the verdict of its rule or policy.
-fn kernel_steps(ruleset: &Ruleset, steps: &[PlacedStep]) -> Vec<Step> {
+fn kernel_steps(ruleset: &Ruleset, steps: &[KernelStep]) -> Vec<Step> {
     steps
         .iter()
         .filter(|s| {
             matches!(
                 s.at,
-                StepAt::Rule(_) | StepAt::Policy(_) | StepAt::Unplaced(_)
+                Placement::Rule(_) | Placement::Policy(_) | Placement::Unplaced(_)
             )
         })
         .map(|s| {
-            let verdict = match (&s.step.verdict, &s.at) {
-                (None, StepAt::Rule(r)) => Some(match ruleset.rule_at(*r).verdict() {
+            let verdict = match (&s.event.verdict, &s.at) {
+                (None, Placement::Rule(r)) => Some(match ruleset.rule_at(*r).verdict() {
                     Some(Verdict::Continue) | None => KernelVerdict::of(NfVerdict::Continue),
                     Some(v) => KernelVerdict::of_rule(v),
                 }),
-                (None, StepAt::Policy(c)) => ruleset
+                (None, Placement::Policy(c)) => ruleset
                     .chain_at(*c)
                     .base
                     .as_ref()
