@@ -15,6 +15,7 @@
 //!
 //! Later: lint, diff and policy tests, one check per module.
 
+pub mod agree;
 pub mod answer_facts;
 pub mod callstack;
 pub mod capture;

@@ -84,14 +84,14 @@ pub fn run<W: Write>(a: &TraceArgs, out: &mut W) -> Result<Verdict, Error> {
     );
     let mut failed = None;
     let json = a.json;
-    let summary = live::tracer::run(&sel, &o, &mut |p| {
+    let summary = live::tracer::run(&sel, &o, &mut |p, ruleset| {
         if failed.is_some() {
             return;
         }
         let r = if json {
-            writeln!(out, "{}", p.to_json())
+            report::trace::render_json(out, p, ruleset)
         } else {
-            writeln!(out, "{}", p.render_text())
+            writeln!(out, "{}", report::trace::render_text(p, ruleset))
         };
         if let Err(e) = r.and_then(|()| out.flush()) {
             failed = Some(e);

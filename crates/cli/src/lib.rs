@@ -148,7 +148,7 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Verdict, Error> {
 }
 
 /// `whyblocked verify`: the packet through the real kernel in throwaway namespaces,
-/// compared with the simulation (see [`live::verify`]).
+/// compared with the simulation (see [`oracle::verify`]).
 pub fn verify<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Verdict, Error> {
     // The oracle loads iptables-save files with iptables-restore and nft files (text or
     // JSON, told apart by their content) with `nft -f`; the family is read from the file.
@@ -163,9 +163,9 @@ pub fn verify<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Verdict,
                 .map(|s| (s.clone(), model::Family::Inet)),
         )
         .collect();
-    let report = live::verify::verify(&rules, &inputs.ruleset, &inputs.host, &inputs.packet)
+    let report = oracle::verify(&rules, &inputs.ruleset, &inputs.host, &inputs.packet)
         .map_err(|e| Error::Input(format!("verify: {e}")))?;
-    write!(out, "{report}")
+    write!(out, "{}", report::verify::render_text(&report))
         .and_then(|()| out.flush())
         .map_err(Error::Output)?;
     Ok(if report.agree {

@@ -44,8 +44,8 @@ fn send_udp(ns: &str, port: u16, n: usize) {
     live::cmd::in_ns_ok(ns, "bash", &["-c", &script], None).unwrap();
 }
 
-fn lab() -> live::netns::TestHost {
-    live::netns::TestHost::for_packets(&model::Host::default(), &[]).unwrap()
+fn lab() -> oracle::netns::TestHost {
+    oracle::netns::TestHost::for_packets(&model::Host::default(), &[]).unwrap()
 }
 
 #[test]

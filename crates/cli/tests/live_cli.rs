@@ -44,7 +44,7 @@ fn the_trace_table_goes_away_on_exit_sigint_and_sigkill() {
         model::L4::Udp { sport: 1, dport: 2 },
     );
     p.iif = Some("lan0".into());
-    let host = live::netns::TestHost::for_packets(&model::Host::default(), &[p]).unwrap();
+    let host = oracle::netns::TestHost::for_packets(&model::Host::default(), &[p]).unwrap();
     let ns = host.router.name().to_string();
     for how in ["exit", "SIGINT", "SIGKILL"] {
         let timeout = if how == "exit" { "2" } else { "60" };

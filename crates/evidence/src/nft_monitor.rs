@@ -16,8 +16,8 @@
 //! went through, starts a new packet.
 
 use crate::trace::{
-    family_from_name, strip_counters, RuleName, StepKind, TraceFile, TraceStep, TracedPacket,
-    TracedVerdict, Tracer,
+    family_from_name, parse_verdict, strip_counters, KernelVerdict, RuleName, StepKind, TraceFile,
+    TracedPacket, Tracer, WalkEvent,
 };
 use frontends::ParseError;
 use model::packet::{Mac, TcpFlags};
@@ -50,10 +50,15 @@ pub fn parse(name: &str, text: &str) -> TraceFile {
     // A header line never followed by an event of its chain says only that the packet got
     // there; it is not a step.
     for p in &mut file.packets {
-        p.steps
-            .retain(|s| s.verdict != TracedVerdict::Other("packet".into()) || s.packet.is_none());
+        p.steps.retain(|s| !is_header_only(s));
     }
     file
+}
+
+/// A header line's placeholder step (its chain's event not seen yet): no verdict, and the
+/// packet as the chain saw it.
+fn is_header_only(s: &WalkEvent) -> bool {
+    s.verdict.is_none() && s.packet.is_some()
 }
 
 /// One line, read.
@@ -67,7 +72,7 @@ struct Event {
 
 enum What {
     Packet(Box<Packet>, Option<u32>),
-    Step(StepKind, RuleName, TracedVerdict),
+    Step(StepKind, RuleName, Option<KernelVerdict>),
 }
 
 fn parse_line(rest: &str) -> Result<Event, &'static str> {
@@ -97,19 +102,11 @@ fn parse_line(rest: &str) -> Result<Event, &'static str> {
             handle,
             text: Some(strip_counters(text)),
         };
-        What::Step(StepKind::Rule, rule, TracedVerdict::parse(verdict))
+        What::Step(StepKind::Rule, rule, parse_verdict(verdict))
     } else if let Some(v) = event.strip_prefix("verdict ") {
-        What::Step(
-            StepKind::Return,
-            RuleName::default(),
-            TracedVerdict::parse(v),
-        )
+        What::Step(StepKind::Return, RuleName::default(), parse_verdict(v))
     } else if let Some(v) = event.strip_prefix("policy ") {
-        What::Step(
-            StepKind::Policy,
-            RuleName::default(),
-            TracedVerdict::parse(v),
-        )
+        What::Step(StepKind::Policy, RuleName::default(), parse_verdict(v))
     } else {
         return Err("`packet:`, `rule`, `verdict` or `policy`");
     };
@@ -132,25 +129,23 @@ fn place(
         What::Packet(packet, tag) => {
             let continues = open.get(&ev.id).is_some_and(|&(i, open_tag)| {
                 let p = &file.packets[i];
-                let repeated = p
-                    .steps
-                    .iter()
-                    .any(|s| s.table == ev.table && s.chain == ev.chain && s.family == ev.family);
+                let repeated = p.steps.iter().any(|s| {
+                    s.table == ev.table && s.chain == ev.chain && s.family == Some(ev.family)
+                });
                 open_tag == tag && !repeated
             });
             if continues {
                 let (i, _) = open[&ev.id];
                 // The header goes with the next step of this chain.
-                file.packets[i].steps.push(TraceStep {
+                file.packets[i].steps.push(WalkEvent::traced(
                     line,
-                    family: ev.family,
-                    table: ev.table,
-                    chain: ev.chain,
-                    kind: StepKind::Rule,
-                    rule: RuleName::default(),
-                    verdict: TracedVerdict::Other("packet".into()),
-                    packet: Some(*packet),
-                });
+                    ev.family,
+                    (ev.table, ev.chain),
+                    StepKind::Rule,
+                    RuleName::default(),
+                    None,
+                    Some(*packet),
+                ));
             } else {
                 open.insert(ev.id, (file.packets.len(), tag));
                 file.packets.push(TracedPacket {
@@ -159,16 +154,15 @@ fn place(
                     packet: (*packet).clone(),
                     line,
                     incomplete: None,
-                    steps: vec![TraceStep {
+                    steps: vec![WalkEvent::traced(
                         line,
-                        family: ev.family,
-                        table: ev.table,
-                        chain: ev.chain,
-                        kind: StepKind::Rule,
-                        rule: RuleName::default(),
-                        verdict: TracedVerdict::Other("packet".into()),
-                        packet: Some(*packet),
-                    }],
+                        ev.family,
+                        (ev.table, ev.chain),
+                        StepKind::Rule,
+                        RuleName::default(),
+                        None,
+                        Some(*packet),
+                    )],
                 });
             }
         }
@@ -180,27 +174,23 @@ fn place(
             let steps = &mut file.packets[i].steps;
             // A header placeholder of the same chain takes the event's place.
             if let Some(last) = steps.last_mut() {
-                if last.verdict == TracedVerdict::Other("packet".into())
-                    && last.chain == ev.chain
-                    && last.table == ev.table
-                {
+                if is_header_only(last) && last.chain == ev.chain && last.table == ev.table {
                     last.kind = kind;
                     last.rule = rule;
                     last.verdict = verdict;
-                    last.line = line;
+                    last.line = Some(line);
                     return;
                 }
             }
-            steps.push(TraceStep {
+            steps.push(WalkEvent::traced(
                 line,
-                family: ev.family,
-                table: ev.table,
-                chain: ev.chain,
+                ev.family,
+                (ev.table, ev.chain),
                 kind,
                 rule,
                 verdict,
-                packet: None,
-            });
+                None,
+            ));
         }
     }
 }
@@ -363,6 +353,7 @@ fn parse_num(s: &str) -> Option<u32> {
 mod tests {
     use super::*;
     use crate::trace::StepKind;
+    use model::kernel::NfVerdict;
 
     const SYN: &str = "trace id 7ffec88f inet trace_debug trace_pre packet: iif \"vB\" ether saddr 06:2e:71:a6:88:a1 ether daddr 02:b6:66:f5:84:3c ip saddr 10.99.0.1 ip daddr 10.99.0.2 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 2388 ip protocol tcp ip length 60 tcp sport 34900 tcp dport 2175 tcp flags == syn tcp window 64240";
 
@@ -384,14 +375,17 @@ mod tests {
         let text = format!("{SYN}\ntrace id 7ffec88f inet filter input rule tcp dport 2175 counter packets 3 bytes 180 reject with icmp port-unreachable (verdict drop)");
         let f = parse("t", &text);
         let s = f.packets[0].steps.last().unwrap();
-        assert_eq!((s.kind, &s.verdict), (StepKind::Rule, &TracedVerdict::Drop));
+        assert_eq!(
+            (s.kind, &s.verdict),
+            (StepKind::Rule, &Some(KernelVerdict::of(NfVerdict::Drop)))
+        );
         assert_eq!(
             s.rule.text.as_deref(),
             Some("tcp dport 2175 counter reject with icmp port-unreachable")
         );
         assert_eq!(
             (s.table.as_str(), s.chain.as_str(), s.line),
-            ("filter", "input", 2)
+            ("filter", "input", Some(2))
         );
     }
 
@@ -403,10 +397,10 @@ mod tests {
         // The header of chain trace_pre had no event of its own: not a step.
         assert_eq!(steps.len(), 2);
         assert_eq!(steps[0].rule.handle, Some(9));
-        assert_eq!(steps[0].verdict, TracedVerdict::Jump("sub1".into()));
+        assert_eq!(steps[0].verdict, Some(KernelVerdict::jump("sub1")));
         assert_eq!(
             (steps[1].kind, &steps[1].verdict),
-            (StepKind::Policy, &TracedVerdict::Drop)
+            (StepKind::Policy, &Some(KernelVerdict::of(NfVerdict::Drop)))
         );
     }
 

@@ -3,8 +3,8 @@
 //! Three tracers print a packet's walk through the rules, each in its own text:
 //! iptables-legacy `TRACE:` lines ([`crate::trace_legacy`]), `xtables-monitor --trace`
 //! ([`crate::xtables_monitor`]) and `nft monitor trace` ([`crate::nft_monitor`]). Each parser
-//! returns [`TracedPacket`]s: the packet's headers as first seen, then its [`TraceStep`]s in
-//! order. A step names its rule the way its tracer does (a rule number, a handle, the rule's
+//! returns [`TracedPacket`]s: the packet's headers as first seen, then its walk in order,
+//! as [`WalkEvent`]s (the one model of what a tracer saw, shared with the netlink reader). A step names its rule the way its tracer does (a rule number, a handle, the rule's
 //! text): placing it in a given ruleset is the job of `analysis::flows`.
 //!
 //! What the tracers do not say, and the parsers do not invent: a REJECT is printed as a drop
@@ -12,6 +12,8 @@
 //! step says where it was last seen); identical packets can share a trace id.
 
 use frontends::ParseError;
+use model::kernel::NfVerdict;
+pub use model::kernel_walk::{KernelVerdict, RuleName, StepKind, WalkEvent};
 use model::{Family, Packet};
 
 /// Which tracer wrote the input.
@@ -35,113 +37,48 @@ impl Tracer {
     }
 }
 
-/// What kind of event a step is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepKind {
-    /// A rule matched (its verdict may be `continue`).
-    Rule,
-    /// The end of a base chain: its policy.
-    Policy,
-    /// A return from a regular chain (explicit, or its end in legacy traces).
-    Return,
-}
-
-/// A verdict as the tracer printed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TracedVerdict {
-    Accept,
-    /// Also how a REJECT is printed.
-    Drop,
-    Continue,
-    Jump(String),
-    Goto(String),
-    Return,
-    Queue(u16),
-    Stolen,
-    Repeat,
-    /// Anything else, as printed.
-    Other(String),
-}
-
-impl TracedVerdict {
-    /// Parses `accept`, `drop`, `jump CHAIN`, `ACCEPT`, `JUMP:CHAIN`, ... (any case).
-    pub fn parse(s: &str) -> TracedVerdict {
-        let s = s.trim();
-        let (word, arg) = match s.split_once([' ', ':']) {
-            Some((w, a)) => (w, a.trim()),
-            None => (s, ""),
-        };
-        match word.to_ascii_lowercase().as_str() {
-            "accept" => TracedVerdict::Accept,
-            "drop" => TracedVerdict::Drop,
-            "continue" => TracedVerdict::Continue,
-            "jump" if !arg.is_empty() => TracedVerdict::Jump(arg.to_string()),
-            "goto" if !arg.is_empty() => TracedVerdict::Goto(arg.to_string()),
-            "return" => TracedVerdict::Return,
-            "queue" => TracedVerdict::Queue(
-                arg.rsplit(' ')
+/// A verdict as the tracer printed it: `accept`, `drop`, `jump CHAIN`, `ACCEPT`,
+/// `JUMP:CHAIN`, `queue to 3`, ... (any case). `None` for a word no tracer prints for a
+/// verdict (the step is then read like a legacy one, which prints none).
+pub fn parse_verdict(s: &str) -> Option<KernelVerdict> {
+    let s = s.trim();
+    let (word, arg) = match s.split_once([' ', ':']) {
+        Some((w, a)) => (w, a.trim()),
+        None => (s, ""),
+    };
+    let code = match word.to_ascii_lowercase().as_str() {
+        "accept" => NfVerdict::Accept,
+        "drop" => NfVerdict::Drop,
+        "continue" => NfVerdict::Continue,
+        "jump" | "goto" if !arg.is_empty() => {
+            let code = if word.eq_ignore_ascii_case("jump") {
+                NfVerdict::Jump
+            } else {
+                NfVerdict::Goto
+            };
+            return Some(KernelVerdict {
+                code,
+                chain: Some(arg.to_string()),
+                queue: 0,
+            });
+        }
+        "return" => NfVerdict::Return,
+        "queue" => {
+            return Some(KernelVerdict {
+                code: NfVerdict::Queue,
+                chain: None,
+                queue: arg
+                    .rsplit(' ')
                     .next()
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(0),
-            ),
-            "stolen" => TracedVerdict::Stolen,
-            "repeat" => TracedVerdict::Repeat,
-            _ => TracedVerdict::Other(s.to_string()),
+            })
         }
-    }
-    /// Whether the verdict ends the packet's walk (drop, or a queue/steal).
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            TracedVerdict::Drop | TracedVerdict::Queue(_) | TracedVerdict::Stolen
-        )
-    }
-}
-
-impl std::fmt::Display for TracedVerdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TracedVerdict::Accept => f.write_str("accept"),
-            TracedVerdict::Drop => f.write_str("drop"),
-            TracedVerdict::Continue => f.write_str("continue"),
-            TracedVerdict::Jump(c) => write!(f, "jump {c}"),
-            TracedVerdict::Goto(c) => write!(f, "goto {c}"),
-            TracedVerdict::Return => f.write_str("return"),
-            TracedVerdict::Queue(n) => write!(f, "queue {n}"),
-            TracedVerdict::Stolen => f.write_str("stolen"),
-            TracedVerdict::Repeat => f.write_str("repeat"),
-            TracedVerdict::Other(s) => f.write_str(s),
-        }
-    }
-}
-
-/// How the tracer names the rule of a step.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RuleName {
-    /// iptables numbering (legacy `rule:3`), 1-based.
-    pub number: Option<u32>,
-    /// nftables rule handle (`rule:0x9`, `# handle 9`).
-    pub handle: Option<u64>,
-    /// The rule as the tracer printed it: iptables-save form (`-A FORWARD ...`, without the
-    /// `-4 -t filter` xtables-monitor adds) or nft form (counters removed).
-    pub text: Option<String>,
-}
-
-/// One event of a packet's walk.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TraceStep {
-    /// 1-based line of the input.
-    pub line: u64,
-    /// `ip`, `ip6`, `inet`, ... (legacy and xtables-monitor: from the packet's family).
-    pub family: Family,
-    pub table: String,
-    pub chain: String,
-    pub kind: StepKind,
-    pub rule: RuleName,
-    pub verdict: TracedVerdict,
-    /// The packet as this chain saw it, when the tracer printed it here (the first event of
-    /// each hook): addresses after NAT, TTL after forwarding.
-    pub packet: Option<Packet>,
+        "stolen" => NfVerdict::Stolen,
+        "repeat" => NfVerdict::Repeat,
+        _ => return None,
+    };
+    Some(KernelVerdict::of(code))
 }
 
 /// One traced packet: its headers and its walk.
@@ -154,7 +91,8 @@ pub struct TracedPacket {
     pub packet: Packet,
     /// 1-based line where the packet's trace starts.
     pub line: u64,
-    pub steps: Vec<TraceStep>,
+    /// Its walk, event by event, as the tracer printed it.
+    pub steps: Vec<WalkEvent>,
     /// Why the headers are not complete enough to simulate (e.g. `xtables-monitor` prints no
     /// protocol for ICMP); `None` when they are.
     pub incomplete: Option<&'static str>,
@@ -215,15 +153,7 @@ pub fn parse(name: &str, text: &str) -> Option<(Tracer, TraceFile)> {
 
 /// `ip`, `ip6`, ... from the family names the tracers print.
 pub fn family_from_name(s: &str) -> Option<Family> {
-    Some(match s {
-        "ip" => Family::Ip,
-        "ip6" => Family::Ip6,
-        "inet" => Family::Inet,
-        "arp" => Family::Arp,
-        "bridge" => Family::Bridge,
-        "netdev" => Family::Netdev,
-        _ => return None,
-    })
+    Family::from_name(s)
 }
 
 /// Removes nft's `counter packets N bytes M` (the values change; the rule is the same).
@@ -252,20 +182,22 @@ mod tests {
 
     #[test]
     fn verdicts_in_every_tracer_spelling() {
-        assert_eq!(TracedVerdict::parse("ACCEPT"), TracedVerdict::Accept);
+        let code = |s| parse_verdict(s).map(|v| v.code);
+        assert_eq!(code("ACCEPT"), Some(NfVerdict::Accept));
         assert_eq!(
-            TracedVerdict::parse("JUMP:fwd-user"),
-            TracedVerdict::Jump("fwd-user".into())
+            parse_verdict("JUMP:fwd-user"),
+            Some(KernelVerdict::jump("fwd-user"))
         );
         assert_eq!(
-            TracedVerdict::parse("jump sub1"),
-            TracedVerdict::Jump("sub1".into())
+            parse_verdict("jump sub1"),
+            Some(KernelVerdict::jump("sub1"))
         );
-        assert_eq!(TracedVerdict::parse("queue to 3"), TracedVerdict::Queue(3));
         assert_eq!(
-            TracedVerdict::parse("jump"),
-            TracedVerdict::Other("jump".into())
+            parse_verdict("GOTO:x").map(|v| (v.code, v.chain)),
+            Some((NfVerdict::Goto, Some("x".into())))
         );
+        assert_eq!(parse_verdict("queue to 3").map(|v| v.queue), Some(3));
+        assert_eq!(parse_verdict("jump"), None);
     }
 
     #[test]

@@ -17,9 +17,10 @@
 //! another chain starts a new one.
 
 use crate::log_line;
-use crate::trace::{RuleName, StepKind, TraceFile, TraceStep, TracedPacket, TracedVerdict, Tracer};
+use crate::trace::{KernelVerdict, RuleName, StepKind, TraceFile, TracedPacket, Tracer, WalkEvent};
 use crate::wrapper;
 use frontends::ParseError;
+use model::kernel::NfVerdict;
 use model::{Family, Packet, SourceFile, Span};
 
 /// Reads a kernel log holding legacy `TRACE:` lines (other lines are counted and skipped).
@@ -98,24 +99,25 @@ pub fn parse(name: &str, text: &str) -> TraceFile {
             same_packet(&p.packet, &packet)
                 && !(starts_over && p.steps.last().is_some_and(|s| s.chain != chain))
         });
-        let step = TraceStep {
-            line: lineno,
-            family,
-            table: table.to_string(),
-            chain: chain.to_string(),
-            kind,
-            rule: RuleName {
-                number: (kind == StepKind::Rule).then_some(number),
-                handle: None,
-                text: None,
-            },
-            // Legacy lines carry no verdict: the rule's target says what it did.
-            verdict: match kind {
-                StepKind::Return => TracedVerdict::Return,
-                _ => TracedVerdict::Other(String::new()),
-            },
-            packet: Some(packet.clone()),
+        let rule = RuleName {
+            number: (kind == StepKind::Rule).then_some(number),
+            handle: None,
+            text: None,
         };
+        // Legacy lines carry no verdict: the rule's target says what it did.
+        let verdict = match kind {
+            StepKind::Return => Some(KernelVerdict::of(NfVerdict::Return)),
+            _ => None,
+        };
+        let step = WalkEvent::traced(
+            lineno,
+            family,
+            (table.to_string(), chain.to_string()),
+            kind,
+            rule,
+            verdict,
+            Some(packet.clone()),
+        );
         if same {
             if let Some(p) = file.packets.last_mut() {
                 p.steps.push(step);

@@ -13,8 +13,11 @@
 //! no protocol: ports with TCP flag words are TCP, ports alone UDP; a packet without ports
 //! (ICMP among others) is marked incomplete rather than guessed.
 
-use crate::trace::{RuleName, StepKind, TraceFile, TraceStep, TracedPacket, TracedVerdict, Tracer};
+use crate::trace::{
+    parse_verdict, KernelVerdict, RuleName, StepKind, TraceFile, TracedPacket, Tracer, WalkEvent,
+};
 use frontends::ParseError;
+use model::kernel::NfVerdict;
 use model::packet::{IpProto, Mac, TcpFlags};
 use model::{Family, Packet, SourceFile, Span, L4};
 use std::collections::HashMap;
@@ -162,7 +165,7 @@ fn packet_line(rest: &str) -> Option<(u32, Packet, Option<&'static str>)> {
 }
 
 /// `2 1af1f87c filter:FORWARD:rule:0x9:JUMP:fwd-user  -4 -t filter -A FORWARD -j fwd-user`.
-fn trace_line(rest: &str, line: u64) -> Option<(u32, TraceStep)> {
+fn trace_line(rest: &str, line: u64) -> Option<(u32, WalkEvent)> {
     let mut it = rest.splitn(4, ' ');
     let nfproto: u8 = it.next()?.parse().ok()?;
     let id = u32::from_str_radix(it.next()?, 16).ok()?;
@@ -180,7 +183,7 @@ fn trace_line(rest: &str, line: u64) -> Option<(u32, TraceStep)> {
     let (kind, rule, verdict) = match kind {
         "rule" => {
             let handle = u64::from_str_radix(parts.next()?.trim_start_matches("0x"), 16).ok();
-            let verdict = TracedVerdict::parse(&parts.collect::<Vec<_>>().join(":"));
+            let verdict = parse_verdict(&parts.collect::<Vec<_>>().join(":"));
             let text = iptables_text(rule_text);
             let rule = RuleName {
                 number: None,
@@ -192,23 +195,18 @@ fn trace_line(rest: &str, line: u64) -> Option<(u32, TraceStep)> {
         "policy" => (
             StepKind::Policy,
             RuleName::default(),
-            TracedVerdict::parse(&parts.collect::<Vec<_>>().join(":")),
+            parse_verdict(&parts.collect::<Vec<_>>().join(":")),
         ),
-        "return" => (StepKind::Return, RuleName::default(), TracedVerdict::Return),
+        "return" => (
+            StepKind::Return,
+            RuleName::default(),
+            Some(KernelVerdict::of(NfVerdict::Return)),
+        ),
         _ => return None,
     };
     Some((
         id,
-        TraceStep {
-            line,
-            family,
-            table,
-            chain,
-            kind,
-            rule,
-            verdict,
-            packet: None,
-        },
+        WalkEvent::traced(line, family, (table, chain), kind, rule, verdict, None),
     ))
 }
 
@@ -250,7 +248,7 @@ mod tests {
             s.rule.text.as_deref(),
             Some("-A FORWARD -i lan0 -o wan0 -p tcp -m multiport --dports 22,80 -j ACCEPT")
         );
-        assert_eq!(s.verdict, TracedVerdict::Accept);
+        assert_eq!(s.verdict, Some(KernelVerdict::of(NfVerdict::Accept)));
         assert!(
             s.packet.is_some(),
             "the header goes with the hook's first step"
@@ -262,10 +260,10 @@ mod tests {
         let text = format!("{PKT}\n TRACE: 2 1af1f87c filter:FORWARD:rule:0xb:JUMP:fwd-user  -4 -t filter -A FORWARD -j fwd-user\n TRACE: 2 1af1f87c filter:FORWARD:policy:DROP \n");
         let f = parse("x", &text);
         let s = &f.packets[0].steps;
-        assert_eq!(s[0].verdict, TracedVerdict::Jump("fwd-user".into()));
+        assert_eq!(s[0].verdict, Some(KernelVerdict::jump("fwd-user")));
         assert_eq!(
             (s[1].kind, &s[1].verdict),
-            (StepKind::Policy, &TracedVerdict::Drop)
+            (StepKind::Policy, &Some(KernelVerdict::of(NfVerdict::Drop)))
         );
     }
 

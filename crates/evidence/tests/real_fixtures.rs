@@ -2,7 +2,8 @@
 //! fixtures/README.md for how each file was made).
 
 use evidence::conntrack_events::{self, CtEvent, Proof};
-use evidence::trace::{self, StepKind, TracedVerdict, Tracer};
+use evidence::trace::{self, KernelVerdict, StepKind, Tracer};
+use model::kernel::NfVerdict;
 use model::L4;
 
 fn fixture(name: &str) -> String {
@@ -32,7 +33,7 @@ fn nft_monitor_trace_real_output() {
         (last.table.as_str(), last.chain.as_str()),
         ("filter", "FORWARD")
     );
-    assert_eq!(last.verdict, TracedVerdict::Drop);
+    assert_eq!(last.verdict, Some(KernelVerdict::of(NfVerdict::Drop)));
     assert_eq!(last.rule.text.as_deref(), Some("counter reject"));
     let dnat = f
         .packets
@@ -73,7 +74,7 @@ fn xtables_monitor_real_output() {
         .find(|p| dport(&p.packet) == Some(23))
         .unwrap();
     let last = reject.steps.last().unwrap();
-    assert_eq!(last.verdict, TracedVerdict::Drop);
+    assert_eq!(last.verdict, Some(KernelVerdict::of(NfVerdict::Drop)));
     assert_eq!(
         last.rule.text.as_deref(),
         Some("-A INPUT -p tcp -m tcp --dport 23 -j REJECT --reject-with tcp-reset")

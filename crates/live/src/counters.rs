@@ -3,9 +3,9 @@
 //!
 //! Reading counters needs root (CAP_NET_ADMIN); listing changes nothing.
 
-use crate::error::LiveError;
 use crate::snapshot::{run_member, Options};
 use frontends::snapshot::Snapshot;
+use netlink::LiveError;
 
 /// A snapshot of the rule sources only (with their counters), of this host or of
 /// `o.netns`. Fails when no ruleset could be read (not root).

@@ -18,14 +18,14 @@
 //! rule the cached listing does not know (the ruleset changed: nft never reuses a handle in
 //! a table's lifetime).
 
-use crate::error::LiveError;
-use crate::frame::Headers;
-use crate::kernel::{self, KernelFate, KernelTrace};
-use crate::mapping::{chain_ref, Listing};
-use crate::nftrace::{CtEvent, KernelVerdict, Message, TraceEvent, TraceReader, TraceType};
-use crate::TRACE_TABLE;
+use analysis::agree::{walk, Listing, Offline, TracedPacket};
+use model::kernel_walk::{
+    CtEvent, Headers, KernelFate, KernelVerdict, KernelWalk, Placement, StepKind, TRACE_TABLE,
+};
 use model::packet::{Mac, PktType};
 use model::{Family, Host, Packet, RuleRef, Ruleset, TcpFlags, Verdict, L4};
+use netlink::nftrace::{Message, TraceEvent, TraceReader};
+use netlink::LiveError;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::IpAddr;
@@ -247,7 +247,7 @@ pub struct TraceTable {
 }
 
 fn table_exists() -> bool {
-    crate::cmd::run(
+    netlink::cmd::run(
         "nft",
         &["list", "table", "inet", TRACE_TABLE],
         None,
@@ -259,7 +259,7 @@ fn table_exists() -> bool {
 impl TraceTable {
     /// Creates the table (fails if one of that name exists: another trace is running).
     pub fn install(sel: &Selector, rate: u32) -> Result<TraceTable, LiveError> {
-        if crate::cmd::run(
+        if netlink::cmd::run(
             "nft",
             &["list", "table", "inet", TRACE_TABLE],
             None,
@@ -401,54 +401,6 @@ impl Default for Options {
     }
 }
 
-/// One rule (or policy) the packet met, with its text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AnnotatedStep {
-    pub step: kernel::KernelStep,
-    /// Rule text (for a policy: `policy drop`).
-    pub text: Option<String>,
-    /// `file:line` of the rule.
-    pub at: Option<String>,
-}
-
-/// One traced packet.
-#[derive(Debug, Clone)]
-pub struct TracedPacket {
-    pub number: usize,
-    /// The packet as it entered (first headers of its walk).
-    pub packet: Packet,
-    pub headers: Headers,
-    pub iif: Option<String>,
-    pub steps: Vec<AnnotatedStep>,
-    pub kernel: KernelTrace,
-    pub conntrack: Vec<CtEvent>,
-    /// What the sender sees, worked out from the deciding rule (engine functions).
-    pub sender_sees: Option<String>,
-    /// `--compare`: the offline simulation of the same packet.
-    pub offline: Option<Offline>,
-}
-
-/// `--compare`: the offline simulation of one traced packet beside the kernel's walk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Offline {
-    /// The simulated fate in a few words.
-    pub fate: String,
-    /// The simulation met an Unknown (a rate limit, an unmodelled match, several branches):
-    /// its answer is not expected to be the kernel's, and a difference is not a divergence.
-    pub unknown: bool,
-    /// The first divergence (`None`: they agree).
-    pub divergence: Option<String>,
-    /// Both walks side by side, the first differing step marked (empty if the engine failed).
-    pub side_by_side: String,
-}
-
-impl Offline {
-    /// The kernel and the simulation disagree on a packet whose simulation is decided.
-    pub fn diverges(&self) -> bool {
-        !self.unknown && self.divergence.is_some()
-    }
-}
-
 /// What a run saw.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -472,7 +424,7 @@ struct Context {
 /// Interface names and MAC addresses by index (`ip -j link`).
 fn ifaces() -> (HashMap<u32, String>, HashMap<u32, Mac>) {
     let (mut names, mut macs) = (HashMap::new(), HashMap::new());
-    if let Ok(o) = crate::cmd::run("ip", &["-j", "link"], None, Duration::from_secs(5)) {
+    if let Ok(o) = netlink::cmd::run("ip", &["-j", "link"], None, Duration::from_secs(5)) {
         if let Ok(serde_json::Value::Array(v)) = serde_json::from_str(&o.stdout) {
             for l in v {
                 let Some(i) = l["ifindex"].as_u64() else {
@@ -507,7 +459,7 @@ impl Context {
             .map_err(|e| LiveError::Setup(format!("reading this host's state: {e}")))?;
         let (ruleset, _, _) = frontends::snapshot::ruleset(&loaded.rules)
             .map_err(|e| LiveError::Setup(format!("reading this host's ruleset: {e}")))?;
-        let json = crate::cmd::run_ok("nft", &["-a", "-j", "list", "ruleset"], None)?;
+        let json = netlink::cmd::run_ok("nft", &["-a", "-j", "list", "ruleset"], None)?;
         let listing = Listing::parse(&json).map_err(LiveError::Setup)?;
         let (ifaces, macs) = ifaces();
         Ok(Context {
@@ -533,24 +485,10 @@ impl Context {
         })
     }
 
-    /// The user's rule for a kernel rule: by nft handle first (nft listings keep it), then
-    /// by position (iptables-nft).
+    /// The user's rule for a kernel rule (see [`Listing::rule_ref_by_handle`]).
     fn rule_for(&self, family: Family, table: &str, chain: &str, handle: u64) -> Option<RuleRef> {
-        let c = chain_ref(&self.ruleset, family, table, chain)?;
-        let ch = self.ruleset.chain_at(c);
-        if let Some(i) = ch
-            .rules
-            .iter()
-            .position(|r| r.origin.handle == Some(handle))
-        {
-            return Some(RuleRef {
-                table: c.table,
-                chain: c.chain,
-                rule: i,
-            });
-        }
         self.listing
-            .rule_ref(&self.ruleset, family, table, chain, handle)
+            .rule_ref_by_handle(&self.ruleset, family, table, chain, handle)
     }
 }
 
@@ -704,17 +642,13 @@ const LOOPBACK_IFINDEX: u32 = 1;
 /// stolen verdict. (A packet that leaves by `lo` goes on: see [`Walks::push`].)
 fn ends_walk(e: &TraceEvent) -> bool {
     let ours_end = e.table == TRACE_TABLE
-        && e.kind == TraceType::Policy
+        && e.kind == StepKind::Policy
         && matches!(e.chain.as_str(), "in_end" | "post_end");
     let verdict = e
         .verdict
         .clone()
         .or_else(|| e.policy.map(|p| KernelVerdict::decode(p as i32, None)));
-    ours_end
-        || matches!(
-            verdict,
-            Some(KernelVerdict::Drop | KernelVerdict::Queue(_) | KernelVerdict::Stolen)
-        )
+    ours_end || verdict.is_some_and(|v| v.ends_walk())
 }
 
 /// The packet its first headers describe.
@@ -794,7 +728,7 @@ pub fn packet_of_event(
 }
 
 /// What the sender sees for the kernel's fate (engine's reject and symptom functions).
-fn sender_sees(cx: &Context, p: &Packet, k: &KernelTrace) -> Option<String> {
+fn sender_sees(cx: &Context, p: &Packet, k: &KernelWalk) -> Option<engine::SenderView> {
     let fate = match &k.fate {
         KernelFate::Rejected { step, with } => {
             let r = with.or_else(|| k.steps.get(*step).and_then(|s| s.rejects))?;
@@ -811,27 +745,14 @@ fn sender_sees(cx: &Context, p: &Packet, k: &KernelTrace) -> Option<String> {
     };
     let local = p.iif.is_none();
     let resp = engine::reject::response(&cx.host, p, p, &fate, hook, None);
-    let v = engine::symptom::sender_view_at(&cx.host, p, &fate, resp.as_ref(), local, hook);
-    let mut s = match &v.response {
-        Some(r) => format!("{:?} from {}", r.kind, r.from),
-        None => "nothing (silence)".to_string(),
-    };
-    if let (Some(e), Some(t)) = (v.errno, v.timeout_secs) {
-        s += &format!(
-            "; the call fails after ~{t} s with {} \"{}\"",
-            e.name(),
-            e.message()
-        );
-    } else if let Some(e) = v.errno {
-        s += &format!(
-            "; the call fails at once with {} \"{}\"",
-            e.name(),
-            e.message()
-        );
-    } else if v.recv_times_out {
-        s += "; recv() waits until its own timeout";
-    }
-    Some(s)
+    Some(engine::symptom::sender_view_at(
+        &cx.host,
+        p,
+        &fate,
+        resp.as_ref(),
+        local,
+        hook,
+    ))
 }
 
 fn finish(
@@ -852,7 +773,8 @@ fn finish(
     let mac = first_ev.iif.and_then(|i| cx.macs.get(&i).copied());
     let packet = packet_of_event(first_ev, &first, iif.clone(), mac);
     let names = |i: u32| cx.ifaces.get(&i).cloned();
-    let k = kernel::analyse(
+    let events = events.iter().map(TraceEvent::to_walk_event).collect();
+    let k = walk::analyse(
         &cx.ruleset,
         &cx.listing,
         &names,
@@ -861,42 +783,32 @@ fn finish(
         events,
         Vec::new(),
     );
-    let steps = k
-        .steps
-        .iter()
-        .map(|s| {
-            let rule = match (s.kind, s.family, s.handle) {
-                (TraceType::Rule, Some(f), Some(h)) => cx.rule_for(f, &s.table, &s.chain, h),
+    // Placed again by the nft handle the host's listing carries (see
+    // `Listing::rule_ref_by_handle`), and the REJECT rules known by their model rule.
+    let mut k = k;
+    for step in &mut k.steps {
+        let e = &step.event;
+        let rule = match (e.kind, e.family, e.rule.handle) {
+            (StepKind::Rule, Some(f), Some(h)) => cx.rule_for(f, &e.table, &e.chain, h),
+            _ => None,
+        };
+        if let Some(r) = rule {
+            step.at = Placement::Rule(r);
+            step.rejects = match cx.ruleset.rule_at(r).verdict() {
+                Some(Verdict::Reject(x)) => Some(*x),
                 _ => None,
             };
-            let mut step = s.clone();
-            if rule.is_some() {
-                step.rule = rule;
-                step.rejects = rule.and_then(|r| match cx.ruleset.rule_at(r).verdict() {
-                    Some(Verdict::Reject(x)) => Some(*x),
-                    _ => None,
-                });
-            }
-            let (text, at) = match (rule, s.kind) {
-                (Some(r), _) => {
-                    let o = &cx.ruleset.rule_at(r).origin;
-                    (Some(o.text.clone()), Some(format!("{}:{}", o.file, o.line)))
-                }
-                (None, TraceType::Policy) => (Some(format!("policy {}", s.verdict)), None),
-                (None, TraceType::Return) => (Some("end of chain: return".into()), None),
-                _ => (None, None),
-            };
-            AnnotatedStep { step, text, at }
-        })
-        .collect::<Vec<_>>();
-    let mut k = k;
-    k.steps = steps.iter().map(|s| s.step.clone()).collect();
+        }
+    }
     // The fate again, now that REJECT rules are known by their model rule.
     if let KernelFate::Dropped { step } = k.fate {
         if let Some(r) = k.steps.get(step).and_then(|s| s.rejects) {
             k.fate = KernelFate::Rejected {
                 step,
-                with: Some(crate::compare::reject_on_wire(r, packet.is_ipv6())),
+                with: Some(analysis::agree::compare::reject_on_wire(
+                    r,
+                    packet.is_ipv6(),
+                )),
             };
         }
     }
@@ -913,7 +825,6 @@ fn finish(
         packet,
         headers: first,
         iif,
-        steps,
         kernel: k,
         conntrack,
         sender_sees: sender,
@@ -922,35 +833,33 @@ fn finish(
 }
 
 /// The offline simulation of `packet` on the snapshot, compared with the kernel's walk.
-fn offline_of(cx: &Context, packet: &Packet, k: &KernelTrace) -> Offline {
-    match crate::verify::simulate_guarded(&cx.ruleset, &cx.host, packet) {
+fn offline_of(cx: &Context, packet: &Packet, k: &KernelWalk) -> Offline {
+    match analysis::agree::simulate_guarded(&cx.ruleset, &cx.host, packet) {
         Ok(out) => {
             let t = out.primary();
-            let c = crate::compare::compare(&cx.ruleset, k, t);
             Offline {
-                fate: crate::compare::fate_text(&t.fate),
-                unknown: crate::gen::lab::has_unknown(&out),
-                divergence: c.first().map(|d| d.render(&cx.ruleset)),
-                side_by_side: c.side_by_side(&cx.ruleset),
+                fate: Ok(t.fate.clone()),
+                unknown: analysis::agree::depends_on_unknown(&out),
+                comparison: Some(analysis::agree::compare(&cx.ruleset, k, t)),
             }
         }
         Err(e) => Offline {
-            fate: format!("the engine failed: {e}"),
+            fate: Err(e),
             unknown: false,
-            divergence: Some("engine failure".into()),
-            side_by_side: String::new(),
+            comparison: None,
         },
     }
 }
 
 /// Traces packets matching `sel` on this host (the caller's network namespace) until
-/// `o.count` packets or `o.timeout`; `sink` gets each packet as it completes.
+/// `o.count` packets or `o.timeout`; `sink` gets each packet as it completes, with the
+/// ruleset its steps are placed in.
 pub fn run(
     sel: &Selector,
     o: &Options,
-    sink: &mut dyn FnMut(&TracedPacket),
+    sink: &mut dyn FnMut(&TracedPacket, &Ruleset),
 ) -> Result<Summary, LiveError> {
-    if !crate::is_root() {
+    if !netlink::is_root() {
         return Err(LiveError::NotRoot);
     }
     let start = Instant::now();
@@ -1017,7 +926,7 @@ pub fn run(
             }
             if let Some(p) = finish(&cx, summary.packets + 1, events, &cts, o.compare) {
                 summary.packets += 1;
-                sink(&p);
+                sink(&p, &cx.ruleset);
             }
         }
     }
@@ -1027,15 +936,18 @@ pub fn run(
     Ok(summary)
 }
 
+/// Where [`run_in`] sends each traced packet, with the ruleset its steps are placed in.
+pub type Sink = Box<dyn FnMut(&TracedPacket, &Ruleset) + Send>;
+
 /// Like [`run`], inside network namespace `netns` (`/run/netns/NAME`), on a thread that
 /// joined it: the table, the reader and every command live there.
 pub fn run_in(
     netns: &str,
     sel: Selector,
     o: Options,
-    mut sink: Box<dyn FnMut(&TracedPacket) + Send>,
+    mut sink: Sink,
 ) -> Result<Summary, LiveError> {
-    crate::sys::in_netns(netns, move || Ok(run(&sel, &o, &mut *sink)))
+    netlink::sys::in_netns(netns, move || Ok(run(&sel, &o, &mut *sink)))
         .map_err(|e| LiveError::io(format!("joining namespace {netns}"), e))?
 }
 
@@ -1061,128 +973,11 @@ pub fn legacy_help(sel_words: &[String]) -> String {
 
 /// Whether iptables rules live in the legacy backend (and none in nf_tables).
 pub fn legacy_only() -> bool {
-    let legacy = crate::cmd::run("iptables-legacy-save", &[], None, Duration::from_secs(10))
+    let legacy = netlink::cmd::run("iptables-legacy-save", &[], None, Duration::from_secs(10))
         .is_ok_and(|o| o.success && o.stdout.lines().any(|l| l.starts_with("-A ")));
-    let nft = crate::cmd::run("nft", &["list", "ruleset"], None, Duration::from_secs(10))
+    let nft = netlink::cmd::run("nft", &["list", "ruleset"], None, Duration::from_secs(10))
         .is_ok_and(|o| o.success && o.stdout.contains("chain "));
     legacy && !nft
-}
-
-impl TracedPacket {
-    /// The packet's path, one line per rule or policy, then fate, conntrack and sender.
-    pub fn render_text(&self) -> String {
-        let mut s = String::new();
-        let via = self
-            .iif
-            .as_deref()
-            .map(|i| format!(" in {i}"))
-            .unwrap_or_else(|| " (locally generated)".into());
-        s += &format!(
-            "#{} {}{} — {}\n",
-            self.number, self.headers, via, self.kernel.fate
-        );
-        for a in &self.steps {
-            let st = &a.step;
-            let hook = st.hook.map(|h| h.to_string()).unwrap_or_else(|| "?".into());
-            let fam = st.family.map(|f| f.to_string()).unwrap_or_default();
-            let verdict = match (&st.verdict, st.rejects) {
-                (KernelVerdict::Drop, Some(r)) => format!("reject ({r})"),
-                (v, _) => v.to_string(),
-            };
-            s += &format!("  {hook:<11} {fam} {}/{}", st.table, st.chain);
-            match (st.kind, st.rule, st.handle) {
-                (TraceType::Rule, Some(r), _) => s += &format!(" #{}", r.rule + 1),
-                (TraceType::Rule, None, Some(h)) => s += &format!(" handle {h}"),
-                _ => {}
-            }
-            s += &format!("  -> {verdict}");
-            if let Some(at) = &a.at {
-                s += &format!("   {at}");
-            }
-            s += "\n";
-            if let Some(t) = &a.text {
-                if st.kind == TraceType::Rule {
-                    s += &format!("      {t}\n");
-                }
-            }
-        }
-        if let Some(h) = &self.kernel.final_headers {
-            if h.src != self.headers.src
-                || h.dst != self.headers.dst
-                || h.ports != self.headers.ports
-            {
-                s += &format!("  after NAT   {h}\n");
-            }
-        }
-        for c in &self.conntrack {
-            s += &format!("  conntrack   {:?} id {:?} {}\n", c.kind, c.id, ct_text(c));
-        }
-        if let Some(v) = &self.sender_sees {
-            s += &format!("  sender sees {v}\n");
-        }
-        if let Some(o) = &self.offline {
-            let fate = &o.fate;
-            match (&o.divergence, o.unknown) {
-                (None, _) => s += &format!("  offline     {fate} (agrees)\n"),
-                (Some(d), true) => {
-                    s += &format!(
-                        "  offline     {fate} (not compared: the simulation depends on an Unknown match; it differs at {d})\n"
-                    )
-                }
-                (Some(d), false) => s += &format!("  offline     {fate}  !! DIVERGES: {d}\n"),
-            }
-        }
-        s
-    }
-
-    /// The same as JSON.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "number": self.number,
-            "packet": self.headers.to_string(),
-            "iif": self.iif,
-            "fate": self.kernel.fate.to_string(),
-            "path": self.steps.iter().map(|a| serde_json::json!({
-                "hook": a.step.hook.map(|h| h.to_string()),
-                "family": a.step.family.map(|f| f.to_string()),
-                "table": a.step.table,
-                "chain": a.step.chain,
-                "rule": a.step.rule.map(|r| r.rule + 1),
-                "handle": a.step.handle,
-                "verdict": match (&a.step.verdict, a.step.rejects) {
-                    (KernelVerdict::Drop, Some(_)) => "reject".to_string(),
-                    (v, _) => v.to_string(),
-                },
-                "text": a.text,
-                "at": a.at,
-            })).collect::<Vec<_>>(),
-            "after_nat": self.kernel.final_headers.map(|h| h.to_string()),
-            "conntrack": self.conntrack.iter().map(|c| serde_json::json!({
-                "event": format!("{:?}", c.kind).to_lowercase(),
-                "id": c.id,
-                "tuple": ct_text(c),
-            })).collect::<Vec<_>>(),
-            "sender_sees": self.sender_sees,
-            "offline": self.offline.as_ref().map(|o| serde_json::json!({
-                "fate": o.fate,
-                "unknown": o.unknown,
-                "divergence": o.divergence,
-            })),
-        })
-    }
-}
-
-fn ct_text(c: &CtEvent) -> String {
-    let t = |x: &Option<crate::nftrace::CtTuple>| {
-        x.map(|t| {
-            format!(
-                "src={} dst={} sport={} dport={}",
-                t.src, t.dst, t.sport, t.dport
-            )
-        })
-        .unwrap_or_default()
-    };
-    format!("{} reply {}", t(&c.orig), t(&c.reply))
 }
 
 #[cfg(test)]
@@ -1230,7 +1025,7 @@ mod tests {
         assert!(Selector::nft("tcp dport 22").is_ok());
     }
 
-    fn event(id: u32, chain: &str, kind: TraceType) -> TraceEvent {
+    fn event(id: u32, chain: &str, kind: StepKind) -> TraceEvent {
         TraceEvent {
             id,
             family: Some(Family::Inet),
@@ -1240,7 +1035,7 @@ mod tests {
             kind,
             verdict: None,
             nfproto: Some(2),
-            policy: (kind == TraceType::Policy).then_some(1),
+            policy: (kind == StepKind::Policy).then_some(1),
             iif: None,
             oif: None,
             mark: None,
@@ -1256,9 +1051,9 @@ mod tests {
 
     /// The first event of a base chain: headers of `p` (tagged), devices.
     fn first(id: u32, chain: &str, p: &Packet, iif: Option<u32>, oif: Option<u32>) -> TraceEvent {
-        let ip = crate::frame::ip_packet(p, 0x4242).unwrap();
+        let ip = oracle::frame::ip_packet(p, 0x4242).unwrap();
         let hl = if p.is_ipv6() { 40 } else { 20 };
-        let mut e = event(id, chain, TraceType::Rule);
+        let mut e = event(id, chain, StepKind::Rule);
         e.network_header = Some(ip[..hl].to_vec());
         e.transport_header = Some(ip[hl..].to_vec());
         e.iif = iif;
@@ -1287,13 +1082,13 @@ mod tests {
         let mut w = Walks::default();
         for e in [
             first(1, "out", &sent, None, Some(3)),
-            event(1, "out", TraceType::Policy),
+            event(1, "out", StepKind::Policy),
             first(1, "post_end", &back, None, Some(LOOPBACK_IFINDEX)),
-            event(1, "post_end", TraceType::Policy),
+            event(1, "post_end", StepKind::Policy),
             first(2, "pre", &back, Some(LOOPBACK_IFINDEX), None),
-            event(2, "pre", TraceType::Policy),
+            event(2, "pre", StepKind::Policy),
             first(2, "in_end", &back, Some(LOOPBACK_IFINDEX), None),
-            event(2, "in_end", TraceType::Policy),
+            event(2, "in_end", StepKind::Policy),
         ] {
             w.push(e, now);
         }
@@ -1308,9 +1103,9 @@ mod tests {
         for e in [
             first(1, "out", &sent, None, Some(3)),
             first(1, "post_end", &sent, None, Some(3)),
-            event(1, "post_end", TraceType::Policy),
+            event(1, "post_end", StepKind::Policy),
             first(2, "pre", &back, Some(LOOPBACK_IFINDEX), None),
-            event(2, "pre", TraceType::Policy),
+            event(2, "pre", StepKind::Policy),
         ] {
             w.push(e, now);
         }
@@ -1328,7 +1123,7 @@ mod tests {
         let idle = Duration::from_millis(300);
         let mut w = Walks::default();
         w.push(first(7, "pre", &p, Some(2), None), now);
-        w.push(event(7, "pre", TraceType::Policy), now);
+        w.push(event(7, "pre", StepKind::Policy), now);
         let later = now + Duration::from_millis(500);
         assert!(w.ready(later, idle, None, false).is_empty());
         assert!(w

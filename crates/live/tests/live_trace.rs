@@ -3,11 +3,12 @@
 #![allow(clippy::print_stderr)]
 mod common;
 
-use live::inject::Injector;
-use live::kernel::KernelFate;
-use live::netns::{Plan, TestHost};
-use live::tracer::{self, Selector, TracedPacket};
+use common::Seen;
+use live::tracer::{self, Selector};
+use model::kernel_walk::KernelFate;
 use model::{Family, Packet, SourceFile};
+use oracle::inject::Injector;
+use oracle::netns::{Plan, TestHost};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,7 +56,7 @@ fn udp(sport: u16) -> Packet {
 
 fn lab() -> TestHost {
     let host = TestHost::build(&Plan::new(&common::router(), &[fwd(22), udp(1)])).unwrap();
-    live::load::load(
+    oracle::load::load(
         host.router.name(),
         &SourceFile::new("rules.v4", RULES),
         Family::Ip,
@@ -71,7 +72,7 @@ fn trace_table_exists(host: &TestHost) -> bool {
         .unwrap_or(false)
 }
 
-type Seen = Arc<Mutex<Vec<TracedPacket>>>;
+type Traced = Arc<Mutex<Vec<Seen>>>;
 
 /// Starts the tracer in the router namespace; returns once its table is in place.
 fn start(
@@ -79,10 +80,10 @@ fn start(
     sel: Selector,
     o: tracer::Options,
 ) -> (
-    Seen,
+    Traced,
     std::thread::JoinHandle<Result<tracer::Summary, live::LiveError>>,
 ) {
-    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let seen: Traced = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
     let ns = host.router.name().to_string();
     let h = std::thread::spawn(move || {
@@ -90,7 +91,7 @@ fn start(
             &ns,
             sel,
             o,
-            Box::new(move |p: &TracedPacket| sink.lock().unwrap().push(p.clone())),
+            Box::new(move |p: &_, rs: &_| sink.lock().unwrap().push(Seen::new(p, rs))),
         )
     });
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -102,7 +103,7 @@ fn start(
     (seen, h)
 }
 
-fn by_dport(seen: &[TracedPacket], dport: u16) -> &TracedPacket {
+fn by_dport(seen: &[Seen], dport: u16) -> &Seen {
     seen.iter()
         .find(|p| p.headers.ports.map(|x| x.1) == Some(dport))
         .unwrap_or_else(|| {
@@ -150,7 +151,8 @@ fn trace_shows_accepted_dropped_rejected_and_natted_packets_with_their_rules() {
     let a = by_dport(&seen, 22);
     assert_eq!(a.kernel.fate, KernelFate::Forwarded { oif: "wan0".into() });
     let rule = a
-        .steps
+        .json
+        .path
         .iter()
         .find(|s| {
             s.text
@@ -179,11 +181,9 @@ fn trace_shows_accepted_dropped_rejected_and_natted_packets_with_their_rules() {
         d.render_text()
     );
     assert!(
-        d.sender_sees
-            .as_deref()
-            .is_some_and(|s| s.contains("silence")),
+        d.sender.as_deref().is_some_and(|s| s.contains("silence")),
         "{:?}",
-        d.sender_sees
+        d.sender
     );
 
     let r = by_dport(&seen, 24);
@@ -199,11 +199,11 @@ fn trace_shows_accepted_dropped_rejected_and_natted_packets_with_their_rules() {
         r.render_text()
     );
     assert!(
-        r.sender_sees
+        r.sender
             .as_deref()
             .is_some_and(|s| s.contains("TcpRst") && s.contains("ECONNREFUSED")),
         "{:?}",
-        r.sender_sees
+        r.sender
     );
 
     let n = by_dport(&seen, 1222);
@@ -228,7 +228,7 @@ fn trace_shows_accepted_dropped_rejected_and_natted_packets_with_their_rules() {
     for p in seen.iter() {
         let o = p.offline.as_ref().expect("--compare result");
         assert!(
-            o.divergence.is_none() && !o.unknown,
+            p.divergence.is_none() && !o.unknown,
             "divergence: {}",
             p.render_text()
         );

@@ -5,9 +5,9 @@ mod common;
 
 use engine::{Decider, Fate};
 use frontends::snapshot::Snapshot;
-use live::netns::{Plan, TestHost};
 use live::redact::Redactor;
 use model::{Family, Host, Packet, Ruleset, SourceFile};
+use oracle::netns::{Plan, TestHost};
 
 const RULES: &str = "\
 *nat
@@ -106,7 +106,7 @@ fn a_snapshot_of_a_namespace_host_answers_like_the_host() {
     let packets = packets();
     let host = TestHost::build(&Plan::new(&common::router(), &packets)).unwrap();
     let src = SourceFile::new("rules.v4", RULES);
-    live::load::load(host.router.name(), &src, Family::Ip).unwrap();
+    oracle::load::load(host.router.name(), &src, Family::Ip).unwrap();
     let o = live::snapshot::Options {
         netns: Some(host.router.name().to_string()),
         config_files: false,

@@ -4,9 +4,9 @@
 //! own snapshot of the namespace) must agree with the kernel's walk — path and fate — unless
 //! the simulation meets an Unknown.
 //!
-//! Rulesets: a sample of the random iptables generator's ([`live::gen::generate`]), a sample
+//! Rulesets: a sample of the random iptables generator's ([`testgen::generate`]), a sample
 //! of `../shared/corpus` (skipped, loudly, when the corpus is absent) and a few random nft
-//! rulesets ([`live::gen_nft`]). The whole test stays within [`BOUND`].
+//! rulesets ([`testgen::nft`]). The whole test stays within [`BOUND`].
 //!
 //! The tracer's selector matches the injected packets by their tags (`ip id` / `ip6
 //! flowlabel` in a range of the run's own), its rate limit is far above what is sent, and
@@ -16,20 +16,21 @@
 #![allow(clippy::print_stderr)]
 mod common;
 
-use live::gen::aim::{self, Topology};
-use live::gen::corpus::{self, CORPUS};
-use live::gen::lab::{flow_rounds, packet_spec, Lab};
-use live::gen::{generate, Rng};
-use live::gen_nft;
-use live::inject::Via;
-use live::tracer::{self, Selector, TracedPacket};
+use common::Seen;
+use live::tracer::{self, Selector};
 use model::{Family, Packet, RuleRef, Ruleset, SourceFile, L4};
+use oracle::inject::Via;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testgen::aim::{self, Topology};
+use testgen::corpus::{self, CORPUS};
+use testgen::lab::{flow_rounds, packet_spec, Lab};
+use testgen::nft as gen_nft;
+use testgen::{generate, Rng};
 
 /// The whole test's time bound.
 const BOUND: Duration = Duration::from_secs(60);
@@ -137,7 +138,7 @@ fn sentinel(lab: &Lab, via: &Via, v6: bool) -> Packet {
 }
 
 /// The traced packet that is `p` as injected with `tag`.
-fn traced_for<'a>(seen: &'a [TracedPacket], p: &Packet, tag: u32) -> Option<&'a TracedPacket> {
+fn traced_for<'a>(seen: &'a [Seen], p: &Packet, tag: u32) -> Option<&'a Seen> {
     seen.iter().find(|t| {
         t.headers.tag == tag
             && t.headers.src == p.src
@@ -148,12 +149,7 @@ fn traced_for<'a>(seen: &'a [TracedPacket], p: &Packet, tag: u32) -> Option<&'a 
 
 /// One tracer run on the loaded ruleset: `packets` (one family, distinct flows) tagged from
 /// `base`, then the sentinels; returns what the tracer emitted.
-fn trace_round(
-    lab: &Lab,
-    packets: &[Packet],
-    base: u32,
-    problems: &mut Problems,
-) -> Vec<TracedPacket> {
+fn trace_round(lab: &Lab, packets: &[Packet], base: u32, problems: &mut Problems) -> Vec<Seen> {
     let v6 = packets[0].is_ipv6();
     let stop = Arc::new(AtomicBool::new(false));
     let o = tracer::Options {
@@ -163,7 +159,7 @@ fn trace_round(
         compare: true,
         stop: Some(Arc::clone(&stop)),
     };
-    let seen: Arc<Mutex<Vec<TracedPacket>>> = Arc::new(Mutex::new(Vec::new()));
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
     let ns = lab.oracle.host.router.name().to_string();
     let sel = tag_selector(v6, base);
@@ -172,7 +168,7 @@ fn trace_round(
             &ns,
             sel,
             o,
-            Box::new(move |p: &TracedPacket| sink.lock().expect("sink").push(p.clone())),
+            Box::new(move |p: &_, rs: &_| sink.lock().expect("sink").push(Seen::new(p, rs))),
         )
     });
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -309,7 +305,7 @@ fn run_item(
                 continue;
             }
             t.compared += 1;
-            if off.divergence.is_none() {
+            if tp.divergence.is_none() {
                 t.agree += 1;
                 continue;
             }
@@ -318,7 +314,7 @@ fn run_item(
                 "{}: {} — {}",
                 item.label,
                 packet_spec(p),
-                off.divergence.as_deref().unwrap_or("")
+                tp.divergence.as_deref().unwrap_or("")
             ));
             if problems.divergences.len() < 3 {
                 problems.divergences.push(format!(
@@ -327,7 +323,7 @@ fn run_item(
                     item.text,
                     packet_spec(p),
                     tp.render_text(),
-                    off.side_by_side
+                    tp.side_by_side
                 ));
             }
         }
@@ -547,7 +543,7 @@ fn trace_compare_agrees_on_the_kernel_oracle_corpus() {
     }
     common::assert_no_namespaces_of_this_process();
     assert!(
-        !live::netns::list_ours().contains(&lab_ns),
+        !oracle::netns::list_ours().contains(&lab_ns),
         "the lab namespace remained"
     );
     for o in &problems.other {

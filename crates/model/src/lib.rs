@@ -23,6 +23,7 @@ pub mod diag;
 pub mod expr;
 pub mod host;
 pub mod kernel;
+pub mod kernel_walk;
 pub mod owner;
 pub mod packet;
 pub mod ruleset;

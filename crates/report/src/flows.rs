@@ -8,16 +8,16 @@
 //! ```
 
 use crate::words;
+use analysis::agree::{Divergence, Step};
 use analysis::flows::conntrack::AskedPacket;
 use analysis::flows::logs::{FlowAnswer, LoggedBy};
-use analysis::flows::traces::{
-    traced_fate_words, Divergence, Placed, PlacedBy, Stop, TraceAnswer, TracedFate,
-};
-use engine::{Decider, Outcome};
+use analysis::flows::traces::TraceAnswer;
+use engine::{Decider, Fate, Outcome};
 use evidence::conntrack_events::{CtEvent, CtFile, CtFlow, NextState, Proof};
 use evidence::log_file::{Flow, LogScan, Malformed};
 use evidence::trace::TraceFile;
 use frontends::ParseError;
+use model::kernel_walk::{KernelFate, PlacedBy, Placement};
 use model::{Packet, Ruleset};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -390,21 +390,75 @@ pub fn render_log_json<W: Write>(
     writeln!(w)
 }
 
-fn placed_words(ruleset: &Ruleset, at: &Placed) -> String {
+fn placed_words(ruleset: &Ruleset, at: &Placement) -> String {
     match at {
-        Placed::Rule(r) => words::rule_label(ruleset, *r),
-        Placed::Policy(c) => format!("{} policy", words::chain_label(ruleset, *c)),
-        Placed::Return(c) => format!("{} return", words::chain_label(ruleset, *c)),
-        Placed::TracingRule => "(the rule that switched tracing on)".into(),
-        Placed::NotInRuleset => "(not in the given ruleset)".into(),
-        Placed::Unplaced(why) => format!("(not placed: {why})"),
+        Placement::Rule(r) => words::rule_label(ruleset, *r),
+        Placement::Policy(c) => format!("{} policy", words::chain_label(ruleset, *c)),
+        Placement::ChainEnd(c) => format!("{} return", words::chain_label(ruleset, *c)),
+        Placement::TracingRule => "(the rule that switched tracing on)".into(),
+        Placement::NotInRuleset | Placement::Unmapped { .. } => "(not in the given ruleset)".into(),
+        Placement::Unplaced(why) => format!("(not placed: {why})"),
     }
 }
 
-fn stop_words(ruleset: &Ruleset, s: &Option<Stop>) -> String {
+fn stop_words(ruleset: &Ruleset, s: &Option<Step>) -> String {
     match s {
-        Some(s) => format!("{} -> {}", placed_words(ruleset, &s.at), s.verdict),
+        Some(s) => format!(
+            "{} -> {}",
+            placed_words(ruleset, &s.at),
+            s.verdict
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        ),
         None => "(nothing)".into(),
+    }
+}
+
+/// The step where a traced fate was decided (a drop, a reject, a queue).
+fn fate_step(f: &KernelFate) -> Option<usize> {
+    match f {
+        KernelFate::Dropped { step }
+        | KernelFate::Rejected { step, .. }
+        | KernelFate::Queued { step, .. } => Some(*step),
+        _ => None,
+    }
+}
+
+/// The simulation's fate in a few words, beside a traced one.
+fn simulated_fate_words(f: &Fate) -> String {
+    match f {
+        Fate::Delivered { .. } => "delivered locally".into(),
+        Fate::Forwarded { oif, .. } => format!("forwarded out of {oif}"),
+        Fate::Sent { oif } => format!("sent out of {oif}"),
+        Fate::Dropped => "dropped".into(),
+        Fate::Rejected { with } => format!("rejected with {with}"),
+        Fate::Queued { queue } => format!("queued to {}", queue.num),
+        Fate::RoutingFailed { .. } => "lost in routing".into(),
+        Fate::Undetermined { .. } => "undetermined".into(),
+    }
+}
+
+/// One divergence of a traced packet, in words.
+fn divergence_words(ruleset: &Ruleset, d: &Divergence) -> String {
+    match d {
+        Divergence::Path {
+            index,
+            kernel,
+            engine,
+        } => format!(
+            "step {}: kernel {} | simulation {}",
+            index + 1,
+            stop_words(ruleset, kernel),
+            stop_words(ruleset, engine)
+        ),
+        Divergence::Fate { kernel, engine } => {
+            format!(
+                "fate: kernel {kernel} | simulation {}",
+                simulated_fate_words(engine)
+            )
+        }
+        other => crate::verify::divergence(ruleset, other),
     }
 }
 
@@ -465,17 +519,15 @@ pub fn render_traces<W: Write>(
             None => packet_words(&a.packet),
         };
         writeln!(w, "packet {}  {shown}  (line {}{id})", n + 1, a.traced.line)?;
-        let fate = match &a.fate {
-            TracedFate::Dropped { at }
-            | TracedFate::Rejected { at, .. }
-            | TracedFate::Queued { at, .. } => {
-                let s = &a.steps[*at];
+        let fate = match fate_step(&a.fate) {
+            Some(at) => {
+                let s = &a.steps[at];
                 let mut t = format!(
                     "{} by {}",
-                    traced_fate_words(&a.fate).to_uppercase(),
+                    a.fate.to_string().to_uppercase(),
                     placed_words(ruleset, &s.at)
                 );
-                if let Placed::Rule(r) = s.at {
+                if let Placement::Rule(r) = s.at {
                     let loc = words::rule_location(ruleset, r);
                     if !loc.is_empty() {
                         t.push_str(&format!("  {loc}"));
@@ -483,11 +535,11 @@ pub fn render_traces<W: Write>(
                 }
                 t
             }
-            f => traced_fate_words(f).to_uppercase(),
+            None => a.fate.to_string().to_uppercase(),
         };
         writeln!(w, "  traced fate   {fate}")?;
-        if let TracedFate::Rejected { at, .. } = a.fate {
-            if let Placed::Rule(r) = a.steps[at].at {
+        if let KernelFate::Rejected { step, .. } = a.fate {
+            if let Placement::Rule(r) = a.steps[step].at {
                 writeln!(w, "                {}", ruleset.rule_at(r).origin.text)?;
             }
             writeln!(w, "                (the kernel prints a REJECT as a drop; the rule's target says reject)")?;
@@ -507,21 +559,10 @@ pub fn render_traces<W: Write>(
             Some(_) => {
                 for d in &a.divergences {
                     match d {
-                        Divergence::Path {
-                            index,
-                            kernel,
-                            engine,
-                        } => writeln!(
-                            w,
-                            "  ! DIVERGES    at step {}: kernel {} | simulation {}",
-                            index + 1,
-                            stop_words(ruleset, kernel),
-                            stop_words(ruleset, engine)
-                        )?,
-                        Divergence::Fate { kernel, engine } => writeln!(
-                            w,
-                            "  ! DIVERGES    fate: kernel {kernel} | simulation {engine}"
-                        )?,
+                        Divergence::Path { .. } => {
+                            writeln!(w, "  ! DIVERGES    at {}", divergence_words(ruleset, d))?
+                        }
+                        _ => writeln!(w, "  ! DIVERGES    {}", divergence_words(ruleset, d))?,
                     }
                 }
             }
@@ -532,29 +573,30 @@ pub fn render_traces<W: Write>(
         writeln!(w, "  path")?;
         for s in &a.steps {
             let hook = s.hook.map(|h| h.to_string()).unwrap_or_else(|| "?".into());
-            let place = format!("{} {} {}", s.step.family, s.step.table, s.step.chain);
+            let family = s.event.family.map(|f| f.to_string()).unwrap_or_default();
+            let place = format!("{family} {} {}", s.event.table, s.event.chain);
             let (what, loc) = match &s.at {
-                Placed::Rule(r) => {
+                Placement::Rule(r) => {
                     let o = &ruleset.rule_at(*r).origin;
                     (
                         format!("#{} {}", words::rule_number(ruleset, *r), o.text),
                         format!("{} {}", words::location(o), by_words(s.by)),
                     )
                 }
-                Placed::Policy(_) => ("policy".to_string(), String::new()),
-                Placed::Return(_) => ("return".to_string(), String::new()),
+                Placement::Policy(_) => ("policy".to_string(), String::new()),
+                Placement::ChainEnd(_) => ("return".to_string(), String::new()),
                 other => (
-                    s.step
+                    s.event
                         .rule
                         .text
                         .clone()
-                        .unwrap_or_else(|| format!("{:?}", s.step.kind).to_lowercase()),
+                        .unwrap_or_else(|| format!("{:?}", s.event.kind).to_lowercase()),
                     placed_words(ruleset, other),
                 ),
             };
-            let verdict = match s.step.verdict.to_string() {
-                v if v.is_empty() => "(no verdict printed)".to_string(),
-                v => v,
+            let verdict = match &s.event.verdict {
+                None => "(no verdict printed)".to_string(),
+                Some(v) => v.to_string(),
             };
             let loc = match loc.trim() {
                 "" => String::new(),
@@ -563,7 +605,7 @@ pub fn render_traces<W: Write>(
             writeln!(
                 w,
                 "    {hook:<11} {place:<24} {what}{loc}  {verdict}  (line {})",
-                s.step.line
+                s.event.line.unwrap_or(0)
             )?;
         }
     }
@@ -623,14 +665,15 @@ pub fn render_traces_json<W: Write>(
     let packets = answers
         .iter()
         .map(|a| {
-            let (kind, at) = match a.fate {
-                TracedFate::Dropped { at } => ("dropped", Some(at)),
-                TracedFate::Rejected { at, .. } => ("rejected", Some(at)),
-                TracedFate::Queued { at, .. } => ("queued", Some(at)),
-                TracedFate::Accepted { .. } => ("accepted", None),
+            let kind = match a.fate {
+                KernelFate::Dropped { .. } => "dropped",
+                KernelFate::Rejected { .. } => "rejected",
+                KernelFate::Queued { .. } => "queued",
+                // A tracer's text has no closing event: whatever got through is accepted.
+                _ => "accepted",
             };
-            let deciding_rule = at.and_then(|i| match a.steps[i].at {
-                Placed::Rule(r) => Some(json_rule(ruleset, r)),
+            let deciding_rule = fate_step(&a.fate).and_then(|i| match a.steps[i].at {
+                Placement::Rule(r) => Some(json_rule(ruleset, r)),
                 _ => None,
             });
             JsonTraced {
@@ -638,7 +681,7 @@ pub fn render_traces_json<W: Write>(
                 id: a.traced.id,
                 packet: packet_words(&a.packet),
                 traced_fate: kind,
-                traced_fate_text: traced_fate_words(&a.fate),
+                traced_fate_text: a.fate.to_string(),
                 deciding_rule,
                 simulated_fate: a
                     .simulated
@@ -648,34 +691,25 @@ pub fn render_traces_json<W: Write>(
                 divergences: a
                     .divergences
                     .iter()
-                    .map(|d| match d {
-                        Divergence::Path {
-                            index,
-                            kernel,
-                            engine,
-                        } => format!(
-                            "step {}: kernel {} | simulation {}",
-                            index + 1,
-                            stop_words(ruleset, kernel),
-                            stop_words(ruleset, engine)
-                        ),
-                        Divergence::Fate { kernel, engine } => {
-                            format!("fate: kernel {kernel} | simulation {engine}")
-                        }
-                    })
+                    .map(|d| divergence_words(ruleset, d))
                     .collect(),
                 steps: a
                     .steps
                     .iter()
                     .map(|s| JsonStep {
-                        line: s.step.line,
+                        line: s.event.line.unwrap_or(0),
                         hook: s.hook.map(|h| h.to_string()),
-                        family: s.step.family.to_string(),
-                        table: s.step.table.clone(),
-                        chain: s.step.chain.clone(),
-                        verdict: s.step.verdict.to_string(),
+                        family: s.event.family.map(|f| f.to_string()).unwrap_or_default(),
+                        table: s.event.table.clone(),
+                        chain: s.event.chain.clone(),
+                        verdict: s
+                            .event
+                            .verdict
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
                         rule: match s.at {
-                            Placed::Rule(r) => Some(json_rule(ruleset, r)),
+                            Placement::Rule(r) => Some(json_rule(ruleset, r)),
                             _ => None,
                         },
                         placed: format!("{} {}", placed_words(ruleset, &s.at), by_words(s.by))

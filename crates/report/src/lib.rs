@@ -25,6 +25,8 @@ pub mod diagnostic;
 pub mod flows;
 pub mod json;
 pub mod text;
+pub mod trace;
+pub mod verify;
 mod words;
 
 use analysis::{AnswerFacts, Fix, PingContrast};

@@ -1,0 +1,287 @@
+//! The words of `whyblocked trace`: one traced packet as text (its path, one line per rule
+//! or policy, then fate, conntrack, what the sender sees and the `--compare` verdict) or as
+//! one JSON object ([`TracedJson`]).
+
+use crate::verify::{divergence, engine_fate, side_by_side};
+use analysis::agree::{Offline, TracedPacket};
+use engine::SenderView;
+use model::kernel::NfVerdict;
+use model::kernel_walk::{CtEvent, CtTuple, KernelStep, StepKind};
+use model::Ruleset;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// Version of the [`TracedJson`] schema; bumped on any change that is not purely additive.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What the sender sees, in one line.
+pub fn sender_sees(v: &SenderView) -> String {
+    let mut s = match &v.response {
+        Some(r) => format!("{:?} from {}", r.kind, r.from),
+        None => "nothing (silence)".to_string(),
+    };
+    if let (Some(e), Some(t)) = (v.errno, v.timeout_secs) {
+        let _ = write!(
+            s,
+            "; the call fails after ~{t} s with {} \"{}\"",
+            e.name(),
+            e.message()
+        );
+    } else if let Some(e) = v.errno {
+        let _ = write!(
+            s,
+            "; the call fails at once with {} \"{}\"",
+            e.name(),
+            e.message()
+        );
+    } else if v.recv_times_out {
+        s += "; recv() waits until its own timeout";
+    }
+    s
+}
+
+/// The simulated fate, or the engine's failure.
+fn offline_fate(o: &Offline) -> String {
+    match &o.fate {
+        Ok(f) => engine_fate(f),
+        Err(e) => format!("the engine failed: {e}"),
+    }
+}
+
+/// The first divergence (`None`: they agree).
+pub fn offline_divergence(ruleset: &Ruleset, o: &Offline) -> Option<String> {
+    match (&o.fate, &o.comparison) {
+        (Err(_), _) => Some("engine failure".into()),
+        (Ok(_), Some(c)) => c.first().map(|d| divergence(ruleset, d)),
+        (Ok(_), None) => None,
+    }
+}
+
+/// Both walks side by side (empty if the engine failed).
+pub fn offline_side_by_side(ruleset: &Ruleset, o: &Offline) -> String {
+    o.comparison
+        .as_ref()
+        .map(|c| side_by_side(ruleset, c))
+        .unwrap_or_default()
+}
+
+/// A step's verdict: a REJECT rule's drop says `reject`.
+fn verdict(st: &KernelStep, with_reject: bool) -> String {
+    match (st.verdict.code, st.rejects) {
+        (NfVerdict::Drop, Some(r)) if with_reject => format!("reject ({r})"),
+        (NfVerdict::Drop, Some(_)) => "reject".to_string(),
+        _ => st.verdict.to_string(),
+    }
+}
+
+fn ct_text(c: &CtEvent) -> String {
+    let t = |x: &Option<CtTuple>| {
+        x.map(|t| {
+            format!(
+                "src={} dst={} sport={} dport={}",
+                t.src, t.dst, t.sport, t.dport
+            )
+        })
+        .unwrap_or_default()
+    };
+    format!("{} reply {}", t(&c.orig), t(&c.reply))
+}
+
+/// A step's rule text (for a policy or a chain's end, what it did) and the rule's
+/// `file:line`.
+fn step_source(ruleset: &Ruleset, st: &KernelStep) -> (Option<String>, Option<String>) {
+    match (st.rule(), st.event.kind) {
+        (Some(r), _) => {
+            let o = &ruleset.rule_at(r).origin;
+            (Some(o.text.clone()), Some(format!("{}:{}", o.file, o.line)))
+        }
+        (None, StepKind::Policy) => (Some(format!("policy {}", st.verdict)), None),
+        (None, StepKind::Return) => (Some("end of chain: return".into()), None),
+        _ => (None, None),
+    }
+}
+
+/// The packet's path, one line per rule or policy, then fate, conntrack and sender.
+/// `ruleset` is the one the live tracer placed the steps in (for `--compare`'s words).
+pub fn render_text(tp: &TracedPacket, ruleset: &Ruleset) -> String {
+    let mut s = String::new();
+    let via = tp
+        .iif
+        .as_deref()
+        .map(|i| format!(" in {i}"))
+        .unwrap_or_else(|| " (locally generated)".into());
+    let _ = writeln!(
+        s,
+        "#{} {}{} — {}",
+        tp.number, tp.headers, via, tp.kernel.fate
+    );
+    for st in &tp.kernel.steps {
+        let (text, at) = step_source(ruleset, st);
+        let hook = st.hook.map(|h| h.to_string()).unwrap_or_else(|| "?".into());
+        let e = &st.event;
+        let fam = e.family.map(|f| f.to_string()).unwrap_or_default();
+        let _ = write!(s, "  {hook:<11} {fam} {}/{}", e.table, e.chain);
+        match (e.kind, st.rule(), e.rule.handle) {
+            (StepKind::Rule, Some(r), _) => {
+                let _ = write!(s, " #{}", r.rule + 1);
+            }
+            (StepKind::Rule, None, Some(h)) => {
+                let _ = write!(s, " handle {h}");
+            }
+            _ => {}
+        }
+        let _ = write!(s, "  -> {}", verdict(st, true));
+        if let Some(at) = &at {
+            let _ = write!(s, "   {at}");
+        }
+        s += "\n";
+        if let Some(t) = &text {
+            if e.kind == StepKind::Rule {
+                let _ = writeln!(s, "      {t}");
+            }
+        }
+    }
+    if let Some(h) = &tp.kernel.final_headers {
+        if h.src != tp.headers.src || h.dst != tp.headers.dst || h.ports != tp.headers.ports {
+            let _ = writeln!(s, "  after NAT   {h}");
+        }
+    }
+    for c in &tp.conntrack {
+        let _ = writeln!(s, "  conntrack   {:?} id {:?} {}", c.kind, c.id, ct_text(c));
+    }
+    if let Some(v) = &tp.sender_sees {
+        let _ = writeln!(s, "  sender sees {}", sender_sees(v));
+    }
+    if let Some(o) = &tp.offline {
+        let fate = offline_fate(o);
+        match (offline_divergence(ruleset, o), o.unknown) {
+            (None, _) => {
+                let _ = writeln!(s, "  offline     {fate} (agrees)");
+            }
+            (Some(d), true) => {
+                let _ = writeln!(
+                    s,
+                    "  offline     {fate} (not compared: the simulation depends on an Unknown match; it differs at {d})"
+                );
+            }
+            (Some(d), false) => {
+                let _ = writeln!(s, "  offline     {fate}  !! DIVERGES: {d}");
+            }
+        }
+    }
+    s
+}
+
+/// One traced packet as JSON (`trace --json`, one object per line). Fields are in
+/// alphabetical order, as the output has always printed them.
+#[derive(Debug, Clone, Serialize)]
+pub struct TracedJson {
+    /// The headers after NAT, when NAT changed them (`null` otherwise).
+    pub after_nat: Option<String>,
+    pub conntrack: Vec<ConntrackJson>,
+    /// The kernel's fate of the packet, in words.
+    pub fate: String,
+    pub iif: Option<String>,
+    /// The packet's number in this run, from 1.
+    pub number: usize,
+    /// `--compare`: the offline simulation (`null` without `--compare`).
+    pub offline: Option<OfflineJson>,
+    /// The packet's headers as it entered.
+    pub packet: String,
+    pub path: Vec<TraceStepJson>,
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    pub sender_sees: Option<String>,
+}
+
+/// One rule or policy the packet met.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceStepJson {
+    /// `file:line` of the rule.
+    pub at: Option<String>,
+    pub chain: String,
+    pub family: Option<String>,
+    pub handle: Option<u64>,
+    pub hook: Option<String>,
+    /// 1-based position of the rule in its chain.
+    pub rule: Option<usize>,
+    pub table: String,
+    pub text: Option<String>,
+    /// `accept`, `drop`, `reject`, `jump <chain>`, ...
+    pub verdict: String,
+}
+
+/// One conntrack event of the packet's flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConntrackJson {
+    /// `new`, `update` or `destroy`.
+    pub event: String,
+    pub id: Option<u32>,
+    pub tuple: String,
+}
+
+/// The offline simulation beside the kernel's walk.
+#[derive(Debug, Clone, Serialize)]
+pub struct OfflineJson {
+    /// The first divergence, in words (`null`: they agree).
+    pub divergence: Option<String>,
+    pub fate: String,
+    /// The simulation depends on an Unknown match (a difference is not a divergence).
+    pub unknown: bool,
+}
+
+/// The JSON schema value of one traced packet.
+pub fn to_json(tp: &TracedPacket, ruleset: &Ruleset) -> TracedJson {
+    TracedJson {
+        after_nat: tp.kernel.final_headers.map(|h| h.to_string()),
+        conntrack: tp
+            .conntrack
+            .iter()
+            .map(|c| ConntrackJson {
+                event: format!("{:?}", c.kind).to_lowercase(),
+                id: c.id,
+                tuple: ct_text(c),
+            })
+            .collect(),
+        fate: tp.kernel.fate.to_string(),
+        iif: tp.iif.clone(),
+        number: tp.number,
+        offline: tp.offline.as_ref().map(|o| OfflineJson {
+            divergence: offline_divergence(ruleset, o),
+            fate: offline_fate(o),
+            unknown: o.unknown,
+        }),
+        packet: tp.headers.to_string(),
+        path: tp
+            .kernel
+            .steps
+            .iter()
+            .map(|st| {
+                let (text, at) = step_source(ruleset, st);
+                TraceStepJson {
+                    at,
+                    chain: st.event.chain.clone(),
+                    family: st.event.family.map(|f| f.to_string()),
+                    handle: st.event.rule.handle,
+                    hook: st.hook.map(|h| h.to_string()),
+                    rule: st.rule().map(|r| r.rule + 1),
+                    table: st.event.table.clone(),
+                    text,
+                    verdict: verdict(st, false),
+                }
+            })
+            .collect(),
+        schema_version: SCHEMA_VERSION,
+        sender_sees: tp.sender_sees.as_ref().map(sender_sees),
+    }
+}
+
+/// Writes one traced packet as one line of JSON.
+pub fn render_json(
+    out: &mut dyn std::io::Write,
+    tp: &TracedPacket,
+    ruleset: &Ruleset,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &to_json(tp, ruleset))?;
+    writeln!(out)
+}
