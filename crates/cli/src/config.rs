@@ -104,7 +104,7 @@ impl Inputs {
             let source = read_source(path)?;
             ruleset
                 .ipsets
-                .extend(frontends::ipset::parse(&source).map_err(Error::Parse)?);
+                .extend(frontends::host::ipset::parse(&source).map_err(Error::Parse)?);
         }
         // `--host DIR`, `--host FILE` (a snapshot, with its rules) or `--live`.
         let (host, host_gave_rules) =

@@ -5,7 +5,7 @@
 
 use crate::error::LiveError;
 use crate::snapshot::{run_member, Options};
-use frontends::snapshot::Snapshot;
+use frontends::host::snapshot::Snapshot;
 
 /// A snapshot of the rule sources only (with their counters), of this host or of
 /// `o.netns`. Fails when no ruleset could be read (not root).

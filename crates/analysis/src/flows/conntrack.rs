@@ -26,7 +26,7 @@ pub enum NextState {
 pub fn next_state(flow: &CtFlow) -> NextState {
     match flow.entry_after() {
         None => NextState::NoEntry,
-        Some(e) if e.status & frontends::conntrack::status::SEEN_REPLY != 0 => {
+        Some(e) if e.status & frontends::host::conntrack::status::SEEN_REPLY != 0 => {
             NextState::Established
         }
         Some(_) => NextState::NewWithEntry,
