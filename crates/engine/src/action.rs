@@ -11,7 +11,7 @@ use crate::logline;
 use crate::nat::{self, NatProblem};
 use crate::trace::{Event, Fate, LogLine, NatRewrite, Note, Undetermined, UnknownSite, Warning};
 use crate::walk::Walk;
-use model::expr::{Action, CtMarkOp, Nat, Queue, Reject, Undecidable};
+use model::expr::{Action, CtMarkOp, Effect, Nat, Queue, Reject, SetUpdateOp, Undecidable};
 use model::ruleset::ChainType;
 use model::{Hook, RuleRef, Verdict};
 
@@ -71,10 +71,11 @@ pub fn run(
             Done::Continue
         }
         Action::Trace | Action::Counter => Done::Continue,
-        Action::Shown(what) => {
-            shown_effects(w, at, what);
+        Action::Effect(effect) => {
+            later_packets(w, at, effect);
             Done::Continue
         }
+        Action::Shown(_) => Done::Continue,
         Action::SetMark { value, mask } => {
             let old = w.packet.mark;
             let new = (old & !mask) ^ value;
@@ -130,14 +131,11 @@ pub fn run(
     }
 }
 
-/// Shown statements whose effect reaches past this packet, said as warnings: a flowtable
-/// offload (`flow add @ft`: later packets of the connection take the fast path at ingress
-/// and skip prerouting, forward and postrouting) and set updates from the packet path
-/// (`add @s`, `update @s`: later packets meet the set with this one in it).
-fn shown_effects(w: &mut Walk<'_, '_>, at: RuleRef, what: &str) {
-    let t = what.trim_start();
-    // The front end's own explanation in parentheses is replaced by the warning's.
-    let t = t.split(" (").next().unwrap_or(t);
+/// Effects that reach past this packet, said as warnings: a flowtable offload (`flow add
+/// @ft`: later packets of the connection take the fast path at ingress and skip prerouting,
+/// forward and postrouting) and set updates from the packet path (`add @s`, `update @s`:
+/// later packets meet the set with this one in it).
+fn later_packets(w: &mut Walk<'_, '_>, at: RuleRef, effect: &Effect) {
     let here = {
         let o = &w.ruleset().rule_at(at).origin;
         if o.file.is_empty() {
@@ -146,28 +144,21 @@ fn shown_effects(w: &mut Walk<'_, '_>, at: RuleRef, what: &str) {
             format!("{}:{}: ", o.file, o.line)
         }
     };
-    if t.starts_with("flow ") || t.starts_with("flow{") {
-        w.warn(Warning::Other(format!(
-            "{here}{t}: once the connection is offloaded to the flowtable, its later packets \
-             bypass prerouting, forward and postrouting; these rules see only its first packets"
-        )));
-    } else if let Some(set) = set_update_target(t) {
-        w.warn(Warning::Other(format!(
+    match effect {
+        Effect::FlowOffload { flowtable } => w.warn(Warning::Other(format!(
+            "{here}flow add @{flowtable}: once the connection is offloaded to the flowtable, its \
+             later packets bypass prerouting, forward and postrouting; these rules see only its \
+             first packets"
+        ))),
+        Effect::SetUpdate {
+            op: SetUpdateOp::Add | SetUpdateOp::Update,
+            set,
+        } => w.warn(Warning::Other(format!(
             "{here}the packet is added to set @{set} (updated from the packet path): later \
              packets meet @{set} with it, the listing shows it without"
-        )));
+        ))),
+        _ => {}
     }
-}
-
-/// `add @s ...` / `update @s ...` (as the nft front end shows it): the set's name.
-fn set_update_target(t: &str) -> Option<&str> {
-    let rest = t
-        .strip_prefix("add @")
-        .or_else(|| t.strip_prefix("update @"))?;
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '{')
-        .unwrap_or(rest.len());
-    Some(&rest[..end]).filter(|s| !s.is_empty())
 }
 
 fn verdict(w: &mut Walk<'_, '_>, at: RuleRef, v: &Verdict) -> Flow {

@@ -196,9 +196,9 @@ pub enum StmtKind {
         kind: model::expr::Undecidable,
         text: String,
     },
-    /// A statement with no effect on the verdict, shown on the path (`dup`, `fwd`, `synproxy`,
-    /// `flow add`, `secmark`, `ct timeout set`, `tcp option ... set`).
-    Shown(String),
+    /// A statement with no effect on the verdict (`dup`, `flow add`, `secmark`, `last`,
+    /// `ct timeout` objects): what it does.
+    Effect(model::expr::Effect),
     /// A statement whyblocked does not model: whether it ends the rule is Unknown.
     Unknown(String),
 }

@@ -11,7 +11,7 @@
 use super::ast::*;
 use super::parser::Doc;
 use crate::{ErrorKind, ParseError};
-use model::expr::Undecidable;
+use model::expr::{Effect, Undecidable};
 use model::source::Counters;
 use model::{Origin, SourceFile, Span};
 use serde::Deserialize;
@@ -776,15 +776,19 @@ impl Reader<'_> {
                 },
                 value: self.expr(b, path),
             },
-            "ct timeout" | "ct expectation" | "secmark" | "last" => StmtKind::Shown(compact(k, b)),
-            "dup" => StmtKind::Shown(format!(
-                "{} (a copy is sent; the packet goes on)",
-                compact(k, b)
-            )),
-            "flow" => StmtKind::Shown(format!(
-                "{} (later packets of the connection bypass the forward chain)",
-                compact(k, b)
-            )),
+            "ct timeout" | "ct expectation" => StmtKind::Effect(Effect::CtAttribute {
+                key: k.trim_start_matches("ct ").to_string(),
+            }),
+            "secmark" => StmtKind::Effect(Effect::Secmark),
+            "last" => StmtKind::Effect(Effect::Last),
+            "dup" => StmtKind::Effect(Effect::Dup),
+            "flow" => StmtKind::Effect(Effect::FlowOffload {
+                flowtable: b
+                    .get("flowtable")
+                    .and_then(J::as_str)
+                    .map(|f| f.trim_start_matches('@').to_string())
+                    .unwrap_or_default(),
+            }),
             // An xt match is a condition (Unknown: branches match / no match); an xt target
             // is an action whose effect is Unknown. Either way iptables-save shows it.
             "xt" if b.get("type").and_then(J::as_str) == Some("match") => {

@@ -23,8 +23,9 @@ use crate::iptables_save::values;
 use crate::{ErrorKind, ParseError};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use model::expr::{
-    ct_state, ct_status, rtn, Action, CmpOp, CtMarkOp, IfaceLimit, Key, Log, LogKind, Match, Nat,
-    NatKind, Pattern, Queue, Reject, SetRef, Test, Undecidable, Value, Verdict,
+    ct_state, ct_status, rtn, Action, CmpOp, CtMarkOp, Effect, IfaceLimit, Key, Log, LogKind,
+    Match, Nat, NatKind, Pattern, Queue, Reject, SetRef, SetUpdateOp, Test, Undecidable, Value,
+    Verdict,
 };
 use model::packet::Mac;
 use model::ruleset::{BaseChain, ChainType, Family, Hook, MapData, NamedSet, SetElement, Step};
@@ -608,9 +609,13 @@ impl TableCx<'_> {
                     });
                     return one(Step::Match(m));
                 }
-                one(Step::Action(Action::Shown(format!(
-                    "{op} @{set} (set updated from the packet path)"
-                ))))
+                let op = match op.as_str() {
+                    "update" => SetUpdateOp::Update,
+                    "delete" => SetUpdateOp::Delete,
+                    _ => SetUpdateOp::Add,
+                };
+                let set = set.clone();
+                one(Step::Action(Action::Effect(Effect::SetUpdate { op, set })))
             }
             StmtKind::Undecidable { kind, text } => {
                 one(Step::Match(Match::new(Test::Undecidable {
@@ -618,7 +623,7 @@ impl TableCx<'_> {
                     text: text.clone(),
                 })))
             }
-            StmtKind::Shown(name) => one(Step::Action(Action::Shown(name.clone()))),
+            StmtKind::Effect(e) => one(Step::Action(Action::Effect(e.clone()))),
             StmtKind::Unknown(name) => one(Step::Action(Action::Undecidable(name.clone()))),
         }
     }
@@ -1468,15 +1473,14 @@ impl TableCx<'_> {
                     "timeout" | "expectation" | "label" | "event" | "secmark"
                 ) =>
             {
-                act(Action::Shown(text.to_string()))
+                act(Action::Effect(Effect::CtAttribute { key: k.clone() }))
             }
             Expr::Meta(k) if k == "nftrace" => match const_u64(value) {
                 Some(1) => act(Action::Trace),
-                _ => act(Action::Shown(text.to_string())),
+                _ => act(Action::Effect(Effect::Nftrace)),
             },
-            Expr::Meta(k) if matches!(k.as_str(), "priority" | "secmark") => {
-                act(Action::Shown(text.to_string()))
-            }
+            Expr::Meta(k) if k == "priority" => act(Action::Effect(Effect::Priority)),
+            Expr::Meta(k) if k == "secmark" => act(Action::Effect(Effect::Secmark)),
             Expr::Payload { proto, field }
                 if (proto == "ip" || proto == "ip6") && field == "dscp" =>
             {
@@ -1485,7 +1489,9 @@ impl TableCx<'_> {
                     _ => unknown(),
                 }
             }
-            Expr::TcpOption { .. } => act(Action::Shown(text.to_string())),
+            Expr::TcpOption { name, .. } => {
+                act(Action::Effect(Effect::TcpOption { name: name.clone() }))
+            }
             _ => unknown(),
         }
     }
@@ -1599,7 +1605,7 @@ fn verdict(v: &VerdictAst) -> Verdict {
 
 fn log(l: &LogAst) -> Result<Action, Bad> {
     if l.level.as_deref() == Some("audit") {
-        return Ok(Action::Shown("log level audit".into()));
+        return Ok(Action::Effect(Effect::Audit));
     }
     let level = match l.level.as_deref() {
         None => None,

@@ -52,8 +52,8 @@ mod tests {
     use super::*;
     use crate::ErrorKind;
     use model::expr::{
-        ct_state, ct_status, rtn, Action, CtMarkOp, IfaceLimit, Key, LogKind, Match, Nat, NatKind,
-        Pattern, Reject, SetRef, Test, Undecidable, Value, Verdict,
+        ct_state, ct_status, rtn, Action, CtMarkOp, Effect, IfaceLimit, Key, LogKind, Match, Nat,
+        NatKind, Pattern, Reject, SetRef, Test, Undecidable, Value, Verdict,
     };
     use model::ruleset::{ChainType, Family, Hook, Step};
     use model::Rule;
@@ -757,7 +757,7 @@ mod tests {
                 ..
             })
         ));
-        assert!(matches!(&a("ip", "dup to 10.0.0.1")[0], Action::Shown(_)));
+        assert_eq!(a("ip", "dup to 10.0.0.1")[0], Action::Effect(Effect::Dup));
         let r = &rules_in(
             "ip",
             "tcp dport 22 counter packets 5 bytes 300 accept comment \"ssh\" # handle 7",

@@ -11,7 +11,7 @@
 use super::ast::*;
 use super::lexer::{tokenize, Kind, Token};
 use crate::{ErrorKind, ParseError};
-use model::expr::Undecidable;
+use model::expr::{Effect, Undecidable};
 use model::source::Counters;
 use model::{Origin, SourceFile, Span};
 use std::collections::HashMap;
@@ -1343,12 +1343,21 @@ impl<'s> P<'s> {
                     if !self.is_selector_stmt(t) =>
                 {
                     self.pos += 1;
+                    let args = self.pos;
                     self.skip_args(st)?;
                     let text = self.text_from(start);
                     return Ok(match t.text.as_str() {
-                        "dup" => StmtKind::Shown(format!("{text} (a copy is sent; the packet goes on)")),
-                        "flow" => StmtKind::Shown(format!("{text} (later packets of the connection bypass the forward chain)")),
-                        "last" | "secmark" => StmtKind::Shown(text),
+                        "dup" => StmtKind::Effect(Effect::Dup),
+                        "flow" => {
+                            let flowtable = self.toks[args..self.pos]
+                                .iter()
+                                .find(|a| a.kind == Kind::At)
+                                .map(|a| a.text.clone())
+                                .unwrap_or_default();
+                            StmtKind::Effect(Effect::FlowOffload { flowtable })
+                        }
+                        "last" => StmtKind::Effect(Effect::Last),
+                        "secmark" => StmtKind::Effect(Effect::Secmark),
                         "xt" if text.starts_with("xt match") => StmtKind::Undecidable {
                             kind: Undecidable::Unsupported(format!("{text} (iptables-nft compat expression: pass the iptables-save view too)")),
                             text,

@@ -482,7 +482,7 @@ fn stmt(family: &str, s: &Stmt) -> Option<String> {
             out
         }
         // Object references and flow offload, kept by the tree only as shown text.
-        StmtKind::Shown(_) => {
+        StmtKind::Effect(_) => {
             let j = json()?;
             let (k, b) = j.as_object()?.iter().next()?;
             match (k.as_str(), b) {
