@@ -8,6 +8,7 @@
 //! - [`host`]: the host's other state (addresses, routes, policy rules, sysctls, sockets,
 //!   conntrack, ipsets), one reader per command's output, and the directory or snapshot
 //!   file that carries them;
+//! - [`loader`]: rules files of any dialect (told by [`dialect`]) merged into one ruleset;
 //! - [`packet_spec`]: the command-line packet grammar (`tcp 10.0.0.1:1050 10.0.0.2:22 in eth0`);
 //!
 //! Every parser returns [`ParseError`] on bad input: a byte span into the file, a named
@@ -18,7 +19,9 @@ pub mod host;
 pub mod iptables_list;
 pub mod iptables_save;
 mod lines;
+pub mod loader;
 pub mod nft;
 pub mod packet_spec;
 
+pub use loader::{load_rules, LoadError, LoadOptions, LoadedRules};
 pub use model::diag::{ErrorKind, ParseError};

@@ -13,7 +13,7 @@ use super::parser::Doc;
 use crate::{ErrorKind, ParseError};
 use model::expr::{Effect, Undecidable};
 use model::source::Counters;
-use model::{Origin, SourceFile, Span};
+use model::{Dialect, Origin, SourceFile, Span};
 use serde::Deserialize;
 use serde_json::Value as J;
 
@@ -221,6 +221,7 @@ impl Reader<'_> {
             line,
             handle,
             text,
+            dialect: Some(Dialect::NftJson),
             ..Origin::default()
         }
     }

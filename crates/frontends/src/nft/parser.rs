@@ -13,7 +13,7 @@ use super::lexer::{tokenize, Kind, Token};
 use crate::{ErrorKind, ParseError};
 use model::expr::{Effect, Undecidable};
 use model::source::Counters;
-use model::{Origin, SourceFile, Span};
+use model::{Dialect, Origin, SourceFile, Span};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -713,6 +713,7 @@ impl<'s> P<'s> {
             span: Span::new(start, end),
             line,
             text: collapse(text),
+            dialect: Some(Dialect::NftText),
             ..Origin::default()
         }
     }
