@@ -9,7 +9,7 @@
 //! "unknown", so a rule never silently loses one).
 
 use super::ast::*;
-use super::parser::Doc;
+use super::parse::Doc;
 use crate::{ErrorKind, ParseError};
 use model::expr::{Effect, Undecidable};
 use model::source::Counters;
@@ -835,12 +835,12 @@ fn family_of(s: &str) -> Option<model::ruleset::Family> {
 /// `"filter"`, `"filter + 10"`, `"-100"` as a priority.
 fn named_prio(s: &str) -> Prio {
     let s = s.trim();
-    if let Some(n) = super::parser::parse_int(s) {
+    if let Some(n) = super::parse::parse_int(s) {
         return Prio::Num(n);
     }
     let (name, off) = match s.find(['+', '-']) {
         Some(i) => {
-            let n = super::parser::parse_int(s[i + 1..].trim()).unwrap_or(0);
+            let n = super::parse::parse_int(s[i + 1..].trim()).unwrap_or(0);
             (s[..i].trim(), if &s[i..i + 1] == "-" { -n } else { n })
         }
         None => (s, 0),

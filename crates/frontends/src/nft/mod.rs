@@ -22,7 +22,7 @@ pub mod ast;
 pub mod json;
 pub mod lexer;
 pub mod lower;
-pub mod parser;
+pub mod parse;
 mod print;
 
 use crate::ParseError;
@@ -35,7 +35,7 @@ pub use lower::{icmp_code_number, icmp_type_number, std_priority};
 /// `include` of files next to the input, resolved relative to the including file's
 /// directory; read errors become ParseErrors at the include line).
 pub fn parse_text(source: &SourceFile) -> Result<Ruleset, ParseError> {
-    let doc = parser::parse(source)?;
+    let doc = parse::parse(source)?;
     lower::lower(doc)
 }
 

@@ -1,0 +1,154 @@
+//! NAT statements: `snat`, `dnat`, `masquerade`, `redirect`, with address and port
+//! ranges, value maps and flags.
+
+use super::*;
+
+/// A NAT address: a single address, a range, or a prefix as its first..last range.
+pub(super) fn nat_addr(e: &Expr) -> Option<(IpAddr, IpAddr)> {
+    match pattern(Ty::Addr, e).ok()? {
+        Pattern::Value(Value::Addr(a)) => Some((a, a)),
+        Pattern::Range(Value::Addr(a), Value::Addr(b)) => Some((a, b)),
+        Pattern::Prefix(net) => Some((net.network(), net.broadcast())),
+        _ => None,
+    }
+}
+
+pub(super) fn nat_ports(e: &Expr) -> Option<(u16, u16)> {
+    match pattern(Ty::Port, e).ok()? {
+        Pattern::Value(Value::Int(p)) => Some((p as u16, p as u16)),
+        Pattern::Range(Value::Int(a), Value::Int(b)) => Some((a as u16, b as u16)),
+        _ => None,
+    }
+}
+
+impl TableCx<'_> {
+    pub(super) fn nat(
+        &mut self,
+        kind: &str,
+        family: Option<&str>,
+        addr: Option<&Expr>,
+        port: Option<&Expr>,
+        flags: &[String],
+        text: &str,
+    ) -> Result<Vec<Alt>, Bad> {
+        let nat_kind = match kind {
+            "snat" => NatKind::Snat,
+            "dnat" => NatKind::Dnat,
+            "masquerade" => NatKind::Masquerade,
+            _ => NatKind::Redirect,
+        };
+        let base = Nat {
+            kind: nat_kind,
+            addr: None,
+            ports: None,
+            random: flags.iter().any(|f| f == "random"),
+            fully_random: flags.iter().any(|f| f == "fully-random"),
+            persistent: flags.iter().any(|f| f == "persistent"),
+        };
+        let mut dep: Alt = Vec::new();
+        match family {
+            Some("ip") => dep.push((Step::Match(nfproto_dep(2)), true)),
+            Some("ip6") => dep.push((Step::Match(nfproto_dep(10)), true)),
+            _ => {}
+        }
+        let ports = match port {
+            None => None,
+            Some(p) => match nat_ports(p) {
+                Some(p) => Some(p),
+                None => {
+                    return Ok(vec![vec![(
+                        Step::Action(Action::Undecidable(text.to_string())),
+                        false,
+                    )]])
+                }
+            },
+        };
+        match addr {
+            None => {
+                let mut alt = dep;
+                alt.push((Step::Action(Action::Nat(Nat { ports, ..base })), false));
+                Ok(vec![alt])
+            }
+            Some(Expr::Map { key, data }) => {
+                let Some(elems) = self.map_elems(data).map(<[Elem]>::to_vec) else {
+                    return Ok(vec![vec![(
+                        Step::Action(Action::Undecidable(text.to_string())),
+                        false,
+                    )]]);
+                };
+                let mut out = Vec::new();
+                for e in elems.iter().filter(|e| e.key != Expr::Catchall) {
+                    let Some(d) = &e.data else { continue };
+                    let mut nat = Nat {
+                        ports,
+                        ..base.clone()
+                    };
+                    let (a, p) = match d {
+                        Expr::Concat(parts) if parts.len() == 2 => (&parts[0], Some(&parts[1])),
+                        other => (other, None),
+                    };
+                    nat.addr = Some(nat_addr(a).ok_or_else(|| {
+                        bad(
+                            "NAT address",
+                            &format!("{a:?}"),
+                            "expected an address or range",
+                        )
+                    })?);
+                    if let Some(p) = p {
+                        nat.ports = Some(nat_ports(p).ok_or_else(|| {
+                            bad("NAT port", &format!("{p:?}"), "expected a port or range")
+                        })?);
+                    }
+                    let Some(mut alt) = self.key_is(key, &e.key, text)? else {
+                        return Ok(vec![vec![(
+                            Step::Action(Action::Undecidable(text.to_string())),
+                            false,
+                        )]]);
+                    };
+                    let mut full = dep.clone();
+                    full.append(&mut alt);
+                    full.push((Step::Action(Action::Nat(nat)), false));
+                    out.push(full);
+                }
+                if elems.iter().any(|e| e.key == Expr::Catchall) {
+                    return Ok(vec![vec![(
+                        Step::Action(Action::Undecidable(format!(
+                            "{text} (catch-all NAT map element)"
+                        ))),
+                        false,
+                    )]]);
+                }
+                if out.is_empty() {
+                    // An empty map: the lookup never succeeds, the rule never applies.
+                    let never = Match::cmp(Key::NfProto, int(0));
+                    return Ok(vec![vec![(Step::Match(never), false)]]);
+                }
+                Ok(out)
+            }
+            Some(a) => match nat_addr(a) {
+                Some(range) => {
+                    let mut alt = dep;
+                    if self.family == Family::Inet && family.is_none() {
+                        alt.push((
+                            Step::Match(nfproto_dep(if range.0.is_ipv4() { 2 } else { 10 })),
+                            true,
+                        ));
+                    }
+                    alt.push((
+                        Step::Action(Action::Nat(Nat {
+                            addr: Some(range),
+                            ports,
+                            ..base
+                        })),
+                        false,
+                    ));
+                    Ok(vec![alt])
+                }
+                None => Ok(vec![vec![(
+                    Step::Action(Action::Undecidable(text.to_string())),
+                    false,
+                )]]),
+            },
+        }
+    }
+}

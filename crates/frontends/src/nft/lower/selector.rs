@@ -1,0 +1,182 @@
+//! Selectors: what a left-hand side reads (payload fields, `meta`, `ct`, `fib`, TCP
+//! options, sockets), with the protocol dependencies nft adds implicitly.
+
+use super::*;
+
+/// What a selector reads.
+pub(super) enum Sel {
+    Key {
+        key: Key,
+        ty: Ty,
+        deps: Vec<Match>,
+    },
+    Fib {
+        flags: Vec<String>,
+        result: String,
+    },
+    TcpOption {
+        name: String,
+        field: Option<String>,
+    },
+    /// Not modelled: the kind and a name.
+    Undecidable(Undecidable),
+}
+
+/// nft's name of an undecidable thing from its selector (`numgen`, `socket`, ...).
+pub(super) fn opaque_kind(name: &str) -> Undecidable {
+    match name {
+        "numgen" | "jhash" | "symhash" => Undecidable::Numgen,
+        "socket" => Undecidable::Socket,
+        "ipsec" => Undecidable::Ipsec,
+        other => Undecidable::Unsupported(other.to_string()),
+    }
+}
+
+impl TableCx<'_> {
+    pub(super) fn selector(&self, e: &Expr) -> Sel {
+        let fam = self.family;
+        let needs_nfproto = matches!(fam, Family::Inet | Family::Bridge | Family::Netdev);
+        let unsupported = |n: String| Sel::Undecidable(Undecidable::Unsupported(n));
+        match e {
+            Expr::Payload { proto, field } => {
+                let p = proto.as_str();
+                let f = field.as_str();
+                let mut deps = Vec::new();
+                match p {
+                    "ip" if needs_nfproto => deps.push(nfproto_dep(2)),
+                    "ip6" if needs_nfproto => deps.push(nfproto_dep(10)),
+                    "tcp" => deps.push(proto_dep(6)),
+                    "udp" => deps.push(proto_dep(17)),
+                    "udplite" => deps.push(proto_dep(136)),
+                    "sctp" => deps.push(proto_dep(132)),
+                    "dccp" => deps.push(proto_dep(33)),
+                    "icmp" => deps.push(proto_dep(1)),
+                    "icmpv6" => deps.push(proto_dep(58)),
+                    _ => {}
+                }
+                let (key, ty) = match (p, f) {
+                    ("ether", "saddr") => (Key::EtherSrc, Ty::Mac),
+                    ("ether", "daddr") => (Key::EtherDst, Ty::Mac),
+                    ("ether", "type") => (Key::NfProto, Ty::EtherType),
+                    ("ip", "saddr") | ("ip6", "saddr") => (Key::SrcAddr, Ty::Addr),
+                    ("ip", "daddr") | ("ip6", "daddr") => (Key::DstAddr, Ty::Addr),
+                    ("ip", "protocol") => (Key::L4Proto, Ty::Proto),
+                    // Approximation: `ip6 nexthdr` is the first next-header field, which is
+                    // the transport protocol only without extension headers.
+                    ("ip6", "nexthdr") => (Key::L4Proto, Ty::Proto),
+                    ("ip", "ttl") | ("ip6", "hoplimit") => (Key::Ttl, Ty::Int),
+                    ("ip", "dscp") | ("ip6", "dscp") => (Key::Dscp, Ty::Named(DSCP)),
+                    ("ip", "length") => (Key::Length, Ty::Int),
+                    ("tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th", "sport") => {
+                        (Key::SrcPort, Ty::Port)
+                    }
+                    ("tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th", "dport") => {
+                        (Key::DstPort, Ty::Port)
+                    }
+                    ("tcp", "flags") => (Key::TcpFlags, Ty::Flags(TCP_FLAGS)),
+                    ("icmp", "type") => (Key::IcmpType, Ty::Named(ICMP_TYPE)),
+                    ("icmp", "code") => (Key::IcmpCode, Ty::Named(ICMP_CODE)),
+                    ("icmpv6", "type") => (Key::Icmpv6Type, Ty::Named(ICMPV6_TYPE)),
+                    ("icmpv6", "code") => (Key::Icmpv6Code, Ty::Named(ICMPV6_CODE)),
+                    _ => return unsupported(format!("{p} {f}")),
+                };
+                Sel::Key { key, ty, deps }
+            }
+            Expr::Meta(k) => {
+                let (key, ty) = match k.as_str() {
+                    "iifname" => (Key::IifName, Ty::Iface),
+                    "oifname" => (Key::OifName, Ty::Iface),
+                    // `iif`/`oif` compare interface indexes in the kernel; a listing prints
+                    // the name the index had, so they are matched by name.
+                    "iif" => (Key::IifName, Ty::Iface),
+                    "oif" => (Key::OifName, Ty::Iface),
+                    "mark" => (Key::Mark, Ty::Int),
+                    "length" => (Key::Length, Ty::Int),
+                    "l4proto" => (Key::L4Proto, Ty::Proto),
+                    "nfproto" => (Key::NfProto, Ty::Named(NFPROTO)),
+                    "protocol" => (Key::NfProto, Ty::EtherType),
+                    "pkttype" => (Key::PktType, Ty::Named(PKTTYPE)),
+                    "skuid" => (Key::SkUid, Ty::Id),
+                    "skgid" => (Key::SkGid, Ty::Id),
+                    "time" | "day" | "hour" => return Sel::Undecidable(Undecidable::Time),
+                    "ipsec" | "secpath" => return Sel::Undecidable(Undecidable::Ipsec),
+                    other => return unsupported(format!("meta {other}")),
+                };
+                Sel::Key {
+                    key,
+                    ty,
+                    deps: vec![],
+                }
+            }
+            Expr::Ct { key, dir } => {
+                let reply = dir.as_deref() == Some("reply");
+                let (key, ty) = match key.as_str() {
+                    "state" => (Key::CtState, Ty::Flags(CT_STATE)),
+                    "status" => (Key::CtStatus, Ty::Flags(CT_STATUS)),
+                    "mark" => (Key::CtMark, Ty::Int),
+                    "direction" => (Key::CtDirection, Ty::Named(CT_DIR)),
+                    "zone" => (Key::CtZone, Ty::Int),
+                    "helper" => (Key::CtHelper, Ty::Str),
+                    "protocol" | "proto" => (Key::CtProto, Ty::Proto),
+                    "saddr" | "ip saddr" | "ip6 saddr" => (
+                        if reply {
+                            Key::CtReplSrc
+                        } else {
+                            Key::CtOrigSrc
+                        },
+                        Ty::Addr,
+                    ),
+                    "daddr" | "ip daddr" | "ip6 daddr" => (
+                        if reply {
+                            Key::CtReplDst
+                        } else {
+                            Key::CtOrigDst
+                        },
+                        Ty::Addr,
+                    ),
+                    "proto-src" => (
+                        if reply {
+                            Key::CtReplSrcPort
+                        } else {
+                            Key::CtOrigSrcPort
+                        },
+                        Ty::Port,
+                    ),
+                    "proto-dst" => (
+                        if reply {
+                            Key::CtReplDstPort
+                        } else {
+                            Key::CtOrigDstPort
+                        },
+                        Ty::Port,
+                    ),
+                    "count" => return Sel::Undecidable(Undecidable::CtCount),
+                    other => return unsupported(format!("ct {other}")),
+                };
+                Sel::Key {
+                    key,
+                    ty,
+                    deps: vec![],
+                }
+            }
+            Expr::Fib { flags, result } => Sel::Fib {
+                flags: flags.clone(),
+                result: result.clone(),
+            },
+            Expr::TcpOption { name, field } => Sel::TcpOption {
+                name: name.clone(),
+                field: field.clone(),
+            },
+            Expr::Exthdr { name, field } if name == "rt" && field == "type" => Sel::Key {
+                key: Key::Ip6RtType,
+                ty: Ty::Int,
+                deps: vec![],
+            },
+            Expr::Exthdr { name, field } => {
+                unsupported(format!("exthdr {name} {field}").trim_end().to_string())
+            }
+            Expr::Opaque { name, .. } => Sel::Undecidable(opaque_kind(name)),
+            _ => unsupported("expression".into()),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Tables and chains: a table's chains (a chain on several devices is one base chain
+//! per device), jump targets checked, and a base chain's type, hook, priority and policy.
+
+use super::*;
+
+pub(super) fn lower_table(t: &TableAst, sources: &[SourceFile]) -> Result<Table, ParseError> {
+    let mut cx = TableCx {
+        family: t.family,
+        table: t,
+        anon: Vec::new(),
+        dynamic: HashSet::new(),
+    };
+    // A dormant table is not registered with the kernel: its chains see no packets, so
+    // they are kept as regular chains (nothing reaches them).
+    let dormant = t.flags.iter().any(|f| f == "dormant");
+    let mut chains = Vec::with_capacity(t.chains.len());
+    for c in &t.chains {
+        let src = source_of(sources, &c.origin);
+        let base = match (&c.hook, dormant) {
+            (Some(h), false) => Some(base_chain(h, t.family, &src)?),
+            _ => None,
+        };
+        let mut rules = Vec::with_capacity(c.rules.len());
+        for r in &c.rules {
+            let src = source_of(sources, &r.origin);
+            for body in cx.rule(r, &src)? {
+                rules.push(Rule {
+                    body,
+                    origin: r.origin.clone(),
+                });
+            }
+        }
+        let devices: Vec<Option<String>> = match &base {
+            Some(_) if c.hook.as_ref().is_some_and(|h| h.devices.len() > 1) => c
+                .hook
+                .iter()
+                .flat_map(|h| h.devices.iter().cloned().map(Some))
+                .collect(),
+            _ => vec![None],
+        };
+        // A chain on several devices is one model base chain per device (same name and
+        // rules): the engine matches one device per base chain.
+        for dev in devices {
+            let mut base = base.clone();
+            if let (Some(b), Some(d)) = (base.as_mut(), dev) {
+                b.device = Some(d);
+            }
+            chains.push(Chain {
+                name: c.name.clone(),
+                base,
+                rules: rules.clone(),
+                counters: None,
+                origin: c.origin.clone(),
+            });
+        }
+    }
+    // Jump targets must exist.
+    for c in &chains {
+        for r in &c.rules {
+            for a in r.actions() {
+                if let Action::Verdict(Verdict::Jump(n) | Verdict::Goto(n)) = a {
+                    if t.chains.iter().all(|c| &c.name != n) {
+                        let src = source_of(sources, &r.origin);
+                        return Err(ParseError::new(
+                            &src,
+                            r.origin.span,
+                            ErrorKind::Undefined {
+                                what: "chain".into(),
+                                name: n.clone(),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let mut sets = Vec::with_capacity(t.sets.len() + cx.anon.len());
+    for s in &t.sets {
+        let src = source_of(sources, &s.origin);
+        let mut set = lower_set(s, t.family, &src)?;
+        set.dynamic |= cx.dynamic.contains(&s.name);
+        sets.push(set);
+    }
+    sets.append(&mut cx.anon);
+    Ok(Table {
+        family: t.family,
+        name: t.name.clone(),
+        chains,
+        sets,
+        origin: t.origin.clone(),
+    })
+}
+
+pub(super) fn base_chain(
+    h: &HookAst,
+    family: Family,
+    src: &SourceFile,
+) -> Result<BaseChain, ParseError> {
+    let bad = |what: &str, value: &str, reason: &str| {
+        ParseError::new(
+            src,
+            h.span,
+            ErrorKind::InvalidValue {
+                what: what.into(),
+                value: value.into(),
+                reason: reason.into(),
+            },
+        )
+    };
+    let chain_type = match h.chain_type.as_str() {
+        "filter" => ChainType::Filter,
+        "nat" => ChainType::Nat,
+        "route" => ChainType::Route,
+        other => return Err(bad("chain type", other, "expected filter, nat or route")),
+    };
+    let hook = match h.hook.as_str() {
+        "prerouting" => Hook::Prerouting,
+        "input" => Hook::Input,
+        "forward" => Hook::Forward,
+        "output" => Hook::Output,
+        "postrouting" => Hook::Postrouting,
+        "ingress" => Hook::Ingress,
+        "egress" => Hook::Egress,
+        other => {
+            return Err(bad(
+                "hook",
+                other,
+                "expected prerouting, input, forward, output, postrouting, ingress or egress",
+            ))
+        }
+    };
+    let priority = match &h.priority {
+        Prio::Num(n) => *n,
+        Prio::Named { name, offset } => match std_priority(family, name) {
+            Some(p) => p + offset,
+            None => {
+                return Err(bad(
+                    "priority",
+                    name,
+                    &format!("not a standard priority name in the {family} family"),
+                ))
+            }
+        },
+    };
+    let priority = i32::try_from(priority)
+        .map_err(|_| bad("priority", &priority.to_string(), "out of range"))?;
+    let policy = match h.policy.as_deref() {
+        None | Some("accept") => Verdict::Accept,
+        Some("drop") => Verdict::Drop,
+        Some(other) => return Err(bad("policy", other, "expected accept or drop")),
+    };
+    let device = h.devices.first().cloned();
+    Ok(BaseChain {
+        hook,
+        chain_type,
+        priority,
+        policy,
+        device,
+    })
+}
+
+/// nft's named priorities (`std_prio_lookup` in src/rule.c): the bridge family has its own
+/// table; arp and netdev know only `filter`.
+pub fn std_priority(family: Family, name: &str) -> Option<i64> {
+    use model::ruleset::priority as p;
+    match family {
+        Family::Bridge => Some(match name {
+            "dstnat" => -300,
+            "filter" => -200,
+            "out" => 100,
+            "srcnat" => 300,
+            _ => return None,
+        }),
+        Family::Arp | Family::Netdev => (name == "filter").then_some(0),
+        _ => Some(i64::from(match name {
+            "raw" => p::RAW,
+            "mangle" => p::MANGLE,
+            "dstnat" => p::NAT_DST,
+            "filter" => p::FILTER,
+            "security" => p::SECURITY,
+            "srcnat" => p::NAT_SRC,
+            _ => return None,
+        })),
+    }
+}
