@@ -273,16 +273,3 @@ impl TableAst {
         self.sets.iter_mut().find(|s| s.name == name)
     }
 }
-
-/// A family name as nft writes it.
-pub fn family(name: &str) -> Option<Family> {
-    Some(match name {
-        "ip" => Family::Ip,
-        "ip6" => Family::Ip6,
-        "inet" => Family::Inet,
-        "arp" => Family::Arp,
-        "bridge" => Family::Bridge,
-        "netdev" => Family::Netdev,
-        _ => return None,
-    })
-}

@@ -13,7 +13,7 @@ use super::parse::Doc;
 use crate::{ErrorKind, ParseError};
 use model::expr::{Effect, Undecidable};
 use model::source::Counters;
-use model::{Dialect, Origin, SourceFile, Span};
+use model::{Dialect, Family, Origin, SourceFile, Span};
 use serde::Deserialize;
 use serde_json::Value as J;
 
@@ -240,7 +240,7 @@ impl Reader<'_> {
     }
 
     fn table_index(&mut self, family: &str, table: &str, path: &str) -> Option<usize> {
-        let f = family_of(family)?;
+        let f = Family::from_name(family)?;
         let i = self
             .doc
             .tables
@@ -266,7 +266,7 @@ impl Reader<'_> {
                 "metainfo" => {}
                 "table" => {
                     let t: TableJ = self.de(body, span, &path)?;
-                    let Some(family) = family_of(&t.family) else {
+                    let Some(family) = Family::from_name(&t.family) else {
                         self.warnings
                             .push(format!("{path}: unknown family `{}`; skipped", t.family));
                         continue;
@@ -826,10 +826,6 @@ fn compact(k: &str, b: &J) -> String {
     } else {
         format!("{k} {b}")
     }
-}
-
-fn family_of(s: &str) -> Option<model::ruleset::Family> {
-    family(s)
 }
 
 /// `"filter"`, `"filter + 10"`, `"-100"` as a priority.

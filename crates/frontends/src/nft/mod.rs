@@ -28,7 +28,7 @@ mod print;
 use crate::ParseError;
 use model::{Ruleset, SourceFile};
 
-pub use lower::{icmp_code_number, icmp_type_number, std_priority};
+pub use lower::std_priority;
 
 /// `nft list ruleset` text (with or without `-a` handles) and common `nft -f` input forms
 /// (`add table/chain/rule/set/map/element`, `insert`, `flush ruleset`, `define`/`$var`,

@@ -25,7 +25,7 @@ impl TableCx<'_> {
             "type" => {
                 let m = self.cmp(
                     Key::FibAddrType { dst, iface },
-                    Ty::Named(FIB_TYPE),
+                    Ty::Named(Names::RouteType),
                     op,
                     right,
                 )?;

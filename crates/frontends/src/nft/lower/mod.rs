@@ -35,7 +35,6 @@ mod value;
 mod verdict;
 mod vmap;
 
-pub use names::{icmp_code_number, icmp_type_number};
 pub use table::std_priority;
 
 use names::*;

@@ -3,6 +3,7 @@
 //! options, and the set types (`ipv4_addr`, `inet_service`, ...) as value types.
 
 use super::*;
+use model::kernel::icmp;
 
 /// What a value means, decided by the key it is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,21 +16,62 @@ pub(super) enum Ty {
     Mac,
     Str,
     /// A bit set with names (`ct state`, `ct status`, `tcp flags`).
-    Flags(&'static [(&'static str, u64)]),
+    Flags(Names),
     /// Names for numbers (`icmp type`, `pkttype`, `fib type`, ...).
-    Named(&'static [(&'static str, u64)]),
+    Named(Names),
     /// An ethertype, lowered to `nfproto` numbers (2 for IPv4, 10 for IPv6).
     EtherType,
     Id,
 }
 
-pub(super) const CT_STATE: &[(&str, u64)] = &[
-    ("invalid", ct_state::INVALID),
-    ("established", ct_state::ESTABLISHED),
-    ("related", ct_state::RELATED),
-    ("new", ct_state::NEW),
-    ("untracked", ct_state::UNTRACKED),
-];
+/// Where the names of a named value are kept: the kernel's vocabulary (`model::kernel`)
+/// for what the kernel names, a table of this file for the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Names {
+    Nft(&'static [(&'static str, u64)]),
+    CtState,
+    IcmpType,
+    Icmpv6Type,
+    IcmpCode,
+    Icmpv6Code,
+    IcmpxCode,
+    RouteType,
+}
+
+impl Names {
+    /// The number of `s`: a name, or a number as nft writes it (`8`, `0x08`).
+    pub(super) fn number(self, s: &str) -> Option<u64> {
+        let named = match self {
+            Names::Nft(table) => table.iter().find(|(n, _)| *n == s).map(|&(_, v)| v),
+            Names::CtState => ct_state::from_name(s),
+            Names::IcmpType => icmp::nft_type_number(s, false).map(u64::from),
+            Names::Icmpv6Type => icmp::nft_type_number(s, true).map(u64::from),
+            Names::IcmpCode => icmp::nft_code_number(s, false).map(u64::from),
+            Names::Icmpv6Code => icmp::nft_code_number(s, true).map(u64::from),
+            Names::IcmpxCode => icmp::IcmpxCode::from_name(s).map(|c| u64::from(u8::from(c))),
+            Names::RouteType => rtn::from_name(s),
+        };
+        named.or_else(|| parse_int(s).and_then(|n| u64::try_from(n).ok()))
+    }
+
+    /// Every name, for "not one of ..." messages (in the order of their numbers).
+    pub(super) fn names(self) -> Vec<String> {
+        let numbered = |name: fn(u8) -> Option<&'static str>| {
+            (0..=u8::MAX).filter_map(name).map(str::to_string).collect()
+        };
+        let lower = |names: &[(&str, u64)]| names.iter().map(|(n, _)| n.to_lowercase()).collect();
+        match self {
+            Names::Nft(table) => table.iter().map(|(n, _)| n.to_string()).collect(),
+            Names::CtState => lower(&ct_state::NAMES),
+            Names::IcmpType => numbered(|n| icmp::IcmpType::from(n).name()),
+            Names::Icmpv6Type => numbered(|n| icmp::Icmpv6Type::from(n).name()),
+            Names::IcmpCode => numbered(|n| icmp::UnreachCode::from(n).name()),
+            Names::Icmpv6Code => numbered(|n| icmp::Unreach6Code::from(n).name()),
+            Names::IcmpxCode => numbered(|n| icmp::IcmpxCode::from(n).name()),
+            Names::RouteType => lower(&rtn::NAMES),
+        }
+    }
+}
 
 pub(super) const CT_STATUS: &[(&str, u64)] = &[
     ("expected", ct_status::EXPECTED),
@@ -62,100 +104,6 @@ pub(super) const PKTTYPE: &[(&str, u64)] = &[
     ("broadcast", 1),
     ("multicast", 2),
     ("other", 3),
-];
-
-pub(super) const ICMP_TYPE: &[(&str, u64)] = &[
-    ("echo-reply", 0),
-    ("destination-unreachable", 3),
-    ("source-quench", 4),
-    ("redirect", 5),
-    ("echo-request", 8),
-    ("router-advertisement", 9),
-    ("router-solicitation", 10),
-    ("time-exceeded", 11),
-    ("parameter-problem", 12),
-    ("timestamp-request", 13),
-    ("timestamp-reply", 14),
-    ("info-request", 15),
-    ("info-reply", 16),
-    ("address-mask-request", 17),
-    ("address-mask-reply", 18),
-];
-
-pub(super) const ICMPV6_TYPE: &[(&str, u64)] = &[
-    ("destination-unreachable", 1),
-    ("packet-too-big", 2),
-    ("time-exceeded", 3),
-    ("parameter-problem", 4),
-    ("echo-request", 128),
-    ("echo-reply", 129),
-    ("mld-listener-query", 130),
-    ("mld-listener-report", 131),
-    ("mld-listener-done", 132),
-    ("mld-listener-reduction", 132),
-    ("nd-router-solicit", 133),
-    ("nd-router-advert", 134),
-    ("nd-neighbor-solicit", 135),
-    ("nd-neighbor-advert", 136),
-    ("nd-redirect", 137),
-    ("router-renumbering", 138),
-    ("ind-neighbor-solicit", 141),
-    ("ind-neighbor-advert", 142),
-    ("mld2-listener-report", 143),
-];
-
-pub(super) const ICMP_CODE: &[(&str, u64)] = &[
-    ("net-unreachable", 0),
-    ("host-unreachable", 1),
-    ("prot-unreachable", 2),
-    ("port-unreachable", 3),
-    ("frag-needed", 4),
-    ("net-prohibited", 9),
-    ("host-prohibited", 10),
-    ("admin-prohibited", 13),
-];
-
-pub(super) const ICMPV6_CODE: &[(&str, u64)] = &[
-    ("no-route", 0),
-    ("admin-prohibited", 1),
-    ("addr-unreachable", 3),
-    ("port-unreachable", 4),
-    ("policy-fail", 5),
-    ("reject-route", 6),
-];
-
-/// The number of an ICMP (`v6`: ICMPv6) type as nft names it (`echo-request`), or a number:
-/// for readers of nft's own output (`nft monitor trace`).
-pub fn icmp_type_number(name: &str, v6: bool) -> Option<u8> {
-    named_number(if v6 { ICMPV6_TYPE } else { ICMP_TYPE }, name).and_then(|n| u8::try_from(n).ok())
-}
-
-/// The number of an ICMP (`v6`: ICMPv6) destination-unreachable code as nft names it
-/// (`port-unreachable`), or a number.
-pub fn icmp_code_number(name: &str, v6: bool) -> Option<u8> {
-    named_number(if v6 { ICMPV6_CODE } else { ICMP_CODE }, name).and_then(|n| u8::try_from(n).ok())
-}
-
-pub(super) const ICMPX_CODE: &[(&str, u64)] = &[
-    ("no-route", 0),
-    ("port-unreachable", 1),
-    ("host-unreachable", 2),
-    ("admin-prohibited", 3),
-];
-
-pub(super) const FIB_TYPE: &[(&str, u64)] = &[
-    ("unspec", rtn::UNSPEC),
-    ("unicast", rtn::UNICAST),
-    ("local", rtn::LOCAL),
-    ("broadcast", rtn::BROADCAST),
-    ("anycast", rtn::ANYCAST),
-    ("multicast", rtn::MULTICAST),
-    ("blackhole", rtn::BLACKHOLE),
-    ("unreachable", rtn::UNREACHABLE),
-    ("prohibit", rtn::PROHIBIT),
-    ("throw", rtn::THROW),
-    ("nat", rtn::NAT),
-    ("xresolve", rtn::XRESOLVE),
 ];
 
 pub(super) const DSCP: &[(&str, u64)] = &[
@@ -206,19 +154,19 @@ pub(super) fn type_name(name: &str) -> Option<Ty> {
         "mark" | "integer" | "ct_zone" | "dccp_pkttype" | "ipsec_spi" | "realm" | "classid" => {
             Ty::Int
         }
-        "ct_state" => Ty::Flags(CT_STATE),
-        "ct_status" => Ty::Flags(CT_STATUS),
-        "tcp_flag" => Ty::Flags(TCP_FLAGS),
-        "ct_dir" => Ty::Named(CT_DIR),
-        "nf_proto" => Ty::Named(NFPROTO),
-        "pkt_type" => Ty::Named(PKTTYPE),
-        "icmp_type" => Ty::Named(ICMP_TYPE),
-        "icmpv6_type" => Ty::Named(ICMPV6_TYPE),
-        "icmp_code" => Ty::Named(ICMP_CODE),
-        "icmpv6_code" => Ty::Named(ICMPV6_CODE),
-        "icmpx_code" => Ty::Named(ICMPX_CODE),
-        "fib_addrtype" => Ty::Named(FIB_TYPE),
-        "dscp" => Ty::Named(DSCP),
+        "ct_state" => Ty::Flags(Names::CtState),
+        "ct_status" => Ty::Flags(Names::Nft(CT_STATUS)),
+        "tcp_flag" => Ty::Flags(Names::Nft(TCP_FLAGS)),
+        "ct_dir" => Ty::Named(Names::Nft(CT_DIR)),
+        "nf_proto" => Ty::Named(Names::Nft(NFPROTO)),
+        "pkt_type" => Ty::Named(Names::Nft(PKTTYPE)),
+        "icmp_type" => Ty::Named(Names::IcmpType),
+        "icmpv6_type" => Ty::Named(Names::Icmpv6Type),
+        "icmp_code" => Ty::Named(Names::IcmpCode),
+        "icmpv6_code" => Ty::Named(Names::Icmpv6Code),
+        "icmpx_code" => Ty::Named(Names::IcmpxCode),
+        "fib_addrtype" => Ty::Named(Names::RouteType),
+        "dscp" => Ty::Named(Names::Nft(DSCP)),
         "ether_type" => Ty::EtherType,
         "uid" | "gid" => Ty::Id,
         "string" => Ty::Str,
@@ -241,12 +189,4 @@ pub(super) fn tcp_option_kind(name: &str) -> Option<u8> {
         "fastopen" => 34,
         n => return n.parse().ok(),
     })
-}
-
-pub(super) fn named_number(table: &[(&str, u64)], s: &str) -> Option<u64> {
-    table
-        .iter()
-        .find(|(n, _)| *n == s)
-        .map(|&(_, v)| v)
-        .or_else(|| parse_int(s).and_then(|n| u64::try_from(n).ok()))
 }

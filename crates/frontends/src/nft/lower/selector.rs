@@ -65,7 +65,7 @@ impl TableCx<'_> {
                     // the transport protocol only without extension headers.
                     ("ip6", "nexthdr") => (Key::L4Proto, Ty::Proto),
                     ("ip", "ttl") | ("ip6", "hoplimit") => (Key::Ttl, Ty::Int),
-                    ("ip", "dscp") | ("ip6", "dscp") => (Key::Dscp, Ty::Named(DSCP)),
+                    ("ip", "dscp") | ("ip6", "dscp") => (Key::Dscp, Ty::Named(Names::Nft(DSCP))),
                     ("ip", "length") => (Key::Length, Ty::Int),
                     ("tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th", "sport") => {
                         (Key::SrcPort, Ty::Port)
@@ -73,11 +73,11 @@ impl TableCx<'_> {
                     ("tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th", "dport") => {
                         (Key::DstPort, Ty::Port)
                     }
-                    ("tcp", "flags") => (Key::TcpFlags, Ty::Flags(TCP_FLAGS)),
-                    ("icmp", "type") => (Key::IcmpType, Ty::Named(ICMP_TYPE)),
-                    ("icmp", "code") => (Key::IcmpCode, Ty::Named(ICMP_CODE)),
-                    ("icmpv6", "type") => (Key::Icmpv6Type, Ty::Named(ICMPV6_TYPE)),
-                    ("icmpv6", "code") => (Key::Icmpv6Code, Ty::Named(ICMPV6_CODE)),
+                    ("tcp", "flags") => (Key::TcpFlags, Ty::Flags(Names::Nft(TCP_FLAGS))),
+                    ("icmp", "type") => (Key::IcmpType, Ty::Named(Names::IcmpType)),
+                    ("icmp", "code") => (Key::IcmpCode, Ty::Named(Names::IcmpCode)),
+                    ("icmpv6", "type") => (Key::Icmpv6Type, Ty::Named(Names::Icmpv6Type)),
+                    ("icmpv6", "code") => (Key::Icmpv6Code, Ty::Named(Names::Icmpv6Code)),
                     _ => return unsupported(format!("{p} {f}")),
                 };
                 Sel::Key { key, ty, deps }
@@ -93,9 +93,9 @@ impl TableCx<'_> {
                     "mark" => (Key::Mark, Ty::Int),
                     "length" => (Key::Length, Ty::Int),
                     "l4proto" => (Key::L4Proto, Ty::Proto),
-                    "nfproto" => (Key::NfProto, Ty::Named(NFPROTO)),
+                    "nfproto" => (Key::NfProto, Ty::Named(Names::Nft(NFPROTO))),
                     "protocol" => (Key::NfProto, Ty::EtherType),
-                    "pkttype" => (Key::PktType, Ty::Named(PKTTYPE)),
+                    "pkttype" => (Key::PktType, Ty::Named(Names::Nft(PKTTYPE))),
                     "skuid" => (Key::SkUid, Ty::Id),
                     "skgid" => (Key::SkGid, Ty::Id),
                     "time" | "day" | "hour" => return Sel::Undecidable(Undecidable::Time),
@@ -111,10 +111,10 @@ impl TableCx<'_> {
             Expr::Ct { key, dir } => {
                 let reply = dir.as_deref() == Some("reply");
                 let (key, ty) = match key.as_str() {
-                    "state" => (Key::CtState, Ty::Flags(CT_STATE)),
-                    "status" => (Key::CtStatus, Ty::Flags(CT_STATUS)),
+                    "state" => (Key::CtState, Ty::Flags(Names::CtState)),
+                    "status" => (Key::CtStatus, Ty::Flags(Names::Nft(CT_STATUS))),
                     "mark" => (Key::CtMark, Ty::Int),
-                    "direction" => (Key::CtDirection, Ty::Named(CT_DIR)),
+                    "direction" => (Key::CtDirection, Ty::Named(Names::Nft(CT_DIR))),
                     "zone" => (Key::CtZone, Ty::Int),
                     "helper" => (Key::CtHelper, Ty::Str),
                     "protocol" | "proto" => (Key::CtProto, Ty::Proto),

@@ -85,7 +85,9 @@ pub(super) fn key_types(k: &SetKey, family: Family) -> Option<Vec<Ty>> {
                 .iter()
                 .map(|e| match cx.selector(e) {
                     Sel::Key { ty, .. } => Some(ty),
-                    Sel::Fib { result, .. } if result == "type" => Some(Ty::Named(FIB_TYPE)),
+                    Sel::Fib { result, .. } if result == "type" => {
+                        Some(Ty::Named(Names::RouteType))
+                    }
                     _ => None,
                 })
                 .collect()

@@ -186,7 +186,7 @@ impl TableCx<'_> {
             Expr::Payload { proto, field }
                 if (proto == "ip" || proto == "ip6") && field == "dscp" =>
             {
-                match pattern(Ty::Named(DSCP), value) {
+                match pattern(Ty::Named(Names::Nft(DSCP)), value) {
                     Ok(Pattern::Value(Value::Int(d))) if d < 64 => act(Action::SetDscp(d as u8)),
                     _ => unknown(),
                 }

@@ -113,21 +113,12 @@ pub(super) fn base_chain(
         "route" => ChainType::Route,
         other => return Err(bad("chain type", other, "expected filter, nat or route")),
     };
-    let hook = match h.hook.as_str() {
-        "prerouting" => Hook::Prerouting,
-        "input" => Hook::Input,
-        "forward" => Hook::Forward,
-        "output" => Hook::Output,
-        "postrouting" => Hook::Postrouting,
-        "ingress" => Hook::Ingress,
-        "egress" => Hook::Egress,
-        other => {
-            return Err(bad(
-                "hook",
-                other,
-                "expected prerouting, input, forward, output, postrouting, ingress or egress",
-            ))
-        }
+    let Some(hook) = Hook::from_name(&h.hook) else {
+        return Err(bad(
+            "hook",
+            &h.hook,
+            "expected prerouting, input, forward, output, postrouting, ingress or egress",
+        ));
     };
     let priority = match &h.priority {
         Prio::Num(n) => *n,

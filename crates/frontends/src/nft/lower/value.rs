@@ -227,19 +227,17 @@ pub(super) fn single(ty: Ty, s: &str) -> Result<Pattern, Bad> {
             Mac::parse(s).ok_or_else(|| bad("MAC address", s, "expected aa:bb:cc:dd:ee:ff"))?,
         )),
         Ty::Str => Pattern::Value(Value::Str(s.to_string())),
-        Ty::Flags(t) | Ty::Named(t) => int(named_number(t, s).ok_or_else(|| {
+        Ty::Flags(names) | Ty::Named(names) => int(names.number(s).ok_or_else(|| {
             bad(
                 "value",
                 s,
-                format!(
-                    "not one of {}",
-                    t.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                ),
+                format!("not one of {}", names.names().join(", ")),
             )
         })?),
         Ty::EtherType => int(convert_ether(
             ty,
-            named_number(ETHERTYPE, s)
+            Names::Nft(ETHERTYPE)
+                .number(s)
                 .ok_or_else(|| bad("ethertype", s, "expected ip, ip6, arp, vlan or a number"))?,
         )),
         Ty::Id => match s {

@@ -30,9 +30,9 @@ impl TableCx<'_> {
             }
             (Some(k), Some(c)) => {
                 let (table, v6) = match k {
-                    "icmp" => (ICMP_CODE, Some(false)),
-                    "icmpv6" => (ICMPV6_CODE, Some(true)),
-                    "icmpx" => (ICMPX_CODE, None),
+                    "icmp" => (Names::IcmpCode, Some(false)),
+                    "icmpv6" => (Names::Icmpv6Code, Some(true)),
+                    "icmpx" => (Names::IcmpxCode, None),
                     other => {
                         return Err(bad(
                             "reject type",
@@ -41,7 +41,8 @@ impl TableCx<'_> {
                         ))
                     }
                 };
-                let n = named_number(table, c)
+                let n = table
+                    .number(c)
                     .ok_or_else(|| bad("reject code", c, "not a known code"))?
                     as u8;
                 match v6 {

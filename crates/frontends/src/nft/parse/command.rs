@@ -196,7 +196,7 @@ impl<'s> P<'s> {
     ) -> R<(model::ruleset::Family, Token)> {
         let first = self.name(st, what)?;
         if first.kind == Kind::Word {
-            if let Some(f) = family(&first.text) {
+            if let Some(f) = Family::from_name(&first.text) {
                 if self
                     .peek(st)?
                     .is_some_and(|t| matches!(t.kind, Kind::Word | Kind::Str))
@@ -424,7 +424,7 @@ impl<'s> P<'s> {
         match what.text.as_str() {
             "ruleset" => {
                 let fam = match self.peek(st)? {
-                    Some(t) if t.kind == Kind::Word => family(&t.text),
+                    Some(t) if t.kind == Kind::Word => Family::from_name(&t.text),
                     _ => None,
                 };
                 if fam.is_some() {

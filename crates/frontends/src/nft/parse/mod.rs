@@ -27,7 +27,7 @@ use super::lexer::{tokenize, Kind, Token};
 use crate::{ErrorKind, ParseError};
 use model::expr::{Effect, Undecidable};
 use model::source::Counters;
-use model::{Dialect, Origin, SourceFile, Span};
+use model::{Dialect, Family, Origin, SourceFile, Span};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
