@@ -846,3 +846,25 @@ fn named_prio(s: &str) -> Prio {
         offset: off,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    #[test]
+    fn json_tolerates_unknown_objects_and_single_flags() {
+        let j = r#"{"nftables": [{"table": {"family": "ip", "name": "t", "flags": "dormant"}},
+            {"wibble": {}},
+            {"chain": {"family": "ip", "table": "t", "name": "c", "type": "filter", "hook": "input", "prio": "filter + 5", "policy": "drop"}},
+            {"rule": {"family": "ip", "table": "t", "chain": "c", "expr": [{"frob": 1}, {"accept": null}]}}]}"#;
+        let (rs, w) = parse_json(&SourceFile::new("j", j)).unwrap();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].starts_with("nftables[1].wibble"));
+        assert!(rs.tables[0].chains[0].base.is_none(), "dormant");
+        assert!(matches!(
+            rs.tables[0].chains[0].rules[0].body[0],
+            Step::Action(Action::Undecidable(_))
+        ));
+        assert_eq!(rs.tables[0].chains[0].rules[0].origin.line, 4);
+    }
+}

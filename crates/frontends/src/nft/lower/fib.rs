@@ -75,3 +75,57 @@ impl TableCx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    #[test]
+    fn fib_forms() {
+        assert_eq!(
+            body("inet", "fib daddr type local"),
+            vec![cmp(
+                Key::FibAddrType {
+                    dst: true,
+                    iface: None
+                },
+                int(rtn::LOCAL)
+            )]
+        );
+        assert_eq!(
+            body("inet", "fib daddr . iif type != local")[0],
+            Step::Match(
+                Match::cmp(
+                    Key::FibAddrType {
+                        dst: true,
+                        iface: Some(IfaceLimit::In)
+                    },
+                    int(rtn::LOCAL)
+                )
+                .negate(true)
+            )
+        );
+        let strict = Test::RpFilter {
+            loose: false,
+            validmark: false,
+            accept_local: false,
+        };
+        assert_eq!(
+            body("inet", "fib saddr . iif oif missing drop")[0],
+            Step::Match(Match::new(strict.clone()).negate(true))
+        );
+        assert_eq!(
+            body("inet", "fib saddr . iif oif exists")[0],
+            Step::Match(Match::new(strict))
+        );
+        let loose = Test::RpFilter {
+            loose: true,
+            validmark: true,
+            accept_local: false,
+        };
+        assert_eq!(
+            body("inet", "fib saddr . mark oif missing")[0],
+            Step::Match(Match::new(loose).negate(true))
+        );
+    }
+}

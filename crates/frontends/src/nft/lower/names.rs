@@ -190,3 +190,32 @@ pub(super) fn tcp_option_kind(name: &str) -> Option<u8> {
         n => return n.parse().ok(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_names_nft_tables_and_numbers() {
+        assert_eq!(Names::IcmpType.number("echo-request"), Some(8));
+        assert_eq!(
+            Names::Icmpv6Type.number("mld-listener-reduction"),
+            Some(132)
+        );
+        assert_eq!(Names::IcmpxCode.number("admin-prohibited"), Some(3));
+        assert_eq!(
+            Names::CtState.number("established"),
+            Some(ct_state::ESTABLISHED)
+        );
+        assert_eq!(Names::RouteType.number("local"), Some(rtn::LOCAL));
+        assert_eq!(Names::Nft(TCP_FLAGS).number("syn"), Some(0x02));
+        assert_eq!(Names::Nft(TCP_FLAGS).number("0x12"), Some(0x12));
+        assert_eq!(Names::Nft(PKTTYPE).number("nope"), None);
+        assert_eq!(
+            Names::IcmpCode.names()[..2],
+            ["net-unreachable", "host-unreachable"]
+        );
+        assert_eq!(Names::CtState.names()[0], "invalid");
+        assert_eq!(Names::RouteType.names()[1], "unicast");
+    }
+}

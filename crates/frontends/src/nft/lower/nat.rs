@@ -152,3 +152,27 @@ impl TableCx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    /// Found by the nft kernel-differential test: `dnat ip6 to X` in an inet table leaves
+    /// an IPv4 packet alone and the rule continues (the kernel traces the rule, verdict
+    /// continue): an alternative for the other family with no action.
+    #[test]
+    fn inet_nat_with_a_family_continues_for_the_other_family() {
+        let text = "table inet t {\n chain c {\n  type nat hook prerouting priority -100;\n  dnat ip6 to fd00::1\n }\n}\n";
+        let rs = crate::nft::parse_text(&SourceFile::new("t.nft", text)).unwrap();
+        let rules = &rs.tables[0].chains[0].rules;
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].origin.span, rules[1].origin.span);
+        assert_eq!(
+            rules[1].body,
+            vec![Step::Match(model::expr::Match::cmp(
+                Key::NfProto,
+                Pattern::Value(Value::Int(2))
+            ))]
+        );
+    }
+}

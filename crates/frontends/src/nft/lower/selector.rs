@@ -180,3 +180,146 @@ impl TableCx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    #[test]
+    fn payload_dependencies_follow_the_family() {
+        assert_eq!(
+            body("ip", "ip saddr != 10.0.0.0/8"),
+            vec![Step::Match(
+                Match::cmp(Key::SrcAddr, Pattern::Prefix("10.0.0.0/8".parse().unwrap()))
+                    .negate(true)
+            )]
+        );
+        assert_eq!(body("inet", "ip6 daddr ::1")[0], cmp(Key::NfProto, int(10)));
+        assert_eq!(
+            body("inet", "th dport 53"),
+            vec![cmp(Key::DstPort, int(53))]
+        );
+        assert_eq!(
+            body("ip", "udp sport 67-68"),
+            vec![
+                cmp(Key::L4Proto, int(17)),
+                cmp(Key::SrcPort, Pattern::Range(Value::Int(67), Value::Int(68)))
+            ]
+        );
+        assert_eq!(
+            body("ip", "icmp type echo-request")[1],
+            cmp(Key::IcmpType, int(8))
+        );
+        assert_eq!(
+            body("ip6", "icmpv6 type nd-neighbor-solicit")[1],
+            cmp(Key::Icmpv6Type, int(135))
+        );
+        assert_eq!(
+            body("ip", "ip protocol tcp"),
+            vec![cmp(Key::L4Proto, int(6))]
+        );
+        assert_eq!(
+            body("bridge", "ether saddr 02:00:00:00:00:01")[0],
+            cmp(
+                Key::EtherSrc,
+                Pattern::Value(Value::Mac(model::packet::Mac([2, 0, 0, 0, 0, 1])))
+            )
+        );
+        assert_eq!(
+            body("bridge", "ether type ip6"),
+            vec![cmp(Key::NfProto, int(10))]
+        );
+    }
+
+    #[test]
+    fn meta_and_interfaces() {
+        assert_eq!(
+            body("inet", "iifname \"eth*\""),
+            vec![cmp(Key::IifName, Pattern::Iface("eth+".into()))]
+        );
+        assert_eq!(
+            body("inet", "meta oif lo"),
+            vec![cmp(Key::OifName, Pattern::Iface("lo".into()))]
+        );
+        assert_eq!(
+            body("inet", "meta mark & 0xff == 0x1"),
+            vec![cmp(
+                Key::Mark,
+                Pattern::Masked {
+                    mask: 0xff,
+                    value: 1
+                }
+            )]
+        );
+        assert_eq!(
+            body("inet", "meta nfproto ipv6"),
+            vec![cmp(Key::NfProto, int(10))]
+        );
+        assert_eq!(
+            body("inet", "meta l4proto { tcp, udp }"),
+            vec![cmp(Key::L4Proto, Pattern::OneOf(vec![int(6), int(17)]))]
+        );
+        assert_eq!(
+            body("inet", "meta pkttype broadcast"),
+            vec![cmp(Key::PktType, int(1))]
+        );
+        assert_eq!(
+            body("inet", "meta skuid 1000"),
+            vec![cmp(Key::SkUid, int(1000))]
+        );
+        assert_eq!(
+            body("inet", "meta length > 1000"),
+            vec![cmp(
+                Key::Length,
+                Pattern::Compare(model::expr::CmpOp::Gt, Value::Int(1000))
+            )]
+        );
+        assert!(
+            matches!(&body("inet", "meta cpu 1")[0], Step::Match(Match { test: Test::Undecidable { kind: Undecidable::Unsupported(n), .. }, .. }) if n == "meta cpu")
+        );
+    }
+
+    #[test]
+    fn conntrack_keys() {
+        assert_eq!(
+            body("inet", "ct state established,related"),
+            vec![cmp(
+                Key::CtState,
+                Pattern::AnyBit(ct_state::ESTABLISHED | ct_state::RELATED)
+            )]
+        );
+        assert_eq!(
+            body("inet", "ct state { new, untracked }"),
+            vec![cmp(
+                Key::CtState,
+                Pattern::OneOf(vec![int(ct_state::NEW), int(ct_state::UNTRACKED)])
+            )]
+        );
+        assert_eq!(
+            body("inet", "ct original saddr 10.0.0.1"),
+            vec![cmp(Key::CtOrigSrc, addr("10.0.0.1"))]
+        );
+        assert_eq!(
+            body("inet", "ct reply proto-dst 80"),
+            vec![cmp(Key::CtReplDstPort, int(80))]
+        );
+        assert_eq!(
+            body("inet", "ct helper \"ftp\""),
+            vec![cmp(Key::CtHelper, Pattern::Value(Value::Str("ftp".into())))]
+        );
+        assert_eq!(
+            body("inet", "ct direction reply"),
+            vec![cmp(Key::CtDirection, int(1))]
+        );
+        assert!(matches!(
+            &body("inet", "ct count over 2 drop")[0],
+            Step::Match(Match {
+                test: Test::Undecidable {
+                    kind: Undecidable::CtCount,
+                    ..
+                },
+                ..
+            })
+        ));
+    }
+}

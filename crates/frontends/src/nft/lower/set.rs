@@ -145,3 +145,32 @@ impl TableCx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    #[test]
+    fn named_and_anonymous_sets() {
+        let rs = text("table inet t {\n set s { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 192.168.1.1-192.168.1.9 } }\n chain c {\n ip saddr != @s drop\n ip saddr . tcp dport { 1.2.3.4 . 22 } accept\n }\n}\n");
+        let t = &rs.tables[0];
+        let s = t.set("s").unwrap();
+        assert_eq!(
+            s.elements[1].key,
+            vec![Pattern::Range(
+                Value::Addr("192.168.1.1".parse().unwrap()),
+                Value::Addr("192.168.1.9".parse().unwrap())
+            )]
+        );
+        let lookup = Test::InSet {
+            keys: vec![Key::SrcAddr],
+            set: SetRef::Table("s".into()),
+        };
+        assert_eq!(
+            t.chains[0].rules[0].body[1],
+            Step::Match(Match::new(lookup).negate(true))
+        );
+        let anon = t.set("__anon0").unwrap();
+        assert_eq!(anon.elements[0].key, vec![addr("1.2.3.4"), int(22)]);
+    }
+}

@@ -198,3 +198,144 @@ impl TableCx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    #[test]
+    fn statements() {
+        let a = |family: &str, s: &str| {
+            body(family, s)
+                .into_iter()
+                .filter_map(|s| match s {
+                    Step::Action(a) => Some(a),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            a("ip", "reject"),
+            vec![Action::Verdict(Verdict::Reject(Reject::Icmp(3)))]
+        );
+        assert_eq!(
+            a("inet", "reject"),
+            vec![Action::Verdict(Verdict::Reject(Reject::Icmpx(1)))]
+        );
+        assert_eq!(
+            a("inet", "reject with icmpx admin-prohibited"),
+            vec![Action::Verdict(Verdict::Reject(Reject::Icmpx(3)))]
+        );
+        assert_eq!(
+            body("inet", "reject with icmpv6 addr-unreachable")[0],
+            cmp(Key::NfProto, int(10))
+        );
+        assert_eq!(
+            body("inet", "reject with tcp reset")[0],
+            cmp(Key::L4Proto, int(6))
+        );
+        assert_eq!(
+            a("ip", "meta mark set 0x10"),
+            vec![Action::SetMark {
+                value: 0x10,
+                mask: u32::MAX
+            }]
+        );
+        assert_eq!(
+            a("ip", "meta mark set meta mark | 0x10"),
+            vec![Action::SetMark {
+                value: 0x10,
+                mask: 0x10
+            }]
+        );
+        assert_eq!(
+            a("ip", "meta mark set ct mark"),
+            vec![Action::CtMark(CtMarkOp::Restore {
+                nfmask: u32::MAX,
+                ctmask: u32::MAX
+            })]
+        );
+        assert_eq!(
+            a("ip", "ct mark set meta mark"),
+            vec![Action::CtMark(CtMarkOp::Save {
+                nfmask: u32::MAX,
+                ctmask: u32::MAX
+            })]
+        );
+        assert_eq!(
+            a("ip", "ct helper set \"ftp\""),
+            vec![Action::CtSet {
+                helper: Some("ftp".into()),
+                zone: None
+            }]
+        );
+        assert_eq!(a("ip", "meta nftrace set 1"), vec![Action::Trace]);
+        assert_eq!(a("ip", "notrack"), vec![Action::Notrack]);
+        assert_eq!(
+            a("ip", "queue num 3 bypass"),
+            vec![Action::Verdict(Verdict::Queue(model::expr::Queue {
+                num: 3,
+                last: 3,
+                bypass: true,
+                fanout: false
+            }))]
+        );
+        let log = a("ip", "log prefix \"x \" level info group 2");
+        assert!(
+            matches!(&log[0], Action::Log(l) if l.prefix == "x " && l.level == Some(6) && l.kind == LogKind::Nflog { group: 2 })
+        );
+        let nat = a("ip", "snat to 10.0.0.1-10.0.0.5:1000-2000 fully-random");
+        assert!(
+            matches!(&nat[0], Action::Nat(n) if n.kind == NatKind::Snat && n.ports == Some((1000, 2000)) && n.fully_random && n.addr.unwrap().1 == "10.0.0.5".parse::<std::net::IpAddr>().unwrap())
+        );
+        assert!(
+            matches!(&a("ip", "redirect to :8080")[0], Action::Nat(n) if n.kind == NatKind::Redirect && n.ports == Some((8080, 8080)))
+        );
+        assert!(
+            matches!(&a("ip", "masquerade")[0], Action::Nat(n) if n.kind == NatKind::Masquerade)
+        );
+        let mapped = rules_in(
+            "ip",
+            "dnat to ip daddr map { 1.1.1.1 : 10.0.0.1, 2.2.2.2 : 10.0.0.2 }",
+        );
+        assert_eq!(mapped.len(), 2);
+        assert_eq!(mapped[1].body[0], cmp(Key::DstAddr, addr("2.2.2.2")));
+        assert!(matches!(
+            &body("ip", "limit rate 10/second accept")[0],
+            Step::Match(Match {
+                test: Test::Undecidable {
+                    kind: Undecidable::Limit,
+                    ..
+                },
+                ..
+            })
+        ));
+        assert!(matches!(
+            &body("ip", "numgen inc mod 2 0 accept")[0],
+            Step::Match(Match {
+                test: Test::Undecidable {
+                    kind: Undecidable::Numgen,
+                    ..
+                },
+                ..
+            })
+        ));
+        assert_eq!(a("ip", "dup to 10.0.0.1")[0], Action::Effect(Effect::Dup));
+        let r = &rules_in(
+            "ip",
+            "tcp dport 22 counter packets 5 bytes 300 accept comment \"ssh\" # handle 7",
+        )[0];
+        assert_eq!(
+            r.origin.counters.map(|c| (c.packets, c.bytes)),
+            Some((5, 300))
+        );
+        assert_eq!(
+            (r.origin.comment.as_deref(), r.origin.handle),
+            (Some("ssh"), Some(7))
+        );
+        assert_eq!(
+            r.origin.text,
+            "tcp dport 22 counter packets 5 bytes 300 accept comment \"ssh\""
+        );
+    }
+}

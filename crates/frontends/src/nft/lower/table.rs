@@ -174,3 +174,55 @@ pub fn std_priority(family: Family, name: &str) -> Option<i64> {
         })),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    #[test]
+    fn named_priorities_with_offsets_by_family() {
+        let rs = text(
+            "table inet a { chain x { type filter hook input priority filter + 10; policy drop; } }\n\
+             table ip b { chain y { type nat hook prerouting priority dstnat - 5; } }\n\
+             table bridge c { chain z { type filter hook prerouting priority dstnat; } }\n\
+             table netdev d { chain w { type filter hook ingress device \"eth0\" priority -500; } }\n",
+        );
+        let prio = |t: usize| rs.tables[t].chains[0].base.clone().unwrap();
+        assert_eq!((prio(0).priority, prio(0).policy), (10, Verdict::Drop));
+        assert_eq!(
+            (prio(1).priority, prio(1).chain_type, prio(1).policy),
+            (-105, ChainType::Nat, Verdict::Accept)
+        );
+        assert_eq!(prio(2).priority, -300);
+        assert_eq!(
+            (prio(3).priority, prio(3).device.as_deref()),
+            (-500, Some("eth0"))
+        );
+        let e = parse_text(&SourceFile::new(
+            "x",
+            "table netdev n { chain c { type filter hook ingress device lo priority srcnat; } }",
+        ))
+        .unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::InvalidValue { .. }), "{e}");
+    }
+
+    #[test]
+    fn several_devices_make_one_base_chain_each() {
+        let rs = text("table netdev t {\n chain c {\n type filter hook ingress devices = { eth0, eth1 } priority filter; policy drop;\n drop\n }\n}\n");
+        let devs: Vec<_> = rs.tables[0]
+            .chains
+            .iter()
+            .map(|c| c.base.clone().unwrap().device)
+            .collect();
+        assert_eq!(
+            devs,
+            vec![Some("eth0".to_string()), Some("eth1".to_string())]
+        );
+    }
+
+    #[test]
+    fn dormant_tables_have_no_base_chains() {
+        let rs = text("table ip t {\n flags dormant\n chain c { type filter hook input priority 0; policy drop; }\n}\n");
+        assert!(rs.tables[0].chains[0].base.is_none());
+    }
+}

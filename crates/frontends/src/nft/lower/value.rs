@@ -248,3 +248,63 @@ pub(super) fn single(ty: Ty, s: &str) -> Result<Pattern, Bad> {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    #[test]
+    fn tcp_flags_forms() {
+        let syn = cmp(
+            Key::TcpFlags,
+            Pattern::Masked {
+                mask: 0x12,
+                value: 0x02,
+            },
+        );
+        assert_eq!(body("ip", "tcp flags & (syn | ack) == syn")[1], syn);
+        assert_eq!(body("ip", "tcp flags syn / syn,ack")[1], syn);
+        assert_eq!(
+            body("ip", "tcp flags syn")[1],
+            cmp(Key::TcpFlags, Pattern::AnyBit(0x02))
+        );
+    }
+
+    fn ifname_pattern(rule: &str) -> Pattern {
+        let text = format!("table ip t {{\n chain c {{\n  {rule}\n }}\n}}\n");
+        let rs = crate::nft::parse_text(&SourceFile::new("t.nft", text)).unwrap();
+        match &rs.tables[0].chains[0].rules[0].body[0] {
+            Step::Match(m) => match &m.test {
+                Test::Cmp {
+                    key: Key::IifName,
+                    pattern,
+                } => pattern.clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Found by the txlate cross-check (`iptables-translate -A FORWARD -i *` gives
+    /// `iifname "\*"`): an escaped trailing star is the literal name `*`, not a wildcard;
+    /// a literal name ending in `+` must not turn into iptables' `+` wildcard.
+    #[test]
+    fn escaped_star_and_plus_are_literal_interface_names() {
+        assert_eq!(
+            ifname_pattern(r#"iifname "\*""#),
+            Pattern::Iface("*".into())
+        );
+        assert_eq!(
+            ifname_pattern(r#"iifname "eth*""#),
+            Pattern::Iface("eth+".into())
+        );
+        assert_eq!(
+            ifname_pattern(r#"iifname "eth*foo**""#),
+            Pattern::Iface("eth*foo*+".into())
+        );
+        assert_eq!(
+            ifname_pattern(r#"iifname "eth+""#),
+            Pattern::Value(Value::Str("eth+".into()))
+        );
+    }
+}

@@ -54,3 +54,44 @@ impl TableCx<'_> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    #[test]
+    fn verdict_maps_expand_with_a_guarded_catch_all() {
+        let rules = rules_in(
+            "inet",
+            "tcp dport vmap { 22 : accept, 80 : jump other, * : drop }",
+        );
+        assert_eq!(rules.len(), 3);
+        assert!(rules.iter().all(|r| r.origin.span == rules[0].origin.span));
+        assert_eq!(
+            rules[1].body,
+            vec![
+                cmp(Key::L4Proto, int(6)),
+                cmp(Key::DstPort, int(80)),
+                act(Action::Verdict(Verdict::Jump("other".into())))
+            ]
+        );
+        assert_eq!(
+            rules[2].body,
+            vec![
+                cmp(Key::L4Proto, int(6)),
+                Step::Match(
+                    Match::cmp(Key::DstPort, Pattern::OneOf(vec![int(22), int(80)])).negate(true)
+                ),
+                act(Action::Verdict(Verdict::Drop)),
+            ]
+        );
+        let rs = text("table ip t {\n map m { type ipv4_addr : verdict; elements = { 1.1.1.1 : drop } }\n chain c { ip saddr vmap @m }\n}\n");
+        assert_eq!(
+            rs.tables[0].chains[0].rules[0].body,
+            vec![
+                cmp(Key::SrcAddr, addr("1.1.1.1")),
+                act(Action::Verdict(Verdict::Drop))
+            ]
+        );
+    }
+}

@@ -459,3 +459,71 @@ impl<'s> P<'s> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    #[test]
+    fn commands_defines_and_insert() {
+        let rs = text(
+            "define ports = { 22, 80 }\ndefine lan = 10.0.0.0/8\n\
+             add table ip t\nadd chain ip t c { type filter hook input priority 0; }\n\
+             add rule ip t c ip saddr $lan tcp dport $ports accept\n\
+             insert rule ip t c counter\nadd set ip t s { type ipv4_addr; }\n\
+             add element ip t s { 1.2.3.4 }\n",
+        );
+        let c = &rs.tables[0].chains[0];
+        assert_eq!(c.rules[0].body, vec![act(Action::Counter)]);
+        assert_eq!(
+            c.rules[1].body,
+            vec![
+                cmp(Key::SrcAddr, Pattern::Prefix("10.0.0.0/8".parse().unwrap())),
+                cmp(Key::L4Proto, int(6)),
+                cmp(Key::DstPort, Pattern::OneOf(vec![int(22), int(80)])),
+                act(Action::Verdict(Verdict::Accept)),
+            ]
+        );
+        assert_eq!(
+            c.rules[1].origin.text,
+            "ip saddr $lan tcp dport $ports accept"
+        );
+        assert_eq!(rs.tables[0].sets[0].elements[0].key, vec![addr("1.2.3.4")]);
+        let rs = text("table ip t { chain c { accept; } }\nflush ruleset\ntable ip u { }\n");
+        assert_eq!(rs.tables.len(), 1);
+        assert_eq!(rs.tables[0].name, "u");
+    }
+
+    #[test]
+    fn includes_resolve_next_to_the_file_and_errors_point_at_the_include() {
+        let dir = std::env::temp_dir().join(format!("wb-nft-include-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(
+            dir.join("sub/inner.nft"),
+            "define p = 22\ntable ip t { chain c { tcp dport $p drop } }\n",
+        )
+        .unwrap();
+        let main = dir.join("main.nft");
+        std::fs::write(
+            &main,
+            "include \"sub/inner.nft\"\nadd rule ip t c udp dport $p accept\n",
+        )
+        .unwrap();
+        let src = SourceFile::new(
+            main.display().to_string(),
+            std::fs::read_to_string(&main).unwrap(),
+        );
+        let rs = parse_text(&src).unwrap();
+        let c = &rs.tables[0].chains[0];
+        assert_eq!(c.rules.len(), 2);
+        assert!(c.rules[0].origin.file.ends_with("inner.nft"));
+        assert_eq!(rs.sources.len(), 2);
+        let bad = SourceFile::new(
+            main.display().to_string(),
+            "table ip t { }\ninclude \"nope.nft\"\n",
+        );
+        let e = parse_text(&bad).unwrap_err();
+        assert_eq!(e.line_col(), (2, 9));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

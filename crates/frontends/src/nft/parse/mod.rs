@@ -310,3 +310,45 @@ fn unreachable_err(src: &SourceFile, span: Span) -> ParseError {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    #[test]
+    fn errors_have_line_and_column() {
+        let e = parse_text(&SourceFile::new(
+            "f",
+            "table ip t {\n chain c {\n  ip saddr 10.0.0.300 accept\n }\n}\n",
+        ))
+        .unwrap_err();
+        assert_eq!(e.line_col(), (3, 3));
+        assert!(matches!(e.kind, ErrorKind::InvalidValue { .. }), "{e}");
+        let e = parse_text(&SourceFile::new(
+            "f",
+            "table ip t {\n chain c {\n  frobnicate 3\n }\n}\n",
+        ))
+        .unwrap_err();
+        assert_eq!(e.line_col(), (3, 3));
+        assert!(
+            matches!(&e.kind, ErrorKind::Unsupported { construct } if construct.contains("frobnicate")),
+            "{e}"
+        );
+        let e = parse_text(&SourceFile::new(
+            "f",
+            "table ip t {\n chain c {\n  jump nowhere\n }\n}\n",
+        ))
+        .unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::Undefined { .. }));
+        assert_eq!(e.line_col(), (3, 3));
+        let e = parse_text(&SourceFile::new(
+            "f",
+            "table ip t {\n chain c {\n  tcp dport $nope\n",
+        ))
+        .unwrap_err();
+        assert_eq!(e.line_col(), (3, 13));
+        let e =
+            parse_json(&SourceFile::new("j", "{\"nftables\": [ {\"table\": 3} ]}")).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::Json { .. }));
+    }
+}

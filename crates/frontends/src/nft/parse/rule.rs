@@ -377,3 +377,21 @@ impl<'s> P<'s> {
         Ok(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    #[test]
+    fn chain_bindings_become_chains() {
+        let rs = text("table inet x {\n chain y {\n  tcp dport 53 jump {\n   ip saddr 10.0.0.1 accept\n  }\n  drop\n }\n}\n");
+        let t = &rs.tables[0];
+        assert_eq!(t.chains[1].name, "__chain0");
+        assert_eq!(
+            t.chains[0].rules[0].body.last(),
+            Some(&act(Action::Verdict(Verdict::Jump("__chain0".into()))))
+        );
+        assert_eq!(t.chains[0].rules.len(), 2);
+        assert_eq!(t.chains[1].rules.len(), 1);
+    }
+}
