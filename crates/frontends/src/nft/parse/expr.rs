@@ -117,78 +117,15 @@ impl<'s> P<'s> {
             return Ok(None);
         };
         let start = t.span.start as usize;
-        let next_word = |p: &Self, k: usize| {
-            p.toks
-                .get(p.pos + k)
-                .filter(|n| n.kind == Kind::Word)
-                .map(|n| n.text.clone())
-        };
         if t.kind == Kind::At {
-            // Raw payload `@nh,16,8` (the `,` parts follow).
-            if self.toks.get(self.pos + 1).is_some_and(|n| n.is_punct(",")) {
-                self.pos += 1;
-                for _ in 0..2 {
-                    self.expect_punct(st, ",")?;
-                    self.word(st, "an offset or length")?;
-                }
-                return Ok(Some(Expr::Opaque {
-                    name: "raw payload".into(),
-                    text: self.text_from(start),
-                }));
-            }
-            return Ok(None);
+            return self.raw_payload(st, start);
         }
         if t.kind != Kind::Word {
             return Ok(None);
         }
         let w = t.text.as_str();
         let e = if PAYLOAD.contains(&w) {
-            let Some(field) = next_word(self, 1) else {
-                return Ok(None);
-            };
-            if field == "option" && (w == "tcp" || w == "ip") {
-                self.pos += 2;
-                let name = self.word(st, "an option name")?.text;
-                let field = match self.peek(st)? {
-                    Some(f)
-                        if f.kind == Kind::Word && TCP_OPTION_FIELDS.contains(&f.text.as_str()) =>
-                    {
-                        Some(self.next(st)?.map(|f| f.text).unwrap_or_default())
-                    }
-                    _ => None,
-                };
-                if w == "ip" {
-                    return Ok(Some(Expr::Opaque {
-                        name: "ip option".into(),
-                        text: self.text_from(start),
-                    }));
-                }
-                return Ok(Some(Expr::TcpOption { name, field }));
-            }
-            if field == "chunk" && w == "sctp" {
-                self.pos += 3;
-                if self.peek(st)?.is_some_and(|f| {
-                    f.kind == Kind::Word && !matches!(f.text.as_str(), "exists" | "missing")
-                }) {
-                    self.pos += 1;
-                }
-                return Ok(Some(Expr::Opaque {
-                    name: "sctp chunk".into(),
-                    text: self.text_from(start),
-                }));
-            }
-            if !field
-                .bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_alphabetic())
-            {
-                return Ok(None);
-            }
-            self.pos += 2;
-            Expr::Payload {
-                proto: w.to_string(),
-                field,
-            }
+            return self.payload(st, w, start);
         } else if w == "meta" {
             self.pos += 1;
             Expr::Meta(self.word(st, "a meta key")?.text)
@@ -197,22 +134,7 @@ impl<'s> P<'s> {
             Expr::Meta(w.to_string())
         } else if w == "ct" {
             self.pos += 1;
-            let mut dir = None;
-            if let Some(d) = self
-                .peek(st)?
-                .filter(|d| d.is("original") || d.is("reply"))
-                .map(|d| d.text.clone())
-            {
-                self.pos += 1;
-                dir = Some(d);
-            }
-            if self.peek(st)?.is_some_and(|f| f.is("ip") || f.is("ip6"))
-                && next_word(self, 1).is_some_and(|k| k == "saddr" || k == "daddr")
-            {
-                self.pos += 1;
-            }
-            let key = self.word(st, "a ct key")?.text;
-            Expr::Ct { key, dir }
+            self.ct(st)?
         } else if w == "fib" {
             self.pos += 1;
             let mut flags = vec![self.word(st, "saddr or daddr")?.text];
@@ -222,36 +144,7 @@ impl<'s> P<'s> {
             let result = self.word(st, "a fib result (oif, oifname, type)")?.text;
             Expr::Fib { flags, result }
         } else if w == "rt" || EXTHDR.contains(&w) || w == "exthdr" {
-            let Some(field) = next_word(self, 1) else {
-                return Ok(None);
-            };
-            if w == "rt"
-                && matches!(
-                    field.as_str(),
-                    "classid" | "nexthop" | "mtu" | "ipsec" | "ip" | "ip6"
-                )
-            {
-                self.pos += 2;
-                if field == "ip" || field == "ip6" {
-                    self.word(st, "an rt key")?;
-                }
-                return Ok(Some(Expr::Opaque {
-                    name: format!("rt {field}"),
-                    text: self.text_from(start),
-                }));
-            }
-            self.pos += 2;
-            if w == "exthdr" {
-                Expr::Exthdr {
-                    name: field,
-                    field: String::new(),
-                }
-            } else {
-                Expr::Exthdr {
-                    name: w.to_string(),
-                    field,
-                }
-            }
+            return self.exthdr_or_rt(st, w, start);
         } else if matches!(
             w,
             "socket" | "osf" | "numgen" | "jhash" | "symhash" | "ipsec" | "tunnel"
@@ -266,6 +159,136 @@ impl<'s> P<'s> {
             return Ok(None);
         };
         Ok(Some(e))
+    }
+
+    /// The word `k` tokens after the cursor, if it is a word.
+    fn word_at(&self, k: usize) -> Option<String> {
+        self.toks
+            .get(self.pos + k)
+            .filter(|n| n.kind == Kind::Word)
+            .map(|n| n.text.clone())
+    }
+
+    /// Raw payload `@nh,16,8` (the `,` parts follow), or None for a set reference.
+    fn raw_payload(&mut self, st: &State, start: usize) -> R<Option<Expr>> {
+        if !self.toks.get(self.pos + 1).is_some_and(|n| n.is_punct(",")) {
+            return Ok(None);
+        }
+        self.pos += 1;
+        for _ in 0..2 {
+            self.expect_punct(st, ",")?;
+            self.word(st, "an offset or length")?;
+        }
+        Ok(Some(Expr::Opaque {
+            name: "raw payload".into(),
+            text: self.text_from(start),
+        }))
+    }
+
+    /// `PROTO FIELD` (`tcp dport`), `tcp option NAME [FIELD]`, `sctp chunk NAME [FIELD]`;
+    /// None when the next word is not a field.
+    fn payload(&mut self, st: &State, w: &str, start: usize) -> R<Option<Expr>> {
+        let Some(field) = self.word_at(1) else {
+            return Ok(None);
+        };
+        if field == "option" && (w == "tcp" || w == "ip") {
+            self.pos += 2;
+            let name = self.word(st, "an option name")?.text;
+            let field = match self.peek(st)? {
+                Some(f) if f.kind == Kind::Word && TCP_OPTION_FIELDS.contains(&f.text.as_str()) => {
+                    Some(self.next(st)?.map(|f| f.text).unwrap_or_default())
+                }
+                _ => None,
+            };
+            if w == "ip" {
+                return Ok(Some(Expr::Opaque {
+                    name: "ip option".into(),
+                    text: self.text_from(start),
+                }));
+            }
+            return Ok(Some(Expr::TcpOption { name, field }));
+        }
+        if field == "chunk" && w == "sctp" {
+            self.pos += 3;
+            if self.peek(st)?.is_some_and(|f| {
+                f.kind == Kind::Word && !matches!(f.text.as_str(), "exists" | "missing")
+            }) {
+                self.pos += 1;
+            }
+            return Ok(Some(Expr::Opaque {
+                name: "sctp chunk".into(),
+                text: self.text_from(start),
+            }));
+        }
+        if !field
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
+        {
+            return Ok(None);
+        }
+        self.pos += 2;
+        Ok(Some(Expr::Payload {
+            proto: w.to_string(),
+            field,
+        }))
+    }
+
+    /// `ct [original|reply] [ip|ip6] KEY`, after `ct`.
+    fn ct(&mut self, st: &State) -> R<Expr> {
+        let mut dir = None;
+        if let Some(d) = self
+            .peek(st)?
+            .filter(|d| d.is("original") || d.is("reply"))
+            .map(|d| d.text.clone())
+        {
+            self.pos += 1;
+            dir = Some(d);
+        }
+        if self.peek(st)?.is_some_and(|f| f.is("ip") || f.is("ip6"))
+            && self
+                .word_at(1)
+                .is_some_and(|k| k == "saddr" || k == "daddr")
+        {
+            self.pos += 1;
+        }
+        let key = self.word(st, "a ct key")?.text;
+        Ok(Expr::Ct { key, dir })
+    }
+
+    /// IPv6 extension headers (`frag more-fragments`, `exthdr hbh`) and `rt` keys
+    /// (`rt mtu`, `rt ip nexthop`); None when no field follows.
+    fn exthdr_or_rt(&mut self, st: &State, w: &str, start: usize) -> R<Option<Expr>> {
+        let Some(field) = self.word_at(1) else {
+            return Ok(None);
+        };
+        if w == "rt"
+            && matches!(
+                field.as_str(),
+                "classid" | "nexthop" | "mtu" | "ipsec" | "ip" | "ip6"
+            )
+        {
+            self.pos += 2;
+            if field == "ip" || field == "ip6" {
+                self.word(st, "an rt key")?;
+            }
+            return Ok(Some(Expr::Opaque {
+                name: format!("rt {field}"),
+                text: self.text_from(start),
+            }));
+        }
+        self.pos += 2;
+        Ok(Some(if w == "exthdr" {
+            Expr::Exthdr {
+                name: field,
+                field: String::new(),
+            }
+        } else {
+            Expr::Exthdr {
+                name: w.to_string(),
+                field,
+            }
+        }))
     }
 
     /// The words of an opaque selector (`numgen inc mod 2 offset 1`, `socket transparent`,

@@ -84,164 +84,135 @@ impl<'s> P<'s> {
     }
 
     pub(super) fn stmt_kind(&mut self, st: &mut State, ti: usize, t: &Token) -> R<StmtKind> {
-        let start = t.span.start as usize;
         if t.kind == Kind::Word {
-            match t.text.as_str() {
-                "accept" | "drop" | "continue" | "return" => {
-                    let v = self.verdict(st)?.unwrap_or(VerdictAst::Accept);
-                    return Ok(StmtKind::Verdict(v));
-                }
-                "jump" | "goto" => {
-                    self.pos += 1;
-                    if self.peek(st)?.is_some_and(|n| n.is_punct("{")) {
-                        self.pos += 1;
-                        let name = self.binding(st, ti)?;
-                        return Ok(StmtKind::Verdict(if t.text == "jump" {
-                            VerdictAst::Jump(name)
-                        } else {
-                            VerdictAst::Goto(name)
-                        }));
-                    }
-                    let target = self.name(st, "a chain name")?.text;
-                    return Ok(StmtKind::Verdict(if t.text == "jump" {
-                        VerdictAst::Jump(target)
-                    } else {
-                        VerdictAst::Goto(target)
-                    }));
-                }
-                "queue" => {
-                    self.pos += 1;
-                    return self.queue(st);
-                }
-                "log" => {
-                    self.pos += 1;
-                    return self.log(st);
-                }
-                "reject" => {
-                    self.pos += 1;
-                    if !self.eat(st, "with")? {
-                        return Ok(StmtKind::Reject {
-                            kind: None,
-                            code: None,
-                        });
-                    }
-                    let kind = self.word(st, "icmp, icmpv6, icmpx or tcp")?;
-                    if kind.text == "tcp" {
-                        if !self.eat(st, "reset")? {
-                            return Err(self.expected_here(st, "`reset`"));
-                        }
-                        return Ok(StmtKind::Reject {
-                            kind: Some("tcp reset".into()),
-                            code: None,
-                        });
-                    }
-                    self.eat(st, "type")?;
-                    let code = self.word(st, "a reject code")?.text;
-                    let kind = if kind.text == "icmp6" {
-                        "icmpv6".to_string()
-                    } else {
-                        kind.text
-                    };
-                    return Ok(StmtKind::Reject {
-                        kind: Some(kind),
-                        code: Some(code),
-                    });
-                }
-                "snat" | "dnat" | "masquerade" | "redirect" => {
-                    self.pos += 1;
-                    return self.nat(st, &t.text);
-                }
-                "notrack" => {
-                    self.pos += 1;
-                    return Ok(StmtKind::Notrack);
-                }
-                "limit" | "quota" | "meter" => {
-                    self.pos += 1;
-                    self.skip_stateful(st)?;
-                    if t.text == "meter" {
-                        self.skip_braced(st)?;
-                    }
-                    let kind = if t.text == "quota" {
-                        Undecidable::Quota
-                    } else {
-                        Undecidable::Limit
-                    };
-                    return Ok(StmtKind::Undecidable {
-                        kind,
-                        text: self.text_from(start),
-                    });
-                }
-                "add" | "update" | "delete"
-                    if self
-                        .toks
-                        .get(self.pos + 1)
-                        .is_some_and(|n| n.kind == Kind::At) =>
-                {
-                    self.pos += 1;
-                    let set = self.next(st)?.map(|s| s.text).unwrap_or_default();
-                    self.expect_punct(st, "{")?;
-                    let elem = self.concat_value(st, true)?;
-                    let mut stateful = false;
-                    loop {
-                        self.skip_ends(st)?;
-                        let Some(n) = self.next(st)? else {
-                            return Err(self.expected_here(st, "`}`"));
-                        };
-                        if n.is_punct("}") {
-                            break;
-                        }
-                        if n.is("limit") || n.is("quota") || n.is("ct") {
-                            stateful = true;
-                        }
-                    }
-                    return Ok(StmtKind::SetUpdate {
-                        op: t.text.clone(),
-                        set,
-                        elem,
-                        stateful,
-                    });
-                }
-                "dup" | "fwd" | "tproxy" | "synproxy" | "flow" | "xt" | "last" | "secmark"
-                | "osf"
-                    if !self.is_selector_stmt(t) =>
-                {
-                    self.pos += 1;
-                    let args = self.pos;
-                    self.skip_args(st)?;
-                    let text = self.text_from(start);
-                    return Ok(match t.text.as_str() {
-                        "dup" => StmtKind::Effect(Effect::Dup),
-                        "flow" => {
-                            let flowtable = self.toks[args..self.pos]
-                                .iter()
-                                .find(|a| a.kind == Kind::At)
-                                .map(|a| a.text.clone())
-                                .unwrap_or_default();
-                            StmtKind::Effect(Effect::FlowOffload { flowtable })
-                        }
-                        "last" => StmtKind::Effect(Effect::Last),
-                        "secmark" => StmtKind::Effect(Effect::Secmark),
-                        "xt" if text.starts_with("xt match") => StmtKind::Undecidable {
-                            kind: Undecidable::Unsupported(format!("{text} (iptables-nft compat expression: pass the iptables-save view too)")),
-                            text,
-                        },
-                        "xt" => StmtKind::Unknown(format!("{text} (iptables-nft compat expression: pass the iptables-save view too)")),
-                        _ => StmtKind::Unknown(text),
-                    });
-                }
-                "ct" if self.toks.get(self.pos + 1).is_some_and(|n| n.is("count")) => {
-                    self.pos += 2;
-                    self.eat(st, "over")?;
-                    self.word(st, "a connection count")?;
-                    return Ok(StmtKind::Undecidable {
-                        kind: Undecidable::CtCount,
-                        text: self.text_from(start),
-                    });
-                }
-                _ => {}
+            if let Some(kind) = self.keyword_stmt(st, ti, t)? {
+                return Ok(kind);
             }
         }
-        // A selector-led statement: a match, `set`, or `vmap`.
+        self.selector_stmt(st, t)
+    }
+
+    /// A statement led by its keyword (`accept`, `jump`, `log`, `reject`, `snat`, `limit`,
+    /// `add @s`, `dup`, ...); `None` when `t` starts a selector instead.
+    fn keyword_stmt(&mut self, st: &mut State, ti: usize, t: &Token) -> R<Option<StmtKind>> {
+        let start = t.span.start as usize;
+        let next_is = |p: &Self, f: &dyn Fn(&Token) -> bool| p.toks.get(p.pos + 1).is_some_and(f);
+        if matches!(t.text.as_str(), "accept" | "drop" | "continue" | "return") {
+            let v = self.verdict(st)?.unwrap_or(VerdictAst::Accept);
+            return Ok(Some(StmtKind::Verdict(v)));
+        }
+        let kind = match t.text.as_str() {
+            "add" | "update" | "delete" if next_is(self, &|n| n.kind == Kind::At) => {
+                self.pos += 1;
+                self.set_update(st, &t.text)?
+            }
+            "dup" | "fwd" | "tproxy" | "synproxy" | "flow" | "xt" | "last" | "secmark" | "osf"
+                if !self.is_selector_stmt(t) =>
+            {
+                self.pos += 1;
+                self.effect_stmt(st, t, start)?
+            }
+            "ct" if next_is(self, &|n| n.is("count")) => {
+                self.pos += 2;
+                self.eat(st, "over")?;
+                self.word(st, "a connection count")?;
+                StmtKind::Undecidable {
+                    kind: Undecidable::CtCount,
+                    text: self.text_from(start),
+                }
+            }
+            "jump" | "goto" | "queue" | "log" | "reject" | "snat" | "dnat" | "masquerade"
+            | "redirect" | "notrack" | "limit" | "quota" | "meter" => {
+                self.pos += 1;
+                match t.text.as_str() {
+                    "jump" | "goto" => self.jump(st, ti, t.text == "jump")?,
+                    "queue" => self.queue(st)?,
+                    "log" => self.log(st)?,
+                    "reject" => self.reject(st)?,
+                    "notrack" => StmtKind::Notrack,
+                    "limit" | "quota" | "meter" => self.stateful(st, &t.text, start)?,
+                    nat => self.nat(st, nat)?,
+                }
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(kind))
+    }
+
+    /// `limit ...`, `quota ...`, `meter NAME { ... }`: undecidable offline.
+    fn stateful(&mut self, st: &State, word: &str, start: usize) -> R<StmtKind> {
+        self.skip_stateful(st)?;
+        if word == "meter" {
+            self.skip_braced(st)?;
+        }
+        let kind = if word == "quota" {
+            Undecidable::Quota
+        } else {
+            Undecidable::Limit
+        };
+        Ok(StmtKind::Undecidable {
+            kind,
+            text: self.text_from(start),
+        })
+    }
+
+    /// `add|update|delete @set { ELEM [limit ...] }`, after the operation.
+    fn set_update(&mut self, st: &State, op: &str) -> R<StmtKind> {
+        let set = self.next(st)?.map(|s| s.text).unwrap_or_default();
+        self.expect_punct(st, "{")?;
+        let elem = self.concat_value(st, true)?;
+        let mut stateful = false;
+        loop {
+            self.skip_ends(st)?;
+            let Some(n) = self.next(st)? else {
+                return Err(self.expected_here(st, "`}`"));
+            };
+            if n.is_punct("}") {
+                break;
+            }
+            if n.is("limit") || n.is("quota") || n.is("ct") {
+                stateful = true;
+            }
+        }
+        Ok(StmtKind::SetUpdate {
+            op: op.to_string(),
+            set,
+            elem,
+            stateful,
+        })
+    }
+
+    /// Statements whose arguments are skipped: the effects whyblocked knows (`dup`,
+    /// `flow add @ft`, `last`, `secmark`), iptables-nft's `xt` compat expressions, and the
+    /// ones it does not model (`fwd`, `tproxy`, `synproxy`, `osf`).
+    fn effect_stmt(&mut self, st: &State, t: &Token, start: usize) -> R<StmtKind> {
+        let args = self.pos;
+        self.skip_args(st)?;
+        let text = self.text_from(start);
+        let compat = " (iptables-nft compat expression: pass the iptables-save view too)";
+        Ok(match t.text.as_str() {
+            "dup" => StmtKind::Effect(Effect::Dup),
+            "flow" => {
+                let flowtable = self.toks[args..self.pos]
+                    .iter()
+                    .find(|a| a.kind == Kind::At)
+                    .map(|a| a.text.clone())
+                    .unwrap_or_default();
+                StmtKind::Effect(Effect::FlowOffload { flowtable })
+            }
+            "last" => StmtKind::Effect(Effect::Last),
+            "secmark" => StmtKind::Effect(Effect::Secmark),
+            "xt" if text.starts_with("xt match") => StmtKind::Undecidable {
+                kind: Undecidable::Unsupported(format!("{text}{compat}")),
+                text,
+            },
+            "xt" => StmtKind::Unknown(format!("{text}{compat}")),
+            _ => StmtKind::Unknown(text),
+        })
+    }
+
+    /// A selector-led statement: a match, `KEY set VALUE`, or `KEY vmap DATA`.
+    fn selector_stmt(&mut self, st: &State, t: &Token) -> R<StmtKind> {
         let Some(left) = self.binop_expr(st, true)? else {
             return Err(self.unsupported(t.span, format!("statement `{}`", t.text)));
         };

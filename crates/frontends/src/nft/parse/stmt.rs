@@ -4,6 +4,52 @@
 use super::*;
 
 impl<'s> P<'s> {
+    /// `jump|goto CHAIN` or `jump|goto { RULES }` (a chain binding), after the keyword.
+    pub(super) fn jump(&mut self, st: &mut State, ti: usize, jump: bool) -> R<StmtKind> {
+        let target = if self.peek(st)?.is_some_and(|n| n.is_punct("{")) {
+            self.pos += 1;
+            self.binding(st, ti)?
+        } else {
+            self.name(st, "a chain name")?.text
+        };
+        Ok(StmtKind::Verdict(if jump {
+            VerdictAst::Jump(target)
+        } else {
+            VerdictAst::Goto(target)
+        }))
+    }
+
+    /// `reject [with icmp|icmpv6|icmpx [type] CODE | with tcp reset]`, after `reject`.
+    pub(super) fn reject(&mut self, st: &State) -> R<StmtKind> {
+        if !self.eat(st, "with")? {
+            return Ok(StmtKind::Reject {
+                kind: None,
+                code: None,
+            });
+        }
+        let kind = self.word(st, "icmp, icmpv6, icmpx or tcp")?;
+        if kind.text == "tcp" {
+            if !self.eat(st, "reset")? {
+                return Err(self.expected_here(st, "`reset`"));
+            }
+            return Ok(StmtKind::Reject {
+                kind: Some("tcp reset".into()),
+                code: None,
+            });
+        }
+        self.eat(st, "type")?;
+        let code = self.word(st, "a reject code")?.text;
+        let kind = if kind.text == "icmp6" {
+            "icmpv6".to_string()
+        } else {
+            kind.text
+        };
+        Ok(StmtKind::Reject {
+            kind: Some(kind),
+            code: Some(code),
+        })
+    }
+
     pub(super) fn verdict(&mut self, st: &State) -> R<Option<VerdictAst>> {
         let Some(t) = self.peek(st)?.filter(|t| t.kind == Kind::Word).cloned() else {
             return Ok(None);
