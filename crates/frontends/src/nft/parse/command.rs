@@ -228,142 +228,151 @@ impl<'s> P<'s> {
             })
     }
 
+    /// `add|create|insert|replace OBJECT ...` (and a `table` block), after the command word.
     pub(super) fn add(&mut self, st: &mut State, what: &Token, pos: Position) -> R<()> {
+        let start = what.span.start as usize;
         match what.text.as_str() {
-            "table" => {
-                let start = what.span.start as usize;
-                let (family, name) = self.family_and(st, "a table name")?;
-                let ti = match st
-                    .tables
-                    .iter()
-                    .position(|t| t.family == family && t.name == name.text)
-                {
-                    Some(i) => i,
-                    None => {
-                        let origin = self.origin_from(start, name.span.end as usize);
-                        st.tables.push(TableAst {
-                            family,
-                            name: name.text.clone(),
-                            flags: vec![],
-                            chains: vec![],
-                            sets: vec![],
-                            origin,
-                        });
-                        st.tables.len() - 1
-                    }
-                };
-                if self.eat_punct(st, "{")? {
-                    if let Some(h) = self.handle_comment() {
-                        st.tables[ti].origin.handle = Some(h);
-                    }
-                    self.table_body(st, ti)?;
-                }
-                Ok(())
-            }
+            "table" => self.add_table(st, start),
             "chain" => {
                 let (family, table) = self.family_and(st, "a table name")?;
                 let ti = self.table_index(st, family, &table)?;
                 let name = self.name(st, "a chain name")?;
-                self.chain(st, ti, &name, what.span.start as usize)
+                self.chain(st, ti, &name, start)
             }
             "set" | "map" => {
                 let (family, table) = self.family_and(st, "a table name")?;
                 let ti = self.table_index(st, family, &table)?;
                 let name = self.name(st, "a set name")?;
-                self.set(st, ti, &name, what.text == "map", what.span.start as usize)
+                self.set(st, ti, &name, what.text == "map", start)
             }
-            "element" => {
-                let (family, table) = self.family_and(st, "a table name")?;
-                let ti = self.table_index(st, family, &table)?;
-                let name = self.name(st, "a set name")?;
-                self.expect_punct(st, "{")?;
-                let elems = self.set_elements(st)?;
-                let Some(set) = st.tables[ti].set_mut(&name.text) else {
-                    return Err(self.err(
-                        name.span,
-                        ErrorKind::Undefined {
-                            what: "set".into(),
-                            name: name.text,
-                        },
-                    ));
-                };
-                set.timeouts |= elems.1;
-                set.elements.extend(elems.0);
-                Ok(())
-            }
-            "rule" => {
-                let (family, table) = self.family_and(st, "a table name")?;
-                let ti = self.table_index(st, family, &table)?;
-                let chain = self.name(st, "a chain name")?;
-                if st.tables[ti].chains.iter().all(|c| c.name != chain.text) {
-                    return Err(self.err(
-                        chain.span,
-                        ErrorKind::Undefined {
-                            what: "chain".into(),
-                            name: chain.text,
-                        },
-                    ));
-                }
-                let mut anchor = None;
-                for kw in ["position", "handle", "index"] {
-                    if self.eat(st, kw)? {
-                        let at = self.end_span();
-                        anchor = Some((kw, self.number(st, "a rule handle or index")?, at));
-                        break;
-                    }
-                }
-                let rule = self.rule(st, ti)?;
-                let tname = &st.tables[ti].name.clone();
-                let chain_ref = st.tables[ti]
-                    .chain_mut(&chain.text)
-                    .ok_or_else(|| unreachable_err(self.src, chain.span))?;
-                let rules = &mut chain_ref.rules;
-                let index = match anchor {
-                    None => match pos {
-                        Position::Prepend => 0,
-                        Position::Append => rules.len(),
-                        Position::Replace => {
-                            return Err(self.structure(chain.span, "replace rule needs `handle N`"))
-                        }
-                    },
-                    Some(("index", n, at)) => {
-                        let n = usize::try_from(n)
-                            .ok()
-                            .filter(|&n| n <= rules.len())
-                            .ok_or_else(|| {
-                                self.structure(at, "rule index beyond the end of the chain")
-                            })?;
-                        if pos == Position::Append { n + 1 } else { n }.min(rules.len())
-                    }
-                    Some((_, h, at)) => {
-                        let i = rules
-                            .iter()
-                            .position(|r| r.origin.handle == Some(h as u64))
-                            .ok_or_else(|| {
-                                self.err(
-                                    at,
-                                    ErrorKind::Undefined {
-                                        what: "rule handle".into(),
-                                        name: format!("{h} in {tname} {}", chain.text),
-                                    },
-                                )
-                            })?;
-                        match pos {
-                            Position::Append => i + 1,
-                            Position::Prepend => i,
-                            Position::Replace => {
-                                rules[i] = rule;
-                                return Ok(());
-                            }
-                        }
-                    }
-                };
-                rules.insert(index, rule);
-                Ok(())
-            }
+            "element" => self.add_elements(st),
+            "rule" => self.add_rule(st, pos),
             // Stateful objects, flowtables, helpers: not part of the verdict path.
             _ => self.skip_statement(st),
         }
+    }
+
+    /// `table FAMILY NAME [{ BODY }]`: a new table, or more of one already declared.
+    fn add_table(&mut self, st: &mut State, start: usize) -> R<()> {
+        let (family, name) = self.family_and(st, "a table name")?;
+        let ti = match st
+            .tables
+            .iter()
+            .position(|t| t.family == family && t.name == name.text)
+        {
+            Some(i) => i,
+            None => {
+                let origin = self.origin_from(start, name.span.end as usize);
+                st.tables.push(TableAst {
+                    family,
+                    name: name.text.clone(),
+                    flags: vec![],
+                    chains: vec![],
+                    sets: vec![],
+                    origin,
+                });
+                st.tables.len() - 1
+            }
+        };
+        if self.eat_punct(st, "{")? {
+            if let Some(h) = self.handle_comment() {
+                st.tables[ti].origin.handle = Some(h);
+            }
+            self.table_body(st, ti)?;
+        }
+        Ok(())
+    }
+
+    /// `element FAMILY TABLE SET { ELEMENTS }`.
+    fn add_elements(&mut self, st: &mut State) -> R<()> {
+        let (family, table) = self.family_and(st, "a table name")?;
+        let ti = self.table_index(st, family, &table)?;
+        let name = self.name(st, "a set name")?;
+        self.expect_punct(st, "{")?;
+        let elems = self.set_elements(st)?;
+        let Some(set) = st.tables[ti].set_mut(&name.text) else {
+            return Err(self.err(
+                name.span,
+                ErrorKind::Undefined {
+                    what: "set".into(),
+                    name: name.text,
+                },
+            ));
+        };
+        set.timeouts |= elems.1;
+        set.elements.extend(elems.0);
+        Ok(())
+    }
+
+    /// `rule FAMILY TABLE CHAIN [position|handle|index N] STATEMENTS`: appended, inserted
+    /// or replacing a rule, as `pos` says.
+    fn add_rule(&mut self, st: &mut State, pos: Position) -> R<()> {
+        let (family, table) = self.family_and(st, "a table name")?;
+        let ti = self.table_index(st, family, &table)?;
+        let chain = self.name(st, "a chain name")?;
+        if st.tables[ti].chains.iter().all(|c| c.name != chain.text) {
+            return Err(self.err(
+                chain.span,
+                ErrorKind::Undefined {
+                    what: "chain".into(),
+                    name: chain.text,
+                },
+            ));
+        }
+        let mut anchor = None;
+        for kw in ["position", "handle", "index"] {
+            if self.eat(st, kw)? {
+                let at = self.end_span();
+                anchor = Some((kw, self.number(st, "a rule handle or index")?, at));
+                break;
+            }
+        }
+        let rule = self.rule(st, ti)?;
+        let tname = &st.tables[ti].name.clone();
+        let chain_ref = st.tables[ti]
+            .chain_mut(&chain.text)
+            .ok_or_else(|| unreachable_err(self.src, chain.span))?;
+        let rules = &mut chain_ref.rules;
+        let index = match anchor {
+            None => match pos {
+                Position::Prepend => 0,
+                Position::Append => rules.len(),
+                Position::Replace => {
+                    return Err(self.structure(chain.span, "replace rule needs `handle N`"))
+                }
+            },
+            Some(("index", n, at)) => {
+                let n = usize::try_from(n)
+                    .ok()
+                    .filter(|&n| n <= rules.len())
+                    .ok_or_else(|| self.structure(at, "rule index beyond the end of the chain"))?;
+                if pos == Position::Append { n + 1 } else { n }.min(rules.len())
+            }
+            Some((_, h, at)) => {
+                let i = rules
+                    .iter()
+                    .position(|r| r.origin.handle == Some(h as u64))
+                    .ok_or_else(|| {
+                        self.err(
+                            at,
+                            ErrorKind::Undefined {
+                                what: "rule handle".into(),
+                                name: format!("{h} in {tname} {}", chain.text),
+                            },
+                        )
+                    })?;
+                match pos {
+                    Position::Append => i + 1,
+                    Position::Prepend => i,
+                    Position::Replace => {
+                        rules[i] = rule;
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        rules.insert(index, rule);
+        Ok(())
     }
 
     pub(super) fn delete(&mut self, st: &mut State, quiet: bool) -> R<()> {
