@@ -33,132 +33,13 @@ pub(super) fn opaque_kind(name: &str) -> Undecidable {
 }
 
 impl TableCx<'_> {
+    /// What `e` reads, with the dependencies nft adds implicitly for this table's family.
     pub(super) fn selector(&self, e: &Expr) -> Sel {
-        let fam = self.family;
-        let needs_nfproto = matches!(fam, Family::Inet | Family::Bridge | Family::Netdev);
         let unsupported = |n: String| Sel::Undecidable(Undecidable::Unsupported(n));
         match e {
-            Expr::Payload { proto, field } => {
-                let p = proto.as_str();
-                let f = field.as_str();
-                let mut deps = Vec::new();
-                match p {
-                    "ip" if needs_nfproto => deps.push(nfproto_dep(2)),
-                    "ip6" if needs_nfproto => deps.push(nfproto_dep(10)),
-                    "tcp" => deps.push(proto_dep(6)),
-                    "udp" => deps.push(proto_dep(17)),
-                    "udplite" => deps.push(proto_dep(136)),
-                    "sctp" => deps.push(proto_dep(132)),
-                    "dccp" => deps.push(proto_dep(33)),
-                    "icmp" => deps.push(proto_dep(1)),
-                    "icmpv6" => deps.push(proto_dep(58)),
-                    _ => {}
-                }
-                let (key, ty) = match (p, f) {
-                    ("ether", "saddr") => (Key::EtherSrc, Ty::Mac),
-                    ("ether", "daddr") => (Key::EtherDst, Ty::Mac),
-                    ("ether", "type") => (Key::NfProto, Ty::EtherType),
-                    ("ip", "saddr") | ("ip6", "saddr") => (Key::SrcAddr, Ty::Addr),
-                    ("ip", "daddr") | ("ip6", "daddr") => (Key::DstAddr, Ty::Addr),
-                    ("ip", "protocol") => (Key::L4Proto, Ty::Proto),
-                    // Approximation: `ip6 nexthdr` is the first next-header field, which is
-                    // the transport protocol only without extension headers.
-                    ("ip6", "nexthdr") => (Key::L4Proto, Ty::Proto),
-                    ("ip", "ttl") | ("ip6", "hoplimit") => (Key::Ttl, Ty::Int),
-                    ("ip", "dscp") | ("ip6", "dscp") => (Key::Dscp, Ty::Named(Names::Nft(DSCP))),
-                    ("ip", "length") => (Key::Length, Ty::Int),
-                    ("tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th", "sport") => {
-                        (Key::SrcPort, Ty::Port)
-                    }
-                    ("tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th", "dport") => {
-                        (Key::DstPort, Ty::Port)
-                    }
-                    ("tcp", "flags") => (Key::TcpFlags, Ty::Flags(Names::Nft(TCP_FLAGS))),
-                    ("icmp", "type") => (Key::IcmpType, Ty::Named(Names::IcmpType)),
-                    ("icmp", "code") => (Key::IcmpCode, Ty::Named(Names::IcmpCode)),
-                    ("icmpv6", "type") => (Key::Icmpv6Type, Ty::Named(Names::Icmpv6Type)),
-                    ("icmpv6", "code") => (Key::Icmpv6Code, Ty::Named(Names::Icmpv6Code)),
-                    _ => return unsupported(format!("{p} {f}")),
-                };
-                Sel::Key { key, ty, deps }
-            }
-            Expr::Meta(k) => {
-                let (key, ty) = match k.as_str() {
-                    "iifname" => (Key::IifName, Ty::Iface),
-                    "oifname" => (Key::OifName, Ty::Iface),
-                    // `iif`/`oif` compare interface indexes in the kernel; a listing prints
-                    // the name the index had, so they are matched by name.
-                    "iif" => (Key::IifName, Ty::Iface),
-                    "oif" => (Key::OifName, Ty::Iface),
-                    "mark" => (Key::Mark, Ty::Int),
-                    "length" => (Key::Length, Ty::Int),
-                    "l4proto" => (Key::L4Proto, Ty::Proto),
-                    "nfproto" => (Key::NfProto, Ty::Named(Names::Nft(NFPROTO))),
-                    "protocol" => (Key::NfProto, Ty::EtherType),
-                    "pkttype" => (Key::PktType, Ty::Named(Names::Nft(PKTTYPE))),
-                    "skuid" => (Key::SkUid, Ty::Id),
-                    "skgid" => (Key::SkGid, Ty::Id),
-                    "time" | "day" | "hour" => return Sel::Undecidable(Undecidable::Time),
-                    "ipsec" | "secpath" => return Sel::Undecidable(Undecidable::Ipsec),
-                    other => return unsupported(format!("meta {other}")),
-                };
-                Sel::Key {
-                    key,
-                    ty,
-                    deps: vec![],
-                }
-            }
-            Expr::Ct { key, dir } => {
-                let reply = dir.as_deref() == Some("reply");
-                let (key, ty) = match key.as_str() {
-                    "state" => (Key::CtState, Ty::Flags(Names::CtState)),
-                    "status" => (Key::CtStatus, Ty::Flags(Names::Nft(CT_STATUS))),
-                    "mark" => (Key::CtMark, Ty::Int),
-                    "direction" => (Key::CtDirection, Ty::Named(Names::Nft(CT_DIR))),
-                    "zone" => (Key::CtZone, Ty::Int),
-                    "helper" => (Key::CtHelper, Ty::Str),
-                    "protocol" | "proto" => (Key::CtProto, Ty::Proto),
-                    "saddr" | "ip saddr" | "ip6 saddr" => (
-                        if reply {
-                            Key::CtReplSrc
-                        } else {
-                            Key::CtOrigSrc
-                        },
-                        Ty::Addr,
-                    ),
-                    "daddr" | "ip daddr" | "ip6 daddr" => (
-                        if reply {
-                            Key::CtReplDst
-                        } else {
-                            Key::CtOrigDst
-                        },
-                        Ty::Addr,
-                    ),
-                    "proto-src" => (
-                        if reply {
-                            Key::CtReplSrcPort
-                        } else {
-                            Key::CtOrigSrcPort
-                        },
-                        Ty::Port,
-                    ),
-                    "proto-dst" => (
-                        if reply {
-                            Key::CtReplDstPort
-                        } else {
-                            Key::CtOrigDstPort
-                        },
-                        Ty::Port,
-                    ),
-                    "count" => return Sel::Undecidable(Undecidable::CtCount),
-                    other => return unsupported(format!("ct {other}")),
-                };
-                Sel::Key {
-                    key,
-                    ty,
-                    deps: vec![],
-                }
-            }
+            Expr::Payload { proto, field } => self.payload(proto, field),
+            Expr::Meta(k) => meta(k),
+            Expr::Ct { key, dir } => ct(key, dir.as_deref() == Some("reply")),
             Expr::Fib { flags, result } => Sel::Fib {
                 flags: flags.clone(),
                 result: result.clone(),
@@ -178,6 +59,105 @@ impl TableCx<'_> {
             Expr::Opaque { name, .. } => Sel::Undecidable(opaque_kind(name)),
             _ => unsupported("expression".into()),
         }
+    }
+
+    /// `PROTO FIELD`: the key, and the protocol (or, in inet, bridge and netdev tables, the
+    /// family) the field depends on.
+    fn payload(&self, p: &str, f: &str) -> Sel {
+        let needs_nfproto = matches!(self.family, Family::Inet | Family::Bridge | Family::Netdev);
+        let mut deps = Vec::new();
+        match p {
+            "ip" if needs_nfproto => deps.push(nfproto_dep(2)),
+            "ip6" if needs_nfproto => deps.push(nfproto_dep(10)),
+            "tcp" => deps.push(proto_dep(6)),
+            "udp" => deps.push(proto_dep(17)),
+            "udplite" => deps.push(proto_dep(136)),
+            "sctp" => deps.push(proto_dep(132)),
+            "dccp" => deps.push(proto_dep(33)),
+            "icmp" => deps.push(proto_dep(1)),
+            "icmpv6" => deps.push(proto_dep(58)),
+            _ => {}
+        }
+        let (key, ty) = match (p, f) {
+            ("ether", "saddr") => (Key::EtherSrc, Ty::Mac),
+            ("ether", "daddr") => (Key::EtherDst, Ty::Mac),
+            ("ether", "type") => (Key::NfProto, Ty::EtherType),
+            ("ip", "saddr") | ("ip6", "saddr") => (Key::SrcAddr, Ty::Addr),
+            ("ip", "daddr") | ("ip6", "daddr") => (Key::DstAddr, Ty::Addr),
+            ("ip", "protocol") => (Key::L4Proto, Ty::Proto),
+            // Approximation: `ip6 nexthdr` is the first next-header field, which is
+            // the transport protocol only without extension headers.
+            ("ip6", "nexthdr") => (Key::L4Proto, Ty::Proto),
+            ("ip", "ttl") | ("ip6", "hoplimit") => (Key::Ttl, Ty::Int),
+            ("ip", "dscp") | ("ip6", "dscp") => (Key::Dscp, Ty::Named(Names::Nft(DSCP))),
+            ("ip", "length") => (Key::Length, Ty::Int),
+            ("tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th", "sport") => {
+                (Key::SrcPort, Ty::Port)
+            }
+            ("tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th", "dport") => {
+                (Key::DstPort, Ty::Port)
+            }
+            ("tcp", "flags") => (Key::TcpFlags, Ty::Flags(Names::Nft(TCP_FLAGS))),
+            ("icmp", "type") => (Key::IcmpType, Ty::Named(Names::IcmpType)),
+            ("icmp", "code") => (Key::IcmpCode, Ty::Named(Names::IcmpCode)),
+            ("icmpv6", "type") => (Key::Icmpv6Type, Ty::Named(Names::Icmpv6Type)),
+            ("icmpv6", "code") => (Key::Icmpv6Code, Ty::Named(Names::Icmpv6Code)),
+            _ => return Sel::Undecidable(Undecidable::Unsupported(format!("{p} {f}"))),
+        };
+        Sel::Key { key, ty, deps }
+    }
+}
+
+/// `meta KEY` (or a meta key written alone: `iifname`, `mark`, ...).
+fn meta(k: &str) -> Sel {
+    let (key, ty) = match k {
+        "iifname" => (Key::IifName, Ty::Iface),
+        "oifname" => (Key::OifName, Ty::Iface),
+        // `iif`/`oif` compare interface indexes in the kernel; a listing prints
+        // the name the index had, so they are matched by name.
+        "iif" => (Key::IifName, Ty::Iface),
+        "oif" => (Key::OifName, Ty::Iface),
+        "mark" => (Key::Mark, Ty::Int),
+        "length" => (Key::Length, Ty::Int),
+        "l4proto" => (Key::L4Proto, Ty::Proto),
+        "nfproto" => (Key::NfProto, Ty::Named(Names::Nft(NFPROTO))),
+        "protocol" => (Key::NfProto, Ty::EtherType),
+        "pkttype" => (Key::PktType, Ty::Named(Names::Nft(PKTTYPE))),
+        "skuid" => (Key::SkUid, Ty::Id),
+        "skgid" => (Key::SkGid, Ty::Id),
+        "time" | "day" | "hour" => return Sel::Undecidable(Undecidable::Time),
+        "ipsec" | "secpath" => return Sel::Undecidable(Undecidable::Ipsec),
+        other => return Sel::Undecidable(Undecidable::Unsupported(format!("meta {other}"))),
+    };
+    Sel::Key {
+        key,
+        ty,
+        deps: vec![],
+    }
+}
+
+/// `ct [original|reply] KEY`: `reply` picks the reply tuple's addresses and ports.
+fn ct(key: &str, reply: bool) -> Sel {
+    let pick = |orig: Key, repl: Key| if reply { repl } else { orig };
+    let (key, ty) = match key {
+        "state" => (Key::CtState, Ty::Flags(Names::CtState)),
+        "status" => (Key::CtStatus, Ty::Flags(Names::Nft(CT_STATUS))),
+        "mark" => (Key::CtMark, Ty::Int),
+        "direction" => (Key::CtDirection, Ty::Named(Names::Nft(CT_DIR))),
+        "zone" => (Key::CtZone, Ty::Int),
+        "helper" => (Key::CtHelper, Ty::Str),
+        "protocol" | "proto" => (Key::CtProto, Ty::Proto),
+        "saddr" | "ip saddr" | "ip6 saddr" => (pick(Key::CtOrigSrc, Key::CtReplSrc), Ty::Addr),
+        "daddr" | "ip daddr" | "ip6 daddr" => (pick(Key::CtOrigDst, Key::CtReplDst), Ty::Addr),
+        "proto-src" => (pick(Key::CtOrigSrcPort, Key::CtReplSrcPort), Ty::Port),
+        "proto-dst" => (pick(Key::CtOrigDstPort, Key::CtReplDstPort), Ty::Port),
+        "count" => return Sel::Undecidable(Undecidable::CtCount),
+        other => return Sel::Undecidable(Undecidable::Unsupported(format!("ct {other}"))),
+    };
+    Sel::Key {
+        key,
+        ty,
+        deps: vec![],
     }
 }
 
