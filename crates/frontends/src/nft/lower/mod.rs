@@ -159,21 +159,7 @@ impl TableCx<'_> {
             StmtKind::Match { left, op, right } => self.match_(left, *op, right, &s.text),
             StmtKind::Verdict(v) => one(Step::Action(Action::Verdict(verdict(v)))),
             StmtKind::Queue { num, flags } => {
-                let (num, last) = match num {
-                    None => (0, 0),
-                    Some(QueueNum::Range(a, b)) => (*a, *b),
-                    Some(QueueNum::Hashed { modulus, offset }) => {
-                        let lo = (*offset).min(65535) as u16;
-                        (lo, (offset + modulus.saturating_sub(1)).min(65535) as u16)
-                    }
-                };
-                let q = Queue {
-                    num,
-                    last,
-                    bypass: flags.iter().any(|f| f == "bypass"),
-                    fanout: flags.iter().any(|f| f == "fanout"),
-                };
-                one(Step::Action(Action::Verdict(Verdict::Queue(q))))
+                one(Step::Action(Action::Verdict(queue(num.as_ref(), flags))))
             }
             StmtKind::Counter => one(Step::Action(Action::Counter)),
             StmtKind::Log(l) => Ok(vec![vec![(Step::Action(log(l)?), false)]]),
@@ -184,50 +170,20 @@ impl TableCx<'_> {
                 addr,
                 port,
                 flags,
-            } => {
-                let mut alts = self.nat(
-                    kind,
-                    family.as_deref(),
-                    addr.as_ref(),
-                    port.as_ref(),
-                    flags,
-                    &s.text,
-                )?;
-                // `dnat ip to ...` in an inet table does nothing to a packet of the other
-                // family (`nft_nat_inet_eval`) and the rule goes on: one more alternative,
-                // the other family, with no action (traced as the rule, verdict continue).
-                let other = match family.as_deref() {
-                    Some("ip") => Some(10),
-                    Some("ip6") => Some(2),
-                    _ => None,
-                };
-                if let (Family::Inet, Some(n)) = (self.family, other) {
-                    alts.push(vec![(Step::Match(nfproto_dep(n)), false)]);
-                }
-                Ok(alts)
-            }
+            } => self.nat(
+                kind,
+                family.as_deref(),
+                addr.as_ref(),
+                port.as_ref(),
+                flags,
+                &s.text,
+            ),
             StmtKind::Mangle { key, value } => self.mangle(key, value, &s.text),
             StmtKind::Notrack => one(Step::Action(Action::Notrack)),
             StmtKind::VMap { key, data } => self.vmap(key, data, &s.text),
             StmtKind::SetUpdate {
                 op, set, stateful, ..
-            } => {
-                self.dynamic.insert(set.clone());
-                if *stateful {
-                    let m = Match::new(Test::Undecidable {
-                        kind: Undecidable::Limit,
-                        text: s.text.clone(),
-                    });
-                    return one(Step::Match(m));
-                }
-                let op = match op.as_str() {
-                    "update" => SetUpdateOp::Update,
-                    "delete" => SetUpdateOp::Delete,
-                    _ => SetUpdateOp::Add,
-                };
-                let set = set.clone();
-                one(Step::Action(Action::Effect(Effect::SetUpdate { op, set })))
-            }
+            } => Ok(self.set_update(op, set, *stateful, &s.text)),
             StmtKind::Undecidable { kind, text } => {
                 one(Step::Match(Match::new(Test::Undecidable {
                     kind: kind.clone(),

@@ -21,8 +21,42 @@ pub(super) fn nat_ports(e: &Expr) -> Option<(u16, u16)> {
     }
 }
 
+/// The statement as an action whose effect is Unknown.
+fn unknown(text: &str) -> Vec<Alt> {
+    vec![vec![(
+        Step::Action(Action::Undecidable(text.to_string())),
+        false,
+    )]]
+}
+
 impl TableCx<'_> {
+    /// A NAT statement's alternatives.
     pub(super) fn nat(
+        &mut self,
+        kind: &str,
+        family: Option<&str>,
+        addr: Option<&Expr>,
+        port: Option<&Expr>,
+        flags: &[String],
+        text: &str,
+    ) -> Result<Vec<Alt>, Bad> {
+        let mut alts = self.nat_alts(kind, family, addr, port, flags, text)?;
+        // `dnat ip to ...` in an inet table does nothing to a packet of the other
+        // family (`nft_nat_inet_eval`) and the rule goes on: one more alternative,
+        // the other family, with no action (traced as the rule, verdict continue).
+        let other = match family {
+            Some("ip") => Some(10),
+            Some("ip6") => Some(2),
+            _ => None,
+        };
+        if let (Family::Inet, Some(n)) = (self.family, other) {
+            alts.push(vec![(Step::Match(nfproto_dep(n)), false)]);
+        }
+        Ok(alts)
+    }
+
+    /// The statement's own alternatives: the NAT action, after the family it names.
+    fn nat_alts(
         &mut self,
         kind: &str,
         family: Option<&str>,
@@ -51,105 +85,89 @@ impl TableCx<'_> {
             Some("ip6") => dep.push((Step::Match(nfproto_dep(10)), true)),
             _ => {}
         }
-        let ports = match port {
+        let ports = match port.map(nat_ports) {
             None => None,
-            Some(p) => match nat_ports(p) {
-                Some(p) => Some(p),
-                None => {
-                    return Ok(vec![vec![(
-                        Step::Action(Action::Undecidable(text.to_string())),
-                        false,
-                    )]])
-                }
-            },
+            Some(Some(p)) => Some(p),
+            Some(None) => return Ok(unknown(text)),
         };
-        match addr {
+        let base = Nat { ports, ..base };
+        let alts = match addr {
             None => {
                 let mut alt = dep;
-                alt.push((Step::Action(Action::Nat(Nat { ports, ..base })), false));
-                Ok(vec![alt])
+                alt.push((Step::Action(Action::Nat(base)), false));
+                vec![alt]
             }
-            Some(Expr::Map { key, data }) => {
-                let Some(elems) = self.map_elems(data).map(<[Elem]>::to_vec) else {
-                    return Ok(vec![vec![(
-                        Step::Action(Action::Undecidable(text.to_string())),
-                        false,
-                    )]]);
-                };
-                let mut out = Vec::new();
-                for e in elems.iter().filter(|e| e.key != Expr::Catchall) {
-                    let Some(d) = &e.data else { continue };
-                    let mut nat = Nat {
-                        ports,
-                        ..base.clone()
-                    };
-                    let (a, p) = match d {
-                        Expr::Concat(parts) if parts.len() == 2 => (&parts[0], Some(&parts[1])),
-                        other => (other, None),
-                    };
-                    nat.addr = Some(nat_addr(a).ok_or_else(|| {
-                        bad(
-                            "NAT address",
-                            &format!("{a:?}"),
-                            "expected an address or range",
-                        )
-                    })?);
-                    if let Some(p) = p {
-                        nat.ports = Some(nat_ports(p).ok_or_else(|| {
-                            bad("NAT port", &format!("{p:?}"), "expected a port or range")
-                        })?);
-                    }
-                    let Some(mut alt) = self.key_is(key, &e.key, text)? else {
-                        return Ok(vec![vec![(
-                            Step::Action(Action::Undecidable(text.to_string())),
-                            false,
-                        )]]);
-                    };
-                    let mut full = dep.clone();
-                    full.append(&mut alt);
-                    full.push((Step::Action(Action::Nat(nat)), false));
-                    out.push(full);
-                }
-                if elems.iter().any(|e| e.key == Expr::Catchall) {
-                    return Ok(vec![vec![(
-                        Step::Action(Action::Undecidable(format!(
-                            "{text} (catch-all NAT map element)"
-                        ))),
-                        false,
-                    )]]);
-                }
-                if out.is_empty() {
-                    // An empty map: the lookup never succeeds, the rule never applies.
-                    let never = Match::cmp(Key::NfProto, int(0));
-                    return Ok(vec![vec![(Step::Match(never), false)]]);
-                }
-                Ok(out)
-            }
+            Some(Expr::Map { key, data }) => self.nat_map(&base, &dep, key, data, text)?,
             Some(a) => match nat_addr(a) {
                 Some(range) => {
                     let mut alt = dep;
                     if self.family == Family::Inet && family.is_none() {
-                        alt.push((
-                            Step::Match(nfproto_dep(if range.0.is_ipv4() { 2 } else { 10 })),
-                            true,
-                        ));
+                        let n = if range.0.is_ipv4() { 2 } else { 10 };
+                        alt.push((Step::Match(nfproto_dep(n)), true));
                     }
-                    alt.push((
-                        Step::Action(Action::Nat(Nat {
-                            addr: Some(range),
-                            ports,
-                            ..base
-                        })),
-                        false,
-                    ));
-                    Ok(vec![alt])
+                    let nat = Nat {
+                        addr: Some(range),
+                        ..base
+                    };
+                    alt.push((Step::Action(Action::Nat(nat)), false));
+                    vec![alt]
                 }
-                None => Ok(vec![vec![(
-                    Step::Action(Action::Undecidable(text.to_string())),
-                    false,
-                )]]),
+                None => unknown(text),
             },
+        };
+        Ok(alts)
+    }
+
+    /// `dnat to KEY map { k : ADDR [. PORT], ... }`: one alternative per element, guarded
+    /// by its key; an empty map never applies.
+    fn nat_map(
+        &mut self,
+        base: &Nat,
+        dep: &Alt,
+        key: &Expr,
+        data: &Expr,
+        text: &str,
+    ) -> Result<Vec<Alt>, Bad> {
+        let Some(elems) = self.map_elems(data).map(<[Elem]>::to_vec) else {
+            return Ok(unknown(text));
+        };
+        let mut out = Vec::new();
+        for e in elems.iter().filter(|e| e.key != Expr::Catchall) {
+            let Some(d) = &e.data else { continue };
+            let mut nat = base.clone();
+            let (a, p) = match d {
+                Expr::Concat(parts) if parts.len() == 2 => (&parts[0], Some(&parts[1])),
+                other => (other, None),
+            };
+            nat.addr = Some(nat_addr(a).ok_or_else(|| {
+                bad(
+                    "NAT address",
+                    &format!("{a:?}"),
+                    "expected an address or range",
+                )
+            })?);
+            if let Some(p) = p {
+                nat.ports = Some(nat_ports(p).ok_or_else(|| {
+                    bad("NAT port", &format!("{p:?}"), "expected a port or range")
+                })?);
+            }
+            let Some(mut alt) = self.key_is(key, &e.key, text)? else {
+                return Ok(unknown(text));
+            };
+            let mut full = dep.clone();
+            full.append(&mut alt);
+            full.push((Step::Action(Action::Nat(nat)), false));
+            out.push(full);
         }
+        if elems.iter().any(|e| e.key == Expr::Catchall) {
+            return Ok(unknown(&format!("{text} (catch-all NAT map element)")));
+        }
+        if out.is_empty() {
+            // An empty map: the lookup never succeeds, the rule never applies.
+            let never = Match::cmp(Key::NfProto, int(0));
+            return Ok(vec![vec![(Step::Match(never), false)]]);
+        }
+        Ok(out)
     }
 }
 

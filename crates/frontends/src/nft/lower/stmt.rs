@@ -103,6 +103,31 @@ pub(super) fn log(l: &LogAst) -> Result<Action, Bad> {
 }
 
 impl TableCx<'_> {
+    /// `add|update|delete @set { ELEM }` from the packet path: the set is marked dynamic;
+    /// with a `limit` in the element (the meter idiom) the statement is undecidable.
+    pub(super) fn set_update(
+        &mut self,
+        op: &str,
+        set: &str,
+        stateful: bool,
+        text: &str,
+    ) -> Vec<Alt> {
+        self.dynamic.insert(set.to_string());
+        if stateful {
+            return Self::undecidable(Undecidable::Limit, text);
+        }
+        let op = match op {
+            "update" => SetUpdateOp::Update,
+            "delete" => SetUpdateOp::Delete,
+            _ => SetUpdateOp::Add,
+        };
+        let set = set.to_string();
+        vec![vec![(
+            Step::Action(Action::Effect(Effect::SetUpdate { op, set })),
+            false,
+        )]]
+    }
+
     pub(super) fn mangle(&mut self, key: &Expr, value: &Expr, text: &str) -> Result<Vec<Alt>, Bad> {
         let act = |a: Action| Ok(vec![vec![(Step::Action(a), false)]]);
         let unknown = || act(Action::Undecidable(text.to_string()));

@@ -14,6 +14,24 @@ pub(super) fn verdict(v: &VerdictAst) -> Verdict {
     }
 }
 
+/// `queue [num N | N-M | numgen ...] [bypass] [fanout]`.
+pub(super) fn queue(num: Option<&QueueNum>, flags: &[String]) -> Verdict {
+    let (num, last) = match num {
+        None => (0, 0),
+        Some(QueueNum::Range(a, b)) => (*a, *b),
+        Some(QueueNum::Hashed { modulus, offset }) => {
+            let lo = (*offset).min(65535) as u16;
+            (lo, (offset + modulus.saturating_sub(1)).min(65535) as u16)
+        }
+    };
+    Verdict::Queue(Queue {
+        num,
+        last,
+        bypass: flags.iter().any(|f| f == "bypass"),
+        fanout: flags.iter().any(|f| f == "fanout"),
+    })
+}
+
 impl TableCx<'_> {
     pub(super) fn reject(&self, kind: Option<&str>, code: Option<&str>) -> Result<Vec<Alt>, Bad> {
         let mut alt: Alt = Vec::new();
