@@ -2,7 +2,27 @@
 
 use super::*;
 
+/// `tcp option NAME exists|missing` (a TCP option's fields are not modelled).
+fn tcp_option(name: &str, field: Option<&str>, op: Op, right: &Expr, text: &str) -> Vec<Alt> {
+    let exists = match (field, right) {
+        (None, Expr::Value(v)) if v == "exists" => Some(true),
+        (None, Expr::Value(v)) if v == "missing" => Some(false),
+        (None, Expr::Bool(b)) => Some(*b),
+        _ => None,
+    };
+    match (tcp_option_kind(name), exists) {
+        (Some(kind), Some(exists)) => {
+            let neg = (op == Op::Ne) == exists;
+            let m = Match::new(Test::TcpOption(kind)).negate(neg);
+            vec![with_deps(vec![proto_dep(6)], Step::Match(m))]
+        }
+        _ => TableCx::undecidable(Undecidable::Unsupported(format!("tcp option {name}")), text),
+    }
+}
+
 impl TableCx<'_> {
+    /// `LEFT OP RIGHT`: a masked value, a concatenation, or one selector compared with a
+    /// value, a set or a lookup.
     pub(super) fn match_(
         &mut self,
         left: &Expr,
@@ -10,48 +30,14 @@ impl TableCx<'_> {
         right: &Expr,
         text: &str,
     ) -> Result<Vec<Alt>, Bad> {
-        // `KEY & MASK == VALUE`.
         if let Expr::Binop {
             op: BinOp::And,
             left: inner,
             right: mask,
         } = left
         {
-            if let Sel::Key { key, ty, deps } = self.selector(inner) {
-                // The model's masks are 64 bits: an IPv6 address mask is not expressible.
-                let Ok(mask_v) = bits(ty, mask) else {
-                    return Ok(Self::undecidable(
-                        Undecidable::Unsupported("masked IPv6 address".into()),
-                        text,
-                    ));
-                };
-                let value = if is_flag_list(right) || matches!(ty, Ty::Flags(_)) {
-                    bits(ty, right)?
-                } else {
-                    scalar_bits(ty, right)?
-                };
-                let neg = match op {
-                    Op::Implicit | Op::Eq => false,
-                    Op::Ne => true,
-                    _ => {
-                        return Ok(Self::undecidable(
-                            Undecidable::Unsupported("ordered comparison of a masked value".into()),
-                            text,
-                        ))
-                    }
-                };
-                let m = Match::cmp(
-                    key,
-                    Pattern::Masked {
-                        mask: mask_v,
-                        value: value & mask_v,
-                    },
-                )
-                .negate(neg);
-                return Ok(vec![with_deps(deps, Step::Match(m))]);
-            }
-            if let Sel::Undecidable(kind) = self.selector(inner) {
-                return Ok(Self::undecidable(kind, text));
+            if let Some(alts) = self.masked(inner, mask, op, right, text)? {
+                return Ok(alts);
             }
         }
         if let Expr::Binop { .. } = left {
@@ -67,52 +53,90 @@ impl TableCx<'_> {
             Sel::Undecidable(kind) => Ok(Self::undecidable(kind, text)),
             Sel::Fib { flags, result } => self.fib(&flags, &result, op, right, text),
             Sel::TcpOption { name, field } => {
-                let kind = tcp_option_kind(&name);
-                let exists = match (field.as_deref(), right) {
-                    (None, Expr::Value(v)) if v == "exists" => Some(true),
-                    (None, Expr::Value(v)) if v == "missing" => Some(false),
-                    (None, Expr::Bool(b)) => Some(*b),
-                    _ => None,
-                };
-                match (kind, exists) {
-                    (Some(kind), Some(exists)) => {
-                        let neg = (op == Op::Ne) == exists;
-                        let m = Match::new(Test::TcpOption(kind)).negate(neg);
-                        Ok(vec![with_deps(vec![proto_dep(6)], Step::Match(m))])
-                    }
-                    _ => Ok(Self::undecidable(
-                        Undecidable::Unsupported(format!("tcp option {name}")),
-                        text,
-                    )),
-                }
+                Ok(tcp_option(&name, field.as_deref(), op, right, text))
             }
-            Sel::Key { key, ty, deps } => {
-                if let Expr::SetRef(name) = right {
-                    if !self.set_modelled(name) {
-                        return Ok(Self::undecidable(
-                            Undecidable::Unsupported(format!(
-                                "lookup in @{name} (its type is not modelled)"
-                            )),
-                            text,
-                        ));
-                    }
-                    let test = Test::InSet {
-                        keys: vec![key],
-                        set: SetRef::Table(name.clone()),
-                    };
-                    let m = Match::new(test).negate(op == Op::Ne);
-                    return Ok(vec![with_deps(deps, Step::Match(m))]);
-                }
-                if let Expr::Map { .. } = right {
-                    return Ok(Self::undecidable(
-                        Undecidable::Unsupported("map lookup in a match".into()),
-                        text,
-                    ));
-                }
-                let m = self.cmp(key, ty, op, right)?;
-                Ok(vec![with_deps(deps, Step::Match(m))])
-            }
+            Sel::Key { key, ty, deps } => self.key_match(key, ty, deps, op, right, text),
         }
+    }
+
+    /// `KEY & MASK == VALUE`; None when `inner` is not a key (a bitwise expression).
+    fn masked(
+        &self,
+        inner: &Expr,
+        mask: &Expr,
+        op: Op,
+        right: &Expr,
+        text: &str,
+    ) -> Result<Option<Vec<Alt>>, Bad> {
+        let (key, ty, deps) = match self.selector(inner) {
+            Sel::Key { key, ty, deps } => (key, ty, deps),
+            Sel::Undecidable(kind) => return Ok(Some(Self::undecidable(kind, text))),
+            _ => return Ok(None),
+        };
+        // The model's masks are 64 bits: an IPv6 address mask is not expressible.
+        let Ok(mask_v) = bits(ty, mask) else {
+            return Ok(Some(Self::undecidable(
+                Undecidable::Unsupported("masked IPv6 address".into()),
+                text,
+            )));
+        };
+        let value = if is_flag_list(right) || matches!(ty, Ty::Flags(_)) {
+            bits(ty, right)?
+        } else {
+            scalar_bits(ty, right)?
+        };
+        let neg = match op {
+            Op::Implicit | Op::Eq => false,
+            Op::Ne => true,
+            _ => {
+                return Ok(Some(Self::undecidable(
+                    Undecidable::Unsupported("ordered comparison of a masked value".into()),
+                    text,
+                )))
+            }
+        };
+        let masked = Pattern::Masked {
+            mask: mask_v,
+            value: value & mask_v,
+        };
+        let m = Match::cmp(key, masked).negate(neg);
+        Ok(Some(vec![with_deps(deps, Step::Match(m))]))
+    }
+
+    /// One key compared with a value, or looked up in a named set.
+    fn key_match(
+        &self,
+        key: Key,
+        ty: Ty,
+        deps: Vec<Match>,
+        op: Op,
+        right: &Expr,
+        text: &str,
+    ) -> Result<Vec<Alt>, Bad> {
+        if let Expr::SetRef(name) = right {
+            if !self.set_modelled(name) {
+                return Ok(Self::undecidable(
+                    Undecidable::Unsupported(format!(
+                        "lookup in @{name} (its type is not modelled)"
+                    )),
+                    text,
+                ));
+            }
+            let test = Test::InSet {
+                keys: vec![key],
+                set: SetRef::Table(name.clone()),
+            };
+            let m = Match::new(test).negate(op == Op::Ne);
+            return Ok(vec![with_deps(deps, Step::Match(m))]);
+        }
+        if let Expr::Map { .. } = right {
+            return Ok(Self::undecidable(
+                Undecidable::Unsupported("map lookup in a match".into()),
+                text,
+            ));
+        }
+        let m = self.cmp(key, ty, op, right)?;
+        Ok(vec![with_deps(deps, Step::Match(m))])
     }
 
     /// `KEY op VALUE` for one key.
