@@ -128,99 +128,120 @@ impl TableCx<'_> {
         )]]
     }
 
+    /// `KEY set VALUE`; a value map (`meta mark set ip saddr map { ... }`) is one
+    /// alternative per element.
     pub(super) fn mangle(&mut self, key: &Expr, value: &Expr, text: &str) -> Result<Vec<Alt>, Bad> {
-        let act = |a: Action| Ok(vec![vec![(Step::Action(a), false)]]);
-        let unknown = || act(Action::Undecidable(text.to_string()));
-        // Value maps: one alternative per element.
         if let Expr::Map { key: mkey, data } = value {
-            let Some(elems) = self.map_elems(data).map(<[Elem]>::to_vec) else {
+            return self.mangle_map(key, mkey, data, text);
+        }
+        let action =
+            set_action(key, value).unwrap_or_else(|| Action::Undecidable(text.to_string()));
+        Ok(vec![vec![(Step::Action(action), false)]])
+    }
+
+    /// `KEY set MKEY map { k : v, ... }`: per element, `MKEY == k` then `KEY set v`.
+    fn mangle_map(
+        &mut self,
+        key: &Expr,
+        mkey: &Expr,
+        data: &Expr,
+        text: &str,
+    ) -> Result<Vec<Alt>, Bad> {
+        let unknown = || {
+            Ok(vec![vec![(
+                Step::Action(Action::Undecidable(text.to_string())),
+                false,
+            )]])
+        };
+        let Some(elems) = self.map_elems(data).map(<[Elem]>::to_vec) else {
+            return unknown();
+        };
+        if elems.iter().any(|e| e.key == Expr::Catchall) {
+            return unknown();
+        }
+        let mut out = Vec::new();
+        for e in &elems {
+            let Some(d) = &e.data else { continue };
+            let Some(mut alt) = self.key_is(mkey, &e.key, text)? else {
                 return unknown();
             };
-            if elems.iter().any(|e| e.key == Expr::Catchall) {
+            let mut inner = self.mangle(key, d, text)?;
+            let Some(mut a) = inner.pop() else {
                 return unknown();
-            }
-            let mut out = Vec::new();
-            for e in &elems {
-                let Some(d) = &e.data else { continue };
-                let Some(mut alt) = self.key_is(mkey, &e.key, text)? else {
-                    return unknown();
-                };
-                let mut inner = self.mangle(key, d, text)?;
-                let Some(mut a) = inner.pop() else {
-                    return unknown();
-                };
-                alt.append(&mut a);
-                out.push(alt);
-            }
-            if out.is_empty() {
-                out.push(vec![(Step::Match(Match::cmp(Key::NfProto, int(0))), false)]);
-            }
-            return Ok(out);
+            };
+            alt.append(&mut a);
+            out.push(alt);
         }
-        match key {
-            Expr::Meta(k) if k == "mark" => match mark_expr(value, "mark") {
-                Some(MarkSrc::Own { keep, xor }) => act(Action::SetMark {
-                    value: xor,
-                    mask: !keep,
-                }),
-                Some(MarkSrc::Other { mask }) => act(Action::CtMark(CtMarkOp::Restore {
-                    nfmask: u32::MAX,
-                    ctmask: mask,
-                })),
-                None => unknown(),
-            },
-            Expr::Ct { key: k, .. } if k == "mark" => match mark_expr(value, "ct") {
-                Some(MarkSrc::Own { keep, xor }) => act(Action::CtMark(CtMarkOp::SetXmark {
-                    value: xor,
-                    mask: !keep,
-                })),
-                Some(MarkSrc::Other { mask }) => act(Action::CtMark(CtMarkOp::Save {
-                    nfmask: mask,
-                    ctmask: u32::MAX,
-                })),
-                None => unknown(),
-            },
-            Expr::Ct { key: k, .. } if k == "helper" => match value {
-                Expr::Value(h) => act(Action::CtSet {
-                    helper: Some(h.clone()),
-                    zone: None,
-                }),
-                _ => unknown(),
-            },
-            Expr::Ct { key: k, .. } if k == "zone" => match const_u64(value) {
-                Some(z) if z <= u64::from(u16::MAX) => act(Action::CtSet {
-                    helper: None,
-                    zone: Some(z as u16),
-                }),
-                _ => unknown(),
-            },
-            Expr::Ct { key: k, .. }
-                if matches!(
-                    k.as_str(),
-                    "timeout" | "expectation" | "label" | "event" | "secmark"
-                ) =>
-            {
-                act(Action::Effect(Effect::CtAttribute { key: k.clone() }))
-            }
-            Expr::Meta(k) if k == "nftrace" => match const_u64(value) {
-                Some(1) => act(Action::Trace),
-                _ => act(Action::Effect(Effect::Nftrace)),
-            },
-            Expr::Meta(k) if k == "priority" => act(Action::Effect(Effect::Priority)),
-            Expr::Meta(k) if k == "secmark" => act(Action::Effect(Effect::Secmark)),
-            Expr::Payload { proto, field }
-                if (proto == "ip" || proto == "ip6") && field == "dscp" =>
-            {
-                match pattern(Ty::Named(Names::Nft(DSCP)), value) {
-                    Ok(Pattern::Value(Value::Int(d))) if d < 64 => act(Action::SetDscp(d as u8)),
-                    _ => unknown(),
-                }
-            }
-            Expr::TcpOption { name, .. } => {
-                act(Action::Effect(Effect::TcpOption { name: name.clone() }))
-            }
-            _ => unknown(),
+        if out.is_empty() {
+            out.push(vec![(Step::Match(Match::cmp(Key::NfProto, int(0))), false)]);
         }
+        Ok(out)
+    }
+}
+
+/// The action of `KEY set VALUE` with a plain value; None when it is not modelled.
+fn set_action(key: &Expr, value: &Expr) -> Option<Action> {
+    match key {
+        Expr::Meta(k) if k == "mark" => match mark_expr(value, "mark") {
+            Some(MarkSrc::Own { keep, xor }) => Some(Action::SetMark {
+                value: xor,
+                mask: !keep,
+            }),
+            Some(MarkSrc::Other { mask }) => Some(Action::CtMark(CtMarkOp::Restore {
+                nfmask: u32::MAX,
+                ctmask: mask,
+            })),
+            None => None,
+        },
+        Expr::Ct { key: k, .. } if k == "mark" => match mark_expr(value, "ct") {
+            Some(MarkSrc::Own { keep, xor }) => Some(Action::CtMark(CtMarkOp::SetXmark {
+                value: xor,
+                mask: !keep,
+            })),
+            Some(MarkSrc::Other { mask }) => Some(Action::CtMark(CtMarkOp::Save {
+                nfmask: mask,
+                ctmask: u32::MAX,
+            })),
+            None => None,
+        },
+        Expr::Ct { key: k, .. } if k == "helper" => match value {
+            Expr::Value(h) => Some(Action::CtSet {
+                helper: Some(h.clone()),
+                zone: None,
+            }),
+            _ => None,
+        },
+        Expr::Ct { key: k, .. } if k == "zone" => match const_u64(value) {
+            Some(z) if z <= u64::from(u16::MAX) => Some(Action::CtSet {
+                helper: None,
+                zone: Some(z as u16),
+            }),
+            _ => None,
+        },
+        Expr::Ct { key: k, .. }
+            if matches!(
+                k.as_str(),
+                "timeout" | "expectation" | "label" | "event" | "secmark"
+            ) =>
+        {
+            Some(Action::Effect(Effect::CtAttribute { key: k.clone() }))
+        }
+        Expr::Meta(k) if k == "nftrace" => match const_u64(value) {
+            Some(1) => Some(Action::Trace),
+            _ => Some(Action::Effect(Effect::Nftrace)),
+        },
+        Expr::Meta(k) if k == "priority" => Some(Action::Effect(Effect::Priority)),
+        Expr::Meta(k) if k == "secmark" => Some(Action::Effect(Effect::Secmark)),
+        Expr::Payload { proto, field } if (proto == "ip" || proto == "ip6") && field == "dscp" => {
+            match pattern(Ty::Named(Names::Nft(DSCP)), value) {
+                Ok(Pattern::Value(Value::Int(d))) if d < 64 => Some(Action::SetDscp(d as u8)),
+                _ => None,
+            }
+        }
+        Expr::TcpOption { name, .. } => {
+            Some(Action::Effect(Effect::TcpOption { name: name.clone() }))
+        }
+        _ => None,
     }
 }
 
