@@ -3,6 +3,8 @@
 
 use super::*;
 
+/// A table: its chains (rules lowered), jump targets checked, its sets (named, then the
+/// anonymous ones its rules made).
 pub(super) fn lower_table(t: &TableAst, sources: &[SourceFile]) -> Result<Table, ParseError> {
     let mut cx = TableCx {
         family: t.family,
@@ -10,70 +12,11 @@ pub(super) fn lower_table(t: &TableAst, sources: &[SourceFile]) -> Result<Table,
         anon: Vec::new(),
         dynamic: HashSet::new(),
     };
-    // A dormant table is not registered with the kernel: its chains see no packets, so
-    // they are kept as regular chains (nothing reaches them).
-    let dormant = t.flags.iter().any(|f| f == "dormant");
     let mut chains = Vec::with_capacity(t.chains.len());
     for c in &t.chains {
-        let src = source_of(sources, &c.origin);
-        let base = match (&c.hook, dormant) {
-            (Some(h), false) => Some(base_chain(h, t.family, &src)?),
-            _ => None,
-        };
-        let mut rules = Vec::with_capacity(c.rules.len());
-        for r in &c.rules {
-            let src = source_of(sources, &r.origin);
-            for body in cx.rule(r, &src)? {
-                rules.push(Rule {
-                    body,
-                    origin: r.origin.clone(),
-                });
-            }
-        }
-        let devices: Vec<Option<String>> = match &base {
-            Some(_) if c.hook.as_ref().is_some_and(|h| h.devices.len() > 1) => c
-                .hook
-                .iter()
-                .flat_map(|h| h.devices.iter().cloned().map(Some))
-                .collect(),
-            _ => vec![None],
-        };
-        // A chain on several devices is one model base chain per device (same name and
-        // rules): the engine matches one device per base chain.
-        for dev in devices {
-            let mut base = base.clone();
-            if let (Some(b), Some(d)) = (base.as_mut(), dev) {
-                b.device = Some(d);
-            }
-            chains.push(Chain {
-                name: c.name.clone(),
-                base,
-                rules: rules.clone(),
-                counters: None,
-                origin: c.origin.clone(),
-            });
-        }
+        chains.extend(lower_chain(&mut cx, c, sources)?);
     }
-    // Jump targets must exist.
-    for c in &chains {
-        for r in &c.rules {
-            for a in r.actions() {
-                if let Action::Verdict(Verdict::Jump(n) | Verdict::Goto(n)) = a {
-                    if t.chains.iter().all(|c| &c.name != n) {
-                        let src = source_of(sources, &r.origin);
-                        return Err(ParseError::new(
-                            &src,
-                            r.origin.span,
-                            ErrorKind::Undefined {
-                                what: "chain".into(),
-                                name: n.clone(),
-                            },
-                        ));
-                    }
-                }
-            }
-        }
-    }
+    check_jumps(t, &chains, sources)?;
     let mut sets = Vec::with_capacity(t.sets.len() + cx.anon.len());
     for s in &t.sets {
         let src = source_of(sources, &s.origin);
@@ -89,6 +32,78 @@ pub(super) fn lower_table(t: &TableAst, sources: &[SourceFile]) -> Result<Table,
         sets,
         origin: t.origin.clone(),
     })
+}
+
+/// A chain as model chains: one, or for a base chain on several devices one per device
+/// (same name and rules), since the engine matches one device per base chain.
+fn lower_chain(
+    cx: &mut TableCx<'_>,
+    c: &ChainAst,
+    sources: &[SourceFile],
+) -> Result<Vec<Chain>, ParseError> {
+    let t = cx.table;
+    let src = source_of(sources, &c.origin);
+    // A dormant table is not registered with the kernel: its chains see no packets, so
+    // they are kept as regular chains (nothing reaches them).
+    let dormant = t.flags.iter().any(|f| f == "dormant");
+    let base = match (&c.hook, dormant) {
+        (Some(h), false) => Some(base_chain(h, t.family, &src)?),
+        _ => None,
+    };
+    let mut rules = Vec::with_capacity(c.rules.len());
+    for r in &c.rules {
+        let src = source_of(sources, &r.origin);
+        for body in cx.rule(r, &src)? {
+            rules.push(Rule {
+                body,
+                origin: r.origin.clone(),
+            });
+        }
+    }
+    let devices: Vec<Option<String>> = match &base {
+        Some(_) if c.hook.as_ref().is_some_and(|h| h.devices.len() > 1) => c
+            .hook
+            .iter()
+            .flat_map(|h| h.devices.iter().cloned().map(Some))
+            .collect(),
+        _ => vec![None],
+    };
+    let per_device = devices.into_iter().map(|dev| {
+        let mut base = base.clone();
+        if let (Some(b), Some(d)) = (base.as_mut(), dev) {
+            b.device = Some(d);
+        }
+        Chain {
+            name: c.name.clone(),
+            base,
+            rules: rules.clone(),
+            counters: None,
+            origin: c.origin.clone(),
+        }
+    });
+    Ok(per_device.collect())
+}
+
+/// Every `jump`/`goto` names a chain of the table.
+fn check_jumps(t: &TableAst, chains: &[Chain], sources: &[SourceFile]) -> Result<(), ParseError> {
+    for r in chains.iter().flat_map(|c| &c.rules) {
+        for a in r.actions() {
+            if let Action::Verdict(Verdict::Jump(n) | Verdict::Goto(n)) = a {
+                if t.chains.iter().all(|c| &c.name != n) {
+                    let src = source_of(sources, &r.origin);
+                    return Err(ParseError::new(
+                        &src,
+                        r.origin.span,
+                        ErrorKind::Undefined {
+                            what: "chain".into(),
+                            name: n.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn base_chain(
