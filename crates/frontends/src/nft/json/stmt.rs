@@ -11,7 +11,11 @@ pub(super) fn compact(k: &str, b: &J) -> String {
     }
 }
 
+/// Why an `xt` expression is not read: the iptables-save view has it.
+const COMPAT: &str = "iptables-nft compat expression: pass the iptables-save view too";
+
 impl Reader<'_> {
+    /// One statement object (`{"KEY": BODY}`).
     pub(super) fn stmt(&mut self, v: &J, path: &str) -> StmtKind {
         let Some((k, b)) = v.as_object().and_then(|o| o.iter().next()) else {
             self.warnings
@@ -19,9 +23,14 @@ impl Reader<'_> {
             return StmtKind::Unknown(v.to_string());
         };
         let s = |key: &str| b.get(key).and_then(J::as_str).map(str::to_string);
+        let mut expr = |key: &str| b.get(key).map_or(Expr::Catchall, |x| self.expr(x, path));
+        let undecidable = |kind| StmtKind::Undecidable {
+            kind,
+            text: v.to_string(),
+        };
         match k.as_str() {
             "match" => {
-                let op = match b.get("op").and_then(J::as_str).unwrap_or("==") {
+                let op = match s("op").as_deref().unwrap_or("==") {
                     "==" => Op::Eq,
                     "!=" => Op::Ne,
                     "<" => Op::Lt,
@@ -30,10 +39,8 @@ impl Reader<'_> {
                     ">=" => Op::Ge,
                     _ => Op::Implicit,
                 };
-                let left = b.get("left").map_or(Expr::Catchall, |x| self.expr(x, path));
-                let right = b
-                    .get("right")
-                    .map_or(Expr::Catchall, |x| self.expr(x, path));
+                let left = expr("left");
+                let right = expr("right");
                 StmtKind::Match { left, op, right }
             }
             "accept" => StmtKind::Verdict(VerdictAst::Accept),
@@ -49,115 +56,22 @@ impl Reader<'_> {
                 group: b.get("group").and_then(J::as_u64).map(|g| g as u16),
                 flags: strings(b.get("flags")),
             }),
-            "reject" => {
-                let kind = s("type");
-                let code = b.get("expr").and_then(J::as_str).map(str::to_string);
-                match (kind.as_deref(), code) {
-                    (Some("tcp reset"), _) => StmtKind::Reject {
-                        kind: kind.clone(),
-                        code: None,
-                    },
-                    (Some(_), None) => StmtKind::Reject {
-                        kind: kind.clone(),
-                        code: Some("port-unreachable".into()),
-                    },
-                    (k, c) => StmtKind::Reject {
-                        kind: k.map(str::to_string),
-                        code: c,
-                    },
-                }
-            }
-            "snat" | "dnat" | "masquerade" | "redirect" => {
-                let addr = b.get("addr").map(|x| self.expr(x, path));
-                let port = b.get("port").map(|x| self.expr(x, path));
-                let prefix = strings(b.get("type_flags")).iter().any(|f| f == "prefix");
-                let addr = if prefix {
-                    addr.map(|a| Expr::Opaque {
-                        name: "nat prefix".into(),
-                        text: format!("{a:?}"),
-                    })
-                } else {
-                    addr
-                };
-                StmtKind::Nat {
-                    kind: k.clone(),
-                    family: s("family"),
-                    addr,
-                    port,
-                    flags: strings(b.get("flags")),
-                }
-            }
+            "reject" => reject(b),
+            "snat" | "dnat" | "masquerade" | "redirect" => self.nat(k, b, path),
             "mangle" => StmtKind::Mangle {
-                key: b.get("key").map_or(Expr::Catchall, |x| self.expr(x, path)),
-                value: b
-                    .get("value")
-                    .map_or(Expr::Catchall, |x| self.expr(x, path)),
+                key: expr("key"),
+                value: expr("value"),
             },
             "notrack" => StmtKind::Notrack,
             "vmap" => StmtKind::VMap {
-                key: b.get("key").map_or(Expr::Catchall, |x| self.expr(x, path)),
-                data: b.get("data").map_or(Expr::Catchall, |x| self.expr(x, path)),
+                key: expr("key"),
+                data: expr("data"),
             },
-            "queue" => {
-                let num = match b.get("num") {
-                    None => None,
-                    Some(J::Number(n)) => n.as_u64().map(|n| QueueNum::Range(n as u16, n as u16)),
-                    Some(J::Object(o)) if o.contains_key("range") => {
-                        let r = &o["range"];
-                        let g = |i: usize| r.get(i).and_then(J::as_u64).unwrap_or(0) as u16;
-                        Some(QueueNum::Range(g(0), g(1)))
-                    }
-                    Some(J::Object(o)) => {
-                        let inner = o.values().next();
-                        let g = |k: &str| {
-                            inner
-                                .and_then(|x| x.get(k))
-                                .and_then(J::as_u64)
-                                .unwrap_or(0) as u32
-                        };
-                        Some(QueueNum::Hashed {
-                            modulus: g("mod").max(1),
-                            offset: g("offset"),
-                        })
-                    }
-                    Some(_) => None,
-                };
-                StmtKind::Queue {
-                    num,
-                    flags: strings(b.get("flags")),
-                }
-            }
-            "limit" | "meter" => StmtKind::Undecidable {
-                kind: Undecidable::Limit,
-                text: v.to_string(),
-            },
-            "quota" => StmtKind::Undecidable {
-                kind: Undecidable::Quota,
-                text: v.to_string(),
-            },
-            "ct count" => StmtKind::Undecidable {
-                kind: Undecidable::CtCount,
-                text: v.to_string(),
-            },
-            "set" | "map" => {
-                let set = s(k)
-                    .map(|n| n.trim_start_matches('@').to_string())
-                    .unwrap_or_default();
-                let elem = b.get("elem").map_or(Expr::Catchall, |x| self.expr(x, path));
-                let stateful = b.get("stmt").and_then(J::as_array).is_some_and(|a| {
-                    a.iter().any(|x| {
-                        x.get("limit").is_some()
-                            || x.get("quota").is_some()
-                            || x.get("ct count").is_some()
-                    })
-                });
-                StmtKind::SetUpdate {
-                    op: s("op").unwrap_or_else(|| "add".into()),
-                    set,
-                    elem,
-                    stateful,
-                }
-            }
+            "queue" => queue(b),
+            "limit" | "meter" => undecidable(Undecidable::Limit),
+            "quota" => undecidable(Undecidable::Quota),
+            "ct count" => undecidable(Undecidable::CtCount),
+            "set" | "map" => self.set_update(k, b, path),
             "ct helper" => StmtKind::Mangle {
                 key: Expr::Ct {
                     key: "helper".into(),
@@ -165,39 +79,8 @@ impl Reader<'_> {
                 },
                 value: self.expr(b, path),
             },
-            "ct timeout" | "ct expectation" => StmtKind::Effect(Effect::CtAttribute {
-                key: k.trim_start_matches("ct ").to_string(),
-            }),
-            "secmark" => StmtKind::Effect(Effect::Secmark),
-            "last" => StmtKind::Effect(Effect::Last),
-            "dup" => StmtKind::Effect(Effect::Dup),
-            "flow" => StmtKind::Effect(Effect::FlowOffload {
-                flowtable: b
-                    .get("flowtable")
-                    .and_then(J::as_str)
-                    .map(|f| f.trim_start_matches('@').to_string())
-                    .unwrap_or_default(),
-            }),
-            // An xt match is a condition (Unknown: branches match / no match); an xt target
-            // is an action whose effect is Unknown. Either way iptables-save shows it.
-            "xt" if b.get("type").and_then(J::as_str) == Some("match") => {
-                let name = b.get("name").and_then(J::as_str).unwrap_or("?");
-                StmtKind::Undecidable {
-                    kind: Undecidable::Unsupported(format!(
-                        "xt match {name} (iptables-nft compat expression: pass the iptables-save view too)"
-                    )),
-                    text: compact(k, b),
-                }
-            }
-            "xt" => StmtKind::Unknown(match b.get("name").and_then(J::as_str) {
-                Some(name) => format!(
-                    "xt target {name} (iptables-nft compat expression: pass the iptables-save view too)"
-                ),
-                None => format!(
-                    "{} (iptables-nft compat expression: pass the iptables-save view too)",
-                    compact(k, b)
-                ),
-            }),
+            "ct timeout" | "ct expectation" | "secmark" | "last" | "dup" | "flow" => effect(k, b),
+            "xt" => xt(b),
             "fwd" | "synproxy" | "tproxy" => StmtKind::Unknown(compact(k, b)),
             other => {
                 self.warnings
@@ -206,4 +89,129 @@ impl Reader<'_> {
             }
         }
     }
+
+    /// `snat`, `dnat`, `masquerade`, `redirect` (`k`); a prefix mapping is not modelled.
+    fn nat(&mut self, k: &str, b: &J, path: &str) -> StmtKind {
+        let addr = b.get("addr").map(|x| self.expr(x, path));
+        let port = b.get("port").map(|x| self.expr(x, path));
+        let prefix = strings(b.get("type_flags")).iter().any(|f| f == "prefix");
+        let addr = if prefix {
+            addr.map(|a| Expr::Opaque {
+                name: "nat prefix".into(),
+                text: format!("{a:?}"),
+            })
+        } else {
+            addr
+        };
+        StmtKind::Nat {
+            kind: k.to_string(),
+            family: b.get("family").and_then(J::as_str).map(str::to_string),
+            addr,
+            port,
+            flags: strings(b.get("flags")),
+        }
+    }
+
+    /// `{"set": {"op": "add", "set": "@s", "elem": ..., "stmt": [...]}}` (or `map`).
+    fn set_update(&mut self, k: &str, b: &J, path: &str) -> StmtKind {
+        let set = b
+            .get(k)
+            .and_then(J::as_str)
+            .map(|n| n.trim_start_matches('@').to_string())
+            .unwrap_or_default();
+        let elem = b.get("elem").map_or(Expr::Catchall, |x| self.expr(x, path));
+        let stateful = b.get("stmt").and_then(J::as_array).is_some_and(|a| {
+            a.iter().any(|x| {
+                x.get("limit").is_some() || x.get("quota").is_some() || x.get("ct count").is_some()
+            })
+        });
+        StmtKind::SetUpdate {
+            op: b.get("op").and_then(J::as_str).unwrap_or("add").to_string(),
+            set,
+            elem,
+            stateful,
+        }
+    }
+}
+
+/// `reject` with its `type` and `expr` (a code); a type without a code is nft's default,
+/// port-unreachable.
+fn reject(b: &J) -> StmtKind {
+    let kind = b.get("type").and_then(J::as_str).map(str::to_string);
+    let code = b.get("expr").and_then(J::as_str).map(str::to_string);
+    match (kind.as_deref(), code) {
+        (Some("tcp reset"), _) => StmtKind::Reject { kind, code: None },
+        (Some(_), None) => StmtKind::Reject {
+            kind,
+            code: Some("port-unreachable".into()),
+        },
+        (_, code) => StmtKind::Reject { kind, code },
+    }
+}
+
+/// `queue` with `num` as a number, a range or a hash (`numgen`, `jhash`).
+fn queue(b: &J) -> StmtKind {
+    let num = match b.get("num") {
+        None => None,
+        Some(J::Number(n)) => n.as_u64().map(|n| QueueNum::Range(n as u16, n as u16)),
+        Some(J::Object(o)) if o.contains_key("range") => {
+            let r = &o["range"];
+            let g = |i: usize| r.get(i).and_then(J::as_u64).unwrap_or(0) as u16;
+            Some(QueueNum::Range(g(0), g(1)))
+        }
+        Some(J::Object(o)) => {
+            let inner = o.values().next();
+            let g = |k: &str| {
+                inner
+                    .and_then(|x| x.get(k))
+                    .and_then(J::as_u64)
+                    .unwrap_or(0) as u32
+            };
+            Some(QueueNum::Hashed {
+                modulus: g("mod").max(1),
+                offset: g("offset"),
+            })
+        }
+        Some(_) => None,
+    };
+    StmtKind::Queue {
+        num,
+        flags: strings(b.get("flags")),
+    }
+}
+
+/// Statements with no effect on the verdict: what they do.
+fn effect(k: &str, b: &J) -> StmtKind {
+    StmtKind::Effect(match k {
+        "ct timeout" | "ct expectation" => Effect::CtAttribute {
+            key: k.trim_start_matches("ct ").to_string(),
+        },
+        "secmark" => Effect::Secmark,
+        "last" => Effect::Last,
+        "dup" => Effect::Dup,
+        _ => Effect::FlowOffload {
+            flowtable: b
+                .get("flowtable")
+                .and_then(J::as_str)
+                .map(|f| f.trim_start_matches('@').to_string())
+                .unwrap_or_default(),
+        },
+    })
+}
+
+/// An xt match is a condition (Unknown: branches match / no match); an xt target is an
+/// action whose effect is Unknown. Either way iptables-save shows it.
+fn xt(b: &J) -> StmtKind {
+    let name = b.get("name").and_then(J::as_str);
+    if b.get("type").and_then(J::as_str) == Some("match") {
+        let name = name.unwrap_or("?");
+        return StmtKind::Undecidable {
+            kind: Undecidable::Unsupported(format!("xt match {name} ({COMPAT})")),
+            text: compact("xt", b),
+        };
+    }
+    StmtKind::Unknown(match name {
+        Some(name) => format!("xt target {name} ({COMPAT})"),
+        None => format!("{} ({COMPAT})", compact("xt", b)),
+    })
 }
