@@ -53,6 +53,7 @@ mod test_util;
 #[cfg(test)]
 mod tests {
     use crate::nft::test_util::*;
+    use model::Dialect;
 
     fn story2_check(rs: &Ruleset) {
         let nat = &rs.tables[rs.table(Family::Inet, "nat").unwrap()];
@@ -152,6 +153,24 @@ mod tests {
                 .handle,
             Some(5)
         );
+    }
+
+    #[test]
+    fn every_object_records_its_dialect() {
+        let text = parse_text(&fixture("story2.nft")).unwrap();
+        let (json, _) = parse_json(&fixture("story2.json")).unwrap();
+        for (rs, d) in [(&text, Dialect::NftText), (&json, Dialect::NftJson)] {
+            for t in &rs.tables {
+                assert_eq!(t.origin.dialect, Some(d), "{}", t.name);
+                let chains = t.chains.iter().map(|c| &c.origin);
+                let rules = t.chains.iter().flat_map(|c| &c.rules).map(|r| &r.origin);
+                let sets = t.sets.iter().map(|s| &s.origin);
+                assert!(chains
+                    .chain(rules)
+                    .chain(sets)
+                    .all(|o| o.dialect == Some(d)));
+            }
+        }
     }
 
     #[test]

@@ -384,4 +384,39 @@ mod tests {
             "tcp dport 22 counter packets 5 bytes 300 accept comment \"ssh\""
         );
     }
+
+    #[test]
+    fn effects_are_typed() {
+        let effect = |s: &str| match body("inet", s).pop() {
+            Some(Step::Action(Action::Effect(e))) => e,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(
+            effect("ip protocol tcp flow add @ft"),
+            Effect::FlowOffload {
+                flowtable: "ft".into()
+            }
+        );
+        assert_eq!(
+            effect("update @seen { ip saddr }"),
+            Effect::SetUpdate {
+                op: model::expr::SetUpdateOp::Update,
+                set: "seen".into()
+            }
+        );
+        assert_eq!(effect("meta priority set 1:2"), Effect::Priority);
+        assert_eq!(effect("log level audit"), Effect::Audit);
+        assert_eq!(
+            effect("ct timeout set \"agg\""),
+            Effect::CtAttribute {
+                key: "timeout".into()
+            }
+        );
+        assert_eq!(
+            effect("tcp flags syn tcp option maxseg size set 1360"),
+            Effect::TcpOption {
+                name: "maxseg".into()
+            }
+        );
+    }
 }
