@@ -1,6 +1,12 @@
 //! Matches: `KEY OP VALUE`, set lookups (named and anonymous) and concatenations.
 
-use super::*;
+use super::names::{tcp_option_kind, Ty};
+use super::selector::Sel;
+use super::value::{bits, is_flag_list, pattern, scalar_bits};
+use super::{bad, has_undecidable, proto_dep, with_deps, Alt, Bad, TableCx};
+use crate::nft::ast::{BinOp, Elem, Expr, Op};
+use model::expr::{CmpOp, Key, Match, Pattern, SetRef, Test, Undecidable};
+use model::ruleset::Step;
 
 /// `tcp option NAME exists|missing` (a TCP option's fields are not modelled).
 fn tcp_option(name: &str, field: Option<&str>, op: Op, right: &Expr, text: &str) -> Vec<Alt> {

@@ -1,6 +1,10 @@
 //! `fib` lookups (`fib daddr type local`, `fib saddr . iif oif missing`).
 
-use super::*;
+use super::names::{Names, Ty};
+use super::{Alt, Bad, TableCx};
+use crate::nft::ast::{Expr, Op};
+use model::expr::{IfaceLimit, Key, Match, Test, Undecidable};
+use model::ruleset::Step;
 
 impl TableCx<'_> {
     /// `fib`: address types, or the reverse-path idiom `fib saddr [. iif] oif missing`.

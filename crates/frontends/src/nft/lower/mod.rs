@@ -37,29 +37,17 @@ mod vmap;
 
 pub use table::std_priority;
 
-use names::*;
-use selector::*;
-use set::*;
-use stmt::*;
-use table::*;
-use value::*;
-use verdict::*;
+use stmt::log;
+use table::lower_table;
+use verdict::{queue, verdict};
 
 use super::ast::*;
-use super::parse::{parse_int, Doc};
-use crate::iptables_save::values;
+use super::parse::Doc;
 use crate::{ErrorKind, ParseError};
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use model::expr::{
-    ct_state, ct_status, rtn, Action, CmpOp, CtMarkOp, Effect, IfaceLimit, Key, Log, LogKind,
-    Match, Nat, NatKind, Pattern, Queue, Reject, SetRef, SetUpdateOp, Test, Undecidable, Value,
-    Verdict,
-};
-use model::packet::Mac;
-use model::ruleset::{BaseChain, ChainType, Family, Hook, MapData, NamedSet, SetElement, Step};
-use model::{Chain, Origin, Rule, Ruleset, SourceFile, Table};
+use model::expr::{Action, Key, Match, Pattern, Test, Undecidable, Value};
+use model::ruleset::{Family, NamedSet, Step};
+use model::{Origin, Ruleset, SourceFile};
 use std::collections::HashSet;
-use std::net::IpAddr;
 
 /// Lowers a parsed document (text or JSON) into the model.
 pub fn lower(doc: Doc) -> Result<Ruleset, ParseError> {

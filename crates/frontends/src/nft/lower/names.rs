@@ -2,7 +2,8 @@
 //! TCP flags, DSCP, ethertypes, packet types, conntrack directions and status, TCP
 //! options, and the set types (`ipv4_addr`, `inet_service`, ...) as value types.
 
-use super::*;
+use crate::nft::parse::parse_int;
+use model::expr::{ct_state, ct_status, rtn};
 use model::kernel::icmp;
 
 /// What a value means, decided by the key it is compared with.

@@ -1,7 +1,13 @@
 //! NAT statements: `snat`, `dnat`, `masquerade`, `redirect`, with address and port
 //! ranges, value maps and flags.
 
-use super::*;
+use super::names::Ty;
+use super::value::pattern;
+use super::{bad, int, nfproto_dep, Alt, Bad, TableCx};
+use crate::nft::ast::{Elem, Expr};
+use model::expr::{Action, Key, Match, Nat, NatKind, Pattern, Value};
+use model::ruleset::{Family, Step};
+use std::net::IpAddr;
 
 /// A NAT address: a single address, a range, or a prefix as its first..last range.
 pub(super) fn nat_addr(e: &Expr) -> Option<(IpAddr, IpAddr)> {

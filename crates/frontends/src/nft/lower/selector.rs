@@ -1,7 +1,11 @@
 //! Selectors: what a left-hand side reads (payload fields, `meta`, `ct`, `fib`, TCP
 //! options, sockets), with the protocol dependencies nft adds implicitly.
 
-use super::*;
+use super::names::{Names, Ty, CT_DIR, CT_STATUS, DSCP, NFPROTO, PKTTYPE, TCP_FLAGS};
+use super::{nfproto_dep, proto_dep, TableCx};
+use crate::nft::ast::Expr;
+use model::expr::{Key, Match, Undecidable};
+use model::ruleset::Family;
 
 /// What a selector reads.
 pub(super) enum Sel {

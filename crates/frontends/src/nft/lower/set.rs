@@ -1,7 +1,17 @@
 //! Named sets and maps (key types, elements, flags), and the anonymous sets of
 //! concatenations a rule carries, which become table sets named `__anonN`.
 
-use super::*;
+use super::names::{type_name, Names, Ty};
+use super::selector::Sel;
+use super::value::{element_key, pattern};
+use super::verdict::verdict;
+use super::{Bad, TableCx};
+use crate::nft::ast::{Elem, Expr, SetAst, SetKey, TableAst};
+use crate::{ErrorKind, ParseError};
+use model::expr::Pattern;
+use model::ruleset::{Family, MapData, NamedSet, SetElement};
+use model::{Origin, SourceFile};
+use std::collections::HashSet;
 
 /// A named set lowered: its key types from `type` or `typeof`, its elements typed.
 pub(super) fn lower_set(

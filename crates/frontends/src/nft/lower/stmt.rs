@@ -1,7 +1,14 @@
 //! Statements that change the packet or say something: `log`, and `KEY set VALUE`
 //! (`meta mark`, `ct mark`, `ct helper`, `ct zone`, `meta nftrace`, `ip dscp`, ...).
 
-use super::*;
+use super::names::{Names, Ty, DSCP};
+use super::value::{const_u64, pattern};
+use super::{bad, int, Alt, Bad, TableCx};
+use crate::nft::ast::{BinOp, Elem, Expr, LogAst};
+use model::expr::{
+    Action, CtMarkOp, Effect, Key, Log, LogKind, Match, Pattern, SetUpdateOp, Undecidable, Value,
+};
+use model::ruleset::Step;
 
 /// Where a new mark comes from: the mark itself under `(mark & keep) ^ xor`, or the other
 /// mark (ct mark for `meta mark set`, meta mark for `ct mark set`) under `& mask`.

@@ -1,7 +1,14 @@
 //! Tables and chains: a table's chains (a chain on several devices is one base chain
 //! per device), jump targets checked, and a base chain's type, hook, priority and policy.
 
-use super::*;
+use super::set::lower_set;
+use super::{source_of, TableCx};
+use crate::nft::ast::{ChainAst, HookAst, Prio, TableAst};
+use crate::{ErrorKind, ParseError};
+use model::expr::{Action, Verdict};
+use model::ruleset::{BaseChain, ChainType, Family, Hook};
+use model::{Chain, Rule, SourceFile, Table};
+use std::collections::HashSet;
 
 /// A table: its chains (rules lowered), jump targets checked, its sets (named, then the
 /// anonymous ones its rules made).

@@ -1,7 +1,15 @@
 //! Values typed by what they are compared with: addresses and prefixes, ports, ranges,
 //! interface names, MACs, named numbers and flag sets, as model patterns.
 
-use super::*;
+use super::names::{Names, Ty, ETHERTYPE};
+use super::{bad, int, Bad};
+use crate::iptables_save::values;
+use crate::nft::ast::{BinOp, Expr};
+use crate::nft::parse::parse_int;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use model::expr::{Pattern, Value};
+use model::packet::Mac;
+use std::net::IpAddr;
 
 pub(super) fn const_u64(e: &Expr) -> Option<u64> {
     match e {

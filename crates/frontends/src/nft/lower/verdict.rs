@@ -1,7 +1,11 @@
 //! Verdicts: `accept`, `drop`, `jump`/`goto`, `return`, `continue`, and `reject` with
 //! its ICMP, ICMPv6, icmpx or TCP reset answer.
 
-use super::*;
+use super::names::Names;
+use super::{bad, nfproto_dep, proto_dep, Alt, Bad, TableCx};
+use crate::nft::ast::{QueueNum, VerdictAst};
+use model::expr::{Action, Queue, Reject, Verdict};
+use model::ruleset::{Family, Step};
 
 pub(super) fn verdict(v: &VerdictAst) -> Verdict {
     match v {

@@ -1,7 +1,11 @@
 //! Verdict maps: `KEY vmap { k1 : v1, * : v2 }` as one model rule per element, the
 //! catch-all guarded by the keys not listed.
 
-use super::*;
+use super::verdict::verdict;
+use super::{bad, int, Alt, Bad, TableCx};
+use crate::nft::ast::{Elem, Expr};
+use model::expr::{Action, Key, Match};
+use model::ruleset::Step;
 
 impl TableCx<'_> {
     pub(super) fn vmap(&mut self, key: &Expr, data: &Expr, text: &str) -> Result<Vec<Alt>, Bad> {
