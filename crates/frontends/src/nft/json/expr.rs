@@ -1,7 +1,9 @@
 //! Expressions (`payload`, `meta`, `ct`, `fib`, sets, ranges, prefixes, concatenations,
 //! maps), set elements and set key types.
 
-use super::*;
+use super::{strings, Reader};
+use crate::nft::ast::{BinOp, Elem, Expr, SetKey, VerdictAst};
+use serde_json::Value as J;
 
 impl Reader<'_> {
     pub(super) fn set_key(&mut self, v: Option<&J>, path: &str) -> SetKey {

@@ -19,8 +19,6 @@ mod stmt;
 use super::ast::*;
 use super::parse::Doc;
 use crate::{ErrorKind, ParseError};
-use model::expr::{Effect, Undecidable};
-use model::source::Counters;
 use model::{Dialect, Family, Origin, SourceFile, Span};
 use serde::Deserialize;
 use serde_json::Value as J;

@@ -1,7 +1,13 @@
 //! The objects of the `nftables` array: tables, chains, rules, sets and maps, elements,
 //! and the `add`/`insert`/`flush` commands that wrap them.
 
-use super::*;
+use super::{named_prio, strings, Reader};
+use crate::nft::ast::{ChainAst, Elem, HookAst, Prio, RuleAst, SetAst, Stmt, TableAst};
+use crate::ParseError;
+use model::source::Counters;
+use model::{Family, Span};
+use serde::Deserialize;
+use serde_json::Value as J;
 
 #[derive(Deserialize)]
 pub(super) struct TableJ {

@@ -1,7 +1,10 @@
 //! Statements (`match`, verdicts, `counter`, `log`, `reject`, NAT, `mangle`, set
 //! updates, ...), each read from its single key.
 
-use super::*;
+use super::{strings, Reader};
+use crate::nft::ast::{Expr, LogAst, Op, QueueNum, StmtKind, VerdictAst};
+use model::expr::{Effect, Undecidable};
+use serde_json::Value as J;
 
 pub(super) fn compact(k: &str, b: &J) -> String {
     if b.is_null() {

@@ -1,7 +1,11 @@
 //! Declarations inside a table block: chains (with their `type ... hook ... priority`
 //! line and policy), sets and maps (type, flags, elements), and where each came from.
 
-use super::*;
+use super::{parse_int, State, P, R};
+use crate::nft::ast::{ChainAst, Elem, Expr, HookAst, Prio, SetAst, SetKey};
+use crate::nft::lexer::{Kind, Token};
+use crate::{ErrorKind, ParseError};
+use model::{Dialect, Origin, Span};
 
 /// A statement's text on one line: runs of whitespace (newlines included) become one space.
 pub(super) fn collapse(s: &str) -> String {

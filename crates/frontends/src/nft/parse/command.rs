@@ -1,7 +1,12 @@
 //! Top-level commands: `table` blocks, `add`/`create`/`insert`/`replace`/`delete`/
 //! `flush` commands, `define` variables and `include` files.
 
-use super::*;
+use super::{read_file, unreachable_err, State, MAX_INCLUDE_DEPTH, P, R};
+use crate::nft::ast::TableAst;
+use crate::nft::lexer::{Kind, Token};
+use crate::{ErrorKind, ParseError};
+use model::{Family, SourceFile};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Position {

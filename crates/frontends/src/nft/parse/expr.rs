@@ -1,7 +1,9 @@
 //! Expressions: selectors (`tcp dport`, `meta mark`, `ct original saddr`, `fib ...`),
 //! operators, values, sets, binary operations and concatenations.
 
-use super::*;
+use super::{State, P, R};
+use crate::nft::ast::{BinOp, Expr, Op};
+use crate::nft::lexer::{Kind, Token};
 
 /// Payload protocols nft knows as `PROTO FIELD`.
 pub(super) const PAYLOAD: &[&str] = &[

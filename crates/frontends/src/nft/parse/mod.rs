@@ -19,17 +19,11 @@ mod expr;
 mod rule;
 mod stmt;
 
-use block::*;
-use expr::*;
-
 use super::ast::*;
 use super::lexer::{tokenize, Kind, Token};
 use crate::{ErrorKind, ParseError};
-use model::expr::{Effect, Undecidable};
-use model::source::Counters;
-use model::{Dialect, Family, Origin, SourceFile, Span};
+use model::{SourceFile, Span};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 /// The tables the input leaves behind, and every file read (the input and its includes).
 #[derive(Debug, Default)]

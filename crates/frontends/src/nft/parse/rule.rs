@@ -1,7 +1,13 @@
 //! A rule: its statements, the `comment` and `# handle N` that close it, and the
 //! statements that are skipped or only shown (`limit`, `quota`, `dup`, `flow add`, ...).
 
-use super::*;
+use super::block::collapse;
+use super::{State, P, R};
+use crate::nft::ast::{BinOp, ChainAst, Expr, RuleAst, Stmt, StmtKind, VerdictAst};
+use crate::nft::lexer::{Kind, Token};
+use model::expr::{Effect, Undecidable};
+use model::source::Counters;
+use model::Span;
 
 impl<'s> P<'s> {
     /// One rule, up to the end of its line (or `;`, or the chain's `}`).

@@ -1,7 +1,11 @@
 //! Statements with their own grammar: verdicts, `queue`, `log`, and NAT
 //! (`snat`/`dnat`/`masquerade`/`redirect` with addresses, ports and flags).
 
-use super::*;
+use super::expr::split_addr_port;
+use super::{parse_int, State, P, R};
+use crate::nft::ast::{Expr, LogAst, QueueNum, StmtKind, VerdictAst};
+use crate::nft::lexer::Kind;
+use crate::ErrorKind;
 
 impl<'s> P<'s> {
     /// `jump|goto CHAIN` or `jump|goto { RULES }` (a chain binding), after the keyword.
