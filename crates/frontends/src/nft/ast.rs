@@ -1,4 +1,4 @@
-//! The nft syntax tree that both readers produce: [`super::parser`] from `nft list ruleset`
+//! The nft syntax tree that both readers produce: [`super::parse`] from `nft list ruleset`
 //! text and [`super::json`] from `nft -j` output. [`super::lower`] turns it into the model,
 //! so the two dialects share one meaning and twins lower to the same IR.
 //!

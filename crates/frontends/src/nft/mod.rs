@@ -10,7 +10,7 @@
 //! }
 //! ```
 //!
-//! The parts, one job each: [`lexer`] splits text into tokens with spans; [`parser`] reads
+//! The parts, one job each: [`lexer`] splits text into tokens with spans; [`parse`] reads
 //! commands and rules into the syntax tree of [`ast`]; [`json`] reads `nft -j` output into
 //! the same tree; [`lower`] gives values their types and builds the model. Text and JSON
 //! share the lowering, so twins of one ruleset lower to the same IR.

@@ -1,6 +1,13 @@
 //! `ip -j addr`: links with their addresses, flags, master and link type.
 
-use super::*;
+use super::{elements, invalid, json_kind, present, scalar_text, scope_of, Element};
+use model::diag::ParseError;
+use model::host::{IfAddr, Interface, LinkType, Scope};
+use model::packet::Mac;
+use model::{SourceFile, Span};
+use serde::Deserialize;
+use serde_json::Value;
+use std::net::IpAddr;
 
 /// `ip -j addr` (also `ip -j -d addr`): interfaces with their addresses.
 pub fn parse_addrs(source: &SourceFile) -> Result<Vec<Interface>, ParseError> {

@@ -14,13 +14,13 @@
 //! - A table named in `/etc/iproute2/rt_tables` (e.g. `vpn`) has no number in the JSON; it gets
 //!   a stable id from its name ([`table_id_of_name`]), the same in routes and rules.
 //! - `Interface::up` is the administrative `UP` flag (`ip link set up`), not the carrier.
+//!
+//! One reader per command: `addr`, `route`, `rule`, each with its tests; this file
+//! locates the array's elements and holds the decoders they share.
 
 use ipnet::IpNet;
 use model::diag::{ErrorKind, ParseError};
-use model::host::{
-    table_id, IfAddr, Interface, LinkType, NextHop, PolicyRule, Route, RouteType, RuleAction, Scope,
-};
-use model::packet::{IpProto, Mac};
+use model::host::{table_id, Scope};
 use model::{SourceFile, Span};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -363,6 +363,7 @@ fn parse_prefix(source: &SourceFile, span: Span, s: &str, v6: bool) -> Result<Ip
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::host::RuleAction;
 
     pub(super) const ROUTER: &str =
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/host/router/");

@@ -1,6 +1,14 @@
 //! `ip [-6] -j route show table all`: routes of every table, with their next hops.
 
-use super::*;
+use super::{
+    elements, json_kind, parse_ip, parse_prefix, scalar_text, scope_of, table_id_of_name, Element,
+};
+use model::diag::{ErrorKind, ParseError};
+use model::host::{table_id, NextHop, Route, RouteType, Scope};
+use model::{SourceFile, Span};
+use serde::Deserialize;
+use serde_json::Value;
+use std::net::IpAddr;
 
 /// `ip [-6] -j route show table all`: routes of every table.
 pub fn parse_routes(source: &SourceFile, v6: bool) -> Result<Vec<Route>, ParseError> {

@@ -1,6 +1,16 @@
 //! `ip [-6] -j rule`: policy routing rules, their selectors and actions.
 
-use super::*;
+use super::{
+    elements, invalid, json_kind, parse_ip, parse_prefix, parse_u32_any, present, scalar_text,
+    table_id_of_name, Element,
+};
+use ipnet::IpNet;
+use model::diag::{ErrorKind, ParseError};
+use model::host::{table_id, PolicyRule, RuleAction};
+use model::packet::IpProto;
+use model::{SourceFile, Span};
+use serde::Deserialize;
+use serde_json::Value;
 
 /// `ip [-6] -j rule`: policy routing rules, in the order listed (by priority).
 pub fn parse_rules(source: &SourceFile, v6: bool) -> Result<Vec<PolicyRule>, ParseError> {

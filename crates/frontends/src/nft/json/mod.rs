@@ -8,8 +8,8 @@
 //! not known are reported by JSON path in the warnings and skipped (statements become
 //! "unknown", so a rule never silently loses one).
 //!
-//! One file per construct: [`object`] (tables, chains, rules, sets, elements), [`expr`]
-//! (expressions and set elements), [`stmt`] (statements). This file finds the objects and
+//! One file per construct: `object` (tables, chains, rules, sets, elements), `expr`
+//! (expressions and set elements), `stmt` (statements). This file finds the objects and
 //! holds the reader they share.
 
 mod expr;

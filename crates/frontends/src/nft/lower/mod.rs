@@ -17,11 +17,11 @@
 //! Anything the model cannot express is `Test::Undecidable` or `Action::Undecidable`,
 //! never dropped.
 //!
-//! One file per construct: [`table`] (tables, chains, hooks, priorities), [`set`] (named
-//! and anonymous sets), [`selector`] (payload, meta, ct, ... keys), [`compare`] (matches,
-//! lookups, concatenations), [`fib`], [`vmap`] (verdict maps), [`nat`], [`verdict`]
-//! (verdicts and reject), [`stmt`] (log and `set` statements); values in [`value`], names
-//! in [`names`]. This file holds the walk over a rule's statements.
+//! One file per construct: `table` (tables, chains, hooks, priorities), `set` (named
+//! and anonymous sets), `selector` (payload, meta, ct, ... keys), `compare` (matches,
+//! lookups, concatenations), `fib`, `vmap` (verdict maps), `nat`, `verdict`
+//! (verdicts and reject), `stmt` (log and `set` statements); values in `value`, names
+//! in `names`. This file holds the walk over a rule's statements.
 
 mod compare;
 mod fib;

@@ -8,9 +8,9 @@
 //! Contract: never panics; every error carries the span of the offending token in the file
 //! it came from (included files included).
 //!
-//! One file per construct: [`command`] (top-level commands, `define`, `include`),
-//! [`block`] (chains, sets and maps inside a table), [`rule`] (a rule's statements),
-//! [`stmt`] (verdicts, `queue`, `log`, NAT), [`expr`] (selectors and values). This file
+//! One file per construct: `command` (top-level commands, `define`, `include`),
+//! `block` (chains, sets and maps inside a table), `rule` (a rule's statements),
+//! `stmt` (verdicts, `queue`, `log`, NAT), `expr` (selectors and values). This file
 //! holds the token cursor they share.
 
 mod block;
