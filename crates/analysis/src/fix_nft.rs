@@ -21,15 +21,14 @@ use crate::fix::{Fix, FixRule, Position, FIX_SOURCE};
 use engine::{Decider, Fate, Options, Outcome, RouteKind, Trace};
 use model::expr::{Key, Pattern, SetRef, Test, Value};
 use model::ruleset::{SetElement, Step};
-use model::{Family, Hook, Host, Packet, Rule, RuleRef, Ruleset, SourceFile, Table, Verdict, L4};
+use model::{
+    Dialect, Family, Hook, Host, Packet, Rule, RuleRef, Ruleset, SourceFile, Table, Verdict, L4,
+};
 
-/// Whether `table` came from an nft listing (text or JSON), not from iptables-save: the
-/// fix is then written for `nft`. Tables built by hand (no origin text) count as iptables.
+/// Whether `table` was read from nft rules (text or JSON), as its front end recorded: the
+/// fix is then written for `nft`. Tables built in code (no dialect) count as iptables.
 pub fn is_nft(table: &Table) -> bool {
-    let t = table.origin.text.trim_start();
-    ["table ", "table\t", "add table ", "create table "]
-        .iter()
-        .any(|p| t.starts_with(p))
+    table.origin.dialect.is_some_and(Dialect::is_nft)
 }
 
 /// The set-element fix for an nft drop that follows a failed set lookup, verified by

@@ -178,7 +178,7 @@ fn main() {
     );
     let ruleset = frontends::iptables_save::parse(&source, Some(model::Family::Ip))
         .expect("the example parses");
-    let host = frontends::host_dir::load(&example.join("host"))
+    let host = frontends::host::host_dir::load(&example.join("host"))
         .expect("the example's host state")
         .host;
     let start = Instant::now();

@@ -3,7 +3,7 @@
 
 use crate::{Error, Verdict};
 use analysis::counters::{self, Row};
-use frontends::snapshot::Snapshot;
+use frontends::host::snapshot::Snapshot;
 use model::SourceFile;
 use std::io::Write;
 use std::path::PathBuf;
@@ -81,7 +81,7 @@ pub fn rows_of_file(path: &PathBuf, table: &str) -> Result<Vec<Row>, Error> {
 /// The counted rows of a snapshot, iptables-save, `iptables -L` or nft listing.
 pub fn rows_of_source(source: &SourceFile, table: &str) -> Result<Vec<Row>, Error> {
     let text: &str = &source.text;
-    if text.starts_with(frontends::snapshot::MAGIC) {
+    if text.starts_with(frontends::host::snapshot::MAGIC) {
         let snap = Snapshot::parse(source).map_err(Error::Parse)?;
         return rows_of_snapshot(&source.name, &snap);
     }
@@ -106,13 +106,13 @@ pub fn rows_of_source(source: &SourceFile, table: &str) -> Result<Vec<Row>, Erro
 }
 
 fn rows_of_snapshot(name: &str, snap: &Snapshot) -> Result<Vec<Row>, Error> {
-    let loaded = frontends::snapshot::load(name, snap).map_err(Error::Parse)?;
+    let loaded = frontends::host::snapshot::load(name, snap).map_err(Error::Parse)?;
     if !loaded.rules_known {
         return Err(Error::Input(format!(
             "{name}: no ruleset could be read from it (was it taken without root?)"
         )));
     }
-    let (rs, _, _) = frontends::snapshot::ruleset(&loaded.rules).map_err(Error::Parse)?;
+    let (rs, _, _) = frontends::host::snapshot::ruleset(&loaded.rules).map_err(Error::Parse)?;
     Ok(counters::rows_of_ruleset(&rs))
 }
 

@@ -106,45 +106,23 @@ pub struct ConntrackArgs {
 /// Rules, host and notes, read through the same loader as the main command (it needs a
 /// packet, so a placeholder is given and dropped, with the note it causes).
 fn load(r: &RulesArgs, packet: &[String]) -> Result<(Ruleset, Host, Option<model::Packet>), Error> {
-    #[derive(clap::Parser)]
-    struct Wrap {
-        #[command(flatten)]
-        input: crate::args::InputArgs,
-    }
-    use clap::Parser;
-    let mut argv: Vec<String> = vec!["whyblocked".into()];
-    for p in &r.rules {
-        argv.extend(["--rules".into(), p.display().to_string()]);
-    }
-    for p in &r.ipset {
-        argv.extend(["--ipset".into(), p.display().to_string()]);
-    }
-    if let Some(h) = &r.host {
-        argv.extend(["--host".into(), h.display().to_string()]);
-    }
-    if let Some(f) = r.family {
-        argv.extend([
-            "--family".into(),
-            clap::ValueEnum::to_possible_value(&f)
-                .map_or_else(String::new, |v| v.get_name().to_string()),
-        ]);
-    }
-    if let Some(f) = r.format {
-        argv.extend([
-            "--format".into(),
-            clap::ValueEnum::to_possible_value(&f)
-                .map_or_else(String::new, |v| v.get_name().to_string()),
-        ]);
-    }
-    argv.push("--".into());
     let asked = !packet.is_empty();
-    if asked {
-        argv.extend(packet.iter().cloned());
-    } else {
-        argv.extend(["icmp".into(), "0.0.0.0".into(), "0.0.0.0".into()]);
-    }
-    let w = Wrap::try_parse_from(argv).map_err(Error::Usage)?;
-    let inputs = crate::config::Inputs::load(&w.input)?;
+    let placeholder = || ["icmp", "0.0.0.0", "0.0.0.0"].map(String::from).to_vec();
+    let input = crate::args::InputArgs {
+        rules: r.rules.clone(),
+        format: r.format,
+        ipset: r.ipset.clone(),
+        host: r.host.clone(),
+        live: false,
+        family: r.family,
+        from_log: None,
+        packet: if asked {
+            packet.to_vec()
+        } else {
+            placeholder()
+        },
+    };
+    let inputs = crate::config::Inputs::load(&input)?;
     Ok((inputs.ruleset, inputs.host, asked.then_some(inputs.packet)))
 }
 

@@ -3,7 +3,7 @@
 
 use crate::args::InputArgs;
 use crate::{Error, Verdict};
-use frontends::snapshot::Snapshot;
+use frontends::host::snapshot::Snapshot;
 use model::{Family, Host, Ruleset, SourceFile};
 use std::io::Write;
 use std::path::PathBuf;
@@ -111,8 +111,8 @@ pub fn load_host(
         match &args.host {
             None => return Ok((Host::default(), false)),
             Some(path) if path.is_dir() => {
-                let state = frontends::host_dir::load(path).map_err(|e| match e {
-                    frontends::host_dir::LoadError::Parse(p) => Error::Parse(p),
+                let state = frontends::host::host_dir::load(path).map_err(|e| match e {
+                    frontends::host::host_dir::LoadError::Parse(p) => Error::Parse(p),
                     other => Error::Input(format!("cannot read the host state: {other}")),
                 })?;
                 ruleset.ipsets.extend(state.ipsets);
@@ -131,7 +131,7 @@ pub fn load_host(
             }
         }
     };
-    let loaded = frontends::snapshot::load(&name, &snap).map_err(Error::Parse)?;
+    let loaded = frontends::host::snapshot::load(&name, &snap).map_err(Error::Parse)?;
     notes.extend(loaded.notes);
     ruleset.ipsets.extend(loaded.state.ipsets);
     if !args.rules.is_empty() {
@@ -144,7 +144,7 @@ pub fn load_host(
         )));
     }
     let (rs, iptables_sources, more) =
-        frontends::snapshot::ruleset(&loaded.rules).map_err(Error::Parse)?;
+        frontends::host::snapshot::ruleset(&loaded.rules).map_err(Error::Parse)?;
     notes.extend(more);
     let ipsets = std::mem::take(&mut ruleset.ipsets);
     ruleset.merge(rs);

@@ -4,7 +4,7 @@
 use crate::args::{Args, ColorChoice, FamilyArg, InputArgs, RulesFormat};
 use crate::Error;
 use engine::{Options, UnknownSite};
-use frontends::dialect::{self, Dialect};
+use model::Dialect;
 use model::{Family, Host, Packet, RuleRef, Ruleset, SourceFile};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -48,63 +48,30 @@ pub struct Inputs {
 impl Inputs {
     /// Reads and parses the rules, ipsets, host state and packet named by `args`.
     pub fn load(args: &InputArgs) -> Result<Inputs, Error> {
-        let mut notes = Vec::new();
         let family = args.family.map(|f| match f {
             FamilyArg::Ip => Family::Ip,
             FamilyArg::Ip6 => Family::Ip6,
         });
 
-        let mut ruleset = Ruleset::default();
-        let mut sources = Vec::new();
-        let mut nft_sources = Vec::new();
-        for path in &args.rules {
-            let source = read_source(path)?;
-            match rules_dialect(&source, args.format, &mut notes)? {
-                Dialect::Iptables => {}
-                Dialect::NftText => {
-                    ruleset.merge(frontends::nft::parse_text(&source).map_err(Error::Parse)?);
-                    nft_sources.push(source);
-                    continue;
-                }
-                Dialect::NftJson => {
-                    let (rs, warnings) =
-                        frontends::nft::parse_json(&source).map_err(Error::Parse)?;
-                    notes.extend(
-                        warnings
-                            .into_iter()
-                            .map(|w| format!("{}: {w}", source.name)),
-                    );
-                    ruleset.merge(rs);
-                    nft_sources.push(source);
-                    continue;
-                }
-            }
-            let fam = match family {
-                Some(f) => f,
-                None => {
-                    let (f, reason) =
-                        frontends::iptables_save::guess_family(&source.name, &source.text);
-                    notes.push(format!(
-                        "{} read as {}: {reason} (override with --family)",
-                        source.name,
-                        if f == Family::Ip6 {
-                            "ip6tables-save (IPv6)"
-                        } else {
-                            "iptables-save (IPv4)"
-                        }
-                    ));
-                    f
-                }
-            };
-            ruleset
-                .merge(frontends::iptables_save::parse(&source, Some(fam)).map_err(Error::Parse)?);
-            sources.push((source, fam));
-        }
+        let options = frontends::LoadOptions {
+            dialect: args.format.map(|f| match f {
+                RulesFormat::Iptables => Dialect::Iptables,
+                RulesFormat::Nft => Dialect::NftText,
+                RulesFormat::NftJson => Dialect::NftJson,
+            }),
+            family,
+        };
+        let frontends::LoadedRules {
+            mut ruleset,
+            iptables: mut sources,
+            nft: nft_sources,
+            mut notes,
+        } = frontends::load_rules(&args.rules, options).map_err(load_error)?;
         for path in &args.ipset {
             let source = read_source(path)?;
             ruleset
                 .ipsets
-                .extend(frontends::ipset::parse(&source).map_err(Error::Parse)?);
+                .extend(frontends::host::ipset::parse(&source).map_err(Error::Parse)?);
         }
         // `--host DIR`, `--host FILE` (a snapshot, with its rules) or `--live`.
         let (host, host_gave_rules) =
@@ -199,45 +166,15 @@ impl Config {
     }
 }
 
-/// The dialect of a --rules file: `--format` when given, else told from its content, with
-/// a note saying how it was read (mixed hosts make this worth stating).
-fn rules_dialect(
-    source: &SourceFile,
-    forced: Option<RulesFormat>,
-    notes: &mut Vec<String>,
-) -> Result<Dialect, Error> {
-    if let Some(f) = forced {
-        return Ok(match f {
-            RulesFormat::Iptables => Dialect::Iptables,
-            RulesFormat::Nft => Dialect::NftText,
-            RulesFormat::NftJson => Dialect::NftJson,
-        });
-    }
-    match dialect::detect(&source.text) {
-        // iptables files keep their own note (with the family guess).
-        Some((Dialect::Iptables, _)) => Ok(Dialect::Iptables),
-        Some((d, reason)) => {
-            notes.push(format!(
-                "{} read as {}: {reason} (override with --format)",
-                source.name,
-                d.name()
-            ));
-            Ok(d)
-        }
-        None if source.text.trim().is_empty() => Ok(Dialect::Iptables),
-        None => Err(Error::Input(format!(
-            "{}: cannot tell which rules language this is (no `*table` line of iptables-save, \
-             no `table FAMILY NAME {{` of nft, no JSON \"nftables\" object); say it with \
-             --format iptables|nft|nft-json",
-            source.name
-        ))),
-    }
+fn read_source(path: &Path) -> Result<SourceFile, Error> {
+    frontends::loader::read_source(path).map_err(load_error)
 }
 
-fn read_source(path: &Path) -> Result<SourceFile, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
-    Ok(SourceFile::new(path.display().to_string(), text))
+fn load_error(e: frontends::LoadError) -> Error {
+    match e {
+        frontends::LoadError::Parse(p) => Error::Parse(p),
+        other => Error::Input(other.to_string()),
+    }
 }
 
 /// The packet a kernel log line describes; its `IN=`/`OUT=` become the interfaces.

@@ -333,7 +333,7 @@ fn conntrack_table_out_is_host_state() {
     assert_eq!(out.status.code(), Some(0));
     let table = std::fs::read_to_string(&out_path).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    let entries = frontends::conntrack::parse(&model::SourceFile::new("t", table)).unwrap();
+    let entries = frontends::host::conntrack::parse(&model::SourceFile::new("t", table)).unwrap();
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0].tcp_state.as_deref(), Some("TIME_WAIT"));
 }

@@ -46,7 +46,7 @@ fn story_rules(name: &str) -> Ruleset {
 const STORIES: &str = "crates/cli/tests/fixtures/stories";
 
 fn host_dir(relative: &str) -> Host {
-    frontends::host_dir::load(&repo().join(relative))
+    frontends::host::host_dir::load(&repo().join(relative))
         .unwrap_or_else(|e| panic!("{e}"))
         .host
 }

@@ -96,8 +96,8 @@ pub enum Warning {
     FlowOffload {
         /// The rule holding the statement.
         at: RuleRef,
-        /// The statement as the rule states it.
-        statement: String,
+        /// The flowtable's name (`flow add @NAME`).
+        flowtable: String,
     },
     /// `add @s` / `update @s` from the packet path: later packets meet the set with this
     /// one in it, the listing shows it without.

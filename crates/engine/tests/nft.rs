@@ -235,9 +235,9 @@ fn flowtable_offload_and_set_updates_are_said() {
     assert!(o.primary().fate.passed());
     let warnings = &o.primary().warnings;
     assert!(
-        warnings.iter().any(
-            |w| matches!(w, Warning::FlowOffload { statement, .. } if statement == "flow add @ft")
-        ),
+        warnings
+            .iter()
+            .any(|w| matches!(w, Warning::FlowOffload { flowtable, .. } if flowtable == "ft")),
         "{warnings:?}"
     );
     assert!(

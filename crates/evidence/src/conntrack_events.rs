@@ -7,14 +7,14 @@
 //! [1732269600.973187]    [DESTROY] ipv4     2 tcp      6 120 CLOSE src=10.1.1.2 dst=10.1.1.1 sport=43003 dport=22 [UNREPLIED] src=10.1.1.1 dst=10.1.1.2 sport=22 dport=43003
 //! ```
 //!
-//! The entry itself is read by `frontends::conntrack`. Conntrack reports a connection only
+//! The entry itself is read by `frontends::host::conntrack`. Conntrack reports a connection only
 //! when its first packet is *confirmed*, at the very end of the input or postrouting hook:
 //! a `[NEW]` proves the first packet passed every firewall rule on this host. A flow without
 //! any event had its first packet dropped before that (by a rule in any table, by routing),
 //! or it was untracked. What follows `[NEW]` says what answered ([`Proof`]).
 
 use crate::wrapper::Stamp;
-use frontends::conntrack::status;
+use frontends::host::conntrack::status;
 use frontends::ParseError;
 use model::host::{CtEntry, CtTuple};
 use model::packet::IpProto;
@@ -217,7 +217,7 @@ pub fn parse(name: &str, text: &str) -> CtFile {
             _ => CtEvent::Listed,
         };
         let source = SourceFile::new(name, rest.to_string());
-        let entry = match frontends::conntrack::parse(&source) {
+        let entry = match frontends::host::conntrack::parse(&source) {
             Ok(mut v) if v.len() == 1 => v.remove(0),
             Ok(_) => {
                 file.other += 1;

@@ -264,10 +264,10 @@ pub fn packet(text: &str) -> Option<(Packet, Option<u32>)> {
             }
             ("icmp" | "icmpv6", "type") => {
                 proto = Some(a.to_string());
-                itype = frontends::nft::icmp_type_number(c, a == "icmpv6");
+                itype = model::kernel::icmp::nft_type_number(c, a == "icmpv6");
             }
             ("icmp" | "icmpv6", "code") => {
-                icode = frontends::nft::icmp_code_number(c, a == "icmpv6")
+                icode = model::kernel::icmp::nft_code_number(c, a == "icmpv6")
             }
             ("icmp" | "icmpv6", "id") => iid = c.parse().ok(),
             _ => step = 1,

@@ -52,7 +52,7 @@ fn router(name: &str) -> (Ruleset, Host) {
     };
     let source = SourceFile::new(path.display().to_string(), text);
     let ruleset = frontends::iptables_save::parse(&source, Some(family)).unwrap();
-    let host = frontends::host_dir::load(&dir().join("router"))
+    let host = frontends::host::host_dir::load(&dir().join("router"))
         .unwrap()
         .host;
     (ruleset, host)
@@ -442,7 +442,7 @@ fn story1_ufw_router_rejects_tcp_and_passes_the_ping() {
         std::fs::read_to_string(&path).unwrap(),
     );
     let ruleset = frontends::iptables_save::parse(&source, Some(Family::Ip)).unwrap();
-    let host = frontends::host_dir::load(&examples.join("host"))
+    let host = frontends::host::host_dir::load(&examples.join("host"))
         .unwrap()
         .host;
     let rule_of = |p: &model::Packet| {

@@ -1,7 +1,7 @@
 //! Host directories captured from network namespaces (see fixtures/host/make-fixtures.sh),
 //! read whole with `host_dir::load`.
 
-use frontends::host_dir::{self, LoadError};
+use frontends::host::host_dir::{self, LoadError};
 use model::host::{table_id, LinkType, RouteType, RuleAction};
 use model::packet::IpProto;
 use std::net::IpAddr;

@@ -4,7 +4,7 @@
 //! Reading counters needs root (CAP_NET_ADMIN); listing changes nothing.
 
 use crate::snapshot::{run_member, Options};
-use frontends::snapshot::Snapshot;
+use frontends::host::snapshot::Snapshot;
 use netlink::LiveError;
 
 /// A snapshot of the rule sources only (with their counters), of this host or of

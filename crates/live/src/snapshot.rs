@@ -1,5 +1,5 @@
 //! Collecting a host snapshot: read-only runs of the commands offline mode needs, into one
-//! [`Snapshot`] (the format is documented in [`frontends::snapshot`]).
+//! [`Snapshot`] (the format is documented in [`frontends::host::snapshot`]).
 //!
 //! Nothing here changes the host: every command lists or saves (`iptables-save`, `nft list`,
 //! `ip -j addr`, `sysctl`, `ss`, `conntrack -L`, `ipset save`) and configuration files are
@@ -8,7 +8,7 @@
 //! [`Snapshot::unreadable`] lists them for the caller to print.
 
 use crate::redact::{Redactor, Stats};
-use frontends::snapshot::{Member, Snapshot};
+use frontends::host::snapshot::{Member, Snapshot};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -455,9 +455,9 @@ impl Context {
         } else {
             crate::counters::rules_snapshot(&o)?
         };
-        let loaded = frontends::snapshot::load("live", &snap)
+        let loaded = frontends::host::snapshot::load("live", &snap)
             .map_err(|e| LiveError::Setup(format!("reading this host's state: {e}")))?;
-        let (ruleset, _, _) = frontends::snapshot::ruleset(&loaded.rules)
+        let (ruleset, _, _) = frontends::host::snapshot::ruleset(&loaded.rules)
             .map_err(|e| LiveError::Setup(format!("reading this host's ruleset: {e}")))?;
         let json = netlink::cmd::run_ok("nft", &["-a", "-j", "list", "ruleset"], None)?;
         let listing = Listing::parse(&json).map_err(LiveError::Setup)?;

@@ -4,7 +4,7 @@
 mod common;
 
 use engine::{Decider, Fate};
-use frontends::snapshot::Snapshot;
+use frontends::host::snapshot::Snapshot;
 use live::redact::Redactor;
 use model::{Family, Host, Packet, Ruleset, SourceFile};
 use oracle::netns::{Plan, TestHost};
@@ -91,9 +91,9 @@ fn answer(rs: &Ruleset, host: &Host, p: &Packet) -> (String, String) {
 }
 
 fn snapshot_inputs(name: &str, snap: &Snapshot) -> (Ruleset, Host) {
-    let loaded = frontends::snapshot::load(name, snap).unwrap();
+    let loaded = frontends::host::snapshot::load(name, snap).unwrap();
     assert!(loaded.rules_known, "{:?}", loaded.notes);
-    let (mut rs, _, _) = frontends::snapshot::ruleset(&loaded.rules).unwrap();
+    let (mut rs, _, _) = frontends::host::snapshot::ruleset(&loaded.rules).unwrap();
     rs.ipsets.extend(loaded.state.ipsets);
     (rs, loaded.state.host)
 }

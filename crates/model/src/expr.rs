@@ -354,11 +354,73 @@ pub enum Action {
         mask: u8,
     },
     SetDscp(u8),
-    /// A target with no effect on the packet's fate, shown on the path (TCPMSS, CHECKSUM,
-    /// CLASSIFY, AUDIT, SECMARK, ...): the target's name.
+    /// A statement with no effect on this packet's fate, named by what it does (a copy is
+    /// sent, the connection is offloaded, a set is updated): the engine warns where the
+    /// effect reaches later packets, `report` says it in words.
+    Effect(Effect),
+    /// An iptables target with no effect on the packet's fate, shown on the path (TCPMSS,
+    /// CHECKSUM, CLASSIFY, AUDIT, SECMARK, ...): the target's name. Being replaced by
+    /// [`Action::Effect`].
     Shown(String),
     /// A target whyblocked does not model: whether it ends the rule is Unknown.
     Undecidable(String),
+}
+
+/// What a statement does besides deciding the packet's fate: nothing the walk of this packet
+/// depends on, but what it does is known (not prose: the words are `report`'s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// nft `dup to ADDR`, `-j TEE`: a copy is sent; the packet goes on.
+    Dup,
+    /// nft `flow add @ft`: later packets of the connection take the flowtable's fast path at
+    /// ingress and skip prerouting, forward and postrouting.
+    FlowOffload {
+        /// The flowtable's name (without the `@`).
+        flowtable: String,
+    },
+    /// nft `add @s { .. }`, `update @s { .. }`, `delete @s { .. }` from the packet path:
+    /// later packets meet the set changed.
+    SetUpdate {
+        /// The statement's operation.
+        op: SetUpdateOp,
+        /// The set's name (without the `@`).
+        set: String,
+    },
+    /// `ct timeout|expectation|label|event|secmark set ..`, `-j CONNSECMARK`: an attribute of
+    /// the connection (the rule needs conntrack).
+    CtAttribute {
+        /// The attribute as nft names it (`timeout`, `expectation`, `label`, `event`,
+        /// `secmark`).
+        key: String,
+    },
+    /// `meta secmark set`, `secmark set`, `-j SECMARK`: the packet's security mark.
+    Secmark,
+    /// `meta priority set`, `-j CLASSIFY`: the packet's queueing priority.
+    Priority,
+    /// `tcp option NAME .. set`, `-j TCPMSS` (`maxseg`): a TCP option rewritten.
+    TcpOption {
+        /// The option as nft names it (`maxseg`, `sack-perm`, ...).
+        name: String,
+    },
+    /// `-j CHECKSUM`: the checksum filled in.
+    Checksum,
+    /// `log level audit`, `-j AUDIT`: an audit record.
+    Audit,
+    /// nft `last`: when the rule last matched is recorded.
+    Last,
+    /// `meta nftrace set` to anything but 1: the packet is not traced from here.
+    Nftrace,
+}
+
+/// The operation of a set update from the packet path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetUpdateOp {
+    /// `add @s { .. }`: adds the element (a no-op when present).
+    Add,
+    /// `update @s { .. }`: adds the element or refreshes its timeout.
+    Update,
+    /// `delete @s { .. }`: removes the element.
+    Delete,
 }
 
 /// How a chain traversal continues.

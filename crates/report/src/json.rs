@@ -199,8 +199,8 @@ pub enum WarningKind {
     FlowOffload {
         /// The rule.
         rule: Option<RuleJson>,
-        /// The statement as written.
-        statement: String,
+        /// The flowtable's name (`flow add @NAME`).
+        flowtable: String,
     },
     /// The packet is added to a set from the packet path.
     SetUpdated {
@@ -742,9 +742,9 @@ fn warning(rs: &Ruleset, w: &Warning) -> WarningJson {
             table: table.clone(),
             iif: iif.clone(),
         },
-        Warning::FlowOffload { at, statement } => WarningKind::FlowOffload {
+        Warning::FlowOffload { at, flowtable } => WarningKind::FlowOffload {
             rule: rule_json(rs, *at),
-            statement: statement.clone(),
+            flowtable: flowtable.clone(),
         },
         Warning::SetUpdated { at, set } => WarningKind::SetUpdated {
             rule: rule_json(rs, *at),

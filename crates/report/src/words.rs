@@ -436,8 +436,8 @@ pub fn warning(ruleset: &Ruleset, w: &Warning) -> String {
             "table bridge {table} is not simulated: if {iif} is a bridge or a bridge port, its \
              chains see the frame before this IP path and may drop it"
         ),
-        Warning::FlowOffload { at, statement } => format!(
-            "{}{statement}: once the connection is offloaded to the flowtable, its later packets \
+        Warning::FlowOffload { at, flowtable } => format!(
+            "{}flow add @{flowtable}: once the connection is offloaded to the flowtable, its later packets \
              bypass prerouting, forward and postrouting; these rules see only its first packets",
             location_prefix(ruleset, *at)
         ),

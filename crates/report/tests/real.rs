@@ -14,7 +14,7 @@ fn story1(spec: &str) -> (String, String) {
     let text = std::fs::read_to_string(repo().join(name)).unwrap();
     let source = model::SourceFile::new(name, text);
     let ruleset = frontends::iptables_save::parse(&source, Some(model::Family::Ip)).unwrap();
-    let host = frontends::host_dir::load(&repo().join("examples/ufw-router/host"))
+    let host = frontends::host::host_dir::load(&repo().join("examples/ufw-router/host"))
         .unwrap()
         .host;
     let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();

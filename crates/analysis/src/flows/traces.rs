@@ -124,7 +124,7 @@ fn established(p: &Packet) -> CtEntry {
         sport: orig.dport,
         dport: orig.sport,
     };
-    use frontends::conntrack::status;
+    use frontends::host::conntrack::status;
     CtEntry {
         proto: p.proto(),
         orig,

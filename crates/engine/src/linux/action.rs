@@ -12,7 +12,7 @@ use crate::linux::nat::{self, NatProblem};
 use crate::linux::walk::Walk;
 use crate::trace::{Event, Fate, LogLine, NatRewrite, Note, Undetermined, UnknownSite};
 use crate::warning::Warning;
-use model::expr::{Action, CtMarkOp, Nat, Queue, Reject, Undecidable};
+use model::expr::{Action, CtMarkOp, Effect, Nat, Queue, Reject, SetUpdateOp, Undecidable};
 use model::ruleset::ChainType;
 use model::{Hook, RuleRef, Verdict};
 
@@ -72,10 +72,11 @@ pub fn run(
             Done::Continue
         }
         Action::Trace | Action::Counter => Done::Continue,
-        Action::Shown(what) => {
-            shown_effects(w, at, what);
+        Action::Effect(effect) => {
+            later_packets(w, at, effect);
             Done::Continue
         }
+        Action::Shown(_) => Done::Continue,
         Action::SetMark { value, mask } => {
             let old = w.packet.mark;
             let new = (old & !mask) ^ value;
@@ -133,36 +134,25 @@ pub fn run(
     }
 }
 
-/// Shown statements whose effect reaches past this packet, said as warnings: a flowtable
-/// offload (`flow add @ft`: later packets of the connection take the fast path at ingress
-/// and skip prerouting, forward and postrouting) and set updates from the packet path
-/// (`add @s`, `update @s`: later packets meet the set with this one in it).
-fn shown_effects(w: &mut Walk<'_, '_>, at: RuleRef, what: &str) {
-    let t = what.trim_start();
-    // The front end's own explanation in parentheses is replaced by the warning's.
-    let t = t.split(" (").next().unwrap_or(t);
-    if t.starts_with("flow ") || t.starts_with("flow{") {
-        w.warn(Warning::FlowOffload {
+/// Effects that reach past this packet, said as warnings: a flowtable offload (`flow add
+/// @ft`: later packets of the connection take the fast path at ingress and skip prerouting,
+/// forward and postrouting) and set updates from the packet path (`add @s`, `update @s`:
+/// later packets meet the set with this one in it).
+fn later_packets(w: &mut Walk<'_, '_>, at: RuleRef, effect: &Effect) {
+    match effect {
+        Effect::FlowOffload { flowtable } => w.warn(Warning::FlowOffload {
             at,
-            statement: t.to_string(),
-        });
-    } else if let Some(set) = set_update_target(t) {
-        w.warn(Warning::SetUpdated {
+            flowtable: flowtable.clone(),
+        }),
+        Effect::SetUpdate {
+            op: SetUpdateOp::Add | SetUpdateOp::Update,
+            set,
+        } => w.warn(Warning::SetUpdated {
             at,
-            set: set.to_string(),
-        });
+            set: set.clone(),
+        }),
+        _ => {}
     }
-}
-
-/// `add @s ...` / `update @s ...` (as the nft front end shows it): the set's name.
-fn set_update_target(t: &str) -> Option<&str> {
-    let rest = t
-        .strip_prefix("add @")
-        .or_else(|| t.strip_prefix("update @"))?;
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '{')
-        .unwrap_or(rest.len());
-    Some(&rest[..end]).filter(|s| !s.is_empty())
 }
 
 fn verdict(w: &mut Walk<'_, '_>, at: RuleRef, step: usize, v: &Verdict) -> Flow {

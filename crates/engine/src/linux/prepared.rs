@@ -18,7 +18,7 @@
 //!   the NAT core's private list), so a nat chain's priority orders it only against other
 //!   nat chains.
 
-use model::expr::{Key, Pattern, Test, Value};
+use model::expr::{Effect, Key, Pattern, Test, Value};
 use model::ruleset::{priority, ChainType, Links, Step};
 use model::{ChainRef, Family, Hook, Packet, Rule, RuleRef, Ruleset};
 use std::net::IpAddr;
@@ -304,6 +304,9 @@ pub fn conntrack_used(ruleset: &Ruleset, v6: bool) -> bool {
             // in an inet table leaves IPv4 untracked, and its nat chains never run for it.
             Action::Nat(n) => n.addr.is_none_or(|(a, _)| a.is_ipv6() == v6),
             Action::CtMark(_) | Action::CtSet { .. } => true,
+            Action::Effect(e) => {
+                matches!(e, Effect::FlowOffload { .. } | Effect::CtAttribute { .. })
+            }
             Action::Undecidable(t) | Action::Shown(t) => ct_name(t),
             _ => false,
         },

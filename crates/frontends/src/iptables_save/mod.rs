@@ -132,6 +132,7 @@ impl Line<'_> {
             span: self.span,
             line: self.number,
             text: text.to_string(),
+            dialect: Some(model::Dialect::Iptables),
             ..Origin::default()
         }
     }

@@ -1,4 +1,4 @@
-//! The nft syntax tree that both readers produce: [`super::parser`] from `nft list ruleset`
+//! The nft syntax tree that both readers produce: [`super::parse`] from `nft list ruleset`
 //! text and [`super::json`] from `nft -j` output. [`super::lower`] turns it into the model,
 //! so the two dialects share one meaning and twins lower to the same IR.
 //!
@@ -196,9 +196,9 @@ pub enum StmtKind {
         kind: model::expr::Undecidable,
         text: String,
     },
-    /// A statement with no effect on the verdict, shown on the path (`dup`, `fwd`, `synproxy`,
-    /// `flow add`, `secmark`, `ct timeout set`, `tcp option ... set`).
-    Shown(String),
+    /// A statement with no effect on the verdict (`dup`, `flow add`, `secmark`, `last`,
+    /// `ct timeout` objects): what it does.
+    Effect(model::expr::Effect),
     /// A statement whyblocked does not model: whether it ends the rule is Unknown.
     Unknown(String),
 }
@@ -272,17 +272,4 @@ impl TableAst {
     pub fn set_mut(&mut self, name: &str) -> Option<&mut SetAst> {
         self.sets.iter_mut().find(|s| s.name == name)
     }
-}
-
-/// A family name as nft writes it.
-pub fn family(name: &str) -> Option<Family> {
-    Some(match name {
-        "ip" => Family::Ip,
-        "ip6" => Family::Ip6,
-        "inet" => Family::Inet,
-        "arp" => Family::Arp,
-        "bridge" => Family::Bridge,
-        "netdev" => Family::Netdev,
-        _ => return None,
-    })
 }

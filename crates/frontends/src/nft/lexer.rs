@@ -61,6 +61,44 @@ fn word_byte(b: u8) -> bool {
         )
 }
 
+/// The string that starts with the quote at `start`, unescaped, and where it ends (after
+/// the closing quote).
+fn string(text: &str, start: usize) -> Result<(String, usize), LexError> {
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    let mut s = String::new();
+    loop {
+        match bytes.get(i) {
+            None | Some(b'\n') => {
+                return Err(LexError {
+                    span: Span::new(start, i),
+                    message: "unterminated string",
+                })
+            }
+            Some(b'"') => return Ok((s, i + 1)),
+            Some(b'\\') if matches!(bytes.get(i + 1), Some(b'"') | Some(b'\\')) => {
+                s.push(bytes[i + 1] as char);
+                i += 2;
+            }
+            Some(_) => {
+                let c = text[i..].chars().next().unwrap_or('?');
+                s.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+}
+
+/// The end of a `$variable` or `@set` name that starts at `i`.
+fn name_end(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len()
+        && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'-' | b'.' | b'/'))
+    {
+        i += 1;
+    }
+    i
+}
+
 /// Tokenizes a whole file.
 pub fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
     let bytes = text.as_bytes();
@@ -88,45 +126,17 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
                 i = end;
             }
             b'"' => {
-                let start = i;
-                i += 1;
-                let mut s = String::new();
-                loop {
-                    match bytes.get(i) {
-                        None | Some(b'\n') => {
-                            return Err(LexError {
-                                span: Span::new(start, i),
-                                message: "unterminated string",
-                            })
-                        }
-                        Some(b'"') => break,
-                        Some(b'\\') if matches!(bytes.get(i + 1), Some(b'"') | Some(b'\\')) => {
-                            s.push(bytes[i + 1] as char);
-                            i += 2;
-                        }
-                        Some(_) => {
-                            let c = text[i..].chars().next().unwrap_or('?');
-                            s.push(c);
-                            i += c.len_utf8();
-                        }
-                    }
-                }
-                i += 1;
+                let (unquoted, end) = string(text, i)?;
                 out.push(Token {
                     kind: Kind::Str,
-                    text: s,
-                    span: Span::new(start, i),
+                    text: unquoted,
+                    span: Span::new(i, end),
                 });
+                i = end;
             }
             b'$' | b'@' => {
                 let start = i;
-                i += 1;
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric()
-                        || matches!(bytes[i], b'_' | b'-' | b'.' | b'/'))
-                {
-                    i += 1;
-                }
+                i = name_end(bytes, i + 1);
                 if i == start + 1 {
                     return Err(LexError {
                         span: Span::new(start, i),

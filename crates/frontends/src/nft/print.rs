@@ -222,284 +222,309 @@ fn rvalue(e: &Expr, t: &Ty) -> Option<String> {
 
 fn stmt(family: &str, s: &Stmt) -> Option<String> {
     let json = || serde_json::from_str::<J>(&s.text).ok();
-    Some(match &s.kind {
-        StmtKind::Match { left, op, right } => {
-            let t = ty(left);
-            let l = key(left)?;
-            let binop = matches!(left, Expr::Binop { .. });
-            let r = match right {
-                // `ct state established,related` (any of) and `ct state != a | b`.
-                Expr::List(items) => {
-                    let v: Option<Vec<String>> = items.iter().map(|x| value(x, &t)).collect();
-                    let v = v?;
-                    match op {
-                        Op::Implicit if !binop => return Some(format!("{l} {}", v.join(","))),
-                        Op::Ne if !binop => return Some(format!("{l} != {}", v.join(" | "))),
-                        _ => return None,
-                    }
-                }
-                Expr::Map { .. } => return None,
-                _ => value(right, &t)?,
-            };
-            // `tcp flags & (fin | syn | rst | ack) == syn` is listed `syn / fin,syn,rst,ack`.
-            if let (
-                Expr::Binop {
-                    op: BinOp::And,
-                    left: inner,
-                    right: mask,
-                },
-                Op::Eq,
-                Ty::Flags,
-                Expr::Value(_),
-            ) = (left, op, &t, right)
-            {
-                let Expr::List(m) = &**mask else { return None };
-                let m: Option<Vec<String>> = m.iter().map(|x| value(x, &t)).collect();
-                return Some(format!("{} {r} / {}", key(inner)?, m?.join(",")));
-            }
-            let o = match op {
-                Op::Implicit => "",
-                Op::Eq if binop => "== ",
-                // `==` on a bitmask is "exactly these bits", listed with its operator.
-                Op::Eq if t == Ty::Flags && !matches!(right, Expr::Set(_)) => return None,
-                Op::Eq => "",
-                Op::Ne => "!= ",
-                Op::Lt => "< ",
-                Op::Gt => "> ",
-                Op::Le => "<= ",
-                Op::Ge => ">= ",
-            };
-            format!("{l} {o}{r}")
-        }
-        StmtKind::Verdict(v) => verdict(v)?,
-        StmtKind::Counter => {
-            let j = json()?;
-            let c = j.get("counter")?;
-            match c {
-                J::Object(o) if o.len() == 2 => format!(
-                    "counter packets {} bytes {}",
-                    o.get("packets")?.as_u64()?,
-                    o.get("bytes")?.as_u64()?
-                ),
-                J::String(name) => format!("counter name {}", quoted(name)?),
-                _ => return None,
-            }
-        }
-        StmtKind::Log(_) => {
-            let j = json()?;
-            let mut out = String::from("log");
-            match j.get("log")? {
-                J::Null => {}
-                J::Object(o) => {
-                    let known = [
-                        "prefix",
-                        "group",
-                        "snaplen",
-                        "queue-threshold",
-                        "level",
-                        "flags",
-                    ];
-                    if o.keys().any(|k| !known.contains(&k.as_str())) {
-                        return None;
-                    }
-                    if let Some(p) = o.get("prefix") {
-                        out += &format!(" prefix {}", quoted(p.as_str()?)?);
-                    }
-                    for k in ["group", "snaplen", "queue-threshold"] {
-                        if let Some(n) = o.get(k) {
-                            out += &format!(" {k} {}", n.as_u64()?);
-                        }
-                    }
-                    if let Some(l) = o.get("level") {
-                        let l = l.as_str()?;
-                        if l != "warn" {
-                            out += &format!(" level {}", bare(l)?);
-                        }
-                    }
-                    let flags = match o.get("flags") {
-                        None => vec![],
-                        Some(J::String(f)) => vec![f.as_str()],
-                        Some(J::Array(a)) => a.iter().map(J::as_str).collect::<Option<_>>()?,
-                        Some(_) => return None,
-                    };
-                    for f in flags {
-                        if !matches!(
-                            f,
-                            "tcp sequence"
-                                | "tcp options"
-                                | "ip options"
-                                | "skuid"
-                                | "ether"
-                                | "all"
-                        ) {
-                            return None;
-                        }
-                        out += &format!(" flags {f}");
-                    }
-                }
-                _ => return None,
-            }
-            out
-        }
-        StmtKind::Reject { .. } => {
-            let j = json()?;
-            match j.get("reject")? {
-                J::Null => "reject".into(),
-                J::Object(o) => {
-                    let ty = o.get("type").map(J::as_str);
-                    let code = o.get("expr").map(J::as_str);
-                    match (ty, code) {
-                        (None, None) => "reject".into(),
-                        (Some(Some("tcp reset")), None) => "reject with tcp reset".into(),
-                        (Some(Some(t)), Some(Some(c))) => {
-                            let default = c == "port-unreachable"
-                                && matches!(
-                                    (t, family),
-                                    ("icmpx", _) | ("icmp", "ip") | ("icmpv6", "ip6")
-                                );
-                            if default {
-                                "reject".into()
-                            } else {
-                                format!("reject with {} {}", bare(t)?, bare(c)?)
-                            }
-                        }
-                        _ => return None,
-                    }
-                }
-                _ => return None,
-            }
-        }
+    match &s.kind {
+        StmtKind::Match { left, op, right } => match_text(left, op, right),
+        StmtKind::Verdict(v) => verdict(v),
+        StmtKind::Counter => counter(&json()?),
+        StmtKind::Log(_) => log(&json()?),
+        StmtKind::Reject { .. } => reject(&json()?, family),
         StmtKind::Nat {
             kind,
             family: fam,
             addr,
             port,
             flags,
-        } => {
-            let mut out = bare(kind)?;
-            if let Some(f) = fam {
-                out += &format!(" {}", bare(f)?);
-            }
-            let a = match addr {
-                Some(a) => Some(rvalue(a, &Ty::Plain)?),
-                None => None,
-            };
-            let p = match port {
-                Some(p) => Some(rvalue(p, &Ty::Plain)?),
-                None => None,
-            };
-            match (a, p) {
-                (None, None) => {}
-                (Some(a), None) => out += &format!(" to {a}"),
-                (None, Some(p)) => out += &format!(" to :{p}"),
-                (Some(a), Some(p)) if a.contains(':') => out += &format!(" to [{a}]:{p}"),
-                (Some(a), Some(p)) => out += &format!(" to {a}:{p}"),
-            }
-            if !flags.is_empty() {
-                let f: Option<Vec<String>> = flags.iter().map(|f| bare(f)).collect();
-                out += &format!(" {}", f?.join(","));
-            }
-            out
-        }
+        } => nat(kind, fam.as_ref(), addr.as_ref(), port.as_ref(), flags),
+        // `ct helper set` and friends are their own JSON statements, listed alike.
         StmtKind::Mangle { key: k, value: v } => {
-            // `ct helper set` and friends are their own JSON statements, listed alike.
-            format!("{} set {}", key(k)?, rvalue(v, &ty(k))?)
+            Some(format!("{} set {}", key(k)?, rvalue(v, &ty(k))?))
         }
-        StmtKind::Notrack => "notrack".into(),
+        StmtKind::Notrack => Some("notrack".into()),
         StmtKind::VMap { key: k, data } => {
-            format!("{} vmap {}", key(k)?, value(data, &ty(k))?)
+            Some(format!("{} vmap {}", key(k)?, value(data, &ty(k))?))
         }
-        StmtKind::Queue { num, flags } => {
-            let mut out = String::from("queue");
-            if !flags.is_empty() {
-                let f: Option<Vec<String>> = flags.iter().map(|f| bare(f)).collect();
-                out += &format!(" flags {}", f?.join(","));
-            }
-            match num {
-                None => {}
-                Some(QueueNum::Range(a, b)) if a == b => out += &format!(" to {a}"),
-                Some(QueueNum::Range(a, b)) => out += &format!(" to {a}-{b}"),
-                Some(QueueNum::Hashed { .. }) => return None,
-            }
-            out
-        }
-        StmtKind::SetUpdate { op, set, elem, .. } => {
-            // Element options (`timeout`) and per-element statements are not in the tree.
-            let j = json()?;
-            let body = j.get("set")?;
-            if body.get("stmt").is_some() {
-                return None;
-            }
-            let mut e = match elem {
-                Expr::Concat(parts) => {
-                    let p: Option<Vec<String>> = parts
-                        .iter()
-                        .map(|p| key(p).or_else(|| value(p, &Ty::Plain)))
-                        .collect();
-                    p?.join(" . ")
-                }
-                _ => key(elem)?,
-            };
-            if let Some(o) = body.get("elem")?.get("elem").and_then(J::as_object) {
-                if o.keys().any(|k| k != "val" && k != "timeout") {
-                    return None;
-                }
-                if let Some(t) = o.get("timeout") {
-                    e += &format!(" timeout {}", duration(t.as_u64()?));
-                }
-            }
-            format!("{} @{} {{ {e} }}", bare(op)?, bare(set)?)
-        }
+        StmtKind::Queue { num, flags } => queue(num.as_ref(), flags),
+        StmtKind::SetUpdate { op, set, elem, .. } => set_update(op, set, elem, &json()?),
         StmtKind::Undecidable {
             kind: model::expr::Undecidable::Limit,
             ..
-        } => {
-            let j = json()?;
-            let l = j.get("limit")?.as_object()?;
-            let known = ["rate", "per", "burst", "inv", "rate_unit", "burst_unit"];
-            if l.keys().any(|k| !known.contains(&k.as_str())) {
-                return None;
+        } => limit(&json()?),
+        StmtKind::Effect(_) => effect(&json()?),
+        _ => None,
+    }
+}
+
+/// `LEFT [OP] RIGHT` as nft lists it (`ct state established,related`,
+/// `tcp flags syn / fin,syn,rst,ack`).
+fn match_text(left: &Expr, op: &Op, right: &Expr) -> Option<String> {
+    let t = ty(left);
+    let l = key(left)?;
+    let binop = matches!(left, Expr::Binop { .. });
+    let r = match right {
+        // `ct state established,related` (any of) and `ct state != a | b`.
+        Expr::List(items) => {
+            let v: Option<Vec<String>> = items.iter().map(|x| value(x, &t)).collect();
+            let v = v?;
+            match op {
+                Op::Implicit if !binop => return Some(format!("{l} {}", v.join(","))),
+                Op::Ne if !binop => return Some(format!("{l} != {}", v.join(" | "))),
+                _ => return None,
             }
-            if l.get("rate_unit")
-                .is_some_and(|u| u.as_str() != Some("packets"))
-            {
-                return None;
-            }
-            let over = if l.get("inv").and_then(J::as_bool) == Some(true) {
-                "over "
-            } else {
-                ""
-            };
-            let mut out = format!(
-                "limit rate {over}{}/{}",
-                l.get("rate")?.as_u64()?,
-                bare(l.get("per")?.as_str()?)?
-            );
-            let burst = l.get("burst").map_or(Some(5), J::as_u64)?;
-            if burst != 0 && burst != 5 {
-                out += &format!(" burst {burst} packets");
-            }
-            out
         }
-        // Object references and flow offload, kept by the tree only as shown text.
-        StmtKind::Shown(_) => {
-            let j = json()?;
-            let (k, b) = j.as_object()?.iter().next()?;
-            match (k.as_str(), b) {
-                ("secmark", J::String(n)) => format!("meta secmark set {}", quoted(n)?),
-                ("ct timeout" | "ct expectation", J::String(n)) => {
-                    format!("{k} set {}", quoted(n)?)
+        Expr::Map { .. } => return None,
+        _ => value(right, &t)?,
+    };
+    // `tcp flags & (fin | syn | rst | ack) == syn` is listed `syn / fin,syn,rst,ack`.
+    if let (
+        Expr::Binop {
+            op: BinOp::And,
+            left: inner,
+            right: mask,
+        },
+        Op::Eq,
+        Ty::Flags,
+        Expr::Value(_),
+    ) = (left, op, &t, right)
+    {
+        let Expr::List(m) = &**mask else { return None };
+        let m: Option<Vec<String>> = m.iter().map(|x| value(x, &t)).collect();
+        return Some(format!("{} {r} / {}", key(inner)?, m?.join(",")));
+    }
+    let o = match op {
+        Op::Implicit => "",
+        Op::Eq if binop => "== ",
+        // `==` on a bitmask is "exactly these bits", listed with its operator.
+        Op::Eq if t == Ty::Flags && !matches!(right, Expr::Set(_)) => return None,
+        Op::Eq => "",
+        Op::Ne => "!= ",
+        Op::Lt => "< ",
+        Op::Gt => "> ",
+        Op::Le => "<= ",
+        Op::Ge => ">= ",
+    };
+    Some(format!("{l} {o}{r}"))
+}
+
+/// `counter packets N bytes M` or `counter name NAME`.
+fn counter(j: &J) -> Option<String> {
+    let c = j.get("counter")?;
+    let text = match c {
+        J::Object(o) if o.len() == 2 => format!(
+            "counter packets {} bytes {}",
+            o.get("packets")?.as_u64()?,
+            o.get("bytes")?.as_u64()?
+        ),
+        J::String(name) => format!("counter name {}", quoted(name)?),
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// `log [prefix ..] [group N] [level L] [flags F]`.
+fn log(j: &J) -> Option<String> {
+    let mut out = String::from("log");
+    match j.get("log")? {
+        J::Null => {}
+        J::Object(o) => {
+            let known = [
+                "prefix",
+                "group",
+                "snaplen",
+                "queue-threshold",
+                "level",
+                "flags",
+            ];
+            if o.keys().any(|k| !known.contains(&k.as_str())) {
+                return None;
+            }
+            if let Some(p) = o.get("prefix") {
+                out += &format!(" prefix {}", quoted(p.as_str()?)?);
+            }
+            for k in ["group", "snaplen", "queue-threshold"] {
+                if let Some(n) = o.get(k) {
+                    out += &format!(" {k} {}", n.as_u64()?);
                 }
-                ("flow", J::Object(o)) if o.len() == 2 => format!(
-                    "flow {} {}",
-                    bare(o.get("op")?.as_str()?)?,
-                    bare(o.get("flowtable")?.as_str()?)?
-                ),
+            }
+            if let Some(l) = o.get("level") {
+                let l = l.as_str()?;
+                if l != "warn" {
+                    out += &format!(" level {}", bare(l)?);
+                }
+            }
+            let flags = match o.get("flags") {
+                None => vec![],
+                Some(J::String(f)) => vec![f.as_str()],
+                Some(J::Array(a)) => a.iter().map(J::as_str).collect::<Option<_>>()?,
+                Some(_) => return None,
+            };
+            for f in flags {
+                if !matches!(
+                    f,
+                    "tcp sequence" | "tcp options" | "ip options" | "skuid" | "ether" | "all"
+                ) {
+                    return None;
+                }
+                out += &format!(" flags {f}");
+            }
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// `reject [with TYPE CODE]`, the family's default code left out as nft does.
+fn reject(j: &J, family: &str) -> Option<String> {
+    let text = match j.get("reject")? {
+        J::Null => "reject".into(),
+        J::Object(o) => {
+            let ty = o.get("type").map(J::as_str);
+            let code = o.get("expr").map(J::as_str);
+            match (ty, code) {
+                (None, None) => "reject".into(),
+                (Some(Some("tcp reset")), None) => "reject with tcp reset".into(),
+                (Some(Some(t)), Some(Some(c))) => {
+                    let default = c == "port-unreachable"
+                        && matches!(
+                            (t, family),
+                            ("icmpx", _) | ("icmp", "ip") | ("icmpv6", "ip6")
+                        );
+                    if default {
+                        "reject".into()
+                    } else {
+                        format!("reject with {} {}", bare(t)?, bare(c)?)
+                    }
+                }
                 _ => return None,
             }
         }
         _ => return None,
-    })
+    };
+    Some(text)
+}
+
+/// `snat|dnat|masquerade|redirect [ip|ip6] [to ADDR[:PORT]] [FLAGS]`.
+fn nat(
+    kind: &str,
+    fam: Option<&String>,
+    addr: Option<&Expr>,
+    port: Option<&Expr>,
+    flags: &[String],
+) -> Option<String> {
+    let mut out = bare(kind)?;
+    if let Some(f) = fam {
+        out += &format!(" {}", bare(f)?);
+    }
+    let a = match addr {
+        Some(a) => Some(rvalue(a, &Ty::Plain)?),
+        None => None,
+    };
+    let p = match port {
+        Some(p) => Some(rvalue(p, &Ty::Plain)?),
+        None => None,
+    };
+    match (a, p) {
+        (None, None) => {}
+        (Some(a), None) => out += &format!(" to {a}"),
+        (None, Some(p)) => out += &format!(" to :{p}"),
+        (Some(a), Some(p)) if a.contains(':') => out += &format!(" to [{a}]:{p}"),
+        (Some(a), Some(p)) => out += &format!(" to {a}:{p}"),
+    }
+    if !flags.is_empty() {
+        let f: Option<Vec<String>> = flags.iter().map(|f| bare(f)).collect();
+        out += &format!(" {}", f?.join(","));
+    }
+    Some(out)
+}
+
+/// `queue [flags F] [to N[-M]]`.
+fn queue(num: Option<&QueueNum>, flags: &[String]) -> Option<String> {
+    let mut out = String::from("queue");
+    if !flags.is_empty() {
+        let f: Option<Vec<String>> = flags.iter().map(|f| bare(f)).collect();
+        out += &format!(" flags {}", f?.join(","));
+    }
+    match num {
+        None => {}
+        Some(QueueNum::Range(a, b)) if a == b => out += &format!(" to {a}"),
+        Some(QueueNum::Range(a, b)) => out += &format!(" to {a}-{b}"),
+        Some(QueueNum::Hashed { .. }) => return None,
+    }
+    Some(out)
+}
+
+/// `add|update @set { ELEM [timeout T] }`.
+fn set_update(op: &str, set: &str, elem: &Expr, j: &J) -> Option<String> {
+    // Element options (`timeout`) and per-element statements are not in the tree.
+    let body = j.get("set")?;
+    if body.get("stmt").is_some() {
+        return None;
+    }
+    let mut e = match elem {
+        Expr::Concat(parts) => {
+            let p: Option<Vec<String>> = parts
+                .iter()
+                .map(|p| key(p).or_else(|| value(p, &Ty::Plain)))
+                .collect();
+            p?.join(" . ")
+        }
+        _ => key(elem)?,
+    };
+    if let Some(o) = body.get("elem")?.get("elem").and_then(J::as_object) {
+        if o.keys().any(|k| k != "val" && k != "timeout") {
+            return None;
+        }
+        if let Some(t) = o.get("timeout") {
+            e += &format!(" timeout {}", duration(t.as_u64()?));
+        }
+    }
+    Some(format!("{} @{} {{ {e} }}", bare(op)?, bare(set)?))
+}
+
+/// `limit rate [over] N/UNIT [burst B packets]`.
+fn limit(j: &J) -> Option<String> {
+    let l = j.get("limit")?.as_object()?;
+    let known = ["rate", "per", "burst", "inv", "rate_unit", "burst_unit"];
+    if l.keys().any(|k| !known.contains(&k.as_str())) {
+        return None;
+    }
+    if l.get("rate_unit")
+        .is_some_and(|u| u.as_str() != Some("packets"))
+    {
+        return None;
+    }
+    let over = if l.get("inv").and_then(J::as_bool) == Some(true) {
+        "over "
+    } else {
+        ""
+    };
+    let mut out = format!(
+        "limit rate {over}{}/{}",
+        l.get("rate")?.as_u64()?,
+        bare(l.get("per")?.as_str()?)?
+    );
+    let burst = l.get("burst").map_or(Some(5), J::as_u64)?;
+    if burst != 0 && burst != 5 {
+        out += &format!(" burst {burst} packets");
+    }
+    Some(out)
+}
+
+/// Object references and flow offload, kept by the tree only as what they do.
+fn effect(j: &J) -> Option<String> {
+    let (k, b) = j.as_object()?.iter().next()?;
+    let text = match (k.as_str(), b) {
+        ("secmark", J::String(n)) => format!("meta secmark set {}", quoted(n)?),
+        ("ct timeout" | "ct expectation", J::String(n)) => {
+            format!("{k} set {}", quoted(n)?)
+        }
+        ("flow", J::Object(o)) if o.len() == 2 => format!(
+            "flow {} {}",
+            bare(o.get("op")?.as_str()?)?,
+            bare(o.get("flowtable")?.as_str()?)?
+        ),
+        _ => return None,
+    };
+    Some(text)
 }
 
 /// Seconds as nft prints a duration: `1s`, `10m`, `1h30m`, `2d`.

@@ -23,7 +23,7 @@
 //! ```
 //!
 //! Lines outside members that start with `#` are comments. Member names follow the host
-//! directory layout of [`crate::host_dir`] (`ip-addr.json`, `ip-route.json`, `sysctl.txt`,
+//! directory layout of [`crate::host::host_dir`] (`ip-addr.json`, `ip-route.json`, `sysctl.txt`,
 //! ...) plus the rule sources (`iptables-save.txt`, `ip6tables-save.txt`,
 //! `iptables-legacy-save.txt`, `ip6tables-legacy-save.txt`, `nft-ruleset.txt`,
 //! `nft-ruleset.json`) and configuration files (`file:/etc/ufw/user.rules`).
@@ -31,7 +31,7 @@
 //! A member whose command failed and printed nothing is *unreadable*: its part of the host
 //! stays unknown and [`Loaded::notes`] says so; nothing is guessed.
 
-use crate::host_dir::HostState;
+use crate::host::host_dir::HostState;
 use model::diag::{ErrorKind, ParseError};
 use model::{Family, Ruleset, SourceFile, Span};
 use std::fmt::Write as _;
@@ -350,41 +350,43 @@ pub fn load(file: &str, snap: &Snapshot) -> Result<Loaded, ParseError> {
     };
     let host = &mut out.state.host;
     if let Some(s) = get("ip-addr.json") {
-        host.interfaces = crate::iproute::parse_addrs(&s)?;
+        host.interfaces = crate::host::iproute::parse_addrs(&s)?;
         host.known.addresses = true;
     }
     if let Some(s) = get("ip-route.json") {
-        host.routes = crate::iproute::parse_routes(&s, false)?;
+        host.routes = crate::host::iproute::parse_routes(&s, false)?;
         host.routes.retain(|r| r.dst.addr().is_ipv4());
         host.known.routes = true;
     }
     if let Some(s) = get("ip6-route.json") {
-        host.routes.extend(crate::iproute::parse_routes(&s, true)?);
+        host.routes
+            .extend(crate::host::iproute::parse_routes(&s, true)?);
         host.known.routes = true;
     }
     for (name, v6) in [("ip-rule.json", false), ("ip6-rule.json", true)] {
         if let Some(s) = get(name) {
-            host.rules.extend(crate::iproute::parse_rules(&s, v6)?);
+            host.rules
+                .extend(crate::host::iproute::parse_rules(&s, v6)?);
             host.known.policy_rules = true;
         }
     }
     if let Some(s) = get("sysctl.txt") {
-        host.sysctls = crate::sysctl::parse(&s)?;
+        host.sysctls = crate::host::sysctl::parse(&s)?;
         host.known.sysctls = true;
     }
     if let Some(s) = get("ss.txt") {
-        host.sockets = crate::ss::parse(&s)?;
+        host.sockets = crate::host::ss::parse(&s)?;
         host.known.sockets = true;
     }
     if let Some(m) = snap.member("conntrack.txt").filter(|m| m.readable()) {
-        host.conntrack = crate::conntrack::parse(&member_source(file, m))?;
+        host.conntrack = crate::host::conntrack::parse(&member_source(file, m))?;
         host.known.conntrack = true;
         for n in &m.notes {
             out.notes.push(format!("snapshot: conntrack.txt: {n}"));
         }
     }
     if let Some(s) = get("ipset.txt") {
-        out.state.ipsets = crate::ipset::parse(&s)?;
+        out.state.ipsets = crate::host::ipset::parse(&s)?;
     }
 
     for (name, family, legacy) in [

@@ -93,12 +93,12 @@ pub fn load(dir: &Path) -> Result<HostState, LoadError> {
     let host = &mut state.host;
 
     if let Some(s) = read(dir, "ip-addr.json")? {
-        host.interfaces = crate::iproute::parse_addrs(&s)?;
+        host.interfaces = crate::host::iproute::parse_addrs(&s)?;
         host.known.addresses = true;
     }
     let v6_routes = read(dir, "ip6-route.json")?;
     if let Some(s) = read(dir, "ip-route.json")? {
-        let mut routes = crate::iproute::parse_routes(&s, false)?;
+        let mut routes = crate::host::iproute::parse_routes(&s, false)?;
         if v6_routes.is_some() {
             routes.retain(|r| r.dst.addr().is_ipv4());
         }
@@ -106,29 +106,31 @@ pub fn load(dir: &Path) -> Result<HostState, LoadError> {
         host.known.routes = true;
     }
     if let Some(s) = v6_routes {
-        host.routes.extend(crate::iproute::parse_routes(&s, true)?);
+        host.routes
+            .extend(crate::host::iproute::parse_routes(&s, true)?);
         host.known.routes = true;
     }
     for (name, v6) in [("ip-rule.json", false), ("ip6-rule.json", true)] {
         if let Some(s) = read(dir, name)? {
-            host.rules.extend(crate::iproute::parse_rules(&s, v6)?);
+            host.rules
+                .extend(crate::host::iproute::parse_rules(&s, v6)?);
             host.known.policy_rules = true;
         }
     }
     if let Some(s) = read(dir, "sysctl.txt")? {
-        host.sysctls = crate::sysctl::parse(&s)?;
+        host.sysctls = crate::host::sysctl::parse(&s)?;
         host.known.sysctls = true;
     }
     if let Some(s) = read(dir, "ss.txt")? {
-        host.sockets = crate::ss::parse(&s)?;
+        host.sockets = crate::host::ss::parse(&s)?;
         host.known.sockets = true;
     }
     if let Some(s) = read(dir, "conntrack.txt")? {
-        host.conntrack = crate::conntrack::parse(&s)?;
+        host.conntrack = crate::host::conntrack::parse(&s)?;
         host.known.conntrack = true;
     }
     if let Some(s) = read(dir, "ipset.txt")? {
-        state.ipsets = crate::ipset::parse(&s)?;
+        state.ipsets = crate::host::ipset::parse(&s)?;
     }
     Ok(state)
 }

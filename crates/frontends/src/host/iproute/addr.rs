@@ -1,0 +1,247 @@
+//! `ip -j addr`: links with their addresses, flags, master and link type.
+
+use super::{elements, invalid, json_kind, present, scalar_text, scope_of, Element};
+use model::diag::ParseError;
+use model::host::{IfAddr, Interface, LinkType, Scope};
+use model::packet::Mac;
+use model::{SourceFile, Span};
+use serde::Deserialize;
+use serde_json::Value;
+use std::net::IpAddr;
+
+/// `ip -j addr` (also `ip -j -d addr`): interfaces with their addresses.
+pub fn parse_addrs(source: &SourceFile) -> Result<Vec<Interface>, ParseError> {
+    let mut out = Vec::new();
+    for elem in elements(source)? {
+        let link: JLink = elem.decode(source)?;
+        out.push(lower_link(source, &elem, link)?);
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct JLink {
+    #[serde(default)]
+    ifindex: Option<u32>,
+    #[serde(default)]
+    ifname: Option<String>,
+    #[serde(default)]
+    flags: Vec<String>,
+    #[serde(default)]
+    mtu: Option<u32>,
+    #[serde(default)]
+    operstate: Option<String>,
+    #[serde(default)]
+    link_type: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    master: Option<String>,
+    #[serde(default)]
+    addr_info: Vec<JAddrInfo>,
+}
+
+#[derive(Deserialize)]
+struct JAddrInfo {
+    #[serde(default)]
+    family: Option<String>,
+    #[serde(default)]
+    local: Option<String>,
+    #[serde(default)]
+    prefixlen: Option<u8>,
+    #[serde(default)]
+    scope: Option<Value>,
+    #[serde(default)]
+    broadcast: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    temporary: bool,
+    #[serde(default, deserialize_with = "present")]
+    secondary: bool,
+}
+
+fn lower_link(
+    source: &SourceFile,
+    elem: &Element<'_>,
+    link: JLink,
+) -> Result<Interface, ParseError> {
+    let name = link.ifname.ok_or_else(|| {
+        ParseError::new(
+            source,
+            Span::new(elem.start, elem.start + elem.text.len()),
+            json_kind("interface without `ifname`"),
+        )
+    })?;
+    let link_type = link_type_of(link.link_type.as_deref());
+    let mac = match link_type {
+        LinkType::Ether | LinkType::Loopback => link.address.as_deref().and_then(Mac::parse),
+        _ => None,
+    };
+    let up = if link.flags.is_empty() {
+        matches!(link.operstate.as_deref(), Some("UP" | "UNKNOWN"))
+    } else {
+        link.flags.iter().any(|f| f == "UP")
+    };
+    let addr_key = elem.key_offset("addr_info");
+    let mut addrs = Vec::new();
+    let mut search = addr_key;
+    for info in link.addr_info {
+        // Entries without an address (`{}` from old iproute2 filters) carry nothing.
+        let Some(local) = info.local else { continue };
+        let span = elem.value_span("local", search);
+        let object_from = (span.start as usize).saturating_sub(elem.start);
+        search = (span.end as usize).saturating_sub(elem.start);
+        let addr: IpAddr = local
+            .parse()
+            .map_err(|_| invalid(source, span, "address", &local, "not an IP address"))?;
+        let family_v6 = match info.family.as_deref() {
+            Some("inet6") => Some(true),
+            Some("inet") => Some(false),
+            _ => None,
+        };
+        if family_v6.is_some_and(|v6| v6 != addr.is_ipv6()) {
+            return Err(invalid(
+                source,
+                span,
+                "address",
+                &local,
+                "does not match its `family`",
+            ));
+        }
+        let max = if addr.is_ipv6() { 128 } else { 32 };
+        let prefix_len = info.prefixlen.unwrap_or(max);
+        if prefix_len > max {
+            let pspan = elem.value_span("prefixlen", object_from);
+            return Err(invalid(
+                source,
+                pspan,
+                "prefix length",
+                &prefix_len.to_string(),
+                "too long for the address",
+            ));
+        }
+        let broadcast = info.broadcast.as_deref().and_then(|b| b.parse().ok());
+        addrs.push(IfAddr {
+            addr,
+            prefix_len,
+            scope: info
+                .scope
+                .as_ref()
+                .and_then(scalar_text)
+                .map_or(Scope::Universe, |s| scope_of(&s)),
+            broadcast,
+            temporary: info.temporary,
+            secondary: info.secondary,
+        });
+    }
+    Ok(Interface {
+        name,
+        index: link.ifindex.unwrap_or(0),
+        link: link_type,
+        mac,
+        up,
+        mtu: link.mtu,
+        addrs,
+        master: link.master,
+    })
+}
+
+/// `link_type` names as iproute2 prints them (`ll_type_n2a`), with their `ARPHRD_*` numbers.
+fn link_type_of(name: Option<&str>) -> LinkType {
+    match name {
+        None | Some("ether") => LinkType::Ether,
+        Some("loopback") => LinkType::Loopback,
+        Some("none") => LinkType::None,
+        Some(other) => LinkType::Other(match other {
+            "infiniband" => 32,
+            "ipip" => 768,
+            "tunnel6" => 769,
+            "sit" => 776,
+            "ipgre" | "gre" => 778,
+            "ieee802.11" => 801,
+            "ip6gre" => 823,
+            "can" => 280,
+            "ppp" => 512,
+            // ARPHRD_VOID: anything iproute2 names that we do not list.
+            _ => 0xffff,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::iproute::tests::{fixture, ip, net, POLICY, ROUTER};
+
+    #[test]
+    fn router_addrs_have_tap0_and_eno1() {
+        let ifs = parse_addrs(&fixture(ROUTER, "ip-addr.json")).unwrap();
+        let names: Vec<&str> = ifs.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["lo", "tap0", "eno1"]);
+        let lo = &ifs[0];
+        assert_eq!(
+            (lo.link, lo.up, lo.mtu),
+            (LinkType::Loopback, true, Some(65536))
+        );
+        assert_eq!(lo.addrs[0].addr, ip("127.0.0.1"));
+        assert_eq!(
+            (lo.addrs[0].prefix_len, lo.addrs[0].scope),
+            (8, Scope::Host)
+        );
+        assert_eq!(lo.addrs[1].addr, ip("::1"));
+        let tap0 = &ifs[1];
+        assert_eq!(tap0.index, 2);
+        assert_eq!(tap0.mac.unwrap().to_string(), "52:54:00:65:43:21");
+        assert_eq!(tap0.addrs[0].addr, ip("10.1.1.1"));
+        assert_eq!(tap0.addrs[0].prefix_len, 24);
+        assert_eq!(tap0.addrs[0].broadcast, Some(ip("10.1.1.255")));
+        assert_eq!(tap0.addrs[0].scope, Scope::Universe);
+        assert_eq!(tap0.addrs[1].addr, ip("fd00:1:1::1"));
+        let link_local = tap0.addrs.iter().find(|a| a.scope == Scope::Link).unwrap();
+        assert_eq!(link_local.addr, ip("fe80::5054:ff:fe65:4321"));
+        assert_eq!(ifs[2].addrs[0].network(), net("10.1.0.0/24"));
+    }
+
+    #[test]
+    fn detailed_addrs_with_secondary_tun_and_down_links() {
+        let ifs = parse_addrs(&fixture(POLICY, "ip-addr.json")).unwrap();
+        let tap0 = ifs.iter().find(|i| i.name == "tap0").unwrap();
+        let secondary: Vec<_> = tap0
+            .addrs
+            .iter()
+            .filter(|a| a.secondary)
+            .map(|a| a.addr)
+            .collect();
+        assert_eq!(secondary, [ip("10.1.1.5")]);
+        let wg0 = ifs.iter().find(|i| i.name == "wg0").unwrap();
+        assert_eq!((wg0.link, wg0.mac, wg0.up), (LinkType::None, None, true));
+        assert_eq!(wg0.addrs[0].prefix_len, 32);
+        let eno1p = ifs.iter().find(|i| i.name == "eno1p").unwrap();
+        assert!(!eno1p.up, "no UP flag");
+        let eno1 = ifs.iter().find(|i| i.name == "eno1").unwrap();
+        assert_eq!(
+            (eno1.up, eno1.mtu),
+            (true, Some(9000)),
+            "admin up even without carrier"
+        );
+    }
+
+    #[test]
+    fn addr_master_temporary_and_unknown_fields() {
+        let text = r#"[{"ifindex":7,"ifname":"veth1","flags":["UP"],"master":"br0","link_type":"ether","address":"02:00:00:00:00:01","new_field":{"x":[1,2]},
+          "addr_info":[{},{"family":"inet6","local":"2001:db8::abcd","prefixlen":64,"scope":"global","temporary":true,"dynamic":true}]}]"#;
+        let ifs = parse_addrs(&SourceFile::new("a.json", text)).unwrap();
+        assert_eq!(ifs[0].master.as_deref(), Some("br0"));
+        assert_eq!(ifs[0].addrs.len(), 1);
+        assert!(ifs[0].addrs[0].temporary);
+    }
+
+    #[test]
+    fn bad_address_in_second_addr_info_spans_that_one() {
+        let text = r#"[{"ifname":"eth0","addr_info":[{"family":"inet","local":"10.0.0.1","prefixlen":24},{"family":"inet","local":"10.0.0.300","prefixlen":24}]}]"#;
+        let e = parse_addrs(&SourceFile::new("a", text)).unwrap_err();
+        assert_eq!(
+            &text[e.span.start as usize..e.span.end as usize],
+            "\"10.0.0.300\""
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! Matches: `KEY OP VALUE`, set lookups (named and anonymous) and concatenations.
+
+use super::names::{tcp_option_kind, Ty};
+use super::selector::Sel;
+use super::value::{bits, is_flag_list, pattern, scalar_bits};
+use super::{bad, has_undecidable, proto_dep, with_deps, Alt, Bad, TableCx};
+use crate::nft::ast::{BinOp, Elem, Expr, Op};
+use model::expr::{CmpOp, Key, Match, Pattern, SetRef, Test, Undecidable};
+use model::ruleset::Step;
+
+/// `tcp option NAME exists|missing` (a TCP option's fields are not modelled).
+fn tcp_option(name: &str, field: Option<&str>, op: Op, right: &Expr, text: &str) -> Vec<Alt> {
+    let exists = match (field, right) {
+        (None, Expr::Value(v)) if v == "exists" => Some(true),
+        (None, Expr::Value(v)) if v == "missing" => Some(false),
+        (None, Expr::Bool(b)) => Some(*b),
+        _ => None,
+    };
+    match (tcp_option_kind(name), exists) {
+        (Some(kind), Some(exists)) => {
+            let neg = (op == Op::Ne) == exists;
+            let m = Match::new(Test::TcpOption(kind)).negate(neg);
+            vec![with_deps(vec![proto_dep(6)], Step::Match(m))]
+        }
+        _ => TableCx::undecidable(Undecidable::Unsupported(format!("tcp option {name}")), text),
+    }
+}
+
+impl TableCx<'_> {
+    /// `LEFT OP RIGHT`: a masked value, a concatenation, or one selector compared with a
+    /// value, a set or a lookup.
+    pub(super) fn match_(
+        &mut self,
+        left: &Expr,
+        op: Op,
+        right: &Expr,
+        text: &str,
+    ) -> Result<Vec<Alt>, Bad> {
+        if let Expr::Binop {
+            op: BinOp::And,
+            left: inner,
+            right: mask,
+        } = left
+        {
+            if let Some(alts) = self.masked(inner, mask, op, right, text)? {
+                return Ok(alts);
+            }
+        }
+        if let Expr::Binop { .. } = left {
+            return Ok(Self::undecidable(
+                Undecidable::Unsupported("bitwise expression".into()),
+                text,
+            ));
+        }
+        if let Expr::Concat(parts) = left {
+            return self.concat_match(parts, op, right, text);
+        }
+        match self.selector(left) {
+            Sel::Undecidable(kind) => Ok(Self::undecidable(kind, text)),
+            Sel::Fib { flags, result } => self.fib(&flags, &result, op, right, text),
+            Sel::TcpOption { name, field } => {
+                Ok(tcp_option(&name, field.as_deref(), op, right, text))
+            }
+            Sel::Key { key, ty, deps } => self.key_match(key, ty, deps, op, right, text),
+        }
+    }
+
+    /// `KEY & MASK == VALUE`; None when `inner` is not a key (a bitwise expression).
+    fn masked(
+        &self,
+        inner: &Expr,
+        mask: &Expr,
+        op: Op,
+        right: &Expr,
+        text: &str,
+    ) -> Result<Option<Vec<Alt>>, Bad> {
+        let (key, ty, deps) = match self.selector(inner) {
+            Sel::Key { key, ty, deps } => (key, ty, deps),
+            Sel::Undecidable(kind) => return Ok(Some(Self::undecidable(kind, text))),
+            _ => return Ok(None),
+        };
+        // The model's masks are 64 bits: an IPv6 address mask is not expressible.
+        let Ok(mask_v) = bits(ty, mask) else {
+            return Ok(Some(Self::undecidable(
+                Undecidable::Unsupported("masked IPv6 address".into()),
+                text,
+            )));
+        };
+        let value = if is_flag_list(right) || matches!(ty, Ty::Flags(_)) {
+            bits(ty, right)?
+        } else {
+            scalar_bits(ty, right)?
+        };
+        let neg = match op {
+            Op::Implicit | Op::Eq => false,
+            Op::Ne => true,
+            _ => {
+                return Ok(Some(Self::undecidable(
+                    Undecidable::Unsupported("ordered comparison of a masked value".into()),
+                    text,
+                )))
+            }
+        };
+        let masked = Pattern::Masked {
+            mask: mask_v,
+            value: value & mask_v,
+        };
+        let m = Match::cmp(key, masked).negate(neg);
+        Ok(Some(vec![with_deps(deps, Step::Match(m))]))
+    }
+
+    /// One key compared with a value, or looked up in a named set.
+    fn key_match(
+        &self,
+        key: Key,
+        ty: Ty,
+        deps: Vec<Match>,
+        op: Op,
+        right: &Expr,
+        text: &str,
+    ) -> Result<Vec<Alt>, Bad> {
+        if let Expr::SetRef(name) = right {
+            if !self.set_modelled(name) {
+                return Ok(Self::undecidable(
+                    Undecidable::Unsupported(format!(
+                        "lookup in @{name} (its type is not modelled)"
+                    )),
+                    text,
+                ));
+            }
+            let test = Test::InSet {
+                keys: vec![key],
+                set: SetRef::Table(name.clone()),
+            };
+            let m = Match::new(test).negate(op == Op::Ne);
+            return Ok(vec![with_deps(deps, Step::Match(m))]);
+        }
+        if let Expr::Map { .. } = right {
+            return Ok(Self::undecidable(
+                Undecidable::Unsupported("map lookup in a match".into()),
+                text,
+            ));
+        }
+        let m = self.cmp(key, ty, op, right)?;
+        Ok(vec![with_deps(deps, Step::Match(m))])
+    }
+
+    /// `KEY op VALUE` for one key.
+    pub(super) fn cmp(&self, key: Key, ty: Ty, op: Op, right: &Expr) -> Result<Match, Bad> {
+        let flags = matches!(ty, Ty::Flags(_));
+        let (pattern, neg) = match op {
+            Op::Implicit if flags && !matches!(right, Expr::Set(_)) => {
+                (Pattern::AnyBit(bits(ty, right)?), false)
+            }
+            Op::Ne if flags && is_flag_list(right) => (Pattern::AnyBit(bits(ty, right)?), true),
+            Op::Implicit | Op::Eq => (pattern(ty, right)?, false),
+            Op::Ne => (pattern(ty, right)?, true),
+            Op::Lt | Op::Gt | Op::Le | Op::Ge => {
+                let v = match pattern(ty, right)? {
+                    Pattern::Value(v) => v,
+                    _ => {
+                        return Err(bad(
+                            "value",
+                            &format!("{right:?}"),
+                            "an ordered comparison needs a single value",
+                        ))
+                    }
+                };
+                let o = match op {
+                    Op::Lt => CmpOp::Lt,
+                    Op::Gt => CmpOp::Gt,
+                    Op::Le => CmpOp::Le,
+                    _ => CmpOp::Ge,
+                };
+                (Pattern::Compare(o, v), false)
+            }
+        };
+        Ok(Match::cmp(key, pattern).negate(neg))
+    }
+
+    /// `a . b OP VALUE`: per component for one value, or a set lookup.
+    pub(super) fn concat_match(
+        &mut self,
+        parts: &[Expr],
+        op: Op,
+        right: &Expr,
+        text: &str,
+    ) -> Result<Vec<Alt>, Bad> {
+        let mut keys = Vec::new();
+        let mut tys = Vec::new();
+        let mut alt: Alt = Vec::new();
+        for p in parts {
+            match self.selector(p) {
+                Sel::Key { key, ty, deps } => {
+                    alt.extend(deps.into_iter().map(|d| (Step::Match(d), true)));
+                    keys.push(key);
+                    tys.push(ty);
+                }
+                Sel::Undecidable(kind) => return Ok(Self::undecidable(kind, text)),
+                _ => {
+                    return Ok(Self::undecidable(
+                        Undecidable::Unsupported("fib or tcp option in a concatenation".into()),
+                        text,
+                    ))
+                }
+            }
+        }
+        let neg = match op {
+            Op::Implicit | Op::Eq => false,
+            Op::Ne => true,
+            _ => {
+                return Ok(Self::undecidable(
+                    Undecidable::Unsupported("ordered comparison of a concatenation".into()),
+                    text,
+                ))
+            }
+        };
+        let set = match right {
+            Expr::SetRef(name) if !self.set_modelled(name) => {
+                return Ok(Self::undecidable(
+                    Undecidable::Unsupported(format!(
+                        "lookup in @{name} (its type is not modelled)"
+                    )),
+                    text,
+                ));
+            }
+            Expr::SetRef(name) => name.clone(),
+            Expr::Set(elems) => self.anon_set(&tys, elems)?,
+            single => self.anon_set(
+                &tys,
+                &[Elem {
+                    key: single.clone(),
+                    data: None,
+                }],
+            )?,
+        };
+        let m = Match::new(Test::InSet {
+            keys,
+            set: SetRef::Table(set),
+        })
+        .negate(neg);
+        alt.push((Step::Match(m), false));
+        Ok(vec![alt])
+    }
+
+    /// Matches saying "`key` equals this element's key"; None if the key cannot be read.
+    pub(super) fn key_is(
+        &mut self,
+        key: &Expr,
+        elem: &Expr,
+        text: &str,
+    ) -> Result<Option<Alt>, Bad> {
+        let mut alt = Vec::new();
+        match key {
+            Expr::Concat(parts) => {
+                let Expr::Concat(vals) = elem else {
+                    return Err(bad(
+                        "map element",
+                        &format!("{elem:?}"),
+                        "expected a concatenation",
+                    ));
+                };
+                if vals.len() != parts.len() {
+                    return Err(bad(
+                        "map element",
+                        &format!("{elem:?}"),
+                        "wrong number of components",
+                    ));
+                }
+                for (p, v) in parts.iter().zip(vals) {
+                    match self.match_(p, Op::Eq, v, text)?.pop() {
+                        Some(a) if !has_undecidable(&a) => alt.extend(a),
+                        _ => return Ok(None),
+                    }
+                }
+            }
+            k => match self.match_(k, Op::Eq, elem, text)?.pop() {
+                Some(a) if !has_undecidable(&a) => alt.extend(a),
+                _ => return Ok(None),
+            },
+        }
+        Ok(Some(alt))
+    }
+
+    /// Matches saying "`key` is none of these elements' keys" (for a catch-all).
+    pub(super) fn key_none_of(
+        &mut self,
+        key: &Expr,
+        elems: &[Elem],
+        text: &str,
+    ) -> Result<Option<Alt>, Bad> {
+        let keys: Vec<Elem> = elems
+            .iter()
+            .filter(|e| e.key != Expr::Catchall)
+            .map(|e| Elem {
+                key: e.key.clone(),
+                data: None,
+            })
+            .collect();
+        if keys.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let alts = self.match_(key, Op::Ne, &Expr::Set(keys), text)?;
+        match alts.into_iter().next() {
+            Some(a) if !has_undecidable(&a) => Ok(Some(a)),
+            _ => Ok(None),
+        }
+    }
+}
