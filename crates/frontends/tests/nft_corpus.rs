@@ -57,9 +57,6 @@ fn normalised(rs: &Ruleset) -> String {
                             }
                             Step::Match(m)
                         }
-                        Step::Action(Action::Shown(_)) => {
-                            Step::Action(Action::Shown(String::new()))
-                        }
                         Step::Action(Action::Undecidable(_)) => {
                             Step::Action(Action::Undecidable(String::new()))
                         }

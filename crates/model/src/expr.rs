@@ -358,10 +358,6 @@ pub enum Action {
     /// sent, the connection is offloaded, a set is updated): the engine warns where the
     /// effect reaches later packets, `report` says it in words.
     Effect(Effect),
-    /// An iptables target with no effect on the packet's fate, shown on the path (TCPMSS,
-    /// CHECKSUM, CLASSIFY, AUDIT, SECMARK, ...): the target's name. Being replaced by
-    /// [`Action::Effect`].
-    Shown(String),
     /// A target whyblocked does not model: whether it ends the rule is Unknown.
     Undecidable(String),
 }
@@ -386,11 +382,11 @@ pub enum Effect {
         /// The set's name (without the `@`).
         set: String,
     },
-    /// `ct timeout|expectation|label|event|secmark set ..`, `-j CONNSECMARK`: an attribute of
-    /// the connection (the rule needs conntrack).
+    /// `ct timeout|expectation|label|event|secmark set ..`, `-j CONNSECMARK`, `-j CT` without
+    /// helper or zone: an attribute of the connection (the rule needs conntrack).
     CtAttribute {
         /// The attribute as nft names it (`timeout`, `expectation`, `label`, `event`,
-        /// `secmark`).
+        /// `secmark`), or `template` for `-j CT`'s conntrack template.
         key: String,
     },
     /// `meta secmark set`, `secmark set`, `-j SECMARK`: the packet's security mark.

@@ -76,7 +76,6 @@ pub fn run(
             later_packets(w, at, effect);
             Done::Continue
         }
-        Action::Shown(_) => Done::Continue,
         Action::SetMark { value, mask } => {
             let old = w.packet.mark;
             let new = (old & !mask) ^ value;

@@ -230,7 +230,7 @@ pub fn rest_is_soft(rest: &[Step]) -> bool {
         Step::Match(_) => true,
         Step::Action(a) => matches!(
             a,
-            Action::Log(_) | Action::Counter | Action::Trace | Action::Effect(_) | Action::Shown(_)
+            Action::Log(_) | Action::Counter | Action::Trace | Action::Effect(_)
         ),
     })
 }

@@ -307,7 +307,7 @@ pub fn conntrack_used(ruleset: &Ruleset, v6: bool) -> bool {
             Action::Effect(e) => {
                 matches!(e, Effect::FlowOffload { .. } | Effect::CtAttribute { .. })
             }
-            Action::Undecidable(t) | Action::Shown(t) => ct_name(t),
+            Action::Undecidable(t) => ct_name(t),
             _ => false,
         },
     };

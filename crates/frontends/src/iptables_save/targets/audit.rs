@@ -5,25 +5,26 @@
 //! -A INPUT -j AUDIT --type drop
 //! ```
 
-use super::{Extension, Shown};
+use super::{EffectOnly, Extension};
+use model::expr::Effect;
 
 /// The options, each with how many words it takes.
 const OPTIONS: &[(&str, u8)] = &[("type", 1)];
 
 pub(super) fn load() -> Box<dyn Extension> {
-    Shown::boxed(OPTIONS)
+    EffectOnly::boxed(OPTIONS, Effect::Audit)
 }
 
 #[cfg(test)]
 mod tests {
     use crate::iptables_save::table_test::{actions_in, error_in};
-    use model::expr::Action;
+    use model::expr::{Action, Effect};
     use model::ruleset::Family;
 
     #[test]
     fn lines() {
         let a = actions_in("mangle", "FORWARD", "-j AUDIT --type drop", Family::Ip);
-        assert_eq!(a, vec![Action::Shown("AUDIT".into())]);
+        assert_eq!(a, vec![Action::Effect(Effect::Audit)]);
     }
 
     #[test]

@@ -5,19 +5,20 @@
 //! -A POSTROUTING -o eth0 -j CLASSIFY --set-class 1:10
 //! ```
 
-use super::{Extension, Shown};
+use super::{EffectOnly, Extension};
+use model::expr::Effect;
 
 /// The options, each with how many words it takes.
 const OPTIONS: &[(&str, u8)] = &[("set-class", 1)];
 
 pub(super) fn load() -> Box<dyn Extension> {
-    Shown::boxed(OPTIONS)
+    EffectOnly::boxed(OPTIONS, Effect::Priority)
 }
 
 #[cfg(test)]
 mod tests {
     use crate::iptables_save::table_test::{actions_in, error_in};
-    use model::expr::Action;
+    use model::expr::{Action, Effect};
     use model::ruleset::Family;
 
     #[test]
@@ -28,7 +29,7 @@ mod tests {
             "-j CLASSIFY --set-class 1:10",
             Family::Ip,
         );
-        assert_eq!(a, vec![Action::Shown("CLASSIFY".into())]);
+        assert_eq!(a, vec![Action::Effect(Effect::Priority)]);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use super::{Args, End, Extension};
 use crate::iptables_save::values;
 use crate::ParseError;
-use model::expr::Action;
+use model::expr::{Action, Effect};
 
 const OPTIONS: &[&str] = &[
     "notrack",
@@ -59,14 +59,16 @@ impl Extension for Ct {
         Ok(())
     }
 
-    fn finish(self: Box<Self>, end: &End<'_>) -> Result<Vec<Action>, ParseError> {
+    fn finish(self: Box<Self>, _end: &End<'_>) -> Result<Vec<Action>, ParseError> {
         Ok(vec![match *self {
             Ct { notrack: true, .. } => Action::Notrack,
             Ct {
                 helper: None,
                 zone: None,
                 ..
-            } => Action::Shown(end.name.to_string()),
+            } => Action::Effect(Effect::CtAttribute {
+                key: "template".to_string(),
+            }),
             Ct { helper, zone, .. } => Action::CtSet { helper, zone },
         }])
     }
@@ -75,8 +77,16 @@ impl Extension for Ct {
 #[cfg(test)]
 mod tests {
     use crate::iptables_save::table_test::{actions_in, error_in};
-    use model::expr::Action;
+    use model::expr::{Action, Effect};
     use model::ruleset::Family;
+
+    /// `-j CT` with neither a helper nor a zone: a conntrack template (events, timeouts,
+    /// zone directions) — the rule needs conntrack.
+    fn template() -> Action {
+        Action::Effect(Effect::CtAttribute {
+            key: "template".to_string(),
+        })
+    }
 
     #[test]
     fn lines() {
@@ -89,8 +99,8 @@ mod tests {
                     zone: Some(3),
                 },
             ),
-            ("-j CT --zone-orig mark", Action::Shown("CT".into())),
-            ("-j CT --ctevents new,destroy", Action::Shown("CT".into())),
+            ("-j CT --zone-orig mark", template()),
+            ("-j CT --ctevents new,destroy", template()),
         ] {
             let a = actions_in("raw", "PREROUTING", line, Family::Ip);
             assert_eq!(a, vec![want], "{line}");

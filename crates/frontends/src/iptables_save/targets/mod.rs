@@ -36,7 +36,7 @@ use super::cursor::{Cursor, Cx, Opt};
 use super::lexer::Token;
 use super::values::Bad;
 use crate::ParseError;
-use model::expr::{Action, Verdict};
+use model::expr::{Action, Effect, Verdict};
 use model::Span;
 
 /// The target `-j name` loads (`-g` only takes chains).
@@ -143,19 +143,21 @@ impl Extension for Builtin {
     }
 }
 
-/// A known target with no effect on the fate: shown in the path, its options (each with how
-/// many words it takes) consumed exactly so that typos are caught.
-struct Shown {
+/// A known target with no effect on the fate, only a typed [`Effect`] on the packet or its
+/// connection; its options (each with how many words it takes) are consumed exactly so that
+/// typos are caught.
+struct EffectOnly {
     options: &'static [(&'static str, u8)],
+    effect: Effect,
 }
 
-impl Shown {
-    fn boxed(options: &'static [(&'static str, u8)]) -> Box<dyn Extension> {
-        Box::new(Shown { options })
+impl EffectOnly {
+    fn boxed(options: &'static [(&'static str, u8)], effect: Effect) -> Box<dyn Extension> {
+        Box::new(EffectOnly { options, effect })
     }
 }
 
-impl Extension for Shown {
+impl Extension for EffectOnly {
     fn knows(&self, option: &str) -> bool {
         self.options.iter().any(|(n, _)| *n == option)
     }
@@ -167,8 +169,8 @@ impl Extension for Shown {
         }
         Ok(())
     }
-    fn finish(self: Box<Self>, end: &End<'_>) -> Result<Vec<Action>, ParseError> {
-        Ok(vec![Action::Shown(end.name.to_string())])
+    fn finish(self: Box<Self>, _end: &End<'_>) -> Result<Vec<Action>, ParseError> {
+        Ok(vec![Action::Effect(self.effect)])
     }
 }
 
@@ -261,7 +263,6 @@ impl Target {
         };
         let end = End {
             cx,
-            name: &self.name,
             span: self.span,
         };
         extension.finish(&end).map(Lowered::Actions)
@@ -305,7 +306,6 @@ impl<'t, 'a> Args<'_, 't, 'a> {
 /// A target once the rule is read.
 struct End<'r> {
     cx: &'r Cx<'r>,
-    name: &'r str,
     span: Span,
 }
 

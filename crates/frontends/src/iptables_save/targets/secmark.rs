@@ -5,19 +5,20 @@
 //! -A INPUT -p tcp --dport 80 -j SECMARK --selctx system_u:object_r:http_packet_t:s0
 //! ```
 
-use super::{Extension, Shown};
+use super::{EffectOnly, Extension};
+use model::expr::Effect;
 
 /// The options, each with how many words it takes.
 const OPTIONS: &[(&str, u8)] = &[("selctx", 1)];
 
 pub(super) fn load() -> Box<dyn Extension> {
-    Shown::boxed(OPTIONS)
+    EffectOnly::boxed(OPTIONS, Effect::Secmark)
 }
 
 #[cfg(test)]
 mod tests {
     use crate::iptables_save::table_test::{actions_in, error_in};
-    use model::expr::Action;
+    use model::expr::{Action, Effect};
     use model::ruleset::Family;
 
     #[test]
@@ -28,7 +29,7 @@ mod tests {
             "-j SECMARK --selctx system_u:object_r:x:s0",
             Family::Ip,
         );
-        assert_eq!(a, vec![Action::Shown("SECMARK".into())]);
+        assert_eq!(a, vec![Action::Effect(Effect::Secmark)]);
     }
 
     #[test]

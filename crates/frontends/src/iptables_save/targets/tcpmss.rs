@@ -1,23 +1,29 @@
 //! `-j TCPMSS` (xt_TCPMSS, mangle table): rewrites the MSS option of TCP SYNs (to a value,
-//! or to the path MTU); no effect on the fate: shown in the path.
+//! or to the path MTU); no effect on the fate: a typed effect.
 //!
 //! ```text
 //! -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
 //! ```
 
-use super::{Extension, Shown};
+use super::{EffectOnly, Extension};
+use model::expr::Effect;
 
 /// The options, each with how many words it takes.
 const OPTIONS: &[(&str, u8)] = &[("set-mss", 1), ("clamp-mss-to-pmtu", 0)];
 
 pub(super) fn load() -> Box<dyn Extension> {
-    Shown::boxed(OPTIONS)
+    EffectOnly::boxed(
+        OPTIONS,
+        Effect::TcpOption {
+            name: "maxseg".to_string(),
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use crate::iptables_save::table_test::{actions_in, error_in};
-    use model::expr::Action;
+    use model::expr::{Action, Effect};
     use model::ruleset::Family;
 
     #[test]
@@ -28,7 +34,12 @@ mod tests {
             "-p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu",
             Family::Ip,
         );
-        assert_eq!(a, vec![Action::Shown("TCPMSS".into())]);
+        assert_eq!(
+            a,
+            vec![Action::Effect(Effect::TcpOption {
+                name: "maxseg".to_string(),
+            })]
+        );
     }
 
     #[test]
