@@ -1,7 +1,7 @@
 //! `whyblocked counters`: which rules' counters moved between two listings, or around a
 //! command (`--watch`).
 
-use crate::{Error, Verdict};
+use crate::{Conclusion, Error};
 use analysis::counters::{self, Row};
 use frontends::host::snapshot::Snapshot;
 use model::SourceFile;
@@ -42,7 +42,7 @@ pub struct CountersArgs {
 }
 
 /// `whyblocked counters`.
-pub fn run<W: Write>(a: &CountersArgs, out: &mut W) -> Result<Verdict, Error> {
+pub fn run<W: Write>(a: &CountersArgs, out: &mut W) -> Result<Conclusion, Error> {
     let (before_name, before, after_name, after) = match &a.watch {
         Some(cmd) => watch(cmd, a.timeout)?,
         None => {
@@ -67,7 +67,7 @@ pub fn run<W: Write>(a: &CountersArgs, out: &mut W) -> Result<Verdict, Error> {
     }
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;
-    Ok(Verdict::Done)
+    Ok(Conclusion::Done)
 }
 
 /// The counted rows of one file, whatever kind it is.

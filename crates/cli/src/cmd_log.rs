@@ -4,7 +4,7 @@
 //! `analysis::flows` and `report::flows`.
 
 use crate::args::{FamilyArg, RulesFormat};
-use crate::{Error, Verdict};
+use crate::{Conclusion, Error};
 use engine::Options;
 use model::{Host, Ruleset};
 use std::fs::File;
@@ -184,7 +184,7 @@ impl Progress {
 }
 
 /// `whyblocked log`.
-pub fn run_log<W: Write>(a: &LogArgs, out: &mut W) -> Result<Verdict, Error> {
+pub fn run_log<W: Write>(a: &LogArgs, out: &mut W) -> Result<Conclusion, Error> {
     let simulate = !a.rules.rules.is_empty() || a.rules.host.is_some();
     let (ruleset, host, _) = if simulate {
         load(&a.rules, &[])?
@@ -216,11 +216,11 @@ pub fn run_log<W: Write>(a: &LogArgs, out: &mut W) -> Result<Verdict, Error> {
     }
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;
-    Ok(Verdict::Done)
+    Ok(Conclusion::Done)
 }
 
 /// `whyblocked explain-trace`.
-pub fn run_explain_trace<W: Write>(a: &ExplainTraceArgs, out: &mut W) -> Result<Verdict, Error> {
+pub fn run_explain_trace<W: Write>(a: &ExplainTraceArgs, out: &mut W) -> Result<Conclusion, Error> {
     let simulate = !a.rules.rules.is_empty() || a.rules.host.is_some();
     let (ruleset, host, _) = if simulate {
         load(&a.rules, &[])?
@@ -269,16 +269,16 @@ pub fn run_explain_trace<W: Write>(a: &ExplainTraceArgs, out: &mut W) -> Result<
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;
     Ok(if !simulate {
-        Verdict::Done
+        Conclusion::Done
     } else if answers.iter().any(|t| !t.divergences.is_empty()) {
-        Verdict::KernelDisagrees
+        Conclusion::KernelDisagrees
     } else {
-        Verdict::KernelAgrees
+        Conclusion::KernelAgrees
     })
 }
 
 /// `whyblocked conntrack`.
-pub fn run_conntrack<W: Write>(a: &ConntrackArgs, out: &mut W) -> Result<Verdict, Error> {
+pub fn run_conntrack<W: Write>(a: &ConntrackArgs, out: &mut W) -> Result<Conclusion, Error> {
     let simulate = !a.rules.rules.is_empty() || a.rules.host.is_some();
     let (ruleset, host, packet) = if simulate || !a.packet.is_empty() {
         load(&a.rules, &a.packet)?
@@ -316,8 +316,8 @@ pub fn run_conntrack<W: Write>(a: &ConntrackArgs, out: &mut W) -> Result<Verdict
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;
     Ok(if asked.iter().any(|x| x.agrees == Some(false)) {
-        Verdict::KernelDisagrees
+        Conclusion::KernelDisagrees
     } else {
-        Verdict::Done
+        Conclusion::Done
     })
 }

@@ -5,7 +5,7 @@
 //! at the capture point) and `report::capture` (words).
 
 use crate::cmd_log::RulesArgs;
-use crate::{Error, Verdict};
+use crate::{Conclusion, Error};
 use evidence::capture;
 use model::{Host, Ruleset};
 use report::capture::CaptureAnswer;
@@ -67,7 +67,7 @@ fn load(r: &RulesArgs) -> Result<Option<(Ruleset, Host, Vec<String>)>, Error> {
 }
 
 /// Runs `whyblocked pcap`.
-pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Verdict, Error> {
+pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Conclusion, Error> {
     let loaded = load(&a.rules)?;
     let (input, size, name): (Box<dyn Read>, Option<u64>, String) = if a.file.as_os_str() == "-" {
         (Box::new(io::stdin()), None, "<stdin>".into())
@@ -129,22 +129,22 @@ pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Verdict, Error> {
         return Err(Error::Input(format!("{name}: {e}")));
     }
     Ok(if analysis.has_failures() {
-        Verdict::Blocked
+        Conclusion::Blocked
     } else {
-        Verdict::Passed
+        Conclusion::Passed
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::{run_from_args, Verdict};
+    use crate::{run_from_args, Conclusion};
 
     const FIXTURES: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../evidence/tests/fixtures/pcap"
     );
 
-    fn pcap(args: &[&str]) -> (Result<Verdict, crate::Error>, String) {
+    fn pcap(args: &[&str]) -> (Result<Conclusion, crate::Error>, String) {
         let mut argv = vec!["whyblocked", "pcap"];
         argv.extend(args);
         let mut out = Vec::new();
@@ -160,7 +160,7 @@ mod tests {
         let rules = format!("{FIXTURES}/reject-icmp-port-unreachable.rules");
         let host = format!("{FIXTURES}/router");
         let (r, text) = pcap(&[&file, "--rules", &rules, "--host", &host, "--at", "lan0"]);
-        assert_eq!(r.unwrap(), Verdict::Blocked);
+        assert_eq!(r.unwrap(), Conclusion::Blocked);
         assert!(
             text.contains("rejected on the way: ICMP port unreachable"),
             "{text}"
@@ -184,7 +184,7 @@ mod tests {
         let rules = format!("{ex}/iptables-save.txt");
         let host = format!("{ex}/host");
         let (r, text) = pcap(&[&file, "--rules", &rules, "--host", &host, "--at", "tap0"]);
-        assert_eq!(r.unwrap(), Verdict::Blocked);
+        assert_eq!(r.unwrap(), Conclusion::Blocked);
         assert!(
             text.contains("from 10.1.1.1 (the router: this host, its address on tap0; not the destination 10.1.0.2)"),
             "{text}"
@@ -211,7 +211,7 @@ mod tests {
         let (r, text) = pcap(&[
             &file, "--rules", &rules, "--host", &host, "--at", "lan0", "--json",
         ]);
-        assert_eq!(r.unwrap(), Verdict::Blocked);
+        assert_eq!(r.unwrap(), Conclusion::Blocked);
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["schema"], "whyblocked-capture/1");
         assert_eq!(v["flows"]["failed"], 1);
@@ -234,7 +234,7 @@ mod tests {
         let file = format!("{FIXTURES}/drop.pcap");
         let rules = format!("{FIXTURES}/drop.rules");
         let (r, text) = pcap(&[&file, "--rules", &rules]);
-        assert_eq!(r.unwrap(), Verdict::Blocked);
+        assert_eq!(r.unwrap(), Conclusion::Blocked);
         assert!(text.contains("timed out: 3 SYNs"), "{text}");
         assert!(text.contains("give --at IFACE"), "{text}");
     }

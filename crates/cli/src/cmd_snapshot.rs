@@ -2,7 +2,7 @@
 //! `--host FILE` (a snapshot) or `--live` (a snapshot taken now, in memory).
 
 use crate::args::InputArgs;
-use crate::{Error, Verdict};
+use crate::{Conclusion, Error};
 use frontends::host::snapshot::Snapshot;
 use model::{Family, Host, Ruleset, SourceFile};
 use std::io::Write;
@@ -30,7 +30,7 @@ pub struct SnapshotArgs {
 }
 
 /// `whyblocked snapshot`.
-pub fn run<W: Write>(a: &SnapshotArgs, out: &mut W) -> Result<Verdict, Error> {
+pub fn run<W: Write>(a: &SnapshotArgs, out: &mut W) -> Result<Conclusion, Error> {
     let mut snap = collect(a.conntrack_max)?;
     let mut err = std::io::stderr().lock();
     if a.redact {
@@ -71,7 +71,7 @@ pub fn run<W: Write>(a: &SnapshotArgs, out: &mut W) -> Result<Verdict, Error> {
             .and_then(|()| out.flush())
             .map_err(Error::Output)?,
     }
-    Ok(Verdict::Done)
+    Ok(Conclusion::Done)
 }
 
 #[cfg(target_os = "linux")]

@@ -1,6 +1,6 @@
 //! `whyblocked trace`: the kernel's trace of real packets on this host, with rule text.
 
-use crate::{Error, Verdict};
+use crate::{Conclusion, Error};
 use std::io::Write;
 
 /// Trace real packets through this host's firewall (root): each matching packet's path
@@ -50,7 +50,7 @@ pub struct TraceArgs {
 
 /// `whyblocked trace`.
 #[cfg(target_os = "linux")]
-pub fn run<W: Write>(a: &TraceArgs, out: &mut W) -> Result<Verdict, Error> {
+pub fn run<W: Write>(a: &TraceArgs, out: &mut W) -> Result<Conclusion, Error> {
     let sel = match &a.nft {
         Some(e) => live::tracer::Selector::nft(e),
         None => live::tracer::Selector::parse(&a.selector),
@@ -117,12 +117,12 @@ pub fn run<W: Write>(a: &TraceArgs, out: &mut W) -> Result<Verdict, Error> {
             String::new()
         }
     );
-    Ok(Verdict::Done)
+    Ok(Conclusion::Done)
 }
 
 /// `whyblocked trace` elsewhere: a clear refusal.
 #[cfg(not(target_os = "linux"))]
-pub fn run<W: Write>(_a: &TraceArgs, _out: &mut W) -> Result<Verdict, Error> {
+pub fn run<W: Write>(_a: &TraceArgs, _out: &mut W) -> Result<Conclusion, Error> {
     Err(Error::Input(
         "trace follows packets through a Linux kernel's netfilter: this is not Linux".into(),
     ))

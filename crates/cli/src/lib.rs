@@ -2,7 +2,7 @@
 //!
 //! Two steps, as ripgrep does: [`args::Args`] holds the raw, typed arguments (clap);
 //! [`config::Config`] reads and checks every input. [`run`] simulates, searches a fix and
-//! renders; it returns a [`Verdict`] that `main.rs` maps to the exit code in one place.
+//! renders; it returns a [`Conclusion`] that `main.rs` maps to the exit code in one place.
 
 pub mod args;
 pub mod cmd_counters;
@@ -19,9 +19,10 @@ use frontends::ParseError;
 use std::ffi::OsString;
 use std::io::{self, Write};
 
-/// What the simulation concluded, as far as the exit code is concerned.
+/// What the command concluded, as far as the exit code is concerned (`main.rs` maps it to
+/// the exit status; it is not a netfilter verdict).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Conclusion {
     /// Delivered, forwarded or sent.
     Passed,
     /// Dropped, rejected, queued, or lost in routing.
@@ -36,12 +37,12 @@ pub enum Verdict {
     Done,
 }
 
-impl Verdict {
-    pub fn of(outcome: &Outcome) -> Verdict {
+impl Conclusion {
+    pub fn of(outcome: &Outcome) -> Conclusion {
         match outcome.decided_fate() {
-            None | Some(Fate::Undetermined { .. }) => Verdict::Undecided,
-            Some(f) if f.passed() => Verdict::Passed,
-            Some(_) => Verdict::Blocked,
+            None | Some(Fate::Undetermined { .. }) => Conclusion::Undecided,
+            Some(f) if f.passed() => Conclusion::Passed,
+            Some(_) => Conclusion::Blocked,
         }
     }
 }
@@ -80,7 +81,7 @@ impl Error {
 }
 
 /// Parses the command line, reads the inputs and answers on `out`.
-pub fn run_from_args<I, T, W>(argv: I, out: &mut W) -> Result<Verdict, Error>
+pub fn run_from_args<I, T, W>(argv: I, out: &mut W) -> Result<Conclusion, Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -101,7 +102,7 @@ where
 }
 
 /// Simulates the configured packet, searches a fix if it is blocked, and renders the answer.
-pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Verdict, Error> {
+pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> {
     let outcome = engine::simulate(
         &config.ruleset,
         &config.host,
@@ -144,12 +145,12 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Verdict, Error> {
     }
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;
-    Ok(Verdict::of(&outcome))
+    Ok(Conclusion::of(&outcome))
 }
 
 /// `whyblocked verify`: the packet through the real kernel in throwaway namespaces,
 /// compared with the simulation (see [`oracle::verify`]).
-pub fn verify<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Verdict, Error> {
+pub fn verify<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Conclusion, Error> {
     // The oracle loads iptables-save files with iptables-restore and nft files (text or
     // JSON, told apart by their content) with `nft -f`; the family is read from the file.
     let rules: Vec<(model::SourceFile, model::Family)> = inputs
@@ -169,8 +170,8 @@ pub fn verify<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Verdict,
         .and_then(|()| out.flush())
         .map_err(Error::Output)?;
     Ok(if report.agree {
-        Verdict::KernelAgrees
+        Conclusion::KernelAgrees
     } else {
-        Verdict::KernelDisagrees
+        Conclusion::KernelDisagrees
     })
 }

@@ -3,19 +3,19 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-use whyblocked_cli::{run_from_args, Error, Verdict};
+use whyblocked_cli::{run_from_args, Conclusion, Error};
 
 fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = run_from_args(std::env::args_os(), &mut out);
     let code = match result {
-        Ok(Verdict::Passed) => 0,
-        Ok(Verdict::Blocked) => 1,
-        Ok(Verdict::Undecided) => 3,
-        Ok(Verdict::KernelAgrees) => 0,
-        Ok(Verdict::KernelDisagrees) => 1,
-        Ok(Verdict::Done) => 0,
+        Ok(Conclusion::Passed) => 0,
+        Ok(Conclusion::Blocked) => 1,
+        Ok(Conclusion::Undecided) => 3,
+        Ok(Conclusion::KernelAgrees) => 0,
+        Ok(Conclusion::KernelDisagrees) => 1,
+        Ok(Conclusion::Done) => 0,
         // `| head` closed the pipe: nothing to say.
         Err(e) if e.is_broken_pipe() => 0,
         // --help and --version are not errors; clap prints them to stdout.

@@ -815,12 +815,7 @@ fn apply(p: &mut Packet, h: &Hint) {
 /// The model rule of generated rule `ri` of chain `ci` in table `ti`.
 fn model_ref(g: &NftGen, rs: &Ruleset, ti: usize, ci: usize, ri: usize) -> Option<RuleRef> {
     let t = &g.tables[ti];
-    let fam = match t.family {
-        "ip" => model::Family::Ip,
-        "ip6" => model::Family::Ip6,
-        _ => model::Family::Inet,
-    };
-    let mt = rs.table(fam, &t.name)?;
+    let mt = rs.table(model::Family::from_name(t.family)?, &t.name)?;
     let mc = rs.tables[mt].chain(&t.chains[ci].name)?;
     let range = rs.tables[mt].chains[mc].rules_of_source_number(ri + 1);
     (!range.is_empty()).then_some(RuleRef {
