@@ -3,11 +3,12 @@
 //! [`BATCH`], each closed by sentinels, and returns one [`KernelWalk`] per packet.
 
 use crate::inject::{Injector, Via, SENTINEL_LOCAL_DST, SENTINEL_MAC};
-use crate::load::{self, Dialect};
+use crate::load;
 use crate::netns::TestHost;
 use analysis::agree::{walk, Listing};
 use model::kernel::NfVerdict;
 use model::kernel_walk::{Headers, KernelWalk, StepKind};
+use model::Dialect;
 use model::{Family, Packet, Ruleset, SourceFile, L4};
 use netlink::nftrace::{Grouper, Message, TraceEvent, TraceReader};
 use netlink::LiveError;
