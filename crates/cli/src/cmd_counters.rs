@@ -89,20 +89,10 @@ pub fn rows_of_source(source: &SourceFile, table: &str) -> Result<Vec<Row>, Erro
         let chains = frontends::iptables_list::parse(source).map_err(Error::Parse)?;
         return Ok(counters::rows_of_listing(&chains, &source.name, table));
     }
-    let first = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .unwrap_or("");
-    let rs = if first.starts_with('{') {
-        frontends::nft::parse_json(source).map_err(Error::Parse)?.0
-    } else if first.starts_with('*') || first.starts_with(':') || first.starts_with('[') {
-        let (fam, _) = frontends::iptables_save::guess_family(&source.name, text);
-        frontends::iptables_save::parse(source, Some(fam)).map_err(Error::Parse)?
-    } else {
-        frontends::nft::parse_text(source).map_err(Error::Parse)?
-    };
-    Ok(counters::rows_of_ruleset(&rs))
+    // Otherwise a rules file of any dialect, read as `--rules` reads it.
+    let loaded = frontends::loader::read_rules([Ok(source.clone())], Default::default())
+        .map_err(crate::config::load_error)?;
+    Ok(counters::rows_of_ruleset(&loaded.ruleset))
 }
 
 fn rows_of_snapshot(name: &str, snap: &Snapshot) -> Result<Vec<Row>, Error> {

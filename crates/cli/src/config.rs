@@ -170,7 +170,8 @@ fn read_source(path: &Path) -> Result<SourceFile, Error> {
     frontends::loader::read_source(path).map_err(load_error)
 }
 
-fn load_error(e: frontends::LoadError) -> Error {
+/// A rules-loading error as the command reports it.
+pub(crate) fn load_error(e: frontends::LoadError) -> Error {
     match e {
         frontends::LoadError::Parse(p) => Error::Parse(p),
         other => Error::Input(other.to_string()),
