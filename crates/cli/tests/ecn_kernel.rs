@@ -12,27 +12,10 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use testgen::kernel_tests::kernel_tests_enabled;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn kernel_tests_enabled(test: &str) -> bool {
-    // The effective uid, as `id -u` prints it (no unsafe geteuid call in a test).
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if root {
-        return true;
-    }
-    assert_ne!(
-        std::env::var("CI").as_deref(),
-        Ok("true"),
-        "{test}: kernel-backed test needs root, and CI=true forbids skipping"
-    );
-    eprintln!("SKIP (not root): {test} proves -m ecn against the kernel in network namespaces");
-    false
 }
 
 /// One rule per destination port, so that each packet meets exactly one `-m ecn` rule.

@@ -8,27 +8,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use testgen::kernel_tests::kernel_tests_enabled;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn kernel_tests_enabled(test: &str) -> bool {
-    // The effective uid, as `id -u` prints it (no unsafe geteuid call in a test).
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if root {
-        return true;
-    }
-    assert_ne!(
-        std::env::var("CI").as_deref(),
-        Ok("true"),
-        "{test}: kernel-backed test needs root, and CI=true forbids skipping"
-    );
-    eprintln!("SKIP (not root): {test} proves a story against the kernel in network namespaces");
-    false
 }
 
 /// Runs `whyblocked verify` and asserts the kernel and the simulation agree.

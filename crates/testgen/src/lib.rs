@@ -30,6 +30,8 @@ use model::{Family, Hook, Ruleset, SourceFile};
 pub mod aim;
 pub mod corpus;
 #[cfg(target_os = "linux")]
+pub mod kernel_tests;
+#[cfg(target_os = "linux")]
 pub mod lab;
 pub mod nft;
 
