@@ -65,8 +65,8 @@ pub struct Fix {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FixRule {
     /// `iptables [-t TABLE] -I CHAIN N ... -j ACCEPT` (`ip6tables` for IPv6); for a table
-    /// from an nft listing `nft insert rule ...` / `nft add element ...` (see
-    /// [`crate::fix_nft`]).
+    /// from an nft listing `nft insert rule ...` / `nft add element ...` (made by the
+    /// private `fix_nft`).
     pub command: String,
     pub family: Family,
     pub table: String,

@@ -18,7 +18,7 @@
 
 use crate::callstack::call_stack;
 use crate::fix::{Fix, FixRule, Position, FIX_SOURCE};
-use engine::{Decider, Fate, Options, Outcome, RouteKind, Trace};
+use engine::{Decider, Options, Outcome, RouteKind, Trace};
 use model::expr::{Key, Pattern, SetRef, Test, Value};
 use model::ruleset::{SetElement, Step};
 use model::{
@@ -378,14 +378,10 @@ fn quote(name: &str) -> String {
     }
 }
 
-/// Whether a fate passed, for callers that check several outcomes.
-pub fn passes(out: &Outcome) -> bool {
-    out.decided_fate().is_some_and(Fate::passed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine::Fate;
 
     const STORY2: &str = "table inet nat {\n chain prerouting {\n  type nat hook prerouting priority dstnat; policy accept;\n  ip daddr 10.1.2.3 tcp dport 1222 dnat ip to 192.168.70.10:22\n }\n}\ntable inet filter {\n set allow_in {\n  type ipv4_addr . inet_service\n  elements = { 192.168.70.10 . 80, 192.168.70.11 . 22 }\n }\n chain forward {\n  type filter hook forward priority filter; policy accept;\n  ct status dnat jump allowed_dnats\n }\n chain allowed_dnats {\n  meta nfproto ipv4 ip daddr . tcp dport @allow_in accept\n  drop\n }\n}\n";
 

@@ -1,32 +1,48 @@
 //! Analyses over a ruleset and a simulated [`engine::Outcome`].
 //!
-//! - [`fix`]: the smallest `iptables -I ... -j ACCEPT` that lets a blocked packet through,
-//!   proved by re-running the simulation with the rule in place;
-//! - [`fix_nft`]: the same in nft's words (`nft add element ...` for a failed set lookup,
-//!   `nft insert rule ... position HANDLE ...` otherwise);
-//! - [`cross_table`]: an accept in one base chain that did not save the packet from a drop
-//!   in another base chain on the same hook (mixed hosts);
-//! - [`contrast`]: what a ping between the same endpoints does ("why ping works");
-//! - [`answer_facts`]: how the deciding rule was reached and what another table's accept
-//!   did not do, computed before rendering;
+//! # Public surface
+//!
+//! Four public modules, each a family of analyses whose types `report`, `cli`, `live`
+//! and `oracle` name by path:
+//! - [`agree`]: the one comparer (a kernel walk against the simulation, divergences as
+//!   values) and the one placer (a kernel handle or trace text to the user's rule), shared
+//!   by `explain-trace`, `trace --compare`, `verify` and the kernel agreement tests;
+//! - [`flows`]: logged flows, traced packets and conntrack events explained against the
+//!   simulation;
 //! - [`capture`]: a capture's failed and fine flows simulated at the capture point;
-//! - [`callstack`]: which jumps were active when a rule was reached (the "reached via" of a
-//!   report), reconstructed from a [`engine::Trace`].
+//! - [`counters`]: two counter listings of one ruleset compared rule by rule.
+//!
+//! At the crate root, the answer's own analyses (one function or type each):
+//! - [`suggest`] ([`Fix`], [`FixRule`], [`Position`]): the smallest rule that lets a
+//!   blocked packet through, in the words of the table's dialect (`iptables -I ...` or
+//!   `nft insert rule ...` / `nft add element ...`), proved by re-running the simulation
+//!   with the rule in place;
+//! - [`AnswerFacts`] ([`Frame`], [`CrossTable`], [`EarlierAccept`]): how the deciding
+//!   rule was reached (the "reached via" of a report) and an accept in another base chain
+//!   on the same hook that did not save the packet (mixed hosts), computed before
+//!   rendering;
+//! - [`ping_contrast`] ([`PingContrast`]): what a ping between the same endpoints does
+//!   ("why ping works").
+//!
+//! Private: the modules behind those (`fix` and `fix_nft`, `callstack`, `cross_table`,
+//! `answer_facts`, `contrast`).
 //!
 //! Later: lint, diff and policy tests, one check per module.
 
 pub mod agree;
-pub mod answer_facts;
-pub mod callstack;
 pub mod capture;
-pub mod contrast;
 pub mod counters;
-pub mod cross_table;
-pub mod fix;
-pub mod fix_nft;
 pub mod flows;
 
+mod answer_facts;
+mod callstack;
+mod contrast;
+mod cross_table;
+mod fix;
+mod fix_nft;
+
 pub use answer_facts::AnswerFacts;
+pub use callstack::Frame;
 pub use contrast::{ping_contrast, PingContrast};
-pub use cross_table::CrossTable;
+pub use cross_table::{CrossTable, EarlierAccept};
 pub use fix::{suggest, Fix, FixRule, Position};

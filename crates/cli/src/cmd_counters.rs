@@ -90,7 +90,7 @@ pub fn rows_of_source(source: &SourceFile, table: &str) -> Result<Vec<Row>, Erro
         return Ok(counters::rows_of_listing(&chains, &source.name, table));
     }
     // Otherwise a rules file of any dialect, read as `--rules` reads it.
-    let loaded = frontends::loader::read_rules([Ok(source.clone())], Default::default())
+    let loaded = frontends::read_rules([Ok(source.clone())], Default::default())
         .map_err(crate::config::load_error)?;
     Ok(counters::rows_of_ruleset(&loaded.ruleset))
 }

@@ -167,7 +167,7 @@ impl Config {
 }
 
 fn read_source(path: &Path) -> Result<SourceFile, Error> {
-    frontends::loader::read_source(path).map_err(load_error)
+    frontends::read_source(path).map_err(load_error)
 }
 
 /// A rules-loading error as the command reports it.

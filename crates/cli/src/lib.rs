@@ -149,7 +149,7 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
 }
 
 /// `whyblocked verify`: the packet through the real kernel in throwaway namespaces,
-/// compared with the simulation (see [`oracle::verify`]).
+/// compared with the simulation (see [`oracle::verify()`]).
 pub fn verify<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Conclusion, Error> {
     // The oracle loads iptables-save files with iptables-restore and nft files (text or
     // JSON, told apart by their content) with `nft -f`; the family is read from the file.

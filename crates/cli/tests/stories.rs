@@ -198,7 +198,7 @@ fn story1_fix_is_verified_by_resimulation() {
     let p = packet("tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0");
     let options = engine::Options::default();
     let outcome = engine::simulate(&ruleset, &host, &p, &options);
-    let fix = analysis::fix::suggest(&ruleset, &host, &p, &outcome, &options).expect("a fix");
+    let fix = analysis::suggest(&ruleset, &host, &p, &outcome, &options).expect("a fix");
     assert!(fix.command.starts_with("iptables "), "{}", fix.command);
     assert!(
         fix.command.contains("2175"),
@@ -867,8 +867,9 @@ fn mixed_host_runs_every_base_chain_of_the_hook() {
         "tcp 10.0.0.2:4000 10.0.1.2:80 in eth0 out eth1",
     );
     assert_eq!(fate(&outcome), &Fate::Dropped);
-    let trace = outcome.primary();
-    let x = analysis::cross_table::explain(&ruleset, trace).expect("cross-table note");
+    let x = analysis::AnswerFacts::of(&ruleset, &outcome)
+        .cross_table
+        .expect("cross-table note");
     assert_eq!(x.accepted[0].priority, -10);
     assert_eq!(ruleset.tables[x.decided_in.table].name, "filter");
 }

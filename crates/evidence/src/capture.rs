@@ -18,7 +18,7 @@
 use crate::classify::{classify, fine, Finding, FineFlow};
 use crate::flows::{Flow, FlowTable, TableStats};
 use crate::pcap::{CaptureError, CaptureReader, Format, Interface, ReadStats};
-use crate::wire::{decode, decode::NotDecoded};
+use crate::wire::{decode, NotDecoded};
 use std::io::Read;
 
 /// Limits of one analysis.

@@ -1,6 +1,6 @@
 //! A whole firewall log, streamed, grouped into flows.
 //!
-//! Each line is unwrapped ([`crate::wrapper`]); a line whose message has no `IN=` field is
+//! Each line is unwrapped (the private `wrapper`); a line whose message has no `IN=` field is
 //! not a firewall line and is only counted (a syslog file holds much else). A firewall line
 //! that does not parse is counted as malformed and the first few are kept with their line
 //! number; it never stops the scan.

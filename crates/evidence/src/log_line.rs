@@ -14,7 +14,7 @@
 //! that was refused. `RES=` and the option dumps (`OPT (...)`) are skipped.
 //! An empty `IN=` means the packet was locally generated (`iif` is `None`).
 //!
-//! [`parse`] reads one line of a file (wrappers removed by [`crate::wrapper`]);
+//! [`parse`] reads one line of a file (wrappers removed by the private `wrapper`);
 //! [`parse_message`] reads a message whose wrapper the caller already removed (streaming).
 
 use crate::wrapper;

@@ -1,11 +1,13 @@
 //! What the kernel's tracers say, as one shape.
 //!
 //! Three tracers print a packet's walk through the rules, each in its own text:
-//! iptables-legacy `TRACE:` lines ([`crate::trace_legacy`]), `xtables-monitor --trace`
-//! ([`crate::xtables_monitor`]) and `nft monitor trace` ([`crate::nft_monitor`]). Each parser
-//! returns [`TracedPacket`]s: the packet's headers as first seen, then its walk in order,
-//! as [`WalkEvent`]s (the one model of what a tracer saw, shared with the netlink reader). A step names its rule the way its tracer does (a rule number, a handle, the rule's
-//! text): placing it in a given ruleset is the job of `analysis::flows`.
+//! iptables-legacy `TRACE:` lines, `xtables-monitor --trace` and `nft monitor trace`, each
+//! read by a private module of its own behind [`parse`] (the tracer told from the text) and
+//! [`parse_as`] (the tracer given). Each parser returns [`TracedPacket`]s: the packet's
+//! headers as first seen, then its walk in order, as [`WalkEvent`]s (the one model of what
+//! a tracer saw, shared with the netlink reader). A step names its rule the way its tracer
+//! does (a rule number, a handle, the rule's text): placing it in a given ruleset is the
+//! job of the placer in `analysis::agree`.
 //!
 //! What the tracers do not say, and the parsers do not invent: a REJECT is printed as a drop
 //! (the rule's target tells them apart); an accept has no closing event (the packet's last
@@ -143,12 +145,17 @@ pub fn detect(text: &str) -> Option<Tracer> {
 /// Reads `text` with the parser of the tracer that wrote it (see [`detect`]).
 pub fn parse(name: &str, text: &str) -> Option<(Tracer, TraceFile)> {
     let tracer = detect(text)?;
-    let file = match tracer {
+    Some((tracer, parse_as(tracer, name, text)))
+}
+
+/// Reads `text` with `tracer`'s parser, whatever the text looks like: lines that parser
+/// cannot read are counted as malformed.
+pub fn parse_as(tracer: Tracer, name: &str, text: &str) -> TraceFile {
+    match tracer {
         Tracer::Legacy => crate::trace_legacy::parse(name, text),
         Tracer::XtablesMonitor => crate::xtables_monitor::parse(name, text),
         Tracer::NftMonitor => crate::nft_monitor::parse(name, text),
-    };
-    Some((tracer, file))
+    }
 }
 
 /// `ip`, `ip6`, ... from the family names the tracers print.

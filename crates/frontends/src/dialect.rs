@@ -12,9 +12,9 @@ pub use model::Dialect;
 
 /// Whether *every* line of `text` is iptables-save output: a `*table` line, then only
 /// `:CHAIN POLICY` lines, commands, `[p:b]` counters and COMMIT (comments and blank lines
-/// aside). Stricter than [`detect`], which decides from the first telling line: used to pick
-/// iptables-save files out of a directory of mixed files (transcripts, `iptables -L`
-/// listings, test files) by content rather than by name.
+/// aside). Stricter than the loader's detector, which decides from the first telling line:
+/// used to pick iptables-save files out of a directory of mixed files (transcripts,
+/// `iptables -L` listings, test files) by content rather than by name.
 pub fn is_iptables_save(text: &str) -> bool {
     let mut seen_table = false;
     for line in text.lines() {

@@ -8,8 +8,8 @@
 //!   targets). Without the corpus it prints SKIP and passes.
 #![allow(clippy::print_stdout)]
 
-use frontends::dialect::is_iptables_save;
 use frontends::iptables_save::{guess_family, parse};
+use frontends::is_iptables_save;
 use frontends::ErrorKind;
 use model::expr::{Action, Test, Undecidable};
 use model::ruleset::Step;

@@ -805,10 +805,7 @@ fn finish(
         if let Some(r) = k.steps.get(step).and_then(|s| s.rejects) {
             k.fate = KernelFate::Rejected {
                 step,
-                with: Some(analysis::agree::compare::reject_on_wire(
-                    r,
-                    packet.is_ipv6(),
-                )),
+                with: Some(analysis::agree::reject_on_wire(r, packet.is_ipv6())),
             };
         }
     }

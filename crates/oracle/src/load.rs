@@ -17,7 +17,7 @@ use netlink::LiveError;
 /// files the loader has already read). A file no line of which tells, such as an empty one,
 /// is an empty iptables-save, as the loader reads it.
 pub fn dialect_of(text: &str) -> Dialect {
-    frontends::dialect::detect(text).map_or(Dialect::Iptables, |(d, _)| d)
+    frontends::detect_dialect(text).map_or(Dialect::Iptables, |(d, _)| d)
 }
 
 /// Checks that `iptables` is the nf_tables backend.

@@ -7,7 +7,7 @@
 
 use super::aim::{self, Topology};
 use super::Rng;
-pub use frontends::dialect::is_iptables_save;
+pub use frontends::is_iptables_save;
 use model::expr::{Key, Pattern, Test};
 use model::{Family, RuleRef, Ruleset, SourceFile};
 use std::collections::{BTreeMap, BTreeSet};

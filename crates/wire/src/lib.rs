@@ -24,14 +24,23 @@
 //! Setters are in an `impl` that needs `AsMut<[u8]>`; they expect a buffer long enough for
 //! the header (and panic otherwise). A `Repr` is the compact value a header is built from:
 //! `parse` reads it from a checked view, `buffer_len` says how many bytes it needs and
-//! `emit` writes it, with the header's checksum ([`checksum`]) where it has one.
+//! `emit` writes it, with the header's Internet checksum where it has one.
+//!
+//! # Public surface
+//!
+//! One public module per header (`wire::ipv4::Packet`, `wire::tcp::Repr`, as in smoltcp),
+//! because its users name the header they read or build; the views and `Repr`s are also
+//! re-exported at the root (`Ipv4Packet`, `TcpRepr`, ...), with [`Error`], [`Field`] and
+//! the field readers [`get_u16`] and [`get_u32`] for code that reads a header this crate
+//! has no view for. The checksum arithmetic is private: a view verifies its checksum and a
+//! `Repr` emits it.
 //!
 //! # Users
 //!
-//! `evidence` decodes captured frames with the read side; `live` builds the frames it
-//! injects with `Repr`/`emit` and reads the network headers of kernel trace events.
+//! `evidence` decodes captured frames with the read side; `oracle` builds the frames it
+//! injects with `Repr`/`emit`; `netlink` reads the network headers of kernel trace events.
 
-pub mod checksum;
+mod checksum;
 pub mod ethernet;
 pub mod icmp;
 pub mod ipv4;

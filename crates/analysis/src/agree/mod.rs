@@ -1,23 +1,26 @@
 //! What the kernel did against what the engine predicted: ONE placer, ONE comparer.
 //!
-//! - [`place`]: the placer: a kernel rule handle (with `nft -a -j list ruleset`'s listing),
-//!   a trace's rule number or a rule's text back to the user's [`model::RuleRef`] /
-//!   [`model::ChainRef`];
+//! - the placer (private `place`): a kernel rule handle (with [`Listing`], read from
+//!   `nft -a -j list ruleset`), a trace's rule number or a rule's text back to the user's
+//!   [`model::RuleRef`] / [`model::ChainRef`];
 //! - [`walk`]: a netlink tracer's [`model::kernel_walk::WalkEvent`]s into one placed
-//!   [`KernelWalk`] and the fate it proves; the fate a placed text trace proves;
-//! - [`mod@compare`]: the comparer: the kernel's steps and fate against the engine's
-//!   [`engine::Trace`], divergences as values (the words are made in `report`);
-//! - [`traced`]: one packet of the live tracer, placed and (`--compare`) judged;
+//!   [`KernelWalk`] and the fate it proves ([`walk::analyse`], called by the oracle and the
+//!   live tracer); the fate a placed text trace proves;
+//! - the comparer (private `compare`): the kernel's steps and fate against the engine's
+//!   [`engine::Trace`] ([`compare()`]), divergences as values ([`Comparison`],
+//!   [`Divergence`]; the words are made in `report`);
+//! - [`TracedPacket`]: one packet of the live tracer, placed and (`--compare`) judged
+//!   ([`Offline`]);
 //! - [`Verification`]: one packet judged (the kernel's walk, the engine's outcome, their
 //!   comparison), what `whyblocked verify` and the live tracer's `--compare` show.
 
-pub mod compare;
-pub mod place;
-pub mod traced;
+pub(crate) mod compare;
+pub(crate) mod place;
+mod traced;
 pub mod walk;
 
-pub use compare::{compare, Comparison, Divergence, Endpoints, Step};
-pub use place::Listing;
+pub use compare::{compare, reject_on_wire, Comparison, Divergence, Endpoints, Step};
+pub use place::{ListedChain, Listing};
 pub use traced::{Offline, TracedPacket};
 
 use engine::{Event, Fate, Outcome};

@@ -1,14 +1,13 @@
 //! A kernel trace read from a tracer's text, placed in the user's ruleset and compared with
 //! the simulation (`explain-trace`).
 //!
-//! The placing ([`place_steps`]), the fate ([`fate_of_placed`]) and the comparison
-//! ([`agree::compare_text_trace`](crate::agree::compare::compare_text_trace)) are
-//! `analysis::agree`'s, shared with the oracle and the live tracer. What is this module's
+//! The placing, the fate ([`fate_of_placed`]) and the comparison are
+//! [`agree`](crate::agree)'s, shared with the oracle and the live tracer. What is this module's
 //! own: the packet as first traced is simulated (later packets of a flow are given an
 //! established conntrack entry, stated as an assumption).
 
-pub use crate::agree::place::place_steps;
-pub use crate::agree::walk::fate_of_placed;
+use crate::agree::place::place_steps;
+use crate::agree::walk::fate_of_placed;
 use crate::agree::{Divergence, Step};
 use engine::{Options, Outcome};
 use evidence::nft_listing::Listing;

@@ -11,7 +11,7 @@
 
 mod handshake;
 pub mod names;
-pub mod x509;
+mod x509;
 
 use handshake::{certificate_list, certificate_request, client_hello, server_hello};
 

@@ -10,11 +10,12 @@
 //! COMMIT
 //! ```
 //!
-//! The parts, one job each: [`lexer`] splits a line into words with spans and quotes;
-//! [`rule`] reads one rule's options; [`matches`] and [`targets`] lower `-m` modules and
-//! `-j` targets with the kernel's semantics, one file per extension with its test table
-//! (`CONTRIBUTING.md` says how to add one); [`family`] guesses ip vs ip6; this module
-//! reads the file structure (tables, chain lines, commands, COMMIT) and resolves jumps.
+//! The parts, one job each (private; [`parse`] and [`guess_family`] are the entry points):
+//! `lexer` splits a line into words with spans and quotes; `rule` reads one rule's
+//! options; `matches` and `targets` lower `-m` modules and `-j` targets with the kernel's
+//! semantics, one file per extension with its test table (`CONTRIBUTING.md` says how to
+//! add one); `family` guesses ip vs ip6; this module reads the file structure (tables,
+//! chain lines, commands, COMMIT) and resolves jumps.
 //!
 //! Contract: never panics on any input; every error has the exact span of the offending
 //! word; anything not modelled is `Undecidable` (matches) or `Action::Undecidable`

@@ -10,19 +10,20 @@
 //! }
 //! ```
 //!
-//! The parts, one job each: [`lexer`] splits text into tokens with spans; [`parse`] reads
-//! commands and rules into the syntax tree of [`ast`]; [`json`] reads `nft -j` output into
-//! the same tree; [`lower`] gives values their types and builds the model. Text and JSON
-//! share the lowering, so twins of one ruleset lower to the same IR.
+//! The parts, one job each (all private; [`parse_text`] and [`parse_json`] are the entry
+//! points): `lexer` splits text into tokens with spans; `parse` reads commands and rules
+//! into the syntax tree of `ast`; `json` reads `nft -j` output into the same tree; `lower`
+//! gives values their types and builds the model. Text and JSON share the lowering, so
+//! twins of one ruleset lower to the same IR.
 //!
 //! Contract: never panics on any input; every error has a file span; anything the model
 //! cannot express is `Undecidable` (matches) or `Action::Undecidable` (statements).
 
-pub mod ast;
-pub mod json;
-pub mod lexer;
-pub mod lower;
-pub mod parse;
+mod ast;
+mod json;
+mod lexer;
+mod lower;
+mod parse;
 mod print;
 
 use crate::ParseError;
