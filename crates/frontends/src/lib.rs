@@ -22,6 +22,7 @@ mod lines;
 pub mod loader;
 pub mod nft;
 pub mod packet_spec;
+mod unmodelled;
 
 pub use loader::{load_rules, LoadError, LoadOptions, LoadedRules};
 pub use model::diag::{ErrorKind, ParseError};
