@@ -143,10 +143,10 @@ pub enum Key {
     /// Whether the packet is bridged at all (`--physdev-is-bridged`): Int 1 or absent.
     PhysIsBridged,
     // link layer
-    /// Source MAC address (`-m mac`, `ether saddr`); only in the hooks before routing
-    /// decides the next hop.
+    /// Source MAC address of the received frame (`-m mac`, `ether saddr`): seen from
+    /// ingress to forward; absent on output and postrouting (no link-layer header yet).
     EtherSrc,
-    /// Destination MAC address (`ether daddr`).
+    /// Destination MAC address of the received frame (`ether daddr`).
     EtherDst,
     // network layer
     /// IPv4 or IPv6 source address (`-s`, `ip saddr`, `ip6 saddr`).
@@ -720,7 +720,7 @@ pub struct Nat {
     pub addr: Option<(IpAddr, IpAddr)>,
     /// New port range (inclusive).
     pub ports: Option<(u16, u16)>,
-    /// `--random`: the source port is chosen by a hash, not kept when free.
+    /// `--random`: the new port is randomised (a keyed hash), not kept when it is free.
     pub random: bool,
     /// `--random-fully`: the source port is chosen fully at random.
     pub fully_random: bool,
