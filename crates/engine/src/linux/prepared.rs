@@ -440,4 +440,21 @@ mod tests {
         let dnat = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j MASQUERADE\nCOMMIT\n";
         assert!(conntrack_used(&parse(dnat, Family::Ip), false));
     }
+
+    /// Unmodelled extensions turn conntrack on when their front end says they need it
+    /// (`connbytes`, `SYNPROXY`, an unmodelled `ct` expression), never from their name here.
+    #[test]
+    fn unmodelled_extensions_track_when_their_front_end_says_so() {
+        let filter = |rule: &str| {
+            let text = format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{rule}\nCOMMIT\n");
+            conntrack_used(&parse(&text, Family::Ip), false)
+        };
+        assert!(filter("-A INPUT -m connbytes --connbytes 10 --connbytes-dir original --connbytes-mode packets -j DROP"));
+        assert!(filter("-A INPUT -p tcp -j SYNPROXY --mss 1460"));
+        assert!(!filter("-A INPUT -m cgroup --path user.slice -j DROP"));
+        assert!(!filter("-A INPUT -p tcp -j TARPIT"));
+        let nft = "table ip t {\n chain c {\n  type filter hook input priority 0; policy accept;\n  ct frobnicate 1 drop\n }\n}\n";
+        let rs = frontends::nft::parse_text(&SourceFile::new("t.nft", nft)).unwrap();
+        assert!(conntrack_used(&rs, false));
+    }
 }
