@@ -8,7 +8,7 @@ use engine::{
 };
 use model::expr::{
     ct_state, ct_status, Action, Key, Log, LogKind, Match, Nat, NatKind, Pattern, Queue, Test,
-    Undecidable, Value,
+    Undecidable, Unmodelled, Value,
 };
 use model::host::{CtEntry, CtTuple, Host, Known};
 use model::packet::IpProto;
@@ -654,7 +654,13 @@ fn unmodelled_target_branches_into_continue_and_undetermined() {
             Hook::Input,
             Verdict::Drop,
             vec![
-                rule(vec![], vec![Action::Undecidable("FOO".into())]),
+                rule(
+                    vec![],
+                    vec![Action::Undecidable(Unmodelled {
+                        name: "FOO".into(),
+                        needs_conntrack: false,
+                    })],
+                ),
                 rule(tcp_dport(22), vec![v(Verdict::Accept)]),
             ],
         )],

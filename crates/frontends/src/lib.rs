@@ -35,6 +35,7 @@ pub mod iptables_list;
 pub mod iptables_save;
 pub mod nft;
 pub mod packet_spec;
+mod unmodelled;
 
 mod dialect;
 mod lines;

@@ -160,14 +160,16 @@ fn corpus_iptables_save_files_parse() {
                             Step::Match(m) => {
                                 if let Test::Undecidable { kind, .. } = &m.test {
                                     let name = match kind {
-                                        Undecidable::Unsupported(n) => format!("unsupported {n}"),
+                                        Undecidable::Unsupported(u) => {
+                                            format!("unsupported {}", u.name)
+                                        }
                                         other => format!("undecidable {other:?}"),
                                     };
                                     *unsupported.entry(name).or_default() += 1;
                                 }
                             }
                             Step::Action(Action::Undecidable(t)) => {
-                                *unknown_targets.entry(t.clone()).or_default() += 1
+                                *unknown_targets.entry(t.name.clone()).or_default() += 1
                             }
                             Step::Action(_) => {}
                         }

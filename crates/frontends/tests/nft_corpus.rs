@@ -13,7 +13,7 @@
 #![allow(clippy::print_stdout)]
 
 use frontends::nft::{parse_json, parse_text};
-use model::expr::{Action, Test};
+use model::expr::{Action, Test, Unmodelled};
 use model::ruleset::Step;
 use model::{Ruleset, SourceFile};
 use std::collections::BTreeMap;
@@ -57,8 +57,11 @@ fn normalised(rs: &Ruleset) -> String {
                             }
                             Step::Match(m)
                         }
-                        Step::Action(Action::Undecidable(_)) => {
-                            Step::Action(Action::Undecidable(String::new()))
+                        Step::Action(Action::Undecidable(u)) => {
+                            Step::Action(Action::Undecidable(Unmodelled {
+                                name: String::new(),
+                                ..u.clone()
+                            }))
                         }
                         other => other.clone(),
                     })
@@ -90,8 +93,8 @@ fn tally(rs: &Ruleset, names: &mut BTreeMap<String, usize>) {
                     Test::Undecidable { kind, .. } => format!("match: {kind}"),
                     _ => continue,
                 },
-                Step::Action(Action::Undecidable(n)) => {
-                    format!("action: {}", n.split_whitespace().next().unwrap_or(""))
+                Step::Action(Action::Undecidable(u)) => {
+                    format!("action: {}", u.name.split_whitespace().next().unwrap_or(""))
                 }
                 _ => continue,
             };

@@ -19,6 +19,7 @@ use std::net::IpAddr;
 pub struct Match {
     /// `!` in front of it.
     pub negated: bool,
+    /// What is tested; [`Match::negated`] inverts a yes or no, never an Unknown.
     pub test: Test,
     /// What happens when the key does not exist for this packet (no transport header,
     /// no conntrack entry, not bridged).
@@ -26,6 +27,8 @@ pub struct Match {
 }
 
 impl Match {
+    /// `test`, not negated, failing when its key is absent (nft's and most xt matches'
+    /// behaviour).
     pub fn new(test: Test) -> Match {
         Match {
             negated: false,
@@ -33,9 +36,11 @@ impl Match {
             when_absent: Absent::Fails,
         }
     }
+    /// `key pattern`: the plain comparison most matches lower to.
     pub fn cmp(key: Key, pattern: Pattern) -> Match {
         Match::new(Test::Cmp { key, pattern })
     }
+    /// The same match with `!` in front when `negated` (a front end passes the `!` it read).
     pub fn negate(mut self, negated: bool) -> Match {
         self.negated = negated;
         self
@@ -58,70 +63,119 @@ pub enum Absent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Test {
     /// `key` compared with `pattern`.
-    Cmp { key: Key, pattern: Pattern },
+    Cmp {
+        /// What is read from the packet or its context.
+        key: Key,
+        /// What the value read must be.
+        pattern: Pattern,
+    },
     /// The packet's key tuple is an element of a named set (`@set`, `--match-set`).
     /// `keys` is empty for an ipset: the engine derives them from the ipset's
     /// [`crate::ruleset::NamedSet::ipset_dims`] and the `src,dst` flags of [`SetRef::Ipset`].
-    InSet { keys: Vec<Key>, set: SetRef },
+    InSet {
+        /// The key components in the set's order (nft `ip saddr . tcp dport`); empty for
+        /// an ipset.
+        keys: Vec<Key>,
+        /// The set looked up.
+        set: SetRef,
+    },
     /// Reverse path check (`-m rpfilter`): a route back to the source exists via the input
     /// interface.
     RpFilter {
+        /// `--loose`: a route back via any interface will do (nft `fib saddr oif` without
+        /// `iif`).
         loose: bool,
+        /// `--validmark`: the reverse lookup uses the packet's mark, as policy routing
+        /// would.
         validmark: bool,
+        /// `--accept-local`: a source that is one of this host's addresses passes.
         accept_local: bool,
     },
     /// IPsec policy (`-m policy --dir in|out --pol none|ipsec`). `ipsec: false` is decidable
     /// offline (no IPsec state means `none` matches); `ipsec: true` is Unknown.
-    IpsecPolicy { dir_in: bool, ipsec: bool },
+    IpsecPolicy {
+        /// `--dir in` (the policy used for decapsulation) rather than `--dir out`.
+        dir_in: bool,
+        /// `--pol ipsec` rather than `--pol none`.
+        ipsec: bool,
+    },
     /// The TCP header carries option `kind` (`--tcp-option N`, `tcp option X exists`).
     TcpOption(u8),
     /// A later (non-first) IPv4 fragment (`-f`).
     LaterFragment,
     /// Cannot be decided offline; the engine branches or follows a stated assumption.
-    Undecidable { kind: Undecidable, text: String },
+    Undecidable {
+        /// Why it cannot be decided (what it depends on).
+        kind: Undecidable,
+        /// The match as written in the input, for the user.
+        text: String,
+    },
 }
 
 /// What a key is read from. Named after nft's expressions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
     // meta
+    /// Name of the interface the packet came in by (`-i`, `iifname`); empty when locally
+    /// generated.
     IifName,
+    /// Name of the interface the packet goes out by (`-o`, `oifname`); empty before routing.
     OifName,
     /// Transport protocol number (`meta l4proto`, iptables `-p`).
     L4Proto,
     /// `meta nfproto`: 2 for IPv4, 10 for IPv6.
     NfProto,
+    /// The packet's firewall mark (`skb->mark`: `-m mark`, `meta mark`).
     Mark,
+    /// Link-layer packet type (`-m pkttype`, `meta pkttype`): 0 unicast (to this host),
+    /// 1 broadcast, 2 multicast, 3 other host.
     PktType,
+    /// User id of the socket that sent the packet (`-m owner --uid-owner`, `meta skuid`).
     SkUid,
+    /// Group id of the socket that sent the packet (`--gid-owner`, `meta skgid`).
     SkGid,
     /// `meta length`: the IP total length (`-m length`).
     Length,
-    /// Bridge port the packet came in / goes out by (`-m physdev`); absent when not bridged.
+    /// Bridge port the packet came in by (`--physdev-in`); absent when not bridged.
     PhysIn,
+    /// Bridge port the packet goes out by (`--physdev-out`); absent when not bridged.
     PhysOut,
     /// Whether the packet is bridged at all (`--physdev-is-bridged`): Int 1 or absent.
     PhysIsBridged,
     // link layer
+    /// Source MAC address of the received frame (`-m mac`, `ether saddr`): seen from
+    /// ingress to forward; absent on output and postrouting (no link-layer header yet).
     EtherSrc,
+    /// Destination MAC address of the received frame (`ether daddr`).
     EtherDst,
     // network layer
+    /// IPv4 or IPv6 source address (`-s`, `ip saddr`, `ip6 saddr`).
     SrcAddr,
+    /// IPv4 or IPv6 destination address (`-d`, `ip daddr`, `ip6 daddr`).
     DstAddr,
     /// TTL or hop limit.
     Ttl,
     /// The whole TOS/traffic-class byte.
     Tos,
+    /// The DSCP field: the TOS/traffic-class byte's upper six bits (`-m dscp`, `ip dscp`).
     Dscp,
     /// Type of an IPv6 routing header (`-m rt --rt-type`): absent when there is none.
     Ip6RtType,
     // transport layer (any of tcp/udp/sctp/udplite, as nft `th`)
+    /// Transport source port (`--sport`, `th sport`); absent without a transport header
+    /// (a later fragment, a protocol without ports).
     SrcPort,
+    /// Transport destination port (`--dport`, `th dport`).
     DstPort,
+    /// The TCP flags byte (`--tcp-flags`, `--syn`, `tcp flags`).
     TcpFlags,
+    /// ICMP type (`--icmp-type`, `icmp type`); absent for other protocols.
     IcmpType,
+    /// ICMP code.
     IcmpCode,
+    /// ICMPv6 type (`--icmpv6-type`, `icmpv6 type`).
     Icmpv6Type,
+    /// ICMPv6 code.
     Icmpv6Code,
     // conntrack
     /// Bits as the kernel defines them: INVALID 1, ESTABLISHED 2, RELATED 4, NEW 8,
@@ -129,32 +183,51 @@ pub enum Key {
     CtState,
     /// `IPS_*` bits (see [`ct_status`]).
     CtStatus,
+    /// The connection's mark (`-m connmark`, `ct mark`); absent without a connection.
     CtMark,
     /// 0 original, 1 reply.
     CtDirection,
+    /// Source address of the original direction's tuple (`--ctorigsrc`,
+    /// `ct original saddr`): the address before any NAT.
     CtOrigSrc,
+    /// Destination address of the original tuple (`--ctorigdst`): before DNAT.
     CtOrigDst,
+    /// Source address of the reply tuple (`--ctreplsrc`): after DNAT, the real server.
     CtReplSrc,
+    /// Destination address of the reply tuple (`--ctrepldst`): after SNAT.
     CtReplDst,
+    /// Source port of the original tuple (`--ctorigsrcport`).
     CtOrigSrcPort,
+    /// Destination port of the original tuple (`--ctorigdstport`).
     CtOrigDstPort,
+    /// Source port of the reply tuple (`--ctreplsrcport`).
     CtReplSrcPort,
+    /// Destination port of the reply tuple (`--ctrepldstport`).
     CtReplDstPort,
+    /// The connection's transport protocol number (`--ctproto`, `ct protocol`).
     CtProto,
+    /// The connection's conntrack zone (`ct zone`), set by `CT --zone` before conntrack.
     CtZone,
+    /// Name of the connection's helper (`-m helper`, `ct helper`); absent when none.
     CtHelper,
     // routing (fib)
     /// Routing type of an address (`-m addrtype`, nft `fib ... type`), as `RTN_*` numbers
     /// (see [`rtn`]). `iface`: `--limit-iface-in/out` (nft `. iif` / `. oif`).
     FibAddrType {
+        /// The destination address's type (`--dst-type`, `fib daddr`) rather than the
+        /// source's.
         dst: bool,
+        /// Whether the lookup is limited to one interface's addresses and routes.
         iface: Option<IfaceLimit>,
     },
 }
 
+/// Which interface an address-type lookup is limited to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IfaceLimit {
+    /// The input interface (`--limit-iface-in`, nft `. iif`).
     In,
+    /// The output interface (`--limit-iface-out`, nft `. oif`).
     Out,
 }
 
@@ -164,8 +237,11 @@ pub use crate::kernel::rtn;
 /// A value a key yields or a pattern holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Value {
+    /// Ports, protocol numbers, marks, flag bits, lengths, `RTN_*` types.
     Int(u64),
+    /// An IPv4 or IPv6 address.
     Addr(IpAddr),
+    /// A link-layer address.
     Mac(Mac),
     /// Interface names, helper names.
     Str(String),
@@ -181,7 +257,12 @@ pub enum Pattern {
     /// Inclusive range (ports, lengths, address ranges of `-m iprange`).
     Range(Value, Value),
     /// `(key & mask) == value` (tcp flags, marks with masks, tos).
-    Masked { mask: u64, value: u64 },
+    Masked {
+        /// The bits of the key that are compared.
+        mask: u64,
+        /// What those bits must be.
+        value: u64,
+    },
     /// `(key & mask) != 0`: any of these bits (ct state lists, ct status).
     AnyBit(u64),
     /// Ordered comparison: `ttl < 5`, `--ttl-gt 64`.
@@ -192,12 +273,20 @@ pub enum Pattern {
     OneOf(Vec<Pattern>),
 }
 
+/// The operator of an ordered comparison ([`Pattern::Compare`]): the packet's value on the
+/// left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
+    /// `<` (`--ttl-lt`).
     Lt,
+    /// `<=`.
     Le,
+    /// `>` (`--ttl-gt`).
     Gt,
+    /// `>=`.
     Ge,
+    /// `!=`. The front ends lower `!=` to a negated match instead; the engine still
+    /// evaluates it.
     Ne,
 }
 
@@ -206,19 +295,28 @@ pub enum CmpOp {
 pub enum SetRef {
     /// An ipset (global, from `ipset save`) with the `--match-set NAME src,dst` flags in
     /// order (`true` = src).
-    Ipset { name: String, src: Vec<bool> },
-    /// A set of the same table (nft `@name`).
+    Ipset {
+        /// The ipset's name.
+        name: String,
+        /// Per key component, whether it is read from the source (`src`) or the
+        /// destination (`dst`) side of the packet.
+        src: Vec<bool>,
+    },
+    /// A set of the same table (nft `@name`), by name.
     Table(String),
 }
 
 /// Why a match cannot be decided offline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Undecidable {
-    /// Rate limits depend on the recent packet rate.
+    /// Rate limits depend on the recent packet rate (`-m limit`, nft `limit rate`).
     Limit,
+    /// Per-flow rate limits (`-m hashlimit`): depends on each bucket's recent rate.
     Hashlimit,
     /// Depends on the `recent` list's contents at that moment.
     Recent,
+    /// Depends on how many connections are open (`-m connlimit`); the rule needs
+    /// conntrack.
     Connlimit,
     /// Random or every-nth sampling.
     Statistic,
@@ -226,9 +324,13 @@ pub enum Undecidable {
     Time,
     /// Depends on the payload.
     String,
+    /// Depends on raw packet bytes at computed offsets (`-m u32`).
     U32,
+    /// A BPF program runs on the packet (`-m bpf`).
     Bpf,
+    /// Depends on the bytes already counted against the quota (`-m quota`, nft `quota`).
     Quota,
+    /// Depends on an accounting object's counters (`-m nfacct`).
     Nfacct,
     /// IPsec state (`--pol ipsec`).
     Ipsec,
@@ -238,8 +340,9 @@ pub enum Undecidable {
     CtCount,
     /// Random/hash numbers (`numgen`, `jhash`).
     Numgen,
-    /// A match module or expression whyblocked does not model; the name as written.
-    Unsupported(String),
+    /// A match module or expression whyblocked does not model: its name as written and
+    /// whether the kernel runs conntrack for it.
+    Unsupported(Unmodelled),
     /// A target whyblocked does not model; the name as written. Whether the rule goes on
     /// past it is Unknown.
     UnmodelledTarget(String),
@@ -282,7 +385,8 @@ impl fmt::Display for Undecidable {
             Undecidable::Socket => f.write_str("socket lookup"),
             Undecidable::CtCount => f.write_str("ct count (depends on open connections)"),
             Undecidable::Numgen => f.write_str("number generator (random or hash)"),
-            Undecidable::Unsupported(name) | Undecidable::UnmodelledTarget(name) => {
+            Undecidable::Unsupported(Unmodelled { name, .. })
+            | Undecidable::UnmodelledTarget(name) => {
                 write!(f, "unsupported match `{name}`")
             }
             Undecidable::SocketOwnerUnknown => f.write_str(
@@ -323,9 +427,29 @@ impl fmt::Display for Undecidable {
     }
 }
 
+/// A match, target or statement whyblocked does not model ([`Undecidable::Unsupported`],
+/// [`Action::Undecidable`]).
+///
+/// Its effect on the packet is Unknown, but one thing about it must still be known: whether
+/// it holds a conntrack reference. The kernel runs conntrack (and the NAT core) in a network
+/// namespace only while some rule needs it (`nf_ct_netns_get`), so one unmodelled
+/// `-m connbytes` or `synproxy` changes what every other rule sees. The front end that read
+/// the construct knows its own syntax and sets [`Unmodelled::needs_conntrack`]; the engine
+/// reads the flag, never the name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmodelled {
+    /// The construct as written (`cgroup`, `TARPIT`, `meta cpu`, `xt match foo ...`): shown
+    /// to the user, never interpreted.
+    pub name: String,
+    /// Whether loading the construct makes the kernel track connections for the table's
+    /// family (a conntrack, connmark, helper, synproxy or flow offload extension).
+    pub needs_conntrack: bool,
+}
+
 /// What a rule does when reached.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
+    /// Ends or redirects the chain traversal (`-j ACCEPT`, `drop`, `jump`, ...).
     Verdict(Verdict),
     /// LOG / NFLOG / ULOG / nft `log`: writes a line, continues.
     Log(Log),
@@ -335,31 +459,42 @@ pub enum Action {
     Counter,
     /// `mark = (mark & !mask) ^ value` (`MARK --set-xmark value/mask`).
     SetMark {
+        /// The bits XORed in after masking.
         value: u32,
+        /// The bits cleared first.
         mask: u32,
     },
     /// `CONNMARK`, `ct mark set`.
     CtMark(CtMarkOp),
+    /// Address or port translation (`SNAT`, `DNAT`, `MASQUERADE`, `REDIRECT`, `NETMAP`, nft
+    /// `snat`/`dnat`/...): only the first packet of a connection meets it; conntrack applies
+    /// the binding to the rest.
     Nat(Nat),
     /// `NOTRACK`, `CT --notrack`, nft `notrack`: the packet bypasses conntrack.
     Notrack,
     /// `CT --helper`/`--zone`, nft `ct helper set` / `ct zone set`.
     CtSet {
+        /// The helper attached to the new connection (`ftp`, `sip`, ...).
         helper: Option<String>,
+        /// The conntrack zone the packet is looked up in.
         zone: Option<u16>,
     },
     /// `TOS --set-xtos value/mask`: `tos = (tos & !mask) ^ value`.
     SetTos {
+        /// The bits XORed in after masking.
         value: u8,
+        /// The bits cleared first.
         mask: u8,
     },
+    /// `DSCP --set-dscp`, nft `ip dscp set`: the TOS byte's upper six bits set to this value.
     SetDscp(u8),
     /// A statement with no effect on this packet's fate, named by what it does (a copy is
     /// sent, the connection is offloaded, a set is updated): the engine warns where the
     /// effect reaches later packets, `report` says it in words.
     Effect(Effect),
-    /// A target whyblocked does not model: whether it ends the rule is Unknown.
-    Undecidable(String),
+    /// A target or statement whyblocked does not model: whether it ends the rule is
+    /// Unknown.
+    Undecidable(Unmodelled),
 }
 
 /// What a statement does besides deciding the packet's fate: nothing the walk of this packet
@@ -422,12 +557,20 @@ pub enum SetUpdateOp {
 /// How a chain traversal continues.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// The packet leaves this hook's chain (and this table); later base chains on the hook
+    /// still see it.
     Accept,
+    /// The packet is freed; nothing is sent back.
     Drop,
+    /// Dropped, and a TCP reset or ICMP error is sent to the source (`REJECT`, `reject`).
     Reject(Reject),
+    /// Back to the rule after the calling `jump`; in a base chain, the chain's policy.
     Return,
+    /// Into the named chain of the same table; its `return` comes back here.
     Jump(String),
+    /// Into the named chain, not coming back: its end returns to this chain's caller.
     Goto(String),
+    /// Handed to a userspace program on a netfilter queue (`NFQUEUE`, `queue`).
     Queue(Queue),
     /// Explicit `continue`: go on with the next rule.
     Continue,
@@ -451,6 +594,7 @@ impl fmt::Display for Verdict {
 /// What a REJECT answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reject {
+    /// A TCP RST (`--reject-with tcp-reset`), sent as if by the destination.
     TcpReset,
     /// ICMP destination unreachable (type 3) with this code.
     Icmp(u8),
@@ -464,6 +608,7 @@ pub enum Reject {
 impl Reject {
     /// The kernel's default: ICMP port unreachable (`icmp-port-unreachable`).
     pub const DEFAULT_V4: Reject = Reject::Icmp(3);
+    /// The kernel's default for IPv6: ICMPv6 port unreachable (`icmp6-port-unreachable`).
     pub const DEFAULT_V6: Reject = Reject::Icmpv6(4);
 }
 
@@ -491,66 +636,105 @@ impl fmt::Display for Reject {
 /// `NFQUEUE` / nft `queue`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Queue {
+    /// The queue number (`--queue-num`, first of `--queue-balance`).
     pub num: u16,
     /// Last queue of a `--queue-balance` range (equal to `num` for one queue).
     pub last: u16,
     /// `--queue-bypass`: with no program listening the packet is accepted, not dropped.
     pub bypass: bool,
+    /// `--queue-cpu-fanout`: the queue is chosen by the CPU handling the packet within
+    /// `num..=last`, not by a flow hash.
     pub fanout: bool,
 }
 
 /// LOG-like actions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Log {
+    /// Where the line goes.
     pub kind: LogKind,
     /// `--log-prefix` / `prefix`, exactly as given (ufw's ends with a space).
     pub prefix: String,
     /// syslog level (`--log-level`), 4 (warning) by default for LOG.
     pub level: Option<u8>,
+    /// `--log-tcp-sequence`: the line carries `SEQ=` and `ACK=`.
     pub tcp_sequence: bool,
+    /// `--log-tcp-options`: the line carries `OPT (..)` for TCP.
     pub tcp_options: bool,
+    /// `--log-ip-options`: the line carries `OPT (..)` for IP.
     pub ip_options: bool,
+    /// `--log-uid`: the line carries the sending socket's `UID=`/`GID=`.
     pub uid: bool,
+    /// `--log-macdecode`: `MACSRC=`/`MACDST=`/`MACPROTO=` instead of a raw `MAC=`.
     pub macdecode: bool,
 }
 
+/// Where a LOG-like action sends its record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogKind {
     /// To the kernel log (`dmesg`, syslog).
     Kernel,
     /// To an nflog group read by a userspace logger (ulogd).
-    Nflog { group: u16 },
+    Nflog {
+        /// `--nflog-group`, nft `log group`.
+        group: u16,
+    },
     /// Legacy ULOG (netlink group).
-    Ulog { group: u16 },
+    Ulog {
+        /// `--ulog-nlgroup`.
+        group: u16,
+    },
 }
 
 /// `CONNMARK` / `ct mark set` operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CtMarkOp {
     /// `ctmark = (ctmark & !mask) ^ value`.
-    SetXmark { value: u32, mask: u32 },
+    SetXmark {
+        /// The bits XORed in after masking.
+        value: u32,
+        /// The bits cleared first.
+        mask: u32,
+    },
     /// `ctmark = (ctmark & !ctmask) | (mark & nfmask)` (`--save-mark`).
-    Save { nfmask: u32, ctmask: u32 },
+    Save {
+        /// Which bits of the packet mark are copied.
+        nfmask: u32,
+        /// Which bits of the connection mark are replaced.
+        ctmask: u32,
+    },
     /// `mark = (mark & !nfmask) | (ctmark & ctmask)` (`--restore-mark`).
-    Restore { nfmask: u32, ctmask: u32 },
+    Restore {
+        /// Which bits of the packet mark are replaced.
+        nfmask: u32,
+        /// Which bits of the connection mark are copied.
+        ctmask: u32,
+    },
 }
 
 /// Address translation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nat {
+    /// Which translation.
     pub kind: NatKind,
     /// New address range (inclusive). `None`: keep (port-only DNAT, REDIRECT, MASQUERADE).
     pub addr: Option<(IpAddr, IpAddr)>,
     /// New port range (inclusive).
     pub ports: Option<(u16, u16)>,
+    /// `--random`: the new port is randomised (a keyed hash), not kept when it is free.
     pub random: bool,
+    /// `--random-fully`: the source port is chosen fully at random.
     pub fully_random: bool,
+    /// `--persistent`: a client gets the same address of the range on every connection.
     pub persistent: bool,
 }
 
+/// The kind of address translation; which address it rewrites follows from the kind (and
+/// for [`NatKind::Netmap`] from the hook).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NatKind {
+    /// Rewrites the source address (postrouting, input).
     Snat,
+    /// Rewrites the destination address (prerouting, output).
     Dnat,
     /// SNAT to the address of the outgoing interface.
     Masquerade,

@@ -39,14 +39,19 @@ pub fn observer_chain(chain: &str) -> Option<(Hook, bool)> {
 /// What the network and transport headers of a trace event say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Headers {
+    /// Source address as the hook saw it (after any NAT done before it).
     pub src: IpAddr,
+    /// Destination address as the hook saw it.
     pub dst: IpAddr,
     /// Transport protocol number.
     pub proto: u8,
     /// IPv4 identification or IPv6 flow label.
     pub tag: u32,
+    /// IPv4 TTL or IPv6 hop limit.
     pub ttl: u8,
+    /// Source and destination port, when the transport header has them.
     pub ports: Option<(u16, u16)>,
+    /// The TCP flags, for TCP.
     pub tcp_flags: Option<TcpFlags>,
     /// ICMP/ICMPv6 type and code.
     pub icmp: Option<(u8, u8)>,
@@ -115,6 +120,7 @@ pub enum StepKind {
     Return,
     /// A rule matched.
     Rule,
+    /// A type this reader does not know (the raw `NFTA_TRACE_TYPE`).
     Unknown(u32),
 }
 
@@ -133,6 +139,7 @@ impl From<u32> for StepKind {
 /// goto, the queue number of a queue. A REJECT is reported as [`NfVerdict::Drop`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelVerdict {
+    /// The netfilter verdict.
     pub code: NfVerdict,
     /// The target chain of a jump or goto.
     pub chain: Option<String>,
@@ -242,16 +249,22 @@ pub struct WalkEvent {
     pub line: Option<u64>,
     /// The table's family (a text tracer that prints none: the packet's).
     pub family: Option<Family>,
+    /// The table's name as the kernel knows it.
     pub table: String,
+    /// The chain's name as the kernel knows it (an nft chain binding is `__chainN`).
     pub chain: String,
+    /// Rule, policy or return.
     pub kind: StepKind,
+    /// The rule, as far as the tracer names it.
     pub rule: RuleName,
     /// `None` when the tracer printed no verdict (legacy `TRACE:` lines: the rule's target
     /// is the verdict).
     pub verdict: Option<KernelVerdict>,
     /// A base chain's policy (`NF_DROP` 0, `NF_ACCEPT` 1).
     pub policy: Option<u32>,
+    /// Index of the input interface (`NFTA_TRACE_IIF`).
     pub iif: Option<u32>,
+    /// Index of the output interface (`NFTA_TRACE_OIF`).
     pub oif: Option<u32>,
     /// The packet's headers, when a netlink event carries them (the first event of a hook).
     pub headers: Option<Headers>,
@@ -260,6 +273,8 @@ pub struct WalkEvent {
     pub packet: Option<Packet>,
     /// `NF_CT_STATE_*_BIT` (see [`crate::kernel::ct::state`]).
     pub ct_state: Option<u32>,
+    /// The connection's id (`NFTA_TRACE_CT_ID`, the same as ctnetlink's `CTA_ID`): ties
+    /// the event to a [`CtEvent`].
     pub ct_id: Option<u32>,
 }
 
@@ -309,6 +324,7 @@ impl WalkEvent {
 /// Where an event landed in the user's ruleset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
+    /// A rule of the user's ruleset.
     Rule(RuleRef),
     /// The end of a base chain: its policy.
     Policy(ChainRef),
@@ -316,8 +332,11 @@ pub enum Placement {
     ChainEnd(ChainRef),
     /// A netlink event the placer could not place in the user's ruleset.
     Unmapped {
+        /// The event's table.
         table: String,
+        /// The event's chain.
         chain: String,
+        /// The event's rule handle.
         handle: Option<u64>,
     },
     /// The rule that switched tracing on (`-j TRACE`, `meta nftrace set 1`): not part of the
@@ -332,8 +351,11 @@ pub enum Placement {
 /// How a text tracer's event was placed (a netlink event is placed by its exact handle).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlacedBy {
+    /// The iptables rule number the tracer printed (legacy `rule:3`).
     RuleNumber,
+    /// The nft rule handle the tracer printed, found in a listing with handles.
     Handle,
+    /// The rule text the tracer printed, equal to one rule's.
     Text,
     /// The only rule of the chain with the traced verdict.
     Verdict,
@@ -377,22 +399,47 @@ pub enum KernelFate {
     /// Reached the end of the input hook.
     Delivered,
     /// Received and reached the end of postrouting, leaving by `oif`.
-    Forwarded { oif: String },
+    Forwarded {
+        /// The output interface's name.
+        oif: String,
+    },
     /// Locally generated and reached the end of postrouting.
-    Sent { oif: String },
+    Sent {
+        /// The output interface's name.
+        oif: String,
+    },
     /// A drop verdict at `steps[step]`.
-    Dropped { step: usize },
+    Dropped {
+        /// Index into the walk's steps.
+        step: usize,
+    },
     /// A drop verdict by a REJECT rule; `with` is what the kernel's answer shows, if traced.
-    Rejected { step: usize, with: Option<Reject> },
+    Rejected {
+        /// Index into the walk's steps.
+        step: usize,
+        /// The reject kind read from the answer packet (RST or ICMP error).
+        with: Option<Reject>,
+    },
     /// A queue verdict at `steps[step]`.
-    Queued { step: usize, num: u16 },
+    Queued {
+        /// Index into the walk's steps.
+        step: usize,
+        /// The queue number.
+        num: u16,
+    },
     /// No drop: accepted, as far as a tracer without end-of-hook observation can tell
     /// (`iptables -j TRACE`, `nft monitor trace` read offline); `last_hook` is where it was
     /// last seen.
-    Accepted { last_hook: Option<Hook> },
+    Accepted {
+        /// The last hook the packet was seen in.
+        last_hook: Option<Hook>,
+    },
     /// No verdict ended it and it did not get through: lost in routing (no route, forwarding
     /// off, martian source, rp_filter, TTL) or stolen.
-    Vanished { after: Option<Hook> },
+    Vanished {
+        /// The last hook the packet got through.
+        after: Option<Hook>,
+    },
 }
 
 impl fmt::Display for KernelFate {
@@ -420,10 +467,16 @@ impl fmt::Display for KernelFate {
 /// Conntrack's classification of a packet as the kernel's trace reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CtSeen {
+    /// The first packet of a connection (`ct state new`).
     New,
+    /// A packet of a connection that has seen traffic both ways.
     Established,
+    /// Related to a tracked connection: an ICMP error quoting it, or a connection it
+    /// expects (FTP data).
     Related,
+    /// Conntrack could not classify it (a lone RST or FIN-ACK, a bad checksum).
     Invalid,
+    /// `notrack`: conntrack skipped it.
     Untracked,
 }
 
@@ -444,43 +497,59 @@ impl CtSeen {
 /// Conntrack event kinds (ctnetlink).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CtEventKind {
+    /// An entry was created (confirmed).
     New,
+    /// An entry changed (state, status, mark).
     Update,
+    /// An entry was removed.
     Destroy,
 }
 
 /// One direction of a conntrack entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CtTuple {
+    /// Source address.
     pub src: IpAddr,
+    /// Destination address.
     pub dst: IpAddr,
+    /// Transport protocol number.
     pub proto: u8,
     /// Ports, or (ICMP id, type << 8 | code) for ICMP.
     pub sport: u16,
+    /// Destination port (for ICMP: type << 8 | code).
     pub dport: u16,
 }
 
 /// A ctnetlink event (`IPCTNL_MSG_CT_NEW` / `_DELETE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CtEvent {
+    /// New, update or destroy.
     pub kind: CtEventKind,
+    /// The original direction's tuple (as the first packet came in).
     pub orig: Option<CtTuple>,
+    /// The reply direction's tuple (NAT shows here: the addresses answers carry).
     pub reply: Option<CtTuple>,
+    /// `IPS_*` bits (see [`crate::kernel::ct::status`]).
     pub status: Option<u32>,
     /// Same 4 bytes as `NFTA_TRACE_CT_ID`.
     pub id: Option<u32>,
+    /// The connection's mark.
     pub mark: Option<u32>,
 }
 
 /// One packet's walk through the kernel.
 #[derive(Debug, Clone)]
 pub struct KernelWalk {
+    /// The tag the packet was sent with (IPv4 id / IPv6 flow label), to tell its events
+    /// from others'.
     pub tag: u32,
+    /// The packet as injected.
     pub packet: Packet,
     /// Events of the user's tables, in order.
     pub steps: Vec<KernelStep>,
     /// Hooks whose end the packet reached, in order.
     pub hooks_done: Vec<Hook>,
+    /// Where the packet ended.
     pub fate: KernelFate,
     /// The headers at the last end-of-hook observation (after NAT).
     pub final_headers: Option<Headers>,

@@ -19,6 +19,8 @@
 //! `Other(raw)`) and a `Display` in the kernel's own words, so nothing the kernel can say
 //! is lost.
 
+#![warn(missing_docs)]
+
 pub mod diag;
 pub mod expr;
 pub mod host;

@@ -14,10 +14,13 @@ pub use crate::kernel::{Family, Hook};
 /// Base chain types (`type filter|nat|route`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChainType {
+    /// Sees every packet of its hook (iptables `raw`, `filter`, `security`, and `mangle`
+    /// but for its OUTPUT chain).
     Filter,
     /// Sees only the first packet of a connection; later packets follow conntrack's binding.
     Nat,
-    /// Output chains whose mark/address changes trigger a re-route.
+    /// Output chains whose mark/address changes trigger a re-route (iptables `mangle`
+    /// OUTPUT).
     Route,
 }
 
@@ -32,26 +35,48 @@ impl fmt::Display for ChainType {
 }
 
 /// Standard hook priorities (`NF_IP_PRI_*`), also what nft's named priorities mean.
+///
+/// Base chains on one hook run in ascending priority; where conntrack and the NAT core sit
+/// among them decides what a chain sees (a `raw` chain runs before conntrack, so it can
+/// `notrack`; `mangle` after, so it sees `ct state`).
 pub mod priority {
+    /// Defragmentation (`NF_IP_PRI_CONNTRACK_DEFRAG`): before anything else, conntrack needs
+    /// whole packets.
     pub const CONNTRACK_DEFRAG: i32 = -400;
+    /// iptables `raw`, nft `raw`: before conntrack (`NOTRACK`, `CT` templates).
     pub const RAW: i32 = -300;
+    /// SELinux's first hook.
     pub const SELINUX_FIRST: i32 = -225;
+    /// Conntrack looks the packet up (prerouting, output).
     pub const CONNTRACK: i32 = -200;
+    /// iptables `mangle`, nft `mangle`.
     pub const MANGLE: i32 = -150;
+    /// Destination NAT (`dstnat`): prerouting and output nat chains.
     pub const NAT_DST: i32 = -100;
+    /// iptables `filter`, nft `filter`.
     pub const FILTER: i32 = 0;
+    /// iptables `security`, nft `security`.
     pub const SECURITY: i32 = 50;
+    /// Source NAT (`srcnat`): postrouting and input nat chains.
     pub const NAT_SRC: i32 = 100;
+    /// SELinux's last hook.
     pub const SELINUX_LAST: i32 = 225;
+    /// Conntrack helpers run (postrouting, input).
     pub const CONNTRACK_HELPER: i32 = 300;
+    /// Conntrack confirms a new connection: after every chain, so a drop anywhere leaves no
+    /// entry.
     pub const CONNTRACK_CONFIRM: i32 = i32::MAX;
 }
 
 /// What makes a chain a base chain: where it is attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseChain {
+    /// The netfilter hook the chain is registered on.
     pub hook: Hook,
+    /// What the chain may do and which packets it sees.
     pub chain_type: ChainType,
+    /// Order among the hook's chains, lower first (see [`priority`]); equal priorities run
+    /// in reverse registration order.
     pub priority: i32,
     /// Verdict when the end of the chain is reached: [`Verdict::Accept`] or [`Verdict::Drop`].
     pub policy: Verdict,
@@ -62,11 +87,15 @@ pub struct BaseChain {
 /// A chain: base (attached to a hook) or regular (reached by jump/goto).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chain {
+    /// The chain's name, unique in its table; jumps name it.
     pub name: String,
+    /// Where it is attached; `None` for a regular chain, reached only by `jump`/`goto`.
     pub base: Option<BaseChain>,
+    /// The rules in evaluation order.
     pub rules: Vec<Rule>,
     /// Policy counters (`:INPUT DROP [12:720]`).
     pub counters: Option<Counters>,
+    /// Where the chain was declared and who wrote it.
     pub origin: Origin,
 }
 
@@ -109,23 +138,31 @@ impl Chain {
 /// verdict action ends evaluation. iptables rules are matches followed by one target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
+    /// Matches and actions in the order they are evaluated.
     pub body: Vec<Step>,
+    /// The source rule it came from (file, span, line, handle, text) and who wrote it;
+    /// several model rules can share one (see [`Chain::source_rule_number`]).
     pub origin: Origin,
 }
 
+/// One element of a rule's body, evaluated in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
+    /// A condition: a no ends the rule.
     Match(Match),
+    /// Something done when reached.
     Action(Action),
 }
 
 impl Rule {
+    /// The rule's matches, in order (its actions left out).
     pub fn matches(&self) -> impl Iterator<Item = &Match> {
         self.body.iter().filter_map(|s| match s {
             Step::Match(m) => Some(m),
             Step::Action(_) => None,
         })
     }
+    /// The rule's actions, in order (its matches left out).
     pub fn actions(&self) -> impl Iterator<Item = &Action> {
         self.body.iter().filter_map(|s| match s {
             Step::Action(a) => Some(a),
@@ -144,9 +181,11 @@ impl Rule {
 /// A named set or map (nft `set`/`map`, or an ipset from `ipset save`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedSet {
+    /// The set's name (without nft's `@`); lookups name it.
     pub name: String,
     /// How many key components an element has (concatenation width).
     pub key_width: usize,
+    /// The elements at snapshot time.
     pub elements: Vec<SetElement>,
     /// Type as declared, for display (`hash:ip,port`, `ipv4_addr . inet_service`).
     pub declared_type: String,
@@ -156,6 +195,7 @@ pub struct NamedSet {
     /// For ipsets: the dimensions of the type (`hash:ip,port` is `[Ip, Port]`); empty for nft
     /// sets. A `Port` dimension takes two key components: protocol number, then port.
     pub ipset_dims: Vec<IpsetDim>,
+    /// Where the set was declared.
     pub origin: Origin,
 }
 
@@ -167,12 +207,15 @@ pub enum IpsetDim {
     Ip,
     /// `port`: two components, the protocol number then the port (`tcp:80`).
     Port,
+    /// `mac`: one component, the source or destination MAC address.
     Mac,
     /// `iface`: one component, the interface name.
     Iface,
+    /// `mark`: one component, the packet's mark.
     Mark,
 }
 
+/// One element of a [`NamedSet`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SetElement {
     /// One pattern per key component (a value, prefix or range).
@@ -183,26 +226,38 @@ pub struct SetElement {
     pub nomatch: bool,
 }
 
+/// What a map element maps its key to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MapData {
+    /// A verdict map (`vmap`): the verdict taken when the key is found.
     Verdict(Verdict),
+    /// A data map: the value a statement uses (`dnat to ip daddr map { .. }`,
+    /// `meta mark set .. map { .. }`).
     Value(crate::expr::Value),
 }
 
 /// A table: chains and the sets they refer to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
+    /// Which packets its base chains see (`ip` IPv4 only, `inet` both, ...).
     pub family: Family,
+    /// The table's name, unique per family (`filter`, `nat`, or any nft name).
     pub name: String,
+    /// Base and regular chains, in declaration order (the order base chains of equal
+    /// priority register in).
     pub chains: Vec<Chain>,
+    /// nft sets and maps of this table; lookups name them.
     pub sets: Vec<NamedSet>,
+    /// Where the table was declared, which language it was read from and who wrote it.
     pub origin: Origin,
 }
 
 impl Table {
+    /// The index of the chain named `name` (the first, should the name repeat).
     pub fn chain(&self, name: &str) -> Option<usize> {
         self.chains.iter().position(|c| c.name == name)
     }
+    /// The set named `name` (without the `@`).
     pub fn set(&self, name: &str) -> Option<&NamedSet> {
         self.sets.iter().find(|s| s.name == name)
     }
@@ -211,6 +266,7 @@ impl Table {
 /// Everything loaded from the host's rule sources.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Ruleset {
+    /// Every table of every family, in load order.
     pub tables: Vec<Table>,
     /// ipsets (`ipset save`): global, referenced by `-m set --match-set NAME`.
     pub ipsets: Vec<NamedSet>,
@@ -225,17 +281,21 @@ impl Ruleset {
         self.ipsets.extend(other.ipsets);
         self.sources.extend(other.sources);
     }
+    /// The index of the table `name` of `family`.
     pub fn table(&self, family: Family, name: &str) -> Option<usize> {
         self.tables
             .iter()
             .position(|t| t.family == family && t.name == name)
     }
+    /// The ipset named `name` (`--match-set NAME`).
     pub fn ipset(&self, name: &str) -> Option<&NamedSet> {
         self.ipsets.iter().find(|s| s.name == name)
     }
+    /// The chain at `at`; panics when `at` was not taken from this ruleset.
     pub fn chain_at(&self, at: ChainRef) -> &Chain {
         &self.tables[at.table].chains[at.chain]
     }
+    /// The rule at `at`; panics when `at` was not taken from this ruleset.
     pub fn rule_at(&self, at: RuleRef) -> &Rule {
         &self.tables[at.table].chains[at.chain].rules[at.rule]
     }
@@ -244,6 +304,7 @@ impl Ruleset {
     pub fn source_rule_number(&self, at: RuleRef) -> usize {
         self.chain_at(at.chain_ref()).source_rule_number(at.rule)
     }
+    /// The source file named `name` (as [`Origin`]s name it), for showing a rule's line.
     pub fn source(&self, name: &str) -> Option<&SourceFile> {
         self.sources.iter().find(|s| &*s.name == name)
     }
@@ -332,19 +393,25 @@ impl Rule {
 /// A chain by position: `ruleset.tables[table].chains[chain]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChainRef {
+    /// Index into [`Ruleset::tables`].
     pub table: usize,
+    /// Index into the table's [`Table::chains`].
     pub chain: usize,
 }
 
 /// A rule by position; `rule` is 0-based (iptables numbers it `rule + 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RuleRef {
+    /// Index into [`Ruleset::tables`].
     pub table: usize,
+    /// Index into the table's [`Table::chains`].
     pub chain: usize,
+    /// Index into the chain's [`Chain::rules`].
     pub rule: usize,
 }
 
 impl RuleRef {
+    /// The chain holding the rule.
     pub fn chain_ref(self) -> ChainRef {
         ChainRef {
             table: self.table,

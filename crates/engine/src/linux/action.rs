@@ -117,7 +117,7 @@ pub fn run(
             let choice = w.decisions.decide(
                 w.options,
                 site,
-                Undecidable::UnmodelledTarget(target.clone()),
+                Undecidable::UnmodelledTarget(target.name.clone()),
             );
             let continues = choice.matched;
             w.events.push(Event::Unknown { hook, choice });
@@ -125,7 +125,7 @@ pub fn run(
                 Done::Continue
             } else {
                 let reason = Undetermined::UnmodelledTarget {
-                    target: target.clone(),
+                    target: target.name.clone(),
                 };
                 Done::Flow(Flow::Stop(Fate::Undetermined { reason }))
             }

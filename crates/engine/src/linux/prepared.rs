@@ -251,8 +251,10 @@ impl<'r> Prepared<'r> {
 /// holds a reference (`nf_ct_netns_get`): the nft `ct` expression (iptables `-m conntrack`,
 /// `-m state`, `-m connmark`, `-m helper`, `ct state` ...), the NAT expressions and targets
 /// (`nft_nat`, `masquerade`, `redirect`, `SNAT`/`DNAT`/...), `CONNMARK`, `CT --helper/--zone`,
-/// connlimit. A `type nat` chain by itself takes none, nor does `NOTRACK`/`CT --notrack`: a
-/// ruleset with only those sees no conntrack state and its nat chains never run
+/// connlimit, and unmodelled extensions their front end marks
+/// ([`model::expr::Unmodelled::needs_conntrack`]). A `type nat` chain by itself takes none,
+/// nor does `NOTRACK`/`CT --notrack`: a ruleset with only those sees no conntrack state and
+/// its nat chains never run
 /// (`nf_nat_inet_fn` returns at once without a connection). Measured on 6.18 in a fresh
 /// namespace; an `ip6` table's reference does not enable IPv4 tracking, an `inet` one
 /// enables both.
@@ -278,22 +280,13 @@ pub fn conntrack_used(ruleset: &Ruleset, v6: bool) -> bool {
                 | Key::CtHelper
         )
     };
-    let ct_name = |n: &str| {
-        let n = n.to_ascii_lowercase();
-        // `flow add @ft` (nft_flow_offload) holds a conntrack reference too.
-        n.starts_with("conn")
-            || n.starts_with("ct")
-            || n == "synproxy"
-            || n == "helper"
-            || n.starts_with("flow ")
-    };
     let uses = |step: &Step| match step {
         Step::Match(m) => match &m.test {
             Test::Cmp { key, .. } => ct_key(key),
             Test::InSet { keys, .. } => keys.iter().any(ct_key),
             Test::Undecidable { kind, .. } => match kind {
                 Undecidable::Connlimit | Undecidable::CtCount => true,
-                Undecidable::Unsupported(n) => ct_name(n),
+                Undecidable::Unsupported(u) => u.needs_conntrack,
                 _ => false,
             },
             _ => false,
@@ -307,7 +300,9 @@ pub fn conntrack_used(ruleset: &Ruleset, v6: bool) -> bool {
             Action::Effect(e) => {
                 matches!(e, Effect::FlowOffload { .. } | Effect::CtAttribute { .. })
             }
-            Action::Undecidable(t) => ct_name(t),
+            // The front end that read an unmodelled target knows whether it takes a
+            // reference (`SYNPROXY`, an unmodelled `ct` statement).
+            Action::Undecidable(u) => u.needs_conntrack,
             _ => false,
         },
     };
@@ -444,5 +439,22 @@ mod tests {
 
         let dnat = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j MASQUERADE\nCOMMIT\n";
         assert!(conntrack_used(&parse(dnat, Family::Ip), false));
+    }
+
+    /// Unmodelled extensions turn conntrack on when their front end says they need it
+    /// (`connbytes`, `SYNPROXY`, an unmodelled `ct` expression), never from their name here.
+    #[test]
+    fn unmodelled_extensions_track_when_their_front_end_says_so() {
+        let filter = |rule: &str| {
+            let text = format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{rule}\nCOMMIT\n");
+            conntrack_used(&parse(&text, Family::Ip), false)
+        };
+        assert!(filter("-A INPUT -m connbytes --connbytes 10 --connbytes-dir original --connbytes-mode packets -j DROP"));
+        assert!(filter("-A INPUT -p tcp -j SYNPROXY --mss 1460"));
+        assert!(!filter("-A INPUT -m cgroup --path user.slice -j DROP"));
+        assert!(!filter("-A INPUT -p tcp -j TARPIT"));
+        let nft = "table ip t {\n chain c {\n  type filter hook input priority 0; policy accept;\n  ct frobnicate 1 drop\n }\n}\n";
+        let rs = frontends::nft::parse_text(&SourceFile::new("t.nft", nft)).unwrap();
+        assert!(conntrack_used(&rs, false));
     }
 }

@@ -12,6 +12,7 @@ use super::lexer::Token;
 use super::matches::{Item, Module};
 use super::targets::{Lowered, Target};
 use super::values::{self, Masked};
+use crate::unmodelled::unmodelled;
 use crate::ParseError;
 use model::expr::{Key, Match, Pattern, Test, Undecidable, Value};
 use model::source::Counters;
@@ -222,7 +223,7 @@ impl<'c> RuleParser<'c> {
             let m = match values::prefix(part, cx.family).map_err(|b| cx.invalid(v, b))? {
                 Masked::Prefix(p) => Match::cmp(key, Pattern::Prefix(p)),
                 Masked::NonContiguous => {
-                    let why = Undecidable::Unsupported("non-contiguous netmask".into());
+                    let why = Undecidable::Unsupported(unmodelled("non-contiguous netmask"));
                     Match::new(Test::Undecidable {
                         kind: why,
                         text: format!("{text} {part}"),

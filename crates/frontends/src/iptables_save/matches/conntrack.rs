@@ -8,6 +8,7 @@
 
 use super::{int, one, port_pattern, Args, End, Extension, Item};
 use crate::iptables_save::values::{self, bad, Bad, Masked};
+use crate::unmodelled::unmodelled;
 use crate::ParseError;
 use model::expr::{ct_state, ct_status, Absent, Key, Match, Pattern, Undecidable};
 
@@ -60,9 +61,9 @@ impl Extension for Conntrack {
             "ctorigsrc" | "ctorigdst" | "ctreplsrc" | "ctrepldst" => {
                 match a.check(t, values::prefix(&t.text, a.cx.family))? {
                     Masked::Prefix(p) => Match::cmp(tuple_key(name), Pattern::Prefix(p)),
-                    Masked::NonContiguous => {
-                        a.undecidable(Undecidable::Unsupported("non-contiguous netmask".into()))
-                    }
+                    Masked::NonContiguous => a.undecidable(Undecidable::Unsupported(unmodelled(
+                        "non-contiguous netmask",
+                    ))),
                 }
             }
             "ctorigsrcport" | "ctorigdstport" | "ctreplsrcport" | "ctrepldstport" => {
@@ -73,7 +74,9 @@ impl Extension for Conntrack {
                 let status = a.check(t, ct_statuses(&t.text))?;
                 Match::cmp(Key::CtStatus, Pattern::AnyBit(status))
             }
-            "ctexpire" => a.undecidable(Undecidable::Unsupported("conntrack --ctexpire".into())),
+            "ctexpire" => {
+                a.undecidable(Undecidable::Unsupported(unmodelled("conntrack --ctexpire")))
+            }
             _ => {
                 a.no_neg()?;
                 let dir = if t.text.eq_ignore_ascii_case("ORIGINAL") {
@@ -104,9 +107,9 @@ impl Extension for Conntrack {
                 states & no_entry != 0
             };
             if passes_without_entry && !others.is_empty() {
-                let why = Undecidable::Unsupported(
-                    "conntrack: --ctstate INVALID/UNTRACKED with other conntrack options".into(),
-                );
+                let why = Undecidable::Unsupported(unmodelled(
+                    "conntrack: --ctstate INVALID/UNTRACKED with other conntrack options",
+                ));
                 let m = end.undecidable(why);
                 end.push(Item::One(m));
                 return Ok(());

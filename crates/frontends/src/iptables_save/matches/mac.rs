@@ -7,6 +7,7 @@
 
 use super::{Args, Extension, Simple};
 use crate::iptables_save::values::bad;
+use crate::unmodelled::unmodelled;
 use crate::ParseError;
 use model::expr::{Key, Pattern, Undecidable, Value};
 use model::packet::Mac;
@@ -20,7 +21,9 @@ fn option(a: &mut Args<'_, '_, '_>) -> Result<(), ParseError> {
     match Mac::parse(&t.text) {
         Some(mac) => a.push_cmp(Key::EtherSrc, Pattern::Value(Value::Mac(mac))),
         None if is_anonymised_mac(&t.text) => {
-            a.push_undecidable(Undecidable::Unsupported("mac (anonymised address)".into()));
+            a.push_undecidable(Undecidable::Unsupported(unmodelled(
+                "mac (anonymised address)",
+            )));
         }
         None => {
             let why = bad(
@@ -49,6 +52,7 @@ fn is_anonymised_mac(s: &str) -> bool {
 mod tests {
     use super::is_anonymised_mac;
     use crate::iptables_save::table_test::{check, check_errors, cmp};
+    use crate::unmodelled::unmodelled;
     use model::expr::{Key, Match, Pattern, Test, Undecidable, Value};
     use model::packet::Mac;
 
@@ -56,7 +60,7 @@ mod tests {
     fn lines() {
         let mac = Mac([0, 0x11, 0x22, 0x33, 0x44, 0x55]);
         let anonymised = Match::new(Test::Undecidable {
-            kind: Undecidable::Unsupported("mac (anonymised address)".into()),
+            kind: Undecidable::Unsupported(unmodelled("mac (anonymised address)")),
             text: "! --mac-source XX:XX:XX:XX:XX:XX".into(),
         });
         check(&[

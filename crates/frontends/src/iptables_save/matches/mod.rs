@@ -53,6 +53,7 @@ pub(super) use tos::tos_value;
 use super::cursor::{Cursor, Cx, Opt};
 use super::lexer::Token;
 use super::values::{self, Bad};
+use crate::unmodelled::unmodelled;
 use crate::ParseError;
 use model::expr::{Key, Match, Pattern, Test, Undecidable, Value};
 use model::Span;
@@ -230,7 +231,7 @@ impl Extension for Unknown {
         Ok(())
     }
     fn finish(self: Box<Self>, end: &mut End<'_>) -> Result<(), ParseError> {
-        let m = end.undecidable(Undecidable::Unsupported(end.name.to_string()));
+        let m = end.undecidable(Undecidable::Unsupported(unmodelled(end.name.to_string())));
         end.push(Item::One(m));
         Ok(())
     }
@@ -478,7 +479,7 @@ mod tests {
     fn unknown_modules() {
         let m = lowered("-m cgroup --path user.slice -p tcp --dport 22 -j DROP");
         assert!(
-            matches!(&m[1].test, Test::Undecidable { kind: Undecidable::Unsupported(n), text } if n == "cgroup" && text == "-m cgroup --path user.slice")
+            matches!(&m[1].test, Test::Undecidable { kind: Undecidable::Unsupported(u), text } if u.name == "cgroup" && text == "-m cgroup --path user.slice")
         );
         assert_eq!(
             m[2],
@@ -486,7 +487,7 @@ mod tests {
         );
         let m = lowered6("-m frag --fragid 5 -j DROP");
         assert!(
-            matches!(&m[0].test, Test::Undecidable { kind: Undecidable::Unsupported(n), .. } if n == "frag")
+            matches!(&m[0].test, Test::Undecidable { kind: Undecidable::Unsupported(u), .. } if u.name == "frag")
         );
         // A module of the other family is unknown here.
         let m = lowered("-m hl --hl-eq 1 -j DROP");

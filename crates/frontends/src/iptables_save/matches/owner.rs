@@ -9,6 +9,7 @@
 
 use super::{int, Args, Extension, Item, Simple};
 use crate::iptables_save::values;
+use crate::unmodelled::unmodelled;
 use crate::ParseError;
 use model::expr::{Absent, Key, Match, Pattern, Undecidable};
 
@@ -35,15 +36,15 @@ fn option(a: &mut Args<'_, '_, '_>) -> Result<(), ParseError> {
                     m.when_absent = Absent::Unequal;
                     a.push(Item::One(m));
                 }
-                None => a.push_undecidable(Undecidable::Unsupported(format!(
+                None => a.push_undecidable(Undecidable::Unsupported(unmodelled(format!(
                     "owner --{name} with a user or group name"
-                ))),
+                )))),
             }
         }
         "socket-exists" => a.push_undecidable(Undecidable::Socket),
         _ => {
             // `--suppl-groups` qualifies `--gid-owner`; its negation is not its own.
-            let m = a.undecidable(Undecidable::Unsupported("owner --suppl-groups".into()));
+            let m = a.undecidable(Undecidable::Unsupported(unmodelled("owner --suppl-groups")));
             a.push(Item::One(m));
         }
     }
@@ -65,6 +66,7 @@ fn id_range(s: &str) -> Option<Pattern> {
 #[cfg(test)]
 mod tests {
     use crate::iptables_save::table_test::{check, cmp, int, range};
+    use crate::unmodelled::unmodelled;
     use model::expr::{Absent, Key, Match, Test, Undecidable};
 
     #[test]
@@ -92,7 +94,9 @@ mod tests {
             (
                 "-m owner --gid-owner staff",
                 vec![undecidable(
-                    Undecidable::Unsupported("owner --gid-owner with a user or group name".into()),
+                    Undecidable::Unsupported(unmodelled(
+                        "owner --gid-owner with a user or group name",
+                    )),
                     "--gid-owner staff",
                 )],
             ),
@@ -105,7 +109,7 @@ mod tests {
                 vec![
                     owner(Key::SkGid, int(5), false),
                     undecidable(
-                        Undecidable::Unsupported("owner --suppl-groups".into()),
+                        Undecidable::Unsupported(unmodelled("owner --suppl-groups")),
                         "--suppl-groups",
                     ),
                 ],

@@ -7,6 +7,7 @@
 
 use super::{int, Args, Extension, Simple};
 use crate::iptables_save::values;
+use crate::unmodelled::unmodelled;
 use crate::ParseError;
 use model::expr::{Key, Pattern, Undecidable};
 
@@ -29,7 +30,10 @@ fn option(a: &mut Args<'_, '_, '_>) -> Result<(), ParseError> {
         let n = a.check(t, values::number(&t.text, 255, "routing header type"))?;
         a.push_cmp(Key::Ip6RtType, Pattern::Value(int(n)));
     } else {
-        a.push_undecidable(Undecidable::Unsupported(format!("rt --{}", a.name())));
+        a.push_undecidable(Undecidable::Unsupported(unmodelled(format!(
+            "rt --{}",
+            a.name()
+        ))));
     }
     Ok(())
 }
@@ -37,6 +41,7 @@ fn option(a: &mut Args<'_, '_, '_>) -> Result<(), ParseError> {
 #[cfg(test)]
 mod tests {
     use crate::iptables_save::table_test::{check6, cmp, int};
+    use crate::unmodelled::unmodelled;
     use model::expr::{Key, Match, Test, Undecidable};
 
     #[test]
@@ -48,7 +53,7 @@ mod tests {
                 vec![
                     cmp(Key::Ip6RtType, int(0)),
                     Match::new(Test::Undecidable {
-                        kind: Undecidable::Unsupported("rt --rt-segsleft".into()),
+                        kind: Undecidable::Unsupported(unmodelled("rt --rt-segsleft")),
                         text: "! --rt-segsleft 0".into(),
                     })
                     .negate(true),

@@ -7,6 +7,7 @@
 //! ```
 
 use super::{port_option, Args, Extension, Simple, PORT_OPTIONS};
+use crate::unmodelled::unmodelled;
 use crate::ParseError;
 use model::expr::Undecidable;
 
@@ -30,20 +31,21 @@ fn option(a: &mut Args<'_, '_, '_>) -> Result<(), ParseError> {
     a.arg()?;
     let after = a.token();
     a.value(after, "a list of SCTP chunk types")?;
-    a.push_undecidable(Undecidable::Unsupported("sctp --chunk-types".into()));
+    a.push_undecidable(Undecidable::Unsupported(unmodelled("sctp --chunk-types")));
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use crate::iptables_save::table_test::{check, check_errors, cmp, int, proto};
+    use crate::unmodelled::unmodelled;
     use model::expr::{Key, Match, Test, Undecidable};
 
     #[test]
     fn lines() {
         let chunks = |text: &str| {
             Match::new(Test::Undecidable {
-                kind: Undecidable::Unsupported("sctp --chunk-types".into()),
+                kind: Undecidable::Unsupported(unmodelled("sctp --chunk-types")),
                 text: text.into(),
             })
         };

@@ -8,6 +8,7 @@
 
 use super::{Args, End, Extension, Item};
 use crate::iptables_save::values::{self, bad, Bad};
+use crate::unmodelled::unmodelled;
 use crate::ParseError;
 use model::expr::{Match, SetRef, Test, Undecidable};
 
@@ -63,7 +64,7 @@ impl Extension for Set {
 
     fn finish(self: Box<Self>, end: &mut End<'_>) -> Result<(), ParseError> {
         let m = match (self.set, self.undecidable) {
-            (Some(_), Some(why)) => end.undecidable(Undecidable::Unsupported(why.into())),
+            (Some(_), Some(why)) => end.undecidable(Undecidable::Unsupported(unmodelled(why))),
             (Some((name, src, neg)), None) => {
                 let test = Test::InSet {
                     keys: vec![],
@@ -102,6 +103,7 @@ fn set_flags(s: &str) -> Result<Vec<bool>, Bad> {
 #[cfg(test)]
 mod tests {
     use crate::iptables_save::table_test::{check, check_errors};
+    use crate::unmodelled::unmodelled;
     use model::expr::{Match, SetRef, Test, Undecidable};
 
     #[test]
@@ -129,7 +131,7 @@ mod tests {
             (
                 "-m set ! --match-set blocked src,dst --return-nomatch",
                 vec![Match::new(Test::Undecidable {
-                    kind: Undecidable::Unsupported("set --return-nomatch".into()),
+                    kind: Undecidable::Unsupported(unmodelled("set --return-nomatch")),
                     text: "-m set ! --match-set blocked src,dst --return-nomatch".into(),
                 })],
             ),

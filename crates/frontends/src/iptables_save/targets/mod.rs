@@ -35,6 +35,7 @@ mod ulog;
 use super::cursor::{Cursor, Cx, Opt};
 use super::lexer::Token;
 use super::values::Bad;
+use crate::unmodelled::unmodelled;
 use crate::ParseError;
 use model::expr::{Action, Effect, Verdict};
 use model::Span;
@@ -253,7 +254,7 @@ impl Target {
     pub fn finish(self, cx: &Cx<'_>) -> Result<Lowered, ParseError> {
         let Some(extension) = self.extension else {
             let extension = self.options || UNMODELLED.contains(&self.name.as_str());
-            let otherwise = extension.then(|| Action::Undecidable(self.name.clone()));
+            let otherwise = extension.then(|| Action::Undecidable(unmodelled(self.name.clone())));
             return Ok(Lowered::Chain {
                 name: self.name,
                 span: self.span,
@@ -320,6 +321,7 @@ impl End<'_> {
 #[cfg(test)]
 mod tests {
     use crate::iptables_save::table_test::{actions, actions6, check_errors, error};
+    use crate::unmodelled::unmodelled;
     use model::expr::{Action, Verdict};
 
     #[test]
@@ -345,7 +347,7 @@ mod tests {
         ] {
             assert_eq!(
                 actions(line),
-                vec![Action::Undecidable(name.into())],
+                vec![Action::Undecidable(unmodelled(name))],
                 "{line}"
             );
         }

@@ -3,6 +3,7 @@
 
 use super::{strings, Reader};
 use crate::nft::ast::{Expr, LogAst, Op, QueueNum, StmtKind, VerdictAst};
+use crate::unmodelled::unmodelled;
 use model::expr::{Effect, Undecidable};
 use serde_json::Value as J;
 
@@ -209,7 +210,7 @@ fn xt(b: &J) -> StmtKind {
     if b.get("type").and_then(J::as_str) == Some("match") {
         let name = name.unwrap_or("?");
         return StmtKind::Undecidable {
-            kind: Undecidable::Unsupported(format!("xt match {name} ({COMPAT})")),
+            kind: Undecidable::Unsupported(unmodelled(format!("xt match {name} ({COMPAT})"))),
             text: compact("xt", b),
         };
     }

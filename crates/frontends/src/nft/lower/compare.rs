@@ -5,6 +5,7 @@ use super::selector::Sel;
 use super::value::{bits, is_flag_list, pattern, scalar_bits};
 use super::{bad, has_undecidable, proto_dep, with_deps, Alt, Bad, TableCx};
 use crate::nft::ast::{BinOp, Elem, Expr, Op};
+use crate::unmodelled::unmodelled;
 use model::expr::{CmpOp, Key, Match, Pattern, SetRef, Test, Undecidable};
 use model::ruleset::Step;
 
@@ -22,7 +23,10 @@ fn tcp_option(name: &str, field: Option<&str>, op: Op, right: &Expr, text: &str)
             let m = Match::new(Test::TcpOption(kind)).negate(neg);
             vec![with_deps(vec![proto_dep(6)], Step::Match(m))]
         }
-        _ => TableCx::undecidable(Undecidable::Unsupported(format!("tcp option {name}")), text),
+        _ => TableCx::undecidable(
+            Undecidable::Unsupported(unmodelled(format!("tcp option {name}"))),
+            text,
+        ),
     }
 }
 
@@ -48,7 +52,7 @@ impl TableCx<'_> {
         }
         if let Expr::Binop { .. } = left {
             return Ok(Self::undecidable(
-                Undecidable::Unsupported("bitwise expression".into()),
+                Undecidable::Unsupported(unmodelled("bitwise expression")),
                 text,
             ));
         }
@@ -82,7 +86,7 @@ impl TableCx<'_> {
         // The model's masks are 64 bits: an IPv6 address mask is not expressible.
         let Ok(mask_v) = bits(ty, mask) else {
             return Ok(Some(Self::undecidable(
-                Undecidable::Unsupported("masked IPv6 address".into()),
+                Undecidable::Unsupported(unmodelled("masked IPv6 address")),
                 text,
             )));
         };
@@ -96,7 +100,7 @@ impl TableCx<'_> {
             Op::Ne => true,
             _ => {
                 return Ok(Some(Self::undecidable(
-                    Undecidable::Unsupported("ordered comparison of a masked value".into()),
+                    Undecidable::Unsupported(unmodelled("ordered comparison of a masked value")),
                     text,
                 )))
             }
@@ -122,9 +126,9 @@ impl TableCx<'_> {
         if let Expr::SetRef(name) = right {
             if !self.set_modelled(name) {
                 return Ok(Self::undecidable(
-                    Undecidable::Unsupported(format!(
+                    Undecidable::Unsupported(unmodelled(format!(
                         "lookup in @{name} (its type is not modelled)"
-                    )),
+                    ))),
                     text,
                 ));
             }
@@ -137,7 +141,7 @@ impl TableCx<'_> {
         }
         if let Expr::Map { .. } = right {
             return Ok(Self::undecidable(
-                Undecidable::Unsupported("map lookup in a match".into()),
+                Undecidable::Unsupported(unmodelled("map lookup in a match")),
                 text,
             ));
         }
@@ -199,7 +203,9 @@ impl TableCx<'_> {
                 Sel::Undecidable(kind) => return Ok(Self::undecidable(kind, text)),
                 _ => {
                     return Ok(Self::undecidable(
-                        Undecidable::Unsupported("fib or tcp option in a concatenation".into()),
+                        Undecidable::Unsupported(unmodelled(
+                            "fib or tcp option in a concatenation",
+                        )),
                         text,
                     ))
                 }
@@ -210,7 +216,7 @@ impl TableCx<'_> {
             Op::Ne => true,
             _ => {
                 return Ok(Self::undecidable(
-                    Undecidable::Unsupported("ordered comparison of a concatenation".into()),
+                    Undecidable::Unsupported(unmodelled("ordered comparison of a concatenation")),
                     text,
                 ))
             }
@@ -218,9 +224,9 @@ impl TableCx<'_> {
         let set = match right {
             Expr::SetRef(name) if !self.set_modelled(name) => {
                 return Ok(Self::undecidable(
-                    Undecidable::Unsupported(format!(
+                    Undecidable::Unsupported(unmodelled(format!(
                         "lookup in @{name} (its type is not modelled)"
-                    )),
+                    ))),
                     text,
                 ));
             }

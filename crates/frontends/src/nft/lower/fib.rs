@@ -3,6 +3,7 @@
 use super::names::{Names, Ty};
 use super::{Alt, Bad, TableCx};
 use crate::nft::ast::{Expr, Op};
+use crate::unmodelled::unmodelled;
 use model::expr::{IfaceLimit, Key, Match, Test, Undecidable};
 use model::ruleset::Step;
 
@@ -45,9 +46,9 @@ impl TableCx<'_> {
                     Expr::Num(0) => true,
                     _ => {
                         return Ok(Self::undecidable(
-                            Undecidable::Unsupported(
-                                "fib saddr oif compared with an interface".into(),
-                            ),
+                            Undecidable::Unsupported(unmodelled(
+                                "fib saddr oif compared with an interface",
+                            )),
                             text,
                         ))
                     }
@@ -57,7 +58,7 @@ impl TableCx<'_> {
                     Op::Ne => !missing,
                     _ => {
                         return Ok(Self::undecidable(
-                            Undecidable::Unsupported("fib".into()),
+                            Undecidable::Unsupported(unmodelled("fib")),
                             text,
                         ))
                     }
@@ -73,7 +74,7 @@ impl TableCx<'_> {
                 )]])
             }
             _ => Ok(Self::undecidable(
-                Undecidable::Unsupported(format!("fib {} {result}", flags.join(" . "))),
+                Undecidable::Unsupported(unmodelled(format!("fib {} {result}", flags.join(" . ")))),
                 text,
             )),
         }

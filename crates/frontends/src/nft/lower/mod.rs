@@ -37,6 +37,7 @@ mod vmap;
 
 pub use table::std_priority;
 
+use crate::unmodelled::unmodelled;
 use stmt::log;
 use table::lower_table;
 use verdict::{queue, verdict};
@@ -44,7 +45,7 @@ use verdict::{queue, verdict};
 use super::ast::*;
 use super::parse::Doc;
 use crate::{ErrorKind, ParseError};
-use model::expr::{Action, Key, Match, Pattern, Test, Undecidable, Value};
+use model::expr::{Action, Key, Match, Pattern, Test, Undecidable, Unmodelled, Value};
 use model::ruleset::{Family, NamedSet, Step};
 use model::{Origin, Ruleset, SourceFile};
 use std::collections::HashSet;
@@ -100,6 +101,15 @@ struct TableCx<'t> {
 
 /// A lowering failure inside a statement: a parse error (bad value) at the statement.
 struct Bad(String, String, String);
+
+/// An unmodelled `KEY set ..` or `KEY vmap ..` statement. A `ct` key takes a conntrack
+/// reference whatever the input's syntax: nft JSON names the statement by its JSON text,
+/// which the name rule of [`unmodelled`] cannot read.
+fn unmodelled_on(key: &Expr, text: &str) -> Unmodelled {
+    let mut u = unmodelled(text);
+    u.needs_conntrack |= matches!(key, Expr::Ct { .. });
+    u
+}
 
 fn bad(what: &str, value: &str, reason: impl Into<String>) -> Bad {
     Bad(what.into(), value.into(), reason.into())
@@ -179,7 +189,9 @@ impl TableCx<'_> {
                 })))
             }
             StmtKind::Effect(e) => one(Step::Action(Action::Effect(e.clone()))),
-            StmtKind::Unknown(name) => one(Step::Action(Action::Undecidable(name.clone()))),
+            StmtKind::Unknown(name) => {
+                one(Step::Action(Action::Undecidable(unmodelled(name.clone()))))
+            }
         }
     }
 

@@ -5,6 +5,7 @@ use super::names::Ty;
 use super::value::pattern;
 use super::{bad, int, nfproto_dep, Alt, Bad, TableCx};
 use crate::nft::ast::{Elem, Expr};
+use crate::unmodelled::unmodelled;
 use model::expr::{Action, Key, Match, Nat, NatKind, Pattern, Value};
 use model::ruleset::{Family, Step};
 use std::net::IpAddr;
@@ -30,7 +31,7 @@ pub(super) fn nat_ports(e: &Expr) -> Option<(u16, u16)> {
 /// The statement as an action whose effect is Unknown.
 fn unknown(text: &str) -> Vec<Alt> {
     vec![vec![(
-        Step::Action(Action::Undecidable(text.to_string())),
+        Step::Action(Action::Undecidable(unmodelled(text))),
         false,
     )]]
 }

@@ -4,6 +4,7 @@
 use super::names::{Names, Ty, CT_DIR, CT_STATUS, DSCP, NFPROTO, PKTTYPE, TCP_FLAGS};
 use super::{nfproto_dep, proto_dep, TableCx};
 use crate::nft::ast::Expr;
+use crate::unmodelled::unmodelled;
 use model::expr::{Key, Match, Undecidable};
 use model::ruleset::Family;
 
@@ -32,14 +33,14 @@ pub(super) fn opaque_kind(name: &str) -> Undecidable {
         "numgen" | "jhash" | "symhash" => Undecidable::Numgen,
         "socket" => Undecidable::Socket,
         "ipsec" => Undecidable::Ipsec,
-        other => Undecidable::Unsupported(other.to_string()),
+        other => Undecidable::Unsupported(unmodelled(other.to_string())),
     }
 }
 
 impl TableCx<'_> {
     /// What `e` reads, with the dependencies nft adds implicitly for this table's family.
     pub(super) fn selector(&self, e: &Expr) -> Sel {
-        let unsupported = |n: String| Sel::Undecidable(Undecidable::Unsupported(n));
+        let unsupported = |n: String| Sel::Undecidable(Undecidable::Unsupported(unmodelled(n)));
         match e {
             Expr::Payload { proto, field } => self.payload(proto, field),
             Expr::Meta(k) => meta(k),
@@ -106,7 +107,7 @@ impl TableCx<'_> {
             ("icmp", "code") => (Key::IcmpCode, Ty::Named(Names::IcmpCode)),
             ("icmpv6", "type") => (Key::Icmpv6Type, Ty::Named(Names::Icmpv6Type)),
             ("icmpv6", "code") => (Key::Icmpv6Code, Ty::Named(Names::Icmpv6Code)),
-            _ => return Sel::Undecidable(Undecidable::Unsupported(format!("{p} {f}"))),
+            _ => return Sel::Undecidable(Undecidable::Unsupported(unmodelled(format!("{p} {f}")))),
         };
         Sel::Key { key, ty, deps }
     }
@@ -131,7 +132,11 @@ fn meta(k: &str) -> Sel {
         "skgid" => (Key::SkGid, Ty::Id),
         "time" | "day" | "hour" => return Sel::Undecidable(Undecidable::Time),
         "ipsec" | "secpath" => return Sel::Undecidable(Undecidable::Ipsec),
-        other => return Sel::Undecidable(Undecidable::Unsupported(format!("meta {other}"))),
+        other => {
+            return Sel::Undecidable(Undecidable::Unsupported(unmodelled(format!(
+                "meta {other}"
+            ))))
+        }
     };
     Sel::Key {
         key,
@@ -156,7 +161,9 @@ fn ct(key: &str, reply: bool) -> Sel {
         "proto-src" => (pick(Key::CtOrigSrcPort, Key::CtReplSrcPort), Ty::Port),
         "proto-dst" => (pick(Key::CtOrigDstPort, Key::CtReplDstPort), Ty::Port),
         "count" => return Sel::Undecidable(Undecidable::CtCount),
-        other => return Sel::Undecidable(Undecidable::Unsupported(format!("ct {other}"))),
+        other => {
+            return Sel::Undecidable(Undecidable::Unsupported(unmodelled(format!("ct {other}"))))
+        }
     };
     Sel::Key {
         key,
@@ -259,7 +266,7 @@ mod tests {
             )]
         );
         assert!(
-            matches!(&body("inet", "meta cpu 1")[0], Step::Match(Match { test: Test::Undecidable { kind: Undecidable::Unsupported(n), .. }, .. }) if n == "meta cpu")
+            matches!(&body("inet", "meta cpu 1")[0], Step::Match(Match { test: Test::Undecidable { kind: Undecidable::Unsupported(u), .. }, .. }) if u.name == "meta cpu")
         );
     }
 

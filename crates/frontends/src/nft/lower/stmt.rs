@@ -3,7 +3,7 @@
 
 use super::names::{Names, Ty, DSCP};
 use super::value::{const_u64, pattern};
-use super::{bad, int, Alt, Bad, TableCx};
+use super::{bad, int, unmodelled_on, Alt, Bad, TableCx};
 use crate::nft::ast::{BinOp, Elem, Expr, LogAst};
 use model::expr::{
     Action, CtMarkOp, Effect, Key, Log, LogKind, Match, Pattern, SetUpdateOp, Undecidable, Value,
@@ -142,7 +142,7 @@ impl TableCx<'_> {
             return self.mangle_map(key, mkey, data, text);
         }
         let action =
-            set_action(key, value).unwrap_or_else(|| Action::Undecidable(text.to_string()));
+            set_action(key, value).unwrap_or_else(|| Action::Undecidable(unmodelled_on(key, text)));
         Ok(vec![vec![(Step::Action(action), false)]])
     }
 
@@ -156,7 +156,7 @@ impl TableCx<'_> {
     ) -> Result<Vec<Alt>, Bad> {
         let unknown = || {
             Ok(vec![vec![(
-                Step::Action(Action::Undecidable(text.to_string())),
+                Step::Action(Action::Undecidable(unmodelled_on(key, text))),
                 false,
             )]])
         };

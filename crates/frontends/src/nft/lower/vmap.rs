@@ -2,7 +2,7 @@
 //! catch-all guarded by the keys not listed.
 
 use super::verdict::verdict;
-use super::{bad, int, Alt, Bad, TableCx};
+use super::{bad, int, unmodelled_on, Alt, Bad, TableCx};
 use crate::nft::ast::{Elem, Expr};
 use model::expr::{Action, Key, Match};
 use model::ruleset::Step;
@@ -11,7 +11,7 @@ impl TableCx<'_> {
     pub(super) fn vmap(&mut self, key: &Expr, data: &Expr, text: &str) -> Result<Vec<Alt>, Bad> {
         let Some(elems) = self.map_elems(data).map(<[Elem]>::to_vec) else {
             return Ok(vec![vec![(
-                Step::Action(Action::Undecidable(text.to_string())),
+                Step::Action(Action::Undecidable(unmodelled_on(key, text))),
                 false,
             )]]);
         };
@@ -34,7 +34,7 @@ impl TableCx<'_> {
             }
             let Some(mut alt) = self.key_is(key, &e.key, text)? else {
                 return Ok(vec![vec![(
-                    Step::Action(Action::Undecidable(text.to_string())),
+                    Step::Action(Action::Undecidable(unmodelled_on(key, text))),
                     false,
                 )]]);
             };
@@ -44,7 +44,7 @@ impl TableCx<'_> {
         if let Some(v) = catchall {
             let Some(mut alt) = self.key_none_of(key, &elems, text)? else {
                 return Ok(vec![vec![(
-                    Step::Action(Action::Undecidable(text.to_string())),
+                    Step::Action(Action::Undecidable(unmodelled_on(key, text))),
                     false,
                 )]]);
             };

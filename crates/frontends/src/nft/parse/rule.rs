@@ -5,6 +5,7 @@ use super::block::collapse;
 use super::{State, P, R};
 use crate::nft::ast::{BinOp, ChainAst, Expr, RuleAst, Stmt, StmtKind, VerdictAst};
 use crate::nft::lexer::{Kind, Token};
+use crate::unmodelled::unmodelled;
 use model::expr::{Effect, Undecidable};
 use model::source::Counters;
 use model::Span;
@@ -209,7 +210,7 @@ impl<'s> P<'s> {
             "last" => StmtKind::Effect(Effect::Last),
             "secmark" => StmtKind::Effect(Effect::Secmark),
             "xt" if text.starts_with("xt match") => StmtKind::Undecidable {
-                kind: Undecidable::Unsupported(format!("{text}{compat}")),
+                kind: Undecidable::Unsupported(unmodelled(format!("{text}{compat}"))),
                 text,
             },
             "xt" => StmtKind::Unknown(format!("{text}{compat}")),
