@@ -755,3 +755,304 @@ fn new_flow(
         tls: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn datagram<'a>(src: &str, dst: &str, ttl: u8, transport: Transport<'a>) -> Datagram<'a> {
+        Datagram {
+            src: ip(src),
+            dst: ip(dst),
+            ttl,
+            tos: 0,
+            ident: 7,
+            dont_fragment: true,
+            ip_len: 60,
+            direction: None,
+            transport,
+        }
+    }
+
+    fn tcp<'a>(
+        src: &str,
+        dst: &str,
+        ttl: u8,
+        ports: (u16, u16),
+        flags: u8,
+        payload: &'a [u8],
+    ) -> Datagram<'a> {
+        let transport = Transport::Tcp {
+            sport: ports.0,
+            dport: ports.1,
+            flags,
+            seq: 1,
+            ack: 0,
+            payload,
+        };
+        datagram(src, dst, ttl, transport)
+    }
+
+    fn icmp<'a>(
+        src: &str,
+        dst: &str,
+        v6: bool,
+        type_code: (u8, u8),
+        ident: u16,
+        quoted: Option<Quoted>,
+    ) -> Datagram<'a> {
+        let transport = Transport::Icmp {
+            v6,
+            icmp_type: type_code.0,
+            code: type_code.1,
+            ident,
+            seq: 1,
+            quoted,
+        };
+        datagram(src, dst, 61, transport)
+    }
+
+    fn quote(
+        src: &str,
+        dst: &str,
+        protocol: u8,
+        ports: Option<(u16, u16)>,
+        echo_ident: Option<u16>,
+    ) -> Quoted {
+        Quoted {
+            src: ip(src),
+            dst: ip(dst),
+            ttl: 1,
+            protocol,
+            ports,
+            echo_ident,
+            tcp_flags: None,
+            ident: 99,
+        }
+    }
+
+    /// Everything the classifier reads of a flow, on one line.
+    fn summary(f: &Flow) -> String {
+        format!(
+            "#{} p{} {:?}->{:?} first={:?} ttl={} id={} frame={} pkts={:?} bytes={:?} quote={} syns={} synacks={} rst={:?} fin={:?} server_ttl={:?} stray={:?} answers={} err={:?} echo={}/{} tls={}",
+            f.id,
+            f.protocol,
+            f.client,
+            f.server,
+            f.first.l4,
+            f.first.ttl,
+            f.first.id,
+            f.first_frame,
+            f.packets,
+            f.payload,
+            f.from_quote,
+            f.syns,
+            f.synacks,
+            f.rst.map(|r| r.map(|r| (r.frame, r.ttl, r.with_data))),
+            f.fin,
+            f.server_ttl,
+            f.stray.map(|s| (s.from, s.count, s.client_rsts)),
+            f.answers.is_some(),
+            f.icmp_error.map(|e| (e.from, e.icmp_type, e.code, e.count, e.quoted.is_some())),
+            f.echo_requests,
+            f.echo_replies,
+            f.tls.is_some(),
+        )
+    }
+
+    /// A scripted capture through every path of the table: TCP handshakes, a stray SYN/ACK
+    /// (broken reverse NAT) and the client's RSTs to it, TLS, UDP, ICMP echo, ICMP errors
+    /// that find their flow or make one from the quote, and ignored ICMP.
+    #[test]
+    fn every_kind_of_packet_lands_on_its_flow() {
+        let hello = [0x16, 3, 1, 0, 5, 1, 0, 0, 1, 0];
+        let c = "10.0.0.1";
+        let s = "10.0.0.2";
+        let packets = vec![
+            tcp(c, s, 64, (40000, 443), SYN, &[]),
+            tcp(c, s, 64, (40000, 443), SYN, &[]),
+            tcp(s, c, 60, (443, 40000), SYN | ACK, &[]),
+            tcp(c, s, 64, (40000, 443), ACK, &[]),
+            tcp(c, s, 64, (40000, 443), ACK, &hello),
+            tcp(s, c, 60, (443, 40000), ACK | FIN, b"x"),
+            tcp(s, c, 50, (443, 40000), RST, b"why"),
+            // The client waits on 10.0.0.3; the answer comes from elsewhere.
+            tcp(c, "10.0.0.3", 64, (40001, 22), SYN, &[]),
+            tcp("10.0.0.9", c, 55, (22, 40001), SYN | ACK, &[]),
+            tcp(c, "10.0.0.9", 64, (40001, 22), RST, &[]),
+            tcp("10.0.0.9", c, 55, (22, 40001), SYN | ACK, &[]),
+            // An answer from a well-known port to an ephemeral one: the server speaks.
+            tcp(s, c, 60, (80, 50000), ACK, &[]),
+            datagram(
+                c,
+                s,
+                64,
+                Transport::Udp {
+                    sport: 5353,
+                    dport: 53,
+                    payload: b"q",
+                },
+            ),
+            datagram(
+                s,
+                c,
+                59,
+                Transport::Udp {
+                    sport: 53,
+                    dport: 5353,
+                    payload: b"ab",
+                },
+            ),
+            icmp(c, s, false, (8, 0), 77, None),
+            icmp(s, c, false, (0, 0), 77, None),
+            icmp("fd00::1", "fd00::2", true, (128, 0), 5, None),
+            icmp("fd00::2", "fd00::1", true, (129, 0), 5, None),
+            // Errors about the flows above, twice the same and once another kind.
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 3),
+                0,
+                Some(quote(c, s, UDP, Some((5353, 53)), None)),
+            ),
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 3),
+                0,
+                Some(quote(c, s, UDP, Some((5353, 53)), None)),
+            ),
+            icmp(
+                "10.0.0.253",
+                c,
+                false,
+                (11, 0),
+                0,
+                Some(quote(c, s, UDP, Some((5353, 53)), None)),
+            ),
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 1),
+                0,
+                Some(quote(c, "10.0.0.3", TCP, Some((40001, 22)), None)),
+            ),
+            // Errors about packets not in the capture: flows made from the quote.
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 13),
+                0,
+                Some(quote(c, "10.9.9.9", TCP, Some((1, 2)), None)),
+            ),
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (11, 0),
+                0,
+                Some(quote(c, "10.9.9.9", ICMP, None, Some(4))),
+            ),
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 2),
+                0,
+                Some(quote(c, "10.9.9.9", 47, None, None)),
+            ),
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 3),
+                0,
+                Some(quote(c, "10.9.9.9", 132, Some((9, 10)), None)),
+            ),
+            icmp("fd00::fe", "fd00::1", true, (1, 4), 0, None),
+            // Not failures: a redirect and a neighbour solicitation.
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (5, 1),
+                0,
+                Some(quote(c, s, UDP, Some((5353, 53)), None)),
+            ),
+            icmp("fd00::2", "fd00::1", true, (135, 0), 0, None),
+            datagram(c, s, 64, Transport::Missing { protocol: 17 }),
+            datagram(c, s, 64, Transport::Other { protocol: 47 }),
+        ];
+        let mut table = FlowTable::new(64);
+        for (frame, d) in packets.iter().enumerate() {
+            let frame = frame as u64 + 1;
+            table.add(d, frame, frame * 10, 0, &mut |_, _| {
+                panic!("nothing is evicted")
+            });
+        }
+        let ttls = [s, "10.0.0.9", "fd00::2", c].map(|a| table.ttl_of(ip(a)));
+        let stats = table.stats;
+        let flows: Vec<String> = table.drain().iter().map(summary).collect();
+        let expected: &[&str] = &[
+            "#1 p6 (10.0.0.1, 40000)->(10.0.0.2, 443) first=Tcp { sport: 40000, dport: 443, flags: TcpFlags(2) } ttl=64 id=7 frame=1 pkts=[4, 3] bytes=[10, 4] quote=false syns=2 synacks=1 rst=[None, Some((7, 50, true))] fin=[false, true] server_ttl=Some(60) stray=None answers=false err=None echo=0/0 tls=true",
+            "#2 p6 (10.0.0.1, 40001)->(10.0.0.3, 22) first=Tcp { sport: 40001, dport: 22, flags: TcpFlags(2) } ttl=64 id=7 frame=8 pkts=[1, 0] bytes=[0, 0] quote=false syns=1 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=Some(((10.0.0.9, 22), 2, 1)) answers=false err=Some((10.0.0.254, 3, 1, 1, true)) echo=0/0 tls=false",
+            "#3 p6 (10.0.0.1, 40001)->(10.0.0.9, 22) first=Tcp { sport: 22, dport: 40001, flags: TcpFlags(18) } ttl=55 id=7 frame=9 pkts=[1, 2] bytes=[0, 0] quote=false syns=0 synacks=2 rst=[Some((10, 64, false)), None] fin=[false, false] server_ttl=Some(55) stray=None answers=true err=None echo=0/0 tls=false",
+            "#4 p6 (10.0.0.1, 50000)->(10.0.0.2, 80) first=Tcp { sport: 80, dport: 50000, flags: TcpFlags(16) } ttl=60 id=7 frame=12 pkts=[0, 1] bytes=[0, 0] quote=false syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=Some(60) stray=None answers=false err=None echo=0/0 tls=false",
+            "#5 p17 (10.0.0.1, 5353)->(10.0.0.2, 53) first=Udp { sport: 5353, dport: 53 } ttl=64 id=7 frame=13 pkts=[1, 1] bytes=[1, 2] quote=false syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((10.0.0.254, 3, 3, 2, true)) echo=0/0 tls=false",
+            "#6 p1 (10.0.0.1, 77)->(10.0.0.2, 0) first=Icmp { icmp_type: 8, code: 0, id: 77 } ttl=61 id=7 frame=15 pkts=[1, 1] bytes=[0, 0] quote=false syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=None echo=1/1 tls=false",
+            "#7 p58 (fd00::1, 5)->(fd00::2, 0) first=Icmpv6 { icmp_type: 128, code: 0, id: 5 } ttl=61 id=7 frame=17 pkts=[1, 1] bytes=[0, 0] quote=false syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=None echo=1/1 tls=false",
+            "#8 p6 (10.0.0.1, 1)->(10.9.9.9, 2) first=Tcp { sport: 1, dport: 2, flags: TcpFlags(2) } ttl=1 id=99 frame=23 pkts=[0, 0] bytes=[0, 0] quote=true syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((10.0.0.254, 3, 13, 1, true)) echo=0/0 tls=false",
+            "#9 p1 (10.0.0.1, 4)->(10.9.9.9, 0) first=Icmp { icmp_type: 8, code: 0, id: 4 } ttl=1 id=99 frame=24 pkts=[0, 0] bytes=[0, 0] quote=true syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((10.0.0.254, 11, 0, 1, true)) echo=0/0 tls=false",
+            "#10 p47 (10.0.0.1, 0)->(10.9.9.9, 0) first=Other(Gre) ttl=1 id=99 frame=25 pkts=[0, 0] bytes=[0, 0] quote=true syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((10.0.0.254, 3, 2, 1, true)) echo=0/0 tls=false",
+            "#11 p132 (10.0.0.1, 9)->(10.9.9.9, 10) first=Other(Sctp) ttl=1 id=99 frame=26 pkts=[0, 0] bytes=[0, 0] quote=true syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((10.0.0.254, 3, 3, 1, true)) echo=0/0 tls=false",
+            "#12 p58 (fd00::1, 0)->(fd00::fe, 0) first=Icmpv6 { icmp_type: 1, code: 4, id: 0 } ttl=64 id=0 frame=27 pkts=[0, 0] bytes=[0, 0] quote=true syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((fd00::fe, 1, 4, 1, false)) echo=0/0 tls=false",
+        ];
+        assert_eq!(flows, expected, "{flows:#?}");
+        assert_eq!(
+            format!("{stats:?} {ttls:?}"),
+            "TableStats { flows: 12, evicted: 0, unmatched_errors: 0, no_transport: 1, tls_not_followed: 0 } [Some(61), Some(55), Some(61), None]"
+        );
+    }
+
+    #[test]
+    fn a_full_table_hands_back_the_idlest_quarter() {
+        let mut table = FlowTable::new(16);
+        let mut evicted = Vec::new();
+        let udp = |port: u16| Transport::Udp {
+            sport: port,
+            dport: 53,
+            payload: &[],
+        };
+        for i in 0..16u16 {
+            let d = datagram("10.0.0.1", "10.0.0.2", 64, udp(1000 + i));
+            table.add(&d, u64::from(i), u64::from(i), 0, &mut |f, _| {
+                evicted.push(f.client.1)
+            });
+        }
+        // An error quoting a packet not in the capture needs room for its flow.
+        let quote = quote("10.0.0.1", "10.9.9.9", UDP, Some((1, 2)), None);
+        let error = icmp("10.0.0.254", "10.0.0.1", false, (3, 3), 0, Some(quote));
+        table.add(&error, 99, 99, 0, &mut |f, _| evicted.push(f.client.1));
+        for i in 16..20u16 {
+            let d = datagram("10.0.0.1", "10.0.0.2", 64, udp(1000 + i));
+            table.add(&d, u64::from(i), u64::from(i), 0, &mut |f, _| {
+                evicted.push(f.client.1)
+            });
+        }
+        evicted.sort_unstable();
+        assert_eq!(evicted, (1000..1008).collect::<Vec<u16>>());
+        assert_eq!(
+            (table.len(), table.stats.flows, table.stats.evicted),
+            (13, 21, 8)
+        );
+        assert!(table.drain().iter().any(|f| f.from_quote));
+    }
+}
