@@ -129,6 +129,116 @@ impl Flow {
     }
 }
 
+/// What a TCP packet changes in the table besides its flow, applied once the flow is
+/// released.
+#[derive(Default)]
+struct TcpEffects {
+    /// The TTL of the server's ordinary packet, remembered for its address.
+    server_ttl: Option<u8>,
+    /// The client reset a stray SYN/ACK: counted on the flow that answer belongs to.
+    stray_rst: Option<FlowKey>,
+    /// `Some(true)`: the client sent a SYN and waits; `Some(false)`: the server answered.
+    waiting: Option<bool>,
+    tls: TlsFollow,
+}
+
+/// Whether a flow's TLS began to be followed with this packet.
+#[derive(Default)]
+enum TlsFollow {
+    #[default]
+    Unchanged,
+    Started,
+    /// It looks like TLS, but [`MAX_TLS_FLOWS`] are already followed.
+    Refused,
+}
+
+impl Flow {
+    fn tcp_from_client(&mut self, flags: u8, ts: u64) -> TcpEffects {
+        let mut e = TcpEffects::default();
+        if flags & SYN != 0 && flags & ACK == 0 {
+            self.syns += 1;
+            self.last_syn_ts = ts;
+            if self.synacks == 0 && self.rst[1].is_none() {
+                e.waiting = Some(true);
+            }
+        }
+        if flags & RST != 0 {
+            e.stray_rst = self.answers;
+        }
+        e
+    }
+
+    fn tcp_from_server(&mut self, flags: u8, ttl: u8) -> TcpEffects {
+        let mut e = TcpEffects::default();
+        if flags & (SYN | ACK) == SYN | ACK {
+            self.synacks += 1;
+        }
+        if flags & RST == 0 {
+            self.server_ttl = Some(ttl);
+            e.server_ttl = Some(ttl);
+        }
+        if flags & (SYN | RST) != 0 {
+            e.waiting = Some(false);
+        }
+        e
+    }
+
+    /// The first RST of each side, and whether each side sent a FIN.
+    fn tcp_rst_fin(
+        &mut self,
+        side: Side,
+        flags: u8,
+        with_data: bool,
+        frame: u64,
+        ts: u64,
+        ttl: u8,
+    ) {
+        let i = side_index(side);
+        if flags & RST != 0 && self.rst[i].is_none() {
+            self.rst[i] = Some(RstSeen {
+                frame,
+                ts,
+                ttl,
+                with_data,
+            });
+        }
+        if flags & FIN != 0 {
+            self.fin[i] = true;
+        }
+    }
+
+    /// TLS: followed from the client's first payload when it looks like a handshake.
+    fn follow_tls(
+        &mut self,
+        side: Side,
+        seq: u32,
+        payload: &[u8],
+        frame: u64,
+        room: bool,
+    ) -> TlsFollow {
+        if payload.is_empty() {
+            return TlsFollow::Unchanged;
+        }
+        let mut follow = TlsFollow::Unchanged;
+        if self.tls.is_none()
+            && side == Side::Client
+            && self.payload[0] == payload.len() as u64
+            && looks_like_tls(payload)
+        {
+            if room {
+                self.tls = Some(Box::default());
+                follow = TlsFollow::Started;
+            } else {
+                follow = TlsFollow::Refused;
+            }
+        }
+        if let Some(t) = self.tls.as_mut() {
+            t.segment(side, seq, payload, frame);
+        }
+        follow
+    }
+}
+
 /// A flow's key, the same in both directions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlowKey {
@@ -295,123 +405,97 @@ impl FlowTable {
         let dst = (d.dst, dport);
         let key = FlowKey::new(TCP, src, dst);
         let is_synack = flags & (SYN | ACK) == SYN | ACK;
-        // A repeated stray SYN/ACK counts on the flow it answers.
-        if is_synack {
-            if let Some(orig) = self.map.get(&key).and_then(|f| f.answers) {
-                if let Some(s) = self.map.get_mut(&orig).and_then(|o| o.stray.as_mut()) {
-                    s.count += 1;
-                }
-            }
-        }
-        // A SYN/ACK opening a flow, to a client waiting on another server: broken reverse NAT.
-        if is_synack && !self.map.contains_key(&key) {
-            if let Some(orig) = self.syn_sent.get(&dst).copied() {
-                if let Some(o) = self.map.get_mut(&orig) {
-                    let s = o.stray.get_or_insert(StrayAnswer {
-                        from: src,
-                        frame,
-                        ttl: d.ttl,
-                        count: 0,
-                        client_rsts: 0,
-                    });
-                    s.count += 1;
-                    o.last_ts = ts;
-                }
-                let l4 = L4::Tcp {
-                    sport,
-                    dport,
-                    flags: TcpFlags(flags),
-                };
-                let f = self.flow(TCP, src, dst, true, d, l4, frame, ts, interface, evicted);
-                f.answers = Some(orig);
-                f.synacks += 1;
-                count(f, Side::Server, payload.len(), ts);
-                return;
-            }
-        }
         let l4 = L4::Tcp {
             sport,
             dport,
             flags: TcpFlags(flags),
         };
+        if is_synack {
+            self.count_repeated_stray(&key);
+            // A SYN/ACK opening a flow, to a client waiting on another server: broken
+            // reverse NAT.
+            if !self.map.contains_key(&key) {
+                if let Some(orig) = self.syn_sent.get(&dst).copied() {
+                    self.stray_synack(
+                        d,
+                        (src, dst),
+                        orig,
+                        l4,
+                        payload,
+                        frame,
+                        ts,
+                        interface,
+                        evicted,
+                    );
+                    return;
+                }
+            }
+        }
         let answer = is_synack || (flags & SYN == 0 && dport > sport && sport < 1024);
         let tls_room = self.tls_flows < MAX_TLS_FLOWS;
-        let mut tls_refused = false;
         let flow = self.flow(TCP, src, dst, answer, d, l4, frame, ts, interface, evicted);
         let side = flow.side_of(src);
         count(flow, side, payload.len(), ts);
-        let mut ttl_to_remember = None;
-        let mut stray_rst = None;
-        let mut syn_state: Option<bool> = None;
-        match side {
-            Side::Client => {
-                if flags & SYN != 0 && flags & ACK == 0 {
-                    flow.syns += 1;
-                    flow.last_syn_ts = ts;
-                    if flow.synacks == 0 && flow.rst[1].is_none() {
-                        syn_state = Some(true);
-                    }
-                }
-                if flags & RST != 0 {
-                    if let Some(orig) = flow.answers {
-                        stray_rst = Some(orig);
-                    }
-                }
-            }
-            Side::Server => {
-                if is_synack {
-                    flow.synacks += 1;
-                }
-                if flags & RST == 0 {
-                    flow.server_ttl = Some(d.ttl);
-                    ttl_to_remember = Some(d.ttl);
-                }
-                if flags & (SYN | RST) != 0 {
-                    syn_state = Some(false);
-                }
-            }
-        }
-        if flags & RST != 0 {
-            let i = side_index(side);
-            if flow.rst[i].is_none() {
-                flow.rst[i] = Some(RstSeen {
-                    frame,
-                    ts,
-                    ttl: d.ttl,
-                    with_data: !payload.is_empty(),
-                });
-            }
-        }
-        if flags & FIN != 0 {
-            flow.fin[side_index(side)] = true;
-        }
-        // TLS: followed from the client's first payload when it looks like a handshake.
-        let mut new_tls = false;
-        if !payload.is_empty() {
-            if flow.tls.is_none()
-                && side == Side::Client
-                && flow.payload[0] == payload.len() as u64
-                && looks_like_tls(payload)
-            {
-                if tls_room {
-                    flow.tls = Some(Box::default());
-                    new_tls = true;
-                } else {
-                    tls_refused = true;
-                }
-            }
-            if let Some(t) = flow.tls.as_mut() {
-                t.segment(side, seq, payload, frame);
-            }
-        }
+        let mut effects = match side {
+            Side::Client => flow.tcp_from_client(flags, ts),
+            Side::Server => flow.tcp_from_server(flags, d.ttl),
+        };
+        flow.tcp_rst_fin(side, flags, !payload.is_empty(), frame, ts, d.ttl);
+        effects.tls = flow.follow_tls(side, seq, payload, frame, tls_room);
         let client = flow.client;
-        if new_tls {
-            self.tls_flows += 1;
+        self.apply_tcp_effects(effects, key, client, d.src);
+    }
+
+    /// A repeated stray SYN/ACK counts on the flow it answers.
+    fn count_repeated_stray(&mut self, key: &FlowKey) {
+        if let Some(orig) = self.map.get(key).and_then(|f| f.answers) {
+            if let Some(s) = self.map.get_mut(&orig).and_then(|o| o.stray.as_mut()) {
+                s.count += 1;
+            }
         }
-        if tls_refused {
-            self.stats.tls_not_followed += 1;
+    }
+
+    /// A SYN/ACK from `src` to a client whose SYN went to another server (the flow `orig`):
+    /// noted on `orig`, and a flow of its own that answers it.
+    #[allow(clippy::too_many_arguments)]
+    fn stray_synack(
+        &mut self,
+        d: &Datagram<'_>,
+        (src, dst): (Endpoint, Endpoint),
+        orig: FlowKey,
+        l4: L4,
+        payload: &[u8],
+        frame: u64,
+        ts: u64,
+        interface: usize,
+        evicted: &mut dyn FnMut(Flow, &FlowTable),
+    ) {
+        if let Some(o) = self.map.get_mut(&orig) {
+            let s = o.stray.get_or_insert(StrayAnswer {
+                from: src,
+                frame,
+                ttl: d.ttl,
+                count: 0,
+                client_rsts: 0,
+            });
+            s.count += 1;
+            o.last_ts = ts;
         }
-        match syn_state {
+        let f = self.flow(TCP, src, dst, true, d, l4, frame, ts, interface, evicted);
+        f.answers = Some(orig);
+        f.synacks += 1;
+        count(f, Side::Server, payload.len(), ts);
+    }
+
+    /// What a TCP packet changed outside its flow (`key`, whose client is `client`), sent
+    /// from `src`.
+    fn apply_tcp_effects(&mut self, e: TcpEffects, key: FlowKey, client: Endpoint, src: IpAddr) {
+        match e.tls {
+            TlsFollow::Unchanged => {}
+            TlsFollow::Started => self.tls_flows += 1,
+            TlsFollow::Refused => self.stats.tls_not_followed += 1,
+        }
+        match e.waiting {
             Some(true) => {
                 self.syn_sent.insert(client, key);
             }
@@ -420,13 +504,13 @@ impl FlowTable {
             }
             None => {}
         }
-        if let Some(orig) = stray_rst {
+        if let Some(orig) = e.stray_rst {
             if let Some(s) = self.map.get_mut(&orig).and_then(|o| o.stray.as_mut()) {
                 s.client_rsts += 1;
             }
         }
-        if let Some(ttl) = ttl_to_remember {
-            self.remember_ttl(d.src, ttl);
+        if let Some(ttl) = e.server_ttl {
+            self.remember_ttl(src, ttl);
         }
     }
 
@@ -445,46 +529,20 @@ impl FlowTable {
         evicted: &mut dyn FnMut(Flow, &FlowTable),
     ) {
         use wire::icmp::{is_error, types};
-        let protocol = if v6 { ICMPV6 } else { ICMP };
-        let l4 = |t: u8, c: u8, id: u16| {
-            if v6 {
-                L4::Icmpv6 {
-                    icmp_type: t,
-                    code: c,
-                    id,
-                }
-            } else {
-                L4::Icmp {
-                    icmp_type: t,
-                    code: c,
-                    id,
-                }
-            }
-        };
-        let (request, reply) = if v6 {
-            (types::V6_ECHO_REQUEST, types::V6_ECHO_REPLY)
-        } else {
-            (types::V4_ECHO_REQUEST, types::V4_ECHO_REPLY)
-        };
+        let (request, reply) = echo_types(v6);
         if icmp_type == request || icmp_type == reply {
-            let is_reply = icmp_type == reply;
-            let (src, dst) = if is_reply {
-                ((d.src, 0), (d.dst, ident))
-            } else {
-                ((d.src, ident), (d.dst, 0))
-            };
-            let l4 = l4(icmp_type, code, ident);
-            let flow = self.flow(
-                protocol, src, dst, is_reply, d, l4, frame, ts, interface, evicted,
+            let l4 = icmp_l4(v6, icmp_type, code, ident);
+            self.echo(
+                d,
+                v6,
+                icmp_type == reply,
+                ident,
+                l4,
+                frame,
+                ts,
+                interface,
+                evicted,
             );
-            let side = flow.side_of(src);
-            count(flow, side, 0, ts);
-            if is_reply {
-                flow.echo_replies += 1;
-                self.remember_ttl(d.src, d.ttl);
-            } else {
-                flow.echo_requests += 1;
-            }
             return;
         }
         if !is_error(v6, icmp_type) || icmp_type == types::V4_REDIRECT && !v6 {
@@ -502,65 +560,44 @@ impl FlowTable {
             quoted: *quoted,
             count: 1,
         };
-        // The flow the error answers: from the quote, or (no quote) one of its own.
-        let (qproto, client, server, first_l4) = match quoted {
-            Some(q) => {
-                let (client, server, first_l4) = match (q.protocol, q.ports, q.echo_ident) {
-                    (TCP, Some((s, dp)), _) => (
-                        (q.src, s),
-                        (q.dst, dp),
-                        L4::Tcp {
-                            sport: s,
-                            dport: dp,
-                            flags: TcpFlags(q.tcp_flags.unwrap_or(SYN)),
-                        },
-                    ),
-                    (UDP, Some((s, dp)), _) => (
-                        (q.src, s),
-                        (q.dst, dp),
-                        L4::Udp {
-                            sport: s,
-                            dport: dp,
-                        },
-                    ),
-                    (ICMP | ICMPV6, _, Some(id)) => ((q.src, id), (q.dst, 0), l4(request, 0, id)),
-                    (p, Some((s, dp)), _) => (
-                        (q.src, s),
-                        (q.dst, dp),
-                        L4::Other(model::packet::IpProto::from_number(p)),
-                    ),
-                    (p, None, _) => (
-                        (q.src, 0),
-                        (q.dst, 0),
-                        L4::Other(model::packet::IpProto::from_number(p)),
-                    ),
-                };
-                (q.protocol, client, server, first_l4)
-            }
-            None => (protocol, (d.dst, 0), (d.src, 0), l4(icmp_type, code, 0)),
+        let (protocol, client, server, first) = answered_flow(d, v6, icmp_type, code, quoted);
+        let key = FlowKey::new(protocol, client, server);
+        if !self.error_on_known_flow(&key, seen) {
+            // The original is not in the capture: a flow made from the quote.
+            let ends = (client, server);
+            self.flow_from_quote(key, protocol, ends, first, seen, d, interface, evicted);
+        }
+    }
+
+    /// Notes an ICMP error on the flow `key` if it is held (a TCP client waits no more);
+    /// false if it is not.
+    fn error_on_known_flow(&mut self, key: &FlowKey, seen: IcmpErrorSeen) -> bool {
+        let Some(f) = self.map.get_mut(key) else {
+            return false;
         };
-        let key = FlowKey::new(qproto, client, server);
-        if let Some(f) = self.map.get_mut(&key) {
-            f.last_ts = ts;
-            match f.icmp_error.as_mut() {
-                Some(e) if e.icmp_type == icmp_type && e.code == code && e.from == d.src => {
-                    e.count += 1
-                }
-                Some(_) => {}
-                None => f.icmp_error = Some(seen),
-            }
-            if f.is_tcp() {
-                let client = f.client;
-                self.syn_sent.remove(&client);
-            }
-            return;
+        f.last_ts = seen.ts;
+        note_error(f, seen);
+        if f.is_tcp() {
+            let client = f.client;
+            self.syn_sent.remove(&client);
         }
-        // The original is not in the capture: a flow made from the quote.
-        let mut first = Packet::new(client.0, server.0, first_l4);
-        if let Some(q) = quoted {
-            first.ttl = q.ttl;
-            first.id = q.ident;
-        }
+        true
+    }
+
+    /// A flow known only from the datagram an ICMP error (`d`) quotes; none when the table
+    /// stays full.
+    #[allow(clippy::too_many_arguments)]
+    fn flow_from_quote(
+        &mut self,
+        key: FlowKey,
+        protocol: u8,
+        (client, server): (Endpoint, Endpoint),
+        first: Packet,
+        seen: IcmpErrorSeen,
+        d: &Datagram<'_>,
+        interface: usize,
+        evicted: &mut dyn FnMut(Flow, &FlowTable),
+    ) {
         if self.map.len() >= self.max_flows {
             self.evict(evicted);
         }
@@ -572,12 +609,12 @@ impl FlowTable {
         self.stats.flows += 1;
         let mut f = new_flow(
             self.next_id,
-            qproto,
+            protocol,
             client,
             server,
             first,
-            frame,
-            ts,
+            seen.frame,
+            seen.ts,
             interface,
             d.direction,
         );
@@ -585,6 +622,40 @@ impl FlowTable {
         f.packets = [0, 0];
         f.icmp_error = Some(seen);
         self.map.insert(key, f);
+    }
+
+    /// An echo request or reply, on the flow of its identifier; the replier's TTL is
+    /// remembered.
+    #[allow(clippy::too_many_arguments)]
+    fn echo(
+        &mut self,
+        d: &Datagram<'_>,
+        v6: bool,
+        is_reply: bool,
+        ident: u16,
+        l4: L4,
+        frame: u64,
+        ts: u64,
+        interface: usize,
+        evicted: &mut dyn FnMut(Flow, &FlowTable),
+    ) {
+        let protocol = if v6 { ICMPV6 } else { ICMP };
+        let (src, dst) = if is_reply {
+            ((d.src, 0), (d.dst, ident))
+        } else {
+            ((d.src, ident), (d.dst, 0))
+        };
+        let flow = self.flow(
+            protocol, src, dst, is_reply, d, l4, frame, ts, interface, evicted,
+        );
+        let side = flow.side_of(src);
+        count(flow, side, 0, ts);
+        if is_reply {
+            flow.echo_replies += 1;
+            self.remember_ttl(d.src, d.ttl);
+        } else {
+            flow.echo_requests += 1;
+        }
     }
 
     /// The flow of this packet, created if new. `answer`: the packet is a reply, so its
@@ -698,6 +769,93 @@ impl FlowTable {
 
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+}
+
+/// The echo request and reply types of ICMP (`v6`: ICMPv6).
+fn echo_types(v6: bool) -> (u8, u8) {
+    use wire::icmp::types;
+    if v6 {
+        (types::V6_ECHO_REQUEST, types::V6_ECHO_REPLY)
+    } else {
+        (types::V4_ECHO_REQUEST, types::V4_ECHO_REPLY)
+    }
+}
+
+fn icmp_l4(v6: bool, icmp_type: u8, code: u8, id: u16) -> L4 {
+    if v6 {
+        L4::Icmpv6 {
+            icmp_type,
+            code,
+            id,
+        }
+    } else {
+        L4::Icmp {
+            icmp_type,
+            code,
+            id,
+        }
+    }
+}
+
+/// The flow an ICMP error answers, as protocol, client, server and its first packet (for
+/// a flow that is not in the capture): the quoted datagram, or (no quote) one of the
+/// error's own, from the host it was sent to.
+fn answered_flow(
+    d: &Datagram<'_>,
+    v6: bool,
+    icmp_type: u8,
+    code: u8,
+    quoted: &Option<Quoted>,
+) -> (u8, Endpoint, Endpoint, Packet) {
+    let Some(q) = quoted else {
+        let protocol = if v6 { ICMPV6 } else { ICMP };
+        let (client, server) = ((d.dst, 0), (d.src, 0));
+        let first = Packet::new(client.0, server.0, icmp_l4(v6, icmp_type, code, 0));
+        return (protocol, client, server, first);
+    };
+    let other = |p: u8| L4::Other(model::packet::IpProto::from_number(p));
+    let (client, server, first_l4) = match (q.protocol, q.ports, q.echo_ident) {
+        (TCP, Some((s, dp)), _) => (
+            (q.src, s),
+            (q.dst, dp),
+            L4::Tcp {
+                sport: s,
+                dport: dp,
+                flags: TcpFlags(q.tcp_flags.unwrap_or(SYN)),
+            },
+        ),
+        (UDP, Some((s, dp)), _) => (
+            (q.src, s),
+            (q.dst, dp),
+            L4::Udp {
+                sport: s,
+                dport: dp,
+            },
+        ),
+        (ICMP | ICMPV6, _, Some(id)) => (
+            (q.src, id),
+            (q.dst, 0),
+            icmp_l4(v6, echo_types(v6).0, 0, id),
+        ),
+        (p, Some((s, dp)), _) => ((q.src, s), (q.dst, dp), other(p)),
+        (p, None, _) => ((q.src, 0), (q.dst, 0), other(p)),
+    };
+    let mut first = Packet::new(client.0, server.0, first_l4);
+    first.ttl = q.ttl;
+    first.id = q.ident;
+    (q.protocol, client, server, first)
+}
+
+/// The first error that answered a flow is kept; later ones of the same kind and sender
+/// are counted on it.
+fn note_error(f: &mut Flow, seen: IcmpErrorSeen) {
+    match f.icmp_error.as_mut() {
+        Some(e) if e.icmp_type == seen.icmp_type && e.code == seen.code && e.from == seen.from => {
+            e.count += 1
+        }
+        Some(_) => {}
+        None => f.icmp_error = Some(seen),
     }
 }
 
