@@ -153,6 +153,8 @@ enum TlsFollow {
 }
 
 impl Flow {
+    /// A client packet: its SYNs are counted (the client now waits, unless already
+    /// answered); its RST to a stray SYN/ACK is counted on the flow that stray answers.
     fn tcp_from_client(&mut self, flags: u8, ts: u64) -> TcpEffects {
         let mut e = TcpEffects::default();
         if flags & SYN != 0 && flags & ACK == 0 {
@@ -168,6 +170,8 @@ impl Flow {
         e
     }
 
+    /// A server packet: SYN/ACKs are counted, the TTL of other than RSTs kept; a SYN or an
+    /// RST means the client waits no more.
     fn tcp_from_server(&mut self, flags: u8, ttl: u8) -> TcpEffects {
         let mut e = TcpEffects::default();
         if flags & (SYN | ACK) == SYN | ACK {
