@@ -129,6 +129,120 @@ impl Flow {
     }
 }
 
+/// What a TCP packet changes in the table besides its flow, applied once the flow is
+/// released.
+#[derive(Default)]
+struct TcpEffects {
+    /// The TTL of the server's ordinary packet, remembered for its address.
+    server_ttl: Option<u8>,
+    /// The client reset a stray SYN/ACK: counted on the flow that answer belongs to.
+    stray_rst: Option<FlowKey>,
+    /// `Some(true)`: the client sent a SYN and waits; `Some(false)`: the server answered.
+    waiting: Option<bool>,
+    tls: TlsFollow,
+}
+
+/// Whether a flow's TLS began to be followed with this packet.
+#[derive(Default)]
+enum TlsFollow {
+    #[default]
+    Unchanged,
+    Started,
+    /// It looks like TLS, but [`MAX_TLS_FLOWS`] are already followed.
+    Refused,
+}
+
+impl Flow {
+    /// A client packet: its SYNs are counted (the client now waits, unless already
+    /// answered); its RST to a stray SYN/ACK is counted on the flow that stray answers.
+    fn tcp_from_client(&mut self, flags: u8, ts: u64) -> TcpEffects {
+        let mut e = TcpEffects::default();
+        if flags & SYN != 0 && flags & ACK == 0 {
+            self.syns += 1;
+            self.last_syn_ts = ts;
+            if self.synacks == 0 && self.rst[1].is_none() {
+                e.waiting = Some(true);
+            }
+        }
+        if flags & RST != 0 {
+            e.stray_rst = self.answers;
+        }
+        e
+    }
+
+    /// A server packet: SYN/ACKs are counted, the TTL of other than RSTs kept; a SYN or an
+    /// RST means the client waits no more.
+    fn tcp_from_server(&mut self, flags: u8, ttl: u8) -> TcpEffects {
+        let mut e = TcpEffects::default();
+        if flags & (SYN | ACK) == SYN | ACK {
+            self.synacks += 1;
+        }
+        if flags & RST == 0 {
+            self.server_ttl = Some(ttl);
+            e.server_ttl = Some(ttl);
+        }
+        if flags & (SYN | RST) != 0 {
+            e.waiting = Some(false);
+        }
+        e
+    }
+
+    /// The first RST of each side, and whether each side sent a FIN.
+    fn tcp_rst_fin(
+        &mut self,
+        side: Side,
+        flags: u8,
+        with_data: bool,
+        frame: u64,
+        ts: u64,
+        ttl: u8,
+    ) {
+        let i = side_index(side);
+        if flags & RST != 0 && self.rst[i].is_none() {
+            self.rst[i] = Some(RstSeen {
+                frame,
+                ts,
+                ttl,
+                with_data,
+            });
+        }
+        if flags & FIN != 0 {
+            self.fin[i] = true;
+        }
+    }
+
+    /// TLS: followed from the client's first payload when it looks like a handshake.
+    fn follow_tls(
+        &mut self,
+        side: Side,
+        seq: u32,
+        payload: &[u8],
+        frame: u64,
+        room: bool,
+    ) -> TlsFollow {
+        if payload.is_empty() {
+            return TlsFollow::Unchanged;
+        }
+        let mut follow = TlsFollow::Unchanged;
+        if self.tls.is_none()
+            && side == Side::Client
+            && self.payload[0] == payload.len() as u64
+            && looks_like_tls(payload)
+        {
+            if room {
+                self.tls = Some(Box::default());
+                follow = TlsFollow::Started;
+            } else {
+                follow = TlsFollow::Refused;
+            }
+        }
+        if let Some(t) = self.tls.as_mut() {
+            t.segment(side, seq, payload, frame);
+        }
+        follow
+    }
+}
+
 /// A flow's key, the same in both directions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlowKey {
@@ -295,123 +409,97 @@ impl FlowTable {
         let dst = (d.dst, dport);
         let key = FlowKey::new(TCP, src, dst);
         let is_synack = flags & (SYN | ACK) == SYN | ACK;
-        // A repeated stray SYN/ACK counts on the flow it answers.
-        if is_synack {
-            if let Some(orig) = self.map.get(&key).and_then(|f| f.answers) {
-                if let Some(s) = self.map.get_mut(&orig).and_then(|o| o.stray.as_mut()) {
-                    s.count += 1;
-                }
-            }
-        }
-        // A SYN/ACK opening a flow, to a client waiting on another server: broken reverse NAT.
-        if is_synack && !self.map.contains_key(&key) {
-            if let Some(orig) = self.syn_sent.get(&dst).copied() {
-                if let Some(o) = self.map.get_mut(&orig) {
-                    let s = o.stray.get_or_insert(StrayAnswer {
-                        from: src,
-                        frame,
-                        ttl: d.ttl,
-                        count: 0,
-                        client_rsts: 0,
-                    });
-                    s.count += 1;
-                    o.last_ts = ts;
-                }
-                let l4 = L4::Tcp {
-                    sport,
-                    dport,
-                    flags: TcpFlags(flags),
-                };
-                let f = self.flow(TCP, src, dst, true, d, l4, frame, ts, interface, evicted);
-                f.answers = Some(orig);
-                f.synacks += 1;
-                count(f, Side::Server, payload.len(), ts);
-                return;
-            }
-        }
         let l4 = L4::Tcp {
             sport,
             dport,
             flags: TcpFlags(flags),
         };
+        if is_synack {
+            self.count_repeated_stray(&key);
+            // A SYN/ACK opening a flow, to a client waiting on another server: broken
+            // reverse NAT.
+            if !self.map.contains_key(&key) {
+                if let Some(orig) = self.syn_sent.get(&dst).copied() {
+                    self.stray_synack(
+                        d,
+                        (src, dst),
+                        orig,
+                        l4,
+                        payload,
+                        frame,
+                        ts,
+                        interface,
+                        evicted,
+                    );
+                    return;
+                }
+            }
+        }
         let answer = is_synack || (flags & SYN == 0 && dport > sport && sport < 1024);
         let tls_room = self.tls_flows < MAX_TLS_FLOWS;
-        let mut tls_refused = false;
         let flow = self.flow(TCP, src, dst, answer, d, l4, frame, ts, interface, evicted);
         let side = flow.side_of(src);
         count(flow, side, payload.len(), ts);
-        let mut ttl_to_remember = None;
-        let mut stray_rst = None;
-        let mut syn_state: Option<bool> = None;
-        match side {
-            Side::Client => {
-                if flags & SYN != 0 && flags & ACK == 0 {
-                    flow.syns += 1;
-                    flow.last_syn_ts = ts;
-                    if flow.synacks == 0 && flow.rst[1].is_none() {
-                        syn_state = Some(true);
-                    }
-                }
-                if flags & RST != 0 {
-                    if let Some(orig) = flow.answers {
-                        stray_rst = Some(orig);
-                    }
-                }
-            }
-            Side::Server => {
-                if is_synack {
-                    flow.synacks += 1;
-                }
-                if flags & RST == 0 {
-                    flow.server_ttl = Some(d.ttl);
-                    ttl_to_remember = Some(d.ttl);
-                }
-                if flags & (SYN | RST) != 0 {
-                    syn_state = Some(false);
-                }
-            }
-        }
-        if flags & RST != 0 {
-            let i = side_index(side);
-            if flow.rst[i].is_none() {
-                flow.rst[i] = Some(RstSeen {
-                    frame,
-                    ts,
-                    ttl: d.ttl,
-                    with_data: !payload.is_empty(),
-                });
-            }
-        }
-        if flags & FIN != 0 {
-            flow.fin[side_index(side)] = true;
-        }
-        // TLS: followed from the client's first payload when it looks like a handshake.
-        let mut new_tls = false;
-        if !payload.is_empty() {
-            if flow.tls.is_none()
-                && side == Side::Client
-                && flow.payload[0] == payload.len() as u64
-                && looks_like_tls(payload)
-            {
-                if tls_room {
-                    flow.tls = Some(Box::default());
-                    new_tls = true;
-                } else {
-                    tls_refused = true;
-                }
-            }
-            if let Some(t) = flow.tls.as_mut() {
-                t.segment(side, seq, payload, frame);
-            }
-        }
+        let mut effects = match side {
+            Side::Client => flow.tcp_from_client(flags, ts),
+            Side::Server => flow.tcp_from_server(flags, d.ttl),
+        };
+        flow.tcp_rst_fin(side, flags, !payload.is_empty(), frame, ts, d.ttl);
+        effects.tls = flow.follow_tls(side, seq, payload, frame, tls_room);
         let client = flow.client;
-        if new_tls {
-            self.tls_flows += 1;
+        self.apply_tcp_effects(effects, key, client, d.src);
+    }
+
+    /// A repeated stray SYN/ACK counts on the flow it answers.
+    fn count_repeated_stray(&mut self, key: &FlowKey) {
+        if let Some(orig) = self.map.get(key).and_then(|f| f.answers) {
+            if let Some(s) = self.map.get_mut(&orig).and_then(|o| o.stray.as_mut()) {
+                s.count += 1;
+            }
         }
-        if tls_refused {
-            self.stats.tls_not_followed += 1;
+    }
+
+    /// A SYN/ACK from `src` to a client whose SYN went to another server (the flow `orig`):
+    /// noted on `orig`, and a flow of its own that answers it.
+    #[allow(clippy::too_many_arguments)]
+    fn stray_synack(
+        &mut self,
+        d: &Datagram<'_>,
+        (src, dst): (Endpoint, Endpoint),
+        orig: FlowKey,
+        l4: L4,
+        payload: &[u8],
+        frame: u64,
+        ts: u64,
+        interface: usize,
+        evicted: &mut dyn FnMut(Flow, &FlowTable),
+    ) {
+        if let Some(o) = self.map.get_mut(&orig) {
+            let s = o.stray.get_or_insert(StrayAnswer {
+                from: src,
+                frame,
+                ttl: d.ttl,
+                count: 0,
+                client_rsts: 0,
+            });
+            s.count += 1;
+            o.last_ts = ts;
         }
-        match syn_state {
+        let f = self.flow(TCP, src, dst, true, d, l4, frame, ts, interface, evicted);
+        f.answers = Some(orig);
+        f.synacks += 1;
+        count(f, Side::Server, payload.len(), ts);
+    }
+
+    /// What a TCP packet changed outside its flow (`key`, whose client is `client`), sent
+    /// from `src`.
+    fn apply_tcp_effects(&mut self, e: TcpEffects, key: FlowKey, client: Endpoint, src: IpAddr) {
+        match e.tls {
+            TlsFollow::Unchanged => {}
+            TlsFollow::Started => self.tls_flows += 1,
+            TlsFollow::Refused => self.stats.tls_not_followed += 1,
+        }
+        match e.waiting {
             Some(true) => {
                 self.syn_sent.insert(client, key);
             }
@@ -420,13 +508,13 @@ impl FlowTable {
             }
             None => {}
         }
-        if let Some(orig) = stray_rst {
+        if let Some(orig) = e.stray_rst {
             if let Some(s) = self.map.get_mut(&orig).and_then(|o| o.stray.as_mut()) {
                 s.client_rsts += 1;
             }
         }
-        if let Some(ttl) = ttl_to_remember {
-            self.remember_ttl(d.src, ttl);
+        if let Some(ttl) = e.server_ttl {
+            self.remember_ttl(src, ttl);
         }
     }
 
@@ -445,46 +533,20 @@ impl FlowTable {
         evicted: &mut dyn FnMut(Flow, &FlowTable),
     ) {
         use wire::icmp::{is_error, types};
-        let protocol = if v6 { ICMPV6 } else { ICMP };
-        let l4 = |t: u8, c: u8, id: u16| {
-            if v6 {
-                L4::Icmpv6 {
-                    icmp_type: t,
-                    code: c,
-                    id,
-                }
-            } else {
-                L4::Icmp {
-                    icmp_type: t,
-                    code: c,
-                    id,
-                }
-            }
-        };
-        let (request, reply) = if v6 {
-            (types::V6_ECHO_REQUEST, types::V6_ECHO_REPLY)
-        } else {
-            (types::V4_ECHO_REQUEST, types::V4_ECHO_REPLY)
-        };
+        let (request, reply) = echo_types(v6);
         if icmp_type == request || icmp_type == reply {
-            let is_reply = icmp_type == reply;
-            let (src, dst) = if is_reply {
-                ((d.src, 0), (d.dst, ident))
-            } else {
-                ((d.src, ident), (d.dst, 0))
-            };
-            let l4 = l4(icmp_type, code, ident);
-            let flow = self.flow(
-                protocol, src, dst, is_reply, d, l4, frame, ts, interface, evicted,
+            let l4 = icmp_l4(v6, icmp_type, code, ident);
+            self.echo(
+                d,
+                v6,
+                icmp_type == reply,
+                ident,
+                l4,
+                frame,
+                ts,
+                interface,
+                evicted,
             );
-            let side = flow.side_of(src);
-            count(flow, side, 0, ts);
-            if is_reply {
-                flow.echo_replies += 1;
-                self.remember_ttl(d.src, d.ttl);
-            } else {
-                flow.echo_requests += 1;
-            }
             return;
         }
         if !is_error(v6, icmp_type) || icmp_type == types::V4_REDIRECT && !v6 {
@@ -502,65 +564,44 @@ impl FlowTable {
             quoted: *quoted,
             count: 1,
         };
-        // The flow the error answers: from the quote, or (no quote) one of its own.
-        let (qproto, client, server, first_l4) = match quoted {
-            Some(q) => {
-                let (client, server, first_l4) = match (q.protocol, q.ports, q.echo_ident) {
-                    (TCP, Some((s, dp)), _) => (
-                        (q.src, s),
-                        (q.dst, dp),
-                        L4::Tcp {
-                            sport: s,
-                            dport: dp,
-                            flags: TcpFlags(q.tcp_flags.unwrap_or(SYN)),
-                        },
-                    ),
-                    (UDP, Some((s, dp)), _) => (
-                        (q.src, s),
-                        (q.dst, dp),
-                        L4::Udp {
-                            sport: s,
-                            dport: dp,
-                        },
-                    ),
-                    (ICMP | ICMPV6, _, Some(id)) => ((q.src, id), (q.dst, 0), l4(request, 0, id)),
-                    (p, Some((s, dp)), _) => (
-                        (q.src, s),
-                        (q.dst, dp),
-                        L4::Other(model::packet::IpProto::from_number(p)),
-                    ),
-                    (p, None, _) => (
-                        (q.src, 0),
-                        (q.dst, 0),
-                        L4::Other(model::packet::IpProto::from_number(p)),
-                    ),
-                };
-                (q.protocol, client, server, first_l4)
-            }
-            None => (protocol, (d.dst, 0), (d.src, 0), l4(icmp_type, code, 0)),
+        let (protocol, client, server, first) = answered_flow(d, v6, icmp_type, code, quoted);
+        let key = FlowKey::new(protocol, client, server);
+        if !self.error_on_known_flow(&key, seen) {
+            // The original is not in the capture: a flow made from the quote.
+            let ends = (client, server);
+            self.flow_from_quote(key, protocol, ends, first, seen, d, interface, evicted);
+        }
+    }
+
+    /// Notes an ICMP error on the flow `key` if it is held (a TCP client waits no more);
+    /// false if it is not.
+    fn error_on_known_flow(&mut self, key: &FlowKey, seen: IcmpErrorSeen) -> bool {
+        let Some(f) = self.map.get_mut(key) else {
+            return false;
         };
-        let key = FlowKey::new(qproto, client, server);
-        if let Some(f) = self.map.get_mut(&key) {
-            f.last_ts = ts;
-            match f.icmp_error.as_mut() {
-                Some(e) if e.icmp_type == icmp_type && e.code == code && e.from == d.src => {
-                    e.count += 1
-                }
-                Some(_) => {}
-                None => f.icmp_error = Some(seen),
-            }
-            if f.is_tcp() {
-                let client = f.client;
-                self.syn_sent.remove(&client);
-            }
-            return;
+        f.last_ts = seen.ts;
+        note_error(f, seen);
+        if f.is_tcp() {
+            let client = f.client;
+            self.syn_sent.remove(&client);
         }
-        // The original is not in the capture: a flow made from the quote.
-        let mut first = Packet::new(client.0, server.0, first_l4);
-        if let Some(q) = quoted {
-            first.ttl = q.ttl;
-            first.id = q.ident;
-        }
+        true
+    }
+
+    /// A flow known only from the datagram an ICMP error (`d`) quotes; none when the table
+    /// stays full.
+    #[allow(clippy::too_many_arguments)]
+    fn flow_from_quote(
+        &mut self,
+        key: FlowKey,
+        protocol: u8,
+        (client, server): (Endpoint, Endpoint),
+        first: Packet,
+        seen: IcmpErrorSeen,
+        d: &Datagram<'_>,
+        interface: usize,
+        evicted: &mut dyn FnMut(Flow, &FlowTable),
+    ) {
         if self.map.len() >= self.max_flows {
             self.evict(evicted);
         }
@@ -572,12 +613,12 @@ impl FlowTable {
         self.stats.flows += 1;
         let mut f = new_flow(
             self.next_id,
-            qproto,
+            protocol,
             client,
             server,
             first,
-            frame,
-            ts,
+            seen.frame,
+            seen.ts,
             interface,
             d.direction,
         );
@@ -585,6 +626,40 @@ impl FlowTable {
         f.packets = [0, 0];
         f.icmp_error = Some(seen);
         self.map.insert(key, f);
+    }
+
+    /// An echo request or reply, on the flow of its identifier; the replier's TTL is
+    /// remembered.
+    #[allow(clippy::too_many_arguments)]
+    fn echo(
+        &mut self,
+        d: &Datagram<'_>,
+        v6: bool,
+        is_reply: bool,
+        ident: u16,
+        l4: L4,
+        frame: u64,
+        ts: u64,
+        interface: usize,
+        evicted: &mut dyn FnMut(Flow, &FlowTable),
+    ) {
+        let protocol = if v6 { ICMPV6 } else { ICMP };
+        let (src, dst) = if is_reply {
+            ((d.src, 0), (d.dst, ident))
+        } else {
+            ((d.src, ident), (d.dst, 0))
+        };
+        let flow = self.flow(
+            protocol, src, dst, is_reply, d, l4, frame, ts, interface, evicted,
+        );
+        let side = flow.side_of(src);
+        count(flow, side, 0, ts);
+        if is_reply {
+            flow.echo_replies += 1;
+            self.remember_ttl(d.src, d.ttl);
+        } else {
+            flow.echo_requests += 1;
+        }
     }
 
     /// The flow of this packet, created if new. `answer`: the packet is a reply, so its
@@ -701,6 +776,93 @@ impl FlowTable {
     }
 }
 
+/// The echo request and reply types of ICMP (`v6`: ICMPv6).
+fn echo_types(v6: bool) -> (u8, u8) {
+    use wire::icmp::types;
+    if v6 {
+        (types::V6_ECHO_REQUEST, types::V6_ECHO_REPLY)
+    } else {
+        (types::V4_ECHO_REQUEST, types::V4_ECHO_REPLY)
+    }
+}
+
+fn icmp_l4(v6: bool, icmp_type: u8, code: u8, id: u16) -> L4 {
+    if v6 {
+        L4::Icmpv6 {
+            icmp_type,
+            code,
+            id,
+        }
+    } else {
+        L4::Icmp {
+            icmp_type,
+            code,
+            id,
+        }
+    }
+}
+
+/// The flow an ICMP error answers, as protocol, client, server and its first packet (for
+/// a flow that is not in the capture): the quoted datagram, or (no quote) one of the
+/// error's own, from the host it was sent to.
+fn answered_flow(
+    d: &Datagram<'_>,
+    v6: bool,
+    icmp_type: u8,
+    code: u8,
+    quoted: &Option<Quoted>,
+) -> (u8, Endpoint, Endpoint, Packet) {
+    let Some(q) = quoted else {
+        let protocol = if v6 { ICMPV6 } else { ICMP };
+        let (client, server) = ((d.dst, 0), (d.src, 0));
+        let first = Packet::new(client.0, server.0, icmp_l4(v6, icmp_type, code, 0));
+        return (protocol, client, server, first);
+    };
+    let other = |p: u8| L4::Other(model::packet::IpProto::from_number(p));
+    let (client, server, first_l4) = match (q.protocol, q.ports, q.echo_ident) {
+        (TCP, Some((s, dp)), _) => (
+            (q.src, s),
+            (q.dst, dp),
+            L4::Tcp {
+                sport: s,
+                dport: dp,
+                flags: TcpFlags(q.tcp_flags.unwrap_or(SYN)),
+            },
+        ),
+        (UDP, Some((s, dp)), _) => (
+            (q.src, s),
+            (q.dst, dp),
+            L4::Udp {
+                sport: s,
+                dport: dp,
+            },
+        ),
+        (ICMP | ICMPV6, _, Some(id)) => (
+            (q.src, id),
+            (q.dst, 0),
+            icmp_l4(v6, echo_types(v6).0, 0, id),
+        ),
+        (p, Some((s, dp)), _) => ((q.src, s), (q.dst, dp), other(p)),
+        (p, None, _) => ((q.src, 0), (q.dst, 0), other(p)),
+    };
+    let mut first = Packet::new(client.0, server.0, first_l4);
+    first.ttl = q.ttl;
+    first.id = q.ident;
+    (q.protocol, client, server, first)
+}
+
+/// The first error that answered a flow is kept; later ones of the same kind and sender
+/// are counted on it.
+fn note_error(f: &mut Flow, seen: IcmpErrorSeen) {
+    match f.icmp_error.as_mut() {
+        Some(e) if e.icmp_type == seen.icmp_type && e.code == seen.code && e.from == seen.from => {
+            e.count += 1
+        }
+        Some(_) => {}
+        None => f.icmp_error = Some(seen),
+    }
+}
+
 fn side_index(s: Side) -> usize {
     match s {
         Side::Client => 0,
@@ -753,5 +915,306 @@ fn new_flow(
         echo_requests: 0,
         echo_replies: 0,
         tls: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn datagram<'a>(src: &str, dst: &str, ttl: u8, transport: Transport<'a>) -> Datagram<'a> {
+        Datagram {
+            src: ip(src),
+            dst: ip(dst),
+            ttl,
+            tos: 0,
+            ident: 7,
+            dont_fragment: true,
+            ip_len: 60,
+            direction: None,
+            transport,
+        }
+    }
+
+    fn tcp<'a>(
+        src: &str,
+        dst: &str,
+        ttl: u8,
+        ports: (u16, u16),
+        flags: u8,
+        payload: &'a [u8],
+    ) -> Datagram<'a> {
+        let transport = Transport::Tcp {
+            sport: ports.0,
+            dport: ports.1,
+            flags,
+            seq: 1,
+            ack: 0,
+            payload,
+        };
+        datagram(src, dst, ttl, transport)
+    }
+
+    fn icmp<'a>(
+        src: &str,
+        dst: &str,
+        v6: bool,
+        type_code: (u8, u8),
+        ident: u16,
+        quoted: Option<Quoted>,
+    ) -> Datagram<'a> {
+        let transport = Transport::Icmp {
+            v6,
+            icmp_type: type_code.0,
+            code: type_code.1,
+            ident,
+            seq: 1,
+            quoted,
+        };
+        datagram(src, dst, 61, transport)
+    }
+
+    fn quote(
+        src: &str,
+        dst: &str,
+        protocol: u8,
+        ports: Option<(u16, u16)>,
+        echo_ident: Option<u16>,
+    ) -> Quoted {
+        Quoted {
+            src: ip(src),
+            dst: ip(dst),
+            ttl: 1,
+            protocol,
+            ports,
+            echo_ident,
+            tcp_flags: None,
+            ident: 99,
+        }
+    }
+
+    /// Everything the classifier reads of a flow, on one line.
+    fn summary(f: &Flow) -> String {
+        format!(
+            "#{} p{} {:?}->{:?} first={:?} ttl={} id={} frame={} pkts={:?} bytes={:?} quote={} syns={} synacks={} rst={:?} fin={:?} server_ttl={:?} stray={:?} answers={} err={:?} echo={}/{} tls={}",
+            f.id,
+            f.protocol,
+            f.client,
+            f.server,
+            f.first.l4,
+            f.first.ttl,
+            f.first.id,
+            f.first_frame,
+            f.packets,
+            f.payload,
+            f.from_quote,
+            f.syns,
+            f.synacks,
+            f.rst.map(|r| r.map(|r| (r.frame, r.ttl, r.with_data))),
+            f.fin,
+            f.server_ttl,
+            f.stray.map(|s| (s.from, s.count, s.client_rsts)),
+            f.answers.is_some(),
+            f.icmp_error.map(|e| (e.from, e.icmp_type, e.code, e.count, e.quoted.is_some())),
+            f.echo_requests,
+            f.echo_replies,
+            f.tls.is_some(),
+        )
+    }
+
+    /// A scripted capture through every path of the table: TCP handshakes, a stray SYN/ACK
+    /// (broken reverse NAT) and the client's RSTs to it, TLS, UDP, ICMP echo, ICMP errors
+    /// that find their flow or make one from the quote, and ignored ICMP.
+    #[test]
+    fn every_kind_of_packet_lands_on_its_flow() {
+        let hello = [0x16, 3, 1, 0, 5, 1, 0, 0, 1, 0];
+        let c = "10.0.0.1";
+        let s = "10.0.0.2";
+        let packets = vec![
+            tcp(c, s, 64, (40000, 443), SYN, &[]),
+            tcp(c, s, 64, (40000, 443), SYN, &[]),
+            tcp(s, c, 60, (443, 40000), SYN | ACK, &[]),
+            tcp(c, s, 64, (40000, 443), ACK, &[]),
+            tcp(c, s, 64, (40000, 443), ACK, &hello),
+            tcp(s, c, 60, (443, 40000), ACK | FIN, b"x"),
+            tcp(s, c, 50, (443, 40000), RST, b"why"),
+            // The client waits on 10.0.0.3; the answer comes from elsewhere.
+            tcp(c, "10.0.0.3", 64, (40001, 22), SYN, &[]),
+            tcp("10.0.0.9", c, 55, (22, 40001), SYN | ACK, &[]),
+            tcp(c, "10.0.0.9", 64, (40001, 22), RST, &[]),
+            tcp("10.0.0.9", c, 55, (22, 40001), SYN | ACK, &[]),
+            // An answer from a well-known port to an ephemeral one: the server speaks.
+            tcp(s, c, 60, (80, 50000), ACK, &[]),
+            datagram(
+                c,
+                s,
+                64,
+                Transport::Udp {
+                    sport: 5353,
+                    dport: 53,
+                    payload: b"q",
+                },
+            ),
+            datagram(
+                s,
+                c,
+                59,
+                Transport::Udp {
+                    sport: 53,
+                    dport: 5353,
+                    payload: b"ab",
+                },
+            ),
+            icmp(c, s, false, (8, 0), 77, None),
+            icmp(s, c, false, (0, 0), 77, None),
+            icmp("fd00::1", "fd00::2", true, (128, 0), 5, None),
+            icmp("fd00::2", "fd00::1", true, (129, 0), 5, None),
+            // Errors about the flows above, twice the same and once another kind.
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 3),
+                0,
+                Some(quote(c, s, UDP, Some((5353, 53)), None)),
+            ),
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 3),
+                0,
+                Some(quote(c, s, UDP, Some((5353, 53)), None)),
+            ),
+            icmp(
+                "10.0.0.253",
+                c,
+                false,
+                (11, 0),
+                0,
+                Some(quote(c, s, UDP, Some((5353, 53)), None)),
+            ),
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 1),
+                0,
+                Some(quote(c, "10.0.0.3", TCP, Some((40001, 22)), None)),
+            ),
+            // Errors about packets not in the capture: flows made from the quote.
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 13),
+                0,
+                Some(quote(c, "10.9.9.9", TCP, Some((1, 2)), None)),
+            ),
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (11, 0),
+                0,
+                Some(quote(c, "10.9.9.9", ICMP, None, Some(4))),
+            ),
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 2),
+                0,
+                Some(quote(c, "10.9.9.9", 47, None, None)),
+            ),
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (3, 3),
+                0,
+                Some(quote(c, "10.9.9.9", 132, Some((9, 10)), None)),
+            ),
+            icmp("fd00::fe", "fd00::1", true, (1, 4), 0, None),
+            // Not failures: a redirect and a neighbour solicitation.
+            icmp(
+                "10.0.0.254",
+                c,
+                false,
+                (5, 1),
+                0,
+                Some(quote(c, s, UDP, Some((5353, 53)), None)),
+            ),
+            icmp("fd00::2", "fd00::1", true, (135, 0), 0, None),
+            datagram(c, s, 64, Transport::Missing { protocol: 17 }),
+            datagram(c, s, 64, Transport::Other { protocol: 47 }),
+        ];
+        let mut table = FlowTable::new(64);
+        for (frame, d) in packets.iter().enumerate() {
+            let frame = frame as u64 + 1;
+            table.add(d, frame, frame * 10, 0, &mut |_, _| {
+                panic!("nothing is evicted")
+            });
+        }
+        let ttls = [s, "10.0.0.9", "fd00::2", c].map(|a| table.ttl_of(ip(a)));
+        let stats = table.stats;
+        let flows: Vec<String> = table.drain().iter().map(summary).collect();
+        let expected: &[&str] = &[
+            "#1 p6 (10.0.0.1, 40000)->(10.0.0.2, 443) first=Tcp { sport: 40000, dport: 443, flags: TcpFlags(2) } ttl=64 id=7 frame=1 pkts=[4, 3] bytes=[10, 4] quote=false syns=2 synacks=1 rst=[None, Some((7, 50, true))] fin=[false, true] server_ttl=Some(60) stray=None answers=false err=None echo=0/0 tls=true",
+            "#2 p6 (10.0.0.1, 40001)->(10.0.0.3, 22) first=Tcp { sport: 40001, dport: 22, flags: TcpFlags(2) } ttl=64 id=7 frame=8 pkts=[1, 0] bytes=[0, 0] quote=false syns=1 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=Some(((10.0.0.9, 22), 2, 1)) answers=false err=Some((10.0.0.254, 3, 1, 1, true)) echo=0/0 tls=false",
+            "#3 p6 (10.0.0.1, 40001)->(10.0.0.9, 22) first=Tcp { sport: 22, dport: 40001, flags: TcpFlags(18) } ttl=55 id=7 frame=9 pkts=[1, 2] bytes=[0, 0] quote=false syns=0 synacks=2 rst=[Some((10, 64, false)), None] fin=[false, false] server_ttl=Some(55) stray=None answers=true err=None echo=0/0 tls=false",
+            "#4 p6 (10.0.0.1, 50000)->(10.0.0.2, 80) first=Tcp { sport: 80, dport: 50000, flags: TcpFlags(16) } ttl=60 id=7 frame=12 pkts=[0, 1] bytes=[0, 0] quote=false syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=Some(60) stray=None answers=false err=None echo=0/0 tls=false",
+            "#5 p17 (10.0.0.1, 5353)->(10.0.0.2, 53) first=Udp { sport: 5353, dport: 53 } ttl=64 id=7 frame=13 pkts=[1, 1] bytes=[1, 2] quote=false syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((10.0.0.254, 3, 3, 2, true)) echo=0/0 tls=false",
+            "#6 p1 (10.0.0.1, 77)->(10.0.0.2, 0) first=Icmp { icmp_type: 8, code: 0, id: 77 } ttl=61 id=7 frame=15 pkts=[1, 1] bytes=[0, 0] quote=false syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=None echo=1/1 tls=false",
+            "#7 p58 (fd00::1, 5)->(fd00::2, 0) first=Icmpv6 { icmp_type: 128, code: 0, id: 5 } ttl=61 id=7 frame=17 pkts=[1, 1] bytes=[0, 0] quote=false syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=None echo=1/1 tls=false",
+            "#8 p6 (10.0.0.1, 1)->(10.9.9.9, 2) first=Tcp { sport: 1, dport: 2, flags: TcpFlags(2) } ttl=1 id=99 frame=23 pkts=[0, 0] bytes=[0, 0] quote=true syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((10.0.0.254, 3, 13, 1, true)) echo=0/0 tls=false",
+            "#9 p1 (10.0.0.1, 4)->(10.9.9.9, 0) first=Icmp { icmp_type: 8, code: 0, id: 4 } ttl=1 id=99 frame=24 pkts=[0, 0] bytes=[0, 0] quote=true syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((10.0.0.254, 11, 0, 1, true)) echo=0/0 tls=false",
+            "#10 p47 (10.0.0.1, 0)->(10.9.9.9, 0) first=Other(Gre) ttl=1 id=99 frame=25 pkts=[0, 0] bytes=[0, 0] quote=true syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((10.0.0.254, 3, 2, 1, true)) echo=0/0 tls=false",
+            "#11 p132 (10.0.0.1, 9)->(10.9.9.9, 10) first=Other(Sctp) ttl=1 id=99 frame=26 pkts=[0, 0] bytes=[0, 0] quote=true syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((10.0.0.254, 3, 3, 1, true)) echo=0/0 tls=false",
+            "#12 p58 (fd00::1, 0)->(fd00::fe, 0) first=Icmpv6 { icmp_type: 1, code: 4, id: 0 } ttl=64 id=0 frame=27 pkts=[0, 0] bytes=[0, 0] quote=true syns=0 synacks=0 rst=[None, None] fin=[false, false] server_ttl=None stray=None answers=false err=Some((fd00::fe, 1, 4, 1, false)) echo=0/0 tls=false",
+        ];
+        assert_eq!(flows, expected, "{flows:#?}");
+        assert_eq!(
+            format!("{stats:?} {ttls:?}"),
+            "TableStats { flows: 12, evicted: 0, unmatched_errors: 0, no_transport: 1, tls_not_followed: 0 } [Some(61), Some(55), Some(61), None]"
+        );
+    }
+
+    #[test]
+    fn a_full_table_hands_back_the_idlest_quarter() {
+        let mut table = FlowTable::new(16);
+        let mut evicted = Vec::new();
+        let udp = |port: u16| Transport::Udp {
+            sport: port,
+            dport: 53,
+            payload: &[],
+        };
+        for i in 0..16u16 {
+            let d = datagram("10.0.0.1", "10.0.0.2", 64, udp(1000 + i));
+            table.add(&d, u64::from(i), u64::from(i), 0, &mut |f, _| {
+                evicted.push(f.client.1)
+            });
+        }
+        // An error quoting a packet not in the capture needs room for its flow.
+        let quote = quote("10.0.0.1", "10.9.9.9", UDP, Some((1, 2)), None);
+        let error = icmp("10.0.0.254", "10.0.0.1", false, (3, 3), 0, Some(quote));
+        table.add(&error, 99, 99, 0, &mut |f, _| evicted.push(f.client.1));
+        for i in 16..20u16 {
+            let d = datagram("10.0.0.1", "10.0.0.2", 64, udp(1000 + i));
+            table.add(&d, u64::from(i), u64::from(i), 0, &mut |f, _| {
+                evicted.push(f.client.1)
+            });
+        }
+        evicted.sort_unstable();
+        assert_eq!(evicted, (1000..1008).collect::<Vec<u16>>());
+        assert_eq!(
+            (table.len(), table.stats.flows, table.stats.evicted),
+            (13, 21, 8)
+        );
+        assert!(table.drain().iter().any(|f| f.from_quote));
     }
 }

@@ -185,10 +185,40 @@ impl<'a> Parser<'a> {
                 line.trim(),
             ));
         };
-        let prefix_start = 0;
-        let prefix = &line[prefix_start..in_at];
         let mut fields = self.fields(in_at, line.len())?;
-        let fields_span = self.span(in_at, line.len());
+        let (src, dst, proto) = self.required(&fields, self.span(in_at, line.len()))?;
+        let fragment = fields.fragment();
+        let l4 = self.transport(&fields, proto, dst.is_ipv6(), fragment)?;
+        let packet = fields.packet(src, dst, l4, fragment);
+        let quoted = fields.quoted.take().and_then(|q| q.quoted());
+        Ok(LogRecord {
+            tcp_seq: fields.seq,
+            tcp_ack: fields.ack,
+            tcp_window: fields.window,
+            tcp_urgp: fields.urgp,
+            icmp_seq: fields.icmp_seq,
+            mtu: fields.mtu,
+            gateway: fields.gateway,
+            ce: fields.ce,
+            quoted,
+            prefix: line[..in_at].to_string(),
+            iif: packet.iif.clone(),
+            oif: packet.oif.clone(),
+            packet,
+            mac: fields.mac.filter(|m| !m.is_empty()).map(str::to_string),
+            physin: fields.physin.map(str::to_string),
+            physout: fields.physout.map(str::to_string),
+            prefix_span: self.span(0, in_at),
+        })
+    }
+
+    /// `SRC=`, `DST=` (of one family) and `PROTO=` with its span; an error over the fields
+    /// (`fields_span`) names the one missing.
+    fn required(
+        &self,
+        fields: &Fields<'a>,
+        fields_span: Span,
+    ) -> Result<(IpAddr, IpAddr, (IpProto, Span)), ParseError> {
         let missing = |name: &str| {
             ParseError::expected(
                 self.source,
@@ -208,31 +238,26 @@ impl<'a> Parser<'a> {
                 },
             ));
         }
-        let v6 = dst.is_ipv6();
-        let (proto, proto_span) = fields.proto.ok_or_else(|| missing("PROTO="))?;
-        let fragment = match (fields.frag, fields.mf) {
-            (Some(off), _) if off > 0 => Fragment::Later { offset: off },
-            (_, true) => Fragment::First,
-            _ => Fragment::None,
-        };
+        let proto = fields.proto.ok_or_else(|| missing("PROTO="))?;
+        Ok((src, dst, proto))
+    }
+
+    /// The transport header `PROTO=` announces; a later fragment has none, so its ports
+    /// and ICMP type read as 0.
+    fn transport(
+        &self,
+        fields: &Fields<'a>,
+        (proto, proto_span): (IpProto, Span),
+        v6: bool,
+        fragment: Fragment,
+    ) -> Result<L4, ParseError> {
         let later = matches!(fragment, Fragment::Later { .. });
         let ports = |name: &str| -> Result<(u16, u16), ParseError> {
             match (fields.sport, fields.dport) {
                 (Some(s), Some(d)) => Ok((s, d)),
-                // A later fragment carries no transport header: no ports to read.
                 _ if later => Ok((0, 0)),
-                (None, _) => Err(ParseError::expected(
-                    self.source,
-                    proto_span,
-                    &format!("`SPT=` after PROTO={name}"),
-                    "",
-                )),
-                (_, None) => Err(ParseError::expected(
-                    self.source,
-                    proto_span,
-                    &format!("`DPT=` after PROTO={name}"),
-                    "",
-                )),
+                (None, _) => Err(self.expected_after_proto(proto_span, "SPT=", name)),
+                (_, None) => Err(self.expected_after_proto(proto_span, "DPT=", name)),
             }
         };
         let l4 = match proto {
@@ -261,12 +286,7 @@ impl<'a> Parser<'a> {
                     ),
                     (None, true) => (0, 0, 0),
                     (None, false) => {
-                        return Err(ParseError::expected(
-                            self.source,
-                            proto_span,
-                            "`TYPE=` after PROTO=ICMP",
-                            "",
-                        ))
+                        return Err(self.expected_after_proto(proto_span, "TYPE=", "ICMP"))
                     }
                 };
                 if proto == IpProto::Icmp && !v6 {
@@ -285,65 +305,17 @@ impl<'a> Parser<'a> {
             }
             other => L4::Other(other),
         };
-        let mut packet = Packet::new(src, dst, l4);
-        if let Some(len) = fields.len {
-            packet.len = len;
-        }
-        if let Some(ttl) = fields.ttl {
-            packet.ttl = ttl;
-        }
-        packet.tos = fields.tos;
-        packet.mark = fields.mark;
-        packet.id = fields.ip_id.unwrap_or(0);
-        packet.dont_fragment = fields.df;
-        packet.fragment = fragment;
-        packet.uid = fields.uid;
-        packet.gid = fields.gid;
-        let iif = fields.iif.filter(|s| !s.is_empty()).map(str::to_string);
-        let oif = fields.oif.filter(|s| !s.is_empty()).map(str::to_string);
-        packet.iif = iif.clone();
-        packet.oif = oif.clone();
-        if let Some((dmac, smac)) = fields.mac.and_then(split_mac) {
-            packet.dst_mac = Some(dmac);
-            packet.src_mac = Some(smac);
-        }
-        if let Some(m) = fields.macsrc.and_then(Mac::parse) {
-            packet.src_mac = Some(m);
-        }
-        if let Some(m) = fields.macdst.and_then(Mac::parse) {
-            packet.dst_mac = Some(m);
-        }
-        let quoted = fields.quoted.take().and_then(|q| {
-            Some(Quoted {
-                src: q.src?,
-                dst: q.dst?,
-                proto: q.proto.map(|p| p.0),
-                ports: q.sport.zip(q.dport),
-                icmp: q.icmp_type.map(|t| (t, q.icmp_code.unwrap_or(0))),
-                ttl: q.ttl,
-                len: q.len,
-                id: q.ip_id,
-            })
-        });
-        Ok(LogRecord {
-            tcp_seq: fields.seq,
-            tcp_ack: fields.ack,
-            tcp_window: fields.window,
-            tcp_urgp: fields.urgp,
-            icmp_seq: fields.icmp_seq,
-            mtu: fields.mtu,
-            gateway: fields.gateway,
-            ce: fields.ce,
-            quoted,
-            prefix: prefix.to_string(),
-            packet,
-            iif,
-            oif,
-            mac: fields.mac.filter(|m| !m.is_empty()).map(str::to_string),
-            physin: fields.physin.map(str::to_string),
-            physout: fields.physout.map(str::to_string),
-            prefix_span: self.span(prefix_start, in_at),
-        })
+        Ok(l4)
+    }
+
+    /// `field` should follow `PROTO=proto`: the error points at `PROTO=`.
+    fn expected_after_proto(&self, proto_span: Span, field: &str, proto: &str) -> ParseError {
+        ParseError::expected(
+            self.source,
+            proto_span,
+            &format!("`{field}` after PROTO={proto}"),
+            "",
+        )
     }
 
     /// Reads the `KEY=value` and flag words of `line[from..to]` (from `IN=` to the end of the
@@ -362,12 +334,7 @@ impl<'a> Parser<'a> {
                 continue;
             }
             if word.starts_with("[SRC=") && f.quoted.is_none() && to == line.len() {
-                // The header quoted by an ICMP error runs to the next `]` that ends a word.
-                let close = line[start..]
-                    .match_indices(']')
-                    .map(|(i, _)| start + i)
-                    .find(|&i| matches!(line.as_bytes().get(i + 1), None | Some(b' ')))
-                    .unwrap_or(line.len());
+                let close = self.quoted_end(start);
                 f.quoted = Some(Box::new(self.fields(start + 1, close)?));
                 skip_to = close + 1;
                 continue;
@@ -379,128 +346,197 @@ impl<'a> Parser<'a> {
                 in_opt = !word.ends_with(')');
                 continue;
             }
-            let (key, value) = word.split_once('=').unwrap_or((word, ""));
-            let vspan = self.span(start + word.len() - value.len(), start + word.len());
-            let bad = |what: &str, reason: &str| {
-                ParseError::new(
-                    self.source,
-                    vspan,
-                    ErrorKind::InvalidValue {
-                        what: what.into(),
-                        value: value.into(),
-                        reason: reason.into(),
-                    },
-                )
-            };
-            let dec = |what: &str| {
-                value
-                    .parse::<u64>()
-                    .map_err(|_| bad(what, "expected a decimal number"))
-            };
-            let hex = |what: &str| {
-                let digits = value
-                    .strip_prefix("0x")
-                    .or_else(|| value.strip_prefix("0X"))
-                    .unwrap_or(value);
-                u64::from_str_radix(digits, 16).map_err(|_| bad(what, "expected a hex number"))
-            };
-            let fit = |n: u64, max: u64, what: &str| {
-                if n <= max {
-                    Ok(n)
-                } else {
-                    Err(bad(what, "out of range"))
-                }
-            };
-            match key {
-                "IN" => f.iif = Some(value),
-                "OUT" => f.oif = Some(value),
-                "PHYSIN" => f.physin = Some(value),
-                "PHYSOUT" => f.physout = Some(value),
-                "MAC" => f.mac = Some(value),
-                "MACSRC" => f.macsrc = Some(value),
-                "MACDST" => f.macdst = Some(value),
-                "SRC" | "DST" => {
-                    let addr: IpAddr = value
-                        .parse()
-                        .map_err(|_| bad("address", "not an IP address"))?;
-                    if key == "SRC" {
-                        f.src = Some(addr);
-                    } else {
-                        f.dst = Some(addr);
-                    }
-                }
-                "LEN" if f.proto.is_none() => {
-                    f.len = Some(fit(dec("length")?, 65535, "length")? as u16)
-                }
-                "TOS" => f.tos |= fit(hex("TOS")?, 255, "TOS")? as u8,
-                "PREC" => f.tos |= fit(hex("precedence")?, 255, "precedence")? as u8,
-                "TC" => f.tos = fit(dec("traffic class")?, 255, "traffic class")? as u8,
-                "TTL" | "HOPLIMIT" => f.ttl = Some(fit(dec("TTL")?, 255, "TTL")? as u8),
-                "ID" if f.proto.is_none() => {
-                    f.ip_id = Some(fit(dec("IP id")?, 65535, "IP id")? as u32)
-                }
-                "FLOWLBL" => {
-                    f.ip_id = Some(fit(dec("flow label")?, 0xf_ffff, "flow label")? as u32)
-                }
-                "DF" => f.df = true,
-                "CE" => f.ce = true,
-                "MF" => f.mf = true,
-                "FRAG" => {
-                    f.frag = Some(fit(dec("fragment offset")?, 0x1fff, "fragment offset")? as u16)
-                }
-                "PROTO" => {
-                    let span = self.span(start, start + word.len());
-                    let proto = IpProto::from_name(value)
-                        .ok_or_else(|| bad("protocol", "unknown protocol"))?;
-                    f.proto = Some((proto, span));
-                }
-                "SPT" => f.sport = Some(fit(dec("port")?, 65535, "port")? as u16),
-                "DPT" => f.dport = Some(fit(dec("port")?, 65535, "port")? as u16),
-                "TYPE" => f.icmp_type = Some(fit(dec("ICMP type")?, 255, "ICMP type")? as u8),
-                "CODE" => f.icmp_code = Some(fit(dec("ICMP code")?, 255, "ICMP code")? as u8),
-                "ID" => f.echo_id = Some(fit(dec("ICMP id")?, 65535, "ICMP id")? as u16),
-                "SEQ" if matches!(f.proto, Some((IpProto::Tcp, _))) => {
-                    f.seq = Some(fit(
-                        dec("sequence number")?,
-                        u64::from(u32::MAX),
-                        "sequence number",
-                    )? as u32)
-                }
-                "SEQ" => {
-                    f.icmp_seq = Some(fit(dec("ICMP sequence")?, 65535, "ICMP sequence")? as u16)
-                }
-                "ACK" if !value.is_empty() => {
-                    f.ack = Some(fit(
-                        dec("acknowledgement number")?,
-                        u64::from(u32::MAX),
-                        "acknowledgement number",
-                    )? as u32)
-                }
-                "WINDOW" => f.window = Some(fit(dec("window")?, 65535, "window")? as u16),
-                "URGP" => {
-                    f.urgp = Some(fit(dec("urgent pointer")?, 65535, "urgent pointer")? as u16)
-                }
-                "MTU" => f.mtu = Some(fit(dec("MTU")?, u64::from(u32::MAX), "MTU")? as u32),
-                "GATEWAY" => {
-                    f.gateway = Some(
-                        value
-                            .parse()
-                            .map_err(|_| bad("gateway", "not an IP address"))?,
-                    )
-                }
-                "MARK" => f.mark = fit(hex("mark")?, u64::from(u32::MAX), "mark")? as u32,
-                "UID" => f.uid = Some(fit(dec("uid")?, u64::from(u32::MAX), "uid")? as u32),
-                "GID" => f.gid = Some(fit(dec("gid")?, u64::from(u32::MAX), "gid")? as u32),
-                "OPT" => in_opt = false,
-                flag if value.is_empty() && !word.contains('=') => {
-                    if let Some((_, bit)) = TcpFlags::NAMES.iter().find(|(n, _)| *n == flag) {
-                        f.flags = f.flags.union(*bit);
-                    }
-                }
-                _ => {}
-            }
+            self.field(&mut f, word, start)?;
         }
         Ok(f)
+    }
+
+    /// Where the header quoted by an ICMP error, starting at `start`, ends: the next `]`
+    /// that ends a word (or the end of the line).
+    fn quoted_end(&self, start: usize) -> usize {
+        let line = self.line;
+        line[start..]
+            .match_indices(']')
+            .map(|(i, _)| start + i)
+            .find(|&i| matches!(line.as_bytes().get(i + 1), None | Some(b' ')))
+            .unwrap_or(line.len())
+    }
+
+    /// One `KEY=value` or flag word, found at byte `start` of the line, into `f`.
+    fn field(&self, f: &mut Fields<'a>, word: &'a str, start: usize) -> Result<(), ParseError> {
+        const U32: u64 = u32::MAX as u64;
+        let (key, value) = word.split_once('=').unwrap_or((word, ""));
+        let v = FieldValue {
+            source: self.source,
+            span: self.span(start + word.len() - value.len(), start + word.len()),
+            text: value,
+        };
+        match key {
+            "IN" => f.iif = Some(value),
+            "OUT" => f.oif = Some(value),
+            "PHYSIN" => f.physin = Some(value),
+            "PHYSOUT" => f.physout = Some(value),
+            "MAC" => f.mac = Some(value),
+            "MACSRC" => f.macsrc = Some(value),
+            "MACDST" => f.macdst = Some(value),
+            "SRC" => f.src = Some(v.address("address")?),
+            "DST" => f.dst = Some(v.address("address")?),
+            // After `PROTO=`, `LEN=` and `ID=` are the transport's (UDP length, echo id).
+            "LEN" if f.proto.is_none() => f.len = Some(v.dec("length", 65535)?),
+            "TOS" => f.tos |= v.hex::<u8>("TOS", 255)?,
+            "PREC" => f.tos |= v.hex::<u8>("precedence", 255)?,
+            "TC" => f.tos = v.dec("traffic class", 255)?,
+            "TTL" | "HOPLIMIT" => f.ttl = Some(v.dec("TTL", 255)?),
+            "ID" if f.proto.is_none() => f.ip_id = Some(v.dec("IP id", 65535)?),
+            "FLOWLBL" => f.ip_id = Some(v.dec("flow label", 0xf_ffff)?),
+            "DF" => f.df = true,
+            "CE" => f.ce = true,
+            "MF" => f.mf = true,
+            "FRAG" => f.frag = Some(v.dec("fragment offset", 0x1fff)?),
+            "PROTO" => {
+                let proto = IpProto::from_name(value)
+                    .ok_or_else(|| v.bad("protocol", "unknown protocol"))?;
+                f.proto = Some((proto, self.span(start, start + word.len())));
+            }
+            "SPT" => f.sport = Some(v.dec("port", 65535)?),
+            "DPT" => f.dport = Some(v.dec("port", 65535)?),
+            "TYPE" => f.icmp_type = Some(v.dec("ICMP type", 255)?),
+            "CODE" => f.icmp_code = Some(v.dec("ICMP code", 255)?),
+            "ID" => f.echo_id = Some(v.dec("ICMP id", 65535)?),
+            "SEQ" if matches!(f.proto, Some((IpProto::Tcp, _))) => {
+                f.seq = Some(v.dec("sequence number", U32)?)
+            }
+            "SEQ" => f.icmp_seq = Some(v.dec("ICMP sequence", 65535)?),
+            // `ACK` alone is the flag.
+            "ACK" if !value.is_empty() => f.ack = Some(v.dec("acknowledgement number", U32)?),
+            "WINDOW" => f.window = Some(v.dec("window", 65535)?),
+            "URGP" => f.urgp = Some(v.dec("urgent pointer", 65535)?),
+            "MTU" => f.mtu = Some(v.dec("MTU", U32)?),
+            "GATEWAY" => f.gateway = Some(v.address("gateway")?),
+            "MARK" => f.mark = v.hex("mark", U32)?,
+            "UID" => f.uid = Some(v.dec("uid", U32)?),
+            "GID" => f.gid = Some(v.dec("gid", U32)?),
+            // The option dump that follows is skipped by the caller.
+            "OPT" => {}
+            flag if value.is_empty() && !word.contains('=') => {
+                if let Some((_, bit)) = TcpFlags::NAMES.iter().find(|(n, _)| *n == flag) {
+                    f.flags = f.flags.union(*bit);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl Fields<'_> {
+    /// `FRAG=` above 0 is a later fragment; `MF` without it the first.
+    fn fragment(&self) -> Fragment {
+        match (self.frag, self.mf) {
+            (Some(off), _) if off > 0 => Fragment::Later { offset: off },
+            (_, true) => Fragment::First,
+            _ => Fragment::None,
+        }
+    }
+
+    /// The packet the fields describe; an empty `IN=`/`OUT=` is no interface.
+    fn packet(&self, src: IpAddr, dst: IpAddr, l4: L4, fragment: Fragment) -> Packet {
+        let mut packet = Packet::new(src, dst, l4);
+        if let Some(len) = self.len {
+            packet.len = len;
+        }
+        if let Some(ttl) = self.ttl {
+            packet.ttl = ttl;
+        }
+        packet.tos = self.tos;
+        packet.mark = self.mark;
+        packet.id = self.ip_id.unwrap_or(0);
+        packet.dont_fragment = self.df;
+        packet.fragment = fragment;
+        packet.uid = self.uid;
+        packet.gid = self.gid;
+        packet.iif = self.iif.filter(|s| !s.is_empty()).map(str::to_string);
+        packet.oif = self.oif.filter(|s| !s.is_empty()).map(str::to_string);
+        if let Some((dmac, smac)) = self.mac.and_then(split_mac) {
+            packet.dst_mac = Some(dmac);
+            packet.src_mac = Some(smac);
+        }
+        if let Some(m) = self.macsrc.and_then(Mac::parse) {
+            packet.src_mac = Some(m);
+        }
+        if let Some(m) = self.macdst.and_then(Mac::parse) {
+            packet.dst_mac = Some(m);
+        }
+        packet
+    }
+
+    /// The fields of a quoted header as the packet it names (`None` without both addresses).
+    fn quoted(&self) -> Option<Quoted> {
+        Some(Quoted {
+            src: self.src?,
+            dst: self.dst?,
+            proto: self.proto.map(|p| p.0),
+            ports: self.sport.zip(self.dport),
+            icmp: self.icmp_type.map(|t| (t, self.icmp_code.unwrap_or(0))),
+            ttl: self.ttl,
+            len: self.len,
+            id: self.ip_id,
+        })
+    }
+}
+
+/// The value of a `KEY=value` word, with its span (for errors).
+struct FieldValue<'a> {
+    source: &'a SourceFile,
+    span: Span,
+    text: &'a str,
+}
+
+impl FieldValue<'_> {
+    fn bad(&self, what: &str, reason: &str) -> ParseError {
+        ParseError::new(
+            self.source,
+            self.span,
+            ErrorKind::InvalidValue {
+                what: what.into(),
+                value: self.text.into(),
+                reason: reason.into(),
+            },
+        )
+    }
+
+    fn address(&self, what: &str) -> Result<IpAddr, ParseError> {
+        self.text
+            .parse()
+            .map_err(|_| self.bad(what, "not an IP address"))
+    }
+
+    /// A decimal number at most `max` (which fits `T`).
+    fn dec<T: TryFrom<u64>>(&self, what: &str, max: u64) -> Result<T, ParseError> {
+        let n = self
+            .text
+            .parse::<u64>()
+            .map_err(|_| self.bad(what, "expected a decimal number"))?;
+        self.at_most(n, max, what)
+    }
+
+    /// A hex number, `0x` optional, at most `max` (which fits `T`).
+    fn hex<T: TryFrom<u64>>(&self, what: &str, max: u64) -> Result<T, ParseError> {
+        let digits = self
+            .text
+            .strip_prefix("0x")
+            .or_else(|| self.text.strip_prefix("0X"))
+            .unwrap_or(self.text);
+        let n =
+            u64::from_str_radix(digits, 16).map_err(|_| self.bad(what, "expected a hex number"))?;
+        self.at_most(n, max, what)
+    }
+
+    fn at_most<T: TryFrom<u64>>(&self, n: u64, max: u64, what: &str) -> Result<T, ParseError> {
+        (n <= max)
+            .then(|| T::try_from(n).ok())
+            .flatten()
+            .ok_or_else(|| self.bad(what, "out of range"))
     }
 }
 
@@ -873,6 +909,54 @@ mod tests {
             "IN=a ACK= SEQ= WINDOW=x",
         ] {
             let _ = parse(&SourceFile::new("log", t));
+        }
+    }
+
+    /// Malformed lines, their error as `log:1:col: message` and the text it spans.
+    #[test]
+    fn errors_in_full() {
+        let cases = [
+            ("  hello world", "log:1:3: expected a kernel log line with `IN=` (from a LOG rule or nft `log`), found `hello world` [hello world]"),
+            ("[X] IN=eth0 OUT= DST=10.0.0.2 PROTO=TCP", "log:1:5: expected `SRC=` in the log line, found end of line [IN=eth0 OUT= DST=10.0.0.2 PROTO=TCP]"),
+            ("IN=eth0 OUT= SRC=10.0.0.1 PROTO=TCP", "log:1:1: expected `DST=` in the log line, found end of line [IN=eth0 OUT= SRC=10.0.0.1 PROTO=TCP]"),
+            ("IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=60", "log:1:1: expected `PROTO=` in the log line, found end of line [IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=60]"),
+            ("IN=a OUT= SRC=10.0.0.1 DST=::1 PROTO=UDP SPT=1 DPT=2", "log:1:1: SRC= and DST= are of different address families [IN=a OUT= SRC=10.0.0.1 DST=::1 PROTO=UDP SPT=1 DPT=2]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP DPT=2", "log:1:32: expected `SPT=` after PROTO=TCP, found end of line [PROTO=TCP]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=UDP SPT=1", "log:1:32: expected `DPT=` after PROTO=UDP, found end of line [PROTO=UDP]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=SCTP", "log:1:32: expected `SPT=` after PROTO=SCTP, found end of line [PROTO=SCTP]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=ICMP CODE=0", "log:1:32: expected `TYPE=` after PROTO=ICMP, found end of line [PROTO=ICMP]"),
+            ("IN=a SRC=::1 DST=::2 PROTO=ICMPv6", "log:1:22: expected `TYPE=` after PROTO=ICMP, found end of line [PROTO=ICMPv6]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 LEN=x PROTO=UDP", "log:1:36: invalid length `x`: expected a decimal number [x]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 LEN=70000 PROTO=UDP", "log:1:36: invalid length `70000`: out of range [70000]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 TOS=0xzz PROTO=UDP", "log:1:36: invalid TOS `0xzz`: expected a hex number [0xzz]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PREC=0x100 PROTO=UDP", "log:1:37: invalid precedence `0x100`: out of range [0x100]"),
+            ("IN=a SRC=::1 DST=::2 TC=256 PROTO=UDP", "log:1:25: invalid traffic class `256`: out of range [256]"),
+            ("IN=a SRC=::1 DST=::2 HOPLIMIT=x PROTO=UDP", "log:1:31: invalid TTL `x`: expected a decimal number [x]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 ID=65536 PROTO=UDP", "log:1:35: invalid IP id `65536`: out of range [65536]"),
+            ("IN=a SRC=::1 DST=::2 FLOWLBL=1048576 PROTO=UDP", "log:1:30: invalid flow label `1048576`: out of range [1048576]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 FRAG=8192 PROTO=UDP", "log:1:37: invalid fragment offset `8192`: out of range [8192]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=FOO", "log:1:38: invalid protocol `FOO`: unknown protocol [FOO]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=UDP SPT=65536 DPT=1", "log:1:46: invalid port `65536`: out of range [65536]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=UDP SPT=1 DPT=-1", "log:1:52: invalid port `-1`: expected a decimal number [-1]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=ICMP TYPE=256", "log:1:48: invalid ICMP type `256`: out of range [256]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=ICMP TYPE=3 CODE=x", "log:1:55: invalid ICMP code `x`: expected a decimal number [x]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=ICMP TYPE=8 CODE=0 ID=x", "log:1:60: invalid ICMP id `x`: expected a decimal number [x]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=1 DPT=2 SEQ=4294967296", "log:1:58: invalid sequence number `4294967296`: out of range [4294967296]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=ICMP TYPE=8 SEQ=65536", "log:1:54: invalid ICMP sequence `65536`: out of range [65536]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=1 DPT=2 ACK=x", "log:1:58: invalid acknowledgement number `x`: expected a decimal number [x]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=1 DPT=2 WINDOW=65536", "log:1:61: invalid window `65536`: out of range [65536]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP SPT=1 DPT=2 URGP=x", "log:1:59: invalid urgent pointer `x`: expected a decimal number [x]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=ICMP TYPE=3 MTU=4294967296", "log:1:54: invalid MTU `4294967296`: out of range [4294967296]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=ICMP TYPE=5 GATEWAY=x", "log:1:58: invalid gateway `x`: not an IP address [x]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=UDP MARK=0x100000000", "log:1:47: invalid mark `0x100000000`: out of range [0x100000000]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=UDP UID=x", "log:1:46: invalid uid `x`: expected a decimal number [x]"),
+            ("IN=a SRC=10.0.0.1 DST=10.0.0.2 PROTO=UDP GID=4294967296", "log:1:46: invalid gid `4294967296`: out of range [4294967296]"),
+            ("IN=a SRC=1.1.1.1 DST=1.1.1.2 PROTO=ICMP TYPE=3 [SRC=x DST=1.1.1.1 ]", "log:1:53: invalid address `x`: not an IP address [x]"),
+        ];
+        for (case, expected) in cases {
+            let e = parse(&SourceFile::new("log", case)).unwrap_err();
+            let spanned = &case[e.span.start as usize..e.span.end as usize];
+            assert_eq!(format!("{e} [{spanned}]"), expected, "{case}");
         }
     }
 }

@@ -104,137 +104,16 @@ impl<'a> Parser<'a> {
     }
 
     fn spec(mut self) -> Result<PacketSpec, ParseError> {
-        let Some((proto_span, proto_word)) = self.next() else {
-            return Err(self.expected(
-                self.end(),
-                "a protocol (tcp, udp, icmp, icmpv6, sctp or a number)",
-                "",
-            ));
-        };
-        let proto = match proto_word.to_ascii_lowercase().as_str() {
-            "tcp" | "udp" | "icmp" | "icmpv6" | "sctp" => IpProto::from_name(proto_word),
-            _ => proto_word.parse::<u8>().ok().map(IpProto::from_number),
-        }
-        .ok_or_else(|| {
-            self.expected(
-                proto_span,
-                "a protocol (tcp, udp, icmp, icmpv6, sctp or a number 0-255)",
-                proto_word,
-            )
-        })?;
+        let (proto, proto_span, proto_word) = self.protocol()?;
         let src = self.endpoint("a source address (ADDR:PORT, [V6ADDR]:PORT or ADDR)")?;
         let dst = self.endpoint("a destination address (ADDR:PORT, [V6ADDR]:PORT or ADDR)")?;
-        if src.addr.is_ipv6() != dst.addr.is_ipv6() {
-            let fam = |a: IpAddr| if a.is_ipv6() { "IPv6" } else { "IPv4" };
-            let reason = format!(
-                "the source is {}, the destination {}",
-                fam(src.addr),
-                fam(dst.addr)
-            );
-            return Err(self.invalid(
-                dst.span,
-                "destination address",
-                &self.text(dst.span),
-                &reason,
-            ));
-        }
+        self.check_families(&src, &dst)?;
         let v6 = dst.addr.is_ipv6();
-        match (proto, v6) {
-            (IpProto::Icmp, true) => {
-                return Err(self.invalid(
-                    proto_span,
-                    "protocol",
-                    proto_word,
-                    "ICMP for IPv6 addresses is `icmpv6`",
-                ))
-            }
-            (IpProto::Icmpv6, false) => {
-                return Err(self.invalid(
-                    proto_span,
-                    "protocol",
-                    proto_word,
-                    "ICMPv6 needs IPv6 addresses; use `icmp`",
-                ))
-            }
-            _ => {}
-        }
+        self.check_icmp_family(proto, proto_span, proto_word, v6)?;
         let options = self.options(proto, v6)?;
-
-        let has_ports = matches!(proto, IpProto::Tcp | IpProto::Udp | IpProto::Sctp);
-        let ports = if has_ports {
-            let port = |e: &Endpoint| {
-                e.port.map(|p| p.0).ok_or_else(|| {
-                    self.expected(
-                        e.span,
-                        &format!("a port for {proto} (`ADDR:PORT` or `[V6ADDR]:PORT`)"),
-                        &self.text(e.span),
-                    )
-                })
-            };
-            Some((port(&src)?, port(&dst)?))
-        } else {
-            for e in [&src, &dst] {
-                if let Some((_, span)) = e.port {
-                    return Err(self.invalid(
-                        span,
-                        "port",
-                        &self.text(span),
-                        &format!("{proto} has no ports"),
-                    ));
-                }
-            }
-            None
-        };
-        if let Some((_, span)) = options.flags.filter(|_| proto != IpProto::Tcp) {
-            return Err(self.invalid(
-                span,
-                "flags",
-                &self.text(span),
-                "TCP flags apply only to tcp",
-            ));
-        }
-        let is_icmp = matches!(proto, IpProto::Icmp | IpProto::Icmpv6);
-        if !is_icmp {
-            if let Some(span) = options.icmp_type.map(|t| t.2).or(options.code.map(|c| c.1)) {
-                return Err(self.invalid(
-                    span,
-                    "ICMP type/code",
-                    &self.text(span),
-                    "`type` and `code` apply only to icmp and icmpv6",
-                ));
-            }
-        }
-        let (sport, dport) = ports.unwrap_or((0, 0));
-        let l4 = match proto {
-            IpProto::Tcp => L4::Tcp {
-                sport,
-                dport,
-                flags: options.flags.map_or(TcpFlags::SYN, |f| f.0),
-            },
-            IpProto::Udp => L4::Udp { sport, dport },
-            IpProto::Sctp => L4::Sctp { sport, dport },
-            IpProto::Icmp | IpProto::Icmpv6 => {
-                let default_type = if v6 { 128 } else { 8 };
-                let (icmp_type, implied_code) = options
-                    .icmp_type
-                    .map_or((default_type, None), |t| (t.0, t.1));
-                let code = options.code.map(|c| c.0).or(implied_code).unwrap_or(0);
-                if v6 {
-                    L4::Icmpv6 {
-                        icmp_type,
-                        code,
-                        id: 0,
-                    }
-                } else {
-                    L4::Icmp {
-                        icmp_type,
-                        code,
-                        id: 0,
-                    }
-                }
-            }
-            other => L4::Other(other),
-        };
+        let ports = self.ports(proto, &src, &dst)?;
+        self.check_options_apply(proto, &options)?;
+        let l4 = l4(proto, v6, ports.unwrap_or((0, 0)), &options);
         let mut packet = Packet::new(src.addr, dst.addr, l4);
         if v6 {
             packet.dont_fragment = false;
@@ -255,6 +134,120 @@ impl<'a> Parser<'a> {
             given_in: options.iif,
             given_out: options.oif,
         })
+    }
+
+    /// `PROTO`: a name or a number 0-255, with its span and word (for later errors).
+    fn protocol(&mut self) -> Result<(IpProto, Span, &'a str), ParseError> {
+        let Some((span, word)) = self.next() else {
+            return Err(self.expected(
+                self.end(),
+                "a protocol (tcp, udp, icmp, icmpv6, sctp or a number)",
+                "",
+            ));
+        };
+        let proto = match word.to_ascii_lowercase().as_str() {
+            "tcp" | "udp" | "icmp" | "icmpv6" | "sctp" => IpProto::from_name(word),
+            _ => word.parse::<u8>().ok().map(IpProto::from_number),
+        }
+        .ok_or_else(|| {
+            self.expected(
+                span,
+                "a protocol (tcp, udp, icmp, icmpv6, sctp or a number 0-255)",
+                word,
+            )
+        })?;
+        Ok((proto, span, word))
+    }
+
+    /// Both addresses of one family; the error points at the destination.
+    fn check_families(&self, src: &Endpoint, dst: &Endpoint) -> Result<(), ParseError> {
+        if src.addr.is_ipv6() == dst.addr.is_ipv6() {
+            return Ok(());
+        }
+        let fam = |a: IpAddr| if a.is_ipv6() { "IPv6" } else { "IPv4" };
+        let reason = format!(
+            "the source is {}, the destination {}",
+            fam(src.addr),
+            fam(dst.addr)
+        );
+        Err(self.invalid(
+            dst.span,
+            "destination address",
+            &self.text(dst.span),
+            &reason,
+        ))
+    }
+
+    /// `icmp` is IPv4 and `icmpv6` IPv6: the other pairing is refused with a hint.
+    fn check_icmp_family(
+        &self,
+        proto: IpProto,
+        span: Span,
+        word: &str,
+        v6: bool,
+    ) -> Result<(), ParseError> {
+        let reason = match (proto, v6) {
+            (IpProto::Icmp, true) => "ICMP for IPv6 addresses is `icmpv6`",
+            (IpProto::Icmpv6, false) => "ICMPv6 needs IPv6 addresses; use `icmp`",
+            _ => return Ok(()),
+        };
+        Err(self.invalid(span, "protocol", word, reason))
+    }
+
+    /// The ports: required for tcp, udp and sctp, refused for the others (`None`).
+    fn ports(
+        &self,
+        proto: IpProto,
+        src: &Endpoint,
+        dst: &Endpoint,
+    ) -> Result<Option<(u16, u16)>, ParseError> {
+        if matches!(proto, IpProto::Tcp | IpProto::Udp | IpProto::Sctp) {
+            let port = |e: &Endpoint| {
+                e.port.map(|p| p.0).ok_or_else(|| {
+                    self.expected(
+                        e.span,
+                        &format!("a port for {proto} (`ADDR:PORT` or `[V6ADDR]:PORT`)"),
+                        &self.text(e.span),
+                    )
+                })
+            };
+            return Ok(Some((port(src)?, port(dst)?)));
+        }
+        for e in [src, dst] {
+            if let Some((_, span)) = e.port {
+                return Err(self.invalid(
+                    span,
+                    "port",
+                    &self.text(span),
+                    &format!("{proto} has no ports"),
+                ));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `flags` only for tcp; `type` and `code` only for icmp and icmpv6.
+    fn check_options_apply(&self, proto: IpProto, options: &Options) -> Result<(), ParseError> {
+        if let Some((_, span)) = options.flags.filter(|_| proto != IpProto::Tcp) {
+            return Err(self.invalid(
+                span,
+                "flags",
+                &self.text(span),
+                "TCP flags apply only to tcp",
+            ));
+        }
+        if matches!(proto, IpProto::Icmp | IpProto::Icmpv6) {
+            return Ok(());
+        }
+        match options.icmp_type.map(|t| t.2).or(options.code.map(|c| c.1)) {
+            Some(span) => Err(self.invalid(
+                span,
+                "ICMP type/code",
+                &self.text(span),
+                "`type` and `code` apply only to icmp and icmpv6",
+            )),
+            None => Ok(()),
+        }
     }
 
     fn text(&self, span: Span) -> String {
@@ -357,67 +350,112 @@ impl<'a> Parser<'a> {
                     "",
                 ));
             };
-            match key.as_str() {
-                "in" => o.iif = Some(value.to_string()),
-                "out" => o.oif = Some(value.to_string()),
-                "flags" => {
-                    let flags = tcp_flags(value).ok_or_else(|| {
-                        self.expected(
-                            vspan,
-                            "TCP flags: letters S A P R F U E C (e.g. SA) or names (syn,ack)",
-                            value,
-                        )
-                    })?;
-                    o.flags = Some((flags, vspan));
-                }
-                "type" => {
-                    let is_v6 = v6 || proto == IpProto::Icmpv6;
-                    let (t, c) = icmp_type(value, is_v6).ok_or_else(|| {
-                        let names = if is_v6 {
-                            "an ICMPv6 type: a number or echo-request, echo-reply, destination-unreachable, packet-too-big, time-exceeded, parameter-problem, ..."
-                        } else {
-                            "an ICMP type: a number or echo-request, echo-reply, destination-unreachable, time-exceeded, redirect, parameter-problem, ..."
-                        };
-                        self.expected(vspan, names, value)
-                    })?;
-                    o.icmp_type = Some((t, c, vspan));
-                }
-                "code" => {
-                    let c = value.parse::<u8>().map_err(|_| {
-                        self.invalid(vspan, "ICMP code", value, "expected a number 0-255")
-                    })?;
-                    o.code = Some((c, vspan));
-                }
-                "mark" => {
-                    o.mark = Some(parse_u32(value).ok_or_else(|| {
-                        self.invalid(
-                            vspan,
-                            "mark",
-                            value,
-                            "expected a 32-bit number, decimal or 0x hex",
-                        )
-                    })?)
-                }
-                "len" => {
-                    let len = value
-                        .parse::<u16>()
-                        .ok()
-                        .filter(|&l| l > 0)
-                        .ok_or_else(|| {
-                            self.invalid(vspan, "length", value, "expected a number 1-65535")
-                        })?;
-                    o.len = Some(len);
-                }
-                "ttl" => {
-                    o.ttl = Some(value.parse::<u8>().map_err(|_| {
-                        self.invalid(vspan, "ttl", value, "expected a number 0-255")
-                    })?)
-                }
-                _ => {}
-            }
+            self.option(&mut o, &key, (vspan, value), v6 || proto == IpProto::Icmpv6)?;
             seen.push(key);
         }
         Ok(o)
+    }
+
+    /// The value of keyword `key` into `o`; `icmpv6` says which ICMP type names apply.
+    fn option(
+        &self,
+        o: &mut Options,
+        key: &str,
+        (vspan, value): (Span, &str),
+        icmpv6: bool,
+    ) -> Result<(), ParseError> {
+        let invalid = |what: &str, reason: &str| self.invalid(vspan, what, value, reason);
+        match key {
+            "in" => o.iif = Some(value.to_string()),
+            "out" => o.oif = Some(value.to_string()),
+            "flags" => {
+                let flags = tcp_flags(value).ok_or_else(|| {
+                    self.expected(
+                        vspan,
+                        "TCP flags: letters S A P R F U E C (e.g. SA) or names (syn,ack)",
+                        value,
+                    )
+                })?;
+                o.flags = Some((flags, vspan));
+            }
+            "type" => {
+                let (t, c) = icmp_type(value, icmpv6)
+                    .ok_or_else(|| self.expected(vspan, icmp_type_names(icmpv6), value))?;
+                o.icmp_type = Some((t, c, vspan));
+            }
+            "code" => {
+                let c = value
+                    .parse::<u8>()
+                    .map_err(|_| invalid("ICMP code", "expected a number 0-255"))?;
+                o.code = Some((c, vspan));
+            }
+            "mark" => {
+                o.mark = Some(parse_u32(value).ok_or_else(|| {
+                    invalid("mark", "expected a 32-bit number, decimal or 0x hex")
+                })?)
+            }
+            "len" => {
+                let len = value
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|&l| l > 0)
+                    .ok_or_else(|| invalid("length", "expected a number 1-65535"))?;
+                o.len = Some(len);
+            }
+            "ttl" => {
+                o.ttl = Some(
+                    value
+                        .parse::<u8>()
+                        .map_err(|_| invalid("ttl", "expected a number 0-255"))?,
+                )
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// What `type` expects, for the error when its value is not an ICMP type.
+fn icmp_type_names(v6: bool) -> &'static str {
+    if v6 {
+        "an ICMPv6 type: a number or echo-request, echo-reply, destination-unreachable, packet-too-big, time-exceeded, parameter-problem, ..."
+    } else {
+        "an ICMP type: a number or echo-request, echo-reply, destination-unreachable, time-exceeded, redirect, parameter-problem, ..."
+    }
+}
+
+/// The transport header: ports (0 when the protocol has none), TCP flags (a SYN unless
+/// told otherwise), ICMP type and code (echo-request unless told otherwise).
+fn l4(proto: IpProto, v6: bool, (sport, dport): (u16, u16), options: &Options) -> L4 {
+    match proto {
+        IpProto::Tcp => L4::Tcp {
+            sport,
+            dport,
+            flags: options.flags.map_or(TcpFlags::SYN, |f| f.0),
+        },
+        IpProto::Udp => L4::Udp { sport, dport },
+        IpProto::Sctp => L4::Sctp { sport, dport },
+        IpProto::Icmp | IpProto::Icmpv6 => {
+            let default_type = if v6 { 128 } else { 8 };
+            let (icmp_type, implied_code) = options
+                .icmp_type
+                .map_or((default_type, None), |t| (t.0, t.1));
+            let code = options.code.map(|c| c.0).or(implied_code).unwrap_or(0);
+            if v6 {
+                L4::Icmpv6 {
+                    icmp_type,
+                    code,
+                    id: 0,
+                }
+            } else {
+                L4::Icmp {
+                    icmp_type,
+                    code,
+                    id: 0,
+                }
+            }
+        }
+        other => L4::Other(other),
     }
 }
 
@@ -877,6 +915,43 @@ mod tests {
             "tcp 1.1.1.1:1 2.2.2.2:2 é",
         ] {
             let _ = spec(s);
+        }
+    }
+
+    /// Every error of the grammar, as `<packet>:1:col: message` and the text it spans.
+    #[test]
+    fn errors_in_full() {
+        let cases = [
+            ("", "<packet>:1:1: expected a protocol (tcp, udp, icmp, icmpv6, sctp or a number), found end of line []"),
+            ("tcpp 1.1.1.1:1 2.2.2.2:2", "<packet>:1:1: expected a protocol (tcp, udp, icmp, icmpv6, sctp or a number 0-255), found `tcpp` [tcpp]"),
+            ("tcp 1.1.1.1:1", "<packet>:1:14: expected a destination address (ADDR:PORT, [V6ADDR]:PORT or ADDR), found end of line []"),
+            ("udp 10.0.0.1:1 [2001:db8::1]:53", "<packet>:1:16: invalid destination address `[2001:db8::1]:53`: the source is IPv4, the destination IPv6 [[2001:db8::1]:53]"),
+            ("icmp 2001:db8::1 2001:db8::2", "<packet>:1:1: invalid protocol `icmp`: ICMP for IPv6 addresses is `icmpv6` [icmp]"),
+            ("icmpv6 10.0.0.1 10.0.0.2", "<packet>:1:1: invalid protocol `icmpv6`: ICMPv6 needs IPv6 addresses; use `icmp` [icmpv6]"),
+            ("tcp 10.0.0.1 10.0.0.2:22", "<packet>:1:5: expected a port for tcp (`ADDR:PORT` or `[V6ADDR]:PORT`), found `10.0.0.1` [10.0.0.1]"),
+            ("sctp 10.0.0.1:1 10.0.0.2", "<packet>:1:17: expected a port for sctp (`ADDR:PORT` or `[V6ADDR]:PORT`), found `10.0.0.2` [10.0.0.2]"),
+            ("icmp 10.0.0.1 10.0.0.2:5", "<packet>:1:24: invalid port `5`: icmp has no ports [5]"),
+            ("47 10.0.0.1:5 10.0.0.2", "<packet>:1:13: invalid port `5`: gre has no ports [5]"),
+            ("udp 1.1.1.1:1 2.2.2.2:2 flags S", "<packet>:1:31: invalid flags `S`: TCP flags apply only to tcp [S]"),
+            ("tcp 1.1.1.1:1 2.2.2.2:2 type 8", "<packet>:1:30: invalid ICMP type/code `8`: `type` and `code` apply only to icmp and icmpv6 [8]"),
+            ("udp 1.1.1.1:1 2.2.2.2:2 code 1", "<packet>:1:30: invalid ICMP type/code `1`: `type` and `code` apply only to icmp and icmpv6 [1]"),
+            ("tcp 1.1.1.1:1 2.2.2.2:2 on eth0", "<packet>:1:25: expected one of: in, out, flags, type, code, mark, len, ttl, found `on` [on]"),
+            ("tcp 1.1.1.1:1 2.2.2.2:2 ttl 1 TTL 2", "<packet>:1:31: `ttl` is given twice; each keyword may appear once [TTL]"),
+            ("tcp 1.1.1.1:1 2.2.2.2:2 flags", "<packet>:1:30: expected TCP flags (e.g. S, SA, PA) after `flags`, found end of line []"),
+            ("tcp 1.1.1.1:1 2.2.2.2:2 flags SX", "<packet>:1:31: expected TCP flags: letters S A P R F U E C (e.g. SA) or names (syn,ack), found `SX` [SX]"),
+            ("icmp 1.1.1.1 2.2.2.2 type echo", "<packet>:1:27: expected an ICMP type: a number or echo-request, echo-reply, destination-unreachable, time-exceeded, redirect, parameter-problem, ..., found `echo` [echo]"),
+            ("icmpv6 ::1 ::2 type echo", "<packet>:1:21: expected an ICMPv6 type: a number or echo-request, echo-reply, destination-unreachable, packet-too-big, time-exceeded, parameter-problem, ..., found `echo` [echo]"),
+            ("icmp 1.1.1.1 2.2.2.2 code 300", "<packet>:1:27: invalid ICMP code `300`: expected a number 0-255 [300]"),
+            ("tcp 1.1.1.1:1 2.2.2.2:2 mark 0x1g", "<packet>:1:30: invalid mark `0x1g`: expected a 32-bit number, decimal or 0x hex [0x1g]"),
+            ("tcp 1.1.1.1:1 2.2.2.2:2 len 0", "<packet>:1:29: invalid length `0`: expected a number 1-65535 [0]"),
+            ("tcp 1.1.1.1:1 2.2.2.2:2 ttl x", "<packet>:1:29: invalid ttl `x`: expected a number 0-255 [x]"),
+            ("tcp 1.1.1.1:1 2.2.2.2:2 mark", "<packet>:1:29: expected a mark after `mark`, found end of line []"),
+            ("tcp 1.1.1.1:1 2.2.2.2:2 in eth0 len", "<packet>:1:36: expected a length after `len`, found end of line []"),
+        ];
+        for (case, expected) in cases {
+            let e = spec(case).unwrap_err();
+            let spanned = &e.source.text[e.span.start as usize..e.span.end as usize];
+            assert_eq!(format!("{e} [{spanned}]"), expected, "{case}");
         }
     }
 }

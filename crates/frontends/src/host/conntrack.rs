@@ -76,187 +76,267 @@ impl TupleBuilder {
 }
 
 fn parse_line(source: &SourceFile, line: &str, base: usize) -> Result<CtEntry, ParseError> {
-    let words = words(line);
-    let line_span = || {
-        let first = words.first().map_or(0, |w| w.0);
-        Span::new(base + first, base + line.len())
+    let line = Line {
+        source,
+        text: line,
+        base,
+        words: words(line),
     };
-    let word_span = |(at, w): (usize, &str)| Span::new(base + at, base + at + w.len());
-    let mut i = 0;
-    // Event tag of `conntrack -E`.
-    if words
-        .get(i)
-        .is_some_and(|w| w.1.starts_with('[') && !w.1.contains('='))
-    {
+    let (proto, mut i) = line.protocol()?;
+    let mut timeout = None;
+    if let Some(t) = line.words.get(i).and_then(|w| w.1.parse::<u32>().ok()) {
+        timeout = Some(t);
         i += 1;
     }
-    // `-o extended`: layer-3 name and number.
-    if words.get(i).is_some_and(|w| w.1 == "ipv4" || w.1 == "ipv6") {
-        i += 2;
-    }
-    let Some(&(name_at, name)) = words.get(i) else {
-        return Err(ParseError::expected(
-            source,
-            line_span(),
-            "a protocol name (tcp, udp, icmp, ...)",
-            line.trim(),
-        ));
-    };
-    let Some(&(num_at, num)) = words.get(i + 1) else {
-        let end = base + line.len();
-        return Err(ParseError::expected(
-            source,
-            Span::new(end, end),
-            "the protocol number",
-            "",
-        ));
-    };
-    let number: u8 = num.parse().map_err(|_| {
-        ParseError::expected(source, word_span((num_at, num)), "the protocol number", num)
-    })?;
-    let proto = IpProto::from_number(number);
-    if IpProto::from_name(name).is_some_and(|p| p != proto) && name != "unknown" {
-        return Err(ParseError::new(
-            source,
-            word_span((name_at, name)),
-            ErrorKind::InvalidValue {
-                what: "protocol".into(),
-                value: format!("{name} {num}"),
-                reason: "name and number disagree".into(),
-            },
-        ));
-    }
-    i += 2;
-    let mut timeout = None;
-    if let Some(&(_, t)) = words.get(i) {
-        if let Ok(t) = t.parse::<u32>() {
-            timeout = Some(t);
-            i += 1;
-        }
-    }
     let mut tcp_state = None;
-    if let Some(&(_, s)) = words.get(i) {
+    if let Some(&(_, s)) = line.words.get(i) {
         if !s.contains('=') && !s.starts_with('[') {
             tcp_state = Some(s.to_string());
             i += 1;
         }
     }
+    let mut fields = Fields::default();
+    for &word in &line.words[i..] {
+        fields.read(&line, word)?;
+    }
+    let missing = |what: &str| ParseError::expected(source, line.span(), what, line.text.trim());
+    let orig = fields.tuples[0]
+        .build()
+        .ok_or_else(|| missing("an original tuple with `src=` and `dst=`"))?;
+    let reply = fields.tuples[1]
+        .build()
+        .ok_or_else(|| missing("a reply tuple with `src=` and `dst=`"))?;
+    let icmp = fields.tuples[0].icmp_type.is_some();
+    Ok(CtEntry {
+        proto,
+        status: fields.status | nat_status(&orig, &reply, icmp),
+        orig,
+        reply,
+        tcp_state,
+        mark: fields.mark,
+        zone: fields.zone,
+        timeout,
+        text: line.text.trim().to_string(),
+    })
+}
 
-    let mut tuples = [TupleBuilder::default(), TupleBuilder::default()];
-    let mut dir = 0usize;
-    let mut status_bits = status::CONFIRMED | status::SEEN_REPLY;
-    let (mut mark, mut zone) = (0u32, 0u16);
-    for &(at, word) in &words[i..] {
-        let span = word_span((at, word));
+/// One line and its words, with the offset of the line in the file (for spans).
+struct Line<'a> {
+    source: &'a SourceFile,
+    text: &'a str,
+    base: usize,
+    words: Vec<(usize, &'a str)>,
+}
+
+impl Line<'_> {
+    /// From the first word to the end of the line.
+    fn span(&self) -> Span {
+        let first = self.words.first().map_or(0, |w| w.0);
+        Span::new(self.base + first, self.base + self.text.len())
+    }
+
+    fn word_span(&self, (at, w): (usize, &str)) -> Span {
+        Span::new(self.base + at, self.base + at + w.len())
+    }
+
+    /// The protocol name and number, after an event tag (`conntrack -E`) and the layer-3
+    /// name and number (`-o extended`); returns the index of the word after them.
+    fn protocol(&self) -> Result<(IpProto, usize), ParseError> {
+        let words = &self.words;
+        let mut i = 0;
+        if words
+            .get(i)
+            .is_some_and(|w| w.1.starts_with('[') && !w.1.contains('='))
+        {
+            i += 1;
+        }
+        if words.get(i).is_some_and(|w| w.1 == "ipv4" || w.1 == "ipv6") {
+            i += 2;
+        }
+        let Some(&(name_at, name)) = words.get(i) else {
+            return Err(ParseError::expected(
+                self.source,
+                self.span(),
+                "a protocol name (tcp, udp, icmp, ...)",
+                self.text.trim(),
+            ));
+        };
+        let Some(&(num_at, num)) = words.get(i + 1) else {
+            let end = self.base + self.text.len();
+            return Err(ParseError::expected(
+                self.source,
+                Span::new(end, end),
+                "the protocol number",
+                "",
+            ));
+        };
+        let number: u8 = num.parse().map_err(|_| {
+            ParseError::expected(
+                self.source,
+                self.word_span((num_at, num)),
+                "the protocol number",
+                num,
+            )
+        })?;
+        let proto = IpProto::from_number(number);
+        if IpProto::from_name(name).is_some_and(|p| p != proto) && name != "unknown" {
+            return Err(ParseError::new(
+                self.source,
+                self.word_span((name_at, name)),
+                ErrorKind::InvalidValue {
+                    what: "protocol".into(),
+                    value: format!("{name} {num}"),
+                    reason: "name and number disagree".into(),
+                },
+            ));
+        }
+        Ok((proto, i + 2))
+    }
+}
+
+/// What the tuples, flags and `key=value` words of a line say.
+struct Fields {
+    /// Original, then reply.
+    tuples: [TupleBuilder; 2],
+    /// The tuple being read: the second `src=` starts the reply.
+    dir: usize,
+    status: u64,
+    mark: u32,
+    zone: u16,
+}
+
+impl Default for Fields {
+    fn default() -> Fields {
+        Fields {
+            tuples: [TupleBuilder::default(), TupleBuilder::default()],
+            dir: 0,
+            // Every listed entry is confirmed; `[UNREPLIED]` clears seen-reply.
+            status: status::CONFIRMED | status::SEEN_REPLY,
+            mark: 0,
+            zone: 0,
+        }
+    }
+}
+
+impl Fields {
+    /// One word after the header: a `[FLAG]` or a `key=value`.
+    fn read(&mut self, line: &Line<'_>, (at, word): (usize, &str)) -> Result<(), ParseError> {
+        let span = line.word_span((at, word));
         if let Some(flag) = word.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
-            match flag {
-                "UNREPLIED" => status_bits &= !status::SEEN_REPLY,
-                "ASSURED" => status_bits |= status::ASSURED,
-                "OFFLOAD" => status_bits |= status::OFFLOAD,
-                "HW_OFFLOAD" => status_bits |= status::HW_OFFLOAD,
-                _ => {}
-            }
-            continue;
+            self.flag(flag);
+            return Ok(());
         }
         let Some((key, value)) = word.split_once('=') else {
             return Err(ParseError::expected(
-                source,
+                line.source,
                 span,
                 "`key=value` or a [FLAG]",
                 word,
             ));
         };
-        let vspan = Span::new(span.start as usize + key.len() + 1, span.end as usize);
-        let bad = |what: &str, reason: &str| {
-            ParseError::new(
-                source,
-                vspan,
-                ErrorKind::InvalidValue {
-                    what: what.into(),
-                    value: value.into(),
-                    reason: reason.into(),
-                },
-            )
+        let value = FieldValue {
+            source: line.source,
+            span: Span::new(span.start as usize + key.len() + 1, span.end as usize),
+            text: value,
         };
-        let num = |what: &str| {
-            value
-                .parse::<u64>()
-                .map_err(|_| bad(what, "expected a number"))
-        };
-        match key {
-            "src" | "dst" => {
-                if key == "src" && tuples[dir].src.is_some() {
-                    if dir == 1 {
-                        return Err(bad(
-                            "address",
-                            "a third tuple: expected at most original and reply",
-                        ));
-                    }
-                    dir = 1;
-                }
-                let addr: IpAddr = value
-                    .parse()
-                    .map_err(|_| bad("address", "not an IP address"))?;
-                if key == "src" {
-                    tuples[dir].src = Some(addr);
-                } else {
-                    tuples[dir].dst = Some(addr);
-                }
-            }
-            "sport" | "dport" => {
-                let port = u16::try_from(num("port")?).map_err(|_| bad("port", "above 65535"))?;
-                if key == "sport" {
-                    tuples[dir].sport = Some(port);
-                } else {
-                    tuples[dir].dport = Some(port);
-                }
-            }
-            "type" => {
-                tuples[dir].icmp_type = Some(
-                    u8::try_from(num("ICMP type")?).map_err(|_| bad("ICMP type", "above 255"))?,
-                )
-            }
-            "code" => {
-                tuples[dir].icmp_code = Some(
-                    u8::try_from(num("ICMP code")?).map_err(|_| bad("ICMP code", "above 255"))?,
-                )
-            }
-            "id" if tuples[dir].icmp_type.is_some() && tuples[dir].icmp_id.is_none() => {
-                tuples[dir].icmp_id = Some(
-                    u16::try_from(num("ICMP id")?).map_err(|_| bad("ICMP id", "above 65535"))?,
-                )
-            }
-            "mark" => {
-                mark = u32::try_from(num("mark")?).map_err(|_| bad("mark", "above 32 bits"))?
-            }
-            "zone" => zone = u16::try_from(num("zone")?).map_err(|_| bad("zone", "above 65535"))?,
+        self.field(key, &value)
+    }
+
+    fn flag(&mut self, flag: &str) {
+        match flag {
+            "UNREPLIED" => self.status &= !status::SEEN_REPLY,
+            "ASSURED" => self.status |= status::ASSURED,
+            "OFFLOAD" => self.status |= status::OFFLOAD,
+            "HW_OFFLOAD" => self.status |= status::HW_OFFLOAD,
             _ => {}
         }
     }
-    let missing = |what: &str| ParseError::expected(source, line_span(), what, line.trim());
-    let orig = tuples[0]
-        .build()
-        .ok_or_else(|| missing("an original tuple with `src=` and `dst=`"))?;
-    let reply = tuples[1]
-        .build()
-        .ok_or_else(|| missing("a reply tuple with `src=` and `dst=`"))?;
-    if reply.src != orig.dst || (reply.sport != orig.dport && tuples[0].icmp_type.is_none()) {
-        status_bits |= status::DST_NAT | status::DST_NAT_DONE;
+
+    /// A `key=value` word; counters and unknown keys are skipped.
+    fn field(&mut self, key: &str, value: &FieldValue<'_>) -> Result<(), ParseError> {
+        let tuple = &mut self.tuples[self.dir];
+        match key {
+            "src" | "dst" => self.address(key, value)?,
+            "sport" => tuple.sport = Some(value.number("port", "above 65535")?),
+            "dport" => tuple.dport = Some(value.number("port", "above 65535")?),
+            "type" => tuple.icmp_type = Some(value.number("ICMP type", "above 255")?),
+            "code" => tuple.icmp_code = Some(value.number("ICMP code", "above 255")?),
+            "id" if tuple.icmp_type.is_some() && tuple.icmp_id.is_none() => {
+                tuple.icmp_id = Some(value.number("ICMP id", "above 65535")?)
+            }
+            "mark" => self.mark = value.number("mark", "above 32 bits")?,
+            "zone" => self.zone = value.number("zone", "above 65535")?,
+            _ => {}
+        }
+        Ok(())
     }
-    if reply.dst != orig.src || (reply.dport != orig.sport && tuples[0].icmp_type.is_none()) {
-        status_bits |= status::SRC_NAT | status::SRC_NAT_DONE;
+
+    /// `src=` or `dst=`; a second `src=` starts the reply tuple.
+    fn address(&mut self, key: &str, value: &FieldValue<'_>) -> Result<(), ParseError> {
+        if key == "src" && self.tuples[self.dir].src.is_some() {
+            if self.dir == 1 {
+                return Err(value.bad(
+                    "address",
+                    "a third tuple: expected at most original and reply",
+                ));
+            }
+            self.dir = 1;
+        }
+        let addr: IpAddr = value
+            .text
+            .parse()
+            .map_err(|_| value.bad("address", "not an IP address"))?;
+        let tuple = &mut self.tuples[self.dir];
+        if key == "src" {
+            tuple.src = Some(addr);
+        } else {
+            tuple.dst = Some(addr);
+        }
+        Ok(())
     }
-    Ok(CtEntry {
-        proto,
-        orig,
-        reply,
-        tcp_state,
-        status: status_bits,
-        mark,
-        zone,
-        timeout,
-        text: line.trim().to_string(),
-    })
+}
+
+/// The value of a `key=value` word, with its span (for errors).
+struct FieldValue<'a> {
+    source: &'a SourceFile,
+    span: Span,
+    text: &'a str,
+}
+
+impl FieldValue<'_> {
+    fn bad(&self, what: &str, reason: &str) -> ParseError {
+        ParseError::new(
+            self.source,
+            self.span,
+            ErrorKind::InvalidValue {
+                what: what.into(),
+                value: self.text.into(),
+                reason: reason.into(),
+            },
+        )
+    }
+
+    /// A decimal number that fits `T`; `too_big` says why when it does not.
+    fn number<T: TryFrom<u64>>(&self, what: &str, too_big: &str) -> Result<T, ParseError> {
+        let n = self
+            .text
+            .parse::<u64>()
+            .map_err(|_| self.bad(what, "expected a number"))?;
+        T::try_from(n).map_err(|_| self.bad(what, too_big))
+    }
+}
+
+/// NAT status bits from tuples that do not mirror each other (ports are not compared for
+/// ICMP, whose tuple holds the id and type).
+fn nat_status(orig: &CtTuple, reply: &CtTuple, icmp: bool) -> u64 {
+    let mut bits = 0;
+    if reply.src != orig.dst || (reply.sport != orig.dport && !icmp) {
+        bits |= status::DST_NAT | status::DST_NAT_DONE;
+    }
+    if reply.dst != orig.src || (reply.dport != orig.sport && !icmp) {
+        bits |= status::SRC_NAT | status::SRC_NAT_DONE;
+    }
+    bits
 }
 
 #[cfg(test)]
@@ -438,5 +518,36 @@ ipv6     10 tcp      6 431998 ESTABLISHED src=fd00:1:1::2 dst=fd00:1::2 sport=10
         ] {
             let _ = parse(&SourceFile::new("ct", t));
         }
+    }
+
+    /// Malformed lines, their error as `line:col: message` and the text it spans.
+    #[test]
+    fn malformed_lines_and_their_errors() {
+        const REPLY: &str = "src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1";
+        let cases = [
+            ("[NEW]", "ct:1:1: expected a protocol name (tcp, udp, icmp, ...), found `[NEW]` [[NEW]]"),
+            ("  tcp", "ct:1:6: expected the protocol number, found end of line []"),
+            ("tcp x 10", "ct:1:5: expected the protocol number, found `x` [x]"),
+            ("tcp 17 10 src=10.0.0.1", "ct:1:1: invalid protocol `tcp 17`: name and number disagree [tcp]"),
+            ("udp 17 10 src=10.0.0.1 dst=10.0.0.2 stray", "ct:1:37: expected `key=value` or a [FLAG], found `stray` [stray]"),
+            ("udp 17 10 src=10.0.0.1 dst=10.0.0.x", "ct:1:28: invalid address `10.0.0.x`: not an IP address [10.0.0.x]"),
+            ("udp 17 10 src=1.1.1.1 dst=1.1.1.2 src=1.1.1.2 dst=1.1.1.1 src=1.1.1.3", "ct:1:63: invalid address `1.1.1.3`: a third tuple: expected at most original and reply [1.1.1.3]"),
+            ("udp 17 10 src=10.0.0.1 dst=10.0.0.2 sport=x", "ct:1:43: invalid port `x`: expected a number [x]"),
+            ("udp 17 10 src=10.0.0.1 dst=10.0.0.2 dport=65536", "ct:1:43: invalid port `65536`: above 65535 [65536]"),
+            ("icmp 1 10 src=10.0.0.1 dst=10.0.0.2 type=256", "ct:1:42: invalid ICMP type `256`: above 255 [256]"),
+            ("icmp 1 10 src=10.0.0.1 dst=10.0.0.2 type=8 code=x", "ct:1:49: invalid ICMP code `x`: expected a number [x]"),
+            ("icmp 1 10 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=65536", "ct:1:54: invalid ICMP id `65536`: above 65535 [65536]"),
+            ("udp 17 10 mark=4294967296", "ct:1:16: invalid mark `4294967296`: above 32 bits [4294967296]"),
+            ("udp 17 10 zone=65536", "ct:1:16: invalid zone `65536`: above 65535 [65536]"),
+            ("udp 17 10 [ASSURED] use=1", "ct:1:1: expected an original tuple with `src=` and `dst=`, found `udp 17 10 [ASSURED] use=1` [udp 17 10 [ASSURED] use=1]"),
+            ("udp 17 10 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2", "ct:1:1: expected a reply tuple with `src=` and `dst=`, found `udp 17 10 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2` [udp 17 10 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2]"),
+        ];
+        for (case, expected) in cases {
+            let e = parse(&SourceFile::new("ct", case)).unwrap_err();
+            let spanned = &case[e.span.start as usize..e.span.end as usize];
+            assert_eq!(format!("{e} [{spanned}]"), expected, "{case}");
+        }
+        let ok = format!("udp 17 10 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 {REPLY} mark=7");
+        assert_eq!(parse(&SourceFile::new("ct", ok)).unwrap()[0].mark, 7);
     }
 }

@@ -26,18 +26,16 @@ use std::net::IpAddr;
 /// the type (hash:ip,port -> [Ip, Port]; Port components are two key patterns: protocol
 /// number then port; `nomatch` elements flagged; `timeout` => dynamic).
 pub fn parse(source: &SourceFile) -> Result<Vec<NamedSet>, ParseError> {
-    let mut sets: Vec<NamedSet> = Vec::new();
-    let mut by_name: HashMap<String, (usize, bool)> = HashMap::new();
+    let mut sets = Sets::default();
     let text: &str = &source.text;
     for raw in lines(text) {
         if raw.is_blank_or_comment() {
             continue;
         }
-        let index = raw.index;
         let (start, line) = raw.trimmed();
-        let err = |span: Span, kind: ErrorKind| ParseError::new(source, span, kind);
         let toks = tokenize(line, start).map_err(|q| {
-            err(
+            ParseError::new(
+                source,
                 q.0,
                 ErrorKind::Structure {
                     message: "unterminated quote".into(),
@@ -48,167 +46,20 @@ pub fn parse(source: &SourceFile) -> Result<Vec<NamedSet>, ParseError> {
             continue;
         };
         let Some(name) = name else {
-            return Err(ParseError::expected(
-                source,
-                Span::new(cmd.span.end as usize, cmd.span.end as usize),
-                "a set name",
-                "",
-            ));
+            return Err(expected_after(source, cmd, "a set name"));
         };
         match &*cmd.text {
             "create" | "-N" => {
-                let ty = toks.get(2).ok_or_else(|| {
-                    ParseError::expected(
-                        source,
-                        Span::new(name.span.end as usize, name.span.end as usize),
-                        "a set type",
-                        "",
-                    )
-                })?;
-                let dims = dims_of(&ty.text).ok_or_else(|| {
-                    err(
-                        ty.span,
-                        ErrorKind::Unsupported {
-                            construct: format!("ipset type `{}`", ty.text),
-                        },
-                    )
-                })?;
-                let mut v6 = false;
-                let mut dynamic = false;
-                let mut i = 3;
-                while let Some(opt) = toks.get(i) {
-                    match &*opt.text {
-                        "family" => {
-                            let f = value_after(source, &toks, i)?;
-                            v6 = match &*f.text {
-                                "inet" => false,
-                                "inet6" => true,
-                                _ => {
-                                    return Err(ParseError::expected(
-                                        source,
-                                        f.span,
-                                        "inet or inet6",
-                                        &f.text,
-                                    ))
-                                }
-                            };
-                            i += 1;
-                        }
-                        "timeout" => {
-                            value_after(source, &toks, i)?;
-                            dynamic = true;
-                            i += 1;
-                        }
-                        "hashsize" | "maxelem" | "netmask" | "range" | "size" | "markmask"
-                        | "bucketsize" | "initval" => {
-                            value_after(source, &toks, i)?;
-                            i += 1;
-                        }
-                        "counters" | "comment" | "skbinfo" | "forceadd" => {}
-                        _ => {
-                            return Err(err(
-                                opt.span,
-                                ErrorKind::Unsupported {
-                                    construct: format!("ipset create option `{}`", opt.text),
-                                },
-                            ))
-                        }
-                    }
-                    i += 1;
-                }
-                if by_name.contains_key(&*name.text) {
-                    return Err(err(
-                        name.span,
-                        ErrorKind::Structure {
-                            message: format!("set `{}` is created twice", name.text),
-                        },
-                    ));
-                }
-                let key_width = dims
-                    .iter()
-                    .map(|d| if *d == IpsetDim::Port { 2 } else { 1 })
-                    .sum::<usize>()
-                    .max(1);
                 let origin = Origin {
                     file: source.name.clone(),
                     span: Span::new(start, start + line.len()),
-                    line: index as u32 + 1,
+                    line: raw.index as u32 + 1,
                     text: line.to_string(),
                     ..Origin::default()
                 };
-                by_name.insert(name.text.to_string(), (sets.len(), v6));
-                sets.push(NamedSet {
-                    name: name.text.to_string(),
-                    key_width,
-                    elements: Vec::new(),
-                    declared_type: ty.text.to_string(),
-                    dynamic,
-                    ipset_dims: dims,
-                    origin,
-                });
+                sets.create(source, &toks, name, origin)?;
             }
-            "add" | "-A" => {
-                let &(at, v6) = by_name.get(&*name.text).ok_or_else(|| {
-                    err(
-                        name.span,
-                        ErrorKind::Undefined {
-                            what: "ipset".into(),
-                            name: name.text.to_string(),
-                        },
-                    )
-                })?;
-                let elem = toks.get(2).ok_or_else(|| {
-                    ParseError::expected(
-                        source,
-                        Span::new(name.span.end as usize, name.span.end as usize),
-                        "an element",
-                        "",
-                    )
-                })?;
-                let set = &mut sets[at];
-                let key = if set.declared_type == "list:set" {
-                    vec![Pattern::Value(Value::Str(elem.text.to_string()))]
-                } else {
-                    element(&elem.text, &set.ipset_dims, &set.declared_type, v6).map_err(
-                        |reason| {
-                            err(
-                                elem.span,
-                                ErrorKind::InvalidValue {
-                                    what: "ipset element".into(),
-                                    value: elem.text.to_string(),
-                                    reason,
-                                },
-                            )
-                        },
-                    )?
-                };
-                let mut nomatch = false;
-                let mut i = 3;
-                while let Some(opt) = toks.get(i) {
-                    match &*opt.text {
-                        "nomatch" => nomatch = true,
-                        "timeout" | "packets" | "bytes" | "comment" | "skbmark" | "skbprio"
-                        | "skbqueue" | "before" | "after" => {
-                            value_after(source, &toks, i)?;
-                            i += 1;
-                        }
-                        _ => {
-                            return Err(err(
-                                opt.span,
-                                ErrorKind::Unsupported {
-                                    construct: format!("ipset element option `{}`", opt.text),
-                                },
-                            ))
-                        }
-                    }
-                    i += 1;
-                }
-                set.elements.push(SetElement {
-                    key,
-                    data: None,
-                    nomatch,
-                });
-            }
+            "add" | "-A" => sets.add(source, &toks, name)?,
             _ => {
                 return Err(ParseError::expected(
                     source,
@@ -219,7 +70,194 @@ pub fn parse(source: &SourceFile) -> Result<Vec<NamedSet>, ParseError> {
             }
         }
     }
-    Ok(sets)
+    Ok(sets.sets)
+}
+
+/// The sets read so far, and by name: where each is and whether it is IPv6.
+#[derive(Default)]
+struct Sets {
+    sets: Vec<NamedSet>,
+    by_name: HashMap<String, (usize, bool)>,
+}
+
+impl Sets {
+    /// `create NAME TYPE [OPTION...]`.
+    fn create(
+        &mut self,
+        source: &SourceFile,
+        toks: &[Token<'_>],
+        name: &Token<'_>,
+        origin: Origin,
+    ) -> Result<(), ParseError> {
+        let ty = toks
+            .get(2)
+            .ok_or_else(|| expected_after(source, name, "a set type"))?;
+        let dims = dims_of(&ty.text).ok_or_else(|| {
+            ParseError::new(
+                source,
+                ty.span,
+                ErrorKind::Unsupported {
+                    construct: format!("ipset type `{}`", ty.text),
+                },
+            )
+        })?;
+        let CreateOptions { v6, dynamic } = create_options(source, toks)?;
+        if self.by_name.contains_key(&*name.text) {
+            return Err(ParseError::new(
+                source,
+                name.span,
+                ErrorKind::Structure {
+                    message: format!("set `{}` is created twice", name.text),
+                },
+            ));
+        }
+        let key_width = dims
+            .iter()
+            .map(|d| if *d == IpsetDim::Port { 2 } else { 1 })
+            .sum::<usize>()
+            .max(1);
+        self.by_name
+            .insert(name.text.to_string(), (self.sets.len(), v6));
+        self.sets.push(NamedSet {
+            name: name.text.to_string(),
+            key_width,
+            elements: Vec::new(),
+            declared_type: ty.text.to_string(),
+            dynamic,
+            ipset_dims: dims,
+            origin,
+        });
+        Ok(())
+    }
+
+    /// `add NAME ELEMENT [OPTION...]`, to a set created before.
+    fn add(
+        &mut self,
+        source: &SourceFile,
+        toks: &[Token<'_>],
+        name: &Token<'_>,
+    ) -> Result<(), ParseError> {
+        let &(at, v6) = self.by_name.get(&*name.text).ok_or_else(|| {
+            ParseError::new(
+                source,
+                name.span,
+                ErrorKind::Undefined {
+                    what: "ipset".into(),
+                    name: name.text.to_string(),
+                },
+            )
+        })?;
+        let elem = toks
+            .get(2)
+            .ok_or_else(|| expected_after(source, name, "an element"))?;
+        let set = &mut self.sets[at];
+        let key = if set.declared_type == "list:set" {
+            vec![Pattern::Value(Value::Str(elem.text.to_string()))]
+        } else {
+            element(&elem.text, &set.ipset_dims, &set.declared_type, v6).map_err(|reason| {
+                ParseError::new(
+                    source,
+                    elem.span,
+                    ErrorKind::InvalidValue {
+                        what: "ipset element".into(),
+                        value: elem.text.to_string(),
+                        reason,
+                    },
+                )
+            })?
+        };
+        let nomatch = element_options(source, toks)?;
+        set.elements.push(SetElement {
+            key,
+            data: None,
+            nomatch,
+        });
+        Ok(())
+    }
+}
+
+/// What the options of `create` (after the type) say about the set.
+struct CreateOptions {
+    v6: bool,
+    /// `timeout`: the packet path may add to the set.
+    dynamic: bool,
+}
+
+fn create_options(source: &SourceFile, toks: &[Token<'_>]) -> Result<CreateOptions, ParseError> {
+    let mut options = CreateOptions {
+        v6: false,
+        dynamic: false,
+    };
+    let mut i = 3;
+    while let Some(opt) = toks.get(i) {
+        match &*opt.text {
+            "family" => {
+                let f = value_after(source, toks, i)?;
+                options.v6 = match &*f.text {
+                    "inet" => false,
+                    "inet6" => true,
+                    _ => {
+                        return Err(ParseError::expected(
+                            source,
+                            f.span,
+                            "inet or inet6",
+                            &f.text,
+                        ))
+                    }
+                };
+                i += 1;
+            }
+            "timeout" => {
+                value_after(source, toks, i)?;
+                options.dynamic = true;
+                i += 1;
+            }
+            "hashsize" | "maxelem" | "netmask" | "range" | "size" | "markmask" | "bucketsize"
+            | "initval" => {
+                value_after(source, toks, i)?;
+                i += 1;
+            }
+            "counters" | "comment" | "skbinfo" | "forceadd" => {}
+            _ => return Err(unsupported_option(source, opt, "ipset create option")),
+        }
+        i += 1;
+    }
+    Ok(options)
+}
+
+/// The options of `add` after the element; whether the element is a `nomatch` one.
+fn element_options(source: &SourceFile, toks: &[Token<'_>]) -> Result<bool, ParseError> {
+    let mut nomatch = false;
+    let mut i = 3;
+    while let Some(opt) = toks.get(i) {
+        match &*opt.text {
+            "nomatch" => nomatch = true,
+            "timeout" | "packets" | "bytes" | "comment" | "skbmark" | "skbprio" | "skbqueue"
+            | "before" | "after" => {
+                value_after(source, toks, i)?;
+                i += 1;
+            }
+            _ => return Err(unsupported_option(source, opt, "ipset element option")),
+        }
+        i += 1;
+    }
+    Ok(nomatch)
+}
+
+fn unsupported_option(source: &SourceFile, opt: &Token<'_>, what: &str) -> ParseError {
+    ParseError::new(
+        source,
+        opt.span,
+        ErrorKind::Unsupported {
+            construct: format!("{what} `{}`", opt.text),
+        },
+    )
+}
+
+/// `expected` is missing after `tok`, at the end of the line.
+fn expected_after(source: &SourceFile, tok: &Token<'_>, expected: &str) -> ParseError {
+    let end = tok.span.end as usize;
+    ParseError::expected(source, Span::new(end, end), expected, "")
 }
 
 fn value_after<'t, 'a>(
@@ -228,14 +266,8 @@ fn value_after<'t, 'a>(
     i: usize,
 ) -> Result<&'t Token<'a>, ParseError> {
     let opt = &toks[i];
-    toks.get(i + 1).ok_or_else(|| {
-        ParseError::expected(
-            source,
-            Span::new(opt.span.end as usize, opt.span.end as usize),
-            &format!("a value for {}", opt.text),
-            "",
-        )
-    })
+    toks.get(i + 1)
+        .ok_or_else(|| expected_after(source, opt, &format!("a value for {}", opt.text)))
 }
 
 /// The dimensions of `hash:ip,port` and friends; `list:set` has none (its elements are
@@ -506,6 +538,34 @@ mod tests {
             "create s bitmap:port range 0-100\nadd s 80",
         ] {
             let _ = parse(&SourceFile::new("x", text));
+        }
+    }
+
+    /// Malformed input, its error as `line:col: message` and the text it spans.
+    #[test]
+    fn malformed_lines_and_their_errors() {
+        let cases = [
+            ("create", "x:1:7: expected a set name, found end of line []"),
+            ("create s", "x:1:9: expected a set type, found end of line []"),
+            ("create s hash:ip family inet7", "x:1:25: expected inet or inet6, found `inet7` [inet7]"),
+            ("create s hash:ip family", "x:1:24: expected a value for family, found end of line []"),
+            ("create s hash:ip frob", "x:1:18: unsupported: ipset create option `frob` is not modelled by whyblocked [frob]"),
+            ("create s hash:ip\ncreate s hash:net", "x:2:8: set `s` is created twice [s]"),
+            ("create s hash:ip\nadd s", "x:2:6: expected an element, found end of line []"),
+            ("create s hash:ip\nadd s 1.2.3.4 frob", "x:2:15: unsupported: ipset element option `frob` is not modelled by whyblocked [frob]"),
+            ("create s hash:ip\nadd s 1.2.3.4 timeout", "x:2:22: expected a value for timeout, found end of line []"),
+            ("create s hash:ip,port\nadd s 1.2.3.4", "x:2:7: invalid ipset element `1.2.3.4`: `hash:ip,port` elements have 2 parts separated by `,` [1.2.3.4]"),
+            ("create s hash:ip,port\nadd s 1.2.3.4,icmp:8", "x:2:7: invalid ipset element `1.2.3.4,icmp:8`: `8`: ICMP entries are type/code [1.2.3.4,icmp:8]"),
+            ("create s hash:ip,port\nadd s 1.2.3.4,frob:8", "x:2:7: invalid ipset element `1.2.3.4,frob:8`: `frob` is not a protocol [1.2.3.4,frob:8]"),
+            ("create s hash:ip family inet6\nadd s 10.0.0.1", "x:2:7: invalid ipset element `10.0.0.1`: `10.0.0.1` is not of the set's family (inet6) [10.0.0.1]"),
+            ("create s hash:mac\nadd s 00:11", "x:2:7: invalid ipset element `00:11`: `00:11` is not a MAC address [00:11]"),
+            ("del s 1.2.3.4", "x:1:1: expected `create` or `add`, found `del` [del]"),
+            ("create \"s", "x:1:8: unterminated quote [\"]"),
+        ];
+        for (case, expected) in cases {
+            let e = parse(&SourceFile::new("x", case)).unwrap_err();
+            let spanned = &case[e.span.start as usize..e.span.end as usize];
+            assert_eq!(format!("{e} [{spanned}]"), expected, "{case}");
         }
     }
 }

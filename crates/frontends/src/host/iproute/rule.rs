@@ -125,116 +125,165 @@ fn lower_rule(
     r: JRule,
     v6: bool,
 ) -> Result<PolicyRule, ParseError> {
-    let whole = Span::new(elem.start, elem.start + elem.text.len());
-    let selector =
-        |key: &str, addr: &Option<String>, len: Option<u8>| -> Result<Option<IpNet>, ParseError> {
-            let Some(a) = addr else { return Ok(None) };
-            if a == "all" {
-                return Ok(None);
-            }
-            let span = elem.value_span(key, 0);
-            if a.contains('/') {
-                return parse_prefix(source, span, a, v6).map(Some);
-            }
-            let ip = parse_ip(source, span, "address", a)?;
-            let max = if ip.is_ipv6() { 128 } else { 32 };
-            let len = len.unwrap_or(max);
-            IpNet::new(ip, len).map(|n| Some(n.trunc())).map_err(|_| {
-                invalid(
-                    source,
-                    elem.value_span(&format!("{key}len"), 0),
-                    "prefix length",
-                    &len.to_string(),
-                    "too long for the address",
-                )
-            })
-        };
-    let src = selector("src", &r.src, r.srclen)?;
-    let dst = selector("dst", &r.dst, r.dstlen)?;
-
-    let fwmark = match &r.fwmark {
-        None => None,
-        Some(v) => {
-            let text = scalar_text(v).unwrap_or_default();
-            let span = elem.value_span("fwmark", 0);
-            let bad = |t: &str| {
-                invalid(
-                    source,
-                    span,
-                    "fwmark",
-                    t,
-                    "expected a number, optionally /mask",
-                )
-            };
-            let (mark, mask) = match text.split_once('/') {
-                Some((m, k)) => (
-                    parse_u32_any(m).ok_or_else(|| bad(&text))?,
-                    parse_u32_any(k).ok_or_else(|| bad(&text))?,
-                ),
-                None => {
-                    let mark = parse_u32_any(&text).ok_or_else(|| bad(&text))?;
-                    let mask = match &r.fwmask {
-                        Some(m) => {
-                            let mt = scalar_text(m).unwrap_or_default();
-                            parse_u32_any(&mt).ok_or_else(|| {
-                                invalid(
-                                    source,
-                                    elem.value_span("fwmask", 0),
-                                    "fwmask",
-                                    &mt,
-                                    "expected a number",
-                                )
-                            })?
-                        }
-                        None => u32::MAX,
-                    };
-                    (mark, mask)
-                }
-            };
-            Some((mark, mask))
-        }
-    };
-    let tos = match r.tos.as_ref().or(r.dsfield.as_ref()) {
-        None => None,
-        Some(v) => {
-            let t = scalar_text(v).unwrap_or_default();
-            let key = if r.tos.is_some() { "tos" } else { "dsfield" };
-            Some(
-                parse_u32_any(&t)
-                    .and_then(|n| u8::try_from(n).ok())
-                    .ok_or_else(|| {
-                        invalid(
-                            source,
-                            elem.value_span(key, 0),
-                            "tos",
-                            &t,
-                            "expected a byte",
-                        )
-                    })?,
-            )
-        }
-    };
-    let ipproto = match &r.ipproto {
-        None => None,
-        Some(v) => {
-            let t = scalar_text(v).unwrap_or_default();
-            let name = t.strip_prefix("ipproto-").unwrap_or(&t);
-            Some(IpProto::from_name(name).ok_or_else(|| {
-                invalid(
-                    source,
-                    elem.value_span("ipproto", 0),
-                    "protocol",
-                    &t,
-                    "unknown protocol name",
-                )
-            })?)
-        }
-    };
+    let src = address_selector(source, elem, "src", &r.src, r.srclen, v6)?;
+    let dst = address_selector(source, elem, "dst", &r.dst, r.dstlen, v6)?;
+    let fwmark = fwmark_selector(source, elem, &r)?;
+    let tos = tos_selector(source, elem, &r)?;
+    let ipproto = ipproto_selector(source, elem, &r.ipproto)?;
     let sport = port_range(source, elem, "sport", &r.sport, r.sport_start, r.sport_end)?;
     let dport = port_range(source, elem, "dport", &r.dport, r.dport_start, r.dport_end)?;
-    let uid = match (r.uid_start, r.uid_end, &r.uidrange) {
-        (Some(a), b, _) => Some((a, b.unwrap_or(a))),
-        (None, _, Some(v)) => Some(range_of(v).ok_or_else(|| {
+    let uid = uid_selector(source, elem, &r)?;
+    let suppress_prefixlen = suppress_prefixlen(source, elem, &r.suppress_prefixlen)?;
+    let table_text = r.table.as_ref().and_then(scalar_text);
+    let action = rule_action(source, elem, &r, table_text.as_deref())?;
+    let mut rule = PolicyRule {
+        priority: r.priority.unwrap_or(0),
+        v6,
+        not: r.not,
+        src,
+        dst,
+        iif: r.iif,
+        oif: r.oif,
+        fwmark,
+        tos,
+        ipproto,
+        sport,
+        dport,
+        uid,
+        action,
+        suppress_prefixlen,
+        text: String::new(),
+    };
+    rule.text = rule_text(&rule, table_text.as_deref());
+    Ok(rule)
+}
+
+/// `from`/`to`: `all` (no selector), a prefix, or an address with its length in `KEYlen`.
+fn address_selector(
+    source: &SourceFile,
+    elem: &Element<'_>,
+    key: &str,
+    addr: &Option<String>,
+    len: Option<u8>,
+    v6: bool,
+) -> Result<Option<IpNet>, ParseError> {
+    let Some(a) = addr else { return Ok(None) };
+    if a == "all" {
+        return Ok(None);
+    }
+    let span = elem.value_span(key, 0);
+    if a.contains('/') {
+        return parse_prefix(source, span, a, v6).map(Some);
+    }
+    let ip = parse_ip(source, span, "address", a)?;
+    let max = if ip.is_ipv6() { 128 } else { 32 };
+    let len = len.unwrap_or(max);
+    IpNet::new(ip, len).map(|n| Some(n.trunc())).map_err(|_| {
+        invalid(
+            source,
+            elem.value_span(&format!("{key}len"), 0),
+            "prefix length",
+            &len.to_string(),
+            "too long for the address",
+        )
+    })
+}
+
+/// `fwmark`: `MARK/MASK` in one field, or the mark with its mask in `fwmask` (default all
+/// ones).
+fn fwmark_selector(
+    source: &SourceFile,
+    elem: &Element<'_>,
+    r: &JRule,
+) -> Result<Option<(u32, u32)>, ParseError> {
+    let Some(v) = &r.fwmark else { return Ok(None) };
+    let text = scalar_text(v).unwrap_or_default();
+    let bad = || {
+        invalid(
+            source,
+            elem.value_span("fwmark", 0),
+            "fwmark",
+            &text,
+            "expected a number, optionally /mask",
+        )
+    };
+    if let Some((m, k)) = text.split_once('/') {
+        let mark = parse_u32_any(m).ok_or_else(bad)?;
+        let mask = parse_u32_any(k).ok_or_else(bad)?;
+        return Ok(Some((mark, mask)));
+    }
+    let mark = parse_u32_any(&text).ok_or_else(bad)?;
+    let Some(m) = &r.fwmask else {
+        return Ok(Some((mark, u32::MAX)));
+    };
+    let mt = scalar_text(m).unwrap_or_default();
+    let mask = parse_u32_any(&mt).ok_or_else(|| {
+        invalid(
+            source,
+            elem.value_span("fwmask", 0),
+            "fwmask",
+            &mt,
+            "expected a number",
+        )
+    })?;
+    Ok(Some((mark, mask)))
+}
+
+/// `tos` (or `dsfield`, as newer versions call it): one byte.
+fn tos_selector(
+    source: &SourceFile,
+    elem: &Element<'_>,
+    r: &JRule,
+) -> Result<Option<u8>, ParseError> {
+    let Some(v) = r.tos.as_ref().or(r.dsfield.as_ref()) else {
+        return Ok(None);
+    };
+    let t = scalar_text(v).unwrap_or_default();
+    let key = if r.tos.is_some() { "tos" } else { "dsfield" };
+    let tos = parse_u32_any(&t)
+        .and_then(|n| u8::try_from(n).ok())
+        .ok_or_else(|| {
+            invalid(
+                source,
+                elem.value_span(key, 0),
+                "tos",
+                &t,
+                "expected a byte",
+            )
+        })?;
+    Ok(Some(tos))
+}
+
+/// `ipproto`: a protocol name, or `ipproto-N` as some versions print an unnamed one.
+fn ipproto_selector(
+    source: &SourceFile,
+    elem: &Element<'_>,
+    ipproto: &Option<Value>,
+) -> Result<Option<IpProto>, ParseError> {
+    let Some(v) = ipproto else { return Ok(None) };
+    let t = scalar_text(v).unwrap_or_default();
+    let name = t.strip_prefix("ipproto-").unwrap_or(&t);
+    let proto = IpProto::from_name(name).ok_or_else(|| {
+        invalid(
+            source,
+            elem.value_span("ipproto", 0),
+            "protocol",
+            &t,
+            "unknown protocol name",
+        )
+    })?;
+    Ok(Some(proto))
+}
+
+/// `uidrange`: `uid_start`/`uid_end`, or `"A-B"` in older versions.
+fn uid_selector(
+    source: &SourceFile,
+    elem: &Element<'_>,
+    r: &JRule,
+) -> Result<Option<(u32, u32)>, ParseError> {
+    match (r.uid_start, r.uid_end, &r.uidrange) {
+        (Some(a), b, _) => Ok(Some((a, b.unwrap_or(a)))),
+        (None, _, Some(v)) => range_of(v).map(Some).ok_or_else(|| {
             invalid(
                 source,
                 elem.value_span("uidrange", 0),
@@ -242,62 +291,53 @@ fn lower_rule(
                 &v.to_string(),
                 "expected N-M",
             )
-        })?),
-        _ => None,
+        }),
+        _ => Ok(None),
+    }
+}
+
+/// `suppress_prefixlength N`; a negative value means "not set" in some versions.
+fn suppress_prefixlen(
+    source: &SourceFile,
+    elem: &Element<'_>,
+    value: &Option<Value>,
+) -> Result<Option<u8>, ParseError> {
+    let Some(v) = value else { return Ok(None) };
+    let t = scalar_text(v).unwrap_or_default();
+    let bad = |reason: &str| {
+        invalid(
+            source,
+            elem.value_span("suppress_prefixlen", 0),
+            "prefix length",
+            &t,
+            reason,
+        )
     };
-    let suppress_prefixlen = match &r.suppress_prefixlen {
-        None => None,
-        Some(v) => {
-            let t = scalar_text(v).unwrap_or_default();
-            match t.parse::<i64>() {
-                // -1 is "not set" in some versions.
-                Ok(n) if n < 0 => None,
-                Ok(n) => Some(u8::try_from(n).map_err(|_| {
-                    invalid(
-                        source,
-                        elem.value_span("suppress_prefixlen", 0),
-                        "prefix length",
-                        &t,
-                        "too long",
-                    )
-                })?),
-                Err(_) => {
-                    return Err(invalid(
-                        source,
-                        elem.value_span("suppress_prefixlen", 0),
-                        "prefix length",
-                        &t,
-                        "expected a number",
-                    ))
-                }
-            }
-        }
-    };
-    let table_text = r.table.as_ref().and_then(scalar_text);
-    let goto_target = |source: &SourceFile| -> Result<u32, ParseError> {
-        let v = r.goto.as_ref().and_then(scalar_text).unwrap_or_default();
-        v.parse().map_err(|_| {
-            invalid(
-                source,
-                elem.value_span("goto", 0),
-                "goto target",
-                &v,
-                "expected a rule priority",
-            )
-        })
-    };
+    match t.parse::<i64>() {
+        Ok(n) if n < 0 => Ok(None),
+        Ok(n) => u8::try_from(n).map(Some).map_err(|_| bad("too long")),
+        Err(_) => Err(bad("expected a number")),
+    }
+}
+
+/// What the rule does: `action` by name, or (older versions) implied by `table`, `goto`
+/// or `nop` alone.
+fn rule_action(
+    source: &SourceFile,
+    elem: &Element<'_>,
+    r: &JRule,
+    table_text: Option<&str>,
+) -> Result<RuleAction, ParseError> {
     let action = match r.action.as_deref() {
         Some("blackhole") => RuleAction::Blackhole,
         Some("unreachable") => RuleAction::Unreachable,
         Some("prohibit") => RuleAction::Prohibit,
         Some("nop") => RuleAction::Nop,
-        Some("goto") => RuleAction::Goto(goto_target(source)?),
-        Some("lookup" | "to_tbl") | None if table_text.is_some() => RuleAction::Lookup(
-            table_text
-                .as_deref()
-                .map_or(table_id::MAIN, table_id_of_name),
-        ),
-        None if r.goto.is_some() => RuleAction::Goto(goto_target(source)?),
+        Some("goto") => RuleAction::Goto(goto_target(source, elem, r)?),
+        Some("lookup" | "to_tbl") | None if table_text.is_some() => {
+            RuleAction::Lookup(table_text.map_or(table_id::MAIN, table_id_of_name))
+        }
+        None if r.goto.is_some() => RuleAction::Goto(goto_target(source, elem, r)?),
         None if r.nop => RuleAction::Nop,
         Some(other) => {
             return Err(ParseError::new(
@@ -311,31 +351,26 @@ fn lower_rule(
         None => {
             return Err(ParseError::new(
                 source,
-                whole,
+                Span::new(elem.start, elem.start + elem.text.len()),
                 json_kind("rule without `table` or `action`"),
             ))
         }
     };
-    let mut rule = PolicyRule {
-        priority: r.priority.unwrap_or(0),
-        v6,
-        not: r.not,
-        src,
-        dst,
-        iif: r.iif.clone(),
-        oif: r.oif.clone(),
-        fwmark,
-        tos,
-        ipproto,
-        sport,
-        dport,
-        uid,
-        action,
-        suppress_prefixlen,
-        text: String::new(),
-    };
-    rule.text = rule_text(&rule, table_text.as_deref());
-    Ok(rule)
+    Ok(action)
+}
+
+/// The priority a `goto` rule jumps to.
+fn goto_target(source: &SourceFile, elem: &Element<'_>, r: &JRule) -> Result<u32, ParseError> {
+    let v = r.goto.as_ref().and_then(scalar_text).unwrap_or_default();
+    v.parse().map_err(|_| {
+        invalid(
+            source,
+            elem.value_span("goto", 0),
+            "goto target",
+            &v,
+            "expected a rule priority",
+        )
+    })
 }
 
 /// The rule as `ip rule` prints it: `32766: from all lookup main`.
@@ -525,5 +560,97 @@ mod tests {
             &text[e.span.start as usize..e.span.end as usize],
             "\"frobnicate\""
         );
+    }
+
+    /// One malformed rule per line, its error as `line:col: message` and the text it spans.
+    #[test]
+    fn malformed_rules_name_the_field() {
+        let cases = [
+            (
+                r#"{"priority":1,"src":"10.0.0.x","table":"main"}"#,
+                r#"r:1:22: invalid address `10.0.0.x`: not an IP address ["10.0.0.x"]"#,
+            ),
+            (
+                r#"{"priority":1,"src":"10.0.0.0/99","table":"main"}"#,
+                r#"r:1:22: invalid prefix `10.0.0.0/99`: not an address or prefix ["10.0.0.0/99"]"#,
+            ),
+            (
+                r#"{"priority":1,"dst":"10.0.0.1","dstlen":40,"table":"main"}"#,
+                r#"r:1:42: invalid prefix length `40`: too long for the address [40]"#,
+            ),
+            (
+                r#"{"priority":1,"fwmark":"zz","table":"main"}"#,
+                r#"r:1:25: invalid fwmark `zz`: expected a number, optionally /mask ["zz"]"#,
+            ),
+            (
+                r#"{"priority":1,"fwmark":"0x1/zz","table":"main"}"#,
+                r#"r:1:25: invalid fwmark `0x1/zz`: expected a number, optionally /mask ["0x1/zz"]"#,
+            ),
+            (
+                r#"{"priority":1,"fwmark":"1","fwmask":"q","table":"main"}"#,
+                r#"r:1:38: invalid fwmask `q`: expected a number ["q"]"#,
+            ),
+            (
+                r#"{"priority":1,"tos":"300","table":"main"}"#,
+                r#"r:1:22: invalid tos `300`: expected a byte ["300"]"#,
+            ),
+            (
+                r#"{"priority":1,"dsfield":"x","table":"main"}"#,
+                r#"r:1:26: invalid tos `x`: expected a byte ["x"]"#,
+            ),
+            (
+                r#"{"priority":1,"ipproto":"ipproto-frob","table":"main"}"#,
+                r#"r:1:26: invalid protocol `ipproto-frob`: unknown protocol name ["ipproto-frob"]"#,
+            ),
+            (
+                r#"{"priority":1,"sport":"70000","table":"main"}"#,
+                r#"r:1:24: invalid port range `"70000"`: expected N or N-M (0-65535) ["70000"]"#,
+            ),
+            (
+                r#"{"priority":1,"dport":"5-x","table":"main"}"#,
+                r#"r:1:24: invalid port range `"5-x"`: expected N or N-M (0-65535) ["5-x"]"#,
+            ),
+            (
+                r#"{"priority":1,"uidrange":"a-b","table":"main"}"#,
+                r#"r:1:27: invalid uid range `"a-b"`: expected N-M ["a-b"]"#,
+            ),
+            (
+                r#"{"priority":1,"suppress_prefixlen":300,"table":"main"}"#,
+                r#"r:1:37: invalid prefix length `300`: too long [300]"#,
+            ),
+            (
+                r#"{"priority":1,"suppress_prefixlen":"x","table":"main"}"#,
+                r#"r:1:37: invalid prefix length `x`: expected a number ["x"]"#,
+            ),
+            (
+                r#"{"priority":1,"action":"goto","goto":"x"}"#,
+                r#"r:1:39: invalid goto target `x`: expected a rule priority ["x"]"#,
+            ),
+            (
+                r#"{"priority":1,"goto":"y"}"#,
+                r#"r:1:23: invalid goto target `y`: expected a rule priority ["y"]"#,
+            ),
+            (
+                r#"{"priority":1,"src":"all"}"#,
+                r#"r:1:2: JSON: rule without `table` or `action` [{"priority":1,"src":"all"}]"#,
+            ),
+            (
+                r#"{"priority":1,"src":"1.2.3.4","action":"frob"}"#,
+                r#"r:1:41: unsupported: rule action `frob` is not modelled by whyblocked ["frob"]"#,
+            ),
+        ];
+        for (case, expected) in cases {
+            let text = format!("[{case}]");
+            let e = parse_rules(&SourceFile::new("r", text.as_str()), false).unwrap_err();
+            let spanned = &text[e.span.start as usize..e.span.end as usize];
+            assert_eq!(format!("{e} [{spanned}]"), expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn negative_suppress_prefixlen_is_unset() {
+        let text = r#"[{"priority":1,"suppress_prefixlen":-1,"table":"main"}]"#;
+        let rules = parse_rules(&SourceFile::new("r", text), false).unwrap();
+        assert_eq!(rules[0].suppress_prefixlen, None);
     }
 }
