@@ -138,23 +138,12 @@ pub fn rows_of_ruleset(rs: &Ruleset) -> Vec<Row> {
     rows
 }
 
-/// The hook of an iptables built-in chain, by name (a `-L` listing names no table).
-fn builtin_hook(name: &str) -> Option<Hook> {
-    Some(match name {
-        "PREROUTING" => Hook::Prerouting,
-        "INPUT" => Hook::Input,
-        "FORWARD" => Hook::Forward,
-        "OUTPUT" => Hook::Output,
-        "POSTROUTING" => Hook::Postrouting,
-        _ => return None,
-    })
-}
-
 /// Rows of an `iptables -L -n -v` listing (`table`: as given with `-t`, usually `filter`).
 pub fn rows_of_listing(chains: &[ListedChain], file: &str, table: &str) -> Vec<Row> {
     let mut rows = Vec::new();
     for (n, c) in chains.iter().enumerate() {
-        let order = match builtin_hook(&c.name) {
+        // A `-L` listing names no table: a built-in chain's hook is known by its name.
+        let order = match Hook::from_builtin_chain(&c.name) {
             Some(h) => (hook_rank(h), 0, n),
             None => (REGULAR, 0, n),
         };
