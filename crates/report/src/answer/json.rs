@@ -8,8 +8,8 @@
 //! rule numbers (`index`) are 1-based as iptables numbers them; `line` is 1-based;
 //! addresses are strings as `ip` prints them.
 
+use super::Answer;
 use crate::words;
-use crate::Answer;
 use analysis::Fix;
 use engine::{
     Assumption, Branch, Decider, Event, Fate, LogLine, NatRewrite, Reply, Response, ResponseKind,

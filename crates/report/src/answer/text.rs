@@ -17,8 +17,8 @@
 //! branch is listed with its fate and deciding rule. Colour only when
 //! [`TextOptions::color`] is set (the caller decides from the terminal and `NO_COLOR`).
 
+use super::Answer;
 use crate::words;
-use crate::Answer;
 use analysis::{Fix, PingContrast, Position};
 use engine::{Decider, Event, Outcome, Trace};
 use model::{Host, Ruleset};

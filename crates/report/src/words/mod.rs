@@ -2,6 +2,8 @@
 //! say the same thing. Lookups never panic: a reference that does not resolve is named as
 //! such.
 
+pub mod flows;
+
 use engine::{
     Assumption, Branch, CtState, Decider, Errno, Fate, Listener, LogLine, NatRewrite, Note,
     Response, ResponseKind, RouteDecision, RouteKind, RoutingFailure, SenderView, Trace,
