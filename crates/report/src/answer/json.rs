@@ -986,17 +986,22 @@ fn verdict_parts(rs: &Ruleset, v: &TraceVerdict) -> (String, Option<String>, Opt
     }
 }
 
+/// The step with a rule's or a policy's verdict, its target and detail.
+fn with_verdict(mut s: PathStep, rs: &Ruleset, verdict: &TraceVerdict) -> PathStep {
+    let (v, target, detail) = verdict_parts(rs, verdict);
+    s.verdict = Some(v);
+    s.target = target;
+    s.detail = detail;
+    s
+}
+
 fn step(rs: &Ruleset, host: &Host, e: &Event) -> PathStep {
     match e {
         Event::Hook(h) => empty_step("hook", Some(*h)),
         Event::Rule { hook, at, verdict } => {
             let mut s = in_chain(empty_step("rule", Some(*hook)), rs, at.chain_ref());
             s.rule = rule_loc(rs, *at);
-            let (v, target, detail) = verdict_parts(rs, verdict);
-            s.verdict = Some(v);
-            s.target = target;
-            s.detail = detail;
-            s
+            with_verdict(s, rs, verdict)
         }
         Event::ChainEnd { hook, chain } => {
             let mut s = in_chain(empty_step("chain_end", Some(*hook)), rs, *chain);
@@ -1008,12 +1013,8 @@ fn step(rs: &Ruleset, host: &Host, e: &Event) -> PathStep {
             chain,
             verdict,
         } => {
-            let mut s = in_chain(empty_step("policy", Some(*hook)), rs, *chain);
-            let (v, target, detail) = verdict_parts(rs, verdict);
-            s.verdict = Some(v);
-            s.target = target;
-            s.detail = detail;
-            s
+            let s = in_chain(empty_step("policy", Some(*hook)), rs, *chain);
+            with_verdict(s, rs, verdict)
         }
         Event::Unknown { hook, choice } => {
             let mut s = in_chain(
