@@ -63,8 +63,11 @@ fn packet<W: Write>(w: &mut W, n: usize, a: &TraceAnswer, ruleset: &Ruleset) -> 
     writeln!(w, "packet {}  {shown}  (line {}{id})", n + 1, a.traced.line)?;
     traced_fate(w, a, ruleset)?;
     simulation(w, a, ruleset)?;
-    for s in &a.assumptions {
-        writeln!(w, "  assumed       {s}")?;
+    if a.assumed_established {
+        writeln!(
+            w,
+            "  assumed       a later packet of a traced flow: simulated with an established conntrack entry for it"
+        )?;
     }
     writeln!(w, "  path")?;
     for s in &a.steps {
