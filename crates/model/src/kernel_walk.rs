@@ -395,28 +395,6 @@ pub enum KernelFate {
     Vanished { after: Option<Hook> },
 }
 
-impl fmt::Display for KernelFate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KernelFate::Delivered => f.write_str("delivered locally"),
-            KernelFate::Forwarded { oif } => write!(f, "forwarded out of {oif}"),
-            KernelFate::Sent { oif } => write!(f, "sent out of {oif}"),
-            KernelFate::Dropped { .. } => f.write_str("dropped"),
-            KernelFate::Rejected { with: Some(r), .. } => write!(f, "rejected with {r}"),
-            KernelFate::Rejected { with: None, .. } => f.write_str("rejected"),
-            KernelFate::Queued { num, .. } => write!(f, "queued to {num}"),
-            KernelFate::Accepted { last_hook: Some(h) } => {
-                write!(f, "accepted (no closing event; last seen in {h})")
-            }
-            KernelFate::Accepted { last_hook: None } => f.write_str("accepted (no closing event)"),
-            KernelFate::Vanished { after: Some(h) } => {
-                write!(f, "vanished after {h} (lost in routing)")
-            }
-            KernelFate::Vanished { after: None } => f.write_str("vanished before any hook"),
-        }
-    }
-}
-
 /// Conntrack's classification of a packet as the kernel's trace reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CtSeen {

@@ -114,7 +114,7 @@ fn traced(ruleset: &Ruleset, a: &TraceAnswer) -> TracedJson {
         id: a.traced.id,
         packet: flows::packet_with_iif(&a.packet),
         traced_fate: kind,
-        traced_fate_text: a.fate.to_string(),
+        traced_fate_text: words::kernel_fate(&a.fate),
         deciding_rule,
         simulated_fate: a
             .simulated

@@ -75,7 +75,8 @@ pub(crate) fn divergence_words(ruleset: &Ruleset, d: &Divergence) -> String {
         ),
         Divergence::Fate { kernel, engine } => {
             format!(
-                "fate: kernel {kernel} | simulation {}",
+                "fate: kernel {} | simulation {}",
+                words::kernel_fate(kernel),
                 simulated_fate_words(engine)
             )
         }

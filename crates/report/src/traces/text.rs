@@ -84,7 +84,7 @@ fn traced_fate<W: Write>(w: &mut W, a: &TraceAnswer, ruleset: &Ruleset) -> io::R
             let s = &a.steps[at];
             let mut t = format!(
                 "{} by {}",
-                a.fate.to_string().to_uppercase(),
+                words::kernel_fate(&a.fate).to_uppercase(),
                 placed_words(ruleset, &s.at)
             );
             if let Placement::Rule(r) = s.at {
@@ -95,7 +95,7 @@ fn traced_fate<W: Write>(w: &mut W, a: &TraceAnswer, ruleset: &Ruleset) -> io::R
             }
             t
         }
-        None => a.fate.to_string().to_uppercase(),
+        None => words::kernel_fate(&a.fate).to_uppercase(),
     };
     writeln!(w, "  traced fate   {fate}")?;
     if let KernelFate::Rejected { step, .. } = a.fate {

@@ -4,11 +4,13 @@
 
 mod fates;
 pub mod flows;
+mod kernel;
 mod notes;
 mod packets;
 mod rules;
 
 pub use fates::*;
+pub use kernel::*;
 pub use notes::*;
 pub use packets::*;
 pub use rules::*;
