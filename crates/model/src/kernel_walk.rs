@@ -325,8 +325,21 @@ pub enum Placement {
     TracingRule,
     /// The table or chain is not in the given ruleset.
     NotInRuleset,
-    /// The chain is, but the rule could not be told apart from others (the reason).
-    Unplaced(&'static str),
+    /// The chain is, but the rule could not be told apart from others.
+    Unplaced(Unplaceable),
+}
+
+/// Why a traced event in a known chain could not be placed on one of its rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unplaceable {
+    /// The tracer printed an event of a kind the placer does not know.
+    UnknownEventKind,
+    /// The traced rule number is beyond the chain's last rule.
+    BeyondLastRule,
+    /// No rule of the chain has the traced verdict.
+    NoRuleWithVerdict,
+    /// Several rules of the chain have the traced verdict and no handle tells them apart.
+    SeveralRulesWithVerdict,
 }
 
 /// How a text tracer's event was placed (a netlink event is placed by its exact handle).

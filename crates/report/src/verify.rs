@@ -41,7 +41,7 @@ pub fn step(ruleset: &Ruleset, s: &Step) -> String {
         }
         Placement::TracingRule => "(the rule that switched tracing on)".into(),
         Placement::NotInRuleset => "(not in the given ruleset)".into(),
-        Placement::Unplaced(why) => format!("(not placed: {why})"),
+        Placement::Unplaced(why) => format!("(not placed: {})", words::unplaceable(*why)),
     };
     let verdict = match &s.verdict {
         _ if s.rejects => "reject".to_string(),

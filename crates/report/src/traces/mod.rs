@@ -18,7 +18,7 @@ pub(crate) fn placed_words(ruleset: &Ruleset, at: &Placement) -> String {
         Placement::ChainEnd(c) => format!("{} return", words::chain_label(ruleset, *c)),
         Placement::TracingRule => "(the rule that switched tracing on)".into(),
         Placement::NotInRuleset | Placement::Unmapped { .. } => "(not in the given ruleset)".into(),
-        Placement::Unplaced(why) => format!("(not placed: {why})"),
+        Placement::Unplaced(why) => format!("(not placed: {})", words::unplaceable(*why)),
     }
 }
 

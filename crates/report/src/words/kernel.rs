@@ -1,6 +1,6 @@
 //! What the kernel did, as a tracer showed it.
 
-use model::kernel_walk::KernelFate;
+use model::kernel_walk::{KernelFate, Unplaceable};
 
 /// A traced fate in a few words: `dropped`, `rejected with icmp-port-unreachable`,
 /// `accepted (no closing event; last seen in input)`...
@@ -19,5 +19,17 @@ pub fn kernel_fate(fate: &KernelFate) -> String {
         KernelFate::Accepted { last_hook: None } => "accepted (no closing event)".to_string(),
         KernelFate::Vanished { after: Some(h) } => format!("vanished after {h} (lost in routing)"),
         KernelFate::Vanished { after: None } => "vanished before any hook".to_string(),
+    }
+}
+
+/// Why a traced event could not be placed on a rule of its chain.
+pub fn unplaceable(why: Unplaceable) -> &'static str {
+    match why {
+        Unplaceable::UnknownEventKind => "an event of an unknown kind",
+        Unplaceable::BeyondLastRule => "the chain has fewer rules than the traced number",
+        Unplaceable::NoRuleWithVerdict => "no rule of the chain has the traced verdict",
+        Unplaceable::SeveralRulesWithVerdict => {
+            "several rules have the traced verdict; give `nft -a list ruleset` with --listing"
+        }
     }
 }
