@@ -20,7 +20,7 @@
 use super::Answer;
 use crate::words;
 use analysis::{Fix, PingContrast, Position};
-use engine::{Decider, Event, Outcome, Reply, Trace};
+use engine::{Decider, Event, Outcome, Reply, Trace, UnknownChoice};
 use model::{ChainRef, Hook, Host, RuleRef, Ruleset};
 use std::io::{self, Write};
 
@@ -545,6 +545,24 @@ fn path<W: Write>(
     Ok(())
 }
 
+/// `unknown: WHY; taken as matching (--assume)`.
+fn unknown_text(choice: &UnknownChoice) -> String {
+    format!(
+        "unknown: {}; taken as {}{}",
+        choice.why,
+        if choice.matched {
+            "matching"
+        } else {
+            "not matching"
+        },
+        if choice.assumed_by_user {
+            " (--assume)"
+        } else {
+            ""
+        }
+    )
+}
+
 fn row(rs: &Ruleset, host: &Host, e: &Event) -> Row {
     match e {
         Event::Hook(h) => Row::plain(h.to_string(), "(enters the hook)".to_string()),
@@ -576,20 +594,7 @@ fn row(rs: &Ruleset, host: &Host, e: &Event) -> Row {
             rs,
             hook,
             choice.site.rule,
-            format!(
-                "unknown: {}; taken as {}{}",
-                choice.why,
-                if choice.matched {
-                    "matching"
-                } else {
-                    "not matching"
-                },
-                if choice.assumed_by_user {
-                    " (--assume)"
-                } else {
-                    ""
-                }
-            ),
+            unknown_text(choice),
             "?".to_string(),
         ),
         Event::Conntrack { hook, state, entry } => Row {
