@@ -64,6 +64,7 @@ pub struct CtFlowJson {
     pub span_secs: Option<f64>,
 }
 
+/// Conntrack flows and the packets asked about, as JSON.
 pub fn render<W: Write>(
     w: &mut W,
     name: &str,

@@ -8,6 +8,7 @@ pub mod text;
 use crate::words;
 use evidence::conntrack_events::{CtEvent, CtFlow, NextState, Proof};
 
+/// What a flow's events prove, in words.
 pub(crate) fn proof_words(p: Proof) -> &'static str {
     match p {
         Proof::HandshakeCompleted => "handshake completed through this host",
@@ -19,6 +20,7 @@ pub(crate) fn proof_words(p: Proof) -> &'static str {
     }
 }
 
+/// What the next packet of the flow would be to conntrack.
 pub(crate) fn next_words(n: NextState) -> &'static str {
     match n {
         NextState::Established => "established",
@@ -27,6 +29,7 @@ pub(crate) fn next_words(n: NextState) -> &'static str {
     }
 }
 
+/// `tcp 10.1.1.2:1050 -> 10.1.0.2:2175`, or `icmp A -> B id N`: the flow as first seen.
 pub(crate) fn ct_flow_words(f: &CtFlow) -> String {
     let icmp = matches!(
         f.proto,
@@ -47,6 +50,7 @@ pub(crate) fn ct_flow_words(f: &CtFlow) -> String {
     }
 }
 
+/// The flow's events in order, repeats counted: `NEW, UPDATE x2, DESTROY`.
 pub(crate) fn events_words(f: &CtFlow) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut last: Option<(CtEvent, usize)> = None;
@@ -67,6 +71,7 @@ pub(crate) fn events_words(f: &CtFlow) -> String {
     out.join(", ")
 }
 
+/// An event's name, with ` xN` when it repeats.
 pub(crate) fn event_name(e: CtEvent, n: usize) -> String {
     let name = match e {
         CtEvent::New => "NEW",

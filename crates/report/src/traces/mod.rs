@@ -11,6 +11,7 @@ use engine::Fate;
 use model::kernel_walk::{KernelFate, PlacedBy, Placement};
 use model::Ruleset;
 
+/// Where a traced step landed in the ruleset, in words.
 pub(crate) fn placed_words(ruleset: &Ruleset, at: &Placement) -> String {
     match at {
         Placement::Rule(r) => words::rule_label(ruleset, *r),
@@ -84,6 +85,7 @@ pub(crate) fn divergence_words(ruleset: &Ruleset, d: &Divergence) -> String {
     }
 }
 
+/// How a step was placed (`by handle`, `by number`...); empty when not placed.
 pub(crate) fn by_words(by: Option<PlacedBy>) -> &'static str {
     match by {
         Some(PlacedBy::RuleNumber) => "by number",
