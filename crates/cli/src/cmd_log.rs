@@ -1,7 +1,7 @@
 //! The evidence commands: `whyblocked log`, `whyblocked explain-trace`,
 //! `whyblocked conntrack`. Each reads a file of evidence, and with `--rules` (and `--host`)
 //! simulates what it shows and names the rules; the work is in `evidence`,
-//! `analysis::flows` and `report::flows`.
+//! `analysis::flows` and `report::{log, traces, conntrack}`.
 
 use crate::args::{FamilyArg, RulesFormat};
 use crate::{Conclusion, Error};
@@ -210,9 +210,9 @@ pub fn run_log<W: Write>(a: &LogArgs, out: &mut W) -> Result<Conclusion, Error> 
         Vec::new()
     };
     if a.rules.json {
-        report::flows::render_log_json(out, &name, &scan, &ruleset, &answers)
+        report::log::json::render(out, &name, &scan, &ruleset, &answers)
     } else {
-        report::flows::render_log(out, &name, &scan, &ruleset, &answers)
+        report::log::text::render(out, &name, &scan, &ruleset, &answers)
     }
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;
@@ -262,9 +262,9 @@ pub fn run_explain_trace<W: Write>(a: &ExplainTraceArgs, out: &mut W) -> Result<
         .collect()
     };
     if a.rules.json {
-        report::flows::render_traces_json(out, &name, tracer.name(), &file, &ruleset, &answers)
+        report::traces::json::render(out, &name, tracer.name(), &file, &ruleset, &answers)
     } else {
-        report::flows::render_traces(out, &name, tracer.name(), &file, &ruleset, &answers)
+        report::traces::text::render(out, &name, tracer.name(), &file, &ruleset, &answers)
     }
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;
@@ -309,9 +309,9 @@ pub fn run_conntrack<W: Write>(a: &ConntrackArgs, out: &mut W) -> Result<Conclus
             .map_err(|e| Error::Input(format!("cannot write {}: {e}", path.display())))?;
     }
     if a.rules.json {
-        report::flows::render_conntrack_json(out, &name, &file, &ruleset, &asked)
+        report::conntrack::json::render(out, &name, &file, &ruleset, &asked)
     } else {
-        report::flows::render_conntrack(out, &name, &file, &ruleset, &asked)
+        report::conntrack::text::render(out, &name, &file, &ruleset, &asked)
     }
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;

@@ -8,7 +8,7 @@ use crate::cmd_log::RulesArgs;
 use crate::{Conclusion, Error};
 use evidence::capture;
 use model::{Host, Ruleset};
-use report::capture::CaptureAnswer;
+use report::CaptureAnswer;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -119,9 +119,9 @@ pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Conclusion, Error> {
         notes: &notes,
     };
     if a.rules.json {
-        report::capture::render_json(out, &answer)
+        report::capture::json::render(out, &answer)
     } else {
-        report::capture::render_text(out, &answer)
+        report::capture::text::render(out, &answer)
     }
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;

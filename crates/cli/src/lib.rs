@@ -138,9 +138,9 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
         input_notes: &config.notes,
     };
     match config.format {
-        Format::Json => report::json::render(out, &answer),
+        Format::Json => report::answer::json::render(out, &answer),
         Format::Text { color } => {
-            report::text::render(out, &answer, &report::text::TextOptions { color })
+            report::answer::text::render(out, &answer, &report::TextOptions { color })
         }
     }
     .and_then(|()| out.flush())

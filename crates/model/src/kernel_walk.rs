@@ -344,8 +344,21 @@ pub enum Placement {
     TracingRule,
     /// The table or chain is not in the given ruleset.
     NotInRuleset,
-    /// The chain is, but the rule could not be told apart from others (the reason).
-    Unplaced(&'static str),
+    /// The chain is, but the rule could not be told apart from others.
+    Unplaced(Unplaceable),
+}
+
+/// Why a traced event in a known chain could not be placed on one of its rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unplaceable {
+    /// The tracer printed an event of a kind the placer does not know.
+    UnknownEventKind,
+    /// The traced rule number is beyond the chain's last rule.
+    BeyondLastRule,
+    /// No rule of the chain has the traced verdict.
+    NoRuleWithVerdict,
+    /// Several rules of the chain have the traced verdict and no handle tells them apart.
+    SeveralRulesWithVerdict,
 }
 
 /// How a text tracer's event was placed (a netlink event is placed by its exact handle).
@@ -440,28 +453,6 @@ pub enum KernelFate {
         /// The last hook the packet got through.
         after: Option<Hook>,
     },
-}
-
-impl fmt::Display for KernelFate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KernelFate::Delivered => f.write_str("delivered locally"),
-            KernelFate::Forwarded { oif } => write!(f, "forwarded out of {oif}"),
-            KernelFate::Sent { oif } => write!(f, "sent out of {oif}"),
-            KernelFate::Dropped { .. } => f.write_str("dropped"),
-            KernelFate::Rejected { with: Some(r), .. } => write!(f, "rejected with {r}"),
-            KernelFate::Rejected { with: None, .. } => f.write_str("rejected"),
-            KernelFate::Queued { num, .. } => write!(f, "queued to {num}"),
-            KernelFate::Accepted { last_hook: Some(h) } => {
-                write!(f, "accepted (no closing event; last seen in {h})")
-            }
-            KernelFate::Accepted { last_hook: None } => f.write_str("accepted (no closing event)"),
-            KernelFate::Vanished { after: Some(h) } => {
-                write!(f, "vanished after {h} (lost in routing)")
-            }
-            KernelFate::Vanished { after: None } => f.write_str("vanished before any hook"),
-        }
-    }
 }
 
 /// Conntrack's classification of a packet as the kernel's trace reports it.

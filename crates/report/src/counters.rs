@@ -49,20 +49,31 @@ pub fn render_text<W: Write>(w: &mut W, d: &Diff, before: &str, after: &str) -> 
     Ok(())
 }
 
+/// A rule or policy whose counters changed.
 #[derive(serde::Serialize)]
-pub struct JsonDelta<'a> {
-    family: Option<String>,
-    table: &'a str,
-    chain: &'a str,
+pub struct DeltaJson<'a> {
+    /// The table's family, when the listing names it (nft).
+    pub family: Option<String>,
+    /// The table's name.
+    pub table: &'a str,
+    /// The chain's name.
+    pub chain: &'a str,
     /// 1-based rule number; null for the chain's policy.
-    rule: Option<usize>,
-    text: &'a str,
-    file: &'a str,
-    line: u32,
-    change: &'static str,
-    packets: u64,
-    bytes: u64,
-    approx: bool,
+    pub rule: Option<usize>,
+    /// The rule as written.
+    pub text: &'a str,
+    /// The file it was read from.
+    pub file: &'a str,
+    /// Its line there.
+    pub line: u32,
+    /// `moved`, `new`, `removed` or `reset`.
+    pub change: &'static str,
+    /// Packets: the delta for `moved`, else the row's own count.
+    pub packets: u64,
+    /// Bytes: the delta for `moved`, else the row's own count.
+    pub bytes: u64,
+    /// Rounded counts (`iptables -L` without `-x`).
+    pub approx: bool,
 }
 
 /// The JSON document of `whyblocked counters`.
@@ -77,7 +88,7 @@ pub struct CountersJson<'a> {
     /// How many rules and policies were compared.
     pub compared: usize,
     /// The rules and policies whose counters changed, most packets first.
-    pub deltas: Vec<JsonDelta<'a>>,
+    pub deltas: Vec<DeltaJson<'a>>,
 }
 
 /// Version of the counters JSON schema.
@@ -86,7 +97,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// `{"schema_version", "before", "after", "compared", "deltas": [...]}`; for `moved`,
 /// packets/bytes are the deltas, otherwise the row's own counts.
 pub fn render_json<W: Write>(w: &mut W, d: &Diff, before: &str, after: &str) -> io::Result<()> {
-    let deltas: Vec<JsonDelta> = d
+    let deltas: Vec<DeltaJson> = d
         .deltas
         .iter()
         .map(|x| {
@@ -97,7 +108,7 @@ pub fn render_json<W: Write>(w: &mut W, d: &Diff, before: &str, after: &str) -> 
                 Change::Removed => ("removed", r.packets, r.bytes),
                 Change::Reset => ("reset", r.packets, r.bytes),
             };
-            JsonDelta {
+            DeltaJson {
                 family: r.family.map(|f| f.to_string()),
                 table: &r.table,
                 chain: &r.chain,

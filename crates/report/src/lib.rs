@@ -1,55 +1,49 @@
-//! Renderers of a simulated answer (and of input diagnostics): one module per format.
+//! The only place anything becomes words: renderers of whyblocked's answers as text and JSON.
 //!
-//! - [`text`]: the answer first (fate, deciding rule, what the sender sees, log lines, fix),
-//!   then the path in `nft monitor trace` style;
-//! - [`json`]: the same answer as a stable, documented JSON schema ([`json::Report`]), built
-//!   from its own serialisable types so internal refactors cannot change it;
-//! - [`diagnostic`]: a parse error as `error: ...`, ` --> file:line:col`, the line and a
-//!   caret under the span.
+//! One module per answer kind; inside it one renderer per format, each writing into any
+//! [`std::io::Write`] (or returning the text, for the comparison pieces the tests print too):
 //!
-//! Every renderer writes into any [`std::io::Write`]; nothing here prints on its own and
-//! nothing here decides: the engine and the analyses decide, the report only words it.
+//! | answer kind (command)                 | text                      | JSON: renderer, schema type, `schema_version` |
+//! |---------------------------------------|---------------------------|------------------------------------------------|
+//! | the main answer (`whyblocked PACKET`) | [`answer::text::render`]  | [`answer::json::render`], [`answer::json::Report`], 2 |
+//! | a capture (`pcap`)                    | [`capture::text::render`] | [`capture::json::render`], [`capture::json::CaptureJson`], 1 |
+//! | a firewall log (`log`)                | [`log::text::render`]     | [`log::json::render`], [`log::json::LogJson`], 1 |
+//! | a trace file (`explain-trace`)        | [`traces::text::render`]  | [`traces::json::render`], [`traces::json::TracesJson`], 1 |
+//! | conntrack events (`conntrack`)        | [`conntrack::text::render`] | [`conntrack::json::render`], [`conntrack::json::ConntrackJson`], 1 |
+//! | counter deltas (`counters`)           | [`counters::render_text`] | [`counters::render_json`], [`counters::CountersJson`], 1 |
+//! | a live trace (`trace`)                | [`trace::render_text`]    | [`trace::render_json`], [`trace::TracedJson`], 1 |
+//! | a kernel comparison (`verify`)        | [`verify::render_text`]   | none |
+//! | an input error                        | [`diagnostic::render`]    | none |
+//!
+//! Every JSON document is built from its own serialisable types (never the engine's or the
+//! evidence crate's), so refactoring those cannot change what scripts read; a change that is
+//! not purely additive bumps the document's `SCHEMA_VERSION`.
+//!
+//! Nothing here decides or prints on its own: the engine and the analyses decide, the
+//! caller computes (call stacks, cross-table findings, comparisons) before rendering, and
+//! the report only words it. Wording several renderers share sits in `words`.
 //!
 //! ```no_run
 //! # fn demo(ruleset: &model::Ruleset, host: &model::Host, outcome: &engine::Outcome) -> std::io::Result<()> {
 //! let facts = analysis::AnswerFacts::of(ruleset, outcome);
 //! let answer = report::Answer { ruleset, host, outcome, facts: &facts, fix: None, ping: None, input_notes: &[] };
 //! let mut out = Vec::new();
-//! report::text::render(&mut out, &answer, &report::text::TextOptions::default())?;
+//! report::answer::text::render(&mut out, &answer, &report::TextOptions::default())?;
 //! # Ok(()) }
 //! ```
 
+pub mod answer;
 pub mod capture;
+pub mod conntrack;
 pub mod counters;
 pub mod diagnostic;
-pub mod flows;
-pub mod json;
-pub mod text;
+pub mod evidence_json;
+pub mod log;
 pub mod trace;
+pub mod traces;
 pub mod verify;
 mod words;
 
-use analysis::{AnswerFacts, Fix, PingContrast};
-use engine::Outcome;
-use model::{Host, Ruleset};
-
-/// Everything an answer is rendered from.
-#[derive(Debug, Clone, Copy)]
-pub struct Answer<'a> {
-    /// The ruleset the packet was simulated on (to show rules by their source).
-    pub ruleset: &'a Ruleset,
-    /// The host state it was simulated on (to name addresses, routes, conntrack entries).
-    pub host: &'a Host,
-    /// The simulation's result.
-    pub outcome: &'a Outcome,
-    /// How the deciding rule was reached and cross-table findings, computed by the caller
-    /// ([`AnswerFacts::of`]): the report only words them.
-    pub facts: &'a AnswerFacts,
-    /// The suggested fix, if the packet was blocked and a fix was searched for.
-    pub fix: Option<&'a Fix>,
-    /// What a ping between the same endpoints does, for a blocked port.
-    pub ping: Option<&'a PingContrast>,
-    /// How the inputs were read, when it was a guess (e.g. "rules.txt read as IPv4: it has
-    /// no IPv6 addresses"); shown with the assumptions.
-    pub input_notes: &'a [String],
-}
+pub use answer::text::TextOptions;
+pub use answer::Answer;
+pub use capture::CaptureAnswer;

@@ -3,6 +3,7 @@
 //! one JSON object ([`TracedJson`]).
 
 use crate::verify::{divergence, engine_fate, side_by_side};
+use crate::words;
 use analysis::agree::{Offline, TracedPacket};
 use engine::SenderView;
 use model::kernel::NfVerdict;
@@ -113,7 +114,10 @@ pub fn render_text(tp: &TracedPacket, ruleset: &Ruleset) -> String {
     let _ = writeln!(
         s,
         "#{} {}{} — {}",
-        tp.number, tp.headers, via, tp.kernel.fate
+        tp.number,
+        tp.headers,
+        via,
+        words::kernel_fate(&tp.kernel.fate)
     );
     for st in &tp.kernel.steps {
         let (text, at) = step_source(ruleset, st);
@@ -243,7 +247,7 @@ pub fn to_json(tp: &TracedPacket, ruleset: &Ruleset) -> TracedJson {
                 tuple: ct_text(c),
             })
             .collect(),
-        fate: tp.kernel.fate.to_string(),
+        fate: words::kernel_fate(&tp.kernel.fate),
         iif: tp.iif.clone(),
         number: tp.number,
         offline: tp.offline.as_ref().map(|o| OfflineJson {

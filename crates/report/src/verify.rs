@@ -2,6 +2,7 @@
 //! `trace --compare` and the differential tests show (a step, a divergence, both walks side
 //! by side, the engine's fate in a few words).
 
+use crate::words;
 use analysis::agree::{Comparison, Divergence, Endpoints, Step, Verification};
 use engine::Fate;
 use model::kernel::NfVerdict;
@@ -40,7 +41,7 @@ pub fn step(ruleset: &Ruleset, s: &Step) -> String {
         }
         Placement::TracingRule => "(the rule that switched tracing on)".into(),
         Placement::NotInRuleset => "(not in the given ruleset)".into(),
-        Placement::Unplaced(why) => format!("(not placed: {why})"),
+        Placement::Unplaced(why) => format!("(not placed: {})", words::unplaceable(*why)),
     };
     let verdict = match &s.verdict {
         _ if s.rejects => "reject".to_string(),
@@ -75,7 +76,11 @@ pub fn divergence(ruleset: &Ruleset, d: &Divergence) -> String {
             side(engine)
         ),
         Divergence::Fate { kernel, engine } => {
-            format!("fate: kernel {kernel} | engine {}", engine_fate(engine))
+            format!(
+                "fate: kernel {} | engine {}",
+                words::kernel_fate(kernel),
+                engine_fate(engine)
+            )
         }
         Divergence::Nat { kernel, engine } => format!(
             "after NAT: kernel {} | engine {}",
@@ -186,7 +191,7 @@ pub fn answer_note(k: &KernelWalk, index: usize) -> &'static str {
 
 /// The kernel's walk alone: its fate, steps, headers after NAT, conntrack and answers.
 pub fn kernel_walk(k: &KernelWalk) -> String {
-    let mut f = format!("kernel: {} (tag {})\n", k.fate, k.tag);
+    let mut f = format!("kernel: {} (tag {})\n", words::kernel_fate(&k.fate), k.tag);
     for s in &k.steps {
         let _ = writeln!(f, "  {}", kernel_step(s));
     }
@@ -223,7 +228,7 @@ pub fn render_text(v: &Verification) -> String {
         let _ = write!(f, " out {o}");
     }
     f.push('\n');
-    let _ = writeln!(f, "kernel   {}", v.kernel.fate);
+    let _ = writeln!(f, "kernel   {}", words::kernel_fate(&v.kernel.fate));
     match (&v.engine, &v.engine_error) {
         (Some(o), _) => {
             let _ = writeln!(f, "engine   {}", engine_fate(&o.primary().fate));

@@ -1,8 +1,8 @@
 //! Snapshots of whole answers from real simulations: the bundled ufw-router example
 //! (user story 1) parsed by the front ends, walked by the engine, fixed by the analysis.
 
-use report::text::TextOptions;
 use report::Answer;
+use report::TextOptions;
 use std::path::PathBuf;
 
 fn repo() -> PathBuf {
@@ -33,9 +33,9 @@ fn story1(spec: &str) -> (String, String) {
         input_notes: &[],
     };
     let mut text = Vec::new();
-    report::text::render(&mut text, &answer, &TextOptions::default()).unwrap();
+    report::answer::text::render(&mut text, &answer, &TextOptions::default()).unwrap();
     let mut json = Vec::new();
-    report::json::render(&mut json, &answer).unwrap();
+    report::answer::json::render(&mut json, &answer).unwrap();
     (
         String::from_utf8(text).unwrap(),
         String::from_utf8(json).unwrap(),

@@ -12,8 +12,8 @@ use model::{
     Action, Chain, ChainRef, Family, Hook, Host, Match, Origin, Packet, Rule, RuleRef, Ruleset,
     Table, TcpFlags, Test, Verdict, L4,
 };
-use report::text::TextOptions;
 use report::Answer;
+use report::TextOptions;
 
 const FILE: &str = "iptables-save.txt";
 
@@ -616,13 +616,13 @@ fn dnat_closed_port() -> (Ruleset, Outcome) {
 
 fn text(answer: &Answer<'_>) -> String {
     let mut out = Vec::new();
-    report::text::render(&mut out, answer, &TextOptions::default()).unwrap();
+    report::answer::text::render(&mut out, answer, &TextOptions::default()).unwrap();
     String::from_utf8(out).unwrap()
 }
 
 fn json(answer: &Answer<'_>) -> String {
     let mut out = Vec::new();
-    report::json::render(&mut out, answer).unwrap();
+    report::answer::json::render(&mut out, answer).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -734,7 +734,7 @@ fn colour_only_when_asked() {
     };
     assert!(!text(&answer).contains('\x1b'));
     let mut out = Vec::new();
-    report::text::render(&mut out, &answer, &TextOptions { color: true }).unwrap();
+    report::answer::text::render(&mut out, &answer, &TextOptions { color: true }).unwrap();
     let out = String::from_utf8(out).unwrap();
     assert!(out.starts_with("\x1b[1;31mREJECTED\x1b[0m"), "{out:?}");
 }

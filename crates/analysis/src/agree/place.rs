@@ -19,7 +19,7 @@ use evidence::nft_listing::Listing as TextListing;
 use evidence::trace::{KernelVerdict, StepKind, TracedPacket, WalkEvent};
 use model::expr::{Action, Verdict};
 use model::kernel::NfVerdict;
-use model::kernel_walk::{KernelStep, PlacedBy, Placement};
+use model::kernel_walk::{KernelStep, PlacedBy, Placement, Unplaceable};
 use model::{ChainRef, Family, Hook, RuleRef, Ruleset};
 use std::collections::HashMap;
 
@@ -316,7 +316,7 @@ pub fn place_steps(
                     StepKind::Return => (Placement::ChainEnd(c), None),
                     StepKind::Rule => place_rule(ruleset, listing, s, c, &sim_rules),
                     StepKind::Unknown(_) => {
-                        (Placement::Unplaced("an event of an unknown kind"), None)
+                        (Placement::Unplaced(Unplaceable::UnknownEventKind), None)
                     }
                 },
             };
@@ -368,10 +368,7 @@ fn place_rule(
     if let Some(n) = s.rule.number {
         return match by_number(n as usize) {
             Some(r) => (Placement::Rule(r), Some(PlacedBy::RuleNumber)),
-            None => (
-                Placement::Unplaced("the chain has fewer rules than the traced number"),
-                None,
-            ),
+            None => (Placement::Unplaced(Unplaceable::BeyondLastRule), None),
         };
     }
     let listed = listing
@@ -414,12 +411,12 @@ fn place_rule(
         .filter(|&r| verdict_fits(ruleset, r, s.verdict.as_ref()))
         .collect();
     match fitting.len() {
-        0 => (Placement::Unplaced("no rule of the chain has the traced verdict"), None),
+        0 => (Placement::Unplaced(Unplaceable::NoRuleWithVerdict), None),
         1 => (Placement::Rule(fitting[0]), Some(PlacedBy::Verdict)),
         _ => match fitting.iter().find(|r| sim_rules.contains(r)) {
             Some(r) => (Placement::Rule(*r), Some(PlacedBy::Simulation)),
             None => (
-                Placement::Unplaced("several rules have the traced verdict; give `nft -a list ruleset` with --listing"),
+                Placement::Unplaced(Unplaceable::SeveralRulesWithVerdict),
                 None,
             ),
         },

@@ -29,8 +29,9 @@ pub struct TraceAnswer {
     /// The packet simulated.
     pub packet: Packet,
     pub divergences: Vec<Divergence>,
-    /// Assumptions made to simulate (e.g. an established entry for a later packet).
-    pub assumptions: Vec<String>,
+    /// A later packet of a traced flow, simulated with an established conntrack entry
+    /// assumed for it (the trace does not show the host's table).
+    pub assumed_established: bool,
 }
 
 /// Places, judges and compares every traced packet.
@@ -45,7 +46,6 @@ pub fn explain_traces(
     packets
         .iter()
         .map(|tp| {
-            let mut assumptions = Vec::new();
             let mut host_here = host.clone();
             let flow_key = flow_of(&tp.packet);
             let later = seen_flows.iter().any(|(k, _)| *k == flow_key);
@@ -53,10 +53,12 @@ pub fn explain_traces(
                 seen_flows.push((flow_key.clone(), 0));
             }
             let first_is_syn = matches!(tp.packet.l4, L4::Tcp { flags, .. } if flags.contains(model::TcpFlags::SYN) && !flags.contains(model::TcpFlags::ACK));
-            if later && !first_is_syn && host_here.conntrack.iter().all(|e| !entry_is(e, &tp.packet)) {
+            let assumed_established = later
+                && !first_is_syn
+                && host_here.conntrack.iter().all(|e| !entry_is(e, &tp.packet));
+            if assumed_established {
                 host_here.conntrack.push(established(&tp.packet));
                 host_here.known.conntrack = true;
-                assumptions.push("a later packet of a traced flow: simulated with an established conntrack entry for it".to_string());
             }
             let simulated = tp
                 .incomplete
@@ -79,7 +81,7 @@ pub fn explain_traces(
                 packet: tp.packet.clone(),
                 simulated,
                 divergences,
-                assumptions,
+                assumed_established,
             }
         })
         .collect()

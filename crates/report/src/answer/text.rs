@@ -17,11 +17,11 @@
 //! branch is listed with its fate and deciding rule. Colour only when
 //! [`TextOptions::color`] is set (the caller decides from the terminal and `NO_COLOR`).
 
+use super::Answer;
 use crate::words;
-use crate::Answer;
 use analysis::{Fix, PingContrast, Position};
-use engine::{Decider, Event, Outcome, Trace};
-use model::{Host, Ruleset};
+use engine::{Decider, Event, Outcome, Reply, Trace, UnknownChoice};
+use model::{ChainRef, Hook, Host, RuleRef, Ruleset};
 use std::io::{self, Write};
 
 /// How to render.
@@ -274,36 +274,12 @@ impl<W: Write> Section<'_, '_, W> {
         if !trace.nat.is_empty() {
             self.field("nat", trace.nat.iter().map(|n| words::nat(rs, n)))?;
         }
-        let ct = &trace.conntrack;
-        if let Some(state) = ct.state {
-            let mut lines = vec![words::ct_state(state).to_string()];
-            if let Some(e) = ct.entry.and_then(|i| host.conntrack.get(i)) {
-                lines[0].push_str(": existing entry");
-                lines.push(e.text.clone());
-            } else if let Some((orig, reply)) = &ct.new_entry {
-                lines.push(format!(
-                    "creates src={} dst={} sport={} dport={}  reply src={} dst={} sport={} dport={}",
-                    orig.src, orig.dst, orig.sport, orig.dport, reply.src, reply.dst, reply.sport, reply.dport
-                ));
-            }
-            if !ct.depends_on.is_empty() {
-                lines.push(format!("depends on {}", ct.depends_on.join(", ")));
-            }
-            self.field("conntrack", lines)?;
-        }
+        self.conntrack(trace, host)?;
         if let Some(r) = &trace.route {
             self.field("route", [words::route(r, host)])?;
         }
         if let Some(reply) = &trace.reply {
-            let mut lines = vec![format!("{}", reply.packet)];
-            if reply.delivered_as != reply.packet {
-                lines.push(format!("arrives as {}", reply.delivered_as));
-            }
-            match &reply.route_back {
-                Some(r) => lines.push(format!("route back: {}", words::route(r, host))),
-                None => lines.push("route back: unknown".to_string()),
-            }
-            self.field("reply", lines)?;
+            self.reply(reply, host)?;
         }
         let mut assumed: Vec<String> = answer.input_notes.to_vec();
         assumed.extend(
@@ -328,24 +304,72 @@ impl<W: Write> Section<'_, '_, W> {
             self.field("warning", painted)?;
         }
         if decided && answer.outcome.branches.len() > 1 {
-            let mut lines: Vec<String> = Vec::new();
-            for b in &answer.outcome.branches {
-                for c in &b.choices {
-                    let label = format!(
-                        "{} ({}): {}",
-                        words::rule_label(rs, c.site.rule),
-                        words::rule_location(rs, c.site.rule),
-                        c.why
-                    );
-                    if !lines.contains(&label) {
-                        lines.push(label);
-                    }
-                }
-            }
-            lines.push("the fate is the same either way".to_string());
-            self.field("unknown", lines)?;
+            self.unknowns(answer)?;
         }
         Ok(())
+    }
+
+    /// The conntrack state, its entry (existing or created) and what it depends on.
+    fn conntrack(&mut self, trace: &Trace, host: &Host) -> io::Result<()> {
+        let ct = &trace.conntrack;
+        let Some(state) = ct.state else {
+            return Ok(());
+        };
+        let mut lines = vec![words::ct_state(state).to_string()];
+        if let Some(e) = ct.entry.and_then(|i| host.conntrack.get(i)) {
+            lines[0].push_str(": existing entry");
+            lines.push(e.text.clone());
+        } else if let Some((orig, reply)) = &ct.new_entry {
+            lines.push(format!(
+                "creates src={} dst={} sport={} dport={}  reply src={} dst={} sport={} dport={}",
+                orig.src,
+                orig.dst,
+                orig.sport,
+                orig.dport,
+                reply.src,
+                reply.dst,
+                reply.sport,
+                reply.dport
+            ));
+        }
+        if !ct.depends_on.is_empty() {
+            lines.push(format!("depends on {}", ct.depends_on.join(", ")));
+        }
+        self.field("conntrack", lines)
+    }
+
+    /// The reply: the packet, how it arrives, the route back.
+    fn reply(&mut self, reply: &Reply, host: &Host) -> io::Result<()> {
+        let mut lines = vec![format!("{}", reply.packet)];
+        if reply.delivered_as != reply.packet {
+            lines.push(format!("arrives as {}", reply.delivered_as));
+        }
+        match &reply.route_back {
+            Some(r) => lines.push(format!("route back: {}", words::route(r, host))),
+            None => lines.push("route back: unknown".to_string()),
+        }
+        self.field("reply", lines)
+    }
+
+    /// The unknown matches, when every branch ends the same way.
+    fn unknowns(&mut self, answer: &Answer<'_>) -> io::Result<()> {
+        let rs = answer.ruleset;
+        let mut lines: Vec<String> = Vec::new();
+        for b in &answer.outcome.branches {
+            for c in &b.choices {
+                let label = format!(
+                    "{} ({}): {}",
+                    words::rule_label(rs, c.site.rule),
+                    words::rule_location(rs, c.site.rule),
+                    c.why
+                );
+                if !lines.contains(&label) {
+                    lines.push(label);
+                }
+            }
+        }
+        lines.push("the fate is the same either way".to_string());
+        self.field("unknown", lines)
     }
 
     /// "why ping works": the rule that lets an echo request between the same endpoints
@@ -426,6 +450,48 @@ struct Row {
     verdict: String,
 }
 
+impl Row {
+    /// A row with only its hook and text (the hook entered, a route, a note).
+    fn plain(hook: String, text: String) -> Row {
+        Row {
+            hook,
+            table: String::new(),
+            chain: String::new(),
+            text,
+            loc: String::new(),
+            verdict: String::new(),
+        }
+    }
+
+    /// A row at a rule: `table  chain #N  text  file:line  verdict`.
+    fn at_rule(rs: &Ruleset, hook: &Hook, at: RuleRef, text: String, verdict: String) -> Row {
+        Row {
+            hook: hook.to_string(),
+            table: words::table_name(rs, at.table),
+            chain: format!(
+                "{} #{}",
+                words::chain_name(rs, at.chain_ref()),
+                words::rule_number(rs, at)
+            ),
+            text,
+            loc: words::rule_location(rs, at),
+            verdict,
+        }
+    }
+
+    /// A row at a chain (its end, its policy).
+    fn at_chain(rs: &Ruleset, hook: &Hook, chain: ChainRef, text: &str) -> Row {
+        Row {
+            hook: hook.to_string(),
+            table: words::table_name(rs, chain.table),
+            chain: words::chain_name(rs, chain),
+            text: text.to_string(),
+            loc: String::new(),
+            verdict: String::new(),
+        }
+    }
+}
+
 fn path<W: Write>(
     w: &mut W,
     p: &Painter,
@@ -479,134 +545,96 @@ fn path<W: Write>(
     Ok(())
 }
 
+/// `unknown: WHY; taken as matching (--assume)`.
+fn unknown_text(choice: &UnknownChoice) -> String {
+    format!(
+        "unknown: {}; taken as {}{}",
+        choice.why,
+        if choice.matched {
+            "matching"
+        } else {
+            "not matching"
+        },
+        if choice.assumed_by_user {
+            " (--assume)"
+        } else {
+            ""
+        }
+    )
+}
+
 fn row(rs: &Ruleset, host: &Host, e: &Event) -> Row {
-    let empty = String::new;
-    let rule_text = |at: model::RuleRef| {
-        words::rule_origin(rs, at)
-            .map(|o| o.text.clone())
-            .unwrap_or_default()
-    };
     match e {
-        Event::Hook(h) => Row {
-            hook: h.to_string(),
-            table: empty(),
-            chain: empty(),
-            text: "(enters the hook)".to_string(),
-            loc: empty(),
-            verdict: empty(),
-        },
-        Event::Rule { hook, at, verdict } => Row {
-            hook: hook.to_string(),
-            table: words::table_name(rs, at.table),
-            chain: format!(
-                "{} #{}",
-                words::chain_name(rs, at.chain_ref()),
-                words::rule_number(rs, *at)
-            ),
-            text: rule_text(*at),
-            loc: words::rule_location(rs, *at),
-            verdict: words::verdict(rs, verdict),
-        },
+        Event::Hook(h) => Row::plain(h.to_string(), "(enters the hook)".to_string()),
+        Event::Rule { hook, at, verdict } => Row::at_rule(
+            rs,
+            hook,
+            *at,
+            words::rule_origin(rs, *at)
+                .map(|o| o.text.clone())
+                .unwrap_or_default(),
+            words::verdict(rs, verdict),
+        ),
         Event::ChainEnd { hook, chain } => Row {
-            hook: hook.to_string(),
-            table: words::table_name(rs, chain.table),
-            chain: words::chain_name(rs, *chain),
-            text: "(end of chain: back to the caller)".to_string(),
-            loc: empty(),
             verdict: "return".to_string(),
+            ..Row::at_chain(rs, hook, *chain, "(end of chain: back to the caller)")
         },
         Event::Policy {
             hook,
             chain,
             verdict,
         } => Row {
-            hook: hook.to_string(),
-            table: words::table_name(rs, chain.table),
-            chain: words::chain_name(rs, *chain),
-            text: "policy".to_string(),
             loc: words::chain_origin(rs, *chain)
                 .map(words::location)
                 .unwrap_or_default(),
             verdict: words::verdict(rs, verdict),
+            ..Row::at_chain(rs, hook, *chain, "policy")
         },
-        Event::Unknown { hook, choice } => Row {
-            hook: hook.to_string(),
-            table: words::table_name(rs, choice.site.rule.table),
-            chain: format!(
-                "{} #{}",
-                words::chain_name(rs, choice.site.rule.chain_ref()),
-                words::rule_number(rs, choice.site.rule)
-            ),
-            text: format!(
-                "unknown: {}; taken as {}{}",
-                choice.why,
-                if choice.matched {
-                    "matching"
-                } else {
-                    "not matching"
-                },
-                if choice.assumed_by_user {
-                    " (--assume)"
-                } else {
-                    ""
-                }
-            ),
-            loc: words::rule_location(rs, choice.site.rule),
-            verdict: "?".to_string(),
-        },
+        Event::Unknown { hook, choice } => Row::at_rule(
+            rs,
+            hook,
+            choice.site.rule,
+            unknown_text(choice),
+            "?".to_string(),
+        ),
         Event::Conntrack { hook, state, entry } => Row {
-            hook: hook.to_string(),
             table: "ct".to_string(),
             chain: words::ct_state(*state).to_string(),
-            text: entry.and_then(|i| host.conntrack.get(i)).map_or_else(
-                || "(no entry: first packet of the flow)".to_string(),
-                |c| c.text.clone(),
-            ),
-            loc: empty(),
-            verdict: empty(),
+            ..Row::plain(
+                hook.to_string(),
+                entry.and_then(|i| host.conntrack.get(i)).map_or_else(
+                    || "(no entry: first packet of the flow)".to_string(),
+                    |c| c.text.clone(),
+                ),
+            )
         },
         Event::Nat { hook, rewrite } => Row {
-            hook: hook.to_string(),
             table: "nat".to_string(),
             chain: rewrite.kind.to_string(),
-            text: format!(
-                "{} -> {}",
-                words::addr_port(rewrite.before.0, rewrite.before.1),
-                words::addr_port(rewrite.after.0, rewrite.after.1)
-            ),
             loc: rewrite
                 .by
                 .map(|at| words::rule_location(rs, at))
                 .unwrap_or_default(),
-            verdict: empty(),
+            ..Row::plain(
+                hook.to_string(),
+                format!(
+                    "{} -> {}",
+                    words::addr_port(rewrite.before.0, rewrite.before.1),
+                    words::addr_port(rewrite.after.0, rewrite.after.1)
+                ),
+            )
         },
-        Event::Route(d) => Row {
-            hook: "routing".to_string(),
-            table: empty(),
-            chain: empty(),
-            text: words::route(d, host),
-            loc: empty(),
-            verdict: empty(),
-        },
-        Event::MarkSet { hook, at, old, new } => Row {
-            hook: hook.to_string(),
-            table: words::table_name(rs, at.table),
-            chain: format!(
-                "{} #{}",
-                words::chain_name(rs, at.chain_ref()),
-                words::rule_number(rs, *at)
-            ),
-            text: format!("mark {old:#x} -> {new:#x}"),
-            loc: words::rule_location(rs, *at),
-            verdict: empty(),
-        },
-        Event::Note { hook, note } => Row {
-            hook: hook.map(|h| h.to_string()).unwrap_or_default(),
-            table: empty(),
-            chain: empty(),
-            text: format!("({})", words::note(rs, note)),
-            loc: empty(),
-            verdict: empty(),
-        },
+        Event::Route(d) => Row::plain("routing".to_string(), words::route(d, host)),
+        Event::MarkSet { hook, at, old, new } => Row::at_rule(
+            rs,
+            hook,
+            *at,
+            format!("mark {old:#x} -> {new:#x}"),
+            String::new(),
+        ),
+        Event::Note { hook, note } => Row::plain(
+            hook.map(|h| h.to_string()).unwrap_or_default(),
+            format!("({})", words::note(rs, note)),
+        ),
     }
 }

@@ -1,0 +1,30 @@
+//! The main answer (`whyblocked PACKET`): one simulated packet, its fate, the deciding rule,
+//! what the sender sees, the path; as text ([`text`]) and as JSON ([`json`]).
+
+pub mod json;
+pub mod text;
+
+use analysis::{AnswerFacts, Fix, PingContrast};
+use engine::Outcome;
+use model::{Host, Ruleset};
+
+/// Everything an answer is rendered from.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer<'a> {
+    /// The ruleset the packet was simulated on (to show rules by their source).
+    pub ruleset: &'a Ruleset,
+    /// The host state it was simulated on (to name addresses, routes, conntrack entries).
+    pub host: &'a Host,
+    /// The simulation's result.
+    pub outcome: &'a Outcome,
+    /// How the deciding rule was reached and cross-table findings, computed by the caller
+    /// ([`AnswerFacts::of`]): the report only words them.
+    pub facts: &'a AnswerFacts,
+    /// The suggested fix, if the packet was blocked and a fix was searched for.
+    pub fix: Option<&'a Fix>,
+    /// What a ping between the same endpoints does, for a blocked port.
+    pub ping: Option<&'a PingContrast>,
+    /// How the inputs were read, when it was a guess (e.g. "rules.txt read as IPv4: it has
+    /// no IPv6 addresses"); shown with the assumptions.
+    pub input_notes: &'a [String],
+}

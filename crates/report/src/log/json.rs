@@ -1,0 +1,187 @@
+//! The flow table of a log as JSON ([`LogJson`], `whyblocked log --json`).
+
+use crate::evidence_json::RuleJson;
+use crate::words;
+use analysis::flows::logs::{FlowAnswer, LoggedBy};
+use engine::Decider;
+use evidence::log_file::{Flow, LogScan, Malformed};
+use model::Ruleset;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Version of the `whyblocked log --json` schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The `whyblocked log --json` document.
+#[derive(Debug, Serialize)]
+pub struct LogJson<'a> {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The log's name as given.
+    pub file: &'a str,
+    /// Lines read.
+    pub lines: u64,
+    /// Firewall log lines among them.
+    pub records: u64,
+    /// Other lines (not from the firewall).
+    pub other: u64,
+    /// Firewall lines that could not be read.
+    pub malformed: u64,
+    /// The first of those.
+    pub malformed_examples: Vec<MalformedJson>,
+    /// Lines of flows beyond the flow limit: counted, not shown.
+    pub unmatched: u64,
+    /// One per flow, in order of first appearance.
+    pub flows: Vec<FlowJson>,
+}
+
+/// A malformed line.
+#[derive(Debug, Serialize)]
+pub struct MalformedJson {
+    /// Its line number.
+    pub line: u64,
+    /// The column of the error.
+    pub column: u32,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A flow: the lines of one packet shape, with the simulation of the first.
+#[derive(Debug, Serialize)]
+pub struct FlowJson {
+    /// `tcp`, `udp`, `icmp`...
+    pub proto: String,
+    /// Source address.
+    pub src: String,
+    /// Destination address.
+    pub dst: String,
+    /// Source port, if the protocol has ports.
+    pub sport: Option<u16>,
+    /// Destination port, if the protocol has ports.
+    pub dport: Option<u16>,
+    /// Input interface.
+    #[serde(rename = "in")]
+    pub iif: Option<String>,
+    /// Output interface.
+    pub out: Option<String>,
+    /// The log prefix.
+    pub prefix: String,
+    /// Lines of this flow.
+    pub count: u64,
+    /// Timestamp of the first line, as written.
+    pub first_seen: Option<String>,
+    /// Timestamp of the last line, as written.
+    pub last_seen: Option<String>,
+    /// Line number of the first line.
+    pub first_line: u64,
+    /// Line number of the last line.
+    pub last_line: u64,
+    /// `null` when no rules were given.
+    pub simulated: Option<SimulatedJson>,
+}
+
+/// The simulation of a flow's first packet.
+#[derive(Debug, Serialize)]
+pub struct SimulatedJson {
+    /// `null` when branches of unknown matches disagree.
+    pub fate: Option<&'static str>,
+    /// The fate in a sentence.
+    pub fate_text: Option<String>,
+    /// The rule that decided it.
+    pub deciding_rule: Option<RuleJson>,
+    /// `on_path`, `not_on_path` (a divergence) or `no_such_rule`.
+    pub logged_by: &'static str,
+    /// The LOG rule on the simulated path that wrote the line.
+    pub log_rule: Option<RuleJson>,
+    /// The TTL was raised by one: the line was written after forwarding.
+    pub ttl_restored: bool,
+}
+
+/// The flow table as JSON.
+pub fn render<W: Write>(
+    w: &mut W,
+    name: &str,
+    scan: &LogScan,
+    ruleset: &Ruleset,
+    answers: &[FlowAnswer],
+) -> io::Result<()> {
+    let j = document(name, scan, ruleset, answers);
+    serde_json::to_writer_pretty(&mut *w, &j).map_err(io::Error::other)?;
+    writeln!(w)
+}
+
+/// The [`LogJson`] document of a scanned log.
+pub fn document<'a>(
+    name: &'a str,
+    scan: &LogScan,
+    ruleset: &Ruleset,
+    answers: &[FlowAnswer],
+) -> LogJson<'a> {
+    LogJson {
+        schema_version: SCHEMA_VERSION,
+        file: name,
+        lines: scan.lines,
+        records: scan.records,
+        other: scan.other,
+        malformed: scan.malformed,
+        malformed_examples: scan.malformed_examples.iter().map(malformed).collect(),
+        unmatched: scan.unmatched,
+        flows: scan
+            .flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| flow(f, answers.get(i).map(|a| simulated(ruleset, a))))
+            .collect(),
+    }
+}
+
+fn malformed(m: &Malformed) -> MalformedJson {
+    MalformedJson {
+        line: m.line,
+        column: m.error.line_col().1,
+        message: m.error.kind.to_string(),
+    }
+}
+
+fn flow(f: &Flow, simulated: Option<SimulatedJson>) -> FlowJson {
+    let p = &f.first.packet;
+    let ports = p.l4.ports();
+    FlowJson {
+        proto: p.proto().to_string(),
+        src: p.src.to_string(),
+        dst: p.dst.to_string(),
+        sport: ports.map(|p| p.0),
+        dport: ports.map(|p| p.1),
+        iif: f.key.iif.clone(),
+        out: f.key.oif.clone(),
+        prefix: f.key.prefix.clone(),
+        count: f.count,
+        first_seen: f.first_seen.as_ref().map(|s| s.to_string()),
+        last_seen: f.last_seen.as_ref().map(|s| s.to_string()),
+        first_line: f.first_line,
+        last_line: f.last_line,
+        simulated,
+    }
+}
+
+fn simulated(ruleset: &Ruleset, a: &FlowAnswer) -> SimulatedJson {
+    let decided = a.outcome.decided_fate();
+    SimulatedJson {
+        fate: decided.map(words::fate_kind),
+        fate_text: decided.map(words::fate_sentence),
+        deciding_rule: match (decided, &a.outcome.primary().decider) {
+            (Some(_), Decider::Rule(r)) => Some(RuleJson::of(ruleset, *r)),
+            _ => None,
+        },
+        logged_by: match a.logged_by {
+            LoggedBy::OnPath(_) => "on_path",
+            LoggedBy::NotOnPath(_) => "not_on_path",
+            LoggedBy::NoSuchRule => "no_such_rule",
+        },
+        log_rule: match &a.logged_by {
+            LoggedBy::OnPath(r) => Some(RuleJson::of(ruleset, *r)),
+            _ => None,
+        },
+        ttl_restored: a.ttl_restored,
+    }
+}

@@ -1,0 +1,199 @@
+//! The flow table of a log as text: a summary line, one row per flow (with the deciding
+//! rule's text and any divergence below it), then the malformed lines.
+
+use crate::words::{self, flows};
+use analysis::flows::logs::{FlowAnswer, LoggedBy};
+use engine::{Decider, Outcome};
+use evidence::log_file::{Flow, LogScan};
+use frontends::ParseError;
+use model::Ruleset;
+use std::io::{self, Write};
+
+const HEADER: [&str; 7] = [
+    "FLOW",
+    "COUNT",
+    "FIRST SEEN",
+    "LAST SEEN",
+    "PREFIX",
+    "FATE",
+    "DECIDING RULE",
+];
+
+/// The flow table of a log. `answers` is empty when no rules were given (then only the
+/// evidence is shown), else one per flow.
+pub fn render<W: Write>(
+    w: &mut W,
+    name: &str,
+    scan: &LogScan,
+    ruleset: &Ruleset,
+    answers: &[FlowAnswer],
+) -> io::Result<()> {
+    summary(w, name, scan)?;
+    if !scan.flows.is_empty() {
+        table(w, scan, ruleset, answers)?;
+    }
+    let m: Vec<(u64, &ParseError)> = scan
+        .malformed_examples
+        .iter()
+        .map(|m| (m.line, &m.error))
+        .collect();
+    flows::write_malformed(w, name, scan.malformed, &m)
+}
+
+fn summary<W: Write>(w: &mut W, name: &str, scan: &LogScan) -> io::Result<()> {
+    writeln!(
+        w,
+        "{name}: {} lines, {} firewall log lines in {} flows, {} malformed, {} other lines",
+        scan.lines,
+        scan.records,
+        scan.flows.len(),
+        scan.malformed,
+        scan.other
+    )?;
+    if scan.unmatched > 0 {
+        writeln!(
+            w,
+            "  {} more lines belong to flows beyond the flow limit: counted, not shown",
+            scan.unmatched
+        )?;
+    }
+    Ok(())
+}
+
+/// The rows, aligned on their widest cell (COUNT to the right), each followed by its notes.
+fn table<W: Write>(
+    w: &mut W,
+    scan: &LogScan,
+    ruleset: &Ruleset,
+    answers: &[FlowAnswer],
+) -> io::Result<()> {
+    let rows: Vec<[String; 7]> = scan
+        .flows
+        .iter()
+        .enumerate()
+        .map(|(i, f)| row(ruleset, f, answers.get(i)))
+        .collect();
+    let mut width = HEADER.map(str::len);
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; 7]| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i == 6 {
+                s.push_str(c);
+            } else if i == 1 {
+                s.push_str(&format!("{c:>width$}  ", width = width[i]));
+            } else {
+                s.push_str(&format!("{c:<width$}  ", width = width[i]));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(w)?;
+    writeln!(w, "{}", line(HEADER))?;
+    for (i, r) in rows.iter().enumerate() {
+        writeln!(
+            w,
+            "{}",
+            line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]])
+        )?;
+        if let Some(a) = answers.get(i) {
+            for note in flow_notes(ruleset, &scan.flows[i], a) {
+                writeln!(w, "    {note}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn row(ruleset: &Ruleset, f: &Flow, answer: Option<&FlowAnswer>) -> [String; 7] {
+    let (fate, rule) = match answer {
+        Some(a) => (
+            flows::outcome_headline(&a.outcome).to_string(),
+            decider(ruleset, &a.outcome),
+        ),
+        None => ("-".to_string(), "(no --rules: not simulated)".to_string()),
+    };
+    [
+        flow_words(f),
+        f.count.to_string(),
+        f.first_seen.as_ref().map_or("-".into(), |s| s.to_string()),
+        f.last_seen.as_ref().map_or("-".into(), |s| s.to_string()),
+        if f.key.prefix.trim().is_empty() {
+            "(none)".into()
+        } else {
+            f.key.prefix.trim().to_string()
+        },
+        fate,
+        rule,
+    ]
+}
+
+/// `tcp 10.1.1.2:1050 -> 10.1.0.2:2175` without flags, plus the direction.
+fn flow_words(f: &Flow) -> String {
+    let p = &f.first.packet;
+    let ports = p.l4.ports();
+    let dir = match (&f.key.iif, &f.key.oif) {
+        (Some(i), Some(o)) => format!(" {i}>{o}"),
+        (Some(i), None) => format!(" in {i}"),
+        (None, Some(o)) => format!(" out {o}"),
+        (None, None) => String::new(),
+    };
+    let icmp = match p.l4 {
+        model::L4::Icmp {
+            icmp_type, code, ..
+        }
+        | model::L4::Icmpv6 {
+            icmp_type, code, ..
+        } => {
+            format!(" type {icmp_type}/{code}")
+        }
+        _ => String::new(),
+    };
+    format!(
+        "{} {} -> {}{icmp}{dir}",
+        p.proto(),
+        words::addr_port(p.src, ports.map(|p| p.0)),
+        words::addr_port(p.dst, ports.map(|p| p.1))
+    )
+}
+
+fn decider(ruleset: &Ruleset, o: &Outcome) -> String {
+    match o.decided_fate() {
+        Some(_) => words::decider_short(ruleset, &o.primary().decider),
+        None => "depends on an unknown match (see `whyblocked PACKET`)".to_string(),
+    }
+}
+
+fn flow_notes(ruleset: &Ruleset, f: &Flow, a: &FlowAnswer) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(Decider::Rule(r)) = a
+        .outcome
+        .decided_fate()
+        .map(|_| &a.outcome.primary().decider)
+    {
+        if let Some(o) = words::rule_origin(ruleset, *r) {
+            out.push(format!("rule: {}", o.text));
+        }
+    }
+    match &a.logged_by {
+        LoggedBy::OnPath(_) => {}
+        LoggedBy::NotOnPath(rules) => {
+            let locs: Vec<String> = rules.iter().map(|r| words::rule_location(ruleset, *r)).collect();
+            out.push(format!(
+                "! DIVERGES: the line was written by a LOG rule with prefix \"{}\" ({}), but the simulated path passes none: the host state, a NAT before the LOG rule, or the ruleset differ from the host that wrote the log",
+                f.key.prefix,
+                locs.join(", ")
+            ));
+        }
+        LoggedBy::NoSuchRule if !f.key.prefix.is_empty() => out.push(format!(
+            "note: no LOG rule of the ruleset has the prefix \"{}\": the log comes from another ruleset",
+            f.key.prefix
+        )),
+        LoggedBy::NoSuchRule => {}
+    }
+    out
+}

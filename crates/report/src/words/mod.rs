@@ -1,0 +1,16 @@
+//! Plain-words descriptions of trace data, shared by the text and JSON renderers so both
+//! say the same thing. Lookups never panic: a reference that does not resolve is named as
+//! such.
+
+mod fates;
+pub mod flows;
+mod kernel;
+mod notes;
+mod packets;
+mod rules;
+
+pub use fates::*;
+pub use kernel::*;
+pub use notes::*;
+pub use packets::*;
+pub use rules::*;
