@@ -1,5 +1,5 @@
 //! `-j AUDIT` (xt_AUDIT, mangle table): writes an audit record about the packet; no effect
-//! on the fate: shown in the path.
+//! on the fate: a typed effect (`Effect`).
 //!
 //! ```text
 //! -A INPUT -j AUDIT --type drop

@@ -1,5 +1,5 @@
 //! `-j CLASSIFY` (xt_CLASSIFY, mangle table): sets the packet's traffic-control class; no
-//! effect on the fate: shown in the path.
+//! effect on the fate: a typed effect (`Effect`).
 //!
 //! ```text
 //! -A POSTROUTING -o eth0 -j CLASSIFY --set-class 1:10

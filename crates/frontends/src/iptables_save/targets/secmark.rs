@@ -1,5 +1,5 @@
 //! `-j SECMARK` (xt_SECMARK, mangle table): sets the packet's SELinux security mark; no
-//! effect on the fate: shown in the path.
+//! effect on the fate: a typed effect (`Effect`).
 //!
 //! ```text
 //! -A INPUT -p tcp --dport 80 -j SECMARK --selctx system_u:object_r:http_packet_t:s0
