@@ -7,6 +7,7 @@
 use crate::cmd_log::RulesArgs;
 use crate::{Conclusion, Error};
 use evidence::capture;
+use model::note::InputNote;
 use model::{Host, Ruleset};
 use report::CaptureAnswer;
 use std::fs::File;
@@ -42,7 +43,7 @@ pub struct PcapArgs {
 }
 
 /// Rules and host (when given), read by the main command's loader.
-fn load(r: &RulesArgs) -> Result<Option<(Ruleset, Host, Vec<String>)>, Error> {
+fn load(r: &RulesArgs) -> Result<Option<(Ruleset, Host, Vec<InputNote>)>, Error> {
     if r.rules.is_empty() && r.host.is_none() {
         return Ok(None);
     }
@@ -61,7 +62,7 @@ fn load(r: &RulesArgs) -> Result<Option<(Ruleset, Host, Vec<String>)>, Error> {
     let notes = inputs
         .notes
         .into_iter()
-        .filter(|n| !n.starts_with("no rules of the packet's family"))
+        .filter(|n| !matches!(n, InputNote::NoRulesOfPacketFamily { .. }))
         .collect();
     Ok(Some((inputs.ruleset, inputs.host, notes)))
 }

@@ -4,6 +4,7 @@
 use crate::args::InputArgs;
 use crate::{Conclusion, Error};
 use frontends::host::snapshot::Snapshot;
+use model::note::InputNote;
 use model::{Family, Host, Ruleset, SourceFile};
 use std::io::Write;
 use std::path::PathBuf;
@@ -97,7 +98,7 @@ pub fn load_host(
     args: &InputArgs,
     ruleset: &mut Ruleset,
     sources: &mut Vec<(SourceFile, Family)>,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<InputNote>,
 ) -> Result<(Host, bool), Error> {
     let (name, snap) = if args.live {
         let mut snap = collect(1000)?;
@@ -132,10 +133,10 @@ pub fn load_host(
         }
     };
     let loaded = frontends::host::snapshot::load(&name, &snap).map_err(Error::Parse)?;
-    notes.extend(loaded.notes);
+    notes.extend(loaded.notes.into_iter().map(InputNote::Worded));
     ruleset.ipsets.extend(loaded.state.ipsets);
     if !args.rules.is_empty() {
-        notes.push(format!("{name}: its rules are ignored: --rules was given"));
+        notes.push(InputNote::SnapshotRulesIgnored { snapshot: name });
         return Ok((loaded.state.host, false));
     }
     if !loaded.rules_known {
@@ -145,7 +146,7 @@ pub fn load_host(
     }
     let (rs, iptables_sources, more) =
         frontends::host::snapshot::ruleset(&loaded.rules).map_err(Error::Parse)?;
-    notes.extend(more);
+    notes.extend(more.into_iter().map(InputNote::Worded));
     let ipsets = std::mem::take(&mut ruleset.ipsets);
     ruleset.merge(rs);
     ruleset.ipsets.extend(ipsets);

@@ -4,6 +4,7 @@
 use crate::args::{Args, ColorChoice, FamilyArg, InputArgs, RulesFormat};
 use crate::Error;
 use engine::{Options, UnknownSite};
+use model::note::InputNote;
 use model::Dialect;
 use model::{Family, Host, Packet, RuleRef, Ruleset, SourceFile};
 use std::io::IsTerminal;
@@ -27,7 +28,7 @@ pub struct Config {
     /// Search for a fix when the packet is blocked.
     pub fix: bool,
     /// How inputs were read when it was a guess; shown with the report's assumptions.
-    pub notes: Vec<String>,
+    pub notes: Vec<InputNote>,
 }
 
 /// The inputs, read and parsed: what both simulating and `verify` need.
@@ -42,7 +43,7 @@ pub struct Inputs {
     /// Each nft rules file (text or JSON), as read.
     pub nft_sources: Vec<SourceFile>,
     /// How inputs were read when it was a guess.
-    pub notes: Vec<String>,
+    pub notes: Vec<InputNote>,
 }
 
 impl Inputs {
@@ -77,7 +78,7 @@ impl Inputs {
         let (host, host_gave_rules) =
             crate::cmd_snapshot::load_host(args, &mut ruleset, &mut sources, &mut notes)?;
         if args.rules.is_empty() && !host_gave_rules {
-            notes.push("no --rules given: no firewall rules, every hook accepts".to_string());
+            notes.push(InputNote::NoRules);
         }
 
         let packet = match &args.from_log {
@@ -100,10 +101,13 @@ impl Inputs {
                 .iter()
                 .any(|t| t.family.sees(packet.is_ipv6()))
         {
-            notes.push(format!(
-                "no rules of the packet's family ({}) were given: none apply to it",
-                if packet.is_ipv6() { "IPv6" } else { "IPv4" }
-            ));
+            notes.push(InputNote::NoRulesOfPacketFamily {
+                family: if packet.is_ipv6() {
+                    Family::Ip6
+                } else {
+                    Family::Ip
+                },
+            });
         }
         Ok(Inputs {
             ruleset,

@@ -8,6 +8,7 @@
 //! *filter  / :INPUT ACCEPT / -A INPUT   -> Iptables
 //! ```
 
+pub use model::note::DialectReason;
 pub use model::Dialect;
 
 /// Whether *every* line of `text` is iptables-save output: a `*table` line, then only
@@ -41,18 +42,15 @@ pub fn is_iptables_save(text: &str) -> bool {
     seen_table
 }
 
-/// The dialect of `text` and the reason in words (the first line that told it), or `None`
-/// when no line says (an empty file, comments only).
-pub fn detect(text: &str) -> Option<(Dialect, String)> {
+/// The dialect of `text` and what told it (the first telling line), or `None` when no line
+/// says (an empty file, comments only).
+pub fn detect(text: &str) -> Option<(Dialect, DialectReason)> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         // A JSON document: `nft -j` wraps everything in {"nftables": [...]}.
         let head: String = trimmed.chars().take(4096).collect();
         if head.contains("\"nftables\"") {
-            return Some((
-                Dialect::NftJson,
-                "a JSON object with \"nftables\"".to_string(),
-            ));
+            return Some((Dialect::NftJson, DialectReason::JsonObject));
         }
     }
     for (i, line) in text.lines().enumerate() {
@@ -70,29 +68,18 @@ pub fn detect(text: &str) -> Option<(Dialect, String)> {
             ),
             _ => false,
         };
+        let reason = || DialectReason::Line {
+            number: i + 1,
+            text: l.to_string(),
+        };
         if nft {
-            return Some((
-                Dialect::NftText,
-                format!("line {} reads `{}`", i + 1, shorten(l)),
-            ));
+            return Some((Dialect::NftText, reason()));
         }
         if l.starts_with('*') || l.starts_with(':') || l.starts_with("-A ") || l == "COMMIT" {
-            return Some((
-                Dialect::Iptables,
-                format!("line {} reads `{}`", i + 1, shorten(l)),
-            ));
+            return Some((Dialect::Iptables, reason()));
         }
     }
     None
-}
-
-fn shorten(line: &str) -> String {
-    if line.chars().count() > 40 {
-        let s: String = line.chars().take(40).collect();
-        format!("{s}...")
-    } else {
-        line.to_string()
-    }
 }
 
 #[cfg(test)]

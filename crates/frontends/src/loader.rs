@@ -14,6 +14,7 @@
 
 use crate::dialect::{self, Dialect};
 use crate::{iptables_save, nft, ParseError};
+use model::note::InputNote;
 use model::{Family, Ruleset, SourceFile};
 use std::fmt;
 use std::io;
@@ -39,7 +40,7 @@ pub struct LoadedRules {
     /// Each nft file (text or JSON), as read.
     pub nft: Vec<SourceFile>,
     /// How files were read when it was a guess, and JSON objects that were skipped.
-    pub notes: Vec<String>,
+    pub notes: Vec<InputNote>,
 }
 
 /// Why the rules could not be loaded.
@@ -114,9 +115,11 @@ pub fn read_rules(
             }
             Dialect::NftJson => {
                 let (ruleset, warnings) = nft::parse_json(&source)?;
-                let name = &source.name;
                 out.notes
-                    .extend(warnings.into_iter().map(|w| format!("{name}: {w}")));
+                    .extend(warnings.into_iter().map(|warning| InputNote::JsonSkipped {
+                        file: source.name.to_string(),
+                        warning,
+                    }));
                 out.ruleset.merge(ruleset);
                 out.nft.push(source);
             }
@@ -140,7 +143,7 @@ pub fn read_source(path: &Path) -> Result<SourceFile, LoadError> {
 fn dialect_of(
     source: &SourceFile,
     forced: Option<Dialect>,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<InputNote>,
 ) -> Result<Dialect, LoadError> {
     if let Some(d) = forced {
         return Ok(d);
@@ -149,11 +152,11 @@ fn dialect_of(
         // iptables files keep their own note (with the family guess).
         Some((Dialect::Iptables, _)) => Ok(Dialect::Iptables),
         Some((d, reason)) => {
-            notes.push(format!(
-                "{} read as {}: {reason} (override with --format)",
-                source.name,
-                d.name()
-            ));
+            notes.push(InputNote::DialectDetected {
+                file: source.name.to_string(),
+                dialect: d,
+                reason,
+            });
             Ok(d)
         }
         None if source.text.trim().is_empty() => Ok(Dialect::Iptables),
@@ -164,17 +167,13 @@ fn dialect_of(
 }
 
 /// The family of an iptables-save file, guessed from its name and content, with a note.
-fn guess_family(source: &SourceFile, notes: &mut Vec<String>) -> Family {
+fn guess_family(source: &SourceFile, notes: &mut Vec<InputNote>) -> Family {
     let (family, reason) = iptables_save::guess_family(&source.name, &source.text);
-    notes.push(format!(
-        "{} read as {}: {reason} (override with --family)",
-        source.name,
-        if family == Family::Ip6 {
-            "ip6tables-save (IPv6)"
-        } else {
-            "iptables-save (IPv4)"
-        }
-    ));
+    notes.push(InputNote::FamilyGuessed {
+        file: source.name.to_string(),
+        family,
+        reason,
+    });
     family
 }
 
@@ -222,9 +221,22 @@ mod tests {
         );
         assert_eq!(loaded.iptables[0].1, Family::Ip6);
         assert_eq!(loaded.nft.len(), 2);
-        assert!(loaded.notes[0].starts_with("rules.v6 read as ip6tables-save (IPv6): "));
-        assert!(loaded.notes[1].starts_with("fw.nft read as nft list ruleset text: line 1"));
-        assert!(loaded.notes[2].starts_with("fw.json read as nft -j JSON: "));
+        assert!(matches!(
+            &loaded.notes[0],
+            InputNote::FamilyGuessed { file, family: Family::Ip6, .. } if file == "rules.v6"
+        ));
+        assert!(matches!(
+            &loaded.notes[1],
+            InputNote::DialectDetected {
+                file,
+                dialect: Dialect::NftText,
+                reason: dialect::DialectReason::Line { number: 1, .. },
+            } if file == "fw.nft"
+        ));
+        assert!(matches!(
+            &loaded.notes[2],
+            InputNote::DialectDetected { file, dialect: Dialect::NftJson, .. } if file == "fw.json"
+        ));
     }
 
     #[test]

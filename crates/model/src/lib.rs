@@ -13,7 +13,8 @@
 //!   names its tools print;
 //! - [`source`]: where each rule came from (file, byte span, line, handle, original text);
 //! - [`owner`]: which language a table, chain or rule was read from and which tool wrote it;
-//! - [`diag`]: the one parse error type of every front end, with its span.
+//! - [`diag`]: the one parse error type of every front end, with its span;
+//! - [`note`]: how the inputs were read when it was a guess, as facts for `report` to word.
 //!
 //! Every enum that mirrors a kernel number keeps an escape hatch (`Unknown(raw)` or
 //! `Other(raw)`) and a `Display` in the kernel's own words, so nothing the kernel can say
@@ -26,6 +27,7 @@ pub mod expr;
 pub mod host;
 pub mod kernel;
 pub mod kernel_walk;
+pub mod note;
 pub mod owner;
 pub mod packet;
 pub mod ruleset;

@@ -632,8 +632,9 @@ fn story1_rejected_forward_text() {
     let host = router_host();
     let outcome = ufw_branches();
     let fix = ufw_fix();
-    let notes =
-        ["iptables-save.txt read as iptables-save (IPv4): header says iptables-save".to_string()];
+    let notes = [model::note::InputNote::Worded(
+        "iptables-save.txt read as iptables-save (IPv4): header says iptables-save".to_string(),
+    )];
     let facts = analysis::AnswerFacts::of(&rs, &outcome);
     let answer = Answer {
         ruleset: &rs,

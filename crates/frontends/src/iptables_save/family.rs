@@ -2,24 +2,22 @@
 //! from addresses and a few IPv6-only matches.
 
 use super::lexer::tokenize;
+use model::note::FamilyReason;
 use model::ruleset::Family;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Guess the family from the content, strongest evidence first: an `ip6tables` header
 /// comment, IPv6 then IPv4 addresses, IPv6-only matches (`-p ipv6-icmp`, `--icmpv6-type`,
 /// `-m hl`, `-m rt`); then from the file name (`ip6tables`, `rules.v6`, `user6.rules`).
-/// Returns the family and the reason.
-pub fn guess_family(name: &str, text: &str) -> (Family, String) {
+/// Returns the family and what it rests on.
+pub fn guess_family(name: &str, text: &str) -> (Family, FamilyReason) {
     let mut v4_address = false;
-    let mut v6_only: Option<String> = None;
+    let mut v6_only: Option<FamilyReason> = None;
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.starts_with('#') {
             if i < 3 && line.contains("ip6tables") {
-                return (
-                    Family::Ip6,
-                    "the header says it was written by ip6tables-save".into(),
-                );
+                return (Family::Ip6, FamilyReason::Ip6tablesHeader);
             }
             continue;
         }
@@ -34,22 +32,22 @@ pub fn guess_family(name: &str, text: &str) -> (Family, String) {
             let t: &str = &w.text;
             match (prev, t) {
                 ("-p" | "--protocol", "ipv6-icmp" | "icmpv6" | "icmp6" | "58") => {
-                    v6_only.get_or_insert_with(|| "matches protocol ipv6-icmp".into());
+                    v6_only.get_or_insert(FamilyReason::Icmpv6Protocol);
                 }
                 (_, "--icmpv6-type") => {
-                    v6_only.get_or_insert_with(|| "has --icmpv6-type matches".into());
+                    v6_only.get_or_insert(FamilyReason::Icmpv6Type);
                 }
                 (
                     "-m" | "--match",
                     "hl" | "rt" | "icmp6" | "frag" | "hbh" | "ipv6header" | "mh",
                 ) => {
-                    v6_only.get_or_insert_with(|| format!("uses the IPv6-only match `{t}`"));
+                    v6_only.get_or_insert_with(|| FamilyReason::Ipv6OnlyMatch(t.to_string()));
                 }
                 ("-s" | "-d" | "--source" | "--destination" | "--src" | "--dst", _) => {
                     for part in t.split(',') {
                         let addr = part.split('/').next().unwrap_or("");
                         if addr.parse::<Ipv6Addr>().is_ok() {
-                            return (Family::Ip6, "contains IPv6 addresses".into());
+                            return (Family::Ip6, FamilyReason::Ipv6Addresses);
                         }
                         v4_address |= addr.parse::<Ipv4Addr>().is_ok();
                     }
@@ -60,7 +58,7 @@ pub fn guess_family(name: &str, text: &str) -> (Family, String) {
         }
     }
     if v4_address {
-        return (Family::Ip, "contains IPv4 addresses".into());
+        return (Family::Ip, FamilyReason::Ipv4Addresses);
     }
     if let Some(why) = v6_only {
         return (Family::Ip6, why);
@@ -70,12 +68,9 @@ pub fn guess_family(name: &str, text: &str) -> (Family, String) {
         .iter()
         .any(|s| base.contains(s))
     {
-        return (Family::Ip6, format!("the file name `{base}` says IPv6"));
+        return (Family::Ip6, FamilyReason::FileName(base));
     }
-    (
-        Family::Ip,
-        "no IPv6 addresses or IPv6-only matches; assuming IPv4".into(),
-    )
+    (Family::Ip, FamilyReason::NothingSaysIpv6)
 }
 
 #[cfg(test)]
@@ -89,7 +84,7 @@ mod tests {
             "*filter\n-A INPUT -s 2001:db8::/32 -j DROP\nCOMMIT\n",
         );
         assert_eq!(f, Family::Ip6);
-        assert_eq!(why, "contains IPv6 addresses");
+        assert_eq!(why, FamilyReason::Ipv6Addresses);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod text;
 
 use analysis::{AnswerFacts, Fix, PingContrast};
 use engine::Outcome;
+use model::note::InputNote;
 use model::{Host, Ruleset};
 
 /// Everything an answer is rendered from.
@@ -24,7 +25,7 @@ pub struct Answer<'a> {
     pub fix: Option<&'a Fix>,
     /// What a ping between the same endpoints does, for a blocked port.
     pub ping: Option<&'a PingContrast>,
-    /// How the inputs were read, when it was a guess (e.g. "rules.txt read as IPv4: it has
-    /// no IPv6 addresses"); shown with the assumptions.
-    pub input_notes: &'a [String],
+    /// How the inputs were read, when it was a guess (e.g. which family an iptables-save
+    /// file was read as, and why); worded with the assumptions.
+    pub input_notes: &'a [InputNote],
 }

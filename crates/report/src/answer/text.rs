@@ -281,7 +281,7 @@ impl<W: Write> Section<'_, '_, W> {
         if let Some(reply) = &trace.reply {
             self.reply(reply, host)?;
         }
-        let mut assumed: Vec<String> = answer.input_notes.to_vec();
+        let mut assumed: Vec<String> = answer.input_notes.iter().map(words::input_note).collect();
         assumed.extend(
             trace
                 .assumptions

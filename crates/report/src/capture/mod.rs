@@ -27,6 +27,7 @@ use evidence::capture::CaptureAnalysis;
 use evidence::classify::{Finding, FineFlow};
 use evidence::flows::Endpoint;
 use evidence::tls::Side;
+use model::note::InputNote;
 use model::{Host, Ruleset};
 
 /// Everything a capture diagnosis is rendered from.
@@ -40,7 +41,7 @@ pub struct CaptureAnswer<'a> {
     pub ruleset: &'a Ruleset,
     pub host: &'a Host,
     /// Notes on how inputs were read.
-    pub notes: &'a [String],
+    pub notes: &'a [InputNote],
 }
 
 /// "0 hops from the capture point (its sender is on the captured link)".

@@ -2,6 +2,7 @@
 //! placed on the host.
 
 use super::{plural, secs, CaptureAnswer};
+use crate::words;
 use analysis::capture::Placement;
 use evidence::capture::CaptureAnalysis;
 
@@ -49,7 +50,7 @@ pub(super) fn reading_notes(an: &CaptureAnalysis) -> Vec<String> {
 
 /// The notes on how the inputs were read, then whether some flows could not be placed.
 pub(super) fn input_notes(a: &CaptureAnswer<'_>) -> Vec<String> {
-    let mut notes = a.notes.to_vec();
+    let mut notes: Vec<String> = a.notes.iter().map(words::input_note).collect();
     if a.simulations.unplaced {
         notes.push(
             "some flows were not simulated: give --at IFACE, the interface the capture was taken on"

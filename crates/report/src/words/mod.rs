@@ -4,12 +4,14 @@
 
 mod fates;
 pub mod flows;
+mod inputs;
 mod kernel;
 mod notes;
 mod packets;
 mod rules;
 
 pub use fates::*;
+pub use inputs::*;
 pub use kernel::*;
 pub use notes::*;
 pub use packets::*;

@@ -621,7 +621,7 @@ pub fn report(answer: &Answer<'_>) -> Report {
         .iter()
         .map(|note| AssumptionJson {
             kind: AssumptionKind::InputNote,
-            text: note.clone(),
+            text: words::input_note(note),
         })
         .chain(
             trace

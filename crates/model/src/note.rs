@@ -1,0 +1,87 @@
+//! Notes on how the inputs were read: the guesses the loaders made (which language a rules
+//! file is in, which family an iptables-save file is) and what they skipped, as facts.
+//! `report` puts them into words beside the answer's assumptions; callers filter them by
+//! variant, never by text.
+
+use crate::{Dialect, Family};
+
+/// One note on how the inputs were read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputNote {
+    /// A rules file's language was told from its content (`--format` was not given).
+    DialectDetected {
+        /// The file, named as the user gave it.
+        file: String,
+        /// The language it was read as.
+        dialect: Dialect,
+        /// What in the file told it.
+        reason: DialectReason,
+    },
+    /// An iptables-save file's family was guessed (`--family` was not given).
+    FamilyGuessed {
+        /// The file, named as the user gave it.
+        file: String,
+        /// The family it was read as: [`Family::Ip`] or [`Family::Ip6`].
+        family: Family,
+        /// What the guess rests on.
+        reason: FamilyReason,
+    },
+    /// Something of an `nft -j` file was not understood and skipped.
+    JsonSkipped {
+        /// The file, named as the user gave it.
+        file: String,
+        /// The JSON reader's warning: the JSON path and what was skipped there.
+        warning: String,
+    },
+    /// Neither `--rules` nor a host snapshot gave rules: every hook accepts.
+    NoRules,
+    /// Rules were given, but no table of them sees the packet's family.
+    NoRulesOfPacketFamily {
+        /// The packet's family: [`Family::Ip`] or [`Family::Ip6`].
+        family: Family,
+    },
+    /// A host snapshot's rules were not read because `--rules` was given.
+    SnapshotRulesIgnored {
+        /// The snapshot, named as the user gave it (or the live host).
+        snapshot: String,
+    },
+    /// A note its reader already put into words (the host snapshot reader's, on members it
+    /// could not read or found suspect).
+    Worded(String),
+}
+
+/// What told a rules file's language (see [`InputNote::DialectDetected`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialectReason {
+    /// The file is a JSON document with an `"nftables"` key.
+    JsonObject,
+    /// The first telling line.
+    Line {
+        /// Its line number, from 1.
+        number: usize,
+        /// The line, trimmed.
+        text: String,
+    },
+}
+
+/// What an iptables-save file's family was guessed from, strongest evidence first (see
+/// [`InputNote::FamilyGuessed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FamilyReason {
+    /// A header comment says `ip6tables-save` wrote it.
+    Ip6tablesHeader,
+    /// An address match holds an IPv6 address.
+    Ipv6Addresses,
+    /// An address match holds an IPv4 address (and none an IPv6 one).
+    Ipv4Addresses,
+    /// A rule matches protocol `ipv6-icmp`.
+    Icmpv6Protocol,
+    /// A rule has `--icmpv6-type`.
+    Icmpv6Type,
+    /// A rule uses a match that exists only in ip6tables (`hl`, `rt`, `frag`, ...).
+    Ipv6OnlyMatch(String),
+    /// The file's base name (lower-cased) says IPv6 (`rules.v6`, `user6.rules`).
+    FileName(String),
+    /// Nothing says IPv6: IPv4 is assumed.
+    NothingSaysIpv6,
+}

@@ -1,0 +1,118 @@
+//! How the inputs were read, in words: the loaders' guesses and what they skipped, shown
+//! with the answer's assumptions and the capture's notes.
+
+use model::note::{DialectReason, FamilyReason, InputNote};
+use model::Family;
+
+/// One note on how the inputs were read, as one line.
+pub fn input_note(n: &InputNote) -> String {
+    match n {
+        InputNote::DialectDetected {
+            file,
+            dialect,
+            reason,
+        } => format!(
+            "{file} read as {}: {} (override with --format)",
+            dialect.name(),
+            dialect_reason(reason)
+        ),
+        InputNote::FamilyGuessed {
+            file,
+            family,
+            reason,
+        } => format!(
+            "{file} read as {}: {} (override with --family)",
+            if *family == Family::Ip6 {
+                "ip6tables-save (IPv6)"
+            } else {
+                "iptables-save (IPv4)"
+            },
+            family_reason(reason)
+        ),
+        InputNote::JsonSkipped { file, warning } => format!("{file}: {warning}"),
+        InputNote::NoRules => "no --rules given: no firewall rules, every hook accepts".into(),
+        InputNote::NoRulesOfPacketFamily { family } => format!(
+            "no rules of the packet's family ({}) were given: none apply to it",
+            if *family == Family::Ip6 {
+                "IPv6"
+            } else {
+                "IPv4"
+            }
+        ),
+        InputNote::SnapshotRulesIgnored { snapshot } => {
+            format!("{snapshot}: its rules are ignored: --rules was given")
+        }
+        InputNote::Worded(text) => text.clone(),
+    }
+}
+
+fn dialect_reason(r: &DialectReason) -> String {
+    match r {
+        DialectReason::JsonObject => "a JSON object with \"nftables\"".into(),
+        DialectReason::Line { number, text } => {
+            format!("line {number} reads `{}`", shorten(text))
+        }
+    }
+}
+
+/// The line as quoted in a note: its first 40 characters.
+fn shorten(line: &str) -> String {
+    if line.chars().count() > 40 {
+        let s: String = line.chars().take(40).collect();
+        format!("{s}...")
+    } else {
+        line.to_string()
+    }
+}
+
+fn family_reason(r: &FamilyReason) -> String {
+    match r {
+        FamilyReason::Ip6tablesHeader => "the header says it was written by ip6tables-save".into(),
+        FamilyReason::Ipv6Addresses => "contains IPv6 addresses".into(),
+        FamilyReason::Ipv4Addresses => "contains IPv4 addresses".into(),
+        FamilyReason::Icmpv6Protocol => "matches protocol ipv6-icmp".into(),
+        FamilyReason::Icmpv6Type => "has --icmpv6-type matches".into(),
+        FamilyReason::Ipv6OnlyMatch(m) => format!("uses the IPv6-only match `{m}`"),
+        FamilyReason::FileName(base) => format!("the file name `{base}` says IPv6"),
+        FamilyReason::NothingSaysIpv6 => {
+            "no IPv6 addresses or IPv6-only matches; assuming IPv4".into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::Dialect;
+
+    #[test]
+    fn a_long_telling_line_is_cut_at_40_characters() {
+        let note = InputNote::DialectDetected {
+            file: "fw".into(),
+            dialect: Dialect::NftText,
+            reason: DialectReason::Line {
+                number: 3,
+                text: "table inet firewalld { # a comment that runs on".into(),
+            },
+        };
+        assert_eq!(
+            input_note(&note),
+            "fw read as nft list ruleset text: line 3 reads \
+             `table inet firewalld { # a comment that ...` (override with --format)"
+        );
+    }
+
+    #[test]
+    fn family_guess_names_the_family_and_why() {
+        let note = InputNote::FamilyGuessed {
+            file: "rules.v6".into(),
+            family: Family::Ip6,
+            reason: FamilyReason::FileName("rules.v6".into()),
+        };
+        assert_eq!(
+            input_note(&note),
+            "rules.v6 read as ip6tables-save (IPv6): the file name `rules.v6` says IPv6 \
+             (override with --family)"
+        );
+    }
+}
