@@ -146,7 +146,7 @@ pub fn load_host(
     }
     let (rs, iptables_sources, more) =
         frontends::host::snapshot::ruleset(&loaded.rules).map_err(Error::Parse)?;
-    notes.extend(more.into_iter().map(InputNote::Worded));
+    notes.extend(more);
     let ipsets = std::mem::take(&mut ruleset.ipsets);
     ruleset.merge(rs);
     ruleset.ipsets.extend(ipsets);

@@ -213,7 +213,7 @@ fn corpus_nft_dumps_and_json_twins() {
         };
         warnings += w.len();
         for w in w {
-            println!("warning: {}: {w}", twin.display());
+            println!("warning: {}: {w:?}", twin.display());
         }
         pairs += 1;
         let rel = path

@@ -30,8 +30,8 @@ pub enum InputNote {
     JsonSkipped {
         /// The file, named as the user gave it.
         file: String,
-        /// The JSON reader's warning: the JSON path and what was skipped there.
-        warning: String,
+        /// Where in the document, and what was skipped there.
+        warning: JsonWarning,
     },
     /// Neither `--rules` nor a host snapshot gave rules: every hook accepts.
     NoRules,
@@ -84,4 +84,42 @@ pub enum FamilyReason {
     FileName(String),
     /// Nothing says IPv6: IPv4 is assumed.
     NothingSaysIpv6,
+}
+
+/// Something an `nft -j` document holds that the reader skipped (see
+/// [`InputNote::JsonSkipped`]): tolerated so a newer nft's output still reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonWarning {
+    /// The JSON path of the skipped value (`nftables[3].rule.expr[1]`).
+    pub path: String,
+    /// What was skipped.
+    pub skipped: JsonSkip,
+}
+
+/// What an `nft -j` reader skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonSkip {
+    /// An item of the `nftables` array is not an object.
+    NotAnObject,
+    /// An object kind the reader does not know.
+    UnknownObject(String),
+    /// A table of a family the kernel does not have.
+    UnknownFamily(String),
+    /// An object of a table the document does not define.
+    UndefinedTable {
+        /// The family, as written.
+        family: String,
+        /// The table's name.
+        table: String,
+    },
+    /// A rule of a chain the document does not define.
+    UndefinedChain(String),
+    /// Elements of a set the document does not define.
+    UndefinedSet(String),
+    /// A statement that is not an object (the rule keeps it as unknown).
+    NotAStatement,
+    /// A statement kind the reader does not know (the rule keeps it as unknown).
+    UnknownStatement(String),
+    /// An expression kind the reader does not know (kept as opaque).
+    UnknownExpression(String),
 }

@@ -33,6 +33,7 @@
 
 use crate::host::host_dir::HostState;
 use model::diag::{ErrorKind, ParseError};
+use model::note::InputNote;
 use model::{Family, Ruleset, SourceFile, Span};
 use std::fmt::Write as _;
 
@@ -431,7 +432,7 @@ pub fn load(file: &str, snap: &Snapshot) -> Result<Loaded, ParseError> {
 
 /// A snapshot's ruleset, its iptables sources with their families (what `verify` and
 /// `iptables-restore` need), and notes.
-pub type SnapshotRules = (Ruleset, Vec<(SourceFile, Family)>, Vec<String>);
+pub type SnapshotRules = (Ruleset, Vec<(SourceFile, Family)>, Vec<InputNote>);
 
 /// The ruleset of a snapshot's rule sources, each iptables source with its family (what
 /// `verify` loads), and notes.
@@ -469,11 +470,10 @@ pub fn ruleset(rules: &[RuleSource]) -> Result<SnapshotRules, ParseError> {
         if let Some(j) = json {
             match crate::nft::parse_json(&j.source) {
                 Ok((rs, warnings)) => {
-                    notes.extend(
-                        warnings
-                            .into_iter()
-                            .map(|w| format!("{}: {w}", j.source.name)),
-                    );
+                    notes.extend(warnings.into_iter().map(|warning| InputNote::JsonSkipped {
+                        file: j.source.name.to_string(),
+                        warning,
+                    }));
                     nft = Some(rs);
                 }
                 Err(e) => failures.push(e),

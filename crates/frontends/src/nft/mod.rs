@@ -27,6 +27,7 @@ mod parse;
 mod print;
 
 use crate::ParseError;
+use model::note::JsonWarning;
 use model::{Ruleset, SourceFile};
 
 pub use lower::std_priority;
@@ -43,7 +44,7 @@ pub fn parse_text(source: &SourceFile) -> Result<Ruleset, ParseError> {
 /// `nft -j list ruleset` (libnftables-json(5)), tolerant of version differences (single
 /// flags as string or array, etc.); unknown objects are reported by JSON path in the
 /// warnings, not fatal.
-pub fn parse_json(source: &SourceFile) -> Result<(Ruleset, Vec<String>), ParseError> {
+pub fn parse_json(source: &SourceFile) -> Result<(Ruleset, Vec<JsonWarning>), ParseError> {
     let (doc, warnings) = json::parse(source)?;
     Ok((lower::lower(doc)?, warnings))
 }

@@ -1,7 +1,7 @@
 //! How the inputs were read, in words: the loaders' guesses and what they skipped, shown
 //! with the answer's assumptions and the capture's notes.
 
-use model::note::{DialectReason, FamilyReason, InputNote};
+use model::note::{DialectReason, FamilyReason, InputNote, JsonSkip};
 use model::Family;
 
 /// One note on how the inputs were read, as one line.
@@ -29,7 +29,9 @@ pub fn input_note(n: &InputNote) -> String {
             },
             family_reason(reason)
         ),
-        InputNote::JsonSkipped { file, warning } => format!("{file}: {warning}"),
+        InputNote::JsonSkipped { file, warning } => {
+            format!("{file}: {}: {}", warning.path, json_skip(&warning.skipped))
+        }
         InputNote::NoRules => "no --rules given: no firewall rules, every hook accepts".into(),
         InputNote::NoRulesOfPacketFamily { family } => format!(
             "no rules of the packet's family ({}) were given: none apply to it",
@@ -62,6 +64,22 @@ fn shorten(line: &str) -> String {
         format!("{s}...")
     } else {
         line.to_string()
+    }
+}
+
+fn json_skip(s: &JsonSkip) -> String {
+    match s {
+        JsonSkip::NotAnObject => "not an object; skipped".into(),
+        JsonSkip::UnknownObject(kind) => format!("unknown object `{kind}`; skipped"),
+        JsonSkip::UnknownFamily(family) => format!("unknown family `{family}`; skipped"),
+        JsonSkip::UndefinedTable { family, table } => {
+            format!("table {family} {table} is not defined; skipped")
+        }
+        JsonSkip::UndefinedChain(chain) => format!("chain {chain} is not defined; skipped"),
+        JsonSkip::UndefinedSet(set) => format!("set {set} is not defined; skipped"),
+        JsonSkip::NotAStatement => "not a statement object".into(),
+        JsonSkip::UnknownStatement(kind) => format!("unknown statement `{kind}`"),
+        JsonSkip::UnknownExpression(kind) => format!("unknown expression `{kind}`"),
     }
 }
 
@@ -99,6 +117,21 @@ mod tests {
             input_note(&note),
             "fw read as nft list ruleset text: line 3 reads \
              `table inet firewalld { # a comment that ...` (override with --format)"
+        );
+    }
+
+    #[test]
+    fn a_json_skip_names_the_file_and_the_path() {
+        let note = InputNote::JsonSkipped {
+            file: "fw.json".into(),
+            warning: model::note::JsonWarning {
+                path: "nftables[1].wibble".into(),
+                skipped: JsonSkip::UnknownObject("wibble".into()),
+            },
+        };
+        assert_eq!(
+            input_note(&note),
+            "fw.json: nftables[1].wibble: unknown object `wibble`; skipped"
         );
     }
 

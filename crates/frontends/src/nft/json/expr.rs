@@ -3,6 +3,7 @@
 
 use super::{strings, Reader};
 use crate::nft::ast::{BinOp, Elem, Expr, SetKey, VerdictAst};
+use model::note::JsonSkip;
 use serde_json::Value as J;
 
 impl Reader<'_> {
@@ -118,8 +119,7 @@ impl Reader<'_> {
             }
             "elem" => self.elem(v, path).key,
             other => {
-                self.warnings
-                    .push(format!("{path}: unknown expression `{other}`"));
+                self.warn(path, JsonSkip::UnknownExpression(other.to_string()));
                 Expr::Opaque {
                     name: other.to_string(),
                     text: v.to_string(),

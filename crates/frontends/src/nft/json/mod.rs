@@ -19,12 +19,13 @@ mod stmt;
 use super::ast::*;
 use super::parse::Doc;
 use crate::{ErrorKind, ParseError};
+use model::note::{JsonSkip, JsonWarning};
 use model::{Dialect, Family, Origin, SourceFile, Span};
 use serde::Deserialize;
 use serde_json::Value as J;
 
 /// Parses `nft -j` output; warnings name what was skipped, by JSON path.
-pub fn parse(source: &SourceFile) -> Result<(Doc, Vec<String>), ParseError> {
+pub fn parse(source: &SourceFile) -> Result<(Doc, Vec<JsonWarning>), ParseError> {
     let text: &str = &source.text;
     let json_err =
         |span: Span, m: String| ParseError::new(source, span, ErrorKind::Json { message: m });
@@ -136,7 +137,7 @@ struct Reader<'s> {
     src: &'s SourceFile,
     lines: Vec<usize>,
     doc: Doc,
-    warnings: Vec<String>,
+    warnings: Vec<JsonWarning>,
 }
 
 /// `"a"` or `["a", "b"]` as a list of strings.
@@ -178,6 +179,14 @@ impl Reader<'_> {
         T::deserialize(v).map_err(|e| self.err(span, format!("{path}: {e}")))
     }
 
+    /// Notes that what is at `path` was skipped.
+    fn warn(&mut self, path: &str, skipped: JsonSkip) {
+        self.warnings.push(JsonWarning {
+            path: path.to_string(),
+            skipped,
+        });
+    }
+
     fn table_index(&mut self, family: &str, table: &str, path: &str) -> Option<usize> {
         let f = Family::from_name(family)?;
         let i = self
@@ -186,9 +195,13 @@ impl Reader<'_> {
             .iter()
             .position(|t| t.family == f && t.name == table);
         if i.is_none() {
-            self.warnings.push(format!(
-                "{path}: table {family} {table} is not defined; skipped"
-            ));
+            self.warn(
+                path,
+                JsonSkip::UndefinedTable {
+                    family: family.to_string(),
+                    table: table.to_string(),
+                },
+            );
         }
         i
     }
@@ -216,6 +229,7 @@ fn named_prio(s: &str) -> Prio {
 #[cfg(test)]
 mod tests {
     use crate::nft::test_util::*;
+    use model::note::JsonSkip;
 
     #[test]
     fn json_tolerates_unknown_objects_and_single_flags() {
@@ -225,7 +239,9 @@ mod tests {
             {"rule": {"family": "ip", "table": "t", "chain": "c", "expr": [{"frob": 1}, {"accept": null}]}}]}"#;
         let (rs, w) = parse_json(&SourceFile::new("j", j)).unwrap();
         assert_eq!(w.len(), 2, "{w:?}");
-        assert!(w[0].starts_with("nftables[1].wibble"));
+        assert_eq!(w[0].path, "nftables[1].wibble");
+        assert_eq!(w[0].skipped, JsonSkip::UnknownObject("wibble".into()));
+        assert_eq!(w[1].skipped, JsonSkip::UnknownStatement("frob".into()));
         assert!(rs.tables[0].chains[0].base.is_none(), "dormant");
         assert!(matches!(
             rs.tables[0].chains[0].rules[0].body[0],

@@ -4,6 +4,7 @@
 use super::{named_prio, strings, Reader};
 use crate::nft::ast::{ChainAst, Elem, HookAst, Prio, RuleAst, SetAst, Stmt, TableAst};
 use crate::ParseError;
+use model::note::JsonSkip;
 use model::source::Counters;
 use model::{Family, Span};
 use serde::Deserialize;
@@ -80,8 +81,7 @@ impl Reader<'_> {
     /// One object of the `nftables` array (its keys in order).
     pub(super) fn item(&mut self, v: &J, span: Span, path: &str) -> Result<(), ParseError> {
         let Some(obj) = v.as_object() else {
-            self.warnings
-                .push(format!("{path}: not an object; skipped"));
+            self.warn(path, JsonSkip::NotAnObject);
             return Ok(());
         };
         for (k, body) in obj {
@@ -105,9 +105,7 @@ impl Reader<'_> {
                 // Objects that do not decide verdicts.
                 "flowtable" | "counter" | "quota" | "limit" | "ct helper" | "ct timeout"
                 | "ct expectation" | "secmark" | "synproxy" | "tunnel" => {}
-                other => self
-                    .warnings
-                    .push(format!("{path}: unknown object `{other}`; skipped")),
+                other => self.warn(&path, JsonSkip::UnknownObject(other.to_string())),
             }
         }
         Ok(())
@@ -117,8 +115,7 @@ impl Reader<'_> {
     fn table(&mut self, body: &J, span: Span, path: &str) -> Result<(), ParseError> {
         let t: TableJ = self.de(body, span, path)?;
         let Some(family) = Family::from_name(&t.family) else {
-            self.warnings
-                .push(format!("{path}: unknown family `{}`; skipped", t.family));
+            self.warn(path, JsonSkip::UnknownFamily(t.family.clone()));
             return Ok(());
         };
         let mut origin = self.origin(span, t.handle, format!("table {} {}", t.family, t.name));
@@ -209,9 +206,7 @@ impl Reader<'_> {
         origin.counters = counters;
         match self.doc.tables[ti].chain_mut(&r.chain) {
             Some(c) => c.rules.push(RuleAst { stmts, origin }),
-            None => self
-                .warnings
-                .push(format!("{path}: chain {} is not defined; skipped", r.chain)),
+            None => self.warn(path, JsonSkip::UndefinedChain(r.chain.clone())),
         }
         Ok(())
     }
@@ -295,9 +290,7 @@ impl Reader<'_> {
             .collect();
         match self.doc.tables[ti].set_mut(&name) {
             Some(s) => s.elements.extend(elems),
-            None => self
-                .warnings
-                .push(format!("{path}: set {name} is not defined; skipped")),
+            None => self.warn(path, JsonSkip::UndefinedSet(name.to_string())),
         }
         Ok(())
     }

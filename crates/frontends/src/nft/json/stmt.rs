@@ -5,6 +5,7 @@ use super::{strings, Reader};
 use crate::nft::ast::{Expr, LogAst, Op, QueueNum, StmtKind, VerdictAst};
 use crate::unmodelled::unmodelled;
 use model::expr::{Effect, Undecidable};
+use model::note::JsonSkip;
 use serde_json::Value as J;
 
 pub(super) fn compact(k: &str, b: &J) -> String {
@@ -22,8 +23,7 @@ impl Reader<'_> {
     /// One statement object (`{"KEY": BODY}`).
     pub(super) fn stmt(&mut self, v: &J, path: &str) -> StmtKind {
         let Some((k, b)) = v.as_object().and_then(|o| o.iter().next()) else {
-            self.warnings
-                .push(format!("{path}: not a statement object"));
+            self.warn(path, JsonSkip::NotAStatement);
             return StmtKind::Unknown(v.to_string());
         };
         let s = |key: &str| b.get(key).and_then(J::as_str).map(str::to_string);
@@ -87,8 +87,7 @@ impl Reader<'_> {
             "xt" => xt(b),
             "fwd" | "synproxy" | "tproxy" => StmtKind::Unknown(compact(k, b)),
             other => {
-                self.warnings
-                    .push(format!("{path}: unknown statement `{other}`"));
+                self.warn(path, JsonSkip::UnknownStatement(other.to_string()));
                 StmtKind::Unknown(compact(k, b))
             }
         }
