@@ -3,6 +3,7 @@
 //! such.
 
 mod fates;
+mod fix;
 pub mod flows;
 mod kernel;
 mod notes;
@@ -10,6 +11,7 @@ mod packets;
 mod rules;
 
 pub use fates::*;
+pub use fix::*;
 pub use kernel::*;
 pub use notes::*;
 pub use packets::*;
