@@ -30,8 +30,10 @@
 //! missing set element; see [`crate::fix_nft`]), so a mixed host's fix may mix both.
 
 use crate::callstack::call_stack;
-use engine::{Decider, Event, Fate, Options, Outcome, RouteKind, Trace};
-use model::{ChainRef, Family, Hook, Host, Packet, Rule, Ruleset, SourceFile, L4};
+use crate::fix_facts::{Blocker, FixCaveat, FlowOpening, Opens, RuleSite, Service};
+use crate::fix_nft::out_interface;
+use engine::{Decider, Event, Fate, Options, Outcome, Trace};
+use model::{ChainRef, Family, Hook, Host, Packet, Rule, RuleRef, Ruleset, SourceFile, L4};
 use std::net::IpAddr;
 
 /// At most this many ACCEPT rules are combined before giving up.
@@ -57,8 +59,10 @@ pub struct Fix {
     pub verified_fate: Fate,
     /// Whether the packet passes with the fix in place (every branch agrees).
     pub passes: bool,
-    /// What the fix opens, and why it is placed where it is (or why it is not enough).
-    pub note: String,
+    /// What the fix lets through.
+    pub opens: Opens,
+    /// Why it is placed where it is, or why it is not enough, in the order found.
+    pub caveats: Vec<FixCaveat>,
 }
 
 /// One rule of a fix.
@@ -122,7 +126,7 @@ pub fn suggest(
     let mut current = ruleset.clone();
     let mut trace = first_trace.clone();
     let mut rules: Vec<FixRule> = Vec::new();
-    let mut notes: Vec<String> = Vec::new();
+    let mut placements: Vec<FixCaveat> = Vec::new();
     let mut last_outcome: Option<Outcome> = None;
 
     for _ in 0..MAX_RULES {
@@ -158,18 +162,15 @@ pub fn suggest(
             break;
         };
         let (place, patched, rule, out) = tried.swap_remove(i);
+        let chain = current.chain_at(place.chain);
         if i > 0 {
-            notes.push(format!(
-                "placed in {} before the jump, because an ACCEPT just before the deciding \
-                 rule did not let the packet through",
-                current.chain_at(place.chain).name
-            ));
-        } else if place.index > 0 && !place.append && current.chain_at(place.chain).base.is_none() {
-            notes.push(format!(
-                "placed in {} just before the deciding rule, so every earlier rule still \
-                 applies",
-                current.chain_at(place.chain).name
-            ));
+            placements.push(FixCaveat::PlacedBeforeJump {
+                chain: chain.name.clone(),
+            });
+        } else if place.index > 0 && !place.append && chain.base.is_none() {
+            placements.push(FixCaveat::PlacedBeforeDecidingRule {
+                chain: chain.name.clone(),
+            });
         }
         rules.push(rule);
         current = patched;
@@ -186,33 +187,21 @@ pub fn suggest(
     if rules.is_empty() {
         return None;
     }
-    let opens = opens(&first_trace.final_packet, first_trace);
-    let mut note = if passes {
-        format!("opens only {opens}")
-    } else {
-        format!("would open only {opens}, but the packet is still not let through")
-    };
+    let mut caveats = Vec::new();
     if passes && rules.len() > 1 {
-        note.push_str(&format!(
-            "; no single rule is enough: the packet is blocked in {} places",
-            rules.len()
-        ));
+        caveats.push(FixCaveat::SeveralRules {
+            blocks: rules.len(),
+        });
     }
     if !passes {
-        match outcome_after.decided_fate() {
-            Some(_) => note.push_str(&format!(
-                "; it is then blocked by {}",
-                describe_decider(&current, &outcome_after.primary().decider)
-            )),
-            None => {
-                note.push_str("; the result then depends on matches that cannot be decided offline")
+        caveats.push(match outcome_after.decided_fate() {
+            Some(_) => {
+                FixCaveat::StillBlockedBy(blocker(&current, &outcome_after.primary().decider))
             }
-        }
+            None => FixCaveat::Undecidable,
+        });
     }
-    for n in notes {
-        note.push_str("; ");
-        note.push_str(&n);
-    }
+    caveats.extend(placements);
     let first = rules[0].clone();
     Some(Fix {
         command: rules
@@ -226,7 +215,8 @@ pub fn suggest(
         rules,
         verified_fate: outcome_after.primary().fate.clone(),
         passes,
-        note,
+        opens: Opens::Flow(flow_opening(&first_trace.final_packet, first_trace)),
+        caveats,
     })
 }
 
@@ -470,15 +460,6 @@ fn flow_matches(packet: &Packet, trace: &Trace, hook: Hook) -> Option<String> {
     Some(m.join(" "))
 }
 
-fn out_interface(packet: &Packet, trace: &Trace) -> Option<String> {
-    match trace.route.as_ref().map(|r| &r.kind) {
-        Some(RouteKind::Forward { oif, .. }) | Some(RouteKind::Output { oif, .. }) => {
-            Some(oif.clone())
-        }
-        _ => packet.oif.clone(),
-    }
-}
-
 fn host_prefix(a: IpAddr) -> String {
     match a {
         IpAddr::V4(a) => format!("{a}/32"),
@@ -486,65 +467,61 @@ fn host_prefix(a: IpAddr) -> String {
     }
 }
 
-/// "tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out on eno1".
-fn opens(packet: &Packet, trace: &Trace) -> String {
-    let mut s = format!("{} from {}", packet.proto(), packet.src);
-    match packet.l4 {
+/// What an ACCEPT for the flow of `trace` lets through.
+fn flow_opening(packet: &Packet, trace: &Trace) -> FlowOpening {
+    let service = match packet.l4 {
         L4::Tcp { dport, .. } | L4::Udp { dport, .. } | L4::Sctp { dport, .. } => {
-            s.push_str(&format!(
-                " (any source port) to {} port {dport}",
-                packet.dst
-            ));
+            Service::Port(dport)
         }
-        L4::Icmp { icmp_type, .. } | L4::Icmpv6 { icmp_type, .. } => {
-            s.push_str(&format!(" to {} (type {icmp_type})", packet.dst));
-        }
-        L4::Other(_) => s.push_str(&format!(" to {}", packet.dst)),
+        L4::Icmp { icmp_type, .. } | L4::Icmpv6 { icmp_type, .. } => Service::IcmpType(icmp_type),
+        L4::Other(_) => Service::Any,
+    };
+    FlowOpening {
+        proto: packet.proto(),
+        src: packet.src,
+        dst: packet.dst,
+        service,
+        iif: packet.iif.clone(),
+        oif: out_interface(packet, trace),
     }
-    if let Some(iif) = &packet.iif {
-        s.push_str(&format!(", in on {iif}"));
-    }
-    if let Some(oif) = out_interface(packet, trace) {
-        s.push_str(&format!(", out on {oif}"));
-    }
-    s
 }
 
-fn describe_decider(ruleset: &Ruleset, decider: &Decider) -> String {
+/// The rule at `at` as the user reads it; `None` if the reference does not resolve.
+pub(crate) fn rule_site(ruleset: &Ruleset, at: RuleRef) -> Option<RuleSite> {
+    let table = ruleset.tables.get(at.table)?;
+    let chain = table.chains.get(at.chain)?;
+    let rule = chain.rules.get(at.rule)?;
+    Some(RuleSite {
+        family: table.family,
+        table: table.name.clone(),
+        chain: chain.name.clone(),
+        number: chain.source_rule_number(at.rule),
+        file: rule.origin.file.clone(),
+        line: rule.origin.line,
+    })
+}
+
+/// What `decider` is in `ruleset` (the ruleset with the fix's rules in it, so it is named
+/// here rather than by reference).
+fn blocker(ruleset: &Ruleset, decider: &Decider) -> Blocker {
     match decider {
-        Decider::Rule(at) => {
-            let found = ruleset.tables.get(at.table).and_then(|t| {
-                let chain = t.chains.get(at.chain)?;
-                Some((t, chain, chain.rules.get(at.rule)?))
-            });
-            match found {
-                Some((table, chain, rule)) => format!(
-                    "{}/{} #{} ({}:{})",
-                    table.name,
-                    chain.name,
-                    chain.source_rule_number(at.rule),
-                    rule.origin.file,
-                    rule.origin.line
-                ),
-                None => "a rule".to_string(),
-            }
-        }
-        Decider::Policy(c) => match ruleset.tables.get(c.table) {
-            Some(t) => match t.chains.get(c.chain) {
-                Some(chain) => format!("the policy of {}/{}", t.name, chain.name),
-                None => "a policy".to_string(),
-            },
-            None => "a policy".to_string(),
-        },
-        Decider::Routing => "routing".to_string(),
-        Decider::Stack => "the local stack".to_string(),
-        Decider::Conntrack => "conntrack".to_string(),
+        Decider::Rule(at) => Blocker::Rule(rule_site(ruleset, *at)),
+        Decider::Policy(c) => Blocker::Policy(
+            ruleset
+                .tables
+                .get(c.table)
+                .and_then(|t| Some((t.name.clone(), t.chains.get(c.chain)?.name.clone()))),
+        ),
+        Decider::Routing => Blocker::Routing,
+        Decider::Stack => Blocker::Stack,
+        Decider::Conntrack => Blocker::Conntrack,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::packet::IpProto;
     use model::{Host, SourceFile};
 
     fn ruleset(text: &str, family: Family) -> Ruleset {
@@ -599,11 +576,18 @@ COMMIT
             matches!(fix.verified_fate, Fate::Forwarded { .. }),
             "{fix:?}"
         );
-        assert!(
-            fix.note.contains("opens only tcp from 10.1.1.2"),
-            "{}",
-            fix.note
+        assert_eq!(
+            fix.opens,
+            Opens::Flow(FlowOpening {
+                proto: IpProto::Tcp,
+                src: "10.1.1.2".parse().unwrap(),
+                dst: "10.1.0.2".parse().unwrap(),
+                service: Service::Port(2175),
+                iif: Some("tap0".into()),
+                oif: Some("eno1".into()),
+            })
         );
+        assert_eq!(fix.caveats, []);
     }
 
     #[test]
@@ -647,11 +631,7 @@ COMMIT
         let fix = fix_for(&rules, "tcp 192.0.2.7:40000 10.0.0.1:8080 in eth0").expect("a fix");
         assert_eq!(fix.rules.len(), 2, "{fix:?}");
         assert!(fix.passes, "{fix:?}");
-        assert!(
-            fix.note.contains("no single rule is enough"),
-            "{}",
-            fix.note
-        );
+        assert_eq!(fix.caveats, [FixCaveat::SeveralRules { blocks: 2 }]);
         assert!(
             fix.rules[1].command.starts_with("iptables -A INPUT "),
             "{}",
@@ -677,6 +657,46 @@ COMMIT
     fn no_fix_for_a_packet_that_passes() {
         let rules = ruleset(FORWARD_REJECT, Family::Ip);
         assert!(fix_for(&rules, "icmp 10.1.1.2 10.1.0.2 in tap0 out eno1").is_none());
+    }
+
+    #[test]
+    fn an_accept_after_earlier_rules_of_a_called_chain_says_they_still_apply() {
+        let rules = ruleset(
+            &FORWARD_REJECT.replace(
+                "-A fw-reject -j REJECT",
+                "-A fw-reject -p udp -j ACCEPT\n-A fw-reject -j REJECT",
+            ),
+            Family::Ip,
+        );
+        let fix =
+            fix_for(&rules, "tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0 out eno1").expect("a fix");
+        assert_eq!(fix.position, Position::Insert(2));
+        assert_eq!(
+            fix.caveats,
+            [FixCaveat::PlacedBeforeDecidingRule {
+                chain: "fw-reject".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn more_blocks_than_rules_names_what_still_blocks() {
+        let rules = ruleset(
+            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -j DROP\nCOMMIT\n\
+             *mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -j DROP\n-A INPUT -p tcp -j DROP\nCOMMIT\n\
+             *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -j DROP\nCOMMIT\n",
+            Family::Ip,
+        );
+        let fix = fix_for(&rules, "tcp 192.0.2.7:40000 10.0.0.1:8080 in eth0").expect("a fix");
+        assert_eq!(fix.rules.len(), MAX_RULES, "{fix:?}");
+        assert!(!fix.passes, "{fix:?}");
+        let [FixCaveat::StillBlockedBy(Blocker::Rule(Some(site)))] = fix.caveats.as_slice() else {
+            panic!("{:?}", fix.caveats);
+        };
+        assert_eq!(
+            (site.table.as_str(), site.chain.as_str(), site.number),
+            ("filter", "INPUT", 1)
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@
 
 use crate::callstack::call_stack;
 use crate::fix::{Fix, FixRule, Position, FIX_SOURCE};
+use crate::fix_facts::{ElementOpening, FixCaveat, Opens, RuleSite};
 use engine::{Decider, Options, Outcome, RouteKind, Trace};
 use model::expr::{Key, Pattern, SetRef, Test, Value};
 use model::ruleset::{SetElement, Step};
@@ -83,19 +84,23 @@ pub fn element_fix(
             quote(&set),
             words.join(" . ")
         );
-        let users = rules_using(table, &set);
-        let mut note = format!(
-            "opens {} wherever @{set} is looked up ({} rule{}), not only here; the lookup that failed is {}",
-            opens_for_keys(&trace.final_packet, trace, &keys),
-            users,
-            if users == 1 { "" } else { "s" },
-            rule_where(ruleset, lookup),
+        let Some(failed_lookup) = crate::fix::rule_site(ruleset, lookup) else {
+            continue;
+        };
+        let caveats = if named.dynamic {
+            vec![FixCaveat::SetUpdatedFromPacketPath { set: set.clone() }]
+        } else {
+            Vec::new()
+        };
+        let lookups = rules_using(table, &set);
+        let opens = element_opening(
+            &trace.final_packet,
+            trace,
+            &keys,
+            &set,
+            lookups,
+            failed_lookup,
         );
-        if named.dynamic {
-            note.push_str(&format!(
-                "; @{set} is also updated from the packet path: an element added by hand may time out"
-            ));
-        }
         return Some(Fix {
             command: command.clone(),
             table: table.name.clone(),
@@ -110,7 +115,8 @@ pub fn element_fix(
             }],
             verified_fate: out.primary().fate.clone(),
             passes: true,
-            note,
+            opens: Opens::SetElement(opens),
+            caveats,
         });
     }
     None
@@ -198,42 +204,35 @@ fn element(packet: &Packet, trace: &Trace, keys: &[Key]) -> Option<(Vec<String>,
     Some((words, key))
 }
 
-/// "tcp to 192.168.70.10 port 22 (any source)": what an element of these keys lets in.
-fn opens_for_keys(packet: &Packet, trace: &Trace, keys: &[Key]) -> String {
-    let mut parts = Vec::new();
+/// What an element of these keys lets in, from the packet as the deciding hook saw it
+/// ("tcp to 192.168.70.10 port 22 from any source"), in `set` with `lookups` users.
+fn element_opening(
+    packet: &Packet,
+    trace: &Trace,
+    keys: &[Key],
+    set: &str,
+    lookups: usize,
+    failed_lookup: RuleSite,
+) -> ElementOpening {
     let has = |k: Key| keys.contains(&k);
-    if has(Key::L4Proto) || has(Key::SrcPort) || has(Key::DstPort) {
-        parts.push(packet.proto().to_string());
-    } else {
-        parts.push("any protocol".to_string());
-    }
     let ports = packet.l4.ports();
-    if has(Key::SrcAddr) {
-        parts.push(format!("from {}", packet.src));
+    ElementOpening {
+        set: set.to_string(),
+        proto: (has(Key::L4Proto) || has(Key::SrcPort) || has(Key::DstPort))
+            .then(|| packet.proto()),
+        src: has(Key::SrcAddr).then_some(packet.src),
+        sport: ports.filter(|_| has(Key::SrcPort)).map(|(s, _)| s),
+        dst: has(Key::DstAddr).then_some(packet.dst),
+        dport: ports.filter(|_| has(Key::DstPort)).map(|(_, d)| d),
+        iif: packet.iif.clone().filter(|_| has(Key::IifName)),
+        oif: if has(Key::OifName) {
+            out_interface(packet, trace)
+        } else {
+            None
+        },
+        lookups,
+        failed_lookup,
     }
-    if let (true, Some((s, _))) = (has(Key::SrcPort), ports) {
-        parts.push(format!("source port {s}"));
-    }
-    if has(Key::DstAddr) {
-        parts.push(format!("to {}", packet.dst));
-    }
-    if let (true, Some((_, d))) = (has(Key::DstPort), ports) {
-        parts.push(format!("port {d}"));
-    }
-    if has(Key::IifName) {
-        if let Some(i) = &packet.iif {
-            parts.push(format!("in on {i}"));
-        }
-    }
-    if has(Key::OifName) {
-        if let Some(o) = out_interface(packet, trace) {
-            parts.push(format!("out on {o}"));
-        }
-    }
-    if !has(Key::SrcAddr) {
-        parts.push("from any source".to_string());
-    }
-    parts.join(" ")
 }
 
 fn rules_using(table: &Table, set: &str) -> usize {
@@ -246,23 +245,6 @@ fn rules_using(table: &Table, set: &str) -> usize {
                 .any(|m| matches!(&m.test, Test::InSet { set: SetRef::Table(n), .. } if n == set))
         })
         .count()
-}
-
-fn rule_where(ruleset: &Ruleset, at: RuleRef) -> String {
-    let t = &ruleset.tables[at.table];
-    let c = ruleset.chain_at(at.chain_ref());
-    let o = &ruleset.rule_at(at).origin;
-    let mut s = format!(
-        "{} {}/{} #{}",
-        t.family,
-        t.name,
-        c.name,
-        c.source_rule_number(at.rule)
-    );
-    if !o.file.is_empty() {
-        s.push_str(&format!(" ({}:{})", o.file, o.line));
-    }
-    s
 }
 
 /// The output interface the trace routed to (or the one given).
@@ -409,12 +391,27 @@ mod tests {
         assert!(fix.passes);
         assert_eq!(fix.position, Position::SetElement);
         assert!(matches!(fix.verified_fate, Fate::Forwarded { .. }));
-        assert!(
-            fix.note
-                .contains("tcp to 192.168.70.10 port 22 from any source"),
-            "{}",
-            fix.note
+        let Opens::SetElement(opens) = &fix.opens else {
+            panic!("{:?}", fix.opens);
+        };
+        assert_eq!(
+            (opens.proto, opens.src, opens.dst, opens.dport),
+            (
+                Some(model::packet::IpProto::Tcp),
+                None,
+                Some("192.168.70.10".parse().unwrap()),
+                Some(22)
+            )
         );
+        assert_eq!((opens.set.as_str(), opens.lookups), ("allow_in", 1));
+        assert_eq!(
+            (
+                opens.failed_lookup.chain.as_str(),
+                opens.failed_lookup.number
+            ),
+            ("allowed_dnats", 1)
+        );
+        assert_eq!(fix.caveats, []);
     }
 
     #[test]

@@ -39,6 +39,7 @@ mod callstack;
 mod contrast;
 mod cross_table;
 mod fix;
+mod fix_facts;
 mod fix_nft;
 
 pub use answer_facts::AnswerFacts;
@@ -46,3 +47,4 @@ pub use callstack::Frame;
 pub use contrast::{ping_contrast, PingContrast};
 pub use cross_table::{CrossTable, EarlierAccept};
 pub use fix::{suggest, Fix, FixRule, Position};
+pub use fix_facts::{Blocker, ElementOpening, FixCaveat, FlowOpening, Opens, RuleSite, Service};

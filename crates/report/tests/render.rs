@@ -3,10 +3,11 @@
 //! forwarded SYN, a rate-limited accept whose branches disagree, a DNAT to a closed port.
 //! The whole output is compared, so any change in wording shows up as a snapshot diff.
 
-use analysis::{Fix, FixRule, Position};
+use analysis::{Fix, FixRule, FlowOpening, Opens, Position, Service};
 use engine::*;
 use model::expr::{Log, LogKind, Nat, NatKind, Reject, Undecidable};
 use model::host::{CtTuple, IfAddr, Interface, Route, Scope};
+use model::packet::IpProto;
 use model::ruleset::{BaseChain, ChainType, Step};
 use model::{
     Action, Chain, ChainRef, Family, Hook, Host, Match, Origin, Packet, Rule, RuleRef, Ruleset,
@@ -379,9 +380,20 @@ fn ufw_fix() -> Fix {
             chain: "ufw-reject-forward".into(),
             position: Position::Insert(1),
         }],
-        verified_fate: Fate::Forwarded { oif: "eno1".into(), gateway: None },
+        verified_fate: Fate::Forwarded {
+            oif: "eno1".into(),
+            gateway: None,
+        },
         passes: true,
-        note: "opens only tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out on eno1".into(),
+        opens: Opens::Flow(FlowOpening {
+            proto: IpProto::Tcp,
+            src: "10.1.1.2".parse().unwrap(),
+            dst: "10.1.0.2".parse().unwrap(),
+            service: Service::Port(2175),
+            iif: Some("tap0".into()),
+            oif: Some("eno1".into()),
+        }),
+        caveats: Vec::new(),
     }
 }
 

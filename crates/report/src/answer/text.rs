@@ -435,7 +435,7 @@ impl<W: Write> Section<'_, '_, W> {
             )
         };
         lines.push(format!("({position}; {verdict})"));
-        lines.push(format!("({})", fix.note));
+        lines.push(format!("({})", words::fix_note(fix)));
         self.field(if fix.passes { "fix" } else { "no fix found" }, lines)
     }
 }

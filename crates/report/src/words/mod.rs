@@ -3,6 +3,7 @@
 //! such.
 
 mod fates;
+mod fix;
 pub mod flows;
 mod inputs;
 mod kernel;
@@ -11,6 +12,7 @@ mod packets;
 mod rules;
 
 pub use fates::*;
+pub use fix::*;
 pub use inputs::*;
 pub use kernel::*;
 pub use notes::*;

@@ -561,6 +561,6 @@ pub(super) fn fix(f: &Fix) -> FixJson {
         .to_string(),
         verified_fate: words::fate_kind(&f.verified_fate).to_string(),
         passes: f.passes,
-        note: f.note.clone(),
+        note: words::fix_note(f),
     }
 }

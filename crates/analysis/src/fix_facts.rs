@@ -1,0 +1,104 @@
+//! What a suggested [`Fix`](crate::Fix) lets through and what the user should know about
+//! it, as values: the words are made by `report`, the only crate that writes prose.
+
+use model::{packet::IpProto, Family};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// What a fix lets through; `report` puts it into words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Opens {
+    /// ACCEPT rules for exactly this flow.
+    Flow(FlowOpening),
+    /// An element of an nft set: whatever matches it, wherever the set is looked up.
+    SetElement(ElementOpening),
+}
+
+/// The one flow an ACCEPT rule of a fix matches, as the deciding hook saw the packet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowOpening {
+    pub proto: IpProto,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// The destination port or ICMP type matched (any source port).
+    pub service: Service,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+}
+
+/// What a flow's rule matches beyond the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// TCP, UDP and SCTP: this destination port.
+    Port(u16),
+    /// ICMP and ICMPv6: this type.
+    IcmpType(u8),
+    /// Other protocols: the protocol alone.
+    Any,
+}
+
+/// What an added set element lets through: each field is `None` when no key of the set
+/// constrains it (the protocol, the source address) or the packet has no value for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElementOpening {
+    /// The set the element goes into.
+    pub set: String,
+    /// `None`: any protocol.
+    pub proto: Option<IpProto>,
+    /// `None`: any source.
+    pub src: Option<IpAddr>,
+    pub sport: Option<u16>,
+    pub dst: Option<IpAddr>,
+    pub dport: Option<u16>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    /// How many rules of the table look the set up (the element opens all of them).
+    pub lookups: usize,
+    /// The accept-on-lookup rule the packet failed before it was dropped.
+    pub failed_lookup: RuleSite,
+}
+
+/// A rule named by where the user reads it: table, chain, number and source line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSite {
+    pub family: Family,
+    pub table: String,
+    pub chain: String,
+    /// 1-based, as in the user's listing.
+    pub number: usize,
+    /// Empty for rules built in code.
+    pub file: Arc<str>,
+    pub line: u32,
+}
+
+/// What still decides the packet's fate with the fix in place, when it does not pass.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Blocker {
+    /// A rule (`None` if the reference does not resolve).
+    Rule(Option<RuleSite>),
+    /// A base chain's policy: table and chain (`None` if the reference does not resolve).
+    Policy(Option<(String, String)>),
+    Routing,
+    Stack,
+    Conntrack,
+}
+
+/// Something the user should know about a fix, besides what it opens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FixCaveat {
+    /// The packet is blocked in this many places: one rule for each.
+    SeveralRules { blocks: usize },
+    /// Even with every rule added, this still blocks the packet.
+    StillBlockedBy(Blocker),
+    /// With the rules added, the fate depends on matches that cannot be decided offline.
+    Undecidable,
+    /// Placed in this calling chain before the jump, because an ACCEPT just before the
+    /// deciding rule did not let the packet through.
+    PlacedBeforeJump { chain: String },
+    /// Placed in this (non-base) chain just before the deciding rule, so every earlier
+    /// rule still applies.
+    PlacedBeforeDecidingRule { chain: String },
+    /// The set is also updated from the packet path, so an element added by hand may
+    /// time out.
+    SetUpdatedFromPacketPath { set: String },
+}
