@@ -97,10 +97,13 @@ fn parse_line(rest: &str) -> Result<Event, &'static str> {
             Some((t, h)) => (t, h.trim().parse().ok()),
             None => (text, None),
         };
+        let text = strip_counters(text);
         let rule = RuleName {
             number: None,
             handle,
-            text: Some(strip_counters(text)),
+            // `reject` is a statement of its own in nft's listing of a rule.
+            rejects: text.split_whitespace().any(|w| w == "reject"),
+            text: Some(text),
         };
         What::Step(StepKind::Rule, rule, parse_verdict(verdict))
     } else if let Some(v) = event.strip_prefix("verdict ") {
@@ -382,6 +385,10 @@ mod tests {
         assert_eq!(
             s.rule.text.as_deref(),
             Some("tcp dport 2175 counter reject with icmp port-unreachable")
+        );
+        assert!(
+            s.rule.rejects,
+            "the printed rule is the only word it was a reject"
         );
         assert_eq!(
             (s.table.as_str(), s.chain.as_str(), s.line),

@@ -103,6 +103,7 @@ pub fn parse(name: &str, text: &str) -> TraceFile {
             number: (kind == StepKind::Rule).then_some(number),
             handle: None,
             text: None,
+            rejects: false,
         };
         // Legacy lines carry no verdict: the rule's target says what it did.
         let verdict = match kind {

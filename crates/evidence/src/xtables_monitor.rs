@@ -188,6 +188,7 @@ fn trace_line(rest: &str, line: u64) -> Option<(u32, WalkEvent)> {
             let rule = RuleName {
                 number: None,
                 handle,
+                rejects: text.as_deref().is_some_and(jumps_to_reject),
                 text,
             };
             (StepKind::Rule, rule, verdict)
@@ -211,6 +212,12 @@ fn trace_line(rest: &str, line: u64) -> Option<(u32, WalkEvent)> {
 }
 
 /// `-4 -t filter -A FORWARD -j fwd-user` into `-A FORWARD -j fwd-user`.
+/// Whether an iptables rule's target is `REJECT` (`-j REJECT`, as iptables-save prints it).
+fn jumps_to_reject(rule: &str) -> bool {
+    let words: Vec<&str> = rule.split_whitespace().collect();
+    words.windows(2).any(|w| w == ["-j", "REJECT"])
+}
+
 fn iptables_text(s: &str) -> Option<String> {
     let mut w: Vec<&str> = s.split_whitespace().collect();
     if matches!(w.first(), Some(&"-4" | &"-6")) {
@@ -228,6 +235,17 @@ mod tests {
 
     const PKT: &str = "PACKET: 2 1af1f87c IN=lan0 MACSRC=2:0:0:0:60:2 MACDST=2:0:0:0:60:1 MACPROTO=0800 SRC=192.168.60.2 DST=192.168.70.10 LEN=40 TOS=0x0 TTL=64 ID=101 DF SPORT=40001 DPORT=22 SYN ";
     const RULE: &str = " TRACE: 2 1af1f87c filter:FORWARD:rule:0x9:ACCEPT  -4 -t filter -A FORWARD -i lan0 -o wan0 -p tcp -m multiport --dports 22,80 -j ACCEPT";
+
+    #[test]
+    fn a_reject_is_told_by_its_target_not_by_any_word() {
+        assert!(jumps_to_reject(
+            "-A INPUT -p tcp -j REJECT --reject-with tcp-reset"
+        ));
+        assert!(!jumps_to_reject(
+            "-A INPUT -m comment --comment REJECT -j DROP"
+        ));
+        assert!(!jumps_to_reject("-A INPUT -j reject-chain"));
+    }
 
     #[test]
     fn packet_and_rule_with_handle_and_iptables_text() {
@@ -249,6 +267,7 @@ mod tests {
             Some("-A FORWARD -i lan0 -o wan0 -p tcp -m multiport --dports 22,80 -j ACCEPT")
         );
         assert_eq!(s.verdict, Some(KernelVerdict::of(NfVerdict::Accept)));
+        assert!(!s.rule.rejects);
         assert!(
             s.packet.is_some(),
             "the header goes with the hook's first step"

@@ -236,6 +236,10 @@ pub struct RuleName {
     /// The rule as the tracer printed it: iptables-save form (`-A FORWARD ...`, without the
     /// `-4 -t filter` xtables-monitor adds) or nft form (counters removed).
     pub text: Option<String>,
+    /// The printed rule ends in a reject (`-j REJECT`, nft `reject`): the kernel traces a
+    /// REJECT as a drop, so a text tracer's rule is the only word that it was one. Set by the
+    /// reader that knows the tracer's syntax.
+    pub rejects: bool,
 }
 
 /// One event as a tracer saw it, before it is placed in the user's ruleset: what the netlink

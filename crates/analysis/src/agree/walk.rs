@@ -255,15 +255,7 @@ pub fn fate_of_placed(ruleset: &Ruleset, steps: &[KernelStep]) -> KernelFate {
                 let model_verdict = s.rule().and_then(|r| ruleset.rule_at(r).verdict());
                 let with = match model_verdict {
                     Some(Verdict::Reject(r)) => Some(Some(*r)),
-                    _ if s
-                        .event
-                        .rule
-                        .text
-                        .as_deref()
-                        .is_some_and(|t| t.contains("reject") || t.contains("REJECT")) =>
-                    {
-                        Some(None)
-                    }
+                    _ if s.event.rule.rejects => Some(None),
                     _ => None,
                 };
                 return match with {
