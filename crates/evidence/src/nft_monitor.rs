@@ -103,6 +103,11 @@ fn parse_line(rest: &str) -> Result<Event, &'static str> {
             handle,
             // `reject` is a statement of its own in nft's listing of a rule.
             rejects: text.split_whitespace().any(|w| w == "reject"),
+            starts_trace: text
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .windows(3)
+                .any(|w| w == ["nftrace", "set", "1"]),
             text: Some(text),
         };
         What::Step(StepKind::Rule, rule, parse_verdict(verdict))

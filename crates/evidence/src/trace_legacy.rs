@@ -104,6 +104,7 @@ pub fn parse(name: &str, text: &str) -> TraceFile {
             handle: None,
             text: None,
             rejects: false,
+            starts_trace: false,
         };
         // Legacy lines carry no verdict: the rule's target says what it did.
         let verdict = match kind {

@@ -188,7 +188,8 @@ fn trace_line(rest: &str, line: u64) -> Option<(u32, WalkEvent)> {
             let rule = RuleName {
                 number: None,
                 handle,
-                rejects: text.as_deref().is_some_and(jumps_to_reject),
+                rejects: text.as_deref().is_some_and(|t| jumps_to(t, "REJECT")),
+                starts_trace: text.as_deref().is_some_and(|t| jumps_to(t, "TRACE")),
                 text,
             };
             (StepKind::Rule, rule, verdict)
@@ -212,10 +213,10 @@ fn trace_line(rest: &str, line: u64) -> Option<(u32, WalkEvent)> {
 }
 
 /// `-4 -t filter -A FORWARD -j fwd-user` into `-A FORWARD -j fwd-user`.
-/// Whether an iptables rule's target is `REJECT` (`-j REJECT`, as iptables-save prints it).
-fn jumps_to_reject(rule: &str) -> bool {
+/// Whether an iptables rule's target is `target` (`-j REJECT`, as iptables-save prints it).
+fn jumps_to(rule: &str, target: &str) -> bool {
     let words: Vec<&str> = rule.split_whitespace().collect();
-    words.windows(2).any(|w| w == ["-j", "REJECT"])
+    words.windows(2).any(|w| w == ["-j", target])
 }
 
 fn iptables_text(s: &str) -> Option<String> {
@@ -238,13 +239,16 @@ mod tests {
 
     #[test]
     fn a_reject_is_told_by_its_target_not_by_any_word() {
-        assert!(jumps_to_reject(
-            "-A INPUT -p tcp -j REJECT --reject-with tcp-reset"
+        assert!(jumps_to(
+            "-A INPUT -p tcp -j REJECT --reject-with tcp-reset",
+            "REJECT"
         ));
-        assert!(!jumps_to_reject(
-            "-A INPUT -m comment --comment REJECT -j DROP"
+        assert!(!jumps_to(
+            "-A INPUT -m comment --comment REJECT -j DROP",
+            "REJECT"
         ));
-        assert!(!jumps_to_reject("-A INPUT -j reject-chain"));
+        assert!(!jumps_to("-A INPUT -j reject-chain", "REJECT"));
+        assert!(jumps_to("-A PREROUTING -p tcp -j TRACE", "TRACE"));
     }
 
     #[test]

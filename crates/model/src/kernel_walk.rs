@@ -240,6 +240,9 @@ pub struct RuleName {
     /// REJECT as a drop, so a text tracer's rule is the only word that it was one. Set by the
     /// reader that knows the tracer's syntax.
     pub rejects: bool,
+    /// The printed rule turns tracing on (`-j TRACE`, nft `meta nftrace set 1`): the rule
+    /// that made the trace, not a rule of the ruleset under study. Set by the reader.
+    pub starts_trace: bool,
 }
 
 /// One event as a tracer saw it, before it is placed in the user's ruleset: what the netlink

@@ -267,10 +267,6 @@ fn normalize(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn is_tracing_text(t: &str) -> bool {
-    t.contains("-j TRACE") || t.contains("nftrace set 1")
-}
-
 /// Places every step of a trace read from a tracer's text in the ruleset, in this order of
 /// trust ([`PlacedBy`]): the iptables rule number (legacy `rule:3`, through
 /// [`model::Chain::rules_of_source_number`]); the nft handle, through an `nft -a list
@@ -301,7 +297,7 @@ pub fn place_steps(
         .iter()
         .map(|s| {
             let fam = s.family;
-            let text_tracing = s.rule.text.as_deref().is_some_and(is_tracing_text);
+            let text_tracing = s.rule.starts_trace;
             let table = table_of(ruleset, fam, &s.table);
             let chain = table.and_then(|t| {
                 ruleset.tables[t]
