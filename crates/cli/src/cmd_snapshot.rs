@@ -133,7 +133,7 @@ pub fn load_host(
         }
     };
     let loaded = frontends::host::snapshot::load(&name, &snap).map_err(Error::Parse)?;
-    notes.extend(loaded.notes.into_iter().map(InputNote::Worded));
+    notes.extend(loaded.notes);
     ruleset.ipsets.extend(loaded.state.ipsets);
     if !args.rules.is_empty() {
         notes.push(InputNote::SnapshotRulesIgnored { snapshot: name });

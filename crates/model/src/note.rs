@@ -45,8 +45,30 @@ pub enum InputNote {
         /// The snapshot, named as the user gave it (or the live host).
         snapshot: String,
     },
-    /// A note its reader already put into words (the host snapshot reader's, on members it
-    /// could not read or found suspect).
+    /// A member of a host snapshot could not be collected: its state is unknown.
+    SnapshotUnreadable {
+        /// The member and the error recorded at collection, as the snapshot holds them.
+        why: String,
+    },
+    /// A note the collector recorded in the snapshot about what it could not read.
+    SnapshotCollection {
+        /// The note, as the snapshot holds it.
+        note: String,
+    },
+    /// A note the collector recorded on one member (e.g. the conntrack table was cut).
+    SnapshotMember {
+        /// The member's name (`conntrack.txt`).
+        member: String,
+        /// The note, as the snapshot holds it.
+        note: String,
+    },
+    /// The legacy iptables backend of a snapshot has rules too: both backends' chains run
+    /// on the same hooks.
+    LegacyBackendRules {
+        /// The member holding the legacy rules (`iptables-legacy-save.txt`).
+        member: String,
+    },
+    /// A note given in words by a caller that has no variant for it (tests' fixtures).
     Worded(String),
 }
 

@@ -316,7 +316,7 @@ pub struct Loaded {
     /// Whether any rule source at all could be read (an unreadable ruleset is not "no rules").
     pub rules_known: bool,
     /// What could not be read or was guessed.
-    pub notes: Vec<String>,
+    pub notes: Vec<InputNote>,
 }
 
 /// The source of member `m`, named `FILE[member]` so errors point into the member.
@@ -337,11 +337,12 @@ fn iptables_has_rules(text: &str) -> bool {
 pub fn load(file: &str, snap: &Snapshot) -> Result<Loaded, ParseError> {
     let mut out = Loaded::default();
     for why in snap.unreadable() {
-        out.notes.push(format!("snapshot: could not read {why}"));
+        out.notes.push(InputNote::SnapshotUnreadable { why });
     }
     for (k, v) in &snap.meta {
         if k == "unreadable" {
-            out.notes.push(format!("snapshot: at collection: {v}"));
+            out.notes
+                .push(InputNote::SnapshotCollection { note: v.clone() });
         }
     }
     let get = |name: &str| {
@@ -383,7 +384,10 @@ pub fn load(file: &str, snap: &Snapshot) -> Result<Loaded, ParseError> {
         host.conntrack = crate::host::conntrack::parse(&member_source(file, m))?;
         host.known.conntrack = true;
         for n in &m.notes {
-            out.notes.push(format!("snapshot: conntrack.txt: {n}"));
+            out.notes.push(InputNote::SnapshotMember {
+                member: "conntrack.txt".to_string(),
+                note: n.clone(),
+            });
         }
     }
     if let Some(s) = get("ipset.txt") {
@@ -404,9 +408,9 @@ pub fn load(file: &str, snap: &Snapshot) -> Result<Loaded, ParseError> {
             continue;
         }
         if legacy {
-            out.notes.push(format!(
-                "snapshot: {name}: the legacy iptables backend has rules too; both backends' chains run on the same hooks"
-            ));
+            out.notes.push(InputNote::LegacyBackendRules {
+                member: name.to_string(),
+            });
         }
         out.rules.push(RuleSource {
             kind: RuleKind::IptablesSave(family),
@@ -546,7 +550,9 @@ mod tests {
         assert!(l.state.host.known.addresses);
         assert!(!l.rules_known);
         assert!(
-            l.notes.iter().any(|n| n.contains("ipset save")),
+            l.notes.iter().any(
+                |n| matches!(n, InputNote::SnapshotUnreadable { why } if why.contains("ipset save"))
+            ),
             "{:?}",
             l.notes
         );

@@ -44,6 +44,12 @@ pub fn input_note(n: &InputNote) -> String {
         InputNote::SnapshotRulesIgnored { snapshot } => {
             format!("{snapshot}: its rules are ignored: --rules was given")
         }
+        InputNote::SnapshotUnreadable { why } => format!("snapshot: could not read {why}"),
+        InputNote::SnapshotCollection { note } => format!("snapshot: at collection: {note}"),
+        InputNote::SnapshotMember { member, note } => format!("snapshot: {member}: {note}"),
+        InputNote::LegacyBackendRules { member } => format!(
+            "snapshot: {member}: the legacy iptables backend has rules too; both backends' chains run on the same hooks"
+        ),
         InputNote::Worded(text) => text.clone(),
     }
 }
