@@ -92,15 +92,7 @@ impl<'a> Parser<'a> {
     }
 
     fn invalid(&self, span: Span, what: &str, value: &str, reason: &str) -> ParseError {
-        ParseError::new(
-            self.source,
-            span,
-            ErrorKind::InvalidValue {
-                what: what.into(),
-                value: value.into(),
-                reason: reason.into(),
-            },
-        )
+        ParseError::invalid_value(self.source, span, what, value, reason)
     }
 
     fn spec(mut self) -> Result<PacketSpec, ParseError> {

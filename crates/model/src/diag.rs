@@ -81,6 +81,25 @@ impl ParseError {
             },
         )
     }
+    /// An [`ErrorKind::InvalidValue`] error: `value`, read as `what` at `span`, is wrong
+    /// for `reason`.
+    pub fn invalid_value(
+        source: &SourceFile,
+        span: Span,
+        what: &str,
+        value: &str,
+        reason: &str,
+    ) -> ParseError {
+        ParseError::new(
+            source,
+            span,
+            ErrorKind::InvalidValue {
+                what: what.to_string(),
+                value: value.to_string(),
+                reason: reason.to_string(),
+            },
+        )
+    }
     /// 1-based line and column of the start of the span.
     pub fn line_col(&self) -> (u32, u32) {
         self.source.line_col(self.span.start)

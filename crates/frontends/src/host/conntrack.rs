@@ -305,15 +305,7 @@ struct FieldValue<'a> {
 
 impl FieldValue<'_> {
     fn bad(&self, what: &str, reason: &str) -> ParseError {
-        ParseError::new(
-            self.source,
-            self.span,
-            ErrorKind::InvalidValue {
-                what: what.into(),
-                value: self.text.into(),
-                reason: reason.into(),
-            },
-        )
+        ParseError::invalid_value(self.source, self.span, what, self.text, reason)
     }
 
     /// A decimal number that fits `T`; `too_big` says why when it does not.

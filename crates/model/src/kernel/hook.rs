@@ -51,11 +51,6 @@ impl Hook {
             _ => return None,
         })
     }
-
-    /// Every name [`Hook::from_name`] accepts, for "expected ..." messages.
-    pub fn names() -> impl Iterator<Item = &'static str> {
-        NAMES.iter().map(|(n, _)| *n)
-    }
 }
 
 impl fmt::Display for Hook {

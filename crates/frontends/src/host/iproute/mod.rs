@@ -326,15 +326,7 @@ fn scope_of(s: &str) -> Scope {
 }
 
 fn invalid(source: &SourceFile, span: Span, what: &str, value: &str, reason: &str) -> ParseError {
-    ParseError::new(
-        source,
-        span,
-        ErrorKind::InvalidValue {
-            what: what.to_string(),
-            value: value.to_string(),
-            reason: reason.to_string(),
-        },
-    )
+    ParseError::invalid_value(source, span, what, value, reason)
 }
 
 fn parse_ip(source: &SourceFile, span: Span, what: &str, s: &str) -> Result<IpAddr, ParseError> {
