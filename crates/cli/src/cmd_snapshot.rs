@@ -5,6 +5,7 @@ use crate::args::InputArgs;
 use crate::{Conclusion, Error};
 use frontends::host::snapshot::Snapshot;
 use model::note::InputNote;
+use model::tool_config::ToolConfig;
 use model::{Family, Host, Ruleset, SourceFile};
 use std::io::Write;
 use std::path::PathBuf;
@@ -99,7 +100,7 @@ pub fn load_host(
     ruleset: &mut Ruleset,
     sources: &mut Vec<(SourceFile, Family)>,
     notes: &mut Vec<InputNote>,
-) -> Result<(Host, bool), Error> {
+) -> Result<(Host, ToolConfig, bool), Error> {
     let (name, snap) = if args.live {
         let mut snap = collect(1000)?;
         snap.members.retain(|m| !m.name.starts_with("file:"));
@@ -110,14 +111,14 @@ pub fn load_host(
         ("<live host>".to_string(), snap)
     } else {
         match &args.host {
-            None => return Ok((Host::default(), false)),
+            None => return Ok((Host::default(), ToolConfig::default(), false)),
             Some(path) if path.is_dir() => {
                 let state = frontends::host::host_dir::load(path).map_err(|e| match e {
                     frontends::host::host_dir::LoadError::Parse(p) => Error::Parse(p),
                     other => Error::Input(format!("cannot read the host state: {other}")),
                 })?;
                 ruleset.ipsets.extend(state.ipsets);
-                return Ok((state.host, false));
+                return Ok((state.host, state.config, false));
             }
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
@@ -137,7 +138,7 @@ pub fn load_host(
     ruleset.ipsets.extend(loaded.state.ipsets);
     if !args.rules.is_empty() {
         notes.push(InputNote::SnapshotRulesIgnored { snapshot: name });
-        return Ok((loaded.state.host, false));
+        return Ok((loaded.state.host, loaded.state.config, false));
     }
     if !loaded.rules_known {
         return Err(Error::Input(format!(
@@ -151,5 +152,5 @@ pub fn load_host(
     ruleset.merge(rs);
     ruleset.ipsets.extend(ipsets);
     sources.extend(iptables_sources);
-    Ok((loaded.state.host, true))
+    Ok((loaded.state.host, loaded.state.config, true))
 }

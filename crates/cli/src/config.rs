@@ -75,8 +75,9 @@ impl Inputs {
                 .extend(frontends::host::ipset::parse(&source).map_err(Error::Parse)?);
         }
         // `--host DIR`, `--host FILE` (a snapshot, with its rules) or `--live`.
-        let (host, host_gave_rules) =
+        let (host, tool_config, host_gave_rules) =
             crate::cmd_snapshot::load_host(args, &mut ruleset, &mut sources, &mut notes)?;
+        owners::recognise(&mut ruleset, &tool_config);
         if args.rules.is_empty() && !host_gave_rules {
             notes.push(InputNote::NoRules);
         }

@@ -13,6 +13,7 @@
 //!   names its tools print;
 //! - [`source`]: where each rule came from (file, byte span, line, handle, original text);
 //! - [`owner`]: which language a table, chain or rule was read from and which tool wrote it;
+//! - [`tool_config`]: the firewall tools' own configuration files, as a snapshot recorded them;
 //! - [`diag`]: the one parse error type of every front end, with its span;
 //! - [`note`]: how the inputs were read when it was a guess, as facts for `report` to word.
 //!
@@ -32,10 +33,11 @@ pub mod owner;
 pub mod packet;
 pub mod ruleset;
 pub mod source;
+pub mod tool_config;
 
 pub use expr::{Action, Key, Match, Pattern, Reject, Test, Value, Verdict};
 pub use host::Host;
-pub use owner::{Dialect, Owner, Tool};
+pub use owner::{Dialect, Evidence, Owner, Role, Tool};
 pub use packet::{Packet, TcpFlags, L4};
 pub use ruleset::{Chain, ChainRef, Family, Hook, Rule, RuleRef, Ruleset, Table};
 pub use source::{Origin, SourceFile, Span};

@@ -28,6 +28,7 @@
 
 use model::diag::ParseError;
 use model::ruleset::NamedSet;
+use model::tool_config::ToolConfig;
 use model::{Host, SourceFile};
 use std::fmt;
 use std::io;
@@ -39,6 +40,8 @@ pub struct HostState {
     pub host: Host,
     /// From `ipset.txt`: sets that iptables `-m set` rules refer to.
     pub ipsets: Vec<NamedSet>,
+    /// The firewall tools' own configuration (ufw's `user.rules`, firewalld's zones...).
+    pub config: ToolConfig,
 }
 
 /// Why a host directory could not be read.

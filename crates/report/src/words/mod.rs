@@ -8,6 +8,7 @@ pub mod flows;
 mod inputs;
 mod kernel;
 mod notes;
+mod owners;
 mod packets;
 mod rules;
 
@@ -16,5 +17,6 @@ pub use fix::*;
 pub use inputs::*;
 pub use kernel::*;
 pub use notes::*;
+pub use owners::*;
 pub use packets::*;
 pub use rules::*;

@@ -247,7 +247,10 @@ pub(super) fn rule_json(rs: &Ruleset, at: RuleRef) -> Option<RuleJson> {
         handle: o.handle,
         text: o.text.clone(),
         comment: o.comment.clone(),
-        generated_by: o.owner.as_ref().map(|owner| owner.evidence.clone()),
+        generated_by: o
+            .owner
+            .as_ref()
+            .map(|owner| words::owner_evidence(&owner.evidence)),
         policy: None,
     })
 }
@@ -267,7 +270,10 @@ pub(super) fn policy_json(rs: &Ruleset, at: ChainRef) -> Option<RuleJson> {
         handle: o.handle,
         text: o.text.clone(),
         comment: o.comment.clone(),
-        generated_by: o.owner.as_ref().map(|owner| owner.evidence.clone()),
+        generated_by: o
+            .owner
+            .as_ref()
+            .map(|owner| words::owner_evidence(&owner.evidence)),
         policy: chain.base.as_ref().map(|b| b.policy.to_string()),
     })
 }

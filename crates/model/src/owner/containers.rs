@@ -1,0 +1,32 @@
+//! What an object of a container or VM network tool, a VPN or a router firewall is
+//! (Docker, netavark, LXD, libvirt, tailscale, OpenWrt's fw4, wg-quick).
+
+use std::net::IpAddr;
+
+/// The object's part in the tool's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ContainerRole {
+    /// The chain the tool leaves to the admin and never flushes (`DOCKER-USER`).
+    UserChain,
+    /// The tool's isolation between its networks (`DOCKER-ISOLATION-STAGE-*`).
+    Isolation,
+    /// A port published to a container or VM (a DNAT rule and its forward accept).
+    Published(PublishedPort),
+    /// A zone of a router firewall (fw4 `zone_lan_input`).
+    Zone(String),
+    /// The tool's other chains and rules.
+    Infrastructure,
+}
+
+/// A published port, read from its DNAT rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PublishedPort {
+    /// `tcp` or `udp`.
+    pub proto: String,
+    /// The host port.
+    pub host_port: u16,
+    /// The container's address.
+    pub container: IpAddr,
+    /// The container's port.
+    pub container_port: u16,
+}
