@@ -63,6 +63,8 @@ pub struct Fix {
     pub opens: Opens,
     /// Why it is placed where it is, or why it is not enough, in the order found.
     pub caveats: Vec<FixCaveat>,
+    /// The ruleset with the fix's rules in it (what the whole exchange is simulated on).
+    pub patched: Ruleset,
 }
 
 /// One rule of a fix.
@@ -217,6 +219,7 @@ pub fn suggest(
         passes,
         opens: Opens::Flow(flow_opening(&first_trace.final_packet, first_trace)),
         caveats,
+        patched: current,
     })
 }
 

@@ -117,6 +117,7 @@ pub fn element_fix(
             passes: true,
             opens: Opens::SetElement(opens),
             caveats,
+            patched,
         });
     }
     None

@@ -1,0 +1,318 @@
+//! Remedies an admin can act on: in the language of the tool that owns the blocking rule,
+//! durable, as broad as the admin means, and proven for the whole connection.
+//!
+//! ## The pipeline
+//! 1. [`Blocked::of`]: the blocked packet, its deciding rule or policy and that object's
+//!    owner (filled by the `owners` crate).
+//! 2. Candidates: every owner module (`ufw`, `firewalld`, `docker`, `kube`, `fail2ban`,
+//!    `own_table`) offers changes in its tool's language, each with the ruleset as the
+//!    kernel would hold it afterwards; `kernel_rules` offers plain `iptables`/`nft` rules at
+//!    each [`Breadth`] (with the line for the persistent file when the rules are
+//!    hand-written).
+//! 3. Each candidate's patched ruleset is run through the whole [`exchange`] (request,
+//!    reply with the entry the request created, data both ways).
+//! 4. A rule typed into a chain its owner rewrites is offered only when nothing in the
+//!    owner's language works, and then says it will not survive a reload.
+//! 5. The ladder is ordered narrow to broad; the primary is the one the evidence points
+//!    to: a dropped reply or established packet → the structural fix, a first packet →
+//!    the service.
+
+pub mod exchange;
+
+use crate::fix::FixRule;
+use crate::fix_facts::{FixCaveat, Opens};
+use engine::{Fate, Options, Outcome, Trace};
+use exchange::Exchange;
+use model::owner::PersistentFile;
+use model::tool_config::ToolConfig;
+use model::{Host, Owner, Packet, Ruleset, Tool};
+
+/// What to do about one blocked packet: a short ladder of remedies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remedies {
+    /// The owner of the deciding rule or policy.
+    pub owner: Option<Owner>,
+    /// Whether the blocked packet was a reply or part of an established connection (the
+    /// evidence for a structural fix).
+    pub hit_reply: bool,
+    /// The remedies, narrow to broad; owner-language ones before plain kernel rules.
+    pub ladder: Vec<Remedy>,
+    /// Index into `ladder` of the one the evidence points to.
+    pub primary: usize,
+}
+
+impl Remedies {
+    /// The remedy the evidence points to.
+    pub fn primary(&self) -> Option<&Remedy> {
+        self.ladder.get(self.primary)
+    }
+}
+
+/// One change, what it opens, and what the simulation says the connection does with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remedy {
+    /// How much it opens.
+    pub breadth: Breadth,
+    /// The language the steps are written in.
+    pub language: Language,
+    /// What the admin types or edits, in order.
+    pub steps: Vec<Step>,
+    /// Whether it survives a reload and a reboot.
+    pub durability: Durability,
+    /// What it lets through.
+    pub opens: Opens,
+    /// The rules the kernel holds afterwards, as `iptables`/`nft` commands (what
+    /// `verify --fix` applies in a namespace); empty when the change is not a rule.
+    pub kernel_rules: Vec<FixRule>,
+    /// The whole connection with the change in place; `None` when the change is outside
+    /// the ruleset (an endpoint to start, a setting of another system) and cannot be
+    /// simulated.
+    pub exchange: Option<Exchange>,
+    /// What the admin should know besides what it opens.
+    pub caveats: Vec<FixCaveat>,
+}
+
+impl Remedy {
+    /// Whether the simulation shows the whole connection working with it.
+    pub fn verified(&self) -> bool {
+        self.exchange.as_ref().is_some_and(Exchange::works)
+    }
+}
+
+/// How much a remedy opens, narrow to broad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Breadth {
+    /// This flow: this source, this destination, this port.
+    Flow,
+    /// The service: the port (or protocol) for every source on that interface or zone.
+    Service,
+    /// Everything between the interfaces or zones (`ufw route allow in on A out on B`).
+    Path,
+    /// The missing structure: `ct state established,related accept` where a reply or an
+    /// established packet was dropped.
+    Structural,
+    /// Not a rule: the cause is elsewhere (no endpoints, a ban, a setting).
+    Cause,
+}
+
+/// The language a remedy's steps are written in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Language {
+    /// `iptables` / `ip6tables` commands.
+    Iptables,
+    /// `nft` commands.
+    Nft,
+    /// `ufw` commands.
+    Ufw,
+    /// `firewall-cmd` commands.
+    FirewallCmd,
+    /// `fail2ban-client` commands.
+    Fail2banClient,
+    /// `kubectl` and the cluster's objects.
+    Kubernetes,
+    /// A setting of the named tool (its configuration file or command).
+    ToolSetting(Tool),
+}
+
+/// One thing the admin does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Run this command.
+    Run(String),
+    /// Add this line to a persistent file so the change survives a reboot.
+    AddLine {
+        /// The file.
+        file: PersistentFile,
+        /// Where in it: the table and chain the line belongs to.
+        table: String,
+        /// The chain.
+        chain: String,
+        /// The line as it goes into the file.
+        line: String,
+    },
+}
+
+/// Whether a remedy survives a reload of the owning tool and a reboot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Durability {
+    /// It is in the owner's own configuration (or its steps include the persistent file).
+    Durable,
+    /// A runtime change only: gone at reboot unless the steps' persistent line is added.
+    RuntimeOnly,
+    /// A rule in a chain the tool rewrites: gone at its next reload. Offered only when no
+    /// change in the tool's language works.
+    LostOnReload(Tool),
+}
+
+/// A blocked packet and what decided it, as every owner module sees it.
+pub(crate) struct Blocked<'a> {
+    pub ruleset: &'a Ruleset,
+    pub host: &'a Host,
+    pub packet: &'a Packet,
+    pub outcome: &'a Outcome,
+    pub options: &'a Options,
+    pub config: &'a ToolConfig,
+    /// The primary trace (the decided one).
+    pub trace: &'a Trace,
+    /// The owner of the deciding rule or policy.
+    pub owner: Option<&'a Owner>,
+}
+
+impl<'a> Blocked<'a> {
+    /// `None` unless the packet was dropped or rejected (by any branch's agreement).
+    pub fn of(
+        ruleset: &'a Ruleset,
+        host: &'a Host,
+        packet: &'a Packet,
+        outcome: &'a Outcome,
+        options: &'a Options,
+        config: &'a ToolConfig,
+    ) -> Option<Blocked<'a>> {
+        let fate = outcome.decided_fate()?;
+        if !matches!(fate, Fate::Dropped | Fate::Rejected { .. }) {
+            return None;
+        }
+        let trace = outcome.primary();
+        let owner = match &trace.decider {
+            engine::Decider::Rule(at) => ruleset
+                .tables
+                .get(at.table)
+                .and_then(|t| t.chains.get(at.chain))
+                .and_then(|c| c.rules.get(at.rule))
+                .and_then(|r| r.origin.owner.as_ref()),
+            engine::Decider::Policy(c) => owners::owner_of_chain(ruleset, *c),
+            _ => None,
+        };
+        Some(Blocked {
+            ruleset,
+            host,
+            packet,
+            outcome,
+            options,
+            config,
+            trace,
+            owner,
+        })
+    }
+}
+
+/// A change an owner module offers, before it is verified.
+pub(crate) struct Candidate {
+    pub breadth: Breadth,
+    pub language: Language,
+    pub steps: Vec<Step>,
+    pub durability: Durability,
+    pub opens: Opens,
+    pub caveats: Vec<FixCaveat>,
+    /// The ruleset as the kernel holds it after the steps; `None` when the change is not
+    /// in the ruleset (then it is not simulated).
+    pub patched: Option<Ruleset>,
+    pub kernel_rules: Vec<FixRule>,
+}
+
+mod docker;
+mod fail2ban;
+mod firewalld;
+mod kernel_rules;
+mod kube;
+mod own_table;
+mod ufw;
+
+/// The remedies for a blocked packet, verified for the whole connection; `None` when the
+/// packet was not blocked by a rule or policy decision that a change can address.
+pub fn remedies(
+    ruleset: &Ruleset,
+    host: &Host,
+    packet: &Packet,
+    outcome: &Outcome,
+    options: &Options,
+    config: &ToolConfig,
+) -> Option<Remedies> {
+    let blocked = Blocked::of(ruleset, host, packet, outcome, options, config)?;
+    let mut owned: Vec<Candidate> = Vec::new();
+    owned.extend(ufw::candidates(&blocked));
+    owned.extend(firewalld::candidates(&blocked));
+    owned.extend(docker::candidates(&blocked));
+    owned.extend(kube::candidates(&blocked));
+    owned.extend(fail2ban::candidates(&blocked));
+    owned.extend(own_table::candidates(&blocked));
+    let mut ladder: Vec<Remedy> = owned.into_iter().map(|c| verify(&blocked, c)).collect();
+    let owner_works = ladder.iter().any(Remedy::verified);
+    for c in kernel_rules::candidates(&blocked) {
+        // A rule in a chain its owner rewrites only when nothing durable works.
+        if matches!(c.durability, Durability::LostOnReload(_)) && owner_works {
+            continue;
+        }
+        ladder.push(verify(&blocked, c));
+    }
+    if ladder.is_empty() {
+        return None;
+    }
+    let hit_reply = hit_reply(&blocked);
+    let primary = primary(&ladder, hit_reply);
+    Some(Remedies {
+        owner: blocked.owner.cloned(),
+        hit_reply,
+        ladder,
+        primary,
+    })
+}
+
+/// Runs the whole exchange through the candidate's ruleset.
+fn verify(blocked: &Blocked<'_>, c: Candidate) -> Remedy {
+    let exchange = c
+        .patched
+        .as_ref()
+        .map(|rs| exchange::simulate(rs, blocked.host, blocked.packet, blocked.options));
+    Remedy {
+        breadth: c.breadth,
+        language: c.language,
+        steps: c.steps,
+        durability: c.durability,
+        opens: c.opens,
+        kernel_rules: c.kernel_rules,
+        exchange,
+        caveats: c.caveats,
+    }
+}
+
+/// Whether the blocked packet was a reply or belonged to an established connection.
+fn hit_reply(blocked: &Blocked<'_>) -> bool {
+    use engine::CtState;
+    let state = blocked.trace.conntrack.state;
+    matches!(state, Some(CtState::Established | CtState::Related))
+        || !exchange::starts_a_connection(blocked.packet)
+}
+
+/// The remedy the evidence points to: among the verified ones (else all), the durable
+/// structural fix for a reply, else the service, else the narrowest.
+fn primary(ladder: &[Remedy], hit_reply: bool) -> usize {
+    let pool: Vec<usize> = {
+        let verified: Vec<usize> = (0..ladder.len())
+            .filter(|&i| ladder[i].verified())
+            .collect();
+        if verified.is_empty() {
+            (0..ladder.len()).collect()
+        } else {
+            verified
+        }
+    };
+    let want = if hit_reply {
+        Breadth::Structural
+    } else {
+        Breadth::Service
+    };
+    let durable = |i: &&usize| !matches!(ladder[**i].durability, Durability::LostOnReload(_));
+    pool.iter()
+        .filter(durable)
+        .find(|&&i| ladder[i].breadth == want)
+        .or_else(|| {
+            pool.iter()
+                .filter(durable)
+                .find(|&&i| ladder[i].breadth == Breadth::Cause)
+        })
+        .or_else(|| pool.iter().find(durable))
+        .or_else(|| pool.first())
+        .copied()
+        .unwrap_or(0)
+}
