@@ -74,6 +74,10 @@ pub struct FixRule {
     /// from an nft listing `nft insert rule ...` / `nft add element ...` (made by the
     /// private `fix_nft`).
     pub command: String,
+    /// The rule as it is written in the persistent file: `-A CHAIN ... -j ACCEPT` in the
+    /// table's section of `rules.v4`/`rules.v6`, `... accept` inside the chain's block of
+    /// `nftables.conf`, the element inside the set's `elements = { }`.
+    pub body: String,
     pub family: Family,
     pub table: String,
     pub chain: String,
@@ -113,17 +117,50 @@ pub fn suggest(
     outcome: &Outcome,
     options: &Options,
 ) -> Option<Fix> {
+    search(ruleset, host, packet, outcome, options, Scope::Flow)
+}
+
+/// What an ACCEPT of the fix search matches: the three rungs of the breadth ladder that
+/// plain kernel rules can express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// This flow: interfaces, source, destination, protocol and port.
+    Flow,
+    /// The service: the protocol and port on the interfaces, from any source (and to any
+    /// of this host's addresses when the packet is for this host).
+    Service,
+    /// Replies and related packets of connections the ruleset already let through
+    /// (`ct state established,related`), at the top of the base chain that blocked.
+    Established,
+}
+
+/// [`suggest`] at the breadth of `scope`.
+pub(crate) fn search(
+    ruleset: &Ruleset,
+    host: &Host,
+    packet: &Packet,
+    outcome: &Outcome,
+    options: &Options,
+    scope: Scope,
+) -> Option<Fix> {
     let fate = outcome.decided_fate()?;
     if !matches!(fate, Fate::Dropped | Fate::Rejected { .. }) {
         return None;
     }
     let first_trace = outcome.primary();
     // nft: a missing set element is a smaller change than a new rule.
-    if let Some(fix) = crate::fix_nft::element_fix(ruleset, host, packet, outcome, options) {
-        return Some(fix);
+    if scope == Scope::Flow {
+        if let Some(fix) = crate::fix_nft::element_fix(ruleset, host, packet, outcome, options) {
+            return Some(fix);
+        }
     }
     // Nothing to offer if the first block is not a rule or policy we can write before.
-    candidates(ruleset, first_trace)?;
+    let places = candidates(ruleset, first_trace, scope)?;
+    if scope == Scope::Established {
+        // One rule at the top of the base chain; it is judged by the whole exchange (the
+        // packet alone may be a reply that only passes with its connection's entry).
+        return structural(ruleset, host, packet, options, first_trace, places[0]);
+    }
 
     let mut current = ruleset.clone();
     let mut trace = first_trace.clone();
@@ -132,12 +169,12 @@ pub fn suggest(
     let mut last_outcome: Option<Outcome> = None;
 
     for _ in 0..MAX_RULES {
-        let Some(places) = candidates(&current, &trace) else {
+        let Some(places) = candidates(&current, &trace, scope) else {
             break;
         };
         let mut tried: Vec<(Place, Ruleset, FixRule, Outcome)> = Vec::new();
         for place in places {
-            let Some((patched, rule)) = insert_accept(&current, &trace, place) else {
+            let Some((patched, rule)) = insert_accept(&current, &trace, place, scope) else {
                 continue;
             };
             let out = engine::simulate(&patched, host, packet, options);
@@ -205,6 +242,7 @@ pub fn suggest(
     }
     caveats.extend(placements);
     let first = rules[0].clone();
+    let opens = opening(&first_trace.final_packet, first_trace, scope, &first);
     Some(Fix {
         command: rules
             .iter()
@@ -217,16 +255,67 @@ pub fn suggest(
         rules,
         verified_fate: outcome_after.primary().fate.clone(),
         passes,
-        opens: Opens::Flow(flow_opening(&first_trace.final_packet, first_trace)),
+        opens,
         caveats,
         patched: current,
+    })
+}
+
+/// The `ct state established,related` ACCEPT at `place`, with the packet's fate then.
+fn structural(
+    ruleset: &Ruleset,
+    host: &Host,
+    packet: &Packet,
+    options: &Options,
+    trace: &Trace,
+    place: Place,
+) -> Option<Fix> {
+    let (patched, rule) = insert_accept(ruleset, trace, place, Scope::Established)?;
+    let out = engine::simulate(&patched, host, packet, options);
+    Some(Fix {
+        command: rule.command.clone(),
+        table: rule.table.clone(),
+        chain: rule.chain.clone(),
+        position: rule.position,
+        opens: opening(&trace.final_packet, trace, Scope::Established, &rule),
+        rules: vec![rule],
+        verified_fate: out.primary().fate.clone(),
+        passes: out.decided_fate().is_some_and(Fate::passed),
+        caveats: Vec::new(),
+        patched,
+    })
+}
+
+/// `fix` with a `ct state established,related` ACCEPT added at the top of the base chain
+/// that blocked (`trace`'s decider in `ruleset`, the ruleset before the fix): for a table
+/// whose replies are dropped too, the flow's own rule is not enough.
+pub(crate) fn with_established(ruleset: &Ruleset, trace: &Trace, fix: Fix) -> Option<Fix> {
+    let place = *candidates(ruleset, trace, Scope::Established)?.first()?;
+    let (patched, rule) = insert_accept(&fix.patched, trace, place, Scope::Established)?;
+    let mut caveats = fix.caveats;
+    caveats.push(FixCaveat::AlsoReplies {
+        table: rule.table.clone(),
+        chain: rule.chain.clone(),
+    });
+    let mut rules = vec![rule];
+    rules.extend(fix.rules);
+    Some(Fix {
+        command: rules
+            .iter()
+            .map(|r| r.command.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        rules,
+        caveats,
+        patched,
+        ..fix
     })
 }
 
 /// Places for an ACCEPT against the block in `trace`, most preferred first; `None` when the
 /// fate was not decided by a rule or policy of an iptables (ip/ip6) table or of an nft
 /// table of a family that sees IP packets (bridge and arp tables are not simulated).
-fn candidates(ruleset: &Ruleset, trace: &Trace) -> Option<Vec<Place>> {
+fn candidates(ruleset: &Ruleset, trace: &Trace, scope: Scope) -> Option<Vec<Place>> {
     if !matches!(trace.fate, Fate::Dropped | Fate::Rejected { .. }) {
         return None;
     }
@@ -247,6 +336,19 @@ fn candidates(ruleset: &Ruleset, trace: &Trace) -> Option<Vec<Place>> {
                 return None;
             }
             let hook = hook_of_rule(trace, at)?;
+            if scope == Scope::Established {
+                // The top of the base chain the packet entered: every connection it
+                // carries gets its replies back, whatever the rules below say.
+                let base = call_stack(trace, at)
+                    .first()
+                    .map_or(at.chain_ref(), |f| f.from.chain_ref());
+                return Some(vec![Place {
+                    chain: base,
+                    index: 0,
+                    append: false,
+                    hook,
+                }]);
+            }
             let mut places = vec![Place {
                 chain: at.chain_ref(),
                 index: at.rule,
@@ -269,10 +371,11 @@ fn candidates(ruleset: &Ruleset, trace: &Trace) -> Option<Vec<Place>> {
             }
             let c = ruleset.tables.get(chain.table)?.chains.get(chain.chain)?;
             let hook = c.base.as_ref()?.hook;
+            let top = scope == Scope::Established && !c.rules.is_empty();
             Some(vec![Place {
                 chain: *chain,
-                index: c.rules.len(),
-                append: true,
+                index: if top { 0 } else { c.rules.len() },
+                append: !top,
                 hook,
             }])
         }
@@ -289,13 +392,18 @@ fn hook_of_rule(trace: &Trace, at: model::RuleRef) -> Option<Hook> {
 }
 
 /// A copy of `ruleset` with an ACCEPT for the flow of `trace` at `place`, and how to run it.
-fn insert_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(Ruleset, FixRule)> {
+fn insert_accept(
+    ruleset: &Ruleset,
+    trace: &Trace,
+    place: Place,
+    scope: Scope,
+) -> Option<(Ruleset, FixRule)> {
     let table = ruleset.tables.get(place.chain.table)?;
     let chain = table.chains.get(place.chain.chain)?;
     if crate::fix_nft::is_nft(table) {
-        return insert_nft_accept(ruleset, trace, place);
+        return insert_nft_accept(ruleset, trace, place, scope);
     }
-    let matches = flow_matches(&trace.final_packet, trace, place.hook)?;
+    let matches = flow_matches(&trace.final_packet, trace, place.hook, scope)?;
     let rule = parse_rule(
         table.family,
         &table.name,
@@ -341,6 +449,7 @@ fn insert_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(Rule
     };
     let fix_rule = FixRule {
         command: format!("{tool} {t}{at} {matches} -j ACCEPT"),
+        body: format!("-A {} {matches} -j ACCEPT", chain.name),
         family: table.family,
         table: table.name.clone(),
         chain: chain.name.clone(),
@@ -350,10 +459,15 @@ fn insert_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(Rule
 }
 
 /// [`insert_accept`] for an nft table: the rule in nft syntax, placed by handle or index.
-fn insert_nft_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(Ruleset, FixRule)> {
+fn insert_nft_accept(
+    ruleset: &Ruleset,
+    trace: &Trace,
+    place: Place,
+    scope: Scope,
+) -> Option<(Ruleset, FixRule)> {
     let table = ruleset.tables.get(place.chain.table)?;
     let chain = table.chains.get(place.chain.chain)?;
-    let matches = crate::fix_nft::matches(&trace.final_packet, trace, place.hook);
+    let matches = crate::fix_nft::matches(&trace.final_packet, trace, place.hook, scope);
     let (rule, source) =
         crate::fix_nft::parse_rule(table.family, &table.name, &chain.name, &matches)?;
     let index = if place.append || place.index >= chain.rules.len() {
@@ -388,6 +502,7 @@ fn insert_nft_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(
             before,
             &matches,
         ),
+        body: format!("{matches} accept"),
         family: table.family,
         table: table.name.clone(),
         chain: chain.name.clone(),
@@ -429,8 +544,9 @@ fn parse_rule(
     Some(ParsedRule { rule, source })
 }
 
-/// `-i IIF -o OIF -s SRC/32 -d DST/32 -p PROTO ...` for `packet` as `hook` sees it.
-fn flow_matches(packet: &Packet, trace: &Trace, hook: Hook) -> Option<String> {
+/// `-i IIF -o OIF -s SRC/32 -d DST/32 -p PROTO ...` for `packet` as `hook` sees it, as
+/// broad as `scope`.
+fn flow_matches(packet: &Packet, trace: &Trace, hook: Hook, scope: Scope) -> Option<String> {
     let mut m: Vec<String> = Vec::new();
     let (iif_ok, oif_ok) = match hook {
         Hook::Prerouting | Hook::Input => (true, false),
@@ -438,6 +554,9 @@ fn flow_matches(packet: &Packet, trace: &Trace, hook: Hook) -> Option<String> {
         Hook::Output | Hook::Postrouting => (false, true),
         Hook::Ingress | Hook::Egress => return None,
     };
+    if scope == Scope::Established {
+        return Some("-m conntrack --ctstate RELATED,ESTABLISHED".to_string());
+    }
     if iif_ok {
         if let Some(iif) = &packet.iif {
             m.push(format!("-i {iif}"));
@@ -448,8 +567,12 @@ fn flow_matches(packet: &Packet, trace: &Trace, hook: Hook) -> Option<String> {
             m.push(format!("-o {oif}"));
         }
     }
-    m.push(format!("-s {}", host_prefix(packet.src)));
-    m.push(format!("-d {}", host_prefix(packet.dst)));
+    if scope == Scope::Flow {
+        m.push(format!("-s {}", host_prefix(packet.src)));
+    }
+    if scope == Scope::Flow || !delivered_here(trace) {
+        m.push(format!("-d {}", host_prefix(packet.dst)));
+    }
     match packet.l4 {
         L4::Tcp { dport, .. } => m.push(format!("-p tcp -m tcp --dport {dport}")),
         L4::Udp { dport, .. } => m.push(format!("-p udp -m udp --dport {dport}")),
@@ -470,6 +593,33 @@ fn host_prefix(a: IpAddr) -> String {
     }
 }
 
+/// Whether the blocked packet was for this host (a service opens on every address).
+pub(crate) fn delivered_here(trace: &Trace) -> bool {
+    trace
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Hook(Hook::Input)))
+}
+
+/// What the fix's first rule lets through at `scope`.
+fn opening(packet: &Packet, trace: &Trace, scope: Scope, rule: &FixRule) -> Opens {
+    match scope {
+        Scope::Flow => Opens::Flow(flow_opening(packet, trace)),
+        Scope::Service => {
+            let mut flow = flow_opening(packet, trace);
+            flow.src = None;
+            if delivered_here(trace) {
+                flow.dst = None;
+            }
+            Opens::Flow(flow)
+        }
+        Scope::Established => Opens::Replies {
+            table: rule.table.clone(),
+            chain: rule.chain.clone(),
+        },
+    }
+}
+
 /// What an ACCEPT for the flow of `trace` lets through.
 fn flow_opening(packet: &Packet, trace: &Trace) -> FlowOpening {
     let service = match packet.l4 {
@@ -481,8 +631,8 @@ fn flow_opening(packet: &Packet, trace: &Trace) -> FlowOpening {
     };
     FlowOpening {
         proto: packet.proto(),
-        src: packet.src,
-        dst: packet.dst,
+        src: Some(packet.src),
+        dst: Some(packet.dst),
         service,
         iif: packet.iif.clone(),
         oif: out_interface(packet, trace),
@@ -583,8 +733,8 @@ COMMIT
             fix.opens,
             Opens::Flow(FlowOpening {
                 proto: IpProto::Tcp,
-                src: "10.1.1.2".parse().unwrap(),
-                dst: "10.1.0.2".parse().unwrap(),
+                src: Some("10.1.1.2".parse().unwrap()),
+                dst: Some("10.1.0.2".parse().unwrap()),
                 service: Service::Port(2175),
                 iif: Some("tap0".into()),
                 oif: Some("eno1".into()),

@@ -12,14 +12,19 @@ pub enum Opens {
     Flow(FlowOpening),
     /// An element of an nft set: whatever matches it, wherever the set is looked up.
     SetElement(ElementOpening),
+    /// Replies and related packets of every connection already let through, in this
+    /// table and chain (`ct state established,related accept`).
+    Replies { table: String, chain: String },
 }
 
-/// The one flow an ACCEPT rule of a fix matches, as the deciding hook saw the packet.
+/// The traffic an ACCEPT rule of a fix matches, as the deciding hook saw the packet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlowOpening {
     pub proto: IpProto,
-    pub src: IpAddr,
-    pub dst: IpAddr,
+    /// `None`: from any source.
+    pub src: Option<IpAddr>,
+    /// `None`: to any of this host's addresses.
+    pub dst: Option<IpAddr>,
     /// The destination port or ICMP type matched (any source port).
     pub service: Service,
     pub iif: Option<String>,
@@ -101,4 +106,8 @@ pub enum FixCaveat {
     /// The set is also updated from the packet path, so an element added by hand may
     /// time out.
     SetUpdatedFromPacketPath { set: String },
+    /// The chain drops replies too: the change includes `ct state established,related
+    /// accept` at the top of this table's chain, which opens the replies of every
+    /// connection already let through.
+    AlsoReplies { table: String, chain: String },
 }

@@ -17,7 +17,7 @@
 //! to 192.168.70.10 port 22 wherever `@allow_in` is looked up.
 
 use crate::callstack::call_stack;
-use crate::fix::{Fix, FixRule, Position, FIX_SOURCE};
+use crate::fix::{Fix, FixRule, Position, Scope, FIX_SOURCE};
 use crate::fix_facts::{ElementOpening, FixCaveat, Opens, RuleSite};
 use engine::{Decider, Options, Outcome, RouteKind, Trace};
 use model::expr::{Key, Pattern, SetRef, Test, Value};
@@ -108,6 +108,7 @@ pub fn element_fix(
             position: Position::SetElement,
             rules: vec![FixRule {
                 command,
+                body: words.join(" . "),
                 family: table.family,
                 table: table.name.clone(),
                 chain: set,
@@ -260,7 +261,10 @@ pub fn out_interface(packet: &Packet, trace: &Trace) -> Option<String> {
 
 /// nft matches for exactly this flow as `hook` sees it:
 /// `iifname "tap0" oifname "eno1" ip saddr 10.1.1.2 ip daddr 10.1.0.2 tcp dport 2175`.
-pub fn matches(packet: &Packet, trace: &Trace, hook: Hook) -> String {
+pub fn matches(packet: &Packet, trace: &Trace, hook: Hook, scope: Scope) -> String {
+    if scope == Scope::Established {
+        return "ct state established,related".to_string();
+    }
     let mut m: Vec<String> = Vec::new();
     let (iif_ok, oif_ok) = match hook {
         Hook::Prerouting | Hook::Input => (true, false),
@@ -280,10 +284,12 @@ pub fn matches(packet: &Packet, trace: &Trace, hook: Hook) -> String {
         }
     }
     let ip = if packet.is_ipv6() { "ip6" } else { "ip" };
-    m.push(format!(
-        "{ip} saddr {} {ip} daddr {}",
-        packet.src, packet.dst
-    ));
+    if scope == Scope::Flow {
+        m.push(format!("{ip} saddr {}", packet.src));
+    }
+    if scope == Scope::Flow || !crate::fix::delivered_here(trace) {
+        m.push(format!("{ip} daddr {}", packet.dst));
+    }
     match packet.l4 {
         L4::Tcp { dport, .. } => m.push(format!("tcp dport {dport}")),
         L4::Udp { dport, .. } => m.push(format!("udp dport {dport}")),

@@ -5,6 +5,7 @@ use crate::args::{Args, ColorChoice, FamilyArg, InputArgs, RulesFormat};
 use crate::Error;
 use engine::{Options, UnknownSite};
 use model::note::InputNote;
+use model::tool_config::ToolConfig;
 use model::Dialect;
 use model::{Family, Host, Packet, RuleRef, Ruleset, SourceFile};
 use std::io::IsTerminal;
@@ -29,6 +30,8 @@ pub struct Config {
     pub fix: bool,
     /// How inputs were read when it was a guess; shown with the report's assumptions.
     pub notes: Vec<InputNote>,
+    /// The firewall tools' own configuration, from a host directory or snapshot.
+    pub tool_config: ToolConfig,
 }
 
 /// The inputs, read and parsed: what both simulating and `verify` need.
@@ -44,6 +47,8 @@ pub struct Inputs {
     pub nft_sources: Vec<SourceFile>,
     /// How inputs were read when it was a guess.
     pub notes: Vec<InputNote>,
+    /// The firewall tools' own configuration, from a host directory or snapshot.
+    pub tool_config: ToolConfig,
 }
 
 impl Inputs {
@@ -117,6 +122,7 @@ impl Inputs {
             sources,
             nft_sources,
             notes,
+            tool_config,
         })
     }
 }
@@ -134,6 +140,7 @@ impl Config {
             host,
             packet,
             notes,
+            tool_config,
             ..
         } = Inputs::load(&args.input)?;
 
@@ -161,6 +168,7 @@ impl Config {
             format,
             fix: !args.no_fix,
             notes,
+            tool_config,
         })
     }
 

@@ -109,13 +109,14 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
         &config.packet,
         &config.options,
     );
-    let fix = if config.fix {
-        analysis::suggest(
+    let remedies = if config.fix {
+        analysis::remedy::remedies(
             &config.ruleset,
             &config.host,
             &config.packet,
             &outcome,
             &config.options,
+            &config.tool_config,
         )
     } else {
         None
@@ -133,7 +134,7 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
         host: &config.host,
         outcome: &outcome,
         facts: &facts,
-        fix: fix.as_ref(),
+        remedies: remedies.as_ref(),
         ping: ping.as_ref(),
         input_notes: &config.notes,
     };

@@ -379,7 +379,8 @@ fn json_has_the_documented_fields() {
         "{}",
         r.out
     );
-    assert_eq!(v["fix"]["passes"], true);
+    assert_eq!(v["fix"]["verified"], true);
+    assert_eq!(v["fix"]["breadth"], "service");
 }
 
 #[test]

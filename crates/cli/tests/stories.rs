@@ -755,8 +755,10 @@ fn binary_story2_from_text_and_json_shows_dnat_drop_timeout_and_fix() {
             "dnat 10.1.2.3:1222 -> 192.168.70.10:22",
             "ETIMEDOUT",
             "~127 s",
+            "fix (nft)      nft insert rule inet filter forward ",
+            "ct state established,related accept",
             "nft add element inet filter allow_in { 192.168.70.10 . 22 }",
-            "re-simulated: forwarded out of virbr0",
+            "verified       SYN forwarded, SYN/ACK forwarded back, data both ways",
         ] {
             assert!(out.contains(needle), "{file}: missing {needle:?}:\n{out}");
         }
@@ -774,7 +776,14 @@ fn binary_story2_from_text_and_json_shows_dnat_drop_timeout_and_fix() {
         assert_eq!(v["deciding_rule"]["chain"], "allowed_dnats");
         assert_eq!(v["deciding_rule"]["family"], "inet");
         assert_eq!(v["final_packet"]["dst"], "192.168.70.10");
-        assert_eq!(v["fix"]["kind"], "set_element");
+        assert_eq!(v["fix"]["breadth"], "service");
+        assert_eq!(v["fix"]["verified"], true);
+        assert!(
+            v["fix"]["kernel_rules"][1]
+                .as_str()
+                .is_some_and(|c| c.starts_with("nft add element inet filter allow_in")),
+            "{out}"
+        );
         assert_eq!(v["cross_table"], serde_json::Value::Null);
         if file.ends_with(".json") {
             assert_eq!(v["deciding_rule"]["handle"], 6);

@@ -21,14 +21,21 @@ fn story1(spec: &str) -> (String, String) {
     let packet = frontends::packet_spec::parse(&args).unwrap().packet;
     let options = engine::Options::default();
     let outcome = engine::simulate(&ruleset, &host, &packet, &options);
-    let fix = analysis::suggest(&ruleset, &host, &packet, &outcome, &options);
+    let remedies = analysis::remedy::remedies(
+        &ruleset,
+        &host,
+        &packet,
+        &outcome,
+        &options,
+        &model::tool_config::ToolConfig::default(),
+    );
     let facts = analysis::AnswerFacts::of(&ruleset, &outcome);
     let answer = Answer {
         ruleset: &ruleset,
         host: &host,
         outcome: &outcome,
         facts: &facts,
-        fix: fix.as_ref(),
+        remedies: remedies.as_ref(),
         ping: None,
         input_notes: &[],
     };

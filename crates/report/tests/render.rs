@@ -3,7 +3,9 @@
 //! forwarded SYN, a rate-limited accept whose branches disagree, a DNAT to a closed port.
 //! The whole output is compared, so any change in wording shows up as a snapshot diff.
 
-use analysis::{Fix, FixRule, FlowOpening, Opens, Position, Service};
+use analysis::remedy::exchange::{Exchange, ExchangeStep, StepRole};
+use analysis::remedy::{Breadth, Durability, Language, Remedies, Remedy};
+use analysis::{FixRule, FlowOpening, Opens, Position, Service};
 use engine::*;
 use model::expr::{Log, LogKind, Nat, NatKind, Reject, Undecidable};
 use model::host::{CtTuple, IfAddr, Interface, Route, Scope};
@@ -366,34 +368,62 @@ fn ufw_branches() -> Outcome {
     }
 }
 
-fn ufw_fix() -> Fix {
+/// The remedy story 1 got before owners were recognised: a rule in ufw's chain, whose
+/// exchange passes both ways.
+fn ufw_fix() -> Remedies {
     let command = "iptables -I ufw-reject-forward 1 -i tap0 -o eno1 -s 10.1.1.2/32 -d 10.1.0.2/32 -p tcp -m tcp --dport 2175 -j ACCEPT";
-    Fix {
-        command: command.into(),
-        table: "filter".into(),
-        chain: "ufw-reject-forward".into(),
-        position: Position::Insert(1),
-        rules: vec![FixRule {
-            command: command.into(),
-            family: Family::Ip,
-            table: "filter".into(),
-            chain: "ufw-reject-forward".into(),
-            position: Position::Insert(1),
-        }],
-        verified_fate: Fate::Forwarded {
-            oif: "eno1".into(),
+    let syn = syn("10.1.1.2", 1050, "10.1.0.2", 2175, "tap0");
+    let mut syn_ack = syn.clone();
+    syn_ack.src = syn.dst;
+    syn_ack.dst = syn.src;
+    syn_ack.iif = Some("eno1".into());
+    syn_ack.l4 = L4::Tcp {
+        sport: 2175,
+        dport: 1050,
+        flags: TcpFlags(TcpFlags::SYN.0 | TcpFlags::ACK.0),
+    };
+    let forwarded = |oif: &str, role, packet: &Packet| ExchangeStep {
+        role,
+        packet: packet.clone(),
+        fate: Some(Fate::Forwarded {
+            oif: oif.into(),
             gateway: None,
-        },
-        passes: true,
-        opens: Opens::Flow(FlowOpening {
-            proto: IpProto::Tcp,
-            src: "10.1.1.2".parse().unwrap(),
-            dst: "10.1.0.2".parse().unwrap(),
-            service: Service::Port(2175),
-            iif: Some("tap0".into()),
-            oif: Some("eno1".into()),
         }),
-        caveats: Vec::new(),
+        decider: Decider::Rule(r(0, 0)),
+    };
+    Remedies {
+        owner: None,
+        hit_reply: false,
+        ladder: vec![Remedy {
+            breadth: Breadth::Flow,
+            language: Language::Iptables,
+            steps: vec![analysis::remedy::Step::Run(command.into())],
+            durability: Durability::LostOnReload(model::Tool::Ufw),
+            opens: Opens::Flow(FlowOpening {
+                proto: IpProto::Tcp,
+                src: Some("10.1.1.2".parse().unwrap()),
+                dst: Some("10.1.0.2".parse().unwrap()),
+                service: Service::Port(2175),
+                iif: Some("tap0".into()),
+                oif: Some("eno1".into()),
+            }),
+            kernel_rules: vec![FixRule {
+                command: command.into(),
+                body: command.into(),
+                family: Family::Ip,
+                table: "filter".into(),
+                chain: "ufw-reject-forward".into(),
+                position: Position::Insert(1),
+            }],
+            exchange: Some(Exchange {
+                steps: vec![
+                    forwarded("eno1", StepRole::Request, &syn),
+                    forwarded("tap0", StepRole::Reply, &syn_ack),
+                ],
+            }),
+            caveats: Vec::new(),
+        }],
+        primary: 0,
     }
 }
 
@@ -653,7 +683,7 @@ fn story1_rejected_forward_text() {
         host: &host,
         outcome: &outcome,
         facts: &facts,
-        fix: Some(&fix),
+        remedies: Some(&fix),
         ping: None,
         input_notes: &notes,
     };
@@ -672,7 +702,7 @@ fn story1_rejected_forward_json() {
         host: &host,
         outcome: &outcome,
         facts: &facts,
-        fix: Some(&fix),
+        remedies: Some(&fix),
         ping: None,
         input_notes: &[],
     };
@@ -697,7 +727,7 @@ fn undecided_when_branches_disagree() {
         host: &host,
         outcome: &outcome,
         facts: &facts,
-        fix: None,
+        remedies: None,
         ping: None,
         input_notes: &[],
     };
@@ -722,7 +752,7 @@ fn dnat_to_a_closed_port() {
         host: &host,
         outcome: &outcome,
         facts: &facts,
-        fix: None,
+        remedies: None,
         ping: None,
         input_notes: &[],
     };
@@ -741,7 +771,7 @@ fn colour_only_when_asked() {
         host: &host,
         outcome: &outcome,
         facts: &facts,
-        fix: None,
+        remedies: None,
         ping: None,
         input_notes: &[],
     };
@@ -763,7 +793,7 @@ fn dangling_references_do_not_panic() {
         host: &host,
         outcome: &outcome,
         facts: &facts,
-        fix: None,
+        remedies: None,
         ping: None,
         input_notes: &[],
     };

@@ -69,8 +69,16 @@ impl Exchange {
 }
 
 /// Simulates the connection `packet` starts (or belongs to) through `ruleset` on `host`.
+/// A SYN/ACK or an echo reply is a reply: the exchange starts from the request it answers.
 pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Options) -> Exchange {
     let prepared = engine::Prepared::new(ruleset);
+    let request = request_of(packet).map(|mut request| {
+        // The request came in where the reply leaves by (routing's choice when not given).
+        let reply = engine::simulate_prepared(&prepared, host, packet, options);
+        request.iif = crate::fix_nft::out_interface(packet, reply.primary());
+        request
+    });
+    let packet = request.as_ref().unwrap_or(packet);
     let run = |host: &Host, p: &Packet, role: StepRole| {
         let outcome = engine::simulate_prepared(&prepared, host, p, options);
         (step(role, p, &outcome), outcome)
@@ -82,13 +90,21 @@ pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Optio
     }
     let trace = outcome.primary();
     let Some(entry) = entry_after(host, trace) else {
+        // Untracked (no conntrack in this ruleset, or NOTRACK): the reply is a packet of
+        // its own, judged without any entry.
+        let mirrored = mirrored_tuples(trace);
+        if let Some(reply) = reply_packet(packet, trace, &mirrored) {
+            steps.push(run(host, &reply, StepRole::Reply).0);
+        }
         return Exchange { steps };
     };
     let Some(reply) = reply_packet(packet, trace, &entry) else {
         return Exchange { steps };
     };
 
+    // The table the reply meets is known: the host's (if given) plus the request's entry.
     let mut with_entry = host.clone();
+    with_entry.known.conntrack = true;
     let unreplied = with_entry.conntrack.len();
     with_entry.conntrack.push(entry);
     let (back, _) = run(&with_entry, &reply, StepRole::Reply);
@@ -126,6 +142,45 @@ fn step(role: StepRole, packet: &Packet, outcome: &Outcome) -> ExchangeStep {
         fate: outcome.decided_fate().cloned(),
         decider: outcome.primary().decider.clone(),
     }
+}
+
+/// The request a reply answers (a SYN/ACK's SYN, an echo reply's request), leaving where
+/// the reply came in; `None` for a packet that is not plainly a reply.
+pub fn request_of(reply: &Packet) -> Option<Packet> {
+    let l4 = match reply.l4 {
+        L4::Tcp {
+            sport,
+            dport,
+            flags,
+        } if flags.contains(TcpFlags::SYN) && flags.contains(TcpFlags::ACK) => L4::Tcp {
+            sport: dport,
+            dport: sport,
+            flags: TcpFlags::SYN,
+        },
+        L4::Icmp {
+            icmp_type: 0,
+            code,
+            id,
+        } => L4::Icmp {
+            icmp_type: 8,
+            code,
+            id,
+        },
+        L4::Icmpv6 {
+            icmp_type: 129,
+            code,
+            id,
+        } => L4::Icmpv6 {
+            icmp_type: 128,
+            code,
+            id,
+        },
+        _ => return None,
+    };
+    let mut request = Packet::new(reply.dst, reply.src, l4);
+    request.iif = reply.oif.clone();
+    request.oif = reply.iif.clone();
+    Some(request)
 }
 
 /// Whether `packet` opens a connection whose reply the exchange should follow: a TCP SYN
@@ -168,6 +223,35 @@ fn entry_after(host: &Host, trace: &Trace) -> Option<CtEntry> {
             tuple_text(&orig)
         ),
     })
+}
+
+/// An entry for an untracked request: the reply is the request mirrored.
+fn mirrored_tuples(trace: &Trace) -> CtEntry {
+    let p = &trace.final_packet;
+    let (sport, dport) = p.l4.ports().unwrap_or((0, 0));
+    let orig = CtTuple {
+        src: p.src,
+        dst: p.dst,
+        sport,
+        dport,
+    };
+    let reply = CtTuple {
+        src: p.dst,
+        dst: p.src,
+        sport: dport,
+        dport: sport,
+    };
+    CtEntry {
+        proto: p.proto(),
+        orig,
+        reply,
+        tcp_state: None,
+        status: 0,
+        mark: 0,
+        zone: 0,
+        timeout: None,
+        text: String::new(),
+    }
 }
 
 fn tuple_text(t: &CtTuple) -> String {
@@ -216,6 +300,8 @@ fn reply_packet(request: &Packet, trace: &Trace, entry: &CtEntry) -> Option<Pack
     if reply.iif.is_none() && !is_local(trace) {
         return None;
     }
+    // Back out where the request came in, unless the request was this host's own.
+    reply.oif = request.iif.clone();
     Some(reply)
 }
 

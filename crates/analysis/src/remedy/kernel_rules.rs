@@ -4,22 +4,66 @@
 //! persistent file; in a chain a tool rewrites they say they will not survive a reload.
 
 use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
-use crate::fix::{Fix, FixRule};
+use crate::fix::{Fix, FixRule, Scope};
 use model::owner::UnmanagedRole;
 use model::{Owner, Role, Ruleset, Tool};
 
-/// The kernel-rule remedies for `blocked`.
+/// The kernel-rule remedies for `blocked`: this flow and the service; for a blocked reply
+/// or established packet the missing `ct state established,related accept`, and for a
+/// request whose reply would be blocked too, each rung with that rule added.
 pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
-    let Some(fix) = crate::fix::suggest(
-        blocked.ruleset,
-        blocked.host,
-        blocked.packet,
-        blocked.outcome,
-        blocked.options,
-    ) else {
-        return Vec::new();
+    let search = |scope| {
+        crate::fix::search(
+            blocked.ruleset,
+            blocked.host,
+            blocked.packet,
+            blocked.outcome,
+            blocked.options,
+            scope,
+        )
     };
-    vec![candidate(blocked.ruleset, Breadth::Flow, fix)]
+    let flow = search(Scope::Flow);
+    let reply = super::hit_reply(blocked);
+    // The request is blocked and so would be its reply: each rung needs the missing
+    // `ct state established,related accept` as well.
+    let needs_established = !reply && flow.as_ref().is_some_and(|f| reply_blocked(blocked, f));
+    let widen = |fix: Fix| {
+        if needs_established {
+            crate::fix::with_established(blocked.ruleset, blocked.trace, fix)
+        } else {
+            Some(fix)
+        }
+    };
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut add = |breadth, fix: Option<Fix>| {
+        // A set element or the same rule at two breadths is one remedy.
+        if let Some(fix) = fix.filter(|f| !out.iter().any(|c| c.kernel_rules == f.rules)) {
+            out.push(candidate(blocked.ruleset, breadth, fix));
+        }
+    };
+    // A missing set element is the ruleset's own way to open a service: the admin's
+    // mechanism, preferred over a new rule of the same breadth.
+    let element_is_service = flow.as_ref().is_some_and(
+        |f| matches!(&f.opens, crate::fix_facts::Opens::SetElement(e) if e.src.is_none()),
+    );
+    if element_is_service {
+        add(Breadth::Service, flow.and_then(widen));
+    } else {
+        add(Breadth::Flow, flow.and_then(widen));
+        add(Breadth::Service, search(Scope::Service).and_then(widen));
+    }
+    if reply {
+        add(Breadth::Structural, search(Scope::Established));
+    }
+    out
+}
+
+/// Whether the flow's own ACCEPT lets the first packet through but not its reply or the
+/// data after it.
+fn reply_blocked(blocked: &Blocked<'_>, flow: &Fix) -> bool {
+    let x = super::exchange::simulate(&flow.patched, blocked.host, blocked.packet, blocked.options);
+    x.first_failure()
+        .is_some_and(|s| s.role != super::exchange::StepRole::Request)
 }
 
 fn candidate(ruleset: &Ruleset, breadth: Breadth, fix: Fix) -> Candidate {
@@ -45,7 +89,7 @@ fn candidate(ruleset: &Ruleset, breadth: Breadth, fix: Fix) -> Candidate {
                 file: file.clone(),
                 table: rule.table.clone(),
                 chain: rule.chain.clone(),
-                line: persistent_line(rule),
+                line: rule.body.clone(),
             });
         }
     }
@@ -82,10 +126,4 @@ fn owner_of<'a>(ruleset: &'a Ruleset, rule: &FixRule) -> Option<&'a Owner> {
         None => table.origin.owner.as_ref(),
     }
     .filter(|o| o.tool != Tool::Whyblocked)
-}
-
-/// The rule as it is written in the persistent file: `-A CHAIN ...` for rules.v4/v6 (the
-/// command without the tool and its `-I CHAIN N`), the rule body for nftables.conf.
-fn persistent_line(rule: &FixRule) -> String {
-    rule.command.clone()
 }

@@ -277,7 +277,7 @@ fn verify(blocked: &Blocked<'_>, c: Candidate) -> Remedy {
 }
 
 /// Whether the blocked packet was a reply or belonged to an established connection.
-fn hit_reply(blocked: &Blocked<'_>) -> bool {
+pub(crate) fn hit_reply(blocked: &Blocked<'_>) -> bool {
     use engine::CtState;
     let state = blocked.trace.conntrack.state;
     matches!(state, Some(CtState::Established | CtState::Related))
@@ -315,4 +315,109 @@ fn primary(ladder: &[Remedy], hit_reply: bool) -> usize {
         .or_else(|| pool.first())
         .copied()
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Family, SourceFile};
+
+    fn ruleset(text: &str) -> Ruleset {
+        let mut rs =
+            frontends::iptables_save::parse(&SourceFile::new("rules", text), Some(Family::Ip))
+                .unwrap_or_else(|e| panic!("{e}"));
+        owners::recognise(&mut rs, &ToolConfig::default());
+        rs
+    }
+
+    fn packet(spec: &str) -> Packet {
+        let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
+        let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
+        let mut p = spec.packet;
+        p.iif = p.iif.or(spec.given_in);
+        p.oif = p.oif.or(spec.given_out);
+        p
+    }
+
+    fn remedies_for(rs: &Ruleset, spec: &str) -> Remedies {
+        let host = Host::default();
+        let p = packet(spec);
+        let options = Options::default();
+        let outcome = engine::simulate(rs, &host, &p, &options);
+        remedies(rs, &host, &p, &outcome, &options, &ToolConfig::default()).expect("remedies")
+    }
+
+    fn commands(r: &Remedy) -> Vec<&str> {
+        r.steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Run(c) => Some(c.as_str()),
+                Step::AddLine { .. } => None,
+            })
+            .collect()
+    }
+
+    /// A router that accepts ssh forwarded from the LAN but has no rule for replies.
+    const NO_ESTABLISHED: &str =
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A FORWARD -i lan -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+
+    #[test]
+    fn a_table_that_drops_replies_gets_the_established_accept_with_every_rung() {
+        let rs = ruleset(NO_ESTABLISHED);
+        let r = remedies_for(&rs, "tcp 192.168.1.5:40000 203.0.113.9:443 in lan out wan");
+        let primary = r.primary().expect("a primary");
+        assert_eq!(primary.breadth, Breadth::Service);
+        assert!(primary.verified(), "{primary:?}");
+        assert_eq!(
+            commands(primary),
+            [
+                "iptables -I FORWARD 1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+                "iptables -A FORWARD -i lan -o wan -d 203.0.113.9/32 -p tcp -m tcp --dport 443 -j ACCEPT"
+            ]
+        );
+        assert!(primary
+            .caveats
+            .iter()
+            .any(|c| matches!(c, FixCaveat::AlsoReplies { .. })));
+        let x = primary.exchange.as_ref().expect("simulated");
+        let roles: Vec<_> = x.steps.iter().map(|s| s.role).collect();
+        use exchange::StepRole::*;
+        assert_eq!(roles, [Request, Reply, DataForward, DataBack]);
+    }
+
+    #[test]
+    fn a_dropped_reply_points_to_the_structural_fix() {
+        let rs = ruleset(NO_ESTABLISHED);
+        let r = remedies_for(
+            &rs,
+            "tcp 203.0.113.9:22 192.168.1.5:40000 flags syn,ack in wan out lan",
+        );
+        assert!(r.hit_reply);
+        let primary = r.primary().expect("a primary");
+        assert_eq!(primary.breadth, Breadth::Structural, "{r:?}");
+    }
+
+    #[test]
+    fn a_first_packet_points_to_the_service_with_the_persistent_line() {
+        let rs = ruleset(
+            "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+        );
+        let r = remedies_for(&rs, "tcp 192.0.2.7:40000 10.0.0.1:53 in eth0");
+        assert!(!r.hit_reply);
+        let primary = r.primary().expect("a primary");
+        assert_eq!(primary.breadth, Breadth::Service);
+        assert!(primary.verified(), "{primary:?}");
+        assert_eq!(
+            commands(primary),
+            ["iptables -A INPUT -i eth0 -p tcp -m tcp --dport 53 -j ACCEPT"]
+        );
+        assert!(primary.steps.iter().any(|s| matches!(
+            s,
+            Step::AddLine { file: PersistentFile::RulesV4, line, .. }
+                if line == "-A INPUT -i eth0 -p tcp -m tcp --dport 53 -j ACCEPT"
+        )));
+        assert_eq!(primary.durability, Durability::Durable);
+    }
 }

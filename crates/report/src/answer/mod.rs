@@ -4,7 +4,8 @@
 pub mod json;
 pub mod text;
 
-use analysis::{AnswerFacts, Fix, PingContrast};
+use analysis::remedy::Remedies;
+use analysis::{AnswerFacts, PingContrast};
 use engine::Outcome;
 use model::note::InputNote;
 use model::{Host, Ruleset};
@@ -21,8 +22,8 @@ pub struct Answer<'a> {
     /// How the deciding rule was reached and cross-table findings, computed by the caller
     /// ([`AnswerFacts::of`]): the report only words them.
     pub facts: &'a AnswerFacts,
-    /// The suggested fix, if the packet was blocked and a fix was searched for.
-    pub fix: Option<&'a Fix>,
+    /// The remedies, if the packet was blocked and they were searched for.
+    pub remedies: Option<&'a Remedies>,
     /// What a ping between the same endpoints does, for a blocked port.
     pub ping: Option<&'a PingContrast>,
     /// How the inputs were read, when it was a guess (e.g. which family an iptables-save

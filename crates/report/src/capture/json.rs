@@ -439,7 +439,7 @@ fn simulation_json(s: &Simulated, a: &CaptureAnswer<'_>) -> SimulationJson {
             host: a.host,
             outcome: &s.outcome,
             facts: &s.facts,
-            fix: None,
+            remedies: None,
             ping: None,
             input_notes: &[],
         }),

@@ -1,32 +1,46 @@
 //! A suggested fix's note: what it opens and what the user should know about it
 //! (`analysis::Fix::opens` and `caveats`), one sentence per fact joined by "; ".
 
-use analysis::{Blocker, ElementOpening, Fix, FixCaveat, FlowOpening, Opens, RuleSite, Service};
+use analysis::{Blocker, ElementOpening, FixCaveat, FlowOpening, Opens, RuleSite, Service};
 
 /// "opens only tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out
-/// on eno1; placed in ...".
-pub fn fix_note(fix: &Fix) -> String {
-    let mut parts = vec![match &fix.opens {
-        Opens::Flow(flow) if fix.passes => format!("opens only {}", flow_words(flow)),
+/// on eno1; placed in ...": what a change opens (`passes`: whether it lets the packet
+/// through) and what the user should know about it.
+pub fn fix_note(opens: &Opens, caveats: &[FixCaveat], passes: bool) -> String {
+    let mut parts = vec![match opens {
+        Opens::Flow(flow) if passes => format!("opens only {}", flow_words(flow)),
         Opens::Flow(flow) => format!(
             "would open only {}, but the packet is still not let through",
             flow_words(flow)
         ),
         Opens::SetElement(element) => element_words(element),
+        Opens::Replies { table, chain } => replies_words(table, chain),
     }];
-    parts.extend(fix.caveats.iter().map(caveat));
+    parts.extend(caveats.iter().map(caveat));
     parts.join("; ")
 }
 
+/// "replies and related packets of connections already let through (filter/FORWARD)".
+pub fn replies_words(table: &str, chain: &str) -> String {
+    format!(
+        "opens replies and related packets of connections already let through ({table}/{chain})"
+    )
+}
+
 /// "tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out on eno1".
-fn flow_words(flow: &FlowOpening) -> String {
-    let mut s = format!("{} from {}", flow.proto, flow.src);
+pub fn flow_words(flow: &FlowOpening) -> String {
+    let mut s = match flow.src {
+        Some(src) => format!("{} from {src}", flow.proto),
+        None => format!("{} from anywhere", flow.proto),
+    };
+    let dst = match flow.dst {
+        Some(dst) => dst.to_string(),
+        None => "this host".to_string(),
+    };
     match flow.service {
-        Service::Port(port) => {
-            s.push_str(&format!(" (any source port) to {} port {port}", flow.dst))
-        }
-        Service::IcmpType(t) => s.push_str(&format!(" to {} (type {t})", flow.dst)),
-        Service::Any => s.push_str(&format!(" to {}", flow.dst)),
+        Service::Port(port) => s.push_str(&format!(" (any source port) to {dst} port {port}")),
+        Service::IcmpType(t) => s.push_str(&format!(" to {dst} (type {t})")),
+        Service::Any => s.push_str(&format!(" to {dst}")),
     }
     if let Some(iif) = &flow.iif {
         s.push_str(&format!(", in on {iif}"));
@@ -99,6 +113,10 @@ fn caveat(c: &FixCaveat) -> String {
             "placed in {chain} just before the deciding rule, so every earlier rule still \
              applies"
         ),
+        FixCaveat::AlsoReplies { table, chain } => format!(
+            "with `ct state established,related accept` at the top of {table}/{chain}, which \
+             was missing: the replies of every connection already let through pass too"
+        ),
         FixCaveat::SetUpdatedFromPacketPath { set } => format!(
             "@{set} is also updated from the packet path: an element added by hand may time out"
         ),
@@ -128,23 +146,26 @@ fn blocker(b: &Blocker) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use analysis::{FixRule, Position};
-    use engine::Fate;
     use model::packet::IpProto;
     use model::Family;
 
-    fn fix(passes: bool, opens: Opens, caveats: Vec<FixCaveat>) -> Fix {
-        Fix {
-            command: String::new(),
-            table: "filter".into(),
-            chain: "INPUT".into(),
-            position: Position::Append,
-            rules: Vec::<FixRule>::new(),
-            verified_fate: Fate::Dropped,
+    /// A change's note as the renderers ask for it.
+    struct Note {
+        passes: bool,
+        opens: Opens,
+        caveats: Vec<FixCaveat>,
+    }
+
+    fn fix(passes: bool, opens: Opens, caveats: Vec<FixCaveat>) -> Note {
+        Note {
             passes,
             opens,
             caveats,
         }
+    }
+
+    fn fix_note(n: &Note) -> String {
+        super::fix_note(&n.opens, &n.caveats, n.passes)
     }
 
     fn site(file: &str) -> RuleSite {
@@ -161,8 +182,8 @@ mod tests {
     fn flow() -> Opens {
         Opens::Flow(FlowOpening {
             proto: IpProto::Icmp,
-            src: "192.0.2.7".parse().unwrap(),
-            dst: "10.0.0.1".parse().unwrap(),
+            src: Some("192.0.2.7".parse().unwrap()),
+            dst: Some("10.0.0.1".parse().unwrap()),
             service: Service::IcmpType(8),
             iif: Some("eth0".into()),
             oif: None,

@@ -1,10 +1,25 @@
 //! Who wrote a rule, what showed it, and what the rule is to that tool, in words.
 
+use engine::Decider;
 use model::owner::{
     ContainerRole, Fail2banRole, FirewalldPart, FirewalldRole, KubeRole, PersistentFile,
     UfwDirection, UfwRole,
 };
-use model::{Evidence, Owner, Role};
+use model::{Evidence, Owner, Role, Ruleset};
+
+/// The owner of the rule or base chain (or its table) that decided; `None` for routing,
+/// the stack and conntrack, or when nothing was recognised.
+pub fn decider_owner<'a>(rs: &'a Ruleset, decider: &Decider) -> Option<&'a Owner> {
+    match decider {
+        Decider::Rule(at) => super::rule_origin(rs, *at)?.owner.as_ref(),
+        Decider::Policy(c) => {
+            let table = rs.tables.get(c.table)?;
+            let chain = table.chains.get(c.chain)?;
+            chain.origin.owner.as_ref().or(table.origin.owner.as_ref())
+        }
+        Decider::Routing | Decider::Stack | Decider::Conntrack => None,
+    }
+}
 
 /// `ufw: the routed default policy (`ufw default reject routed`)`: the tool and the part
 /// the object plays in its configuration.

@@ -2,12 +2,12 @@
 
 use super::{
     AssumptionJson, AssumptionKind, BaseChainJson, BranchJson, ConntrackJson, CrossTableAccept,
-    CrossTableJson, CtEntryJson, CtTupleJson, Endpoint, FateDetail, FixJson, LogJson, NatJson,
-    PacketJson, PathStep, ReplyJson, ResponseJson, RouteJson, RuleJson, RuleLoc, SenderSeesJson,
-    UnknownJson, WarningJson, WarningKind,
+    CrossTableJson, CtEntryJson, CtTupleJson, Endpoint, ExchangeStepJson, FateDetail, FixJson,
+    LogJson, NatJson, OwnerJson, PacketJson, PathStep, RemedyJson, ReplyJson, ResponseJson,
+    RouteJson, RuleJson, RuleLoc, SenderSeesJson, StepJson, UnknownJson, WarningJson, WarningKind,
 };
 use crate::words;
-use analysis::Fix;
+use analysis::remedy::{Remedies, Remedy, Step};
 use engine::{
     Assumption, Branch, Decider, Event, Fate, LogLine, NatRewrite, Reply, Response, ResponseKind,
     RouteDecision, RouteKind, Trace, TraceVerdict, UnknownChoice, Warning,
@@ -247,10 +247,7 @@ pub(super) fn rule_json(rs: &Ruleset, at: RuleRef) -> Option<RuleJson> {
         handle: o.handle,
         text: o.text.clone(),
         comment: o.comment.clone(),
-        generated_by: o
-            .owner
-            .as_ref()
-            .map(|owner| words::owner_evidence(&owner.evidence)),
+        owner: o.owner.as_ref().map(owner),
         policy: None,
     })
 }
@@ -270,10 +267,7 @@ pub(super) fn policy_json(rs: &Ruleset, at: ChainRef) -> Option<RuleJson> {
         handle: o.handle,
         text: o.text.clone(),
         comment: o.comment.clone(),
-        generated_by: o
-            .owner
-            .as_ref()
-            .map(|owner| words::owner_evidence(&owner.evidence)),
+        owner: o.owner.as_ref().map(owner),
         policy: chain.base.as_ref().map(|b| b.policy.to_string()),
     })
 }
@@ -549,24 +543,92 @@ pub(super) fn reply(r: &Reply, host: &Host) -> ReplyJson {
     }
 }
 
-pub(super) fn fix(f: &Fix) -> FixJson {
-    FixJson {
-        command: f.command.clone(),
-        commands: f.rules.iter().map(|r| r.command.clone()).collect(),
-        table: f.table.clone(),
-        chain: f.chain.clone(),
-        position: match f.position {
-            analysis::Position::Insert(n) => Some(n),
-            analysis::Position::Append | analysis::Position::SetElement => None,
-        },
-        kind: match f.position {
-            analysis::Position::Insert(_) => "insert",
-            analysis::Position::Append => "append",
-            analysis::Position::SetElement => "set_element",
+pub(super) fn fix(r: &Remedies) -> Option<FixJson> {
+    let primary = r.primary()?;
+    Some(FixJson {
+        primary: remedy(primary),
+        alternatives: r
+            .ladder
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != r.primary)
+            .map(|(_, x)| remedy(x))
+            .collect(),
+        owner: r.owner.as_ref().map(owner),
+        hit_reply: r.hit_reply,
+    })
+}
+
+fn remedy(r: &Remedy) -> RemedyJson {
+    let passes = r
+        .exchange
+        .as_ref()
+        .is_none_or(|x| x.steps.first().is_some_and(|s| s.passed()));
+    RemedyJson {
+        command: r
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Run(c) => Some(c.as_str()),
+                Step::AddLine { .. } => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        breadth: words::breadth_code(r.breadth).to_string(),
+        language: words::language_code(&r.language),
+        steps: r.steps.iter().map(remedy_step).collect(),
+        durability: match r.durability {
+            analysis::remedy::Durability::Durable => "durable",
+            analysis::remedy::Durability::RuntimeOnly => "runtime_only",
+            analysis::remedy::Durability::LostOnReload(_) => "lost_on_reload",
         }
         .to_string(),
-        verified_fate: words::fate_kind(&f.verified_fate).to_string(),
-        passes: f.passes,
-        note: words::fix_note(f),
+        kernel_rules: r.kernel_rules.iter().map(|k| k.command.clone()).collect(),
+        verified: r.verified(),
+        verified_exchange: r.exchange.as_ref().map(|x| {
+            x.steps
+                .iter()
+                .map(|s| ExchangeStepJson {
+                    role: words::step_role_code(s.role).to_string(),
+                    packet: packet(&s.packet),
+                    fate: s.fate.as_ref().map(|f| words::fate_kind(f).to_string()),
+                    passed: s.passed(),
+                })
+                .collect()
+        }),
+        note: words::fix_note(&r.opens, &r.caveats, passes),
+    }
+}
+
+fn remedy_step(s: &Step) -> StepJson {
+    match s {
+        Step::Run(c) => StepJson {
+            kind: "run".into(),
+            text: c.clone(),
+            file: None,
+            table: None,
+            chain: None,
+        },
+        Step::AddLine {
+            file,
+            table,
+            chain,
+            line,
+        } => StepJson {
+            kind: "add_line".into(),
+            text: line.clone(),
+            file: Some(words::persistent_file(file).to_string()),
+            table: Some(table.clone()),
+            chain: Some(chain.clone()),
+        },
+    }
+}
+
+pub(super) fn owner(o: &model::Owner) -> OwnerJson {
+    OwnerJson {
+        tool: o.tool.to_string(),
+        role: words::role_words(&o.role),
+        evidence: words::owner_evidence(&o.evidence),
+        rewritten_on_reload: o.rewritten_on_reload(),
     }
 }

@@ -21,7 +21,7 @@ use std::io::{self, Write};
 
 /// Version of this schema; bumped on any change that is not purely additive. 2: each
 /// assumption and warning is an object (`code`, its values, `text`), no longer a string.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The whole answer.
 #[derive(Debug, Clone, Serialize)]
@@ -350,10 +350,23 @@ pub struct RuleJson {
     pub text: String,
     /// `-m comment` / nft comment.
     pub comment: Option<String>,
-    /// Front end that generated the rule (ufw, firewalld, ...), when recognised.
-    pub generated_by: Option<String>,
+    /// The tool that wrote the rule (ufw, firewalld, ...) or `unmanaged`, with the evidence.
+    pub owner: Option<OwnerJson>,
     /// For a policy: `accept` or `drop`.
     pub policy: Option<String>,
+}
+
+/// Who wrote a rule, table or chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnerJson {
+    /// `ufw`, `firewalld`, `docker`, `kube-proxy`, ..., `unmanaged`, `whyblocked` (a fix).
+    pub tool: String,
+    /// What the object is to the tool (`the routed default policy (...)`), when known.
+    pub role: Option<String>,
+    /// What showed it (`chain name ufw-reject-forward`, `its configuration FILE:LINE`).
+    pub evidence: String,
+    /// Whether the tool rewrites the object on reload (a rule added by hand is lost).
+    pub rewritten_on_reload: bool,
 }
 
 /// One jump on the way to the deciding rule.
@@ -574,27 +587,69 @@ pub struct PingJson {
     pub rule: Option<RuleJson>,
 }
 
-/// A suggested fix.
+/// The remedies for a blocked packet: the primary one (flattened) and the rest of the
+/// ladder.
 #[derive(Debug, Clone, Serialize)]
 pub struct FixJson {
-    /// The command(s) to run, one per line.
+    /// The remedy the evidence points to.
+    #[serde(flatten)]
+    pub primary: RemedyJson,
+    /// The other rungs of the ladder, narrow to broad.
+    pub alternatives: Vec<RemedyJson>,
+    /// The owner of the deciding rule or policy.
+    pub owner: Option<OwnerJson>,
+    /// Whether the blocked packet was a reply or part of an established connection (then
+    /// the structural fix is the primary).
+    pub hit_reply: bool,
+}
+
+/// One remedy.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemedyJson {
+    /// The `run` steps joined by newlines (what to paste into a shell).
     pub command: String,
-    /// The same, one entry per rule.
-    pub commands: Vec<String>,
-    /// Table and chain of the first rule.
-    pub table: String,
-    pub chain: String,
-    /// 1-based position the first rule is inserted at; `null` when appended (`-A`,
-    /// `nft add rule`) or when the fix is a set element (`kind` = `set_element`).
-    pub position: Option<usize>,
-    /// `insert`, `append` or `set_element` (`nft add element`: `chain` is then the set).
-    pub kind: String,
-    /// The fate when the simulation is re-run with the fix.
-    pub verified_fate: String,
-    /// Whether the packet then passes.
-    pub passes: bool,
-    /// What the fix opens and why it is placed there (or why it is not enough).
+    /// `flow`, `service`, `path`, `structural` or `cause`.
+    pub breadth: String,
+    /// `iptables`, `nft`, `ufw`, `firewall_cmd`, `fail2ban_client`, `kubernetes`, `TOOL_setting`.
+    pub language: String,
+    /// What to do, in order.
+    pub steps: Vec<StepJson>,
+    /// `durable`, `runtime_only` or `lost_on_reload`.
+    pub durability: String,
+    /// The rules the kernel holds afterwards (what `verify --fix` applies).
+    pub kernel_rules: Vec<String>,
+    /// Whether the whole connection works with it in the simulation.
+    pub verified: bool,
+    /// The simulated exchange with it in place (`null`: not simulated, the change is not
+    /// in the ruleset).
+    pub verified_exchange: Option<Vec<ExchangeStepJson>>,
+    /// What it opens and what to know about it.
     pub note: String,
+}
+
+/// One step of a remedy.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepJson {
+    /// `run` or `add_line`.
+    pub kind: String,
+    /// The command, or the line for the file.
+    pub text: String,
+    /// For `add_line`: the persistent file.
+    pub file: Option<String>,
+    /// For `add_line`: the table and chain the line belongs in.
+    pub table: Option<String>,
+    pub chain: Option<String>,
+}
+
+/// One packet of a simulated exchange.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExchangeStepJson {
+    /// `request`, `reply`, `data_forward`, `data_back`.
+    pub role: String,
+    pub packet: PacketJson,
+    /// The fate's kind (`null`: undecided offline).
+    pub fate: Option<String>,
+    pub passed: bool,
 }
 
 /// Builds the schema value of an answer.
@@ -660,7 +715,7 @@ pub fn report(answer: &Answer<'_>) -> Report {
         reply: trace.reply.as_ref().map(|r| reply(r, host)),
         branches: outcome.branches.iter().map(|b| branch(rs, b)).collect(),
         branches_truncated: outcome.truncated,
-        fix: answer.fix.map(fix),
+        fix: answer.remedies.and_then(fix),
         ping: answer.ping.map(|p| PingJson {
             packet: p.packet.to_string(),
             fate: words::fate_kind(&p.fate).to_string(),
