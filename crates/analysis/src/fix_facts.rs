@@ -12,6 +12,25 @@ pub enum Opens {
     Flow(FlowOpening),
     /// An element of an nft set: whatever matches it, wherever the set is looked up.
     SetElement(ElementOpening),
+    /// A class of traffic a tool's rule (or a removed ban or deny) lets through.
+    Traffic(TrafficOpening),
+}
+
+/// The traffic a tool-level change lets through (`ufw route allow in on tap0 out on eno1
+/// to 10.1.0.2 port 2175 proto tcp`, an unban): each field is `None` when the change does
+/// not constrain it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficOpening {
+    /// `None`: any protocol.
+    pub proto: Option<IpProto>,
+    /// `None`: any source.
+    pub src: Option<IpAddr>,
+    /// `None`: any destination.
+    pub dst: Option<IpAddr>,
+    /// `None`: any destination port (or a protocol without ports).
+    pub dport: Option<u16>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
 }
 
 /// The one flow an ACCEPT rule of a fix matches, as the deciding hook saw the packet.
@@ -101,4 +120,6 @@ pub enum FixCaveat {
     /// The set is also updated from the packet path, so an element added by hand may
     /// time out.
     SetUpdatedFromPacketPath { set: String },
+    /// A ban lifted: fail2ban bans the address again if it keeps failing the jail's filter.
+    MayBeBannedAgain { jail: String },
 }
