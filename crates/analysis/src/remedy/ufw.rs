@@ -251,7 +251,7 @@ fn allow(
         blocked.ruleset,
         family,
         &chain,
-        &[line.clone()],
+        &line,
         &command,
         insert.map(|(_, at)| at),
     )?;
@@ -299,18 +299,17 @@ fn kernel_rule(family: Family, chain: &str, line: &str, position: Position) -> F
     }
 }
 
-/// A copy of `ruleset` with ufw's `lines` (`-A CHAIN ...`) in `chain` of the family's
-/// `filter` table: at model index `at`, or appended; with the 1-based number the first
-/// takes.
+/// A copy of `ruleset` with ufw's `line` (`-A CHAIN ...`) in `chain` of the family's
+/// `filter` table: at model index `at`, or appended; with the 1-based number it takes.
 fn with_rules(
     ruleset: &Ruleset,
     family: Family,
     chain: &str,
-    lines: &[String],
+    line: &str,
     command: &str,
     at: Option<usize>,
 ) -> Option<(Ruleset, Position)> {
-    let text = format!("*filter\n:{chain} - [0:0]\n{}\nCOMMIT\n", lines.join("\n"));
+    let text = format!("*filter\n:{chain} - [0:0]\n{line}\nCOMMIT\n");
     let source = SourceFile::new(command, text);
     let parsed = frontends::iptables_save::parse(&source, Some(family)).ok()?;
     let mut new_rules = parsed

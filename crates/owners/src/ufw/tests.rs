@@ -222,6 +222,7 @@ fn other_tools_rules_in_a_ufw_base_chain_stay_unclaimed() {
 }
 
 #[test]
+#[allow(clippy::print_stderr)]
 fn the_iptables_nft_listing_of_a_ufw_router_is_recognised() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/corpus/generated/ufw-in-netns/nft-list-ruleset.txt");
