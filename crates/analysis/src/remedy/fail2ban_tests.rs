@@ -20,6 +20,11 @@ const MULTIPORT: &str = "*filter
 COMMIT
 ";
 
+fn multiport() -> Ruleset {
+    frontends::iptables_save::parse(&SourceFile::new("rules", MULTIPORT), Some(Family::Ip))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn run(mut ruleset: Ruleset, spec: &str) -> Option<Remedies> {
     owners::recognise(&mut ruleset, &ToolConfig::default());
     let host = Host::default();
@@ -48,9 +53,7 @@ fn unban(r: &Remedies) -> &crate::remedy::Remedy {
 
 #[test]
 fn a_banned_address_is_unbanned_and_its_connection_then_works() {
-    let rs =
-        frontends::iptables_save::parse(&SourceFile::new("rules", MULTIPORT), Some(Family::Ip))
-            .unwrap_or_else(|e| panic!("{e}"));
+    let rs = multiport();
     let r = run(rs, "tcp 198.51.100.7:40000 10.0.0.1:22 in eth0")
         .unwrap_or_else(|| panic!("no remedies"));
     let unban = unban(&r);
@@ -72,9 +75,7 @@ fn a_banned_address_is_unbanned_and_its_connection_then_works() {
 
 #[test]
 fn unbanning_one_address_leaves_the_other_ban() {
-    let rs =
-        frontends::iptables_save::parse(&SourceFile::new("rules", MULTIPORT), Some(Family::Ip))
-            .unwrap_or_else(|e| panic!("{e}"));
+    let rs = multiport();
     let patched = unbanned(
         &rs,
         "sshd",
@@ -135,9 +136,7 @@ fn an_nft_set_ban_is_lifted_by_removing_the_element() {
 
 #[test]
 fn an_address_the_jail_did_not_ban_gets_no_unban() {
-    let rs =
-        frontends::iptables_save::parse(&SourceFile::new("rules", MULTIPORT), Some(Family::Ip))
-            .unwrap_or_else(|e| panic!("{e}"));
+    let rs = multiport();
     // Blocked by INPUT's policy (port 80), not by the jail.
     let r = run(rs, "tcp 192.0.2.1:40000 10.0.0.1:80 in eth0");
     assert!(r
