@@ -19,7 +19,7 @@ ip -n "$ns" link add tap0 type veth peer name zos0 netns "$peers"
 ip -n "$ns" link add eno1 type veth peer name laptop0 netns "$peers"
 ip -n "$peers" link set zos0 up
 ip -n "$peers" link set laptop0 up
-mkdir -p "$out/host"
+mkdir -p "$out/host/etc/ufw" "$out/host/etc/default" "$out/host/cmd"
 ip netns exec "$ns" unshare -m bash -euo pipefail -c '
   mount --make-rprivate /
   tmp=$(mktemp -d)
@@ -40,6 +40,10 @@ ip netns exec "$ns" unshare -m bash -euo pipefail -c '
   ufw deny 23/tcp >/dev/null
   iptables-save | sed "/^#/d" > "$1/iptables-save.txt"
   ip6tables-save | sed "/^#/d" > "$1/ip6tables-save.txt"
+  # The configuration of ufw itself: user rules with their tuples, defaults, numbering.
+  cp /etc/ufw/user.rules /etc/ufw/user6.rules "$1/host/etc/ufw/"
+  cp /etc/default/ufw "$1/host/etc/default/ufw"
+  ufw status numbered > "$1/host/cmd/ufw-status-numbered.txt"
   ip -j addr > "$1/host/ip-addr.json"
   ip -j route show table all > "$1/host/ip-route.json"
   ip -6 -j route show table all > "$1/host/ip6-route.json"

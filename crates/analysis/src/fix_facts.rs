@@ -15,6 +15,25 @@ pub enum Opens {
     /// Replies and related packets of every connection already let through, in this
     /// table and chain (`ct state established,related accept`).
     Replies { table: String, chain: String },
+    /// A class of traffic a tool's rule (or a removed ban or deny) lets through.
+    Traffic(TrafficOpening),
+}
+
+/// The traffic a tool-level change lets through (`ufw route allow in on tap0 out on eno1
+/// to 10.1.0.2 port 2175 proto tcp`, an unban): each field is `None` when the change does
+/// not constrain it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficOpening {
+    /// `None`: any protocol.
+    pub proto: Option<IpProto>,
+    /// `None`: any source.
+    pub src: Option<IpAddr>,
+    /// `None`: any destination.
+    pub dst: Option<IpAddr>,
+    /// `None`: any destination port (or a protocol without ports).
+    pub dport: Option<u16>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
 }
 
 /// The traffic an ACCEPT rule of a fix matches, as the deciding hook saw the packet.
@@ -110,4 +129,6 @@ pub enum FixCaveat {
     /// accept` at the top of this table's chain, which opens the replies of every
     /// connection already let through.
     AlsoReplies { table: String, chain: String },
+    /// A ban lifted: fail2ban bans the address again if it keeps failing the jail's filter.
+    MayBeBannedAgain { jail: String },
 }

@@ -107,6 +107,9 @@ pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Optio
     with_entry.known.conntrack = true;
     let unreplied = with_entry.conntrack.len();
     with_entry.conntrack.push(entry);
+    // The engine looks entries up only in a table it knows; the request's own entry is
+    // known to be there.
+    with_entry.known.conntrack = true;
     let (back, _) = run(&with_entry, &reply, StepRole::Reply);
     let reply_passed = back.passed();
     steps.push(back);

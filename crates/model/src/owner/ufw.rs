@@ -19,6 +19,12 @@ pub enum UfwRole {
     },
     /// A rule an admin added with a `ufw` command.
     UserRule(UfwTuple),
+    /// A rule in a `ufw-user-*` chain that no `### tuple ###` line could be tied to (the
+    /// snapshot has no `user.rules`, or the file is out of step with the loaded rules).
+    UntiedUserRule {
+        /// The user chain, e.g. `ufw-user-input`.
+        chain: String,
+    },
 }
 
 /// The three defaults of `ufw default POLICY DIRECTION`.
@@ -39,4 +45,21 @@ pub struct UfwTuple {
     pub text: String,
     /// Its number in `ufw status numbered`, when known.
     pub number: Option<usize>,
+    /// Whether it is a rule of `user6.rules` (ufw numbers those after every IPv4 rule).
+    pub v6: bool,
+}
+
+impl UfwTuple {
+    /// The rule's action as `ufw` spells it (`allow`, `deny`, `reject`, `limit`), without
+    /// the `route:` prefix and the `_log` suffix.
+    pub fn action(&self) -> &str {
+        let first = self.text.split_whitespace().next().unwrap_or("");
+        let action = first.strip_prefix("route:").unwrap_or(first);
+        action.split('_').next().unwrap_or(action)
+    }
+
+    /// Whether it is a `ufw route` rule (`route:allow ...`).
+    pub fn is_route(&self) -> bool {
+        self.text.starts_with("route:")
+    }
 }

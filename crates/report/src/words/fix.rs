@@ -1,7 +1,9 @@
 //! A suggested fix's note: what it opens and what the user should know about it
 //! (`analysis::Fix::opens` and `caveats`), one sentence per fact joined by "; ".
 
-use analysis::{Blocker, ElementOpening, FixCaveat, FlowOpening, Opens, RuleSite, Service};
+use analysis::{
+    Blocker, ElementOpening, FixCaveat, FlowOpening, Opens, RuleSite, Service, TrafficOpening,
+};
 
 /// "opens only tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out
 /// on eno1; placed in ...": what a change opens (`passes`: whether it lets the packet
@@ -15,6 +17,7 @@ pub fn fix_note(opens: &Opens, caveats: &[FixCaveat], passes: bool) -> String {
         ),
         Opens::SetElement(element) => element_words(element),
         Opens::Replies { table, chain } => replies_words(table, chain),
+        Opens::Traffic(traffic) => format!("opens {}", traffic_words(traffic)),
     }];
     parts.extend(caveats.iter().map(caveat));
     parts.join("; ")
@@ -96,6 +99,32 @@ fn element_words(e: &ElementOpening) -> String {
     )
 }
 
+/// "tcp from any source to 10.1.0.2 port 2175, in on tap0, out on eno1".
+fn traffic_words(t: &TrafficOpening) -> String {
+    let mut s = match t.proto {
+        Some(proto) => proto.to_string(),
+        None => "any protocol".to_string(),
+    };
+    match t.src {
+        Some(src) => s.push_str(&format!(" from {src}")),
+        None => s.push_str(" from any source"),
+    }
+    match t.dst {
+        Some(dst) => s.push_str(&format!(" to {dst}")),
+        None => s.push_str(" to any destination"),
+    }
+    if let Some(port) = t.dport {
+        s.push_str(&format!(" port {port}"));
+    }
+    if let Some(iif) = &t.iif {
+        s.push_str(&format!(", in on {iif}"));
+    }
+    if let Some(oif) = &t.oif {
+        s.push_str(&format!(", out on {oif}"));
+    }
+    s
+}
+
 fn caveat(c: &FixCaveat) -> String {
     match c {
         FixCaveat::SeveralRules { blocks } => {
@@ -119,6 +148,9 @@ fn caveat(c: &FixCaveat) -> String {
         ),
         FixCaveat::SetUpdatedFromPacketPath { set } => format!(
             "@{set} is also updated from the packet path: an element added by hand may time out"
+        ),
+        FixCaveat::MayBeBannedAgain { jail } => format!(
+            "fail2ban's jail {jail} bans the address again if it keeps failing the jail's filter"
         ),
     }
 }

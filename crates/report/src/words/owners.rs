@@ -85,6 +85,9 @@ fn ufw_role(r: &UfwRole) -> String {
             Some(n) => format!("user rule [{n}] `{}`", t.text),
             None => format!("user rule `{}`", t.text),
         },
+        UfwRole::UntiedUserRule { chain } => {
+            format!("a user rule in {chain} that no `### tuple ###` line of user.rules names")
+        }
     }
 }
 
