@@ -12,6 +12,21 @@ pub enum Opens {
     Flow(FlowOpening),
     /// An element of an nft set: whatever matches it, wherever the set is looked up.
     SetElement(ElementOpening),
+    /// A port of a tool's zone or policy (firewalld `--add-port`, `--add-service`, a rich
+    /// rule): every address of the host in that zone, from `src` or from anything.
+    ZonePort(ZoneOpening),
+}
+
+/// What a port opened in a tool's zone or policy lets through.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneOpening {
+    /// The zone or policy as the tool names it (`zone public`, `policy lan-to-wan`).
+    pub scope: String,
+    pub proto: IpProto,
+    /// First and last port (equal for one port).
+    pub ports: (u16, u16),
+    /// `None`: from any source.
+    pub src: Option<IpAddr>,
 }
 
 /// The one flow an ACCEPT rule of a fix matches, as the deciding hook saw the packet.

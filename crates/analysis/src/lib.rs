@@ -48,4 +48,6 @@ pub use callstack::Frame;
 pub use contrast::{ping_contrast, PingContrast};
 pub use cross_table::{CrossTable, EarlierAccept};
 pub use fix::{suggest, Fix, FixRule, Position};
-pub use fix_facts::{Blocker, ElementOpening, FixCaveat, FlowOpening, Opens, RuleSite, Service};
+pub use fix_facts::{
+    Blocker, ElementOpening, FixCaveat, FlowOpening, Opens, RuleSite, Service, ZoneOpening,
+};

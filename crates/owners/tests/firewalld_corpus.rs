@@ -3,6 +3,8 @@
 //! role; every chain its iptables listings name is recognised by its name; the parts
 //! recognised match what the test commands configured.
 
+#![allow(clippy::print_stderr)] // corpus skips and counts are reported on stderr
+
 use model::owner::{FirewalldPart, FirewalldRole};
 use model::tool_config::ToolConfig;
 use model::{Role, Ruleset, SourceFile, Tool};

@@ -83,6 +83,9 @@ pub struct ServiceXml {
     pub path: String,
     /// `<port .../>`.
     pub ports: Vec<PortSpec>,
+    /// Whether it has elements that change its rules beyond its ports (`destination`,
+    /// `helper`, `module`, `protocol`, `source-port`, `include`).
+    pub beyond_ports: bool,
 }
 
 /// firewalld's configuration, as far as the snapshot recorded it.
@@ -224,12 +227,23 @@ fn located<T>(value: T, path: &str, line: u32) -> Located<T> {
 }
 
 fn read_service(path: &str, text: &str) -> ServiceXml {
+    const BEYOND: [&str; 6] = [
+        "destination",
+        "helper",
+        "module",
+        "protocol",
+        "source-port",
+        "include",
+    ];
+    let opening: Vec<Element> = elements(text).filter(|e| !e.closing).collect();
     ServiceXml {
         path: path.to_string(),
-        ports: elements(text)
-            .filter(|e| !e.closing && e.name == "port")
-            .filter_map(|e| port_of(&e))
+        ports: opening
+            .iter()
+            .filter(|e| e.name == "port")
+            .filter_map(port_of)
             .collect(),
+        beyond_ports: opening.iter().any(|e| BEYOND.contains(&e.name.as_str())),
     }
 }
 

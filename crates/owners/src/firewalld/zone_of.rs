@@ -15,6 +15,9 @@ use model::tool_config::ToolConfig;
 use model::{Family, Key, Packet, Pattern, RuleRef, Ruleset, Test, Value, Verdict};
 use std::net::IpAddr;
 
+/// Reads a chain name of one backend.
+type NameReader = dyn Fn(&str) -> Option<ChainName>;
+
 /// Which zone dispatch to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -78,7 +81,7 @@ pub fn zone_of(
 ) -> Option<ZoneChoice> {
     let cfg = FirewalldConfig::read(config);
     let hook = direction.hook();
-    let (table, prefix, parse): (usize, &str, &dyn Fn(&str) -> Option<ChainName>) =
+    let (table, prefix, parse): (usize, &str, &NameReader) =
         if let Some(t) = ruleset.table(Family::Inet, "firewalld") {
             (t, "filter_", &chain_name::parse_nft)
         } else {

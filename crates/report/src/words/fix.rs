@@ -1,7 +1,9 @@
 //! A suggested fix's note: what it opens and what the user should know about it
 //! (`analysis::Fix::opens` and `caveats`), one sentence per fact joined by "; ".
 
-use analysis::{Blocker, ElementOpening, Fix, FixCaveat, FlowOpening, Opens, RuleSite, Service};
+use analysis::{
+    Blocker, ElementOpening, Fix, FixCaveat, FlowOpening, Opens, RuleSite, Service, ZoneOpening,
+};
 
 /// "opens only tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out
 /// on eno1; placed in ...".
@@ -13,9 +15,20 @@ pub fn fix_note(fix: &Fix) -> String {
             flow_words(flow)
         ),
         Opens::SetElement(element) => element_words(element),
+        Opens::ZonePort(zone) => zone_words(zone),
     }];
     parts.extend(fix.caveats.iter().map(caveat));
     parts.join("; ")
+}
+
+/// "opens tcp port 8080 from anything in zone public".
+fn zone_words(z: &ZoneOpening) -> String {
+    let ports = match z.ports {
+        (lo, hi) if lo == hi => format!("port {lo}"),
+        (lo, hi) => format!("ports {lo}-{hi}"),
+    };
+    let from = z.src.map_or("anything".to_string(), |a| a.to_string());
+    format!("opens {} {ports} from {from} in {}", z.proto, z.scope)
 }
 
 /// "tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out on eno1".
