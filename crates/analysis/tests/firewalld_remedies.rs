@@ -18,7 +18,7 @@ use std::path::Path;
 
 #[path = "../../owners/tests/support/firewalld_listings.rs"]
 mod listings;
-use listings::{blocks, corpus, loadable};
+use listings::{blocks, corpus, loadable, packaged_config};
 
 /// The rules of a recorded one-chain listing, one per line as `nft list chain` prints them.
 fn recorded_rules(dir: &Path, file: &str, line: u64) -> Vec<String> {
@@ -87,20 +87,6 @@ fn public_zone_host(dir: &Path) -> Ruleset {
         .unwrap_or_else(|e| panic!("{e}\n{}", loadable(&text)))
 }
 
-fn packaged_services(dir: &Path) -> ToolConfig {
-    let mut files = Vec::new();
-    for e in std::fs::read_dir(dir.join("config/services")).unwrap_or_else(|e| panic!("{e}")) {
-        let path = e.unwrap_or_else(|e| panic!("{e}")).path();
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
-        let name = format!(
-            "/usr/lib/firewalld/services/{}",
-            path.file_name().unwrap().to_string_lossy()
-        );
-        files.push(SourceFile::new(name, text));
-    }
-    ToolConfig { files }
-}
-
 fn packet(spec: &str) -> Packet {
     let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
     let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
@@ -159,7 +145,7 @@ fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_fir
 ) {
     let Some(dir) = corpus() else { return };
     let mut rs = public_zone_host(&dir);
-    let config = packaged_services(&dir);
+    let config = packaged_config(&dir, &["services"]);
     let rem = remedies_for(
         &mut rs,
         &config,

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use model::tool_config::ToolConfig;
+use model::SourceFile;
 use std::path::{Path, PathBuf};
 
 const CORPUS: &str = concat!(
@@ -112,4 +114,22 @@ fn with_icmp_type(listing: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The packaged configuration of `subdirs` (`zones`, `services`, `policies`) where
+/// firewalld keeps it: `/usr/lib/firewalld/{subdir}/NAME.xml`.
+pub fn packaged_config(dir: &Path, subdirs: &[&str]) -> ToolConfig {
+    let mut files = Vec::new();
+    for sub in subdirs {
+        for e in std::fs::read_dir(dir.join("config").join(sub)).unwrap_or_else(|e| panic!("{e}")) {
+            let path = e.unwrap_or_else(|e| panic!("{e}")).path();
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+            let name = format!(
+                "/usr/lib/firewalld/{sub}/{}",
+                path.file_name().unwrap().to_string_lossy()
+            );
+            files.push(SourceFile::new(name, text));
+        }
+    }
+    ToolConfig { files }
 }
