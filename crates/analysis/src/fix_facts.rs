@@ -17,6 +17,21 @@ pub enum Opens {
     Replies { table: String, chain: String },
     /// A class of traffic a tool's rule (or a removed ban or deny) lets through.
     Traffic(TrafficOpening),
+    /// A port of a tool's zone or policy (firewalld `--add-port`, `--add-service`, a rich
+    /// rule): every address of the host in that zone, from `src` or from anything.
+    ZonePort(ZoneOpening),
+}
+
+/// What a port opened in a tool's zone or policy lets through.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneOpening {
+    /// The zone or policy as the tool names it (`zone public`, `policy lan-to-wan`).
+    pub scope: String,
+    pub proto: IpProto,
+    /// First and last port (equal for one port).
+    pub ports: (u16, u16),
+    /// `None`: from any source.
+    pub src: Option<IpAddr>,
 }
 
 /// The traffic a tool-level change lets through (`ufw route allow in on tap0 out on eno1

@@ -14,7 +14,7 @@
 mod claim;
 mod containers;
 mod fail2ban;
-mod firewalld;
+pub mod firewalld;
 mod kube;
 mod ufw;
 mod unmanaged;

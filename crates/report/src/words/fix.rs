@@ -3,6 +3,7 @@
 
 use analysis::{
     Blocker, ElementOpening, FixCaveat, FlowOpening, Opens, RuleSite, Service, TrafficOpening,
+    ZoneOpening,
 };
 
 /// "opens only tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out
@@ -18,6 +19,7 @@ pub fn fix_note(opens: &Opens, caveats: &[FixCaveat], passes: bool) -> String {
         Opens::SetElement(element) => element_words(element),
         Opens::Replies { table, chain } => replies_words(table, chain),
         Opens::Traffic(traffic) => format!("opens {}", traffic_words(traffic)),
+        Opens::ZonePort(zone) => zone_words(zone),
     }];
     parts.extend(caveats.iter().map(caveat));
     parts.join("; ")
@@ -28,6 +30,16 @@ pub fn replies_words(table: &str, chain: &str) -> String {
     format!(
         "opens replies and related packets of connections already let through ({table}/{chain})"
     )
+}
+
+/// "opens tcp port 8080 from anything in zone public".
+fn zone_words(z: &ZoneOpening) -> String {
+    let ports = match z.ports {
+        (lo, hi) if lo == hi => format!("port {lo}"),
+        (lo, hi) => format!("ports {lo}-{hi}"),
+    };
+    let from = z.src.map_or("anything".to_string(), |a| a.to_string());
+    format!("opens {} {ports} from {from} in {}", z.proto, z.scope)
 }
 
 /// "tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out on eno1".

@@ -1,0 +1,227 @@
+//! Remedies for a packet firewalld rejects, on a ruleset assembled from the listings
+//! firewalld's own test suite records (`../shared/corpus/firewalld`): the owner is named,
+//! the fix is `firewall-cmd` (runtime and `--permanent`), never a rule typed into
+//! `inet firewalld`, the whole exchange passes in the simulation, and the rules the fix
+//! adds are the ones firewalld's test suite records for the same command.
+//!
+//! Checked against firewalld's recorded listings, not a real firewalld: firewalld is not
+//! run here (its package's postinst could touch the host's firewall).
+
+#![allow(clippy::print_stderr)] // corpus skips and counts are reported on stderr
+
+use analysis::remedy::{remedies, Breadth, Language, Remedies, Step};
+use engine::Options;
+use model::owner::{FirewalldPart, FirewalldRole};
+use model::tool_config::ToolConfig;
+use model::{Family, Host, Packet, Role, Ruleset, SourceFile, Tool};
+use std::path::Path;
+
+#[path = "../../owners/tests/support/firewalld_listings.rs"]
+mod listings;
+use listings::{blocks, corpus, loadable, packaged_config};
+
+/// The rules of a recorded one-chain listing, one per line as `nft list chain` prints them.
+fn recorded_rules(dir: &Path, file: &str, line: u64) -> Vec<String> {
+    let b = blocks(dir)
+        .into_iter()
+        .find(|b| b.file == file && b.line == line)
+        .unwrap_or_else(|| panic!("{file}:{line} not recorded"));
+    b.expected
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("table ") && !l.starts_with("chain ") && *l != "}"
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The chain blocks of a recorded listing (`chain NAME { ... }`), for assembling a table.
+fn chain_blocks(dir: &Path, file: &str, line: u64) -> String {
+    let b = blocks(dir)
+        .into_iter()
+        .find(|b| b.file == file && b.line == line)
+        .unwrap_or_else(|| panic!("{file}:{line} not recorded"));
+    let start = b
+        .expected
+        .find("chain ")
+        .unwrap_or_else(|| panic!("{file}:{line}"));
+    let end = b.expected.rfind('}').unwrap_or(b.expected.len());
+    b.expected[start..end].to_string()
+}
+
+/// A firewalld 2.x ruleset with the public zone as shipped (ssh, dhcpv6-client, target
+/// `default`) bound to interface foobar0 and the default zone: each chain as the test
+/// suite records it, the base chain's hook as `nftables.py` declares it (`filter_INPUT`:
+/// hook input, priority filter + NFT_HOOK_OFFSET 10), the chains it only jumps to empty.
+fn public_zone_host(dir: &Path) -> Ruleset {
+    let input = chain_blocks(dir, "features__policy_dispatch_basic_layout.json", 87).replacen(
+        "chain filter_INPUT {",
+        "chain filter_INPUT {\n        type filter hook input priority filter + 10; policy accept;",
+        1,
+    );
+    let chains = [
+        input,
+        // filter_INPUT_dispatch: foobar1 -> internal, foobar0 -> public, default public.
+        chain_blocks(dir, "features__policy_dispatch_zone_to_HOST.json", 23),
+        // filter_IN_internal_to_HOST, filter_IN_public: the zone chain with `default`'s ICMP accept.
+        chain_blocks(dir, "features__policy_dispatch_zone_to_HOST.json", 42),
+        chain_blocks(dir, "cli__firewall-cmd.json", 1231),
+        // filter_IN_public_allow as shipped: ssh and dhcpv6-client.
+        chain_blocks(dir, "cli__firewall-cmd.json", 1420),
+    ];
+    let to_host = "chain filter_IN_public_to_HOST {\n        jump filter_IN_policy_allow-host-ipv6\n        jump filter_IN_public\n        reject with icmpx admin-prohibited\n    }";
+    // features/zone.at:120 records this shape for a zone with the default target.
+    let recorded_to_host =
+        chain_blocks(dir, "features__zone.json", 120).replace("foobar", "public");
+    assert_eq!(
+        recorded_to_host.split_whitespace().collect::<Vec<_>>(),
+        to_host.split_whitespace().collect::<Vec<_>>()
+    );
+    let text = format!(
+        "table inet firewalld {{\n    {}\n    {}\n}}\n",
+        chains.join("\n    "),
+        recorded_to_host
+    );
+    frontends::nft::parse_text(&SourceFile::new("firewalld.nft", loadable(&text)))
+        .unwrap_or_else(|e| panic!("{e}\n{}", loadable(&text)))
+}
+
+fn packet(spec: &str) -> Packet {
+    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
+    let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
+    let mut p = spec.packet;
+    p.iif = p.iif.or(spec.given_in);
+    p.oif = p.oif.or(spec.given_out);
+    p
+}
+
+fn remedies_for(rs: &mut Ruleset, config: &ToolConfig, spec: &str) -> Remedies {
+    owners::recognise(rs, config);
+    let host = Host::default();
+    let p = packet(spec);
+    let options = Options::default();
+    let outcome = engine::simulate(rs, &host, &p, &options);
+    remedies(rs, &host, &p, &outcome, &options, config).expect("the packet is blocked")
+}
+
+fn run_steps(r: &analysis::remedy::Remedy) -> Vec<&str> {
+    r.steps
+        .iter()
+        .map(|s| match s {
+            Step::Run(c) => c.as_str(),
+            other => panic!("not a command: {other:?}"),
+        })
+        .collect()
+}
+
+/// The rules of `filter_IN_public_allow` after the remedy, as listed: the chain's rules
+/// and the one the remedy appends there (its kernel rule, what the patched ruleset was
+/// built from and what `verify --fix` applies).
+fn allow_rules_after(rs: &Ruleset, r: &analysis::remedy::Remedy) -> Vec<String> {
+    let t = rs.table(Family::Inet, "firewalld").unwrap();
+    let c = rs.tables[t].chain("filter_IN_public_allow").unwrap();
+    let mut rules: Vec<String> = rs.tables[t].chains[c]
+        .rules
+        .iter()
+        .map(|r| r.origin.text.clone())
+        .collect();
+    let [fix] = r.kernel_rules.as_slice() else {
+        panic!("one kernel rule: {:?}", r.kernel_rules)
+    };
+    assert_eq!(fix.position, analysis::Position::Append);
+    let prefix = "nft add rule inet firewalld filter_IN_public_allow ";
+    rules.push(
+        fix.command
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("{}", fix.command))
+            .to_string(),
+    );
+    rules
+}
+
+#[test]
+fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_firewalld_s_recorded_listings(
+) {
+    let Some(dir) = corpus() else { return };
+    let mut rs = public_zone_host(&dir);
+    let config = packaged_config(&dir, &["services"]);
+    let rem = remedies_for(
+        &mut rs,
+        &config,
+        "tcp 192.0.2.10:40000 192.0.2.1:443 in foobar0",
+    );
+
+    let owner = rem.owner.as_ref().expect("owner");
+    assert_eq!(owner.tool, Tool::Firewalld);
+    assert_eq!(
+        owner.role,
+        Role::Firewalld(FirewalldRole::Zone {
+            zone: "public".into(),
+            part: FirewalldPart::Target("default".into())
+        })
+    );
+    for r in &rem.ladder {
+        for s in &r.steps {
+            if let Step::Run(c) = s {
+                assert!(
+                    !c.contains("inet firewalld"),
+                    "a rule typed into firewalld's table: {c}"
+                );
+            }
+        }
+    }
+    let fw: Vec<_> = rem
+        .ladder
+        .iter()
+        .filter(|r| r.language == Language::FirewallCmd)
+        .collect();
+    let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
+    assert_eq!(
+        commands,
+        vec![
+            vec![
+                "firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
+                "firewall-cmd --permanent --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
+            ],
+            vec![
+                "firewall-cmd --zone=public --add-service=https",
+                "firewall-cmd --permanent --zone=public --add-service=https",
+            ],
+            vec![
+                "firewall-cmd --zone=public --add-port=443/tcp",
+                "firewall-cmd --permanent --zone=public --add-port=443/tcp",
+            ],
+        ]
+    );
+    for r in &fw {
+        assert!(r.verified(), "{:?}", r.exchange);
+    }
+    assert_eq!(
+        fw.iter().map(|r| r.breadth).collect::<Vec<_>>(),
+        vec![Breadth::Flow, Breadth::Service, Breadth::Service]
+    );
+    // features/startup_failsafe.at:17 records `--zone public --add-service https` on the
+    // shipped public zone.
+    assert_eq!(
+        allow_rules_after(&rs, fw[1]),
+        recorded_rules(&dir, "features__startup_failsafe.json", 17)
+    );
+    // `--add-port=443/tcp` generates the same rule (build_policy_ports_rules; recorded
+    // for 1234/tcp in features/nftables_counters.at:62, here without counters).
+    assert_eq!(allow_rules_after(&rs, fw[2]), allow_rules_after(&rs, fw[1]));
+    // A rich rule with a source and a port puts the source in front
+    // (features/services.at:17 records `ip saddr 10.10.10.0/24 tcp dport 22 accept`).
+    let rich = allow_rules_after(&rs, fw[0]);
+    assert_eq!(
+        rich.last().map(String::as_str),
+        Some("ip saddr 192.0.2.10 tcp dport 443 accept")
+    );
+    let recorded = recorded_rules(&dir, "features__services.json", 17);
+    assert_eq!(
+        recorded[1]
+            .replace("10.10.10.0/24", "192.0.2.10")
+            .replace("22", "443"),
+        rich[rich.len() - 1]
+    );
+}
