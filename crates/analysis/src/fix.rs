@@ -430,7 +430,7 @@ fn parse_rule(
 }
 
 /// `-i IIF -o OIF -s SRC/32 -d DST/32 -p PROTO ...` for `packet` as `hook` sees it.
-fn flow_matches(packet: &Packet, trace: &Trace, hook: Hook) -> Option<String> {
+pub(crate) fn flow_matches(packet: &Packet, trace: &Trace, hook: Hook) -> Option<String> {
     let mut m: Vec<String> = Vec::new();
     let (iif_ok, oif_ok) = match hook {
         Hook::Prerouting | Hook::Input => (true, false),
@@ -471,7 +471,7 @@ fn host_prefix(a: IpAddr) -> String {
 }
 
 /// What an ACCEPT for the flow of `trace` lets through.
-fn flow_opening(packet: &Packet, trace: &Trace) -> FlowOpening {
+pub(crate) fn flow_opening(packet: &Packet, trace: &Trace) -> FlowOpening {
     let service = match packet.l4 {
         L4::Tcp { dport, .. } | L4::Udp { dport, .. } | L4::Sctp { dport, .. } => {
             Service::Port(dport)

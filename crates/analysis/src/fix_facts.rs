@@ -101,4 +101,8 @@ pub enum FixCaveat {
     /// The set is also updated from the packet path, so an element added by hand may
     /// time out.
     SetUpdatedFromPacketPath { set: String },
+    /// ufw is present and the traffic goes to a port Docker publishes: Docker's DNAT
+    /// happens in prerouting, so the packet is forwarded to the container and ufw's input
+    /// rules (`ufw allow`, `ufw deny`) never see it.
+    PublishedPortBypassesUfw { port: model::owner::PublishedPort },
 }

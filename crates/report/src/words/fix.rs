@@ -102,6 +102,11 @@ fn caveat(c: &FixCaveat) -> String {
         FixCaveat::SetUpdatedFromPacketPath { set } => format!(
             "@{set} is also updated from the packet path: an element added by hand may time out"
         ),
+        FixCaveat::PublishedPortBypassesUfw { port } => format!(
+            "port {}/{} is published by Docker (to {}:{}): Docker's DNAT forwards it to the \
+             container before ufw's input rules, so `ufw allow`/`ufw deny` do not apply to it",
+            port.host_port, port.proto, port.container, port.container_port
+        ),
     }
 }
 
