@@ -203,9 +203,9 @@ fn blocks(rule: &Rule) -> bool {
 
 /// Whether the rule does source NAT (`MASQUERADE`, `SNAT`).
 fn source_nat(rule: &Rule) -> bool {
-    rule.actions().any(|a| {
-        matches!(a, Action::Nat(n) if matches!(n.kind, NatKind::Masquerade | NatKind::Snat))
-    })
+    rule.actions().any(
+        |a| matches!(a, Action::Nat(n) if matches!(n.kind, NatKind::Masquerade | NatKind::Snat)),
+    )
 }
 
 /// The comment of a rule, if any.

@@ -3,6 +3,8 @@
 //! `../shared/corpus`: every Docker chain is Docker's, the published ports are found, and
 //! both backends agree on them; every fw4 zone chain names its zone.
 
+#![allow(clippy::print_stderr)]
+
 use model::owner::{ContainerRole, PublishedPort};
 use model::tool_config::ToolConfig;
 use model::{Family, Role, Ruleset, SourceFile, Tool};
@@ -17,7 +19,10 @@ fn corpus(rel: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED: {} is absent (the shared corpus is not beside the checkout)", dir.display());
+        eprintln!(
+            "SKIPPED: {} is absent (the shared corpus is not beside the checkout)",
+            dir.display()
+        );
         None
     }
 }
@@ -77,7 +82,10 @@ fn moby_goldens_both_backends_docker_owned_and_published_ports_agree() {
         BTreeMap::new();
     let mut chains = 0;
     let mut ports = 0;
-    for (sub, nft) in [("iptabler/testdata/TestIptabler", false), ("nftabler/testdata/TestNftabler", true)] {
+    for (sub, nft) in [
+        ("iptabler/testdata/TestIptabler", false),
+        ("nftabler/testdata/TestNftabler", true),
+    ] {
         let files = goldens(&dir.join(sub));
         assert!(files.len() > 200, "{sub}: {} goldens", files.len());
         for path in files {
@@ -102,10 +110,22 @@ fn moby_goldens_both_backends_docker_owned_and_published_ports_agree() {
                         },
                     )
                     .unwrap_or_else(|| panic!("{}: {} unowned", path.display(), chain.name));
-                    assert_eq!(owner.tool, Tool::Docker, "{}: {}", path.display(), chain.name);
+                    assert_eq!(
+                        owner.tool,
+                        Tool::Docker,
+                        "{}: {}",
+                        path.display(),
+                        chain.name
+                    );
                     for rule in &chain.rules {
                         let o = rule.origin.owner.as_ref().expect("every rule owned");
-                        assert_eq!(o.tool, Tool::Docker, "{}: {}", path.display(), rule.origin.text);
+                        assert_eq!(
+                            o.tool,
+                            Tool::Docker,
+                            "{}: {}",
+                            path.display(),
+                            rule.origin.text
+                        );
                     }
                 }
             }
@@ -118,7 +138,10 @@ fn moby_goldens_both_backends_docker_owned_and_published_ports_agree() {
     for ((name, v6), [ipt, nft]) in &by_scenario {
         if let (Some(ipt), Some(nft)) = (ipt, nft) {
             paired += 1;
-            assert_eq!(ipt, nft, "published ports differ between backends: {name} v6={v6}");
+            assert_eq!(
+                ipt, nft,
+                "published ports differ between backends: {name} v6={v6}"
+            );
         }
     }
     eprintln!("moby goldens: {chains} Docker chains/tables' chains owned, {ports} published ports, {paired} scenarios paired");
@@ -129,22 +152,30 @@ fn moby_goldens_both_backends_docker_owned_and_published_ports_agree() {
 #[test]
 fn moby_user_chain_goldens_docker_user_is_the_admins_chain() {
     let Some(dir) = corpus(MOBY) else { return };
-    let user_chain = dir.join("../../../testdata/TestUserChain/iptables-true_append-false_fwdafter4.golden");
+    let user_chain =
+        dir.join("../../../testdata/TestUserChain/iptables-true_append-false_fwdafter4.golden");
     let rules = std::fs::read_to_string(&user_chain).expect("TestUserChain golden");
     // The golden lists FORWARD's rules; declare the chains it jumps to around it.
     let text = format!(
         "*filter\n:FORWARD ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n:DOCKER-FORWARD - [0:0]\n{}\nCOMMIT\n",
         rules.lines().filter(|l| l.starts_with("-A")).collect::<Vec<_>>().join("\n")
     );
-    let mut rs = frontends::iptables_save::parse(&SourceFile::new("user-chain", text), Some(Family::Ip))
-        .expect("parses");
+    let mut rs =
+        frontends::iptables_save::parse(&SourceFile::new("user-chain", text), Some(Family::Ip))
+            .expect("parses");
     owners::recognise(&mut rs, &ToolConfig::default());
     let t = &rs.tables[0];
     let user = &t.chains[t.chain("DOCKER-USER").unwrap()];
     let o = user.origin.owner.as_ref().unwrap();
-    assert_eq!((o.tool.clone(), o.role.clone()), (Tool::Docker, Role::Container(ContainerRole::UserChain)));
+    assert_eq!(
+        (o.tool.clone(), o.role.clone()),
+        (Tool::Docker, Role::Container(ContainerRole::UserChain))
+    );
     let fwd = &t.chains[t.chain("FORWARD").unwrap()];
-    assert!(fwd.rules.iter().all(|r| r.origin.owner.as_ref().unwrap().tool == Tool::Docker));
+    assert!(fwd
+        .rules
+        .iter()
+        .all(|r| r.origin.owner.as_ref().unwrap().tool == Tool::Docker));
 }
 
 #[test]
@@ -160,7 +191,9 @@ fn fw4_expected_rulesets_zone_chains_name_their_zone() {
     let mut parsed = 0;
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
-        let Ok(mut rs) = frontends::nft::parse_text(&SourceFile::new(path.display().to_string(), text)) else {
+        let Ok(mut rs) =
+            frontends::nft::parse_text(&SourceFile::new(path.display().to_string(), text))
+        else {
             eprintln!("not parsed (skipped): {}", path.display());
             continue;
         };
@@ -170,17 +203,31 @@ fn fw4_expected_rulesets_zone_chains_name_their_zone() {
             assert_eq!(table.origin.owner.as_ref().unwrap().tool, Tool::Fw4);
             for chain in &table.chains {
                 let role = &chain.origin.owner.as_ref().unwrap().role;
-                let zone = ["input_", "forward_", "output_", "reject_from_", "accept_to_"]
-                    .iter()
-                    .find_map(|p| chain.name.strip_prefix(p));
+                let zone = [
+                    "input_",
+                    "forward_",
+                    "output_",
+                    "reject_from_",
+                    "accept_to_",
+                ]
+                .iter()
+                .find_map(|p| chain.name.strip_prefix(p));
                 if let Some(z) = zone {
-                    assert_eq!(role, &Role::Container(ContainerRole::Zone(z.to_string())), "{}", chain.name);
+                    assert_eq!(
+                        role,
+                        &Role::Container(ContainerRole::Zone(z.to_string())),
+                        "{}",
+                        chain.name
+                    );
                     zones.insert(z.to_string());
                 }
             }
         }
     }
-    eprintln!("fw4: {parsed}/{} rulesets parsed, zones {zones:?}", files.len());
+    eprintln!(
+        "fw4: {parsed}/{} rulesets parsed, zones {zones:?}",
+        files.len()
+    );
     assert!(parsed > 0);
     assert!(zones.contains("lan") && zones.contains("wan"), "{zones:?}");
 }

@@ -61,11 +61,9 @@ fn published_to(ruleset: &Ruleset, packet: &Packet) -> Option<PublishedPort> {
 }
 
 fn ufw_present(ruleset: &Ruleset) -> bool {
-    ruleset
-        .tables
-        .iter()
-        .flat_map(|t| &t.chains)
-        .any(|c| c.name.starts_with("ufw-") || c.origin.owner.as_ref().is_some_and(|o| o.tool == Tool::Ufw))
+    ruleset.tables.iter().flat_map(|t| &t.chains).any(|c| {
+        c.name.starts_with("ufw-") || c.origin.owner.as_ref().is_some_and(|o| o.tool == Tool::Ufw)
+    })
 }
 
 /// A drop the admin chose (`DOCKER-USER` is theirs) is not Docker's cause to report.
@@ -98,14 +96,27 @@ fn user_chain_rule(
     let text = format!("*filter\n:{} - [0:0]\n{line}\nCOMMIT\n", docker::USER_CHAIN);
     let source = SourceFile::new(FIX_SOURCE, text);
     let parsed = frontends::iptables_save::parse(&source, Some(family)).ok()?;
-    let mut rule = parsed.tables.into_iter().next()?.chains.into_iter().next()?.rules.into_iter().next()?;
+    let mut rule = parsed
+        .tables
+        .into_iter()
+        .next()?
+        .chains
+        .into_iter()
+        .next()?
+        .rules
+        .into_iter()
+        .next()?;
     rule.origin.owner = Some(model::Owner::suggested_fix());
     let mut patched = blocked.ruleset.clone();
     patched.tables[t].chains[c].rules.insert(0, rule);
     if patched.source(FIX_SOURCE).is_none() {
         patched.sources.push(source);
     }
-    let tool = if family == Family::Ip6 { "ip6tables" } else { "iptables" };
+    let tool = if family == Family::Ip6 {
+        "ip6tables"
+    } else {
+        "iptables"
+    };
     let command = format!("{tool} -I {} {matches} -j ACCEPT", docker::USER_CHAIN);
     let file = if family == Family::Ip6 {
         PersistentFile::RulesV6

@@ -26,9 +26,7 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
         return Vec::new();
     };
     match (&owner.tool, &owner.role) {
-        (Tool::Fw4, Role::Container(ContainerRole::Zone(zone))) => {
-            fw4_rule(blocked, zone).into_iter().collect()
-        }
+        (Tool::Fw4, _) => fw4_rule(blocked).into_iter().collect(),
         (Tool::Lxd, Role::Container(ContainerRole::Acl(network))) => {
             vec![lxd_acl_default(blocked, network)]
         }
@@ -77,25 +75,31 @@ fn stateful_drop(blocked: &Blocked<'_>) -> bool {
     let engine::Decider::Rule(at) = blocked.trace.decider else {
         return false;
     };
-    blocked
-        .ruleset
-        .rule_at(at)
-        .matches()
-        .any(|m| matches!(m.test, model::Test::Cmp { key: model::Key::CtState, .. }) && m.negated)
+    blocked.ruleset.rule_at(at).matches().any(|m| {
+        matches!(
+            m.test,
+            model::Test::Cmp {
+                key: model::Key::CtState,
+                ..
+            }
+        ) && m.negated
+    })
 }
 
-/// A fw4 `config rule` accepting this flow into `zone`'s input, and the ruleset with the
-/// rule where fw4 writes it (the zone's `input_ZONE` chain, before its policy jump).
-fn fw4_rule(blocked: &Blocked<'_>, zone: &str) -> Option<Candidate> {
+/// A fw4 `config rule` accepting this flow into the input of the zone it arrived in (the
+/// zone whose `input_ZONE` chain the packet went through; the reject itself is fw4's
+/// shared `handle_reject`), and the ruleset with the rule where fw4 writes it (that chain,
+/// before its policy jump).
+fn fw4_rule(blocked: &Blocked<'_>) -> Option<Candidate> {
     let packet = &blocked.trace.final_packet;
-    let input_chain = format!("input_{zone}");
-    let traversed = blocked.trace.events.iter().any(|e| match e {
-        Event::Rule { at, .. } => blocked.ruleset.chain_at(at.chain_ref()).name == input_chain,
-        _ => false,
-    });
-    if !traversed {
-        return None;
-    }
+    let input_chain = blocked.trace.events.iter().find_map(|e| match e {
+        Event::Rule { at, .. } => {
+            let name = &blocked.ruleset.chain_at(at.chain_ref()).name;
+            name.starts_with("input_").then(|| name.clone())
+        }
+        _ => None,
+    })?;
+    let zone = input_chain.strip_prefix("input_")?;
     let (proto, dport) = match packet.l4 {
         L4::Tcp { dport, .. } => ("tcp", dport),
         L4::Udp { dport, .. } => ("udp", dport),
@@ -108,7 +112,8 @@ fn fw4_rule(blocked: &Blocked<'_>, zone: &str) -> Option<Candidate> {
         packet.src
     );
     let patched = with_fw4_rule(blocked.ruleset, &input_chain, &rule_text)?;
-    let uci = |key: &str, value: String| Step::Run(format!("uci set firewall.@rule[-1].{key}='{value}'"));
+    let uci =
+        |key: &str, value: String| Step::Run(format!("uci set firewall.@rule[-1].{key}='{value}'"));
     Some(Candidate {
         breadth: Breadth::Flow,
         language: Language::ToolSetting(Tool::Fw4),
@@ -137,7 +142,16 @@ fn with_fw4_rule(ruleset: &Ruleset, chain: &str, rule_text: &str) -> Option<Rule
     let text = format!("table inet fw4 {{\n\tchain {chain} {{\n\t\t{rule_text}\n\t}}\n}}\n");
     let source = SourceFile::new(FIX_SOURCE, text);
     let parsed = frontends::nft::parse_text(&source).ok()?;
-    let mut rule = parsed.tables.into_iter().next()?.chains.into_iter().next()?.rules.into_iter().next()?;
+    let mut rule = parsed
+        .tables
+        .into_iter()
+        .next()?
+        .chains
+        .into_iter()
+        .next()?
+        .rules
+        .into_iter()
+        .next()?;
     rule.origin.owner = Some(model::Owner::suggested_fix());
     let t = ruleset.table(model::Family::Inet, "fw4")?;
     let c = ruleset.tables[t].chain(chain)?;
@@ -147,11 +161,14 @@ fn with_fw4_rule(ruleset: &Ruleset, chain: &str, rule_text: &str) -> Option<Rule
         matches!(r.verdict(), Some(Verdict::Jump(j) | Verdict::Goto(j))
             if j.contains("_from_"))
     });
-    let at = if policy_jump { rules.len() - 1 } else { rules.len() };
+    let at = if policy_jump {
+        rules.len() - 1
+    } else {
+        rules.len()
+    };
     rules.insert(at, rule);
     if patched.source(FIX_SOURCE).is_none() {
         patched.sources.push(source);
     }
     Some(patched)
 }
-

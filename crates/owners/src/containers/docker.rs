@@ -46,13 +46,9 @@ pub(super) fn recognise(ruleset: &mut Ruleset) {
             );
             continue;
         }
-        claim_named_chains(
-            table,
-            &Tool::Docker,
-            is_docker_chain,
-            chain_role,
-            |c, r| iptables_rule_role(c, r, &published),
-        );
+        claim_named_chains(table, &Tool::Docker, is_docker_chain, chain_role, |c, r| {
+            iptables_rule_role(c, r, &published)
+        });
         for chain in table.chains.iter_mut().filter(|c| c.base.is_some()) {
             for rule in &mut chain.rules {
                 if let Some((bridge, role)) = builtin_rule(rule, &bridges, &published) {
@@ -163,7 +159,9 @@ fn published_role(rule: &Rule, published: &[PublishedPort]) -> Option<ContainerR
         .or_else(|| {
             published
                 .iter()
-                .find(|p| matches!(rule.verdict(), Some(Verdict::Accept)) && accepts_published(rule, p))
+                .find(|p| {
+                    matches!(rule.verdict(), Some(Verdict::Accept)) && accepts_published(rule, p)
+                })
                 .cloned()
         })
         .map(ContainerRole::Published)
@@ -260,11 +258,17 @@ COMMIT
         assert_eq!(user.tool, Tool::Docker);
         assert_eq!(user.role, Role::Container(ContainerRole::UserChain));
         // The admin's rule in DOCKER-USER is the admin's.
-        assert_eq!(rule_owner(&rs, "filter", "DOCKER-USER", 0).tool, Tool::Unmanaged);
+        assert_eq!(
+            rule_owner(&rs, "filter", "DOCKER-USER", 0).tool,
+            Tool::Unmanaged
+        );
         let jump = rule_owner(&rs, "filter", "FORWARD", 0);
         assert_eq!(jump.tool, Tool::Docker);
         assert_eq!(jump.evidence, Evidence::ChainName("DOCKER-USER".into()));
-        assert_eq!(rule_owner(&rs, "filter", "FORWARD", 2).tool, Tool::Unmanaged);
+        assert_eq!(
+            rule_owner(&rs, "filter", "FORWARD", 2).tool,
+            Tool::Unmanaged
+        );
         let published = Role::Container(ContainerRole::Published(port()));
         assert_eq!(rule_owner(&rs, "nat", "DOCKER", 0).role, published);
         assert_eq!(rule_owner(&rs, "filter", "DOCKER", 0).role, published);
@@ -278,8 +282,7 @@ COMMIT
 
     #[test]
     fn nftables_backend_table_and_published_port() {
-        let mut rs = nft(
-            "table ip docker-bridges {
+        let mut rs = nft("table ip docker-bridges {
 	chain nat-prerouting-and-output {
 		iifname != \"bridge1\" tcp dport 8080 counter dnat to 192.0.2.2:80 comment \"DNAT\"
 	}
@@ -289,8 +292,7 @@ COMMIT
 		counter drop comment \"UNPUBLISHED PORT DROP\"
 	}
 }
-",
-        );
+");
         crate::recognise(&mut rs, &ToolConfig::default());
         let published = Role::Container(ContainerRole::Published(port()));
         let dnat = rule_owner(&rs, "docker-bridges", "nat-prerouting-and-output", 0);

@@ -14,9 +14,12 @@ pub const NFT_TABLE: &str = "libvirt_network";
 pub(super) fn recognise(ruleset: &mut Ruleset) {
     for table in &mut ruleset.tables {
         if table.name == NFT_TABLE {
-            claim_table(table, &Tool::Libvirt, |_| ContainerRole::Infrastructure, |_, r| {
-                rule_role(r)
-            });
+            claim_table(
+                table,
+                &Tool::Libvirt,
+                |_| ContainerRole::Infrastructure,
+                |_, r| rule_role(r),
+            );
         } else {
             claim_named_chains(
                 table,

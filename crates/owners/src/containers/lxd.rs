@@ -16,12 +16,15 @@ const TABLES: &[&str] = &["lxd", "incus"];
 pub(super) fn recognise(ruleset: &mut Ruleset) {
     for table in &mut ruleset.tables {
         if table.family == Family::Inet && TABLES.contains(&table.name.as_str()) {
-            claim_table(table, &Tool::Lxd, |c| chain_role(&c.name), |c, r| {
-                match published_port(r) {
+            claim_table(
+                table,
+                &Tool::Lxd,
+                |c| chain_role(&c.name),
+                |c, r| match published_port(r) {
                     Some(p) => ContainerRole::Published(p),
                     None => chain_role(&c.name),
-                }
-            });
+                },
+            );
             continue;
         }
         for chain in &mut table.chains {
@@ -31,7 +34,10 @@ pub(super) fn recognise(ruleset: &mut Ruleset) {
                         Some(p) => ContainerRole::Published(p),
                         None => ContainerRole::Infrastructure,
                     };
-                    claim(&mut rule.origin, owner(&Tool::Lxd, Evidence::Comment(c), role));
+                    claim(
+                        &mut rule.origin,
+                        owner(&Tool::Lxd, Evidence::Comment(c), role),
+                    );
                 }
             }
         }
@@ -76,7 +82,10 @@ mod tests {
         crate::recognise(&mut rs, &ToolConfig::default());
         let acl = rule_owner(&rs, "lxd", "acl.lxdbr0", 1);
         assert_eq!(acl.tool, Tool::Lxd);
-        assert_eq!(acl.role, Role::Container(ContainerRole::Acl("lxdbr0".into())));
+        assert_eq!(
+            acl.role,
+            Role::Container(ContainerRole::Acl("lxdbr0".into()))
+        );
 
         let mut x = iptables(
             "*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -o lxdbr0 -m comment --comment \"generated for LXD network lxdbr0\" -j ACCEPT\nCOMMIT\n",

@@ -15,9 +15,12 @@ pub const NFT_TABLE: &str = "netavark";
 pub(super) fn recognise(ruleset: &mut Ruleset) {
     for table in &mut ruleset.tables {
         if table.family == Family::Inet && table.name == NFT_TABLE {
-            claim_table(table, &Tool::Netavark, |c| chain_role(&c.name), |c, r| {
-                rule_role(&c.name, r)
-            });
+            claim_table(
+                table,
+                &Tool::Netavark,
+                |c| chain_role(&c.name),
+                |c, r| rule_role(&c.name, r),
+            );
         } else {
             claim_named_chains(
                 table,

@@ -21,13 +21,18 @@ const MAIN: u32 = 254;
 pub(super) fn recognise(ruleset: &mut Ruleset) {
     for table in &mut ruleset.tables {
         if table.name.starts_with(TABLE_PREFIX) {
-            claim_table(table, &Tool::WgQuick, |_| ContainerRole::Infrastructure, |c, r| {
-                if c.name == "preraw" && blocks(r) {
-                    ContainerRole::SourceFilter
-                } else {
-                    ContainerRole::Infrastructure
-                }
-            });
+            claim_table(
+                table,
+                &Tool::WgQuick,
+                |_| ContainerRole::Infrastructure,
+                |c, r| {
+                    if c.name == "preraw" && blocks(r) {
+                        ContainerRole::SourceFilter
+                    } else {
+                        ContainerRole::Infrastructure
+                    }
+                },
+            );
             continue;
         }
         for chain in &mut table.chains {
@@ -41,7 +46,10 @@ pub(super) fn recognise(ruleset: &mut Ruleset) {
                     } else {
                         ContainerRole::Infrastructure
                     };
-                    claim(&mut rule.origin, owner(&Tool::WgQuick, Evidence::Comment(c), role));
+                    claim(
+                        &mut rule.origin,
+                        owner(&Tool::WgQuick, Evidence::Comment(c), role),
+                    );
                 }
             }
         }

@@ -108,7 +108,9 @@ fn container_role(r: &ContainerRole) -> String {
         ),
         ContainerRole::Zone(z) => format!("zone {z}"),
         ContainerRole::Acl(n) => format!("the network ACL of {n}"),
-        ContainerRole::SourceFilter => "its guard against spoofed or misdirected traffic".to_string(),
+        ContainerRole::SourceFilter => {
+            "its guard against spoofed or misdirected traffic".to_string()
+        }
         ContainerRole::Infrastructure => "its own chains".to_string(),
     }
 }
