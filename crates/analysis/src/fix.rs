@@ -396,6 +396,23 @@ fn insert_nft_accept(ruleset: &Ruleset, trace: &Trace, place: Place) -> Option<(
     Some((patched, fix_rule))
 }
 
+/// The first rule of `parsed` (a fix's one-rule source), marked as whyblocked's
+/// suggestion.
+pub(crate) fn suggested_rule(parsed: Ruleset) -> Option<Rule> {
+    let mut rule = parsed
+        .tables
+        .into_iter()
+        .next()?
+        .chains
+        .into_iter()
+        .next()?
+        .rules
+        .into_iter()
+        .next()?;
+    rule.origin.owner = Some(model::Owner::suggested_fix());
+    Some(rule)
+}
+
 struct ParsedRule {
     rule: Rule,
     source: SourceFile,

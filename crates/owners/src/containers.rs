@@ -8,7 +8,7 @@
 //! published port, an isolation drop, a zone of fw4, the chain left to the admin.
 
 pub mod docker;
-mod fw4;
+pub mod fw4;
 mod libvirt;
 mod lxd;
 mod netavark;

@@ -16,7 +16,7 @@
 //! carries the warning that ufw's rules do not see this traffic.
 
 use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
-use crate::fix::{flow_matches, flow_opening, FixRule, Position, FIX_SOURCE};
+use crate::fix::{flow_matches, flow_opening, suggested_rule, FixRule, Position, FIX_SOURCE};
 use crate::fix_facts::{FixCaveat, Opens};
 use model::owner::{ContainerRole, PersistentFile, PublishedPort};
 use model::{Family, Hook, Packet, Role, Ruleset, SourceFile, Tool, L4};
@@ -96,17 +96,7 @@ fn user_chain_rule(
     let text = format!("*filter\n:{} - [0:0]\n{line}\nCOMMIT\n", docker::USER_CHAIN);
     let source = SourceFile::new(FIX_SOURCE, text);
     let parsed = frontends::iptables_save::parse(&source, Some(family)).ok()?;
-    let mut rule = parsed
-        .tables
-        .into_iter()
-        .next()?
-        .chains
-        .into_iter()
-        .next()?
-        .rules
-        .into_iter()
-        .next()?;
-    rule.origin.owner = Some(model::Owner::suggested_fix());
+    let rule = suggested_rule(parsed)?;
     let mut patched = blocked.ruleset.clone();
     patched.tables[t].chains[c].rules.insert(0, rule);
     if patched.source(FIX_SOURCE).is_none() {

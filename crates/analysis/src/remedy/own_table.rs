@@ -18,7 +18,8 @@ use crate::fix_facts::Opens;
 use engine::Event;
 use model::expr::Verdict;
 use model::owner::ContainerRole;
-use model::{Role, Ruleset, SourceFile, Tool, L4};
+use model::{Family, Role, Ruleset, Tool, L4};
+use owners::containers::fw4;
 
 /// The changes the owning tool's configuration offers for `blocked`.
 pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
@@ -107,11 +108,11 @@ fn fw4_rule(blocked: &Blocked<'_>) -> Option<Candidate> {
     };
     let family = if packet.src.is_ipv6() { "ip6" } else { "ip" };
     let name = format!("Allow-{proto}-{dport}-from-{}", packet.src);
-    let rule_text = format!(
-        "{family} saddr {} {proto} dport {dport} counter accept comment \"!fw4: {name}\"",
+    let matches = format!(
+        "{family} saddr {} {proto} dport {dport} counter",
         packet.src
     );
-    let patched = with_fw4_rule(blocked.ruleset, &input_chain, &rule_text)?;
+    let patched = with_fw4_rule(blocked.ruleset, &input_chain, &matches)?;
     let uci =
         |key: &str, value: String| Step::Run(format!("uci set firewall.@rule[-1].{key}='{value}'"));
     Some(Candidate {
@@ -136,30 +137,16 @@ fn fw4_rule(blocked: &Blocked<'_>) -> Option<Candidate> {
     })
 }
 
-/// `ruleset` with `rule_text` in fw4's `chain`, before the chain's closing jump to the
-/// zone's policy (`jump reject_from_wan`) or at its end.
-fn with_fw4_rule(ruleset: &Ruleset, chain: &str, rule_text: &str) -> Option<Ruleset> {
-    let text = format!("table inet fw4 {{\n\tchain {chain} {{\n\t\t{rule_text}\n\t}}\n}}\n");
-    let source = SourceFile::new(FIX_SOURCE, text);
-    let parsed = frontends::nft::parse_text(&source).ok()?;
-    let mut rule = parsed
-        .tables
-        .into_iter()
-        .next()?
-        .chains
-        .into_iter()
-        .next()?
-        .rules
-        .into_iter()
-        .next()?;
-    rule.origin.owner = Some(model::Owner::suggested_fix());
-    let t = ruleset.table(model::Family::Inet, "fw4")?;
+/// `ruleset` with an accept for `matches` in fw4's `chain`, before the chain's closing
+/// jump to the zone's policy (`jump reject_from_wan`) or at its end.
+fn with_fw4_rule(ruleset: &Ruleset, chain: &str, matches: &str) -> Option<Ruleset> {
+    let (rule, source) = crate::fix_nft::parse_rule(Family::Inet, fw4::TABLE, chain, matches)?;
+    let t = ruleset.table(Family::Inet, fw4::TABLE)?;
     let c = ruleset.tables[t].chain(chain)?;
     let mut patched = ruleset.clone();
     let rules = &mut patched.tables[t].chains[c].rules;
     let policy_jump = rules.last().is_some_and(|r| {
-        matches!(r.verdict(), Some(Verdict::Jump(j) | Verdict::Goto(j))
-            if j.contains("_from_"))
+        matches!(r.verdict(), Some(Verdict::Jump(j) | Verdict::Goto(j)) if j.contains("_from_"))
     });
     let at = if policy_jump {
         rules.len() - 1
