@@ -511,6 +511,23 @@ fn insert_nft_accept(
     Some((patched, fix_rule))
 }
 
+/// The first rule of `parsed` (a fix's one-rule source), marked as whyblocked's
+/// suggestion.
+pub(crate) fn suggested_rule(parsed: Ruleset) -> Option<Rule> {
+    let mut rule = parsed
+        .tables
+        .into_iter()
+        .next()?
+        .chains
+        .into_iter()
+        .next()?
+        .rules
+        .into_iter()
+        .next()?;
+    rule.origin.owner = Some(model::Owner::suggested_fix());
+    Some(rule)
+}
+
 struct ParsedRule {
     rule: Rule,
     source: SourceFile,
@@ -546,7 +563,12 @@ fn parse_rule(
 
 /// `-i IIF -o OIF -s SRC/32 -d DST/32 -p PROTO ...` for `packet` as `hook` sees it, as
 /// broad as `scope`.
-fn flow_matches(packet: &Packet, trace: &Trace, hook: Hook, scope: Scope) -> Option<String> {
+pub(crate) fn flow_matches(
+    packet: &Packet,
+    trace: &Trace,
+    hook: Hook,
+    scope: Scope,
+) -> Option<String> {
     let mut m: Vec<String> = Vec::new();
     let (iif_ok, oif_ok) = match hook {
         Hook::Prerouting | Hook::Input => (true, false),
@@ -621,7 +643,7 @@ fn opening(packet: &Packet, trace: &Trace, scope: Scope, rule: &FixRule) -> Open
 }
 
 /// What an ACCEPT for the flow of `trace` lets through.
-fn flow_opening(packet: &Packet, trace: &Trace) -> FlowOpening {
+pub(crate) fn flow_opening(packet: &Packet, trace: &Trace) -> FlowOpening {
     let service = match packet.l4 {
         L4::Tcp { dport, .. } | L4::Udp { dport, .. } | L4::Sctp { dport, .. } => {
             Service::Port(dport)

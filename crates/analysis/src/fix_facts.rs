@@ -146,4 +146,8 @@ pub enum FixCaveat {
     AlsoReplies { table: String, chain: String },
     /// A ban lifted: fail2ban bans the address again if it keeps failing the jail's filter.
     MayBeBannedAgain { jail: String },
+    /// ufw is present and the traffic goes to a port Docker publishes: Docker's DNAT
+    /// happens in prerouting, so the packet is forwarded to the container and ufw's input
+    /// rules (`ufw allow`, `ufw deny`) never see it.
+    PublishedPortBypassesUfw { port: model::owner::PublishedPort },
 }

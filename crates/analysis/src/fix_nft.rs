@@ -316,17 +316,7 @@ pub fn parse_rule(
     );
     let source = SourceFile::new(FIX_SOURCE, text);
     let parsed = frontends::nft::parse_text(&source).ok()?;
-    let mut rule = parsed
-        .tables
-        .into_iter()
-        .next()?
-        .chains
-        .into_iter()
-        .next()?
-        .rules
-        .into_iter()
-        .next()?;
-    rule.origin.owner = Some(model::Owner::suggested_fix());
+    let rule = crate::fix::suggested_rule(parsed)?;
     Some((rule, source))
 }
 

@@ -12,7 +12,7 @@
 //! tool claims is [`unmanaged`]: hand-written, with the file it is conventionally kept in.
 
 mod claim;
-mod containers;
+pub mod containers;
 mod fail2ban;
 pub mod firewalld;
 mod kube;
@@ -20,6 +20,7 @@ mod ufw;
 mod unmanaged;
 
 pub use claim::owner_of_chain;
+pub use containers::wg_quick;
 
 use model::tool_config::ToolConfig;
 use model::Ruleset;

@@ -1,8 +1,161 @@
-//! Remedies in own_table's language (work in progress: offers nothing yet).
+//! Remedies for blocks by netavark, LXD/Incus, libvirt, tailscale and OpenWrt's fw4.
+//!
+//! These tools rewrite their tables, and an accept in a table of the admin's own does not
+//! undo their drop: every base chain on a hook decides for itself, so a packet accepted in
+//! one is still dropped by the tool's. What works is the tool's own configuration:
+//! - fw4: a `config rule` in `/etc/config/firewall` (by `uci`), which fw4 writes into the
+//!   zone's input chain before the zone's policy; verified by simulating that rule.
+//! - LXD/Incus network ACLs: the network's default ACL action
+//!   (`security.acls.default.{ingress,egress}.action`), a cause with no patch.
+//! - tailscale's stateful filtering drop: `tailscale set --stateful-filtering=false`.
+//!
+//! Where no setting is known (libvirt's and netavark's own drops), nothing is offered here,
+//! and the pipeline falls back to a rule in the tool's chain marked as lost on reload.
 
-use super::{Blocked, Candidate};
+use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
+use crate::fix::{flow_opening, FIX_SOURCE};
+use crate::fix_facts::Opens;
+use engine::Event;
+use model::expr::Verdict;
+use model::owner::ContainerRole;
+use model::{Family, Role, Ruleset, Tool, L4};
+use owners::containers::fw4;
 
-/// The changes own_table's own language offers for `blocked`.
-pub(crate) fn candidates(_blocked: &Blocked<'_>) -> Vec<Candidate> {
-    Vec::new()
+/// The changes the owning tool's configuration offers for `blocked`.
+pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
+    let Some(owner) = blocked.owner else {
+        return Vec::new();
+    };
+    match (&owner.tool, &owner.role) {
+        (Tool::Fw4, _) => fw4_rule(blocked).into_iter().collect(),
+        (Tool::Lxd, Role::Container(ContainerRole::Acl(network))) => {
+            vec![lxd_acl_default(blocked, network)]
+        }
+        (Tool::Tailscale, _) if stateful_drop(blocked) => vec![setting(
+            blocked,
+            Tool::Tailscale,
+            "tailscale set --stateful-filtering=false".to_string(),
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// A cause in the tool's settings: one command, nothing to simulate.
+fn setting(blocked: &Blocked<'_>, tool: Tool, command: String) -> Candidate {
+    Candidate {
+        breadth: Breadth::Cause,
+        language: Language::ToolSetting(tool),
+        steps: vec![Step::Run(command)],
+        durability: Durability::Durable,
+        opens: Opens::Flow(flow_opening(&blocked.trace.final_packet, blocked.trace)),
+        caveats: Vec::new(),
+        patched: None,
+        kernel_rules: Vec::new(),
+    }
+}
+
+/// LXD's ACL chain ended in the network's default action: into the network (out of the
+/// bridge) is ingress, out of it egress.
+fn lxd_acl_default(blocked: &Blocked<'_>, network: &str) -> Candidate {
+    let packet = &blocked.trace.final_packet;
+    let oif = crate::fix_nft::out_interface(packet, blocked.trace);
+    let direction = if oif.as_deref() == Some(network) {
+        "ingress"
+    } else {
+        "egress"
+    };
+    setting(
+        blocked,
+        Tool::Lxd,
+        format!("lxc network set {network} security.acls.default.{direction}.action=allow"),
+    )
+}
+
+/// tailscale's `-o tailscale0 -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP`.
+fn stateful_drop(blocked: &Blocked<'_>) -> bool {
+    let engine::Decider::Rule(at) = blocked.trace.decider else {
+        return false;
+    };
+    blocked.ruleset.rule_at(at).matches().any(|m| {
+        matches!(
+            m.test,
+            model::Test::Cmp {
+                key: model::Key::CtState,
+                ..
+            }
+        ) && m.negated
+    })
+}
+
+/// A fw4 `config rule` accepting this flow into the input of the zone it arrived in (the
+/// zone whose `input_ZONE` chain the packet went through; the reject itself is fw4's
+/// shared `handle_reject`), and the ruleset with the rule where fw4 writes it (that chain,
+/// before its policy jump).
+fn fw4_rule(blocked: &Blocked<'_>) -> Option<Candidate> {
+    let packet = &blocked.trace.final_packet;
+    let input_chain = blocked.trace.events.iter().find_map(|e| match e {
+        Event::Rule { at, .. } => {
+            let name = &blocked.ruleset.chain_at(at.chain_ref()).name;
+            name.starts_with("input_").then(|| name.clone())
+        }
+        _ => None,
+    })?;
+    let zone = input_chain.strip_prefix("input_")?;
+    let (proto, dport) = match packet.l4 {
+        L4::Tcp { dport, .. } => ("tcp", dport),
+        L4::Udp { dport, .. } => ("udp", dport),
+        _ => return None,
+    };
+    let family = if packet.src.is_ipv6() { "ip6" } else { "ip" };
+    let name = format!("Allow-{proto}-{dport}-from-{}", packet.src);
+    let matches = format!(
+        "{family} saddr {} {proto} dport {dport} counter",
+        packet.src
+    );
+    let patched = with_fw4_rule(blocked.ruleset, &input_chain, &matches)?;
+    let uci =
+        |key: &str, value: String| Step::Run(format!("uci set firewall.@rule[-1].{key}='{value}'"));
+    Some(Candidate {
+        breadth: Breadth::Flow,
+        language: Language::ToolSetting(Tool::Fw4),
+        steps: vec![
+            Step::Run("uci add firewall rule".to_string()),
+            uci("name", name),
+            uci("src", zone.to_string()),
+            uci("src_ip", packet.src.to_string()),
+            uci("proto", proto.to_string()),
+            uci("dest_port", dport.to_string()),
+            uci("target", "ACCEPT".to_string()),
+            Step::Run("uci commit firewall".to_string()),
+            Step::Run("fw4 reload".to_string()),
+        ],
+        durability: Durability::Durable,
+        opens: Opens::Flow(flow_opening(packet, blocked.trace)),
+        caveats: Vec::new(),
+        patched: Some(patched),
+        kernel_rules: Vec::new(),
+    })
+}
+
+/// `ruleset` with an accept for `matches` in fw4's `chain`, before the chain's closing
+/// jump to the zone's policy (`jump reject_from_wan`) or at its end.
+fn with_fw4_rule(ruleset: &Ruleset, chain: &str, matches: &str) -> Option<Ruleset> {
+    let (rule, source) = crate::fix_nft::parse_rule(Family::Inet, fw4::TABLE, chain, matches)?;
+    let t = ruleset.table(Family::Inet, fw4::TABLE)?;
+    let c = ruleset.tables[t].chain(chain)?;
+    let mut patched = ruleset.clone();
+    let rules = &mut patched.tables[t].chains[c].rules;
+    let policy_jump = rules.last().is_some_and(|r| {
+        matches!(r.verdict(), Some(Verdict::Jump(j) | Verdict::Goto(j)) if j.contains("_from_"))
+    });
+    let at = if policy_jump {
+        rules.len() - 1
+    } else {
+        rules.len()
+    };
+    rules.insert(at, rule);
+    if patched.source(FIX_SOURCE).is_none() {
+        patched.sources.push(source);
+    }
+    Some(patched)
 }

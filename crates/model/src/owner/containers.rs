@@ -12,8 +12,15 @@ pub enum ContainerRole {
     Isolation,
     /// A port published to a container or VM (a DNAT rule and its forward accept).
     Published(PublishedPort),
-    /// A zone of a router firewall (fw4 `zone_lan_input`).
+    /// A zone of a router firewall (fw4 `input_lan`, `reject_from_wan`): the zone's name.
     Zone(String),
+    /// A network ACL of the named network (LXD/Incus `acl.lxdbr0`), set with the tool's
+    /// `network acl` commands and the network's `security.acls.*` keys.
+    Acl(String),
+    /// The tool's guard against spoofed or misdirected traffic (Docker's direct-access
+    /// drop, tailscale's CGNAT-range drop, wg-quick's `preraw` drop, LXD's per-instance
+    /// filtering).
+    SourceFilter,
     /// The tool's other chains and rules.
     Infrastructure,
 }

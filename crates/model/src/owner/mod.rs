@@ -164,6 +164,9 @@ pub enum Evidence {
     Comment(String),
     /// A regular chain reached only from the tool's chains.
     CalledFrom(String),
+    /// A rule in a built-in chain that names the tool's interface (a Docker bridge in a
+    /// `MASQUERADE` or direct-access `DROP` rule).
+    Interface(String),
     /// The tool's own configuration names it (`/etc/ufw/user.rules:12`, a zone XML file).
     Config {
         /// The configuration file as the snapshot recorded its path.

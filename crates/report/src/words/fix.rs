@@ -164,6 +164,11 @@ fn caveat(c: &FixCaveat) -> String {
         FixCaveat::MayBeBannedAgain { jail } => format!(
             "fail2ban's jail {jail} bans the address again if it keeps failing the jail's filter"
         ),
+        FixCaveat::PublishedPortBypassesUfw { port } => format!(
+            "port {}/{} is published by Docker (to {}:{}): Docker's DNAT forwards it to the \
+             container before ufw's input rules, so `ufw allow`/`ufw deny` do not apply to it",
+            port.host_port, port.proto, port.container, port.container_port
+        ),
     }
 }
 

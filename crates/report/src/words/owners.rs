@@ -37,6 +37,7 @@ pub fn owner_evidence(evidence: &Evidence) -> String {
         Evidence::ChainName(c) => format!("chain name {c}"),
         Evidence::Comment(c) => format!("comment \"{c}\""),
         Evidence::CalledFrom(c) => format!("reached only from {c}"),
+        Evidence::Interface(i) => format!("names its interface {i}"),
         Evidence::Config { path, line: 0 } => format!("its configuration {path}"),
         Evidence::Config { path, line } => format!("its configuration {path}:{line}"),
         Evidence::NoToolMark => "no tool's mark on it".to_string(),
@@ -124,6 +125,10 @@ fn container_role(r: &ContainerRole) -> String {
             p.host_port, p.proto, p.container, p.container_port
         ),
         ContainerRole::Zone(z) => format!("zone {z}"),
+        ContainerRole::Acl(n) => format!("the network ACL of {n}"),
+        ContainerRole::SourceFilter => {
+            "its guard against spoofed or misdirected traffic".to_string()
+        }
         ContainerRole::Infrastructure => "its own chains".to_string(),
     }
 }
