@@ -15,7 +15,7 @@ mod claim;
 mod containers;
 mod fail2ban;
 mod firewalld;
-mod kube;
+pub mod kube;
 mod ufw;
 mod unmanaged;
 
