@@ -471,7 +471,7 @@ fn host_prefix(a: IpAddr) -> String {
 }
 
 /// What an ACCEPT for the flow of `trace` lets through.
-fn flow_opening(packet: &Packet, trace: &Trace) -> FlowOpening {
+pub(crate) fn flow_opening(packet: &Packet, trace: &Trace) -> FlowOpening {
     let service = match packet.l4 {
         L4::Tcp { dport, .. } | L4::Udp { dport, .. } | L4::Sctp { dport, .. } => {
             Service::Port(dport)

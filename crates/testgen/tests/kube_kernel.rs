@@ -32,7 +32,10 @@ fn nft(text: &str, name: &str) -> Ruleset {
 
 /// Chains with their rules' text, and sets with their elements (sorted: the kernel lists
 /// a hash set's elements in its own order).
-fn nft_shape(rs: &Ruleset) -> (Vec<(String, Vec<String>)>, Vec<(String, Vec<String>)>) {
+/// Named things (chains, sets) with their lines (rules, elements).
+type Listing = Vec<(String, Vec<String>)>;
+
+fn nft_shape(rs: &Ruleset) -> (Listing, Listing) {
     let t = &rs.tables[0];
     let chains = t
         .chains

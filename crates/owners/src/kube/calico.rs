@@ -29,7 +29,10 @@ pub(crate) fn recognise(ruleset: &mut Ruleset) {
                 claim(&mut chain.origin, o.clone());
                 for rule in &mut chain.rules {
                     let own = match policy_of(rule) {
-                        Some(p) => owner(Evidence::Comment(format!("Policy {p}")), KubeRole::NetworkPolicy(p)),
+                        Some(p) => owner(
+                            Evidence::Comment(format!("Policy {p}")),
+                            KubeRole::NetworkPolicy(p),
+                        ),
                         None => o.clone(),
                     };
                     claim(&mut rule.origin, own);
@@ -37,10 +40,16 @@ pub(crate) fn recognise(ruleset: &mut Ruleset) {
                 continue;
             }
             for rule in &mut chain.rules {
-                let marked = rule.origin.comment.as_deref().is_some_and(|c| c.starts_with("cali:"));
+                let marked = rule
+                    .origin
+                    .comment
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("cali:"));
                 let evidence = match target(rule) {
                     Some(t) if t.starts_with(PREFIX) => Evidence::ChainName(t.to_string()),
-                    _ if marked => Evidence::Comment(rule.origin.comment.clone().unwrap_or_default()),
+                    _ if marked => {
+                        Evidence::Comment(rule.origin.comment.clone().unwrap_or_default())
+                    }
                     _ => continue,
                 };
                 claim(&mut rule.origin, owner(evidence, KubeRole::Infrastructure));
@@ -61,14 +70,16 @@ fn owner(evidence: Evidence, role: KubeRole) -> Owner {
 /// Felix writes two comments per rule (`cali:ID` first), so the rule's text is read.
 fn policy_of(rule: &Rule) -> Option<String> {
     let text = &rule.origin.text;
-    ["--comment \"Policy ", "--comment \"Profile "].iter().find_map(|key| {
-        let at = text.find(key)? + key.len();
-        let words: Vec<&str> = text[at..].split('"').next()?.split_whitespace().collect();
-        match words.as_slice() {
-            [name, "ingress" | "egress"] | [name] => Some((*name).to_string()),
-            _ => None,
-        }
-    })
+    ["--comment \"Policy ", "--comment \"Profile "]
+        .iter()
+        .find_map(|key| {
+            let at = text.find(key)? + key.len();
+            let words: Vec<&str> = text[at..].split('"').next()?.split_whitespace().collect();
+            match words.as_slice() {
+                [name, "ingress" | "egress"] | [name] => Some((*name).to_string()),
+                _ => None,
+            }
+        })
 }
 
 #[cfg(test)]
@@ -82,8 +93,11 @@ mod tests {
 -A FORWARD -m comment --comment \"cali:wUHhoiAYhphO9Mso\" -j cali-FORWARD\n\
 -A cali-pi-_sQdl6e7ekf9DS2UYNem -p tcp -m comment --comment \"cali:fwIMoHrbCWNN0i6y\" -m comment --comment \"Policy hipstershop/app-hipstershop.checkoutservice ingress\" -m multiport --dports 5050 -j MARK --set-xmark 0x10000/0x10000\n\
 COMMIT\n";
-        let mut rs = frontends::iptables_save::parse(&SourceFile::new("calico.rules", text), Some(Family::Ip))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let mut rs = frontends::iptables_save::parse(
+            &SourceFile::new("calico.rules", text),
+            Some(Family::Ip),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         crate::recognise(&mut rs, &model::tool_config::ToolConfig::default());
         let t = &rs.tables[0];
         let pi = &t.chains[t.chain("cali-pi-_sQdl6e7ekf9DS2UYNem").unwrap_or(0)];
@@ -91,8 +105,14 @@ COMMIT\n";
             "hipstershop/app-hipstershop.checkoutservice".into(),
         ));
         assert_eq!(pi.origin.owner.as_ref().map(|o| &o.role), Some(&policy));
-        assert_eq!(pi.rules[0].origin.owner.as_ref().map(|o| &o.role), Some(&policy));
+        assert_eq!(
+            pi.rules[0].origin.owner.as_ref().map(|o| &o.role),
+            Some(&policy)
+        );
         let fwd = &t.chains[t.chain("FORWARD").unwrap_or(0)];
-        assert_eq!(fwd.rules[0].origin.owner.as_ref().map(|o| o.tool.clone()), Some(Tool::Calico));
+        assert_eq!(
+            fwd.rules[0].origin.owner.as_ref().map(|o| o.tool.clone()),
+            Some(Tool::Calico)
+        );
     }
 }

@@ -89,19 +89,89 @@ fn nft_table(table: &mut Table) {
             KubeRole::Infrastructure,
         ),
     );
-    for chain in &mut table.chains {
-        let role = service_of_nft_chain(&chain.name).map_or(KubeRole::Infrastructure, KubeRole::Service);
+    let element_owners: Vec<Vec<Option<Owner>>> = table
+        .chains
+        .iter()
+        .map(|c| vmap_element_owners(table, &c.rules))
+        .collect();
+    for (chain, elements) in table.chains.iter_mut().zip(element_owners) {
+        let role =
+            service_of_nft_chain(&chain.name).map_or(KubeRole::Infrastructure, KubeRole::Service);
         let o = owner(Evidence::ChainName(chain.name.clone()), role);
         claim(&mut chain.origin, o.clone());
-        for rule in &mut chain.rules {
-            claim(&mut rule.origin, o.clone());
+        for (rule, element) in chain.rules.iter_mut().zip(elements) {
+            claim(&mut rule.origin, element.unwrap_or_else(|| o.clone()));
         }
+    }
+}
+
+/// For each rule of a chain: when it is one element of a `vmap @map` lookup (the front
+/// end writes one model rule per element, in the map's order), the owner that element
+/// shows — its comment (`"ns/name:port"` on the `no-endpoint-*` maps: a reject or
+/// `goto reject-chain` is "no endpoints", a drop "no local endpoints") or the service
+/// chain it goes to.
+fn vmap_element_owners(table: &Table, rules: &[model::Rule]) -> Vec<Option<Owner>> {
+    let mut out = vec![None; rules.len()];
+    let mut start = 0;
+    while start < rules.len() {
+        let span = rules[start].origin.span;
+        let end = start
+            + rules[start..]
+                .iter()
+                .take_while(|r| r.origin.span == span)
+                .count();
+        let map = rules[start]
+            .origin
+            .text
+            .split_once("vmap @")
+            .map(|(_, m)| m.split_whitespace().next().unwrap_or(""));
+        let elements = map.and_then(|m| table.sets.iter().find(|s| s.name == m));
+        if let Some(set) = elements.filter(|s| s.elements.len() == end - start) {
+            for (slot, (rule, element)) in out[start..end]
+                .iter_mut()
+                .zip(rules[start..end].iter().zip(&set.elements))
+            {
+                *slot = element_owner(rule, element);
+            }
+        }
+        start = end;
+    }
+    out
+}
+
+fn element_owner(rule: &model::Rule, element: &model::ruleset::SetElement) -> Option<Owner> {
+    use model::Verdict;
+    let verdict = rule.verdict();
+    if let Some(comment) = &element.comment {
+        let service = KubeService {
+            name: comment.clone(),
+        };
+        let role = match verdict {
+            Some(Verdict::Drop) => KubeRole::NoLocalEndpoints(service),
+            Some(Verdict::Reject(_)) => KubeRole::NoEndpoints(service),
+            Some(Verdict::Goto(c) | Verdict::Jump(c)) if c == "reject-chain" => {
+                KubeRole::NoEndpoints(service)
+            }
+            _ => KubeRole::Service(service),
+        };
+        return Some(owner(Evidence::Comment(comment.clone()), role));
+    }
+    match verdict {
+        Some(Verdict::Goto(c) | Verdict::Jump(c)) => service_of_nft_chain(c)
+            .map(|s| owner(Evidence::ChainName(c.clone()), KubeRole::Service(s))),
+        _ => None,
     }
 }
 
 /// The per-service chains of the iptables mode, named by a hash: their service comes
 /// from their comments, or from the comment of a rule that jumps to them.
-const SERVICE_CHAINS: &[&str] = &["KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-", "KUBE-EXT-", "KUBE-FW-"];
+const SERVICE_CHAINS: &[&str] = &[
+    "KUBE-SVC-",
+    "KUBE-SVL-",
+    "KUBE-SEP-",
+    "KUBE-EXT-",
+    "KUBE-FW-",
+];
 
 fn iptables_table(table: &mut Table) {
     let roles: Vec<Option<KubeRole>> = table
@@ -115,7 +185,10 @@ fn iptables_table(table: &mut Table) {
             claim(&mut chain.origin, o.clone());
             for rule in &mut chain.rules {
                 let own = match rule.origin.comment.as_deref().and_then(role_in_comment) {
-                    Some(r) => owner(Evidence::Comment(rule.origin.comment.clone().unwrap_or_default()), r),
+                    Some(r) => owner(
+                        Evidence::Comment(rule.origin.comment.clone().unwrap_or_default()),
+                        r,
+                    ),
                     None => o.clone(),
                 };
                 claim(&mut rule.origin, own);
@@ -147,9 +220,12 @@ fn chain_role(table: &Table, name: &str) -> Option<KubeRole> {
         KubeRole::Service(s) | KubeRole::NoEndpoints(s) | KubeRole::NoLocalEndpoints(s) => Some(s),
         _ => None,
     };
-    let own = table
-        .chain(name)
-        .and_then(|i| table.chains[i].rules.iter().find_map(|r| service(r.origin.comment.as_deref())));
+    let own = table.chain(name).and_then(|i| {
+        table.chains[i]
+            .rules
+            .iter()
+            .find_map(|r| service(r.origin.comment.as_deref()))
+    });
     let callers = || {
         table
             .chains
@@ -158,7 +234,10 @@ fn chain_role(table: &Table, name: &str) -> Option<KubeRole> {
             .filter(|r| target(r) == Some(name))
             .find_map(|r| service(r.origin.comment.as_deref()))
     };
-    Some(own.or_else(callers).map_or(KubeRole::Infrastructure, KubeRole::Service))
+    Some(
+        own.or_else(callers)
+            .map_or(KubeRole::Infrastructure, KubeRole::Service),
+    )
 }
 
 #[cfg(test)]
@@ -184,7 +263,10 @@ mod tests {
             role_in_comment("ns4/svc4:p80 -> 10.180.0.4:80"),
             Some(KubeRole::Service(s("ns4/svc4:p80")))
         );
-        assert_eq!(role_in_comment("default/kubernetes"), Some(KubeRole::Service(s("default/kubernetes"))));
+        assert_eq!(
+            role_in_comment("default/kubernetes"),
+            Some(KubeRole::Service(s("default/kubernetes")))
+        );
         assert_eq!(role_in_comment("kubernetes service portals"), None);
         assert_eq!(
             role_in_comment("helper for @no-endpoint-services / @no-endpoint-nodeports"),
@@ -195,12 +277,18 @@ mod tests {
     #[test]
     fn nft_chain_names_name_the_service_port() {
         let s = |n: &str| Some(KubeService { name: n.into() });
-        assert_eq!(service_of_nft_chain("service-ULMVA6XW-ns1/svc1/tcp/p80"), s("ns1/svc1:p80"));
+        assert_eq!(
+            service_of_nft_chain("service-ULMVA6XW-ns1/svc1/tcp/p80"),
+            s("ns1/svc1:p80")
+        );
         assert_eq!(
             service_of_nft_chain("endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80"),
             s("ns1/svc1:p80")
         );
-        assert_eq!(service_of_nft_chain("external-42NFTM6N-my-ns/svc-2/udp/dns"), s("my-ns/svc-2:dns"));
+        assert_eq!(
+            service_of_nft_chain("external-42NFTM6N-my-ns/svc-2/udp/dns"),
+            s("my-ns/svc-2:dns")
+        );
         assert_eq!(service_of_nft_chain("services"), None);
         assert_eq!(service_of_nft_chain("service-endpoints-check"), None);
     }
