@@ -68,6 +68,7 @@ pub fn element_fix(
                 key,
                 data: None,
                 nomatch: false,
+                comment: None,
             });
         }
         let out = engine::simulate(&patched, host, packet, options);

@@ -224,6 +224,9 @@ pub struct SetElement {
     pub data: Option<MapData>,
     /// ipset `nomatch`: a matching packet is treated as not in the set.
     pub nomatch: bool,
+    /// nft's `comment "..."` on the element: the only place some tools name what the
+    /// element stands for (kube-proxy's `no-endpoint-services` elements carry the service).
+    pub comment: Option<String>,
 }
 
 /// What a map element maps its key to.

@@ -15,7 +15,7 @@ mod claim;
 pub mod containers;
 mod fail2ban;
 pub mod firewalld;
-mod kube;
+pub mod kube;
 mod ufw;
 mod unmanaged;
 

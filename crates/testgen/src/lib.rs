@@ -31,6 +31,7 @@ pub mod aim;
 pub mod corpus;
 #[cfg(target_os = "linux")]
 pub mod kernel_tests;
+pub mod kube;
 #[cfg(target_os = "linux")]
 pub mod lab;
 pub mod nft;

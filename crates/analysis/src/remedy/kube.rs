@@ -1,8 +1,155 @@
-//! Remedies in kube's language (work in progress: offers nothing yet).
+//! Remedies for packets Kubernetes' node agents block: never a rule in kube-proxy's
+//! chains or table (kube-proxy rewrites them at every sync), but the cause in the
+//! cluster. A "no endpoints" reject (or, with `externalTrafficPolicy: Local`, a drop for
+//! no endpoint on this node) → the service port, and how to see why it has none (its
+//! EndpointSlices; the selector in `describe service`). A drop on a Calico policy's path →
+//! the policies that judged the packet.
 
-use super::{Blocked, Candidate};
+use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
+use crate::fix_facts::Opens;
+use engine::{Decider, Event};
+use model::owner::{KubeRole, KubeService};
+use model::{Owner, Role, RuleRef, Tool};
 
-/// The changes kube's own language offers for `blocked`.
-pub(crate) fn candidates(_blocked: &Blocked<'_>) -> Vec<Candidate> {
-    Vec::new()
+/// The changes in the cluster that address `blocked`.
+pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
+    if let Some(owner) = packet_owner(blocked) {
+        if let Role::Kube(KubeRole::NoEndpoints(s) | KubeRole::NoLocalEndpoints(s)) = &owner.role {
+            return vec![cause(blocked, service_steps(s))];
+        }
+    }
+    let policies = calico_policies(blocked);
+    if policies.is_empty() {
+        return Vec::new();
+    }
+    let steps = policies.iter().map(|p| policy_step(p)).collect();
+    vec![cause(blocked, steps)]
+}
+
+/// The owner that decided this packet as the cluster sees it: the kube-proxy rule that
+/// says "no endpoints" for this packet's service port — the deciding rule itself
+/// (iptables mode), or the `no-endpoint-*` map element that sent it to kube-proxy's
+/// shared `reject-chain` (nftables mode) — else the deciding rule's owner.
+pub(crate) fn packet_owner(blocked: &Blocked<'_>) -> Option<Owner> {
+    let owner_at = |at: RuleRef| {
+        let table = blocked.ruleset.tables.get(at.table)?;
+        let rule = table.chains.get(at.chain)?.rules.get(at.rule)?;
+        rule.origin.owner.as_ref()
+    };
+    let no_endpoints = |o: &&Owner| {
+        o.tool == Tool::KubeProxy
+            && matches!(
+                o.role,
+                Role::Kube(KubeRole::NoEndpoints(_) | KubeRole::NoLocalEndpoints(_))
+            )
+    };
+    let Decider::Rule(decider) = &blocked.trace.decider else {
+        return blocked.owner.cloned();
+    };
+    if let Some(o) = owner_at(*decider).filter(no_endpoints) {
+        return Some(o.clone());
+    }
+    // The rule that went (or jumped) to the deciding rule's chain, last on the path.
+    let via = blocked.trace.events.iter().rev().find_map(|e| match e {
+        Event::Rule {
+            at,
+            verdict: engine::TraceVerdict::Goto(c) | engine::TraceVerdict::Jump(c),
+            ..
+        } if c.table == decider.table && c.chain == decider.chain => Some(*at),
+        _ => None,
+    });
+    via.and_then(owner_at)
+        .filter(no_endpoints)
+        .or(blocked.owner)
+        .cloned()
+}
+
+fn cause(blocked: &Blocked<'_>, steps: Vec<Step>) -> Candidate {
+    Candidate {
+        breadth: Breadth::Cause,
+        language: Language::Kubernetes,
+        steps,
+        durability: Durability::Durable,
+        opens: Opens::Flow(crate::fix::flow_opening(
+            &blocked.trace.packet,
+            blocked.trace,
+        )),
+        caveats: Vec::new(),
+        patched: None,
+        kernel_rules: Vec::new(),
+    }
+}
+
+/// `ns/name:port` → the commands that show why the service has no ready endpoints.
+fn service_steps(service: &KubeService) -> Vec<Step> {
+    let Some((ns, name)) = split_service(&service.name) else {
+        return Vec::new();
+    };
+    vec![
+        Step::Run(format!(
+            "kubectl -n {ns} get endpointslices -l kubernetes.io/service-name={name}"
+        )),
+        Step::Run(format!("kubectl -n {ns} describe service {name}")),
+    ]
+}
+
+/// `ns/name:port` or `ns/name` → (`ns`, `name`).
+fn split_service(service: &str) -> Option<(&str, &str)> {
+    let (ns, rest) = service.split_once('/')?;
+    Some((ns, rest.split_once(':').map_or(rest, |(n, _)| n)))
+}
+
+/// The Calico policies on the packet's path (their chains entered or rules matched),
+/// when Calico decided it.
+fn calico_policies(blocked: &Blocked<'_>) -> Vec<String> {
+    if blocked.owner.is_none_or(|o| o.tool != Tool::Calico) {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for e in &blocked.trace.events {
+        let owner = match e {
+            Event::Rule { at, verdict, .. } => {
+                let table = &blocked.ruleset.tables[at.table];
+                let entered = match verdict {
+                    engine::TraceVerdict::Goto(c) | engine::TraceVerdict::Jump(c) => table
+                        .chains
+                        .get(c.chain)
+                        .and_then(|c| c.origin.owner.as_ref()),
+                    _ => None,
+                };
+                let rule = table
+                    .chains
+                    .get(at.chain)
+                    .and_then(|c| c.rules.get(at.rule));
+                entered.or(rule.and_then(|r| r.origin.owner.as_ref()))
+            }
+            _ => None,
+        };
+        if let Some(Owner {
+            role: Role::Kube(KubeRole::NetworkPolicy(p)),
+            ..
+        }) = owner
+        {
+            if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
+    }
+    out
+}
+
+/// How to read a Calico policy: a Kubernetes NetworkPolicy shows in Calico as
+/// `knp.default.NAME`; Calico's own policies are read with `calicoctl`.
+fn policy_step(policy: &str) -> Step {
+    match policy.split_once('/') {
+        Some((ns, name)) => match name.strip_prefix("knp.default.") {
+            Some(k8s) => Step::Run(format!("kubectl -n {ns} describe networkpolicy {k8s}")),
+            None => Step::Run(format!(
+                "calicoctl -n {ns} get networkpolicy {name} -o yaml"
+            )),
+        },
+        None => Step::Run(format!(
+            "calicoctl get globalnetworkpolicy {policy} -o yaml"
+        )),
+    }
 }

@@ -237,7 +237,10 @@ pub fn remedies(
     owned.extend(fail2ban::candidates(&blocked));
     owned.extend(own_table::candidates(&blocked));
     let mut ladder: Vec<Remedy> = owned.into_iter().map(|c| verify(&blocked, c)).collect();
-    let owner_works = ladder.iter().any(Remedy::verified);
+    // A cause named in the owner's language (no endpoints, a policy) is its answer too.
+    let owner_works = ladder
+        .iter()
+        .any(|r| r.verified() || r.breadth == Breadth::Cause);
     for c in kernel_rules::candidates(&blocked) {
         // A rule in a chain its owner rewrites only when nothing durable works.
         if matches!(c.durability, Durability::LostOnReload(_)) && owner_works {
@@ -251,7 +254,7 @@ pub fn remedies(
     let hit_reply = hit_reply(&blocked);
     let primary = primary(&ladder, hit_reply);
     Some(Remedies {
-        owner: blocked.owner.cloned(),
+        owner: kube::packet_owner(&blocked),
         hit_reply,
         ladder,
         primary,

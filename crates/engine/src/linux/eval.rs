@@ -721,6 +721,7 @@ mod tests {
             key,
             data: None,
             nomatch,
+            comment: None,
         }
     }
 

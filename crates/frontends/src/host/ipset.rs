@@ -171,6 +171,7 @@ impl Sets {
             key,
             data: None,
             nomatch,
+            comment: None,
         });
         Ok(())
     }

@@ -85,11 +85,13 @@ pub enum BinOp {
 }
 
 /// One element of a set or map: key, and for maps what it maps to. Element options
-/// (`timeout`, `expires`, `counter`, `comment`) are dropped: contents are a snapshot.
+/// (`timeout`, `expires`, `counter`) are dropped: contents are a snapshot; the comment is
+/// kept (tools name what an element stands for there).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Elem {
     pub key: Expr,
     pub data: Option<Expr>,
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,9 @@ pub enum KubeRole {
     Service(KubeService),
     /// A service that has no ready endpoints: kube-proxy rejects or drops its traffic.
     NoEndpoints(KubeService),
+    /// A service with `externalTrafficPolicy: Local` and no ready endpoint on this node:
+    /// kube-proxy drops its external traffic here (other nodes may serve it).
+    NoLocalEndpoints(KubeService),
     /// A network policy (Calico, Cilium).
     NetworkPolicy(String),
     /// The tool's other chains and rules.

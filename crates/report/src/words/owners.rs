@@ -137,6 +137,9 @@ fn kube_role(r: &KubeRole) -> String {
     match r {
         KubeRole::Service(s) => format!("service {}", s.name),
         KubeRole::NoEndpoints(s) => format!("service {} has no endpoints", s.name),
+        KubeRole::NoLocalEndpoints(s) => {
+            format!("service {} has no endpoints on this node", s.name)
+        }
         KubeRole::NetworkPolicy(p) => format!("network policy {p}"),
         KubeRole::Infrastructure => "its own chains".to_string(),
     }

@@ -24,9 +24,11 @@ impl Reader<'_> {
     pub(super) fn elem(&mut self, v: &J, path: &str) -> Elem {
         if let J::Array(pair) = v {
             if pair.len() == 2 {
+                let key = self.elem(&pair[0], path);
                 return Elem {
-                    key: self.elem(&pair[0], path).key,
+                    key: key.key,
                     data: Some(self.expr(&pair[1], path)),
+                    comment: key.comment,
                 };
             }
         }
@@ -35,11 +37,13 @@ impl Reader<'_> {
             return Elem {
                 key: self.expr(val, path),
                 data: None,
+                comment: inner.get("comment").and_then(J::as_str).map(str::to_string),
             };
         }
         Elem {
             key: self.expr(v, path),
             data: None,
+            comment: None,
         }
     }
 

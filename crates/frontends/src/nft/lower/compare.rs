@@ -237,6 +237,7 @@ impl TableCx<'_> {
                 &[Elem {
                     key: single.clone(),
                     data: None,
+                    comment: None,
                 }],
             )?,
         };
@@ -301,6 +302,7 @@ impl TableCx<'_> {
             .map(|e| Elem {
                 key: e.key.clone(),
                 data: None,
+                comment: None,
             })
             .collect();
         if keys.is_empty() {

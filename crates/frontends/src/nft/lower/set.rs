@@ -54,6 +54,7 @@ pub(super) fn lower_set(
                 key,
                 data,
                 nomatch: false,
+                comment: e.comment.clone(),
             });
         }
     }
@@ -118,6 +119,7 @@ impl TableCx<'_> {
                 key: element_key(tys, &e.key)?,
                 data: None,
                 nomatch: false,
+                comment: e.comment.clone(),
             });
         }
         self.anon.push(NamedSet {

@@ -381,15 +381,16 @@ impl<'s> P<'s> {
                 return Ok((out, timeouts));
             }
             let key = self.concat_value(st, false)?;
-            timeouts |= self.element_options(st)?;
+            let mut comment = None;
+            timeouts |= self.element_options(st, &mut comment)?;
             let data = if self.peek(st)?.is_some_and(|t| t.is(":")) {
                 self.pos += 1;
                 Some(self.map_data(st)?)
             } else {
                 None
             };
-            timeouts |= self.element_options(st)?;
-            out.push(Elem { key, data });
+            timeouts |= self.element_options(st, &mut comment)?;
+            out.push(Elem { key, data, comment });
             self.skip_ends(st)?;
             if !self.eat_punct(st, ",")? && !self.peek(st)?.is_some_and(|t| t.is_punct("}")) {
                 return Err(self.expected_here(st, "`,` or `}` after a set element"));
@@ -397,8 +398,9 @@ impl<'s> P<'s> {
         }
     }
 
-    /// `timeout 1s expires 2s counter packets 1 bytes 2 comment "x"` after an element.
-    pub(super) fn element_options(&mut self, st: &State) -> R<bool> {
+    /// `timeout 1s expires 2s counter packets 1 bytes 2 comment "x"` after an element:
+    /// whether it has a timeout; its comment goes to `comment`.
+    pub(super) fn element_options(&mut self, st: &State, comment: &mut Option<String>) -> R<bool> {
         let mut timeout = false;
         loop {
             let Some(t) = self.peek(st)? else {
@@ -409,7 +411,10 @@ impl<'s> P<'s> {
                     timeout = true;
                     self.pos += 2;
                 }
-                "comment" if t.kind == Kind::Word => self.pos += 2,
+                "comment" if t.kind == Kind::Word => {
+                    self.pos += 1;
+                    *comment = Some(self.name(st, "a comment string")?.text);
+                }
                 "counter" | "limit" | "quota" | "last" if t.kind == Kind::Word => {
                     self.pos += 1;
                     while self.peek(st)?.is_some_and(|t| {
