@@ -8,8 +8,20 @@
 //! steps before it left, built from the first step's trace (its tuples after NAT) the way
 //! the kernel confirms it. ICMP other than echo, and packets that are themselves a reply or
 //! part of an established connection, are judged as the one packet they are.
+//!
+//! Where the answer comes from: a forwarded request is answered by the peer behind the
+//! interface it left by (the reply arrives there); a request delivered here is answered by
+//! this host (the reply is locally generated); a request this host sent is answered on the
+//! interface it left by and delivered here. A request that left no conntrack entry
+//! (`NOTRACK`, or no rule needs conntrack) is followed too: every later packet is judged as
+//! the new packet it is to conntrack, with nothing to un-NAT.
+//!
+//! A request delivered here to a port nothing listens on passes the firewall, but the
+//! connection does not work: the host answers with a reset or a port unreachable. The
+//! exchange then says [`ExchangeEnd::NoListener`], after simulating the rest as if a
+//! service answered (so the firewall's part is still judged).
 
-use engine::{Decider, Fate, Options, Outcome, Trace};
+use engine::{Decider, Fate, Listener, Options, Outcome, Trace};
 use model::host::{CtEntry, CtTuple};
 use model::kernel::ct::status;
 use model::packet::{IpProto, TcpFlags};
@@ -49,74 +61,210 @@ impl ExchangeStep {
     }
 }
 
+/// How the connection came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExchangeEnd {
+    /// Every packet of the connection passes.
+    Works,
+    /// The step at this index was dropped, rejected or lost; the exchange stops there.
+    Stopped {
+        /// Index into [`Exchange::steps`].
+        step: usize,
+    },
+    /// The fate of the step at this index depends on what cannot be decided offline.
+    Undecided {
+        /// Index into [`Exchange::steps`].
+        step: usize,
+    },
+    /// Every packet passes the firewall, but the request is delivered here to a port
+    /// nothing listens on: the host answers it with a reset (TCP) or a port unreachable,
+    /// and the connection does not work whatever the firewall says.
+    NoListener,
+}
+
 /// The exchange of one connection through a ruleset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exchange {
     /// The steps simulated, in order; the exchange stops at the first that does not pass.
     pub steps: Vec<ExchangeStep>,
+    /// How it came out.
+    pub end: ExchangeEnd,
+    /// Whether the request left a conntrack entry the later packets meet; `false` when it
+    /// was untracked (`NOTRACK`) or nothing in the ruleset needs conntrack, and every later
+    /// packet was judged as new to conntrack.
+    pub tracked: bool,
 }
 
 impl Exchange {
-    /// Whether every packet of the connection passes.
+    /// Whether the connection works: every packet passes and something answers.
     pub fn works(&self) -> bool {
-        !self.steps.is_empty() && self.steps.iter().all(ExchangeStep::passed)
+        self.end == ExchangeEnd::Works
+    }
+
+    /// Whether the firewall lets every packet of the exchange through (the connection may
+    /// still fail for want of a listener).
+    pub fn firewall_passes(&self) -> bool {
+        matches!(self.end, ExchangeEnd::Works | ExchangeEnd::NoListener)
     }
 
     /// The first step that did not pass.
     pub fn first_failure(&self) -> Option<&ExchangeStep> {
-        self.steps.iter().find(|s| !s.passed())
+        match self.end {
+            ExchangeEnd::Stopped { step } | ExchangeEnd::Undecided { step } => {
+                self.steps.get(step)
+            }
+            ExchangeEnd::Works | ExchangeEnd::NoListener => None,
+        }
     }
 }
 
 /// Simulates the connection `packet` starts (or belongs to) through `ruleset` on `host`.
+/// A packet of a connection the host's conntrack table holds (a SYN/ACK, a data segment)
+/// is judged as part of that whole connection: the exchange starts again from the
+/// connection's first packet (see [`opening`]).
 pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Options) -> Exchange {
     let prepared = engine::Prepared::new(ruleset);
-    let run = |host: &Host, p: &Packet, role: StepRole| {
-        let outcome = engine::simulate_prepared(&prepared, host, p, options);
-        (step(role, p, &outcome), outcome)
-    };
-    let (first, outcome) = run(host, packet, StepRole::Request);
-    let mut steps = vec![first];
-    if !steps[0].passed() || !starts_a_connection(packet) {
-        return Exchange { steps };
+    if !starts_a_connection(packet) {
+        let outcome = engine::simulate_prepared(&prepared, host, packet, options);
+        if let Some((request, fresh)) = opening(host, packet, outcome.primary()) {
+            return from_request(&prepared, &fresh, &request, options);
+        }
     }
-    let trace = outcome.primary();
-    let Some(entry) = entry_after(host, trace) else {
-        return Exchange { steps };
+    from_request(&prepared, host, packet, options)
+}
+
+/// The packet that opened the connection `packet` belongs to (per its conntrack entry in
+/// `host`, as `trace` found it), and `host` without that entry: a SYN, a datagram or an
+/// echo request from the entry's original tuple, entering where the original direction
+/// enters. `None` when the packet met no entry, or the entry is not one a request opens
+/// (an ICMP entry other than echo).
+pub fn opening(host: &Host, packet: &Packet, trace: &Trace) -> Option<(Packet, Host)> {
+    let i = trace.conntrack.entry?;
+    let entry = host.conntrack.get(i)?;
+    let o = entry.orig;
+    let l4 = match entry.proto {
+        IpProto::Tcp => L4::Tcp {
+            sport: o.sport,
+            dport: o.dport,
+            flags: TcpFlags::SYN,
+        },
+        IpProto::Udp => L4::Udp {
+            sport: o.sport,
+            dport: o.dport,
+        },
+        IpProto::Sctp => L4::Sctp {
+            sport: o.sport,
+            dport: o.dport,
+        },
+        IpProto::Icmp if o.dport >> 8 == 8 => L4::Icmp {
+            icmp_type: 8,
+            code: 0,
+            id: o.sport,
+        },
+        IpProto::Icmpv6 if o.dport >> 8 == 128 => L4::Icmpv6 {
+            icmp_type: 128,
+            code: 0,
+            id: o.sport,
+        },
+        IpProto::Icmp | IpProto::Icmpv6 => return None,
+        other => L4::Other(other),
     };
-    let Some(reply) = reply_packet(packet, trace, &entry) else {
-        return Exchange { steps };
+    let mut request = Packet::new(o.src, o.dst, l4);
+    let is_reply = packet.src == entry.reply.src && packet.dst == entry.reply.dst;
+    (request.iif, request.oif) = if is_reply {
+        // The request came in where the reply leaves, and left where the reply came in.
+        let reply_out = packet.oif.clone().or_else(|| match &trace.route {
+            Some(r) => match &r.kind {
+                engine::RouteKind::Forward { oif, .. } | engine::RouteKind::Output { oif, .. } => {
+                    Some(oif.clone())
+                }
+                _ => None,
+            },
+            None => None,
+        });
+        (reply_out, packet.iif.clone())
+    } else {
+        (packet.iif.clone(), packet.oif.clone())
+    };
+    let mut fresh = host.clone();
+    fresh.conntrack.remove(i);
+    Some((request, fresh))
+}
+
+/// The exchange `request` starts, step by step.
+fn from_request(
+    prepared: &engine::Prepared,
+    host: &Host,
+    packet: &Packet,
+    options: &Options,
+) -> Exchange {
+    let mut steps: Vec<ExchangeStep> = Vec::new();
+    // Runs one step; `false` when the exchange stops at it.
+    let mut run = |host: &Host, p: &Packet, role: StepRole| -> (bool, Outcome) {
+        let outcome = engine::simulate_prepared(prepared, host, p, options);
+        let s = step(role, p, &outcome);
+        let passed = s.passed();
+        steps.push(s);
+        (passed, outcome)
     };
 
+    let (passed, outcome) = run(host, packet, StepRole::Request);
+    let trace = outcome.primary().clone();
+    let no_listener = matches!(
+        trace.fate,
+        Fate::Delivered {
+            listener: Listener::Closed
+        }
+    );
+    let entry = entry_after(host, &trace);
+    let tracked = entry.is_some();
+    let finish = |steps: Vec<ExchangeStep>| {
+        let end = match steps.iter().position(|s| !s.passed()) {
+            Some(i) if steps[i].fate.is_none() => ExchangeEnd::Undecided { step: i },
+            Some(i) => ExchangeEnd::Stopped { step: i },
+            None if no_listener => ExchangeEnd::NoListener,
+            None => ExchangeEnd::Works,
+        };
+        Exchange {
+            steps,
+            end,
+            tracked,
+        }
+    };
+    if !passed || !starts_a_connection(packet) {
+        return finish(steps);
+    }
+
+    let reply = reply_packet(packet, &trace, entry.as_ref());
     let mut with_entry = host.clone();
-    let unreplied = with_entry.conntrack.len();
-    with_entry.conntrack.push(entry);
-    let (back, _) = run(&with_entry, &reply, StepRole::Reply);
-    let reply_passed = back.passed();
-    steps.push(back);
-    if !reply_passed || !matches!(packet.l4, L4::Tcp { .. }) {
-        return Exchange { steps };
+    let at = with_entry.conntrack.len();
+    if let Some(e) = entry {
+        with_entry.conntrack.push(e);
+    }
+    let (passed, _) = run(&with_entry, &reply, StepRole::Reply);
+    if !passed || !matches!(packet.l4, L4::Tcp { .. }) {
+        return finish(steps);
     }
 
     // The SYN/ACK made the entry ESTABLISHED, seen in both directions.
-    let e = &mut with_entry.conntrack[unreplied];
-    e.tcp_state = Some("ESTABLISHED".to_string());
-    e.status |= status::SEEN_REPLY | status::ASSURED;
-    let ack = |p: &Packet| {
-        let mut p = p.clone();
-        if let L4::Tcp { flags, .. } = &mut p.l4 {
-            *flags = TcpFlags::ACK;
-        }
-        p
-    };
-    let (fwd, _) = run(&with_entry, &ack(packet), StepRole::DataForward);
-    let fwd_passed = fwd.passed();
-    steps.push(fwd);
-    if fwd_passed {
-        let (bwd, _) = run(&with_entry, &ack(&reply), StepRole::DataBack);
-        steps.push(bwd);
+    if let Some(e) = with_entry.conntrack.get_mut(at) {
+        e.tcp_state = Some("ESTABLISHED".to_string());
+        e.status |= status::SEEN_REPLY | status::ASSURED;
     }
-    Exchange { steps }
+    let (passed, _) = run(&with_entry, &ack(packet), StepRole::DataForward);
+    if passed {
+        run(&with_entry, &ack(&reply), StepRole::DataBack);
+    }
+    finish(steps)
+}
+
+/// The same TCP segment with only ACK set (data on the established connection).
+fn ack(p: &Packet) -> Packet {
+    let mut p = p.clone();
+    if let L4::Tcp { flags, .. } = &mut p.l4 {
+        *flags = TcpFlags::ACK;
+    }
+    p
 }
 
 fn step(role: StepRole, packet: &Packet, outcome: &Outcome) -> ExchangeStep {
@@ -177,10 +325,24 @@ fn tuple_text(t: &CtTuple) -> String {
     )
 }
 
-/// The answer the peer sends: addressed as the entry's reply tuple, arriving where the
-/// request left (or generated here when the request was delivered here).
-fn reply_packet(request: &Packet, trace: &Trace, entry: &CtEntry) -> Option<Packet> {
-    let r = entry.reply;
+/// The answer the peer sends: addressed as the entry's reply tuple (the request as it left,
+/// mirrored, when there is no entry), arriving where the request left, or generated here
+/// when the request was delivered here.
+fn reply_packet(request: &Packet, trace: &Trace, entry: Option<&CtEntry>) -> Packet {
+    let r = entry.map_or_else(
+        || {
+            let f = &trace.final_packet;
+            let (sport, dport) = f.l4.ports().unwrap_or((0, 0));
+            CtTuple {
+                src: f.dst,
+                dst: f.src,
+                sport: dport,
+                dport: sport,
+            }
+        },
+        |e| e.reply,
+    );
+    let echo_id = |id: u16| if entry.is_some() { r.sport } else { id };
     let l4 = match request.l4 {
         L4::Tcp { .. } => L4::Tcp {
             sport: r.sport,
@@ -198,27 +360,24 @@ fn reply_packet(request: &Packet, trace: &Trace, entry: &CtEntry) -> Option<Pack
         L4::Icmp { id, .. } => L4::Icmp {
             icmp_type: 0,
             code: 0,
-            id,
+            id: echo_id(id),
         },
         L4::Icmpv6 { id, .. } => L4::Icmpv6 {
             icmp_type: 129,
             code: 0,
-            id,
+            id: echo_id(id),
         },
         L4::Other(p) => L4::Other(p),
     };
     let mut reply = Packet::new(r.src, r.dst, l4);
-    reply.iif = match &trace.fate {
-        Fate::Forwarded { oif, .. } | Fate::Sent { oif } => Some(oif.clone()),
+    // It arrives where the request left and, when it is forwarded or sent from here,
+    // goes back out where the request came in (routing back is assumed symmetric when
+    // no routes are given).
+    (reply.iif, reply.oif) = match &trace.fate {
+        Fate::Forwarded { oif, .. } => (Some(oif.clone()), request.iif.clone()),
+        Fate::Sent { oif } => (Some(oif.clone()), None),
         // Delivered here: the answer is this host's own.
-        _ => None,
+        _ => (None, request.iif.clone()),
     };
-    if reply.iif.is_none() && !is_local(trace) {
-        return None;
-    }
-    Some(reply)
-}
-
-fn is_local(trace: &Trace) -> bool {
-    matches!(trace.fate, Fate::Delivered { .. })
+    reply
 }
