@@ -239,7 +239,10 @@ fn from_request(
     let mut with_entry = host.clone();
     let at = with_entry.conntrack.len();
     if let Some(e) = entry {
+        // The engine consults the table only when it is known; the exchange knows its own
+        // connection's entry.
         with_entry.conntrack.push(e);
+        with_entry.known.conntrack = true;
     }
     let (passed, _) = run(&with_entry, &reply, StepRole::Reply);
     if !passed || !matches!(packet.l4, L4::Tcp { .. }) {
@@ -295,11 +298,13 @@ fn entry_after(host: &Host, trace: &Trace) -> Option<CtEntry> {
     }
     let (orig, reply) = trace.conntrack.new_entry?;
     let proto = trace.packet.proto();
+    // ICMP tuples carry the echo id and the type, not ports: only addresses tell NAT.
+    let ports = !matches!(proto, IpProto::Icmp | IpProto::Icmpv6);
     let mut nat = 0;
-    if reply.src != orig.dst || reply.sport != orig.dport {
+    if reply.src != orig.dst || (ports && reply.sport != orig.dport) {
         nat |= status::DST_NAT;
     }
-    if reply.dst != orig.src || reply.dport != orig.sport {
+    if reply.dst != orig.src || (ports && reply.dport != orig.sport) {
         nat |= status::SRC_NAT;
     }
     Some(CtEntry {
@@ -380,4 +385,131 @@ fn reply_packet(request: &Packet, trace: &Trace, entry: Option<&CtEntry>) -> Pac
         _ => (None, request.iif.clone()),
     };
     reply
+}
+
+#[cfg(test)]
+mod tests {
+    //! The kernel's side of these shapes is checked in `oracle/tests/exchange.rs`; here, what
+    //! only the simulation says (no listener, a reply asked about alone) and the shape of
+    //! each exchange.
+    use super::*;
+    use model::{Family, SourceFile};
+
+    fn ruleset(text: &str) -> Ruleset {
+        frontends::iptables_save::parse(&SourceFile::new("rules", text), Some(Family::Ip))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn packet(spec: &str) -> Packet {
+        let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
+        let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
+        let mut p = spec.packet;
+        p.iif = p.iif.or(spec.given_in);
+        p.oif = p.oif.or(spec.given_out);
+        p
+    }
+
+    const NEW_ONLY: &str = "*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p tcp --dport 22 -j ACCEPT
+-A FORWARD -p tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT
+COMMIT
+";
+
+    fn roles(e: &Exchange) -> Vec<StepRole> {
+        e.steps.iter().map(|s| s.role).collect()
+    }
+
+    #[test]
+    fn a_forwarded_syn_whose_reply_is_dropped_stops_at_the_reply() {
+        let e = simulate(
+            &ruleset(NEW_ONLY),
+            &Host::default(),
+            &packet("tcp 10.1.1.50:40000 10.1.0.50:80 in lan0 out wan0 flags S"),
+            &Options::default(),
+        );
+        assert_eq!(e.end, ExchangeEnd::Stopped { step: 1 });
+        assert!(e.tracked);
+        let reply = &e.steps[1].packet;
+        assert_eq!(
+            (reply.iif.as_deref(), reply.oif.as_deref()),
+            (Some("wan0"), Some("lan0"))
+        );
+        assert_eq!(reply.l4.ports(), Some((80, 40000)));
+        assert_eq!(e.first_failure().map(|s| s.role), Some(StepRole::Reply));
+    }
+
+    #[test]
+    fn a_port_nothing_listens_on_passes_the_firewall_but_not_the_connection() {
+        let mut host = Host::default();
+        host.known.sockets = true;
+        let e = simulate(
+            &ruleset(NEW_ONLY),
+            &host,
+            &packet("tcp 10.1.1.50:40000 10.1.1.1:22 in lan0 flags S"),
+            &Options::default(),
+        );
+        assert_eq!(e.end, ExchangeEnd::NoListener);
+        assert!(e.firewall_passes() && !e.works());
+        assert_eq!(
+            roles(&e),
+            [
+                StepRole::Request,
+                StepRole::Reply,
+                StepRole::DataForward,
+                StepRole::DataBack
+            ]
+        );
+        // The answer is this host's own, back out where the request came in.
+        let reply = &e.steps[1].packet;
+        assert_eq!((reply.iif.as_deref(), reply.oif.as_deref()), (None, Some("lan0")));
+    }
+
+    #[test]
+    fn a_reply_asked_about_alone_is_judged_as_part_of_its_whole_connection() {
+        let rules = ruleset(NEW_ONLY);
+        let syn = packet("tcp 10.1.1.50:40000 10.1.0.50:80 in lan0 out wan0 flags S");
+        let options = Options::default();
+        let first = engine::simulate(&rules, &Host::default(), &syn, &options);
+        let mut host = Host::default();
+        host.known.conntrack = true;
+        host.conntrack.push(entry_after(&Host::default(), first.primary()).unwrap());
+        let synack = packet("tcp 10.1.0.50:80 10.1.1.50:40000 in wan0 out lan0 flags SA");
+        let e = simulate(&rules, &host, &synack, &options);
+        assert_eq!(e.steps[0].role, StepRole::Request);
+        assert_eq!(e.steps[0].packet, syn);
+        assert_eq!(e.end, ExchangeEnd::Stopped { step: 1 });
+    }
+
+    #[test]
+    fn an_echo_request_is_answered_by_an_echo_reply_with_its_id() {
+        let rules = ruleset(
+            "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n-A FORWARD -p icmp --icmp-type echo-request -j ACCEPT\nCOMMIT\n",
+        );
+        let mut ping = packet("icmp 10.1.1.50 10.1.0.50 in lan0 out wan0 type 8 code 0");
+        if let L4::Icmp { id, .. } = &mut ping.l4 {
+            *id = 77;
+        }
+        let e = simulate(&rules, &Host::default(), &ping, &Options::default());
+        assert_eq!(e.end, ExchangeEnd::Works);
+        assert!(matches!(
+            e.steps[1].packet.l4,
+            L4::Icmp {
+                icmp_type: 0,
+                id: 77,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_packet_that_opens_nothing_is_one_step() {
+        let rules = ruleset("*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n");
+        let unreachable = packet("icmp 10.1.1.50 10.1.0.50 in lan0 out wan0 type 3 code 3");
+        let e = simulate(&rules, &Host::default(), &unreachable, &Options::default());
+        assert_eq!(roles(&e), [StepRole::Request]);
+        assert!(e.works());
+    }
 }
