@@ -44,6 +44,9 @@ pub struct Inputs {
     pub nft_sources: Vec<SourceFile>,
     /// How inputs were read when it was a guess.
     pub notes: Vec<InputNote>,
+    /// The firewall tools' own configuration (from a snapshot), for remedies in their
+    /// language.
+    pub tool_config: model::tool_config::ToolConfig,
 }
 
 impl Inputs {
@@ -117,6 +120,7 @@ impl Inputs {
             sources,
             nft_sources,
             notes,
+            tool_config,
         })
     }
 }

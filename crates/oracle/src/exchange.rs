@@ -8,13 +8,13 @@
 //! delivered here, or sent from here), its stack would answer the injected packets with a
 //! reset or a port unreachable, and a reset can end the conntrack entry under test. An
 //! [`ENDPOINT_TABLE`] (ours, on output before conntrack and before tracing) drops those
-//! answers, as a listening application would never send them. The peers never answer:
-//! the exchange's addresses are none of theirs (see `testgen::reply_blocks`).
+//! answers, as a listening application would never send them; the peers' stacks are kept
+//! silent the same way ([`silence_peers`]).
 
 use crate::run::Oracle;
 use analysis::agree::Listing;
-use analysis::FixRule;
 use analysis::remedy::exchange::{starts_a_connection, Exchange, StepRole};
+use analysis::FixRule;
 use model::kernel_walk::{KernelFate, KernelWalk};
 use model::{Packet, Ruleset, TcpFlags, L4};
 use netlink::LiveError;
@@ -74,20 +74,40 @@ pub fn exchange_length(request: &Packet) -> usize {
     }
 }
 
+fn endpoint_table(rules: &str) -> String {
+    format!(
+        "table inet {ENDPOINT_TABLE} {{\n\
+         \tchain out {{ type filter hook output priority -360; policy accept; {rules} }}\n\
+         }}\n"
+    )
+}
+
 /// Adds the [`ENDPOINT_TABLE`] to the router (after [`Oracle::load`], which flushes it).
 pub fn add_endpoints(oracle: &Oracle) -> Result<(), LiveError> {
-    let table = format!(
-        "table inet {ENDPOINT_TABLE} {{\n\
-         \tchain out {{ type filter hook output priority -360; policy accept; \
-         tcp flags & rst == rst drop; \
+    let router = endpoint_table(
+        "tcp flags & rst == rst drop; \
          icmp type destination-unreachable drop; \
-         icmpv6 type destination-unreachable drop; }}\n\
-         }}\n"
+         icmpv6 type destination-unreachable drop;",
     );
     oracle
         .host
         .router
-        .exec("nft", &["-f", "-"], Some(table.as_bytes()))?;
+        .exec("nft", &["-f", "-"], Some(router.as_bytes()))?;
+    Ok(())
+}
+
+/// Keeps every peer's stack silent, once per test host: a peer may own an address of the
+/// exchange (the test host gives peers the packet's addresses when the host's routes are
+/// unknown), and its reset or echo reply would meet the entry under test. Frames the
+/// oracle injects from a peer bypass the peer's own hooks.
+pub fn silence_peers(oracle: &Oracle) -> Result<(), LiveError> {
+    let peer = endpoint_table(
+        "meta l4proto { tcp, udp, icmp } drop; \
+         icmpv6 type { destination-unreachable, echo-reply } drop;",
+    );
+    for p in &oracle.host.peers {
+        p.ns.exec("nft", &["-f", "-"], Some(peer.as_bytes()))?;
+    }
     Ok(())
 }
 
@@ -121,7 +141,14 @@ pub fn run(
     let length = exchange_length(request);
     let mut steps = Vec::with_capacity(length);
     let done = |steps| Ok(KernelExchange { steps, length });
-    if !send(oracle, ruleset, &mut steps, StepRole::Request, request.clone())? || length == 1 {
+    if !send(
+        oracle,
+        ruleset,
+        &mut steps,
+        StepRole::Request,
+        request.clone(),
+    )? || length == 1
+    {
         return done(steps);
     }
     let Some(reply) = reply_to(request, &steps[0].walk) else {
@@ -130,7 +157,13 @@ pub fn run(
     if !send(oracle, ruleset, &mut steps, StepRole::Reply, reply.clone())? || length == 2 {
         return done(steps);
     }
-    if send(oracle, ruleset, &mut steps, StepRole::DataForward, ack(request))? {
+    if send(
+        oracle,
+        ruleset,
+        &mut steps,
+        StepRole::DataForward,
+        ack(request),
+    )? {
         send(oracle, ruleset, &mut steps, StepRole::DataBack, ack(&reply))?;
     }
     done(steps)
@@ -253,4 +286,31 @@ pub fn compare(simulated: &Exchange, kernel: &KernelExchange) -> ExchangeAgreeme
         simulated_passes: simulated.firewall_passes(),
         kernel_passes: kernel.works(),
     }
+}
+
+/// `whyblocked verify --fix`: builds a throwaway test host for `host` (the packets of
+/// `simulated` decide the interfaces it needs), loads `rules`, applies `fix` and runs the
+/// exchange `request` starts. Needs root; the host's own firewall is never touched.
+pub fn verify_fix(
+    rules: &[(model::SourceFile, model::Family)],
+    ruleset: &Ruleset,
+    host: &model::Host,
+    request: &Packet,
+    simulated: &Exchange,
+    fix: &[FixRule],
+) -> Result<KernelExchange, LiveError> {
+    use crate::netns::TestHost;
+    if !netlink::is_root() {
+        return Err(LiveError::NotRoot);
+    }
+    crate::netns::sweep_stale()?;
+    let packets: Vec<Packet> = std::iter::once(request.clone())
+        .chain(simulated.steps.iter().map(|s| s.packet.clone()))
+        .collect();
+    let mut oracle = Oracle::new(TestHost::for_packets(host, &packets)?)?;
+    silence_peers(&oracle)?;
+    oracle.load(rules)?;
+    add_endpoints(&oracle)?;
+    apply(&mut oracle, fix)?;
+    run(&mut oracle, ruleset, request)
 }

@@ -34,6 +34,7 @@ pub mod kernel_tests;
 #[cfg(target_os = "linux")]
 pub mod lab;
 pub mod nft;
+pub mod reply_blocks;
 
 /// A generated ruleset the lab can load and [`lab::Lab::shrink`] can make smaller.
 pub trait Generated: Clone {

@@ -110,37 +110,75 @@ impl Exchange {
     /// The first step that did not pass.
     pub fn first_failure(&self) -> Option<&ExchangeStep> {
         match self.end {
-            ExchangeEnd::Stopped { step } | ExchangeEnd::Undecided { step } => {
-                self.steps.get(step)
-            }
+            ExchangeEnd::Stopped { step } | ExchangeEnd::Undecided { step } => self.steps.get(step),
             ExchangeEnd::Works | ExchangeEnd::NoListener => None,
         }
     }
 }
 
 /// Simulates the connection `packet` starts (or belongs to) through `ruleset` on `host`.
-/// A packet of a connection the host's conntrack table holds (a SYN/ACK, a data segment)
-/// is judged as part of that whole connection: the exchange starts again from the
-/// connection's first packet (see [`opening`]).
+/// A packet of a connection the host's conntrack table holds (a SYN/ACK, a UDP reply, a
+/// data segment), and a SYN/ACK or echo reply without one, is judged as part of its whole
+/// connection: the exchange starts again from the connection's first packet (see
+/// [`opening`]).
 pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Options) -> Exchange {
     let prepared = engine::Prepared::new(ruleset);
-    if !starts_a_connection(packet) {
-        let outcome = engine::simulate_prepared(&prepared, host, packet, options);
-        if let Some((request, fresh)) = opening(host, packet, outcome.primary()) {
+    let outcome = engine::simulate_prepared(&prepared, host, packet, options);
+    let trace = outcome.primary();
+    let known_connection =
+        trace.conntrack.entry.is_some() || host.conntrack.iter().any(|e| holds(e, packet));
+    if known_connection || !starts_a_connection(packet) {
+        if let Some((request, fresh)) = opening(host, packet, trace) {
             return from_request(&prepared, &fresh, &request, options);
         }
     }
     from_request(&prepared, host, packet, options)
 }
 
-/// The packet that opened the connection `packet` belongs to (per its conntrack entry in
-/// `host`, as `trace` found it), and `host` without that entry: a SYN, a datagram or an
-/// echo request from the entry's original tuple, entering where the original direction
-/// enters. `None` when the packet met no entry, or the entry is not one a request opens
-/// (an ICMP entry other than echo).
+/// The packet that opened the connection `packet` belongs to, and `host` without that
+/// connection's entry. With an entry (the one `trace` met, else the one whose tuples are
+/// the packet's, as when no rule needs conntrack and the kernel tracks nothing): a SYN, a
+/// datagram or an echo request from the entry's original tuple. Without one, a SYN/ACK or
+/// an echo reply answers the SYN or echo request it mirrors (nothing was NATed: NAT needs
+/// an entry). The request enters where the original direction enters. `None` for any
+/// other packet, or an entry a request does not open (ICMP other than echo).
 pub fn opening(host: &Host, packet: &Packet, trace: &Trace) -> Option<(Packet, Host)> {
-    let i = trace.conntrack.entry?;
-    let entry = host.conntrack.get(i)?;
+    let found = trace
+        .conntrack
+        .entry
+        .or_else(|| host.conntrack.iter().position(|e| holds(e, packet)));
+    let (request, is_reply) = match found.and_then(|i| host.conntrack.get(i)) {
+        Some(entry) => (
+            request_of(entry)?,
+            packet.src == entry.reply.src && packet.dst == entry.reply.dst,
+        ),
+        None => (mirrored_request(packet)?, true),
+    };
+    let mut request = request;
+    (request.iif, request.oif) = if is_reply {
+        // The request came in where the reply leaves, and left where the reply came in.
+        let reply_out = packet.oif.clone().or_else(|| match &trace.route {
+            Some(r) => match &r.kind {
+                engine::RouteKind::Forward { oif, .. } | engine::RouteKind::Output { oif, .. } => {
+                    Some(oif.clone())
+                }
+                _ => None,
+            },
+            None => None,
+        });
+        (reply_out, packet.iif.clone())
+    } else {
+        (packet.iif.clone(), packet.oif.clone())
+    };
+    let mut fresh = host.clone();
+    if let Some(i) = found {
+        fresh.conntrack.remove(i);
+    }
+    Some((request, fresh))
+}
+
+/// The first packet of `entry`'s connection, from its original tuple.
+fn request_of(entry: &CtEntry) -> Option<Packet> {
     let o = entry.orig;
     let l4 = match entry.proto {
         IpProto::Tcp => L4::Tcp {
@@ -169,26 +207,57 @@ pub fn opening(host: &Host, packet: &Packet, trace: &Trace) -> Option<(Packet, H
         IpProto::Icmp | IpProto::Icmpv6 => return None,
         other => L4::Other(other),
     };
-    let mut request = Packet::new(o.src, o.dst, l4);
-    let is_reply = packet.src == entry.reply.src && packet.dst == entry.reply.dst;
-    (request.iif, request.oif) = if is_reply {
-        // The request came in where the reply leaves, and left where the reply came in.
-        let reply_out = packet.oif.clone().or_else(|| match &trace.route {
-            Some(r) => match &r.kind {
-                engine::RouteKind::Forward { oif, .. } | engine::RouteKind::Output { oif, .. } => {
-                    Some(oif.clone())
-                }
-                _ => None,
-            },
-            None => None,
-        });
-        (reply_out, packet.iif.clone())
-    } else {
-        (packet.iif.clone(), packet.oif.clone())
+    Some(Packet::new(o.src, o.dst, l4))
+}
+
+/// The SYN a SYN/ACK answers, the echo request an echo reply answers.
+fn mirrored_request(packet: &Packet) -> Option<Packet> {
+    let l4 = match packet.l4 {
+        L4::Tcp {
+            sport,
+            dport,
+            flags,
+        } if flags.contains(TcpFlags::SYN) && flags.contains(TcpFlags::ACK) => L4::Tcp {
+            sport: dport,
+            dport: sport,
+            flags: TcpFlags::SYN,
+        },
+        L4::Icmp {
+            icmp_type: 0, id, ..
+        } => L4::Icmp {
+            icmp_type: 8,
+            code: 0,
+            id,
+        },
+        L4::Icmpv6 {
+            icmp_type: 129, id, ..
+        } => L4::Icmpv6 {
+            icmp_type: 128,
+            code: 0,
+            id,
+        },
+        _ => return None,
     };
-    let mut fresh = host.clone();
-    fresh.conntrack.remove(i);
-    Some((request, fresh))
+    Some(Packet::new(packet.dst, packet.src, l4))
+}
+
+/// Whether `packet` travels in either direction of `e` (addresses and ports; the echo id
+/// for ICMP).
+fn holds(e: &CtEntry, packet: &Packet) -> bool {
+    let (sport, dport) = match packet.l4 {
+        L4::Icmp { id, .. } | L4::Icmpv6 { id, .. } => (id, None),
+        _ => match packet.l4.ports() {
+            Some((s, d)) => (s, Some(d)),
+            None => (0, Some(0)),
+        },
+    };
+    e.proto == packet.proto()
+        && [e.orig, e.reply].iter().any(|t| {
+            t.src == packet.src
+                && t.dst == packet.dst
+                && t.sport == sport
+                && dport.is_none_or(|d| t.dport == d)
+        })
 }
 
 /// The exchange `request` starts, step by step.
@@ -292,7 +361,7 @@ pub fn starts_a_connection(packet: &Packet) -> bool {
 
 /// The conntrack entry the request left: its own if it had one, else the one conntrack
 /// confirms from the request's tuples after NAT (`None`: the request was untracked).
-fn entry_after(host: &Host, trace: &Trace) -> Option<CtEntry> {
+pub fn entry_after(host: &Host, trace: &Trace) -> Option<CtEntry> {
     if let Some(i) = trace.conntrack.entry {
         return host.conntrack.get(i).cloned();
     }
@@ -464,7 +533,10 @@ COMMIT
         );
         // The answer is this host's own, back out where the request came in.
         let reply = &e.steps[1].packet;
-        assert_eq!((reply.iif.as_deref(), reply.oif.as_deref()), (None, Some("lan0")));
+        assert_eq!(
+            (reply.iif.as_deref(), reply.oif.as_deref()),
+            (None, Some("lan0"))
+        );
     }
 
     #[test]
@@ -475,11 +547,30 @@ COMMIT
         let first = engine::simulate(&rules, &Host::default(), &syn, &options);
         let mut host = Host::default();
         host.known.conntrack = true;
-        host.conntrack.push(entry_after(&Host::default(), first.primary()).unwrap());
+        host.conntrack
+            .push(entry_after(&Host::default(), first.primary()).unwrap());
         let synack = packet("tcp 10.1.0.50:80 10.1.1.50:40000 in wan0 out lan0 flags SA");
         let e = simulate(&rules, &host, &synack, &options);
         assert_eq!(e.steps[0].role, StepRole::Request);
         assert_eq!(e.steps[0].packet, syn);
+        assert_eq!(e.end, ExchangeEnd::Stopped { step: 1 });
+    }
+
+    #[test]
+    fn a_udp_reply_of_a_known_connection_is_not_taken_for_a_request() {
+        let rules = ruleset(
+            "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -p udp --dport 53 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n",
+        );
+        let query = packet("udp 10.1.1.50:40000 10.1.0.50:53 in lan0 out wan0");
+        let options = Options::default();
+        let first = engine::simulate(&rules, &Host::default(), &query, &options);
+        let mut host = Host::default();
+        host.known.conntrack = true;
+        host.conntrack
+            .push(entry_after(&Host::default(), first.primary()).unwrap());
+        let answer = packet("udp 10.1.0.50:53 10.1.1.50:40000 in wan0 out lan0");
+        let e = simulate(&rules, &host, &answer, &options);
+        assert_eq!(e.steps[0].packet, query);
         assert_eq!(e.end, ExchangeEnd::Stopped { step: 1 });
     }
 
