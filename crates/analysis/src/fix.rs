@@ -287,10 +287,17 @@ fn structural(
 }
 
 /// `fix` with a `ct state established,related` ACCEPT added at the top of the base chain
-/// that blocked (`trace`'s decider in `ruleset`, the ruleset before the fix): for a table
-/// whose replies are dropped too, the flow's own rule is not enough.
-pub(crate) fn with_established(ruleset: &Ruleset, trace: &Trace, fix: Fix) -> Option<Fix> {
-    let place = *candidates(ruleset, trace, Scope::Established)?.first()?;
+/// `base` (of `fix.patched`): for a chain that drops the replies or the established
+/// packets of the connection, the flow's own rule is not enough. `trace` is the blocked
+/// packet's (the rule matches no field of it).
+pub(crate) fn with_established(trace: &Trace, fix: Fix, base: ChainRef) -> Option<Fix> {
+    let hook = fix.patched.chain_at(base).base.as_ref()?.hook;
+    let place = Place {
+        chain: base,
+        index: 0,
+        append: false,
+        hook,
+    };
     let (patched, rule) = insert_accept(&fix.patched, trace, place, Scope::Established)?;
     let mut caveats = fix.caveats;
     caveats.push(FixCaveat::AlsoReplies {

@@ -97,6 +97,11 @@ pub enum Command {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    /// Apply the suggested fix (the primary remedy's rules) in the test host and send the
+    /// whole connection through the kernel: the request, the reply, data both ways.
+    #[arg(long = "fix")]
+    pub fix: bool,
 }
 
 /// The inputs every command reads: rules, ipsets, host state, the packet.

@@ -89,7 +89,7 @@ where
 {
     let args = args::Args::try_parse_from(argv).map_err(Error::Usage)?;
     match &args.command {
-        Some(args::Command::Verify(v)) => verify(&config::Inputs::load(&v.input)?, out),
+        Some(args::Command::Verify(v)) => verify(&config::Inputs::load(&v.input)?, v.fix, out),
         Some(args::Command::Snapshot(a)) => cmd_snapshot::run(a, out),
         Some(args::Command::Trace(a)) => cmd_trace::run(a, out),
         Some(args::Command::Counters(a)) => cmd_counters::run(a, out),
@@ -150,11 +150,38 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
 }
 
 /// `whyblocked verify`: the packet through the real kernel in throwaway namespaces,
-/// compared with the simulation (see [`oracle::verify()`]).
-pub fn verify<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Conclusion, Error> {
-    // The oracle loads iptables-save files with iptables-restore and nft files (text or
-    // JSON, told apart by their content) with `nft -f`; the family is read from the file.
-    let rules: Vec<(model::SourceFile, model::Family)> = inputs
+/// compared with the simulation (see [`oracle::verify()`]); with `fix`, the suggested fix
+/// applied and the whole connection sent ([`verify_fix`]).
+pub fn verify<W: Write>(
+    inputs: &config::Inputs,
+    fix: bool,
+    out: &mut W,
+) -> Result<Conclusion, Error> {
+    if fix {
+        return verify_fix(inputs, out);
+    }
+    let report = oracle::verify(
+        &kernel_files(inputs),
+        &inputs.ruleset,
+        &inputs.host,
+        &inputs.packet,
+    )
+    .map_err(|e| Error::Input(format!("verify: {e}")))?;
+    write!(out, "{}", report::verify::render_text(&report))
+        .and_then(|()| out.flush())
+        .map_err(Error::Output)?;
+    Ok(if report.agree {
+        Conclusion::KernelAgrees
+    } else {
+        Conclusion::KernelDisagrees
+    })
+}
+
+/// The rules files as the oracle loads them: iptables-save files with iptables-restore and
+/// nft files (text or JSON, told apart by their content) with `nft -f`; the family is read
+/// from the file.
+fn kernel_files(inputs: &config::Inputs) -> Vec<(model::SourceFile, model::Family)> {
+    inputs
         .sources
         .iter()
         .cloned()
@@ -164,13 +191,72 @@ pub fn verify<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Conclusi
                 .iter()
                 .map(|s| (s.clone(), model::Family::Inet)),
         )
+        .collect()
+}
+
+/// `whyblocked verify --fix`: the primary remedy's rules applied in a throwaway test host
+/// and the whole connection (request, reply, data both ways) sent through the kernel,
+/// compared step by step with the simulated exchange. Agrees only when the whole exchange
+/// passes in the kernel, as simulated.
+pub fn verify_fix<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Conclusion, Error> {
+    use analysis::remedy::exchange;
+    let options = engine::Options::default();
+    let outcome = engine::simulate(&inputs.ruleset, &inputs.host, &inputs.packet, &options);
+    let found = analysis::remedy::remedies(
+        &inputs.ruleset,
+        &inputs.host,
+        &inputs.packet,
+        &outcome,
+        &options,
+        &inputs.tool_config,
+    )
+    .ok_or_else(|| {
+        Error::Input("verify --fix: the packet is not blocked by a rule or policy; there is no fix to verify".into())
+    })?;
+    let remedy = found
+        .primary()
+        .ok_or_else(|| Error::Input("verify --fix: no remedy was found".into()))?;
+    let simulated = remedy.exchange.as_ref().filter(|_| !remedy.kernel_rules.is_empty()).ok_or_else(|| {
+        Error::Input("verify --fix: the suggested fix is not a firewall rule, so it cannot be applied in a test host".into())
+    })?;
+    // The kernel's exchange starts where the simulated one does (the connection's first
+    // packet, when the packet asked about is a later one).
+    let request = simulated
+        .steps
+        .first()
+        .map_or_else(|| inputs.packet.clone(), |s| s.packet.clone());
+    let kernel = oracle::exchange::verify_fix(
+        &kernel_files(inputs),
+        &inputs.ruleset,
+        &inputs.host,
+        &request,
+        simulated,
+        &remedy.kernel_rules,
+    )
+    .map_err(|e| Error::Input(format!("verify --fix: {e}")))?;
+    let agreement = oracle::exchange::compare(simulated, &kernel);
+    let commands: Vec<&str> = remedy
+        .kernel_rules
+        .iter()
+        .map(|r| r.command.as_str())
         .collect();
-    let report = oracle::verify(&rules, &inputs.ruleset, &inputs.host, &inputs.packet)
-        .map_err(|e| Error::Input(format!("verify: {e}")))?;
-    write!(out, "{}", report::verify::render_text(&report))
-        .and_then(|()| out.flush())
-        .map_err(Error::Output)?;
-    Ok(if report.agree {
+    let steps: Vec<(
+        exchange::StepRole,
+        &model::Packet,
+        &model::kernel_walk::KernelWalk,
+    )> = kernel
+        .steps
+        .iter()
+        .map(|s| (s.role, &s.packet, &s.walk))
+        .collect();
+    write!(
+        out,
+        "{}",
+        report::verify::render_fix_exchange(&commands, simulated, &steps, kernel.works())
+    )
+    .and_then(|()| out.flush())
+    .map_err(Error::Output)?;
+    Ok(if kernel.works() && agreement.agree() {
         Conclusion::KernelAgrees
     } else {
         Conclusion::KernelDisagrees

@@ -16,10 +16,14 @@
 //! - [`inject`]: `AF_PACKET` from a peer, raw IP sockets for locally generated packets;
 //! - [`run`]: the [`Oracle`]: injection in batches, the trace read back (`netlink`), each
 //!   packet's walk placed and assembled (`analysis::agree`);
-//! - [`verify()`]: all of the above for one packet, compared with the engine.
+//! - [`verify()`]: all of the above for one packet, compared with the engine;
+//! - [`exchange`]: a whole connection (request, reply, data both ways) through the kernel,
+//!   with a remedy's rules applied, compared with the simulated exchange.
 //!
 //! On systems other than Linux the same API exists and returns [`LiveError::Unsupported`].
 
+#[cfg(target_os = "linux")]
+pub mod exchange;
 pub mod frame;
 pub mod load;
 pub mod verify;

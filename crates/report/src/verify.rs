@@ -7,7 +7,7 @@ use analysis::agree::{Comparison, Divergence, Endpoints, Step, Verification};
 use engine::Fate;
 use model::kernel::NfVerdict;
 use model::kernel_walk::{KernelStep, KernelWalk, Placement, StepKind};
-use model::{ChainRef, Ruleset};
+use model::{ChainRef, Packet, Ruleset};
 use std::fmt::Write as _;
 
 /// `input  filter INPUT #3 (rules.v4:12) -> drop`
@@ -265,4 +265,62 @@ pub fn render_text(v: &Verification) -> String {
         let _ = writeln!(f, "note: {n}");
     }
     f
+}
+
+/// `whyblocked verify --fix`: the remedy applied, then each packet of the exchange as
+/// simulated and as the kernel handled it, and the conclusion.
+pub fn render_fix_exchange(
+    commands: &[&str],
+    simulated: &analysis::remedy::exchange::Exchange,
+    kernel: &[(analysis::remedy::exchange::StepRole, &Packet, &KernelWalk)],
+    kernel_works: bool,
+) -> String {
+    use analysis::remedy::exchange::StepRole;
+    let mut s = String::from("fix applied in the test host\n");
+    for c in commands {
+        let _ = writeln!(s, "  {c}");
+    }
+    s.push_str("the whole exchange\n");
+    let n = simulated.steps.len().max(kernel.len());
+    for i in 0..n {
+        let sim = simulated.steps.get(i);
+        let ker = kernel.get(i);
+        let role = sim.map(|x| x.role).or(ker.map(|k| k.0));
+        let role = match role {
+            Some(StepRole::Request) => "request",
+            Some(StepRole::Reply) => "reply",
+            Some(StepRole::DataForward) => "data out",
+            Some(StepRole::DataBack) => "data back",
+            None => "?",
+        };
+        let packet = sim.map(|x| &x.packet).or(ker.map(|k| k.1));
+        let sim_words = match sim.map(|x| x.fate.as_ref()) {
+            Some(Some(f)) => engine_fate(f),
+            Some(None) => "undecided".to_string(),
+            None => "(not simulated)".to_string(),
+        };
+        let ker_words = ker.map_or("(not sent)".to_string(), |k| words::kernel_fate(&k.2.fate));
+        let _ = writeln!(
+            s,
+            "  {role:<9} {}\n            simulated: {sim_words}\n            kernel:    {ker_words}",
+            packet.map(words::flows::packet_with_iif).unwrap_or_default()
+        );
+    }
+    let simulated_passes = simulated.firewall_passes();
+    let _ = writeln!(
+        s,
+        "{}",
+        match (kernel_works, simulated_passes) {
+            (true, true) => "VERIFIED  the whole exchange passes in the kernel, as simulated",
+            (true, false) =>
+                "DISAGREE  the kernel lets the whole exchange through; the simulation does not",
+            (false, true) =>
+                "DISAGREE  the simulation lets the whole exchange through; the kernel does not",
+            (false, false) => "NOT FIXED the exchange still fails in the kernel, as simulated",
+        }
+    );
+    if simulated.end == analysis::remedy::exchange::ExchangeEnd::NoListener {
+        s.push_str("note      nothing listens on the destination port on this host: the firewall lets the connection through, but the host answers it with a reset or a port unreachable (the test host stands for a listener)\n");
+    }
+    s
 }

@@ -3,7 +3,7 @@
 //! forwarded SYN, a rate-limited accept whose branches disagree, a DNAT to a closed port.
 //! The whole output is compared, so any change in wording shows up as a snapshot diff.
 
-use analysis::remedy::exchange::{Exchange, ExchangeStep, StepRole};
+use analysis::remedy::exchange::{Exchange, ExchangeEnd, ExchangeStep, StepRole};
 use analysis::remedy::{Breadth, Durability, Language, Remedies, Remedy};
 use analysis::{FixRule, FlowOpening, Opens, Position, Service};
 use engine::*;
@@ -390,6 +390,7 @@ fn ufw_fix() -> Remedies {
             gateway: None,
         }),
         decider: Decider::Rule(r(0, 0)),
+        base_chain: None,
     };
     Remedies {
         owner: None,
@@ -420,6 +421,8 @@ fn ufw_fix() -> Remedies {
                     forwarded("eno1", StepRole::Request, &syn),
                     forwarded("tap0", StepRole::Reply, &syn_ack),
                 ],
+                end: ExchangeEnd::Works,
+                tracked: true,
             }),
             caveats: Vec::new(),
         }],

@@ -35,6 +35,7 @@ pub mod kube;
 #[cfg(target_os = "linux")]
 pub mod lab;
 pub mod nft;
+pub mod reply_blocks;
 
 /// A generated ruleset the lab can load and [`lab::Lab::shrink`] can make smaller.
 pub trait Generated: Clone {

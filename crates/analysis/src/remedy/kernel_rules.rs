@@ -3,6 +3,7 @@
 //! the table they go into. For hand-written rules the steps include the line for the
 //! persistent file; in a chain a tool rewrites they say they will not survive a reload.
 
+use super::exchange::{self, StepRole};
 use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
 use crate::fix::{Fix, FixRule, Scope};
 use model::owner::UnmanagedRole;
@@ -23,19 +24,9 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
         )
     };
     let flow = search(Scope::Flow);
-    let reply = super::hit_reply(blocked);
-    // The request is blocked and so would be its reply: each rung needs the missing
-    // `ct state established,related accept` as well.
-    let needs_established = !reply && flow.as_ref().is_some_and(|f| reply_blocked(blocked, f));
-    let widen = |fix: Fix| {
-        if needs_established {
-            crate::fix::with_established(blocked.ruleset, blocked.trace, fix)
-        } else {
-            Some(fix)
-        }
-    };
     let mut out: Vec<Candidate> = Vec::new();
     let mut add = |breadth, fix: Option<Fix>| {
+        let fix = fix.map(|f| with_replies(blocked, f));
         // A set element or the same rule at two breadths is one remedy.
         if let Some(fix) = fix.filter(|f| !out.iter().any(|c| c.kernel_rules == f.rules)) {
             out.push(candidate(blocked.ruleset, breadth, fix));
@@ -43,27 +34,40 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
     };
     // A missing set element is the ruleset's own way to open a service: the admin's
     // mechanism, preferred over a new rule of the same breadth.
-    let element_is_service = flow.as_ref().is_some_and(
-        |f| matches!(&f.opens, crate::fix_facts::Opens::SetElement(e) if e.src.is_none()),
-    );
+    let element_is_service = flow.as_ref().is_some_and(|f| {
+        matches!(&f.opens, crate::fix_facts::Opens::SetElement(e) if e.src.is_none())
+    });
     if element_is_service {
-        add(Breadth::Service, flow.and_then(widen));
+        add(Breadth::Service, flow);
     } else {
-        add(Breadth::Flow, flow.and_then(widen));
-        add(Breadth::Service, search(Scope::Service).and_then(widen));
+        add(Breadth::Flow, flow);
+        add(Breadth::Service, search(Scope::Service));
     }
-    if reply {
+    if super::hit_reply(blocked) {
         add(Breadth::Structural, search(Scope::Established));
     }
     out
 }
 
-/// Whether the flow's own ACCEPT lets the first packet through but not its reply or the
-/// data after it.
-fn reply_blocked(blocked: &Blocked<'_>, flow: &Fix) -> bool {
-    let x = super::exchange::simulate(&flow.patched, blocked.host, blocked.packet, blocked.options);
-    x.first_failure()
-        .is_some_and(|s| s.role != super::exchange::StepRole::Request)
+/// `fix` with `ct state established,related accept` at the top of every base chain that
+/// would still stop a later packet of the connection (the reply, the data either way),
+/// up to [`crate::fix::MAX_RULES`] of them: a table without it drops the replies of what
+/// it lets through.
+fn with_replies(blocked: &Blocked<'_>, mut fix: Fix) -> Fix {
+    for _ in 0..crate::fix::MAX_RULES {
+        let x = exchange::simulate(&fix.patched, blocked.host, blocked.packet, blocked.options);
+        let Some(stop) = x.first_failure() else {
+            break;
+        };
+        let Some(base) = stop.base_chain.filter(|_| stop.role != StepRole::Request) else {
+            break;
+        };
+        match crate::fix::with_established(blocked.trace, fix.clone(), base) {
+            Some(wider) => fix = wider,
+            None => break,
+        }
+    }
+    fix
 }
 
 fn candidate(ruleset: &Ruleset, breadth: Breadth, fix: Fix) -> Candidate {

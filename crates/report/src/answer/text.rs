@@ -441,7 +441,7 @@ impl<W: Write> Section<'_, '_, W> {
             }
         }
         match &primary.exchange {
-            Some(x) if x.works() => self.field(
+            Some(x) if x.firewall_passes() => self.field(
                 "verified",
                 [format!(
                     "{} (simulated; `whyblocked verify --fix` proves it in a kernel)",

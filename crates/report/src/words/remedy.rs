@@ -1,7 +1,7 @@
 //! A remedy ladder in words: the steps to type, what each opens, whether it survives a
 //! reload, and what the whole connection does with it.
 
-use analysis::remedy::exchange::{Exchange, ExchangeStep, StepRole};
+use analysis::remedy::exchange::{Exchange, ExchangeEnd, ExchangeStep, StepRole};
 use analysis::remedy::{Breadth, Durability, Language, Remedy, Step};
 use engine::Fate;
 use model::packet::TcpFlags;
@@ -105,7 +105,14 @@ pub fn exchange_summary(exchange: &Exchange) -> String {
     if data == 2 && exchange.steps.iter().all(ExchangeStep::passed) {
         parts.push("data both ways".into());
     }
-    parts.join(", ")
+    let mut s = parts.join(", ");
+    if exchange.end == ExchangeEnd::NoListener {
+        s.push_str("; but nothing listens on the port: the host answers with a reset");
+    }
+    if !exchange.tracked {
+        s.push_str("; untracked: each packet is judged on its own");
+    }
+    s
 }
 
 /// `SYN forwarded` / `SYN/ACK dropped by filter/FORWARD's policy`.
