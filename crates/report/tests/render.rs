@@ -219,6 +219,7 @@ fn base_trace(packet: Packet, events: Vec<Event>, fate: Fate, decider: Decider) 
         assumptions: vec![],
         warnings: vec![],
         reply: None,
+        cause: None,
     }
 }
 

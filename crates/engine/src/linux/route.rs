@@ -20,7 +20,10 @@
 //! `addrconf`): the decision then has `route: None` and
 //! [`Assumption::LocalRoutesFromAddresses`] says so (see [`route_received_explained`]).
 
-use crate::trace::{RouteDecision, RouteKind, RoutingFailure};
+use crate::trace::{
+    AnswerSource, FibStep, FibStepResult, ReverseLookup, RouteDecision, RouteKind, RouteSeen, RoutingFailure,
+    RpfMiss,
+};
 use crate::warning::Assumption;
 use ipnet::IpNet;
 use model::expr::rtn;
@@ -174,6 +177,88 @@ pub fn rpfilter_passes(
     })
 }
 
+/// The reverse lookup of a failed reverse-path check, step by step: the packet's source
+/// looked up as a destination from `lo`, with the packet's destination as the source and
+/// its mark only when `use_mark` (`src_valid_mark`, `--validmark`), as
+/// `__fib_validate_source` and `rpfilter_lookup_reverse` do; and why the answer does not
+/// lead back out of the arrival interface (`loose`: any unicast route would have done).
+/// `None` when the routes are unknown, the packet did not arrive on an interface, or the
+/// check passes.
+pub fn reverse_lookup(
+    host: &Host,
+    packet: &Packet,
+    use_mark: bool,
+    loose: bool,
+    accept_local: bool,
+) -> Option<ReverseLookup> {
+    if !host.known.routes {
+        return None;
+    }
+    let iif = packet.iif.clone()?;
+    let fib = Fib::new(host, packet.is_ipv6());
+    let saddr = match packet.dst {
+        IpAddr::V4(d) if d.is_multicast() || d.is_broadcast() || d.is_unspecified() => None,
+        d => Some(d),
+    };
+    let flow = Flow {
+        dst: packet.src,
+        src: saddr,
+        iif: None,
+        mark: if use_mark { packet.mark } else { 0 },
+        tos: packet.tos,
+        proto: None,
+        ports: None,
+        uid: 0,
+    };
+    let mut steps = Vec::new();
+    let miss = match fib.lookup_recorded(&flow, Some(&mut steps)) {
+        Lookup::Route(hit) => {
+            let unicast = match hit.route.route_type {
+                RouteType::Unicast => true,
+                RouteType::Local => accept_local,
+                _ => false,
+            };
+            if !unicast {
+                RpfMiss::NotUnicast
+            } else if loose || hit.route.uses_dev(&iif) {
+                return None;
+            } else {
+                RpfMiss::OtherInterface {
+                    via: hit.route.dev_name().map(str::to_string),
+                }
+            }
+        }
+        Lookup::RuleAction { .. } => RpfMiss::NotUnicast,
+        Lookup::NoRoute => RpfMiss::NoRoute,
+    };
+    Some(ReverseLookup {
+        iif,
+        addr: packet.src,
+        mark: flow.mark,
+        steps,
+        miss,
+    })
+}
+
+/// [`reverse_lookup`] as the `rp_filter` sysctl makes it (`mode` 1 strict, 2 loose; 0 for
+/// the source check a hairpin packet gets), with the inbound interface's `src_valid_mark`
+/// and `accept_local`.
+pub fn rp_filter_lookup(host: &Host, packet: &Packet, mode: u8) -> Option<ReverseLookup> {
+    let iif = packet.iif.as_deref()?;
+    let or_conf = |name: &str| {
+        let a = host.sysctls.int_or(&conf_key(false, "all", name), 0);
+        let d = host.sysctls.int_or(&conf_key(false, iif, name), 0);
+        a.max(d) != 0
+    };
+    reverse_lookup(
+        host,
+        packet,
+        or_conf("src_valid_mark"),
+        mode == 2,
+        or_conf("accept_local"),
+    )
+}
+
 /// A drop the kernel makes before PREROUTING runs, so no rule sees the packet.
 ///
 /// IPv6 (`ip6_rcv_core`): a multicast source, or a loopback source or destination on a
@@ -184,12 +269,16 @@ pub fn dropped_before_prerouting(host: &Host, packet: &Packet) -> Option<Routing
     };
     let on_lo = packet.iif.as_deref().is_some_and(|i| is_loopback(host, i));
     if src.is_multicast() {
-        return Some(RoutingFailure::Martian);
+        return Some(RoutingFailure::MartianSource);
     }
-    if (src.is_loopback() || dst.is_loopback()) && !on_lo && packet.iif.is_some() {
-        return Some(RoutingFailure::Martian);
+    if on_lo || packet.iif.is_none() {
+        return None;
     }
-    None
+    if src.is_loopback() {
+        return Some(RoutingFailure::MartianSource);
+    }
+    dst.is_loopback()
+        .then_some(RoutingFailure::MartianDestination)
 }
 
 /// [`route_received`] with the assumptions it made.
@@ -278,6 +367,35 @@ pub fn icmp_error_source(host: &Host, packet: &Packet) -> Option<IpAddr> {
                     .and_then(|d| select_addr(host, d, to))
             })
             .or_else(|| any_global_addr(host, true))
+    }
+}
+
+/// Where an ICMP error about a forwarded `packet` comes from: [`icmp_error_source`], or
+/// when the host's addresses are unknown, this host's address on the route back, which
+/// leaves by the route back's device when the routes are known, else (taken) by the
+/// interface the packet came in on.
+pub fn icmp_error_from(host: &Host, packet: &Packet) -> AnswerSource {
+    if let Some(a) = icmp_error_source(host, packet) {
+        return AnswerSource::Addr(a);
+    }
+    let routed_back = host.known.routes.then(|| {
+        let flow = Flow {
+            dst: packet.src,
+            src: None,
+            iif: None,
+            mark: 0,
+            tos: 0,
+            proto: None,
+            ports: None,
+            uid: 0,
+        };
+        match Fib::new(host, packet.is_ipv6()).lookup(&flow) {
+            Lookup::Route(hit) => hit.route.dev_name().map(str::to_string),
+            _ => None,
+        }
+    });
+    AnswerSource::RouteBack {
+        via: routed_back.unwrap_or_else(|| packet.iif.clone()),
     }
 }
 
@@ -398,7 +516,7 @@ impl Cx<'_> {
             if let Lookup::Route(hit) = &lookup {
                 if hit.route.dev_name() != Some(iif.as_str()) && !forwardable_v6_source(packet.src)
                 {
-                    return mk(RouteKind::Failed(RoutingFailure::Martian));
+                    return mk(RouteKind::Failed(RoutingFailure::MartianSource));
                 }
             }
         }
@@ -550,23 +668,28 @@ impl Cx<'_> {
             return None;
         };
         if s.is_multicast() || s.is_broadcast() {
-            return Some(RoutingFailure::Martian);
+            return Some(RoutingFailure::MartianSource);
         }
         // 0.0.0.0 -> 255.255.255.255 (DHCP) is taken as broadcast input.
         if d.is_broadcast() || (s.is_unspecified() && d.is_unspecified()) {
             return None;
         }
-        if s.is_unspecified() || d.is_unspecified() {
-            return Some(RoutingFailure::Martian);
+        if s.is_unspecified() {
+            return Some(RoutingFailure::MartianSource);
+        }
+        if d.is_unspecified() {
+            return Some(RoutingFailure::MartianDestination);
         }
         if is_loopback(self.host, iif) {
             return None;
         }
-        if d.is_loopback() || s.is_loopback() {
-            let localnet = self.or_conf_v4(iif, "route_localnet");
-            if localnet == 0 {
-                return Some(RoutingFailure::Martian);
-            }
+        // A loopback destination is checked first: with both, the destination is named.
+        if (d.is_loopback() || s.is_loopback()) && self.or_conf_v4(iif, "route_localnet") == 0 {
+            return Some(if d.is_loopback() {
+                RoutingFailure::MartianDestination
+            } else {
+                RoutingFailure::MartianSource
+            });
         }
         None
     }
@@ -608,7 +731,7 @@ impl Cx<'_> {
             };
             if !hairpin || accept_local {
                 // The kernel's fast path: only "is the source one of ours?".
-                return (own_source && !accept_local).then_some(RoutingFailure::Martian);
+                return (own_source && !accept_local).then_some(RoutingFailure::MartianSource);
             }
             // `__fib_validate_source` with rp_filter 0: the source's route must be unicast
             // (or local with accept_local); no route at all is fine.
@@ -624,7 +747,7 @@ impl Cx<'_> {
             };
             return match fib.lookup(&flow) {
                 Lookup::Route(hit) if hit.route.route_type != RouteType::Unicast => {
-                    Some(RoutingFailure::Martian)
+                    Some(RoutingFailure::MartianSource)
                 }
                 _ => None,
             };
@@ -659,7 +782,7 @@ impl Cx<'_> {
                         fail
                     }
                 }
-                _ => Some(RoutingFailure::Martian),
+                _ => Some(RoutingFailure::MartianSource),
             },
             _ => fail,
         }
@@ -843,6 +966,19 @@ struct FibRoute {
     route: Route,
 }
 
+impl FibRoute {
+    /// The route as a recorded lookup shows it.
+    fn seen(&self) -> RouteSeen {
+        RouteSeen {
+            index: self.index,
+            dst: self.route.dst,
+            route_type: self.route.route_type,
+            dev: self.route.dev_name().map(str::to_string),
+            gateway: self.route.first_gateway(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Hit {
     table: u32,
@@ -955,6 +1091,20 @@ impl<'h> Fib<'h> {
     /// `fib_rules_lookup`: rules by priority; a lookup that finds nothing (or a throw
     /// route) goes on with the next rule; `goto` jumps to the rule with that priority.
     fn lookup(&self, flow: &Flow) -> Lookup {
+        self.lookup_recorded(flow, None)
+    }
+
+    /// [`Fib::lookup`], recording what each matching rule gave into `steps`.
+    fn lookup_recorded(&self, flow: &Flow, mut steps: Option<&mut Vec<FibStep>>) -> Lookup {
+        let mut record = |rule: &PolicyRule, result: FibStepResult| {
+            if let Some(steps) = steps.as_deref_mut() {
+                steps.push(FibStep {
+                    priority: rule.priority,
+                    rule: rule.text.clone(),
+                    result,
+                });
+            }
+        };
         let mut i = 0;
         while i < self.rules.len() {
             let rule = &self.rules[i];
@@ -973,23 +1123,35 @@ impl<'h> Fib<'h> {
                     continue;
                 }
                 ref a => {
+                    record(rule, FibStepResult::Action(a.clone()));
                     return Lookup::RuleAction {
                         priority: rule.priority,
                         action: a.clone(),
-                    }
+                    };
                 }
             };
             let Some(hit) = self.best_in_table(table, flow.dst, flow.src) else {
+                record(rule, FibStepResult::NothingInTable { table });
                 continue;
             };
             if hit.route.route_type == RouteType::Throw {
+                record(rule, FibStepResult::Throw { table });
                 continue;
             }
             if let Some(sup) = rule.suppress_prefixlen {
                 if hit.route.dst.prefix_len() <= sup {
+                    let route = hit.seen();
+                    record(rule, FibStepResult::Suppressed { table, route });
                     continue;
                 }
             }
+            record(
+                rule,
+                FibStepResult::Found {
+                    table,
+                    route: hit.seen(),
+                },
+            );
             return Lookup::Route(Hit {
                 table,
                 rule_priority: Some(rule.priority),
@@ -1774,7 +1936,7 @@ mod tests {
     fn martian_loopback_source_from_eth() {
         let h = router().build();
         let d = route_received(&h, &syn_in("127.0.0.1", "10.1.0.2", "tap0"));
-        assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::Martian));
+        assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::MartianSource));
         // route_localnet lets 127/8 through routing; 127.0.0.1 itself is still one of lo's
         // addresses, which fib_validate_source refuses as a source.
         let h = router()
@@ -1786,7 +1948,7 @@ mod tests {
         );
         assert_eq!(
             route_received(&h, &syn_in("127.0.0.1", "10.1.0.2", "tap0")).kind,
-            RouteKind::Failed(RoutingFailure::Martian)
+            RouteKind::Failed(RoutingFailure::MartianSource)
         );
     }
 
@@ -1797,7 +1959,7 @@ mod tests {
     fn broadcast_source_hairpin_is_martian() {
         let h = router().build();
         let d = route_received(&h, &syn_in("10.1.1.255", "10.1.1.41", "tap0"));
-        assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::Martian));
+        assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::MartianSource));
         let d = route_received(&h, &syn_in("10.1.1.255", "10.1.0.2", "tap0"));
         assert_eq!(d.kind, fwd("eno1", None));
         let h = router()
@@ -1815,7 +1977,7 @@ mod tests {
         let h = router().build();
         for src in ["::", "fe80::5c", "ff02::1", "::1"] {
             let d = route_received(&h, &syn_in(src, "fd00::2", "tap0"));
-            assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::Martian), "{src}");
+            assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::MartianSource), "{src}");
         }
         let d = route_received(&h, &syn_in("fd01::2", "fd00::2", "tap0"));
         assert_eq!(d.kind, fwd("eno1", None));
@@ -1826,7 +1988,7 @@ mod tests {
         let h = router().build();
         for src in ["224.0.0.5", "255.255.255.255", "0.0.0.0"] {
             let d = route_received(&h, &syn_in(src, "10.1.0.2", "tap0"));
-            assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::Martian), "{src}");
+            assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::MartianSource), "{src}");
         }
     }
 
@@ -1835,7 +1997,7 @@ mod tests {
         let h = router().build();
         assert_eq!(
             route_received(&h, &syn_in("10.1.0.1", "10.1.1.1", "tap0")).kind,
-            RouteKind::Failed(RoutingFailure::Martian)
+            RouteKind::Failed(RoutingFailure::MartianSource)
         );
         let h = router()
             .sysctl("net.ipv4.conf.tap0.accept_local", "1")
@@ -1852,11 +2014,11 @@ mod tests {
         let p = syn_in("::1", "fd00::2", "tap0");
         assert_eq!(
             dropped_before_prerouting(&h, &p),
-            Some(RoutingFailure::Martian)
+            Some(RoutingFailure::MartianSource)
         );
         assert_eq!(
             route_received(&h, &p).kind,
-            RouteKind::Failed(RoutingFailure::Martian)
+            RouteKind::Failed(RoutingFailure::MartianSource)
         );
         assert_eq!(
             dropped_before_prerouting(&h, &syn_in("fd01::2", "fd00::2", "tap0")),
