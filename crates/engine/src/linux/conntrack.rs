@@ -212,7 +212,11 @@ pub fn classify_first(packet: &Packet, tcp_loose: bool) -> FirstPacket {
 
 /// Why a first packet classified `first` is INVALID (`None`: it is not). `tcp_loose` is
 /// the value of `nf_conntrack_tcp_loose` when it was consulted (a lone ACK).
-pub fn invalid_why(packet: &Packet, first: FirstPacket, tcp_loose: Option<bool>) -> Option<CtInvalid> {
+pub fn invalid_why(
+    packet: &Packet,
+    first: FirstPacket,
+    tcp_loose: Option<bool>,
+) -> Option<CtInvalid> {
     match (first, packet.l4) {
         (FirstPacket::InvalidNew, L4::Tcp { flags, .. }) => {
             let segment = match tcp_index(flags) {
@@ -224,10 +228,9 @@ pub fn invalid_why(packet: &Packet, first: FirstPacket, tcp_loose: Option<bool>)
             Some(CtInvalid::NoEntry { segment, tcp_loose })
         }
         (FirstPacket::InvalidFlags, _) => Some(CtInvalid::BadTcpFlags),
-        (
-            FirstPacket::InvalidIcmp,
-            L4::Icmp { icmp_type, .. } | L4::Icmpv6 { icmp_type, .. },
-        ) => Some(CtInvalid::IcmpCannotOpen { icmp_type }),
+        (FirstPacket::InvalidIcmp, L4::Icmp { icmp_type, .. } | L4::Icmpv6 { icmp_type, .. }) => {
+            Some(CtInvalid::IcmpCannotOpen { icmp_type })
+        }
         _ => None,
     }
 }

@@ -21,8 +21,8 @@ use crate::linux::prepared::{Entry, Manip, Prepared};
 use crate::linux::walk::{End, Walk};
 use crate::linux::{delivery, reject, route, symptom};
 use crate::trace::{
-    AnswerSource, Cause, CtInvalid, CtState, RpfCheck, Decider, Event, Fate, Listener, NatRewrite, Note, Reply, Response, ResponseKind,
-    RouteDecision, RouteKind, RoutingFailure, Trace,
+    AnswerSource, Cause, CtInvalid, CtState, Decider, Event, Fate, Listener, NatRewrite, Note,
+    Reply, Response, ResponseKind, RouteDecision, RouteKind, RoutingFailure, RpfCheck, Trace,
 };
 use crate::warning::{Assumption, Warning};
 use crate::{Decisions, Options, PacketPath};
@@ -660,8 +660,7 @@ fn routing_cause(w: &Walk<'_, '_>, reason: &RoutingFailure) -> Cause {
         },
         // A source martian by its reverse lookup: the route back is not unicast.
         RoutingFailure::MartianSource => Cause::MartianSource {
-            lookup: route::rp_filter_lookup(host, packet, 2)
-                .filter(|l| l.miss == crate::trace::RpfMiss::NotUnicast),
+            lookup: route::martian_source_lookup(host, packet),
         },
         RoutingFailure::MartianDestination => Cause::MartianDestination,
         RoutingFailure::TtlExceeded => Cause::TtlExceeded,
@@ -684,7 +683,8 @@ fn rule_cause(w: &Walk<'_, '_>, at: model::RuleRef) -> Option<Cause> {
             true,
         ) = (&m.test, m.negated)
         {
-            let lookup = route::reverse_lookup(w.host, &w.packet, *validmark, *loose, *accept_local);
+            let lookup =
+                route::reverse_lookup(w.host, &w.packet, *validmark, *loose, *accept_local);
             if lookup.is_none() && w.host.known.routes {
                 // The check passed here: the rule decided on something else.
                 continue;

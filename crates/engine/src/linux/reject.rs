@@ -36,8 +36,7 @@
 
 use crate::linux::route;
 use crate::trace::{
-    AnswerSource, Fate, Listener, Response, ResponseKind, RouteDecision, RouteKind,
-    RoutingFailure,
+    AnswerSource, Fate, Listener, Response, ResponseKind, RouteDecision, RouteKind, RoutingFailure,
 };
 use model::expr::Reject;
 use model::packet::{Fragment, PktType, TcpFlags, L4};
@@ -424,7 +423,10 @@ mod tests {
         // Measured: an OUTPUT reject of 10.1.0.1 -> 10.1.0.2 produced 10.1.0.1 -> 10.1.0.1.
         let p = tcp_syn("10.1.0.1", "10.1.0.2", 2175).build();
         let r = reject(Reject::Icmp(3), &p, Hook::Output).unwrap();
-        assert_eq!((r.from.addr().unwrap(), r.to), (ip("10.1.0.1"), ip("10.1.0.1")));
+        assert_eq!(
+            (r.from.addr().unwrap(), r.to),
+            (ip("10.1.0.1"), ip("10.1.0.1"))
+        );
         let r = reject(Reject::TcpReset, &p, Hook::Output).unwrap();
         assert_eq!(r.from.addr().unwrap(), ip("10.1.0.2"));
     }

@@ -21,8 +21,8 @@
 //! [`Assumption::LocalRoutesFromAddresses`] says so (see [`route_received_explained`]).
 
 use crate::trace::{
-    AnswerSource, FibStep, FibStepResult, ReverseLookup, RouteDecision, RouteKind, RouteSeen, RoutingFailure,
-    RpfMiss,
+    AnswerSource, FibStep, FibStepResult, ReverseLookup, RouteDecision, RouteKind, RouteSeen,
+    RoutingFailure, RpfMiss,
 };
 use crate::warning::Assumption;
 use ipnet::IpNet;
@@ -257,6 +257,22 @@ pub fn rp_filter_lookup(host: &Host, packet: &Packet, mode: u8) -> Option<Revers
         mode == 2,
         or_conf("accept_local"),
     )
+}
+
+/// The reverse lookup that made an IPv4 source martian, when one did: a source that is
+/// not special by itself (loopback, multicast, broadcast, 0.0.0.0) nor one of this host's
+/// addresses, whose route back is not unicast (`__fib_validate_source`: `e_inval`).
+pub fn martian_source_lookup(host: &Host, packet: &Packet) -> Option<ReverseLookup> {
+    let IpAddr::V4(s) = packet.src else {
+        return None;
+    };
+    if s.is_loopback() || s.is_multicast() || s.is_broadcast() || s.is_unspecified() {
+        return None;
+    }
+    if host.owner_of(packet.src).is_some() {
+        return None;
+    }
+    rp_filter_lookup(host, packet, 2).filter(|l| l.miss == RpfMiss::NotUnicast)
 }
 
 /// A drop the kernel makes before PREROUTING runs, so no rule sees the packet.
@@ -1977,7 +1993,11 @@ mod tests {
         let h = router().build();
         for src in ["::", "fe80::5c", "ff02::1", "::1"] {
             let d = route_received(&h, &syn_in(src, "fd00::2", "tap0"));
-            assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::MartianSource), "{src}");
+            assert_eq!(
+                d.kind,
+                RouteKind::Failed(RoutingFailure::MartianSource),
+                "{src}"
+            );
         }
         let d = route_received(&h, &syn_in("fd01::2", "fd00::2", "tap0"));
         assert_eq!(d.kind, fwd("eno1", None));
@@ -1988,8 +2008,79 @@ mod tests {
         let h = router().build();
         for src in ["224.0.0.5", "255.255.255.255", "0.0.0.0"] {
             let d = route_received(&h, &syn_in(src, "10.1.0.2", "tap0"));
-            assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::MartianSource), "{src}");
+            assert_eq!(
+                d.kind,
+                RouteKind::Failed(RoutingFailure::MartianSource),
+                "{src}"
+            );
         }
+    }
+
+    /// `ip_route_input_slow`: a zero or (without route_localnet) loopback destination is a
+    /// martian destination, named as such; with both sides loopback the destination is.
+    #[test]
+    fn martian_destination_is_told_from_martian_source() {
+        let h = router().build();
+        for (src, dst, want) in [
+            ("10.1.1.2", "0.0.0.0", RoutingFailure::MartianDestination),
+            ("10.1.1.2", "127.0.0.1", RoutingFailure::MartianDestination),
+            ("127.0.0.1", "127.0.0.1", RoutingFailure::MartianDestination),
+            ("0.0.0.0", "10.1.0.2", RoutingFailure::MartianSource),
+            ("fd01::2", "::1", RoutingFailure::MartianDestination),
+        ] {
+            let d = route_received(&h, &syn_in(src, dst, "tap0"));
+            assert_eq!(d.kind, RouteKind::Failed(want), "{src} -> {dst}");
+        }
+    }
+
+    /// A source whose route back is a blackhole is martian (`e_inval`), and the reverse
+    /// lookup that found the blackhole is told; a strict miss names the other interface.
+    #[test]
+    fn reverse_lookups_say_why() {
+        let h = router()
+            .typed_route(
+                table_id::MAIN,
+                "192.0.2.0/24",
+                RouteType::Blackhole,
+                None,
+                None,
+                0,
+            )
+            .sysctl("net.ipv4.conf.tap0.send_redirects", "0")
+            .build();
+        let p = syn_in("192.0.2.7", "10.1.0.2", "tap0");
+        let l = martian_source_lookup(&h, &p).expect("a lookup");
+        assert_eq!(l.miss, RpfMiss::NotUnicast);
+        assert!(matches!(
+            l.steps.last().map(|s| &s.result),
+            Some(FibStepResult::Found { route, .. }) if route.route_type == RouteType::Blackhole
+        ));
+        let l = reverse_lookup(
+            &h,
+            &syn_in("10.1.0.50", "10.1.0.2", "tap0"),
+            false,
+            false,
+            false,
+        )
+        .expect("strict miss");
+        assert_eq!(
+            l.miss,
+            RpfMiss::OtherInterface {
+                via: Some("eno1".into())
+            }
+        );
+        assert_eq!(l.steps.len(), 2, "local, then main: {:?}", l.steps);
+        // Loose: eno1 is a route back, the check passes, nothing to explain.
+        assert_eq!(
+            reverse_lookup(
+                &h,
+                &syn_in("10.1.0.50", "10.1.0.2", "tap0"),
+                false,
+                true,
+                false
+            ),
+            None
+        );
     }
 
     #[test]

@@ -223,9 +223,9 @@ pub fn ct_invalid(why: &CtInvalid) -> String {
         CtInvalid::IcmpErrorUnknownFlow => {
             "an ICMP error about a flow no conntrack entry knows".to_string()
         }
-        CtInvalid::IcmpCannotOpen { icmp_type } => format!(
-            "ICMP type {icmp_type} cannot open a connection and no entry knows its flow"
-        ),
+        CtInvalid::IcmpCannotOpen { icmp_type } => {
+            format!("ICMP type {icmp_type} cannot open a connection and no entry knows its flow")
+        }
         CtInvalid::BeforeConntrack => {
             "the rule runs before conntrack (raw priority), where every packet reads INVALID"
                 .to_string()
