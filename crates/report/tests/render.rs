@@ -323,7 +323,7 @@ fn ufw_outcome(limit_matched: bool) -> Trace {
                 icmp_type: 3,
                 code: 3,
             },
-            from: ip("10.1.1.1"),
+            from: engine::AnswerSource::Addr(ip("10.1.1.1")),
             to: ip("10.1.1.2"),
             by_stack: false,
         }),
@@ -395,6 +395,7 @@ fn ufw_fix() -> Fix {
             oif: Some("eno1".into()),
         }),
         caveats: Vec::new(),
+        patched: model::Ruleset::default(),
     }
 }
 
@@ -584,11 +585,12 @@ fn dnat_closed_port() -> (Ruleset, Outcome) {
             tuple("10.1.1.1", "10.1.1.2", 2222, 5000),
         )),
         depends_on: vec!["net.netfilter.nf_conntrack_tcp_loose".into()],
+        invalid: None,
     };
     t.sender_sees = SenderView {
         response: Some(Response {
             kind: ResponseKind::TcpRst,
-            from: ip("10.1.1.1"),
+            from: engine::AnswerSource::Addr(ip("10.1.1.1")),
             to: ip("10.1.1.2"),
             by_stack: true,
         }),

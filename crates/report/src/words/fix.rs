@@ -144,6 +144,7 @@ mod tests {
             passes,
             opens,
             caveats,
+            patched: model::Ruleset::default(),
         }
     }
 
