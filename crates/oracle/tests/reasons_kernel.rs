@@ -39,12 +39,18 @@ const ACCEPT_ALL: &str = "table inet wbh6 {\n chain pre {\n  type filter hook pr
 
 const FIB_RPF: &str = "table inet wbh6 {\n chain pre {\n  type filter hook prerouting priority raw; policy accept;\n  fib saddr . iif oif missing drop\n }\n chain in {\n  type filter hook input priority 0; policy accept;\n }\n}\n";
 
+/// One test (the namespace check at its end needs no other test of this file running).
 #[test]
-fn kernel_rp_filter_drops_what_the_wg_quick_lookup_sends_to_wg0() {
-    if !common::kernel_tests_enabled("kernel_rp_filter_drops_what_the_wg_quick_lookup_sends_to_wg0")
-    {
+fn kernel_agrees_on_the_wg_quick_reverse_path_reasons() {
+    if !common::kernel_tests_enabled("kernel_agrees_on_the_wg_quick_reverse_path_reasons") {
         return;
     }
+    rp_filter_drops_what_the_wg_quick_lookup_sends_to_wg0();
+    fib_rpfilter_rule_drops_what_the_wg_quick_lookup_sends_to_wg0();
+    common::assert_no_namespaces_of_this_process();
+}
+
+fn rp_filter_drops_what_the_wg_quick_lookup_sends_to_wg0() {
     let host = wg_quick_host();
     let from_internet = common::tcp(
         "203.0.113.5",
@@ -83,16 +89,9 @@ fn kernel_rp_filter_drops_what_the_wg_quick_lookup_sends_to_wg0() {
     assert_eq!(v.kernel.fate, KernelFate::Delivered);
     assert!(v.agree);
     assert_eq!(engine_cause(&v), None);
-    common::assert_no_namespaces_of_this_process();
 }
 
-#[test]
-fn kernel_fib_rpfilter_rule_drops_what_the_wg_quick_lookup_sends_to_wg0() {
-    if !common::kernel_tests_enabled(
-        "kernel_fib_rpfilter_rule_drops_what_the_wg_quick_lookup_sends_to_wg0",
-    ) {
-        return;
-    }
+fn fib_rpfilter_rule_drops_what_the_wg_quick_lookup_sends_to_wg0() {
     let host = wg_quick_host();
     let from_internet = common::tcp(
         "2001:db8:99::5",
@@ -129,5 +128,4 @@ fn kernel_fib_rpfilter_rule_drops_what_the_wg_quick_lookup_sends_to_wg0() {
     let v = verify(FIB_RPF, &host, &neighbour);
     assert_eq!(v.kernel.fate, KernelFate::Delivered);
     assert!(v.agree);
-    common::assert_no_namespaces_of_this_process();
 }
