@@ -296,30 +296,30 @@ fn routing_and_stack_fates_have_codes() {
         Some(Cause::IpForwardOff { sysctl }) if sysctl == "net.ipv4.conf.eth0.forwarding"
     ));
     let on = small_host("1");
-    assert_eq!(
-        cause(
-            &rs,
-            &on,
-            "tcp 192.0.2.99:40000 198.51.100.1:22 in eth0 ttl 1"
+    for (spec, want) in [
+        (
+            "tcp 192.0.2.99:40000 198.51.100.1:22 in eth0 ttl 1",
+            Cause::TtlExceeded,
         ),
-        Some(Cause::TtlExceeded)
-    );
-    assert_eq!(
-        cause(&rs, &on, "tcp 127.0.0.1:40000 192.0.2.10:22 in eth0"),
-        Some(Cause::MartianSource { lookup: None })
-    );
-    assert_eq!(
-        cause(&rs, &on, "tcp 192.0.2.99:40000 0.0.0.0:22 in eth0"),
-        Some(Cause::MartianDestination)
-    );
-    assert_eq!(
-        cause(&rs, &on, "tcp [::1]:40000 [2001:db8:1::10]:22 in eth0"),
-        Some(Cause::MartianSource { lookup: None })
-    );
-    assert_eq!(
-        cause(&rs, &on, "tcp [2001:db8:1::99]:40000 [::1]:22 in eth0"),
-        Some(Cause::MartianDestination)
-    );
+        (
+            "tcp 127.0.0.1:40000 192.0.2.10:22 in eth0",
+            Cause::MartianSource { lookup: None },
+        ),
+        (
+            "tcp 192.0.2.99:40000 0.0.0.0:22 in eth0",
+            Cause::MartianDestination,
+        ),
+        (
+            "tcp [::1]:40000 [2001:db8:1::10]:22 in eth0",
+            Cause::MartianSource { lookup: None },
+        ),
+        (
+            "tcp [2001:db8:1::99]:40000 [::1]:22 in eth0",
+            Cause::MartianDestination,
+        ),
+    ] {
+        assert_eq!(cause(&rs, &on, spec), Some(want), "{spec}");
+    }
     // Sockets given, none on the port: the stack refuses.
     let mut listening = on.clone();
     listening.known.sockets = true;

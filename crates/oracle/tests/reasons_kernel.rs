@@ -45,87 +45,51 @@ fn kernel_agrees_on_the_wg_quick_reverse_path_reasons() {
     if !common::kernel_tests_enabled("kernel_agrees_on_the_wg_quick_reverse_path_reasons") {
         return;
     }
-    rp_filter_drops_what_the_wg_quick_lookup_sends_to_wg0();
-    fib_rpfilter_rule_drops_what_the_wg_quick_lookup_sends_to_wg0();
+    // rp_filter 1: no verdict, the kernel loses the packet in routing. A neighbour on
+    // eth0's subnet is routed back by eth0 (main, /24, not suppressed).
+    let sysctl = lost_then_passes(ACCEPT_ALL, ("203.0.113.5", "192.0.2.7", "192.0.2.10"));
+    assert!(
+        matches!(sysctl.0, KernelFate::Vanished { .. }),
+        "{:?}",
+        sysctl.0
+    );
+    assert!(matches!(sysctl.1, RpfCheck::Sysctl { mode: 1, .. }));
+    // The nft fib rule, IPv6: the rule drops it.
+    let rule = lost_then_passes(
+        FIB_RPF,
+        ("2001:db8:99::5", "2001:db8:1::7", "2001:db8:1::10"),
+    );
+    assert!(matches!(rule.0, KernelFate::Dropped { .. }), "{:?}", rule.0);
+    assert!(matches!(rule.1, RpfCheck::Rule { loose: false, .. }));
     common::assert_no_namespaces_of_this_process();
 }
 
-fn rp_filter_drops_what_the_wg_quick_lookup_sends_to_wg0() {
+/// Sends a SYN from `far` (routed back by wg0) and from `near` (routed back by eth0) to
+/// `dst` on eth0: the kernel must stop the first and deliver the second, agreeing with the
+/// engine, whose reason for the first is a reverse lookup leaving by wg0. Returns the
+/// kernel's fate of the first and the engine's check.
+fn lost_then_passes(rules: &str, (far, near, dst): (&str, &str, &str)) -> (KernelFate, RpfCheck) {
     let host = wg_quick_host();
-    let from_internet = common::tcp(
-        "203.0.113.5",
-        40000,
-        "192.0.2.10",
-        22,
-        "S",
-        Some("eth0"),
-        None,
+    let syn = |src| common::tcp(src, 40000, dst, 22, "S", Some("eth0"), None);
+    let v = verify(rules, &host, &syn(far));
+    assert!(v.agree, "engine and kernel disagree on {far}");
+    let Some(Cause::RpFilter {
+        check,
+        lookup: Some(l),
+    }) = engine_cause(&v)
+    else {
+        panic!("no rp_filter reason for {far}");
+    };
+    assert_eq!(
+        l.miss,
+        RpfMiss::OtherInterface {
+            via: Some("wg0".into())
+        }
     );
-    let v = verify(ACCEPT_ALL, &host, &from_internet);
-    assert!(
-        matches!(v.kernel.fate, KernelFate::Vanished { .. }),
-        "the kernel let it through: {:?}",
-        v.kernel.fate
-    );
-    assert!(v.agree, "engine and kernel disagree");
-    assert!(matches!(
-        engine_cause(&v),
-        Some(Cause::RpFilter {
-            check: RpfCheck::Sysctl { mode: 1, .. },
-            lookup: Some(l),
-        }) if l.miss == RpfMiss::OtherInterface { via: Some("wg0".into()) }
-    ));
-    // A neighbour on eth0's subnet is routed back by eth0 (main, /24, not suppressed).
-    let neighbour = common::tcp(
-        "192.0.2.7",
-        40000,
-        "192.0.2.10",
-        22,
-        "S",
-        Some("eth0"),
-        None,
-    );
-    let v = verify(ACCEPT_ALL, &host, &neighbour);
+    let stopped = v.kernel.fate;
+    let v = verify(rules, &host, &syn(near));
     assert_eq!(v.kernel.fate, KernelFate::Delivered);
-    assert!(v.agree);
+    assert!(v.agree, "engine and kernel disagree on {near}");
     assert_eq!(engine_cause(&v), None);
-}
-
-fn fib_rpfilter_rule_drops_what_the_wg_quick_lookup_sends_to_wg0() {
-    let host = wg_quick_host();
-    let from_internet = common::tcp(
-        "2001:db8:99::5",
-        40000,
-        "2001:db8:1::10",
-        22,
-        "S",
-        Some("eth0"),
-        None,
-    );
-    let v = verify(FIB_RPF, &host, &from_internet);
-    assert!(
-        matches!(v.kernel.fate, KernelFate::Dropped { .. }),
-        "the kernel did not drop it: {:?}",
-        v.kernel.fate
-    );
-    assert!(v.agree, "engine and kernel disagree");
-    assert!(matches!(
-        engine_cause(&v),
-        Some(Cause::RpFilter {
-            check: RpfCheck::Rule { loose: false, .. },
-            lookup: Some(l),
-        }) if l.miss == RpfMiss::OtherInterface { via: Some("wg0".into()) }
-    ));
-    let neighbour = common::tcp(
-        "2001:db8:1::7",
-        40000,
-        "2001:db8:1::10",
-        22,
-        "S",
-        Some("eth0"),
-        None,
-    );
-    let v = verify(FIB_RPF, &host, &neighbour);
-    assert_eq!(v.kernel.fate, KernelFate::Delivered);
-    assert!(v.agree);
+    (stopped, check)
 }

@@ -151,30 +151,55 @@ pub fn rpfilter_passes(
     if !host.known.routes {
         return None;
     }
+    let iif = packet.iif.as_deref()?;
     let fib = Fib::new(host, packet.is_ipv6());
+    let lookup = fib.lookup(&reverse_flow(packet, validmark));
+    Some(rpf_miss(&lookup, iif, loose, accept_local).is_none())
+}
+
+/// The flow of a reverse-path lookup: the packet's source as the destination, its
+/// destination as the source (none for a broadcast or multicast destination), from `lo`,
+/// with the packet's mark only when `use_mark`.
+fn reverse_flow(packet: &Packet, use_mark: bool) -> Flow<'static> {
     let saddr = match packet.dst {
         IpAddr::V4(d) if d.is_multicast() || d.is_broadcast() || d.is_unspecified() => None,
         d => Some(d),
     };
-    let flow = Flow {
+    Flow {
         dst: packet.src,
         src: saddr,
         iif: None,
-        mark: if validmark { packet.mark } else { 0 },
+        mark: if use_mark { packet.mark } else { 0 },
         tos: packet.tos,
         proto: None,
         ports: None,
         uid: 0,
-    };
-    let iif = packet.iif.as_deref()?;
-    Some(match fib.lookup(&flow) {
-        Lookup::Route(hit) => match hit.route.route_type {
-            RouteType::Unicast => loose || hit.route.uses_dev(iif),
-            RouteType::Local => accept_local && (loose || hit.route.uses_dev(iif)),
-            _ => false,
-        },
-        _ => false,
-    })
+    }
+}
+
+/// Why a reverse lookup's result does not lead back out of `iif` (`None`: it does, or
+/// `loose` and any unicast route will do).
+fn rpf_miss(lookup: &Lookup, iif: &str, loose: bool, accept_local: bool) -> Option<RpfMiss> {
+    match lookup {
+        Lookup::Route(hit) => {
+            let unicast = match hit.route.route_type {
+                RouteType::Unicast => true,
+                RouteType::Local => accept_local,
+                _ => false,
+            };
+            if !unicast {
+                Some(RpfMiss::NotUnicast)
+            } else if loose || hit.route.uses_dev(iif) {
+                None
+            } else {
+                Some(RpfMiss::OtherInterface {
+                    via: hit.route.dev_name().map(str::to_string),
+                })
+            }
+        }
+        Lookup::RuleAction { .. } => Some(RpfMiss::NotUnicast),
+        Lookup::NoRoute => Some(RpfMiss::NoRoute),
+    }
 }
 
 /// The reverse lookup of a failed reverse-path check, step by step: the packet's source
@@ -196,41 +221,10 @@ pub fn reverse_lookup(
     }
     let iif = packet.iif.clone()?;
     let fib = Fib::new(host, packet.is_ipv6());
-    let saddr = match packet.dst {
-        IpAddr::V4(d) if d.is_multicast() || d.is_broadcast() || d.is_unspecified() => None,
-        d => Some(d),
-    };
-    let flow = Flow {
-        dst: packet.src,
-        src: saddr,
-        iif: None,
-        mark: if use_mark { packet.mark } else { 0 },
-        tos: packet.tos,
-        proto: None,
-        ports: None,
-        uid: 0,
-    };
+    let flow = reverse_flow(packet, use_mark);
     let mut steps = Vec::new();
-    let miss = match fib.lookup_recorded(&flow, Some(&mut steps)) {
-        Lookup::Route(hit) => {
-            let unicast = match hit.route.route_type {
-                RouteType::Unicast => true,
-                RouteType::Local => accept_local,
-                _ => false,
-            };
-            if !unicast {
-                RpfMiss::NotUnicast
-            } else if loose || hit.route.uses_dev(&iif) {
-                return None;
-            } else {
-                RpfMiss::OtherInterface {
-                    via: hit.route.dev_name().map(str::to_string),
-                }
-            }
-        }
-        Lookup::RuleAction { .. } => RpfMiss::NotUnicast,
-        Lookup::NoRoute => RpfMiss::NoRoute,
-    };
+    let lookup = fib.lookup_recorded(&flow, Some(&mut steps));
+    let miss = rpf_miss(&lookup, &iif, loose, accept_local)?;
     Some(ReverseLookup {
         iif,
         addr: packet.src,
