@@ -329,21 +329,7 @@ pub fn route_local_explained(host: &Host, packet: &Packet) -> Routed {
 pub fn icmp_error_source(host: &Host, packet: &Packet) -> Option<IpAddr> {
     let to = packet.src;
     let iif = packet.iif.as_deref();
-    let fib = Fib::new(host, to.is_ipv6());
-    let flow = Flow {
-        dst: to,
-        src: None,
-        iif: None,
-        mark: 0,
-        tos: 0,
-        proto: None,
-        ports: None,
-        uid: 0,
-    };
-    let back = match fib.lookup(&flow) {
-        Lookup::Route(hit) => Some(hit.route),
-        _ => None,
-    };
+    let back = route_back(host, to);
     if to.is_ipv4() {
         let inbound = host
             .sysctls
@@ -388,24 +374,30 @@ pub fn icmp_error_from(host: &Host, packet: &Packet) -> AnswerSource {
     if let Some(a) = icmp_error_source(host, packet) {
         return AnswerSource::Addr(a);
     }
-    let routed_back = host.known.routes.then(|| {
-        let flow = Flow {
-            dst: packet.src,
-            src: None,
-            iif: None,
-            mark: 0,
-            tos: 0,
-            proto: None,
-            ports: None,
-            uid: 0,
-        };
-        match Fib::new(host, packet.is_ipv6()).lookup(&flow) {
-            Lookup::Route(hit) => hit.route.dev_name().map(str::to_string),
-            _ => None,
-        }
-    });
+    let routed_back = host
+        .known
+        .routes
+        .then(|| route_back(host, packet.src).and_then(|r| r.dev_name().map(str::to_string)));
     AnswerSource::RouteBack {
         via: routed_back.unwrap_or_else(|| packet.iif.clone()),
+    }
+}
+
+/// The route this host would send to `to` by (an output lookup with no source or mark).
+fn route_back(host: &Host, to: IpAddr) -> Option<Route> {
+    let flow = Flow {
+        dst: to,
+        src: None,
+        iif: None,
+        mark: 0,
+        tos: 0,
+        proto: None,
+        ports: None,
+        uid: 0,
+    };
+    match Fib::new(host, to.is_ipv6()).lookup(&flow) {
+        Lookup::Route(hit) => Some(hit.route),
+        _ => None,
     }
 }
 
