@@ -113,6 +113,7 @@ mod tests {
             assumptions: vec![],
             warnings: vec![],
             reply: None,
+            cause: None,
         }
     }
 

@@ -137,7 +137,7 @@ fn story1_ufw_router_rejects_routed_tcp_with_port_unreachable_from_router() {
     );
     assert_eq!(
         response.from,
-        ip("10.1.1.1"),
+        engine::AnswerSource::Addr(ip("10.1.1.1")),
         "the router's tap0 address, not the laptop"
     );
     assert_eq!(trace.sender_sees.errno, Some(Errno::Econnrefused));
@@ -321,8 +321,12 @@ fn story4_nothing_listening_is_the_stack_not_the_firewall() {
     assert_eq!(trace.decider, Decider::Stack);
     let response = trace.sender_sees.response.as_ref().unwrap();
     assert_eq!(
-        (response.kind, response.from, response.by_stack),
-        (ResponseKind::TcpRst, ip("192.0.2.10"), true)
+        (response.kind, response.from.clone(), response.by_stack),
+        (
+            ResponseKind::TcpRst,
+            engine::AnswerSource::Addr(ip("192.0.2.10")),
+            true
+        )
     );
     assert_eq!(trace.sender_sees.errno, Some(Errno::Econnrefused));
     assert_eq!(
@@ -380,8 +384,12 @@ fn story4_firewall_reset_is_named_as_a_rule() {
     let trace = outcome.primary();
     let response = trace.sender_sees.response.as_ref().unwrap();
     assert_eq!(
-        (response.kind, response.from, response.by_stack),
-        (ResponseKind::TcpRst, ip("192.0.2.10"), false)
+        (response.kind, response.from.clone(), response.by_stack),
+        (
+            ResponseKind::TcpRst,
+            engine::AnswerSource::Addr(ip("192.0.2.10")),
+            false
+        )
     );
     assert_eq!(trace.sender_sees.errno, Some(Errno::Econnrefused));
 }

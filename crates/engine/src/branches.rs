@@ -149,6 +149,7 @@ mod tests {
                 assumptions: Vec::new(),
                 warnings: Vec::new(),
                 reply: None,
+                cause: None,
             }
         }
     }

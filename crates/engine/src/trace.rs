@@ -94,6 +94,10 @@ pub struct Trace {
     pub warnings: Vec<Warning>,
     /// Whether and how the reply gets back.
     pub reply: Option<Reply>,
+    /// Why the packet was lost when the reason is not (only) a rule's verdict: a routing
+    /// or stack drop, conntrack, a reverse-path check, an INVALID packet; `None` when it
+    /// passed or a plain rule decided.
+    pub cause: Option<Cause>,
 }
 
 /// One step of the path, in order; read like `nft monitor trace`.
@@ -249,6 +253,8 @@ pub struct CtInfo {
     pub new_entry: Option<(model::host::CtTuple, model::host::CtTuple)>,
     /// A knob the state depended on (e.g. `net.netfilter.nf_conntrack_tcp_loose`).
     pub depends_on: Vec<String>,
+    /// Why conntrack left the packet INVALID, when it did.
+    pub invalid: Option<CtInvalid>,
 }
 
 /// One translation applied to the packet.
@@ -393,8 +399,13 @@ pub enum RoutingFailure {
         /// The sysctl that set the mode.
         sysctl: String,
     },
-    /// A source address the kernel never accepts from the wire (127.0.0.0/8, multicast...).
-    Martian,
+    /// A source address the kernel never accepts from the wire (127.0.0.0/8, multicast,
+    /// 0.0.0.0, one of this host's own addresses, a source whose route back is not
+    /// unicast).
+    MartianSource,
+    /// A destination the kernel never routes from the wire (0.0.0.0, 127.0.0.0/8 without
+    /// `route_localnet`, IPv6 loopback on a non-loopback device).
+    MartianDestination,
     /// TTL would reach 0 when forwarding: ICMP time exceeded.
     TtlExceeded,
     /// The frame was not addressed to this host's MAC (link-layer broadcast, multicast or
@@ -469,7 +480,8 @@ pub enum RouteKind {
 pub struct SenderView {
     /// What comes back on the wire, if anything.
     pub response: Option<Response>,
-    /// What the sender's `connect()` (TCP) or a connected UDP socket's `recv()` returns.
+    /// What the sender's `connect()` (TCP) or a connected UDP socket's `recv()` returns
+    /// (its send, when [`SenderView::errno_on_send`]).
     pub errno: Option<Errno>,
     /// How long until the sender gives up, when nothing comes back (TCP SYN retries).
     pub timeout_secs: Option<u32>,
@@ -481,6 +493,10 @@ pub struct SenderView {
     pub depends_on_listener: bool,
     /// A UDP sender: no error is reported, its `recv()` waits until its own timeout.
     pub recv_times_out: bool,
+    /// `errno` is returned by the send itself (`send()`/`sendmsg()`, or a UDP `connect()`
+    /// whose route lookup fails), not by a later `recv()`: a locally generated packet
+    /// refused on its way out.
+    pub errno_on_send: bool,
 }
 
 /// A packet sent back to the sender.
@@ -490,11 +506,35 @@ pub struct Response {
     pub kind: ResponseKind,
     /// Its source address (a firewall RST carries the original destination; an ICMP error
     /// for a forwarded packet comes from the router's address on the route back).
-    pub from: IpAddr,
+    pub from: AnswerSource,
     /// Its destination (the sender).
     pub to: IpAddr,
     /// Sent by the local stack (closed port) rather than by a firewall rule.
     pub by_stack: bool,
+}
+
+/// Where an answer comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerSource {
+    /// This address.
+    Addr(IpAddr),
+    /// An address of this host that the input did not give (no host addresses): the one
+    /// source selection picks on the route back to the sender, which leaves by `via` when
+    /// the input tells (the interface the packet came in by).
+    RouteBack {
+        /// The interface of the route back, when known.
+        via: Option<String>,
+    },
+}
+
+impl AnswerSource {
+    /// The address, when the input told it.
+    pub fn addr(&self) -> Option<IpAddr> {
+        match self {
+            AnswerSource::Addr(a) => Some(*a),
+            AnswerSource::RouteBack { .. } => None,
+        }
+    }
 }
 
 /// The kind of packet sent back.
@@ -588,4 +628,284 @@ pub struct Reply {
     pub delivered_as: Packet,
     /// Whether a route back to the sender exists on this host.
     pub route_back: Option<RouteDecision>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Causes: why a packet was lost when the answer is not (only) a rule's verdict.
+
+/// The typed reason of a loss that is not a plain rule: each has a [`CauseCode`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cause {
+    /// A reverse-path check failed: the `rp_filter` sysctl, or a rule (`-m rpfilter`, nft
+    /// `fib saddr . iif oif missing`).
+    RpFilter {
+        /// Who checked.
+        check: RpfCheck,
+        /// The reverse lookup, step by step (`None`: the host's routes were not given).
+        lookup: Option<ReverseLookup>,
+    },
+    /// No route to the destination (or an `ip rule ... unreachable`).
+    NoRoute,
+    /// A `blackhole` route or rule.
+    Blackhole,
+    /// An `unreachable` route.
+    Unreachable,
+    /// A `prohibit` route or rule.
+    Prohibit,
+    /// Forwarding is off for the packet's family or inbound interface.
+    IpForwardOff {
+        /// The sysctl that is 0.
+        sysctl: String,
+    },
+    /// The packet was `ct state invalid` and a rule testing the state stopped it.
+    CtInvalid {
+        /// Why conntrack left it INVALID.
+        why: CtInvalid,
+    },
+    /// The conntrack table is full: a new connection cannot be tracked.
+    CtTableFull,
+    /// A martian source address; `lookup` is the reverse lookup when that found it (a
+    /// source whose route back is not unicast).
+    MartianSource {
+        /// The reverse lookup, when it decided.
+        lookup: Option<ReverseLookup>,
+    },
+    /// A martian destination address.
+    MartianDestination,
+    /// The TTL (hop limit) ran out while forwarding.
+    TtlExceeded,
+    /// A link-layer broadcast or multicast frame is never forwarded.
+    NotUnicastFrame {
+        /// What the frame was addressed to.
+        pkttype: model::packet::PktType,
+    },
+    /// Accepted for this host, but no socket listens on the port.
+    NoListener,
+    /// An echo request this host is set to ignore.
+    EchoIgnored {
+        /// The sysctl that is set.
+        sysctl: String,
+    },
+}
+
+/// The code of a [`Cause`], one per kind (JSON's `reason.code` is its snake_case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CauseCode {
+    /// [`Cause::RpFilter`].
+    RpFilter,
+    /// [`Cause::NoRoute`].
+    NoRoute,
+    /// [`Cause::Blackhole`].
+    Blackhole,
+    /// [`Cause::Unreachable`].
+    Unreachable,
+    /// [`Cause::Prohibit`].
+    Prohibit,
+    /// [`Cause::IpForwardOff`].
+    IpForwardOff,
+    /// [`Cause::CtInvalid`].
+    CtInvalid,
+    /// [`Cause::CtTableFull`].
+    CtTableFull,
+    /// [`Cause::MartianSource`].
+    MartianSource,
+    /// [`Cause::MartianDestination`].
+    MartianDestination,
+    /// [`Cause::TtlExceeded`].
+    TtlExceeded,
+    /// [`Cause::NotUnicastFrame`].
+    NotUnicastFrame,
+    /// [`Cause::NoListener`].
+    NoListener,
+    /// [`Cause::EchoIgnored`].
+    EchoIgnored,
+}
+
+impl CauseCode {
+    /// Every code, in the order the README lists them.
+    pub const ALL: [CauseCode; 14] = [
+        CauseCode::RpFilter,
+        CauseCode::NoRoute,
+        CauseCode::Blackhole,
+        CauseCode::Unreachable,
+        CauseCode::Prohibit,
+        CauseCode::IpForwardOff,
+        CauseCode::CtInvalid,
+        CauseCode::CtTableFull,
+        CauseCode::MartianSource,
+        CauseCode::MartianDestination,
+        CauseCode::TtlExceeded,
+        CauseCode::NotUnicastFrame,
+        CauseCode::NoListener,
+        CauseCode::EchoIgnored,
+    ];
+}
+
+impl Cause {
+    /// The cause's code.
+    pub fn code(&self) -> CauseCode {
+        match self {
+            Cause::RpFilter { .. } => CauseCode::RpFilter,
+            Cause::NoRoute => CauseCode::NoRoute,
+            Cause::Blackhole => CauseCode::Blackhole,
+            Cause::Unreachable => CauseCode::Unreachable,
+            Cause::Prohibit => CauseCode::Prohibit,
+            Cause::IpForwardOff { .. } => CauseCode::IpForwardOff,
+            Cause::CtInvalid { .. } => CauseCode::CtInvalid,
+            Cause::CtTableFull => CauseCode::CtTableFull,
+            Cause::MartianSource { .. } => CauseCode::MartianSource,
+            Cause::MartianDestination => CauseCode::MartianDestination,
+            Cause::TtlExceeded => CauseCode::TtlExceeded,
+            Cause::NotUnicastFrame { .. } => CauseCode::NotUnicastFrame,
+            Cause::NoListener => CauseCode::NoListener,
+            Cause::EchoIgnored { .. } => CauseCode::EchoIgnored,
+        }
+    }
+}
+
+/// Who made a reverse-path check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RpfCheck {
+    /// The kernel's `rp_filter` (`fib_validate_source`).
+    Sysctl {
+        /// 1 strict, 2 loose.
+        mode: u8,
+        /// The sysctl that set the mode.
+        sysctl: String,
+    },
+    /// A rule: `-m rpfilter`, nft `fib saddr [. iif] oif missing`.
+    Rule {
+        /// The rule.
+        rule: RuleRef,
+        /// Loose: any route back will do.
+        loose: bool,
+    },
+}
+
+/// The reverse lookup of a reverse-path check: the packet's source looked up as a
+/// destination, as if sent from this host, and why the answer does not lead back out of
+/// the arrival interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReverseLookup {
+    /// The interface the packet arrived on.
+    pub iif: String,
+    /// The address looked up (the packet's source).
+    pub addr: IpAddr,
+    /// The mark the lookup used (0 unless `src_valid_mark` / `--validmark`).
+    pub mark: u32,
+    /// The policy rules that matched, in order, and what each gave.
+    pub steps: Vec<FibStep>,
+    /// Why the answer does not point back out of `iif`.
+    pub miss: RpfMiss,
+}
+
+/// One matching policy rule of a fib lookup and what it gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FibStep {
+    /// The rule's priority.
+    pub priority: u32,
+    /// The rule as `ip rule` prints it (`32765: not from all fwmark 0xca6c lookup 51820`).
+    pub rule: String,
+    /// What it gave.
+    pub result: FibStepResult,
+}
+
+/// What one policy rule of a lookup gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FibStepResult {
+    /// Its table has no route for the address: on to the next rule.
+    NothingInTable {
+        /// The table.
+        table: u32,
+    },
+    /// A route was found but its prefix is too short for `suppress_prefixlength`: on.
+    Suppressed {
+        /// The table.
+        table: u32,
+        /// The route passed over.
+        route: RouteSeen,
+    },
+    /// A `throw` route: on to the next rule.
+    Throw {
+        /// The table.
+        table: u32,
+    },
+    /// The lookup ends with this route.
+    Found {
+        /// The table.
+        table: u32,
+        /// The route.
+        route: RouteSeen,
+    },
+    /// The rule's own action ends the lookup (blackhole, unreachable, prohibit).
+    Action(model::host::RuleAction),
+}
+
+/// A route as a lookup saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSeen {
+    /// Index into `host.routes` (`None`: a route the kernel adds itself, e.g. for an
+    /// address).
+    pub index: Option<usize>,
+    /// Its prefix.
+    pub dst: ipnet::IpNet,
+    /// Its type.
+    pub route_type: model::host::RouteType,
+    /// Its device (first next hop's for a multipath route).
+    pub dev: Option<String>,
+    /// Its gateway.
+    pub gateway: Option<IpAddr>,
+}
+
+/// Why a reverse lookup does not lead back out of the arrival interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RpfMiss {
+    /// The route back leaves by another interface (strict mode).
+    OtherInterface {
+        /// Its interface.
+        via: Option<String>,
+    },
+    /// No route back at all.
+    NoRoute,
+    /// The route back is not a unicast route (blackhole, unreachable, prohibit, or local
+    /// without `accept_local`), or a rule's action ended the lookup.
+    NotUnicast,
+}
+
+/// Why conntrack left a packet INVALID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CtInvalid {
+    /// A TCP segment that cannot open a connection (SYN/ACK, RST, FIN, or an ACK while
+    /// `nf_conntrack_tcp_loose` is 0) and no entry knows its flow.
+    NoEntry {
+        /// What the segment is.
+        segment: TcpSegment,
+        /// `nf_conntrack_tcp_loose` for a lone ACK (`None`: not consulted).
+        tcp_loose: Option<bool>,
+    },
+    /// A TCP flag combination TCP never uses (`tcp_error`).
+    BadTcpFlags,
+    /// An ICMP error that quotes a flow no entry knows.
+    IcmpErrorUnknownFlow,
+    /// An ICMP message that cannot open a connection (an echo reply, ...) and no entry.
+    IcmpCannotOpen {
+        /// Its type.
+        icmp_type: u8,
+    },
+    /// The rule ran before conntrack (a raw-priority chain): every packet reads INVALID
+    /// there.
+    BeforeConntrack,
+}
+
+/// The kind of a TCP segment, as conntrack sorts them (`get_conntrack_index`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpSegment {
+    /// SYN/ACK.
+    SynAck,
+    /// RST.
+    Rst,
+    /// FIN.
+    Fin,
+    /// A lone ACK.
+    Ack,
 }

@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// What the sender sees, in one line.
 pub fn sender_sees(v: &SenderView) -> String {
     let mut s = match &v.response {
-        Some(r) => format!("{:?} from {}", r.kind, r.from),
+        Some(r) => format!("{:?} from {}", r.kind, words::answer_source(&r.from)),
         None => "nothing (silence)".to_string(),
     };
     if let (Some(e), Some(t)) = (v.errno, v.timeout_secs) {

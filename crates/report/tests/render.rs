@@ -221,6 +221,7 @@ fn base_trace(packet: Packet, events: Vec<Event>, fate: Fate, decider: Decider) 
         assumptions: vec![],
         warnings: vec![],
         reply: None,
+        cause: None,
     }
 }
 
@@ -324,7 +325,7 @@ fn ufw_outcome(limit_matched: bool) -> Trace {
                 icmp_type: 3,
                 code: 3,
             },
-            from: ip("10.1.1.1"),
+            from: engine::AnswerSource::Addr(ip("10.1.1.1")),
             to: ip("10.1.1.2"),
             by_stack: false,
         }),
@@ -616,11 +617,12 @@ fn dnat_closed_port() -> (Ruleset, Outcome) {
             tuple("10.1.1.1", "10.1.1.2", 2222, 5000),
         )),
         depends_on: vec!["net.netfilter.nf_conntrack_tcp_loose".into()],
+        invalid: None,
     };
     t.sender_sees = SenderView {
         response: Some(Response {
             kind: ResponseKind::TcpRst,
-            from: ip("10.1.1.1"),
+            from: engine::AnswerSource::Addr(ip("10.1.1.1")),
             to: ip("10.1.1.2"),
             by_stack: true,
         }),

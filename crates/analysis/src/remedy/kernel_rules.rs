@@ -34,9 +34,9 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
     };
     // A missing set element is the ruleset's own way to open a service: the admin's
     // mechanism, preferred over a new rule of the same breadth.
-    let element_is_service = flow.as_ref().is_some_and(|f| {
-        matches!(&f.opens, crate::fix_facts::Opens::SetElement(e) if e.src.is_none())
-    });
+    let element_is_service = flow.as_ref().is_some_and(
+        |f| matches!(&f.opens, crate::fix_facts::Opens::SetElement(e) if e.src.is_none()),
+    );
     if element_is_service {
         add(Breadth::Service, flow);
     } else {

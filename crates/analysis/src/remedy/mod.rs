@@ -76,7 +76,9 @@ impl Remedy {
     /// Whether the simulation shows the firewall letting the whole connection through
     /// with it (a missing listener is the answer's own finding, not the remedy's).
     pub fn verified(&self) -> bool {
-        self.exchange.as_ref().is_some_and(Exchange::firewall_passes)
+        self.exchange
+            .as_ref()
+            .is_some_and(Exchange::firewall_passes)
     }
 }
 

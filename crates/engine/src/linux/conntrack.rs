@@ -12,7 +12,7 @@
 //! (`nft_ct_get_eval`: no ct and not untracked -> INVALID): so does every packet before
 //! conntrack ran (raw table). INVALID packets are not dropped by conntrack itself.
 
-use crate::trace::CtState;
+use crate::trace::{CtInvalid, CtState, TcpSegment};
 use model::expr::ct_state;
 use model::host::{CtEntry, CtTuple, Sysctls};
 use model::packet::IpProto;
@@ -207,6 +207,31 @@ pub fn classify_first(packet: &Packet, tcp_loose: bool) -> FirstPacket {
             _ => FirstPacket::InvalidIcmp,
         },
         L4::Udp { .. } | L4::Sctp { .. } | L4::Other(_) => FirstPacket::New,
+    }
+}
+
+/// Why a first packet classified `first` is INVALID (`None`: it is not). `tcp_loose` is
+/// the value of `nf_conntrack_tcp_loose` when it was consulted (a lone ACK).
+pub fn invalid_why(
+    packet: &Packet,
+    first: FirstPacket,
+    tcp_loose: Option<bool>,
+) -> Option<CtInvalid> {
+    match (first, packet.l4) {
+        (FirstPacket::InvalidNew, L4::Tcp { flags, .. }) => {
+            let segment = match tcp_index(flags) {
+                TcpIndex::SynAck => TcpSegment::SynAck,
+                TcpIndex::Rst => TcpSegment::Rst,
+                TcpIndex::Fin => TcpSegment::Fin,
+                _ => TcpSegment::Ack,
+            };
+            Some(CtInvalid::NoEntry { segment, tcp_loose })
+        }
+        (FirstPacket::InvalidFlags, _) => Some(CtInvalid::BadTcpFlags),
+        (FirstPacket::InvalidIcmp, L4::Icmp { icmp_type, .. } | L4::Icmpv6 { icmp_type, .. }) => {
+            Some(CtInvalid::IcmpCannotOpen { icmp_type })
+        }
+        _ => None,
     }
 }
 

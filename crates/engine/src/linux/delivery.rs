@@ -101,14 +101,28 @@ fn addr_match(socket: &Socket, dst: IpAddr) -> Option<AddrMatch> {
     }
 }
 
+/// The sysctl that makes this host ignore `packet`, an echo request (`None`: answered, or
+/// not an echo request).
+pub fn echo_ignored_by(host: &Host, packet: &Packet) -> Option<&'static str> {
+    let (_, key) = echo_request(packet)?;
+    (host.sysctls.int_or(key, 0) != 0).then_some(key)
+}
+
+/// An echo request's protocol and the sysctl that ignores it.
+fn echo_request(packet: &Packet) -> Option<(IpProto, &'static str)> {
+    match packet.l4 {
+        L4::Icmp { icmp_type: 8, .. } => Some((IpProto::Icmp, "net.ipv4.icmp_echo_ignore_all")),
+        L4::Icmpv6 { icmp_type: 128, .. } => {
+            Some((IpProto::Icmpv6, "net.ipv6.icmp.echo_ignore_all"))
+        }
+        _ => None,
+    }
+}
+
 /// The kernel answers ICMP echo requests itself.
 fn kernel_responder(host: &Host, packet: &Packet) -> Option<Listener> {
-    let (proto, key) = match packet.l4 {
-        L4::Icmp { icmp_type: 8, .. } => (IpProto::Icmp, "net.ipv4.icmp_echo_ignore_all"),
-        L4::Icmpv6 { icmp_type: 128, .. } => (IpProto::Icmpv6, "net.ipv6.icmp.echo_ignore_all"),
-        _ => return None,
-    };
-    if host.sysctls.int_or(key, 0) != 0 {
+    let (proto, _) = echo_request(packet)?;
+    if echo_ignored_by(host, packet).is_some() {
         // Ignored: nothing answers, nothing is sent back.
         return Some(Listener::Closed);
     }

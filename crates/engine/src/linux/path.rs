@@ -21,8 +21,8 @@ use crate::linux::prepared::{Entry, Manip, Prepared};
 use crate::linux::walk::{End, Walk};
 use crate::linux::{delivery, reject, route, symptom};
 use crate::trace::{
-    CtState, Decider, Event, Fate, Listener, NatRewrite, Note, Reply, Response, ResponseKind,
-    RouteDecision, RouteKind, RoutingFailure, Trace,
+    AnswerSource, Cause, CtInvalid, CtState, Decider, Event, Fate, Listener, NatRewrite, Note,
+    Reply, Response, ResponseKind, RouteDecision, RouteKind, RoutingFailure, RpfCheck, Trace,
 };
 use crate::warning::{Assumption, Warning};
 use crate::{Decisions, Options, PacketPath};
@@ -371,13 +371,18 @@ fn conntrack_in(w: &mut Walk<'_, '_>, hook: Hook) -> Result<(), End> {
     } else {
         w.assume(Assumption::FirstPacketOfFlow);
     }
-    let loose = if conntrack::needs_tcp_loose(&w.packet) {
+    let consulted = conntrack::needs_tcp_loose(&w.packet);
+    let loose = if consulted {
         w.ct.depends_on.push(conntrack::TCP_LOOSE.to_string());
         w.sysctl(conntrack::TCP_LOOSE, 1) != 0
     } else {
         true
     };
-    let nfct = match conntrack::classify_first(&w.packet, loose) {
+    let first = conntrack::classify_first(&w.packet, loose);
+    if let Some(why) = conntrack::invalid_why(&w.packet, first, consulted.then_some(loose)) {
+        w.ct.invalid.get_or_insert(why);
+    }
+    let nfct = match first {
         FirstPacket::New | FirstPacket::NewLoose => {
             if conntrack::table_full(&host.sysctls) {
                 w.warn(Warning::ConntrackTableFull);
@@ -416,7 +421,10 @@ fn icmp_error(w: &mut Walk<'_, '_>) -> Nfct {
                 conn.state = CtState::Related;
                 Nfct::Tracked(conn)
             }
-            None => Nfct::Invalid,
+            None => {
+                w.ct.invalid.get_or_insert(CtInvalid::IcmpErrorUnknownFlow);
+                Nfct::Invalid
+            }
         }
     } else {
         w.warn(Warning::IcmpErrorAssumedRelated);
@@ -590,6 +598,7 @@ fn finish<'p>(mut w: Walk<'_, 'p>, end: End) -> (Trace, Decisions<'p>) {
         .fate
         .passed()
         .then(|| reply(host, original, &w.packet, &end.fate));
+    let cause = cause_of(&w, &end);
     let trace = Trace {
         packet: original.clone(),
         final_packet: w.packet,
@@ -604,8 +613,109 @@ fn finish<'p>(mut w: Walk<'_, 'p>, end: End) -> (Trace, Decisions<'p>) {
         assumptions: w.assumptions,
         warnings: w.warnings,
         reply,
+        cause,
     };
     (trace, w.decisions)
+}
+
+/// The typed reason of a fate that is not a plain rule's: routing and the stack, conntrack,
+/// and a rule whose verdict rests on a reverse-path check or an INVALID state.
+fn cause_of(w: &Walk<'_, '_>, end: &End) -> Option<Cause> {
+    let host = w.host;
+    match (&end.fate, &end.by) {
+        (Fate::RoutingFailed { reason }, _) => Some(routing_cause(w, reason)),
+        (Fate::Dropped, Decider::Conntrack) => Some(Cause::CtTableFull),
+        (
+            Fate::Delivered {
+                listener: Listener::Closed,
+            },
+            _,
+        ) => Some(match delivery::echo_ignored_by(host, &w.packet) {
+            Some(sysctl) => Cause::EchoIgnored {
+                sysctl: sysctl.to_string(),
+            },
+            None => Cause::NoListener,
+        }),
+        (Fate::Dropped | Fate::Rejected { .. }, Decider::Rule(at)) => rule_cause(w, *at),
+        _ => None,
+    }
+}
+
+fn routing_cause(w: &Walk<'_, '_>, reason: &RoutingFailure) -> Cause {
+    let (host, packet) = (w.host, &w.packet);
+    match reason {
+        RoutingFailure::NoRoute => Cause::NoRoute,
+        RoutingFailure::Blackhole => Cause::Blackhole,
+        RoutingFailure::Unreachable => Cause::Unreachable,
+        RoutingFailure::Prohibit => Cause::Prohibit,
+        RoutingFailure::ForwardingDisabled { sysctl } => Cause::IpForwardOff {
+            sysctl: sysctl.clone(),
+        },
+        RoutingFailure::RpFilter { mode, sysctl } => Cause::RpFilter {
+            check: RpfCheck::Sysctl {
+                mode: *mode,
+                sysctl: sysctl.clone(),
+            },
+            lookup: route::rp_filter_lookup(host, packet, *mode),
+        },
+        // A source martian by its reverse lookup: the route back is not unicast.
+        RoutingFailure::MartianSource => Cause::MartianSource {
+            lookup: route::martian_source_lookup(host, packet),
+        },
+        RoutingFailure::MartianDestination => Cause::MartianDestination,
+        RoutingFailure::TtlExceeded => Cause::TtlExceeded,
+        RoutingFailure::NotUnicastFrame { pkttype } => Cause::NotUnicastFrame { pkttype: *pkttype },
+    }
+}
+
+/// A rule that stopped the packet because its reverse-path check failed, or because it
+/// tests the conntrack state and the packet was INVALID.
+fn rule_cause(w: &Walk<'_, '_>, at: model::RuleRef) -> Option<Cause> {
+    use model::expr::{Key, Test};
+    let rule = w.ruleset().rule_at(at);
+    for m in rule.matches() {
+        if let (
+            Test::RpFilter {
+                loose,
+                validmark,
+                accept_local,
+            },
+            true,
+        ) = (&m.test, m.negated)
+        {
+            let lookup =
+                route::reverse_lookup(w.host, &w.packet, *validmark, *loose, *accept_local);
+            if lookup.is_none() && w.host.known.routes {
+                // The check passed here: the rule decided on something else.
+                continue;
+            }
+            return Some(Cause::RpFilter {
+                check: RpfCheck::Rule {
+                    rule: at,
+                    loose: *loose,
+                },
+                lookup,
+            });
+        }
+    }
+    let tests_state = rule.matches().any(|m| {
+        matches!(
+            m.test,
+            Test::Cmp {
+                key: Key::CtState,
+                ..
+            }
+        )
+    });
+    if !tests_state {
+        return None;
+    }
+    let why = match &w.nfct {
+        Nfct::None => CtInvalid::BeforeConntrack,
+        Nfct::Invalid => w.ct.invalid.clone()?,
+        _ => return None,
+    };
+    Some(Cause::CtInvalid { why })
 }
 
 /// What became of the answer sent back to a received packet.
@@ -693,10 +803,15 @@ fn answer_walk(w: &Walk<'_, '_>, r: &Response, by_reject: bool) -> AnswerWalk {
     // Inside the host the answer still carries the translated addresses (conntrack undoes
     // a DNAT or REDIRECT only at POSTROUTING): from the address the packet was delivered
     // to, unless a router answers from its own address.
-    let from = if r.from == original.dst {
-        translated.dst
-    } else {
-        r.from
+    // An address of this host the input did not give stays unspecified inside the walk:
+    // only a rule on the answer's source address could tell the difference.
+    let from = match r.from {
+        AnswerSource::Addr(a) if a == original.dst => translated.dst,
+        AnswerSource::Addr(a) => a,
+        AnswerSource::RouteBack { .. } if translated.is_ipv6() => {
+            std::net::Ipv6Addr::UNSPECIFIED.into()
+        }
+        AnswerSource::RouteBack { .. } => std::net::Ipv4Addr::UNSPECIFIED.into(),
     };
     // A broadcast or multicast destination leaves and loops back at once; output routing
     // here models only the local copy, so such an answer is not judged.

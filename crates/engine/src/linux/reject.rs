@@ -31,17 +31,17 @@
 //! `icmp_ratelimit`): in a burst of failures some errors are not sent.
 //!
 //! When the host's addresses are unknown and the error comes from "this router", `from` is
-//! the unspecified address (0.0.0.0 / ::): an address of this host that the input did not
-//! tell.
+//! [`AnswerSource::RouteBack`]: this host's address on the route back to the sender, which
+//! the input did not tell (never 0.0.0.0 or ::, which no answer carries).
 
 use crate::linux::route;
 use crate::trace::{
-    Fate, Listener, Response, ResponseKind, RouteDecision, RouteKind, RoutingFailure,
+    AnswerSource, Fate, Listener, Response, ResponseKind, RouteDecision, RouteKind, RoutingFailure,
 };
 use model::expr::Reject;
 use model::packet::{Fragment, PktType, TcpFlags, L4};
 use model::{Hook, Host, Packet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 /// ICMP type numbers used here.
 mod icmp {
@@ -143,7 +143,7 @@ fn rejected(
         }
         return Some(Response {
             kind,
-            from: original.dst,
+            from: AnswerSource::Addr(original.dst),
             to: original.src,
             by_stack: false,
         });
@@ -192,7 +192,7 @@ fn closed_port(original: &Packet, packet: &Packet) -> Option<Response> {
     };
     Some(Response {
         kind,
-        from: original.dst,
+        from: AnswerSource::Addr(original.dst),
         to: original.src,
         by_stack: true,
     })
@@ -241,9 +241,9 @@ fn routing_failed(
     // icmp_glue_bits attaches the offending packet's conntrack to the error, so a DNATed
     // packet's error leaves with the original destination as its source.
     let from = if original.dst != packet.dst {
-        original.dst
+        AnswerSource::Addr(original.dst)
     } else {
-        route::icmp_error_source(host, packet).unwrap_or_else(|| unspecified(v6))
+        route::icmp_error_from(host, packet)
     };
     Some(Response {
         kind,
@@ -260,11 +260,10 @@ fn icmp_source(
     packet: &Packet,
     hook: Option<Hook>,
     route: Option<&RouteDecision>,
-) -> IpAddr {
-    let v6 = packet.is_ipv6();
+) -> AnswerSource {
     // Generated here: the error goes back to this host, from the packet's own source.
     if packet.iif.is_none() || matches!(hook, Some(Hook::Output)) {
-        return original.src;
+        return AnswerSource::Addr(original.src);
     }
     let to_us = match hook {
         Some(Hook::Input) => true,
@@ -277,9 +276,9 @@ fn icmp_source(
     };
     if to_us || original.dst != packet.dst {
         // Local: from the destination; DNATed: conntrack restores the original one.
-        return original.dst;
+        return AnswerSource::Addr(original.dst);
     }
-    route::icmp_error_source(host, packet).unwrap_or_else(|| unspecified(v6))
+    route::icmp_error_from(host, packet)
 }
 
 /// `icmp_send` / `icmp6_send` stay silent about ICMP errors, later fragments, and packets
@@ -307,14 +306,6 @@ fn unicast_dst(packet: &Packet) -> bool {
     match packet.dst {
         IpAddr::V4(d) => !(d.is_broadcast() || d.is_multicast()),
         IpAddr::V6(d) => !d.is_multicast(),
-    }
-}
-
-fn unspecified(v6: bool) -> IpAddr {
-    if v6 {
-        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-    } else {
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
     }
 }
 
@@ -362,7 +353,7 @@ mod tests {
                     icmp_type: 3,
                     code: 3
                 },
-                from: ip("10.1.1.1"),
+                from: AnswerSource::Addr(ip("10.1.1.1")),
                 to: ip("10.1.1.2"),
                 by_stack: false
             }
@@ -380,14 +371,14 @@ mod tests {
                 code: 4
             }
         );
-        assert_eq!(r.from, ip("fd01::1"));
+        assert_eq!(r.from.addr().unwrap(), ip("fd01::1"));
     }
 
     #[test]
     fn tcp_reset_carries_the_original_destination() {
         let r = reject(Reject::TcpReset, &story1(), Hook::Forward).unwrap();
         assert_eq!(
-            (r.kind, r.from, r.to),
+            (r.kind, r.from.addr().unwrap(), r.to),
             (ResponseKind::TcpRst, ip("10.1.0.2"), ip("10.1.1.2"))
         );
     }
@@ -402,7 +393,7 @@ mod tests {
             with: Reject::TcpReset,
         };
         let r = response(&h, &original, &natted, &fate, Some(Hook::Forward), None).unwrap();
-        assert_eq!(r.from, ip("10.1.1.1"));
+        assert_eq!(r.from.addr().unwrap(), ip("10.1.1.1"));
     }
 
     #[test]
@@ -417,14 +408,14 @@ mod tests {
             with: Reject::Icmp(3),
         };
         let r = response(&h, &original, &natted, &fate, Some(Hook::Forward), None).unwrap();
-        assert_eq!(r.from, ip("10.1.1.100"));
+        assert_eq!(r.from.addr().unwrap(), ip("10.1.1.100"));
     }
 
     #[test]
     fn input_reject_comes_from_the_destination() {
         let p = tcp_syn("10.1.0.7", "10.1.1.1", 22).iif("eno1").build();
         let r = reject(Reject::Icmp(3), &p, Hook::Input).unwrap();
-        assert_eq!(r.from, ip("10.1.1.1"));
+        assert_eq!(r.from.addr().unwrap(), ip("10.1.1.1"));
     }
 
     #[test]
@@ -432,9 +423,12 @@ mod tests {
         // Measured: an OUTPUT reject of 10.1.0.1 -> 10.1.0.2 produced 10.1.0.1 -> 10.1.0.1.
         let p = tcp_syn("10.1.0.1", "10.1.0.2", 2175).build();
         let r = reject(Reject::Icmp(3), &p, Hook::Output).unwrap();
-        assert_eq!((r.from, r.to), (ip("10.1.0.1"), ip("10.1.0.1")));
+        assert_eq!(
+            (r.from.addr().unwrap(), r.to),
+            (ip("10.1.0.1"), ip("10.1.0.1"))
+        );
         let r = reject(Reject::TcpReset, &p, Hook::Output).unwrap();
-        assert_eq!(r.from, ip("10.1.0.2"));
+        assert_eq!(r.from.addr().unwrap(), ip("10.1.0.2"));
     }
 
     #[test]
@@ -496,7 +490,7 @@ mod tests {
         };
         let r = response(&h, &p, &p, &fate, Some(Hook::Input), None).unwrap();
         assert_eq!(
-            (r.kind, r.from, r.by_stack),
+            (r.kind, r.from.addr().unwrap(), r.by_stack),
             (ResponseKind::TcpRst, ip("10.1.0.1"), true)
         );
     }
@@ -516,7 +510,7 @@ mod tests {
                 code: 3
             }
         );
-        assert_eq!((r.from, r.by_stack), (ip("10.1.0.1"), true));
+        assert_eq!((r.from.addr().unwrap(), r.by_stack), (ip("10.1.0.1"), true));
         let p = udp("fd00::7", "fd00::1", 2175).iif("eno1").build();
         let r = response(&h, &p, &p, &fate, Some(Hook::Input), None).unwrap();
         assert_eq!(
@@ -552,7 +546,7 @@ mod tests {
     #[test]
     fn routing_failures_when_forwarding_v4() {
         let p = story1();
-        let kind = |r: RoutingFailure| routing(r, &p).map(|r| (r.kind, r.from));
+        let kind = |r: RoutingFailure| routing(r, &p).map(|r| (r.kind, r.from.addr().unwrap()));
         let from = ip("10.1.1.1");
         let icmp = |t, c| {
             Some((
@@ -568,7 +562,8 @@ mod tests {
         assert_eq!(kind(RoutingFailure::Prohibit), icmp(3, 13));
         assert_eq!(kind(RoutingFailure::TtlExceeded), icmp(11, 0));
         assert_eq!(kind(RoutingFailure::Blackhole), None);
-        assert_eq!(kind(RoutingFailure::Martian), None);
+        assert_eq!(kind(RoutingFailure::MartianSource), None);
+        assert_eq!(kind(RoutingFailure::MartianDestination), None);
         let off = RoutingFailure::ForwardingDisabled {
             sysctl: "net.ipv4.conf.tap0.forwarding".into(),
         };
@@ -607,14 +602,25 @@ mod tests {
     }
 
     #[test]
-    fn unknown_router_address_is_unspecified() {
+    fn unknown_router_address_is_the_route_back_never_unspecified() {
         let h = Host::default();
         let p = story1();
         let fate = Fate::RoutingFailed {
             reason: RoutingFailure::TtlExceeded,
         };
         let r = response(&h, &p, &p, &fate, None, None).unwrap();
-        assert_eq!(r.from, ip("0.0.0.0"));
+        assert_eq!(
+            r.from,
+            AnswerSource::RouteBack {
+                via: Some("tap0".into())
+            }
+        );
+        // A REJECT in FORWARD on a host without state: the same.
+        let fate = Fate::Rejected {
+            with: Reject::Icmpx(3),
+        };
+        let r = response(&h, &p, &p, &fate, Some(Hook::Forward), None).unwrap();
+        assert_eq!(r.from.addr(), None);
         let _ = table_id::MAIN;
     }
 }

@@ -20,7 +20,10 @@
 //! `addrconf`): the decision then has `route: None` and
 //! [`Assumption::LocalRoutesFromAddresses`] says so (see [`route_received_explained`]).
 
-use crate::trace::{RouteDecision, RouteKind, RoutingFailure};
+use crate::trace::{
+    AnswerSource, FibStep, FibStepResult, ReverseLookup, RouteDecision, RouteKind, RouteSeen,
+    RoutingFailure, RpfMiss,
+};
 use crate::warning::Assumption;
 use ipnet::IpNet;
 use model::expr::rtn;
@@ -148,30 +151,122 @@ pub fn rpfilter_passes(
     if !host.known.routes {
         return None;
     }
+    let iif = packet.iif.as_deref()?;
     let fib = Fib::new(host, packet.is_ipv6());
+    let lookup = fib.lookup(&reverse_flow(packet, validmark));
+    Some(rpf_miss(&lookup, iif, loose, accept_local).is_none())
+}
+
+/// The flow of a reverse-path lookup: the packet's source as the destination, its
+/// destination as the source (none for a broadcast or multicast destination), from `lo`,
+/// with the packet's mark only when `use_mark`.
+fn reverse_flow(packet: &Packet, use_mark: bool) -> Flow<'static> {
     let saddr = match packet.dst {
         IpAddr::V4(d) if d.is_multicast() || d.is_broadcast() || d.is_unspecified() => None,
         d => Some(d),
     };
-    let flow = Flow {
+    Flow {
         dst: packet.src,
         src: saddr,
         iif: None,
-        mark: if validmark { packet.mark } else { 0 },
+        mark: if use_mark { packet.mark } else { 0 },
         tos: packet.tos,
         proto: None,
         ports: None,
         uid: 0,
-    };
-    let iif = packet.iif.as_deref()?;
-    Some(match fib.lookup(&flow) {
-        Lookup::Route(hit) => match hit.route.route_type {
-            RouteType::Unicast => loose || hit.route.uses_dev(iif),
-            RouteType::Local => accept_local && (loose || hit.route.uses_dev(iif)),
-            _ => false,
-        },
-        _ => false,
+    }
+}
+
+/// Why a reverse lookup's result does not lead back out of `iif` (`None`: it does, or
+/// `loose` and any unicast route will do).
+fn rpf_miss(lookup: &Lookup, iif: &str, loose: bool, accept_local: bool) -> Option<RpfMiss> {
+    match lookup {
+        Lookup::Route(hit) => {
+            let unicast = match hit.route.route_type {
+                RouteType::Unicast => true,
+                RouteType::Local => accept_local,
+                _ => false,
+            };
+            if !unicast {
+                Some(RpfMiss::NotUnicast)
+            } else if loose || hit.route.uses_dev(iif) {
+                None
+            } else {
+                Some(RpfMiss::OtherInterface {
+                    via: hit.route.dev_name().map(str::to_string),
+                })
+            }
+        }
+        Lookup::RuleAction { .. } => Some(RpfMiss::NotUnicast),
+        Lookup::NoRoute => Some(RpfMiss::NoRoute),
+    }
+}
+
+/// The reverse lookup of a failed reverse-path check, step by step: the packet's source
+/// looked up as a destination from `lo`, with the packet's destination as the source and
+/// its mark only when `use_mark` (`src_valid_mark`, `--validmark`), as
+/// `__fib_validate_source` and `rpfilter_lookup_reverse` do; and why the answer does not
+/// lead back out of the arrival interface (`loose`: any unicast route would have done).
+/// `None` when the routes are unknown, the packet did not arrive on an interface, or the
+/// check passes.
+pub fn reverse_lookup(
+    host: &Host,
+    packet: &Packet,
+    use_mark: bool,
+    loose: bool,
+    accept_local: bool,
+) -> Option<ReverseLookup> {
+    if !host.known.routes {
+        return None;
+    }
+    let iif = packet.iif.clone()?;
+    let fib = Fib::new(host, packet.is_ipv6());
+    let flow = reverse_flow(packet, use_mark);
+    let mut steps = Vec::new();
+    let lookup = fib.lookup_recorded(&flow, Some(&mut steps));
+    let miss = rpf_miss(&lookup, &iif, loose, accept_local)?;
+    Some(ReverseLookup {
+        iif,
+        addr: packet.src,
+        mark: flow.mark,
+        steps,
+        miss,
     })
+}
+
+/// [`reverse_lookup`] as the `rp_filter` sysctl makes it (`mode` 1 strict, 2 loose; 0 for
+/// the source check a hairpin packet gets), with the inbound interface's `src_valid_mark`
+/// and `accept_local`.
+pub fn rp_filter_lookup(host: &Host, packet: &Packet, mode: u8) -> Option<ReverseLookup> {
+    let iif = packet.iif.as_deref()?;
+    let or_conf = |name: &str| {
+        let a = host.sysctls.int_or(&conf_key(false, "all", name), 0);
+        let d = host.sysctls.int_or(&conf_key(false, iif, name), 0);
+        a.max(d) != 0
+    };
+    reverse_lookup(
+        host,
+        packet,
+        or_conf("src_valid_mark"),
+        mode == 2,
+        or_conf("accept_local"),
+    )
+}
+
+/// The reverse lookup that made an IPv4 source martian, when one did: a source that is
+/// not special by itself (loopback, multicast, broadcast, 0.0.0.0) nor one of this host's
+/// addresses, whose route back is not unicast (`__fib_validate_source`: `e_inval`).
+pub fn martian_source_lookup(host: &Host, packet: &Packet) -> Option<ReverseLookup> {
+    let IpAddr::V4(s) = packet.src else {
+        return None;
+    };
+    if s.is_loopback() || s.is_multicast() || s.is_broadcast() || s.is_unspecified() {
+        return None;
+    }
+    if host.owner_of(packet.src).is_some() {
+        return None;
+    }
+    rp_filter_lookup(host, packet, 2).filter(|l| l.miss == RpfMiss::NotUnicast)
 }
 
 /// A drop the kernel makes before PREROUTING runs, so no rule sees the packet.
@@ -184,12 +279,16 @@ pub fn dropped_before_prerouting(host: &Host, packet: &Packet) -> Option<Routing
     };
     let on_lo = packet.iif.as_deref().is_some_and(|i| is_loopback(host, i));
     if src.is_multicast() {
-        return Some(RoutingFailure::Martian);
+        return Some(RoutingFailure::MartianSource);
     }
-    if (src.is_loopback() || dst.is_loopback()) && !on_lo && packet.iif.is_some() {
-        return Some(RoutingFailure::Martian);
+    if on_lo || packet.iif.is_none() {
+        return None;
     }
-    None
+    if src.is_loopback() {
+        return Some(RoutingFailure::MartianSource);
+    }
+    dst.is_loopback()
+        .then_some(RoutingFailure::MartianDestination)
 }
 
 /// [`route_received`] with the assumptions it made.
@@ -230,21 +329,7 @@ pub fn route_local_explained(host: &Host, packet: &Packet) -> Routed {
 pub fn icmp_error_source(host: &Host, packet: &Packet) -> Option<IpAddr> {
     let to = packet.src;
     let iif = packet.iif.as_deref();
-    let fib = Fib::new(host, to.is_ipv6());
-    let flow = Flow {
-        dst: to,
-        src: None,
-        iif: None,
-        mark: 0,
-        tos: 0,
-        proto: None,
-        ports: None,
-        uid: 0,
-    };
-    let back = match fib.lookup(&flow) {
-        Lookup::Route(hit) => Some(hit.route),
-        _ => None,
-    };
+    let back = route_back(host, to);
     if to.is_ipv4() {
         let inbound = host
             .sysctls
@@ -278,6 +363,41 @@ pub fn icmp_error_source(host: &Host, packet: &Packet) -> Option<IpAddr> {
                     .and_then(|d| select_addr(host, d, to))
             })
             .or_else(|| any_global_addr(host, true))
+    }
+}
+
+/// Where an ICMP error about a forwarded `packet` comes from: [`icmp_error_source`], or
+/// when the host's addresses are unknown, this host's address on the route back, which
+/// leaves by the route back's device when the routes are known, else (taken) by the
+/// interface the packet came in on.
+pub fn icmp_error_from(host: &Host, packet: &Packet) -> AnswerSource {
+    if let Some(a) = icmp_error_source(host, packet) {
+        return AnswerSource::Addr(a);
+    }
+    let routed_back = host
+        .known
+        .routes
+        .then(|| route_back(host, packet.src).and_then(|r| r.dev_name().map(str::to_string)));
+    AnswerSource::RouteBack {
+        via: routed_back.unwrap_or_else(|| packet.iif.clone()),
+    }
+}
+
+/// The route this host would send to `to` by (an output lookup with no source or mark).
+fn route_back(host: &Host, to: IpAddr) -> Option<Route> {
+    let flow = Flow {
+        dst: to,
+        src: None,
+        iif: None,
+        mark: 0,
+        tos: 0,
+        proto: None,
+        ports: None,
+        uid: 0,
+    };
+    match Fib::new(host, to.is_ipv6()).lookup(&flow) {
+        Lookup::Route(hit) => Some(hit.route),
+        _ => None,
     }
 }
 
@@ -398,7 +518,7 @@ impl Cx<'_> {
             if let Lookup::Route(hit) = &lookup {
                 if hit.route.dev_name() != Some(iif.as_str()) && !forwardable_v6_source(packet.src)
                 {
-                    return mk(RouteKind::Failed(RoutingFailure::Martian));
+                    return mk(RouteKind::Failed(RoutingFailure::MartianSource));
                 }
             }
         }
@@ -550,23 +670,28 @@ impl Cx<'_> {
             return None;
         };
         if s.is_multicast() || s.is_broadcast() {
-            return Some(RoutingFailure::Martian);
+            return Some(RoutingFailure::MartianSource);
         }
         // 0.0.0.0 -> 255.255.255.255 (DHCP) is taken as broadcast input.
         if d.is_broadcast() || (s.is_unspecified() && d.is_unspecified()) {
             return None;
         }
-        if s.is_unspecified() || d.is_unspecified() {
-            return Some(RoutingFailure::Martian);
+        if s.is_unspecified() {
+            return Some(RoutingFailure::MartianSource);
+        }
+        if d.is_unspecified() {
+            return Some(RoutingFailure::MartianDestination);
         }
         if is_loopback(self.host, iif) {
             return None;
         }
-        if d.is_loopback() || s.is_loopback() {
-            let localnet = self.or_conf_v4(iif, "route_localnet");
-            if localnet == 0 {
-                return Some(RoutingFailure::Martian);
-            }
+        // A loopback destination is checked first: with both, the destination is named.
+        if (d.is_loopback() || s.is_loopback()) && self.or_conf_v4(iif, "route_localnet") == 0 {
+            return Some(if d.is_loopback() {
+                RoutingFailure::MartianDestination
+            } else {
+                RoutingFailure::MartianSource
+            });
         }
         None
     }
@@ -608,7 +733,7 @@ impl Cx<'_> {
             };
             if !hairpin || accept_local {
                 // The kernel's fast path: only "is the source one of ours?".
-                return (own_source && !accept_local).then_some(RoutingFailure::Martian);
+                return (own_source && !accept_local).then_some(RoutingFailure::MartianSource);
             }
             // `__fib_validate_source` with rp_filter 0: the source's route must be unicast
             // (or local with accept_local); no route at all is fine.
@@ -624,7 +749,7 @@ impl Cx<'_> {
             };
             return match fib.lookup(&flow) {
                 Lookup::Route(hit) if hit.route.route_type != RouteType::Unicast => {
-                    Some(RoutingFailure::Martian)
+                    Some(RoutingFailure::MartianSource)
                 }
                 _ => None,
             };
@@ -659,7 +784,7 @@ impl Cx<'_> {
                         fail
                     }
                 }
-                _ => Some(RoutingFailure::Martian),
+                _ => Some(RoutingFailure::MartianSource),
             },
             _ => fail,
         }
@@ -843,6 +968,19 @@ struct FibRoute {
     route: Route,
 }
 
+impl FibRoute {
+    /// The route as a recorded lookup shows it.
+    fn seen(&self) -> RouteSeen {
+        RouteSeen {
+            index: self.index,
+            dst: self.route.dst,
+            route_type: self.route.route_type,
+            dev: self.route.dev_name().map(str::to_string),
+            gateway: self.route.first_gateway(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Hit {
     table: u32,
@@ -955,6 +1093,20 @@ impl<'h> Fib<'h> {
     /// `fib_rules_lookup`: rules by priority; a lookup that finds nothing (or a throw
     /// route) goes on with the next rule; `goto` jumps to the rule with that priority.
     fn lookup(&self, flow: &Flow) -> Lookup {
+        self.lookup_recorded(flow, None)
+    }
+
+    /// [`Fib::lookup`], recording what each matching rule gave into `steps`.
+    fn lookup_recorded(&self, flow: &Flow, mut steps: Option<&mut Vec<FibStep>>) -> Lookup {
+        let mut record = |rule: &PolicyRule, result: FibStepResult| {
+            if let Some(steps) = steps.as_deref_mut() {
+                steps.push(FibStep {
+                    priority: rule.priority,
+                    rule: rule.text.clone(),
+                    result,
+                });
+            }
+        };
         let mut i = 0;
         while i < self.rules.len() {
             let rule = &self.rules[i];
@@ -973,23 +1125,35 @@ impl<'h> Fib<'h> {
                     continue;
                 }
                 ref a => {
+                    record(rule, FibStepResult::Action(a.clone()));
                     return Lookup::RuleAction {
                         priority: rule.priority,
                         action: a.clone(),
-                    }
+                    };
                 }
             };
             let Some(hit) = self.best_in_table(table, flow.dst, flow.src) else {
+                record(rule, FibStepResult::NothingInTable { table });
                 continue;
             };
             if hit.route.route_type == RouteType::Throw {
+                record(rule, FibStepResult::Throw { table });
                 continue;
             }
             if let Some(sup) = rule.suppress_prefixlen {
                 if hit.route.dst.prefix_len() <= sup {
+                    let route = hit.seen();
+                    record(rule, FibStepResult::Suppressed { table, route });
                     continue;
                 }
             }
+            record(
+                rule,
+                FibStepResult::Found {
+                    table,
+                    route: hit.seen(),
+                },
+            );
             return Lookup::Route(Hit {
                 table,
                 rule_priority: Some(rule.priority),
@@ -1774,7 +1938,7 @@ mod tests {
     fn martian_loopback_source_from_eth() {
         let h = router().build();
         let d = route_received(&h, &syn_in("127.0.0.1", "10.1.0.2", "tap0"));
-        assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::Martian));
+        assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::MartianSource));
         // route_localnet lets 127/8 through routing; 127.0.0.1 itself is still one of lo's
         // addresses, which fib_validate_source refuses as a source.
         let h = router()
@@ -1786,7 +1950,7 @@ mod tests {
         );
         assert_eq!(
             route_received(&h, &syn_in("127.0.0.1", "10.1.0.2", "tap0")).kind,
-            RouteKind::Failed(RoutingFailure::Martian)
+            RouteKind::Failed(RoutingFailure::MartianSource)
         );
     }
 
@@ -1797,7 +1961,7 @@ mod tests {
     fn broadcast_source_hairpin_is_martian() {
         let h = router().build();
         let d = route_received(&h, &syn_in("10.1.1.255", "10.1.1.41", "tap0"));
-        assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::Martian));
+        assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::MartianSource));
         let d = route_received(&h, &syn_in("10.1.1.255", "10.1.0.2", "tap0"));
         assert_eq!(d.kind, fwd("eno1", None));
         let h = router()
@@ -1815,7 +1979,11 @@ mod tests {
         let h = router().build();
         for src in ["::", "fe80::5c", "ff02::1", "::1"] {
             let d = route_received(&h, &syn_in(src, "fd00::2", "tap0"));
-            assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::Martian), "{src}");
+            assert_eq!(
+                d.kind,
+                RouteKind::Failed(RoutingFailure::MartianSource),
+                "{src}"
+            );
         }
         let d = route_received(&h, &syn_in("fd01::2", "fd00::2", "tap0"));
         assert_eq!(d.kind, fwd("eno1", None));
@@ -1826,8 +1994,79 @@ mod tests {
         let h = router().build();
         for src in ["224.0.0.5", "255.255.255.255", "0.0.0.0"] {
             let d = route_received(&h, &syn_in(src, "10.1.0.2", "tap0"));
-            assert_eq!(d.kind, RouteKind::Failed(RoutingFailure::Martian), "{src}");
+            assert_eq!(
+                d.kind,
+                RouteKind::Failed(RoutingFailure::MartianSource),
+                "{src}"
+            );
         }
+    }
+
+    /// `ip_route_input_slow`: a zero or (without route_localnet) loopback destination is a
+    /// martian destination, named as such; with both sides loopback the destination is.
+    #[test]
+    fn martian_destination_is_told_from_martian_source() {
+        let h = router().build();
+        for (src, dst, want) in [
+            ("10.1.1.2", "0.0.0.0", RoutingFailure::MartianDestination),
+            ("10.1.1.2", "127.0.0.1", RoutingFailure::MartianDestination),
+            ("127.0.0.1", "127.0.0.1", RoutingFailure::MartianDestination),
+            ("0.0.0.0", "10.1.0.2", RoutingFailure::MartianSource),
+            ("fd01::2", "::1", RoutingFailure::MartianDestination),
+        ] {
+            let d = route_received(&h, &syn_in(src, dst, "tap0"));
+            assert_eq!(d.kind, RouteKind::Failed(want), "{src} -> {dst}");
+        }
+    }
+
+    /// A source whose route back is a blackhole is martian (`e_inval`), and the reverse
+    /// lookup that found the blackhole is told; a strict miss names the other interface.
+    #[test]
+    fn reverse_lookups_say_why() {
+        let h = router()
+            .typed_route(
+                table_id::MAIN,
+                "192.0.2.0/24",
+                RouteType::Blackhole,
+                None,
+                None,
+                0,
+            )
+            .sysctl("net.ipv4.conf.tap0.send_redirects", "0")
+            .build();
+        let p = syn_in("192.0.2.7", "10.1.0.2", "tap0");
+        let l = martian_source_lookup(&h, &p).expect("a lookup");
+        assert_eq!(l.miss, RpfMiss::NotUnicast);
+        assert!(matches!(
+            l.steps.last().map(|s| &s.result),
+            Some(FibStepResult::Found { route, .. }) if route.route_type == RouteType::Blackhole
+        ));
+        let l = reverse_lookup(
+            &h,
+            &syn_in("10.1.0.50", "10.1.0.2", "tap0"),
+            false,
+            false,
+            false,
+        )
+        .expect("strict miss");
+        assert_eq!(
+            l.miss,
+            RpfMiss::OtherInterface {
+                via: Some("eno1".into())
+            }
+        );
+        assert_eq!(l.steps.len(), 2, "local, then main: {:?}", l.steps);
+        // Loose: eno1 is a route back, the check passes, nothing to explain.
+        assert_eq!(
+            reverse_lookup(
+                &h,
+                &syn_in("10.1.0.50", "10.1.0.2", "tap0"),
+                false,
+                true,
+                false
+            ),
+            None
+        );
     }
 
     #[test]
@@ -1835,7 +2074,7 @@ mod tests {
         let h = router().build();
         assert_eq!(
             route_received(&h, &syn_in("10.1.0.1", "10.1.1.1", "tap0")).kind,
-            RouteKind::Failed(RoutingFailure::Martian)
+            RouteKind::Failed(RoutingFailure::MartianSource)
         );
         let h = router()
             .sysctl("net.ipv4.conf.tap0.accept_local", "1")
@@ -1852,11 +2091,11 @@ mod tests {
         let p = syn_in("::1", "fd00::2", "tap0");
         assert_eq!(
             dropped_before_prerouting(&h, &p),
-            Some(RoutingFailure::Martian)
+            Some(RoutingFailure::MartianSource)
         );
         assert_eq!(
             route_received(&h, &p).kind,
-            RouteKind::Failed(RoutingFailure::Martian)
+            RouteKind::Failed(RoutingFailure::MartianSource)
         );
         assert_eq!(
             dropped_before_prerouting(&h, &syn_in("fd01::2", "fd00::2", "tap0")),

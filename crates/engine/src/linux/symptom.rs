@@ -24,7 +24,9 @@
 //!   it (the REJECT's ICMP arrives as well); a drop on the loopback leg (INPUT of a packet
 //!   this host sent to itself) is a plain timeout.
 
-use crate::trace::{Errno, Fate, Listener, Response, ResponseKind, RoutingFailure, SenderView};
+use crate::trace::{
+    AnswerSource, Errno, Fate, Listener, Response, ResponseKind, RoutingFailure, SenderView,
+};
 use model::packet::{TcpFlags, L4};
 use model::{Hook, Host, Packet};
 
@@ -59,10 +61,12 @@ pub fn sender_view_at(
     let on_output = locally_generated && matches!(at, Some(Hook::Output | Hook::Postrouting));
     let refused_on_output = on_output && matches!(fate, Fate::Dropped | Fate::Rejected { .. });
     if refused_on_output && sender != Sender::TcpConnect {
-        // NF_DROP (a REJECT drops too) becomes -EPERM in ip_local_out / ip6_local_out.
+        // NF_DROP (a REJECT drops too) becomes -EPERM in ip_local_out / ip6_local_out,
+        // returned by the send call itself.
         let response = response.cloned();
         return SenderView {
             response,
+            errno_on_send: true,
             ..at_once(Errno::Eperm)
         };
     }
@@ -79,7 +83,11 @@ pub fn sender_view_at(
             depends_on_listener: true,
             ..SenderView::default()
         },
-        Fate::RoutingFailed { reason } if locally_generated => local_route_error(reason),
+        Fate::RoutingFailed { reason } if locally_generated => SenderView {
+            // TCP's connect() is the send; UDP's send (or connect) fails on the lookup.
+            errno_on_send: sender != Sender::TcpConnect,
+            ..local_route_error(reason)
+        },
         Fate::Dropped
         | Fate::RoutingFailed { .. }
         | Fate::Rejected { .. }
@@ -210,7 +218,7 @@ fn accepted(packet: &Packet, sender: Sender) -> SenderView {
     };
     let response = kind.map(|kind| Response {
         kind,
-        from: packet.dst,
+        from: AnswerSource::Addr(packet.dst),
         to: packet.src,
         by_stack: false,
     });
@@ -278,7 +286,7 @@ mod tests {
     fn resp(kind: ResponseKind, from: &str) -> Response {
         Response {
             kind,
-            from: ip(from),
+            from: AnswerSource::Addr(ip(from)),
             to: ip("10.1.1.2"),
             by_stack: false,
         }
@@ -484,6 +492,8 @@ mod tests {
         let p = udp("10.1.0.1", "10.1.0.2", 2175).build();
         let v = sender_view(&Host::default(), &p, &Fate::Dropped, None, true);
         assert_eq!(v.errno, Some(Errno::Eperm));
+        // On the send, not on a later recv().
+        assert!(v.errno_on_send);
         let r = resp(icmp(3, 3), "10.1.0.1");
         let v = sender_view(&Host::default(), &p, &rejected(), Some(&r), true);
         assert_eq!(v.errno, Some(Errno::Eperm));
@@ -534,6 +544,15 @@ mod tests {
         );
         assert_eq!(errno(RoutingFailure::Prohibit), Some(Errno::Eacces));
         assert_eq!(errno(RoutingFailure::Blackhole), Some(Errno::Einval));
+        // UDP: the send call fails; TCP: connect().
+        let u = udp("10.1.0.1", "192.0.2.1", 53).build();
+        let fate = Fate::RoutingFailed {
+            reason: RoutingFailure::NoRoute,
+        };
+        let v = sender_view(&Host::default(), &u, &fate, None, true);
+        assert_eq!((v.errno, v.errno_on_send), (Some(Errno::Enetunreach), true));
+        let v = sender_view(&Host::default(), &p, &fate, None, true);
+        assert!(!v.errno_on_send);
     }
 
     #[test]

@@ -229,6 +229,9 @@ impl<W: Write> Section<'_, '_, W> {
             self.field("not saved by", words::cross_table(rs, x, &trace.fate))?;
         }
         self.field("fate", [words::fate_sentence(&trace.fate)])?;
+        if let Some(cause) = &trace.cause {
+            self.field("reason", words::reason(cause, rs))?;
+        }
         let sees = words::sender_sees(trace, answer.host);
         if !sees.is_empty() {
             self.field("sender sees", sees)?;

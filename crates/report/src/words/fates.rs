@@ -111,7 +111,8 @@ pub fn routing_failure(r: &RoutingFailure) -> String {
             "reverse path filter ({sysctl} = {mode}, {}): no route back to the source via the input interface",
             if *mode == 2 { "loose" } else { "strict" }
         ),
-        RoutingFailure::Martian => "martian source address (never accepted from the wire)".to_string(),
+        RoutingFailure::MartianSource => "martian source address (never accepted from the wire)".to_string(),
+        RoutingFailure::MartianDestination => "martian destination address (never routed from the wire)".to_string(),
         RoutingFailure::TtlExceeded => "TTL exceeded when forwarding".to_string(),
         RoutingFailure::NotUnicastFrame { pkttype } => format!(
             "the frame was link-layer {} (not addressed to this host's MAC): the kernel never forwards it",

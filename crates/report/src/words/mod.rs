@@ -10,6 +10,7 @@ mod kernel;
 mod notes;
 mod owners;
 mod packets;
+mod reasons;
 mod remedy;
 mod rules;
 
@@ -20,5 +21,6 @@ pub use kernel::*;
 pub use notes::*;
 pub use owners::*;
 pub use packets::*;
+pub use reasons::*;
 pub use remedy::*;
 pub use rules::*;

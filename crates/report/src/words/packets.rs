@@ -156,13 +156,17 @@ fn icmpv6_words(t: u8, c: u8) -> String {
 
 /// "ICMP port unreachable from 10.1.1.1 (this host's address on tap0)".
 pub fn response(r: &Response, trace: &Trace, host: &Host) -> String {
-    let mut s = format!("{} from {}", response_kind(r.kind), r.from);
-    let own = host.owner_of(r.from).map(|i| i.name.clone());
+    let mut s = format!(
+        "{} from {}",
+        response_kind(r.kind),
+        super::reasons::answer_source(&r.from)
+    );
+    let own = super::reasons::answer_source_iface(&r.from, host);
     match r.kind {
         ResponseKind::TcpRst if r.by_stack => {
             s.push_str(" (the stack: nothing listens on the port)")
         }
-        ResponseKind::TcpRst if r.from == trace.packet.dst => {
+        ResponseKind::TcpRst if r.from.addr() == Some(trace.packet.dst) => {
             s.push_str(" (looks like the server; sent by the firewall)")
         }
         ResponseKind::SynAck => s.push_str(": the connection is accepted"),
@@ -183,7 +187,9 @@ pub fn errno_line(view: &SenderView, packet: &Packet) -> Option<String> {
     let errno = view.errno?;
     let call = match packet.l4 {
         L4::Tcp { .. } => "connect()",
+        L4::Udp { .. } if view.errno_on_send => "send() on the UDP socket",
         L4::Udp { .. } => "recv() on a connected UDP socket",
+        _ if view.errno_on_send => "the sender's sendmsg()",
         _ => "the sender's socket call",
     };
     let when = match (errno, view.timeout_secs, view.errno_after_secs) {

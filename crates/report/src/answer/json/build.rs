@@ -478,7 +478,11 @@ pub(super) fn response(r: &Response, trace: &Trace, host: &Host) -> ResponseJson
     };
     ResponseJson {
         kind: kind.to_string(),
-        from: r.from.to_string(),
+        from: r.from.addr().map(|a| a.to_string()),
+        from_route_back_via: match &r.from {
+            engine::AnswerSource::RouteBack { via } => via.clone(),
+            engine::AnswerSource::Addr(_) => None,
+        },
         to: r.to.to_string(),
         icmp_type,
         icmp_code,
@@ -497,6 +501,7 @@ pub(super) fn sender_sees(trace: &Trace, host: &Host) -> SenderSeesJson {
         errno_after_secs: v.errno_after_secs,
         depends_on_listener: v.depends_on_listener,
         recv_times_out: v.recv_times_out,
+        errno_on_send: v.errno_on_send,
         text: words::sender_sees(trace, host),
     }
 }
@@ -630,5 +635,74 @@ pub(super) fn owner(o: &model::Owner) -> OwnerJson {
         role: words::role_words(&o.role),
         evidence: words::owner_evidence(&o.evidence),
         rewritten_on_reload: o.rewritten_on_reload(),
+    }
+}
+
+/// The typed reason of a loss: its code, the values it is made of, and the words.
+pub(super) fn reason(rs: &Ruleset, c: &engine::Cause) -> super::ReasonJson {
+    use engine::{Cause, RpfCheck};
+    let sysctl = match c {
+        Cause::RpFilter {
+            check: RpfCheck::Sysctl { sysctl, .. },
+            ..
+        }
+        | Cause::IpForwardOff { sysctl }
+        | Cause::EchoIgnored { sysctl } => Some(sysctl.clone()),
+        _ => None,
+    };
+    let lookup = match c {
+        Cause::RpFilter { lookup, .. } | Cause::MartianSource { lookup } => lookup.as_ref(),
+        _ => None,
+    };
+    super::ReasonJson {
+        code: words::cause_code(c.code()).to_string(),
+        sysctl,
+        reverse_lookup: lookup.map(reverse_lookup),
+        ct_invalid: match c {
+            Cause::CtInvalid { why } => Some(words::ct_invalid_code(why).to_string()),
+            _ => None,
+        },
+        text: words::reason(c, rs),
+    }
+}
+
+fn reverse_lookup(l: &engine::ReverseLookup) -> super::ReverseLookupJson {
+    use engine::{FibStepResult, RpfMiss};
+    let steps = l
+        .steps
+        .iter()
+        .map(|s| {
+            let (result, table, route) = match &s.result {
+                FibStepResult::NothingInTable { table } => ("nothing_in_table", Some(*table), None),
+                FibStepResult::Suppressed { table, route } => {
+                    ("suppressed", Some(*table), Some(words::route_seen(route)))
+                }
+                FibStepResult::Throw { table } => ("throw", Some(*table), None),
+                FibStepResult::Found { table, route } => {
+                    ("found", Some(*table), Some(words::route_seen(route)))
+                }
+                FibStepResult::Action(_) => ("action", None, None),
+            };
+            super::FibStepJson {
+                priority: s.priority,
+                rule: s.rule.clone(),
+                result: result.to_string(),
+                table,
+                route,
+            }
+        })
+        .collect();
+    let (miss, via) = match &l.miss {
+        RpfMiss::OtherInterface { via } => ("other_interface", via.clone()),
+        RpfMiss::NoRoute => ("no_route", None),
+        RpfMiss::NotUnicast => ("not_unicast", None),
+    };
+    super::ReverseLookupJson {
+        iif: l.iif.clone(),
+        addr: l.addr.to_string(),
+        mark: l.mark,
+        steps,
+        miss: miss.to_string(),
+        via,
     }
 }

@@ -14,7 +14,7 @@ use crate::answer::Answer;
 use crate::words;
 use build::{
     assumption, branch, conntrack, cross_table, decided_by, decider_json, fate_detail, fix, log,
-    nat, packet, reply, route, rule_json, sender_sees, step, unknown, warning,
+    nat, packet, reason, reply, route, rule_json, sender_sees, step, unknown, warning,
 };
 use serde::Serialize;
 use std::io::{self, Write};
@@ -84,6 +84,58 @@ pub struct Report {
     /// the same hook (often another table, another tool) had accepted it: an accept ends
     /// only its own base chain. `null` when that is not the case.
     pub cross_table: Option<CrossTableJson>,
+    /// Why the packet was lost when that is not (only) a rule's verdict: routing, the
+    /// stack, conntrack, a reverse-path check, an INVALID packet. `null` otherwise.
+    pub reason: Option<ReasonJson>,
+}
+
+/// The typed reason of a loss.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReasonJson {
+    /// `rp_filter`, `no_route`, `blackhole`, `unreachable`, `prohibit`, `ip_forward_off`,
+    /// `ct_invalid`, `ct_table_full`, `martian_source`, `martian_destination`,
+    /// `ttl_exceeded`, `not_unicast_frame`, `no_listener`, `echo_ignored`.
+    pub code: String,
+    /// The sysctl involved (`rp_filter`'s mode, forwarding, echo ignore), if any.
+    pub sysctl: Option<String>,
+    /// `rp_filter` and `martian_source`: the reverse lookup; `null` when not made (the
+    /// host's routes were not given).
+    pub reverse_lookup: Option<ReverseLookupJson>,
+    /// `ct_invalid`: why conntrack found the packet INVALID: `no_entry`, `bad_tcp_flags`,
+    /// `icmp_error_unknown_flow`, `icmp_cannot_open`, `before_conntrack`.
+    pub ct_invalid: Option<String>,
+    /// In words, one line each.
+    pub text: Vec<String>,
+}
+
+/// The reverse lookup of a reverse-path check.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReverseLookupJson {
+    /// The interface the packet arrived on.
+    pub iif: String,
+    /// The address looked up (the packet's source).
+    pub addr: String,
+    /// The mark the lookup used.
+    pub mark: u32,
+    /// Each matching policy rule and what it gave.
+    pub steps: Vec<FibStepJson>,
+    /// Why it does not lead back: `other_interface`, `no_route`, `not_unicast`.
+    pub miss: String,
+    /// `other_interface`: the interface the route back leaves by.
+    pub via: Option<String>,
+}
+
+/// One policy rule of a lookup.
+#[derive(Debug, Clone, Serialize)]
+pub struct FibStepJson {
+    pub priority: u32,
+    /// As `ip rule` prints it.
+    pub rule: String,
+    /// `nothing_in_table`, `suppressed`, `throw`, `found`, `action`.
+    pub result: String,
+    pub table: Option<u32>,
+    /// The route seen, as `ip route` would print it.
+    pub route: Option<String>,
 }
 
 /// One assumption: a stable `code`, the values it is made of, and the same in words.
@@ -501,6 +553,8 @@ pub struct SenderSeesJson {
     pub depends_on_listener: bool,
     /// A UDP sender gets no error: its `recv()` waits until its own timeout.
     pub recv_times_out: bool,
+    /// `errno` is returned by the send itself (`send()`/`sendmsg()`), not a later `recv()`.
+    pub errno_on_send: bool,
     /// The same in words, one line each.
     pub text: Vec<String>,
 }
@@ -510,7 +564,12 @@ pub struct SenderSeesJson {
 pub struct ResponseJson {
     /// `tcp_rst`, `icmp`, `icmpv6`, `syn_ack`.
     pub kind: String,
-    pub from: String,
+    /// `null` when it is an address of this host the input did not give (see
+    /// `from_route_back_via`); never 0.0.0.0 or ::.
+    pub from: Option<String>,
+    /// When `from` is `null`: the answer comes from this host's address on the route back,
+    /// which leaves by this interface (`null`: unknown).
+    pub from_route_back_via: Option<String>,
     pub to: String,
     pub icmp_type: Option<u8>,
     pub icmp_code: Option<u8>,
@@ -727,6 +786,7 @@ pub fn report(answer: &Answer<'_>) -> Report {
             .cross_table
             .as_ref()
             .map(|x| cross_table(rs, x, trace)),
+        reason: trace.cause.as_ref().map(|c| reason(rs, c)),
     }
 }
 
