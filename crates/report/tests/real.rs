@@ -28,6 +28,7 @@ fn story1(spec: &str) -> (String, String) {
         host: &host,
         outcome: &outcome,
         facts: &facts,
+        rule_reasons: None,
         fix: fix.as_ref(),
         ping: None,
         input_notes: &[],

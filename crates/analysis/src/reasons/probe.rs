@@ -175,3 +175,20 @@ impl PacketAt {
         }
     }
 }
+
+/// The model rules of each source rule of `chain`, in order, in one pass: a front end
+/// lowers one source rule into several model rules sharing its origin span (the grouping
+/// of [`model::Chain::source_rule_number`], which counts from the start on every call).
+pub(super) fn source_rules(chain: &model::Chain) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, rule) in chain.rules.iter().enumerate() {
+        let span = rule.origin.span;
+        match out.last_mut() {
+            Some(last) if !span.is_empty() && chain.rules[i - 1].origin.span == span => {
+                last.end = i + 1;
+            }
+            _ => out.push(i..i + 1),
+        }
+    }
+    out
+}

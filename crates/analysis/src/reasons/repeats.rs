@@ -3,6 +3,7 @@
 //! as their source rules (an iptables rule the front end lowered into several model rules
 //! is one), by what they do, not by their comments or counters.
 
+use super::probe::source_rules;
 use engine::{Event, Trace, TraceVerdict};
 use model::{Chain, ChainRef, RuleRef, Ruleset};
 use std::collections::HashSet;
@@ -61,15 +62,7 @@ pub(super) fn find(ruleset: &Ruleset, trace: &Trace) -> Vec<Repeat> {
 
 /// The groups of identical source rules of one chain.
 fn repeats_in(chain: &Chain, at: ChainRef, matched: &HashSet<RuleRef>) -> Vec<Repeat> {
-    // Each source rule: its model rules' range.
-    let mut sources: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut i = 0;
-    while i < chain.rules.len() {
-        let range = chain.rules_of_source_number(chain.source_rule_number(i));
-        let range = if range.contains(&i) { range } else { i..i + 1 };
-        i = range.end.max(i + 1);
-        sources.push(range);
-    }
+    let sources = source_rules(chain);
     let same = |a: &std::ops::Range<usize>, b: &std::ops::Range<usize>| {
         a.len() == b.len()
             && chain.rules[a.clone()]
@@ -101,7 +94,7 @@ fn repeats_in(chain: &Chain, at: ChainRef, matched: &HashSet<RuleRef>) -> Vec<Re
                 };
                 RepeatedRule {
                     at: rule(range.start),
-                    number: chain.source_rule_number(range.start),
+                    number: j + 1,
                     matched: range.clone().any(|r| matched.contains(&rule(r))),
                 }
             })

@@ -14,7 +14,7 @@
 //! `ip_set_test`): a rule giving fewer `src,dst` flags than the set type's dimensions, or a
 //! packet of another family than the set's, never matches.
 
-use super::probe::{cut, visits, PacketAt, Sim};
+use super::probe::{cut, source_rules, visits, PacketAt, Sim};
 use engine::eval::{pattern_matches, set_contains, Val};
 use engine::Trace;
 use model::expr::SetRef;
@@ -227,14 +227,7 @@ fn lookup_sites(ruleset: &Ruleset, matched: &HashSet<RuleRef>) -> Vec<Site> {
     let mut sites = Vec::new();
     for (ti, table) in ruleset.tables.iter().enumerate() {
         for (ci, chain) in table.chains.iter().enumerate() {
-            let mut ri = 0;
-            while ri < chain.rules.len() {
-                let group = chain.rules_of_source_number(chain.source_rule_number(ri));
-                let group = if group.contains(&ri) {
-                    group
-                } else {
-                    ri..ri + 1
-                };
+            for group in source_rules(chain) {
                 let at = |rule| RuleRef {
                     table: ti,
                     chain: ci,
@@ -244,13 +237,12 @@ fn lookup_sites(ruleset: &Ruleset, matched: &HashSet<RuleRef>) -> Vec<Site> {
                 {
                     sites.push(site);
                 } else {
-                    for r in group.clone() {
+                    for r in group {
                         if !matched.contains(&at(r)) {
                             set_sites(&chain.rules[r], at(r), &mut sites);
                         }
                     }
                 }
-                ri = group.end.max(ri + 1);
             }
         }
     }

@@ -21,6 +21,9 @@ pub struct Answer<'a> {
     /// How the deciding rule was reached and cross-table findings, computed by the caller
     /// ([`AnswerFacts::of`]): the report only words them.
     pub facts: &'a AnswerFacts,
+    /// Rule-level reasons (missed set lookups, shadowed and repeated rules), computed by the
+    /// caller ([`analysis::reasons::RuleReasons::of`]); `None` when not computed.
+    pub rule_reasons: Option<&'a analysis::reasons::RuleReasons>,
     /// The suggested fix, if the packet was blocked and a fix was searched for.
     pub fix: Option<&'a Fix>,
     /// What a ping between the same endpoints does, for a blocked port.

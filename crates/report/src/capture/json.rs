@@ -439,6 +439,7 @@ fn simulation_json(s: &Simulated, a: &CaptureAnswer<'_>) -> SimulationJson {
             host: a.host,
             outcome: &s.outcome,
             facts: &s.facts,
+            rule_reasons: None,
             fix: None,
             ping: None,
             input_notes: &[],

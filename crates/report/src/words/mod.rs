@@ -10,6 +10,7 @@ mod kernel;
 mod notes;
 mod owners;
 mod packets;
+mod rule_reasons;
 mod rules;
 
 pub use fates::*;
@@ -19,4 +20,5 @@ pub use kernel::*;
 pub use notes::*;
 pub use owners::*;
 pub use packets::*;
+pub use rule_reasons::*;
 pub use rules::*;
