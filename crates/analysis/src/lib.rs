@@ -33,6 +33,7 @@ pub mod agree;
 pub mod capture;
 pub mod counters;
 pub mod flows;
+pub mod reasons;
 pub mod remedy;
 
 mod answer_facts;

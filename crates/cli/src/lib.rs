@@ -129,12 +129,20 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
         &config.options,
     );
     let facts = analysis::AnswerFacts::of(&config.ruleset, &outcome);
+    let rule_reasons = analysis::reasons::RuleReasons::of(
+        &config.ruleset,
+        &config.host,
+        &config.packet,
+        &outcome,
+        &config.options,
+    );
     let answer = report::Answer {
         ruleset: &config.ruleset,
         host: &config.host,
         outcome: &outcome,
         facts: &facts,
         remedies: remedies.as_ref(),
+        rule_reasons: Some(&rule_reasons),
         ping: ping.as_ref(),
         input_notes: &config.notes,
     };

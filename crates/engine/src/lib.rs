@@ -29,7 +29,7 @@ use model::{Host, Packet, Ruleset};
 /// Matching a pattern against a value, as rules do (for tests that check a front end's
 /// patterns against known values).
 pub mod eval {
-    pub use crate::linux::eval::{pattern_matches, Val};
+    pub use crate::linux::eval::{pattern_matches, set_contains, Val};
 }
 
 /// The answer a REJECT (or the local stack) sends back.

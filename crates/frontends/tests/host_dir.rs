@@ -245,3 +245,57 @@ fn ipset_save_is_read() {
     assert_eq!(state.ipsets.len(), 1);
     assert_eq!(state.ipsets[0].name, "allow_in");
 }
+
+/// The tools' files under `etc/` are named by their host path, the commands under `cmd/` by
+/// the command (dashes of an unlisted stem read as spaces); the rules ufw 0.36 generated
+/// in a namespace and a real firewalld zone when the corpus is there.
+#[test]
+fn tool_config_files_and_commands() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    let read = |rel: &str| std::fs::read_to_string(corpus.join(rel));
+    let (Ok(user_rules), Ok(zone)) = (
+        read("generated/ufw-in-netns/ufw4.rules"),
+        read("firewalld/config/zones/public.xml"),
+    ) else {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("SKIP: ../shared/corpus is not beside this clone");
+        }
+        return;
+    };
+    let dir = Scratch::new("config");
+    for (rel, text) in [
+        ("etc/ufw/user.rules", user_rules.as_str()),
+        ("etc/firewalld/zones/public.xml", zone.as_str()),
+        ("cmd/ufw-status-numbered.txt", "Status: active\n"),
+        (
+            "cmd/firewall-cmd-get-active-zones.txt",
+            "public\n  interfaces: eth0\n",
+        ),
+        ("cmd/nft-list-ruleset.txt", "table inet t {\n}\n"),
+        ("cmd/notes.md", "not a command output\n"),
+    ] {
+        let path = dir.0.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let config = host_dir::load(&dir.0).unwrap().config;
+    let mut names: Vec<&str> = config.files.iter().map(|f| &*f.name).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "/etc/firewalld/zones/public.xml",
+            "/etc/ufw/user.rules",
+            "firewall-cmd --get-active-zones",
+            "nft list ruleset",
+            "ufw status numbered",
+        ]
+    );
+    let user = config.file("/etc/ufw/user.rules").unwrap();
+    assert_eq!(&*user.text, user_rules.as_str());
+    assert_eq!(config.files_under("/etc/firewalld/zones/").count(), 1);
+    // A host directory without `etc/` or `cmd/` has no tool configuration.
+    let empty = Scratch::new("config-empty");
+    assert!(host_dir::load(&empty.0).unwrap().config.files.is_empty());
+}

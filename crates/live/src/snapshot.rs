@@ -2,12 +2,22 @@
 //! [`Snapshot`] (the format is documented in [`frontends::host::snapshot`]).
 //!
 //! Nothing here changes the host: every command lists or saves (`iptables-save`, `nft list`,
-//! `ip -j addr`, `sysctl`, `ss`, `conntrack -L`, `ipset save`) and configuration files are
-//! only read. Without root some commands fail; each failure is kept in the snapshot with
+//! `ip -j addr`, `sysctl`, `ss`, `conntrack -L`, `ipset save`, and the tools' own listings
+//! `ufw status numbered`, `firewall-cmd --get-active-zones`, `firewall-cmd
+//! --get-default-zone`, `fail2ban-client status`) and configuration files are only read.
+//!
+//! The tools' configuration ([`CONFIG_ROOTS`], members `file:PATH`; the tool commands of
+//! [`TOOL_COMMANDS`], members `cmd/STEM.txt`) is what the owners of rules are recognised
+//! from. A file that does not exist, or a tool that is not installed, is simply absent; a
+//! tool command that fails (firewalld not running, ufw without root) is named in a
+//! `%meta tool-command` line, not kept as a member. Never collected: `/etc/wireguard` and
+//! anything else holding private keys; redaction ([`redact`]) covers these members like the
+//! others. Without root some commands fail; each failure is kept in the snapshot with
 //! its status and stderr (so the file itself says what is missing), and
 //! [`Snapshot::unreadable`] lists them for the caller to print.
 
 use crate::redact::{Redactor, Stats};
+use frontends::host::host_dir::TOOL_COMMANDS;
 use frontends::host::snapshot::{Member, Snapshot};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -25,7 +35,8 @@ pub struct Options {
     /// Run the commands inside this network namespace (`ip netns exec NS`); files are read
     /// from this mount namespace either way.
     pub netns: Option<String>,
-    /// Also read ufw's and firewalld's configuration directories.
+    /// Also read the firewall tools' configuration ([`CONFIG_ROOTS`]) and run their
+    /// listing commands ([`TOOL_COMMANDS`]).
     pub config_files: bool,
 }
 
@@ -39,6 +50,23 @@ impl Default for Options {
         }
     }
 }
+
+/// The tools' configuration files and directories a snapshot reads: ufw (`/etc/ufw/**`
+/// with `user.rules` and `user6.rules`, `/etc/default/ufw`, and the older `/lib/ufw`
+/// copies), firewalld (`/etc/firewalld/**`: `firewalld.conf`, `zones/*.xml`,
+/// `policies/*.xml`, ...), the persistent rule files of hand-written rules, and Docker's
+/// daemon settings. No key material: `/etc/wireguard` is deliberately not here.
+pub const CONFIG_ROOTS: &[&str] = &[
+    "/etc/ufw",
+    "/etc/default/ufw",
+    "/lib/ufw/user.rules",
+    "/lib/ufw/user6.rules",
+    "/etc/firewalld",
+    "/etc/nftables.conf",
+    "/etc/iptables/rules.v4",
+    "/etc/iptables/rules.v6",
+    "/etc/docker/daemon.json",
+];
 
 /// At most this many configuration files, each at most this many bytes.
 const MAX_FILES: usize = 300;
@@ -335,13 +363,7 @@ pub fn collect(o: &Options) -> Snapshot {
     if o.config_files {
         let mut files = Vec::new();
         let mut unreadable = Vec::new();
-        for root in [
-            "/etc/ufw",
-            "/etc/default/ufw",
-            "/lib/ufw/user.rules",
-            "/lib/ufw/user6.rules",
-            "/etc/firewalld",
-        ] {
+        for root in CONFIG_ROOTS {
             files_under(Path::new(root), &mut files, &mut unreadable);
         }
         if files.len() >= MAX_FILES {
@@ -356,8 +378,31 @@ pub fn collect(o: &Options) -> Snapshot {
         for u in unreadable {
             snap.meta.push(("unreadable".into(), u));
         }
+        for (stem, command) in TOOL_COMMANDS {
+            match tool_member(stem, command, o) {
+                Some(Ok(m)) => snap.members.push(m),
+                Some(Err(why)) => snap.meta.push(("tool-command".into(), why)),
+                None => {}
+            }
+        }
     }
     snap
+}
+
+/// The output of one tool command as member `cmd/STEM.txt`: `None` when the tool is not
+/// installed, `Err` with why when it ran and failed.
+fn tool_member(stem: &str, command: &str, o: &Options) -> Option<Result<Member, String>> {
+    let mut words = command.split_whitespace();
+    let program = words.next()?;
+    if !which(program) {
+        return None;
+    }
+    let args: Vec<&str> = words.collect();
+    let m = run_member(&format!("cmd/{stem}.txt"), program, &args, None, o);
+    Some(match m.why_unreadable() {
+        None => Ok(m),
+        Some(why) => Err(why),
+    })
 }
 
 /// Redacts every member and meta value with one key; says in the snapshot what was done
@@ -454,6 +499,60 @@ mod tests {
         let m = run_member("c.txt", "seq", &["1", "50"], Some(10), &Options::default());
         assert_eq!(m.stdout.lines().count(), 10);
         assert!(m.notes[0].contains("first 10 of 50"), "{:?}", m.notes);
+    }
+
+    #[test]
+    fn tool_commands_are_members_named_by_stem_absent_or_failed_are_not() {
+        let o = Options::default();
+        let m = tool_member("echo-status", "echo Status: active", &o)
+            .expect("echo is installed")
+            .expect("echo succeeds");
+        assert_eq!(m.name, "cmd/echo-status.txt");
+        assert_eq!(m.command, "echo Status: active");
+        assert_eq!(m.stdout, "Status: active\n");
+        assert!(tool_member("x", "whyblocked-no-such-tool --get-default-zone", &o).is_none());
+        let why = tool_member("f", "false", &o)
+            .expect("false is installed")
+            .unwrap_err();
+        assert!(
+            why.contains("cmd/f.txt") && why.contains("status 1"),
+            "{why}"
+        );
+        // Every tool command is a member a snapshot reads back into the configuration.
+        for (stem, command) in TOOL_COMMANDS {
+            assert_eq!(frontends::host::host_dir::command_of_stem(stem), *command);
+        }
+    }
+
+    #[test]
+    fn no_key_material_is_collected() {
+        assert!(CONFIG_ROOTS
+            .iter()
+            .all(|r| !r.contains("wireguard") && !r.contains("ssh") && !r.ends_with(".key")));
+    }
+
+    #[test]
+    fn tool_members_are_redacted() {
+        let mut snap = Snapshot::default();
+        snap.members.push(Member {
+            name: "cmd/ufw-status-numbered.txt".into(),
+            command: "ufw status numbered".into(),
+            status: "0".into(),
+            stdout: "[ 2] Anywhere                   DENY IN     192.168.60.99\n".into(),
+            ..Member::default()
+        });
+        snap.members.push(Member {
+            name: "file:/etc/firewalld/zones/internal.xml".into(),
+            command: "read /etc/firewalld/zones/internal.xml".into(),
+            status: "0".into(),
+            stdout: "<zone><source address=\"10.1.2.0/24\"/></zone>\n".into(),
+            ..Member::default()
+        });
+        let st = redact(&mut snap, &Redactor::new());
+        assert_eq!(st.addresses, 2);
+        assert!(!snap.members[0].stdout.contains("192.168.60.99"));
+        assert!(!snap.members[1].stdout.contains("10.1.2.0/24"));
+        assert!(snap.members[1].stdout.contains("/24\""));
     }
 
     #[test]

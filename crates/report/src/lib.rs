@@ -26,7 +26,7 @@
 //! ```no_run
 //! # fn demo(ruleset: &model::Ruleset, host: &model::Host, outcome: &engine::Outcome) -> std::io::Result<()> {
 //! let facts = analysis::AnswerFacts::of(ruleset, outcome);
-//! let answer = report::Answer { ruleset, host, outcome, facts: &facts, remedies: None, ping: None, input_notes: &[] };
+//! let answer = report::Answer { ruleset, host, outcome, facts: &facts, remedies: None, rule_reasons: None, ping: None, input_notes: &[] };
 //! let mut out = Vec::new();
 //! report::answer::text::render(&mut out, &answer, &report::TextOptions::default())?;
 //! # Ok(()) }

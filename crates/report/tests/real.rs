@@ -36,6 +36,7 @@ fn story1(spec: &str) -> (String, String) {
         outcome: &outcome,
         facts: &facts,
         remedies: remedies.as_ref(),
+        rule_reasons: None,
         ping: None,
         input_notes: &[],
     };

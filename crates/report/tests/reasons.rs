@@ -30,6 +30,7 @@ fn answer(rules: &str, host: &model::Host, spec: &str) -> (String, serde_json::V
         outcome: &outcome,
         facts: &facts,
         remedies: None,
+        rule_reasons: None,
         ping: None,
         input_notes: &[],
     };

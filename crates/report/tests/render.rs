@@ -689,6 +689,7 @@ fn story1_rejected_forward_text() {
         outcome: &outcome,
         facts: &facts,
         remedies: Some(&fix),
+        rule_reasons: None,
         ping: None,
         input_notes: &notes,
     };
@@ -708,6 +709,7 @@ fn story1_rejected_forward_json() {
         outcome: &outcome,
         facts: &facts,
         remedies: Some(&fix),
+        rule_reasons: None,
         ping: None,
         input_notes: &[],
     };
@@ -733,6 +735,7 @@ fn undecided_when_branches_disagree() {
         outcome: &outcome,
         facts: &facts,
         remedies: None,
+        rule_reasons: None,
         ping: None,
         input_notes: &[],
     };
@@ -758,6 +761,7 @@ fn dnat_to_a_closed_port() {
         outcome: &outcome,
         facts: &facts,
         remedies: None,
+        rule_reasons: None,
         ping: None,
         input_notes: &[],
     };
@@ -777,6 +781,7 @@ fn colour_only_when_asked() {
         outcome: &outcome,
         facts: &facts,
         remedies: None,
+        rule_reasons: None,
         ping: None,
         input_notes: &[],
     };
@@ -799,6 +804,7 @@ fn dangling_references_do_not_panic() {
         outcome: &outcome,
         facts: &facts,
         remedies: None,
+        rule_reasons: None,
         ping: None,
         input_notes: &[],
     };

@@ -15,12 +15,23 @@
 //! | `ss.txt`         | `ss -ltnuH` (or `ss -ltnupH`)      | listening sockets              |
 //! | `conntrack.txt`  | `conntrack -L`                     | conntrack entries              |
 //! | `ipset.txt`      | `ipset save`                       | ipsets (for `-m set` rules)    |
+//! | `etc/**`         | a copy of the tools' files under `/etc` | [`HostState::config`], each named by its host path (`etc/ufw/user.rules` is `/etc/ufw/user.rules`) |
+//! | `cmd/NAME.txt`   | a tool's command (see [`TOOL_COMMANDS`]) | [`HostState::config`], named by the command (`cmd/ufw-status-numbered.txt` is `ufw status numbered`) |
+//!
+//! The tools' files whyblocked reads (`whyblocked snapshot` collects the same): ufw's
+//! `/etc/ufw/**` (`user.rules`, `user6.rules`, `ufw.conf`, ...) and `/etc/default/ufw`;
+//! firewalld's `/etc/firewalld/**` (`firewalld.conf`, `zones/*.xml`, `policies/*.xml`, ...);
+//! `/etc/nftables.conf`; `/etc/iptables/rules.v4` and `rules.v6`; `/etc/docker/daemon.json`.
+//! Never `/etc/wireguard`: it holds private keys, and whyblocked collects no key material. A
+//! `NAME` not in [`TOOL_COMMANDS`] is read as its words joined by spaces
+//! (`cmd/nft-list-ruleset.txt` is `nft list ruleset`). At most [`MAX_CONFIG_FILES`] files
+//! are read, each up to [`MAX_CONFIG_BYTES`]; text that is not UTF-8 is read lossily.
 //!
 //! Collect it on a real host (as root; each command may fail harmlessly if its tool is
 //! missing):
 //!
 //! ```sh
-//! d=host; mkdir -p $d; ip -j addr > $d/ip-addr.json; ip -4 -j route show table all > $d/ip-route.json; ip -6 -j route show table all > $d/ip6-route.json; ip -j rule > $d/ip-rule.json; ip -6 -j rule > $d/ip6-rule.json; sysctl -a > $d/sysctl.txt 2>/dev/null; ss -ltnupH > $d/ss.txt; conntrack -L > $d/conntrack.txt 2>/dev/null; ipset save > $d/ipset.txt 2>/dev/null
+//! d=host; mkdir -p $d/cmd; ip -j addr > $d/ip-addr.json; ip -4 -j route show table all > $d/ip-route.json; ip -6 -j route show table all > $d/ip6-route.json; ip -j rule > $d/ip-rule.json; ip -6 -j rule > $d/ip6-rule.json; sysctl -a > $d/sysctl.txt 2>/dev/null; ss -ltnupH > $d/ss.txt; conntrack -L > $d/conntrack.txt 2>/dev/null; ipset save > $d/ipset.txt 2>/dev/null; ufw status numbered > $d/cmd/ufw-status-numbered.txt; cp -r --parents /etc/ufw /etc/default/ufw /etc/firewalld /etc/nftables.conf /etc/iptables /etc/docker/daemon.json $d 2>/dev/null
 //! ```
 //!
 //! `ip -j route show table all` without `-4` also lists IPv6 routes; when `ip6-route.json`
@@ -135,7 +146,111 @@ pub fn load(dir: &Path) -> Result<HostState, LoadError> {
     if let Some(s) = read(dir, "ipset.txt")? {
         state.ipsets = crate::host::ipset::parse(&s)?;
     }
+    state.config = read_config(dir)?;
     Ok(state)
+}
+
+/// The firewall tools' commands a host directory (`cmd/STEM.txt`) and a snapshot (member
+/// `cmd/STEM.txt`) carry the output of: the file stem, then the command.
+pub const TOOL_COMMANDS: &[(&str, &str)] = &[
+    ("ufw-status-numbered", "ufw status numbered"),
+    (
+        "firewall-cmd-get-active-zones",
+        "firewall-cmd --get-active-zones",
+    ),
+    (
+        "firewall-cmd-get-default-zone",
+        "firewall-cmd --get-default-zone",
+    ),
+    ("fail2ban-client-status", "fail2ban-client status"),
+];
+
+/// At most this many configuration files are read from a host directory.
+pub const MAX_CONFIG_FILES: usize = 300;
+/// Each configuration file is read up to this many bytes.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The command whose output `cmd/STEM.txt` holds: from [`TOOL_COMMANDS`], else the stem's
+/// words (split at dashes) joined by spaces.
+pub fn command_of_stem(stem: &str) -> String {
+    TOOL_COMMANDS
+        .iter()
+        .find(|(s, _)| *s == stem)
+        .map_or_else(|| stem.replace('-', " "), |(_, c)| (*c).to_string())
+}
+
+/// `etc/**` and `cmd/*.txt` of `dir`, named by host path and by command.
+fn read_config(dir: &Path) -> Result<ToolConfig, LoadError> {
+    let mut config = ToolConfig::default();
+    let mut files = Vec::new();
+    files_under(&dir.join("etc"), &mut files)?;
+    for path in files {
+        let Ok(relative) = path.strip_prefix(dir) else {
+            continue;
+        };
+        let name = format!("/{}", relative.to_string_lossy().replace('\\', "/"));
+        config.files.push(SourceFile::new(name, read_lossy(&path)?));
+    }
+    let mut commands = Vec::new();
+    files_under(&dir.join("cmd"), &mut commands)?;
+    for path in commands {
+        let (Some(stem), Some("txt")) = (
+            path.file_stem().and_then(|s| s.to_str()),
+            path.extension().and_then(|e| e.to_str()),
+        ) else {
+            continue;
+        };
+        config
+            .files
+            .push(SourceFile::new(command_of_stem(stem), read_lossy(&path)?));
+    }
+    Ok(config)
+}
+
+/// The regular files under `root`, recursively, sorted, at most [`MAX_CONFIG_FILES`] in all
+/// (symbolic links are not followed); nothing when `root` is absent.
+fn files_under(root: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let io = |error| LoadError::Io {
+        path: root.to_path_buf(),
+        error,
+    };
+    let meta = match std::fs::symlink_metadata(root) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(e)),
+    };
+    if meta.is_file() {
+        if out.len() < MAX_CONFIG_FILES {
+            out.push(root.to_path_buf());
+        }
+        return Ok(());
+    }
+    if !meta.is_dir() {
+        return Ok(());
+    }
+    let mut entries = std::fs::read_dir(root)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io)?;
+    entries.sort();
+    for e in entries {
+        files_under(&e, out)?;
+    }
+    Ok(())
+}
+
+/// A configuration file's text, up to [`MAX_CONFIG_BYTES`], lossily decoded.
+fn read_lossy(path: &Path) -> Result<String, LoadError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES).read_to_end(&mut bytes))
+        .map_err(|error| LoadError::Io {
+            path: path.to_path_buf(),
+            error,
+        })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The file `name` of `dir` as a [`SourceFile`] named by its path, or `None` when absent.

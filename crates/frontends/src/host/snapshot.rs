@@ -26,14 +26,19 @@
 //! directory layout of [`crate::host::host_dir`] (`ip-addr.json`, `ip-route.json`, `sysctl.txt`,
 //! ...) plus the rule sources (`iptables-save.txt`, `ip6tables-save.txt`,
 //! `iptables-legacy-save.txt`, `ip6tables-legacy-save.txt`, `nft-ruleset.txt`,
-//! `nft-ruleset.json`) and configuration files (`file:/etc/ufw/user.rules`).
+//! `nft-ruleset.json`) and the firewall tools' configuration: files as `file:PATH`
+//! (`file:/etc/ufw/user.rules`) and tool commands as `cmd/STEM.txt`
+//! (`cmd/ufw-status-numbered.txt`, the stems of [`crate::host::host_dir::TOOL_COMMANDS`]),
+//! read into [`Loaded::state`]'s `config` named by host path and by command, as a host
+//! directory's `etc/**` and `cmd/` are.
 //!
 //! A member whose command failed and printed nothing is *unreadable*: its part of the host
 //! stays unknown and [`Loaded::notes`] says so; nothing is guessed.
 
-use crate::host::host_dir::HostState;
+use crate::host::host_dir::{command_of_stem, HostState};
 use model::diag::{ErrorKind, ParseError};
 use model::note::InputNote;
+use model::tool_config::ToolConfig;
 use model::{Family, Ruleset, SourceFile, Span};
 use std::fmt::Write as _;
 
@@ -393,6 +398,7 @@ pub fn load(file: &str, snap: &Snapshot) -> Result<Loaded, ParseError> {
     if let Some(s) = get("ipset.txt") {
         out.state.ipsets = crate::host::ipset::parse(&s)?;
     }
+    out.state.config = tool_config(snap);
 
     for (name, family, legacy) in [
         ("iptables-save.txt", Family::Ip, false),
@@ -432,6 +438,23 @@ pub fn load(file: &str, snap: &Snapshot) -> Result<Loaded, ParseError> {
         }
     }
     Ok(out)
+}
+
+/// The readable `file:PATH` and `cmd/STEM.txt` members, named by path and by command.
+fn tool_config(snap: &Snapshot) -> ToolConfig {
+    let files = snap
+        .members
+        .iter()
+        .filter(|m| m.readable())
+        .filter_map(|m| {
+            let name = match m.name.strip_prefix("file:") {
+                Some(path) => path.to_string(),
+                None => command_of_stem(m.name.strip_prefix("cmd/")?.strip_suffix(".txt")?),
+            };
+            Some(SourceFile::new(name, m.stdout.clone()))
+        })
+        .collect();
+    ToolConfig { files }
 }
 
 /// A snapshot's ruleset, its iptables sources with their families (what `verify` and
@@ -555,6 +578,64 @@ mod tests {
             ),
             "{:?}",
             l.notes
+        );
+    }
+
+    #[test]
+    fn tool_files_and_commands_are_read_into_the_config_by_path_and_command() {
+        let mut snap = sample();
+        let member = |name: &str, command: &str, status: &str, stdout: &str| Member {
+            name: name.into(),
+            command: command.into(),
+            status: status.into(),
+            stdout: stdout.into(),
+            ..Member::default()
+        };
+        snap.members.extend([
+            member(
+                "file:/etc/ufw/user.rules",
+                "read /etc/ufw/user.rules",
+                "0",
+                "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n",
+            ),
+            member(
+                "cmd/ufw-status-numbered.txt",
+                "ufw status numbered",
+                "0",
+                "Status: active\n",
+            ),
+            member(
+                "cmd/firewall-cmd-get-default-zone.txt",
+                "firewall-cmd --get-default-zone",
+                "0",
+                "public\n",
+            ),
+            member(
+                "file:/etc/nftables.conf",
+                "read /etc/nftables.conf",
+                "1",
+                "",
+            ),
+        ]);
+        let back = Snapshot::parse(&SourceFile::new("s", snap.render())).unwrap();
+        let config = load("s", &back).unwrap().state.config;
+        let names: Vec<&str> = config.files.iter().map(|f| &*f.name).collect();
+        assert_eq!(
+            names,
+            [
+                "/etc/ufw/user.rules",
+                "ufw status numbered",
+                "firewall-cmd --get-default-zone"
+            ]
+        );
+        assert!(config
+            .file("/etc/ufw/user.rules")
+            .is_some_and(|f| f.text.starts_with("### tuple ### allow tcp 22")));
+        assert_eq!(
+            config
+                .file("firewall-cmd --get-default-zone")
+                .map(|f| &*f.text),
+            Some("public\n")
         );
     }
 

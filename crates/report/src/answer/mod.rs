@@ -24,6 +24,9 @@ pub struct Answer<'a> {
     pub facts: &'a AnswerFacts,
     /// The remedies, if the packet was blocked and they were searched for.
     pub remedies: Option<&'a Remedies>,
+    /// Rule-level reasons (missed set lookups, shadowed and repeated rules), computed by the
+    /// caller ([`analysis::reasons::RuleReasons::of`]); `None` when not computed.
+    pub rule_reasons: Option<&'a analysis::reasons::RuleReasons>,
     /// What a ping between the same endpoints does, for a blocked port.
     pub ping: Option<&'a PingContrast>,
     /// How the inputs were read, when it was a guess (e.g. which family an iptables-save

@@ -101,6 +101,9 @@ pub fn render<W: Write>(w: &mut W, answer: &Answer<'_>, options: &TextOptions) -
         s.undecided(answer.ruleset, outcome)?;
     }
     s.context(answer, trace, decided)?;
+    if let Some(reasons) = answer.rule_reasons {
+        s.rule_reasons(answer.ruleset, reasons)?;
+    }
     if let Some(remedies) = answer.remedies {
         s.remedies(remedies)?;
     }
@@ -235,6 +238,24 @@ impl<W: Write> Section<'_, '_, W> {
         let sees = words::sender_sees(trace, answer.host);
         if !sees.is_empty() {
             self.field("sender sees", sees)?;
+        }
+        Ok(())
+    }
+
+    /// Missed set lookups, shadowed and repeated rules, one field per fact.
+    fn rule_reasons(
+        &mut self,
+        rs: &Ruleset,
+        reasons: &analysis::reasons::RuleReasons,
+    ) -> io::Result<()> {
+        for m in &reasons.set_misses {
+            self.field("set miss", words::set_miss(rs, m))?;
+        }
+        for x in &reasons.shadowed {
+            self.field("shadowed", words::shadowed(rs, x))?;
+        }
+        for r in &reasons.repeats {
+            self.field("repeated", words::repeat(rs, r))?;
         }
         Ok(())
     }

@@ -440,6 +440,7 @@ fn simulation_json(s: &Simulated, a: &CaptureAnswer<'_>) -> SimulationJson {
             outcome: &s.outcome,
             facts: &s.facts,
             remedies: None,
+            rule_reasons: None,
             ping: None,
             input_notes: &[],
         }),

@@ -12,6 +12,7 @@ mod owners;
 mod packets;
 mod reasons;
 mod remedy;
+mod rule_reasons;
 mod rules;
 
 pub use fates::*;
@@ -23,4 +24,5 @@ pub use owners::*;
 pub use packets::*;
 pub use reasons::*;
 pub use remedy::*;
+pub use rule_reasons::*;
 pub use rules::*;

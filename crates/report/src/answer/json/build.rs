@@ -706,3 +706,145 @@ fn reverse_lookup(l: &engine::ReverseLookup) -> super::ReverseLookupJson {
         via,
     }
 }
+
+pub(super) fn rule_reasons(
+    rs: &Ruleset,
+    r: &analysis::reasons::RuleReasons,
+) -> super::RuleReasonsJson {
+    use super::{
+        KeyPartJson, MismatchJson, MismatchKind, NearElementJson, RepeatJson, RepeatedRuleJson,
+        RuleReasonsJson, SetMissJson, ShadowedJson,
+    };
+    use analysis::reasons::{Lookup, Mismatch};
+    let key_json = |key: &[analysis::reasons::KeyPart]| -> Vec<KeyPartJson> {
+        key.iter()
+            .map(|k| KeyPartJson {
+                field: words::key_name(k.key).to_string(),
+                value: k
+                    .value
+                    .as_ref()
+                    .map(|_| words::key_text(std::slice::from_ref(k))),
+            })
+            .collect()
+    };
+    let set_misses = r
+        .set_misses
+        .iter()
+        .map(|m| {
+            let keys: Vec<model::Key> = m.key.iter().map(|k| k.key).collect();
+            let (lookup, set, flags) = match &m.lookup {
+                Lookup::Set { name } => ("set", Some(name.clone()), None),
+                Lookup::Ipset { name, src } => (
+                    "ipset",
+                    Some(name.clone()),
+                    Some(words::match_set_flags(src)),
+                ),
+                Lookup::VerdictMap { name } => ("verdict_map", name.clone(), None),
+            };
+            SetMissJson {
+                rule: rule_json(rs, m.rule),
+                hook: m.hook.to_string(),
+                lookup: lookup.to_string(),
+                set,
+                match_set_flags: flags,
+                set_type: m.declared_type.clone(),
+                elements: m.elements,
+                key: key_json(&m.key),
+                nearest: m
+                    .nearest
+                    .iter()
+                    .map(|e| NearElementJson {
+                        element: words::element_text(
+                            &keys,
+                            &analysis::reasons::NearElement {
+                                verdict: None,
+                                nomatch: false,
+                                ..e.clone()
+                            },
+                        ),
+                        matching: e.matching.clone(),
+                        verdict: e.verdict.as_ref().map(ToString::to_string),
+                        nomatch: e.nomatch,
+                    })
+                    .collect(),
+                mismatches: m
+                    .mismatches
+                    .iter()
+                    .map(|x| MismatchJson {
+                        kind: match x {
+                            Mismatch::FewerDimensions { rule, set } => {
+                                MismatchKind::FewerDimensions {
+                                    rule_dimensions: *rule,
+                                    set_dimensions: *set,
+                                }
+                            }
+                            Mismatch::Family { key_v6 } => MismatchKind::Family {
+                                key_family: if *key_v6 { "ipv6" } else { "ipv4" }.to_string(),
+                            },
+                            Mismatch::OtherDirection { keys, ipset_flags } => {
+                                MismatchKind::OtherDirection {
+                                    fields: keys
+                                        .iter()
+                                        .map(|k| words::key_name(*k).to_string())
+                                        .collect(),
+                                    match_set_flags: ipset_flags
+                                        .as_deref()
+                                        .map(words::match_set_flags),
+                                }
+                            }
+                            Mismatch::Untranslated { key } => {
+                                MismatchKind::Untranslated { key: key_json(key) }
+                            }
+                            Mismatch::Excluded { element } => MismatchKind::Excluded {
+                                element: words::element_text(
+                                    &keys,
+                                    &analysis::reasons::NearElement {
+                                        key: element.clone(),
+                                        matching: Vec::new(),
+                                        verdict: None,
+                                        nomatch: false,
+                                    },
+                                ),
+                            },
+                            Mismatch::Dynamic => MismatchKind::Dynamic,
+                            Mismatch::Empty => MismatchKind::Empty,
+                        },
+                        text: words::mismatch_text(m, x),
+                    })
+                    .collect(),
+                text: words::set_miss(rs, m),
+            }
+        })
+        .collect();
+    RuleReasonsJson {
+        set_misses,
+        shadowed: r
+            .shadowed
+            .iter()
+            .map(|s| ShadowedJson {
+                rule: rule_json(rs, s.rule),
+                would: words::verdict_class(s.would).to_string(),
+                shadowed_by: rule_json(rs, s.by),
+                did: words::verdict_class(s.did).to_string(),
+                hook: s.hook.to_string(),
+                passes_without: s.passes_without,
+                text: words::shadowed(rs, s),
+            })
+            .collect(),
+        repeats: r
+            .repeats
+            .iter()
+            .map(|x| RepeatJson {
+                rules: x
+                    .rules
+                    .iter()
+                    .map(|c| RepeatedRuleJson {
+                        rule: rule_json(rs, c.at),
+                        matched: c.matched,
+                    })
+                    .collect(),
+                text: words::repeat(rs, x),
+            })
+            .collect(),
+    }
+}

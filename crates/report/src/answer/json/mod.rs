@@ -87,6 +87,9 @@ pub struct Report {
     /// Why the packet was lost when that is not (only) a rule's verdict: routing, the
     /// stack, conntrack, a reverse-path check, an INVALID packet. `null` otherwise.
     pub reason: Option<ReasonJson>,
+    /// Rule-level reasons: set lookups met and missed, later rules shadowed by the one
+    /// that decided, rules repeated in a chain on the path; `null` when not computed.
+    pub rule_reasons: Option<RuleReasonsJson>,
 }
 
 /// The typed reason of a loss.
@@ -136,6 +139,133 @@ pub struct FibStepJson {
     pub table: Option<u32>,
     /// The route seen, as `ip route` would print it.
     pub route: Option<String>,
+}
+
+/// Rule-level reasons of the first branch.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleReasonsJson {
+    /// Set, ipset and verdict-map lookups the packet met and missed, in path order.
+    pub set_misses: Vec<SetMissJson>,
+    /// Later rules that would have decided the packet otherwise.
+    pub shadowed: Vec<ShadowedJson>,
+    /// Identical rules repeated in a chain the packet went through.
+    pub repeats: Vec<RepeatJson>,
+}
+
+/// One missed lookup.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetMissJson {
+    /// The rule holding the lookup.
+    pub rule: Option<RuleJson>,
+    pub hook: String,
+    /// `set` (nft `@name`), `ipset` (`--match-set`) or `verdict_map`.
+    pub lookup: String,
+    /// The set's or map's name; `null` for an anonymous verdict map.
+    pub set: Option<String>,
+    /// For an ipset: the rule's `src,dst` flags.
+    pub match_set_flags: Option<String>,
+    /// The set's type as declared (`ipv4_addr . inet_service`, `hash:ip,port`).
+    pub set_type: String,
+    /// How many elements the set held.
+    pub elements: usize,
+    /// The key the packet presented, one part per component; empty when it could not be
+    /// read back exactly.
+    pub key: Vec<KeyPartJson>,
+    /// The nearest elements, nearest first.
+    pub nearest: Vec<NearElementJson>,
+    /// Why the key could not match.
+    pub mismatches: Vec<MismatchJson>,
+    /// The same in words, as the text output says it.
+    pub text: Vec<String>,
+}
+
+/// One component of a key.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyPartJson {
+    /// What it is read from, as nft names it (`daddr`, `dport`, `iifname`, `l4proto`).
+    pub field: String,
+    /// Its value as nft prints it; `null` when the packet lacks it.
+    pub value: Option<String>,
+}
+
+/// An element near the key.
+#[derive(Debug, Clone, Serialize)]
+pub struct NearElementJson {
+    /// The element as nft prints it (`192.168.70.10 . 80`).
+    pub element: String,
+    /// Per component, whether the packet's key part matches it.
+    pub matching: Vec<bool>,
+    /// For a verdict map, the element's verdict.
+    pub verdict: Option<String>,
+    /// An ipset `nomatch` element.
+    pub nomatch: bool,
+}
+
+/// Why a key could not match: a stable `code`, its values, and words.
+#[derive(Debug, Clone, Serialize)]
+pub struct MismatchJson {
+    #[serde(flatten)]
+    pub kind: MismatchKind,
+    pub text: String,
+}
+
+/// The kinds of [`MismatchJson`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum MismatchKind {
+    /// The rule gives fewer `src,dst` flags than the ipset type's dimensions.
+    FewerDimensions {
+        rule_dimensions: usize,
+        set_dimensions: usize,
+    },
+    /// The key's address family is not the set's.
+    Family { key_family: String },
+    /// The key read from the other side of the packet is in the set.
+    OtherDirection {
+        fields: Vec<String>,
+        match_set_flags: Option<String>,
+    },
+    /// The untranslated (pre-NAT) key is in the set.
+    Untranslated { key: Vec<KeyPartJson> },
+    /// The key falls in a `nomatch` element.
+    Excluded { element: String },
+    /// The set changes from the packet path or its elements time out.
+    Dynamic,
+    /// The set is empty.
+    Empty,
+}
+
+/// A later rule that would have decided the packet otherwise.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShadowedJson {
+    /// The later rule.
+    pub rule: Option<RuleJson>,
+    /// What it would have done: `accept`, `drop`, `reject`, `queue`.
+    pub would: String,
+    /// The earlier rule that decided first.
+    pub shadowed_by: Option<RuleJson>,
+    /// What that one did.
+    pub did: String,
+    pub hook: String,
+    /// Whether the packet would get through without the earlier rule.
+    pub passes_without: bool,
+    pub text: Vec<String>,
+}
+
+/// Identical rules of one chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepeatJson {
+    /// The copies, in chain order.
+    pub rules: Vec<RepeatedRuleJson>,
+    pub text: Vec<String>,
+}
+
+/// One copy of a repeated rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepeatedRuleJson {
+    pub rule: Option<RuleJson>,
+    /// Whether it matched the packet.
+    pub matched: bool,
 }
 
 /// One assumption: a stable `code`, the values it is made of, and the same in words.
@@ -787,6 +917,7 @@ pub fn report(answer: &Answer<'_>) -> Report {
             .as_ref()
             .map(|x| cross_table(rs, x, trace)),
         reason: trace.cause.as_ref().map(|c| reason(rs, c)),
+        rule_reasons: answer.rule_reasons.map(|r| build::rule_reasons(rs, r)),
     }
 }
 
