@@ -290,36 +290,24 @@ pub(crate) fn hit_reply(blocked: &Blocked<'_>) -> bool {
         || !exchange::starts_a_connection(blocked.packet)
 }
 
-/// The remedy the evidence points to: among the verified ones (else all), the durable
-/// structural fix for a reply, else the service, else the narrowest.
+/// The remedy the evidence points to, in order of preference:
+/// 1. a verified durable remedy of the breadth the evidence wants (the structural fix for
+///    a reply, the service for a first packet), else any verified durable one;
+/// 2. a durable cause (not a rule: no endpoints, a ban, a setting): the owner's answer;
+/// 3. a verified rule its owner rewrites (it works until the next reload);
+/// 4. the first.
 fn primary(ladder: &[Remedy], hit_reply: bool) -> usize {
-    let pool: Vec<usize> = {
-        let verified: Vec<usize> = (0..ladder.len())
-            .filter(|&i| ladder[i].verified())
-            .collect();
-        if verified.is_empty() {
-            (0..ladder.len()).collect()
-        } else {
-            verified
-        }
-    };
     let want = if hit_reply {
         Breadth::Structural
     } else {
         Breadth::Service
     };
-    let durable = |i: &&usize| !matches!(ladder[**i].durability, Durability::LostOnReload(_));
-    pool.iter()
-        .filter(durable)
-        .find(|&&i| ladder[i].breadth == want)
-        .or_else(|| {
-            pool.iter()
-                .filter(durable)
-                .find(|&&i| ladder[i].breadth == Breadth::Cause)
-        })
-        .or_else(|| pool.iter().find(durable))
-        .or_else(|| pool.first())
-        .copied()
+    let durable = |r: &Remedy| !matches!(r.durability, Durability::LostOnReload(_));
+    let find = |pred: &dyn Fn(&Remedy) -> bool| ladder.iter().position(pred);
+    find(&|r| r.verified() && durable(r) && r.breadth == want)
+        .or_else(|| find(&|r| r.verified() && durable(r)))
+        .or_else(|| find(&|r| durable(r) && r.breadth == Breadth::Cause))
+        .or_else(|| find(&|r| r.verified()))
         .unwrap_or(0)
 }
 
