@@ -712,12 +712,7 @@ mod tests {
     }
 
     fn packet(spec: &str) -> Packet {
-        let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-        let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
-        let mut p = spec.packet;
-        p.iif = p.iif.or(spec.given_in);
-        p.oif = p.oif.or(spec.given_out);
-        p
+        frontends::packet_spec::packet(spec).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn fix_for(rules: &Ruleset, spec: &str) -> Option<Fix> {

@@ -43,12 +43,7 @@ fn with_ipsets(mut rs: Ruleset, save: &str) -> Ruleset {
 }
 
 fn packet(spec: &str) -> Packet {
-    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-    let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
-    let mut p = spec.packet;
-    p.iif = p.iif.or(spec.given_in);
-    p.oif = p.oif.or(spec.given_out);
-    p
+    frontends::packet_spec::packet(spec).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn reasons(rs: &Ruleset, spec: &str) -> (RuleReasons, Outcome) {

@@ -89,17 +89,9 @@ impl Inputs {
 
         let packet = match &args.from_log {
             Some(line) => packet_from_log(line)?,
-            None => {
-                let spec = frontends::packet_spec::parse(&args.packet).map_err(Error::Parse)?;
-                let mut packet = spec.packet;
-                if packet.iif.is_none() {
-                    packet.iif = spec.given_in;
-                }
-                if packet.oif.is_none() {
-                    packet.oif = spec.given_out;
-                }
-                packet
-            }
+            None => frontends::packet_spec::parse(&args.packet)
+                .map_err(Error::Parse)?
+                .into_packet(),
         };
         if !args.rules.is_empty()
             && !ruleset

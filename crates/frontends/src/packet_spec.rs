@@ -36,6 +36,24 @@ pub struct PacketSpec {
     pub given_out: Option<String>,
 }
 
+impl PacketSpec {
+    /// The packet, with the interfaces the words named (`in tap0`, `out eno1`) filled in
+    /// where the packet itself has none: what every command simulates.
+    pub fn into_packet(self) -> Packet {
+        let mut packet = self.packet;
+        packet.iif = packet.iif.or(self.given_in);
+        packet.oif = packet.oif.or(self.given_out);
+        packet
+    }
+}
+
+/// A packet written as one line (`"tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0"`), as the
+/// command line takes it word by word: for tests and examples.
+pub fn packet(line: &str) -> Result<Packet, ParseError> {
+    let args: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    Ok(parse(&args)?.into_packet())
+}
+
 const KEYWORDS: &str = "one of: in, out, flags, type, code, mark, len, ttl";
 
 /// Parses the words after the options, e.g. `["tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "tap0"]`.

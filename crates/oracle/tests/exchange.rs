@@ -13,12 +13,7 @@ use testgen::aim::Topology;
 use testgen::lab::Lab;
 
 fn packet(spec: &str) -> Packet {
-    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-    let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
-    let mut p = spec.packet;
-    p.iif = p.iif.or(spec.given_in);
-    p.oif = p.oif.or(spec.given_out);
-    p
+    frontends::packet_spec::packet(spec).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The filter table with FORWARD, INPUT (and OUTPUT) policies and these rules.

@@ -16,11 +16,7 @@ fn wg_quick_host() -> model::Host {
 fn answer(rules: &str, host: &model::Host, spec: &str) -> (String, serde_json::Value) {
     let source = model::SourceFile::new("rules.nft", rules);
     let ruleset = frontends::nft::parse_text(&source).unwrap();
-    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-    let spec = frontends::packet_spec::parse(&args).unwrap();
-    let mut packet = spec.packet;
-    packet.iif = packet.iif.or(spec.given_in);
-    packet.oif = packet.oif.or(spec.given_out);
+    let packet = frontends::packet_spec::packet(spec).unwrap();
     let options = engine::Options::default();
     let outcome = engine::simulate(&ruleset, host, &packet, &options);
     let facts = analysis::AnswerFacts::of(&ruleset, &outcome);

@@ -12,11 +12,7 @@ fn repo() -> PathBuf {
 
 /// The text answer and the JSON `rule_reasons` block of `spec` on `ruleset`.
 fn answer(ruleset: &model::Ruleset, spec: &str) -> (String, String) {
-    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-    let spec = frontends::packet_spec::parse(&args).unwrap();
-    let mut packet = spec.packet;
-    packet.iif = packet.iif.or(spec.given_in);
-    packet.oif = packet.oif.or(spec.given_out);
+    let packet = frontends::packet_spec::packet(spec).unwrap();
     let host = model::Host::default();
     let options = engine::Options::default();
     let outcome = engine::simulate(ruleset, &host, &packet, &options);
