@@ -243,11 +243,6 @@ pub fn verify_fix<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Conc
     )
     .map_err(|e| Error::Input(format!("verify --fix: {e}")))?;
     let agreement = oracle::exchange::compare(simulated, &kernel);
-    let commands: Vec<&str> = remedy
-        .kernel_rules
-        .iter()
-        .map(|r| r.command.as_str())
-        .collect();
     let steps: Vec<(
         exchange::StepRole,
         &model::Packet,
@@ -260,7 +255,7 @@ pub fn verify_fix<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Conc
     write!(
         out,
         "{}",
-        report::verify::render_fix_exchange(&commands, simulated, &steps, kernel.works())
+        report::verify::render_fix_exchange(remedy, simulated, &steps, kernel.works())
     )
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;

@@ -270,15 +270,19 @@ pub fn render_text(v: &Verification) -> String {
 /// `whyblocked verify --fix`: the remedy applied, then each packet of the exchange as
 /// simulated and as the kernel handled it, and the conclusion.
 pub fn render_fix_exchange(
-    commands: &[&str],
+    remedy: &analysis::remedy::Remedy,
     simulated: &analysis::remedy::exchange::Exchange,
     kernel: &[(analysis::remedy::exchange::StepRole, &Packet, &KernelWalk)],
     kernel_works: bool,
 ) -> String {
     use analysis::remedy::exchange::StepRole;
-    let mut s = String::from("fix applied in the test host\n");
-    for c in commands {
-        let _ = writeln!(s, "  {c}");
+    let mut s = format!("{}\n", words::remedy_label(remedy));
+    for step in &remedy.steps {
+        let _ = writeln!(s, "  {}", words::step(step));
+    }
+    s.push_str("applied in the test host as the rules it makes\n");
+    for rule in &remedy.kernel_rules {
+        let _ = writeln!(s, "  {}", rule.command);
     }
     s.push_str("the whole exchange\n");
     let n = simulated.steps.len().max(kernel.len());
