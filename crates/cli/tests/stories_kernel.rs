@@ -191,3 +191,57 @@ fn kernel_agrees_a_reject_answer_is_stopped_by_an_output_drop_policy() {
         assert_kernel_agrees(test, &rules, &loopback_host(), packet);
     }
 }
+
+/// Runs `whyblocked verify --fix` and returns its exit code and output.
+fn verify_fix(rules: &str, host: &Path, packet: &str) -> (Option<i32>, String) {
+    let host = host.to_string_lossy().into_owned();
+    let mut args = vec!["verify", "--fix", "--rules", rules, "--host", &host];
+    args.extend(packet.split_whitespace());
+    let out = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
+        .args(&args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn story1_verify_fix_proves_the_ufw_command_for_the_whole_connection() {
+    if !kernel_tests_enabled("story1_verify_fix_proves_the_ufw_command_for_the_whole_connection") {
+        return;
+    }
+    let (code, out) = verify_fix(
+        UFW_RULES,
+        &ufw_host(),
+        "tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    for needle in [
+        "fix (ufw)\n  ufw route allow in on tap0 out on eno1 to 10.1.0.2 port 2175 proto tcp",
+        "-A ufw-user-forward -i tap0 -o eno1 -p tcp -d 10.1.0.2 --dport 2175 -j ACCEPT",
+        "reply     tcp 10.1.0.2:2175 -> 10.1.1.2:1050",
+        "data back",
+        "VERIFIED",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?}:\n{out}");
+    }
+}
+
+#[test]
+fn verify_fix_refuses_a_packet_that_passes() {
+    if !kernel_tests_enabled("verify_fix_refuses_a_packet_that_passes") {
+        return;
+    }
+    let (code, out) = verify_fix(
+        UFW_RULES,
+        &ufw_host(),
+        "tcp 10.1.1.2:1050 10.1.1.1:22 in tap0",
+    );
+    assert_eq!(code, Some(2), "{out}");
+}
