@@ -128,7 +128,11 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
         &outcome,
         &config.options,
     );
-    let facts = analysis::AnswerFacts::of(&config.ruleset, &outcome);
+    let facts = analysis::AnswerFacts::of(&config.ruleset, &outcome).with_firewalld_zone(
+        &config.ruleset,
+        &config.tool_config,
+        &outcome,
+    );
     let rule_reasons = analysis::reasons::RuleReasons::of(
         &config.ruleset,
         &config.host,

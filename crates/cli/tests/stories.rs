@@ -929,3 +929,88 @@ fn reject_answer_stopped_by_an_output_drop_policy_leaves_the_sender_waiting() {
     );
     assert_eq!(rst.primary().sender_sees.errno, Some(Errno::Econnrefused));
 }
+
+// ---------------------------------------------------------------------------------------
+// Owners: the answer names who wrote the deciding rule and fixes in its language.
+
+const FIREWALLD_1X: &str = "crates/cli/tests/fixtures/owners/firewalld-1x.nft";
+
+#[test]
+fn binary_firewalld_reject_names_the_zone_and_fixes_with_firewall_cmd() {
+    let args = [
+        "--rules",
+        FIREWALLD_1X,
+        "tcp",
+        "198.51.100.7:40000",
+        "10.0.0.1:443",
+        "in",
+        "eth0",
+    ];
+    let (code, out, err) = whyblocked(&args);
+    assert_eq!(code, 1, "{err}\n{out}");
+    for needle in [
+        "owner          firewalld:",
+        "zone           public: its interface eth0 is bound to it, chosen by inet firewalld/filter_INPUT_ZONES #2",
+        "fix (firewalld) firewall-cmd --zone=public --add-port=443/tcp",
+        "firewall-cmd --permanent --zone=public --add-port=443/tcp",
+        "verified       SYN delivered, SYN/ACK sent, data both ways",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?}:\n{out}");
+    }
+    assert!(!out.contains("nft insert rule inet firewalld"), "{out}");
+
+    // A bound source wins over the interface.
+    let mut from_trusted = args;
+    from_trusted[3] = "192.0.2.9:40000";
+    let (code, out, _) = whyblocked(&from_trusted);
+    assert_eq!(code, 0, "{out}");
+
+    let mut json = args.to_vec();
+    json.push("--json");
+    let (_, out, _) = whyblocked(&json);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["firewalld_zone"]["zone"], "public");
+    assert_eq!(v["firewalld_zone"]["why"], "interface");
+    assert_eq!(v["firewalld_zone"]["binding"], "eth0");
+    assert_eq!(v["deciding_rule"]["owner"]["tool"], "firewalld");
+    assert_eq!(v["fix"]["language"], "firewall_cmd");
+    assert_eq!(v["fix"]["verified"], true);
+    assert!(v["fix"]["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["language"] == "firewall_cmd"));
+}
+
+#[test]
+fn binary_hand_written_rules_get_the_persistent_file_line() {
+    let dir = std::env::temp_dir().join(format!("wb-persist-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("rules.v4");
+    std::fs::write(
+        &rules,
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    let rules = rules.to_string_lossy().into_owned();
+    let (code, out, err) = whyblocked(&[
+        "--rules",
+        &rules,
+        "udp",
+        "192.0.2.7:5353",
+        "10.0.0.1:53",
+        "in",
+        "eth0",
+    ]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 1, "{err}\n{out}");
+    for needle in [
+        "owner          unmanaged: hand-written; kept in /etc/iptables/rules.v4",
+        "fix (iptables) iptables -A INPUT -i eth0 -p udp -m udp --dport 53 -j ACCEPT",
+        "and in /etc/iptables/rules.v4 (filter/INPUT): -A INPUT -i eth0 -p udp -m udp --dport 53 -j ACCEPT",
+        "verified       request delivered, reply sent",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?}:\n{out}");
+    }
+}

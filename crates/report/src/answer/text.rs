@@ -146,7 +146,7 @@ impl<W: Write> Section<'_, '_, W> {
         let mut first = true;
         for line in lines {
             if first {
-                let pad = LABEL.saturating_sub(label.chars().count());
+                let pad = LABEL.saturating_sub(label.chars().count()).max(1);
                 writeln!(
                     self.w,
                     "  {}{}{}",
@@ -227,6 +227,9 @@ impl<W: Write> Section<'_, '_, W> {
                     )
                 )],
             )?;
+        }
+        if let Some(zone) = &answer.facts.firewalld_zone {
+            self.field("zone", [words::firewalld_zone(rs, zone)])?;
         }
         if let Some(x) = &answer.facts.cross_table {
             self.field("not saved by", words::cross_table(rs, x, &trace.fate))?;

@@ -6,6 +6,7 @@ use model::owner::{
     UfwDirection, UfwRole,
 };
 use model::{Evidence, Owner, Role, Ruleset};
+use owners::firewalld as owners_zone;
 
 /// The owner of the rule or base chain (or its table) that decided; `None` for routing,
 /// the stack and conntrack, or when nothing was recognised.
@@ -143,4 +144,20 @@ fn kube_role(r: &KubeRole) -> String {
         KubeRole::NetworkPolicy(p) => format!("network policy {p}"),
         KubeRole::Infrastructure => "its own chains".to_string(),
     }
+}
+
+/// `public: its interface eth0 is bound to it (/etc/firewalld/zones/public.xml:5), chosen by
+/// inet firewalld/filter_INPUT_ZONES #2`.
+pub fn firewalld_zone(rs: &Ruleset, z: &owners_zone::ZoneChoice) -> String {
+    let why = match &z.why {
+        owners_zone::ZoneWhy::Source { address } => format!("its source {address} is bound to it"),
+        owners_zone::ZoneWhy::Interface { name } => format!("its interface {name} is bound to it"),
+        owners_zone::ZoneWhy::DefaultZone => "nothing else binds it: the default zone".to_string(),
+    };
+    let mut s = format!("{}: {why}", z.zone);
+    if let Some((path, line)) = &z.config {
+        s.push_str(&format!(" ({path}:{line})"));
+    }
+    s.push_str(&format!(", chosen by {}", super::rule_label(rs, z.rule)));
+    s
 }

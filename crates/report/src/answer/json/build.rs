@@ -848,3 +848,20 @@ pub(super) fn rule_reasons(
             .collect(),
     }
 }
+
+pub(super) fn firewalld_zone(rs: &Ruleset, z: &owners::firewalld::ZoneChoice) -> super::ZoneJson {
+    use owners::firewalld::ZoneWhy;
+    let (why, binding) = match &z.why {
+        ZoneWhy::Source { address } => ("source", Some(address.clone())),
+        ZoneWhy::Interface { name } => ("interface", Some(name.clone())),
+        ZoneWhy::DefaultZone => ("default_zone", None),
+    };
+    super::ZoneJson {
+        zone: z.zone.clone(),
+        why: why.to_string(),
+        binding,
+        config: z.config.as_ref().map(|(p, l)| format!("{p}:{l}")),
+        rule: rule_json(rs, z.rule),
+        text: words::firewalld_zone(rs, z),
+    }
+}

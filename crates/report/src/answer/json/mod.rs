@@ -77,6 +77,8 @@ pub struct Report {
     /// A suggested change, verified by re-simulation; `null` when none was searched for or
     /// none applies.
     pub fix: Option<FixJson>,
+    /// When firewalld decided: the zone the packet lands in and why; `null` otherwise.
+    pub firewalld_zone: Option<ZoneJson>,
     /// For a blocked port: what an ICMP echo request between the same endpoints does ("why
     /// ping works"); `null` when not computed or not applicable.
     pub ping: Option<PingJson>,
@@ -538,6 +540,23 @@ pub struct RuleJson {
     pub policy: Option<String>,
 }
 
+/// The firewalld zone a packet lands in.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneJson {
+    pub zone: String,
+    /// `source`, `interface` or `default_zone`.
+    pub why: String,
+    /// The bound source address or interface (`null` for the default zone).
+    pub binding: Option<String>,
+    /// The configuration line that binds it (`/etc/firewalld/zones/public.xml:5`), when
+    /// recorded.
+    pub config: Option<String>,
+    /// The dispatch rule that chose it.
+    pub rule: Option<RuleJson>,
+    /// In words.
+    pub text: String,
+}
+
 /// Who wrote a rule, table or chain.
 #[derive(Debug, Clone, Serialize)]
 pub struct OwnerJson {
@@ -905,6 +924,11 @@ pub fn report(answer: &Answer<'_>) -> Report {
         branches: outcome.branches.iter().map(|b| branch(rs, b)).collect(),
         branches_truncated: outcome.truncated,
         fix: answer.remedies.and_then(fix),
+        firewalld_zone: answer
+            .facts
+            .firewalld_zone
+            .as_ref()
+            .map(|z| build::firewalld_zone(rs, z)),
         ping: answer.ping.map(|p| PingJson {
             packet: p.packet.to_string(),
             fate: words::fate_kind(&p.fate).to_string(),
