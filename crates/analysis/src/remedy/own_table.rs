@@ -7,10 +7,17 @@
 //!   zone's input chain before the zone's policy; verified by simulating that rule.
 //! - LXD/Incus network ACLs: the network's default ACL action
 //!   (`security.acls.default.{ingress,egress}.action`), a cause with no patch.
-//! - tailscale's stateful filtering drop: `tailscale set --stateful-filtering=false`.
+//! - tailscale's stateful filtering drop: `tailscale set --stateful-filtering=false`; its
+//!   drop of the CGNAT range arriving by another interface (an ISP's carrier-grade NAT
+//!   looks the same): `tailscale set --netfilter-mode=nodivert`, which keeps tailscale's
+//!   chains but stops calling them (verified by simulating the ruleset without the jumps).
+//! - netavark's isolation between podman networks (`--opt isolate`): a cause, connecting
+//!   the container to the other network (`podman network connect`).
+//! - libvirt's reject of traffic into a NAT network: a cause, the network's forward mode
+//!   (`<forward mode='open'/>`, where libvirt adds no rules for it).
 //!
-//! Where no setting is known (libvirt's and netavark's own drops), nothing is offered here,
-//! and the pipeline falls back to a rule in the tool's chain marked as lost on reload.
+//! Where no setting is known (netavark's other drops), nothing is offered here, and the
+//! pipeline falls back to a rule in the tool's chain marked as lost on reload.
 
 use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
 use crate::fix::{flow_opening, FIX_SOURCE};
@@ -36,6 +43,15 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
             Tool::Tailscale,
             "tailscale set --stateful-filtering=false".to_string(),
         )],
+        (Tool::Tailscale, Role::Container(ContainerRole::SourceFilter)) => {
+            vec![tailscale_nodivert(blocked)]
+        }
+        (Tool::Netavark, Role::Container(ContainerRole::Isolation)) => vec![setting(
+            blocked,
+            Tool::Netavark,
+            "podman network connect NETWORK CONTAINER".to_string(),
+        )],
+        (Tool::Libvirt, _) if blocks_into_network(blocked) => vec![libvirt_open(blocked)],
         _ => Vec::new(),
     }
 }
@@ -51,6 +67,64 @@ fn setting(blocked: &Blocked<'_>, tool: Tool, command: String) -> Candidate {
         caveats: Vec::new(),
         patched: None,
         kernel_rules: Vec::new(),
+    }
+}
+
+/// `tailscale set --netfilter-mode=nodivert`: tailscale keeps its `ts-*` chains but no
+/// longer jumps to them from the built-in ones; verified with those jumps gone.
+fn tailscale_nodivert(blocked: &Blocked<'_>) -> Candidate {
+    let mut patched = blocked.ruleset.clone();
+    for chain in patched.tables.iter_mut().flat_map(|t| &mut t.chains) {
+        chain.rules.retain(|r| {
+            !matches!(r.verdict(), Some(Verdict::Jump(j) | Verdict::Goto(j)) if j.starts_with("ts-"))
+        });
+    }
+    Candidate {
+        patched: Some(patched),
+        breadth: Breadth::Path,
+        ..setting(
+            blocked,
+            Tool::Tailscale,
+            "tailscale set --netfilter-mode=nodivert".to_string(),
+        )
+    }
+}
+
+/// Whether libvirt's reject is of traffic into one of its networks (out of its bridge):
+/// a NAT or isolated network takes only replies from outside.
+fn blocks_into_network(blocked: &Blocked<'_>) -> bool {
+    let packet = &blocked.trace.final_packet;
+    crate::fix_nft::out_interface(packet, blocked.trace).is_some_and(|oif| {
+        blocked.ruleset.tables.iter().any(|t| {
+            t.origin.owner.as_ref().is_some_and(|o| o.tool == Tool::Libvirt)
+                && t.chains.iter().flat_map(|c| &c.rules).any(|r| {
+                    r.matches().any(|m| {
+                        matches!(&m.test, model::Test::Cmp { key: model::Key::OifName, pattern }
+                            if pattern_names(pattern, &oif))
+                    })
+                })
+        })
+    })
+}
+
+fn pattern_names(pattern: &model::expr::Pattern, name: &str) -> bool {
+    use model::expr::{Pattern, Value};
+    matches!(pattern, Pattern::Iface(n) | Pattern::Value(Value::Str(n)) if n == name)
+}
+
+/// The network's forward mode `open`: libvirt adds no firewall rules for it, and the
+/// host's own rules decide (libvirt `formatnetwork`: "forward mode='open'").
+fn libvirt_open(blocked: &Blocked<'_>) -> Candidate {
+    let steps = [
+        "virsh net-dumpxml NETWORK > NETWORK.xml",
+        "sed -i \"s/<forward mode='[a-z]*'/<forward mode='open'/\" NETWORK.xml",
+        "virsh net-define NETWORK.xml",
+        "virsh net-destroy NETWORK",
+        "virsh net-start NETWORK",
+    ];
+    Candidate {
+        steps: steps.iter().map(|s| Step::Run((*s).to_string())).collect(),
+        ..setting(blocked, Tool::Libvirt, String::new())
     }
 }
 
