@@ -315,9 +315,8 @@ fn assert_not_into(r: &analysis::remedy::Remedies, table: &str, tool: Tool) {
 /// The service rule in the admin's `inet filter` forward chain for the container side of
 /// a published port 80, and its line for `/etc/nftables.conf`.
 fn own_table_accept(bridge: &str, container: &str) -> Vec<String> {
-    let rule = format!(
-        "iifname \"eth0\" oifname \"{bridge}\" ip daddr {container} tcp dport 80 accept"
-    );
+    let rule =
+        format!("iifname \"eth0\" oifname \"{bridge}\" ip daddr {container} tcp dport 80 accept");
     vec![format!("nft add rule inet filter forward {rule}"), rule]
 }
 
@@ -378,10 +377,7 @@ fn a_published_podman_port_dropped_by_the_admins_table_is_opened_there_not_in_ne
         commands(primary)
     );
     // The service, as the forward hook sees it: after netavark's DNAT.
-    assert_eq!(
-        commands(primary),
-        own_table_accept("podman1", "10.89.0.2")
-    );
+    assert_eq!(commands(primary), own_table_accept("podman1", "10.89.0.2"));
     assert_not_into(&r, "netavark", Tool::Netavark);
 }
 
@@ -394,7 +390,10 @@ fn libvirt_reject_into_a_nat_network_gets_the_networks_forward_mode() {
     );
     let p = syn("198.51.100.7", "192.168.122.50", 22, "eth0");
     let r = run(&rs, &h, &p);
-    assert_eq!(r.owner.as_ref().map(|o| o.tool.clone()), Some(Tool::Libvirt));
+    assert_eq!(
+        r.owner.as_ref().map(|o| o.tool.clone()),
+        Some(Tool::Libvirt)
+    );
     let primary = r.primary().expect("a primary");
     assert_eq!(primary.language, Language::ToolSetting(Tool::Libvirt));
     let cmds = commands(primary);
@@ -402,7 +401,10 @@ fn libvirt_reject_into_a_nat_network_gets_the_networks_forward_mode() {
         cmds.iter().any(|c| c.contains("<forward mode='open'")),
         "{cmds:?}"
     );
-    assert_eq!(cmds.last().map(String::as_str), Some("virsh net-start NETWORK"));
+    assert_eq!(
+        cmds.last().map(String::as_str),
+        Some("virsh net-start NETWORK")
+    );
     assert_not_into(&r, "libvirt_network", Tool::Libvirt);
 }
 
@@ -417,8 +419,15 @@ fn libvirt_leaves_traffic_out_of_its_network_to_the_kernel_rules() {
     );
     let p = syn("10.9.9.9", "198.51.100.7", 443, "virbr0");
     let outcome = engine::simulate(&rs, &h, &p, &Options::default());
-    let r = remedies(&rs, &h, &p, &outcome, &Options::default(), &ToolConfig::default())
-        .expect("blocked");
+    let r = remedies(
+        &rs,
+        &h,
+        &p,
+        &outcome,
+        &Options::default(),
+        &ToolConfig::default(),
+    )
+    .expect("blocked");
     assert!(r
         .ladder
         .iter()

@@ -20,7 +20,7 @@
 //! pipeline falls back to a rule in the tool's chain marked as lost on reload.
 
 use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
-use crate::fix::{flow_opening, FIX_SOURCE};
+use crate::fix::{flow_opening, FixRule, Position, FIX_SOURCE};
 use crate::fix_facts::Opens;
 use engine::Event;
 use model::expr::Verdict;
@@ -96,7 +96,10 @@ fn blocks_into_network(blocked: &Blocked<'_>) -> bool {
     let packet = &blocked.trace.final_packet;
     crate::fix_nft::out_interface(packet, blocked.trace).is_some_and(|oif| {
         blocked.ruleset.tables.iter().any(|t| {
-            t.origin.owner.as_ref().is_some_and(|o| o.tool == Tool::Libvirt)
+            t.origin
+                .owner
+                .as_ref()
+                .is_some_and(|o| o.tool == Tool::Libvirt)
                 && t.chains.iter().flat_map(|c| &c.rules).any(|r| {
                     r.matches().any(|m| {
                         matches!(&m.test, model::Test::Cmp { key: model::Key::OifName, pattern }
@@ -186,7 +189,7 @@ fn fw4_rule(blocked: &Blocked<'_>) -> Option<Candidate> {
         "{family} saddr {} {proto} dport {dport} counter",
         packet.src
     );
-    let patched = with_fw4_rule(blocked.ruleset, &input_chain, &matches)?;
+    let (patched, kernel_rule) = with_fw4_rule(blocked.ruleset, &input_chain, &matches)?;
     let uci =
         |key: &str, value: String| Step::Run(format!("uci set firewall.@rule[-1].{key}='{value}'"));
     Some(Candidate {
@@ -207,13 +210,14 @@ fn fw4_rule(blocked: &Blocked<'_>) -> Option<Candidate> {
         opens: Opens::Flow(flow_opening(packet, blocked.trace)),
         caveats: Vec::new(),
         patched: Some(patched),
-        kernel_rules: Vec::new(),
+        kernel_rules: vec![kernel_rule],
     })
 }
 
 /// `ruleset` with an accept for `matches` in fw4's `chain`, before the chain's closing
-/// jump to the zone's policy (`jump reject_from_wan`) or at its end.
-fn with_fw4_rule(ruleset: &Ruleset, chain: &str, matches: &str) -> Option<Ruleset> {
+/// jump to the zone's policy (`jump reject_from_wan`) or at its end; and that rule as an
+/// `nft` command (what `verify --fix` loads in place of running fw4).
+fn with_fw4_rule(ruleset: &Ruleset, chain: &str, matches: &str) -> Option<(Ruleset, FixRule)> {
     let (rule, source) = crate::fix_nft::parse_rule(Family::Inet, fw4::TABLE, chain, matches)?;
     let t = ruleset.table(Family::Inet, fw4::TABLE)?;
     let c = ruleset.tables[t].chain(chain)?;
@@ -227,9 +231,24 @@ fn with_fw4_rule(ruleset: &Ruleset, chain: &str, matches: &str) -> Option<Rulese
     } else {
         rules.len()
     };
+    let original = &ruleset.tables[t].chains[c];
+    let before = (at < original.rules.len()).then(|| {
+        (
+            original.source_rule_number(at),
+            original.rules[at].origin.handle,
+        )
+    });
     rules.insert(at, rule);
     if patched.source(FIX_SOURCE).is_none() {
         patched.sources.push(source);
     }
-    Some(patched)
+    let kernel_rule = FixRule {
+        command: crate::fix_nft::insert_command(Family::Inet, fw4::TABLE, chain, before, matches),
+        body: format!("{matches} accept"),
+        family: Family::Inet,
+        table: fw4::TABLE.to_string(),
+        chain: chain.to_string(),
+        position: before.map_or(Position::Append, |(n, _)| Position::Insert(n)),
+    };
+    Some((patched, kernel_rule))
 }
