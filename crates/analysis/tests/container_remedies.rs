@@ -312,12 +312,40 @@ fn assert_not_into(r: &analysis::remedy::Remedies, table: &str, tool: Tool) {
     }
 }
 
-/// The service rule in the admin's `inet filter` forward chain for the container side of
-/// a published port 80, and its line for `/etc/nftables.conf`.
-fn own_table_accept(bridge: &str, container: &str) -> Vec<String> {
+/// `tool_tables` (which publish host port 8080 to `container`:80 on `bridge`) beside the
+/// admin's `inet filter` that drops forwarding: the owner is the admin, and the primary
+/// remedy is the service rule in the admin's forward chain for the packet as the forward
+/// hook sees it (after the tool's DNAT), with its line for `/etc/nftables.conf`, verified.
+fn own_table_opens_published_port_80(
+    tool_tables: &str,
+    bridge: &str,
+    container: &str,
+) -> analysis::remedy::Remedies {
+    let rs = nft_ruleset(
+        "ruleset.nft",
+        format!("{tool_tables}\n{}", fixture("own-forward-drop.nft")),
+    );
+    let bridge_net = format!("{}.1/24", container.rsplit_once('.').expect("v4").0);
+    let h = host(
+        &[("eth0", "203.0.113.1/24"), (bridge, bridge_net.as_str())],
+        "eth0",
+    );
+    let p = syn("198.51.100.7", "203.0.113.1", 8080, "eth0");
+    let r = run(&rs, &h, &p);
+    assert_eq!(
+        r.owner.as_ref().map(|o| o.tool.clone()),
+        Some(Tool::Unmanaged)
+    );
+    let primary = r.primary().expect("a primary");
+    assert!(primary.verified(), "{:#?}", primary.exchange);
+    assert_eq!(primary.durability, Durability::Durable);
     let rule =
         format!("iifname \"eth0\" oifname \"{bridge}\" ip daddr {container} tcp dport 80 accept");
-    vec![format!("nft add rule inet filter forward {rule}"), rule]
+    assert_eq!(
+        commands(primary),
+        vec![format!("nft add rule inet filter forward {rule}"), rule]
+    );
+    r
 }
 
 #[test]
@@ -352,32 +380,7 @@ fn netavark_isolation_drop_gets_the_podman_network_setting() {
 #[test]
 fn a_published_podman_port_dropped_by_the_admins_table_is_opened_there_not_in_netavarks() {
     // An accept in `inet netavark` would not help: the admin's forward chain still drops.
-    let text = format!(
-        "{}\n{}",
-        fixture("netavark.nft"),
-        fixture("own-forward-drop.nft")
-    );
-    let rs = nft_ruleset("ruleset.nft", text);
-    let h = host(
-        &[("eth0", "203.0.113.1/24"), ("podman1", "10.89.0.1/24")],
-        "eth0",
-    );
-    let p = syn("198.51.100.7", "203.0.113.1", 8080, "eth0");
-    let r = run(&rs, &h, &p);
-    assert_eq!(
-        r.owner.as_ref().map(|o| o.tool.clone()),
-        Some(Tool::Unmanaged)
-    );
-    let primary = r.primary().expect("a primary");
-    assert!(primary.verified(), "{:#?}", primary.exchange);
-    assert_eq!(primary.durability, Durability::Durable);
-    assert!(
-        primary.kernel_rules.iter().all(|k| k.table == "filter"),
-        "{:?}",
-        commands(primary)
-    );
-    // The service, as the forward hook sees it: after netavark's DNAT.
-    assert_eq!(commands(primary), own_table_accept("podman1", "10.89.0.2"));
+    let r = own_table_opens_published_port_80(&fixture("netavark.nft"), "podman1", "10.89.0.2");
     assert_not_into(&r, "netavark", Tool::Netavark);
 }
 
@@ -505,32 +508,7 @@ fn docker_nft_published_port_dropped_by_the_admins_table_is_opened_in_that_table
     let Some(golden) = docker_nft_golden() else {
         return;
     };
-    let rs = nft_ruleset(
-        "ruleset.nft",
-        format!("{golden}\n{}", fixture("own-forward-drop.nft")),
-    );
-    let h = host(
-        &[("eth0", "203.0.113.1/24"), ("br-dummy", "192.168.0.1/24")],
-        "eth0",
-    );
-    let p = syn("198.51.100.7", "203.0.113.1", 8080, "eth0");
-    let r = run(&rs, &h, &p);
-    assert_eq!(
-        r.owner.as_ref().map(|o| o.tool.clone()),
-        Some(Tool::Unmanaged)
-    );
-    let primary = r.primary().expect("a primary");
-    assert!(primary.verified(), "{:#?}", primary.exchange);
-    assert_eq!(primary.durability, Durability::Durable);
-    assert!(
-        primary.kernel_rules.iter().all(|k| k.table == "filter"),
-        "{:?}",
-        commands(primary)
-    );
-    assert_eq!(
-        commands(primary),
-        own_table_accept("br-dummy", "192.168.0.2")
-    );
+    let r = own_table_opens_published_port_80(&golden, "br-dummy", "192.168.0.2");
     assert_not_into(&r, "docker-bridges", Tool::Docker);
 }
 
