@@ -30,25 +30,16 @@ fn corpus_file(rel: &str) -> Option<String> {
     text
 }
 
-fn packet(spec: &str) -> Packet {
-    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-    let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
-    let mut p = spec.packet;
-    p.iif = p.iif.or(spec.given_in);
-    p.oif = p.oif.or(spec.given_out);
-    p
-}
-
 static ONE_LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// The remedy `pick` chooses for `request`, proven in the kernel: the exchange fails with
+/// The remedy `pick` chooses for the exchange `p` starts, proven in the kernel: the exchange fails with
 /// the ruleset as loaded and passes with the remedy's kernel rules applied; the simulation
 /// agrees with the kernel both times.
 fn prove(
     topo: Topology,
     src: SourceFile,
     family: Family,
-    request: &str,
+    p: Packet,
     pick: impl Fn(&Remedy) -> bool,
 ) {
     // One test host at a time: the namespace check at the end sees the whole process.
@@ -63,7 +54,6 @@ fn prove(
     owners::recognise(&mut rs, &ToolConfig::default());
     let mut lab = Lab::new(topo).expect("test host");
     kx::silence_peers(&lab.oracle).expect("silent peers");
-    let p = packet(request);
     let options = engine::Options::default();
     let outcome = engine::simulate(&rs, &lab.host, &p, &options);
     let found = remedies(
@@ -155,7 +145,15 @@ fn docker_user_accept_lets_the_whole_connection_past_the_admins_drop_in_the_kern
         topo,
         SourceFile::new("docker.rules", text),
         Family::Ip,
-        "tcp 10.200.0.7:40000 10.200.0.1:8080 in eth0 flags S",
+        common::tcp(
+            "10.200.0.7",
+            40000,
+            "10.200.0.1",
+            8080,
+            "S",
+            Some("eth0"),
+            None,
+        ),
         |r| {
             r.kernel_rules
                 .iter()
@@ -194,7 +192,14 @@ fn fw4_config_rule_opens_the_whole_exchange_in_the_kernel() {
         topo,
         SourceFile::new("fw4.nft", text),
         Family::Inet,
-        "udp 10.200.0.7:40000 10.200.0.1:8443 in pppoe-wan",
+        common::udp(
+            "10.200.0.7",
+            40000,
+            "10.200.0.1",
+            8443,
+            Some("pppoe-wan"),
+            None,
+        ),
         |r| r.language == analysis::remedy::Language::ToolSetting(model::Tool::Fw4),
     );
 }
