@@ -284,3 +284,253 @@ fn lxd_acl_reject_gets_the_networks_acl_setting_not_a_rule_in_its_table() {
         }
     }
 }
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/containers/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn nft_ruleset(name: &str, text: String) -> Ruleset {
+    recognised(frontends::nft::parse_text(&SourceFile::new(name, text)).expect("parses"))
+}
+
+/// No step of any rung types a rule into `table` unless the rung says it is lost when the
+/// tool reloads.
+fn assert_not_into(r: &analysis::remedy::Remedies, table: &str, tool: Tool) {
+    for x in &r.ladder {
+        if x.kernel_rules.iter().any(|k| k.table == table) {
+            assert_eq!(
+                x.durability,
+                Durability::LostOnReload(tool.clone()),
+                "into {table}: {:?}",
+                commands(x)
+            );
+        }
+    }
+}
+
+/// `tool_tables` (which publish host port 8080 to `container`:80 on `bridge`) beside the
+/// admin's `inet filter` that drops forwarding: the owner is the admin, and the primary
+/// remedy is the service rule in the admin's forward chain for the packet as the forward
+/// hook sees it (after the tool's DNAT), with its line for `/etc/nftables.conf`, verified.
+fn own_table_opens_published_port_80(
+    tool_tables: &str,
+    bridge: &str,
+    container: &str,
+) -> analysis::remedy::Remedies {
+    let rs = nft_ruleset(
+        "ruleset.nft",
+        format!("{tool_tables}\n{}", fixture("own-forward-drop.nft")),
+    );
+    let bridge_net = format!("{}.1/24", container.rsplit_once('.').expect("v4").0);
+    let h = host(
+        &[("eth0", "203.0.113.1/24"), (bridge, bridge_net.as_str())],
+        "eth0",
+    );
+    let p = syn("198.51.100.7", "203.0.113.1", 8080, "eth0");
+    let r = run(&rs, &h, &p);
+    assert_eq!(
+        r.owner.as_ref().map(|o| o.tool.clone()),
+        Some(Tool::Unmanaged)
+    );
+    let primary = r.primary().expect("a primary");
+    assert!(primary.verified(), "{:#?}", primary.exchange);
+    assert_eq!(primary.durability, Durability::Durable);
+    let rule =
+        format!("iifname \"eth0\" oifname \"{bridge}\" ip daddr {container} tcp dport 80 accept");
+    assert_eq!(
+        commands(primary),
+        vec![format!("nft add rule inet filter forward {rule}"), rule]
+    );
+    r
+}
+
+#[test]
+fn netavark_isolation_drop_gets_the_podman_network_setting() {
+    let rs = nft_ruleset("netavark.nft", fixture("netavark.nft"));
+    let h = host(
+        &[
+            ("eth0", "203.0.113.1/24"),
+            ("podman1", "10.89.0.1/24"),
+            ("podman2", "10.89.1.1/24"),
+        ],
+        "eth0",
+    );
+    let p = syn("10.89.0.2", "10.89.1.2", 80, "podman1");
+    let r = run(&rs, &h, &p);
+    let owner = r.owner.clone().expect("owned");
+    assert_eq!(owner.tool, Tool::Netavark);
+    assert_eq!(
+        owner.role,
+        model::Role::Container(model::owner::ContainerRole::Isolation)
+    );
+    let primary = r.primary().expect("a primary");
+    assert_eq!(primary.language, Language::ToolSetting(Tool::Netavark));
+    assert_eq!(primary.breadth, Breadth::Cause);
+    assert_eq!(
+        commands(primary),
+        vec!["podman network connect NETWORK CONTAINER".to_string()]
+    );
+    assert_not_into(&r, "netavark", Tool::Netavark);
+}
+
+#[test]
+fn a_published_podman_port_dropped_by_the_admins_table_is_opened_there_not_in_netavarks() {
+    // An accept in `inet netavark` would not help: the admin's forward chain still drops.
+    let r = own_table_opens_published_port_80(&fixture("netavark.nft"), "podman1", "10.89.0.2");
+    assert_not_into(&r, "netavark", Tool::Netavark);
+}
+
+#[test]
+fn libvirt_reject_into_a_nat_network_gets_the_networks_forward_mode() {
+    let rs = nft_ruleset("libvirt.nft", fixture("libvirt.nft"));
+    let h = host(
+        &[("eth0", "203.0.113.1/24"), ("virbr0", "192.168.122.1/24")],
+        "eth0",
+    );
+    let p = syn("198.51.100.7", "192.168.122.50", 22, "eth0");
+    let r = run(&rs, &h, &p);
+    assert_eq!(
+        r.owner.as_ref().map(|o| o.tool.clone()),
+        Some(Tool::Libvirt)
+    );
+    let primary = r.primary().expect("a primary");
+    assert_eq!(primary.language, Language::ToolSetting(Tool::Libvirt));
+    let cmds = commands(primary);
+    assert!(
+        cmds.iter().any(|c| c.contains("<forward mode='open'")),
+        "{cmds:?}"
+    );
+    assert_eq!(
+        cmds.last().map(String::as_str),
+        Some("virsh net-start NETWORK")
+    );
+    assert_not_into(&r, "libvirt_network", Tool::Libvirt);
+}
+
+#[test]
+fn libvirt_leaves_traffic_out_of_its_network_to_the_kernel_rules() {
+    // A guest's packet from a foreign source is libvirt's anti-spoofing reject: no forward
+    // mode fixes that, and the setting is not offered.
+    let rs = nft_ruleset("libvirt.nft", fixture("libvirt.nft"));
+    let h = host(
+        &[("eth0", "203.0.113.1/24"), ("virbr0", "192.168.122.1/24")],
+        "eth0",
+    );
+    let p = syn("10.9.9.9", "198.51.100.7", 443, "virbr0");
+    let outcome = engine::simulate(&rs, &h, &p, &Options::default());
+    let r = remedies(
+        &rs,
+        &h,
+        &p,
+        &outcome,
+        &Options::default(),
+        &ToolConfig::default(),
+    )
+    .expect("blocked");
+    assert!(r
+        .ladder
+        .iter()
+        .all(|x| x.language != Language::ToolSetting(Tool::Libvirt)));
+}
+
+fn tailscale_host() -> Host {
+    host(
+        &[
+            ("eth0", "203.0.113.1/24"),
+            ("tailscale0", "100.100.1.1/10"),
+            ("lan0", "192.168.1.1/24"),
+        ],
+        "eth0",
+    )
+}
+
+fn tailscale_rules() -> Ruleset {
+    recognised(
+        frontends::iptables_save::parse(
+            &SourceFile::new("tailscale.rules", fixture("tailscale.rules")),
+            Some(Family::Ip),
+        )
+        .expect("parses"),
+    )
+}
+
+#[test]
+fn tailscale_cgnat_drop_of_an_isp_address_gets_nodivert_verified() {
+    // An ISP's carrier-grade NAT hands out 100.64.0.0/10 too: ssh from such a client on
+    // eth0 meets tailscale's spoofing guard.
+    let rs = tailscale_rules();
+    let p = syn("100.72.5.9", "203.0.113.1", 22, "eth0");
+    let r = run(&rs, &tailscale_host(), &p);
+    let owner = r.owner.clone().expect("owned");
+    assert_eq!(owner.tool, Tool::Tailscale);
+    let primary = r.primary().expect("a primary");
+    assert_eq!(
+        commands(primary),
+        vec!["tailscale set --netfilter-mode=nodivert".to_string()]
+    );
+    assert!(primary.verified(), "{:#?}", primary.exchange);
+    assert_not_into(&r, "filter", Tool::Tailscale);
+}
+
+#[test]
+fn tailscale_stateful_filtering_drop_gets_the_setting() {
+    let rs = tailscale_rules();
+    let p = syn("192.168.1.5", "100.90.1.2", 443, "lan0");
+    let r = run(&rs, &tailscale_host(), &p);
+    assert_eq!(
+        r.owner.as_ref().map(|o| o.tool.clone()),
+        Some(Tool::Tailscale)
+    );
+    let setting = r
+        .ladder
+        .iter()
+        .find(|x| x.language == Language::ToolSetting(Tool::Tailscale))
+        .unwrap_or_else(|| panic!("no tailscale setting: {:#?}", r.ladder));
+    assert_eq!(
+        commands(setting),
+        vec!["tailscale set --stateful-filtering=false".to_string()]
+    );
+    assert_eq!(r.primary(), Some(setting));
+}
+
+fn docker_nft_golden() -> Option<String> {
+    corpus_file(
+        "moby/daemon/libnetwork/drivers/bridge/internal/nftabler/testdata/TestNftabler/hairpin=false,internal=false,icc=true,masq=true,snat=false,gwm=nat,bindlh=false__ip.golden",
+    )
+}
+
+#[test]
+fn docker_nft_published_port_dropped_by_the_admins_table_is_opened_in_that_table() {
+    let Some(golden) = docker_nft_golden() else {
+        return;
+    };
+    let r = own_table_opens_published_port_80(&golden, "br-dummy", "192.168.0.2");
+    assert_not_into(&r, "docker-bridges", Tool::Docker);
+}
+
+#[test]
+fn docker_nft_unpublished_port_drop_is_the_cause_publish_it() {
+    let Some(golden) = docker_nft_golden() else {
+        return;
+    };
+    let rs = nft_ruleset("docker.nft", golden);
+    let h = host(
+        &[("eth0", "203.0.113.1/24"), ("br-dummy", "192.168.0.1/24")],
+        "eth0",
+    );
+    // Routed straight to the container's address, port 81: Docker's "UNPUBLISHED PORT DROP".
+    let p = syn("203.0.113.9", "192.168.0.2", 81, "eth0");
+    let r = run(&rs, &h, &p);
+    assert_eq!(r.owner.as_ref().map(|o| o.tool.clone()), Some(Tool::Docker));
+    let primary = r.primary().expect("a primary");
+    assert_eq!(primary.breadth, Breadth::Cause);
+    assert_eq!(
+        commands(primary),
+        vec!["docker run --publish 81:81 IMAGE".to_string()]
+    );
+    assert_not_into(&r, "docker-bridges", Tool::Docker);
+}

@@ -7,13 +7,20 @@
 //!   zone's input chain before the zone's policy; verified by simulating that rule.
 //! - LXD/Incus network ACLs: the network's default ACL action
 //!   (`security.acls.default.{ingress,egress}.action`), a cause with no patch.
-//! - tailscale's stateful filtering drop: `tailscale set --stateful-filtering=false`.
+//! - tailscale's stateful filtering drop: `tailscale set --stateful-filtering=false`; its
+//!   drop of the CGNAT range arriving by another interface (an ISP's carrier-grade NAT
+//!   looks the same): `tailscale set --netfilter-mode=nodivert`, which keeps tailscale's
+//!   chains but stops calling them (verified by simulating the ruleset without the jumps).
+//! - netavark's isolation between podman networks (`--opt isolate`): a cause, connecting
+//!   the container to the other network (`podman network connect`).
+//! - libvirt's reject of traffic into a NAT network: a cause, the network's forward mode
+//!   (`<forward mode='open'/>`, where libvirt adds no rules for it).
 //!
-//! Where no setting is known (libvirt's and netavark's own drops), nothing is offered here,
-//! and the pipeline falls back to a rule in the tool's chain marked as lost on reload.
+//! Where no setting is known (netavark's other drops), nothing is offered here, and the
+//! pipeline falls back to a rule in the tool's chain marked as lost on reload.
 
 use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
-use crate::fix::{flow_opening, FIX_SOURCE};
+use crate::fix::{flow_opening, FixRule, Position, FIX_SOURCE};
 use crate::fix_facts::Opens;
 use engine::Event;
 use model::expr::Verdict;
@@ -36,6 +43,15 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
             Tool::Tailscale,
             "tailscale set --stateful-filtering=false".to_string(),
         )],
+        (Tool::Tailscale, Role::Container(ContainerRole::SourceFilter)) => {
+            vec![tailscale_nodivert(blocked)]
+        }
+        (Tool::Netavark, Role::Container(ContainerRole::Isolation)) => vec![setting(
+            blocked,
+            Tool::Netavark,
+            "podman network connect NETWORK CONTAINER".to_string(),
+        )],
+        (Tool::Libvirt, _) if blocks_into_network(blocked) => vec![libvirt_open(blocked)],
         _ => Vec::new(),
     }
 }
@@ -51,6 +67,67 @@ fn setting(blocked: &Blocked<'_>, tool: Tool, command: String) -> Candidate {
         caveats: Vec::new(),
         patched: None,
         kernel_rules: Vec::new(),
+    }
+}
+
+/// `tailscale set --netfilter-mode=nodivert`: tailscale keeps its `ts-*` chains but no
+/// longer jumps to them from the built-in ones; verified with those jumps gone.
+fn tailscale_nodivert(blocked: &Blocked<'_>) -> Candidate {
+    let mut patched = blocked.ruleset.clone();
+    for chain in patched.tables.iter_mut().flat_map(|t| &mut t.chains) {
+        chain.rules.retain(|r| {
+            !matches!(r.verdict(), Some(Verdict::Jump(j) | Verdict::Goto(j)) if j.starts_with("ts-"))
+        });
+    }
+    Candidate {
+        patched: Some(patched),
+        breadth: Breadth::Path,
+        ..setting(
+            blocked,
+            Tool::Tailscale,
+            "tailscale set --netfilter-mode=nodivert".to_string(),
+        )
+    }
+}
+
+/// Whether libvirt's reject is of traffic into one of its networks (out of its bridge):
+/// a NAT or isolated network takes only replies from outside.
+fn blocks_into_network(blocked: &Blocked<'_>) -> bool {
+    let packet = &blocked.trace.final_packet;
+    crate::fix_nft::out_interface(packet, blocked.trace).is_some_and(|oif| {
+        blocked.ruleset.tables.iter().any(|t| {
+            t.origin
+                .owner
+                .as_ref()
+                .is_some_and(|o| o.tool == Tool::Libvirt)
+                && t.chains.iter().flat_map(|c| &c.rules).any(|r| {
+                    r.matches().any(|m| {
+                        matches!(&m.test, model::Test::Cmp { key: model::Key::OifName, pattern }
+                            if pattern_names(pattern, &oif))
+                    })
+                })
+        })
+    })
+}
+
+fn pattern_names(pattern: &model::expr::Pattern, name: &str) -> bool {
+    use model::expr::{Pattern, Value};
+    matches!(pattern, Pattern::Iface(n) | Pattern::Value(Value::Str(n)) if n == name)
+}
+
+/// The network's forward mode `open`: libvirt adds no firewall rules for it, and the
+/// host's own rules decide (libvirt `formatnetwork`: "forward mode='open'").
+fn libvirt_open(blocked: &Blocked<'_>) -> Candidate {
+    let steps = [
+        "virsh net-dumpxml NETWORK > NETWORK.xml",
+        "sed -i \"s/<forward mode='[a-z]*'/<forward mode='open'/\" NETWORK.xml",
+        "virsh net-define NETWORK.xml",
+        "virsh net-destroy NETWORK",
+        "virsh net-start NETWORK",
+    ];
+    Candidate {
+        steps: steps.iter().map(|s| Step::Run((*s).to_string())).collect(),
+        ..setting(blocked, Tool::Libvirt, String::new())
     }
 }
 
@@ -112,7 +189,7 @@ fn fw4_rule(blocked: &Blocked<'_>) -> Option<Candidate> {
         "{family} saddr {} {proto} dport {dport} counter",
         packet.src
     );
-    let patched = with_fw4_rule(blocked.ruleset, &input_chain, &matches)?;
+    let (patched, kernel_rule) = with_fw4_rule(blocked.ruleset, &input_chain, &matches)?;
     let uci =
         |key: &str, value: String| Step::Run(format!("uci set firewall.@rule[-1].{key}='{value}'"));
     Some(Candidate {
@@ -133,13 +210,14 @@ fn fw4_rule(blocked: &Blocked<'_>) -> Option<Candidate> {
         opens: Opens::Flow(flow_opening(packet, blocked.trace)),
         caveats: Vec::new(),
         patched: Some(patched),
-        kernel_rules: Vec::new(),
+        kernel_rules: vec![kernel_rule],
     })
 }
 
 /// `ruleset` with an accept for `matches` in fw4's `chain`, before the chain's closing
-/// jump to the zone's policy (`jump reject_from_wan`) or at its end.
-fn with_fw4_rule(ruleset: &Ruleset, chain: &str, matches: &str) -> Option<Ruleset> {
+/// jump to the zone's policy (`jump reject_from_wan`) or at its end; and that rule as an
+/// `nft` command (what `verify --fix` loads in place of running fw4).
+fn with_fw4_rule(ruleset: &Ruleset, chain: &str, matches: &str) -> Option<(Ruleset, FixRule)> {
     let (rule, source) = crate::fix_nft::parse_rule(Family::Inet, fw4::TABLE, chain, matches)?;
     let t = ruleset.table(Family::Inet, fw4::TABLE)?;
     let c = ruleset.tables[t].chain(chain)?;
@@ -153,9 +231,24 @@ fn with_fw4_rule(ruleset: &Ruleset, chain: &str, matches: &str) -> Option<Rulese
     } else {
         rules.len()
     };
+    let original = &ruleset.tables[t].chains[c];
+    let before = (at < original.rules.len()).then(|| {
+        (
+            original.source_rule_number(at),
+            original.rules[at].origin.handle,
+        )
+    });
     rules.insert(at, rule);
     if patched.source(FIX_SOURCE).is_none() {
         patched.sources.push(source);
     }
-    Some(patched)
+    let kernel_rule = FixRule {
+        command: crate::fix_nft::insert_command(Family::Inet, fw4::TABLE, chain, before, matches),
+        body: format!("{matches} accept"),
+        family: Family::Inet,
+        table: fw4::TABLE.to_string(),
+        chain: chain.to_string(),
+        position: before.map_or(Position::Append, |(n, _)| Position::Insert(n)),
+    };
+    Some((patched, kernel_rule))
 }
