@@ -225,3 +225,195 @@ fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_fir
         rich[rich.len() - 1]
     );
 }
+
+/// firewalld 2.x forwarding between zone public (foobar0, the default zone) and zone
+/// internal (foobar1), with policy `foobar` from internal to public
+/// (`features/policy_dispatch_zone_to_zone.at`): `filter_FORWARD` as the basic layout
+/// records it, under the hook `nftables.py` declares (forward, priority filter + 10), and
+/// every dispatch and zone-pair chain as recorded; policy foobar's chains as
+/// `build_policy_chain_rules` declares them, empty; the zone chains empty.
+fn forwarding_host(dir: &Path) -> Ruleset {
+    let file = "features__policy_dispatch_zone_to_zone.json";
+    let forward = chain_blocks(dir, "features__policy_dispatch_basic_layout.json", 116).replacen(
+        "chain filter_FORWARD {",
+        "chain filter_FORWARD {\n        type filter hook forward priority filter + 10; policy accept;",
+        1,
+    );
+    let mut chains = vec![forward];
+    chains.extend(
+        [126, 135, 144, 153, 161, 170, 178]
+            .iter()
+            .map(|line| chain_blocks(dir, file, *line)),
+    );
+    let subs = ["pre", "log", "deny", "allow", "post"];
+    chains.push(format!(
+        "chain filter_FWD_policy_foobar {{\n{}    }}",
+        subs.iter()
+            .map(|s| format!("        jump filter_FWD_policy_foobar_{s}\n"))
+            .collect::<String>()
+    ));
+    chains.extend(
+        subs.iter()
+            .map(|s| format!("chain filter_FWD_policy_foobar_{s} {{\n    }}")),
+    );
+    let text = format!(
+        "table inet firewalld {{\n    {}\n}}\n",
+        chains.join("\n    ")
+    );
+    frontends::nft::parse_text(&SourceFile::new("firewalld.nft", loadable(&text)))
+        .unwrap_or_else(|e| panic!("{e}\n{}", loadable(&text)))
+}
+
+/// The rules of `chain` in `inet firewalld`, as listed.
+fn chain_rules(rs: &Ruleset, chain: &str) -> Vec<String> {
+    let t = rs.table(Family::Inet, "firewalld").unwrap();
+    let c = rs.tables[t]
+        .chain(chain)
+        .unwrap_or_else(|| panic!("no chain {chain}"));
+    rs.tables[t].chains[c]
+        .rules
+        .iter()
+        .map(|r| r.origin.text.clone())
+        .collect()
+}
+
+/// `chain`'s rules after the remedy's kernel rules (nft `add rule` appends, `insert rule`
+/// without a position goes first), as listed.
+fn rules_after(rs: &Ruleset, r: &analysis::remedy::Remedy, chain: &str) -> Vec<String> {
+    let t = rs.table(Family::Inet, "firewalld").unwrap();
+    let mut rules = match rs.tables[t].chain(chain) {
+        Some(c) => chain_rules(rs, &rs.tables[t].chains[c].name),
+        None => Vec::new(),
+    };
+    for k in r.kernel_rules.iter().filter(|k| k.chain == chain) {
+        if k.command.starts_with("nft add rule ") {
+            rules.push(k.body.clone());
+        } else if k.command.starts_with("nft insert rule ") {
+            rules.insert(0, k.body.clone());
+        }
+    }
+    rules
+}
+
+/// A remedy that lets the whole simulated exchange through.
+fn assert_verified(r: &analysis::remedy::Remedy) {
+    assert!(r.verified(), "{:?}", r.exchange);
+}
+
+#[test]
+fn forwarded_https_without_a_policy_gets_a_new_policy_from_the_ingress_to_the_egress_zone() {
+    let Some(dir) = corpus() else { return };
+    let mut rs = forwarding_host(&dir);
+    let config = packaged_config(&dir, &["services"]);
+    let rem = remedies_for(
+        &mut rs,
+        &config,
+        "tcp 192.0.2.10:40000 198.51.100.20:443 in foobar0 out foobar1 flags S",
+    );
+    assert_eq!(rem.owner.as_ref().map(|o| &o.tool), Some(&Tool::Firewalld));
+    let fw: Vec<_> = rem
+        .ladder
+        .iter()
+        .filter(|r| r.language == Language::FirewallCmd)
+        .collect();
+    let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
+    let new_policy = |change: &str| {
+        vec![
+            "firewall-cmd --permanent --new-policy=public-to-internal".to_string(),
+            "firewall-cmd --permanent --policy=public-to-internal --add-ingress-zone=public"
+                .to_string(),
+            "firewall-cmd --permanent --policy=public-to-internal --add-egress-zone=internal"
+                .to_string(),
+            format!("firewall-cmd --permanent --policy=public-to-internal {change}"),
+            "firewall-cmd --reload".to_string(),
+        ]
+    };
+    assert_eq!(
+        commands,
+        vec![
+            new_policy("--add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" destination address=\"198.51.100.20\" port port=\"443\" protocol=\"tcp\" accept'"),
+            new_policy("--add-service=https"),
+            new_policy("--add-port=443/tcp"),
+        ]
+    );
+    assert_eq!(
+        fw.iter().map(|r| r.breadth).collect::<Vec<_>>(),
+        vec![Breadth::Flow, Breadth::Service, Breadth::Service]
+    );
+    for r in &fw {
+        assert_verified(r);
+    }
+    // The patched pair chain has the shape firewalld records for a pair with a policy:
+    // the policy's jump, the ingress zone's chain, the reject
+    // (policy_dispatch_zone_to_zone.at:144, internal to public with policy foobar).
+    let recorded: Vec<String> =
+        recorded_rules(&dir, "features__policy_dispatch_zone_to_zone.json", 144)
+            .iter()
+            .map(|l| {
+                l.replace(
+                    "filter_FWD_policy_foobar",
+                    "filter_FWD_policy_public-to-internal",
+                )
+                .replace("filter_FWD_internal", "filter_FWD_public")
+            })
+            .collect();
+    assert_eq!(
+        rules_after(&rs, fw[1], "filter_FWD_public_to_internal"),
+        recorded
+    );
+    // `--policy foobar --add-service https` fills the policy's allow chain with the rule
+    // policy_timeout.at:69 records.
+    assert_eq!(
+        rules_after(&rs, fw[1], "filter_FWD_policy_public-to-internal_allow"),
+        recorded_rules(&dir, "features__policy_timeout.json", 69)
+    );
+    assert_eq!(
+        rules_after(&rs, fw[1], "filter_FWD_policy_public-to-internal"),
+        ["pre", "log", "deny", "allow", "post"]
+            .iter()
+            .map(|s| format!("jump filter_FWD_policy_public-to-internal_{s}"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        rules_after(&rs, fw[0], "filter_FWD_policy_public-to-internal_allow"),
+        vec!["ip daddr 198.51.100.20 ip saddr 192.0.2.10 tcp dport 443 accept"]
+    );
+}
+
+#[test]
+fn forwarded_https_through_a_pair_with_a_policy_goes_into_that_policy() {
+    let Some(dir) = corpus() else { return };
+    let mut rs = forwarding_host(&dir);
+    let config = packaged_config(&dir, &["services"]);
+    let rem = remedies_for(
+        &mut rs,
+        &config,
+        "tcp 198.51.100.20:40000 192.0.2.10:443 in foobar1 out foobar0 flags S",
+    );
+    let fw: Vec<_> = rem
+        .ladder
+        .iter()
+        .filter(|r| r.language == Language::FirewallCmd)
+        .collect();
+    let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
+    assert_eq!(
+        commands[1..],
+        vec![
+            vec![
+                "firewall-cmd --policy=foobar --add-service=https",
+                "firewall-cmd --permanent --policy=foobar --add-service=https",
+            ],
+            vec![
+                "firewall-cmd --policy=foobar --add-port=443/tcp",
+                "firewall-cmd --permanent --policy=foobar --add-port=443/tcp",
+            ],
+        ]
+    );
+    for r in &fw {
+        assert_verified(r);
+    }
+    assert_eq!(
+        rules_after(&rs, fw[1], "filter_FWD_policy_foobar_allow"),
+        recorded_rules(&dir, "features__policy_timeout.json", 69)
+    );
+}
