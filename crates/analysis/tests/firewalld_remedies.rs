@@ -18,7 +18,7 @@ use std::path::Path;
 
 #[path = "../../owners/tests/support/firewalld_listings.rs"]
 mod listings;
-use listings::{blocks, corpus, loadable, packaged_config};
+use listings::{blocks, chain_blocks, corpus, forwarding_host, loadable, packaged_config};
 
 /// The rules of a recorded one-chain listing, one per line as `nft list chain` prints them.
 fn recorded_rules(dir: &Path, file: &str, line: u64) -> Vec<String> {
@@ -34,20 +34,6 @@ fn recorded_rules(dir: &Path, file: &str, line: u64) -> Vec<String> {
         })
         .map(str::to_string)
         .collect()
-}
-
-/// The chain blocks of a recorded listing (`chain NAME { ... }`), for assembling a table.
-fn chain_blocks(dir: &Path, file: &str, line: u64) -> String {
-    let b = blocks(dir)
-        .into_iter()
-        .find(|b| b.file == file && b.line == line)
-        .unwrap_or_else(|| panic!("{file}:{line} not recorded"));
-    let start = b
-        .expected
-        .find("chain ")
-        .unwrap_or_else(|| panic!("{file}:{line}"));
-    let end = b.expected.rfind('}').unwrap_or(b.expected.len());
-    b.expected[start..end].to_string()
 }
 
 /// A firewalld 2.x ruleset with the public zone as shipped (ssh, dhcpv6-client, target
@@ -224,44 +210,6 @@ fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_fir
             .replace("22", "443"),
         rich[rich.len() - 1]
     );
-}
-
-/// firewalld 2.x forwarding between zone public (foobar0, the default zone) and zone
-/// internal (foobar1), with policy `foobar` from internal to public
-/// (`features/policy_dispatch_zone_to_zone.at`): `filter_FORWARD` as the basic layout
-/// records it, under the hook `nftables.py` declares (forward, priority filter + 10), and
-/// every dispatch and zone-pair chain as recorded; policy foobar's chains as
-/// `build_policy_chain_rules` declares them, empty; the zone chains empty.
-fn forwarding_host(dir: &Path) -> Ruleset {
-    let file = "features__policy_dispatch_zone_to_zone.json";
-    let forward = chain_blocks(dir, "features__policy_dispatch_basic_layout.json", 116).replacen(
-        "chain filter_FORWARD {",
-        "chain filter_FORWARD {\n        type filter hook forward priority filter + 10; policy accept;",
-        1,
-    );
-    let mut chains = vec![forward];
-    chains.extend(
-        [126, 135, 144, 153, 161, 170, 178]
-            .iter()
-            .map(|line| chain_blocks(dir, file, *line)),
-    );
-    let subs = ["pre", "log", "deny", "allow", "post"];
-    chains.push(format!(
-        "chain filter_FWD_policy_foobar {{\n{}    }}",
-        subs.iter()
-            .map(|s| format!("        jump filter_FWD_policy_foobar_{s}\n"))
-            .collect::<String>()
-    ));
-    chains.extend(
-        subs.iter()
-            .map(|s| format!("chain filter_FWD_policy_foobar_{s} {{\n    }}")),
-    );
-    let text = format!(
-        "table inet firewalld {{\n    {}\n}}\n",
-        chains.join("\n    ")
-    );
-    frontends::nft::parse_text(&SourceFile::new("firewalld.nft", loadable(&text)))
-        .unwrap_or_else(|e| panic!("{e}\n{}", loadable(&text)))
 }
 
 /// The rules of `chain` in `inet firewalld`, as listed.
