@@ -13,12 +13,12 @@ use analysis::remedy::{remedies, Breadth, Language, Remedies, Step};
 use engine::Options;
 use model::owner::{FirewalldPart, FirewalldRole};
 use model::tool_config::ToolConfig;
-use model::{Family, Host, Packet, Role, Ruleset, SourceFile, Tool};
+use model::{Family, Host, Role, Ruleset, SourceFile, Tool};
 use std::path::Path;
 
 #[path = "../../owners/tests/support/firewalld_listings.rs"]
 mod listings;
-use listings::{blocks, chain_blocks, corpus, forwarding_host, loadable, packaged_config};
+use listings::{blocks, chain_blocks, corpus, forwarding_host, loadable, packaged_config, packet};
 
 /// The rules of a recorded one-chain listing, one per line as `nft list chain` prints them.
 fn recorded_rules(dir: &Path, file: &str, line: u64) -> Vec<String> {
@@ -71,15 +71,6 @@ fn public_zone_host(dir: &Path) -> Ruleset {
     );
     frontends::nft::parse_text(&SourceFile::new("firewalld.nft", loadable(&text)))
         .unwrap_or_else(|e| panic!("{e}\n{}", loadable(&text)))
-}
-
-fn packet(spec: &str) -> Packet {
-    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-    let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
-    let mut p = spec.packet;
-    p.iif = p.iif.or(spec.given_in);
-    p.oif = p.oif.or(spec.given_out);
-    p
 }
 
 fn remedies_for(rs: &mut Ruleset, config: &ToolConfig, spec: &str) -> Remedies {
@@ -157,11 +148,7 @@ fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_fir
             }
         }
     }
-    let fw: Vec<_> = rem
-        .ladder
-        .iter()
-        .filter(|r| r.language == Language::FirewallCmd)
-        .collect();
+    let fw = firewall_cmd(&rem);
     let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
     assert_eq!(
         commands,
@@ -243,6 +230,23 @@ fn rules_after(rs: &Ruleset, r: &analysis::remedy::Remedy, chain: &str) -> Vec<S
     rules
 }
 
+/// The corpus, the forwarding host (recognised) and the remedies for `spec` on it.
+fn forwarded(spec: &str) -> Option<(std::path::PathBuf, Ruleset, Remedies)> {
+    let dir = corpus()?;
+    let mut rs = forwarding_host(&dir);
+    let config = packaged_config(&dir, &["services"]);
+    let rem = remedies_for(&mut rs, &config, spec);
+    Some((dir, rs, rem))
+}
+
+/// The remedies in firewalld's language, in ladder order.
+fn firewall_cmd(rem: &Remedies) -> Vec<&analysis::remedy::Remedy> {
+    rem.ladder
+        .iter()
+        .filter(|r| r.language == Language::FirewallCmd)
+        .collect()
+}
+
 /// A remedy that lets the whole simulated exchange through.
 fn assert_verified(r: &analysis::remedy::Remedy) {
     assert!(r.verified(), "{:?}", r.exchange);
@@ -250,20 +254,13 @@ fn assert_verified(r: &analysis::remedy::Remedy) {
 
 #[test]
 fn forwarded_https_without_a_policy_gets_a_new_policy_from_the_ingress_to_the_egress_zone() {
-    let Some(dir) = corpus() else { return };
-    let mut rs = forwarding_host(&dir);
-    let config = packaged_config(&dir, &["services"]);
-    let rem = remedies_for(
-        &mut rs,
-        &config,
-        "tcp 192.0.2.10:40000 198.51.100.20:443 in foobar0 out foobar1 flags S",
-    );
+    let Some((dir, rs, rem)) =
+        forwarded("tcp 192.0.2.10:40000 198.51.100.20:443 in foobar0 out foobar1 flags S")
+    else {
+        return;
+    };
     assert_eq!(rem.owner.as_ref().map(|o| &o.tool), Some(&Tool::Firewalld));
-    let fw: Vec<_> = rem
-        .ladder
-        .iter()
-        .filter(|r| r.language == Language::FirewallCmd)
-        .collect();
+    let fw = firewall_cmd(&rem);
     let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
     let new_policy = |change: &str| {
         vec![
@@ -330,19 +327,12 @@ fn forwarded_https_without_a_policy_gets_a_new_policy_from_the_ingress_to_the_eg
 
 #[test]
 fn forwarded_https_through_a_pair_with_a_policy_goes_into_that_policy() {
-    let Some(dir) = corpus() else { return };
-    let mut rs = forwarding_host(&dir);
-    let config = packaged_config(&dir, &["services"]);
-    let rem = remedies_for(
-        &mut rs,
-        &config,
-        "tcp 198.51.100.20:40000 192.0.2.10:443 in foobar1 out foobar0 flags S",
-    );
-    let fw: Vec<_> = rem
-        .ladder
-        .iter()
-        .filter(|r| r.language == Language::FirewallCmd)
-        .collect();
+    let Some((dir, rs, rem)) =
+        forwarded("tcp 198.51.100.20:40000 192.0.2.10:443 in foobar1 out foobar0 flags S")
+    else {
+        return;
+    };
+    let fw = firewall_cmd(&rem);
     let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
     assert_eq!(
         commands[1..],

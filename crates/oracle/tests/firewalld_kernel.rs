@@ -14,19 +14,11 @@ mod common;
 mod listings;
 
 use analysis::remedy::{remedies, Language};
-use model::{Family, Packet, SourceFile};
+use listings::packet;
+use model::{Family, SourceFile};
 use oracle::exchange as kx;
 use testgen::aim::Topology;
 use testgen::lab::Lab;
-
-fn packet(spec: &str) -> Packet {
-    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-    let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
-    let mut p = spec.packet;
-    p.iif = p.iif.or(spec.given_in);
-    p.oif = p.oif.or(spec.given_out);
-    p
-}
 
 #[test]
 fn a_new_forward_policy_makes_the_whole_exchange_pass_in_the_kernel() {

@@ -20,7 +20,7 @@ use crate::fix_nft;
 use engine::Decider;
 use model::owner::{FirewalldRole, Owner};
 use model::packet::IpProto;
-use model::{Family, Role, Ruleset, Tool, L4};
+use model::{Chain, Family, Role, Ruleset, Tool, L4};
 use owners::firewalld::chain_name::{self, ChainKind, Shortcut};
 use owners::firewalld::config::FirewalldConfig;
 use owners::firewalld::{zone_of, Direction};
@@ -175,16 +175,7 @@ impl Scope {
 /// The zone or policy whose rules decided a packet to the host: from the deciding chain's
 /// name and owner, or (for firewalld's own dispatch) the zone the packet lands in.
 fn scope(blocked: &Blocked<'_>, owner: &Owner) -> Option<Scope> {
-    let at = match &blocked.trace.decider {
-        Decider::Rule(r) => r.chain_ref(),
-        Decider::Policy(c) => *c,
-        _ => return None,
-    };
-    let table = blocked.ruleset.tables.get(at.table)?;
-    if table.family != Family::Inet || table.name != TABLE {
-        return None;
-    }
-    let name = chain_name::parse_nft(&table.chains.get(at.chain)?.name)?;
+    let name = chain_name::parse_nft(&deciding_chain(blocked)?.name)?;
     match (&name.kind, name.shortcut) {
         (ChainKind::Infrastructure, _) => {}
         (_, Some(Shortcut::In)) => {}
@@ -204,6 +195,20 @@ fn scope(blocked: &Blocked<'_>, owner: &Owner) -> Option<Scope> {
         .map(|c| Scope::Zone(c.zone)),
         _ => None,
     }
+}
+
+/// The chain of `inet firewalld` whose rule or policy decided the packet.
+fn deciding_chain<'a>(blocked: &Blocked<'a>) -> Option<&'a Chain> {
+    let at = match &blocked.trace.decider {
+        Decider::Rule(r) => r.chain_ref(),
+        Decider::Policy(c) => *c,
+        _ => return None,
+    };
+    let table = blocked.ruleset.tables.get(at.table)?;
+    if table.family != Family::Inet || table.name != TABLE {
+        return None;
+    }
+    table.chains.get(at.chain)
 }
 
 /// A service of the recorded configuration whose rules are exactly this one port.

@@ -190,3 +190,13 @@ pub fn forwarding_host(dir: &Path) -> model::Ruleset {
     let source = forwarding_host_source(dir);
     frontends::nft::parse_text(&source).unwrap_or_else(|e| panic!("{e}\n{}", source.text))
 }
+
+/// A packet from the command line's words (`tcp 192.0.2.10:40000 192.0.2.1:443 in foobar0`).
+pub fn packet(spec: &str) -> model::Packet {
+    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
+    let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
+    let mut p = spec.packet;
+    p.iif = p.iif.or(spec.given_in);
+    p.oif = p.oif.or(spec.given_out);
+    p
+}

@@ -12,10 +12,11 @@
 //! policy's default priority is -1; firewalld's test suite records this layout in
 //! `features/policy_dispatch_zone_to_zone.at`).
 
-use super::{append_fix_rule, candidate, changes, zone_opening, Change, Flow, Scope, TABLE};
+use super::{
+    append_fix_rule, candidate, changes, deciding_chain, zone_opening, Change, Flow, Scope, TABLE,
+};
 use crate::fix::{FixRule, Position, FIX_SOURCE};
 use crate::remedy::{Blocked, Candidate, Durability, Language, Step};
-use engine::Decider;
 use model::{Family, Ruleset, SourceFile, Verdict};
 use owners::firewalld::chain_name::{self, ChainKind, Shortcut, SubChain};
 
@@ -36,16 +37,7 @@ impl ZonePair {
     /// The pair, when the deciding rule is the end of a forward zone-pair chain of
     /// `inet firewalld`.
     pub(super) fn of(blocked: &Blocked<'_>) -> Option<ZonePair> {
-        let at = match &blocked.trace.decider {
-            Decider::Rule(r) => r.chain_ref(),
-            Decider::Policy(c) => *c,
-            _ => return None,
-        };
-        let table = blocked.ruleset.tables.get(at.table)?;
-        if table.family != Family::Inet || table.name != TABLE {
-            return None;
-        }
-        let chain = table.chains.get(at.chain)?;
+        let chain = deciding_chain(blocked)?;
         let name = chain_name::parse_nft(&chain.name)?;
         let ChainKind::ZonePair { ingress, egress } = name.kind else {
             return None;
