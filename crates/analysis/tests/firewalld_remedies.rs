@@ -13,12 +13,12 @@ use analysis::remedy::{remedies, Breadth, Language, Remedies, Step};
 use engine::Options;
 use model::owner::{FirewalldPart, FirewalldRole};
 use model::tool_config::ToolConfig;
-use model::{Family, Host, Packet, Role, Ruleset, SourceFile, Tool};
+use model::{Family, Host, Role, Ruleset, SourceFile, Tool};
 use std::path::Path;
 
 #[path = "../../owners/tests/support/firewalld_listings.rs"]
 mod listings;
-use listings::{blocks, corpus, loadable, packaged_config};
+use listings::{blocks, chain_blocks, corpus, forwarding_host, loadable, packaged_config, packet};
 
 /// The rules of a recorded one-chain listing, one per line as `nft list chain` prints them.
 fn recorded_rules(dir: &Path, file: &str, line: u64) -> Vec<String> {
@@ -34,20 +34,6 @@ fn recorded_rules(dir: &Path, file: &str, line: u64) -> Vec<String> {
         })
         .map(str::to_string)
         .collect()
-}
-
-/// The chain blocks of a recorded listing (`chain NAME { ... }`), for assembling a table.
-fn chain_blocks(dir: &Path, file: &str, line: u64) -> String {
-    let b = blocks(dir)
-        .into_iter()
-        .find(|b| b.file == file && b.line == line)
-        .unwrap_or_else(|| panic!("{file}:{line} not recorded"));
-    let start = b
-        .expected
-        .find("chain ")
-        .unwrap_or_else(|| panic!("{file}:{line}"));
-    let end = b.expected.rfind('}').unwrap_or(b.expected.len());
-    b.expected[start..end].to_string()
 }
 
 /// A firewalld 2.x ruleset with the public zone as shipped (ssh, dhcpv6-client, target
@@ -85,15 +71,6 @@ fn public_zone_host(dir: &Path) -> Ruleset {
     );
     frontends::nft::parse_text(&SourceFile::new("firewalld.nft", loadable(&text)))
         .unwrap_or_else(|e| panic!("{e}\n{}", loadable(&text)))
-}
-
-fn packet(spec: &str) -> Packet {
-    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-    let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
-    let mut p = spec.packet;
-    p.iif = p.iif.or(spec.given_in);
-    p.oif = p.oif.or(spec.given_out);
-    p
 }
 
 fn remedies_for(rs: &mut Ruleset, config: &ToolConfig, spec: &str) -> Remedies {
@@ -171,11 +148,7 @@ fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_fir
             }
         }
     }
-    let fw: Vec<_> = rem
-        .ladder
-        .iter()
-        .filter(|r| r.language == Language::FirewallCmd)
-        .collect();
+    let fw = firewall_cmd(&rem);
     let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
     assert_eq!(
         commands,
@@ -223,5 +196,162 @@ fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_fir
             .replace("10.10.10.0/24", "192.0.2.10")
             .replace("22", "443"),
         rich[rich.len() - 1]
+    );
+}
+
+/// The rules of `chain` in `inet firewalld`, as listed.
+fn chain_rules(rs: &Ruleset, chain: &str) -> Vec<String> {
+    let t = rs.table(Family::Inet, "firewalld").unwrap();
+    let c = rs.tables[t]
+        .chain(chain)
+        .unwrap_or_else(|| panic!("no chain {chain}"));
+    rs.tables[t].chains[c]
+        .rules
+        .iter()
+        .map(|r| r.origin.text.clone())
+        .collect()
+}
+
+/// `chain`'s rules after the remedy's kernel rules (nft `add rule` appends, `insert rule`
+/// without a position goes first), as listed.
+fn rules_after(rs: &Ruleset, r: &analysis::remedy::Remedy, chain: &str) -> Vec<String> {
+    let t = rs.table(Family::Inet, "firewalld").unwrap();
+    let mut rules = match rs.tables[t].chain(chain) {
+        Some(c) => chain_rules(rs, &rs.tables[t].chains[c].name),
+        None => Vec::new(),
+    };
+    for k in r.kernel_rules.iter().filter(|k| k.chain == chain) {
+        if k.command.starts_with("nft add rule ") {
+            rules.push(k.body.clone());
+        } else if k.command.starts_with("nft insert rule ") {
+            rules.insert(0, k.body.clone());
+        }
+    }
+    rules
+}
+
+/// The corpus, the forwarding host (recognised) and the remedies for `spec` on it.
+fn forwarded(spec: &str) -> Option<(std::path::PathBuf, Ruleset, Remedies)> {
+    let dir = corpus()?;
+    let mut rs = forwarding_host(&dir);
+    let config = packaged_config(&dir, &["services"]);
+    let rem = remedies_for(&mut rs, &config, spec);
+    Some((dir, rs, rem))
+}
+
+/// The remedies in firewalld's language, in ladder order.
+fn firewall_cmd(rem: &Remedies) -> Vec<&analysis::remedy::Remedy> {
+    rem.ladder
+        .iter()
+        .filter(|r| r.language == Language::FirewallCmd)
+        .collect()
+}
+
+/// A remedy that lets the whole simulated exchange through.
+fn assert_verified(r: &analysis::remedy::Remedy) {
+    assert!(r.verified(), "{:?}", r.exchange);
+}
+
+#[test]
+fn forwarded_https_without_a_policy_gets_a_new_policy_from_the_ingress_to_the_egress_zone() {
+    let Some((dir, rs, rem)) =
+        forwarded("tcp 192.0.2.10:40000 198.51.100.20:443 in foobar0 out foobar1 flags S")
+    else {
+        return;
+    };
+    assert_eq!(rem.owner.as_ref().map(|o| &o.tool), Some(&Tool::Firewalld));
+    let fw = firewall_cmd(&rem);
+    let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
+    let new_policy = |change: &str| {
+        vec![
+            "firewall-cmd --permanent --new-policy=public-to-internal".to_string(),
+            "firewall-cmd --permanent --policy=public-to-internal --add-ingress-zone=public"
+                .to_string(),
+            "firewall-cmd --permanent --policy=public-to-internal --add-egress-zone=internal"
+                .to_string(),
+            format!("firewall-cmd --permanent --policy=public-to-internal {change}"),
+            "firewall-cmd --reload".to_string(),
+        ]
+    };
+    assert_eq!(
+        commands,
+        vec![
+            new_policy("--add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" destination address=\"198.51.100.20\" port port=\"443\" protocol=\"tcp\" accept'"),
+            new_policy("--add-service=https"),
+            new_policy("--add-port=443/tcp"),
+        ]
+    );
+    assert_eq!(
+        fw.iter().map(|r| r.breadth).collect::<Vec<_>>(),
+        vec![Breadth::Flow, Breadth::Service, Breadth::Service]
+    );
+    for r in &fw {
+        assert_verified(r);
+    }
+    // The patched pair chain has the shape firewalld records for a pair with a policy:
+    // the policy's jump, the ingress zone's chain, the reject
+    // (policy_dispatch_zone_to_zone.at:144, internal to public with policy foobar).
+    let recorded: Vec<String> =
+        recorded_rules(&dir, "features__policy_dispatch_zone_to_zone.json", 144)
+            .iter()
+            .map(|l| {
+                l.replace(
+                    "filter_FWD_policy_foobar",
+                    "filter_FWD_policy_public-to-internal",
+                )
+                .replace("filter_FWD_internal", "filter_FWD_public")
+            })
+            .collect();
+    assert_eq!(
+        rules_after(&rs, fw[1], "filter_FWD_public_to_internal"),
+        recorded
+    );
+    // `--policy foobar --add-service https` fills the policy's allow chain with the rule
+    // policy_timeout.at:69 records.
+    assert_eq!(
+        rules_after(&rs, fw[1], "filter_FWD_policy_public-to-internal_allow"),
+        recorded_rules(&dir, "features__policy_timeout.json", 69)
+    );
+    assert_eq!(
+        rules_after(&rs, fw[1], "filter_FWD_policy_public-to-internal"),
+        ["pre", "log", "deny", "allow", "post"]
+            .iter()
+            .map(|s| format!("jump filter_FWD_policy_public-to-internal_{s}"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        rules_after(&rs, fw[0], "filter_FWD_policy_public-to-internal_allow"),
+        vec!["ip daddr 198.51.100.20 ip saddr 192.0.2.10 tcp dport 443 accept"]
+    );
+}
+
+#[test]
+fn forwarded_https_through_a_pair_with_a_policy_goes_into_that_policy() {
+    let Some((dir, rs, rem)) =
+        forwarded("tcp 198.51.100.20:40000 192.0.2.10:443 in foobar1 out foobar0 flags S")
+    else {
+        return;
+    };
+    let fw = firewall_cmd(&rem);
+    let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
+    assert_eq!(
+        commands[1..],
+        vec![
+            vec![
+                "firewall-cmd --policy=foobar --add-service=https",
+                "firewall-cmd --permanent --policy=foobar --add-service=https",
+            ],
+            vec![
+                "firewall-cmd --policy=foobar --add-port=443/tcp",
+                "firewall-cmd --permanent --policy=foobar --add-port=443/tcp",
+            ],
+        ]
+    );
+    for r in &fw {
+        assert_verified(r);
+    }
+    assert_eq!(
+        rules_after(&rs, fw[1], "filter_FWD_policy_foobar_allow"),
+        recorded_rules(&dir, "features__policy_timeout.json", 69)
     );
 }

@@ -8,7 +8,10 @@
 //! `filter_IN_{zone}_allow` (`filter_IN_policy_{name}_allow`), `tcp dport 8080 accept`,
 //! or with the rich rule's source in front (`build_policy_ports_rules` in firewalld's
 //! `nftables.py`; the nft listing drops the `meta nfproto` the family adds in front of an
-//! address match). Forwarded traffic (policies) and the iptables backend are not offered.
+//! address match). Forwarded traffic is [`forward`]'s: a policy from the ingress to the
+//! egress zone. The iptables backend is not offered.
+
+mod forward;
 
 use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
 use crate::fix::{FixRule, Position, FIX_SOURCE};
@@ -17,7 +20,7 @@ use crate::fix_nft;
 use engine::Decider;
 use model::owner::{FirewalldRole, Owner};
 use model::packet::IpProto;
-use model::{Family, Role, Ruleset, Tool, L4};
+use model::{Chain, Family, Role, Ruleset, Tool, L4};
 use owners::firewalld::chain_name::{self, ChainKind, Shortcut};
 use owners::firewalld::config::FirewalldConfig;
 use owners::firewalld::{zone_of, Direction};
@@ -34,6 +37,9 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
     let Some(flow) = Flow::of(blocked) else {
         return Vec::new();
     };
+    if let Some(pair) = forward::ZonePair::of(blocked) {
+        return forward::candidates(blocked, &pair, &flow);
+    }
     let Some(scope) = scope(blocked, owner) else {
         return Vec::new();
     };
@@ -44,55 +50,77 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
     if blocked.ruleset.tables[t].chain(&allow).is_none() {
         return Vec::new();
     }
+    changes(blocked, &flow, false)
+        .iter()
+        .filter_map(|c| candidate(blocked.ruleset, &scope, c, &flow))
+        .collect()
+}
+
+/// One change in firewalld's language and the rule firewalld generates for it.
+struct Change {
+    breadth: Breadth,
+    /// `--add-port=443/tcp`, `--add-rich-rule='...'`.
+    option: String,
+    /// The generated rule's matches (`tcp dport 443`), before `accept`.
+    matches: String,
+    /// The one source it admits (a rich rule), else any.
+    src: Option<IpAddr>,
+}
+
+/// The changes that admit `flow`, narrowest first: a rich rule for its source (and, for
+/// forwarded traffic, `with_dst`, its destination), a service that is exactly its port,
+/// the port. The rich rule's matches are in firewalld's order: family, destination,
+/// source, port (`build_policy_ports_rules`).
+fn changes(blocked: &Blocked<'_>, flow: &Flow, with_dst: bool) -> Vec<Change> {
     let cfg = FirewalldConfig::read(blocked.config);
     let port_match = format!("{} dport {}", flow.proto, flow.port);
-    let mut out = Vec::new();
+    let (family, addr) = if flow.src.is_ipv6() {
+        ("ipv6", "ip6")
+    } else {
+        ("ipv4", "ip")
+    };
+    let (rich_dst, match_dst) = if with_dst {
+        (
+            format!(" destination address=\"{}\"", flow.dst),
+            format!("{addr} daddr {} ", flow.dst),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     let rich = format!(
-        "rule family=\"{}\" source address=\"{}\" port port=\"{}\" protocol=\"{}\" accept",
-        if flow.src.is_ipv6() { "ipv6" } else { "ipv4" },
-        flow.src,
-        flow.port,
-        flow.proto
+        "rule family=\"{family}\" source address=\"{}\"{rich_dst} port port=\"{}\" protocol=\"{}\" accept",
+        flow.src, flow.port, flow.proto
     );
-    let saddr = if flow.src.is_ipv6() { "ip6" } else { "ip" };
-    out.extend(candidate(
-        blocked.ruleset,
-        &scope,
-        Breadth::Flow,
-        &format!("--add-rich-rule='{rich}'"),
-        &format!("{saddr} saddr {} {port_match}", flow.src),
-        Some(flow.src),
-        &flow,
-    ));
-    if let Some(service) = single_port_service(&cfg, &flow) {
-        out.extend(candidate(
-            blocked.ruleset,
-            &scope,
-            Breadth::Service,
-            &format!("--add-service={service}"),
-            &port_match,
-            None,
-            &flow,
-        ));
+    let mut out = vec![Change {
+        breadth: Breadth::Flow,
+        option: format!("--add-rich-rule='{rich}'"),
+        matches: format!("{match_dst}{addr} saddr {} {port_match}", flow.src),
+        src: Some(flow.src),
+    }];
+    if let Some(service) = single_port_service(&cfg, flow) {
+        out.push(Change {
+            breadth: Breadth::Service,
+            option: format!("--add-service={service}"),
+            matches: port_match.clone(),
+            src: None,
+        });
     }
-    out.extend(candidate(
-        blocked.ruleset,
-        &scope,
-        Breadth::Service,
-        &format!("--add-port={}/{}", flow.port, flow.proto),
-        &port_match,
-        None,
-        &flow,
-    ));
+    out.push(Change {
+        breadth: Breadth::Service,
+        option: format!("--add-port={}/{}", flow.port, flow.proto),
+        matches: port_match,
+        src: None,
+    });
     out
 }
 
-/// The blocked packet's protocol, destination port and source.
+/// The blocked packet's protocol, destination port and addresses.
 struct Flow {
     proto: &'static str,
     ip_proto: IpProto,
     port: u16,
     src: IpAddr,
+    dst: IpAddr,
 }
 
 impl Flow {
@@ -108,14 +136,16 @@ impl Flow {
             ip_proto,
             port,
             src: blocked.packet.src,
+            dst: blocked.packet.dst,
         })
     }
 }
 
-/// Where the change goes: a zone or a policy, for traffic to the host.
+/// Where the change goes: a zone (traffic to the host) or a policy, with the hook whose
+/// chains it fills (`IN` or `FWD`).
 enum Scope {
     Zone(String),
-    Policy(String),
+    Policy(String, Shortcut),
 }
 
 impl Scope {
@@ -123,21 +153,21 @@ impl Scope {
     fn option(&self) -> String {
         match self {
             Scope::Zone(z) => format!("--zone={z}"),
-            Scope::Policy(p) => format!("--policy={p}"),
+            Scope::Policy(p, _) => format!("--policy={p}"),
         }
     }
 
     fn allow_chain(&self) -> String {
         match self {
             Scope::Zone(z) => format!("filter_IN_{z}_allow"),
-            Scope::Policy(p) => format!("filter_IN_policy_{p}_allow"),
+            Scope::Policy(p, hook) => format!("filter_{}_policy_{p}_allow", hook.name()),
         }
     }
 
     fn words(&self) -> String {
         match self {
             Scope::Zone(z) => format!("zone {z}"),
-            Scope::Policy(p) => format!("policy {p}"),
+            Scope::Policy(p, _) => format!("policy {p}"),
         }
     }
 }
@@ -145,16 +175,7 @@ impl Scope {
 /// The zone or policy whose rules decided a packet to the host: from the deciding chain's
 /// name and owner, or (for firewalld's own dispatch) the zone the packet lands in.
 fn scope(blocked: &Blocked<'_>, owner: &Owner) -> Option<Scope> {
-    let at = match &blocked.trace.decider {
-        Decider::Rule(r) => r.chain_ref(),
-        Decider::Policy(c) => *c,
-        _ => return None,
-    };
-    let table = blocked.ruleset.tables.get(at.table)?;
-    if table.family != Family::Inet || table.name != TABLE {
-        return None;
-    }
-    let name = chain_name::parse_nft(&table.chains.get(at.chain)?.name)?;
+    let name = chain_name::parse_nft(&deciding_chain(blocked)?.name)?;
     match (&name.kind, name.shortcut) {
         (ChainKind::Infrastructure, _) => {}
         (_, Some(Shortcut::In)) => {}
@@ -163,7 +184,7 @@ fn scope(blocked: &Blocked<'_>, owner: &Owner) -> Option<Scope> {
     match &owner.role {
         Role::Firewalld(FirewalldRole::Zone { zone, .. }) => Some(Scope::Zone(zone.clone())),
         Role::Firewalld(FirewalldRole::Policy { policy, .. }) => {
-            Some(Scope::Policy(policy.clone()))
+            Some(Scope::Policy(policy.clone(), Shortcut::In))
         }
         _ if name.table == "filter" && blocked.packet.iif.is_some() => zone_of(
             blocked.ruleset,
@@ -174,6 +195,20 @@ fn scope(blocked: &Blocked<'_>, owner: &Owner) -> Option<Scope> {
         .map(|c| Scope::Zone(c.zone)),
         _ => None,
     }
+}
+
+/// The chain of `inet firewalld` whose rule or policy decided the packet.
+fn deciding_chain<'a>(blocked: &Blocked<'a>) -> Option<&'a Chain> {
+    let at = match &blocked.trace.decider {
+        Decider::Rule(r) => r.chain_ref(),
+        Decider::Policy(c) => *c,
+        _ => return None,
+    };
+    let table = blocked.ruleset.tables.get(at.table)?;
+    if table.family != Family::Inet || table.name != TABLE {
+        return None;
+    }
+    table.chains.get(at.chain)
 }
 
 /// A service of the recorded configuration whose rules are exactly this one port.
@@ -189,43 +224,45 @@ fn single_port_service<'a>(cfg: &'a FirewalldConfig, flow: &Flow) -> Option<&'a 
 
 /// One remedy: the command at runtime and `--permanent`, the rule firewalld generates
 /// appended to the scope's allow chain.
-fn candidate(
-    ruleset: &Ruleset,
-    scope: &Scope,
-    breadth: Breadth,
-    change: &str,
-    rule_matches: &str,
-    src: Option<IpAddr>,
-    flow: &Flow,
-) -> Option<Candidate> {
+fn candidate(ruleset: &Ruleset, scope: &Scope, change: &Change, flow: &Flow) -> Option<Candidate> {
     let chain = scope.allow_chain();
-    let patched = append_rule(ruleset, &chain, rule_matches)?;
+    let patched = append_rule(ruleset, &chain, &change.matches)?;
     let option = scope.option();
+    let opening = &change.option;
     Some(Candidate {
-        breadth,
+        breadth: change.breadth,
         language: Language::FirewallCmd,
         steps: vec![
-            Step::Run(format!("firewall-cmd {option} {change}")),
-            Step::Run(format!("firewall-cmd --permanent {option} {change}")),
+            Step::Run(format!("firewall-cmd {option} {opening}")),
+            Step::Run(format!("firewall-cmd --permanent {option} {opening}")),
         ],
         durability: Durability::Durable,
-        opens: Opens::ZonePort(ZoneOpening {
-            scope: scope.words(),
-            proto: flow.ip_proto,
-            ports: (flow.port, flow.port),
-            src,
-        }),
+        opens: zone_opening(scope, flow, change),
         caveats: Vec::new(),
         patched: Some(patched),
-        kernel_rules: vec![FixRule {
-            command: fix_nft::insert_command(Family::Inet, TABLE, &chain, None, rule_matches),
-            body: format!("{rule_matches} accept"),
-            family: Family::Inet,
-            table: TABLE.to_string(),
-            chain,
-            position: Position::Append,
-        }],
+        kernel_rules: vec![append_fix_rule(&chain, &change.matches)],
     })
+}
+
+fn zone_opening(scope: &Scope, flow: &Flow, change: &Change) -> Opens {
+    Opens::ZonePort(ZoneOpening {
+        scope: scope.words(),
+        proto: flow.ip_proto,
+        ports: (flow.port, flow.port),
+        src: change.src,
+    })
+}
+
+/// `nft add rule inet firewalld CHAIN matches accept`: the generated rule, appended.
+fn append_fix_rule(chain: &str, matches: &str) -> FixRule {
+    FixRule {
+        command: fix_nft::insert_command(Family::Inet, TABLE, chain, None, matches),
+        body: format!("{matches} accept"),
+        family: Family::Inet,
+        table: TABLE.to_string(),
+        chain: chain.to_string(),
+        position: Position::Append,
+    }
 }
 
 /// `ruleset` with `matches accept` appended to `chain` of `inet firewalld`, as firewalld

@@ -133,3 +133,70 @@ pub fn packaged_config(dir: &Path, subdirs: &[&str]) -> ToolConfig {
     }
     ToolConfig { files }
 }
+
+/// The chain blocks of a recorded listing (`chain NAME { ... }`), for assembling a table.
+pub fn chain_blocks(dir: &Path, file: &str, line: u64) -> String {
+    let b = blocks(dir)
+        .into_iter()
+        .find(|b| b.file == file && b.line == line)
+        .unwrap_or_else(|| panic!("{file}:{line} not recorded"));
+    let start = b
+        .expected
+        .find("chain ")
+        .unwrap_or_else(|| panic!("{file}:{line}"));
+    let end = b.expected.rfind('}').unwrap_or(b.expected.len());
+    b.expected[start..end].to_string()
+}
+
+/// firewalld 2.x forwarding between zone public (foobar0, the default zone) and zone
+/// internal (foobar1), with policy `foobar` from internal to public
+/// (`features/policy_dispatch_zone_to_zone.at`): `filter_FORWARD` as the basic layout
+/// records it, under the hook `nftables.py` declares (forward, priority filter + 10), and
+/// every dispatch and zone-pair chain as recorded; policy foobar's chains as
+/// `build_policy_chain_rules` declares them, empty; the zone chains empty.
+pub fn forwarding_host_source(dir: &Path) -> SourceFile {
+    let file = "features__policy_dispatch_zone_to_zone.json";
+    let forward = chain_blocks(dir, "features__policy_dispatch_basic_layout.json", 116).replacen(
+        "chain filter_FORWARD {",
+        "chain filter_FORWARD {\n        type filter hook forward priority filter + 10; policy accept;",
+        1,
+    );
+    let mut chains = vec![forward];
+    chains.extend(
+        [126, 135, 144, 153, 161, 170, 178]
+            .iter()
+            .map(|line| chain_blocks(dir, file, *line)),
+    );
+    let subs = ["pre", "log", "deny", "allow", "post"];
+    chains.push(format!(
+        "chain filter_FWD_policy_foobar {{\n{}    }}",
+        subs.iter()
+            .map(|s| format!("        jump filter_FWD_policy_foobar_{s}\n"))
+            .collect::<String>()
+    ));
+    chains.extend(
+        subs.iter()
+            .map(|s| format!("chain filter_FWD_policy_foobar_{s} {{\n    }}")),
+    );
+    let text = format!(
+        "table inet firewalld {{\n    {}\n}}\n",
+        chains.join("\n    ")
+    );
+    SourceFile::new("firewalld.nft", loadable(&text))
+}
+
+/// [`forwarding_host_source`], parsed.
+pub fn forwarding_host(dir: &Path) -> model::Ruleset {
+    let source = forwarding_host_source(dir);
+    frontends::nft::parse_text(&source).unwrap_or_else(|e| panic!("{e}\n{}", source.text))
+}
+
+/// A packet from the command line's words (`tcp 192.0.2.10:40000 192.0.2.1:443 in foobar0`).
+pub fn packet(spec: &str) -> model::Packet {
+    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
+    let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
+    let mut p = spec.packet;
+    p.iif = p.iif.or(spec.given_in);
+    p.oif = p.oif.or(spec.given_out);
+    p
+}
