@@ -279,3 +279,184 @@ fn every_kube_proxy_chain_is_owned_and_services_are_named() {
         );
     }
 }
+
+/// A Calico node's filter table as Felix writes it, by hand from Calico's sources
+/// (projectcalico/calico `felix/rules/`): `static.go` (`cali-FORWARD`: clear the policy
+/// marks, `-i cali+` → `cali-from-wl-dispatch`, `-o cali+` → `cali-to-wl-dispatch`, then
+/// the host-endpoint and `cali-cidr-block` jumps; the rules appended to `FORWARD`: "Policy
+/// explicitly accepted packet."), `dispatch.go` (a `-g` per workload interface, then
+/// "Unknown interface" DROP), `endpoints.go` (`cali-tw-*` / `cali-fw-*`: conntrack,
+/// clear the accept and pass marks, "Start of tier default", a jump to each policy's
+/// `cali-pi-*` while the pass mark is clear, "Return if policy accepted", "End of tier
+/// default. Drop if no policies passed packet", then the profiles with "Return if profile
+/// accepted" and "Drop if no profiles matched") and `policy.go` (a policy chain's first
+/// rule carries the comment "Policy NS/NAME ingress"; allow sets the accept mark
+/// 0x10000 and returns, deny is DROP). Every rule has its `cali:` hash comment first. The
+/// marks are Felix's defaults (accept 0x10000, pass 0x20000 of `IptablesMarkMask`).
+const CALICO: &str = r#"*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:cali-FORWARD - [0:0]
+:cali-cidr-block - [0:0]
+:cali-from-hep-forward - [0:0]
+:cali-from-wl-dispatch - [0:0]
+:cali-fw-cali9f8e7d6c5b4 - [0:0]
+:cali-pi-_4U8pcs6B6KD6BqBmFcMV - [0:0]
+:cali-pi-_Kx2yQvGZ0ohM0iNSw8rT - [0:0]
+:cali-pri-kns.shop - [0:0]
+:cali-pro-kns.shop - [0:0]
+:cali-to-hep-forward - [0:0]
+:cali-to-wl-dispatch - [0:0]
+:cali-tw-cali1a2b3c4d5e6 - [0:0]
+:cali-tw-cali7c6d5e4f3a2 - [0:0]
+-A FORWARD -m comment --comment "cali:wUHhoiAYhphO9Mso" -j cali-FORWARD
+-A FORWARD -m comment --comment "cali:S93hcgKJrXEqnTfs" -m comment --comment "Policy explicitly accepted packet." -m mark --mark 0x10000/0x10000 -j ACCEPT
+-A FORWARD -m comment --comment "cali:mp77cMpurHhyjLrM" -j MARK --set-xmark 0x10000/0x10000
+-A cali-FORWARD -m comment --comment "cali:vjrMJCRpqwy5oRoX" -j MARK --set-xmark 0x0/0xe0000
+-A cali-FORWARD -m comment --comment "cali:A_sPAO0mcxbT9mOV" -m mark --mark 0x0/0x10000 -j cali-from-hep-forward
+-A cali-FORWARD -i cali+ -m comment --comment "cali:8ZoYfO5HKXWbB3pk" -j cali-from-wl-dispatch
+-A cali-FORWARD -o cali+ -m comment --comment "cali:jdEuaPBe14V2hutn" -j cali-to-wl-dispatch
+-A cali-FORWARD -m comment --comment "cali:12bc6HljsMKsmfr-" -j cali-to-hep-forward
+-A cali-FORWARD -m comment --comment "cali:NOSxoaGx8OIstr1z" -j cali-cidr-block
+-A cali-from-wl-dispatch -i cali9f8e7d6c5b4 -m comment --comment "cali:Ug5hg9Bb1_ZwM7Ay" -g cali-fw-cali9f8e7d6c5b4
+-A cali-from-wl-dispatch -m comment --comment "cali:kh7c2W9f3LkJ8ReV" -m comment --comment "Unknown interface" -j DROP
+-A cali-fw-cali9f8e7d6c5b4 -m comment --comment "cali:Dxy6TPRsYl7kH0hV" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A cali-fw-cali9f8e7d6c5b4 -m comment --comment "cali:3s9ZmbJkS3Lh8ySn" -m conntrack --ctstate INVALID -j DROP
+-A cali-fw-cali9f8e7d6c5b4 -m comment --comment "cali:mDe8-cbQY0kLUTcN" -j MARK --set-xmark 0x0/0x30000
+-A cali-fw-cali9f8e7d6c5b4 -m comment --comment "cali:W3JhePpsEf7bdsqZ" -j cali-pro-kns.shop
+-A cali-fw-cali9f8e7d6c5b4 -m comment --comment "cali:aoLN5d1Qp_7YGTLO" -m comment --comment "Return if profile accepted" -m mark --mark 0x10000/0x10000 -j RETURN
+-A cali-fw-cali9f8e7d6c5b4 -m comment --comment "cali:Kb1aWCoqsZqM-tGm" -m comment --comment "Drop if no profiles matched" -j DROP
+-A cali-pi-_4U8pcs6B6KD6BqBmFcMV -p tcp -m comment --comment "cali:1Z4lDpzKZLy6f6xv" -m comment --comment "Policy shop/knp.default.allow-frontend ingress" -s 10.65.1.0/24 -m multiport --dports 8080 -j MARK --set-xmark 0x10000/0x10000
+-A cali-pi-_4U8pcs6B6KD6BqBmFcMV -m comment --comment "cali:G8rRmzQ9Z8V0w3Fh" -m mark --mark 0x10000/0x10000 -j RETURN
+-A cali-pi-_Kx2yQvGZ0ohM0iNSw8rT -p tcp -m comment --comment "cali:pR6p0PZ3ZcW1Xq1Y" -m comment --comment "Policy shop/default.deny-db ingress" -m multiport --dports 5432 -j DROP
+-A cali-pi-_Kx2yQvGZ0ohM0iNSw8rT -p tcp -m comment --comment "cali:Zb8Nq3kq2pV9dR0e" -m multiport --dports 5432,6432 -j MARK --set-xmark 0x10000/0x10000
+-A cali-pi-_Kx2yQvGZ0ohM0iNSw8rT -m comment --comment "cali:nC3rTq1y0dWmXoY7" -m mark --mark 0x10000/0x10000 -j RETURN
+-A cali-pri-kns.shop -m comment --comment "cali:7T5JmZyKIhYjbnnC" -m comment --comment "Profile kns.shop ingress" -j MARK --set-xmark 0x10000/0x10000
+-A cali-pri-kns.shop -m comment --comment "cali:fBs2RZV0z8lXvt0G" -m mark --mark 0x10000/0x10000 -j RETURN
+-A cali-pro-kns.shop -m comment --comment "cali:vIgpW4t4xkR3WHkY" -m comment --comment "Profile kns.shop egress" -j MARK --set-xmark 0x10000/0x10000
+-A cali-pro-kns.shop -m comment --comment "cali:-v-Ma-XoMKg_pdtI" -m mark --mark 0x10000/0x10000 -j RETURN
+-A cali-to-wl-dispatch -o cali1a2b3c4d5e6 -m comment --comment "cali:hxw4QnXo8m5bqQXd" -g cali-tw-cali1a2b3c4d5e6
+-A cali-to-wl-dispatch -o cali7c6d5e4f3a2 -m comment --comment "cali:Rr6mgbX1JkgLq7Tz" -g cali-tw-cali7c6d5e4f3a2
+-A cali-to-wl-dispatch -m comment --comment "cali:ZrDRt6tFqC7j4cnp" -m comment --comment "Unknown interface" -j DROP
+-A cali-tw-cali1a2b3c4d5e6 -m comment --comment "cali:sTn1Zr0e2gGRUx0J" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A cali-tw-cali1a2b3c4d5e6 -m comment --comment "cali:bD6cQvHzzH2gFs8o" -m conntrack --ctstate INVALID -j DROP
+-A cali-tw-cali1a2b3c4d5e6 -m comment --comment "cali:q0rQ2xJ9k3eTrq8L" -j MARK --set-xmark 0x0/0x30000
+-A cali-tw-cali1a2b3c4d5e6 -m comment --comment "cali:4qD3aVj1Lr1Ib2pQ" -m comment --comment "Start of tier default" -j MARK --set-xmark 0x0/0x20000
+-A cali-tw-cali1a2b3c4d5e6 -m comment --comment "cali:fRk0xP9hXyM5c3qW" -m mark --mark 0x0/0x20000 -j cali-pi-_4U8pcs6B6KD6BqBmFcMV
+-A cali-tw-cali1a2b3c4d5e6 -m comment --comment "cali:Tf2s8Y4gZ0nQk7vM" -m comment --comment "Return if policy accepted" -m mark --mark 0x10000/0x10000 -j RETURN
+-A cali-tw-cali1a2b3c4d5e6 -m comment --comment "cali:8iW0nXv3kQ9pL6eD" -m comment --comment "End of tier default. Drop if no policies passed packet" -m mark --mark 0x0/0x20000 -j DROP
+-A cali-tw-cali1a2b3c4d5e6 -m comment --comment "cali:yG1p2Y7jD0rVk4aF" -j cali-pri-kns.shop
+-A cali-tw-cali1a2b3c4d5e6 -m comment --comment "cali:Ox7vLfzKq2m3Rr5H" -m comment --comment "Return if profile accepted" -m mark --mark 0x10000/0x10000 -j RETURN
+-A cali-tw-cali1a2b3c4d5e6 -m comment --comment "cali:k3Ne7q0Vb1JpYw9S" -m comment --comment "Drop if no profiles matched" -j DROP
+-A cali-tw-cali7c6d5e4f3a2 -m comment --comment "cali:dA7jL0x4P2mHq8Wn" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A cali-tw-cali7c6d5e4f3a2 -m comment --comment "cali:Yp1Q8cV0zX3nRk6B" -m conntrack --ctstate INVALID -j DROP
+-A cali-tw-cali7c6d5e4f3a2 -m comment --comment "cali:Wm5r0Hq2Lk8Jc4Pz" -j MARK --set-xmark 0x0/0x30000
+-A cali-tw-cali7c6d5e4f3a2 -m comment --comment "cali:Nq9z3Xb6Vt1Ye0Ks" -m comment --comment "Start of tier default" -j MARK --set-xmark 0x0/0x20000
+-A cali-tw-cali7c6d5e4f3a2 -m comment --comment "cali:Gh4k8Ue2Rr7Pm1Zt" -m mark --mark 0x0/0x20000 -j cali-pi-_Kx2yQvGZ0ohM0iNSw8rT
+-A cali-tw-cali7c6d5e4f3a2 -m comment --comment "cali:Jc0v6Np3Qw9Lx2Sd" -m comment --comment "Return if policy accepted" -m mark --mark 0x10000/0x10000 -j RETURN
+-A cali-tw-cali7c6d5e4f3a2 -m comment --comment "cali:Bx2m7Tk5Hy0Fq8Wr" -m comment --comment "End of tier default. Drop if no policies passed packet" -m mark --mark 0x0/0x20000 -j DROP
+COMMIT
+"#;
+
+/// A Calico node: two workload interfaces, each pod routed by a /32 onto its veth
+/// (Felix's routes), the node on eth0, forwarding on.
+fn calico_node() -> Host {
+    let mut h = node();
+    for (dev, pod) in [
+        ("cali9f8e7d6c5b4", "10.65.2.5"),
+        ("cali1a2b3c4d5e6", "10.65.0.7"),
+        ("cali7c6d5e4f3a2", "10.65.0.9"),
+    ] {
+        h.interfaces.push(Interface {
+            name: dev.into(),
+            up: true,
+            ..Interface::default()
+        });
+        let mut r = route(&format!("{pod}/32"), None, dev, "192.168.0.2");
+        r.prefsrc = None;
+        h.routes.push(r);
+    }
+    h
+}
+
+/// A first TCP packet from the pod on cali9f8e7d6c5b4 to `dst:dport`.
+fn pod_to_pod(dst: &str, dport: u16) -> Packet {
+    let mut p = Packet::new(
+        "10.65.2.5".parse().unwrap(),
+        dst.parse().unwrap(),
+        L4::Tcp {
+            sport: 40000,
+            dport,
+            flags: TcpFlags::from_letters("S").unwrap(),
+        },
+    );
+    p.iif = Some("cali9f8e7d6c5b4".into());
+    p
+}
+
+/// Calico decides: the owner is the policy that judged the packet, the remedy that
+/// policy in the cluster (`kubectl` for a Kubernetes NetworkPolicy, `calicoctl` for
+/// Calico's own), never a rule into Felix's `cali-*` chains.
+#[test]
+fn a_calico_policy_drop_names_the_policy_and_its_cause() {
+    let src = SourceFile::new("calico.rules", CALICO);
+    let mut rs = frontends::iptables_save::parse(&src, Some(Family::Ip)).expect("parses");
+    owners::recognise(&mut rs, &ToolConfig::default());
+    let host = calico_node();
+    let options = Options::default();
+    let cases = [
+        // The end-of-tier drop: allow-frontend admits only 10.65.1.0/24.
+        (
+            pod_to_pod("10.65.0.7", 8080),
+            "shop/knp.default.allow-frontend",
+            "kubectl -n shop describe networkpolicy allow-frontend",
+        ),
+        // An explicit deny rule of a Calico NetworkPolicy.
+        (
+            pod_to_pod("10.65.0.9", 5432),
+            "shop/default.deny-db",
+            "calicoctl -n shop get networkpolicy default.deny-db -o yaml",
+        ),
+    ];
+    for (packet, policy, step) in cases {
+        let outcome = engine::simulate(&rs, &host, &packet, &options);
+        assert_eq!(outcome.decided_fate(), Some(&Fate::Dropped), "{policy}");
+        let r = remedies(
+            &rs,
+            &host,
+            &packet,
+            &outcome,
+            &options,
+            &ToolConfig::default(),
+        )
+        .unwrap_or_else(|| panic!("{policy}: no remedies"));
+        let owner = r.owner.as_ref().expect("an owner");
+        assert_eq!(owner.tool, Tool::Calico, "{policy}");
+        assert_eq!(
+            owner.role,
+            Role::Kube(KubeRole::NetworkPolicy(policy.into())),
+            "{policy}"
+        );
+        let primary = r.primary().expect("a primary remedy");
+        assert_eq!(primary.breadth, Breadth::Cause, "{policy}");
+        assert_eq!(primary.language, Language::Kubernetes, "{policy}");
+        assert_eq!(primary.steps, vec![Step::Run(step.into())], "{policy}");
+        for remedy in &r.ladder {
+            for rule in &remedy.kernel_rules {
+                let text = format!("{rule:?}");
+                assert!(
+                    !text.contains("cali-"),
+                    "{policy}: a rule into Calico's chains: {text}"
+                );
+            }
+            for s in &remedy.steps {
+                let text = format!("{s:?}");
+                assert!(
+                    !text.contains("cali-"),
+                    "{policy}: a step into Calico's chains: {text}"
+                );
+            }
+        }
+    }
+}
