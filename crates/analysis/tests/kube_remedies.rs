@@ -9,10 +9,12 @@
 
 use analysis::remedy::{remedies, Breadth, Language, Remedies, Step};
 use engine::{Fate, Options};
-use model::host::{IfAddr, Interface, Route, RouteType, Scope};
+use model::host::{IfAddr, Interface, Route, RouteType, Scope, Socket};
 use model::owner::{KubeRole, KubeService};
+use model::packet::IpProto;
 use model::tool_config::ToolConfig;
 use model::{Family, Host, Packet, Role, Ruleset, SourceFile, TcpFlags, Tool, L4};
+use owners::kube::node_ports::{self, NodePortClash};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use testgen::kube::{Cluster, Proto};
@@ -458,5 +460,125 @@ fn a_calico_policy_drop_names_the_policy_and_its_cause() {
                 );
             }
         }
+    }
+}
+
+/// Every NodePort of the generated cluster, as (protocol, port, `ns/name:port`).
+fn cluster_node_ports(c: &Cluster) -> BTreeSet<(IpProto, u16, String)> {
+    c.services
+        .iter()
+        .flat_map(|s| {
+            s.ports.iter().filter_map(move |p| {
+                let proto = match p.proto {
+                    Proto::Tcp => IpProto::Tcp,
+                    Proto::Udp => IpProto::Udp,
+                };
+                Some((proto, p.node_port?, s.port_name(p)))
+            })
+        })
+        .collect()
+}
+
+fn found_node_ports(rs: &Ruleset) -> BTreeSet<(IpProto, u16, String)> {
+    node_ports::node_ports(rs)
+        .into_iter()
+        .map(|np| (np.proto, np.port, np.service.name))
+        .collect()
+}
+
+/// A host that listed its sockets: one TCP listener on `port`.
+fn listening_on(port: u16) -> Host {
+    let mut h = node();
+    h.sockets.push(Socket {
+        proto: IpProto::Tcp,
+        addr: "0.0.0.0".parse().unwrap(),
+        port,
+        device: None,
+        process: Some("users:((\"nginx\",pid=812,fd=6))".into()),
+        dual_stack: false,
+    });
+    h.known.sockets = true;
+    h
+}
+
+/// The NodePorts read back from kube-proxy's rules are the cluster's, in both modes; a
+/// clean cluster has no clash, and the two kinds of clash are found with the service
+/// port names: a host socket on a NodePort, and a NodePort that a service with
+/// endpoints and one without both claim.
+#[test]
+fn node_port_clashes_name_the_services_in_both_modes() {
+    let mut c = cluster();
+    let expected = cluster_node_ports(&c);
+    assert!(expected.len() >= 20, "only {} NodePorts", expected.len());
+    for (mode, rs) in [("iptables", iptables_mode(&c)), ("nftables", nft_mode(&c))] {
+        assert_eq!(found_node_ports(&rs), expected, "{mode}");
+        assert_eq!(node_ports::clashes(&rs, &node()), vec![], "{mode}");
+    }
+
+    // A host socket on a TCP NodePort: found only when the sockets were listed.
+    let (_, port, name) = expected
+        .iter()
+        .find(|(proto, ..)| *proto == IpProto::Tcp)
+        .cloned()
+        .expect("a TCP NodePort");
+    let host = listening_on(port);
+    for (mode, rs) in [("iptables", iptables_mode(&c)), ("nftables", nft_mode(&c))] {
+        let clashes = node_ports::clashes(&rs, &host);
+        assert_eq!(clashes.len(), 1, "{mode}: {clashes:?}");
+        assert!(
+            matches!(&clashes[0], NodePortClash::HostSocket { socket, .. } if socket == &host.sockets[0]),
+            "{mode}: {clashes:?}"
+        );
+        assert_eq!(clashes[0].port(), (IpProto::Tcp, port), "{mode}");
+        assert_eq!(
+            clashes[0].services(),
+            [KubeService { name: name.clone() }],
+            "{mode}"
+        );
+        let mut unlisted = host.clone();
+        unlisted.known.sockets = false;
+        assert_eq!(
+            node_ports::clashes(&rs, &unlisted),
+            vec![],
+            "{mode}: sockets not given"
+        );
+    }
+
+    // A service without endpoints given the NodePort of a TCP service with endpoints.
+    let served = |s: &&testgen::kube::Service| {
+        s.ports[0].proto == Proto::Tcp && s.ports[0].node_port.is_some()
+    };
+    let a = c
+        .services
+        .iter()
+        .position(|s| served(&s) && !s.endpoints.is_empty())
+        .expect("a served NodePort");
+    let b = c
+        .services
+        .iter()
+        .position(|s| s.ports[0].proto == Proto::Tcp && s.endpoints.is_empty())
+        .expect("a service without endpoints");
+    c.services[b].ports[0].node_port = c.services[a].ports[0].node_port;
+    let port = c.services[a].ports[0].node_port.unwrap_or(0);
+    let mut names = vec![
+        c.services[a].port_name(&c.services[a].ports[0]),
+        c.services[b].port_name(&c.services[b].ports[0]),
+    ];
+    names.sort();
+    for (mode, rs) in [("iptables", iptables_mode(&c)), ("nftables", nft_mode(&c))] {
+        let clashes = node_ports::clashes(&rs, &node());
+        assert_eq!(clashes.len(), 1, "{mode}: {clashes:?}");
+        assert!(
+            matches!(clashes[0], NodePortClash::Services { .. }),
+            "{mode}"
+        );
+        assert_eq!(clashes[0].port(), (IpProto::Tcp, port), "{mode}");
+        let mut got: Vec<String> = clashes[0]
+            .services()
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+        got.sort();
+        assert_eq!(got, names, "{mode}");
     }
 }
