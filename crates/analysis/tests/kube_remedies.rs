@@ -9,7 +9,7 @@
 
 use analysis::remedy::{remedies, Breadth, Language, Remedies, Step};
 use engine::{Fate, Options};
-use model::host::{IfAddr, Interface, Route, RouteType, Scope, Socket};
+use model::host::{Interface, Route, RouteType, Scope, Socket};
 use model::owner::{KubeRole, KubeService};
 use model::packet::IpProto;
 use model::tool_config::ToolConfig;
@@ -19,60 +19,9 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use testgen::kube::{Cluster, Proto};
 
-/// A node: pods on cni0 (10.0.0.0/8), the node on eth0 (192.168.0.2/24), default route
-/// out of eth0, forwarding on.
+/// The node the generated rules are on (pods on cni0, eth0, default route).
 fn node() -> Host {
-    let mut h = Host::default();
-    for (name, addr, prefix_len, net) in [
-        ("eth0", "192.168.0.2", 24, "192.168.0.0/24"),
-        ("cni0", "10.0.0.1", 8, "10.0.0.0/8"),
-    ] {
-        h.interfaces.push(Interface {
-            name: name.into(),
-            up: true,
-            addrs: vec![IfAddr {
-                addr: addr.parse().unwrap(),
-                prefix_len,
-                scope: Scope::Universe,
-                broadcast: None,
-                temporary: false,
-                secondary: false,
-            }],
-            ..Interface::default()
-        });
-        h.routes.push(route(net, None, name, addr));
-    }
-    h.routes.push(route(
-        "0.0.0.0/0",
-        Some("192.168.0.1"),
-        "eth0",
-        "192.168.0.2",
-    ));
-    h.sysctls.0.insert("net.ipv4.ip_forward".into(), "1".into());
-    h.known.addresses = true;
-    h.known.routes = true;
-    h.known.sysctls = true;
-    h
-}
-
-fn route(dst: &str, via: Option<&str>, dev: &str, src: &str) -> Route {
-    Route {
-        table: 254,
-        dst: dst.parse().unwrap(),
-        route_type: RouteType::Unicast,
-        gateway: via.map(|v| v.parse().unwrap()),
-        dev: Some(dev.into()),
-        prefsrc: Some(src.parse().unwrap()),
-        metric: 0,
-        scope: if via.is_some() {
-            Scope::Universe
-        } else {
-            Scope::Link
-        },
-        protocol: None,
-        nexthops: vec![],
-        text: format!("{dst} dev {dev}"),
-    }
+    cluster().node_host()
 }
 
 fn cluster() -> Cluster {
@@ -375,9 +324,19 @@ fn calico_node() -> Host {
             up: true,
             ..Interface::default()
         });
-        let mut r = route(&format!("{pod}/32"), None, dev, "192.168.0.2");
-        r.prefsrc = None;
-        h.routes.push(r);
+        h.routes.push(Route {
+            table: 254,
+            dst: format!("{pod}/32").parse().unwrap(),
+            route_type: RouteType::Unicast,
+            gateway: None,
+            dev: Some(dev.into()),
+            prefsrc: None,
+            metric: 0,
+            scope: Scope::Link,
+            protocol: None,
+            nexthops: vec![],
+            text: format!("{pod} dev {dev} scope link"),
+        });
     }
     h
 }

@@ -12,68 +12,11 @@ mod common;
 
 use analysis::agree::Verification;
 use engine::{Decider, Fate};
-use model::host::{IfAddr, Interface, Route, RouteType, Scope};
 use model::kernel_walk::KernelFate;
-use model::{Family, Host, Packet, Ruleset, SourceFile};
+use model::{Family, Packet, Ruleset, SourceFile};
 use oracle::netns::TestHost;
 use oracle::run::Oracle;
 use testgen::kube::{Cluster, Proto, Service};
-
-/// A node: pods on cni0 (10.0.0.0/8), the node on eth0 (192.168.0.2/24), default route
-/// out of eth0, forwarding on.
-fn node() -> Host {
-    let mut h = Host::default();
-    for (name, addr, prefix_len, net) in [
-        ("eth0", "192.168.0.2", 24, "192.168.0.0/24"),
-        ("cni0", "10.0.0.1", 8, "10.0.0.0/8"),
-    ] {
-        h.interfaces.push(Interface {
-            name: name.into(),
-            up: true,
-            addrs: vec![IfAddr {
-                addr: addr.parse().unwrap(),
-                prefix_len,
-                scope: Scope::Universe,
-                broadcast: None,
-                temporary: false,
-                secondary: false,
-            }],
-            ..Interface::default()
-        });
-        h.routes.push(Route {
-            table: 254,
-            dst: net.parse().unwrap(),
-            route_type: RouteType::Unicast,
-            gateway: None,
-            dev: Some(name.into()),
-            prefsrc: Some(addr.parse().unwrap()),
-            metric: 0,
-            scope: Scope::Link,
-            protocol: Some("kernel".into()),
-            nexthops: vec![],
-            text: format!("{net} dev {name} proto kernel scope link src {addr}"),
-        });
-    }
-    // The default route: a ClusterIP is routed like any other address until DNAT.
-    h.routes.push(Route {
-        table: 254,
-        dst: "0.0.0.0/0".parse().unwrap(),
-        route_type: RouteType::Unicast,
-        gateway: Some("192.168.0.1".parse().unwrap()),
-        dev: Some("eth0".into()),
-        prefsrc: None,
-        metric: 0,
-        scope: Scope::Universe,
-        protocol: None,
-        nexthops: vec![],
-        text: "default via 192.168.0.1 dev eth0".into(),
-    });
-    h.sysctls.0.insert("net.ipv4.ip_forward".into(), "1".into());
-    h.known.addresses = true;
-    h.known.routes = true;
-    h.known.sysctls = true;
-    h
-}
 
 /// A first packet from a pod to the service's first port on its ClusterIP.
 fn to_service(s: &Service, sport: u16) -> Packet {
@@ -125,7 +68,7 @@ fn cases(c: &Cluster, n: usize, with_endpoints: Expect) -> Vec<(String, Packet, 
 /// Loads `file` in a `wb` namespace, sends every case's packet and checks the kernel
 /// against the simulation.
 fn agree_in_kernel(mode: &str, file: SourceFile, rs: &Ruleset, cases: &[(String, Packet, Expect)]) {
-    let host = node();
+    let host = cluster().node_host();
     let packets: Vec<Packet> = cases.iter().map(|(_, p, _)| p.clone()).collect();
     let test_host = TestHost::for_packets(&host, &packets).expect("test namespaces");
     let notes = test_host.notes.clone();
