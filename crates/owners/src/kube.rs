@@ -5,6 +5,7 @@
 mod calico;
 mod cilium;
 pub mod kube_proxy;
+pub mod node_ports;
 
 use model::tool_config::ToolConfig;
 use model::{Rule, Ruleset, Verdict};

@@ -27,6 +27,9 @@
 //! scale work of issue 14 reuses it at 10k services and more).
 
 use crate::Rng;
+use ipnet::{IpNet, Ipv4Net};
+use model::host::{IfAddr, Interface, Route, RouteType, Scope};
+use model::Host;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
@@ -884,6 +887,74 @@ impl Cluster {
             }
             nft_chain(out, name, head, rules);
         }
+    }
+}
+
+/// A route of the main table as `ip route` lists a connected or default one.
+fn route(dst: &str, gateway: Option<&str>, dev: &str, src: Option<&str>) -> Route {
+    Route {
+        table: 254,
+        dst: dst
+            .parse()
+            .unwrap_or_else(|_| IpNet::V4(Ipv4Net::default())),
+        route_type: RouteType::Unicast,
+        gateway: gateway.and_then(|g| g.parse().ok()),
+        dev: Some(dev.into()),
+        prefsrc: src.and_then(|s| s.parse().ok()),
+        metric: 0,
+        scope: if gateway.is_some() {
+            Scope::Universe
+        } else {
+            Scope::Link
+        },
+        protocol: gateway.is_none().then(|| "kernel".to_string()),
+        nexthops: vec![],
+        text: match gateway {
+            Some(g) => format!("default via {g} dev {dev}"),
+            None => format!("{dst} dev {dev} proto kernel scope link"),
+        },
+    }
+}
+
+impl Cluster {
+    /// The node this cluster's rules are on: the pods on `cni0` (the pod network, the
+    /// node's first address in it), the node's address on `eth0` (a /24), the default
+    /// route out of `eth0` (a ClusterIP is routed like any address until DNAT), and
+    /// forwarding on.
+    pub fn node_host(&self) -> Host {
+        let mut h = Host::default();
+        let pod_gw = Ipv4Addr::from(u32::from(self.pod_cidr.0) + 1);
+        let node_net = Ipv4Addr::from(u32::from(self.node_ip) & 0xffff_ff00);
+        let gateway = Ipv4Addr::from(u32::from(node_net) + 1);
+        for (name, addr, prefix_len, net) in [
+            ("eth0", self.node_ip, 24, node_net),
+            ("cni0", pod_gw, self.pod_cidr.1, self.pod_cidr.0),
+        ] {
+            h.interfaces.push(Interface {
+                name: name.into(),
+                up: true,
+                addrs: vec![IfAddr {
+                    addr: addr.into(),
+                    prefix_len,
+                    scope: Scope::Universe,
+                    broadcast: None,
+                    temporary: false,
+                    secondary: false,
+                }],
+                ..Interface::default()
+            });
+            let dst = format!("{net}/{prefix_len}");
+            h.routes
+                .push(route(&dst, None, name, Some(&addr.to_string())));
+        }
+        let gateway = gateway.to_string();
+        h.routes
+            .push(route("0.0.0.0/0", Some(&gateway), "eth0", None));
+        h.sysctls.0.insert("net.ipv4.ip_forward".into(), "1".into());
+        h.known.addresses = true;
+        h.known.routes = true;
+        h.known.sysctls = true;
+        h
     }
 }
 

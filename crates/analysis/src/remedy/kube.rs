@@ -9,7 +9,7 @@ use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
 use crate::fix_facts::Opens;
 use engine::{Decider, Event};
 use model::owner::{KubeRole, KubeService};
-use model::{Owner, Role, RuleRef, Tool};
+use model::{Evidence, Owner, Role, RuleRef, Tool};
 
 /// The changes in the cluster that address `blocked`.
 pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
@@ -22,15 +22,32 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
     if policies.is_empty() {
         return Vec::new();
     }
-    let steps = policies.iter().map(|p| policy_step(p)).collect();
+    let steps = policies.iter().map(|(p, _)| policy_step(p)).collect();
     vec![cause(blocked, steps)]
 }
 
 /// The owner that decided this packet as the cluster sees it: the kube-proxy rule that
 /// says "no endpoints" for this packet's service port — the deciding rule itself
 /// (iptables mode), or the `no-endpoint-*` map element that sent it to kube-proxy's
-/// shared `reject-chain` (nftables mode) — else the deciding rule's owner.
+/// shared `reject-chain` (nftables mode); for Calico's end-of-tier drop in an endpoint
+/// chain, the one policy whose chain the packet went through without being accepted
+/// (with several, no single one is to blame: the drop stays Calico's); else the
+/// deciding rule's owner.
 pub(crate) fn packet_owner(blocked: &Blocked<'_>) -> Option<Owner> {
+    if let Some(o) = blocked
+        .owner
+        .filter(|o| o.tool == Tool::Calico && o.role == Role::Kube(KubeRole::Infrastructure))
+    {
+        let policies = calico_policies(blocked);
+        return Some(match policies.as_slice() {
+            [(policy, chain)] => Owner {
+                tool: Tool::Calico,
+                evidence: Evidence::ChainName(chain.clone()),
+                role: Role::Kube(KubeRole::NetworkPolicy(policy.clone())),
+            },
+            _ => o.clone(),
+        });
+    }
     let owner_at = |at: RuleRef| {
         let table = blocked.ruleset.tables.get(at.table)?;
         let rule = table.chains.get(at.chain)?.rules.get(at.rule)?;
@@ -99,39 +116,49 @@ fn split_service(service: &str) -> Option<(&str, &str)> {
     Some((ns, rest.split_once(':').map_or(rest, |(n, _)| n)))
 }
 
-/// The Calico policies on the packet's path (their chains entered or rules matched),
-/// when Calico decided it.
-fn calico_policies(blocked: &Blocked<'_>) -> Vec<String> {
+/// The Calico policies (or profiles) that judged the packet, each with its chain, when
+/// Calico decided it: the policy whose own rule dropped it (a deny rule), else those the
+/// deciding endpoint chain jumped to before its "End of tier" or "no profiles" drop
+/// (policies judged on other chains of the path, e.g. the sender's egress profile that
+/// accepted, are not the cause).
+fn calico_policies(blocked: &Blocked<'_>) -> Vec<(String, String)> {
     if blocked.owner.is_none_or(|o| o.tool != Tool::Calico) {
         return Vec::new();
     }
-    let mut out: Vec<String> = Vec::new();
-    for e in &blocked.trace.events {
-        let owner = match e {
-            Event::Rule { at, verdict, .. } => {
-                let table = &blocked.ruleset.tables[at.table];
-                let entered = match verdict {
-                    engine::TraceVerdict::Goto(c) | engine::TraceVerdict::Jump(c) => table
-                        .chains
-                        .get(c.chain)
-                        .and_then(|c| c.origin.owner.as_ref()),
-                    _ => None,
-                };
-                let rule = table
-                    .chains
-                    .get(at.chain)
-                    .and_then(|c| c.rules.get(at.rule));
-                entered.or(rule.and_then(|r| r.origin.owner.as_ref()))
-            }
+    let Decider::Rule(decider) = &blocked.trace.decider else {
+        return Vec::new();
+    };
+    let table = &blocked.ruleset.tables[decider.table];
+    let policy_of = |chain: usize| {
+        let c = table.chains.get(chain)?;
+        match &c.origin.owner.as_ref()?.role {
+            Role::Kube(KubeRole::NetworkPolicy(p)) => Some((p.clone(), c.name.clone())),
             _ => None,
-        };
-        if let Some(Owner {
-            role: Role::Kube(KubeRole::NetworkPolicy(p)),
+        }
+    };
+    if let Some(Owner {
+        role: Role::Kube(KubeRole::NetworkPolicy(_)),
+        ..
+    }) = blocked.owner
+    {
+        return policy_of(decider.chain).into_iter().collect();
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    for e in &blocked.trace.events {
+        let Event::Rule {
+            at,
+            verdict: engine::TraceVerdict::Goto(c) | engine::TraceVerdict::Jump(c),
             ..
-        }) = owner
-        {
-            if !out.contains(p) {
-                out.push(p.clone());
+        } = e
+        else {
+            continue;
+        };
+        if at.table != decider.table || at.chain != decider.chain || c.table != decider.table {
+            continue;
+        }
+        if let Some(found) = policy_of(c.chain) {
+            if !out.iter().any(|(p, _)| *p == found.0) {
+                out.push(found);
             }
         }
     }
@@ -139,8 +166,12 @@ fn calico_policies(blocked: &Blocked<'_>) -> Vec<String> {
 }
 
 /// How to read a Calico policy: a Kubernetes NetworkPolicy shows in Calico as
-/// `knp.default.NAME`; Calico's own policies are read with `calicoctl`.
+/// `knp.default.NAME`; Calico's own policies are read with `calicoctl`, and so are the
+/// profiles Calico makes of a namespace (`kns.NS`) or service account (`ksa.NS.NAME`).
 fn policy_step(policy: &str) -> Step {
+    if policy.starts_with("kns.") || policy.starts_with("ksa.") {
+        return Step::Run(format!("calicoctl get profile {policy} -o yaml"));
+    }
     match policy.split_once('/') {
         Some((ns, name)) => match name.strip_prefix("knp.default.") {
             Some(k8s) => Step::Run(format!("kubectl -n {ns} describe networkpolicy {k8s}")),
