@@ -19,14 +19,16 @@
 //! written by hand: forwarding on, `rp_filter` 0, `tcp_loose` 1, one listener on 2222.
 //!
 //! The corpus is data of its own (never copied here): absent, each test says so and skips.
+#![allow(clippy::print_stderr)] // the skip message is the point
 
+mod common;
+use common::{fixture_host, trace};
 use engine::{
-    simulate, Cause, CtInvalid, Decider, Fate, FibStepResult, Options, RpfCheck, RpfMiss,
-    TcpSegment, Trace,
+    Cause, CtInvalid, Decider, Fate, FibStepResult, RpfCheck, RpfMiss, TcpSegment, Trace,
 };
 use model::host::table_id;
-use model::{Host, Packet, Ruleset, SourceFile};
-use std::path::{Path, PathBuf};
+use model::{Host, Ruleset, SourceFile};
+use std::path::PathBuf;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
 
@@ -63,32 +65,8 @@ fn home_router_ruleset() -> Option<Ruleset> {
     Some(nft_ruleset(rel, corpus(rel)?))
 }
 
-fn host(name: &str) -> Host {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    frontends::host::host_dir::load(&dir)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .host
-}
-
 fn set_sysctl(host: &mut Host, key: &str, value: &str) {
     host.sysctls.0.insert(key.into(), value.into());
-}
-
-fn packet(spec: &str) -> Packet {
-    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-    let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
-    let mut p = spec.packet;
-    p.iif = p.iif.or(spec.given_in);
-    p.oif = p.oif.or(spec.given_out);
-    p
-}
-
-fn trace(rs: &Ruleset, host: &Host, spec: &str) -> Trace {
-    simulate(rs, host, &packet(spec), &Options::default())
-        .primary()
-        .clone()
 }
 
 /// The deciding rule's text and chain name, for asserting which real rule stopped it.
@@ -110,7 +88,7 @@ fn deciding_rule(rs: &Ruleset, t: &Trace) -> (String, String) {
 #[test]
 fn rp_filter_sysctl_on_the_ufw_router() {
     let Some(rs) = ufw_ruleset() else { return };
-    let mut h = host("ufw-router-host");
+    let mut h = fixture_host("ufw-router-host");
     set_sysctl(&mut h, "net.ipv4.conf.lan0.rp_filter", "1");
     let t = trace(&rs, &h, "tcp 8.8.8.8:40000 192.168.60.1:22 in lan0");
     assert_eq!(t.decider, Decider::Routing, "{:?}", t.fate);
@@ -152,7 +130,7 @@ fn fib_rpfilter_rule_of_the_nft_sample_router() {
     let Some(rs) = home_router_ruleset() else {
         return;
     };
-    let h = host("nft-home-router-host");
+    let h = fixture_host("nft-home-router-host");
     let t = trace(&rs, &h, "udp 192.168.2.50:40000 192.168.1.1:123 in eth1");
     assert!(matches!(t.fate, Fate::Dropped), "{:?}", t.fate);
     let (chain, text) = deciding_rule(&rs, &t);
@@ -165,7 +143,10 @@ fn fib_rpfilter_rule_of_the_nft_sample_router() {
     else {
         panic!("no rp_filter cause: {:?}", t.cause);
     };
-    assert_eq!((l.iif.as_str(), l.addr.to_string()), ("eth1", "192.168.2.50".into()));
+    assert_eq!(
+        (l.iif.as_str(), l.addr.to_string()),
+        ("eth1", "192.168.2.50".into())
+    );
     assert_eq!(
         l.miss,
         RpfMiss::OtherInterface {
@@ -212,9 +193,13 @@ fn firewalld_rpfilter_rules_from_its_test_suite() {
     let Some(strict) = firewalld_rpfilter("rpfilter - strict") else {
         return;
     };
-    let h = host("ufw-router-host");
+    let h = fixture_host("ufw-router-host");
     let rs = nft_ruleset("firewalld-strict.nft", strict);
-    let t = trace(&rs, &h, "tcp [2001:db8:99::5]:40000 [2001:db8:60::1]:22 in lan0");
+    let t = trace(
+        &rs,
+        &h,
+        "tcp [2001:db8:99::5]:40000 [2001:db8:60::1]:22 in lan0",
+    );
     let Some(Cause::RpFilter {
         check: RpfCheck::Rule { loose: false, .. },
         lookup: Some(l),
@@ -234,7 +219,11 @@ fn firewalld_rpfilter_rules_from_its_test_suite() {
     // Loose: any route back will do, and the default is one.
     let loose = firewalld_rpfilter("rpfilter - loose").expect("same file");
     let rs = nft_ruleset("firewalld-loose.nft", loose);
-    let t = trace(&rs, &h, "tcp [2001:db8:99::5]:40000 [2001:db8:60::1]:22 in lan0");
+    let t = trace(
+        &rs,
+        &h,
+        "tcp [2001:db8:99::5]:40000 [2001:db8:60::1]:22 in lan0",
+    );
     assert_eq!(t.cause, Some(Cause::NoListener), "{:?}", t.fate);
 }
 
@@ -246,15 +235,19 @@ fn iptables_rpfilter_lines_from_the_iptables_test_suite() {
     let Some(t_file) = corpus("netfilter-iptables/extensions/libxt_rpfilter.t") else {
         return;
     };
-    let h = host("ufw-router-host");
+    let h = fixture_host("ufw-router-host");
     let lines: Vec<&str> = t_file
         .lines()
         .filter_map(|l| l.strip_suffix(";=;OK"))
         .filter(|l| l.contains("--invert"))
         .collect();
-    assert!(!lines.is_empty(), "no --invert rpfilter line in the test file");
+    assert!(
+        !lines.is_empty(),
+        "no --invert rpfilter line in the test file"
+    );
     for line in lines {
-        let save = format!("*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING {line} -j DROP\nCOMMIT\n");
+        let save =
+            format!("*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING {line} -j DROP\nCOMMIT\n");
         let rs = frontends::iptables_save::parse(&SourceFile::new("rpf.save", save), None)
             .unwrap_or_else(|e| panic!("{line}: {e}"));
         let t = trace(&rs, &h, "tcp 8.8.8.8:40000 192.168.60.1:22 in lan0");
@@ -285,8 +278,12 @@ fn iptables_rpfilter_lines_from_the_iptables_test_suite() {
 #[test]
 fn ct_invalid_by_ufw_before_rules() {
     let Some(rs) = ufw_ruleset() else { return };
-    let h = host("ufw-router-host");
-    let t = trace(&rs, &h, "tcp 192.168.60.7:22 192.168.60.1:40000 flags SA in lan0");
+    let h = fixture_host("ufw-router-host");
+    let t = trace(
+        &rs,
+        &h,
+        "tcp 192.168.60.7:22 192.168.60.1:40000 flags SA in lan0",
+    );
     assert_eq!(
         deciding_rule(&rs, &t).1,
         "-A ufw-before-input -m conntrack --ctstate INVALID -j DROP"
@@ -301,7 +298,11 @@ fn ct_invalid_by_ufw_before_rules() {
         })
     );
     // An ICMP port unreachable about a flow nobody has.
-    let t = trace(&rs, &h, "icmp 192.168.60.7 192.168.60.1 type 3 code 3 in lan0");
+    let t = trace(
+        &rs,
+        &h,
+        "icmp 192.168.60.7 192.168.60.1 type 3 code 3 in lan0",
+    );
     assert_eq!(
         t.cause,
         Some(Cause::CtInvalid {
@@ -320,8 +321,12 @@ fn ct_invalid_by_a_state_vmap_jump() {
     let Some(rs) = home_router_ruleset() else {
         return;
     };
-    let h = host("nft-home-router-host");
-    let t = trace(&rs, &h, "tcp 192.168.1.50:22 192.168.1.1:40000 flags R in eth1");
+    let h = fixture_host("nft-home-router-host");
+    let t = trace(
+        &rs,
+        &h,
+        "tcp 192.168.1.50:22 192.168.1.1:40000 flags R in eth1",
+    );
     assert_eq!(deciding_rule(&rs, &t).0, "ct_invalid_pre");
     assert_eq!(
         t.cause,
@@ -340,7 +345,7 @@ fn ct_invalid_by_a_state_vmap_jump() {
 #[test]
 fn martians_on_the_ufw_router() {
     let Some(rs) = ufw_ruleset() else { return };
-    let h = host("ufw-router-host");
+    let h = fixture_host("ufw-router-host");
     for (spec, want) in [
         (
             "tcp 127.0.0.1:40000 192.168.60.1:22 in lan0",
@@ -364,7 +369,7 @@ fn martians_on_the_ufw_router() {
 #[test]
 fn forwarding_fates_on_the_ufw_router() {
     let Some(rs) = ufw_ruleset() else { return };
-    let h = host("ufw-router-host");
+    let h = fixture_host("ufw-router-host");
     // `ufw route allow in on lan0 out on wan0` forwards it; the reason codes come only
     // when routing stops it.
     let fwd = "tcp 192.168.60.7:40000 198.18.0.1:443 in lan0";
@@ -395,7 +400,7 @@ fn forwarding_fates_on_the_ufw_router() {
 #[test]
 fn no_listener_behind_a_ufw_allow() {
     let Some(rs) = ufw_ruleset() else { return };
-    let h = host("ufw-router-host");
+    let h = fixture_host("ufw-router-host");
     let t = trace(&rs, &h, "tcp 192.168.60.7:40000 192.168.60.1:22 in lan0");
     assert_eq!(t.cause, Some(Cause::NoListener), "{:?}", t.fate);
     let t = trace(&rs, &h, "tcp 192.168.60.7:40000 192.168.60.1:2222 in lan0");
@@ -407,7 +412,7 @@ fn no_listener_behind_a_ufw_allow() {
 #[test]
 fn ct_table_full_on_the_ufw_router() {
     let Some(rs) = ufw_ruleset() else { return };
-    let mut h = host("ufw-router-host");
+    let mut h = fixture_host("ufw-router-host");
     set_sysctl(&mut h, "net.netfilter.nf_conntrack_count", "262144");
     let t = trace(&rs, &h, "tcp 192.168.60.7:40000 192.168.60.1:22 in lan0");
     assert_eq!(

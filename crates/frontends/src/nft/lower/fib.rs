@@ -126,7 +126,10 @@ mod tests {
             Step::Match(Match::new(strict.clone()))
         );
         // The same check as older dumps (`oif 0`) and newer listings (`check missing`) show it.
-        for old_or_new in ["fib saddr . iif oif 0 drop", "fib saddr . iif check missing drop"] {
+        for old_or_new in [
+            "fib saddr . iif oif 0 drop",
+            "fib saddr . iif check missing drop",
+        ] {
             assert_eq!(
                 body("inet", old_or_new)[0],
                 Step::Match(Match::new(strict.clone()).negate(true)),
