@@ -10,39 +10,22 @@
 //! `wg0` was a veth there (no wireguard module needed for routing). Its `sysctl.txt` holds
 //! only the knobs that matter (rp_filter 1, as many distributions set it).
 
+mod common;
+use common::{fixture_host, trace};
 use engine::{
-    simulate, AnswerSource, Cause, CtInvalid, Decider, Errno, Fate, FibStepResult, Options,
-    RoutingFailure, RpfCheck, RpfMiss, TcpSegment, Trace,
+    AnswerSource, Cause, CtInvalid, Decider, Errno, Fate, FibStepResult, RoutingFailure, RpfCheck,
+    RpfMiss, TcpSegment,
 };
 use model::host::{table_id, CtEntry, CtTuple};
 use model::packet::IpProto;
-use model::{Host, Packet, Ruleset, SourceFile};
-use std::path::Path;
+use model::{Host, Ruleset, SourceFile};
 
 fn nft(text: &str) -> Ruleset {
     frontends::nft::parse_text(&SourceFile::new("t.nft", text)).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn packet(spec: &str) -> Packet {
-    let args: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
-    let spec = frontends::packet_spec::parse(&args).unwrap_or_else(|e| panic!("{e}"));
-    let mut p = spec.packet;
-    p.iif = p.iif.or(spec.given_in);
-    p.oif = p.oif.or(spec.given_out);
-    p
-}
-
 fn wg_quick_host() -> Host {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wg-quick-host");
-    frontends::host::host_dir::load(&dir)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .host
-}
-
-fn trace(rs: &Ruleset, host: &Host, spec: &str) -> Trace {
-    simulate(rs, host, &packet(spec), &Options::default())
-        .primary()
-        .clone()
+    fixture_host("wg-quick-host")
 }
 
 fn cause(rs: &Ruleset, host: &Host, spec: &str) -> Option<Cause> {

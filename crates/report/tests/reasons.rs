@@ -121,3 +121,32 @@ fn senders_view_without_host_state() {
     insta::assert_snapshot!("sender_eperm_on_send_text", text);
     assert_eq!(json["sender_sees"]["errno_on_send"], true);
 }
+
+/// Part 6 on IPv6 and on a packet whose way out the input does not tell: the ICMPv6 error
+/// comes from "this host's address on the route back", never `::`; a packet sent with no
+/// routes and no `out IFACE` names its interface as not given, never as an empty word.
+#[test]
+fn senders_view_without_host_state_ipv6_and_no_interface() {
+    let rules = "table inet f {\n chain fwd {\n  type filter hook forward priority 0; policy accept;\n  tcp dport 22 reject with icmpx admin-prohibited\n }\n}\n";
+    let host = model::Host::default();
+    let (text, json) = answer(
+        rules,
+        &host,
+        "tcp [fd00:1::2]:1050 [fd00:2::2]:22 in tap0 out eno1",
+    );
+    assert!(!text.contains("from ::"), "{text}");
+    insta::assert_snapshot!("sender_route_back_ipv6_text", text);
+    assert_eq!(
+        json["sender_sees"]["response"]["from"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        json["sender_sees"]["response"]["from_route_back_via"],
+        "tap0"
+    );
+    let (text, _) = answer(rules, &host, "udp 10.0.0.1:1050 10.1.1.2:53");
+    for empty in ["out \n", "out of \n", "out of  ", "out  "] {
+        assert!(!text.contains(empty), "{empty:?} in {text}");
+    }
+    insta::assert_snapshot!("sent_without_an_interface_text", text);
+}

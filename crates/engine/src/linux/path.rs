@@ -698,16 +698,26 @@ fn rule_cause(w: &Walk<'_, '_>, at: model::RuleRef) -> Option<Cause> {
             });
         }
     }
-    let tests_state = rule.matches().any(|m| {
-        matches!(
-            m.test,
-            Test::Cmp {
-                key: Key::CtState,
-                ..
-            }
-        )
+    let tests_state = |r: &model::Rule| {
+        r.matches().any(|m| {
+            matches!(
+                m.test,
+                Test::Cmp {
+                    key: Key::CtState,
+                    ..
+                }
+            )
+        })
+    };
+    // The state may have been tested by a jump still open (`ct state vmap { invalid : jump
+    // ct_invalid }` into a chain whose rule is a bare `drop`).
+    let open_jumps = w.stack.iter().filter_map(|f| {
+        let rule = f.next.checked_sub(1)?;
+        w.ruleset().tables[f.chain.table].chains[f.chain.chain]
+            .rules
+            .get(rule)
     });
-    if !tests_state {
+    if !tests_state(rule) && !open_jumps.into_iter().any(tests_state) {
         return None;
     }
     let why = match &w.nfct {

@@ -1,7 +1,7 @@
 //! What happened to the packet: its fate as a headline, a keyword and a sentence; why
 //! it was left undetermined, queued, delivered to a listener or lost in routing.
 
-use super::packets::addr_port;
+use super::packets::{addr_port, iface};
 use engine::{Fate, Listener, RoutingFailure};
 use model::packet::PktType;
 
@@ -40,9 +40,9 @@ pub fn fate_sentence(fate: &Fate) -> String {
         Fate::Forwarded {
             oif,
             gateway: Some(gw),
-        } => format!("forwarded out of {oif} via {gw}"),
-        Fate::Forwarded { oif, gateway: None } => format!("forwarded out of {oif}"),
-        Fate::Sent { oif } => format!("sent out of {oif}"),
+        } => format!("forwarded out of {} via {gw}", iface(oif)),
+        Fate::Forwarded { oif, gateway: None } => format!("forwarded out of {}", iface(oif)),
+        Fate::Sent { oif } => format!("sent out of {}", iface(oif)),
         Fate::Dropped => "dropped".to_string(),
         Fate::Rejected { with } => format!("rejected with {with}"),
         Fate::Queued { queue } => queue_words(queue),

@@ -30,19 +30,29 @@ pub fn direction(trace: &Trace) -> String {
     let iif = p.iif.as_deref();
     match trace.route.as_ref().map(|r| &r.kind) {
         Some(RouteKind::Forward { oif, .. }) => {
-            format!("forwarded {} -> {oif}", iif.unwrap_or("?"))
+            format!("forwarded {} -> {}", iif.unwrap_or("?"), iface(oif))
         }
         Some(RouteKind::Local) => match iif {
             Some(i) => format!("to this host, in on {i}"),
             None => "to this host".to_string(),
         },
-        Some(RouteKind::Output { oif, .. }) => format!("locally generated, out {oif}"),
+        Some(RouteKind::Output { oif, .. }) => format!("locally generated, out {}", iface(oif)),
         Some(RouteKind::Failed(_)) | None => match (iif, p.oif.as_deref()) {
             (Some(i), Some(o)) => format!("forwarded {i} -> {o}"),
             (Some(i), None) => format!("received on {i}"),
             (None, Some(o)) => format!("locally generated, out {o}"),
             (None, None) => "locally generated".to_string(),
         },
+    }
+}
+
+/// An interface's name; the engine leaves it empty when the input does not tell it (no
+/// routes given and no `out IFACE`), which is said, never printed as nothing.
+pub fn iface(name: &str) -> &str {
+    if name.is_empty() {
+        "an interface the input does not give"
+    } else {
+        name
     }
 }
 
@@ -61,13 +71,13 @@ pub fn route(d: &RouteDecision, host: &Host) -> String {
     let mut s = match &d.kind {
         RouteKind::Local => "local delivery".to_string(),
         RouteKind::Forward { oif, gateway } => match gateway {
-            Some(gw) => format!("forward via {gw} dev {oif}"),
-            None => format!("forward out of {oif}"),
+            Some(gw) => format!("forward via {gw} dev {}", iface(oif)),
+            None => format!("forward out of {}", iface(oif)),
         },
         RouteKind::Output { oif, gateway, src } => {
             let mut s = match gateway {
-                Some(gw) => format!("output via {gw} dev {oif}"),
-                None => format!("output out of {oif}"),
+                Some(gw) => format!("output via {gw} dev {}", iface(oif)),
+                None => format!("output out of {}", iface(oif)),
             };
             if let Some(src) = src {
                 s.push_str(&format!(" src {src}"));

@@ -36,11 +36,13 @@ impl TableCx<'_> {
                 )?;
                 Ok(vec![vec![(Step::Match(m), false)]])
             }
-            "oif" if has("saddr") && iface != Some(IfaceLimit::Out) => {
+            "oif" | "check" if has("saddr") && iface != Some(IfaceLimit::Out) => {
                 // `fib saddr . iif oif missing` is the strict reverse-path check failing
                 // (no route back via the input interface); without `. iif`, the loose one.
+                // Newer nft lists it as `check missing`; older dumps as `oif 0` (ifindex 0:
+                // no interface).
                 let missing = match right {
-                    Expr::Value(v) if v == "missing" => true,
+                    Expr::Value(v) if v == "missing" || v == "0" => true,
                     Expr::Value(v) if v == "exists" => false,
                     Expr::Bool(b) => !*b,
                     Expr::Num(0) => true,
@@ -121,8 +123,19 @@ mod tests {
         );
         assert_eq!(
             body("inet", "fib saddr . iif oif exists")[0],
-            Step::Match(Match::new(strict))
+            Step::Match(Match::new(strict.clone()))
         );
+        // The same check as older dumps (`oif 0`) and newer listings (`check missing`) show it.
+        for old_or_new in [
+            "fib saddr . iif oif 0 drop",
+            "fib saddr . iif check missing drop",
+        ] {
+            assert_eq!(
+                body("inet", old_or_new)[0],
+                Step::Match(Match::new(strict.clone()).negate(true)),
+                "{old_or_new}"
+            );
+        }
         let loose = Test::RpFilter {
             loose: true,
             validmark: true,
