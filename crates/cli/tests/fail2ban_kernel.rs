@@ -176,3 +176,41 @@ fn fail2ban_unban_applied_in_the_kernel_lets_the_whole_connection_through() {
     drop(lab);
     testgen::kernel_tests::assert_no_namespaces_of_this_process();
 }
+
+/// `whyblocked verify --fix` on the banned SYN: the unban's removal is applied in the test
+/// host and the whole exchange passes (exit 0, `VERIFIED`).
+#[test]
+fn verify_fix_applies_the_unban() {
+    let test = "verify_fix_applies_the_unban";
+    if !testgen::kernel_tests::kernel_tests_enabled(test) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("wbf2b-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let rules = dir.join("rules.v4");
+    std::fs::write(&rules, MULTIPORT).expect("rules file");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_whyblocked"))
+        .args(["verify", "--fix", "--rules"])
+        .arg(&rules)
+        .args(format!("tcp {BANNED}:40000 10.1.0.1:22 in wan0").split_whitespace())
+        .output()
+        .expect("whyblocked runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "fix applied in the test host\n  iptables -D f2b-sshd -s {BANNED}/32 -j REJECT"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("VERIFIED  the whole exchange passes in the kernel"),
+        "{stdout}"
+    );
+}
