@@ -73,13 +73,8 @@ fn a_banned_address_is_unbanned_and_its_connection_then_works() {
     );
     assert!(unban.verified(), "{:?}", unban.exchange);
     // fail2ban's `actionunban` for `iptables-multiport`: the ban rule by its specification.
-    let removals: Vec<(&str, Position)> = unban
-        .kernel_rules
-        .iter()
-        .map(|k| (k.command.as_str(), k.position))
-        .collect();
     assert_eq!(
-        removals,
+        super::removal::commands(&unban.kernel_rules),
         [(
             "iptables -D f2b-sshd -s 198.51.100.7/32 -j REJECT --reject-with icmp-port-unreachable",
             Position::Delete
@@ -147,13 +142,8 @@ fn an_nft_set_ban_is_lifted_by_removing_the_element() {
     );
     assert!(unban.verified(), "{:?}", unban.exchange);
     // fail2ban's `actionunban` for `nftables`.
-    let removals: Vec<(&str, Position)> = unban
-        .kernel_rules
-        .iter()
-        .map(|k| (k.command.as_str(), k.position))
-        .collect();
     assert_eq!(
-        removals,
+        super::removal::commands(&unban.kernel_rules),
         [(
             "nft delete element inet f2b-table addr-set-sshd { 198.51.100.7 }",
             Position::Delete
@@ -181,12 +171,10 @@ COMMIT
         .unwrap_or_else(|| panic!("no remedies"));
     let unban = unban(&r);
     assert!(unban.verified(), "{:?}", unban.exchange);
-    let removals: Vec<&str> = unban
-        .kernel_rules
-        .iter()
-        .map(|k| k.command.as_str())
-        .collect();
-    assert_eq!(removals, ["ipset -exist del f2b-sshd 198.51.100.7"]);
+    assert_eq!(
+        super::removal::commands(&unban.kernel_rules),
+        [("ipset -exist del f2b-sshd 198.51.100.7", Position::Delete)]
+    );
 }
 
 #[test]

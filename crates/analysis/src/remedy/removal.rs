@@ -100,3 +100,12 @@ pub(crate) fn delete_ipset_element(set: &NamedSet, address: IpAddr) -> FixRule {
         position: Position::Delete,
     }
 }
+
+/// The commands and positions of `rules`, for tests to compare.
+#[cfg(test)]
+pub(crate) fn commands(rules: &[FixRule]) -> Vec<(&str, Position)> {
+    rules
+        .iter()
+        .map(|k| (k.command.as_str(), k.position))
+        .collect()
+}

@@ -242,13 +242,8 @@ fn a_blocking_deny_rule_is_named_and_deleted_or_preceded_by_an_insert() {
     // and the simulation says so.
     let delete = &r.ladder[1];
     // What `ufw delete 2` takes out of the kernel, by the rule's own specification.
-    let removals: Vec<(&str, Position)> = delete
-        .kernel_rules
-        .iter()
-        .map(|k| (k.command.as_str(), k.position))
-        .collect();
     assert_eq!(
-        removals,
+        super::removal::commands(&delete.kernel_rules),
         [(
             "iptables -D ufw-user-input -p tcp -m tcp --dport 23 -j DROP",
             Position::Delete
