@@ -95,6 +95,10 @@ pub enum Position {
     /// `nft add element`: no rule, an element of the set named in [`Fix::chain`] /
     /// [`FixRule::chain`].
     SetElement,
+    /// A removal: `-D CHAIN <rule>` (nft: `delete rule ... handle H`), `nft delete
+    /// element`, `ipset del`; what a tool's own removal (`ufw delete N`, an unban) takes
+    /// out of the kernel. [`FixRule::body`] is what leaves the persistent file.
+    Delete,
 }
 
 /// A place to put an ACCEPT rule, with the hook the packet meets it on.

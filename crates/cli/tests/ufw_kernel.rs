@@ -2,10 +2,11 @@
 //! `scripts/gen-ufw-example.sh` runs it (private bind-mounted copies of /etc/ufw, /lib/ufw
 //! and /etc/default/ufw, a private /run, no sysctl or module loading), the router rejects
 //! routed traffic, whyblocked names ufw's routed default policy and suggests
-//! `ufw route allow in on tap0 out on eno1`; then the suggestion is run for real and
-//! (a) ufw generates exactly the rules the remedy's patched ruleset predicted, (b) the
-//! simulated connection works on what ufw loaded, (c) the kernel forwards the SYN with
-//! what ufw loaded.
+//! `ufw route allow ... to 10.1.0.2 port 2175 proto tcp` (and, broader, `ufw route allow
+//! in on tap0 out on eno1`); then each suggestion is run for real and (a) ufw generates
+//! exactly the rules the remedy's patched ruleset predicted, (b) the simulated connection
+//! works on what ufw loaded, (c) the whole connection (SYN forwarded, SYN/ACK back, data
+//! both ways) passes in the kernel with what ufw loaded, as the simulation says.
 #![allow(clippy::print_stderr)]
 
 use analysis::remedy::{exchange, remedies, Language, Remedy, Step};
@@ -13,6 +14,7 @@ use model::kernel_walk::KernelFate;
 use model::owner::{UfwDirection, UfwRole};
 use model::tool_config::ToolConfig;
 use model::{Family, Host, Packet, Role, Ruleset, SourceFile};
+use oracle::exchange as kx;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -226,56 +228,100 @@ fn story_1_with_the_real_ufw_route_allow_is_suggested_and_works_in_the_kernel() 
         .iter()
         .find(|r| commands(r) == [path_command])
         .unwrap_or_else(|| panic!("`{path_command}` not suggested: {:?}", answer.ladder));
+    let primary_commands = commands(primary);
+    let [primary_command] = primary_commands.as_slice() else {
+        panic!("the primary is not one ufw command: {primary:?}");
+    };
+    assert_ne!(
+        primary_command, path_command,
+        "the primary is narrower than the whole path"
+    );
 
-    // Run it for real.
-    router.ufw(&format!("{path_command} >/dev/null"));
-    let (mut after, config_after) = router.capture();
-    owners::recognise(&mut after, &config_after);
-
-    // (a) ufw generated exactly the predicted rules: the chain as it was, then the
-    // remedy's rules (what its patched ruleset holds and `verify --fix` would load).
-    let mut predicted = bodies(&before, "ufw-user-forward");
-    for rule in &path.kernel_rules {
-        assert_eq!(rule.chain, "ufw-user-forward");
-        assert_eq!(rule.position, analysis::Position::Append);
-        let body = rule
-            .command
-            .strip_prefix("iptables ")
-            .unwrap_or_else(|| panic!("{}", rule.command));
-        let text = format!("*filter\n:ufw-user-forward - [0:0]\n{body}\nCOMMIT\n");
-        let parsed =
-            frontends::iptables_save::parse(&SourceFile::new("fix", text), Some(Family::Ip))
-                .unwrap();
-        predicted.extend(bodies(&parsed, "ufw-user-forward"));
-    }
-    assert_eq!(bodies(&after, "ufw-user-forward"), predicted);
-    assert_eq!(predicted.len(), 1);
-    // (b) The simulated connection works on what ufw loaded.
-    let on_loaded = exchange::simulate(&after, &host, &syn, &options);
-    assert!(on_loaded.works(), "{on_loaded:?}");
-
-    // (c) The kernel forwards the SYN with what ufw loaded. (The SYN/ACK back needs the
-    // SYN's conntrack entry in the kernel, which single-packet oracle runs do not keep:
-    // the whole exchange in the kernel is `oracle::exchange::run`, being added by the
-    // oracle's whole-exchange work; the simulated exchange (b) already covers it.)
-    let iptables_save = std::fs::read_to_string(router.dir.join("iptables-save.txt")).unwrap();
-    let test_host =
-        oracle::netns::TestHost::for_packets(&host, std::slice::from_ref(&syn)).unwrap();
+    // The kernel, with the whole connection: before any fix the SYN is rejected.
+    let packets: Vec<Packet> = std::iter::once(syn.clone())
+        .chain(
+            primary
+                .exchange
+                .iter()
+                .flat_map(|e| e.steps.iter().map(|s| s.packet.clone())),
+        )
+        .collect();
+    let test_host = oracle::netns::TestHost::for_packets(&host, &packets).unwrap();
     let mut kernel = oracle::Oracle::new(test_host).unwrap();
-    let mut fate_with = |save: String, parsed: &Ruleset| {
+    kx::silence_peers(&kernel).unwrap();
+    let mut kernel_exchange = |save: String, parsed: &Ruleset| {
         kernel
             .load(&[(SourceFile::new("iptables-save.txt", save), Family::Ip)])
             .unwrap();
-        let walks = kernel.run(parsed, std::slice::from_ref(&syn)).unwrap();
-        walks[0].fate.clone()
+        kx::add_endpoints(&kernel).unwrap();
+        kx::run(&mut kernel, parsed, &syn).unwrap()
     };
-    // Before: ufw-reject-forward rejects it; after `ufw route allow`: forwarded.
+    let refused = kernel_exchange(before_save, &before);
     assert!(
-        matches!(fate_with(before_save, &before), KernelFate::Rejected { .. }),
-        "the kernel did not reject the SYN before the fix"
+        matches!(
+            refused.steps.as_slice(),
+            [step] if matches!(step.walk.fate, KernelFate::Rejected { .. })
+        ),
+        "the kernel did not reject the SYN before the fix: {:?}",
+        refused.steps.first().map(|s| &s.walk.fate)
     );
-    assert_eq!(
-        fate_with(iptables_save, &after),
-        KernelFate::Forwarded { oif: "eno1".into() }
-    );
+
+    // Each suggestion run for real (the previous one deleted first, with ufw's own
+    // `delete`), then checked against ufw's rules and the kernel.
+    let mut previous: Option<&str> = None;
+    for (command, remedy) in [(primary_command.as_str(), primary), (path_command, path)] {
+        if let Some(p) = previous {
+            let delete = p.replacen("ufw route allow", "ufw route delete allow", 1);
+            router.ufw(&format!("{delete} >/dev/null"));
+        }
+        previous = Some(command);
+        router.ufw(&format!("{command} >/dev/null"));
+        let (mut after, config_after) = router.capture();
+        owners::recognise(&mut after, &config_after);
+
+        // (a) ufw generated exactly the predicted rules: the chain as it was, then the
+        // remedy's rules (what its patched ruleset holds and `verify --fix` would load).
+        let mut predicted = bodies(&before, "ufw-user-forward");
+        for rule in &remedy.kernel_rules {
+            assert_eq!(rule.chain, "ufw-user-forward");
+            assert_eq!(rule.position, analysis::Position::Append);
+            let body = rule
+                .command
+                .strip_prefix("iptables ")
+                .unwrap_or_else(|| panic!("{}", rule.command));
+            let text = format!("*filter\n:ufw-user-forward - [0:0]\n{body}\nCOMMIT\n");
+            let parsed =
+                frontends::iptables_save::parse(&SourceFile::new("fix", text), Some(Family::Ip))
+                    .unwrap();
+            predicted.extend(bodies(&parsed, "ufw-user-forward"));
+        }
+        assert_eq!(bodies(&after, "ufw-user-forward"), predicted, "{command}");
+        assert_eq!(predicted.len(), 1, "{command}");
+
+        // (b) The simulated connection works on what ufw loaded.
+        let on_loaded = exchange::simulate(&after, &host, &syn, &options);
+        assert!(on_loaded.works(), "{command}: {on_loaded:?}");
+
+        // (c) The kernel, with what ufw loaded, passes the whole connection: the SYN
+        // forwarded, the SYN/ACK back with the entry the SYN made, data both ways; and
+        // agrees with the simulation step by step.
+        let save = std::fs::read_to_string(router.dir.join("iptables-save.txt")).unwrap();
+        let in_kernel = kernel_exchange(save, &after);
+        assert_eq!(
+            in_kernel.steps.first().map(|s| &s.walk.fate),
+            Some(&KernelFate::Forwarded { oif: "eno1".into() }),
+            "{command}"
+        );
+        assert!(
+            in_kernel.works(),
+            "{command}: the kernel stopped {:?}",
+            in_kernel.first_failure().map(|s| (s.role, &s.walk.fate))
+        );
+        let agreement = kx::compare(&on_loaded, &in_kernel);
+        assert!(agreement.agree(), "{command}: {agreement:?}");
+        eprintln!(
+            "{command}: {} packets through the kernel",
+            in_kernel.steps.len()
+        );
+    }
 }

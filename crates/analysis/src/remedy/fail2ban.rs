@@ -7,7 +7,8 @@
 //! reach before, not one flow. fail2ban bans the address again if it keeps failing the
 //! jail's filter ([`FixCaveat::MayBeBannedAgain`]).
 
-use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
+use super::{removal, Blocked, Breadth, Candidate, Durability, Language, Step};
+use crate::fix::FixRule;
 use crate::fix_facts::{FixCaveat, Opens, TrafficOpening};
 use model::expr::SetRef;
 use model::owner::Fail2banRole;
@@ -36,7 +37,7 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
         }
         Fail2banRole::Jail(_) => return Vec::new(),
     };
-    let patched = unbanned(blocked.ruleset, &jail, address);
+    let (patched, kernel_rules) = unbanned(blocked.ruleset, &jail, address);
     vec![Candidate {
         breadth: Breadth::Cause,
         language: Language::Fail2banClient,
@@ -54,8 +55,7 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
         }),
         caveats: vec![FixCaveat::MayBeBannedAgain { jail }],
         patched: Some(patched),
-        // A removal: there is no rule to add.
-        kernel_rules: Vec::new(),
+        kernel_rules: kernel_rules.unwrap_or_default(),
     }]
 }
 
@@ -84,9 +84,11 @@ fn rule_at(ruleset: &Ruleset, at: RuleRef) -> Option<&Rule> {
         .get(at.rule)
 }
 
-/// `ruleset` without `jail`'s ban of `address`: its ban rules and its set elements.
-fn unbanned(ruleset: &Ruleset, jail: &str, address: IpAddr) -> Ruleset {
+/// `ruleset` without `jail`'s ban of `address`: its ban rules and its set elements; with
+/// the kernel commands that remove the same (`None` when one cannot be named).
+fn unbanned(ruleset: &Ruleset, jail: &str, address: IpAddr) -> (Ruleset, Option<Vec<FixRule>>) {
     let mut patched = ruleset.clone();
+    let mut kernel: Option<Vec<FixRule>> = Some(Vec::new());
     let is_ban = |r: &Rule| {
         matches!(
             r.origin.owner.as_ref().map(|o| &o.role),
@@ -97,21 +99,45 @@ fn unbanned(ruleset: &Ruleset, jail: &str, address: IpAddr) -> Ruleset {
     let jail_role = Role::Fail2ban(Fail2banRole::Jail(jail.to_string()));
     let is_jail_set = |s: &NamedSet| s.origin.owner.as_ref().is_some_and(|o| o.role == jail_role);
     for set in patched.ipsets.iter_mut().filter(|s| is_jail_set(s)) {
-        remove_element(set, address);
-    }
-    for table in &mut patched.tables {
-        for set in table.sets.iter_mut().filter(|s| is_jail_set(s)) {
-            remove_element(set, address);
+        if remove_element(set, address) {
+            push(
+                &mut kernel,
+                Some(vec![removal::delete_ipset_element(set, address)]),
+            );
         }
-        for chain in &mut table.chains {
+    }
+    for (t, table) in patched.tables.iter_mut().enumerate() {
+        for set in table.sets.iter_mut().filter(|s| is_jail_set(s)) {
+            if remove_element(set, address) {
+                let rule = removal::delete_nft_element(ruleset, t, &set.name, address);
+                push(&mut kernel, rule.map(|r| vec![r]));
+            }
+        }
+        for (c, chain) in table.chains.iter_mut().enumerate() {
+            let bans: Vec<usize> = (0..chain.rules.len())
+                .filter(|&i| is_ban(&chain.rules[i]))
+                .collect();
+            if !bans.is_empty() {
+                push(&mut kernel, removal::delete_rules(ruleset, t, c, &bans));
+            }
             chain.rules.retain(|r| !is_ban(r));
         }
     }
-    patched
+    (patched, kernel)
 }
 
-/// Removes the element that is `address` (fail2ban's sets hold single addresses).
-fn remove_element(set: &mut NamedSet, address: IpAddr) {
+/// Adds `rules` to `all`; one removal that cannot be named leaves none.
+fn push(all: &mut Option<Vec<FixRule>>, rules: Option<Vec<FixRule>>) {
+    match (all.as_mut(), rules) {
+        (Some(all), Some(rules)) => all.extend(rules),
+        _ => *all = None,
+    }
+}
+
+/// Removes the element that is `address` (fail2ban's sets hold single addresses);
+/// whether there was one.
+fn remove_element(set: &mut NamedSet, address: IpAddr) -> bool {
+    let before = set.elements.len();
     set.elements.retain(|e| match e.key.first() {
         Some(Pattern::Value(Value::Addr(a))) => *a != address,
         Some(Pattern::Prefix(net)) => {
@@ -119,6 +145,7 @@ fn remove_element(set: &mut NamedSet, address: IpAddr) {
         }
         _ => true,
     });
+    set.elements.len() < before
 }
 
 #[cfg(test)]

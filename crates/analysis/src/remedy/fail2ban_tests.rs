@@ -2,6 +2,7 @@
 //! the ban goes, the connection works, and only the banned address is let back in.
 
 use super::*;
+use crate::fix::Position;
 use crate::remedy::{remedies, Remedies};
 use model::tool_config::ToolConfig;
 use model::{Family, Host, SourceFile};
@@ -71,12 +72,20 @@ fn a_banned_address_is_unbanned_and_its_connection_then_works() {
         }]
     );
     assert!(unban.verified(), "{:?}", unban.exchange);
+    // fail2ban's `actionunban` for `iptables-multiport`: the ban rule by its specification.
+    assert_eq!(
+        super::removal::commands(&unban.kernel_rules),
+        [(
+            "iptables -D f2b-sshd -s 198.51.100.7/32 -j REJECT --reject-with icmp-port-unreachable",
+            Position::Delete
+        )]
+    );
 }
 
 #[test]
 fn unbanning_one_address_leaves_the_other_ban() {
     let rs = multiport();
-    let patched = unbanned(
+    let (patched, _) = unbanned(
         &rs,
         "sshd",
         "198.51.100.7".parse().unwrap_or_else(|e| panic!("{e}")),
@@ -85,7 +94,7 @@ fn unbanning_one_address_leaves_the_other_ban() {
     assert_eq!(patched.tables[0].chains[1].rules.len(), 3);
     let mut recognised = rs.clone();
     owners::recognise(&mut recognised, &ToolConfig::default());
-    let patched = unbanned(
+    let (patched, _) = unbanned(
         &recognised,
         "sshd",
         "198.51.100.7".parse().unwrap_or_else(|e| panic!("{e}")),
@@ -132,6 +141,40 @@ fn an_nft_set_ban_is_lifted_by_removing_the_element() {
         )]
     );
     assert!(unban.verified(), "{:?}", unban.exchange);
+    // fail2ban's `actionunban` for `nftables`.
+    assert_eq!(
+        super::removal::commands(&unban.kernel_rules),
+        [(
+            "nft delete element inet f2b-table addr-set-sshd { 198.51.100.7 }",
+            Position::Delete
+        )]
+    );
+}
+
+/// `iptables-ipset-proto6`: the element leaves the ipset, as `ipset -exist del` does.
+#[test]
+fn an_ipset_ban_is_lifted_by_deleting_the_element() {
+    let save = "create f2b-sshd hash:ip family inet hashsize 1024 maxelem 65536
+add f2b-sshd 198.51.100.7
+";
+    let rules = "*filter
+:INPUT ACCEPT [0:0]
+-A INPUT -p tcp -m multiport --dports 22 -m set --match-set f2b-sshd src -j REJECT --reject-with icmp-port-unreachable
+COMMIT
+";
+    let mut rs =
+        frontends::iptables_save::parse(&SourceFile::new("rules", rules), Some(Family::Ip))
+            .unwrap_or_else(|e| panic!("{e}"));
+    rs.ipsets = frontends::host::ipset::parse(&SourceFile::new("ipsets", save))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(rs, "tcp 198.51.100.7:40000 10.0.0.1:22 in eth0")
+        .unwrap_or_else(|| panic!("no remedies"));
+    let unban = unban(&r);
+    assert!(unban.verified(), "{:?}", unban.exchange);
+    assert_eq!(
+        super::removal::commands(&unban.kernel_rules),
+        [("ipset -exist del f2b-sshd 198.51.100.7", Position::Delete)]
+    );
 }
 
 #[test]

@@ -219,6 +219,7 @@ mod firewalld;
 mod kernel_rules;
 mod kube;
 mod own_table;
+mod removal;
 mod ufw;
 
 /// The remedies for a blocked packet, verified for the whole connection; `None` when the

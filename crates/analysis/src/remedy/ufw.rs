@@ -12,7 +12,7 @@
 //! the reply's port would open a new service instead of fixing the connection.
 
 use super::exchange::starts_a_connection;
-use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
+use super::{removal, Blocked, Breadth, Candidate, Durability, Language, Step};
 use crate::fix::{FixRule, Position};
 use crate::fix_facts::{Opens, TrafficOpening};
 use model::owner::{UfwDirection, UfwRole, UfwTuple};
@@ -375,6 +375,9 @@ fn against_user_rule(blocked: &Blocked<'_>, flow: &Flow, tuple: &UfwTuple) -> Ve
     if let Some(opens) = tuple_opens(tuple) {
         let mut patched = blocked.ruleset.clone();
         let chain = &mut patched.tables[t].chains[c];
+        let tuple_rules: Vec<usize> = (0..chain.rules.len())
+            .filter(|&i| is_rule_of(&chain.rules[i], tuple))
+            .collect();
         chain.rules.retain(|r| !is_rule_of(r, tuple));
         out.push(Candidate {
             breadth: Breadth::Cause,
@@ -384,8 +387,9 @@ fn against_user_rule(blocked: &Blocked<'_>, flow: &Flow, tuple: &UfwTuple) -> Ve
             opens,
             caveats: Vec::new(),
             patched: Some(patched),
-            // A removal: no rule to add (`verify --fix` has no step for it yet).
-            kernel_rules: Vec::new(),
+            // What ufw takes out of the kernel: the tuple's rules in its user chain.
+            kernel_rules: removal::delete_rules(blocked.ruleset, t, c, &tuple_rules)
+                .unwrap_or_default(),
         });
     }
     out

@@ -2,6 +2,7 @@
 //! the command → `user.rules` line pairs the real ufw 0.36.2 produced in a namespace.
 
 use super::*;
+use crate::fix::Position;
 use crate::remedy::{remedies, Remedies, Remedy};
 use model::tool_config::ToolConfig;
 use model::Host;
@@ -240,6 +241,14 @@ fn a_blocking_deny_rule_is_named_and_deleted_or_preceded_by_an_insert() {
     // Deleting the deny leaves the incoming default (deny): the INPUT policy drops it,
     // and the simulation says so.
     let delete = &r.ladder[1];
+    // What `ufw delete 2` takes out of the kernel, by the rule's own specification.
+    assert_eq!(
+        super::removal::commands(&delete.kernel_rules),
+        [(
+            "iptables -D ufw-user-input -p tcp -m tcp --dport 23 -j DROP",
+            Position::Delete
+        )]
+    );
     let input = story.ruleset.tables[0].chain("INPUT").unwrap_or(usize::MAX);
     assert_eq!(
         first_fate(delete),

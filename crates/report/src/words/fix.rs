@@ -111,8 +111,21 @@ fn element_words(e: &ElementOpening) -> String {
     )
 }
 
-/// "tcp from any source to 10.1.0.2 port 2175, in on tap0, out on eno1".
+/// "tcp from any source to 10.1.0.2 port 2175, in on tap0, out on eno1"; the whole path
+/// between two interfaces (`ufw route allow in on tap0 out on eno1`) as "everything routed
+/// from tap0 to eno1" (only a forwarded packet has both).
 fn traffic_words(t: &TrafficOpening) -> String {
+    if let TrafficOpening {
+        proto: None,
+        src: None,
+        dst: None,
+        dport: None,
+        iif: Some(iif),
+        oif: Some(oif),
+    } = t
+    {
+        return format!("everything routed from {iif} to {oif}");
+    }
     let mut s = match t.proto {
         Some(proto) => proto.to_string(),
         None => "any protocol".to_string(),
@@ -267,6 +280,36 @@ mod tests {
         );
         let policy = Blocker::Policy(Some(("filter".into(), "INPUT".into())));
         assert_eq!(blocker(&policy), "the policy of filter/INPUT");
+    }
+
+    #[test]
+    fn a_whole_path_between_interfaces_reads_as_everything_routed() {
+        let path = |iif: Option<&str>, proto| {
+            Opens::Traffic(TrafficOpening {
+                proto,
+                src: None,
+                dst: None,
+                dport: None,
+                iif: iif.map(str::to_string),
+                oif: Some("eno1".into()),
+            })
+        };
+        assert_eq!(
+            fix_note(&fix(true, path(Some("tap0"), None), Vec::new())),
+            "opens everything routed from tap0 to eno1"
+        );
+        assert_eq!(
+            fix_note(&fix(true, path(None, None), Vec::new())),
+            "opens any protocol from any source to any destination, out on eno1"
+        );
+        assert_eq!(
+            fix_note(&fix(
+                true,
+                path(Some("tap0"), Some(IpProto::Udp)),
+                Vec::new()
+            )),
+            "opens udp from any source to any destination, in on tap0, out on eno1"
+        );
     }
 
     #[test]
