@@ -205,7 +205,9 @@ fn verify_fix_applies_the_unban() {
     );
     assert!(
         stdout.contains(&format!(
-            "fix applied in the test host\n  iptables -D f2b-sshd -s {BANNED}/32 -j REJECT"
+            "fix (fail2ban)\n  fail2ban-client set sshd unbanip {BANNED}\n\
+             applied in the test host as the rules it makes\n  \
+             iptables -D f2b-sshd -s {BANNED}/32 -j REJECT"
         )),
         "{stdout}"
     );
