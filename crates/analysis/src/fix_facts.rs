@@ -146,6 +146,9 @@ pub enum FixCaveat {
     AlsoReplies { table: String, chain: String },
     /// A ban lifted: fail2ban bans the address again if it keeps failing the jail's filter.
     MayBeBannedAgain { jail: String },
+    /// The destination port is a NodePort that a host socket or another service also
+    /// claims: the cause is the clash, not a missing rule.
+    NodePortClash(owners::kube::node_ports::NodePortClash),
     /// ufw is present and the traffic goes to a port Docker publishes: Docker's DNAT
     /// happens in prerouting, so the packet is forwarded to the container and ufw's input
     /// rules (`ufw allow`, `ufw deny`) never see it.

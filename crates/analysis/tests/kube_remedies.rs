@@ -541,3 +541,45 @@ fn node_port_clashes_name_the_services_in_both_modes() {
         assert_eq!(got, names, "{mode}");
     }
 }
+
+#[test]
+fn a_node_port_a_host_socket_also_listens_on_is_named_as_the_cause() {
+    let c = cluster();
+    let (service, port) = c
+        .services
+        .iter()
+        .find_map(|s| {
+            let p = &s.ports[0];
+            (p.proto == Proto::Tcp && s.endpoints.is_empty()).then_some((s, p.node_port?))
+        })
+        .expect("a TCP NodePort without endpoints");
+    let name = service.port_name(&service.ports[0]);
+    let host = listening_on(port);
+    for (mode, rs) in [("iptables", iptables_mode(&c)), ("nftables", nft_mode(&c))] {
+        let mut p = Packet::new(
+            "198.51.100.7".parse().unwrap(),
+            IpAddr::V4(c.node_ip),
+            L4::Tcp {
+                sport: 40000,
+                dport: port,
+                flags: model::packet::TcpFlags::SYN,
+            },
+        );
+        p.iif = Some("eth0".into());
+        let options = Options::default();
+        let outcome = engine::simulate(&rs, &host, &p, &options);
+        let r = remedies(&rs, &host, &p, &outcome, &options, &ToolConfig::default())
+            .unwrap_or_else(|| panic!("{mode}: no remedies for {:?}", outcome.decided_fate()));
+        let primary = r.primary().expect("a primary");
+        assert_eq!(primary.breadth, Breadth::Cause, "{mode}: {r:?}");
+        assert!(
+            primary.caveats.iter().any(|c| matches!(
+                c,
+                analysis::FixCaveat::NodePortClash(NodePortClash::HostSocket { services, .. })
+                    if services.iter().any(|s| s.name == name)
+            )),
+            "{mode}: {r:?}"
+        );
+        assert_nothing_into_kube_proxy(&r);
+    }
+}

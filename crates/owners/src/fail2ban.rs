@@ -6,7 +6,7 @@
 //!   `-j RETURN`;
 //! - `iptables-ipset*`: an ipset `f2b-JAIL` and a rule `-m set --match-set f2b-JAIL src -j
 //!   REJECT`;
-//! - `nftables`: `table inet f2b-table` with a set `addr-set-JAIL` looked up by
+//! - `nftables`: `table inet f2b-table` with a set `addr-set-JAIL` (`addr6-set-JAIL`) looked up by
 //!   `f2b-chain`'s rules.
 //!
 //! A ban in a chain is its own rule ([`Fail2banRole::Ban`]); a ban that is a set element is
@@ -23,8 +23,14 @@ use std::net::IpAddr;
 
 /// The table fail2ban's `nftables` action creates (`table_family = inet`, `table = f2b-table`).
 const NFT_TABLE: &str = "f2b-table";
-/// The prefix of its sets there: `addr-set-JAIL`.
-const NFT_SET_PREFIX: &str = "addr-set-";
+/// The prefixes of its sets there: `addr-set-JAIL` (IPv4) and `addr6-set-JAIL` (IPv6, as
+/// fail2ban's `action.d/nftables.conf` names them).
+const NFT_SET_PREFIXES: [&str; 2] = ["addr-set-", "addr6-set-"];
+
+/// The jail of an nft set of fail2ban's table.
+fn nft_jail(set: &str) -> Option<&str> {
+    NFT_SET_PREFIXES.iter().find_map(|p| set.strip_prefix(p))
+}
 /// The prefix of its iptables chains and ipsets: `f2b-JAIL`.
 const CHAIN_PREFIX: &str = "f2b-";
 
@@ -42,7 +48,7 @@ pub(crate) fn recognise(ruleset: &mut Ruleset, _config: &ToolConfig) {
             let owner = Owner::new(Tool::Fail2ban, Evidence::TableName(table.name.clone()));
             claim(&mut table.origin, owner);
             for set in &mut table.sets {
-                if let Some(jail) = set.name.strip_prefix(NFT_SET_PREFIX) {
+                if let Some(jail) = nft_jail(&set.name) {
                     let owner = jail_owner(jail, Evidence::TableName(NFT_TABLE.into()));
                     claim(&mut set.origin, owner);
                 }
@@ -110,9 +116,7 @@ fn rule_owner(rule: &Rule, jail: Option<&str>, nft_table: bool) -> Option<Owner>
         Test::InSet {
             set: SetRef::Table(name),
             ..
-        } if nft_table => name
-            .strip_prefix(NFT_SET_PREFIX)
-            .map(|j| (j, NFT_TABLE.to_string())),
+        } if nft_table => nft_jail(name).map(|j| (j, NFT_TABLE.to_string())),
         _ => None,
     });
     match looked_up {

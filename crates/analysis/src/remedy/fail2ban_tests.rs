@@ -151,6 +151,43 @@ fn an_nft_set_ban_is_lifted_by_removing_the_element() {
     );
 }
 
+/// `nftables.conf` names the IPv6 set `addr6-set-JAIL`: its bans are lifted the same way.
+#[test]
+fn an_ipv6_nft_set_ban_is_lifted_too() {
+    let src = SourceFile::new(
+        "ruleset.nft",
+        "table inet f2b-table {
+	set addr6-set-sshd {
+		type ipv6_addr
+		elements = { 2001:db8::7 }
+	}
+	chain f2b-chain {
+		type filter hook input priority filter - 1; policy accept;
+		tcp dport 22 ip6 saddr @addr6-set-sshd reject
+	}
+}
+",
+    );
+    let rs = frontends::nft::parse_text(&src).unwrap_or_else(|e| panic!("{e}"));
+    let r = run(rs, "tcp [2001:db8::7]:40000 [2001:db8::1]:22 in eth0")
+        .unwrap_or_else(|| panic!("no remedies"));
+    let unban = unban(&r);
+    assert_eq!(
+        unban.steps,
+        [Step::Run(
+            "fail2ban-client set sshd unbanip 2001:db8::7".into()
+        )]
+    );
+    assert!(unban.verified(), "{:?}", unban.exchange);
+    assert_eq!(
+        super::removal::commands(&unban.kernel_rules),
+        [(
+            "nft delete element inet f2b-table addr6-set-sshd { 2001:db8::7 }",
+            Position::Delete
+        )]
+    );
+}
+
 /// `iptables-ipset-proto6`: the element leaves the ipset, as `ipset -exist del` does.
 #[test]
 fn an_ipset_ban_is_lifted_by_deleting_the_element() {

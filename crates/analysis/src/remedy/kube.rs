@@ -6,13 +6,28 @@
 //! the policies that judged the packet.
 
 use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
-use crate::fix_facts::Opens;
+use crate::fix_facts::{FixCaveat, Opens};
 use engine::{Decider, Event};
 use model::owner::{KubeRole, KubeService};
 use model::{Evidence, Owner, Role, RuleRef, Tool};
 
 /// The changes in the cluster that address `blocked`.
 pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
+    if let Some(clash) = node_port_clash(blocked) {
+        let steps = clash
+            .services()
+            .iter()
+            .filter_map(|s| split_service(&s.name))
+            .map(|(ns, name)| {
+                Step::Run(format!(
+                    "kubectl -n {ns} get service {name} -o jsonpath='{{.spec.ports[*].nodePort}}'"
+                ))
+            })
+            .collect();
+        let mut c = cause(blocked, steps);
+        c.caveats.push(FixCaveat::NodePortClash(clash));
+        return vec![c];
+    }
     if let Some(owner) = packet_owner(blocked) {
         if let Role::Kube(KubeRole::NoEndpoints(s) | KubeRole::NoLocalEndpoints(s)) = &owner.role {
             return vec![cause(blocked, service_steps(s))];
@@ -95,6 +110,21 @@ fn cause(blocked: &Blocked<'_>, steps: Vec<Step>) -> Candidate {
         patched: None,
         kernel_rules: Vec::new(),
     }
+}
+
+/// The NodePort clash on the blocked packet's destination port, when its service is
+/// kube-proxy's: the port is also a host socket's or another service's, so which one gets
+/// the packet is not what either owner meant.
+fn node_port_clash(blocked: &Blocked<'_>) -> Option<owners::kube::node_ports::NodePortClash> {
+    let owned_by_kube = blocked.owner.is_some_and(|o| o.tool == Tool::KubeProxy);
+    let (_, dport) = blocked.packet.l4.ports()?;
+    let proto = blocked.packet.proto();
+    if !owned_by_kube {
+        return None;
+    }
+    owners::kube::node_ports::clashes(blocked.ruleset, blocked.host)
+        .into_iter()
+        .find(|c| c.port() == (proto, dport))
 }
 
 /// `ns/name:port` → the commands that show why the service has no ready endpoints.

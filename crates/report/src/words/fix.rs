@@ -174,6 +174,7 @@ fn caveat(c: &FixCaveat) -> String {
         FixCaveat::SetUpdatedFromPacketPath { set } => format!(
             "@{set} is also updated from the packet path: an element added by hand may time out"
         ),
+        FixCaveat::NodePortClash(clash) => node_port_clash(clash),
         FixCaveat::MayBeBannedAgain { jail } => format!(
             "fail2ban's jail {jail} bans the address again if it keeps failing the jail's filter"
         ),
@@ -339,5 +340,30 @@ mod tests {
              only here; the lookup that failed is inet filter/input #2; @allow_in is also updated \
              from the packet path: an element added by hand may time out"
         );
+    }
+}
+
+/// "port 30080/tcp is the NodePort of default/web:http and a host socket listens on it
+/// (...): kube-proxy takes the packets first".
+fn node_port_clash(clash: &owners::kube::node_ports::NodePortClash) -> String {
+    use owners::kube::node_ports::NodePortClash;
+    let (proto, port) = clash.port();
+    let services: Vec<&str> = clash.services().iter().map(|s| s.name.as_str()).collect();
+    match clash {
+        NodePortClash::HostSocket { socket, .. } => format!(
+            "port {port}/{proto} is the NodePort of {} and a host socket listens on it ({}): \
+             kube-proxy takes the packets first, so the socket never sees one from outside; \
+             move the service's nodePort or the host service",
+            services.join(", "),
+            match &socket.process {
+                Some(p) => format!("{}:{} {p}", socket.addr, socket.port),
+                None => format!("{}:{}", socket.addr, socket.port),
+            }
+        ),
+        NodePortClash::Services { .. } => format!(
+            "port {port}/{proto} is the NodePort of {}: a packet to it meets only the first \
+             service's rules; give each service its own nodePort",
+            services.join(" and ")
+        ),
     }
 }
