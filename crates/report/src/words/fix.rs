@@ -206,6 +206,31 @@ fn blocker(b: &Blocker) -> String {
     }
 }
 
+/// "port 30080/tcp is the NodePort of default/web:http and a host socket listens on it
+/// (...): kube-proxy takes the packets first".
+fn node_port_clash(clash: &owners::kube::node_ports::NodePortClash) -> String {
+    use owners::kube::node_ports::NodePortClash;
+    let (proto, port) = clash.port();
+    let services: Vec<&str> = clash.services().iter().map(|s| s.name.as_str()).collect();
+    match clash {
+        NodePortClash::HostSocket { socket, .. } => format!(
+            "port {port}/{proto} is the NodePort of {} and a host socket listens on it ({}): \
+             kube-proxy takes the packets first, so the socket never sees one from outside; \
+             move the service's nodePort or the host service",
+            services.join(", "),
+            match &socket.process {
+                Some(p) => format!("{}:{} {p}", socket.addr, socket.port),
+                None => format!("{}:{}", socket.addr, socket.port),
+            }
+        ),
+        NodePortClash::Services { .. } => format!(
+            "port {port}/{proto} is the NodePort of {}: a packet to it meets only the first \
+             service's rules; give each service its own nodePort",
+            services.join(" and ")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,30 +365,5 @@ mod tests {
              only here; the lookup that failed is inet filter/input #2; @allow_in is also updated \
              from the packet path: an element added by hand may time out"
         );
-    }
-}
-
-/// "port 30080/tcp is the NodePort of default/web:http and a host socket listens on it
-/// (...): kube-proxy takes the packets first".
-fn node_port_clash(clash: &owners::kube::node_ports::NodePortClash) -> String {
-    use owners::kube::node_ports::NodePortClash;
-    let (proto, port) = clash.port();
-    let services: Vec<&str> = clash.services().iter().map(|s| s.name.as_str()).collect();
-    match clash {
-        NodePortClash::HostSocket { socket, .. } => format!(
-            "port {port}/{proto} is the NodePort of {} and a host socket listens on it ({}): \
-             kube-proxy takes the packets first, so the socket never sees one from outside; \
-             move the service's nodePort or the host service",
-            services.join(", "),
-            match &socket.process {
-                Some(p) => format!("{}:{} {p}", socket.addr, socket.port),
-                None => format!("{}:{}", socket.addr, socket.port),
-            }
-        ),
-        NodePortClash::Services { .. } => format!(
-            "port {port}/{proto} is the NodePort of {}: a packet to it meets only the first \
-             service's rules; give each service its own nodePort",
-            services.join(" and ")
-        ),
     }
 }
