@@ -1,5 +1,6 @@
 //! A host snapshot file on arbitrary text: the archive, then its members read as host state
-//! and rules, as `--host FILE` does.
+//! and rules, as `--host FILE` does, through to its tools' configuration (`file:PATH` and
+//! `cmd/STEM.txt` members) and the owners of its rules.
 #![no_main]
 use frontends::host::snapshot::{self, Snapshot};
 use libfuzzer_sys::fuzz_target;
@@ -12,6 +13,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(loaded) = snapshot::load("fuzz", &snap) {
-        let _ = snapshot::ruleset(&loaded.rules);
+        if let Ok((mut ruleset, _, _)) = snapshot::ruleset(&loaded.rules) {
+            owners::recognise(&mut ruleset, &loaded.state.config);
+        }
     }
 });

@@ -280,6 +280,7 @@ pub(super) fn rule_loc(rs: &Ruleset, at: RuleRef) -> Option<RuleLoc> {
         text: o.text.clone(),
         index: words::rule_number(rs, at),
         handle: o.handle,
+        owner: o.owner.as_ref().map(owner),
     })
 }
 

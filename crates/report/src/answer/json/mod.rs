@@ -590,6 +590,8 @@ pub struct RuleLoc {
     /// 1-based rule number in its chain.
     pub index: usize,
     pub handle: Option<u64>,
+    /// Who wrote the rule (as `deciding_rule.owner`), when the ruleset's owners are known.
+    pub owner: Option<OwnerJson>,
 }
 
 /// One step of the path.
