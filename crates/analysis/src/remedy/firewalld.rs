@@ -9,9 +9,12 @@
 //! or with the rich rule's source in front (`build_policy_ports_rules` in firewalld's
 //! `nftables.py`; the nft listing drops the `meta nfproto` the family adds in front of an
 //! address match). Forwarded traffic is [`forward`]'s: a policy from the ingress to the
-//! egress zone. The iptables backend is not offered.
+//! egress zone. The iptables backend's chains (`IN_public_allow` in `filter`) are
+//! [`iptables`]'s; a ping an ICMP block rejects is [`icmp`]'s.
 
 mod forward;
+mod icmp;
+mod iptables;
 
 use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
 use crate::fix::{FixRule, Position, FIX_SOURCE};
@@ -34,9 +37,15 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
     let Some(owner) = blocked.owner.filter(|o| o.tool == Tool::Firewalld) else {
         return Vec::new();
     };
+    if matches!(blocked.packet.l4, L4::Icmp { .. } | L4::Icmpv6 { .. }) {
+        return icmp::candidates(blocked, owner);
+    }
     let Some(flow) = Flow::of(blocked) else {
         return Vec::new();
     };
+    if let Some(at) = iptables::Allow::of(blocked, owner) {
+        return iptables::candidates(blocked, &at, &flow);
+    }
     if let Some(pair) = forward::ZonePair::of(blocked) {
         return forward::candidates(blocked, &pair, &flow);
     }
