@@ -153,23 +153,7 @@ fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_fir
     }
     let fw = firewall_cmd(&rem);
     let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
-    assert_eq!(
-        commands,
-        vec![
-            vec![
-                "firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
-                "firewall-cmd --permanent --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
-            ],
-            vec![
-                "firewall-cmd --zone=public --add-service=https",
-                "firewall-cmd --permanent --zone=public --add-service=https",
-            ],
-            vec![
-                "firewall-cmd --zone=public --add-port=443/tcp",
-                "firewall-cmd --permanent --zone=public --add-port=443/tcp",
-            ],
-        ]
-    );
+    assert_eq!(commands, https_to_public_commands());
     for r in &fw {
         assert!(r.verified(), "{:?}", r.exchange);
     }
@@ -200,6 +184,25 @@ fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_fir
             .replace("22", "443"),
         rich[rich.len() - 1]
     );
+}
+
+/// The `firewall-cmd` remedies for https from 192.0.2.10 to the public zone, in ladder
+/// order: the rich rule, the service, the port, each at runtime and `--permanent`.
+fn https_to_public_commands() -> Vec<Vec<&'static str>> {
+    vec![
+            vec![
+                "firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
+                "firewall-cmd --permanent --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
+            ],
+            vec![
+                "firewall-cmd --zone=public --add-service=https",
+                "firewall-cmd --permanent --zone=public --add-service=https",
+            ],
+            vec![
+                "firewall-cmd --zone=public --add-port=443/tcp",
+                "firewall-cmd --permanent --zone=public --add-port=443/tcp",
+            ],
+        ]
 }
 
 /// The rules of `chain` in `inet firewalld`, as listed.
@@ -437,23 +440,7 @@ fn https_rejected_by_the_public_zone_on_the_iptables_backend_gets_the_same_firew
     }
     let fw = firewall_cmd(&rem);
     let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
-    assert_eq!(
-        commands,
-        vec![
-            vec![
-                "firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
-                "firewall-cmd --permanent --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
-            ],
-            vec![
-                "firewall-cmd --zone=public --add-service=https",
-                "firewall-cmd --permanent --zone=public --add-service=https",
-            ],
-            vec![
-                "firewall-cmd --zone=public --add-port=443/tcp",
-                "firewall-cmd --permanent --zone=public --add-port=443/tcp",
-            ],
-        ]
-    );
+    assert_eq!(commands, https_to_public_commands());
     for r in &fw {
         assert_verified(r);
     }

@@ -236,9 +236,28 @@ fn single_port_service<'a>(cfg: &'a FirewalldConfig, flow: &Flow) -> Option<&'a 
 fn candidate(ruleset: &Ruleset, scope: &Scope, change: &Change, flow: &Flow) -> Option<Candidate> {
     let chain = scope.allow_chain();
     let patched = append_rule(ruleset, &chain, &change.matches)?;
+    let kernel_rule = append_fix_rule(&chain, &change.matches);
+    Some(runtime_and_permanent(
+        scope,
+        change,
+        flow,
+        patched,
+        kernel_rule,
+    ))
+}
+
+/// `change` in `scope` at runtime and `--permanent`, leaving `patched` with `kernel_rule`
+/// appended by firewalld.
+fn runtime_and_permanent(
+    scope: &Scope,
+    change: &Change,
+    flow: &Flow,
+    patched: Ruleset,
+    kernel_rule: FixRule,
+) -> Candidate {
     let option = scope.option();
     let opening = &change.option;
-    Some(Candidate {
+    Candidate {
         breadth: change.breadth,
         language: Language::FirewallCmd,
         steps: vec![
@@ -249,8 +268,8 @@ fn candidate(ruleset: &Ruleset, scope: &Scope, change: &Change, flow: &Flow) -> 
         opens: zone_opening(scope, flow, change),
         caveats: Vec::new(),
         patched: Some(patched),
-        kernel_rules: vec![append_fix_rule(&chain, &change.matches)],
-    })
+        kernel_rules: vec![kernel_rule],
+    }
 }
 
 fn zone_opening(scope: &Scope, flow: &Flow, change: &Change) -> Opens {

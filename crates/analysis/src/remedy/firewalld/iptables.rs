@@ -8,9 +8,9 @@
 //! `-p tcp --dport 443 -j ACCEPT`, a rich rule's source in front of the port; no
 //! conntrack match), as `iptables-save` prints it.
 
-use super::{changes, zone_opening, Change, Flow, Scope};
+use super::{changes, runtime_and_permanent, Change, Flow, Scope};
 use crate::fix::{FixRule, Position, FIX_SOURCE};
-use crate::remedy::{Blocked, Candidate, Durability, Language, Step};
+use crate::remedy::{Blocked, Candidate};
 use engine::Decider;
 use model::owner::FirewalldRole;
 use model::{Family, Owner, Role, Ruleset, SourceFile};
@@ -69,34 +69,27 @@ pub(super) fn candidates(blocked: &Blocked<'_>, allow: &Allow, flow: &Flow) -> V
 fn candidate(ruleset: &Ruleset, allow: &Allow, change: &Change, flow: &Flow) -> Option<Candidate> {
     let line = format!("-A {} {} -j ACCEPT", allow.chain, matches(change, flow));
     let patched = append(ruleset, allow, &line)?;
-    let scope = Scope::Zone(allow.zone.clone());
-    let zone = scope.option();
-    let opening = &change.option;
     let tool = if allow.family == Family::Ip6 {
         "ip6tables"
     } else {
         "iptables"
     };
-    Some(Candidate {
-        breadth: change.breadth,
-        language: Language::FirewallCmd,
-        steps: vec![
-            Step::Run(format!("firewall-cmd {zone} {opening}")),
-            Step::Run(format!("firewall-cmd --permanent {zone} {opening}")),
-        ],
-        durability: Durability::Durable,
-        opens: zone_opening(&scope, flow, change),
-        caveats: Vec::new(),
-        patched: Some(patched),
-        kernel_rules: vec![FixRule {
-            command: format!("{tool} {line}"),
-            body: line,
-            family: allow.family,
-            table: "filter".to_string(),
-            chain: allow.chain.clone(),
-            position: Position::Append,
-        }],
-    })
+    let kernel_rule = FixRule {
+        command: format!("{tool} {line}"),
+        body: line,
+        family: allow.family,
+        table: "filter".to_string(),
+        chain: allow.chain.clone(),
+        position: Position::Append,
+    };
+    let scope = Scope::Zone(allow.zone.clone());
+    Some(runtime_and_permanent(
+        &scope,
+        change,
+        flow,
+        patched,
+        kernel_rule,
+    ))
 }
 
 /// The generated rule's matches as `iptables-save` prints them: the rich rule's source
