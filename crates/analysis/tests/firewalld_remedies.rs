@@ -141,19 +141,7 @@ fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_fir
             part: FirewalldPart::Target("default".into())
         })
     );
-    for r in &rem.ladder {
-        for s in &r.steps {
-            if let Step::Run(c) = s {
-                assert!(
-                    !c.contains("inet firewalld"),
-                    "a rule typed into firewalld's table: {c}"
-                );
-            }
-        }
-    }
-    let fw = firewall_cmd(&rem);
-    let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
-    assert_eq!(commands, https_to_public_commands());
+    let fw = https_ladder(&rem, "inet firewalld");
     for r in &fw {
         assert!(r.verified(), "{:?}", r.exchange);
     }
@@ -203,6 +191,25 @@ fn https_to_public_commands() -> Vec<Vec<&'static str>> {
                 "firewall-cmd --permanent --zone=public --add-port=443/tcp",
             ],
         ]
+}
+
+/// The `firewall-cmd` remedies of `rem`, checked to be [`https_to_public_commands`] and
+/// that no step of the ladder types a rule into firewalld's own objects (`typed_into`).
+fn https_ladder<'a>(rem: &'a Remedies, typed_into: &str) -> Vec<&'a analysis::remedy::Remedy> {
+    for r in &rem.ladder {
+        for s in &r.steps {
+            if let Step::Run(c) = s {
+                assert!(
+                    !c.contains(typed_into),
+                    "a rule typed into firewalld's: {c}"
+                );
+            }
+        }
+    }
+    let fw = firewall_cmd(rem);
+    let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
+    assert_eq!(commands, https_to_public_commands());
+    fw
 }
 
 /// The rules of `chain` in `inet firewalld`, as listed.
@@ -428,19 +435,7 @@ fn https_rejected_by_the_public_zone_on_the_iptables_backend_gets_the_same_firew
         matches!(&owner.role, Role::Firewalld(FirewalldRole::Zone { zone, .. }) if zone == "public"),
         "{owner:?}"
     );
-    for r in &rem.ladder {
-        for s in &r.steps {
-            if let Step::Run(c) = s {
-                assert!(
-                    !c.contains("IN_public"),
-                    "a rule typed into firewalld's chains: {c}"
-                );
-            }
-        }
-    }
-    let fw = firewall_cmd(&rem);
-    let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
-    assert_eq!(commands, https_to_public_commands());
+    let fw = https_ladder(&rem, "IN_public");
     for r in &fw {
         assert_verified(r);
     }
