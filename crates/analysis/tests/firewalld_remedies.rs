@@ -18,7 +18,10 @@ use std::path::Path;
 
 #[path = "../../owners/tests/support/firewalld_listings.rs"]
 mod listings;
-use listings::{blocks, chain_blocks, corpus, forwarding_host, loadable, packaged_config, packet};
+use listings::{
+    blocks, chain_blocks, corpus, forwarding_host, iptables_chain, loadable, packaged_config,
+    packet,
+};
 
 /// The rules of a recorded one-chain listing, one per line as `nft list chain` prints them.
 fn recorded_rules(dir: &Path, file: &str, line: u64) -> Vec<String> {
@@ -138,35 +141,7 @@ fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_fir
             part: FirewalldPart::Target("default".into())
         })
     );
-    for r in &rem.ladder {
-        for s in &r.steps {
-            if let Step::Run(c) = s {
-                assert!(
-                    !c.contains("inet firewalld"),
-                    "a rule typed into firewalld's table: {c}"
-                );
-            }
-        }
-    }
-    let fw = firewall_cmd(&rem);
-    let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
-    assert_eq!(
-        commands,
-        vec![
-            vec![
-                "firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
-                "firewall-cmd --permanent --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
-            ],
-            vec![
-                "firewall-cmd --zone=public --add-service=https",
-                "firewall-cmd --permanent --zone=public --add-service=https",
-            ],
-            vec![
-                "firewall-cmd --zone=public --add-port=443/tcp",
-                "firewall-cmd --permanent --zone=public --add-port=443/tcp",
-            ],
-        ]
-    );
+    let fw = https_ladder(&rem, "inet firewalld");
     for r in &fw {
         assert!(r.verified(), "{:?}", r.exchange);
     }
@@ -197,6 +172,44 @@ fn https_rejected_by_the_public_zone_gets_firewall_cmd_fixes_checked_against_fir
             .replace("22", "443"),
         rich[rich.len() - 1]
     );
+}
+
+/// The `firewall-cmd` remedies for https from 192.0.2.10 to the public zone, in ladder
+/// order: the rich rule, the service, the port, each at runtime and `--permanent`.
+fn https_to_public_commands() -> Vec<Vec<&'static str>> {
+    vec![
+            vec![
+                "firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
+                "firewall-cmd --permanent --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"192.0.2.10\" port port=\"443\" protocol=\"tcp\" accept'",
+            ],
+            vec![
+                "firewall-cmd --zone=public --add-service=https",
+                "firewall-cmd --permanent --zone=public --add-service=https",
+            ],
+            vec![
+                "firewall-cmd --zone=public --add-port=443/tcp",
+                "firewall-cmd --permanent --zone=public --add-port=443/tcp",
+            ],
+        ]
+}
+
+/// The `firewall-cmd` remedies of `rem`, checked to be [`https_to_public_commands`] and
+/// that no step of the ladder types a rule into firewalld's own objects (`typed_into`).
+fn https_ladder<'a>(rem: &'a Remedies, typed_into: &str) -> Vec<&'a analysis::remedy::Remedy> {
+    for r in &rem.ladder {
+        for s in &r.steps {
+            if let Step::Run(c) = s {
+                assert!(
+                    !c.contains(typed_into),
+                    "a rule typed into firewalld's: {c}"
+                );
+            }
+        }
+    }
+    let fw = firewall_cmd(rem);
+    let commands: Vec<Vec<&str>> = fw.iter().map(|r| run_steps(r)).collect();
+    assert_eq!(commands, https_to_public_commands());
+    fw
 }
 
 /// The rules of `chain` in `inet firewalld`, as listed.
@@ -353,5 +366,136 @@ fn forwarded_https_through_a_pair_with_a_policy_goes_into_that_policy() {
     assert_eq!(
         rules_after(&rs, fw[1], "filter_FWD_policy_foobar_allow"),
         recorded_rules(&dir, "features__policy_timeout.json", 69)
+    );
+}
+
+/// firewalld's iptables backend with the public zone (ssh) as the default zone, each chain
+/// as the test suite lists it: `INPUT` (policy_dispatch_basic_layout.at:99; `iptables -L
+/// -n` hides interfaces, so its loopback accept gets back the `-i lo` that
+/// `ipXtables.py`'s default rules give it), the default zone's dispatch
+/// (policy_dispatch_ANY_to_ANY.at:42, its last rule), `IN_public_to_HOST` (:47),
+/// `IN_public` (cli/firewall-cmd.at:1254), `IN_public_allow` (:1488), and `deny` as given.
+fn iptables_public_host(dir: &Path, deny: &[String]) -> Ruleset {
+    let file = "features__policy_dispatch_ANY_to_ANY.json";
+    let mut input = iptables_chain(
+        dir,
+        "features__policy_dispatch_basic_layout.json",
+        99,
+        "",
+        "",
+    );
+    assert_eq!(input[1], "-A INPUT -j ACCEPT");
+    input[1] = "-A INPUT -i lo -j ACCEPT".to_string();
+    let dispatch = iptables_chain(dir, file, 42, "", "");
+    let mut lines = input;
+    lines.push(dispatch.last().unwrap().clone());
+    lines.extend(iptables_chain(dir, file, 47, "", ""));
+    lines.extend(iptables_chain(dir, "cli__firewall-cmd.json", 1254, "", ""));
+    lines.extend(deny.iter().cloned());
+    lines.extend(iptables_chain(dir, "cli__firewall-cmd.json", 1488, "", ""));
+    let chains: String = [
+        "INPUT_direct",
+        "INPUT_dispatch",
+        "IN_public_to_HOST",
+        "IN_allow-host-ipv6",
+        "IN_public",
+        "IN_public_pre",
+        "IN_public_log",
+        "IN_public_deny",
+        "IN_public_allow",
+        "IN_public_post",
+    ]
+    .iter()
+    .map(|c| format!(":{c} - [0:0]\n"))
+    .collect();
+    let text = format!(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{chains}{}\nCOMMIT\n",
+        lines.join("\n")
+    );
+    frontends::iptables_save::parse(
+        &SourceFile::new("iptables-save", text.clone()),
+        Some(Family::Ip),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+#[test]
+fn https_rejected_by_the_public_zone_on_the_iptables_backend_gets_the_same_firewall_cmd_fixes() {
+    let Some(dir) = corpus() else { return };
+    let mut rs = iptables_public_host(&dir, &[]);
+    let config = packaged_config(&dir, &["services"]);
+    let rem = remedies_for(
+        &mut rs,
+        &config,
+        "tcp 192.0.2.10:40000 192.0.2.1:443 in foobar0",
+    );
+    let owner = rem.owner.as_ref().expect("owner");
+    assert_eq!(owner.tool, Tool::Firewalld);
+    assert!(
+        matches!(&owner.role, Role::Firewalld(FirewalldRole::Zone { zone, .. }) if zone == "public"),
+        "{owner:?}"
+    );
+    let fw = https_ladder(&rem, "IN_public");
+    for r in &fw {
+        assert_verified(r);
+    }
+    let kernel = |r: &analysis::remedy::Remedy| -> Vec<String> {
+        r.kernel_rules.iter().map(|k| k.command.clone()).collect()
+    };
+    // features/zone_timeout.at:93 records `--add-port 443/tcp` (zone trusted) as
+    // `ACCEPT 6 -- 0.0.0.0/0 0.0.0.0/0 tcp dpt:443`.
+    let port = iptables_chain(&dir, "features__zone_timeout.json", 93, "trusted", "public");
+    assert_eq!(kernel(fw[2]), vec![format!("iptables {}", port[0])]);
+    assert_eq!(kernel(fw[1]), kernel(fw[2]));
+    // features/services.at:25 records a rich rule's source in front of its port.
+    let rich = iptables_chain(&dir, "features__services.json", 25, "foobar", "public");
+    assert_eq!(
+        kernel(fw[0]),
+        vec![format!(
+            "iptables {}",
+            rich[1]
+                .replace("10.10.10.0/24", "192.0.2.10/32")
+                .replace("22", "443")
+        )]
+    );
+    assert_eq!(
+        rem.primary().map(|r| &r.language),
+        Some(&Language::FirewallCmd)
+    );
+}
+
+#[test]
+fn a_ping_an_icmp_block_rejects_gets_remove_icmp_block_on_the_iptables_backend() {
+    let Some(dir) = corpus() else { return };
+    // features/icmp_blocks.at:115: `--add-icmp-block echo-request` in zone foobar.
+    let deny = iptables_chain(&dir, "features__icmp_blocks.json", 115, "foobar", "public");
+    assert_eq!(
+        deny,
+        ["-A IN_public_deny -p icmp -m icmp --icmp-type 8 -j REJECT --reject-with icmp-host-prohibited"]
+    );
+    let mut rs = iptables_public_host(&dir, &deny);
+    let rem = remedies_for(
+        &mut rs,
+        &ToolConfig::default(),
+        "icmp 192.0.2.10 192.0.2.1 in foobar0 type echo-request",
+    );
+    let fw = firewall_cmd(&rem);
+    assert_eq!(fw.len(), 1, "{:?}", rem.ladder);
+    assert_eq!(
+        run_steps(fw[0]),
+        vec![
+            "firewall-cmd --zone=public --remove-icmp-block=echo-request",
+            "firewall-cmd --permanent --zone=public --remove-icmp-block=echo-request",
+        ]
+    );
+    assert_verified(fw[0]);
+    let commands: Vec<&str> = fw[0]
+        .kernel_rules
+        .iter()
+        .map(|k| k.command.as_str())
+        .collect();
+    assert_eq!(
+        commands,
+        ["iptables -D IN_public_deny -p icmp -m icmp --icmp-type 8 -j REJECT --reject-with icmp-host-prohibited"]
     );
 }

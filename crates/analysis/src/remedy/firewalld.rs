@@ -9,9 +9,12 @@
 //! or with the rich rule's source in front (`build_policy_ports_rules` in firewalld's
 //! `nftables.py`; the nft listing drops the `meta nfproto` the family adds in front of an
 //! address match). Forwarded traffic is [`forward`]'s: a policy from the ingress to the
-//! egress zone. The iptables backend is not offered.
+//! egress zone. The iptables backend's chains (`IN_public_allow` in `filter`) are
+//! [`iptables`]'s; a ping an ICMP block rejects is [`icmp`]'s.
 
 mod forward;
+mod icmp;
+mod iptables;
 
 use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
 use crate::fix::{FixRule, Position, FIX_SOURCE};
@@ -34,9 +37,15 @@ pub(crate) fn candidates(blocked: &Blocked<'_>) -> Vec<Candidate> {
     let Some(owner) = blocked.owner.filter(|o| o.tool == Tool::Firewalld) else {
         return Vec::new();
     };
+    if matches!(blocked.packet.l4, L4::Icmp { .. } | L4::Icmpv6 { .. }) {
+        return icmp::candidates(blocked, owner);
+    }
     let Some(flow) = Flow::of(blocked) else {
         return Vec::new();
     };
+    if let Some(at) = iptables::Allow::of(blocked, owner) {
+        return iptables::candidates(blocked, &at, &flow);
+    }
     if let Some(pair) = forward::ZonePair::of(blocked) {
         return forward::candidates(blocked, &pair, &flow);
     }
@@ -227,9 +236,28 @@ fn single_port_service<'a>(cfg: &'a FirewalldConfig, flow: &Flow) -> Option<&'a 
 fn candidate(ruleset: &Ruleset, scope: &Scope, change: &Change, flow: &Flow) -> Option<Candidate> {
     let chain = scope.allow_chain();
     let patched = append_rule(ruleset, &chain, &change.matches)?;
+    let kernel_rule = append_fix_rule(&chain, &change.matches);
+    Some(runtime_and_permanent(
+        scope,
+        change,
+        flow,
+        patched,
+        kernel_rule,
+    ))
+}
+
+/// `change` in `scope` at runtime and `--permanent`, leaving `patched` with `kernel_rule`
+/// appended by firewalld.
+fn runtime_and_permanent(
+    scope: &Scope,
+    change: &Change,
+    flow: &Flow,
+    patched: Ruleset,
+    kernel_rule: FixRule,
+) -> Candidate {
     let option = scope.option();
     let opening = &change.option;
-    Some(Candidate {
+    Candidate {
         breadth: change.breadth,
         language: Language::FirewallCmd,
         steps: vec![
@@ -240,8 +268,8 @@ fn candidate(ruleset: &Ruleset, scope: &Scope, change: &Change, flow: &Flow) -> 
         opens: zone_opening(scope, flow, change),
         caveats: Vec::new(),
         patched: Some(patched),
-        kernel_rules: vec![append_fix_rule(&chain, &change.matches)],
-    })
+        kernel_rules: vec![kernel_rule],
+    }
 }
 
 fn zone_opening(scope: &Scope, flow: &Flow, change: &Change) -> Opens {

@@ -200,3 +200,68 @@ pub fn packet(spec: &str) -> model::Packet {
     p.oif = p.oif.or(spec.given_out);
     p
 }
+
+/// One line of a recorded `iptables -n -L CHAIN` listing (`ACCEPT 6 -- 0.0.0.0/0
+/// 0.0.0.0/0 tcp dpt:22`, after the suite's `IPTABLES_LIST_RULES_NORMALIZE`) as
+/// `iptables-save` prints the rule: `-A CHAIN -p tcp -m tcp --dport 22 -j ACCEPT`. Only
+/// the matches firewalld's listings here use (protocol, addresses, `dpt:`, `icmptype`,
+/// `ctstate`, `reject-with`); the listing shows no interfaces.
+pub fn iptables_save_line(chain: &str, listed: &str) -> String {
+    let words: Vec<&str> = listed.split_whitespace().collect();
+    let [target, proto, _, src, dst, rest @ ..] = words.as_slice() else {
+        panic!("not a listing line: {listed}");
+    };
+    let mut out = vec![format!("-A {chain}")];
+    for (flag, addr) in [("-s", src), ("-d", dst)] {
+        if !["0.0.0.0/0", "::/0"].contains(addr) {
+            let len = if addr.contains(':') { "/128" } else { "/32" };
+            let suffix = if addr.contains('/') { "" } else { len };
+            out.push(format!("{flag} {addr}{suffix}"));
+        }
+    }
+    match *proto {
+        "0" => {}
+        "1" => out.push("-p icmp".into()),
+        "6" => out.push("-p tcp".into()),
+        "17" => out.push("-p udp".into()),
+        "58" => out.push("-p ipv6-icmp".into()),
+        other => panic!("protocol {other} in {listed}"),
+    }
+    let mut reject_with = None;
+    let mut i = 0;
+    while i < rest.len() {
+        match (rest[i], rest.get(i + 1)) {
+            ("tcp" | "udp", Some(dpt)) => {
+                let port = dpt
+                    .strip_prefix("dpt:")
+                    .unwrap_or_else(|| panic!("{listed}"));
+                out.push(format!("-m {0} --dport {port}", rest[i]));
+            }
+            ("icmptype", Some(t)) => out.push(format!("-m icmp --icmp-type {t}")),
+            ("ctstate", Some(s)) => out.push(format!("-m conntrack --ctstate {s}")),
+            ("reject-with", Some(w)) => reject_with = Some(*w),
+            _ => panic!("unread match in {listed}"),
+        }
+        i += 2;
+    }
+    out.push(format!("-j {target}"));
+    if let Some(w) = reject_with {
+        out.push(format!("--reject-with {w}"));
+    }
+    out.join(" ")
+}
+
+/// The `iptables-save` lines of the recorded listing of `chain` at `file:line`, its zone
+/// renamed from `from` to `to`.
+pub fn iptables_chain(dir: &Path, file: &str, line: u64, from: &str, to: &str) -> Vec<String> {
+    let b = blocks(dir)
+        .into_iter()
+        .find(|b| b.file == file && b.line == line)
+        .unwrap_or_else(|| panic!("{file}:{line} not recorded"));
+    let chain = b.args[1].replace(from, to);
+    b.expected
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| iptables_save_line(&chain, &l.replace(from, to)))
+        .collect()
+}
