@@ -664,6 +664,18 @@ pub enum Cause {
     },
     /// The conntrack table is full: a new connection cannot be tracked.
     CtTableFull,
+    /// The packet opens the data connection of a protocol a conntrack helper follows (an
+    /// FTP data connection): with the helper assigned to the control connection it would
+    /// be RELATED, without one it is NEW, and the path accepts RELATED but not NEW.
+    NoHelper {
+        /// The helper that would have expected it (`ftp`).
+        helper: String,
+        /// The control connection between the same hosts, when the host's table shows one
+        /// (`None`: only the data port's shape says so).
+        control: Option<model::host::CtEntry>,
+        /// The rule on the path that accepts RELATED (and not NEW).
+        related_accept: RuleRef,
+    },
     /// A martian source address; `lookup` is the reverse lookup when that found it (a
     /// source whose route back is not unicast).
     MartianSource {
@@ -707,6 +719,8 @@ pub enum CauseCode {
     CtInvalid,
     /// [`Cause::CtTableFull`].
     CtTableFull,
+    /// [`Cause::NoHelper`].
+    NoHelper,
     /// [`Cause::MartianSource`].
     MartianSource,
     /// [`Cause::MartianDestination`].
@@ -723,7 +737,7 @@ pub enum CauseCode {
 
 impl CauseCode {
     /// Every code, in the order the README lists them.
-    pub const ALL: [CauseCode; 14] = [
+    pub const ALL: [CauseCode; 15] = [
         CauseCode::RpFilter,
         CauseCode::NoRoute,
         CauseCode::Blackhole,
@@ -732,6 +746,7 @@ impl CauseCode {
         CauseCode::IpForwardOff,
         CauseCode::CtInvalid,
         CauseCode::CtTableFull,
+        CauseCode::NoHelper,
         CauseCode::MartianSource,
         CauseCode::MartianDestination,
         CauseCode::TtlExceeded,
@@ -753,6 +768,7 @@ impl Cause {
             Cause::IpForwardOff { .. } => CauseCode::IpForwardOff,
             Cause::CtInvalid { .. } => CauseCode::CtInvalid,
             Cause::CtTableFull => CauseCode::CtTableFull,
+            Cause::NoHelper { .. } => CauseCode::NoHelper,
             Cause::MartianSource { .. } => CauseCode::MartianSource,
             Cause::MartianDestination => CauseCode::MartianDestination,
             Cause::TtlExceeded => CauseCode::TtlExceeded,

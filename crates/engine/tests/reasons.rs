@@ -407,3 +407,151 @@ fn senders_view_without_host_state() {
         (Some(Errno::Eperm), true)
     );
 }
+
+/// `no_helper`: an FTP data connection is RELATED only when the ftp conntrack helper is
+/// assigned to its control connection (`nf_conntrack_ftp.c` creates the expectation); without
+/// one it is NEW, and a ruleset that accepts RELATED but not NEW loses it. The ground is the
+/// control connection's entry in the host's table, or active FTP's source port 20.
+mod no_helper {
+    use super::*;
+    use engine::CtState;
+    use model::expr::ct_status::{ASSURED, EXPECTED, SEEN_REPLY};
+
+    /// Accepts the control port and RELATED/ESTABLISHED; drops the rest by policy.
+    const RELATED_ONLY: &str = "table inet f {\n chain in {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  tcp dport 21 accept\n }\n}\n";
+
+    fn entry(sport: u16, dport: u16, status: u64, extra: &str) -> CtEntry {
+        let (client, server) = ("10.0.0.2", "10.0.0.1");
+        CtEntry {
+            proto: IpProto::Tcp,
+            orig: CtTuple {
+                src: client.parse().unwrap(),
+                dst: server.parse().unwrap(),
+                sport,
+                dport,
+            },
+            reply: CtTuple {
+                src: server.parse().unwrap(),
+                dst: client.parse().unwrap(),
+                sport: dport,
+                dport: sport,
+            },
+            tcp_state: Some("ESTABLISHED".into()),
+            status,
+            mark: 0,
+            zone: 0,
+            timeout: Some(431999),
+            text: format!(
+                "tcp 6 431999 ESTABLISHED src={client} dst={server} sport={sport} dport={dport} \
+             src={server} dst={client} sport={dport} dport={sport} [ASSURED] mark=0 use=1{extra}"
+            ),
+        }
+    }
+
+    fn host_with(entries: Vec<CtEntry>) -> Host {
+        let mut h = Host::default();
+        h.known.conntrack = true;
+        h.conntrack = entries;
+        h
+    }
+
+    /// A passive-mode data connection (client port 40001 to server port 50000).
+    const PASSIVE_DATA: &str = "tcp 10.0.0.2:40001 10.0.0.1:50000 in eth0";
+
+    #[test]
+    fn passive_data_connection_with_a_helperless_control_entry_is_no_helper() {
+        let rs = nft(RELATED_ONLY);
+        let control = entry(40000, 21, ASSURED | SEEN_REPLY, "");
+        let t = trace(&rs, &host_with(vec![control.clone()]), PASSIVE_DATA);
+        assert_eq!(t.fate, Fate::Dropped);
+        assert_eq!(t.conntrack.state, Some(CtState::New));
+        let Some(Cause::NoHelper {
+            helper,
+            control: Some(c),
+            related_accept,
+        }) = t.cause
+        else {
+            panic!("no no_helper cause: {:?}", t.cause);
+        };
+        assert_eq!(helper, "ftp");
+        assert_eq!(c, control);
+        assert_eq!(related_accept.rule, 0);
+    }
+
+    #[test]
+    fn active_data_connection_from_port_20_without_a_table_entry_is_no_helper() {
+        let rs = nft(RELATED_ONLY);
+        // Active mode: the server connects from port 20 back to the client.
+        let t = trace(
+            &rs,
+            &host_with(vec![]),
+            "tcp 10.0.0.1:20 10.0.0.2:40005 in eth0",
+        );
+        assert!(
+            matches!(
+                &t.cause,
+                Some(Cause::NoHelper { helper, control: None, .. }) if helper == "ftp"
+            ),
+            "{:?}",
+            t.cause
+        );
+    }
+
+    #[test]
+    fn no_ground_no_helper_reason() {
+        let rs = nft(RELATED_ONLY);
+        // Neither a control connection between the hosts nor port 20: a plain NEW drop.
+        let t = trace(&rs, &host_with(vec![]), PASSIVE_DATA);
+        assert_eq!(t.fate, Fate::Dropped);
+        assert_eq!(t.cause, None);
+        // A control connection between other hosts is no ground either.
+        let mut other = entry(40000, 21, ASSURED | SEEN_REPLY, "");
+        other.orig.src = "10.0.0.9".parse().unwrap();
+        other.reply.dst = other.orig.src;
+        assert_eq!(
+            trace(&rs, &host_with(vec![other]), PASSIVE_DATA).cause,
+            None
+        );
+    }
+
+    #[test]
+    fn no_related_accept_on_the_path_no_helper_reason() {
+        // Only NEW to port 21 is accepted: RELATED would be dropped as well.
+        let rs = nft("table inet f {\n chain in {\n  type filter hook input priority 0; policy drop;\n  tcp dport 21 accept\n }\n}\n");
+        let control = entry(40000, 21, ASSURED | SEEN_REPLY, "");
+        let t = trace(&rs, &host_with(vec![control]), PASSIVE_DATA);
+        assert_eq!(t.fate, Fate::Dropped);
+        assert_eq!(t.cause, None);
+        // A drop before the RELATED accept is reached: RELATED would not have helped.
+        let rs = nft("table inet f {\n chain in {\n  type filter hook input priority 0; policy accept;\n  tcp dport 50000 drop\n  ct state established,related accept\n  drop\n }\n}\n");
+        let control = entry(40000, 21, ASSURED | SEEN_REPLY, "");
+        assert_eq!(
+            trace(&rs, &host_with(vec![control]), PASSIVE_DATA).cause,
+            None
+        );
+    }
+
+    #[test]
+    fn with_the_helper_assigned_it_is_not_no_helper() {
+        let rs = nft(RELATED_ONLY);
+        // The control entry carries the helper: the kernel expects the data connection.
+        let control = entry(40000, 21, ASSURED | SEEN_REPLY, " helper=ftp");
+        let t = trace(&rs, &host_with(vec![control.clone()]), PASSIVE_DATA);
+        assert_eq!(t.cause, None);
+        // Once the expected connection is in the table ([EXPECTED]) it is RELATED and passes.
+        let data = entry(40001, 50000, EXPECTED, "");
+        let t = trace(&rs, &host_with(vec![control, data]), PASSIVE_DATA);
+        assert_eq!(t.conntrack.state, Some(CtState::Related));
+        assert!(t.fate.passed(), "{:?}", t.fate);
+        // A ruleset that assigns the helper is no ground for saying it is missing.
+        let rs = nft("table inet f {\n ct helper ftp-std {\n  type \"ftp\" protocol tcp;\n }\n chain pre {\n  type filter hook prerouting priority 0; policy accept;\n  tcp dport 21 ct helper set \"ftp-std\"\n }\n chain in {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  tcp dport 21 accept\n }\n}\n");
+        let control = entry(40000, 21, ASSURED | SEEN_REPLY, "");
+        let t = trace(&rs, &host_with(vec![control]), PASSIVE_DATA);
+        assert_eq!(t.fate, Fate::Dropped);
+        assert!(
+            !matches!(t.cause, Some(Cause::NoHelper { .. })),
+            "{:?}",
+            t.cause
+        );
+    }
+}

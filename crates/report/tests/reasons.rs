@@ -150,3 +150,40 @@ fn senders_view_without_host_state_ipv6_and_no_interface() {
     }
     insta::assert_snapshot!("sent_without_an_interface_text", text);
 }
+
+/// An FTP data connection with a helperless control connection in the host's table: NEW,
+/// dropped by the policy of a chain that accepts RELATED.
+#[test]
+fn no_helper_for_an_ftp_data_connection() {
+    let rules = "table inet f {\n chain in {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  tcp dport 21 accept\n }\n}\n";
+    let tuple = |src: &str, dst: &str, sport, dport| model::host::CtTuple {
+        src: src.parse().unwrap(),
+        dst: dst.parse().unwrap(),
+        sport,
+        dport,
+    };
+    let mut host = model::Host::default();
+    host.known.conntrack = true;
+    host.conntrack.push(model::host::CtEntry {
+        proto: model::packet::IpProto::Tcp,
+        orig: tuple("10.0.0.2", "10.0.0.1", 40000, 21),
+        reply: tuple("10.0.0.1", "10.0.0.2", 21, 40000),
+        tcp_state: Some("ESTABLISHED".into()),
+        status: 6,
+        mark: 0,
+        zone: 0,
+        timeout: None,
+        text: "tcp 6 431999 ESTABLISHED src=10.0.0.2 dst=10.0.0.1 sport=40000 dport=21 \
+               src=10.0.0.1 dst=10.0.0.2 sport=21 dport=40000 [ASSURED] mark=0 use=1"
+            .into(),
+    });
+    let (text, json) = answer(rules, &host, "tcp 10.0.0.2:40001 10.0.0.1:50000 in eth0");
+    insta::assert_snapshot!("reason_no_helper_text", text);
+    let reason = &json["reason"];
+    assert_eq!(reason["code"], "no_helper");
+    assert_eq!(reason["no_helper"]["helper"], "ftp");
+    insta::assert_snapshot!(
+        "reason_no_helper_json",
+        serde_json::to_string_pretty(reason).unwrap()
+    );
+}

@@ -235,6 +235,74 @@ pub fn invalid_why(
     }
 }
 
+/// A protocol a conntrack helper follows whose expected connection runs between the same
+/// two hosts as its control connection (`nf_conntrack_ftp.c`, `nf_conntrack_tftp.c`).
+struct HelperProtocol {
+    /// The helper's name (`-j CT --helper NAME`, `ct helper set`, `helper=NAME` in
+    /// `conntrack -L`).
+    name: &'static str,
+    /// The control connection's protocol.
+    proto: IpProto,
+    /// The control connection's server port.
+    control_port: u16,
+    /// The data connection's fixed source port, when it has one (active FTP's 20).
+    data_sport: Option<u16>,
+}
+
+const HELPER_PROTOCOLS: [HelperProtocol; 2] = [
+    HelperProtocol {
+        name: "ftp",
+        proto: IpProto::Tcp,
+        control_port: 21,
+        data_sport: Some(20),
+    },
+    HelperProtocol {
+        name: "tftp",
+        proto: IpProto::Udp,
+        control_port: 69,
+        data_sport: None,
+    },
+];
+
+/// The ground for taking `packet`, the first of its flow, as the data connection of a
+/// helper's protocol: the helper's name and the control connection's entry in `table`
+/// (`None` when only the data port's shape says so: active FTP from port 20). `None` when
+/// there is no ground, or when the control entry has the helper (`helper=ftp`): the kernel
+/// then expects the data connection and no helper is not why it is lost.
+pub fn helper_ground(
+    table: Option<&[CtEntry]>,
+    packet: &Packet,
+) -> Option<(&'static str, Option<usize>)> {
+    let (sport, dport) = packet.l4.ports()?;
+    let between_the_hosts = |e: &CtEntry| {
+        let ends = [e.orig.src, e.orig.dst, e.reply.src, e.reply.dst];
+        ends.contains(&packet.src) && ends.contains(&packet.dst)
+    };
+    HELPER_PROTOCOLS.iter().find_map(|h| {
+        if packet.proto() != h.proto || dport == h.control_port {
+            return None;
+        }
+        let control = table.and_then(|t| {
+            t.iter().position(|e| {
+                e.proto == h.proto && e.orig.dport == h.control_port && between_the_hosts(e)
+            })
+        });
+        match control {
+            Some(i) if has_helper(&table?[i], h.name) => None,
+            Some(i) => Some((h.name, Some(i))),
+            None if h.data_sport == Some(sport) => Some((h.name, None)),
+            None => None,
+        }
+    })
+}
+
+/// Whether `conntrack -L` printed the entry with this helper (`helper=ftp`).
+fn has_helper(e: &CtEntry, helper: &str) -> bool {
+    e.text
+        .split_whitespace()
+        .any(|w| w.strip_prefix("helper=") == Some(helper))
+}
+
 /// The packet's tuple as conntrack forms it (`nf_ct_get_tuple`): ports, or the ICMP echo
 /// id in `sport` and `type << 8 | code` in `dport`.
 pub fn tuple_of(packet: &Packet) -> CtTuple {

@@ -19,7 +19,7 @@ use crate::linux::conntrack::{self, FirstPacket, Nfct};
 use crate::linux::nat;
 use crate::linux::prepared::{Entry, Manip, Prepared};
 use crate::linux::walk::{End, Walk};
-use crate::linux::{delivery, reject, route, symptom};
+use crate::linux::{delivery, eval, reject, route, symptom};
 use crate::trace::{
     AnswerSource, Cause, CtInvalid, CtState, Decider, Event, Fate, Listener, NatRewrite, Note,
     Reply, Response, ResponseKind, RouteDecision, RouteKind, RoutingFailure, RpfCheck, Trace,
@@ -636,9 +636,103 @@ fn cause_of(w: &Walk<'_, '_>, end: &End) -> Option<Cause> {
             },
             None => Cause::NoListener,
         }),
-        (Fate::Dropped | Fate::Rejected { .. }, Decider::Rule(at)) => rule_cause(w, *at),
+        (Fate::Dropped | Fate::Rejected { .. }, Decider::Rule(at)) => {
+            rule_cause(w, *at).or_else(|| no_helper(w, end.hook?))
+        }
+        (Fate::Dropped | Fate::Rejected { .. }, Decider::Policy(_)) => no_helper(w, end.hook?),
         _ => None,
     }
+}
+
+/// A NEW packet lost on a path that accepts RELATED, when it looks like the data connection
+/// of a helper's protocol and no helper is assigned: with one it would have been RELATED.
+/// A ruleset that assigns a helper anywhere is no ground (the kernel may expect it; an nft
+/// `ct helper set` names a helper object, not always after its type).
+fn no_helper(w: &Walk<'_, '_>, hook: Hook) -> Option<Cause> {
+    let conn = w.nfct.conn()?;
+    if conn.state != CtState::New || conn.entry.is_some() || conn.helper.is_some() {
+        return None;
+    }
+    let host = w.host;
+    let table = host.known.conntrack.then_some(host.conntrack.as_slice());
+    let (helper, control) = conntrack::helper_ground(table, w.original)?;
+    if assigns_a_helper(w.ruleset()) {
+        return None;
+    }
+    let related_accept = related_accept_passed(w, hook)?;
+    Some(Cause::NoHelper {
+        helper: helper.to_string(),
+        control: control.map(|i| host.conntrack[i].clone()),
+        related_accept,
+    })
+}
+
+/// Whether any rule assigns a helper (`-j CT --helper`, `ct helper set`).
+fn assigns_a_helper(rs: &model::Ruleset) -> bool {
+    use model::expr::Action;
+    rs.tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+        .flat_map(|r| r.actions())
+        .any(|a| {
+            matches!(
+                a,
+                Action::CtSet {
+                    helper: Some(_),
+                    ..
+                }
+            )
+        })
+}
+
+/// A rule the packet went past at `hook` (the hook where it was lost) that accepts RELATED
+/// but not NEW (`ct state established,related accept`): as RELATED it would have passed.
+fn related_accept_passed(w: &Walk<'_, '_>, hook: Hook) -> Option<model::RuleRef> {
+    use model::expr::{ct_state, Key, Test, Verdict};
+    let rs = w.ruleset();
+    let passes = |m: &model::expr::Match, bits: u64| match &m.test {
+        Test::Cmp { pattern, .. } => {
+            eval::pattern_matches(pattern, eval::Val::Int(bits)) != m.negated
+        }
+        _ => true,
+    };
+    let related_not_new = |r: &model::Rule| {
+        let states: Vec<_> = r
+            .matches()
+            .filter(|m| {
+                matches!(
+                    m.test,
+                    Test::Cmp {
+                        key: Key::CtState,
+                        ..
+                    }
+                )
+            })
+            .collect();
+        matches!(r.verdict(), Some(Verdict::Accept))
+            && !states.is_empty()
+            && states.iter().all(|m| passes(m, ct_state::RELATED))
+            && !states.iter().all(|m| passes(m, ct_state::NEW))
+    };
+    // Each chain walked at the hook, with how many of its rules the packet went past: those
+    // before the rule that matched (a jump or the verdict), all of them at its end.
+    let walked = w.events.iter().filter_map(|e| match e {
+        Event::Rule { hook: h, at, .. } if *h == hook => Some((at.chain_ref(), at.rule)),
+        Event::ChainEnd { hook: h, chain } | Event::Policy { hook: h, chain, .. } if *h == hook => {
+            Some((*chain, usize::MAX))
+        }
+        _ => None,
+    });
+    walked.into_iter().find_map(|(c, passed)| {
+        let rules = &rs.tables[c.table].chains[c.chain].rules;
+        let rule = rules.iter().take(passed).position(related_not_new)?;
+        Some(model::RuleRef {
+            table: c.table,
+            chain: c.chain,
+            rule,
+        })
+    })
 }
 
 fn routing_cause(w: &Walk<'_, '_>, reason: &RoutingFailure) -> Cause {

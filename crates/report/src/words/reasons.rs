@@ -14,12 +14,19 @@
 //! | `ip_forward_off`      | forwarding is off (`net.ipv4.conf.IFACE.forwarding`, `net.ipv6.conf.all.forwarding`) |
 //! | `ct_invalid`          | conntrack found the packet INVALID (a SYN/ACK, RST, FIN or ACK with no entry, bad TCP flags, an ICMP error about an unknown flow, ...) and a rule on the state stopped it |
 //! | `ct_table_full`       | the conntrack table is full: a new connection is dropped           |
+//! | `no_helper`           | a helper protocol's data connection (FTP, TFTP) is NEW because no conntrack helper is assigned to its control connection, and the path accepts RELATED but not NEW; the ground is the control connection's entry in the host's table, or active FTP's source port 20 |
 //! | `martian_source`      | a source address the kernel never accepts from the wire            |
 //! | `martian_destination` | a destination address the kernel never routes from the wire       |
 //! | `ttl_exceeded`        | the TTL (hop limit) ran out while forwarding                       |
 //! | `not_unicast_frame`   | a link-layer broadcast or multicast frame is never forwarded      |
 //! | `no_listener`         | accepted, but nothing listens on the port: the stack refuses       |
 //! | `echo_ignored`        | an echo request this host ignores (`icmp_echo_ignore_all`)         |
+//!
+//! Out of window never arises: the packet model carries no sequence numbers, so a packet
+//! that belongs to an entry of the host's table is taken as inside the window
+//! (`tcp_in_window` is not simulated) and gets the entry's state. The kernel would leave a
+//! segment outside the window INVALID (unless `nf_conntrack_tcp_be_liberal` is 1); the
+//! simulation cannot, so `ct_invalid` is only ever said of a packet without an entry.
 
 use engine::{
     AnswerSource, Cause, CauseCode, CtInvalid, FibStep, FibStepResult, ReverseLookup, RouteSeen,
@@ -41,6 +48,7 @@ pub fn cause_code(code: CauseCode) -> &'static str {
         CauseCode::IpForwardOff => "ip_forward_off",
         CauseCode::CtInvalid => "ct_invalid",
         CauseCode::CtTableFull => "ct_table_full",
+        CauseCode::NoHelper => "no_helper",
         CauseCode::MartianSource => "martian_source",
         CauseCode::MartianDestination => "martian_destination",
         CauseCode::TtlExceeded => "ttl_exceeded",
@@ -95,6 +103,35 @@ pub fn reason(cause: &Cause, rs: &Ruleset) -> Vec<String> {
         Cause::Prohibit => "a prohibit route (or rule) answers administratively prohibited".to_string(),
         Cause::IpForwardOff { sysctl } => format!("forwarding is off: {sysctl} = 0"),
         Cause::CtInvalid { why } => format!("conntrack found it INVALID: {}", ct_invalid(why)),
+        Cause::NoHelper {
+            helper,
+            control,
+            related_accept,
+        } => {
+            let accept = with_loc(
+                rule_label(rs, *related_accept),
+                &rule_location(rs, *related_accept),
+            );
+            let ground = match control {
+                Some(e) => format!("its control connection has no {helper} helper: {}", e.text),
+                None => format!(
+                    "its source port is an active {helper} data connection's and no rule \
+                     assigns the {helper} helper"
+                ),
+            };
+            return vec![
+                format!(
+                    "{code}: a new connection the {helper} conntrack helper would have made \
+                     RELATED; without the helper it is NEW, and {accept} accepts RELATED, not NEW"
+                ),
+                ground,
+                format!(
+                    "the helper is assigned to the control connection by a rule \
+                     (`-j CT --helper {helper}`, nft `ct helper set`); the kernel no longer \
+                     assigns it by port (nf_conntrack_helper = 0 since Linux 4.7)"
+                ),
+            ];
+        }
         Cause::CtTableFull => "the conntrack table is full (nf_conntrack_count reached nf_conntrack_max): a new connection cannot be tracked".to_string(),
         Cause::TtlExceeded => "the TTL ran out while forwarding".to_string(),
         Cause::NotUnicastFrame { .. } => "the frame was not addressed to this host's MAC: never forwarded".to_string(),

@@ -663,6 +663,18 @@ pub(super) fn reason(rs: &Ruleset, c: &engine::Cause) -> super::ReasonJson {
             Cause::CtInvalid { why } => Some(words::ct_invalid_code(why).to_string()),
             _ => None,
         },
+        no_helper: match c {
+            Cause::NoHelper {
+                helper,
+                control,
+                related_accept,
+            } => Some(super::NoHelperJson {
+                helper: helper.clone(),
+                control: control.as_ref().map(|e| e.text.clone()),
+                related_accept: words::rule_label(rs, *related_accept),
+            }),
+            _ => None,
+        },
         text: words::reason(c, rs),
     }
 }

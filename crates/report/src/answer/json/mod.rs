@@ -109,8 +109,22 @@ pub struct ReasonJson {
     /// `ct_invalid`: why conntrack found the packet INVALID: `no_entry`, `bad_tcp_flags`,
     /// `icmp_error_unknown_flow`, `icmp_cannot_open`, `before_conntrack`.
     pub ct_invalid: Option<String>,
+    /// `no_helper`: the helper that would have made the packet RELATED, and its ground.
+    pub no_helper: Option<NoHelperJson>,
     /// In words, one line each.
     pub text: Vec<String>,
+}
+
+/// The ground of a `no_helper` reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoHelperJson {
+    /// The helper (`ftp`, `tftp`).
+    pub helper: String,
+    /// The control connection's entry as `conntrack -L` printed it; `null` when only the
+    /// data port's shape (active FTP's source port 20) is the ground.
+    pub control: Option<String>,
+    /// The rule that accepts RELATED but not NEW.
+    pub related_accept: String,
 }
 
 /// The reverse lookup of a reverse-path check.
