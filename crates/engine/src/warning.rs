@@ -28,6 +28,10 @@ pub enum Assumption {
     SocketsUnknown,
     /// No conntrack table given: the packet is taken as the first of its flow.
     FirstPacketOfFlow,
+    /// A TCP packet met its connection's entry: it is taken as inside the TCP window
+    /// (packets carry no sequence numbers; the kernel marks one outside it INVALID unless
+    /// `nf_conntrack_tcp_be_liberal` is set).
+    InsideTcpWindow,
     /// The routes had no local table (255) for this family: the kernel's implicit local
     /// and broadcast routes were derived from the host's addresses.
     LocalRoutesFromAddresses {

@@ -363,6 +363,9 @@ fn conntrack_in(w: &mut Walk<'_, '_>, hook: Hook) -> Result<(), End> {
     let zone = w.template.zone;
     if host.known.conntrack {
         if let Some((index, reply_dir)) = conntrack::lookup(&host.conntrack, &w.packet, zone) {
+            if matches!(w.packet.l4, L4::Tcp { .. }) {
+                w.assume(Assumption::InsideTcpWindow);
+            }
             let mut conn = conntrack::conn_from_entry(&host.conntrack, index, reply_dir);
             conn.helper = w.template.helper.clone();
             attach(w, hook, Nfct::Tracked(conn));

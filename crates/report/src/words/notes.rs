@@ -46,6 +46,9 @@ pub fn assumption(a: &Assumption, packet: &Packet) -> String {
         Assumption::FirstPacketOfFlow => {
             "the first packet of its flow (no conntrack table given)".to_string()
         }
+        Assumption::InsideTcpWindow => {
+            "inside its connection's TCP window (sequence numbers are not simulated)".to_string()
+        }
         Assumption::LocalRoutesFromAddresses { v6 } => format!(
             "the kernel's local{} routes, derived from the host's addresses (no local table in the {} routes)",
             if *v6 { "" } else { " and broadcast" },

@@ -31,6 +31,7 @@ pub(super) fn assumption(a: &Assumption, packet: &Packet) -> AssumptionJson {
         },
         Assumption::SocketsUnknown => AssumptionKind::SocketsUnknown,
         Assumption::FirstPacketOfFlow => AssumptionKind::FirstPacketOfFlow,
+        Assumption::InsideTcpWindow => AssumptionKind::InsideTcpWindow,
         Assumption::LocalRoutesFromAddresses { v6 } => AssumptionKind::LocalRoutesFromAddresses {
             family: if *v6 { "ip6" } else { "ip" },
         },

@@ -326,6 +326,8 @@ pub enum AssumptionKind {
     SocketsUnknown,
     /// No conntrack table given: the first packet of its flow.
     FirstPacketOfFlow,
+    /// A TCP packet of a known connection: taken as inside its window.
+    InsideTcpWindow,
     /// The kernel's local (and broadcast) routes derived from the host's addresses.
     LocalRoutesFromAddresses {
         /// `ip` or `ip6`.
