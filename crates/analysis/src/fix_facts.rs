@@ -22,11 +22,20 @@ pub enum Opens {
     ZonePort(ZoneOpening),
 }
 
+/// A firewalld zone or policy, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZoneScope {
+    /// `--zone=NAME`.
+    Zone(String),
+    /// `--policy=NAME`.
+    Policy(String),
+}
+
 /// What a port opened in a tool's zone or policy lets through.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZoneOpening {
-    /// The zone or policy as the tool names it (`zone public`, `policy lan-to-wan`).
-    pub scope: String,
+    /// The zone or policy.
+    pub scope: ZoneScope,
     pub proto: IpProto,
     /// First and last port (equal for one port).
     pub ports: (u16, u16),

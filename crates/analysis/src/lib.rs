@@ -51,5 +51,5 @@ pub use cross_table::{CrossTable, EarlierAccept};
 pub use fix::{suggest, Fix, FixRule, Position};
 pub use fix_facts::{
     Blocker, ElementOpening, FixCaveat, FlowOpening, Opens, RuleSite, Service, TrafficOpening,
-    ZoneOpening,
+    ZoneOpening, ZoneScope,
 };

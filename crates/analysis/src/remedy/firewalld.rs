@@ -18,7 +18,7 @@ mod iptables;
 
 use super::{Blocked, Breadth, Candidate, Durability, Language, Step};
 use crate::fix::{FixRule, Position, FIX_SOURCE};
-use crate::fix_facts::{Opens, ZoneOpening};
+use crate::fix_facts::{Opens, ZoneOpening, ZoneScope};
 use crate::fix_nft;
 use engine::Decider;
 use model::owner::{FirewalldRole, Owner};
@@ -173,10 +173,10 @@ impl Scope {
         }
     }
 
-    fn words(&self) -> String {
+    fn opening_scope(&self) -> ZoneScope {
         match self {
-            Scope::Zone(z) => format!("zone {z}"),
-            Scope::Policy(p, _) => format!("policy {p}"),
+            Scope::Zone(z) => ZoneScope::Zone(z.clone()),
+            Scope::Policy(p, _) => ZoneScope::Policy(p.clone()),
         }
     }
 }
@@ -274,7 +274,7 @@ fn runtime_and_permanent(
 
 fn zone_opening(scope: &Scope, flow: &Flow, change: &Change) -> Opens {
     Opens::ZonePort(ZoneOpening {
-        scope: scope.words(),
+        scope: scope.opening_scope(),
         proto: flow.ip_proto,
         ports: (flow.port, flow.port),
         src: change.src,

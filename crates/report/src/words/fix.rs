@@ -3,7 +3,7 @@
 
 use analysis::{
     Blocker, ElementOpening, FixCaveat, FlowOpening, Opens, RuleSite, Service, TrafficOpening,
-    ZoneOpening,
+    ZoneOpening, ZoneScope,
 };
 
 /// "opens only tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out
@@ -39,7 +39,11 @@ fn zone_words(z: &ZoneOpening) -> String {
         (lo, hi) => format!("ports {lo}-{hi}"),
     };
     let from = z.src.map_or("anything".to_string(), |a| a.to_string());
-    format!("opens {} {ports} from {from} in {}", z.proto, z.scope)
+    let scope = match &z.scope {
+        ZoneScope::Zone(name) => format!("zone {name}"),
+        ZoneScope::Policy(name) => format!("policy {name}"),
+    };
+    format!("opens {} {ports} from {from} in {scope}", z.proto)
 }
 
 /// "tcp from 10.1.1.2 (any source port) to 10.1.0.2 port 2175, in on tap0, out on eno1".
