@@ -32,6 +32,15 @@ pub enum Assumption {
     /// (packets carry no sequence numbers; the kernel marks one outside it INVALID unless
     /// `nf_conntrack_tcp_be_liberal` is set).
     InsideTcpWindow,
+    /// The first packet of its flow between hosts whose control connection has a helper
+    /// (`helper=ftp`): taken as not expected (NEW); the kernel's expectation table was not
+    /// given, and if it expects this connection the packet is RELATED.
+    NotExpected {
+        /// The helper (`ftp`).
+        helper: String,
+        /// The control connection's entry as `conntrack -L` printed it.
+        control: String,
+    },
     /// The routes had no local table (255) for this family: the kernel's implicit local
     /// and broadcast routes were derived from the host's addresses.
     LocalRoutesFromAddresses {

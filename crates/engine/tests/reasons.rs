@@ -497,6 +497,36 @@ mod no_helper {
         );
     }
 
+    /// With the helper on the control connection the kernel may hold an expectation for the
+    /// data connection (`conntrack -L expect`, not given): the answer takes it as NEW and says
+    /// so, never silently.
+    #[test]
+    fn a_helper_on_the_control_entry_makes_not_expected_an_assumption() {
+        let rs = nft(RELATED_ONLY);
+        let control = entry(40000, 21, ASSURED | SEEN_REPLY, " helper=ftp");
+        let t = trace(&rs, &host_with(vec![control.clone()]), PASSIVE_DATA);
+        assert_eq!(t.conntrack.state, Some(CtState::New));
+        assert_eq!(
+            t.cause, None,
+            "the helper is assigned: no_helper is not the reason"
+        );
+        assert!(
+            t.assumptions.contains(&engine::Assumption::NotExpected {
+                helper: "ftp".into(),
+                control: control.text.clone(),
+            }),
+            "{:?}",
+            t.assumptions
+        );
+        // Without the helper: no such assumption (the no_helper reason says why instead).
+        let helperless = entry(40000, 21, ASSURED | SEEN_REPLY, "");
+        let t = trace(&rs, &host_with(vec![helperless]), PASSIVE_DATA);
+        assert!(!t
+            .assumptions
+            .iter()
+            .any(|a| matches!(a, engine::Assumption::NotExpected { .. })));
+    }
+
     #[test]
     fn no_ground_no_helper_reason() {
         let rs = nft(RELATED_ONLY);

@@ -274,25 +274,43 @@ pub fn helper_ground(
     packet: &Packet,
 ) -> Option<(&'static str, Option<usize>)> {
     let (sport, dport) = packet.l4.ports()?;
-    let between_the_hosts = |e: &CtEntry| {
-        let ends = [e.orig.src, e.orig.dst, e.reply.src, e.reply.dst];
-        ends.contains(&packet.src) && ends.contains(&packet.dst)
-    };
     HELPER_PROTOCOLS.iter().find_map(|h| {
         if packet.proto() != h.proto || dport == h.control_port {
             return None;
         }
-        let control = table.and_then(|t| {
-            t.iter().position(|e| {
-                e.proto == h.proto && e.orig.dport == h.control_port && between_the_hosts(e)
-            })
-        });
-        match control {
-            Some(i) if has_helper(&table?[i], h.name) => None,
-            Some(i) => Some((h.name, Some(i))),
+        match table.and_then(|t| control_of(t, packet, h).map(|i| (t, i))) {
+            Some((t, i)) if has_helper(&t[i], h.name) => None,
+            Some((_, i)) => Some((h.name, Some(i))),
             None if h.data_sport == Some(sport) => Some((h.name, None)),
             None => None,
         }
+    })
+}
+
+/// The entry of `table` of `h`'s control connection between `packet`'s two hosts.
+fn control_of(table: &[CtEntry], packet: &Packet, h: &HelperProtocol) -> Option<usize> {
+    table.iter().position(|e| {
+        let ends = [e.orig.src, e.orig.dst, e.reply.src, e.reply.dst];
+        e.proto == h.proto
+            && e.orig.dport == h.control_port
+            && ends.contains(&packet.src)
+            && ends.contains(&packet.dst)
+    })
+}
+
+/// The helper whose control connection (an entry of `table` between the packet's hosts,
+/// printed with `helper=NAME`) may expect `packet`, the first of its flow: the kernel's
+/// expectation table (`conntrack -L expect`) would say whether it is RELATED; the entries
+/// alone do not.
+pub fn expected_by(table: &[CtEntry], packet: &Packet) -> Option<(&'static str, usize)> {
+    let (_, dport) = packet.l4.ports()?;
+    HELPER_PROTOCOLS.iter().find_map(|h| {
+        if packet.proto() != h.proto || dport == h.control_port {
+            return None;
+        }
+        control_of(table, packet, h)
+            .filter(|&i| has_helper(&table[i], h.name))
+            .map(|i| (h.name, i))
     })
 }
 

@@ -371,6 +371,12 @@ fn conntrack_in(w: &mut Walk<'_, '_>, hook: Hook) -> Result<(), End> {
             attach(w, hook, Nfct::Tracked(conn));
             return Ok(());
         }
+        if let Some((helper, control)) = conntrack::expected_by(&host.conntrack, &w.packet) {
+            w.assume(Assumption::NotExpected {
+                helper: helper.to_string(),
+                control: host.conntrack[control].text.clone(),
+            });
+        }
     } else {
         w.assume(Assumption::FirstPacketOfFlow);
     }

@@ -46,6 +46,10 @@ pub fn assumption(a: &Assumption, packet: &Packet) -> String {
         Assumption::FirstPacketOfFlow => {
             "the first packet of its flow (no conntrack table given)".to_string()
         }
+        Assumption::NotExpected { helper, control } => format!(
+            "not expected by the {helper} helper of `{control}` (NEW): the expectation table \
+             (`conntrack -L expect`) was not given; if it expects this connection, it is RELATED"
+        ),
         Assumption::InsideTcpWindow => {
             "inside its connection's TCP window (sequence numbers are not simulated)".to_string()
         }

@@ -32,6 +32,10 @@ pub(super) fn assumption(a: &Assumption, packet: &Packet) -> AssumptionJson {
         Assumption::SocketsUnknown => AssumptionKind::SocketsUnknown,
         Assumption::FirstPacketOfFlow => AssumptionKind::FirstPacketOfFlow,
         Assumption::InsideTcpWindow => AssumptionKind::InsideTcpWindow,
+        Assumption::NotExpected { helper, control } => AssumptionKind::NotExpected {
+            helper: helper.clone(),
+            control: control.clone(),
+        },
         Assumption::LocalRoutesFromAddresses { v6 } => AssumptionKind::LocalRoutesFromAddresses {
             family: if *v6 { "ip6" } else { "ip" },
         },

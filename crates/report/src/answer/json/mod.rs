@@ -328,6 +328,12 @@ pub enum AssumptionKind {
     FirstPacketOfFlow,
     /// A TCP packet of a known connection: taken as inside its window.
     InsideTcpWindow,
+    /// Taken as not expected by a helper whose control connection is in the table.
+    NotExpected {
+        helper: String,
+        /// The control connection's `conntrack -L` line.
+        control: String,
+    },
     /// The kernel's local (and broadcast) routes derived from the host's addresses.
     LocalRoutesFromAddresses {
         /// `ip` or `ip6`.
