@@ -147,7 +147,8 @@ fn empty_inputs_do_not_panic() {
         "out",
         "eth1",
     ]);
-    assert!(matches!(r.code, 0 | 1 | 3), "{}\n{}", r.out, r.err);
+    // No rules at all is no ground for an answer (see the test below).
+    assert_eq!(r.code, 2, "{}\n{}", r.out, r.err);
     let r = whyblocked(&["--from-log", ""]);
     assert_eq!(r.code, 2, "{}", r.err);
     let r = whyblocked(&[""]);
@@ -457,4 +458,32 @@ fn nft_rules_are_told_by_content_and_format_overrides() {
         "{}",
         run.err
     );
+}
+
+/// An empty rules file (what `iptables-save > f` leaves without root) is no ground for an
+/// all-clear: an input error naming the likely cause, for answers and counters alike.
+#[test]
+fn an_empty_rules_file_is_an_input_error_not_an_all_clear() {
+    let dir = TempDir::new("empty-rules");
+    for (name, text) in [("empty.v4", ""), ("blank.v4", " \n\n\t\n")] {
+        let rules = dir.file(name, text);
+        let r = whyblocked(&[
+            "--rules",
+            &rules,
+            "tcp",
+            "192.0.2.7:40000",
+            "10.0.0.1:22",
+            "in",
+            "eth0",
+        ]);
+        assert_eq!(r.code, 2, "{}{}", r.out, r.err);
+        assert!(r.out.is_empty(), "{}", r.out);
+        assert!(r.err.contains(&format!("{rules} is empty")), "{}", r.err);
+        assert!(r.err.contains("not run as root"), "{}", r.err);
+    }
+    let a = dir.file("a.txt", "");
+    let b = dir.file("b.txt", "");
+    let r = whyblocked(&["counters", &a, &b]);
+    assert_eq!(r.code, 2, "{}{}", r.out, r.err);
+    assert!(r.err.contains("is empty"), "{}", r.err);
 }

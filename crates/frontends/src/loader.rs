@@ -52,6 +52,9 @@ pub enum LoadError {
     Parse(ParseError),
     /// No line of a non-empty file tells its dialect.
     UnknownDialect { file: String },
+    /// The file is empty or holds only whitespace: no rules at all. An answer on it would
+    /// be an all-clear without ground.
+    Empty { file: String },
 }
 
 impl fmt::Display for LoadError {
@@ -65,6 +68,15 @@ impl fmt::Display for LoadError {
                  iptables-save, no `table FAMILY NAME {{` of nft, no JSON \"nftables\" object); \
                  say it with --format iptables|nft|nft-json"
             ),
+            LoadError::Empty { file } => write!(
+                f,
+                "{file} is empty: it holds no rules, so there is nothing to answer from. \
+                 `iptables-save > {file}` and `nft list ruleset > {file}` leave it empty when \
+                 they are not run as root (their error goes to the terminal): run them with \
+                 sudo, or take `sudo whyblocked snapshot` (iptables-save of a host without \
+                 rules still lists its tables; an empty `nft list ruleset` as root means there \
+                 is no nftables firewall to ask about)"
+            ),
         }
     }
 }
@@ -74,7 +86,7 @@ impl std::error::Error for LoadError {
         match self {
             LoadError::Io { error, .. } => Some(error),
             LoadError::Parse(e) => Some(e),
-            LoadError::UnknownDialect { .. } => None,
+            LoadError::UnknownDialect { .. } | LoadError::Empty { .. } => None,
         }
     }
 }
@@ -99,6 +111,11 @@ pub fn read_rules(
     let mut out = LoadedRules::default();
     for source in sources {
         let source = source?;
+        if source.text.trim().is_empty() {
+            return Err(LoadError::Empty {
+                file: source.name.to_string(),
+            });
+        }
         match dialect_of(&source, options.dialect, &mut out.notes)? {
             Dialect::Iptables => {
                 let family = match options.family {
@@ -137,9 +154,8 @@ pub fn read_source(path: &Path) -> Result<SourceFile, LoadError> {
     Ok(SourceFile::new(path.display().to_string(), text))
 }
 
-/// The dialect of a rules file: `forced` when given, else told from its content, with a
-/// note saying how it was read (mixed hosts make this worth stating). An empty file is an
-/// empty iptables-save.
+/// The dialect of a non-empty rules file: `forced` when given, else told from its content,
+/// with a note saying how it was read (mixed hosts make this worth stating).
 fn dialect_of(
     source: &SourceFile,
     forced: Option<Dialect>,
@@ -159,7 +175,6 @@ fn dialect_of(
             });
             Ok(d)
         }
-        None if source.text.trim().is_empty() => Ok(Dialect::Iptables),
         None => Err(LoadError::UnknownDialect {
             file: source.name.to_string(),
         }),
@@ -254,12 +269,29 @@ mod tests {
     }
 
     #[test]
-    fn unknown_dialect_is_an_error_and_an_empty_file_is_no_rules() {
+    fn unknown_dialect_is_an_error_and_so_is_an_empty_file() {
         let err = read(&[("x", "hello\n")], LoadOptions::default()).unwrap_err();
         assert!(err
             .to_string()
             .starts_with("x: cannot tell which rules language"));
-        let loaded = read(&[("e", "\n")], LoadOptions::default()).unwrap();
-        assert!(loaded.ruleset.tables.is_empty());
+        // Empty or whitespace only, whatever --format says: no ground for any answer.
+        for text in ["", "\n", "  \n\t\n"] {
+            for dialect in [None, Some(Dialect::Iptables), Some(Dialect::NftText)] {
+                let options = LoadOptions {
+                    dialect,
+                    family: None,
+                };
+                let err = read(&[("rules.v4", text)], options).unwrap_err();
+                assert!(matches!(err, LoadError::Empty { .. }), "{err}");
+                assert!(err.to_string().starts_with("rules.v4 is empty"), "{err}");
+            }
+        }
+        // A host without a firewall lists empty tables: that is a ruleset.
+        let loaded = read(
+            &[("r", "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n")],
+            LoadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(loaded.ruleset.tables.len(), 1);
     }
 }
