@@ -32,6 +32,9 @@ pub struct Config {
     pub notes: Vec<InputNote>,
     /// The firewall tools' own configuration, from a host directory or snapshot.
     pub tool_config: ToolConfig,
+    /// Each `--assume` as given, with the sites it decides: one that decides nothing on the
+    /// packet's path is an error, never silently ignored.
+    pub assumed: Vec<(String, Vec<UnknownSite>)>,
 }
 
 /// The inputs, read and parsed: what both simulating and `verify` need.
@@ -137,8 +140,11 @@ impl Config {
         } = Inputs::load(&args.input)?;
 
         let mut options = Options::default();
+        let mut assumed = Vec::new();
         for a in &args.assume {
-            options.assume.extend(parse_assume(a, &ruleset)?);
+            let sites = parse_assume(a, &ruleset)?;
+            assumed.push((a.clone(), sites.iter().map(|(s, _)| *s).collect()));
+            options.assume.extend(sites);
         }
 
         let format = if args.json {
@@ -161,6 +167,20 @@ impl Config {
             fix: !args.no_fix,
             notes,
             tool_config,
+            assumed,
+        })
+    }
+
+    /// The `--assume` that decided no Unknown match on any branch of `outcome`: the rule at
+    /// its line was not reached by this packet, or decided it without an Unknown.
+    pub fn unused_assumption(&self, outcome: &engine::Outcome) -> Option<&str> {
+        self.assumed.iter().find_map(|(spec, sites)| {
+            let used = outcome.branches.iter().any(|b| {
+                b.choices
+                    .iter()
+                    .any(|c| c.assumed_by_user && sites.contains(&c.site))
+            });
+            (!used).then_some(spec.as_str())
         })
     }
 

@@ -109,6 +109,13 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
         &config.packet,
         &config.options,
     );
+    if let Some(spec) = config.unused_assumption(&outcome) {
+        return Err(Error::Input(format!(
+            "--assume {spec}: the rule at that line decided nothing unknown for this packet \
+             (the packet does not reach it, or it matches or not without an Unknown), so \
+             nothing was assumed; drop it, or point it at the line the answer lists as unknown"
+        )));
+    }
     let remedies = if config.fix {
         analysis::remedy::remedies(
             &config.ruleset,

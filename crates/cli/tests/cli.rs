@@ -294,6 +294,35 @@ fn assume_decides_an_unknown_match() {
     assert!(r.err.contains("--assume 5=match"), "{}", r.err);
 }
 
+/// An `--assume` that decides nothing for this packet is an error, not silently ignored: a
+/// rule without an Unknown match, or one the packet never reaches.
+#[test]
+fn assume_on_a_rule_with_nothing_unknown_is_an_error() {
+    let dir = TempDir::new("assume-unused");
+    let rules = dir.file(
+        "rules.v4",
+        &LIMITED.replace("COMMIT", "-A INPUT -p udp -j DROP\nCOMMIT"),
+    );
+    for (assume, packet) in [
+        // Line 7 has no Unknown match.
+        ("7=match", "udp 192.0.2.7:40000 10.0.0.1:53 in eth0"),
+        // Line 6 is Unknown, but a UDP packet is decided before its rate limit is asked.
+        ("6=match", "udp 192.0.2.7:40000 10.0.0.1:53 in eth0"),
+    ] {
+        let mut args = vec!["--rules", &rules, "--assume", assume];
+        args.extend(packet.split_whitespace());
+        let r = whyblocked(&args);
+        assert_eq!(r.code, 2, "--assume {assume}\n{}\n{}", r.out, r.err);
+        assert!(
+            r.err.contains(&format!(
+                "--assume {assume}: the rule at that line decided nothing unknown"
+            )),
+            "{}",
+            r.err
+        );
+    }
+}
+
 /// An owner match is Unknown only when evaluated (the sending process's uid is not in the
 /// packet spec); `--assume` decides it all the same.
 #[test]
