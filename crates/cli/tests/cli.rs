@@ -516,3 +516,34 @@ fn an_empty_rules_file_is_an_input_error_not_an_all_clear() {
     assert_eq!(r.code, 2, "{}{}", r.out, r.err);
     assert!(r.err.contains("is empty"), "{}", r.err);
 }
+
+/// A host directory with none of the files it may hold (`addr.json` for `ip-addr.json`) is
+/// an input error listing what was found and what is expected, not "no host state given".
+#[test]
+fn a_host_directory_with_nothing_recognised_is_an_input_error() {
+    let dir = TempDir::new("host-unrecognised");
+    dir.file("addr.json", "[]");
+    dir.file("routes.json", "[]");
+    let rules = dir.file("rules.v4", SSH_ONLY);
+    let host = dir.0.to_string_lossy().into_owned();
+    let r = whyblocked(&[
+        "--rules",
+        &rules,
+        "--host",
+        &host,
+        "tcp",
+        "192.0.2.7:40000",
+        "10.0.0.1:22",
+        "in",
+        "eth0",
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.out, r.err);
+    assert!(
+        r.err.contains(
+            "no file of a host directory in it (found: addr.json, routes.json, rules.v4)"
+        ),
+        "{}",
+        r.err
+    );
+    assert!(r.err.contains("ip-addr.json (`ip -j addr`)"), "{}", r.err);
+}

@@ -176,10 +176,20 @@ fn a_file_is_not_a_host_directory() {
 }
 
 #[test]
-fn empty_directory_knows_nothing() {
+fn a_directory_with_nothing_recognised_is_an_error() {
     let dir = Scratch::new("empty");
-    let host = host_dir::load(&dir.0).unwrap().host;
-    assert_eq!(host, model::Host::default());
+    let err = host_dir::load(&dir.0).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::NothingRecognised { found, .. } if found.is_empty()),
+        "{err}"
+    );
+    dir.write("addr.json", "[]");
+    let err = host_dir::load(&dir.0).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("(found: addr.json); expected any of ip-addr.json (`ip -j addr`)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -297,5 +307,6 @@ fn tool_config_files_and_commands() {
     assert_eq!(config.files_under("/etc/firewalld/zones/").count(), 1);
     // A host directory without `etc/` or `cmd/` has no tool configuration.
     let empty = Scratch::new("config-empty");
+    empty.write("sysctl.txt", "net.ipv4.ip_forward = 1\n");
     assert!(host_dir::load(&empty.0).unwrap().config.files.is_empty());
 }

@@ -62,12 +62,46 @@ pub enum LoadError {
     Io { path: PathBuf, error: io::Error },
     /// A file was read but does not parse.
     Parse(ParseError),
+    /// No file of a host directory is in it: an answer would say "no host state" after
+    /// being given a directory. `found` lists what is there instead.
+    NothingRecognised { dir: PathBuf, found: Vec<String> },
 }
+
+/// The files a host directory may hold, with the command that makes each.
+const FILES: [(&str, &str); 9] = [
+    ("ip-addr.json", "ip -j addr"),
+    ("ip-route.json", "ip -j route show table all"),
+    ("ip6-route.json", "ip -6 -j route show table all"),
+    ("ip-rule.json", "ip -j rule"),
+    ("ip6-rule.json", "ip -6 -j rule"),
+    ("sysctl.txt", "sysctl -a"),
+    ("ss.txt", "ss -ltnuH"),
+    ("conntrack.txt", "conntrack -L"),
+    ("ipset.txt", "ipset save"),
+];
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            LoadError::NothingRecognised { dir, found } => {
+                let expected: Vec<String> = FILES
+                    .iter()
+                    .map(|(file, command)| format!("{file} (`{command}`)"))
+                    .collect();
+                write!(
+                    f,
+                    "{}: no file of a host directory in it (found: {}); expected any of {}, \
+                     or etc/ and cmd/ with the tools' configuration",
+                    dir.display(),
+                    if found.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        found.join(", ")
+                    },
+                    expected.join(", ")
+                )
+            }
             LoadError::Parse(e) => e.fmt(f),
         }
     }
@@ -78,6 +112,7 @@ impl std::error::Error for LoadError {
         match self {
             LoadError::Io { error, .. } => Some(error),
             LoadError::Parse(e) => Some(e),
+            LoadError::NothingRecognised { .. } => None,
         }
     }
 }
@@ -147,6 +182,31 @@ pub fn load(dir: &Path) -> Result<HostState, LoadError> {
         state.ipsets = crate::host::ipset::parse(&s)?;
     }
     state.config = read_config(dir)?;
+    let known = host.known;
+    let read_any = known.addresses
+        || known.routes
+        || known.policy_rules
+        || known.sysctls
+        || known.sockets
+        || known.conntrack
+        || !state.ipsets.is_empty()
+        || FILES.iter().any(|(f, _)| dir.join(f).is_file())
+        || !state.config.files.is_empty();
+    if !read_any {
+        let mut found: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        return Err(LoadError::NothingRecognised {
+            dir: dir.to_path_buf(),
+            found,
+        });
+    }
     Ok(state)
 }
 
