@@ -131,6 +131,11 @@ pub fn list_ours() -> Vec<String> {
     names
 }
 
+/// Whether the namespace `name` exists now.
+fn exists(name: &str) -> bool {
+    std::path::Path::new("/run/netns").join(name).exists()
+}
+
 /// The pid encoded in a namespace name `wb<pid>_...`.
 pub fn creator_pid(name: &str) -> Option<u32> {
     let rest = name.strip_prefix(PREFIX)?;
@@ -151,8 +156,13 @@ pub fn sweep_stale() -> Result<Vec<String>, LiveError> {
             continue;
         };
         if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            cmd::run_ok("ip", &["netns", "del", &name], None)?;
-            deleted.push(name);
+            // Another process sweeping at the same time may delete it first: a namespace
+            // that is gone is what this wanted, not a failure.
+            match cmd::run_ok("ip", &["netns", "del", &name], None) {
+                Ok(_) => deleted.push(name),
+                Err(_) if !exists(&name) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(deleted)

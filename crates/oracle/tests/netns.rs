@@ -163,6 +163,33 @@ fn sweep_deletes_namespaces_of_dead_processes_only() {
     );
 }
 
+/// Several processes sweep at once (tests run in parallel, each `verify` sweeps first): the
+/// one that loses the race to delete a stale namespace must not fail. CI once failed here.
+#[test]
+fn concurrent_sweeps_all_succeed() {
+    if !common::kernel_tests_enabled("concurrent_sweeps_all_succeed") {
+        return;
+    }
+    // pid_max is at most 2^22: these pids cannot exist.
+    let stale: Vec<String> = (0..24).map(|i| format!("wb4194398_{i}race")).collect();
+    for name in &stale {
+        std::process::Command::new("ip")
+            .args(["netns", "add", name])
+            .status()
+            .unwrap();
+    }
+    let results: Vec<_> = std::thread::scope(|s| {
+        let sweeps: Vec<_> = (0..8).map(|_| s.spawn(oracle::sweep_stale)).collect();
+        sweeps.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in &results {
+        assert!(r.is_ok(), "a sweep failed: {r:?}");
+    }
+    for name in &stale {
+        assert!(!exists(name), "{name} survived the sweeps");
+    }
+}
+
 #[test]
 fn packets_without_host_state_get_interfaces_and_routes() {
     if !common::kernel_tests_enabled("packets_without_host_state_get_interfaces_and_routes") {
