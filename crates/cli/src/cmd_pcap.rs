@@ -37,6 +37,14 @@ pub struct PcapArgs {
     /// Flows held in memory at once (the longest idle are classified early beyond it).
     #[arg(long = "max-flows", value_name = "N", default_value_t = 65_536)]
     pub max_flows: usize,
+    /// Failed and suspicious flows listed at most (all are counted); a bound for tests.
+    #[arg(
+        long = "max-findings",
+        value_name = "N",
+        default_value_t = 10_000,
+        hide = true
+    )]
+    pub max_findings: usize,
     /// Never draw the progress line (drawn on stderr for big files when it is a terminal).
     #[arg(long = "no-progress")]
     pub no_progress: bool,
@@ -93,6 +101,7 @@ pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Conclusion, Error> {
     };
     let options = capture::Options {
         max_flows: a.max_flows,
+        max_findings: a.max_findings,
         ..capture::Options::default()
     };
     let analysis = capture::analyze(input, &options, &mut progress)

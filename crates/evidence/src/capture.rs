@@ -4,7 +4,10 @@
 //! Memory stays bounded whatever the capture's size: the reader's buffer is fixed, the
 //! flow table holds at most [`Options::max_flows`] flows (the longest idle are classified
 //! early and forgotten), and at most [`Options::max_findings`] findings are kept (the rest
-//! are counted).
+//! are counted). What the bounds cost is counted too, so that every count stays true: all
+//! failed and suspicious flows (kept or not), the TCP flows evicted while still open
+//! (their fate unknown, never "fine"), and the flows seen again mid-stream after eviction
+//! (counted once).
 //!
 //! ```
 //! # fn demo(bytes: &[u8]) -> Result<(), evidence::pcap::CaptureError> {
@@ -15,7 +18,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::classify::{classify, fine, Finding, FineFlow};
+use crate::classify::{classify, fine, Finding, FineFlow, Symptom};
 use crate::flows::{Flow, FlowTable, TableStats};
 use crate::pcap::{CaptureError, CaptureReader, Format, Interface, ReadStats};
 use crate::wire::{decode, NotDecoded};
@@ -28,6 +31,8 @@ pub struct Options {
     pub max_flows: usize,
     /// Findings kept; more are counted in [`CaptureAnalysis::findings_not_kept`].
     pub max_findings: usize,
+    /// Evicted flows' keys remembered, to know their later packets as the same flow.
+    pub max_evicted_remembered: usize,
 }
 
 /// Fine flows kept (the lowest-numbered), to show what worked beside what failed; all are
@@ -39,6 +44,7 @@ impl Default for Options {
         Options {
             max_flows: 65_536,
             max_findings: 10_000,
+            max_evicted_remembered: crate::flows::MAX_EVICTED_REMEMBERED,
         }
     }
 }
@@ -68,11 +74,21 @@ pub struct CaptureAnalysis {
     pub bytes: u64,
     pub first_ts: Option<u64>,
     pub last_ts: Option<u64>,
-    /// Failed and suspicious flows, in order of their first packet.
+    /// Failed and suspicious flows, in order of their first packet (at most
+    /// [`CaptureAnalysis::findings_limit`]).
     pub findings: Vec<Finding>,
     pub findings_not_kept: u64,
-    /// Flows with nothing wrong.
+    /// How many findings are kept at most ([`Options::max_findings`]).
+    pub findings_limit: usize,
+    /// All failed flows, kept or not.
+    pub failed: u64,
+    /// All suspicious flows, kept or not.
+    pub suspicious: u64,
+    /// Flows with nothing wrong, seen whole.
     pub ok_flows: u64,
+    /// TCP flows evicted while still open, with nothing wrong so far (a SYN whose answer
+    /// may still have come, a connection not closed): their fate is unknown.
+    pub evicted_open: u64,
     /// The first [`FINE_KEPT`] of them (by flow number), with what they show working.
     pub fine: Vec<FineFlow>,
     /// Reading stopped early on a malformed record: what came before is analysed.
@@ -82,7 +98,7 @@ pub struct CaptureAnalysis {
 impl CaptureAnalysis {
     /// Whether any flow failed (rather than merely looking suspicious).
     pub fn has_failures(&self) -> bool {
-        self.findings.iter().any(|f| f.symptom.is_failure())
+        self.failed > 0
     }
 }
 
@@ -95,11 +111,14 @@ pub fn analyze<R: Read>(
     progress: &mut dyn FnMut(u64),
 ) -> Result<CaptureAnalysis, CaptureError> {
     let mut reader = CaptureReader::new(input)?;
-    let mut table = FlowTable::new(options.max_flows);
+    let mut table = FlowTable::bounded(options.max_flows, options.max_evicted_remembered);
     let mut packets = PacketStats::default();
     let mut findings: Vec<Finding> = Vec::new();
     let mut not_kept = 0u64;
+    let mut failed = 0u64;
+    let mut suspicious = 0u64;
     let mut ok = 0u64;
+    let mut evicted_open = 0u64;
     let mut first_ts = None;
     let mut last_ts = None;
     let mut stopped_by = None;
@@ -107,8 +126,25 @@ pub fn analyze<R: Read>(
     let mut fine_flows: Vec<FineFlow> = Vec::new();
     let max_findings = options.max_findings;
     let mut sink = |mut flow: Flow, t: &FlowTable| match classify(&mut flow, &|a| t.ttl_of(a)) {
-        Some(f) if findings.len() < max_findings => findings.push(f),
-        Some(_) => not_kept += 1,
+        // Evicted open before its answer was due: not (yet) a timeout.
+        Some(f) if flow.evicted_open && matches!(f.symptom, Symptom::SynUnanswered { .. }) => {
+            evicted_open += 1;
+        }
+        Some(f) => {
+            if f.symptom.is_failure() {
+                failed += 1;
+            } else {
+                suspicious += 1;
+            }
+            if findings.len() < max_findings {
+                findings.push(f);
+            } else {
+                not_kept += 1;
+            }
+        }
+        // Seen again after eviction: counted in `TableStats::resumed`, never as fine.
+        None if flow.resumed => {}
+        None if flow.evicted_open => evicted_open += 1,
         None if flow.answers.is_none() => {
             ok += 1;
             // Flows end in no particular order (eviction, then the drain): keep the
@@ -172,7 +208,11 @@ pub fn analyze<R: Read>(
         last_ts,
         findings,
         findings_not_kept: not_kept,
+        findings_limit: max_findings,
+        failed,
+        suspicious,
         ok_flows: ok,
+        evicted_open,
         fine: fine_flows,
         stopped_by,
     })

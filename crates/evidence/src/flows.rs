@@ -10,6 +10,11 @@
 //! Memory is bounded by [`FlowTable::new`]'s `max_flows`: when the table is full, the
 //! quarter of flows idle the longest is handed back for classification and forgotten.
 //! Per-address TTL memory (to tell a firewall's RST from the server's) is bounded too.
+//!
+//! An evicted flow's key is remembered (as a 64-bit fingerprint, up to a bound), so that
+//! its later packets are known as the same flow seen again mid-stream: counted once, never
+//! taken for a new flow that went fine. Past the bound the count of flows is an upper
+//! bound, and [`TableStats::evictions_not_remembered`] says by how many it may be off.
 
 use crate::tls::{looks_like_tls, Side, TlsTracker};
 use crate::wire::{Datagram, Direction, Quoted, Transport};
@@ -34,6 +39,10 @@ const FIN: u8 = 0x01;
 
 /// How many flows may hold a TLS tracker at once (each holds up to ~100 KiB of buffers).
 pub const MAX_TLS_FLOWS: usize = 1024;
+/// How long after its last SYN an unanswered connection is taken as given up when it is
+/// evicted (Linux retransmits a SYN after 1 s, then 2 s later): evicted sooner, its
+/// answer may still come, and its fate is unknown.
+pub const SYN_GIVEN_UP_NS: u64 = 3_000_000_000;
 /// How many addresses' TTLs are remembered.
 const MAX_TTL_ADDRS: usize = 65_536;
 
@@ -98,6 +107,12 @@ pub struct Flow {
     pub payload: [u64; 2],
     /// The flow was created from an ICMP error's quote: its packets are not in the capture.
     pub from_quote: bool,
+    /// The flow was evicted before and is seen again mid-stream: what came before is not
+    /// in this record, so it cannot be called fine.
+    pub resumed: bool,
+    /// The flow was evicted while its TCP connection was still open (and not a SYN given up
+    /// on): its fate is unknown.
+    pub evicted_open: bool,
     // TCP.
     pub syns: u32,
     pub last_syn_ts: u64,
@@ -126,6 +141,18 @@ impl Flow {
     }
     pub fn is_tcp(&self) -> bool {
         self.protocol == TCP
+    }
+    /// Only SYNs, the last one [`SYN_GIVEN_UP_NS`] or more before `now`: the client's
+    /// first retransmission would have come by then, so the answer is not just late.
+    fn syn_given_up(&self, now: u64) -> bool {
+        self.syns > 0
+            && self.synacks == 0
+            && self.packets[1] == 0
+            && now.saturating_sub(self.last_syn_ts) >= SYN_GIVEN_UP_NS
+    }
+    /// A TCP connection that was reset or closed both ways (other flows have no end).
+    fn tcp_ended(&self) -> bool {
+        self.rst.iter().any(Option::is_some) || self.fin == [true, true]
     }
 }
 
@@ -299,6 +326,23 @@ pub struct TableStats {
     pub no_transport: u64,
     /// TLS flows not followed because [`MAX_TLS_FLOWS`] were already followed.
     pub tls_not_followed: u64,
+    /// Distinct flows seen again after they were evicted (each counted once).
+    pub resumed: u64,
+    /// Evictions whose key could not be remembered (the memory of evicted keys was
+    /// full): [`TableStats::flows`] may count each of them twice.
+    pub evictions_not_remembered: u64,
+}
+
+/// How many evicted flows' keys are remembered by default (8 bytes each, plus the map).
+pub const MAX_EVICTED_REMEMBERED: usize = 1 << 22;
+
+/// What is remembered of an evicted flow's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Evicted {
+    /// Not seen since.
+    Gone,
+    /// Seen again, and counted in [`TableStats::resumed`].
+    CameBack,
 }
 
 /// The flow table.
@@ -308,6 +352,9 @@ pub struct FlowTable {
     syn_sent: FnvMap<Endpoint, FlowKey>,
     ttl_by_addr: FnvMap<IpAddr, u8>,
     max_flows: usize,
+    /// Fingerprints of evicted flows' keys, at most `max_evicted_remembered`.
+    evicted_keys: FnvMap<u64, Evicted>,
+    max_evicted_remembered: usize,
     tls_flows: usize,
     next_id: u64,
     pub stats: TableStats,
@@ -316,11 +363,19 @@ pub struct FlowTable {
 impl FlowTable {
     /// A table holding at most `max_flows` flows (at least 16).
     pub fn new(max_flows: usize) -> FlowTable {
+        FlowTable::bounded(max_flows, MAX_EVICTED_REMEMBERED)
+    }
+
+    /// A table holding at most `max_flows` flows (at least 16) and remembering at most
+    /// `max_evicted_remembered` evicted flows' keys.
+    pub fn bounded(max_flows: usize, max_evicted_remembered: usize) -> FlowTable {
         FlowTable {
             map: FnvMap::default(),
             syn_sent: FnvMap::default(),
             ttl_by_addr: FnvMap::default(),
             max_flows: max_flows.max(16),
+            evicted_keys: FnvMap::default(),
+            max_evicted_remembered,
             tls_flows: 0,
             next_id: 0,
             stats: TableStats::default(),
@@ -603,14 +658,14 @@ impl FlowTable {
         evicted: &mut dyn FnMut(Flow, &FlowTable),
     ) {
         if self.map.len() >= self.max_flows {
-            self.evict(evicted);
+            self.evict(seen.ts, evicted);
         }
         if self.map.len() >= self.max_flows {
             self.stats.unmatched_errors += 1;
             return;
         }
         self.next_id += 1;
-        self.stats.flows += 1;
+        let resumed = self.count_new(&key);
         let mut f = new_flow(
             self.next_id,
             protocol,
@@ -623,6 +678,7 @@ impl FlowTable {
             d.direction,
         );
         f.from_quote = true;
+        f.resumed = resumed;
         f.packets = [0, 0];
         f.icmp_error = Some(seen);
         self.map.insert(key, f);
@@ -680,13 +736,11 @@ impl FlowTable {
     ) -> &mut Flow {
         let key = FlowKey::new(protocol, src, dst);
         if !self.map.contains_key(&key) && self.map.len() >= self.max_flows {
-            self.evict(evicted);
+            self.evict(ts, evicted);
         }
-        let next_id = &mut self.next_id;
-        let stats = &mut self.stats;
-        self.map.entry(key).or_insert_with(|| {
-            *next_id += 1;
-            stats.flows += 1;
+        if !self.map.contains_key(&key) {
+            let resumed = self.count_new(&key);
+            self.next_id += 1;
             let (client, server) = if answer { (dst, src) } else { (src, dst) };
             let mut first = Packet::new(d.src, d.dst, l4);
             first.ttl = d.ttl;
@@ -695,8 +749,8 @@ impl FlowTable {
             first.id = d.ident;
             first.dont_fragment = d.dont_fragment;
             first.fragment = Fragment::None;
-            new_flow(
-                *next_id,
+            let mut f = new_flow(
+                self.next_id,
                 protocol,
                 client,
                 server,
@@ -705,8 +759,42 @@ impl FlowTable {
                 ts,
                 interface,
                 d.direction,
-            )
-        })
+            );
+            f.resumed = resumed;
+            self.map.insert(key, f);
+        }
+        self.map.get_mut(&key).expect("held or just inserted")
+    }
+
+    /// Counts a flow about to be created for `key`: a new one, or one seen again after its
+    /// eviction (counted once in [`TableStats::resumed`]). True for the latter.
+    fn count_new(&mut self, key: &FlowKey) -> bool {
+        match self.evicted_keys.get_mut(&fingerprint(key)) {
+            Some(seen) => {
+                if *seen == Evicted::Gone {
+                    *seen = Evicted::CameBack;
+                    self.stats.resumed += 1;
+                }
+                true
+            }
+            None => {
+                self.stats.flows += 1;
+                false
+            }
+        }
+    }
+
+    /// Remembers an evicted flow's key, while there is room.
+    fn remember_evicted(&mut self, key: &FlowKey) {
+        let fp = fingerprint(key);
+        if self.evicted_keys.contains_key(&fp) {
+            return;
+        }
+        if self.evicted_keys.len() < self.max_evicted_remembered {
+            self.evicted_keys.insert(fp, Evicted::Gone);
+        } else {
+            self.stats.evictions_not_remembered += 1;
+        }
     }
 
     fn remember_ttl(&mut self, addr: IpAddr, ttl: u8) {
@@ -715,8 +803,8 @@ impl FlowTable {
         }
     }
 
-    /// Hands the quarter of flows idle the longest to `evicted`.
-    fn evict(&mut self, evicted: &mut dyn FnMut(Flow, &FlowTable)) {
+    /// Hands the quarter of flows idle the longest at `now` to `evicted`.
+    fn evict(&mut self, now: u64, evicted: &mut dyn FnMut(Flow, &FlowTable)) {
         let mut ages: Vec<u64> = self.map.values().map(|f| f.last_ts).collect();
         if ages.is_empty() {
             return;
@@ -732,9 +820,11 @@ impl FlowTable {
             .take(n.max(1))
             .collect();
         for k in keys {
-            if let Some(f) = self.map.remove(&k) {
+            if let Some(mut f) = self.map.remove(&k) {
                 self.forget(&f);
+                self.remember_evicted(&k);
                 self.stats.evicted += 1;
+                f.evicted_open = f.is_tcp() && !f.tcp_ended() && !f.syn_given_up(now);
                 evicted(f, self);
             }
         }
@@ -774,6 +864,13 @@ impl FlowTable {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+}
+
+/// A flow key's 64-bit fingerprint (collisions among a few million keys are negligible).
+fn fingerprint(key: &FlowKey) -> u64 {
+    let mut h = FnvHasher::default();
+    key.hash(&mut h);
+    h.finish()
 }
 
 /// The echo request and reply types of ICMP (`v6`: ICMPv6).
@@ -903,6 +1000,8 @@ fn new_flow(
         packets: [0, 0],
         payload: [0, 0],
         from_quote: false,
+        resumed: false,
+        evicted_open: false,
         syns: 0,
         last_syn_ts: 0,
         synacks: 0,
@@ -1180,7 +1279,7 @@ mod tests {
         assert_eq!(flows, expected, "{flows:#?}");
         assert_eq!(
             format!("{stats:?} {ttls:?}"),
-            "TableStats { flows: 12, evicted: 0, unmatched_errors: 0, no_transport: 1, tls_not_followed: 0 } [Some(61), Some(55), Some(61), None]"
+            "TableStats { flows: 12, evicted: 0, unmatched_errors: 0, no_transport: 1, tls_not_followed: 0, resumed: 0, evictions_not_remembered: 0 } [Some(61), Some(55), Some(61), None]"
         );
     }
 
@@ -1216,5 +1315,34 @@ mod tests {
             (13, 21, 8)
         );
         assert!(table.drain().iter().any(|f| f.from_quote));
+    }
+
+    /// Issue 11 A7: a flow seen again after eviction is counted once; past the memory of
+    /// evicted keys the count says it may be off, never silently.
+    #[test]
+    fn a7_flows_seen_again_after_eviction_are_counted_once_within_the_memory_bound() {
+        let udp = |port: u16| Transport::Udp {
+            sport: port,
+            dport: 53,
+            payload: b"q",
+        };
+        for (remembered, flows, resumed, not_remembered) in [(1000, 100, 100, 0), (10, 190, 10, 90)]
+        {
+            let mut table = FlowTable::bounded(16, remembered);
+            // Two rounds over 100 flows: each is evicted in between.
+            for round in 0..2u64 {
+                for port in 0..100u16 {
+                    let frame = round * 100 + u64::from(port) + 1;
+                    let d = datagram("10.0.0.1", "10.0.0.2", 64, udp(1000 + port));
+                    table.add(&d, frame, frame * 10, 0, &mut |_, _| {});
+                }
+            }
+            let s = table.stats;
+            assert_eq!(
+                (s.flows, s.resumed, s.evictions_not_remembered > 0),
+                (flows, resumed, not_remembered > 0),
+                "remembered {remembered}: {s:?}"
+            );
+        }
     }
 }

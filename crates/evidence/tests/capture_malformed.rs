@@ -463,6 +463,7 @@ fn flow_table_is_bounded_and_evicts_the_oldest() {
     let options = Options {
         max_flows: 64,
         max_findings: 100,
+        ..Options::default()
     };
     let a = analyze(&f[..], &options, &mut |_| {}).unwrap();
     assert_eq!(a.table.flows, 1000);

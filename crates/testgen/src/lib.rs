@@ -28,6 +28,7 @@
 use model::{Family, Hook, Ruleset, SourceFile};
 
 pub mod aim;
+pub mod capture;
 pub mod corpus;
 #[cfg(target_os = "linux")]
 pub mod kernel_tests;

@@ -77,14 +77,25 @@ pub struct StoppedJson {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowCountsJson {
+    /// Distinct flows (an upper bound when `evictions_not_remembered` is not 0).
     pub total: u64,
-    pub failed: usize,
-    pub suspicious: usize,
+    /// All failed flows, listed or not.
+    pub failed: u64,
+    /// All suspicious flows, listed or not.
+    pub suspicious: u64,
     pub ok: u64,
     /// Classified early to bound memory.
     pub evicted: u64,
+    /// TCP flows evicted while still open: their fate is unknown.
+    pub evicted_open: u64,
+    /// Flows seen again mid-stream after eviction (counted once in `total`).
+    pub resumed: u64,
+    /// Evicted flows whose keys could not be remembered.
+    pub evictions_not_remembered: u64,
     /// Findings counted but not listed.
     pub not_listed: u64,
+    /// Findings listed at most.
+    pub listed_at_most: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -227,11 +238,6 @@ pub struct SimulationJson {
 /// The JSON value of a capture diagnosis.
 pub fn document(a: &CaptureAnswer<'_>) -> CaptureJson {
     let an = a.analysis;
-    let failed = an
-        .findings
-        .iter()
-        .filter(|f| f.symptom.is_failure())
-        .count();
     let mut notes = reading_notes(an);
     notes.extend(input_notes(a));
     CaptureJson {
@@ -261,11 +267,15 @@ pub fn document(a: &CaptureAnswer<'_>) -> CaptureJson {
         }),
         flows: FlowCountsJson {
             total: an.table.flows,
-            failed,
-            suspicious: an.findings.len() - failed,
+            failed: an.failed,
+            suspicious: an.suspicious,
             ok: an.ok_flows,
             evicted: an.table.evicted,
+            evicted_open: an.evicted_open,
+            resumed: an.table.resumed,
+            evictions_not_remembered: an.table.evictions_not_remembered,
             not_listed: an.findings_not_kept,
+            listed_at_most: an.findings_limit,
         },
         findings: an
             .findings

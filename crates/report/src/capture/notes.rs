@@ -45,6 +45,29 @@ pub(super) fn reading_notes(an: &CaptureAnalysis) -> Vec<String> {
             plural(an.table.evicted)
         ));
     }
+    if an.evicted_open > 0 {
+        out.push(format!(
+            "{} TCP flow{} evicted before {} ended: {} fate is unknown",
+            an.evicted_open,
+            plural(an.evicted_open),
+            if an.evicted_open == 1 { "it" } else { "they" },
+            if an.evicted_open == 1 { "its" } else { "their" },
+        ));
+    }
+    if an.table.resumed > 0 {
+        out.push(format!(
+            "{} flow{} seen again mid-stream after eviction (counted once; not called fine)",
+            an.table.resumed,
+            plural(an.table.resumed)
+        ));
+    }
+    if an.table.evictions_not_remembered > 0 {
+        out.push(format!(
+            "{} evicted flow{} could not be remembered: the flow count is an upper bound",
+            an.table.evictions_not_remembered,
+            plural(an.table.evictions_not_remembered)
+        ));
+    }
     out
 }
 

@@ -50,25 +50,26 @@ fn header<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()> {
         .collect();
     writeln!(
         w,
-        "capture   {} ({}, {}): {} frame{}, {} flow{}{}",
+        "capture   {} ({}, {}): {} frame{}, {}{} flow{}{}",
         a.file,
         format_name(an),
         links.join(", "),
         an.read.frames,
         plural(an.read.frames),
+        if an.table.evictions_not_remembered > 0 {
+            "at most "
+        } else {
+            ""
+        },
         an.table.flows,
         plural(an.table.flows),
         duration(an)
     )?;
-    let failed = an
-        .findings
-        .iter()
-        .filter(|f| f.symptom.is_failure())
-        .count();
-    let suspicious = an.findings.len() - failed;
     writeln!(
         w,
-        "flows     {failed} failed, {suspicious} suspicious, {} fine",
+        "flows     {}, {}, {} fine",
+        counted(an.failed, "failed", an),
+        counted(an.suspicious, "suspicious", an),
         an.ok_flows
     )?;
     for line in reading_notes(an) {
@@ -78,6 +79,23 @@ fn header<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()> {
         writeln!(w, "note      {n}")?;
     }
     Ok(())
+}
+
+/// `n failed`, and when the findings table was full, how many of them are shown.
+fn counted(n: u64, what: &str, an: &evidence::capture::CaptureAnalysis) -> String {
+    if an.findings_not_kept == 0 || n == 0 {
+        return format!("{n} {what}");
+    }
+    let failure = what == "failed";
+    let shown = an
+        .findings
+        .iter()
+        .filter(|f| f.symptom.is_failure() == failure)
+        .count();
+    format!(
+        "{n} {what} ({shown} shown; the table keeps {})",
+        an.findings_limit
+    )
 }
 
 /// The table of failed and suspicious flows and the fine ones kept (what worked beside
@@ -115,7 +133,11 @@ fn table<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()> {
         line(w, [&r[0], &r[1], &r[2], &r[3], &r[4]])?;
     }
     if an.findings_not_kept > 0 {
-        writeln!(w, "... and {} more not kept", an.findings_not_kept)?;
+        writeln!(
+            w,
+            "... and {} more failed or suspicious flows not kept (the table keeps {})",
+            an.findings_not_kept, an.findings_limit
+        )?;
     }
     let fine_not_listed = an.ok_flows.saturating_sub(an.fine.len() as u64);
     if fine_not_listed > 0 {
