@@ -39,7 +39,8 @@ pub struct RulesArgs {
 /// Read a firewall log (kernel LOG / nft `log` lines: ufw.log, syslog, `dmesg`, `dmesg -T`,
 /// `journalctl` short or `-o json`; any prefix; IPv4 and IPv6), group its lines into flows
 /// (addresses, ports, protocol, interfaces, prefix) and, with --rules, simulate each flow
-/// once and name the rule that decides it. Malformed lines are counted and the first few
+/// once and name the rule that decides it, with a summary per deciding rule. Flows are
+/// listed most lines first (`--top N`). Malformed lines are counted and the first few
 /// shown; they never stop the scan. Exit status: 0 read, 2 input error.
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
@@ -54,6 +55,10 @@ pub struct LogArgs {
     /// Never draw the progress bar (drawn on stderr for big files when it is a terminal).
     #[arg(long = "no-progress")]
     pub no_progress: bool,
+    /// List the N flows with the most lines (0: all). Without it, the text lists the first
+    /// 50 of a longer log and says how many are left out; JSON lists all.
+    #[arg(long = "top", value_name = "N")]
+    pub top: Option<usize>,
 }
 
 /// Explain a kernel trace: iptables-legacy `TRACE:` lines (dmesg), `xtables-monitor --trace`
@@ -210,9 +215,9 @@ pub fn run_log<W: Write>(a: &LogArgs, out: &mut W) -> Result<Conclusion, Error> 
         Vec::new()
     };
     if a.rules.json {
-        report::log::json::render(out, &name, &scan, &ruleset, &answers)
+        report::log::json::render(out, &name, &scan, &ruleset, &answers, a.top)
     } else {
-        report::log::text::render(out, &name, &scan, &ruleset, &answers)
+        report::log::text::render(out, &name, &scan, &ruleset, &answers, a.top)
     }
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;

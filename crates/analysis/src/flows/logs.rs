@@ -7,11 +7,12 @@
 //! not, the flow is flagged (the host state, the NAT before the LOG rule, or the ruleset
 //! differ from what wrote the log).
 
-use engine::{Options, Outcome, Prepared};
+use engine::{Decider, Fate, Options, Outcome, Prepared};
 use evidence::log_file::Flow;
 use evidence::log_line::LogRecord;
 use model::expr::Action;
-use model::{Host, Packet, RuleRef, Ruleset};
+use model::{ChainRef, Host, Packet, RuleRef, Ruleset};
+use std::collections::HashMap;
 
 /// Which rule wrote the flow's lines, as far as the ruleset and the simulation tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,10 +49,14 @@ pub fn packet_of(record: &LogRecord) -> (Packet, bool) {
     (p, forwarded)
 }
 
-/// The LOG (or nft `log`) rules whose prefix is `prefix`.
-pub fn log_rules_with_prefix(ruleset: &Ruleset, prefix: &str) -> Vec<RuleRef> {
+/// The LOG (or nft `log`) rules whose prefix is `prefix`, in the tables that see packets of
+/// the line's family (`v6`): an ip6tables rule cannot have written an IPv4 line.
+pub fn log_rules_with_prefix(ruleset: &Ruleset, prefix: &str, v6: bool) -> Vec<RuleRef> {
     let mut out = Vec::new();
     for (ti, t) in ruleset.tables.iter().enumerate() {
+        if !t.family.sees(v6) {
+            continue;
+        }
         for (ci, c) in t.chains.iter().enumerate() {
             for (ri, r) in c.rules.iter().enumerate() {
                 let logs = r.actions().any(|a| match a {
@@ -91,7 +96,7 @@ pub fn explain_flows(
             for b in &mut outcome.branches {
                 b.trace.events = Vec::new();
             }
-            let candidates = log_rules_with_prefix(ruleset, &f.first.prefix);
+            let candidates = log_rules_with_prefix(ruleset, &f.first.prefix, packet.is_ipv6());
             let on_path = outcome
                 .branches
                 .iter()
@@ -111,4 +116,78 @@ pub fn explain_flows(
             }
         })
         .collect()
+}
+
+/// The flows a deciding rule (or policy, or the stack...) decided, and their lines.
+#[derive(Debug, Clone)]
+pub struct DeciderTally {
+    /// `None`: the fate depends on an Unknown match.
+    pub decider: Option<Decider>,
+    /// The fate of the first flow it decided (a rule decides one fate).
+    pub fate: Option<Fate>,
+    pub flows: u64,
+    pub lines: u64,
+}
+
+/// A [`Decider`] as a map key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum DeciderKey {
+    Undecided,
+    Rule(RuleRef),
+    Policy(ChainRef),
+    Routing,
+    Stack,
+    Conntrack,
+}
+
+impl DeciderKey {
+    fn of(o: &Outcome) -> DeciderKey {
+        if o.decided_fate().is_none() {
+            return DeciderKey::Undecided;
+        }
+        match &o.primary().decider {
+            Decider::Rule(r) => DeciderKey::Rule(*r),
+            Decider::Policy(c) => DeciderKey::Policy(*c),
+            Decider::Routing => DeciderKey::Routing,
+            Decider::Stack => DeciderKey::Stack,
+            Decider::Conntrack => DeciderKey::Conntrack,
+        }
+    }
+}
+
+/// The flows and lines each decider decided, most lines first (then most flows, then the
+/// first met). `answers[i]` is the simulation of `flows[i]`.
+pub fn tally_by_decider(flows: &[Flow], answers: &[FlowAnswer]) -> Vec<DeciderTally> {
+    let mut index: HashMap<DeciderKey, usize> = HashMap::new();
+    let mut out: Vec<DeciderTally> = Vec::new();
+    for (f, a) in flows.iter().zip(answers) {
+        let i = *index.entry(DeciderKey::of(&a.outcome)).or_insert_with(|| {
+            let decided = a.outcome.decided_fate();
+            out.push(DeciderTally {
+                decider: decided.map(|_| a.outcome.primary().decider.clone()),
+                fate: decided.cloned(),
+                flows: 0,
+                lines: 0,
+            });
+            out.len() - 1
+        });
+        out[i].flows += 1;
+        out[i].lines += f.count;
+    }
+    // Stable: ties keep the order the deciders were first met in.
+    out.sort_by(|a, b| (b.lines, b.flows).cmp(&(a.lines, a.flows)));
+    out
+}
+
+/// The flows' indices, most lines first (ties in order of their first line): the order in
+/// which a long log is worth reading.
+pub fn by_count(flows: &[Flow]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..flows.len()).collect();
+    order.sort_by(|&a, &b| {
+        flows[b]
+            .count
+            .cmp(&flows[a].count)
+            .then(flows[a].first_line.cmp(&flows[b].first_line))
+    });
+    order
 }

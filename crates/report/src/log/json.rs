@@ -1,8 +1,9 @@
 //! The flow table of a log as JSON ([`LogJson`], `whyblocked log --json`).
 
+use super::shown;
 use crate::evidence_json::RuleJson;
 use crate::words;
-use analysis::flows::logs::{FlowAnswer, LoggedBy};
+use analysis::flows::logs::{by_count, tally_by_decider, FlowAnswer, LoggedBy};
 use engine::Decider;
 use evidence::log_file::{Flow, LogScan, Malformed};
 use model::Ruleset;
@@ -31,8 +32,29 @@ pub struct LogJson<'a> {
     pub malformed_examples: Vec<MalformedJson>,
     /// Lines of flows beyond the flow limit: counted, not shown.
     pub unmatched: u64,
-    /// One per flow, in order of first appearance.
+    /// Per deciding rule, the flows and lines it decided, most lines first (empty
+    /// without rules).
+    pub by_decider: Vec<DeciderJson>,
+    /// One per flow listed, most lines first (ties: first appearance); all of them unless
+    /// `--top N` was given.
     pub flows: Vec<FlowJson>,
+    /// Flows left out by `--top N`.
+    pub flows_not_shown: usize,
+    /// Their lines.
+    pub lines_not_shown: u64,
+}
+
+/// The flows one decider decided.
+#[derive(Debug, Serialize)]
+pub struct DeciderJson {
+    /// The fate kind; `null` when it depends on an unknown match.
+    pub fate: Option<&'static str>,
+    /// The rule, when a rule decided.
+    pub deciding_rule: Option<RuleJson>,
+    /// The decider in words (rule, policy, routing, stack).
+    pub decider: Option<String>,
+    pub flows: u64,
+    pub lines: u64,
 }
 
 /// A malformed line.
@@ -97,15 +119,16 @@ pub struct SimulatedJson {
     pub ttl_restored: bool,
 }
 
-/// The flow table as JSON.
+/// The flow table as JSON; `top`: `--top N` (0 or `None`: every flow).
 pub fn render<W: Write>(
     w: &mut W,
     name: &str,
     scan: &LogScan,
     ruleset: &Ruleset,
     answers: &[FlowAnswer],
+    top: Option<usize>,
 ) -> io::Result<()> {
-    let j = document(name, scan, ruleset, answers);
+    let j = document(name, scan, ruleset, answers, top);
     serde_json::to_writer_pretty(&mut *w, &j).map_err(io::Error::other)?;
     writeln!(w)
 }
@@ -116,7 +139,11 @@ pub fn document<'a>(
     scan: &LogScan,
     ruleset: &Ruleset,
     answers: &[FlowAnswer],
+    top: Option<usize>,
 ) -> LogJson<'a> {
+    let order = by_count(&scan.flows);
+    let n = shown(order.len(), top, None);
+    let (listed, rest) = order.split_at(n);
     LogJson {
         schema_version: SCHEMA_VERSION,
         file: name,
@@ -126,12 +153,28 @@ pub fn document<'a>(
         malformed: scan.malformed,
         malformed_examples: scan.malformed_examples.iter().map(malformed).collect(),
         unmatched: scan.unmatched,
-        flows: scan
-            .flows
+        by_decider: tally_by_decider(&scan.flows, answers)
             .iter()
-            .enumerate()
-            .map(|(i, f)| flow(f, answers.get(i).map(|a| simulated(ruleset, a))))
+            .map(|t| DeciderJson {
+                fate: t.fate.as_ref().map(words::fate_kind),
+                deciding_rule: match &t.decider {
+                    Some(Decider::Rule(r)) => Some(RuleJson::of(ruleset, *r)),
+                    _ => None,
+                },
+                decider: t.decider.as_ref().map(|d| words::decider_short(ruleset, d)),
+                flows: t.flows,
+                lines: t.lines,
+            })
             .collect(),
+        flows: listed
+            .iter()
+            .map(|&i| {
+                let f = &scan.flows[i];
+                flow(f, answers.get(i).map(|a| simulated(ruleset, a)))
+            })
+            .collect(),
+        flows_not_shown: rest.len(),
+        lines_not_shown: rest.iter().map(|&i| scan.flows[i].count).sum(),
     }
 }
 

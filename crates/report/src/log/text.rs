@@ -1,13 +1,16 @@
 //! The flow table of a log as text: a summary line, one row per flow (with the deciding
 //! rule's text and any divergence below it), then the malformed lines.
 
+use super::{shown, DEFAULT_TOP};
 use crate::words::{self, flows};
-use analysis::flows::logs::{FlowAnswer, LoggedBy};
+use analysis::flows::logs::{by_count, tally_by_decider, DeciderTally, FlowAnswer, LoggedBy};
 use engine::{Decider, Outcome};
 use evidence::log_file::{Flow, LogScan};
 use frontends::ParseError;
 use model::Ruleset;
 use std::io::{self, Write};
+
+const UNDECIDED: &str = "depends on an unknown match (see `whyblocked PACKET`)";
 
 const HEADER: [&str; 7] = [
     "FLOW",
@@ -20,17 +23,25 @@ const HEADER: [&str; 7] = [
 ];
 
 /// The flow table of a log. `answers` is empty when no rules were given (then only the
-/// evidence is shown), else one per flow.
+/// evidence is shown), else one per flow. `top`: `--top N` (0: all); without it, the first
+/// [`DEFAULT_TOP`] flows of a longer log.
 pub fn render<W: Write>(
     w: &mut W,
     name: &str,
     scan: &LogScan,
     ruleset: &Ruleset,
     answers: &[FlowAnswer],
+    top: Option<usize>,
 ) -> io::Result<()> {
     summary(w, name, scan)?;
+    if !answers.is_empty() {
+        by_decider(w, ruleset, &tally_by_decider(&scan.flows, answers))?;
+    }
     if !scan.flows.is_empty() {
-        table(w, scan, ruleset, answers)?;
+        let order = by_count(&scan.flows);
+        let n = shown(order.len(), top, Some(DEFAULT_TOP));
+        table(w, scan, ruleset, answers, &order[..n])?;
+        not_shown(w, scan, &order[n..])?;
     }
     let m: Vec<(u64, &ParseError)> = scan
         .malformed_examples
@@ -60,18 +71,80 @@ fn summary<W: Write>(w: &mut W, name: &str, scan: &LogScan) -> io::Result<()> {
     Ok(())
 }
 
-/// The rows, aligned on their widest cell (COUNT to the right), each followed by its notes.
+/// Per deciding rule, the flows and lines it decided, most lines first.
+fn by_decider<W: Write>(w: &mut W, ruleset: &Ruleset, tally: &[DeciderTally]) -> io::Result<()> {
+    let rows: Vec<[String; 4]> = tally
+        .iter()
+        .map(|t| {
+            [
+                t.flows.to_string(),
+                t.lines.to_string(),
+                t.fate
+                    .as_ref()
+                    .map_or("UNDECIDED", words::fate_headline)
+                    .to_string(),
+                match &t.decider {
+                    Some(d) => words::decider_short(ruleset, d),
+                    None => UNDECIDED.to_string(),
+                },
+            ]
+        })
+        .collect();
+    let head = ["FLOWS", "LINES", "FATE", "DECIDING RULE"];
+    let mut width = head.map(str::len);
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    let line = |c: [&str; 4]| {
+        format!(
+            "  {:>w0$}  {:>w1$}  {:<w2$}  {}",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            w0 = width[0],
+            w1 = width[1],
+            w2 = width[2]
+        )
+    };
+    writeln!(w, "\nby deciding rule:")?;
+    writeln!(w, "{}", line(head))?;
+    for r in &rows {
+        writeln!(w, "{}", line([&r[0], &r[1], &r[2], &r[3]]))?;
+    }
+    Ok(())
+}
+
+/// How many flows (and their lines) the table leaves out, and how to see them.
+fn not_shown<W: Write>(w: &mut W, scan: &LogScan, rest: &[usize]) -> io::Result<()> {
+    if rest.is_empty() {
+        return Ok(());
+    }
+    let lines: u64 = rest.iter().map(|&i| scan.flows[i].count).sum();
+    writeln!(
+        w,
+        "... and {} more flow{} not shown ({} line{}): --top N lists more, --top 0 all",
+        rest.len(),
+        if rest.len() == 1 { "" } else { "s" },
+        lines,
+        if lines == 1 { "" } else { "s" }
+    )
+}
+
+/// The rows of the flows `order` lists, aligned on their widest cell (COUNT to the right),
+/// each followed by its notes.
 fn table<W: Write>(
     w: &mut W,
     scan: &LogScan,
     ruleset: &Ruleset,
     answers: &[FlowAnswer],
+    order: &[usize],
 ) -> io::Result<()> {
-    let rows: Vec<[String; 7]> = scan
-        .flows
+    let rows: Vec<[String; 7]> = order
         .iter()
-        .enumerate()
-        .map(|(i, f)| row(ruleset, f, answers.get(i)))
+        .map(|&i| row(ruleset, &scan.flows[i], answers.get(i)))
         .collect();
     let mut width = HEADER.map(str::len);
     for r in &rows {
@@ -94,7 +167,7 @@ fn table<W: Write>(
     };
     writeln!(w)?;
     writeln!(w, "{}", line(HEADER))?;
-    for (i, r) in rows.iter().enumerate() {
+    for (&i, r) in order.iter().zip(&rows) {
         writeln!(
             w,
             "{}",
@@ -164,7 +237,7 @@ fn flow_words(f: &Flow) -> String {
 fn decider(ruleset: &Ruleset, o: &Outcome) -> String {
     match o.decided_fate() {
         Some(_) => words::decider_short(ruleset, &o.primary().decider),
-        None => "depends on an unknown match (see `whyblocked PACKET`)".to_string(),
+        None => UNDECIDED.to_string(),
     }
 }
 
