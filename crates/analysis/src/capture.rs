@@ -1,10 +1,15 @@
 //! A capture's flows simulated on the host it was taken on: each failed (and each kept
 //! fine) flow's first packet is placed on the host at the capture point and walked through
-//! the ruleset, so the diagnosis can name the deciding rule.
+//! the ruleset, so the diagnosis can name the deciding rule. What the capture shows of the
+//! packet's way (an ICMP error's sender and quoted TTL) is given to the simulation
+//! ([`implied`](crate::flows::implied)), and where the simulation still takes another way,
+//! the contradiction is kept beside it.
 
+use crate::flows::implied::{contradiction, Assumed, Contradiction, Implied};
 use crate::AnswerFacts;
 use engine::Outcome;
 use evidence::capture::CaptureAnalysis;
+use evidence::classify::{IcmpVerdict, Symptom};
 use evidence::wire::Direction;
 use model::{Host, Packet, Ruleset, L4};
 use std::collections::HashMap;
@@ -32,6 +37,10 @@ pub struct Simulated {
     /// How its deciding rule was reached, and cross-table findings.
     pub facts: AnswerFacts,
     pub placement: Placement,
+    /// The way the capture shows, when the simulation was given it (no host state).
+    pub assumed: Option<Assumed>,
+    /// The simulation took another way than the capture shows.
+    pub contradiction: Option<Contradiction>,
 }
 
 /// The simulations of a capture's findings and kept fine flows, in their order.
@@ -69,18 +78,33 @@ pub fn simulate(
     let options = engine::Options::default();
     let mut cache: HashMap<Packet, Simulated> = HashMap::new();
     let mut unplaced = false;
-    let mut simulate_one = |first: &Packet, interface: usize, direction: Option<Direction>| {
+    let mut simulate_one = |first: &Packet,
+                            interface: usize,
+                            direction: Option<Direction>,
+                            error: Option<&IcmpVerdict>| {
         let capture_iface = at.map(str::to_string).or_else(|| {
             analysis
                 .interfaces
                 .get(interface)
                 .and_then(|i| i.name.clone())
         });
-        let Some((packet, placement)) = place(first, direction, host, capture_iface.as_deref())
+        let Some((placed, placement)) = place(first, direction, host, capture_iface.as_deref())
         else {
             unplaced = true;
             return None;
         };
+        let implied = match (&placement, error) {
+            (Placement::Arrived { iface }, Some(e)) => Implied::from_icmp_error(
+                &placed,
+                iface,
+                e.error.from,
+                (e.sent_ttl, e.error.quoted.map(|q| q.ttl)),
+                !e.is_pmtu(),
+                host,
+            ),
+            _ => Implied::default(),
+        };
+        let (packet, assumed) = implied.apply(&placed, host);
         let key = Packet {
             l4: without_sport(packet.l4),
             ..packet.clone()
@@ -91,14 +115,18 @@ pub fn simulate(
                 outcome: s.outcome.clone(),
                 facts: s.facts.clone(),
                 placement,
+                contradiction: contradiction(&implied, &s.outcome),
+                assumed,
             });
         }
         let outcome = engine::simulate_prepared(&prepared, host, &packet, &options);
         let s = Simulated {
             packet,
             facts: AnswerFacts::of(ruleset, &outcome),
+            contradiction: contradiction(&implied, &outcome),
             outcome,
             placement,
+            assumed,
         };
         cache.insert(key, s.clone());
         Some(s)
@@ -106,12 +134,18 @@ pub fn simulate(
     let findings = analysis
         .findings
         .iter()
-        .map(|f| simulate_one(&f.first_packet, f.interface, f.direction))
+        .map(|f| {
+            let error = match &f.symptom {
+                Symptom::IcmpError(e) => Some(e),
+                _ => None,
+            };
+            simulate_one(&f.first_packet, f.interface, f.direction, error)
+        })
         .collect();
     let fine = analysis
         .fine
         .iter()
-        .map(|f| simulate_one(&f.first_packet, f.interface, f.direction))
+        .map(|f| simulate_one(&f.first_packet, f.interface, f.direction, None))
         .collect();
     CaptureSimulations {
         findings,

@@ -7,6 +7,7 @@
 //! not, the flow is flagged (the host state, the NAT before the LOG rule, or the ruleset
 //! differ from what wrote the log).
 
+use super::implied::{contradiction, Assumed, Contradiction, Implied, Way};
 use engine::{Decider, Fate, Options, Outcome, Prepared};
 use evidence::log_file::Flow;
 use evidence::log_line::LogRecord;
@@ -34,19 +35,27 @@ pub struct FlowAnswer {
     pub logged_by: LoggedBy,
     /// The TTL was raised by one: the line was written after forwarding.
     pub ttl_restored: bool,
+    /// The way the line's interfaces show, when the simulation was given it (no host
+    /// state).
+    pub assumed: Option<Assumed>,
+    /// The simulation took another way than the line shows.
+    pub contradiction: Option<Contradiction>,
 }
 
-/// The packet to simulate for a log line, and whether its TTL was restored.
-pub fn packet_of(record: &LogRecord) -> (Packet, bool) {
-    let mut p = record.packet.clone();
-    p.iif = record.iif.clone();
-    p.oif = record.oif.clone();
+/// The packet to simulate for a log line on `host` (on the way its interfaces show), what
+/// that assumed, and whether its TTL was restored.
+pub fn packet_of(
+    record: &LogRecord,
+    implied: &Implied,
+    host: &Host,
+) -> (Packet, Option<Assumed>, bool) {
+    let (mut p, assumed) = implied.apply(&record.packet, host);
     // LOG in FORWARD/POSTROUTING sees the TTL after ip_forward decremented it.
-    let forwarded = record.iif.is_some() && record.oif.is_some();
+    let forwarded = matches!(implied.way, Some((Way::Forwarded, _)));
     if forwarded {
         p.ttl = p.ttl.saturating_add(1);
     }
-    (p, forwarded)
+    (p, assumed, forwarded)
 }
 
 /// The LOG (or nft `log`) rules whose prefix is `prefix`, in the tables that see packets of
@@ -89,8 +98,10 @@ pub fn explain_flows(
     flows
         .iter()
         .map(|f| {
-            let (packet, ttl_restored) = packet_of(&f.first);
+            let implied = Implied::from_log(f.first.iif.clone(), f.first.oif.clone());
+            let (packet, assumed, ttl_restored) = packet_of(&f.first, &implied, host);
             let mut outcome = engine::simulate_prepared(&prepared, host, &packet, options);
+            let contradiction = contradiction(&implied, &outcome);
             // Only the fate, the decider and the log lines are reported per flow: dropping
             // each path keeps a log of 100,000 flows in a few hundred bytes per flow.
             for b in &mut outcome.branches {
@@ -113,6 +124,8 @@ pub fn explain_flows(
                 outcome,
                 logged_by,
                 ttl_restored,
+                assumed,
+                contradiction,
             }
         })
         .collect()

@@ -6,8 +6,12 @@
 //! - [`traces`]: a kernel trace placed in the user's ruleset (rule numbers, handles, rule
 //!   text), its fate stated, compared step by step with the simulation;
 //! - [`conntrack`]: what conntrack events prove about a packet, checked against the
-//!   simulation, and the table they leave as host state.
+//!   simulation, and the table they leave as host state;
+//! - [`implied`]: what each kind of evidence says of the packet's way through the host (a
+//!   trace's hooks, a log line's interfaces, an ICMP error's sender and TTL), made into the
+//!   assumptions of its simulation and checked against it.
 
 pub mod conntrack;
+pub mod implied;
 pub mod logs;
 pub mod traces;

@@ -3,9 +3,11 @@
 //!
 //! The placing, the fate ([`fate_of_placed`]) and the comparison are
 //! [`agree`](crate::agree)'s, shared with the oracle and the live tracer. What is this module's
-//! own: the packet as first traced is simulated (later packets of a flow are given an
-//! established conntrack entry, stated as an assumption).
+//! own: the packet as first traced is simulated, on the way the trace shows it took
+//! ([`implied`](super::implied): its hooks and interfaces), and later packets of a flow are
+//! given an established conntrack entry, stated as an assumption.
 
+use super::implied::{contradiction, Assumed, Contradiction, Implied};
 use crate::agree::place::place_steps;
 use crate::agree::walk::fate_of_placed;
 use crate::agree::{Divergence, Step};
@@ -16,7 +18,7 @@ use model::expr::Verdict;
 use model::host::{CtEntry, CtTuple};
 use model::kernel::NfVerdict;
 use model::kernel_walk::{KernelFate, KernelStep, KernelVerdict, Placement};
-use model::{Host, Packet, Ruleset, L4};
+use model::{Hook, Host, Packet, Ruleset, L4};
 
 /// One traced packet, placed, judged and compared.
 #[derive(Debug, Clone)]
@@ -32,6 +34,11 @@ pub struct TraceAnswer {
     /// A later packet of a traced flow, simulated with an established conntrack entry
     /// assumed for it (the trace does not show the host's table).
     pub assumed_established: bool,
+    /// The way the trace shows, when the simulation was given it (no host state).
+    pub assumed: Option<Assumed>,
+    /// The simulation took another way than the trace shows (with host state that routes
+    /// otherwise).
+    pub contradiction: Option<Contradiction>,
 }
 
 /// Places, judges and compares every traced packet.
@@ -60,10 +67,15 @@ pub fn explain_traces(
                 host_here.conntrack.push(established(&tp.packet));
                 host_here.known.conntrack = true;
             }
+            let implied = implied_by(ruleset, listing, tp);
+            let (packet, assumed) = implied.apply(&tp.packet, &host_here);
             let simulated = tp
                 .incomplete
                 .is_none()
-                .then(|| engine::simulate(ruleset, &host_here, &tp.packet, options));
+                .then(|| engine::simulate(ruleset, &host_here, &packet, options));
+            let contradiction = simulated
+                .as_ref()
+                .and_then(|o| contradiction(&implied, o));
             let steps = place_steps(ruleset, listing, tp, simulated.as_ref());
             let fate = fate_of_placed(ruleset, &steps);
             let divergences = simulated
@@ -78,13 +90,32 @@ pub fn explain_traces(
                 traced: tp.clone(),
                 steps,
                 fate,
-                packet: tp.packet.clone(),
+                packet,
                 simulated,
                 divergences,
                 assumed_established,
+                assumed,
+                contradiction,
             }
         })
         .collect()
+}
+
+/// The way the trace shows: the hooks of its steps (placed by chain, which needs no
+/// simulation), the input interface it was first seen with and the first output interface
+/// it printed.
+fn implied_by(ruleset: &Ruleset, listing: Option<&Listing>, tp: &TracedPacket) -> Implied {
+    let hooks: Vec<Hook> = place_steps(ruleset, listing, tp, None)
+        .iter()
+        .filter_map(|s| s.hook)
+        .collect();
+    let oif = tp
+        .steps
+        .iter()
+        .filter_map(|s| s.packet.as_ref()?.oif.clone())
+        .find(|o| !o.is_empty());
+    let iif = tp.packet.iif.clone().filter(|i| !i.is_empty());
+    Implied::from_hooks(&hooks, iif, oif)
 }
 
 /// The flow a packet belongs to (addresses, protocol, ports), for "later packet" detection.

@@ -6,6 +6,7 @@ use super::finding::{fine_headline, fine_summary, headline, icmp_name, meaning, 
 use super::notes::{format_name, input_notes, placement, reading_notes};
 use super::{proto_name, side_name, CaptureAnswer};
 use crate::answer::{self, Answer};
+use crate::words;
 use analysis::capture::Simulated;
 use evidence::classify::{Finding, FineFlow, IcmpVerdict, Reporter, RstOrigin, Symptom};
 use evidence::flows::Endpoint;
@@ -231,6 +232,11 @@ pub struct AlertJson {
 pub struct SimulationJson {
     /// How the capture point became interfaces, in words.
     pub placement: String,
+    /// What the capture showed of the packet's way and the simulation was given, in words.
+    pub implied: Option<String>,
+    /// The simulation still took another way than the capture shows: it does not explain
+    /// the finding. In words; `null` when they agree.
+    pub contradiction: Option<String>,
     /// The full simulation report (the schema of `whyblocked --json`).
     pub report: answer::json::Report,
 }
@@ -444,6 +450,14 @@ fn icmp_json(v: &IcmpVerdict) -> IcmpJson {
 fn simulation_json(s: &Simulated, a: &CaptureAnswer<'_>) -> SimulationJson {
     SimulationJson {
         placement: placement(&s.placement),
+        implied: s
+            .assumed
+            .as_ref()
+            .map(|i| words::evidence_assumption(i, "capture")),
+        contradiction: s
+            .contradiction
+            .as_ref()
+            .map(|c| words::evidence_contradiction(c, "capture")),
         report: answer::json::report(&Answer {
             ruleset: a.ruleset,
             host: a.host,

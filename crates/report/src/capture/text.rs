@@ -264,6 +264,16 @@ fn simulation_text<W: Write>(w: &mut W, s: &Simulated, a: &CaptureAnswer<'_>) ->
         Some(f) => words::fate_headline(f).to_string(),
         None => "UNDECIDED".to_string(),
     };
+    if let Some(c) = &s.contradiction {
+        labelled(
+            w,
+            "! contradicts",
+            &[words::evidence_contradiction(c, "capture")],
+        )?;
+    }
+    if let Some(i) = &s.assumed {
+        labelled(w, "assumed", &[words::evidence_assumption(i, "capture")])?;
+    }
     let mut lines = vec![format!(
         "{fate}  {}  ({})",
         words::packet(&s.packet),

@@ -117,6 +117,8 @@ pub struct SimulatedJson {
     pub log_rule: Option<RuleJson>,
     /// The TTL was raised by one: the line was written after forwarding.
     pub ttl_restored: bool,
+    /// The simulation took another way than the line's interfaces show, in words.
+    pub contradiction: Option<String>,
 }
 
 /// The flow table as JSON; `top`: `--top N` (0 or `None`: every flow).
@@ -226,5 +228,9 @@ fn simulated(ruleset: &Ruleset, a: &FlowAnswer) -> SimulatedJson {
             _ => None,
         },
         ttl_restored: a.ttl_restored,
+        contradiction: a
+            .contradiction
+            .as_ref()
+            .map(|c| words::evidence_contradiction(c, "log line")),
     }
 }

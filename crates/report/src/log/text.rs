@@ -243,6 +243,12 @@ fn decider(ruleset: &Ruleset, o: &Outcome) -> String {
 
 fn flow_notes(ruleset: &Ruleset, f: &Flow, a: &FlowAnswer) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(c) = &a.contradiction {
+        out.push(format!(
+            "! {}",
+            words::evidence_contradiction(c, "log line")
+        ));
+    }
     if let Some(Decider::Rule(r)) = a
         .outcome
         .decided_fate()

@@ -51,6 +51,10 @@ pub struct TracedJson {
     pub agrees: Option<bool>,
     /// Each divergence in words.
     pub divergences: Vec<String>,
+    /// The way the trace showed and the simulation was given (no host state), in words.
+    pub assumed: Option<String>,
+    /// The simulation took another way than the trace shows, in words.
+    pub contradiction: Option<String>,
     /// The traced steps.
     pub steps: Vec<TraceStepJson>,
 }
@@ -126,6 +130,14 @@ fn traced(ruleset: &Ruleset, a: &TraceAnswer) -> TracedJson {
             .iter()
             .map(|d| divergence_words(ruleset, d))
             .collect(),
+        assumed: a
+            .assumed
+            .as_ref()
+            .map(|x| words::evidence_assumption(x, "trace")),
+        contradiction: a
+            .contradiction
+            .as_ref()
+            .map(|c| words::evidence_contradiction(c, "trace")),
         steps: a.steps.iter().map(|s| step(ruleset, s)).collect(),
     }
 }

@@ -62,7 +62,21 @@ fn packet<W: Write>(w: &mut W, n: usize, a: &TraceAnswer, ruleset: &Ruleset) -> 
     };
     writeln!(w, "packet {}  {shown}  (line {}{id})", n + 1, a.traced.line)?;
     traced_fate(w, a, ruleset)?;
+    if let Some(c) = &a.contradiction {
+        writeln!(
+            w,
+            "  ! contradicts {}",
+            words::evidence_contradiction(c, "trace")
+        )?;
+    }
     simulation(w, a, ruleset)?;
+    if let Some(x) = &a.assumed {
+        writeln!(
+            w,
+            "  assumed       {}",
+            words::evidence_assumption(x, "trace")
+        )?;
+    }
     if a.assumed_established {
         writeln!(
             w,

@@ -5,6 +5,7 @@
 mod fates;
 mod fix;
 pub mod flows;
+mod implied;
 mod inputs;
 mod kernel;
 mod notes;
@@ -17,6 +18,7 @@ mod rules;
 
 pub use fates::*;
 pub use fix::*;
+pub use implied::*;
 pub use inputs::*;
 pub use kernel::*;
 pub use notes::*;
