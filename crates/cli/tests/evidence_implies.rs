@@ -3,35 +3,10 @@
 //! makes the simulation take another way, the answer says the evidence contradicts it.
 //! On the user story 1 capture and the recorded traces of `crates/evidence/tests/fixtures`.
 
-use std::io::Write;
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `whyblocked ARGS` run from the repository's root, `stdin` given: (exit code, stdout).
-fn run(args: &[&str], stdin: &str) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
-        .current_dir(repo())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run whyblocked");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).unwrap();
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
+use support::{repo, run_in_repo as run};
 
 /// The block of `text` that starts with the line starting with `head`, to the blank line.
 fn block<'a>(text: &'a str, head: &str) -> &'a str {

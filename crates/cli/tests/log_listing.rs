@@ -2,37 +2,13 @@
 //! summary per deciding rule, `--top N` (a default cut of a long table, saying what is left
 //! out), and a divergence names only the LOG rules of the line's family.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod support;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::run_in_repo;
 
-/// `whyblocked log - ARGS` with `log` on standard input, run from the repository's root
-/// (so the rules' paths print short): (exit code, stdout).
+/// `whyblocked log - ARGS` with `log` on standard input: (exit code, stdout).
 fn log(log: &str, args: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
-        .current_dir(repo())
-        .arg("log")
-        .arg("-")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run whyblocked");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(log.as_bytes()).unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    run_in_repo(&[&["log", "-"], args].concat(), log)
 }
 
 const RULES: [&str; 4] = [

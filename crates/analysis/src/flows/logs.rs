@@ -188,7 +188,7 @@ pub fn tally_by_decider(flows: &[Flow], answers: &[FlowAnswer]) -> Vec<DeciderTa
         out[i].lines += f.count;
     }
     // Stable: ties keep the order the deciders were first met in.
-    out.sort_by(|a, b| (b.lines, b.flows).cmp(&(a.lines, a.flows)));
+    out.sort_by_key(|t| std::cmp::Reverse((t.lines, t.flows)));
     out
 }
 

@@ -17,56 +17,44 @@ pub(super) fn reading_notes(an: &CaptureAnalysis) -> Vec<String> {
         ));
     }
     let p = &an.packets;
-    if p.malformed > 0 {
-        out.push(format!(
-            "{} malformed frame{} skipped",
-            p.malformed,
-            plural(p.malformed)
-        ));
-    }
-    if p.unsupported_link > 0 {
-        out.push(format!(
-            "{} frame{} of an unsupported link type skipped",
+    let evicted_open = if an.evicted_open == 1 {
+        "evicted before it ended: its fate is unknown"
+    } else {
+        "evicted before they ended: their fate is unknown"
+    };
+    let counts = [
+        (p.malformed, "malformed frame", "skipped"),
+        (
             p.unsupported_link,
-            plural(p.unsupported_link)
-        ));
-    }
-    if an.read.skipped_packets > 0 {
-        out.push(format!(
-            "{} packet block{} skipped (too large, or an undescribed interface)",
+            "frame",
+            "of an unsupported link type skipped",
+        ),
+        (
             an.read.skipped_packets,
-            plural(an.read.skipped_packets)
-        ));
-    }
-    if an.table.evicted > 0 {
-        out.push(format!(
-            "{} flow{} classified early to keep memory bounded (idle the longest)",
+            "packet block",
+            "skipped (too large, or an undescribed interface)",
+        ),
+        (
             an.table.evicted,
-            plural(an.table.evicted)
-        ));
-    }
-    if an.evicted_open > 0 {
-        out.push(format!(
-            "{} TCP flow{} evicted before {} ended: {} fate is unknown",
-            an.evicted_open,
-            plural(an.evicted_open),
-            if an.evicted_open == 1 { "it" } else { "they" },
-            if an.evicted_open == 1 { "its" } else { "their" },
-        ));
-    }
-    if an.table.resumed > 0 {
-        out.push(format!(
-            "{} flow{} seen again mid-stream after eviction (counted once; not called fine)",
+            "flow",
+            "classified early to keep memory bounded (idle the longest)",
+        ),
+        (an.evicted_open, "TCP flow", evicted_open),
+        (
             an.table.resumed,
-            plural(an.table.resumed)
-        ));
-    }
-    if an.table.evictions_not_remembered > 0 {
-        out.push(format!(
-            "{} evicted flow{} could not be remembered: the flow count is an upper bound",
+            "flow",
+            "seen again mid-stream after eviction (counted once; not called fine)",
+        ),
+        (
             an.table.evictions_not_remembered,
-            plural(an.table.evictions_not_remembered)
-        ));
+            "evicted flow",
+            "could not be remembered: the flow count is an upper bound",
+        ),
+    ];
+    for (n, noun, rest) in counts {
+        if n > 0 {
+            out.push(format!("{n} {noun}{} {rest}", plural(n)));
+        }
     }
     out
 }

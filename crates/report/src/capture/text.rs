@@ -107,12 +107,7 @@ fn table<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()> {
     rows.sort_by_key(|(flow, _)| *flow);
     let rows: Vec<[String; 5]> = rows.into_iter().map(|(_, r)| r).collect();
     let head = ["flow", "what", "proto", "client -> server", "answered by"];
-    let mut width = head.map(str::len);
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            width[i] = width[i].max(c.chars().count());
-        }
-    }
+    let width = words::flows::column_widths(head, &rows);
     let line = |w: &mut W, r: [&str; 5]| {
         writeln!(
             w,

@@ -91,24 +91,8 @@ fn by_decider<W: Write>(w: &mut W, ruleset: &Ruleset, tally: &[DeciderTally]) ->
         })
         .collect();
     let head = ["FLOWS", "LINES", "FATE", "DECIDING RULE"];
-    let mut width = head.map(str::len);
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            width[i] = width[i].max(c.chars().count());
-        }
-    }
-    let line = |c: [&str; 4]| {
-        format!(
-            "  {:>w0$}  {:>w1$}  {:<w2$}  {}",
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-            w0 = width[0],
-            w1 = width[1],
-            w2 = width[2]
-        )
-    };
+    let width = flows::column_widths(head, &rows);
+    let line = |c: [&str; 4]| format!("  {}", flows::aligned_row(&c, &width, &[0, 1]));
     writeln!(w, "\nby deciding rule:")?;
     writeln!(w, "{}", line(head))?;
     for r in &rows {
@@ -146,25 +130,8 @@ fn table<W: Write>(
         .iter()
         .map(|&i| row(ruleset, &scan.flows[i], answers.get(i)))
         .collect();
-    let mut width = HEADER.map(str::len);
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            width[i] = width[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: [&str; 7]| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i == 6 {
-                s.push_str(c);
-            } else if i == 1 {
-                s.push_str(&format!("{c:>width$}  ", width = width[i]));
-            } else {
-                s.push_str(&format!("{c:<width$}  ", width = width[i]));
-            }
-        }
-        s.trim_end().to_string()
-    };
+    let width = flows::column_widths(HEADER, &rows);
+    let line = |cells: [&str; 7]| flows::aligned_row(&cells, &width, &[1]);
     writeln!(w)?;
     writeln!(w, "{}", line(HEADER))?;
     for (&i, r) in order.iter().zip(&rows) {

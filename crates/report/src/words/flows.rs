@@ -7,6 +7,33 @@ use frontends::ParseError;
 use model::Packet;
 use std::io::{self, Write};
 
+/// The width of each column of a table: its widest cell, heading included (in chars).
+pub fn column_widths<const N: usize>(head: [&str; N], rows: &[[String; N]]) -> [usize; N] {
+    let mut width = head.map(|h| h.chars().count());
+    for r in rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    width
+}
+
+/// One table row: each cell padded to its column's width (to the right for the columns
+/// in `right`), two spaces apart, the last cell as is; trailing blanks trimmed.
+pub fn aligned_row(cells: &[&str], width: &[usize], right: &[usize]) -> String {
+    let mut s = String::new();
+    for (i, c) in cells.iter().enumerate() {
+        if i + 1 == cells.len() {
+            s.push_str(c);
+        } else if right.contains(&i) {
+            s.push_str(&format!("{c:>w$}  ", w = width[i]));
+        } else {
+            s.push_str(&format!("{c:<w$}  ", w = width[i]));
+        }
+    }
+    s.trim_end().to_string()
+}
+
 /// `ACCEPTED`, `DROPPED`... or `UNDECIDED` when branches of unknown matches disagree.
 pub fn outcome_headline(o: &Outcome) -> &'static str {
     match o.decided_fate() {
