@@ -108,6 +108,11 @@ fn rows_of_snapshot(name: &str, snap: &Snapshot) -> Result<Vec<Row>, Error> {
 
 #[cfg(target_os = "linux")]
 fn watch(cmd: &[String], timeout: u64) -> Result<(String, Vec<Row>, String, Vec<Row>), Error> {
+    // `--watch -- CMD` (the documented form): clap hands the `--` over as a value.
+    let cmd = match cmd.split_first() {
+        Some((dashes, rest)) if dashes == "--" => rest,
+        _ => cmd,
+    };
     let Some((program, args)) = cmd.split_first() else {
         return Err(Error::Input("--watch needs a command after `--`".into()));
     };

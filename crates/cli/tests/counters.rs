@@ -198,3 +198,54 @@ fn the_diekmann_listings_parse_and_diff() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(!v["deltas"].as_array().unwrap().is_empty());
 }
+
+/// `whyblocked ARGS` inside namespace `ns`.
+fn run_in_ns(ns: &str, args: &[&str]) -> (i32, String, String) {
+    let mut full = vec!["netns", "exec", ns, BIN];
+    full.extend_from_slice(args);
+    let o = Command::new("ip").args(&full).output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+#[test]
+fn d2_watch_takes_the_documented_dashes_and_names_a_missing_command() {
+    if !root_or_skip("d2_watch_takes_the_documented_dashes_and_names_a_missing_command") {
+        return;
+    }
+    let host = lab();
+    let ns = host.router.name().to_string();
+    let r = &host.router;
+    r.exec("ip", &["link", "set", "lo", "up"], None).unwrap();
+    r.exec("iptables-restore", &[], Some(RULES.as_bytes()))
+        .unwrap();
+    // The README's and --help's syntax: `--watch -- CMD`.
+    let (code, out, err) = run_in_ns(
+        &ns,
+        &[
+            "counters",
+            "--watch",
+            "--",
+            "bash",
+            "-c",
+            "echo > /dev/udp/127.0.0.1/9",
+        ],
+    );
+    eprintln!("{out}{err}");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("+1 pkts"), "{out}");
+    assert!(err.contains("`bash -c echo"), "the command run is named: {err}");
+
+    // A command that does not exist: named, with no placeholder for an unknown package.
+    let (code, out, err) = run_in_ns(&ns, &["counters", "--watch", "--", "wb-no-such-command"]);
+    eprintln!("{out}{err}");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`wb-no-such-command`"), "{err}");
+    assert!(
+        !err.contains("`--`") && !err.contains("package providing it"),
+        "{err}"
+    );
+}

@@ -290,7 +290,7 @@ impl TraceTable {
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => LiveError::MissingTool {
                     tool: "nft".into(),
-                    package: "nftables".into(),
+                    package: netlink::cmd::package_of("nft").map(str::to_string),
                 },
                 _ => LiveError::io("spawn nft -i", e),
             })?;
