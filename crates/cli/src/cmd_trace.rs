@@ -103,7 +103,11 @@ pub fn run<W: Write>(a: &TraceArgs, out: &mut W) -> Result<Conclusion, Error> {
     if let Some(e) = failed {
         return Err(Error::Output(e));
     }
-    let _ = writeln!(err, "{}", report::trace::summary_line(&summary_facts(&summary)));
+    let _ = writeln!(
+        err,
+        "{}",
+        report::trace::summary_line(&summary_facts(&summary))
+    );
     Ok(Conclusion::Done)
 }
 

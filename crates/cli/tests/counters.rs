@@ -237,7 +237,10 @@ fn d2_watch_takes_the_documented_dashes_and_names_a_missing_command() {
     eprintln!("{out}{err}");
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("+1 pkts"), "{out}");
-    assert!(err.contains("`bash -c echo"), "the command run is named: {err}");
+    assert!(
+        err.contains("`bash -c echo"),
+        "the command run is named: {err}"
+    );
 
     // A command that does not exist: named, with no placeholder for an unknown package.
     let (code, out, err) = run_in_ns(&ns, &["counters", "--watch", "--", "wb-no-such-command"]);

@@ -254,9 +254,7 @@ fn replace_names(text: &str, names: &[(String, String)]) -> (String, usize) {
         let starts_word = i == 0 || !is_word(b[i - 1]);
         let hit = names.iter().find(|(n, _)| {
             let end = i + n.len();
-            starts_word
-                && text[i..].starts_with(n.as_str())
-                && (end == b.len() || !is_word(b[end]))
+            starts_word && text[i..].starts_with(n.as_str()) && (end == b.len() || !is_word(b[end]))
         });
         if let Some((n, r)) = hit {
             out.push_str(r);

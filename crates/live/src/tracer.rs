@@ -18,6 +18,7 @@
 //! rule the cached listing does not know (the ruleset changed: nft never reuses a handle in
 //! a table's lifetime).
 
+use crate::walks::Walks;
 use analysis::agree::{walk, Listing, Offline, TracedPacket};
 use model::kernel_walk::{
     CtEvent, Headers, KernelFate, KernelWalk, Placement, StepKind, TRACE_TABLE,
@@ -26,7 +27,6 @@ use model::packet::{Mac, PktType};
 use model::{Family, Host, Packet, RuleRef, Ruleset, TcpFlags, Verdict, L4};
 use netlink::nftrace::{Message, TraceEvent, TraceReader};
 use netlink::LiveError;
-use crate::walks::Walks;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::IpAddr;

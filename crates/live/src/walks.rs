@@ -319,13 +319,7 @@ pub(crate) mod tests {
         // recycled, so the SYN, the SYN/ACK and the ACK share their trace ids. Each ended
         // before the next began, all within the 30 ms a finished walk waits.
         let syn = tcp("127.0.0.1", 40000, "127.0.0.1", 5000, TcpFlags::SYN);
-        let synack = tcp(
-            "127.0.0.1",
-            5000,
-            "127.0.0.1",
-            40000,
-            TcpFlags(0x12),
-        );
+        let synack = tcp("127.0.0.1", 5000, "127.0.0.1", 40000, TcpFlags(0x12));
         let ack = tcp("127.0.0.1", 40000, "127.0.0.1", 5000, TcpFlags::ACK);
         let now = Instant::now();
         let mut w = Walks::default();

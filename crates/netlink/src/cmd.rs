@@ -154,8 +154,14 @@ pub fn package_of(program: &str) -> Option<&'static str> {
     Some(match program {
         "ip" => "iproute2",
         "nft" => "nftables",
-        "iptables" | "iptables-restore" | "ip6tables-restore" | "iptables-save"
-        | "ip6tables-save" | "iptables-nft-save" | "ip6tables-nft-save" | "iptables-legacy-save"
+        "iptables"
+        | "iptables-restore"
+        | "ip6tables-restore"
+        | "iptables-save"
+        | "ip6tables-save"
+        | "iptables-nft-save"
+        | "ip6tables-nft-save"
+        | "iptables-legacy-save"
         | "ip6tables-legacy-save" => "iptables",
         "conntrack" => "conntrack",
         "sysctl" => "procps",
