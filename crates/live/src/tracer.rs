@@ -5,8 +5,10 @@
 //! - the trace table `inet wbtrace` is created with `flags owner` by an `nft -i` child that
 //!   whyblocked spawns (under `setpriv --pdeathsig KILL`): the kernel deletes an owner table
 //!   when the netlink socket that created it closes, so the table goes away when the child
-//!   exits — on a normal exit (stdin closed), on SIGINT, and on SIGKILL of whyblocked
-//!   (the child gets SIGKILL as its parent dies, and its stdin reaches EOF anyway);
+//!   exits — on a normal exit (stdin closed); on SIGINT or SIGTERM, which the CLI catches
+//!   whatever disposition it inherited (`Options::catch_signals`: the run stops, shows what
+//!   is under way and closes the table); and on SIGKILL of whyblocked (the child gets
+//!   SIGKILL as its parent dies, and its stdin reaches EOF anyway);
 //! - its chains only *set* `meta nftrace` (prerouting and output at priority -350, under a
 //!   `limit rate R/second`, for packets matching the selector) or observe the end of each
 //!   hook at priority 1000 with policy accept: no verdict of the host changes. The only side
