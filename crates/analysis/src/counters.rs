@@ -519,6 +519,36 @@ mod tests {
             .collect()
     }
 
+    /// (chain, rule number, change) of each delta, in the order shown.
+    fn changes(d: &Diff) -> Vec<(String, Option<usize>, Change)> {
+        d.deltas
+            .iter()
+            .map(|x| (x.row.chain.clone(), x.row.index, x.change.clone()))
+            .collect()
+    }
+
+    /// What [`BEFORE`] to its INPUT rule 2 counting 2 packets more shows first.
+    fn input_port_23_and_policy_moved() -> Vec<(String, Option<usize>, Change)> {
+        vec![
+            (
+                "INPUT".into(),
+                Some(1),
+                Change::Moved {
+                    packets: 2,
+                    bytes: 120,
+                },
+            ),
+            (
+                "INPUT".into(),
+                None,
+                Change::Moved {
+                    packets: 1,
+                    bytes: 40,
+                },
+            ),
+        ]
+    }
+
     const BEFORE: &str = "*filter\n:INPUT ACCEPT [10:1000]\n:FORWARD DROP [0:0]\n:sub - [0:0]\n\
         [5:300] -A INPUT -p tcp --dport 22 -j ACCEPT\n[0:0] -A INPUT -p tcp --dport 23 -j DROP\n\
         [0:0] -A FORWARD -j sub\n[0:0] -A sub -j RETURN\nCOMMIT\n";
@@ -534,48 +564,27 @@ mod tests {
             .replace("[0:0] -A sub", "[1:60] -A sub")
             .replace(":INPUT ACCEPT [10:1000]", ":INPUT ACCEPT [11:1040]");
         let d = diff(&rows(BEFORE), &rows(&after));
-        let got: Vec<(String, Option<usize>, Change)> = d
-            .deltas
-            .iter()
-            .map(|x| (x.row.chain.clone(), x.row.index, x.change.clone()))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (
-                    "INPUT".into(),
-                    Some(1),
-                    Change::Moved {
-                        packets: 2,
-                        bytes: 120
-                    }
-                ),
-                (
-                    "INPUT".into(),
-                    None,
-                    Change::Moved {
-                        packets: 1,
-                        bytes: 40
-                    }
-                ),
-                (
-                    "FORWARD".into(),
-                    Some(0),
-                    Change::Moved {
-                        packets: 1,
-                        bytes: 60
-                    }
-                ),
-                (
-                    "sub".into(),
-                    Some(0),
-                    Change::Moved {
-                        packets: 1,
-                        bytes: 60
-                    }
-                ),
-            ]
-        );
+        let got = changes(&d);
+        let mut expected = input_port_23_and_policy_moved();
+        expected.extend([
+            (
+                "FORWARD".into(),
+                Some(0),
+                Change::Moved {
+                    packets: 1,
+                    bytes: 60,
+                },
+            ),
+            (
+                "sub".into(),
+                Some(0),
+                Change::Moved {
+                    packets: 1,
+                    bytes: 60,
+                },
+            ),
+        ]);
+        assert_eq!(got, expected);
         assert_eq!(d.deltas[0].row.text, "-A INPUT -p tcp --dport 23 -j DROP");
         assert_eq!(d.deltas[0].row.line, 6);
     }
@@ -673,32 +682,9 @@ mod tests {
             )
         );
         assert_eq!(d.paired_by_position, 4);
-        let got: Vec<(String, Option<usize>, Change)> = d
-            .deltas
-            .iter()
-            .map(|x| (x.row.chain.clone(), x.row.index, x.change.clone()))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (
-                    "INPUT".into(),
-                    Some(1),
-                    Change::Moved {
-                        packets: 2,
-                        bytes: 120
-                    }
-                ),
-                (
-                    "INPUT".into(),
-                    None,
-                    Change::Moved {
-                        packets: 1,
-                        bytes: 40
-                    }
-                ),
-            ]
-        );
+        let got = changes(&d);
+        // As between two iptables-save files (see `moved_rules_in_path_order`).
+        assert_eq!(got, input_port_23_and_policy_moved());
         // The same format: rules are paired by text only, nothing said.
         let d = diff(&rows(BEFORE), &rows(BEFORE));
         assert_eq!((d.formats_differ(), d.paired_by_position), (false, 0));

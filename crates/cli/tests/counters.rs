@@ -44,8 +44,15 @@ fn send_udp(ns: &str, port: u16, n: usize) {
     live::cmd::in_ns_ok(ns, "bash", &["-c", &script], None).unwrap();
 }
 
-fn lab() -> oracle::netns::TestHost {
-    oracle::netns::TestHost::for_packets(&model::Host::default(), &[]).unwrap()
+/// A namespace with `lo` up and the iptables `rules` loaded; its name.
+fn lab(rules: &str) -> (oracle::netns::TestHost, String) {
+    let host = oracle::netns::TestHost::for_packets(&model::Host::default(), &[]).unwrap();
+    let r = &host.router;
+    r.exec("ip", &["link", "set", "lo", "up"], None).unwrap();
+    r.exec("iptables-restore", &[], Some(rules.as_bytes()))
+        .unwrap();
+    let ns = r.name().to_string();
+    (host, ns)
 }
 
 #[test]
@@ -53,12 +60,8 @@ fn iptables_and_nft_listings_before_and_after() {
     if !root_or_skip("iptables_and_nft_listings_before_and_after") {
         return;
     }
-    let host = lab();
-    let ns = host.router.name().to_string();
+    let (host, ns) = lab(RULES);
     let r = &host.router;
-    r.exec("ip", &["link", "set", "lo", "up"], None).unwrap();
-    r.exec("iptables-restore", &[], Some(RULES.as_bytes()))
-        .unwrap();
     r.exec("nft", &["-f", "-"], Some(NFT.as_bytes())).unwrap();
     let listings = |tag: &str| {
         let files = [
@@ -216,12 +219,7 @@ fn d2_watch_takes_the_documented_dashes_and_names_a_missing_command() {
     if !root_or_skip("d2_watch_takes_the_documented_dashes_and_names_a_missing_command") {
         return;
     }
-    let host = lab();
-    let ns = host.router.name().to_string();
-    let r = &host.router;
-    r.exec("ip", &["link", "set", "lo", "up"], None).unwrap();
-    r.exec("iptables-restore", &[], Some(RULES.as_bytes()))
-        .unwrap();
+    let (_host, ns) = lab(RULES);
     // The README's and --help's syntax: `--watch -- CMD`.
     let (code, out, err) = run_in_ns(
         &ns,
@@ -263,12 +261,8 @@ fn c2_counters_in_path_order_across_formats_and_without_counters() {
     if !root_or_skip("c2_counters_in_path_order_across_formats_and_without_counters") {
         return;
     }
-    let host = lab();
-    let ns = host.router.name().to_string();
+    let (host, ns) = lab(JUMPS);
     let r = &host.router;
-    r.exec("ip", &["link", "set", "lo", "up"], None).unwrap();
-    r.exec("iptables-restore", &[], Some(JUMPS.as_bytes()))
-        .unwrap();
     let dir = tmp("c2");
     std::fs::create_dir_all(&dir).unwrap();
     let save = |name: &str, program: &str, args: &[&str]| {

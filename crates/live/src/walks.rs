@@ -230,27 +230,10 @@ pub(crate) mod tests {
     use model::{Family, Packet, TcpFlags, L4};
 
     pub(crate) fn event(id: u32, chain: &str, kind: StepKind) -> TraceEvent {
-        TraceEvent {
-            id,
-            family: Some(Family::Inet),
-            table: TRACE_TABLE.to_string(),
-            chain: chain.to_string(),
-            handle: None,
-            kind,
-            verdict: None,
-            nfproto: Some(2),
-            policy: (kind == StepKind::Policy).then_some(1),
-            iif: None,
-            oif: None,
-            mark: None,
-            ll_header: None,
-            network_header: None,
-            transport_header: None,
-            ct_state: None,
-            ct_id: None,
-            ct_direction: None,
-            ct_status: None,
-        }
+        let mut e = TraceEvent::bare(id, Some(Family::Inet), TRACE_TABLE, chain, kind);
+        e.nfproto = Some(2);
+        e.policy = (kind == StepKind::Policy).then_some(1);
+        e
     }
 
     /// The first event of a base chain: headers of `p` (tagged), devices.

@@ -318,33 +318,27 @@ pub fn summary_line(s: &RunSummary) -> String {
         "whyblocked: {} packets, {} events in {:.1} s; stopped by {}",
         s.packets, s.events, s.seconds, s.stopped_by
     );
-    if s.not_shown > 0 {
-        let _ = write!(
-            line,
-            "; {} more traced packets not shown (--count reached)",
-            s.not_shown
-        );
-    }
-    if s.lost > 0 {
-        let _ = write!(
-            line,
-            "; {} traced packets LOST (their events did not carry the packet's headers)",
-            s.lost
-        );
-    }
-    if s.stray_events > 0 {
-        let _ = write!(
-            line,
-            "; {} events of packets that began before the trace started were left out",
-            s.stray_events
-        );
-    }
-    if s.listing_refreshes > 0 {
-        let _ = write!(
-            line,
-            "; rule listing re-read {} times (the ruleset changed)",
-            s.listing_refreshes
-        );
+    for (n, what) in [
+        (
+            s.not_shown,
+            "more traced packets not shown (--count reached)",
+        ),
+        (
+            s.lost,
+            "traced packets LOST (their events did not carry the packet's headers)",
+        ),
+        (
+            s.stray_events,
+            "events of packets that began before the trace started were left out",
+        ),
+        (
+            s.listing_refreshes,
+            "re-readings of the rule listing (the ruleset changed)",
+        ),
+    ] {
+        if n > 0 {
+            let _ = write!(line, "; {n} {what}");
+        }
     }
     line
 }
