@@ -6,7 +6,7 @@
 //! - [`counters`]: the rules' packet counters before and after a command;
 //! - [`tracer`]: `whyblocked trace`, the kernel's own trace of real packets on this host,
 //!   placed in the host's rules and (`--compare`) held against the offline simulation;
-//!   [`walks`](crate) groups its trace events into packets.
+//!   its trace events are grouped into packets by the private `walks` module.
 //!
 //! It returns data (`analysis::agree::TracedPacket`, snapshots); the words are `report`'s.
 //! The kernel oracle (namespaces, injection) is the `oracle` crate; netlink decoding and
