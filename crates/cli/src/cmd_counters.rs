@@ -2,7 +2,7 @@
 //! command (`--watch`).
 
 use crate::{Conclusion, Error};
-use analysis::counters::{self, Row};
+use analysis::counters::{self, Listing};
 use frontends::host::snapshot::Snapshot;
 use model::SourceFile;
 use std::io::Write;
@@ -71,7 +71,7 @@ pub fn run<W: Write>(a: &CountersArgs, out: &mut W) -> Result<Conclusion, Error>
 }
 
 /// The counted rows of one file, whatever kind it is.
-pub fn rows_of_file(path: &PathBuf, table: &str) -> Result<Vec<Row>, Error> {
+pub fn rows_of_file(path: &PathBuf, table: &str) -> Result<Listing, Error> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
     let source = SourceFile::new(path.display().to_string(), text);
@@ -79,7 +79,7 @@ pub fn rows_of_file(path: &PathBuf, table: &str) -> Result<Vec<Row>, Error> {
 }
 
 /// The counted rows of a snapshot, iptables-save, `iptables -L` or nft listing.
-pub fn rows_of_source(source: &SourceFile, table: &str) -> Result<Vec<Row>, Error> {
+pub fn rows_of_source(source: &SourceFile, table: &str) -> Result<Listing, Error> {
     let text: &str = &source.text;
     if text.starts_with(frontends::host::snapshot::MAGIC) {
         let snap = Snapshot::parse(source).map_err(Error::Parse)?;
@@ -95,7 +95,7 @@ pub fn rows_of_source(source: &SourceFile, table: &str) -> Result<Vec<Row>, Erro
     Ok(counters::rows_of_ruleset(&loaded.ruleset))
 }
 
-fn rows_of_snapshot(name: &str, snap: &Snapshot) -> Result<Vec<Row>, Error> {
+fn rows_of_snapshot(name: &str, snap: &Snapshot) -> Result<Listing, Error> {
     let loaded = frontends::host::snapshot::load(name, snap).map_err(Error::Parse)?;
     if !loaded.rules_known {
         return Err(Error::Input(format!(
@@ -107,7 +107,12 @@ fn rows_of_snapshot(name: &str, snap: &Snapshot) -> Result<Vec<Row>, Error> {
 }
 
 #[cfg(target_os = "linux")]
-fn watch(cmd: &[String], timeout: u64) -> Result<(String, Vec<Row>, String, Vec<Row>), Error> {
+fn watch(cmd: &[String], timeout: u64) -> Result<(String, Listing, String, Listing), Error> {
+    // `--watch -- CMD` (the documented form): clap hands the `--` over as a value.
+    let cmd = match cmd.split_first() {
+        Some((dashes, rest)) if dashes == "--" => rest,
+        _ => cmd,
+    };
     let Some((program, args)) = cmd.split_first() else {
         return Err(Error::Input("--watch needs a command after `--`".into()));
     };
@@ -146,7 +151,7 @@ fn watch(cmd: &[String], timeout: u64) -> Result<(String, Vec<Row>, String, Vec<
 }
 
 #[cfg(not(target_os = "linux"))]
-fn watch(_cmd: &[String], _timeout: u64) -> Result<(String, Vec<Row>, String, Vec<Row>), Error> {
+fn watch(_cmd: &[String], _timeout: u64) -> Result<(String, Listing, String, Listing), Error> {
     Err(Error::Input(
         "counters --watch reads a Linux kernel's rule counters: this is not Linux".into(),
     ))

@@ -75,6 +75,8 @@ pub fn run<W: Write>(a: &TraceArgs, out: &mut W) -> Result<Conclusion, Error> {
         rate: a.rate,
         compare: a.compare,
         stop: None,
+        // Ctrl-C and `kill` stop it cleanly even when SIGINT was inherited as ignored.
+        catch_signals: true,
     };
     let mut err = std::io::stderr().lock();
     let _ = writeln!(
@@ -103,21 +105,25 @@ pub fn run<W: Write>(a: &TraceArgs, out: &mut W) -> Result<Conclusion, Error> {
     }
     let _ = writeln!(
         err,
-        "whyblocked: {} packets, {} events in {:.1} s; stopped by {}{}",
-        summary.packets,
-        summary.events,
-        summary.elapsed.as_secs_f64(),
-        summary.stopped_by,
-        if summary.listing_refreshes > 0 {
-            format!(
-                "; rule listing re-read {} times (the ruleset changed)",
-                summary.listing_refreshes
-            )
-        } else {
-            String::new()
-        }
+        "{}",
+        report::trace::summary_line(&summary_facts(&summary))
     );
     Ok(Conclusion::Done)
+}
+
+/// The run's counts, for the summary line.
+#[cfg(target_os = "linux")]
+fn summary_facts(s: &live::tracer::Summary) -> report::trace::RunSummary<'_> {
+    report::trace::RunSummary {
+        packets: s.packets,
+        lost: s.lost,
+        not_shown: s.not_shown,
+        stray_events: s.stray_events,
+        events: s.events,
+        seconds: s.elapsed.as_secs_f64(),
+        stopped_by: &s.stopped_by,
+        listing_refreshes: s.listing_refreshes,
+    }
 }
 
 /// `whyblocked trace` elsewhere: a clear refusal.

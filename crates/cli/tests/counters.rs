@@ -44,8 +44,15 @@ fn send_udp(ns: &str, port: u16, n: usize) {
     live::cmd::in_ns_ok(ns, "bash", &["-c", &script], None).unwrap();
 }
 
-fn lab() -> oracle::netns::TestHost {
-    oracle::netns::TestHost::for_packets(&model::Host::default(), &[]).unwrap()
+/// A namespace with `lo` up and the iptables `rules` loaded; its name.
+fn lab(rules: &str) -> (oracle::netns::TestHost, String) {
+    let host = oracle::netns::TestHost::for_packets(&model::Host::default(), &[]).unwrap();
+    let r = &host.router;
+    r.exec("ip", &["link", "set", "lo", "up"], None).unwrap();
+    r.exec("iptables-restore", &[], Some(rules.as_bytes()))
+        .unwrap();
+    let ns = r.name().to_string();
+    (host, ns)
 }
 
 #[test]
@@ -53,12 +60,8 @@ fn iptables_and_nft_listings_before_and_after() {
     if !root_or_skip("iptables_and_nft_listings_before_and_after") {
         return;
     }
-    let host = lab();
-    let ns = host.router.name().to_string();
+    let (host, ns) = lab(RULES);
     let r = &host.router;
-    r.exec("ip", &["link", "set", "lo", "up"], None).unwrap();
-    r.exec("iptables-restore", &[], Some(RULES.as_bytes()))
-        .unwrap();
     r.exec("nft", &["-f", "-"], Some(NFT.as_bytes())).unwrap();
     let listings = |tag: &str| {
         let files = [
@@ -197,4 +200,175 @@ fn the_diekmann_listings_parse_and_diff() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(!v["deltas"].as_array().unwrap().is_empty());
+}
+
+/// `whyblocked ARGS` inside namespace `ns`.
+fn run_in_ns(ns: &str, args: &[&str]) -> (i32, String, String) {
+    let mut full = vec!["netns", "exec", ns, BIN];
+    full.extend_from_slice(args);
+    let o = Command::new("ip").args(&full).output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+#[test]
+fn d2_watch_takes_the_documented_dashes_and_names_a_missing_command() {
+    if !root_or_skip("d2_watch_takes_the_documented_dashes_and_names_a_missing_command") {
+        return;
+    }
+    let (_host, ns) = lab(RULES);
+    // The README's and --help's syntax: `--watch -- CMD`.
+    let (code, out, err) = run_in_ns(
+        &ns,
+        &[
+            "counters",
+            "--watch",
+            "--",
+            "bash",
+            "-c",
+            "echo > /dev/udp/127.0.0.1/9",
+        ],
+    );
+    eprintln!("{out}{err}");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("+1 pkts"), "{out}");
+    assert!(
+        err.contains("`bash -c echo"),
+        "the command run is named: {err}"
+    );
+
+    // A command that does not exist: named, with no placeholder for an unknown package.
+    let (code, out, err) = run_in_ns(&ns, &["counters", "--watch", "--", "wb-no-such-command"]);
+    eprintln!("{out}{err}");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`wb-no-such-command`"), "{err}");
+    assert!(
+        !err.contains("`--`") && !err.contains("package providing it"),
+        "{err}"
+    );
+}
+
+/// A user chain declared before the one that reaches it earlier on the path.
+const JUMPS: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+:zzz_in - [0:0]\n:aaa_out - [0:0]\n-A INPUT -p udp -j zzz_in\n-A OUTPUT -p udp -j aaa_out\n\
+-A zzz_in -p udp --dport 9 -j ACCEPT\n-A aaa_out -p udp --dport 9 -j ACCEPT\nCOMMIT\n";
+
+#[test]
+fn c2_counters_in_path_order_across_formats_and_without_counters() {
+    if !root_or_skip("c2_counters_in_path_order_across_formats_and_without_counters") {
+        return;
+    }
+    let (host, ns) = lab(JUMPS);
+    let r = &host.router;
+    let dir = tmp("c2");
+    std::fs::create_dir_all(&dir).unwrap();
+    let save = |name: &str, program: &str, args: &[&str]| {
+        std::fs::write(dir.join(name), r.exec(program, args, None).unwrap()).unwrap();
+    };
+    save("before.save", "iptables-save", &["-c"]);
+    save("before.plain", "iptables-save", &[]);
+    save("before.list", "iptables", &["-L", "-n", "-v", "-x"]);
+    send_udp(&ns, 9, 2);
+    save("after.save", "iptables-save", &["-c"]);
+    save("after.plain", "iptables-save", &[]);
+    save("after.list", "iptables", &["-L", "-n", "-v", "-x"]);
+    save("after.nft", "nft", &["list", "ruleset"]);
+    let counters = |b: &str, a: &str| {
+        let o = Command::new(BIN)
+            .args(["counters", b, a])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let outputs = [
+        counters("before.save", "after.save"),
+        counters("before.save", "after.list"),
+        counters("before.list", "after.nft"),
+        counters("before.plain", "after.plain"),
+    ];
+    let json = Command::new(BIN)
+        .args(["counters", "--json", "before.plain", "after.list"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["formats_differ"], true, "{v}");
+    assert_eq!(v["formats"]["before"], serde_json::json!(["iptables-save"]));
+    assert_eq!(v["formats"]["after"], serde_json::json!(["iptables-list"]));
+    assert_eq!(v["uncounted"]["before"]["iptables-save"], 4, "{v}");
+    assert_eq!(v["compared_rules"], 4, "{v}");
+    for o in &outputs {
+        eprintln!("{o}");
+    }
+    // In path order: each user chain after the base chain that jumps to it.
+    assert_eq!(
+        outputs[0],
+        "counters that moved between before.save and after.save, in path order:
+  ip filter/INPUT #1               +2 pkts +60 bytes            after.save:8
+      -A INPUT -p udp -j zzz_in
+  ip filter/INPUT policy           +2 pkts +116 bytes           after.save:3
+      policy accept
+  ip filter/zzz_in #1              +2 pkts +60 bytes            after.save:11
+      -A zzz_in -p udp -m udp --dport 9 -j ACCEPT
+  ip filter/OUTPUT #1              +2 pkts +60 bytes            after.save:9
+      -A OUTPUT -p udp -j aaa_out
+  ip filter/OUTPUT policy          +2 pkts +116 bytes           after.save:5
+      policy accept
+  ip filter/aaa_out #1             +2 pkts +60 bytes            after.save:10
+      -A aaa_out -p udp -m udp --dport 9 -j ACCEPT
+"
+    );
+    // Two formats: said, and the rules paired by place rather than all "new".
+    assert_eq!(
+        outputs[1],
+        "note: before.save is an iptables-save file and after.list is an `iptables -L` listing: the same rule reads differently in each, so rules were paired by table, chain and position (4 rules), not by their text
+counters that moved between before.save and after.list, in path order:
+  filter/INPUT #1                  +2 pkts +60 bytes            after.list:3
+      zzz_in 17 -- * * 0.0.0.0/0 0.0.0.0/0
+  filter/INPUT policy              +2 pkts +116 bytes           after.list:1
+      policy ACCEPT
+  filter/zzz_in #1                 +2 pkts +60 bytes            after.list:18
+      ACCEPT 17 -- * * 0.0.0.0/0 0.0.0.0/0 udp dpt:9
+  filter/OUTPUT #1                 +2 pkts +60 bytes            after.list:10
+      aaa_out 17 -- * * 0.0.0.0/0 0.0.0.0/0
+  filter/OUTPUT policy             +2 pkts +116 bytes           after.list:8
+      policy ACCEPT
+  filter/aaa_out #1                +2 pkts +60 bytes            after.list:14
+      ACCEPT 17 -- * * 0.0.0.0/0 0.0.0.0/0 udp dpt:9
+"
+    );
+    // nft lists no policy counters: those are not "removed".
+    assert_eq!(
+        outputs[2],
+        "note: before.list is an `iptables -L` listing and after.nft is an nft listing: the same rule reads differently in each, so rules were paired by table, chain and position (4 rules), not by their text
+counters that moved between before.list and after.nft, in path order:
+  ip filter/INPUT #1               +2 pkts +60 bytes            after.nft:4
+      meta l4proto udp counter jump zzz_in
+  ip filter/zzz_in #1              +2 pkts +60 bytes            after.nft:17
+      udp dport 9 counter accept
+  ip filter/OUTPUT #1              +2 pkts +60 bytes            after.nft:13
+      meta l4proto udp counter jump aaa_out
+  ip filter/aaa_out #1             +2 pkts +60 bytes            after.nft:21
+      udp dport 9 counter accept
+"
+    );
+    // Saved without -c: only the policies could be compared, and the output says why.
+    assert_eq!(
+        outputs[3],
+        "note: 4 iptables rules of before.plain have no counters and were not compared (saved without counters? save with `iptables-save -c`)
+note: 4 iptables rules of after.plain have no counters and were not compared (saved without counters? save with `iptables-save -c`)
+note: no rule had counters on both sides: only chain policies were compared
+counters that moved between before.plain and after.plain, in path order:
+  ip filter/INPUT policy           +2 pkts +116 bytes           after.plain:3
+      policy accept
+  ip filter/OUTPUT policy          +2 pkts +116 bytes           after.plain:5
+      policy accept
+"
+    );
 }

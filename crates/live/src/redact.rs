@@ -20,7 +20,8 @@
 //! can say so.
 //!
 //! MACs: unicast ones become locally administered addresses (`02:...`) by a keyed hash;
-//! multicast and all-zero ones are kept. Host names are replaced by fixed words.
+//! multicast and all-zero ones are kept. Host names, of any length, are replaced by fixed
+//! words wherever they stand as whole words.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -59,10 +60,11 @@ impl Redactor {
         }
     }
 
-    /// Also replaces `name` (a host name; shorter than 3 characters or `localhost`: ignored).
+    /// Also replaces `name` (a host name, of any length; `localhost` names no host and is
+    /// kept), wherever it stands as a whole word (see [`replace_names`]).
     pub fn hide_name(&mut self, name: &str, replacement: &str) {
         let name = name.trim();
-        if name.len() < 3 || name == "localhost" || self.names.iter().any(|(n, _)| n == name) {
+        if name.is_empty() || name == "localhost" || self.names.iter().any(|(n, _)| n == name) {
             return;
         }
         self.names.push((name.to_string(), replacement.to_string()));
@@ -131,14 +133,8 @@ impl Redactor {
 
     /// `text` with every address, MAC and host name replaced.
     pub fn redact(&self, text: &str, stats: &mut Stats) -> String {
-        let mut named = text.to_string();
-        for (n, r) in &self.names {
-            let c = named.matches(n.as_str()).count();
-            if c > 0 {
-                stats.names += c;
-                named = named.replace(n.as_str(), r);
-            }
-        }
+        let (named, replaced) = replace_names(text, &self.names);
+        stats.names += replaced;
         let s = named.as_str();
         let b = s.as_bytes();
         let mut out = String::with_capacity(s.len());
@@ -243,6 +239,34 @@ impl Redactor {
         }
         (run.to_string(), false)
     }
+}
+
+/// `text` with every name of `names` (longest first) replaced where it stands as a whole
+/// word (no letter, digit or `_` right before or after it), in one pass so that a
+/// replacement is never replaced again; and how many were replaced. Whole words only, so
+/// that a short host name (`db`) is replaced where it is the name and not inside `dbus`.
+fn replace_names(text: &str, names: &[(String, String)]) -> (String, usize) {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut count = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let starts_word = i == 0 || !is_word(b[i - 1]);
+        let hit = names.iter().find(|(n, _)| {
+            let end = i + n.len();
+            starts_word && text[i..].starts_with(n.as_str()) && (end == b.len() || !is_word(b[end]))
+        });
+        if let Some((n, r)) = hit {
+            out.push_str(r);
+            i += n.len();
+            count += 1;
+            continue;
+        }
+        let ch = text[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&text[i..i + ch]);
+        i += ch;
+    }
+    (out, count)
 }
 
 fn mask4(a: Ipv4Addr, len: u8) -> Ipv4Addr {
@@ -358,5 +382,36 @@ mod tests {
         assert_eq!(st.macs, 1);
         // Redacting twice with one key is stable on the original text.
         assert_eq!(out, r.redact(t, &mut Stats::default()));
+    }
+
+    #[test]
+    fn d6_every_host_name_is_replaced_even_a_short_one() {
+        for name in ["db", "x", "fw1"] {
+            let mut r = Redactor::new();
+            r.hide_name(name, "redacted-host");
+            let mut st = Stats::default();
+            let t = format!(
+                "hostname {name}\n-A INPUT -m comment --comment \"ssh from {name}\" -j ACCEPT\n\
+                 {name}.lan {name}-eth0 dbus sudb x11 fw10"
+            );
+            let out = r.redact(&t, &mut st);
+            assert_eq!(st.names, 4, "{name}: {out}");
+            assert!(out.starts_with("hostname redacted-host\n"), "{out}");
+            assert!(out.contains("\"ssh from redacted-host\""), "{out}");
+            assert!(
+                out.contains("redacted-host.lan redacted-host-eth0 dbus sudb x11 fw10"),
+                "{out}"
+            );
+        }
+        // A replacement is not replaced again, whatever the name.
+        let mut r = Redactor::new();
+        r.hide_name("host.invalid", "redacted-host.invalid");
+        r.hide_name("host", "redacted-host");
+        let out = r.redact("host host.invalid", &mut Stats::default());
+        assert_eq!(out, "redacted-host redacted-host.invalid");
+        // `localhost` is no host's name.
+        let mut r = Redactor::new();
+        r.hide_name("localhost", "redacted-host");
+        assert_eq!(r.redact("localhost", &mut Stats::default()), "localhost");
     }
 }

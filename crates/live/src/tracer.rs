@@ -5,8 +5,10 @@
 //! - the trace table `inet wbtrace` is created with `flags owner` by an `nft -i` child that
 //!   whyblocked spawns (under `setpriv --pdeathsig KILL`): the kernel deletes an owner table
 //!   when the netlink socket that created it closes, so the table goes away when the child
-//!   exits — on a normal exit (stdin closed), on SIGINT, and on SIGKILL of whyblocked
-//!   (the child gets SIGKILL as its parent dies, and its stdin reaches EOF anyway);
+//!   exits — on a normal exit (stdin closed); on SIGINT or SIGTERM, which the CLI catches
+//!   whatever disposition it inherited (`Options::catch_signals`: the run stops, shows what
+//!   is under way and closes the table); and on SIGKILL of whyblocked (the child gets
+//!   SIGKILL as its parent dies, and its stdin reaches EOF anyway);
 //! - its chains only *set* `meta nftrace` (prerouting and output at priority -350, under a
 //!   `limit rate R/second`, for packets matching the selector) or observe the end of each
 //!   hook at priority 1000 with policy accept: no verdict of the host changes. The only side
@@ -18,9 +20,10 @@
 //! rule the cached listing does not know (the ruleset changed: nft never reuses a handle in
 //! a table's lifetime).
 
+use crate::walks::Walks;
 use analysis::agree::{walk, Listing, Offline, TracedPacket};
 use model::kernel_walk::{
-    CtEvent, Headers, KernelFate, KernelVerdict, KernelWalk, Placement, StepKind, TRACE_TABLE,
+    CtEvent, Headers, KernelFate, KernelWalk, Placement, StepKind, TRACE_TABLE,
 };
 use model::packet::{Mac, PktType};
 use model::{Family, Host, Packet, RuleRef, Ruleset, TcpFlags, Verdict, L4};
@@ -290,7 +293,7 @@ impl TraceTable {
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => LiveError::MissingTool {
                     tool: "nft".into(),
-                    package: "nftables".into(),
+                    package: netlink::cmd::package_of("nft").map(str::to_string),
                 },
                 _ => LiveError::io("spawn nft -i", e),
             })?;
@@ -387,6 +390,9 @@ pub struct Options {
     /// received are read and every walk under way is emitted first, finished or not: set
     /// it once the traffic of interest has been handled by the kernel.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Stop the same way on SIGINT or SIGTERM, caught for the run whatever disposition was
+    /// inherited (the CLI's; off for a library caller, as the handlers are process-wide).
+    pub catch_signals: bool,
 }
 
 impl Default for Options {
@@ -397,14 +403,22 @@ impl Default for Options {
             rate: 10,
             compare: false,
             stop: None,
+            catch_signals: false,
         }
     }
 }
 
-/// What a run saw.
+/// What a run saw. Every traced packet is in `packets`, `lost` or `not_shown`.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
+    /// Packets given to the sink.
     pub packets: usize,
+    /// Packets traced but not shown: their events lacked the headers to rebuild them.
+    pub lost: usize,
+    /// Packets traced after `count` was reached.
+    pub not_shown: usize,
+    /// Events of no packet (it started before the trace was read).
+    pub stray_events: usize,
     pub events: usize,
     pub elapsed: Duration,
     pub listing_refreshes: usize,
@@ -490,165 +504,6 @@ impl Context {
         self.listing
             .rule_ref_by_handle(&self.ruleset, family, table, chain, handle)
     }
-}
-
-/// A packet's events as they arrive.
-struct Walk {
-    events: Vec<TraceEvent>,
-    last: Instant,
-    done: bool,
-    /// The packet left by `lo` with these headers: it comes back through prerouting under
-    /// another trace id (the id hashes the input interface), still the same packet.
-    looped: Option<Headers>,
-}
-
-impl Walk {
-    fn new(now: Instant) -> Walk {
-        Walk {
-            events: Vec::new(),
-            last: now,
-            done: false,
-            looped: None,
-        }
-    }
-}
-
-/// Whether two header summaries are the same packet (the headers `lo` carries back).
-fn same_packet(a: &Headers, b: &Headers) -> bool {
-    a.src == b.src && a.dst == b.dst && a.proto == b.proto && a.tag == b.tag && a.ports == b.ports
-}
-
-/// Trace events grouped into packets' walks, by trace id; a packet looped back through
-/// `lo` continues the walk that sent it.
-#[derive(Default)]
-struct Walks {
-    walks: HashMap<u32, Walk>,
-    /// Walks by first event, oldest first.
-    order: Vec<u32>,
-    /// Trace id of a looped-back packet -> the id of the walk it continues.
-    aliases: HashMap<u32, u32>,
-}
-
-impl Walks {
-    fn push(&mut self, ev: TraceEvent, now: Instant) {
-        let starts = ev.table == TRACE_TABLE
-            && ev.headers().is_some()
-            && matches!(ev.chain.as_str(), "pre" | "out" | "pre_end" | "out_end");
-        let mut id = ev.id;
-        if let Some(&to) = self.aliases.get(&ev.id) {
-            if self.walks.get(&to).is_some_and(|w| !w.done) {
-                id = to;
-            } else {
-                self.aliases.remove(&ev.id);
-            }
-        }
-        let fresh = self.walks.get(&id).is_none_or(|w| w.done && starts);
-        if fresh && id == ev.id {
-            // Back from `lo`: the walk that left by it, if one waits for these headers.
-            let back =
-                ev.table == TRACE_TABLE && ev.chain == "pre" && ev.iif == Some(LOOPBACK_IFINDEX);
-            let h = ev.headers();
-            let sent = match (back, h) {
-                (true, Some(h)) => self.walks.iter().find_map(|(&k, w)| {
-                    (!w.done && w.looped.is_some_and(|l| same_packet(&l, &h))).then_some(k)
-                }),
-                _ => None,
-            };
-            if let Some(to) = sent {
-                self.aliases.insert(ev.id, to);
-                id = to;
-                if let Some(w) = self.walks.get_mut(&to) {
-                    w.looped = None;
-                }
-            }
-        }
-        let w = self.walks.entry(id).or_insert_with(|| Walk::new(now));
-        if w.done && starts {
-            // The same trace id again (the kernel reuses the hash): a new packet.
-            *w = Walk::new(now);
-        }
-        if w.done {
-            return;
-        }
-        if w.events.is_empty() {
-            self.order.push(id);
-        }
-        w.last = now;
-        // The first event of a base chain carries the headers and devices; the policy event
-        // that ends it, neither.
-        let post_end = ev.table == TRACE_TABLE && ev.chain == "post_end";
-        if post_end && ev.oif == Some(LOOPBACK_IFINDEX) {
-            if let Some(h) = ev.headers() {
-                w.looped = Some(h);
-            }
-        }
-        // Leaving by `lo` is not the end: the packet comes back through prerouting, the
-        // same packet to the simulation.
-        w.done = ends_walk(&ev) && !(post_end && w.looped.is_some());
-        w.events.push(ev);
-    }
-
-    /// The walks ready to be emitted, oldest first: finished ones 30 ms after their last
-    /// event; unfinished ones (a packet lost in routing leaves no closing event) after
-    /// `idle` without events *and* with the socket found empty since their last event
-    /// (`drained_at`) — or after ten times `idle` regardless; everything under way when
-    /// `stopping` (the caller drained the socket first).
-    fn ready(
-        &mut self,
-        now: Instant,
-        idle: Duration,
-        drained_at: Option<Instant>,
-        stopping: bool,
-    ) -> Vec<Vec<TraceEvent>> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < self.order.len() {
-            let id = self.order[i];
-            let ready = self.walks.get(&id).is_some_and(|w| {
-                let quiet = now.duration_since(w.last);
-                stopping
-                    || w.done && quiet > Duration::from_millis(30)
-                    || quiet > idle && drained_at.is_some_and(|d| d > w.last)
-                    || quiet > idle * 10
-            });
-            if !ready {
-                i += 1;
-                continue;
-            }
-            self.order.remove(i);
-            let Some(w) = self.walks.get_mut(&id) else {
-                continue;
-            };
-            w.done = true;
-            w.looped = None;
-            let events = std::mem::take(&mut w.events);
-            if !events.is_empty() {
-                out.push(events);
-            }
-        }
-        self.walks.retain(|_, w| {
-            !(w.done && w.events.is_empty() && now.duration_since(w.last) > Duration::from_secs(5))
-        });
-        let walks = &self.walks;
-        self.aliases.retain(|_, to| walks.contains_key(to));
-        out
-    }
-}
-
-/// The loopback device's index, the same in every network namespace.
-const LOOPBACK_IFINDEX: u32 = 1;
-
-/// Whether `e` ends a packet's walk: the end of input or postrouting, or a drop, queue or
-/// stolen verdict. (A packet that leaves by `lo` goes on: see [`Walks::push`].)
-fn ends_walk(e: &TraceEvent) -> bool {
-    let ours_end = e.table == TRACE_TABLE
-        && e.kind == StepKind::Policy
-        && matches!(e.chain.as_str(), "in_end" | "post_end");
-    let verdict = e
-        .verdict
-        .clone()
-        .or_else(|| e.policy.map(|p| KernelVerdict::decode(p as i32, None)));
-    ours_end || verdict.is_some_and(|v| v.ends_walk())
 }
 
 /// The packet its first headers describe.
@@ -860,6 +715,12 @@ pub fn run(
         return Err(LiveError::NotRoot);
     }
     let start = Instant::now();
+    // Caught before anything is set up, so that a stop request is never missed.
+    let signals = o
+        .catch_signals
+        .then(netlink::sys::StopSignals::catch)
+        .transpose()
+        .map_err(|e| LiveError::io("installing the SIGINT and SIGTERM handlers", e))?;
     let mut cx = Context::load(o.compare)?;
     let mut reader = TraceReader::open_here(true)?;
     let table = TraceTable::install(sel, o.rate)?;
@@ -868,28 +729,26 @@ pub fn run(
     let mut summary = Summary::default();
     let deadline = start + o.timeout;
     let idle = Duration::from_millis(300);
-    let mut stopped_by = None;
     // When the socket was last found empty: a walk under way is complete only if nothing
     // of it can still be queued (its packet's events are made within microseconds, but
     // this loop may have been busy simulating other packets meanwhile).
     let mut drained_at: Option<Instant> = None;
-    loop {
+    let stopped_by = loop {
         let now = Instant::now();
-        if summary.packets >= o.count {
-            stopped_by = Some(format!("{} packets", o.count));
-            break;
-        }
-        if now >= deadline {
-            stopped_by = Some(format!("timeout ({} s)", o.timeout.as_secs()));
-            break;
-        }
-        if stopped_by.is_some() {
-            break;
-        }
-        // Asked to stop: everything queued is read, then every walk emitted, once.
-        let stopping = o.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
+        let stop = if summary.packets >= o.count {
+            Some(format!("{} packets", o.count))
+        } else if now >= deadline {
+            Some(format!("timeout ({} s)", o.timeout.as_secs()))
+        } else if let Some(sig) = signals.as_ref().and_then(|s| s.caught()) {
+            Some(signal_name(sig).to_string())
+        } else if o.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+            Some("a stop request".to_string())
+        } else {
+            None
+        };
+        // Stopping: everything queued is read, then every walk emitted, once.
+        let stopping = stop.is_some();
         let batch = if stopping {
-            stopped_by = Some("a stop request".to_string());
             reader.drain(Duration::from_millis(1))?
         } else {
             reader.recv((deadline - now).min(Duration::from_millis(100)))?
@@ -915,22 +774,39 @@ pub fn run(
         // Emit finished walks, oldest first.
         for events in walks.ready(Instant::now(), idle, drained_at, stopping) {
             if summary.packets >= o.count {
-                break;
+                summary.not_shown += 1;
+                continue;
             }
             if !cx.knows(&events) && cx.last_refresh.elapsed() > Duration::from_millis(500) {
                 cx = Context::load(o.compare)?;
                 summary.listing_refreshes += 1;
             }
-            if let Some(p) = finish(&cx, summary.packets + 1, events, &cts, o.compare) {
-                summary.packets += 1;
-                sink(&p, &cx.ruleset);
+            match finish(&cx, summary.packets + 1, events, &cts, o.compare) {
+                Some(p) => {
+                    summary.packets += 1;
+                    sink(&p, &cx.ruleset);
+                }
+                None => summary.lost += 1,
             }
         }
-    }
+        if let Some(why) = stop {
+            break why;
+        }
+    };
     drop(table);
+    drop(signals);
+    summary.stray_events = walks.stray_events;
     summary.elapsed = start.elapsed();
-    summary.stopped_by = stopped_by.unwrap_or_default();
+    summary.stopped_by = stopped_by;
     Ok(summary)
+}
+
+/// How the summary names a stop signal.
+fn signal_name(signal: netlink::sys::StopSignal) -> &'static str {
+    match signal {
+        netlink::sys::StopSignal::Int => "SIGINT",
+        netlink::sys::StopSignal::Term => "SIGTERM",
+    }
 }
 
 /// Where [`run_in`] sends each traced packet, with the ruleset its steps are placed in.
@@ -980,6 +856,7 @@ pub fn legacy_only() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::walks::tests::{first, udp};
 
     fn w(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
@@ -1020,123 +897,6 @@ mod tests {
         }
         assert!(Selector::nft("tcp dport 22; flush ruleset").is_err());
         assert!(Selector::nft("tcp dport 22").is_ok());
-    }
-
-    fn event(id: u32, chain: &str, kind: StepKind) -> TraceEvent {
-        TraceEvent {
-            id,
-            family: Some(Family::Inet),
-            table: TRACE_TABLE.to_string(),
-            chain: chain.to_string(),
-            handle: None,
-            kind,
-            verdict: None,
-            nfproto: Some(2),
-            policy: (kind == StepKind::Policy).then_some(1),
-            iif: None,
-            oif: None,
-            mark: None,
-            ll_header: None,
-            network_header: None,
-            transport_header: None,
-            ct_state: None,
-            ct_id: None,
-            ct_direction: None,
-            ct_status: None,
-        }
-    }
-
-    /// The first event of a base chain: headers of `p` (tagged), devices.
-    fn first(id: u32, chain: &str, p: &Packet, iif: Option<u32>, oif: Option<u32>) -> TraceEvent {
-        let ip = oracle::frame::ip_packet(p, 0x4242).unwrap();
-        let hl = if p.is_ipv6() { 40 } else { 20 };
-        let mut e = event(id, chain, StepKind::Rule);
-        e.network_header = Some(ip[..hl].to_vec());
-        e.transport_header = Some(ip[hl..].to_vec());
-        e.iif = iif;
-        e.oif = oif;
-        e
-    }
-
-    fn udp(src: &str, dst: &str) -> Packet {
-        Packet::new(
-            src.parse().unwrap(),
-            dst.parse().unwrap(),
-            L4::Udp {
-                sport: 1000,
-                dport: 53,
-            },
-        )
-    }
-
-    #[test]
-    fn a_packet_looped_back_through_lo_is_one_walk() {
-        // REDIRECT of a locally generated packet: out -> postrouting by `lo` -> prerouting
-        // (another trace id: it hashes the input device) -> input.
-        let sent = udp("10.1.1.1", "198.51.100.2");
-        let back = udp("10.1.1.1", "127.0.0.1");
-        let now = Instant::now();
-        let mut w = Walks::default();
-        for e in [
-            first(1, "out", &sent, None, Some(3)),
-            event(1, "out", StepKind::Policy),
-            first(1, "post_end", &back, None, Some(LOOPBACK_IFINDEX)),
-            event(1, "post_end", StepKind::Policy),
-            first(2, "pre", &back, Some(LOOPBACK_IFINDEX), None),
-            event(2, "pre", StepKind::Policy),
-            first(2, "in_end", &back, Some(LOOPBACK_IFINDEX), None),
-            event(2, "in_end", StepKind::Policy),
-        ] {
-            w.push(e, now);
-        }
-        let later = now + Duration::from_secs(1);
-        let out = w.ready(later, Duration::from_millis(300), Some(later), false);
-        assert_eq!(out.len(), 1, "{out:#?}");
-        assert_eq!(out[0].len(), 8);
-        assert_eq!(out[0].last().unwrap().chain, "in_end");
-
-        // Leaving by a real device ends the walk: the next packet is its own.
-        let mut w = Walks::default();
-        for e in [
-            first(1, "out", &sent, None, Some(3)),
-            first(1, "post_end", &sent, None, Some(3)),
-            event(1, "post_end", StepKind::Policy),
-            first(2, "pre", &back, Some(LOOPBACK_IFINDEX), None),
-            event(2, "pre", StepKind::Policy),
-        ] {
-            w.push(e, now);
-        }
-        let out = w.ready(later, Duration::from_millis(300), Some(later), false);
-        assert_eq!(out.iter().map(Vec::len).collect::<Vec<_>>(), vec![3, 2]);
-    }
-
-    #[test]
-    fn an_unfinished_walk_waits_until_nothing_of_it_can_be_queued() {
-        // A packet lost in routing leaves no closing event: it is emitted after the idle
-        // time, but only once the socket was found empty after its last event (the loop may
-        // have been busy while the rest of its events sat in the socket).
-        let p = udp("10.1.1.2", "10.1.0.2");
-        let now = Instant::now();
-        let idle = Duration::from_millis(300);
-        let mut w = Walks::default();
-        w.push(first(7, "pre", &p, Some(2), None), now);
-        w.push(event(7, "pre", StepKind::Policy), now);
-        let later = now + Duration::from_millis(500);
-        assert!(w.ready(later, idle, None, false).is_empty());
-        assert!(w
-            .ready(later, idle, Some(now - Duration::from_millis(1)), false)
-            .is_empty());
-        // Its remaining events arrive; still under way.
-        w.push(first(7, "pre_end", &p, Some(2), None), later);
-        assert!(w.ready(later, idle, Some(later), false).is_empty());
-        let quiet = later + Duration::from_millis(400);
-        let out = w.ready(quiet, idle, Some(quiet), false);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].len(), 3);
-        // A stop request emits what is under way at once.
-        let mut w = Walks::default();
-        w.push(first(8, "pre", &p, Some(2), None), now);
-        assert_eq!(w.ready(now, idle, None, true).len(), 1);
     }
 
     #[test]

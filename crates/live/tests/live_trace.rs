@@ -129,6 +129,7 @@ fn trace_shows_accepted_dropped_rejected_and_natted_packets_with_their_rules() {
         rate: 50,
         compare: true,
         stop: None,
+        catch_signals: false,
     };
     let (seen, h) = start(&host, sel, o);
     let inj = Injector::new(&host).unwrap();
@@ -277,6 +278,7 @@ fn the_rate_limit_holds_and_other_traffic_is_untouched() {
         rate: 10,
         compare: false,
         stop: None,
+        catch_signals: false,
     };
     let (seen, h) = start(&host, sel, o);
     let c2 = counters();
@@ -310,4 +312,107 @@ fn the_rate_limit_holds_and_other_traffic_is_untouched() {
     assert!(!plain.is_empty());
     let udp_rule = traced_delta.iter().find(|d| d.0.contains("9999")).unwrap();
     assert_eq!(udp_rule.1, 100);
+}
+
+/// `RUNS` TCP connections over `lo` inside namespace `ns`: each a handshake, a request, an
+/// answer and the close of both ends.
+fn tcp_exchanges(ns: &str, runs: usize) {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    netlink::sys::in_netns(ns, move || {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let server = std::thread::spawn(move || -> std::io::Result<()> {
+            for _ in 0..runs {
+                let (mut s, _) = listener.accept()?;
+                s.set_read_timeout(Some(Duration::from_secs(5)))?;
+                let mut req = [0u8; 4];
+                s.read_exact(&mut req)?;
+                s.write_all(b"pong")?;
+            }
+            Ok(())
+        });
+        for _ in 0..runs {
+            let mut c = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+            c.set_read_timeout(Some(Duration::from_secs(5)))?;
+            c.write_all(b"ping")?;
+            let mut answer = [0u8; 4];
+            c.read_exact(&mut answer)?;
+            assert_eq!(&answer, b"pong");
+        }
+        server
+            .join()
+            .map_err(|_| std::io::Error::other("server thread panicked"))?
+    })
+    .unwrap();
+}
+
+#[test]
+fn a9_every_packet_of_traced_tcp_exchanges_is_shown_though_trace_ids_repeat() {
+    if !common::kernel_tests_enabled(
+        "a9_every_packet_of_traced_tcp_exchanges_is_shown_though_trace_ids_repeat",
+    ) {
+        return;
+    }
+    let host = TestHost::for_packets(&model::Host::default(), &[]).unwrap();
+    let r = &host.router;
+    r.exec("ip", &["link", "set", "lo", "up"], None).unwrap();
+    // The kernel's own count of the packets sent: every TCP packet leaves through OUTPUT.
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                 -A OUTPUT -p tcp -j ACCEPT\nCOMMIT\n";
+    r.exec("iptables-restore", &[], Some(rules.as_bytes()))
+        .unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let o = tracer::Options {
+        count: 10_000,
+        timeout: Duration::from_secs(60),
+        rate: 10_000,
+        compare: false,
+        stop: Some(Arc::clone(&stop)),
+        catch_signals: false,
+    };
+    let sel = Selector::parse(&["tcp", "any", "any"].map(String::from)).unwrap();
+    let (seen, h) = start(&host, sel, o);
+    const RUNS: usize = 9;
+    tcp_exchanges(host.router.name(), RUNS);
+    // The last ACKs and FINs leave within milliseconds; then every walk is emitted.
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let summary = h.join().unwrap().unwrap();
+    let sent: u64 = r
+        .exec("iptables-save", &["-c"], None)
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let (c, rule) = l.strip_prefix('[')?.split_once("] ")?;
+            (rule == "-A OUTPUT -p tcp -j ACCEPT")
+                .then(|| c.split(':').next()?.parse().ok())
+                .flatten()
+        })
+        .expect("the OUTPUT counter");
+    let seen = seen.lock().unwrap();
+    let flags: Vec<String> = seen
+        .iter()
+        .map(|p| match p.packet.packet.l4 {
+            model::L4::Tcp { flags, .. } => format!("{flags:?}"),
+            _ => "not TCP".into(),
+        })
+        .collect();
+    eprintln!("{sent} TCP packets sent; shown: {flags:?}; {summary:?}");
+    assert_eq!(
+        (summary.lost, summary.not_shown),
+        (0, 0),
+        "traced packets were not shown"
+    );
+    assert_eq!(
+        seen.len() as u64,
+        sent,
+        "every packet sent is shown: {flags:?}"
+    );
+    let syns = seen
+        .iter()
+        .filter(|p| p.headers.tcp_flags == Some(model::TcpFlags::SYN))
+        .count();
+    assert_eq!(syns, RUNS, "one SYN per connection: {flags:?}");
+    assert!(!trace_table_exists(&host));
 }

@@ -158,6 +158,7 @@ fn trace_round(lab: &Lab, packets: &[Packet], base: u32, problems: &mut Problems
         rate: 100_000,
         compare: true,
         stop: Some(Arc::clone(&stop)),
+        catch_signals: false,
     };
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);

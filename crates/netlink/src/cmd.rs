@@ -77,7 +77,7 @@ pub fn run(
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => LiveError::MissingTool {
                 tool: program.to_string(),
-                package: package_of(program).to_string(),
+                package: package_of(program).map(str::to_string),
             },
             _ => LiveError::io(format!("spawn {program}"), e),
         })?;
@@ -149,14 +149,23 @@ pub fn in_ns_ok(
     Ok(out.stdout)
 }
 
-/// The Debian package that ships `program`.
-pub fn package_of(program: &str) -> &'static str {
-    match program {
+/// The Debian package that ships `program`, when it is one whyblocked runs.
+pub fn package_of(program: &str) -> Option<&'static str> {
+    Some(match program {
         "ip" => "iproute2",
         "nft" => "nftables",
-        "iptables" | "iptables-restore" | "ip6tables-restore" => "iptables",
+        "iptables"
+        | "iptables-restore"
+        | "ip6tables-restore"
+        | "iptables-save"
+        | "ip6tables-save"
+        | "iptables-nft-save"
+        | "ip6tables-nft-save"
+        | "iptables-legacy-save"
+        | "ip6tables-legacy-save" => "iptables",
         "conntrack" => "conntrack",
         "sysctl" => "procps",
-        _ => "the package providing it",
-    }
+        "setpriv" => "util-linux",
+        _ => return None,
+    })
 }

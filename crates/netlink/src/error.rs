@@ -11,8 +11,12 @@ pub enum LiveError {
     NotRoot,
     /// Built for a system other than Linux.
     Unsupported(&'static str),
-    /// A program the oracle runs is not installed.
-    MissingTool { tool: String, package: String },
+    /// A program to run is not installed: `package` is the Debian package that ships it,
+    /// when known (a user's own command has none).
+    MissingTool {
+        tool: String,
+        package: Option<String>,
+    },
     /// iptables is not the nf_tables backend (legacy iptables emits no netlink trace).
     NotNftBackend { version: String },
     /// A command failed.
@@ -62,12 +66,17 @@ impl fmt::Display for LiveError {
                  host's own firewall is never touched)",
             ),
             LiveError::Unsupported(what) => write!(f, "{what} is only available on Linux"),
-            LiveError::MissingTool { tool, package } => {
-                write!(
-                    f,
-                    "`{tool}` is not installed (install the `{package}` package)"
-                )
-            }
+            LiveError::MissingTool {
+                tool,
+                package: Some(package),
+            } => write!(
+                f,
+                "`{tool}` is not installed (install the `{package}` package)"
+            ),
+            LiveError::MissingTool {
+                tool,
+                package: None,
+            } => write!(f, "`{tool}`: no such command (not found on PATH)"),
             LiveError::NotNftBackend { version } => write!(
                 f,
                 "iptables is not the nf_tables backend (`{version}`): legacy iptables emits no \
@@ -125,5 +134,30 @@ impl std::error::Error for LiveError {
             LiveError::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn d2_a_missing_command_names_itself_and_its_package_only_when_known() {
+        let known = LiveError::MissingTool {
+            tool: "nft".into(),
+            package: crate::cmd::package_of("nft").map(str::to_string),
+        };
+        assert_eq!(
+            known.to_string(),
+            "`nft` is not installed (install the `nftables` package)"
+        );
+        let users = LiveError::MissingTool {
+            tool: "my-probe".into(),
+            package: crate::cmd::package_of("my-probe").map(str::to_string),
+        };
+        assert_eq!(
+            users.to_string(),
+            "`my-probe`: no such command (not found on PATH)"
+        );
     }
 }

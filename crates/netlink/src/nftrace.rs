@@ -275,18 +275,22 @@ pub struct TraceEvent {
 }
 
 impl TraceEvent {
-    /// Decodes the payload of an `NFT_MSG_TRACE` message (after the netlink header).
-    pub fn parse(payload: &[u8]) -> Result<TraceEvent, Malformed> {
-        if payload.len() < NFGENMSG_LEN {
-            return Err(malformed("nfgenmsg truncated"));
-        }
-        let mut ev = TraceEvent {
-            id: 0,
-            family: Family::from_nfproto(payload[0]),
-            table: String::new(),
-            chain: String::new(),
+    /// An event of trace id `id` in `table`/`chain` that carries nothing else (what
+    /// [`TraceEvent::parse`] fills in, attribute by attribute).
+    pub fn bare(
+        id: u32,
+        family: Option<Family>,
+        table: &str,
+        chain: &str,
+        kind: StepKind,
+    ) -> TraceEvent {
+        TraceEvent {
+            id,
+            family,
+            table: table.to_string(),
+            chain: chain.to_string(),
             handle: None,
-            kind: StepKind::Unknown(0),
+            kind,
             verdict: None,
             nfproto: None,
             policy: None,
@@ -300,7 +304,21 @@ impl TraceEvent {
             ct_id: None,
             ct_direction: None,
             ct_status: None,
-        };
+        }
+    }
+
+    /// Decodes the payload of an `NFT_MSG_TRACE` message (after the netlink header).
+    pub fn parse(payload: &[u8]) -> Result<TraceEvent, Malformed> {
+        if payload.len() < NFGENMSG_LEN {
+            return Err(malformed("nfgenmsg truncated"));
+        }
+        let mut ev = TraceEvent::bare(
+            0,
+            Family::from_nfproto(payload[0]),
+            "",
+            "",
+            StepKind::Unknown(0),
+        );
         let mut have_id = false;
         for a in Attrs::new(&payload[NFGENMSG_LEN..]) {
             let a = a?;

@@ -1,5 +1,5 @@
 //! The only module with `unsafe`: thin, safe wrappers over the system calls the oracle needs
-//! (`setns`, `socket`, `bind`, `sendto`, `recv`, `setsockopt`).
+//! (`setns`, `socket`, `bind`, `sendto`, `recv`, `setsockopt`, `sigaction`).
 //!
 //! Contract: every function here takes and returns owned, checked values; no pointer or
 //! length escapes. Sockets are [`OwnedFd`]s, closed on drop. A socket keeps the network
@@ -12,6 +12,7 @@ use std::io;
 use std::mem;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -299,5 +300,80 @@ impl NetlinkSocket {
         use std::os::unix::fs::MetadataExt;
         let path = format!("/proc/self/fd/{}", self.fd.as_raw_fd());
         Ok(std::fs::metadata(path)?.ino())
+    }
+}
+
+/// The signal [`StopSignals`] caught last (0: none).
+static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The handler: one lock-free store, which is async-signal-safe.
+extern "C" fn note_stop_signal(signal: libc::c_int) {
+    STOP_SIGNAL.store(signal, Ordering::SeqCst);
+}
+
+/// A signal that asks a run to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGINT (Ctrl-C).
+    Int,
+    /// SIGTERM (`kill`, `timeout`, a service manager).
+    Term,
+}
+
+/// SIGINT and SIGTERM caught for as long as this lives, whatever disposition was inherited
+/// (a shell without job control, as CI runners start jobs, leaves SIGINT ignored): the
+/// first one is noted for [`StopSignals::caught`] and resets its signal to the default, so
+/// a second one ends the process as usual. Dropping it restores the previous dispositions.
+pub struct StopSignals {
+    previous: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl StopSignals {
+    /// Installs the handlers (one set per process at a time: the flag is process-wide).
+    pub fn catch() -> io::Result<StopSignals> {
+        STOP_SIGNAL.store(0, Ordering::SeqCst);
+        let mut previous = Vec::new();
+        for signal in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: zeroed `sigaction`s are valid; the handler has the `sa_handler`
+            // signature and only touches an atomic; both pointers are valid for the call.
+            unsafe {
+                let mut action: libc::sigaction = mem::zeroed();
+                action.sa_sigaction = note_stop_signal as extern "C" fn(libc::c_int) as usize;
+                action.sa_flags = libc::SA_RESETHAND;
+                cvt(libc::sigemptyset(&mut action.sa_mask))?;
+                let mut old: libc::sigaction = mem::zeroed();
+                cvt(libc::sigaction(signal, &action, &mut old))?;
+                previous.push((signal, old));
+            }
+        }
+        Ok(StopSignals { previous })
+    }
+
+    /// The signal caught since [`StopSignals::catch`], if any.
+    pub fn caught(&self) -> Option<StopSignal> {
+        match STOP_SIGNAL.load(Ordering::SeqCst) {
+            libc::SIGINT => Some(StopSignal::Int),
+            libc::SIGTERM => Some(StopSignal::Term),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for StopSignals {
+    fn drop(&mut self) {
+        for (signal, old) in &self.previous {
+            // SAFETY: `old` is the disposition `sigaction` returned for this signal.
+            unsafe {
+                libc::sigaction(*signal, old, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for StopSignals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StopSignals")
+            .field("caught", &self.caught())
+            .finish()
     }
 }

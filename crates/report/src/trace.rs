@@ -289,3 +289,56 @@ pub fn render_json(
     serde_json::to_writer(&mut *out, &to_json(tp, ruleset))?;
     writeln!(out)
 }
+
+/// The counts of one `trace` run, for [`summary_line`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary<'a> {
+    /// Packets shown.
+    pub packets: usize,
+    /// Packets traced whose events could not be rebuilt into a packet.
+    pub lost: usize,
+    /// Packets traced after `--count` was reached.
+    pub not_shown: usize,
+    /// Events of packets that began before the trace was read.
+    pub stray_events: usize,
+    /// Trace events read.
+    pub events: usize,
+    /// How long the run took.
+    pub seconds: f64,
+    /// What ended it (`10 packets`, `timeout (60 s)`, `SIGINT`, ...).
+    pub stopped_by: &'a str,
+    /// How often the rule listing was re-read because the ruleset changed.
+    pub listing_refreshes: usize,
+}
+
+/// The line `trace` ends with on stderr: what was shown, and every traced packet that was
+/// not, so that none goes missing silently.
+pub fn summary_line(s: &RunSummary) -> String {
+    let mut line = format!(
+        "whyblocked: {} packets, {} events in {:.1} s; stopped by {}",
+        s.packets, s.events, s.seconds, s.stopped_by
+    );
+    for (n, what) in [
+        (
+            s.not_shown,
+            "more traced packets not shown (--count reached)",
+        ),
+        (
+            s.lost,
+            "traced packets LOST (their events did not carry the packet's headers)",
+        ),
+        (
+            s.stray_events,
+            "events of packets that began before the trace started were left out",
+        ),
+        (
+            s.listing_refreshes,
+            "re-readings of the rule listing (the ruleset changed)",
+        ),
+    ] {
+        if n > 0 {
+            let _ = write!(line, "; {n} {what}");
+        }
+    }
+    line
+}
