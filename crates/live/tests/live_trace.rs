@@ -294,9 +294,12 @@ fn the_rate_limit_holds_and_other_traffic_is_untouched() {
     let traced = seen.lock().unwrap().len();
     eprintln!("100 packets in {sent_in:?}: {traced} traced; {summary:?}");
     assert!(traced >= 5, "the selector traced too little: {traced}");
+    // The trace rule is `limit rate 10/second burst 10 packets`: a full bucket, then ten a
+    // second while the packets arrive (a loaded machine sends slower, so more get through).
+    let allowed = 10 + (10.0 * sent_in.as_secs_f64()).ceil() as usize + 1;
     assert!(
-        traced <= 22,
-        "rate 10/s let {traced} of 100 packets through in {sent_in:?}"
+        traced <= allowed,
+        "rate 10/s burst 10 let {traced} of 100 packets through in {sent_in:?} (at most {allowed})"
     );
     assert!(!trace_table_exists(&host));
 

@@ -350,6 +350,9 @@ pub enum Undecidable {
     SocketOwnerUnknown,
     /// The packet's MAC address was not given.
     MacUnknown,
+    /// The output interface: the packet leaves by a device the host's routes would
+    /// name, and neither they nor `out IF` were given.
+    OutputInterfaceUnknown,
     /// An address type (`addrtype`, `fib ... type`): the host's addresses and routes were
     /// not given.
     AddressTypeUnknown,
@@ -394,6 +397,9 @@ impl fmt::Display for Undecidable {
             ),
             Undecidable::MacUnknown => {
                 f.write_str("unsupported match `MAC address of the packet not given`")
+            }
+            Undecidable::OutputInterfaceUnknown => {
+                f.write_str("output interface (neither the host's routes nor `out IF` were given)")
             }
             Undecidable::AddressTypeUnknown => f.write_str(
                 "unsupported match `address type: the host's addresses and routes were not given`",

@@ -141,6 +141,9 @@ pub fn key_value<'a>(ctx: &Ctx<'a>, key: Key) -> Got<'a> {
     let conn = ctx.nfct.conn();
     match key {
         Key::IifName => Got::Val(Val::Str(ctx.iif)),
+        Key::OifName if output_device_unknown(ctx) => {
+            Got::Unknown(Undecidable::OutputInterfaceUnknown)
+        }
         Key::OifName => Got::Val(Val::Str(ctx.oif)),
         Key::L4Proto => int(u64::from(p.proto().number())),
         Key::NfProto => int(if p.is_ipv6() { 10 } else { 2 }),
@@ -236,12 +239,26 @@ pub fn key_value<'a>(ctx: &Ctx<'a>, key: Key) -> Got<'a> {
     }
 }
 
+/// Whether this hook has an output device the walk could not name: forwarded or sent
+/// without routes and without `out IF` (the route step leaves the name empty). Rules on
+/// the output interface are then Unknown, never "not matching".
+fn output_device_unknown(ctx: &Ctx<'_>) -> bool {
+    ctx.oif.is_empty()
+        && matches!(
+            ctx.hook,
+            Hook::Forward | Hook::Output | Hook::Postrouting | Hook::Egress
+        )
+}
+
 /// `-m addrtype` / `fib ... type`, from the host's addresses and routes.
 fn addr_type<'a>(ctx: &Ctx<'a>, dst: bool, iface: Option<IfaceLimit>) -> Got<'a> {
     let addr = if dst { ctx.packet.dst } else { ctx.packet.src };
     let dev = match iface {
         None => None,
         Some(IfaceLimit::In) => Some(ctx.iif).filter(|s| !s.is_empty()),
+        Some(IfaceLimit::Out) if output_device_unknown(ctx) => {
+            return Got::Unknown(Undecidable::OutputInterfaceUnknown)
+        }
         Some(IfaceLimit::Out) => Some(ctx.oif).filter(|s| !s.is_empty()),
     };
     match route::addr_type_known(ctx.host, addr, dev).or_else(|| assumed_addr_type(ctx.packet, dst))
@@ -576,6 +593,25 @@ mod tests {
             ),
             Truth::Yes
         );
+    }
+
+    /// Forwarded or sent without routes and without `out IF`, the walk leaves the output
+    /// device unnamed: `-o eth0` either way is Unknown, never "does not match" (which
+    /// made evidence-driven answers without `--host` silently skip output rules).
+    #[test]
+    fn unnamed_output_device_makes_oif_rules_unknown() {
+        let f = Fixture::new();
+        for hook in [Hook::Forward, Hook::Output, Hook::Postrouting] {
+            let ctx = f.ctx(hook, "eth0", "");
+            for negated in [false, true] {
+                let m = cmp(Key::OifName, Pattern::Iface("eth0".into())).negate(negated);
+                assert_eq!(
+                    test(&ctx, &m),
+                    Truth::Unknown(Undecidable::OutputInterfaceUnknown),
+                    "{hook:?} negated={negated}"
+                );
+            }
+        }
     }
 
     #[test]
