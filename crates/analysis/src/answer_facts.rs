@@ -1,17 +1,18 @@
 //! The facts an answer shows beside the simulation itself, computed once before rendering
 //! so that `report` only puts them into words: how the deciding rule was reached (the jumps
-//! active when it matched) and, on a mixed host, the accept in another table that did not
-//! save the packet.
+//! active when it matched), on a mixed host the accept in another table that did not save
+//! the packet, and what the answer concludes: what the connection experiences, unless the
+//! input gives no ground for an all-clear.
 
 use crate::callstack::{call_stack, Frame};
 use crate::cross_table::{self, CrossTable};
-use engine::{Decider, Event, Outcome};
+use engine::{Connection, Decider, Event, Outcome};
 use model::tool_config::ToolConfig;
-use model::{Hook, Ruleset, Tool};
+use model::{Family, Hook, Ruleset, Tool};
 use owners::firewalld::{zone_of, Direction, ZoneChoice};
 
 /// What the answer says about its primary trace, beyond the trace.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AnswerFacts {
     /// The jumps that led to the deciding rule, outermost first (empty when a base chain's
     /// own rule or something other than a rule decided).
@@ -22,6 +23,12 @@ pub struct AnswerFacts {
     /// When firewalld's rule or policy decided: the zone the packet lands in and why
     /// (a source binding, its interface, the default zone).
     pub firewalld_zone: Option<ZoneChoice>,
+    /// What the connection experiences, as simulated ([`Outcome::connection`]).
+    pub connection: Connection,
+    /// The packet's family (`ip` or `ip6`) when no rules of it were given and nothing
+    /// shows the family has no firewall, and the simulation lets the connection through:
+    /// an all-clear would rest on rules nobody looked at.
+    pub no_rules_of_family: Option<Family>,
 }
 
 impl AnswerFacts {
@@ -36,6 +43,30 @@ impl AnswerFacts {
             reached_via,
             cross_table: cross_table::explain(ruleset, trace),
             firewalld_zone: None,
+            connection: outcome.connection(),
+            no_rules_of_family: None,
+        }
+    }
+
+    /// Records that no rules of the packet's `family` were given (and nothing shows the
+    /// family has no firewall). Only a connection the simulation lets through loses its
+    /// ground: a missing firewall can stop a packet, never let one through that routing or
+    /// the stack stops.
+    pub fn without_rules_of_family(mut self, family: Family) -> AnswerFacts {
+        if self.connection.succeeds() {
+            self.no_rules_of_family = Some(family);
+        }
+        self
+    }
+
+    /// What the answer concludes: the connection as simulated, or
+    /// [`Connection::Undecided`] when the all-clear has no ground (see
+    /// [`AnswerFacts::no_rules_of_family`]).
+    pub fn conclusion(&self) -> Connection {
+        if self.no_rules_of_family.is_some() {
+            Connection::Undecided
+        } else {
+            self.connection
         }
     }
 

@@ -75,26 +75,31 @@ pub fn render<W: Write>(w: &mut W, answer: &Answer<'_>, options: &TextOptions) -
     let trace = outcome.primary();
     let decided = outcome.decided_fate().is_some();
 
-    // Headline.
-    let (word, style) = if decided {
-        let style = if trace.fate.passed() {
-            Style::Green
-        } else {
-            Style::Red
-        };
-        (words::fate_headline(&trace.fate), style)
-    } else {
-        ("UNDECIDED", Style::Yellow)
+    // Headline: what the connection experiences (the exit status follows it).
+    let conclusion = answer.facts.conclusion();
+    let style = match conclusion {
+        engine::Connection::Succeeds => Style::Green,
+        engine::Connection::Undecided => Style::Yellow,
+        _ => Style::Red,
     };
+    let word = words::answer_headline(&trace.fate, conclusion);
+    let ground = answer
+        .facts
+        .no_rules_of_family
+        .map(|f| format!(" ({})", words::no_rules_of_family_short(f)))
+        .unwrap_or_default();
     writeln!(
         w,
-        "{}  {}, {}",
+        "{}  {}, {}{ground}",
         p.paint(word, style),
         p.paint(&words::packet(&trace.packet), Style::Bold),
         words::direction(trace)
     )?;
 
     let mut s = Section { w, p: &p };
+    if let Some(family) = answer.facts.no_rules_of_family {
+        s.field("undecided", [words::no_rules_of_family(family)])?;
+    }
     if decided {
         s.decided(answer, trace)?;
     } else {

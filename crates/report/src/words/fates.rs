@@ -2,12 +2,16 @@
 //! it was left undetermined, queued, delivered to a listener or lost in routing.
 
 use super::packets::{addr_port, iface};
-use engine::{Fate, Listener, RoutingFailure};
+use engine::{Connection, Fate, Listener, RoutingFailure};
 use model::packet::PktType;
+use model::Family;
 
 /// The fate in capitals, as the headline says it.
 pub fn fate_headline(fate: &Fate) -> &'static str {
     match fate {
+        Fate::RoutingFailed {
+            reason: RoutingFailure::TtlExceeded,
+        } => "TTL EXCEEDED",
         Fate::Delivered { .. } => "DELIVERED",
         Fate::Forwarded { .. } => "FORWARDED",
         Fate::Sent { .. } => "SENT",
@@ -16,6 +20,56 @@ pub fn fate_headline(fate: &Fate) -> &'static str {
         Fate::Queued { .. } => "QUEUED",
         Fate::RoutingFailed { .. } => "NO ROUTE",
         Fate::Undetermined { .. } => "UNDETERMINED",
+    }
+}
+
+/// The main answer's headline word: what the connection experiences when the packet
+/// passed (a delivered packet the stack refuses, an answer that cannot get back), the
+/// packet's fate otherwise.
+pub fn answer_headline(fate: &Fate, connection: Connection) -> &'static str {
+    match connection {
+        Connection::Refused => "REFUSED",
+        Connection::AnswerLost => "ANSWER LOST",
+        Connection::Undecided => "UNDECIDED",
+        Connection::Succeeds | Connection::Blocked => fate_headline(fate),
+    }
+}
+
+/// What the connection experiences as a JSON keyword (the exit status follows it).
+pub fn connection_kind(connection: Connection) -> &'static str {
+    match connection {
+        Connection::Succeeds => "succeeds",
+        Connection::Refused => "refused",
+        Connection::AnswerLost => "answer_lost",
+        Connection::Blocked => "blocked",
+        Connection::Undecided => "undecided",
+    }
+}
+
+/// Why an all-clear has no ground, for the headline: no rules of the packet's family.
+pub fn no_rules_of_family_short(family: Family) -> String {
+    format!("no {} rules given", family_name(family))
+}
+
+/// Why an all-clear has no ground, in full: what the simulation did and what to give.
+pub fn no_rules_of_family(family: Family) -> String {
+    let (listing, tables) = if family == Family::Ip6 {
+        ("ip6tables-save", "ip6 or inet")
+    } else {
+        ("iptables-save", "ip or inet")
+    };
+    format!(
+        "the simulation passed it through no firewall: no {} rules were given ({listing}, or `nft list ruleset` with {tables} tables); give them to decide",
+        family_name(family)
+    )
+}
+
+/// `IPv4` or `IPv6`.
+pub fn family_name(family: Family) -> &'static str {
+    if family == Family::Ip6 {
+        "IPv6"
+    } else {
+        "IPv4"
     }
 }
 

@@ -40,6 +40,16 @@ pub struct Report {
     pub fate_detail: FateDetail,
     /// Whether every branch agrees on the fate (false: exit code 3).
     pub decided: bool,
+    /// What the connection experiences, which the exit status follows: `succeeds` (0: the
+    /// packet got where it was going and its answer can get back), `refused` (1: delivered,
+    /// and the stack refuses it: nothing listens), `answer_lost` (1: the answer to it
+    /// cannot get back), `blocked` (1: dropped, rejected, queued or lost in routing),
+    /// `undecided` (3: branches disagree, or see `no_rules_of_family`).
+    pub connection: String,
+    /// `ip` or `ip6` when no rules of the packet's family were given and nothing shows that
+    /// family has no firewall, so a passed packet is no all-clear (`connection` is then
+    /// `undecided`); `null` otherwise.
+    pub no_rules_of_family: Option<String>,
     /// What decided the first branch: `rule`, `policy`, `routing`, `stack`, `conntrack`.
     pub decided_by: String,
     /// The rule (or base chain policy) that decided; `null` when routing, the stack or
@@ -928,6 +938,8 @@ pub fn report(answer: &Answer<'_>) -> Report {
         },
         fate_detail: fate_detail(&trace.fate),
         decided,
+        connection: words::connection_kind(answer.facts.conclusion()).to_string(),
+        no_rules_of_family: answer.facts.no_rules_of_family.map(|f| f.to_string()),
         decided_by: decided_by(&trace.decider).to_string(),
         deciding_rule: decider_json(rs, &trace.decider),
         reached_via,
