@@ -27,12 +27,23 @@ fn ip6tables(text: &str) -> Ruleset {
     frontends::iptables_save::parse(&src, Some(Family::Ip6)).unwrap_or_else(|e| panic!("{e}"))
 }
 
-const ACCEPT: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+const ACCEPT: &str =
+    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+
+/// Accepts all but INVALID packets: conntrack runs.
+const DROP_INVALID: &str =
+    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+    -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+    -A FORWARD -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n";
 
 #[test]
 fn a4_closed_port_is_refused_and_has_no_peer_reply() {
     let host = example_host();
-    let t = trace(&iptables(ACCEPT), &host, "tcp 10.1.1.2:1050 10.1.1.1:80 in tap0");
+    let t = trace(
+        &iptables(ACCEPT),
+        &host,
+        "tcp 10.1.1.2:1050 10.1.1.1:80 in tap0",
+    );
     assert_eq!(
         t.fate,
         Fate::Delivered {
@@ -41,7 +52,10 @@ fn a4_closed_port_is_refused_and_has_no_peer_reply() {
     );
     assert!(t.fate.passed(), "the packet itself got through");
     assert_eq!(t.connection(), Connection::Refused);
-    assert_eq!(t.reply, None, "the stack's RST is the answer, not a SYN/ACK");
+    assert_eq!(
+        t.reply, None,
+        "the stack's RST is the answer, not a SYN/ACK"
+    );
 }
 
 #[test]
@@ -88,7 +102,11 @@ fn a4_forwarded_packet_whose_reply_has_no_route_back_is_lost() {
 fn a4_blocked_packet_is_blocked() {
     let host = example_host();
     let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
-    let t = trace(&iptables(rules), &host, "tcp 10.1.1.2:1050 10.1.1.1:22 in tap0");
+    let t = trace(
+        &iptables(rules),
+        &host,
+        "tcp 10.1.1.2:1050 10.1.1.1:22 in tap0",
+    );
     assert_eq!(t.connection(), Connection::Blocked);
 }
 
@@ -96,7 +114,7 @@ fn a4_blocked_packet_is_blocked() {
 fn a8_icmp_error_without_a_conntrack_table_creates_no_entry_and_gets_no_answer() {
     let host = example_host();
     let t = trace(
-        &iptables(ACCEPT),
+        &iptables(DROP_INVALID),
         &host,
         "icmp 10.1.1.2 10.1.1.1 in tap0 type port-unreachable",
     );
@@ -118,10 +136,11 @@ fn a8_icmp_error_with_an_empty_conntrack_table_is_invalid() {
     host.known.conntrack = true;
     host.conntrack.clear();
     let t = trace(
-        &iptables(ACCEPT),
+        &iptables(DROP_INVALID),
         &host,
         "icmp 10.1.1.2 10.1.0.2 in tap0 type port-unreachable",
     );
     assert_eq!(t.conntrack.state, Some(CtState::Invalid));
     assert_eq!(t.conntrack.new_entry, None);
+    assert_eq!(t.fate, Fate::Dropped);
 }
