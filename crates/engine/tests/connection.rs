@@ -3,12 +3,23 @@
 //! (A8), on the bundled ufw router's host state (`examples/ufw-router/host`: routes only
 //! to its two links, sshd listening on port 22).
 
-mod common;
-
-use common::{packet, trace};
-use engine::{simulate, Connection, CtState, Fate, Listener, Options};
-use model::{Family, Host, Ruleset, SourceFile};
+use engine::{simulate, Connection, CtState, Fate, Listener, Options, Trace};
+use model::{Family, Host, Packet, Ruleset, SourceFile};
 use std::path::Path;
+
+/// The packet `whyblocked` reads from `spec`.
+fn packet(spec: &str) -> Packet {
+    let words: Vec<String> = spec.split_whitespace().map(str::to_string).collect();
+    frontends::packet_spec::parse(&words)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_packet()
+}
+
+fn trace(rs: &Ruleset, host: &Host, spec: &str) -> Trace {
+    simulate(rs, host, &packet(spec), &Options::default())
+        .primary()
+        .clone()
+}
 
 fn example_host() -> Host {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ufw-router/host");
