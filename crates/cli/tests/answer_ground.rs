@@ -3,8 +3,8 @@
 //! packet given (by words or by a log line) is the packet the kernel saw.
 //!
 //! The binary end to end, on the bundled ufw router (its real `iptables-save`,
-//! `ip6tables-save` and host state) and small rules files written into a temporary
-//! directory.
+//! `ip6tables-save` and host state) and the small rules files of
+//! `tests/fixtures/answer-ground`.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -72,47 +72,26 @@ fn whyblocked(args: &[&str]) -> Run {
     run
 }
 
-/// A temporary directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("wb-ground-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
+/// `whyblocked` on `rules` with the bundled router's host state (when `host`), then the
+/// words of `rest` (the packet and options, split at spaces).
+fn ask(rules: &str, host: bool, rest: &str) -> Run {
+    let host_dir = example("host");
+    let mut args = vec!["--rules", rules];
+    if host {
+        args.extend(["--host", host_dir.as_str()]);
     }
-    fn file(&self, name: &str, text: &str) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_string_lossy().into_owned()
-    }
+    args.extend(rest.split_whitespace());
+    whyblocked(&args)
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A rules file of `tests/fixtures/answer-ground`.
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/answer-ground")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
 }
-
-/// Accepts everything but tcp port 9: nothing in it stops the packets below.
-const ACCEPT_ALL_V4: &str = "\
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -p tcp --dport 9 -j DROP
-COMMIT
-";
-
-const ACCEPT_ALL_V6: &str = "\
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -p tcp --dport 9 -j DROP
--A INPUT -s 2001:db8:ffff::1/128 -j DROP
-COMMIT
-";
 
 // ---------------------------------------------------------------------------------------
 // A2: a packet of a family for which no rules were given.
@@ -120,15 +99,8 @@ COMMIT
 #[test]
 fn a2_ipv6_packet_without_ipv6_rules_is_not_an_all_clear() {
     let v4 = example("iptables-save.txt");
-    let r = whyblocked(&[
-        "--rules",
-        &v4,
-        "tcp",
-        "[2001:db8::2]:1050",
-        "[2001:db8:1::2]:22",
-        "in",
-        "eth0",
-    ]);
+    let packet = "tcp [2001:db8::2]:1050 [2001:db8:1::2]:22 in eth0";
+    let r = ask(&v4, false, packet);
     assert_eq!(r.code, 3, "{}", r.out);
     assert!(
         r.headline().starts_with("UNDECIDED  ") && r.headline().ends_with("(no IPv6 rules given)"),
@@ -141,16 +113,7 @@ fn a2_ipv6_packet_without_ipv6_rules_is_not_an_all_clear() {
         r.out
     );
 
-    let j = whyblocked(&[
-        "--rules",
-        &v4,
-        "--json",
-        "tcp",
-        "[2001:db8::2]:1050",
-        "[2001:db8:1::2]:22",
-        "in",
-        "eth0",
-    ]);
+    let j = ask(&v4, false, &format!("--json {packet}"));
     assert_eq!(j.code, 3);
     let v = j.json();
     assert_eq!(v["connection"], "undecided");
@@ -159,53 +122,27 @@ fn a2_ipv6_packet_without_ipv6_rules_is_not_an_all_clear() {
 
 #[test]
 fn a2_ipv4_packet_with_only_ipv6_rules_is_not_an_all_clear() {
-    let dir = TempDir::new("a2-v6only");
-    let v6 = dir.file("rules.v6", ACCEPT_ALL_V6);
-    let r = whyblocked(&[
-        "--rules",
-        &v6,
-        "tcp",
-        "10.0.0.2:1050",
-        "10.0.0.1:22",
-        "in",
-        "eth0",
-    ]);
+    let v6 = fixture("accept.v6");
+    let r = ask(&v6, false, "tcp 10.0.0.2:1050 10.0.0.1:22 in eth0");
     assert_eq!(r.code, 3, "{}", r.out);
     assert!(r.headline().ends_with("(no IPv4 rules given)"), "{}", r.out);
 }
 
 #[test]
 fn a2_nft_ip_tables_do_not_cover_an_ipv6_packet_but_inet_tables_do() {
-    let dir = TempDir::new("a2-nft");
-    let ip_only = dir.file(
-        "ip.nft",
-        "table ip filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 9 drop\n\t}\n}\n",
-    );
-    let packet = [
-        "tcp",
-        "[2001:db8::2]:1050",
-        "[2001:db8:1::2]:22",
-        "in",
-        "eth0",
-    ];
-    let r = whyblocked(&[&["--rules", ip_only.as_str()][..], &packet[..]].concat());
+    let packet = "tcp [2001:db8::2]:1050 [2001:db8:1::2]:22 in eth0";
+    let ip_only = fixture("ip-only.nft");
+    let r = ask(&ip_only, false, packet);
     assert_eq!(r.code, 3, "{}", r.out);
     assert!(r.headline().ends_with("(no IPv6 rules given)"), "{}", r.out);
 
     // A bridge or netdev table sees IPv6 too, but is not the family's firewall.
-    let bridge_netdev = dir.file(
-        "other.nft",
-        "table bridge b {\n\tchain f {\n\t\ttype filter hook forward priority filter; policy accept;\n\t}\n}\ntable netdev n {\n\tchain i {\n\t\ttype filter hook ingress device \"eth0\" priority filter; policy accept;\n\t}\n}\ntable ip filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n",
-    );
-    let r = whyblocked(&[&["--rules", bridge_netdev.as_str()][..], &packet[..]].concat());
-    assert_eq!(r.code, 3, "{}", r.out);
+    let bridge_netdev = fixture("bridge-netdev-ip.nft");
+    assert_eq!(ask(&bridge_netdev, false, packet).code, 3);
 
     // An inet table holds the IPv6 firewall: the answer is grounded.
-    let inet = dir.file(
-        "inet.nft",
-        "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 9 drop\n\t}\n}\n",
-    );
-    let r = whyblocked(&[&["--rules", inet.as_str()][..], &packet[..]].concat());
+    let inet = fixture("inet.nft");
+    let r = ask(&inet, false, packet);
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(r.headline().starts_with("DELIVERED  "), "{}", r.out);
     assert!(r.field("undecided").is_empty(), "{}", r.out);
@@ -215,17 +152,12 @@ fn a2_nft_ip_tables_do_not_cover_an_ipv6_packet_but_inet_tables_do() {
 fn a2_a_packet_routing_stops_stays_blocked_without_rules_of_its_family() {
     // No firewall can let through what routing loses: no rules of the family changes
     // nothing about a NO ROUTE.
-    let r = whyblocked(&[
-        "--rules",
-        &example("iptables-save.txt"),
-        "--host",
-        &example("host"),
-        "tcp",
-        "[2001:db8::2]:1050",
-        "[2001:db8:1::2]:22",
-        "in",
-        "tap0",
-    ]);
+    let v4 = example("iptables-save.txt");
+    let r = ask(
+        &v4,
+        true,
+        "tcp [2001:db8::2]:1050 [2001:db8:1::2]:22 in tap0",
+    );
     assert_eq!(r.code, 1, "{}", r.out);
     assert!(r.headline().starts_with("NO ROUTE  "), "{}", r.out);
 }
@@ -235,24 +167,9 @@ fn a2_a_packet_routing_stops_stays_blocked_without_rules_of_its_family() {
 
 #[test]
 fn a4_closed_port_is_refused_exit_1_with_no_syn_ack_reply() {
-    let dir = TempDir::new("a4-closed");
-    let rules = dir.file("rules.v4", ACCEPT_ALL_V4);
-    let host = example("host");
-    let packet = [
-        "tcp",
-        "10.1.1.2:1050",
-        "10.1.1.1:80",
-        "in",
-        "tap0",
-        "--no-fix",
-    ];
-    let r = whyblocked(
-        &[
-            &["--rules", rules.as_str(), "--host", host.as_str()][..],
-            &packet[..],
-        ]
-        .concat(),
-    );
+    let rules = fixture("accept.v4");
+    let packet = "tcp 10.1.1.2:1050 10.1.1.1:80 in tap0 --no-fix";
+    let r = ask(&rules, true, packet);
     assert_eq!(r.code, 1, "{}", r.out);
     assert!(r.headline().starts_with("REFUSED  "), "{}", r.out);
     let sees = r.field("sender sees");
@@ -262,13 +179,7 @@ fn a4_closed_port_is_refused_exit_1_with_no_syn_ack_reply() {
     assert!(r.field("reply").is_empty(), "{}", r.out);
     assert!(!r.out.contains("[ACK SYN]"), "{}", r.out);
 
-    let j = whyblocked(
-        &[
-            &["--rules", rules.as_str(), "--host", host.as_str(), "--json"][..],
-            &packet[..],
-        ]
-        .concat(),
-    );
+    let j = ask(&rules, true, &format!("--json {packet}"));
     assert_eq!(j.code, 1);
     let v = j.json();
     assert_eq!(v["fate"], "delivered");
@@ -279,19 +190,8 @@ fn a4_closed_port_is_refused_exit_1_with_no_syn_ack_reply() {
 
 #[test]
 fn a4_udp_to_a_closed_port_is_refused_too() {
-    let dir = TempDir::new("a4-udp");
-    let rules = dir.file("rules.v4", ACCEPT_ALL_V4);
-    let r = whyblocked(&[
-        "--rules",
-        &rules,
-        "--host",
-        &example("host"),
-        "udp",
-        "10.1.1.2:1050",
-        "10.1.1.1:53",
-        "in",
-        "tap0",
-    ]);
+    let rules = fixture("accept.v4");
+    let r = ask(&rules, true, "udp 10.1.1.2:1050 10.1.1.1:53 in tap0");
     assert_eq!(r.code, 1, "{}", r.out);
     assert!(r.headline().starts_with("REFUSED  "), "{}", r.out);
 }
@@ -300,49 +200,30 @@ fn a4_udp_to_a_closed_port_is_refused_too() {
 fn a4_ipv6_syn_ack_that_cannot_be_routed_back_is_not_delivered() {
     // The link-local address of eno1 answers, but the host has no route back to the
     // global source: the SYN/ACK never leaves and connect() times out.
-    let args = [
-        "--rules",
-        &example("ip6tables-save.txt"),
-        "--host",
-        &example("host"),
-        "tcp",
-        "[2001:db8:9::2]:1050",
-        "[fe80::38ef:98ff:feba:7c21]:22",
-        "in",
-        "eno1",
-        "--no-fix",
-    ];
-    let r = whyblocked(&args);
+    let v6 = example("ip6tables-save.txt");
+    let packet = "tcp [2001:db8:9::2]:1050 [fe80::38ef:98ff:feba:7c21]:22 in eno1 --no-fix";
+    let r = ask(&v6, true, packet);
     assert_eq!(r.code, 1, "{}", r.out);
     assert!(r.headline().starts_with("ANSWER LOST  "), "{}", r.out);
     assert!(r.field("sender sees")[0].contains("ETIMEDOUT"), "{}", r.out);
 
-    let j = whyblocked(&[&args[..], &["--json"][..]].concat());
+    let j = ask(&v6, true, &format!("--json {packet}"));
     assert_eq!(j.code, 1);
     assert_eq!(j.json()["connection"], "answer_lost");
 }
 
 #[test]
 fn a4_open_port_with_a_way_back_succeeds_exit_0() {
-    let args = [
-        "--rules",
-        &example("iptables-save.txt"),
-        "--host",
-        &example("host"),
-        "tcp",
-        "10.1.1.2:1050",
-        "10.1.1.1:22",
-        "in",
-        "tap0",
-    ];
-    let r = whyblocked(&args);
+    let v4 = example("iptables-save.txt");
+    let packet = "tcp 10.1.1.2:1050 10.1.1.1:22 in tap0";
+    let r = ask(&v4, true, packet);
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(r.headline().starts_with("DELIVERED  "), "{}", r.out);
     assert_eq!(
         r.field("reply")[0],
         "tcp 10.1.1.1:22 -> 10.1.1.2:1050 [ACK SYN]"
     );
-    let j = whyblocked(&[&args[..], &["--json"][..]].concat());
+    let j = ask(&v4, true, &format!("--json {packet}"));
     assert_eq!(j.json()["connection"], "succeeds");
 }
 
@@ -351,47 +232,17 @@ fn a4_open_port_with_a_way_back_succeeds_exit_0() {
 
 #[test]
 fn a8_ttl_1_is_headlined_ttl_exceeded_not_no_route() {
-    let dir = TempDir::new("a8-ttl");
-    let rules = dir.file("rules.v4", ACCEPT_ALL_V4);
-    let r = whyblocked(&[
-        "--rules",
-        &rules,
-        "--host",
-        &example("host"),
-        "tcp",
-        "10.1.1.2:1050",
-        "10.1.0.2:80",
-        "in",
-        "tap0",
-        "ttl",
-        "1",
-    ]);
+    let rules = fixture("accept.v4");
+    let r = ask(&rules, true, "tcp 10.1.1.2:1050 10.1.0.2:80 in tap0 ttl 1");
     assert_eq!(r.code, 1, "{}", r.out);
     assert!(r.headline().starts_with("TTL EXCEEDED  "), "{}", r.out);
 }
 
 #[test]
 fn a8_icmp_error_creates_no_entry_and_gets_nothing_back() {
-    let dir = TempDir::new("a8-icmp");
-    let rules = dir.file(
-        "rules.v4",
-        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
-         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
-    );
-    let args = [
-        "--rules",
-        &rules,
-        "--host",
-        &example("host"),
-        "icmp",
-        "10.1.1.2",
-        "10.1.1.1",
-        "in",
-        "tap0",
-        "type",
-        "port-unreachable",
-    ];
-    let r = whyblocked(&args);
+    let rules = fixture("related.v4");
+    let packet = "icmp 10.1.1.2 10.1.1.1 in tap0 type port-unreachable";
+    let r = ask(&rules, true, packet);
     let ct = r.field("conntrack");
     assert_eq!(ct.first(), Some(&"related"), "{}", r.out);
     assert!(!ct.iter().any(|l| l.starts_with("creates")), "{}", r.out);
@@ -405,7 +256,7 @@ fn a8_icmp_error_creates_no_entry_and_gets_nothing_back() {
         r.out
     );
 
-    let v = whyblocked(&[&args[..], &["--json"][..]].concat()).json();
+    let v = ask(&rules, true, &format!("--json {packet}")).json();
     assert_eq!(v["conntrack"]["new_entry"], Value::Null);
     assert_eq!(v["reply"], Value::Null);
     assert_eq!(v["sender_sees"]["response"], Value::Null);
@@ -415,19 +266,26 @@ fn a8_icmp_error_creates_no_entry_and_gets_nothing_back() {
 /// after `ip_forward()` decremented it.
 const FORWARD_LINE: &str = "[UFW BLOCK] IN=tap0 OUT=eno1 MAC=1a:a0:0e:97:bf:63:02:00:00:00:00:01:08:00 SRC=10.1.1.2 DST=10.1.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=0 DF PROTO=TCP SPT=1050 DPT=2175 WINDOW=64240 RES=0x00 SYN URGP=0";
 
-#[test]
-fn a8_from_log_forward_line_arrived_with_one_more_ttl() {
-    let args = [
+/// The JSON answer for the packet of a log line, on the bundled router.
+fn from_log(line: &str) -> Value {
+    let v4 = example("iptables-save.txt");
+    let host = example("host");
+    whyblocked(&[
         "--rules",
-        &example("iptables-save.txt"),
+        &v4,
         "--host",
-        &example("host"),
+        &host,
         "--json",
         "--no-fix",
         "--from-log",
-        FORWARD_LINE,
-    ];
-    let v = whyblocked(&args).json();
+        line,
+    ])
+    .json()
+}
+
+#[test]
+fn a8_from_log_forward_line_arrived_with_one_more_ttl() {
+    let v = from_log(FORWARD_LINE);
     assert_eq!(v["packet"]["ttl"], 64);
     // The line the simulation predicts for it is the line that was given.
     let logged: Vec<&str> = v["logs"]
@@ -442,34 +300,17 @@ fn a8_from_log_forward_line_arrived_with_one_more_ttl() {
     let input_line = FORWARD_LINE
         .replace("OUT=eno1", "OUT=")
         .replace("DST=10.1.0.2", "DST=10.1.1.1");
-    let args = [
-        "--rules",
-        &example("iptables-save.txt"),
-        "--host",
-        &example("host"),
-        "--json",
-        "--no-fix",
-        "--from-log",
-        &input_line,
-    ];
-    assert_eq!(whyblocked(&args).json()["packet"]["ttl"], 63);
+    assert_eq!(from_log(&input_line)["packet"]["ttl"], 63);
 }
 
 #[test]
 fn a8_len_shorter_than_the_headers_is_an_input_error_with_a_caret() {
-    let dir = TempDir::new("a8-len");
-    let rules = dir.file("rules.v4", ACCEPT_ALL_V4);
-    let r = whyblocked(&[
-        "--rules",
+    let rules = fixture("accept.v4");
+    let r = ask(
         &rules,
-        "tcp",
-        "10.0.0.2:1050",
-        "10.0.0.1:22",
-        "in",
-        "eth0",
-        "len",
-        "39",
-    ]);
+        false,
+        "tcp 10.0.0.2:1050 10.0.0.1:22 in eth0 len 39",
+    );
     assert_eq!(r.code, 2, "{}{}", r.out, r.err);
     assert!(
         r.err
@@ -479,27 +320,17 @@ fn a8_len_shorter_than_the_headers_is_an_input_error_with_a_caret() {
     );
     assert!(r.err.contains("^^"), "{}", r.err);
     // The shortest legal TCP segment (no options) is fine.
-    let r = whyblocked(&[
-        "--rules",
+    let r = ask(
         &rules,
-        "tcp",
-        "10.0.0.2:1050",
-        "10.0.0.1:22",
-        "in",
-        "eth0",
-        "len",
-        "40",
-    ]);
+        false,
+        "tcp 10.0.0.2:1050 10.0.0.1:22 in eth0 len 40",
+    );
     assert_ne!(r.code, 2, "{}", r.err);
-    let r = whyblocked(&[
-        "--rules",
+    let r = ask(
         &rules,
-        "udp",
-        "[2001:db8::2]:1050",
-        "[2001:db8::1]:53",
-        "len",
-        "47",
-    ]);
+        false,
+        "udp [2001:db8::2]:1050 [2001:db8::1]:53 len 47",
+    );
     assert_eq!(r.code, 2, "{}", r.err);
     assert!(
         r.err.contains("at least 48 bytes for IPv6 udp"),
@@ -510,21 +341,10 @@ fn a8_len_shorter_than_the_headers_is_an_input_error_with_a_caret() {
 
 #[test]
 fn a8_port_zero_is_accepted_with_a_note() {
-    // The kernel forwards and delivers port 0 like any other port (oracle: `verify` agrees
-    // on `tcp 10.1.1.2:1050 10.1.0.2:0 in tap0`, see oracle/tests/answer_ground_kernel.rs).
-    let dir = TempDir::new("a8-port0");
-    let rules = dir.file("rules.v4", ACCEPT_ALL_V4);
-    let r = whyblocked(&[
-        "--rules",
-        &rules,
-        "--host",
-        &example("host"),
-        "tcp",
-        "10.1.1.2:1050",
-        "10.1.0.2:0",
-        "in",
-        "tap0",
-    ]);
+    // The kernel forwards and delivers port 0 like any other port (oracle: `verify` agrees,
+    // see crates/oracle/tests/answer_ground_kernel.rs).
+    let rules = fixture("accept.v4");
+    let r = ask(&rules, true, "tcp 10.1.1.2:1050 10.1.0.2:0 in tap0");
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     assert!(
         r.field("assumed")
