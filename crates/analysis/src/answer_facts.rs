@@ -6,9 +6,9 @@
 
 use crate::callstack::{call_stack, Frame};
 use crate::cross_table::{self, CrossTable};
-use engine::{Connection, Decider, Event, Outcome};
+use engine::{Connection, Decider, Event, Options, Outcome};
 use model::tool_config::ToolConfig;
-use model::{Family, Hook, Ruleset, Tool};
+use model::{Family, Hook, Host, Packet, Ruleset, Tool};
 use owners::firewalld::{zone_of, Direction, ZoneChoice};
 
 /// What the answer says about its primary trace, beyond the trace.
@@ -29,6 +29,10 @@ pub struct AnswerFacts {
     /// shows the family has no firewall, and the simulation lets the connection through:
     /// an all-clear would rest on rules nobody looked at.
     pub no_rules_of_family: Option<Family>,
+    /// An ICMP error, no conntrack table given: the simulation took it as RELATED to the
+    /// flow it quotes; quoting no tracked flow it is INVALID, and then the connection
+    /// would be this instead. `None` when that changes nothing (or does not apply).
+    pub if_quoting_no_flow: Option<Connection>,
 }
 
 impl AnswerFacts {
@@ -45,7 +49,32 @@ impl AnswerFacts {
             firewalld_zone: None,
             connection: outcome.connection(),
             no_rules_of_family: None,
+            if_quoting_no_flow: None,
         }
+    }
+
+    /// For an ICMP error simulated without the host's conntrack table (taken as RELATED to
+    /// a tracked flow, as the engine says in a warning), simulates it again against an
+    /// empty table, where the kernel finds no flow it quotes and it is INVALID: when the
+    /// connection differs, the answer rests on the unknown table.
+    pub fn with_icmp_error_quote(
+        mut self,
+        ruleset: &Ruleset,
+        host: &Host,
+        packet: &Packet,
+        options: &Options,
+    ) -> AnswerFacts {
+        if host.known.conntrack || !engine::reject::is_icmp_error(packet) {
+            return self;
+        }
+        let mut empty_table = host.clone();
+        empty_table.known.conntrack = true;
+        empty_table.conntrack.clear();
+        let invalid = engine::simulate(ruleset, &empty_table, packet, options).connection();
+        if invalid != self.connection {
+            self.if_quoting_no_flow = Some(invalid);
+        }
+        self
     }
 
     /// Records that no rules of the packet's `family` were given (and nothing shows the
@@ -60,10 +89,10 @@ impl AnswerFacts {
     }
 
     /// What the answer concludes: the connection as simulated, or
-    /// [`Connection::Undecided`] when the all-clear has no ground (see
-    /// [`AnswerFacts::no_rules_of_family`]).
+    /// [`Connection::Undecided`] when it has no ground (see
+    /// [`AnswerFacts::no_rules_of_family`] and [`AnswerFacts::if_quoting_no_flow`]).
     pub fn conclusion(&self) -> Connection {
-        if self.no_rules_of_family.is_some() {
+        if self.no_rules_of_family.is_some() || self.if_quoting_no_flow.is_some() {
             Connection::Undecided
         } else {
             self.connection

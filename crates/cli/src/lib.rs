@@ -143,11 +143,14 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
         &outcome,
         &config.options,
     );
-    let mut facts = analysis::AnswerFacts::of(&config.ruleset, &outcome).with_firewalld_zone(
-        &config.ruleset,
-        &config.tool_config,
-        &outcome,
-    );
+    let mut facts = analysis::AnswerFacts::of(&config.ruleset, &outcome)
+        .with_firewalld_zone(&config.ruleset, &config.tool_config, &outcome)
+        .with_icmp_error_quote(
+            &config.ruleset,
+            &config.host,
+            &config.packet,
+            &config.options,
+        );
     if let Some(family) = config.notes.iter().find_map(|n| match n {
         InputNote::NoRulesOfPacketFamily { family } => Some(*family),
         _ => None,

@@ -239,10 +239,19 @@ fn a8_ttl_1_is_headlined_ttl_exceeded_not_no_route() {
 }
 
 #[test]
-fn a8_icmp_error_creates_no_entry_and_gets_nothing_back() {
+fn a8_icmp_error_creates_no_entry_gets_nothing_back_and_its_unknown_quote_is_undecided() {
     let rules = fixture("related.v4");
     let packet = "icmp 10.1.1.2 10.1.1.1 in tap0 type port-unreachable";
     let r = ask(&rules, true, packet);
+    // RELATED (a tracked flow quoted) it is accepted, INVALID (none) dropped: without the
+    // conntrack table that is not known.
+    assert_eq!(r.code, 3, "{}", r.out);
+    assert!(
+        r.headline().starts_with("UNDECIDED  ")
+            && r.headline().ends_with("(depends on the conntrack table)"),
+        "{}",
+        r.out
+    );
     let ct = r.field("conntrack");
     assert_eq!(ct.first(), Some(&"related"), "{}", r.out);
     assert!(!ct.iter().any(|l| l.starts_with("creates")), "{}", r.out);
@@ -260,6 +269,13 @@ fn a8_icmp_error_creates_no_entry_and_gets_nothing_back() {
     assert_eq!(v["conntrack"]["new_entry"], Value::Null);
     assert_eq!(v["reply"], Value::Null);
     assert_eq!(v["sender_sees"]["response"], Value::Null);
+    assert_eq!(v["connection"], "undecided");
+    assert_eq!(v["if_quoting_no_flow"], "blocked");
+
+    // Where the state decides nothing, the answer stands.
+    let r = ask(&fixture("accept.v4"), true, packet);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(r.headline().starts_with("DELIVERED  "), "{}", r.out);
 }
 
 /// A ufw log line for a SYN the router forwarded from tap0 to eno1, as it logs it: the TTL

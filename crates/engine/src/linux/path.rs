@@ -146,7 +146,8 @@ fn input(w: &mut Walk<'_, '_>) -> End {
         return end;
     }
     let listener = delivery::listener(w.host, &w.packet);
-    if listener == Listener::Unknown {
+    // Nothing answers an ICMP error, so whether something listens does not matter.
+    if listener == Listener::Unknown && !reject::is_icmp_error(&w.packet) {
         w.assume(Assumption::SocketsUnknown);
     }
     // A closed port is the stack's answer unless a rule explicitly accepted the packet

@@ -298,7 +298,7 @@ fn icmp_error_allowed(packet: &Packet) -> bool {
 
 /// Whether `packet` is an ICMP or ICMPv6 error message: nothing ever answers one (neither
 /// `icmp_send` nor a peer), it only reports on the flow it quotes.
-pub(crate) fn is_icmp_error(packet: &Packet) -> bool {
+pub fn is_icmp_error(packet: &Packet) -> bool {
     match packet.l4 {
         // Errors: unreachable, source quench, redirect, time exceeded, parameter problem.
         L4::Icmp { icmp_type, .. } => matches!(icmp_type, 3 | 4 | 5 | 11 | 12),

@@ -83,11 +83,12 @@ pub fn render<W: Write>(w: &mut W, answer: &Answer<'_>, options: &TextOptions) -
         _ => Style::Red,
     };
     let word = words::answer_headline(&trace.fate, conclusion);
-    let ground = answer
-        .facts
-        .no_rules_of_family
-        .map(|f| format!(" ({})", words::no_rules_of_family_short(f)))
-        .unwrap_or_default();
+    let facts = answer.facts;
+    let ground = match (facts.no_rules_of_family, facts.if_quoting_no_flow) {
+        (Some(f), _) => format!(" ({})", words::no_rules_of_family_short(f)),
+        (None, Some(_)) => format!(" ({})", words::icmp_quote_unknown_short()),
+        (None, None) => String::new(),
+    };
     writeln!(
         w,
         "{}  {}, {}{ground}",
@@ -97,8 +98,14 @@ pub fn render<W: Write>(w: &mut W, answer: &Answer<'_>, options: &TextOptions) -
     )?;
 
     let mut s = Section { w, p: &p };
-    if let Some(family) = answer.facts.no_rules_of_family {
+    if let Some(family) = facts.no_rules_of_family {
         s.field("undecided", [words::no_rules_of_family(family)])?;
+    }
+    if let Some(if_invalid) = facts.if_quoting_no_flow {
+        s.field(
+            "undecided",
+            [words::icmp_quote_unknown(facts.connection, if_invalid)],
+        )?;
     }
     if decided {
         s.decided(answer, trace)?;
@@ -576,7 +583,11 @@ fn path<W: Write>(
     host: &Host,
     trace: &Trace,
 ) -> io::Result<()> {
-    let mut rows: Vec<Row> = trace.events.iter().map(|e| row(rs, host, e)).collect();
+    let mut rows: Vec<Row> = trace
+        .events
+        .iter()
+        .map(|e| row(rs, host, &trace.packet, e))
+        .collect();
     // When every rule on the path comes from one file, say it once and keep `:LINE`.
     let mut files = rows
         .iter()
@@ -640,7 +651,7 @@ fn unknown_text(choice: &UnknownChoice) -> String {
     )
 }
 
-fn row(rs: &Ruleset, host: &Host, e: &Event) -> Row {
+fn row(rs: &Ruleset, host: &Host, packet: &model::Packet, e: &Event) -> Row {
     match e {
         Event::Hook(h) => Row::plain(h.to_string(), "(enters the hook)".to_string()),
         Event::Rule { hook, at, verdict } => Row::at_rule(
@@ -680,7 +691,14 @@ fn row(rs: &Ruleset, host: &Host, e: &Event) -> Row {
             ..Row::plain(
                 hook.to_string(),
                 entry.and_then(|i| host.conntrack.get(i)).map_or_else(
-                    || "(no entry: first packet of the flow)".to_string(),
+                    || {
+                        if engine::reject::is_icmp_error(packet) {
+                            "(no entry: an ICMP error belongs to the flow it quotes)"
+                        } else {
+                            "(no entry: first packet of the flow)"
+                        }
+                        .to_string()
+                    },
                     |c| c.text.clone(),
                 ),
             )

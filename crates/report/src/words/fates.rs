@@ -64,6 +64,32 @@ pub fn no_rules_of_family(family: Family) -> String {
     )
 }
 
+/// Why an ICMP error's answer has no ground, for the headline.
+pub fn icmp_quote_unknown_short() -> &'static str {
+    "depends on the conntrack table"
+}
+
+/// Why an ICMP error's answer has no ground, in full: RELATED as simulated, INVALID if it
+/// quotes no tracked flow, and what each gives.
+pub fn icmp_quote_unknown(simulated: Connection, if_invalid: Connection) -> String {
+    format!(
+        "no conntrack table was given: as RELATED to a tracked flow it quotes (simulated below) {}; quoting no tracked flow it is INVALID and {}; give the table (`conntrack -L`) to decide",
+        connection_words(simulated),
+        connection_words(if_invalid)
+    )
+}
+
+/// What the connection experiences, as a clause.
+fn connection_words(c: Connection) -> &'static str {
+    match c {
+        Connection::Succeeds => "it gets through",
+        Connection::Refused => "the stack refuses it",
+        Connection::AnswerLost => "the answer to it is lost",
+        Connection::Blocked => "it is stopped",
+        Connection::Undecided => "the answer is undecided",
+    }
+}
+
 /// `IPv4` or `IPv6`.
 pub fn family_name(family: Family) -> &'static str {
     if family == Family::Ip6 {

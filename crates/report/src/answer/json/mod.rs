@@ -50,6 +50,11 @@ pub struct Report {
     /// family has no firewall, so a passed packet is no all-clear (`connection` is then
     /// `undecided`); `null` otherwise.
     pub no_rules_of_family: Option<String>,
+    /// An ICMP error simulated without the host's conntrack table is taken as RELATED to a
+    /// tracked flow it quotes; when, quoting no tracked flow (INVALID), the connection
+    /// would differ, what it would be (a `connection` keyword; `connection` is then
+    /// `undecided`); `null` otherwise.
+    pub if_quoting_no_flow: Option<String>,
     /// What decided the first branch: `rule`, `policy`, `routing`, `stack`, `conntrack`.
     pub decided_by: String,
     /// The rule (or base chain policy) that decided; `null` when routing, the stack or
@@ -940,6 +945,10 @@ pub fn report(answer: &Answer<'_>) -> Report {
         decided,
         connection: words::connection_kind(answer.facts.conclusion()).to_string(),
         no_rules_of_family: answer.facts.no_rules_of_family.map(|f| f.to_string()),
+        if_quoting_no_flow: answer
+            .facts
+            .if_quoting_no_flow
+            .map(|c| words::connection_kind(c).to_string()),
         decided_by: decided_by(&trace.decider).to_string(),
         deciding_rule: decider_json(rs, &trace.decider),
         reached_via,
