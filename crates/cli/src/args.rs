@@ -35,8 +35,9 @@ Exit status (what the connection experiences, JSON `connection`):
   1  dropped, rejected, queued or lost in routing; refused by the stack (nothing
      listens); or the answer cannot get back
   2  usage or input error
-  3  undecidable offline (rate limits and other Unknown matches change the fate), or
-     no rules of the packet's family were given";
+  3  undecidable offline: Unknown matches (rate limits...) change the fate, no rules
+     of the packet's family were given, or an ICMP error's fate rests on the conntrack
+     table";
 
 /// Which firewall rule is blocking me, and what do I change?
 ///

@@ -30,8 +30,9 @@ pub enum Conclusion {
     /// The connection fails: dropped, rejected, queued, lost in routing, refused by the
     /// stack (nothing listens), or its answer cannot get back.
     Blocked,
-    /// The branches of Unknown matches disagree, the simulation cannot say, or a passed
-    /// packet met no rules of its family because none were given.
+    /// The branches of Unknown matches disagree, the simulation cannot say, or the answer
+    /// rests on an input not given (no rules of the packet's family, the conntrack table
+    /// for an ICMP error).
     Undecided,
     /// `verify`: the kernel did what the simulation predicted.
     KernelAgrees,
