@@ -6,6 +6,7 @@
 
 use crate::callstack::{call_stack, Frame};
 use crate::cross_table::{self, CrossTable};
+use crate::remedy::exchange::{self, ExchangeEnd, ExchangeStep, StepRole};
 use engine::{Connection, Decider, Event, Options, Outcome};
 use model::tool_config::ToolConfig;
 use model::{Family, Hook, Host, Packet, Ruleset, Tool};
@@ -33,6 +34,12 @@ pub struct AnswerFacts {
     /// flow it quotes; quoting no tracked flow it is INVALID, and then the connection
     /// would be this instead. `None` when that changes nothing (or does not apply).
     pub if_quoting_no_flow: Option<Connection>,
+    /// The answer to a packet that passed (a SYN/ACK, a reply datagram, an echo reply),
+    /// simulated meeting the conntrack entry the packet created, when it does not get
+    /// through this host: a rule, a policy or routing stops it (its `fate`; the
+    /// connection's answer is lost, [`Connection::AnswerLost`]), or its fate cannot be
+    /// decided offline (`fate` is `None`; the connection is undecided).
+    pub reply_not_through: Option<ExchangeStep>,
 }
 
 impl AnswerFacts {
@@ -50,7 +57,41 @@ impl AnswerFacts {
             connection: outcome.connection(),
             no_rules_of_family: None,
             if_quoting_no_flow: None,
+            reply_not_through: None,
         }
+    }
+
+    /// For a packet that opens a connection and got through, simulates the answer to it
+    /// through this host (the exchange a fix is verified by): when a rule, a policy or
+    /// routing stops the answer, the connection's answer is lost; when the answer's fate
+    /// cannot be decided offline, neither can the connection's.
+    pub fn with_reply(
+        mut self,
+        ruleset: &Ruleset,
+        host: &Host,
+        packet: &Packet,
+        options: &Options,
+    ) -> AnswerFacts {
+        if !self.connection.succeeds() || !exchange::starts_a_connection(packet) {
+            return self;
+        }
+        let exchange = exchange::simulate(ruleset, host, packet, options);
+        let reply_at = |step: usize| {
+            exchange
+                .steps
+                .get(step)
+                .filter(|s| s.role == StepRole::Reply)
+        };
+        let (reply, connection) = match exchange.end {
+            ExchangeEnd::Stopped { step } => (reply_at(step), Connection::AnswerLost),
+            ExchangeEnd::Undecided { step } => (reply_at(step), Connection::Undecided),
+            ExchangeEnd::Works | ExchangeEnd::NoListener => (None, self.connection),
+        };
+        if let Some(reply) = reply {
+            self.connection = connection;
+            self.reply_not_through = Some(reply.clone());
+        }
+        self
     }
 
     /// For an ICMP error simulated without the host's conntrack table (taken as RELATED to

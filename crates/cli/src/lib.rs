@@ -151,6 +151,12 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
             &config.host,
             &config.packet,
             &config.options,
+        )
+        .with_reply(
+            &config.ruleset,
+            &config.host,
+            &config.packet,
+            &config.options,
         );
     if let Some(family) = config.notes.iter().find_map(|n| match n {
         InputNote::NoRulesOfPacketFamily { family } => Some(*family),

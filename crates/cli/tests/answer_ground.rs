@@ -213,6 +213,35 @@ fn a4_ipv6_syn_ack_that_cannot_be_routed_back_is_not_delivered() {
 }
 
 #[test]
+fn a4_forwarded_syn_whose_syn_ack_the_firewall_drops_is_answer_lost() {
+    let rules = fixture("no-way-back.v4");
+    let packet = "tcp 10.1.1.2:1050 10.1.0.2:80 in tap0";
+    let r = ask(&rules, true, packet);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.headline().starts_with("ANSWER LOST  "), "{}", r.out);
+    let reply = r.field("reply");
+    assert_eq!(
+        reply[0], "tcp 10.1.0.2:80 -> 10.1.1.2:1050 [ACK SYN]",
+        "{}",
+        r.out
+    );
+    assert!(
+        reply
+            .iter()
+            .any(|l| l.starts_with("does not get back: dropped, by the policy of filter/FORWARD")),
+        "{}",
+        r.out
+    );
+
+    let v = ask(&rules, true, &format!("--json {packet}")).json();
+    assert_eq!(v["fate"], "forwarded");
+    assert_eq!(v["connection"], "answer_lost");
+    assert_eq!(v["reply_not_through"]["fate"], "dropped");
+    assert_eq!(v["reply_not_through"]["decided_by"], "policy");
+    assert_eq!(v["reply_not_through"]["rule"]["chain"], "FORWARD");
+}
+
+#[test]
 fn a4_open_port_with_a_way_back_succeeds_exit_0() {
     let v4 = example("iptables-save.txt");
     let packet = "tcp 10.1.1.2:1050 10.1.1.1:22 in tap0";

@@ -87,6 +87,14 @@ pub fn render<W: Write>(w: &mut W, answer: &Answer<'_>, options: &TextOptions) -
     let ground = match (facts.no_rules_of_family, facts.if_quoting_no_flow) {
         (Some(f), _) => format!(" ({})", words::no_rules_of_family_short(f)),
         (None, Some(_)) => format!(" ({})", words::icmp_quote_unknown_short()),
+        (None, None)
+            if facts
+                .reply_not_through
+                .as_ref()
+                .is_some_and(|s| s.fate.is_none()) =>
+        {
+            format!(" ({})", words::reply_not_through_short())
+        }
         (None, None) => String::new(),
     };
     writeln!(
@@ -329,7 +337,7 @@ impl<W: Write> Section<'_, '_, W> {
             self.field("route", [words::route(r, host)])?;
         }
         if let Some(reply) = &trace.reply {
-            self.reply(reply, host)?;
+            self.reply(rs, reply, host, answer.facts)?;
         }
         let mut assumed: Vec<String> = answer.input_notes.iter().map(words::input_note).collect();
         assumed.extend(
@@ -388,8 +396,15 @@ impl<W: Write> Section<'_, '_, W> {
         self.field("conntrack", lines)
     }
 
-    /// The reply: the packet, how it arrives, the route back.
-    fn reply(&mut self, reply: &Reply, host: &Host) -> io::Result<()> {
+    /// The reply: the packet, how it arrives, the route back, and what stops it when it
+    /// does not get back through this host.
+    fn reply(
+        &mut self,
+        rs: &Ruleset,
+        reply: &Reply,
+        host: &Host,
+        facts: &analysis::AnswerFacts,
+    ) -> io::Result<()> {
         let mut lines = vec![format!("{}", reply.packet)];
         if reply.delivered_as != reply.packet {
             lines.push(format!("arrives as {}", reply.delivered_as));
@@ -397,6 +412,9 @@ impl<W: Write> Section<'_, '_, W> {
         match &reply.route_back {
             Some(r) => lines.push(format!("route back: {}", words::route(r, host))),
             None => lines.push("route back: unknown".to_string()),
+        }
+        if let Some(step) = &facts.reply_not_through {
+            lines.push(words::reply_not_through(rs, step));
         }
         self.field("reply", lines)
     }

@@ -79,6 +79,26 @@ pub fn icmp_quote_unknown(simulated: Connection, if_invalid: Connection) -> Stri
     )
 }
 
+/// Why the connection is undecided although the packet passed, for the headline.
+pub fn reply_not_through_short() -> &'static str {
+    "whether its answer gets back is undecided"
+}
+
+/// What became of the answer to a packet that passed, when it did not get through this
+/// host: "dropped by the policy of filter/FORWARD (rules.v4:3)".
+pub fn reply_not_through(
+    rs: &model::Ruleset,
+    step: &analysis::remedy::exchange::ExchangeStep,
+) -> String {
+    let by = super::decider_short(rs, &step.decider);
+    match &step.fate {
+        Some(fate) => format!("does not get back: {}, by {by}", fate_sentence(fate)),
+        None => format!(
+            "may not get back: its fate depends on what cannot be decided offline (first branch: {by})"
+        ),
+    }
+}
+
 /// What the connection experiences, as a clause.
 fn connection_words(c: Connection) -> &'static str {
     match c {

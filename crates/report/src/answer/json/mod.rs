@@ -55,6 +55,11 @@ pub struct Report {
     /// would differ, what it would be (a `connection` keyword; `connection` is then
     /// `undecided`); `null` otherwise.
     pub if_quoting_no_flow: Option<String>,
+    /// The answer to a packet that passed (SYN/ACK, reply datagram, echo reply), simulated
+    /// meeting the entry the packet created, when it does not get back through this host
+    /// (`connection` is then `answer_lost`, or `undecided` when its `fate` is `null`);
+    /// `null` otherwise.
+    pub reply_not_through: Option<ReplyStepJson>,
     /// What decided the first branch: `rule`, `policy`, `routing`, `stack`, `conntrack`.
     pub decided_by: String,
     /// The rule (or base chain policy) that decided; `null` when routing, the stack or
@@ -107,6 +112,22 @@ pub struct Report {
     /// Rule-level reasons: set lookups met and missed, later rules shadowed by the one
     /// that decided, rules repeated in a chain on the path; `null` when not computed.
     pub rule_reasons: Option<RuleReasonsJson>,
+}
+
+/// The answer to a packet, simulated through this host, when it does not get back.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyStepJson {
+    /// The answer as it arrives at this host.
+    pub packet: PacketJson,
+    /// Its fate's kind; `null` when it cannot be decided offline.
+    pub fate: Option<String>,
+    /// What decided it (the first branch's, when undecided): `rule`, `policy`, `routing`,
+    /// `stack`, `conntrack`.
+    pub decided_by: String,
+    /// The rule or policy that decided, if one did.
+    pub rule: Option<RuleJson>,
+    /// In words.
+    pub text: String,
 }
 
 /// The typed reason of a loss.
@@ -949,6 +970,17 @@ pub fn report(answer: &Answer<'_>) -> Report {
             .facts
             .if_quoting_no_flow
             .map(|c| words::connection_kind(c).to_string()),
+        reply_not_through: answer
+            .facts
+            .reply_not_through
+            .as_ref()
+            .map(|s| ReplyStepJson {
+                packet: packet(&s.packet),
+                fate: s.fate.as_ref().map(|f| words::fate_kind(f).to_string()),
+                decided_by: decided_by(&s.decider).to_string(),
+                rule: decider_json(rs, &s.decider),
+                text: words::reply_not_through(rs, &s),
+            }),
         decided_by: decided_by(&trace.decider).to_string(),
         deciding_rule: decider_json(rs, &trace.decider),
         reached_via,
