@@ -149,6 +149,34 @@ fn a2_nft_ip_tables_do_not_cover_an_ipv6_packet_but_inet_tables_do() {
 }
 
 #[test]
+fn a2_a_snapshot_listing_every_family_proves_the_family_has_no_firewall() {
+    // The snapshot holds the kernel's whole listing (iptables-save, ip6tables-save and
+    // `nft list ruleset`, the last two empty): no IPv6 rule is a fact, not a gap.
+    let snapshot = fixture("v4-only.snapshot");
+    let packet = [
+        "tcp",
+        "[2001:db8::2]:1050",
+        "[2001:db8:1::2]:22",
+        "in",
+        "eth0",
+    ];
+    let r = whyblocked(&[&["--host", snapshot.as_str()][..], &packet[..]].concat());
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.headline().starts_with("DELIVERED  "), "{}", r.out);
+
+    // Rules given with --rules replace the snapshot's: only they were looked at.
+    let v4 = fixture("accept.v4");
+    let r = whyblocked(
+        &[
+            &["--rules", v4.as_str(), "--host", snapshot.as_str()][..],
+            &packet[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 3, "{}", r.out);
+}
+
+#[test]
 fn a2_a_packet_routing_stops_stays_blocked_without_rules_of_its_family() {
     // No firewall can let through what routing loses: no rules of the family changes
     // nothing about a NO ROUTE.

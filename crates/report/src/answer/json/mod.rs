@@ -979,7 +979,7 @@ pub fn report(answer: &Answer<'_>) -> Report {
                 fate: s.fate.as_ref().map(|f| words::fate_kind(f).to_string()),
                 decided_by: decided_by(&s.decider).to_string(),
                 rule: decider_json(rs, &s.decider),
-                text: words::reply_not_through(rs, &s),
+                text: words::reply_not_through(rs, s),
             }),
         decided_by: decided_by(&trace.decider).to_string(),
         deciding_rule: decider_json(rs, &trace.decider),
