@@ -61,59 +61,49 @@ impl AnswerFacts {
         }
     }
 
-    /// For a packet that opens a connection and got through, simulates the answer to it
-    /// through this host (the exchange a fix is verified by): when a rule, a policy or
-    /// routing stops the answer, the connection's answer is lost; when the answer's fate
-    /// cannot be decided offline, neither can the connection's.
-    pub fn with_reply(
+    /// What the connection experiences beyond the packet itself, simulated again where
+    /// the one packet does not tell:
+    /// - a packet that opens a connection and got through: the answer to it through this
+    ///   host (the exchange a fix is verified by). When a rule, a policy or routing stops
+    ///   the answer, the connection's answer is lost; when the answer's fate cannot be
+    ///   decided offline, neither can the connection's.
+    /// - an ICMP error simulated without the host's conntrack table (taken as RELATED to a
+    ///   tracked flow, as the engine warns): again against an empty table, where the kernel
+    ///   finds no flow it quotes and it is INVALID. When the connection differs, the
+    ///   answer rests on the unknown table.
+    pub fn with_connection(
         mut self,
         ruleset: &Ruleset,
         host: &Host,
         packet: &Packet,
         options: &Options,
     ) -> AnswerFacts {
+        if engine::reject::is_icmp_error(packet) {
+            if !host.known.conntrack {
+                let mut empty_table = host.clone();
+                empty_table.known.conntrack = true;
+                empty_table.conntrack.clear();
+                let invalid = engine::simulate(ruleset, &empty_table, packet, options).connection();
+                self.if_quoting_no_flow = (invalid != self.connection).then_some(invalid);
+            }
+            return self;
+        }
         if !self.connection.succeeds() || !exchange::starts_a_connection(packet) {
             return self;
         }
         let exchange = exchange::simulate(ruleset, host, packet, options);
-        let reply_at = |step: usize| {
-            exchange
-                .steps
-                .get(step)
-                .filter(|s| s.role == StepRole::Reply)
+        let (step, connection) = match exchange.end {
+            ExchangeEnd::Stopped { step } => (step, Connection::AnswerLost),
+            ExchangeEnd::Undecided { step } => (step, Connection::Undecided),
+            ExchangeEnd::Works | ExchangeEnd::NoListener => return self,
         };
-        let (reply, connection) = match exchange.end {
-            ExchangeEnd::Stopped { step } => (reply_at(step), Connection::AnswerLost),
-            ExchangeEnd::Undecided { step } => (reply_at(step), Connection::Undecided),
-            ExchangeEnd::Works | ExchangeEnd::NoListener => (None, self.connection),
-        };
-        if let Some(reply) = reply {
+        if let Some(reply) = exchange
+            .steps
+            .get(step)
+            .filter(|s| s.role == StepRole::Reply)
+        {
             self.connection = connection;
             self.reply_not_through = Some(reply.clone());
-        }
-        self
-    }
-
-    /// For an ICMP error simulated without the host's conntrack table (taken as RELATED to
-    /// a tracked flow, as the engine says in a warning), simulates it again against an
-    /// empty table, where the kernel finds no flow it quotes and it is INVALID: when the
-    /// connection differs, the answer rests on the unknown table.
-    pub fn with_icmp_error_quote(
-        mut self,
-        ruleset: &Ruleset,
-        host: &Host,
-        packet: &Packet,
-        options: &Options,
-    ) -> AnswerFacts {
-        if host.known.conntrack || !engine::reject::is_icmp_error(packet) {
-            return self;
-        }
-        let mut empty_table = host.clone();
-        empty_table.known.conntrack = true;
-        empty_table.conntrack.clear();
-        let invalid = engine::simulate(ruleset, &empty_table, packet, options).connection();
-        if invalid != self.connection {
-            self.if_quoting_no_flow = Some(invalid);
         }
         self
     }

@@ -146,13 +146,7 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
     );
     let mut facts = analysis::AnswerFacts::of(&config.ruleset, &outcome)
         .with_firewalld_zone(&config.ruleset, &config.tool_config, &outcome)
-        .with_icmp_error_quote(
-            &config.ruleset,
-            &config.host,
-            &config.packet,
-            &config.options,
-        )
-        .with_reply(
+        .with_connection(
             &config.ruleset,
             &config.host,
             &config.packet,
