@@ -19,7 +19,9 @@
 //!   with the rule in place;
 //! - [`AnswerFacts`] ([`Frame`], [`CrossTable`], [`EarlierAccept`]): how the deciding
 //!   rule was reached (the "reached via" of a report) and an accept in another base chain
-//!   on the same hook that did not save the packet (mixed hosts), computed before
+//!   on the same hook that did not save the packet (mixed hosts), and what the connection
+//!   experiences (its answer simulated back, an ICMP error's unknown quote, a family
+//!   without rules), which the headline and exit status follow; computed before
 //!   rendering;
 //! - [`ping_contrast`] ([`PingContrast`]): what a ping between the same endpoints does
 //!   ("why ping works").

@@ -30,11 +30,14 @@ Examples:
   whyblocked --rules ruleset.nft --host ./router tcp 198.51.100.7:40000 10.1.2.3:1222 in wan0
   whyblocked --rules iptables-save.txt --rules firewalld.json tcp 10.0.0.2:4000 10.0.1.2:80 in eth0
 
-Exit status:
-  0  delivered, forwarded or sent
-  1  dropped, rejected, queued or lost in routing
+Exit status (what the connection experiences, JSON `connection`):
+  0  delivered, forwarded or sent, and the answer can get back
+  1  dropped, rejected, queued or lost in routing; refused by the stack (nothing
+     listens); or the answer cannot get back
   2  usage or input error
-  3  undecidable offline (rate limits and other Unknown matches change the fate)";
+  3  undecidable offline: Unknown matches (rate limits...) change the fate, no rules
+     of the packet's family were given, or an ICMP error's fate rests on the conntrack
+     table";
 
 /// Which firewall rule is blocking me, and what do I change?
 ///

@@ -92,15 +92,24 @@ impl Inputs {
 
         let packet = match &args.from_log {
             Some(line) => packet_from_log(line)?,
-            None => frontends::packet_spec::parse(&args.packet)
-                .map_err(Error::Parse)?
-                .into_packet(),
+            None => {
+                let spec = frontends::packet_spec::parse(&args.packet).map_err(Error::Parse)?;
+                if spec.zero_port {
+                    notes.push(InputNote::PortZero);
+                }
+                spec.into_packet()
+            }
         };
+        // Rules of the packet's family are tables of the IP hooks that see it (`ip`, `ip6`,
+        // `inet`): bridge chains never see a routed packet and netdev chains only filter a
+        // device's ingress or egress, neither stands in for the family's firewall. Rules
+        // from a snapshot or `--live` are the kernel's whole listing of every family: there,
+        // no table of the family proves it has no firewall.
         if !args.rules.is_empty()
-            && !ruleset
-                .tables
-                .iter()
-                .any(|t| t.family.sees(packet.is_ipv6()))
+            && !ruleset.tables.iter().any(|t| {
+                matches!(t.family, Family::Ip | Family::Ip6 | Family::Inet)
+                    && t.family.sees(packet.is_ipv6())
+            })
         {
             notes.push(InputNote::NoRulesOfPacketFamily {
                 family: if packet.is_ipv6() {
@@ -203,11 +212,27 @@ pub(crate) fn load_error(e: frontends::LoadError) -> Error {
     }
 }
 
-/// The packet a kernel log line describes; its `IN=`/`OUT=` become the interfaces.
+/// The packet a kernel log line describes, as it arrived; its `IN=`/`OUT=` become the
+/// interfaces. A line with both `IN=` and `OUT=` (and no bridge ports) was logged after
+/// routing chose to forward it, and `ip_forward()`/`ip6_forward()` decrement the TTL (hop
+/// limit) before the FORWARD hook: the arrival TTL is one more than the line shows.
 fn packet_from_log(line: &str) -> Result<Packet, Error> {
     let source = SourceFile::new("<log line>", line.trim_end().to_string());
     let record = evidence::log_line::parse(&source).map_err(Error::Parse)?;
     let mut packet = record.packet;
+    let forwarded = record.iif.is_some()
+        && record.oif.is_some()
+        && record.physin.is_none()
+        && record.physout.is_none();
+    if forwarded {
+        packet.ttl = packet.ttl.checked_add(1).ok_or_else(|| {
+            Error::Input(
+                "--from-log: TTL=255 on a forwarded line (IN= and OUT=): forwarding decrements \
+                 the TTL before the line is logged, so no arrival TTL fits"
+                    .to_string(),
+            )
+        })?;
+    }
     if packet.iif.is_none() {
         packet.iif = record.iif;
     }

@@ -14,8 +14,9 @@ pub mod config;
 
 use clap::Parser;
 use config::{Config, Format};
-use engine::{Fate, Outcome};
+use engine::Connection;
 use frontends::ParseError;
+use model::note::InputNote;
 use std::ffi::OsString;
 use std::io::{self, Write};
 
@@ -23,11 +24,15 @@ use std::io::{self, Write};
 /// the exit status; it is not a netfilter verdict).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conclusion {
-    /// Delivered, forwarded or sent.
+    /// The connection succeeds: delivered to a listener, forwarded or sent, and the answer
+    /// can get back.
     Passed,
-    /// Dropped, rejected, queued, or lost in routing.
+    /// The connection fails: dropped, rejected, queued, lost in routing, refused by the
+    /// stack (nothing listens), or its answer cannot get back.
     Blocked,
-    /// The branches of Unknown matches disagree, or the simulation cannot say.
+    /// The branches of Unknown matches disagree, the simulation cannot say, or the answer
+    /// rests on an input not given (no rules of the packet's family, the conntrack table
+    /// for an ICMP error).
     Undecided,
     /// `verify`: the kernel did what the simulation predicted.
     KernelAgrees,
@@ -38,11 +43,15 @@ pub enum Conclusion {
 }
 
 impl Conclusion {
-    pub fn of(outcome: &Outcome) -> Conclusion {
-        match outcome.decided_fate() {
-            None | Some(Fate::Undetermined { .. }) => Conclusion::Undecided,
-            Some(f) if f.passed() => Conclusion::Passed,
-            Some(_) => Conclusion::Blocked,
+    /// The exit status's conclusion of an answer: what the connection experiences, unless
+    /// the all-clear has no ground ([`analysis::AnswerFacts::conclusion`]).
+    pub fn of(facts: &analysis::AnswerFacts) -> Conclusion {
+        match facts.conclusion() {
+            Connection::Succeeds => Conclusion::Passed,
+            Connection::Refused | Connection::AnswerLost | Connection::Blocked => {
+                Conclusion::Blocked
+            }
+            Connection::Undecided => Conclusion::Undecided,
         }
     }
 }
@@ -135,11 +144,20 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
         &outcome,
         &config.options,
     );
-    let facts = analysis::AnswerFacts::of(&config.ruleset, &outcome).with_firewalld_zone(
-        &config.ruleset,
-        &config.tool_config,
-        &outcome,
-    );
+    let mut facts = analysis::AnswerFacts::of(&config.ruleset, &outcome)
+        .with_firewalld_zone(&config.ruleset, &config.tool_config, &outcome)
+        .with_connection(
+            &config.ruleset,
+            &config.host,
+            &config.packet,
+            &config.options,
+        );
+    if let Some(family) = config.notes.iter().find_map(|n| match n {
+        InputNote::NoRulesOfPacketFamily { family } => Some(*family),
+        _ => None,
+    }) {
+        facts = facts.without_rules_of_family(family);
+    }
     let rule_reasons = analysis::reasons::RuleReasons::of(
         &config.ruleset,
         &config.host,
@@ -165,7 +183,7 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
     }
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;
-    Ok(Conclusion::of(&outcome))
+    Ok(Conclusion::of(&facts))
 }
 
 /// `whyblocked verify`: the packet through the real kernel in throwaway namespaces,

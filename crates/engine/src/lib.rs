@@ -34,7 +34,7 @@ pub mod eval {
 
 /// The answer a REJECT (or the local stack) sends back.
 pub mod reject {
-    pub use crate::linux::reject::response;
+    pub use crate::linux::reject::{is_icmp_error, response};
 }
 
 /// What the sender of a packet observes.

@@ -30,6 +30,45 @@ impl Outcome {
     pub fn primary(&self) -> &Trace {
         &self.branches[0].trace
     }
+    /// What the connection experiences, if every branch agrees on it (see
+    /// [`Trace::connection`]); [`Connection::Undecided`] otherwise.
+    pub fn connection(&self) -> Connection {
+        let first = self.primary().connection();
+        if self.decided_fate().is_some()
+            && self.branches.iter().all(|b| b.trace.connection() == first)
+        {
+            first
+        } else {
+            Connection::Undecided
+        }
+    }
+}
+
+/// What the connection a packet belongs to experiences, seen from its sender: the ground
+/// of the answer's headline and exit status. A packet can pass every chain and still fail
+/// its sender: the stack refuses it, or the answer to it cannot get back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// The packet got where it was going and, as far as the input tells, the answer to it
+    /// (a SYN/ACK, an echo reply, a reply datagram) can get back.
+    Succeeds,
+    /// Delivered, and the local stack refuses it: nothing listens (a TCP RST, an ICMP port
+    /// unreachable) or echo requests are ignored.
+    Refused,
+    /// The packet got where it was going, but the answer to it cannot get back: no route
+    /// back to the sender, or a rule on the way out stops it.
+    AnswerLost,
+    /// Stopped on the way: dropped, rejected, queued or lost in routing.
+    Blocked,
+    /// The branches of Unknown matches disagree, or the simulation cannot say.
+    Undecided,
+}
+
+impl Connection {
+    /// Whether the sender gets what it asked for.
+    pub fn succeeds(self) -> bool {
+        self == Connection::Succeeds
+    }
 }
 
 /// One explored combination of Unknown outcomes and the path it gave.
@@ -362,6 +401,35 @@ impl Fate {
             self,
             Fate::Delivered { .. } | Fate::Forwarded { .. } | Fate::Sent { .. }
         )
+    }
+}
+
+impl Trace {
+    /// What the connection experiences on this path: [`Fate::passed`] tells whether the
+    /// packet got through; this tells whether its sender gets an answer.
+    pub fn connection(&self) -> Connection {
+        let answer_lost = self
+            .warnings
+            .iter()
+            .any(|w| matches!(w, Warning::AnswerStopped { .. }))
+            || self.reply.as_ref().is_some_and(|r| {
+                matches!(
+                    r.route_back,
+                    Some(RouteDecision {
+                        kind: RouteKind::Failed(_),
+                        ..
+                    })
+                )
+            });
+        match &self.fate {
+            Fate::Undetermined { .. } => Connection::Undecided,
+            Fate::Delivered {
+                listener: Listener::Closed,
+            } => Connection::Refused,
+            f if f.passed() && answer_lost => Connection::AnswerLost,
+            f if f.passed() => Connection::Succeeds,
+            _ => Connection::Blocked,
+        }
     }
 }
 

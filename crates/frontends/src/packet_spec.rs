@@ -14,8 +14,13 @@
 //! - `type` (icmp/icmpv6): a number or a name (`echo-request`, `destination-unreachable`,
 //!   `port-unreachable`, ...; a name that implies a code sets it); default echo-request.
 //!   `code N` overrides the code.
-//! - `mark` decimal or `0x` hex; `len` the IP total length (the `LEN=` of a log line);
+//! - `mark` decimal or `0x` hex; `len` the IP total length (the `LEN=` of a log line), at
+//!   least the IP and transport headers (IPv4 20 or IPv6 40, plus TCP 20, UDP and ICMP 8,
+//!   SCTP 12): no shorter packet carries the ports and flags the rules match;
 //!   `ttl` the TTL / hop limit on arrival.
+//! - Port 0 is accepted: it is a legal port on the wire and the kernel's netfilter and
+//!   routing pass it like any other (checked with `whyblocked verify`); no socket can
+//!   listen on it. [`PacketSpec::zero_port`] says so, for the answer's notes.
 //! - `in IFACE`: the packet arrives on IFACE; without `in` it is locally generated.
 //!   `out IFACE`: where it is expected to leave (routing may disagree; the engine says so).
 //!
@@ -34,6 +39,8 @@ pub struct PacketSpec {
     pub packet: Packet,
     pub given_in: Option<String>,
     pub given_out: Option<String>,
+    /// A port of the packet is 0: legal on the wire, worth a note.
+    pub zero_port: bool,
 }
 
 impl PacketSpec {
@@ -89,7 +96,7 @@ struct Options {
     icmp_type: Option<(u8, Option<u8>, Span)>,
     code: Option<(u8, Span)>,
     mark: Option<u32>,
-    len: Option<u16>,
+    len: Option<(u16, Span)>,
     ttl: Option<u8>,
 }
 
@@ -128,7 +135,19 @@ impl<'a> Parser<'a> {
         if v6 {
             packet.dont_fragment = false;
         }
-        if let Some(len) = options.len {
+        if let Some((len, span)) = options.len {
+            let headers = headers_len(&packet);
+            if len < headers {
+                return Err(self.invalid(
+                    span,
+                    "length",
+                    &len.to_string(),
+                    &format!(
+                        "shorter than the headers: at least {headers} bytes for {} {proto}",
+                        if v6 { "IPv6" } else { "IPv4" }
+                    ),
+                ));
+            }
             packet.len = len;
         }
         if let Some(ttl) = options.ttl {
@@ -140,6 +159,7 @@ impl<'a> Parser<'a> {
         packet.iif = options.iif.clone();
         packet.oif = options.oif.clone();
         Ok(PacketSpec {
+            zero_port: ports.is_some_and(|(s, d)| s == 0 || d == 0),
             packet,
             given_in: options.iif,
             given_out: options.oif,
@@ -410,7 +430,7 @@ impl<'a> Parser<'a> {
                     .ok()
                     .filter(|&l| l > 0)
                     .ok_or_else(|| invalid("length", "expected a number 1-65535"))?;
-                o.len = Some(len);
+                o.len = Some((len, vspan));
             }
             "ttl" => {
                 o.ttl = Some(
@@ -423,6 +443,19 @@ impl<'a> Parser<'a> {
         }
         Ok(())
     }
+}
+
+/// The shortest IP total length that holds `packet`'s headers: the IP header and the
+/// fixed part of the transport header (TCP without options).
+fn headers_len(packet: &Packet) -> u16 {
+    let ip = if packet.is_ipv6() { 40 } else { 20 };
+    let transport = match packet.l4 {
+        L4::Tcp { .. } => 20,
+        L4::Sctp { .. } => 12,
+        L4::Udp { .. } | L4::Icmp { .. } | L4::Icmpv6 { .. } => 8,
+        L4::Other(_) => 0,
+    };
+    ip + transport
 }
 
 /// What `type` expects, for the error when its value is not an ICMP type.

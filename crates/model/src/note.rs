@@ -40,6 +40,9 @@ pub enum InputNote {
         /// The packet's family: [`Family::Ip`] or [`Family::Ip6`].
         family: Family,
     },
+    /// The packet's source or destination port is 0: legal on the wire, and netfilter and
+    /// routing pass it like any other port, but no socket can listen on it.
+    PortZero,
     /// A host snapshot's rules were not read because `--rules` was given.
     SnapshotRulesIgnored {
         /// The snapshot, named as the user gave it (or the live host).

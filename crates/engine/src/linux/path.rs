@@ -146,7 +146,8 @@ fn input(w: &mut Walk<'_, '_>) -> End {
         return end;
     }
     let listener = delivery::listener(w.host, &w.packet);
-    if listener == Listener::Unknown {
+    // Nothing answers an ICMP error, so whether something listens does not matter.
+    if listener == Listener::Unknown && !reject::is_icmp_error(&w.packet) {
         w.assume(Assumption::SocketsUnknown);
     }
     // A closed port is the stack's answer unless a rule explicitly accepted the packet
@@ -377,7 +378,9 @@ fn conntrack_in(w: &mut Walk<'_, '_>, hook: Hook) -> Result<(), End> {
                 control: host.conntrack[control].text.clone(),
             });
         }
-    } else {
+    } else if !reject::is_icmp_error(&w.packet) {
+        // An ICMP error is never the first packet of a flow: what is assumed for it is
+        // said by `icmp_error`.
         w.assume(Assumption::FirstPacketOfFlow);
     }
     let consulted = conntrack::needs_tcp_loose(&w.packet);
@@ -555,13 +558,14 @@ fn apply_binding(w: &mut Walk<'_, '_>, hook: Hook, manip: Manip) {
 
 /// Assembles the trace of a finished walk.
 fn finish<'p>(mut w: Walk<'_, 'p>, end: End) -> (Trace, Decisions<'p>) {
+    let original = w.original;
+    // An ICMP error RELATED to a flow belongs to that flow's entry: it never creates one.
     if let Nfct::Tracked(conn) = &w.nfct {
-        if conn.entry.is_none() {
+        if conn.entry.is_none() && !reject::is_icmp_error(original) {
             w.ct.new_entry = Some((conn.orig, conn.reply));
         }
     }
     let host = w.host;
-    let original = w.original;
     let response = reject::response(
         host,
         original,
@@ -603,9 +607,16 @@ fn finish<'p>(mut w: Walk<'_, 'p>, end: End) -> (Trace, Decisions<'p>) {
         AnswerWalk::Unknown => w.warn(Warning::AnswerUncertain),
         AnswerWalk::Passes => {}
     }
-    let reply = end
-        .fate
-        .passed()
+    // A peer's reply exists only for a packet that reached someone who answers: not when
+    // the stack refuses it (its RST or ICMP error is in `sender_sees`), and never to an
+    // ICMP error.
+    let refused = matches!(
+        end.fate,
+        Fate::Delivered {
+            listener: Listener::Closed
+        }
+    );
+    let reply = (end.fate.passed() && !refused && !reject::is_icmp_error(original))
         .then(|| reply(host, original, &w.packet, &end.fate));
     let cause = cause_of(&w, &end);
     let trace = Trace {

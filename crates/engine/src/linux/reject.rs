@@ -284,13 +284,7 @@ fn icmp_source(
 /// `icmp_send` / `icmp6_send` stay silent about ICMP errors, later fragments, and packets
 /// to broadcast or multicast addresses or from non-unicast sources.
 fn icmp_error_allowed(packet: &Packet) -> bool {
-    let about_error = match packet.l4 {
-        // Errors: unreachable, source quench, redirect, time exceeded, parameter problem.
-        L4::Icmp { icmp_type, .. } => matches!(icmp_type, 3 | 4 | 5 | 11 | 12),
-        // ICMPv6 error messages are types 0-127.
-        L4::Icmpv6 { icmp_type, .. } => icmp_type < 128,
-        _ => false,
-    };
+    let about_error = is_icmp_error(packet);
     let src_ok = match packet.src {
         IpAddr::V4(s) => !(s.is_unspecified() || s.is_multicast() || s.is_broadcast()),
         IpAddr::V6(s) => !(s.is_unspecified() || s.is_multicast()),
@@ -300,6 +294,18 @@ fn icmp_error_allowed(packet: &Packet) -> bool {
         && packet.pkttype == PktType::Unicast
         && unicast_dst(packet)
         && src_ok
+}
+
+/// Whether `packet` is an ICMP or ICMPv6 error message: nothing ever answers one (neither
+/// `icmp_send` nor a peer), it only reports on the flow it quotes.
+pub fn is_icmp_error(packet: &Packet) -> bool {
+    match packet.l4 {
+        // Errors: unreachable, source quench, redirect, time exceeded, parameter problem.
+        L4::Icmp { icmp_type, .. } => matches!(icmp_type, 3 | 4 | 5 | 11 | 12),
+        // ICMPv6 error messages are types 0-127.
+        L4::Icmpv6 { icmp_type, .. } => icmp_type < 128,
+        _ => false,
+    }
 }
 
 fn unicast_dst(packet: &Packet) -> bool {

@@ -73,6 +73,10 @@ pub fn sender_view_at(
     if let Some(r) = response {
         return answered(packet, sender, r);
     }
+    if fate.passed() && crate::linux::reject::is_icmp_error(packet) {
+        // Nothing answers an ICMP error: it only reports on the flow it quotes.
+        return SenderView::default();
+    }
     match fate {
         Fate::Delivered {
             listener: Listener::Open(_),

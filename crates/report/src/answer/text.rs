@@ -75,26 +75,46 @@ pub fn render<W: Write>(w: &mut W, answer: &Answer<'_>, options: &TextOptions) -
     let trace = outcome.primary();
     let decided = outcome.decided_fate().is_some();
 
-    // Headline.
-    let (word, style) = if decided {
-        let style = if trace.fate.passed() {
-            Style::Green
-        } else {
-            Style::Red
-        };
-        (words::fate_headline(&trace.fate), style)
-    } else {
-        ("UNDECIDED", Style::Yellow)
+    // Headline: what the connection experiences (the exit status follows it).
+    let conclusion = answer.facts.conclusion();
+    let style = match conclusion {
+        engine::Connection::Succeeds => Style::Green,
+        engine::Connection::Undecided => Style::Yellow,
+        _ => Style::Red,
+    };
+    let word = words::answer_headline(&trace.fate, conclusion);
+    let facts = answer.facts;
+    let ground = match (facts.no_rules_of_family, facts.if_quoting_no_flow) {
+        (Some(f), _) => format!(" ({})", words::no_rules_of_family_short(f)),
+        (None, Some(_)) => format!(" ({})", words::icmp_quote_unknown_short()),
+        (None, None)
+            if facts
+                .reply_not_through
+                .as_ref()
+                .is_some_and(|s| s.fate.is_none()) =>
+        {
+            format!(" ({})", words::reply_not_through_short())
+        }
+        (None, None) => String::new(),
     };
     writeln!(
         w,
-        "{}  {}, {}",
+        "{}  {}, {}{ground}",
         p.paint(word, style),
         p.paint(&words::packet(&trace.packet), Style::Bold),
         words::direction(trace)
     )?;
 
     let mut s = Section { w, p: &p };
+    if let Some(family) = facts.no_rules_of_family {
+        s.field("undecided", [words::no_rules_of_family(family)])?;
+    }
+    if let Some(if_invalid) = facts.if_quoting_no_flow {
+        s.field(
+            "undecided",
+            [words::icmp_quote_unknown(facts.connection, if_invalid)],
+        )?;
+    }
     if decided {
         s.decided(answer, trace)?;
     } else {
@@ -317,7 +337,7 @@ impl<W: Write> Section<'_, '_, W> {
             self.field("route", [words::route(r, host)])?;
         }
         if let Some(reply) = &trace.reply {
-            self.reply(reply, host)?;
+            self.reply(rs, reply, host, answer.facts)?;
         }
         let mut assumed: Vec<String> = answer.input_notes.iter().map(words::input_note).collect();
         assumed.extend(
@@ -376,8 +396,15 @@ impl<W: Write> Section<'_, '_, W> {
         self.field("conntrack", lines)
     }
 
-    /// The reply: the packet, how it arrives, the route back.
-    fn reply(&mut self, reply: &Reply, host: &Host) -> io::Result<()> {
+    /// The reply: the packet, how it arrives, the route back, and what stops it when it
+    /// does not get back through this host.
+    fn reply(
+        &mut self,
+        rs: &Ruleset,
+        reply: &Reply,
+        host: &Host,
+        facts: &analysis::AnswerFacts,
+    ) -> io::Result<()> {
         let mut lines = vec![format!("{}", reply.packet)];
         if reply.delivered_as != reply.packet {
             lines.push(format!("arrives as {}", reply.delivered_as));
@@ -385,6 +412,9 @@ impl<W: Write> Section<'_, '_, W> {
         match &reply.route_back {
             Some(r) => lines.push(format!("route back: {}", words::route(r, host))),
             None => lines.push("route back: unknown".to_string()),
+        }
+        if let Some(step) = &facts.reply_not_through {
+            lines.push(words::reply_not_through(rs, step));
         }
         self.field("reply", lines)
     }
@@ -571,7 +601,11 @@ fn path<W: Write>(
     host: &Host,
     trace: &Trace,
 ) -> io::Result<()> {
-    let mut rows: Vec<Row> = trace.events.iter().map(|e| row(rs, host, e)).collect();
+    let mut rows: Vec<Row> = trace
+        .events
+        .iter()
+        .map(|e| row(rs, host, &trace.packet, e))
+        .collect();
     // When every rule on the path comes from one file, say it once and keep `:LINE`.
     let mut files = rows
         .iter()
@@ -635,7 +669,7 @@ fn unknown_text(choice: &UnknownChoice) -> String {
     )
 }
 
-fn row(rs: &Ruleset, host: &Host, e: &Event) -> Row {
+fn row(rs: &Ruleset, host: &Host, packet: &model::Packet, e: &Event) -> Row {
     match e {
         Event::Hook(h) => Row::plain(h.to_string(), "(enters the hook)".to_string()),
         Event::Rule { hook, at, verdict } => Row::at_rule(
@@ -675,7 +709,14 @@ fn row(rs: &Ruleset, host: &Host, e: &Event) -> Row {
             ..Row::plain(
                 hook.to_string(),
                 entry.and_then(|i| host.conntrack.get(i)).map_or_else(
-                    || "(no entry: first packet of the flow)".to_string(),
+                    || {
+                        if engine::reject::is_icmp_error(packet) {
+                            "(no entry: an ICMP error belongs to the flow it quotes)"
+                        } else {
+                            "(no entry: first packet of the flow)"
+                        }
+                        .to_string()
+                    },
                     |c| c.text.clone(),
                 ),
             )

@@ -2,12 +2,16 @@
 //! it was left undetermined, queued, delivered to a listener or lost in routing.
 
 use super::packets::{addr_port, iface};
-use engine::{Fate, Listener, RoutingFailure};
+use engine::{Connection, Fate, Listener, RoutingFailure};
 use model::packet::PktType;
+use model::Family;
 
 /// The fate in capitals, as the headline says it.
 pub fn fate_headline(fate: &Fate) -> &'static str {
     match fate {
+        Fate::RoutingFailed {
+            reason: RoutingFailure::TtlExceeded,
+        } => "TTL EXCEEDED",
         Fate::Delivered { .. } => "DELIVERED",
         Fate::Forwarded { .. } => "FORWARDED",
         Fate::Sent { .. } => "SENT",
@@ -16,6 +20,102 @@ pub fn fate_headline(fate: &Fate) -> &'static str {
         Fate::Queued { .. } => "QUEUED",
         Fate::RoutingFailed { .. } => "NO ROUTE",
         Fate::Undetermined { .. } => "UNDETERMINED",
+    }
+}
+
+/// The main answer's headline word: what the connection experiences when the packet
+/// passed (a delivered packet the stack refuses, an answer that cannot get back), the
+/// packet's fate otherwise.
+pub fn answer_headline(fate: &Fate, connection: Connection) -> &'static str {
+    match connection {
+        Connection::Refused => "REFUSED",
+        Connection::AnswerLost => "ANSWER LOST",
+        Connection::Undecided => "UNDECIDED",
+        Connection::Succeeds | Connection::Blocked => fate_headline(fate),
+    }
+}
+
+/// What the connection experiences as a JSON keyword (the exit status follows it).
+pub fn connection_kind(connection: Connection) -> &'static str {
+    match connection {
+        Connection::Succeeds => "succeeds",
+        Connection::Refused => "refused",
+        Connection::AnswerLost => "answer_lost",
+        Connection::Blocked => "blocked",
+        Connection::Undecided => "undecided",
+    }
+}
+
+/// Why an all-clear has no ground, for the headline: no rules of the packet's family.
+pub fn no_rules_of_family_short(family: Family) -> String {
+    format!("no {} rules given", family_name(family))
+}
+
+/// Why an all-clear has no ground, in full: what the simulation did and what to give.
+pub fn no_rules_of_family(family: Family) -> String {
+    let (listing, tables) = if family == Family::Ip6 {
+        ("ip6tables-save", "ip6 or inet")
+    } else {
+        ("iptables-save", "ip or inet")
+    };
+    format!(
+        "the simulation passed it through no firewall: no {} rules were given ({listing}, or `nft list ruleset` with {tables} tables); give them to decide",
+        family_name(family)
+    )
+}
+
+/// Why an ICMP error's answer has no ground, for the headline.
+pub fn icmp_quote_unknown_short() -> &'static str {
+    "depends on the conntrack table"
+}
+
+/// Why an ICMP error's answer has no ground, in full: RELATED as simulated, INVALID if it
+/// quotes no tracked flow, and what each gives.
+pub fn icmp_quote_unknown(simulated: Connection, if_invalid: Connection) -> String {
+    format!(
+        "no conntrack table was given: as RELATED to a tracked flow it quotes (simulated below) {}; quoting no tracked flow it is INVALID and {}; give the table (`conntrack -L`) to decide",
+        connection_words(simulated),
+        connection_words(if_invalid)
+    )
+}
+
+/// Why the connection is undecided although the packet passed, for the headline.
+pub fn reply_not_through_short() -> &'static str {
+    "whether its answer gets back is undecided"
+}
+
+/// What became of the answer to a packet that passed, when it did not get through this
+/// host: "dropped by the policy of filter/FORWARD (rules.v4:3)".
+pub fn reply_not_through(
+    rs: &model::Ruleset,
+    step: &analysis::remedy::exchange::ExchangeStep,
+) -> String {
+    let by = super::decider_short(rs, &step.decider);
+    match &step.fate {
+        Some(fate) => format!("does not get back: {}, by {by}", fate_sentence(fate)),
+        None => format!(
+            "may not get back: its fate depends on what cannot be decided offline (first branch: {by})"
+        ),
+    }
+}
+
+/// What the connection experiences, as a clause.
+fn connection_words(c: Connection) -> &'static str {
+    match c {
+        Connection::Succeeds => "it gets through",
+        Connection::Refused => "the stack refuses it",
+        Connection::AnswerLost => "the answer to it is lost",
+        Connection::Blocked => "it is stopped",
+        Connection::Undecided => "the answer is undecided",
+    }
+}
+
+/// `IPv4` or `IPv6`.
+pub fn family_name(family: Family) -> &'static str {
+    if family == Family::Ip6 {
+        "IPv6"
+    } else {
+        "IPv4"
     }
 }
 

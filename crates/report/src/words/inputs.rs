@@ -35,12 +35,9 @@ pub fn input_note(n: &InputNote) -> String {
         InputNote::NoRules => "no --rules given: no firewall rules, every hook accepts".into(),
         InputNote::NoRulesOfPacketFamily { family } => format!(
             "no rules of the packet's family ({}) were given: none apply to it",
-            if *family == Family::Ip6 {
-                "IPv6"
-            } else {
-                "IPv4"
-            }
+            super::family_name(*family)
         ),
+        InputNote::PortZero => "port 0 is legal on the wire, and netfilter and routing pass it like any other port; no socket listens on port 0".into(),
         InputNote::SnapshotRulesIgnored { snapshot } => {
             format!("{snapshot}: its rules are ignored: --rules was given")
         }

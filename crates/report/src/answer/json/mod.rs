@@ -40,6 +40,26 @@ pub struct Report {
     pub fate_detail: FateDetail,
     /// Whether every branch agrees on the fate (false: exit code 3).
     pub decided: bool,
+    /// What the connection experiences, which the exit status follows: `succeeds` (0: the
+    /// packet got where it was going and its answer can get back), `refused` (1: delivered,
+    /// and the stack refuses it: nothing listens), `answer_lost` (1: the answer to it
+    /// cannot get back), `blocked` (1: dropped, rejected, queued or lost in routing),
+    /// `undecided` (3: branches disagree, or see `no_rules_of_family`).
+    pub connection: String,
+    /// `ip` or `ip6` when no rules of the packet's family were given and nothing shows that
+    /// family has no firewall, so a passed packet is no all-clear (`connection` is then
+    /// `undecided`); `null` otherwise.
+    pub no_rules_of_family: Option<String>,
+    /// An ICMP error simulated without the host's conntrack table is taken as RELATED to a
+    /// tracked flow it quotes; when, quoting no tracked flow (INVALID), the connection
+    /// would differ, what it would be (a `connection` keyword; `connection` is then
+    /// `undecided`); `null` otherwise.
+    pub if_quoting_no_flow: Option<String>,
+    /// The answer to a packet that passed (SYN/ACK, reply datagram, echo reply), simulated
+    /// meeting the entry the packet created, when it does not get back through this host
+    /// (`connection` is then `answer_lost`, or `undecided` when its `fate` is `null`);
+    /// `null` otherwise.
+    pub reply_not_through: Option<ReplyStepJson>,
     /// What decided the first branch: `rule`, `policy`, `routing`, `stack`, `conntrack`.
     pub decided_by: String,
     /// The rule (or base chain policy) that decided; `null` when routing, the stack or
@@ -92,6 +112,22 @@ pub struct Report {
     /// Rule-level reasons: set lookups met and missed, later rules shadowed by the one
     /// that decided, rules repeated in a chain on the path; `null` when not computed.
     pub rule_reasons: Option<RuleReasonsJson>,
+}
+
+/// The answer to a packet, simulated through this host, when it does not get back.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyStepJson {
+    /// The answer as it arrives at this host.
+    pub packet: PacketJson,
+    /// Its fate's kind; `null` when it cannot be decided offline.
+    pub fate: Option<String>,
+    /// What decided it (the first branch's, when undecided): `rule`, `policy`, `routing`,
+    /// `stack`, `conntrack`.
+    pub decided_by: String,
+    /// The rule or policy that decided, if one did.
+    pub rule: Option<RuleJson>,
+    /// In words.
+    pub text: String,
 }
 
 /// The typed reason of a loss.
@@ -928,6 +964,23 @@ pub fn report(answer: &Answer<'_>) -> Report {
         },
         fate_detail: fate_detail(&trace.fate),
         decided,
+        connection: words::connection_kind(answer.facts.conclusion()).to_string(),
+        no_rules_of_family: answer.facts.no_rules_of_family.map(|f| f.to_string()),
+        if_quoting_no_flow: answer
+            .facts
+            .if_quoting_no_flow
+            .map(|c| words::connection_kind(c).to_string()),
+        reply_not_through: answer
+            .facts
+            .reply_not_through
+            .as_ref()
+            .map(|s| ReplyStepJson {
+                packet: packet(&s.packet),
+                fate: s.fate.as_ref().map(|f| words::fate_kind(f).to_string()),
+                decided_by: decided_by(&s.decider).to_string(),
+                rule: decider_json(rs, &s.decider),
+                text: words::reply_not_through(rs, s),
+            }),
         decided_by: decided_by(&trace.decider).to_string(),
         deciding_rule: decider_json(rs, &trace.decider),
         reached_via,
