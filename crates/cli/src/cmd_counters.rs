@@ -72,9 +72,8 @@ pub fn run<W: Write>(a: &CountersArgs, out: &mut W) -> Result<Conclusion, Error>
 
 /// The counted rows of one file, whatever kind it is.
 pub fn rows_of_file(path: &PathBuf, table: &str) -> Result<Vec<Row>, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
-    let source = SourceFile::new(path.display().to_string(), text);
+    let source = frontends::read_file(path, "a ruleset, `iptables -L -v` listing or snapshot")
+        .map_err(crate::config::load_error)?;
     rows_of_source(&source, table)
 }
 

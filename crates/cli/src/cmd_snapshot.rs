@@ -121,14 +121,10 @@ pub fn load_host(
                 return Ok((state.host, state.config, false));
             }
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    Error::Input(format!(
-                        "cannot read the host state {}: {e}",
-                        path.display()
-                    ))
-                })?;
-                let name = path.display().to_string();
-                let source = SourceFile::new(name.clone(), text);
+                let source =
+                    frontends::read_file(path, "a host directory or a whyblocked snapshot")
+                        .map_err(crate::config::load_error)?;
+                let name = source.name.to_string();
                 (name, Snapshot::parse(&source).map_err(Error::Parse)?)
             }
         }

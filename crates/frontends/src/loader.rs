@@ -14,8 +14,10 @@
 
 use crate::dialect::{self, Dialect};
 use crate::{iptables_save, nft, ParseError};
+use model::diag::ParseError as Diag;
 use model::note::InputNote;
-use model::{Family, Ruleset, SourceFile};
+use model::source::{BinaryKind, DecodedText};
+use model::{Family, Ruleset, SourceFile, Span};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -55,6 +57,61 @@ pub enum LoadError {
     /// The file is empty or holds only whitespace: no rules at all. An answer on it would
     /// be an all-clear without ground.
     Empty { file: String },
+    /// The file is binary (a capture, compressed, an executable), not text.
+    NotText(NotText),
+}
+
+/// A binary file given where text is expected, named for what it looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotText {
+    /// The file, named as the user gave it.
+    pub file: String,
+    /// What its first bytes say it is.
+    pub kind: BinaryKind,
+    /// What was expected instead, as a phrase (`a ruleset`, `a log`).
+    pub expected: String,
+}
+
+/// Why a file's bytes are not text that can be read (see [`read_text`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TextError {
+    /// The file is binary.
+    NotText(NotText),
+    /// A byte that is not UTF-8 where it would be part of a name, at its position.
+    Encoding(Diag),
+}
+
+impl From<TextError> for LoadError {
+    fn from(e: TextError) -> LoadError {
+        match e {
+            TextError::NotText(e) => LoadError::NotText(e),
+            TextError::Encoding(e) => LoadError::Parse(e),
+        }
+    }
+}
+
+impl fmt::Display for NotText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let looks_like = match self.kind {
+            BinaryKind::Pcap => "a pcap capture (read it with `whyblocked pcap`)",
+            BinaryKind::Pcapng => "a pcapng capture (read it with `whyblocked pcap`)",
+            BinaryKind::Gzip => "gzip-compressed data (decompress it first, e.g. `zcat`)",
+            BinaryKind::Xz => "xz-compressed data (decompress it first, e.g. `xzcat`)",
+            BinaryKind::Zstd => "zstd-compressed data (decompress it first, e.g. `zstdcat`)",
+            BinaryKind::Bzip2 => "bzip2-compressed data (decompress it first, e.g. `bzcat`)",
+            BinaryKind::Zip => "a zip archive",
+            BinaryKind::Elf => "an executable (ELF)",
+            BinaryKind::Journal => {
+                "a systemd journal file (export its text with `journalctl -k --file FILE`)"
+            }
+            BinaryKind::Other => "binary data (it holds NUL bytes), not text",
+        };
+        write!(
+            f,
+            "{} is not {}: it looks like {looks_like}",
+            self.file, self.expected
+        )
+    }
 }
 
 impl fmt::Display for LoadError {
@@ -62,6 +119,7 @@ impl fmt::Display for LoadError {
         match self {
             LoadError::Io { path, error } => write!(f, "cannot read {}: {error}", path.display()),
             LoadError::Parse(e) => e.fmt(f),
+            LoadError::NotText(e) => e.fmt(f),
             LoadError::UnknownDialect { file } => write!(
                 f,
                 "{file}: cannot tell which rules language this is (no `*table` line of \
@@ -86,7 +144,9 @@ impl std::error::Error for LoadError {
         match self {
             LoadError::Io { error, .. } => Some(error),
             LoadError::Parse(e) => Some(e),
-            LoadError::UnknownDialect { .. } | LoadError::Empty { .. } => None,
+            LoadError::UnknownDialect { .. }
+            | LoadError::Empty { .. }
+            | LoadError::NotText(_) => None,
         }
     }
 }
@@ -145,13 +205,99 @@ pub fn read_rules(
     Ok(out)
 }
 
-/// The file at `path`, named as the user gave it.
+/// The rules file at `path`, named as the user gave it, read as [`read_text`] reads it.
 pub fn read_source(path: &Path) -> Result<SourceFile, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Io {
+    read_file(path, "a ruleset")
+}
+
+/// The text file at `path`, named as the user gave it, read as [`read_text`] reads it;
+/// `expected` says what it should have been when it is binary.
+pub fn read_file(path: &Path, expected: &str) -> Result<SourceFile, LoadError> {
+    let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
         path: path.to_path_buf(),
         error,
     })?;
-    Ok(SourceFile::new(path.display().to_string(), text))
+    Ok(read_text(path.display().to_string(), &bytes, expected)?)
+}
+
+/// The bytes of a file named `name` as text: a binary file is refused for what it looks like
+/// (`expected` says what was wanted instead); a byte that is not UTF-8 is kept escaped
+/// (`<NN>`) where the kernel does not read it (a quoted string, a comment or log prefix, a
+/// `#` comment) and refused at its line and column anywhere else, where it would be part of
+/// a name or keyword.
+pub fn read_text(name: String, bytes: &[u8], expected: &str) -> Result<SourceFile, TextError> {
+    let decoded = DecodedText::decode(bytes).map_err(|kind| {
+        TextError::NotText(NotText {
+            file: name.clone(),
+            kind,
+            expected: expected.to_string(),
+        })
+    })?;
+    let source = SourceFile::new(name, decoded.text);
+    if let Some(at) = escape_in_a_name(&source.text, &decoded.escaped) {
+        let escape = &source.text[at..at + 4];
+        return Err(TextError::Encoding(Diag::invalid_value(
+            &source,
+            Span::new(at, at + 4),
+            "byte",
+            escape,
+            "not UTF-8, and outside a quoted string, comment or log prefix, where it would be \
+             part of a name",
+        )));
+    }
+    Ok(source)
+}
+
+/// The first of the `escaped` offsets of `text` that is not in free text (see
+/// [`read_text`]). One pass over each line that holds an escape.
+fn escape_in_a_name(text: &str, escaped: &[usize]) -> Option<usize> {
+    /// The words after which the next word is free text in iptables-save and nft.
+    const FREE_AFTER: [&str; 5] = ["--comment", "--log-prefix", "--nflog-prefix", "comment", "prefix"];
+    let mut pending = escaped.iter().copied().peekable();
+    for line in crate::lines::lines(text) {
+        let end = line.start + line.text.len();
+        if pending.peek().is_none_or(|&at| at >= end) {
+            continue;
+        }
+        let (mut quoted, mut escaped_char, mut comment) = (false, false, false);
+        let mut word_start = 0;
+        let mut previous_word = "";
+        let mut free_word = false;
+        for (i, c) in line.text.char_indices() {
+            let at = line.start + i;
+            if pending.peek() == Some(&at) {
+                pending.next();
+                if !(quoted || comment || free_word) {
+                    return Some(at);
+                }
+            }
+            if escaped_char {
+                escaped_char = false;
+            } else if quoted {
+                match c {
+                    '\\' => escaped_char = true,
+                    '"' => quoted = false,
+                    _ => {}
+                }
+            } else if c == '"' {
+                quoted = true;
+            } else if c == '#' {
+                comment = true;
+            } else if c.is_whitespace() {
+                if word_start < i {
+                    previous_word = &line.text[word_start..i];
+                }
+                word_start = i + c.len_utf8();
+                free_word = false;
+            } else if word_start == i {
+                free_word = FREE_AFTER.contains(&previous_word);
+            }
+        }
+        while pending.peek().is_some_and(|&at| at < end) {
+            pending.next();
+        }
+    }
+    None
 }
 
 /// The dialect of a non-empty rules file: `forced` when given, else told from its content,

@@ -65,6 +65,8 @@ pub enum LoadError {
     /// No file of a host directory is in it: an answer would say "no host state" after
     /// being given a directory. `found` lists what is there instead.
     NothingRecognised { dir: PathBuf, found: Vec<String> },
+    /// A file of the directory is binary, not the text its command prints.
+    NotText(crate::NotText),
 }
 
 /// The files a host directory may hold, with the command that makes each.
@@ -103,6 +105,7 @@ impl fmt::Display for LoadError {
                 )
             }
             LoadError::Parse(e) => e.fmt(f),
+            LoadError::NotText(e) => e.fmt(f),
         }
     }
 }
@@ -112,7 +115,7 @@ impl std::error::Error for LoadError {
         match self {
             LoadError::Io { error, .. } => Some(error),
             LoadError::Parse(e) => Some(e),
-            LoadError::NothingRecognised { .. } => None,
+            LoadError::NothingRecognised { .. } | LoadError::NotText(_) => None,
         }
     }
 }
@@ -314,15 +317,21 @@ fn read_lossy(path: &Path) -> Result<String, LoadError> {
 }
 
 /// The file `name` of `dir` as a [`SourceFile`] named by its path, or `None` when absent.
+/// Read as [`crate::read_text`] reads any input: a binary file is refused for what it looks
+/// like, a byte that is not UTF-8 is kept escaped where it is free text.
 fn read(dir: &Path, name: &str) -> Result<Option<SourceFile>, LoadError> {
     let path = dir.join(name);
     match std::fs::read(&path) {
         Ok(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|e| LoadError::Io {
-                path: path.clone(),
-                error: io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8 text: {e}")),
-            })?;
-            Ok(Some(SourceFile::new(path.display().to_string(), text)))
+            let expected = FILES.iter().find(|(file, _)| *file == name).map_or_else(
+                || "text".to_string(),
+                |(_, command)| format!("the output of `{command}`"),
+            );
+            match crate::read_text(path.display().to_string(), &bytes, &expected) {
+                Ok(source) => Ok(Some(source)),
+                Err(crate::TextError::Encoding(e)) => Err(LoadError::Parse(e)),
+                Err(crate::TextError::NotText(e)) => Err(LoadError::NotText(e)),
+            }
         }
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(LoadError::Io { path, error }),
