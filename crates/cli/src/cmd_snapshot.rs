@@ -118,6 +118,13 @@ pub fn load_host(
                     other => Error::Input(format!("cannot read the host state: {other}")),
                 })?;
                 ruleset.ipsets.extend(state.ipsets);
+                if !state.ignored.is_empty() {
+                    notes.push(InputNote::HostDirIgnored {
+                        dir: path.display().to_string(),
+                        read: state.read,
+                        ignored: state.ignored,
+                    });
+                }
                 return Ok((state.host, state.config, false));
             }
             Some(path) => {

@@ -50,6 +50,26 @@ pub fn input_note(n: &InputNote) -> String {
         InputNote::LegacyBackendRules { member } => format!(
             "snapshot: {member}: the legacy iptables backend has rules too; both backends' chains run on the same hooks"
         ),
+        InputNote::HostDirIgnored { dir, read, ignored } => {
+            let ignored: Vec<String> = ignored
+                .iter()
+                .map(|i| match &i.likely {
+                    Some((file, command)) => {
+                        format!("{} (meant {file}, from `{command}`?)", i.name)
+                    }
+                    None => i.name.clone(),
+                })
+                .collect();
+            format!(
+                "--host {dir}: read {}; not read (unknown names): {}",
+                if read.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    read.join(", ")
+                },
+                ignored.join(", ")
+            )
+        }
         InputNote::Worded(text) => text.clone(),
     }
 }
