@@ -17,7 +17,7 @@ use crate::{iptables_save, nft, ParseError};
 use model::diag::ParseError as Diag;
 use model::note::InputNote;
 use model::source::{BinaryKind, DecodedText};
-use model::{Family, Ruleset, SourceFile, Span};
+use model::{Family, Origin, Ruleset, SourceFile, Span};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -182,16 +182,20 @@ pub fn read_rules(
                     Some(f) => f,
                     None => guess_family(&source, &mut out.notes),
                 };
-                out.ruleset
-                    .merge(iptables_save::parse(&source, Some(family))?);
+                let ruleset = iptables_save::parse(&source, Some(family))?;
+                note_cut_comments(&source, &ruleset, &mut out.notes);
+                out.ruleset.merge(ruleset);
                 out.iptables.push((source, family));
             }
             Dialect::NftText => {
-                out.ruleset.merge(nft::parse_text(&source)?);
+                let ruleset = nft::parse_text(&source)?;
+                refuse_long_comments(&source, &ruleset, NFT_TEXT_COMMENT_MAX)?;
+                out.ruleset.merge(ruleset);
                 out.nft.push(source);
             }
             Dialect::NftJson => {
                 let (ruleset, warnings) = nft::parse_json(&source)?;
+                refuse_long_comments(&source, &ruleset, NFT_JSON_COMMENT_MAX)?;
                 out.notes
                     .extend(warnings.into_iter().map(|warning| InputNote::JsonSkipped {
                         file: source.name.to_string(),
@@ -298,6 +302,77 @@ fn escape_in_a_name(text: &str, escaped: &[usize]) -> Option<usize> {
         }
     }
     None
+}
+
+/// The longest comment `nft -f` loads, in bytes: nft 1.0.6 refuses a longer one ("comment
+/// too long, 128 characters maximum allowed", `NFTNL_UDATA_COMMENT_MAXLEN`), whatever it is
+/// on (table, chain, set, rule). Checked with nft in a namespace.
+const NFT_TEXT_COMMENT_MAX: usize = 128;
+/// The longest comment `nft -j -f` loads: its JSON parser does not check, but the comment
+/// and its two-byte TLV header and NUL must fit the kernel's `NFT_USERDATA_MAXLEN` (256);
+/// 254 bytes fail ("Memory allocation failure"). Checked with nft 1.0.6 in a namespace.
+const NFT_JSON_COMMENT_MAX: usize = 253;
+
+/// Every origin of `ruleset` that can carry a comment: tables, chains, sets, rules.
+fn origins(ruleset: &Ruleset) -> impl Iterator<Item = &Origin> {
+    ruleset.tables.iter().flat_map(|t| {
+        std::iter::once(&t.origin)
+            .chain(t.chains.iter().flat_map(|c| {
+                std::iter::once(&c.origin).chain(c.rules.iter().map(|r| &r.origin))
+            }))
+            .chain(t.sets.iter().map(|s| &s.origin))
+    })
+}
+
+/// An nft file with a comment longer than `max` bytes is refused, at the comment, as nft
+/// refuses it: a ruleset the kernel would never hold is not answered about.
+fn refuse_long_comments(source: &SourceFile, ruleset: &Ruleset, max: usize) -> Result<(), LoadError> {
+    let Some(origin) = origins(ruleset).find(|o| o.comment.as_ref().is_some_and(|c| c.len() > max))
+    else {
+        return Ok(());
+    };
+    let comment = origin.comment.as_deref().unwrap_or_default();
+    let from = (origin.span.start as usize).min(source.text.len());
+    let quoted = format!("\"{comment}\"");
+    let span = source.text[from..]
+        .find(&quoted)
+        .map_or(origin.span, |at| Span::new(from + at, from + at + quoted.len()));
+    let shown: String = comment.chars().take(40).collect();
+    Err(LoadError::Parse(Diag::invalid_value(
+        source,
+        span,
+        "comment",
+        &format!("{shown}…"),
+        &format!(
+            "{} bytes; nft loads comments of at most {max} bytes and refuses this file",
+            comment.len()
+        ),
+    )))
+}
+
+/// Notes each iptables rule whose comment iptables cut: `-m comment` keeps the first
+/// [`iptables_save::COMMENT_MAX`] bytes (the kernel's `XT_MAX_COMMENT_LEN` is 256 with the
+/// NUL), silently, in iptables-restore and iptables alike (checked with 1.8.9, both
+/// backends, in a namespace); the parser has already cut it the same way.
+fn note_cut_comments(source: &SourceFile, ruleset: &Ruleset, notes: &mut Vec<InputNote>) {
+    for origin in origins(ruleset) {
+        let Ok(tokens) = iptables_save::lexer::tokenize(&origin.text, 0) else {
+            continue;
+        };
+        let longest = tokens
+            .windows(2)
+            .filter(|w| w[0].text == "--comment")
+            .map(|w| w[1].text.len())
+            .max();
+        if let Some(bytes) = longest.filter(|&b| b > iptables_save::COMMENT_MAX) {
+            notes.push(InputNote::CommentCut {
+                file: source.name.to_string(),
+                line: origin.line,
+                bytes,
+                kept: iptables_save::COMMENT_MAX,
+            });
+        }
+    }
 }
 
 /// The dialect of a non-empty rules file: `forced` when given, else told from its content,

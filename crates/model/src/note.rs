@@ -78,6 +78,18 @@ pub enum InputNote {
         /// The entries not read, sorted.
         ignored: Vec<IgnoredFile>,
     },
+    /// An iptables comment longer than the kernel holds: iptables keeps its first `kept`
+    /// bytes, and so did the reader.
+    CommentCut {
+        /// The file, named as the user gave it.
+        file: String,
+        /// The rule's line, from 1.
+        line: u32,
+        /// The comment's length as written, in bytes.
+        bytes: usize,
+        /// How many bytes iptables keeps.
+        kept: usize,
+    },
     /// A note given in words by a caller that has no variant for it (tests' fixtures).
     Worded(String),
 }

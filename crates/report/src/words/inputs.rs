@@ -70,6 +70,15 @@ pub fn input_note(n: &InputNote) -> String {
                 ignored.join(", ")
             )
         }
+        InputNote::CommentCut {
+            file,
+            line,
+            bytes,
+            kept,
+        } => format!(
+            "{file}:{line}: the comment is {bytes} bytes; iptables keeps only its first {kept} \
+             (the kernel's limit is 256 with the final NUL), and so does this answer"
+        ),
         InputNote::Worded(text) => text.clone(),
     }
 }
