@@ -72,8 +72,12 @@ pub fn run<W: Write>(a: &CountersArgs, out: &mut W) -> Result<Conclusion, Error>
 
 /// The counted rows of one file, whatever kind it is.
 pub fn rows_of_file(path: &PathBuf, table: &str) -> Result<Vec<Row>, Error> {
-    let source = frontends::read_file(path, "a ruleset, `iptables -L -v` listing or snapshot")
-        .map_err(crate::config::load_error)?;
+    let source = frontends::read_file(
+        path,
+        "a ruleset, `iptables -L -v` listing or snapshot",
+        frontends::NonUtf8::Anywhere,
+    )
+    .map_err(crate::config::load_error)?;
     rows_of_source(&source, table)
 }
 

@@ -128,9 +128,12 @@ pub fn load_host(
                 return Ok((state.host, state.config, false));
             }
             Some(path) => {
-                let source =
-                    frontends::read_file(path, "a host directory or a whyblocked snapshot")
-                        .map_err(crate::config::load_error)?;
+                let source = frontends::read_file(
+                    path,
+                    "a host directory or a whyblocked snapshot",
+                    frontends::NonUtf8::Anywhere,
+                )
+                .map_err(crate::config::load_error)?;
                 let name = source.name.to_string();
                 (name, Snapshot::parse(&source).map_err(Error::Parse)?)
             }

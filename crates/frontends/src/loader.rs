@@ -211,25 +211,41 @@ pub fn read_rules(
 
 /// The rules file at `path`, named as the user gave it, read as [`read_text`] reads it.
 pub fn read_source(path: &Path) -> Result<SourceFile, LoadError> {
-    read_file(path, "a ruleset")
+    read_file(path, "a ruleset", NonUtf8::FreeTextOnly)
 }
 
 /// The text file at `path`, named as the user gave it, read as [`read_text`] reads it;
 /// `expected` says what it should have been when it is binary.
-pub fn read_file(path: &Path, expected: &str) -> Result<SourceFile, LoadError> {
+pub fn read_file(path: &Path, expected: &str, non_utf8: NonUtf8) -> Result<SourceFile, LoadError> {
     let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
         path: path.to_path_buf(),
         error,
     })?;
-    Ok(read_text(path.display().to_string(), &bytes, expected)?)
+    Ok(read_text(path.display().to_string(), &bytes, expected, non_utf8)?)
+}
+
+/// Where a byte that is not UTF-8 may stand in a text file (it is kept escaped, `<NN>`,
+/// wherever it is allowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonUtf8 {
+    /// Only in free text: a quoted string, a comment or log prefix, a `#` comment. Anywhere
+    /// else it would be part of a name or keyword of a ruleset, and is refused at its
+    /// position.
+    FreeTextOnly,
+    /// Anywhere: a command's output (sysctl values, process names, log lines) whose bytes
+    /// are shown, not matched as names.
+    Anywhere,
 }
 
 /// The bytes of a file named `name` as text: a binary file is refused for what it looks like
 /// (`expected` says what was wanted instead); a byte that is not UTF-8 is kept escaped
-/// (`<NN>`) where the kernel does not read it (a quoted string, a comment or log prefix, a
-/// `#` comment) and refused at its line and column anywhere else, where it would be part of
-/// a name or keyword.
-pub fn read_text(name: String, bytes: &[u8], expected: &str) -> Result<SourceFile, TextError> {
+/// (`<NN>`) where `non_utf8` allows it and refused at its line and column anywhere else.
+pub fn read_text(
+    name: String,
+    bytes: &[u8],
+    expected: &str,
+    non_utf8: NonUtf8,
+) -> Result<SourceFile, TextError> {
     let decoded = DecodedText::decode(bytes).map_err(|kind| {
         TextError::NotText(NotText {
             file: name.clone(),
@@ -238,7 +254,11 @@ pub fn read_text(name: String, bytes: &[u8], expected: &str) -> Result<SourceFil
         })
     })?;
     let source = SourceFile::new(name, decoded.text);
-    if let Some(at) = escape_in_a_name(&source.text, &decoded.escaped) {
+    let in_a_name = match non_utf8 {
+        NonUtf8::FreeTextOnly => escape_in_a_name(&source.text, &decoded.escaped),
+        NonUtf8::Anywhere => None,
+    };
+    if let Some(at) = in_a_name {
         let escape = &source.text[at..at + 4];
         return Err(TextError::Encoding(Diag::invalid_value(
             &source,
@@ -514,5 +534,128 @@ mod tests {
         )
         .unwrap();
         assert_eq!(loaded.ruleset.tables.len(), 1);
+    }
+
+    fn text(bytes: &[u8]) -> Result<SourceFile, TextError> {
+        read_text("rules.v4".into(), bytes, "a ruleset", NonUtf8::FreeTextOnly)
+    }
+
+    #[test]
+    fn b4_a_latin1_comment_or_log_prefix_is_read_with_the_byte_kept_escaped() {
+        for (line, comment) in [
+            (&b"-A INPUT -p tcp --dport 22 -m comment --comment \"caf\xe9\" -j DROP"[..], "caf<E9>"),
+            (b"-A INPUT -m comment --comment caf\xe9 -j DROP", "caf<E9>"),
+            (b"-A INPUT -j LOG --log-prefix \"d\xe9ny \"", ""),
+            (b"# \xe9crit par moi\n-A INPUT -j DROP", ""),
+        ] {
+            let mut bytes = b"*filter\n:INPUT ACCEPT [0:0]\n".to_vec();
+            bytes.extend_from_slice(line);
+            bytes.extend_from_slice(b"\nCOMMIT\n");
+            let source = text(&bytes).unwrap_or_else(|e| panic!("{line:?}: {e:?}"));
+            let loaded = read_rules([Ok(source)], LoadOptions::default()).unwrap();
+            let rule = &loaded.ruleset.tables[0].chains[0].rules[0];
+            if !comment.is_empty() {
+                assert_eq!(rule.origin.comment.as_deref(), Some(comment));
+            }
+        }
+    }
+
+    #[test]
+    fn b4_a_byte_that_is_not_utf8_in_a_name_is_refused_at_its_line_and_column() {
+        let err = text(b"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i eth\xe9 -j DROP\nCOMMIT\n")
+            .unwrap_err();
+        let TextError::Encoding(e) = err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(e.line_col(), (3, 16));
+        assert_eq!(&e.source.text[e.span.start as usize..e.span.end as usize], "<E9>");
+        assert!(e.to_string().starts_with("rules.v4:3:16: invalid byte `<E9>`: not UTF-8"), "{e}");
+        // In nft a name is a quoted string: the byte there is kept.
+        assert!(text(b"table ip t {\n chain c {\n iifname \"eth\xe9\" drop\n }\n}\n").is_ok());
+        // A command's output keeps it anywhere.
+        let kept = read_text("ss.txt".into(), b"x\xe9", "ss", NonUtf8::Anywhere).unwrap();
+        assert_eq!(&*kept.text, "x<E9>");
+    }
+
+    #[test]
+    fn b4_a_binary_rules_file_is_not_a_ruleset_but_what_it_looks_like() {
+        for (bytes, looks_like) in [
+            (&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0][..], "it looks like a pcap capture"),
+            (&[0x1f, 0x8b, 8, 0][..], "it looks like gzip-compressed data"),
+            (b"*filter\n\x00\x01\x02", "it looks like binary data (it holds NUL bytes)"),
+        ] {
+            let err = LoadError::from(text(bytes).unwrap_err());
+            assert!(matches!(err, LoadError::NotText(_)), "{err:?}");
+            assert!(
+                err.to_string().starts_with(&format!("rules.v4 is not a ruleset: {looks_like}")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn b7_an_iptables_comment_over_255_bytes_is_cut_as_iptables_cuts_it_and_noted() {
+        let long = "a".repeat(300);
+        let rules = format!(
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment \"{long}\" -j DROP\n\
+             -A INPUT -m comment --comment \"{}\" -j DROP\nCOMMIT\n",
+            "b".repeat(255)
+        );
+        let loaded = read(&[("rules.v4", &rules)], LoadOptions::default()).unwrap();
+        let rules = &loaded.ruleset.tables[0].chains[0].rules;
+        assert_eq!(rules[0].origin.comment.as_deref(), Some(&long[..255]));
+        assert_eq!(rules[1].origin.comment.as_ref().map(String::len), Some(255));
+        let cut: Vec<_> = loaded
+            .notes
+            .iter()
+            .filter(|n| matches!(n, InputNote::CommentCut { .. }))
+            .collect();
+        assert_eq!(
+            cut,
+            [&InputNote::CommentCut {
+                file: "rules.v4".into(),
+                line: 3,
+                bytes: 300,
+                kept: 255
+            }]
+        );
+    }
+
+    #[test]
+    fn b7_an_nft_comment_longer_than_nft_loads_is_refused_at_the_comment() {
+        let rule = |n: usize| {
+            format!(
+                "table ip t {{\n chain c {{\n  accept comment \"{}\"\n }}\n}}\n",
+                "a".repeat(n)
+            )
+        };
+        assert!(read(&[("fw.nft", &rule(128))], LoadOptions::default()).is_ok());
+        let err = read(&[("fw.nft", &rule(129))], LoadOptions::default()).unwrap_err();
+        let LoadError::Parse(e) = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(e.line_col(), (3, 18));
+        assert_eq!(e.span.len(), 129 + 2);
+        assert!(
+            err.to_string().ends_with(
+                "129 bytes; nft loads comments of at most 128 bytes and refuses this file"
+            ),
+            "{err}"
+        );
+        let json = |n: usize| {
+            format!(
+                "{{\"nftables\": [{{\"table\": {{\"family\": \"ip\", \"name\": \"t\"}}}}, \
+                 {{\"chain\": {{\"family\": \"ip\", \"table\": \"t\", \"name\": \"c\"}}}}, \
+                 {{\"rule\": {{\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", \
+                 \"comment\": \"{}\", \"expr\": [{{\"accept\": null}}]}}}}]}}",
+                "a".repeat(n)
+            )
+        };
+        assert!(read(&[("fw.json", &json(253))], LoadOptions::default()).is_ok());
+        let err = read(&[("fw.json", &json(254))], LoadOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().ends_with("254 bytes; nft loads comments of at most 253 bytes and refuses this file"),
+            "{err}"
+        );
     }
 }

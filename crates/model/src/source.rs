@@ -171,12 +171,6 @@ impl DecodedText {
         }
         out
     }
-
-    /// The number of bytes `text[range]` stood for in the file: each escape is one byte.
-    pub fn file_len(&self, range: std::ops::Range<usize>) -> usize {
-        let escapes = self.escaped.iter().filter(|&&at| range.contains(&at)).count();
-        range.len() - 3 * escapes
-    }
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -218,4 +212,44 @@ pub struct Origin {
     pub dialect: Option<Dialect>,
     /// The tool that wrote it, when recognised.
     pub owner: Option<Owner>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b4_binary_files_are_told_from_their_first_bytes() {
+        for (bytes, kind) in [
+            (&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0][..], BinaryKind::Pcap),
+            (&[0xa1, 0xb2, 0x3c, 0x4d, 0, 2][..], BinaryKind::Pcap),
+            (&[0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0][..], BinaryKind::Pcapng),
+            (&[0x1f, 0x8b, 8, 0][..], BinaryKind::Gzip),
+            (b"\xfd7zXZ\x00\x00", BinaryKind::Xz),
+            (&[0x28, 0xb5, 0x2f, 0xfd, 4][..], BinaryKind::Zstd),
+            (b"BZh91AY&SY\x01", BinaryKind::Bzip2),
+            (b"PK\x03\x04\x14", BinaryKind::Zip),
+            (b"\x7fELF\x02\x01", BinaryKind::Elf),
+            (b"LPKSHHRH\x00", BinaryKind::Journal),
+            (b"*filter\n\x00\n", BinaryKind::Other),
+        ] {
+            assert_eq!(BinaryKind::of(bytes), Some(kind), "{bytes:?}");
+            assert_eq!(DecodedText::decode(bytes), Err(kind));
+        }
+        // Text, Latin-1 included, is not binary; nor is a text that starts like bzip2's magic.
+        for text in [&b"*filter\n"[..], b"caf\xe9", b"BZh9 is not bzip2\n", b""] {
+            assert_eq!(BinaryKind::of(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn b4_bytes_that_are_not_utf8_are_kept_escaped_and_located() {
+        let d = DecodedText::decode(b"-m comment --comment \"caf\xe9 \xff\xfe\" \xc3\xa9").unwrap();
+        assert_eq!(d.text, "-m comment --comment \"caf<E9> <FF><FE>\" é");
+        assert_eq!(d.escaped, [25, 30, 34]);
+        for at in &d.escaped {
+            assert!(d.text[*at..].starts_with('<'));
+        }
+        assert_eq!(DecodedText::lossy(b"ok").escaped, Vec::<usize>::new());
+    }
 }

@@ -232,4 +232,33 @@ mod tests {
         let out = rendered("x", 5, 9, expected("y", "x"));
         assert!(out.contains("^"));
     }
+
+    #[test]
+    fn b8_a_long_line_is_shown_as_a_window_around_the_caret() {
+        let comment = "a".repeat(10_000_000);
+        let text = format!("-A INPUT -m comment --comment \"{comment}\" -j DROPX\n");
+        let start = text.find("DROPX").unwrap();
+        let out = rendered(&text, start, start + 5, expected("a target", "DROPX"));
+        assert!(out.len() < 600, "{} bytes", out.len());
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[3].starts_with("1 | …aaa"), "{out}");
+        assert!(lines[3].ends_with("\" -j DROPX"), "{out}");
+        let shown = lines[3].find("DROPX").unwrap();
+        let caret = lines[4].find('^').unwrap();
+        assert_eq!(
+            lines[3][..shown].chars().count(),
+            lines[4][..caret].chars().count(),
+            "{out}"
+        );
+        assert!(lines[4].ends_with("^^^^^ expected a target"), "{out}");
+        // At the start of a long line: cut on the right only, the caret where it was.
+        let out = rendered(&text, 0, 2, expected("a rule", "-A"));
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[3].starts_with("1 | -A INPUT") && lines[3].ends_with("aaa…"), "{out}");
+        assert!(lines[4].starts_with("  | ^^ "), "{out}");
+        // A span that runs past the window is underlined to its edge only.
+        let at = text.find('a').unwrap();
+        let out = rendered(&text, at, at + comment.len(), expected("x", "y"));
+        assert!(out.len() < 600, "{} bytes", out.len());
+    }
 }

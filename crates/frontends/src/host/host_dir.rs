@@ -425,7 +425,13 @@ fn read(dir: &Path, name: &str) -> Result<Option<SourceFile>, LoadError> {
                 || "text".to_string(),
                 |(_, command)| format!("the output of `{command}`"),
             );
-            match crate::read_text(path.display().to_string(), &bytes, &expected) {
+            // ipset names are matched by rules; every other file is a command's output.
+            let non_utf8 = if name == "ipset.txt" {
+                crate::NonUtf8::FreeTextOnly
+            } else {
+                crate::NonUtf8::Anywhere
+            };
+            match crate::read_text(path.display().to_string(), &bytes, &expected, non_utf8) {
                 Ok(source) => Ok(Some(source)),
                 Err(crate::TextError::Encoding(e)) => Err(LoadError::Parse(e)),
                 Err(crate::TextError::NotText(e)) => Err(LoadError::NotText(e)),

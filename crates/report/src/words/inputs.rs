@@ -183,4 +183,42 @@ mod tests {
              (override with --family)"
         );
     }
+
+    #[test]
+    fn a3_a_half_recognised_host_directory_names_what_was_read_and_what_was_not() {
+        let note = InputNote::HostDirIgnored {
+            dir: "host".into(),
+            read: vec!["ip-route.json".into()],
+            ignored: vec![
+                model::note::IgnoredFile {
+                    name: "addr.json".into(),
+                    likely: Some(("ip-addr.json".into(), "ip -j addr".into())),
+                },
+                model::note::IgnoredFile {
+                    name: "notes.txt".into(),
+                    likely: None,
+                },
+            ],
+        };
+        assert_eq!(
+            input_note(&note),
+            "--host host: read ip-route.json; not read (unknown names): addr.json (meant \
+             ip-addr.json, from `ip -j addr`?), notes.txt"
+        );
+    }
+
+    #[test]
+    fn b7_a_cut_comment_says_how_long_it_was_and_what_iptables_keeps() {
+        let note = InputNote::CommentCut {
+            file: "rules.v4".into(),
+            line: 3,
+            bytes: 300,
+            kept: 255,
+        };
+        assert_eq!(
+            input_note(&note),
+            "rules.v4:3: the comment is 300 bytes; iptables keeps only its first 255 (the \
+             kernel's limit is 256 with the final NUL), and so does this answer"
+        );
+    }
 }

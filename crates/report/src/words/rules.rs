@@ -221,3 +221,20 @@ pub fn branch(ruleset: &Ruleset, b: &Branch) -> String {
         decider_short(ruleset, &b.trace.decider)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b8_a_long_rule_text_is_shown_by_its_start() {
+        let short = "-A INPUT -j DROP";
+        assert_eq!(rule_text(short), short);
+        let long = format!("-A INPUT -m comment --comment \"{}\" -j DROP", "é".repeat(5000));
+        let shown = rule_text(&long);
+        let tail = format!("é… ({} bytes in all)", long.len());
+        assert_eq!(long.len(), 10040);
+        assert!(shown.ends_with(&tail), "{shown}");
+        assert_eq!(shown.chars().count(), 199 + tail.chars().count());
+    }
+}
