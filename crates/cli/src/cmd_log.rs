@@ -129,8 +129,9 @@ fn load(r: &RulesArgs, packet: &[String]) -> Result<(Ruleset, Host, Option<model
 /// An opened input: the reader, its size when known (for the progress bar), its name.
 type Opened = (Box<dyn BufRead>, Option<u64>, String);
 
-/// The evidence file at `path` (`-` is standard input), refused when its first bytes are
-/// binary: a capture or a compressed log is named for what it is, never scanned as text.
+/// The evidence file at `path` (`-` is standard input), refused when it is empty or its
+/// first bytes are binary: a capture or a compressed log is named for what it is, never
+/// scanned as text.
 fn open(path: &Path, expected: &str) -> Result<Opened, Error> {
     let (mut reader, size, name): Opened = if path.as_os_str() == "-" {
         (
@@ -151,6 +152,15 @@ fn open(path: &Path, expected: &str) -> Result<Opened, Error> {
     let head = reader
         .fill_buf()
         .map_err(|e| Error::Input(format!("cannot read {name}: {e}")))?;
+    if head.is_empty() {
+        // What `dmesg`, `journalctl -k` and `conntrack -E` leave in a file when not run as
+        // root: read as "no events", it would be an answer without ground.
+        return Err(Error::Input(format!(
+            "{name} is empty (expected {expected}), so there is nothing to read: `dmesg`, `journalctl -k` \
+             and `conntrack -E`/`-L` write nothing to a file when they are not run as root \
+             (their error goes to the terminal): run them with sudo"
+        )));
+    }
     let head = &head[..head.len().min(model::source::SNIFF_LEN)];
     if let Some(kind) = model::source::BinaryKind::of(head) {
         let not_text = frontends::NotText {

@@ -144,9 +144,9 @@ impl std::error::Error for LoadError {
         match self {
             LoadError::Io { error, .. } => Some(error),
             LoadError::Parse(e) => Some(e),
-            LoadError::UnknownDialect { .. }
-            | LoadError::Empty { .. }
-            | LoadError::NotText(_) => None,
+            LoadError::UnknownDialect { .. } | LoadError::Empty { .. } | LoadError::NotText(_) => {
+                None
+            }
         }
     }
 }
@@ -221,7 +221,12 @@ pub fn read_file(path: &Path, expected: &str, non_utf8: NonUtf8) -> Result<Sourc
         path: path.to_path_buf(),
         error,
     })?;
-    Ok(read_text(path.display().to_string(), &bytes, expected, non_utf8)?)
+    Ok(read_text(
+        path.display().to_string(),
+        &bytes,
+        expected,
+        non_utf8,
+    )?)
 }
 
 /// Where a byte that is not UTF-8 may stand in a text file (it is kept escaped, `<NN>`,
@@ -276,7 +281,13 @@ pub fn read_text(
 /// [`read_text`]). One pass over each line that holds an escape.
 fn escape_in_a_name(text: &str, escaped: &[usize]) -> Option<usize> {
     /// The words after which the next word is free text in iptables-save and nft.
-    const FREE_AFTER: [&str; 5] = ["--comment", "--log-prefix", "--nflog-prefix", "comment", "prefix"];
+    const FREE_AFTER: [&str; 5] = [
+        "--comment",
+        "--log-prefix",
+        "--nflog-prefix",
+        "comment",
+        "prefix",
+    ];
     let mut pending = escaped.iter().copied().peekable();
     for line in crate::lines::lines(text) {
         let end = line.start + line.text.len();
@@ -337,16 +348,22 @@ const NFT_JSON_COMMENT_MAX: usize = 253;
 fn origins(ruleset: &Ruleset) -> impl Iterator<Item = &Origin> {
     ruleset.tables.iter().flat_map(|t| {
         std::iter::once(&t.origin)
-            .chain(t.chains.iter().flat_map(|c| {
-                std::iter::once(&c.origin).chain(c.rules.iter().map(|r| &r.origin))
-            }))
+            .chain(
+                t.chains.iter().flat_map(|c| {
+                    std::iter::once(&c.origin).chain(c.rules.iter().map(|r| &r.origin))
+                }),
+            )
             .chain(t.sets.iter().map(|s| &s.origin))
     })
 }
 
 /// An nft file with a comment longer than `max` bytes is refused, at the comment, as nft
 /// refuses it: a ruleset the kernel would never hold is not answered about.
-fn refuse_long_comments(source: &SourceFile, ruleset: &Ruleset, max: usize) -> Result<(), LoadError> {
+fn refuse_long_comments(
+    source: &SourceFile,
+    ruleset: &Ruleset,
+    max: usize,
+) -> Result<(), LoadError> {
     let Some(origin) = origins(ruleset).find(|o| o.comment.as_ref().is_some_and(|c| c.len() > max))
     else {
         return Ok(());
@@ -354,9 +371,9 @@ fn refuse_long_comments(source: &SourceFile, ruleset: &Ruleset, max: usize) -> R
     let comment = origin.comment.as_deref().unwrap_or_default();
     let from = (origin.span.start as usize).min(source.text.len());
     let quoted = format!("\"{comment}\"");
-    let span = source.text[from..]
-        .find(&quoted)
-        .map_or(origin.span, |at| Span::new(from + at, from + at + quoted.len()));
+    let span = source.text[from..].find(&quoted).map_or(origin.span, |at| {
+        Span::new(from + at, from + at + quoted.len())
+    });
     let shown: String = comment.chars().take(40).collect();
     Err(LoadError::Parse(Diag::invalid_value(
         source,
@@ -543,7 +560,10 @@ mod tests {
     #[test]
     fn b4_a_latin1_comment_or_log_prefix_is_read_with_the_byte_kept_escaped() {
         for (line, comment) in [
-            (&b"-A INPUT -p tcp --dport 22 -m comment --comment \"caf\xe9\" -j DROP"[..], "caf<E9>"),
+            (
+                &b"-A INPUT -p tcp --dport 22 -m comment --comment \"caf\xe9\" -j DROP"[..],
+                "caf<E9>",
+            ),
             (b"-A INPUT -m comment --comment caf\xe9 -j DROP", "caf<E9>"),
             (b"-A INPUT -j LOG --log-prefix \"d\xe9ny \"", ""),
             (b"# \xe9crit par moi\n-A INPUT -j DROP", ""),
@@ -568,8 +588,15 @@ mod tests {
             panic!("{err:?}");
         };
         assert_eq!(e.line_col(), (3, 16));
-        assert_eq!(&e.source.text[e.span.start as usize..e.span.end as usize], "<E9>");
-        assert!(e.to_string().starts_with("rules.v4:3:16: invalid byte `<E9>`: not UTF-8"), "{e}");
+        assert_eq!(
+            &e.source.text[e.span.start as usize..e.span.end as usize],
+            "<E9>"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("rules.v4:3:16: invalid byte `<E9>`: not UTF-8"),
+            "{e}"
+        );
         // In nft a name is a quoted string: the byte there is kept.
         assert!(text(b"table ip t {\n chain c {\n iifname \"eth\xe9\" drop\n }\n}\n").is_ok());
         // A command's output keeps it anywhere.
@@ -580,14 +607,24 @@ mod tests {
     #[test]
     fn b4_a_binary_rules_file_is_not_a_ruleset_but_what_it_looks_like() {
         for (bytes, looks_like) in [
-            (&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0][..], "it looks like a pcap capture"),
-            (&[0x1f, 0x8b, 8, 0][..], "it looks like gzip-compressed data"),
-            (b"*filter\n\x00\x01\x02", "it looks like binary data (it holds NUL bytes)"),
+            (
+                &[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0][..],
+                "it looks like a pcap capture",
+            ),
+            (
+                &[0x1f, 0x8b, 8, 0][..],
+                "it looks like gzip-compressed data",
+            ),
+            (
+                b"*filter\n\x00\x01\x02",
+                "it looks like binary data (it holds NUL bytes)",
+            ),
         ] {
             let err = LoadError::from(text(bytes).unwrap_err());
             assert!(matches!(err, LoadError::NotText(_)), "{err:?}");
             assert!(
-                err.to_string().starts_with(&format!("rules.v4 is not a ruleset: {looks_like}")),
+                err.to_string()
+                    .starts_with(&format!("rules.v4 is not a ruleset: {looks_like}")),
                 "{err}"
             );
         }
@@ -654,7 +691,9 @@ mod tests {
         assert!(read(&[("fw.json", &json(253))], LoadOptions::default()).is_ok());
         let err = read(&[("fw.json", &json(254))], LoadOptions::default()).unwrap_err();
         assert!(
-            err.to_string().ends_with("254 bytes; nft loads comments of at most 253 bytes and refuses this file"),
+            err.to_string().ends_with(
+                "254 bytes; nft loads comments of at most 253 bytes and refuses this file"
+            ),
             "{err}"
         );
     }

@@ -186,8 +186,9 @@ fn a_directory_with_nothing_recognised_is_an_error() {
     dir.write("addr.json", "[]");
     let err = host_dir::load(&dir.0).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("(found: addr.json (meant ip-addr.json?)); expected any of ip-addr.json (`ip -j addr`)"),
+        err.to_string().contains(
+            "(found: addr.json (meant ip-addr.json?)); expected any of ip-addr.json (`ip -j addr`)"
+        ),
         "{err}"
     );
 }
@@ -282,7 +283,10 @@ fn b5_text_output_in_a_json_host_file_names_the_command_and_what_was_found() {
         };
         let shown = err.to_string();
         assert!(
-            shown.starts_with(&format!("{}:1:1: expected the JSON that `{command}` prints; {found}", p.source.name)),
+            shown.starts_with(&format!(
+                "{}:1:1: expected the JSON that `{command}` prints; {found}",
+                p.source.name
+            )),
             "{shown}"
         );
         assert!(p.source.name.ends_with(file), "{shown}");

@@ -177,10 +177,16 @@ mod tests {
         let word = "9".repeat(10_000_000);
         let e = ParseError::invalid_value(&source, Span::new(0, 1), "port", &word, "too big");
         let shown = e.to_string();
-        assert_eq!(shown, format!("rules.v4:1:1: invalid port `{}…`: too big", &word[..80]));
+        assert_eq!(
+            shown,
+            format!("rules.v4:1:1: invalid port `{}…`: too big", &word[..80])
+        );
         let e = ParseError::expected(&source, Span::new(0, 1), "a port", &word);
         assert!(e.to_string().len() < 200);
         let short = ParseError::expected(&source, Span::new(0, 1), "a port", "http");
-        assert_eq!(short.to_string(), "rules.v4:1:1: expected a port, found `http`");
+        assert_eq!(
+            short.to_string(),
+            "rules.v4:1:1: expected a port, found `http`"
+        );
     }
 }

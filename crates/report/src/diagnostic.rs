@@ -90,7 +90,11 @@ impl Excerpt {
         let cut_left = caret.saturating_sub(BEFORE_CARET).min(total - MAX_EXCERPT);
         let shown: String = line.chars().skip(cut_left).take(MAX_EXCERPT).collect();
         let left = if cut_left > 0 { "…" } else { "" };
-        let right = if cut_left + MAX_EXCERPT < total { "…" } else { "" };
+        let right = if cut_left + MAX_EXCERPT < total {
+            "…"
+        } else {
+            ""
+        };
         Excerpt {
             text: format!("{left}{shown}{right}"),
             cut_left,
@@ -254,7 +258,10 @@ mod tests {
         // At the start of a long line: cut on the right only, the caret where it was.
         let out = rendered(&text, 0, 2, expected("a rule", "-A"));
         let lines: Vec<&str> = out.lines().collect();
-        assert!(lines[3].starts_with("1 | -A INPUT") && lines[3].ends_with("aaa…"), "{out}");
+        assert!(
+            lines[3].starts_with("1 | -A INPUT") && lines[3].ends_with("aaa…"),
+            "{out}"
+        );
         assert!(lines[4].starts_with("  | ^^ "), "{out}");
         // A span that runs past the window is underlined to its edge only.
         let at = text.find('a').unwrap();

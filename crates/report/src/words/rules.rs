@@ -230,7 +230,10 @@ mod tests {
     fn b8_a_long_rule_text_is_shown_by_its_start() {
         let short = "-A INPUT -j DROP";
         assert_eq!(rule_text(short), short);
-        let long = format!("-A INPUT -m comment --comment \"{}\" -j DROP", "é".repeat(5000));
+        let long = format!(
+            "-A INPUT -m comment --comment \"{}\" -j DROP",
+            "é".repeat(5000)
+        );
         let shown = rule_text(&long);
         let tail = format!("é… ({} bytes in all)", long.len());
         assert_eq!(long.len(), 10040);

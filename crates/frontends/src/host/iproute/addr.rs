@@ -1,8 +1,6 @@
 //! `ip -j addr`: links with their addresses, flags, master and link type.
 
-use super::{
-    elements, invalid, json_kind, present, scalar_text, scope_of, Element, Listing,
-};
+use super::{elements, invalid, json_kind, present, scalar_text, scope_of, Element, Listing};
 use model::diag::ParseError;
 use model::host::{IfAddr, Interface, LinkType, Scope};
 use model::packet::Mac;

@@ -165,7 +165,9 @@ impl Listing {
             Some("ip rule")
         } else if words.first().is_some_and(|w| {
             route_type.contains(w) || w.parse::<IpNet>().is_ok() || w.parse::<IpAddr>().is_ok()
-        }) && words.iter().any(|w| ["dev", "via", "proto", "table"].contains(w))
+        }) && words
+            .iter()
+            .any(|w| ["dev", "via", "proto", "table"].contains(w))
         {
             Some("ip route")
         } else {

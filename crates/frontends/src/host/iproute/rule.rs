@@ -1,8 +1,8 @@
 //! `ip [-6] -j rule`: policy routing rules, their selectors and actions.
 
 use super::{
-    elements, invalid, json_kind, Listing, parse_ip, parse_prefix, parse_u32_any, present, scalar_text,
-    table_id_of_name, Element,
+    elements, invalid, json_kind, parse_ip, parse_prefix, parse_u32_any, present, scalar_text,
+    table_id_of_name, Element, Listing,
 };
 use ipnet::IpNet;
 use model::diag::{ErrorKind, ParseError};
