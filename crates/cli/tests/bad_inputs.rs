@@ -654,3 +654,138 @@ fn a3_a_half_recognised_host_directory_is_noted_in_the_answer_text_and_json() {
         .collect();
     assert!(texts.contains(&note.as_str()), "{texts:?}");
 }
+
+/// A `wb` network namespace of this test, deleted on drop (even when the test fails).
+struct Namespace(String);
+
+impl Namespace {
+    fn new(tag: &str) -> Namespace {
+        let name = format!("wb{}_{tag}", std::process::id());
+        let made = Command::new("ip").args(["netns", "add", &name]).status();
+        assert!(made.is_ok_and(|s| s.success()), "ip netns add {name}");
+        Namespace(name)
+    }
+
+    /// `program args` inside the namespace with `stdin`, bounded by a 20 s timeout: whether
+    /// it succeeded, and its stdout.
+    fn run(&self, program: &str, args: &[&str], stdin: &[u8]) -> (bool, String) {
+        use std::io::Write;
+        let mut child = Command::new("timeout")
+            .args(["20", "ip", "netns", "exec", &self.0, program])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run in the namespace");
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// The comment of the rule that decides `PACKET`, as whyblocked reads `rules`, or its exit
+/// code when it refuses them.
+fn comment_read(scratch: &Scratch, name: &str, rules: &str) -> Result<String, i32> {
+    let path = scratch.write(name, rules.as_bytes());
+    let mut args = vec![
+        "--json".to_string(),
+        "--no-fix".to_string(),
+        "--rules".to_string(),
+        path.to_string_lossy().into_owned(),
+    ];
+    args.extend(PACKET.iter().map(|s| s.to_string()));
+    let got = run(&args);
+    if got.code == 2 {
+        return Err(2);
+    }
+    let v: serde_json::Value = serde_json::from_str(&got.out).expect(&got.err);
+    Ok(v["deciding_rule"]["comment"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// B7: what the kernel's loaders do with a comment longer than the kernel holds, and that
+/// whyblocked reads the same file the same way. iptables (both backends) keeps the first
+/// 255 bytes of a longer comment (`XT_MAX_COMMENT_LEN` 256 with the NUL) and loads the rule;
+/// `nft -f` refuses a comment of more than 128 bytes, `nft -j -f` one of more than 253.
+#[test]
+fn b7_a_long_comment_is_read_as_iptables_and_nft_load_it() {
+    if !testgen::kernel_tests::kernel_tests_enabled(
+        "b7_a_long_comment_is_read_as_iptables_and_nft_load_it",
+    ) {
+        return;
+    }
+    let scratch = Scratch::new("b7");
+    let iptables = |n: usize| {
+        format!(
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -m comment --comment \
+             \"{}\" -j DROP\nCOMMIT\n",
+            "a".repeat(n)
+        )
+    };
+    for backend in ["iptables-nft", "iptables-legacy"] {
+        for n in [255, 256, 300] {
+            let ns = Namespace::new("b7");
+            let (loaded, _) = ns.run(&format!("{backend}-restore"), &[], iptables(n).as_bytes());
+            assert!(loaded, "{backend}-restore refused a {n}-byte comment");
+            let (_, saved) = ns.run(&format!("{backend}-save"), &[], b"");
+            let kept = saved
+                .split_whitespace()
+                .skip_while(|w| *w != "--comment")
+                .nth(1)
+                .map_or(0, |c| c.trim_matches('"').len());
+            assert_eq!(kept, n.min(255), "{backend}: {saved}");
+            let read = comment_read(&scratch, "rules.v4", &iptables(n)).unwrap();
+            assert_eq!(read.len(), kept, "whyblocked vs {backend}, {n} bytes");
+        }
+    }
+    let nft = |n: usize| {
+        format!(
+            "table ip t {{\n chain c {{\n  type filter hook input priority 0;\n  tcp dport 22 \
+             drop comment \"{}\"\n }}\n}}\n",
+            "a".repeat(n)
+        )
+    };
+    let nft_json = |n: usize| {
+        format!(
+            "{{\"nftables\": [{{\"table\": {{\"family\": \"ip\", \"name\": \"t\"}}}}, \
+             {{\"chain\": {{\"family\": \"ip\", \"table\": \"t\", \"name\": \"c\", \"type\": \
+             \"filter\", \"hook\": \"input\", \"prio\": 0, \"policy\": \"accept\"}}}}, \
+             {{\"rule\": {{\"family\": \"ip\", \"table\": \"t\", \"chain\": \"c\", \"comment\": \
+             \"{}\", \"expr\": [{{\"match\": {{\"op\": \"==\", \"left\": {{\"payload\": \
+             {{\"protocol\": \"tcp\", \"field\": \"dport\"}}}}, \"right\": 22}}}}, \
+             {{\"drop\": null}}]}}}}]}}",
+            "a".repeat(n)
+        )
+    };
+    let cases: [(&str, &[&str], &dyn Fn(usize) -> String, [usize; 2]); 2] = [
+        ("ruleset.nft", &["-f", "-"], &nft, [128, 129]),
+        ("ruleset.json", &["-j", "-f", "-"], &nft_json, [253, 254]),
+    ];
+    for (name, args, file, [fits, too_long]) in cases {
+        for n in [fits, too_long] {
+            let ns = Namespace::new("b7");
+            let (loaded, _) = ns.run("nft", args, file(n).as_bytes());
+            let read = comment_read(&scratch, name, &file(n));
+            assert_eq!(loaded, n == fits, "nft {args:?} with a {n}-byte comment");
+            match read {
+                Ok(comment) => {
+                    assert!(loaded, "whyblocked read a {n}-byte comment nft refuses");
+                    assert_eq!(comment.len(), n);
+                }
+                Err(code) => assert!(!loaded, "whyblocked refused ({code}) what nft loads"),
+            }
+        }
+    }
+}
