@@ -715,6 +715,15 @@ fn comment_read(scratch: &Scratch, name: &str, rules: &str) -> Result<String, i3
         .to_string())
 }
 
+/// An nft file kind: its name, `nft`'s arguments to load it, the file with a comment of N
+/// bytes, and the longest comment that loads and one byte more.
+type NftCase<'a> = (
+    &'a str,
+    &'a [&'a str],
+    &'a dyn Fn(usize) -> String,
+    [usize; 2],
+);
+
 /// B7: what the kernel's loaders do with a comment longer than the kernel holds, and that
 /// whyblocked reads the same file the same way. iptables (both backends) keeps the first
 /// 255 bytes of a longer comment (`XT_MAX_COMMENT_LEN` 256 with the NUL) and loads the rule;
@@ -769,7 +778,7 @@ fn b7_a_long_comment_is_read_as_iptables_and_nft_load_it() {
             "a".repeat(n)
         )
     };
-    let cases: [(&str, &[&str], &dyn Fn(usize) -> String, [usize; 2]); 2] = [
+    let cases: [NftCase; 2] = [
         ("ruleset.nft", &["-f", "-"], &nft, [128, 129]),
         ("ruleset.json", &["-j", "-f", "-"], &nft_json, [253, 254]),
     ];
