@@ -210,6 +210,7 @@ fn a3_files_not_read_are_listed_with_the_file_they_were_likely_meant_to_be() {
         .write("IP_RULE.json", "[]")
         .write("ip-adr.json", "[]")
         .write("notes.txt", "")
+        .write("rules.v4", "")
         .write("sysctl.txt", "net.ipv4.ip_forward = 1\n");
     std::fs::create_dir_all(dir.0.join("cmd")).unwrap();
     dir.write("cmd/ufw.out", "");
@@ -228,6 +229,7 @@ fn a3_files_not_read_are_listed_with_the_file_they_were_likely_meant_to_be() {
             ("ip-adr.json", Some("ip-addr.json")),
             ("notes.txt", None),
             ("routes.json", Some("ip-route.json")),
+            ("rules.v4", None),
             ("cmd/ufw.out", None),
         ]
     );

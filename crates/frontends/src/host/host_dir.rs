@@ -264,7 +264,8 @@ fn entries_read_and_ignored(dir: &Path) -> Result<(Vec<String>, Vec<IgnoredFile>
 
 /// The file of [`FILES`] (with its command) that `name` was most likely meant to be:
 /// the same stem up to case, `_` for `-`, a plural or a missing `ip-` (`addr.json`,
-/// `routes.json`, `IP_ADDR.txt`), or a letter or two apart (`ip-adr.json`, `ss-out.txt`).
+/// `routes.json`, `IP_ADDR.txt`), or a letter or two apart (`ip-adr.json`, `ss-out.txt`);
+/// only for a name a command's output is saved under (`.json`, `.txt`, `.out` or none).
 fn likely_file(name: &str) -> Option<(&'static str, &'static str)> {
     let stem_of = |n: &str| -> String {
         let n = n.to_ascii_lowercase().replace('_', "-");
@@ -273,8 +274,10 @@ fn likely_file(name: &str) -> Option<(&'static str, &'static str)> {
             .filter(|s| !s.is_empty() && *s != "s")
             .map_or(stem.clone(), str::to_string)
     };
+    // Only what a command's output is saved as: `rules.v4` is a rules file, not `ip rule`.
+    let extension = name.rsplit_once('.').map_or("", |(_, e)| e);
     let stem = stem_of(name);
-    if stem.is_empty() {
+    if stem.is_empty() || !["", "json", "txt", "out"].contains(&extension) {
         return None;
     }
     let same = FILES.iter().find(|(file, _)| {
