@@ -26,7 +26,7 @@
 //! Never `/etc/wireguard`: it holds private keys, and whyblocked collects no key material. A
 //! `NAME` not in [`TOOL_COMMANDS`] is read as its words joined by spaces
 //! (`cmd/nft-list-ruleset.txt` is `nft list ruleset`). At most [`MAX_CONFIG_FILES`] files
-//! are read, each up to [`MAX_CONFIG_BYTES`]; text that is not UTF-8 is read lossily.
+//! are read, each up to [`MAX_CONFIG_BYTES`]; bytes that are not UTF-8 are kept escaped (`<NN>`).
 //!
 //! Collect it on a real host (as root; each command may fail harmlessly if its tool is
 //! missing):
@@ -404,7 +404,8 @@ fn files_under(root: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// A configuration file's text, up to [`MAX_CONFIG_BYTES`], lossily decoded.
+/// A configuration file's text, up to [`MAX_CONFIG_BYTES`], bytes that are not UTF-8 kept
+/// escaped (`<NN>`) as in every other input.
 fn read_lossy(path: &Path) -> Result<String, LoadError> {
     use std::io::Read;
     let mut bytes = Vec::new();
@@ -414,7 +415,7 @@ fn read_lossy(path: &Path) -> Result<String, LoadError> {
             path: path.to_path_buf(),
             error,
         })?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(model::source::DecodedText::lossy(&bytes).text)
 }
 
 /// The file `name` of `dir` as a [`SourceFile`] named by its path, or `None` when absent.
