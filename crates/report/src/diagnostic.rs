@@ -150,6 +150,19 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    /// The first caret of `out` stands under the first character of `needle` in the shown
+    /// line, counted in characters.
+    fn assert_caret_under(out: &str, needle: &str) {
+        let lines: Vec<&str> = out.lines().collect();
+        let shown = lines[3].find(needle).unwrap();
+        let caret = lines[4].find('^').unwrap();
+        assert_eq!(
+            lines[3][..shown].chars().count(),
+            lines[4][..caret].chars().count(),
+            "{out}"
+        );
+    }
+
     fn expected(what: &str, found: &str) -> ErrorKind {
         ErrorKind::Expected {
             expected: what.into(),
@@ -182,16 +195,12 @@ mod tests {
                 construct: "target `WHAT`".into(),
             },
         );
-        let lines: Vec<&str> = out.lines().collect();
-        let shown = lines[3].find("WHAT").unwrap();
-        let caret = lines[4].find('^').unwrap();
-        assert_eq!(
-            lines[3][..shown].chars().count(),
-            lines[4][..caret].chars().count(),
-            "{out}"
-        );
+        assert_caret_under(&out, "WHAT");
         assert!(
-            lines[4].ends_with("^^^^ target `WHAT` is not supported"),
+            out.lines()
+                .nth(4)
+                .unwrap()
+                .ends_with("^^^^ target `WHAT` is not supported"),
             "{out}"
         );
     }
@@ -247,13 +256,7 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert!(lines[3].starts_with("1 | …aaa"), "{out}");
         assert!(lines[3].ends_with("\" -j DROPX"), "{out}");
-        let shown = lines[3].find("DROPX").unwrap();
-        let caret = lines[4].find('^').unwrap();
-        assert_eq!(
-            lines[3][..shown].chars().count(),
-            lines[4][..caret].chars().count(),
-            "{out}"
-        );
+        assert_caret_under(&out, "DROPX");
         assert!(lines[4].ends_with("^^^^^ expected a target"), "{out}");
         // At the start of a long line: cut on the right only, the caret where it was.
         let out = rendered(&text, 0, 2, expected("a rule", "-A"));
