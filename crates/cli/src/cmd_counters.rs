@@ -71,10 +71,23 @@ pub fn run<W: Write>(a: &CountersArgs, out: &mut W) -> Result<Conclusion, Error>
 }
 
 /// The counted rows of one file, whatever kind it is.
+/// A rules file is read as `--rules` reads it; a snapshot also holds commands' output, whose
+/// bytes need not be UTF-8 anywhere.
 pub fn rows_of_file(path: &PathBuf, table: &str) -> Result<Listing, Error> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
-    let source = SourceFile::new(path.display().to_string(), text);
+    let non_utf8 = if bytes.starts_with(frontends::host::snapshot::MAGIC.as_bytes()) {
+        frontends::NonUtf8::Anywhere
+    } else {
+        frontends::NonUtf8::FreeTextOnly
+    };
+    let source = frontends::read_text(
+        path.display().to_string(),
+        &bytes,
+        "a ruleset, `iptables -L -v` listing or snapshot",
+        non_utf8,
+    )
+    .map_err(|e| crate::config::load_error(e.into()))?;
     rows_of_source(&source, table)
 }
 

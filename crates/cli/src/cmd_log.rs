@@ -134,30 +134,68 @@ fn load(r: &RulesArgs, packet: &[String]) -> Result<(Ruleset, Host, Option<model
 /// An opened input: the reader, its size when known (for the progress bar), its name.
 type Opened = (Box<dyn BufRead>, Option<u64>, String);
 
-fn open(path: &Path) -> Result<Opened, Error> {
-    if path.as_os_str() == "-" {
-        return Ok((
+/// The evidence file at `path` (`-` is standard input), refused when it is empty or its
+/// first bytes are binary: a capture or a compressed log is named for what it is, never
+/// scanned as text.
+fn open(path: &Path, expected: &str) -> Result<Opened, Error> {
+    let (mut reader, size, name): Opened = if path.as_os_str() == "-" {
+        (
             Box::new(BufReader::new(io::stdin())),
             None,
             "<stdin>".into(),
-        ));
+        )
+    } else {
+        let f = File::open(path)
+            .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
+        let size = f.metadata().ok().map(|m| m.len());
+        (
+            Box::new(BufReader::with_capacity(1 << 16, f)),
+            size,
+            path.display().to_string(),
+        )
+    };
+    let head = reader
+        .fill_buf()
+        .map_err(|e| Error::Input(format!("cannot read {name}: {e}")))?;
+    if head.is_empty() {
+        // What `dmesg`, `journalctl -k` and `conntrack -E` leave in a file when not run as
+        // root: read as "no events", it would be an answer without ground.
+        return Err(Error::Input(format!(
+            "{name} is empty (expected {expected}), so there is nothing to read: `dmesg`, `journalctl -k` \
+             and `conntrack -E`/`-L` write nothing to a file when they are not run as root \
+             (their error goes to the terminal): run them with sudo"
+        )));
     }
-    let f = File::open(path)
-        .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
-    let size = f.metadata().ok().map(|m| m.len());
-    Ok((
-        Box::new(BufReader::with_capacity(1 << 16, f)),
-        size,
-        path.display().to_string(),
-    ))
+    let head = &head[..head.len().min(model::source::SNIFF_LEN)];
+    if let Some(kind) = model::source::BinaryKind::of(head) {
+        let not_text = frontends::NotText {
+            file: name,
+            kind,
+            expected: expected.to_string(),
+        };
+        return Err(Error::Input(not_text.to_string()));
+    }
+    Ok((reader, size, name))
 }
 
-fn read_all(path: &Path) -> Result<(String, String), Error> {
-    let (mut r, _, name) = open(path)?;
+/// The whole evidence file at `path` as text (see [`open`]); bytes that are not UTF-8 are
+/// kept escaped (`<NN>`).
+fn read_all(path: &Path, expected: &str) -> Result<(String, String), Error> {
+    let (mut r, _, name) = open(path, expected)?;
     let mut bytes = Vec::new();
     r.read_to_end(&mut bytes)
         .map_err(|e| Error::Input(format!("cannot read {name}: {e}")))?;
-    Ok((String::from_utf8_lossy(&bytes).into_owned(), name))
+    match model::source::DecodedText::decode(&bytes) {
+        Ok(decoded) => Ok((decoded.text, name)),
+        Err(kind) => Err(Error::Input(
+            frontends::NotText {
+                file: name,
+                kind,
+                expected: expected.to_string(),
+            }
+            .to_string(),
+        )),
+    }
 }
 
 /// A progress line on stderr: only for files above 32 MiB, only on a terminal.
@@ -197,7 +235,7 @@ pub fn run_log<W: Write>(a: &LogArgs, out: &mut W) -> Result<Conclusion, Error> 
         (Ruleset::default(), Host::default(), None)
     };
     let path = a.file.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let (reader, size, name) = open(&path)?;
+    let (reader, size, name) = open(&path, "a kernel log")?;
     let progress = Progress {
         total: size,
         on: !a.no_progress && size.is_some_and(|s| s > 32 << 20) && io::stderr().is_terminal(),
@@ -233,10 +271,12 @@ pub fn run_explain_trace<W: Write>(a: &ExplainTraceArgs, out: &mut W) -> Result<
         (Ruleset::default(), Host::default(), None)
     };
     let listing = match &a.listing {
-        Some(p) => Some(evidence::nft_listing::parse(&read_all(p)?.0)),
+        Some(p) => Some(evidence::nft_listing::parse(
+            &read_all(p, "an `nft -a list ruleset` listing")?.0,
+        )),
         None => None,
     };
-    let (text, name) = read_all(&a.file)?;
+    let (text, name) = read_all(&a.file, "a packet trace")?;
     let Some((tracer, file)) = evidence::trace::parse(&name, &text) else {
         return Err(Error::Input(format!(
             "{name}: no trace lines found (expected `TRACE: table:chain:rule:N IN=...` from dmesg, `PACKET:`/` TRACE:` from xtables-monitor --trace, or `trace id ...` from nft monitor trace)"
@@ -290,7 +330,7 @@ pub fn run_conntrack<W: Write>(a: &ConntrackArgs, out: &mut W) -> Result<Conclus
     } else {
         (Ruleset::default(), Host::default(), None)
     };
-    let (text, name) = read_all(&a.file)?;
+    let (text, name) = read_all(&a.file, "conntrack events or a conntrack -L listing")?;
     let file = evidence::conntrack_events::parse(&name, &text);
     let asked: Vec<_> = packet
         .iter()

@@ -118,17 +118,23 @@ pub fn load_host(
                     other => Error::Input(format!("cannot read the host state: {other}")),
                 })?;
                 ruleset.ipsets.extend(state.ipsets);
+                if !state.ignored.is_empty() {
+                    notes.push(InputNote::HostDirIgnored {
+                        dir: path.display().to_string(),
+                        read: state.read,
+                        ignored: state.ignored,
+                    });
+                }
                 return Ok((state.host, state.config, false));
             }
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    Error::Input(format!(
-                        "cannot read the host state {}: {e}",
-                        path.display()
-                    ))
-                })?;
-                let name = path.display().to_string();
-                let source = SourceFile::new(name.clone(), text);
+                let source = frontends::read_file(
+                    path,
+                    "a host directory or a whyblocked snapshot",
+                    frontends::NonUtf8::Anywhere,
+                )
+                .map_err(crate::config::load_error)?;
+                let name = source.name.to_string();
                 (name, Snapshot::parse(&source).map_err(Error::Parse)?)
             }
         }

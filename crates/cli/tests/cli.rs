@@ -540,7 +540,8 @@ fn a_host_directory_with_nothing_recognised_is_an_input_error() {
     assert_eq!(r.code, 2, "{}{}", r.out, r.err);
     assert!(
         r.err.contains(
-            "no file of a host directory in it (found: addr.json, routes.json, rules.v4)"
+            "no file of a host directory in it (found: addr.json (meant ip-addr.json?), \
+             routes.json (meant ip-route.json?), rules.v4)"
         ),
         "{}",
         r.err

@@ -141,7 +141,8 @@ pub fn scan<R: BufRead>(
         if scan.lines % 8192 == 0 {
             progress(scan.bytes);
         }
-        let text = String::from_utf8_lossy(&buf);
+        // Bytes that are not UTF-8 (a Latin-1 log prefix) are kept escaped, as the rules'.
+        let text = model::source::DecodedText::lossy(&buf).text;
         let line = text.trim_end_matches(['\n', '\r']);
         if !has_in_field(line) {
             scan.other += 1;

@@ -42,5 +42,8 @@ mod lines;
 mod loader;
 
 pub use dialect::{detect as detect_dialect, is_iptables_save};
-pub use loader::{load_rules, read_rules, read_source, LoadError, LoadOptions, LoadedRules};
+pub use loader::{
+    load_rules, read_file, read_rules, read_source, read_text, LoadError, LoadOptions, LoadedRules,
+    NonUtf8, NotText, TextError,
+};
 pub use model::diag::{ErrorKind, ParseError};

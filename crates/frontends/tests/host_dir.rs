@@ -186,19 +186,133 @@ fn a_directory_with_nothing_recognised_is_an_error() {
     dir.write("addr.json", "[]");
     let err = host_dir::load(&dir.0).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("(found: addr.json); expected any of ip-addr.json (`ip -j addr`)"),
+        err.to_string().contains(
+            "(found: addr.json (meant ip-addr.json?)); expected any of ip-addr.json (`ip -j addr`)"
+        ),
         "{err}"
     );
 }
 
 #[test]
-fn unknown_files_are_ignored() {
+fn unknown_files_are_not_parsed() {
     let dir = Scratch::new("extra");
     dir.write("notes.txt", "not parsed {{{")
         .write("sysctl.txt", "net.ipv4.ip_forward = 1\n");
     let host = host_dir::load(&dir.0).unwrap().host;
     assert!(host.known.sysctls && !host.known.addresses);
+}
+
+#[test]
+fn a3_files_not_read_are_listed_with_the_file_they_were_likely_meant_to_be() {
+    let dir = Scratch::new("misnamed");
+    dir.write("addr.json", "[]")
+        .write("routes.json", "[]")
+        .write("IP_RULE.json", "[]")
+        .write("ip-adr.json", "[]")
+        .write("notes.txt", "")
+        .write("rules.v4", "")
+        .write("sysctl.txt", "net.ipv4.ip_forward = 1\n");
+    std::fs::create_dir_all(dir.0.join("cmd")).unwrap();
+    dir.write("cmd/ufw.out", "");
+    let state = host_dir::load(&dir.0).unwrap();
+    assert_eq!(state.read, ["cmd/", "sysctl.txt"]);
+    let ignored: Vec<(&str, Option<&str>)> = state
+        .ignored
+        .iter()
+        .map(|i| (i.name.as_str(), i.likely.as_ref().map(|(f, _)| f.as_str())))
+        .collect();
+    assert_eq!(
+        ignored,
+        [
+            ("IP_RULE.json", Some("ip-rule.json")),
+            ("addr.json", Some("ip-addr.json")),
+            ("ip-adr.json", Some("ip-addr.json")),
+            ("notes.txt", None),
+            ("routes.json", Some("ip-route.json")),
+            ("rules.v4", None),
+            ("cmd/ufw.out", None),
+        ]
+    );
+    assert_eq!(
+        state.ignored[1].likely,
+        Some(("ip-addr.json".to_string(), "ip -j addr".to_string()))
+    );
+    // A directory of known files only has nothing to list.
+    let clean = Scratch::new("clean");
+    clean.write("sysctl.txt", "net.ipv4.ip_forward = 1\n");
+    assert!(host_dir::load(&clean.0).unwrap().ignored.is_empty());
+}
+
+#[test]
+fn b5_text_output_in_a_json_host_file_names_the_command_and_what_was_found() {
+    for (file, text, command, found) in [
+        (
+            "ip-addr.json",
+            "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN\n",
+            "ip -j addr",
+            "it looks like `ip addr` text output",
+        ),
+        (
+            "ip-route.json",
+            "default via 10.0.0.1 dev eth0 proto dhcp metric 100\n",
+            "ip -j route show table all",
+            "it looks like `ip route` text output",
+        ),
+        (
+            "ip6-route.json",
+            "fe80::/64 dev eth0 proto kernel metric 256 pref medium\n",
+            "ip -6 -j route show table all",
+            "it looks like `ip route` text output",
+        ),
+        (
+            "ip-rule.json",
+            "0:\tfrom all lookup local\n",
+            "ip -j rule",
+            "it looks like `ip rule` text output",
+        ),
+        (
+            "ip6-rule.json",
+            "hello\n",
+            "ip -6 -j rule",
+            "it is not JSON",
+        ),
+    ] {
+        let dir = Scratch::new("b5");
+        dir.write(file, text);
+        let err = host_dir::load(&dir.0).unwrap_err();
+        let LoadError::Parse(p) = &err else {
+            panic!("{file}: {err:?}");
+        };
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(&format!(
+                "{}:1:1: expected the JSON that `{command}` prints; {found}",
+                p.source.name
+            )),
+            "{shown}"
+        );
+        assert!(p.source.name.ends_with(file), "{shown}");
+    }
+}
+
+#[test]
+fn b4_a_binary_host_file_is_named_for_what_it_looks_like() {
+    let dir = Scratch::new("b4bin");
+    std::fs::write(dir.0.join("ip-addr.json"), [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+    let err = host_dir::load(&dir.0).unwrap_err();
+    assert!(matches!(err, LoadError::NotText(_)), "{err:?}");
+    assert!(
+        err.to_string().ends_with(
+            "ip-addr.json is not the output of `ip -j addr`: it looks like gzip-compressed \
+             data (decompress it first, e.g. `zcat`)"
+        ),
+        "{err}"
+    );
+    // A Latin-1 byte in free text is kept, escaped: `ss -p` prints process names as given.
+    std::fs::remove_file(dir.0.join("ip-addr.json")).unwrap();
+    std::fs::write(dir.0.join("sysctl.txt"), b"kernel.hostname = caf\xe9\n").unwrap();
+    let host = host_dir::load(&dir.0).unwrap().host;
+    assert!(host.known.sysctls);
 }
 
 #[test]

@@ -106,6 +106,25 @@ impl ParseError {
     }
 }
 
+/// The longest piece of the input an error message quotes, in characters: a 10 MB word is
+/// quoted by its start, with `…`, never whole.
+const MAX_QUOTED: usize = 80;
+/// The longest JSON reader's message (serde quotes the offending value in it).
+const MAX_JSON_MESSAGE: usize = 200;
+
+/// `text` as an error message quotes it: whole, or its first [`MAX_QUOTED`] characters and `…`.
+fn quoted(text: &str) -> std::borrow::Cow<'_, str> {
+    cut(text, MAX_QUOTED)
+}
+
+/// `text`, or its first `max` characters and `…`.
+fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
+        None => text.into(),
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -113,21 +132,27 @@ impl fmt::Display for ErrorKind {
                 write!(f, "expected {expected}, found end of line")
             }
             ErrorKind::Expected { expected, found } => {
-                write!(f, "expected {expected}, found `{found}`")
+                write!(f, "expected {expected}, found `{}`", quoted(found))
             }
             ErrorKind::InvalidValue {
                 what,
                 value,
                 reason,
             } => {
-                write!(f, "invalid {what} `{value}`: {reason}")
+                write!(f, "invalid {what} `{}`: {reason}", quoted(value))
             }
             ErrorKind::Unsupported { construct } => {
-                write!(f, "unsupported: {construct} is not modelled by whyblocked")
+                write!(
+                    f,
+                    "unsupported: {} is not modelled by whyblocked",
+                    quoted(construct)
+                )
             }
-            ErrorKind::Undefined { what, name } => write!(f, "undefined {what} `{name}`"),
+            ErrorKind::Undefined { what, name } => {
+                write!(f, "undefined {what} `{}`", quoted(name))
+            }
             ErrorKind::Structure { message } => f.write_str(message),
-            ErrorKind::Json { message } => write!(f, "JSON: {message}"),
+            ErrorKind::Json { message } => write!(f, "JSON: {}", cut(message, MAX_JSON_MESSAGE)),
         }
     }
 }
@@ -141,3 +166,27 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b8_a_long_value_is_quoted_by_its_start() {
+        let source = SourceFile::new("rules.v4", "x");
+        let word = "9".repeat(10_000_000);
+        let e = ParseError::invalid_value(&source, Span::new(0, 1), "port", &word, "too big");
+        let shown = e.to_string();
+        assert_eq!(
+            shown,
+            format!("rules.v4:1:1: invalid port `{}…`: too big", &word[..80])
+        );
+        let e = ParseError::expected(&source, Span::new(0, 1), "a port", &word);
+        assert!(e.to_string().len() < 200);
+        let short = ParseError::expected(&source, Span::new(0, 1), "a port", "http");
+        assert_eq!(
+            short.to_string(),
+            "rules.v4:1:1: expected a port, found `http`"
+        );
+    }
+}

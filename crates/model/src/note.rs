@@ -71,8 +71,40 @@ pub enum InputNote {
         /// The member holding the legacy rules (`iptables-legacy-save.txt`).
         member: String,
     },
+    /// A host directory holds files that were not read (a misnamed `addr.json`): what was
+    /// read and what was not, so a half-recognised directory is visible.
+    HostDirIgnored {
+        /// The directory, named as the user gave it.
+        dir: String,
+        /// The files and folders read (`ip-route.json`, `etc/`), sorted.
+        read: Vec<String>,
+        /// The entries not read, sorted.
+        ignored: Vec<IgnoredFile>,
+    },
+    /// An iptables comment longer than the kernel holds: iptables keeps its first `kept`
+    /// bytes, and so did the reader.
+    CommentCut {
+        /// The file, named as the user gave it.
+        file: String,
+        /// The rule's line, from 1.
+        line: u32,
+        /// The comment's length as written, in bytes.
+        bytes: usize,
+        /// How many bytes iptables keeps.
+        kept: usize,
+    },
     /// A note given in words by a caller that has no variant for it (tests' fixtures).
     Worded(String),
+}
+
+/// An entry of a host directory that was not read (see [`InputNote::HostDirIgnored`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredFile {
+    /// Its name in the directory (`addr.json`, `cmd/ufw.out`).
+    pub name: String,
+    /// The file of a host directory it was most likely meant to be (`ip-addr.json`), with
+    /// the command that makes that file.
+    pub likely: Option<(String, String)>,
 }
 
 /// What told a rules file's language (see [`InputNote::DialectDetected`]).

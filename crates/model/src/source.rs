@@ -72,6 +72,107 @@ impl SourceFile {
     }
 }
 
+/// What a file that is not text looks like, told from its first bytes: a binary file given
+/// where text is expected is named for what it is, never read as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryKind {
+    /// A pcap capture (any byte order, micro- or nanosecond stamps).
+    Pcap,
+    /// A pcapng capture.
+    Pcapng,
+    /// gzip-compressed data (`rules.v4.gz`, a rotated `syslog.1.gz`).
+    Gzip,
+    /// xz-compressed data.
+    Xz,
+    /// zstd-compressed data (a rotated journal file, `*.zst`).
+    Zstd,
+    /// bzip2-compressed data.
+    Bzip2,
+    /// A zip archive.
+    Zip,
+    /// An ELF executable or library.
+    Elf,
+    /// A systemd journal file (`*.journal`): read it with `journalctl --file`.
+    Journal,
+    /// Anything else holding a NUL byte, which no text file the tool reads has.
+    Other,
+}
+
+/// How many leading bytes are looked at for a NUL byte when only a stream's start is known.
+pub const SNIFF_LEN: usize = 8192;
+
+impl BinaryKind {
+    /// What `bytes` (a file's first bytes, or all of it) are when they are not text; `None`
+    /// for text. A NUL byte anywhere in `bytes` makes them binary.
+    pub fn of(bytes: &[u8]) -> Option<BinaryKind> {
+        const MAGICS: [(&[u8], BinaryKind); 11] = [
+            (&[0xd4, 0xc3, 0xb2, 0xa1], BinaryKind::Pcap),
+            (&[0xa1, 0xb2, 0xc3, 0xd4], BinaryKind::Pcap),
+            (&[0x4d, 0x3c, 0xb2, 0xa1], BinaryKind::Pcap),
+            (&[0xa1, 0xb2, 0x3c, 0x4d], BinaryKind::Pcap),
+            (&[0x0a, 0x0d, 0x0d, 0x0a], BinaryKind::Pcapng),
+            (&[0x1f, 0x8b], BinaryKind::Gzip),
+            (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], BinaryKind::Xz),
+            (&[0x28, 0xb5, 0x2f, 0xfd], BinaryKind::Zstd),
+            (b"PK\x03\x04", BinaryKind::Zip),
+            (b"\x7fELF", BinaryKind::Elf),
+            (b"LPKSHHRH", BinaryKind::Journal),
+        ];
+        if let Some((_, kind)) = MAGICS.iter().find(|(m, _)| bytes.starts_with(m)) {
+            return Some(*kind);
+        }
+        // `BZh` then the block size digit then the block magic (pi): a text file may well
+        // start with "BZh".
+        if bytes.len() >= 10
+            && bytes.starts_with(b"BZh")
+            && bytes[3].is_ascii_digit()
+            && bytes[4..10] == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
+        {
+            return Some(BinaryKind::Bzip2);
+        }
+        bytes.contains(&0).then_some(BinaryKind::Other)
+    }
+}
+
+/// Text read from bytes that may not all be UTF-8 (a Latin-1 `--comment "café"` that
+/// iptables accepts). Each byte that is not part of valid UTF-8 is kept visible as the four
+/// characters `<NN>` (its hex value, as `less` shows it), so nothing is lost or silently
+/// replaced, and [`DecodedText::escaped`] says where, so a reader can refuse one where the
+/// byte matters (in a name). Not `\xNN`: a backslash is an escape in the quoted strings of
+/// iptables-restore, nft and JSON, and would be read away.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DecodedText {
+    /// The text, every undecodable byte written `<NN>` (upper-case hex).
+    pub text: String,
+    /// Byte offset in `text` of each `<NN>` that stands for one undecodable byte.
+    pub escaped: Vec<usize>,
+}
+
+impl DecodedText {
+    /// `bytes` as text; `Err` with what they look like when they are binary
+    /// ([`BinaryKind::of`]).
+    pub fn decode(bytes: &[u8]) -> Result<DecodedText, BinaryKind> {
+        if let Some(kind) = BinaryKind::of(bytes) {
+            return Err(kind);
+        }
+        Ok(DecodedText::lossy(bytes))
+    }
+
+    /// `bytes` as text, undecodable bytes escaped, without looking for binary content (for a
+    /// line of a stream whose start was already checked).
+    pub fn lossy(bytes: &[u8]) -> DecodedText {
+        let mut out = DecodedText::default();
+        for chunk in bytes.utf8_chunks() {
+            out.text.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                out.escaped.push(out.text.len());
+                out.text.push_str(&format!("<{b:02X}>"));
+            }
+        }
+        out
+    }
+}
+
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -111,4 +212,44 @@ pub struct Origin {
     pub dialect: Option<Dialect>,
     /// The tool that wrote it, when recognised.
     pub owner: Option<Owner>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b4_binary_files_are_told_from_their_first_bytes() {
+        for (bytes, kind) in [
+            (&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0][..], BinaryKind::Pcap),
+            (&[0xa1, 0xb2, 0x3c, 0x4d, 0, 2][..], BinaryKind::Pcap),
+            (&[0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0][..], BinaryKind::Pcapng),
+            (&[0x1f, 0x8b, 8, 0][..], BinaryKind::Gzip),
+            (b"\xfd7zXZ\x00\x00", BinaryKind::Xz),
+            (&[0x28, 0xb5, 0x2f, 0xfd, 4][..], BinaryKind::Zstd),
+            (b"BZh91AY&SY\x01", BinaryKind::Bzip2),
+            (b"PK\x03\x04\x14", BinaryKind::Zip),
+            (b"\x7fELF\x02\x01", BinaryKind::Elf),
+            (b"LPKSHHRH\x00", BinaryKind::Journal),
+            (b"*filter\n\x00\n", BinaryKind::Other),
+        ] {
+            assert_eq!(BinaryKind::of(bytes), Some(kind), "{bytes:?}");
+            assert_eq!(DecodedText::decode(bytes), Err(kind));
+        }
+        // Text, Latin-1 included, is not binary; nor is a text that starts like bzip2's magic.
+        for text in [&b"*filter\n"[..], b"caf\xe9", b"BZh9 is not bzip2\n", b""] {
+            assert_eq!(BinaryKind::of(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn b4_bytes_that_are_not_utf8_are_kept_escaped_and_located() {
+        let d = DecodedText::decode(b"-m comment --comment \"caf\xe9 \xff\xfe\" \xc3\xa9").unwrap();
+        assert_eq!(d.text, "-m comment --comment \"caf<E9> <FF><FE>\" é");
+        assert_eq!(d.escaped, [25, 30, 34]);
+        for at in &d.escaped {
+            assert!(d.text[*at..].starts_with('<'));
+        }
+        assert_eq!(DecodedText::lossy(b"ok").escaped, Vec::<usize>::new());
+    }
 }

@@ -26,7 +26,6 @@ pub fn render<W: Write>(w: &mut W, err: &ParseError) -> io::Result<()> {
     let pad = " ".repeat(gutter);
     writeln!(w, "{pad}--> {}:{}:{}", err.source.name, line_no, col)?;
     writeln!(w, "{pad} |")?;
-    writeln!(w, "{line_no} | {}", expand_tabs(line))?;
 
     // Byte offsets of the span within the line (clamped to it).
     let text = &*err.source.text;
@@ -39,20 +38,70 @@ pub fn render<W: Write>(w: &mut W, err: &ParseError) -> io::Result<()> {
     let e = floor_boundary(line, in_line((err.span.end as usize).max(start))).max(s);
     let before = display_width(&line[..s]);
     let carets = display_width(&line[s..e]).max(1);
+    let excerpt = Excerpt::around(&expand_tabs(line), before);
+    writeln!(w, "{line_no} | {}", excerpt.text)?;
     let label = label(&err.kind);
     let label = if label.is_empty() {
         String::new()
     } else {
         format!(" {label}")
     };
+    let caret_at = before + excerpt.shift_right - excerpt.cut_left;
+    let carets = carets.min(excerpt.width.saturating_sub(caret_at)).max(1);
     writeln!(
         w,
         "{pad} | {}{}{}",
-        " ".repeat(before),
+        " ".repeat(caret_at),
         "^".repeat(carets),
         label
     )?;
     Ok(())
+}
+
+/// The widest part of a line an error shows, in columns: a 10 MB line is cut to a window
+/// around the caret rather than echoed whole.
+const MAX_EXCERPT: usize = 120;
+/// How many columns of the window lie before the caret when the line is cut.
+const BEFORE_CARET: usize = 40;
+
+/// The part of a (tab-expanded) line shown under an error, `…` marking each cut.
+struct Excerpt {
+    text: String,
+    /// Columns cut from the left.
+    cut_left: usize,
+    /// Columns the left `…` adds (0 or 1).
+    shift_right: usize,
+    /// Columns shown, marks included.
+    width: usize,
+}
+
+impl Excerpt {
+    /// The window of `line` around column `caret`: the whole line when it fits.
+    fn around(line: &str, caret: usize) -> Excerpt {
+        let total = line.chars().count();
+        if total <= MAX_EXCERPT {
+            return Excerpt {
+                text: line.to_string(),
+                cut_left: 0,
+                shift_right: 0,
+                width: total,
+            };
+        }
+        let cut_left = caret.saturating_sub(BEFORE_CARET).min(total - MAX_EXCERPT);
+        let shown: String = line.chars().skip(cut_left).take(MAX_EXCERPT).collect();
+        let left = if cut_left > 0 { "…" } else { "" };
+        let right = if cut_left + MAX_EXCERPT < total {
+            "…"
+        } else {
+            ""
+        };
+        Excerpt {
+            text: format!("{left}{shown}{right}"),
+            cut_left,
+            shift_right: left.chars().count(),
+            width: left.chars().count() + MAX_EXCERPT + right.chars().count(),
+        }
+    }
 }
 
 /// Writes a message that has no source line (an unreadable file, a bad directory).
@@ -101,6 +150,19 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    /// The first caret of `out` stands under the first character of `needle` in the shown
+    /// line, counted in characters.
+    fn assert_caret_under(out: &str, needle: &str) {
+        let lines: Vec<&str> = out.lines().collect();
+        let shown = lines[3].find(needle).unwrap();
+        let caret = lines[4].find('^').unwrap();
+        assert_eq!(
+            lines[3][..shown].chars().count(),
+            lines[4][..caret].chars().count(),
+            "{out}"
+        );
+    }
+
     fn expected(what: &str, found: &str) -> ErrorKind {
         ErrorKind::Expected {
             expected: what.into(),
@@ -133,16 +195,12 @@ mod tests {
                 construct: "target `WHAT`".into(),
             },
         );
-        let lines: Vec<&str> = out.lines().collect();
-        let shown = lines[3].find("WHAT").unwrap();
-        let caret = lines[4].find('^').unwrap();
-        assert_eq!(
-            lines[3][..shown].chars().count(),
-            lines[4][..caret].chars().count(),
-            "{out}"
-        );
+        assert_caret_under(&out, "WHAT");
         assert!(
-            lines[4].ends_with("^^^^ target `WHAT` is not supported"),
+            out.lines()
+                .nth(4)
+                .unwrap()
+                .ends_with("^^^^ target `WHAT` is not supported"),
             "{out}"
         );
     }
@@ -186,5 +244,31 @@ mod tests {
     fn span_past_the_end_does_not_panic() {
         let out = rendered("x", 5, 9, expected("y", "x"));
         assert!(out.contains("^"));
+    }
+
+    #[test]
+    fn b8_a_long_line_is_shown_as_a_window_around_the_caret() {
+        let comment = "a".repeat(10_000_000);
+        let text = format!("-A INPUT -m comment --comment \"{comment}\" -j DROPX\n");
+        let start = text.find("DROPX").unwrap();
+        let out = rendered(&text, start, start + 5, expected("a target", "DROPX"));
+        assert!(out.len() < 600, "{} bytes", out.len());
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[3].starts_with("1 | …aaa"), "{out}");
+        assert!(lines[3].ends_with("\" -j DROPX"), "{out}");
+        assert_caret_under(&out, "DROPX");
+        assert!(lines[4].ends_with("^^^^^ expected a target"), "{out}");
+        // At the start of a long line: cut on the right only, the caret where it was.
+        let out = rendered(&text, 0, 2, expected("a rule", "-A"));
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[3].starts_with("1 | -A INPUT") && lines[3].ends_with("aaa…"),
+            "{out}"
+        );
+        assert!(lines[4].starts_with("  | ^^ "), "{out}");
+        // A span that runs past the window is underlined to its edge only.
+        let at = text.find('a').unwrap();
+        let out = rendered(&text, at, at + comment.len(), expected("x", "y"));
+        assert!(out.len() < 600, "{} bytes", out.len());
     }
 }

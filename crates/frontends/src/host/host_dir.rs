@@ -1,8 +1,9 @@
 //! A directory of captured host state, read into one [`model::Host`] (plus its ipsets).
 //!
 //! Layout: every file is optional; a file that is absent leaves its part of the host unknown
-//! (`host.known.*` stays false), so the engine says "assumed" instead of guessing. Other files
-//! in the directory are ignored.
+//! (`host.known.*` stays false), so the engine says "assumed" instead of guessing. Other
+//! entries are not read: they are listed in [`HostState::ignored`], each with the file it was
+//! likely meant to be (`addr.json` -> `ip-addr.json`), for the answer to note.
 //!
 //! | file             | made with                          | fills                          |
 //! |------------------|------------------------------------|--------------------------------|
@@ -25,7 +26,7 @@
 //! Never `/etc/wireguard`: it holds private keys, and whyblocked collects no key material. A
 //! `NAME` not in [`TOOL_COMMANDS`] is read as its words joined by spaces
 //! (`cmd/nft-list-ruleset.txt` is `nft list ruleset`). At most [`MAX_CONFIG_FILES`] files
-//! are read, each up to [`MAX_CONFIG_BYTES`]; text that is not UTF-8 is read lossily.
+//! are read, each up to [`MAX_CONFIG_BYTES`]; bytes that are not UTF-8 are kept escaped (`<NN>`).
 //!
 //! Collect it on a real host (as root; each command may fail harmlessly if its tool is
 //! missing):
@@ -38,6 +39,7 @@
 //! is present too, the IPv6 routes of `ip-route.json` are dropped so none is counted twice.
 
 use model::diag::ParseError;
+use model::note::IgnoredFile;
 use model::ruleset::NamedSet;
 use model::tool_config::ToolConfig;
 use model::{Host, SourceFile};
@@ -53,6 +55,11 @@ pub struct HostState {
     pub ipsets: Vec<NamedSet>,
     /// The firewall tools' own configuration (ufw's `user.rules`, firewalld's zones...).
     pub config: ToolConfig,
+    /// The directory's entries that were read (`ip-addr.json`, `etc/`), sorted.
+    pub read: Vec<String>,
+    /// The directory's entries that were not read, each with the file it was likely meant
+    /// to be: a caller notes them, so `addr.json` is not silently ignored.
+    pub ignored: Vec<IgnoredFile>,
 }
 
 /// Why a host directory could not be read.
@@ -64,7 +71,12 @@ pub enum LoadError {
     Parse(ParseError),
     /// No file of a host directory is in it: an answer would say "no host state" after
     /// being given a directory. `found` lists what is there instead.
-    NothingRecognised { dir: PathBuf, found: Vec<String> },
+    NothingRecognised {
+        dir: PathBuf,
+        found: Vec<IgnoredFile>,
+    },
+    /// A file of the directory is binary, not the text its command prints.
+    NotText(crate::NotText),
 }
 
 /// The files a host directory may hold, with the command that makes each.
@@ -97,12 +109,20 @@ impl fmt::Display for LoadError {
                     if found.is_empty() {
                         "nothing".to_string()
                     } else {
-                        found.join(", ")
+                        found
+                            .iter()
+                            .map(|i| match &i.likely {
+                                Some((file, _)) => format!("{} (meant {file}?)", i.name),
+                                None => i.name.clone(),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     },
                     expected.join(", ")
                 )
             }
             LoadError::Parse(e) => e.fmt(f),
+            LoadError::NotText(e) => e.fmt(f),
         }
     }
 }
@@ -112,7 +132,7 @@ impl std::error::Error for LoadError {
         match self {
             LoadError::Io { error, .. } => Some(error),
             LoadError::Parse(e) => Some(e),
-            LoadError::NothingRecognised { .. } => None,
+            LoadError::NothingRecognised { .. } | LoadError::NotText(_) => None,
         }
     }
 }
@@ -182,32 +202,116 @@ pub fn load(dir: &Path) -> Result<HostState, LoadError> {
         state.ipsets = crate::host::ipset::parse(&s)?;
     }
     state.config = read_config(dir)?;
-    let known = host.known;
-    let read_any = known.addresses
-        || known.routes
-        || known.policy_rules
-        || known.sysctls
-        || known.sockets
-        || known.conntrack
-        || !state.ipsets.is_empty()
-        || FILES.iter().any(|(f, _)| dir.join(f).is_file())
-        || !state.config.files.is_empty();
-    if !read_any {
-        let mut found: Vec<String> = std::fs::read_dir(dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        found.sort();
+    let (read, ignored) = entries_read_and_ignored(dir)?;
+    if read.is_empty() && state.config.files.is_empty() {
         return Err(LoadError::NothingRecognised {
             dir: dir.to_path_buf(),
-            found,
+            found: ignored,
         });
     }
+    state.read = read;
+    state.ignored = ignored;
     Ok(state)
+}
+
+/// The entries of `dir` that a host directory reads (its [`FILES`], `etc/`, `cmd/`), and the
+/// others (with `cmd/` files that are not `*.txt`), each sorted.
+fn entries_read_and_ignored(dir: &Path) -> Result<(Vec<String>, Vec<IgnoredFile>), LoadError> {
+    let names = |d: &Path| -> Result<Vec<(String, bool)>, LoadError> {
+        let mut names = std::fs::read_dir(d)
+            .and_then(|entries| {
+                entries
+                    .map(|e| {
+                        let e = e?;
+                        Ok((
+                            e.file_name().to_string_lossy().into_owned(),
+                            e.file_type()?.is_dir(),
+                        ))
+                    })
+                    .collect::<io::Result<Vec<_>>>()
+            })
+            .map_err(|error| LoadError::Io {
+                path: d.to_path_buf(),
+                error,
+            })?;
+        names.sort();
+        Ok(names)
+    };
+    let (mut read, mut ignored) = (Vec::new(), Vec::new());
+    for (name, is_dir) in names(dir)? {
+        if is_dir && (name == "etc" || name == "cmd") {
+            read.push(format!("{name}/"));
+        } else if !is_dir && FILES.iter().any(|(file, _)| *file == name) {
+            read.push(name);
+        } else {
+            let likely = likely_file(&name).map(|(f, c)| (f.to_string(), c.to_string()));
+            let name = if is_dir { format!("{name}/") } else { name };
+            ignored.push(IgnoredFile { name, likely });
+        }
+    }
+    if dir.join("cmd").is_dir() {
+        for (name, is_dir) in names(&dir.join("cmd"))? {
+            if is_dir || !name.ends_with(".txt") {
+                ignored.push(IgnoredFile {
+                    name: format!("cmd/{name}"),
+                    likely: None,
+                });
+            }
+        }
+    }
+    Ok((read, ignored))
+}
+
+/// The file of [`FILES`] (with its command) that `name` was most likely meant to be:
+/// the same stem up to case, `_` for `-`, a plural or a missing `ip-` (`addr.json`,
+/// `routes.json`, `IP_ADDR.txt`), or a letter or two apart (`ip-adr.json`, `ss-out.txt`);
+/// only for a name a command's output is saved under (`.json`, `.txt`, `.out` or none).
+fn likely_file(name: &str) -> Option<(&'static str, &'static str)> {
+    let stem_of = |n: &str| -> String {
+        let n = n.to_ascii_lowercase().replace('_', "-");
+        let stem = n.split('.').next().unwrap_or("").to_string();
+        stem.strip_suffix('s')
+            .filter(|s| !s.is_empty() && *s != "s")
+            .map_or(stem.clone(), str::to_string)
+    };
+    // Only what a command's output is saved as: `rules.v4` is a rules file, not `ip rule`.
+    let extension = name.rsplit_once('.').map_or("", |(_, e)| e);
+    let stem = stem_of(name);
+    if stem.is_empty() || !["", "json", "txt", "out"].contains(&extension) {
+        return None;
+    }
+    let same = FILES.iter().find(|(file, _)| {
+        let known = stem_of(file);
+        known == stem || known.strip_prefix("ip-") == Some(stem.as_str())
+    });
+    let close = || {
+        FILES
+            .iter()
+            .map(|f| (stem_of(f.0), f))
+            .map(|(known, f)| (edit_distance(&known, &stem), known.len(), f))
+            .filter(|(d, len, _)| *d * 3 <= *len)
+            .min_by_key(|(d, _, _)| *d)
+            .map(|(_, _, f)| f)
+    };
+    same.or_else(close).map(|(f, c)| (*f, *c))
+}
+
+/// Levenshtein distance of two short ASCII names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// The firewall tools' commands a host directory (`cmd/STEM.txt`) and a snapshot (member
@@ -300,7 +404,8 @@ fn files_under(root: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// A configuration file's text, up to [`MAX_CONFIG_BYTES`], lossily decoded.
+/// A configuration file's text, up to [`MAX_CONFIG_BYTES`], bytes that are not UTF-8 kept
+/// escaped (`<NN>`) as in every other input.
 fn read_lossy(path: &Path) -> Result<String, LoadError> {
     use std::io::Read;
     let mut bytes = Vec::new();
@@ -310,19 +415,31 @@ fn read_lossy(path: &Path) -> Result<String, LoadError> {
             path: path.to_path_buf(),
             error,
         })?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(model::source::DecodedText::lossy(&bytes).text)
 }
 
 /// The file `name` of `dir` as a [`SourceFile`] named by its path, or `None` when absent.
+/// Read as [`crate::read_text`] reads any input: a binary file is refused for what it looks
+/// like, a byte that is not UTF-8 is kept escaped where it is free text.
 fn read(dir: &Path, name: &str) -> Result<Option<SourceFile>, LoadError> {
     let path = dir.join(name);
     match std::fs::read(&path) {
         Ok(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|e| LoadError::Io {
-                path: path.clone(),
-                error: io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8 text: {e}")),
-            })?;
-            Ok(Some(SourceFile::new(path.display().to_string(), text)))
+            let expected = FILES.iter().find(|(file, _)| *file == name).map_or_else(
+                || "text".to_string(),
+                |(_, command)| format!("the output of `{command}`"),
+            );
+            // ipset names are matched by rules; every other file is a command's output.
+            let non_utf8 = if name == "ipset.txt" {
+                crate::NonUtf8::FreeTextOnly
+            } else {
+                crate::NonUtf8::Anywhere
+            };
+            match crate::read_text(path.display().to_string(), &bytes, &expected, non_utf8) {
+                Ok(source) => Ok(Some(source)),
+                Err(crate::TextError::Encoding(e)) => Err(LoadError::Parse(e)),
+                Err(crate::TextError::NotText(e)) => Err(LoadError::NotText(e)),
+            }
         }
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(LoadError::Io { path, error }),

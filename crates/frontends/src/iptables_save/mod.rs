@@ -32,6 +32,7 @@ mod targets;
 pub(crate) mod values;
 
 pub use family::guess_family;
+pub(crate) use matches::COMMENT_MAX;
 
 use crate::lines::lines;
 use crate::{ErrorKind, ParseError};

@@ -197,7 +197,7 @@ impl<W: Write> Section<'_, '_, W> {
                 )];
                 if let Some(origin) = words::rule_origin(rs, *at) {
                     if !origin.text.is_empty() {
-                        lines.push(origin.text.clone());
+                        lines.push(words::rule_text(&origin.text).into_owned());
                     }
                 }
                 self.field("deciding rule", lines)?;
@@ -229,7 +229,7 @@ impl<W: Write> Section<'_, '_, W> {
                     self.p.paint(&loc, Style::Dim)
                 )];
                 if let Some(o) = origin.filter(|o| !o.text.is_empty()) {
-                    lines.push(o.text.clone());
+                    lines.push(words::rule_text(&o.text).into_owned());
                 }
                 self.field("deciding rule", lines)?;
             }
@@ -452,7 +452,7 @@ impl<W: Write> Section<'_, '_, W> {
             Decider::Rule(at) => Some((
                 words::rule_label(rs, *at),
                 words::rule_location(rs, *at),
-                words::rule_origin(rs, *at).map(|o| o.text.clone()),
+                words::rule_origin(rs, *at).map(|o| words::rule_text(&o.text).into_owned()),
             )),
             Decider::Policy(c) => Some((
                 format!("the policy of {}", words::chain_label(rs, *c)),
@@ -575,7 +575,7 @@ impl Row {
                 words::chain_name(rs, at.chain_ref()),
                 words::rule_number(rs, at)
             ),
-            text,
+            text: words::rule_text(&text).into_owned(),
             loc: words::rule_location(rs, at),
             verdict,
         }

@@ -87,7 +87,11 @@ fn asked_packet<W: Write>(
             flows::outcome_headline(o)
         )?;
         if let Decider::Rule(r) = t.decider {
-            writeln!(w, "                {}", ruleset.rule_at(r).origin.text)?;
+            writeln!(
+                w,
+                "                {}",
+                words::rule_text(&ruleset.rule_at(r).origin.text)
+            )?;
         }
         match a.agrees {
             Some(true) => writeln!(w, "                agrees with the events")?,

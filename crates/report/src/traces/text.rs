@@ -114,7 +114,11 @@ fn traced_fate<W: Write>(w: &mut W, a: &TraceAnswer, ruleset: &Ruleset) -> io::R
     writeln!(w, "  traced fate   {fate}")?;
     if let KernelFate::Rejected { step, .. } = a.fate {
         if let Placement::Rule(r) = a.steps[step].at {
-            writeln!(w, "                {}", ruleset.rule_at(r).origin.text)?;
+            writeln!(
+                w,
+                "                {}",
+                words::rule_text(&ruleset.rule_at(r).origin.text)
+            )?;
         }
         writeln!(
             w,

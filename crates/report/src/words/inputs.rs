@@ -47,6 +47,35 @@ pub fn input_note(n: &InputNote) -> String {
         InputNote::LegacyBackendRules { member } => format!(
             "snapshot: {member}: the legacy iptables backend has rules too; both backends' chains run on the same hooks"
         ),
+        InputNote::HostDirIgnored { dir, read, ignored } => {
+            let ignored: Vec<String> = ignored
+                .iter()
+                .map(|i| match &i.likely {
+                    Some((file, command)) => {
+                        format!("{} (meant {file}, from `{command}`?)", i.name)
+                    }
+                    None => i.name.clone(),
+                })
+                .collect();
+            format!(
+                "--host {dir}: read {}; not read (unknown names): {}",
+                if read.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    read.join(", ")
+                },
+                ignored.join(", ")
+            )
+        }
+        InputNote::CommentCut {
+            file,
+            line,
+            bytes,
+            kept,
+        } => format!(
+            "{file}:{line}: the comment is {bytes} bytes; iptables keeps only its first {kept} \
+             (the kernel's limit is 256 with the final NUL), and so does this answer"
+        ),
         InputNote::Worded(text) => text.clone(),
     }
 }
@@ -149,6 +178,44 @@ mod tests {
             input_note(&note),
             "rules.v6 read as ip6tables-save (IPv6): the file name `rules.v6` says IPv6 \
              (override with --family)"
+        );
+    }
+
+    #[test]
+    fn a3_a_half_recognised_host_directory_names_what_was_read_and_what_was_not() {
+        let note = InputNote::HostDirIgnored {
+            dir: "host".into(),
+            read: vec!["ip-route.json".into()],
+            ignored: vec![
+                model::note::IgnoredFile {
+                    name: "addr.json".into(),
+                    likely: Some(("ip-addr.json".into(), "ip -j addr".into())),
+                },
+                model::note::IgnoredFile {
+                    name: "notes.txt".into(),
+                    likely: None,
+                },
+            ],
+        };
+        assert_eq!(
+            input_note(&note),
+            "--host host: read ip-route.json; not read (unknown names): addr.json (meant \
+             ip-addr.json, from `ip -j addr`?), notes.txt"
+        );
+    }
+
+    #[test]
+    fn b7_a_cut_comment_says_how_long_it_was_and_what_iptables_keeps() {
+        let note = InputNote::CommentCut {
+            file: "rules.v4".into(),
+            line: 3,
+            bytes: 300,
+            kept: 255,
+        };
+        assert_eq!(
+            input_note(&note),
+            "rules.v4:3: the comment is 300 bytes; iptables keeps only its first 255 (the \
+             kernel's limit is 256 with the final NUL), and so does this answer"
         );
     }
 }

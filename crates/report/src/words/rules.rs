@@ -7,6 +7,19 @@ use engine::{Branch, Decider, LogLine, TraceVerdict, UnknownChoice};
 use model::expr::{LogKind, Undecidable};
 use model::{ChainRef, Origin, RuleRef, Ruleset};
 
+/// The most characters of a rule's text an answer shows (text and JSON): a rule with a 10 MB
+/// comment is shown by its start, not echoed whole; its file and line lead to the rest.
+const MAX_RULE_TEXT: usize = 200;
+
+/// A rule's text as an answer shows it: whole, or its first [`MAX_RULE_TEXT`]
+/// characters and `… (N bytes in all)`.
+pub fn rule_text(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_RULE_TEXT) {
+        Some((cut, _)) => format!("{}… ({} bytes in all)", &text[..cut], text.len()).into(),
+        None => text.into(),
+    }
+}
+
 /// The origin of a rule, if the reference resolves.
 pub fn rule_origin(ruleset: &Ruleset, at: RuleRef) -> Option<&Origin> {
     Some(
@@ -207,4 +220,24 @@ pub fn branch(ruleset: &Ruleset, b: &Branch) -> String {
         fate_headline(&b.trace.fate),
         decider_short(ruleset, &b.trace.decider)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b8_a_long_rule_text_is_shown_by_its_start() {
+        let short = "-A INPUT -j DROP";
+        assert_eq!(rule_text(short), short);
+        let long = format!(
+            "-A INPUT -m comment --comment \"{}\" -j DROP",
+            "é".repeat(5000)
+        );
+        let shown = rule_text(&long);
+        let tail = format!("é… ({} bytes in all)", long.len());
+        assert_eq!(long.len(), 10040);
+        assert!(shown.ends_with(&tail), "{shown}");
+        assert_eq!(shown.chars().count(), 199 + tail.chars().count());
+    }
 }

@@ -1,6 +1,6 @@
 //! `ip -j addr`: links with their addresses, flags, master and link type.
 
-use super::{elements, invalid, json_kind, present, scalar_text, scope_of, Element};
+use super::{elements, invalid, json_kind, present, scalar_text, scope_of, Element, Listing};
 use model::diag::ParseError;
 use model::host::{IfAddr, Interface, LinkType, Scope};
 use model::packet::Mac;
@@ -12,7 +12,7 @@ use std::net::IpAddr;
 /// `ip -j addr` (also `ip -j -d addr`): interfaces with their addresses.
 pub fn parse_addrs(source: &SourceFile) -> Result<Vec<Interface>, ParseError> {
     let mut out = Vec::new();
-    for elem in elements(source)? {
+    for elem in elements(source, Listing::Addr)? {
         let link: JLink = elem.decode(source)?;
         out.push(lower_link(source, &elem, link)?);
     }

@@ -117,16 +117,94 @@ fn json_token_len(s: &str) -> usize {
     }
 }
 
+/// Which `ip -j` listing a file should hold: named in the error when it holds something
+/// else (most often the same command's text output, saved without `-j`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    Addr,
+    Route { v6: bool },
+    Rule { v6: bool },
+}
+
+impl Listing {
+    /// The command that prints this listing.
+    fn command(self) -> &'static str {
+        match self {
+            Listing::Addr => "ip -j addr",
+            Listing::Route { v6: false } => "ip -j route show table all",
+            Listing::Route { v6: true } => "ip -6 -j route show table all",
+            Listing::Rule { v6: false } => "ip -j rule",
+            Listing::Rule { v6: true } => "ip -6 -j rule",
+        }
+    }
+
+    /// Which `ip` command's text output `line` (a file's first line) looks like, if any:
+    /// `1: lo: <LOOPBACK,UP,...> mtu ...` (addr or link), `0:\tfrom all lookup local`
+    /// (rule), `default via ...` or `10.0.0.0/24 dev ...` (route).
+    fn text_output(line: &str) -> Option<&'static str> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let numbered = words
+            .first()
+            .and_then(|w| w.strip_suffix(':'))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        let route_type = [
+            "default",
+            "unicast",
+            "local",
+            "broadcast",
+            "multicast",
+            "unreachable",
+            "prohibit",
+            "blackhole",
+            "throw",
+            "anycast",
+        ];
+        if numbered && words.get(2).is_some_and(|w| w.starts_with('<')) {
+            Some("ip addr")
+        } else if numbered && words.get(1).is_some_and(|w| *w == "from" || *w == "not") {
+            Some("ip rule")
+        } else if words.first().is_some_and(|w| {
+            route_type.contains(w) || w.parse::<IpNet>().is_ok() || w.parse::<IpAddr>().is_ok()
+        }) && words
+            .iter()
+            .any(|w| ["dev", "via", "proto", "table"].contains(w))
+        {
+            Some("ip route")
+        } else {
+            None
+        }
+    }
+}
+
 /// Splits the top-level array into its elements without interpreting them.
 ///
 /// An empty file is an empty list (`ip -j rule` of a family with no rules prints nothing on
-/// some versions). Anything that is not an array is a JSON error at the first bad byte.
-fn elements(source: &SourceFile) -> Result<Vec<Element<'_>>, ParseError> {
+/// some versions). A file that is not JSON at all is an error naming the command that makes
+/// the right one and what was found instead; other JSON that is not an array is a JSON error
+/// at the first bad byte.
+fn elements(source: &SourceFile, listing: Listing) -> Result<Vec<Element<'_>>, ParseError> {
     let text: &str = &source.text;
     let bytes = text.as_bytes();
     let mut i = skip_ws(bytes, 0);
     if i == bytes.len() {
         return Ok(Vec::new());
+    }
+    if bytes[i] != b'[' && bytes[i] != b'{' {
+        let first_line = text[i..].lines().next().unwrap_or("");
+        let found = match Listing::text_output(first_line) {
+            Some(command) => format!("it looks like `{command}` text output"),
+            None => "it is not JSON".to_string(),
+        };
+        return Err(ParseError::new(
+            source,
+            Span::new(i, i + first_line.len()),
+            ErrorKind::Structure {
+                message: format!(
+                    "expected the JSON that `{}` prints; {found} (save `{0}` into this file)",
+                    listing.command()
+                ),
+            },
+        ));
     }
     if bytes[i] != b'[' {
         // Let serde word the error (and find its position).

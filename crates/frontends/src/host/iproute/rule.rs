@@ -2,7 +2,7 @@
 
 use super::{
     elements, invalid, json_kind, parse_ip, parse_prefix, parse_u32_any, present, scalar_text,
-    table_id_of_name, Element,
+    table_id_of_name, Element, Listing,
 };
 use ipnet::IpNet;
 use model::diag::{ErrorKind, ParseError};
@@ -15,7 +15,7 @@ use serde_json::Value;
 /// `ip [-6] -j rule`: policy routing rules, in the order listed (by priority).
 pub fn parse_rules(source: &SourceFile, v6: bool) -> Result<Vec<PolicyRule>, ParseError> {
     let mut out = Vec::new();
-    for elem in elements(source)? {
+    for elem in elements(source, Listing::Rule { v6 })? {
         let rule: JRule = elem.decode(source)?;
         out.push(lower_rule(source, &elem, rule, v6)?);
     }

@@ -1,5 +1,5 @@
 //! `-m comment` (xt_comment): matches every packet; its text becomes the rule's comment
-//! (several are joined with `; `).
+//! (several are joined with `; `), cut to its first [`COMMENT_MAX`] bytes as iptables cuts it.
 //!
 //! ```text
 //! -A INPUT -p tcp --dport 22 -m comment --comment "ssh in" -j ACCEPT
@@ -12,10 +12,19 @@ pub(super) fn load() -> Box<dyn Extension> {
     Simple::boxed(&["comment"], None, option)
 }
 
+/// The longest comment iptables keeps, in bytes: `XT_MAX_COMMENT_LEN` (256, Linux's
+/// `xt_comment.h`) less the NUL. iptables 1.8 cuts a longer one silently (its option parser
+/// copies at most that much), in iptables-restore as on the command line.
+pub const COMMENT_MAX: usize = 255;
+
 fn option(a: &mut Args<'_, '_, '_>) -> Result<(), ParseError> {
     a.no_neg()?;
     let t = a.arg()?;
-    a.comment(t.text.to_string());
+    let mut kept = t.text.len().min(COMMENT_MAX);
+    while !t.text.is_char_boundary(kept) {
+        kept -= 1;
+    }
+    a.comment(t.text[..kept].to_string());
     Ok(())
 }
 

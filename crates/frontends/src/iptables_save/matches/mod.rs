@@ -12,6 +12,7 @@
 mod addrtype;
 mod bpf;
 mod comment;
+pub(crate) use comment::COMMENT_MAX;
 mod connlimit;
 mod connmark;
 mod conntrack;
