@@ -202,7 +202,7 @@ fn rows() -> Vec<Row> {
             default: None,
             per_command: &[
                 ("answer", 1, "DROPPED  tcp 1.2.3.4:1000 -> 10.0.0.1:22"),
-                ("counters", 0, "no counter moved between {} and {}"),
+                ("counters", 0, "note: 1 iptables rules of {} have no counters and were not compared"),
                 ("log", 0, ""),
                 ("conntrack", 0, ""),
                 ("explain-trace", 1, ""),
@@ -255,7 +255,7 @@ fn rows() -> Vec<Row> {
             default: None,
             per_command: &[
                 ("answer", 1, "DROPPED  tcp 1.2.3.4:1000 -> 10.0.0.1:22"),
-                ("counters", 0, "no counter moved between {} and {}"),
+                ("counters", 0, "note: 1 iptables rules of {} have no counters and were not compared"),
                 ("log", 0, ""),
                 ("conntrack", 0, ""),
                 ("explain-trace", 1, ""),

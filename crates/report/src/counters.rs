@@ -56,9 +56,13 @@ fn notes(d: &Diff, before: &str, after: &str) -> Vec<String> {
                     "saved without counters? save with `iptables-save -c`",
                 ),
             };
-            out.push(format!(
+            let note = format!(
                 "note: {n} {what} rules of {name} have no counters and were not compared ({hint})"
-            ));
+            );
+            // The same file on both sides says it once.
+            if !out.contains(&note) {
+                out.push(note);
+            }
         }
     }
     let uncounted = ub.values().chain(ua.values()).sum::<usize>();
