@@ -3,12 +3,14 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-use whyblocked_cli::{run_from_args, Conclusion, Error};
+use whyblocked_cli::{args::json_requested, run_from_args, Conclusion, Error};
 
 fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let result = run_from_args(std::env::args_os(), &mut out);
+    let argv: Vec<_> = std::env::args_os().collect();
+    let json = json_requested(&argv);
+    let result = run_from_args(argv, &mut out);
     let code = match result {
         Ok(Conclusion::Passed) => 0,
         Ok(Conclusion::Blocked) => 1,
@@ -23,9 +25,13 @@ fn main() -> ExitCode {
             let _ = e.print();
             0
         }
+        // Under --json the error is also JSON on stdout, for the script reading it.
         Err(e) => {
             let _ = out.flush();
             let _ = e.render(&mut io::stderr().lock());
+            if json {
+                let _ = e.render_json(&mut out, 2).and_then(|()| out.flush());
+            }
             2
         }
     };
