@@ -38,11 +38,12 @@ Examples:
   whyblocked --rules ruleset.nft --host ./router tcp 198.51.100.7:40000 10.1.2.3:1222 in wan0
   whyblocked --rules iptables-save.txt --rules firewalld.json tcp 10.0.0.2:4000 10.0.1.2:80 in eth0
 
-Exit status:
+Exit status (like grep's 1 for \"no match\", 1 is an answer, not a failure):
   0  delivered, forwarded or sent
   1  dropped, rejected, queued or lost in routing
-  2  usage or input error
-  3  undecidable offline (rate limits and other Unknown matches change the fate)";
+  2  usage or input error (with --json, also a JSON `error` object on stdout)
+  3  undecidable offline (rate limits and other Unknown matches change the fate, or an
+     unmodelled target)";
 
 /// Which firewall rule is blocking me, and what do I change?
 ///
