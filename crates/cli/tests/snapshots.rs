@@ -135,7 +135,7 @@ fn story4_closed_port_vs_firewall() {
         "story4-reset",
         "story4-raw-drop",
     ] {
-        let name = format!("{}", rules.replace('-', "_"));
+        let name = rules.replace('-', "_");
         answer(
             &name,
             &format!("{STORIES}/{rules}.rules"),
@@ -293,4 +293,61 @@ fn c4_a_json_error_is_an_error_object_on_stdout() {
         String::from_utf8_lossy(&out.stderr).starts_with("error: "),
         "the text still goes to stderr"
     );
+}
+
+/// The README's first command exits 1 by design; the line under it must say so, with the
+/// status the command really ends with.
+#[test]
+fn d3_readme_first_command_says_what_its_exit_status_means() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let mut lines = readme
+        .lines()
+        .skip_while(|l| !l.contains("&& whyblocked --rules"));
+    let command = lines.next().expect("the README's first whyblocked command");
+    let under = lines.next().unwrap_or_default();
+    let args: Vec<&str> = command
+        .split_once("&& whyblocked ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let code = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
+        .args(&args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+        .status
+        .code()
+        .unwrap();
+    assert!(
+        under.contains(&format!("exits {code}")),
+        "the line under the README's first command must state its exit status {code}: {under:?}"
+    );
+}
+
+/// Interface names the input did not give are never printed blank (`out of ` + nothing).
+#[test]
+fn c1_no_blank_interface_in_any_snapshot() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for blank in [
+            "out of \n",
+            "out of ,",
+            "out of )",
+            "out of `",
+            "via \n",
+            " in \n",
+        ] {
+            assert!(!text.contains(blank), "{}: `{blank}`", path.display());
+        }
+        for debug in ["Some(", "None,", " { icmp_type"] {
+            assert!(
+                !text.contains(debug),
+                "{}: Debug text `{debug}`",
+                path.display()
+            );
+        }
+    }
 }

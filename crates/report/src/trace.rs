@@ -448,4 +448,17 @@ mod tests {
         assert_eq!(json["schema_version"], 2);
         assert!(!json.to_string().contains("Icmp {"), "{json}");
     }
+
+    #[test]
+    fn c1_an_interface_the_input_does_not_give_is_named_so_not_blank() {
+        let blank = String::new();
+        assert_eq!(
+            words::kernel_fate(&KernelFate::Forwarded { oif: blank.clone() }),
+            "forwarded out of an interface the input does not give"
+        );
+        assert_eq!(
+            engine_fate(&engine::Fate::Sent { oif: blank }),
+            "sent out of an interface the input does not give"
+        );
+    }
 }
