@@ -2,7 +2,7 @@
 //! or policy, then fate, conntrack, what the sender sees and the `--compare` verdict) or as
 //! one JSON object ([`TracedJson`]).
 
-use crate::answer::json::{response_with_text, SenderSeesJson};
+use crate::answer::json::{response_with_text, sender_view, SenderSeesJson};
 use crate::verify::{divergence, engine_fate, side_by_side};
 use crate::words;
 use analysis::agree::{Offline, TracedPacket};
@@ -301,20 +301,11 @@ pub fn to_json(tp: &TracedPacket, ruleset: &Ruleset) -> TracedJson {
 
 /// The sender's view as an object, as the answer's JSON has it.
 fn sender_sees_json(v: &SenderView) -> SenderSeesJson {
-    SenderSeesJson {
-        response: v
-            .response
-            .as_ref()
-            .map(|r| response_with_text(r, response_words(r))),
-        errno: v.errno.map(|e| e.name().to_string()),
-        errno_message: v.errno.map(|e| e.message().to_string()),
-        timeout_secs: v.timeout_secs,
-        errno_after_secs: v.errno_after_secs,
-        depends_on_listener: v.depends_on_listener,
-        recv_times_out: v.recv_times_out,
-        errno_on_send: v.errno_on_send,
-        text: vec![sender_sees(v)],
-    }
+    let response = v
+        .response
+        .as_ref()
+        .map(|r| response_with_text(r, response_words(r)));
+    sender_view(v, response, vec![sender_sees(v)])
 }
 
 /// Writes one traced packet as one line of JSON.

@@ -10,7 +10,7 @@ use crate::words;
 use analysis::remedy::{Remedies, Remedy, Step};
 use engine::{
     Assumption, Branch, Decider, Event, Fate, LogLine, NatRewrite, Reply, Response, RouteDecision,
-    RouteKind, Trace, TraceVerdict, UnknownChoice, Warning,
+    RouteKind, SenderView, Trace, TraceVerdict, UnknownChoice, Warning,
 };
 use model::expr::LogKind;
 use model::{ChainRef, Host, Packet, RuleRef, Ruleset, L4};
@@ -500,8 +500,22 @@ pub(crate) fn response_with_text(r: &Response, text: String) -> ResponseJson {
 
 pub(super) fn sender_sees(trace: &Trace, host: &Host) -> SenderSeesJson {
     let v = &trace.sender_sees;
+    sender_view(
+        v,
+        v.response.as_ref().map(|r| response(r, trace, host)),
+        words::sender_sees(trace, host),
+    )
+}
+
+/// The JSON of what the sender sees, with the response and the words already made
+/// (`trace` words them without host state).
+pub(crate) fn sender_view(
+    v: &SenderView,
+    response: Option<ResponseJson>,
+    text: Vec<String>,
+) -> SenderSeesJson {
     SenderSeesJson {
-        response: v.response.as_ref().map(|r| response(r, trace, host)),
+        response,
         errno: v.errno.map(|e| e.name().to_string()),
         errno_message: v.errno.map(|e| e.message().to_string()),
         timeout_secs: v.timeout_secs,
@@ -509,7 +523,7 @@ pub(super) fn sender_sees(trace: &Trace, host: &Host) -> SenderSeesJson {
         depends_on_listener: v.depends_on_listener,
         recv_times_out: v.recv_times_out,
         errno_on_send: v.errno_on_send,
-        text: words::sender_sees(trace, host),
+        text,
     }
 }
 
