@@ -86,17 +86,21 @@ fn verdict(st: &KernelStep, with_reject: bool) -> String {
     }
 }
 
+/// The event's tuples as `conntrack -E` prints them; a direction the event did not carry
+/// is left out (never a bare `reply `).
 fn ct_text(c: &CtEvent) -> String {
-    let t = |x: &Option<CtTuple>| {
-        x.map(|t| {
-            format!(
-                "src={} dst={} sport={} dport={}",
-                t.src, t.dst, t.sport, t.dport
-            )
-        })
-        .unwrap_or_default()
+    let t = |x: &CtTuple| {
+        format!(
+            "src={} dst={} sport={} dport={}",
+            x.src, x.dst, x.sport, x.dport
+        )
     };
-    format!("{} reply {}", t(&c.orig), t(&c.reply))
+    match (&c.orig, &c.reply) {
+        (Some(o), Some(r)) => format!("{} reply {}", t(o), t(r)),
+        (Some(o), None) => t(o),
+        (None, Some(r)) => format!("reply {}", t(r)),
+        (None, None) => "(no tuple)".to_string(),
+    }
 }
 
 /// A step's rule text (for a policy or a chain's end, what it did) and the rule's
