@@ -179,6 +179,33 @@ fn story7_reject_on_loopback() {
     );
 }
 
+const EVIDENCE: &str = "crates/evidence/tests/fixtures";
+
+/// The evidence commands on the evidence fixtures (real `conntrack -E` events and kernel
+/// traces recorded in namespaces, ufw log lines): story 4's conntrack events, story 1's log,
+/// and the kernel traces held against the simulation.
+#[test]
+fn evidence_fixtures() {
+    let rules = format!("{EVIDENCE}/router.rules");
+    let host = format!("{EVIDENCE}/host");
+    let with = |command: &str, file: &str| {
+        let file = format!("{EVIDENCE}/{file}");
+        let args = [command, &file, "--rules", &rules, "--host", &host];
+        let name =
+            format!("{command}_{}", file.rsplit('/').next().unwrap()).replace(['-', '.'], "_");
+        text_and_json(&name, &args);
+    };
+    with("conntrack", "conntrack-events.txt");
+    with("log", "ufw.log");
+    for trace in [
+        "nft-monitor-trace.txt",
+        "xtables-monitor.txt",
+        "trace-legacy.txt",
+    ] {
+        with("explain-trace", trace);
+    }
+}
+
 /// Every capture fixture (stories 1, 4, 8 and 9 among them), read alone and diagnosed with
 /// the ruleset and host state it was recorded with.
 #[test]
