@@ -172,7 +172,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("wb-d4-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // nobody writes the skip log.
-        Command::new("chmod").arg("1777").arg(&dir).status().unwrap();
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777))
+            .unwrap();
         let log = dir.join("skipped");
         let out = Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
@@ -192,7 +193,10 @@ mod tests {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stdout}\n{stderr}");
-        assert!(stdout.contains("1 passed"), "the child ran: {stdout}\n{stderr}");
+        assert!(
+            stdout.contains("1 passed"),
+            "the child ran: {stdout}\n{stderr}"
+        );
         assert!(
             stderr.contains("SKIP (not root): d4_child_kernel_test needs root"),
             "the skip is visible without --nocapture:\n{stdout}\n{stderr}"
