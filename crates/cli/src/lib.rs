@@ -78,25 +78,21 @@ impl Error {
             }
         }
     }
-}
 
-impl Error {
     /// The error as `--json` prints it on stdout (see the README's JSON section).
     pub fn render_json<W: Write>(&self, w: &mut W, exit_status: u8) -> io::Result<()> {
         use report::diagnostic::{message_error_json, parse_error_json, ErrorClass};
-        let json = match self {
-            Error::Parse(e) => parse_error_json(e, exit_status),
-            other => {
-                let class = match other {
-                    Error::Usage(_) => ErrorClass::Usage,
-                    Error::Output(_) => ErrorClass::Output,
-                    _ => ErrorClass::Input,
-                };
-                let mut text = Vec::new();
-                other.render(&mut text)?;
-                message_error_json(class, &String::from_utf8_lossy(&text), exit_status)
+        let class = match self {
+            Error::Parse(e) => {
+                return report::diagnostic::render_json(w, &parse_error_json(e, exit_status))
             }
+            Error::Usage(_) => ErrorClass::Usage,
+            Error::Input(_) => ErrorClass::Input,
+            Error::Output(_) => ErrorClass::Output,
         };
+        let mut text = Vec::new();
+        self.render(&mut text)?;
+        let json = message_error_json(class, &String::from_utf8_lossy(&text), exit_status);
         report::diagnostic::render_json(w, &json)
     }
 }
