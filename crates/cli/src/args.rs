@@ -2,8 +2,16 @@
 //! beyond their syntax. [`crate::config::Config`] turns them into a validated
 //! configuration (step two).
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::path::PathBuf;
+
+/// The usage line: a packet (or a log line) to simulate, or a subcommand.
+const USAGE: &str = "\
+whyblocked [OPTIONS] --rules FILE PACKET...
+       whyblocked [OPTIONS] --rules FILE --from-log LINE
+       whyblocked [OPTIONS] --host SNAPSHOT PACKET...
+       whyblocked <COMMAND> [ARGS]...   (whyblocked help COMMAND)";
 
 /// The packet grammar, shown by `--help`.
 const PACKET_HELP: &str = "\
@@ -30,14 +38,15 @@ Examples:
   whyblocked --rules ruleset.nft --host ./router tcp 198.51.100.7:40000 10.1.2.3:1222 in wan0
   whyblocked --rules iptables-save.txt --rules firewalld.json tcp 10.0.0.2:4000 10.0.1.2:80 in eth0
 
-Exit status (what the connection experiences, JSON `connection`):
+Exit status (like grep's 1 for \"no match\", 1 is an answer, not a failure; it follows what
+the connection experiences, JSON `connection`):
   0  delivered, forwarded or sent, and the answer can get back
   1  dropped, rejected, queued or lost in routing; refused by the stack (nothing
      listens); or the answer cannot get back
-  2  usage or input error
-  3  undecidable offline: Unknown matches (rate limits...) change the fate, no rules
-     of the packet's family were given, or an ICMP error's fate rests on the conntrack
-     table";
+  2  usage or input error (with --json, also a JSON `error` object on stdout)
+  3  undecidable offline: Unknown matches (rate limits...) change the fate, an
+     unmodelled target, no rules of the packet's family were given, or an ICMP
+     error's fate rests on the conntrack table";
 
 /// Which firewall rule is blocking me, and what do I change?
 ///
@@ -48,7 +57,8 @@ Exit status (what the connection experiences, JSON `connection`):
 /// that would let it through. Offline: nothing on the host is touched.
 #[derive(Debug, Parser)]
 #[command(name = "whyblocked", version, after_long_help = PACKET_HELP)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, override_usage = USAGE)]
+#[command(arg_required_else_help = true)]
 pub struct Args {
     /// Later subcommands (`verify`, `snapshot`, `trace`, ...); none means "simulate".
     #[command(subcommand)]
@@ -181,10 +191,94 @@ pub enum ColorChoice {
     Never,
 }
 
+/// `whyblocked help --help` (or `help trace -h`) as `help` (`help trace`): clap's `help`
+/// subcommand takes no options, and asking for help about help is still asking for help.
+pub fn without_help_flags_after_help(argv: Vec<OsString>) -> Vec<OsString> {
+    if argv.get(1).and_then(|a| a.to_str()) != Some("help") {
+        return argv;
+    }
+    argv.into_iter()
+        .enumerate()
+        .filter(|(i, a)| *i < 2 || !matches!(a.to_str(), Some("-h" | "--help")))
+        .map(|(_, a)| a)
+        .collect()
+}
+
+/// Whether the user asked for JSON (`--json` anywhere before a `--`), read from the raw
+/// words so that errors found before or while parsing them are JSON too.
+pub fn json_requested(argv: &[OsString]) -> bool {
+    argv.iter()
+        .skip(1)
+        .map(|a| a.to_str())
+        .take_while(|a| *a != Some("--"))
+        .any(|a| a == Some("--json"))
+}
+
+/// The subcommand `word` was probably meant to be: `word` is not a protocol the packet
+/// grammar knows (so it is no packet) and is one or two edits (a transposition counts as
+/// one) from a subcommand's name.
+pub fn mistyped_subcommand(word: &str) -> Option<String> {
+    if word.starts_with('-') || is_packet_protocol(word) {
+        return None;
+    }
+    let typed = word.to_ascii_lowercase();
+    Args::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .chain(["help".to_string()])
+        .map(|name| (edit_distance(&typed, &name), name))
+        .filter(|(d, _)| (1..=2).contains(d) && *d < typed.chars().count())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, name)| name)
+}
+
+/// The first word of the packet grammar (`PROTO`) accepts `word`: the packet parser's
+/// error, if any, is past it.
+fn is_packet_protocol(word: &str) -> bool {
+    match frontends::packet_spec::parse(&[word.to_string()]) {
+        Ok(_) => true,
+        Err(e) => e.span.start > 0,
+    }
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and
+/// transpositions of neighbours each cost one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The usage error for a mistyped subcommand, with clap's usage lines under it.
+pub fn mistyped_subcommand_error(typed: &str, meant: &str) -> clap::Error {
+    Args::command().error(
+        clap::error::ErrorKind::InvalidSubcommand,
+        report::diagnostic::unknown_subcommand(typed, meant),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_consistent() {
@@ -234,5 +328,55 @@ mod tests {
             Some(Command::Verify(v)) => assert_eq!(v.input.rules, [PathBuf::from("r")]),
             _ => panic!("verify not parsed"),
         }
+    }
+
+    #[test]
+    fn c4_a_mistyped_subcommand_is_suggested_unless_it_is_a_protocol() {
+        assert_eq!(mistyped_subcommand("tarce").as_deref(), Some("trace"));
+        assert_eq!(mistyped_subcommand("pcpa").as_deref(), Some("pcap"));
+        assert_eq!(
+            mistyped_subcommand("conntrak").as_deref(),
+            Some("conntrack")
+        );
+        assert_eq!(mistyped_subcommand("Verfiy").as_deref(), Some("verify"));
+        // `sctp` is two edits from `pcap`, but the packet grammar knows it.
+        assert_eq!(mistyped_subcommand("sctp"), None);
+        assert_eq!(mistyped_subcommand("6"), None);
+        // Far from every name, or a subcommand already: no suggestion.
+        assert_eq!(mistyped_subcommand("banana"), None);
+        assert_eq!(mistyped_subcommand("trace"), None);
+        assert_eq!(mistyped_subcommand("--json"), None);
+    }
+
+    #[test]
+    fn c4_help_about_help_is_help() {
+        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            without_help_flags_after_help(os(&["whyblocked", "help", "--help"])),
+            os(&["whyblocked", "help"])
+        );
+        assert_eq!(
+            without_help_flags_after_help(os(&["whyblocked", "help", "trace", "-h"])),
+            os(&["whyblocked", "help", "trace"])
+        );
+        let plain = os(&["whyblocked", "--rules", "r", "--help"]);
+        assert_eq!(without_help_flags_after_help(plain.clone()), plain);
+        let e = Args::try_parse_from(os(&["whyblocked", "help"])).unwrap_err();
+        assert!(!e.use_stderr(), "help is printed on stdout, exit 0");
+    }
+
+    #[test]
+    fn c4_json_is_requested_before_a_double_dash_only() {
+        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(json_requested(&os(&["whyblocked", "tarce", "--json"])));
+        assert!(!json_requested(&os(&[
+            "whyblocked",
+            "counters",
+            "--watch",
+            "--",
+            "x",
+            "--json"
+        ])));
+        assert!(!json_requested(&os(&["whyblocked", "tcp"])));
     }
 }

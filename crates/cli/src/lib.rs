@@ -87,6 +87,23 @@ impl Error {
             }
         }
     }
+
+    /// The error as `--json` prints it on stdout (see the README's JSON section).
+    pub fn render_json<W: Write>(&self, w: &mut W, exit_status: u8) -> io::Result<()> {
+        use report::diagnostic::{message_error_json, parse_error_json, ErrorClass};
+        let class = match self {
+            Error::Parse(e) => {
+                return report::diagnostic::render_json(w, &parse_error_json(e, exit_status))
+            }
+            Error::Usage(_) => ErrorClass::Usage,
+            Error::Input(_) => ErrorClass::Input,
+            Error::Output(_) => ErrorClass::Output,
+        };
+        let mut text = Vec::new();
+        self.render(&mut text)?;
+        let json = message_error_json(class, &String::from_utf8_lossy(&text), exit_status);
+        report::diagnostic::render_json(w, &json)
+    }
 }
 
 /// Parses the command line, reads the inputs and answers on `out`.
@@ -96,7 +113,25 @@ where
     T: Into<OsString> + Clone,
     W: Write,
 {
-    let args = args::Args::try_parse_from(argv).map_err(Error::Usage)?;
+    let argv = args::without_help_flags_after_help(argv.into_iter().map(Into::into).collect());
+    let mistyped = |word: Option<&str>| {
+        let word = word?;
+        args::mistyped_subcommand(word).map(|meant| args::mistyped_subcommand_error(word, &meant))
+    };
+    let args = args::Args::try_parse_from(&argv).map_err(|e| match e.kind() {
+        clap::error::ErrorKind::UnknownArgument
+        | clap::error::ErrorKind::InvalidSubcommand
+        | clap::error::ErrorKind::MissingRequiredArgument
+        | clap::error::ErrorKind::ArgumentConflict => {
+            Error::Usage(mistyped(argv.get(1).and_then(|a| a.to_str())).unwrap_or(e))
+        }
+        _ => Error::Usage(e),
+    })?;
+    if args.command.is_none() && args.input.from_log.is_none() {
+        if let Some(e) = mistyped(args.input.packet.first().map(String::as_str)) {
+            return Err(Error::Usage(e));
+        }
+    }
     match &args.command {
         Some(args::Command::Verify(v)) => verify(&config::Inputs::load(&v.input)?, v.fix, out),
         Some(args::Command::Snapshot(a)) => cmd_snapshot::run(a, out),

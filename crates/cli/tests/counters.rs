@@ -5,19 +5,9 @@
 use model::SourceFile;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use testgen::kernel_tests::kernel_tests_enabled;
 
 const BIN: &str = env!("CARGO_BIN_EXE_whyblocked");
-
-fn root_or_skip(test: &str) -> bool {
-    if live::is_root() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{test}: kernel-backed test needs root, and CI=true forbids skipping");
-    }
-    eprintln!("SKIP (not root): {test} needs root (network namespaces)");
-    false
-}
 
 const RULES: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
 -A INPUT -p udp --dport 7 -j ACCEPT\n-A INPUT -p udp --dport 9 -j ACCEPT\n-A OUTPUT -p udp --dport 9 -j ACCEPT\nCOMMIT\n";
@@ -57,7 +47,7 @@ fn lab(rules: &str) -> (oracle::netns::TestHost, String) {
 
 #[test]
 fn iptables_and_nft_listings_before_and_after() {
-    if !root_or_skip("iptables_and_nft_listings_before_and_after") {
+    if !kernel_tests_enabled("iptables_and_nft_listings_before_and_after") {
         return;
     }
     let (host, ns) = lab(RULES);

@@ -202,7 +202,7 @@ fn trace_shows_accepted_dropped_rejected_and_natted_packets_with_their_rules() {
     assert!(
         r.sender
             .as_deref()
-            .is_some_and(|s| s.contains("TcpRst") && s.contains("ECONNREFUSED")),
+            .is_some_and(|s| s.contains("TCP RST") && s.contains("ECONNREFUSED")),
         "{:?}",
         r.sender
     );

@@ -12,6 +12,7 @@
 //! multi-byte characters count once, so the caret lines up whatever the line holds.
 
 use frontends::{ErrorKind, ParseError};
+use serde::Serialize;
 use std::io::{self, Write};
 
 /// Width a tab is shown as.
@@ -107,6 +108,111 @@ impl Excerpt {
 /// Writes a message that has no source line (an unreadable file, a bad directory).
 pub fn render_message<W: Write>(w: &mut W, message: &str) -> io::Result<()> {
     writeln!(w, "error: {message}")
+}
+
+/// Which kind of error stopped the command, as `--json` names it (`error.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Bad arguments (clap's errors, a mistyped subcommand).
+    Usage,
+    /// An input that does not parse: the error has a file, line and column.
+    Parse,
+    /// Any other input problem (an unreadable file, a bad `--assume`).
+    Input,
+    /// Writing the answer failed.
+    Output,
+}
+
+impl ErrorClass {
+    fn code(self) -> &'static str {
+        match self {
+            ErrorClass::Usage => "usage",
+            ErrorClass::Parse => "parse",
+            ErrorClass::Input => "input",
+            ErrorClass::Output => "output",
+        }
+    }
+}
+
+/// Version of the [`ErrorJson`] schema; bumped on any change that is not purely additive.
+pub const ERROR_SCHEMA_VERSION: u32 = 1;
+
+/// An error under `--json`: `{"error": {...}}` on stdout, so a script that reads the
+/// answer as JSON reads the failure the same way (the text still goes to stderr).
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorJson {
+    /// What went wrong.
+    pub error: ErrorBodyJson,
+    /// [`ERROR_SCHEMA_VERSION`].
+    pub schema_version: u32,
+}
+
+/// The error itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorBodyJson {
+    /// `usage`, `parse`, `input` or `output`.
+    pub kind: &'static str,
+    /// The first line of the text, without `error: `.
+    pub message: String,
+    /// The input the error is in (`parse` errors; `<packet>` for the packet words).
+    pub file: Option<String>,
+    /// 1-based line in `file`.
+    pub line: Option<u32>,
+    /// 1-based column (characters) in the line.
+    pub col: Option<u32>,
+    /// The exit status the command ends with.
+    pub exit_status: u8,
+    /// The whole text as stderr shows it (caret, usage and hints included).
+    pub text: String,
+}
+
+/// The JSON of a parse error, with its place.
+pub fn parse_error_json(err: &ParseError, exit_status: u8) -> ErrorJson {
+    let mut text = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = render(&mut text, err);
+    let (line, col) = err.line_col();
+    error_json(ErrorBodyJson {
+        kind: ErrorClass::Parse.code(),
+        message: err.kind.to_string(),
+        file: Some(err.source.name.to_string()),
+        line: Some(line),
+        col: Some(col),
+        exit_status,
+        text: String::from_utf8_lossy(&text).into_owned(),
+    })
+}
+
+/// The JSON of an error without a place; `text` is what stderr shows (`error: ...`).
+pub fn message_error_json(class: ErrorClass, text: &str, exit_status: u8) -> ErrorJson {
+    let first = text.lines().next().unwrap_or_default();
+    error_json(ErrorBodyJson {
+        kind: class.code(),
+        message: first.strip_prefix("error: ").unwrap_or(first).to_string(),
+        file: None,
+        line: None,
+        col: None,
+        exit_status,
+        text: text.to_string(),
+    })
+}
+
+fn error_json(error: ErrorBodyJson) -> ErrorJson {
+    ErrorJson {
+        error,
+        schema_version: ERROR_SCHEMA_VERSION,
+    }
+}
+
+/// Writes an error's JSON as one line.
+pub fn render_json<W: Write>(w: &mut W, err: &ErrorJson) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, err)?;
+    writeln!(w)
+}
+
+/// The words of a mistyped subcommand: `typed` is neither a subcommand nor a protocol.
+pub fn unknown_subcommand(typed: &str, meant: &str) -> String {
+    format!("`{typed}` is neither a subcommand nor a protocol; did you mean `whyblocked {meant}`?")
 }
 
 /// The short text after the caret: what was expected instead.

@@ -11,9 +11,9 @@
 //! | a trace file (`explain-trace`)        | [`traces::text::render`]  | [`traces::json::render`], [`traces::json::TracesJson`], 1 |
 //! | conntrack events (`conntrack`)        | [`conntrack::text::render`] | [`conntrack::json::render`], [`conntrack::json::ConntrackJson`], 1 |
 //! | counter deltas (`counters`)           | [`counters::render_text`] | [`counters::render_json`], [`counters::CountersJson`], 1 |
-//! | a live trace (`trace`)                | [`trace::render_text`]    | [`trace::render_json`], [`trace::TracedJson`], 1 |
+//! | a live trace (`trace`)                | [`trace::render_text`]    | [`trace::render_json`], [`trace::TracedJson`], 2 |
 //! | a kernel comparison (`verify`)        | [`verify::render_text`]   | none |
-//! | an input error                        | [`diagnostic::render`]    | none |
+//! | an input error                        | [`diagnostic::render`]    | [`diagnostic::render_json`], [`diagnostic::ErrorJson`], 1 |
 //!
 //! Every JSON document is built from its own serialisable types (never the engine's or the
 //! evidence crate's), so refactoring those cannot change what scripts read; a change that is

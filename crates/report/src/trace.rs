@@ -2,10 +2,11 @@
 //! or policy, then fate, conntrack, what the sender sees and the `--compare` verdict) or as
 //! one JSON object ([`TracedJson`]).
 
+use crate::answer::json::{response_with_text, sender_view, SenderSeesJson};
 use crate::verify::{divergence, engine_fate, side_by_side};
 use crate::words;
 use analysis::agree::{Offline, TracedPacket};
-use engine::SenderView;
+use engine::{Response, SenderView};
 use model::kernel::NfVerdict;
 use model::kernel_walk::{CtEvent, CtTuple, KernelStep, StepKind};
 use model::Ruleset;
@@ -13,12 +14,22 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 /// Version of the [`TracedJson`] schema; bumped on any change that is not purely additive.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `sender_sees` is an object (the answer's `sender_sees` schema), no longer a string.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// `ICMP port unreachable from 10.1.1.1`: the response without host-state remarks.
+fn response_words(r: &Response) -> String {
+    format!(
+        "{} from {}",
+        words::response_kind(r.kind),
+        words::answer_source(&r.from)
+    )
+}
 
 /// What the sender sees, in one line.
 pub fn sender_sees(v: &SenderView) -> String {
     let mut s = match &v.response {
-        Some(r) => format!("{:?} from {}", r.kind, words::answer_source(&r.from)),
+        Some(r) => response_words(r),
         None => "nothing (silence)".to_string(),
     };
     if let (Some(e), Some(t)) = (v.errno, v.timeout_secs) {
@@ -75,17 +86,21 @@ fn verdict(st: &KernelStep, with_reject: bool) -> String {
     }
 }
 
+/// The event's tuples as `conntrack -E` prints them; a direction the event did not carry
+/// is left out (never a bare `reply `).
 fn ct_text(c: &CtEvent) -> String {
-    let t = |x: &Option<CtTuple>| {
-        x.map(|t| {
-            format!(
-                "src={} dst={} sport={} dport={}",
-                t.src, t.dst, t.sport, t.dport
-            )
-        })
-        .unwrap_or_default()
+    let t = |x: &CtTuple| {
+        format!(
+            "src={} dst={} sport={} dport={}",
+            x.src, x.dst, x.sport, x.dport
+        )
     };
-    format!("{} reply {}", t(&c.orig), t(&c.reply))
+    match (&c.orig, &c.reply) {
+        (Some(o), Some(r)) => format!("{} reply {}", t(o), t(r)),
+        (Some(o), None) => t(o),
+        (None, Some(r)) => format!("reply {}", t(r)),
+        (None, None) => "(no tuple)".to_string(),
+    }
 }
 
 /// A step's rule text (for a policy or a chain's end, what it did) and the rule's
@@ -151,7 +166,13 @@ pub fn render_text(tp: &TracedPacket, ruleset: &Ruleset) -> String {
         }
     }
     for c in &tp.conntrack {
-        let _ = writeln!(s, "  conntrack   {:?} id {:?} {}", c.kind, c.id, ct_text(c));
+        let id = c.id.map(|i| format!(" id {i}")).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  conntrack   {}{id} {}",
+            words::ct_event_kind(c.kind),
+            ct_text(c)
+        );
     }
     if let Some(v) = &tp.sender_sees {
         let _ = writeln!(s, "  sender sees {}", sender_sees(v));
@@ -195,7 +216,9 @@ pub struct TracedJson {
     pub path: Vec<TraceStepJson>,
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
-    pub sender_sees: Option<String>,
+    /// What the sender sees (the answer's schema; `text` is one line): `null` when the
+    /// packet was not refused.
+    pub sender_sees: Option<SenderSeesJson>,
 }
 
 /// One rule or policy the packet met.
@@ -242,7 +265,7 @@ pub fn to_json(tp: &TracedPacket, ruleset: &Ruleset) -> TracedJson {
             .conntrack
             .iter()
             .map(|c| ConntrackJson {
-                event: format!("{:?}", c.kind).to_lowercase(),
+                event: words::ct_event_kind(c.kind).to_string(),
                 id: c.id,
                 tuple: ct_text(c),
             })
@@ -276,8 +299,17 @@ pub fn to_json(tp: &TracedPacket, ruleset: &Ruleset) -> TracedJson {
             })
             .collect(),
         schema_version: SCHEMA_VERSION,
-        sender_sees: tp.sender_sees.as_ref().map(sender_sees),
+        sender_sees: tp.sender_sees.as_ref().map(sender_sees_json),
     }
+}
+
+/// The sender's view as an object, as the answer's JSON has it.
+fn sender_sees_json(v: &SenderView) -> SenderSeesJson {
+    let response = v
+        .response
+        .as_ref()
+        .map(|r| response_with_text(r, response_words(r)));
+    sender_view(v, response, vec![sender_sees(v)])
 }
 
 /// Writes one traced packet as one line of JSON.
@@ -341,4 +373,140 @@ pub fn summary_line(s: &RunSummary) -> String {
         }
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::{AnswerSource, Errno, ResponseKind};
+    use model::expr::Reject;
+    use model::kernel_walk::{CtEventKind, Headers, KernelFate, KernelWalk};
+    use model::{Packet, TcpFlags, L4};
+
+    /// A SYN forwarded from tap0 and refused with an ICMP port unreachable by a host
+    /// whose addresses the tracer could not name (the answer's source is "this host's
+    /// address on the route back"), with the conntrack event of its flow.
+    fn refused_syn() -> TracedPacket {
+        let (src, dst) = ("10.1.1.2".parse().unwrap(), "10.1.0.2".parse().unwrap());
+        let packet = Packet::new(
+            src,
+            dst,
+            L4::Tcp {
+                sport: 1050,
+                dport: 2175,
+                flags: TcpFlags::SYN,
+            },
+        );
+        let headers = Headers {
+            src,
+            dst,
+            proto: 6,
+            tag: 1,
+            ttl: 64,
+            ports: Some((1050, 2175)),
+            tcp_flags: Some(TcpFlags::SYN),
+            icmp: None,
+            quoted_tag: None,
+            tos: 0,
+            len: 60,
+            dont_fragment: true,
+            icmp_id: None,
+        };
+        let tuple = CtTuple {
+            src,
+            dst,
+            proto: 6,
+            sport: 1050,
+            dport: 2175,
+        };
+        TracedPacket {
+            number: 1,
+            packet: packet.clone(),
+            headers,
+            iif: Some("tap0".into()),
+            kernel: KernelWalk {
+                tag: 1,
+                packet,
+                steps: Vec::new(),
+                hooks_done: Vec::new(),
+                fate: KernelFate::Rejected {
+                    step: 0,
+                    with: Some(Reject::Icmp(3)),
+                },
+                final_headers: None,
+                ct_state: None,
+                responses: Vec::new(),
+                answer_stopped: None,
+                events: Vec::new(),
+            },
+            conntrack: vec![CtEvent {
+                kind: CtEventKind::New,
+                orig: Some(tuple),
+                reply: None,
+                status: None,
+                id: Some(7),
+                mark: None,
+            }],
+            sender_sees: Some(SenderView {
+                response: Some(Response {
+                    kind: ResponseKind::Icmp {
+                        icmp_type: 3,
+                        code: 3,
+                    },
+                    from: AnswerSource::RouteBack { via: None },
+                    to: src,
+                    by_stack: false,
+                }),
+                errno: Some(Errno::Econnrefused),
+                ..SenderView::default()
+            }),
+            offline: None,
+        }
+    }
+
+    #[test]
+    fn c1_trace_text_words_the_answer_and_conntrack_without_debug_text() {
+        let text = render_text(&refused_syn(), &Ruleset::default());
+        assert!(
+            text.contains(
+                "sender sees ICMP port unreachable from this host's address on the route back; \
+                 the call fails at once with ECONNREFUSED"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("  conntrack   new id 7 src=10.1.1.2"),
+            "{text}"
+        );
+        for debug in ["Icmp {", "Some(", "New ", "0.0.0.0"] {
+            assert!(!text.contains(debug), "`{debug}` in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn c1_trace_json_sender_sees_is_a_structured_object() {
+        let json = serde_json::to_value(to_json(&refused_syn(), &Ruleset::default())).unwrap();
+        let sees = &json["sender_sees"];
+        assert_eq!(sees["response"]["kind"], "icmp", "{json}");
+        assert_eq!(sees["response"]["icmp_type"], 3);
+        assert_eq!(sees["response"]["icmp_code"], 3);
+        assert_eq!(sees["response"]["from"], serde_json::Value::Null);
+        assert_eq!(sees["errno"], "ECONNREFUSED");
+        assert_eq!(json["conntrack"][0]["event"], "new");
+        assert_eq!(json["schema_version"], 2);
+        assert!(!json.to_string().contains("Icmp {"), "{json}");
+    }
+
+    #[test]
+    fn c1_an_interface_the_input_does_not_give_is_named_so_not_blank() {
+        let blank = String::new();
+        assert_eq!(
+            words::kernel_fate(&KernelFate::Forwarded { oif: blank.clone() }),
+            "forwarded out of an interface the input does not give"
+        );
+        assert_eq!(
+            engine_fate(&engine::Fate::Sent { oif: blank }),
+            "sent out of an interface the input does not give"
+        );
+    }
 }

@@ -88,7 +88,11 @@ pub fn divergence(ruleset: &Ruleset, d: &Divergence) -> String {
             endpoints(engine)
         ),
         Divergence::Conntrack { kernel, engine } => {
-            format!("conntrack: kernel {kernel:?} | engine {engine:?}")
+            format!(
+                "conntrack: kernel {} | engine {}",
+                words::ct_state(*kernel),
+                words::ct_state(*engine)
+            )
         }
         Divergence::Answer {
             kernel_stopped,
@@ -138,13 +142,15 @@ pub fn side_by_side(ruleset: &Ruleset, c: &Comparison) -> String {
 pub fn engine_fate(f: &Fate) -> String {
     match f {
         Fate::Delivered { .. } => "delivered locally".into(),
-        Fate::Forwarded { oif, .. } => format!("forwarded out of {oif}"),
-        Fate::Sent { oif } => format!("sent out of {oif}"),
+        Fate::Forwarded { oif, .. } => format!("forwarded out of {}", words::iface(oif)),
+        Fate::Sent { oif } => format!("sent out of {}", words::iface(oif)),
         Fate::Dropped => "dropped".into(),
         Fate::Rejected { with } => format!("rejected with {with}"),
         Fate::Queued { queue } => format!("queued to {}", queue.num),
-        Fate::RoutingFailed { reason } => format!("lost in routing ({reason:?})"),
-        other => format!("{other:?}"),
+        Fate::RoutingFailed { reason } => {
+            format!("lost in routing ({})", words::routing_failure(reason))
+        }
+        Fate::Undetermined { reason } => format!("undetermined: {}", words::undetermined(reason)),
     }
 }
 
@@ -199,7 +205,7 @@ pub fn kernel_walk(k: &KernelWalk) -> String {
         let _ = writeln!(f, "  leaves as {h}");
     }
     if let Some(s) = k.ct_state {
-        let _ = writeln!(f, "  conntrack {s:?}");
+        let _ = writeln!(f, "  conntrack {}", words::ct_seen(s));
     }
     for (i, r) in k.responses.iter().enumerate() {
         let _ = writeln!(f, "  answered with {r}{}", answer_note(k, i));

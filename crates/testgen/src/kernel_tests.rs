@@ -5,8 +5,17 @@
 
 use model::{Family, Packet, Ruleset, SourceFile, TcpFlags, L4};
 
-/// Whether kernel-backed tests can run. Not root: prints a loud SKIP and returns false,
-/// except under `CI=true`, where not being root is a failure.
+/// Names the file a skipped kernel-backed test appends its name to (one per line), so
+/// that `scripts/test` can count the skips after the suite.
+pub const SKIP_LOG_ENV: &str = "WB_SKIPPED_KERNEL_TESTS";
+
+/// Whether kernel-backed tests can run. Not root: reports a SKIP and returns false, except
+/// under `CI=true`, where not being root is a failure.
+///
+/// libtest captures `eprintln!` and shows the test as `ok`, which reads as "passed": the
+/// SKIP line is written to the process's stderr directly (libtest captures only the print
+/// macros), and the test's name is appended to the file [`SKIP_LOG_ENV`] names, for the
+/// runner's summary.
 pub fn kernel_tests_enabled(test: &str) -> bool {
     if oracle::is_root() {
         return true;
@@ -14,8 +23,26 @@ pub fn kernel_tests_enabled(test: &str) -> bool {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{test}: kernel-backed test needs root, and CI=true forbids skipping");
     }
-    eprintln!("SKIP (not root): {test} needs root (network namespaces, netfilter tracing)");
+    report_skip(test);
     false
+}
+
+/// The SKIP line on the real stderr, and the name in the skip log when one is set.
+fn report_skip(test: &str) {
+    use std::io::Write as _;
+    let line = format!(
+        "SKIP (not root): {test} needs root (network namespaces, netfilter tracing); \
+         it checked nothing\n"
+    );
+    // Best effort: a test that cannot report its skip still skips.
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    if let Some(log) = std::env::var_os(SKIP_LOG_ENV) {
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .and_then(|mut f| writeln!(f, "{test}"));
+    }
 }
 
 pub fn iptables(name: &str, text: &str) -> (SourceFile, Ruleset) {
@@ -121,4 +148,59 @@ pub fn router() -> model::Host {
 /// A whole number from the environment (case counts, seeds of the differential tests).
 pub fn env_usize(k: &str) -> Option<usize> {
     std::env::var(k).ok().and_then(|v| v.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Set in the child run of [`d4_a_skipped_kernel_test_is_visible_despite_the_capture`].
+    const CHILD: &str = "WB_D4_SKIP_CHILD";
+
+    /// Runs this test binary's own test again as `nobody`, without `--nocapture`, as
+    /// `cargo test` would: the SKIP must show in its output and in the skip log.
+    #[test]
+    fn d4_a_skipped_kernel_test_is_visible_despite_the_capture() {
+        if std::env::var_os(CHILD).is_some() {
+            assert!(!kernel_tests_enabled("d4_child_kernel_test"));
+            return;
+        }
+        if !kernel_tests_enabled("d4_a_skipped_kernel_test_is_visible_despite_the_capture") {
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("wb-d4-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // nobody writes the skip log.
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777))
+            .unwrap();
+        let log = dir.join("skipped");
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "kernel_tests::tests::d4_a_skipped_kernel_test_is_visible_despite_the_capture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .env(SKIP_LOG_ENV, &log)
+            .env_remove("CI")
+            .output()
+            .expect("setpriv runs");
+        let logged = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&dir);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("1 passed"),
+            "the child ran: {stdout}\n{stderr}"
+        );
+        assert!(
+            stderr.contains("SKIP (not root): d4_child_kernel_test needs root"),
+            "the skip is visible without --nocapture:\n{stdout}\n{stderr}"
+        );
+        assert_eq!(logged, "d4_child_kernel_test\n");
+    }
 }

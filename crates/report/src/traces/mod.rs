@@ -51,8 +51,8 @@ pub(crate) fn fate_step(f: &KernelFate) -> Option<usize> {
 fn simulated_fate_words(f: &Fate) -> String {
     match f {
         Fate::Delivered { .. } => "delivered locally".into(),
-        Fate::Forwarded { oif, .. } => format!("forwarded out of {oif}"),
-        Fate::Sent { oif } => format!("sent out of {oif}"),
+        Fate::Forwarded { oif, .. } => format!("forwarded out of {}", words::iface(oif)),
+        Fate::Sent { oif } => format!("sent out of {}", words::iface(oif)),
         Fate::Dropped => "dropped".into(),
         Fate::Rejected { with } => format!("rejected with {with}"),
         Fate::Queued { queue } => format!("queued to {}", queue.num),

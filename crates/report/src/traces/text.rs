@@ -83,6 +83,10 @@ fn packet<W: Write>(w: &mut W, n: usize, a: &TraceAnswer, ruleset: &Ruleset) -> 
             "  assumed       a later packet of a traced flow: simulated with an established conntrack entry for it"
         )?;
     }
+    // No rule or policy traced (a packet lost in routing): say so, not an empty section.
+    if a.steps.is_empty() {
+        return writeln!(w, "  path          no rule or policy of the ruleset traced");
+    }
     writeln!(w, "  path")?;
     for s in &a.steps {
         step(w, s, ruleset)?;
@@ -176,7 +180,7 @@ fn step<W: Write>(w: &mut W, s: &KernelStep, ruleset: &Ruleset) -> io::Result<()
                 .rule
                 .text
                 .clone()
-                .unwrap_or_else(|| format!("{:?}", s.event.kind).to_lowercase()),
+                .unwrap_or_else(|| words::step_kind(s.event.kind)),
             placed_words(ruleset, other),
         ),
     };

@@ -133,6 +133,17 @@ pub fn response_kind(k: ResponseKind) -> String {
     }
 }
 
+/// The response's kind as JSON spells it (`tcp_rst`, `syn_ack`, `icmp`, `icmpv6`), with
+/// the ICMP type and code.
+pub fn response_kind_code(k: ResponseKind) -> (&'static str, Option<u8>, Option<u8>) {
+    match k {
+        ResponseKind::TcpRst => ("tcp_rst", None, None),
+        ResponseKind::SynAck => ("syn_ack", None, None),
+        ResponseKind::Icmp { icmp_type, code } => ("icmp", Some(icmp_type), Some(code)),
+        ResponseKind::Icmpv6 { icmp_type, code } => ("icmpv6", Some(icmp_type), Some(code)),
+    }
+}
+
 fn icmp_words(t: u8, c: u8) -> String {
     match (t, c) {
         (3, 0) => "net unreachable".into(),

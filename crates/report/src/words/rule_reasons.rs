@@ -6,6 +6,7 @@ use super::rules::{rule_label, rule_location, rule_number};
 use analysis::reasons::{
     KeyPart, Lookup, Mismatch, NearElement, Repeat, SetMiss, Shadowed, VerdictClass,
 };
+use model::expr::CmpOp;
 use model::packet::IpProto;
 use model::{Key, Pattern, RuleRef, Ruleset, Value};
 
@@ -78,7 +79,7 @@ pub fn pattern_text(key: Key, p: &Pattern) -> String {
         ),
         Pattern::Masked { mask, value } => format!("{value:#x}/{mask:#x}"),
         Pattern::AnyBit(bits) => format!("{bits:#x}"),
-        Pattern::Compare(op, v) => format!("{op:?} {}", value_text(key, v)),
+        Pattern::Compare(op, v) => format!("{} {}", cmp_op(*op), value_text(key, v)),
     }
 }
 
@@ -307,4 +308,15 @@ pub fn repeat(rs: &Ruleset, r: &Repeat) -> Vec<String> {
         lines.push(o.text.clone());
     }
     lines
+}
+
+/// A comparison as nft writes it.
+fn cmp_op(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Ge => ">=",
+        CmpOp::Ne => "!=",
+    }
 }

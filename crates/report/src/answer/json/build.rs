@@ -9,8 +9,8 @@ use super::{
 use crate::words;
 use analysis::remedy::{Remedies, Remedy, Step};
 use engine::{
-    Assumption, Branch, Decider, Event, Fate, LogLine, NatRewrite, Reply, Response, ResponseKind,
-    RouteDecision, RouteKind, Trace, TraceVerdict, UnknownChoice, Warning,
+    Assumption, Branch, Decider, Event, Fate, LogLine, NatRewrite, Reply, Response, RouteDecision,
+    RouteKind, SenderView, Trace, TraceVerdict, UnknownChoice, Warning,
 };
 use model::expr::LogKind;
 use model::{ChainRef, Host, Packet, RuleRef, Ruleset, L4};
@@ -476,12 +476,13 @@ pub(super) fn route(d: &RouteDecision, host: &Host) -> RouteJson {
 }
 
 pub(super) fn response(r: &Response, trace: &Trace, host: &Host) -> ResponseJson {
-    let (kind, icmp_type, icmp_code) = match r.kind {
-        ResponseKind::TcpRst => ("tcp_rst", None, None),
-        ResponseKind::SynAck => ("syn_ack", None, None),
-        ResponseKind::Icmp { icmp_type, code } => ("icmp", Some(icmp_type), Some(code)),
-        ResponseKind::Icmpv6 { icmp_type, code } => ("icmpv6", Some(icmp_type), Some(code)),
-    };
+    response_with_text(r, words::response(r, trace, host))
+}
+
+/// The JSON of a response, with its words already chosen (`trace` has no host state to
+/// word it with).
+pub(crate) fn response_with_text(r: &Response, text: String) -> ResponseJson {
+    let (kind, icmp_type, icmp_code) = words::response_kind_code(r.kind);
     ResponseJson {
         kind: kind.to_string(),
         from: r.from.addr().map(|a| a.to_string()),
@@ -493,14 +494,28 @@ pub(super) fn response(r: &Response, trace: &Trace, host: &Host) -> ResponseJson
         icmp_type,
         icmp_code,
         by_stack: r.by_stack,
-        text: words::response(r, trace, host),
+        text,
     }
 }
 
 pub(super) fn sender_sees(trace: &Trace, host: &Host) -> SenderSeesJson {
     let v = &trace.sender_sees;
+    sender_view(
+        v,
+        v.response.as_ref().map(|r| response(r, trace, host)),
+        words::sender_sees(trace, host),
+    )
+}
+
+/// The JSON of what the sender sees, with the response and the words already made
+/// (`trace` words them without host state).
+pub(crate) fn sender_view(
+    v: &SenderView,
+    response: Option<ResponseJson>,
+    text: Vec<String>,
+) -> SenderSeesJson {
     SenderSeesJson {
-        response: v.response.as_ref().map(|r| response(r, trace, host)),
+        response,
         errno: v.errno.map(|e| e.name().to_string()),
         errno_message: v.errno.map(|e| e.message().to_string()),
         timeout_secs: v.timeout_secs,
@@ -508,7 +523,7 @@ pub(super) fn sender_sees(trace: &Trace, host: &Host) -> SenderSeesJson {
         depends_on_listener: v.depends_on_listener,
         recv_times_out: v.recv_times_out,
         errno_on_send: v.errno_on_send,
-        text: words::sender_sees(trace, host),
+        text,
     }
 }
 

@@ -9,6 +9,7 @@
 //! addresses are strings as `ip` prints them.
 
 mod build;
+pub(crate) use build::{response_with_text, sender_view};
 
 use crate::answer::Answer;
 use crate::words;

@@ -1,0 +1,380 @@
+//! Whole-output snapshots of what users read: the text and JSON answer of every user story
+//! (USER-STORIES.md, on the fixtures `stories.rs` uses) and of every capture fixture, bare
+//! and with its ruleset, so that no word changes without a reviewed snapshot. The usage
+//! errors of issue 11 C4 are here too: they are words users read.
+//!
+//! Runs the built binary from the repository root with relative paths and `NO_COLOR=1`, so
+//! the output is the same on every machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `whyblocked ARGS`, as one reviewable document: the command, the exit status, stdout
+/// (JSON pretty-printed when it is JSON) and stderr.
+fn run(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .output()
+        .expect("the whyblocked binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = pretty_json(&stdout).unwrap_or_else(|| stdout.into_owned());
+    format!(
+        "$ whyblocked {}\nexit status: {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        out.status
+            .code()
+            .map_or("killed by a signal".to_string(), |c| c.to_string()),
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every line of `s` that is a JSON document, pretty-printed (`None`: `s` is not JSON).
+fn pretty_json(s: &str) -> Option<String> {
+    let mut out = String::new();
+    for line in s.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        out += &serde_json::to_string_pretty(&v).ok()?;
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// The text answer and the JSON answer of one invocation, as two snapshots.
+fn text_and_json(name: &str, args: &[&str]) {
+    insta::assert_snapshot!(format!("{name}__text"), run(args));
+    let mut json = args.to_vec();
+    json.insert(
+        usize::from(args.first().is_some_and(|a| !a.starts_with('-'))),
+        "--json",
+    );
+    insta::assert_snapshot!(format!("{name}__json"), run(&json));
+}
+
+const STORIES: &str = "crates/cli/tests/fixtures/stories";
+const UFW_EXAMPLE: &str = "examples/ufw-router/iptables-save.txt";
+const UFW_HOST: &str = "examples/ufw-router/host";
+const STORY2_DIR: &str = "crates/frontends/tests/fixtures/nft";
+const STORY2_HOST: &str = "crates/cli/tests/fixtures/story2-host";
+const LOOPBACK_HOST: &str = "crates/frontends/tests/fixtures/host/loopback";
+const CAPTURES: &str = "crates/evidence/tests/fixtures/pcap";
+
+/// A simulation: `--rules RULES [--host HOST] PACKET...`.
+fn answer(name: &str, rules: &str, host: Option<&str>, packet: &str) {
+    let mut args = vec!["--rules", rules];
+    if let Some(h) = host {
+        args.extend(["--host", h]);
+    }
+    args.extend(packet.split_whitespace());
+    text_and_json(name, &args);
+}
+
+#[test]
+fn story1_ufw_router_rejects_routed_tcp() {
+    let packet = "tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0";
+    answer("story1_with_host", UFW_EXAMPLE, Some(UFW_HOST), packet);
+    // The README's first command: no host state, the way given by the packet spec.
+    answer(
+        "story1_readme_without_host",
+        UFW_EXAMPLE,
+        None,
+        "tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0 out eno1",
+    );
+    answer(
+        "story1_ping_passes",
+        UFW_EXAMPLE,
+        Some(UFW_HOST),
+        "icmp 10.1.1.2 10.1.0.2 in tap0 type echo-request",
+    );
+    text_and_json(
+        "story1_from_ufw_log_line",
+        &[
+            "--rules",
+            UFW_EXAMPLE,
+            "--host",
+            UFW_HOST,
+            "--from-log",
+            "[UFW BLOCK] IN=tap0 OUT=eno1 SRC=10.1.1.2 DST=10.1.0.2 PROTO=TCP SPT=1050 DPT=2175 SYN",
+        ],
+    );
+}
+
+#[test]
+fn story2_port_forward_to_vm_times_out() {
+    let packet = "tcp 198.51.100.7:40000 10.1.2.3:1222 in wan0";
+    for file in ["story2.nft", "story2.listed-a.nft", "story2.json"] {
+        let rules = format!("{STORY2_DIR}/{file}");
+        let name = format!("story2_{}", file.replace(['.', '-'], "_"));
+        answer(&name, &rules, Some(STORY2_HOST), packet);
+    }
+}
+
+#[test]
+fn story3_dnat_then_filter() {
+    answer(
+        "story3_dnat_then_filter",
+        &format!("{STORIES}/story3-dnat.rules"),
+        Some(LOOPBACK_HOST),
+        "tcp 198.51.100.7:40000 192.0.2.10:22 in eth0",
+    );
+}
+
+#[test]
+fn story4_closed_port_vs_firewall() {
+    let packet = "tcp 198.51.100.7:40000 192.0.2.10:8080 in eth0";
+    for rules in [
+        "story4-accept-all",
+        "story4-stateless",
+        "story4-reset",
+        "story4-raw-drop",
+    ] {
+        let name = rules.replace('-', "_");
+        answer(
+            &name,
+            &format!("{STORIES}/{rules}.rules"),
+            Some(LOOPBACK_HOST),
+            packet,
+        );
+    }
+}
+
+#[test]
+fn story5_conntrack_knobs() {
+    let rules = format!("{STORIES}/story5-conntrack.rules");
+    answer(
+        "story5_mid_stream_ack",
+        &rules,
+        Some(LOOPBACK_HOST),
+        "tcp 198.51.100.7:40000 192.0.2.10:22 in eth0 flags A",
+    );
+    answer(
+        "story5_udp",
+        &rules,
+        Some(LOOPBACK_HOST),
+        "udp 198.51.100.7:5353 192.0.2.10:5353 in eth0",
+    );
+}
+
+#[test]
+fn story7_reject_on_loopback() {
+    let rules = format!("{STORIES}/story7-loopback.rules");
+    answer(
+        "story7_tcp_reset",
+        &rules,
+        Some(LOOPBACK_HOST),
+        "tcp 127.0.0.1:40000 127.0.0.1:5432",
+    );
+    answer(
+        "story7_icmp",
+        &rules,
+        Some(LOOPBACK_HOST),
+        "tcp 127.0.0.1:40001 127.0.0.1:5433",
+    );
+}
+
+const EVIDENCE: &str = "crates/evidence/tests/fixtures";
+
+/// The evidence commands on the evidence fixtures (real `conntrack -E` events and kernel
+/// traces recorded in namespaces, ufw log lines): story 4's conntrack events, story 1's log,
+/// and the kernel traces held against the simulation.
+#[test]
+fn evidence_fixtures() {
+    let rules = format!("{EVIDENCE}/router.rules");
+    let host = format!("{EVIDENCE}/host");
+    let with = |command: &str, file: &str| {
+        let file = format!("{EVIDENCE}/{file}");
+        let args = [command, &file, "--rules", &rules, "--host", &host];
+        let name =
+            format!("{command}_{}", file.rsplit('/').next().unwrap()).replace(['-', '.'], "_");
+        text_and_json(&name, &args);
+    };
+    with("conntrack", "conntrack-events.txt");
+    with("log", "ufw.log");
+    for trace in [
+        "nft-monitor-trace.txt",
+        "xtables-monitor.txt",
+        "trace-legacy.txt",
+    ] {
+        with("explain-trace", trace);
+    }
+}
+
+/// Every capture fixture (stories 1, 4, 8 and 9 among them), read alone and diagnosed with
+/// the ruleset and host state it was recorded with.
+#[test]
+fn every_capture_fixture() {
+    let dir = repo().join(CAPTURES);
+    let mut captures: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the capture fixtures")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".pcap").map(str::to_string))
+        .collect();
+    captures.sort();
+    assert!(captures.len() >= 20, "capture fixtures: {captures:?}");
+    for name in &captures {
+        let file = format!("{CAPTURES}/{name}.pcap");
+        let key = name.replace('-', "_");
+        text_and_json(&format!("pcap_{key}"), &["pcap", &file]);
+        let (rules, host, at) = if name == "story1-ufw" {
+            (UFW_EXAMPLE.to_string(), UFW_HOST.to_string(), "tap0")
+        } else {
+            (
+                format!("{CAPTURES}/{name}.rules"),
+                format!("{CAPTURES}/router"),
+                "lan0",
+            )
+        };
+        assert!(Path::new(&repo().join(&rules)).is_file(), "{rules}");
+        text_and_json(
+            &format!("pcap_{key}_with_rules"),
+            &[
+                "pcap", &file, "--rules", &rules, "--host", &host, "--at", at,
+            ],
+        );
+    }
+}
+
+#[test]
+fn c4_usage_errors_are_words_users_read() {
+    insta::assert_snapshot!("c4_mistyped_subcommand", run(&["tarce"]));
+    insta::assert_snapshot!(
+        "c4_mistyped_subcommand_with_options",
+        run(&["tarce", "--nft", "tcp dport 22"])
+    );
+    insta::assert_snapshot!("c4_mistyped_subcommand_json", run(&["--json", "tarce"]));
+    insta::assert_snapshot!("c4_bare_whyblocked", run(&[]));
+    insta::assert_snapshot!(
+        "c4_json_parse_error",
+        run(&[
+            "--json",
+            "--rules",
+            "README.md",
+            "tcp",
+            "1.2.3.4:5",
+            "6.7.8.9:10"
+        ])
+    );
+    insta::assert_snapshot!(
+        "c4_json_unreadable_file",
+        run(&[
+            "--json",
+            "--rules",
+            "no/such/file",
+            "tcp",
+            "1.2.3.4:5",
+            "6.7.8.9:10"
+        ])
+    );
+}
+
+#[test]
+fn c4_help_about_help_succeeds() {
+    let out = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
+        .args(["help", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("Which firewall rule is blocking me"),
+        "{text}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
+        .args(["help", "trace", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Trace real packets"));
+}
+
+#[test]
+fn c4_a_json_error_is_an_error_object_on_stdout() {
+    let out = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
+        .args([
+            "--json",
+            "--rules",
+            "README.md",
+            "tcp",
+            "1.2.3.4:5",
+            "6.7.8.9:10",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let e = &v["error"];
+    assert_eq!(e["kind"], "parse", "{v}");
+    assert_eq!(e["file"], "README.md");
+    assert!(e["line"].as_u64().is_some_and(|l| l >= 1), "{v}");
+    assert!(e["col"].as_u64().is_some_and(|c| c >= 1), "{v}");
+    assert_eq!(e["exit_status"], 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("error: "),
+        "the text still goes to stderr"
+    );
+}
+
+/// The README's first command exits 1 by design; the line under it must say so, with the
+/// status the command really ends with.
+#[test]
+fn d3_readme_first_command_says_what_its_exit_status_means() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let mut lines = readme
+        .lines()
+        .skip_while(|l| !l.contains("&& whyblocked --rules"));
+    let command = lines.next().expect("the README's first whyblocked command");
+    let under = lines.next().unwrap_or_default();
+    let args: Vec<&str> = command
+        .split_once("&& whyblocked ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let code = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
+        .args(&args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+        .status
+        .code()
+        .unwrap();
+    assert!(
+        under.contains(&format!("exits {code}")),
+        "the line under the README's first command must state its exit status {code}: {under:?}"
+    );
+}
+
+/// Interface names the input did not give are never printed blank (`out of ` + nothing).
+#[test]
+fn c1_no_blank_interface_in_any_snapshot() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for blank in [
+            "out of \n",
+            "out of ,",
+            "out of )",
+            "out of `",
+            "via \n",
+            " in \n",
+        ] {
+            assert!(!text.contains(blank), "{}: `{blank}`", path.display());
+        }
+        for debug in ["Some(", "None,", " { icmp_type"] {
+            assert!(
+                !text.contains(debug),
+                "{}: Debug text `{debug}`",
+                path.display()
+            );
+        }
+    }
+}
