@@ -220,7 +220,9 @@ fn packet_from_log(line: &str) -> Result<Packet, Error> {
     let source = SourceFile::new("<log line>", line.trim_end().to_string());
     let record = evidence::log_line::parse(&source).map_err(Error::Parse)?;
     let mut packet = record.packet;
-    let forwarded = record.iif.is_some()
+    // Without `TTL=` the packet gets the default arrival TTL: nothing to restore.
+    let forwarded = record.ttl_logged
+        && record.iif.is_some()
         && record.oif.is_some()
         && record.physin.is_none()
         && record.physout.is_none();

@@ -374,6 +374,11 @@ fn a8_from_log_forward_line_arrived_with_one_more_ttl() {
         .replace("OUT=eno1", "OUT=")
         .replace("DST=10.1.0.2", "DST=10.1.1.1");
     assert_eq!(from_log(&input_line)["packet"]["ttl"], 63);
+
+    // A line without `TTL=` leaves the default arrival TTL alone (64, logged as 63).
+    let without_ttl = FORWARD_LINE.replace(" TTL=63", "");
+    assert_ne!(without_ttl, FORWARD_LINE);
+    assert_eq!(from_log(&without_ttl)["packet"]["ttl"], 64);
 }
 
 #[test]

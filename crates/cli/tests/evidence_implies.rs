@@ -121,7 +121,7 @@ fn a5_pcap_host_state_that_contradicts_the_capture_is_said_so() {
         .unwrap_or_else(|| panic!("{flow}"));
     assert_eq!(
         line.trim(),
-        "! contradicts evidence contradicts the simulation: the capture shows the packet forwarded by this host (an ICMP error about it came from 10.1.1.1, this host's address, not the destination); the simulation has it delivered to this host. The host state or the ruleset given differ from the host the capture comes from, so the simulation does not explain it"
+        "!            evidence contradicts the simulation: the capture shows the packet forwarded by this host (an ICMP error about it came from 10.1.1.1, this host's address, not the destination); the simulation has it delivered to this host. The host state or the ruleset given differ from the host the capture comes from, so the simulation does not explain it"
     );
 }
 
@@ -168,7 +168,7 @@ fn a5_explain_trace_host_state_that_contradicts_the_trace_is_said_so() {
     let lines: Vec<&str> = packet.lines().map(str::trim).collect();
     let at = lines
         .iter()
-        .position(|l| l.starts_with("! contradicts"))
+        .position(|l| l.starts_with("! evidence contradicts"))
         .unwrap_or_else(|| panic!("{packet}"));
     assert!(
         lines[at].contains("the trace shows the packet forwarded by this host (traced in the forward hook); the simulation has it delivered to this host"),
@@ -221,7 +221,7 @@ fn a5_pcap_refused_by_this_host_but_passed_by_the_rules_is_said_so() {
     assert_eq!(code, Some(1), "{text}");
     let flow = block(&text, "flow 1 ");
     assert!(
-        flow.contains("! contradicts evidence contradicts the simulation: the capture shows this host refused the packet (an ICMP error refusing it came from 10.1.1.1, this host's address); the simulation lets it through."),
+        flow.contains("!            evidence contradicts the simulation: the capture shows this host refused the packet (an ICMP error refusing it came from 10.1.1.1, this host's address); the simulation lets it through."),
         "{flow}"
     );
 }

@@ -54,6 +54,9 @@ pub struct LogRecord {
     pub gateway: Option<IpAddr>,
     /// IPv4 congestion-experienced bit (`CE`).
     pub ce: bool,
+    /// Whether the line shows `TTL=`/`HOPLIMIT=` (else the packet's TTL is the default,
+    /// and nothing about the hook it was logged at changes it).
+    pub ttl_logged: bool,
     /// The header an ICMP error quotes: the packet that was refused or lost.
     pub quoted: Option<Quoted>,
 }
@@ -200,6 +203,7 @@ impl<'a> Parser<'a> {
             mtu: fields.mtu,
             gateway: fields.gateway,
             ce: fields.ce,
+            ttl_logged: fields.ttl.is_some(),
             quoted,
             prefix: line[..in_at].to_string(),
             iif: packet.iif.clone(),

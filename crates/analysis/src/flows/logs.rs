@@ -51,7 +51,8 @@ pub fn packet_of(
 ) -> (Packet, Option<Assumed>, bool) {
     let (mut p, assumed) = implied.apply(&record.packet, host);
     // LOG in FORWARD/POSTROUTING sees the TTL after ip_forward decremented it.
-    let forwarded = matches!(implied.way, Some((Way::Forwarded, _)));
+    // Without `TTL=` the packet has the default arrival TTL: nothing to restore.
+    let forwarded = record.ttl_logged && matches!(implied.way, Some((Way::Forwarded, _)));
     if forwarded {
         p.ttl = p.ttl.saturating_add(1);
     }

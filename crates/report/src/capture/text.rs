@@ -260,11 +260,7 @@ fn simulation_text<W: Write>(w: &mut W, s: &Simulated, a: &CaptureAnswer<'_>) ->
         None => "UNDECIDED".to_string(),
     };
     if let Some(c) = &s.contradiction {
-        labelled(
-            w,
-            "! contradicts",
-            &[words::evidence_contradiction(c, "capture")],
-        )?;
+        labelled(w, "!", &[words::evidence_contradiction(c, "capture")])?;
     }
     if let Some(i) = &s.assumed {
         labelled(w, "assumed", &[words::evidence_assumption(i, "capture")])?;

@@ -63,11 +63,7 @@ fn packet<W: Write>(w: &mut W, n: usize, a: &TraceAnswer, ruleset: &Ruleset) -> 
     writeln!(w, "packet {}  {shown}  (line {}{id})", n + 1, a.traced.line)?;
     traced_fate(w, a, ruleset)?;
     if let Some(c) = &a.contradiction {
-        writeln!(
-            w,
-            "  ! contradicts {}",
-            words::evidence_contradiction(c, "trace")
-        )?;
+        writeln!(w, "  ! {}", words::evidence_contradiction(c, "trace"))?;
     }
     simulation(w, a, ruleset)?;
     if let Some(x) = &a.assumed {
