@@ -313,6 +313,19 @@ pub fn run_explain_trace<W: Write>(a: &ExplainTraceArgs, out: &mut W) -> Result<
     }
     .and_then(|()| out.flush())
     .map_err(Error::Output)?;
+    // Trace lines, none of which could be read: "0 diverge" would be an all-clear without
+    // ground.
+    if file.packets.is_empty() {
+        return Err(Error::Input(format!(
+            "{name}: no traced packet could be read ({} malformed trace lines{}; the first shown above)",
+            file.malformed,
+            if file.orphans > 0 {
+                format!(", {} events of packets whose start is missing", file.orphans)
+            } else {
+                String::new()
+            }
+        )));
+    }
     Ok(if !simulate {
         Conclusion::Done
     } else if answers.iter().any(|t| !t.divergences.is_empty()) {
@@ -332,6 +345,15 @@ pub fn run_conntrack<W: Write>(a: &ConntrackArgs, out: &mut W) -> Result<Conclus
     };
     let (text, name) = read_all(&a.file, "conntrack events or a conntrack -L listing")?;
     let file = evidence::conntrack_events::parse(&name, &text);
+    // Lines, none of them an event or entry: not a conntrack file (an empty table is
+    // only conntrack's own summary line, "0 flow entries have been shown.").
+    if file.events == 0 && !text.contains("flow entries have been shown") {
+        return Err(Error::Input(format!(
+            "{name}: no conntrack event or entry found ({} malformed, {} other lines; expected \
+             `conntrack -E` events or a `conntrack -L` listing)",
+            file.malformed, file.other
+        )));
+    }
     let asked: Vec<_> = packet
         .iter()
         .map(|p| {

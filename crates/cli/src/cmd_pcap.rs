@@ -21,7 +21,8 @@ use std::path::PathBuf;
 /// With --rules (and --host), each failed flow's first packet is simulated at the capture
 /// point (--at) and the deciding rule named.
 /// Exit status: 0 no failed flow, 1 some flow failed, 2 input error (a capture that stops
-/// being readable part-way is reported up to that point, then exits 2).
+/// being readable part-way is reported up to that point, then exits 2), 3 no IP packet in
+/// the capture (nothing to judge).
 #[derive(Debug, clap::Args)]
 pub struct PcapArgs {
     /// The capture file; `-` reads standard input.
@@ -140,6 +141,8 @@ pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Conclusion, Error> {
     }
     Ok(if analysis.has_failures() {
         Conclusion::Blocked
+    } else if analysis.shows_no_traffic() {
+        Conclusion::Undecided
     } else {
         Conclusion::Passed
     })

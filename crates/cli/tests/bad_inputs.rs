@@ -405,7 +405,7 @@ fn rows() -> Vec<Row> {
             default: None,
             per_command: &[
                 ("log", 0, "{}: 2 lines, 0 firewall log lines in 0 flows"),
-                ("conntrack", 0, "{}: 0 events in 0 flows"),
+                ("conntrack", 2, "error: {}: no conntrack event or entry found ("),
                 ("explain-trace", 2, "error: {}: no trace lines found"),
                 ("pcap", 2, "error: {}: at byte 0: not a pcap or pcapng file"),
             ],
@@ -464,7 +464,7 @@ fn rows() -> Vec<Row> {
             default: None,
             per_command: &[
                 ("log", 0, "{}: 1 lines, 1 firewall log lines in 1 flows"),
-                ("conntrack", 0, "{}: 0 events in 0 flows"),
+                ("conntrack", 2, "error: {}: no conntrack event or entry found ("),
                 ("explain-trace", 2, "error: {}: no trace lines found"),
                 ("pcap", 2, "error: {}: at byte 0: not a pcap or pcapng file"),
             ],
@@ -482,8 +482,8 @@ fn rows() -> Vec<Row> {
             default: None,
             per_command: &[
                 ("log", 0, "{}: 1 lines, 0 firewall log lines in 0 flows"),
-                ("conntrack", 0, "{}: 0 events in 0 flows"),
-                ("explain-trace", 0, "{} (iptables-legacy TRACE): 0 traced packets"),
+                ("conntrack", 2, "error: {}: no conntrack event or entry found ("),
+                ("explain-trace", 2, "error: {}: no traced packet could be read (1 malformed trace lines"),
                 ("pcap", 2, "error: {}: at byte 0: not a pcap or pcapng file"),
             ],
             shows: &[],
@@ -524,6 +524,45 @@ fn rows() -> Vec<Row> {
                 ("pcap", 2, "error: {}: at byte 0: the file ends inside its header"),
             ],
             shows: &[],
+        },
+        Row {
+            input: "trace whose every line is malformed",
+            reads: Reads::Evidence,
+            make: |s| s.write("bad.trace", b"TRACE: raw:PREROUTING:policy:2 IN=eth0 garbage\n"),
+            default: None,
+            per_command: &[
+                (
+                    "explain-trace",
+                    2,
+                    "error: {}: no traced packet could be read (1 malformed trace lines; the first shown above)",
+                ),
+                ("log", 0, "{}: 1 lines, 0 firewall log lines in 0 flows, 0 malformed, 1 other lines"),
+                (
+                    "conntrack",
+                    2,
+                    "error: {}: no conntrack event or entry found (1 malformed, 0 other lines;",
+                ),
+                ("pcap", 2, "error: {}: at byte 0: not a pcap or pcapng file"),
+            ],
+            shows: &[("explain-trace", "expected `SRC=` in the log line")],
+        },
+        Row {
+            input: "capture without a packet (header only, or cut inside its first record)",
+            reads: Reads::Evidence,
+            make: |s| s.write("empty.pcap", PCAP_HEADER),
+            default: None,
+            per_command: &[
+                ("log", 2, "error: {} is not a kernel log: it looks like a pcap capture"),
+                (
+                    "conntrack",
+                    2,
+                    "error: {} is not conntrack events or a conntrack -L listing: it looks like a \
+                     pcap capture",
+                ),
+                ("explain-trace", 2, "error: {} is not a packet trace: it looks like a pcap capture"),
+                ("pcap", 3, "capture   {} (pcap, Ethernet): 0 frames, 0 flows"),
+            ],
+            shows: &[("pcap", "no IP packet in the capture: nothing to judge")],
         },
     ]
 }

@@ -100,6 +100,13 @@ impl CaptureAnalysis {
     pub fn has_failures(&self) -> bool {
         self.failed > 0
     }
+
+    /// Whether the capture holds no IP packet at all: "no flow failed" would then be an
+    /// all-clear without ground (an empty file, a wrong interface or capture filter, a
+    /// file cut inside its first record).
+    pub fn shows_no_traffic(&self) -> bool {
+        self.packets.ip == 0
+    }
 }
 
 /// Reads and analyses a capture. `progress` is called now and then with the bytes read.

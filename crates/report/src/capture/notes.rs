@@ -16,6 +16,13 @@ pub(super) fn reading_notes(an: &CaptureAnalysis) -> Vec<String> {
             "the file ends inside a record at byte {at} (cut short)"
         ));
     }
+    if an.shows_no_traffic() {
+        out.push(
+            "the capture holds no IP packet: check the interface and filter it was taken \
+             with (`tcpdump -i IF`), and that it was not cut before its first packet"
+                .to_string(),
+        );
+    }
     let p = &an.packets;
     let evicted_open = if an.evicted_open == 1 {
         "evicted before it ended: its fate is unknown"

@@ -14,6 +14,10 @@ use std::io::{self, Write};
 pub fn render<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()> {
     let an = a.analysis;
     header(w, a)?;
+    if an.shows_no_traffic() {
+        writeln!(w, "\nno IP packet in the capture: nothing to judge")?;
+        return Ok(());
+    }
     if an.findings.is_empty() {
         writeln!(w, "\nno failed or suspicious flow")?;
         if an.fine.is_empty() {
