@@ -43,6 +43,13 @@ pub(super) fn assumption(a: &Assumption, packet: &Packet) -> AssumptionJson {
             key: key.clone(),
             value: value.clone(),
         },
+        Assumption::LegacyBackendForDepth { table, depth, path } => {
+            AssumptionKind::LegacyBackendForDepth {
+                table: table.clone(),
+                depth: *depth,
+                path: path.clone(),
+            }
+        }
     };
     AssumptionJson {
         kind,
