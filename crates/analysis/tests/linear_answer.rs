@@ -10,6 +10,7 @@
 //! The rulesets: an iptables INPUT chain of N rules ending in a DROP rule (the fix goes
 //! before it, `-I INPUT N`), a FORWARD chain of N rules whose policy drops (the fix is
 //! appended), both with repeated rules; and an nft input chain of N rules that drops.
+#![allow(clippy::print_stderr)] // the counts, and a SKIP without valgrind, are the point.
 
 use engine::{Options, Outcome};
 use model::tool_config::ToolConfig;
@@ -126,7 +127,10 @@ fn instructions(n: usize, stage: &str) -> u64 {
         .output()
         .expect("valgrind runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "worker at {n} ({stage}) failed:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "worker at {n} ({stage}) failed:\n{stderr}"
+    );
     // "==123== I   refs:      1,234,567"
     let line = stderr
         .lines()
@@ -166,7 +170,10 @@ fn d8_answer_steps_grow_linearly() {
     let small = answer_at(n);
     let large = answer_at(4 * n);
     let growth = large as f64 / small as f64;
-    eprintln!("answer instructions: {small} at {n} rules, {large} at {} rules: x{growth:.2}", 4 * n);
+    eprintln!(
+        "answer instructions: {small} at {n} rules, {large} at {} rules: x{growth:.2}",
+        4 * n
+    );
     assert!(
         growth <= 5.0,
         "the answer's work grew x{growth:.2} for 4x the rules ({small} -> {large} instructions): a step is worse than linear"

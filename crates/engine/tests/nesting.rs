@@ -13,7 +13,9 @@ const NFT_HEADER: &str =
 
 /// INPUT -> c1 -> ... -> c`depth` (`depth` nested jumps, or gotos); the deepest chain drops.
 fn iptables_nested(header: &str, depth: usize, verb: &str) -> String {
-    let mut s = format!("{header}*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    let mut s = format!(
+        "{header}*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+    );
     for i in 1..=depth {
         s += &format!(":c{i} - [0:0]\n");
     }
@@ -119,10 +121,11 @@ fn a10_iptables_legacy_listing_is_simulated_at_any_loop_free_depth() {
                 Some(&Fate::Dropped),
                 "depth {depth} {verb}"
             );
-            assert!(out.primary().assumptions.iter().all(|a| !matches!(
-                a,
-                Assumption::LegacyBackendForDepth { .. }
-            )));
+            assert!(out
+                .primary()
+                .assumptions
+                .iter()
+                .all(|a| !matches!(a, Assumption::LegacyBackendForDepth { .. })));
         }
     }
 }
@@ -142,10 +145,11 @@ fn a10_listing_without_a_backend_deeper_than_nf_tables_allows_assumes_legacy() {
     assert_eq!(assumed, Some(("filter".to_string(), 20, path)));
     // Within nf_tables' limit nothing is assumed.
     let shallow = run_iptables(&iptables_nested("", 15, "-j"));
-    assert!(shallow.primary().assumptions.iter().all(|a| !matches!(
-        a,
-        Assumption::LegacyBackendForDepth { .. }
-    )));
+    assert!(shallow
+        .primary()
+        .assumptions
+        .iter()
+        .all(|a| !matches!(a, Assumption::LegacyBackendForDepth { .. })));
 }
 
 #[test]

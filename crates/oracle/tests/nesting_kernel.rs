@@ -4,6 +4,7 @@
 //! `iptables-nft-restore` and `iptables-legacy-restore`, and whether the kernel loads it
 //! must be whether the simulation does not refuse it. Where it loads, a UDP datagram sent
 //! inside the namespace must meet the fate the simulation gives it.
+#![allow(clippy::print_stderr)] // a SKIP for a loader not installed is the point.
 
 use engine::{simulate, Fate, Options, Undetermined};
 use model::{Family, Host, Packet, Ruleset, SourceFile, L4};
@@ -94,8 +95,13 @@ fn udp_to_loopback() -> Packet {
 }
 
 fn installed(program: &str) -> bool {
-    cmd::run("sh", &["-c", &format!("command -v {program}")], None, cmd::DEFAULT_TIMEOUT)
-        .is_ok_and(|o| o.success)
+    cmd::run(
+        "sh",
+        &["-c", &format!("command -v {program}")],
+        None,
+        cmd::DEFAULT_TIMEOUT,
+    )
+    .is_ok_and(|o| o.success)
 }
 
 #[test]
@@ -125,7 +131,12 @@ fn a10_kernel_nesting_limits_per_backend_agree_with_the_simulation() {
             let loaded = cmd::in_ns(&ns, loader.program(), args, Some(text.as_bytes()))
                 .expect("loader runs");
             let rs = loader.parse(&text);
-            let out = simulate(&rs, &Host::default(), &udp_to_loopback(), &Options::default());
+            let out = simulate(
+                &rs,
+                &Host::default(),
+                &udp_to_loopback(),
+                &Options::default(),
+            );
             let fate = out.decided_fate().cloned();
             let refused = matches!(
                 fate,
@@ -134,7 +145,8 @@ fn a10_kernel_nesting_limits_per_backend_agree_with_the_simulation() {
                 })
             );
             assert_eq!(
-                loaded.success, !refused,
+                loaded.success,
+                !refused,
                 "{loader:?} depth {depth}: kernel loaded = {} ({}), simulated {fate:?}",
                 loaded.success,
                 loaded.stderr.trim()
@@ -143,7 +155,10 @@ fn a10_kernel_nesting_limits_per_backend_agree_with_the_simulation() {
                 // The deepest chain drops: the kernel refuses to send (EPERM).
                 let sent = cmd::in_ns(&ns, "bash", &["-c", "echo x > /dev/udp/127.0.0.1/9"], None)
                     .expect("bash runs");
-                assert!(!sent.success, "{loader:?} depth {depth}: the kernel sent it");
+                assert!(
+                    !sent.success,
+                    "{loader:?} depth {depth}: the kernel sent it"
+                );
                 assert_eq!(fate, Some(Fate::Dropped), "{loader:?} depth {depth}");
             } else {
                 assert!(

@@ -245,7 +245,12 @@ pub(super) fn decider_json(rs: &Ruleset, d: &Decider) -> Option<RuleJson> {
 }
 
 pub(super) fn rule_json(rs: &Ruleset, at: RuleRef) -> Option<RuleJson> {
-    let number = rs.tables.get(at.table)?.chains.get(at.chain)?.source_rule_number(at.rule);
+    let number = rs
+        .tables
+        .get(at.table)?
+        .chains
+        .get(at.chain)?
+        .source_rule_number(at.rule);
     numbered_rule_json(rs, at, number)
 }
 
