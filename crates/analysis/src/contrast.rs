@@ -19,8 +19,8 @@ pub struct PingContrast {
 }
 
 /// For a blocked TCP/UDP/SCTP packet, the fate of an echo request with the same addresses,
-/// interfaces and mark. `None` when the packet passed, is itself ICMP, or the ping's own
-/// fate is undecided (its Unknowns would make the contrast misleading).
+/// interfaces and mark. `None` when the packet passed, is itself ICMP, or either fate is
+/// undecided or cannot be simulated (a ruleset the kernel refuses blocks nothing).
 pub fn ping_contrast(
     ruleset: &Ruleset,
     host: &Host,
@@ -28,7 +28,11 @@ pub fn ping_contrast(
     outcome: &Outcome,
     options: &Options,
 ) -> Option<PingContrast> {
-    if outcome.decided_fate().is_none_or(Fate::passed) || packet.l4.ports().is_none() {
+    let undetermined = |f: &Fate| matches!(f, Fate::Undetermined { .. });
+    let blocked = outcome
+        .decided_fate()
+        .is_some_and(|f| !f.passed() && !undetermined(f));
+    if !blocked || packet.l4.ports().is_none() {
         return None;
     }
     let l4 = if packet.is_ipv6() {
@@ -52,7 +56,7 @@ pub fn ping_contrast(
     ping.src_mac = packet.src_mac;
     ping.dst_mac = packet.dst_mac;
     let result = engine::simulate(ruleset, host, &ping, options);
-    let fate = result.decided_fate()?.clone();
+    let fate = result.decided_fate().filter(|f| !undetermined(f))?.clone();
     let decider = result.primary().decider.clone();
     Some(PingContrast {
         packet: ping,
@@ -91,6 +95,27 @@ COMMIT
         let c = run("tcp 10.0.0.2:1000 10.0.1.2:80 in eth0 out eth1").expect("contrast");
         assert!(matches!(c.fate, Fate::Forwarded { .. }));
         assert!(matches!(c.decider, Decider::Rule(at) if at.rule == 0));
+    }
+
+    /// Issue 11 A10: a ruleset the kernel refuses to load (here a jump loop) blocks
+    /// nothing, so there is no "ping is blocked too" to say.
+    #[test]
+    fn a10_a_ruleset_the_kernel_refuses_has_no_ping_contrast() {
+        let text = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:a - [0:0]\n:b - [0:0]\n-A FORWARD -j a\n-A a -g b\n-A b -g a\nCOMMIT\n";
+        let rs =
+            frontends::iptables_save::parse(&SourceFile::new("r", text), Some(Family::Ip)).unwrap();
+        let args: Vec<String> = "tcp 10.0.0.2:1000 10.0.1.2:80 in eth0 out eth1"
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        let packet = frontends::packet_spec::parse(&args).unwrap().packet;
+        let (host, options) = (Host::default(), Options::default());
+        let outcome = engine::simulate(&rs, &host, &packet, &options);
+        assert!(matches!(
+            outcome.decided_fate(),
+            Some(Fate::Undetermined { .. })
+        ));
+        assert_eq!(ping_contrast(&rs, &host, &packet, &outcome, &options), None);
     }
 
     #[test]

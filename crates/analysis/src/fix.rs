@@ -34,6 +34,7 @@ use crate::fix_facts::{Blocker, FixCaveat, FlowOpening, Opens, RuleSite, Service
 use crate::fix_nft::out_interface;
 use engine::{Decider, Event, Fate, Options, Outcome, Trace};
 use model::{ChainRef, Family, Hook, Host, Packet, Rule, RuleRef, Ruleset, SourceFile, L4};
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// At most this many ACCEPT rules are combined before giving up.
@@ -166,7 +167,8 @@ pub(crate) fn search(
         return structural(ruleset, host, packet, options, first_trace, places[0]);
     }
 
-    let mut current = ruleset.clone();
+    // Borrowed until the first rule is added: a copy of a large ruleset is costly.
+    let mut current = Cow::Borrowed(ruleset);
     let mut trace = first_trace.clone();
     let mut rules: Vec<FixRule> = Vec::new();
     let mut placements: Vec<FixCaveat> = Vec::new();
@@ -216,7 +218,7 @@ pub(crate) fn search(
             });
         }
         rules.push(rule);
-        current = patched;
+        current = Cow::Owned(patched);
         let passes = out.decided_fate().is_some_and(Fate::passed);
         trace = out.primary().clone();
         last_outcome = Some(out);
@@ -261,7 +263,7 @@ pub(crate) fn search(
         passes,
         opens,
         caveats,
-        patched: current,
+        patched: current.into_owned(),
     })
 }
 

@@ -3,6 +3,7 @@
 use crate::warning::{Assumption, Warning};
 use model::expr::{Nat, NatKind, Queue, Reject, Undecidable};
 use model::host::Socket;
+use model::ruleset::Backend;
 use model::{ChainRef, Hook, Packet, RuleRef};
 use std::net::IpAddr;
 
@@ -374,11 +375,29 @@ pub enum Undetermined {
         /// The chain named by the jump.
         name: String,
     },
-    /// Jumps loop or nest deeper than the kernel allows (it refuses such a ruleset with
-    /// ELOOP / EMLINK); `chain` is where the loop closed.
+    /// Chains reachable from a base chain of the table reach themselves: no backend loads
+    /// it (x_tables -ELOOP, nf_tables -ELOOP or -EMLINK).
     JumpLoop {
-        /// Where the loop closed.
-        chain: ChainRef,
+        /// The table's name.
+        table: String,
+        /// The chains of the loop by name, in jump order, the first repeated at the end.
+        cycle: Vec<String>,
+    },
+    /// nf_tables refuses the table (-EMLINK): a path from a base chain takes
+    /// `NFT_JUMP_STACK_SIZE` (16) jumps or gotos; iptables-legacy would load it.
+    NestedTooDeep {
+        /// The table's name.
+        table: String,
+        /// The chains of that path by name, the base chain first.
+        path: Vec<String>,
+        /// The backend the input names (native nft or iptables-nft).
+        backend: Backend,
+    },
+    /// One traversal entered more chains than are followed (loop-free chains re-entered
+    /// over and over); the limit.
+    TooManyChainEntries {
+        /// Chain entries followed.
+        limit: usize,
     },
 }
 

@@ -47,6 +47,17 @@ pub enum Assumption {
         /// For IPv6 (no broadcast routes then).
         v6: bool,
     },
+    /// The table nests chains deeper than nf_tables loads (`NFT_JUMP_STACK_SIZE`) and the
+    /// input does not name its backend: only iptables-legacy loads it, so that backend is
+    /// assumed.
+    LegacyBackendForDepth {
+        /// The table's name.
+        table: String,
+        /// The deepest nesting, in jumps.
+        depth: usize,
+        /// The first chains of the deepest path by name: the base chain and 16 jumps.
+        path: Vec<String>,
+    },
     /// A sysctl was not given and no sysctls at all were: this value was taken because the
     /// packet spec implies it (e.g. forwarding on for a packet given `in X out Y`), not
     /// the kernel default.

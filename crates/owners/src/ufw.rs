@@ -173,9 +173,7 @@ fn claim_user_rules(chain: &mut Chain, tuples: Option<&[TupleLines]>, family: Fa
                 .map(move |r| (t, r.target.as_deref()))
         })
         .collect();
-    let numbers: Vec<usize> = (0..chain.rules.len())
-        .map(|i| chain.source_rule_number(i))
-        .collect();
+    let numbers = chain.source_rule_numbers();
     let source_rules = numbers.last().copied().unwrap_or(0);
     let tied = tuples.is_some()
         && source_rules == lines.len()

@@ -401,8 +401,9 @@ fn place_rule(
             }
         }
     }
+    let numbers = chain.source_rule_numbers();
     let fitting: Vec<RuleRef> = (0..chain.rules.len())
-        .filter(|&i| i == 0 || chain.source_rule_number(i) != chain.source_rule_number(i - 1))
+        .filter(|&i| i == 0 || numbers[i] != numbers[i - 1])
         .map(rule_ref)
         .filter(|&r| verdict_fits(ruleset, r, s.verdict.as_ref()))
         .collect();

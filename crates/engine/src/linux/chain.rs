@@ -5,11 +5,11 @@
 //! `accept` ends this base chain only (the caller runs the next base chain on the hook);
 //! `drop`, `reject` and `queue` end the packet's path.
 //!
-//! Loops cannot be loaded into the kernel (`mark_source_chains` -ELOOP, nft
-//! `nft_chain_validate`), so a ruleset that has one is reported
-//! ([`Undetermined::JumpLoop`]), never followed forever: a jump to a chain already on the
-//! call stack, a stack deeper than [`MAX_DEPTH`], or more than [`MAX_CHAIN_ENTRIES`] chain
-//! entries in one traversal (a `goto` cycle).
+//! A table the kernel would refuse for the way its chains nest (a loop; nf_tables' depth
+//! limit: [`crate::linux::nesting`]) ends the path where it enters that table
+//! ([`Undetermined::JumpLoop`], [`Undetermined::NestedTooDeep`]), naming the chains; the
+//! traversal itself never meets a loop. More than [`MAX_CHAIN_ENTRIES`] chain entries in
+//! one traversal (loop-free chains re-entered over and over) end it too.
 //!
 //! An Unknown match either branches (the rule's verdict depends on it) or, when everything
 //! after it in the rule is a match or a non-terminal action (LOG, counter, TRACE, a shown
@@ -18,16 +18,14 @@
 
 use crate::linux::action::{self, Flow};
 use crate::linux::eval::{self, Truth};
+use crate::linux::nesting::Nesting;
 use crate::linux::walk::{End, Frame, Walk};
 use crate::trace::{Decider, Event, Fate, TraceVerdict, Undetermined, UnknownChoice, UnknownSite};
-use crate::warning::Warning;
+use crate::warning::{Assumption, Warning};
 use model::expr::{ct_status, Action, Undecidable};
 use model::ruleset::{priority, ChainType, Step};
 use model::{ChainRef, Hook, Rule, RuleRef, Verdict};
 
-/// Deepest jump nesting followed (nft allows 16; xtables has no fixed limit but rejects
-/// loops).
-pub const MAX_DEPTH: usize = 64;
 /// Most chain entries (jumps and gotos) in one base chain traversal.
 pub const MAX_CHAIN_ENTRIES: usize = 10_000;
 
@@ -88,6 +86,9 @@ fn run_base_chain_inner(w: &mut Walk<'_, '_>, hook: Hook, base: ChainRef) -> Res
         .base
         .as_ref()
         .map_or(ChainType::Filter, |b| b.chain_type);
+    if let Err(refused) = nesting_loads(w, base.table) {
+        return Err(end(refused.0, Decider::Rule(refused.1), hook));
+    }
     w.stack.clear();
     let mut cur = base;
     let mut idx = 0usize;
@@ -157,19 +158,15 @@ fn run_base_chain_inner(w: &mut Walk<'_, '_>, hook: Hook, base: ChainRef) -> Res
                         chain: target,
                     };
                     entries += 1;
-                    let jump = matches!(flow, Flow::Jump(_));
-                    let loops = target == cur
-                        || target == base
-                        || w.stack.iter().any(|f| f.chain == target)
-                        || w.stack.len() >= MAX_DEPTH
-                        || entries > MAX_CHAIN_ENTRIES;
-                    if loops {
+                    if entries > MAX_CHAIN_ENTRIES {
                         let fate = Fate::Undetermined {
-                            reason: Undetermined::JumpLoop { chain: target },
+                            reason: Undetermined::TooManyChainEntries {
+                                limit: MAX_CHAIN_ENTRIES,
+                            },
                         };
                         return Err(end(fate, Decider::Rule(at), hook));
                     }
-                    if jump {
+                    if matches!(flow, Flow::Jump(_)) {
                         w.stack.push(Frame {
                             chain: cur,
                             next: idx + 1,
@@ -181,6 +178,46 @@ fn run_base_chain_inner(w: &mut Walk<'_, '_>, hook: Hook, base: ChainRef) -> Res
             },
         }
     }
+}
+
+/// Whether the kernel loads table `table` as its chains nest: `Err` with the fate and the
+/// refused jump when it does not; the backend assumed, when only one loads it.
+fn nesting_loads(w: &mut Walk<'_, '_>, table: usize) -> Result<(), (Fate, RuleRef)> {
+    let names = |chains: &[ChainRef]| -> Vec<String> {
+        chains
+            .iter()
+            .map(|&c| w.ruleset().chain_at(c).name.clone())
+            .collect()
+    };
+    let table_name = || w.ruleset().tables[table].name.clone();
+    let reason = match w.prep.nesting(table) {
+        Nesting::Loads => return Ok(()),
+        Nesting::LegacyOnly { depth, path } => {
+            let assumption = Assumption::LegacyBackendForDepth {
+                table: table_name(),
+                depth: *depth,
+                path: names(path),
+            };
+            w.assume(assumption);
+            return Ok(());
+        }
+        Nesting::Loop { cycle, at } => (
+            Undetermined::JumpLoop {
+                table: table_name(),
+                cycle: names(cycle),
+            },
+            *at,
+        ),
+        Nesting::TooDeep { path, at, backend } => (
+            Undetermined::NestedTooDeep {
+                table: table_name(),
+                path: names(path),
+                backend: *backend,
+            },
+            *at,
+        ),
+    };
+    Err((Fate::Undetermined { reason: reason.0 }, reason.1))
 }
 
 fn end(fate: Fate, by: Decider, hook: Hook) -> End {

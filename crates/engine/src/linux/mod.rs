@@ -13,6 +13,8 @@
 //! - [`reject`]: the RST or ICMP error a REJECT (or the stack) sends, and from which address;
 //! - [`symptom`]: what the sender observes and what its `connect()` returns;
 //! - [`logline`]: the line LOG writes to the kernel log, in the kernel's format;
+//! - [`nesting`]: whether the kernel loads the way a table's chains nest (loops, depth per
+//!   backend);
 //! - [`prepared`]: a ruleset indexed once (hook lists, resolved jumps) for many simulations;
 //! - [`action`]: what a rule's actions do (verdicts, marks, NAT, LOG);
 //! - [`walk`]: the explicit state of one simulated path.
@@ -26,6 +28,7 @@ pub(crate) mod eval;
 mod hostkit;
 pub(crate) mod logline;
 pub(crate) mod nat;
+pub(crate) mod nesting;
 pub(crate) mod path;
 pub(crate) mod prepared;
 pub(crate) mod reject;

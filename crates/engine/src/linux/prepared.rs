@@ -18,6 +18,7 @@
 //!   the NAT core's private list), so a nat chain's priority orders it only against other
 //!   nat chains.
 
+use crate::linux::nesting::{self, Nesting};
 use model::expr::{Effect, Key, Pattern, Test, Value};
 use model::ruleset::{priority, ChainType, Links, Step};
 use model::{ChainRef, Family, Hook, Packet, Rule, RuleRef, Ruleset};
@@ -66,6 +67,8 @@ pub struct Prepared<'r> {
     /// Per table, chain and rule: a compact form of the rule's first match, checked before
     /// the rule itself is read (most rules of a large ruleset fail on their first match).
     quick: Vec<Vec<Vec<Quick>>>,
+    /// Per table: whether the kernel loads its chain nesting.
+    nesting: Vec<Nesting>,
 }
 
 /// A rule's first match when it is a plain address or protocol comparison, packed so
@@ -217,12 +220,25 @@ impl<'r> Prepared<'r> {
                     .collect()
             })
             .collect();
-        Prepared {
+        let mut prepared = Prepared {
             ruleset,
             hooks,
             links: ruleset.link(),
             quick,
-        }
+            nesting: Vec::new(),
+        };
+        prepared.nesting = nesting::of_ruleset(&prepared);
+        prepared
+    }
+
+    /// What the kernel makes of table `table`'s chain nesting.
+    pub fn nesting(&self, table: usize) -> &Nesting {
+        &self.nesting[table]
+    }
+
+    /// The chains that chain `at`'s rules jump or go to.
+    pub fn chain_targets(&self, at: ChainRef) -> impl Iterator<Item = usize> + '_ {
+        self.links.chain_targets(at)
     }
 
     /// The quick checks of the rules of chain `at`.

@@ -161,10 +161,35 @@ pub fn undetermined(u: &engine::Undetermined) -> String {
                 "a jump to chain {name}, which does not exist (the kernel refuses such a ruleset)"
             )
         }
-        engine::Undetermined::JumpLoop { chain } => format!(
-            "jumps loop at chain#{} (the kernel refuses such a ruleset)",
-            chain.chain
+        engine::Undetermined::JumpLoop { table, cycle } => format!(
+            "the chains of table {table} jump in a loop, {} (the kernel refuses to load such a \
+             ruleset)",
+            cycle.join(" -> ")
         ),
+        engine::Undetermined::NestedTooDeep {
+            table,
+            path,
+            backend,
+        } => format!(
+            "table {table} nests chains {} jumps deep, {}: {} refuses to load it (nf_tables \
+             allows at most 15; iptables-legacy would load it)",
+            path.len().saturating_sub(1),
+            path.join(" -> "),
+            backend_name(*backend)
+        ),
+        engine::Undetermined::TooManyChainEntries { limit } => format!(
+            "one chain traversal entered more than {limit} chains (chains re-entered over and \
+             over); not followed further"
+        ),
+    }
+}
+
+/// How the words name a backend.
+pub fn backend_name(backend: model::ruleset::Backend) -> &'static str {
+    match backend {
+        model::ruleset::Backend::Nftables => "nftables (nft -f)",
+        model::ruleset::Backend::IptablesNft => "iptables-nft (iptables over nf_tables)",
+        model::ruleset::Backend::IptablesLegacy => "iptables-legacy",
     }
 }
 

@@ -61,6 +61,12 @@ pub fn assumption(a: &Assumption, packet: &Packet) -> String {
         Assumption::SysctlAssumed { key, value } => {
             format!("{key} = {value} (implied by the packet spec; no sysctls given)")
         }
+        Assumption::LegacyBackendForDepth { table, depth, path } => format!(
+            "the iptables-legacy backend: table {table} nests chains {depth} jumps deep ({} ...), \
+             which only iptables-legacy loads (nf_tables, under iptables-nft or nft, refuses 16 \
+             or more); the input does not say which backend it came from",
+            path.join(" -> ")
+        ),
     }
 }
 

@@ -43,6 +43,13 @@ pub(super) fn assumption(a: &Assumption, packet: &Packet) -> AssumptionJson {
             key: key.clone(),
             value: value.clone(),
         },
+        Assumption::LegacyBackendForDepth { table, depth, path } => {
+            AssumptionKind::LegacyBackendForDepth {
+                table: table.clone(),
+                depth: *depth,
+                path: path.clone(),
+            }
+        }
     };
     AssumptionJson {
         kind,
@@ -238,6 +245,18 @@ pub(super) fn decider_json(rs: &Ruleset, d: &Decider) -> Option<RuleJson> {
 }
 
 pub(super) fn rule_json(rs: &Ruleset, at: RuleRef) -> Option<RuleJson> {
+    let number = rs
+        .tables
+        .get(at.table)?
+        .chains
+        .get(at.chain)?
+        .source_rule_number(at.rule);
+    numbered_rule_json(rs, at, number)
+}
+
+/// [`rule_json`] for a rule whose number the caller has (counting it again walks the chain
+/// from its start: once per rule of a long list would be quadratic).
+fn numbered_rule_json(rs: &Ruleset, at: RuleRef, number: usize) -> Option<RuleJson> {
     let table = rs.tables.get(at.table)?;
     let chain = table.chains.get(at.chain)?;
     let o = &chain.rules.get(at.rule)?.origin;
@@ -246,7 +265,7 @@ pub(super) fn rule_json(rs: &Ruleset, at: RuleRef) -> Option<RuleJson> {
         table: table.name.clone(),
         family: table.family.to_string(),
         chain: chain.name.clone(),
-        index: Some(chain.source_rule_number(at.rule)),
+        index: Some(number),
         file: o.file.to_string(),
         line: o.line,
         handle: o.handle,
@@ -872,7 +891,7 @@ pub(super) fn rule_reasons(
                     .rules
                     .iter()
                     .map(|c| RepeatedRuleJson {
-                        rule: rule_json(rs, c.at),
+                        rule: numbered_rule_json(rs, c.at, c.number),
                         matched: c.matched,
                     })
                     .collect(),

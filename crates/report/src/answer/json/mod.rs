@@ -383,6 +383,16 @@ pub enum AssumptionKind {
         /// The value used.
         value: String,
     },
+    /// Chains nested deeper than nf_tables loads, backend not named: iptables-legacy
+    /// assumed.
+    LegacyBackendForDepth {
+        /// The table.
+        table: String,
+        /// The deepest nesting, in jumps.
+        depth: usize,
+        /// The base chain and the first 16 chains of that path.
+        path: Vec<String>,
+    },
 }
 
 /// One warning: a stable `code`, the values it is made of, and the same in words.
