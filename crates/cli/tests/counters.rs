@@ -206,7 +206,7 @@ fn run_in_ns(ns: &str, args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn d2_watch_takes_the_documented_dashes_and_names_a_missing_command() {
-    if !root_or_skip("d2_watch_takes_the_documented_dashes_and_names_a_missing_command") {
+    if !kernel_tests_enabled("d2_watch_takes_the_documented_dashes_and_names_a_missing_command") {
         return;
     }
     let (_host, ns) = lab(RULES);
@@ -248,7 +248,7 @@ const JUMPS: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPU
 
 #[test]
 fn c2_counters_in_path_order_across_formats_and_without_counters() {
-    if !root_or_skip("c2_counters_in_path_order_across_formats_and_without_counters") {
+    if !kernel_tests_enabled("c2_counters_in_path_order_across_formats_and_without_counters") {
         return;
     }
     let (host, ns) = lab(JUMPS);
