@@ -115,6 +115,9 @@ pub enum Op {
     Gt,
     Le,
     Ge,
+    /// `!` (JSON `"!"`): none of these bits, `(KEY & BITS) == 0`; how nft lists
+    /// `ct state & (established | related) == 0` and iptables-nft's `! --ctstate`.
+    Neg,
 }
 
 /// Where a `queue` sends the packet.

@@ -106,6 +106,7 @@ impl<'s> P<'s> {
             (Kind::Punct, ">") | (Kind::Word, "gt") => Op::Gt,
             (Kind::Punct, "<=") | (Kind::Word, "le") => Op::Le,
             (Kind::Punct, ">=") | (Kind::Word, "ge") => Op::Ge,
+            (Kind::Punct, "!") => Op::Neg,
             _ => return Ok(Op::Implicit),
         };
         self.pos += 1;
