@@ -377,6 +377,21 @@ impl<'s> P<'s> {
             }
             Kind::Str => {
                 self.pos += 1;
+                // A range of quoted values: `meta time "2022-05-30 21:51:23"-"2022-06-01
+                // 23:51:23"`, `meta hour "17:00"-"19:00"` (nft lists times so).
+                if self.peek(st)?.is_some_and(|n| n.is("-"))
+                    && self
+                        .toks
+                        .get(self.pos + 1)
+                        .is_some_and(|n| matches!(n.kind, Kind::Str | Kind::Word))
+                {
+                    self.pos += 1;
+                    let hi = self.next(st)?.map(|h| h.text).unwrap_or_default();
+                    return Ok(Expr::Range(
+                        Box::new(Expr::Value(t.text)),
+                        Box::new(Expr::Value(hi)),
+                    ));
+                }
                 Ok(Expr::Value(t.text))
             }
             Kind::Word if t.text == "*" => {
@@ -490,5 +505,38 @@ impl<'s> P<'s> {
             };
         }
         Ok(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    /// Issue 11 B2: time matches as nft lists them (a range of two quoted times, hours,
+    /// days, sets of days) are read, in text and JSON, and stay undecidable offline (they
+    /// depend on the time the packet is seen).
+    #[test]
+    fn b2_time_ranges_of_quoted_values_parse_and_stay_undecidable() {
+        let rules = [
+            r#"meta time "2022-05-30 21:51:23"-"2022-06-01 23:51:23" drop"#,
+            r#"meta hour "17:00"-"19:00" drop"#,
+            r#"meta day "Sunday" drop"#,
+            r#"meta day { "Sunday", "Saturday" } drop"#,
+            r#"meta hour "09:00" drop"#,
+        ];
+        for rule in rules {
+            let b = body("inet", rule);
+            assert!(
+                matches!(&b[0], Step::Match(m) if matches!(m.test, Test::Undecidable { kind: Undecidable::Time, .. })),
+                "{rule}: {b:?}"
+            );
+            assert_eq!(b[1], act(Action::Verdict(Verdict::Drop)), "{rule}");
+        }
+        let j = r#"{"nftables": [{"table": {"family": "inet", "name": "t"}},
+            {"chain": {"family": "inet", "table": "t", "name": "c"}},
+            {"rule": {"family": "inet", "table": "t", "chain": "c", "expr": [{"match": {"op": "==", "left": {"meta": {"key": "time"}}, "right": {"range": ["2022-05-30 21:51:23", "2022-06-01 23:51:23"]}}}, {"drop": null}]}}]}"#;
+        let (rs, _) = parse_json(&SourceFile::new("j", j)).unwrap();
+        assert!(matches!(&rs.tables[0].chains[0].rules[0].body[0],
+            Step::Match(m) if matches!(m.test, Test::Undecidable { kind: Undecidable::Time, .. })));
     }
 }
