@@ -154,11 +154,13 @@ fn strings(v: Option<&J>) -> Vec<String> {
 
 impl Reader<'_> {
     fn origin(&self, span: Span, handle: Option<u64>, text: String) -> Origin {
-        let line = self.lines.partition_point(|&l| l <= span.start as usize) as u32;
+        let line = self.lines.partition_point(|&l| l <= span.start as usize);
+        let line_start = self.lines.get(line.wrapping_sub(1)).copied().unwrap_or(0);
         Origin {
             file: self.src.name.clone(),
             span,
-            line,
+            line: line as u32,
+            column: Some((span.start as usize - line_start + 1) as u32),
             handle,
             text,
             dialect: Some(Dialect::NftJson),
@@ -248,5 +250,21 @@ mod tests {
             Step::Action(Action::Undecidable(_))
         ));
         assert_eq!(rs.tables[0].chains[0].rules[0].origin.line, 4);
+    }
+
+    /// Issue 11 B6: `nft -j` prints a ruleset on one line, so a rule's line says nothing;
+    /// each rule has the column where its object starts (reports print `file:1:COL`).
+    #[test]
+    fn b6_one_line_json_rules_have_distinct_columns() {
+        let j = r#"{"nftables": [{"table": {"family": "ip", "name": "t"}}, {"chain": {"family": "ip", "table": "t", "name": "c"}}, {"rule": {"family": "ip", "table": "t", "chain": "c", "expr": [{"accept": null}]}}, {"rule": {"family": "ip", "table": "t", "chain": "c", "expr": [{"drop": null}]}}]}"#;
+        let (rs, _) = parse_json(&SourceFile::new("j", j)).unwrap();
+        let rules = &rs.tables[0].chains[0].rules;
+        let cols: Vec<u32> = rules.iter().map(|r| r.origin.column.unwrap()).collect();
+        assert_eq!(cols.len(), 2);
+        assert_ne!(cols[0], cols[1]);
+        for (r, c) in rules.iter().zip(cols) {
+            assert_eq!(r.origin.line, 1);
+            assert!(j[c as usize - 1..].starts_with(r#"{"rule""#), "column {c}");
+        }
     }
 }
