@@ -13,6 +13,7 @@
 //! holds the reader they share.
 
 mod expr;
+mod memory;
 mod object;
 mod stmt;
 
@@ -58,7 +59,13 @@ pub fn parse(source: &SourceFile) -> Result<(Doc, Vec<JsonWarning>), ParseError>
         },
         warnings: vec![],
     };
+    let guard = memory::MemoryGuard::new();
     for (i, span) in items.into_iter().enumerate() {
+        if i > 0 && i % memory::EVERY == 0 {
+            if let Some(short) = guard.check(span.start as usize, text.len()) {
+                return Err(out_of_memory(source, span, i, &short));
+            }
+        }
         let slice = &text[span.start as usize..span.end as usize];
         let v: J = serde_json::from_str(slice).map_err(|e| {
             let at = at_line_col(slice, e.line(), e.column()).offset(span.start as usize);
@@ -67,6 +74,28 @@ pub fn parse(source: &SourceFile) -> Result<(Doc, Vec<JsonWarning>), ParseError>
         r.item(&v, span, &format!("nftables[{i}]"))?;
     }
     Ok((r.doc, r.warnings))
+}
+
+/// Reading stopped before memory ran out: how far it got and what it would need.
+fn out_of_memory(
+    source: &SourceFile,
+    span: Span,
+    objects: usize,
+    short: &memory::Shortfall,
+) -> ParseError {
+    let mb = |b: u64| b.div_ceil(1 << 20);
+    let message = format!(
+        "not enough memory to read this file: stopped after {} of {} MB ({objects} objects, \
+         nftables[{objects}] next), which took {} MB; the rest needs about {} MB more and {} MB \
+         is available",
+        mb(u64::from(span.start)),
+        mb(source.text.len() as u64),
+        mb(short.used),
+        mb(short.needed),
+        mb(short.available),
+    );
+    let at = Span::new(span.start as usize, span.start as usize);
+    ParseError::new(source, at, ErrorKind::Structure { message })
 }
 
 /// Byte spans of the objects of the top-level `nftables` array.
