@@ -28,6 +28,7 @@ pub(crate) mod logline;
 pub(crate) mod nat;
 pub(crate) mod path;
 pub(crate) mod prepared;
+mod raw_payload;
 pub(crate) mod reject;
 pub(crate) mod route;
 pub(crate) mod symptom;

@@ -1,7 +1,8 @@
 //! Expressions: selectors (`tcp dport`, `meta mark`, `ct original saddr`, `fib ...`),
 //! operators, values, sets, binary operations and concatenations.
 
-use super::{State, P, R};
+use super::{parse_int, State, P, R};
+use crate::ParseError;
 use crate::nft::ast::{BinOp, Expr, Op};
 use crate::nft::lexer::{Kind, Token};
 
@@ -121,7 +122,7 @@ impl<'s> P<'s> {
         };
         let start = t.span.start as usize;
         if t.kind == Kind::At {
-            return self.raw_payload(st, start);
+            return self.raw_payload(st);
         }
         if t.kind != Kind::Word {
             return Ok(None);
@@ -173,18 +174,32 @@ impl<'s> P<'s> {
     }
 
     /// Raw payload `@nh,16,8` (the `,` parts follow), or None for a set reference.
-    fn raw_payload(&mut self, st: &State, start: usize) -> R<Option<Expr>> {
+    fn raw_payload(&mut self, st: &State) -> R<Option<Expr>> {
         if !self.toks.get(self.pos + 1).is_some_and(|n| n.is_punct(",")) {
             return Ok(None);
         }
+        let base = self.toks[self.pos].text.clone();
         self.pos += 1;
-        for _ in 0..2 {
+        let mut numbers = [0u64; 2];
+        for n in &mut numbers {
             self.expect_punct(st, ",")?;
-            self.word(st, "an offset or length")?;
+            let w = self.word(st, "an offset or length in bits")?;
+            *n = match parse_int(&w.text).and_then(|v| u64::try_from(v).ok()) {
+                Some(v) => v,
+                None => {
+                    return Err(ParseError::expected(
+                        self.src,
+                        w.span,
+                        "a number of bits",
+                        &w.text,
+                    ))
+                }
+            };
         }
-        Ok(Some(Expr::Opaque {
-            name: "raw payload".into(),
-            text: self.text_from(start),
+        Ok(Some(Expr::Raw {
+            base,
+            offset: numbers[0],
+            len: numbers[1],
         }))
     }
 
