@@ -156,7 +156,11 @@ fn transport(ctx: &Ctx<'_>) -> Image {
     let p = ctx.packet;
     let mut image = Image::new();
     match p.l4 {
-        L4::Tcp { sport, dport, flags } => {
+        L4::Tcp {
+            sport,
+            dport,
+            flags,
+        } => {
             image.known(&sport.to_be_bytes());
             image.known(&dport.to_be_bytes());
             image.unknown(9); // sequence, acknowledgment, data offset

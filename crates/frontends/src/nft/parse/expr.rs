@@ -2,9 +2,9 @@
 //! operators, values, sets, binary operations and concatenations.
 
 use super::{parse_int, State, P, R};
-use crate::ParseError;
 use crate::nft::ast::{BinOp, Expr, Op};
 use crate::nft::lexer::{Kind, Token};
+use crate::ParseError;
 
 /// Payload protocols nft knows as `PROTO FIELD`.
 pub(super) const PAYLOAD: &[&str] = &[
