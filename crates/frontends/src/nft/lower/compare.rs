@@ -366,7 +366,7 @@ mod tests {
         let none = ct_state_cmp(Pattern::AnyBit(est_rel), true);
         assert_eq!(
             body("inet", "ct state ! established,related"),
-            [none.clone()]
+            std::slice::from_ref(&none)
         );
         assert_eq!(body("ip", "ct state ! related,established accept")[0], none);
         assert_eq!(
@@ -398,11 +398,11 @@ mod tests {
         let ne = ct_state_cmp(int(est_rel), true);
         assert_eq!(
             body("inet", "ct state != established | related"),
-            [ne.clone()]
+            std::slice::from_ref(&ne)
         );
         assert_eq!(
             body("inet", "ct state != established,related"),
-            [ne.clone()]
+            std::slice::from_ref(&ne)
         );
         assert_eq!(
             json_body(
