@@ -192,20 +192,7 @@ fn b1_b3_negated_forms_and_raw_payload_agree_with_the_kernel() {
         unknown.iter().all(expected) && unknown.len() == 4,
         "unexpected Unknowns: {unknown:#?}"
     );
-    let names = lab.oracle.host.namespace_names();
-    drop(lab);
-    let left: Vec<String> = oracle::netns::list_ours()
-        .into_iter()
-        .filter(|n| names.contains(n))
-        .collect();
-    assert!(left.is_empty(), "namespaces left behind: {left:?}");
-    for f in &failures {
-        eprintln!("DISAGREEMENT {f}");
-    }
-    assert!(
-        failures.is_empty(),
-        "{} disagreement(s), see above",
-        failures.len()
-    );
+    common::close_lab(lab);
+    common::assert_no_disagreements(&failures);
     eprintln!("{decided} packets decided and agreeing");
 }
