@@ -328,3 +328,46 @@ fn equal_priorities_across_tables_are_named() {
         "b, loaded last, runs first; c's distinct priority is no tie"
     );
 }
+
+/// Issue 11 B3: raw payload matches (miniupnpd's rules) are decided from the packet's header
+/// bytes: ports, protocol, addresses, TTL, flags, ethertype, masked and in sets. A read of bytes
+/// a packet spec does not give (the TCP sequence number) stays Unknown, and a link-layer
+/// read on a locally generated packet (no link-layer header) does not match.
+#[test]
+fn b3_raw_payload_is_decided_from_the_packets_bytes() {
+    let rs = nft("table inet t {\n chain fwd {\n  type filter hook forward priority 0; policy accept;\n  \
+         iif \"eth0\" @nh,72,8 0x6 ip daddr 192.168.0.42 @th,16,16 0x50 drop\n  \
+         @th,16,16 { 53, 54 } @nh,64,8 < 10 drop\n  \
+         @th,104,8 & 0x12 == 0x12 @th,16,16 443 drop\n  \
+         @ll,96,16 0x0800 @th,16,16 8080 drop\n  \
+         @th,16,16 9000 @th,32,32 7 drop\n }\n chain out {\n  type filter hook output priority 0; policy accept;\n  \
+         @ll,96,16 0x0800 drop\n }\n}\n");
+    let dropped = |spec: &str| !passed(&rs, spec);
+    assert!(dropped(&format!("tcp 10.0.0.1:1000 192.168.0.42:80 {FWD}")));
+    assert!(!dropped(&format!(
+        "udp 10.0.0.1:1000 192.168.0.42:80 {FWD}"
+    )));
+    assert!(!dropped(&format!(
+        "tcp 10.0.0.1:1000 192.168.0.43:80 {FWD}"
+    )));
+    assert!(dropped(&format!(
+        "udp 10.0.0.1:1000 8.8.8.8:54 {FWD} ttl 5"
+    )));
+    assert!(!dropped(&format!("udp 10.0.0.1:1000 8.8.8.8:54 {FWD}")));
+    assert!(dropped(&format!(
+        "tcp 10.0.0.1:1000 8.8.8.8:443 {FWD} flags SA"
+    )));
+    assert!(!dropped(&format!(
+        "tcp 10.0.0.1:1000 8.8.8.8:443 {FWD} flags S"
+    )));
+    assert!(dropped(&format!("tcp 10.0.0.1:1000 8.8.8.8:8080 {FWD}")));
+    assert!(!dropped(&format!(
+        "tcp [2001:db8::1]:1000 [2001:db8::2]:8080 {FWD}"
+    )));
+    let o = run(&rs, &format!("tcp 10.0.0.1:1000 8.8.8.8:9000 {FWD}"));
+    assert!(
+        o.decided_fate().is_none(),
+        "the sequence number is not given: {o:#?}"
+    );
+    assert!(!dropped("udp 10.0.0.1:1000 8.8.8.8:53 out eth1"));
+}

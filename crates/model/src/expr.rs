@@ -220,6 +220,32 @@ pub enum Key {
         /// Whether the lookup is limited to one interface's addresses and routes.
         iface: Option<IfaceLimit>,
     },
+    // raw bytes
+    /// nft's raw payload `@BASE,OFFSET,LENGTH`: bits read from a header's start, as a
+    /// big-endian number (miniupnpd writes its rules so).
+    Raw(RawField),
+}
+
+/// `LEN` bits (1 to 64) at bit `offset` from the start of the `base` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RawField {
+    /// Which header the offset counts from.
+    pub base: RawBase,
+    /// Offset in bits.
+    pub offset: u32,
+    /// Length in bits, 1 to 64.
+    pub len: u8,
+}
+
+/// The header a raw payload offset counts from (nft `@ll`, `@nh`, `@th`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RawBase {
+    /// The link-layer header (`@ll`): present on frames received from a device.
+    Link,
+    /// The network header (`@nh`): IPv4 or IPv6.
+    Network,
+    /// The transport header (`@th`): absent in later fragments.
+    Transport,
 }
 
 /// Which interface an address-type lookup is limited to.
@@ -368,6 +394,9 @@ pub enum Undecidable {
     SetKeyTooWide,
     /// An ipset of more key components than a lookup reads (8).
     IpsetKeyTooWide,
+    /// A raw payload read (`@th,32,32`) covers bytes the packet spec does not give (IP id,
+    /// checksums, sequence numbers, window, options, payload).
+    RawBytesUnknown,
 }
 
 impl fmt::Display for Undecidable {
@@ -429,6 +458,10 @@ impl fmt::Display for Undecidable {
             Undecidable::IpsetKeyTooWide => {
                 f.write_str("unsupported match `ipset with more than 8 key components`")
             }
+            Undecidable::RawBytesUnknown => f.write_str(
+                "raw payload (reads bytes the packet spec does not give: IP id, checksums, \
+                 sequence numbers, options or payload)",
+            ),
         }
     }
 }

@@ -200,6 +200,9 @@ pub struct Origin {
     pub span: Span,
     /// 1-based line of `span.start`, precomputed because every report prints it.
     pub line: u32,
+    /// 1-based byte column of `span.start`, set where the line alone does not place the
+    /// object: `nft -j` prints a whole ruleset on one line.
+    pub column: Option<u32>,
     /// nft rule handle, when the listing had one (`nft -a`, JSON).
     pub handle: Option<u64>,
     /// The statement as written in the input (one line, trimmed).

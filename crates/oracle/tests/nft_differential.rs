@@ -348,18 +348,6 @@ fn run_one(lab: &mut Lab, name: &str, rules: &str, packets: &[Packet]) -> Vec<Ca
         .unwrap_or_else(|e| panic!("case `{name}`: kernel run failed: {e}"))
 }
 
-/// Deletes the lab's namespaces and checks they are gone (the two tests of this file run
-/// in parallel in one process: each checks its own).
-fn close(lab: Lab) {
-    let names = lab.oracle.host.namespace_names();
-    drop(lab);
-    let left: Vec<String> = oracle::netns::list_ours()
-        .into_iter()
-        .filter(|n| names.contains(n))
-        .collect();
-    assert!(left.is_empty(), "namespaces left behind: {left:?}");
-}
-
 fn repro(rules: &str, c: &Case) -> String {
     format!(
         "---- ruleset (nft) ----\n{rules}---- packet ----\n{}\n---- verdict ----\n{}",
@@ -398,20 +386,13 @@ fn nft_expression_table() {
             }
         }
     }
-    close(lab);
+    common::close_lab(lab);
     eprintln!(
         "nft expression table: {total} packets, {agree} agree, {unknown} unknown (not compared), {} disagree in {:.1}s",
         failures.len(),
         start.elapsed().as_secs_f64()
     );
-    for f in &failures {
-        eprintln!("DISAGREEMENT {f}");
-    }
-    assert!(
-        failures.is_empty(),
-        "{} disagreement(s), see above",
-        failures.len()
-    );
+    common::assert_no_disagreements(&failures);
 }
 
 /// Random small nft rulesets (sets, maps, vmaps, concatenations, NAT, several tables and
@@ -488,18 +469,11 @@ fn random_nft_rulesets_agree_with_the_kernel() {
         failures.len(),
         refused.len()
     );
-    close(lab);
+    common::close_lab(lab);
     for r in &refused {
         eprintln!("REFUSED {r}");
     }
-    for f in &failures {
-        eprintln!("DISAGREEMENT {f}");
-    }
-    assert!(
-        failures.is_empty(),
-        "{} disagreement(s), see above",
-        failures.len()
-    );
+    common::assert_no_disagreements(&failures);
     assert!(
         refused.is_empty(),
         "generator bug: the kernel refused {} ruleset(s)",

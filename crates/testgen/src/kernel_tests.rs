@@ -102,6 +102,30 @@ pub fn assert_no_namespaces_of_this_process() {
     assert!(left.is_empty(), "namespaces left behind: {left:?}");
 }
 
+/// Deletes a lab's namespaces and checks they are gone (tests of one file run in parallel
+/// in one process: each checks its own).
+pub fn close_lab(lab: crate::lab::Lab) {
+    let names = lab.oracle.host.namespace_names();
+    drop(lab);
+    let left: Vec<String> = oracle::netns::list_ours()
+        .into_iter()
+        .filter(|n| names.contains(n))
+        .collect();
+    assert!(left.is_empty(), "namespaces left behind: {left:?}");
+}
+
+/// Prints each disagreement with the kernel and fails when there is any.
+pub fn assert_no_disagreements(failures: &[String]) {
+    for f in failures {
+        eprintln!("DISAGREEMENT {f}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s), see above",
+        failures.len()
+    );
+}
+
 /// A router: lan0 10.1.1.1/24, wan0 10.1.0.1/24, connected routes, forwarding on (user
 /// story 3's shape).
 pub fn router() -> model::Host {

@@ -236,6 +236,7 @@ pub fn key_value<'a>(ctx: &Ctx<'a>, key: Key) -> Got<'a> {
             None => Got::Absent,
         },
         Key::FibAddrType { dst, iface } => addr_type(ctx, dst, iface),
+        Key::Raw(field) => crate::linux::raw_payload::read(ctx, field),
     }
 }
 

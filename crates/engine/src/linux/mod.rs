@@ -31,6 +31,7 @@ pub(crate) mod nat;
 pub(crate) mod nesting;
 pub(crate) mod path;
 pub(crate) mod prepared;
+mod raw_payload;
 pub(crate) mod reject;
 pub(crate) mod route;
 pub(crate) mod symptom;

@@ -40,7 +40,14 @@ pub enum Expr {
         name: String,
         field: Option<String>,
     },
-    /// A selector the model cannot read (raw payload, `numgen`, `socket`, `osf`, `meta cpu`
+    /// Raw payload `@th,16,16`: `len` bits at bit `offset` of the `ll`, `nh`, `th` or `ih`
+    /// header.
+    Raw {
+        base: String,
+        offset: u64,
+        len: u64,
+    },
+    /// A selector the model cannot read (`numgen`, `socket`, `osf`, `meta cpu`
     /// is a [`Expr::Meta`]): its name and text.
     Opaque {
         name: String,
@@ -115,6 +122,9 @@ pub enum Op {
     Gt,
     Le,
     Ge,
+    /// `!` (JSON `"!"`): none of these bits, `(KEY & BITS) == 0`; how nft lists
+    /// `ct state & (established | related) == 0` and iptables-nft's `! --ctstate`.
+    Neg,
 }
 
 /// Where a `queue` sends the packet.

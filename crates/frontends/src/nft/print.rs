@@ -268,6 +268,7 @@ fn match_text(left: &Expr, op: &Op, right: &Expr) -> Option<String> {
             match op {
                 Op::Implicit if !binop => return Some(format!("{l} {}", v.join(","))),
                 Op::Ne if !binop => return Some(format!("{l} != {}", v.join(" | "))),
+                Op::Neg if !binop => return Some(format!("{l} ! {}", v.join(","))),
                 _ => return None,
             }
         }
@@ -297,6 +298,7 @@ fn match_text(left: &Expr, op: &Op, right: &Expr) -> Option<String> {
         Op::Eq if t == Ty::Flags && !matches!(right, Expr::Set(_)) => return None,
         Op::Eq => "",
         Op::Ne => "!= ",
+        Op::Neg => "! ",
         Op::Lt => "< ",
         Op::Gt => "> ",
         Op::Le => "<= ",

@@ -594,6 +594,16 @@ impl Row {
     }
 }
 
+/// `file:LINE` or `file:LINE:COLUMN` split into the file and the place after it.
+fn file_and_place(loc: &str) -> Option<(&str, &str)> {
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (head, last) = loc.rsplit_once(':').filter(|(_, l)| numeric(l))?;
+    match head.rsplit_once(':') {
+        Some((file, line)) if numeric(line) => Some((file, &loc[file.len() + 1..])),
+        _ => Some((head, last)),
+    }
+}
+
 fn path<W: Write>(
     w: &mut W,
     p: &Painter,
@@ -609,14 +619,21 @@ fn path<W: Write>(
     // When every rule on the path comes from one file, say it once and keep `:LINE`.
     let mut files = rows
         .iter()
-        .filter_map(|r| r.loc.rsplit_once(':').map(|(f, _)| f));
+        .filter_map(|r| file_and_place(&r.loc).map(|(f, _)| f));
     if let Some(first) = files.next().map(str::to_string) {
         if files.all(|f| f == first) {
-            let note = format!("(:LINE is a line of {first})");
+            let columns = rows
+                .iter()
+                .any(|r| file_and_place(&r.loc).is_some_and(|(_, at)| at.contains(':')));
+            let note = if columns {
+                format!("(:LINE:COLUMN is a place in {first})")
+            } else {
+                format!("(:LINE is a line of {first})")
+            };
             writeln!(w, "  {}", p.paint(&note, Style::Dim))?;
             for r in &mut rows {
-                if let Some((_, line)) = r.loc.rsplit_once(':') {
-                    r.loc = format!(":{line}");
+                if let Some((_, at)) = file_and_place(&r.loc) {
+                    r.loc = format!(":{at}");
                 }
             }
         }

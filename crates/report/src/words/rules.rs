@@ -79,12 +79,13 @@ pub fn chain_name(ruleset: &Ruleset, at: ChainRef) -> String {
         .map_or_else(|| format!("chain#{}", at.chain), |c| c.name.clone())
 }
 
-/// `file:line`, or empty for generated objects.
+/// `file:line` (`file:line:column` where the reader gave a column: `nft -j` input), or
+/// empty for generated objects.
 pub fn location(origin: &Origin) -> String {
-    if origin.file.is_empty() {
-        String::new()
-    } else {
-        format!("{}:{}", origin.file, origin.line)
+    match (origin.file.is_empty(), origin.column) {
+        (true, _) => String::new(),
+        (false, Some(col)) => format!("{}:{}:{col}", origin.file, origin.line),
+        (false, None) => format!("{}:{}", origin.file, origin.line),
     }
 }
 

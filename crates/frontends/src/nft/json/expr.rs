@@ -146,7 +146,11 @@ fn selector(k: &str, b: &J, v: &J) -> Option<Expr> {
             proto: s("protocol"),
             field: s("field"),
         },
-        "payload" => opaque("raw payload".into()),
+        "payload" => Expr::Raw {
+            base: s("base"),
+            offset: b.get("offset").and_then(J::as_u64).unwrap_or(0),
+            len: b.get("len").and_then(J::as_u64).unwrap_or(0),
+        },
         "meta" => Expr::Meta(s("key")),
         "ct" => Expr::Ct {
             key: s("key"),

@@ -13,6 +13,7 @@
 //! holds the reader they share.
 
 mod expr;
+mod memory;
 mod object;
 mod stmt;
 
@@ -58,7 +59,13 @@ pub fn parse(source: &SourceFile) -> Result<(Doc, Vec<JsonWarning>), ParseError>
         },
         warnings: vec![],
     };
+    let guard = memory::MemoryGuard::new();
     for (i, span) in items.into_iter().enumerate() {
+        if i > 0 && i % memory::EVERY == 0 {
+            if let Some(short) = guard.check(span.start as usize, text.len()) {
+                return Err(out_of_memory(source, span, i, &short));
+            }
+        }
         let slice = &text[span.start as usize..span.end as usize];
         let v: J = serde_json::from_str(slice).map_err(|e| {
             let at = at_line_col(slice, e.line(), e.column()).offset(span.start as usize);
@@ -67,6 +74,28 @@ pub fn parse(source: &SourceFile) -> Result<(Doc, Vec<JsonWarning>), ParseError>
         r.item(&v, span, &format!("nftables[{i}]"))?;
     }
     Ok((r.doc, r.warnings))
+}
+
+/// Reading stopped before memory ran out: how far it got and what it would need.
+fn out_of_memory(
+    source: &SourceFile,
+    span: Span,
+    objects: usize,
+    short: &memory::Shortfall,
+) -> ParseError {
+    let mb = |b: u64| b.div_ceil(1 << 20);
+    let message = format!(
+        "not enough memory to read this file: stopped after {} of {} MB ({objects} objects, \
+         nftables[{objects}] next), which took {} MB; the rest needs about {} MB more and {} MB \
+         is available",
+        mb(u64::from(span.start)),
+        mb(source.text.len() as u64),
+        mb(short.used),
+        mb(short.needed),
+        mb(short.available),
+    );
+    let at = Span::new(span.start as usize, span.start as usize);
+    ParseError::new(source, at, ErrorKind::Structure { message })
 }
 
 /// Byte spans of the objects of the top-level `nftables` array.
@@ -154,11 +183,13 @@ fn strings(v: Option<&J>) -> Vec<String> {
 
 impl Reader<'_> {
     fn origin(&self, span: Span, handle: Option<u64>, text: String) -> Origin {
-        let line = self.lines.partition_point(|&l| l <= span.start as usize) as u32;
+        let line = self.lines.partition_point(|&l| l <= span.start as usize);
+        let line_start = self.lines.get(line.wrapping_sub(1)).copied().unwrap_or(0);
         Origin {
             file: self.src.name.clone(),
             span,
-            line,
+            line: line as u32,
+            column: Some((span.start as usize - line_start + 1) as u32),
             handle,
             text,
             dialect: Some(Dialect::NftJson),
@@ -248,5 +279,21 @@ mod tests {
             Step::Action(Action::Undecidable(_))
         ));
         assert_eq!(rs.tables[0].chains[0].rules[0].origin.line, 4);
+    }
+
+    /// Issue 11 B6: `nft -j` prints a ruleset on one line, so a rule's line says nothing;
+    /// each rule has the column where its object starts (reports print `file:1:COL`).
+    #[test]
+    fn b6_one_line_json_rules_have_distinct_columns() {
+        let j = r#"{"nftables": [{"table": {"family": "ip", "name": "t"}}, {"chain": {"family": "ip", "table": "t", "name": "c"}}, {"rule": {"family": "ip", "table": "t", "chain": "c", "expr": [{"accept": null}]}}, {"rule": {"family": "ip", "table": "t", "chain": "c", "expr": [{"drop": null}]}}]}"#;
+        let (rs, _) = parse_json(&SourceFile::new("j", j)).unwrap();
+        let rules = &rs.tables[0].chains[0].rules;
+        let cols: Vec<u32> = rules.iter().map(|r| r.origin.column.unwrap()).collect();
+        assert_eq!(cols.len(), 2);
+        assert_ne!(cols[0], cols[1]);
+        for (r, c) in rules.iter().zip(cols) {
+            assert_eq!(r.origin.line, 1);
+            assert!(j[c as usize - 1..].starts_with(r#"{"rule""#), "column {c}");
+        }
     }
 }

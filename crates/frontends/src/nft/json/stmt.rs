@@ -34,14 +34,22 @@ impl Reader<'_> {
         };
         match k.as_str() {
             "match" => {
-                let op = match s("op").as_deref().unwrap_or("==") {
+                let written = s("op").unwrap_or_else(|| "==".into());
+                let op = match written.as_str() {
                     "==" => Op::Eq,
                     "!=" => Op::Ne,
                     "<" => Op::Lt,
                     ">" => Op::Gt,
                     "<=" => Op::Le,
                     ">=" => Op::Ge,
-                    _ => Op::Implicit,
+                    "!" => Op::Neg,
+                    "in" => Op::Implicit,
+                    // An operator read as another would invert or widen the match.
+                    other => {
+                        return undecidable(Undecidable::Unsupported(unmodelled(format!(
+                            "match operator `{other}`"
+                        ))))
+                    }
                 };
                 let left = expr("left");
                 let right = expr("right");

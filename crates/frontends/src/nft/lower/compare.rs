@@ -6,7 +6,7 @@ use super::value::{bits, is_flag_list, pattern, scalar_bits};
 use super::{bad, has_undecidable, proto_dep, with_deps, Alt, Bad, TableCx};
 use crate::nft::ast::{BinOp, Elem, Expr, Op};
 use crate::unmodelled::unmodelled;
-use model::expr::{CmpOp, Key, Match, Pattern, SetRef, Test, Undecidable};
+use model::expr::{CmpOp, Key, Match, Pattern, SetRef, Test, Undecidable, Value};
 use model::ruleset::Step;
 
 /// `tcp option NAME exists|missing` (a TCP option's fields are not modelled).
@@ -28,6 +28,15 @@ fn tcp_option(name: &str, field: Option<&str>, op: Op, right: &Expr, text: &str)
             text,
         ),
     }
+}
+
+/// `!` on what is not a flag type (nft refuses `tcp flags & (fin | syn) ! syn` too).
+fn neg_needs_flags() -> Bad {
+    bad(
+        "operator",
+        "!",
+        "`!` (none of these bits) applies to one flag-typed key such as ct state or tcp flags",
+    )
 }
 
 impl TableCx<'_> {
@@ -98,6 +107,7 @@ impl TableCx<'_> {
         let neg = match op {
             Op::Implicit | Op::Eq => false,
             Op::Ne => true,
+            Op::Neg => return Err(neg_needs_flags()),
             _ => {
                 return Ok(Some(Self::undecidable(
                     Undecidable::Unsupported(unmodelled("ordered comparison of a masked value")),
@@ -152,11 +162,21 @@ impl TableCx<'_> {
     /// `KEY op VALUE` for one key.
     pub(super) fn cmp(&self, key: Key, ty: Ty, op: Op, right: &Expr) -> Result<Match, Bad> {
         let flags = matches!(ty, Ty::Flags(_));
+        // On a bitmask, no operator is "any of these bits" and `!` "none of them"; `==` and
+        // `!=` compare the whole value with the bits or-ed together (nft 1.0.6 loads
+        // `ct state != established,related` as `cmp neq 0x6`, listed `!= established |
+        // related`).
         let (pattern, neg) = match op {
             Op::Implicit if flags && !matches!(right, Expr::Set(_)) => {
                 (Pattern::AnyBit(bits(ty, right)?), false)
             }
-            Op::Ne if flags && is_flag_list(right) => (Pattern::AnyBit(bits(ty, right)?), true),
+            Op::Neg if flags && !matches!(right, Expr::Set(_)) => {
+                (Pattern::AnyBit(bits(ty, right)?), true)
+            }
+            Op::Neg => return Err(neg_needs_flags()),
+            Op::Eq | Op::Ne if flags && is_flag_list(right) => {
+                (Pattern::Value(Value::Int(bits(ty, right)?)), op == Op::Ne)
+            }
             Op::Implicit | Op::Eq => (pattern(ty, right)?, false),
             Op::Ne => (pattern(ty, right)?, true),
             Op::Lt | Op::Gt | Op::Le | Op::Ge => {
@@ -214,6 +234,7 @@ impl TableCx<'_> {
         let neg = match op {
             Op::Implicit | Op::Eq => false,
             Op::Ne => true,
+            Op::Neg => return Err(neg_needs_flags()),
             _ => {
                 return Ok(Self::undecidable(
                     Undecidable::Unsupported(unmodelled("ordered comparison of a concatenation")),
@@ -313,5 +334,111 @@ impl TableCx<'_> {
             Some(a) if !has_undecidable(&a) => Ok(Some(a)),
             _ => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    fn ct_state_cmp(p: Pattern, negated: bool) -> Step {
+        Step::Match(Match::cmp(Key::CtState, p).negate(negated))
+    }
+
+    /// The one rule of a `table inet t` chain given as `nft -j` expressions.
+    fn json_body(exprs: &str) -> Vec<Step> {
+        let j = format!(
+            r#"{{"nftables": [{{"table": {{"family": "inet", "name": "t"}}}},
+            {{"chain": {{"family": "inet", "table": "t", "name": "c"}}}},
+            {{"rule": {{"family": "inet", "table": "t", "chain": "c", "expr": [{exprs}]}}}}]}}"#
+        );
+        let (rs, w) = parse_json(&SourceFile::new("j", j)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(w.is_empty(), "{w:?}");
+        rs.tables[0].chains[0].rules[0].body.clone()
+    }
+
+    /// Issue 11 B1: `!` before a flag or flag list (how nft 1.0.6 lists
+    /// `ct state & (established | related) == 0` and iptables-nft's `! --ctstate`) is
+    /// "none of these bits", in text and in JSON (`"op": "!"`).
+    #[test]
+    fn b1_negated_flag_lists_are_none_of_these_bits() {
+        let est_rel = ct_state::ESTABLISHED | ct_state::RELATED;
+        let none = ct_state_cmp(Pattern::AnyBit(est_rel), true);
+        assert_eq!(
+            body("inet", "ct state ! established,related"),
+            std::slice::from_ref(&none)
+        );
+        assert_eq!(body("ip", "ct state ! related,established accept")[0], none);
+        assert_eq!(
+            json_body(
+                r#"{"match": {"op": "!", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}}"#
+            ),
+            [none]
+        );
+        let no_syn_ack = Step::Match(Match::cmp(Key::TcpFlags, Pattern::AnyBit(0x12)).negate(true));
+        assert_eq!(body("inet", "tcp flags ! syn,ack")[1], no_syn_ack);
+        assert_eq!(
+            body("inet", "ct status ! dnat"),
+            [Step::Match(
+                Match::cmp(Key::CtStatus, Pattern::AnyBit(ct_status::DST_NAT)).negate(true)
+            )]
+        );
+        // `ct label` is a bitmask too (nft loads `ct label ! 1`); its match is not modelled.
+        assert!(matches!(
+            &body("inet", "ct label ! 1")[0],
+            Step::Match(m) if matches!(m.test, Test::Undecidable { .. })
+        ));
+        assert_eq!(
+            body("inet", "ct state ! new"),
+            [ct_state_cmp(Pattern::AnyBit(ct_state::NEW), true)]
+        );
+    }
+
+    /// Issue 11 B1: `==` and `!=` with a flag list compare the whole value with the bits
+    /// or-ed together, as the kernel is given them (`ct state != established,related` is
+    /// `cmp neq 0x6`, listed `ct state != established | related`): never "none of".
+    #[test]
+    fn b1_flag_lists_with_eq_and_ne_compare_the_whole_value() {
+        let est_rel = ct_state::ESTABLISHED | ct_state::RELATED;
+        let ne = ct_state_cmp(int(est_rel), true);
+        assert_eq!(
+            body("inet", "ct state != established | related"),
+            std::slice::from_ref(&ne)
+        );
+        assert_eq!(
+            body("inet", "ct state != established,related"),
+            std::slice::from_ref(&ne)
+        );
+        assert_eq!(
+            json_body(
+                r#"{"match": {"op": "!=", "left": {"ct": {"key": "state"}}, "right": {"|": ["established", "related"]}}}"#
+            ),
+            [ne]
+        );
+        assert_eq!(
+            body("inet", "ct state == established,related"),
+            [ct_state_cmp(int(est_rel), false)]
+        );
+        assert_eq!(
+            body("inet", "ct state established | related"),
+            [ct_state_cmp(Pattern::AnyBit(est_rel), false)]
+        );
+    }
+
+    /// Issue 11 B1: `!` is only nft's "none of these bits"; on anything else nft refuses it,
+    /// and so does the front end (never read as another operator).
+    #[test]
+    fn b1_negation_of_what_is_not_a_flag_is_an_error() {
+        for rule in ["tcp dport ! 22", "tcp flags & (fin | syn) ! syn"] {
+            let t = format!("table inet t {{\n chain c {{\n  {rule}\n }}\n}}\n");
+            assert!(parse_text(&SourceFile::new("r.nft", t)).is_err(), "{rule}");
+        }
+        let odd = json_body(
+            r#"{"match": {"op": "~", "left": {"ct": {"key": "state"}}, "right": "new"}}"#,
+        );
+        assert!(
+            matches!(odd[0], Step::Match(ref m) if matches!(m.test, Test::Undecidable { .. })),
+            "{odd:?}"
+        );
     }
 }

@@ -5,7 +5,7 @@ use super::names::{Names, Ty, CT_DIR, CT_STATUS, DSCP, NFPROTO, PKTTYPE, TCP_FLA
 use super::{nfproto_dep, proto_dep, TableCx};
 use crate::nft::ast::Expr;
 use crate::unmodelled::unmodelled;
-use model::expr::{Key, Match, Undecidable};
+use model::expr::{Key, Match, RawBase, RawField, Undecidable};
 use model::ruleset::Family;
 
 /// What a selector reads.
@@ -61,6 +61,7 @@ impl TableCx<'_> {
             Expr::Exthdr { name, field } => {
                 unsupported(format!("exthdr {name} {field}").trim_end().to_string())
             }
+            Expr::Raw { base, offset, len } => raw(base, *offset, *len),
             Expr::Opaque { name, .. } => Sel::Undecidable(opaque_kind(name)),
             _ => unsupported("expression".into()),
         }
@@ -110,6 +111,27 @@ impl TableCx<'_> {
             _ => return Sel::Undecidable(Undecidable::Unsupported(unmodelled(format!("{p} {f}")))),
         };
         Sel::Key { key, ty, deps }
+    }
+}
+
+/// Raw payload `@BASE,OFFSET,LEN`, read as a number from the packet's bytes; the inner
+/// header (`@ih`) and reads wider than 64 bits are not modelled.
+fn raw(base: &str, offset: u64, len: u64) -> Sel {
+    let base_of = match base {
+        "ll" => Some(RawBase::Link),
+        "nh" => Some(RawBase::Network),
+        "th" => Some(RawBase::Transport),
+        _ => None,
+    };
+    match (base_of, u32::try_from(offset), u8::try_from(len)) {
+        (Some(base), Ok(offset), Ok(len @ 1..=64)) => Sel::Key {
+            key: Key::Raw(RawField { base, offset, len }),
+            ty: Ty::Int,
+            deps: vec![],
+        },
+        _ => Sel::Undecidable(Undecidable::Unsupported(unmodelled(format!(
+            "raw payload @{base},{offset},{len}"
+        )))),
     }
 }
 

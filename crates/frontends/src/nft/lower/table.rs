@@ -3,7 +3,7 @@
 
 use super::set::lower_set;
 use super::{source_of, TableCx};
-use crate::nft::ast::{ChainAst, HookAst, Prio, TableAst};
+use crate::nft::ast::{ChainAst, HookAst, Prio, RuleAst, TableAst};
 use crate::{ErrorKind, ParseError};
 use model::expr::{Action, Verdict};
 use model::ruleset::{BaseChain, ChainType, Family, Hook};
@@ -12,7 +12,15 @@ use std::collections::HashSet;
 
 /// A table: its chains (rules lowered), jump targets checked, its sets (named, then the
 /// anonymous ones its rules made).
-pub(super) fn lower_table(t: &TableAst, sources: &[SourceFile]) -> Result<Table, ParseError> {
+pub(super) fn lower_table(mut t: TableAst, sources: &[SourceFile]) -> Result<Table, ParseError> {
+    // The rules are taken out of the tree (lowering reads the table's chains and sets, never
+    // its rules) and each is dropped once lowered.
+    let rules: Vec<Vec<RuleAst>> = t
+        .chains
+        .iter_mut()
+        .map(|c| std::mem::take(&mut c.rules))
+        .collect();
+    let t = &t;
     let mut cx = TableCx {
         family: t.family,
         table: t,
@@ -20,8 +28,8 @@ pub(super) fn lower_table(t: &TableAst, sources: &[SourceFile]) -> Result<Table,
         dynamic: HashSet::new(),
     };
     let mut chains = Vec::with_capacity(t.chains.len());
-    for c in &t.chains {
-        chains.extend(lower_chain(&mut cx, c, sources)?);
+    for (c, rules) in t.chains.iter().zip(rules) {
+        chains.extend(lower_chain(&mut cx, c, rules, sources)?);
     }
     check_jumps(t, &chains, sources)?;
     let mut sets = Vec::with_capacity(t.sets.len() + cx.anon.len());
@@ -46,6 +54,7 @@ pub(super) fn lower_table(t: &TableAst, sources: &[SourceFile]) -> Result<Table,
 fn lower_chain(
     cx: &mut TableCx<'_>,
     c: &ChainAst,
+    rule_asts: Vec<RuleAst>,
     sources: &[SourceFile],
 ) -> Result<Vec<Chain>, ParseError> {
     let t = cx.table;
@@ -57,13 +66,21 @@ fn lower_chain(
         (Some(h), false) => Some(base_chain(h, t.family, &src)?),
         _ => None,
     };
-    let mut rules = Vec::with_capacity(c.rules.len());
-    for r in &c.rules {
+    let mut rules = Vec::with_capacity(rule_asts.len());
+    for r in rule_asts {
         let src = source_of(sources, &r.origin);
-        for body in cx.rule(r, &src)? {
+        let mut bodies = cx.rule(&r, &src)?;
+        let last = bodies.pop();
+        for body in bodies {
             rules.push(Rule {
                 body,
                 origin: r.origin.clone(),
+            });
+        }
+        if let Some(body) = last {
+            rules.push(Rule {
+                body,
+                origin: r.origin,
             });
         }
     }
@@ -75,7 +92,9 @@ fn lower_chain(
             .collect(),
         _ => vec![None],
     };
-    let per_device = devices.into_iter().map(|dev| {
+    // One chain per device; the last takes the rules, the others copy them.
+    let n = devices.len();
+    let per_device = devices.into_iter().enumerate().map(|(i, dev)| {
         let mut base = base.clone();
         if let (Some(b), Some(d)) = (base.as_mut(), dev) {
             b.device = Some(d);
@@ -83,7 +102,11 @@ fn lower_chain(
         Chain {
             name: c.name.clone(),
             base,
-            rules: rules.clone(),
+            rules: if i + 1 == n {
+                std::mem::take(&mut rules)
+            } else {
+                rules.clone()
+            },
             counters: None,
             origin: c.origin.clone(),
         }

@@ -1,9 +1,10 @@
 //! Expressions: selectors (`tcp dport`, `meta mark`, `ct original saddr`, `fib ...`),
 //! operators, values, sets, binary operations and concatenations.
 
-use super::{State, P, R};
+use super::{parse_int, State, P, R};
 use crate::nft::ast::{BinOp, Expr, Op};
 use crate::nft::lexer::{Kind, Token};
+use crate::ParseError;
 
 /// Payload protocols nft knows as `PROTO FIELD`.
 pub(super) const PAYLOAD: &[&str] = &[
@@ -106,6 +107,7 @@ impl<'s> P<'s> {
             (Kind::Punct, ">") | (Kind::Word, "gt") => Op::Gt,
             (Kind::Punct, "<=") | (Kind::Word, "le") => Op::Le,
             (Kind::Punct, ">=") | (Kind::Word, "ge") => Op::Ge,
+            (Kind::Punct, "!") => Op::Neg,
             _ => return Ok(Op::Implicit),
         };
         self.pos += 1;
@@ -120,7 +122,7 @@ impl<'s> P<'s> {
         };
         let start = t.span.start as usize;
         if t.kind == Kind::At {
-            return self.raw_payload(st, start);
+            return self.raw_payload(st);
         }
         if t.kind != Kind::Word {
             return Ok(None);
@@ -172,18 +174,32 @@ impl<'s> P<'s> {
     }
 
     /// Raw payload `@nh,16,8` (the `,` parts follow), or None for a set reference.
-    fn raw_payload(&mut self, st: &State, start: usize) -> R<Option<Expr>> {
+    fn raw_payload(&mut self, st: &State) -> R<Option<Expr>> {
         if !self.toks.get(self.pos + 1).is_some_and(|n| n.is_punct(",")) {
             return Ok(None);
         }
+        let base = self.toks[self.pos].text.clone();
         self.pos += 1;
-        for _ in 0..2 {
+        let mut numbers = [0u64; 2];
+        for n in &mut numbers {
             self.expect_punct(st, ",")?;
-            self.word(st, "an offset or length")?;
+            let w = self.word(st, "an offset or length in bits")?;
+            *n = match parse_int(&w.text).and_then(|v| u64::try_from(v).ok()) {
+                Some(v) => v,
+                None => {
+                    return Err(ParseError::expected(
+                        self.src,
+                        w.span,
+                        "a number of bits",
+                        &w.text,
+                    ))
+                }
+            };
         }
-        Ok(Some(Expr::Opaque {
-            name: "raw payload".into(),
-            text: self.text_from(start),
+        Ok(Some(Expr::Raw {
+            base,
+            offset: numbers[0],
+            len: numbers[1],
         }))
     }
 
@@ -376,6 +392,21 @@ impl<'s> P<'s> {
             }
             Kind::Str => {
                 self.pos += 1;
+                // A range of quoted values: `meta time "2022-05-30 21:51:23"-"2022-06-01
+                // 23:51:23"`, `meta hour "17:00"-"19:00"` (nft lists times so).
+                if self.peek(st)?.is_some_and(|n| n.is("-"))
+                    && self
+                        .toks
+                        .get(self.pos + 1)
+                        .is_some_and(|n| matches!(n.kind, Kind::Str | Kind::Word))
+                {
+                    self.pos += 1;
+                    let hi = self.next(st)?.map(|h| h.text).unwrap_or_default();
+                    return Ok(Expr::Range(
+                        Box::new(Expr::Value(t.text)),
+                        Box::new(Expr::Value(hi)),
+                    ));
+                }
                 Ok(Expr::Value(t.text))
             }
             Kind::Word if t.text == "*" => {
@@ -489,5 +520,38 @@ impl<'s> P<'s> {
             };
         }
         Ok(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::nft::test_util::*;
+
+    /// Issue 11 B2: time matches as nft lists them (a range of two quoted times, hours,
+    /// days, sets of days) are read, in text and JSON, and stay undecidable offline (they
+    /// depend on the time the packet is seen).
+    #[test]
+    fn b2_time_ranges_of_quoted_values_parse_and_stay_undecidable() {
+        let rules = [
+            r#"meta time "2022-05-30 21:51:23"-"2022-06-01 23:51:23" drop"#,
+            r#"meta hour "17:00"-"19:00" drop"#,
+            r#"meta day "Sunday" drop"#,
+            r#"meta day { "Sunday", "Saturday" } drop"#,
+            r#"meta hour "09:00" drop"#,
+        ];
+        for rule in rules {
+            let b = body("inet", rule);
+            assert!(
+                matches!(&b[0], Step::Match(m) if matches!(m.test, Test::Undecidable { kind: Undecidable::Time, .. })),
+                "{rule}: {b:?}"
+            );
+            assert_eq!(b[1], act(Action::Verdict(Verdict::Drop)), "{rule}");
+        }
+        let j = r#"{"nftables": [{"table": {"family": "inet", "name": "t"}},
+            {"chain": {"family": "inet", "table": "t", "name": "c"}},
+            {"rule": {"family": "inet", "table": "t", "chain": "c", "expr": [{"match": {"op": "==", "left": {"meta": {"key": "time"}}, "right": {"range": ["2022-05-30 21:51:23", "2022-06-01 23:51:23"]}}}, {"drop": null}]}}]}"#;
+        let (rs, _) = parse_json(&SourceFile::new("j", j)).unwrap();
+        assert!(matches!(&rs.tables[0].chains[0].rules[0].body[0],
+            Step::Match(m) if matches!(m.test, Test::Undecidable { kind: Undecidable::Time, .. })));
     }
 }
