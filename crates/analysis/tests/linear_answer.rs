@@ -19,7 +19,6 @@
 use engine::{Options, Outcome};
 use model::tool_config::ToolConfig;
 use model::{Family, Host, Packet, Ruleset, SourceFile, TcpFlags, L4};
-use std::process::Command;
 
 const WORKER: &str = "d8_answer_worker";
 const RULES_VAR: &str = "WB_D8_RULES";
@@ -131,51 +130,16 @@ fn d8_answer_worker() {
 /// Instructions executed by the worker at `n` rules and `stage`.
 fn instructions(n: usize, stage: &str) -> u64 {
     let exe = std::env::current_exe().unwrap();
-    let out = Command::new("valgrind")
-        .args([
-            "--tool=cachegrind",
-            "--cache-sim=no",
-            "--cachegrind-out-file=/dev/null",
-        ])
-        .arg(&exe)
-        .args(["--exact", WORKER, "--ignored", "--test-threads=1"])
-        .env(RULES_VAR, n.to_string())
-        .env(STAGE_VAR, stage)
-        .output()
-        .expect("valgrind runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "worker at {n} ({stage}) failed:\n{stderr}"
-    );
-    // "==123== I   refs:      1,234,567"
-    let line = stderr
-        .lines()
-        .find(|l| l.contains("I   refs:") || l.contains("I    refs:"))
-        .unwrap_or_else(|| panic!("no instruction count in:\n{stderr}"));
-    line.rsplit(':')
-        .next()
-        .unwrap()
-        .trim()
-        .replace(',', "")
-        .parse()
-        .unwrap()
-}
-
-fn valgrind_available() -> bool {
-    Command::new("valgrind")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    testgen::counted::instructions(
+        exe.as_os_str(),
+        ["--exact", WORKER, "--ignored", "--test-threads=1"],
+        &[(RULES_VAR, n.to_string()), (STAGE_VAR, stage.to_string())],
+    )
 }
 
 #[test]
 fn d8_answer_steps_grow_linearly() {
-    if !valgrind_available() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("d8_answer_steps_grow_linearly needs valgrind, and CI=true forbids skipping");
-        }
-        eprintln!("SKIP (no valgrind): d8_answer_steps_grow_linearly counts instructions with it");
+    if !testgen::counted::valgrind_or_skip("d8_answer_steps_grow_linearly") {
         return;
     }
     let n = 1500;

@@ -41,6 +41,7 @@ fn base(
         rules,
         counters: None,
         origin: Origin::default(),
+        numbers: Default::default(),
     }
 }
 
@@ -62,6 +63,7 @@ fn user(name: &str, rules: Vec<Rule>) -> Chain {
         rules,
         counters: None,
         origin: Origin::default(),
+        numbers: Default::default(),
     }
 }
 

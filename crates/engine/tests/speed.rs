@@ -48,6 +48,7 @@ fn big_ruleset(chains: usize, per_chain: usize) -> Ruleset {
             rules,
             counters: None,
             origin: Origin::default(),
+            numbers: Default::default(),
         });
     }
     forward.push(rule(
@@ -68,6 +69,7 @@ fn big_ruleset(chains: usize, per_chain: usize) -> Ruleset {
             rules: forward,
             counters: None,
             origin: Origin::default(),
+            numbers: Default::default(),
         },
     );
     Ruleset {

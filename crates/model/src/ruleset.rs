@@ -9,6 +9,7 @@ use crate::owner::Dialect;
 use crate::source::{Counters, Origin, SourceFile};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 pub use crate::kernel::{Family, Hook};
 
@@ -98,6 +99,33 @@ pub struct Chain {
     pub counters: Option<Counters>,
     /// Where the chain was declared and who wrote it.
     pub origin: Origin,
+    /// The source rule numbers, counted once when first asked (`RuleNumbers::default()`).
+    pub numbers: RuleNumbers,
+}
+
+/// A chain's source rule numbers ([`Chain::source_rule_number`]), counted on first use so
+/// that numbering every rule of a path is linear, not quadratic. Not part of the chain's
+/// value: equal for every chain, empty in a clone (a clone is what the fix search changes),
+/// and used only while the chain has as many rules as when it was counted.
+#[derive(Default)]
+pub struct RuleNumbers(OnceLock<Vec<usize>>);
+
+impl Clone for RuleNumbers {
+    fn clone(&self) -> RuleNumbers {
+        RuleNumbers::default()
+    }
+}
+
+impl PartialEq for RuleNumbers {
+    fn eq(&self, _: &RuleNumbers) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for RuleNumbers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RuleNumbers")
+    }
 }
 
 impl Chain {
@@ -108,6 +136,11 @@ impl Chain {
     /// so one number.
     pub fn source_rule_number(&self, index: usize) -> usize {
         let upto = index.min(self.rules.len().saturating_sub(1));
+        let numbers = self.numbers.0.get_or_init(|| self.source_rule_numbers());
+        if numbers.len() == self.rules.len() {
+            return numbers.get(upto).copied().unwrap_or(1);
+        }
+        // Rules were added or removed since the count: count again, this once.
         1 + (1..=upto).filter(|&i| self.starts_source_rule(i)).count()
     }
 
@@ -544,6 +577,7 @@ mod tests {
             rules,
             counters: None,
             origin: Origin::default(),
+            numbers: Default::default(),
         }
     }
 
@@ -593,6 +627,7 @@ mod tests {
             rules: vec![rule_at(0), rule_at(10), rule_at(10), rule_at(20)],
             counters: None,
             origin: Origin::default(),
+            numbers: Default::default(),
         };
         let numbers: Vec<usize> = (0..4).map(|i| chain.source_rule_number(i)).collect();
         assert_eq!(numbers, vec![1, 2, 2, 3]);
@@ -601,6 +636,17 @@ mod tests {
         assert_eq!(chain.rules_of_source_number(2), 1..3);
         assert_eq!(chain.rules_of_source_number(3), 3..4);
         assert_eq!(chain.rules_of_source_number(9), 4..4);
+
+        // The numbers are counted once; a clone changed afterwards (what the fix search
+        // does) and the original after a change are counted again, never read stale.
+        let mut patched = chain.clone();
+        patched.rules.insert(1, rule_at(5));
+        let numbers: Vec<usize> = (0..5).map(|i| patched.source_rule_number(i)).collect();
+        assert_eq!(numbers, vec![1, 2, 3, 3, 4]);
+        let mut changed = chain;
+        changed.rules.remove(0);
+        let numbers: Vec<usize> = (0..3).map(|i| changed.source_rule_number(i)).collect();
+        assert_eq!(numbers, vec![1, 1, 2]);
     }
 
     #[test]
@@ -615,6 +661,7 @@ mod tests {
             rules: vec![unspanned.clone(), unspanned.clone(), unspanned],
             counters: None,
             origin: Origin::default(),
+            numbers: Default::default(),
         };
         assert_eq!(
             (0..3)

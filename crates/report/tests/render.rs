@@ -55,6 +55,7 @@ fn base(name: &str, hook: Hook, policy: Verdict, line: u32, rules: Vec<Rule>) ->
                 if line == 3 { "DROP" } else { "ACCEPT" }
             ),
         ),
+        numbers: Default::default(),
     }
 }
 
@@ -65,6 +66,7 @@ fn regular(name: &str, line: u32, rules: Vec<Rule>) -> Chain {
         rules,
         counters: None,
         origin: origin(line, &format!(":{name} - [0:0]")),
+        numbers: Default::default(),
     }
 }
 
@@ -533,6 +535,7 @@ fn dnat_closed_port() -> (Ruleset, Outcome) {
             }],
             counters: None,
             origin: origin(118, ":PREROUTING ACCEPT [0:0]"),
+            numbers: Default::default(),
         }],
         sets: vec![],
         origin: origin(117, "*nat"),

@@ -30,6 +30,7 @@ use model::{Family, Hook, Ruleset, SourceFile};
 pub mod aim;
 pub mod capture;
 pub mod corpus;
+pub mod counted;
 #[cfg(target_os = "linux")]
 pub mod kernel_tests;
 pub mod kube;

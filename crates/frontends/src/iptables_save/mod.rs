@@ -243,6 +243,7 @@ impl TableBuilder {
             rules: Vec::new(),
             counters,
             origin,
+            numbers: Default::default(),
         };
         self.chains.push(ChainBuilder {
             chain,

@@ -109,6 +109,7 @@ fn lower_chain(
             },
             counters: None,
             origin: c.origin.clone(),
+            numbers: Default::default(),
         }
     });
     Ok(per_device.collect())
