@@ -177,17 +177,35 @@ impl<'s> P<'s> {
             vec![full]
         };
         for f in files {
-            let text = std::fs::read_to_string(&f).map_err(|e| {
+            let invalid = |reason: String| {
                 self.err(
                     path.span,
                     ErrorKind::InvalidValue {
                         what: "include".into(),
                         value: f.display().to_string(),
-                        reason: e.to_string(),
+                        reason,
                     },
                 )
+            };
+            // A device or FIFO (`/dev/zero`, `/dev/stdin`) would never end or never come.
+            match std::fs::metadata(&f) {
+                Ok(m) if !m.is_file() => {
+                    return Err(invalid("not a regular file".into()));
+                }
+                Ok(_) => {}
+                Err(e) => return Err(invalid(e.to_string())),
+            }
+            let bytes = std::fs::read(&f).map_err(|e| invalid(e.to_string()))?;
+            let source = crate::read_text(
+                f.display().to_string(),
+                &bytes,
+                "an nft ruleset",
+                crate::NonUtf8::FreeTextOnly,
+            )
+            .map_err(|e| match e {
+                crate::loader::TextError::Encoding(d) => d,
+                crate::loader::TextError::NotText(n) => invalid(n.to_string()),
             })?;
-            let source = SourceFile::new(f.display().to_string(), text);
             read_file(&source, st, self.depth + 1)?;
         }
         Ok(())
@@ -538,6 +556,26 @@ mod tests {
         );
         let e = parse_text(&bad).unwrap_err();
         assert_eq!(e.line_col(), (2, 9));
+
+        // A device never ends (`/dev/zero`) or never comes (a FIFO): refused, not read; a
+        // binary file is named for what it is; a Latin-1 comment is kept.
+        std::fs::write(dir.join("gz.nft"), [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]).unwrap();
+        std::fs::write(
+            dir.join("latin1.nft"),
+            b"table ip l { comment \"caf\xe9\"; }\n",
+        )
+        .unwrap();
+        for (include, expected) in [("/dev/zero", "not a regular file"), ("gz.nft", "gzip")] {
+            let src = SourceFile::new(
+                main.display().to_string(),
+                format!("include \"{include}\"\n"),
+            );
+            let e = parse_text(&src).unwrap_err().to_string();
+            assert!(e.contains(expected), "{include}: {e}");
+        }
+        let src = SourceFile::new(main.display().to_string(), "include \"latin1.nft\"\n");
+        let rs = parse_text(&src).unwrap();
+        assert_eq!(rs.tables[0].name, "l");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
