@@ -5,7 +5,7 @@ use super::{read_file, unreachable_err, State, MAX_INCLUDE_DEPTH, P, R};
 use crate::nft::ast::TableAst;
 use crate::nft::lexer::{Kind, Token};
 use crate::{ErrorKind, ParseError};
-use model::{Family, SourceFile};
+use model::Family;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
