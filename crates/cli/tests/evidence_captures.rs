@@ -554,7 +554,8 @@ fn exit_2_on_garbage_with_the_byte_offset() {
 /// A capture cut short inside a record (a tcpdump killed mid-write, a copy of a file still
 /// being written) is not an input error: what came before is diagnosed, the cut is noted with
 /// its byte offset, and the exit code is that of the flows read. Every cut of every fixture
-/// is read without a panic and with exit 0, 1 or 2.
+/// is read without a panic and with exit 0, 1 or 2, or 3 when the cut leaves no IP packet
+/// (nothing to judge).
 #[test]
 fn a_capture_cut_short_is_read_up_to_the_cut() {
     let dir = Scratch::new("cut");
@@ -583,7 +584,7 @@ fn a_capture_cut_short_is_read_up_to_the_cut() {
             let file = dir.write(&format!("{name}-{cut}.pcap"), &bytes[..cut]);
             let (out, _) = run(&["pcap", &file]);
             assert!(
-                matches!(out.status.code(), Some(0..=2)),
+                matches!(out.status.code(), Some(0..=3)),
                 "{name} cut at {cut}: {:?}",
                 out.status
             );
