@@ -160,18 +160,6 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
              nothing was assumed; drop it, or point it at the line the answer lists as unknown"
         )));
     }
-    let remedies = if config.fix {
-        analysis::remedy::remedies(
-            &config.ruleset,
-            &config.host,
-            &config.packet,
-            &outcome,
-            &config.options,
-            &config.tool_config,
-        )
-    } else {
-        None
-    };
     let ping = analysis::ping_contrast(
         &config.ruleset,
         &config.host,
@@ -193,6 +181,27 @@ pub fn run<W: Write>(config: &Config, out: &mut W) -> Result<Conclusion, Error> 
     }) {
         facts = facts.without_rules_of_family(family);
     }
+    let remedies = if !config.fix {
+        None
+    } else if facts.connection == Connection::AnswerLost {
+        // The request passes; the answer is what this host stops.
+        analysis::remedy::remedies_for_lost_answer(
+            &config.ruleset,
+            &config.host,
+            &config.packet,
+            &config.options,
+            &config.tool_config,
+        )
+    } else {
+        analysis::remedy::remedies(
+            &config.ruleset,
+            &config.host,
+            &config.packet,
+            &outcome,
+            &config.options,
+            &config.tool_config,
+        )
+    };
     let rule_reasons = analysis::reasons::RuleReasons::of(
         &config.ruleset,
         &config.host,
@@ -282,8 +291,18 @@ pub fn verify_fix<W: Write>(inputs: &config::Inputs, out: &mut W) -> Result<Conc
         &options,
         &inputs.tool_config,
     )
+    .or_else(|| {
+        // It passes, and its answer may be what this host stops.
+        analysis::remedy::remedies_for_lost_answer(
+            &inputs.ruleset,
+            &inputs.host,
+            &inputs.packet,
+            &options,
+            &inputs.tool_config,
+        )
+    })
     .ok_or_else(|| {
-        Error::Input("verify --fix: the packet is not blocked by a rule or policy; there is no fix to verify".into())
+        Error::Input("verify --fix: neither the packet nor its answer is blocked by a rule or policy; there is no fix to verify".into())
     })?;
     let remedy = found
         .primary()

@@ -267,6 +267,23 @@ fn a4_forwarded_syn_whose_syn_ack_the_firewall_drops_is_answer_lost() {
     assert_eq!(v["reply_not_through"]["fate"], "dropped");
     assert_eq!(v["reply_not_through"]["decided_by"], "policy");
     assert_eq!(v["reply_not_through"]["rule"]["chain"], "FORWARD");
+
+    // The fix is for the answer: the missing established accept, verified for the whole
+    // connection from the SYN.
+    assert!(
+        r.out.contains(
+            "fix (iptables) iptables -I FORWARD 1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+        ),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out
+            .contains("verified       SYN forwarded, SYN/ACK forwarded back, data both ways"),
+        "{}",
+        r.out
+    );
+    assert!(v["fix"].is_object(), "{v}");
 }
 
 #[test]

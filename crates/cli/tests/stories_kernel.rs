@@ -245,3 +245,30 @@ fn verify_fix_refuses_a_packet_that_passes() {
     );
     assert_eq!(code, Some(2), "{out}");
 }
+
+/// A forwarded SYN passes and its SYN/ACK is dropped (no rule lets answers back): the
+/// answer says ANSWER LOST, and its fix — the missing `ct state established,related
+/// accept` — is applied in the kernel and the whole connection sent through it.
+#[test]
+fn an_answer_lost_gets_the_established_accept_proved_for_the_whole_connection() {
+    if !kernel_tests_enabled(
+        "an_answer_lost_gets_the_established_accept_proved_for_the_whole_connection",
+    ) {
+        return;
+    }
+    let rules = repo().join("crates/cli/tests/fixtures/answer-ground/no-way-back.v4");
+    let (code, out) = verify_fix(
+        &rules.to_string_lossy(),
+        &ufw_host(),
+        "tcp 10.1.1.2:1050 10.1.0.2:80 in tap0",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    for needle in [
+        "iptables -I FORWARD 1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        "reply     tcp 10.1.0.2:80 -> 10.1.1.2:1050",
+        "data back",
+        "VERIFIED",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?}:\n{out}");
+    }
+}

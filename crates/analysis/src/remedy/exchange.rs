@@ -333,6 +333,33 @@ fn from_request(
     finish(steps)
 }
 
+/// The answer to `request` (SYN/ACK, reply datagram, echo reply) as it arrives, and `host`
+/// with the conntrack entry the request left: what the reply meets. `None` when the
+/// request does not pass or opens no connection.
+pub fn answer_to(
+    ruleset: &Ruleset,
+    host: &Host,
+    request: &Packet,
+    options: &Options,
+) -> Option<(Packet, Host)> {
+    if !starts_a_connection(request) {
+        return None;
+    }
+    let outcome = engine::simulate(ruleset, host, request, options);
+    let trace = outcome.primary();
+    if !trace.fate.passed() {
+        return None;
+    }
+    let entry = entry_after(host, trace);
+    let reply = reply_packet(request, trace, entry.as_ref());
+    let mut with_entry = host.clone();
+    if let Some(e) = entry {
+        with_entry.conntrack.push(e);
+        with_entry.known.conntrack = true;
+    }
+    Some((reply, with_entry))
+}
+
 /// The same TCP segment with only ACK set (data on the established connection).
 fn ack(p: &Packet) -> Packet {
     let mut p = p.clone();

@@ -265,6 +265,22 @@ pub fn remedies(
     })
 }
 
+/// Remedies for a connection whose request passes and whose answer this host stops (the
+/// answer's `ANSWER LOST`): the answer, meeting the conntrack entry its request created, is
+/// the blocked packet, and every candidate is verified over the whole exchange from the
+/// request (the exchange of a packet of a known connection starts at its first packet).
+pub fn remedies_for_lost_answer(
+    ruleset: &Ruleset,
+    host: &Host,
+    request: &Packet,
+    options: &Options,
+    config: &ToolConfig,
+) -> Option<Remedies> {
+    let (reply, with_entry) = exchange::answer_to(ruleset, host, request, options)?;
+    let outcome = engine::simulate(ruleset, &with_entry, &reply, options);
+    remedies(ruleset, &with_entry, &reply, &outcome, options, config)
+}
+
 /// Runs the whole exchange through the candidate's ruleset.
 fn verify(blocked: &Blocked<'_>, c: Candidate) -> Remedy {
     let exchange = c
