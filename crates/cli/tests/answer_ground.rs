@@ -6,15 +6,11 @@
 //! `ip6tables-save` and host state) and the small rules files of
 //! `tests/fixtures/answer-ground`.
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-struct Run {
-    code: i32,
-    out: String,
-    err: String,
-}
+use support::{whyblocked, Run};
 
 impl Run {
     fn headline(&self) -> &str {
@@ -55,21 +51,6 @@ fn example(name: &str) -> String {
         .join(name)
         .to_string_lossy()
         .into_owned()
-}
-
-fn whyblocked(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run whyblocked");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        out: String::from_utf8_lossy(&out.stdout).into_owned(),
-        err: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(!run.err.contains("panicked"), "panic:\n{}", run.err);
-    run
 }
 
 /// `whyblocked` on `rules` with the bundled router's host state (when `host`), then the

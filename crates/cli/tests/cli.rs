@@ -1,29 +1,10 @@
 //! The `whyblocked` binary end to end: exit codes, input errors with carets, JSON output.
 //! Each test writes its small rules file into a fresh temporary directory.
 
+mod support;
+
 use std::path::PathBuf;
-use std::process::Command;
-
-struct Run {
-    code: i32,
-    out: String,
-    err: String,
-}
-
-fn whyblocked(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run whyblocked");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        out: String::from_utf8_lossy(&out.stdout).into_owned(),
-        err: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(!run.err.contains("panicked"), "panic:\n{}", run.err);
-    run
-}
+use support::whyblocked;
 
 /// A temporary directory removed when dropped.
 struct TempDir(PathBuf);
