@@ -179,6 +179,31 @@ fn story7_reject_on_loopback() {
     );
 }
 
+/// A queue that may rewrite ports, after conntrack, on a redirected flow: queued, with the
+/// warning to move the hook to raw.
+#[test]
+fn story6_nfqueue_plus_redirect() {
+    answer(
+        "story6_queued_after_conntrack",
+        &format!("{STORIES}/story6-nfqueue.rules"),
+        None,
+        "tcp 198.51.100.7:40000 192.0.2.10:80 in eth0",
+    );
+}
+
+/// The rules whose counters moved between two `iptables-save -c` listings: the path.
+#[test]
+fn story10_counters_tell() {
+    text_and_json(
+        "story10_counters",
+        &[
+            "counters",
+            &format!("{STORIES}/story10-before.rules"),
+            &format!("{STORIES}/story10-after.rules"),
+        ],
+    );
+}
+
 const EVIDENCE: &str = "crates/evidence/tests/fixtures";
 
 /// The evidence commands on the evidence fixtures (real `conntrack -E` events and kernel

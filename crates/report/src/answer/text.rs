@@ -456,7 +456,9 @@ impl<W: Write> Section<'_, '_, W> {
             )),
             Decider::Policy(c) => Some((
                 format!("the policy of {}", words::chain_label(rs, *c)),
-                String::new(),
+                words::chain_origin(rs, *c)
+                    .map(words::location)
+                    .unwrap_or_default(),
                 None,
             )),
             _ => None,
@@ -470,10 +472,11 @@ impl<W: Write> Section<'_, '_, W> {
                 } else {
                     "is blocked too, by"
                 };
-                lines.push(format!(
-                    "{what} {verb} {label}   {}",
-                    self.p.paint(&loc, Style::Dim)
-                ));
+                lines.push(if loc.is_empty() {
+                    format!("{what} {verb} {label}")
+                } else {
+                    format!("{what} {verb} {label}   {}", self.p.paint(&loc, Style::Dim))
+                });
                 lines.extend(text.filter(|t| !t.is_empty()));
             }
             None => lines.push(format!("{what}: {}", words::fate_sentence(&ping.fate))),
