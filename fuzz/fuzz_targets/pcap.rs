@@ -9,6 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let options = Options {
         max_flows: 16,
         max_findings: 64,
+        max_evicted_remembered: 32,
     };
     let _ = analyze(data, &options, &mut |_| {});
     // Classic pcap, Ethernet, then the bytes as records.
