@@ -104,7 +104,7 @@ fn allow_rules_after(rs: &Ruleset, r: &analysis::remedy::Remedy) -> Vec<String> 
     let mut rules: Vec<String> = rs.tables[t].chains[c]
         .rules
         .iter()
-        .map(|r| r.origin.text.clone())
+        .map(|r| r.origin.text.to_string())
         .collect();
     let [fix] = r.kernel_rules.as_slice() else {
         panic!("one kernel rule: {:?}", r.kernel_rules)
@@ -221,7 +221,7 @@ fn chain_rules(rs: &Ruleset, chain: &str) -> Vec<String> {
     rs.tables[t].chains[c]
         .rules
         .iter()
-        .map(|r| r.origin.text.clone())
+        .map(|r| r.origin.text.to_string())
         .collect()
 }
 

@@ -702,7 +702,7 @@ fn story2_check(name: &str, handle: Option<u64>) {
     let origin = &ruleset.rule_at(at).origin;
     // As listed: nft's text, or the rule's JSON expressions for `nft -j`.
     assert!(
-        origin.text == "drop" || origin.text.contains("\"drop\""),
+        &*origin.text == "drop" || origin.text.contains("\"drop\""),
         "{name}: {}",
         origin.text
     );

@@ -76,7 +76,7 @@ fn deciding_rule(rs: &Ruleset, t: &Trace) -> (String, String) {
     };
     (
         rs.chain_at(at.chain_ref()).name.clone(),
-        rs.rule_at(at).origin.text.clone(),
+        rs.rule_at(at).origin.text.to_string(),
     )
 }
 

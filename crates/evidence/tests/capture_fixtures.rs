@@ -71,7 +71,7 @@ fn simulate(name: &str, f: &Finding) -> (Fate, Option<String>) {
             ruleset.tables[at.table].chains[at.chain].rules[at.rule]
                 .origin
                 .text
-                .clone(),
+                .to_string(),
         ),
         _ => None,
     };

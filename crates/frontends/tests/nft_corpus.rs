@@ -113,7 +113,7 @@ fn rule_texts(rs: &Ruleset) -> Vec<String> {
         .flat_map(|t| &t.chains)
         .flat_map(|c| &c.rules)
     {
-        let key = (r.origin.span.start, r.origin.text.clone());
+        let key = (r.origin.span.start, r.origin.text.to_string());
         if out.last() != Some(&key) {
             out.push(key);
         }

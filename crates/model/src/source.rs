@@ -206,7 +206,7 @@ pub struct Origin {
     /// nft rule handle, when the listing had one (`nft -a`, JSON).
     pub handle: Option<u64>,
     /// The statement as written in the input (one line, trimmed).
-    pub text: String,
+    pub text: Arc<str>,
     /// The counters the listing showed; `None` when it had none (no `-c`, no `counter`).
     pub counters: Option<Counters>,
     /// `-m comment --comment` / nft `comment "..."`.

@@ -110,7 +110,7 @@ fn role_in(listing: &str, rule: &str, config: &ToolConfig) -> Role {
     rs.tables[0].chains[0]
         .rules
         .iter()
-        .find(|r| r.origin.text == rule)
+        .find(|r| &*r.origin.text == rule)
         .and_then(|r| r.origin.owner.clone())
         .unwrap_or_else(|| panic!("{rule} not in {listing}"))
         .role

@@ -32,7 +32,7 @@ impl RuleJson {
             index: words::rule_number(ruleset, r),
             file: o.map(|o| o.file.to_string()).unwrap_or_default(),
             line: o.map_or(0, |o| o.line),
-            text: o.map(|o| o.text.clone()).unwrap_or_default(),
+            text: o.map(|o| o.text.to_string()).unwrap_or_default(),
         }
     }
 }

@@ -109,7 +109,10 @@ fn step_source(ruleset: &Ruleset, st: &KernelStep) -> (Option<String>, Option<St
     match (st.rule(), st.event.kind) {
         (Some(r), _) => {
             let o = &ruleset.rule_at(r).origin;
-            (Some(o.text.clone()), Some(format!("{}:{}", o.file, o.line)))
+            (
+                Some(o.text.to_string()),
+                Some(format!("{}:{}", o.file, o.line)),
+            )
         }
         (None, StepKind::Policy) => (Some(format!("policy {}", st.verdict)), None),
         (None, StepKind::Return) => (Some("end of chain: return".into()), None),

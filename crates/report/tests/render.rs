@@ -24,7 +24,7 @@ fn origin(line: u32, text: &str) -> Origin {
     Origin {
         file: FILE.into(),
         line,
-        text: text.to_string(),
+        text: text.into(),
         ..Origin::default()
     }
 }

@@ -41,7 +41,7 @@ fn nft_shape(rs: &Ruleset) -> (Listing, Listing) {
         .chains
         .iter()
         .map(|c| {
-            let rules = c.rules.iter().map(|r| r.origin.text.clone()).collect();
+            let rules = c.rules.iter().map(|r| r.origin.text.to_string()).collect();
             (c.name.clone(), rules)
         })
         .collect();

@@ -102,7 +102,7 @@ fn unbanning_one_address_leaves_the_other_ban() {
     let texts: Vec<&str> = patched.tables[0].chains[1]
         .rules
         .iter()
-        .map(|r| r.origin.text.as_str())
+        .map(|r| &*r.origin.text)
         .collect();
     assert_eq!(
         texts,

@@ -52,7 +52,7 @@ pub(crate) fn delete_rules(
         };
         out.push(FixRule {
             command,
-            body: origin.text.clone(),
+            body: origin.text.to_string(),
             family: t.family,
             table: t.name.clone(),
             chain: c.name.clone(),

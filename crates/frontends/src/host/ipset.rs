@@ -54,7 +54,7 @@ pub fn parse(source: &SourceFile) -> Result<Vec<NamedSet>, ParseError> {
                     file: source.name.clone(),
                     span: Span::new(start, start + line.len()),
                     line: raw.index as u32 + 1,
-                    text: line.to_string(),
+                    text: line.into(),
                     ..Origin::default()
                 };
                 sets.create(source, &toks, name, origin)?;

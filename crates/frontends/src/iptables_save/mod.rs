@@ -133,7 +133,7 @@ impl Line<'_> {
             file: file.clone(),
             span: self.span,
             line: self.number,
-            text: text.to_string(),
+            text: text.into(),
             dialect: Some(model::Dialect::Iptables),
             ..Origin::default()
         }
@@ -712,7 +712,7 @@ mod tests {
         let r = &rs.tables[0].chains[0].rules[0];
         assert_eq!(r.origin.line, 3);
         assert_eq!(
-            r.origin.text,
+            &*r.origin.text,
             "-A INPUT -m comment --comment \"ssh in\" -j ACCEPT"
         );
         assert_eq!(

@@ -147,7 +147,7 @@ mod tests {
         let f = &listed.tables[1];
         let r = &f.chains[f.chain("allowed_dnats").unwrap()].rules[0];
         assert_eq!((r.origin.handle, r.origin.line), (Some(5), 21));
-        assert_eq!(r.origin.text, "ip daddr . tcp dport @allow_in accept");
+        assert_eq!(&*r.origin.text, "ip daddr . tcp dport @allow_in accept");
         let j = &json.tables[1];
         assert_eq!(
             j.chains[j.chain("allowed_dnats").unwrap()].rules[0]

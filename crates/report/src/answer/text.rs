@@ -697,7 +697,7 @@ fn row(rs: &Ruleset, host: &Host, packet: &model::Packet, e: &Event) -> Row {
             hook,
             *at,
             words::rule_origin(rs, *at)
-                .map(|o| o.text.clone())
+                .map(|o| o.text.to_string())
                 .unwrap_or_default(),
             words::verdict(rs, verdict),
         ),

@@ -268,7 +268,7 @@ pub fn shadowed(rs: &Ruleset, s: &Shadowed) -> Vec<String> {
     }
     let text = |at| {
         super::rules::rule_origin(rs, at)
-            .map(|o| o.text.clone())
+            .map(|o| o.text.to_string())
             .filter(|t| !t.is_empty())
     };
     [Some(first), text(s.rule), text(s.by)]
@@ -305,7 +305,7 @@ pub fn repeat(rs: &Ruleset, r: &Repeat) -> Vec<String> {
         .and_then(|c| super::rules::rule_origin(rs, c.at))
         .filter(|o| !o.text.is_empty())
     {
-        lines.push(o.text.clone());
+        lines.push(o.text.to_string());
     }
     lines
 }

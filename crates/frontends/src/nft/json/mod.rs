@@ -191,7 +191,7 @@ impl Reader<'_> {
             line: line as u32,
             column: Some((span.start as usize - line_start + 1) as u32),
             handle,
-            text,
+            text: text.into(),
             dialect: Some(Dialect::NftJson),
             ..Origin::default()
         }

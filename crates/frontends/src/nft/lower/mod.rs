@@ -117,6 +117,10 @@ fn bad(what: &str, value: &str, reason: impl Into<String>) -> Bad {
     Bad(what.into(), value.into(), reason.into())
 }
 
+/// The most steps one rule may expand into (its alternatives times their length): a
+/// kube-proxy verdict map of 30,000 services is about 300,000.
+const MAX_EXPANDED_STEPS: usize = 2_000_000;
+
 impl TableCx<'_> {
     /// A rule's alternatives: usually one body; several when a map is expanded.
     fn rule(&mut self, r: &RuleAst, src: &SourceFile) -> Result<Vec<Vec<Step>>, ParseError> {
@@ -139,7 +143,26 @@ impl TableCx<'_> {
                     push_alt(body, opt);
                 }
             } else {
-                let mut next = Vec::with_capacity(alts.len() * options.len());
+                // Each multi-valued statement multiplies the rule's alternatives: a few of
+                // them in one rule would exhaust memory, so a rule is bounded by its steps.
+                let alternatives = alts.len().saturating_mul(options.len());
+                let longest = alts.first().map_or(0, Vec::len)
+                    + options.iter().map(Vec::len).max().unwrap_or(0);
+                if alternatives.saturating_mul(longest.max(1)) > MAX_EXPANDED_STEPS {
+                    return Err(ParseError::new(
+                        src,
+                        s.span,
+                        ErrorKind::InvalidValue {
+                            what: "rule".into(),
+                            value: format!("{alternatives} alternatives"),
+                            reason: format!(
+                                "its maps and multi-valued statements expand into more than \
+                                 {MAX_EXPANDED_STEPS} steps, more than whyblocked simulates"
+                            ),
+                        },
+                    ));
+                }
+                let mut next = Vec::with_capacity(alternatives);
                 for body in &alts {
                     for opt in &options {
                         let mut b = body.clone();

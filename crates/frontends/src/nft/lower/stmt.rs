@@ -387,7 +387,7 @@ mod tests {
             (Some("ssh"), Some(7))
         );
         assert_eq!(
-            r.origin.text,
+            &*r.origin.text,
             "tcp dport 22 counter packets 5 bytes 300 accept comment \"ssh\""
         );
     }

@@ -27,7 +27,7 @@ impl<'s> P<'s> {
             file: self.src.name.clone(),
             span: Span::new(start, end),
             line,
-            text: collapse(text),
+            text: collapse(text).into(),
             dialect: Some(Dialect::NftText),
             ..Origin::default()
         }

@@ -517,7 +517,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            c.rules[1].origin.text,
+            &*c.rules[1].origin.text,
             "ip saddr $lan tcp dport $ports accept"
         );
         assert_eq!(rs.tables[0].sets[0].elements[0].key, vec![addr("1.2.3.4")]);
