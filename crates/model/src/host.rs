@@ -28,6 +28,9 @@ pub struct Host {
     /// The conntrack table's entries, which decide `ct state` and reverse NAT for a
     /// packet of an existing connection.
     pub conntrack: Vec<CtEntry>,
+    /// The neighbour tables of both families (`ip -j neigh`): what ARP and neighbour
+    /// discovery knew about the hosts on each link.
+    pub neighbours: Vec<Neighbour>,
     /// Which of the parts above were given at all (an empty list may be a real answer).
     pub known: Known,
 }
@@ -52,6 +55,10 @@ pub struct Known {
     /// `conntrack -L` was given, so a packet matching no entry is known to start a
     /// connection (otherwise that is assumed, and the answer says so).
     pub conntrack: bool,
+    /// `ip -j neigh` was given: [`Host::neighbours`] is the host's neighbour table.
+    pub neighbours: bool,
+    /// `ip -j link` was given: every interface's MTU and state are the host's own.
+    pub links: bool,
 }
 
 impl Host {
@@ -413,4 +420,89 @@ pub struct CtTuple {
     pub sport: u16,
     /// The destination port; for ICMP `type << 8 | code`.
     pub dport: u16,
+}
+
+/// One entry of a neighbour table (`ip -j neigh`): a next hop's link-layer address and
+/// what ARP (IPv4) or neighbour discovery (IPv6) last learned about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neighbour {
+    /// The neighbour's IP address (`dst`).
+    pub addr: IpAddr,
+    /// The device it is reached on (`dev`).
+    pub dev: String,
+    /// Its link-layer address (`lladdr`), when resolved.
+    pub lladdr: Option<Mac>,
+    /// The NUD states as listed (`state`: one or more, e.g. `["REACHABLE"]`).
+    pub states: Vec<NeighbourState>,
+    /// The neighbour said it is a router (`router`, IPv6 only).
+    pub router: bool,
+}
+
+impl Neighbour {
+    /// Whether resolution is known to have failed (`FAILED`, or `INCOMPLETE` still trying).
+    pub fn failed(&self) -> bool {
+        self.states
+            .iter()
+            .any(|s| matches!(s, NeighbourState::Failed | NeighbourState::Incomplete))
+    }
+    /// Whether the entry holds a usable link-layer address.
+    pub fn resolved(&self) -> bool {
+        self.lladdr.is_some() && !self.failed()
+    }
+}
+
+/// A neighbour's NUD state (`NUD_*`), as `ip neigh` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NeighbourState {
+    /// `INCOMPLETE`: resolution in progress, no answer yet.
+    Incomplete,
+    /// `REACHABLE`: confirmed recently.
+    Reachable,
+    /// `STALE`: usable, not confirmed recently.
+    Stale,
+    /// `DELAY`: waiting before probing a stale entry.
+    Delay,
+    /// `PROBE`: being probed.
+    Probe,
+    /// `FAILED`: resolution failed (no answer to the probes).
+    Failed,
+    /// `NOARP`: the device needs no resolution.
+    Noarp,
+    /// `PERMANENT`: set by hand, never expires.
+    Permanent,
+    /// `NONE` or any other name, as printed.
+    Other(String),
+}
+
+impl NeighbourState {
+    /// The state `ip neigh` prints as `name`.
+    pub fn from_name(name: &str) -> NeighbourState {
+        match name {
+            "INCOMPLETE" => NeighbourState::Incomplete,
+            "REACHABLE" => NeighbourState::Reachable,
+            "STALE" => NeighbourState::Stale,
+            "DELAY" => NeighbourState::Delay,
+            "PROBE" => NeighbourState::Probe,
+            "FAILED" => NeighbourState::Failed,
+            "NOARP" => NeighbourState::Noarp,
+            "PERMANENT" => NeighbourState::Permanent,
+            other => NeighbourState::Other(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for NeighbourState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NeighbourState::Incomplete => "INCOMPLETE",
+            NeighbourState::Reachable => "REACHABLE",
+            NeighbourState::Stale => "STALE",
+            NeighbourState::Delay => "DELAY",
+            NeighbourState::Probe => "PROBE",
+            NeighbourState::Failed => "FAILED",
+            NeighbourState::Noarp => "NOARP",
+            NeighbourState::Permanent => "PERMANENT",
+            NeighbourState::Other(s) => s,
+        })
+    }
 }

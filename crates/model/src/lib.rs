@@ -13,6 +13,7 @@
 //!   names its tools print;
 //! - [`source`]: where each rule came from (file, byte span, line, handle, original text);
 //! - [`owner`]: which language a table, chain or rule was read from and which tool wrote it;
+//! - [`topology`]: several hosts and the links between them (what `path` walks);
 //! - [`tool_config`]: the firewall tools' own configuration files, as a snapshot recorded them;
 //! - [`diag`]: the one parse error type of every front end, with its span;
 //! - [`note`]: how the inputs were read when it was a guess, as facts for `report` to word.
@@ -34,6 +35,7 @@ pub mod packet;
 pub mod ruleset;
 pub mod source;
 pub mod tool_config;
+pub mod topology;
 
 pub use expr::{Action, Key, Match, Pattern, Reject, Test, Value, Verdict};
 pub use host::Host;
