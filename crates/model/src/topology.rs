@@ -9,7 +9,9 @@
 //! are neighbours.
 
 use crate::host::Host;
-use crate::ruleset::Ruleset;
+use crate::note::InputNote;
+use crate::ruleset::{Family, Ruleset};
+use crate::source::SourceFile;
 use crate::tool_config::ToolConfig;
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -42,6 +44,13 @@ pub struct Node {
     /// Whether any firewall rules were given for it (a Linux host without them is
     /// simulated without a firewall, and the answer says so).
     pub rules_given: bool,
+    /// The iptables-save files of [`Node::ruleset`] with the family each was read as, and
+    /// its nft files, as read: what a test host loads into the kernel.
+    pub iptables_sources: Vec<(SourceFile, Family)>,
+    /// The nft files (text or JSON) of [`Node::ruleset`], as read.
+    pub nft_sources: Vec<SourceFile>,
+    /// How the node's inputs were read when it was a guess.
+    pub notes: Vec<InputNote>,
 }
 
 /// What kind of system a node is.
