@@ -37,6 +37,11 @@ pub mod reject {
     pub use crate::linux::reject::{is_icmp_error, response};
 }
 
+/// Addresses the kernel picks for the packets it sends itself.
+pub mod route {
+    pub use crate::linux::route::{icmp_error_source, route_local};
+}
+
 /// What the sender of a packet observes.
 pub mod symptom {
     pub use crate::linux::symptom::sender_view_at;

@@ -495,6 +495,14 @@ pub enum RoutingFailure {
     MartianDestination,
     /// TTL would reach 0 when forwarding: ICMP time exceeded.
     TtlExceeded,
+    /// Too big for the output device's MTU and not to be fragmented (IPv4 with DF set; every
+    /// forwarded IPv6 packet): `ip_forward()`/`ip6_forward()` check this after the TTL and
+    /// before the forward hook, and answer ICMP "fragmentation needed" (3/4) / ICMPv6
+    /// "packet too big" (2/0) carrying the MTU.
+    TooBig {
+        /// The output device's MTU.
+        mtu: u32,
+    },
     /// The frame was not addressed to this host's MAC (link-layer broadcast, multicast or
     /// another host's): `ip_forward()`/`ip6_forward()` drop it silently before the forward
     /// hook (`skb->pkt_type != PACKET_HOST`).
@@ -773,6 +781,11 @@ pub enum Cause {
     MartianDestination,
     /// The TTL (hop limit) ran out while forwarding.
     TtlExceeded,
+    /// Larger than the next link's MTU and not to be fragmented.
+    TooBig {
+        /// The MTU of the way out.
+        mtu: u32,
+    },
     /// A link-layer broadcast or multicast frame is never forwarded.
     NotUnicastFrame {
         /// What the frame was addressed to.
@@ -814,6 +827,8 @@ pub enum CauseCode {
     MartianDestination,
     /// [`Cause::TtlExceeded`].
     TtlExceeded,
+    /// [`Cause::TooBig`].
+    TooBig,
     /// [`Cause::NotUnicastFrame`].
     NotUnicastFrame,
     /// [`Cause::NoListener`].
@@ -824,7 +839,7 @@ pub enum CauseCode {
 
 impl CauseCode {
     /// Every code, in the order the README lists them.
-    pub const ALL: [CauseCode; 15] = [
+    pub const ALL: [CauseCode; 16] = [
         CauseCode::RpFilter,
         CauseCode::NoRoute,
         CauseCode::Blackhole,
@@ -837,6 +852,7 @@ impl CauseCode {
         CauseCode::MartianSource,
         CauseCode::MartianDestination,
         CauseCode::TtlExceeded,
+        CauseCode::TooBig,
         CauseCode::NotUnicastFrame,
         CauseCode::NoListener,
         CauseCode::EchoIgnored,
@@ -859,6 +875,7 @@ impl Cause {
             Cause::MartianSource { .. } => CauseCode::MartianSource,
             Cause::MartianDestination => CauseCode::MartianDestination,
             Cause::TtlExceeded => CauseCode::TtlExceeded,
+            Cause::TooBig { .. } => CauseCode::TooBig,
             Cause::NotUnicastFrame { .. } => CauseCode::NotUnicastFrame,
             Cause::NoListener => CauseCode::NoListener,
             Cause::EchoIgnored { .. } => CauseCode::EchoIgnored,

@@ -443,7 +443,7 @@ fn tuple_text(t: &CtTuple) -> String {
 /// The answer the peer sends: addressed as the entry's reply tuple (the request as it left,
 /// mirrored, when there is no entry), arriving where the request left, or generated here
 /// when the request was delivered here.
-fn reply_packet(request: &Packet, trace: &Trace, entry: Option<&CtEntry>) -> Packet {
+pub fn reply_packet(request: &Packet, trace: &Trace, entry: Option<&CtEntry>) -> Packet {
     let r = entry.map_or_else(
         || {
             let f = &trace.final_packet;

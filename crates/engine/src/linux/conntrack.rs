@@ -478,13 +478,25 @@ pub fn new_conn(packet: &Packet, state: CtState, zone: u16, helper: Option<Strin
     }
 }
 
-/// An entry an ICMP error plausibly quotes: the error travels back to the flow's
-/// originator, so the entry's original source (or reply source) is the error's
-/// destination. The packet model carries no quoted header, so this is a best match.
-pub fn quoted_flow(table: &[CtEntry], error_dst: IpAddr) -> Option<usize> {
+/// An entry an ICMP error plausibly quotes, and whether the error travels in the entry's
+/// reply direction. An error about a packet of the original direction goes back to the
+/// flow's originator, addressed as the reply direction addresses it (`reply.dst`: the
+/// originator after SNAT); one about a reply goes to the responder (`reply.src`, the
+/// responder as it answers). The kernel finds the entry from the
+/// quoted header and translates the error like the flow's packets in that direction
+/// (`nf_nat_icmp_reply_translation`); the packet model carries no quoted header, so this
+/// is a best match on the error's destination.
+pub fn quoted_flow(table: &[CtEntry], error_dst: IpAddr) -> Option<(usize, bool)> {
     table
         .iter()
-        .position(|e| e.orig.src == error_dst || e.reply.src == error_dst)
+        .position(|e| e.reply.dst == error_dst || e.orig.src == error_dst)
+        .map(|i| (i, true))
+        .or_else(|| {
+            table
+                .iter()
+                .position(|e| e.reply.src == error_dst)
+                .map(|i| (i, false))
+        })
 }
 
 /// `nf_conntrack_count >= nf_conntrack_max`, when both are given: a new connection cannot

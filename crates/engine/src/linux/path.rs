@@ -176,6 +176,9 @@ fn forward(w: &mut Walk<'_, '_>, oif: String, gateway: Option<std::net::IpAddr>)
     if w.packet.ttl <= 1 {
         return routing_failed(RoutingFailure::TtlExceeded, Hook::Forward);
     }
+    if let Some(mtu) = route::too_big_to_forward(w.host, &w.packet, &oif) {
+        return routing_failed(RoutingFailure::TooBig { mtu }, Hook::Forward);
+    }
     let from = w.packet.ttl;
     w.packet.ttl = from - 1;
     w.events.push(Event::Note {
@@ -428,8 +431,8 @@ fn icmp_error(w: &mut Walk<'_, '_>) -> Nfct {
     let host = w.host;
     if host.known.conntrack {
         match conntrack::quoted_flow(&host.conntrack, w.packet.dst) {
-            Some(index) => {
-                let mut conn = conntrack::conn_from_entry(&host.conntrack, index, false);
+            Some((index, reply_dir)) => {
+                let mut conn = conntrack::conn_from_entry(&host.conntrack, index, reply_dir);
                 conn.state = CtState::Related;
                 Nfct::Tracked(conn)
             }
@@ -778,6 +781,7 @@ fn routing_cause(w: &Walk<'_, '_>, reason: &RoutingFailure) -> Cause {
         },
         RoutingFailure::MartianDestination => Cause::MartianDestination,
         RoutingFailure::TtlExceeded => Cause::TtlExceeded,
+        RoutingFailure::TooBig { mtu } => Cause::TooBig { mtu: *mtu },
         RoutingFailure::NotUnicastFrame { pkttype } => Cause::NotUnicastFrame { pkttype: *pkttype },
     }
 }

@@ -50,6 +50,7 @@ mod icmp {
     pub const NET_UNREACH: u8 = 0;
     pub const HOST_UNREACH: u8 = 1;
     pub const PORT_UNREACH: u8 = 3;
+    pub const FRAG_NEEDED: u8 = 4;
     pub const PKT_FILTERED: u8 = 13;
 }
 
@@ -57,6 +58,7 @@ mod icmp {
 mod icmp6 {
     pub const DEST_UNREACH: u8 = 1;
     pub const TIME_EXCEED: u8 = 3;
+    pub const PKT_TOOBIG: u8 = 2;
     pub const NOROUTE: u8 = 0;
     pub const ADM_PROHIBITED: u8 = 1;
     pub const ADDR_UNREACH: u8 = 3;
@@ -220,6 +222,8 @@ fn routing_failed(
         (RoutingFailure::Unreachable, false) => (icmp::DEST_UNREACH, icmp::HOST_UNREACH),
         (RoutingFailure::Prohibit, false) => (icmp::DEST_UNREACH, icmp::PKT_FILTERED),
         (RoutingFailure::TtlExceeded, false) => (icmp::TIME_EXCEEDED, 0),
+        (RoutingFailure::TooBig { .. }, false) => (icmp::DEST_UNREACH, icmp::FRAG_NEEDED),
+        (RoutingFailure::TooBig { .. }, true) => (icmp6::PKT_TOOBIG, 0),
         // ip6_null_entry and unreachable routes: ip6_pkt_discard, ICMPV6_NOROUTE.
         (RoutingFailure::NoRoute | RoutingFailure::Unreachable, true) => {
             (icmp6::DEST_UNREACH, icmp6::NOROUTE)

@@ -269,6 +269,16 @@ pub fn martian_source_lookup(host: &Host, packet: &Packet) -> Option<ReverseLook
     rp_filter_lookup(host, packet, 2).filter(|l| l.miss == RpfMiss::NotUnicast)
 }
 
+/// The output device's MTU when `packet` is too big to be forwarded out of `oif`
+/// unfragmented (`ip_exceeds_mtu` / `ip6_pkt_too_big`): longer than the MTU and IPv4 with
+/// DF set, or IPv6 (routers never fragment IPv6). `None` when it fits, may be fragmented,
+/// or the device's MTU is not known.
+pub fn too_big_to_forward(host: &Host, packet: &Packet, oif: &str) -> Option<u32> {
+    let mtu = host.interface(oif)?.mtu?;
+    let fragmentable = !packet.is_ipv6() && !packet.dont_fragment;
+    (u32::from(packet.len) > mtu && !fragmentable).then_some(mtu)
+}
+
 /// A drop the kernel makes before PREROUTING runs, so no rule sees the packet.
 ///
 /// IPv6 (`ip6_rcv_core`): a multicast source, or a loopback source or destination on a

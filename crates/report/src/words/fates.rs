@@ -239,6 +239,9 @@ pub fn routing_failure(r: &RoutingFailure) -> String {
         RoutingFailure::MartianSource => "martian source address (never accepted from the wire)".to_string(),
         RoutingFailure::MartianDestination => "martian destination address (never routed from the wire)".to_string(),
         RoutingFailure::TtlExceeded => "TTL exceeded when forwarding".to_string(),
+        RoutingFailure::TooBig { mtu } => {
+            format!("too big for the way out (MTU {mtu}) and not to be fragmented")
+        }
         RoutingFailure::NotUnicastFrame { pkttype } => format!(
             "the frame was link-layer {} (not addressed to this host's MAC): the kernel never forwards it",
             match pkttype {

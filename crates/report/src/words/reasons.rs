@@ -52,6 +52,7 @@ pub fn cause_code(code: CauseCode) -> &'static str {
         CauseCode::MartianSource => "martian_source",
         CauseCode::MartianDestination => "martian_destination",
         CauseCode::TtlExceeded => "ttl_exceeded",
+        CauseCode::TooBig => "too_big",
         CauseCode::NotUnicastFrame => "not_unicast_frame",
         CauseCode::NoListener => "no_listener",
         CauseCode::EchoIgnored => "echo_ignored",
@@ -134,6 +135,10 @@ pub fn reason(cause: &Cause, rs: &Ruleset) -> Vec<String> {
         }
         Cause::CtTableFull => "the conntrack table is full (nf_conntrack_count reached nf_conntrack_max): a new connection cannot be tracked".to_string(),
         Cause::TtlExceeded => "the TTL ran out while forwarding".to_string(),
+        Cause::TooBig { mtu } => format!(
+            "larger than the way out's MTU ({mtu}) and not to be fragmented (DF set, or IPv6): \
+             the router answers \"fragmentation needed\" / \"packet too big\" with the MTU"
+        ),
         Cause::NotUnicastFrame { .. } => "the frame was not addressed to this host's MAC: never forwarded".to_string(),
         Cause::NoListener => "nothing listens on the port: the stack refuses the connection".to_string(),
         Cause::EchoIgnored { sysctl } => format!("this host ignores echo requests ({sysctl} = 1)"),

@@ -136,7 +136,7 @@ pub struct ReplyStepJson {
 pub struct ReasonJson {
     /// `rp_filter`, `no_route`, `blackhole`, `unreachable`, `prohibit`, `ip_forward_off`,
     /// `ct_invalid`, `ct_table_full`, `martian_source`, `martian_destination`,
-    /// `ttl_exceeded`, `not_unicast_frame`, `no_listener`, `echo_ignored`.
+    /// `ttl_exceeded`, `too_big`, `not_unicast_frame`, `no_listener`, `echo_ignored`.
     pub code: String,
     /// The sysctl involved (`rp_filter`'s mode, forwarding, echo ignore), if any.
     pub sysctl: Option<String>,

@@ -1,0 +1,216 @@
+//! One host on the way: what its kernel (or, for a stub, its routing table) does with the
+//! packet, and where the packet goes next.
+
+use crate::leg::Stop;
+use crate::neighbour::{self, Resolution};
+use crate::state::State;
+use crate::stub;
+use engine::{Fate, Options, Outcome, RouteKind};
+use model::packet::PktType;
+use model::topology::{NodeKind, Topology};
+use model::Packet;
+use std::net::IpAddr;
+
+/// One host the packet crossed.
+#[derive(Debug, Clone)]
+pub struct Hop {
+    /// The node (index into the topology's nodes).
+    pub node: usize,
+    /// The interface it arrived on; `None` when the host sent it.
+    pub arrived_on: Option<String>,
+    /// The packet as it arrived (or as the host sent it).
+    pub packet: Packet,
+    /// What the host did with it.
+    pub kind: HopKind,
+    /// How it left, when it did.
+    pub egress: Option<Egress>,
+}
+
+/// What a host did with the packet.
+#[derive(Debug, Clone)]
+pub enum HopKind {
+    /// A Linux host: the engine's walk of its kernel path (every branch of the Unknown
+    /// matches on it).
+    Linux {
+        /// The simulation.
+        outcome: Box<Outcome>,
+    },
+    /// A stub: its routing table only.
+    Stub {
+        /// The route taken (index into its host's routes), `None` for an address of its
+        /// own or an on-link destination without a route listed.
+        route: Option<usize>,
+    },
+}
+
+/// How a packet left a host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Egress {
+    /// The interface.
+    pub oif: String,
+    /// The address resolved on the link: the gateway, or the destination when on link.
+    pub next_hop: IpAddr,
+    /// The link (index into the topology's links), when the interface is on one.
+    pub link: Option<usize>,
+    /// Who answered for the next hop.
+    pub resolution: Resolution,
+    /// The interface's MTU, when known.
+    pub mtu: Option<u32>,
+    /// The packet is larger than the MTU and may be fragmented (IPv4 without DF): it
+    /// leaves in fragments (the next Linux host's conntrack reassembles them).
+    pub fragmented: bool,
+    /// The packet as it left (after NAT, TTL).
+    pub packet: Packet,
+}
+
+/// Where the walk goes after a hop.
+pub(crate) enum Next {
+    /// On to `node`, arriving as `packet` (on `packet.iif`).
+    To { node: usize, packet: Packet },
+    /// Delivered to this host.
+    Arrived,
+    /// Lost here.
+    Stopped(Stop),
+    /// Left the hosts given.
+    Left,
+    /// The verdict depends on what the input does not tell.
+    Undecided,
+}
+
+/// The hop of `packet` at `node`.
+pub(crate) fn cross(
+    topology: &Topology,
+    state: &mut State<'_>,
+    node: usize,
+    packet: &Packet,
+    options: &Options,
+) -> (Hop, Next) {
+    match &topology.nodes[node].kind {
+        NodeKind::Linux => linux(topology, state, node, packet, options),
+        NodeKind::Stub(_) => stub::cross(topology, state, node, packet),
+    }
+}
+
+fn linux(
+    topology: &Topology,
+    state: &mut State<'_>,
+    node: usize,
+    packet: &Packet,
+    options: &Options,
+) -> (Hop, Next) {
+    let outcome =
+        engine::simulate_prepared(&state.prepared[node], &state.hosts[node], packet, options);
+    let decided = outcome.decided_fate().is_some();
+    let trace = outcome.primary().clone();
+    let mut hop = Hop {
+        node,
+        arrived_on: packet.iif.clone(),
+        packet: packet.clone(),
+        kind: HopKind::Linux {
+            outcome: Box::new(outcome),
+        },
+        egress: None,
+    };
+    if !decided {
+        return (hop, Next::Undecided);
+    }
+    if trace.fate.passed() && trace.conntrack.entry.is_none() {
+        if let Some(entry) = analysis::remedy::exchange::entry_after(&state.hosts[node], &trace) {
+            state.confirm(node, entry);
+        }
+    }
+    let (oif, gateway) = match &trace.fate {
+        Fate::Delivered { .. } => return (hop, Next::Arrived),
+        Fate::Forwarded { oif, gateway } => (oif.clone(), *gateway),
+        Fate::Sent { oif } => {
+            let gateway = trace.route.as_ref().and_then(|r| match &r.kind {
+                RouteKind::Output { gateway, .. } | RouteKind::Forward { gateway, .. } => *gateway,
+                _ => None,
+            });
+            (oif.clone(), gateway)
+        }
+        Fate::Undetermined { .. } | Fate::Queued { .. } => return (hop, Next::Undecided),
+        Fate::Dropped | Fate::Rejected { .. } | Fate::RoutingFailed { .. } => {
+            return (hop, Next::Stopped(Stop::Kernel))
+        }
+    };
+    let next = leave(
+        topology,
+        state,
+        node,
+        &oif,
+        gateway,
+        &trace.final_packet,
+        &mut hop,
+    );
+    (hop, next)
+}
+
+/// The packet leaves `node` by `oif` toward `gateway` (or its destination, on link):
+/// neighbour resolution, then the host on the other side.
+pub(crate) fn leave(
+    topology: &Topology,
+    state: &State<'_>,
+    node: usize,
+    oif: &str,
+    gateway: Option<IpAddr>,
+    packet: &Packet,
+    hop: &mut Hop,
+) -> Next {
+    let next_hop = gateway.unwrap_or(packet.dst);
+    let host = &state.hosts[node];
+    let iface = host.interface(oif);
+    let mtu = iface.and_then(|i| i.mtu);
+    let fragmented = mtu.is_some_and(|m| u32::from(packet.len) > m);
+    let resolution = neighbour::resolve(topology, &state.hosts, node, oif, next_hop);
+    hop.egress = Some(Egress {
+        oif: oif.to_string(),
+        next_hop,
+        link: topology.link_of(node, oif),
+        resolution: resolution.clone(),
+        mtu,
+        fragmented,
+        packet: packet.clone(),
+    });
+    if fragmented && packet.dont_fragment {
+        // A locally generated packet with DF set that does not fit (`ping -M do`):
+        // EMSGSIZE on the send, nothing leaves.
+        return Next::Stopped(Stop::TooBigToSend {
+            mtu: mtu.unwrap_or_default(),
+        });
+    }
+    match resolution {
+        Resolution::Node {
+            node: to,
+            iface: to_iface,
+        } => {
+            let receiver = state.hosts[to].interface(&to_iface);
+            let frame = mtu.map_or(u32::from(packet.len), |m| u32::from(packet.len).min(m));
+            if let Some(rmtu) = receiver.and_then(|i| i.mtu) {
+                if frame > rmtu {
+                    return Next::Stopped(Stop::FrameTooBig {
+                        node: to,
+                        iface: to_iface,
+                        mtu: rmtu,
+                    });
+                }
+            }
+            let mut arriving = packet.clone();
+            arriving.iif = Some(to_iface);
+            arriving.oif = None;
+            arriving.src_mac = iface.and_then(|i| i.mac);
+            arriving.dst_mac = receiver.and_then(|i| i.mac);
+            arriving.pkttype = PktType::Unicast;
+            arriving.mark = 0;
+            arriving.uid = None;
+            arriving.gid = None;
+            Next::To {
+                node: to,
+                packet: arriving,
+            }
+        }
+        Resolution::Failed { .. } => Next::Stopped(Stop::Neighbour { next_hop }),
+        Resolution::Outside { .. } | Resolution::NoLink => Next::Left,
+        Resolution::Unknown => Next::Undecided,
+    }
+}

@@ -1,0 +1,344 @@
+//! Legs: one packet's way from the host that sends it to where it ends, and the exchange
+//! of legs a connection is made of.
+
+use crate::answer::{self, Answer};
+use crate::hop::{self, Hop, Next};
+use crate::origin;
+use crate::state::State;
+use crate::{Outcome, PathWalk, Query, MAX_HOPS};
+use model::topology::Topology;
+use model::{Packet, TcpFlags, L4};
+use std::net::IpAddr;
+
+/// Which packet of the exchange a leg carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegRole {
+    /// The request: a SYN, an echo request, a datagram.
+    Request,
+    /// The destination's answer: a SYN/ACK, an echo reply, a reply datagram, or its
+    /// refusal (a reset, a port unreachable).
+    Answer,
+    /// A full-size data segment on the established connection (`--size`).
+    Data,
+    /// The acknowledgement of the data segment.
+    DataAnswer,
+    /// An ICMP error (or a firewall's reset) a hop sends about a packet lost there,
+    /// on its way back to that packet's sender.
+    Error {
+        /// The leg whose packet was lost.
+        about: usize,
+    },
+}
+
+/// One packet's way.
+#[derive(Debug, Clone)]
+pub struct Leg {
+    /// Which packet.
+    pub role: LegRole,
+    /// The hosts it crossed, the sender first.
+    pub hops: Vec<Hop>,
+    /// How it ended, at the last hop.
+    pub end: LegEnd,
+}
+
+/// How a leg ended (at its last hop).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LegEnd {
+    /// Delivered to the last hop's host.
+    Arrived,
+    /// Lost at the last hop.
+    Stopped(Stop),
+    /// It left the hosts given (a neighbour not in the topology, an interface on no link).
+    Left,
+    /// The last hop's verdict depends on what the input does not tell.
+    Undecided,
+    /// More than [`MAX_HOPS`] hops: a routing loop.
+    Looped,
+}
+
+/// Why a packet was lost at a hop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    /// The host's kernel path lost it: the hop's trace says why (a rule, routing, the MTU
+    /// of the way out, conntrack, the stack).
+    Kernel,
+    /// Nobody answered neighbour resolution for the next hop.
+    Neighbour {
+        /// The address resolved.
+        next_hop: IpAddr,
+    },
+    /// The frame is larger than the receiving interface's MTU: the receiver drops it.
+    FrameTooBig {
+        /// The receiving node.
+        node: usize,
+        /// Its interface.
+        iface: String,
+        /// That interface's MTU.
+        mtu: u32,
+    },
+    /// The sender's own packet does not fit its way out and must not be fragmented
+    /// (`ping -M do`): the send fails with `EMSGSIZE`.
+    TooBigToSend {
+        /// The MTU of the way out.
+        mtu: u32,
+    },
+    /// A stub has no route for the destination.
+    StubNoRoute,
+    /// A stub would forward with a TTL that runs out.
+    StubTtl,
+    /// The sender has no address to send from.
+    NoSourceAddress,
+    /// The answer reached the sender from another address or port than the one it asked
+    /// (a hairpin NAT without SNAT, an asymmetric NAT): no socket takes it, and the
+    /// sender's stack answers a TCP segment with a reset.
+    NotForSender {
+        /// The address the sender asked.
+        expected: IpAddr,
+        /// The address the answer came from.
+        got: IpAddr,
+    },
+    /// The answer was delivered to another host than the sender.
+    ArrivedElsewhere,
+}
+
+/// The exchange `query` starts: legs there and back.
+pub(crate) fn exchange(topology: &Topology, query: &Query) -> PathWalk {
+    let mut state = State::new(topology);
+    let mut packet = query.packet.clone();
+    packet.iif = None;
+    let source = (!query.source_given).then(|| origin::choose(&state.hosts[query.from], &packet));
+    if let Some(choice) = &source {
+        match choice.addr {
+            Some(addr) => packet.src = addr,
+            None => {
+                let leg = Leg {
+                    role: LegRole::Request,
+                    hops: Vec::new(),
+                    end: LegEnd::Stopped(Stop::NoSourceAddress),
+                };
+                return PathWalk {
+                    source,
+                    legs: vec![leg],
+                    outcome: Outcome::Fails { leg: 0, hop: 0 },
+                };
+            }
+        }
+    }
+    let mut ex = Exchange {
+        topology,
+        query,
+        state: &mut state,
+        legs: Vec::new(),
+    };
+    let outcome = ex.run(packet);
+    PathWalk {
+        source,
+        legs: ex.legs,
+        outcome,
+    }
+}
+
+struct Exchange<'a, 't> {
+    topology: &'t Topology,
+    query: &'a Query,
+    state: &'a mut State<'t>,
+    legs: Vec<Leg>,
+}
+
+impl Exchange<'_, '_> {
+    fn run(&mut self, request: Packet) -> Outcome {
+        let carries_payload = !matches!(request.l4, L4::Tcp { .. });
+        let request = sized(request, self.query.size, carries_payload);
+        let (outcome, answered) = self.there_and_back(request.clone(), LegRole::Request);
+        let (Outcome::Works, Some(destination)) = (&outcome, answered) else {
+            return outcome;
+        };
+        let (Some(size), L4::Tcp { .. }) = (self.query.size, request.l4) else {
+            return outcome;
+        };
+        // The handshake is done: a full-size segment, as large as both ends' MSS allow.
+        self.state.established();
+        let mut data = request.clone();
+        if let L4::Tcp { flags, .. } = &mut data.l4 {
+            *flags = TcpFlags::ACK;
+        }
+        data.len = segment_len(self.state, self.query.from, destination, &data, size);
+        self.there_and_back(data, LegRole::Data).0
+    }
+
+    /// One packet from the sender and what comes back for it. Returns the outcome and,
+    /// when it worked, the node that answered.
+    fn there_and_back(&mut self, packet: Packet, role: LegRole) -> (Outcome, Option<usize>) {
+        let from = self.query.from;
+        let there = self.leg(from, packet.clone(), role);
+        let there_at = self.legs.len() - 1;
+        let last = there.hops.len().saturating_sub(1);
+        match &there.end {
+            LegEnd::Arrived => {}
+            LegEnd::Stopped(stop) => {
+                let hop = &there.hops[last];
+                if let Some(error) = answer::error_from(self.state, hop, stop) {
+                    self.leg(hop.node, error, LegRole::Error { about: there_at });
+                }
+                return (
+                    Outcome::Fails {
+                        leg: there_at,
+                        hop: last,
+                    },
+                    None,
+                );
+            }
+            LegEnd::Looped => {
+                return (
+                    Outcome::Fails {
+                        leg: there_at,
+                        hop: last,
+                    },
+                    None,
+                )
+            }
+            LegEnd::Left | LegEnd::Undecided => {
+                return (
+                    Outcome::Undecided {
+                        leg: there_at,
+                        hop: last,
+                    },
+                    None,
+                )
+            }
+        }
+        let destination = there.hops[last].node;
+        let back_role = if role == LegRole::Data {
+            LegRole::DataAnswer
+        } else {
+            LegRole::Answer
+        };
+        let (back_packet, refused) = if role == LegRole::Data {
+            (answer::acknowledgement(&there.hops[last]), false)
+        } else {
+            match answer::of_destination(self.topology, self.state, &there.hops[last]) {
+                Answer::Reply(p) => (p, false),
+                Answer::Refusal(p) => (p, true),
+                Answer::Silent => return (Outcome::Refused, None),
+            }
+        };
+        let mut back = self.leg(destination, back_packet, back_role);
+        let back_at = self.legs.len() - 1;
+        let back_last = back.hops.len().saturating_sub(1);
+        let outcome = match &back.end {
+            LegEnd::Arrived if back.hops[back_last].node != from => {
+                back.end = LegEnd::Stopped(Stop::ArrivedElsewhere);
+                Outcome::Fails {
+                    leg: back_at,
+                    hop: back_last,
+                }
+            }
+            LegEnd::Arrived => {
+                let hop = &back.hops[back_last];
+                let received = arrived_as(hop);
+                if answer::answers_socket(&packet, &received) {
+                    if refused {
+                        Outcome::Refused
+                    } else {
+                        Outcome::Works
+                    }
+                } else {
+                    back.end = LegEnd::Stopped(Stop::NotForSender {
+                        expected: packet.dst,
+                        got: received.src,
+                    });
+                    Outcome::Fails {
+                        leg: back_at,
+                        hop: back_last,
+                    }
+                }
+            }
+            LegEnd::Stopped(_) | LegEnd::Looped => Outcome::Fails {
+                leg: back_at,
+                hop: back_last,
+            },
+            LegEnd::Left | LegEnd::Undecided => Outcome::Undecided {
+                leg: back_at,
+                hop: back_last,
+            },
+        };
+        let error = match &back.end {
+            LegEnd::Stopped(stop)
+                if !matches!(stop, Stop::NotForSender { .. } | Stop::ArrivedElsewhere) =>
+            {
+                let hop = &back.hops[back_last];
+                answer::error_from(self.state, hop, stop).map(|e| (hop.node, e))
+            }
+            _ => None,
+        };
+        self.legs[back_at] = back;
+        if let Some((node, error)) = error {
+            self.leg(node, error, LegRole::Error { about: back_at });
+            return (outcome, None);
+        }
+        let answered = matches!(outcome, Outcome::Works).then_some(destination);
+        (outcome, answered)
+    }
+
+    /// Walks `packet` from `node` (which generates it) until it ends; the leg is kept.
+    fn leg(&mut self, node: usize, packet: Packet, role: LegRole) -> Leg {
+        let mut hops = Vec::new();
+        let (mut node, mut packet) = (node, packet);
+        let end = loop {
+            if hops.len() >= MAX_HOPS {
+                break LegEnd::Looped;
+            }
+            let (hop, next) = hop::cross(
+                self.topology,
+                self.state,
+                node,
+                &packet,
+                &self.query.options,
+            );
+            hops.push(hop);
+            match next {
+                Next::To { node: n, packet: p } => {
+                    node = n;
+                    packet = p;
+                }
+                Next::Arrived => break LegEnd::Arrived,
+                Next::Stopped(stop) => break LegEnd::Stopped(stop),
+                Next::Left => break LegEnd::Left,
+                Next::Undecided => break LegEnd::Undecided,
+            }
+        };
+        let leg = Leg { role, hops, end };
+        self.legs.push(leg.clone());
+        leg
+    }
+}
+
+/// The packet as the last hop's host received it (after its own NAT): what its socket
+/// sees.
+fn arrived_as(hop: &Hop) -> Packet {
+    match &hop.kind {
+        crate::hop::HopKind::Linux { outcome } => outcome.primary().final_packet.clone(),
+        crate::hop::HopKind::Stub { .. } => hop.packet.clone(),
+    }
+}
+
+/// The request with its size: `size` bytes when given, for a packet that carries its
+/// payload itself (an echo request, a datagram); a TCP request stays a bare SYN.
+fn sized(mut packet: Packet, size: Option<u16>, carries_payload: bool) -> Packet {
+    if let (Some(size), true) = (size, carries_payload) {
+        packet.len = size.max(packet.len);
+    }
+    packet
+}
+
+/// The IP length of a full-size TCP segment: `size`, but no larger than the sender's MTU
+/// or the MSS the destination announced (from its own MTU): each end announces its MTU
+/// less the headers, so a segment fits both ends' links (an MTU not given: 1500).
+fn segment_len(state: &State<'_>, from: usize, to: usize, data: &Packet, size: u16) -> u16 {
+    let mtu_of = |node: usize, addr: IpAddr| {
+        let host = &state.hosts[node];
+        host.owner_of(addr).and_then(|i| i.mtu).unwrap_or(1500)
+    };
+    let path_mtu = mtu_of(from, data.src).min(mtu_of(to, data.dst));
+    size.min(u16::try_from(path_mtu).unwrap_or(u16::MAX))
+}

@@ -1,0 +1,97 @@
+//! A packet across several hosts, there and back.
+//!
+//! [`walk`] takes a [`Topology`] and a [`Query`] (a packet sent by one of its hosts) and
+//! follows the packet hop by hop the way each host's kernel takes it: on a Linux host the
+//! engine's whole path (hooks, routing, NAT, conntrack, TTL, the MTU of the way out), then
+//! neighbour resolution on the link it leaves by ([`neighbour`]), then the next host on
+//! that link. Where it arrives, the destination answers ([`answer`]: a SYN/ACK, an echo
+//! reply, a reset, a port unreachable) and the answer walks back through the conntrack
+//! state and NAT bindings the way there left on every hop. An ICMP error a hop sends (a
+//! REJECT, no route, "fragmentation needed", an unresolved neighbour) walks back to the
+//! sender the same way, so an error a firewall on the way drops (the path-MTU black hole)
+//! is found.
+//!
+//! Returns data only ([`PathWalk`]); the words are `report`'s.
+
+#![warn(missing_docs)]
+
+pub mod answer;
+mod hop;
+mod leg;
+pub mod neighbour;
+mod origin;
+mod state;
+mod stub;
+
+pub use hop::{Egress, Hop, HopKind};
+pub use leg::{Leg, LegEnd, LegRole, Stop};
+pub use neighbour::Resolution;
+pub use origin::SourceChoice;
+
+use engine::Options;
+use model::topology::Topology;
+use model::Packet;
+
+/// Hops followed before a walk is called a loop (a TTL of 64 ends one on Linux hosts;
+/// stubs decrement too).
+pub const MAX_HOPS: usize = 64;
+
+/// What to send, from where.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The node that sends (an index into [`Topology::nodes`]).
+    pub from: usize,
+    /// The packet. Its source is chosen as the sender's kernel would when
+    /// `source_given` is false; `iif` must be unset (the sender generates it).
+    pub packet: Packet,
+    /// Whether `packet.src` was given (`ping -I ADDR`, a fixed source) or is to be chosen.
+    pub source_given: bool,
+    /// The IP length (header included, what a LOG line's `LEN=` shows and an MTU limits)
+    /// of a full-size packet (`--size`): the echo request or datagram itself, or for TCP
+    /// a data segment sent after the handshake, cut to what both ends' MSS allow.
+    pub size: Option<u16>,
+    /// Engine options for every hop.
+    pub options: Options,
+}
+
+/// The whole exchange: the way there, the answer's way back, and for TCP with `--size`
+/// a full-size data segment and what comes back for it.
+#[derive(Debug, Clone)]
+pub struct PathWalk {
+    /// How the sender picked its source address (when it was not given).
+    pub source: Option<SourceChoice>,
+    /// Every leg, in the order the packets travel.
+    pub legs: Vec<Leg>,
+    /// What the exchange comes to.
+    pub outcome: Outcome,
+}
+
+/// What the exchange comes to, seen from the sender.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The request arrived and the answer got back to the socket that asked.
+    Works,
+    /// The destination refused: nothing listens (a reset, a port unreachable), or echo
+    /// requests are ignored.
+    Refused,
+    /// A leg stopped: which leg, at which of its hops, and why.
+    Fails {
+        /// Index into [`PathWalk::legs`].
+        leg: usize,
+        /// Index into that leg's hops.
+        hop: usize,
+    },
+    /// The walk cannot say: a hop's verdict depends on what the input does not tell, or
+    /// the packet left the hosts given (an inferred link may have other hosts on it).
+    Undecided {
+        /// Index into [`PathWalk::legs`].
+        leg: usize,
+        /// Index into that leg's hops.
+        hop: usize,
+    },
+}
+
+/// Walks `query` across `topology`, there and back.
+pub fn walk(topology: &Topology, query: &Query) -> PathWalk {
+    leg::exchange(topology, query)
+}

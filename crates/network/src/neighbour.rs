@@ -1,0 +1,111 @@
+//! Neighbour resolution on the link a packet leaves by: which host answers ARP (IPv4) or
+//! neighbour solicitation (IPv6) for the next hop.
+//!
+//! - IPv4: a Linux host answers ARP for any of its own addresses on whichever interface
+//!   the request arrives, `lo`'s included (`arp_ignore` 0, the default); with `arp_ignore` 1 or more only
+//!   for an address of the receiving interface.
+//! - IPv6: neighbour discovery answers only for an address of the receiving interface
+//!   (`ndisc_recv_ns` looks the target up on that device).
+//!
+//! Nobody on the link owns the next hop: on a link whose every host is given (a topology
+//! file's link) resolution fails; on an inferred link other machines may share it, so the
+//! sender's own neighbour table decides (`FAILED`/`INCOMPLETE`: fails; resolved: a host
+//! not given answers), and without an entry the walk cannot say.
+
+use model::host::Neighbour;
+use model::topology::{NodeKind, Topology};
+use model::Host;
+use std::net::IpAddr;
+
+/// How the next hop resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolution {
+    /// A host of the topology answers: the packet goes to it.
+    Node {
+        /// The node.
+        node: usize,
+        /// Its interface on the link.
+        iface: String,
+    },
+    /// The sender's neighbour table resolves it to a machine that is not one of the hosts
+    /// given: the packet leaves the topology.
+    Outside {
+        /// The sender's entry.
+        entry: Neighbour,
+    },
+    /// Resolution fails: the sender gets no answer to its ARP / neighbour solicitations
+    /// (after about 3 s, the router sends ICMP host unreachable / ICMPv6 address
+    /// unreachable; a local sender gets `EHOSTUNREACH`).
+    Failed {
+        /// The sender's entry saying so, when its table was given.
+        entry: Option<Neighbour>,
+    },
+    /// Nobody given owns the next hop on a link that may hold others, and the sender's
+    /// neighbour table does not tell.
+    Unknown,
+    /// The interface is on no link of the topology.
+    NoLink,
+}
+
+/// Who answers for `next_hop` when `node` sends out of `oif`, with `hosts` the nodes'
+/// current state.
+pub fn resolve(
+    topology: &Topology,
+    hosts: &[Host],
+    node: usize,
+    oif: &str,
+    next_hop: IpAddr,
+) -> Resolution {
+    let entry = hosts[node]
+        .neighbours
+        .iter()
+        .find(|n| n.addr == next_hop && n.dev == oif)
+        .cloned();
+    let Some(link) = topology.link_of(node, oif) else {
+        return Resolution::NoLink;
+    };
+    let link = &topology.links[link];
+    let answering = link.ends.iter().find(|end| {
+        !(end.node == node && end.iface == oif)
+            && answers_for(topology, hosts, end.node, &end.iface, next_hop)
+    });
+    if let Some(end) = answering {
+        return Resolution::Node {
+            node: end.node,
+            iface: end.iface.clone(),
+        };
+    }
+    match entry {
+        Some(e) if e.failed() => Resolution::Failed { entry: Some(e) },
+        _ if link.complete => Resolution::Failed { entry: None },
+        Some(e) if e.resolved() => Resolution::Outside { entry: e },
+        _ => Resolution::Unknown,
+    }
+}
+
+/// Whether `node` answers ARP / neighbour solicitation for `addr` arriving on `iface`.
+fn answers_for(
+    topology: &Topology,
+    hosts: &[Host],
+    node: usize,
+    iface: &str,
+    addr: IpAddr,
+) -> bool {
+    let host = &hosts[node];
+    let on = |name: &str| {
+        host.interface(name)
+            .is_some_and(|i| i.addrs.iter().any(|a| a.addr == addr))
+    };
+    if on(iface) {
+        return true;
+    }
+    if addr.is_ipv6() || matches!(topology.nodes[node].kind, NodeKind::Stub(_)) {
+        return false;
+    }
+    let arp_ignore = |key: &str| {
+        host.sysctls
+            .int_or(&format!("net.ipv4.conf.{key}.arp_ignore"), 0)
+    };
+    let ignore = arp_ignore("all").max(arp_ignore(iface));
+    ignore == 0 && host.owner_of(addr).is_some()
+}

@@ -1,0 +1,50 @@
+//! The sender: the source address its kernel picks when none is given.
+
+use engine::RouteKind;
+use model::host::Scope;
+use model::{Host, Packet};
+use std::net::IpAddr;
+
+/// How the sender's source address was chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceChoice {
+    /// The address, `None` when the host has none to offer (the send fails).
+    pub addr: Option<IpAddr>,
+    /// The interface the route leaves by.
+    pub oif: Option<String>,
+    /// The route's preferred source decided (`src` in `ip route`); otherwise the first
+    /// usable address of the way out.
+    pub from_route: bool,
+}
+
+/// The sender's choice for `packet` leaving `host`.
+pub fn choose(host: &Host, packet: &Packet) -> SourceChoice {
+    let decision = engine::route::route_local(host, packet);
+    let RouteKind::Output { oif, src, .. } = decision.kind else {
+        return SourceChoice {
+            addr: None,
+            oif: None,
+            from_route: false,
+        };
+    };
+    if src.is_some() {
+        return SourceChoice {
+            addr: src,
+            oif: Some(oif),
+            from_route: true,
+        };
+    }
+    let same_family = |a: &IpAddr| a.is_ipv4() == packet.dst.is_ipv4();
+    let addr = host.interface(&oif).and_then(|i| {
+        i.addrs
+            .iter()
+            .filter(|a| same_family(&a.addr) && !a.secondary)
+            .find(|a| a.scope == Scope::Universe)
+            .map(|a| a.addr)
+    });
+    SourceChoice {
+        addr,
+        oif: Some(oif),
+        from_route: false,
+    }
+}

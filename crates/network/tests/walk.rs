@@ -1,0 +1,461 @@
+//! The walk across several hosts on hand-made topologies: each cause of a failing ping or
+//! connection the issue names, found at the hop and in the direction it happens.
+
+use ipnet::IpNet;
+use model::host::{IfAddr, Interface, Route, RouteType, Scope, Socket};
+use model::packet::IpProto;
+use model::topology::{Link, LinkEnd, LinkEvidence, Node, NodeKind, StubAnswers, Topology};
+use model::{Host, Packet, Ruleset, SourceFile, TcpFlags, L4};
+use network::{LegEnd, LegRole, Outcome, Query, Resolution, Stop};
+use std::net::IpAddr;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// A Linux node: interfaces `(name, addresses, mtu)`, main-table routes `(dst, via, dev)`
+/// (connected routes are added as the kernel adds them), sysctls and iptables-save rules.
+struct NodeSpec<'a> {
+    name: &'a str,
+    ifaces: &'a [(&'a str, &'a [&'a str], u32)],
+    routes: &'a [(&'a str, Option<&'a str>, &'a str)],
+    router: bool,
+    rules: &'a str,
+    listens: &'a [u16],
+}
+
+fn node(spec: NodeSpec<'_>) -> Node {
+    let mut host = Host::default();
+    for (i, (name, addrs, mtu)) in spec.ifaces.iter().enumerate() {
+        let mut iface = Interface {
+            name: name.to_string(),
+            index: i as u32 + 2,
+            up: true,
+            mtu: Some(*mtu),
+            ..Interface::default()
+        };
+        for a in *addrs {
+            let n: IpNet = a.parse().unwrap();
+            iface.addrs.push(IfAddr {
+                addr: n.addr(),
+                prefix_len: n.prefix_len(),
+                scope: if a.starts_with("fe80") {
+                    Scope::Link
+                } else {
+                    Scope::Universe
+                },
+                broadcast: None,
+                temporary: false,
+                secondary: false,
+            });
+            host.routes
+                .push(route(&n.trunc().to_string(), None, name, "kernel"));
+        }
+        host.interfaces.push(iface);
+    }
+    for (dst, via, dev) in spec.routes {
+        host.routes.push(route(dst, *via, dev, "static"));
+    }
+    host.known.addresses = true;
+    host.known.routes = true;
+    host.known.sysctls = true;
+    let forwarding = if spec.router { "1" } else { "0" };
+    for k in [
+        "net.ipv4.ip_forward",
+        "net.ipv4.conf.all.forwarding",
+        "net.ipv6.conf.all.forwarding",
+    ] {
+        host.sysctls.0.insert(k.to_string(), forwarding.to_string());
+    }
+    host.sysctls
+        .0
+        .insert("net.ipv4.conf.all.rp_filter".into(), "0".into());
+    host.known.sockets = true;
+    for port in spec.listens {
+        host.sockets.push(Socket {
+            proto: IpProto::Tcp,
+            addr: ip("0.0.0.0"),
+            port: *port,
+            device: None,
+            process: None,
+            dual_stack: true,
+        });
+    }
+    let (ruleset, rules_given) = if spec.rules.is_empty() {
+        (Ruleset::default(), false)
+    } else {
+        let src = SourceFile::new(format!("{}.rules", spec.name), spec.rules);
+        (
+            frontends::iptables_save::parse(&src, Some(model::Family::Ip)).unwrap(),
+            true,
+        )
+    };
+    Node {
+        name: spec.name.to_string(),
+        kind: NodeKind::Linux,
+        host,
+        ruleset,
+        tool_config: Default::default(),
+        source: "test".into(),
+        rules_given,
+        iptables_sources: Vec::new(),
+        nft_sources: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+fn route(dst: &str, via: Option<&str>, dev: &str, proto: &str) -> Route {
+    let dst: IpNet = if dst == "default" {
+        "0.0.0.0/0".parse().unwrap()
+    } else {
+        dst.parse().unwrap()
+    };
+    Route {
+        table: 254,
+        dst,
+        route_type: RouteType::Unicast,
+        gateway: via.map(ip),
+        dev: Some(dev.to_string()),
+        prefsrc: None,
+        metric: 0,
+        scope: if via.is_some() {
+            Scope::Universe
+        } else {
+            Scope::Link
+        },
+        protocol: Some(proto.to_string()),
+        nexthops: Vec::new(),
+        text: format!("{dst} dev {dev}"),
+    }
+}
+
+fn link(topo: &Topology, ends: &[&str]) -> Link {
+    Link {
+        name: ends.join(" -- "),
+        ends: ends
+            .iter()
+            .map(|e| {
+                let (n, i) = e.split_once(':').unwrap();
+                LinkEnd {
+                    node: topo.node(n).unwrap(),
+                    iface: i.to_string(),
+                }
+            })
+            .collect(),
+        evidence: LinkEvidence::Declared {
+            file: "test".into(),
+            line: 1,
+        },
+        complete: true,
+    }
+}
+
+const ROUTER_OPEN: &str = "";
+
+/// client (10.0.1.2) -- router (10.0.1.1 | 10.0.2.1) -- server (10.0.2.2), IPv4.
+fn three(
+    router_rules: &str,
+    server_routes: &[(&str, Option<&str>, &str)],
+    eth1_mtu: u32,
+) -> Topology {
+    let mut t = Topology::default();
+    t.nodes.push(node(NodeSpec {
+        name: "client",
+        ifaces: &[("eth0", &["10.0.1.2/24"], 1500)],
+        routes: &[("default", Some("10.0.1.1"), "eth0")],
+        router: false,
+        rules: "",
+        listens: &[],
+    }));
+    t.nodes.push(node(NodeSpec {
+        name: "router",
+        ifaces: &[
+            ("eth0", &["10.0.1.1/24"], 1500),
+            ("eth1", &["10.0.2.1/24"], eth1_mtu),
+        ],
+        routes: &[],
+        router: true,
+        rules: router_rules,
+        listens: &[],
+    }));
+    t.nodes.push(node(NodeSpec {
+        name: "server",
+        ifaces: &[("eth0", &["10.0.2.2/24"], eth1_mtu)],
+        routes: server_routes,
+        router: false,
+        rules: "",
+        listens: &[443],
+    }));
+    t.links = vec![
+        link(&t, &["client:eth0", "router:eth0"]),
+        link(&t, &["router:eth1", "server:eth0"]),
+    ];
+    t
+}
+
+const BACK: &[(&str, Option<&str>, &str)] = &[("default", Some("10.0.2.1"), "eth0")];
+
+fn query(from: usize, l4: L4, dst: &str, size: Option<u16>) -> Query {
+    Query {
+        from,
+        packet: Packet::new(ip("0.0.0.0"), ip(dst), l4),
+        source_given: false,
+        size,
+        options: Default::default(),
+    }
+}
+
+fn ping() -> L4 {
+    L4::Icmp {
+        icmp_type: 8,
+        code: 0,
+        id: 7,
+    }
+}
+
+fn syn(dport: u16) -> L4 {
+    L4::Tcp {
+        sport: 40000,
+        dport,
+        flags: TcpFlags::SYN,
+    }
+}
+
+fn names(topo: &Topology, leg: &network::Leg) -> Vec<String> {
+    leg.hops
+        .iter()
+        .map(|h| topo.nodes[h.node].name.clone())
+        .collect()
+}
+
+#[test]
+fn a_ping_through_a_router_goes_there_and_back() {
+    let t = three(ROUTER_OPEN, BACK, 1500);
+    let w = network::walk(&t, &query(0, ping(), "10.0.2.2", None));
+    assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
+    assert_eq!(w.source.as_ref().unwrap().addr, Some(ip("10.0.1.2")));
+    assert_eq!(names(&t, &w.legs[0]), ["client", "router", "server"]);
+    assert_eq!(names(&t, &w.legs[1]), ["server", "router", "client"]);
+    assert_eq!(w.legs[1].role, LegRole::Answer);
+}
+
+#[test]
+fn no_route_back_on_the_far_end_loses_the_answer_there() {
+    let t = three(ROUTER_OPEN, &[], 1500);
+    let w = network::walk(&t, &query(0, ping(), "10.0.2.2", None));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 1, hop: 0 }, "{w:#?}");
+    assert_eq!(w.legs[1].end, LegEnd::Stopped(Stop::Kernel));
+    assert_eq!(names(&t, &w.legs[1]), ["server"]);
+}
+
+#[test]
+fn a_closed_port_is_refused_by_the_far_end() {
+    let t = three(ROUTER_OPEN, BACK, 1500);
+    let w = network::walk(&t, &query(0, syn(80), "10.0.2.2", None));
+    assert_eq!(w.outcome, Outcome::Refused, "{w:#?}");
+    assert_eq!(w.legs.len(), 2);
+}
+
+#[test]
+fn a_router_firewall_reject_sends_its_error_back_to_the_client() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp --dport 443 -j REJECT\nCOMMIT\n";
+    let t = three(rules, BACK, 1500);
+    let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", None));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
+    assert_eq!(w.legs[1].role, LegRole::Error { about: 0 });
+    assert_eq!(names(&t, &w.legs[1]), ["router", "client"]);
+    assert_eq!(w.legs[1].end, LegEnd::Arrived);
+}
+
+#[test]
+fn a_neighbour_nobody_owns_fails_resolution_at_the_router_which_says_host_unreachable() {
+    let t = three(ROUTER_OPEN, BACK, 1500);
+    let w = network::walk(&t, &query(0, ping(), "10.0.2.9", None));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
+    assert_eq!(
+        w.legs[0].end,
+        LegEnd::Stopped(Stop::Neighbour {
+            next_hop: ip("10.0.2.9")
+        })
+    );
+    let egress = w.legs[0].hops[1].egress.as_ref().unwrap();
+    assert_eq!(egress.resolution, Resolution::Failed { entry: None });
+    let error = &w.legs[1];
+    assert_eq!(
+        error.hops[0].packet.l4,
+        L4::Icmp {
+            icmp_type: 3,
+            code: 1,
+            id: 0
+        }
+    );
+    assert_eq!(error.hops[0].packet.src, ip("10.0.1.1"));
+    assert_eq!(error.end, LegEnd::Arrived);
+}
+
+#[test]
+fn a_big_ping_with_df_meets_a_smaller_mtu_and_gets_fragmentation_needed_back() {
+    let t = three(ROUTER_OPEN, BACK, 1400);
+    let w = network::walk(&t, &query(0, ping(), "10.0.2.2", Some(1500)));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
+    let error = &w.legs[1];
+    assert_eq!(
+        error.hops[0].packet.l4,
+        L4::Icmp {
+            icmp_type: 3,
+            code: 4,
+            id: 0
+        }
+    );
+    assert_eq!(error.end, LegEnd::Arrived);
+}
+
+#[test]
+fn a_firewall_dropping_icmp_makes_the_mtu_problem_a_black_hole() {
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
+    let mut t = three(ROUTER_OPEN, BACK, 1400);
+    // The server's own link is 1500 (so is its MSS); only the router's side is 1400, as
+    // behind a tunnel.
+    t.nodes[2].host.interfaces[0].mtu = Some(1500);
+    let src = SourceFile::new("client.rules", rules);
+    t.nodes[0].ruleset = frontends::iptables_save::parse(&src, Some(model::Family::Ip)).unwrap();
+    let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", Some(1500)));
+    // The handshake works (the SYN/ACK is ESTABLISHED), the full-size segment does not
+    // fit the server's link, and the router's "fragmentation needed" is dropped by the
+    // client's own INPUT policy.
+    let data = w
+        .legs
+        .iter()
+        .position(|l| l.role == LegRole::Data)
+        .expect("a data leg");
+    assert_eq!(w.outcome, Outcome::Fails { leg: data, hop: 1 }, "{w:#?}");
+    let error = w.legs.last().unwrap();
+    assert_eq!(error.role, LegRole::Error { about: data });
+    assert_eq!(error.end, LegEnd::Stopped(Stop::Kernel));
+    assert_eq!(names(&t, error), ["router", "client"]);
+}
+
+#[test]
+fn forwarding_off_on_the_router_stops_the_request_there_silently() {
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    for k in ["net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"] {
+        t.nodes[1].host.sysctls.0.insert(k.into(), "0".into());
+    }
+    let w = network::walk(&t, &query(0, ping(), "10.0.2.2", None));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
+    assert_eq!(w.legs.len(), 1, "forwarding off sends nothing back");
+}
+
+#[test]
+fn a_stub_end_answers_as_described() {
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    t.nodes[2].kind = NodeKind::Stub(StubAnswers {
+        tcp: Some(vec![2175]),
+        udp: None,
+        ping: true,
+    });
+    let works = network::walk(&t, &query(0, syn(2175), "10.0.2.2", None));
+    assert_eq!(works.outcome, Outcome::Works, "{works:#?}");
+    let refused = network::walk(&t, &query(0, syn(22), "10.0.2.2", None));
+    assert_eq!(refused.outcome, Outcome::Refused);
+}
+
+#[test]
+fn a_reply_coming_back_another_way_through_a_stateful_firewall_is_dropped_there() {
+    // client -- r1 -- server, and server's default route via r2 (also on client's link).
+    let stateful = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A FORWARD -i eth1 -o eth0 -p tcp --syn -j ACCEPT\nCOMMIT\n";
+    let mut t = Topology::default();
+    t.nodes.push(node(NodeSpec {
+        name: "client",
+        ifaces: &[("eth0", &["10.0.1.2/24"], 1500)],
+        routes: &[("10.0.2.0/24", Some("10.0.1.1"), "eth0")],
+        router: false,
+        rules: "",
+        listens: &[],
+    }));
+    t.nodes.push(node(NodeSpec {
+        name: "r1",
+        ifaces: &[
+            ("eth0", &["10.0.1.1/24"], 1500),
+            ("eth1", &["10.0.2.1/24"], 1500),
+        ],
+        routes: &[],
+        router: true,
+        rules: "",
+        listens: &[],
+    }));
+    t.nodes.push(node(NodeSpec {
+        name: "r2",
+        ifaces: &[
+            ("eth0", &["10.0.1.3/24"], 1500),
+            ("eth1", &["10.0.2.3/24"], 1500),
+        ],
+        routes: &[],
+        router: true,
+        rules: stateful,
+        listens: &[],
+    }));
+    t.nodes.push(node(NodeSpec {
+        name: "server",
+        ifaces: &[("eth0", &["10.0.2.2/24"], 1500)],
+        routes: &[("default", Some("10.0.2.3"), "eth0")],
+        router: false,
+        rules: "",
+        listens: &[443],
+    }));
+    t.links = vec![
+        link(&t, &["client:eth0", "r1:eth0", "r2:eth0"]),
+        link(&t, &["r1:eth1", "r2:eth1", "server:eth0"]),
+    ];
+    let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", None));
+    assert_eq!(names(&t, &w.legs[0]), ["client", "r1", "server"]);
+    assert_eq!(names(&t, &w.legs[1]), ["server", "r2"]);
+    assert_eq!(w.outcome, Outcome::Fails { leg: 1, hop: 1 }, "{w:#?}");
+}
+
+#[test]
+fn hairpin_nat_without_snat_answers_from_the_wrong_address() {
+    // client and server share a LAN behind gw; the client connects to gw's public
+    // address, DNATed to the server, which answers the client directly.
+    let dnat = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -d 203.0.113.1/32 -p tcp --dport 443 -j DNAT --to-destination 192.168.1.10\nCOMMIT\n";
+    let mut t = Topology::default();
+    t.nodes.push(node(NodeSpec {
+        name: "client",
+        ifaces: &[("eth0", &["192.168.1.20/24"], 1500)],
+        routes: &[("default", Some("192.168.1.1"), "eth0")],
+        router: false,
+        rules: "",
+        listens: &[],
+    }));
+    t.nodes.push(node(NodeSpec {
+        name: "gw",
+        ifaces: &[
+            ("lan", &["192.168.1.1/24"], 1500),
+            ("wan", &["203.0.113.1/24"], 1500),
+        ],
+        routes: &[],
+        router: true,
+        rules: dnat,
+        listens: &[],
+    }));
+    t.nodes.push(node(NodeSpec {
+        name: "server",
+        ifaces: &[("eth0", &["192.168.1.10/24"], 1500)],
+        routes: &[("default", Some("192.168.1.1"), "eth0")],
+        router: false,
+        rules: "",
+        listens: &[443],
+    }));
+    t.links = vec![link(&t, &["client:eth0", "gw:lan", "server:eth0"])];
+    let w = network::walk(&t, &query(0, syn(443), "203.0.113.1", None));
+    assert_eq!(names(&t, &w.legs[0]), ["client", "gw", "server"]);
+    assert_eq!(names(&t, &w.legs[1]), ["server", "client"]);
+    assert_eq!(
+        w.legs[1].end,
+        LegEnd::Stopped(Stop::NotForSender {
+            expected: ip("203.0.113.1"),
+            got: ip("192.168.1.10")
+        }),
+        "{w:#?}"
+    );
+}
