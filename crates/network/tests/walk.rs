@@ -459,3 +459,135 @@ fn hairpin_nat_without_snat_answers_from_the_wrong_address() {
         "{w:#?}"
     );
 }
+
+/// The same three hosts over IPv6, each link with its own link-local addresses; the ends
+/// route via the router's link-local address, as routers advertise themselves.
+fn three_v6(server_routes: &[(&str, Option<&str>, &str)]) -> Topology {
+    let mut t = Topology::default();
+    t.nodes.push(node(NodeSpec {
+        name: "client",
+        ifaces: &[("eth0", &["2001:db8:1::2/64", "fe80::2/64"], 1500)],
+        routes: &[("::/0", Some("fe80::1"), "eth0")],
+        router: false,
+        rules: "",
+        listens: &[],
+    }));
+    t.nodes.push(node(NodeSpec {
+        name: "router",
+        ifaces: &[
+            ("eth0", &["2001:db8:1::1/64", "fe80::1/64"], 1500),
+            ("eth1", &["2001:db8:2::1/64", "fe80::1/64"], 1500),
+        ],
+        routes: &[],
+        router: true,
+        rules: "",
+        listens: &[],
+    }));
+    t.nodes.push(node(NodeSpec {
+        name: "server",
+        ifaces: &[("eth0", &["2001:db8:2::2/64", "fe80::2/64"], 1500)],
+        routes: server_routes,
+        router: false,
+        rules: "",
+        listens: &[443],
+    }));
+    t.links = vec![
+        link(&t, &["client:eth0", "router:eth0"]),
+        link(&t, &["router:eth1", "server:eth0"]),
+    ];
+    t
+}
+
+fn ping6() -> L4 {
+    L4::Icmpv6 {
+        icmp_type: 128,
+        code: 0,
+        id: 7,
+    }
+}
+
+fn query6(l4: L4, dst: &str, size: Option<u16>) -> Query {
+    Query {
+        from: 0,
+        packet: Packet::new(ip("::"), ip(dst), l4),
+        source_given: false,
+        size,
+        options: Default::default(),
+    }
+}
+
+#[test]
+fn an_ipv6_ping_via_link_local_next_hops_goes_there_and_back() {
+    let t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
+    let w = network::walk(&t, &query6(ping6(), "2001:db8:2::2", None));
+    assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
+    assert_eq!(w.source.as_ref().unwrap().addr, Some(ip("2001:db8:1::2")));
+    let first = w.legs[0].hops[0].egress.as_ref().unwrap();
+    assert_eq!(first.next_hop, ip("fe80::1"));
+    assert_eq!(names(&t, &w.legs[1]), ["server", "router", "client"]);
+}
+
+#[test]
+fn an_ipv6_neighbour_that_never_answers_gets_address_unreachable_code_3_from_the_middle_hop() {
+    let t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
+    let w = network::walk(&t, &query6(ping6(), "2001:db8:2::9", None));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
+    let error = &w.legs[1];
+    assert_eq!(
+        error.hops[0].packet.l4,
+        L4::Icmpv6 {
+            icmp_type: 1,
+            code: 3,
+            id: 0
+        }
+    );
+    assert_eq!(names(&t, error), ["router", "client"]);
+    assert_eq!(error.end, LegEnd::Arrived);
+}
+
+#[test]
+fn an_ipv6_packet_too_big_for_the_next_link_gets_packet_too_big_back() {
+    let mut t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
+    t.nodes[1].host.interfaces[1].mtu = Some(1280);
+    let w = network::walk(&t, &query6(ping6(), "2001:db8:2::2", Some(1400)));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
+    assert_eq!(
+        w.legs[1].hops[0].packet.l4,
+        L4::Icmpv6 {
+            icmp_type: 2,
+            code: 0,
+            id: 0
+        }
+    );
+}
+
+#[test]
+fn a_neighbour_the_sender_lists_as_failed_on_an_inferred_link_fails_there() {
+    use model::host::{Neighbour, NeighbourState};
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    for l in &mut t.links {
+        l.complete = false;
+    }
+    // Nobody given owns 10.0.2.9: the router's table says FAILED -> resolution fails;
+    // without the entry the walk cannot say (another machine may be on the subnet).
+    let unknown = network::walk(&t, &query(0, ping(), "10.0.2.9", None));
+    assert_eq!(
+        unknown.outcome,
+        Outcome::Undecided { leg: 0, hop: 1 },
+        "{unknown:#?}"
+    );
+    t.nodes[1].host.neighbours.push(Neighbour {
+        addr: ip("10.0.2.9"),
+        dev: "eth1".into(),
+        lladdr: None,
+        states: vec![NeighbourState::Failed],
+        router: false,
+    });
+    t.nodes[1].host.known.neighbours = true;
+    let failed = network::walk(&t, &query(0, ping(), "10.0.2.9", None));
+    assert_eq!(
+        failed.outcome,
+        Outcome::Fails { leg: 0, hop: 1 },
+        "{failed:#?}"
+    );
+}
