@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod answer;
+pub mod fix;
 mod hop;
 mod leg;
 pub mod neighbour;
