@@ -21,6 +21,7 @@ mod hop;
 mod leg;
 pub mod neighbour;
 mod origin;
+pub mod sees;
 mod state;
 mod stub;
 
