@@ -112,6 +112,8 @@ pub struct Exchange<T> {
     pub hops: Vec<NodeWalks>,
     /// From the first packet sent to the sender's observation.
     pub elapsed: Duration,
+    /// What the sending program printed (`ping`'s output; empty for the socket probes).
+    pub transcript: String,
 }
 
 impl<T> Exchange<T> {
@@ -324,7 +326,10 @@ fn check(topo: &Topology) -> Result<(), LiveError> {
     for l in &topo.links {
         for e in &l.ends {
             let node = topo.nodes.get(e.node).ok_or_else(|| {
-                setup(format!("link `{}` names node #{} that does not exist", l.name, e.node))
+                setup(format!(
+                    "link `{}` names node #{} that does not exist",
+                    l.name, e.node
+                ))
             })?;
             if node.host.interface(&e.iface).is_none() {
                 return Err(setup(format!(
@@ -589,7 +594,8 @@ impl TestNetwork {
         args.push(dst.as_str());
         self.observe(|| {
             let out = netlink::cmd::in_ns(&ns, "ping", &args, None)?;
-            Ok(parse_ping(&format!("{}{}", out.stdout, out.stderr)))
+            let text = format!("{}{}", out.stdout, out.stderr);
+            Ok((parse_ping(&text), text))
         })
     }
 
@@ -628,10 +634,11 @@ impl TestNetwork {
             client.store(if stream.is_some() { 2 } else { 1 }, Ordering::SeqCst);
             let delivered = server.map(|s| s.join().unwrap_or(0)).unwrap_or(0);
             drop(stream);
-            Ok(match seen {
+            let seen = match seen {
                 TcpSeen::Connected { written, .. } => TcpSeen::Connected { written, delivered },
                 other => other,
-            })
+            };
+            Ok((seen, String::new()))
         })
     }
 
@@ -657,20 +664,21 @@ impl TestNetwork {
             if let Some(s) = server {
                 let _ = s.join();
             }
-            Ok(seen)
+            Ok((seen, String::new()))
         })
     }
 
-    /// Runs `send` with every node's trace read before (stale events dropped) and after.
+    /// Runs `send` (what the sender observed, and what it printed) with every node's trace
+    /// read before (stale events dropped) and after.
     fn observe<T>(
         &mut self,
-        send: impl FnOnce() -> Result<T, LiveError>,
+        send: impl FnOnce() -> Result<(T, String), LiveError>,
     ) -> Result<Exchange<T>, LiveError> {
         for n in &mut self.nodes {
             n.reader.drain(Duration::from_millis(2))?;
         }
         let t0 = Instant::now();
-        let seen = send()?;
+        let (seen, transcript) = send()?;
         let elapsed = t0.elapsed();
         let mut hops = Vec::new();
         for n in &mut self.nodes {
@@ -693,6 +701,7 @@ impl TestNetwork {
             seen,
             hops,
             elapsed,
+            transcript,
         })
     }
 }
@@ -759,9 +768,7 @@ fn serve_tcp(l: &TcpListener, client: &AtomicU8, deadline: Instant) -> usize {
     let mut conn = loop {
         match l.accept() {
             Ok((c, _)) => break c,
-            Err(_) if client.load(Ordering::SeqCst) == 1 || Instant::now() >= deadline => {
-                return 0
-            }
+            Err(_) if client.load(Ordering::SeqCst) == 1 || Instant::now() >= deadline => return 0,
             Err(_) => std::thread::sleep(Duration::from_millis(2)),
         }
     };
@@ -1064,6 +1071,42 @@ pub fn parse_ping(output: &str) -> PingSeen {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::kernel_walk::StepKind;
+
+    fn ev(id: u32, chain: &str) -> TraceEvent {
+        TraceEvent::bare(id, Some(Family::Inet), TRACE_TABLE, chain, StepKind::Rule)
+    }
+
+    #[test]
+    fn a_trace_id_seen_again_at_the_first_chain_is_a_new_packet() {
+        // Packet 1 (id 7) is forwarded; an ICMP error (id 9) nests inside its walk; packet 2
+        // reuses id 7.
+        let events = vec![
+            ev(7, "pre"),
+            ev(7, "pre"),
+            ev(7, "pre_end"),
+            ev(9, "out"),
+            ev(9, "post_end"),
+            ev(7, "fwd_end"),
+            ev(7, "pre"),
+            ev(7, "in_end"),
+        ];
+        let walks: Vec<Vec<(u32, String)>> = split_walks(events)
+            .into_iter()
+            .map(|w| w.into_iter().map(|e| (e.id, e.chain)).collect())
+            .collect();
+        let w = |v: &[(u32, &str)]| -> Vec<(u32, String)> {
+            v.iter().map(|(i, c)| (*i, c.to_string())).collect()
+        };
+        assert_eq!(
+            walks,
+            vec![
+                w(&[(7, "pre"), (7, "pre"), (7, "pre_end"), (7, "fwd_end")]),
+                w(&[(9, "out"), (9, "post_end")]),
+                w(&[(7, "pre"), (7, "in_end")]),
+            ]
+        );
+    }
 
     #[test]
     fn ping_replies_and_errors_are_read_with_their_source() {

@@ -32,10 +32,7 @@ fn with_network(name: &str, topo: &model::topology::Topology, case: impl FnOnce(
     case(&mut net);
     drop(net);
     assert_no_namespaces_of_this_process();
-    eprintln!(
-        "{name}: built in {built:?}, {:?} in all",
-        t0.elapsed()
-    );
+    eprintln!("{name}: built in {built:?}, {:?} in all", t0.elapsed());
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -61,14 +58,19 @@ fn walk_at<'a, T: std::fmt::Debug>(
     what: &str,
     pred: impl Fn(&Headers) -> bool,
 ) -> &'a KernelWalk {
-    ex.walk(node, pred).unwrap_or_else(|| {
+    let found = ex.walk(node, pred).unwrap_or_else(|| {
         let seen: Vec<String> = ex
             .walks(node)
             .iter()
             .map(|w| format!("{} {:?}", w.packet, w.fate))
             .collect();
-        panic!("no {what} traced at {node}; it traced {seen:#?} (sender saw {:?})", ex.seen)
-    })
+        panic!(
+            "no {what} traced at {node}; it traced {seen:#?} (sender saw {:?})",
+            ex.seen
+        )
+    });
+    eprintln!("    {what} at {node}: {} -> {:?}", found.packet, found.fate);
+    found
 }
 
 fn forwarded(oif: &str) -> KernelFate {
@@ -77,7 +79,13 @@ fn forwarded(oif: &str) -> KernelFate {
 
 fn ping(net: &mut TestNetwork, from: &str, p: &Ping) -> Exchange<PingSeen> {
     let ex = net.ping(from, p).expect("ping runs");
-    eprintln!("  ping {} from {from}: {:?} after {:?}", p.dst, ex.seen, ex.elapsed);
+    eprintln!(
+        "  ping {} from {from}: {:?} after {:?}",
+        p.dst, ex.seen, ex.elapsed
+    );
+    for line in ex.transcript.lines().filter(|l| !l.trim().is_empty()) {
+        eprintln!("    | {line}");
+    }
     ex
 }
 
@@ -107,86 +115,96 @@ fn two_hosts_on_one_link_ping_each_other() {
 #[test]
 fn three_hosts_through_a_router_ping_tcp_and_udp() {
     let (n, _) = two_hosts_through_a_router();
-    with_network("three_hosts_through_a_router_ping_tcp_and_udp", &n.build(), |net| {
-        for dst in ["10.0.2.2", "fd00:2::2"] {
-            let ex = ping(net, "a", &Ping::to(ip(dst)));
-            assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
-            let there = walk_at(&ex, "r", "echo request", is_echo_request);
-            assert_eq!(there.packet.iif.as_deref(), Some("eth0"));
-            assert_eq!(there.fate, forwarded("eth1"));
-            let back = walk_at(&ex, "r", "echo reply", is_echo_reply);
-            assert_eq!(back.packet.iif.as_deref(), Some("eth1"));
-            assert_eq!(back.fate, forwarded("eth0"));
-        }
-
-        // A listener: the handshake and 200 kB of data get through.
-        let ex = net
-            .tcp(
-                "a",
-                &TcpProbe {
-                    dst: sock("10.0.2.2:8080"),
-                    listener: Some("b".into()),
-                    write: 200_000,
-                    timeout: Duration::from_secs(3),
-                },
-            )
-            .expect("tcp runs");
-        eprintln!("  tcp to a listener: {:?} after {:?}", ex.seen, ex.elapsed);
-        assert_eq!(
-            ex.seen,
-            TcpSeen::Connected {
-                written: 200_000,
-                delivered: 200_000
+    with_network(
+        "three_hosts_through_a_router_ping_tcp_and_udp",
+        &n.build(),
+        |net| {
+            for dst in ["10.0.2.2", "fd00:2::2"] {
+                let ex = ping(net, "a", &Ping::to(ip(dst)));
+                assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
+                let there = walk_at(&ex, "r", "echo request", is_echo_request);
+                assert_eq!(there.packet.iif.as_deref(), Some("eth0"));
+                assert_eq!(there.fate, forwarded("eth1"));
+                let back = walk_at(&ex, "r", "echo reply", is_echo_reply);
+                assert_eq!(back.packet.iif.as_deref(), Some("eth1"));
+                assert_eq!(back.fate, forwarded("eth0"));
             }
-        );
-        let syn = walk_at(&ex, "r", "SYN", |h| {
-            h.ports.is_some_and(|(_, d)| d == 8080) && h.tcp_flags.is_some_and(|f| f.0 == 0x02)
-        });
-        assert_eq!(syn.fate, forwarded("eth1"));
 
-        // No listener: b's kernel resets, the router forwards the reset back.
-        let ex = net
-            .tcp(
-                "a",
-                &TcpProbe {
-                    dst: sock("10.0.2.2:8081"),
-                    listener: None,
-                    write: 0,
-                    timeout: Duration::from_secs(3),
-                },
-            )
-            .expect("tcp runs");
-        eprintln!("  tcp to a closed port: {:?} after {:?}", ex.seen, ex.elapsed);
-        assert_eq!(ex.seen, TcpSeen::Refused);
-        let rst = walk_at(&ex, "r", "RST", |h| {
-            h.src == ip("10.0.2.2") && h.tcp_flags.is_some_and(|f| f.0 & 0x04 != 0)
-        });
-        assert_eq!(rst.fate, forwarded("eth0"));
+            // A listener: the handshake and 200 kB of data get through.
+            let ex = net
+                .tcp(
+                    "a",
+                    &TcpProbe {
+                        dst: sock("10.0.2.2:8080"),
+                        listener: Some("b".into()),
+                        write: 200_000,
+                        timeout: Duration::from_secs(3),
+                    },
+                )
+                .expect("tcp runs");
+            eprintln!("  tcp to a listener: {:?} after {:?}", ex.seen, ex.elapsed);
+            assert_eq!(
+                ex.seen,
+                TcpSeen::Connected {
+                    written: 200_000,
+                    delivered: 200_000
+                }
+            );
+            let syn = walk_at(&ex, "r", "SYN", |h| {
+                h.ports.is_some_and(|(_, d)| d == 8080) && h.tcp_flags.is_some_and(|f| f.0 == 0x02)
+            });
+            assert_eq!(syn.fate, forwarded("eth1"));
 
-        // UDP: an echo, then a closed port answered with ICMP port unreachable by b.
-        let udp = |listener: Option<&str>, port: u16| UdpProbe {
-            dst: SocketAddr::new(ip("fd00:2::2"), port),
-            listener: listener.map(str::to_string),
-            timeout: Duration::from_secs(2),
-        };
-        let ex = net.udp("a", &udp(Some("b"), 5353)).expect("udp runs");
-        eprintln!("  udp echo: {:?} after {:?}", ex.seen, ex.elapsed);
-        assert_eq!(ex.seen, UdpSeen::Reply);
-        let ex = net.udp("a", &udp(None, 5354)).expect("udp runs");
-        eprintln!("  udp to a closed port: {:?} after {:?}", ex.seen, ex.elapsed);
-        assert_eq!(ex.seen, UdpSeen::Refused);
-        assert_eq!(
-            ex.icmp_errors_received("a"),
-            vec![IcmpSeen {
-                from: ip("fd00:2::2"),
-                icmp_type: 1,
-                code: 4,
-                mtu: None
-            }]
-        );
-        let error = walk_at(&ex, "r", "port unreachable", |h| h.icmp == Some((1, 4)));
-        assert_eq!(error.fate, forwarded("eth0"));
-    });
+            // No listener: b's kernel resets, the router forwards the reset back.
+            let ex = net
+                .tcp(
+                    "a",
+                    &TcpProbe {
+                        dst: sock("10.0.2.2:8081"),
+                        listener: None,
+                        write: 0,
+                        timeout: Duration::from_secs(3),
+                    },
+                )
+                .expect("tcp runs");
+            eprintln!(
+                "  tcp to a closed port: {:?} after {:?}",
+                ex.seen, ex.elapsed
+            );
+            assert_eq!(ex.seen, TcpSeen::Refused);
+            let rst = walk_at(&ex, "r", "RST", |h| {
+                h.src == ip("10.0.2.2") && h.tcp_flags.is_some_and(|f| f.0 & 0x04 != 0)
+            });
+            assert_eq!(rst.fate, forwarded("eth0"));
+
+            // UDP: an echo, then a closed port answered with ICMP port unreachable by b.
+            let udp = |listener: Option<&str>, port: u16| UdpProbe {
+                dst: SocketAddr::new(ip("fd00:2::2"), port),
+                listener: listener.map(str::to_string),
+                timeout: Duration::from_secs(2),
+            };
+            let ex = net.udp("a", &udp(Some("b"), 5353)).expect("udp runs");
+            eprintln!("  udp echo: {:?} after {:?}", ex.seen, ex.elapsed);
+            assert_eq!(ex.seen, UdpSeen::Reply);
+            let ex = net.udp("a", &udp(None, 5354)).expect("udp runs");
+            eprintln!(
+                "  udp to a closed port: {:?} after {:?}",
+                ex.seen, ex.elapsed
+            );
+            assert_eq!(ex.seen, UdpSeen::Refused);
+            assert_eq!(
+                ex.icmp_errors_received("a"),
+                vec![IcmpSeen {
+                    from: ip("fd00:2::2"),
+                    icmp_type: 1,
+                    code: 4,
+                    mtu: None
+                }]
+            );
+            let error = walk_at(&ex, "r", "port unreachable", |h| h.icmp == Some((1, 4)));
+            assert_eq!(error.fate, forwarded("eth0"));
+        },
+    );
 }
 
 #[test]
@@ -194,17 +212,21 @@ fn a_router_with_forwarding_off_drops_silently() {
     let (mut n, [_, r, _]) = two_hosts_through_a_router();
     n.sysctl(r, "net.ipv4.ip_forward", "0")
         .sysctl(r, "net.ipv4.conf.all.forwarding", "0");
-    with_network("a_router_with_forwarding_off_drops_silently", &n.build(), |net| {
-        let ex = ping(net, "a", &Ping::to(ip("10.0.2.2")));
-        assert_eq!(ex.seen, PingSeen::Timeout);
-        let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
-        assert!(
-            matches!(at_r.fate, KernelFate::Vanished { .. }),
-            "{:?}",
-            at_r.fate
-        );
-        assert!(ex.walk("b", is_echo_request).is_none());
-    });
+    with_network(
+        "a_router_with_forwarding_off_drops_silently",
+        &n.build(),
+        |net| {
+            let ex = ping(net, "a", &Ping::to(ip("10.0.2.2")));
+            assert_eq!(ex.seen, PingSeen::Timeout);
+            let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
+            assert!(
+                matches!(at_r.fate, KernelFate::Vanished { .. }),
+                "{:?}",
+                at_r.fate
+            );
+            assert!(ex.walk("b", is_echo_request).is_none());
+        },
+    );
 }
 
 #[test]
@@ -222,17 +244,21 @@ fn no_route_back_from_the_far_end_times_out() {
     n.iface(b, "eth0", &["10.0.2.2/24"]);
     n.link("left", &[(a, "eth0"), (r, "eth0")])
         .link("right", &[(r, "eth1"), (b, "eth0")]);
-    with_network("no_route_back_from_the_far_end_times_out", &n.build(), |net| {
-        let ex = ping(net, "a", &Ping::to(ip("10.0.2.2")));
-        assert_eq!(ex.seen, PingSeen::Timeout);
-        let there = walk_at(&ex, "r", "echo request", is_echo_request);
-        assert_eq!(there.fate, forwarded("eth1"));
-        let at_b = walk_at(&ex, "b", "echo request", is_echo_request);
-        assert_eq!(at_b.fate, KernelFate::Delivered);
-        // The reply finds no route: it never reaches b's output hook.
-        assert!(ex.walk("b", is_echo_reply).is_none());
-        assert!(ex.walk("r", is_echo_reply).is_none());
-    });
+    with_network(
+        "no_route_back_from_the_far_end_times_out",
+        &n.build(),
+        |net| {
+            let ex = ping(net, "a", &Ping::to(ip("10.0.2.2")));
+            assert_eq!(ex.seen, PingSeen::Timeout);
+            let there = walk_at(&ex, "r", "echo request", is_echo_request);
+            assert_eq!(there.fate, forwarded("eth1"));
+            let at_b = walk_at(&ex, "b", "echo request", is_echo_request);
+            assert_eq!(at_b.fate, KernelFate::Delivered);
+            // The reply finds no route: it never reaches b's output hook.
+            assert!(ex.walk("b", is_echo_reply).is_none());
+            assert!(ex.walk("r", is_echo_reply).is_none());
+        },
+    );
 }
 
 #[test]
@@ -243,55 +269,59 @@ fn a_smaller_mtu_in_the_middle_answers_frag_needed() {
         .mtu(r, "eth0", 9000)
         .mtu(r, "eth1", 1400)
         .mtu(b, "eth0", 1400);
-    with_network("a_smaller_mtu_in_the_middle_answers_frag_needed", &n.build(), |net| {
-        let big = |dst: &str| Ping {
-            size: Some(1600),
-            pmtu: Some("do"),
-            ..Ping::to(ip(dst))
-        };
-        let ex = ping(net, "a", &big("10.0.2.2"));
-        assert_eq!(
-            ex.seen,
-            PingSeen::Error(IcmpSeen {
-                from: ip("10.0.1.1"),
-                icmp_type: 3,
-                code: 4,
-                mtu: Some(1400)
-            })
-        );
-        let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
-        assert_eq!(at_r.final_headers.map(|h| h.len), Some(1628));
-        // The kernel refuses it in forwarding (ip_forward's MTU check) after the firewall
-        // let it through FORWARD: no verdict ends it, it never reaches POSTROUTING.
-        assert!(
-            matches!(at_r.fate, KernelFate::Vanished { .. }),
-            "{:?}",
-            at_r.fate
-        );
-        let error = walk_at(&ex, "r", "frag needed", |h| h.icmp == Some((3, 4)));
-        assert_eq!(error.fate, KernelFate::Sent { oif: "eth0".into() });
-        // Now the sender's kernel knows the path MTU and refuses the next one itself.
-        let again = ping(net, "a", &big("10.0.2.2"));
-        assert_eq!(
-            again.seen,
-            PingSeen::LocalError {
-                mtu: Some(1400),
-                line: "ping: local error: message too long, mtu=1400".into()
-            }
-        );
-        assert!(again.walk("r", is_echo_request).is_none());
+    with_network(
+        "a_smaller_mtu_in_the_middle_answers_frag_needed",
+        &n.build(),
+        |net| {
+            let big = |dst: &str| Ping {
+                size: Some(1600),
+                pmtu: Some("do"),
+                ..Ping::to(ip(dst))
+            };
+            let ex = ping(net, "a", &big("10.0.2.2"));
+            assert_eq!(
+                ex.seen,
+                PingSeen::Error(IcmpSeen {
+                    from: ip("10.0.1.1"),
+                    icmp_type: 3,
+                    code: 4,
+                    mtu: Some(1400)
+                })
+            );
+            let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
+            assert_eq!(at_r.final_headers.map(|h| h.len), Some(1628));
+            // The kernel refuses it in forwarding (ip_forward's MTU check) after the firewall
+            // let it through FORWARD: no verdict ends it, it never reaches POSTROUTING.
+            assert!(
+                matches!(at_r.fate, KernelFate::Vanished { .. }),
+                "{:?}",
+                at_r.fate
+            );
+            let error = walk_at(&ex, "r", "frag needed", |h| h.icmp == Some((3, 4)));
+            assert_eq!(error.fate, KernelFate::Sent { oif: "eth0".into() });
+            // Now the sender's kernel knows the path MTU and refuses the next one itself.
+            let again = ping(net, "a", &big("10.0.2.2"));
+            assert_eq!(
+                again.seen,
+                PingSeen::LocalError {
+                    mtu: Some(1400),
+                    line: "ping: local error: message too long, mtu=1400".into()
+                }
+            );
+            assert!(again.walk("r", is_echo_request).is_none());
 
-        let ex = ping(net, "a", &big("fd00:2::2"));
-        assert_eq!(
-            ex.seen,
-            PingSeen::Error(IcmpSeen {
-                from: ip("fd00:1::1"),
-                icmp_type: 2,
-                code: 0,
-                mtu: Some(1400)
-            })
-        );
-    });
+            let ex = ping(net, "a", &big("fd00:2::2"));
+            assert_eq!(
+                ex.seen,
+                PingSeen::Error(IcmpSeen {
+                    from: ip("fd00:1::1"),
+                    icmp_type: 2,
+                    code: 0,
+                    mtu: Some(1400)
+                })
+            );
+        },
+    );
 }
 
 #[test]
@@ -345,22 +375,31 @@ fn a_firewall_drop_on_the_router_is_in_its_kernel_walk() {
          COMMIT\n",
     );
     let topo = n.build();
-    with_network("a_firewall_drop_on_the_router_is_in_its_kernel_walk", &topo, |net| {
-        let ex = ping(net, "a", &Ping::to(ip("10.0.2.2")));
-        assert_eq!(ex.seen, PingSeen::Timeout);
-        let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
-        let KernelFate::Dropped { step } = at_r.fate else {
-            panic!("not dropped by a rule: {:?}", at_r.fate)
-        };
-        let rule = at_r.steps[step].rule().expect("placed on a rule");
-        let rs = &topo.nodes[r].ruleset;
-        assert_eq!(rs.chain_at(rule.chain_ref()).name, "FORWARD");
-        assert_eq!(rule.rule, 2, "the third rule of FORWARD");
-        assert!(ex.walk("b", is_echo_request).is_none());
-        // IPv6 is not filtered by this IPv4 ruleset.
-        let ex = ping(net, "a", &Ping::to(ip("fd00:2::2")));
-        assert_eq!(ex.seen, PingSeen::Reply { from: ip("fd00:2::2") });
-    });
+    with_network(
+        "a_firewall_drop_on_the_router_is_in_its_kernel_walk",
+        &topo,
+        |net| {
+            let ex = ping(net, "a", &Ping::to(ip("10.0.2.2")));
+            assert_eq!(ex.seen, PingSeen::Timeout);
+            let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
+            let KernelFate::Dropped { step } = at_r.fate else {
+                panic!("not dropped by a rule: {:?}", at_r.fate)
+            };
+            let rule = at_r.steps[step].rule().expect("placed on a rule");
+            let rs = &topo.nodes[r].ruleset;
+            assert_eq!(rs.chain_at(rule.chain_ref()).name, "FORWARD");
+            assert_eq!(rule.rule, 2, "the third rule of FORWARD");
+            assert!(ex.walk("b", is_echo_request).is_none());
+            // IPv6 is not filtered by this IPv4 ruleset.
+            let ex = ping(net, "a", &Ping::to(ip("fd00:2::2")));
+            assert_eq!(
+                ex.seen,
+                PingSeen::Reply {
+                    from: ip("fd00:2::2")
+                }
+            );
+        },
+    );
 }
 
 #[test]
@@ -384,7 +423,191 @@ fn three_hosts_on_one_bridged_link() {
             assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
         }
         let ex = ping(net, "c", &Ping::to(ip("10.0.9.1")));
-        assert_eq!(ex.seen, PingSeen::Reply { from: ip("10.0.9.1") });
+        assert_eq!(
+            ex.seen,
+            PingSeen::Reply {
+                from: ip("10.0.9.1")
+            }
+        );
         assert!(ex.walk("b", |h| h.proto == 1).is_none());
     });
+}
+
+#[test]
+fn an_unresolved_ipv4_neighbour_answers_host_unreachable_and_a_permanent_entry_hides_it() {
+    let (mut n, [_, r, _]) = two_hosts_through_a_router();
+    // Nobody owns 10.0.2.98 or 10.0.2.99; the router has a permanent entry for .99 only.
+    n.neighbour(r, "eth1", "10.0.2.99", "02:00:00:00:00:99");
+    with_network(
+        "an_unresolved_ipv4_neighbour_answers_host_unreachable_and_a_permanent_entry_hides_it",
+        &n.build(),
+        |net| {
+            let p = |dst: &str, secs: u64| Ping {
+                wait: Duration::from_secs(secs),
+                ..Ping::to(ip(dst))
+            };
+            let ex = ping(net, "a", &p("10.0.2.98", 6));
+            assert_eq!(
+                ex.seen,
+                PingSeen::Error(IcmpSeen {
+                    from: ip("10.0.1.1"),
+                    icmp_type: 3,
+                    code: 1,
+                    mtu: None
+                })
+            );
+            assert!(
+                ex.elapsed >= Duration::from_secs(2) && ex.elapsed < Duration::from_secs(6),
+                "{:?}",
+                ex.elapsed
+            );
+            let there = walk_at(&ex, "r", "echo request", is_echo_request);
+            assert_eq!(there.fate, forwarded("eth1"));
+            let error = walk_at(&ex, "r", "host unreachable", |h| h.icmp == Some((3, 1)));
+            assert_eq!(error.fate, KernelFate::Sent { oif: "eth0".into() });
+
+            // The permanent entry sends the frame to a MAC nobody has: no error, no answer.
+            let ex = ping(net, "a", &p("10.0.2.99", 2));
+            assert_eq!(ex.seen, PingSeen::Timeout);
+            let there = walk_at(&ex, "r", "echo request", is_echo_request);
+            assert_eq!(there.fate, forwarded("eth1"));
+            assert!(ex.walk("r", |h| h.icmp == Some((3, 1))).is_none());
+        },
+    );
+}
+
+#[test]
+fn a_link_local_next_hop_carries_ipv6() {
+    let mut n = Net::new();
+    let a = n.host("a");
+    let r = n.host("r");
+    let b = n.host("b");
+    n.iface(a, "eth0", &["fd00:1::2/64"])
+        .route(a, "default", Some("fe80::1"), Some("eth0"));
+    n.iface(r, "eth0", &["fe80::1/64", "fd00:1::1/64"])
+        .iface(r, "eth1", &["fe80::1/64", "fd00:2::1/64"])
+        .forwarding(r);
+    n.iface(b, "eth0", &["fd00:2::2/64"])
+        .route(b, "default", Some("fe80::1"), Some("eth0"));
+    n.link("left", &[(a, "eth0"), (r, "eth0")])
+        .link("right", &[(r, "eth1"), (b, "eth0")]);
+    with_network("a_link_local_next_hop_carries_ipv6", &n.build(), |net| {
+        let ex = ping(net, "a", &Ping::to(ip("fd00:2::2")));
+        assert_eq!(
+            ex.seen,
+            PingSeen::Reply {
+                from: ip("fd00:2::2")
+            }
+        );
+        let there = walk_at(&ex, "r", "echo request", is_echo_request);
+        assert_eq!(there.fate, forwarded("eth1"));
+        let out = walk_at(&ex, "a", "echo request", is_echo_request);
+        assert_eq!(out.fate, KernelFate::Sent { oif: "eth0".into() });
+    });
+}
+
+/// a -(9000)- r1 -(1400)- r2 -(9000)- b: both ends offer an MSS of 8960, so a's segments
+/// need the path MTU that r1's "fragmentation needed" tells.
+fn jumbo_ends_narrow_middle() -> (Net, usize) {
+    let mut n = Net::new();
+    let a = n.host("a");
+    let r1 = n.host("r1");
+    let r2 = n.host("r2");
+    let b = n.host("b");
+    n.iface(a, "eth0", &["10.0.1.2/24"])
+        .mtu(a, "eth0", 9000)
+        .route(a, "default", Some("10.0.1.1"), Some("eth0"));
+    n.iface(r1, "eth0", &["10.0.1.1/24"])
+        .mtu(r1, "eth0", 9000)
+        .iface(r1, "eth1", &["10.0.12.1/24"])
+        .mtu(r1, "eth1", 1400)
+        .route(r1, "10.0.2.0/24", Some("10.0.12.2"), Some("eth1"))
+        .forwarding(r1);
+    n.iface(r2, "eth0", &["10.0.12.2/24"])
+        .mtu(r2, "eth0", 1400)
+        .iface(r2, "eth1", &["10.0.2.1/24"])
+        .mtu(r2, "eth1", 9000)
+        .route(r2, "10.0.1.0/24", Some("10.0.12.1"), Some("eth0"))
+        .forwarding(r2);
+    n.iface(b, "eth0", &["10.0.2.2/24"])
+        .mtu(b, "eth0", 9000)
+        .route(b, "default", Some("10.0.2.1"), Some("eth0"));
+    n.link("a-r1", &[(a, "eth0"), (r1, "eth0")])
+        .link("r1-r2", &[(r1, "eth1"), (r2, "eth0")])
+        .link("r2-b", &[(r2, "eth1"), (b, "eth0")]);
+    (n, a)
+}
+
+fn large_write(net: &mut TestNetwork) -> Exchange<TcpSeen> {
+    let ex = net
+        .tcp(
+            "a",
+            &TcpProbe {
+                dst: sock("10.0.2.2:9000"),
+                listener: Some("b".into()),
+                write: 100_000,
+                timeout: Duration::from_secs(2),
+            },
+        )
+        .expect("tcp runs");
+    eprintln!("  tcp with 100 kB: {:?} after {:?}", ex.seen, ex.elapsed);
+    ex
+}
+
+#[test]
+fn a_large_tcp_write_needs_the_frag_needed_that_a_firewall_can_drop() {
+    let (n, a) = jumbo_ends_narrow_middle();
+    with_network(
+        "a_large_tcp_write_needs_the_frag_needed (ICMP allowed)",
+        &n.build(),
+        |net| {
+            let ex = large_write(net);
+            assert_eq!(
+                ex.seen,
+                TcpSeen::Connected {
+                    written: 100_000,
+                    delivered: 100_000
+                }
+            );
+            assert!(ex.icmp_errors_received("a").contains(&IcmpSeen {
+                from: ip("10.0.1.1"),
+                icmp_type: 3,
+                code: 4,
+                mtu: None
+            }));
+        },
+    );
+    // The sender's own firewall drops every ICMP error: a PMTU black hole.
+    let mut n = n;
+    n.iptables(
+        a,
+        Family::Ip,
+        "*filter\n\
+         :INPUT ACCEPT [0:0]\n\
+         :FORWARD ACCEPT [0:0]\n\
+         :OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p icmp --icmp-type destination-unreachable -j DROP\n\
+         COMMIT\n",
+    );
+    let topo = n.build();
+    with_network(
+        "a_large_tcp_write_needs_the_frag_needed (ICMP dropped)",
+        &topo,
+        |net| {
+            let ex = large_write(net);
+            let TcpSeen::Connected { written, delivered } = ex.seen else {
+                panic!("did not connect: {:?}", ex.seen)
+            };
+            assert!(written > 0 && delivered < written, "{:?}", ex.seen);
+            let dropped = walk_at(&ex, "a", "frag needed", |h| h.icmp == Some((3, 4)));
+            let KernelFate::Dropped { step } = dropped.fate else {
+                panic!("not dropped: {:?}", dropped.fate)
+            };
+            let rule = dropped.steps[step].rule().expect("placed");
+            assert_eq!(
+                topo.nodes[a].ruleset.chain_at(rule.chain_ref()).name,
+                "INPUT"
+            );
+        },
+    );
 }

@@ -92,7 +92,8 @@ impl Net {
         let mut routes = Vec::new();
         for a in addrs {
             let net: IpNet = parse("address", a);
-            let link_local = matches!(net.addr(), IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
+            let link_local =
+                matches!(net.addr(), IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
             iface.addrs.push(IfAddr {
                 addr: net.addr(),
                 prefix_len: net.prefix_len(),
@@ -206,8 +207,7 @@ impl Net {
             addr: parse("neighbour address", addr),
             dev: dev.into(),
             lladdr: Some(
-                Mac::parse(lladdr)
-                    .unwrap_or_else(|| panic!("test topology: bad MAC `{lladdr}`")),
+                Mac::parse(lladdr).unwrap_or_else(|| panic!("test topology: bad MAC `{lladdr}`")),
             ),
             states: vec![NeighbourState::Permanent],
             router: false,
