@@ -242,18 +242,10 @@ impl Ping {
     }
 }
 
-/// What a TCP client observed.
+/// Why a socket's connection or datagram got no answer, by the errno the kernel gave it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TcpSeen {
-    /// The handshake completed; `written` bytes were accepted by the socket and the
-    /// listener read `delivered` of them before the deadline.
-    Connected {
-        /// Bytes the client's socket took.
-        written: usize,
-        /// Bytes the listener received.
-        delivered: usize,
-    },
-    /// `ECONNREFUSED`: a reset (or ICMP port unreachable).
+pub enum SocketError {
+    /// `ECONNREFUSED`: a TCP reset, or an ICMP port unreachable.
     Refused,
     /// `EHOSTUNREACH`: an ICMP host unreachable / prohibited, or no neighbour.
     HostUnreachable,
@@ -268,6 +260,37 @@ pub enum TcpSeen {
         /// The errno.
         errno: i32,
     },
+}
+
+impl SocketError {
+    fn of(e: &std::io::Error) -> SocketError {
+        match e.raw_os_error() {
+            Some(libc::ECONNREFUSED) => SocketError::Refused,
+            Some(libc::EHOSTUNREACH) => SocketError::HostUnreachable,
+            Some(libc::ENETUNREACH) => SocketError::NetUnreachable,
+            Some(libc::EPERM | libc::EACCES) => SocketError::NotPermitted,
+            Some(libc::ETIMEDOUT | libc::EAGAIN) => SocketError::TimedOut,
+            _ if e.kind() == std::io::ErrorKind::TimedOut => SocketError::TimedOut,
+            errno => SocketError::Failed {
+                errno: errno.unwrap_or(0),
+            },
+        }
+    }
+}
+
+/// What a TCP client observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpSeen {
+    /// The handshake completed; `written` bytes were accepted by the socket and the
+    /// listener read `delivered` of them before the deadline.
+    Connected {
+        /// Bytes the client's socket took.
+        written: usize,
+        /// Bytes the listener received.
+        delivered: usize,
+    },
+    /// The connection failed.
+    Failed(SocketError),
 }
 
 /// A TCP connection attempt.
@@ -288,21 +311,8 @@ pub struct TcpProbe {
 pub enum UdpSeen {
     /// The echo came back.
     Reply,
-    /// `ECONNREFUSED`: an ICMP port unreachable.
-    Refused,
-    /// `EHOSTUNREACH`.
-    HostUnreachable,
-    /// `ENETUNREACH`.
-    NetUnreachable,
-    /// `EPERM`/`EACCES`: the sender's own firewall refused it.
-    NotPermitted,
-    /// Nothing came back before the timeout.
-    TimedOut,
-    /// Any other error number.
-    Failed {
-        /// The errno.
-        errno: i32,
-    },
+    /// No echo: the error the socket reported.
+    Failed(SocketError),
 }
 
 /// One UDP datagram, echoed by a listener if there is one.
@@ -356,9 +366,12 @@ fn check(topo: &Topology) -> Result<(), LiveError> {
     Ok(())
 }
 
+/// Sysctl keys and values, as [`Netns::set_sysctls`] writes them.
+type Sysctls = Vec<(String, String)>;
+
 /// The sysctls written into a node's namespace before its devices exist (all/default and
 /// global ones) and after (per device).
-fn node_sysctls(node: &model::topology::Node) -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn node_sysctls(node: &model::topology::Node) -> (Sysctls, Sysctls) {
     let mut kv: Vec<(String, String)> = BASELINE_SYSCTLS
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -715,19 +728,6 @@ fn unspecified(dst: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, dst.port())
 }
 
-fn errno_tcp(e: &std::io::Error) -> TcpSeen {
-    match e.raw_os_error() {
-        Some(libc::ECONNREFUSED) => TcpSeen::Refused,
-        Some(libc::EHOSTUNREACH) => TcpSeen::HostUnreachable,
-        Some(libc::ENETUNREACH) => TcpSeen::NetUnreachable,
-        Some(libc::EPERM | libc::EACCES) => TcpSeen::NotPermitted,
-        Some(libc::ETIMEDOUT) => TcpSeen::TimedOut,
-        _ if e.kind() == std::io::ErrorKind::TimedOut => TcpSeen::TimedOut,
-        Some(errno) => TcpSeen::Failed { errno },
-        None => TcpSeen::Failed { errno: 0 },
-    }
-}
-
 /// Connects (bounded by `timeout`) and writes `write` bytes until `deadline`; the stream is
 /// returned open so the data still queued is not reset away.
 fn connect_and_write(
@@ -738,7 +738,7 @@ fn connect_and_write(
 ) -> (TcpSeen, Option<TcpStream>) {
     let mut s = match TcpStream::connect_timeout(&dst, timeout) {
         Ok(s) => s,
-        Err(e) => return (errno_tcp(&e), None),
+        Err(e) => return (TcpSeen::Failed(SocketError::of(&e)), None),
     };
     let chunk = vec![0x77u8; 16 * 1024];
     let mut written = 0;
@@ -789,24 +789,6 @@ fn serve_tcp(l: &TcpListener, client: &AtomicU8, deadline: Instant) -> usize {
     }
 }
 
-fn errno_udp(e: &std::io::Error) -> UdpSeen {
-    match e.raw_os_error() {
-        Some(libc::ECONNREFUSED) => UdpSeen::Refused,
-        Some(libc::EHOSTUNREACH) => UdpSeen::HostUnreachable,
-        Some(libc::ENETUNREACH) => UdpSeen::NetUnreachable,
-        Some(libc::EPERM | libc::EACCES) => UdpSeen::NotPermitted,
-        _ if matches!(
-            e.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-        ) =>
-        {
-            UdpSeen::TimedOut
-        }
-        Some(errno) => UdpSeen::Failed { errno },
-        None => UdpSeen::Failed { errno: 0 },
-    }
-}
-
 fn send_udp(dst: SocketAddr, timeout: Duration) -> UdpSeen {
     let attempt = || -> std::io::Result<()> {
         let s = UdpSocket::bind(SocketAddr::new(unspecified(dst).ip(), 0))?;
@@ -819,7 +801,7 @@ fn send_udp(dst: SocketAddr, timeout: Duration) -> UdpSeen {
     };
     match attempt() {
         Ok(()) => UdpSeen::Reply,
-        Err(e) => errno_udp(&e),
+        Err(e) => UdpSeen::Failed(SocketError::of(&e)),
     }
 }
 

@@ -10,7 +10,8 @@
 use model::kernel_walk::{Headers, KernelFate, KernelWalk};
 use model::Family;
 use oracle::topology::{
-    Exchange, IcmpSeen, Ping, PingSeen, TcpProbe, TcpSeen, TestNetwork, UdpProbe, UdpSeen,
+    Exchange, IcmpSeen, Ping, PingSeen, SocketError, TcpProbe, TcpSeen, TestNetwork, UdpProbe,
+    UdpSeen,
 };
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
@@ -73,6 +74,71 @@ fn walk_at<'a, T: std::fmt::Debug>(
     found
 }
 
+/// An iptables-save filter table, every policy ACCEPT, with `rules`.
+fn filter_table(rules: &[&str]) -> String {
+    let mut text =
+        String::from("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    for r in rules {
+        text.push_str(r);
+        text.push('\n');
+    }
+    text + "COMMIT\n"
+}
+
+/// A ping from `a` that gets no answer at all.
+fn lost_ping(net: &mut TestNetwork, p: &Ping) -> Exchange<PingSeen> {
+    let ex = ping(net, "a", p);
+    assert_eq!(ex.seen, PingSeen::Timeout);
+    ex
+}
+
+/// An ICMP error of `(type, code)` from `from`, as ping shows it.
+fn error_from(from: &str, (icmp_type, code): (u8, u8), mtu: Option<u32>) -> PingSeen {
+    PingSeen::Error(IcmpSeen {
+        from: ip(from),
+        icmp_type,
+        code,
+        mtu,
+    })
+}
+
+/// Router `r` forwarded the echo request out `eth1`, where neighbour resolution gave up
+/// (after 2 to 6 s): the sender got `icmp` from `from`, which `r` sent out `eth0`.
+fn assert_neighbour_failure(ex: &Exchange<PingSeen>, from: &str, icmp: (u8, u8)) {
+    assert_eq!(ex.seen, error_from(from, icmp, None));
+    assert!(
+        ex.elapsed >= Duration::from_secs(2) && ex.elapsed < Duration::from_secs(6),
+        "{:?}",
+        ex.elapsed
+    );
+    // The router's firewall saw it leave: resolution fails after POSTROUTING.
+    let there = walk_at(ex, "r", "echo request", is_echo_request);
+    assert_eq!(there.fate, forwarded("eth1"));
+    let error = walk_at(ex, "r", "the error", |h| h.icmp == Some(icmp));
+    assert_eq!(error.fate, KernelFate::Sent { oif: "eth0".into() });
+}
+
+/// A TCP connection from `a` to `dst` (`listener` listening), writing `write` bytes.
+fn tcp(
+    net: &mut TestNetwork,
+    dst: &str,
+    listener: Option<&str>,
+    write: usize,
+) -> Exchange<TcpSeen> {
+    let probe = TcpProbe {
+        dst: sock(dst),
+        listener: listener.map(str::to_string),
+        write,
+        timeout: Duration::from_secs(2),
+    };
+    let ex = net.tcp("a", &probe).expect("tcp runs");
+    eprintln!(
+        "  tcp to {dst}, {write} bytes: {:?} after {:?}",
+        ex.seen, ex.elapsed
+    );
+    ex
+}
+
 fn forwarded(oif: &str) -> KernelFate {
     KernelFate::Forwarded { oif: oif.into() }
 }
@@ -131,18 +197,7 @@ fn three_hosts_through_a_router_ping_tcp_and_udp() {
             }
 
             // A listener: the handshake and 200 kB of data get through.
-            let ex = net
-                .tcp(
-                    "a",
-                    &TcpProbe {
-                        dst: sock("10.0.2.2:8080"),
-                        listener: Some("b".into()),
-                        write: 200_000,
-                        timeout: Duration::from_secs(3),
-                    },
-                )
-                .expect("tcp runs");
-            eprintln!("  tcp to a listener: {:?} after {:?}", ex.seen, ex.elapsed);
+            let ex = tcp(net, "10.0.2.2:8080", Some("b"), 200_000);
             assert_eq!(
                 ex.seen,
                 TcpSeen::Connected {
@@ -156,22 +211,8 @@ fn three_hosts_through_a_router_ping_tcp_and_udp() {
             assert_eq!(syn.fate, forwarded("eth1"));
 
             // No listener: b's kernel resets, the router forwards the reset back.
-            let ex = net
-                .tcp(
-                    "a",
-                    &TcpProbe {
-                        dst: sock("10.0.2.2:8081"),
-                        listener: None,
-                        write: 0,
-                        timeout: Duration::from_secs(3),
-                    },
-                )
-                .expect("tcp runs");
-            eprintln!(
-                "  tcp to a closed port: {:?} after {:?}",
-                ex.seen, ex.elapsed
-            );
-            assert_eq!(ex.seen, TcpSeen::Refused);
+            let ex = tcp(net, "10.0.2.2:8081", None, 0);
+            assert_eq!(ex.seen, TcpSeen::Failed(SocketError::Refused));
             let rst = walk_at(&ex, "r", "RST", |h| {
                 h.src == ip("10.0.2.2") && h.tcp_flags.is_some_and(|f| f.0 & 0x04 != 0)
             });
@@ -191,7 +232,7 @@ fn three_hosts_through_a_router_ping_tcp_and_udp() {
                 "  udp to a closed port: {:?} after {:?}",
                 ex.seen, ex.elapsed
             );
-            assert_eq!(ex.seen, UdpSeen::Refused);
+            assert_eq!(ex.seen, UdpSeen::Failed(SocketError::Refused));
             assert_eq!(
                 ex.icmp_errors_received("a"),
                 vec![IcmpSeen {
@@ -216,8 +257,7 @@ fn a_router_with_forwarding_off_drops_silently() {
         "a_router_with_forwarding_off_drops_silently",
         &n.build(),
         |net| {
-            let ex = ping(net, "a", &Ping::to(ip("10.0.2.2")));
-            assert_eq!(ex.seen, PingSeen::Timeout);
+            let ex = lost_ping(net, &Ping::to(ip("10.0.2.2")));
             let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
             assert!(
                 matches!(at_r.fate, KernelFate::Vanished { .. }),
@@ -231,25 +271,14 @@ fn a_router_with_forwarding_off_drops_silently() {
 
 #[test]
 fn no_route_back_from_the_far_end_times_out() {
-    let mut n = Net::new();
-    let a = n.host("a");
-    let r = n.host("r");
-    let b = n.host("b");
-    n.iface(a, "eth0", &["10.0.1.2/24"])
-        .route(a, "default", Some("10.0.1.1"), Some("eth0"));
-    n.iface(r, "eth0", &["10.0.1.1/24"])
-        .iface(r, "eth1", &["10.0.2.1/24"])
-        .forwarding(r);
-    // b knows only its own subnet.
-    n.iface(b, "eth0", &["10.0.2.2/24"]);
-    n.link("left", &[(a, "eth0"), (r, "eth0")])
-        .link("right", &[(r, "eth1"), (b, "eth0")]);
+    let (mut n, [_, _, b]) = two_hosts_through_a_router();
+    // b knows only its own subnets.
+    n.unroute(b, "0.0.0.0/0").unroute(b, "::/0");
     with_network(
         "no_route_back_from_the_far_end_times_out",
         &n.build(),
         |net| {
-            let ex = ping(net, "a", &Ping::to(ip("10.0.2.2")));
-            assert_eq!(ex.seen, PingSeen::Timeout);
+            let ex = lost_ping(net, &Ping::to(ip("10.0.2.2")));
             let there = walk_at(&ex, "r", "echo request", is_echo_request);
             assert_eq!(there.fate, forwarded("eth1"));
             let at_b = walk_at(&ex, "b", "echo request", is_echo_request);
@@ -279,15 +308,7 @@ fn a_smaller_mtu_in_the_middle_answers_frag_needed() {
                 ..Ping::to(ip(dst))
             };
             let ex = ping(net, "a", &big("10.0.2.2"));
-            assert_eq!(
-                ex.seen,
-                PingSeen::Error(IcmpSeen {
-                    from: ip("10.0.1.1"),
-                    icmp_type: 3,
-                    code: 4,
-                    mtu: Some(1400)
-                })
-            );
+            assert_eq!(ex.seen, error_from("10.0.1.1", (3, 4), Some(1400)));
             let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
             assert_eq!(at_r.final_headers.map(|h| h.len), Some(1628));
             // The kernel refuses it in forwarding (ip_forward's MTU check) after the firewall
@@ -311,15 +332,7 @@ fn a_smaller_mtu_in_the_middle_answers_frag_needed() {
             assert!(again.walk("r", is_echo_request).is_none());
 
             let ex = ping(net, "a", &big("fd00:2::2"));
-            assert_eq!(
-                ex.seen,
-                PingSeen::Error(IcmpSeen {
-                    from: ip("fd00:1::1"),
-                    icmp_type: 2,
-                    code: 0,
-                    mtu: Some(1400)
-                })
-            );
+            assert_eq!(ex.seen, error_from("fd00:1::1", (2, 0), Some(1400)));
         },
     );
 }
@@ -336,25 +349,7 @@ fn an_ipv6_neighbour_that_does_not_answer_gives_address_unreachable_from_the_mid
                 ..Ping::to(ip("fd00:2::99"))
             };
             let ex = ping(net, "a", &p);
-            assert_eq!(
-                ex.seen,
-                PingSeen::Error(IcmpSeen {
-                    from: ip("fd00:1::1"),
-                    icmp_type: 1,
-                    code: 3,
-                    mtu: None
-                })
-            );
-            assert!(
-                ex.elapsed >= Duration::from_secs(2) && ex.elapsed < Duration::from_secs(6),
-                "{:?}",
-                ex.elapsed
-            );
-            // The router's firewall saw it leave: neighbour discovery fails after POSTROUTING.
-            let there = walk_at(&ex, "r", "echo request", is_echo_request);
-            assert_eq!(there.fate, forwarded("eth1"));
-            let error = walk_at(&ex, "r", "address unreachable", |h| h.icmp == Some((1, 3)));
-            assert_eq!(error.fate, KernelFate::Sent { oif: "eth0".into() });
+            assert_neighbour_failure(&ex, "fd00:1::1", (1, 3));
         },
     );
 }
@@ -365,22 +360,18 @@ fn a_firewall_drop_on_the_router_is_in_its_kernel_walk() {
     n.iptables(
         r,
         Family::Ip,
-        "*filter\n\
-         :INPUT ACCEPT [0:0]\n\
-         :FORWARD ACCEPT [0:0]\n\
-         :OUTPUT ACCEPT [0:0]\n\
-         -A FORWARD -p tcp --dport 22 -j ACCEPT\n\
-         -A FORWARD -p udp --dport 53 -j ACCEPT\n\
-         -A FORWARD -d 10.0.2.2/32 -p icmp -j DROP\n\
-         COMMIT\n",
+        &filter_table(&[
+            "-A FORWARD -p tcp --dport 22 -j ACCEPT",
+            "-A FORWARD -p udp --dport 53 -j ACCEPT",
+            "-A FORWARD -d 10.0.2.2/32 -p icmp -j DROP",
+        ]),
     );
     let topo = n.build();
     with_network(
         "a_firewall_drop_on_the_router_is_in_its_kernel_walk",
         &topo,
         |net| {
-            let ex = ping(net, "a", &Ping::to(ip("10.0.2.2")));
-            assert_eq!(ex.seen, PingSeen::Timeout);
+            let ex = lost_ping(net, &Ping::to(ip("10.0.2.2")));
             let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
             let KernelFate::Dropped { step } = at_r.fate else {
                 panic!("not dropped by a rule: {:?}", at_r.fate)
@@ -447,28 +438,10 @@ fn an_unresolved_ipv4_neighbour_answers_host_unreachable_and_a_permanent_entry_h
                 ..Ping::to(ip(dst))
             };
             let ex = ping(net, "a", &p("10.0.2.98", 6));
-            assert_eq!(
-                ex.seen,
-                PingSeen::Error(IcmpSeen {
-                    from: ip("10.0.1.1"),
-                    icmp_type: 3,
-                    code: 1,
-                    mtu: None
-                })
-            );
-            assert!(
-                ex.elapsed >= Duration::from_secs(2) && ex.elapsed < Duration::from_secs(6),
-                "{:?}",
-                ex.elapsed
-            );
-            let there = walk_at(&ex, "r", "echo request", is_echo_request);
-            assert_eq!(there.fate, forwarded("eth1"));
-            let error = walk_at(&ex, "r", "host unreachable", |h| h.icmp == Some((3, 1)));
-            assert_eq!(error.fate, KernelFate::Sent { oif: "eth0".into() });
+            assert_neighbour_failure(&ex, "10.0.1.1", (3, 1));
 
             // The permanent entry sends the frame to a MAC nobody has: no error, no answer.
-            let ex = ping(net, "a", &p("10.0.2.99", 2));
-            assert_eq!(ex.seen, PingSeen::Timeout);
+            let ex = lost_ping(net, &p("10.0.2.99", 2));
             let there = walk_at(&ex, "r", "echo request", is_echo_request);
             assert_eq!(there.fate, forwarded("eth1"));
             assert!(ex.walk("r", |h| h.icmp == Some((3, 1))).is_none());
@@ -478,19 +451,13 @@ fn an_unresolved_ipv4_neighbour_answers_host_unreachable_and_a_permanent_entry_h
 
 #[test]
 fn a_link_local_next_hop_carries_ipv6() {
-    let mut n = Net::new();
-    let a = n.host("a");
-    let r = n.host("r");
-    let b = n.host("b");
-    n.iface(a, "eth0", &["fd00:1::2/64"])
-        .route(a, "default", Some("fe80::1"), Some("eth0"));
-    n.iface(r, "eth0", &["fe80::1/64", "fd00:1::1/64"])
-        .iface(r, "eth1", &["fe80::1/64", "fd00:2::1/64"])
-        .forwarding(r);
-    n.iface(b, "eth0", &["fd00:2::2/64"])
-        .route(b, "default", Some("fe80::1"), Some("eth0"));
-    n.link("left", &[(a, "eth0"), (r, "eth0")])
-        .link("right", &[(r, "eth1"), (b, "eth0")]);
+    let (mut n, [a, r, b]) = two_hosts_through_a_router();
+    n.address(r, "eth0", "fe80::1/64")
+        .address(r, "eth1", "fe80::1/64");
+    for host in [a, b] {
+        n.unroute(host, "::/0")
+            .route(host, "default", Some("fe80::1"), Some("eth0"));
+    }
     with_network("a_link_local_next_hop_carries_ipv6", &n.build(), |net| {
         let ex = ping(net, "a", &Ping::to(ip("fd00:2::2")));
         assert_eq!(
@@ -517,18 +484,33 @@ fn jumbo_ends_narrow_middle() -> (Net, usize) {
     n.iface(a, "eth0", &["10.0.1.2/24"])
         .mtu(a, "eth0", 9000)
         .route(a, "default", Some("10.0.1.1"), Some("eth0"));
-    n.iface(r1, "eth0", &["10.0.1.1/24"])
-        .mtu(r1, "eth0", 9000)
-        .iface(r1, "eth1", &["10.0.12.1/24"])
-        .mtu(r1, "eth1", 1400)
-        .route(r1, "10.0.2.0/24", Some("10.0.12.2"), Some("eth1"))
-        .forwarding(r1);
-    n.iface(r2, "eth0", &["10.0.12.2/24"])
-        .mtu(r2, "eth0", 1400)
-        .iface(r2, "eth1", &["10.0.2.1/24"])
-        .mtu(r2, "eth1", 9000)
-        .route(r2, "10.0.1.0/24", Some("10.0.12.1"), Some("eth0"))
-        .forwarding(r2);
+    // (router, its eth0 and eth1 with their MTUs, the far subnet and its gateway)
+    let routers = [
+        (
+            r1,
+            ("10.0.1.1/24", 9000),
+            ("10.0.12.1/24", 1400),
+            "10.0.2.0/24",
+            "10.0.12.2",
+            "eth1",
+        ),
+        (
+            r2,
+            ("10.0.12.2/24", 1400),
+            ("10.0.2.1/24", 9000),
+            "10.0.1.0/24",
+            "10.0.12.1",
+            "eth0",
+        ),
+    ];
+    for (r, (left, left_mtu), (right, right_mtu), far, via, dev) in routers {
+        n.iface(r, "eth0", &[left])
+            .mtu(r, "eth0", left_mtu)
+            .iface(r, "eth1", &[right])
+            .mtu(r, "eth1", right_mtu)
+            .route(r, far, Some(via), Some(dev))
+            .forwarding(r);
+    }
     n.iface(b, "eth0", &["10.0.2.2/24"])
         .mtu(b, "eth0", 9000)
         .route(b, "default", Some("10.0.2.1"), Some("eth0"));
@@ -538,22 +520,6 @@ fn jumbo_ends_narrow_middle() -> (Net, usize) {
     (n, a)
 }
 
-fn large_write(net: &mut TestNetwork) -> Exchange<TcpSeen> {
-    let ex = net
-        .tcp(
-            "a",
-            &TcpProbe {
-                dst: sock("10.0.2.2:9000"),
-                listener: Some("b".into()),
-                write: 100_000,
-                timeout: Duration::from_secs(2),
-            },
-        )
-        .expect("tcp runs");
-    eprintln!("  tcp with 100 kB: {:?} after {:?}", ex.seen, ex.elapsed);
-    ex
-}
-
 #[test]
 fn a_large_tcp_write_needs_the_frag_needed_that_a_firewall_can_drop() {
     let (n, a) = jumbo_ends_narrow_middle();
@@ -561,7 +527,7 @@ fn a_large_tcp_write_needs_the_frag_needed_that_a_firewall_can_drop() {
         "a_large_tcp_write_needs_the_frag_needed (ICMP allowed)",
         &n.build(),
         |net| {
-            let ex = large_write(net);
+            let ex = tcp(net, "10.0.2.2:9000", Some("b"), 100_000);
             assert_eq!(
                 ex.seen,
                 TcpSeen::Connected {
@@ -582,19 +548,14 @@ fn a_large_tcp_write_needs_the_frag_needed_that_a_firewall_can_drop() {
     n.iptables(
         a,
         Family::Ip,
-        "*filter\n\
-         :INPUT ACCEPT [0:0]\n\
-         :FORWARD ACCEPT [0:0]\n\
-         :OUTPUT ACCEPT [0:0]\n\
-         -A INPUT -p icmp --icmp-type destination-unreachable -j DROP\n\
-         COMMIT\n",
+        &filter_table(&["-A INPUT -p icmp --icmp-type destination-unreachable -j DROP"]),
     );
     let topo = n.build();
     with_network(
         "a_large_tcp_write_needs_the_frag_needed (ICMP dropped)",
         &topo,
         |net| {
-            let ex = large_write(net);
+            let ex = tcp(net, "10.0.2.2:9000", Some("b"), 100_000);
             let TcpSeen::Connected { written, delivered } = ex.seen else {
                 panic!("did not connect: {:?}", ex.seen)
             };

@@ -83,31 +83,18 @@ impl Net {
     /// Gives `node` an up Ethernet interface `name` (MTU 1500) with `addrs` (`10.0.1.2/24`,
     /// `fd00:1::2/64`), and the connected route of each, as `ip route` lists them.
     pub fn iface(&mut self, node: usize, name: &str, addrs: &[&str]) -> &mut Net {
-        let mut iface = Interface {
+        let iface = Interface {
             name: name.into(),
             up: true,
             mtu: Some(1500),
             ..Interface::default()
         };
-        let mut routes = Vec::new();
+        self.host_mut(node).interfaces.push(iface);
         for a in addrs {
+            self.address(node, name, a);
             let net: IpNet = parse("address", a);
-            let link_local =
-                matches!(net.addr(), IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
-            iface.addrs.push(IfAddr {
-                addr: net.addr(),
-                prefix_len: net.prefix_len(),
-                scope: if link_local {
-                    Scope::Link
-                } else {
-                    Scope::Universe
-                },
-                broadcast: None,
-                temporary: false,
-                secondary: false,
-            });
             let dst = net.trunc();
-            routes.push(Route {
+            self.host_mut(node).routes.push(Route {
                 table: 254,
                 dst,
                 route_type: RouteType::Unicast,
@@ -121,21 +108,48 @@ impl Net {
                 text: format!("{dst} dev {name} proto kernel scope link"),
             });
         }
-        let host = self.host_mut(node);
-        host.interfaces.push(iface);
-        host.routes.extend(routes);
         self
+    }
+
+    fn iface_mut(&mut self, node: usize, iface: &str) -> &mut Interface {
+        self.host_mut(node)
+            .interfaces
+            .iter_mut()
+            .find(|i| i.name == iface)
+            .unwrap_or_else(|| panic!("test topology: no interface {iface}"))
     }
 
     /// Sets the MTU of `node`'s interface `iface`.
     pub fn mtu(&mut self, node: usize, iface: &str, mtu: u32) -> &mut Net {
-        let host = self.host_mut(node);
-        let i = host
-            .interfaces
-            .iter_mut()
-            .find(|i| i.name == iface)
-            .unwrap_or_else(|| panic!("test topology: no interface {iface}"));
-        i.mtu = Some(mtu);
+        self.iface_mut(node, iface).mtu = Some(mtu);
+        self
+    }
+
+    /// Adds an address (no route: for a link-local one, the kernel's `fe80::/64` covers it).
+    pub fn address(&mut self, node: usize, iface: &str, addr: &str) -> &mut Net {
+        let net: IpNet = parse("address", addr);
+        let link_local = matches!(net.addr(), IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
+        self.iface_mut(node, iface).addrs.push(IfAddr {
+            addr: net.addr(),
+            prefix_len: net.prefix_len(),
+            scope: if link_local {
+                Scope::Link
+            } else {
+                Scope::Universe
+            },
+            broadcast: None,
+            temporary: false,
+            secondary: false,
+        });
+        self
+    }
+
+    /// Removes `node`'s static routes to `dst` (`0.0.0.0/0`, `::/0`, a prefix).
+    pub fn unroute(&mut self, node: usize, dst: &str) -> &mut Net {
+        let dst: IpNet = parse("prefix", dst);
+        self.host_mut(node)
+            .routes
+            .retain(|r| r.dst != dst || r.protocol.as_deref() == Some("kernel"));
         self
     }
 
