@@ -317,6 +317,8 @@ impl Plan {
                 mtu: None,
                 addrs: vec![mk(v4, 24), mk(v6, 64)],
                 master: None,
+                lower_up: None,
+                kind: None,
             });
         };
         for p in packets {
