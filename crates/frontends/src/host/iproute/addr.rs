@@ -1,7 +1,7 @@
 //! `ip -j addr`: links (read as [`super::link`] reads them) with their addresses.
 
 use super::link::{device_of, JLink};
-use super::{elements, invalid, present, scalar_text, scope_of, Element, Listing};
+use super::{invalid, lower_each, present, scalar_text, scope_of, Element, Listing};
 use model::diag::ParseError;
 use model::host::{IfAddr, Interface, Scope};
 use model::SourceFile;
@@ -11,12 +11,9 @@ use std::net::IpAddr;
 
 /// `ip -j addr` (also `ip -j -d addr`): interfaces with their addresses.
 pub fn parse_addrs(source: &SourceFile) -> Result<Vec<Interface>, ParseError> {
-    let mut out = Vec::new();
-    for elem in elements(source, Listing::Addr)? {
-        let link: JLink = elem.decode(source)?;
-        out.push(lower_link(source, &elem, link)?);
-    }
-    Ok(out)
+    lower_each(source, Listing::Addr, |elem, link: JLink| {
+        lower_link(source, elem, link)
+    })
 }
 
 /// One element of `addr_info`.

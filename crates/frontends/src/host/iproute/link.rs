@@ -4,7 +4,7 @@
 //! `ip -j addr` prints the same device fields plus `addr_info`, so both readers decode
 //! [`JLink`] and lower its device part here ([`device_of`]).
 
-use super::{elements, json_kind, Element, Listing};
+use super::{json_kind, lower_each, Element, Listing};
 use model::diag::ParseError;
 use model::host::{Interface, LinkType};
 use model::packet::Mac;
@@ -13,12 +13,9 @@ use serde::Deserialize;
 
 /// `ip -j link` or `ip -j -d link`: the host's devices, without addresses.
 pub fn parse_links(source: &SourceFile) -> Result<Vec<Interface>, ParseError> {
-    let mut out = Vec::new();
-    for elem in elements(source, Listing::Link)? {
-        let link: JLink = elem.decode(source)?;
-        out.push(device_of(source, &elem, &link)?);
-    }
-    Ok(out)
+    lower_each(source, Listing::Link, |elem, link: JLink| {
+        device_of(source, elem, &link)
+    })
 }
 
 /// Joins a link listing into `interfaces` (from `ip -j addr`, or empty): each device is

@@ -209,6 +209,19 @@ impl Listing {
     }
 }
 
+/// Every element of the listing decoded as `J`, then lowered by `lower` (which gets the
+/// element, to place its errors).
+fn lower_each<J: DeserializeOwned, T>(
+    source: &SourceFile,
+    listing: Listing,
+    mut lower: impl FnMut(&Element<'_>, J) -> Result<T, ParseError>,
+) -> Result<Vec<T>, ParseError> {
+    elements(source, listing)?
+        .iter()
+        .map(|elem| lower(elem, elem.decode(source)?))
+        .collect()
+}
+
 /// Splits the top-level array into its elements without interpreting them.
 ///
 /// An empty file is an empty list (`ip -j rule` of a family with no rules prints nothing on

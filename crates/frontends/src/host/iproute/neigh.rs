@@ -4,7 +4,7 @@
 //! print the same objects for one family, so one reader takes all three. The default
 //! listing leaves out `NOARP` entries (devices that need no resolution) and proxy entries.
 
-use super::{elements, invalid, json_kind, parse_ip, present, Element, Listing};
+use super::{invalid, json_kind, lower_each, parse_ip, present, Element, Listing};
 use model::diag::ParseError;
 use model::host::{Neighbour, NeighbourState};
 use model::packet::Mac;
@@ -14,12 +14,9 @@ use serde_json::Value;
 
 /// `ip -j neigh` (or `ip -4`/`ip -6 -j neigh`): the neighbour entries, in the order listed.
 pub fn parse_neighbours(source: &SourceFile) -> Result<Vec<Neighbour>, ParseError> {
-    let mut out = Vec::new();
-    for elem in elements(source, Listing::Neigh)? {
-        let entry: JNeigh = elem.decode(source)?;
-        out.push(lower_neighbour(source, &elem, entry)?);
-    }
-    Ok(out)
+    lower_each(source, Listing::Neigh, |elem, entry: JNeigh| {
+        lower_neighbour(source, elem, entry)
+    })
 }
 
 #[derive(Deserialize)]
