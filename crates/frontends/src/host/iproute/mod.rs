@@ -14,7 +14,10 @@
 //!   ignores ECMP still has somewhere to send the packet.
 //! - A table named in `/etc/iproute2/rt_tables` (e.g. `vpn`) has no number in the JSON; it gets
 //!   a stable id from its name ([`table_id_of_name`]), the same in routes and rules.
-//! - `Interface::up` is the administrative `UP` flag (`ip link set up`), not the carrier.
+//! - `Interface::up` is the administrative `UP` flag (`ip link set up`), not the carrier;
+//!   the carrier is `Interface::lower_up` (`LOWER_UP`), from `ip -j link` and `ip -j addr`
+//!   alike (both print the same device fields).
+//! - `ip -j neigh` leaves out `NOARP` and proxy entries; both families come in one listing.
 //!
 //! One reader per command: `addr`, `link`, `neigh`, `route`, `rule`, each with its tests; this file
 //! locates the array's elements and holds the decoders they share.
