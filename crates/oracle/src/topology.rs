@@ -24,6 +24,7 @@ use analysis::agree::{walk, Listing};
 use ipnet::IpNet;
 use model::host::{LinkType, NeighbourState, Route};
 use model::kernel_walk::{Headers, KernelWalk};
+use model::packet::IpProto;
 use model::topology::{NodeKind, Topology};
 use model::{Family, Packet, Ruleset, TcpFlags, L4};
 use netlink::nftrace::{Message, TraceEvent, TraceReader};
@@ -67,12 +68,30 @@ pub struct TestNode {
     pub ns: Netns,
     /// Interface name -> ifindex, as built.
     pub ifindex: BTreeMap<String, u32>,
+    /// The listening sockets the model gives it (a Linux host's `ss` list, a stub's ports),
+    /// open for the network's lifetime: the kernel completes TCP handshakes without
+    /// `accept`, and a datagram to a bound UDP port draws no ICMP error.
+    tcp_listeners: Vec<TcpListener>,
+    /// Held open only.
+    _udp_sockets: Vec<UdpSocket>,
     ruleset: Ruleset,
     listing: Listing,
     reader: TraceReader,
 }
 
 impl TestNode {
+    /// The model's TCP listener that takes connections to `dst`, as a second handle.
+    fn tcp_listener_for(&self, dst: SocketAddr) -> Option<TcpListener> {
+        self.tcp_listeners
+            .iter()
+            .find(|l| {
+                l.local_addr().is_ok_and(|a| {
+                    a.port() == dst.port() && (a.ip() == dst.ip() || a.ip().is_unspecified())
+                })
+            })
+            .and_then(|l| l.try_clone().ok())
+    }
+
     fn iface_name(&self, index: u32) -> Option<String> {
         self.ifindex
             .iter()
@@ -298,7 +317,8 @@ pub enum TcpSeen {
 pub struct TcpProbe {
     /// Destination address and port.
     pub dst: SocketAddr,
-    /// The node that listens on the port (on every address), if any.
+    /// The node whose listener counts the bytes delivered: its model's socket on the port
+    /// if it has one, else one opened for the probe on every address.
     pub listener: Option<String>,
     /// Bytes to write once connected (0: none).
     pub write: usize,
@@ -393,6 +413,63 @@ fn node_sysctls(node: &model::topology::Node) -> (Sysctls, Sysctls) {
             .map(|(k, v)| (k.clone(), v.clone())),
     );
     kv.into_iter().partition(|(k, _)| sysctl_iface(k).is_none())
+}
+
+/// Opens the listening sockets of `node`'s model in its namespace: a Linux host's
+/// [`model::Host::sockets`], a stub's TCP and UDP ports (IPv6 wildcard, which takes IPv4
+/// too). What cannot be reproduced is noted.
+fn open_sockets(
+    ns: &Netns,
+    node: &model::topology::Node,
+    notes: &mut Vec<String>,
+) -> (Vec<TcpListener>, Vec<UdpSocket>) {
+    let wildcard = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+    let mut wanted: Vec<(IpProto, SocketAddr)> = Vec::new();
+    match &node.kind {
+        NodeKind::Linux => {
+            for s in &node.host.sockets {
+                if let Some(dev) = &s.device {
+                    notes.push(format!(
+                        "{}: the socket on port {} is not bound to {dev} in the test network",
+                        node.name, s.port
+                    ));
+                }
+                wanted.push((s.proto, SocketAddr::new(s.addr, s.port)));
+            }
+        }
+        NodeKind::Stub(answers) => {
+            for (proto, ports) in [(IpProto::Tcp, &answers.tcp), (IpProto::Udp, &answers.udp)] {
+                match ports {
+                    Some(ports) => {
+                        wanted.extend(ports.iter().map(|p| (proto, SocketAddr::new(wildcard, *p))))
+                    }
+                    None => notes.push(format!(
+                        "{}: the stub's open {proto} ports are not said: none is opened",
+                        node.name
+                    )),
+                }
+            }
+        }
+    }
+    let (mut tcp, mut udp) = (Vec::new(), Vec::new());
+    for (proto, addr) in wanted {
+        let opened = match proto {
+            IpProto::Tcp => {
+                sys::in_netns(ns.name(), move || TcpListener::bind(addr)).map(|l| tcp.push(l))
+            }
+            IpProto::Udp => {
+                sys::in_netns(ns.name(), move || UdpSocket::bind(addr)).map(|u| udp.push(u))
+            }
+            _ => Err(std::io::Error::from(std::io::ErrorKind::Unsupported)),
+        };
+        if let Err(e) = opened {
+            notes.push(format!(
+                "{}: the {proto} socket {addr} is not opened: {e}",
+                node.name
+            ));
+        }
+    }
+    (tcp, udp)
 }
 
 /// The node's routes with the device filled in where only a gateway is given (the
@@ -555,10 +632,13 @@ impl TestNetwork {
             let (_, listing) = load_traced(&ns, &rules)?;
             let ifindex = links(&ns)?.into_iter().map(|(n, (i, _))| (n, i)).collect();
             let reader = TraceReader::open_in(ns.name(), false)?;
+            let (tcp_listeners, udp_sockets) = open_sockets(&ns, node, &mut notes);
             nodes.push(TestNode {
                 name: node.name.clone(),
                 ns,
                 ifindex,
+                tcp_listeners,
+                _udp_sockets: udp_sockets,
                 ruleset: node.ruleset.clone(),
                 listing,
                 reader,
@@ -617,14 +697,16 @@ impl TestNetwork {
     pub fn tcp(&mut self, from: &str, probe: &TcpProbe) -> Result<Exchange<TcpSeen>, LiveError> {
         let from_ns = self.node(from)?.ns.name().to_string();
         let listener = match &probe.listener {
-            Some(node) => {
+            Some(name) => {
+                let node = self.node(name)?;
                 let any = unspecified(probe.dst);
-                let l = sys::in_netns(self.node(node)?.ns.name(), move || {
-                    let l = TcpListener::bind(any)?;
-                    l.set_nonblocking(true)?;
-                    Ok(l)
-                })
-                .map_err(|e| LiveError::io(format!("TCP listener in {node}"), e))?;
+                let l = match node.tcp_listener_for(probe.dst) {
+                    Some(l) => l,
+                    None => sys::in_netns(node.ns.name(), move || TcpListener::bind(any))
+                        .map_err(|e| LiveError::io(format!("TCP listener in {name}"), e))?,
+                };
+                l.set_nonblocking(true)
+                    .map_err(|e| LiveError::io("O_NONBLOCK", e))?;
                 Some(l)
             }
             None => None,

@@ -8,6 +8,7 @@
 #![allow(clippy::print_stderr)]
 
 use model::kernel_walk::{Headers, KernelFate, KernelWalk};
+use model::packet::IpProto;
 use model::Family;
 use oracle::topology::{
     Exchange, IcmpSeen, Ping, PingSeen, SocketError, TcpProbe, TcpSeen, TestNetwork, UdpProbe,
@@ -139,6 +140,12 @@ fn tcp(
     ex
 }
 
+fn vanished_after_prerouting() -> KernelFate {
+    KernelFate::Vanished {
+        after: Some(model::Hook::Prerouting),
+    }
+}
+
 fn forwarded(oif: &str) -> KernelFate {
     KernelFate::Forwarded { oif: oif.into() }
 }
@@ -180,7 +187,8 @@ fn two_hosts_on_one_link_ping_each_other() {
 
 #[test]
 fn three_hosts_through_a_router_ping_tcp_and_udp() {
-    let (n, _) = two_hosts_through_a_router();
+    let (mut n, [_, _, b]) = two_hosts_through_a_router();
+    n.listen(b, IpProto::Tcp, "0.0.0.0:22");
     with_network(
         "three_hosts_through_a_router_ping_tcp_and_udp",
         &n.build(),
@@ -209,6 +217,16 @@ fn three_hosts_through_a_router_ping_tcp_and_udp() {
                 h.ports.is_some_and(|(_, d)| d == 8080) && h.tcp_flags.is_some_and(|f| f.0 == 0x02)
             });
             assert_eq!(syn.fate, forwarded("eth1"));
+
+            // b's model listens on port 22: the kernel completes the handshake.
+            let ex = tcp(net, "10.0.2.2:22", None, 0);
+            assert_eq!(
+                ex.seen,
+                TcpSeen::Connected {
+                    written: 0,
+                    delivered: 0
+                }
+            );
 
             // No listener: b's kernel resets, the router forwards the reset back.
             let ex = tcp(net, "10.0.2.2:8081", None, 0);
@@ -258,12 +276,9 @@ fn a_router_with_forwarding_off_drops_silently() {
         &n.build(),
         |net| {
             let ex = lost_ping(net, &Ping::to(ip("10.0.2.2")));
+            // Routing refuses it without an ICMP error: no FORWARD hook.
             let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
-            assert!(
-                matches!(at_r.fate, KernelFate::Vanished { .. }),
-                "{:?}",
-                at_r.fate
-            );
+            assert_eq!(at_r.fate, vanished_after_prerouting());
             assert!(ex.walk("b", is_echo_request).is_none());
         },
     );
@@ -311,13 +326,8 @@ fn a_smaller_mtu_in_the_middle_answers_frag_needed() {
             assert_eq!(ex.seen, error_from("10.0.1.1", (3, 4), Some(1400)));
             let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
             assert_eq!(at_r.final_headers.map(|h| h.len), Some(1628));
-            // The kernel refuses it in forwarding (ip_forward's MTU check) after the firewall
-            // let it through FORWARD: no verdict ends it, it never reaches POSTROUTING.
-            assert!(
-                matches!(at_r.fate, KernelFate::Vanished { .. }),
-                "{:?}",
-                at_r.fate
-            );
+            // ip_forward checks the MTU before the FORWARD hook: no FORWARD rule sees it.
+            assert_eq!(at_r.fate, vanished_after_prerouting());
             let error = walk_at(&ex, "r", "frag needed", |h| h.icmp == Some((3, 4)));
             assert_eq!(error.fate, KernelFate::Sent { oif: "eth0".into() });
             // Now the sender's kernel knows the path MTU and refuses the next one itself.
@@ -568,6 +578,64 @@ fn a_large_tcp_write_needs_the_frag_needed_that_a_firewall_can_drop() {
             assert_eq!(
                 topo.nodes[a].ruleset.chain_at(rule.chain_ref()).name,
                 "INPUT"
+            );
+        },
+    );
+}
+
+#[test]
+fn a_policy_rule_to_a_prohibit_route_answers_from_the_router() {
+    let (mut n, [_, r, _]) = two_hosts_through_a_router();
+    n.rule_from(r, 100, "10.0.1.0/24", 100).typed_route(
+        r,
+        100,
+        model::host::RouteType::Prohibit,
+        "10.0.2.0/24",
+    );
+    with_network(
+        "a_policy_rule_to_a_prohibit_route_answers_from_the_router",
+        &n.build(),
+        |net| {
+            let ex = ping(net, "a", &Ping::to(ip("10.0.2.2")));
+            assert_eq!(ex.seen, error_from("10.0.1.1", (3, 13), None));
+            let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
+            assert_eq!(at_r.fate, vanished_after_prerouting());
+            let error = walk_at(&ex, "r", "prohibited", |h| h.icmp == Some((3, 13)));
+            assert_eq!(error.fate, KernelFate::Sent { oif: "eth0".into() });
+            // IPv6 has no such rule.
+            let ex = ping(net, "a", &Ping::to(ip("fd00:2::2")));
+            assert_eq!(
+                ex.seen,
+                PingSeen::Reply {
+                    from: ip("fd00:2::2")
+                }
+            );
+        },
+    );
+}
+
+#[test]
+fn a_stub_that_ignores_pings_still_takes_tcp() {
+    let mut n = Net::new();
+    let a = n.host("a");
+    let s = n.stub("s", &[443], false);
+    n.iface(a, "eth0", &["10.0.0.1/24"]);
+    n.iface(s, "eth0", &["10.0.0.2/24"]);
+    n.link("lan", &[(a, "eth0"), (s, "eth0")]);
+    with_network(
+        "a_stub_that_ignores_pings_still_takes_tcp",
+        &n.build(),
+        |net| {
+            let ex = lost_ping(net, &Ping::to(ip("10.0.0.2")));
+            let at_s = walk_at(&ex, "s", "echo request", is_echo_request);
+            assert_eq!(at_s.fate, KernelFate::Delivered);
+            let ex = tcp(net, "10.0.0.2:443", Some("s"), 10);
+            assert_eq!(
+                ex.seen,
+                TcpSeen::Connected {
+                    written: 10,
+                    delivered: 10
+                }
             );
         },
     );

@@ -5,7 +5,11 @@
 //! topology generator builds on it.
 
 use ipnet::IpNet;
-use model::host::{IfAddr, Interface, Neighbour, NeighbourState, Route, RouteType, Scope};
+use model::host::{
+    IfAddr, Interface, Neighbour, NeighbourState, PolicyRule, Route, RouteType, RuleAction, Scope,
+    Socket,
+};
+use model::packet::IpProto;
 use model::packet::Mac;
 use model::topology::{Link, LinkEnd, LinkEvidence, Node, NodeKind, StubAnswers, Topology};
 use model::{Family, Host, SourceFile};
@@ -34,14 +38,15 @@ impl Net {
         self.add(name, NodeKind::Linux)
     }
 
-    /// Adds a stub (a system that is not Linux) that answers pings and the given TCP ports.
-    pub fn stub(&mut self, name: &str, tcp: &[u16]) -> usize {
+    /// Adds a stub (a system that is not Linux) listening on the given TCP ports, answering
+    /// pings or not.
+    pub fn stub(&mut self, name: &str, tcp: &[u16], ping: bool) -> usize {
         self.add(
             name,
             NodeKind::Stub(StubAnswers {
                 tcp: Some(tcp.to_vec()),
                 udp: Some(Vec::new()),
-                ping: true,
+                ping,
             }),
         )
     }
@@ -196,6 +201,71 @@ impl Net {
             nexthops: Vec::new(),
             text,
         });
+        self
+    }
+
+    /// A route of `route_type` (`prohibit`, `blackhole`, ...) to `dst` in `table`.
+    pub fn typed_route(
+        &mut self,
+        node: usize,
+        table: u32,
+        route_type: RouteType,
+        dst: &str,
+    ) -> &mut Net {
+        let dst: IpNet = parse("prefix", dst);
+        self.host_mut(node).routes.push(Route {
+            table,
+            dst,
+            route_type,
+            gateway: None,
+            dev: None,
+            prefsrc: None,
+            metric: 0,
+            scope: Scope::Link,
+            protocol: Some("static".into()),
+            nexthops: Vec::new(),
+            text: format!("{route_type} {dst} table {table}"),
+        });
+        self
+    }
+
+    /// A policy rule: packets from `src` look their destination up in `table`.
+    pub fn rule_from(&mut self, node: usize, priority: u32, src: &str, table: u32) -> &mut Net {
+        let src: IpNet = parse("prefix", src);
+        self.host_mut(node).rules.push(PolicyRule {
+            priority,
+            v6: src.addr().is_ipv6(),
+            not: false,
+            src: Some(src),
+            dst: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            tos: None,
+            ipproto: None,
+            sport: None,
+            dport: None,
+            uid: None,
+            action: RuleAction::Lookup(table),
+            suppress_prefixlen: None,
+            text: format!("{priority}: from {src} lookup {table}"),
+        });
+        self
+    }
+
+    /// A listening TCP (or bound UDP) socket at `addr` (`0.0.0.0:22`, `[::]:53`).
+    pub fn listen(&mut self, node: usize, proto: IpProto, addr: &str) -> &mut Net {
+        let addr: std::net::SocketAddr = parse("socket address", addr);
+        let host = self.host_mut(node);
+        host.sockets.push(Socket {
+            proto,
+            addr: addr.ip(),
+            port: addr.port(),
+            device: None,
+            process: None,
+            dual_stack: false,
+        });
+        host.known.sockets = true;
         self
     }
 
