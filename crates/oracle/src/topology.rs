@@ -13,7 +13,16 @@
 //! Sysctls: a new namespace copies the IPv4 per-device settings of the machine's own
 //! namespace (`net.core.devconf_inherit_init_net` 0), so every node first gets the
 //! kernel's defaults for the settings the engine reads ([`BASELINE_SYSCTLS`]), then the
-//! model's own.
+//! model's own. Like every test namespace, a node has no ICMP rate limit (each error the
+//! kernel decides to send is sent), no duplicate address detection and no router
+//! solicitations.
+//!
+//! Reading the walks: each node's trace events are grouped per packet ([`split_walks`])
+//! and placed in the node's ruleset by `analysis::agree::walk`, so a test can hold "at
+//! router r the echo request was forwarded out eth1" or "dropped by rule 3 of FORWARD"
+//! against the engine's hop. The walks are those of every packet the node handled during
+//! the exchange (neighbour discovery and MLD included): pick the flow's by its headers
+//! ([`Exchange::walk`]).
 
 use crate::netns::{
     addr_cmd, host_net, install_routes_and_rules, links, next_group, quiet_sysctls, sysctl_iface,

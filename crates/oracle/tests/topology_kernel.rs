@@ -31,6 +31,14 @@ fn with_network(name: &str, topo: &model::topology::Topology, case: impl FnOnce(
     let t0 = Instant::now();
     let mut net = TestNetwork::build(topo).expect("the topology builds");
     let built = t0.elapsed();
+    // Named so that a later run's sweep deletes them if this process dies.
+    for ns in net.namespace_names() {
+        assert_eq!(
+            oracle::netns::creator_pid(&ns),
+            Some(std::process::id()),
+            "{ns}"
+        );
+    }
     case(&mut net);
     drop(net);
     assert_no_namespaces_of_this_process();
@@ -639,4 +647,32 @@ fn a_stub_that_ignores_pings_still_takes_tcp() {
             );
         },
     );
+}
+
+#[test]
+fn a_topology_the_kernel_refuses_is_an_error_and_leaves_nothing() {
+    let name = "a_topology_the_kernel_refuses_is_an_error_and_leaves_nothing";
+    if !kernel_tests_enabled(name) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut n, [_, r, _]) = two_hosts_through_a_router();
+    n.link("again", &[(r, "eth0")]);
+    let err = TestNetwork::build(&n.build()).expect_err("eth0 is on two links");
+    assert!(err.to_string().contains("two links"), "{err}");
+
+    // nft refuses the file after every namespace exists: all of them go.
+    let (n, [_, r, _]) = two_hosts_through_a_router();
+    let mut topo = n.build();
+    topo.nodes[r].nft_sources.push(model::SourceFile::new(
+        "r.nft",
+        "table inet t {\n  chain c {\n    frobnicate\n  }\n}\n",
+    ));
+    match TestNetwork::build(&topo) {
+        Err(oracle::LiveError::Load { file, line, .. }) => {
+            assert_eq!((file.as_str(), line), ("r.nft", Some(3)));
+        }
+        other => panic!("expected a load error, got {other:?}"),
+    }
+    assert_no_namespaces_of_this_process();
 }
