@@ -1089,20 +1089,23 @@ fn icmp_of_ping_text(text: &str) -> Option<(u8, u8, Option<u32>)> {
     Some((3, code as u8, mtu))
 }
 
-/// Reads what `ping -n -c1` printed (stdout and stderr together).
+/// Reads what `ping -n -c1` printed (stdout and stderr together). An answer wins over
+/// ping's own complaints; its warnings (`ping: Warning: ...`) are not failures.
 pub fn parse_ping(output: &str) -> PingSeen {
-    for line in output.lines() {
-        let line = line.trim();
-        if let Some(rest) = line.split_once(" bytes from ").map(|(_, r)| r) {
-            let addr = rest.split(':').next().unwrap_or_default();
-            // IPv6 addresses contain colons: the address ends at ": icmp_seq".
-            let addr = rest.split_once(": icmp_seq").map_or(addr, |(a, _)| a);
+    let mut own_error = None;
+    for line in output.lines().map(str::trim) {
+        if let Some((_, rest)) = line.split_once(" bytes from ") {
+            // IPv6 addresses contain colons: the address ends at ": icmp_seq"; a link-local
+            // one carries its zone (`fe80::1%eth0`).
+            let addr = rest.split_once(": icmp_seq").map_or(rest, |(a, _)| a);
+            let addr = addr.split_once('%').map_or(addr, |(a, _)| a);
             if let Ok(from) = addr.parse() {
                 return PingSeen::Reply { from };
             }
         }
         if let Some(rest) = line.strip_prefix("From ") {
             let (addr, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+            let addr = addr.split_once('%').map_or(addr, |(a, _)| a);
             let text = rest
                 .split_once("icmp_seq=")
                 .map(|(_, r)| r.split_once(' ').map_or("", |(_, t)| t))
@@ -1118,26 +1121,29 @@ pub fn parse_ping(output: &str) -> PingSeen {
                 });
             }
         }
+        if own_error.is_some() || line.starts_with("ping: Warning:") {
+            continue;
+        }
         if let Some(rest) = line.strip_prefix("ping: local error: ") {
             let mtu = rest
                 .split_once("mtu=")
                 .and_then(|(_, m)| m.trim().parse().ok());
-            return PingSeen::LocalError {
+            own_error = Some(PingSeen::LocalError {
                 mtu,
                 line: line.to_string(),
-            };
-        }
-        if line.starts_with("ping: ") {
-            return PingSeen::SendFailed {
+            });
+        } else if line.starts_with("ping: ") {
+            own_error = Some(PingSeen::SendFailed {
                 line: line.to_string(),
-            };
+            });
         }
     }
-    if output.contains(" 0 received") {
-        return PingSeen::Timeout;
-    }
-    PingSeen::Unrecognised {
-        output: output.to_string(),
+    match own_error {
+        Some(e) => e,
+        None if output.contains(" 0 received") => PingSeen::Timeout,
+        None => PingSeen::Unrecognised {
+            output: output.to_string(),
+        },
     }
 }
 
@@ -1192,6 +1198,14 @@ mod tests {
             }
         );
         let v6 = "64 bytes from fd00:2::2: icmp_seq=1 ttl=63 time=0.1 ms\n";
+        let link_local = "64 bytes from fe80::77:62ff:fe00:101%eth0: icmp_seq=1 ttl=64 time=0.141 ms\n\
+                          ping: Warning: source address might be selected on device other than: eth0\n";
+        assert_eq!(
+            parse_ping(link_local),
+            PingSeen::Reply {
+                from: "fe80::77:62ff:fe00:101".parse().unwrap()
+            }
+        );
         assert_eq!(
             parse_ping(v6),
             PingSeen::Reply {

@@ -178,7 +178,21 @@ fn two_hosts_on_one_link_ping_each_other() {
     n.iface(a, "eth0", &["10.0.0.1/24", "fd00::1/64"]);
     n.iface(b, "eth0", &["10.0.0.2/24", "fd00::2/64"]);
     n.link("lan", &[(a, "eth0"), (b, "eth0")]);
-    with_network("two_hosts_on_one_link_ping_each_other", &n.build(), |net| {
+    let topo = n.build();
+    // The model lists the link-local address the kernel derives from the model's MAC.
+    let b_link_local = topo.nodes[b]
+        .host
+        .interface("eth0")
+        .and_then(|i| i.addrs.iter().find(|a| a.scope == model::host::Scope::Link))
+        .map(|a| a.addr)
+        .expect("a link-local address");
+    with_network("two_hosts_on_one_link_ping_each_other", &topo, |net| {
+        let p = Ping {
+            interface: Some("eth0".into()),
+            ..Ping::to(b_link_local)
+        };
+        let ex = ping(net, "a", &p);
+        assert_eq!(ex.seen, PingSeen::Reply { from: b_link_local });
         for dst in ["10.0.0.2", "fd00::2"] {
             let ex = ping(net, "a", &Ping::to(ip(dst)));
             assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
