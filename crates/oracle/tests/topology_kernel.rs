@@ -94,6 +94,13 @@ fn filter_table(rules: &[&str]) -> String {
     text + "COMMIT\n"
 }
 
+/// A ping from `from` to `dst` that `dst` answers.
+fn answered_ping(net: &mut TestNetwork, from: &str, dst: &str) -> Exchange<PingSeen> {
+    let ex = ping(net, from, &Ping::to(ip(dst)));
+    assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
+    ex
+}
+
 /// A ping from `a` that gets no answer at all.
 fn lost_ping(net: &mut TestNetwork, p: &Ping) -> Exchange<PingSeen> {
     let ex = ping(net, "a", p);
@@ -194,8 +201,7 @@ fn two_hosts_on_one_link_ping_each_other() {
         let ex = ping(net, "a", &p);
         assert_eq!(ex.seen, PingSeen::Reply { from: b_link_local });
         for dst in ["10.0.0.2", "fd00::2"] {
-            let ex = ping(net, "a", &Ping::to(ip(dst)));
-            assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
+            let ex = answered_ping(net, "a", dst);
             let out = walk_at(&ex, "a", "echo request", is_echo_request);
             assert_eq!(out.fate, KernelFate::Sent { oif: "eth0".into() });
             let at_b = walk_at(&ex, "b", "echo request", is_echo_request);
@@ -216,8 +222,7 @@ fn three_hosts_through_a_router_ping_tcp_and_udp() {
         &n.build(),
         |net| {
             for dst in ["10.0.2.2", "fd00:2::2"] {
-                let ex = ping(net, "a", &Ping::to(ip(dst)));
-                assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
+                let ex = answered_ping(net, "a", dst);
                 let there = walk_at(&ex, "r", "echo request", is_echo_request);
                 assert_eq!(there.packet.iif.as_deref(), Some("eth0"));
                 assert_eq!(there.fate, forwarded("eth1"));
@@ -414,13 +419,7 @@ fn a_firewall_drop_on_the_router_is_in_its_kernel_walk() {
             assert_eq!(rule.rule, 2, "the third rule of FORWARD");
             assert!(ex.walk("b", is_echo_request).is_none());
             // IPv6 is not filtered by this IPv4 ruleset.
-            let ex = ping(net, "a", &Ping::to(ip("fd00:2::2")));
-            assert_eq!(
-                ex.seen,
-                PingSeen::Reply {
-                    from: ip("fd00:2::2")
-                }
-            );
+            answered_ping(net, "a", "fd00:2::2");
         },
     );
 }
@@ -442,16 +441,9 @@ fn three_hosts_on_one_bridged_link() {
     with_network("three_hosts_on_one_bridged_link", &n.build(), |net| {
         assert_eq!(net.bridges.len(), 1);
         for dst in ["10.0.9.2", "10.0.9.3"] {
-            let ex = ping(net, "a", &Ping::to(ip(dst)));
-            assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
+            answered_ping(net, "a", dst);
         }
-        let ex = ping(net, "c", &Ping::to(ip("10.0.9.1")));
-        assert_eq!(
-            ex.seen,
-            PingSeen::Reply {
-                from: ip("10.0.9.1")
-            }
-        );
+        let ex = answered_ping(net, "c", "10.0.9.1");
         assert!(ex.walk("b", |h| h.proto == 1).is_none());
     });
 }
@@ -491,13 +483,7 @@ fn a_link_local_next_hop_carries_ipv6() {
             .route(host, "default", Some("fe80::1"), Some("eth0"));
     }
     with_network("a_link_local_next_hop_carries_ipv6", &n.build(), |net| {
-        let ex = ping(net, "a", &Ping::to(ip("fd00:2::2")));
-        assert_eq!(
-            ex.seen,
-            PingSeen::Reply {
-                from: ip("fd00:2::2")
-            }
-        );
+        let ex = answered_ping(net, "a", "fd00:2::2");
         let there = walk_at(&ex, "r", "echo request", is_echo_request);
         assert_eq!(there.fate, forwarded("eth1"));
         let out = walk_at(&ex, "a", "echo request", is_echo_request);
@@ -625,13 +611,7 @@ fn a_policy_rule_to_a_prohibit_route_answers_from_the_router() {
             let error = walk_at(&ex, "r", "prohibited", |h| h.icmp == Some((3, 13)));
             assert_eq!(error.fate, KernelFate::Sent { oif: "eth0".into() });
             // IPv6 has no such rule.
-            let ex = ping(net, "a", &Ping::to(ip("fd00:2::2")));
-            assert_eq!(
-                ex.seen,
-                PingSeen::Reply {
-                    from: ip("fd00:2::2")
-                }
-            );
+            answered_ping(net, "a", "fd00:2::2");
         },
     );
 }
