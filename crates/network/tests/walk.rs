@@ -313,3 +313,30 @@ fn a_neighbour_the_sender_lists_as_failed_on_an_inferred_link_fails_there() {
         "{failed:#?}"
     );
 }
+
+#[test]
+fn an_advertised_prefix_overlapping_the_senders_network_keeps_the_answer_on_the_far_link() {
+    // The server's link was also given 2001:db8:1::/64 (a radvd prefix that overlaps the
+    // client's network): the answer to 2001:db8:1::2 is for its own link, where nobody
+    // answers neighbour discovery for it.
+    let mut n = Net::new();
+    let (c, r, s) = (n.host("client"), n.host("router"), n.host("server"));
+    n.iface(c, "eth0", &["2001:db8:1::2/64"])
+        .route(c, "::/0", Some("fe80::1"), Some("eth0"));
+    n.iface(r, "eth0", &["2001:db8:1::1/64", "fe80::1/64"])
+        .iface(r, "eth1", &["2001:db8:2::1/64", "fe80::1/64"])
+        .forwarding(r);
+    n.iface(s, "eth0", &["2001:db8:2::2/64", "2001:db8:1::99/64"])
+        .route(s, "::/0", Some("fe80::1"), Some("eth0"));
+    n.link("left", &[(c, "eth0"), (r, "eth0")])
+        .link("right", &[(r, "eth1"), (s, "eth0")]);
+    let t = n.build();
+    let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", None));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 1, hop: 0 }, "{w:#?}");
+    assert_eq!(
+        w.legs[1].end,
+        LegEnd::Stopped(Stop::Neighbour {
+            next_hop: ip("2001:db8:1::2")
+        })
+    );
+}
