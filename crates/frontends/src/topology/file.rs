@@ -55,6 +55,7 @@ struct IfaceDoc {
     #[serde(default)]
     addresses: Vec<Spanned<String>>,
     mtu: Option<Spanned<u32>>,
+    mac: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -190,8 +191,8 @@ fn link_end(
             source,
             span,
             ErrorKind::Undefined {
-                what: format!("interface of host `{node}`"),
-                name: iface.into(),
+                what: "interface".into(),
+                name: text.into(),
             },
         ));
     }
@@ -252,17 +253,19 @@ fn host_node(
             .into());
         }
         let inline = [
-            doc.interfaces.as_ref().map(Spanned::span),
-            doc.routes.as_ref().map(Spanned::span),
-            doc.sysctls.as_ref().map(Spanned::span),
-            doc.neighbours.as_ref().map(Spanned::span),
-            doc.listens.as_ref().map(Spanned::span),
+            ("interfaces", doc.interfaces.as_ref().map(Spanned::span)),
+            ("routes", doc.routes.as_ref().map(Spanned::span)),
+            ("sysctls", doc.sysctls.as_ref().map(Spanned::span)),
+            ("neighbours", doc.neighbours.as_ref().map(Spanned::span)),
+            ("listens", doc.listens.as_ref().map(Spanned::span)),
         ];
-        if let Some(s) = inline.into_iter().flatten().next() {
-            return Err(invalid(source, Span::new(s.start, s.end), "key", &source.text[s.clone()], "a host read from a snapshot or directory takes its state from it; describe a host inline or read it, not both").into());
+        if let Some((key, s)) = inline.into_iter().find_map(|(k, s)| s.map(|s| (k, s))) {
+            let reason = "a host read from a snapshot or directory takes its state from it; \
+                          describe a host inline or read it, not both";
+            return Err(invalid(source, Span::new(s.start, s.end), "key", key, reason).into());
         }
         let file = base.join(path.get_ref());
-        let read = node::read_host(&file).map_err(|e| host_error(source, span(path), e))?;
+        let read = node::read_host(&file).map_err(|e| host_error(source, path, e))?;
         return node::linux_node(name, file.display().to_string(), read, &rules)
             .map_err(|e| node_error(source, &doc.rules, e));
     }
@@ -359,7 +362,18 @@ fn inline_host(source: &SourceFile, doc: &HostDoc, stub: bool) -> Result<Host, P
             } else {
                 LinkType::Ether
             },
-            mac: None,
+            mac: match &iface.get_ref().mac {
+                Some(m) => Some(Mac::parse(m.get_ref()).ok_or_else(|| {
+                    invalid(
+                        source,
+                        span(m),
+                        "MAC address",
+                        m.get_ref(),
+                        "expected six hex bytes `02:00:00:00:00:01`",
+                    )
+                })?),
+                None => None,
+            },
             up: true,
             mtu: iface.get_ref().mtu.as_ref().map(|m| *m.get_ref()),
             addrs: Vec::new(),
@@ -635,26 +649,15 @@ fn toml_error(source: &SourceFile, e: &toml::de::Error) -> ParseError {
 
 /// A host file that cannot be read, at the path's value in the topology file; errors
 /// inside the host's own files stay at their own lines.
-fn host_error(source: &SourceFile, at: Span, e: HostError) -> TopologyError {
+fn host_error(source: &SourceFile, path: &Spanned<String>, e: HostError) -> TopologyError {
+    let unreadable = |error: std::io::Error| -> TopologyError {
+        let reason = format!("cannot read it: {error}");
+        invalid(source, span(path), "path", path.get_ref(), &reason).into()
+    };
     match e {
-        HostError::File(LoadError::Io { error, .. }) => invalid(
-            source,
-            at,
-            "path",
-            &source.text[at.start as usize..at.end as usize],
-            &format!("cannot read it: {error}"),
-        )
-        .into(),
-        HostError::File(other) => TopologyError::Load(other),
-        HostError::Dir(crate::host::host_dir::LoadError::Io { error, .. }) => invalid(
-            source,
-            at,
-            "path",
-            &source.text[at.start as usize..at.end as usize],
-            &format!("cannot read it: {error}"),
-        )
-        .into(),
-        HostError::Dir(other) => TopologyError::HostDir(other),
+        HostError::File(LoadError::Io { error, .. }) => unreadable(error),
+        HostError::Dir(crate::host::host_dir::LoadError::Io { error, .. }) => unreadable(error),
+        other => other.into(),
     }
 }
 

@@ -52,6 +52,7 @@ pub mod routes;
 use crate::host::host_dir;
 use crate::{LoadError, NonUtf8, ParseError};
 use model::topology::Topology;
+use model::SourceFile;
 use node::{HostError, NodeError};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -193,6 +194,12 @@ fn read_file(path: &Path) -> Result<Topology, TopologyError> {
     let source = crate::read_file(path, "a topology file (TOML)", NonUtf8::Anywhere)?;
     let base = path.parent().unwrap_or(Path::new("."));
     file::parse(&source, base)
+}
+
+/// The topology a topology file already in memory describes (the files it names are
+/// relative to `base`), without inference: [`load_file`] without the reading.
+pub fn from_source(source: &SourceFile, base: &Path) -> Result<Topology, TopologyError> {
+    file::parse(source, base)
 }
 
 /// Whether the file at `path` is a topology file rather than a snapshot: its name ends in

@@ -47,6 +47,14 @@ pub fn parse(line: &str, interfaces: &[Interface], routes: &[Route]) -> Result<R
     let Some((first, first_at)) = it.next() else {
         return Err(expected(0..line.len(), "a prefix or `default`", ""));
     };
+    if RouteType::from_name(first).is_some() && !TYPES.contains(&first) {
+        return Err(RouteError {
+            at: first_at,
+            kind: ErrorKind::Unsupported {
+                construct: format!("route type `{first}`"),
+            },
+        });
+    }
     let (route_type, dst_word) = if TYPES.contains(&first) {
         let Some((d, d_at)) = it.next() else {
             return Err(expected(
@@ -59,6 +67,8 @@ pub fn parse(line: &str, interfaces: &[Interface], routes: &[Route]) -> Result<R
     } else {
         (RouteType::Unicast, (first, first_at))
     };
+    // Refused first, as `ip` refuses it: the prefix, whatever follows.
+    prefix(dst_word.0, dst_word.1.clone(), false)?;
     let mut opts = Options::default();
     while let Some((key, key_at)) = it.next() {
         let Some((value, at)) = it.next() else {
@@ -316,6 +326,7 @@ pub fn kernel_routes(interfaces: &[Interface], sysctls: &Sysctls, linux: bool) -
                             host_net(a.addr),
                             iface,
                             Some(primary),
+                            0,
                         ));
                     }
                     if a.secondary {
@@ -333,7 +344,7 @@ pub fn kernel_routes(interfaces: &[Interface], sysctls: &Sysctls, linux: bool) -
                             table_id::MAIN
                         };
                         if linux || !loopback {
-                            add(kernel(table, route_type, net, iface, Some(primary)));
+                            add(kernel(table, route_type, net, iface, Some(primary), 0));
                         }
                     }
                     if linux && a.prefix_len < 31 {
@@ -343,14 +354,20 @@ pub fn kernel_routes(interfaces: &[Interface], sysctls: &Sysctls, linux: bool) -
                             host_net(net.broadcast()),
                             iface,
                             Some(primary),
+                            0,
                         ));
                     }
                 }
                 IpAddr::V6(_) => {
                     if !loopback {
-                        let mut r = kernel(table_id::MAIN, RouteType::Unicast, net, iface, None);
-                        r.metric = 256;
-                        add(r);
+                        add(kernel(
+                            table_id::MAIN,
+                            RouteType::Unicast,
+                            net,
+                            iface,
+                            None,
+                            256,
+                        ));
                     }
                     if !linux {
                         continue;
@@ -361,6 +378,7 @@ pub fn kernel_routes(interfaces: &[Interface], sysctls: &Sysctls, linux: bool) -
                         host_net(a.addr),
                         iface,
                         None,
+                        0,
                     ));
                     if forwards_v6 && a.prefix_len < 127 && !net.addr().is_unspecified() {
                         add(kernel(
@@ -369,21 +387,21 @@ pub fn kernel_routes(interfaces: &[Interface], sysctls: &Sysctls, linux: bool) -
                             host_net(net.addr()),
                             iface,
                             None,
+                            0,
                         ));
                     }
                 }
             }
         }
         if linux && !loopback {
-            let mut r = kernel(
+            add(kernel(
                 table_id::LOCAL,
                 RouteType::Multicast,
                 IpNet::V6(Ipv6Net::new(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8).expect("/8")),
                 iface,
                 None,
-            );
-            r.metric = 256;
-            add(r);
+                256,
+            ));
         }
     }
     out
@@ -397,6 +415,7 @@ fn kernel(
     dst: IpNet,
     iface: &Interface,
     prefsrc: Option<IpAddr>,
+    metric: u32,
 ) -> Route {
     let scope = match (dst, route_type) {
         (IpNet::V6(_), _) => Scope::Universe,
@@ -410,7 +429,7 @@ fn kernel(
         gateway: None,
         dev: Some(iface.name.clone()),
         prefsrc,
-        metric: 0,
+        metric,
         scope,
         protocol: Some("kernel".to_string()),
         nexthops: Vec::new(),
