@@ -189,14 +189,13 @@ fn a_link_local_neighbour_links_hosts_that_share_no_subnet() {
     let no_macs = text
         .replace(", mac = \"02:00:00:00:00:02\"", "")
         .replace(", mac = \"02:00:00:00:00:03\"", "");
-    let right =
-        topology::from_source(&SourceFile::new("right.toml", no_macs), Path::new(".")).unwrap();
+    let right = topology::from_source(&SourceFile::new("right.toml", no_macs), None).unwrap();
     let mut t = topology::from_source(
         &SourceFile::new(
             "left.toml",
             std::fs::read_to_string(fixture("linklocal/left.toml")).unwrap(),
         ),
-        Path::new("."),
+        None,
     )
     .unwrap();
     t.nodes.extend(right.nodes);
@@ -218,7 +217,7 @@ interfaces.eth0 = { addresses = ["10.0.0.3/24"] }
 [[link]]
 ends = ["a:eth0", "b:eth0"]
 "#;
-    let mut t = topology::from_source(&SourceFile::new("lab.toml", text), Path::new(".")).unwrap();
+    let mut t = topology::from_source(&SourceFile::new("lab.toml", text), None).unwrap();
     topology::infer::infer_links(&mut t);
     let summary: Vec<(String, bool)> = t
         .links
@@ -246,7 +245,7 @@ interfaces.eth0 = { addresses = ["10.0.0.2/24"] }
 [host.c]
 interfaces.eth0 = { addresses = ["2001:db8::3/64"] }
 "#;
-    let mut t = topology::from_source(&SourceFile::new("lab.toml", text), Path::new(".")).unwrap();
+    let mut t = topology::from_source(&SourceFile::new("lab.toml", text), None).unwrap();
     topology::infer::infer_links(&mut t);
     assert_eq!(t.links.len(), 1, "{:#?}", t.links);
     assert_eq!(t.links[0].name, "a:br0 -- b:eth0 -- c:eth0");
@@ -260,7 +259,7 @@ fn router() -> (Vec<Interface>, Vec<model::host::Route>) {
 interfaces.eth0 = { addresses = ["10.0.0.1/24", "fe80::1/64"] }
 interfaces.eth1 = { addresses = ["10.1.0.1/24", "2001:db8:5::1/64"] }
 "#;
-    let t = topology::from_source(&SourceFile::new("r.toml", text), Path::new(".")).unwrap();
+    let t = topology::from_source(&SourceFile::new("r.toml", text), None).unwrap();
     let host = t.nodes.into_iter().next().unwrap().host;
     (host.interfaces, host.routes)
 }
@@ -418,7 +417,7 @@ fn route_lines_the_kernel_refuses_are_refused_in_its_words() {
 /// `text` (a topology file named `lab.toml`) read, and its error rendered as users see it.
 fn rendered_error(text: &str) -> String {
     let base = fixture("story1");
-    let err = match topology::from_source(&SourceFile::new("lab.toml", text), &base) {
+    let err = match topology::from_source(&SourceFile::new("lab.toml", text), Some(&base)) {
         Ok(t) => panic!("no error: {t:#?}"),
         Err(e) => e,
     };
@@ -492,11 +491,22 @@ fn a_rules_file_that_does_not_parse_is_reported_at_its_own_line() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("bad.rules"), "*filter\n-A INPUT -j\nCOMMIT\n").unwrap();
     let text = "[host.a]\ninterfaces.eth0 = {}\nrules = [\"bad.rules\"]\n";
-    let err = topology::from_source(&SourceFile::new("lab.toml", text), &dir).unwrap_err();
+    let err = topology::from_source(&SourceFile::new("lab.toml", text), Some(&dir)).unwrap_err();
     let TopologyError::Parse(p) = &err else {
         panic!("{err}");
     };
     assert!(p.source.name.ends_with("bad.rules"), "{err}");
     assert_eq!(p.line_col().0, 2);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_topology_read_from_memory_names_no_files() {
+    let text = "[host.a]\nsnapshot = \"/etc/passwd\"\n";
+    let err = topology::from_source(&SourceFile::new("lab.toml", text), None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "lab.toml:2:12: invalid path `/etc/passwd`: this topology is read without a \
+         directory, so it cannot name files"
+    );
 }

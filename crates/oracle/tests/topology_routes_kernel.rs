@@ -8,7 +8,6 @@
 use frontends::topology;
 use model::host::Route;
 use model::SourceFile;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -143,7 +142,7 @@ fn toml_of(case: &Case) -> String {
 /// The inline host of `text`, put in a fresh namespace; the routes lines are added by the
 /// caller. Returns the namespaces (router, then peers) and the host.
 fn build(tag: &str, text: &str) -> (Vec<Ns>, model::Host) {
-    let t = topology::from_source(&SourceFile::new("case.toml", text), Path::new("."))
+    let t = topology::from_source(&SourceFile::new("case.toml", text), None)
         .unwrap_or_else(|e| panic!("{tag}: {e}"));
     let host = t.nodes.into_iter().next().expect("one host").host;
     let ns = Ns::new(tag);

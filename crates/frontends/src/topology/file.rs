@@ -72,8 +72,9 @@ struct LinkDoc {
     ends: Spanned<Vec<Spanned<String>>>,
 }
 
-/// Reads the topology file `source`; the files it names are relative to `base`.
-pub fn parse(source: &SourceFile, base: &Path) -> Result<Topology, TopologyError> {
+/// Reads the topology file `source`; the files it names are relative to `base` (`None`: it
+/// may name none, e.g. a file read from memory).
+pub fn parse(source: &SourceFile, base: Option<&Path>) -> Result<Topology, TopologyError> {
     let doc: FileDoc = toml::from_str(&source.text).map_err(|e| toml_error(source, &e))?;
     let at = |s: std::ops::Range<usize>| Span::new(s.start, s.end);
     let mut hosts: Vec<_> = doc.host.into_iter().collect();
@@ -205,7 +206,7 @@ fn link_end(
 /// The node a `[host.NAME]` table describes.
 fn host_node(
     source: &SourceFile,
-    base: &Path,
+    base: Option<&Path>,
     name: String,
     doc: HostDoc,
 ) -> Result<Node, TopologyError> {
@@ -226,7 +227,18 @@ fn host_node(
             }
         },
     };
-    let rules: Vec<PathBuf> = doc.rules.iter().map(|r| base.join(r.get_ref())).collect();
+    let resolve = |named: &Spanned<String>| -> Result<PathBuf, ParseError> {
+        match base {
+            Some(base) => Ok(base.join(named.get_ref())),
+            None => Err(invalid(
+                source,
+                span(named),
+                "path",
+                named.get_ref(),
+                "this topology is read without a directory, so it cannot name files",
+            )),
+        }
+    };
     let read_from = match (&doc.snapshot, &doc.dir) {
         (Some(_), Some(d)) => {
             return Err(invalid(
@@ -264,7 +276,12 @@ fn host_node(
                           describe a host inline or read it, not both";
             return Err(invalid(source, Span::new(s.start, s.end), "key", key, reason).into());
         }
-        let file = base.join(path.get_ref());
+        let file = resolve(path)?;
+        let rules = doc
+            .rules
+            .iter()
+            .map(resolve)
+            .collect::<Result<Vec<_>, _>>()?;
         let read = node::read_host(&file).map_err(|e| host_error(source, path, e))?;
         return node::linux_node(name, file.display().to_string(), read, &rules)
             .map_err(|e| node_error(source, &doc.rules, e));
@@ -314,6 +331,11 @@ fn host_node(
         nft_sources: Vec::new(),
         notes: Vec::new(),
     };
+    let rules = doc
+        .rules
+        .iter()
+        .map(resolve)
+        .collect::<Result<Vec<_>, _>>()?;
     if !rules.is_empty() {
         node::add_rules_files(&mut node, &rules)
             .map_err(|e| node_error(source, &doc.rules, NodeError::Rules(e)))?;

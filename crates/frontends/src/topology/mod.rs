@@ -193,12 +193,13 @@ pub fn from_hosts(paths: &[PathBuf]) -> Result<Topology, TopologyError> {
 fn read_file(path: &Path) -> Result<Topology, TopologyError> {
     let source = crate::read_file(path, "a topology file (TOML)", NonUtf8::Anywhere)?;
     let base = path.parent().unwrap_or(Path::new("."));
-    file::parse(&source, base)
+    file::parse(&source, Some(base))
 }
 
-/// The topology a topology file already in memory describes (the files it names are
-/// relative to `base`), without inference: [`load_file`] without the reading.
-pub fn from_source(source: &SourceFile, base: &Path) -> Result<Topology, TopologyError> {
+/// The topology a topology file already in memory describes, without inference: the
+/// files it names are relative to `base`; with no `base` it may name none (each is an
+/// error at its name), so nothing but `source` is read.
+pub fn from_source(source: &SourceFile, base: Option<&Path>) -> Result<Topology, TopologyError> {
     file::parse(source, base)
 }
 
