@@ -459,14 +459,6 @@ fn inline_host(source: &SourceFile, doc: &HostDoc, stub: bool) -> Result<Host, P
 
 /// The `lo` every Linux host has (`127.0.0.1/8`, `::1/128`, scope host), MTU 65536.
 fn loopback() -> Interface {
-    let host_addr = |addr: IpAddr, prefix_len| IfAddr {
-        addr,
-        prefix_len,
-        scope: Scope::Host,
-        broadcast: None,
-        temporary: false,
-        secondary: false,
-    };
     Interface {
         name: "lo".to_string(),
         index: 1,
@@ -475,10 +467,22 @@ fn loopback() -> Interface {
         up: true,
         mtu: Some(65536),
         addrs: vec![
-            host_addr(IpAddr::V4(Ipv4Addr::LOCALHOST), 8),
-            host_addr(IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
+            plain_addr(IpAddr::V4(Ipv4Addr::LOCALHOST), 8, Scope::Host),
+            plain_addr(IpAddr::V6(Ipv6Addr::LOCALHOST), 128, Scope::Host),
         ],
         master: None,
+    }
+}
+
+/// A primary, permanent address.
+fn plain_addr(addr: IpAddr, prefix_len: u8, scope: Scope) -> IfAddr {
+    IfAddr {
+        addr,
+        prefix_len,
+        scope,
+        broadcast: None,
+        temporary: false,
+        secondary: false,
     }
 }
 
@@ -517,17 +521,10 @@ fn if_addr(
     let scope = match addr {
         IpAddr::V4(a) if a.is_loopback() => Scope::Host,
         IpAddr::V6(a) if a.is_loopback() => Scope::Host,
-        IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80 => Scope::Link,
+        IpAddr::V6(a) if a.is_unicast_link_local() => Scope::Link,
         _ => Scope::Universe,
     };
-    let mut out = IfAddr {
-        addr,
-        prefix_len,
-        scope,
-        broadcast: None,
-        temporary: false,
-        secondary: false,
-    };
+    let mut out = plain_addr(addr, prefix_len, scope);
     // The kernel makes a second IPv4 address of an already covered subnet secondary.
     out.secondary = addr.is_ipv4()
         && earlier.iter().any(|e| {

@@ -75,7 +75,8 @@ fn shared_subnets(topology: &Topology) -> Vec<Link> {
                 continue;
             }
             for a in &iface.addrs {
-                let link_local = matches!(a.addr, std::net::IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
+                let link_local =
+                    matches!(a.addr, std::net::IpAddr::V6(v6) if v6.is_unicast_link_local());
                 if a.scope >= Scope::Host || link_local {
                     continue;
                 }

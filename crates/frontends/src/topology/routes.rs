@@ -252,7 +252,7 @@ fn gateway_dev(
     interfaces: &[Interface],
     routes: &[Route],
 ) -> Result<String, RouteError> {
-    let link_local = matches!(gw, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
+    let link_local = matches!(gw, IpAddr::V6(a) if a.is_unicast_link_local());
     if link_local {
         return dev.ok_or_else(|| {
             invalid(
