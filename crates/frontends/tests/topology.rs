@@ -510,3 +510,17 @@ fn a_topology_read_from_memory_names_no_files() {
          directory, so it cannot name files"
     );
 }
+
+#[test]
+fn a_host_directory_is_named_by_itself_and_has_no_firewall_of_its_own() {
+    let router = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/host/router");
+    let laptop = fixture("story1/topology.toml");
+    let err = topology::from_hosts(&[router.clone(), laptop]).unwrap_err();
+    // The story file has a host called `router` too.
+    assert!(matches!(&err, TopologyError::DuplicateName { name, .. } if name == "router"));
+    let t = topology::from_hosts(&[router, fixture("linklocal/left.toml")]).unwrap();
+    let node = &t.nodes[0];
+    assert_eq!(node.name, "router");
+    assert!(!node.rules_given && node.ruleset.tables.is_empty());
+    assert!(node.host.known.addresses && node.host.known.routes);
+}

@@ -75,7 +75,7 @@ const CASES: [Case; 3] = [
 interfaces.eth0 = { addresses = ["10.0.0.1/24", "fe80::1/64"], mtu = 1500 }
 interfaces.eth1 = { addresses = ["10.1.0.1/24", "10.1.0.2/24", "2001:db8:5::1/64", "2001:db8:6::1/128"], mtu = 1400 }
 interfaces.eth2 = { addresses = ["10.2.0.1/31", "10.3.0.1/32", "192.168.9.1/16"] }
-interfaces.eth3 = {}
+interfaces.eth3 = { addresses = ["0.0.0.7/8"] }
 sysctls = { "net.ipv4.ip_forward" = 1, "net.ipv6.conf.all.forwarding" = 1 }
 "#,
         routes: &[

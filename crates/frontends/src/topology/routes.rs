@@ -329,7 +329,10 @@ pub fn kernel_routes(interfaces: &[Interface], sysctls: &Sysctls, linux: bool) -
                             0,
                         ));
                     }
-                    if a.secondary {
+                    // No subnet routes for a secondary address, nor for a subnet in
+                    // 0.0.0.0/8 (`ipv4_is_zeronet` in `fib_add_ifaddr`).
+                    let zeronet = matches!(net.addr(), IpAddr::V4(n) if n.octets()[0] == 0);
+                    if a.secondary || zeronet {
                         continue;
                     }
                     if a.prefix_len < 32 {
