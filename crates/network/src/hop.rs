@@ -104,7 +104,34 @@ fn linux(
     let outcome =
         engine::simulate_prepared(&state.prepared[node], &state.hosts[node], packet, options);
     let decided = outcome.decided_fate().is_some();
-    let trace = outcome.primary().clone();
+    let conntrack = state.hosts[node].conntrack.clone();
+    if decided {
+        let trace = outcome.primary();
+        if trace.fate.passed() && trace.conntrack.entry.is_none() {
+            if let Some(entry) = analysis::remedy::exchange::entry_after(&state.hosts[node], trace)
+            {
+                state.confirm(node, entry);
+            }
+        }
+    }
+    let trace = outcome.primary();
+    // Where it goes next, taken before the outcome moves into the hop.
+    let way_out = match &trace.fate {
+        _ if !decided => Err(Next::Undecided),
+        Fate::Delivered { .. } => Err(Next::Arrived),
+        Fate::Forwarded { oif, gateway } => Ok((oif.clone(), *gateway, trace.final_packet.clone())),
+        Fate::Sent { oif } => {
+            let gateway = trace.route.as_ref().and_then(|r| match &r.kind {
+                RouteKind::Output { gateway, .. } | RouteKind::Forward { gateway, .. } => *gateway,
+                _ => None,
+            });
+            Ok((oif.clone(), gateway, trace.final_packet.clone()))
+        }
+        Fate::Undetermined { .. } | Fate::Queued { .. } => Err(Next::Undecided),
+        Fate::Dropped | Fate::Rejected { .. } | Fate::RoutingFailed { .. } => {
+            Err(Next::Stopped(Stop::Kernel))
+        }
+    };
     let mut hop = Hop {
         node,
         arrived_on: packet.iif.clone(),
@@ -113,30 +140,11 @@ fn linux(
             outcome: Box::new(outcome),
         },
         egress: None,
-        conntrack: state.hosts[node].conntrack.clone(),
+        conntrack,
     };
-    if !decided {
-        return (hop, Next::Undecided);
-    }
-    if trace.fate.passed() && trace.conntrack.entry.is_none() {
-        if let Some(entry) = analysis::remedy::exchange::entry_after(&state.hosts[node], &trace) {
-            state.confirm(node, entry);
-        }
-    }
-    let (oif, gateway) = match &trace.fate {
-        Fate::Delivered { .. } => return (hop, Next::Arrived),
-        Fate::Forwarded { oif, gateway } => (oif.clone(), *gateway),
-        Fate::Sent { oif } => {
-            let gateway = trace.route.as_ref().and_then(|r| match &r.kind {
-                RouteKind::Output { gateway, .. } | RouteKind::Forward { gateway, .. } => *gateway,
-                _ => None,
-            });
-            (oif.clone(), gateway)
-        }
-        Fate::Undetermined { .. } | Fate::Queued { .. } => return (hop, Next::Undecided),
-        Fate::Dropped | Fate::Rejected { .. } | Fate::RoutingFailed { .. } => {
-            return (hop, Next::Stopped(Stop::Kernel))
-        }
+    let (oif, gateway, final_packet) = match way_out {
+        Ok(way) => way,
+        Err(next) => return (hop, next),
     };
     let next = leave(
         topology,
@@ -144,7 +152,7 @@ fn linux(
         node,
         &oif,
         gateway,
-        &trace.final_packet,
+        &final_packet,
         &mut hop,
     );
     (hop, next)
