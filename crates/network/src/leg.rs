@@ -120,6 +120,7 @@ pub(crate) fn exchange(topology: &Topology, query: &Query) -> PathWalk {
                     source,
                     legs: vec![leg],
                     outcome: Outcome::Fails { leg: 0, hop: 0 },
+                    hosts: state.hosts,
                 };
             }
         }
@@ -131,10 +132,12 @@ pub(crate) fn exchange(topology: &Topology, query: &Query) -> PathWalk {
         legs: Vec::new(),
     };
     let outcome = ex.run(packet);
+    let legs = ex.legs;
     PathWalk {
         source,
-        legs: ex.legs,
+        legs,
         outcome,
+        hosts: state.hosts,
     }
 }
 

@@ -30,7 +30,7 @@ pub use origin::SourceChoice;
 
 use engine::Options;
 use model::topology::Topology;
-use model::Packet;
+use model::{Host, Packet};
 
 /// Hops followed before a walk is called a loop (a TTL of 64 ends one on Linux hosts;
 /// stubs decrement too).
@@ -64,6 +64,9 @@ pub struct PathWalk {
     pub legs: Vec<Leg>,
     /// What the exchange comes to.
     pub outcome: Outcome,
+    /// Every node's host state as the walk left it: its conntrack table holds the entries
+    /// the walk created, which a hop's trace refers to by index.
+    pub hosts: Vec<Host>,
 }
 
 /// What the exchange comes to, seen from the sender.

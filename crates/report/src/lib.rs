@@ -39,6 +39,7 @@ pub mod counters;
 pub mod diagnostic;
 pub mod evidence_json;
 pub mod log;
+pub mod path;
 pub mod trace;
 pub mod traces;
 pub mod verify;

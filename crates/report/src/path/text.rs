@@ -1,0 +1,263 @@
+//! The human answer of `whyblocked path`: the verdict first, then every leg hop by hop.
+//!
+//! ```text
+//! FAILS at router (the way there)  tcp 10.0.1.2:40000 -> 10.0.2.2:443 [SYN], from client
+//!   sender sees    ICMP port unreachable from 10.0.1.1 (router)
+//!                  connect() fails at once: ECONNREFUSED "Connection refused"
+//!   failed at      router, forwarded eth0 -> eth1
+//!   deciding rule  filter/FORWARD #1   router.rules:5
+//!   ...
+//!
+//! request (the way there)  tcp 10.0.1.2:40000 -> 10.0.2.2:443 [SYN]: client -> router, stopped at router
+//!   client  locally generated, out eth0
+//!     routing  output via 10.0.1.1 dev eth0 [default via 10.0.1.1 dev eth0]
+//!     neighbour  10.0.1.1: router answers (its eth0)
+//! ```
+//!
+//! Each Linux hop shows the one-host answer's path table (hooks, rules, NAT, conntrack,
+//! routing in kernel order), then how the packet leaves: neighbour resolution, the link
+//! and how it is known, the MTU. Colour only when [`TextOptions::color`] is set.
+
+use super::words as pw;
+use super::{PathAnswer, Verdict};
+use crate::answer::text::{path as path_table, Painter, Section, Style};
+use crate::words;
+use crate::{Answer, TextOptions};
+use analysis::AnswerFacts;
+use engine::Decider;
+use network::{Hop, HopKind, LegEnd, Outcome};
+use std::io::{self, Write};
+
+/// Width of a hop's label column ("neighbour  ").
+const SUB_LABEL: usize = 11;
+
+/// Writes the answer to `w`.
+pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) -> io::Result<()> {
+    let p = Painter {
+        color: options.color,
+    };
+    let v = Verdict::of(a.walk);
+    let topo = a.topology;
+    let style = match a.walk.outcome {
+        Outcome::Works => Style::Green,
+        Outcome::Undecided { .. } => Style::Yellow,
+        Outcome::Refused | Outcome::Fails { .. } => Style::Red,
+    };
+    let sender = a
+        .walk
+        .legs
+        .first()
+        .and_then(|l| l.hops.first())
+        .map(|h| h.node);
+    let request = a
+        .walk
+        .legs
+        .first()
+        .and_then(|l| l.hops.first())
+        .map(|h| words::packet(&h.packet))
+        .unwrap_or_default();
+    let from = sender.map_or(String::new(), |n| format!(", from {}", pw::node(topo, n)));
+    writeln!(
+        w,
+        "{}{}  {}{from}",
+        p.paint(pw::outcome_word(&a.walk.outcome), style),
+        pw::headline_place(a, &v),
+        p.paint(&request, Style::Bold),
+    )?;
+    let mut s = Section { w, p: &p };
+    s.field("sender sees", pw::seen(a, &v))?;
+    if let Some((leg, hop)) = v.at {
+        failure(&mut s, a, leg, hop)?;
+    }
+    if let Some(fix) = pw::fix(a, &v) {
+        s.field("fix on", [fix.text])?;
+    }
+    if let Some(remedies) = &a.facts.remedies {
+        s.remedies(remedies)?;
+    }
+    match (&a.walk.source, sender) {
+        (Some(choice), Some(n)) => s.field("source", [pw::source(topo, n, choice)])?,
+        (Some(choice), None) => s.field("source", [pw::source(topo, 0, choice)])?,
+        (None, _) => {}
+    }
+    let assumed: Vec<String> = pw::assumptions(a)
+        .into_iter()
+        .map(|x| match x.node {
+            Some(n) => format!("{}: {}", pw::node(topo, n), x.text),
+            None => x.text,
+        })
+        .collect();
+    if !assumed.is_empty() {
+        s.field("assumed", assumed)?;
+    }
+    let w = s.w;
+    for (i, leg) in a.walk.legs.iter().enumerate() {
+        writeln!(w)?;
+        let packet = leg
+            .hops
+            .first()
+            .map(|h| words::packet(&h.packet))
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "{} ({})  {}: {}, {}",
+            p.paint(pw::role_code(leg.role), Style::Bold),
+            pw::direction(leg.role),
+            packet,
+            pw::hop_names(topo, leg),
+            pw::end(topo, leg)
+        )?;
+        for (j, hop) in leg.hops.iter().enumerate() {
+            let facts = a.facts.hops.get(i).and_then(|l| l.get(j)).and_then(Option::as_ref);
+            self::hop(w, &p, a, hop, facts)?;
+        }
+    }
+    Ok(())
+}
+
+/// The hop the exchange fails at (or cannot be decided at): where, what decided, why.
+fn failure<W: Write>(
+    s: &mut Section<'_, '_, W>,
+    a: &PathAnswer<'_>,
+    leg: usize,
+    hop: usize,
+) -> io::Result<()> {
+    let topo = a.topology;
+    let l = &a.walk.legs[leg];
+    let h = l.hops.get(hop);
+    let label = match a.walk.outcome {
+        Outcome::Undecided { .. } => "undecided at",
+        _ => "failed at",
+    };
+    let Some(h) = h else {
+        if let LegEnd::Stopped(stop) = &l.end {
+            s.field("reason", pw::stop(topo, stop, None))?;
+        }
+        return Ok(());
+    };
+    s.field(
+        label,
+        [format!("{}, {}", pw::node(topo, h.node), hop_does(a, h))],
+    )?;
+    if let (HopKind::Linux { outcome }, Some(facts)) = (
+        &h.kind,
+        a.facts.hops.get(leg).and_then(|l| l.get(hop)).and_then(Option::as_ref),
+    ) {
+        let trace = outcome.primary();
+        let answer = hop_answer(a, h, outcome, facts);
+        if outcome.decided_fate().is_none() {
+            s.undecided(answer.ruleset, outcome)?;
+        } else if matches!(trace.decider, Decider::Rule(_) | Decider::Policy(_))
+            && !trace.fate.passed()
+        {
+            s.decider(&answer, trace)?;
+        }
+    }
+    match &l.end {
+        LegEnd::Stopped(stop) => s.field("reason", pw::stop(topo, stop, Some(h)))?,
+        LegEnd::Left => s.field(
+            "reason",
+            [format!(
+                "it leaves the hosts given: {}",
+                h.egress
+                    .as_ref()
+                    .map_or("no way out known".to_string(), |e| pw::resolution(topo, e))
+            )],
+        )?,
+        LegEnd::Undecided => {
+            if let Some(e) = h.egress.as_ref() {
+                s.field("reason", [format!("neighbour {}", pw::resolution(topo, e))])?;
+            }
+        }
+        LegEnd::Looped => s.field(
+            "reason",
+            ["a routing loop: the packet goes round until its TTL runs out".to_string()],
+        )?,
+        LegEnd::Arrived => {}
+    }
+    Ok(())
+}
+
+/// The one-host answer of a Linux hop, for the one-host renderers.
+fn hop_answer<'a>(
+    a: &PathAnswer<'a>,
+    h: &Hop,
+    outcome: &'a engine::Outcome,
+    facts: &'a AnswerFacts,
+) -> Answer<'a> {
+    let node = &a.topology.nodes[h.node];
+    Answer {
+        ruleset: &node.ruleset,
+        host: &a.walk.hosts[h.node],
+        outcome,
+        facts,
+        remedies: None,
+        rule_reasons: None,
+        ping: None,
+        input_notes: &[],
+    }
+}
+
+/// What a hop does with the packet, in a few words.
+fn hop_does(a: &PathAnswer<'_>, h: &Hop) -> String {
+    match &h.kind {
+        HopKind::Linux { outcome } => words::direction(outcome.primary()),
+        HopKind::Stub { route } => pw::stub_hop(a.topology, h, *route),
+    }
+}
+
+/// One hop: what it does, its kernel path, how the packet leaves.
+fn hop<W: Write>(
+    w: &mut W,
+    p: &Painter,
+    a: &PathAnswer<'_>,
+    h: &Hop,
+    facts: Option<&AnswerFacts>,
+) -> io::Result<()> {
+    let topo = a.topology;
+    writeln!(
+        w,
+        "  {}  {}",
+        p.paint(pw::node(topo, h.node), Style::Bold),
+        hop_does(a, h)
+    )?;
+    if let HopKind::Linux { outcome } = &h.kind {
+        let node = &topo.nodes[h.node];
+        let mut table = Vec::new();
+        path_table(
+            &mut table,
+            p,
+            &node.ruleset,
+            &a.walk.hosts[h.node],
+            outcome.primary(),
+        )?;
+        for line in String::from_utf8_lossy(&table).lines() {
+            writeln!(w, "  {line}")?;
+        }
+        let trace = outcome.primary();
+        if facts.is_some() && !trace.fate.passed() {
+            sub(w, p, "fate", &[words::fate_sentence(&trace.fate)])?;
+        }
+    }
+    if let Some(e) = &h.egress {
+        sub(w, p, "neighbour", &[pw::resolution(topo, e)])?;
+        if let Some(l) = e.link {
+            sub(w, p, "link", &[pw::link(topo, l)])?;
+        }
+        sub(w, p, "mtu", &[pw::mtu(e)])?;
+    }
+    Ok(())
+}
+
+/// `    label      first line` then continuation lines under it.
+fn sub<W: Write>(w: &mut W, p: &Painter, label: &str, lines: &[String]) -> io::Result<()> {
+    for (i, line) in lines.iter().enumerate() {
+        if i == 0 {
+            let pad = SUB_LABEL.saturating_sub(label.chars().count()).max(1);
+            writeln!(w, "    {}{}{line}", p.paint(label, Style::Dim), " ".repeat(pad))?;
+        } else {
+            writeln!(w, "    {}{line}", " ".repeat(SUB_LABEL))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,767 @@
+//! The words of the path answer, shared by the text and the JSON (`text` fields).
+
+use super::{sender_view, PathAnswer, Seen, Verdict};
+use crate::words;
+use engine::{Cause, Decider, Fate};
+use model::topology::{LinkEvidence, NodeKind, Topology};
+use model::{Packet, L4};
+use network::{Egress, Hop, HopKind, Leg, LegEnd, LegRole, Outcome, Resolution, SourceChoice, Stop};
+
+/// A node's name.
+pub(crate) fn node(topology: &Topology, node: usize) -> &str {
+    &topology.nodes[node].name
+}
+
+/// The leg's role as JSON spells it.
+pub(crate) fn role_code(role: LegRole) -> &'static str {
+    match role {
+        LegRole::Request => "request",
+        LegRole::Answer => "answer",
+        LegRole::Data => "data",
+        LegRole::DataAnswer => "data_answer",
+        LegRole::Error { .. } => "error",
+    }
+}
+
+/// Which way a leg goes, in words.
+pub(crate) fn direction(role: LegRole) -> &'static str {
+    match role {
+        LegRole::Request => "the way there",
+        LegRole::Answer => "the way back",
+        LegRole::Data => "the way there, full-size data",
+        LegRole::DataAnswer => "the way back, its acknowledgement",
+        LegRole::Error { .. } => "the error's way back",
+    }
+}
+
+/// The headline word: `WORKS`, `REFUSED`, `FAILS`, `UNDECIDED`.
+pub(crate) fn outcome_word(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Works => "WORKS",
+        Outcome::Refused => "REFUSED",
+        Outcome::Fails { .. } => "FAILS",
+        Outcome::Undecided { .. } => "UNDECIDED",
+    }
+}
+
+/// The outcome as JSON spells it.
+pub(crate) fn outcome_code(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Works => "works",
+        Outcome::Refused => "refused",
+        Outcome::Fails { .. } => "fails",
+        Outcome::Undecided { .. } => "undecided",
+    }
+}
+
+/// `FAILS at router (the way back)` without the word: ` at router (the way back)`.
+pub(crate) fn headline_place(a: &PathAnswer<'_>, v: &Verdict<'_>) -> String {
+    match v.at {
+        Some((leg, hop)) => {
+            let l = &a.walk.legs[leg];
+            match l.hops.get(hop) {
+                Some(h) => format!(
+                    " at {} ({})",
+                    node(a.topology, h.node),
+                    direction(l.role)
+                ),
+                None => format!(" ({})", direction(l.role)),
+            }
+        }
+        None => String::new(),
+    }
+}
+
+/// The nodes a leg crossed: `client -> router -> server`.
+pub(crate) fn hop_names(topology: &Topology, leg: &Leg) -> String {
+    leg.hops
+        .iter()
+        .map(|h| node(topology, h.node))
+        .collect::<Vec<_>>()
+        .join(" -> ")
+}
+
+/// How a leg ended: `arrived at server`, `stopped at router`.
+pub(crate) fn end(topology: &Topology, leg: &Leg) -> String {
+    let at = leg
+        .hops
+        .last()
+        .map(|h| node(topology, h.node))
+        .unwrap_or("the sender");
+    match &leg.end {
+        LegEnd::Arrived => format!("arrived at {at}"),
+        LegEnd::Stopped(_) => format!("stopped at {at}"),
+        LegEnd::Left => format!("left the hosts given at {at}"),
+        LegEnd::Undecided => format!("undecided at {at}"),
+        LegEnd::Looped => format!("looped ({} hops)", leg.hops.len()),
+    }
+}
+
+/// The end as JSON spells it.
+pub(crate) fn end_code(end: &LegEnd) -> &'static str {
+    match end {
+        LegEnd::Arrived => "arrived",
+        LegEnd::Stopped(_) => "stopped",
+        LegEnd::Left => "left",
+        LegEnd::Undecided => "undecided",
+        LegEnd::Looped => "looped",
+    }
+}
+
+/// The stop as JSON spells it.
+pub(crate) fn stop_code(stop: &Stop) -> &'static str {
+    match stop {
+        Stop::Kernel => "kernel",
+        Stop::Neighbour { .. } => "neighbour",
+        Stop::FrameTooBig { .. } => "frame_too_big",
+        Stop::TooBigToSend { .. } => "too_big_to_send",
+        Stop::StubNoRoute => "stub_no_route",
+        Stop::StubTtl => "stub_ttl",
+        Stop::NoSourceAddress => "no_source_address",
+        Stop::NotForSender { .. } => "not_for_sender",
+        Stop::ArrivedElsewhere => "arrived_elsewhere",
+    }
+}
+
+/// Why a leg stopped at its last hop (`hop`), one or more lines.
+pub(crate) fn stop(topology: &Topology, stop: &Stop, hop: Option<&Hop>) -> Vec<String> {
+    let at = hop.map_or("the sender", |h| node(topology, h.node));
+    match stop {
+        Stop::Kernel => match hop.map(|h| &h.kind) {
+            Some(HopKind::Linux { outcome }) => {
+                let trace = outcome.primary();
+                let rs = &topology.nodes[hop.map_or(0, |h| h.node)].ruleset;
+                match &trace.cause {
+                    Some(cause) => words::reason(cause, rs),
+                    None => vec![format!(
+                        "{}: {}",
+                        words::fate_sentence(&trace.fate),
+                        words::decider_short(rs, &trace.decider)
+                    )],
+                }
+            }
+            _ => vec![format!("{at}'s kernel lost it")],
+        },
+        Stop::Neighbour { next_hop } => {
+            let (unreach, v6) = match hop.map(|h| h.packet.is_ipv6()) {
+                Some(true) => ("ICMPv6 address unreachable", true),
+                _ => ("ICMP host unreachable", false),
+            };
+            let how = if v6 {
+                "neighbour solicitation"
+            } else {
+                "ARP"
+            };
+            vec![format!(
+                "neighbour: nobody answers {how} for {next_hop}: after about 3 s {at} gives \
+                 up ({unreach} to the sender, or EHOSTUNREACH for its own packet)"
+            )]
+        }
+        Stop::FrameTooBig { node: n, iface, mtu } => vec![format!(
+            "frame_too_big: the frame is larger than {}'s {iface} takes (MTU {mtu}): \
+             dropped on arrival, unseen by its firewall and with no error sent",
+            node(topology, *n)
+        )],
+        Stop::TooBigToSend { mtu } => vec![format!(
+            "too_big_to_send: larger than the way out's MTU ({mtu}) and not to be \
+             fragmented: the send fails with EMSGSIZE \"Message too long\""
+        )],
+        Stop::StubNoRoute => vec![format!(
+            "stub_no_route: {at} (a stub) has no route to the destination; what it sends \
+             back then is not modelled"
+        )],
+        Stop::StubTtl => vec![format!(
+            "stub_ttl: the TTL runs out at {at} (a stub); what it sends back then is not \
+             modelled"
+        )],
+        Stop::NoSourceAddress => vec![format!(
+            "no_source_address: {at} finds no route or no address to send from"
+        )],
+        Stop::NotForSender { expected, got } => vec![format!(
+            "not_for_sender: the answer comes from {got}, the sender asked {expected}: no \
+             socket takes it (a TCP segment is answered with a reset)"
+        )],
+        Stop::ArrivedElsewhere => vec![format!(
+            "arrived_elsewhere: the answer is delivered to {at}, not to the sender"
+        )],
+    }
+}
+
+/// How the sender's source address was chosen.
+pub(crate) fn source(topology: &Topology, sender: usize, choice: &SourceChoice) -> String {
+    let name = node(topology, sender);
+    match (&choice.addr, &choice.oif) {
+        (Some(addr), Some(oif)) if choice.from_route => format!(
+            "{addr}: the preferred source (`src`) of {name}'s route out of {oif}"
+        ),
+        (Some(addr), Some(oif)) => format!(
+            "{addr}: the first global address of {name}'s {oif}, the way out (the route \
+             names no `src`)"
+        ),
+        (Some(addr), None) => format!("{addr}"),
+        (None, Some(oif)) => {
+            format!("none: {name}'s way out, {oif}, has no global address of the family")
+        }
+        (None, None) => format!("none: {name} has no route to the destination"),
+    }
+}
+
+/// Who answered neighbour resolution.
+pub(crate) fn resolution(topology: &Topology, e: &Egress) -> String {
+    let nh = e.next_hop;
+    match &e.resolution {
+        Resolution::Node { node: n, iface } => {
+            format!("{nh}: {} answers (its {iface})", node(topology, *n))
+        }
+        Resolution::Outside { entry } => format!(
+            "{nh}: a machine not given answers (the neighbour table: {})",
+            entry_line(entry)
+        ),
+        Resolution::Failed { entry: Some(entry) } => {
+            format!("{nh}: FAILED (the neighbour table: {})", entry_line(entry))
+        }
+        Resolution::Failed { entry: None } => format!(
+            "{nh}: FAILED (nobody on the link owns it, and every host on it is given)"
+        ),
+        Resolution::Unknown => format!(
+            "{nh}: unknown (nobody given owns it, the link may hold others, and the \
+             neighbour table does not tell)"
+        ),
+        Resolution::NoLink => format!("{nh}: unknown ({} is on no link given)", e.oif),
+    }
+}
+
+/// The resolution as JSON spells it.
+pub(crate) fn resolution_code(r: &Resolution) -> &'static str {
+    match r {
+        Resolution::Node { .. } => "node",
+        Resolution::Outside { .. } => "outside",
+        Resolution::Failed { .. } => "failed",
+        Resolution::Unknown => "unknown",
+        Resolution::NoLink => "no_link",
+    }
+}
+
+/// A neighbour entry as `ip neigh` shows it: `10.0.1.1 dev eth0 lladdr ... FAILED`.
+pub(crate) fn entry_line(n: &model::host::Neighbour) -> String {
+    let mut s = format!("{} dev {}", n.addr, n.dev);
+    if let Some(mac) = &n.lladdr {
+        s.push_str(&format!(" lladdr {mac}"));
+    }
+    for state in &n.states {
+        s.push_str(&format!(" {state}"));
+    }
+    s
+}
+
+/// A link and how it is known.
+pub(crate) fn link(topology: &Topology, link: usize) -> String {
+    let l = &topology.links[link];
+    format!("{} ({})", l.name, evidence(topology, &l.evidence))
+}
+
+/// How a link is known.
+pub(crate) fn evidence(topology: &Topology, e: &LinkEvidence) -> String {
+    match e {
+        LinkEvidence::Declared { file, line } => format!("declared at {file}:{line}"),
+        LinkEvidence::SharedSubnet { net } => format!("inferred: both ends are in {net}"),
+        LinkEvidence::Neighbour {
+            node: n,
+            iface,
+            addr,
+        } => format!(
+            "inferred: {}'s neighbour table lists {addr} on {iface}",
+            node(topology, *n)
+        ),
+    }
+}
+
+/// The evidence as JSON spells it.
+pub(crate) fn evidence_code(e: &LinkEvidence) -> &'static str {
+    match e {
+        LinkEvidence::Declared { .. } => "declared",
+        LinkEvidence::SharedSubnet { .. } => "shared_subnet",
+        LinkEvidence::Neighbour { .. } => "neighbour",
+    }
+}
+
+/// The MTU of the way out and the packet's size.
+pub(crate) fn mtu(e: &Egress) -> String {
+    let len = e.packet.len;
+    match e.mtu {
+        Some(m) if e.fragmented => {
+            format!("{m}; the packet ({len} bytes) leaves in fragments (no DF)")
+        }
+        Some(m) => format!("{m} (the packet: {len} bytes)"),
+        None => format!("not given: not checked (the packet: {len} bytes)"),
+    }
+}
+
+/// What a stub did.
+pub(crate) fn stub_hop(topology: &Topology, hop: &Hop, route: Option<usize>) -> String {
+    let host = &topology.nodes[hop.node].host;
+    match (route.and_then(|r| host.routes.get(r)), &hop.egress) {
+        (Some(r), Some(e)) => format!("a stub: forwards out of {} by its route {}", e.oif, r.text),
+        (None, Some(e)) => format!("a stub: forwards out of {} (on link)", e.oif),
+        (_, None) if host.owner_of(hop.packet.dst).is_some() => {
+            "a stub: takes it (its own address)".to_string()
+        }
+        (_, None) => "a stub".to_string(),
+    }
+}
+
+/// The ICMP error `packet` as ping prints it (iputils): `Destination Host Unreachable`.
+fn ping_error(packet: &Packet, mtu: Option<u32>) -> Option<String> {
+    let mtu = mtu.unwrap_or(0);
+    let text = match packet.l4 {
+        L4::Icmp {
+            icmp_type, code, ..
+        } => match (icmp_type, code) {
+            (3, 0) => "Destination Net Unreachable".to_string(),
+            (3, 1) => "Destination Host Unreachable".to_string(),
+            (3, 2) => "Destination Protocol Unreachable".to_string(),
+            (3, 3) => "Destination Port Unreachable".to_string(),
+            (3, 4) => format!("Frag needed and DF set (mtu = {mtu})"),
+            (3, 9) => "Destination Net Prohibited".to_string(),
+            (3, 10) => "Destination Host Prohibited".to_string(),
+            (3, 13) => "Packet filtered".to_string(),
+            (11, 0) => "Time to live exceeded".to_string(),
+            _ => return None,
+        },
+        L4::Icmpv6 {
+            icmp_type, code, ..
+        } => match (icmp_type, code) {
+            (1, 0) => "Destination unreachable: No route".to_string(),
+            (1, 1) => "Destination unreachable: Administratively prohibited".to_string(),
+            (1, 3) => "Destination unreachable: Address unreachable".to_string(),
+            (1, 4) => "Destination unreachable: Port unreachable".to_string(),
+            (2, _) => format!("Packet too big: mtu={mtu}"),
+            (3, 0) => "Time exceeded: Hop limit".to_string(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(format!("From {} icmp_seq=1 {text}", packet.src))
+}
+
+fn is_echo(p: &Packet) -> bool {
+    matches!(
+        p.l4,
+        L4::Icmp { icmp_type: 8, .. } | L4::Icmpv6 {
+            icmp_type: 128,
+            ..
+        }
+    )
+}
+
+/// ICMP error kinds in words: `ICMP host unreachable`.
+fn error_kind(p: &Packet) -> String {
+    match p.l4 {
+        L4::Icmp {
+            icmp_type, code, ..
+        } => words::response_kind(engine::ResponseKind::Icmp { icmp_type, code }),
+        L4::Icmpv6 {
+            icmp_type, code, ..
+        } => words::response_kind(engine::ResponseKind::Icmpv6 { icmp_type, code }),
+        L4::Tcp { .. } => "TCP RST".to_string(),
+        _ => p.to_string(),
+    }
+}
+
+/// What the sender observes, one line each.
+pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
+    let topo = a.topology;
+    let Some(first) = a.walk.legs.first().and_then(|l| l.hops.first()) else {
+        return match &v.seen {
+            Seen::Local(stop) => stop_local(stop, None),
+            _ => vec!["nothing is sent".to_string()],
+        };
+    };
+    let request = &first.packet;
+    let sender = &a.walk.hosts[first.node];
+    let echo = is_echo(request);
+    let errno = |back: Option<&Packet>| {
+        words::errno_line(&sender_view(sender, request, back), request)
+    };
+    let mut lines = Vec::new();
+    match &v.seen {
+        Seen::Answer { packet, data } => {
+            lines.push(match packet.l4 {
+                L4::Icmp { .. } | L4::Icmpv6 { .. } if echo => {
+                    let header = if packet.is_ipv6() { 40 } else { 20 };
+                    format!(
+                        "an echo reply from {} (ping: `{} bytes from {}: icmp_seq=1`)",
+                        packet.src,
+                        packet.len.saturating_sub(header),
+                        packet.src
+                    )
+                }
+                L4::Tcp { .. } => format!("{packet}: connect() succeeds"),
+                _ => format!("the answer {packet}"),
+            });
+            if *data {
+                lines.push(format!(
+                    "a full-size segment ({} bytes) is acknowledged",
+                    a.walk
+                        .legs
+                        .iter()
+                        .find(|l| l.role == LegRole::Data)
+                        .and_then(|l| l.hops.first())
+                        .map_or(0, |h| h.packet.len)
+                ));
+            }
+        }
+        Seen::Refusal { packet } => {
+            lines.push(format!("{} from {}", error_kind(packet), packet.src));
+            lines.extend(errno(Some(packet)));
+        }
+        Seen::Unanswered => {
+            let to = a
+                .walk
+                .legs
+                .first()
+                .and_then(|l| l.hops.last())
+                .map_or("the destination", |h| node(topo, h.node));
+            lines.push(format!("nothing: {to} takes the request and sends nothing back"));
+            lines.extend(errno(None));
+        }
+        Seen::Nothing => {
+            lines.push(if echo {
+                "nothing: no reply (ping: 100% packet loss)".to_string()
+            } else {
+                "nothing comes back".to_string()
+            });
+            lines.extend(errno(None));
+        }
+        Seen::Error { packet, from, mtu } => {
+            lines.push(format!(
+                "{} from {} ({})",
+                error_kind(packet),
+                packet.src,
+                node(topo, *from)
+            ));
+            let data = v
+                .at
+                .is_some_and(|(leg, _)| a.walk.legs[leg].role == LegRole::Data);
+            match (mtu, data) {
+                (Some(m), true) => lines.push(format!(
+                    "the sender's kernel lowers its path MTU to {m} and sends the data again \
+                     in smaller segments"
+                )),
+                _ if echo => lines.extend(ping_error(packet, *mtu)),
+                (Some(_), false) => {
+                    lines.push("the send fails: EMSGSIZE \"Message too long\"".to_string())
+                }
+                (None, _) => lines.extend(errno(Some(packet))),
+            }
+        }
+        Seen::ErrorLost {
+            packet,
+            from,
+            lost_at,
+            mtu,
+        } => {
+            let data = v
+                .at
+                .is_some_and(|(leg, _)| a.walk.legs[leg].role == LegRole::Data);
+            let what = match mtu {
+                Some(_) if packet.is_ipv6() => "'packet too big'".to_string(),
+                Some(_) => "'fragmentation needed'".to_string(),
+                None => error_kind(packet),
+            };
+            let lost = format!(
+                "{}'s {what} is dropped by {} on its way back",
+                node(topo, *from),
+                node(topo, *lost_at)
+            );
+            if data {
+                lines.push(format!(
+                    "the handshake works, full-size segments vanish: {lost} (a path-MTU black hole)"
+                ));
+                lines.push(
+                    "the connection stalls: the full-size segment is retransmitted until the \
+                     connection times out"
+                        .to_string(),
+                );
+            } else {
+                lines.push(format!("nothing: {lost}"));
+                lines.extend(errno(None));
+            }
+        }
+        Seen::Local(stop) => lines.extend(stop_local(stop, Some(request))),
+        Seen::Stray { expected, got } => {
+            lines.push(format!(
+                "an answer from {got}, not from {expected}: no socket takes it"
+            ));
+            if matches!(request.l4, L4::Tcp { .. }) {
+                lines.push(format!(
+                    "the sender's stack answers it with a reset; connect() to {expected} \
+                     times out"
+                ));
+            }
+        }
+        Seen::Unknown => lines.push("cannot be said (see below)".to_string()),
+    }
+    lines
+}
+
+/// What a sender sees when its own kernel refuses the send.
+fn stop_local(stop: &Stop, request: Option<&Packet>) -> Vec<String> {
+    let echo = request.is_some_and(is_echo);
+    let src = request.map(|r| r.src.to_string()).unwrap_or_default();
+    match stop {
+        Stop::Neighbour { .. } => {
+            let mut lines = Vec::new();
+            if echo {
+                let v6 = request.is_some_and(Packet::is_ipv6);
+                lines.push(format!(
+                    "From {src} icmp_seq=1 {}",
+                    if v6 {
+                        "Destination unreachable: Address unreachable"
+                    } else {
+                        "Destination Host Unreachable"
+                    }
+                ));
+            }
+            lines.push(
+                "the send fails after about 3 s: EHOSTUNREACH \"No route to host\"".to_string(),
+            );
+            lines
+        }
+        Stop::TooBigToSend { mtu } if echo => vec![format!(
+            "ping: local error: message too long, mtu={mtu} (EMSGSIZE)"
+        )],
+        Stop::TooBigToSend { .. } => {
+            vec!["the send fails at once: EMSGSIZE \"Message too long\"".to_string()]
+        }
+        _ => vec!["nothing is sent: no route or no source address for it".to_string()],
+    }
+}
+
+/// Where a fix belongs and what it is.
+pub(crate) struct Fix {
+    /// The node to change.
+    pub node: usize,
+    /// A stable code for what to change.
+    pub code: &'static str,
+    /// The change in words.
+    pub text: String,
+}
+
+/// Where the fix for the failure at `v.at` belongs.
+pub(crate) fn fix(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Option<Fix> {
+    let topo = a.topology;
+    if let Seen::ErrorLost { lost_at, mtu, .. } = &v.seen {
+        let what = if mtu.is_some() {
+            "let the 'fragmentation needed' / 'packet too big' back in (accept ICMP RELATED \
+             to the connection), or clamp the MSS on the router with the smaller MTU \
+             (`-t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS \
+             --clamp-mss-to-pmtu`)"
+        } else {
+            "let the error back in (accept ICMP RELATED to the connection)"
+        };
+        return Some(Fix {
+            node: *lost_at,
+            code: "icmp_back",
+            text: format!("{}: {what}", node(topo, *lost_at)),
+        });
+    }
+    let (leg, hop) = v.at?;
+    let l = &a.walk.legs[leg];
+    let h = l.hops.get(hop)?;
+    let name = node(topo, h.node);
+    let way = direction(l.role);
+    let LegEnd::Stopped(stop) = &l.end else {
+        return None;
+    };
+    let (code, what) = match stop {
+        Stop::Kernel => {
+            let HopKind::Linux { outcome } = &h.kind else {
+                return None;
+            };
+            let trace = outcome.primary();
+            match (&trace.cause, &trace.decider, &trace.fate) {
+                (Some(Cause::NoRoute), ..) => (
+                    "route",
+                    format!("a route to {} (for {way})", trace.packet.dst),
+                ),
+                (Some(Cause::IpForwardOff { sysctl }), ..) => {
+                    ("sysctl", format!("sysctl -w {sysctl}=1"))
+                }
+                (Some(Cause::RpFilter { .. }), ..) => (
+                    "route",
+                    format!(
+                        "a route back to {} out of the interface it arrives on, or loose \
+                         reverse-path filtering (rp_filter = 2)",
+                        trace.packet.src
+                    ),
+                ),
+                (Some(Cause::TooBig { mtu }), ..) => (
+                    "mtu",
+                    format!(
+                        "an MTU of at least {} on the way out, or a smaller packet (MSS clamp)",
+                        trace.packet.len.max(u16::try_from(*mtu).unwrap_or(u16::MAX))
+                    ),
+                ),
+                (_, Decider::Rule(_) | Decider::Policy(_), Fate::Dropped | Fate::Rejected { .. }) => (
+                    "firewall",
+                    format!("its firewall, for {way}: let {} through", trace.packet),
+                ),
+                _ => return None,
+            }
+        }
+        Stop::Neighbour { next_hop } => (
+            "neighbour",
+            format!(
+                "{next_hop} must answer on {} (is the host up, the address right?), or a \
+                 route via a next hop that exists",
+                h.egress.as_ref().map_or("the link", |e| e.oif.as_str())
+            ),
+        ),
+        Stop::FrameTooBig { node: n, iface, .. } => (
+            "mtu",
+            format!(
+                "the same MTU on both ends of the link ({}'s {iface} and {name}'s {})",
+                node(topo, *n),
+                h.egress.as_ref().map_or("interface", |e| e.oif.as_str())
+            ),
+        ),
+        Stop::TooBigToSend { mtu } => (
+            "size",
+            format!("packets of at most {mtu} bytes, or let them be fragmented"),
+        ),
+        Stop::StubNoRoute => ("route", format!("a route to the destination (for {way})")),
+        Stop::NotForSender { expected, .. } => {
+            let nat = a.walk.legs[0]
+                .hops
+                .iter()
+                .find(|h| translated(h, *expected));
+            let at = nat.map_or("the host that translated the request", |h| node(topo, h.node));
+            return Some(Fix {
+                node: nat.map_or(h.node, |h| h.node),
+                code: "snat",
+                text: format!(
+                    "{at}: also translate the source (SNAT or MASQUERADE) of the connection \
+                     it forwards back into the same network, so the answer goes back through it"
+                ),
+            });
+        }
+        Stop::StubTtl | Stop::NoSourceAddress | Stop::ArrivedElsewhere => ("route", {
+            "the routes, so the packet goes where it is meant to".to_string()
+        }),
+    };
+    Some(Fix {
+        node: h.node,
+        code,
+        text: format!("{name}: {what}"),
+    })
+}
+
+/// Whether `hop` translated the destination `addr` (a DNAT on the way there).
+fn translated(hop: &Hop, addr: std::net::IpAddr) -> bool {
+    match &hop.kind {
+        HopKind::Linux { outcome } => {
+            let t = outcome.primary();
+            t.packet.dst == addr && t.final_packet.dst != addr
+        }
+        HopKind::Stub { .. } => false,
+    }
+}
+
+/// One assumption: the node it is about, a stable code and the words.
+pub(crate) struct Assumed {
+    /// The node, when it is about one.
+    pub node: Option<usize>,
+    /// A stable code.
+    pub code: &'static str,
+    /// The words.
+    pub text: String,
+}
+
+/// Everything assumed: how each node was read, what each hop's simulation assumed, stubs
+/// that answer what they do not describe, MTUs not given, links that may hold others.
+pub(crate) fn assumptions(a: &PathAnswer<'_>) -> Vec<Assumed> {
+    let topo = a.topology;
+    let mut out: Vec<Assumed> = Vec::new();
+    let mut push = |node: Option<usize>, code: &'static str, text: String| {
+        if !out.iter().any(|x| x.node == node && x.text == text) {
+            out.push(Assumed { node, code, text });
+        }
+    };
+    let mut seen_nodes = Vec::new();
+    for leg in &a.walk.legs {
+        for hop in &leg.hops {
+            let n = hop.node;
+            if !seen_nodes.contains(&n) {
+                seen_nodes.push(n);
+                let node_ = &topo.nodes[n];
+                for note in &node_.notes {
+                    push(Some(n), "input_note", words::input_note(note));
+                }
+                if node_.kind == NodeKind::Linux && !node_.rules_given {
+                    push(
+                        Some(n),
+                        "no_rules",
+                        "no firewall rules given: simulated without a firewall".to_string(),
+                    );
+                }
+            }
+            match &hop.kind {
+                HopKind::Linux { outcome } => {
+                    let trace = outcome.primary();
+                    for x in &trace.assumptions {
+                        push(Some(n), "host", words::assumption(x, &trace.packet));
+                    }
+                }
+                HopKind::Stub { .. } => {}
+            }
+            if let Some(e) = &hop.egress {
+                if e.mtu.is_none() {
+                    push(
+                        Some(n),
+                        "mtu_not_given",
+                        format!("the MTU of {} is not given: not checked", e.oif),
+                    );
+                }
+                if let Some(l) = e.link.map(|l| &topo.links[l]).filter(|l| !l.complete) {
+                    push(
+                        None,
+                        "inferred_link",
+                        format!(
+                            "the link {} is inferred ({}): other hosts may share it",
+                            l.name,
+                            evidence(topo, &l.evidence)
+                        ),
+                    );
+                }
+            }
+        }
+        if let (LegEnd::Arrived, Some(last)) = (&leg.end, leg.hops.last()) {
+            if leg.role == LegRole::Request {
+                stub_answer(topo, last, &mut push);
+            }
+        }
+    }
+    out
+}
+
+/// What a stub destination is assumed to answer.
+fn stub_answer(topo: &Topology, hop: &Hop, push: &mut impl FnMut(Option<usize>, &'static str, String)) {
+    let NodeKind::Stub(answers) = &topo.nodes[hop.node].kind else {
+        return;
+    };
+    let (proto, listed, port) = match hop.packet.l4 {
+        L4::Tcp { dport, .. } => ("tcp", &answers.tcp, dport),
+        L4::Udp { dport, .. } => ("udp", &answers.udp, dport),
+        _ => return,
+    };
+    if listed.is_none() {
+        push(
+            Some(hop.node),
+            "stub_answers",
+            format!(
+                "a stub whose {proto} ports are not described: taken to accept port {port}"
+            ),
+        );
+    }
+}
