@@ -16,10 +16,12 @@
 #![warn(missing_docs)]
 
 pub mod answer;
+pub mod fix;
 mod hop;
 mod leg;
 pub mod neighbour;
 mod origin;
+pub mod sees;
 mod state;
 mod stub;
 
@@ -30,7 +32,7 @@ pub use origin::SourceChoice;
 
 use engine::Options;
 use model::topology::Topology;
-use model::{Host, Packet};
+use model::Packet;
 
 /// Hops followed before a walk is called a loop (a TTL of 64 ends one on Linux hosts;
 /// stubs decrement too).
@@ -60,13 +62,14 @@ pub struct Query {
 pub struct PathWalk {
     /// How the sender picked its source address (when it was not given).
     pub source: Option<SourceChoice>,
-    /// Every leg, in the order the packets travel.
+    /// Every leg, in the order the packets travel (a packet sent again after path-MTU
+    /// discovery is a leg of its own).
     pub legs: Vec<Leg>,
+    /// The path MTU the sender learned on the way, from a "fragmentation needed" /
+    /// "packet too big" that reached it.
+    pub path_mtu: Option<u32>,
     /// What the exchange comes to.
     pub outcome: Outcome,
-    /// Every node's host state as the walk left it: its conntrack table holds the entries
-    /// the walk created, which a hop's trace refers to by index.
-    pub hosts: Vec<Host>,
 }
 
 /// What the exchange comes to, seen from the sender.
