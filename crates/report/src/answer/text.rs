@@ -528,6 +528,17 @@ impl<W: Write> Section<'_, '_, W> {
 
     /// The steps of one remedy, what it opens, its caveats and whether it lasts.
     fn remedy_lines(&self, r: &Remedy) -> Vec<String> {
+        let passes = r.exchange.as_ref().is_none_or(|x| {
+            x.steps
+                .first()
+                .is_some_and(analysis::remedy::exchange::ExchangeStep::passed)
+        });
+        self.remedy_lines_passing(r, passes)
+    }
+
+    /// [`Self::remedy_lines`], with whether the remedy lets the packet through decided by
+    /// the caller (the path answer walks the whole exchange again with it).
+    pub(crate) fn remedy_lines_passing(&self, r: &Remedy, passes: bool) -> Vec<String> {
         let mut lines: Vec<String> = r
             .steps
             .iter()
@@ -536,11 +547,6 @@ impl<W: Write> Section<'_, '_, W> {
                 analysis::remedy::Step::AddLine { .. } => words::step(s),
             })
             .collect();
-        let passes = r.exchange.as_ref().is_none_or(|x| {
-            x.steps
-                .first()
-                .is_some_and(analysis::remedy::exchange::ExchangeStep::passed)
-        });
         lines.push(format!(
             "({})",
             words::fix_note(&r.opens, &r.caveats, passes)

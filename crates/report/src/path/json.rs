@@ -10,10 +10,11 @@
 //! own `schema_version`), so a script reads a hop the way it reads `whyblocked --json`.
 
 use super::words as pw;
-use super::{PathAnswer, Seen, Verdict};
+use super::{last_back, received, PathAnswer, Verdict};
 use crate::answer::json::{fix_json, packet_json, report, FixJson, PacketJson, Report};
-use crate::Answer;
 use model::topology::{LinkEvidence, Topology};
+use network::fix::Change;
+use network::sees::SenderSees;
 use network::{Egress, Hop, HopKind, Leg, LegEnd, LegRole, Resolution, Stop};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -67,11 +68,12 @@ pub struct SourceJson {
 /// What the sender observes.
 #[derive(Debug, Clone, Serialize)]
 pub struct SenderSeesJson {
-    /// `answer`, `refusal`, `unanswered` (taken, nothing sent back), `nothing` (lost
-    /// without an error), `error` (an ICMP error or a firewall's reset from a hop),
-    /// `error_lost` (the hop's error is dropped on its way back: with an MTU, a path-MTU
-    /// black hole), `local_error` (the sender's own kernel refuses the send),
-    /// `stray_answer` (an answer no socket takes), `unknown`.
+    /// `answer`, `refused` (a reset, a port unreachable), `error` (an ICMP error or a
+    /// firewall's reset from a hop, or the sender's own host unreachable), `send_fails`
+    /// (the sender's own kernel refuses the send), `nothing` (lost without an error),
+    /// `error_lost` (a hop's error is dropped on its way back: with an `mtu`, a path-MTU
+    /// black hole), `stray_answer` (an answer from another address than the one asked,
+    /// which no socket takes), `unknown`.
     pub code: String,
     /// The packet that comes back (or, for `error_lost`, the error as sent), if any.
     pub packet: Option<PacketJson>,
@@ -138,6 +140,9 @@ pub struct PathFixJson {
     pub code: String,
     /// In words.
     pub text: String,
+    /// Whether the exchange walked again with the change works; `null` when it was not
+    /// walked again (the change is only named).
+    pub proven: Option<bool>,
     /// The firewall remedy for that node, verified by re-simulation, when one was searched
     /// for (the one-host answer's `fix`).
     pub remedy: Option<FixJson>,
@@ -258,7 +263,11 @@ pub fn path_report(a: &PathAnswer<'_>) -> PathJson {
         node: pw::node(topo, f.node).to_string(),
         code: f.code.to_string(),
         text: f.text,
-        remedy: a.facts.remedies.as_ref().and_then(fix_json),
+        proven: f.proven,
+        remedy: match a.facts.fix.as_ref().map(|f| &f.change) {
+            Some(Change::Firewall(remedies)) => fix_json(remedies),
+            _ => None,
+        },
     });
     PathJson {
         schema_version: SCHEMA_VERSION,
@@ -316,22 +325,34 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>) -> io::Result<()> {
 
 fn sender_sees(a: &PathAnswer<'_>, v: &Verdict<'_>) -> SenderSeesJson {
     let topo = a.topology;
-    let name = |n: &usize| Some(pw::node(topo, *n).to_string());
-    let (packet, from_node, lost_at, mtu) = match &v.seen {
-        Seen::Answer { packet, .. } | Seen::Refusal { packet } => {
-            (Some(packet_json(packet)), None, None, None)
+    let name = |n: usize| Some(pw::node(topo, n).to_string());
+    let (packet, from_node, lost_at, mtu) = match (&v.sees, &v.lost) {
+        (SenderSees::Answer { .. } | SenderSees::Refused { .. }, _) => (
+            last_back(a.walk).map(|l| packet_json(received(l))),
+            None,
+            None,
+            None,
+        ),
+        (SenderSees::Error { from, l4, mtu }, _) => {
+            let to = a.walk.legs[0].hops[0].packet.src;
+            let owner = topo.owners_of(*from).first().map(|e| e.node);
+            (
+                Some(packet_json(&model::Packet::new(*from, to, *l4))),
+                owner.and_then(name),
+                None,
+                *mtu,
+            )
         }
-        Seen::Error { packet, from, mtu } => (Some(packet_json(packet)), name(from), None, *mtu),
-        Seen::ErrorLost {
-            packet,
-            from,
-            lost_at,
-            mtu,
-        } => (Some(packet_json(packet)), name(from), name(lost_at), *mtu),
+        (SenderSees::Nothing, Some(lost)) => (
+            Some(packet_json(lost.packet)),
+            name(lost.from),
+            name(lost.lost_at),
+            lost.mtu,
+        ),
         _ => (None, None, None, None),
     };
     SenderSeesJson {
-        code: v.seen.code().to_string(),
+        code: v.code().to_string(),
         packet,
         from_node,
         lost_at,
@@ -396,30 +417,11 @@ fn leg(a: &PathAnswer<'_>, i: usize, l: &Leg) -> LegJson {
 fn hop(a: &PathAnswer<'_>, i: usize, j: usize, h: &Hop) -> HopJson {
     let topo = a.topology;
     let node = &topo.nodes[h.node];
-    let (kind, host, stub) = match &h.kind {
-        HopKind::Linux { outcome } => {
-            let host = a
-                .facts
-                .hops
-                .get(i)
-                .and_then(|l| l.get(j))
-                .and_then(Option::as_ref)
-                .map(|facts| {
-                    Box::new(report(&Answer {
-                        ruleset: &node.ruleset,
-                        host: &a.walk.hosts[h.node],
-                        outcome,
-                        facts,
-                        remedies: None,
-                        rule_reasons: None,
-                        ping: None,
-                        input_notes: &node.notes,
-                    }))
-                });
-            ("linux", host, None)
-        }
-        HopKind::Stub { route } => ("stub", None, Some(pw::stub_hop(topo, h, *route))),
+    let (kind, stub) = match &h.kind {
+        HopKind::Linux { .. } => ("linux", None),
+        HopKind::Stub { route } => ("stub", Some(pw::stub_hop(topo, h, *route))),
     };
+    let host = a.hop_answer(i, j).map(|answer| Box::new(report(&answer)));
     HopJson {
         node: node.name.clone(),
         kind: kind.to_string(),

@@ -8,9 +8,11 @@ pub mod json;
 pub mod text;
 mod words;
 
-use analysis::remedy::Remedies;
+use crate::Answer;
 use analysis::AnswerFacts;
-use engine::{AnswerSource, Fate, Options, Response, ResponseKind, SenderView};
+use engine::{AnswerSource, Fate, Response, ResponseKind, SenderView};
+use network::fix::PathFix;
+use network::sees::SenderSees;
 use model::topology::Topology;
 use model::{Host, Packet, L4};
 use network::{HopKind, Leg, LegEnd, LegRole, Outcome, PathWalk, Stop};
@@ -23,27 +25,36 @@ pub struct PathAnswer<'a> {
     pub topology: &'a Topology,
     /// The walk.
     pub walk: &'a PathWalk,
-    /// What the caller computed about its hops ([`PathFacts::of`]).
+    /// What the caller computed about it ([`PathFacts::of`]).
     pub facts: &'a PathFacts,
     /// The IP length asked for (`--size`), if any.
     pub size: Option<u16>,
 }
 
-/// What is computed about a walk before it is rendered: each Linux hop's answer facts
-/// (how its deciding rule was reached) and the remedies for the hop the exchange fails at.
+/// What is computed about a walk before it is rendered: each Linux hop's host as the
+/// packet met it and its answer facts (how its deciding rule was reached), and the fix.
 #[derive(Debug, Clone, Default)]
 pub struct PathFacts {
-    /// Per leg, per hop: the facts of a Linux hop (`None` for a stub).
-    pub hops: Vec<Vec<Option<AnswerFacts>>>,
-    /// The remedies for the Linux hop the exchange fails at, when a firewall rule or
-    /// policy stopped it there and a fix was searched for.
-    pub remedies: Option<Remedies>,
+    /// Per leg, per hop: a Linux hop's facts (`None` for a stub).
+    pub hops: Vec<Vec<Option<HopFacts>>>,
+    /// The change that makes the exchange work ([`network::fix::fix`]), when searched for
+    /// and found.
+    pub fix: Option<PathFix>,
+}
+
+/// A Linux hop, computed once for its one-host renderings.
+#[derive(Debug, Clone)]
+pub struct HopFacts {
+    /// The host as the packet met it (the conntrack entries the walk created before it
+    /// included: the hop's trace refers to them by index).
+    pub host: Host,
+    /// Its answer facts.
+    pub facts: AnswerFacts,
 }
 
 impl PathFacts {
-    /// The facts of every Linux hop of `walk`; with `fix`, the remedies for the hop where
-    /// a rule or policy stops the exchange (searched with `options`).
-    pub fn of(topology: &Topology, walk: &PathWalk, options: &Options, fix: bool) -> PathFacts {
+    /// The facts of every Linux hop of `walk`, and `fix` (computed by the caller).
+    pub fn of(topology: &Topology, walk: &PathWalk, fix: Option<PathFix>) -> PathFacts {
         let hops = walk
             .legs
             .iter()
@@ -51,36 +62,46 @@ impl PathFacts {
                 leg.hops
                     .iter()
                     .map(|hop| match &hop.kind {
-                        HopKind::Linux { outcome } => Some(AnswerFacts::of(
-                            &topology.nodes[hop.node].ruleset,
-                            outcome,
-                        )),
+                        HopKind::Linux { outcome } => {
+                            let node = &topology.nodes[hop.node];
+                            let mut host = node.host.clone();
+                            host.conntrack = hop.conntrack.clone();
+                            host.known.conntrack |= !hop.conntrack.is_empty();
+                            Some(HopFacts {
+                                host,
+                                facts: AnswerFacts::of(&node.ruleset, outcome),
+                            })
+                        }
                         HopKind::Stub { .. } => None,
                     })
                     .collect()
             })
             .collect();
-        let remedies = match (fix, &walk.outcome) {
-            (true, Outcome::Fails { leg, hop }) => {
-                let hop = &walk.legs[*leg].hops[*hop];
-                match (&hop.kind, &walk.legs[*leg].end) {
-                    (HopKind::Linux { outcome }, LegEnd::Stopped(Stop::Kernel)) => {
-                        let node = &topology.nodes[hop.node];
-                        analysis::remedy::remedies(
-                            &node.ruleset,
-                            &walk.hosts[hop.node],
-                            &hop.packet,
-                            outcome,
-                            options,
-                            &node.tool_config,
-                        )
-                    }
-                    _ => None,
-                }
-            }
-            _ => None,
+        PathFacts { hops, fix }
+    }
+
+}
+
+impl<'a> PathAnswer<'a> {
+    /// The one-host answer of hop `hop` of leg `leg`, when it is a Linux hop (for the
+    /// one-host renderers: its path table, its deciding rule, its JSON).
+    pub(crate) fn hop_answer(&self, leg: usize, hop: usize) -> Option<Answer<'a>> {
+        let h = self.walk.legs.get(leg)?.hops.get(hop)?;
+        let HopKind::Linux { outcome } = &h.kind else {
+            return None;
         };
-        PathFacts { hops, remedies }
+        let facts = self.facts.hops.get(leg)?.get(hop)?.as_ref()?;
+        let node = &self.topology.nodes[h.node];
+        Some(Answer {
+            ruleset: &node.ruleset,
+            host: &facts.host,
+            outcome,
+            facts: &facts.facts,
+            remedies: None,
+            rule_reasons: None,
+            ping: None,
+            input_notes: &node.notes,
+        })
     }
 }
 
@@ -89,59 +110,29 @@ impl PathFacts {
 pub(crate) struct Verdict<'w> {
     /// The leg and hop the exchange fails at or cannot be decided at.
     pub at: Option<(usize, usize)>,
-    /// What the sender observes.
-    pub seen: Seen<'w>,
+    /// What the sender observes ([`network::sees::sender_sees`]).
+    pub sees: SenderSees,
+    /// An error a hop sent about a lost packet, dropped on its way back (with a "too big",
+    /// the path-MTU black hole).
+    pub lost: Option<LostError<'w>>,
+    /// A "too big" error that reached the sender before the packet was sent again smaller
+    /// (`PathWalk::path_mtu`): the error as received and the hop that sent it.
+    pub learned: Option<(&'w Packet, usize)>,
+    /// The answer arrived from another address than the one asked (expected, got).
+    pub stray: Option<(IpAddr, IpAddr)>,
 }
 
-/// What the sender observes.
+/// An error lost on its way back.
 #[derive(Debug, Clone)]
-pub(crate) enum Seen<'w> {
-    /// The answer arrives (an echo reply, a SYN/ACK, a reply datagram); with `data`, a
-    /// full-size data segment is acknowledged too.
-    Answer { packet: &'w Packet, data: bool },
-    /// The destination's refusal arrives (a reset, a port unreachable).
-    Refusal { packet: &'w Packet },
-    /// The destination takes the request and sends nothing back.
-    Unanswered,
-    /// Nothing comes back: the packet (or its answer) is lost without an error.
-    Nothing,
-    /// An error (ICMP, or a firewall's reset) from the hop that lost the packet arrives.
-    Error {
-        packet: &'w Packet,
-        from: usize,
-        mtu: Option<u32>,
-    },
-    /// The hop that lost the packet sends an error, which is lost on its way back.
-    ErrorLost {
-        packet: &'w Packet,
-        from: usize,
-        lost_at: usize,
-        mtu: Option<u32>,
-    },
-    /// The sender's own kernel refuses the send: neighbour resolution fails, the packet
-    /// does not fit and must not be fragmented, there is no source address.
-    Local(&'w Stop),
-    /// An answer arrives that no socket of the sender takes.
-    Stray { expected: IpAddr, got: IpAddr },
-    /// It cannot be said.
-    Unknown,
-}
-
-impl Seen<'_> {
-    /// A stable code for JSON.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Seen::Answer { .. } => "answer",
-            Seen::Refusal { .. } => "refusal",
-            Seen::Unanswered => "unanswered",
-            Seen::Nothing => "nothing",
-            Seen::Error { .. } => "error",
-            Seen::ErrorLost { .. } => "error_lost",
-            Seen::Local(_) => "local_error",
-            Seen::Stray { .. } => "stray_answer",
-            Seen::Unknown => "unknown",
-        }
-    }
+pub(crate) struct LostError<'w> {
+    /// The error as sent.
+    pub packet: &'w Packet,
+    /// The hop that sent it.
+    pub from: usize,
+    /// The hop that dropped it.
+    pub lost_at: usize,
+    /// The MTU it announces, for a "too big".
+    pub mtu: Option<u32>,
 }
 
 impl<'w> Verdict<'w> {
@@ -151,30 +142,60 @@ impl<'w> Verdict<'w> {
             Outcome::Fails { leg, hop } | Outcome::Undecided { leg, hop } => Some((leg, hop)),
             Outcome::Works | Outcome::Refused => None,
         };
-        let seen = match (&walk.outcome, at) {
-            (Outcome::Works, _) => match last_back(walk) {
-                Some(leg) => Seen::Answer {
-                    packet: received(leg),
-                    data: leg.role == LegRole::DataAnswer,
-                },
-                None => Seen::Unknown,
-            },
-            (Outcome::Refused, _) => match last_back(walk) {
-                Some(leg) => Seen::Refusal {
-                    packet: received(leg),
-                },
-                None => Seen::Unanswered,
-            },
-            (Outcome::Undecided { .. }, _) => Seen::Unknown,
-            (Outcome::Fails { .. }, Some((leg, hop))) => failed_seen(walk, leg, hop),
-            (Outcome::Fails { .. }, None) => Seen::Unknown,
+        let errors = |arrived: bool| {
+            walk.legs.iter().filter_map(move |l| match l.role {
+                LegRole::Error { about } if (l.end == LegEnd::Arrived) == arrived => {
+                    Some((l, about))
+                }
+                _ => None,
+            })
         };
-        Verdict { at, seen }
+        let lost = at.and_then(|(leg, _)| {
+            let (e, about) = errors(false).find(|(_, about)| *about == leg)?;
+            let failed = &walk.legs[about];
+            Some(LostError {
+                packet: &e.hops.first()?.packet,
+                from: e.hops.first()?.node,
+                lost_at: e.hops.last()?.node,
+                mtu: failed.hops.last().and_then(too_big_mtu),
+            })
+        });
+        let learned = walk.path_mtu.and_then(|_| {
+            errors(true).find_map(|(e, about)| {
+                walk.legs[about].hops.last().and_then(too_big_mtu)?;
+                Some((received(e), e.hops.first()?.node))
+            })
+        });
+        let stray = at.and_then(|(leg, _)| match &walk.legs[leg].end {
+            LegEnd::Stopped(Stop::NotForSender { expected, got }) => Some((*expected, *got)),
+            _ => None,
+        });
+        Verdict {
+            at,
+            sees: network::sees::sender_sees(walk),
+            lost,
+            learned,
+            stray,
+        }
+    }
+
+    /// A stable code for what the sender observes (JSON's `sender_sees.code`).
+    pub fn code(&self) -> &'static str {
+        match (&self.sees, &self.lost, &self.stray) {
+            (SenderSees::Answer { .. }, ..) => "answer",
+            (SenderSees::Refused { .. }, ..) => "refused",
+            (SenderSees::Error { .. }, ..) => "error",
+            (SenderSees::SendFails { .. }, ..) => "send_fails",
+            (SenderSees::Nothing, Some(_), _) => "error_lost",
+            (SenderSees::Nothing, None, Some(_)) => "stray_answer",
+            (SenderSees::Nothing, None, None) => "nothing",
+            (SenderSees::Unknown, ..) => "unknown",
+        }
     }
 }
 
-/// The last leg travelling back to the sender, when it arrived.
-fn last_back(walk: &PathWalk) -> Option<&Leg> {
+/// The last leg that travelled back to the sender and arrived.
+pub(crate) fn last_back(walk: &PathWalk) -> Option<&Leg> {
     walk.legs
         .iter()
         .rev()
@@ -183,59 +204,11 @@ fn last_back(walk: &PathWalk) -> Option<&Leg> {
 }
 
 /// The packet as the last hop of `leg` received it (after its own NAT).
-fn received(leg: &Leg) -> &Packet {
+pub(crate) fn received(leg: &Leg) -> &Packet {
     let hop = leg.hops.last().expect("a leg that arrived has hops");
     match &hop.kind {
         HopKind::Linux { outcome } => &outcome.primary().final_packet,
         HopKind::Stub { .. } => &hop.packet,
-    }
-}
-
-fn failed_seen(walk: &PathWalk, leg: usize, hop: usize) -> Seen<'_> {
-    let failed = &walk.legs[leg];
-    let stop = match &failed.end {
-        LegEnd::Stopped(stop) => stop,
-        _ => return Seen::Nothing,
-    };
-    match stop {
-        Stop::NotForSender { expected, got } => {
-            return Seen::Stray {
-                expected: *expected,
-                got: *got,
-            }
-        }
-        Stop::ArrivedElsewhere => return Seen::Nothing,
-        Stop::TooBigToSend { .. } | Stop::NoSourceAddress => return Seen::Local(stop),
-        Stop::Neighbour { .. } if hop == 0 && failed.hops[0].arrived_on.is_none() => {
-            return Seen::Local(stop)
-        }
-        _ => {}
-    }
-    let mtu = failed.hops.get(hop).and_then(too_big_mtu);
-    let error = walk
-        .legs
-        .iter()
-        .find(|l| l.role == LegRole::Error { about: leg });
-    match error {
-        None => Seen::Nothing,
-        Some(e) => {
-            let first = &e.hops[0];
-            let last = e.hops.last().expect("an error leg has hops");
-            match &e.end {
-                LegEnd::Arrived => Seen::Error {
-                    packet: received(e),
-                    from: first.node,
-                    mtu,
-                },
-                LegEnd::Stopped(_) | LegEnd::Looped => Seen::ErrorLost {
-                    packet: &first.packet,
-                    from: first.node,
-                    lost_at: last.node,
-                    mtu,
-                },
-                LegEnd::Left | LegEnd::Undecided => Seen::Unknown,
-            }
-        }
     }
 }
 

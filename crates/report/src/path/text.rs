@@ -23,9 +23,9 @@ use super::{PathAnswer, Verdict};
 use crate::answer::text::{path as path_table, Painter, Section, Style};
 use crate::words;
 use crate::{Answer, TextOptions};
-use analysis::AnswerFacts;
 use engine::Decider;
-use network::{Hop, HopKind, LegEnd, Outcome};
+use network::fix::Change;
+use network::{Hop, HopKind, LegEnd, Outcome, Stop};
 use std::io::{self, Write};
 
 /// Width of a hop's label column ("neighbour  ").
@@ -70,10 +70,25 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
         failure(&mut s, a, leg, hop)?;
     }
     if let Some(fix) = pw::fix(a, &v) {
-        s.field("fix on", [fix.text])?;
+        let mut lines = vec![fix.text];
+        match fix.proven {
+            Some(true) => lines.push("(the exchange walked again with it works)".to_string()),
+            Some(false) => {
+                lines.push("(the exchange walked again with it still fails)".to_string())
+            }
+            None => {}
+        }
+        s.field("fix on", lines)?;
     }
-    if let Some(remedies) = &a.facts.remedies {
-        s.remedies(remedies)?;
+    if let Some(fix) = &a.facts.fix {
+        if let (Change::Firewall(remedies), Some(proven)) = (&fix.change, fix.proof.as_ref()) {
+            // Judged by the whole exchange walked again, not by the one host alone.
+            if let Some(primary) = remedies.primary() {
+                let works = matches!(proven.outcome, Outcome::Works | Outcome::Refused);
+                let lines = s.remedy_lines_passing(primary, works);
+                s.field(&words::remedy_label(primary), lines)?;
+            }
+        }
     }
     match (&a.walk.source, sender) {
         (Some(choice), Some(n)) => s.field("source", [pw::source(topo, n, choice)])?,
@@ -108,8 +123,7 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
             pw::end(topo, leg)
         )?;
         for (j, hop) in leg.hops.iter().enumerate() {
-            let facts = a.facts.hops.get(i).and_then(|l| l.get(j)).and_then(Option::as_ref);
-            self::hop(w, &p, a, hop, facts)?;
+            self::hop(w, &p, a, hop, a.hop_answer(i, j))?;
         }
     }
     Ok(())
@@ -139,12 +153,9 @@ fn failure<W: Write>(
         label,
         [format!("{}, {}", pw::node(topo, h.node), hop_does(a, h))],
     )?;
-    if let (HopKind::Linux { outcome }, Some(facts)) = (
-        &h.kind,
-        a.facts.hops.get(leg).and_then(|l| l.get(hop)).and_then(Option::as_ref),
-    ) {
+    if let Some(answer) = a.hop_answer(leg, hop) {
+        let outcome = answer.outcome;
         let trace = outcome.primary();
-        let answer = hop_answer(a, h, outcome, facts);
         if outcome.decided_fate().is_none() {
             s.undecided(answer.ruleset, outcome)?;
         } else if matches!(trace.decider, Decider::Rule(_) | Decider::Policy(_))
@@ -154,6 +165,11 @@ fn failure<W: Write>(
         }
     }
     match &l.end {
+        LegEnd::Stopped(Stop::Kernel) if kernel_cause(h).is_none() => {
+            if let HopKind::Linux { outcome } = &h.kind {
+                s.field("fate", [words::fate_sentence(&outcome.primary().fate)])?;
+            }
+        }
         LegEnd::Stopped(stop) => s.field("reason", pw::stop(topo, stop, Some(h)))?,
         LegEnd::Left => s.field(
             "reason",
@@ -178,23 +194,12 @@ fn failure<W: Write>(
     Ok(())
 }
 
-/// The one-host answer of a Linux hop, for the one-host renderers.
-fn hop_answer<'a>(
-    a: &PathAnswer<'a>,
-    h: &Hop,
-    outcome: &'a engine::Outcome,
-    facts: &'a AnswerFacts,
-) -> Answer<'a> {
-    let node = &a.topology.nodes[h.node];
-    Answer {
-        ruleset: &node.ruleset,
-        host: &a.walk.hosts[h.node],
-        outcome,
-        facts,
-        remedies: None,
-        rule_reasons: None,
-        ping: None,
-        input_notes: &[],
+/// The engine's cause of a Linux hop's fate, when it has one (a plain rule's verdict has
+/// none).
+fn kernel_cause(h: &Hop) -> Option<&engine::Cause> {
+    match &h.kind {
+        HopKind::Linux { outcome } => outcome.primary().cause.as_ref(),
+        HopKind::Stub { .. } => None,
     }
 }
 
@@ -212,7 +217,7 @@ fn hop<W: Write>(
     p: &Painter,
     a: &PathAnswer<'_>,
     h: &Hop,
-    facts: Option<&AnswerFacts>,
+    answer: Option<Answer<'_>>,
 ) -> io::Result<()> {
     let topo = a.topology;
     writeln!(
@@ -221,21 +226,14 @@ fn hop<W: Write>(
         p.paint(pw::node(topo, h.node), Style::Bold),
         hop_does(a, h)
     )?;
-    if let HopKind::Linux { outcome } = &h.kind {
-        let node = &topo.nodes[h.node];
+    if let Some(answer) = answer {
+        let trace = answer.outcome.primary();
         let mut table = Vec::new();
-        path_table(
-            &mut table,
-            p,
-            &node.ruleset,
-            &a.walk.hosts[h.node],
-            outcome.primary(),
-        )?;
+        path_table(&mut table, p, answer.ruleset, answer.host, trace)?;
         for line in String::from_utf8_lossy(&table).lines() {
             writeln!(w, "  {line}")?;
         }
-        let trace = outcome.primary();
-        if facts.is_some() && !trace.fate.passed() {
+        if !trace.fate.passed() {
             sub(w, p, "fate", &[words::fate_sentence(&trace.fate)])?;
         }
     }

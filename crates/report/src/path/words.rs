@@ -1,10 +1,13 @@
 //! The words of the path answer, shared by the text and the JSON (`text` fields).
 
-use super::{sender_view, PathAnswer, Seen, Verdict};
+use super::{last_back, received, sender_view, PathAnswer, Verdict};
 use crate::words;
 use engine::{Cause, Decider, Fate};
 use model::topology::{LinkEvidence, NodeKind, Topology};
 use model::{Packet, L4};
+use network::fix::Change;
+use network::sees::SenderSees;
+use std::net::IpAddr;
 use network::{Egress, Hop, HopKind, Leg, LegEnd, LegRole, Outcome, Resolution, SourceChoice, Stop};
 
 /// A node's name.
@@ -355,16 +358,23 @@ fn is_echo(p: &Packet) -> bool {
 }
 
 /// ICMP error kinds in words: `ICMP host unreachable`.
-fn error_kind(p: &Packet) -> String {
-    match p.l4 {
+fn error_kind(l4: &L4) -> String {
+    match *l4 {
         L4::Icmp {
             icmp_type, code, ..
         } => words::response_kind(engine::ResponseKind::Icmp { icmp_type, code }),
         L4::Icmpv6 {
             icmp_type, code, ..
         } => words::response_kind(engine::ResponseKind::Icmpv6 { icmp_type, code }),
-        L4::Tcp { .. } => "TCP RST".to_string(),
-        _ => p.to_string(),
+        _ => "TCP RST".to_string(),
+    }
+}
+
+/// `10.0.1.1 (router)`: an address and the node that owns it, when one does.
+fn addr_of(topology: &Topology, addr: IpAddr) -> String {
+    match topology.owners_of(addr).first() {
+        Some(end) => format!("{addr} ({})", node(topology, end.node)),
+        None => addr.to_string(),
     }
 }
 
@@ -372,170 +382,175 @@ fn error_kind(p: &Packet) -> String {
 pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
     let topo = a.topology;
     let Some(first) = a.walk.legs.first().and_then(|l| l.hops.first()) else {
-        return match &v.seen {
-            Seen::Local(stop) => stop_local(stop, None),
-            _ => vec!["nothing is sent".to_string()],
-        };
+        return vec!["nothing is sent: the sender has no route or no address for it".to_string()];
     };
     let request = &first.packet;
-    let sender = &a.walk.hosts[first.node];
+    let sender = &topo.nodes[first.node].host;
     let echo = is_echo(request);
-    let errno = |back: Option<&Packet>| {
-        words::errno_line(&sender_view(sender, request, back), request)
-    };
+    let errno =
+        |back: Option<&Packet>| words::errno_line(&sender_view(sender, request, back), request);
     let mut lines = Vec::new();
-    match &v.seen {
-        Seen::Answer { packet, data } => {
-            lines.push(match packet.l4 {
-                L4::Icmp { .. } | L4::Icmpv6 { .. } if echo => {
-                    let header = if packet.is_ipv6() { 40 } else { 20 };
+    if let Some((error, from)) = v.learned {
+        let mtu = a.walk.path_mtu.unwrap_or_default();
+        lines.push(format!(
+            "first {} (mtu {mtu}) from {} ({})",
+            error_kind(&error.l4),
+            error.src,
+            node(topo, from)
+        ));
+        if echo {
+            lines.extend(ping_error(error, Some(mtu)));
+        }
+        lines.push(format!(
+            "the sender's kernel lowers its path MTU to {mtu} and sends again{}",
+            if matches!(request.l4, L4::Tcp { .. }) {
+                " in smaller segments"
+            } else {
+                " in fragments"
+            }
+        ));
+    }
+    match &v.sees {
+        SenderSees::Answer { from } => {
+            let back = last_back(a.walk).map(received);
+            lines.push(match back.map(|p| (p, p.l4)) {
+                Some((p, L4::Icmp { .. } | L4::Icmpv6 { .. })) if echo => {
+                    let header = if p.is_ipv6() { 40 } else { 20 };
                     format!(
-                        "an echo reply from {} (ping: `{} bytes from {}: icmp_seq=1`)",
-                        packet.src,
-                        packet.len.saturating_sub(header),
-                        packet.src
+                        "an echo reply from {} (ping: `{} bytes from {from}: icmp_seq=1`)",
+                        addr_of(topo, *from),
+                        p.len.saturating_sub(header)
                     )
                 }
-                L4::Tcp { .. } => format!("{packet}: connect() succeeds"),
-                _ => format!("the answer {packet}"),
+                _ if first_answer_is_syn_ack(a) => {
+                    format!("a SYN/ACK from {}: connect() succeeds", addr_of(topo, *from))
+                }
+                _ => format!("the answer, from {}", addr_of(topo, *from)),
             });
-            if *data {
+            if let Some(data) = a.walk.legs.iter().rev().find(|l| l.role == LegRole::Data) {
                 lines.push(format!(
                     "a full-size segment ({} bytes) is acknowledged",
-                    a.walk
-                        .legs
-                        .iter()
-                        .find(|l| l.role == LegRole::Data)
-                        .and_then(|l| l.hops.first())
-                        .map_or(0, |h| h.packet.len)
+                    data.hops.first().map_or(0, |h| h.packet.len)
                 ));
             }
         }
-        Seen::Refusal { packet } => {
-            lines.push(format!("{} from {}", error_kind(packet), packet.src));
-            lines.extend(errno(Some(packet)));
-        }
-        Seen::Unanswered => {
-            let to = a
-                .walk
-                .legs
-                .first()
-                .and_then(|l| l.hops.last())
-                .map_or("the destination", |h| node(topo, h.node));
-            lines.push(format!("nothing: {to} takes the request and sends nothing back"));
-            lines.extend(errno(None));
-        }
-        Seen::Nothing => {
-            lines.push(if echo {
-                "nothing: no reply (ping: 100% packet loss)".to_string()
-            } else {
-                "nothing comes back".to_string()
-            });
-            lines.extend(errno(None));
-        }
-        Seen::Error { packet, from, mtu } => {
+        SenderSees::Refused { from } => {
+            let back = last_back(a.walk).map(received);
             lines.push(format!(
-                "{} from {} ({})",
-                error_kind(packet),
-                packet.src,
-                node(topo, *from)
+                "{} from {}",
+                back.map_or("a refusal".to_string(), |p| error_kind(&p.l4)),
+                addr_of(topo, *from)
             ));
-            let data = v
-                .at
-                .is_some_and(|(leg, _)| a.walk.legs[leg].role == LegRole::Data);
-            match (mtu, data) {
-                (Some(m), true) => lines.push(format!(
-                    "the sender's kernel lowers its path MTU to {m} and sends the data again \
-                     in smaller segments"
-                )),
-                _ if echo => lines.extend(ping_error(packet, *mtu)),
-                (Some(_), false) => {
-                    lines.push("the send fails: EMSGSIZE \"Message too long\"".to_string())
-                }
-                (None, _) => lines.extend(errno(Some(packet))),
+            lines.extend(errno(back));
+        }
+        SenderSees::Error { from, l4, mtu } => {
+            let error = Packet::new(*from, request.src, *l4);
+            lines.push(format!("{} from {}", error_kind(l4), addr_of(topo, *from)));
+            if echo {
+                lines.extend(ping_error(&error, *mtu));
+            } else if mtu.is_some() {
+                lines.push("the send fails: EMSGSIZE \"Message too long\"".to_string());
+            } else {
+                lines.extend(errno(Some(&error)));
             }
         }
-        Seen::ErrorLost {
-            packet,
-            from,
-            lost_at,
-            mtu,
-        } => {
-            let data = v
-                .at
-                .is_some_and(|(leg, _)| a.walk.legs[leg].role == LegRole::Data);
-            let what = match mtu {
-                Some(_) if packet.is_ipv6() => "'packet too big'".to_string(),
-                Some(_) => "'fragmentation needed'".to_string(),
-                None => error_kind(packet),
-            };
-            let lost = format!(
-                "{}'s {what} is dropped by {} on its way back",
-                node(topo, *from),
-                node(topo, *lost_at)
-            );
-            if data {
-                lines.push(format!(
-                    "the handshake works, full-size segments vanish: {lost} (a path-MTU black hole)"
-                ));
-                lines.push(
-                    "the connection stalls: the full-size segment is retransmitted until the \
-                     connection times out"
-                        .to_string(),
+        SenderSees::SendFails { errno, too_big } => match (too_big, errno) {
+            (Some(mtu), _) if echo => lines.push(format!(
+                "ping: local error: message too long, {}",
+                if request.is_ipv6() {
+                    format!("mtu: {mtu}")
+                } else {
+                    format!("mtu={mtu}")
+                }
+            )),
+            (Some(_), _) => {
+                lines.push("the send fails at once: EMSGSIZE \"Message too long\"".to_string())
+            }
+            (None, Some(e)) => lines.push(format!(
+                "the send fails at once: {} \"{}\"",
+                e.name(),
+                e.message()
+            )),
+            (None, None) => lines.push("the send fails".to_string()),
+        },
+        SenderSees::Nothing => match (&v.lost, v.stray) {
+            (Some(lost), _) => {
+                let what = match lost.mtu {
+                    Some(_) if lost.packet.is_ipv6() => "'packet too big'".to_string(),
+                    Some(_) => "'fragmentation needed'".to_string(),
+                    None => error_kind(&lost.packet.l4),
+                };
+                let dropped = format!(
+                    "{}'s {what} is dropped by {} on its way back",
+                    node(topo, lost.from),
+                    node(topo, lost.lost_at)
                 );
-            } else {
-                lines.push(format!("nothing: {lost}"));
+                let data = v
+                    .at
+                    .is_some_and(|(leg, _)| a.walk.legs[leg].role == LegRole::Data);
+                if data {
+                    lines.push(format!(
+                        "the handshake works, full-size segments vanish: {dropped} (a path-MTU \
+                         black hole)"
+                    ));
+                    lines.push(
+                        "the connection stalls: the full-size segment is sent again until the \
+                         connection times out"
+                            .to_string(),
+                    );
+                } else {
+                    lines.push(format!("nothing: {dropped}"));
+                    lines.extend(errno(None));
+                }
+            }
+            (None, Some((expected, got))) => {
+                lines.push(format!(
+                    "an answer from {got}, not from {expected}: no socket takes it"
+                ));
+                if matches!(request.l4, L4::Tcp { .. }) {
+                    lines.push(format!(
+                        "the sender's stack answers it with a reset; connect() to {expected} \
+                         times out"
+                    ));
+                }
+            }
+            (None, None) if a.walk.outcome == Outcome::Refused => {
+                let to = a
+                    .walk
+                    .legs
+                    .first()
+                    .and_then(|l| l.hops.last())
+                    .map_or("the destination", |h| node(topo, h.node));
+                lines.push(format!(
+                    "nothing: {to} takes the request and sends nothing back"
+                ));
                 lines.extend(errno(None));
             }
-        }
-        Seen::Local(stop) => lines.extend(stop_local(stop, Some(request))),
-        Seen::Stray { expected, got } => {
-            lines.push(format!(
-                "an answer from {got}, not from {expected}: no socket takes it"
-            ));
-            if matches!(request.l4, L4::Tcp { .. }) {
-                lines.push(format!(
-                    "the sender's stack answers it with a reset; connect() to {expected} \
-                     times out"
-                ));
+            (None, None) => {
+                lines.push(if echo {
+                    "nothing: no reply (ping: 100% packet loss)".to_string()
+                } else {
+                    "nothing comes back".to_string()
+                });
+                lines.extend(errno(None));
             }
-        }
-        Seen::Unknown => lines.push("cannot be said (see below)".to_string()),
+        },
+        SenderSees::Unknown => lines.push("cannot be said: see why below".to_string()),
     }
     lines
 }
 
-/// What a sender sees when its own kernel refuses the send.
-fn stop_local(stop: &Stop, request: Option<&Packet>) -> Vec<String> {
-    let echo = request.is_some_and(is_echo);
-    let src = request.map(|r| r.src.to_string()).unwrap_or_default();
-    match stop {
-        Stop::Neighbour { .. } => {
-            let mut lines = Vec::new();
-            if echo {
-                let v6 = request.is_some_and(Packet::is_ipv6);
-                lines.push(format!(
-                    "From {src} icmp_seq=1 {}",
-                    if v6 {
-                        "Destination unreachable: Address unreachable"
-                    } else {
-                        "Destination Host Unreachable"
-                    }
-                ));
-            }
-            lines.push(
-                "the send fails after about 3 s: EHOSTUNREACH \"No route to host\"".to_string(),
-            );
-            lines
-        }
-        Stop::TooBigToSend { mtu } if echo => vec![format!(
-            "ping: local error: message too long, mtu={mtu} (EMSGSIZE)"
-        )],
-        Stop::TooBigToSend { .. } => {
-            vec!["the send fails at once: EMSGSIZE \"Message too long\"".to_string()]
-        }
-        _ => vec!["nothing is sent: no route or no source address for it".to_string()],
-    }
+/// Whether the first answer leg carries a SYN/ACK.
+fn first_answer_is_syn_ack(a: &PathAnswer<'_>) -> bool {
+    a.walk
+        .legs
+        .iter()
+        .find(|l| l.role == LegRole::Answer)
+        .and_then(|l| l.hops.first())
+        .is_some_and(|h| {
+            matches!(h.packet.l4, L4::Tcp { flags, .. }
+                if flags.contains(model::TcpFlags::SYN) && flags.contains(model::TcpFlags::ACK))
+        })
 }
 
 /// Where a fix belongs and what it is.
@@ -546,13 +561,43 @@ pub(crate) struct Fix {
     pub code: &'static str,
     /// The change in words.
     pub text: String,
+    /// Whether the exchange walked again with the change works (`None`: not walked
+    /// again, the change is only named).
+    pub proven: Option<bool>,
 }
 
-/// Where the fix for the failure at `v.at` belongs.
+/// The fix the caller found ([`network::fix::fix`]), or else where the fix for the
+/// failure belongs, named but not proven.
 pub(crate) fn fix(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Option<Fix> {
     let topo = a.topology;
-    if let Seen::ErrorLost { lost_at, mtu, .. } = &v.seen {
-        let what = if mtu.is_some() {
+    if let Some(f) = &a.facts.fix {
+        let name = node(topo, f.node);
+        let way = a.walk.legs.get(f.leg).map_or("", |l| direction(l.role));
+        let (code, text) = match &f.change {
+            Change::Firewall(_) => ("firewall", format!("{name}: its firewall, for {way}")),
+            Change::Sysctl { key, value } => ("sysctl", format!("{name}: sysctl -w {key}={value}")),
+            Change::Route { dst, via, dev } => (
+                "route",
+                format!("{name}: ip route add {dst} via {via} dev {dev}"),
+            ),
+        };
+        return Some(Fix {
+            node: f.node,
+            code,
+            text,
+            proven: f.proof.as_ref().map(|_| f.works()),
+        });
+    }
+    let named = |node_: usize, code: &'static str, text: String| {
+        Some(Fix {
+            node: node_,
+            code,
+            text,
+            proven: None,
+        })
+    };
+    if let Some(lost) = &v.lost {
+        let what = if lost.mtu.is_some() {
             "let the 'fragmentation needed' / 'packet too big' back in (accept ICMP RELATED \
              to the connection), or clamp the MSS on the router with the smaller MTU \
              (`-t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS \
@@ -560,11 +605,11 @@ pub(crate) fn fix(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Option<Fix> {
         } else {
             "let the error back in (accept ICMP RELATED to the connection)"
         };
-        return Some(Fix {
-            node: *lost_at,
-            code: "icmp_back",
-            text: format!("{}: {what}", node(topo, *lost_at)),
-        });
+        return named(
+            lost.lost_at,
+            "icmp_back",
+            format!("{}: {what}", node(topo, lost.lost_at)),
+        );
     }
     let (leg, hop) = v.at?;
     let l = &a.walk.legs[leg];
@@ -637,24 +682,20 @@ pub(crate) fn fix(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Option<Fix> {
                 .iter()
                 .find(|h| translated(h, *expected));
             let at = nat.map_or("the host that translated the request", |h| node(topo, h.node));
-            return Some(Fix {
-                node: nat.map_or(h.node, |h| h.node),
-                code: "snat",
-                text: format!(
+            return named(
+                nat.map_or(h.node, |h| h.node),
+                "snat",
+                format!(
                     "{at}: also translate the source (SNAT or MASQUERADE) of the connection \
                      it forwards back into the same network, so the answer goes back through it"
                 ),
-            });
+            );
         }
         Stop::StubTtl | Stop::NoSourceAddress | Stop::ArrivedElsewhere => ("route", {
             "the routes, so the packet goes where it is meant to".to_string()
         }),
     };
-    Some(Fix {
-        node: h.node,
-        code,
-        text: format!("{name}: {what}"),
-    })
+    named(h.node, code, format!("{name}: {what}"))
 }
 
 /// Whether `hop` translated the destination `addr` (a DNAT on the way there).
@@ -742,6 +783,8 @@ pub(crate) fn assumptions(a: &PathAnswer<'_>) -> Vec<Assumed> {
             }
         }
     }
+    // Each node's together, in the order of the nodes; the topology's last.
+    out.sort_by_key(|x| x.node.unwrap_or(usize::MAX));
     out
 }
 
