@@ -123,15 +123,26 @@ fn snap(name: &str, t: &Topology, q: &Query) -> (String, String) {
 #[test]
 fn a_ping_through_a_router_works() {
     let (n, [a, _, b]) = lab(None);
-    let (text, _) = snap("ping_works", &built(&n, b), &query(a, ping(), "10.0.2.2", None));
-    assert!(text.starts_with("WORKS  icmp 10.0.1.2 -> 10.0.2.2"), "{text}");
+    let (text, _) = snap(
+        "ping_works",
+        &built(&n, b),
+        &query(a, ping(), "10.0.2.2", None),
+    );
+    assert!(
+        text.starts_with("WORKS  icmp 10.0.1.2 -> 10.0.2.2"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_router_reject_fails_the_way_there_and_the_fix_is_on_the_router() {
     let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp --dport 443 -j REJECT\nCOMMIT\n";
     let (n, [a, _, b]) = lab(Some(rules));
-    let (text, _) = snap("router_reject", &built(&n, b), &query(a, syn(443), "10.0.2.2", None));
+    let (text, _) = snap(
+        "router_reject",
+        &built(&n, b),
+        &query(a, syn(443), "10.0.2.2", None),
+    );
     assert!(text.starts_with("FAILS at r (the way there)"), "{text}");
     assert!(text.contains("ECONNREFUSED"), "{text}");
 }
@@ -140,14 +151,22 @@ fn a_router_reject_fails_the_way_there_and_the_fix_is_on_the_router() {
 fn no_route_back_fails_on_the_way_back_with_a_route_as_the_fix() {
     let (mut n, [a, _, b]) = lab(None);
     n.unroute(b, "0.0.0.0/0");
-    let (text, _) = snap("no_route_back", &built(&n, b), &query(a, ping(), "10.0.2.2", None));
+    let (text, _) = snap(
+        "no_route_back",
+        &built(&n, b),
+        &query(a, ping(), "10.0.2.2", None),
+    );
     assert!(text.starts_with("FAILS at b (the way back)"), "{text}");
 }
 
 #[test]
 fn a_neighbour_nobody_owns_is_destination_host_unreachable_from_the_router() {
     let (n, [a, _, b]) = lab(None);
-    let (text, _) = snap("neighbour_failed", &built(&n, b), &query(a, ping(), "10.0.2.9", None));
+    let (text, _) = snap(
+        "neighbour_failed",
+        &built(&n, b),
+        &query(a, ping(), "10.0.2.9", None),
+    );
     assert!(
         text.contains("From 10.0.1.1 icmp_seq=1 Destination Host Unreachable"),
         "{text}"
@@ -157,8 +176,15 @@ fn a_neighbour_nobody_owns_is_destination_host_unreachable_from_the_router() {
 #[test]
 fn ipv6_neighbour_discovery_failing_on_the_router_is_address_unreachable() {
     let (n, [a, _, b]) = lab(None);
-    let (text, _) = snap("neighbour_failed_v6", &built(&n, b), &query(a, ping6(), "fd00:2::9", None));
-    assert!(text.contains("Destination unreachable: Address unreachable"), "{text}");
+    let (text, _) = snap(
+        "neighbour_failed_v6",
+        &built(&n, b),
+        &query(a, ping6(), "fd00:2::9", None),
+    );
+    assert!(
+        text.contains("Destination unreachable: Address unreachable"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -173,7 +199,11 @@ fn the_path_mtu_black_hole_says_where_the_error_is_dropped() {
         Family::Ip,
         "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n",
     );
-    let (text, _) = snap("pmtu_black_hole", &built(&n, b), &query(a, syn(443), "10.0.2.2", Some(1500)));
+    let (text, _) = snap(
+        "pmtu_black_hole",
+        &built(&n, b),
+        &query(a, syn(443), "10.0.2.2", Some(1500)),
+    );
     assert!(
         text.contains("the handshake works, full-size segments vanish: r's 'fragmentation needed' is dropped by a on its way back"),
         "{text}"
@@ -184,8 +214,15 @@ fn the_path_mtu_black_hole_says_where_the_error_is_dropped() {
 fn a_big_ping_learns_the_path_mtu_and_then_works() {
     let (mut n, [a, r, b]) = lab(None);
     n.mtu(r, "eth1", 1400);
-    let (text, _) = snap("ping_learns_mtu", &built(&n, b), &query(a, ping(), "10.0.2.2", Some(1500)));
-    assert!(text.contains("Frag needed and DF set (mtu = 1400)"), "{text}");
+    let (text, _) = snap(
+        "ping_learns_mtu",
+        &built(&n, b),
+        &query(a, ping(), "10.0.2.2", Some(1500)),
+    );
+    assert!(
+        text.contains("Frag needed and DF set (mtu = 1400)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -193,7 +230,11 @@ fn forwarding_off_is_fixed_by_a_sysctl_on_the_router() {
     let (mut n, [a, r, b]) = lab(None);
     n.sysctl(r, "net.ipv4.ip_forward", "0")
         .sysctl(r, "net.ipv4.conf.all.forwarding", "0");
-    let (text, _) = snap("forwarding_off", &built(&n, b), &query(a, ping(), "10.0.2.2", None));
+    let (text, _) = snap(
+        "forwarding_off",
+        &built(&n, b),
+        &query(a, ping(), "10.0.2.2", None),
+    );
     assert!(text.contains("sysctl -w"), "{text}");
 }
 
@@ -229,14 +270,22 @@ fn hairpin_nat_without_snat_answers_from_an_address_no_socket_asked() {
     n.iface(s, "eth0", &["192.168.1.10/24"])
         .route(s, "default", Some("192.168.1.1"), Some("eth0"));
     n.link("lan", &[(c, "eth0"), (gw, "lan"), (s, "eth0")]);
-    let (text, _) = snap("hairpin_nat", &built(&n, s), &query(c, syn(443), "203.0.113.1", None));
+    let (text, _) = snap(
+        "hairpin_nat",
+        &built(&n, s),
+        &query(c, syn(443), "203.0.113.1", None),
+    );
     assert!(text.contains("gw: also translate the source"), "{text}");
 }
 
 #[test]
 fn ipv6_ping_through_the_router_works() {
     let (n, [a, _, b]) = lab(None);
-    let (text, json) = snap("ping6_works", &built(&n, b), &query(a, ping6(), "fd00:2::2", None));
+    let (text, json) = snap(
+        "ping6_works",
+        &built(&n, b),
+        &query(a, ping6(), "fd00:2::2", None),
+    );
     assert!(text.starts_with("WORKS"), "{text}");
     assert!(json.contains("\"outcome\": \"works\""), "{json}");
 }

@@ -11,10 +11,10 @@ mod words;
 use crate::Answer;
 use analysis::AnswerFacts;
 use engine::{AnswerSource, Fate, Response, ResponseKind, SenderView};
-use network::fix::PathFix;
-use network::sees::SenderSees;
 use model::topology::Topology;
 use model::{Host, Packet, L4};
+use network::fix::PathFix;
+use network::sees::SenderSees;
 use network::{HopKind, Leg, LegEnd, LegRole, Outcome, PathWalk, Stop};
 use std::net::IpAddr;
 
@@ -79,7 +79,6 @@ impl PathFacts {
             .collect();
         PathFacts { hops, fix }
     }
-
 }
 
 impl<'a> PathAnswer<'a> {
@@ -228,7 +227,14 @@ fn too_big_mtu(hop: &network::Hop) -> Option<u32> {
 pub(crate) fn sender_view(sender: &Host, request: &Packet, back: Option<&Packet>) -> SenderView {
     // Not locally generated here: the fate only matters for silence (a drop).
     let response = back.and_then(|p| response_of(p, request));
-    engine::symptom::sender_view_at(sender, request, &Fate::Dropped, response.as_ref(), false, None)
+    engine::symptom::sender_view_at(
+        sender,
+        request,
+        &Fate::Dropped,
+        response.as_ref(),
+        false,
+        None,
+    )
 }
 
 /// `packet` as a [`Response`] to `request`: an ICMP error, or a reset.

@@ -252,7 +252,12 @@ fn sub<W: Write>(w: &mut W, p: &Painter, label: &str, lines: &[String]) -> io::R
     for (i, line) in lines.iter().enumerate() {
         if i == 0 {
             let pad = SUB_LABEL.saturating_sub(label.chars().count()).max(1);
-            writeln!(w, "    {}{}{line}", p.paint(label, Style::Dim), " ".repeat(pad))?;
+            writeln!(
+                w,
+                "    {}{}{line}",
+                p.paint(label, Style::Dim),
+                " ".repeat(pad)
+            )?;
         } else {
             writeln!(w, "    {}{line}", " ".repeat(SUB_LABEL))?;
         }

@@ -7,8 +7,10 @@ use model::topology::{LinkEvidence, NodeKind, Topology};
 use model::{Packet, L4};
 use network::fix::Change;
 use network::sees::SenderSees;
+use network::{
+    Egress, Hop, HopKind, Leg, LegEnd, LegRole, Outcome, Resolution, SourceChoice, Stop,
+};
 use std::net::IpAddr;
-use network::{Egress, Hop, HopKind, Leg, LegEnd, LegRole, Outcome, Resolution, SourceChoice, Stop};
 
 /// A node's name.
 pub(crate) fn node(topology: &Topology, node: usize) -> &str {
@@ -63,11 +65,7 @@ pub(crate) fn headline_place(a: &PathAnswer<'_>, v: &Verdict<'_>) -> String {
         Some((leg, hop)) => {
             let l = &a.walk.legs[leg];
             match l.hops.get(hop) {
-                Some(h) => format!(
-                    " at {} ({})",
-                    node(a.topology, h.node),
-                    direction(l.role)
-                ),
+                Some(h) => format!(" at {} ({})", node(a.topology, h.node), direction(l.role)),
                 None => format!(" ({})", direction(l.role)),
             }
         }
@@ -150,17 +148,17 @@ pub(crate) fn stop(topology: &Topology, stop: &Stop, hop: Option<&Hop>) -> Vec<S
                 Some(true) => ("ICMPv6 address unreachable", true),
                 _ => ("ICMP host unreachable", false),
             };
-            let how = if v6 {
-                "neighbour solicitation"
-            } else {
-                "ARP"
-            };
+            let how = if v6 { "neighbour solicitation" } else { "ARP" };
             vec![format!(
                 "neighbour: nobody answers {how} for {next_hop}: after about 3 s {at} gives \
                  up ({unreach} to the sender, or EHOSTUNREACH for its own packet)"
             )]
         }
-        Stop::FrameTooBig { node: n, iface, mtu } => vec![format!(
+        Stop::FrameTooBig {
+            node: n,
+            iface,
+            mtu,
+        } => vec![format!(
             "frame_too_big: the frame is larger than {}'s {iface} takes (MTU {mtu}): \
              dropped on arrival, unseen by its firewall and with no error sent",
             node(topology, *n)
@@ -194,9 +192,9 @@ pub(crate) fn stop(topology: &Topology, stop: &Stop, hop: Option<&Hop>) -> Vec<S
 pub(crate) fn source(topology: &Topology, sender: usize, choice: &SourceChoice) -> String {
     let name = node(topology, sender);
     match (&choice.addr, &choice.oif) {
-        (Some(addr), Some(oif)) if choice.from_route => format!(
-            "{addr}: the preferred source (`src`) of {name}'s route out of {oif}"
-        ),
+        (Some(addr), Some(oif)) if choice.from_route => {
+            format!("{addr}: the preferred source (`src`) of {name}'s route out of {oif}")
+        }
         (Some(addr), Some(oif)) => format!(
             "{addr}: the first global address of {name}'s {oif}, the way out (the route \
              names no `src`)"
@@ -223,9 +221,9 @@ pub(crate) fn resolution(topology: &Topology, e: &Egress) -> String {
         Resolution::Failed { entry: Some(entry) } => {
             format!("{nh}: FAILED (the neighbour table: {})", entry_line(entry))
         }
-        Resolution::Failed { entry: None } => format!(
-            "{nh}: FAILED (nobody on the link owns it, and every host on it is given)"
-        ),
+        Resolution::Failed { entry: None } => {
+            format!("{nh}: FAILED (nobody on the link owns it, and every host on it is given)")
+        }
         Resolution::Unknown => format!(
             "{nh}: unknown (nobody given owns it, the link may hold others, and the \
              neighbour table does not tell)"
@@ -350,10 +348,7 @@ fn ping_error(packet: &Packet, mtu: Option<u32>) -> Option<String> {
 fn is_echo(p: &Packet) -> bool {
     matches!(
         p.l4,
-        L4::Icmp { icmp_type: 8, .. } | L4::Icmpv6 {
-            icmp_type: 128,
-            ..
-        }
+        L4::Icmp { icmp_type: 8, .. } | L4::Icmpv6 { icmp_type: 128, .. }
     )
 }
 
@@ -423,7 +418,10 @@ pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
                     )
                 }
                 _ if first_answer_is_syn_ack(a) => {
-                    format!("a SYN/ACK from {}: connect() succeeds", addr_of(topo, *from))
+                    format!(
+                        "a SYN/ACK from {}: connect() succeeds",
+                        addr_of(topo, *from)
+                    )
                 }
                 _ => format!("the answer, from {}", addr_of(topo, *from)),
             });
@@ -485,9 +483,8 @@ pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
                     node(topo, lost.from),
                     node(topo, lost.lost_at)
                 );
-                let data = v
-                    .at
-                    .is_some_and(|(leg, _)| a.walk.legs[leg].role == LegRole::Data);
+                let data =
+                    v.at.is_some_and(|(leg, _)| a.walk.legs[leg].role == LegRole::Data);
                 if data {
                     lines.push(format!(
                         "the handshake works, full-size segments vanish: {dropped} (a path-MTU \
@@ -645,10 +642,17 @@ pub(crate) fn fix(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Option<Fix> {
                     "mtu",
                     format!(
                         "an MTU of at least {} on the way out, or a smaller packet (MSS clamp)",
-                        trace.packet.len.max(u16::try_from(*mtu).unwrap_or(u16::MAX))
+                        trace
+                            .packet
+                            .len
+                            .max(u16::try_from(*mtu).unwrap_or(u16::MAX))
                     ),
                 ),
-                (_, Decider::Rule(_) | Decider::Policy(_), Fate::Dropped | Fate::Rejected { .. }) => (
+                (
+                    _,
+                    Decider::Rule(_) | Decider::Policy(_),
+                    Fate::Dropped | Fate::Rejected { .. },
+                ) => (
                     "firewall",
                     format!("its firewall, for {way}: let {} through", trace.packet),
                 ),
@@ -681,7 +685,9 @@ pub(crate) fn fix(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Option<Fix> {
                 .hops
                 .iter()
                 .find(|h| translated(h, *expected));
-            let at = nat.map_or("the host that translated the request", |h| node(topo, h.node));
+            let at = nat.map_or("the host that translated the request", |h| {
+                node(topo, h.node)
+            });
             return named(
                 nat.map_or(h.node, |h| h.node),
                 "snat",
@@ -789,7 +795,11 @@ pub(crate) fn assumptions(a: &PathAnswer<'_>) -> Vec<Assumed> {
 }
 
 /// What a stub destination is assumed to answer.
-fn stub_answer(topo: &Topology, hop: &Hop, push: &mut impl FnMut(Option<usize>, &'static str, String)) {
+fn stub_answer(
+    topo: &Topology,
+    hop: &Hop,
+    push: &mut impl FnMut(Option<usize>, &'static str, String),
+) {
     let NodeKind::Stub(answers) = &topo.nodes[hop.node].kind else {
         return;
     };
@@ -802,9 +812,7 @@ fn stub_answer(topo: &Topology, hop: &Hop, push: &mut impl FnMut(Option<usize>, 
         push(
             Some(hop.node),
             "stub_answers",
-            format!(
-                "a stub whose {proto} ports are not described: taken to accept port {port}"
-            ),
+            format!("a stub whose {proto} ports are not described: taken to accept port {port}"),
         );
     }
 }

@@ -36,7 +36,11 @@ pub fn schema() -> Value {
 /// Panics with every violation when `value` does not match the schema.
 pub fn assert_valid(value: &Value) {
     let errors = violations(&schema(), value);
-    assert!(errors.is_empty(), "not valid against docs/path.schema.json:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "not valid against docs/path.schema.json:\n{}",
+        errors.join("\n")
+    );
 }
 
 /// Every place `value` breaks `root`.
@@ -70,7 +74,9 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<Str
         }
     }
     if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-        let name = r.strip_prefix("#/$defs/").expect("only #/$defs/ references");
+        let name = r
+            .strip_prefix("#/$defs/")
+            .expect("only #/$defs/ references");
         match root["$defs"].get(name) {
             Some(def) => check(root, def, v, at, errors),
             None => errors.push(format!("{at}: no definition {name}")),
@@ -89,7 +95,10 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<Str
     }
     if let Some(values) = s.get("enum").and_then(Value::as_array) {
         if !values.contains(v) {
-            errors.push(format!("{at}: {v} is not one of {}", Value::Array(values.clone())));
+            errors.push(format!(
+                "{at}: {v} is not one of {}",
+                Value::Array(values.clone())
+            ));
         }
     }
     if let Some(c) = s.get("const") {
@@ -107,7 +116,10 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<Str
             })
             .collect();
         if branches.iter().all(|e| !e.is_empty()) {
-            errors.push(format!("{at}: matches no anyOf branch: {}", branches.concat().join("; ")));
+            errors.push(format!(
+                "{at}: matches no anyOf branch: {}",
+                branches.concat().join("; ")
+            ));
         }
     }
     let number = |key: &str| s.get(key).and_then(Value::as_f64);
