@@ -46,6 +46,12 @@ impl Netns {
         Ok(Netns { name })
     }
 
+    /// A namespace of a group of its own (`wb<pid>_<n><role>`), for a test that builds
+    /// its network by hand; deleted on drop like every other.
+    pub fn new_group(role: &str) -> Result<Netns, LiveError> {
+        Netns::create(COUNTER.fetch_add(1, Ordering::Relaxed), role)
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -331,6 +337,8 @@ impl Plan {
                 mtu: None,
                 addrs: vec![mk(v4, 24), mk(v6, 64)],
                 master: None,
+                lower_up: None,
+                kind: None,
             });
         };
         for p in packets {
