@@ -305,3 +305,36 @@ fn the_schema_check_catches_what_breaks_it() {
     let errors = schema::violations(&root, &bad);
     assert_eq!(errors.len(), 4, "{errors:#?}");
 }
+
+#[test]
+fn an_inferred_link_where_nobody_given_owns_the_next_hop_is_undecided() {
+    let (n, [a, _, b]) = lab(None);
+    let mut t = built(&n, b);
+    t.links[1].complete = false;
+    t.links[1].evidence = model::topology::LinkEvidence::SharedSubnet {
+        net: "10.0.2.0/24".parse().unwrap(),
+    };
+    let (text, _) = snap("inferred_link_undecided", &t, &query(a, ping(), "10.0.2.9", None));
+    assert!(text.starts_with("UNDECIDED at r (the way there)"), "{text}");
+    assert!(text.contains("other hosts may share it"), "{text}");
+}
+
+#[test]
+fn a_stub_router_in_the_middle_forwards_by_its_routes() {
+    // User story 1's shape: a -- zos (a stub, not Linux) -- b.
+    let mut n = Net::new();
+    let a = n.host("a");
+    let z = n.stub("zos", &[]);
+    let b = n.host("b");
+    n.iface(a, "eth0", &["10.0.1.2/24"])
+        .route(a, "default", Some("10.0.1.1"), Some("eth0"));
+    n.iface(z, "eth0", &["10.0.1.1/24"])
+        .iface(z, "eth1", &["10.0.2.1/24"]);
+    n.iface(b, "eth0", &["10.0.2.2/24"])
+        .route(b, "default", Some("10.0.2.1"), Some("eth0"));
+    n.link("left", &[(a, "eth0"), (z, "eth0")])
+        .link("right", &[(z, "eth1"), (b, "eth0")]);
+    let (text, _) = snap("stub_in_the_middle", &built(&n, b), &query(a, syn(443), "10.0.2.2", None));
+    assert!(text.starts_with("WORKS"), "{text}");
+    assert!(text.contains("zos  a stub: forwards out of eth1"), "{text}");
+}

@@ -153,7 +153,8 @@ pub struct PathFixJson {
 pub struct PathAssumptionJson {
     /// The node it is about (`null`: the topology).
     pub node: Option<String>,
-    /// `input_note`, `no_rules` (a Linux host given without rules), `host` (the hop's
+    /// `input_note`, `stub` (a system known by its addresses and routes only), `no_rules`
+    /// (a Linux host given without rules), `host` (the hop's
     /// simulation assumed it: see its `host.assumptions` for the values),
     /// `mtu_not_given`, `inferred_link`, `stub_answers` (a stub taken to accept a port it
     /// does not describe).

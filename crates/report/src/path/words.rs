@@ -745,6 +745,15 @@ pub(crate) fn assumptions(a: &PathAnswer<'_>) -> Vec<Assumed> {
                 for note in &node_.notes {
                     push(Some(n), "input_note", words::input_note(note));
                 }
+                if let NodeKind::Stub(_) = node_.kind {
+                    push(
+                        Some(n),
+                        "stub",
+                        "a stub (not Linux): only its addresses and routes are known; no \
+                         firewall or conntrack of it is simulated"
+                            .to_string(),
+                    );
+                }
                 if node_.kind == NodeKind::Linux && !node_.rules_given {
                     push(
                         Some(n),
