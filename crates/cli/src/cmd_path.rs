@@ -6,7 +6,7 @@ use frontends::topology::TopologyError;
 use model::topology::Topology;
 use model::Packet;
 use network::{Outcome, Query};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -34,11 +34,12 @@ Exit status (as for one host):
   3  undecidable offline: a hop's verdict depends on what the input does not tell, or
      the packet leaves the hosts given";
 
-/// Walk a packet across several hosts, there and back: at every hop the routing
-/// decision, the firewall walk, NAT and conntrack (the engine's one-host answer), then
-/// neighbour resolution, the link and its MTU; the destination's answer walks back through
-/// the state the way there left. Says at which hop and in which direction the exchange
-/// fails, why, what the sender sees, and the fix on the host where it belongs.
+/// Walk a packet across several hosts, there and back: where and why it fails.
+///
+/// At every hop the routing decision, the firewall walk, NAT and conntrack (the one-host
+/// answer), then neighbour resolution, the link and its MTU; the destination's answer walks
+/// back through the state the way there left. Says at which hop and in which direction the
+/// exchange fails, why, what the sender sees, and the fix on the host where it belongs.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = PATH_HELP)]
 pub struct PathArgs {
@@ -81,11 +82,15 @@ pub struct PathArgs {
 
 /// `whyblocked path`.
 pub fn run<W: Write>(a: &PathArgs, out: &mut W) -> Result<Conclusion, Error> {
-    let topology = match &a.topology {
+    let mut topology = match &a.topology {
         Some(file) => frontends::topology::load_file(file),
         None => frontends::topology::from_hosts(&a.host),
     }
     .map_err(topology_error)?;
+    // Which tool wrote each rule: the answer names it, and a fix speaks its language.
+    for node in &mut topology.nodes {
+        owners::recognise(&mut node.ruleset, &node.tool_config);
+    }
     let query = query(&topology, a)?;
     let walk = network::walk(&topology, &query);
     let fix = if a.no_fix {
@@ -97,20 +102,14 @@ pub fn run<W: Write>(a: &PathArgs, out: &mut W) -> Result<Conclusion, Error> {
     let answer = report::path::PathAnswer {
         topology: &topology,
         walk: &walk,
+        sender: query.from,
         facts: &facts,
         size: a.size,
     };
     if a.json {
         report::path::json::render(out, &answer)
     } else {
-        let color = match a.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal()
-                    && !std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-            }
-        };
+        let color = crate::config::paints_stdout(a.color);
         report::path::text::render(out, &answer, &report::TextOptions { color })
     }
     .and_then(|()| out.flush())

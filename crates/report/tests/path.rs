@@ -98,6 +98,7 @@ fn answer(t: &Topology, q: &Query) -> (String, String) {
     let a = PathAnswer {
         topology: t,
         walk: &walk,
+        sender: q.from,
         facts: &facts,
         size: q.size,
     };
@@ -314,7 +315,11 @@ fn an_inferred_link_where_nobody_given_owns_the_next_hop_is_undecided() {
     t.links[1].evidence = model::topology::LinkEvidence::SharedSubnet {
         net: "10.0.2.0/24".parse().unwrap(),
     };
-    let (text, _) = snap("inferred_link_undecided", &t, &query(a, ping(), "10.0.2.9", None));
+    let (text, _) = snap(
+        "inferred_link_undecided",
+        &t,
+        &query(a, ping(), "10.0.2.9", None),
+    );
     assert!(text.starts_with("UNDECIDED at r (the way there)"), "{text}");
     assert!(text.contains("other hosts may share it"), "{text}");
 }
@@ -334,7 +339,35 @@ fn a_stub_router_in_the_middle_forwards_by_its_routes() {
         .route(b, "default", Some("10.0.2.1"), Some("eth0"));
     n.link("left", &[(a, "eth0"), (z, "eth0")])
         .link("right", &[(z, "eth1"), (b, "eth0")]);
-    let (text, _) = snap("stub_in_the_middle", &built(&n, b), &query(a, syn(443), "10.0.2.2", None));
+    let (text, _) = snap(
+        "stub_in_the_middle",
+        &built(&n, b),
+        &query(a, syn(443), "10.0.2.2", None),
+    );
     assert!(text.starts_with("WORKS"), "{text}");
     assert!(text.contains("zos  a stub: forwards out of eth1"), "{text}");
+}
+
+#[test]
+fn colour_only_when_asked() {
+    let (mut n, [a, _, b]) = lab(None);
+    n.unroute(b, "0.0.0.0/0");
+    let t = built(&n, b);
+    let q = query(a, ping(), "10.0.2.2", None);
+    let walk = network::walk(&t, &q);
+    let facts = PathFacts::of(&t, &walk, None);
+    let answer = PathAnswer {
+        topology: &t,
+        walk: &walk,
+        sender: q.from,
+        facts: &facts,
+        size: None,
+    };
+    let render = |color: bool| {
+        let mut out = Vec::new();
+        report::path::text::render(&mut out, &answer, &report::TextOptions { color }).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    assert!(render(true).starts_with("\x1b[1;31mFAILS\x1b[0m"));
+    assert!(!render(false).contains('\x1b'));
 }

@@ -33,7 +33,7 @@ pub struct PathJson {
     /// input does not tell, or the packet left the hosts given).
     pub outcome: String,
     /// The node that sends.
-    pub sender: Option<String>,
+    pub sender: String,
     /// The request as sent (with the source address chosen); `null` when nothing is sent.
     pub packet: Option<PacketJson>,
     /// The IP length asked for (`--size`), header included.
@@ -273,14 +273,14 @@ pub fn path_report(a: &PathAnswer<'_>) -> PathJson {
     PathJson {
         schema_version: SCHEMA_VERSION,
         outcome: pw::outcome_code(&a.walk.outcome).to_string(),
-        sender: first.map(|h| pw::node(topo, h.node).to_string()),
+        sender: pw::node(topo, a.sender).to_string(),
         packet: first.map(|h| packet_json(&h.packet)),
         size: a.size,
         source: a.walk.source.as_ref().map(|c| SourceJson {
             addr: c.addr.map(|x| x.to_string()),
             oif: c.oif.clone(),
             from_route: c.from_route,
-            text: pw::source(topo, first.map_or(0, |h| h.node), c),
+            text: pw::source(topo, a.sender, c),
         }),
         sender_sees: sender_sees(a, &v),
         failed_at: v.at.map(|(leg, hop)| {
@@ -294,7 +294,7 @@ pub fn path_report(a: &PathAnswer<'_>) -> PathJson {
                 end: pw::end_code(&l.end).to_string(),
                 stop: stop(topo, &l.end),
                 text: match &l.end {
-                    LegEnd::Stopped(s) => pw::stop(topo, s, h),
+                    LegEnd::Stopped(s) => pw::stop(topo, a.sender, s, h),
                     _ => vec![pw::end(topo, l)],
                 },
             }

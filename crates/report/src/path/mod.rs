@@ -25,6 +25,8 @@ pub struct PathAnswer<'a> {
     pub topology: &'a Topology,
     /// The walk.
     pub walk: &'a PathWalk,
+    /// The node that sends ([`network::Query::from`]).
+    pub sender: usize,
     /// What the caller computed about it ([`PathFacts::of`]).
     pub facts: &'a PathFacts,
     /// The IP length asked for (`--size`), if any.

@@ -43,12 +43,6 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
         Outcome::Undecided { .. } => Style::Yellow,
         Outcome::Refused | Outcome::Fails { .. } => Style::Red,
     };
-    let sender = a
-        .walk
-        .legs
-        .first()
-        .and_then(|l| l.hops.first())
-        .map(|h| h.node);
     let request = a
         .walk
         .legs
@@ -56,13 +50,13 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
         .and_then(|l| l.hops.first())
         .map(|h| words::packet(&h.packet))
         .unwrap_or_default();
-    let from = sender.map_or(String::new(), |n| format!(", from {}", pw::node(topo, n)));
     writeln!(
         w,
-        "{}{}  {}{from}",
+        "{}{}  {}, from {}",
         p.paint(pw::outcome_word(&a.walk.outcome), style),
         pw::headline_place(a, &v),
         p.paint(&request, Style::Bold),
+        pw::node(topo, a.sender),
     )?;
     let mut s = Section { w, p: &p };
     s.field("sender sees", pw::seen(a, &v))?;
@@ -90,10 +84,8 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
             }
         }
     }
-    match (&a.walk.source, sender) {
-        (Some(choice), Some(n)) => s.field("source", [pw::source(topo, n, choice)])?,
-        (Some(choice), None) => s.field("source", [pw::source(topo, 0, choice)])?,
-        (None, _) => {}
+    if let Some(choice) = &a.walk.source {
+        s.field("source", [pw::source(topo, a.sender, choice)])?;
     }
     let assumed: Vec<String> = pw::assumptions(a)
         .into_iter()
@@ -145,7 +137,7 @@ fn failure<W: Write>(
     };
     let Some(h) = h else {
         if let LegEnd::Stopped(stop) = &l.end {
-            s.field("reason", pw::stop(topo, stop, None))?;
+            s.field("reason", pw::stop(topo, a.sender, stop, None))?;
         }
         return Ok(());
     };
@@ -170,7 +162,7 @@ fn failure<W: Write>(
                 s.field("fate", [words::fate_sentence(&outcome.primary().fate)])?;
             }
         }
-        LegEnd::Stopped(stop) => s.field("reason", pw::stop(topo, stop, Some(h)))?,
+        LegEnd::Stopped(stop) => s.field("reason", pw::stop(topo, a.sender, stop, Some(h)))?,
         LegEnd::Left => s.field(
             "reason",
             [format!(

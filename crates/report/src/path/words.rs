@@ -66,7 +66,7 @@ pub(crate) fn headline_place(a: &PathAnswer<'_>, v: &Verdict<'_>) -> String {
             let l = &a.walk.legs[leg];
             match l.hops.get(hop) {
                 Some(h) => format!(" at {} ({})", node(a.topology, h.node), direction(l.role)),
-                None => format!(" ({})", direction(l.role)),
+                None => format!(" at {} ({})", node(a.topology, a.sender), direction(l.role)),
             }
         }
         None => String::new(),
@@ -124,9 +124,15 @@ pub(crate) fn stop_code(stop: &Stop) -> &'static str {
     }
 }
 
-/// Why a leg stopped at its last hop (`hop`), one or more lines.
-pub(crate) fn stop(topology: &Topology, stop: &Stop, hop: Option<&Hop>) -> Vec<String> {
-    let at = hop.map_or("the sender", |h| node(topology, h.node));
+/// Why a leg stopped at its last hop (`hop`; `None` before the sender sent anything),
+/// one or more lines.
+pub(crate) fn stop(
+    topology: &Topology,
+    sender: usize,
+    stop: &Stop,
+    hop: Option<&Hop>,
+) -> Vec<String> {
+    let at = node(topology, hop.map_or(sender, |h| h.node));
     match stop {
         Stop::Kernel => match hop.map(|h| &h.kind) {
             Some(HopKind::Linux { outcome }) => {
@@ -380,10 +386,16 @@ pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
         return vec!["nothing is sent: the sender has no route or no address for it".to_string()];
     };
     let request = &first.packet;
-    let sender = &topo.nodes[first.node].host;
-    let echo = is_echo(request);
-    let errno =
-        |back: Option<&Packet>| words::errno_line(&sender_view(sender, request, back), request);
+    let sender = &topo.nodes[first.node];
+    // What a program reports (ping's lines, a socket's errno) is Linux's; a stub's is not
+    // modelled.
+    let linux = sender.kind == NodeKind::Linux;
+    let echo = linux && is_echo(request);
+    let errno = |back: Option<&Packet>| {
+        linux
+            .then(|| words::errno_line(&sender_view(&sender.host, request, back), request))
+            .flatten()
+    };
     let mut lines = Vec::new();
     if let Some((error, from)) = v.learned {
         let mtu = a.walk.path_mtu.unwrap_or_default();
@@ -409,12 +421,25 @@ pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
         SenderSees::Answer { from } => {
             let back = last_back(a.walk).map(received);
             lines.push(match back.map(|p| (p, p.l4)) {
-                Some((p, L4::Icmp { .. } | L4::Icmpv6 { .. })) if echo => {
+                Some((p, L4::Icmp { .. } | L4::Icmpv6 { .. })) if is_echo(request) => {
                     let header = if p.is_ipv6() { 40 } else { 20 };
+                    // The reply carries the request's data back: ping counts its bytes.
+                    let sent = a
+                        .walk
+                        .legs
+                        .iter()
+                        .rev()
+                        .find(|l| l.role == LegRole::Request)
+                        .and_then(|l| l.hops.first())
+                        .map_or(p.len, |h| h.packet.len);
+                    let ping = format!(
+                        " (ping: `{} bytes from {from}: icmp_seq=1`)",
+                        sent.saturating_sub(header)
+                    );
                     format!(
-                        "an echo reply from {} (ping: `{} bytes from {from}: icmp_seq=1`)",
+                        "an echo reply from {}{}",
                         addr_of(topo, *from),
-                        p.len.saturating_sub(header)
+                        if echo { ping.as_str() } else { "" }
                     )
                 }
                 _ if first_answer_is_syn_ack(a) => {
@@ -446,7 +471,7 @@ pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
             lines.push(format!("{} from {}", error_kind(l4), addr_of(topo, *from)));
             if echo {
                 lines.extend(ping_error(&error, *mtu));
-            } else if mtu.is_some() {
+            } else if mtu.is_some() && linux {
                 lines.push("the send fails: EMSGSIZE \"Message too long\"".to_string());
             } else {
                 lines.extend(errno(Some(&error)));
