@@ -13,7 +13,16 @@
 //! Sysctls: a new namespace copies the IPv4 per-device settings of the machine's own
 //! namespace (`net.core.devconf_inherit_init_net` 0), so every node first gets the
 //! kernel's defaults for the settings the engine reads ([`BASELINE_SYSCTLS`]), then the
-//! model's own.
+//! model's own. Like every test namespace, a node has no ICMP rate limit (each error the
+//! kernel decides to send is sent), no duplicate address detection and no router
+//! solicitations.
+//!
+//! Reading the walks: each node's trace events are grouped per packet ([`split_walks`])
+//! and placed in the node's ruleset by `analysis::agree::walk`, so a test can hold "at
+//! router r the echo request was forwarded out eth1" or "dropped by rule 3 of FORWARD"
+//! against the engine's hop. The walks are those of every packet the node handled during
+//! the exchange (neighbour discovery and MLD included): pick the flow's by its headers
+//! ([`Exchange::walk`]).
 
 use crate::netns::{
     addr_cmd, host_net, install_routes_and_rules, links, next_group, quiet_sysctls, sysctl_iface,
@@ -24,6 +33,7 @@ use analysis::agree::{walk, Listing};
 use ipnet::IpNet;
 use model::host::{LinkType, NeighbourState, Route};
 use model::kernel_walk::{Headers, KernelWalk};
+use model::packet::IpProto;
 use model::topology::{NodeKind, Topology};
 use model::{Family, Packet, Ruleset, TcpFlags, L4};
 use netlink::nftrace::{Message, TraceEvent, TraceReader};
@@ -67,12 +77,30 @@ pub struct TestNode {
     pub ns: Netns,
     /// Interface name -> ifindex, as built.
     pub ifindex: BTreeMap<String, u32>,
+    /// The listening sockets the model gives it (a Linux host's `ss` list, a stub's ports),
+    /// open for the network's lifetime: the kernel completes TCP handshakes without
+    /// `accept`, and a datagram to a bound UDP port draws no ICMP error.
+    tcp_listeners: Vec<TcpListener>,
+    /// Held open only.
+    _udp_sockets: Vec<UdpSocket>,
     ruleset: Ruleset,
     listing: Listing,
     reader: TraceReader,
 }
 
 impl TestNode {
+    /// The model's TCP listener that takes connections to `dst`, as a second handle.
+    fn tcp_listener_for(&self, dst: SocketAddr) -> Option<TcpListener> {
+        self.tcp_listeners
+            .iter()
+            .find(|l| {
+                l.local_addr().is_ok_and(|a| {
+                    a.port() == dst.port() && (a.ip() == dst.ip() || a.ip().is_unspecified())
+                })
+            })
+            .and_then(|l| l.try_clone().ok())
+    }
+
     fn iface_name(&self, index: u32) -> Option<String> {
         self.ifindex
             .iter()
@@ -298,7 +326,8 @@ pub enum TcpSeen {
 pub struct TcpProbe {
     /// Destination address and port.
     pub dst: SocketAddr,
-    /// The node that listens on the port (on every address), if any.
+    /// The node whose listener counts the bytes delivered: its model's socket on the port
+    /// if it has one, else one opened for the probe on every address.
     pub listener: Option<String>,
     /// Bytes to write once connected (0: none).
     pub write: usize,
@@ -393,6 +422,63 @@ fn node_sysctls(node: &model::topology::Node) -> (Sysctls, Sysctls) {
             .map(|(k, v)| (k.clone(), v.clone())),
     );
     kv.into_iter().partition(|(k, _)| sysctl_iface(k).is_none())
+}
+
+/// Opens the listening sockets of `node`'s model in its namespace: a Linux host's
+/// [`model::Host::sockets`], a stub's TCP and UDP ports (IPv6 wildcard, which takes IPv4
+/// too). What cannot be reproduced is noted.
+fn open_sockets(
+    ns: &Netns,
+    node: &model::topology::Node,
+    notes: &mut Vec<String>,
+) -> (Vec<TcpListener>, Vec<UdpSocket>) {
+    let wildcard = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+    let mut wanted: Vec<(IpProto, SocketAddr)> = Vec::new();
+    match &node.kind {
+        NodeKind::Linux => {
+            for s in &node.host.sockets {
+                if let Some(dev) = &s.device {
+                    notes.push(format!(
+                        "{}: the socket on port {} is not bound to {dev} in the test network",
+                        node.name, s.port
+                    ));
+                }
+                wanted.push((s.proto, SocketAddr::new(s.addr, s.port)));
+            }
+        }
+        NodeKind::Stub(answers) => {
+            for (proto, ports) in [(IpProto::Tcp, &answers.tcp), (IpProto::Udp, &answers.udp)] {
+                match ports {
+                    Some(ports) => {
+                        wanted.extend(ports.iter().map(|p| (proto, SocketAddr::new(wildcard, *p))))
+                    }
+                    None => notes.push(format!(
+                        "{}: the stub's open {proto} ports are not said: none is opened",
+                        node.name
+                    )),
+                }
+            }
+        }
+    }
+    let (mut tcp, mut udp) = (Vec::new(), Vec::new());
+    for (proto, addr) in wanted {
+        let opened = match proto {
+            IpProto::Tcp => {
+                sys::in_netns(ns.name(), move || TcpListener::bind(addr)).map(|l| tcp.push(l))
+            }
+            IpProto::Udp => {
+                sys::in_netns(ns.name(), move || UdpSocket::bind(addr)).map(|u| udp.push(u))
+            }
+            _ => Err(std::io::Error::from(std::io::ErrorKind::Unsupported)),
+        };
+        if let Err(e) = opened {
+            notes.push(format!(
+                "{}: the {proto} socket {addr} is not opened: {e}",
+                node.name
+            ));
+        }
+    }
+    (tcp, udp)
 }
 
 /// The node's routes with the device filled in where only a gateway is given (the
@@ -555,10 +641,13 @@ impl TestNetwork {
             let (_, listing) = load_traced(&ns, &rules)?;
             let ifindex = links(&ns)?.into_iter().map(|(n, (i, _))| (n, i)).collect();
             let reader = TraceReader::open_in(ns.name(), false)?;
+            let (tcp_listeners, udp_sockets) = open_sockets(&ns, node, &mut notes);
             nodes.push(TestNode {
                 name: node.name.clone(),
                 ns,
                 ifindex,
+                tcp_listeners,
+                _udp_sockets: udp_sockets,
                 ruleset: node.ruleset.clone(),
                 listing,
                 reader,
@@ -617,14 +706,16 @@ impl TestNetwork {
     pub fn tcp(&mut self, from: &str, probe: &TcpProbe) -> Result<Exchange<TcpSeen>, LiveError> {
         let from_ns = self.node(from)?.ns.name().to_string();
         let listener = match &probe.listener {
-            Some(node) => {
+            Some(name) => {
+                let node = self.node(name)?;
                 let any = unspecified(probe.dst);
-                let l = sys::in_netns(self.node(node)?.ns.name(), move || {
-                    let l = TcpListener::bind(any)?;
-                    l.set_nonblocking(true)?;
-                    Ok(l)
-                })
-                .map_err(|e| LiveError::io(format!("TCP listener in {node}"), e))?;
+                let l = match node.tcp_listener_for(probe.dst) {
+                    Some(l) => l,
+                    None => sys::in_netns(node.ns.name(), move || TcpListener::bind(any))
+                        .map_err(|e| LiveError::io(format!("TCP listener in {name}"), e))?,
+                };
+                l.set_nonblocking(true)
+                    .map_err(|e| LiveError::io("O_NONBLOCK", e))?;
                 Some(l)
             }
             None => None,
@@ -998,20 +1089,23 @@ fn icmp_of_ping_text(text: &str) -> Option<(u8, u8, Option<u32>)> {
     Some((3, code as u8, mtu))
 }
 
-/// Reads what `ping -n -c1` printed (stdout and stderr together).
+/// Reads what `ping -n -c1` printed (stdout and stderr together). An answer wins over
+/// ping's own complaints; its warnings (`ping: Warning: ...`) are not failures.
 pub fn parse_ping(output: &str) -> PingSeen {
-    for line in output.lines() {
-        let line = line.trim();
-        if let Some(rest) = line.split_once(" bytes from ").map(|(_, r)| r) {
-            let addr = rest.split(':').next().unwrap_or_default();
-            // IPv6 addresses contain colons: the address ends at ": icmp_seq".
-            let addr = rest.split_once(": icmp_seq").map_or(addr, |(a, _)| a);
+    let mut own_error = None;
+    for line in output.lines().map(str::trim) {
+        if let Some((_, rest)) = line.split_once(" bytes from ") {
+            // IPv6 addresses contain colons: the address ends at ": icmp_seq"; a link-local
+            // one carries its zone (`fe80::1%eth0`).
+            let addr = rest.split_once(": icmp_seq").map_or(rest, |(a, _)| a);
+            let addr = addr.split_once('%').map_or(addr, |(a, _)| a);
             if let Ok(from) = addr.parse() {
                 return PingSeen::Reply { from };
             }
         }
         if let Some(rest) = line.strip_prefix("From ") {
             let (addr, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+            let addr = addr.split_once('%').map_or(addr, |(a, _)| a);
             let text = rest
                 .split_once("icmp_seq=")
                 .map(|(_, r)| r.split_once(' ').map_or("", |(_, t)| t))
@@ -1027,26 +1121,29 @@ pub fn parse_ping(output: &str) -> PingSeen {
                 });
             }
         }
+        if own_error.is_some() || line.starts_with("ping: Warning:") {
+            continue;
+        }
         if let Some(rest) = line.strip_prefix("ping: local error: ") {
             let mtu = rest
                 .split_once("mtu=")
                 .and_then(|(_, m)| m.trim().parse().ok());
-            return PingSeen::LocalError {
+            own_error = Some(PingSeen::LocalError {
                 mtu,
                 line: line.to_string(),
-            };
-        }
-        if line.starts_with("ping: ") {
-            return PingSeen::SendFailed {
+            });
+        } else if line.starts_with("ping: ") {
+            own_error = Some(PingSeen::SendFailed {
                 line: line.to_string(),
-            };
+            });
         }
     }
-    if output.contains(" 0 received") {
-        return PingSeen::Timeout;
-    }
-    PingSeen::Unrecognised {
-        output: output.to_string(),
+    match own_error {
+        Some(e) => e,
+        None if output.contains(" 0 received") => PingSeen::Timeout,
+        None => PingSeen::Unrecognised {
+            output: output.to_string(),
+        },
     }
 }
 
@@ -1101,6 +1198,14 @@ mod tests {
             }
         );
         let v6 = "64 bytes from fd00:2::2: icmp_seq=1 ttl=63 time=0.1 ms\n";
+        let link_local = "64 bytes from fe80::77:62ff:fe00:101%eth0: icmp_seq=1 ttl=64 time=0.141 ms\n\
+                          ping: Warning: source address might be selected on device other than: eth0\n";
+        assert_eq!(
+            parse_ping(link_local),
+            PingSeen::Reply {
+                from: "fe80::77:62ff:fe00:101".parse().unwrap()
+            }
+        );
         assert_eq!(
             parse_ping(v6),
             PingSeen::Reply {

@@ -8,6 +8,7 @@
 #![allow(clippy::print_stderr)]
 
 use model::kernel_walk::{Headers, KernelFate, KernelWalk};
+use model::packet::IpProto;
 use model::Family;
 use oracle::topology::{
     Exchange, IcmpSeen, Ping, PingSeen, SocketError, TcpProbe, TcpSeen, TestNetwork, UdpProbe,
@@ -30,6 +31,14 @@ fn with_network(name: &str, topo: &model::topology::Topology, case: impl FnOnce(
     let t0 = Instant::now();
     let mut net = TestNetwork::build(topo).expect("the topology builds");
     let built = t0.elapsed();
+    // Named so that a later run's sweep deletes them if this process dies.
+    for ns in net.namespace_names() {
+        assert_eq!(
+            oracle::netns::creator_pid(&ns),
+            Some(std::process::id()),
+            "{ns}"
+        );
+    }
     case(&mut net);
     drop(net);
     assert_no_namespaces_of_this_process();
@@ -83,6 +92,13 @@ fn filter_table(rules: &[&str]) -> String {
         text.push('\n');
     }
     text + "COMMIT\n"
+}
+
+/// A ping from `from` to `dst` that `dst` answers.
+fn answered_ping(net: &mut TestNetwork, from: &str, dst: &str) -> Exchange<PingSeen> {
+    let ex = ping(net, from, &Ping::to(ip(dst)));
+    assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
+    ex
 }
 
 /// A ping from `a` that gets no answer at all.
@@ -139,6 +155,12 @@ fn tcp(
     ex
 }
 
+fn vanished_after_prerouting() -> KernelFate {
+    KernelFate::Vanished {
+        after: Some(model::Hook::Prerouting),
+    }
+}
+
 fn forwarded(oif: &str) -> KernelFate {
     KernelFate::Forwarded { oif: oif.into() }
 }
@@ -163,10 +185,23 @@ fn two_hosts_on_one_link_ping_each_other() {
     n.iface(a, "eth0", &["10.0.0.1/24", "fd00::1/64"]);
     n.iface(b, "eth0", &["10.0.0.2/24", "fd00::2/64"]);
     n.link("lan", &[(a, "eth0"), (b, "eth0")]);
-    with_network("two_hosts_on_one_link_ping_each_other", &n.build(), |net| {
+    let topo = n.build();
+    // The model lists the link-local address the kernel derives from the model's MAC.
+    let b_link_local = topo.nodes[b]
+        .host
+        .interface("eth0")
+        .and_then(|i| i.addrs.iter().find(|a| a.scope == model::host::Scope::Link))
+        .map(|a| a.addr)
+        .expect("a link-local address");
+    with_network("two_hosts_on_one_link_ping_each_other", &topo, |net| {
+        let p = Ping {
+            interface: Some("eth0".into()),
+            ..Ping::to(b_link_local)
+        };
+        let ex = ping(net, "a", &p);
+        assert_eq!(ex.seen, PingSeen::Reply { from: b_link_local });
         for dst in ["10.0.0.2", "fd00::2"] {
-            let ex = ping(net, "a", &Ping::to(ip(dst)));
-            assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
+            let ex = answered_ping(net, "a", dst);
             let out = walk_at(&ex, "a", "echo request", is_echo_request);
             assert_eq!(out.fate, KernelFate::Sent { oif: "eth0".into() });
             let at_b = walk_at(&ex, "b", "echo request", is_echo_request);
@@ -180,14 +215,14 @@ fn two_hosts_on_one_link_ping_each_other() {
 
 #[test]
 fn three_hosts_through_a_router_ping_tcp_and_udp() {
-    let (n, _) = two_hosts_through_a_router();
+    let (mut n, [_, _, b]) = two_hosts_through_a_router();
+    n.listen(b, IpProto::Tcp, "0.0.0.0:22");
     with_network(
         "three_hosts_through_a_router_ping_tcp_and_udp",
         &n.build(),
         |net| {
             for dst in ["10.0.2.2", "fd00:2::2"] {
-                let ex = ping(net, "a", &Ping::to(ip(dst)));
-                assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
+                let ex = answered_ping(net, "a", dst);
                 let there = walk_at(&ex, "r", "echo request", is_echo_request);
                 assert_eq!(there.packet.iif.as_deref(), Some("eth0"));
                 assert_eq!(there.fate, forwarded("eth1"));
@@ -209,6 +244,16 @@ fn three_hosts_through_a_router_ping_tcp_and_udp() {
                 h.ports.is_some_and(|(_, d)| d == 8080) && h.tcp_flags.is_some_and(|f| f.0 == 0x02)
             });
             assert_eq!(syn.fate, forwarded("eth1"));
+
+            // b's model listens on port 22: the kernel completes the handshake.
+            let ex = tcp(net, "10.0.2.2:22", None, 0);
+            assert_eq!(
+                ex.seen,
+                TcpSeen::Connected {
+                    written: 0,
+                    delivered: 0
+                }
+            );
 
             // No listener: b's kernel resets, the router forwards the reset back.
             let ex = tcp(net, "10.0.2.2:8081", None, 0);
@@ -258,12 +303,9 @@ fn a_router_with_forwarding_off_drops_silently() {
         &n.build(),
         |net| {
             let ex = lost_ping(net, &Ping::to(ip("10.0.2.2")));
+            // Routing refuses it without an ICMP error: no FORWARD hook.
             let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
-            assert!(
-                matches!(at_r.fate, KernelFate::Vanished { .. }),
-                "{:?}",
-                at_r.fate
-            );
+            assert_eq!(at_r.fate, vanished_after_prerouting());
             assert!(ex.walk("b", is_echo_request).is_none());
         },
     );
@@ -311,13 +353,8 @@ fn a_smaller_mtu_in_the_middle_answers_frag_needed() {
             assert_eq!(ex.seen, error_from("10.0.1.1", (3, 4), Some(1400)));
             let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
             assert_eq!(at_r.final_headers.map(|h| h.len), Some(1628));
-            // The kernel refuses it in forwarding (ip_forward's MTU check) after the firewall
-            // let it through FORWARD: no verdict ends it, it never reaches POSTROUTING.
-            assert!(
-                matches!(at_r.fate, KernelFate::Vanished { .. }),
-                "{:?}",
-                at_r.fate
-            );
+            // ip_forward checks the MTU before the FORWARD hook: no FORWARD rule sees it.
+            assert_eq!(at_r.fate, vanished_after_prerouting());
             let error = walk_at(&ex, "r", "frag needed", |h| h.icmp == Some((3, 4)));
             assert_eq!(error.fate, KernelFate::Sent { oif: "eth0".into() });
             // Now the sender's kernel knows the path MTU and refuses the next one itself.
@@ -382,13 +419,7 @@ fn a_firewall_drop_on_the_router_is_in_its_kernel_walk() {
             assert_eq!(rule.rule, 2, "the third rule of FORWARD");
             assert!(ex.walk("b", is_echo_request).is_none());
             // IPv6 is not filtered by this IPv4 ruleset.
-            let ex = ping(net, "a", &Ping::to(ip("fd00:2::2")));
-            assert_eq!(
-                ex.seen,
-                PingSeen::Reply {
-                    from: ip("fd00:2::2")
-                }
-            );
+            answered_ping(net, "a", "fd00:2::2");
         },
     );
 }
@@ -410,16 +441,9 @@ fn three_hosts_on_one_bridged_link() {
     with_network("three_hosts_on_one_bridged_link", &n.build(), |net| {
         assert_eq!(net.bridges.len(), 1);
         for dst in ["10.0.9.2", "10.0.9.3"] {
-            let ex = ping(net, "a", &Ping::to(ip(dst)));
-            assert_eq!(ex.seen, PingSeen::Reply { from: ip(dst) });
+            answered_ping(net, "a", dst);
         }
-        let ex = ping(net, "c", &Ping::to(ip("10.0.9.1")));
-        assert_eq!(
-            ex.seen,
-            PingSeen::Reply {
-                from: ip("10.0.9.1")
-            }
-        );
+        let ex = answered_ping(net, "c", "10.0.9.1");
         assert!(ex.walk("b", |h| h.proto == 1).is_none());
     });
 }
@@ -459,13 +483,7 @@ fn a_link_local_next_hop_carries_ipv6() {
             .route(host, "default", Some("fe80::1"), Some("eth0"));
     }
     with_network("a_link_local_next_hop_carries_ipv6", &n.build(), |net| {
-        let ex = ping(net, "a", &Ping::to(ip("fd00:2::2")));
-        assert_eq!(
-            ex.seen,
-            PingSeen::Reply {
-                from: ip("fd00:2::2")
-            }
-        );
+        let ex = answered_ping(net, "a", "fd00:2::2");
         let there = walk_at(&ex, "r", "echo request", is_echo_request);
         assert_eq!(there.fate, forwarded("eth1"));
         let out = walk_at(&ex, "a", "echo request", is_echo_request);
@@ -571,4 +589,84 @@ fn a_large_tcp_write_needs_the_frag_needed_that_a_firewall_can_drop() {
             );
         },
     );
+}
+
+#[test]
+fn a_policy_rule_to_a_prohibit_route_answers_from_the_router() {
+    let (mut n, [_, r, _]) = two_hosts_through_a_router();
+    n.rule_from(r, 100, "10.0.1.0/24", 100).typed_route(
+        r,
+        100,
+        model::host::RouteType::Prohibit,
+        "10.0.2.0/24",
+    );
+    with_network(
+        "a_policy_rule_to_a_prohibit_route_answers_from_the_router",
+        &n.build(),
+        |net| {
+            let ex = ping(net, "a", &Ping::to(ip("10.0.2.2")));
+            assert_eq!(ex.seen, error_from("10.0.1.1", (3, 13), None));
+            let at_r = walk_at(&ex, "r", "echo request", is_echo_request);
+            assert_eq!(at_r.fate, vanished_after_prerouting());
+            let error = walk_at(&ex, "r", "prohibited", |h| h.icmp == Some((3, 13)));
+            assert_eq!(error.fate, KernelFate::Sent { oif: "eth0".into() });
+            // IPv6 has no such rule.
+            answered_ping(net, "a", "fd00:2::2");
+        },
+    );
+}
+
+#[test]
+fn a_stub_that_ignores_pings_still_takes_tcp() {
+    let mut n = Net::new();
+    let a = n.host("a");
+    let s = n.stub("s", &[443], false);
+    n.iface(a, "eth0", &["10.0.0.1/24"]);
+    n.iface(s, "eth0", &["10.0.0.2/24"]);
+    n.link("lan", &[(a, "eth0"), (s, "eth0")]);
+    with_network(
+        "a_stub_that_ignores_pings_still_takes_tcp",
+        &n.build(),
+        |net| {
+            let ex = lost_ping(net, &Ping::to(ip("10.0.0.2")));
+            let at_s = walk_at(&ex, "s", "echo request", is_echo_request);
+            assert_eq!(at_s.fate, KernelFate::Delivered);
+            let ex = tcp(net, "10.0.0.2:443", Some("s"), 10);
+            assert_eq!(
+                ex.seen,
+                TcpSeen::Connected {
+                    written: 10,
+                    delivered: 10
+                }
+            );
+        },
+    );
+}
+
+#[test]
+fn a_topology_the_kernel_refuses_is_an_error_and_leaves_nothing() {
+    let name = "a_topology_the_kernel_refuses_is_an_error_and_leaves_nothing";
+    if !kernel_tests_enabled(name) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut n, [_, r, _]) = two_hosts_through_a_router();
+    n.link("again", &[(r, "eth0")]);
+    let err = TestNetwork::build(&n.build()).expect_err("eth0 is on two links");
+    assert!(err.to_string().contains("two links"), "{err}");
+
+    // nft refuses the file after every namespace exists: all of them go.
+    let (n, [_, r, _]) = two_hosts_through_a_router();
+    let mut topo = n.build();
+    topo.nodes[r].nft_sources.push(model::SourceFile::new(
+        "r.nft",
+        "table inet t {\n  chain c {\n    frobnicate\n  }\n}\n",
+    ));
+    match TestNetwork::build(&topo) {
+        Err(oracle::LiveError::Load { file, line, .. }) => {
+            assert_eq!((file.as_str(), line), ("r.nft", Some(3)));
+        }
+        other => panic!("expected a load error, got {other:?}"),
+    }
+    assert_no_namespaces_of_this_process();
 }
