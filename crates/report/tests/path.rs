@@ -329,7 +329,7 @@ fn a_stub_router_in_the_middle_forwards_by_its_routes() {
     // User story 1's shape: a -- zos (a stub, not Linux) -- b.
     let mut n = Net::new();
     let a = n.host("a");
-    let z = n.stub("zos", &[]);
+    let z = n.stub("zos", &[], true);
     let b = n.host("b");
     n.iface(a, "eth0", &["10.0.1.2/24"])
         .route(a, "default", Some("10.0.1.1"), Some("eth0"));
