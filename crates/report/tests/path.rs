@@ -371,3 +371,34 @@ fn colour_only_when_asked() {
     assert!(render(true).starts_with("\x1b[1;31mFAILS\x1b[0m"));
     assert!(!render(false).contains('\x1b'));
 }
+
+#[test]
+fn an_answer_coming_back_another_way_is_dropped_by_a_stateful_firewall_that_never_saw_the_request() {
+    // client -- r1 -- server on the way there; the server's default route is r2, whose
+    // FORWARD accepts only established flows and new SYNs from its inside.
+    let mut n = Net::new();
+    let c = n.host("client");
+    let r1 = n.host("r1");
+    let r2 = n.host("r2");
+    let s = n.host("server");
+    n.iface(c, "eth0", &["10.0.1.2/24"])
+        .route(c, "10.0.2.0/24", Some("10.0.1.1"), Some("eth0"));
+    n.iface(r1, "eth0", &["10.0.1.1/24"])
+        .iface(r1, "eth1", &["10.0.2.1/24"])
+        .forwarding(r1);
+    n.iface(r2, "eth0", &["10.0.1.3/24"])
+        .iface(r2, "eth1", &["10.0.2.3/24"])
+        .forwarding(r2)
+        .iptables(
+            r2,
+            Family::Ip,
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A FORWARD -i eth1 -o eth0 -p tcp --syn -j ACCEPT\nCOMMIT\n",
+        );
+    n.iface(s, "eth0", &["10.0.2.2/24"])
+        .route(s, "default", Some("10.0.2.3"), Some("eth0"));
+    n.link("lan", &[(c, "eth0"), (r1, "eth0"), (r2, "eth0")])
+        .link("dmz", &[(r1, "eth1"), (r2, "eth1"), (s, "eth0")]);
+    let (text, json) = snap("asymmetric_stateful", &built(&n, s), &query(c, syn(443), "10.0.2.2", None));
+    assert!(text.starts_with("FAILS at r2 (the way back)"), "{text}");
+    assert!(json.contains("\"role\": \"answer\""), "{json}");
+}

@@ -102,6 +102,10 @@ pub struct FailedAtJson {
     pub end: String,
     /// Why it stopped, when it did.
     pub stop: Option<StopJson>,
+    /// For an answer lost at a host the way there did not cross (the answer takes another
+    /// way back, and a stateful firewall there never saw the connection): that, in words;
+    /// `null` otherwise.
+    pub asymmetric: Option<String>,
     /// Why, in words.
     pub text: Vec<String>,
 }
@@ -293,6 +297,7 @@ pub fn path_report(a: &PathAnswer<'_>) -> PathJson {
                 role: pw::role_code(l.role).to_string(),
                 end: pw::end_code(&l.end).to_string(),
                 stop: stop(topo, &l.end),
+                asymmetric: pw::asymmetry(a, leg, hop),
                 text: match &l.end {
                     LegEnd::Stopped(s) => pw::stop(topo, a.sender, s, h),
                     _ => vec![pw::end(topo, l)],

@@ -145,6 +145,9 @@ fn failure<W: Write>(
         label,
         [format!("{}, {}", pw::node(topo, h.node), hop_does(a, h))],
     )?;
+    if let Some(asym) = pw::asymmetry(a, leg, hop) {
+        s.field("asymmetric", [asym])?;
+    }
     if let Some(answer) = a.hop_answer(leg, hop) {
         let outcome = answer.outcome;
         let trace = outcome.primary();

@@ -575,6 +575,29 @@ fn first_answer_is_syn_ack(a: &PathAnswer<'_>) -> bool {
         })
 }
 
+/// When the hop where an answer (or data's acknowledgement) is lost was not crossed by the
+/// packet it answers: the answer takes another way back, so a stateful firewall there
+/// never saw the connection. The hop's node, in words.
+pub(crate) fn asymmetry(a: &PathAnswer<'_>, leg: usize, hop: usize) -> Option<String> {
+    let l = &a.walk.legs[leg];
+    let there_role = match l.role {
+        LegRole::Answer => LegRole::Request,
+        LegRole::DataAnswer => LegRole::Data,
+        _ => return None,
+    };
+    let at = l.hops.get(hop)?.node;
+    let there = a.walk.legs[..leg].iter().rev().find(|x| x.role == there_role)?;
+    if there.hops.iter().any(|h| h.node == at) {
+        return None;
+    }
+    Some(format!(
+        "the answer comes back through {}, which the way there did not cross ({}): its \
+         conntrack never saw the connection",
+        node(a.topology, at),
+        hop_names(a.topology, there)
+    ))
+}
+
 /// Where a fix belongs and what it is.
 pub(crate) struct Fix {
     /// The node to change.
