@@ -373,7 +373,8 @@ fn colour_only_when_asked() {
 }
 
 #[test]
-fn an_answer_coming_back_another_way_is_dropped_by_a_stateful_firewall_that_never_saw_the_request() {
+fn an_answer_coming_back_another_way_is_dropped_by_a_stateful_firewall_that_never_saw_the_request()
+{
     // client -- r1 -- server on the way there; the server's default route is r2, whose
     // FORWARD accepts only established flows and new SYNs from its inside.
     let mut n = Net::new();
@@ -398,7 +399,11 @@ fn an_answer_coming_back_another_way_is_dropped_by_a_stateful_firewall_that_neve
         .route(s, "default", Some("10.0.2.3"), Some("eth0"));
     n.link("lan", &[(c, "eth0"), (r1, "eth0"), (r2, "eth0")])
         .link("dmz", &[(r1, "eth1"), (r2, "eth1"), (s, "eth0")]);
-    let (text, json) = snap("asymmetric_stateful", &built(&n, s), &query(c, syn(443), "10.0.2.2", None));
+    let (text, json) = snap(
+        "asymmetric_stateful",
+        &built(&n, s),
+        &query(c, syn(443), "10.0.2.2", None),
+    );
     assert!(text.starts_with("FAILS at r2 (the way back)"), "{text}");
     assert!(json.contains("\"role\": \"answer\""), "{json}");
 }

@@ -586,7 +586,10 @@ pub(crate) fn asymmetry(a: &PathAnswer<'_>, leg: usize, hop: usize) -> Option<St
         _ => return None,
     };
     let at = l.hops.get(hop)?.node;
-    let there = a.walk.legs[..leg].iter().rev().find(|x| x.role == there_role)?;
+    let there = a.walk.legs[..leg]
+        .iter()
+        .rev()
+        .find(|x| x.role == there_role)?;
     if there.hops.iter().any(|h| h.node == at) {
         return None;
     }
@@ -745,9 +748,30 @@ pub(crate) fn fix(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Option<Fix> {
                 ),
             );
         }
-        Stop::StubTtl | Stop::NoSourceAddress | Stop::ArrivedElsewhere => ("route", {
-            "the routes, so the packet goes where it is meant to".to_string()
-        }),
+        Stop::StubTtl => (
+            "route",
+            "its routes: the packet goes round, or the way is longer than its TTL".to_string(),
+        ),
+        Stop::NoSourceAddress => (
+            "route",
+            "a route to the destination, and a global address of its family on the \
+             interface it leaves by"
+                .to_string(),
+        ),
+        Stop::ArrivedElsewhere => {
+            // The hop before the one it arrived at sent it there.
+            let from = l.hops.len().checked_sub(2).map_or(h, |p| &l.hops[p]);
+            return named(
+                from.node,
+                "route",
+                format!(
+                    "{}: its route to {} (it sends the packet to {name}, not to the sender)",
+                    node(topo, from.node),
+                    from.packet.dst
+                ),
+            );
+        }
+        ),
     };
     named(h.node, code, format!("{name}: {what}"))
 }
