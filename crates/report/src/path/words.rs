@@ -771,7 +771,6 @@ pub(crate) fn fix(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Option<Fix> {
                 ),
             );
         }
-        ),
     };
     named(h.node, code, format!("{name}: {what}"))
 }
