@@ -412,7 +412,11 @@ fn an_answer_coming_back_another_way_is_dropped_by_a_stateful_firewall_that_neve
 fn a_rate_limit_on_the_router_leaves_the_walk_undecided_with_its_branches() {
     let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m limit --limit 1/s -j ACCEPT\nCOMMIT\n";
     let (n, [a, _, b]) = lab(Some(rules));
-    let (text, _) = snap("router_rate_limit", &built(&n, b), &query(a, ping(), "10.0.2.2", None));
+    let (text, _) = snap(
+        "router_rate_limit",
+        &built(&n, b),
+        &query(a, ping(), "10.0.2.2", None),
+    );
     assert!(text.starts_with("UNDECIDED at r (the way there)"), "{text}");
     assert!(text.contains("branches"), "{text}");
 }

@@ -298,10 +298,8 @@ pub fn path_report(a: &PathAnswer<'_>) -> PathJson {
                 end: pw::end_code(&l.end).to_string(),
                 stop: stop(topo, &l.end),
                 asymmetric: pw::asymmetry(a, leg, hop),
-                text: match &l.end {
-                    LegEnd::Stopped(s) => pw::stop(topo, a.sender, s, h),
-                    _ => vec![pw::end(topo, l)],
-                },
+                text: pw::failure_reason(topo, a.sender, l, h)
+                    .map_or_else(|| vec![pw::end(topo, l)], |(_, lines)| lines),
             }
         }),
         fix,

@@ -25,7 +25,7 @@ use crate::words;
 use crate::{Answer, TextOptions};
 use engine::Decider;
 use network::fix::Change;
-use network::{Hop, HopKind, LegEnd, Outcome, Stop};
+use network::{Hop, HopKind, Outcome};
 use std::io::{self, Write};
 
 /// Width of a hop's label column ("neighbour  ").
@@ -136,8 +136,8 @@ fn failure<W: Write>(
         _ => "failed at",
     };
     let Some(h) = h else {
-        if let LegEnd::Stopped(stop) = &l.end {
-            s.field("reason", pw::stop(topo, a.sender, stop, None))?;
+        if let Some((label, lines)) = pw::failure_reason(topo, a.sender, l, None) {
+            s.field(label, lines)?;
         }
         return Ok(());
     };
@@ -159,43 +159,10 @@ fn failure<W: Write>(
             s.decider(&answer, trace)?;
         }
     }
-    match &l.end {
-        LegEnd::Stopped(Stop::Kernel) if kernel_cause(h).is_none() => {
-            if let HopKind::Linux { outcome } = &h.kind {
-                s.field("fate", [words::fate_sentence(&outcome.primary().fate)])?;
-            }
-        }
-        LegEnd::Stopped(stop) => s.field("reason", pw::stop(topo, a.sender, stop, Some(h)))?,
-        LegEnd::Left => s.field(
-            "reason",
-            [format!(
-                "it leaves the hosts given: {}",
-                h.egress
-                    .as_ref()
-                    .map_or("no way out known".to_string(), |e| pw::resolution(topo, e))
-            )],
-        )?,
-        LegEnd::Undecided => {
-            if let Some(e) = h.egress.as_ref() {
-                s.field("reason", [format!("neighbour {}", pw::resolution(topo, e))])?;
-            }
-        }
-        LegEnd::Looped => s.field(
-            "reason",
-            ["a routing loop: the packet goes round until its TTL runs out".to_string()],
-        )?,
-        LegEnd::Arrived => {}
+    if let Some((label, lines)) = pw::failure_reason(topo, a.sender, l, Some(h)) {
+        s.field(label, lines)?;
     }
     Ok(())
-}
-
-/// The engine's cause of a Linux hop's fate, when it has one (a plain rule's verdict has
-/// none).
-fn kernel_cause(h: &Hop) -> Option<&engine::Cause> {
-    match &h.kind {
-        HopKind::Linux { outcome } => outcome.primary().cause.as_ref(),
-        HopKind::Stub { .. } => None,
-    }
 }
 
 /// What a hop does with the packet, in a few words.

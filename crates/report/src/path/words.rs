@@ -194,6 +194,41 @@ pub(crate) fn stop(
     }
 }
 
+/// Why a leg ended where it did, at its last hop `hop`: `fate` and the hop's fate for a
+/// plain rule's verdict (the deciding rule says the rest), else `reason` and why.
+pub(crate) fn failure_reason(
+    topology: &Topology,
+    sender: usize,
+    leg: &Leg,
+    hop: Option<&Hop>,
+) -> Option<(&'static str, Vec<String>)> {
+    let linux = hop.and_then(|h| match &h.kind {
+        HopKind::Linux { outcome } => Some(outcome.primary()),
+        HopKind::Stub { .. } => None,
+    });
+    let egress = hop.and_then(|h| h.egress.as_ref());
+    let lines = match &leg.end {
+        LegEnd::Stopped(Stop::Kernel) if linux.is_some_and(|t| t.cause.is_none()) => {
+            let fate = linux.map(|t| words::fate_sentence(&t.fate));
+            return Some(("fate", fate.into_iter().collect()));
+        }
+        LegEnd::Stopped(s) => stop(topology, sender, s, hop),
+        LegEnd::Left => vec![format!(
+            "it leaves the hosts given: {}",
+            egress.map_or("no way out known".to_string(), |e| resolution(topology, e))
+        )],
+        LegEnd::Undecided => match egress {
+            Some(e) => vec![format!("neighbour {}", resolution(topology, e))],
+            None => return None,
+        },
+        LegEnd::Looped => {
+            vec!["a routing loop: the packet goes round until its TTL runs out".to_string()]
+        }
+        LegEnd::Arrived => return None,
+    };
+    Some(("reason", lines))
+}
+
 /// How the sender's source address was chosen.
 pub(crate) fn source(topology: &Topology, sender: usize, choice: &SourceChoice) -> String {
     let name = node(topology, sender);
