@@ -58,11 +58,11 @@ fn a_router_reject_is_fixed_in_the_routers_firewall_and_proven_across_the_path()
 fn a_path_mtu_black_hole_is_fixed_where_the_too_big_error_is_dropped() {
     let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
     let mut t = three("", BACK, 1400);
-    t.nodes[2].host.interfaces[0].mtu = Some(1500);
+    set_mtu(&mut t, 2, "eth0", 1500);
     t.nodes[0].ruleset = iptables("client.rules", rules);
     let q = query(0, syn(443), "10.0.2.2", Some(1500));
     let w = network::walk(&t, &q);
-    assert!(matches!(w.outcome, Outcome::Fails { .. }));
+    assert!(matches!(w.outcome, Outcome::Fails { .. }), "{w:#?}");
     let f = fix(&t, &q, &w).expect("a fix");
     assert_eq!(
         t.nodes[f.node].name, "client",

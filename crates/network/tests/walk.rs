@@ -3,10 +3,12 @@
 
 mod support;
 
-use model::topology::{NodeKind, StubAnswers, Topology};
-use model::{SourceFile, L4};
+use model::packet::IpProto;
+use model::topology::{NodeKind, StubAnswers};
+use model::{Family, SourceFile, L4};
 use network::{LegEnd, LegRole, Outcome, Resolution, Stop};
 use support::*;
+use testgen::topology::Net;
 
 #[test]
 fn a_ping_through_a_router_goes_there_and_back() {
@@ -100,7 +102,7 @@ fn a_big_ping_meets_a_smaller_mtu_gets_fragmentation_needed_and_the_next_is_frag
 #[test]
 fn a_full_size_segment_is_resent_smaller_once_the_router_says_fragmentation_needed() {
     let mut t = three(ROUTER_OPEN, BACK, 1400);
-    t.nodes[2].host.interfaces[0].mtu = Some(1500);
+    set_mtu(&mut t, 2, "eth0", 1500);
     let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", Some(1500)));
     assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
     assert_eq!(w.path_mtu, Some(1400));
@@ -125,7 +127,7 @@ fn a_firewall_dropping_icmp_makes_the_mtu_problem_a_black_hole() {
     let mut t = three(ROUTER_OPEN, BACK, 1400);
     // The server's own link is 1500 (so is its MSS); only the router's side is 1400, as
     // behind a tunnel.
-    t.nodes[2].host.interfaces[0].mtu = Some(1500);
+    set_mtu(&mut t, 2, "eth0", 1500);
     let src = SourceFile::new("client.rules", rules);
     t.nodes[0].ruleset = frontends::iptables_save::parse(&src, Some(model::Family::Ip)).unwrap();
     let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", Some(1500)));
@@ -173,49 +175,28 @@ fn a_stub_end_answers_as_described() {
 fn a_reply_coming_back_another_way_through_a_stateful_firewall_is_dropped_there() {
     // client -- r1 -- server, and server's default route via r2 (also on client's link).
     let stateful = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A FORWARD -i eth1 -o eth0 -p tcp --syn -j ACCEPT\nCOMMIT\n";
-    let mut t = Topology::default();
-    t.nodes.push(node(NodeSpec {
-        name: "client",
-        ifaces: &[("eth0", &["10.0.1.2/24"], 1500)],
-        routes: &[("10.0.2.0/24", Some("10.0.1.1"), "eth0")],
-        router: false,
-        rules: "",
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "r1",
-        ifaces: &[
-            ("eth0", &["10.0.1.1/24"], 1500),
-            ("eth1", &["10.0.2.1/24"], 1500),
-        ],
-        routes: &[],
-        router: true,
-        rules: "",
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "r2",
-        ifaces: &[
-            ("eth0", &["10.0.1.3/24"], 1500),
-            ("eth1", &["10.0.2.3/24"], 1500),
-        ],
-        routes: &[],
-        router: true,
-        rules: stateful,
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "server",
-        ifaces: &[("eth0", &["10.0.2.2/24"], 1500)],
-        routes: &[("default", Some("10.0.2.3"), "eth0")],
-        router: false,
-        rules: "",
-        listens: &[443],
-    }));
-    t.links = vec![
-        link(&t, &["client:eth0", "r1:eth0", "r2:eth0"]),
-        link(&t, &["r1:eth1", "r2:eth1", "server:eth0"]),
-    ];
+    let mut n = Net::new();
+    let (c, r1, r2, s) = (
+        n.host("client"),
+        n.host("r1"),
+        n.host("r2"),
+        n.host("server"),
+    );
+    n.iface(c, "eth0", &["10.0.1.2/24"])
+        .route(c, "10.0.2.0/24", Some("10.0.1.1"), Some("eth0"));
+    n.iface(r1, "eth0", &["10.0.1.1/24"])
+        .iface(r1, "eth1", &["10.0.2.1/24"])
+        .forwarding(r1);
+    n.iface(r2, "eth0", &["10.0.1.3/24"])
+        .iface(r2, "eth1", &["10.0.2.3/24"])
+        .forwarding(r2);
+    n.iptables(r2, Family::Ip, stateful);
+    n.iface(s, "eth0", &["10.0.2.2/24"])
+        .route(s, "default", Some("10.0.2.3"), Some("eth0"))
+        .listen(s, IpProto::Tcp, "0.0.0.0:443");
+    n.link("a", &[(c, "eth0"), (r1, "eth0"), (r2, "eth0")])
+        .link("b", &[(r1, "eth1"), (r2, "eth1"), (s, "eth0")]);
+    let t = n.build();
     let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", None));
     assert_eq!(names(&t, &w.legs[0]), ["client", "r1", "server"]);
     assert_eq!(names(&t, &w.legs[1]), ["server", "r2"]);
@@ -227,35 +208,19 @@ fn hairpin_nat_without_snat_answers_from_the_wrong_address() {
     // client and server share a LAN behind gw; the client connects to gw's public
     // address, DNATed to the server, which answers the client directly.
     let dnat = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -d 203.0.113.1/32 -p tcp --dport 443 -j DNAT --to-destination 192.168.1.10\nCOMMIT\n";
-    let mut t = Topology::default();
-    t.nodes.push(node(NodeSpec {
-        name: "client",
-        ifaces: &[("eth0", &["192.168.1.20/24"], 1500)],
-        routes: &[("default", Some("192.168.1.1"), "eth0")],
-        router: false,
-        rules: "",
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "gw",
-        ifaces: &[
-            ("lan", &["192.168.1.1/24"], 1500),
-            ("wan", &["203.0.113.1/24"], 1500),
-        ],
-        routes: &[],
-        router: true,
-        rules: dnat,
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "server",
-        ifaces: &[("eth0", &["192.168.1.10/24"], 1500)],
-        routes: &[("default", Some("192.168.1.1"), "eth0")],
-        router: false,
-        rules: "",
-        listens: &[443],
-    }));
-    t.links = vec![link(&t, &["client:eth0", "gw:lan", "server:eth0"])];
+    let mut n = Net::new();
+    let (c, gw, s) = (n.host("client"), n.host("gw"), n.host("server"));
+    n.iface(c, "eth0", &["192.168.1.20/24"])
+        .route(c, "default", Some("192.168.1.1"), Some("eth0"));
+    n.iface(gw, "lan", &["192.168.1.1/24"])
+        .iface(gw, "wan", &["203.0.113.1/24"])
+        .forwarding(gw);
+    n.iptables(gw, Family::Ip, dnat);
+    n.iface(s, "eth0", &["192.168.1.10/24"])
+        .route(s, "default", Some("192.168.1.1"), Some("eth0"))
+        .listen(s, IpProto::Tcp, "0.0.0.0:443");
+    n.link("lan", &[(c, "eth0"), (gw, "lan"), (s, "eth0")]);
+    let t = n.build();
     let w = network::walk(&t, &query(0, syn(443), "203.0.113.1", None));
     assert_eq!(names(&t, &w.legs[0]), ["client", "gw", "server"]);
     assert_eq!(names(&t, &w.legs[1]), ["server", "client"]);
@@ -272,7 +237,7 @@ fn hairpin_nat_without_snat_answers_from_the_wrong_address() {
 #[test]
 fn an_ipv6_ping_via_link_local_next_hops_goes_there_and_back() {
     let t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
-    let w = network::walk(&t, &query6(ping6(), "2001:db8:2::2", None));
+    let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", None));
     assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
     assert_eq!(w.source.as_ref().unwrap().addr, Some(ip("2001:db8:1::2")));
     let first = w.legs[0].hops[0].egress.as_ref().unwrap();
@@ -283,7 +248,7 @@ fn an_ipv6_ping_via_link_local_next_hops_goes_there_and_back() {
 #[test]
 fn an_ipv6_neighbour_that_never_answers_gets_address_unreachable_code_3_from_the_middle_hop() {
     let t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
-    let w = network::walk(&t, &query6(ping6(), "2001:db8:2::9", None));
+    let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::9", None));
     assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
     let error = &w.legs[1];
     assert_eq!(
@@ -301,8 +266,8 @@ fn an_ipv6_neighbour_that_never_answers_gets_address_unreachable_code_3_from_the
 #[test]
 fn an_ipv6_packet_too_big_for_the_next_link_gets_packet_too_big_back() {
     let mut t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
-    t.nodes[1].host.interfaces[1].mtu = Some(1280);
-    let w = network::walk(&t, &query6(ping6(), "2001:db8:2::2", Some(1400)));
+    set_mtu(&mut t, 1, "eth1", 1280);
+    let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", Some(1400)));
     // Routers never fragment IPv6: "packet too big" comes back, and the sender fragments
     // the next echo request itself.
     assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
@@ -346,5 +311,32 @@ fn a_neighbour_the_sender_lists_as_failed_on_an_inferred_link_fails_there() {
         failed.outcome,
         Outcome::Fails { leg: 0, hop: 1 },
         "{failed:#?}"
+    );
+}
+
+#[test]
+fn an_advertised_prefix_overlapping_the_senders_network_keeps_the_answer_on_the_far_link() {
+    // The server's link was also given 2001:db8:1::/64 (a radvd prefix that overlaps the
+    // client's network): the answer to 2001:db8:1::2 is for its own link, where nobody
+    // answers neighbour discovery for it.
+    let mut n = Net::new();
+    let (c, r, s) = (n.host("client"), n.host("router"), n.host("server"));
+    n.iface(c, "eth0", &["2001:db8:1::2/64"])
+        .route(c, "::/0", Some("fe80::1"), Some("eth0"));
+    n.iface(r, "eth0", &["2001:db8:1::1/64", "fe80::1/64"])
+        .iface(r, "eth1", &["2001:db8:2::1/64", "fe80::1/64"])
+        .forwarding(r);
+    n.iface(s, "eth0", &["2001:db8:2::2/64", "2001:db8:1::99/64"])
+        .route(s, "::/0", Some("fe80::1"), Some("eth0"));
+    n.link("left", &[(c, "eth0"), (r, "eth0")])
+        .link("right", &[(r, "eth1"), (s, "eth0")]);
+    let t = n.build();
+    let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", None));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 1, hop: 0 }, "{w:#?}");
+    assert_eq!(
+        w.legs[1].end,
+        LegEnd::Stopped(Stop::Neighbour {
+            next_hop: ip("2001:db8:1::2")
+        })
     );
 }
