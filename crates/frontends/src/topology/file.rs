@@ -399,7 +399,7 @@ fn inline_host(source: &SourceFile, doc: &HostDoc, stub: bool) -> Result<Host, P
             up: true,
             mtu: iface.get_ref().mtu.as_ref().map(|m| *m.get_ref()),
             addrs: Vec::new(),
-            master: None,
+            ..Interface::default()
         };
         for a in &iface.get_ref().addresses {
             let addr = if_addr(source, a, &out.addrs)?;
@@ -470,7 +470,7 @@ fn loopback() -> Interface {
             plain_addr(IpAddr::V4(Ipv4Addr::LOCALHOST), 8, Scope::Host),
             plain_addr(IpAddr::V6(Ipv6Addr::LOCALHOST), 128, Scope::Host),
         ],
-        master: None,
+        ..Interface::default()
     }
 }
 
