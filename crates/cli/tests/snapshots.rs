@@ -440,6 +440,24 @@ fn path_a_pmtu_black_hole_names_where_the_error_is_dropped() {
 }
 
 #[test]
+fn path_two_snapshots_linked_by_their_shared_subnet() {
+    let pair = "crates/frontends/tests/fixtures/topology/pair";
+    text_and_json(
+        "path_pair",
+        &[
+            "path",
+            "--host",
+            &format!("{pair}/alpha.snap"),
+            "--host",
+            &format!("{pair}/beta.snap"),
+            "ping",
+            "2001:db8:1::1",
+            "2001:db8:1::2",
+        ],
+    );
+}
+
+#[test]
 fn path_a_ping_between_host_names_works() {
     insta::assert_snapshot!(
         "path_ping_names",

@@ -890,7 +890,7 @@ pub(crate) fn assumptions(a: &PathAnswer<'_>) -> Vec<Assumed> {
                         None,
                         "inferred_link",
                         format!(
-                            "the link {} is inferred ({}): other hosts may share it",
+                            "the link {} ({}): other hosts may share it",
                             l.name,
                             evidence(topo, &l.evidence)
                         ),
