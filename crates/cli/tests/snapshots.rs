@@ -467,58 +467,19 @@ fn path_a_ping_between_host_names_works() {
 
 #[test]
 fn path_input_errors_name_what_is_wrong() {
-    let errors: Vec<String> = [
-        // An address no host has, one that needs a port, a bind address not the sender's.
-        vec![
-            "path",
-            "--topology",
-            PATH_BLACKHOLE,
-            "tcp",
-            "10.9.9.9:1",
-            "server:443",
-        ],
-        vec![
-            "path",
-            "--topology",
-            PATH_BLACKHOLE,
-            "tcp",
-            "client",
-            "server",
-        ],
-        vec![
-            "path",
-            "--topology",
-            PATH_BLACKHOLE,
-            "-I",
-            "10.0.2.1",
-            "ping",
-            "client",
-            "server",
-        ],
-        vec![
-            "path",
-            "--topology",
-            PATH_BLACKHOLE,
-            "-I",
-            "eth0",
-            "ping",
-            "client",
-            "server",
-        ],
-        vec![
-            "path",
-            "--topology",
-            PATH_BLACKHOLE,
-            "tcp",
-            "client",
-            "10.0.2.2:443",
-            "in",
-            "eth0",
-        ],
-        vec!["path", "--topology", PATH_BLACKHOLE, "tcp", "client"],
-    ]
-    .iter()
-    .map(|args| run(args))
-    .collect();
+    // An address no host has, one that needs a port, a bind address not the sender's, an
+    // interface to bind, `in`, too few words.
+    let packets: [&[&str]; 6] = [
+        &["tcp", "10.9.9.9:1", "server:443"],
+        &["tcp", "client", "server"],
+        &["-I", "10.0.2.1", "ping", "client", "server"],
+        &["-I", "eth0", "ping", "client", "server"],
+        &["tcp", "client", "10.0.2.2:443", "in", "eth0"],
+        &["tcp", "client"],
+    ];
+    let errors: Vec<String> = packets
+        .iter()
+        .map(|p| run(&[&["path", "--topology", PATH_BLACKHOLE][..], p].concat()))
+        .collect();
     insta::assert_snapshot!("path_input_errors", errors.join("\n"));
 }

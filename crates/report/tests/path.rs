@@ -5,31 +5,16 @@
 
 mod schema;
 
-use model::host::Socket;
 use model::packet::IpProto;
 use model::topology::{NodeKind, StubAnswers, Topology};
 use model::{Family, Packet, TcpFlags, L4};
 use network::Query;
 use report::path::{PathAnswer, PathFacts};
 use std::net::IpAddr;
-use testgen::topology::{two_hosts_through_a_router, Net};
+use testgen::topology::{asymmetric_routers, two_hosts_through_a_router, Net};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
-}
-
-/// `node` listens on TCP `port` on every address.
-fn listen(t: &mut Topology, node: usize, port: u16) {
-    let host = &mut t.nodes[node].host;
-    host.known.sockets = true;
-    host.sockets.push(Socket {
-        proto: IpProto::Tcp,
-        addr: ip("::"),
-        port,
-        device: None,
-        process: None,
-        dual_stack: true,
-    });
 }
 
 /// `a -- r -- b` (10.0.1.0/24, 10.0.2.0/24, fd00:1::/64, fd00:2::/64), `b` listening on
@@ -42,10 +27,12 @@ fn lab(router_rules: Option<&str>) -> (Net, [usize; 3]) {
     (n, [a, r, b])
 }
 
+/// The topology, `b` listening on TCP 443 (IPv4 and IPv6).
 fn built(n: &Net, b: usize) -> Topology {
-    let mut t = n.build();
-    listen(&mut t, b, 443);
-    t
+    let mut n = n.clone();
+    n.listen(b, IpProto::Tcp, "0.0.0.0:443")
+        .listen(b, IpProto::Tcp, "[::]:443");
+    n.build()
 }
 
 fn ping() -> L4 {
@@ -377,28 +364,12 @@ fn an_answer_coming_back_another_way_is_dropped_by_a_stateful_firewall_that_neve
 {
     // client -- r1 -- server on the way there; the server's default route is r2, whose
     // FORWARD accepts only established flows and new SYNs from its inside.
-    let mut n = Net::new();
-    let c = n.host("client");
-    let r1 = n.host("r1");
-    let r2 = n.host("r2");
-    let s = n.host("server");
-    n.iface(c, "eth0", &["10.0.1.2/24"])
-        .route(c, "10.0.2.0/24", Some("10.0.1.1"), Some("eth0"));
-    n.iface(r1, "eth0", &["10.0.1.1/24"])
-        .iface(r1, "eth1", &["10.0.2.1/24"])
-        .forwarding(r1);
-    n.iface(r2, "eth0", &["10.0.1.3/24"])
-        .iface(r2, "eth1", &["10.0.2.3/24"])
-        .forwarding(r2)
-        .iptables(
-            r2,
-            Family::Ip,
-            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A FORWARD -i eth1 -o eth0 -p tcp --syn -j ACCEPT\nCOMMIT\n",
-        );
-    n.iface(s, "eth0", &["10.0.2.2/24"])
-        .route(s, "default", Some("10.0.2.3"), Some("eth0"));
-    n.link("lan", &[(c, "eth0"), (r1, "eth0"), (r2, "eth0")])
-        .link("dmz", &[(r1, "eth1"), (r2, "eth1"), (s, "eth0")]);
+    let (mut n, [c, _, r2, s]) = asymmetric_routers();
+    n.iptables(
+        r2,
+        Family::Ip,
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A FORWARD -i eth1 -o eth0 -p tcp --syn -j ACCEPT\nCOMMIT\n",
+    );
     let (text, json) = snap(
         "asymmetric_stateful",
         &built(&n, s),
