@@ -391,3 +391,19 @@ fn a_rate_limit_on_the_router_leaves_the_walk_undecided_with_its_branches() {
     assert!(text.starts_with("UNDECIDED at r (the way there)"), "{text}");
     assert!(text.contains("branches"), "{text}");
 }
+
+#[test]
+fn tcp_learns_the_path_mtu_from_the_first_full_size_segment_and_then_works() {
+    let (mut n, [a, r, b]) = lab(None);
+    n.mtu(r, "eth1", 1400);
+    let (text, _) = snap(
+        "tcp_learns_mtu",
+        &built(&n, b),
+        &query(a, syn(443), "10.0.2.2", Some(1500)),
+    );
+    assert!(text.starts_with("WORKS"), "{text}");
+    assert!(
+        text.contains("a SYN/ACK from 10.0.2.2 (b): connect() succeeds\n                 the first full-size segment gets ICMP fragmentation needed (mtu 1400) from 10.0.1.1 (r)"),
+        "{text}"
+    );
+}

@@ -431,26 +431,38 @@ pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
             .then(|| words::errno_line(&sender_view(&sender.host, request, back), request))
             .flatten()
     };
-    let mut lines = Vec::new();
+    let tcp = matches!(request.l4, L4::Tcp { .. });
+    // A "too big" that reached the sender before it sent again smaller: for TCP about the
+    // first full-size segment, after the handshake; otherwise about the first packet.
+    let mut learned = Vec::new();
     if let Some((error, from)) = v.learned {
         let mtu = a.walk.path_mtu.unwrap_or_default();
-        lines.push(format!(
-            "first {} (mtu {mtu}) from {} ({})",
+        learned.push(format!(
+            "{} {} (mtu {mtu}) from {} ({})",
+            if tcp {
+                "the first full-size segment gets"
+            } else {
+                "first"
+            },
             error_kind(&error.l4),
             error.src,
             node(topo, from)
         ));
         if echo {
-            lines.extend(ping_error(error, Some(mtu)));
+            learned.extend(ping_error(error, Some(mtu)));
         }
-        lines.push(format!(
+        learned.push(format!(
             "the sender's kernel lowers its path MTU to {mtu} and sends again{}",
-            if matches!(request.l4, L4::Tcp { .. }) {
+            if tcp {
                 " in smaller segments"
             } else {
                 " in fragments"
             }
         ));
+    }
+    let mut lines = Vec::new();
+    if !tcp {
+        lines.append(&mut learned);
     }
     match &v.sees {
         SenderSees::Answer { from } => {
@@ -485,6 +497,7 @@ pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
                 }
                 _ => format!("the answer, from {}", addr_of(topo, *from)),
             });
+            lines.append(&mut learned);
             if let Some(data) = a.walk.legs.iter().rev().find(|l| l.role == LegRole::Data) {
                 lines.push(format!(
                     "a full-size segment ({} bytes) is acknowledged",
@@ -594,6 +607,8 @@ pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
         },
         SenderSees::Unknown => lines.push("cannot be said: see why below".to_string()),
     }
+    // Not placed after a handshake: it came first.
+    lines.splice(0..0, learned);
     lines
 }
 
