@@ -479,8 +479,10 @@ pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
                         .find(|l| l.role == LegRole::Request)
                         .and_then(|l| l.hops.first())
                         .map_or(p.len, |h| h.packet.len);
+                    // After a "too big", the echo request answered is the next one.
+                    let seq = if v.learned.is_some() { 2 } else { 1 };
                     let ping = format!(
-                        " (ping: `{} bytes from {from}: icmp_seq=1`)",
+                        " (ping: `{} bytes from {from}: icmp_seq={seq}`)",
                         sent.saturating_sub(header)
                     );
                     format!(
