@@ -7,11 +7,11 @@
 #![allow(clippy::print_stderr)]
 
 use model::topology::Topology;
-use model::{Packet, L4};
+use model::{Packet, TcpFlags, L4};
 use network::Query;
-use oracle::topology::{Ping, TestNetwork};
+use oracle::topology::{Ping, SocketError, TcpProbe, TcpSeen, TestNetwork};
 use report::path::{PathAnswer, PathFacts};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
 use testgen::kernel_tests::{assert_no_namespaces_of_this_process, kernel_tests_enabled};
@@ -42,6 +42,21 @@ fn answer(t: &Topology, from: usize, dst: IpAddr, size: Option<u16>) -> String {
     };
     let mut packet = Packet::new(unspecified, dst, l4);
     packet.len = size.unwrap_or(if dst.is_ipv6() { 104 } else { 84 });
+    render(t, from, packet, size)
+}
+
+/// The path answer's text for a TCP connection from node `from` to `dst`.
+fn tcp_answer(t: &Topology, from: usize, dst: SocketAddr) -> String {
+    let any: IpAddr = "0.0.0.0".parse().unwrap();
+    let l4 = L4::Tcp {
+        sport: 40000,
+        dport: dst.port(),
+        flags: TcpFlags::SYN,
+    };
+    render(t, from, Packet::new(any, dst.ip(), l4), None)
+}
+
+fn render(t: &Topology, from: usize, packet: Packet, size: Option<u16>) -> String {
     let q = Query {
         from,
         packet,
@@ -176,5 +191,85 @@ fn fragmentation_needed_from_the_router_is_quoted_as_ping_prints_it() {
         "10.0.2.2",
         Some(1500),
         2,
+    );
+}
+
+/// Connects for real on `t` and checks that the errno the answer names is the one
+/// `connect()` got.
+fn judged_tcp(name: &str, t: &Topology, from: usize, dst: &str, errno: &str) {
+    if !kernel_tests_enabled(name) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dst: SocketAddr = dst.parse().unwrap();
+    let text = tcp_answer(t, from, dst);
+    assert!(
+        text.contains(&format!(": {errno} ")),
+        "{name}: the answer does not name {errno}:\n{text}"
+    );
+    let mut net = TestNetwork::build(t).expect("the topology builds");
+    let probe = TcpProbe {
+        dst,
+        listener: None,
+        write: 0,
+        timeout: Duration::from_secs(5),
+    };
+    let seen = net
+        .tcp(&t.nodes[from].name, &probe)
+        .expect("the probe runs");
+    drop(net);
+    assert_no_namespaces_of_this_process();
+    let got = match seen.seen {
+        TcpSeen::Failed(SocketError::Refused) => "ECONNREFUSED",
+        TcpSeen::Failed(SocketError::HostUnreachable) => "EHOSTUNREACH",
+        TcpSeen::Failed(SocketError::NetUnreachable) => "ENETUNREACH",
+        TcpSeen::Failed(SocketError::TimedOut) => "ETIMEDOUT",
+        other => panic!("{name}: connect() saw {other:?}; the answer:\n{text}"),
+    };
+    assert_eq!(got, errno, "{name}: the answer:\n{text}");
+    // "fails after ~N s" / "fails at once": the error came about that late.
+    if let Some((_, after)) = text.split_once("fails after ~") {
+        let secs: f64 = after.split(' ').next().unwrap().parse().unwrap();
+        assert!(
+            (seen.elapsed.as_secs_f64() - secs).abs() < 1.0,
+            "{name}: the answer says ~{secs} s, connect() took {:?}",
+            seen.elapsed
+        );
+    } else if text.contains("fails at once") {
+        assert!(
+            seen.elapsed < Duration::from_millis(500),
+            "{name}: took {:?}",
+            seen.elapsed
+        );
+    }
+    eprintln!("{name}: connect() got {got}, as the answer says");
+}
+
+#[test]
+fn a_router_reject_is_connection_refused_as_the_answer_says() {
+    let (mut n, [a, r, _]) = two_hosts_through_a_router();
+    n.iptables(
+        r,
+        model::Family::Ip,
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp --dport 443 -j REJECT\nCOMMIT\n",
+    );
+    judged_tcp(
+        "path_kernel_tcp_reject",
+        &n.build(),
+        a,
+        "10.0.2.2:443",
+        "ECONNREFUSED",
+    );
+}
+
+#[test]
+fn a_router_that_cannot_resolve_the_destination_is_host_unreachable_as_the_answer_says() {
+    let (n, [a, _, _]) = two_hosts_through_a_router();
+    judged_tcp(
+        "path_kernel_tcp_arp_fails",
+        &n.build(),
+        a,
+        "10.0.2.9:443",
+        "EHOSTUNREACH",
     );
 }

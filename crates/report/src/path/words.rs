@@ -426,10 +426,21 @@ pub(crate) fn seen(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Vec<String> {
     // modelled.
     let linux = sender.kind == NodeKind::Linux;
     let echo = linux && is_echo(request);
+    // A hop's neighbour resolution gives up after its probes (3 of them, 1 s apart, by
+    // default): its error, and the errno, come that late.
+    let resolving = v.at.and_then(|(leg, _)| {
+        matches!(
+            a.walk.legs[leg].end,
+            LegEnd::Stopped(Stop::Neighbour { .. })
+        )
+        .then_some(3)
+    });
     let errno = |back: Option<&Packet>| {
-        linux
-            .then(|| words::errno_line(&sender_view(&sender.host, request, back), request))
-            .flatten()
+        let mut view = sender_view(&sender.host, request, back);
+        if back.is_some() && view.errno.is_some() {
+            view.errno_after_secs = view.errno_after_secs.max(resolving);
+        }
+        linux.then(|| words::errno_line(&view, request)).flatten()
     };
     let tcp = matches!(request.l4, L4::Tcp { .. });
     // A "too big" that reached the sender before it sent again smaller: for TCP about the
