@@ -273,3 +273,28 @@ fn a_router_that_cannot_resolve_the_destination_is_host_unreachable_as_the_answe
         "EHOSTUNREACH",
     );
 }
+
+#[test]
+fn the_senders_own_failed_neighbour_is_host_unreachable_as_the_answer_says() {
+    let (n, [a, _, _]) = two_hosts_through_a_router();
+    judged_tcp(
+        "path_kernel_tcp_sender_arp_fails",
+        &n.build(),
+        a,
+        "10.0.1.9:443",
+        "EHOSTUNREACH",
+    );
+}
+
+#[test]
+fn no_route_back_is_a_timeout_as_the_answer_says() {
+    let (mut n, [a, _, b]) = two_hosts_through_a_router();
+    n.unroute(b, "0.0.0.0/0");
+    judged_tcp(
+        "path_kernel_tcp_no_route_back",
+        &n.build(),
+        a,
+        "10.0.2.2:443",
+        "ETIMEDOUT",
+    );
+}
