@@ -103,6 +103,7 @@ pub enum Command {
     ExplainTrace(crate::cmd_log::ExplainTraceArgs),
     Conntrack(crate::cmd_log::ConntrackArgs),
     Pcap(crate::cmd_pcap::PcapArgs),
+    Path(crate::cmd_path::PathArgs),
 }
 
 /// `whyblocked verify`.

@@ -159,12 +159,9 @@ impl Config {
         let format = if args.json {
             Format::Json
         } else {
-            let color = match args.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => stdout_is_terminal && !no_color,
-            };
-            Format::Text { color }
+            Format::Text {
+                color: paints(args.color, stdout_is_terminal, no_color),
+            }
         };
 
         Ok(Config {
@@ -195,9 +192,27 @@ impl Config {
 
     /// [`Config::from_args`] with the real terminal and environment.
     pub fn from_env(args: &Args) -> Result<Config, Error> {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Config::from_args(args, std::io::stdout().is_terminal(), no_color)
+        Config::from_args(args, std::io::stdout().is_terminal(), no_color())
     }
+}
+
+/// Whether `--color CHOICE` paints, on a terminal or not, with `NO_COLOR` set or not.
+fn paints(choice: ColorChoice, stdout_is_terminal: bool, no_color: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stdout_is_terminal && !no_color,
+    }
+}
+
+/// The `NO_COLOR` variable is set and not empty.
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Whether `--color CHOICE` paints this process's standard output.
+pub fn paints_stdout(choice: ColorChoice) -> bool {
+    paints(choice, std::io::stdout().is_terminal(), no_color())
 }
 
 fn read_source(path: &Path) -> Result<SourceFile, Error> {

@@ -7,6 +7,7 @@
 pub mod args;
 pub mod cmd_counters;
 pub mod cmd_log;
+pub mod cmd_path;
 pub mod cmd_pcap;
 pub mod cmd_snapshot;
 pub mod cmd_trace;
@@ -141,6 +142,7 @@ where
         Some(args::Command::ExplainTrace(a)) => cmd_log::run_explain_trace(a, out),
         Some(args::Command::Conntrack(a)) => cmd_log::run_conntrack(a, out),
         Some(args::Command::Pcap(a)) => cmd_pcap::run(a, out),
+        Some(args::Command::Path(a)) => cmd_path::run(a, out),
         None => run(&Config::from_env(&args)?, out),
     }
 }

@@ -403,3 +403,83 @@ fn c1_no_blank_interface_in_any_snapshot() {
         }
     }
 }
+
+const PATH_STORY1: &str = "crates/frontends/tests/fixtures/topology/story1/topology.toml";
+const PATH_BLACKHOLE: &str = "crates/cli/tests/fixtures/path/blackhole.toml";
+
+#[test]
+fn path_story1_from_the_zos_stub_through_the_ufw_router() {
+    text_and_json(
+        "path_story1",
+        &[
+            "path",
+            "--topology",
+            PATH_STORY1,
+            "tcp",
+            "zos",
+            "10.1.0.2:2175",
+        ],
+    );
+}
+
+#[test]
+fn path_a_pmtu_black_hole_names_where_the_error_is_dropped() {
+    text_and_json(
+        "path_blackhole",
+        &[
+            "path",
+            "--topology",
+            PATH_BLACKHOLE,
+            "tcp",
+            "client",
+            "10.0.2.2:443",
+            "--size",
+            "1500",
+        ],
+    );
+}
+
+#[test]
+fn path_two_snapshots_linked_by_their_shared_subnet() {
+    let pair = "crates/frontends/tests/fixtures/topology/pair";
+    text_and_json(
+        "path_pair",
+        &[
+            "path",
+            "--host",
+            &format!("{pair}/alpha.snap"),
+            "--host",
+            &format!("{pair}/beta.snap"),
+            "ping",
+            "2001:db8:1::1",
+            "2001:db8:1::2",
+        ],
+    );
+}
+
+#[test]
+fn path_a_ping_between_host_names_works() {
+    insta::assert_snapshot!(
+        "path_ping_names",
+        run(&["path", "--topology", PATH_STORY1, "ping", "laptop", "zos"])
+    );
+}
+
+#[test]
+fn path_input_errors_name_what_is_wrong() {
+    // An address no host has, one that needs a port, a bind address not the sender's, an
+    // interface to bind, `in`, too few words.
+    let packets: [&[&str]; 6] = [
+        &["tcp", "10.9.9.9:1", "server:443"],
+        &["tcp", "client", "server"],
+        &["-I", "10.0.2.1", "ping", "client", "server"],
+        &["-I", "eth0", "ping", "client", "server"],
+        &["tcp", "client", "10.0.2.2:443", "in", "eth0"],
+        &["tcp", "client"],
+    ];
+    let errors: Vec<String> = packets
+        .iter()
+        .map(|p| run(&[&["path", "--topology", PATH_BLACKHOLE][..], p].concat()))
+        .collect();
+    insta::assert_snapshot!("path_input_errors", errors.join("\n"));
+}

@@ -6,6 +6,7 @@
 //! | answer kind (command)                 | text                      | JSON: renderer, schema type, `schema_version` |
 //! |---------------------------------------|---------------------------|------------------------------------------------|
 //! | the main answer (`whyblocked PACKET`) | [`answer::text::render`]  | [`answer::json::render`], [`answer::json::Report`], 2 |
+//! | a walk across hosts (`path`)          | [`path::text::render`]    | [`path::json::render`], [`path::json::PathJson`], 1 |
 //! | a capture (`pcap`)                    | [`capture::text::render`] | [`capture::json::render`], [`capture::json::CaptureJson`], 1 |
 //! | a firewall log (`log`)                | [`log::text::render`]     | [`log::json::render`], [`log::json::LogJson`], 1 |
 //! | a trace file (`explain-trace`)        | [`traces::text::render`]  | [`traces::json::render`], [`traces::json::TracesJson`], 1 |
@@ -39,6 +40,7 @@ pub mod counters;
 pub mod diagnostic;
 pub mod evidence_json;
 pub mod log;
+pub mod path;
 pub mod trace;
 pub mod traces;
 pub mod verify;

@@ -419,6 +419,33 @@ pub fn two_hosts_through_a_router() -> (Net, [usize; 3]) {
     (n, [a, r, b])
 }
 
+/// An asymmetric way back: `client` (10.0.1.2) reaches 10.0.2.0/24 through router `r1`
+/// (10.0.1.1 | 10.0.2.1), and `server` (10.0.2.2) answers through its default route, router
+/// `r2` (10.0.1.3 | 10.0.2.3), which the request never crossed; both links hold three
+/// hosts. No firewall anywhere. Returns the builder and (client, r1, r2, server).
+pub fn asymmetric_routers() -> (Net, [usize; 4]) {
+    let mut n = Net::new();
+    let (c, r1, r2, s) = (
+        n.host("client"),
+        n.host("r1"),
+        n.host("r2"),
+        n.host("server"),
+    );
+    n.iface(c, "eth0", &["10.0.1.2/24"])
+        .route(c, "10.0.2.0/24", Some("10.0.1.1"), Some("eth0"));
+    n.iface(r1, "eth0", &["10.0.1.1/24"])
+        .iface(r1, "eth1", &["10.0.2.1/24"])
+        .forwarding(r1);
+    n.iface(r2, "eth0", &["10.0.1.3/24"])
+        .iface(r2, "eth1", &["10.0.2.3/24"])
+        .forwarding(r2);
+    n.iface(s, "eth0", &["10.0.2.2/24"])
+        .route(s, "default", Some("10.0.2.3"), Some("eth0"));
+    n.link("lan", &[(c, "eth0"), (r1, "eth0"), (r2, "eth0")])
+        .link("dmz", &[(r1, "eth1"), (r2, "eth1"), (s, "eth0")]);
+    (n, [c, r1, r2, s])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

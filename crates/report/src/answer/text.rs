@@ -38,7 +38,7 @@ const LABEL: usize = 15;
 const MAX_TEXT_PAD: usize = 64;
 
 #[derive(Clone, Copy)]
-enum Style {
+pub(crate) enum Style {
     Bold,
     Red,
     Green,
@@ -46,12 +46,12 @@ enum Style {
     Dim,
 }
 
-struct Painter {
-    color: bool,
+pub(crate) struct Painter {
+    pub(crate) color: bool,
 }
 
 impl Painter {
-    fn paint(&self, s: &str, style: Style) -> String {
+    pub(crate) fn paint(&self, s: &str, style: Style) -> String {
         if !self.color || s.is_empty() {
             return s.to_string();
         }
@@ -151,14 +151,14 @@ pub fn render_path<W: Write>(
     path(w, &p, answer.ruleset, answer.host, answer.outcome.primary())
 }
 
-struct Section<'w, 'p, W: Write> {
-    w: &'w mut W,
-    p: &'p Painter,
+pub(crate) struct Section<'w, 'p, W: Write> {
+    pub(crate) w: &'w mut W,
+    pub(crate) p: &'p Painter,
 }
 
 impl<W: Write> Section<'_, '_, W> {
     /// `  label          first line` then continuation lines under it.
-    fn field<I, S>(&mut self, label: &str, lines: I) -> io::Result<()>
+    pub(crate) fn field<I, S>(&mut self, label: &str, lines: I) -> io::Result<()>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -183,6 +183,21 @@ impl<W: Write> Section<'_, '_, W> {
     }
 
     fn decided(&mut self, answer: &Answer<'_>, trace: &Trace) -> io::Result<()> {
+        self.decider(answer, trace)?;
+        self.field("fate", [words::fate_sentence(&trace.fate)])?;
+        if let Some(cause) = &trace.cause {
+            self.field("reason", words::reason(cause, answer.ruleset))?;
+        }
+        let sees = words::sender_sees(trace, answer.host);
+        if !sees.is_empty() {
+            self.field("sender sees", sees)?;
+        }
+        Ok(())
+    }
+
+    /// What decided: the rule or policy (with how it was reached), its owner, the zone
+    /// and what an earlier table's accept did not save.
+    pub(crate) fn decider(&mut self, answer: &Answer<'_>, trace: &Trace) -> io::Result<()> {
         let rs = answer.ruleset;
         match &trace.decider {
             Decider::Rule(at) => {
@@ -254,14 +269,6 @@ impl<W: Write> Section<'_, '_, W> {
         if let Some(x) = &answer.facts.cross_table {
             self.field("not saved by", words::cross_table(rs, x, &trace.fate))?;
         }
-        self.field("fate", [words::fate_sentence(&trace.fate)])?;
-        if let Some(cause) = &trace.cause {
-            self.field("reason", words::reason(cause, rs))?;
-        }
-        let sees = words::sender_sees(trace, answer.host);
-        if !sees.is_empty() {
-            self.field("sender sees", sees)?;
-        }
         Ok(())
     }
 
@@ -283,7 +290,7 @@ impl<W: Write> Section<'_, '_, W> {
         Ok(())
     }
 
-    fn undecided(&mut self, rs: &Ruleset, outcome: &Outcome) -> io::Result<()> {
+    pub(crate) fn undecided(&mut self, rs: &Ruleset, outcome: &Outcome) -> io::Result<()> {
         let mut sites: Vec<String> = Vec::new();
         for b in &outcome.branches {
             for c in &b.choices {
@@ -484,7 +491,7 @@ impl<W: Write> Section<'_, '_, W> {
         self.field(if passed { "why ping works" } else { "ping" }, lines)
     }
 
-    fn remedies(&mut self, remedies: &Remedies) -> io::Result<()> {
+    pub(crate) fn remedies(&mut self, remedies: &Remedies) -> io::Result<()> {
         let Some(primary) = remedies.primary() else {
             return Ok(());
         };
@@ -521,6 +528,17 @@ impl<W: Write> Section<'_, '_, W> {
 
     /// The steps of one remedy, what it opens, its caveats and whether it lasts.
     fn remedy_lines(&self, r: &Remedy) -> Vec<String> {
+        let passes = r.exchange.as_ref().is_none_or(|x| {
+            x.steps
+                .first()
+                .is_some_and(analysis::remedy::exchange::ExchangeStep::passed)
+        });
+        self.remedy_lines_passing(r, passes)
+    }
+
+    /// [`Self::remedy_lines`], with whether the remedy lets the packet through decided by
+    /// the caller (the path answer walks the whole exchange again with it).
+    pub(crate) fn remedy_lines_passing(&self, r: &Remedy, passes: bool) -> Vec<String> {
         let mut lines: Vec<String> = r
             .steps
             .iter()
@@ -529,11 +547,6 @@ impl<W: Write> Section<'_, '_, W> {
                 analysis::remedy::Step::AddLine { .. } => words::step(s),
             })
             .collect();
-        let passes = r.exchange.as_ref().is_none_or(|x| {
-            x.steps
-                .first()
-                .is_some_and(analysis::remedy::exchange::ExchangeStep::passed)
-        });
         lines.push(format!(
             "({})",
             words::fix_note(&r.opens, &r.caveats, passes)
@@ -607,7 +620,7 @@ fn file_and_place(loc: &str) -> Option<(&str, &str)> {
     }
 }
 
-fn path<W: Write>(
+pub(crate) fn path<W: Write>(
     w: &mut W,
     p: &Painter,
     rs: &Ruleset,

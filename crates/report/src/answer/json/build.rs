@@ -163,7 +163,7 @@ pub(super) fn cross_table(rs: &Ruleset, x: &analysis::CrossTable, trace: &Trace)
     }
 }
 
-pub(super) fn packet(p: &Packet) -> PacketJson {
+pub(crate) fn packet(p: &Packet) -> PacketJson {
     let ports = p.l4.ports();
     let (icmp_type, icmp_code) = match p.l4 {
         L4::Icmp {
@@ -588,7 +588,7 @@ pub(super) fn reply(r: &Reply, host: &Host) -> ReplyJson {
     }
 }
 
-pub(super) fn fix(r: &Remedies) -> Option<FixJson> {
+pub(crate) fn fix(r: &Remedies) -> Option<FixJson> {
     let primary = r.primary()?;
     Some(FixJson {
         primary: remedy(primary),

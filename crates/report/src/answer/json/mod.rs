@@ -9,7 +9,7 @@
 //! addresses are strings as `ip` prints them.
 
 mod build;
-pub(crate) use build::{response_with_text, sender_view};
+pub(crate) use build::{fix as fix_json, packet as packet_json, response_with_text, sender_view};
 
 use crate::answer::Answer;
 use crate::words;
