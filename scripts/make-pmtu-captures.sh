@@ -28,7 +28,8 @@
 #                       wan0 and not on its lan0. Capture: both interfaces, one pcapng file.
 #
 # Beside each capture: CASE.rules (iptables-save of the namespace whose rule made the case,
-# or of the router, whose error it is, when none did). Every namespace is named wbp*, made here and deleted on
+# or of the router, whose error it is, when none did); router/ is the router's host state
+# (`--host`; pmtu-black-hole.rules is its ruleset, the packets arrive on its lan0). Every namespace is named wbp*, made here and deleted on
 # exit, failure included; the root namespace's firewall, routes and sysctls are never
 # touched; every wait is bounded; only processes started here are stopped, by pid.
 set -euo pipefail
@@ -95,6 +96,13 @@ ip -n "$F" neigh replace 10.1.2.2 lladdr 02:00:00:00:03:02 dev wan0 nud permanen
 ip -n "$R" neigh replace 10.1.2.1 lladdr 02:00:00:00:03:01 dev lan0 nud permanent
 ip -n "$R" neigh replace 10.1.0.2 lladdr 02:00:00:00:02:02 dev wan0 nud permanent
 ip -n "$S" neigh replace 10.1.0.1 lladdr 02:00:00:00:02:01 dev eth0 nud permanent
+
+# The router's host state, for `--host` (its wan0 has the MTU of 1400).
+mkdir -p "$out/router"
+inR ip -j addr > "$out/router/ip-addr.json"
+inR ip -4 -j route show table all > "$out/router/ip-route.json"
+inR ip -j rule > "$out/router/ip-rule.json"
+inR sysctl -a 2>/dev/null | grep -E '^net\.ipv4\.(ip_forward|ip_no_pmtu_disc|conf\.(all|default|lan0|wan0)\.(rp_filter|forwarding))' > "$out/router/sysctl.txt"
 
 # --- the server: answers the 100-byte hello, then reads the 4 KiB -----------------------
 server='import socket

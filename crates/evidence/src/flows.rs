@@ -418,6 +418,7 @@ impl FlowTable {
                     ack: *ack,
                     len: *wire_len,
                     ip_len: d.ip_len,
+                    dont_fragment: d.dont_fragment || d.dst.is_ipv6(),
                     mss: *mss,
                     frame,
                     ts,

@@ -47,6 +47,8 @@ pub struct Segment {
     pub len: u16,
     /// The datagram's IP length.
     pub ip_len: u16,
+    /// IPv4 "don't fragment" (IPv6 routers never fragment: always true there).
+    pub dont_fragment: bool,
     /// The MSS option, when the segment carries one.
     pub mss: Option<u16>,
     pub frame: u64,
@@ -75,6 +77,7 @@ struct Stuck {
     /// The largest data length sent at this sequence number, and its IP length.
     len: u16,
     ip_len: u16,
+    dont_fragment: bool,
     sends: u32,
     first_frame: u64,
     first_ts: u64,
@@ -290,6 +293,7 @@ impl SegmentWatch {
             seq: st.seq,
             len: st.len,
             ip_len: st.ip_len,
+            dont_fragment: st.dont_fragment,
             sends: st.sends,
             first_frame: st.first_frame,
             last_frame: st.last_frame,
@@ -309,7 +313,7 @@ fn resent(w: &mut SideWatch, seq: u32, s: &Segment, after_too_big: bool) {
         Some(st) if st.seq == seq => {
             st.sends = st.sends.saturating_add(1);
             if s.len > st.len {
-                (st.len, st.ip_len) = (s.len, s.ip_len);
+                (st.len, st.ip_len, st.dont_fragment) = (s.len, s.ip_len, s.dont_fragment);
             }
             st.last_frame = s.frame;
             st.last_ts = s.ts;
@@ -327,6 +331,7 @@ fn resent(w: &mut SideWatch, seq: u32, s: &Segment, after_too_big: bool) {
                 seq,
                 len: s.len,
                 ip_len: s.ip_len,
+                dont_fragment: s.dont_fragment,
                 sends,
                 first_frame,
                 first_ts,
@@ -350,9 +355,10 @@ pub struct PmtuVerdict {
     /// The stuck segment's sequence number, relative to its sender's SYN (as Wireshark
     /// shows it).
     pub seq: u32,
-    /// Its data length and IP length on the wire.
+    /// Its data length and IP length on the wire, and whether it may not be fragmented.
     pub len: u16,
     pub ip_len: u16,
+    pub dont_fragment: bool,
     /// How many times it was captured being sent (the first and the retransmissions).
     pub sends: u32,
     pub first_frame: u64,
@@ -405,6 +411,7 @@ mod tests {
             ack,
             len,
             ip_len: len + 52,
+            dont_fragment: true,
             mss: (flags & SYN != 0).then_some(1460),
             frame,
             ts: frame * 200_000_000,

@@ -19,6 +19,7 @@ pub mod text;
 
 mod finding;
 mod notes;
+mod pmtu;
 mod tls;
 
 use crate::words;

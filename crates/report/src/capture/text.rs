@@ -4,7 +4,7 @@
 use super::finding::{answered_by, fine_headline, fine_summary, headline, meaning, summary};
 use super::notes::{duration, format_name, input_notes, placement, reading_notes};
 use super::tls::tls_lines;
-use super::{endpoint, fine_endpoint, plural, proto_name, CaptureAnswer};
+use super::{endpoint, fine_endpoint, plural, pmtu, proto_name, CaptureAnswer};
 use crate::words;
 use analysis::capture::Simulated;
 use evidence::classify::{Finding, FineFlow, Symptom, Working};
@@ -227,8 +227,11 @@ fn finding_text<W: Write>(
             ""
         }
     )?;
-    labelled(w, "seen", &[summary(f, a.host)])?;
-    labelled(w, "means", &[meaning(f)])?;
+    labelled(w, "seen", &[summary(f, a)])?;
+    labelled(w, "means", &[meaning(f, a)])?;
+    if let Symptom::PmtuBlackHole(_) = &f.symptom {
+        labelled(w, "cure", &pmtu::cure(f))?;
+    }
     if let Symptom::IcmpError(v) = &f.symptom {
         if let Some(q) = v.quoted() {
             let mut s = format!(
@@ -253,6 +256,14 @@ fn finding_text<W: Write>(
     }
     if let Some(s) = sim {
         simulation_text(w, s, a)?;
+        if let Symptom::PmtuBlackHole(_) = &f.symptom {
+            // The stuck segment's fate on the host is the diagnosis itself: too big for the
+            // way out, and whether the error it answers gets out.
+            let trace = s.outcome.primary();
+            let mut lines = vec![words::fate_sentence(&trace.fate)];
+            lines.extend(trace.warnings.iter().map(|x| words::warning(a.ruleset, x)));
+            labelled(w, "", &lines)?;
+        }
     }
     Ok(())
 }
