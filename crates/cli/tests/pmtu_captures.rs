@@ -1,0 +1,147 @@
+//! The path-MTU black hole from captures (issue 12), end to end: `whyblocked pcap --json` on
+//! the project's own captures (crates/evidence/tests/fixtures/pcap-pmtu), and, kernel-backed,
+//! on captures made afresh by scripts/make-pmtu-captures.sh in network namespaces, judged
+//! the same way: the kernel's behaviour today, not only a recording of it.
+//!
+//! The four cases: the router drops its own "fragmentation needed" (a black hole, nothing in
+//! the capture); the client's own INPUT drops it (captured, not taken); a firewall between
+//! drops it (captured on its wan0, not on its lan0); nothing drops it (the client shrinks its
+//! segments: no black hole, the error stays a suspicious finding).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixtures() -> PathBuf {
+    repo().join("crates/evidence/tests/fixtures/pcap-pmtu")
+}
+
+/// `whyblocked pcap --json FILE ARGS...`: the exit status and the document.
+fn pcap(file: &Path, args: &[&str]) -> (Option<i32>, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
+        .arg("pcap")
+        .arg("--json")
+        .arg(file)
+        .args(args)
+        .env_remove("CI")
+        .output()
+        .expect("run whyblocked");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file:?}: {e}: {text}"));
+    (out.status.code(), v)
+}
+
+/// The one finding of a black-hole capture, checked for what all of them share: the
+/// client's first full-size segment (1448 bytes, 1500 on the wire, under the server's MSS of
+/// 1460) sent again and again, its 100-byte hello acknowledged.
+fn black_hole(file: &Path, fate: &str) -> Value {
+    let (code, v) = pcap(file, &[]);
+    assert_eq!(code, Some(1), "{file:?}: {v:#}");
+    assert_eq!(v["flows"]["failed"], 1, "{file:?}: {v:#}");
+    let f = &v["findings"][0];
+    assert_eq!(f["kind"], "pmtu_black_hole", "{file:?}: {f:#}");
+    assert_eq!(f["severity"], "failed");
+    let p = &f["pmtu"];
+    assert_eq!(p["sender"], "client");
+    assert_eq!((&p["data_len"], &p["ip_len"]), (&1448.into(), &1500.into()));
+    assert_eq!(p["receiver_mss"], 1460);
+    assert_eq!(p["largest_acked_data_len"], 100);
+    assert!(p["sends"].as_u64().unwrap() >= 3, "{p:#}");
+    assert_eq!(p["too_big"]["fate"], fate, "{p:#}");
+    p.clone()
+}
+
+/// Checks the four captures of `dir` as the kernel made them.
+fn check_captures(dir: &Path) {
+    let p = black_hole(&dir.join("pmtu-black-hole.pcap"), "not_captured");
+    assert_eq!(p["too_big"]["from"], Value::Null);
+
+    let p = black_hole(&dir.join("pmtu-not-taken.pcap"), "not_taken");
+    let t = &p["too_big"];
+    assert_eq!((&t["from"], &t["mtu"]), (&"10.1.2.2".into(), &1400.into()));
+    assert!(t["sends_after"].as_u64().unwrap() >= 2, "{t:#}");
+
+    let file = dir.join("pmtu-one-side.pcapng");
+    let p = black_hole(&file, "one_side_only");
+    let t = &p["too_big"];
+    assert_eq!((&t["seen_on"], &t["missing_on"]), (&[1].into(), &[0].into()));
+    let (_, v) = pcap(&file, &[]);
+    assert_eq!(v["interfaces"][1]["name"], "wan0");
+
+    let (code, v) = pcap(&dir.join("pmtu-recovers.pcap"), &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(v["flows"]["failed"], 0, "{v:#}");
+    let findings = v["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["kind"] == "icmp_error" && f["icmp"]["type"] == 3 && f["icmp"]["code"] == 4),
+        "{v:#}"
+    );
+
+    // On the router, with its ruleset and host state: the stuck segment is too big for
+    // wan0 (MTU 1400), and the router's own OUTPUT stops the error it answers with.
+    let (_, v) = pcap(
+        &dir.join("pmtu-black-hole.pcap"),
+        &[
+            "--rules",
+            &dir.join("pmtu-black-hole.rules").display().to_string(),
+            "--host",
+            &dir.join("router").display().to_string(),
+            "--at",
+            "lan0",
+        ],
+    );
+    let report = &v["findings"][0]["simulation"]["report"];
+    assert_eq!(report["fate"], "routing_failed", "{report:#}");
+    assert_eq!(report["reason"]["code"], "too_big", "{report:#}");
+    assert_eq!(report["packet"]["len"], 1500, "{report:#}");
+    let warnings = report["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w["code"] == "answer_stopped"
+            && w["rule"]["chain"] == "OUTPUT"),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn the_committed_captures_show_each_case() {
+    check_captures(&fixtures());
+}
+
+/// A scratch directory of this test process, removed on drop.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The kernel makes the four cases again, and they read the same.
+#[test]
+fn the_kernel_makes_each_case_again() {
+    if !testgen::kernel_tests::kernel_tests_enabled("the_kernel_makes_each_case_again") {
+        return;
+    }
+    let dir = Scratch(std::env::temp_dir().join(format!("wbp-test-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    // The script bounds its own waits (about 25 s in all); `timeout` bounds the rest.
+    let out = Command::new("timeout")
+        .arg("180")
+        .arg(repo().join("scripts/make-pmtu-captures.sh"))
+        .arg(&dir.0)
+        .output()
+        .expect("run scripts/make-pmtu-captures.sh");
+    assert!(
+        out.status.success(),
+        "make-pmtu-captures.sh: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_captures(&dir.0);
+}
