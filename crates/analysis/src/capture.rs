@@ -139,17 +139,15 @@ pub fn simulate(
     let findings = analysis
         .findings
         .iter()
-        .map(|f| {
-            match &f.symptom {
-                Symptom::IcmpError(e) => {
-                    simulate_one(&f.first_packet, f.interface, f.direction, Some(e))
-                }
-                Symptom::PmtuBlackHole(v) => {
-                    let (stuck, direction) = stuck_segment(f, v);
-                    simulate_one(&stuck, f.interface, direction, None)
-                }
-                _ => simulate_one(&f.first_packet, f.interface, f.direction, None),
+        .map(|f| match &f.symptom {
+            Symptom::IcmpError(e) => {
+                simulate_one(&f.first_packet, f.interface, f.direction, Some(e))
             }
+            Symptom::PmtuBlackHole(v) => {
+                let (stuck, direction) = stuck_segment(f, v);
+                simulate_one(&stuck, f.interface, direction, None)
+            }
+            _ => simulate_one(&f.first_packet, f.interface, f.direction, None),
         })
         .collect();
     let fine = analysis

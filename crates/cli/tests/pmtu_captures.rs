@@ -68,7 +68,10 @@ fn check_captures(dir: &Path) {
     let file = dir.join("pmtu-one-side.pcapng");
     let p = black_hole(&file, "one_side_only");
     let t = &p["too_big"];
-    assert_eq!((&t["seen_on"], &t["missing_on"]), (&[1].into(), &[0].into()));
+    assert_eq!(
+        (&t["seen_on"], &t["missing_on"]),
+        (&[1].into(), &[0].into())
+    );
     let (_, v) = pcap(&file, &[]);
     assert_eq!(v["interfaces"][1]["name"], "wan0");
 
@@ -102,8 +105,9 @@ fn check_captures(dir: &Path) {
     assert_eq!(report["packet"]["len"], 1500, "{report:#}");
     let warnings = report["warnings"].as_array().unwrap();
     assert!(
-        warnings.iter().any(|w| w["code"] == "answer_stopped"
-            && w["rule"]["chain"] == "OUTPUT"),
+        warnings
+            .iter()
+            .any(|w| w["code"] == "answer_stopped" && w["rule"]["chain"] == "OUTPUT"),
         "{report:#}"
     );
 }

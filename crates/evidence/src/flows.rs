@@ -657,7 +657,12 @@ impl FlowTable {
 
     /// Notes an ICMP error on the flow `key` if it is held (a TCP client waits no more; a
     /// too-big error goes to its segment watch too); false if it is not.
-    fn error_on_known_flow(&mut self, key: &FlowKey, seen: IcmpErrorSeen, interface: usize) -> bool {
+    fn error_on_known_flow(
+        &mut self,
+        key: &FlowKey,
+        seen: IcmpErrorSeen,
+        interface: usize,
+    ) -> bool {
         let Some(f) = self.map.get_mut(key) else {
             return false;
         };

@@ -344,7 +344,9 @@ fn resent(w: &mut SideWatch, seq: u32, s: &Segment, after_too_big: bool) {
 }
 
 fn interfaces(mask: u64) -> Vec<usize> {
-    (0..=MAX_IFACE_BIT).filter(|i| mask & bit(*i) != 0).collect()
+    (0..=MAX_IFACE_BIT)
+        .filter(|i| mask & bit(*i) != 0)
+        .collect()
 }
 
 /// The path-MTU black hole signature on one connection.
@@ -436,7 +438,11 @@ mod tests {
         c(&mut w, seg(ACK, big.wrapping_add(2896), S_ISN + 1, 900, 8));
         srv(&mut w, seg(ACK, S_ISN + 1, big, 0, 9));
         for n in 1..sends {
-            let len = if shrink_at_last && n + 1 == sends { 1348 } else { 1448 };
+            let len = if shrink_at_last && n + 1 == sends {
+                1348
+            } else {
+                1448
+            };
             c(&mut w, seg(ACK, big, S_ISN + 1, len, 9 + u64::from(n)));
         }
         w
@@ -451,7 +457,10 @@ mod tests {
         );
         assert_eq!((v.first_frame, v.last_frame), (6, 11));
         assert_eq!(v.span_ns, 5 * 200_000_000);
-        assert_eq!((v.receiver_mss, v.largest_acked), (Some(1460), Some((100, 152))));
+        assert_eq!(
+            (v.receiver_mss, v.largest_acked),
+            (Some(1460), Some((100, 152)))
+        );
         assert_eq!((v.dup_acks, v.too_big), (1, TooBigFate::NotCaptured));
     }
 

@@ -22,7 +22,12 @@ fn load(file: &str) -> CaptureAnalysis {
 /// The one finding of the capture, a black hole.
 fn black_hole(file: &str) -> PmtuVerdict {
     let a = load(file);
-    assert_eq!((a.failed, a.findings.len()), (1, 1), "{file}: {:#?}", a.findings);
+    assert_eq!(
+        (a.failed, a.findings.len()),
+        (1, 1),
+        "{file}: {:#?}",
+        a.findings
+    );
     match &a.findings[0].symptom {
         Symptom::PmtuBlackHole(v) => v.clone(),
         other => panic!("{file}: {other:?}"),

@@ -219,7 +219,10 @@ mod tests {
         syn[12] = 0x80; // 32 bytes of header: 12 of options.
         syn.extend([1, 1, 4, 2, 3, 3, 7, 1]);
         let with_mss = [syn.clone(), vec![2, 4, 0x05, 0x48]].concat();
-        assert_eq!(Packet::new_checked(&with_mss[..]).unwrap().mss_option(), Some(1352));
+        assert_eq!(
+            Packet::new_checked(&with_mss[..]).unwrap().mss_option(),
+            Some(1352)
+        );
         // Cut by the snap length inside the MSS option, or a zero option length.
         let cut = [syn.clone(), vec![2, 4, 0x05]].concat();
         assert_eq!(Packet::new_checked(&cut[..]).unwrap().mss_option(), None);
@@ -227,7 +230,10 @@ mod tests {
         assert_eq!(Packet::new_checked(&zero[..]).unwrap().mss_option(), None);
         let linux = [&SYN_ACK[..12], &[0xa0, 0x02, 0xff, 0xff, 0, 0, 0, 0]].concat();
         let linux = [linux, LINUX_SYN_OPTIONS.to_vec()].concat();
-        assert_eq!(Packet::new_checked(&linux[..]).unwrap().mss_option(), Some(1460));
+        assert_eq!(
+            Packet::new_checked(&linux[..]).unwrap().mss_option(),
+            Some(1460)
+        );
     }
 
     #[test]

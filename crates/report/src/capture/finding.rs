@@ -2,8 +2,8 @@
 //! what the capture shows, what it usually means.
 
 use super::tls::{alert_long, alert_meaning, alert_short, handshake_stage};
-use super::{distance, endpoint, fine_endpoint, plural, pmtu, proto_name, secs, side_name};
 use super::CaptureAnswer;
+use super::{distance, endpoint, fine_endpoint, plural, pmtu, proto_name, secs, side_name};
 use crate::words;
 use engine::ResponseKind;
 use evidence::classify::{
