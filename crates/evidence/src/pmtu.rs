@@ -16,6 +16,7 @@
 //! segment twice.
 
 use crate::tls::Side;
+use model::packet::TcpFlags;
 use std::net::IpAddr;
 
 /// Room TCP options may take in a segment: a segment whose data is within this of the MSS
@@ -31,11 +32,6 @@ const SIZES_KEPT: usize = 8;
 const RECENT_KEPT: usize = 4;
 /// Interface indices beyond this share the last bit of the interface masks.
 const MAX_IFACE_BIT: usize = 63;
-
-const SYN: u8 = 0x02;
-const RST: u8 = 0x04;
-const ACK: u8 = 0x10;
-const FIN: u8 = 0x01;
 
 /// One TCP segment as the watch needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +149,7 @@ impl SegmentWatch {
     /// A segment from `side`, captured on the interface the connection is counted on.
     pub fn segment(&mut self, side: Side, s: &Segment) {
         let i = index(side);
-        if s.flags & SYN != 0 {
+        if s.flags & TcpFlags::SYN.0 != 0 {
             let w = &mut self.sides[i];
             w.isn = Some(s.seq);
             w.mss = s.mss.or(w.mss);
@@ -161,10 +157,10 @@ impl SegmentWatch {
             w.next = 1;
             w.acked = 0;
         }
-        if s.flags & ACK != 0 {
+        if s.flags & TcpFlags::ACK.0 != 0 {
             self.acknowledged(other(side), s);
         }
-        if s.len > 0 && s.flags & (SYN | RST) == 0 {
+        if s.len > 0 && s.flags & (TcpFlags::SYN.0 | TcpFlags::RST.0) == 0 {
             self.data(side, s);
         }
     }
@@ -192,7 +188,7 @@ impl SegmentWatch {
         } else if ack == w.acked
             && before(w.acked, w.next)
             && s.len == 0
-            && s.flags & (SYN | FIN | RST) == 0
+            && s.flags & (TcpFlags::SYN.0 | TcpFlags::FIN.0 | TcpFlags::RST.0) == 0
         {
             w.dup_acks = w.dup_acks.saturating_add(1);
         }
@@ -414,7 +410,7 @@ mod tests {
             len,
             ip_len: len + 52,
             dont_fragment: true,
-            mss: (flags & SYN != 0).then_some(1460),
+            mss: (flags & TcpFlags::SYN.0 != 0).then_some(1460),
             frame,
             ts: frame * 200_000_000,
         }
@@ -427,23 +423,38 @@ mod tests {
         let mut w = SegmentWatch::default();
         let c = |w: &mut SegmentWatch, s: Segment| w.segment(Side::Client, &s);
         let srv = |w: &mut SegmentWatch, s: Segment| w.segment(Side::Server, &s);
-        c(&mut w, seg(SYN, C_ISN, 0, 0, 1));
-        srv(&mut w, seg(SYN | ACK, S_ISN, C_ISN + 1, 0, 2));
-        c(&mut w, seg(ACK, C_ISN + 1, S_ISN + 1, 0, 3));
-        c(&mut w, seg(ACK, C_ISN + 1, S_ISN + 1, 100, 4));
-        srv(&mut w, seg(ACK, S_ISN + 1, C_ISN.wrapping_add(101), 0, 5));
+        c(&mut w, seg(TcpFlags::SYN.0, C_ISN, 0, 0, 1));
+        srv(
+            &mut w,
+            seg(TcpFlags::SYN.0 | TcpFlags::ACK.0, S_ISN, C_ISN + 1, 0, 2),
+        );
+        c(&mut w, seg(TcpFlags::ACK.0, C_ISN + 1, S_ISN + 1, 0, 3));
+        c(&mut w, seg(TcpFlags::ACK.0, C_ISN + 1, S_ISN + 1, 100, 4));
+        srv(
+            &mut w,
+            seg(TcpFlags::ACK.0, S_ISN + 1, C_ISN.wrapping_add(101), 0, 5),
+        );
         let big = C_ISN.wrapping_add(101);
-        c(&mut w, seg(ACK, big, S_ISN + 1, 1448, 6));
-        c(&mut w, seg(ACK, big.wrapping_add(1448), S_ISN + 1, 1448, 7));
-        c(&mut w, seg(ACK, big.wrapping_add(2896), S_ISN + 1, 900, 8));
-        srv(&mut w, seg(ACK, S_ISN + 1, big, 0, 9));
+        c(&mut w, seg(TcpFlags::ACK.0, big, S_ISN + 1, 1448, 6));
+        c(
+            &mut w,
+            seg(TcpFlags::ACK.0, big.wrapping_add(1448), S_ISN + 1, 1448, 7),
+        );
+        c(
+            &mut w,
+            seg(TcpFlags::ACK.0, big.wrapping_add(2896), S_ISN + 1, 900, 8),
+        );
+        srv(&mut w, seg(TcpFlags::ACK.0, S_ISN + 1, big, 0, 9));
         for n in 1..sends {
             let len = if shrink_at_last && n + 1 == sends {
                 1348
             } else {
                 1448
             };
-            c(&mut w, seg(ACK, big, S_ISN + 1, len, 9 + u64::from(n)));
+            c(
+                &mut w,
+                seg(TcpFlags::ACK.0, big, S_ISN + 1, len, 9 + u64::from(n)),
+            );
         }
         w
     }
@@ -474,7 +485,7 @@ mod tests {
     fn a_segment_acknowledged_in_the_end_is_no_black_hole() {
         let mut w = stalled(4, true);
         let acked = C_ISN.wrapping_add(101 + 1348);
-        w.segment(Side::Server, &seg(ACK, S_ISN + 1, acked, 0, 20));
+        w.segment(Side::Server, &seg(TcpFlags::ACK.0, S_ISN + 1, acked, 0, 20));
         assert_eq!(w.black_hole(), None);
     }
 
@@ -496,7 +507,7 @@ mod tests {
         all.too_big(error, 0);
         let big = C_ISN.wrapping_add(101);
         for f in 10..13 {
-            c(&mut all, seg(ACK, big, S_ISN + 1, 1448, f));
+            c(&mut all, seg(TcpFlags::ACK.0, big, S_ISN + 1, 1448, f));
         }
         let v = all.black_hole().expect("not taken");
         assert_eq!(
@@ -522,10 +533,16 @@ mod tests {
     #[test]
     fn nothing_acknowledged_and_no_duplicate_ack_is_not_a_size_problem() {
         let mut w = SegmentWatch::default();
-        w.segment(Side::Client, &seg(SYN, C_ISN, 0, 0, 1));
-        w.segment(Side::Server, &seg(SYN | ACK, S_ISN, C_ISN + 1, 0, 2));
+        w.segment(Side::Client, &seg(TcpFlags::SYN.0, C_ISN, 0, 0, 1));
+        w.segment(
+            Side::Server,
+            &seg(TcpFlags::SYN.0 | TcpFlags::ACK.0, S_ISN, C_ISN + 1, 0, 2),
+        );
         for f in 3..7 {
-            w.segment(Side::Client, &seg(ACK, C_ISN + 1, S_ISN + 1, 1448, f));
+            w.segment(
+                Side::Client,
+                &seg(TcpFlags::ACK.0, C_ISN + 1, S_ISN + 1, 1448, f),
+            );
         }
         assert_eq!(w.black_hole(), None);
     }
