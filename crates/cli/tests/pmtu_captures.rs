@@ -3,10 +3,11 @@
 //! on captures made afresh by scripts/make-pmtu-captures.sh in network namespaces, judged
 //! the same way: the kernel's behaviour today, not only a recording of it.
 //!
-//! The four cases: the router drops its own "fragmentation needed" (a black hole, nothing in
+//! The cases: the router drops its own "fragmentation needed" (a black hole, nothing in
 //! the capture); the client's own INPUT drops it (captured, not taken); a firewall between
 //! drops it (captured on its wan0, not on its lan0); nothing drops it (the client shrinks its
-//! segments: no black hole, the error stays a suspicious finding).
+//! segments: no black hole, the error stays a suspicious finding); and the client's
+//! ip6tables drops the ICMPv6 packet too big.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -55,7 +56,7 @@ fn black_hole(file: &Path, fate: &str) -> Value {
     p.clone()
 }
 
-/// Checks the four captures of `dir` as the kernel made them.
+/// Checks the captures of `dir` as the kernel made them.
 fn check_captures(dir: &Path) {
     let p = black_hole(&dir.join("pmtu-black-hole.pcap"), "not_captured");
     assert_eq!(p["too_big"]["from"], Value::Null);
@@ -64,6 +65,20 @@ fn check_captures(dir: &Path) {
     let t = &p["too_big"];
     assert_eq!((&t["from"], &t["mtu"]), (&"10.1.2.2".into(), &1400.into()));
     assert!(t["sends_after"].as_u64().unwrap() >= 2, "{t:#}");
+
+    let (code, v) = pcap(&dir.join("pmtu6-not-taken.pcap"), &[]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let p = &v["findings"][0]["pmtu"];
+    assert_eq!(
+        (&p["data_len"], &p["receiver_mss"]),
+        (&1428.into(), &1440.into())
+    );
+    let t = &p["too_big"];
+    assert_eq!(
+        (&t["fate"], &t["from"]),
+        (&"not_taken".into(), &"fd00:3::2".into())
+    );
+    assert_eq!(t["mtu"], 1400);
 
     let file = dir.join("pmtu-one-side.pcapng");
     let p = black_hole(&file, "one_side_only");
@@ -126,7 +141,7 @@ impl Drop for Scratch {
     }
 }
 
-/// The kernel makes the four cases again, and they read the same.
+/// The kernel makes every case again, and they read the same.
 #[test]
 fn the_kernel_makes_each_case_again() {
     if !testgen::kernel_tests::kernel_tests_enabled("the_kernel_makes_each_case_again") {

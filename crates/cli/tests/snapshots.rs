@@ -278,7 +278,7 @@ fn every_pmtu_capture_fixture() {
         .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
         .collect();
     captures.sort();
-    assert_eq!(captures.len(), 4, "{captures:?}");
+    assert_eq!(captures.len(), 5, "{captures:?}");
     for name in &captures {
         let key = name.split('.').next().unwrap_or(name).replace('-', "_");
         text_and_json(&key, &["pcap", &format!("{PMTU_CAPTURES}/{name}")]);

@@ -71,6 +71,28 @@ fn the_error_captured_and_not_taken_by_the_client() {
     }
 }
 
+/// The same over IPv6: the ICMPv6 packet too big carries its MTU in 32 bits, the MSS is 20
+/// bytes smaller (1440: 1428 bytes of data under the timestamps).
+#[test]
+fn the_icmpv6_error_captured_and_not_taken_by_the_client() {
+    let v = black_hole("pmtu6-not-taken.pcap");
+    assert_eq!(
+        (v.sender, v.seq, v.len, v.ip_len),
+        (Side::Client, 101, 1428, 1500)
+    );
+    assert_eq!(v.receiver_mss, Some(1440));
+    assert_eq!(v.largest_acked, Some((100, 172)));
+    assert!(v.dont_fragment, "IPv6 routers never fragment");
+    match v.too_big {
+        TooBigFate::NotTaken { error, sends_after } => {
+            assert_eq!(error.from, "fd00:3::2".parse::<std::net::IpAddr>().unwrap());
+            assert_eq!((error.v6, error.mtu), (true, 1400));
+            assert_eq!(sends_after, v.sends - 1);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 /// The firewall between drops every ICMP it forwards: the error is on its wan0, not on its
 /// lan0, and each segment is counted once though both interfaces hold it.
 #[test]
