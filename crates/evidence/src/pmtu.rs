@@ -170,7 +170,11 @@ impl SegmentWatch {
         let w = &mut self.sides[index(side)];
         let Some(isn) = w.isn else { return };
         let ack = s.ack.wrapping_sub(isn);
-        if before(w.acked, ack) && !before(w.next, ack) {
+        if before(w.acked, ack) {
+            // Beyond what was seen sent: the capture missed segments the receiver got.
+            if before(w.next, ack) {
+                w.next = ack;
+            }
             w.acked = ack;
             w.dup_acks = 0;
             while let Some(&(end, len, ip_len)) = w.sizes.first() {
@@ -527,6 +531,16 @@ mod tests {
                 missing_on: vec![1]
             }
         );
+    }
+
+    /// An acknowledgement beyond what the capture shows sent (the capture missed segments)
+    /// still acknowledges the stuck one.
+    #[test]
+    fn an_ack_beyond_the_captured_data_acknowledges_the_stuck_segment() {
+        let mut w = stalled(4, false);
+        let far = C_ISN.wrapping_add(101 + 20_000);
+        w.segment(Side::Server, &seg(TcpFlags::ACK.0, S_ISN + 1, far, 0, 30));
+        assert_eq!(w.black_hole(), None);
     }
 
     /// Every segment lost, small ones too (the receiver went away): not a size problem.
