@@ -26,9 +26,11 @@ pub const OPTIONS_ROOM: u16 = 40;
 /// Sends of the same segment (the first and two retransmissions) before it is taken as
 /// stuck: one retransmission is ordinary loss.
 pub const STUCK_AFTER_SENDS: u32 = 3;
-/// Distinct segment sizes remembered per side while unacknowledged.
-const SIZES_KEPT: usize = 8;
-/// Recent new segments remembered per side, to find a retransmission's first sending.
+/// Distinct segment sizes remembered per side while unacknowledged (a hello, a full-size
+/// segment, and room for a bigger offloaded one).
+const SIZES_KEPT: usize = 4;
+/// Recent new segments remembered per side, to find a retransmission's first sending (a
+/// head segment is usually followed by two or three more before it is sent again).
 const RECENT_KEPT: usize = 4;
 /// Interface indices beyond this share the last bit of the interface masks.
 const MAX_IFACE_BIT: usize = 63;
@@ -97,9 +99,14 @@ struct SideWatch {
     largest_acked: Option<(u16, u16)>,
     /// Unacknowledged segments (end, data length, IP length), data lengths strictly
     /// increasing: the first ones the next acknowledgement covers are the largest acked.
-    sizes: Vec<(u32, u16, u16)>,
-    /// The last new segments (seq, frame, ts).
-    recent: Vec<(u32, u64, u64)>,
+    /// The first `sizes_len` are held (fixed arrays: a watch per TCP flow, no allocation).
+    sizes: [(u32, u16, u16); SIZES_KEPT],
+    sizes_len: usize,
+    /// The last new segments (seq, frame, ts): `recent_len` of them, written in turn at
+    /// `recent_next`.
+    recent: [(u32, u64, u64); RECENT_KEPT],
+    recent_len: usize,
+    recent_next: usize,
     stuck: Option<Stuck>,
     /// Acknowledgements of this side's data that did not move it on, while data was
     /// outstanding: the receiver got something after a gap.
@@ -177,15 +184,18 @@ impl SegmentWatch {
             }
             w.acked = ack;
             w.dup_acks = 0;
-            while let Some(&(end, len, ip_len)) = w.sizes.first() {
-                if before(ack, end) {
-                    break;
-                }
+            let covered = w.sizes[..w.sizes_len]
+                .iter()
+                .take_while(|(end, _, _)| !before(ack, *end))
+                .count();
+            if let Some(&(_, len, ip_len)) = w.sizes[..covered].last() {
+                // Lengths increase along the array: the last covered is the largest.
                 if w.largest_acked.is_none_or(|(l, _)| l < len) {
                     w.largest_acked = Some((len, ip_len));
                 }
-                w.sizes.remove(0);
             }
+            w.sizes.copy_within(covered..w.sizes_len, 0);
+            w.sizes_len -= covered;
             if w.stuck.is_some_and(|st| before(st.seq, ack)) {
                 w.stuck = None;
             }
@@ -208,13 +218,14 @@ impl SegmentWatch {
         if !before(seq, w.next) {
             // New data.
             w.next = end;
-            if w.sizes.last().is_none_or(|&(_, l, _)| l < s.len) && w.sizes.len() < SIZES_KEPT {
-                w.sizes.push((end, s.len, s.ip_len));
+            let held = &w.sizes[..w.sizes_len];
+            if held.last().is_none_or(|&(_, l, _)| l < s.len) && w.sizes_len < SIZES_KEPT {
+                w.sizes[w.sizes_len] = (end, s.len, s.ip_len);
+                w.sizes_len += 1;
             }
-            if w.recent.len() == RECENT_KEPT {
-                w.recent.remove(0);
-            }
-            w.recent.push((seq, s.frame, s.ts));
+            w.recent[w.recent_next] = (seq, s.frame, s.ts);
+            w.recent_next = (w.recent_next + 1) % RECENT_KEPT;
+            w.recent_len = (w.recent_len + 1).min(RECENT_KEPT);
             return;
         }
         // Sent again, and not all of it acknowledged yet.
@@ -322,7 +333,7 @@ fn resent(w: &mut SideWatch, seq: u32, s: &Segment, after_too_big: bool) {
         Some(st) if !before(seq, st.seq) => {}
         _ => {
             // The first sending, when it is among the last new segments.
-            let first = w.recent.iter().find(|(r, _, _)| *r == seq);
+            let first = w.recent[..w.recent_len].iter().find(|(r, _, _)| *r == seq);
             let (sends, first_frame, first_ts) = match first {
                 Some(&(_, frame, ts)) => (2, frame, ts),
                 None => (1, s.frame, s.ts),
