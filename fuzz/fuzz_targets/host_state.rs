@@ -1,4 +1,5 @@
-//! Host-state readers (ip -j, sysctl, ss, conntrack, ipset) on arbitrary text.
+//! Host-state readers (ip -j addr/link/neigh/route/rule, sysctl, ss, conntrack, ipset) on
+//! arbitrary text.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -8,6 +9,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let source = model::SourceFile::new("fuzz", text);
     let _ = frontends::host::iproute::parse_addrs(&source);
+    if let Ok(links) = frontends::host::iproute::parse_links(&source) {
+        let mut interfaces = frontends::host::iproute::parse_addrs(&source).unwrap_or_default();
+        frontends::host::iproute::merge_links(&mut interfaces, links);
+    }
+    let _ = frontends::host::iproute::parse_neighbours(&source);
     let _ = frontends::host::iproute::parse_routes(&source, false);
     let _ = frontends::host::iproute::parse_routes(&source, true);
     let _ = frontends::host::iproute::parse_rules(&source, false);

@@ -3,7 +3,9 @@
 
 use crate::args::InputArgs;
 use crate::{Conclusion, Error};
+use frontends::host::host_dir;
 use frontends::host::snapshot::Snapshot;
+use frontends::topology::node::{self, HostError, RulesIn};
 use model::note::InputNote;
 use model::tool_config::ToolConfig;
 use model::{Family, Host, Ruleset, SourceFile};
@@ -92,71 +94,61 @@ fn collect(_conntrack_max: usize) -> Result<Snapshot, Error> {
     ))
 }
 
-/// The host state of `--host DIR`, `--host FILE` or `--live`. A snapshot's rules are read
-/// into `ruleset` (and its iptables sources into `sources`) unless `--rules` was given.
-/// Returns the host and whether rules came with it.
+/// The host state of `--host DIR`, `--host FILE` or `--live`, read by the loader the
+/// topology uses too. A snapshot's rules are read into `ruleset` (and its iptables sources
+/// into `sources`) unless `--rules` was given. Returns the host and whether rules came with
+/// it.
 pub fn load_host(
     args: &InputArgs,
     ruleset: &mut Ruleset,
     sources: &mut Vec<(SourceFile, Family)>,
     notes: &mut Vec<InputNote>,
 ) -> Result<(Host, ToolConfig, bool), Error> {
-    let (name, snap) = if args.live {
+    let (name, read) = if args.live {
         let mut snap = collect(1000)?;
         snap.members.retain(|m| !m.name.starts_with("file:"));
         let mut err = std::io::stderr().lock();
         for why in snap.unreadable() {
             let _ = writeln!(err, "whyblocked: --live: could not read {why}");
         }
-        ("<live host>".to_string(), snap)
+        let name = "<live host>".to_string();
+        let read = node::from_snapshot(&name, &snap).map_err(Error::Parse)?;
+        (name, read)
     } else {
         match &args.host {
             None => return Ok((Host::default(), ToolConfig::default(), false)),
-            Some(path) if path.is_dir() => {
-                let state = frontends::host::host_dir::load(path).map_err(|e| match e {
-                    frontends::host::host_dir::LoadError::Parse(p) => Error::Parse(p),
-                    other => Error::Input(format!("cannot read the host state: {other}")),
-                })?;
-                ruleset.ipsets.extend(state.ipsets);
-                if !state.ignored.is_empty() {
-                    notes.push(InputNote::HostDirIgnored {
-                        dir: path.display().to_string(),
-                        read: state.read,
-                        ignored: state.ignored,
-                    });
-                }
-                return Ok((state.host, state.config, false));
-            }
             Some(path) => {
-                let source = frontends::read_file(
-                    path,
-                    "a host directory or a whyblocked snapshot",
-                    frontends::NonUtf8::Anywhere,
-                )
-                .map_err(crate::config::load_error)?;
-                let name = source.name.to_string();
-                (name, Snapshot::parse(&source).map_err(Error::Parse)?)
+                let read = node::read_host(path).map_err(|e| match e {
+                    HostError::File(e) => crate::config::load_error(e),
+                    HostError::Dir(host_dir::LoadError::Parse(p)) => Error::Parse(p),
+                    other => Error::Input(other.to_string()),
+                })?;
+                (path.display().to_string(), read)
             }
         }
     };
-    let loaded = frontends::host::snapshot::load(&name, &snap).map_err(Error::Parse)?;
-    notes.extend(loaded.notes);
-    ruleset.ipsets.extend(loaded.state.ipsets);
-    if !args.rules.is_empty() {
-        notes.push(InputNote::SnapshotRulesIgnored { snapshot: name });
-        return Ok((loaded.state.host, loaded.state.config, false));
-    }
-    if !loaded.rules_known {
-        return Err(Error::Input(format!(
-            "{name}: no ruleset could be read from it (iptables-save and nft failed; see the notes above or the file's %status lines): give the rules with --rules"
-        )));
-    }
+    notes.extend(read.notes);
+    ruleset.ipsets.extend(read.state.ipsets);
+    let state = (read.state.host, read.state.config);
+    let rules = match read.rules {
+        RulesIn::NotCarried => return Ok((state.0, state.1, false)),
+        _ if !args.rules.is_empty() => {
+            notes.push(InputNote::SnapshotRulesIgnored { snapshot: name });
+            return Ok((state.0, state.1, false));
+        }
+        RulesIn::Unreadable => {
+            return Err(Error::Input(format!(
+                "{name}: no ruleset could be read from it (iptables-save and nft failed; see the notes above or the file's %status lines): give the rules with --rules"
+            )))
+        }
+        RulesIn::Sources(rules) => rules,
+    };
     let (rs, iptables_sources, more) =
-        frontends::host::snapshot::ruleset(&loaded.rules).map_err(Error::Parse)?;
+        frontends::host::snapshot::ruleset(&rules).map_err(Error::Parse)?;
     notes.extend(more);
     let ipsets = std::mem::take(&mut ruleset.ipsets);
     ruleset.merge(rs);
     ruleset.ipsets.extend(ipsets);
     sources.extend(iptables_sources);
-    Ok((loaded.state.host, loaded.state.config, true))
+    Ok((state.0, state.1, true))
 }

@@ -14,6 +14,8 @@
 //! - [`host`]: the host's other state (addresses, routes, policy rules, sysctls, sockets,
 //!   conntrack, ipsets), one reader per command's output, and the directory or snapshot
 //!   file that carries them.
+//! - [`topology`]: several hosts and their links, from a topology file (TOML) or from
+//!   several snapshots and host directories, for `whyblocked path`.
 //!
 //! At the crate root, for callers that do not know the language:
 //! - [`load_rules`] (with [`LoadOptions`], [`LoadedRules`], [`LoadError`]),
@@ -35,6 +37,7 @@ pub mod iptables_list;
 pub mod iptables_save;
 pub mod nft;
 pub mod packet_spec;
+pub mod topology;
 mod unmodelled;
 
 mod dialect;

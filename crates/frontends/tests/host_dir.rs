@@ -209,6 +209,9 @@ fn a3_files_not_read_are_listed_with_the_file_they_were_likely_meant_to_be() {
         .write("routes.json", "[]")
         .write("IP_RULE.json", "[]")
         .write("ip-adr.json", "[]")
+        .write("links.json", "[]")
+        .write("neighbours.json", "[]")
+        .write("ip-neighbor.txt", "")
         .write("notes.txt", "")
         .write("rules.v4", "")
         .write("sysctl.txt", "net.ipv4.ip_forward = 1\n");
@@ -227,6 +230,9 @@ fn a3_files_not_read_are_listed_with_the_file_they_were_likely_meant_to_be() {
             ("IP_RULE.json", Some("ip-rule.json")),
             ("addr.json", Some("ip-addr.json")),
             ("ip-adr.json", Some("ip-addr.json")),
+            ("ip-neighbor.txt", Some("ip-neigh.json")),
+            ("links.json", Some("ip-link.json")),
+            ("neighbours.json", Some("ip-neigh.json")),
             ("notes.txt", None),
             ("routes.json", Some("ip-route.json")),
             ("rules.v4", None),
@@ -275,6 +281,18 @@ fn b5_text_output_in_a_json_host_file_names_the_command_and_what_was_found() {
             "hello\n",
             "ip -6 -j rule",
             "it is not JSON",
+        ),
+        (
+            "ip-link.json",
+            "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP\n",
+            "ip -j -d link",
+            "it looks like `ip link` text output",
+        ),
+        (
+            "ip-neigh.json",
+            "fe80::1 dev eth0 lladdr 52:54:00:12:34:56 router STALE\n",
+            "ip -j neigh",
+            "it looks like `ip neigh` text output",
         ),
     ] {
         let dir = Scratch::new("b5");
@@ -423,4 +441,95 @@ fn tool_config_files_and_commands() {
     let empty = Scratch::new("config-empty");
     empty.write("sysctl.txt", "net.ipv4.ip_forward = 1\n");
     assert!(host_dir::load(&empty.0).unwrap().config.files.is_empty());
+}
+
+/// The links/ host (scripts/make-link-neigh-fixtures.sh): `ip -j -d link` joins the
+/// interfaces of `ip -j addr`, `ip -j neigh` fills the neighbour tables of both families.
+#[test]
+fn links_and_neighbours_join_the_host() {
+    let state = host_dir::load(&fixture("links")).unwrap();
+    let host = &state.host;
+    assert!(host.known.links && host.known.neighbours && host.known.addresses);
+    assert!(state.ignored.is_empty(), "{:?}", state.ignored);
+    let veth0 = host.interface("veth0").unwrap();
+    assert_eq!(
+        (veth0.mtu, veth0.lower_up, veth0.kind.as_deref()),
+        (Some(1400), Some(true), Some("veth"))
+    );
+    assert_eq!(veth0.addrs[0].addr, ip("10.20.0.1"));
+    let idle0 = host.interface("idle0").unwrap();
+    assert!(idle0.addrs.is_empty() && !idle0.up);
+    assert_eq!(
+        host.interface("port0").unwrap().master.as_deref(),
+        Some("br0")
+    );
+    assert_eq!(host.neighbours.len(), 8);
+    let failed: Vec<IpAddr> = host
+        .neighbours
+        .iter()
+        .filter(|n| n.failed())
+        .map(|n| n.addr)
+        .collect();
+    assert_eq!(failed, [ip("10.20.0.99"), ip("fd00:20::99")]);
+}
+
+/// A links file alone still lists every device (no addresses known).
+#[test]
+fn a_link_listing_without_addresses_gives_the_devices() {
+    let dir = Scratch::new("links-only");
+    dir.write(
+        "ip-link.json",
+        &std::fs::read_to_string(fixture("links/ip-link.json")).unwrap(),
+    );
+    let host = host_dir::load(&dir.0).unwrap().host;
+    assert!(host.known.links && !host.known.addresses && !host.known.neighbours);
+    assert_eq!(host.interfaces.len(), 9);
+    assert!(host.interfaces.iter().all(|i| i.addrs.is_empty()));
+}
+
+/// A snapshot holding the links/ host's files as members reads back into the same host as
+/// the directory.
+#[test]
+fn a_snapshot_with_link_and_neigh_members_reads_back_into_the_same_host() {
+    use frontends::host::snapshot::{self, Member, Snapshot};
+    use model::SourceFile;
+    let files = [
+        ("ip-addr.json", "ip -j addr"),
+        ("ip-link.json", "ip -j -d link"),
+        ("ip-neigh.json", "ip -j neigh"),
+        ("ip-route.json", "ip -4 -j route show table all"),
+        ("ip6-route.json", "ip -6 -j route show table all"),
+    ];
+    let snap = Snapshot {
+        meta: vec![("hostname".into(), "links".into())],
+        members: files
+            .iter()
+            .map(|(name, command)| Member {
+                name: (*name).into(),
+                command: (*command).into(),
+                status: "0".into(),
+                stdout: std::fs::read_to_string(fixture("links").join(name)).unwrap(),
+                ..Member::default()
+            })
+            .collect(),
+    };
+    let back = Snapshot::parse(&SourceFile::new("links.snap", snap.render())).unwrap();
+    assert_eq!(back, snap);
+    let loaded = snapshot::load("links.snap", &back).unwrap();
+    let from_dir = host_dir::load(&fixture("links")).unwrap().host;
+    assert_eq!(loaded.state.host, from_dir);
+    assert!(loaded.state.host.known.links && loaded.state.host.known.neighbours);
+}
+
+/// A neighbour table with a bad address is an error at that address, named by the file.
+#[test]
+fn a_bad_neighbour_names_its_file_and_position() {
+    let dir = Scratch::new("bad-neigh");
+    dir.write(
+        "ip-neigh.json",
+        "[{\"dst\":\"10.0.0.1\",\"dev\":\"eth0\",\"state\":[\"STALE\"]},\n {\"dst\":\"10.0.0.999\",\"dev\":\"eth0\"}]\n",
+    );
+    let err = host_dir::load(&dir.0).unwrap_err().to_string();
+    assert!(err.contains("ip-neigh.json:2:9:"), "{err}");
+    assert!(err.contains("10.0.0.999"), "{err}");
 }

@@ -2,7 +2,7 @@
 //! [`Snapshot`] (the format is documented in [`frontends::host::snapshot`]).
 //!
 //! Nothing here changes the host: every command lists or saves (`iptables-save`, `nft list`,
-//! `ip -j addr`, `sysctl`, `ss`, `conntrack -L`, `ipset save`, and the tools' own listings
+//! `ip -j addr`, `ip -j -d link`, `ip -j neigh`, `sysctl`, `ss`, `conntrack -L`, `ipset save`, and the tools' own listings
 //! `ufw status numbered`, `firewall-cmd --get-active-zones`, `firewall-cmd
 //! --get-default-zone`, `fail2ban-client status`) and configuration files are only read.
 //!
@@ -82,6 +82,8 @@ fn commands(o: &Options) -> Vec<(&'static str, &'static str, Vec<&'static str>, 
     };
     let mut c = vec![
         ("ip-addr.json", "ip", vec!["-j", "addr"], None),
+        ("ip-link.json", "ip", vec!["-j", "-d", "link"], None),
+        ("ip-neigh.json", "ip", vec!["-j", "neigh"], None),
         (
             "ip-route.json",
             "ip",

@@ -107,6 +107,18 @@ fn a_snapshot_of_a_namespace_host_answers_like_the_host() {
     let host = TestHost::build(&Plan::new(&common::router(), &packets)).unwrap();
     let src = SourceFile::new("rules.v4", RULES);
     oracle::load::load(host.router.name(), &src, Family::Ip).unwrap();
+    // A neighbour entry to collect: the first peer, resolved by one echo request (IPv4:
+    // no wait for the link watcher).
+    let peer = host.peers[0]
+        .addrs
+        .iter()
+        .find(|a| a.addr().is_ipv4())
+        .expect("an IPv4 peer")
+        .addr();
+    let peer_mac = host.peers[0].mac;
+    host.router
+        .exec("ping", &["-c1", "-W2", &peer.to_string()], None)
+        .unwrap();
     let o = live::snapshot::Options {
         netns: Some(host.router.name().to_string()),
         config_files: false,
@@ -124,7 +136,21 @@ fn a_snapshot_of_a_namespace_host_answers_like_the_host() {
     let original = frontends::iptables_save::parse(&src, Some(Family::Ip)).unwrap();
     let (rs, h) = snapshot_inputs("snap", &back);
     assert!(h.known.addresses && h.known.routes && h.known.sysctls && h.known.sockets);
+    assert!(h.known.links && h.known.neighbours);
     assert!(h.interface("lan0").is_some() && h.interface("wan0").is_some());
+    let lan0 = h.interface("lan0").unwrap();
+    assert_eq!(
+        (lan0.kind.as_deref(), lan0.lower_up),
+        (Some("veth"), Some(true)),
+        "from `ip -j -d link`"
+    );
+    assert!(
+        h.neighbours
+            .iter()
+            .any(|n| n.addr == peer && n.lladdr == Some(peer_mac) && n.resolved()),
+        "from `ip -j neigh`: {:?}",
+        h.neighbours
+    );
     for p in &packets {
         let want = answer(&original, &common::router(), p);
         let got = answer(&rs, &h, p);
@@ -153,6 +179,12 @@ fn a_snapshot_of_a_namespace_host_answers_like_the_host() {
             if m.0 != [0; 6] {
                 originals.push(m.to_string());
             }
+        }
+    }
+    for n in &h.neighbours {
+        originals.push(n.addr.to_string());
+        if let Some(m) = n.lladdr {
+            originals.push(m.to_string());
         }
     }
     for peer in &host.peers {

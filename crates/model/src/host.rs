@@ -93,6 +93,13 @@ pub struct Interface {
     pub addrs: Vec<IfAddr>,
     /// Bridge or bond this interface is a port of.
     pub master: Option<String>,
+    /// Whether the lower layer is up (the `LOWER_UP` flag: carrier on a NIC, the peer up on
+    /// a veth); `None` when the listing did not say. An interface can be administratively
+    /// [`up`](Interface::up) without it (`NO-CARRIER`): then nothing leaves by it.
+    pub lower_up: Option<bool>,
+    /// The device kind (`linkinfo.info_kind` of `ip -d`: `veth`, `bridge`, `vlan`,
+    /// `wireguard`...), when a detailed listing gave it.
+    pub kind: Option<String>,
 }
 
 /// A device's link-layer type (`ARPHRD_*`, `link_type` in `ip -j addr`).

@@ -24,6 +24,9 @@ pub struct Hop {
     pub kind: HopKind,
     /// How it left, when it did.
     pub egress: Option<Egress>,
+    /// The host's conntrack table as the packet met it (entries the walk created before
+    /// included): what a remedy for this hop is judged against.
+    pub conntrack: Vec<model::host::CtEntry>,
 }
 
 /// What a host did with the packet.
@@ -110,6 +113,7 @@ fn linux(
             outcome: Box::new(outcome),
         },
         egress: None,
+        conntrack: state.hosts[node].conntrack.clone(),
     };
     if !decided {
         return (hop, Next::Undecided);

@@ -119,6 +119,7 @@ pub(crate) fn exchange(topology: &Topology, query: &Query) -> PathWalk {
                 return PathWalk {
                     source,
                     legs: vec![leg],
+                    path_mtu: None,
                     outcome: Outcome::Fails { leg: 0, hop: 0 },
                 };
             }
@@ -129,27 +130,34 @@ pub(crate) fn exchange(topology: &Topology, query: &Query) -> PathWalk {
         query,
         state: &mut state,
         legs: Vec::new(),
+        path_mtu: None,
     };
     let outcome = ex.run(packet);
     PathWalk {
         source,
         legs: ex.legs,
+        path_mtu: ex.path_mtu,
         outcome,
     }
 }
+
+/// Rounds of path-MTU discovery followed before giving up.
+const MAX_PMTU_ROUNDS: usize = 4;
 
 struct Exchange<'a, 't> {
     topology: &'t Topology,
     query: &'a Query,
     state: &'a mut State<'t>,
     legs: Vec<Leg>,
+    /// The path MTU the sender learned from a "too big" error.
+    path_mtu: Option<u32>,
 }
 
 impl Exchange<'_, '_> {
     fn run(&mut self, request: Packet) -> Outcome {
         let carries_payload = !matches!(request.l4, L4::Tcp { .. });
         let request = sized(request, self.query.size, carries_payload);
-        let (outcome, answered) = self.there_and_back(request.clone(), LegRole::Request);
+        let (outcome, answered) = self.discovering_path_mtu(request.clone(), LegRole::Request);
         let (Outcome::Works, Some(destination)) = (&outcome, answered) else {
             return outcome;
         };
@@ -163,7 +171,56 @@ impl Exchange<'_, '_> {
             *flags = TcpFlags::ACK;
         }
         data.len = segment_len(self.state, self.query.from, destination, &data, size);
-        self.there_and_back(data, LegRole::Data).0
+        self.discovering_path_mtu(data, LegRole::Data).0
+    }
+
+    /// [`Self::there_and_back`], sent again the way the sender's kernel does once a
+    /// "fragmentation needed" / "packet too big" reached it: the route's path MTU is
+    /// lowered (TCP sends smaller segments; a datagram or echo request of that size is
+    /// fragmented by the sender). At most [`MAX_PMTU_ROUNDS`] rounds, one per smaller link.
+    fn discovering_path_mtu(&mut self, packet: Packet, role: LegRole) -> (Outcome, Option<usize>) {
+        let mut packet = packet;
+        let mut round = 0;
+        loop {
+            let result = self.there_and_back(packet.clone(), role);
+            let Some(mtu) = self.learned_path_mtu(&result.0) else {
+                return result;
+            };
+            round += 1;
+            if round > MAX_PMTU_ROUNDS || u32::from(packet.len) <= mtu {
+                return result;
+            }
+            self.path_mtu = Some(mtu);
+            let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
+            match packet.l4 {
+                L4::Tcp { .. } => packet.len = mtu,
+                // IPv4 without DF is fragmented by the routers; IPv6 only by the sender.
+                _ if !packet.is_ipv6() => packet.dont_fragment = false,
+                _ => packet.len = mtu,
+            }
+        }
+    }
+
+    /// The MTU a "too big" error that reached the sender tells, when the exchange failed
+    /// on it.
+    fn learned_path_mtu(&self, outcome: &Outcome) -> Option<u32> {
+        let Outcome::Fails { leg, hop } = *outcome else {
+            return None;
+        };
+        let error = self.legs.last()?;
+        let error_arrived = error.role == (LegRole::Error { about: leg })
+            && error.end == LegEnd::Arrived
+            && error.hops.last().is_some_and(|h| h.node == self.query.from);
+        if !error_arrived {
+            return None;
+        }
+        match &self.legs[leg].hops.get(hop)?.kind {
+            crate::hop::HopKind::Linux { outcome } => match outcome.primary().cause {
+                Some(engine::Cause::TooBig { mtu }) => Some(mtu),
+                _ => None,
+            },
+            crate::hop::HopKind::Stub { .. } => None,
+        }
     }
 
     /// One packet from the sender and what comes back for it. Returns the outcome and,

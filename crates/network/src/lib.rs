@@ -16,10 +16,12 @@
 #![warn(missing_docs)]
 
 pub mod answer;
+pub mod fix;
 mod hop;
 mod leg;
 pub mod neighbour;
 mod origin;
+pub mod sees;
 mod state;
 mod stub;
 
@@ -60,8 +62,12 @@ pub struct Query {
 pub struct PathWalk {
     /// How the sender picked its source address (when it was not given).
     pub source: Option<SourceChoice>,
-    /// Every leg, in the order the packets travel.
+    /// Every leg, in the order the packets travel (a packet sent again after path-MTU
+    /// discovery is a leg of its own).
     pub legs: Vec<Leg>,
+    /// The path MTU the sender learned on the way, from a "fragmentation needed" /
+    /// "packet too big" that reached it.
+    pub path_mtu: Option<u32>,
     /// What the exchange comes to.
     pub outcome: Outcome,
 }

@@ -20,16 +20,20 @@ pub struct SourceChoice {
 /// The sender's choice for `packet` leaving `host`.
 pub fn choose(host: &Host, packet: &Packet) -> SourceChoice {
     let decision = engine::route::route_local(host, packet);
-    let RouteKind::Output { oif, src, .. } = decision.kind else {
+    let prefsrc = decision
+        .route
+        .and_then(|i| host.routes.get(i))
+        .and_then(|r| r.prefsrc);
+    let RouteKind::Output { oif, .. } = decision.kind else {
         return SourceChoice {
             addr: None,
             oif: None,
             from_route: false,
         };
     };
-    if src.is_some() {
+    if prefsrc.is_some() {
         return SourceChoice {
-            addr: src,
+            addr: prefsrc,
             oif: Some(oif),
             from_route: true,
         };

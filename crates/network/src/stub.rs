@@ -24,6 +24,7 @@ pub(crate) fn cross(
         packet: packet.clone(),
         kind: HopKind::Stub { route: None },
         egress: None,
+        conntrack: Vec::new(),
     };
     if host.owner_of(packet.dst).is_some() {
         return (hop, Next::Arrived);

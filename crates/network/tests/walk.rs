@@ -1,232 +1,14 @@
 //! The walk across several hosts on hand-made topologies: each cause of a failing ping or
 //! connection the issue names, found at the hop and in the direction it happens.
 
-use ipnet::IpNet;
-use model::host::{IfAddr, Interface, Route, RouteType, Scope, Socket};
+mod support;
+
 use model::packet::IpProto;
-use model::topology::{Link, LinkEnd, LinkEvidence, Node, NodeKind, StubAnswers, Topology};
-use model::{Host, Packet, Ruleset, SourceFile, TcpFlags, L4};
-use network::{LegEnd, LegRole, Outcome, Query, Resolution, Stop};
-use std::net::IpAddr;
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
-
-/// A Linux node: interfaces `(name, addresses, mtu)`, main-table routes `(dst, via, dev)`
-/// (connected routes are added as the kernel adds them), sysctls and iptables-save rules.
-struct NodeSpec<'a> {
-    name: &'a str,
-    ifaces: &'a [(&'a str, &'a [&'a str], u32)],
-    routes: &'a [(&'a str, Option<&'a str>, &'a str)],
-    router: bool,
-    rules: &'a str,
-    listens: &'a [u16],
-}
-
-fn node(spec: NodeSpec<'_>) -> Node {
-    let mut host = Host::default();
-    for (i, (name, addrs, mtu)) in spec.ifaces.iter().enumerate() {
-        let mut iface = Interface {
-            name: name.to_string(),
-            index: i as u32 + 2,
-            up: true,
-            mtu: Some(*mtu),
-            ..Interface::default()
-        };
-        for a in *addrs {
-            let n: IpNet = a.parse().unwrap();
-            iface.addrs.push(IfAddr {
-                addr: n.addr(),
-                prefix_len: n.prefix_len(),
-                scope: if a.starts_with("fe80") {
-                    Scope::Link
-                } else {
-                    Scope::Universe
-                },
-                broadcast: None,
-                temporary: false,
-                secondary: false,
-            });
-            host.routes
-                .push(route(&n.trunc().to_string(), None, name, "kernel"));
-        }
-        host.interfaces.push(iface);
-    }
-    for (dst, via, dev) in spec.routes {
-        host.routes.push(route(dst, *via, dev, "static"));
-    }
-    host.known.addresses = true;
-    host.known.routes = true;
-    host.known.sysctls = true;
-    let forwarding = if spec.router { "1" } else { "0" };
-    for k in [
-        "net.ipv4.ip_forward",
-        "net.ipv4.conf.all.forwarding",
-        "net.ipv6.conf.all.forwarding",
-    ] {
-        host.sysctls.0.insert(k.to_string(), forwarding.to_string());
-    }
-    host.sysctls
-        .0
-        .insert("net.ipv4.conf.all.rp_filter".into(), "0".into());
-    host.known.sockets = true;
-    for port in spec.listens {
-        host.sockets.push(Socket {
-            proto: IpProto::Tcp,
-            addr: ip("0.0.0.0"),
-            port: *port,
-            device: None,
-            process: None,
-            dual_stack: true,
-        });
-    }
-    let (ruleset, rules_given) = if spec.rules.is_empty() {
-        (Ruleset::default(), false)
-    } else {
-        let src = SourceFile::new(format!("{}.rules", spec.name), spec.rules);
-        (
-            frontends::iptables_save::parse(&src, Some(model::Family::Ip)).unwrap(),
-            true,
-        )
-    };
-    Node {
-        name: spec.name.to_string(),
-        kind: NodeKind::Linux,
-        host,
-        ruleset,
-        tool_config: Default::default(),
-        source: "test".into(),
-        rules_given,
-        iptables_sources: Vec::new(),
-        nft_sources: Vec::new(),
-        notes: Vec::new(),
-    }
-}
-
-fn route(dst: &str, via: Option<&str>, dev: &str, proto: &str) -> Route {
-    let dst: IpNet = if dst == "default" {
-        "0.0.0.0/0".parse().unwrap()
-    } else {
-        dst.parse().unwrap()
-    };
-    Route {
-        table: 254,
-        dst,
-        route_type: RouteType::Unicast,
-        gateway: via.map(ip),
-        dev: Some(dev.to_string()),
-        prefsrc: None,
-        metric: 0,
-        scope: if via.is_some() {
-            Scope::Universe
-        } else {
-            Scope::Link
-        },
-        protocol: Some(proto.to_string()),
-        nexthops: Vec::new(),
-        text: format!("{dst} dev {dev}"),
-    }
-}
-
-fn link(topo: &Topology, ends: &[&str]) -> Link {
-    Link {
-        name: ends.join(" -- "),
-        ends: ends
-            .iter()
-            .map(|e| {
-                let (n, i) = e.split_once(':').unwrap();
-                LinkEnd {
-                    node: topo.node(n).unwrap(),
-                    iface: i.to_string(),
-                }
-            })
-            .collect(),
-        evidence: LinkEvidence::Declared {
-            file: "test".into(),
-            line: 1,
-        },
-        complete: true,
-    }
-}
-
-const ROUTER_OPEN: &str = "";
-
-/// client (10.0.1.2) -- router (10.0.1.1 | 10.0.2.1) -- server (10.0.2.2), IPv4.
-fn three(
-    router_rules: &str,
-    server_routes: &[(&str, Option<&str>, &str)],
-    eth1_mtu: u32,
-) -> Topology {
-    let mut t = Topology::default();
-    t.nodes.push(node(NodeSpec {
-        name: "client",
-        ifaces: &[("eth0", &["10.0.1.2/24"], 1500)],
-        routes: &[("default", Some("10.0.1.1"), "eth0")],
-        router: false,
-        rules: "",
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "router",
-        ifaces: &[
-            ("eth0", &["10.0.1.1/24"], 1500),
-            ("eth1", &["10.0.2.1/24"], eth1_mtu),
-        ],
-        routes: &[],
-        router: true,
-        rules: router_rules,
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "server",
-        ifaces: &[("eth0", &["10.0.2.2/24"], eth1_mtu)],
-        routes: server_routes,
-        router: false,
-        rules: "",
-        listens: &[443],
-    }));
-    t.links = vec![
-        link(&t, &["client:eth0", "router:eth0"]),
-        link(&t, &["router:eth1", "server:eth0"]),
-    ];
-    t
-}
-
-const BACK: &[(&str, Option<&str>, &str)] = &[("default", Some("10.0.2.1"), "eth0")];
-
-fn query(from: usize, l4: L4, dst: &str, size: Option<u16>) -> Query {
-    Query {
-        from,
-        packet: Packet::new(ip("0.0.0.0"), ip(dst), l4),
-        source_given: false,
-        size,
-        options: Default::default(),
-    }
-}
-
-fn ping() -> L4 {
-    L4::Icmp {
-        icmp_type: 8,
-        code: 0,
-        id: 7,
-    }
-}
-
-fn syn(dport: u16) -> L4 {
-    L4::Tcp {
-        sport: 40000,
-        dport,
-        flags: TcpFlags::SYN,
-    }
-}
-
-fn names(topo: &Topology, leg: &network::Leg) -> Vec<String> {
-    leg.hops
-        .iter()
-        .map(|h| topo.nodes[h.node].name.clone())
-        .collect()
-}
+use model::topology::{NodeKind, StubAnswers};
+use model::{Family, SourceFile, L4};
+use network::{LegEnd, LegRole, Outcome, Resolution, Stop};
+use support::*;
+use testgen::topology::Net;
 
 #[test]
 fn a_ping_through_a_router_goes_there_and_back() {
@@ -294,11 +76,16 @@ fn a_neighbour_nobody_owns_fails_resolution_at_the_router_which_says_host_unreac
 }
 
 #[test]
-fn a_big_ping_with_df_meets_a_smaller_mtu_and_gets_fragmentation_needed_back() {
+fn a_big_ping_meets_a_smaller_mtu_gets_fragmentation_needed_and_the_next_is_fragmented() {
     let t = three(ROUTER_OPEN, BACK, 1400);
     let w = network::walk(&t, &query(0, ping(), "10.0.2.2", Some(1500)));
-    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
+    // The first echo request (DF set, as ping's default path-MTU discovery sends it) is
+    // too big for the router's way out; its "fragmentation needed" reaches the client,
+    // which sends the next one in fragments.
+    assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
+    assert_eq!(w.path_mtu, Some(1400));
     let error = &w.legs[1];
+    assert_eq!(error.role, LegRole::Error { about: 0 });
     assert_eq!(
         error.hops[0].packet.l4,
         L4::Icmp {
@@ -308,6 +95,30 @@ fn a_big_ping_with_df_meets_a_smaller_mtu_and_gets_fragmentation_needed_back() {
         }
     );
     assert_eq!(error.end, LegEnd::Arrived);
+    assert_eq!(w.legs[2].role, LegRole::Request);
+    assert!(!w.legs[2].hops[0].packet.dont_fragment);
+}
+
+#[test]
+fn a_full_size_segment_is_resent_smaller_once_the_router_says_fragmentation_needed() {
+    let mut t = three(ROUTER_OPEN, BACK, 1400);
+    set_mtu(&mut t, 2, "eth0", 1500);
+    let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", Some(1500)));
+    assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
+    assert_eq!(w.path_mtu, Some(1400));
+    let roles: Vec<LegRole> = w.legs.iter().map(|l| l.role).collect();
+    assert_eq!(
+        roles,
+        [
+            LegRole::Request,
+            LegRole::Answer,
+            LegRole::Data,
+            LegRole::Error { about: 2 },
+            LegRole::Data,
+            LegRole::DataAnswer
+        ]
+    );
+    assert_eq!(w.legs[4].hops[0].packet.len, 1400);
 }
 
 #[test]
@@ -316,7 +127,7 @@ fn a_firewall_dropping_icmp_makes_the_mtu_problem_a_black_hole() {
     let mut t = three(ROUTER_OPEN, BACK, 1400);
     // The server's own link is 1500 (so is its MSS); only the router's side is 1400, as
     // behind a tunnel.
-    t.nodes[2].host.interfaces[0].mtu = Some(1500);
+    set_mtu(&mut t, 2, "eth0", 1500);
     let src = SourceFile::new("client.rules", rules);
     t.nodes[0].ruleset = frontends::iptables_save::parse(&src, Some(model::Family::Ip)).unwrap();
     let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", Some(1500)));
@@ -364,49 +175,28 @@ fn a_stub_end_answers_as_described() {
 fn a_reply_coming_back_another_way_through_a_stateful_firewall_is_dropped_there() {
     // client -- r1 -- server, and server's default route via r2 (also on client's link).
     let stateful = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A FORWARD -i eth1 -o eth0 -p tcp --syn -j ACCEPT\nCOMMIT\n";
-    let mut t = Topology::default();
-    t.nodes.push(node(NodeSpec {
-        name: "client",
-        ifaces: &[("eth0", &["10.0.1.2/24"], 1500)],
-        routes: &[("10.0.2.0/24", Some("10.0.1.1"), "eth0")],
-        router: false,
-        rules: "",
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "r1",
-        ifaces: &[
-            ("eth0", &["10.0.1.1/24"], 1500),
-            ("eth1", &["10.0.2.1/24"], 1500),
-        ],
-        routes: &[],
-        router: true,
-        rules: "",
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "r2",
-        ifaces: &[
-            ("eth0", &["10.0.1.3/24"], 1500),
-            ("eth1", &["10.0.2.3/24"], 1500),
-        ],
-        routes: &[],
-        router: true,
-        rules: stateful,
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "server",
-        ifaces: &[("eth0", &["10.0.2.2/24"], 1500)],
-        routes: &[("default", Some("10.0.2.3"), "eth0")],
-        router: false,
-        rules: "",
-        listens: &[443],
-    }));
-    t.links = vec![
-        link(&t, &["client:eth0", "r1:eth0", "r2:eth0"]),
-        link(&t, &["r1:eth1", "r2:eth1", "server:eth0"]),
-    ];
+    let mut n = Net::new();
+    let (c, r1, r2, s) = (
+        n.host("client"),
+        n.host("r1"),
+        n.host("r2"),
+        n.host("server"),
+    );
+    n.iface(c, "eth0", &["10.0.1.2/24"])
+        .route(c, "10.0.2.0/24", Some("10.0.1.1"), Some("eth0"));
+    n.iface(r1, "eth0", &["10.0.1.1/24"])
+        .iface(r1, "eth1", &["10.0.2.1/24"])
+        .forwarding(r1);
+    n.iface(r2, "eth0", &["10.0.1.3/24"])
+        .iface(r2, "eth1", &["10.0.2.3/24"])
+        .forwarding(r2);
+    n.iptables(r2, Family::Ip, stateful);
+    n.iface(s, "eth0", &["10.0.2.2/24"])
+        .route(s, "default", Some("10.0.2.3"), Some("eth0"))
+        .listen(s, IpProto::Tcp, "0.0.0.0:443");
+    n.link("a", &[(c, "eth0"), (r1, "eth0"), (r2, "eth0")])
+        .link("b", &[(r1, "eth1"), (r2, "eth1"), (s, "eth0")]);
+    let t = n.build();
     let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", None));
     assert_eq!(names(&t, &w.legs[0]), ["client", "r1", "server"]);
     assert_eq!(names(&t, &w.legs[1]), ["server", "r2"]);
@@ -418,35 +208,19 @@ fn hairpin_nat_without_snat_answers_from_the_wrong_address() {
     // client and server share a LAN behind gw; the client connects to gw's public
     // address, DNATed to the server, which answers the client directly.
     let dnat = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -d 203.0.113.1/32 -p tcp --dport 443 -j DNAT --to-destination 192.168.1.10\nCOMMIT\n";
-    let mut t = Topology::default();
-    t.nodes.push(node(NodeSpec {
-        name: "client",
-        ifaces: &[("eth0", &["192.168.1.20/24"], 1500)],
-        routes: &[("default", Some("192.168.1.1"), "eth0")],
-        router: false,
-        rules: "",
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "gw",
-        ifaces: &[
-            ("lan", &["192.168.1.1/24"], 1500),
-            ("wan", &["203.0.113.1/24"], 1500),
-        ],
-        routes: &[],
-        router: true,
-        rules: dnat,
-        listens: &[],
-    }));
-    t.nodes.push(node(NodeSpec {
-        name: "server",
-        ifaces: &[("eth0", &["192.168.1.10/24"], 1500)],
-        routes: &[("default", Some("192.168.1.1"), "eth0")],
-        router: false,
-        rules: "",
-        listens: &[443],
-    }));
-    t.links = vec![link(&t, &["client:eth0", "gw:lan", "server:eth0"])];
+    let mut n = Net::new();
+    let (c, gw, s) = (n.host("client"), n.host("gw"), n.host("server"));
+    n.iface(c, "eth0", &["192.168.1.20/24"])
+        .route(c, "default", Some("192.168.1.1"), Some("eth0"));
+    n.iface(gw, "lan", &["192.168.1.1/24"])
+        .iface(gw, "wan", &["203.0.113.1/24"])
+        .forwarding(gw);
+    n.iptables(gw, Family::Ip, dnat);
+    n.iface(s, "eth0", &["192.168.1.10/24"])
+        .route(s, "default", Some("192.168.1.1"), Some("eth0"))
+        .listen(s, IpProto::Tcp, "0.0.0.0:443");
+    n.link("lan", &[(c, "eth0"), (gw, "lan"), (s, "eth0")]);
+    let t = n.build();
     let w = network::walk(&t, &query(0, syn(443), "203.0.113.1", None));
     assert_eq!(names(&t, &w.legs[0]), ["client", "gw", "server"]);
     assert_eq!(names(&t, &w.legs[1]), ["server", "client"]);
@@ -457,5 +231,112 @@ fn hairpin_nat_without_snat_answers_from_the_wrong_address() {
             got: ip("192.168.1.10")
         }),
         "{w:#?}"
+    );
+}
+
+#[test]
+fn an_ipv6_ping_via_link_local_next_hops_goes_there_and_back() {
+    let t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
+    let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", None));
+    assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
+    assert_eq!(w.source.as_ref().unwrap().addr, Some(ip("2001:db8:1::2")));
+    let first = w.legs[0].hops[0].egress.as_ref().unwrap();
+    assert_eq!(first.next_hop, ip("fe80::1"));
+    assert_eq!(names(&t, &w.legs[1]), ["server", "router", "client"]);
+}
+
+#[test]
+fn an_ipv6_neighbour_that_never_answers_gets_address_unreachable_code_3_from_the_middle_hop() {
+    let t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
+    let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::9", None));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
+    let error = &w.legs[1];
+    assert_eq!(
+        error.hops[0].packet.l4,
+        L4::Icmpv6 {
+            icmp_type: 1,
+            code: 3,
+            id: 0
+        }
+    );
+    assert_eq!(names(&t, error), ["router", "client"]);
+    assert_eq!(error.end, LegEnd::Arrived);
+}
+
+#[test]
+fn an_ipv6_packet_too_big_for_the_next_link_gets_packet_too_big_back() {
+    let mut t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
+    set_mtu(&mut t, 1, "eth1", 1280);
+    let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", Some(1400)));
+    // Routers never fragment IPv6: "packet too big" comes back, and the sender fragments
+    // the next echo request itself.
+    assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
+    assert_eq!(w.path_mtu, Some(1280));
+    assert_eq!(
+        w.legs[1].hops[0].packet.l4,
+        L4::Icmpv6 {
+            icmp_type: 2,
+            code: 0,
+            id: 0
+        }
+    );
+    assert_eq!(w.legs[2].hops[0].packet.len, 1280);
+}
+
+#[test]
+fn a_neighbour_the_sender_lists_as_failed_on_an_inferred_link_fails_there() {
+    use model::host::{Neighbour, NeighbourState};
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    for l in &mut t.links {
+        l.complete = false;
+    }
+    // Nobody given owns 10.0.2.9: the router's table says FAILED -> resolution fails;
+    // without the entry the walk cannot say (another machine may be on the subnet).
+    let unknown = network::walk(&t, &query(0, ping(), "10.0.2.9", None));
+    assert_eq!(
+        unknown.outcome,
+        Outcome::Undecided { leg: 0, hop: 1 },
+        "{unknown:#?}"
+    );
+    t.nodes[1].host.neighbours.push(Neighbour {
+        addr: ip("10.0.2.9"),
+        dev: "eth1".into(),
+        lladdr: None,
+        states: vec![NeighbourState::Failed],
+        router: false,
+    });
+    t.nodes[1].host.known.neighbours = true;
+    let failed = network::walk(&t, &query(0, ping(), "10.0.2.9", None));
+    assert_eq!(
+        failed.outcome,
+        Outcome::Fails { leg: 0, hop: 1 },
+        "{failed:#?}"
+    );
+}
+
+#[test]
+fn an_advertised_prefix_overlapping_the_senders_network_keeps_the_answer_on_the_far_link() {
+    // The server's link was also given 2001:db8:1::/64 (a radvd prefix that overlaps the
+    // client's network): the answer to 2001:db8:1::2 is for its own link, where nobody
+    // answers neighbour discovery for it.
+    let mut n = Net::new();
+    let (c, r, s) = (n.host("client"), n.host("router"), n.host("server"));
+    n.iface(c, "eth0", &["2001:db8:1::2/64"])
+        .route(c, "::/0", Some("fe80::1"), Some("eth0"));
+    n.iface(r, "eth0", &["2001:db8:1::1/64", "fe80::1/64"])
+        .iface(r, "eth1", &["2001:db8:2::1/64", "fe80::1/64"])
+        .forwarding(r);
+    n.iface(s, "eth0", &["2001:db8:2::2/64", "2001:db8:1::99/64"])
+        .route(s, "::/0", Some("fe80::1"), Some("eth0"));
+    n.link("left", &[(c, "eth0"), (r, "eth0")])
+        .link("right", &[(r, "eth1"), (s, "eth0")]);
+    let t = n.build();
+    let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", None));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 1, hop: 0 }, "{w:#?}");
+    assert_eq!(
+        w.legs[1].end,
+        LegEnd::Stopped(Stop::Neighbour {
+            next_hop: ip("2001:db8:1::2")
+        })
     );
 }

@@ -17,6 +17,8 @@
 //! - [`run`]: the [`Oracle`]: injection in batches, the trace read back (`netlink`), each
 //!   packet's walk placed and assembled (`analysis::agree`);
 //! - [`verify()`]: all of the above for one packet, compared with the engine;
+//! - [`topology`]: a whole topology of hosts and links built in namespaces, real traffic
+//!   (ping, TCP, UDP) sent across it, each hop's kernel walk read back;
 //! - [`exchange`]: a whole connection (request, reply, data both ways) through the kernel,
 //!   with a remedy's rules applied, compared with the simulated exchange.
 //!
@@ -34,6 +36,8 @@ pub mod inject;
 pub mod netns;
 #[cfg(target_os = "linux")]
 pub mod run;
+#[cfg(target_os = "linux")]
+pub mod topology;
 
 pub use model::kernel_walk::TRACE_TABLE;
 pub use netlink::{is_root, LiveError};

@@ -5,7 +5,8 @@
 //! other end sits in its own *peer* namespace (device `eth0`, an address in the same subnet,
 //! a default route via the router). Packets are injected from the peers.
 //!
-//! Names: `wb<pid>_<n><role>` (`wb4242_0r`, `wb4242_0p1`), so [`sweep_stale`] can delete the
+//! Names: `wb<pid>_<n><role>` (`wb4242_0r`, `wb4242_0p1`; a [`crate::topology`] network's
+//! nodes and bridges `wb4242_1n0`, `wb4242_1b0`), so [`sweep_stale`] can delete the
 //! namespaces of processes that died without cleaning up. Every namespace is owned by a
 //! [`Netns`] guard that deletes it on drop, also while a panic unwinds.
 
@@ -26,6 +27,11 @@ pub const PREFIX: &str = "wb";
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// A fresh group number for the namespaces of one test host or network.
+pub(crate) fn next_group() -> u32 {
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
 /// A network namespace we created; deleted on drop.
 #[derive(Debug)]
 pub struct Netns {
@@ -34,10 +40,16 @@ pub struct Netns {
 
 impl Netns {
     /// Creates `wb<pid>_<group><role>`.
-    fn create(group: u32, role: &str) -> Result<Netns, LiveError> {
+    pub(crate) fn create(group: u32, role: &str) -> Result<Netns, LiveError> {
         let name = format!("{PREFIX}{}_{group}{role}", std::process::id());
         cmd::run_ok("ip", &["netns", "add", &name], None)?;
         Ok(Netns { name })
+    }
+
+    /// A namespace of a group of its own (`wb<pid>_<n><role>`), for a test that builds
+    /// its network by hand; deleted on drop like every other.
+    pub fn new_group(role: &str) -> Result<Netns, LiveError> {
+        Netns::create(COUNTER.fetch_add(1, Ordering::Relaxed), role)
     }
 
     pub fn name(&self) -> &str {
@@ -227,6 +239,14 @@ const QUIET_SYSCTLS: [(&str, &str); 8] = [
     ("net.ipv6.icmp.ratelimit", "0"),
 ];
 
+/// [`QUIET_SYSCTLS`] as the owned pairs [`Netns::set_sysctls`] takes.
+pub(crate) fn quiet_sysctls() -> Vec<(String, String)> {
+    QUIET_SYSCTLS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// Whether a sysctl of the host changes a packet's path (and so is reproduced).
 pub fn sysctl_matters(key: &str) -> bool {
     const KNOBS: [&str; 7] = [
@@ -255,7 +275,7 @@ pub fn sysctl_matters(key: &str) -> bool {
 }
 
 /// The interface part of `net.ipv{4,6}.conf.IFACE.knob`, if it names one.
-fn sysctl_iface(key: &str) -> Option<&str> {
+pub(crate) fn sysctl_iface(key: &str) -> Option<&str> {
     let rest = key
         .strip_prefix("net.ipv4.conf.")
         .or_else(|| key.strip_prefix("net.ipv6.conf."))?;
@@ -276,7 +296,7 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
-fn host_net(addr: IpAddr) -> IpNet {
+pub(crate) fn host_net(addr: IpAddr) -> IpNet {
     IpNet::new(addr, if addr.is_ipv4() { 32 } else { 128 }).expect("host prefix")
 }
 
@@ -317,6 +337,8 @@ impl Plan {
                 mtu: None,
                 addrs: vec![mk(v4, 24), mk(v6, 64)],
                 master: None,
+                lower_up: None,
+                kind: None,
             });
         };
         for p in packets {
@@ -561,7 +583,7 @@ fn rule_cmd(r: &PolicyRule) -> Option<String> {
     Some(s)
 }
 
-fn addr_cmd(dev: &str, a: &IpNet) -> String {
+pub(crate) fn addr_cmd(dev: &str, a: &IpNet) -> String {
     if a.addr().is_ipv6() {
         format!("addr replace {a} dev {dev} nodad")
     } else {
@@ -570,7 +592,7 @@ fn addr_cmd(dev: &str, a: &IpNet) -> String {
 }
 
 /// `ip -j link` of a namespace: name -> (index, mac).
-fn links(ns: &Netns) -> Result<BTreeMap<String, (u32, Mac)>, LiveError> {
+pub(crate) fn links(ns: &Netns) -> Result<BTreeMap<String, (u32, Mac)>, LiveError> {
     let out = cmd::run_ok("ip", &["-n", ns.name(), "-j", "link", "show"], None)?;
     let v: serde_json::Value =
         serde_json::from_str(&out).map_err(|e| LiveError::Setup(format!("ip -j link: {e}")))?;
@@ -587,17 +609,41 @@ fn links(ns: &Netns) -> Result<BTreeMap<String, (u32, Mac)>, LiveError> {
     Ok(map)
 }
 
+/// Installs `routes` (every table; the ones the kernel makes from addresses are left to it)
+/// and policy `rules` (the three default ones are already there) in `ns`, per family.
+pub(crate) fn install_routes_and_rules(
+    ns: &Netns,
+    routes: &[Route],
+    rules: &[PolicyRule],
+) -> Result<(), LiveError> {
+    for (v6, flag) in [(false, "-4"), (true, "-6")] {
+        let mut cmds = String::new();
+        let mut family: Vec<&Route> = routes
+            .iter()
+            .filter(|r| r.dst.addr().is_ipv6() == v6)
+            .collect();
+        family.sort_by_key(|r| r.gateway.is_some()); // on-link routes first
+        for c in family.into_iter().filter_map(route_cmd) {
+            cmds.push_str(&c);
+            cmds.push('\n');
+        }
+        for c in rules.iter().filter(|r| r.v6 == v6).filter_map(rule_cmd) {
+            cmds.push_str(&c);
+            cmds.push('\n');
+        }
+        ns.ip_batch(Some(flag), &cmds)?;
+    }
+    Ok(())
+}
+
 impl TestHost {
     /// Builds the namespaces for `plan`. On any error, what was created is deleted.
     pub fn build(plan: &Plan) -> Result<TestHost, LiveError> {
         if !sys::is_root() {
             return Err(LiveError::NotRoot);
         }
-        let group = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let quiet: Vec<(String, String)> = QUIET_SYSCTLS
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let group = next_group();
+        let quiet = quiet_sysctls();
         let router = Netns::create(group, "r")?;
         router.set_sysctls(&quiet)?;
         let mut notes = plan.notes.clone();
@@ -720,29 +766,7 @@ impl TestHost {
         }
         host.router.ip_batch(None, &router_cmds)?;
 
-        // Routes and policy rules, per family.
-        for (v6, flag) in [(false, "-4"), (true, "-6")] {
-            let mut cmds = String::new();
-            let mut routes: Vec<&Route> = plan
-                .routes
-                .iter()
-                .filter(|r| r.dst.addr().is_ipv6() == v6)
-                .collect();
-            routes.sort_by_key(|r| r.gateway.is_some()); // on-link routes first
-            for r in routes {
-                if let Some(c) = route_cmd(r) {
-                    cmds.push_str(&c);
-                    cmds.push('\n');
-                }
-            }
-            for r in plan.rules.iter().filter(|r| r.v6 == v6) {
-                if let Some(c) = rule_cmd(r) {
-                    cmds.push_str(&c);
-                    cmds.push('\n');
-                }
-            }
-            host.router.ip_batch(Some(flag), &cmds)?;
-        }
+        install_routes_and_rules(&host.router, &plan.routes, &plan.rules)?;
         host.router.set_sysctls(&per_iface)?;
 
         // Peers: a default route via the router, per family.

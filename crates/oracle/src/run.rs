@@ -4,7 +4,7 @@
 
 use crate::inject::{Injector, Via, SENTINEL_LOCAL_DST, SENTINEL_MAC};
 use crate::load;
-use crate::netns::TestHost;
+use crate::netns::{Netns, TestHost};
 use analysis::agree::{walk, Listing};
 use model::kernel::NfVerdict;
 use model::kernel_walk::{Headers, KernelWalk, StepKind};
@@ -38,6 +38,23 @@ pub fn trace_table() -> String {
          \tchain post_end {{ type filter hook postrouting priority 1000; policy accept; }}\n\
          }}\n"
     )
+}
+
+/// Replaces the ruleset of namespace `ns` with `rules`, then adds [`trace_table`]; returns the
+/// files' dialects and the kernel's listing with handles (to place trace events).
+pub fn load_traced(
+    ns: &Netns,
+    rules: &[(SourceFile, Family)],
+) -> Result<(Vec<Dialect>, Listing), LiveError> {
+    ns.exec("nft", &["flush", "ruleset"], None)?;
+    let mut dialects = Vec::new();
+    for (src, fam) in rules {
+        dialects.push(load::load(ns.name(), src, *fam)?);
+    }
+    ns.exec("nft", &["-f", "-"], Some(trace_table().as_bytes()))?;
+    let json = ns.exec("nft", &["-a", "-j", "list", "ruleset"], None)?;
+    let listing = Listing::parse(&json).map_err(LiveError::Setup)?;
+    Ok((dialects, listing))
 }
 
 /// A test host with a ruleset loaded and tracing on.
@@ -88,19 +105,8 @@ impl Oracle {
 
     /// Replaces the router's ruleset with `rules` (then the trace table).
     pub fn load(&mut self, rules: &[(SourceFile, Family)]) -> Result<Vec<Dialect>, LiveError> {
-        self.host.router.exec("nft", &["flush", "ruleset"], None)?;
-        let mut dialects = Vec::new();
-        for (src, fam) in rules {
-            dialects.push(load::load(self.host.router.name(), src, *fam)?);
-        }
-        self.host
-            .router
-            .exec("nft", &["-f", "-"], Some(trace_table().as_bytes()))?;
-        let json = self
-            .host
-            .router
-            .exec("nft", &["-a", "-j", "list", "ruleset"], None)?;
-        self.listing = Listing::parse(&json).map_err(LiveError::Setup)?;
+        let (dialects, listing) = load_traced(&self.host.router, rules)?;
+        self.listing = listing;
         Ok(dialects)
     }
 

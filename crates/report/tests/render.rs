@@ -428,6 +428,7 @@ fn ufw_fix() -> Remedies {
                 tracked: true,
             }),
             caveats: Vec::new(),
+            patched: None,
         }],
         primary: 0,
     }

@@ -70,6 +70,9 @@ pub struct Remedy {
     pub exchange: Option<Exchange>,
     /// What the admin should know besides what it opens.
     pub caveats: Vec<FixCaveat>,
+    /// The ruleset with the change in place (`None` when the change is not a rule): what a
+    /// walk across several hosts runs again to prove it for the whole path.
+    pub patched: Option<Ruleset>,
 }
 
 impl Remedy {
@@ -296,6 +299,7 @@ fn verify(blocked: &Blocked<'_>, c: Candidate) -> Remedy {
         kernel_rules: c.kernel_rules,
         exchange,
         caveats: c.caveats,
+        patched: c.patched,
     }
 }
 

@@ -8,6 +8,8 @@
 //! | file             | made with                          | fills                          |
 //! |------------------|------------------------------------|--------------------------------|
 //! | `ip-addr.json`   | `ip -j addr` (or `ip -j -d addr`)  | interfaces and addresses       |
+//! | `ip-link.json`   | `ip -j -d link` (or `ip -j link`)  | every device's MTU, state (`UP`, `LOWER_UP`), master and kind, joined to the interfaces by name (a device without addresses too) |
+//! | `ip-neigh.json`  | `ip -j neigh` (both families)      | neighbour tables (ARP / ND states) |
 //! | `ip-route.json`  | `ip -j route show table all`       | routes (IPv4; IPv6 too if no `ip6-route.json`) |
 //! | `ip6-route.json` | `ip -6 -j route show table all`    | IPv6 routes                    |
 //! | `ip-rule.json`   | `ip -j rule`                       | IPv4 policy rules              |
@@ -32,7 +34,7 @@
 //! missing):
 //!
 //! ```sh
-//! d=host; mkdir -p $d/cmd; ip -j addr > $d/ip-addr.json; ip -4 -j route show table all > $d/ip-route.json; ip -6 -j route show table all > $d/ip6-route.json; ip -j rule > $d/ip-rule.json; ip -6 -j rule > $d/ip6-rule.json; sysctl -a > $d/sysctl.txt 2>/dev/null; ss -ltnupH > $d/ss.txt; conntrack -L > $d/conntrack.txt 2>/dev/null; ipset save > $d/ipset.txt 2>/dev/null; ufw status numbered > $d/cmd/ufw-status-numbered.txt; cp -r --parents /etc/ufw /etc/default/ufw /etc/firewalld /etc/nftables.conf /etc/iptables /etc/docker/daemon.json $d 2>/dev/null
+//! d=host; mkdir -p $d/cmd; ip -j addr > $d/ip-addr.json; ip -j -d link > $d/ip-link.json; ip -j neigh > $d/ip-neigh.json; ip -4 -j route show table all > $d/ip-route.json; ip -6 -j route show table all > $d/ip6-route.json; ip -j rule > $d/ip-rule.json; ip -6 -j rule > $d/ip6-rule.json; sysctl -a > $d/sysctl.txt 2>/dev/null; ss -ltnupH > $d/ss.txt; conntrack -L > $d/conntrack.txt 2>/dev/null; ipset save > $d/ipset.txt 2>/dev/null; ufw status numbered > $d/cmd/ufw-status-numbered.txt; cp -r --parents /etc/ufw /etc/default/ufw /etc/firewalld /etc/nftables.conf /etc/iptables /etc/docker/daemon.json $d 2>/dev/null
 //! ```
 //!
 //! `ip -j route show table all` without `-4` also lists IPv6 routes; when `ip6-route.json`
@@ -80,8 +82,10 @@ pub enum LoadError {
 }
 
 /// The files a host directory may hold, with the command that makes each.
-const FILES: [(&str, &str); 9] = [
+const FILES: [(&str, &str); 11] = [
     ("ip-addr.json", "ip -j addr"),
+    ("ip-link.json", "ip -j -d link"),
+    ("ip-neigh.json", "ip -j neigh"),
     ("ip-route.json", "ip -j route show table all"),
     ("ip6-route.json", "ip -6 -j route show table all"),
     ("ip-rule.json", "ip -j rule"),
@@ -164,6 +168,17 @@ pub fn load(dir: &Path) -> Result<HostState, LoadError> {
     if let Some(s) = read(dir, "ip-addr.json")? {
         host.interfaces = crate::host::iproute::parse_addrs(&s)?;
         host.known.addresses = true;
+    }
+    if let Some(s) = read(dir, "ip-link.json")? {
+        crate::host::iproute::merge_links(
+            &mut host.interfaces,
+            crate::host::iproute::parse_links(&s)?,
+        );
+        host.known.links = true;
+    }
+    if let Some(s) = read(dir, "ip-neigh.json")? {
+        host.neighbours = crate::host::iproute::parse_neighbours(&s)?;
+        host.known.neighbours = true;
     }
     let v6_routes = read(dir, "ip6-route.json")?;
     if let Some(s) = read(dir, "ip-route.json")? {
@@ -262,10 +277,15 @@ fn entries_read_and_ignored(dir: &Path) -> Result<(Vec<String>, Vec<IgnoredFile>
     Ok((read, ignored))
 }
 
+/// What else a saved neighbour table is called (`neighbours.json`, `ip-neighbor.json`,
+/// `arp.txt`): the stem, without `ip-` and a plural `s`.
+const NEIGH_WORDS: [&str; 4] = ["neighbour", "neighbor", "arp", "ndp"];
+
 /// The file of [`FILES`] (with its command) that `name` was most likely meant to be:
 /// the same stem up to case, `_` for `-`, a plural or a missing `ip-` (`addr.json`,
-/// `routes.json`, `IP_ADDR.txt`), or a letter or two apart (`ip-adr.json`, `ss-out.txt`);
-/// only for a name a command's output is saved under (`.json`, `.txt`, `.out` or none).
+/// `routes.json`, `IP_ADDR.txt`), a name of the neighbour table ([`NEIGH_WORDS`]), or a
+/// letter or two apart (`ip-adr.json`, `ss-out.txt`); only for a name a command's output is
+/// saved under (`.json`, `.txt`, `.out` or none).
 fn likely_file(name: &str) -> Option<(&'static str, &'static str)> {
     let stem_of = |n: &str| -> String {
         let n = n.to_ascii_lowercase().replace('_', "-");
@@ -280,9 +300,12 @@ fn likely_file(name: &str) -> Option<(&'static str, &'static str)> {
     if stem.is_empty() || !["", "json", "txt", "out"].contains(&extension) {
         return None;
     }
+    let bare = stem.strip_prefix("ip-").unwrap_or(&stem);
     let same = FILES.iter().find(|(file, _)| {
         let known = stem_of(file);
-        known == stem || known.strip_prefix("ip-") == Some(stem.as_str())
+        known == stem
+            || known.strip_prefix("ip-") == Some(stem.as_str())
+            || NEIGH_WORDS.contains(&bare) && *file == "ip-neigh.json"
     });
     let close = || {
         FILES

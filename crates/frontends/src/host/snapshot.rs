@@ -23,8 +23,8 @@
 //! ```
 //!
 //! Lines outside members that start with `#` are comments. Member names follow the host
-//! directory layout of [`crate::host::host_dir`] (`ip-addr.json`, `ip-route.json`, `sysctl.txt`,
-//! ...) plus the rule sources (`iptables-save.txt`, `ip6tables-save.txt`,
+//! directory layout of [`crate::host::host_dir`] (`ip-addr.json`, `ip-link.json`,
+//! `ip-neigh.json`, `ip-route.json`, `sysctl.txt`, ...) plus the rule sources (`iptables-save.txt`, `ip6tables-save.txt`,
 //! `iptables-legacy-save.txt`, `ip6tables-legacy-save.txt`, `nft-ruleset.txt`,
 //! `nft-ruleset.json`) and the firewall tools' configuration: files as `file:PATH`
 //! (`file:/etc/ufw/user.rules`) and tool commands as `cmd/STEM.txt`
@@ -359,6 +359,17 @@ pub fn load(file: &str, snap: &Snapshot) -> Result<Loaded, ParseError> {
     if let Some(s) = get("ip-addr.json") {
         host.interfaces = crate::host::iproute::parse_addrs(&s)?;
         host.known.addresses = true;
+    }
+    if let Some(s) = get("ip-link.json") {
+        crate::host::iproute::merge_links(
+            &mut host.interfaces,
+            crate::host::iproute::parse_links(&s)?,
+        );
+        host.known.links = true;
+    }
+    if let Some(s) = get("ip-neigh.json") {
+        host.neighbours = crate::host::iproute::parse_neighbours(&s)?;
+        host.known.neighbours = true;
     }
     if let Some(s) = get("ip-route.json") {
         host.routes = crate::host::iproute::parse_routes(&s, false)?;

@@ -1,48 +1,24 @@
-//! `ip -j addr`: links with their addresses, flags, master and link type.
+//! `ip -j addr`: links (read as [`super::link`] reads them) with their addresses.
 
-use super::{elements, invalid, json_kind, present, scalar_text, scope_of, Element, Listing};
+use super::link::{device_of, JLink};
+use super::{invalid, lower_each, present, scalar_text, scope_of, Element, Listing};
 use model::diag::ParseError;
-use model::host::{IfAddr, Interface, LinkType, Scope};
-use model::packet::Mac;
-use model::{SourceFile, Span};
+use model::host::{IfAddr, Interface, Scope};
+use model::SourceFile;
 use serde::Deserialize;
 use serde_json::Value;
 use std::net::IpAddr;
 
 /// `ip -j addr` (also `ip -j -d addr`): interfaces with their addresses.
 pub fn parse_addrs(source: &SourceFile) -> Result<Vec<Interface>, ParseError> {
-    let mut out = Vec::new();
-    for elem in elements(source, Listing::Addr)? {
-        let link: JLink = elem.decode(source)?;
-        out.push(lower_link(source, &elem, link)?);
-    }
-    Ok(out)
+    lower_each(source, Listing::Addr, |elem, link: JLink| {
+        lower_link(source, elem, link)
+    })
 }
 
+/// One element of `addr_info`.
 #[derive(Deserialize)]
-struct JLink {
-    #[serde(default)]
-    ifindex: Option<u32>,
-    #[serde(default)]
-    ifname: Option<String>,
-    #[serde(default)]
-    flags: Vec<String>,
-    #[serde(default)]
-    mtu: Option<u32>,
-    #[serde(default)]
-    operstate: Option<String>,
-    #[serde(default)]
-    link_type: Option<String>,
-    #[serde(default)]
-    address: Option<String>,
-    #[serde(default)]
-    master: Option<String>,
-    #[serde(default)]
-    addr_info: Vec<JAddrInfo>,
-}
-
-#[derive(Deserialize)]
-struct JAddrInfo {
+pub(super) struct JAddrInfo {
     #[serde(default)]
     family: Option<String>,
     #[serde(default)]
@@ -64,23 +40,7 @@ fn lower_link(
     elem: &Element<'_>,
     link: JLink,
 ) -> Result<Interface, ParseError> {
-    let name = link.ifname.ok_or_else(|| {
-        ParseError::new(
-            source,
-            Span::new(elem.start, elem.start + elem.text.len()),
-            json_kind("interface without `ifname`"),
-        )
-    })?;
-    let link_type = link_type_of(link.link_type.as_deref());
-    let mac = match link_type {
-        LinkType::Ether | LinkType::Loopback => link.address.as_deref().and_then(Mac::parse),
-        _ => None,
-    };
-    let up = if link.flags.is_empty() {
-        matches!(link.operstate.as_deref(), Some("UP" | "UNKNOWN"))
-    } else {
-        link.flags.iter().any(|f| f == "UP")
-    };
+    let mut interface = device_of(source, elem, &link)?;
     let addr_key = elem.key_offset("addr_info");
     let mut addrs = Vec::new();
     let mut search = addr_key;
@@ -133,44 +93,15 @@ fn lower_link(
             secondary: info.secondary,
         });
     }
-    Ok(Interface {
-        name,
-        index: link.ifindex.unwrap_or(0),
-        link: link_type,
-        mac,
-        up,
-        mtu: link.mtu,
-        addrs,
-        master: link.master,
-    })
-}
-
-/// `link_type` names as iproute2 prints them (`ll_type_n2a`), with their `ARPHRD_*` numbers.
-fn link_type_of(name: Option<&str>) -> LinkType {
-    match name {
-        None | Some("ether") => LinkType::Ether,
-        Some("loopback") => LinkType::Loopback,
-        Some("none") => LinkType::None,
-        Some(other) => LinkType::Other(match other {
-            "infiniband" => 32,
-            "ipip" => 768,
-            "tunnel6" => 769,
-            "sit" => 776,
-            "ipgre" | "gre" => 778,
-            "ieee802.11" => 801,
-            "ip6gre" => 823,
-            "can" => 280,
-            "ppp" => 512,
-            // ARPHRD_VOID: anything iproute2 names that we do not list.
-            _ => 0xffff,
-        }),
-    }
+    interface.addrs = addrs;
+    Ok(interface)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::host::iproute::tests::{fixture, ip, net, POLICY, ROUTER};
+    use model::host::LinkType;
 
     #[test]
     fn router_addrs_have_tap0_and_eno1() {

@@ -1,4 +1,5 @@
-//! `ip -j addr`, `ip [-6] -j route show table all` and `ip [-6] -j rule` into the model.
+//! `ip -j addr`, `ip -j [-d] link`, `ip -j neigh`, `ip [-6] -j route show table all` and
+//! `ip [-6] -j rule` into the model.
 //!
 //! The JSON is read into serde structs that ignore unknown fields and accept the spellings
 //! different iproute2 versions use (tables as names or numbers, `fwmark` with or without a
@@ -13,9 +14,12 @@
 //!   ignores ECMP still has somewhere to send the packet.
 //! - A table named in `/etc/iproute2/rt_tables` (e.g. `vpn`) has no number in the JSON; it gets
 //!   a stable id from its name ([`table_id_of_name`]), the same in routes and rules.
-//! - `Interface::up` is the administrative `UP` flag (`ip link set up`), not the carrier.
+//! - `Interface::up` is the administrative `UP` flag (`ip link set up`), not the carrier;
+//!   the carrier is `Interface::lower_up` (`LOWER_UP`), from `ip -j link` and `ip -j addr`
+//!   alike (both print the same device fields).
+//! - `ip -j neigh` leaves out `NOARP` and proxy entries; both families come in one listing.
 //!
-//! One reader per command: `addr`, `route`, `rule`, each with its tests; this file
+//! One reader per command: `addr`, `link`, `neigh`, `route`, `rule`, each with its tests; this file
 //! locates the array's elements and holds the decoders they share.
 
 use ipnet::IpNet;
@@ -28,10 +32,14 @@ use serde_json::Value;
 use std::net::IpAddr;
 
 mod addr;
+mod link;
+mod neigh;
 mod route;
 mod rule;
 
 pub use addr::parse_addrs;
+pub use link::{merge_links, parse_links};
+pub use neigh::parse_neighbours;
 pub use route::parse_routes;
 pub use rule::parse_rules;
 
@@ -98,10 +106,13 @@ impl Element<'_> {
     }
 }
 
-/// Length of the JSON scalar at the start of `s` (a string with its quotes, or a bare word).
+/// Length of the JSON value at the start of `s` (a string with its quotes, a bare word, or
+/// a whole array or object).
 fn json_token_len(s: &str) -> usize {
     let bytes = s.as_bytes();
-    if bytes.first() == Some(&b'"') {
+    if matches!(bytes.first(), Some(b'[' | b'{')) {
+        scan_value(bytes, 0).unwrap_or(s.len())
+    } else if bytes.first() == Some(&b'"') {
         let mut i = 1;
         while i < bytes.len() {
             match bytes[i] {
@@ -122,6 +133,8 @@ fn json_token_len(s: &str) -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Listing {
     Addr,
+    Link,
+    Neigh,
     Route { v6: bool },
     Rule { v6: bool },
 }
@@ -131,6 +144,8 @@ impl Listing {
     fn command(self) -> &'static str {
         match self {
             Listing::Addr => "ip -j addr",
+            Listing::Link => "ip -j -d link",
+            Listing::Neigh => "ip -j neigh",
             Listing::Route { v6: false } => "ip -j route show table all",
             Listing::Route { v6: true } => "ip -6 -j route show table all",
             Listing::Rule { v6: false } => "ip -j rule",
@@ -139,9 +154,10 @@ impl Listing {
     }
 
     /// Which `ip` command's text output `line` (a file's first line) looks like, if any:
-    /// `1: lo: <LOOPBACK,UP,...> mtu ...` (addr or link), `0:\tfrom all lookup local`
-    /// (rule), `default via ...` or `10.0.0.0/24 dev ...` (route).
-    fn text_output(line: &str) -> Option<&'static str> {
+    /// `1: lo: <LOOPBACK,UP,...> mtu ...` (addr, or link when a link listing was expected),
+    /// `0:\tfrom all lookup local` (rule), `10.0.0.2 dev eth0 lladdr ... REACHABLE` (neigh),
+    /// `default via ...` or `10.0.0.0/24 dev ...` (route).
+    fn text_output(self, line: &str) -> Option<&'static str> {
         let words: Vec<&str> = line.split_whitespace().collect();
         let numbered = words
             .first()
@@ -159,8 +175,28 @@ impl Listing {
             "throw",
             "anycast",
         ];
+        let nud_state = [
+            "INCOMPLETE",
+            "REACHABLE",
+            "STALE",
+            "DELAY",
+            "PROBE",
+            "FAILED",
+            "NOARP",
+            "PERMANENT",
+            "NONE",
+        ];
         if numbered && words.get(2).is_some_and(|w| w.starts_with('<')) {
-            Some("ip addr")
+            Some(if self == Listing::Link {
+                "ip link"
+            } else {
+                "ip addr"
+            })
+        } else if words.first().is_some_and(|w| w.parse::<IpAddr>().is_ok())
+            && words.get(1) == Some(&"dev")
+            && (words.contains(&"lladdr") || words.last().is_some_and(|w| nud_state.contains(w)))
+        {
+            Some("ip neigh")
         } else if numbered && words.get(1).is_some_and(|w| *w == "from" || *w == "not") {
             Some("ip rule")
         } else if words.first().is_some_and(|w| {
@@ -174,6 +210,19 @@ impl Listing {
             None
         }
     }
+}
+
+/// Every element of the listing decoded as `J`, then lowered by `lower` (which gets the
+/// element, to place its errors).
+fn lower_each<J: DeserializeOwned, T>(
+    source: &SourceFile,
+    listing: Listing,
+    mut lower: impl FnMut(&Element<'_>, J) -> Result<T, ParseError>,
+) -> Result<Vec<T>, ParseError> {
+    elements(source, listing)?
+        .iter()
+        .map(|elem| lower(elem, elem.decode(source)?))
+        .collect()
 }
 
 /// Splits the top-level array into its elements without interpreting them.
@@ -191,7 +240,7 @@ fn elements(source: &SourceFile, listing: Listing) -> Result<Vec<Element<'_>>, P
     }
     if bytes[i] != b'[' && bytes[i] != b'{' {
         let first_line = text[i..].lines().next().unwrap_or("");
-        let found = match Listing::text_output(first_line) {
+        let found = match listing.text_output(first_line) {
             Some(command) => format!("it looks like `{command}` text output"),
             None => "it is not JSON".to_string(),
         };
@@ -439,6 +488,12 @@ mod tests {
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/host/router/");
     pub(super) const POLICY: &str =
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/host/policy/");
+    pub(super) const LINKS: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/host/links/");
+    pub(super) const LINKS_VARIANTS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/host/links-variants/"
+    );
 
     pub(super) fn fixture(dir: &str, name: &str) -> SourceFile {
         let path = format!("{dir}{name}");
@@ -537,6 +592,8 @@ mod tests {
             let _ = parse_routes(&s, false);
             let _ = parse_rules(&s, true);
             let _ = parse_addrs(&s);
+            let _ = parse_links(&s);
+            let _ = parse_neighbours(&s);
         }
     }
 }

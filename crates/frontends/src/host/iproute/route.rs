@@ -1,8 +1,8 @@
 //! `ip [-6] -j route show table all`: routes of every table, with their next hops.
 
 use super::{
-    elements, json_kind, parse_ip, parse_prefix, scalar_text, scope_of, table_id_of_name, Element,
-    Listing,
+    json_kind, lower_each, parse_ip, parse_prefix, scalar_text, scope_of, table_id_of_name,
+    Element, Listing,
 };
 use model::diag::{ErrorKind, ParseError};
 use model::host::{table_id, NextHop, Route, RouteType, Scope};
@@ -13,12 +13,9 @@ use std::net::IpAddr;
 
 /// `ip [-6] -j route show table all`: routes of every table.
 pub fn parse_routes(source: &SourceFile, v6: bool) -> Result<Vec<Route>, ParseError> {
-    let mut out = Vec::new();
-    for elem in elements(source, Listing::Route { v6 })? {
-        let route: JRoute = elem.decode(source)?;
-        out.push(lower_route(source, &elem, route, v6)?);
-    }
-    Ok(out)
+    lower_each(source, Listing::Route { v6 }, |elem, route: JRoute| {
+        lower_route(source, elem, route, v6)
+    })
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,7 @@
 //! `ip [-6] -j rule`: policy routing rules, their selectors and actions.
 
 use super::{
-    elements, invalid, json_kind, parse_ip, parse_prefix, parse_u32_any, present, scalar_text,
+    invalid, json_kind, lower_each, parse_ip, parse_prefix, parse_u32_any, present, scalar_text,
     table_id_of_name, Element, Listing,
 };
 use ipnet::IpNet;
@@ -14,12 +14,9 @@ use serde_json::Value;
 
 /// `ip [-6] -j rule`: policy routing rules, in the order listed (by priority).
 pub fn parse_rules(source: &SourceFile, v6: bool) -> Result<Vec<PolicyRule>, ParseError> {
-    let mut out = Vec::new();
-    for elem in elements(source, Listing::Rule { v6 })? {
-        let rule: JRule = elem.decode(source)?;
-        out.push(lower_rule(source, &elem, rule, v6)?);
-    }
-    Ok(out)
+    lower_each(source, Listing::Rule { v6 }, |elem, rule: JRule| {
+        lower_rule(source, elem, rule, v6)
+    })
 }
 
 #[derive(Deserialize)]

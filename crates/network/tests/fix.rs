@@ -1,0 +1,75 @@
+//! The fix for a failed walk: on the host where the exchange fails, and proven by walking
+//! the whole exchange again with it.
+mod support;
+
+use network::fix::{fix, Change};
+use network::Outcome;
+use support::*;
+
+#[test]
+fn forwarding_off_is_fixed_by_the_sysctl_on_that_router() {
+    let mut t = three("", BACK, 1500);
+    for k in ["net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"] {
+        t.nodes[1].host.sysctls.0.insert(k.into(), "0".into());
+    }
+    let q = query(0, ping(), "10.0.2.2", None);
+    let w = network::walk(&t, &q);
+    let f = fix(&t, &q, &w).expect("a fix");
+    assert_eq!(t.nodes[f.node].name, "router");
+    assert!(
+        matches!(&f.change, Change::Sysctl { value, .. } if value == "1"),
+        "{:?}",
+        f.change
+    );
+    assert!(f.works(), "{:#?}", f.proof);
+}
+
+#[test]
+fn no_route_back_is_fixed_by_a_route_to_the_senders_network_via_the_router() {
+    let t = three("", &[], 1500);
+    let q = query(0, ping(), "10.0.2.2", None);
+    let w = network::walk(&t, &q);
+    let f = fix(&t, &q, &w).expect("a fix");
+    assert_eq!(t.nodes[f.node].name, "server");
+    match &f.change {
+        Change::Route { dst, via, dev } => {
+            assert_eq!(dst.to_string(), "10.0.1.0/24");
+            assert_eq!(*via, ip("10.0.2.1"));
+            assert_eq!(dev, "eth0");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(f.works(), "{:#?}", f.proof);
+}
+
+#[test]
+fn a_router_reject_is_fixed_in_the_routers_firewall_and_proven_across_the_path() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp --dport 443 -j REJECT\nCOMMIT\n";
+    let t = three(rules, BACK, 1500);
+    let q = query(0, syn(443), "10.0.2.2", None);
+    let w = network::walk(&t, &q);
+    let f = fix(&t, &q, &w).expect("a fix");
+    assert_eq!(t.nodes[f.node].name, "router");
+    assert!(matches!(f.change, Change::Firewall(_)));
+    assert!(f.works(), "{:#?}", f.proof);
+}
+
+#[test]
+fn a_path_mtu_black_hole_is_fixed_where_the_too_big_error_is_dropped() {
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
+    let mut t = three("", BACK, 1400);
+    set_mtu(&mut t, 2, "eth0", 1500);
+    t.nodes[0].ruleset = iptables("client.rules", rules);
+    let q = query(0, syn(443), "10.0.2.2", Some(1500));
+    let w = network::walk(&t, &q);
+    assert!(matches!(w.outcome, Outcome::Fails { .. }), "{w:#?}");
+    let f = fix(&t, &q, &w).expect("a fix");
+    assert_eq!(
+        t.nodes[f.node].name, "client",
+        "the ICMP is dropped by the client's INPUT"
+    );
+    assert!(matches!(f.change, Change::Firewall(_)));
+    let proof = f.proof.as_ref().expect("proven");
+    assert_eq!(proof.outcome, Outcome::Works, "{proof:#?}");
+    assert_eq!(proof.path_mtu, Some(1400));
+}

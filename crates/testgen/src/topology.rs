@@ -1,0 +1,463 @@
+//! Small [`Topology`] values for tests: Linux nodes with interfaces, addresses, routes,
+//! sysctls, neighbour entries and a firewall, and the links between them, written the way
+//! a reader fills them (every part given, connected routes listed as the kernel makes
+//! them), so that the engine and a kernel-built network see the same hosts. The random
+//! topology generator builds on it.
+
+use ipnet::IpNet;
+use model::host::{
+    IfAddr, Interface, Neighbour, NeighbourState, PolicyRule, Route, RouteType, RuleAction, Scope,
+    Socket,
+};
+use model::packet::IpProto;
+use model::packet::Mac;
+use model::topology::{Link, LinkEnd, LinkEvidence, Node, NodeKind, StubAnswers, Topology};
+use model::{Family, Host, SourceFile};
+use std::net::{IpAddr, Ipv6Addr};
+
+/// A topology under construction. Nodes are named by the index [`Net::host`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct Net {
+    topo: Topology,
+}
+
+fn parse<T: std::str::FromStr>(what: &str, s: &str) -> T {
+    s.parse()
+        .unwrap_or_else(|_| panic!("test topology: bad {what} `{s}`"))
+}
+
+impl Net {
+    /// An empty topology.
+    pub fn new() -> Net {
+        Net::default()
+    }
+
+    /// Adds a Linux node without interfaces, routes or firewall; every part of its state is
+    /// marked as given (so what the builder leaves out is known to be absent).
+    pub fn host(&mut self, name: &str) -> usize {
+        self.add(name, NodeKind::Linux)
+    }
+
+    /// Adds a stub (a system that is not Linux) listening on the given TCP ports, answering
+    /// pings or not.
+    pub fn stub(&mut self, name: &str, tcp: &[u16], ping: bool) -> usize {
+        self.add(
+            name,
+            NodeKind::Stub(StubAnswers {
+                tcp: Some(tcp.to_vec()),
+                udp: Some(Vec::new()),
+                ping,
+            }),
+        )
+    }
+
+    fn add(&mut self, name: &str, kind: NodeKind) -> usize {
+        let mut host = Host::default();
+        host.known.addresses = true;
+        host.known.routes = true;
+        host.known.policy_rules = true;
+        host.known.sysctls = true;
+        host.known.neighbours = true;
+        host.known.links = true;
+        let loopback = |addr: &str, prefix_len| IfAddr {
+            addr: parse("address", addr),
+            prefix_len,
+            scope: Scope::Host,
+            broadcast: None,
+            temporary: false,
+            secondary: false,
+        };
+        host.interfaces.push(Interface {
+            name: "lo".into(),
+            link: model::host::LinkType::Loopback,
+            up: true,
+            mtu: Some(65536),
+            addrs: vec![loopback("127.0.0.1", 8), loopback("::1", 128)],
+            ..Interface::default()
+        });
+        self.topo.nodes.push(Node {
+            name: name.into(),
+            kind,
+            host,
+            ruleset: model::Ruleset::default(),
+            tool_config: model::tool_config::ToolConfig::default(),
+            source: format!("test:{name}"),
+            rules_given: false,
+            iptables_sources: Vec::new(),
+            nft_sources: Vec::new(),
+            notes: Vec::new(),
+        });
+        self.topo.nodes.len() - 1
+    }
+
+    fn host_mut(&mut self, node: usize) -> &mut Host {
+        &mut self.topo.nodes[node].host
+    }
+
+    /// Gives `node` an up Ethernet interface `name` (MTU 1500) with `addrs` (`10.0.1.2/24`,
+    /// `fd00:1::2/64`), and the connected route of each, as `ip route` lists them.
+    pub fn iface(&mut self, node: usize, name: &str, addrs: &[&str]) -> &mut Net {
+        // A MAC of its own, so the kernel's EUI-64 link-local address is known in advance
+        // and listed like `ip -j addr` lists it.
+        let mac = Mac([
+            0x02,
+            0x77,
+            0x62,
+            0,
+            node as u8,
+            self.host_mut(node).interfaces.len() as u8,
+        ]);
+        self.host_mut(node).interfaces.push(Interface {
+            name: name.into(),
+            up: true,
+            mtu: Some(1500),
+            mac: Some(mac),
+            ..Interface::default()
+        });
+        let link_local = format!("{}/64", link_local_of(mac));
+        for a in std::iter::once(link_local.as_str()).chain(addrs.iter().copied()) {
+            self.address(node, name, a);
+            self.connected_route(node, name, parse("address", a));
+        }
+        self
+    }
+
+    /// The route the kernel makes for an address's subnet (once per subnet and device).
+    fn connected_route(&mut self, node: usize, dev: &str, net: IpNet) {
+        let dst = net.trunc();
+        let host = self.host_mut(node);
+        if host
+            .routes
+            .iter()
+            .any(|r| r.dst == dst && r.dev.as_deref() == Some(dev))
+        {
+            return;
+        }
+        host.routes.push(Route {
+            table: 254,
+            dst,
+            route_type: RouteType::Unicast,
+            gateway: None,
+            dev: Some(dev.into()),
+            prefsrc: net.addr().is_ipv4().then_some(net.addr()),
+            metric: if net.addr().is_ipv4() { 0 } else { 256 },
+            scope: Scope::Link,
+            protocol: Some("kernel".into()),
+            nexthops: Vec::new(),
+            text: format!("{dst} dev {dev} proto kernel scope link"),
+        });
+    }
+
+    fn iface_mut(&mut self, node: usize, iface: &str) -> &mut Interface {
+        self.host_mut(node)
+            .interfaces
+            .iter_mut()
+            .find(|i| i.name == iface)
+            .unwrap_or_else(|| panic!("test topology: no interface {iface}"))
+    }
+
+    /// Sets the MTU of `node`'s interface `iface`.
+    pub fn mtu(&mut self, node: usize, iface: &str, mtu: u32) -> &mut Net {
+        self.iface_mut(node, iface).mtu = Some(mtu);
+        self
+    }
+
+    /// Adds an address (no route: for a link-local one, the kernel's `fe80::/64` covers it).
+    pub fn address(&mut self, node: usize, iface: &str, addr: &str) -> &mut Net {
+        let net: IpNet = parse("address", addr);
+        let link_local = matches!(net.addr(), IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
+        self.iface_mut(node, iface).addrs.push(IfAddr {
+            addr: net.addr(),
+            prefix_len: net.prefix_len(),
+            scope: if link_local {
+                Scope::Link
+            } else {
+                Scope::Universe
+            },
+            broadcast: None,
+            temporary: false,
+            secondary: false,
+        });
+        self
+    }
+
+    /// Removes `node`'s static routes to `dst` (`0.0.0.0/0`, `::/0`, a prefix).
+    pub fn unroute(&mut self, node: usize, dst: &str) -> &mut Net {
+        let dst: IpNet = parse("prefix", dst);
+        self.host_mut(node)
+            .routes
+            .retain(|r| r.dst != dst || r.protocol.as_deref() == Some("kernel"));
+        self
+    }
+
+    /// A static route in table main: `dst` (`default` or a prefix) via `gateway` and/or
+    /// out of `dev`.
+    pub fn route(
+        &mut self,
+        node: usize,
+        dst: &str,
+        gateway: Option<&str>,
+        dev: Option<&str>,
+    ) -> &mut Net {
+        let gateway: Option<IpAddr> = gateway.map(|g| parse("gateway", g));
+        let dst: IpNet = match dst {
+            "default" if gateway.is_some_and(|g| g.is_ipv6()) => parse("prefix", "::/0"),
+            "default" => parse("prefix", "0.0.0.0/0"),
+            d => parse("prefix", d),
+        };
+        let mut text = if dst.prefix_len() == 0 {
+            "default".to_string()
+        } else {
+            dst.to_string()
+        };
+        if let Some(g) = gateway {
+            text.push_str(&format!(" via {g}"));
+        }
+        if let Some(d) = dev {
+            text.push_str(&format!(" dev {d}"));
+        }
+        self.host_mut(node).routes.push(Route {
+            table: 254,
+            dst,
+            route_type: RouteType::Unicast,
+            gateway,
+            dev: dev.map(str::to_string),
+            prefsrc: None,
+            metric: if dst.addr().is_ipv4() { 0 } else { 1024 },
+            scope: if gateway.is_some() {
+                Scope::Universe
+            } else {
+                Scope::Link
+            },
+            protocol: Some("static".into()),
+            nexthops: Vec::new(),
+            text,
+        });
+        self
+    }
+
+    /// A route of `route_type` (`prohibit`, `blackhole`, ...) to `dst` in `table`.
+    pub fn typed_route(
+        &mut self,
+        node: usize,
+        table: u32,
+        route_type: RouteType,
+        dst: &str,
+    ) -> &mut Net {
+        let dst: IpNet = parse("prefix", dst);
+        self.host_mut(node).routes.push(Route {
+            table,
+            dst,
+            route_type,
+            gateway: None,
+            dev: None,
+            prefsrc: None,
+            metric: 0,
+            scope: Scope::Link,
+            protocol: Some("static".into()),
+            nexthops: Vec::new(),
+            text: format!("{route_type} {dst} table {table}"),
+        });
+        self
+    }
+
+    /// A policy rule: packets from `src` look their destination up in `table`.
+    pub fn rule_from(&mut self, node: usize, priority: u32, src: &str, table: u32) -> &mut Net {
+        let src: IpNet = parse("prefix", src);
+        self.host_mut(node).rules.push(PolicyRule {
+            priority,
+            v6: src.addr().is_ipv6(),
+            not: false,
+            src: Some(src),
+            dst: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            tos: None,
+            ipproto: None,
+            sport: None,
+            dport: None,
+            uid: None,
+            action: RuleAction::Lookup(table),
+            suppress_prefixlen: None,
+            text: format!("{priority}: from {src} lookup {table}"),
+        });
+        self
+    }
+
+    /// A listening TCP (or bound UDP) socket at `addr` (`0.0.0.0:22`, `[::]:53`).
+    pub fn listen(&mut self, node: usize, proto: IpProto, addr: &str) -> &mut Net {
+        let addr: std::net::SocketAddr = parse("socket address", addr);
+        let host = self.host_mut(node);
+        host.sockets.push(Socket {
+            proto,
+            addr: addr.ip(),
+            port: addr.port(),
+            device: None,
+            process: None,
+            dual_stack: false,
+        });
+        host.known.sockets = true;
+        self
+    }
+
+    /// Sets a sysctl (`net.ipv4.ip_forward`, `1`).
+    pub fn sysctl(&mut self, node: usize, key: &str, value: &str) -> &mut Net {
+        self.host_mut(node)
+            .sysctls
+            .0
+            .insert(key.into(), value.into());
+        self
+    }
+
+    /// Makes `node` a router (IPv4 and IPv6 forwarding on).
+    pub fn forwarding(&mut self, node: usize) -> &mut Net {
+        self.sysctl(node, "net.ipv4.ip_forward", "1")
+            .sysctl(node, "net.ipv4.conf.all.forwarding", "1")
+            .sysctl(node, "net.ipv6.conf.all.forwarding", "1")
+    }
+
+    /// A `PERMANENT` neighbour entry: `addr` at `lladdr` on `dev`.
+    pub fn neighbour(&mut self, node: usize, dev: &str, addr: &str, lladdr: &str) -> &mut Net {
+        self.host_mut(node).neighbours.push(Neighbour {
+            addr: parse("neighbour address", addr),
+            dev: dev.into(),
+            lladdr: Some(
+                Mac::parse(lladdr).unwrap_or_else(|| panic!("test topology: bad MAC `{lladdr}`")),
+            ),
+            states: vec![NeighbourState::Permanent],
+            router: false,
+        });
+        self
+    }
+
+    /// Gives `node` an iptables-save firewall of `family` (parsed as the loader would).
+    pub fn iptables(&mut self, node: usize, family: Family, text: &str) -> &mut Net {
+        let n = &mut self.topo.nodes[node];
+        let src = SourceFile::new(format!("{}.rules", n.name), text);
+        let rs = frontends::iptables_save::parse(&src, Some(family))
+            .unwrap_or_else(|e| panic!("test topology: rules of {} do not parse: {e}", n.name));
+        n.ruleset = rs;
+        n.rules_given = true;
+        n.iptables_sources.push((src, family));
+        self
+    }
+
+    /// Gives `node` an nft firewall (text).
+    pub fn nft(&mut self, node: usize, text: &str) -> &mut Net {
+        let n = &mut self.topo.nodes[node];
+        let src = SourceFile::new(format!("{}.nft", n.name), text);
+        let rs = frontends::nft::parse_text(&src)
+            .unwrap_or_else(|e| panic!("test topology: rules of {} do not parse: {e}", n.name));
+        n.ruleset = rs;
+        n.rules_given = true;
+        n.nft_sources.push(src);
+        self
+    }
+
+    /// A declared link between the given (node, interface) ends.
+    pub fn link(&mut self, name: &str, ends: &[(usize, &str)]) -> &mut Net {
+        let line = self.topo.links.len() + 1;
+        self.topo.links.push(Link {
+            name: name.into(),
+            ends: ends
+                .iter()
+                .map(|(node, iface)| LinkEnd {
+                    node: *node,
+                    iface: (*iface).into(),
+                })
+                .collect(),
+            evidence: LinkEvidence::Declared {
+                file: "test".into(),
+                line,
+            },
+            complete: true,
+        });
+        self
+    }
+
+    /// The topology.
+    pub fn build(&self) -> Topology {
+        self.topo.clone()
+    }
+}
+
+/// The link-local address the kernel derives from `mac` (EUI-64, `addr_gen_mode` 0).
+pub fn link_local_of(mac: Mac) -> Ipv6Addr {
+    let m = mac.0;
+    Ipv6Addr::new(
+        0xfe80,
+        0,
+        0,
+        0,
+        u16::from_be_bytes([m[0] ^ 0x02, m[1]]),
+        u16::from_be_bytes([m[2], 0xff]),
+        u16::from_be_bytes([0xfe, m[3]]),
+        u16::from_be_bytes([m[4], m[5]]),
+    )
+}
+
+/// `a -- r -- b`: host `a` (`eth0` 10.0.1.2/24, fd00:1::2/64) and host `b` (`eth0`
+/// 10.0.2.2/24, fd00:2::2/64), each with a default route via router `r` (`eth0` .1 on
+/// a's side, `eth1` .1 on b's side, forwarding on). Returns the builder and (a, r, b).
+pub fn two_hosts_through_a_router() -> (Net, [usize; 3]) {
+    let mut n = Net::new();
+    let a = n.host("a");
+    let r = n.host("r");
+    let b = n.host("b");
+    n.iface(a, "eth0", &["10.0.1.2/24", "fd00:1::2/64"])
+        .route(a, "default", Some("10.0.1.1"), Some("eth0"))
+        .route(a, "default", Some("fd00:1::1"), Some("eth0"));
+    n.iface(r, "eth0", &["10.0.1.1/24", "fd00:1::1/64"])
+        .iface(r, "eth1", &["10.0.2.1/24", "fd00:2::1/64"])
+        .forwarding(r);
+    n.iface(b, "eth0", &["10.0.2.2/24", "fd00:2::2/64"])
+        .route(b, "default", Some("10.0.2.1"), Some("eth0"))
+        .route(b, "default", Some("fd00:2::1"), Some("eth0"));
+    n.link("left", &[(a, "eth0"), (r, "eth0")])
+        .link("right", &[(r, "eth1"), (b, "eth0")]);
+    (n, [a, r, b])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_local_address_is_the_kernels_eui64() {
+        // `ip link set dev x address 02:77:62:00:01:02` gives `fe80::77:62ff:fe00:102`.
+        let mac = Mac([0x02, 0x77, 0x62, 0x00, 0x01, 0x02]);
+        assert_eq!(
+            link_local_of(mac),
+            "fe80::77:62ff:fe00:102".parse::<Ipv6Addr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn every_link_end_is_an_interface_with_its_connected_routes() {
+        let (n, [a, r, b]) = two_hosts_through_a_router();
+        let topo = n.build();
+        assert_eq!(topo.link_of(r, "eth1"), topo.link_of(b, "eth0"));
+        assert_ne!(topo.link_of(a, "eth0"), topo.link_of(b, "eth0"));
+        let owners = topo.owners_of("10.0.2.1".parse().unwrap());
+        assert_eq!(owners.len(), 1);
+        assert_eq!((owners[0].node, owners[0].iface.as_str()), (r, "eth1"));
+        // fe80::/64, 10.0.2.0/24 and fd00:2::/64 on eth0; two defaults.
+        let b_routes: Vec<String> = topo.nodes[b]
+            .host
+            .routes
+            .iter()
+            .map(|r| r.dst.to_string())
+            .collect();
+        assert_eq!(
+            b_routes,
+            [
+                "fe80::/64",
+                "10.0.2.0/24",
+                "fd00:2::/64",
+                "0.0.0.0/0",
+                "::/0"
+            ]
+        );
+    }
+}
