@@ -174,14 +174,15 @@ reset() {
 }
 
 # capture CASE SERVER RULES-NS SAVE -- IFACE...: records the firewall's interfaces while the
-# client talks to SERVER; one interface gives a pcap, two are merged into one pcapng
+# client talks to SERVER (IPv6 with a hop-by-hop header, MLD reports, left out: noise);
+# one interface gives a pcap, two are merged into one pcapng
 # (interface per block). SAVE (iptables-save or ip6tables-save) writes CASE.rules.
 capture() {
     local name=$1 server=$2 rules_ns=$3 save=$4; shift 5
     local files=() tps=() i
     for i in "$@"; do
         local log=$work/$name-$i.tcpdump
-        ip netns exec "$F" tcpdump -Z root -U --immediate-mode -n -i "$i" -s 128 -w "$work/$name-$i.pcap" 'ip or ip6' 2>"$log" & tps+=($!)
+        ip netns exec "$F" tcpdump -Z root -U --immediate-mode -n -i "$i" -s 128 -w "$work/$name-$i.pcap" 'ip or (ip6 and ip6[6] != 0)' 2>"$log" & tps+=($!)
         pids+=($!)
         files+=("$i=$work/$name-$i.pcap")
         for _ in $(seq 50); do grep -q listening "$log" 2>/dev/null && break; sleep 0.1; done

@@ -8,6 +8,11 @@
 //! drops it (captured on its wan0, not on its lan0); nothing drops it (the client shrinks its
 //! segments: no black hole, the error stays a suspicious finding); and the client's
 //! ip6tables drops the ICMPv6 packet too big.
+//!
+//! With a topology (`--topology`, several `--host`), each failed flow is walked across the
+//! hosts from the owner of its source: the black hole's full-size segment is too big for
+//! the router's wan0, whose own OUTPUT stops the error; user story 1's SYN is rejected by
+//! the router's FORWARD.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -130,6 +135,106 @@ fn check_captures(dir: &Path) {
 #[test]
 fn the_committed_captures_show_each_case() {
     check_captures(&fixtures());
+}
+
+/// The `path` of the one finding of `pcap --json FILE ARGS`.
+fn path_of(file: &Path, args: &[&str]) -> Value {
+    let (code, v) = pcap(file, args);
+    assert_eq!(code, Some(1), "{v:#}");
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(1), "{v:#}");
+    v["findings"][0]["path"].clone()
+}
+
+#[test]
+fn a_black_hole_walked_across_the_topology_fails_at_the_router() {
+    let lab = fixtures().join("lab.toml").display().to_string();
+    let p = path_of(
+        &fixtures().join("pmtu-black-hole.pcap"),
+        &["--topology", &lab],
+    );
+    assert_eq!(p["from"], "client", "{p:#}");
+    assert_eq!(p["outcome"], "fails", "{p:#}");
+    assert_eq!(
+        (&p["role"], &p["direction"]),
+        (&"data".into(), &"there".into())
+    );
+    assert_eq!(
+        (&p["node"], &p["arrived_on"]),
+        (&"router".into(), &"lan0".into())
+    );
+    let reason = p["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("too big for the way out (MTU 1400)"),
+        "{reason}"
+    );
+    assert!(reason.contains("filter/OUTPUT #1"), "{reason}");
+}
+
+/// Several `--host`: the router from its directory (no rules), the others from a topology
+/// file: its "fragmentation needed" gets back, so these hosts do not explain the capture,
+/// and the answer says so rather than blame a hop.
+#[test]
+fn hosts_that_do_not_explain_the_failure_are_said_so() {
+    let router = fixtures().join("router").display().to_string();
+    let others = repo()
+        .join("crates/cli/tests/fixtures/pcap-topology/pmtu-others.toml")
+        .display()
+        .to_string();
+    let p = path_of(
+        &fixtures().join("pmtu-black-hole.pcap"),
+        &["--host", &router, "--host", &others],
+    );
+    assert_eq!(
+        (&p["from"], &p["outcome"]),
+        (&"client".into(), &"works".into()),
+        "{p:#}"
+    );
+    assert_eq!(p["node"], Value::Null);
+}
+
+/// User story 1 from its capture and a topology: the SYN is rejected at the router on the
+/// way there, by FORWARD's first rule, and the error gets back to the client.
+#[test]
+fn story1_capture_walked_across_the_topology_names_the_router_and_rule() {
+    let capture =
+        repo().join("crates/evidence/tests/fixtures/pcap/reject-icmp-port-unreachable.pcap");
+    let topology = repo()
+        .join("crates/cli/tests/fixtures/pcap-topology/reject.toml")
+        .display()
+        .to_string();
+    let p = path_of(&capture, &["--topology", &topology]);
+    assert_eq!(
+        (&p["outcome"], &p["role"]),
+        (&"fails".into(), &"request".into()),
+        "{p:#}"
+    );
+    assert_eq!(
+        (&p["node"], &p["direction"]),
+        (&"router".into(), &"there".into())
+    );
+    let reason = p["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("REJECTED by filter/FORWARD #1"),
+        "{reason}"
+    );
+}
+
+/// A source no host of the topology owns (an IPv6 client, hosts with IPv4 only) is not
+/// walked, and the answer says why.
+#[test]
+fn a_flow_from_outside_the_topology_is_not_walked() {
+    let capture =
+        repo().join("crates/evidence/tests/fixtures/pcap/reject6-icmp6-port-unreachable.pcap");
+    let ipv4_only = repo()
+        .join("crates/cli/tests/fixtures/pcap-topology/pmtu-others.toml")
+        .display()
+        .to_string();
+    let p = path_of(&capture, &["--topology", &ipv4_only]);
+    assert_eq!(p["outcome"], "not_walked", "{p:#}");
+    assert_eq!(
+        p["not_walked"],
+        "not walked: no host of the topology owns fd00:1::2, the flow's source"
+    );
 }
 
 /// A scratch directory of this test process, removed on drop.

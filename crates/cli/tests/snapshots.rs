@@ -294,6 +294,24 @@ fn every_pmtu_capture_fixture() {
     );
 }
 
+/// Captures whose failed flows are walked across a topology (issue 12): the path-MTU black
+/// hole across the four namespaces it was recorded in, and user story 1's rejected SYN.
+#[test]
+fn pcap_across_a_topology() {
+    let file = format!("{PMTU_CAPTURES}/pmtu-black-hole.pcap");
+    let lab = format!("{PMTU_CAPTURES}/lab.toml");
+    text_and_json(
+        "pcap_pmtu_black_hole_across_the_lab",
+        &["pcap", &file, "--topology", &lab],
+    );
+    let file = format!("{CAPTURES}/reject-icmp-port-unreachable.pcap");
+    let topology = "crates/cli/tests/fixtures/pcap-topology/reject.toml";
+    text_and_json(
+        "pcap_story1_reject_across_the_topology",
+        &["pcap", &file, "--topology", topology],
+    );
+}
+
 #[test]
 fn c4_usage_errors_are_words_users_read() {
     insta::assert_snapshot!("c4_mistyped_subcommand", run(&["tarce"]));

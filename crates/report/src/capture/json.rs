@@ -4,6 +4,7 @@
 
 use super::finding::{fine_headline, fine_summary, headline, icmp_name, meaning, summary};
 use super::notes::{format_name, input_notes, placement, reading_notes};
+use super::path::{self, FlowOnPath};
 use super::{pmtu, proto_name, side_name, CaptureAnswer};
 use crate::answer::{self, Answer};
 use crate::words;
@@ -12,6 +13,7 @@ use evidence::classify::{Finding, FineFlow, IcmpVerdict, Reporter, RstOrigin, Sy
 use evidence::flows::Endpoint;
 use evidence::pmtu::{PmtuVerdict, TooBigFate};
 use evidence::tls::{names, AlertContent, Side, TlsSummary};
+use model::topology::Topology;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -144,6 +146,35 @@ pub struct FindingJson {
     pub from_quote: bool,
     /// The first packet simulated on the given host; `null` without `--rules`/`--host`.
     pub simulation: Option<SimulationJson>,
+    /// A failed flow walked across the topology (`--topology`, several `--host`): where it
+    /// failed; `null` without a topology, or for a flow that did not fail.
+    pub path: Option<FlowPathJson>,
+}
+
+/// A failed flow walked across the topology from the host that owns its source.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowPathJson {
+    /// The host it was walked from; `null` when it was not walked.
+    pub from: Option<String>,
+    /// `works` (the hosts given do not explain the failure), `refused`, `fails`,
+    /// `undecided`, or `not_walked` (see `not_walked`).
+    pub outcome: &'static str,
+    /// The leg that failed (index into the walk's legs, as `whyblocked path --json` lists
+    /// them), its role (`request`, `answer`, `data`, `data_answer`, `error`) and direction
+    /// (`there`, `back`).
+    pub leg: Option<usize>,
+    pub role: Option<&'static str>,
+    pub direction: Option<&'static str>,
+    /// The hop (index into the leg's hops), its host and the interface it arrived on.
+    pub hop: Option<usize>,
+    pub node: Option<String>,
+    pub arrived_on: Option<String>,
+    /// Why it failed there, in words.
+    pub reason: Option<String>,
+    /// The error the failing hop sent back and where it ended, in words.
+    pub error_back: Option<String>,
+    /// Why the flow was not walked, in words.
+    pub not_walked: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -340,7 +371,8 @@ pub fn document(a: &CaptureAnswer<'_>) -> CaptureJson {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                finding_json(f, a.simulations.findings.get(i).and_then(|s| s.as_ref()), a)
+                let sim = a.simulations.findings.get(i).and_then(|s| s.as_ref());
+                finding_json(i, f, sim, a)
             })
             .collect(),
         fine: an
@@ -382,7 +414,13 @@ fn ep(e: Endpoint) -> EndpointJson {
     }
 }
 
-fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> FindingJson {
+/// The finding at `index` of the analysis.
+fn finding_json(
+    index: usize,
+    f: &Finding,
+    sim: Option<&Simulated>,
+    a: &CaptureAnswer<'_>,
+) -> FindingJson {
     FindingJson {
         flow: f.flow,
         protocol: proto_name(f.protocol),
@@ -426,6 +464,45 @@ fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> 
         tls: f.tls.as_ref().map(tls_json),
         from_quote: f.from_quote,
         simulation: sim.map(|s| simulation_json(s, a)),
+        path: a.paths.and_then(|p| {
+            let on_path = p.flows.get(index)?.as_ref()?;
+            Some(flow_path_json(on_path, &p.topology))
+        }),
+    }
+}
+
+fn flow_path_json(f: &FlowOnPath, topology: &Topology) -> FlowPathJson {
+    match f {
+        FlowOnPath::NotPlaced(n) => FlowPathJson {
+            from: None,
+            outcome: "not_walked",
+            leg: None,
+            role: None,
+            direction: None,
+            hop: None,
+            node: None,
+            arrived_on: None,
+            reason: None,
+            error_back: None,
+            not_walked: Some(path::not_placed(n, topology)),
+        },
+        FlowOnPath::Walked { from, walk } => {
+            let w = path::where_failed(walk, topology);
+            let error_back = path::error_back(walk, w.leg, topology);
+            FlowPathJson {
+                from: topology.nodes.get(*from).map(|n| n.name.clone()),
+                outcome: w.outcome,
+                leg: w.leg,
+                role: w.role,
+                direction: w.direction,
+                hop: w.hop,
+                node: w.node,
+                arrived_on: w.arrived_on,
+                reason: w.reason,
+                error_back,
+                not_walked: None,
+            }
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use super::finding::{answered_by, fine_headline, fine_summary, headline, meaning, summary};
 use super::notes::{duration, format_name, input_notes, placement, reading_notes};
 use super::tls::tls_lines;
-use super::{endpoint, fine_endpoint, plural, pmtu, proto_name, CaptureAnswer};
+use super::{endpoint, fine_endpoint, path, plural, pmtu, proto_name, CaptureAnswer};
 use crate::words;
 use analysis::capture::Simulated;
 use evidence::classify::{Finding, FineFlow, Symptom, Working};
@@ -30,6 +30,11 @@ pub fn render<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()> {
         writeln!(w)?;
         let sim = a.simulations.findings.get(i).and_then(|s| s.as_ref());
         finding_text(w, f, sim, a)?;
+        if let Some(p) = a.paths {
+            if let Some(Some(on_path)) = p.flows.get(i) {
+                labelled(w, "path", &path::lines(on_path, &p.topology))?;
+            }
+        }
     }
     // A fine flow is explained only when simulated: why the rules let it through.
     for (i, f) in an.fine.iter().enumerate() {
