@@ -219,6 +219,36 @@ fn story1_capture_walked_across_the_topology_names_the_router_and_rule() {
     );
 }
 
+/// Nothing listens on the server's 2176/tcp: the walk names the destination's refusal by
+/// the answer it sends, as the capture shows it (the server's RST).
+#[test]
+fn a_refused_connection_is_refused_by_the_destination() {
+    let capture = repo().join("crates/evidence/tests/fixtures/pcap/closed-port.pcap");
+    let topology = repo()
+        .join("crates/cli/tests/fixtures/pcap-topology/reject.toml")
+        .display()
+        .to_string();
+    let (_, v) = pcap(&capture, &["--topology", &topology]);
+    let tcp = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "syn_refused")
+        .expect("the refused connection");
+    let p = &tcp["path"];
+    assert_eq!(
+        (&p["outcome"], &p["node"]),
+        (&"refused".into(), &"server".into()),
+        "{p:#}"
+    );
+    let reason = p["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("the destination refuses it: it answers tcp 10.1.0.2:2176"),
+        "{reason}"
+    );
+    assert!(reason.ends_with("[ACK RST]"), "{reason}");
+}
+
 /// A source no host of the topology owns (an IPv6 client, hosts with IPv4 only) is not
 /// walked, and the answer says why.
 #[test]

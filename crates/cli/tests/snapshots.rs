@@ -295,7 +295,8 @@ fn every_pmtu_capture_fixture() {
 }
 
 /// Captures whose failed flows are walked across a topology (issue 12): the path-MTU black
-/// hole across the four namespaces it was recorded in, and user story 1's rejected SYN.
+/// hole across the four namespaces it was recorded in, user story 1's rejected SYN, and
+/// connections the server refuses.
 #[test]
 fn pcap_across_a_topology() {
     let file = format!("{PMTU_CAPTURES}/pmtu-black-hole.pcap");
@@ -308,6 +309,13 @@ fn pcap_across_a_topology() {
     let topology = "crates/cli/tests/fixtures/pcap-topology/reject.toml";
     text_and_json(
         "pcap_story1_reject_across_the_topology",
+        &["pcap", &file, "--topology", topology],
+    );
+    // Nothing listens on 2176/tcp or 5354/udp (the router's rule is about 2175 only): the
+    // server refuses both.
+    let file = format!("{CAPTURES}/closed-port.pcap");
+    text_and_json(
+        "pcap_closed_port_across_the_topology",
         &["pcap", &file, "--topology", topology],
     );
 }

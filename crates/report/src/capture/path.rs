@@ -58,7 +58,14 @@ pub struct WhereFailed {
 pub(super) fn where_failed(walk: &PathWalk, topology: &Topology) -> WhereFailed {
     let (outcome, at) = match &walk.outcome {
         Outcome::Works => ("works", None),
-        Outcome::Refused => ("refused", walk.legs.len().checked_sub(1).map(|l| (l, None))),
+        // Refused where the request arrived: at the destination.
+        Outcome::Refused => (
+            "refused",
+            walk.legs
+                .iter()
+                .position(|l| l.role == LegRole::Request)
+                .map(|l| (l, None)),
+        ),
         Outcome::Fails { leg, hop } => ("fails", Some((*leg, Some(*hop)))),
         Outcome::Undecided { leg, hop } => ("undecided", Some((*leg, Some(*hop)))),
     };
@@ -87,7 +94,26 @@ pub(super) fn where_failed(walk: &PathWalk, topology: &Topology) -> WhereFailed 
             .and_then(|h| topology.nodes.get(h.node))
             .map(|n| n.name.clone()),
         arrived_on: h.and_then(|h| h.arrived_on.clone()),
-        reason: Some(reason(leg, hop, topology)),
+        reason: Some(match walk.outcome {
+            Outcome::Refused => refusal(walk),
+            _ => reason(leg, hop, topology),
+        }),
+    }
+}
+
+/// The destination's refusal, by the answer it sent.
+fn refusal(walk: &PathWalk) -> String {
+    let answer = walk
+        .legs
+        .iter()
+        .find(|l| l.role == LegRole::Answer)
+        .and_then(|l| l.hops.first());
+    match answer {
+        Some(h) => format!(
+            "the destination refuses it: it answers {}",
+            words::packet(&h.packet)
+        ),
+        None => "the destination refuses it".to_string(),
     }
 }
 
@@ -151,7 +177,7 @@ fn reason(leg: &Leg, hop: Option<usize>, topology: &Topology) -> String {
             "it leaves the hosts given (a neighbour or link not in the topology)".to_string()
         }
         LegEnd::Looped => "a routing loop: the hops repeat".to_string(),
-        LegEnd::Arrived => "it arrived, and the destination refused it".to_string(),
+        LegEnd::Arrived => "it arrived".to_string(),
     }
 }
 
