@@ -4,7 +4,7 @@
 
 use super::finding::{fine_headline, fine_summary, headline, icmp_name, meaning, summary};
 use super::notes::{format_name, input_notes, placement, reading_notes};
-use super::path::{self, FlowOnPath};
+use super::path::{self, FlowOnPath, WhereFailed};
 use super::{pmtu, proto_name, side_name, CaptureAnswer};
 use crate::answer::{self, Answer};
 use crate::words;
@@ -156,21 +156,8 @@ pub struct FindingJson {
 pub struct FlowPathJson {
     /// The host it was walked from; `null` when it was not walked.
     pub from: Option<String>,
-    /// `works` (the hosts given do not explain the failure), `refused`, `fails`,
-    /// `undecided`, or `not_walked` (see `not_walked`).
-    pub outcome: &'static str,
-    /// The leg that failed (index into the walk's legs, as `whyblocked path --json` lists
-    /// them), its role (`request`, `answer`, `data`, `data_answer`, `error`) and direction
-    /// (`there`, `back`).
-    pub leg: Option<usize>,
-    pub role: Option<&'static str>,
-    pub direction: Option<&'static str>,
-    /// The hop (index into the leg's hops), its host and the interface it arrived on.
-    pub hop: Option<usize>,
-    pub node: Option<String>,
-    pub arrived_on: Option<String>,
-    /// Why it failed there, in words.
-    pub reason: Option<String>,
+    #[serde(flatten)]
+    pub at: WhereFailed,
     /// The error the failing hop sent back and where it ended, in words.
     pub error_back: Option<String>,
     /// Why the flow was not walked, in words.
@@ -475,31 +462,16 @@ fn flow_path_json(f: &FlowOnPath, topology: &Topology) -> FlowPathJson {
     match f {
         FlowOnPath::NotPlaced(n) => FlowPathJson {
             from: None,
-            outcome: "not_walked",
-            leg: None,
-            role: None,
-            direction: None,
-            hop: None,
-            node: None,
-            arrived_on: None,
-            reason: None,
+            at: WhereFailed::nowhere("not_walked"),
             error_back: None,
             not_walked: Some(path::not_placed(n, topology)),
         },
         FlowOnPath::Walked { from, walk } => {
-            let w = path::where_failed(walk, topology);
-            let error_back = path::error_back(walk, w.leg, topology);
+            let at = path::where_failed(walk, topology);
             FlowPathJson {
                 from: topology.nodes.get(*from).map(|n| n.name.clone()),
-                outcome: w.outcome,
-                leg: w.leg,
-                role: w.role,
-                direction: w.direction,
-                hop: w.hop,
-                node: w.node,
-                arrived_on: w.arrived_on,
-                reason: w.reason,
-                error_back,
+                error_back: path::error_back(walk, at.leg, topology),
+                at,
                 not_walked: None,
             }
         }

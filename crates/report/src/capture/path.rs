@@ -5,6 +5,7 @@
 use crate::words;
 use model::topology::Topology;
 use network::{Leg, LegEnd, LegRole, Outcome, PathWalk, Stop};
+use serde::Serialize;
 use std::net::IpAddr;
 
 /// The topology a capture's failed flows were walked across, and each finding's walk.
@@ -36,22 +37,40 @@ pub enum NotPlaced {
     NoClientPacket,
 }
 
-/// Where the walk failed, as the JSON and the text name it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the walk failed, as the JSON (`findings[].path`, flattened) and the text name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WhereFailed {
-    /// `works`, `refused`, `fails`, `undecided`.
+    /// `works` (the hosts given do not explain the failure), `refused`, `fails`,
+    /// `undecided`, or `not_walked` (see `not_walked`).
     pub outcome: &'static str,
-    /// The leg (index into the walk's legs), its role and direction.
+    /// The leg that failed (index into the walk's legs, as `whyblocked path --json` lists
+    /// them), its role (`request`, `answer`, `data`, `data_answer`, `error`) and direction
+    /// (`there`: the request, a data segment; `back`: an answer, an error).
     pub leg: Option<usize>,
     pub role: Option<&'static str>,
-    /// `there` (the request, a data segment) or `back` (an answer, an error).
     pub direction: Option<&'static str>,
     /// The hop (index into the leg's hops), its host and the interface it arrived on.
     pub hop: Option<usize>,
     pub node: Option<String>,
     pub arrived_on: Option<String>,
-    /// Why, in words.
+    /// Why it failed there, in words.
     pub reason: Option<String>,
+}
+
+impl WhereFailed {
+    /// An outcome with no place: the walk works, or the flow was not walked.
+    pub(super) fn nowhere(outcome: &'static str) -> WhereFailed {
+        WhereFailed {
+            outcome,
+            leg: None,
+            role: None,
+            direction: None,
+            hop: None,
+            node: None,
+            arrived_on: None,
+            reason: None,
+        }
+    }
 }
 
 /// Where the walk failed (nothing, when it works).
@@ -70,16 +89,7 @@ pub(super) fn where_failed(walk: &PathWalk, topology: &Topology) -> WhereFailed 
         Outcome::Undecided { leg, hop } => ("undecided", Some((*leg, Some(*hop)))),
     };
     let Some((l, hop)) = at else {
-        return WhereFailed {
-            outcome,
-            leg: None,
-            role: None,
-            direction: None,
-            hop: None,
-            node: None,
-            arrived_on: None,
-            reason: None,
-        };
+        return WhereFailed::nowhere(outcome);
     };
     let leg = &walk.legs[l];
     let hop = hop.or_else(|| leg.hops.len().checked_sub(1));
