@@ -26,6 +26,12 @@ fn fixtures() -> PathBuf {
     repo().join("crates/evidence/tests/fixtures/pcap-pmtu")
 }
 
+/// A topology of crates/cli/tests/fixtures/pcap-topology, as an argument.
+fn topology_file(name: &str) -> String {
+    let dir = repo().join("crates/cli/tests/fixtures/pcap-topology");
+    dir.join(name).display().to_string()
+}
+
 /// `whyblocked pcap --json FILE ARGS...`: the exit status and the document.
 fn pcap(file: &Path, args: &[&str]) -> (Option<i32>, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
@@ -176,10 +182,7 @@ fn a_black_hole_walked_across_the_topology_fails_at_the_router() {
 #[test]
 fn hosts_that_do_not_explain_the_failure_are_said_so() {
     let router = fixtures().join("router").display().to_string();
-    let others = repo()
-        .join("crates/cli/tests/fixtures/pcap-topology/pmtu-others.toml")
-        .display()
-        .to_string();
+    let others = topology_file("pmtu-others.toml");
     let p = path_of(
         &fixtures().join("pmtu-black-hole.pcap"),
         &["--host", &router, "--host", &others],
@@ -198,10 +201,7 @@ fn hosts_that_do_not_explain_the_failure_are_said_so() {
 fn story1_capture_walked_across_the_topology_names_the_router_and_rule() {
     let capture =
         repo().join("crates/evidence/tests/fixtures/pcap/reject-icmp-port-unreachable.pcap");
-    let topology = repo()
-        .join("crates/cli/tests/fixtures/pcap-topology/reject.toml")
-        .display()
-        .to_string();
+    let topology = topology_file("reject.toml");
     let p = path_of(&capture, &["--topology", &topology]);
     assert_eq!(
         (&p["outcome"], &p["role"]),
@@ -224,10 +224,7 @@ fn story1_capture_walked_across_the_topology_names_the_router_and_rule() {
 #[test]
 fn a_refused_connection_is_refused_by_the_destination() {
     let capture = repo().join("crates/evidence/tests/fixtures/pcap/closed-port.pcap");
-    let topology = repo()
-        .join("crates/cli/tests/fixtures/pcap-topology/reject.toml")
-        .display()
-        .to_string();
+    let topology = topology_file("reject.toml");
     let (_, v) = pcap(&capture, &["--topology", &topology]);
     let tcp = v["findings"]
         .as_array()
@@ -255,10 +252,7 @@ fn a_refused_connection_is_refused_by_the_destination() {
 fn a_flow_from_outside_the_topology_is_not_walked() {
     let capture =
         repo().join("crates/evidence/tests/fixtures/pcap/reject6-icmp6-port-unreachable.pcap");
-    let ipv4_only = repo()
-        .join("crates/cli/tests/fixtures/pcap-topology/pmtu-others.toml")
-        .display()
-        .to_string();
+    let ipv4_only = topology_file("pmtu-others.toml");
     let p = path_of(&capture, &["--topology", &ipv4_only]);
     assert_eq!(p["outcome"], "not_walked", "{p:#}");
     assert_eq!(
