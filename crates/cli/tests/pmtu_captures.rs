@@ -293,3 +293,39 @@ fn the_kernel_makes_each_case_again() {
     );
     check_captures(&dir.0);
 }
+
+/// `--rules` and `--at` belong to one host: with several `--host` they are an input error
+/// (exit 2) that says where rules go; `log` takes one `--host` only.
+#[test]
+fn several_hosts_with_one_hosts_options_are_an_input_error() {
+    let router = fixtures().join("router").display().to_string();
+    let rules = fixtures()
+        .join("pmtu-black-hole.rules")
+        .display()
+        .to_string();
+    let file = fixtures()
+        .join("pmtu-black-hole.pcap")
+        .display()
+        .to_string();
+    for (args, says) in [
+        (
+            vec![
+                "pcap", &file, "--host", &router, "--host", &router, "--rules", &rules,
+            ],
+            "--rules and --at are for one host",
+        ),
+        (
+            vec!["log", "--host", &router, "--host", &router, &rules],
+            "--host: give one host's state here",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_whyblocked"))
+            .args(&args)
+            .env_remove("CI")
+            .output()
+            .expect("run whyblocked");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
