@@ -1,6 +1,8 @@
 //! A capture's flows simulated on the host it was taken on: each failed (and each kept
 //! fine) flow's first packet is placed on the host at the capture point and walked through
-//! the ruleset, so the diagnosis can name the deciding rule. What the capture shows of the
+//! the ruleset, so the diagnosis can name the deciding rule. A path-MTU black hole is
+//! about its stuck full-size segment, not its SYN: that segment is simulated instead, with
+//! its size and "don't fragment", so a host whose way out is smaller says so. What the capture shows of the
 //! packet's way (an ICMP error's sender and quoted TTL) is given to the simulation
 //! ([`implied`](crate::flows::implied)), and where the simulation still takes another way,
 //! the contradiction is kept beside it.
@@ -9,8 +11,11 @@ use crate::flows::implied::{contradiction, Assumed, Contradiction, Implied};
 use crate::AnswerFacts;
 use engine::Outcome;
 use evidence::capture::CaptureAnalysis;
-use evidence::classify::{IcmpVerdict, Symptom};
+use evidence::classify::{Finding, IcmpVerdict, Symptom};
+use evidence::pmtu::PmtuVerdict;
+use evidence::tls::Side;
 use evidence::wire::Direction;
+use model::packet::TcpFlags;
 use model::{Host, Packet, Ruleset, L4};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -134,12 +139,15 @@ pub fn simulate(
     let findings = analysis
         .findings
         .iter()
-        .map(|f| {
-            let error = match &f.symptom {
-                Symptom::IcmpError(e) => Some(e),
-                _ => None,
-            };
-            simulate_one(&f.first_packet, f.interface, f.direction, error)
+        .map(|f| match &f.symptom {
+            Symptom::IcmpError(e) => {
+                simulate_one(&f.first_packet, f.interface, f.direction, Some(e))
+            }
+            Symptom::PmtuBlackHole(v) => {
+                let (stuck, direction) = stuck_segment(f, v);
+                simulate_one(&stuck, f.interface, direction, None)
+            }
+            _ => simulate_one(&f.first_packet, f.interface, f.direction, None),
         })
         .collect();
     let fine = analysis
@@ -152,6 +160,29 @@ pub fn simulate(
         fine,
         unplaced,
     }
+}
+
+/// The segment a path-MTU black hole is stuck on, as a packet from its sender (an ACK
+/// carrying data), and the direction it was captured in when the flow's first packet says.
+fn stuck_segment(f: &Finding, v: &PmtuVerdict) -> (Packet, Option<Direction>) {
+    let (from, to) = match v.sender {
+        Side::Client => (f.client, f.server),
+        Side::Server => (f.server, f.client),
+    };
+    let l4 = L4::Tcp {
+        sport: from.1,
+        dport: to.1,
+        flags: TcpFlags::ACK,
+    };
+    let mut p = Packet::new(from.0, to.0, l4);
+    let same_way = f.first_packet.src == from.0;
+    if same_way {
+        p.ttl = f.first_packet.ttl;
+        p.tos = f.first_packet.tos;
+    }
+    p.len = v.ip_len;
+    p.dont_fragment = v.dont_fragment;
+    (p, f.direction.filter(|_| same_way))
 }
 
 fn without_sport(l4: L4) -> L4 {

@@ -22,9 +22,10 @@ pub struct RulesArgs {
     #[arg(long = "ipset", value_name = "FILE")]
     pub ipset: Vec<PathBuf>,
     /// The host's state: a directory (ip -j addr/route/rule, sysctl -a, ss, conntrack -L)
-    /// or a `whyblocked snapshot` file.
+    /// or a `whyblocked snapshot` file. `pcap` takes it several times: the hosts of a
+    /// topology its failed flows are walked across.
     #[arg(long = "host", value_name = "DIR|FILE")]
-    pub host: Option<PathBuf>,
+    pub host: Vec<PathBuf>,
     /// Family of every iptables-save --rules file (guessed when not given).
     #[arg(long, value_enum, value_name = "FAMILY")]
     pub family: Option<FamilyArg>,
@@ -34,6 +35,21 @@ pub struct RulesArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+impl RulesArgs {
+    /// The one host's state, when given: a second `--host` is an error here.
+    pub fn one_host(&self) -> Result<Option<PathBuf>, Error> {
+        match self.host.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.clone())),
+            _ => Err(Error::Input(
+                "--host: give one host's state here (several only for `pcap`, whose failed \
+                 flows are walked across them)"
+                    .to_string(),
+            )),
+        }
+    }
 }
 
 /// Read a firewall log (kernel LOG / nft `log` lines: ufw.log, syslog, `dmesg`, `dmesg -T`,
@@ -117,7 +133,7 @@ fn load(r: &RulesArgs, packet: &[String]) -> Result<(Ruleset, Host, Option<model
         rules: r.rules.clone(),
         format: r.format,
         ipset: r.ipset.clone(),
-        host: r.host.clone(),
+        host: r.one_host()?,
         live: false,
         family: r.family,
         from_log: None,
@@ -228,7 +244,7 @@ impl Progress {
 
 /// `whyblocked log`.
 pub fn run_log<W: Write>(a: &LogArgs, out: &mut W) -> Result<Conclusion, Error> {
-    let simulate = !a.rules.rules.is_empty() || a.rules.host.is_some();
+    let simulate = !a.rules.rules.is_empty() || !a.rules.host.is_empty();
     let (ruleset, host, _) = if simulate {
         load(&a.rules, &[])?
     } else {
@@ -264,7 +280,7 @@ pub fn run_log<W: Write>(a: &LogArgs, out: &mut W) -> Result<Conclusion, Error> 
 
 /// `whyblocked explain-trace`.
 pub fn run_explain_trace<W: Write>(a: &ExplainTraceArgs, out: &mut W) -> Result<Conclusion, Error> {
-    let simulate = !a.rules.rules.is_empty() || a.rules.host.is_some();
+    let simulate = !a.rules.rules.is_empty() || !a.rules.host.is_empty();
     let (ruleset, host, _) = if simulate {
         load(&a.rules, &[])?
     } else {
@@ -337,7 +353,7 @@ pub fn run_explain_trace<W: Write>(a: &ExplainTraceArgs, out: &mut W) -> Result<
 
 /// `whyblocked conntrack`.
 pub fn run_conntrack<W: Write>(a: &ConntrackArgs, out: &mut W) -> Result<Conclusion, Error> {
-    let simulate = !a.rules.rules.is_empty() || a.rules.host.is_some();
+    let simulate = !a.rules.rules.is_empty() || !a.rules.host.is_empty();
     let (ruleset, host, packet) = if simulate || !a.packet.is_empty() {
         load(&a.rules, &a.packet)?
     } else {

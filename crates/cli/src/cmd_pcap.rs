@@ -1,13 +1,16 @@
 //! `whyblocked pcap FILE [--rules R...] [--host H] [--at IFACE] [--json]`: a capture's
 //! failed and suspicious flows, each explained, and with the host's rules, each failed
-//! flow's first packet simulated at the capture point. The work is in
+//! flow's first packet simulated at the capture point; with `--topology FILE` or several
+//! `--host`, each failed flow walked across the hosts (`pcap_path`). The work is in
 //! `evidence::capture` (reading, flows, classification), `analysis::capture` (simulation
 //! at the capture point) and `report::capture` (words).
 
 use crate::cmd_log::RulesArgs;
 use crate::{Conclusion, Error};
 use evidence::capture;
+use frontends::topology::TopologyError;
 use model::note::InputNote;
+use model::topology::Topology;
 use model::{Host, Ruleset};
 use report::CaptureAnswer;
 use std::fs::File;
@@ -19,7 +22,9 @@ use std::path::PathBuf;
 /// the RST was forged on the way, ICMP/ICMPv6 errors and which hop sent them, a SYN/ACK from
 /// the wrong address, unanswered pings, TLS alerts with the handshake seen in clear).
 /// With --rules (and --host), each failed flow's first packet is simulated at the capture
-/// point (--at) and the deciding rule named.
+/// point (--at) and the deciding rule named. With --topology FILE (or --host given several
+/// times), each failed flow is walked across the hosts from the one that owns its source
+/// address, there and back, and the hop and direction that failed it are named.
 /// Exit status: 0 no failed flow, 1 some flow failed, 2 input error (a capture that stops
 /// being readable part-way is reported up to that point, then exits 2), 3 no IP packet in
 /// the capture (nothing to judge).
@@ -35,6 +40,10 @@ pub struct PcapArgs {
     /// Defaults to the pcapng interface name, when the capture has one.
     #[arg(long = "at", value_name = "IFACE")]
     pub at: Option<String>,
+    /// A topology file (TOML, docs/topology.md): each failed flow is walked across its
+    /// hosts, as `whyblocked path` walks a packet. Several `--host` do the same.
+    #[arg(long = "topology", value_name = "FILE", conflicts_with_all = ["at", "rules", "host"])]
+    pub topology: Option<PathBuf>,
     /// Flows held in memory at once (the longest idle are classified early beyond it).
     #[arg(long = "max-flows", value_name = "N", default_value_t = 65_536)]
     pub max_flows: usize,
@@ -53,14 +62,14 @@ pub struct PcapArgs {
 
 /// Rules and host (when given), read by the main command's loader.
 fn load(r: &RulesArgs) -> Result<Option<(Ruleset, Host, Vec<InputNote>)>, Error> {
-    if r.rules.is_empty() && r.host.is_none() {
+    if r.rules.is_empty() && r.host.is_empty() {
         return Ok(None);
     }
     let input = crate::args::InputArgs {
         rules: r.rules.clone(),
         format: r.format,
         ipset: r.ipset.clone(),
-        host: r.host.clone(),
+        host: r.one_host()?,
         live: false,
         family: r.family,
         from_log: None,
@@ -76,9 +85,41 @@ fn load(r: &RulesArgs) -> Result<Option<(Ruleset, Host, Vec<InputNote>)>, Error>
     Ok(Some((inputs.ruleset, inputs.host, notes)))
 }
 
+/// The topology the failed flows are walked across: `--topology`, or several `--host`
+/// (each host's own rules: `--rules` and `--at` belong to one host).
+fn load_topology(a: &PcapArgs) -> Result<Option<Topology>, Error> {
+    let topology = match (&a.topology, a.rules.host.as_slice()) {
+        (Some(file), _) => frontends::topology::load_file(file),
+        (None, hosts @ [_, _, ..]) => {
+            if !a.rules.rules.is_empty() || a.at.is_some() {
+                return Err(Error::Input(
+                    "pcap: several --host walk the flows across those hosts, each with its \
+                     own rules; --rules and --at are for one host (put rules in a topology \
+                     file: rules = [...])"
+                        .to_string(),
+                ));
+            }
+            frontends::topology::from_hosts(hosts)
+        }
+        _ => return Ok(None),
+    };
+    let mut topology = topology.map_err(|e| match e {
+        TopologyError::Parse(p) => Error::Parse(p),
+        other => Error::Input(other.to_string()),
+    })?;
+    for node in &mut topology.nodes {
+        owners::recognise(&mut node.ruleset, &node.tool_config);
+    }
+    Ok(Some(topology))
+}
+
 /// Runs `whyblocked pcap`.
 pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Conclusion, Error> {
-    let loaded = load(&a.rules)?;
+    let topology = load_topology(a)?;
+    let loaded = match topology {
+        Some(_) => None,
+        None => load(&a.rules)?,
+    };
     let (input, size, name): (Box<dyn Read>, Option<u64>, String) = if a.file.as_os_str() == "-" {
         (Box::new(io::stdin()), None, "<stdin>".into())
     } else {
@@ -121,6 +162,7 @@ pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Conclusion, Error> {
         Some(_) => analysis::capture::simulate(&analysis, ruleset, host, a.at.as_deref()),
         None => analysis::capture::CaptureSimulations::none(&analysis),
     };
+    let paths = topology.map(|t| crate::pcap_path::walk_findings(t, &analysis));
     let answer = CaptureAnswer {
         file: &name,
         analysis: &analysis,
@@ -128,6 +170,7 @@ pub fn run<W: Write>(a: &PcapArgs, out: &mut W) -> Result<Conclusion, Error> {
         ruleset,
         host,
         notes: &notes,
+        paths: paths.as_ref(),
     };
     if a.rules.json {
         report::capture::json::render(out, &answer)

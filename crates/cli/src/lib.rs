@@ -12,6 +12,7 @@ pub mod cmd_pcap;
 pub mod cmd_snapshot;
 pub mod cmd_trace;
 pub mod config;
+mod pcap_path;
 
 use clap::Parser;
 use config::{Config, Format};

@@ -65,6 +65,7 @@ const STORY2_DIR: &str = "crates/frontends/tests/fixtures/nft";
 const STORY2_HOST: &str = "crates/cli/tests/fixtures/story2-host";
 const LOOPBACK_HOST: &str = "crates/frontends/tests/fixtures/host/loopback";
 const CAPTURES: &str = "crates/evidence/tests/fixtures/pcap";
+const PMTU_CAPTURES: &str = "crates/evidence/tests/fixtures/pcap-pmtu";
 
 /// A simulation: `--rules RULES [--host HOST] PACKET...`.
 fn answer(name: &str, rules: &str, host: Option<&str>, packet: &str) {
@@ -264,6 +265,59 @@ fn every_capture_fixture() {
             ],
         );
     }
+}
+
+/// The path-MTU captures (issue 12): each read alone, and the black hole with the
+/// router's ruleset and host state (its stuck segment too big for the router's wan0, whose
+/// "fragmentation needed" the router's own OUTPUT drops).
+#[test]
+fn every_pmtu_capture_fixture() {
+    let mut captures: Vec<String> = std::fs::read_dir(repo().join(PMTU_CAPTURES))
+        .expect("the path-MTU capture fixtures")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
+        .collect();
+    captures.sort();
+    assert_eq!(captures.len(), 5, "{captures:?}");
+    for name in &captures {
+        let key = name.split('.').next().unwrap_or(name).replace('-', "_");
+        text_and_json(&key, &["pcap", &format!("{PMTU_CAPTURES}/{name}")]);
+    }
+    let file = format!("{PMTU_CAPTURES}/pmtu-black-hole.pcap");
+    let rules = format!("{PMTU_CAPTURES}/pmtu-black-hole.rules");
+    let host = format!("{PMTU_CAPTURES}/router");
+    text_and_json(
+        "pmtu_black_hole_with_rules",
+        &[
+            "pcap", &file, "--rules", &rules, "--host", &host, "--at", "lan0",
+        ],
+    );
+}
+
+/// Captures whose failed flows are walked across a topology (issue 12): the path-MTU black
+/// hole across the four namespaces it was recorded in, user story 1's rejected SYN, and
+/// connections the server refuses.
+#[test]
+fn pcap_across_a_topology() {
+    let file = format!("{PMTU_CAPTURES}/pmtu-black-hole.pcap");
+    let lab = format!("{PMTU_CAPTURES}/lab.toml");
+    text_and_json(
+        "pcap_pmtu_black_hole_across_the_lab",
+        &["pcap", &file, "--topology", &lab],
+    );
+    let file = format!("{CAPTURES}/reject-icmp-port-unreachable.pcap");
+    let topology = "crates/cli/tests/fixtures/pcap-topology/reject.toml";
+    text_and_json(
+        "pcap_story1_reject_across_the_topology",
+        &["pcap", &file, "--topology", topology],
+    );
+    // Nothing listens on 2176/tcp or 5354/udp (the router's rule is about 2175 only): the
+    // server refuses both.
+    let file = format!("{CAPTURES}/closed-port.pcap");
+    text_and_json(
+        "pcap_closed_port_across_the_topology",
+        &["pcap", &file, "--topology", topology],
+    );
 }
 
 #[test]

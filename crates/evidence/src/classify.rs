@@ -1,13 +1,16 @@
 //! Each flow named: failed (timed out, refused, rejected by ICMP, answered from the wrong
-//! address, TLS refused), suspicious (reset mid-stream, a TLS warning, a fragmentation
+//! address, full-size segments lost in a path-MTU black hole, TLS refused), suspicious (reset mid-stream, a TLS warning, a fragmentation
 //! error), or fine. Data only: the `report` crate words it.
 //!
 //! The order of checks follows what the client experienced first: a SYN/ACK from the
-//! wrong endpoint explains the RSTs and the retries that follow it; an ICMP error explains
+//! wrong endpoint explains the RSTs and the retries that follow it; full-size segments
+//! stuck after a working handshake explain the stall, whatever too-big error came (or did
+//! not) about them; an ICMP error explains
 //! why nothing else came back; an RST answering the SYN explains the refusal; silence
 //! after SYNs is a timeout. TLS alerts matter once TCP itself worked.
 
 use crate::flows::{Endpoint, Flow, IcmpErrorSeen, StrayAnswer};
+use crate::pmtu::PmtuVerdict;
 use crate::tls::{Alert, AlertContent, Side, TlsSummary};
 use crate::wire::{Direction, Quoted};
 use model::Packet;
@@ -31,6 +34,9 @@ pub enum Symptom {
     WrongAnswer(StrayAnswer),
     /// Echo requests with no reply and no error.
     EchoUnanswered { requests: u32, span_ns: u64 },
+    /// The handshake worked, then a full-size segment was sent again and again and never
+    /// acknowledged while smaller ones got through: a path-MTU black hole.
+    PmtuBlackHole(PmtuVerdict),
     /// A TLS alert (fatal, a warning, or unreadable).
     TlsAlert(Alert),
     /// An established connection was reset.
@@ -49,7 +55,8 @@ impl Symptom {
             Symptom::SynUnanswered { .. }
             | Symptom::SynRefused { .. }
             | Symptom::WrongAnswer(_)
-            | Symptom::EchoUnanswered { .. } => true,
+            | Symptom::EchoUnanswered { .. }
+            | Symptom::PmtuBlackHole(_) => true,
             Symptom::IcmpError(v) => !v.is_pmtu(),
             // Encrypted alerts cannot be read: suspicious, not proven failures.
             Symptom::TlsAlert(a) => a.is_fatal(),
@@ -64,6 +71,7 @@ impl Symptom {
             Symptom::IcmpError(_) => "icmp_error",
             Symptom::WrongAnswer(_) => "wrong_answer",
             Symptom::EchoUnanswered { .. } => "echo_unanswered",
+            Symptom::PmtuBlackHole(_) => "pmtu_black_hole",
             Symptom::TlsAlert(_) => "tls_alert",
             Symptom::Reset { .. } => "reset",
         }
@@ -275,6 +283,9 @@ fn symptom(
 ) -> Option<Symptom> {
     if let Some(stray) = flow.stray {
         return Some(Symptom::WrongAnswer(stray));
+    }
+    if let Some(v) = flow.segments.as_ref().and_then(|w| w.black_hole()) {
+        return Some(Symptom::PmtuBlackHole(v));
     }
     if let Some(e) = flow.icmp_error {
         let sent_ttl =

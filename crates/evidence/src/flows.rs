@@ -16,6 +16,7 @@
 //! taken for a new flow that went fine. Past the bound the count of flows is an upper
 //! bound, and [`TableStats::evictions_not_remembered`] says by how many it may be off.
 
+use crate::pmtu::{Segment, SegmentWatch, TooBig};
 use crate::tls::{looks_like_tls, Side, TlsTracker};
 use crate::wire::{Datagram, Direction, Quoted, Transport};
 use model::packet::{Fragment, TcpFlags};
@@ -70,6 +71,8 @@ pub struct IcmpErrorSeen {
     pub ttl: u8,
     /// The quoted datagram (None: the error quoted nothing usable).
     pub quoted: Option<Quoted>,
+    /// The next link's MTU a too-big error announces.
+    pub mtu: Option<u32>,
     /// How many errors of this kind answered the flow.
     pub count: u32,
 }
@@ -129,6 +132,8 @@ pub struct Flow {
     pub echo_requests: u32,
     pub echo_replies: u32,
     pub tls: Option<Box<TlsTracker>>,
+    /// TCP: the segments followed for the path-MTU black hole signature.
+    pub segments: Option<Box<SegmentWatch>>,
 }
 
 impl Flow {
@@ -402,19 +407,24 @@ impl FlowTable {
                 dport,
                 flags,
                 seq,
+                ack,
                 payload,
-                ..
-            } => self.tcp(
-                d,
-                (*sport, *dport),
-                *flags,
-                *seq,
-                payload,
-                frame,
-                ts,
-                interface,
-                evicted,
-            ),
+                wire_len,
+                mss,
+            } => {
+                let segment = Segment {
+                    flags: *flags,
+                    seq: *seq,
+                    ack: *ack,
+                    len: *wire_len,
+                    ip_len: d.ip_len,
+                    dont_fragment: d.dont_fragment || d.dst.is_ipv6(),
+                    mss: *mss,
+                    frame,
+                    ts,
+                };
+                self.tcp(d, (*sport, *dport), &segment, payload, interface, evicted)
+            }
             Transport::Udp {
                 sport,
                 dport,
@@ -438,28 +448,39 @@ impl FlowTable {
                 code,
                 ident,
                 quoted,
+                mtu,
                 ..
             } => self.icmp(
-                d, *v6, *icmp_type, *code, *ident, quoted, frame, ts, interface, evicted,
+                d,
+                (*v6, *icmp_type, *code),
+                *ident,
+                (quoted, *mtu),
+                frame,
+                ts,
+                interface,
+                evicted,
             ),
             Transport::Missing { .. } => self.stats.no_transport += 1,
             Transport::Other { .. } => {}
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn tcp(
         &mut self,
         d: &Datagram<'_>,
         (sport, dport): (u16, u16),
-        flags: u8,
-        seq: u32,
+        segment: &Segment,
         payload: &[u8],
-        frame: u64,
-        ts: u64,
         interface: usize,
         evicted: &mut dyn FnMut(Flow, &FlowTable),
     ) {
+        let Segment {
+            flags,
+            seq,
+            frame,
+            ts,
+            ..
+        } = *segment;
         let src = (d.src, sport);
         let dst = (d.dst, dport);
         let key = FlowKey::new(TCP, src, dst);
@@ -501,6 +522,13 @@ impl FlowTable {
         };
         flow.tcp_rst_fin(side, flags, !payload.is_empty(), frame, ts, d.ttl);
         effects.tls = flow.follow_tls(side, seq, payload, frame, tls_room);
+        if let Some(w) = flow.segments.as_mut() {
+            w.seen_on(interface);
+            // Each segment once: a capture of several interfaces may hold it on each.
+            if interface == flow.interface {
+                w.segment(side, segment);
+            }
+        }
         let client = flow.client;
         self.apply_tcp_effects(effects, key, client, d.src);
     }
@@ -577,11 +605,9 @@ impl FlowTable {
     fn icmp(
         &mut self,
         d: &Datagram<'_>,
-        v6: bool,
-        icmp_type: u8,
-        code: u8,
+        (v6, icmp_type, code): (bool, u8, u8),
         ident: u16,
-        quoted: &Option<Quoted>,
+        (quoted, mtu): (&Option<Quoted>, Option<u32>),
         frame: u64,
         ts: u64,
         interface: usize,
@@ -617,25 +643,42 @@ impl FlowTable {
             code,
             ttl: d.ttl,
             quoted: *quoted,
+            mtu,
             count: 1,
         };
         let (protocol, client, server, first) = answered_flow(d, v6, icmp_type, code, quoted);
         let key = FlowKey::new(protocol, client, server);
-        if !self.error_on_known_flow(&key, seen) {
+        if !self.error_on_known_flow(&key, seen, interface) {
             // The original is not in the capture: a flow made from the quote.
             let ends = (client, server);
             self.flow_from_quote(key, protocol, ends, first, seen, d, interface, evicted);
         }
     }
 
-    /// Notes an ICMP error on the flow `key` if it is held (a TCP client waits no more);
-    /// false if it is not.
-    fn error_on_known_flow(&mut self, key: &FlowKey, seen: IcmpErrorSeen) -> bool {
+    /// Notes an ICMP error on the flow `key` if it is held (a TCP client waits no more; a
+    /// too-big error goes to its segment watch too); false if it is not.
+    fn error_on_known_flow(
+        &mut self,
+        key: &FlowKey,
+        seen: IcmpErrorSeen,
+        interface: usize,
+    ) -> bool {
         let Some(f) = self.map.get_mut(key) else {
             return false;
         };
         f.last_ts = seen.ts;
         note_error(f, seen);
+        if let (Some(mtu), Some(w)) = (seen.mtu, f.segments.as_mut()) {
+            let error = TooBig {
+                frame: seen.frame,
+                ts: seen.ts,
+                from: seen.from,
+                v6: seen.v6,
+                mtu,
+                count: 1,
+            };
+            w.too_big(error, interface);
+        }
         if f.is_tcp() {
             let client = f.client;
             self.syn_sent.remove(&client);
@@ -1014,6 +1057,7 @@ fn new_flow(
         echo_requests: 0,
         echo_replies: 0,
         tls: None,
+        segments: (protocol == TCP).then(Box::default),
     }
 }
 
@@ -1054,6 +1098,8 @@ mod tests {
             seq: 1,
             ack: 0,
             payload,
+            wire_len: payload.len() as u16,
+            mss: None,
         };
         datagram(src, dst, ttl, transport)
     }
@@ -1073,6 +1119,7 @@ mod tests {
             ident,
             seq: 1,
             quoted,
+            mtu: None,
         };
         datagram(src, dst, 61, transport)
     }

@@ -17,6 +17,7 @@
 //!   views of the `wire` crate;
 //! - [`flows`]: captured packets reassembled into flows, in bounded memory;
 //! - [`tls`]: TLS handshake records and alerts seen in clear;
+//! - [`pmtu`]: a TCP connection's segments followed for the path-MTU black hole;
 //! - [`classify`]: each failed or suspicious flow named (timed out, refused, ICMP error...);
 //! - [`capture`]: a whole capture analysed: reader, flows and classification together.
 //!
@@ -37,6 +38,7 @@ pub mod log_file;
 pub mod log_line;
 pub mod nft_listing;
 pub mod pcap;
+pub mod pmtu;
 pub mod tls;
 pub mod trace;
 pub mod wire {

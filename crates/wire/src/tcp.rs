@@ -82,6 +82,25 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn verify_checksum(&self, src: IpAddr, dst: IpAddr) -> bool {
         checksum::transport(src, dst, PROTOCOL, self.buffer.as_ref()) == 0
     }
+    /// The maximum segment size option (kind 2), when the header carries one and the
+    /// capture kept it. A SYN announces the largest segment its sender takes (RFC 9293
+    /// 3.7.1): with it, a segment can be told full-size.
+    pub fn mss_option(&self) -> Option<u16> {
+        let b = self.buffer.as_ref();
+        let end = usize::from(self.header_len()).min(b.len());
+        let mut opts = b.get(HEADER_LEN..end)?;
+        // Kind 0 ends the list, kind 1 is one byte of padding, others are kind, length, data.
+        while let [kind, rest @ ..] = opts {
+            match (*kind, rest) {
+                (0, _) => return None,
+                (1, _) => opts = rest,
+                (2, [4, hi, lo, ..]) => return Some(u16::from_be_bytes([*hi, *lo])),
+                (_, [len, ..]) if *len >= 2 => opts = rest.get(usize::from(*len) - 1..)?,
+                _ => return None,
+            }
+        }
+        None
+    }
 }
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
@@ -191,6 +210,30 @@ mod tests {
         assert_eq!(p.ack_number(), 2);
         assert_eq!(p.flags(), TcpFlags(0x12));
         assert_eq!(p.payload(), &[0xaa, 0xbb]);
+        assert_eq!(p.mss_option(), None);
+    }
+
+    #[test]
+    fn mss_option_read_behind_other_options_and_cut_ones_are_none() {
+        let mut syn = SYN_ACK[..20].to_vec();
+        syn[12] = 0x80; // 32 bytes of header: 12 of options.
+        syn.extend([1, 1, 4, 2, 3, 3, 7, 1]);
+        let with_mss = [syn.clone(), vec![2, 4, 0x05, 0x48]].concat();
+        assert_eq!(
+            Packet::new_checked(&with_mss[..]).unwrap().mss_option(),
+            Some(1352)
+        );
+        // Cut by the snap length inside the MSS option, or a zero option length.
+        let cut = [syn.clone(), vec![2, 4, 0x05]].concat();
+        assert_eq!(Packet::new_checked(&cut[..]).unwrap().mss_option(), None);
+        let zero = [syn, vec![5, 0, 2, 4]].concat();
+        assert_eq!(Packet::new_checked(&zero[..]).unwrap().mss_option(), None);
+        let linux = [&SYN_ACK[..12], &[0xa0, 0x02, 0xff, 0xff, 0, 0, 0, 0]].concat();
+        let linux = [linux, LINUX_SYN_OPTIONS.to_vec()].concat();
+        assert_eq!(
+            Packet::new_checked(&linux[..]).unwrap().mss_option(),
+            Some(1460)
+        );
     }
 
     #[test]

@@ -42,7 +42,13 @@ pub enum Transport<'a> {
         flags: u8,
         seq: u32,
         ack: u32,
+        /// The data as captured (cut by the snap length).
         payload: &'a [u8],
+        /// The data's length on the wire, from the IP length: a capture cut by its snap
+        /// length still tells a full-size segment.
+        wire_len: u16,
+        /// The maximum segment size option (SYNs announce it).
+        mss: Option<u16>,
     },
     Udp {
         sport: u16,
@@ -58,6 +64,9 @@ pub enum Transport<'a> {
         seq: u16,
         /// For error messages: the header of the datagram that caused it, when quoted.
         quoted: Option<Quoted>,
+        /// Fragmentation needed (ICMP 3/4) and packet too big (ICMPv6 2): the MTU of the
+        /// next link, as the hop that sent it says (0 from old routers that do not say).
+        mtu: Option<u32>,
     },
     /// A later fragment, or a transport header cut by the snap length.
     Missing { protocol: u8 },
@@ -190,7 +199,8 @@ fn ipv4(b: &[u8]) -> Result<Datagram<'_>, NotDecoded> {
             protocol: ip.protocol(),
         }
     } else {
-        transport(ip.protocol(), payload, false)
+        let on_wire = ip.total_len().saturating_sub(u16::from(ip.header_len()));
+        transport(ip.protocol(), payload, false, on_wire)
     };
     Ok(Datagram {
         src: ip.src_addr().into(),
@@ -208,7 +218,12 @@ fn ipv4(b: &[u8]) -> Result<Datagram<'_>, NotDecoded> {
 fn ipv6(b: &[u8]) -> Result<Datagram<'_>, NotDecoded> {
     let ip = Ipv6Packet::new_checked(b).map_err(|_| NotDecoded::Malformed)?;
     let transport = match ip.upper_layer() {
-        Some(u) if !u.later_fragment => transport(u.protocol, u.payload, true),
+        Some(u) if !u.later_fragment => {
+            // Extension headers are what lies between the fixed header and the upper layer.
+            let extensions = ip.payload().len().saturating_sub(u.payload.len());
+            let on_wire = ip.payload_len().saturating_sub(extensions as u16);
+            transport(u.protocol, u.payload, true, on_wire)
+        }
         Some(u) => Transport::Missing {
             protocol: u.protocol,
         },
@@ -229,7 +244,8 @@ fn ipv6(b: &[u8]) -> Result<Datagram<'_>, NotDecoded> {
     })
 }
 
-fn transport(protocol: u8, b: &[u8], v6: bool) -> Transport<'_> {
+/// The transport header in `b`; `on_wire`: the transport bytes the IP header announces.
+fn transport(protocol: u8, b: &[u8], v6: bool, on_wire: u16) -> Transport<'_> {
     let missing = Transport::Missing { protocol };
     match protocol {
         PROTO_TCP => match TcpPacket::new_checked(b) {
@@ -240,6 +256,8 @@ fn transport(protocol: u8, b: &[u8], v6: bool) -> Transport<'_> {
                 seq: t.seq_number(),
                 ack: t.ack_number(),
                 payload: t.payload(),
+                wire_len: on_wire.saturating_sub(u16::from(t.header_len())),
+                mss: t.mss_option(),
             },
             Err(_) => missing,
         },
@@ -259,6 +277,13 @@ fn transport(protocol: u8, b: &[u8], v6: bool) -> Transport<'_> {
                     } else {
                         None
                     };
+                    let mtu = match (v6, i.msg_type(), i.msg_code()) {
+                        (true, icmp::types::V6_PKT_TOO_BIG, _) => Some(i.rest_of_header()),
+                        (false, icmp::types::V4_DST_UNREACHABLE, 4) => {
+                            Some(i.rest_of_header() & 0xffff)
+                        }
+                        _ => None,
+                    };
                     Transport::Icmp {
                         v6,
                         icmp_type: i.msg_type(),
@@ -266,6 +291,7 @@ fn transport(protocol: u8, b: &[u8], v6: bool) -> Transport<'_> {
                         ident: i.echo_ident(),
                         seq: i.echo_seq_no(),
                         quoted,
+                        mtu,
                     }
                 }
                 Err(_) => missing,

@@ -2,7 +2,8 @@
 //! what the capture shows, what it usually means.
 
 use super::tls::{alert_long, alert_meaning, alert_short, handshake_stage};
-use super::{distance, endpoint, fine_endpoint, plural, proto_name, secs, side_name};
+use super::CaptureAnswer;
+use super::{distance, endpoint, fine_endpoint, plural, pmtu, proto_name, secs, side_name};
 use crate::words;
 use engine::ResponseKind;
 use evidence::classify::{
@@ -45,6 +46,7 @@ pub(super) fn headline(f: &Finding) -> String {
         }
         Symptom::TlsAlert(alert) => format!("TLS: {}", alert_short(alert)),
         Symptom::Reset { by, .. } => format!("reset by the {}", side_name(*by)),
+        Symptom::PmtuBlackHole(v) => pmtu::headline(v).to_string(),
     }
 }
 
@@ -69,12 +71,14 @@ pub(super) fn answered_by(f: &Finding) -> String {
         Symptom::WrongAnswer(s) => words::addr_port(s.from.0, Some(s.from.1)),
         Symptom::TlsAlert(a) => format!("the {}", side_name(a.sender)),
         Symptom::Reset { by, .. } => format!("the {}", side_name(*by)),
+        Symptom::PmtuBlackHole(v) => pmtu::answered_by(v),
     }
 }
 
-/// What the capture shows, in one sentence. `host`: the simulated host, when its state was
-/// given (an ICMP error from one of its addresses came from it: the router).
-pub(super) fn summary(f: &Finding, host: &Host) -> String {
+/// What the capture shows, in one sentence. The simulated host, when its state was given,
+/// names an ICMP error from one of its addresses as its own (the router).
+pub(super) fn summary(f: &Finding, a: &CaptureAnswer<'_>) -> String {
+    let host = a.host;
     match &f.symptom {
         Symptom::SynUnanswered { syns, span_ns } => format!(
             "{syns} SYN{} over {} s (retransmissions: {}), nothing came back",
@@ -123,11 +127,12 @@ pub(super) fn summary(f: &Finding, host: &Host) -> String {
             payload[1],
             if *with_data { "; the RST carries data (often a reason in text)" } else { "" }
         ),
+        Symptom::PmtuBlackHole(v) => pmtu::summary(f, v, &a.analysis.interfaces),
     }
 }
 
 /// What the symptom usually means.
-pub(super) fn meaning(f: &Finding) -> String {
+pub(super) fn meaning(f: &Finding, a: &CaptureAnswer<'_>) -> String {
     match &f.symptom {
         Symptom::SynUnanswered { .. } => {
             "timed out: silently dropped (a DROP rule or policy, no route back, or the host is down); \
@@ -171,6 +176,7 @@ pub(super) fn meaning(f: &Finding) -> String {
              or a firewall resetting an established flow)",
             side_name(*by)
         ),
+        Symptom::PmtuBlackHole(v) => pmtu::meaning(f, v, &a.analysis.interfaces),
     }
 }
 

@@ -4,13 +4,16 @@
 
 use super::finding::{fine_headline, fine_summary, headline, icmp_name, meaning, summary};
 use super::notes::{format_name, input_notes, placement, reading_notes};
-use super::{proto_name, side_name, CaptureAnswer};
+use super::path::{self, FlowOnPath, WhereFailed};
+use super::{pmtu, proto_name, side_name, CaptureAnswer};
 use crate::answer::{self, Answer};
 use crate::words;
 use analysis::capture::Simulated;
 use evidence::classify::{Finding, FineFlow, IcmpVerdict, Reporter, RstOrigin, Symptom};
 use evidence::flows::Endpoint;
+use evidence::pmtu::{PmtuVerdict, TooBigFate};
 use evidence::tls::{names, AlertContent, Side, TlsSummary};
+use model::topology::Topology;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -122,7 +125,7 @@ pub struct FindingJson {
     /// `failed` or `suspicious`.
     pub severity: &'static str,
     /// `syn_unanswered`, `syn_refused`, `icmp_error`, `wrong_answer`, `echo_unanswered`,
-    /// `tls_alert`, `reset`.
+    /// `pmtu_black_hole`, `tls_alert`, `reset`.
     pub kind: &'static str,
     /// The table's short form.
     pub headline: String,
@@ -136,11 +139,29 @@ pub struct FindingJson {
     pub icmp: Option<IcmpJson>,
     /// The endpoint the stray SYN/ACK came from (`wrong_answer`).
     pub wrong_answer: Option<WrongAnswerJson>,
+    /// The stuck full-size segment and the too-big error's fate (`pmtu_black_hole`).
+    pub pmtu: Option<PmtuJson>,
     pub tls: Option<TlsJson>,
     /// Only an ICMP error quoting the flow was captured.
     pub from_quote: bool,
     /// The first packet simulated on the given host; `null` without `--rules`/`--host`.
     pub simulation: Option<SimulationJson>,
+    /// A failed flow walked across the topology (`--topology`, several `--host`): where it
+    /// failed; `null` without a topology, or for a flow that did not fail.
+    pub path: Option<FlowPathJson>,
+}
+
+/// A failed flow walked across the topology from the host that owns its source.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowPathJson {
+    /// The host it was walked from; `null` when it was not walked.
+    pub from: Option<String>,
+    #[serde(flatten)]
+    pub at: WhereFailed,
+    /// The error the failing hop sent back and where it ended, in words.
+    pub error_back: Option<String>,
+    /// Why the flow was not walked, in words.
+    pub not_walked: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -183,6 +204,55 @@ pub struct WrongAnswerJson {
     pub from: EndpointJson,
     pub synacks: u32,
     pub client_rsts: u32,
+}
+
+/// A path-MTU black hole: the handshake worked, a full-size segment was sent again and
+/// again and never acknowledged, smaller ones got through.
+#[derive(Debug, Clone, Serialize)]
+pub struct PmtuJson {
+    /// `client` or `server`: whose full-size segments vanish.
+    pub sender: &'static str,
+    /// The stuck segment: its sequence number relative to its sender's SYN, its data length
+    /// and IP length on the wire.
+    pub seq: u32,
+    pub data_len: u16,
+    pub ip_len: u16,
+    /// How many times the capture shows it sent (the first and the retransmissions).
+    pub sends: u32,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    /// From its first sending to its last.
+    pub seconds: f64,
+    /// The MSS the receiver announced in its SYN; `null` when it announced none.
+    pub receiver_mss: Option<u16>,
+    /// The largest data length of the sender that was acknowledged; `null` when none was.
+    pub largest_acked_data_len: Option<u16>,
+    /// Duplicate ACKs while it was stuck: later, smaller segments arrived.
+    pub duplicate_acks: u32,
+    pub too_big: TooBigJson,
+    /// The usual cures, in words (MSS clamping on the router, or letting the error through).
+    pub cure: Vec<String>,
+}
+
+/// The ICMP fragmentation needed / ICMPv6 packet too big about the connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct TooBigJson {
+    /// `not_captured` (never reached the capture point), `not_taken` (captured, and the
+    /// sender kept sending full size), `one_side_only` (captured on some interfaces of the
+    /// capture and not on the others that carry the connection).
+    pub fate: &'static str,
+    /// The hop that sent it, the MTU it gave (0: none), how many were captured and the
+    /// first one's frame; `null` when `not_captured`.
+    pub from: Option<String>,
+    pub mtu: Option<u32>,
+    pub count: Option<u32>,
+    pub frame: Option<u64>,
+    /// `not_taken`: full-size sends of the stuck segment after it.
+    pub sends_after: Option<u32>,
+    /// `one_side_only`: the capture interfaces (indices into `interfaces`) it was seen on,
+    /// and those it was not.
+    pub seen_on: Vec<usize>,
+    pub missing_on: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -288,7 +358,8 @@ pub fn document(a: &CaptureAnswer<'_>) -> CaptureJson {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                finding_json(f, a.simulations.findings.get(i).and_then(|s| s.as_ref()), a)
+                let sim = a.simulations.findings.get(i).and_then(|s| s.as_ref());
+                finding_json(i, f, sim, a)
             })
             .collect(),
         fine: an
@@ -330,7 +401,13 @@ fn ep(e: Endpoint) -> EndpointJson {
     }
 }
 
-fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> FindingJson {
+/// The finding at `index` of the analysis.
+fn finding_json(
+    index: usize,
+    f: &Finding,
+    sim: Option<&Simulated>,
+    a: &CaptureAnswer<'_>,
+) -> FindingJson {
     FindingJson {
         flow: f.flow,
         protocol: proto_name(f.protocol),
@@ -348,8 +425,8 @@ fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> 
         },
         kind: f.symptom.kind(),
         headline: headline(f),
-        seen: summary(f, a.host),
-        means: meaning(f),
+        seen: summary(f, a),
+        means: meaning(f, a),
         answered_by: answered_by_json(f, a),
         syns: match &f.symptom {
             Symptom::SynUnanswered { syns, .. } => Some(*syns),
@@ -367,16 +444,47 @@ fn finding_json(f: &Finding, sim: Option<&Simulated>, a: &CaptureAnswer<'_>) -> 
             }),
             _ => None,
         },
+        pmtu: match &f.symptom {
+            Symptom::PmtuBlackHole(v) => Some(pmtu_json(f, v)),
+            _ => None,
+        },
         tls: f.tls.as_ref().map(tls_json),
         from_quote: f.from_quote,
         simulation: sim.map(|s| simulation_json(s, a)),
+        path: a.paths.and_then(|p| {
+            let on_path = p.flows.get(index)?.as_ref()?;
+            Some(flow_path_json(on_path, &p.topology))
+        }),
+    }
+}
+
+fn flow_path_json(f: &FlowOnPath, topology: &Topology) -> FlowPathJson {
+    match f {
+        FlowOnPath::NotPlaced(n) => FlowPathJson {
+            from: None,
+            at: WhereFailed::nowhere("not_walked"),
+            error_back: None,
+            not_walked: Some(path::not_placed(n, topology)),
+        },
+        FlowOnPath::Walked { from, walk } => {
+            let at = path::where_failed(walk, topology);
+            FlowPathJson {
+                from: topology.nodes.get(*from).map(|n| n.name.clone()),
+                error_back: path::error_back(walk, at.leg, topology),
+                at,
+                not_walked: None,
+            }
+        }
     }
 }
 
 /// Who answered the flow's packets (nobody, for a timeout).
 fn answered_by_json(f: &Finding, a: &CaptureAnswer<'_>) -> Option<AnsweredByJson> {
     match &f.symptom {
-        Symptom::SynUnanswered { .. } | Symptom::EchoUnanswered { .. } => None,
+        // Nobody acknowledged the segment; the too-big error, if any, is in `pmtu`.
+        Symptom::SynUnanswered { .. }
+        | Symptom::EchoUnanswered { .. }
+        | Symptom::PmtuBlackHole(_) => None,
         Symptom::SynRefused { rst } => Some(AnsweredByJson {
             address: f.server.0.to_string(),
             role: match rst.origin {
@@ -425,6 +533,50 @@ fn answered_by_json(f: &Finding, a: &CaptureAnswer<'_>) -> Option<AnsweredByJson
             ttl: None,
             host_interface: None,
         }),
+    }
+}
+
+fn pmtu_json(f: &Finding, v: &PmtuVerdict) -> PmtuJson {
+    let (fate, error, sends_after, seen_on, missing_on) = match &v.too_big {
+        TooBigFate::NotCaptured => ("not_captured", None, None, vec![], vec![]),
+        TooBigFate::NotTaken { error, sends_after } => {
+            ("not_taken", Some(error), Some(*sends_after), vec![], vec![])
+        }
+        TooBigFate::OneSideOnly {
+            error,
+            seen_on,
+            missing_on,
+        } => (
+            "one_side_only",
+            Some(error),
+            None,
+            seen_on.clone(),
+            missing_on.clone(),
+        ),
+    };
+    PmtuJson {
+        sender: side_name(v.sender),
+        seq: v.seq,
+        data_len: v.len,
+        ip_len: v.ip_len,
+        sends: v.sends,
+        first_frame: v.first_frame,
+        last_frame: v.last_frame,
+        seconds: v.span_ns as f64 / 1e9,
+        receiver_mss: v.receiver_mss,
+        largest_acked_data_len: v.largest_acked.map(|(len, _)| len),
+        duplicate_acks: v.dup_acks,
+        too_big: TooBigJson {
+            fate,
+            from: error.map(|e| e.from.to_string()),
+            mtu: error.map(|e| e.mtu),
+            count: error.map(|e| e.count),
+            frame: error.map(|e| e.frame),
+            sends_after,
+            seen_on,
+            missing_on,
+        },
+        cure: pmtu::cure(f),
     }
 }
 

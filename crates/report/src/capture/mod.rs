@@ -15,10 +15,12 @@
 //! evidence crate's internals can change without changing the schema.
 
 pub mod json;
+pub mod path;
 pub mod text;
 
 mod finding;
 mod notes;
+mod pmtu;
 mod tls;
 
 use crate::words;
@@ -42,6 +44,8 @@ pub struct CaptureAnswer<'a> {
     pub host: &'a Host,
     /// Notes on how inputs were read.
     pub notes: &'a [InputNote],
+    /// The failed flows walked across a topology, when one was given.
+    pub paths: Option<&'a path::CapturePaths>,
 }
 
 /// "0 hops from the capture point (its sender is on the captured link)".

@@ -4,7 +4,7 @@
 use super::finding::{answered_by, fine_headline, fine_summary, headline, meaning, summary};
 use super::notes::{duration, format_name, input_notes, placement, reading_notes};
 use super::tls::tls_lines;
-use super::{endpoint, fine_endpoint, plural, proto_name, CaptureAnswer};
+use super::{endpoint, fine_endpoint, path, plural, pmtu, proto_name, CaptureAnswer};
 use crate::words;
 use analysis::capture::Simulated;
 use evidence::classify::{Finding, FineFlow, Symptom, Working};
@@ -30,6 +30,11 @@ pub fn render<W: Write>(w: &mut W, a: &CaptureAnswer<'_>) -> io::Result<()> {
         writeln!(w)?;
         let sim = a.simulations.findings.get(i).and_then(|s| s.as_ref());
         finding_text(w, f, sim, a)?;
+        if let Some(p) = a.paths {
+            if let Some(Some(on_path)) = p.flows.get(i) {
+                labelled(w, "path", &path::lines(on_path, &p.topology))?;
+            }
+        }
     }
     // A fine flow is explained only when simulated: why the rules let it through.
     for (i, f) in an.fine.iter().enumerate() {
@@ -227,8 +232,11 @@ fn finding_text<W: Write>(
             ""
         }
     )?;
-    labelled(w, "seen", &[summary(f, a.host)])?;
-    labelled(w, "means", &[meaning(f)])?;
+    labelled(w, "seen", &[summary(f, a)])?;
+    labelled(w, "means", &[meaning(f, a)])?;
+    if let Symptom::PmtuBlackHole(_) = &f.symptom {
+        labelled(w, "cure", &pmtu::cure(f))?;
+    }
     if let Symptom::IcmpError(v) = &f.symptom {
         if let Some(q) = v.quoted() {
             let mut s = format!(
@@ -253,6 +261,14 @@ fn finding_text<W: Write>(
     }
     if let Some(s) = sim {
         simulation_text(w, s, a)?;
+        if let Symptom::PmtuBlackHole(_) = &f.symptom {
+            // The stuck segment's fate on the host is the diagnosis itself: too big for the
+            // way out, and whether the error it answers gets out.
+            let trace = s.outcome.primary();
+            let mut lines = vec![words::fate_sentence(&trace.fate)];
+            lines.extend(trace.warnings.iter().map(|x| words::warning(a.ruleset, x)));
+            labelled(w, "", &lines)?;
+        }
     }
     Ok(())
 }
