@@ -307,6 +307,8 @@ impl Plan {
                 broadcast: None,
                 temporary: false,
                 secondary: false,
+                deprecated: false,
+                dad: model::host::DadState::Done,
             };
             plan.interfaces.push(Interface {
                 name: name.to_string(),
@@ -344,6 +346,8 @@ impl Plan {
                             broadcast: None,
                             temporary: false,
                             secondary: true,
+                            deprecated: false,
+                            dad: model::host::DadState::Done,
                         });
                     }
                 }
