@@ -40,6 +40,15 @@ impl Netns {
         Ok(Netns { name })
     }
 
+    /// A namespace on its own (`wb<pid>_<n><role>`) for a test that builds its devices
+    /// itself; deleted on drop like every other.
+    pub fn standalone(role: &str) -> Result<Netns, LiveError> {
+        if !sys::is_root() {
+            return Err(LiveError::NotRoot);
+        }
+        Netns::create(COUNTER.fetch_add(1, Ordering::Relaxed), role)
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
