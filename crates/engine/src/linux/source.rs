@@ -308,6 +308,18 @@ impl Selection<'_> {
         }
         let d = IpAddr::V4(dst);
         match bind {
+            Bind::Address(a) if dst.is_multicast() || dst.is_broadcast() => {
+                // No lookup: out of the device that has the address.
+                let oif = host.owner_of(*a).map(|i| i.name.clone());
+                SourceChoice {
+                    addr: Some(*a),
+                    oif,
+                    gateway: None,
+                    route: None,
+                    reason: SourceReason::Bound,
+                    notes: Vec::new(),
+                }
+            }
             Bind::Address(a) => {
                 return match self.lookup(d, Some(*a), None) {
                     Ok(hit) => self.routed(hit, Some(*a), SourceReason::Bound),
@@ -323,13 +335,22 @@ impl Selection<'_> {
                 if dst.is_broadcast() || dst.octets()[..3] == [224, 0, 0] {
                     return self.v4_on_link(dev, None);
                 }
-                match self.lookup(d, None, Some(dev)) {
+                // Other multicast: the device's address is chosen before the lookup.
+                let early = dst
+                    .is_multicast()
+                    .then(|| self.inet_select_addr(dev, None, scope_number(Scope::Universe)));
+                let mut choice = match self.lookup(d, None, Some(dev)) {
                     Ok(hit) => self.v4_routed(hit, d),
                     Err(_) => {
                         self.note(SourceNote::OnLinkAssumed { dev: dev.clone() });
                         self.v4_on_link(dev, None)
                     }
+                };
+                if let Some((addr, reason)) = early {
+                    choice.addr = addr;
+                    choice.reason = reason;
                 }
+                choice
             }
             Bind::None => match self.lookup(d, None, None) {
                 Ok(hit) => self.v4_routed(hit, d),
@@ -486,12 +507,11 @@ impl Selection<'_> {
         }
         let d = IpAddr::V6(dst);
         let (src, oif) = match bind {
-            Bind::None => {
-                if needs_scope_id(dst) {
-                    return failed(SourceFailure::NeedsDevice);
-                }
-                (None, None)
+            // Connecting to a link-local destination needs the socket bound to a device.
+            Bind::None | Bind::Address(_) if needs_scope_id(dst) => {
+                return failed(SourceFailure::NeedsDevice)
             }
+            Bind::None => (None, None),
             Bind::Device(dev) => (None, Some(dev.as_str())),
             Bind::Address(a) => (Some(*a), None),
         };
