@@ -1327,7 +1327,8 @@ fn table_name(t: u32) -> String {
 
 /// The local-table routes the kernel adds for each address (`fib_add_ifaddr`,
 /// `addrconf`): `local ADDR`, for IPv4 `broadcast` for the subnet's broadcast and
-/// network addresses, and the loopback prefix (`local 127.0.0.0/8 dev lo`).
+/// network addresses, and the loopback prefix (`local 127.0.0.0/8 dev lo`). An IPv4
+/// secondary address's routes carry its subnet's primary address as `src`.
 fn implicit_local_routes(host: &Host, v6: bool) -> Vec<Route> {
     let mut out = Vec::new();
     for iface in &host.interfaces {
@@ -1336,12 +1337,24 @@ fn implicit_local_routes(host: &Host, v6: bool) -> Vec<Route> {
             let Ok(dst) = IpNet::new(a.addr, host_len) else {
                 continue;
             };
+            // IPv6 local routes carry no `src` (`ip -6 route show table local`).
+            let src = if v6 {
+                None
+            } else if a.secondary {
+                iface
+                    .addrs
+                    .iter()
+                    .find(|p| !p.secondary && p.network() == a.network())
+                    .map_or(Some(a.addr), |p| Some(p.addr))
+            } else {
+                Some(a.addr)
+            };
             out.push(synth(
                 table_id::LOCAL,
                 dst,
                 RouteType::Local,
                 &iface.name,
-                Some(a.addr),
+                src,
                 Scope::Host,
             ));
             if iface.link == LinkType::Loopback && a.prefix_len < host_len {
@@ -1364,7 +1377,7 @@ fn implicit_local_routes(host: &Host, v6: bool) -> Vec<Route> {
                             dst,
                             RouteType::Broadcast,
                             &iface.name,
-                            Some(a.addr),
+                            src,
                             Scope::Link,
                         ));
                     }

@@ -91,6 +91,9 @@ pub enum SourceReason {
         /// The address that came closest (lost only at `rule`), if any other was a
         /// candidate.
         runner_up: Option<IpAddr>,
+        /// Every other candidate with the rule it lost at (`ListOrder`: it tied on all),
+        /// in the order the kernel met them.
+        beaten: Vec<(IpAddr, V6Rule)>,
         /// The device the chosen address is on.
         dev: String,
     },
@@ -408,13 +411,18 @@ impl Selection<'_> {
         if !host.known.addresses {
             return (None, SourceReason::AddressesUnknown);
         }
-        let localnet = self.sysctl(
-            &[
-                format!("net.ipv4.conf.{}.route_localnet", dev.replace('.', "/")),
-                "net.ipv4.conf.all.route_localnet".to_string(),
-            ],
-            0,
-        ) != 0;
+        // Only a host-scope address makes `route_localnet` matter.
+        let has_host_scope = host
+            .interface(dev)
+            .is_some_and(|i| v4_addrs(i).any(|a| a.scope == Scope::Host));
+        let localnet = has_host_scope
+            && self.sysctl(
+                &[
+                    format!("net.ipv4.conf.{}.route_localnet", dev.replace('.', "/")),
+                    "net.ipv4.conf.all.route_localnet".to_string(),
+                ],
+                0,
+            ) != 0;
         let localnet_scope = if localnet {
             scope_number(Scope::Link)
         } else {
@@ -584,6 +592,7 @@ impl Selection<'_> {
         // The deciding rule: the latest one at which the winner beat another candidate.
         let mut decided: Option<(usize, IpAddr)> = None;
         let mut all_tied = false;
+        let mut beaten = Vec::new();
         for (i, (score, _, a)) in scored.iter().enumerate() {
             if i == best {
                 continue;
@@ -593,8 +602,12 @@ impl Selection<'_> {
                     if decided.is_none_or(|(d, _)| r > d) {
                         decided = Some((r, a.addr));
                     }
+                    beaten.push((a.addr, self.rule_at(r, win_iface)));
                 }
-                None => all_tied = true,
+                None => {
+                    all_tied = true;
+                    beaten.push((a.addr, V6Rule::ListOrder));
+                }
             }
         }
         let (rule, runner_up) = if scored.len() == 1 {
@@ -613,6 +626,7 @@ impl Selection<'_> {
             SourceReason::V6Rule {
                 rule,
                 runner_up,
+                beaten,
                 dev: win_iface.name.clone(),
             },
         )
