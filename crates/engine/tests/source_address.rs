@@ -363,7 +363,7 @@ fn public_preferred_with_use_tempaddr_1_and_default_noted() {
     assert_eq!(unset.addr, Some(ip("2001:db8:1::5")));
     assert!(unset.notes.iter().any(|n| matches!(
         n,
-        SourceNote::Assumed(engine::Assumption::SysctlDefault { key, .. })
+        SourceNote::SysctlDefault { key, .. }
             if key == "net.ipv6.conf.wlan0.use_tempaddr"
     )));
 }

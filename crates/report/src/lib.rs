@@ -39,6 +39,11 @@ pub mod counters;
 pub mod diagnostic;
 pub mod evidence_json;
 pub mod log;
+/// The source address a host's own packet gets, in words (`engine::source`), for the
+/// multi-host `path` answer.
+pub mod source {
+    pub use crate::words::{source_choice, source_note};
+}
 pub mod trace;
 pub mod traces;
 pub mod verify;

@@ -23,7 +23,6 @@
 
 use super::route::{addr_type_known, output_lookup, Hit, RouteExt};
 use crate::trace::RoutingFailure;
-use crate::warning::Assumption;
 use model::expr::rtn;
 use model::host::{DadState, IfAddr, Interface, LinkType, RouteType, Scope};
 use model::Host;
@@ -171,8 +170,19 @@ pub enum SourceNote {
         /// The bound device.
         dev: String,
     },
-    /// Something the input did not give was assumed (sysctl defaults, implicit routes).
-    Assumed(Assumption),
+    /// A sysctl was not given: its kernel default was used.
+    SysctlDefault {
+        /// The sysctl (`net.ipv6.conf.wlan0.use_tempaddr`).
+        key: String,
+        /// The value used.
+        value: String,
+    },
+    /// The routes had no local table for this family: the kernel's implicit local routes
+    /// were derived from the host's addresses.
+    LocalRoutesFromAddresses {
+        /// For IPv6.
+        v6: bool,
+    },
     /// The host's routes were not given: only the subnets of its addresses are routed.
     RoutesUnknown,
     /// The address label policy decided: `ip addrlabel` is not read, the kernel's default
@@ -238,10 +248,10 @@ impl Selection<'_> {
                 return v;
             }
         }
-        self.note(SourceNote::Assumed(Assumption::SysctlDefault {
+        self.note(SourceNote::SysctlDefault {
             key: keys[0].clone(),
             value: default.to_string(),
-        }));
+        });
         default
     }
 
@@ -254,9 +264,7 @@ impl Selection<'_> {
     ) -> Result<Hit, RoutingFailure> {
         let found = output_lookup(self.host, dst, src, oif);
         if found.synthesized_local {
-            self.note(SourceNote::Assumed(Assumption::LocalRoutesFromAddresses {
-                v6: dst.is_ipv6(),
-            }));
+            self.note(SourceNote::LocalRoutesFromAddresses { v6: dst.is_ipv6() });
         }
         if !self.host.known.routes {
             self.note(SourceNote::RoutesUnknown);
