@@ -124,11 +124,7 @@ fn v4_host() -> Host {
         &[
             (
                 "eth0",
-                &[
-                    "10.0.0.1/24",
-                    "10.0.0.2/24 secondary",
-                    "192.168.9.1/24",
-                ],
+                &["10.0.0.1/24", "10.0.0.2/24 secondary", "192.168.9.1/24"],
             ),
             ("wlan0", &["169.254.7.7/16 scope=link", "10.0.5.1/24"]),
             ("tun0", &[]),
@@ -236,7 +232,9 @@ fn device_without_address_takes_another_devices_and_ping_warns() {
             dev: "eth0".into()
         }
     );
-    assert!(c.notes.contains(&SourceNote::OnLinkAssumed { dev: "tun0".into() }));
+    assert!(c
+        .notes
+        .contains(&SourceNote::OnLinkAssumed { dev: "tun0".into() }));
     assert!(c
         .notes
         .contains(&SourceNote::PingOtherDeviceWarning { dev: "tun0".into() }));
@@ -261,7 +259,10 @@ fn bound_device_with_no_route_is_on_link_even_past_an_unreachable_route() {
 fn bound_address_is_the_source_or_eaddrnotavail() {
     let h = v4_host();
     let c = pick(&h, "8.8.8.8", Bind::Address(ip("10.0.0.2")));
-    assert_eq!((c.addr, c.reason), (Some(ip("10.0.0.2")), SourceReason::Bound));
+    assert_eq!(
+        (c.addr, c.reason),
+        (Some(ip("10.0.0.2")), SourceReason::Bound)
+    );
     assert_eq!(
         pick(&h, "8.8.8.8", Bind::Address(ip("10.7.7.7"))).reason,
         SourceReason::Failed(SourceFailure::AddressNotAvailable(ip("10.7.7.7")))
@@ -274,7 +275,11 @@ fn bound_address_is_the_source_or_eaddrnotavail() {
 
 #[test]
 fn no_address_anywhere_sends_from_nothing() {
-    let h = host(&[("eth0", &[])], &[route("default dev eth0 scope link")], "");
+    let h = host(
+        &[("eth0", &[])],
+        &[route("default dev eth0 scope link")],
+        "",
+    );
     let c = pick(&h, "8.8.8.8", Bind::None);
     assert_eq!((c.addr, c.reason), (None, SourceReason::NoAddress));
 }

@@ -132,12 +132,9 @@ impl Lab {
         host.rules = parse_rules(&read(&["-4", "-j", "rule"]), false).expect("rules");
         host.rules
             .extend(parse_rules(&read(&["-6", "-j", "rule"]), true).expect("rules6"));
-        let sysctl = self
-            .ns
-            .exec("sysctl", &["-a"], None)
-            .unwrap_or_default();
-        host.sysctls = frontends::host::sysctl::parse(&SourceFile::new("sysctl -a", sysctl))
-            .expect("sysctls");
+        let sysctl = self.ns.exec("sysctl", &["-a"], None).unwrap_or_default();
+        host.sysctls =
+            frontends::host::sysctl::parse(&SourceFile::new("sysctl -a", sysctl)).expect("sysctls");
         host.known = Known {
             addresses: true,
             routes: true,
@@ -225,12 +222,18 @@ fn compare(lab: &Lab, host: &Host, dst: IpAddr, bind: &Bind) -> Option<String> {
         _ => false,
     };
     let mut problem = (!agree).then(|| {
-        format!("socket: kernel {kernel:?}, model {want:?} ({:?})", choice.reason)
+        format!(
+            "socket: kernel {kernel:?}, model {want:?} ({:?})",
+            choice.reason
+        )
     });
     // `ip route get` answers for an unbound lookup (or one by device): its prefsrc is the
     // source a socket gets, unless the destination needs a device it was not given.
     let comparable = !matches!(bind, Bind::Address(_))
-        && !matches!(choice.reason, SourceReason::Failed(SourceFailure::NeedsDevice));
+        && !matches!(
+            choice.reason,
+            SourceReason::Failed(SourceFailure::NeedsDevice)
+        );
     if comparable && problem.is_none() {
         if let (Ok(Some(a)), Ok(prefsrc)) = (&kernel, lab.route_get(dst, bind)) {
             if prefsrc != Some(*a) {
@@ -266,7 +269,10 @@ fn case(
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let (lab, refused) = Lab::build(devices, &per_dev, script);
-    assert!(refused.trim().is_empty(), "{name}: setup refused: {refused}");
+    assert!(
+        refused.trim().is_empty(),
+        "{name}: setup refused: {refused}"
+    );
     let host = lab.host();
     let mut out = Vec::new();
     for (dst, bind, want) in checks {
@@ -275,7 +281,10 @@ fn case(
             panic!("{name}: {p}");
         }
         let kernel = lab.socket(dst, bind);
-        assert_eq!(&kernel, want, "{name}: the kernel's answer to {dst} {bind:?}");
+        assert_eq!(
+            &kernel, want,
+            "{name}: the kernel's answer to {dst} {bind:?}"
+        );
         out.push(select_source(&host, dst, bind));
     }
     out
@@ -481,17 +490,23 @@ route add 2001:db8:66::/48 dev d4
             .expect("one of the host's")
     };
     let (_, temp) = owner(choices[0].addr);
-    assert!(temp.temporary, "use_tempaddr=2 prefers the temporary address");
+    assert!(
+        temp.temporary,
+        "use_tempaddr=2 prefers the temporary address"
+    );
     assert_eq!(
         v6_rule(&choices[0]),
         Some(V6Rule::Privacy {
             prefer_temporary: true
         })
     );
-    assert!(host.interfaces[..]
-        .iter()
-        .any(|i| i.addrs.iter().any(|a| a.temporary && a.network().contains(&ip("2001:db8:2::1")))),
-        "use_tempaddr=1 makes temporary addresses too");
+    assert!(
+        host.interfaces[..].iter().any(|i| i
+            .addrs
+            .iter()
+            .any(|a| a.temporary && a.network().contains(&ip("2001:db8:2::1")))),
+        "use_tempaddr=1 makes temporary addresses too"
+    );
     assert_eq!(
         v6_rule(&choices[1]),
         Some(V6Rule::Privacy {
@@ -517,7 +532,11 @@ route add 2001:db8:66::/48 dev d4
         .contains(&SourceNote::PingOtherDeviceWarning { dev: "d3".into() }));
     assert_ne!(choices[11].addr, Some(ip("2001:db8:6::1")));
     // What iputils ping itself says for case 8 (its probe is the socket above).
-    let ping = lab.ns.exec("ping", &["-c", "1", "-W", "1", "-I", "d3", "2001:db8:9::1"], None);
+    let ping = lab.ns.exec(
+        "ping",
+        &["-c", "1", "-W", "1", "-I", "d3", "2001:db8:9::1"],
+        None,
+    );
     let text = match ping {
         Ok(out) => out,
         Err(oracle::LiveError::Command { stderr, .. }) => stderr,
@@ -593,14 +612,20 @@ fn generate_case(seed: u64) -> Generated {
     for d in 0..devices {
         let name = format!("d{d}");
         let tempaddr = *rng.pick(&[0, 1, 2, 2]);
-        per_dev.push((format!("net.ipv6.conf.{name}.use_tempaddr"), tempaddr.to_string()));
+        per_dev.push((
+            format!("net.ipv6.conf.{name}.use_tempaddr"),
+            tempaddr.to_string(),
+        ));
         let dad = rng.chance(15);
         if dad {
             per_dev.push((format!("net.ipv6.conf.{name}.accept_dad"), "1".into()));
             per_dev.push((format!("net.ipv6.conf.{name}.dad_transmits"), "200".into()));
         }
         if rng.chance(15) {
-            per_dev.push((format!("net.ipv6.conf.{name}.use_oif_addrs_only"), "1".into()));
+            per_dev.push((
+                format!("net.ipv6.conf.{name}.use_oif_addrs_only"),
+                "1".into(),
+            ));
         }
         for _ in 0..rng.range(0, 3) {
             let (net, len) = *rng.pick(&V4_NETS);
@@ -687,9 +712,9 @@ fn generate_case(seed: u64) -> Generated {
         let dst = if rng.chance(15) && !own.is_empty() {
             *rng.pick(&own)
         } else if v6 {
-            ip(*rng.pick(&V6_DSTS))
+            ip(rng.pick::<&str>(&V6_DSTS))
         } else {
-            ip(*rng.pick(&V4_DSTS))
+            ip(rng.pick::<&str>(&V4_DSTS))
         };
         let bind = match rng.below(20) {
             0..=10 => Bind::None,
@@ -702,8 +727,11 @@ fn generate_case(seed: u64) -> Generated {
                 })
             }
             _ => {
-                let same: Vec<IpAddr> =
-                    own.iter().copied().filter(|a| a.is_ipv6() == dst.is_ipv6()).collect();
+                let same: Vec<IpAddr> = own
+                    .iter()
+                    .copied()
+                    .filter(|a| a.is_ipv6() == dst.is_ipv6())
+                    .collect();
                 if !same.is_empty() && rng.chance(70) {
                     Bind::Address(*rng.pick(&same))
                 } else if dst.is_ipv6() {

@@ -1220,7 +1220,10 @@ impl<'h> Fib<'h> {
         let lo = loopback_name(self.host);
         let iif = flow.iif.unwrap_or(&lo);
         let m = rule.iif.as_deref().is_none_or(|want| want == iif)
-            && rule.oif.as_deref().is_none_or(|want| flow.oif == Some(want))
+            && rule
+                .oif
+                .as_deref()
+                .is_none_or(|want| flow.oif == Some(want))
             && rule
                 .fwmark
                 .is_none_or(|(v, mask)| (v ^ flow.mark) & mask == 0)

@@ -279,33 +279,28 @@ impl Selection<'_> {
             IpAddr::V4(_) => addr_type_known(self.host, a, None).map(|t| t == rtn::LOCAL),
             IpAddr::V6(_) => self.host.known.addresses.then(|| {
                 self.host.interfaces.iter().any(|i| {
-                    i.addrs
-                        .iter()
-                        .any(|x| x.addr == a && matches!(x.dad, DadState::Done | DadState::Optimistic))
+                    i.addrs.iter().any(|x| {
+                        x.addr == a && matches!(x.dad, DadState::Done | DadState::Optimistic)
+                    })
                 })
             }),
         }
     }
 
-    /// Common checks of a bound socket; `Err` is the choice that ends it.
-    fn check_bind(&mut self, bind: &Bind) -> Result<(), SourceChoice> {
+    /// Common checks of a bound socket: the choice that ends it, if it cannot bind.
+    fn bind_refused(&mut self, bind: &Bind) -> Option<SourceChoice> {
         match bind {
-            Bind::None => Ok(()),
+            Bind::None => None,
             Bind::Address(a) => match self.bound_address_ok(*a) {
-                Some(true) => Ok(()),
-                Some(false) => Err(failed(SourceFailure::AddressNotAvailable(*a))),
-                None => Err(SourceChoice {
+                Some(true) => None,
+                Some(false) => Some(failed(SourceFailure::AddressNotAvailable(*a))),
+                None => Some(SourceChoice {
                     reason: SourceReason::AddressesUnknown,
                     ..failed(SourceFailure::AddressNotAvailable(*a))
                 }),
             },
-            Bind::Device(d) => {
-                if self.host.known.addresses && self.host.interface(d).is_none() {
-                    Err(failed(SourceFailure::NoSuchDevice(d.clone())))
-                } else {
-                    Ok(())
-                }
-            }
+            Bind::Device(d) => (self.host.known.addresses && self.host.interface(d).is_none())
+                .then(|| failed(SourceFailure::NoSuchDevice(d.clone()))),
         }
     }
 
@@ -314,7 +309,7 @@ impl Selection<'_> {
 
     fn v4(&mut self, dst: Ipv4Addr, bind: &Bind) -> SourceChoice {
         let host = self.host;
-        if let Err(c) = self.check_bind(bind) {
+        if let Some(c) = self.bind_refused(bind) {
             return c;
         }
         let d = IpAddr::V4(dst);
@@ -331,12 +326,10 @@ impl Selection<'_> {
                     notes: Vec::new(),
                 }
             }
-            Bind::Address(a) => {
-                return match self.lookup(d, Some(*a), None) {
-                    Ok(hit) => self.routed(hit, Some(*a), SourceReason::Bound),
-                    Err(f) => failed(SourceFailure::Route(f)),
-                }
-            }
+            Bind::Address(a) => match self.lookup(d, Some(*a), None) {
+                Ok(hit) => self.routed(hit, Some(*a), SourceReason::Bound),
+                Err(f) => failed(SourceFailure::Route(f)),
+            },
             Bind::Device(dev) => {
                 if host.interface(dev).is_some_and(|i| !i.up) {
                     return failed(SourceFailure::DeviceDown(dev.clone()));
@@ -482,12 +475,7 @@ impl Selection<'_> {
     }
 
     /// The choice for a route found: the device it leaves by (`lo` when local).
-    fn routed(
-        &self,
-        hit: Hit,
-        addr: Option<IpAddr>,
-        reason: SourceReason,
-    ) -> SourceChoice {
+    fn routed(&self, hit: Hit, addr: Option<IpAddr>, reason: SourceReason) -> SourceChoice {
         let local = hit.route.route_type == RouteType::Local;
         let oif = if local {
             Some(
@@ -518,7 +506,7 @@ impl Selection<'_> {
     // IPv6
 
     fn v6(&mut self, dst: Ipv6Addr, bind: &Bind) -> SourceChoice {
-        if let Err(c) = self.check_bind(bind) {
+        if let Some(c) = self.bind_refused(bind) {
             return c;
         }
         let d = IpAddr::V6(dst);
@@ -658,10 +646,13 @@ impl Selection<'_> {
     }
 
     fn use_tempaddr_known(&self, dev: &str) -> i64 {
-        [v6_conf(dev, "use_tempaddr"), v6_conf("default", "use_tempaddr")]
-            .iter()
-            .find_map(|k| self.host.sysctls.get(k).and_then(|v| v.trim().parse().ok()))
-            .unwrap_or(0)
+        [
+            v6_conf(dev, "use_tempaddr"),
+            v6_conf("default", "use_tempaddr"),
+        ]
+        .iter()
+        .find_map(|k| self.host.sysctls.get(k).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0)
     }
 
     /// `ipv6_get_saddr_eval` for every rule, in order: higher is better.
@@ -686,14 +677,18 @@ impl Selection<'_> {
         let use_optimistic = optimistic && {
             let dev = iface.name.as_str();
             let on = |me: &mut Self, name: &str| {
-                me.sysctl(&[v6_conf("all", name)], 0) != 0 || me.sysctl(&[v6_conf(dev, name)], 0) != 0
+                me.sysctl(&[v6_conf("all", name)], 0) != 0
+                    || me.sysctl(&[v6_conf(dev, name)], 0) != 0
             };
             on(self, "optimistic_dad") && on(self, "use_optimistic")
         };
         let avoided = a.deprecated || (optimistic && !use_optimistic);
         let preferred = addr.is_loopback() || is_v4_mapped_or_compat(addr) || !avoided;
         let prefer_temporary = if a.temporary || self.has_temporary() {
-            let keys = [v6_conf(&iface.name, "use_tempaddr"), v6_conf("default", "use_tempaddr")];
+            let keys = [
+                v6_conf(&iface.name, "use_tempaddr"),
+                v6_conf("default", "use_tempaddr"),
+            ];
             self.sysctl(&keys, 0) >= 2
         } else {
             false
@@ -787,16 +782,16 @@ fn is_orchid(a: Ipv6Addr) -> bool {
 /// The default address label policy (`ip6addrlbl_init_table`), longest prefix first.
 fn label(a: Ipv6Addr) -> u32 {
     const TABLE: [(u128, u8, u32); 10] = [
-        (1, 128, 0),                                        // ::1/128
-        (0xffff_0000_0000, 96, 4),                           // ::ffff:0:0/96
-        (0, 96, 3),                                         // ::/96
-        (0x2001_0000 << 96, 32, 6),                         // 2001::/32
-        (0x2001_0010 << 96, 28, 7),                         // 2001:10::/28
-        (0x2002 << 112, 16, 2),                             // 2002::/16
-        (0x3ffe << 112, 16, 12),                            // 3ffe::/16
-        (0xfec0 << 112, 10, 11),                            // fec0::/10
-        (0xfc00 << 112, 7, 5),                              // fc00::/7
-        (0, 0, 1),                                          // ::/0
+        (1, 128, 0),                // ::1/128
+        (0xffff_0000_0000, 96, 4),  // ::ffff:0:0/96
+        (0, 96, 3),                 // ::/96
+        (0x2001_0000 << 96, 32, 6), // 2001::/32
+        (0x2001_0010 << 96, 28, 7), // 2001:10::/28
+        (0x2002 << 112, 16, 2),     // 2002::/16
+        (0x3ffe << 112, 16, 12),    // 3ffe::/16
+        (0xfec0 << 112, 10, 11),    // fec0::/10
+        (0xfc00 << 112, 7, 5),      // fc00::/7
+        (0, 0, 1),                  // ::/0
     ];
     let x = u128::from(a);
     TABLE

@@ -51,9 +51,7 @@ fn source_reason(r: &SourceReason, oif: Option<&str>) -> String {
             dev,
             ..
         } => {
-            let over = runner_up
-                .map(|r| format!(", over {r}"))
-                .unwrap_or_default();
+            let over = runner_up.map(|r| format!(", over {r}")).unwrap_or_default();
             let on = if oif == Some(dev.as_str()) {
                 String::new()
             } else {
@@ -135,8 +133,7 @@ pub fn source_note(n: &SourceNote) -> String {
             "the host's routes were not given: only its addresses' subnets are routed".to_string()
         }
         SourceNote::DefaultAddressLabels => {
-            "the address labels are the kernel's default table (ip addrlabel not read)"
-                .to_string()
+            "the address labels are the kernel's default table (ip addrlabel not read)".to_string()
         }
     }
 }

@@ -97,7 +97,9 @@ fn lower_link(
     let mut search = addr_key;
     for info in link.addr_info {
         // Entries without an address (`{}` from old iproute2 filters) carry nothing.
-        let Some(local) = info.local.clone() else { continue };
+        let Some(local) = info.local.clone() else {
+            continue;
+        };
         let span = elem.value_span("local", search);
         let object_from = (span.start as usize).saturating_sub(elem.start);
         search = (span.end as usize).saturating_sub(elem.start);
