@@ -791,5 +791,8 @@ fn random_configurations_agree_with_the_kernel() {
         start.elapsed().as_secs_f64()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(cases >= 200, "only {cases} cases ran in the time bound");
+    assert!(
+        cases >= target.min(200),
+        "only {cases} cases ran in the time bound"
+    );
 }

@@ -350,8 +350,9 @@ impl Selection<'_> {
                         self.v4_on_link(dev, None)
                     }
                 };
-                if let Some((addr, reason)) = early {
-                    choice.addr = addr;
+                // None found then: the steps after the lookup choose as for any other.
+                if let Some((Some(addr), reason)) = early {
+                    choice.addr = Some(addr);
                     choice.reason = reason;
                 }
                 choice
