@@ -490,3 +490,17 @@ fn ipv6_no_candidate_is_no_address() {
     let c = pick(&bare, "2001:db8::9", Bind::None);
     assert_eq!((c.addr, c.reason), (None, SourceReason::NoAddress));
 }
+
+#[test]
+fn without_routes_only_the_connected_subnets_route_and_it_is_said() {
+    let mut h = v4_host();
+    h.routes.clear();
+    h.known.routes = false;
+    let c = pick(&h, "192.168.9.7", Bind::None);
+    assert_eq!(c.addr, Some(ip("192.168.9.1")));
+    assert!(c.notes.contains(&SourceNote::RoutesUnknown));
+    assert_eq!(
+        pick(&h, "8.8.8.8", Bind::None).reason,
+        SourceReason::Failed(SourceFailure::Route(RoutingFailure::NoRoute))
+    );
+}
