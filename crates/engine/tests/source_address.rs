@@ -504,3 +504,24 @@ fn without_routes_only_the_connected_subnets_route_and_it_is_said() {
         SourceReason::Failed(SourceFailure::Route(RoutingFailure::NoRoute))
     );
 }
+
+#[test]
+fn use_tempaddr_2_makes_public_addresses_lose_rule_7_without_any_temporary() {
+    let h = host(
+        &[
+            ("eth0", &["2001:db8:a::1/64"]),
+            ("eth1", &["2001:db8:b::1/64"]),
+            ("eth2", &[]),
+        ],
+        &[route("2001:db8:9::/48 dev eth2")],
+        "net.ipv6.conf.eth0.use_tempaddr = 2\nnet.ipv6.conf.eth1.use_tempaddr = 0\n",
+    );
+    let c = pick(&h, "2001:db8:9::1", Bind::None);
+    assert_eq!(c.addr, Some(ip("2001:db8:b::1")));
+    assert_eq!(
+        rule(&c),
+        V6Rule::Privacy {
+            prefer_temporary: false
+        }
+    );
+}

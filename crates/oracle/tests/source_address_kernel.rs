@@ -796,3 +796,31 @@ fn random_configurations_agree_with_the_kernel() {
         "only {cases} cases ran in the time bound"
     );
 }
+
+#[test]
+fn use_tempaddr_2_without_temporaries_agrees_with_the_kernel() {
+    if !common::kernel_tests_enabled("use_tempaddr_2_without_temporaries_agrees_with_the_kernel") {
+        return;
+    }
+    // d0 (use_tempaddr=2) has only a public address: it loses rule 7 to d1's public
+    // address although no temporary address exists anywhere.
+    let choices = case(
+        "use_tempaddr 2 without temporaries",
+        3,
+        &[
+            ("net.ipv6.conf.d0.use_tempaddr", "2"),
+            ("net.ipv6.conf.d1.use_tempaddr", "0"),
+        ],
+        "addr add 2001:db8:a::1/64 dev d0 nodad
+addr add 2001:db8:b::1/64 dev d1 nodad
+route add 2001:db8:9::/48 dev d2
+",
+        &[("2001:db8:9::1", Bind::None, some("2001:db8:b::1"))],
+    );
+    assert_eq!(
+        v6_rule(&choices[0]),
+        Some(V6Rule::Privacy {
+            prefer_temporary: false
+        })
+    );
+}

@@ -562,7 +562,7 @@ impl Selection<'_> {
         };
         let dst_label = label(dst);
         let mut scored: Vec<(Vec<i32>, &Interface, &IfAddr)> = Vec::new();
-        for iface in devices {
+        for iface in devices.iter().copied() {
             for a in iface.addrs.iter() {
                 let IpAddr::V6(addr) = a.addr else { continue };
                 if matches!(a.dad, DadState::Tentative | DadState::Failed)
@@ -575,6 +575,12 @@ impl Selection<'_> {
                 scored.push((score, iface, a));
             }
         }
+        let candidate_devices: Vec<&Interface> = devices
+            .iter()
+            .copied()
+            .filter(|i| scored.iter().any(|(_, d, _)| d.name == i.name))
+            .collect();
+        self.note_use_tempaddr_defaults(&candidate_devices);
         // The kernel replaces its best only on a strictly better candidate.
         let Some(best) = scored
             .iter()
@@ -685,15 +691,9 @@ impl Selection<'_> {
         };
         let avoided = a.deprecated || (optimistic && !use_optimistic);
         let preferred = addr.is_loopback() || is_v4_mapped_or_compat(addr) || !avoided;
-        let prefer_temporary = if a.temporary || self.has_temporary() {
-            let keys = [
-                v6_conf(&iface.name, "use_tempaddr"),
-                v6_conf("default", "use_tempaddr"),
-            ];
-            self.sysctl(&keys, 0) >= 2
-        } else {
-            false
-        };
+        // Per candidate device, whether or not any temporary address exists: with
+        // use_tempaddr >= 2 a device's public addresses lose rule 7 to other devices'.
+        let prefer_temporary = self.use_tempaddr_known(&iface.name) >= 2;
         let common = (u128::from(addr) ^ u128::from(dst)).leading_zeros() as i32;
         vec![
             i32::from(addr == dst),
@@ -708,12 +708,36 @@ impl Selection<'_> {
         ]
     }
 
-    /// Whether any IPv6 address of the host is temporary (then `use_tempaddr` matters).
-    fn has_temporary(&self) -> bool {
-        self.host
+    /// Notes the `use_tempaddr` defaults taken for candidate devices, when the value could
+    /// have decided: a temporary address exists, or another device has it at 2 or more.
+    fn note_use_tempaddr_defaults(&mut self, devices: &[&Interface]) {
+        let given = |me: &Self, dev: &str| {
+            [
+                v6_conf(dev, "use_tempaddr"),
+                v6_conf("default", "use_tempaddr"),
+            ]
+            .iter()
+            .any(|k| me.host.sysctls.is_set(k))
+        };
+        let temporary = self
+            .host
             .interfaces
             .iter()
-            .any(|i| i.addrs.iter().any(|a| a.temporary))
+            .any(|i| i.addrs.iter().any(|a| a.temporary));
+        let some_prefer = devices
+            .iter()
+            .any(|i| self.use_tempaddr_known(&i.name) >= 2);
+        if !(temporary || some_prefer) {
+            return;
+        }
+        for i in devices {
+            if !given(self, &i.name) {
+                self.note(SourceNote::SysctlDefault {
+                    key: v6_conf(&i.name, "use_tempaddr"),
+                    value: "0".into(),
+                });
+            }
+        }
     }
 }
 
