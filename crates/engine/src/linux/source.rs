@@ -236,12 +236,14 @@ fn failed(f: SourceFailure) -> SourceChoice {
 }
 
 impl Selection<'_> {
+    /// Records `n` once.
     fn note(&mut self, n: SourceNote) {
         if !self.notes.contains(&n) {
             self.notes.push(n);
         }
     }
 
+    /// The first of `keys` given, else `default` (the kernel's), noted as assumed.
     fn sysctl(&mut self, keys: &[String], default: i64) -> i64 {
         for k in keys {
             if let Some(v) = self.host.sysctls.get(k).and_then(|v| v.trim().parse().ok()) {
