@@ -46,6 +46,8 @@ fn host(ifaces: &[(&str, &str)], default_dev: &str) -> Host {
                 broadcast: None,
                 temporary: false,
                 secondary: false,
+                deprecated: false,
+                dad: model::host::DadState::Done,
             }],
             ..Interface::default()
         });

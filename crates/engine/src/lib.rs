@@ -47,6 +47,13 @@ pub mod symptom {
     pub use crate::linux::symptom::sender_view_at;
 }
 
+/// Which source address the kernel picks for a packet this host sends, and why.
+pub mod source {
+    pub use crate::linux::source::{
+        select_source, Bind, SourceChoice, SourceFailure, SourceNote, SourceReason, V6Rule,
+    };
+}
+
 /// A ruleset indexed once for many simulations on the Linux path.
 pub mod prepared {
     pub use crate::linux::prepared::{conntrack_used, Prepared};

@@ -108,6 +108,8 @@ fn ifaddr(addr: IpAddr, prefix_len: u8, scope: Scope) -> IfAddr {
         broadcast: None,
         temporary: false,
         secondary: false,
+        deprecated: false,
+        dad: model::host::DadState::Done,
     }
 }
 

@@ -132,6 +132,27 @@ pub struct IfAddr {
     /// A secondary IPv4 address (a second address in an already covered subnet), never
     /// picked as a source address or by MASQUERADE.
     pub secondary: bool,
+    /// An IPv6 address past its preferred lifetime (`deprecated`, `preferred_lft 0`):
+    /// still valid, but source address selection avoids it (RFC 6724 rule 3).
+    pub deprecated: bool,
+    /// Where duplicate address detection stands for the address: a tentative one is not
+    /// yet assigned and never a source.
+    pub dad: DadState,
+}
+
+/// An IPv6 address's duplicate address detection state (`tentative`, `optimistic`,
+/// `dadfailed` in `ip addr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DadState {
+    /// DAD done or not run (`nodad`, IPv4): the address is assigned.
+    #[default]
+    Done,
+    /// `tentative`: DAD still running; the address cannot be used yet.
+    Tentative,
+    /// `tentative` with `optimistic` (RFC 4429): usable, but avoided like a deprecated one.
+    Optimistic,
+    /// `dadfailed`: another host on the link has the address; it is never used.
+    Failed,
 }
 
 impl IfAddr {

@@ -60,6 +60,23 @@ where
         .map_err(|_| io::Error::other("namespace thread panicked"))?
 }
 
+/// `SO_BINDTODEVICE`: `socket` sends and receives by device `dev` only (as `ping -I dev`
+/// binds its sockets).
+pub fn bind_to_device(socket: &impl AsRawFd, dev: &str) -> io::Result<()> {
+    // SAFETY: the option value is `dev`'s bytes with their exact length; the kernel copies
+    // them and keeps no pointer.
+    cvt(unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            dev.as_ptr().cast(),
+            dev.len() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
 /// The index of interface `name` in the calling thread's network namespace.
 pub fn if_nametoindex(name: &str) -> io::Result<u32> {
     let c = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;

@@ -46,9 +46,12 @@ impl Netns {
         Ok(Netns { name })
     }
 
-    /// A namespace of a group of its own (`wb<pid>_<n><role>`), for a test that builds
-    /// its network by hand; deleted on drop like every other.
-    pub fn new_group(role: &str) -> Result<Netns, LiveError> {
+    /// A namespace on its own (`wb<pid>_<n><role>`) for a test that builds its devices
+    /// itself; deleted on drop like every other.
+    pub fn standalone(role: &str) -> Result<Netns, LiveError> {
+        if !sys::is_root() {
+            return Err(LiveError::NotRoot);
+        }
         Netns::create(COUNTER.fetch_add(1, Ordering::Relaxed), role)
     }
 
@@ -327,6 +330,8 @@ impl Plan {
                 broadcast: None,
                 temporary: false,
                 secondary: false,
+                deprecated: false,
+                dad: model::host::DadState::Done,
             };
             plan.interfaces.push(Interface {
                 name: name.to_string(),
@@ -366,6 +371,8 @@ impl Plan {
                             broadcast: None,
                             temporary: false,
                             secondary: true,
+                            deprecated: false,
+                            dad: model::host::DadState::Done,
                         });
                     }
                 }

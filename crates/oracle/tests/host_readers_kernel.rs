@@ -18,8 +18,8 @@ const MAC_B: &str = "52:54:00:21:00:02";
 
 /// `A` (the host read) and `B` (its neighbour on veth0), configured as the module doc says.
 fn build() -> (Netns, Netns) {
-    let a = Netns::new_group("rda").unwrap();
-    let b = Netns::new_group("rdb").unwrap();
+    let a = Netns::standalone("rda").unwrap();
+    let b = Netns::standalone("rdb").unwrap();
     let quiet: Vec<(String, String)> = [
         "net.ipv6.conf.all.accept_dad",
         "net.ipv6.conf.default.accept_dad",

@@ -15,6 +15,8 @@ fn addr(a: &str, p: u8) -> IfAddr {
         broadcast: None,
         temporary: false,
         secondary: false,
+        deprecated: false,
+        dad: model::host::DadState::Done,
     }
 }
 

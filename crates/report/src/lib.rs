@@ -41,6 +41,11 @@ pub mod diagnostic;
 pub mod evidence_json;
 pub mod log;
 pub mod path;
+/// The source address a host's own packet gets, in words (`engine::source`), for the
+/// multi-host `path` answer.
+pub mod source {
+    pub use crate::words::{source_choice, source_note};
+}
 pub mod trace;
 pub mod traces;
 pub mod verify;

@@ -161,6 +161,8 @@ fn router_host() -> Host {
             broadcast: None,
             temporary: false,
             secondary: false,
+            deprecated: false,
+            dad: model::host::DadState::Done,
         }],
         ..Interface::default()
     };

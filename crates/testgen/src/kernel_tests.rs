@@ -145,6 +145,8 @@ pub fn router() -> model::Host {
                 broadcast: None,
                 temporary: false,
                 secondary: false,
+                deprecated: false,
+                dad: model::host::DadState::Done,
             }],
             ..Interface::default()
         });

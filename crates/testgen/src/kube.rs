@@ -940,6 +940,8 @@ impl Cluster {
                     broadcast: None,
                     temporary: false,
                     secondary: false,
+                    deprecated: false,
+                    dad: model::host::DadState::Done,
                 }],
                 ..Interface::default()
             });

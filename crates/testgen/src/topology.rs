@@ -66,6 +66,8 @@ impl Net {
             broadcast: None,
             temporary: false,
             secondary: false,
+            deprecated: false,
+            dad: model::host::DadState::Done,
         };
         host.interfaces.push(Interface {
             name: "lo".into(),
@@ -177,6 +179,8 @@ impl Net {
             broadcast: None,
             temporary: false,
             secondary: false,
+            deprecated: false,
+            dad: model::host::DadState::Done,
         });
         self
     }

@@ -204,6 +204,8 @@ fn addr(s: &str, scope: Scope) -> IfAddr {
         broadcast: None,
         temporary: false,
         secondary: false,
+        deprecated: false,
+        dad: model::host::DadState::Done,
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`nat`]: address/port translation and the conntrack binding it creates;
 //! - [`route`]: policy rules, tables, longest prefix, route types, forwarding, rp_filter;
 //! - [`delivery`]: which local socket (if any) answers;
+//! - [`source`]: which source address a packet this host sends gets, and why;
 //! - [`reject`]: the RST or ICMP error a REJECT (or the stack) sends, and from which address;
 //! - [`symptom`]: what the sender observes and what its `connect()` returns;
 //! - [`logline`]: the line LOG writes to the kernel log, in the kernel's format;
@@ -34,6 +35,7 @@ pub(crate) mod prepared;
 mod raw_payload;
 pub(crate) mod reject;
 pub(crate) mod route;
+pub(crate) mod source;
 pub(crate) mod symptom;
 pub(crate) mod walk;
 

@@ -450,6 +450,8 @@ mod tests {
                     broadcast: None,
                     temporary: false,
                     secondary: false,
+                    deprecated: false,
+                    dad: model::host::DadState::Done,
                 }],
                 ..Interface::default()
             }],
@@ -479,6 +481,8 @@ mod tests {
                     broadcast: None,
                     temporary: false,
                     secondary: false,
+                    deprecated: false,
+                    dad: model::host::DadState::Done,
                 }],
                 ..Interface::default()
             },
@@ -517,6 +521,8 @@ mod tests {
                     broadcast: None,
                     temporary: false,
                     secondary: false,
+                    deprecated: false,
+                    dad: model::host::DadState::Done,
                 }],
                 ..Interface::default()
             },

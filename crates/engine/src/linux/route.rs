@@ -169,6 +169,7 @@ fn reverse_flow(packet: &Packet, use_mark: bool) -> Flow<'static> {
         dst: packet.src,
         src: saddr,
         iif: None,
+        oif: None,
         mark: if use_mark { packet.mark } else { 0 },
         tos: packet.tos,
         proto: None,
@@ -393,12 +394,53 @@ pub fn icmp_error_from(host: &Host, packet: &Packet) -> AnswerSource {
     }
 }
 
+/// What a socket's output lookup found (see [`output_lookup`]).
+pub(crate) struct OutputLookup {
+    /// The route, or why there is none.
+    pub(crate) result: Result<Hit, RoutingFailure>,
+    /// The local table was built from the host's addresses (the input had none).
+    pub(crate) synthesized_local: bool,
+}
+
+/// The output lookup a socket makes (`ip_route_output_key_hash`, `ip6_route_output`):
+/// to `dst`, from `src` when the socket is bound to an address, by `oif` only when it is
+/// bound to a device (`SO_BINDTODEVICE`). Policy rules see mark 0 and uid 0.
+pub(crate) fn output_lookup(
+    host: &Host,
+    dst: IpAddr,
+    src: Option<IpAddr>,
+    oif: Option<&str>,
+) -> OutputLookup {
+    let fib = Fib::new(host, dst.is_ipv6());
+    let flow = Flow {
+        dst,
+        src,
+        iif: None,
+        oif,
+        mark: 0,
+        tos: 0,
+        proto: None,
+        ports: None,
+        uid: 0,
+    };
+    let result = match fib.lookup(&flow) {
+        Lookup::Route(hit) if hit.route.route_type == RouteType::Unicast => Ok(hit),
+        Lookup::Route(hit) if hit.route.is_local_delivery() => Ok(hit),
+        other => Err(other.failure()),
+    };
+    OutputLookup {
+        result,
+        synthesized_local: fib.synthesized_local,
+    }
+}
+
 /// The route this host would send to `to` by (an output lookup with no source or mark).
 fn route_back(host: &Host, to: IpAddr) -> Option<Route> {
     let flow = Flow {
         dst: to,
         src: None,
         iif: None,
+        oif: None,
         mark: 0,
         tos: 0,
         proto: None,
@@ -751,6 +793,7 @@ impl Cx<'_> {
                 dst: packet.src,
                 src: Some(packet.dst),
                 iif: None,
+                oif: None,
                 mark: if valid_mark { packet.mark } else { 0 },
                 tos: packet.tos,
                 proto: None,
@@ -768,6 +811,7 @@ impl Cx<'_> {
             dst: packet.src,
             src: Some(packet.dst),
             iif: None,
+            oif: None,
             mark: if valid_mark { packet.mark } else { 0 },
             tos: packet.tos,
             proto: None,
@@ -936,6 +980,9 @@ struct Flow<'a> {
     src: Option<IpAddr>,
     /// None: `lo` (output lookups and reverse lookups use LOOPBACK_IFINDEX).
     iif: Option<&'a str>,
+    /// The device a socket is bound to (`SO_BINDTODEVICE`): rules with `oif` match it and
+    /// only routes leaving by it are found.
+    oif: Option<&'a str>,
     mark: u32,
     tos: u8,
     proto: Option<model::packet::IpProto>,
@@ -949,6 +996,7 @@ impl<'a> Flow<'a> {
             dst: p.dst,
             src: Some(p.src),
             iif: p.iif.as_deref(),
+            oif: None,
             mark: p.mark,
             tos: p.tos,
             proto: Some(p.proto()),
@@ -962,6 +1010,7 @@ impl<'a> Flow<'a> {
             dst: p.dst,
             src: (!p.src.is_unspecified()).then_some(p.src),
             iif: None,
+            oif: None,
             mark: p.mark,
             tos: p.tos,
             proto: Some(p.proto()),
@@ -991,12 +1040,14 @@ impl FibRoute {
     }
 }
 
+/// A route a lookup found, and where: its table, the policy rule that led there, its
+/// index in `host.routes` (`None` for a route the kernel makes implicitly).
 #[derive(Debug, Clone)]
-struct Hit {
-    table: u32,
-    rule_priority: Option<u32>,
-    index: Option<usize>,
-    route: Route,
+pub(crate) struct Hit {
+    pub(crate) table: u32,
+    pub(crate) rule_priority: Option<u32>,
+    pub(crate) index: Option<usize>,
+    pub(crate) route: Route,
 }
 
 #[derive(Debug, Clone)]
@@ -1142,7 +1193,7 @@ impl<'h> Fib<'h> {
                     };
                 }
             };
-            let Some(hit) = self.best_in_table(table, flow.dst, flow.src) else {
+            let Some(hit) = self.best_in_table(table, flow.dst, flow.oif) else {
                 record(rule, FibStepResult::NothingInTable { table });
                 continue;
             };
@@ -1179,7 +1230,10 @@ impl<'h> Fib<'h> {
         let lo = loopback_name(self.host);
         let iif = flow.iif.unwrap_or(&lo);
         let m = rule.iif.as_deref().is_none_or(|want| want == iif)
-            && rule.oif.as_deref().is_none_or(|_| false)
+            && rule
+                .oif
+                .as_deref()
+                .is_none_or(|want| flow.oif == Some(want))
             && rule
                 .fwmark
                 .is_none_or(|(v, mask)| (v ^ flow.mark) & mask == 0)
@@ -1210,10 +1264,31 @@ impl<'h> Fib<'h> {
 
     /// Longest prefix, then the lowest metric (and for IPv4 the first-listed among equal).
     /// Source-specific IPv6 routes (`from`) are not modelled: the model has none.
-    fn best_in_table(&self, table: u32, dst: IpAddr, _src: Option<IpAddr>) -> Option<&FibRoute> {
+    ///
+    /// With `oif` (a socket bound to a device) a route leaving by another device is passed
+    /// over and the search goes on with shorter prefixes: IPv4 `fib_lookup_good_nhc`,
+    /// IPv6 `rt6_check_dev` under `RT6_LOOKUP_F_IFACE`. An IPv4 route that only fails
+    /// (unreachable, blackhole, prohibit, throw) returns its error before next hops are
+    /// looked at, so it is found whatever the device; an IPv6 one is a route via `lo` and
+    /// is passed over like any other.
+    fn best_in_table(&self, table: u32, dst: IpAddr, oif: Option<&str>) -> Option<&FibRoute> {
+        let leaves_by = |r: &Route| {
+            oif.is_none_or(|dev| {
+                r.uses_dev(dev)
+                    || (!self.v6
+                        && matches!(
+                            r.route_type,
+                            RouteType::Unreachable
+                                | RouteType::Blackhole
+                                | RouteType::Prohibit
+                                | RouteType::Throw
+                        ))
+            })
+        };
         self.routes
             .iter()
             .filter(|r| r.route.table == table && r.route.dst.contains(&dst))
+            .filter(|r| leaves_by(&r.route))
             .max_by(|a, b| {
                 a.route
                     .dst
@@ -1265,7 +1340,8 @@ fn table_name(t: u32) -> String {
 
 /// The local-table routes the kernel adds for each address (`fib_add_ifaddr`,
 /// `addrconf`): `local ADDR`, for IPv4 `broadcast` for the subnet's broadcast and
-/// network addresses, and the loopback prefix (`local 127.0.0.0/8 dev lo`).
+/// network addresses, and the loopback prefix (`local 127.0.0.0/8 dev lo`). An IPv4
+/// secondary address's routes carry its subnet's primary address as `src`.
 fn implicit_local_routes(host: &Host, v6: bool) -> Vec<Route> {
     let mut out = Vec::new();
     for iface in &host.interfaces {
@@ -1274,12 +1350,24 @@ fn implicit_local_routes(host: &Host, v6: bool) -> Vec<Route> {
             let Ok(dst) = IpNet::new(a.addr, host_len) else {
                 continue;
             };
+            // IPv6 local routes carry no `src` (`ip -6 route show table local`).
+            let src = if v6 {
+                None
+            } else if a.secondary {
+                iface
+                    .addrs
+                    .iter()
+                    .find(|p| !p.secondary && p.network() == a.network())
+                    .map_or(Some(a.addr), |p| Some(p.addr))
+            } else {
+                Some(a.addr)
+            };
             out.push(synth(
                 table_id::LOCAL,
                 dst,
                 RouteType::Local,
                 &iface.name,
-                Some(a.addr),
+                src,
                 Scope::Host,
             ));
             if iface.link == LinkType::Loopback && a.prefix_len < host_len {
@@ -1302,7 +1390,7 @@ fn implicit_local_routes(host: &Host, v6: bool) -> Vec<Route> {
                             dst,
                             RouteType::Broadcast,
                             &iface.name,
-                            Some(a.addr),
+                            src,
                             Scope::Link,
                         ));
                     }
@@ -1365,7 +1453,7 @@ fn synth(
     }
 }
 
-trait RouteExt {
+pub(crate) trait RouteExt {
     fn dev_name(&self) -> Option<&str>;
     fn first_gateway(&self) -> Option<IpAddr>;
     fn uses_dev(&self, dev: &str) -> bool;

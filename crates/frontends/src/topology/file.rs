@@ -483,6 +483,8 @@ fn plain_addr(addr: IpAddr, prefix_len: u8, scope: Scope) -> IfAddr {
         broadcast: None,
         temporary: false,
         secondary: false,
+        deprecated: false,
+        dad: model::host::DadState::Done,
     }
 }
 

@@ -15,6 +15,7 @@ mod reasons;
 mod remedy;
 mod rule_reasons;
 mod rules;
+mod source;
 
 pub use fates::*;
 pub use fix::*;
@@ -28,3 +29,4 @@ pub use reasons::*;
 pub use remedy::*;
 pub use rule_reasons::*;
 pub use rules::*;
+pub use source::*;

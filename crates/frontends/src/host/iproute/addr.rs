@@ -3,7 +3,7 @@
 use super::link::{device_of, JLink};
 use super::{invalid, lower_each, present, scalar_text, scope_of, Element, Listing};
 use model::diag::ParseError;
-use model::host::{IfAddr, Interface, Scope};
+use model::host::{DadState, IfAddr, Interface, Scope};
 use model::SourceFile;
 use serde::Deserialize;
 use serde_json::Value;
@@ -33,6 +33,17 @@ pub(super) struct JAddrInfo {
     temporary: bool,
     #[serde(default, deserialize_with = "present")]
     secondary: bool,
+    #[serde(default, deserialize_with = "present")]
+    deprecated: bool,
+    #[serde(default, deserialize_with = "present")]
+    tentative: bool,
+    #[serde(default, deserialize_with = "present")]
+    optimistic: bool,
+    #[serde(default, deserialize_with = "present")]
+    dadfailed: bool,
+    /// Seconds; 0 is what makes `ip` print `deprecated` (older versions print only this).
+    #[serde(default)]
+    preferred_life_time: Option<u64>,
 }
 
 fn lower_link(
@@ -46,7 +57,9 @@ fn lower_link(
     let mut search = addr_key;
     for info in link.addr_info {
         // Entries without an address (`{}` from old iproute2 filters) carry nothing.
-        let Some(local) = info.local else { continue };
+        let Some(local) = info.local.clone() else {
+            continue;
+        };
         let span = elem.value_span("local", search);
         let object_from = (span.start as usize).saturating_sub(elem.start);
         search = (span.end as usize).saturating_sub(elem.start);
@@ -80,6 +93,8 @@ fn lower_link(
             ));
         }
         let broadcast = info.broadcast.as_deref().and_then(|b| b.parse().ok());
+        let deprecated = info.deprecated || info.preferred_life_time == Some(0);
+        let dad = dad_state(&info);
         addrs.push(IfAddr {
             addr,
             prefix_len,
@@ -91,10 +106,26 @@ fn lower_link(
             broadcast,
             temporary: info.temporary,
             secondary: info.secondary,
+            deprecated,
+            dad,
         });
     }
     interface.addrs = addrs;
     Ok(interface)
+}
+
+/// `dadfailed` is listed together with `tentative` (the kernel keeps both flags), so it is
+/// checked first; `optimistic` likewise comes with `tentative`.
+fn dad_state(info: &JAddrInfo) -> DadState {
+    if info.dadfailed {
+        DadState::Failed
+    } else if info.optimistic {
+        DadState::Optimistic
+    } else if info.tentative {
+        DadState::Tentative
+    } else {
+        DadState::Done
+    }
 }
 
 #[cfg(test)]
@@ -164,6 +195,38 @@ mod tests {
         assert_eq!(ifs[0].master.as_deref(), Some("br0"));
         assert_eq!(ifs[0].addrs.len(), 1);
         assert!(ifs[0].addrs[0].temporary);
+    }
+
+    /// As `ip -j addr` printed them in a namespace (iproute2 6.1, Linux 6.18): a
+    /// temporary address still in DAD, a `preferred_lft 0` one, a failed one.
+    #[test]
+    fn ipv6_address_states() {
+        let text = r#"[{"ifindex":2,"ifname":"d0","flags":["UP"],"addr_info":[
+          {"family":"inet6","local":"2001:db8:3::5","prefixlen":64,"scope":"global","tentative":true,"valid_life_time":4294967295,"preferred_life_time":4294967295},
+          {"family":"inet6","local":"2001:db8:2::5","prefixlen":64,"scope":"global","nodad":true,"deprecated":true,"valid_life_time":4294967295,"preferred_life_time":0},
+          {"family":"inet6","local":"2001:db8:4::5","prefixlen":64,"scope":"global","valid_life_time":4294967295,"preferred_life_time":0},
+          {"family":"inet6","local":"2001:db8:1:0:a08f:fa6c:6557:b186","prefixlen":64,"scope":"global","temporary":true,"tentative":true,"dynamic":true,"valid_life_time":604800,"preferred_life_time":85827},
+          {"family":"inet6","local":"2001:db8:5::5","prefixlen":64,"scope":"global","tentative":true,"dadfailed":true},
+          {"family":"inet6","local":"2001:db8:6::5","prefixlen":64,"scope":"global","tentative":true,"optimistic":true},
+          {"family":"inet6","local":"2001:db8:1::5","prefixlen":64,"scope":"global","nodad":true,"mngtmpaddr":true}]}]"#;
+        let ifs = parse_addrs(&SourceFile::new("a.json", text)).unwrap();
+        let states: Vec<(bool, DadState, bool)> = ifs[0]
+            .addrs
+            .iter()
+            .map(|a| (a.deprecated, a.dad, a.temporary))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (false, DadState::Tentative, false),
+                (true, DadState::Done, false),
+                (true, DadState::Done, false),
+                (false, DadState::Tentative, true),
+                (false, DadState::Failed, false),
+                (false, DadState::Optimistic, false),
+                (false, DadState::Done, false),
+            ]
+        );
     }
 
     #[test]
