@@ -114,7 +114,7 @@ fn main() {
                     flags: TcpFlags::SYN,
                 },
             ),
-            source_given: true,
+            bind: network::Bind::Address("10.0.0.2".parse().unwrap()),
             size: None,
             options: engine::Options::default(),
         };

@@ -5,7 +5,7 @@ use crate::{Conclusion, Error};
 use frontends::topology::TopologyError;
 use model::topology::Topology;
 use model::Packet;
-use network::{Outcome, Query};
+use network::{Bind, Outcome, Query};
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -143,18 +143,7 @@ fn query(topology: &Topology, a: &PathArgs) -> Result<Query, Error> {
     };
     let from_end = end(topology, from)?;
     let to_end = end(topology, to)?;
-    let bound = a
-        .bind
-        .as_deref()
-        .map(|b| {
-            b.parse::<IpAddr>().map_err(|_| {
-                Error::Input(format!(
-                    "path: -I {b}: give the source address; binding to an interface is not \
-                     walked yet"
-                ))
-            })
-        })
-        .transpose()?;
+    let bound = a.bind.as_deref();
     // The family: from an address given, else IPv4 when both ends have it.
     let given_family = [&from_end, &to_end]
         .into_iter()
@@ -162,7 +151,9 @@ fn query(topology: &Topology, a: &PathArgs) -> Result<Query, Error> {
             End::Addr(w) => Some(addr_of_word(w).is_some_and(|x| x.is_ipv6())),
             End::Node(..) => None,
         })
-        .or(bound.map(|b| b.is_ipv6()));
+        .or(bound
+            .and_then(|b| b.parse::<IpAddr>().ok())
+            .map(|b| b.is_ipv6()));
     let v6 = given_family.unwrap_or_else(|| {
         ![&from_end, &to_end].iter().all(|e| match e {
             End::Node(n, _) => first_global(topology, *n, false).is_some(),
@@ -228,26 +219,33 @@ fn query(topology: &Topology, a: &PathArgs) -> Result<Query, Error> {
         // ping's default: 56 bytes of data.
         packet.len = if v6 { 104 } else { 84 };
     }
-    let mut source_given = matches!(from_end, End::Addr(_));
+    let mut bind = match from_end {
+        End::Addr(_) => Bind::Address(packet.src),
+        End::Node(..) => Bind::None,
+    };
     if let Some(b) = bound {
-        if !topology.nodes[sender]
-            .host
-            .interfaces
-            .iter()
-            .any(|i| i.addrs.iter().any(|x| x.addr == b))
-        {
-            return Err(Error::Input(format!(
-                "path: -I {b}: not an address of {}",
-                topology.nodes[sender].name
-            )));
-        }
-        packet.src = b;
-        source_given = true;
+        let sender_host = &topology.nodes[sender].host;
+        bind = match b.parse::<IpAddr>() {
+            Ok(addr) if sender_host.owner_of(addr).is_some() => Bind::Address(addr),
+            Ok(addr) => {
+                return Err(Error::Input(format!(
+                    "path: -I {addr}: not an address of {}",
+                    topology.nodes[sender].name
+                )))
+            }
+            Err(_) if sender_host.interface(b).is_some() => Bind::Device(b.to_string()),
+            Err(_) => {
+                return Err(Error::Input(format!(
+                    "path: -I {b}: neither an address nor an interface of {}",
+                    topology.nodes[sender].name
+                )))
+            }
+        };
     }
     Ok(Query {
         from: sender,
         packet,
-        source_given,
+        bind,
         size: a.size,
         options: Default::default(),
     })

@@ -55,7 +55,7 @@ fn query(topology: &Topology, f: &Finding) -> Result<Query, NotPlaced> {
     Ok(Query {
         from,
         packet,
-        source_given: true,
+        bind: network::Bind::Address(src),
         size,
         options: engine::Options::default(),
     })

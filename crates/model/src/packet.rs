@@ -373,6 +373,9 @@ pub struct Packet {
     pub uid: Option<u32>,
     /// Group of a locally generated packet's socket (`--gid-owner`, `meta skgid`).
     pub gid: Option<u32>,
+    /// The device a locally generated packet's socket is bound to (`SO_BINDTODEVICE`,
+    /// `ping -I eth0`): its routing finds only routes leaving by that device.
+    pub bound_dev: Option<String>,
 }
 
 impl Packet {
@@ -396,6 +399,7 @@ impl Packet {
             dont_fragment: true,
             uid: None,
             gid: None,
+            bound_dev: None,
         };
         p.len = p.minimal_len();
         p

@@ -3,9 +3,8 @@
 
 use crate::answer::{self, Answer};
 use crate::hop::{self, Hop, Next};
-use crate::origin;
 use crate::state::State;
-use crate::{Outcome, PathWalk, Query, MAX_HOPS};
+use crate::{Bind, Outcome, PathWalk, Query, MAX_HOPS};
 use model::topology::Topology;
 use model::{Packet, TcpFlags, L4};
 use std::net::IpAddr;
@@ -106,23 +105,24 @@ pub(crate) fn exchange(topology: &Topology, query: &Query) -> PathWalk {
     let mut state = State::new(topology);
     let mut packet = query.packet.clone();
     packet.iif = None;
-    let source = (!query.source_given).then(|| origin::choose(&state.hosts[query.from], &packet));
-    if let Some(choice) = &source {
-        match choice.addr {
-            Some(addr) => packet.src = addr,
-            None => {
-                let leg = Leg {
-                    role: LegRole::Request,
-                    hops: Vec::new(),
-                    end: LegEnd::Stopped(Stop::NoSourceAddress),
-                };
-                return PathWalk {
-                    source,
-                    legs: vec![leg],
-                    path_mtu: None,
-                    outcome: Outcome::Fails { leg: 0, hop: 0 },
-                };
-            }
+    let source = engine::source::select_source(&state.hosts[query.from], packet.dst, &query.bind);
+    if let Bind::Device(dev) = &query.bind {
+        packet.bound_dev = Some(dev.clone());
+    }
+    match source.addr {
+        Some(addr) => packet.src = addr,
+        None => {
+            let leg = Leg {
+                role: LegRole::Request,
+                hops: Vec::new(),
+                end: LegEnd::Stopped(Stop::NoSourceAddress),
+            };
+            return PathWalk {
+                source,
+                legs: vec![leg],
+                path_mtu: None,
+                outcome: Outcome::Fails { leg: 0, hop: 0 },
+            };
         }
     }
     let mut ex = Exchange {

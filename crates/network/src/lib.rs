@@ -20,15 +20,14 @@ pub mod fix;
 mod hop;
 mod leg;
 pub mod neighbour;
-mod origin;
 pub mod sees;
 mod state;
 mod stub;
 
+pub use engine::source::{Bind, SourceChoice};
 pub use hop::{Egress, Hop, HopKind};
 pub use leg::{Leg, LegEnd, LegRole, Stop};
 pub use neighbour::Resolution;
-pub use origin::SourceChoice;
 
 use engine::Options;
 use model::topology::Topology;
@@ -43,11 +42,12 @@ pub const MAX_HOPS: usize = 64;
 pub struct Query {
     /// The node that sends (an index into [`Topology::nodes`]).
     pub from: usize,
-    /// The packet. Its source is chosen as the sender's kernel would when
-    /// `source_given` is false; `iif` must be unset (the sender generates it).
+    /// The packet. Its source is what `bind` says (the sender's kernel picks it unless
+    /// the socket is bound to an address); `iif` must be unset (the sender generates it).
     pub packet: Packet,
-    /// Whether `packet.src` was given (`ping -I ADDR`, a fixed source) or is to be chosen.
-    pub source_given: bool,
+    /// How the sending socket is bound: to nothing (`ping DST`), a device (`ping -I eth0`)
+    /// or an address (`ping -I 10.0.0.5`, a fixed source).
+    pub bind: Bind,
     /// The IP length (header included, what a LOG line's `LEN=` shows and an MTU limits)
     /// of a full-size packet (`--size`): the echo request or datagram itself, or for TCP
     /// a data segment sent after the handshake, cut to what both ends' MSS allow.
@@ -60,8 +60,8 @@ pub struct Query {
 /// a full-size data segment and what comes back for it.
 #[derive(Debug, Clone)]
 pub struct PathWalk {
-    /// How the sender picked its source address (when it was not given).
-    pub source: Option<SourceChoice>,
+    /// How the sender's kernel chose the source address (and the way out), and why.
+    pub source: SourceChoice,
     /// Every leg, in the order the packets travel (a packet sent again after path-MTU
     /// discovery is a leg of its own).
     pub legs: Vec<Leg>,

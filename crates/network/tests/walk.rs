@@ -15,7 +15,7 @@ fn a_ping_through_a_router_goes_there_and_back() {
     let t = three(ROUTER_OPEN, BACK, 1500);
     let w = network::walk(&t, &query(0, ping(), "10.0.2.2", None));
     assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
-    assert_eq!(w.source.as_ref().unwrap().addr, Some(ip("10.0.1.2")));
+    assert_eq!(w.source.addr, Some(ip("10.0.1.2")));
     assert_eq!(names(&t, &w.legs[0]), ["client", "router", "server"]);
     assert_eq!(names(&t, &w.legs[1]), ["server", "router", "client"]);
     assert_eq!(w.legs[1].role, LegRole::Answer);
@@ -221,7 +221,7 @@ fn an_ipv6_ping_via_link_local_next_hops_goes_there_and_back() {
     let t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
     let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", None));
     assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
-    assert_eq!(w.source.as_ref().unwrap().addr, Some(ip("2001:db8:1::2")));
+    assert_eq!(w.source.addr, Some(ip("2001:db8:1::2")));
     let first = w.legs[0].hops[0].egress.as_ref().unwrap();
     assert_eq!(first.next_hop, ip("fe80::1"));
     assert_eq!(names(&t, &w.legs[1]), ["server", "router", "client"]);
@@ -321,4 +321,76 @@ fn an_advertised_prefix_overlapping_the_senders_network_keeps_the_answer_on_the_
             next_hop: ip("2001:db8:1::2")
         })
     );
+}
+
+#[test]
+fn a_temporary_source_address_the_far_end_does_not_allow_is_named_as_the_choice() {
+    // use_tempaddr=2: the client's kernel sends from its temporary address, which the
+    // server's firewall does not know (it allows only the client's public address).
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8:1::2/128 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\nCOMMIT\n";
+    let mut n = Net::new();
+    let (c, r, s) = (n.host("client"), n.host("router"), n.host("server"));
+    n.iface(c, "wlan0", &["2001:db8:1::2/64"])
+        .address(c, "wlan0", "2001:db8:1::a1b2/64")
+        .route(c, "::/0", Some("fe80::1"), Some("wlan0"))
+        .sysctl(c, "net.ipv6.conf.all.use_tempaddr", "2")
+        .sysctl(c, "net.ipv6.conf.wlan0.use_tempaddr", "2");
+    n.iface(r, "eth0", &["2001:db8:1::1/64", "fe80::1/64"])
+        .iface(r, "eth1", &["2001:db8:2::1/64", "fe80::1/64"])
+        .forwarding(r);
+    n.iface(s, "eth0", &["2001:db8:2::2/64"])
+        .route(s, "::/0", Some("fe80::1"), Some("eth0"))
+        .iptables(s, Family::Ip6, rules);
+    n.link("wifi", &[(c, "wlan0"), (r, "eth0")])
+        .link("lan", &[(r, "eth1"), (s, "eth0")]);
+    let mut t = n.build();
+    let temporary = t.nodes[0]
+        .host
+        .interfaces
+        .iter_mut()
+        .flat_map(|i| i.addrs.iter_mut())
+        .find(|a| a.addr == ip("2001:db8:1::a1b2"))
+        .unwrap();
+    temporary.temporary = true;
+    let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", None));
+    assert_eq!(
+        w.source.addr,
+        Some(ip("2001:db8:1::a1b2")),
+        "{:#?}",
+        w.source
+    );
+    assert!(
+        matches!(
+            w.source.reason,
+            engine::source::SourceReason::V6Rule {
+                rule: engine::source::V6Rule::Privacy {
+                    prefer_temporary: true
+                },
+                ..
+            }
+        ),
+        "{:?}",
+        w.source.reason
+    );
+    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 2 }, "{w:#?}");
+}
+
+#[test]
+fn ping_bound_to_a_device_leaves_by_it_even_when_the_route_says_otherwise() {
+    // Two ways out: the default route by eth0; `ping -I eth1` leaves by eth1, whose link
+    // reaches the server too (the destination is on eth1's subnet).
+    let mut n = Net::new();
+    let (c, s) = (n.host("client"), n.host("server"));
+    n.iface(c, "eth0", &["10.0.1.2/24"])
+        .iface(c, "eth1", &["10.0.3.2/24"])
+        .route(c, "default", Some("10.0.1.1"), Some("eth0"));
+    n.iface(s, "eth0", &["10.0.3.9/24"]);
+    n.link("side", &[(c, "eth1"), (s, "eth0")]);
+    let t = n.build();
+    let mut q = query(0, ping(), "10.0.3.9", None);
+    q.bind = network::Bind::Device("eth1".into());
+    let w = network::walk(&t, &q);
+    assert_eq!(w.source.addr, Some(ip("10.0.3.2")));
+    assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
+    assert_eq!(w.legs[0].hops[0].egress.as_ref().unwrap().oif, "eth1");
 }

@@ -70,7 +70,7 @@ fn query(from: usize, l4: L4, dst: &str, size: Option<u16>) -> Query {
     Query {
         from,
         packet,
-        source_given: false,
+        bind: network::Bind::None,
         size,
         options: Default::default(),
     }

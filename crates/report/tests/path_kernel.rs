@@ -60,7 +60,7 @@ fn render(t: &Topology, from: usize, packet: Packet, size: Option<u16>) -> Strin
     let q = Query {
         from,
         packet,
-        source_given: false,
+        bind: network::Bind::None,
         size,
         options: Default::default(),
     };

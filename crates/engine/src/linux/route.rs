@@ -1010,7 +1010,7 @@ impl<'a> Flow<'a> {
             dst: p.dst,
             src: (!p.src.is_unspecified()).then_some(p.src),
             iif: None,
-            oif: None,
+            oif: p.bound_dev.as_deref(),
             mark: p.mark,
             tos: p.tos,
             proto: Some(p.proto()),

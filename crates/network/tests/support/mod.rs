@@ -70,7 +70,7 @@ pub fn query(from: usize, l4: L4, dst: &str, size: Option<u16>) -> Query {
     Query {
         from,
         packet: Packet::new(ip(unspecified), ip(dst), l4),
-        source_given: false,
+        bind: network::Bind::None,
         size,
         options: Default::default(),
     }

@@ -38,8 +38,8 @@ pub struct PathJson {
     pub packet: Option<PacketJson>,
     /// The IP length asked for (`--size`), header included.
     pub size: Option<u16>,
-    /// How the source address was chosen; `null` when it was given.
-    pub source: Option<SourceJson>,
+    /// How the sender's kernel chose the source address (`bound` when it was given).
+    pub source: SourceJson,
     /// What the sender observes.
     pub sender_sees: SenderSeesJson,
     /// Where the exchange fails or cannot be decided; `null` when it works or is refused.
@@ -52,17 +52,38 @@ pub struct PathJson {
     pub legs: Vec<LegJson>,
 }
 
-/// How the sender's source address was chosen.
+/// How the sender's kernel chose the source address.
 #[derive(Debug, Clone, Serialize)]
 pub struct SourceJson {
     /// The address; `null` when the sender has none to offer.
     pub addr: Option<String>,
     /// The interface the route leaves by.
     pub oif: Option<String>,
-    /// Whether the route's preferred source (`src`) decided.
-    pub from_route: bool,
-    /// In words.
-    pub text: String,
+    /// The route's gateway, when it has one.
+    pub gateway: Option<String>,
+    /// What decided: `bound` (-I ADDR), `local_destination`, `route_src` (the route's
+    /// `src`), `v4_device` (a primary address of the way out), `v4_other_device`,
+    /// `v6_rule` (the RFC 6724 rule in `text`), `no_address`, `addresses_unknown`,
+    /// `failed` (the socket cannot send: `text` says why).
+    pub reason: &'static str,
+    /// In words, the first line the reason, then the notes.
+    pub text: Vec<String>,
+}
+
+/// The code of a source choice's reason.
+fn source_reason_code(r: &engine::source::SourceReason) -> &'static str {
+    use engine::source::SourceReason as R;
+    match r {
+        R::Bound => "bound",
+        R::LocalDestination => "local_destination",
+        R::RoutePrefsrc => "route_src",
+        R::V4Device { .. } => "v4_device",
+        R::V4OtherDevice { .. } => "v4_other_device",
+        R::V6Rule { .. } => "v6_rule",
+        R::NoAddress => "no_address",
+        R::AddressesUnknown => "addresses_unknown",
+        R::Failed(_) => "failed",
+    }
 }
 
 /// What the sender observes.
@@ -280,12 +301,16 @@ pub fn path_report(a: &PathAnswer<'_>) -> PathJson {
         sender: pw::node(topo, a.sender).to_string(),
         packet: first.map(|h| packet_json(&h.packet)),
         size: a.size,
-        source: a.walk.source.as_ref().map(|c| SourceJson {
-            addr: c.addr.map(|x| x.to_string()),
-            oif: c.oif.clone(),
-            from_route: c.from_route,
-            text: pw::source(topo, a.sender, c),
-        }),
+        source: {
+            let c = &a.walk.source;
+            SourceJson {
+                addr: c.addr.map(|x| x.to_string()),
+                oif: c.oif.clone(),
+                gateway: c.gateway.map(|g| g.to_string()),
+                reason: source_reason_code(&c.reason),
+                text: pw::source(topo, a.sender, c),
+            }
+        },
         sender_sees: sender_sees(a, &v),
         failed_at: v.at.map(|(leg, hop)| {
             let l = &a.walk.legs[leg];

@@ -84,9 +84,7 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
             }
         }
     }
-    if let Some(choice) = &a.walk.source {
-        s.field("source", [pw::source(topo, a.sender, choice)])?;
-    }
+    s.field("source", pw::source(topo, a.sender, &a.walk.source))?;
     let assumed: Vec<String> = pw::assumptions(a)
         .into_iter()
         .map(|x| match x.node {

@@ -229,23 +229,16 @@ pub(crate) fn failure_reason(
     Some(("reason", lines))
 }
 
-/// How the sender's source address was chosen.
-pub(crate) fn source(topology: &Topology, sender: usize, choice: &SourceChoice) -> String {
-    let name = node(topology, sender);
-    match (&choice.addr, &choice.oif) {
-        (Some(addr), Some(oif)) if choice.from_route => {
-            format!("{addr}: the preferred source (`src`) of {name}'s route out of {oif}")
-        }
-        (Some(addr), Some(oif)) => format!(
-            "{addr}: the first global address of {name}'s {oif}, the way out (the route \
-             names no `src`)"
-        ),
-        (Some(addr), None) => format!("{addr}"),
-        (None, Some(oif)) => {
-            format!("none: {name}'s way out, {oif}, has no global address of the family")
-        }
-        (None, None) => format!("none: {name} has no route to the destination"),
-    }
+/// How the sender's kernel chose the source address, and its notes (ping's warning, the
+/// defaults it used), one line each.
+pub(crate) fn source(topology: &Topology, sender: usize, choice: &SourceChoice) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{}: {}",
+        node(topology, sender),
+        crate::words::source_choice(choice)
+    )];
+    lines.extend(choice.notes.iter().map(crate::words::source_note));
+    lines
 }
 
 /// Who answered neighbour resolution.
