@@ -115,6 +115,7 @@ fn main() {
                 },
             ),
             bind: network::Bind::Address("10.0.0.2".parse().unwrap()),
+            dont_fragment: false,
             size: None,
             options: engine::Options::default(),
         };

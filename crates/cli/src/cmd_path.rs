@@ -59,8 +59,16 @@ pub struct PathArgs {
     #[arg(long, value_name = "BYTES")]
     pub size: Option<u16>,
 
-    /// The source address, as `ping -I ADDR` binds it (it must be the sender's).
-    #[arg(short = 'I', value_name = "ADDR")]
+    /// Forbid fragmenting the sender's packets, as `ping -M do`: one too big for the
+    /// sender's own way out fails to send (EMSGSIZE), and a "fragmentation needed" from
+    /// the way is the answer. Without it the sender fragments, or sends smaller after a
+    /// "too big", as ping's default and the kernel do.
+    #[arg(long = "dont-fragment", alias = "df")]
+    pub dont_fragment: bool,
+
+    /// Bind the sender as `ping -I` does: to one of its addresses (the source), or to
+    /// one of its interfaces (only routes leaving by it; the kernel picks the source).
+    #[arg(short = 'I', value_name = "ADDR|IFACE")]
     pub bind: Option<String>,
 
     /// Print the answer as JSON (schema: docs/path.schema.json).
@@ -246,6 +254,7 @@ fn query(topology: &Topology, a: &PathArgs) -> Result<Query, Error> {
         from: sender,
         packet,
         bind,
+        dont_fragment: a.dont_fragment,
         size: a.size,
         options: Default::default(),
     })

@@ -56,6 +56,7 @@ fn query(topology: &Topology, f: &Finding) -> Result<Query, NotPlaced> {
         from,
         packet,
         bind: network::Bind::Address(src),
+        dont_fragment: false,
         size,
         options: engine::Options::default(),
     })

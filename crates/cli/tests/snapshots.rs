@@ -527,7 +527,7 @@ fn path_input_errors_name_what_is_wrong() {
         &["tcp", "10.9.9.9:1", "server:443"],
         &["tcp", "client", "server"],
         &["-I", "10.0.2.1", "ping", "client", "server"],
-        &["-I", "eth0", "ping", "client", "server"],
+        &["-I", "wlan9", "ping", "client", "server"],
         &["tcp", "client", "10.0.2.2:443", "in", "eth0"],
         &["tcp", "client"],
     ];

@@ -51,6 +51,12 @@ pub(crate) fn of_destination(topology: &Topology, state: &State<'_>, hop: &Hop) 
                     );
                     reply.iif = None;
                     reply.oif = None;
+                    if matches!(reply.l4, L4::Icmp { .. } | L4::Icmpv6 { .. }) {
+                        // An echo reply carries the request's payload back, from the
+                        // kernel's ICMP socket, which never sets DF (fragmented if need be).
+                        reply.len = trace.final_packet.len;
+                        reply.dont_fragment = false;
+                    }
                     Answer::Reply(reply)
                 }
             }
@@ -86,6 +92,12 @@ fn of_stub(answers: &StubAnswers, request: &Packet) -> Answer {
         let mut p = Packet::new(request.dst, request.src, l4);
         p.ttl = 64;
         p
+    };
+    // An echo reply carries the request's payload back.
+    let echoed = |l4: L4| Packet {
+        len: request.len,
+        dont_fragment: false,
+        ..mirrored(l4)
     };
     match request.l4 {
         L4::Tcp {
@@ -132,14 +144,14 @@ fn of_stub(answers: &StubAnswers, request: &Packet) -> Answer {
         }
         L4::Icmp {
             icmp_type: 8, id, ..
-        } if answers.ping => Answer::Reply(mirrored(L4::Icmp {
+        } if answers.ping => Answer::Reply(echoed(L4::Icmp {
             icmp_type: 0,
             code: 0,
             id,
         })),
         L4::Icmpv6 {
             icmp_type: 128, id, ..
-        } if answers.ping => Answer::Reply(mirrored(L4::Icmpv6 {
+        } if answers.ping => Answer::Reply(echoed(L4::Icmpv6 {
             icmp_type: 129,
             code: 0,
             id,
@@ -179,7 +191,23 @@ pub(crate) fn error_from(state: &State<'_>, hop: &Hop, stop: &Stop) -> Option<Pa
         }
         _ => return None,
     };
-    Some(packet)
+    // icmp_send: DF never set; an error quotes as much of the packet as fits 576 bytes
+    // (IPv4) or the minimum MTU of 1280 (IPv6).
+    let (header, limit) = if packet.is_ipv6() {
+        (48, 1280)
+    } else {
+        (28, 576)
+    };
+    let quoted = hop.packet.len.saturating_add(header).min(limit);
+    Some(Packet {
+        dont_fragment: false,
+        len: if matches!(packet.l4, L4::Tcp { .. }) {
+            packet.len
+        } else {
+            quoted
+        },
+        ..packet
+    })
 }
 
 /// The packet `response` is, sent back about `about` (the packet as the answering hook

@@ -173,24 +173,38 @@ pub(crate) fn leave(
     let host = &state.hosts[node];
     let iface = host.interface(oif);
     let mtu = iface.and_then(|i| i.mtu);
-    let fragmented = mtu.is_some_and(|m| u32::from(packet.len) > m);
     let resolution = neighbour::resolve(topology, &state.hosts, node, oif, next_hop);
+    let too_big = mtu.is_some_and(|m| u32::from(packet.len) > m);
+    let mut packet = packet.clone();
+    if too_big && hop.arrived_on.is_none() {
+        if state.strict_df {
+            // `ping -M do`: the send fails with EMSGSIZE, nothing leaves.
+            hop.egress = Some(Egress {
+                oif: oif.to_string(),
+                next_hop,
+                link: topology.link_of(node, oif),
+                resolution,
+                mtu,
+                fragmented: false,
+                packet,
+            });
+            return Next::Stopped(Stop::TooBigToSend {
+                mtu: mtu.unwrap_or_default(),
+            });
+        }
+        // The sender fragments what does not fit its own way out (ping's and UDP's
+        // default path-MTU discovery; IPv6 sources fragment themselves).
+        packet.dont_fragment = false;
+    }
     hop.egress = Some(Egress {
         oif: oif.to_string(),
         next_hop,
         link: topology.link_of(node, oif),
         resolution: resolution.clone(),
         mtu,
-        fragmented,
+        fragmented: too_big,
         packet: packet.clone(),
     });
-    if fragmented && packet.dont_fragment {
-        // A locally generated packet with DF set that does not fit (`ping -M do`):
-        // EMSGSIZE on the send, nothing leaves.
-        return Next::Stopped(Stop::TooBigToSend {
-            mtu: mtu.unwrap_or_default(),
-        });
-    }
     match resolution {
         Resolution::Node {
             node: to,

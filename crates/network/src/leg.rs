@@ -102,7 +102,7 @@ pub enum Stop {
 
 /// The exchange `query` starts: legs there and back.
 pub(crate) fn exchange(topology: &Topology, query: &Query) -> PathWalk {
-    let mut state = State::new(topology);
+    let mut state = State::new(topology, query.dont_fragment);
     let mut packet = query.packet.clone();
     packet.iif = None;
     let source = engine::source::select_source(&state.hosts[query.from], packet.dst, &query.bind);
@@ -191,6 +191,10 @@ impl Exchange<'_, '_> {
                 return result;
             }
             self.path_mtu = Some(mtu);
+            if self.query.dont_fragment && !matches!(packet.l4, L4::Tcp { .. }) {
+                // `ping -M do`: the error is the answer; the next one fails to send.
+                return result;
+            }
             let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
             match packet.l4 {
                 L4::Tcp { .. } => packet.len = mtu,

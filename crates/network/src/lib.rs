@@ -48,6 +48,11 @@ pub struct Query {
     /// How the sending socket is bound: to nothing (`ping DST`), a device (`ping -I eth0`)
     /// or an address (`ping -I 10.0.0.5`, a fixed source).
     pub bind: Bind,
+    /// The sender forbids fragmentation (`ping -M do`): a packet too big for its own way
+    /// out fails with `EMSGSIZE`, and a "too big" error does not make it send smaller.
+    /// Otherwise (ping's default, UDP, TCP) it fragments, or sends smaller, as the kernel
+    /// does.
+    pub dont_fragment: bool,
     /// The IP length (header included, what a LOG line's `LEN=` shows and an MTU limits)
     /// of a full-size packet (`--size`): the echo request or datagram itself, or for TCP
     /// a data segment sent after the handshake, cut to what both ends' MSS allow.

@@ -14,10 +14,13 @@ pub(crate) struct State<'t> {
     pub prepared: Vec<Prepared<'t>>,
     /// The entries this walk created: (node, index into its conntrack table).
     pub created: Vec<(usize, usize)>,
+    /// The sender forbids fragmenting its own packets (`ping -M do`): one too big for its
+    /// way out fails to send instead of leaving in fragments.
+    pub strict_df: bool,
 }
 
 impl<'t> State<'t> {
-    pub fn new(topology: &'t Topology) -> State<'t> {
+    pub fn new(topology: &'t Topology, strict_df: bool) -> State<'t> {
         State {
             hosts: topology.nodes.iter().map(|n| n.host.clone()).collect(),
             prepared: topology
@@ -26,6 +29,7 @@ impl<'t> State<'t> {
                 .map(|n| Prepared::new(&n.ruleset))
                 .collect(),
             created: Vec::new(),
+            strict_df,
         }
     }
 

@@ -394,3 +394,39 @@ fn ping_bound_to_a_device_leaves_by_it_even_when_the_route_says_otherwise() {
     assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
     assert_eq!(w.legs[0].hops[0].egress.as_ref().unwrap().oif, "eth1");
 }
+
+#[test]
+fn a_ping_larger_than_the_senders_own_mtu_leaves_in_fragments() {
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    set_mtu(&mut t, 0, "eth0", 1400);
+    set_mtu(&mut t, 1, "eth0", 1400);
+    let w = network::walk(&t, &query(0, ping(), "10.0.2.2", Some(1500)));
+    assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
+    let out = w.legs[0].hops[0].egress.as_ref().unwrap();
+    assert!(out.fragmented && !out.packet.dont_fragment);
+}
+
+#[test]
+fn ping_m_do_too_big_for_the_senders_own_mtu_fails_to_send() {
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    set_mtu(&mut t, 0, "eth0", 1400);
+    let mut q = query(0, ping(), "10.0.2.2", Some(1500));
+    q.dont_fragment = true;
+    let w = network::walk(&t, &q);
+    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 0 }, "{w:#?}");
+    assert_eq!(
+        w.legs[0].end,
+        LegEnd::Stopped(Stop::TooBigToSend { mtu: 1400 })
+    );
+}
+
+#[test]
+fn ping_m_do_through_a_smaller_link_gets_fragmentation_needed_as_its_answer() {
+    let t = three(ROUTER_OPEN, BACK, 1400);
+    let mut q = query(0, ping(), "10.0.2.2", Some(1500));
+    q.dont_fragment = true;
+    let w = network::walk(&t, &q);
+    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
+    assert_eq!(w.path_mtu, Some(1400));
+    assert_eq!(w.legs.len(), 2, "no second echo request");
+}

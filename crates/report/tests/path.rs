@@ -71,6 +71,7 @@ fn query(from: usize, l4: L4, dst: &str, size: Option<u16>) -> Query {
         from,
         packet,
         bind: network::Bind::None,
+        dont_fragment: false,
         size,
         options: Default::default(),
     }

@@ -61,6 +61,7 @@ fn render(t: &Topology, from: usize, packet: Packet, size: Option<u16>) -> Strin
         from,
         packet,
         bind: network::Bind::None,
+        dont_fragment: false,
         size,
         options: Default::default(),
     };

@@ -71,6 +71,7 @@ pub fn query(from: usize, l4: L4, dst: &str, size: Option<u16>) -> Query {
         from,
         packet: Packet::new(ip(unspecified), ip(dst), l4),
         bind: network::Bind::None,
+        dont_fragment: false,
         size,
         options: Default::default(),
     }
