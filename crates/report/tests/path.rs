@@ -202,7 +202,8 @@ fn the_path_mtu_black_hole_says_where_the_error_is_dropped() {
 #[test]
 fn a_big_ping_learns_the_path_mtu_and_then_works() {
     let (mut n, [a, r, b]) = lab(None);
-    n.mtu(r, "eth1", 1400);
+    // The link between r and b carries 1400 bytes, on both of its ends.
+    n.mtu(r, "eth1", 1400).mtu(b, "eth0", 1400);
     let (text, _) = snap(
         "ping_learns_mtu",
         &built(&n, b),
