@@ -85,11 +85,21 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
         }
     }
     s.field("source", pw::source(topo, a.sender, &a.walk.source))?;
-    let assumed: Vec<String> = pw::assumptions(a)
+    // The same assumption on several hosts (a sysctl's default, say) is one line naming
+    // them all, in the order the hosts are met.
+    let mut grouped: Vec<(Vec<&str>, String)> = Vec::new();
+    for x in pw::assumptions(a) {
+        let name = x.node.map(|n| pw::node(topo, n));
+        match grouped.iter_mut().find(|(_, text)| *text == x.text) {
+            Some((names, _)) => names.extend(name),
+            None => grouped.push((name.into_iter().collect(), x.text)),
+        }
+    }
+    let assumed: Vec<String> = grouped
         .into_iter()
-        .map(|x| match x.node {
-            Some(n) => format!("{}: {}", pw::node(topo, n), x.text),
-            None => x.text,
+        .map(|(names, text)| match names.is_empty() {
+            true => text,
+            false => format!("{}: {text}", names.join(", ")),
         })
         .collect();
     if !assumed.is_empty() {
