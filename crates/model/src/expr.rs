@@ -567,7 +567,11 @@ pub enum Effect {
     Secmark,
     /// `meta priority set`, `-j CLASSIFY`: the packet's queueing priority.
     Priority,
-    /// `tcp option NAME .. set`, `-j TCPMSS` (`maxseg`): a TCP option rewritten.
+    /// `-j TCPMSS`, nft `tcp option maxseg size set`: the MSS option of a TCP SYN lowered
+    /// (never raised: `xt_TCPMSS`, `nft_exthdr`) to a value or to what the route's MTU
+    /// allows; how large the segments of the connection may be.
+    ClampMss(MssClamp),
+    /// `tcp option NAME .. set`: a TCP option rewritten.
     TcpOption {
         /// The option as nft names it (`maxseg`, `sack-perm`, ...).
         name: String,
@@ -794,4 +798,14 @@ impl fmt::Display for NatKind {
             NatKind::Netmap => "netmap",
         })
     }
+}
+
+/// What an MSS-clamping rule lowers the MSS option to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MssClamp {
+    /// `--clamp-mss-to-pmtu`, nft `set rt mtu`: the route's MTU less the IP and TCP
+    /// headers (`xt_TCPMSS` also takes the reverse route's MTU into account).
+    ToPmtu,
+    /// `--set-mss N`, nft `set N`.
+    Value(u16),
 }

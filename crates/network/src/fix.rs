@@ -28,6 +28,9 @@ pub struct PathFix {
     /// The exchange with the change in place; `None` when the change is not one the walk
     /// can apply (a remedy that is no rule).
     pub proof: Option<Box<PathWalk>>,
+    /// Another change that works too, on another host (for a path-MTU black hole: MSS
+    /// clamping on the router whose way out is smaller, beside letting the error through).
+    pub alternative: Option<Box<PathFix>>,
 }
 
 impl PathFix {
@@ -51,6 +54,12 @@ pub enum Change {
         key: String,
         /// Its new value.
         value: String,
+    },
+    /// Clamp the MSS of forwarded TCP SYNs to the route's MTU (a router whose way out is
+    /// smaller than the ends' links): the iptables-save line of its mangle FORWARD chain.
+    ClampMss {
+        /// `-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`.
+        line: String,
     },
     /// Add a route (no route back).
     Route {
@@ -108,6 +117,39 @@ pub fn fix(topology: &Topology, query: &Query, walked: &PathWalk) -> Option<Path
         leg,
         change,
         proof,
+        alternative: clamp_mss(topology, query, walked).map(Box::new),
+    })
+}
+
+/// The iptables-save line that clamps forwarded SYNs' MSS to the route's MTU.
+const CLAMP_LINE: &str =
+    "-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu";
+
+/// For a TCP segment too big for a router's way out: MSS clamping on that router, so both
+/// ends send segments that fit (the usual cure where the "too big" error cannot be relied
+/// on), proven by walking again.
+fn clamp_mss(topology: &Topology, query: &Query, walked: &PathWalk) -> Option<PathFix> {
+    let Outcome::Fails { leg, hop } = walked.outcome else {
+        return None;
+    };
+    let h = walked.legs[leg].hops.get(hop)?;
+    let HopKind::Linux { outcome } = &h.kind else {
+        return None;
+    };
+    let too_big = matches!(outcome.primary().cause, Some(Cause::TooBig { .. }));
+    if !too_big || !matches!(h.packet.l4, model::L4::Tcp { .. }) {
+        return None;
+    }
+    let change = Change::ClampMss {
+        line: CLAMP_LINE.to_string(),
+    };
+    let proof = prove(topology, query, h.node, &change).map(Box::new);
+    Some(PathFix {
+        node: h.node,
+        leg,
+        change,
+        proof,
+        alternative: None,
     })
 }
 
@@ -190,6 +232,20 @@ fn prove(topology: &Topology, query: &Query, node: usize, change: &Change) -> Op
         }
         Change::Sysctl { key, value } => {
             n.host.sysctls.0.insert(key.clone(), value.clone());
+        }
+        Change::ClampMss { line } => {
+            let family = if query.packet.is_ipv6() {
+                model::Family::Ip6
+            } else {
+                model::Family::Ip
+            };
+            let text = format!(
+                "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+                 :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n{line}\nCOMMIT\n"
+            );
+            let source = model::SourceFile::new("(the MSS clamp)", text);
+            let clamp = frontends::iptables_save::parse(&source, Some(family)).ok()?;
+            n.ruleset.merge(clamp);
         }
         Change::Route { dst, via, dev } => n.host.routes.push(Route {
             table: model::host::table_id::MAIN,

@@ -157,10 +157,10 @@ impl Exchange<'_, '_> {
     fn run(&mut self, request: Packet) -> Outcome {
         let carries_payload = !matches!(request.l4, L4::Tcp { .. });
         let request = sized(request, self.query.size, carries_payload);
-        let (outcome, answered) = self.discovering_path_mtu(request.clone(), LegRole::Request);
-        let (Outcome::Works, Some(destination)) = (&outcome, answered) else {
+        let outcome = self.discovering_path_mtu(request.clone(), LegRole::Request);
+        if outcome != Outcome::Works {
             return outcome;
-        };
+        }
         let (Some(size), L4::Tcp { .. }) = (self.query.size, request.l4) else {
             return outcome;
         };
@@ -170,20 +170,26 @@ impl Exchange<'_, '_> {
         if let L4::Tcp { flags, .. } = &mut data.l4 {
             *flags = TcpFlags::ACK;
         }
-        data.len = segment_len(self.state, self.query.from, destination, &data, size);
-        self.discovering_path_mtu(data, LegRole::Data).0
+        let (Some(asked), Some(answered)) = (
+            self.legs.iter().rev().find(|l| l.role == LegRole::Request),
+            self.legs.iter().rev().find(|l| l.role == LegRole::Answer),
+        ) else {
+            return outcome;
+        };
+        data.len = crate::mss::segment_len(self.topology, asked, answered, size);
+        self.discovering_path_mtu(data, LegRole::Data)
     }
 
     /// [`Self::there_and_back`], sent again the way the sender's kernel does once a
     /// "fragmentation needed" / "packet too big" reached it: the route's path MTU is
     /// lowered (TCP sends smaller segments; a datagram or echo request of that size is
     /// fragmented by the sender). At most [`MAX_PMTU_ROUNDS`] rounds, one per smaller link.
-    fn discovering_path_mtu(&mut self, packet: Packet, role: LegRole) -> (Outcome, Option<usize>) {
+    fn discovering_path_mtu(&mut self, packet: Packet, role: LegRole) -> Outcome {
         let mut packet = packet;
         let mut round = 0;
         loop {
             let result = self.there_and_back(packet.clone(), role);
-            let Some(mtu) = self.learned_path_mtu(&result.0) else {
+            let Some(mtu) = self.learned_path_mtu(&result) else {
                 return result;
             };
             round += 1;
@@ -227,9 +233,8 @@ impl Exchange<'_, '_> {
         }
     }
 
-    /// One packet from the sender and what comes back for it. Returns the outcome and,
-    /// when it worked, the node that answered.
-    fn there_and_back(&mut self, packet: Packet, role: LegRole) -> (Outcome, Option<usize>) {
+    /// One packet from the sender and what comes back for it.
+    fn there_and_back(&mut self, packet: Packet, role: LegRole) -> Outcome {
         let from = self.query.from;
         let there = self.leg(from, packet.clone(), role);
         let there_at = self.legs.len() - 1;
@@ -241,31 +246,22 @@ impl Exchange<'_, '_> {
                 if let Some(error) = answer::error_from(self.state, hop, stop) {
                     self.leg(hop.node, error, LegRole::Error { about: there_at });
                 }
-                return (
-                    Outcome::Fails {
-                        leg: there_at,
-                        hop: last,
-                    },
-                    None,
-                );
+                return Outcome::Fails {
+                    leg: there_at,
+                    hop: last,
+                };
             }
             LegEnd::Looped => {
-                return (
-                    Outcome::Fails {
-                        leg: there_at,
-                        hop: last,
-                    },
-                    None,
-                )
+                return Outcome::Fails {
+                    leg: there_at,
+                    hop: last,
+                }
             }
             LegEnd::Left | LegEnd::Undecided => {
-                return (
-                    Outcome::Undecided {
-                        leg: there_at,
-                        hop: last,
-                    },
-                    None,
-                )
+                return Outcome::Undecided {
+                    leg: there_at,
+                    hop: last,
+                }
             }
         }
         let destination = there.hops[last].node;
@@ -280,7 +276,7 @@ impl Exchange<'_, '_> {
             match answer::of_destination(self.topology, self.state, &there.hops[last]) {
                 Answer::Reply(p) => (p, false),
                 Answer::Refusal(p) => (p, true),
-                Answer::Silent => return (Outcome::Refused, None),
+                Answer::Silent => return Outcome::Refused,
             }
         };
         let mut back = self.leg(destination, back_packet, back_role);
@@ -335,10 +331,9 @@ impl Exchange<'_, '_> {
         self.legs[back_at] = back;
         if let Some((node, error)) = error {
             self.leg(node, error, LegRole::Error { about: back_at });
-            return (outcome, None);
+            return outcome;
         }
-        let answered = matches!(outcome, Outcome::Works).then_some(destination);
-        (outcome, answered)
+        outcome
     }
 
     /// Walks `packet` from `node` (which generates it) until it ends; the leg is kept.
@@ -390,16 +385,4 @@ fn sized(mut packet: Packet, size: Option<u16>, carries_payload: bool) -> Packet
         packet.len = size.max(packet.len);
     }
     packet
-}
-
-/// The IP length of a full-size TCP segment: `size`, but no larger than the sender's MTU
-/// or the MSS the destination announced (from its own MTU): each end announces its MTU
-/// less the headers, so a segment fits both ends' links (an MTU not given: 1500).
-fn segment_len(state: &State<'_>, from: usize, to: usize, data: &Packet, size: u16) -> u16 {
-    let mtu_of = |node: usize, addr: IpAddr| {
-        let host = &state.hosts[node];
-        host.owner_of(addr).and_then(|i| i.mtu).unwrap_or(1500)
-    };
-    let path_mtu = mtu_of(from, data.src).min(mtu_of(to, data.dst));
-    size.min(u16::try_from(path_mtu).unwrap_or(u16::MAX))
 }

@@ -19,6 +19,7 @@ pub mod answer;
 pub mod fix;
 mod hop;
 mod leg;
+mod mss;
 pub mod neighbour;
 pub mod sees;
 mod state;

@@ -73,3 +73,19 @@ fn a_path_mtu_black_hole_is_fixed_where_the_too_big_error_is_dropped() {
     assert_eq!(proof.outcome, Outcome::Works, "{proof:#?}");
     assert_eq!(proof.path_mtu, Some(1400));
 }
+
+#[test]
+fn a_black_hole_behind_a_tunnel_can_also_be_cured_by_mss_clamping_on_the_router() {
+    let t = tunnel(CLIENT_NO_ICMP, "");
+    let q = query(0, syn(443), "10.0.2.2", Some(1500));
+    let w = network::walk(&t, &q);
+    let f = fix(&t, &q, &w).expect("a fix");
+    assert_eq!(t.nodes[f.node].name, "client");
+    assert!(f.works(), "{:#?}", f.proof);
+    let clamp = f.alternative.as_ref().expect("the MSS clamp as well");
+    assert_eq!(t.nodes[clamp.node].name, "r1");
+    assert!(matches!(clamp.change, Change::ClampMss { .. }));
+    let proof = clamp.proof.as_ref().expect("proven");
+    assert_eq!(proof.outcome, Outcome::Works, "{proof:#?}");
+    assert_eq!(proof.path_mtu, None, "segments fit: no error needed");
+}

@@ -430,3 +430,24 @@ fn ping_m_do_through_a_smaller_link_gets_fragmentation_needed_as_its_answer() {
     assert_eq!(w.path_mtu, Some(1400));
     assert_eq!(w.legs.len(), 2, "no second echo request");
 }
+
+#[test]
+fn a_black_hole_behind_a_tunnel_stops_the_full_size_segment() {
+    let t = tunnel(CLIENT_NO_ICMP, "");
+    let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", Some(1500)));
+    let data = w.legs.iter().position(|l| l.role == LegRole::Data).unwrap();
+    assert_eq!(w.outcome, Outcome::Fails { leg: data, hop: 1 }, "{w:#?}");
+}
+
+#[test]
+fn mss_clamping_on_the_router_sizes_segments_for_the_tunnel() {
+    let t = tunnel(CLIENT_NO_ICMP, CLAMP);
+    let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", Some(1500)));
+    assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
+    let data = w.legs.iter().find(|l| l.role == LegRole::Data).unwrap();
+    assert_eq!(
+        data.hops[0].packet.len, 1400,
+        "1360 bytes of data and 40 of headers"
+    );
+    assert_eq!(w.path_mtu, None, "no error was needed");
+}

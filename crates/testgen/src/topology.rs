@@ -450,6 +450,38 @@ pub fn asymmetric_routers() -> (Net, [usize; 4]) {
     (n, [c, r1, r2, s])
 }
 
+/// `client -- r1 ==(MTU 1400 on both ends)== r2 -- server`: a tunnel-like middle link,
+/// every other link 1500, the server listening on TCP 443. Returns the builder and
+/// (client, r1, r2, server).
+pub fn tunnel_between_routers() -> (Net, [usize; 4]) {
+    let mut n = Net::new();
+    let (c, r1, r2, s) = (
+        n.host("client"),
+        n.host("r1"),
+        n.host("r2"),
+        n.host("server"),
+    );
+    n.iface(c, "eth0", &["10.0.1.2/24"])
+        .route(c, "default", Some("10.0.1.1"), Some("eth0"));
+    n.iface(r1, "eth0", &["10.0.1.1/24"])
+        .iface(r1, "tun0", &["10.0.9.1/24"])
+        .mtu(r1, "tun0", 1400)
+        .route(r1, "10.0.2.0/24", Some("10.0.9.2"), Some("tun0"))
+        .forwarding(r1);
+    n.iface(r2, "tun0", &["10.0.9.2/24"])
+        .mtu(r2, "tun0", 1400)
+        .iface(r2, "eth1", &["10.0.2.1/24"])
+        .route(r2, "10.0.1.0/24", Some("10.0.9.1"), Some("tun0"))
+        .forwarding(r2);
+    n.iface(s, "eth0", &["10.0.2.2/24"])
+        .route(s, "default", Some("10.0.2.1"), Some("eth0"))
+        .listen(s, model::packet::IpProto::Tcp, "0.0.0.0:443");
+    n.link("lan", &[(c, "eth0"), (r1, "eth0")])
+        .link("tunnel", &[(r1, "tun0"), (r2, "tun0")])
+        .link("dc", &[(r2, "eth1"), (s, "eth0")]);
+    (n, [c, r1, r2, s])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

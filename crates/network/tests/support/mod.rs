@@ -121,3 +121,22 @@ pub fn set_mtu(t: &mut Topology, node: usize, iface: &str, mtu: u32) {
         .expect("the interface")
         .mtu = Some(mtu);
 }
+
+/// `testgen`'s tunnel between two routers, with iptables-save rules for the client and r1
+/// ("" for none).
+pub fn tunnel(client_rules: &str, r1_rules: &str) -> Topology {
+    let (mut n, [c, r1, _, _]) = testgen::topology::tunnel_between_routers();
+    if !client_rules.is_empty() {
+        n.iptables(c, Family::Ip, client_rules);
+    }
+    if !r1_rules.is_empty() {
+        n.iptables(r1, Family::Ip, r1_rules);
+    }
+    n.build()
+}
+
+/// A client firewall that takes TCP of established connections and nothing else (no ICMP).
+pub const CLIENT_NO_ICMP: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
+
+/// MSS clamping on a router's forwarded SYNs.
+pub const CLAMP: &str = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n";

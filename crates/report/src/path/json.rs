@@ -160,8 +160,8 @@ pub struct StopJson {
 pub struct PathFixJson {
     /// The node to change.
     pub node: String,
-    /// What to change: `firewall`, `route`, `sysctl`, `mtu`, `size`, `neighbour`,
-    /// `icmp_back` (let the error back in), `snat`.
+    /// What to change: `firewall`, `route`, `sysctl`, `mss_clamp`, `mtu`, `size`,
+    /// `neighbour`, `icmp_back` (let the error back in), `snat`.
     pub code: String,
     /// In words.
     pub text: String,
@@ -171,6 +171,9 @@ pub struct PathFixJson {
     /// The firewall remedy for that node, verified by re-simulation, when one was searched
     /// for (the one-host answer's `fix`).
     pub remedy: Option<FixJson>,
+    /// Another fix that works too, on another host (`mss_clamp` beside `firewall` for a
+    /// path-MTU black hole); `null` when none.
+    pub alternative: Option<Box<PathFixJson>>,
 }
 
 /// One assumption.
@@ -294,6 +297,16 @@ pub fn path_report(a: &PathAnswer<'_>) -> PathJson {
             Some(Change::Firewall(remedies)) => fix_json(remedies),
             _ => None,
         },
+        alternative: pw::alternative_fix(a).map(|f| {
+            Box::new(PathFixJson {
+                node: pw::node(topo, f.node).to_string(),
+                code: f.code.to_string(),
+                text: f.text,
+                proven: f.proven,
+                remedy: None,
+                alternative: None,
+            })
+        }),
     });
     PathJson {
         schema_version: SCHEMA_VERSION,

@@ -64,15 +64,10 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
         failure(&mut s, a, leg, hop)?;
     }
     if let Some(fix) = pw::fix(a, &v) {
-        let mut lines = vec![fix.text];
-        match fix.proven {
-            Some(true) => lines.push("(the exchange walked again with it works)".to_string()),
-            Some(false) => {
-                lines.push("(the exchange walked again with it still fails)".to_string())
-            }
-            None => {}
-        }
-        s.field("fix on", lines)?;
+        s.field("fix on", fix_lines(fix))?;
+    }
+    if let Some(fix) = pw::alternative_fix(a) {
+        s.field("or on", fix_lines(fix))?;
     }
     if let Some(fix) = &a.facts.fix {
         if let (Change::Firewall(remedies), Some(proven)) = (&fix.change, fix.proof.as_ref()) {
@@ -127,6 +122,17 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
         }
     }
     Ok(())
+}
+
+/// A fix in words, with whether walking the exchange again proved it.
+fn fix_lines(fix: pw::Fix) -> Vec<String> {
+    let mut lines = vec![fix.text];
+    match fix.proven {
+        Some(true) => lines.push("(the exchange walked again with it works)".to_string()),
+        Some(false) => lines.push("(the exchange walked again with it still fails)".to_string()),
+        None => {}
+    }
+    lines
 }
 
 /// The hop the exchange fails at (or cannot be decided at): where, what decided, why.

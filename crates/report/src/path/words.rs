@@ -670,27 +670,75 @@ pub(crate) struct Fix {
     pub proven: Option<bool>,
 }
 
+/// A fix [`network::fix::fix`] found, in words.
+fn found_fix(a: &PathAnswer<'_>, f: &network::fix::PathFix) -> Fix {
+    let topo = a.topology;
+    let name = node(topo, f.node);
+    let way = a.walk.legs.get(f.leg).map_or("", |l| direction(l.role));
+    let (code, text) = match &f.change {
+        Change::Firewall(_) => ("firewall", format!("{name}: its firewall, for {way}")),
+        Change::Sysctl { key, value } => ("sysctl", format!("{name}: sysctl -w {key}={value}")),
+        Change::Route { dst, via, dev } => (
+            "route",
+            format!("{name}: ip route add {dst} via {via} dev {dev}"),
+        ),
+        Change::ClampMss { line } => ("mss_clamp", mss_clamp(a, f.node, line)),
+    };
+    Fix {
+        node: f.node,
+        code,
+        text,
+        proven: f.proof.as_ref().map(|_| f.works()),
+    }
+}
+
+/// MSS clamping on `n`, as its admin types it: the command, and where it is kept (ufw's
+/// `before.rules` when ufw runs the host's firewall, else the iptables rules file).
+fn mss_clamp(a: &PathAnswer<'_>, n: usize, line: &str) -> String {
+    let name = node(a.topology, n);
+    let v6 = a
+        .walk
+        .legs
+        .first()
+        .and_then(|l| l.hops.first())
+        .is_some_and(|h| h.packet.is_ipv6());
+    let (tool, file) = if v6 {
+        ("ip6tables", "/etc/iptables/rules.v6")
+    } else {
+        ("iptables", "/etc/iptables/rules.v4")
+    };
+    let ufw = a.topology.nodes[n]
+        .ruleset
+        .tables
+        .iter()
+        .any(|t| t.chains.iter().any(|c| c.name.starts_with("ufw")));
+    let keep = if ufw {
+        let before = if v6 { "before6.rules" } else { "before.rules" };
+        format!(
+            "to keep it, add to /etc/ufw/{before}: `*mangle`, `:FORWARD ACCEPT [0:0]`, \
+             `{line}`, `COMMIT`, then `ufw reload`"
+        )
+    } else {
+        format!("to keep it, add to {file} (mangle/FORWARD): {line}")
+    };
+    format!(
+        "{name}: clamp the MSS of forwarded SYNs to the route's MTU, so both ends send \
+         segments that fit: {tool} -t mangle {line}; {keep}"
+    )
+}
+
+/// The other fix found beside the first, in words.
+pub(crate) fn alternative_fix(a: &PathAnswer<'_>) -> Option<Fix> {
+    let f = a.facts.fix.as_ref()?.alternative.as_deref()?;
+    Some(found_fix(a, f))
+}
+
 /// The fix the caller found ([`network::fix::fix`]), or else where the fix for the
 /// failure belongs, named but not proven.
 pub(crate) fn fix(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Option<Fix> {
     let topo = a.topology;
     if let Some(f) = &a.facts.fix {
-        let name = node(topo, f.node);
-        let way = a.walk.legs.get(f.leg).map_or("", |l| direction(l.role));
-        let (code, text) = match &f.change {
-            Change::Firewall(_) => ("firewall", format!("{name}: its firewall, for {way}")),
-            Change::Sysctl { key, value } => ("sysctl", format!("{name}: sysctl -w {key}={value}")),
-            Change::Route { dst, via, dev } => (
-                "route",
-                format!("{name}: ip route add {dst} via {via} dev {dev}"),
-            ),
-        };
-        return Some(Fix {
-            node: f.node,
-            code,
-            text,
-            proven: f.proof.as_ref().map(|_| f.works()),
-        });
+        return Some(found_fix(a, f));
     }
     let named = |node_: usize, code: &'static str, text: String| {
         Some(Fix {

@@ -6,7 +6,8 @@ use super::value::{const_u64, pattern};
 use super::{bad, int, unmodelled_on, Alt, Bad, TableCx};
 use crate::nft::ast::{BinOp, Elem, Expr, LogAst};
 use model::expr::{
-    Action, CtMarkOp, Effect, Key, Log, LogKind, Match, Pattern, SetUpdateOp, Undecidable, Value,
+    Action, CtMarkOp, Effect, Key, Log, LogKind, Match, MssClamp, Pattern, SetUpdateOp,
+    Undecidable, Value,
 };
 use model::ruleset::Step;
 
@@ -245,6 +246,19 @@ fn set_action(key: &Expr, value: &Expr) -> Option<Action> {
                 _ => None,
             }
         }
+        Expr::TcpOption { name, .. } if name == "maxseg" => {
+            // `set rt mtu` clamps to the route; a number sets that value; anything else
+            // changes the MSS to what cannot be told offline.
+            match value {
+                Expr::Opaque { name, .. } if name == "rt mtu" => {
+                    Some(Action::Effect(Effect::ClampMss(MssClamp::ToPmtu)))
+                }
+                v => match const_u64(v).and_then(|n| u16::try_from(n).ok()) {
+                    Some(n) => Some(Action::Effect(Effect::ClampMss(MssClamp::Value(n)))),
+                    None => Some(Action::Effect(Effect::TcpOption { name: name.clone() })),
+                },
+            }
+        }
         Expr::TcpOption { name, .. } => {
             Some(Action::Effect(Effect::TcpOption { name: name.clone() }))
         }
@@ -421,9 +435,11 @@ mod tests {
         );
         assert_eq!(
             effect("tcp flags syn tcp option maxseg size set 1360"),
-            Effect::TcpOption {
-                name: "maxseg".into()
-            }
+            Effect::ClampMss(model::expr::MssClamp::Value(1360))
+        );
+        assert_eq!(
+            effect("tcp flags syn tcp option maxseg size set rt mtu"),
+            Effect::ClampMss(model::expr::MssClamp::ToPmtu)
         );
     }
 }
