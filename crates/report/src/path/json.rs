@@ -291,7 +291,10 @@ pub fn path_report(a: &PathAnswer<'_>) -> PathJson {
     let fix = pw::fix(a, &v).map(|f| PathFixJson {
         node: pw::node(topo, f.node).to_string(),
         code: f.code.to_string(),
-        text: f.text,
+        text: std::iter::once(f.text)
+            .chain(f.detail)
+            .collect::<Vec<_>>()
+            .join("; "),
         proven: f.proven,
         remedy: match a.facts.fix.as_ref().map(|f| &f.change) {
             Some(Change::Firewall(remedies)) => fix_json(remedies),
@@ -301,7 +304,10 @@ pub fn path_report(a: &PathAnswer<'_>) -> PathJson {
             Box::new(PathFixJson {
                 node: pw::node(topo, f.node).to_string(),
                 code: f.code.to_string(),
-                text: f.text,
+                text: std::iter::once(f.text)
+                    .chain(f.detail)
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 proven: f.proven,
                 remedy: None,
                 alternative: None,

@@ -66,9 +66,6 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
     if let Some(fix) = pw::fix(a, &v) {
         s.field("fix on", fix_lines(fix))?;
     }
-    if let Some(fix) = pw::alternative_fix(a) {
-        s.field("or on", fix_lines(fix))?;
-    }
     if let Some(fix) = &a.facts.fix {
         if let (Change::Firewall(remedies), Some(proven)) = (&fix.change, fix.proof.as_ref()) {
             // Judged by the whole exchange walked again, not by the one host alone.
@@ -78,6 +75,9 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
                 s.field(&words::remedy_label(primary), lines)?;
             }
         }
+    }
+    if let Some(fix) = pw::alternative_fix(a) {
+        s.field("or on", fix_lines(fix))?;
     }
     s.field("source", pw::source(topo, a.sender, &a.walk.source))?;
     // The same assumption on several hosts (a sysctl's default, say) is one line naming
@@ -127,6 +127,7 @@ pub fn render<W: Write>(w: &mut W, a: &PathAnswer<'_>, options: &TextOptions) ->
 /// A fix in words, with whether walking the exchange again proved it.
 fn fix_lines(fix: pw::Fix) -> Vec<String> {
     let mut lines = vec![fix.text];
+    lines.extend(fix.detail);
     match fix.proven {
         Some(true) => lines.push("(the exchange walked again with it works)".to_string()),
         Some(false) => lines.push("(the exchange walked again with it still fails)".to_string()),

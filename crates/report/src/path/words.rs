@@ -665,6 +665,8 @@ pub(crate) struct Fix {
     pub code: &'static str,
     /// The change in words.
     pub text: String,
+    /// More lines about it (where the change is kept across a reboot).
+    pub detail: Vec<String>,
     /// Whether the exchange walked again with the change works (`None`: not walked
     /// again, the change is only named).
     pub proven: Option<bool>,
@@ -675,6 +677,7 @@ fn found_fix(a: &PathAnswer<'_>, f: &network::fix::PathFix) -> Fix {
     let topo = a.topology;
     let name = node(topo, f.node);
     let way = a.walk.legs.get(f.leg).map_or("", |l| direction(l.role));
+    let mut detail = Vec::new();
     let (code, text) = match &f.change {
         Change::Firewall(_) => ("firewall", format!("{name}: its firewall, for {way}")),
         Change::Sysctl { key, value } => ("sysctl", format!("{name}: sysctl -w {key}={value}")),
@@ -682,19 +685,24 @@ fn found_fix(a: &PathAnswer<'_>, f: &network::fix::PathFix) -> Fix {
             "route",
             format!("{name}: ip route add {dst} via {via} dev {dev}"),
         ),
-        Change::ClampMss { line } => ("mss_clamp", mss_clamp(a, f.node, line)),
+        Change::ClampMss { line } => {
+            let (text, keep) = mss_clamp(a, f.node, line);
+            detail.push(keep);
+            ("mss_clamp", text)
+        }
     };
     Fix {
         node: f.node,
         code,
         text,
+        detail,
         proven: f.proof.as_ref().map(|_| f.works()),
     }
 }
 
 /// MSS clamping on `n`, as its admin types it: the command, and where it is kept (ufw's
 /// `before.rules` when ufw runs the host's firewall, else the iptables rules file).
-fn mss_clamp(a: &PathAnswer<'_>, n: usize, line: &str) -> String {
+fn mss_clamp(a: &PathAnswer<'_>, n: usize, line: &str) -> (String, String) {
     let name = node(a.topology, n);
     let v6 = a
         .walk
@@ -721,9 +729,12 @@ fn mss_clamp(a: &PathAnswer<'_>, n: usize, line: &str) -> String {
     } else {
         format!("to keep it, add to {file} (mangle/FORWARD): {line}")
     };
-    format!(
-        "{name}: clamp the MSS of forwarded SYNs to the route's MTU, so both ends send \
-         segments that fit: {tool} -t mangle {line}; {keep}"
+    (
+        format!(
+            "{name}: clamp the MSS of forwarded SYNs to the route's MTU, so both ends send \
+             segments that fit: {tool} -t mangle {line}"
+        ),
+        keep,
     )
 }
 
@@ -745,6 +756,7 @@ pub(crate) fn fix(a: &PathAnswer<'_>, v: &Verdict<'_>) -> Option<Fix> {
             node: node_,
             code,
             text,
+            detail: Vec::new(),
             proven: None,
         })
     };
