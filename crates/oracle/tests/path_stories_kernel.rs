@@ -146,7 +146,8 @@ fn send(
             };
             let name = &topo.nodes[*from].name;
             let ex = net.tcp(name, &probe).expect("tcp runs");
-            let errors = ex.icmp_errors_received(name);
+            let mut errors = ex.icmp_errors_received(name);
+            errors.dedup();
             (
                 Observed::Tcp {
                     seen: ex.seen,
@@ -167,7 +168,7 @@ fn judge(
     topo: Topology,
     traffic: Traffic,
     prepare: impl FnOnce(&TestNetwork, &mut Topology),
-) -> Option<PathWalk> {
+) -> Option<Judged> {
     if !kernel_tests_enabled(name) {
         return None;
     }
@@ -190,7 +191,20 @@ fn judge(
         "{name}: the walk and the kernel disagree (see the table above)"
     );
     eprintln!("{name}: sent in {elapsed:?}, {:?} in all", t0.elapsed());
-    Some(walked)
+    Some(Judged {
+        walked,
+        topo,
+        elapsed,
+    })
+}
+
+/// A case the walk and the kernel agree on, for its own further assertions.
+struct Judged {
+    walked: PathWalk,
+    /// The model as walked (after `prepare`).
+    topo: Topology,
+    /// From the first packet sent to the sender's observation.
+    elapsed: Duration,
 }
 
 /// The side-by-side of a walk and the kernel's walks, and whether they agree.
@@ -237,17 +251,7 @@ fn compare(
                 .filter(|w| first_headers(w).is_some_and(|h| same_packet(&h, &hop.packet, port)))
                 .collect();
             let expected = expected_fate(leg, i);
-            let kernel: Vec<String> = matching
-                .iter()
-                .map(|w| {
-                    format!(
-                        "in {:?} {:?}{}",
-                        w.packet.iif,
-                        w.fate,
-                        rule_of(topo, hop.node, w)
-                    )
-                })
-                .collect();
+            let kernel = kernel_text(topo, hop.node, &matching);
             let ok = match &expected {
                 Expected::NoWalk => matching.is_empty(),
                 Expected::Undecided => false,
@@ -258,8 +262,13 @@ fn compare(
             line(
                 ok,
                 format!(
-                    "  hop {i} {} (in {:?}) {} | walk: {expected:?} | kernel: {kernel:?}",
-                    node.name, hop.arrived_on, hop.packet
+                    "  hop {i} {} {}: {} | walk: {} | kernel: {kernel}",
+                    node.name,
+                    hop.arrived_on
+                        .as_deref()
+                        .map_or("(sends)".to_string(), |i| format!("(in {i})")),
+                    hop.packet,
+                    expected_text(topo, hop.node, &expected),
                 ),
             );
         }
@@ -286,7 +295,7 @@ fn compare(
                 .filter(|w| {
                     first_headers(w).is_some_and(|h| lost.iter().any(|p| same_packet(&h, p, port)))
                 })
-                .map(|w| format!("{} {:?}", w.packet, w.fate))
+                .map(|w| format!("{} {}", w.packet, kernel_fate_text(&w.fate)))
                 .collect();
             line(
                 seen.is_empty(),
@@ -372,20 +381,93 @@ fn fate_agrees(expected: &Expected, w: &KernelWalk) -> bool {
     }
 }
 
-/// ` by CHAIN #N` / ` by CHAIN policy` for a kernel walk that ended in a drop.
-fn rule_of(topo: &Topology, node: usize, w: &KernelWalk) -> String {
+/// ` by CHAIN #N` / ` by CHAIN policy`: the rule or policy that decided, in `node`'s ruleset.
+fn decided_by(topo: &Topology, node: usize, at: Option<&Placement>) -> String {
     let rs = &topo.nodes[node].ruleset;
-    let step = match w.fate {
-        KernelFate::Dropped { step } | KernelFate::Rejected { step, .. } => step,
-        _ => return String::new(),
-    };
-    match w.steps.get(step).map(|s| &s.at) {
+    match at {
         Some(Placement::Rule(r)) => {
             format!(" by {} #{}", rs.chain_at(r.chain_ref()).name, r.rule + 1)
         }
         Some(Placement::Policy(c)) => format!(" by {} policy", rs.chain_at(*c).name),
         other => format!(" at {other:?}"),
     }
+}
+
+/// The walk's hop, in the words of the table.
+fn expected_text(topo: &Topology, node: usize, expected: &Expected) -> String {
+    let (fate, decider) = match expected {
+        Expected::Engine { fate, decider } => (fate, decider),
+        Expected::Stub(k) => return format!("stub: {}", kernel_fate_text(k)),
+        Expected::NoWalk => return "routing fails before the output hook: no trace".into(),
+        Expected::Undecided => return "undecided".into(),
+    };
+    let what = match fate {
+        Fate::Delivered { .. } => "delivered".to_string(),
+        Fate::Forwarded { oif, .. } => format!("forwarded out {oif}"),
+        Fate::Sent { oif } => format!("sent out {oif}"),
+        Fate::Dropped => "dropped".to_string(),
+        Fate::Rejected { with } => format!("rejected with {with:?}"),
+        Fate::RoutingFailed { reason } => format!("lost in routing ({reason:?})"),
+        other => format!("{other:?}"),
+    };
+    let by = match decider {
+        Some(Decider::Rule(r)) => decided_by(topo, node, Some(&Placement::Rule(*r))),
+        Some(Decider::Policy(c)) => decided_by(topo, node, Some(&Placement::Policy(*c))),
+        Some(other) => format!(" by {other:?}"),
+        None => String::new(),
+    };
+    what + &by
+}
+
+fn kernel_fate_text(k: &KernelFate) -> String {
+    match k {
+        KernelFate::Delivered => "delivered".into(),
+        KernelFate::Forwarded { oif } => format!("forwarded out {oif}"),
+        KernelFate::Sent { oif } => format!("sent out {oif}"),
+        KernelFate::Dropped { .. } => "dropped".into(),
+        KernelFate::Rejected { with, .. } => format!("rejected with {with:?}"),
+        KernelFate::Vanished { after } => format!("vanished after {after:?}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The kernel's walks of one packet at `node`, identical ones counted (a retransmitted SYN,
+/// the segments of a stream).
+fn kernel_text(topo: &Topology, node: usize, walks: &[&KernelWalk]) -> String {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for w in walks {
+        let by = match w.fate {
+            KernelFate::Dropped { step } | KernelFate::Rejected { step, .. } => {
+                decided_by(topo, node, w.steps.get(step).map(|s| &s.at))
+            }
+            _ => String::new(),
+        };
+        let text = format!(
+            "{}{}{by}",
+            w.packet
+                .iif
+                .as_deref()
+                .map_or(String::new(), |i| format!("in {i}, ")),
+            kernel_fate_text(&w.fate)
+        );
+        match seen.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((text, 1)),
+        }
+    }
+    if seen.is_empty() {
+        return "no trace".into();
+    }
+    seen.iter()
+        .map(|(t, n)| {
+            if *n == 1 {
+                t.clone()
+            } else {
+                format!("{n}x {t}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Whether the kernel's first headers `h` are the walk's packet `p`: addresses, protocol,
@@ -533,13 +615,17 @@ fn a_kernel_made_temporary_source_address_the_far_end_refuses_times_out() {
         );
     n.link("wifi", &[(c, "wlan0"), (r, "eth0")])
         .link("lan", &[(r, "eth1"), (s, "eth0")]);
-    let walked = judge(
+    let judged = judge(
         "a_kernel_made_temporary_source_address_the_far_end_refuses_times_out",
         n.build(),
         ping_of(c, "2001:db8:2::2", 1),
         |net, topo| {
             // The kernel makes a temporary address for a `mngtmpaddr` one (use_tempaddr 2).
             let ns = &net.node("client").unwrap().ns;
+            let tempaddr = ns
+                .exec("sysctl", &["-n", "net.ipv6.conf.wlan0.use_tempaddr"], None)
+                .unwrap();
+            assert_eq!(tempaddr.trim(), "2", "the model's use_tempaddr is built");
             ns.exec(
                 "ip",
                 &["-6", "addr", "del", "2001:db8:1::2/64", "dev", "wlan0"],
@@ -593,12 +679,17 @@ fn a_kernel_made_temporary_source_address_the_far_end_refuses_times_out() {
             model_iface.addrs = wlan0.addrs;
         },
     );
-    if let Some(w) = walked {
-        let source = w.source.addr.expect("a source");
-        assert_ne!(
-            source,
-            ip("2001:db8:1::2"),
-            "the temporary address is chosen"
+    if let Some(j) = judged {
+        let source = j.walked.source.addr.expect("a source");
+        let temporary = j.topo.nodes[c]
+            .host
+            .interfaces
+            .iter()
+            .flat_map(|i| &i.addrs)
+            .any(|a| a.addr == source && a.temporary);
+        assert!(
+            temporary,
+            "the source {source} is the kernel's temporary address"
         );
     }
 }
@@ -657,19 +748,30 @@ fn a_link_local_next_hop_works_and_a_global_one_off_the_link_is_refused_by_the_k
     let err = frontends::topology::from_source(&model::SourceFile::new("t.toml", toml), None)
         .expect_err("the reader refuses the route")
         .to_string();
-    assert!(err.contains("No route to host"), "{err}");
+    assert!(
+        err.contains("No route to host") && err.contains("fd00:5::1"),
+        "{err}"
+    );
 }
 
 // (4) ND failure in the middle.
 #[test]
 fn an_unanswered_neighbour_solicitation_at_the_router_gives_address_unreachable_from_it() {
     let (n, [a, _, _]) = two_hosts_through_a_router();
-    judge(
+    let judged = judge(
         "an_unanswered_neighbour_solicitation_at_the_router_gives_address_unreachable_from_it",
         n.build(),
         ping_of(a, "fd00:2::99", 6),
         unchanged,
     );
+    // Neighbour discovery gives up after its three solicitations, a second apart.
+    if let Some(j) = judged {
+        assert!(
+            j.elapsed >= Duration::from_secs(2) && j.elapsed < Duration::from_secs(6),
+            "{:?}",
+            j.elapsed
+        );
+    }
 }
 
 // (5) Overlapping prefixes.
@@ -772,7 +874,8 @@ fn a_client_dropping_frag_needed_is_a_pmtu_black_hole_and_allowing_it_works() {
 }
 
 /// client and server on one LAN behind gw, which DNATs its public address's 443 to the
-/// server; `postrouting` rules go in gw's nat table.
+/// server; `postrouting` rules go in gw's nat table. gw's `wan` leads to an `isp` host (an
+/// interface on no link would be a dummy device, which this kernel may lack).
 fn hairpin(postrouting: &[&str]) -> (Topology, usize) {
     let mut nat = String::from(
         "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -d 203.0.113.1/32 -p tcp --dport 443 -j DNAT --to-destination 192.168.1.10\n",
@@ -793,7 +896,10 @@ fn hairpin(postrouting: &[&str]) -> (Topology, usize) {
     n.iface(s, "eth0", &["192.168.1.10/24"])
         .route(s, "default", Some("192.168.1.1"), Some("eth0"))
         .listen(s, IpProto::Tcp, "0.0.0.0:443");
-    n.link("lan", &[(c, "eth0"), (gw, "lan"), (s, "eth0")]);
+    let isp = n.host("isp");
+    n.iface(isp, "eth0", &["203.0.113.2/24"]);
+    n.link("lan", &[(c, "eth0"), (gw, "lan"), (s, "eth0")])
+        .link("wan", &[(gw, "wan"), (isp, "eth0")]);
     (n.build(), c)
 }
 
