@@ -162,8 +162,23 @@ fn send(
 
 /// One case: builds `topo` in namespaces, lets `prepare` change the network and the model
 /// (to read back what the kernel made), walks the model, sends the traffic for real and
-/// compares. Returns the walk for the case's own assertions.
+/// asserts that the two agree. Returns the case for its own assertions.
 fn judge(
+    name: &str,
+    topo: Topology,
+    traffic: Traffic,
+    prepare: impl FnOnce(&TestNetwork, &mut Topology),
+) -> Option<Judged> {
+    let judged = run(name, topo, traffic, prepare)?;
+    assert!(
+        judged.comparison.agree,
+        "{name}: the walk and the kernel disagree (see the table above)"
+    );
+    Some(judged)
+}
+
+/// [`judge`] without the assertion: the comparison is in the result.
+fn run(
     name: &str,
     topo: Topology,
     traffic: Traffic,
@@ -186,15 +201,12 @@ fn judge(
     assert_no_namespaces_of_this_process();
     let comparison = compare(&topo, &walked, &traffic, &observed, &hops);
     eprintln!("{name}:\n{}", comparison.table);
-    assert!(
-        comparison.agree,
-        "{name}: the walk and the kernel disagree (see the table above)"
-    );
     eprintln!("{name}: sent in {elapsed:?}, {:?} in all", t0.elapsed());
     Some(Judged {
         walked,
         topo,
         elapsed,
+        comparison,
     })
 }
 
@@ -205,6 +217,7 @@ struct Judged {
     topo: Topology,
     /// From the first packet sent to the sender's observation.
     elapsed: Duration,
+    comparison: Comparison,
 }
 
 /// The side-by-side of a walk and the kernel's walks, and whether they agree.
@@ -957,6 +970,38 @@ fn a_reply_coming_back_through_another_stateful_router_is_dropped_there() {
         tcp_443(c, "10.0.2.2"),
         unchanged,
     );
+}
+
+#[test]
+fn the_comparer_finds_a_router_whose_model_drops_what_its_kernel_forwards() {
+    let (n, [a, r, _]) = two_hosts_through_a_router();
+    let ran = run(
+        "the_comparer_finds_a_router_whose_model_drops_what_its_kernel_forwards",
+        n.build(),
+        ping_of(a, "10.0.2.2", 1),
+        |_, topo| {
+            // Only the model's router drops pings; the kernel's forwards them.
+            let rules = filter("ACCEPT", "ACCEPT", &["-A FORWARD -p icmp -j DROP"]);
+            let src = model::SourceFile::new("r.rules", rules);
+            topo.nodes[r].ruleset =
+                frontends::iptables_save::parse(&src, Some(Family::Ip)).unwrap();
+        },
+    );
+    let Some(j) = ran else { return };
+    assert!(!j.comparison.agree);
+    let wrong: Vec<&str> = j
+        .comparison
+        .table
+        .lines()
+        .filter(|l| l.trim_start().starts_with("XX"))
+        .collect();
+    assert_eq!(wrong.len(), 3, "{}", j.comparison.table);
+    assert!(wrong[0].contains("sender sees"), "{wrong:?}");
+    assert!(
+        wrong[1].contains("hop 1 r") && wrong[1].contains("dropped by FORWARD #1"),
+        "{wrong:?}"
+    );
+    assert!(wrong[2].contains("after the loss, b"), "{wrong:?}");
 }
 
 #[test]
