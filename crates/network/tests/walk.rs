@@ -189,19 +189,7 @@ fn a_reply_coming_back_another_way_through_a_stateful_firewall_is_dropped_there(
 fn hairpin_nat_without_snat_answers_from_the_wrong_address() {
     // client and server share a LAN behind gw; the client connects to gw's public
     // address, DNATed to the server, which answers the client directly.
-    let dnat = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -d 203.0.113.1/32 -p tcp --dport 443 -j DNAT --to-destination 192.168.1.10\nCOMMIT\n";
-    let mut n = Net::new();
-    let (c, gw, s) = (n.host("client"), n.host("gw"), n.host("server"));
-    n.iface(c, "eth0", &["192.168.1.20/24"])
-        .route(c, "default", Some("192.168.1.1"), Some("eth0"));
-    n.iface(gw, "lan", &["192.168.1.1/24"])
-        .iface(gw, "wan", &["203.0.113.1/24"])
-        .forwarding(gw);
-    n.iptables(gw, Family::Ip, dnat);
-    n.iface(s, "eth0", &["192.168.1.10/24"])
-        .route(s, "default", Some("192.168.1.1"), Some("eth0"))
-        .listen(s, IpProto::Tcp, "0.0.0.0:443");
-    n.link("lan", &[(c, "eth0"), (gw, "lan"), (s, "eth0")]);
+    let (n, _) = testgen::topology::hairpin_nat(&[]);
     let t = n.build();
     let w = network::walk(&t, &query(0, syn(443), "203.0.113.1", None));
     assert_eq!(names(&t, &w.legs[0]), ["client", "gw", "server"]);

@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use testgen::kernel_tests::{assert_no_namespaces_of_this_process, kernel_tests_enabled};
 use testgen::topology::{
-    asymmetric_routers, echo_request, two_hosts_through_a_link_local_router,
+    asymmetric_routers, echo_request, hairpin_nat, two_hosts_through_a_link_local_router,
     two_hosts_through_a_router, v6_through_a_router, Net,
 };
 
@@ -845,36 +845,6 @@ fn a_client_dropping_frag_needed_is_a_pmtu_black_hole_and_allowing_it_works() {
     );
 }
 
-/// client and server on one LAN behind gw, which DNATs its public address's 443 to the
-/// server; `postrouting` rules go in gw's nat table. gw's `wan` leads to an `isp` host (an
-/// interface on no link would be a dummy device, which this kernel may lack).
-fn hairpin(postrouting: &[&str]) -> (Topology, usize) {
-    let mut nat = String::from(
-        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -d 203.0.113.1/32 -p tcp --dport 443 -j DNAT --to-destination 192.168.1.10\n",
-    );
-    for r in postrouting {
-        nat.push_str(r);
-        nat.push('\n');
-    }
-    nat.push_str("COMMIT\n");
-    let mut n = Net::new();
-    let (c, gw, s) = (n.host("client"), n.host("gw"), n.host("server"));
-    n.iface(c, "eth0", &["192.168.1.20/24"])
-        .route(c, "default", Some("192.168.1.1"), Some("eth0"));
-    n.iface(gw, "lan", &["192.168.1.1/24"])
-        .iface(gw, "wan", &["203.0.113.1/24"])
-        .forwarding(gw)
-        .iptables(gw, Family::Ip, &nat);
-    n.iface(s, "eth0", &["192.168.1.10/24"])
-        .route(s, "default", Some("192.168.1.1"), Some("eth0"))
-        .listen(s, IpProto::Tcp, "0.0.0.0:443");
-    let isp = n.host("isp");
-    n.iface(isp, "eth0", &["203.0.113.2/24"]);
-    n.link("lan", &[(c, "eth0"), (gw, "lan"), (s, "eth0")])
-        .link("wan", &[(gw, "wan"), (isp, "eth0")]);
-    (n.build(), c)
-}
-
 fn tcp_443(from: usize, dst: &str) -> Traffic {
     Traffic::Tcp {
         from,
@@ -888,19 +858,19 @@ fn tcp_443(from: usize, dst: &str) -> Traffic {
 // (8) Hairpin NAT.
 #[test]
 fn hairpin_nat_answers_from_the_wrong_address_until_masquerade_is_added() {
-    let (topo, c) = hairpin(&[]);
+    let (n, [c, ..]) = hairpin_nat(&[]);
     judge(
         "hairpin NAT without SNAT",
-        topo,
+        n.build(),
         tcp_443(c, "203.0.113.1"),
         unchanged,
     );
-    let (topo, c) = hairpin(&[
+    let (n, [c, ..]) = hairpin_nat(&[
         "-A POSTROUTING -s 192.168.1.0/24 -d 192.168.1.10/32 -p tcp --dport 443 -j MASQUERADE",
     ]);
     judge(
         "hairpin NAT with MASQUERADE",
-        topo,
+        n.build(),
         tcp_443(c, "203.0.113.1"),
         unchanged,
     );

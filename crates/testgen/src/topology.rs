@@ -482,6 +482,41 @@ pub fn echo_request(dst: IpAddr) -> model::Packet {
     p
 }
 
+/// Hairpin NAT: `client` (192.168.1.20) and `server` (192.168.1.10, listening on 443/tcp)
+/// share a LAN behind `gw` (`lan` 192.168.1.1, `wan` 203.0.113.1 towards an `isp` host
+/// 203.0.113.2), which DNATs 203.0.113.1:443 to the server; `postrouting` rules are added
+/// to gw's nat table. Returns the builder and (client, gw, server, isp).
+pub fn hairpin_nat(postrouting: &[&str]) -> (Net, [usize; 4]) {
+    let mut nat = String::from(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -d 203.0.113.1/32 -p tcp --dport 443 -j DNAT --to-destination 192.168.1.10\n",
+    );
+    for r in postrouting {
+        nat.push_str(r);
+        nat.push('\n');
+    }
+    nat.push_str("COMMIT\n");
+    let mut n = Net::new();
+    let (c, gw, s, isp) = (
+        n.host("client"),
+        n.host("gw"),
+        n.host("server"),
+        n.host("isp"),
+    );
+    n.iface(c, "eth0", &["192.168.1.20/24"])
+        .route(c, "default", Some("192.168.1.1"), Some("eth0"));
+    n.iface(gw, "lan", &["192.168.1.1/24"])
+        .iface(gw, "wan", &["203.0.113.1/24"])
+        .forwarding(gw)
+        .iptables(gw, Family::Ip, &nat);
+    n.iface(s, "eth0", &["192.168.1.10/24"])
+        .route(s, "default", Some("192.168.1.1"), Some("eth0"))
+        .listen(s, IpProto::Tcp, "0.0.0.0:443");
+    n.iface(isp, "eth0", &["203.0.113.2/24"]);
+    n.link("lan", &[(c, "eth0"), (gw, "lan"), (s, "eth0")])
+        .link("wan", &[(gw, "wan"), (isp, "eth0")]);
+    (n, [c, gw, s, isp])
+}
+
 /// An asymmetric way back: `client` (10.0.1.2) reaches 10.0.2.0/24 through router `r1`
 /// (10.0.1.1 | 10.0.2.1), and `server` (10.0.2.2) answers through its default route, router
 /// `r2` (10.0.1.3 | 10.0.2.3), which the request never crossed; both links hold three
