@@ -189,19 +189,7 @@ fn a_reply_coming_back_another_way_through_a_stateful_firewall_is_dropped_there(
 fn hairpin_nat_without_snat_answers_from_the_wrong_address() {
     // client and server share a LAN behind gw; the client connects to gw's public
     // address, DNATed to the server, which answers the client directly.
-    let dnat = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -d 203.0.113.1/32 -p tcp --dport 443 -j DNAT --to-destination 192.168.1.10\nCOMMIT\n";
-    let mut n = Net::new();
-    let (c, gw, s) = (n.host("client"), n.host("gw"), n.host("server"));
-    n.iface(c, "eth0", &["192.168.1.20/24"])
-        .route(c, "default", Some("192.168.1.1"), Some("eth0"));
-    n.iface(gw, "lan", &["192.168.1.1/24"])
-        .iface(gw, "wan", &["203.0.113.1/24"])
-        .forwarding(gw);
-    n.iptables(gw, Family::Ip, dnat);
-    n.iface(s, "eth0", &["192.168.1.10/24"])
-        .route(s, "default", Some("192.168.1.1"), Some("eth0"))
-        .listen(s, IpProto::Tcp, "0.0.0.0:443");
-    n.link("lan", &[(c, "eth0"), (gw, "lan"), (s, "eth0")]);
+    let (n, _) = testgen::topology::hairpin_nat(&[]);
     let t = n.build();
     let w = network::walk(&t, &query(0, syn(443), "203.0.113.1", None));
     assert_eq!(names(&t, &w.legs[0]), ["client", "gw", "server"]);
@@ -218,7 +206,7 @@ fn hairpin_nat_without_snat_answers_from_the_wrong_address() {
 
 #[test]
 fn an_ipv6_ping_via_link_local_next_hops_goes_there_and_back() {
-    let t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
+    let t = three_v6();
     let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", None));
     assert_eq!(w.outcome, Outcome::Works, "{w:#?}");
     assert_eq!(w.source.addr, Some(ip("2001:db8:1::2")));
@@ -229,7 +217,7 @@ fn an_ipv6_ping_via_link_local_next_hops_goes_there_and_back() {
 
 #[test]
 fn an_ipv6_neighbour_that_never_answers_gets_address_unreachable_code_3_from_the_middle_hop() {
-    let t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
+    let t = three_v6();
     let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::9", None));
     assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
     let error = &w.legs[1];
@@ -247,7 +235,7 @@ fn an_ipv6_neighbour_that_never_answers_gets_address_unreachable_code_3_from_the
 
 #[test]
 fn an_ipv6_packet_too_big_for_the_next_link_gets_packet_too_big_back() {
-    let mut t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
+    let mut t = three_v6();
     set_mtu(&mut t, 1, "eth1", 1280);
     let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", Some(1400)));
     // Routers never fragment IPv6: "packet too big" comes back, and the sender fragments
@@ -301,17 +289,8 @@ fn an_advertised_prefix_overlapping_the_senders_network_keeps_the_answer_on_the_
     // The server's link was also given 2001:db8:1::/64 (a radvd prefix that overlaps the
     // client's network): the answer to 2001:db8:1::2 is for its own link, where nobody
     // answers neighbour discovery for it.
-    let mut n = Net::new();
-    let (c, r, s) = (n.host("client"), n.host("router"), n.host("server"));
-    n.iface(c, "eth0", &["2001:db8:1::2/64"])
-        .route(c, "::/0", Some("fe80::1"), Some("eth0"));
-    n.iface(r, "eth0", &["2001:db8:1::1/64", "fe80::1/64"])
-        .iface(r, "eth1", &["2001:db8:2::1/64", "fe80::1/64"])
-        .forwarding(r);
-    n.iface(s, "eth0", &["2001:db8:2::2/64", "2001:db8:1::99/64"])
-        .route(s, "::/0", Some("fe80::1"), Some("eth0"));
-    n.link("left", &[(c, "eth0"), (r, "eth0")])
-        .link("right", &[(r, "eth1"), (s, "eth0")]);
+    let (n, _) =
+        testgen::topology::v6_through_a_router("eth0", &["2001:db8:2::2/64", "2001:db8:1::99/64"]);
     let t = n.build();
     let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", None));
     assert_eq!(w.outcome, Outcome::Fails { leg: 1, hop: 0 }, "{w:#?}");

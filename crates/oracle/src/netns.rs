@@ -252,7 +252,7 @@ pub(crate) fn quiet_sysctls() -> Vec<(String, String)> {
 
 /// Whether a sysctl of the host changes a packet's path (and so is reproduced).
 pub fn sysctl_matters(key: &str) -> bool {
-    const KNOBS: [&str; 7] = [
+    const KNOBS: [&str; 8] = [
         "forwarding",
         "rp_filter",
         "accept_local",
@@ -260,6 +260,8 @@ pub fn sysctl_matters(key: &str) -> bool {
         "accept_source_route",
         "src_valid_mark",
         "disable_ipv6",
+        // IPv6 source address selection prefers temporary addresses at 2.
+        "use_tempaddr",
     ];
     if key == "net.ipv4.ip_forward" || key == "net.ipv4.conf.all.forwarding" {
         return true;

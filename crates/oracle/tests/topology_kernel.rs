@@ -475,13 +475,7 @@ fn an_unresolved_ipv4_neighbour_answers_host_unreachable_and_a_permanent_entry_h
 
 #[test]
 fn a_link_local_next_hop_carries_ipv6() {
-    let (mut n, [a, r, b]) = two_hosts_through_a_router();
-    n.address(r, "eth0", "fe80::1/64")
-        .address(r, "eth1", "fe80::1/64");
-    for host in [a, b] {
-        n.unroute(host, "::/0")
-            .route(host, "default", Some("fe80::1"), Some("eth0"));
-    }
+    let (n, _) = testgen::topology::two_hosts_through_a_link_local_router();
     with_network("a_link_local_next_hop_carries_ipv6", &n.build(), |net| {
         let ex = answered_ping(net, "a", "fd00:2::2");
         let there = walk_at(&ex, "r", "echo request", is_echo_request);

@@ -22,26 +22,10 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 /// The path answer's text for a ping of `size` IP bytes (ping's default without) from node
 /// `from` to `dst`.
 fn answer(t: &Topology, from: usize, dst: IpAddr, size: Option<u16>) -> String {
-    let l4 = if dst.is_ipv6() {
-        L4::Icmpv6 {
-            icmp_type: 128,
-            code: 0,
-            id: 7,
-        }
-    } else {
-        L4::Icmp {
-            icmp_type: 8,
-            code: 0,
-            id: 7,
-        }
-    };
-    let unspecified: IpAddr = if dst.is_ipv6() {
-        "::".parse().unwrap()
-    } else {
-        "0.0.0.0".parse().unwrap()
-    };
-    let mut packet = Packet::new(unspecified, dst, l4);
-    packet.len = size.unwrap_or(if dst.is_ipv6() { 104 } else { 84 });
+    let mut packet = testgen::topology::echo_request(dst);
+    if let Some(size) = size {
+        packet.len = size;
+    }
     render(t, from, packet, size)
 }
 

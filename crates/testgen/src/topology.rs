@@ -423,6 +423,100 @@ pub fn two_hosts_through_a_router() -> (Net, [usize; 3]) {
     (n, [a, r, b])
 }
 
+/// [`two_hosts_through_a_router`] with IPv6 routed by the router's link-local address: `r`
+/// also has `fe80::1` on both interfaces, and `a` and `b` route `::/0` via `fe80::1`.
+pub fn two_hosts_through_a_link_local_router() -> (Net, [usize; 3]) {
+    let (mut n, [a, r, b]) = two_hosts_through_a_router();
+    n.address(r, "eth0", "fe80::1/64")
+        .address(r, "eth1", "fe80::1/64");
+    for host in [a, b] {
+        n.unroute(host, "::/0")
+            .route(host, "default", Some("fe80::1"), Some("eth0"));
+    }
+    (n, [a, r, b])
+}
+
+/// IPv6 only: `client` (`client_iface` 2001:db8:1::2/64) -- `router` (`eth0`
+/// 2001:db8:1::1/64 | `eth1` 2001:db8:2::1/64, `fe80::1` on both, forwarding on) --
+/// `server` (`eth0` with `server_addrs`); both ends route `::/0` via `fe80::1`, as routers
+/// advertise themselves. Returns the builder and (client, router, server).
+pub fn v6_through_a_router(client_iface: &str, server_addrs: &[&str]) -> (Net, [usize; 3]) {
+    let mut n = Net::new();
+    let (c, r, s) = (n.host("client"), n.host("router"), n.host("server"));
+    n.iface(c, client_iface, &["2001:db8:1::2/64"]).route(
+        c,
+        "::/0",
+        Some("fe80::1"),
+        Some(client_iface),
+    );
+    n.iface(r, "eth0", &["2001:db8:1::1/64", "fe80::1/64"])
+        .iface(r, "eth1", &["2001:db8:2::1/64", "fe80::1/64"])
+        .forwarding(r);
+    n.iface(s, "eth0", server_addrs)
+        .route(s, "::/0", Some("fe80::1"), Some("eth0"));
+    n.link("left", &[(c, client_iface), (r, "eth0")])
+        .link("right", &[(r, "eth1"), (s, "eth0")]);
+    (n, [c, r, s])
+}
+
+/// A ping's echo request to `dst` as a walk's query takes it: from the unspecified address
+/// (the sender's kernel chooses), as long as ping's default (56 bytes of data).
+pub fn echo_request(dst: IpAddr) -> model::Packet {
+    let (unspecified, l4, len) = if dst.is_ipv6() {
+        let l4 = model::L4::Icmpv6 {
+            icmp_type: 128,
+            code: 0,
+            id: 7,
+        };
+        (IpAddr::from(Ipv6Addr::UNSPECIFIED), l4, 104)
+    } else {
+        let l4 = model::L4::Icmp {
+            icmp_type: 8,
+            code: 0,
+            id: 7,
+        };
+        (IpAddr::from([0, 0, 0, 0]), l4, 84)
+    };
+    let mut p = model::Packet::new(unspecified, dst, l4);
+    p.len = len;
+    p
+}
+
+/// Hairpin NAT: `client` (192.168.1.20) and `server` (192.168.1.10, listening on 443/tcp)
+/// share a LAN behind `gw` (`lan` 192.168.1.1, `wan` 203.0.113.1 towards an `isp` host
+/// 203.0.113.2), which DNATs 203.0.113.1:443 to the server; `postrouting` rules are added
+/// to gw's nat table. Returns the builder and (client, gw, server, isp).
+pub fn hairpin_nat(postrouting: &[&str]) -> (Net, [usize; 4]) {
+    let mut nat = String::from(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -d 203.0.113.1/32 -p tcp --dport 443 -j DNAT --to-destination 192.168.1.10\n",
+    );
+    for r in postrouting {
+        nat.push_str(r);
+        nat.push('\n');
+    }
+    nat.push_str("COMMIT\n");
+    let mut n = Net::new();
+    let (c, gw, s, isp) = (
+        n.host("client"),
+        n.host("gw"),
+        n.host("server"),
+        n.host("isp"),
+    );
+    n.iface(c, "eth0", &["192.168.1.20/24"])
+        .route(c, "default", Some("192.168.1.1"), Some("eth0"));
+    n.iface(gw, "lan", &["192.168.1.1/24"])
+        .iface(gw, "wan", &["203.0.113.1/24"])
+        .forwarding(gw)
+        .iptables(gw, Family::Ip, &nat);
+    n.iface(s, "eth0", &["192.168.1.10/24"])
+        .route(s, "default", Some("192.168.1.1"), Some("eth0"))
+        .listen(s, IpProto::Tcp, "0.0.0.0:443");
+    n.iface(isp, "eth0", &["203.0.113.2/24"]);
+    n.link("lan", &[(c, "eth0"), (gw, "lan"), (s, "eth0")])
+        .link("wan", &[(gw, "wan"), (isp, "eth0")]);
+    (n, [c, gw, s, isp])
+}
+
 /// An asymmetric way back: `client` (10.0.1.2) reaches 10.0.2.0/24 through router `r1`
 /// (10.0.1.1 | 10.0.2.1), and `server` (10.0.2.2) answers through its default route, router
 /// `r2` (10.0.1.3 | 10.0.2.3), which the request never crossed; both links hold three

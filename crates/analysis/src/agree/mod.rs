@@ -19,7 +19,7 @@ pub(crate) mod place;
 mod traced;
 pub mod walk;
 
-pub use compare::{compare, reject_on_wire, Comparison, Divergence, Endpoints, Step};
+pub use compare::{compare, fate_matches, reject_on_wire, Comparison, Divergence, Endpoints, Step};
 pub use place::{ListedChain, Listing};
 pub use traced::{Offline, TracedPacket};
 

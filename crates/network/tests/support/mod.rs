@@ -45,23 +45,11 @@ pub fn three(router_rules: &str, server_routes: &[RouteSpec<'_>], eth1_mtu: u32)
 
 pub const BACK: &[RouteSpec<'static>] = &[("default", Some("10.0.2.1"), "eth0")];
 
-/// The same three hosts over IPv6; the ends route via the router's link-local address on
-/// their link (`fe80::1`), as routers advertise themselves.
-pub fn three_v6(server_routes: &[RouteSpec<'_>]) -> Topology {
-    let mut n = Net::new();
-    let (c, r, s) = (n.host("client"), n.host("router"), n.host("server"));
-    n.iface(c, "eth0", &["2001:db8:1::2/64"])
-        .route(c, "::/0", Some("fe80::1"), Some("eth0"));
-    n.iface(r, "eth0", &["2001:db8:1::1/64", "fe80::1/64"])
-        .iface(r, "eth1", &["2001:db8:2::1/64", "fe80::1/64"])
-        .forwarding(r);
-    n.iface(s, "eth0", &["2001:db8:2::2/64"])
-        .listen(s, IpProto::Tcp, "[::]:443");
-    for (dst, via, dev) in server_routes {
-        n.route(s, dst, *via, Some(dev));
-    }
-    n.link("left", &[(c, "eth0"), (r, "eth0")])
-        .link("right", &[(r, "eth1"), (s, "eth0")]);
+/// The same three hosts over IPv6 (`testgen::topology::v6_through_a_router`), the server
+/// listening on 443.
+pub fn three_v6() -> Topology {
+    let (mut n, [_, _, s]) = testgen::topology::v6_through_a_router("eth0", &["2001:db8:2::2/64"]);
+    n.listen(s, IpProto::Tcp, "[::]:443");
     n.build()
 }
 
