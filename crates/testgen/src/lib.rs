@@ -38,6 +38,7 @@ pub mod kube;
 pub mod lab;
 pub mod nft;
 pub mod reply_blocks;
+pub mod random_topology;
 pub mod topology;
 
 /// A generated ruleset the lab can load and [`lab::Lab::shrink`] can make smaller.
