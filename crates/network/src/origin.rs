@@ -24,6 +24,17 @@ pub fn choose(host: &Host, packet: &Packet) -> SourceChoice {
         .route
         .and_then(|i| host.routes.get(i))
         .and_then(|r| r.prefsrc);
+    // An address of its own: out `lo` and back in, from that address itself (the local
+    // table's route to it has it as its source).
+    if matches!(&decision.kind, RouteKind::Local)
+        || matches!(&decision.kind, RouteKind::Output { oif, .. } if oif == "lo")
+    {
+        return SourceChoice {
+            addr: Some(packet.dst),
+            oif: Some("lo".to_string()),
+            from_route: false,
+        };
+    }
     let RouteKind::Output { oif, .. } = decision.kind else {
         return SourceChoice {
             addr: None,
