@@ -51,6 +51,13 @@ pub(crate) fn of_destination(topology: &Topology, state: &State<'_>, hop: &Hop) 
                     );
                     reply.iif = None;
                     reply.oif = None;
+                    if matches!(reply.l4, L4::Icmp { .. } | L4::Icmpv6 { .. }) {
+                        // An echo reply carries the request's data back, without DF (the
+                        // kernel's ICMP socket does no path-MTU discovery): too large for
+                        // a link, it leaves in fragments.
+                        reply.len = hop.packet.len;
+                        reply.dont_fragment = false;
+                    }
                     Answer::Reply(reply)
                 }
             }

@@ -22,3 +22,20 @@ fn a_connection_to_an_address_of_the_sender_itself_goes_out_lo_and_back() {
         );
     }
 }
+
+#[test]
+fn an_echo_reply_is_as_large_as_the_request_and_leaves_in_fragments() {
+    // The server's link is 1400: the 1500-byte echo request (without DF) arrives in
+    // fragments, and the reply, as large, leaves in fragments too (no DF on the kernel's
+    // echo replies).
+    let t = three(ROUTER_OPEN, BACK, 1400);
+    let mut q = query(0, ping(), "10.0.2.2", Some(1500));
+    q.packet.dont_fragment = false;
+    let w = network::walk(&t, &q);
+    assert_eq!(w.outcome, network::Outcome::Works, "{w:#?}");
+    let reply = &w.legs[1].hops[0];
+    assert_eq!(w.legs[1].role, network::LegRole::Answer);
+    assert_eq!(reply.packet.len, 1500);
+    assert!(!reply.packet.dont_fragment);
+    assert!(reply.egress.as_ref().is_some_and(|e| e.fragmented), "{reply:#?}");
+}
