@@ -37,5 +37,8 @@ fn an_echo_reply_is_as_large_as_the_request_and_leaves_in_fragments() {
     assert_eq!(w.legs[1].role, network::LegRole::Answer);
     assert_eq!(reply.packet.len, 1500);
     assert!(!reply.packet.dont_fragment);
-    assert!(reply.egress.as_ref().is_some_and(|e| e.fragmented), "{reply:#?}");
+    assert!(
+        reply.egress.as_ref().is_some_and(|e| e.fragmented),
+        "{reply:#?}"
+    );
 }

@@ -37,8 +37,8 @@ pub mod kube;
 #[cfg(target_os = "linux")]
 pub mod lab;
 pub mod nft;
-pub mod reply_blocks;
 pub mod random_topology;
+pub mod reply_blocks;
 pub mod topology;
 
 /// A generated ruleset the lab can load and [`lab::Lab::shrink`] can make smaller.

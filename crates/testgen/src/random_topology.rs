@@ -201,7 +201,13 @@ impl Spec {
         self.ifaces(host)
             .into_iter()
             .filter(|(li, _)| !six || self.links[*li].v6_global)
-            .map(|(li, _)| if six { v6(li + 1, host) } else { v4(li + 1, host) })
+            .map(|(li, _)| {
+                if six {
+                    v6(li + 1, host)
+                } else {
+                    v4(li + 1, host)
+                }
+            })
             .collect()
     }
 
@@ -235,8 +241,11 @@ impl Spec {
                 n.route(h, &r.dst, Some(&r.via.to_string()), Some(&r.dev));
             }
             if spec.forward_v4 {
-                n.sysctl(h, "net.ipv4.ip_forward", "1")
-                    .sysctl(h, "net.ipv4.conf.all.forwarding", "1");
+                n.sysctl(h, "net.ipv4.ip_forward", "1").sysctl(
+                    h,
+                    "net.ipv4.conf.all.forwarding",
+                    "1",
+                );
             }
             if spec.forward_v6 {
                 n.sysctl(h, "net.ipv6.conf.all.forwarding", "1");
@@ -470,9 +479,10 @@ fn shape(rng: &mut Rng) -> Spec {
     if n >= 3 && rng.chance(30) {
         let a = rng.below(n as u64) as usize;
         let b = rng.below(n as u64) as usize;
-        let share = spec.links.iter().any(|l| {
-            l.ends.iter().any(|e| e.host == a) && l.ends.iter().any(|e| e.host == b)
-        });
+        let share = spec
+            .links
+            .iter()
+            .any(|l| l.ends.iter().any(|e| e.host == a) && l.ends.iter().any(|e| e.host == b));
         if a != b && !share {
             let ends = vec![end(a, &mut iface_count), end(b, &mut iface_count)];
             spec.links.push(LinkSpec {
@@ -496,7 +506,13 @@ fn shape(rng: &mut Rng) -> Spec {
     }
     for h in 0..n {
         let router = iface_count[h] >= 2;
-        let on = |rng: &mut Rng| if router { rng.chance(88) } else { rng.chance(5) };
+        let on = |rng: &mut Rng| {
+            if router {
+                rng.chance(88)
+            } else {
+                rng.chance(5)
+            }
+        };
         let forward_v4 = on(rng);
         let forward_v6 = on(rng);
         let rp_filter = *rng.pick(&[0, 0, 0, 1, 1, 2]);
@@ -635,9 +651,17 @@ fn ruleset(rng: &mut Rng, spec: &Spec, h: usize) -> RulesSpec {
         nat: Vec::new(),
     };
     let (icmp, echo, error) = if six {
-        ("ipv6-icmp", "--icmpv6-type echo-request", "--icmpv6-type packet-too-big")
+        (
+            "ipv6-icmp",
+            "--icmpv6-type echo-request",
+            "--icmpv6-type packet-too-big",
+        )
     } else {
-        ("icmp", "--icmp-type echo-request", "--icmp-type destination-unreachable")
+        (
+            "icmp",
+            "--icmp-type echo-request",
+            "--icmp-type destination-unreachable",
+        )
     };
     let chains = ["INPUT", "FORWARD", "OUTPUT"];
     for _ in 0..rng.range(1, 3) {
@@ -782,7 +806,13 @@ fn dnat_target(spec: &Spec, dst: IpAddr) -> Option<(u16, usize)> {
     let owner = spec.owner(dst)?;
     let rules = spec.hosts[owner].rules.as_ref()?;
     rules.nat.iter().find_map(|r| {
-        let port = r.split("--dport ").nth(1)?.split(' ').next()?.parse().ok()?;
+        let port = r
+            .split("--dport ")
+            .nth(1)?
+            .split(' ')
+            .next()?
+            .parse()
+            .ok()?;
         let to: IpAddr = r.split("--to-destination ").nth(1)?.trim().parse().ok()?;
         Some((port, spec.owner(to)?))
     })
