@@ -12,7 +12,8 @@
 //!
 //! A case the walk cannot decide (`SenderSees::Unknown`) is counted apart, not compared.
 //! `WB_PATH_CASES` (default 300), `WB_PATH_SEED` (default fixed, printed) and
-//! `WB_PATH_SHRINK` (networks built to shrink one disagreement, default 24) change the run; a disagreement prints the seed, the network, the probe and both sides, after
+//! `WB_PATH_SHRINK` (networks built to shrink one disagreement, default 24) change the
+//! run; a disagreement prints the seed, the network, the probe and both sides, after
 //! shrinking the network while the probe still disagrees.
 #![cfg(target_os = "linux")]
 #![allow(clippy::print_stderr)]
@@ -28,7 +29,7 @@ use oracle::topology::{
     first_headers, Exchange, IcmpSeen, Ping, PingSeen, SocketError, TcpProbe, TcpSeen, TestNetwork,
     UdpProbe, UdpSeen,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use testgen::kernel_tests::{
@@ -75,7 +76,7 @@ fn random_topologies_agree_with_the_kernel() {
         for probe in &probes {
             tally.cases += 1;
             match run_case(&mut net, &spec, probe) {
-                Verdict::Agree => tally.agreed += 1,
+                Verdict::Agree(seen) => *tally.agreed.entry(seen).or_default() += 1,
                 Verdict::Undecided => tally.undecided += 1,
                 Verdict::ReplyFromAnotherAddress => tally.other_source += 1,
                 Verdict::Differ(problems) => {
@@ -91,11 +92,12 @@ fn random_topologies_agree_with_the_kernel() {
     }
     assert_no_namespaces_of_this_process();
     eprintln!(
-        "path differential: {} cases on {} networks (seeds {seed}..{network_seed}): {} agree, \
-         {} undecided by the walk, {} UDP echoes from another address of the listener, \
-         {} disagree; {:.1?}",
+        "path differential: {} cases on {} networks (seeds {seed}..{network_seed}): {} agree \
+         {:?}, {} undecided by the walk, {} UDP echoes from another address of the \
+         listener, {} disagree; {:.1?}",
         tally.cases,
         tally.networks,
+        tally.agreed.values().sum::<usize>(),
         tally.agreed,
         tally.undecided,
         tally.other_source,
@@ -109,7 +111,8 @@ fn random_topologies_agree_with_the_kernel() {
 struct Tally {
     cases: usize,
     networks: usize,
-    agreed: usize,
+    /// Cases that agree, by what the sender saw.
+    agreed: BTreeMap<&'static str, usize>,
     undecided: usize,
     other_source: usize,
     differ: usize,
@@ -117,7 +120,8 @@ struct Tally {
 
 /// One case's result.
 enum Verdict {
-    Agree,
+    /// They agree; what the sender saw, in a word.
+    Agree(&'static str),
     Undecided,
     /// The UDP echo came back from another address of the listener's host than the one
     /// asked (the oracle's echo server answers from a wildcard socket, so the kernel picks
@@ -289,7 +293,13 @@ fn run_case(net: &mut TestNetwork, spec: &Spec, probe: &Probe) -> Verdict {
     };
     problems.extend(hops_differ(&topo, &walked, probe, &hops));
     if problems.is_empty() {
-        Verdict::Agree
+        Verdict::Agree(match sees {
+            SenderSees::Answer { .. } => "answer",
+            SenderSees::Refused { .. } => "refused",
+            SenderSees::Error { .. } => "error from a hop",
+            SenderSees::SendFails { .. } => "send fails",
+            SenderSees::Nothing | SenderSees::Unknown => "nothing",
+        })
     } else {
         problems.insert(0, format!("walk: sender sees {sees:?}"));
         problems.push(format!("walk legs:\n{}", legs_dump(&topo, &walked)));
@@ -591,8 +601,8 @@ fn kernel_walk_of<'k>(
     };
     walks
         .iter()
-        .filter(|w| first_headers(w).is_some_and(|k| fragment_of(w, &k)))
-        .last()
+        .rev()
+        .find(|w| first_headers(w).is_some_and(|k| fragment_of(w, &k)))
 }
 
 /// A divergence that is only the client's port, which the kernel chose and the walk

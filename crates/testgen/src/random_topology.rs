@@ -504,8 +504,8 @@ fn shape(rng: &mut Rng) -> Spec {
             l.ends[i].mtu = rng.range(1280, 1500) as u32;
         }
     }
-    for h in 0..n {
-        let router = iface_count[h] >= 2;
+    for ifaces in iface_count {
+        let router = ifaces >= 2;
         let on = |rng: &mut Rng| {
             if router {
                 rng.chance(88)
