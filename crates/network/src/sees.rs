@@ -52,6 +52,18 @@ pub enum SenderSees {
 /// What the sender of `walked` sees, for the first packet it sent (a later packet, sent
 /// again after path-MTU discovery, is what [`PathWalk::outcome`] is about).
 pub fn sender_sees(walked: &PathWalk) -> SenderSees {
+    // Sent again after path-MTU discovery: the first packet was lost on its way there,
+    // and what came back for it is what the sender saw of it (`ping -c1` prints the
+    // "packet too big" / "fragmentation needed").
+    if walked
+        .legs
+        .iter()
+        .skip(1)
+        .any(|l| l.role == LegRole::Request)
+    {
+        let hop = walked.legs[0].hops.len().saturating_sub(1);
+        return failed(walked, 0, hop);
+    }
     match walked.outcome {
         Outcome::Works => SenderSees::Answer {
             from: answer_source(walked).unwrap_or(unspecified(walked)),
@@ -124,9 +136,15 @@ fn failed(walked: &PathWalk, leg: usize, hop: usize) -> SenderSees {
             }
         }
         LegEnd::Stopped(Stop::Kernel) if local => match &failing.hops[0].kind {
-            HopKind::Linux { outcome } => SenderSees::SendFails {
-                errno: outcome.primary().sender_sees.errno,
-                too_big: None,
+            // A send the host's own path refused (its OUTPUT chain, its routing) fails
+            // with an errno; one to itself lost on the way back in (its INPUT chain) was
+            // sent, and nothing comes back.
+            HopKind::Linux { outcome } => match outcome.primary().sender_sees.errno {
+                Some(errno) => SenderSees::SendFails {
+                    errno: Some(errno),
+                    too_big: None,
+                },
+                None => SenderSees::Nothing,
             },
             HopKind::Stub { .. } => SenderSees::Nothing,
         },

@@ -42,3 +42,36 @@ fn an_echo_reply_is_as_large_as_the_request_and_leaves_in_fragments() {
         "{reply:#?}"
     );
 }
+
+#[test]
+fn a_ping_sent_again_after_a_packet_too_big_shows_the_error_for_the_first() {
+    // The router's way to the server is 1400; the 1500-byte echo request (IPv6: never
+    // fragmented by routers) gets "packet too big" from the router: `ping -c1` prints it,
+    // whatever the walk's next, smaller packet does.
+    let mut t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
+    t.nodes[1].host.interfaces[1].mtu = Some(1400);
+    t.nodes[2].host.interfaces[0].mtu = Some(1400);
+    let w = network::walk(&t, &query6(ping6(), "2001:db8:2::2", Some(1500)));
+    assert_eq!(w.outcome, network::Outcome::Works, "{w:#?}");
+    assert_eq!(
+        sender_sees(&w),
+        SenderSees::Error {
+            from: ip("2001:db8:1::1"),
+            l4: model::L4::Icmpv6 {
+                icmp_type: 2,
+                code: 0,
+                id: 0
+            },
+            mtu: Some(1400)
+        }
+    );
+}
+
+#[test]
+fn a_ping_to_itself_dropped_on_its_way_back_in_is_sent_and_gets_nothing() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p icmp -j DROP\nCOMMIT\n";
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    t.nodes[0].ruleset = iptables("client.rules", rules);
+    let w = network::walk(&t, &query(0, ping(), "10.0.1.2", None));
+    assert_eq!(sender_sees(&w), SenderSees::Nothing, "{w:#?}");
+}

@@ -625,6 +625,20 @@ fn kernel_walk_of<'k>(
         .find(|w| first_headers(w).is_some_and(|k| fragment_of(w, &k)))
 }
 
+/// Whether a packet's walk to its own host ended the same way in the kernel's last walk
+/// of it as in the engine's one walk (delivered, dropped or rejected by a rule, lost in
+/// routing).
+fn same_end(kernel: &KernelFate, engine: &engine::Fate) -> bool {
+    use engine::Fate;
+    matches!(
+        (kernel, engine),
+        (KernelFate::Delivered, Fate::Delivered { .. })
+            | (KernelFate::Dropped { .. }, Fate::Dropped)
+            | (KernelFate::Rejected { .. }, Fate::Rejected { .. })
+            | (KernelFate::Vanished { .. }, Fate::RoutingFailed { .. })
+    )
+}
+
 /// A divergence that is only the client's port, which the kernel chose and the walk
 /// could not know.
 fn only_the_client_port(d: &Divergence) -> bool {
@@ -688,15 +702,17 @@ fn hops_differ(
             }
             let name = &topo.nodes[hop.node].name;
             // A packet to the node's own address leaves by `lo` and comes back in: the
-            // kernel traces the way back in as a walk of its own.
-            let to_itself =
-                hop.arrived_on.is_none() && matches!(trace.fate, engine::Fate::Delivered { .. });
-            let iif = if to_itself {
-                Some("lo")
+            // kernel traces the way back in as a walk of its own, which ends it unless
+            // OUTPUT did.
+            let host = &topo.nodes[hop.node].host;
+            let to_itself = hop.arrived_on.is_none() && host.owner_of(hop.packet.dst).is_some();
+            let found = if to_itself {
+                kernel_walk_of(walks(hop.node), &hop.packet, Some("lo"))
+                    .or_else(|| kernel_walk_of(walks(hop.node), &hop.packet, None))
             } else {
-                hop.arrived_on.as_deref()
+                kernel_walk_of(walks(hop.node), &hop.packet, hop.arrived_on.as_deref())
             };
-            let Some(kernel) = kernel_walk_of(walks(hop.node), &hop.packet, iif) else {
+            let Some(kernel) = found else {
                 problems.push(format!(
                     "leg {li} ({:?}) hop {hi}: {name} never traced {} (walk: {:?})",
                     leg.role, hop.packet, trace.fate
@@ -704,8 +720,7 @@ fn hops_differ(
                 continue;
             };
             let divergences: Vec<Divergence> = if to_itself {
-                let delivered = kernel.fate == KernelFate::Delivered;
-                (!delivered)
+                (!same_end(&kernel.fate, &trace.fate))
                     .then(|| Divergence::Fate {
                         kernel: kernel.fate.clone(),
                         engine: trace.fate.clone(),
