@@ -167,8 +167,19 @@ pub(crate) fn error_from(state: &State<'_>, hop: &Hop, stop: &Stop) -> Option<Pa
         }
         (Stop::Neighbour { .. }, HopKind::Linux { .. }) => {
             // `ipv4_link_failure` / `ip6_link_failure`: host unreachable / address
-            // unreachable, from the address source selection gives the error.
-            let from = engine::route::icmp_error_source(&state.hosts[hop.node], &hop.packet)?;
+            // unreachable, from the address source selection gives the error. Resolution
+            // fails after POSTROUTING: the error is about the packet as it left, addressed
+            // to its (translated) source, and conntrack gives it back to the sender; a
+            // packet masqueraded to an address of this host gets its error from that address.
+            let host = &state.hosts[hop.node];
+            let left = hop.egress.as_ref().map_or(&hop.packet, |e| &e.packet);
+            let from = if host.owner_of(left.src).is_some() {
+                left.src
+            } else {
+                let mut about = left.clone();
+                about.iif.clone_from(&hop.packet.iif);
+                engine::route::icmp_error_source(host, &about)?
+            };
             let l4 = if hop.packet.is_ipv6() {
                 L4::Icmpv6 {
                     icmp_type: 1,

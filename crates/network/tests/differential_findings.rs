@@ -75,3 +75,25 @@ fn a_ping_to_itself_dropped_on_its_way_back_in_is_sent_and_gets_nothing() {
     let w = network::walk(&t, &query(0, ping(), "10.0.1.2", None));
     assert_eq!(sender_sees(&w), SenderSees::Nothing, "{w:#?}");
 }
+
+#[test]
+fn a_masqueraded_packet_whose_neighbour_fails_gets_its_error_from_the_masquerading_address() {
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n";
+    let t = three(rules, BACK, 1500);
+    let w = network::walk(&t, &query(0, syn(80), "10.0.2.200", None));
+    // The SYN leaves the router as 10.0.2.1; nobody answers for 10.0.2.200; the host
+    // unreachable is about the masqueraded SYN, so it comes from 10.0.2.1 (measured).
+    assert_eq!(
+        sender_sees(&w),
+        SenderSees::Error {
+            from: ip("10.0.2.1"),
+            l4: model::L4::Icmp {
+                icmp_type: 3,
+                code: 1,
+                id: 0
+            },
+            mtu: None
+        },
+        "{w:#?}"
+    );
+}

@@ -155,7 +155,8 @@ fn shrunk_report(seed: u64, spec: &Spec, probe: &Probe, problems: &[String]) -> 
         format!("\nshrunk to:\n{}  {}", best.0.dump(), best.1.join("\n  "))
     };
     format!(
-        "seed {seed}: {}\n{}  {}{shrunk}",
+        "seed {seed}: {} (again: WB_PATH_SEED={seed} WB_PATH_CASES={PROBES_PER_NETWORK})\n{}  \
+         {}{shrunk}",
         probe.describe(),
         spec.dump(),
         problems.join("\n  ")
@@ -639,6 +640,24 @@ fn same_end(kernel: &KernelFate, engine: &engine::Fate) -> bool {
     )
 }
 
+/// An ICMP error this node sent about a packet it had masqueraded to its own address:
+/// the kernel addresses it to that address (the translated source) and conntrack gives it
+/// back to the sender in OUTPUT, after the trace saw it; the walk sends it to the sender
+/// at once.
+fn error_to_be_readdressed<'k>(
+    walks: &'k [KernelWalk],
+    leg: &network::Leg,
+    hop_index: usize,
+    p: &Packet,
+) -> Option<&'k KernelWalk> {
+    if !matches!(leg.role, LegRole::Error { .. }) || hop_index != 0 {
+        return None;
+    }
+    let mut to_itself = p.clone();
+    to_itself.dst = p.src;
+    kernel_walk_of(walks, &to_itself, None)
+}
+
 /// A divergence that is only the client's port, which the kernel chose and the walk
 /// could not know.
 fn only_the_client_port(d: &Divergence) -> bool {
@@ -711,11 +730,22 @@ fn hops_differ(
                     .or_else(|| kernel_walk_of(walks(hop.node), &hop.packet, None))
             } else {
                 kernel_walk_of(walks(hop.node), &hop.packet, hop.arrived_on.as_deref())
+                    .or_else(|| error_to_be_readdressed(walks(hop.node), leg, hi, &hop.packet))
+            };
+            let traced = || -> Vec<String> {
+                walks(hop.node)
+                    .iter()
+                    .map(|w| format!("{} len {} -> {:?}", w.packet, w.packet.len, w.fate))
+                    .collect()
             };
             let Some(kernel) = found else {
                 problems.push(format!(
-                    "leg {li} ({:?}) hop {hi}: {name} never traced {} (walk: {:?})",
-                    leg.role, hop.packet, trace.fate
+                    "leg {li} ({:?}) hop {hi}: {name} never traced {} (walk: {:?}); it \
+                     traced {:?}",
+                    leg.role,
+                    hop.packet,
+                    trace.fate,
+                    traced()
                 ));
                 continue;
             };
@@ -735,14 +765,14 @@ fn hops_differ(
                     .collect()
             };
             if !divergences.is_empty() {
-                let traced: Vec<String> = walks(hop.node)
-                    .iter()
-                    .map(|w| format!("{} len {} -> {:?}", w.packet, w.packet.len, w.fate))
-                    .collect();
                 problems.push(format!(
                     "leg {li} ({:?}) hop {hi} at {name}: {} — kernel {:?}, walk {:?}: \
-                     {divergences:?}; {name} traced {traced:?}",
-                    leg.role, hop.packet, kernel.fate, trace.fate
+                     {divergences:?}; {name} traced {:?}",
+                    leg.role,
+                    hop.packet,
+                    kernel.fate,
+                    trace.fate,
+                    traced()
                 ));
             }
         }
