@@ -156,12 +156,14 @@ fn of_stub(answers: &StubAnswers, request: &Packet) -> Answer {
 }
 
 /// The error the host of `hop` sends back about the packet it lost there, as a packet
-/// that host generates (`None`: it sends nothing, or it is the sender itself, whose
-/// socket learns the error without a packet).
+/// that host generates (`None`: it sends nothing, or its own path refused a packet it
+/// sent, whose socket learns the error without a packet). A neighbour the sender itself
+/// cannot resolve is reported by an ICMP error it sends to itself, through its own
+/// OUTPUT and INPUT.
 pub(crate) fn error_from(state: &State<'_>, hop: &Hop, stop: &Stop) -> Option<Packet> {
-    hop.arrived_on.as_ref()?;
     let packet = match (stop, &hop.kind) {
         (Stop::Kernel, HopKind::Linux { outcome }) => {
+            hop.arrived_on.as_ref()?;
             let trace = outcome.primary();
             response_packet(trace.sender_sees.response.as_ref()?, &trace.packet)?
         }

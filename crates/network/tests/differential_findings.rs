@@ -97,3 +97,48 @@ fn a_masqueraded_packet_whose_neighbour_fails_gets_its_error_from_the_masqueradi
         "{w:#?}"
     );
 }
+
+#[test]
+fn an_error_about_a_lost_answer_goes_to_the_host_that_answered_not_to_the_sender() {
+    // The client pings from a second address, 10.0.9.2, to which the router has no
+    // route: the server's reply is lost at the router, whose "network unreachable" goes
+    // to the server. The client sees nothing.
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    let mut q = query(0, ping(), "10.0.2.2", None);
+    q.packet.src = ip("10.0.9.2");
+    q.source_given = true;
+    t.nodes[0].host.interfaces[0]
+        .addrs
+        .push(model::host::IfAddr {
+            addr: ip("10.0.9.2"),
+            prefix_len: 24,
+            scope: model::host::Scope::Universe,
+            broadcast: None,
+            temporary: false,
+            secondary: false,
+        });
+    let w = network::walk(&t, &q);
+    assert!(
+        w.legs
+            .iter()
+            .any(|l| matches!(l.role, network::LegRole::Error { about: 1 })),
+        "{w:#?}"
+    );
+    assert_eq!(sender_sees(&w), SenderSees::Nothing, "{w:#?}");
+}
+
+#[test]
+fn the_senders_own_host_unreachable_passes_its_own_output_chain() {
+    // Nobody owns 10.0.1.9 on the client's link: its kernel reports host unreachable to
+    // itself, through OUTPUT, which drops it here: ping sees nothing (measured).
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p icmp --icmp-type destination-unreachable -j DROP\nCOMMIT\n";
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    let w = network::walk(&t, &query(0, ping(), "10.0.1.9", None));
+    assert!(
+        matches!(sender_sees(&w), SenderSees::Error { .. }),
+        "{w:#?}"
+    );
+    t.nodes[0].ruleset = iptables("client.rules", rules);
+    let w = network::walk(&t, &query(0, ping(), "10.0.1.9", None));
+    assert_eq!(sender_sees(&w), SenderSees::Nothing, "{w:#?}");
+}
