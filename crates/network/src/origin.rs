@@ -49,17 +49,41 @@ pub fn choose(host: &Host, packet: &Packet) -> SourceChoice {
             from_route: true,
         };
     }
-    let same_family = |a: &IpAddr| a.is_ipv4() == packet.dst.is_ipv4();
-    let addr = host.interface(&oif).and_then(|i| {
+    let usable = |i: &model::host::Interface| -> Vec<IpAddr> {
         i.addrs
             .iter()
-            .filter(|a| same_family(&a.addr) && !a.secondary)
-            .find(|a| a.scope == Scope::Universe)
+            .filter(|a| a.addr.is_ipv4() == packet.dst.is_ipv4() && !a.secondary)
+            .filter(|a| a.scope == Scope::Universe)
             .map(|a| a.addr)
-    });
+            .collect()
+    };
+    // The way out's own address first; without one, an address of another interface:
+    // IPv4 the first in device order (`inet_select_addr`), IPv6 the longest match with
+    // the destination (`ipv6_dev_get_saddr`, RFC 6724 rule 8), measured with a transit
+    // link that has link-local addresses only.
+    let addr = host
+        .interface(&oif)
+        .and_then(|i| usable(i).first().copied())
+        .or_else(|| {
+            let all = host.interfaces.iter().flat_map(usable);
+            if packet.dst.is_ipv4() {
+                all.into_iter().next()
+            } else {
+                all.max_by_key(|a| common_prefix(*a, packet.dst))
+            }
+        });
     SourceChoice {
         addr,
         oif: Some(oif),
         from_route: false,
+    }
+}
+
+/// The number of leading bits `a` and `b` share.
+fn common_prefix(a: IpAddr, b: IpAddr) -> u32 {
+    match (a, b) {
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a) ^ u128::from(b)).leading_zeros(),
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a) ^ u32::from(b)).leading_zeros(),
+        _ => 0,
     }
 }

@@ -142,3 +142,25 @@ fn the_senders_own_host_unreachable_passes_its_own_output_chain() {
     let w = network::walk(&t, &query(0, ping(), "10.0.1.9", None));
     assert_eq!(sender_sees(&w), SenderSees::Nothing, "{w:#?}");
 }
+
+#[test]
+fn an_ipv6_sender_whose_way_out_has_only_a_link_local_address_sends_from_another_interface() {
+    // The client's link to the router carries link-local addresses only; its global
+    // address is on a second interface. The kernel sends from that global address.
+    let mut t = three_v6(&[("::/0", Some("fe80::1"), "eth0")]);
+    let client = &mut t.nodes[0].host;
+    client.interfaces[0]
+        .addrs
+        .retain(|a| a.addr == ip("fe80::2"));
+    let mut lan = client.interfaces[0].clone();
+    lan.name = "eth1".into();
+    lan.addrs[0].addr = ip("2001:db8:9::2");
+    lan.addrs[0].scope = model::host::Scope::Universe;
+    client.interfaces.push(lan);
+    let w = network::walk(&t, &query6(ping6(), "2001:db8:2::2", None));
+    assert_eq!(
+        w.source.as_ref().and_then(|s| s.addr),
+        Some(ip("2001:db8:9::2")),
+        "{w:#?}"
+    );
+}
