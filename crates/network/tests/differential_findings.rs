@@ -164,3 +164,34 @@ fn an_ipv6_sender_whose_way_out_has_only_a_link_local_address_sends_from_another
         "{w:#?}"
     );
 }
+
+#[test]
+fn a_routing_loop_ends_in_time_exceeded_back_to_the_sender() {
+    // The router sends 10.0.9.0/24 to the server, which (forwarding) sends it back: the
+    // TTL of 64 runs out at the 64th forwarding hop, which answers "time exceeded".
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    t.nodes[1]
+        .host
+        .routes
+        .push(route("10.0.9.0/24", Some("10.0.2.2"), "eth1", "static"));
+    for k in ["net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"] {
+        t.nodes[2].host.sysctls.0.insert(k.into(), "1".into());
+    }
+    let w = network::walk(&t, &query(0, ping(), "10.0.9.1", None));
+    assert_eq!(
+        w.legs[0].hops.len(),
+        65,
+        "the sender and 64 forwarding hops"
+    );
+    assert!(
+        matches!(
+            sender_sees(&w),
+            SenderSees::Error {
+                l4: model::L4::Icmp { icmp_type: 11, .. },
+                ..
+            }
+        ),
+        "{:?}",
+        sender_sees(&w)
+    );
+}
