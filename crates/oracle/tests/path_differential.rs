@@ -609,10 +609,17 @@ fn kernel_walk_of<'k>(
     p: &Packet,
     iif: Option<&str>,
 ) -> Option<&'k KernelWalk> {
-    let (first, h) = walks
+    // In a routing loop a node sees the packet again and again: the TTL tells which time.
+    let candidates: Vec<(&KernelWalk, Headers)> = walks
         .iter()
         .filter_map(|w| first_headers(w).map(|h| (w, h)))
-        .find(|(w, h)| same_packet(h, w, p, iif))?;
+        .filter(|(w, h)| same_packet(h, w, p, iif))
+        .collect();
+    let (first, h) = candidates
+        .iter()
+        .find(|(_, h)| h.ttl == p.ttl)
+        .or(candidates.first())
+        .copied()?;
     if h.len >= p.len || p.is_ipv6() {
         return Some(first);
     }
