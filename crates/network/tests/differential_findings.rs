@@ -195,3 +195,26 @@ fn a_routing_loop_ends_in_time_exceeded_back_to_the_sender() {
         sender_sees(&w)
     );
 }
+
+#[test]
+fn an_icmp_error_never_runs_the_nat_chains() {
+    // The router has no route to 10.99.0.1 and answers "network unreachable"; its nat
+    // OUTPUT chain would send ICMP elsewhere, but an ICMP error is only translated by the
+    // binding of the flow it quotes (kernel: `nf_nat_ipv4_fn`), so it reaches the client.
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A OUTPUT -p icmp -j DNAT --to-destination 10.0.2.2\nCOMMIT\n";
+    let t = three(rules, BACK, 1500);
+    let w = network::walk(&t, &query(0, ping(), "10.99.0.1", None));
+    assert_eq!(
+        sender_sees(&w),
+        SenderSees::Error {
+            from: ip("10.0.1.1"),
+            l4: model::L4::Icmp {
+                icmp_type: 3,
+                code: 0,
+                id: 0
+            },
+            mtu: None
+        },
+        "{w:#?}"
+    );
+}

@@ -488,8 +488,13 @@ fn nat_core(
         Manip::Src => conn.src_nat_done,
         Manip::Dst => conn.dst_nat_done,
     };
-    let first =
-        matches!(conn.state, CtState::New | CtState::Related) && !conn.reply_dir && !initialized;
+    // An ICMP error RELATED to a flow is only translated back by that flow's binding
+    // (`nf_nat_ipv4_fn` / `nf_nat_ipv6_fn` return after `nf_nat_icmp_reply_translation`):
+    // it never runs the nat chains.
+    let icmp_error = reject::is_icmp_error(&w.packet);
+    let first = (conn.state == CtState::New || (conn.state == CtState::Related && !icmp_error))
+        && !conn.reply_dir
+        && !initialized;
     if !first {
         skip_nat_chains(w, hook, chains);
         apply_binding(w, hook, manip);
