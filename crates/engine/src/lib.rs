@@ -37,9 +37,9 @@ pub mod reject {
     pub use crate::linux::reject::{is_icmp_error, response};
 }
 
-/// Addresses the kernel picks for the packets it sends itself.
+/// Addresses the kernel picks for the packets it sends itself, and its routing decisions.
 pub mod route {
-    pub use crate::linux::route::{icmp_error_source, route_local};
+    pub use crate::linux::route::{icmp_error_source, route_local, route_received};
 }
 
 /// What the sender of a packet observes.

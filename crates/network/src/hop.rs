@@ -166,7 +166,7 @@ pub(crate) fn leave(
     let iface = host.interface(oif);
     let mtu = iface.and_then(|i| i.mtu);
     let fragmented = mtu.is_some_and(|m| u32::from(packet.len) > m);
-    let resolution = neighbour::resolve(topology, &state.hosts, node, oif, next_hop);
+    let resolution = neighbour::resolve(topology, &state.hosts, node, oif, next_hop, packet.src);
     hop.egress = Some(Egress {
         oif: oif.to_string(),
         next_hop,

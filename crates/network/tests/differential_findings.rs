@@ -218,3 +218,38 @@ fn an_icmp_error_never_runs_the_nat_chains() {
         "{w:#?}"
     );
 }
+
+#[test]
+fn an_arp_request_from_a_source_the_target_rp_filter_refuses_gets_no_answer() {
+    // The client sends from a second address, 10.0.9.2, to the router, which has no
+    // route back to it and rp_filter 2: the router does not answer the client's ARP, so
+    // the client's own resolution fails (measured: "Destination Host Unreachable" from
+    // 10.0.9.2 after about 3 s, and the router never sees the packet).
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    t.nodes[1]
+        .host
+        .sysctls
+        .0
+        .insert("net.ipv4.conf.all.rp_filter".into(), "2".into());
+    let second = model::host::IfAddr {
+        addr: ip("10.0.9.2"),
+        prefix_len: 24,
+        scope: model::host::Scope::Universe,
+        broadcast: None,
+        temporary: false,
+        secondary: false,
+    };
+    t.nodes[0].host.interfaces[0].addrs.push(second);
+    let mut q = query(0, ping(), "10.0.1.1", None);
+    q.packet.src = ip("10.0.9.2");
+    q.source_given = true;
+    let w = network::walk(&t, &q);
+    assert_eq!(
+        w.legs[0].end,
+        network::LegEnd::Stopped(network::Stop::Neighbour {
+            next_hop: ip("10.0.1.1")
+        }),
+        "{w:#?}"
+    );
+    assert!(matches!(sender_sees(&w), SenderSees::Error { from, .. } if from == ip("10.0.9.2")));
+}
