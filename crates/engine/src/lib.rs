@@ -94,6 +94,20 @@ pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Optio
     simulate_prepared(&Prepared::new(ruleset), host, packet, options)
 }
 
+/// Simulates `answer`, the RST or ICMP error `host` sends back about `about` (a packet it
+/// received) when a REJECT refused it: attached to `about`'s connection, RELATED, before
+/// it is sent (`nf_ct_attach`), where a packet `host` sends on its own would be looked up.
+pub fn simulate_reject_answer(
+    prepared: &Prepared<'_>,
+    host: &Host,
+    answer: &Packet,
+    about: &Packet,
+    options: &Options,
+) -> Outcome {
+    let path = linux::path::RejectAnswer { prepared, about };
+    explore(&path, host, answer, options)
+}
+
 /// Simulates `packet` against a ruleset prepared once with [`Prepared::new`]: for many
 /// packets through one ruleset (benchmarks, the fix search). Every branch of Unknown
 /// outcomes, depth first, the "matches" branch first.

@@ -202,6 +202,18 @@ pub(crate) fn error_from(state: &State<'_>, hop: &Hop, stop: &Stop) -> Option<Pa
     Some(packet)
 }
 
+/// The packet a REJECT at `hop` refused, when `error` is the TCP reset it sent about it:
+/// the kernel attaches the reset to that packet's connection (`nf_ct_attach`), RELATED
+/// (measured), where a packet the host sent on its own would be looked up.
+pub(crate) fn reset_of(hop: &Hop, error: &Packet) -> Option<Packet> {
+    let HopKind::Linux { outcome } = &hop.kind else {
+        return None;
+    };
+    let rejected = matches!(outcome.primary().fate, Fate::Rejected { .. });
+    let reset = matches!(error.l4, L4::Tcp { flags, .. } if flags.contains(TcpFlags::RST));
+    (rejected && reset).then(|| hop.packet.clone())
+}
+
 /// The packet `response` is, sent back about `about` (the packet as the answering hook
 /// saw it).
 fn response_packet(response: &Response, about: &Packet) -> Option<Packet> {

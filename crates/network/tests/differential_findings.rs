@@ -253,3 +253,21 @@ fn an_arp_request_from_a_source_the_target_rp_filter_refuses_gets_no_answer() {
     );
     assert!(matches!(sender_sees(&w), SenderSees::Error { from, .. } if from == ip("10.0.9.2")));
 }
+
+#[test]
+fn a_reject_reset_is_related_to_the_connection_it_refuses() {
+    // The server refuses 443 with a reset and drops INVALID packets it sends: the reset is
+    // attached to the refused SYN's connection (RELATED, measured), so it gets out.
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 443 -j REJECT --reject-with tcp-reset\n-A OUTPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n";
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    t.nodes[2].ruleset = iptables("server.rules", rules);
+    let w = network::walk(&t, &query(0, syn(443), "10.0.2.2", None));
+    assert!(
+        matches!(
+            sender_sees(&w),
+            SenderSees::Error { l4: model::L4::Tcp { .. }, from, .. } if from == ip("10.0.2.2")
+        ),
+        "{:?}",
+        sender_sees(&w)
+    );
+}

@@ -49,6 +49,35 @@ impl PacketPath for Prepared<'_> {
     }
 }
 
+/// A packet a host sends itself about `about`, a packet it received and a REJECT refused:
+/// `nf_ct_attach` gives it `about`'s connection, RELATED in the reply direction, before it
+/// is sent, so conntrack does not look it up and the nat chains do not run for it.
+pub(crate) struct RejectAnswer<'a> {
+    pub prepared: &'a Prepared<'a>,
+    pub about: &'a Packet,
+}
+
+impl PacketPath for RejectAnswer<'_> {
+    fn walk(
+        &self,
+        host: &Host,
+        packet: &Packet,
+        options: &Options,
+        decisions: &mut Decisions<'_>,
+    ) -> Trace {
+        let taken = std::mem::replace(decisions, Decisions::new(&[]));
+        let mut w = Walk::new(self.prepared, host, packet, options, taken);
+        let mut conn = conntrack::new_conn(self.about, CtState::Related, 0, None);
+        conn.reply_dir = true;
+        (conn.src_nat_done, conn.dst_nat_done) = (true, true);
+        w.nfct = Nfct::Tracked(conn);
+        let end = local(&mut w);
+        let (trace, taken) = finish(w, end);
+        *decisions = taken;
+        trace
+    }
+}
+
 /// The path of a packet received on `packet.iif`.
 fn received(w: &mut Walk<'_, '_>) -> End {
     bridge_warning(w);
