@@ -271,3 +271,18 @@ fn a_reject_reset_is_related_to_the_connection_it_refuses() {
         sender_sees(&w)
     );
 }
+
+#[test]
+fn a_ping_to_itself_through_a_stateful_input_chain_is_answered() {
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p icmp --icmp-type echo-request -j ACCEPT\nCOMMIT\n";
+    let mut t = three(ROUTER_OPEN, BACK, 1500);
+    t.nodes[0].ruleset = iptables("client.rules", rules);
+    let w = network::walk(&t, &query(0, ping(), "10.0.1.2", None));
+    assert_eq!(
+        sender_sees(&w),
+        SenderSees::Answer {
+            from: ip("10.0.1.2")
+        },
+        "{w:#?}"
+    );
+}
