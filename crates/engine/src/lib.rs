@@ -37,9 +37,9 @@ pub mod reject {
     pub use crate::linux::reject::{is_icmp_error, response};
 }
 
-/// Addresses the kernel picks for the packets it sends itself.
+/// Addresses the kernel picks for the packets it sends itself, and its routing decisions.
 pub mod route {
-    pub use crate::linux::route::{icmp_error_source, route_local};
+    pub use crate::linux::route::{icmp_error_source, route_local, route_received};
 }
 
 /// What the sender of a packet observes.
@@ -99,6 +99,20 @@ impl Default for Options {
 /// first; see [`simulate_prepared`]).
 pub fn simulate(ruleset: &Ruleset, host: &Host, packet: &Packet, options: &Options) -> Outcome {
     simulate_prepared(&Prepared::new(ruleset), host, packet, options)
+}
+
+/// Simulates `answer`, the RST or ICMP error `host` sends back about `about` (a packet it
+/// received) when a REJECT refused it: attached to `about`'s connection, RELATED, before
+/// it is sent (`nf_ct_attach`), where a packet `host` sends on its own would be looked up.
+pub fn simulate_reject_answer(
+    prepared: &Prepared<'_>,
+    host: &Host,
+    answer: &Packet,
+    about: &Packet,
+    options: &Options,
+) -> Outcome {
+    let path = linux::path::RejectAnswer { prepared, about };
+    explore(&path, host, answer, options)
 }
 
 /// Simulates `packet` against a ruleset prepared once with [`Prepared::new`]: for many

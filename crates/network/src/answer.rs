@@ -52,9 +52,10 @@ pub(crate) fn of_destination(topology: &Topology, state: &State<'_>, hop: &Hop) 
                     reply.iif = None;
                     reply.oif = None;
                     if matches!(reply.l4, L4::Icmp { .. } | L4::Icmpv6 { .. }) {
-                        // An echo reply carries the request's payload back, from the
-                        // kernel's ICMP socket, which never sets DF (fragmented if need be).
-                        reply.len = trace.final_packet.len;
+                        // An echo reply carries the request's data back, without DF (the
+                        // kernel's ICMP socket does no path-MTU discovery): too large for
+                        // a link, it leaves in fragments.
+                        reply.len = hop.packet.len;
                         reply.dont_fragment = false;
                     }
                     Answer::Reply(reply)
@@ -161,19 +162,32 @@ fn of_stub(answers: &StubAnswers, request: &Packet) -> Answer {
 }
 
 /// The error the host of `hop` sends back about the packet it lost there, as a packet
-/// that host generates (`None`: it sends nothing, or it is the sender itself, whose
-/// socket learns the error without a packet).
+/// that host generates (`None`: it sends nothing, or its own path refused a packet it
+/// sent, whose socket learns the error without a packet). A neighbour the sender itself
+/// cannot resolve is reported by an ICMP error it sends to itself, through its own
+/// OUTPUT and INPUT.
 pub(crate) fn error_from(state: &State<'_>, hop: &Hop, stop: &Stop) -> Option<Packet> {
-    hop.arrived_on.as_ref()?;
     let packet = match (stop, &hop.kind) {
         (Stop::Kernel, HopKind::Linux { outcome }) => {
+            hop.arrived_on.as_ref()?;
             let trace = outcome.primary();
             response_packet(trace.sender_sees.response.as_ref()?, &trace.packet)?
         }
         (Stop::Neighbour { .. }, HopKind::Linux { .. }) => {
             // `ipv4_link_failure` / `ip6_link_failure`: host unreachable / address
-            // unreachable, from the address source selection gives the error.
-            let from = engine::route::icmp_error_source(&state.hosts[hop.node], &hop.packet)?;
+            // unreachable, from the address source selection gives the error. Resolution
+            // fails after POSTROUTING: the error is about the packet as it left, addressed
+            // to its (translated) source, and conntrack gives it back to the sender; a
+            // packet masqueraded to an address of this host gets its error from that address.
+            let host = &state.hosts[hop.node];
+            let left = hop.egress.as_ref().map_or(&hop.packet, |e| &e.packet);
+            let from = if host.owner_of(left.src).is_some() {
+                left.src
+            } else {
+                let mut about = left.clone();
+                about.iif.clone_from(&hop.packet.iif);
+                engine::route::icmp_error_source(host, &about)?
+            };
             let l4 = if hop.packet.is_ipv6() {
                 L4::Icmpv6 {
                     icmp_type: 1,
@@ -208,6 +222,18 @@ pub(crate) fn error_from(state: &State<'_>, hop: &Hop, stop: &Stop) -> Option<Pa
         },
         ..packet
     })
+}
+
+/// The packet a REJECT at `hop` refused, when `error` is the TCP reset it sent about it:
+/// the kernel attaches the reset to that packet's connection (`nf_ct_attach`), RELATED
+/// (measured), where a packet the host sent on its own would be looked up.
+pub(crate) fn reset_of(hop: &Hop, error: &Packet) -> Option<Packet> {
+    let HopKind::Linux { outcome } = &hop.kind else {
+        return None;
+    };
+    let rejected = matches!(outcome.primary().fate, Fate::Rejected { .. });
+    let reset = matches!(error.l4, L4::Tcp { flags, .. } if flags.contains(TcpFlags::RST));
+    (rejected && reset).then(|| hop.packet.clone())
 }
 
 /// The packet `response` is, sent back about `about` (the packet as the answering hook

@@ -81,15 +81,18 @@ pub(crate) enum Next {
 }
 
 /// The hop of `packet` at `node`.
+/// `reset_of`: the packet a REJECT refused at `node`, which `packet` (its TCP reset)
+/// answers.
 pub(crate) fn cross(
     topology: &Topology,
     state: &mut State<'_>,
     node: usize,
     packet: &Packet,
     options: &Options,
+    reset_of: Option<&Packet>,
 ) -> (Hop, Next) {
     match &topology.nodes[node].kind {
-        NodeKind::Linux => linux(topology, state, node, packet, options),
+        NodeKind::Linux => linux(topology, state, node, packet, options, reset_of),
         NodeKind::Stub(_) => stub::cross(topology, state, node, packet),
     }
 }
@@ -100,9 +103,13 @@ fn linux(
     node: usize,
     packet: &Packet,
     options: &Options,
+    reset_of: Option<&Packet>,
 ) -> (Hop, Next) {
-    let outcome =
-        engine::simulate_prepared(&state.prepared[node], &state.hosts[node], packet, options);
+    let (prepared, host) = (&state.prepared[node], &state.hosts[node]);
+    let outcome = match reset_of {
+        Some(about) => engine::simulate_reject_answer(prepared, host, packet, about, options),
+        None => engine::simulate_prepared(prepared, host, packet, options),
+    };
     let decided = outcome.decided_fate().is_some();
     let conntrack = state.hosts[node].conntrack.clone();
     if decided {
@@ -173,7 +180,7 @@ pub(crate) fn leave(
     let host = &state.hosts[node];
     let iface = host.interface(oif);
     let mtu = iface.and_then(|i| i.mtu);
-    let resolution = neighbour::resolve(topology, &state.hosts, node, oif, next_hop);
+    let resolution = neighbour::resolve(topology, &state.hosts, node, oif, next_hop, packet.src);
     let too_big = mtu.is_some_and(|m| u32::from(packet.len) > m);
     let mut packet = packet.clone();
     if too_big && hop.arrived_on.is_none() {

@@ -244,7 +244,9 @@ impl Exchange<'_, '_> {
             LegEnd::Stopped(stop) => {
                 let hop = &there.hops[last];
                 if let Some(error) = answer::error_from(self.state, hop, stop) {
-                    self.leg(hop.node, error, LegRole::Error { about: there_at });
+                    let reset_of = answer::reset_of(hop, &error);
+                    let role = LegRole::Error { about: there_at };
+                    self.leg_from(hop.node, error, role, reset_of);
                 }
                 return Outcome::Fails {
                     leg: there_at,
@@ -324,13 +326,14 @@ impl Exchange<'_, '_> {
                 if !matches!(stop, Stop::NotForSender { .. } | Stop::ArrivedElsewhere) =>
             {
                 let hop = &back.hops[back_last];
-                answer::error_from(self.state, hop, stop).map(|e| (hop.node, e))
+                answer::error_from(self.state, hop, stop)
+                    .map(|e| (hop.node, answer::reset_of(hop, &e), e))
             }
             _ => None,
         };
         self.legs[back_at] = back;
-        if let Some((node, error)) = error {
-            self.leg(node, error, LegRole::Error { about: back_at });
+        if let Some((node, reset_of, error)) = error {
+            self.leg_from(node, error, LegRole::Error { about: back_at }, reset_of);
             return outcome;
         }
         outcome
@@ -338,18 +341,32 @@ impl Exchange<'_, '_> {
 
     /// Walks `packet` from `node` (which generates it) until it ends; the leg is kept.
     fn leg(&mut self, node: usize, packet: Packet, role: LegRole) -> Leg {
+        self.leg_from(node, packet, role, None)
+    }
+
+    /// [`Self::leg`] of a TCP reset a REJECT at `node` sent about `reset_of`.
+    fn leg_from(
+        &mut self,
+        node: usize,
+        packet: Packet,
+        role: LegRole,
+        reset_of: Option<Packet>,
+    ) -> Leg {
         let mut hops = Vec::new();
         let (mut node, mut packet) = (node, packet);
         let end = loop {
             if hops.len() >= MAX_HOPS {
                 break LegEnd::Looped;
             }
+            // Only the rejecting host itself sends the reset attached.
+            let attached = reset_of.as_ref().filter(|_| hops.is_empty());
             let (hop, next) = hop::cross(
                 self.topology,
                 self.state,
                 node,
                 &packet,
                 &self.query.options,
+                attached,
             );
             hops.push(hop);
             match next {

@@ -34,9 +34,10 @@ use engine::Options;
 use model::topology::Topology;
 use model::Packet;
 
-/// Hops followed before a walk is called a loop (a TTL of 64 ends one on Linux hosts;
-/// stubs decrement too).
-pub const MAX_HOPS: usize = 64;
+/// Hops followed before a walk is called a loop. Every router decrements the TTL (stubs
+/// too), so a loop ends where it runs out, in "time exceeded", within 256 hops of any
+/// TTL: the sender's hop and one per router (a TTL of 64 runs out at the 64th router).
+pub const MAX_HOPS: usize = 256;
 
 /// What to send, from where.
 #[derive(Debug, Clone)]

@@ -3,7 +3,8 @@
 //!
 //! - IPv4: a Linux host answers ARP for any of its own addresses on whichever interface
 //!   the request arrives, `lo`'s included (`arp_ignore` 0, the default); with `arp_ignore` 1 or more only
-//!   for an address of the receiving interface.
+//!   for an address of the receiving interface; and only when the request routes in from
+//!   its sender's address (`rp_filter` applies).
 //! - IPv6: neighbour discovery answers only for an address of the receiving interface
 //!   (`ndisc_recv_ns` looks the target up on that device).
 //!
@@ -12,9 +13,11 @@
 //! sender's own neighbour table decides (`FAILED`/`INCOMPLETE`: fails; resolved: a host
 //! not given answers), and without an entry the walk cannot say.
 
+use engine::RouteKind;
 use model::host::Neighbour;
+use model::packet::IpProto;
 use model::topology::{NodeKind, Topology};
-use model::Host;
+use model::{Host, Packet, L4};
 use std::net::IpAddr;
 
 /// How the next hop resolved.
@@ -47,14 +50,15 @@ pub enum Resolution {
     NoLink,
 }
 
-/// Who answers for `next_hop` when `node` sends out of `oif`, with `hosts` the nodes'
-/// current state.
+/// Who answers for `next_hop` when `node` sends a packet from `src` out of `oif`, with
+/// `hosts` the nodes' current state.
 pub fn resolve(
     topology: &Topology,
     hosts: &[Host],
     node: usize,
     oif: &str,
     next_hop: IpAddr,
+    src: IpAddr,
 ) -> Resolution {
     let entry = hosts[node]
         .neighbours
@@ -65,9 +69,10 @@ pub fn resolve(
         return Resolution::NoLink;
     };
     let link = &topology.links[link];
+    let asker = arp_sender(&hosts[node], oif, next_hop, src);
     let answering = link.ends.iter().find(|end| {
         !(end.node == node && end.iface == oif)
-            && answers_for(topology, hosts, end.node, &end.iface, next_hop)
+            && answers_for(topology, hosts, end.node, &end.iface, next_hop, asker)
     });
     if let Some(end) = answering {
         return Resolution::Node {
@@ -83,15 +88,54 @@ pub fn resolve(
     }
 }
 
-/// Whether `node` answers ARP / neighbour solicitation for `addr` arriving on `iface`.
+/// The sender address of an ARP request `host` sends out of `oif` for `target`
+/// (`arp_solicit` with `arp_announce` 0): the packet's source when it is the host's own,
+/// else the host's address on `oif` (one of the target's subnet first).
+fn arp_sender(host: &Host, oif: &str, target: IpAddr, src: IpAddr) -> Option<IpAddr> {
+    if !target.is_ipv4() {
+        return None;
+    }
+    if host.owner_of(src).is_some() {
+        return Some(src);
+    }
+    let addrs: Vec<&model::host::IfAddr> = host
+        .interface(oif)?
+        .addrs
+        .iter()
+        .filter(|a| a.addr.is_ipv4())
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.network().contains(&target))
+        .or(addrs.first())
+        .map(|a| a.addr)
+}
+
+/// Whether `node` answers ARP / neighbour solicitation for `addr` arriving on `iface`
+/// (for ARP, from `asker`).
 fn answers_for(
     topology: &Topology,
     hosts: &[Host],
     node: usize,
     iface: &str,
     addr: IpAddr,
+    asker: Option<IpAddr>,
 ) -> bool {
     let host = &hosts[node];
+    if let Some(sip) = asker.filter(|_| host.known.routes) {
+        // `arp_process` answers only when the request routes in (`ip_route_input` of
+        // the target from the sender's address): a sender `rp_filter` refuses gets no
+        // answer (measured: the packet never arrives, its sender reports host
+        // unreachable).
+        let mut request = Packet::new(sip, addr, L4::Other(IpProto::from_number(0)));
+        request.iif = Some(iface.to_string());
+        if matches!(
+            engine::route::route_received(host, &request).kind,
+            RouteKind::Failed(_)
+        ) {
+            return false;
+        }
+    }
     let on = |name: &str| {
         host.interface(name)
             .is_some_and(|i| i.addrs.iter().any(|a| a.addr == addr))

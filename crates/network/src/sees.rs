@@ -52,6 +52,18 @@ pub enum SenderSees {
 /// What the sender of `walked` sees, for the first packet it sent (a later packet, sent
 /// again after path-MTU discovery, is what [`PathWalk::outcome`] is about).
 pub fn sender_sees(walked: &PathWalk) -> SenderSees {
+    // Sent again after path-MTU discovery: the first packet was lost on its way there,
+    // and what came back for it is what the sender saw of it (`ping -c1` prints the
+    // "packet too big" / "fragmentation needed").
+    if walked
+        .legs
+        .iter()
+        .skip(1)
+        .any(|l| l.role == LegRole::Request)
+    {
+        let hop = walked.legs[0].hops.len().saturating_sub(1);
+        return failed(walked, 0, hop);
+    }
     match walked.outcome {
         Outcome::Works => SenderSees::Answer {
             from: answer_source(walked).unwrap_or(unspecified(walked)),
@@ -67,13 +79,20 @@ pub fn sender_sees(walked: &PathWalk) -> SenderSees {
 
 fn failed(walked: &PathWalk, leg: usize, hop: usize) -> SenderSees {
     let failing = &walked.legs[leg];
+    let sender = walked
+        .legs
+        .first()
+        .and_then(|l| l.hops.first())
+        .map(|h| h.node);
     if let Some(error) = walked
         .legs
         .iter()
         .rev()
         .find(|l| l.role == LegRole::Error { about: leg })
     {
-        if error.end == LegEnd::Arrived {
+        // An error about a lost answer goes to the host that answered, not the sender.
+        let at_sender = error.hops.last().map(|h| h.node) == sender;
+        if error.end == LegEnd::Arrived && at_sender {
             let first = &error.hops[0];
             let mtu = failing.hops.get(hop).and_then(|h| match &h.kind {
                 HopKind::Linux { outcome } => match outcome.primary().cause {
@@ -102,31 +121,16 @@ fn failed(walked: &PathWalk, leg: usize, hop: usize) -> SenderSees {
             errno: None,
             too_big: Some(*mtu),
         },
-        LegEnd::Stopped(Stop::Neighbour { .. }) if local => {
-            let h = &failing.hops[0];
-            let l4 = if h.packet.is_ipv6() {
-                L4::Icmpv6 {
-                    icmp_type: 1,
-                    code: 3,
-                    id: 0,
-                }
-            } else {
-                L4::Icmp {
-                    icmp_type: 3,
-                    code: 1,
-                    id: 0,
-                }
-            };
-            SenderSees::Error {
-                from: h.packet.src,
-                l4,
-                mtu: None,
-            }
-        }
         LegEnd::Stopped(Stop::Kernel) if local => match &failing.hops[0].kind {
-            HopKind::Linux { outcome } => SenderSees::SendFails {
-                errno: outcome.primary().sender_sees.errno,
-                too_big: None,
+            // A send the host's own path refused (its OUTPUT chain, its routing) fails
+            // with an errno; one to itself lost on the way back in (its INPUT chain) was
+            // sent, and nothing comes back.
+            HopKind::Linux { outcome } => match outcome.primary().sender_sees.errno {
+                Some(errno) => SenderSees::SendFails {
+                    errno: Some(errno),
+                    too_big: None,
+                },
+                None => SenderSees::Nothing,
             },
             HopKind::Stub { .. } => SenderSees::Nothing,
         },

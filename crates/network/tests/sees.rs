@@ -74,11 +74,13 @@ fn a_closed_port_is_refused_by_the_server() {
 
 #[test]
 fn a_big_ping_sees_fragmentation_needed_with_the_mtu_first() {
+    // Both ends of the router-server link are 1400 (were they to differ, the server's
+    // full-size reply would be dropped by the router's smaller interface).
     let t = three("", BACK, 1400);
-
     let q = query(0, ping(), "10.0.2.2", Some(1500));
     let w = network::walk(&t, &q);
-    // The first echo request gets the error; the walk's outcome is about the next one.
+    // The first echo request gets the error; the walk's outcome is about the next one
+    // (sent in fragments, answered by a reply of its size, in fragments too).
     assert_eq!(w.outcome, network::Outcome::Works);
     assert_eq!(w.path_mtu, Some(1400));
 }

@@ -37,6 +37,7 @@ pub mod kube;
 #[cfg(target_os = "linux")]
 pub mod lab;
 pub mod nft;
+pub mod random_topology;
 pub mod reply_blocks;
 pub mod topology;
 

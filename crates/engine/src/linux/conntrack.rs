@@ -396,18 +396,22 @@ fn same_tuple(proto: IpProto, t: &CtTuple, p: &CtTuple) -> bool {
 pub fn lookup(table: &[CtEntry], packet: &Packet, zone: u16) -> Option<(usize, bool)> {
     let proto = packet.proto();
     let t = tuple_of(packet);
-    table.iter().enumerate().find_map(|(i, e)| {
-        if e.proto != proto || e.zone != zone {
-            return None;
-        }
-        if same_tuple(proto, &e.orig, &t) {
-            Some((i, false))
-        } else if same_tuple(proto, &e.reply, &t) {
-            Some((i, true))
-        } else {
-            None
-        }
-    })
+    let find = |same: &dyn Fn(&CtTuple, &CtTuple) -> bool| {
+        table.iter().enumerate().find_map(|(i, e)| {
+            if e.proto != proto || e.zone != zone {
+                None
+            } else if same(&e.orig, &t) {
+                Some((i, false))
+            } else if same(&e.reply, &t) {
+                Some((i, true))
+            } else {
+                None
+            }
+        })
+    };
+    // The whole tuple first: an ICMP type tells the directions apart where the addresses
+    // do not (a host pinging itself: its echo reply is the reply direction).
+    find(&|a, b| a == b).or_else(|| find(&|a, b| same_tuple(proto, a, b)))
 }
 
 /// The state of a packet that belongs to entry `e` (`resolve_normal_ct`): ESTABLISHED in

@@ -49,6 +49,35 @@ impl PacketPath for Prepared<'_> {
     }
 }
 
+/// A packet a host sends itself about `about`, a packet it received and a REJECT refused:
+/// `nf_ct_attach` gives it `about`'s connection, RELATED in the reply direction, before it
+/// is sent, so conntrack does not look it up and the nat chains do not run for it.
+pub(crate) struct RejectAnswer<'a> {
+    pub prepared: &'a Prepared<'a>,
+    pub about: &'a Packet,
+}
+
+impl PacketPath for RejectAnswer<'_> {
+    fn walk(
+        &self,
+        host: &Host,
+        packet: &Packet,
+        options: &Options,
+        decisions: &mut Decisions<'_>,
+    ) -> Trace {
+        let taken = std::mem::replace(decisions, Decisions::new(&[]));
+        let mut w = Walk::new(self.prepared, host, packet, options, taken);
+        let mut conn = conntrack::new_conn(self.about, CtState::Related, 0, None);
+        conn.reply_dir = true;
+        (conn.src_nat_done, conn.dst_nat_done) = (true, true);
+        w.nfct = Nfct::Tracked(conn);
+        let end = local(&mut w);
+        let (trace, taken) = finish(w, end);
+        *decisions = taken;
+        trace
+    }
+}
+
 /// The path of a packet received on `packet.iif`.
 fn received(w: &mut Walk<'_, '_>) -> End {
     bridge_warning(w);
@@ -488,8 +517,13 @@ fn nat_core(
         Manip::Src => conn.src_nat_done,
         Manip::Dst => conn.dst_nat_done,
     };
-    let first =
-        matches!(conn.state, CtState::New | CtState::Related) && !conn.reply_dir && !initialized;
+    // An ICMP error RELATED to a flow is only translated back by that flow's binding
+    // (`nf_nat_ipv4_fn` / `nf_nat_ipv6_fn` return after `nf_nat_icmp_reply_translation`):
+    // it never runs the nat chains.
+    let icmp_error = reject::is_icmp_error(&w.packet);
+    let first = (conn.state == CtState::New || (conn.state == CtState::Related && !icmp_error))
+        && !conn.reply_dir
+        && !initialized;
     if !first {
         skip_nat_chains(w, hook, chains);
         apply_binding(w, hook, manip);

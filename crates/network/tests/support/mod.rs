@@ -128,3 +128,13 @@ pub const CLIENT_NO_ICMP: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0
 
 /// MSS clamping on a router's forwarded SYNs.
 pub const CLAMP: &str = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n";
+
+/// `node`'s `eth0` in a built topology.
+pub fn eth0(t: &mut Topology, node: usize) -> &mut model::host::Interface {
+    t.nodes[node]
+        .host
+        .interfaces
+        .iter_mut()
+        .find(|i| i.name == "eth0")
+        .expect("eth0")
+}
