@@ -276,6 +276,14 @@ fn compare(
             let ok = match &expected {
                 Expected::NoWalk => matching.is_empty(),
                 Expected::Undecided => false,
+                // A packet a host sends to itself: the kernel traces it out of `lo` and
+                // back in; the walk's one hop says where it ends.
+                Expected::Engine {
+                    fate: Fate::Delivered { .. },
+                    ..
+                } if hop.arrived_on.is_none() => matching.iter().any(|w| {
+                    w.packet.iif.as_deref() == Some("lo") && w.fate == KernelFate::Delivered
+                }),
                 Expected::Engine { .. } | Expected::Stub(_) => matching
                     .iter()
                     .any(|w| w.packet.iif == hop.arrived_on && fate_agrees(&expected, w)),
@@ -783,10 +791,12 @@ fn an_unanswered_neighbour_solicitation_at_the_router_gives_address_unreachable_
 #[test]
 fn a_prefix_of_the_clients_network_on_the_servers_link_keeps_the_reply_there() {
     let (n, [c, _, _]) = v6_through_a_router("eth0", &["2001:db8:2::2/64", "2001:db8:1::99/64"]);
+    // Long enough for the server's own neighbour discovery to give up (~3 s) and send
+    // itself the "address unreachable" the walk says it does.
     judge(
         "a_prefix_of_the_clients_network_on_the_servers_link_keeps_the_reply_there",
         n.build(),
-        ping_of(c, "2001:db8:2::2", 1),
+        ping_of(c, "2001:db8:2::2", 5),
         unchanged,
     );
 }
