@@ -104,20 +104,19 @@ fn main() {
         let topo = chain(routers);
         let server_addr = format!("10.0.{routers}.2");
         let query = Query {
-            from: 0,
-            packet: Packet::new(
-                "10.0.0.2".parse().unwrap(),
-                server_addr.parse().unwrap(),
-                L4::Tcp {
-                    sport: 40000,
-                    dport: 443,
-                    flags: TcpFlags::SYN,
-                },
-            ),
             bind: network::Bind::Address("10.0.0.2".parse().unwrap()),
-            dont_fragment: false,
-            size: None,
-            options: engine::Options::default(),
+            ..Query::new(
+                0,
+                Packet::new(
+                    "10.0.0.2".parse().unwrap(),
+                    server_addr.parse().unwrap(),
+                    L4::Tcp {
+                        sport: 40000,
+                        dport: 443,
+                        flags: TcpFlags::SYN,
+                    },
+                ),
+            )
         };
         let walked = network::walk(&topo, &query);
         assert_eq!(

@@ -251,12 +251,10 @@ fn query(topology: &Topology, a: &PathArgs) -> Result<Query, Error> {
         };
     }
     Ok(Query {
-        from: sender,
-        packet,
         bind,
         dont_fragment: a.dont_fragment,
         size: a.size,
-        options: Default::default(),
+        ..Query::new(sender, packet)
     })
 }
 

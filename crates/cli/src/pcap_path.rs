@@ -53,11 +53,8 @@ fn query(topology: &Topology, f: &Finding) -> Result<Query, NotPlaced> {
         _ => None,
     };
     Ok(Query {
-        from,
-        packet,
         bind: network::Bind::Address(src),
-        dont_fragment: false,
         size,
-        options: engine::Options::default(),
+        ..Query::new(from, packet)
     })
 }

@@ -63,6 +63,22 @@ pub struct Query {
     pub options: Options,
 }
 
+impl Query {
+    /// `packet` sent by node `from` as a program that binds nothing sends it: the source
+    /// chosen by its kernel (unless the packet's is given with [`Bind::Address`]), ping's
+    /// and UDP's default fragmentation, no `--size`, the engine's default options.
+    pub fn new(from: usize, packet: Packet) -> Query {
+        Query {
+            from,
+            packet,
+            bind: Bind::None,
+            dont_fragment: false,
+            size: None,
+            options: Options::default(),
+        }
+    }
+}
+
 /// The whole exchange: the way there, the answer's way back, and for TCP with `--size`
 /// a full-size data segment and what comes back for it.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@
 use model::topology::Topology;
 use model::{Family, Packet, TcpFlags, L4};
 use network::fix::Change;
-use network::{Bind, Outcome, Query};
+use network::{Outcome, Query};
 use oracle::topology::{TcpProbe, TcpSeen, TestNetwork};
 use std::time::{Duration, Instant};
 use testgen::kernel_tests::{assert_no_namespaces_of_this_process, kernel_tests_enabled};
@@ -22,20 +22,19 @@ const BYTES: usize = 100_000;
 
 fn query() -> Query {
     Query {
-        from: 0,
-        packet: Packet::new(
-            "10.0.1.2".parse().unwrap(),
-            "10.0.2.2".parse().unwrap(),
-            L4::Tcp {
-                sport: 40000,
-                dport: 443,
-                flags: TcpFlags::SYN,
-            },
-        ),
-        bind: Bind::None,
-        dont_fragment: false,
         size: Some(1500),
-        options: Default::default(),
+        ..Query::new(
+            0,
+            Packet::new(
+                "10.0.1.2".parse().unwrap(),
+                "10.0.2.2".parse().unwrap(),
+                L4::Tcp {
+                    sport: 40000,
+                    dport: 443,
+                    flags: TcpFlags::SYN,
+                },
+            ),
+        )
     }
 }
 

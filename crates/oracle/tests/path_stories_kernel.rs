@@ -111,12 +111,8 @@ fn query(traffic: &Traffic) -> Query {
         }
     };
     Query {
-        from,
-        packet,
-        bind: network::Bind::None,
-        dont_fragment: false,
         size,
-        options: Default::default(),
+        ..Query::new(from, packet)
     }
 }
 

@@ -68,12 +68,8 @@ fn query(from: usize, l4: L4, dst: &str, size: Option<u16>) -> Query {
         packet.len = if v6 { 104 } else { 84 };
     }
     Query {
-        from,
-        packet,
-        bind: network::Bind::None,
-        dont_fragment: false,
         size,
-        options: Default::default(),
+        ..Query::new(from, packet)
     }
 }
 

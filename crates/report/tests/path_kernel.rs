@@ -42,12 +42,8 @@ fn tcp_answer(t: &Topology, from: usize, dst: SocketAddr) -> String {
 
 fn render(t: &Topology, from: usize, packet: Packet, size: Option<u16>) -> String {
     let q = Query {
-        from,
-        packet,
-        bind: network::Bind::None,
-        dont_fragment: false,
         size,
-        options: Default::default(),
+        ..Query::new(from, packet)
     };
     let walk = network::walk(t, &q);
     let facts = PathFacts::of(t, &walk, None);

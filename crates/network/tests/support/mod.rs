@@ -56,12 +56,8 @@ pub fn three_v6() -> Topology {
 pub fn query(from: usize, l4: L4, dst: &str, size: Option<u16>) -> Query {
     let unspecified = if dst.contains(':') { "::" } else { "0.0.0.0" };
     Query {
-        from,
-        packet: Packet::new(ip(unspecified), ip(dst), l4),
-        bind: network::Bind::None,
-        dont_fragment: false,
         size,
-        options: Default::default(),
+        ..Query::new(from, Packet::new(ip(unspecified), ip(dst), l4))
     }
 }
 
