@@ -58,12 +58,51 @@ pub(crate) fn of_destination(topology: &Topology, state: &State<'_>, hop: &Hop) 
                         reply.len = hop.packet.len;
                         reply.dont_fragment = false;
                     }
+                    if let Some(src) = udp_wildcard_source(host, &trace.fate, &reply) {
+                        reply.src = src;
+                    }
                     Answer::Reply(reply)
                 }
             }
         }
         (NodeKind::Linux, HopKind::Stub { .. }) => Answer::Silent,
     }
+}
+
+/// The source a UDP service bound to the wildcard address answers from: a plain socket's
+/// `sendto()` leaves it to source selection on the route back, which need not be the
+/// address the request was sent to (a service using `IP_PKTINFO` answers from that one;
+/// the answer states the assumption). `None`: the reply's source stays the address asked.
+fn udp_wildcard_source(
+    host: &model::Host,
+    fate: &Fate,
+    reply: &Packet,
+) -> Option<std::net::IpAddr> {
+    let Fate::Delivered {
+        listener: Listener::Open(socket),
+    } = fate
+    else {
+        return None;
+    };
+    if !matches!(reply.l4, L4::Udp { .. }) || !socket.addr.is_unspecified() {
+        return None;
+    }
+    engine::source::select_source(host, reply.dst, &engine::source::Bind::None)
+        .addr
+        .filter(|chosen| *chosen != reply.src)
+}
+
+/// Whether the answer at `hop` comes from a UDP service bound to the wildcard address
+/// (whose source the kernel's source selection picks).
+pub fn udp_from_wildcard(hop: &Hop) -> bool {
+    let HopKind::Linux { outcome } = &hop.kind else {
+        return false;
+    };
+    matches!(
+        &outcome.primary().fate,
+        Fate::Delivered { listener: Listener::Open(s) }
+            if s.addr.is_unspecified() && s.proto == model::packet::IpProto::Udp
+    )
 }
 
 /// The acknowledgement of a data segment delivered at `hop`: from where it arrived (after

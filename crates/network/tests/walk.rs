@@ -430,3 +430,36 @@ fn mss_clamping_on_the_router_sizes_segments_for_the_tunnel() {
     );
     assert_eq!(w.path_mtu, None, "no error was needed");
 }
+
+#[test]
+fn a_udp_service_on_the_wildcard_address_answers_from_the_address_its_route_back_selects() {
+    // The server has two addresses on its link; asked on the second, a plain UDP socket
+    // bound to 0.0.0.0 answers from the first (source selection on the way back), which
+    // the client's connected socket does not take.
+    let mut n = Net::new();
+    let (c, s) = (n.host("client"), n.host("server"));
+    n.iface(c, "eth0", &["10.0.1.2/24"]);
+    n.iface(s, "eth0", &["10.0.1.9/24", "10.0.1.10/24"])
+        .listen(s, IpProto::Udp, "0.0.0.0:53");
+    n.link("lan", &[(c, "eth0"), (s, "eth0")]);
+    let mut t = n.build();
+    // The second address is a secondary one, as `ip addr add` makes it.
+    for a in &mut eth0(&mut t, 1).addrs {
+        a.secondary = a.addr == ip("10.0.1.10");
+    }
+    let udp = L4::Udp {
+        sport: 40000,
+        dport: 53,
+    };
+    let asked_first = network::walk(&t, &query(0, udp, "10.0.1.9", None));
+    assert_eq!(asked_first.outcome, Outcome::Works, "{asked_first:#?}");
+    let asked_second = network::walk(&t, &query(0, udp, "10.0.1.10", None));
+    assert_eq!(
+        asked_second.legs[1].end,
+        LegEnd::Stopped(Stop::NotForSender {
+            expected: ip("10.0.1.10"),
+            got: ip("10.0.1.9")
+        }),
+        "{asked_second:#?}"
+    );
+}

@@ -290,9 +290,6 @@ fn run_case(net: &mut TestNetwork, spec: &Spec, probe: &Probe) -> Verdict {
                 timeout: wait,
             };
             match net.udp(&from, &p) {
-                Ok(ex) if echo_from_another_address(&ex, &from, probe, *port) => {
-                    return Verdict::NotComparable(ECHO_FROM_ANOTHER_ADDRESS)
-                }
                 Ok(ex) => {
                     problems.extend(udp_differs(&sees, &ex, &from));
                     ex.hops
@@ -317,12 +314,6 @@ fn run_case(net: &mut TestNetwork, spec: &Spec, probe: &Probe) -> Verdict {
     }
 }
 
-/// The oracle's UDP echo server answers from a wildcard socket, so the kernel picks the
-/// echo's source by the route back, which may be another address of the host than the one
-/// asked; the sender's connected socket does not take it. The walk answers as a service
-/// that replies from the address it was asked on (as one with `IP_PKTINFO` does).
-const ECHO_FROM_ANOTHER_ADDRESS: &str = "UDP echo from another address of the listener";
-
 /// A veth passes a GSO packet whatever its peer's MTU (`is_skb_forwardable`), so TCP
 /// segments a local socket sends cross a link whose far end has a smaller MTU; a real
 /// NIC sends MSS-sized frames which a receiver with a smaller MTU may or may not take. The
@@ -336,17 +327,6 @@ fn gso_past_a_smaller_mtu(walked: &PathWalk, seen: &TcpSeen) -> bool {
         l.role == LegRole::Data && matches!(l.end, LegEnd::Stopped(Stop::FrameTooBig { .. }))
     });
     too_big && matches!(seen, TcpSeen::Connected { delivered, .. } if *delivered > 0)
-}
-
-/// Whether the UDP echo reached the sender from another address than the one it asked.
-fn echo_from_another_address(ex: &Exchange<UdpSeen>, from: &str, probe: &Probe, port: u16) -> bool {
-    ex.seen != UdpSeen::Reply
-        && ex.walks(from).iter().any(|w| {
-            w.packet.iif.is_some()
-                && first_headers(w).is_some_and(|h| {
-                    h.proto == 17 && h.ports.is_some_and(|(s, _)| s == port) && h.src != probe.dst
-                })
-        })
 }
 
 /// Forgets what earlier probes left: conntrack entries and learned path MTUs.

@@ -184,7 +184,8 @@ pub struct PathAssumptionJson {
     /// `input_note`, `stub` (a system known by its addresses and routes only), `no_rules`
     /// (a Linux host given without rules), `host` (the hop's
     /// simulation assumed it: see its `host.assumptions` for the values),
-    /// `mtu_not_given`, `inferred_link`, `stub_answers` (a stub taken to accept a port it
+    /// `mtu_not_given`, `inferred_link`, `udp_source` (a UDP service on the wildcard address
+    /// answers from the address source selection picks), `stub_answers` (a stub taken to accept a port it
     /// does not describe).
     pub code: String,
     /// In words.

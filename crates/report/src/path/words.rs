@@ -924,6 +924,20 @@ pub(crate) fn assumptions(a: &PathAnswer<'_>) -> Vec<Assumed> {
     };
     let mut seen_nodes = Vec::new();
     for leg in &a.walk.legs {
+        if let (LegRole::Request, LegEnd::Arrived, Some(last)) =
+            (leg.role, &leg.end, leg.hops.last())
+        {
+            if network::answer::udp_from_wildcard(last) {
+                push(
+                    Some(last.node),
+                    "udp_source",
+                    "its UDP service, bound to the wildcard address, answers from the \
+                     address its route back selects, as a plain socket does (a service \
+                     using IP_PKTINFO answers from the address asked)"
+                        .to_string(),
+                );
+            }
+        }
         for hop in &leg.hops {
             let n = hop.node;
             if !seen_nodes.contains(&n) {
