@@ -109,16 +109,7 @@ fn an_error_about_a_lost_answer_goes_to_the_host_that_answered_not_to_the_sender
     let mut q = query(0, ping(), "10.0.2.2", None);
     q.packet.src = ip("10.0.9.2");
     q.bind = network::Bind::Address(ip("10.0.9.2"));
-    eth0(&mut t, 0).addrs.push(model::host::IfAddr {
-        addr: ip("10.0.9.2"),
-        prefix_len: 24,
-        scope: model::host::Scope::Universe,
-        broadcast: None,
-        temporary: false,
-        secondary: false,
-        deprecated: false,
-        dad: model::host::DadState::Done,
-    });
+    second_address(&mut t);
     let w = network::walk(&t, &q);
     assert!(
         w.legs
@@ -238,17 +229,7 @@ fn an_arp_request_from_a_source_the_target_rp_filter_refuses_gets_no_answer() {
         .sysctls
         .0
         .insert("net.ipv4.conf.all.rp_filter".into(), "2".into());
-    let second = model::host::IfAddr {
-        addr: ip("10.0.9.2"),
-        prefix_len: 24,
-        scope: model::host::Scope::Universe,
-        broadcast: None,
-        temporary: false,
-        secondary: false,
-        deprecated: false,
-        dad: model::host::DadState::Done,
-    };
-    eth0(&mut t, 0).addrs.push(second);
+    second_address(&mut t);
     let mut q = query(0, ping(), "10.0.1.1", None);
     q.packet.src = ip("10.0.9.2");
     q.bind = network::Bind::Address(ip("10.0.9.2"));
@@ -294,4 +275,18 @@ fn a_ping_to_itself_through_a_stateful_input_chain_is_answered() {
         },
         "{w:#?}"
     );
+}
+
+/// A second address, 10.0.9.2/24, on the client's eth0 (its subnet no router routes).
+fn second_address(t: &mut model::topology::Topology) {
+    eth0(t, 0).addrs.push(model::host::IfAddr {
+        addr: ip("10.0.9.2"),
+        prefix_len: 24,
+        scope: model::host::Scope::Universe,
+        broadcast: None,
+        temporary: false,
+        secondary: false,
+        deprecated: false,
+        dad: model::host::DadState::Done,
+    });
 }
