@@ -136,7 +136,7 @@ pub struct InputArgs {
     #[arg(long = "ipset", value_name = "FILE")]
     pub ipset: Vec<PathBuf>,
 
-    /// A directory with the host's state (ip -j addr/route/rule, sysctl -a, ss -ltnuH,
+    /// A directory with the host's state (ip -j addr/route/rule/link/neigh, sysctl -a, ss -ltnuH,
     /// conntrack -L, ipset save), or a `whyblocked snapshot` file (its rules are used too,
     /// unless --rules is given); without it, the packet spec's `in`/`out` say the way.
     #[arg(long = "host", value_name = "DIR|FILE")]

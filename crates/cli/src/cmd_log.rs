@@ -21,7 +21,7 @@ pub struct RulesArgs {
     /// An `ipset save` file the rules refer to.
     #[arg(long = "ipset", value_name = "FILE")]
     pub ipset: Vec<PathBuf>,
-    /// The host's state: a directory (ip -j addr/route/rule, sysctl -a, ss, conntrack -L)
+    /// The host's state: a directory (ip -j addr/route/rule/link/neigh, sysctl -a, ss, conntrack -L)
     /// or a `whyblocked snapshot` file. `pcap` takes it several times: the hosts of a
     /// topology its failed flows are walked across.
     #[arg(long = "host", value_name = "DIR|FILE")]
