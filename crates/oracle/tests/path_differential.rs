@@ -280,7 +280,7 @@ fn run_case(net: &mut TestNetwork, spec: &Spec, probe: &Probe) -> Verdict {
                 timeout: wait,
             };
             match net.udp(&from, &p) {
-                Ok(ex) if echo_from_another_address(&ex, &from, probe, *port) => {
+                Ok(ex) if echo_from_another_address(&ex, &walked, probe, *port) => {
                     return Verdict::NotComparable(ECHO_FROM_ANOTHER_ADDRESS)
                 }
                 Ok(ex) => {
@@ -309,8 +309,8 @@ fn run_case(net: &mut TestNetwork, spec: &Spec, probe: &Probe) -> Verdict {
 
 /// The oracle's UDP echo server answers from a wildcard socket, so the kernel picks the
 /// echo's source by the route back, which may be another address of the host than the one
-/// asked; the sender's connected socket does not take it. The walk answers as a service
-/// that replies from the address it was asked on (as one with `IP_PKTINFO` does).
+/// asked (the sender's connected socket does not take such an echo). The walk answers as a
+/// service that replies from the address it was asked on (as one with `IP_PKTINFO` does).
 const ECHO_FROM_ANOTHER_ADDRESS: &str = "UDP echo from another address of the listener";
 
 /// A veth passes a GSO packet whatever its peer's MTU (`is_skb_forwardable`), so TCP
@@ -328,23 +328,40 @@ fn gso_past_a_smaller_mtu(walked: &PathWalk, seen: &TcpSeen) -> bool {
     too_big && matches!(seen, TcpSeen::Connected { delivered, .. } if *delivered > 0)
 }
 
-/// Whether the UDP echo reached the sender from another address than the one it asked.
-fn echo_from_another_address(ex: &Exchange<UdpSeen>, from: &str, probe: &Probe, port: u16) -> bool {
-    ex.seen != UdpSeen::Reply
-        && ex.walks(from).iter().any(|w| {
-            w.packet.iif.is_some()
-                && first_headers(w).is_some_and(|h| {
-                    h.proto == 17 && h.ports.is_some_and(|(s, _)| s == port) && h.src != probe.dst
-                })
-        })
+/// Whether the listener sent its UDP echo from another address than the walk's answer
+/// comes from.
+fn echo_from_another_address(
+    ex: &Exchange<UdpSeen>,
+    walked: &PathWalk,
+    probe: &Probe,
+    port: u16,
+) -> bool {
+    let walk_from = walked
+        .legs
+        .iter()
+        .find(|l| l.role == LegRole::Answer)
+        .and_then(|l| l.hops.first())
+        .map(|h| h.packet.src);
+    let (Some(listener), Some(walk_from)) = (probe.listener, walk_from) else {
+        return false;
+    };
+    ex.walks(&host_name(listener)).iter().any(|w| {
+        w.packet.iif.is_none()
+            && first_headers(w).is_some_and(|h| {
+                h.proto == 17 && h.ports.is_some_and(|(s, _)| s == port) && h.src != walk_from
+            })
+    })
 }
 
-/// Forgets what earlier probes left: conntrack entries and learned path MTUs.
+/// Forgets what earlier probes left: conntrack entries, learned path MTUs and resolved
+/// neighbours (the walk resolves each next hop afresh: an earlier ARP exchange would
+/// spare a later probe the checks a new request gets).
 fn reset(net: &TestNetwork) -> Result<(), oracle::LiveError> {
     for node in &net.nodes {
         // `conntrack -F` exits non-zero on an empty table with some versions.
         let _ = netlink::cmd::in_ns(node.ns.name(), "conntrack", &["-F"], None)?;
-        node.ns.ip_batch(None, "route flush cache\n")?;
+        node.ns
+            .ip_batch(None, "route flush cache\nneigh flush all\n")?;
         node.ns.ip_batch(Some("-6"), "route flush cache\n")?;
     }
     Ok(())
