@@ -6,6 +6,25 @@ mod support;
 use network::sees::{sender_sees, SenderSees};
 use support::*;
 
+/// A ping from the client to `dst` from a second address of its `eth0`, 10.0.9.2 (`ping
+/// -I`), which no other host routes.
+fn from_a_second_address(t: &mut model::topology::Topology, dst: &str) -> network::Query {
+    eth0(t, 0).addrs.push(model::host::IfAddr {
+        addr: ip("10.0.9.2"),
+        prefix_len: 24,
+        scope: model::host::Scope::Universe,
+        broadcast: None,
+        temporary: false,
+        secondary: false,
+        deprecated: false,
+        dad: model::host::DadState::Done,
+    });
+    let mut q = query(0, ping(), dst, None);
+    q.packet.src = ip("10.0.9.2");
+    q.bind = network::Bind::Address(ip("10.0.9.2"));
+    q
+}
+
 #[test]
 fn a_connection_to_an_address_of_the_sender_itself_goes_out_lo_and_back() {
     for dst in ["10.0.1.2", "2001:db8:1::2"] {
@@ -106,10 +125,7 @@ fn an_error_about_a_lost_answer_goes_to_the_host_that_answered_not_to_the_sender
     // route: the server's reply is lost at the router, whose "network unreachable" goes
     // to the server. The client sees nothing.
     let mut t = three(ROUTER_OPEN, BACK, 1500);
-    let mut q = query(0, ping(), "10.0.2.2", None);
-    q.packet.src = ip("10.0.9.2");
-    q.bind = network::Bind::Address(ip("10.0.9.2"));
-    second_address(&mut t);
+    let q = from_a_second_address(&mut t, "10.0.2.2");
     let w = network::walk(&t, &q);
     assert!(
         w.legs
@@ -229,10 +245,7 @@ fn an_arp_request_from_a_source_the_target_rp_filter_refuses_gets_no_answer() {
         .sysctls
         .0
         .insert("net.ipv4.conf.all.rp_filter".into(), "2".into());
-    second_address(&mut t);
-    let mut q = query(0, ping(), "10.0.1.1", None);
-    q.packet.src = ip("10.0.9.2");
-    q.bind = network::Bind::Address(ip("10.0.9.2"));
+    let q = from_a_second_address(&mut t, "10.0.1.1");
     let w = network::walk(&t, &q);
     assert_eq!(
         w.legs[0].end,
@@ -275,18 +288,4 @@ fn a_ping_to_itself_through_a_stateful_input_chain_is_answered() {
         },
         "{w:#?}"
     );
-}
-
-/// A second address, 10.0.9.2/24, on the client's eth0 (its subnet no router routes).
-fn second_address(t: &mut model::topology::Topology) {
-    eth0(t, 0).addrs.push(model::host::IfAddr {
-        addr: ip("10.0.9.2"),
-        prefix_len: 24,
-        scope: model::host::Scope::Universe,
-        broadcast: None,
-        temporary: false,
-        secondary: false,
-        deprecated: false,
-        dad: model::host::DadState::Done,
-    });
 }

@@ -329,12 +329,15 @@ fn gso_past_a_smaller_mtu(walked: &PathWalk, seen: &TcpSeen) -> bool {
     too_big && matches!(seen, TcpSeen::Connected { delivered, .. } if *delivered > 0)
 }
 
-/// Forgets what earlier probes left: conntrack entries and learned path MTUs.
+/// Forgets what earlier probes left: conntrack entries, learned path MTUs and resolved
+/// neighbours (the walk resolves each next hop afresh: an earlier ARP exchange would
+/// spare a later probe the checks a new request gets).
 fn reset(net: &TestNetwork) -> Result<(), oracle::LiveError> {
     for node in &net.nodes {
         // `conntrack -F` exits non-zero on an empty table with some versions.
         let _ = netlink::cmd::in_ns(node.ns.name(), "conntrack", &["-F"], None)?;
-        node.ns.ip_batch(None, "route flush cache\n")?;
+        node.ns
+            .ip_batch(None, "route flush cache\nneigh flush all\n")?;
         node.ns.ip_batch(Some("-6"), "route flush cache\n")?;
     }
     Ok(())

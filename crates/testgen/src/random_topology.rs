@@ -740,7 +740,14 @@ fn probe(rng: &mut Rng, spec: &Spec) -> Probe {
     } else if roll < 8 {
         // Nobody owns it: neighbour resolution fails where it is on link.
         let li = rng.below(spec.links.len() as u64) as usize;
-        if six && spec.links[li].v6_global {
+        if six {
+            // Of the sender's family: a link with global IPv6 addresses (the sender has
+            // one, so there is such a link).
+            let v6_link = (0..spec.links.len()).find(|l| spec.links[*l].v6_global);
+            let li = Some(li)
+                .filter(|l| spec.links[*l].v6_global)
+                .or(v6_link)
+                .unwrap_or(li);
             v6(li + 1, 199)
         } else {
             v4(li + 1, 199)
@@ -845,6 +852,10 @@ mod tests {
                 }
             }
             assert_eq!(probes.len(), 8);
+            for p in &probes {
+                let same_family = |a: IpAddr| a.is_ipv4() == p.dst.is_ipv4();
+                assert!(p.src.is_none_or(same_family), "seed {seed}: {p:?}");
+            }
             let topo = spec.topology();
             assert_eq!(topo.nodes.len(), spec.hosts.len());
         }

@@ -36,16 +36,13 @@ impl PacketPath for Prepared<'_> {
         options: &Options,
         decisions: &mut Decisions<'_>,
     ) -> Trace {
-        let taken = std::mem::replace(decisions, Decisions::new(&[]));
-        let mut w = Walk::new(self, host, packet, options, taken);
-        let end = if packet.iif.is_some() {
-            received(&mut w)
-        } else {
-            local(&mut w)
-        };
-        let (trace, taken) = finish(w, end);
-        *decisions = taken;
-        trace
+        one_walk(self, host, packet, options, decisions, |w| {
+            if packet.iif.is_some() {
+                received(w)
+            } else {
+                local(w)
+            }
+        })
     }
 }
 
@@ -65,17 +62,31 @@ impl PacketPath for RejectAnswer<'_> {
         options: &Options,
         decisions: &mut Decisions<'_>,
     ) -> Trace {
-        let taken = std::mem::replace(decisions, Decisions::new(&[]));
-        let mut w = Walk::new(self.prepared, host, packet, options, taken);
-        let mut conn = conntrack::new_conn(self.about, CtState::Related, 0, None);
-        conn.reply_dir = true;
-        (conn.src_nat_done, conn.dst_nat_done) = (true, true);
-        w.nfct = Nfct::Tracked(conn);
-        let end = local(&mut w);
-        let (trace, taken) = finish(w, end);
-        *decisions = taken;
-        trace
+        one_walk(self.prepared, host, packet, options, decisions, |w| {
+            let mut conn = conntrack::new_conn(self.about, CtState::Related, 0, None);
+            conn.reply_dir = true;
+            (conn.src_nat_done, conn.dst_nat_done) = (true, true);
+            w.nfct = Nfct::Tracked(conn);
+            local(w)
+        })
     }
+}
+
+/// One walk of `packet` following `decisions`: `run` takes it from its start to its end.
+fn one_walk(
+    prepared: &Prepared<'_>,
+    host: &Host,
+    packet: &Packet,
+    options: &Options,
+    decisions: &mut Decisions<'_>,
+    run: impl FnOnce(&mut Walk<'_, '_>) -> End,
+) -> Trace {
+    let taken = std::mem::replace(decisions, Decisions::new(&[]));
+    let mut w = Walk::new(prepared, host, packet, options, taken);
+    let end = run(&mut w);
+    let (trace, taken) = finish(w, end);
+    *decisions = taken;
+    trace
 }
 
 /// The path of a packet received on `packet.iif`.
