@@ -11,6 +11,7 @@ use model::{Family, Packet, TcpFlags, L4};
 use network::fix::Change;
 use network::{Outcome, Query};
 use oracle::topology::{TcpProbe, TcpSeen, TestNetwork};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use testgen::kernel_tests::{assert_no_namespaces_of_this_process, kernel_tests_enabled};
 use testgen::topology::tunnel_between_routers;
@@ -19,6 +20,10 @@ use testgen::topology::tunnel_between_routers;
 const CLIENT_NO_ICMP: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n";
 
 const BYTES: usize = 100_000;
+
+/// The cases run one at a time, so each can check that no `wb*` namespace of this process
+/// is left once its network is dropped.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn query() -> Query {
     Query {
@@ -63,6 +68,7 @@ fn mss_clamping_on_the_router_cures_the_black_hole_as_the_walk_proves() {
     if !kernel_tests_enabled("mss_clamping_on_the_router_cures_the_black_hole") {
         return;
     }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (mut n, [client, r1, _, _]) = tunnel_between_routers();
     n.iptables(client, Family::Ip, CLIENT_NO_ICMP);
     let hole = n.build();
@@ -97,5 +103,27 @@ fn mss_clamping_on_the_router_cures_the_black_hole_as_the_walk_proves() {
     assert_eq!(network::walk(&clamped, &query()).outcome, Outcome::Works);
     let (written, got) = delivered(&clamped);
     assert_eq!(got, written, "with the clamp every byte arrives");
+    assert!(got >= BYTES, "{got} of {BYTES}");
+}
+
+/// The clamp as the answer words it for a host whose firewall is nft's: the table it says
+/// to keep in /etc/nftables.conf, loaded on r1, cures the black hole in the walk and in the
+/// kernel alike.
+#[test]
+fn the_nft_wording_of_the_clamp_cures_it_too() {
+    if !kernel_tests_enabled("the_nft_wording_of_the_clamp_cures_it_too") {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut n, [client, r1, _, _]) = tunnel_between_routers();
+    n.iptables(client, Family::Ip, CLIENT_NO_ICMP);
+    n.nft(
+        r1,
+        "table inet mss_clamp { chain forward { type filter hook forward priority mangle; tcp flags syn tcp option maxseg size set rt mtu; }; }\n",
+    );
+    let clamped = n.build();
+    assert_eq!(network::walk(&clamped, &query()).outcome, Outcome::Works);
+    let (written, got) = delivered(&clamped);
+    assert_eq!(got, written, "with the nft clamp every byte arrives");
     assert!(got >= BYTES, "{got} of {BYTES}");
 }

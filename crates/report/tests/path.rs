@@ -405,3 +405,30 @@ fn tcp_learns_the_path_mtu_from_the_first_full_size_segment_and_then_works() {
         "{text}"
     );
 }
+
+#[test]
+fn the_mss_clamp_is_worded_in_nft_for_a_router_whose_firewall_is_nft() {
+    let (mut n, [client, r1, _, _]) = testgen::topology::tunnel_between_routers();
+    n.iptables(
+        client,
+        model::Family::Ip,
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n",
+    );
+    n.nft(
+        r1,
+        "table inet filter { chain forward { type filter hook forward priority 0; policy accept; } }\n",
+    );
+    let t = n.build();
+    let (text, _) = answer(&t, &query(client, syn(443), "10.0.2.2", Some(1500)));
+    assert!(
+        text.contains(
+            "nft add rule inet mss_clamp forward tcp flags syn tcp option maxseg size set rt mtu"
+        ),
+        "{text}"
+    );
+    // The very table `oracle/tests/mss_clamp_kernel.rs` loads into the kernel.
+    assert!(
+        text.contains("/etc/nftables.conf: table inet mss_clamp { chain forward { type filter hook forward priority mangle; tcp flags syn tcp option maxseg size set rt mtu; }; }"),
+        "{text}"
+    );
+}

@@ -700,9 +700,12 @@ fn found_fix(a: &PathAnswer<'_>, f: &network::fix::PathFix) -> Fix {
     }
 }
 
-/// MSS clamping on `n`, as its admin types it: the command, and where it is kept (ufw's
-/// `before.rules` when ufw runs the host's firewall, else the iptables rules file).
+/// MSS clamping on `n`, as its admin types it: the command in the language of the host's
+/// firewall (nft for a host whose rules are all nft's, else iptables) and where it is kept
+/// (ufw's `before.rules` when ufw runs the firewall, `/etc/nftables.conf`, or the iptables
+/// rules file).
 fn mss_clamp(a: &PathAnswer<'_>, n: usize, line: &str) -> (String, String) {
+    use model::owner::Dialect;
     let name = node(a.topology, n);
     let v6 = a
         .walk
@@ -710,16 +713,37 @@ fn mss_clamp(a: &PathAnswer<'_>, n: usize, line: &str) -> (String, String) {
         .first()
         .and_then(|l| l.hops.first())
         .is_some_and(|h| h.packet.is_ipv6());
+    let tables = &a.topology.nodes[n].ruleset.tables;
+    let ufw = tables
+        .iter()
+        .any(|t| t.chains.iter().any(|c| c.name.starts_with("ufw")));
+    let nft = !tables.is_empty()
+        && tables
+            .iter()
+            .all(|t| matches!(t.origin.dialect, Some(Dialect::NftText | Dialect::NftJson)));
+    let lead = format!(
+        "{name}: clamp the MSS of forwarded SYNs to the route's MTU, so both ends send \
+         segments that fit:"
+    );
+    if nft && !ufw {
+        const RULE: &str = "tcp flags syn tcp option maxseg size set rt mtu";
+        return (
+            format!(
+                "{lead} nft add table inet mss_clamp; nft 'add chain inet mss_clamp forward \
+                 {{ type filter hook forward priority mangle; }}'; nft add rule inet \
+                 mss_clamp forward {RULE}"
+            ),
+            format!(
+                "to keep it, add to /etc/nftables.conf: table inet mss_clamp {{ chain \
+                 forward {{ type filter hook forward priority mangle; {RULE}; }}; }}"
+            ),
+        );
+    }
     let (tool, file) = if v6 {
         ("ip6tables", "/etc/iptables/rules.v6")
     } else {
         ("iptables", "/etc/iptables/rules.v4")
     };
-    let ufw = a.topology.nodes[n]
-        .ruleset
-        .tables
-        .iter()
-        .any(|t| t.chains.iter().any(|c| c.name.starts_with("ufw")));
     let keep = if ufw {
         let before = if v6 { "before6.rules" } else { "before.rules" };
         format!(
@@ -729,13 +753,7 @@ fn mss_clamp(a: &PathAnswer<'_>, n: usize, line: &str) -> (String, String) {
     } else {
         format!("to keep it, add to {file} (mangle/FORWARD): {line}")
     };
-    (
-        format!(
-            "{name}: clamp the MSS of forwarded SYNs to the route's MTU, so both ends send \
-             segments that fit: {tool} -t mangle {line}"
-        ),
-        keep,
-    )
+    (format!("{lead} {tool} -t mangle {line}"), keep)
 }
 
 /// The other fix found beside the first, in words.
