@@ -61,6 +61,15 @@ pub enum Change {
         /// `-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`.
         line: String,
     },
+    /// Send from another of the sender's addresses, one its kernel passed over (a
+    /// temporary IPv6 address the far end does not know, say): `ping -I ADDR` / a bind,
+    /// and when the kernel chose by preferring temporary addresses, the sysctl that stops it.
+    Source {
+        /// The address to send from.
+        addr: IpAddr,
+        /// `net.ipv6.conf.DEV.use_tempaddr` to set to 1 so the kernel prefers it itself.
+        prefer_public: Option<String>,
+    },
     /// Add a route (no route back).
     Route {
         /// The destination network.
@@ -117,7 +126,45 @@ pub fn fix(topology: &Topology, query: &Query, walked: &PathWalk) -> Option<Path
         leg,
         change,
         proof,
-        alternative: clamp_mss(topology, query, walked).map(Box::new),
+        alternative: clamp_mss(topology, query, walked)
+            .or_else(|| other_source(topology, query, walked))
+            .map(Box::new),
+    })
+}
+
+/// For an exchange that fails from the source its sender's kernel chose: another address
+/// of the sender, one the choice passed over, with which the whole exchange works.
+fn other_source(topology: &Topology, query: &Query, walked: &PathWalk) -> Option<PathFix> {
+    use engine::source::{SourceReason, V6Rule};
+    if !matches!(walked.outcome, Outcome::Fails { .. }) || query.bind != crate::Bind::None {
+        return None;
+    }
+    let SourceReason::V6Rule {
+        rule, beaten, dev, ..
+    } = &walked.source.reason
+    else {
+        return None;
+    };
+    let prefer_public = matches!(
+        rule,
+        V6Rule::Privacy {
+            prefer_temporary: true
+        }
+    )
+    .then(|| format!("net.ipv6.conf.{dev}.use_tempaddr"));
+    beaten.iter().find_map(|(addr, _)| {
+        let change = Change::Source {
+            addr: *addr,
+            prefer_public: prefer_public.clone(),
+        };
+        let proof = prove(topology, query, query.from, &change)?;
+        (proof.outcome == Outcome::Works).then(|| PathFix {
+            node: query.from,
+            leg: 0,
+            change,
+            proof: Some(Box::new(proof)),
+            alternative: None,
+        })
     })
 }
 
@@ -224,6 +271,12 @@ fn route_back(
 
 /// The exchange again, with `change` on `node`.
 fn prove(topology: &Topology, query: &Query, node: usize, change: &Change) -> Option<PathWalk> {
+    if let Change::Source { addr, .. } = change {
+        let mut bound = query.clone();
+        bound.bind = crate::Bind::Address(*addr);
+        bound.packet.src = *addr;
+        return Some(walk(topology, &bound));
+    }
     let mut changed = topology.clone();
     let n = &mut changed.nodes[node];
     match change {
@@ -247,6 +300,7 @@ fn prove(topology: &Topology, query: &Query, node: usize, change: &Change) -> Op
             let clamp = frontends::iptables_save::parse(&source, Some(family)).ok()?;
             n.ruleset.merge(clamp);
         }
+        Change::Source { .. } => return None,
         Change::Route { dst, via, dev } => n.host.routes.push(Route {
             table: model::host::table_id::MAIN,
             dst: *dst,

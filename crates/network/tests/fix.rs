@@ -89,3 +89,32 @@ fn a_black_hole_behind_a_tunnel_can_also_be_cured_by_mss_clamping_on_the_router(
     assert_eq!(proof.outcome, Outcome::Works, "{proof:#?}");
     assert_eq!(proof.path_mtu, None, "segments fit: no error needed");
 }
+
+#[test]
+fn a_temporary_source_the_far_end_refuses_can_also_be_fixed_on_the_sender() {
+    let t = temporary_source();
+    let q = query(0, ping6(), "2001:db8:2::2", None);
+    let w = network::walk(&t, &q);
+    assert!(matches!(w.outcome, Outcome::Fails { .. }), "{w:#?}");
+    let f = fix(&t, &q, &w).expect("a fix");
+    assert_eq!(
+        t.nodes[f.node].name, "server",
+        "the firewall that refuses it"
+    );
+    let other = f.alternative.as_ref().expect("the sender's other address");
+    assert_eq!(t.nodes[other.node].name, "client");
+    match &other.change {
+        Change::Source {
+            addr,
+            prefer_public,
+        } => {
+            assert_eq!(*addr, ip("2001:db8:1::2"));
+            assert_eq!(
+                prefer_public.as_deref(),
+                Some("net.ipv6.conf.wlan0.use_tempaddr")
+            );
+        }
+        c => panic!("{c:?}"),
+    }
+    assert!(other.works(), "{:#?}", other.proof);
+}

@@ -706,6 +706,34 @@ fn a_kernel_made_temporary_source_address_the_far_end_refuses_times_out() {
             temporary,
             "the source {source} is the kernel's temporary address"
         );
+        // The fix on the sender: send from its public address, which the walk proves and
+        // the kernel confirms (`ping -I 2001:db8:1::2` is answered).
+        let query = query(&ping_of(c, "2001:db8:2::2", 1));
+        let fix = network::fix::fix(&j.topo, &query, &j.walked).expect("a fix");
+        let other = fix
+            .alternative
+            .as_ref()
+            .expect("the sender's other address");
+        let network::fix::Change::Source { addr, .. } = other.change else {
+            panic!("{:?}", other.change)
+        };
+        assert_eq!(addr, ip("2001:db8:1::2"));
+        assert!(other.works(), "{:#?}", other.proof);
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let mut net = TestNetwork::build(&j.topo).expect("the topology builds");
+        let ping = Ping {
+            interface: Some(addr.to_string()),
+            ..Ping::to(ip("2001:db8:2::2"))
+        };
+        let seen = net.ping("client", &ping).expect("ping runs");
+        drop(net);
+        assert_no_namespaces_of_this_process();
+        assert!(
+            matches!(seen.seen, PingSeen::Reply { .. }),
+            "ping -I {addr}: {:?}\n{}",
+            seen.seen,
+            seen.transcript
+        );
     }
 }
 

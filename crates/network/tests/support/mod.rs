@@ -134,3 +134,36 @@ pub fn eth0(t: &mut Topology, node: usize) -> &mut model::host::Interface {
         .find(|i| i.name == "eth0")
         .expect("eth0")
 }
+
+/// client (wlan0: public 2001:db8:1::2 and temporary 2001:db8:1::a1b2, use_tempaddr 2) --
+/// router -- server, whose firewall lets in only the client's public address.
+pub fn temporary_source() -> Topology {
+    // use_tempaddr=2: the client's kernel sends from its temporary address, which the
+    // server's firewall does not know (it allows only the client's public address).
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8:1::2/128 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\nCOMMIT\n";
+    let mut n = Net::new();
+    let (c, r, s) = (n.host("client"), n.host("router"), n.host("server"));
+    n.iface(c, "wlan0", &["2001:db8:1::2/64"])
+        .address(c, "wlan0", "2001:db8:1::a1b2/64")
+        .route(c, "::/0", Some("fe80::1"), Some("wlan0"))
+        .sysctl(c, "net.ipv6.conf.all.use_tempaddr", "2")
+        .sysctl(c, "net.ipv6.conf.wlan0.use_tempaddr", "2");
+    n.iface(r, "eth0", &["2001:db8:1::1/64", "fe80::1/64"])
+        .iface(r, "eth1", &["2001:db8:2::1/64", "fe80::1/64"])
+        .forwarding(r);
+    n.iface(s, "eth0", &["2001:db8:2::2/64"])
+        .route(s, "::/0", Some("fe80::1"), Some("eth0"))
+        .iptables(s, Family::Ip6, rules);
+    n.link("wifi", &[(c, "wlan0"), (r, "eth0")])
+        .link("lan", &[(r, "eth1"), (s, "eth0")]);
+    let mut t = n.build();
+    let temporary = t.nodes[0]
+        .host
+        .interfaces
+        .iter_mut()
+        .flat_map(|i| i.addrs.iter_mut())
+        .find(|a| a.addr == ip("2001:db8:1::a1b2"))
+        .unwrap();
+    temporary.temporary = true;
+    t
+}

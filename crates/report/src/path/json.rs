@@ -160,7 +160,7 @@ pub struct StopJson {
 pub struct PathFixJson {
     /// The node to change.
     pub node: String,
-    /// What to change: `firewall`, `route`, `sysctl`, `mss_clamp`, `mtu`, `size`,
+    /// What to change: `firewall`, `route`, `sysctl`, `mss_clamp`, `source`, `mtu`, `size`,
     /// `neighbour`, `icmp_back` (let the error back in), `snat`.
     pub code: String,
     /// In words.

@@ -690,6 +690,21 @@ fn found_fix(a: &PathAnswer<'_>, f: &network::fix::PathFix) -> Fix {
             detail.push(keep);
             ("mss_clamp", text)
         }
+        Change::Source {
+            addr,
+            prefer_public,
+        } => {
+            if let Some(key) = prefer_public {
+                detail.push(format!(
+                    "or have its kernel prefer public addresses: sysctl -w {key}=1 (kept in \
+                     /etc/sysctl.d/)"
+                ));
+            }
+            (
+                "source",
+                format!("{name}: send from {addr} (ping -I {addr}; a program binds it)"),
+            )
+        }
     };
     Fix {
         node: f.node,
