@@ -180,7 +180,15 @@ pub(crate) fn leave(
     let host = &state.hosts[node];
     let iface = host.interface(oif);
     let mtu = iface.and_then(|i| i.mtu);
-    let resolution = neighbour::resolve(topology, &state.hosts, node, oif, next_hop, packet.src);
+    let resolution = neighbour::resolve(
+        topology,
+        &state.hosts,
+        &state.prepared,
+        node,
+        oif,
+        next_hop,
+        packet.src,
+    );
     let too_big = mtu.is_some_and(|m| u32::from(packet.len) > m);
     let mut packet = packet.clone();
     if too_big && hop.arrived_on.is_none() {
@@ -242,7 +250,9 @@ pub(crate) fn leave(
                 packet: arriving,
             }
         }
-        Resolution::Failed { .. } => Next::Stopped(Stop::Neighbour { next_hop }),
+        Resolution::Failed { .. } | Resolution::Filtered { .. } => {
+            Next::Stopped(Stop::Neighbour { next_hop })
+        }
         Resolution::Outside { .. } | Resolution::NoLink => Next::Left,
         Resolution::Unknown => Next::Undecided,
     }

@@ -13,7 +13,7 @@
 //! sender's own neighbour table decides (`FAILED`/`INCOMPLETE`: fails; resolved: a host
 //! not given answers), and without an entry the walk cannot say.
 
-use engine::RouteKind;
+use engine::{Prepared, RouteKind};
 use model::host::Neighbour;
 use model::packet::IpProto;
 use model::topology::{NodeKind, Topology};
@@ -43,6 +43,20 @@ pub enum Resolution {
         /// The sender's entry saying so, when its table was given.
         entry: Option<Neighbour>,
     },
+    /// A host of the topology owns the next hop, but a firewall drops the neighbour
+    /// discovery between them (IPv6: ICMPv6 135/136, which conntrack leaves untracked, so
+    /// `ct state established,related` does not accept them): resolution fails as if nobody
+    /// were there.
+    Filtered {
+        /// The node that owns the next hop.
+        node: usize,
+        /// Its interface on the link.
+        iface: String,
+        /// The node whose firewall drops it.
+        by: usize,
+        /// The packet dropped: a solicitation (135) or an advertisement (136).
+        packet: Box<Packet>,
+    },
     /// Nobody given owns the next hop on a link that may hold others, and the sender's
     /// neighbour table does not tell.
     Unknown,
@@ -55,6 +69,7 @@ pub enum Resolution {
 pub fn resolve(
     topology: &Topology,
     hosts: &[Host],
+    prepared: &[Prepared<'_>],
     node: usize,
     oif: &str,
     next_hop: IpAddr,
@@ -75,6 +90,21 @@ pub fn resolve(
             && answers_for(topology, hosts, end.node, &end.iface, next_hop, asker)
     });
     if let Some(end) = answering {
+        if let Some((by, packet)) = discovery_dropped(
+            topology,
+            hosts,
+            prepared,
+            (node, oif),
+            (end.node, &end.iface),
+            next_hop,
+        ) {
+            return Resolution::Filtered {
+                node: end.node,
+                iface: end.iface.clone(),
+                by,
+                packet: Box::new(packet),
+            };
+        }
         return Resolution::Node {
             node: end.node,
             iface: end.iface.clone(),
@@ -86,6 +116,85 @@ pub fn resolve(
         Some(e) if e.resolved() => Resolution::Outside { entry: e },
         _ => Resolution::Unknown,
     }
+}
+
+/// IPv6 neighbour discovery through the firewalls of both Linux hosts: the solicitation
+/// out of the asker (OUTPUT) and into the owner (INPUT), the advertisement back the same
+/// way. The node whose firewall drops one, and that packet; `None` when both pass (or a
+/// stub is involved, or IPv4: ARP is not an IP packet, no iptables/nft IP chain sees it).
+fn discovery_dropped(
+    topology: &Topology,
+    hosts: &[Host],
+    prepared: &[Prepared<'_>],
+    (asker, oif): (usize, &str),
+    (owner, iface): (usize, &str),
+    target: IpAddr,
+) -> Option<(usize, Packet)> {
+    let IpAddr::V6(t) = target else {
+        return None;
+    };
+    let linux = |n: usize| topology.nodes[n].kind == NodeKind::Linux;
+    if !linux(asker) || !linux(owner) {
+        return None;
+    }
+    // The solicitation comes from the asker's link-local address on the link, to the
+    // target's solicited-node multicast group; the advertisement answers it by unicast.
+    let from = hosts[asker]
+        .interface(oif)?
+        .addrs
+        .iter()
+        .find(|a| a.addr.is_ipv6() && a.scope == model::host::Scope::Link)
+        .map(|a| a.addr)?;
+    let o = t.octets();
+    let group = std::net::Ipv6Addr::new(
+        0xff02,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xff00 | u16::from(o[13]),
+        u16::from_be_bytes([o[14], o[15]]),
+    );
+    let nd = |src: IpAddr, dst: IpAddr, icmp_type: u8| {
+        let mut p = Packet::new(
+            src,
+            dst,
+            L4::Icmpv6 {
+                icmp_type,
+                code: 0,
+                id: 0,
+            },
+        );
+        p.ttl = 255;
+        p
+    };
+    let solicitation = nd(from, IpAddr::V6(group), 135);
+    let advertisement = nd(target, from, 136);
+    let steps = [
+        (asker, None, solicitation.clone(), oif),
+        (owner, Some(iface), solicitation, iface),
+        (owner, None, advertisement.clone(), iface),
+        (asker, Some(oif), advertisement, oif),
+    ];
+    steps.into_iter().find_map(|(n, arrives_on, mut p, dev)| {
+        match arrives_on {
+            Some(i) => {
+                p.iif = Some(i.to_string());
+                if p.dst.is_multicast() {
+                    p.pkttype = model::packet::PktType::Multicast;
+                }
+            }
+            None => p.bound_dev = Some(dev.to_string()),
+        }
+        let outcome =
+            engine::simulate_prepared(&prepared[n], &hosts[n], &p, &engine::Options::default());
+        let stopped = matches!(
+            outcome.decided_fate(),
+            Some(engine::Fate::Dropped | engine::Fate::Rejected { .. })
+        ) && !matches!(outcome.primary().decider, engine::Decider::Routing);
+        stopped.then_some((n, p))
+    })
 }
 
 /// The sender address of an ARP request `host` sends out of `oif` for `target`

@@ -437,3 +437,31 @@ fn a_udp_service_on_the_wildcard_address_answers_from_the_address_its_route_back
         "{asked_second:#?}"
     );
 }
+
+#[test]
+fn an_ipv6_firewall_that_accepts_only_established_drops_neighbour_discovery() {
+    // The server's INPUT accepts established traffic and drops the rest: neighbour
+    // solicitations (untracked by conntrack) never reach it, so the router cannot resolve
+    // it and answers "address unreachable".
+    let mut t = three_v6();
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type echo-request -j ACCEPT\nCOMMIT\n";
+    t.nodes[2].ruleset =
+        frontends::iptables_save::parse(&SourceFile::new("server.rules", rules), Some(Family::Ip6))
+            .unwrap();
+    let w = network::walk(&t, &query(0, ping6(), "2001:db8:2::2", None));
+    assert_eq!(w.outcome, Outcome::Fails { leg: 0, hop: 1 }, "{w:#?}");
+    let out = w.legs[0].hops[1].egress.as_ref().unwrap();
+    assert!(
+        matches!(&out.resolution, Resolution::Filtered { by: 2, .. }),
+        "{:?}",
+        out.resolution
+    );
+    assert_eq!(
+        w.legs[1].hops[0].packet.l4,
+        L4::Icmpv6 {
+            icmp_type: 1,
+            code: 3,
+            id: 0
+        }
+    );
+}

@@ -811,6 +811,39 @@ fn an_unanswered_neighbour_solicitation_at_the_router_gives_address_unreachable_
     }
 }
 
+// (4b) Neighbour discovery dropped by a firewall that accepts only established traffic:
+// conntrack leaves ND untracked, so the router never resolves the server.
+#[test]
+fn an_ipv6_firewall_accepting_only_established_drops_neighbour_discovery() {
+    let (mut n, [a, _, b]) = two_hosts_through_a_router();
+    n.iptables(
+        b,
+        Family::Ip6,
+        &filter(
+            "DROP",
+            "ACCEPT",
+            &[
+                "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+                "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type echo-request -j ACCEPT",
+            ],
+        ),
+    );
+    let judged = judge(
+        "an_ipv6_firewall_accepting_only_established_drops_neighbour_discovery",
+        n.build(),
+        ping_of(a, "fd00:2::2", 6),
+        unchanged,
+    );
+    if let Some(j) = judged {
+        let filtered = j.walked.legs[0].hops.iter().any(|h| {
+            h.egress
+                .as_ref()
+                .is_some_and(|e| matches!(e.resolution, network::Resolution::Filtered { .. }))
+        });
+        assert!(filtered, "the walk names the firewall that drops ND");
+    }
+}
+
 // (5) Overlapping prefixes.
 #[test]
 fn a_prefix_of_the_clients_network_on_the_servers_link_keeps_the_reply_there() {

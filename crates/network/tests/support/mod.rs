@@ -140,7 +140,7 @@ pub fn eth0(t: &mut Topology, node: usize) -> &mut model::host::Interface {
 pub fn temporary_source() -> Topology {
     // use_tempaddr=2: the client's kernel sends from its temporary address, which the
     // server's firewall does not know (it allows only the client's public address).
-    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8:1::2/128 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\nCOMMIT\n";
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8:1::2/128 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -j ACCEPT\nCOMMIT\n";
     let mut n = Net::new();
     let (c, r, s) = (n.host("client"), n.host("router"), n.host("server"));
     n.iface(c, "wlan0", &["2001:db8:1::2/64"])

@@ -252,7 +252,8 @@ pub struct EgressJson {
 #[derive(Debug, Clone, Serialize)]
 pub struct NeighbourJson {
     /// `node` (a host given answers), `outside` (the neighbour table resolves it to a
-    /// machine not given), `failed`, `unknown`, `no_link`.
+    /// machine not given), `failed`, `filtered` (the host given has the address, but a
+    /// firewall drops the neighbour discovery: `text` says whose), `unknown`, `no_link`.
     pub result: String,
     /// The node that answers, for `node`.
     pub node: Option<String>,
@@ -484,7 +485,7 @@ fn hop(a: &PathAnswer<'_>, i: usize, j: usize, h: &Hop) -> HopJson {
 
 fn egress(topo: &Topology, e: &Egress) -> EgressJson {
     let (node, iface, entry) = match &e.resolution {
-        Resolution::Node { node, iface } => (
+        Resolution::Node { node, iface } | Resolution::Filtered { node, iface, .. } => (
             Some(pw::node(topo, *node).to_string()),
             Some(iface.clone()),
             None,

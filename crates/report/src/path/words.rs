@@ -263,6 +263,23 @@ pub(crate) fn resolution(topology: &Topology, e: &Egress) -> String {
              neighbour table does not tell)"
         ),
         Resolution::NoLink => format!("{nh}: unknown ({} is on no link given)", e.oif),
+        Resolution::Filtered {
+            node: owner,
+            iface,
+            by,
+            packet,
+        } => format!(
+            "{nh}: FAILED, though {} has it (its {iface}): {}'s firewall drops the neighbour \
+             {} ({}); conntrack leaves neighbour discovery untracked, so `ct state \
+             established,related` does not accept it",
+            node(topology, *owner),
+            node(topology, *by),
+            match packet.l4 {
+                model::L4::Icmpv6 { icmp_type: 135, .. } => "solicitation",
+                _ => "advertisement",
+            },
+            words::packet(packet),
+        ),
     }
 }
 
@@ -272,6 +289,7 @@ pub(crate) fn resolution_code(r: &Resolution) -> &'static str {
         Resolution::Node { .. } => "node",
         Resolution::Outside { .. } => "outside",
         Resolution::Failed { .. } => "failed",
+        Resolution::Filtered { .. } => "filtered",
         Resolution::Unknown => "unknown",
         Resolution::NoLink => "no_link",
     }
