@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bsd;
 mod branches;
 mod linux;
 mod trace;
