@@ -14,10 +14,10 @@
 
 #![warn(missing_docs)]
 
-pub mod bsd;
-pub mod pf;
 mod branches;
+pub mod bsd;
 mod linux;
+pub mod pf;
 mod trace;
 mod warning;
 

@@ -62,6 +62,82 @@ fn unmodelled(name: String) -> Undecidable {
     })
 }
 
+/// Drivers of the BSDs and illumos whose names are their interfaces' groups (OpenBSD
+/// `ifconfig(8)`: "interfaces are members of the group named after the driver"); a group
+/// of that name holds that driver's interfaces only.
+fn is_driver_group(name: &str) -> bool {
+    matches!(
+        name,
+        "lo" | "em"
+            | "igb"
+            | "igc"
+            | "ix"
+            | "ixl"
+            | "re"
+            | "rge"
+            | "bge"
+            | "bnx"
+            | "vio"
+            | "vmx"
+            | "xnf"
+            | "hvn"
+            | "fxp"
+            | "dc"
+            | "sis"
+            | "vr"
+            | "ure"
+            | "axe"
+            | "axen"
+            | "cdce"
+            | "iwm"
+            | "iwx"
+            | "athn"
+            | "ral"
+            | "run"
+            | "urtwn"
+            | "vlan"
+            | "carp"
+            | "pflog"
+            | "pfsync"
+            | "enc"
+            | "gif"
+            | "gre"
+            | "tun"
+            | "tap"
+            | "wg"
+            | "bridge"
+            | "veb"
+            | "vport"
+            | "trunk"
+            | "aggr"
+            | "lagg"
+            | "pppoe"
+            | "ppp"
+            | "mpe"
+            | "vxlan"
+            | "vether"
+            | "bpe"
+            | "egre"
+            | "eoip"
+            | "nvgre"
+            | "sec"
+            | "vtnet"
+            | "xn"
+            | "epair"
+            | "bce"
+            | "bxe"
+            | "cxgbe"
+            | "mlxen"
+            | "mce"
+            | "ql"
+            | "ena"
+            | "e1000g"
+            | "ixgbe"
+            | "vioif"
+            | "vnic"
+    )
+}
+
 /// The driver group of an interface: its name without the unit number.
 fn driver_group(interface: &str) -> &str {
     interface.trim_end_matches(|c: char| c.is_ascii_digit())
@@ -85,11 +161,20 @@ impl Resolver<'_> {
         }
         if name == "egress" {
             return match self.host.filter(|h| h.known.routes) {
-                Some(h) => Ok(h.routes.iter().any(|r| {
-                    r.dst.prefix_len() == 0 && r.dev.as_deref() == Some(interface)
-                })),
+                Some(h) => Ok(h
+                    .routes
+                    .iter()
+                    .any(|r| r.dst.prefix_len() == 0 && r.dev.as_deref() == Some(interface))),
                 None => Err(Undecidable::RoutesUnknown),
             };
+        }
+        if is_driver_group(name)
+            || self
+                .host
+                .is_some_and(|h| h.interfaces.iter().any(|i| driver_group(&i.name) == name))
+        {
+            // A driver's group holds that driver's interfaces only.
+            return Ok(false);
         }
         Err(unmodelled(format!("interface group {name}")))
     }
@@ -123,9 +208,7 @@ impl Resolver<'_> {
                     DynamicModifier::None => IpNet::new(a.addr, max_prefix(a.addr)),
                     DynamicModifier::NoAlias if i == 0 => IpNet::new(a.addr, max_prefix(a.addr)),
                     DynamicModifier::NoAlias => continue,
-                    DynamicModifier::Network => {
-                        IpNet::new(a.addr, a.prefix_len).map(|n| n.trunc())
-                    }
+                    DynamicModifier::Network => IpNet::new(a.addr, a.prefix_len).map(|n| n.trunc()),
                     DynamicModifier::Broadcast => match (a.broadcast, a.addr) {
                         (Some(b), _) => IpNet::new(b, max_prefix(b)),
                         (None, IpAddr::V4(_)) => IpNet::new(a.addr, a.prefix_len)
@@ -151,7 +234,9 @@ impl Resolver<'_> {
             PfHost::Any => Ok(true),
             PfHost::Network { addr: net, prefix } => Ok(net.is_ipv4() == addr.is_ipv4()
                 && IpNet::new(*net, *prefix).is_ok_and(|n| n.contains(&addr))),
-            PfHost::Range(lo, hi) => Ok(lo.is_ipv4() == addr.is_ipv4() && *lo <= addr && addr <= *hi),
+            PfHost::Range(lo, hi) => {
+                Ok(lo.is_ipv4() == addr.is_ipv4() && *lo <= addr && addr <= *hi)
+            }
             PfHost::Dynamic {
                 interface,
                 modifier,

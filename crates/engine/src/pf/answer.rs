@@ -43,7 +43,11 @@ pub fn block_answer(
     };
     let (rst, icmp4, icmp6) = match policy {
         BlockPolicy::Default | BlockPolicy::Drop => return None,
-        BlockPolicy::Return => (true, Some(ICMP_UNREACH_PORT), Some(ICMP6_DST_UNREACH_NOPORT)),
+        BlockPolicy::Return => (
+            true,
+            Some(ICMP_UNREACH_PORT),
+            Some(ICMP6_DST_UNREACH_NOPORT),
+        ),
         BlockPolicy::ReturnRst { .. } => (true, None, None),
         BlockPolicy::ReturnIcmp { code4, code6, .. } => (
             false,
@@ -66,7 +70,9 @@ pub fn block_answer(
             L4::Icmp { icmp_type, .. } => icmp_info_type(icmp_type),
             _ => true,
         };
-        icmp4.filter(|_| answerable).map(|code| icmp(ICMP_UNREACH, code))
+        icmp4
+            .filter(|_| answerable)
+            .map(|code| icmp(ICMP_UNREACH, code))
     } else {
         let answerable = match packet.l4 {
             L4::Icmpv6 { icmp_type, .. } => icmp_type >= 128 && icmp_type != 137,

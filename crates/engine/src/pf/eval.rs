@@ -41,9 +41,7 @@ use super::pflog::{self, LogAction, LogHeader, LogRule};
 use super::state::{icmp_role, packet_key, IcmpRole, PfState, StateEntry, TcpSide};
 use super::translate;
 use super::PfRules;
-use crate::bsd::{
-    Decider, Direction, FilterLog, PassResult, PassVerdict, Rewrite, RuleId, Step,
-};
+use crate::bsd::{Decider, Direction, FilterLog, PassResult, PassVerdict, Rewrite, RuleId, Step};
 
 /// The pass being evaluated: the packet, where, and the rules.
 pub struct Pass<'p, 'r> {
@@ -341,8 +339,7 @@ impl<'p, 'r> Pass<'p, 'r> {
             let d = 1 - s;
             (key.addr[s], key.addr[d], Some((key.port[s], key.port[d])))
         };
-        for (source, before, after) in [(true, packet.src, new_src), (false, packet.dst, new_dst)]
-        {
+        for (source, before, after) in [(true, packet.src, new_src), (false, packet.dst, new_dst)] {
             if before != after {
                 let old_ports = packet.l4.ports();
                 let pick = |p: (u16, u16)| if source { p.0 } else { p.1 };
@@ -429,7 +426,11 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
         let matched = match outcome {
             Ok(m) => m,
             Err(on) => {
-                let taken = self.decisions.get(self.sites.len()).copied().unwrap_or(false);
+                let taken = self
+                    .decisions
+                    .get(self.sites.len())
+                    .copied()
+                    .unwrap_or(false);
                 self.sites.push((on, id.clone()));
                 self.site_steps.push(self.steps.len());
                 taken
@@ -514,10 +515,16 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                     }
                 }
             }
-            L4::Icmp { icmp_type, code, .. } | L4::Icmpv6 { icmp_type, code, .. } => {
+            L4::Icmp {
+                icmp_type, code, ..
+            }
+            | L4::Icmpv6 {
+                icmp_type, code, ..
+            } => {
                 if let Some(spec) = rule.icmp {
-                    test!(Ok(spec.icmp_type == icmp_type
-                        && spec.code.is_none_or(|c| c == code)));
+                    test!(Ok(
+                        spec.icmp_type == icmp_type && spec.code.is_none_or(|c| c == code)
+                    ));
                 }
                 let reply = matches!(
                     icmp_role(&p.l4),
@@ -664,10 +671,10 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
             (name, Some(body)) => {
                 let path = match name {
                     Some(name) => scope.resolve(name),
-                    None => scope.path.clone().map_or_else(
-                        || format!("_{number}"),
-                        |base| format!("{base}/_{number}"),
-                    ),
+                    None => scope
+                        .path
+                        .clone()
+                        .map_or_else(|| format!("_{number}"), |base| format!("{base}/_{number}")),
                 };
                 bodies.push((path, body, policy));
             }
@@ -808,8 +815,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                     continue;
                 }
                 let id = Scope::default().rule_id(rule, *number);
-                let outcome = if kind == OldNatKind::Binat && self.pass.direction == Direction::In
-                {
+                let outcome = if kind == OldNatKind::Binat && self.pass.direction == Direction::In {
                     Err(unmodelled("binat inbound".into()))
                 } else {
                     self.tests(rule)
@@ -841,7 +847,12 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
             let result = if self.old_nat {
                 self.create_state(state, None, None)
             } else {
-                self.result(PassVerdict::Pass, Decider::Default, pass.packet.clone(), false)
+                self.result(
+                    PassVerdict::Pass,
+                    Decider::Default,
+                    pass.packet.clone(),
+                    false,
+                )
             };
             return self.into_run(result);
         };
@@ -858,7 +869,12 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
         let result = match &rule.action {
             Action::Block(policy) => {
                 let answer = block_answer(*policy, last.policy, pass.packet);
-                self.result(PassVerdict::Block { answer }, decider, pass.packet.clone(), false)
+                self.result(
+                    PassVerdict::Block { answer },
+                    decider,
+                    pass.packet.clone(),
+                    false,
+                )
             }
             _ => {
                 let stateful = keeps_state(rule) || self.old_nat;
@@ -886,7 +902,12 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
             packet_key(pass.packet, pass.direction),
             packet_key(&self.current, pass.direction),
         ) else {
-            return self.result(PassVerdict::Pass, Decider::Default, pass.packet.clone(), false);
+            return self.result(
+                PassVerdict::Pass,
+                Decider::Default,
+                pass.packet.clone(),
+                false,
+            );
         };
         let (wire, stack) = match pass.direction {
             Direction::In => (original, translated),

@@ -73,7 +73,8 @@ impl<'r> PfRules<'r> {
     /// Adds the rules loaded into anchor `path` (`load anchor`, `pfctl -a path -f`);
     /// a named anchor whose rules were not given is Unknown.
     pub fn with_anchor(mut self, path: &str, rules: &'r Ruleset) -> PfRules<'r> {
-        self.anchors.insert(path.trim_matches('/').to_string(), rules);
+        self.anchors
+            .insert(path.trim_matches('/').to_string(), rules);
         self.read_globals(rules);
         self
     }

@@ -15,9 +15,9 @@
 //!
 //! What the packet model does not hold is printed as `?` (documented, never invented):
 //! - TCP sequence numbers, acknowledgment number and window: `S ?:?(0) win ?`; the data
-//!   length is 0 when the packet's length is exactly its IP and TCP headers, else `?`
-//!   (options and data cannot be told apart). TCP options (`<mss 1460,…>`) are not in the
-//!   model and are left out.
+//!   length is 0 when the packet's length is the model's minimal one (headers only, a SYN's
+//!   with its 20 bytes of options, printed `<?>`), else `?` (options and data cannot be
+//!   told apart, and the options are left out).
 //! - UDP to or from a port tcpdump decodes (`print-udp.c`: DNS, NTP, DHCP, …): the payload
 //!   is not known, so the decoded part is `?`. Other ports print `udp LEN`; the payload is
 //!   assumed not to be WireGuard (`wg_match` looks at its first bytes).
@@ -173,10 +173,12 @@ fn transport(out: &mut String, p: &Packet, payload: u16) {
         } => {
             let _ = write!(out, "{}.{sport} > {}.{dport}: ", p.src, p.dst);
             tcp_flags(out, flags);
-            let data = if payload == 20 { "0" } else { "?" };
-            let carries_range = payload > 20
-                || flags.0 & (TcpFlags::SYN.0 | TcpFlags::FIN.0 | TcpFlags::RST.0) != 0;
-            if carries_range {
+            // The model's minimal length is the headers alone (a SYN's with 20 bytes of
+            // options): then the segment carries no data.
+            let minimal = p.len == p.minimal_len();
+            let syn = flags.0 & TcpFlags::SYN.0 != 0;
+            let data = if minimal { "0" } else { "?" };
+            if !minimal || flags.0 & (TcpFlags::SYN.0 | TcpFlags::FIN.0 | TcpFlags::RST.0) != 0 {
                 let _ = write!(out, " ?:?({data})");
             }
             if flags.0 & TcpFlags::ACK.0 != 0 {
@@ -185,6 +187,9 @@ fn transport(out: &mut String, p: &Packet, payload: u16) {
             out.push_str(" win ?");
             if flags.0 & TcpFlags::URG.0 != 0 {
                 out.push_str(" urg ?");
+            }
+            if minimal && syn {
+                out.push_str(" <?>");
             }
         }
         L4::Udp { sport, dport } => {
@@ -196,8 +201,16 @@ fn transport(out: &mut String, p: &Packet, payload: u16) {
                 let _ = write!(out, "udp {data}");
             }
         }
-        L4::Icmp { icmp_type, code, .. } => {
-            let _ = write!(out, "{} > {}: icmp: {}", p.src, p.dst, icmp_text(icmp_type, code));
+        L4::Icmp {
+            icmp_type, code, ..
+        } => {
+            let _ = write!(
+                out,
+                "{} > {}: icmp: {}",
+                p.src,
+                p.dst,
+                icmp_text(icmp_type, code)
+            );
         }
         L4::Icmpv6 { icmp_type, .. } => {
             let what = match icmp_type {

@@ -49,9 +49,10 @@ fn pool_address(
                 }
             }
             PfHost::Range(lo, _) if lo.is_ipv4() == original.is_ipv4() => Some(*lo),
-            PfHost::Dynamic { interface, .. } | PfHost::InterfaceName { name: interface, .. } => {
-                first_address(resolver, interface, original)?
-            }
+            PfHost::Dynamic { interface, .. }
+            | PfHost::InterfaceName {
+                name: interface, ..
+            } => first_address(resolver, interface, original)?,
             PfHost::Table(name) => return Err(Undecidable::SetUndefined(name.clone())),
             _ => None,
         };
@@ -171,4 +172,3 @@ pub fn destination(
         after: (address, new_port),
     })
 }
-
