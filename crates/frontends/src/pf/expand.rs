@@ -6,7 +6,7 @@
 
 use model::diag::{ErrorKind, ParseError};
 use model::pf::{
-    Action, Af, AddrSpec, DynamicModifier, Endpoint, Host, IcmpSpec, InterfaceSpec, Item,
+    Action, Af, AddrSpec, Endpoint, Host, IcmpSpec, InterfaceSpec, Item,
     KeepState, NumOp, Pool, PoolHost, PoolType, Rule, RuleDirection, StateOpt, Table,
     TableEntry, TcpFlagsSpec,
 };
@@ -139,8 +139,8 @@ impl Expander {
             for proto in &protos {
                 for icmp in &icmps {
                     for from in &froms {
-                        for from_port in &from_ports {
-                            for to in &tos {
+                        for to in &tos {
+                            for from_port in &from_ports {
                                 for to_port in &to_ports {
                                     for user in &users {
                                         for group in &groups {
@@ -266,6 +266,7 @@ impl Expander {
         rule.allow_opts = o.allow_opts;
         rule.once = o.once;
         rule.tag = o.tag.clone();
+        let tag_nr = self.rules_in_ruleset;
         rule.tagged = o.tagged.clone();
         rule.received_on = o.received_on.clone();
         rule.probability = o.probability;
@@ -288,11 +289,16 @@ impl Expander {
                 }
                 _ => {}
             }
-            if let Some(model::pf::Divert::To(Host::Network { addr, .. }, _)) = &rule.divert {
-                let divert_af = if addr.is_ipv4() { Af::Inet } else { Af::Inet6 };
-                if af.is_some_and(|a| a != divert_af) {
+            if let Some(model::pf::Divert::To(host, _)) = &mut rule.divert {
+                let chosen = o
+                    .divert_hosts
+                    .iter()
+                    .find(|h| af.is_none() || h.af.is_none() || h.af == af);
+                let Some(chosen) = chosen else {
                     return Err(rule_error(p, *span, "divert-to address family mismatch"));
-                }
+                };
+                *host = chosen.host.clone();
+                af = af.or(chosen.af);
             }
         }
         // Translation and routing pools follow the rule's family, or give it one.
@@ -304,7 +310,14 @@ impl Expander {
         }
         if let Some(pool) = &o.rdr_to {
             let (pool, pool_af) = self.pool(p, pool, af, false, items)?;
-            let Some(pool) = pool else { return Ok(None) };
+            let Some(mut pool) = pool else { return Ok(None) };
+            // `port N:*` keeps the width of the destination port range.
+            if let (Some((lo, hi)), Some((NumOp::Range(a, b), _))) = (pool.ports, c.to_port) {
+                if lo == hi && o.rdr_to.as_ref().is_some_and(|r| r.port_star) {
+                    let top = u32::from(lo) + b.saturating_sub(a);
+                    pool.ports = Some((lo, top.min(65535) as u16));
+                }
+            }
             af = af.or(pool_af);
             rule.rdr_to = Some(pool);
         }
@@ -341,6 +354,11 @@ impl Expander {
             rule.label = (!expanded.is_empty()).then_some(expanded);
         }
         rule.af = af;
+        if let Some(tag) = &o.tag {
+            rule.tag = Some(expand_label(tag, &rule, tag_nr));
+        }
+        fit_dynamic_prefix(&mut rule.from, af);
+        fit_dynamic_prefix(&mut rule.to, af);
         self.rules_in_ruleset += 1;
         Ok(Some(rule))
     }
@@ -402,7 +420,7 @@ impl Expander {
             || matches!(hosts[0].host, Host::Table(_))
             || matches!(
                 hosts[0].host,
-                Host::Dynamic { modifier, .. } if modifier != DynamicModifier::NoAlias
+                Host::Dynamic { modifier, .. } if !modifier.no_alias()
             );
         let kind = raw.kind.or(multi.then_some(PoolType::RoundRobin));
         let ports = match (nat, raw.ports) {
@@ -446,7 +464,7 @@ impl Expander {
                         "invalid use of table <{t}> as the source address of a binat-to rule"
                     ))
                 }
-                Host::Dynamic { modifier, .. } if *modifier != DynamicModifier::NoAlias => {
+                Host::Dynamic { modifier, .. } if !modifier.no_alias() => {
                     return fail("dynamic interfaces must be used with :0 in a binat-to rule")
                 }
                 Host::NoRoute | Host::UrpfFailed | Host::Any => {
@@ -482,7 +500,7 @@ impl Expander {
             ..RawPool::default()
         });
         for src in &raw.from {
-            for dst in &pool.hosts {
+            for dst in pool.hosts.iter().filter(|d| d.af.is_none() || src.af.is_none() || d.af == src.af) {
                 if let (Some(a), Some(b)) = (prefix_of(&src.host), prefix_of(&dst.host)) {
                     if a != b {
                         return fail("source and redir addresess must have a matching network mask in binat-rule");
@@ -524,6 +542,15 @@ struct Combo<'a> {
     group: Option<NumOp>,
 }
 
+/// pfctl's `gen_dynnode`: an interface's address in an IPv4 rule has at most 32 bits.
+fn fit_dynamic_prefix(e: &mut Endpoint, af: Option<Af>) {
+    if let Host::Dynamic { prefix, .. } = &mut e.addr.host {
+        if af == Some(Af::Inet) && prefix.is_some_and(|p| p >= 32) {
+            *prefix = None;
+        }
+    }
+}
+
 fn endpoint(host: &RawHost, port: Option<(NumOp, Span)>) -> Endpoint {
     Endpoint {
         addr: AddrSpec {
@@ -549,6 +576,20 @@ fn state_opts(defaults: &[StateOpt], own: &[StateOpt]) -> Vec<StateOpt> {
         .any(|o| matches!(o, StateOpt::MaxSrcConn(_) | StateOpt::MaxSrcConnRate(..) | StateOpt::MaxSrcStates(_) | StateOpt::MaxSrcNodes(_)));
     if limits_sources && !opts.iter().any(|o| matches!(o, StateOpt::SourceTrack(_))) {
         opts.push(StateOpt::SourceTrack(Some("rule".into())));
+    }
+    if let Some(max) = opts.iter().find_map(|o| match o {
+        StateOpt::Max(n) => Some(*n),
+        _ => None,
+    }) {
+        let has = |name: &str| {
+            opts.iter()
+                .any(|o| matches!(o, StateOpt::Timeout(n, _) if n == name))
+        };
+        if !has("adaptive.start") && !has("adaptive.end") {
+            let scaled = |f: u64| (u64::from(max) * f / 10).min(u64::from(u32::MAX)) as u32;
+            opts.push(StateOpt::Timeout("adaptive.start".into(), scaled(6)));
+            opts.push(StateOpt::Timeout("adaptive.end".into(), scaled(12)));
+        }
     }
     if let Some(seconds) = opts.iter().find_map(|o| match o {
         StateOpt::MaxSrcConnRate(_, s) => Some(*s),

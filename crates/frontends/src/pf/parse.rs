@@ -209,6 +209,15 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A name that pfctl's lexer would not read as a number (labels, tags, anchors).
+    fn name(&mut self, what: &str) -> PResult<Token> {
+        let t = self.string(what)?;
+        if t.kind == Kind::Word && t.text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.expected(&t, &format!("{what}, not a number")));
+        }
+        Ok(t)
+    }
+
     /// A word or quoted string.
     fn string(&mut self, what: &str) -> PResult<Token> {
         let t = self.next()?;
@@ -585,9 +594,6 @@ impl<'a> Parser<'a> {
         self.expect_punct("<")?;
         let name = self.string("a table name")?;
         self.expect_punct(">")?;
-        if name.text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(self.expected(&name, "a table name that is not a number"));
-        }
         let mut table = Table {
             name: name.text,
             persist: false,
@@ -716,6 +722,10 @@ impl<'a> Parser<'a> {
                         "antispoof needs the interface's addresses (not given)",
                     ));
                 };
+                if hosts.is_empty() {
+                    // An interface without addresses has nothing to spoof.
+                    continue;
+                }
                 rule.from = hosts;
             }
             self.push(rule, items)?;
@@ -754,7 +764,7 @@ impl<'a> Parser<'a> {
             _ => {
                 let next = self.peek()?;
                 if next.kind == Kind::Str || (next.kind == Kind::Word && !is_rule_keyword(&next.text)) {
-                    let name = self.next()?;
+                    let name = self.name("an anchor name")?;
                     if name.text.is_empty() {
                         return Err(self.expected(&name, "an anchor name"));
                     }
@@ -977,7 +987,9 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         if self.eat("from")? {
-            rule.from = self.ipspec(rule.af)?;
+            if !self.peek_is("port")? && !self.peek_is("os")? {
+                rule.from = self.ipspec(rule.af)?;
+            }
             if self.eat("port")? {
                 rule.from_ports = self.port_spec()?;
             }
@@ -986,7 +998,9 @@ impl<'a> Parser<'a> {
             }
         }
         if self.eat("to")? {
-            rule.to = self.ipspec(rule.af)?;
+            if !self.peek_is("port")? {
+                rule.to = self.ipspec(rule.af)?;
+            }
             if self.eat("port")? {
                 rule.to_ports = self.port_spec()?;
             }
@@ -1130,8 +1144,10 @@ impl<'a> Parser<'a> {
         }
         if no_alias {
             modifier = match modifier {
-                DynamicModifier::None => DynamicModifier::NoAlias,
-                other => other,
+                DynamicModifier::Network => DynamicModifier::NetworkNoAlias,
+                DynamicModifier::Broadcast => DynamicModifier::BroadcastNoAlias,
+                DynamicModifier::Peer => DynamicModifier::PeerNoAlias,
+                _ => DynamicModifier::NoAlias,
             };
         }
         if base.contains(':') && !base.starts_with(|c: char| c.is_ascii_alphabetic()) {
@@ -1246,12 +1262,22 @@ impl<'a> Parser<'a> {
             for &(addr, len) in &iface.addresses {
                 let link_local = matches!(addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
                 let v4 = addr.is_ipv4();
+                if modifier.no_alias() && ((v4 && got.0) || (!v4 && got.1)) {
+                    continue;
+                }
                 let (addr, bits) = match modifier {
-                    DynamicModifier::Network if link_local => continue,
-                    DynamicModifier::Network => (masked(addr, len), len),
-                    DynamicModifier::Broadcast | DynamicModifier::Peer => continue,
-                    DynamicModifier::NoAlias if (v4 && got.0) || (!v4 && got.1) => continue,
-                    _ => (addr, prefix.unwrap_or(if v4 { 32 } else { 128 })),
+                    DynamicModifier::Network | DynamicModifier::NetworkNoAlias if link_local => {
+                        continue
+                    }
+                    DynamicModifier::Network | DynamicModifier::NetworkNoAlias => (masked(addr, len), len),
+                    // The environment gives no broadcast or peer addresses.
+                    DynamicModifier::Broadcast
+                    | DynamicModifier::BroadcastNoAlias
+                    | DynamicModifier::Peer
+                    | DynamicModifier::PeerNoAlias => continue,
+                    DynamicModifier::None | DynamicModifier::NoAlias => {
+                        (addr, prefix.unwrap_or(if v4 { 32 } else { 128 }))
+                    }
                 };
                 if v4 {
                     got.0 = true;
@@ -1466,7 +1492,7 @@ impl<'a> Parser<'a> {
             "allow-opts" => rule.opts.allow_opts = true,
             "once" => rule.opts.once = true,
             "label" => {
-                let l = self.string("a label")?;
+                let l = self.name("a label")?;
                 if l.text.len() > MAX_TAG {
                     return Err(self.invalid(l.span, "label", &l.text, "label too long, max 63 chars"));
                 }
@@ -1483,9 +1509,12 @@ impl<'a> Parser<'a> {
             }
             "probability" => {
                 let v = self.string("a probability")?;
-                let text = v.text.trim_end_matches('%');
+                let (text, scale) = match v.text.strip_suffix('%') {
+                    Some(t) => (t, 100.0),
+                    None => (v.text.as_str(), 1.0),
+                };
                 match text.parse::<f64>() {
-                    Ok(p) if (0.0..=100.0).contains(&p) => rule.opts.probability = Some(p / 100.0),
+                    Ok(p) if (0.0..=scale).contains(&p) => rule.opts.probability = Some(p / scale),
                     _ => return Err(self.invalid(v.span, "probability", &v.text, "must be 0% - 100%")),
                 }
             }
@@ -1494,8 +1523,7 @@ impl<'a> Parser<'a> {
             "queue" => rule.opts.queue = Some(self.queue_names()?),
             "rtable" => rule.opts.rtable = Some(self.number("a routing table", 0, 255)?.0),
             "max-pkt-rate" => {
-                let v = self.string("a rate")?;
-                rule.opts.max_pkt_rate = Some(self.rate(&v)?);
+                rule.opts.max_pkt_rate = Some(self.rate()?);
             }
             "scrub" => rule.opts.scrub = Some(self.scrub_opts()?),
             "nat-to" => rule.opts.nat_to = Some(self.pool(false)?),
@@ -1530,8 +1558,8 @@ impl<'a> Parser<'a> {
                 let hosts = self.host(rule.af)?;
                 self.expect_word("port")?;
                 let (port, end) = self.number("a port", 1, 65535)?;
-                let host = hosts.into_iter().next().map(|h| h.host).unwrap_or(Host::Any);
-                self.set_divert(rule, Divert::To(host, port as u16), t.span.start, end)?;
+                self.set_divert(rule, Divert::To(Host::Any, port as u16), t.span.start, end)?;
+                rule.opts.divert_hosts = hosts;
             }
             "divert-reply" => self.set_divert(rule, Divert::Reply, t.span.start, t.span)?,
             "divert-packet" => {
@@ -1554,7 +1582,7 @@ impl<'a> Parser<'a> {
     }
 
     fn tag_name(&mut self) -> PResult<String> {
-        let t = self.string("a tag")?;
+        let t = self.name("a tag")?;
         if t.text.len() > MAX_TAG {
             return Err(self.invalid(t.span, "tag", &t.text, "tag too long, max 63 chars"));
         }
@@ -1580,7 +1608,7 @@ impl<'a> Parser<'a> {
                 "prio" => {
                     if self.eat_punct("(")? {
                         let a = self.prio()?;
-                        self.expect_punct(",")?;
+                        self.eat_punct(",")?;
                         let b = self.prio()?;
                         self.expect_punct(")")?;
                         rule.opts.set_prio = Some((a, Some(b)));
@@ -1624,12 +1652,12 @@ impl<'a> Parser<'a> {
         Ok((self.string("a queue")?.text, None))
     }
 
-    fn rate(&self, t: &Token) -> PResult<(u32, u32)> {
-        let parsed = t
-            .text
-            .split_once('/')
-            .and_then(|(a, b)| Some((names::number(a)?, names::number(b)?)));
-        parsed.ok_or_else(|| self.expected(t, "N/seconds"))
+    /// `N/S` (the lexer gives `N`, `/`, `S`).
+    fn rate(&mut self) -> PResult<(u32, u32)> {
+        let (n, _) = self.number("a count", 0, u32::MAX)?;
+        self.expect_punct("/")?;
+        let (s, _) = self.number("seconds", 0, u32::MAX)?;
+        Ok((n, s))
     }
 
     /// `flags any`, `flags S/SA`, `flags /SA`.
@@ -1716,17 +1744,13 @@ impl<'a> Parser<'a> {
                 "max-src-states" => StateOpt::MaxSrcStates(self.number("a number", 0, u32::MAX)?.0),
                 "max-src-conn" => StateOpt::MaxSrcConn(self.number("a number", 0, u32::MAX)?.0),
                 "max-src-conn-rate" => {
-                    let v = self.string("N/seconds")?;
-                    let (n, s) = self.rate(&v)?;
+                    let (n, s) = self.rate()?;
                     StateOpt::MaxSrcConnRate(n, s)
                 }
                 "overload" => {
                     self.expect_punct("<")?;
                     let name = self.string("a table name")?;
                     self.expect_punct(">")?;
-                    if name.text.bytes().all(|b| b.is_ascii_digit()) {
-                        return Err(self.expected(&name, "a table name that is not a number"));
-                    }
                     let flush = self.eat("flush")?;
                     let global = flush && self.eat("global")?;
                     StateOpt::Overload {

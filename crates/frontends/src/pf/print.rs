@@ -231,6 +231,9 @@ fn modifier_text(m: DynamicModifier) -> &'static str {
         DynamicModifier::Broadcast => ":broadcast",
         DynamicModifier::Peer => ":peer",
         DynamicModifier::NoAlias => ":0",
+        DynamicModifier::NetworkNoAlias => ":network:0",
+        DynamicModifier::BroadcastNoAlias => ":broadcast:0",
+        DynamicModifier::PeerNoAlias => ":peer:0",
     }
 }
 

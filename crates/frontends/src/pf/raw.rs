@@ -98,6 +98,8 @@ pub struct FilterOpts {
     pub af_to: Option<(Af, RawPool, Option<RawPool>)>,
     pub route: Option<(RouteKind, RawPool)>,
     pub divert: Option<(Divert, Span)>,
+    /// The addresses `divert-to` names (a host name may give one per family).
+    pub divert_hosts: Vec<RawHost>,
 }
 
 impl RawRule {
