@@ -347,6 +347,25 @@ pub enum DynamicModifier {
     Peer,
     /// `:0`: the first address only (no aliases).
     NoAlias,
+    /// `:network:0`: the network of the first address only.
+    NetworkNoAlias,
+    /// `:broadcast:0`: the broadcast address of the first address only.
+    BroadcastNoAlias,
+    /// `:peer:0`: the peer of the first address only.
+    PeerNoAlias,
+}
+
+impl DynamicModifier {
+    /// Whether `:0` was given (aliases left out).
+    pub fn no_alias(self) -> bool {
+        matches!(
+            self,
+            DynamicModifier::NoAlias
+                | DynamicModifier::NetworkNoAlias
+                | DynamicModifier::BroadcastNoAlias
+                | DynamicModifier::PeerNoAlias
+        )
+    }
 }
 
 /// A negatable host.
