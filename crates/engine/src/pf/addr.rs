@@ -204,19 +204,27 @@ impl Resolver<'_> {
                 .iter()
                 .filter(|a| a.addr.is_ipv4() == family_of.is_ipv4());
             for (i, a) in addrs.enumerate() {
+                // `:0`: the first address only, no aliases.
+                if modifier.no_alias() && i > 0 {
+                    break;
+                }
                 let net = match modifier {
-                    DynamicModifier::None => IpNet::new(a.addr, max_prefix(a.addr)),
-                    DynamicModifier::NoAlias if i == 0 => IpNet::new(a.addr, max_prefix(a.addr)),
-                    DynamicModifier::NoAlias => continue,
-                    DynamicModifier::Network => IpNet::new(a.addr, a.prefix_len).map(|n| n.trunc()),
-                    DynamicModifier::Broadcast => match (a.broadcast, a.addr) {
-                        (Some(b), _) => IpNet::new(b, max_prefix(b)),
-                        (None, IpAddr::V4(_)) => IpNet::new(a.addr, a.prefix_len)
-                            .map(|n| n.broadcast())
-                            .and_then(|b| IpNet::new(b, 32)),
-                        (None, IpAddr::V6(_)) => continue,
-                    },
-                    DynamicModifier::Peer => {
+                    DynamicModifier::None | DynamicModifier::NoAlias => {
+                        IpNet::new(a.addr, max_prefix(a.addr))
+                    }
+                    DynamicModifier::Network | DynamicModifier::NetworkNoAlias => {
+                        IpNet::new(a.addr, a.prefix_len).map(|n| n.trunc())
+                    }
+                    DynamicModifier::Broadcast | DynamicModifier::BroadcastNoAlias => {
+                        match (a.broadcast, a.addr) {
+                            (Some(b), _) => IpNet::new(b, max_prefix(b)),
+                            (None, IpAddr::V4(_)) => IpNet::new(a.addr, a.prefix_len)
+                                .map(|n| n.broadcast())
+                                .and_then(|b| IpNet::new(b, 32)),
+                            (None, IpAddr::V6(_)) => continue,
+                        }
+                    }
+                    DynamicModifier::Peer | DynamicModifier::PeerNoAlias => {
                         return Err(unmodelled(format!("({name}:peer)")));
                     }
                 };

@@ -1,0 +1,381 @@
+//! pf's pass on whole `pf.conf` files read by the pf front end: OpenBSD's default
+//! `/etc/pf.conf`, and the pf versions of user stories 1 (a forwarded TCP connection
+//! refused while ping passes) and 2 (a port forward whose forwarded packet is dropped).
+
+use std::collections::HashMap;
+
+use engine::bsd::{BlockAnswer, Decider, Direction, FilterPass, PassResult, PassVerdict, Step};
+use engine::pf::{PfRules, PfState};
+use frontends::pf::{parse, Env, Interface};
+use model::expr::Undecidable;
+use model::host::{table_id, DadState, IfAddr, Route, RouteType, Scope};
+use model::packet::{TcpFlags, L4};
+use model::pf::{Host as PfHost, TableEntry};
+use model::{Host, Packet};
+
+fn env() -> Env {
+    let iface = |name: &str, groups: &[&str], addr: &str, prefix: u8| Interface {
+        name: name.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        addresses: vec![(addr.parse().unwrap(), prefix)],
+        point_to_point: false,
+    };
+    Env {
+        interfaces: vec![
+            iface("lo0", &["lo"], "127.0.0.1", 8),
+            iface("em0", &["egress"], "10.1.2.3", 24),
+            iface("em1", &[], "192.168.70.1", 24),
+            iface("tap0", &[], "10.1.1.1", 24),
+        ],
+        users: HashMap::from([("_pbuild".to_string(), 21)]),
+        ..Env::default()
+    }
+}
+
+fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: TcpFlags) -> Packet {
+    Packet::new(
+        src.parse().unwrap(),
+        dst.parse().unwrap(),
+        L4::Tcp {
+            sport,
+            dport,
+            flags,
+        },
+    )
+}
+
+fn line_of(result: &PassResult) -> Option<u32> {
+    match &result.decider {
+        Decider::Rule(id)
+        | Decider::State {
+            created_by: Some(id),
+        } => Some(id.origin.line),
+        _ => None,
+    }
+}
+
+/// OpenBSD 7's `/etc/pf.conf`, as installed.
+const OPENBSD_DEFAULT: &str = "\
+#\t$OpenBSD: pf.conf,v 1.55 2017/12/03 20:40:04 sthen Exp $
+#
+# See pf.conf(5) and /etc/examples/pf.conf
+
+set skip on lo
+
+block return\t# block stateless traffic
+pass\t\t# establish keep-state
+
+# By default, do not permit remote connections to X11
+block return in on ! lo0 proto tcp to port 6000:6010
+
+# Port build user does not need network
+block return out log proto {tcp udp} user _pbuild
+";
+
+#[test]
+fn openbsd_default_pf_conf() {
+    let rs = parse("/etc/pf.conf", OPENBSD_DEFAULT, &env()).expect("parses");
+    let rules = PfRules::new(&rs, None);
+    let mut st = PfState::default();
+    let ssh = tcp("203.0.113.9", 50000, "10.1.2.3", 22, TcpFlags::SYN);
+    let result = rules.pass(&ssh, Direction::In, "em0", &mut st);
+    assert_eq!(result.verdict, PassVerdict::Pass);
+    assert_eq!(line_of(&result), Some(8), "`pass` keeps state");
+    assert!(result.keeps_state);
+    // A stray ACK without state: `pass` is `flags S/SA`, so `block return` answers it.
+    let ack = tcp("203.0.113.9", 50001, "10.1.2.3", 22, TcpFlags::ACK);
+    let stray = rules.pass(&ack, Direction::In, "em0", &mut st);
+    assert_eq!(
+        stray.verdict,
+        PassVerdict::Block {
+            answer: Some(BlockAnswer::Rst)
+        }
+    );
+    assert_eq!(line_of(&stray), Some(7));
+    // X11 from outside: refused with a RST by line 11.
+    let x11 = tcp("203.0.113.9", 50002, "10.1.2.3", 6001, TcpFlags::SYN);
+    let refused = rules.pass(&x11, Direction::In, "em0", &mut st);
+    assert_eq!(
+        refused.verdict,
+        PassVerdict::Block {
+            answer: Some(BlockAnswer::Rst)
+        }
+    );
+    assert_eq!(line_of(&refused), Some(11));
+    // Loopback is skipped.
+    let local = tcp("127.0.0.1", 50003, "127.0.0.1", 6001, TcpFlags::SYN);
+    assert_eq!(
+        rules.pass(&local, Direction::In, "lo0", &mut st).decider,
+        Decider::Skipped {
+            interface: "lo0".into()
+        }
+    );
+    // The port build user's packet out: blocked and logged by the TCP expansion (rule 3).
+    let mut build = tcp("10.1.2.3", 40000, "198.51.100.7", 443, TcpFlags::SYN);
+    build.uid = Some(21);
+    let blocked = rules.pass(&build, Direction::Out, "em0", &mut st);
+    assert_eq!(line_of(&blocked), Some(14));
+    assert_eq!(
+        blocked.logs.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(),
+        ["rule 3/(match) block out on em0: 10.1.2.3.40000 > 198.51.100.7.443: S ?:?(0) win ? <?> (DF)"]
+    );
+    // Another user's packet passes; an unknown sender is Unknown, never a guess.
+    build.uid = Some(1000);
+    assert_eq!(
+        line_of(&rules.pass(&build, Direction::Out, "em0", &mut st)),
+        Some(8)
+    );
+    build.uid = None;
+    build.l4 = L4::Tcp {
+        sport: 40001,
+        dport: 443,
+        flags: TcpFlags::SYN,
+    };
+    assert_eq!(
+        rules.pass(&build, Direction::Out, "em0", &mut st).verdict,
+        PassVerdict::Undetermined {
+            on: Undecidable::SocketOwnerUnknown
+        }
+    );
+    // A forwarded packet has no local socket: `user _pbuild` does not match it.
+    let mut forwarded = tcp("10.1.1.2", 1050, "198.51.100.7", 443, TcpFlags::SYN);
+    forwarded.iif = Some("tap0".into());
+    assert_eq!(
+        line_of(&rules.pass(&forwarded, Direction::Out, "em0", &mut st)),
+        Some(8)
+    );
+}
+
+/// Story 1 on pf: the router passes ICMP but refuses forwarded TCP with a RST or an ICMP
+/// port unreachable, logged.
+const STORY1: &str = "\
+set skip on lo
+block return log all
+pass in on tap0 inet proto icmp
+pass out on em0 inet proto icmp
+pass in on tap0 inet proto tcp to port 22
+";
+
+#[test]
+fn story1_forwarded_tcp_refused_while_ping_passes() {
+    let rs = parse("pf.conf", STORY1, &env()).expect("parses");
+    let rules = PfRules::new(&rs, None);
+    let mut st = PfState::default();
+    let mut ping = Packet::new(
+        "10.1.1.2".parse().unwrap(),
+        "10.1.0.2".parse().unwrap(),
+        L4::Icmp {
+            icmp_type: 8,
+            code: 0,
+            id: 1,
+        },
+    );
+    assert_eq!(
+        line_of(&rules.pass(&ping, Direction::In, "tap0", &mut st)),
+        Some(3)
+    );
+    ping.iif = Some("tap0".into());
+    assert_eq!(
+        line_of(&rules.pass(&ping, Direction::Out, "em0", &mut st)),
+        Some(4)
+    );
+    let syn = tcp("10.1.1.2", 1050, "10.1.0.2", 2175, TcpFlags::SYN);
+    let refused = rules.pass(&syn, Direction::In, "tap0", &mut st);
+    assert_eq!(
+        refused.verdict,
+        PassVerdict::Block {
+            answer: Some(BlockAnswer::Rst)
+        }
+    );
+    assert_eq!(line_of(&refused), Some(2));
+    assert_eq!(
+        refused.logs[0].text,
+        "rule 0/(match) block in on tap0: 10.1.1.2.1050 > 10.1.0.2.2175: S ?:?(0) win ? <?> (DF)"
+    );
+    let dgram = Packet::new(
+        "10.1.1.2".parse().unwrap(),
+        "10.1.0.2".parse().unwrap(),
+        L4::Udp {
+            sport: 1050,
+            dport: 2175,
+        },
+    );
+    assert_eq!(
+        rules.pass(&dgram, Direction::In, "tap0", &mut st).verdict,
+        PassVerdict::Block {
+            answer: Some(BlockAnswer::Icmp {
+                icmp_type: 3,
+                code: 3,
+                as_dest: false
+            })
+        }
+    );
+}
+
+/// Story 2 on pf: a port forward (`rdr-to`) whose forwarded packet meets `block` on the way
+/// out, because the pass out looks the destination up in a table that lacks it.
+const STORY2: &str = "\
+table <allow_in> { 192.168.70.20 }
+block drop log all
+pass in on em0 proto tcp to 10.1.2.3 port 1222 rdr-to 192.168.70.10 port 22
+pass out on em1 proto tcp to <allow_in> port 22
+";
+
+#[test]
+fn story2_port_forward_dropped_on_the_way_out() {
+    let rs = parse("pf.conf", STORY2, &env()).expect("parses");
+    let rules = PfRules::new(&rs, None);
+    let mut st = PfState::default();
+    let syn = tcp("10.1.2.50", 50000, "10.1.2.3", 1222, TcpFlags::SYN);
+    let inbound = rules.pass(&syn, Direction::In, "em0", &mut st);
+    assert_eq!(line_of(&inbound), Some(3));
+    assert_eq!(
+        inbound.packet.dst,
+        "192.168.70.10".parse::<std::net::IpAddr>().unwrap()
+    );
+    assert_eq!(inbound.packet.l4.ports(), Some((50000, 22)));
+    assert!(inbound
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::Nat(rw) if !rw.source)));
+    let mut forwarded = inbound.packet.clone();
+    forwarded.iif = Some("em0".into());
+    let outbound = rules.pass(&forwarded, Direction::Out, "em1", &mut st);
+    assert_eq!(
+        outbound.verdict,
+        PassVerdict::Block { answer: None },
+        "the client times out"
+    );
+    assert_eq!(line_of(&outbound), Some(2));
+    assert_eq!(
+        outbound.logs[0].text,
+        "rule 0/(match) block out on em1: 10.1.2.50.50000 > 192.168.70.10.22: S ?:?(0) win ? <?> (DF)"
+    );
+    // With the address in the table the connection goes through, and the reply is
+    // translated back to the address the client wrote.
+    let rules = PfRules::new(&rs, None).with_table(
+        "allow_in",
+        vec![TableEntry {
+            negated: false,
+            host: PfHost::Network {
+                addr: "192.168.70.10".parse().unwrap(),
+                prefix: 32,
+            },
+        }],
+    );
+    let mut st = PfState::default();
+    let inbound = rules.pass(&syn, Direction::In, "em0", &mut st);
+    let mut forwarded = inbound.packet.clone();
+    forwarded.iif = Some("em0".into());
+    assert_eq!(
+        line_of(&rules.pass(&forwarded, Direction::Out, "em1", &mut st)),
+        Some(4)
+    );
+    let reply = tcp(
+        "192.168.70.10",
+        22,
+        "10.1.2.50",
+        50000,
+        TcpFlags(TcpFlags::SYN.0 | TcpFlags::ACK.0),
+    );
+    assert!(matches!(
+        rules.pass(&reply, Direction::In, "em1", &mut st).decider,
+        Decider::State { .. }
+    ));
+    let back = rules.pass(&reply, Direction::Out, "em0", &mut st);
+    assert!(matches!(back.decider, Decider::State { .. }));
+    assert_eq!(
+        back.packet.src,
+        "10.1.2.3".parse::<std::net::IpAddr>().unwrap()
+    );
+    assert_eq!(back.packet.l4.ports(), Some((1222, 50000)));
+}
+
+#[test]
+fn inline_anchors_and_match_nat_from_pf_conf() {
+    let text = "\
+match out on egress inet from 192.168.70.0/24 nat-to (egress:0)
+block all
+anchor \"lan\" on em1 {
+  pass in quick proto tcp to port { 80 443 }
+  block in quick
+}
+pass out on egress
+";
+    let rs = parse("pf.conf", text, &env()).expect("parses");
+    let host = host();
+    let rules = PfRules::new(&rs, Some(&host));
+    let mut st = PfState::default();
+    let web = tcp("192.168.70.10", 40000, "198.51.100.7", 443, TcpFlags::SYN);
+    let inbound = rules.pass(&web, Direction::In, "em1", &mut st);
+    assert_eq!(line_of(&inbound), Some(4));
+    match &inbound.decider {
+        Decider::Rule(id) => assert_eq!(id.group.as_deref(), Some("lan")),
+        other => panic!("{other:?}"),
+    }
+    let ssh = tcp("192.168.70.10", 40001, "198.51.100.7", 22, TcpFlags::SYN);
+    assert_eq!(
+        line_of(&rules.pass(&ssh, Direction::In, "em1", &mut st)),
+        Some(5)
+    );
+    // Out by egress (the interface of the default route): translated to its address.
+    let mut forwarded = web.clone();
+    forwarded.iif = Some("em1".into());
+    let out = rules.pass(&forwarded, Direction::Out, "em0", &mut st);
+    assert_eq!(line_of(&out), Some(7));
+    assert_eq!(
+        out.packet.src,
+        "10.1.2.3".parse::<std::net::IpAddr>().unwrap()
+    );
+    // Without the host, which interfaces are `egress` is not known.
+    let rules = PfRules::new(&rs, None);
+    let unknown = rules.pass(&forwarded, Direction::Out, "em0", &mut PfState::default());
+    assert_eq!(
+        unknown.verdict,
+        PassVerdict::Undetermined {
+            on: Undecidable::RoutesUnknown
+        }
+    );
+}
+
+/// The host of [`env`] as the pass sees it: its interfaces and a default route by em0.
+fn host() -> Host {
+    let mut host = Host::default();
+    for iface in env().interfaces {
+        host.interfaces.push(model::host::Interface {
+            name: iface.name.clone(),
+            up: true,
+            addrs: iface
+                .addresses
+                .iter()
+                .map(|&(addr, prefix_len)| IfAddr {
+                    addr,
+                    prefix_len,
+                    scope: Scope::Universe,
+                    broadcast: None,
+                    temporary: false,
+                    secondary: false,
+                    deprecated: false,
+                    dad: DadState::Done,
+                })
+                .collect(),
+            ..model::host::Interface::default()
+        });
+    }
+    host.routes.push(Route {
+        table: table_id::MAIN,
+        dst: "0.0.0.0/0".parse().unwrap(),
+        route_type: RouteType::Unicast,
+        gateway: Some("10.1.2.1".parse().unwrap()),
+        dev: Some("em0".into()),
+        prefsrc: None,
+        metric: 0,
+        scope: Scope::Universe,
+        protocol: None,
+        nexthops: Vec::new(),
+        text: "default via 10.1.2.1 dev em0".into(),
+    });
+    host.known.addresses = true;
+    host.known.routes = true;
+    host
+}
