@@ -26,7 +26,7 @@ use model::expr::Undecidable;
 use model::pf::{Host as PfHost, NumOp, Pool, PoolType};
 use model::Packet;
 
-use super::addr::Resolver;
+use super::addr::{Resolver, TableContents};
 use crate::bsd::{Rewrite, RuleId};
 
 /// The address pool `pool` gives for a packet whose translated address is `original`.
@@ -53,7 +53,7 @@ fn pool_address(
             | PfHost::InterfaceName {
                 name: interface, ..
             } => first_address(resolver, interface, original)?,
-            PfHost::Table(name) => return Err(Undecidable::SetUndefined(name.clone())),
+            PfHost::Table(name) => Some(first_in_table(resolver, name, original)?),
             _ => None,
         };
         if let Some(address) = chosen {
@@ -80,6 +80,30 @@ fn keep_host_part(net: IpAddr, prefix: u8, original: IpAddr) -> IpAddr {
         }
         _ => net,
     }
+}
+
+/// A table pool's first address of `original`'s family (pfctl turns an address list
+/// into such a table, `__automatic_N`).
+fn first_in_table(
+    resolver: &Resolver<'_>,
+    name: &str,
+    original: IpAddr,
+) -> Result<IpAddr, Undecidable> {
+    let undefined = || Undecidable::SetUndefined(name.to_string());
+    let Some(TableContents::Known(entries)) = resolver.tables.get(name) else {
+        return Err(undefined());
+    };
+    entries
+        .iter()
+        .find_map(|entry| match entry.host {
+            PfHost::Network { addr, .. }
+                if !entry.negated && addr.is_ipv4() == original.is_ipv4() =>
+            {
+                Some(addr)
+            }
+            _ => None,
+        })
+        .ok_or_else(undefined)
 }
 
 /// The interface's first address of `original`'s family.
