@@ -379,3 +379,55 @@ fn host() -> Host {
     host.known.routes = true;
     host
 }
+
+#[test]
+fn route_to_and_reply_to_name_the_interface_the_packet_leaves_by() {
+    let text = "\
+block all
+pass in on em1 proto tcp from 192.168.70.0/24 route-to (tap0 10.1.1.2)
+pass in on em0 proto tcp to port 22 reply-to (em0 10.1.2.1)
+pass in on em0 proto tcp to port 80 route-to 10.1.1.2
+pass out
+";
+    let rs = parse("pf.conf", text, &env()).expect("parses");
+    let host = host();
+    let rules = PfRules::new(&rs, Some(&host));
+    let mut st = PfState::default();
+    let lan = tcp("192.168.70.10", 40000, "198.51.100.7", 443, TcpFlags::SYN);
+    let routed = rules.pass(&lan, Direction::In, "em1", &mut st);
+    assert_eq!(line_of(&routed), Some(2));
+    assert_eq!(routed.packet.oif.as_deref(), Some("tap0"));
+    // reply-to leaves the request alone and sends the replies back by em0.
+    let ssh = tcp("203.0.113.9", 50000, "10.1.2.3", 22, TcpFlags::SYN);
+    let inbound = rules.pass(&ssh, Direction::In, "em0", &mut st);
+    assert_eq!(inbound.packet.oif, None);
+    let reply = tcp(
+        "10.1.2.3",
+        22,
+        "203.0.113.9",
+        50000,
+        TcpFlags(TcpFlags::SYN.0 | TcpFlags::ACK.0),
+    );
+    let back = rules.pass(&reply, Direction::Out, "em1", &mut st);
+    assert!(matches!(back.decider, Decider::State { .. }));
+    assert_eq!(back.packet.oif.as_deref(), Some("em0"));
+    // A next hop alone: the interface whose network holds it, which needs the host.
+    let web = tcp("203.0.113.9", 50001, "10.1.2.3", 80, TcpFlags::SYN);
+    assert_eq!(
+        rules
+            .pass(&web, Direction::In, "em0", &mut st)
+            .packet
+            .oif
+            .as_deref(),
+        Some("tap0")
+    );
+    let blind = PfRules::new(&rs, None);
+    assert_eq!(
+        blind
+            .pass(&web, Direction::In, "em0", &mut PfState::default())
+            .verdict,
+        PassVerdict::Undetermined {
+            on: Undecidable::RoutesUnknown
+        }
+    );
+}

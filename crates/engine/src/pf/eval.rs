@@ -28,11 +28,11 @@ use std::sync::Arc;
 
 use model::expr::{Undecidable, Unmodelled};
 use model::packet::{Fragment, L4};
+use model::pf::Af;
 use model::pf::{
-    Action, AnchorCall, BlockPolicyOption, Item, KeepState, NumOp, OldNatKind, PfOption,
-    RuleDirection, Ruleset, StateOpt, StatePolicy, TcpFlagsSpec,
+    Action, AnchorCall, BlockPolicyOption, Host as PfHost, Item, KeepState, NumOp, OldNatKind,
+    PfOption, RouteKind, Rule, RuleDirection, Ruleset, StateOpt, StatePolicy, TcpFlagsSpec,
 };
-use model::pf::{Af, Rule};
 use model::Packet;
 
 use super::addr::Tri;
@@ -371,6 +371,9 @@ impl<'p, 'r> Pass<'p, 'r> {
                 ),
             })
             .collect();
+        if let Some(iface) = entry.routed_by(self.direction) {
+            packet.oif = Some(iface.to_string());
+        }
         if let (Direction::In, Some(tag)) = (self.direction, entry.tag.clone()) {
             state.carry_tag(&packet, tag);
         }
@@ -845,7 +848,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
         let Some(last) = last else {
             // pf's default rule: pass, no state; a FreeBSD translation still keeps one.
             let result = if self.old_nat {
-                self.create_state(state, None, None)
+                self.create_state(state, None, None, None)
             } else {
                 self.result(
                     PassVerdict::Pass,
@@ -877,16 +880,52 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                 )
             }
             _ => {
+                let route = self.route_of(rule, &last.id);
                 let stateful = keeps_state(rule) || self.old_nat;
                 let error = icmp_role(&pass.packet.l4) == Some(IcmpRole::Error);
-                if stateful && !error {
-                    self.create_state(state, Some(&last), Some(decider))
+                let mut result = if stateful && !error {
+                    self.create_state(state, Some(&last), Some(decider), route.clone())
                 } else {
                     self.result(PassVerdict::Pass, decider, pass.packet.clone(), false)
+                };
+                if let Some((RouteKind::RouteTo, iface)) = route {
+                    result.packet.oif = Some(iface);
                 }
+                result
             }
         };
         self.into_run(result)
+    }
+
+    /// The deciding rule's `route-to`/`reply-to` with the interface it sends by: the one
+    /// written (`route-to (em1 10.0.0.1)`), else the one whose network holds the next hop
+    /// (`route-to 10.0.0.1`, OpenBSD 6.9 on). `dup-to` sends a copy and leaves the packet
+    /// to the routing table. Not resolvable without the host: Unknown.
+    fn route_of(&mut self, rule: &Rule, id: &RuleId) -> Option<(RouteKind, String)> {
+        let (kind, pool) = rule.route.as_ref()?;
+        if *kind == RouteKind::DupTo {
+            return None;
+        }
+        let written = pool.hosts.iter().find_map(|h| h.interface.clone());
+        let by_next_hop = || {
+            let host = self.pass.rules.host.filter(|h| h.known.addresses)?;
+            pool.hosts.iter().find_map(|member| match member.host {
+                PfHost::Network { addr, .. } => host
+                    .interfaces
+                    .iter()
+                    .find(|i| i.addrs.iter().any(|a| a.network().contains(&addr)))
+                    .map(|i| i.name.clone()),
+                _ => None,
+            })
+        };
+        match written.or_else(by_next_hop) {
+            Some(iface) => Some((*kind, iface)),
+            None => {
+                self.blocked_on
+                    .get_or_insert((Undecidable::RoutesUnknown, id.clone()));
+                None
+            }
+        }
     }
 
     /// `pf_create_state`: wire and stack keys from the packet before and after
@@ -896,6 +935,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
         state: &mut PfState,
         last: Option<&Last<'a>>,
         decider: Option<Decider>,
+        route: Option<(RouteKind, String)>,
     ) -> PassResult {
         let pass = self.pass;
         let (Some(original), Some(translated)) = (
@@ -944,6 +984,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
             log_all,
             tag: self.tag.clone(),
             tcp,
+            route,
         });
         let rewrites = std::mem::take(&mut self.rewrites);
         self.steps.extend(rewrites.into_iter().map(Step::Nat));

@@ -23,6 +23,7 @@
 use std::net::IpAddr;
 
 use model::packet::{TcpFlags, L4};
+use model::pf::RouteKind;
 use model::Packet;
 
 use crate::bsd::{Direction, RuleId};
@@ -162,6 +163,21 @@ pub struct StateEntry {
     pub tag: Option<String>,
     /// TCP: the side that opened (the creator's source) and the other one.
     pub tcp: Option<[TcpSide; 2]>,
+    /// `route-to IF` (the state's direction) or `reply-to IF` (the other one): the
+    /// interface those packets are sent by, whatever the routing table says.
+    pub route: Option<(RouteKind, String)>,
+}
+
+impl StateEntry {
+    /// The interface a packet of this state going `direction` is sent by, when the
+    /// creating rule's `route-to`/`reply-to` says so (pf.conf(5) "Routing").
+    pub fn routed_by(&self, direction: Direction) -> Option<&str> {
+        match &self.route {
+            Some((RouteKind::RouteTo, iface)) if direction == self.direction => Some(iface),
+            Some((RouteKind::ReplyTo, iface)) if direction != self.direction => Some(iface),
+            _ => None,
+        }
+    }
 }
 
 /// A packet's tag, carried from its `in` pass to its `out` pass (pf keeps it in the mbuf).
