@@ -165,7 +165,7 @@ fn diagnostics_name_the_place_and_what_was_expected() {
     insta::assert_snapshot!("unknown_option", rendered_error("pf.conf", "pass in all keep stat\n"));
     insta::assert_snapshot!("flags_without_mask", rendered_error("pf.conf", "pass proto tcp flags S\n"));
     insta::assert_snapshot!("unterminated_string", rendered_error("pf.conf", "pass in all label \"web\n"));
-    insta::assert_snapshot!("old_nat_syntax", rendered_error("pf.conf", "nat on em0 from 10.0.0.0/8 to any -> (em0)\n"));
+    insta::assert_snapshot!("old_rdr_without_target", rendered_error("pf.conf", "rdr on em0 proto tcp to port 80\n"));
 }
 
 #[test]
@@ -183,4 +183,43 @@ fn no_input_panics_on_odd_bytes() {
         let _ = parse("fuzz", text, &Env::default());
         let _ = parse_listing("fuzz", text, &Env::default());
     }
+}
+
+#[test]
+fn freebsd_translation_and_scrub_rules_are_read() {
+    let text = "ext_if = \"em0\"\n\
+scrub in all fragment reassemble\n\
+scrub on $ext_if all reassemble tcp\n\
+nat on $ext_if inet from 10.0.0.0/8 to any -> ($ext_if)\n\
+nat pass on $ext_if from 192.168.1.0/24 to any -> 1.2.3.4 port 1024:65535\n\
+no nat on $ext_if from 10.1.0.0/16 to 10.2.0.0/16\n\
+rdr pass on $ext_if proto tcp from any to any port 80 -> 10.0.0.5 port 8080\n\
+rdr on $ext_if proto tcp from any to any port 8000:8010 -> 10.0.0.6 port 9000:*\n\
+binat on $ext_if from 10.0.0.7 to any -> 1.2.3.7\n\
+nat-anchor \"ftp-proxy/*\"\n\
+rdr-anchor \"ftp-proxy/*\"\n\
+block in on $ext_if\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert!(matches!(
+        rules[3].action,
+        Action::OldNat { kind: model::pf::OldNatKind::Nat, no: false }
+    ));
+    assert!(rules[3].translation_pass);
+    assert!(rules[5].translation_pass);
+    assert_eq!(rules[6].rdr_to.as_ref().and_then(|p| p.ports), Some((9000, 9010)));
+    insta::assert_snapshot!(print(&rs), @r#"
+    ext_if = "em0"
+    scrub in all fragment reassemble
+    scrub on em0 all reassemble tcp
+    nat on em0 inet from 10.0.0.0/8 to any -> (em0) round-robin
+    nat pass on em0 inet from 192.168.1.0/24 to any -> 1.2.3.4 port 1024:65535
+    no nat on em0 inet from 10.1.0.0/16 to 10.2.0.0/16
+    rdr pass on em0 inet proto tcp from any to any port = 80 -> 10.0.0.5 port 8080
+    rdr on em0 inet proto tcp from any to any port 8000:8010 -> 10.0.0.6 port 9000:9010
+    binat on em0 inet from 10.0.0.7 to any -> 1.2.3.7
+    nat-anchor "ftp-proxy/*" all
+    rdr-anchor "ftp-proxy/*" all
+    block drop in on em0 all
+    "#);
 }

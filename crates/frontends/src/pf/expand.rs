@@ -229,6 +229,7 @@ impl Expander {
             }
         }
         rule.on_rdomain = raw.on_rdomain;
+        rule.translation_pass = raw.translation_pass;
         rule.proto = proto;
         rule.from = endpoint(c.from, c.from_port);
         rule.to = endpoint(c.to, c.to_port);
