@@ -647,6 +647,9 @@ pub struct Rule {
     pub divert: Option<Divert>,
     /// The anchor path of this rule's list (`None`: the main list).
     pub anchor_path: Option<String>,
+    /// `nat pass`/`rdr pass`/`binat pass` (old translation rules): the translated
+    /// packet passes without the filter rules.
+    pub translation_pass: bool,
 }
 
 impl Rule {
@@ -702,6 +705,7 @@ impl Rule {
             route: None,
             divert: None,
             anchor_path: None,
+            translation_pass: false,
         }
     }
 }

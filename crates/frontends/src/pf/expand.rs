@@ -229,6 +229,7 @@ impl Expander {
             }
         }
         rule.on_rdomain = raw.on_rdomain;
+        rule.translation_pass = raw.translation_pass;
         rule.proto = proto;
         rule.from = endpoint(c.from, c.from_port);
         rule.to = endpoint(c.to, c.to_port);
@@ -356,6 +357,9 @@ impl Expander {
         rule.af = af;
         if let Some(tag) = &o.tag {
             rule.tag = Some(expand_label(tag, &rule, tag_nr));
+        }
+        if let Some((negated, tag)) = &o.tagged {
+            rule.tagged = Some((*negated, expand_label(tag, &rule, tag_nr)));
         }
         fit_dynamic_prefix(&mut rule.from, af);
         fit_dynamic_prefix(&mut rule.to, af);
@@ -573,9 +577,14 @@ fn state_opts(defaults: &[StateOpt], own: &[StateOpt]) -> Vec<StateOpt> {
     opts.extend(own.iter().cloned());
     let limits_sources = opts
         .iter()
-        .any(|o| matches!(o, StateOpt::MaxSrcConn(_) | StateOpt::MaxSrcConnRate(..) | StateOpt::MaxSrcStates(_) | StateOpt::MaxSrcNodes(_)));
-    if limits_sources && !opts.iter().any(|o| matches!(o, StateOpt::SourceTrack(_))) {
-        opts.push(StateOpt::SourceTrack(Some("rule".into())));
+        .any(|o| matches!(o, StateOpt::MaxSrcConn(_) | StateOpt::MaxSrcConnRate(..) | StateOpt::MaxSrcNodes(_)));
+    if limits_sources {
+        // Per-source limits track sources per rule unless `global` was asked for.
+        match opts.iter_mut().find(|o| matches!(o, StateOpt::SourceTrack(_))) {
+            Some(StateOpt::SourceTrack(kind)) if kind.is_none() => *kind = Some("rule".into()),
+            Some(_) => {}
+            None => opts.push(StateOpt::SourceTrack(Some("rule".into()))),
+        }
     }
     if let Some(max) = opts.iter().find_map(|o| match o {
         StateOpt::Max(n) => Some(*n),

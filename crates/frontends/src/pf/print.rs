@@ -477,6 +477,9 @@ pub fn rule_text(r: &Rule) -> String {
                 s.push_str("no ");
             }
             s.push_str(old_kind(*kind));
+            if r.translation_pass {
+                s.push_str(" pass");
+            }
         }
         Action::OldNatAnchor { kind, call } => {
             let _ = write!(s, "{}-anchor", old_kind(*kind));
@@ -668,7 +671,12 @@ pub fn rule_text(r: &Rule) -> String {
         if let Some(m) = sc.max_mss {
             parts.push(format!("max-mss {m}"));
         }
-        if !parts.is_empty() {
+        if matches!(r.action, Action::Scrub) {
+            // The old `scrub` rule lists its options bare.
+            for p in parts {
+                let _ = write!(s, " {p}");
+            }
+        } else if !parts.is_empty() {
             let _ = write!(s, " scrub ({})", parts.join(" "));
         }
     }
@@ -703,7 +711,19 @@ pub fn rule_text(r: &Rule) -> String {
         }
         None => {}
     }
-    if !anchor {
+    let old_nat = matches!(r.action, Action::OldNat { .. });
+    if let Some(sc) = r.scrub.as_ref().filter(|_| matches!(r.action, Action::Scrub)) {
+        if let Some(f) = &sc.fragment {
+            let _ = write!(s, " fragment {f}");
+        }
+    }
+    if old_nat {
+        if let Some(pool) = &r.nat_to {
+            let _ = write!(s, " -> {}", pool_text(pool, r.af, true, false));
+        } else if let Some(pool) = &r.rdr_to {
+            let _ = write!(s, " -> {}", pool_text(pool, r.af, false, true));
+        }
+    } else if !anchor {
         if let Some((af, from, to)) = &r.af_to {
             let _ = write!(
                 s,

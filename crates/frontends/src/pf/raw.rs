@@ -64,6 +64,8 @@ pub struct RawRule {
     pub to: Vec<RawHost>,
     pub to_ports: Vec<(NumOp, Span)>,
     pub os: Option<String>,
+    /// `nat pass`, `rdr pass`, `binat pass`.
+    pub translation_pass: bool,
     pub opts: FilterOpts,
 }
 
@@ -121,6 +123,7 @@ impl RawRule {
             to: Vec::new(),
             to_ports: Vec::new(),
             os: None,
+            translation_pass: false,
             opts: FilterOpts::default(),
         }
     }
