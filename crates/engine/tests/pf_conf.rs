@@ -431,3 +431,55 @@ pass out
         }
     );
 }
+
+/// FreeBSD's pf.conf: translation rules first, filter rules after them.
+const FREEBSD: &str = "\
+ext_if = \"em0\"
+nat on $ext_if from 192.168.70.0/24 to any -> ($ext_if)
+rdr pass on $ext_if proto tcp to port 1222 -> 192.168.70.10 port 22
+binat on $ext_if from 192.168.70.20 to any -> 10.1.2.20
+block in all
+pass out on $ext_if from 10.1.2.3
+";
+
+#[test]
+fn freebsd_translation_rules_come_before_the_filter_rules() {
+    let rs = parse("pf.conf", FREEBSD, &env()).expect("parses");
+    let host = host();
+    let rules = PfRules::new(&rs, Some(&host));
+    let mut st = PfState::default();
+    // `rdr pass`: translated, and passed without the filter rules (`block in all`).
+    let ssh = tcp("203.0.113.9", 50000, "10.1.2.3", 1222, TcpFlags::SYN);
+    let forwarded = rules.pass(&ssh, Direction::In, "em0", &mut st);
+    assert_eq!(forwarded.verdict, PassVerdict::Pass);
+    assert_eq!(line_of(&forwarded), Some(3));
+    assert_eq!(
+        forwarded.packet.dst,
+        "192.168.70.10".parse::<std::net::IpAddr>().unwrap()
+    );
+    assert_eq!(forwarded.packet.l4.ports(), Some((50000, 22)));
+    assert!(forwarded.keeps_state);
+    // `nat`: the filter rules see the translated source.
+    let mut lan = tcp("192.168.70.11", 40000, "198.51.100.7", 443, TcpFlags::SYN);
+    lan.iif = Some("em1".into());
+    let out = rules.pass(&lan, Direction::Out, "em0", &mut st);
+    assert_eq!(line_of(&out), Some(6));
+    assert_eq!(
+        out.packet.src,
+        "10.1.2.3".parse::<std::net::IpAddr>().unwrap()
+    );
+    // `binat` inbound (no `pass`): translated to the inside address, then filtered.
+    let to_inside = tcp("203.0.113.9", 50001, "10.1.2.20", 80, TcpFlags::SYN);
+    let inbound = rules.pass(&to_inside, Direction::In, "em0", &mut st);
+    assert_eq!(line_of(&inbound), Some(5));
+    assert_eq!(inbound.verdict, PassVerdict::Block { answer: None });
+    // `binat` outbound: the inside address leaves as the outside one, ports unchanged.
+    let mut from_inside = tcp("192.168.70.20", 40001, "198.51.100.7", 443, TcpFlags::SYN);
+    from_inside.iif = Some("em1".into());
+    let out = rules.pass(&from_inside, Direction::Out, "em0", &mut st);
+    assert_eq!(
+        out.packet.src,
+        "10.1.2.20".parse::<std::net::IpAddr>().unwrap()
+    );
+    assert_eq!(out.packet.l4.ports(), Some((40001, 443)));
+}

@@ -30,8 +30,9 @@ use model::expr::{Undecidable, Unmodelled};
 use model::packet::{Fragment, L4};
 use model::pf::Af;
 use model::pf::{
-    Action, AnchorCall, BlockPolicyOption, Host as PfHost, Item, KeepState, NumOp, OldNatKind,
-    PfOption, RouteKind, Rule, RuleDirection, Ruleset, StateOpt, StatePolicy, TcpFlagsSpec,
+    Action, AddrSpec, AnchorCall, BlockPolicyOption, Endpoint, Host as PfHost, Item, KeepState,
+    NumOp, OldNatKind, PfOption, Pool, PoolHost, PoolType, RouteKind, Rule, RuleDirection, Ruleset,
+    StateOpt, StatePolicy, TcpFlagsSpec,
 };
 use model::Packet;
 
@@ -191,6 +192,9 @@ struct Eval<'a, 'p, 'r> {
     match_log_all: Vec<LogHeader>,
     /// A FreeBSD translation rule applied (forces a state).
     old_nat: bool,
+    /// It was a `nat pass`/`rdr pass`/`binat pass`: it decides, the filter rules are not
+    /// read.
+    translation_passed: bool,
     /// Something made the whole pass Undetermined (an anchor whose rules were not given,
     /// a translation address not known).
     blocked_on: Option<(Undecidable, RuleId)>,
@@ -201,6 +205,25 @@ fn unmodelled(name: String) -> Undecidable {
         name,
         needs_conntrack: false,
     })
+}
+
+/// An inbound `binat` is matched the other way round (FreeBSD `pf_match_translation`):
+/// the source against the rule's `to`, the destination against its external address.
+fn binat_reversed(rule: &Rule) -> Option<Rule> {
+    let external = rule.nat_to.as_ref()?.hosts.first()?.host.clone();
+    let mut reversed = rule.clone();
+    reversed.from = Endpoint {
+        addr: rule.to.addr.clone(),
+        port: None,
+    };
+    reversed.to = Endpoint {
+        addr: AddrSpec {
+            negated: false,
+            host: external,
+        },
+        port: None,
+    };
+    Some(reversed)
 }
 
 fn port_matches(op: NumOp, port: u16) -> bool {
@@ -409,10 +432,13 @@ impl<'p, 'r> Pass<'p, 'r> {
             last: None,
             match_log_all: Vec::new(),
             old_nat: false,
+            translation_passed: false,
             blocked_on: None,
         };
         eval.old_translation();
-        eval.ruleset(self.rules.main, &Scope::default(), BlockPolicyOption::Drop);
+        if !eval.translation_passed {
+            eval.ruleset(self.rules.main, &Scope::default(), BlockPolicyOption::Drop);
+        }
         eval.finish(state)
     }
 }
@@ -818,16 +844,21 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                     continue;
                 }
                 let id = Scope::default().rule_id(rule, *number);
-                let outcome = if kind == OldNatKind::Binat && self.pass.direction == Direction::In {
-                    Err(unmodelled("binat inbound".into()))
-                } else {
-                    self.tests(rule)
+                let binat_in = kind == OldNatKind::Binat && self.pass.direction == Direction::In;
+                let outcome = match binat_in.then(|| binat_reversed(rule)) {
+                    Some(Some(reversed)) => self.tests(&reversed),
+                    Some(None) => Err(unmodelled("binat without a translation address".into())),
+                    None => self.tests(rule),
                 };
                 if !self.decide(rule, &id, outcome) {
                     continue;
                 }
                 if !no {
-                    self.translate(rule, &id);
+                    if kind == OldNatKind::Binat {
+                        self.binat(rule, &id);
+                    } else {
+                        self.translate(rule, &id);
+                    }
                     self.old_nat = true;
                     let action = match kind {
                         OldNatKind::Nat => LogAction::Nat,
@@ -835,8 +866,58 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                         OldNatKind::Binat => LogAction::Binat,
                     };
                     self.log(rule, &id, LogRule::Main(*number), action);
+                    if rule.translation_pass {
+                        // `nat pass`/`rdr pass`: the filter rules are not read; the
+                        // translation rule passes the packet and keeps its state.
+                        self.last = Some(Last {
+                            rule,
+                            id: id.clone(),
+                            policy: BlockPolicyOption::Drop,
+                            log_rule: LogRule::Main(*number),
+                            caller: None,
+                        });
+                        self.translation_passed = true;
+                    }
                 }
                 return;
+            }
+        }
+    }
+
+    /// `binat`: out, the source becomes the external address; in, the external
+    /// destination becomes the internal address (FreeBSD `pf_get_translation`,
+    /// `PF_POOLMASK`: a network maps host part to host part; ports are never changed).
+    fn binat(&mut self, rule: &Rule, id: &RuleId) {
+        let resolver = self.resolver();
+        let outcome = match (self.pass.direction, &rule.nat_to) {
+            (Direction::Out, Some(external)) => {
+                let pool = Pool {
+                    kind: Some(PoolType::Bitmask),
+                    static_port: true,
+                    ..external.clone()
+                };
+                translate::source(&resolver, id, &pool, &mut self.current)
+            }
+            (Direction::In, Some(_)) => {
+                let pool = Pool {
+                    hosts: vec![PoolHost {
+                        host: rule.from.addr.host.clone(),
+                        interface: None,
+                    }],
+                    ports: None,
+                    kind: Some(PoolType::Bitmask),
+                    hash_key: None,
+                    sticky: false,
+                    static_port: true,
+                };
+                translate::destination(&resolver, id, &pool, None, &mut self.current)
+            }
+            (_, None) => Err(unmodelled("binat without a translation address".into())),
+        };
+        match outcome {
+            Ok(rewrite) => self.rewrites.push(rewrite),
+            Err(on) => {
+                self.blocked_on.get_or_insert((on, id.clone()));
             }
         }
     }
@@ -860,14 +941,17 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
             return self.into_run(result);
         };
         let rule = last.rule;
-        let action = if matches!(rule.action, Action::Block(_)) {
-            LogAction::Block
-        } else {
-            // `pf_get_transaddr` for the deciding rule; a blocked packet is not rewritten.
-            self.translate(rule, &last.id);
-            LogAction::Pass
-        };
-        self.log(rule, &last.id, last.log_rule.clone(), action);
+        match rule.action {
+            Action::Block(_) => self.log(rule, &last.id, last.log_rule.clone(), LogAction::Block),
+            // A translation rule that passes was applied and logged already.
+            Action::OldNat { .. } => {}
+            _ => {
+                // `pf_get_transaddr` for the deciding rule; a blocked packet is not
+                // rewritten.
+                self.translate(rule, &last.id);
+                self.log(rule, &last.id, last.log_rule.clone(), LogAction::Pass);
+            }
+        }
         let decider = Decider::Rule(last.id.clone());
         let result = match &rule.action {
             Action::Block(policy) => {
