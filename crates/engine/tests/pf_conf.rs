@@ -4,14 +4,16 @@
 
 use std::collections::HashMap;
 
-use engine::bsd::{BlockAnswer, Decider, Direction, FilterPass, PassResult, PassVerdict, Step};
+use engine::bsd::{BlockAnswer, Decider, Direction, FilterPass, PassVerdict, Step};
 use engine::pf::{PfRules, PfState};
 use frontends::pf::{parse, Env, Interface};
 use model::expr::Undecidable;
-use model::host::{table_id, DadState, IfAddr, Route, RouteType, Scope};
 use model::packet::{TcpFlags, L4};
 use model::pf::{Host as PfHost, TableEntry};
 use model::{Host, Packet};
+
+mod pf_common;
+use pf_common::{line_of, syn_ack, tcp};
 
 fn env() -> Env {
     let iface = |name: &str, groups: &[&str], addr: &str, prefix: u8| Interface {
@@ -29,28 +31,6 @@ fn env() -> Env {
         ],
         users: HashMap::from([("_pbuild".to_string(), 21)]),
         ..Env::default()
-    }
-}
-
-fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: TcpFlags) -> Packet {
-    Packet::new(
-        src.parse().unwrap(),
-        dst.parse().unwrap(),
-        L4::Tcp {
-            sport,
-            dport,
-            flags,
-        },
-    )
-}
-
-fn line_of(result: &PassResult) -> Option<u32> {
-    match &result.decider {
-        Decider::Rule(id)
-        | Decider::State {
-            created_by: Some(id),
-        } => Some(id.origin.line),
-        _ => None,
     }
 }
 
@@ -271,13 +251,7 @@ fn story2_port_forward_dropped_on_the_way_out() {
         line_of(&rules.pass(&forwarded, Direction::Out, "em1", &mut st)),
         Some(4)
     );
-    let reply = tcp(
-        "192.168.70.10",
-        22,
-        "10.1.2.50",
-        50000,
-        TcpFlags(TcpFlags::SYN.0 | TcpFlags::ACK.0),
-    );
+    let reply = syn_ack("192.168.70.10", 22, "10.1.2.50", 50000);
     assert!(matches!(
         rules.pass(&reply, Direction::In, "em1", &mut st).decider,
         Decider::State { .. }
@@ -340,44 +314,7 @@ pass out on egress
 
 /// The host of [`env`] as the pass sees it: its interfaces and a default route by em0.
 fn host() -> Host {
-    let mut host = Host::default();
-    for iface in env().interfaces {
-        host.interfaces.push(model::host::Interface {
-            name: iface.name.clone(),
-            up: true,
-            addrs: iface
-                .addresses
-                .iter()
-                .map(|&(addr, prefix_len)| IfAddr {
-                    addr,
-                    prefix_len,
-                    scope: Scope::Universe,
-                    broadcast: None,
-                    temporary: false,
-                    secondary: false,
-                    deprecated: false,
-                    dad: DadState::Done,
-                })
-                .collect(),
-            ..model::host::Interface::default()
-        });
-    }
-    host.routes.push(Route {
-        table: table_id::MAIN,
-        dst: "0.0.0.0/0".parse().unwrap(),
-        route_type: RouteType::Unicast,
-        gateway: Some("10.1.2.1".parse().unwrap()),
-        dev: Some("em0".into()),
-        prefsrc: None,
-        metric: 0,
-        scope: Scope::Universe,
-        protocol: None,
-        nexthops: Vec::new(),
-        text: "default via 10.1.2.1 dev em0".into(),
-    });
-    host.known.addresses = true;
-    host.known.routes = true;
-    host
+    pf_common::host(&pf_common::env_interfaces(&env()), Some("em0"))
 }
 
 #[test]
@@ -401,13 +338,7 @@ pass out
     let ssh = tcp("203.0.113.9", 50000, "10.1.2.3", 22, TcpFlags::SYN);
     let inbound = rules.pass(&ssh, Direction::In, "em0", &mut st);
     assert_eq!(inbound.packet.oif, None);
-    let reply = tcp(
-        "10.1.2.3",
-        22,
-        "203.0.113.9",
-        50000,
-        TcpFlags(TcpFlags::SYN.0 | TcpFlags::ACK.0),
-    );
+    let reply = syn_ack("10.1.2.3", 22, "203.0.113.9", 50000);
     let back = rules.pass(&reply, Direction::Out, "em1", &mut st);
     assert!(matches!(back.decider, Decider::State { .. }));
     assert_eq!(back.packet.oif.as_deref(), Some("em0"));

@@ -6,14 +6,16 @@ use std::net::IpAddr;
 use engine::bsd::{BlockAnswer, Decider, Direction, FilterPass, PassResult, PassVerdict, Step};
 use engine::pf::{PfRules, PfState};
 use model::expr::Undecidable;
-use model::host::{table_id, DadState, IfAddr, Interface, Route, RouteType, Scope};
 use model::packet::{TcpFlags, L4};
 use model::pf::{
     Action, AddrSpec, AnchorCall, BlockPolicy, BlockPolicyOption, Host as PfHost, InterfaceSpec,
     Item, KeepState, Log, NumOp, PfOption, Pool, PoolHost, Rule, RuleDirection, Ruleset, Table,
     TableEntry,
 };
-use model::{Host, Origin, Packet};
+use model::{Origin, Packet};
+
+mod pf_common;
+use pf_common::{host, line_of, packet, syn, syn_ack, tcp, udp};
 
 fn origin(line: u32, text: &str) -> Origin {
     Origin {
@@ -29,6 +31,11 @@ fn rule(line: u32, action: Action, text: &str, set: impl FnOnce(&mut Rule)) -> I
     let mut r = Rule::new(action, origin(line, text));
     set(&mut r);
     Item::Rule(r)
+}
+
+/// Line 1: `block all`.
+fn block_all() -> Item {
+    rule(1, block(), "block all", |_| {})
 }
 
 fn block() -> Action {
@@ -74,30 +81,6 @@ fn ruleset(items: Vec<Item>) -> Ruleset {
     Ruleset { items }
 }
 
-fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: TcpFlags) -> Packet {
-    Packet::new(
-        src.parse().unwrap(),
-        dst.parse().unwrap(),
-        L4::Tcp {
-            sport,
-            dport,
-            flags,
-        },
-    )
-}
-
-fn syn(src: &str, sport: u16, dst: &str, dport: u16) -> Packet {
-    tcp(src, sport, dst, dport, TcpFlags::SYN)
-}
-
-fn udp(src: &str, sport: u16, dst: &str, dport: u16) -> Packet {
-    Packet::new(
-        src.parse().unwrap(),
-        dst.parse().unwrap(),
-        L4::Udp { sport, dport },
-    )
-}
-
 fn icmp(src: &str, dst: &str, icmp_type: u8, code: u8) -> Packet {
     let l4 = if src.contains(':') {
         L4::Icmpv6 {
@@ -112,7 +95,7 @@ fn icmp(src: &str, dst: &str, icmp_type: u8, code: u8) -> Packet {
             id: 7,
         }
     };
-    Packet::new(src.parse().unwrap(), dst.parse().unwrap(), l4)
+    packet(src, dst, l4)
 }
 
 fn run(
@@ -125,11 +108,25 @@ fn run(
     rules.pass(p, dir, iface, st)
 }
 
-fn line_of(result: &PassResult) -> Option<u32> {
-    match &result.decider {
-        Decider::Rule(id) => Some(id.origin.line),
-        _ => None,
-    }
+/// One pass on a fresh state table.
+fn fresh(rules: &PfRules<'_>, p: &Packet, dir: Direction, iface: &str) -> PassResult {
+    rules.pass(p, dir, iface, &mut PfState::default())
+}
+
+/// A SYN from 203.0.113.9 to 192.0.2.10 port 22, in on em0, on a fresh state table.
+fn ssh_in(rules: &PfRules<'_>) -> PassResult {
+    fresh(
+        rules,
+        &syn("203.0.113.9", 50000, "192.0.2.10", 22),
+        Direction::In,
+        "em0",
+    )
+}
+
+/// `proto tcp to port N`.
+fn tcp_to_port(r: &mut Rule, port: u32) {
+    tcp_proto(r);
+    r.to.port = Some(NumOp::Eq(port));
 }
 
 fn tcp_proto(r: &mut Rule) {
@@ -139,7 +136,7 @@ fn tcp_proto(r: &mut Rule) {
 #[test]
 fn the_last_matching_rule_decides() {
     let rs = ruleset(vec![
-        rule(1, block(), "block all", |_| {}),
+        block_all(),
         rule(2, Action::Pass, "pass in proto tcp to port 22", |r| {
             tcp_proto(r);
             r.direction = RuleDirection::In;
@@ -189,19 +186,12 @@ fn quick_ends_the_evaluation_at_once() {
     let rs = ruleset(vec![
         rule(1, block(), "block quick proto tcp to port 22", |r| {
             r.quick = true;
-            tcp_proto(r);
-            r.to.port = Some(NumOp::Eq(22));
+            tcp_to_port(r, 22);
         }),
         rule(2, Action::Pass, "pass all", |_| {}),
     ]);
     let rules = PfRules::new(&rs, None);
-    let result = run(
-        &rules,
-        &syn("203.0.113.9", 50000, "192.0.2.10", 22),
-        Direction::In,
-        "em0",
-        &mut PfState::default(),
-    );
+    let result = ssh_in(&rules);
     assert_eq!(line_of(&result), Some(1));
     assert_eq!(
         result.steps.len(),
@@ -217,13 +207,7 @@ fn no_matching_rule_passes_by_the_default_rule_without_state() {
         r.interface = on("em1");
     })]);
     let rules = PfRules::new(&rs, None);
-    let result = run(
-        &rules,
-        &syn("203.0.113.9", 50000, "192.0.2.10", 22),
-        Direction::In,
-        "em0",
-        &mut PfState::default(),
-    );
+    let result = ssh_in(&rules);
     assert_eq!(result.verdict, PassVerdict::Pass);
     assert_eq!(result.decider, Decider::Default);
     assert!(!result.keeps_state);
@@ -232,7 +216,7 @@ fn no_matching_rule_passes_by_the_default_rule_without_state() {
 #[test]
 fn a_reply_passes_by_the_state_the_request_created() {
     let rs = ruleset(vec![
-        rule(1, block(), "block all", |_| {}),
+        block_all(),
         rule(2, Action::Pass, "pass out proto tcp", |r| {
             r.direction = RuleDirection::Out;
             tcp_proto(r);
@@ -248,13 +232,7 @@ fn a_reply_passes_by_the_state_the_request_created() {
         &mut st,
     );
     assert_eq!(out.verdict, PassVerdict::Pass);
-    let reply = tcp(
-        "198.51.100.7",
-        80,
-        "192.0.2.10",
-        40000,
-        TcpFlags(TcpFlags::SYN.0 | TcpFlags::ACK.0),
-    );
+    let reply = syn_ack("198.51.100.7", 80, "192.0.2.10", 40000);
     let back = run(&rules, &reply, Direction::In, "em0", &mut st);
     assert_eq!(back.verdict, PassVerdict::Pass);
     assert!(
@@ -276,7 +254,7 @@ fn a_forwarded_packet_needs_its_own_state_on_the_way_out() {
     // pf_find_state: an `out` packet's key has its addresses the other way round from the
     // `in` state's, so the state of `pass in` does not pass it out of em1.
     let rs = ruleset(vec![
-        rule(1, block(), "block all", |_| {}),
+        block_all(),
         rule(2, Action::Pass, "pass in on em0 proto tcp", |r| {
             r.direction = RuleDirection::In;
             r.interface = on("em0");
@@ -299,7 +277,7 @@ fn a_stateful_pass_only_opens_on_a_syn() {
     // pfctl's default `flags S/SA` on a stateful pass: a mid-stream segment without state
     // does not match it.
     let rs = ruleset(vec![
-        rule(1, block(), "block all", |_| {}),
+        block_all(),
         rule(2, Action::Pass, "pass in proto tcp", |r| {
             r.direction = RuleDirection::In;
             tcp_proto(r);
@@ -366,7 +344,7 @@ fn blocked_with(
     items.push(rule(2, Action::Block(policy), "block", |_| {}));
     let rs = ruleset(items);
     let rules = PfRules::new(&rs, None);
-    match run(&rules, p, Direction::In, "em0", &mut PfState::default()).verdict {
+    match fresh(&rules, p, Direction::In, "em0").verdict {
         PassVerdict::Block { answer } => answer,
         other => panic!("not blocked: {other:?}"),
     }
@@ -474,54 +452,54 @@ fn set_skip_on_a_group_skips_its_interfaces() {
     );
 }
 
-#[test]
-fn nat_to_on_a_match_rule_rewrites_through_the_state_and_back() {
+/// `translation` (line 1) from 10.0.0.0/24 to 198.51.100.1 on em1, then `block all`
+/// and `pass out on em1 from 198.51.100.1` (line 3): the pass sees the translated
+/// source. Returns the result of `p` going out of em1, checked to be rule 3's.
+fn translated_out(translation: Item, p: &Packet, st: &mut PfState) -> PassResult {
     let rs = ruleset(vec![
-        rule(
-            1,
-            Action::Match,
-            "match out on em1 from 10.0.0.0/24 nat-to 198.51.100.1",
-            |r| {
-                r.direction = RuleDirection::Out;
-                r.interface = on("em1");
-                r.from.addr = net("10.0.0.0/24");
-                r.nat_to = Some(Pool {
-                    static_port: true,
-                    ..pool("198.51.100.1")
-                });
-            },
-        ),
+        translation,
         rule(2, block(), "block all", |_| {}),
-        // Later rules see the translated source (pd->nsaddr).
         rule(3, Action::Pass, "pass out on em1 from 198.51.100.1", |r| {
             r.direction = RuleDirection::Out;
             r.interface = on("em1");
             r.from.addr = net("198.51.100.1");
         }),
     ]);
-    let rules = PfRules::new(&rs, None);
-    let mut st = PfState::default();
-    let out = run(
-        &rules,
-        &syn("10.0.0.5", 40000, "203.0.113.9", 443),
-        Direction::Out,
-        "em1",
-        &mut st,
-    );
+    let out = PfRules::new(&rs, None).pass(p, Direction::Out, "em1", st);
     assert_eq!(line_of(&out), Some(3));
     assert_eq!(out.packet.src, "198.51.100.1".parse::<IpAddr>().unwrap());
-    assert!(out
-        .steps
-        .iter()
-        .any(|s| matches!(s, Step::Nat(rw) if rw.source && rw.after.1 == Some(40000))));
-    let reply = tcp(
-        "203.0.113.9",
-        443,
-        "198.51.100.1",
-        40000,
-        TcpFlags(TcpFlags::SYN.0 | TcpFlags::ACK.0),
+    out
+}
+
+fn on_em1_from_lan(r: &mut Rule) {
+    r.interface = on("em1");
+    r.from.addr = net("10.0.0.0/24");
+}
+
+#[test]
+fn nat_to_on_a_match_rule_rewrites_through_the_state_and_back() {
+    let nat = rule(
+        1,
+        Action::Match,
+        "match out on em1 from 10.0.0.0/24 nat-to 198.51.100.1",
+        |r| {
+            on_em1_from_lan(r);
+            r.direction = RuleDirection::Out;
+            r.nat_to = Some(Pool {
+                static_port: true,
+                ..pool("198.51.100.1")
+            });
+        },
     );
-    let back = run(&rules, &reply, Direction::In, "em1", &mut st);
+    let mut st = PfState::default();
+    let out = translated_out(nat, &syn("10.0.0.5", 40000, "203.0.113.9", 443), &mut st);
+    let static_port =
+        |s: &Step| matches!(s, Step::Nat(rw) if rw.source && rw.after.1 == Some(40000));
+    assert!(out.steps.iter().any(static_port));
+    // The reply meets the state on the way in and is translated back.
+    let rs = ruleset(vec![block_all()]);
+    let reply = syn_ack("203.0.113.9", 443, "198.51.100.1", 40000);
+    let back = PfRules::new(&rs, None).pass(&reply, Direction::In, "em1", &mut st);
     assert!(matches!(back.decider, Decider::State { .. }));
     assert_eq!(back.packet.dst, "10.0.0.5".parse::<IpAddr>().unwrap());
 }
@@ -542,7 +520,7 @@ fn nat_to_without_a_state_leaves_the_packet_as_it_was() {
     )]);
     let rules = PfRules::new(&rs, None);
     let p = udp("10.0.0.5", 40000, "203.0.113.9", 4444);
-    let out = run(&rules, &p, Direction::Out, "em1", &mut PfState::default());
+    let out = fresh(&rules, &p, Direction::Out, "em1");
     assert_eq!(out.packet, p);
 }
 
@@ -565,12 +543,11 @@ fn rdr_to_rewrites_the_destination_and_its_port_range() {
         },
     )]);
     let rules = PfRules::new(&rs, None);
-    let out = run(
+    let out = fresh(
         &rules,
         &syn("203.0.113.9", 50000, "192.0.2.10", 2001),
         Direction::In,
         "em0",
-        &mut PfState::default(),
     );
     assert_eq!(out.packet.dst, "10.0.0.5".parse::<IpAddr>().unwrap());
     assert_eq!(out.packet.l4.ports(), Some((50000, 4001)));
@@ -584,13 +561,12 @@ fn anchors_are_evaluated_in_place() {
         "pass in proto tcp to port 22",
         |r| {
             r.direction = RuleDirection::In;
-            tcp_proto(r);
-            r.to.port = Some(NumOp::Eq(22));
+            tcp_to_port(r, 22);
             r.log = Some(Log::default());
         },
     )]);
     let rs = ruleset(vec![
-        rule(1, block(), "block all", |_| {}),
+        block_all(),
         rule(
             2,
             Action::Anchor(AnchorCall {
@@ -601,18 +577,11 @@ fn anchors_are_evaluated_in_place() {
             |_| {},
         ),
         rule(3, block(), "block in proto tcp to port 2222", |r| {
-            tcp_proto(r);
-            r.to.port = Some(NumOp::Eq(2222));
+            tcp_to_port(r, 2222);
         }),
     ]);
     let rules = PfRules::new(&rs, None);
-    let result = run(
-        &rules,
-        &syn("203.0.113.9", 50000, "192.0.2.10", 22),
-        Direction::In,
-        "em0",
-        &mut PfState::default(),
-    );
+    let result = ssh_in(&rules);
     assert_eq!(line_of(&result), Some(10));
     match &result.decider {
         Decider::Rule(id) => assert_eq!(id.group.as_deref(), Some("ssh")),
@@ -676,12 +645,12 @@ fn an_anchor_whose_rules_were_not_given_is_unknown() {
         })
     };
     let rs = ruleset(vec![
-        rule(1, block(), "block all", |_| {}),
+        block_all(),
         rule(2, named("relayd/*"), "anchor \"relayd/*\"", |_| {}),
     ]);
     let p = syn("203.0.113.9", 50000, "192.0.2.10", 443);
     let rules = PfRules::new(&rs, None);
-    let unknown = run(&rules, &p, Direction::In, "em0", &mut PfState::default());
+    let unknown = fresh(&rules, &p, Direction::In, "em0");
     assert!(matches!(unknown.verdict, PassVerdict::Undetermined { .. }));
     // Given its children, the wildcard evaluates each of them.
     let web = ruleset(vec![rule(
@@ -689,15 +658,14 @@ fn an_anchor_whose_rules_were_not_given_is_unknown() {
         Action::Pass,
         "pass in proto tcp to port 443",
         |r| {
-            tcp_proto(r);
-            r.to.port = Some(NumOp::Eq(443));
+            tcp_to_port(r, 443);
         },
     )]);
     let empty = ruleset(Vec::new());
     let rules = PfRules::new(&rs, None)
         .with_anchor("relayd/web", &web)
         .with_anchor("relayd/other", &empty);
-    let known = run(&rules, &p, Direction::In, "em0", &mut PfState::default());
+    let known = fresh(&rules, &p, Direction::In, "em0");
     assert_eq!(line_of(&known), Some(20));
 }
 
@@ -814,12 +782,11 @@ fn tables_match_by_longest_prefix_with_negated_entries() {
     ]);
     let rules = PfRules::new(&rs, None);
     let from = |src: &str| {
-        run(
+        fresh(
             &rules,
             &syn(src, 50000, "192.0.2.10", 22),
             Direction::In,
             "em0",
-            &mut PfState::default(),
         )
     };
     assert_eq!(line_of(&from("203.0.113.9")), Some(2));
@@ -849,18 +816,11 @@ fn a_table_filled_at_run_time_is_unknown_only_where_it_matters() {
             };
         }),
         rule(3, Action::Pass, "pass in proto tcp to port 22", |r| {
-            tcp_proto(r);
-            r.to.port = Some(NumOp::Eq(22));
+            tcp_to_port(r, 22);
         }),
     ]);
     let rules = PfRules::new(&rs, None);
-    let result = run(
-        &rules,
-        &syn("203.0.113.9", 50000, "192.0.2.10", 22),
-        Direction::In,
-        "em0",
-        &mut PfState::default(),
-    );
+    let result = ssh_in(&rules);
     assert_eq!(
         result.verdict,
         PassVerdict::Undetermined {
@@ -870,13 +830,7 @@ fn a_table_filled_at_run_time_is_unknown_only_where_it_matters() {
     // With the table's contents given, it is decided.
     let rules =
         PfRules::new(&rs, None).with_table("bruteforce", vec![entry(false, "198.51.100.66")]);
-    let decided = run(
-        &rules,
-        &syn("203.0.113.9", 50000, "192.0.2.10", 22),
-        Direction::In,
-        "em0",
-        &mut PfState::default(),
-    );
+    let decided = ssh_in(&rules);
     assert_eq!(line_of(&decided), Some(3));
     // Where both outcomes end alike, the answer stands and the rule is shown undecided.
     let rs = ruleset(vec![
@@ -889,63 +843,19 @@ fn a_table_filled_at_run_time_is_unknown_only_where_it_matters() {
         }),
         rule(3, Action::Pass, "pass in quick proto tcp to port 22", |r| {
             r.quick = true;
-            tcp_proto(r);
-            r.to.port = Some(NumOp::Eq(22));
+            tcp_to_port(r, 22);
         }),
     ]);
     let rules = PfRules::new(&rs, None);
-    let either = run(
-        &rules,
-        &syn("203.0.113.9", 50000, "192.0.2.10", 22),
-        Direction::In,
-        "em0",
-        &mut PfState::default(),
-    );
+    let either = ssh_in(&rules);
     assert_eq!(line_of(&either), Some(3));
     assert!(matches!(either.steps[0], Step::Rule { matched: None, .. }));
-}
-
-fn host_with(name: &str, addr: &str, prefix: u8, default_route: bool) -> Host {
-    let mut host = Host::default();
-    host.interfaces.push(Interface {
-        name: name.into(),
-        up: true,
-        addrs: vec![IfAddr {
-            addr: addr.parse().unwrap(),
-            prefix_len: prefix,
-            scope: Scope::Universe,
-            broadcast: None,
-            temporary: false,
-            secondary: false,
-            deprecated: false,
-            dad: DadState::Done,
-        }],
-        ..Interface::default()
-    });
-    if default_route {
-        host.routes.push(Route {
-            table: table_id::MAIN,
-            dst: "0.0.0.0/0".parse().unwrap(),
-            route_type: RouteType::Unicast,
-            gateway: None,
-            dev: Some(name.into()),
-            prefsrc: None,
-            metric: 0,
-            scope: Scope::Universe,
-            protocol: None,
-            nexthops: Vec::new(),
-            text: format!("default dev {name}"),
-        });
-    }
-    host.known.addresses = true;
-    host.known.routes = true;
-    host
 }
 
 #[test]
 fn interface_addresses_and_egress_resolve_from_the_host() {
     let rs = ruleset(vec![
-        rule(1, block(), "block all", |_| {}),
+        block_all(),
         rule(
             2,
             Action::Pass,
@@ -978,7 +888,10 @@ fn interface_addresses_and_egress_resolve_from_the_host() {
         matches!(unknown.verdict, PassVerdict::Undetermined { .. }),
         "no host: (egress) is Unknown, never no"
     );
-    let host = host_with("em0", "192.0.2.10", 24, true);
+    let host = host(
+        &[("em0", vec![("192.0.2.10".parse().unwrap(), 24)])],
+        Some("em0"),
+    );
     let known = run(
         &PfRules::new(&rs, Some(&host)),
         &p,
@@ -1009,7 +922,7 @@ fn probability_and_user_on_input_are_undetermined_when_they_decide() {
     ]);
     let rules = PfRules::new(&rs, None);
     let p = syn("203.0.113.9", 50000, "192.0.2.10", 22);
-    let result = run(&rules, &p, Direction::In, "em0", &mut PfState::default());
+    let result = fresh(&rules, &p, Direction::In, "em0");
     assert_eq!(
         result.verdict,
         PassVerdict::Undetermined {
@@ -1017,14 +930,14 @@ fn probability_and_user_on_input_are_undetermined_when_they_decide() {
         }
     );
     let rs = ruleset(vec![
-        rule(1, block(), "block all", |_| {}),
+        block_all(),
         rule(2, Action::Pass, "pass proto tcp user 1000", |r| {
             tcp_proto(r);
             r.user = Some(NumOp::Eq(1000));
         }),
     ]);
     let rules = PfRules::new(&rs, None);
-    let inbound = run(&rules, &p, Direction::In, "em0", &mut PfState::default());
+    let inbound = fresh(&rules, &p, Direction::In, "em0");
     assert_eq!(
         inbound.verdict,
         PassVerdict::Undetermined {
@@ -1059,10 +972,7 @@ fn probability_and_user_on_input_are_undetermined_when_they_decide() {
 #[test]
 fn a_stateful_rule_does_not_match_an_icmp_reply() {
     // "don't create states on replies": an echo reply without state meets `block all`.
-    let rs = ruleset(vec![
-        rule(1, block(), "block all", |_| {}),
-        rule(2, Action::Pass, "pass all", |_| {}),
-    ]);
+    let rs = ruleset(vec![block_all(), rule(2, Action::Pass, "pass all", |_| {})]);
     let rules = PfRules::new(&rs, None);
     let mut st = PfState::default();
     let reply = icmp("203.0.113.9", "192.0.2.10", 0, 0);
@@ -1085,7 +995,7 @@ fn a_stateful_rule_does_not_match_an_icmp_reply() {
 #[test]
 fn an_icmp_error_belongs_to_the_state_of_the_packet_it_quotes() {
     let rs = ruleset(vec![
-        rule(1, block(), "block all", |_| {}),
+        block_all(),
         rule(2, Action::Pass, "pass out proto udp", |r| {
             r.direction = RuleDirection::Out;
             r.proto = Some(17);
@@ -1124,8 +1034,7 @@ fn log_lines_name_the_rule_as_pflog_does() {
                 r.direction = RuleDirection::In;
                 r.log = Some(Log::default());
                 r.interface = on("em0");
-                tcp_proto(r);
-                r.to.port = Some(NumOp::Eq(443));
+                tcp_to_port(r, 443);
             },
         ),
         rule(3, Action::Pass, "pass in log (all) proto udp", |r| {
@@ -1179,48 +1088,19 @@ fn log_lines_name_the_rule_as_pflog_does() {
 
 #[test]
 fn freebsd_nat_translates_before_the_filter_rules() {
-    let rs = ruleset(vec![
-        rule(
-            1,
-            Action::OldNat {
-                kind: model::pf::OldNatKind::Nat,
-                no: false,
-            },
-            "nat on em1 from 10.0.0.0/24 to any -> 198.51.100.1",
-            |r| {
-                r.interface = on("em1");
-                r.from.addr = net("10.0.0.0/24");
-                r.nat_to = Some(pool("198.51.100.1"));
-            },
-        ),
-        rule(2, block(), "block out all", |r| {
-            r.direction = RuleDirection::Out
-        }),
-        rule(
-            3,
-            Action::Pass,
-            "pass out on em1 from 198.51.100.1 keep state",
-            |r| {
-                r.direction = RuleDirection::Out;
-                r.interface = on("em1");
-                r.from.addr = net("198.51.100.1");
-            },
-        ),
-    ]);
-    let rules = PfRules::new(&rs, None);
-    let mut st = PfState::default();
-    let out = run(
-        &rules,
-        &udp("10.0.0.5", 40000, "203.0.113.9", 4444),
-        Direction::Out,
-        "em1",
-        &mut st,
+    let kind = model::pf::OldNatKind::Nat;
+    let nat = rule(
+        1,
+        Action::OldNat { kind, no: false },
+        "nat on em1 from 10.0.0.0/24 to any -> 198.51.100.1",
+        |r| {
+            on_em1_from_lan(r);
+            r.nat_to = Some(pool("198.51.100.1"));
+        },
     );
-    assert_eq!(line_of(&out), Some(3));
-    assert_eq!(out.packet.src, "198.51.100.1".parse::<IpAddr>().unwrap());
+    let p = udp("10.0.0.5", 40000, "203.0.113.9", 4444);
+    let out = translated_out(nat, &p, &mut PfState::default());
     // The random source port pf picks is not invented: the rewrite says it is not known.
-    assert!(out
-        .steps
-        .iter()
-        .any(|s| matches!(s, Step::Nat(rw) if rw.source && rw.after.1.is_none())));
+    let random_port = |s: &Step| matches!(s, Step::Nat(rw) if rw.source && rw.after.1.is_none());
+    assert!(out.steps.iter().any(random_port));
 }

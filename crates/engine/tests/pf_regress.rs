@@ -15,10 +15,12 @@ use std::path::{Path, PathBuf};
 use engine::bsd::{Decider, Direction, FilterPass, PassResult, PassVerdict};
 use engine::pf::{PfRules, PfState};
 use frontends::pf::{parse, Env};
-use model::host::{DadState, IfAddr, Interface, Scope};
 use model::packet::{TcpFlags, L4};
 use model::pf::{Action, AnchorCall, Ruleset};
-use model::{Host, Origin, Packet};
+use model::{Origin, Packet};
+
+mod pf_common;
+use pf_common::packet;
 
 const CORPUS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -69,42 +71,6 @@ fn regress_env(dir: &Path) -> Env {
     env
 }
 
-/// The same interfaces as the pass sees them.
-fn regress_host(env: &Env) -> Host {
-    let mut host = Host::default();
-    for iface in &env.interfaces {
-        host.interfaces.push(Interface {
-            name: iface.name.clone(),
-            up: true,
-            addrs: iface
-                .addresses
-                .iter()
-                .map(|&(addr, prefix_len)| IfAddr {
-                    addr,
-                    prefix_len,
-                    scope: Scope::Universe,
-                    broadcast: None,
-                    temporary: false,
-                    secondary: false,
-                    deprecated: false,
-                    dad: DadState::Done,
-                })
-                .collect(),
-            ..Interface::default()
-        });
-    }
-    host.known.addresses = true;
-    host
-}
-
-fn packet(src: &str, dst: &str, l4: L4) -> Packet {
-    Packet::new(
-        src.parse().expect("address"),
-        dst.parse().expect("address"),
-        l4,
-    )
-}
-
 /// The packets each ruleset sees, in order, with the interface and direction: requests
 /// first, then their replies, then stray segments and errors.
 fn traffic() -> Vec<(Packet, Direction, &'static str)> {
@@ -114,116 +80,27 @@ fn traffic() -> Vec<(Packet, Direction, &'static str)> {
         flags,
     };
     let synack = TcpFlags(TcpFlags::SYN.0 | TcpFlags::ACK.0);
+    #[rustfmt::skip]
+    let sent = [
+        ("10.0.0.1", "10.0.0.2", tcp(40000, 22, TcpFlags::SYN), Direction::In),
+        ("10.0.0.2", "10.0.0.1", tcp(22, 40000, synack), Direction::Out),
+        ("127.0.0.1", "192.168.1.1", tcp(40001, 80, TcpFlags::SYN), Direction::Out),
+        ("192.168.1.1", "127.0.0.1", tcp(80, 40001, synack), Direction::In),
+        ("1.2.3.4", "10.0.0.2", tcp(40002, 2222, TcpFlags::ACK), Direction::In),
+        ("10.0.0.1", "10.0.0.2", L4::Udp { sport: 40003, dport: 53 }, Direction::In),
+        ("10.0.0.2", "10.0.0.1", L4::Udp { sport: 53, dport: 40003 }, Direction::Out),
+        ("192.168.1.1", "10.0.0.2", L4::Icmp { icmp_type: 8, code: 0, id: 9 }, Direction::In),
+        ("10.0.0.2", "192.168.1.1", L4::Icmp { icmp_type: 0, code: 0, id: 9 }, Direction::Out),
+        ("10.0.0.9", "10.0.0.2", L4::Icmp { icmp_type: 3, code: 3, id: 0 }, Direction::In),
+        ("::1", "fe80::1", tcp(40004, 22, TcpFlags::SYN), Direction::In),
+        ("2001:db8::1", "2001:db8::2", L4::Icmpv6 { icmp_type: 128, code: 0, id: 3 }, Direction::Out),
+    ];
     let mut list = Vec::new();
     for iface in ["lo0", "tun1000000", "enc0"] {
-        list.extend([
-            (
-                packet("10.0.0.1", "10.0.0.2", tcp(40000, 22, TcpFlags::SYN)),
-                Direction::In,
-                iface,
-            ),
-            (
-                packet("10.0.0.2", "10.0.0.1", tcp(22, 40000, synack)),
-                Direction::Out,
-                iface,
-            ),
-            (
-                packet("127.0.0.1", "192.168.1.1", tcp(40001, 80, TcpFlags::SYN)),
-                Direction::Out,
-                iface,
-            ),
-            (
-                packet("192.168.1.1", "127.0.0.1", tcp(80, 40001, synack)),
-                Direction::In,
-                iface,
-            ),
-            (
-                packet("1.2.3.4", "10.0.0.2", tcp(40002, 2222, TcpFlags::ACK)),
-                Direction::In,
-                iface,
-            ),
-            (
-                packet(
-                    "10.0.0.1",
-                    "10.0.0.2",
-                    L4::Udp {
-                        sport: 40003,
-                        dport: 53,
-                    },
-                ),
-                Direction::In,
-                iface,
-            ),
-            (
-                packet(
-                    "10.0.0.2",
-                    "10.0.0.1",
-                    L4::Udp {
-                        sport: 53,
-                        dport: 40003,
-                    },
-                ),
-                Direction::Out,
-                iface,
-            ),
-            (
-                packet(
-                    "192.168.1.1",
-                    "10.0.0.2",
-                    L4::Icmp {
-                        icmp_type: 8,
-                        code: 0,
-                        id: 9,
-                    },
-                ),
-                Direction::In,
-                iface,
-            ),
-            (
-                packet(
-                    "10.0.0.2",
-                    "192.168.1.1",
-                    L4::Icmp {
-                        icmp_type: 0,
-                        code: 0,
-                        id: 9,
-                    },
-                ),
-                Direction::Out,
-                iface,
-            ),
-            (
-                packet(
-                    "10.0.0.9",
-                    "10.0.0.2",
-                    L4::Icmp {
-                        icmp_type: 3,
-                        code: 3,
-                        id: 0,
-                    },
-                ),
-                Direction::In,
-                iface,
-            ),
-            (
-                packet("::1", "fe80::1", tcp(40004, 22, TcpFlags::SYN)),
-                Direction::In,
-                iface,
-            ),
-            (
-                packet(
-                    "2001:db8::1",
-                    "2001:db8::2",
-                    L4::Icmpv6 {
-                        icmp_type: 128,
-                        code: 0,
-                        id: 3,
-                    },
-                ),
-                Direction::Out,
-                iface,
-            ),
-        ]);
+        list.extend(
+            sent.iter()
+                .map(|&(src, dst, l4, direction)| (packet(src, dst, l4), direction, iface)),
+        );
     }
     list
 }
@@ -277,7 +154,7 @@ fn check(ruleset: &Ruleset, result: &PassResult, sent: &Packet) -> Result<(), St
 fn regress_rulesets_run_packets_without_surprises() {
     let Some(dir) = corpus() else { return };
     let env = regress_env(&dir);
-    let host = regress_host(&env);
+    let host = pf_common::host(&pf_common::env_interfaces(&env), None);
     let traffic = traffic();
     let (mut files, mut refused, mut passes) = (0, 0, 0);
     let (mut passed, mut blocked, mut unknown, mut by_state, mut logged) = (0, 0, 0, 0, 0);

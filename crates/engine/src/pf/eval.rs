@@ -226,42 +226,33 @@ fn binat_reversed(rule: &Rule) -> Option<Rule> {
     Some(reversed)
 }
 
-fn port_matches(op: NumOp, port: u16) -> bool {
-    let p = u32::from(port);
+/// `pf_match_port` (and `pf_match_uid` for known ids): `=`, `!=`, `<`, `<=`, `>`, `>=`,
+/// `a:b` inclusive, `a >< b` strictly inside, `a <> b` outside.
+fn num_matches(op: NumOp, n: u32) -> bool {
     match op {
-        NumOp::Eq(n) => p == n,
-        NumOp::Ne(n) => p != n,
-        NumOp::Lt(n) => p < n,
-        NumOp::Le(n) => p <= n,
-        NumOp::Gt(n) => p > n,
-        NumOp::Ge(n) => p >= n,
-        NumOp::Range(a, b) => a <= p && p <= b,
-        NumOp::Inside(a, b) => a < p && p < b,
-        NumOp::Outside(a, b) => p < a || p > b,
+        NumOp::Eq(v) => n == v,
+        NumOp::Ne(v) => n != v,
+        NumOp::Lt(v) => n < v,
+        NumOp::Le(v) => n <= v,
+        NumOp::Gt(v) => n > v,
+        NumOp::Ge(v) => n >= v,
+        NumOp::Range(a, b) => a <= n && n <= b,
+        NumOp::Inside(a, b) => a < n && n < b,
+        NumOp::Outside(a, b) => n < a || n > b,
     }
 }
 
 /// `pf_match_uid` with an id that may be unknown to the socket lookup (`UID_MAX`: a
 /// forwarded packet): only `=`/`!=` compare it (with `unknown`), `<>` matches it.
 fn id_matches(op: NumOp, id: u32) -> bool {
-    if id == u32::MAX {
-        return match op {
-            NumOp::Eq(n) => n == u32::MAX,
-            NumOp::Ne(n) => n != u32::MAX,
-            NumOp::Outside(..) => true,
-            _ => false,
-        };
+    if id != u32::MAX {
+        return num_matches(op, id);
     }
     match op {
-        NumOp::Eq(n) => id == n,
-        NumOp::Ne(n) => id != n,
-        NumOp::Lt(n) => id < n,
-        NumOp::Le(n) => id <= n,
-        NumOp::Gt(n) => id > n,
-        NumOp::Ge(n) => id >= n,
-        NumOp::Range(a, b) => a <= id && id <= b,
-        NumOp::Inside(a, b) => a < id && id < b,
-        NumOp::Outside(a, b) => id < a || id > b,
+        NumOp::Eq(n) => n == u32::MAX,
+        NumOp::Ne(n) => n != u32::MAX,
+        NumOp::Outside(..) => true,
+        _ => false,
     }
 }
 
@@ -533,10 +524,10 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                 }
                 let (sport, dport) = p.l4.ports().unwrap_or((0, 0));
                 if let Some(op) = rule.from.port {
-                    test!(Ok(port_matches(op, sport)));
+                    test!(Ok(num_matches(op, u32::from(sport))));
                 }
                 if let Some(op) = rule.to.port {
-                    test!(Ok(port_matches(op, dport)));
+                    test!(Ok(num_matches(op, u32::from(dport))));
                 }
                 for (op, given) in [(rule.user, p.uid), (rule.group, p.gid)] {
                     if let Some(op) = op {

@@ -138,25 +138,14 @@ pub fn source(
     packet: &mut Packet,
 ) -> Result<Rewrite, Undecidable> {
     let address = pool_address(resolver, pool, packet.src)?;
-    let ports = packet.l4.ports();
-    let before = (packet.src, ports.map(|(s, _)| s));
-    let new_port = match (ports, pool.ports) {
+    let new_port = match (packet.l4.ports(), pool.ports) {
         (None, _) => None,
         (Some((s, _)), _) if pool.static_port => Some(s),
         (Some(_), Some((lo, hi))) if lo == hi => Some(lo),
         // A random free port in the range (or pf's 50001–65535): not predictable.
         (Some(_), _) => None,
     };
-    packet.src = address;
-    if let (Some(port), Some((_, d))) = (new_port, ports) {
-        packet.l4 = packet.l4.with_ports(port, d);
-    }
-    Ok(Rewrite {
-        by: by.clone(),
-        source: true,
-        before,
-        after: (address, new_port),
-    })
+    Ok(rewrite(by, true, packet, address, new_port))
 }
 
 /// `rdr-to POOL`: rewrites `packet`'s destination; `rule_dport` is the rule's
@@ -169,9 +158,7 @@ pub fn destination(
     packet: &mut Packet,
 ) -> Result<Rewrite, Undecidable> {
     let address = pool_address(resolver, pool, packet.dst)?;
-    let ports = packet.l4.ports();
-    let before = (packet.dst, ports.map(|(_, d)| d));
-    let new_port = match (ports, pool.ports) {
+    let new_port = match (packet.l4.ports(), pool.ports) {
         (Some((_, d)), None) => Some(d),
         (Some((_, d)), Some((lo, hi))) if hi > lo => {
             let first = match rule_dport {
@@ -185,14 +172,37 @@ pub fn destination(
         (Some(_), Some((lo, _))) => Some(lo),
         (None, _) => None,
     };
-    packet.dst = address;
-    if let (Some(port), Some((s, _))) = (new_port, ports) {
-        packet.l4 = packet.l4.with_ports(s, port);
+    Ok(rewrite(by, false, packet, address, new_port))
+}
+
+/// Sets the source (or destination) address and, when known, port of `packet`; the
+/// rewrite as the report shows it (`None` for a port pf picks at random).
+fn rewrite(
+    by: &RuleId,
+    source: bool,
+    packet: &mut Packet,
+    address: IpAddr,
+    new_port: Option<u16>,
+) -> Rewrite {
+    let ports = packet.l4.ports();
+    let (side, before_port) = if source {
+        (&mut packet.src, ports.map(|(s, _)| s))
+    } else {
+        (&mut packet.dst, ports.map(|(_, d)| d))
+    };
+    let before = (*side, before_port);
+    *side = address;
+    if let (Some(port), Some((s, d))) = (new_port, ports) {
+        packet.l4 = if source {
+            packet.l4.with_ports(port, d)
+        } else {
+            packet.l4.with_ports(s, port)
+        };
     }
-    Ok(Rewrite {
+    Rewrite {
         by: by.clone(),
-        source: false,
+        source,
         before,
         after: (address, new_port),
-    })
+    }
 }
