@@ -1104,3 +1104,33 @@ fn freebsd_nat_translates_before_the_filter_rules() {
     let random_port = |s: &Step| matches!(s, Step::Nat(rw) if rw.source && rw.after.1.is_none());
     assert!(out.steps.iter().any(random_port));
 }
+
+#[test]
+fn log_lines_as_freebsd_tcpdump_prints_them() {
+    // tcpdump.org's print-pflog.c: `rule N/0(match): ACTION DIR on IF: `, and its
+    // printers' forms without `IP ` (with -e) and without the DF mark (without -v).
+    let rs = ruleset(vec![rule(1, block(), "block log all", |r| {
+        r.log = Some(Log::default());
+    })]);
+    let rules = PfRules::new(&rs, None).with_tcpdump(engine::pf::pflog::Tcpdump::Upstream);
+    let text = |p: &Packet| fresh(&rules, p, Direction::In, "em0").logs[0].text.clone();
+    assert_eq!(
+        text(&syn("203.0.113.9", 50000, "192.0.2.10", 443)),
+        "rule 0/0(match): block in on em0: 203.0.113.9.50000 > 192.0.2.10.443: \
+         Flags [S], seq ?, win ?, options [?], length 0"
+    );
+    assert_eq!(
+        text(&syn_ack("203.0.113.9", 443, "192.0.2.10", 50000)),
+        "rule 0/0(match): block in on em0: 203.0.113.9.443 > 192.0.2.10.50000: \
+         Flags [S.], seq ?, ack ?, win ?, options [?], length 0"
+    );
+    assert_eq!(
+        text(&udp("203.0.113.9", 50000, "192.0.2.10", 4444)),
+        "rule 0/0(match): block in on em0: 203.0.113.9.50000 > 192.0.2.10.4444: UDP, length 0"
+    );
+    assert_eq!(
+        text(&icmp("203.0.113.9", "192.0.2.10", 8, 0)),
+        "rule 0/0(match): block in on em0: 203.0.113.9 > 192.0.2.10: \
+         ICMP echo request, id 7, seq ?, length 8"
+    );
+}

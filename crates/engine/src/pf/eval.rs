@@ -382,6 +382,7 @@ impl<'p, 'r> Pass<'p, 'r> {
                         ..header.clone()
                     },
                     &packet,
+                    self.rules.tcpdump,
                 ),
             })
             .collect();
@@ -788,7 +789,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
         if rule.log.is_some() {
             self.logs.push(FilterLog {
                 by: id.clone(),
-                text: pflog::line(&header, &self.current),
+                text: pflog::line(&header, &self.current, self.pass.rules.tcpdump),
             });
         }
     }

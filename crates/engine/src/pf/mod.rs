@@ -52,6 +52,7 @@ pub struct PfRules<'r> {
     skip: Vec<String>,
     state_policy: StatePolicy,
     host: Option<&'r Host>,
+    tcpdump: pflog::Tcpdump,
 }
 
 impl<'r> PfRules<'r> {
@@ -65,6 +66,7 @@ impl<'r> PfRules<'r> {
             skip: Vec::new(),
             state_policy: StatePolicy::Floating,
             host,
+            tcpdump: pflog::Tcpdump::OpenBsd,
         };
         rules.read_globals(main);
         rules
@@ -76,6 +78,13 @@ impl<'r> PfRules<'r> {
         self.anchors
             .insert(path.trim_matches('/').to_string(), rules);
         self.read_globals(rules);
+        self
+    }
+
+    /// Writes the log lines as this tcpdump prints them (OpenBSD's by default; FreeBSD
+    /// ships tcpdump.org's).
+    pub fn with_tcpdump(mut self, tcpdump: pflog::Tcpdump) -> PfRules<'r> {
+        self.tcpdump = tcpdump;
         self
     }
 

@@ -1,5 +1,6 @@
 //! The line `tcpdump -n -e -ttt -i pflog0` prints for a packet pf logged, without its
-//! timestamp.
+//! timestamp, as OpenBSD's own tcpdump prints it ([`Tcpdump::OpenBsd`]) or as the
+//! tcpdump.org one FreeBSD ships does ([`Tcpdump::Upstream`], below).
 //!
 //! The header part follows OpenBSD's `usr.sbin/tcpdump/print-pflog.c` (`pflog_if_print`
 //! with `-e`): `rule N/(reason) ACTION DIR on IF: `, where N is the rule's number, or
@@ -23,13 +24,29 @@
 //!   assumed not to be WireGuard (`wg_match` looks at its first bytes).
 //! - ICMP errors quote the packet they are about; the model has no quoted packet, so the
 //!   part that names it is `?`.
-
+//!
+//! tcpdump.org's `print-pflog.c` (FreeBSD's tcpdump) prints the header as
+//! `rule N/0(match): ACTION DIR on IF: ` (the reason's number, then a colon); with `-e` its
+//! `ip_print`/`ip6_print` leave out the `IP `/`IP6 ` prefix and, without `-v`, the
+//! `(DF)`/`[tos]` marks. Its `tcp_print` writes `Flags [S.], seq ?, ack ?, win ?,
+//! options [?], length 0`, `udp_print` `UDP, length N`, `icmp_print` `ICMP echo request,
+//! id N, seq ?, length N`; the same unknowns are `?`.
 use std::fmt::Write;
 
 use model::packet::{Fragment, TcpFlags, L4};
 use model::Packet;
 
 use crate::bsd::Direction;
+
+/// Which tcpdump prints the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tcpdump {
+    /// OpenBSD's `usr.sbin/tcpdump`.
+    #[default]
+    OpenBsd,
+    /// tcpdump.org's, which FreeBSD ships.
+    Upstream,
+}
 
 /// The action `print-pflog.c` prints: the logging rule's action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +110,7 @@ pub struct LogHeader {
 }
 
 /// The whole line for `packet` (as translated so far) under `header`.
-pub fn line(header: &LogHeader, packet: &Packet) -> String {
+pub fn line(header: &LogHeader, packet: &Packet, tcpdump: Tcpdump) -> String {
     let mut out = String::from("rule ");
     match &header.rule {
         LogRule::Default => out.push_str("def"),
@@ -108,15 +125,21 @@ pub fn line(header: &LogHeader, packet: &Packet) -> String {
             let _ = write!(out, "{caller}.{anchor}.{rule}");
         }
     }
-    // PFRES_MATCH: pf logs a rule's packet with reason "match".
-    out.push_str("/(match) ");
+    // PFRES_MATCH (0): pf logs a rule's packet with reason "match".
+    out.push_str(match tcpdump {
+        Tcpdump::OpenBsd => "/(match) ",
+        Tcpdump::Upstream => "/0(match): ",
+    });
     out.push_str(header.action.word());
     let dir = match header.direction {
         Direction::In => "in",
         Direction::Out => "out",
     };
     let _ = write!(out, " {dir} on {}: ", header.interface);
-    ip_part(&mut out, packet);
+    match tcpdump {
+        Tcpdump::OpenBsd => ip_part(&mut out, packet),
+        Tcpdump::Upstream => upstream::ip_part(&mut out, packet),
+    }
     out
 }
 
@@ -175,7 +198,7 @@ fn transport(out: &mut String, p: &Packet, payload: u16) {
             tcp_flags(out, flags);
             // The model's minimal length is the headers alone (a SYN's with 20 bytes of
             // options): then the segment carries no data.
-            let minimal = p.len == p.minimal_len();
+            let minimal = no_data(p);
             let syn = flags.0 & TcpFlags::SYN.0 != 0;
             let data = if minimal { "0" } else { "?" };
             if !minimal || flags.0 & (TcpFlags::SYN.0 | TcpFlags::FIN.0 | TcpFlags::RST.0) != 0 {
@@ -230,6 +253,12 @@ fn transport(out: &mut String, p: &Packet, payload: u16) {
             );
         }
     }
+}
+
+/// Whether the packet is the model's minimal one (headers only), so it carries no data;
+/// a minimal SYN has 20 bytes of TCP options.
+fn no_data(p: &Packet) -> bool {
+    p.len == p.minimal_len()
 }
 
 /// `print-tcp.c`: S F R P, then W (CWR) and E (ECE), or `.` for none of them.
@@ -324,5 +353,94 @@ fn icmp_text(icmp_type: u8, code: u8) -> String {
         // address list.
         (3 | 5 | 12 | 18 | 9, _) => "?".into(),
         (t, _) => format!("type-#{t}"),
+    }
+}
+
+/// tcpdump.org's printers (FreeBSD), with `-n -e` and without `-v`.
+mod upstream {
+    use std::fmt::Write;
+
+    use model::packet::{Fragment, TcpFlags, L4};
+    use model::Packet;
+
+    use super::{decoded_udp_port, no_data};
+
+    /// `ip_print` / `ip6_print`: with `-e` no `IP ` prefix, and no flags without `-v`.
+    pub fn ip_part(out: &mut String, p: &Packet) {
+        let header_len: u16 = if p.src.is_ipv4() { 20 } else { 40 };
+        let payload = p.len.saturating_sub(header_len);
+        if matches!(p.fragment, Fragment::Later { .. }) {
+            let _ = write!(out, "{} > {}: ?", p.src, p.dst);
+            return;
+        }
+        match p.l4 {
+            L4::Tcp {
+                sport,
+                dport,
+                flags,
+            } => {
+                let _ = write!(out, "{}.{sport} > {}.{dport}: Flags [", p.src, p.dst);
+                tcp_flags(out, flags);
+                out.push(']');
+                let data = if no_data(p) { "0" } else { "?" };
+                let opens_or_ends = TcpFlags::SYN.0 | TcpFlags::FIN.0 | TcpFlags::RST.0;
+                if !no_data(p) || flags.0 & opens_or_ends != 0 {
+                    out.push_str(", seq ?");
+                    if !no_data(p) {
+                        out.push_str(":?");
+                    }
+                }
+                if flags.0 & TcpFlags::ACK.0 != 0 {
+                    out.push_str(", ack ?");
+                }
+                out.push_str(", win ?");
+                if flags.0 & TcpFlags::URG.0 != 0 {
+                    out.push_str(", urg ?");
+                }
+                if no_data(p) && flags.0 & TcpFlags::SYN.0 != 0 {
+                    out.push_str(", options [?]");
+                }
+                let _ = write!(out, ", length {data}");
+            }
+            L4::Udp { sport, dport } => {
+                let _ = write!(out, "{}.{sport} > {}.{dport}: ", p.src, p.dst);
+                if decoded_udp_port(sport) || decoded_udp_port(dport) {
+                    out.push('?');
+                } else {
+                    let _ = write!(out, "UDP, length {}", payload.saturating_sub(8));
+                }
+            }
+            L4::Icmp { icmp_type, id, .. } | L4::Icmpv6 { icmp_type, id, .. } => {
+                let v6 = p.src.is_ipv6();
+                let what = match (v6, icmp_type) {
+                    (false, 8) | (true, 128) => "echo request",
+                    (false, 0) | (true, 129) => "echo reply",
+                    _ => "?",
+                };
+                let proto = if v6 { "ICMP6," } else { "ICMP" };
+                let _ = write!(out, "{} > {}: {proto} {what}", p.src, p.dst);
+                if what != "?" {
+                    let _ = write!(out, ", id {id}, seq ?, length {payload}");
+                }
+            }
+            L4::Sctp { .. } | L4::Other(_) => {
+                let proto = p.l4.proto().number();
+                let _ = write!(out, "{} > {}: ip-proto-{proto} {payload}", p.src, p.dst);
+            }
+        }
+    }
+
+    /// `tcp_flag_values` in bit order (F S R P . U E W), `none` for no flag.
+    fn tcp_flags(out: &mut String, flags: TcpFlags) {
+        let letters = ['F', 'S', 'R', 'P', '.', 'U', 'E', 'W'];
+        let before = out.len();
+        for (bit, letter) in letters.iter().enumerate() {
+            if flags.0 & (1 << bit) != 0 {
+                out.push(*letter);
+            }
+        }
+        if out.len() == before {
+            out.push_str("none");
+        }
     }
 }
