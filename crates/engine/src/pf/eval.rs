@@ -921,7 +921,9 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
         let Some(last) = last else {
             // pf's default rule: pass, no state; a FreeBSD translation still keeps one.
             let result = if self.old_nat {
-                self.create_state(state, None, None, None)
+                let result = self.create_state(state, None, None, None);
+                self.carry_tag(state, &result.packet);
+                result
             } else {
                 self.result(
                     PassVerdict::Pass,
@@ -967,6 +969,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                 if let Some((RouteKind::RouteTo, iface)) = route {
                     result.packet.oif = Some(iface);
                 }
+                self.carry_tag(state, &result.packet);
                 result
             }
         };
@@ -1001,6 +1004,13 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                     .get_or_insert((Undecidable::RoutesUnknown, id.clone()));
                 None
             }
+        }
+    }
+
+    /// A passed packet keeps its tag in the mbuf (`pf_tag_packet`) for its `out` pass.
+    fn carry_tag(&self, state: &mut PfState, packet: &Packet) {
+        if let (Direction::In, Some(tag)) = (self.pass.direction, self.tag.clone()) {
+            state.carry_tag(packet, tag);
         }
     }
 
@@ -1065,9 +1075,6 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
         let rewrites = std::mem::take(&mut self.rewrites);
         self.steps.extend(rewrites.into_iter().map(Step::Nat));
         let packet = self.current.clone();
-        if let (Direction::In, Some(tag)) = (pass.direction, self.tag.clone()) {
-            state.carry_tag(&packet, tag);
-        }
         self.result(
             PassVerdict::Pass,
             decider.unwrap_or(Decider::Default),
