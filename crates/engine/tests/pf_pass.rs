@@ -684,8 +684,10 @@ fn a_tag_set_going_in_is_seen_going_out() {
             r.direction = RuleDirection::Out;
             r.tagged = Some((false, "LAN".into()));
         }),
-        rule(4, Action::Pass, "pass in", |r| {
-            r.direction = RuleDirection::In
+        // Without state: the tag still rides with the packet (pf_tag_packet).
+        rule(4, Action::Pass, "pass in no state", |r| {
+            r.direction = RuleDirection::In;
+            r.keep_state = Some(KeepState::No);
         }),
     ]);
     let rules = PfRules::new(&rs, None);
