@@ -242,17 +242,13 @@ fn num_matches(op: NumOp, n: u32) -> bool {
     }
 }
 
-/// `pf_match_uid` with an id that may be unknown to the socket lookup (`UID_MAX`: a
-/// forwarded packet): only `=`/`!=` compare it (with `unknown`), `<>` matches it.
+/// `pf_match_uid`/`pf_match_gid` with an id the socket lookup may not have found (-1: a
+/// forwarded packet): only `=` and `!=` compare it (with `unknown`); every other test
+/// fails.
 fn id_matches(op: NumOp, id: u32) -> bool {
-    if id != u32::MAX {
-        return num_matches(op, id);
-    }
     match op {
-        NumOp::Eq(n) => n == u32::MAX,
-        NumOp::Ne(n) => n != u32::MAX,
-        NumOp::Outside(..) => true,
-        _ => false,
+        NumOp::Eq(_) | NumOp::Ne(_) => num_matches(op, id),
+        _ => id != u32::MAX && num_matches(op, id),
     }
 }
 
