@@ -19,7 +19,14 @@
 //! A rule whose match depends on something the input does not give (a table filled at
 //! run time, `(if)` without the host's addresses, `probability`, `user` on input) is
 //! explored both ways; when the verdict depends on it, the pass is
-//! [`crate::bsd::PassVerdict::Undetermined`], never a guess.
+//! [`crate::bsd::PassVerdict::Undetermined`], never a guess. So is a pass that reaches an
+//! anchor whose rules were not given, a translation whose address is not known, or
+//! `af-to`.
+//!
+//! Not modelled (the pass says what pf decides without them): TCP sequence windows,
+//! state timeouts and limits (`max`, `max-src-*`, `overload`), `synproxy`'s handshake
+//! (the SYN passes with its state), `log (matches)`, `divert-*`, queues and priorities,
+//! routing domains other than 0, `set reassemble no` (fragments are taken reassembled).
 
 pub mod addr;
 pub mod answer;
