@@ -7,11 +7,11 @@
 //! 2. The state table first ([`state`]): a packet of a known connection (or a reply, or
 //!    an ICMP error quoting one) passes without the rules, rewritten as its state says,
 //!    logged only if the state's rule had `log (all)`.
-//! 3. Otherwise the rules ([`eval`], `pf_test_rule`/`pf_match_rule`): the last matching
+//! 3. Otherwise the rules (`eval`, `pf_test_rule`/`pf_match_rule`): the last matching
 //!    rule decides, `quick` ends at once, `match` rules apply their options without
 //!    deciding, anchors are evaluated in place. No matching rule: pf's default rule
 //!    passes. Translation (`nat-to`/`rdr-to` on the rule; FreeBSD's older `nat`/`rdr`/
-//!    `binat` rules before the filter rules) in [`translate`].
+//!    `binat` rules before the filter rules) in `translate`.
 //! 4. A passing rule with state (the default for `pass` since OpenBSD 4.1 / FreeBSD 7:
 //!    `flags S/SA keep state`) creates the state later packets meet in step 2; a `block`
 //!    answers as its `return` options or `set block-policy` say ([`answer`]).
