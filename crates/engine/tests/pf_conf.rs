@@ -414,3 +414,27 @@ fn freebsd_translation_rules_come_before_the_filter_rules() {
     );
     assert_eq!(out.packet.l4.ports(), Some((40001, 443)));
 }
+
+#[test]
+fn a_table_declared_inside_an_inline_anchor_is_known() {
+    let text = "\
+block all
+anchor \"friends\" in on em0 {
+  table <friends> { 203.0.113.9 }
+  pass in quick from <friends>
+}
+";
+    let rs = parse("pf.conf", text, &env()).expect("parses");
+    let rules = PfRules::new(&rs, None);
+    let mut st = PfState::default();
+    let friend = tcp("203.0.113.9", 50000, "10.1.2.3", 22, TcpFlags::SYN);
+    assert_eq!(
+        line_of(&rules.pass(&friend, Direction::In, "em0", &mut st)),
+        Some(4)
+    );
+    let stranger = tcp("203.0.113.10", 50000, "10.1.2.3", 22, TcpFlags::SYN);
+    assert_eq!(
+        line_of(&rules.pass(&stranger, Direction::In, "em0", &mut st)),
+        Some(1)
+    );
+}

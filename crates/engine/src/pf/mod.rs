@@ -37,7 +37,7 @@ mod translate;
 
 use std::collections::HashMap;
 
-use model::pf::{Item, PfOption, Ruleset, StatePolicy, TableEntry};
+use model::pf::{Action, AnchorCall, Item, PfOption, Ruleset, StatePolicy, TableEntry};
 use model::{Host, Packet};
 
 use crate::bsd::{Decider, Direction, Filter, FilterPass, PassResult, Step};
@@ -114,6 +114,15 @@ impl<'r> PfRules<'r> {
                     self.tables
                         .entry(table.name.clone())
                         .or_insert_with(|| TableContents::of(table));
+                }
+                // An inline anchor's own tables.
+                Item::Rule(rule) => {
+                    if let Action::Anchor(AnchorCall {
+                        body: Some(body), ..
+                    }) = &rule.action
+                    {
+                        self.read_globals(body);
+                    }
                 }
                 _ => {}
             }
