@@ -43,6 +43,9 @@ impl Ruleset {
 }
 
 /// One statement of a ruleset.
+// Rules are nearly every item of a ruleset: boxing them would add an allocation per
+// rule to spare the few options and tables some bytes.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// `name = "value"`, kept because `pfctl -nv` prints it.

@@ -6,9 +6,8 @@
 
 use model::diag::{ErrorKind, ParseError};
 use model::pf::{
-    Action, Af, AddrSpec, Endpoint, Host, IcmpSpec, InterfaceSpec, Item,
-    KeepState, NumOp, Pool, PoolHost, PoolType, Rule, RuleDirection, StateOpt, Table,
-    TableEntry, TcpFlagsSpec,
+    Action, AddrSpec, Af, Endpoint, Host, IcmpSpec, InterfaceSpec, Item, KeepState, NumOp, Pool,
+    PoolHost, PoolType, Rule, RuleDirection, StateOpt, Table, TableEntry, TcpFlagsSpec,
 };
 use model::Span;
 
@@ -21,6 +20,9 @@ const TCP: u8 = 6;
 const UDP: u8 = 17;
 const ICMP: u8 = 1;
 const ICMP6: u8 = 58;
+/// The most rules one written rule may expand into (pfctl has no limit; a file that
+/// asks for more is a mistake, or an attack on the reader).
+const MAX_COMBINATIONS: usize = 1 << 16;
 
 /// Counters that span the whole parse: rule numbers per ruleset, automatic tables.
 #[derive(Debug, Default)]
@@ -85,7 +87,12 @@ impl Expander {
     }
 
     /// Expands `raw` and appends its rules (and any automatic table) to `items`.
-    pub fn push_rule(&mut self, p: &Parser<'_>, raw: RawRule, items: &mut Vec<Item>) -> PResult<()> {
+    pub fn push_rule(
+        &mut self,
+        p: &Parser<'_>,
+        raw: RawRule,
+        items: &mut Vec<Item>,
+    ) -> PResult<()> {
         if raw.opts.binat_to.is_some() {
             return self.push_binat(p, raw, items);
         }
@@ -134,6 +141,26 @@ impl Expander {
                 return Err(rule_error(p, span, "flags only apply to tcp"));
             }
         }
+        let combinations = [
+            interfaces.len(),
+            protos.len(),
+            icmps.len(),
+            froms.len(),
+            tos.len(),
+            from_ports.len(),
+            to_ports.len(),
+            users.len(),
+            groups.len(),
+        ]
+        .iter()
+        .try_fold(1usize, |acc, n| acc.checked_mul(*n));
+        if combinations.is_none_or(|n| n > MAX_COMBINATIONS) {
+            return Err(rule_error(
+                p,
+                raw.span,
+                "rule expands into more than 65536 rules",
+            ));
+        }
         let mut added = 0;
         for iface in &interfaces {
             for proto in &protos {
@@ -169,7 +196,11 @@ impl Expander {
             }
         }
         if added == 0 {
-            return Err(rule_error(p, raw.span, "rule expands to no valid combination"));
+            return Err(rule_error(
+                p,
+                raw.span,
+                "rule expands to no valid combination",
+            ));
         }
         Ok(())
     }
@@ -200,10 +231,18 @@ impl Expander {
         if let Some((proto, span)) = c.proto {
             match (proto, af) {
                 (ICMP, Some(Af::Inet6)) => {
-                    return Err(rule_error(p, span, "proto icmp doesn't match address family inet6"))
+                    return Err(rule_error(
+                        p,
+                        span,
+                        "proto icmp doesn't match address family inet6",
+                    ))
                 }
                 (ICMP6, Some(Af::Inet)) => {
-                    return Err(rule_error(p, span, "proto icmp6 doesn't match address family inet"))
+                    return Err(rule_error(
+                        p,
+                        span,
+                        "proto icmp6 doesn't match address family inet",
+                    ))
                 }
                 _ => {}
             }
@@ -253,13 +292,22 @@ impl Expander {
             None if matches!(raw.action, Action::Pass)
                 && tcp_or_any
                 && !o.fragment
-                && matches!(rule.keep_state, Some(KeepState::Keep | KeepState::Modulate | KeepState::Synproxy)) =>
+                && matches!(
+                    rule.keep_state,
+                    Some(KeepState::Keep | KeepState::Modulate | KeepState::Synproxy)
+                ) =>
             {
-                Some(TcpFlagsSpec { set: 0x02, mask: 0x12 })
+                Some(TcpFlagsSpec {
+                    set: 0x02,
+                    mask: 0x12,
+                })
             }
             None => None,
         };
-        if matches!(rule.keep_state, Some(KeepState::Keep | KeepState::Modulate | KeepState::Synproxy)) {
+        if matches!(
+            rule.keep_state,
+            Some(KeepState::Keep | KeepState::Modulate | KeepState::Synproxy)
+        ) {
             rule.state_opts = state_opts(&p.state_defaults, &o.state_opts);
         }
         rule.tos = o.tos;
@@ -311,7 +359,9 @@ impl Expander {
         }
         if let Some(pool) = &o.rdr_to {
             let (pool, pool_af) = self.pool(p, pool, af, false, items)?;
-            let Some(mut pool) = pool else { return Ok(None) };
+            let Some(mut pool) = pool else {
+                return Ok(None);
+            };
             // `port N:*` keeps the width of the destination port range.
             if let (Some((lo, hi)), Some((NumOp::Range(a, b), _))) = (pool.ports, c.to_port) {
                 if lo == hi && o.rdr_to.as_ref().is_some_and(|r| r.port_star) {
@@ -504,7 +554,11 @@ impl Expander {
             ..RawPool::default()
         });
         for src in &raw.from {
-            for dst in pool.hosts.iter().filter(|d| d.af.is_none() || src.af.is_none() || d.af == src.af) {
+            for dst in pool
+                .hosts
+                .iter()
+                .filter(|d| d.af.is_none() || src.af.is_none() || d.af == src.af)
+            {
                 if let (Some(a), Some(b)) = (prefix_of(&src.host), prefix_of(&dst.host)) {
                     if a != b {
                         return fail("source and redir addresess must have a matching network mask in binat-rule");
@@ -575,12 +629,18 @@ fn state_opts(defaults: &[StateOpt], own: &[StateOpt]) -> Vec<StateOpt> {
         .cloned()
         .collect();
     opts.extend(own.iter().cloned());
-    let limits_sources = opts
-        .iter()
-        .any(|o| matches!(o, StateOpt::MaxSrcConn(_) | StateOpt::MaxSrcConnRate(..) | StateOpt::MaxSrcNodes(_)));
+    let limits_sources = opts.iter().any(|o| {
+        matches!(
+            o,
+            StateOpt::MaxSrcConn(_) | StateOpt::MaxSrcConnRate(..) | StateOpt::MaxSrcNodes(_)
+        )
+    });
     if limits_sources {
         // Per-source limits track sources per rule unless `global` was asked for.
-        match opts.iter_mut().find(|o| matches!(o, StateOpt::SourceTrack(_))) {
+        match opts
+            .iter_mut()
+            .find(|o| matches!(o, StateOpt::SourceTrack(_)))
+        {
             Some(StateOpt::SourceTrack(kind)) if kind.is_none() => *kind = Some("rule".into()),
             Some(_) => {}
             None => opts.push(StateOpt::SourceTrack(Some("rule".into()))),
@@ -639,13 +699,22 @@ fn expand_label(label: &str, rule: &Rule, nr: u32) -> String {
             .unwrap_or_else(|| p.to_string()),
         None => "ip".to_string(),
     };
-    if rule.from.port.is_some_and(|p| matches!(p, NumOp::Range(..))) && label.contains("$srcport")
+    if rule
+        .from
+        .port
+        .is_some_and(|p| matches!(p, NumOp::Range(..)))
+        && label.contains("$srcport")
         || rule.to.port.is_some_and(|p| matches!(p, NumOp::Range(..))) && label.contains("$dstport")
     {
         return String::new();
     }
     let vars: [(&str, String); 7] = [
-        ("$if", rule.interface.as_ref().map_or("any".to_string(), |i| i.name.clone())),
+        (
+            "$if",
+            rule.interface
+                .as_ref()
+                .map_or("any".to_string(), |i| i.name.clone()),
+        ),
         ("$srcaddr", addr(&rule.from)),
         ("$dstaddr", addr(&rule.to)),
         ("$srcport", port(&rule.from)),

@@ -58,7 +58,11 @@ pub fn parse_listing(name: &str, text: &str, env: &Env) -> Result<Ruleset, Parse
                     ));
                 };
                 let skip = after.len() - after.trim_start().len();
-                (Some(n), after.trim_start(), start + lead + 1 + digits + skip)
+                (
+                    Some(n),
+                    after.trim_start(),
+                    start + lead + 1 + digits + skip,
+                )
             }
             None => (None, trimmed, start + lead),
         };

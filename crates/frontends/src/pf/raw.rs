@@ -2,8 +2,8 @@
 //! holds a list, and host names are already resolved to the hosts they stand for.
 
 use model::pf::{
-    Action, Af, Divert, Host, IcmpSpec, InterfaceSpec, KeepState, Log, NumOp, PoolType,
-    RouteKind, RuleDirection, Scrub, StateOpt, TcpFlagsSpec,
+    Action, Af, Divert, Host, IcmpSpec, InterfaceSpec, KeepState, Log, NumOp, PoolType, RouteKind,
+    RuleDirection, Scrub, StateOpt, TcpFlagsSpec,
 };
 use model::Span;
 
