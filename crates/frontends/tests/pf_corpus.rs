@@ -192,7 +192,7 @@ fn pfail_inputs_are_refused_where_pfctl_refuses_them() {
 }
 
 /// `pf`: of 102 cases, these print as pfctl (see [`KNOWN_FAILURES`] for the rest).
-const MIN_PF: usize = 97;
+const MIN_PF: usize = 99;
 /// `selfpf`: of 102.
 const MIN_SELFPF: usize = 101;
 /// `pfail`: of 49, refused (or, for pfail14, whose `.ok` is a ruleset, printed as pfctl).
@@ -203,8 +203,6 @@ const MIN_PFAIL_LINE: usize = 42;
 /// The cases that do not pass, and why (for the README).
 #[allow(dead_code)]
 const KNOWN_FAILURES: &[(&str, &str)] = &[
-    ("pf36", "pfctl numbers the automatic tables of `nat-to { … }`/`rdr-to { … }` lists as it makes them (several per rule); they are numbered here in order of use"),
-    ("pf46", "`source-hash` with a string key: pfctl prints the MD5 of the string as the key; the string is kept"),
     ("pf48 (and selfpf)", "`table <t> { … } file \"…\" { … }`: pfctl keeps the order of inline lists and files; the inline entries are printed first"),
     ("pf100", "its input `pf100.in` is not in the corpus (selfpf passes)"),
     ("pf103", "queue definitions are kept as written, not normalised (`1Mb` is printed as pfctl's `1M`)"),

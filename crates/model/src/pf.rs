@@ -505,7 +505,8 @@ pub struct Pool {
     pub ports: Option<(u16, u16)>,
     /// The pool type.
     pub kind: Option<PoolType>,
-    /// `source-hash`'s key as written.
+    /// `source-hash`'s 128-bit key as `0x` and 32 hex digits (a string key is hashed
+    /// with MD5 as pfctl does); `None` when pfctl would pick a random one.
     pub hash_key: Option<String>,
     /// `sticky-address`.
     pub sticky: bool,

@@ -427,6 +427,21 @@ impl Expander {
         nat: bool,
         items: &mut Vec<Item>,
     ) -> PResult<(Option<Pool>, Option<Af>)> {
+        let routed = raw.interfaces.iter().any(Option::is_some);
+        if raw.listed && raw.hosts.len() > 1 && !routed {
+            // A `{ … }` list becomes a table before families are looked at, so a
+            // combination of another family still makes one.
+            let entries: Vec<&RawHost> = raw.hosts.iter().collect();
+            let first = raw.hosts[0].af;
+            let pool_af = first.filter(|f| raw.hosts.iter().all(|h| h.af == Some(*f)));
+            let table = self.automatic_table(p, raw, &entries, items);
+            if let (Some(rule), Some(pool)) = (af, pool_af) {
+                if rule != pool {
+                    return Ok((None, None));
+                }
+            }
+            return Ok((Some(pool_options(raw, vec![table], nat)), pool_af));
+        }
         let chosen: Vec<(&RawHost, &Option<String>)> = raw
             .hosts
             .iter()
@@ -440,63 +455,52 @@ impl Expander {
             return Ok((None, None));
         }
         let pool_af = chosen.iter().find_map(|(h, _)| h.af);
-        let mut hosts: Vec<PoolHost> = chosen
+        if chosen.len() > 1 && !routed {
+            // A name standing for several addresses of the family: a table too.
+            let entries: Vec<&RawHost> = chosen.iter().map(|(h, _)| *h).collect();
+            let table = self.automatic_table(p, raw, &entries, items);
+            return Ok((Some(pool_options(raw, vec![table], nat)), pool_af));
+        }
+        let hosts: Vec<PoolHost> = chosen
             .iter()
             .map(|(h, i)| PoolHost {
                 host: h.host.clone(),
                 interface: (*i).clone(),
             })
             .collect();
-        if hosts.len() > 1 && hosts.iter().all(|h| h.interface.is_none()) {
-            let name = format!("__automatic_{}", self.automatic_tables);
-            self.automatic_tables += 1;
-            items.push(Item::Table(Table {
-                name: name.clone(),
-                persist: false,
-                constant: true,
-                counters: false,
-                entries: hosts
-                    .iter()
-                    .map(|h| TableEntry {
-                        negated: false,
-                        host: h.host.clone(),
-                    })
-                    .collect(),
-                files: Vec::new(),
-                origin: p.origin(raw.span),
-            }));
-            hosts = vec![PoolHost {
-                host: Host::Table(name),
-                interface: None,
-            }];
+        Ok((Some(pool_options(raw, hosts, nat)), pool_af))
+    }
+
+    /// pfctl's constant table `<__automatic_N>` of a pool's addresses, declared among
+    /// the ruleset's items; the pool member that names it.
+    fn automatic_table(
+        &mut self,
+        p: &Parser<'_>,
+        raw: &RawPool,
+        entries: &[&RawHost],
+        items: &mut Vec<Item>,
+    ) -> PoolHost {
+        let name = format!("__automatic_{}", self.automatic_tables);
+        self.automatic_tables += 1;
+        items.push(Item::Table(Table {
+            name: name.clone(),
+            persist: false,
+            constant: true,
+            counters: false,
+            entries: entries
+                .iter()
+                .map(|h| TableEntry {
+                    negated: false,
+                    host: h.host.clone(),
+                })
+                .collect(),
+            files: Vec::new(),
+            origin: p.origin(raw.span),
+        }));
+        PoolHost {
+            host: Host::Table(name),
+            interface: None,
         }
-        let multi = hosts.len() > 1
-            || matches!(hosts[0].host, Host::Table(_))
-            || matches!(
-                hosts[0].host,
-                Host::Dynamic { modifier, .. } if !modifier.no_alias()
-            );
-        let kind = raw.kind.or(multi.then_some(PoolType::RoundRobin));
-        let ports = match (nat, raw.ports) {
-            (true, None) if raw.static_port => None,
-            (true, None) => Some((50001, 65535)),
-            (_, ports) => ports,
-        };
-        let hash_key = match (kind, &raw.hash_key) {
-            (Some(PoolType::SourceHash), key) => Some(source_hash_key(key.as_deref())),
-            _ => None,
-        };
-        Ok((
-            Some(Pool {
-                hosts,
-                ports,
-                kind,
-                hash_key,
-                sticky: raw.sticky,
-                static_port: nat && (raw.static_port || ports.is_none()),
-            }),
-            pool_af,
-        ))
     }
 
     /// `binat-to`: a `nat-to` rule out and the `rdr-to` rule back in.
@@ -587,6 +591,35 @@ impl Expander {
     }
 }
 
+/// The pool with its options and pfctl's defaults (round-robin over several addresses,
+/// the NAT port range 50001-65535 unless `static-port`).
+fn pool_options(raw: &RawPool, hosts: Vec<PoolHost>, nat: bool) -> Pool {
+    let multi = hosts.len() > 1
+        || matches!(hosts[0].host, Host::Table(_))
+        || matches!(
+            hosts[0].host,
+            Host::Dynamic { modifier, .. } if !modifier.no_alias()
+        );
+    let kind = raw.kind.or(multi.then_some(PoolType::RoundRobin));
+    let ports = match (nat, raw.ports) {
+        (true, None) if raw.static_port => None,
+        (true, None) => Some((50001, 65535)),
+        (_, ports) => ports,
+    };
+    let hash_key = match (kind, &raw.hash_key) {
+        (Some(PoolType::SourceHash), key) => source_hash_key(key.as_deref()),
+        _ => None,
+    };
+    Pool {
+        hosts,
+        ports,
+        kind,
+        hash_key,
+        sticky: raw.sticky,
+        static_port: nat && (raw.static_port || ports.is_none()),
+    }
+}
+
 /// One combination of a rule's lists.
 struct Combo<'a> {
     iface: &'a Option<InterfaceSpec>,
@@ -674,15 +707,22 @@ fn state_opts(defaults: &[StateOpt], own: &[StateOpt]) -> Vec<StateOpt> {
     opts
 }
 
-/// The 128-bit key pfctl prints for `source-hash`: the key as written in hex, or
-/// the MD5 of a string key, or a random one. Only hexadecimal keys are kept; a string
-/// or missing key is kept by its text, since its bytes do not change what matches.
-fn source_hash_key(key: Option<&str>) -> String {
-    match key {
-        Some(k) if k.starts_with("0x") && k.len() == 34 => k.to_ascii_lowercase(),
-        Some(k) => k.to_string(),
-        None => String::new(),
-    }
+/// The 128-bit key of `source-hash`, as `0x` and 32 hex digits: a key written in hex
+/// as it is, a string key's MD5 (as pfctl makes it); `None` when none was written (pfctl
+/// then picks a random one, which no reader of the file can know).
+fn source_hash_key(key: Option<&str>) -> Option<String> {
+    let key = key?;
+    let hex = key
+        .strip_prefix("0x")
+        .filter(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    let digits = match hex {
+        Some(h) => h.to_ascii_lowercase(),
+        None => super::md5::digest(key.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    };
+    Some(format!("0x{digits}"))
 }
 
 /// pfctl's label macros: `$if`, `$srcaddr`, `$dstaddr`, `$srcport`, `$dstport`,

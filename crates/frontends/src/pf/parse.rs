@@ -2024,6 +2024,7 @@ impl<'a> Parser<'a> {
         let mut pool = RawPool::default();
         if self.peek_punct("{")? {
             self.next()?;
+            pool.listed = true;
             loop {
                 self.skip_newlines()?;
                 if self.eat_punct("}")? {
