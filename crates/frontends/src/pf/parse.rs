@@ -38,7 +38,23 @@ pub struct Parser<'a> {
     /// `set state-defaults`.
     pub state_defaults: Vec<StateOpt>,
     pub expander: Expander,
+    /// Reading a `pfctl -vvsr` listing: tables and interface addresses carry their
+    /// entry counts (`<t:3>`, `(em0:1)`, `:*` when unknown), which are not part of the name.
+    pub listing: bool,
     depth: usize,
+}
+
+/// `name:3` or `name:*` → `name` (the counts `pfctl -vv` prints after a table or an
+/// interface address).
+fn without_count(name: &str) -> &str {
+    match name.rsplit_once(':') {
+        Some((base, n))
+            if n == "*" || (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && n != "0") =>
+        {
+            base
+        }
+        _ => name,
+    }
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -99,6 +115,7 @@ impl<'a> Parser<'a> {
             block_return: false,
             state_defaults: Vec::new(),
             expander: Expander::default(),
+            listing: false,
             depth: 0,
         }
     }
@@ -1169,12 +1186,18 @@ impl<'a> Parser<'a> {
             span: Span::new(start.start as usize, end.end.max(start.end) as usize),
         };
         if t.is_punct("<") {
-            let name = self.string("a table name")?;
+            let mut name = self.string("a table name")?;
+            if self.listing {
+                name.text = without_count(&name.text).to_string();
+            }
             let close = self.expect_punct(">")?;
             return Ok(vec![one(Host::Table(name.text), None, close.span)]);
         }
         if t.is_punct("(") {
-            let name = self.string("an interface")?;
+            let mut name = self.string("an interface")?;
+            if self.listing {
+                name.text = without_count(&name.text).to_string();
+            }
             let close = self.expect_punct(")")?;
             let (base, modifier) = self.split_modifiers(&name)?;
             if !base.starts_with(|c: char| c.is_ascii_alphabetic()) {
