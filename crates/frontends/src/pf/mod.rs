@@ -13,6 +13,7 @@ mod env;
 mod expand;
 mod lexer;
 mod listing;
+mod md5;
 mod names;
 mod parse;
 mod print;
