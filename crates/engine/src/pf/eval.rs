@@ -26,7 +26,7 @@
 
 use std::sync::Arc;
 
-use model::expr::{Undecidable, Unmodelled};
+use model::expr::Undecidable;
 use model::packet::{Fragment, L4};
 use model::pf::Af;
 use model::pf::{
@@ -36,7 +36,7 @@ use model::pf::{
 };
 use model::Packet;
 
-use super::addr::Tri;
+use super::addr::{unmodelled, Tri};
 use super::answer::block_answer;
 use super::pflog::{self, LogAction, LogHeader, LogRule};
 use super::state::{icmp_role, packet_key, IcmpRole, PfState, StateEntry, TcpSide};
@@ -198,13 +198,6 @@ struct Eval<'a, 'p, 'r> {
     /// Something made the whole pass Undetermined (an anchor whose rules were not given,
     /// a translation address not known).
     blocked_on: Option<(Undecidable, RuleId)>,
-}
-
-fn unmodelled(name: String) -> Undecidable {
-    Undecidable::Unsupported(Unmodelled {
-        name,
-        needs_conntrack: false,
-    })
 }
 
 /// An inbound `binat` is matched the other way round (FreeBSD `pf_match_translation`):
@@ -516,7 +509,10 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                         test!(Ok(flags.0 & spec.mask == spec.set));
                     }
                     if rule.os.is_some() {
-                        test!(Err(unmodelled("os fingerprint".into())));
+                        test!(Err(unmodelled(format!(
+                            "os {}",
+                            rule.os.as_deref().unwrap_or_default()
+                        ))));
                     }
                 }
                 let (sport, dport) = p.l4.ports().unwrap_or((0, 0));
@@ -706,10 +702,8 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                         })
                         .collect();
                     if children.is_empty() {
-                        self.blocked_on.get_or_insert((
-                            unmodelled(format!("anchor {name} (its rules were not given)")),
-                            id.clone(),
-                        ));
+                        self.blocked_on
+                            .get_or_insert((unmodelled(format!("anchor \"{name}\"")), id.clone()));
                     }
                     children.sort_by(|a, b| a.0.cmp(b.0));
                     bodies.extend(
@@ -723,7 +717,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                         Some(rs) => bodies.push((path, rs, BlockPolicyOption::Drop)),
                         None => {
                             self.blocked_on.get_or_insert((
-                                unmodelled(format!("anchor {name} (its rules were not given)")),
+                                unmodelled(format!("anchor \"{name}\"")),
                                 id.clone(),
                             ));
                         }
@@ -767,8 +761,11 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
             outcome = translate::destination(&resolver, id, pool, rule.to.port, &mut self.current)
                 .map(|rewrite| self.rewrites.push(rewrite));
         }
-        if rule.binat_to.is_some() || rule.af_to.is_some() {
-            outcome = Err(unmodelled("binat-to/af-to not expanded".into()));
+        if rule.binat_to.is_some() {
+            outcome = Err(unmodelled("binat-to".into()));
+        }
+        if rule.af_to.is_some() {
+            outcome = Err(unmodelled("af-to".into()));
         }
         if let Err(on) = outcome {
             self.blocked_on.get_or_insert((on, id.clone()));
@@ -820,10 +817,8 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                     Action::OldNat { kind, no } => (*kind, *no),
                     Action::OldNatAnchor { kind: k, .. } if *k == kind => {
                         let id = Scope::default().rule_id(rule, *number);
-                        self.blocked_on.get_or_insert((
-                            unmodelled("nat-anchor/rdr-anchor/binat-anchor".into()),
-                            id,
-                        ));
+                        self.blocked_on
+                            .get_or_insert((unmodelled(rule.origin.text.to_string()), id));
                         return;
                     }
                     _ => continue,
@@ -835,7 +830,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                 let binat_in = kind == OldNatKind::Binat && self.pass.direction == Direction::In;
                 let outcome = match binat_in.then(|| binat_reversed(rule)) {
                     Some(Some(reversed)) => self.tests(&reversed),
-                    Some(None) => Err(unmodelled("binat without a translation address".into())),
+                    Some(None) => Err(unmodelled("binat".into())),
                     None => self.tests(rule),
                 };
                 if !self.decide(rule, &id, outcome) {
@@ -900,7 +895,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                 };
                 translate::destination(&resolver, id, &pool, None, &mut self.current)
             }
-            (_, None) => Err(unmodelled("binat without a translation address".into())),
+            (_, None) => Err(unmodelled("binat".into())),
         };
         match outcome {
             Ok(rewrite) => self.rewrites.push(rewrite),
