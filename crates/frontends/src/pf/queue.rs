@@ -94,7 +94,7 @@ pub fn parse(words: &[(String, Span)], span: Span) -> Result<QueueSpec, QueueErr
                     it.next();
                     let (text, s) = value(it.next(), "a burst bandwidth")?;
                     let burst = bandwidth(&text, s)?;
-                    if !it.next().is_some_and(|(w, _)| w == "for") {
+                    if it.next().is_none_or(|(w, _)| w != "for") {
                         return Err((s, "`for` and a time expected after a burst".into()));
                     }
                     let (time, ts) = value(it.next(), "a time")?;
