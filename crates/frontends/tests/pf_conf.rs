@@ -286,3 +286,16 @@ fn listing_counts_after_tables_and_interfaces_are_not_names() {
     );
     assert_eq!(rules[2].number, Some(2));
 }
+
+#[test]
+fn a_file_that_includes_itself_is_refused() {
+    let mut env = Env::default();
+    env.files
+        .insert("loop.conf".into(), "include \"loop.conf\"\n".into());
+    env.files
+        .insert("a.conf".into(), "load anchor a from \"a.conf\"\n".into());
+    let err = parse("pf.conf", "include \"loop.conf\"\n", &env).expect_err("refused");
+    assert!(err.to_string().contains("too deep"), "{err}");
+    let err = parse("pf.conf", "load anchor a from \"a.conf\"\n", &env).expect_err("refused");
+    assert!(err.to_string().contains("too deep"), "{err}");
+}

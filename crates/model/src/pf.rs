@@ -73,6 +73,9 @@ pub enum Item {
         file: String,
         /// Where it was written.
         origin: Origin,
+        /// The file's ruleset, when the file was given with the configuration; `None`:
+        /// what the anchor holds is unknown.
+        ruleset: Option<Box<Ruleset>>,
     },
 }
 
@@ -81,6 +84,8 @@ pub enum Item {
 pub struct Opaque {
     /// Where it was written, with its text.
     pub origin: Origin,
+    /// The statement as pfctl prints it (macros expanded, queues normalised).
+    pub printed: String,
 }
 
 /// `set …`: a global option.

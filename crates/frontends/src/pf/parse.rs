@@ -41,7 +41,13 @@ pub struct Parser<'a> {
     /// Reading a `pfctl -vvsr` listing: tables and interface addresses carry their
     /// entry counts (`<t:3>`, `(em0:1)`, `:*` when unknown), which are not part of the name.
     pub listing: bool,
+    /// The queues defined so far.
+    queues: Vec<super::queue::QueueSpec>,
+    /// An `altq` statement was read: `queue` lines are FreeBSD's ALTQ ones.
+    saw_altq: bool,
     depth: usize,
+    /// How many `include`s and `load anchor`s led to this file.
+    nesting: usize,
 }
 
 /// `name:3` or `name:*` → `name` (the counts `pfctl -vv` prints after a table or an
@@ -116,7 +122,10 @@ impl<'a> Parser<'a> {
             state_defaults: Vec::new(),
             expander: Expander::default(),
             listing: false,
+            queues: Vec::new(),
+            saw_altq: false,
             depth: 0,
+            nesting: 0,
         }
     }
 
@@ -366,16 +375,7 @@ impl<'a> Parser<'a> {
             "include" => self.include(t, items),
             "set" => self.option(t, items),
             "table" => self.table(t, items),
-            "queue" | "altq" => {
-                let span = self.statement_span(t.span);
-                while !self.peek()?.ends_line() {
-                    self.next()?;
-                }
-                items.push(Item::Queue(Opaque {
-                    origin: self.origin(span),
-                }));
-                Ok(())
-            }
+            "queue" | "altq" => self.queue(t, items),
             "load" => self.load_anchor(t, items),
             "antispoof" => self.antispoof(t, items),
             "pass" | "block" | "match" | "anchor" => self.rule(t, items),
@@ -384,6 +384,66 @@ impl<'a> Parser<'a> {
             "nat-anchor" | "rdr-anchor" | "binat-anchor" => self.old_anchor(t, items),
             _ => Err(self.expected(&t, "a rule, option or macro")),
         }
+    }
+
+    /// `queue …` (OpenBSD's queues, checked and normalised) or FreeBSD's ALTQ `altq on …`
+    /// and the `queue` lines that follow it (kept as written).
+    fn queue(&mut self, t: Token, items: &mut Vec<Item>) -> PResult<()> {
+        let span = self.statement_span(t.span);
+        let mut words = Vec::new();
+        while !self.peek()?.ends_line() {
+            let w = self.next()?;
+            words.push((w.text, w.span));
+        }
+        self.end_of_statement()?;
+        let altq = t.is("altq") || self.saw_altq;
+        self.saw_altq = altq;
+        let as_written = || {
+            let rest: Vec<&str> = words.iter().map(|(w, _)| w.as_str()).collect();
+            format!("{} {}", t.text, rest.join(" "))
+        };
+        let printed = if altq {
+            as_written()
+        } else {
+            let spec = super::queue::parse(&words, span)
+                .map_err(|(at, message)| self.error(at, ErrorKind::Structure { message }))?;
+            let printed = super::queue::text(&spec);
+            self.queues.push(spec);
+            printed
+        };
+        items.push(Item::Queue(Opaque {
+            origin: self.origin(span),
+            printed,
+        }));
+        Ok(())
+    }
+
+    /// pfctl's checks once the file is read: the queue tree, and that every queue a
+    /// rule names is defined.
+    pub fn check_queues(&self, items: &[Item]) -> PResult<()> {
+        if self.queues.is_empty() {
+            return Ok(());
+        }
+        super::queue::check(&self.queues)
+            .map_err(|(at, message)| self.error(at, ErrorKind::Structure { message }))?;
+        let defined = |name: &str| self.queues.iter().any(|q| q.name == name);
+        for item in items {
+            let Item::Rule(rule) = item else { continue };
+            if let Some((q, pq)) = &rule.queue {
+                for name in std::iter::once(q).chain(pq) {
+                    if !defined(name) {
+                        return Err(self.error(
+                            rule.origin.span,
+                            ErrorKind::Undefined {
+                                what: "queue".into(),
+                                name: name.clone(),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn macro_definition(&mut self, name: Token, items: &mut Vec<Item>) -> PResult<()> {
@@ -430,7 +490,7 @@ impl<'a> Parser<'a> {
                 },
             ));
         };
-        if self.depth >= MAX_DEPTH {
+        if self.nesting >= MAX_DEPTH {
             return Err(self.error(
                 t.span,
                 ErrorKind::Structure {
@@ -440,6 +500,7 @@ impl<'a> Parser<'a> {
         }
         let src = SourceFile::new(file.text.as_str(), text.as_str());
         let mut inner = Parser::new(src, text, self.env);
+        inner.nesting = self.nesting + 1;
         inner.lx.macros = std::mem::take(&mut self.lx.macros);
         inner.block_return = self.block_return;
         inner.state_defaults = std::mem::take(&mut self.state_defaults);
@@ -459,10 +520,34 @@ impl<'a> Parser<'a> {
         let file = self.string("a file name")?;
         let span = self.statement_span(t.span);
         self.end_of_statement()?;
+        let ruleset = match self.env.files.get(&file.text) {
+            Some(text) => {
+                if self.nesting >= MAX_DEPTH {
+                    return Err(self.error(
+                        t.span,
+                        ErrorKind::Structure {
+                            message: "anchors load each other too deep".into(),
+                        },
+                    ));
+                }
+                // pfctl reads the file as a ruleset of its own (its own macros and
+                // options), into the anchor.
+                let src = SourceFile::new(file.text.as_str(), text.as_str());
+                let mut inner = Parser::new(src, text, self.env);
+                inner.nesting = self.nesting + 1;
+                inner.expander.enter_anchor(Some(&anchor.text));
+                let mut body = Vec::new();
+                inner.statements(&mut body)?;
+                inner.check_queues(&body)?;
+                Some(Box::new(Ruleset { items: body }))
+            }
+            None => None,
+        };
         items.push(Item::LoadAnchor {
             anchor: anchor.text,
             file: file.text,
             origin: self.origin(span),
+            ruleset,
         });
         Ok(())
     }

@@ -31,13 +31,23 @@ pub fn print_ruleset(ruleset: &Ruleset) -> String {
                 out.push('\n');
             }
             Item::Queue(q) => {
-                out.push_str(&q.origin.text);
+                out.push_str(&q.printed);
                 out.push('\n');
             }
             Item::Rule(_) | Item::LoadAnchor { .. } => {}
         }
     }
     print_rules(ruleset, 0, &mut out);
+    // `-nv` prints the rules of anchors loaded from files after the main ruleset's.
+    for item in &ruleset.items {
+        if let Item::LoadAnchor {
+            ruleset: Some(loaded),
+            ..
+        } = item
+        {
+            print_rules(loaded, 0, &mut out);
+        }
+    }
     out
 }
 
