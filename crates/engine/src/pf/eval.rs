@@ -18,9 +18,11 @@
 //!
 //! Then `pf_test_rule` applies the remembered rule (or pf's default rule, which passes
 //! without state): its translation, its log line, its `return` answer for a block, and a
-//! state for a `pass` that keeps state. The packet is rewritten only through the state:
-//! without one, a translation is not applied (`pf_translate` is called when a state is
-//! created). FreeBSD's older rules are read first (`pf_match_translation`: `binat` then
+//! state for a `pass` that keeps state. A [`Step::Nat`] stands where the rules' view of
+//! the packet changed (`pd->nsaddr`/`ndaddr`: after a `match` rule, or at the end for the
+//! deciding rule). The packet itself is rewritten only through the state: a stateless pass
+//! leaves it as it came (`pf_translate` is called when a state is created); a blocked
+//! packet is given as the deciding rule saw it. FreeBSD's older rules are read first (`pf_match_translation`: `binat` then
 //! `nat` out, `binat` then `rdr` in; the first matching one applies, a `no` rule exempts)
 //! and always create a state (FreeBSD `pf_test_rule`: `r->keep_state || nr != NULL`).
 
@@ -186,7 +188,6 @@ struct Eval<'a, 'p, 'r> {
     site_steps: Vec<usize>,
     steps: Vec<Step>,
     logs: Vec<FilterLog>,
-    rewrites: Vec<Rewrite>,
     last: Option<Last<'a>>,
     /// pflog headers of `match` rules with `log (all)`: a state logs their packets too.
     match_log_all: Vec<LogHeader>,
@@ -409,7 +410,6 @@ impl<'p, 'r> Pass<'p, 'r> {
             site_steps: Vec::new(),
             steps: Vec::new(),
             logs: Vec::new(),
-            rewrites: Vec::new(),
             last: None,
             match_log_all: Vec::new(),
             old_nat: false,
@@ -755,11 +755,11 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
         let mut outcome = Ok(());
         if let Some(pool) = &rule.nat_to {
             outcome = translate::source(&resolver, id, pool, &mut self.current)
-                .map(|rewrite| self.rewrites.push(rewrite));
+                .map(|rewrite| self.steps.push(Step::Nat(rewrite)));
         }
         if let (Ok(()), Some(pool)) = (&outcome, &rule.rdr_to) {
             outcome = translate::destination(&resolver, id, pool, rule.to.port, &mut self.current)
-                .map(|rewrite| self.rewrites.push(rewrite));
+                .map(|rewrite| self.steps.push(Step::Nat(rewrite)));
         }
         if rule.binat_to.is_some() {
             outcome = Err(unmodelled("binat-to".into()));
@@ -898,7 +898,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
             (_, None) => Err(unmodelled("binat".into())),
         };
         match outcome {
-            Ok(rewrite) => self.rewrites.push(rewrite),
+            Ok(rewrite) => self.steps.push(Step::Nat(rewrite)),
             Err(on) => {
                 self.blocked_on.get_or_insert((on, id.clone()));
             }
@@ -940,13 +940,11 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
         let decider = Decider::Rule(last.id.clone());
         let result = match &rule.action {
             Action::Block(policy) => {
+                // The answer goes to the packet's real source; the result carries the
+                // packet as the deciding rule saw it (translated by `match` rules).
                 let answer = block_answer(*policy, last.policy, pass.packet);
-                self.result(
-                    PassVerdict::Block { answer },
-                    decider,
-                    pass.packet.clone(),
-                    false,
-                )
+                let seen = self.current.clone();
+                self.result(PassVerdict::Block { answer }, decider, seen, false)
             }
             _ => {
                 let route = self.route_of(rule, &last.id);
@@ -1063,8 +1061,6 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
             tcp,
             route,
         });
-        let rewrites = std::mem::take(&mut self.rewrites);
-        self.steps.extend(rewrites.into_iter().map(Step::Nat));
         let packet = self.current.clone();
         self.result(
             PassVerdict::Pass,

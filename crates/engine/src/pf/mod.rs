@@ -76,7 +76,26 @@ impl<'r> PfRules<'r> {
             tcpdump: pflog::Tcpdump::OpenBsd,
         };
         rules.read_globals(main);
+        rules.load_anchors(main);
         rules
+    }
+
+    /// `load anchor NAME from "FILE"` whose file came with the configuration: its rules
+    /// are that anchor's (pfctl loads them with the main ruleset).
+    fn load_anchors(&mut self, rules: &'r Ruleset) {
+        for item in &rules.items {
+            if let Item::LoadAnchor {
+                anchor,
+                ruleset: Some(loaded),
+                ..
+            } = item
+            {
+                self.anchors
+                    .insert(anchor.trim_matches('/').to_string(), loaded);
+                self.read_globals(loaded);
+                self.load_anchors(loaded);
+            }
+        }
     }
 
     /// Adds the rules loaded into anchor `path` (`load anchor`, `pfctl -a path -f`);
