@@ -728,3 +728,48 @@ fn no_route_is_said_and_an_unknown_way_out_is_undetermined() {
     assert_eq!(t.fate, BsdFate::Sent { oif: "em0".into() });
     assert!(t.assumptions.contains(&BsdAssumption::OutputFromSpec));
 }
+
+#[test]
+fn icmp_errors_are_never_answered_and_ipf_answers_only_queries() {
+    let f = filter(
+        Filter::Ipf,
+        &["block in quick on em0 proto icmp return-icmp 3/13"],
+    );
+    let reply = run(
+        &f,
+        Os::FreeBsd,
+        false,
+        &router(),
+        "icmp 192.0.2.9 192.0.2.1 in em0 type echo-reply",
+    );
+    assert_eq!(
+        reply.answer.unwrap().outcome,
+        AnswerOutcome::NotSent(NotSent::AnswerToIcmp)
+    );
+    let ping = run(
+        &f,
+        Os::FreeBsd,
+        false,
+        &router(),
+        "icmp 192.0.2.9 192.0.2.1 in em0",
+    );
+    assert!(matches!(
+        ping.answer.unwrap().outcome,
+        AnswerOutcome::Sent(_)
+    ));
+    let pf = filter(
+        Filter::Pf,
+        &["block in quick on em0 proto icmp return-icmp 3/13"],
+    );
+    let unreach = run(
+        &pf,
+        Os::OpenBsd,
+        false,
+        &router(),
+        "icmp 192.0.2.9 192.0.2.1 in em0 type port-unreachable",
+    );
+    assert_eq!(
+        unreach.answer.unwrap().outcome,
+        AnswerOutcome::NotSent(NotSent::AnswerToIcmp)
+    );
+}

@@ -185,8 +185,9 @@ pub enum NotSent {
     NotSynOrFin,
     /// A RST is never answered with a RST.
     AnswerToRst,
-    /// An ICMP error is never answered with an ICMP error.
-    AnswerToIcmpError,
+    /// An ICMP error is never answered with an ICMP error; IPFilter answers only ICMP
+    /// queries (echo, timestamp, information, mask requests: `ipf_send_icmp_err()`).
+    AnswerToIcmp,
     /// `return-rst` on a packet that is not TCP.
     RstForNonTcp,
 }
@@ -484,8 +485,8 @@ impl<F: FilterPass> Walk<'_, F> {
             BlockAnswer::Rst if tcp_flags.is_some_and(|f| f.contains(TcpFlags::RST)) => {
                 return AnswerOutcome::NotSent(NotSent::AnswerToRst)
             }
-            BlockAnswer::Icmp { .. } if is_icmp_error(&blocked.l4) => {
-                return AnswerOutcome::NotSent(NotSent::AnswerToIcmpError)
+            BlockAnswer::Icmp { .. } if !answers_icmp(filter, &blocked.l4) => {
+                return AnswerOutcome::NotSent(NotSent::AnswerToIcmp)
             }
             _ => {}
         }
@@ -1007,11 +1008,15 @@ fn response_kind(l4: &L4) -> Option<ResponseKind> {
     }
 }
 
-/// ICMP errors (destination unreachable, time exceeded, ...) as opposed to queries.
-fn is_icmp_error(l4: &L4) -> bool {
+/// Whether `filter` answers this ICMP message with an ICMP error: never an error
+/// (destination unreachable, time exceeded, ...); IPFilter only the IPv4 queries.
+fn answers_icmp(filter: Filter, l4: &L4) -> bool {
     match *l4 {
-        L4::Icmp { icmp_type, .. } => matches!(icmp_type, 3 | 4 | 5 | 11 | 12),
-        L4::Icmpv6 { icmp_type, .. } => icmp_type < 128,
-        _ => false,
+        L4::Icmp { icmp_type, .. } if filter == Filter::Ipf => {
+            matches!(icmp_type, 8 | 13 | 15 | 17)
+        }
+        L4::Icmp { icmp_type, .. } => !matches!(icmp_type, 3 | 4 | 5 | 11 | 12),
+        L4::Icmpv6 { icmp_type, .. } => icmp_type >= 128,
+        _ => true,
     }
 }
