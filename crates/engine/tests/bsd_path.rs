@@ -773,3 +773,46 @@ fn icmp_errors_are_never_answered_and_ipf_answers_only_queries() {
         AnswerOutcome::NotSent(NotSent::AnswerToIcmp)
     );
 }
+
+#[test]
+fn a_solaris_host_from_its_own_listings() {
+    let ifconfig = model::SourceFile::new(
+        "ifconfig",
+        "lo0: flags=2001000849<UP,LOOPBACK,RUNNING,MULTICAST,IPv4,VIRTUAL> mtu 8232 index 1\n\
+        \tinet 127.0.0.1 netmask ff000000\n\
+        e1000g0: flags=1000843<UP,BROADCAST,RUNNING,MULTICAST,IPv4> mtu 1500 index 2\n\
+        \tinet 192.0.2.10 netmask ffffff00 broadcast 192.0.2.255\n",
+    );
+    let netstat = model::SourceFile::new(
+        "netstat",
+        "Routing Table: IPv4\n\
+        default              192.0.2.1            UG        2        345\n",
+    );
+    let host = frontends::bsd_host::host(Some(&ifconfig), Some(&netstat)).unwrap();
+    let f = filter(Filter::Ipf, &[]);
+    // The default route names no interface: it leaves by the one its gateway is on.
+    let t = run(
+        &f,
+        Os::Solaris10,
+        false,
+        &host,
+        "tcp 192.0.2.10:40000 203.0.113.5:443",
+    );
+    assert_eq!(
+        t.fate,
+        BsdFate::Sent {
+            oif: "e1000g0".into()
+        }
+    );
+    assert_eq!(t.route.unwrap().gateway, Some("192.0.2.1".parse().unwrap()));
+    // Its own address is on loopback; loopback is not filtered without intercept_loopback.
+    let t = run(
+        &f,
+        Os::Solaris10,
+        false,
+        &host,
+        "tcp 192.0.2.10:40000 192.0.2.10:22",
+    );
+    assert_eq!(t.kind, PathKind::ToSelf);
+    assert!(t.assumptions.contains(&BsdAssumption::SocketsUnknown));
+}

@@ -804,15 +804,27 @@ impl<F: FilterPass> Walk<'_, F> {
     /// interface whose network holds `dst`, then `given` (the packet spec's `out IF`).
     fn route_to(&mut self, dst: IpAddr, given: Option<&str>) -> Option<BsdRoute> {
         if self.host.known.routes {
+            // A route without a device (Solaris lists the default route so) leaves by the
+            // interface its gateway is on.
             let best = self
                 .host
                 .routes
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.dst.contains(&dst) && r.dev.is_some())
-                .max_by_key(|(_, r)| (r.dst.prefix_len(), std::cmp::Reverse(r.metric)));
-            return best.map(|(index, r)| BsdRoute {
-                oif: r.dev.clone().unwrap_or_default(),
+                .filter_map(|(index, r)| {
+                    let dev = r.dev.clone().or_else(|| {
+                        let gateway = r.gateway?;
+                        self.host
+                            .interfaces
+                            .iter()
+                            .find(|i| i.addrs.iter().any(|a| a.network().contains(&gateway)))
+                            .map(|i| i.name.clone())
+                    })?;
+                    r.dst.contains(&dst).then_some((index, r, dev))
+                })
+                .max_by_key(|(_, r, _)| (r.dst.prefix_len(), std::cmp::Reverse(r.metric)));
+            return best.map(|(index, r, oif)| BsdRoute {
+                oif,
                 gateway: r.gateway,
                 route: Some(index),
                 assumed: false,
