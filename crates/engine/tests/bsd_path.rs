@@ -338,6 +338,28 @@ fn forwarded_packet_is_filtered_in_then_out_and_its_reply_back() {
         key: "net.inet.ip.forwarding".into()
     }));
     assert_eq!(t.reply.as_ref().map(|r| r.blocked_at), Some(None));
+    assert_eq!(t.connection(), engine::Connection::Succeeds);
+}
+
+#[test]
+fn pf_answers_a_forwarded_packet_blocked_outbound_from_the_receiving_interface() {
+    let f = filter(
+        Filter::Pf,
+        &["block out quick on em1 proto tcp port 443 return-icmp 3/13"],
+    );
+    let t = run(
+        &f,
+        Os::FreeBsd,
+        false,
+        &router(),
+        "tcp 192.0.2.9:50000 198.51.100.7:443 in em0",
+    );
+    assert_eq!(t.connection(), engine::Connection::Blocked);
+    let response = t.answer.unwrap().outcome.delivered().cloned().unwrap();
+    assert_eq!(
+        response.from,
+        AnswerSource::Addr("192.0.2.1".parse().unwrap())
+    );
 }
 
 #[test]
@@ -449,6 +471,7 @@ fn local_delivery_with_and_without_the_hosts_sockets() {
         }
     );
     assert_eq!(closed.sender_sees.errno, Some(Errno::Econnrefused));
+    assert_eq!(closed.connection(), engine::Connection::Refused);
     assert!(closed.sender_sees.response.as_ref().unwrap().by_stack);
     // No host at all: `in em0` is taken as for this host, and who answers is unknown.
     let bare = run(
@@ -663,6 +686,7 @@ fn the_reply_passes_by_state_or_is_stopped_without_it() {
     let t = run(&without, Os::Illumos, false, &router(), spec);
     assert_eq!(t.reply.as_ref().unwrap().blocked_at, Some(1));
     assert!(t.fate.passed());
+    assert_eq!(t.connection(), engine::Connection::AnswerLost);
     assert_eq!(t.sender_sees.errno, Some(Errno::Etimedout));
 }
 

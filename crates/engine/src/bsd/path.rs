@@ -18,7 +18,7 @@ use model::{Host, Packet};
 use super::platform::{IcmpEffect, LoopbackAnswer, Platform};
 use super::{BlockAnswer, Decider, Direction, Filter, FilterLog, FilterPass, PassResult};
 use super::{PassVerdict, Step};
-use crate::trace::{AnswerSource, Errno, Listener, Response, ResponseKind, SenderView};
+use crate::trace::{AnswerSource, Connection, Errno, Listener, Response, ResponseKind, SenderView};
 
 /// Where the packet goes through the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +102,28 @@ pub enum BsdFate {
     NoRoute,
     /// The simulation cannot say.
     Undetermined(BsdUndetermined),
+}
+
+impl BsdTrace {
+    /// What the connection experiences, seen from its sender (the ground of the answer's
+    /// headline and exit status, as [`crate::Trace::connection`] is on Linux).
+    pub fn connection(&self) -> Connection {
+        let reply = self.reply.as_ref();
+        match &self.fate {
+            BsdFate::Undetermined(_) => Connection::Undecided,
+            BsdFate::Delivered {
+                listener: Listener::Closed,
+            } => Connection::Refused,
+            f if f.passed() && reply.is_some_and(|r| r.undecided_at.is_some()) => {
+                Connection::Undecided
+            }
+            f if f.passed() && reply.is_some_and(|r| r.blocked_at.is_some()) => {
+                Connection::AnswerLost
+            }
+            f if f.passed() => Connection::Succeeds,
+            _ => Connection::Blocked,
+        }
+    }
 }
 
 impl BsdFate {
@@ -375,7 +397,13 @@ impl<F: FilterPass> Walk<'_, F> {
                     oif: route.oif.clone(),
                     gateway: route.gateway,
                 };
-                self.remote_reply(&p, &[(Direction::In, &route.oif), (Direction::Out, iif)]);
+                // The reply leaves by the route back to the sender (the arrival interface
+                // when the routes do not say).
+                let back = self
+                    .route_to(p.src, None)
+                    .map(|r| r.oif)
+                    .unwrap_or_else(|| iif.to_string());
+                self.remote_reply(&p, &[(Direction::In, &route.oif), (Direction::Out, &back)]);
             }
             end => self.stopped(end, packet),
         }
@@ -530,9 +558,14 @@ impl<F: FilterPass> Walk<'_, F> {
 
     /// The address an answer comes from: a RST from the blocked packet's destination (the
     /// filter swaps the addresses); an ICMP error from the destination when asked
-    /// (`return-icmp-as-dest`) or when it is this host's (pf: `icmp_reflect()`), else
-    /// from the interface the packet came in by (IPFilter: its first address).
+    /// (`return-icmp-as-dest`) or when it is this host's (pf: `icmp_reflect()`), else from
+    /// an address of the interface the packet came in by (IPFilter: the blocking pass's
+    /// interface, `fin_ifp`, always an inbound one; pf: the receiving interface).
     fn answer_source(&self, asked: BlockAnswer, blocked: &Packet, interface: &str) -> AnswerSource {
+        let interface = match (self.filter.filter(), self.trace.packet.iif.as_deref()) {
+            (Filter::Pf, Some(arrived_on)) => arrived_on,
+            _ => interface,
+        };
         match asked {
             BlockAnswer::Rst => AnswerSource::Addr(blocked.dst),
             BlockAnswer::Icmp { as_dest: true, .. } => AnswerSource::Addr(blocked.dst),
