@@ -542,6 +542,9 @@ fn story_7_solaris_10_before_the_fix_only_drops_on_loopback() {
     assert_eq!(t.sender_sees.errno, Some(Errno::Etimedout));
     assert_eq!(t.sender_sees.timeout_secs, Some(180));
     assert_eq!(t.sender_sees.response, None);
+    assert!(t.assumptions.contains(&BsdAssumption::DiffersByRelease {
+        other: Os::Solaris10Fixed
+    }));
 }
 
 #[test]

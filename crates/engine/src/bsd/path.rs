@@ -15,7 +15,7 @@ use model::host::LinkType;
 use model::packet::{TcpFlags, L4};
 use model::{Host, Packet};
 
-use super::platform::{IcmpEffect, LoopbackAnswer, Platform};
+use super::platform::{IcmpEffect, LoopbackAnswer, Os, Platform};
 use super::{BlockAnswer, Decider, Direction, Filter, FilterLog, FilterPass, PassResult};
 use super::{PassVerdict, Step};
 use crate::trace::{AnswerSource, Connection, Errno, Listener, Response, ResponseKind, SenderView};
@@ -264,6 +264,12 @@ pub enum BsdAssumption {
     },
     /// A platform fact the sources read did not settle: the sender's view is unknown there.
     PlatformFactUnknown(PlatformFact),
+    /// The answer took the behaviour of the release given (`--os`); on `other` (the same
+    /// system with or without the loopback fix) it differs.
+    DiffersByRelease {
+        /// The release whose behaviour differs.
+        other: Os,
+    },
 }
 
 /// One simulated path through a BSD or Solaris host.
@@ -521,6 +527,9 @@ impl<F: FilterPass> Walk<'_, F> {
         if !self.is_loopback_interface(interface) {
             let from = self.answer_source(asked, blocked, interface);
             return AnswerOutcome::Sent(response(asked, blocked, from));
+        }
+        if let Some(other) = self.platform.os.other_loopback_release() {
+            self.assume(BsdAssumption::DiffersByRelease { other });
         }
         match self.platform.os.loopback_answer(filter) {
             LoopbackAnswer::Dropped => AnswerOutcome::NotSent(NotSent::LoopbackNoNic),

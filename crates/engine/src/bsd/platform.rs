@@ -115,6 +115,16 @@ impl Os {
         }
     }
 
+    /// The same system on the other side of the loopback fix, where a loopback block's
+    /// answer differs: Solaris 10 with and without the patch.
+    pub fn other_loopback_release(self) -> Option<Os> {
+        match self {
+            Os::Solaris10 => Some(Os::Solaris10Fixed),
+            Os::Solaris10Fixed => Some(Os::Solaris10),
+            _ => None,
+        }
+    }
+
     /// The interface name loopback traffic is filtered on.
     pub fn loopback_interface(self) -> &'static str {
         "lo0"
