@@ -604,19 +604,27 @@ impl<F: FilterPass> Walk<'_, F> {
             self.trace.sender_sees = self.delivered_view(delivered, listener, None);
             return;
         };
-        let end = self.leg(Leg::Reply, &reply_packet, way);
-        let (blocked_at, undecided_at) = match end {
+        let way = self.reply_leg(reply_packet, way);
+        self.trace.sender_sees = self.delivered_view(
+            delivered,
+            listener,
+            Some((way.blocked_at, way.undecided_at)),
+        );
+        self.trace.reply = Some(way);
+    }
+
+    /// Runs the reply back by `way`.
+    fn reply_leg(&mut self, packet: Packet, way: &[(Direction, &str)]) -> ReplyWay {
+        let (blocked_at, undecided_at) = match self.leg(Leg::Reply, &packet, way) {
             LegEnd::Passed(_) => (None, None),
             LegEnd::Blocked(i, ..) => (Some(i), None),
             LegEnd::Undecided(i, _) => (None, Some(i)),
         };
-        self.trace.sender_sees =
-            self.delivered_view(delivered, listener, Some((blocked_at, undecided_at)));
-        self.trace.reply = Some(ReplyWay {
-            packet: reply_packet,
+        ReplyWay {
+            packet,
             blocked_at,
             undecided_at,
-        });
+        }
     }
 
     /// The reply of the far side, back through this host by `way`: whether the far side
@@ -625,20 +633,11 @@ impl<F: FilterPass> Walk<'_, F> {
         let Some(reply_packet) = reply_to(sent) else {
             return;
         };
-        let end = self.leg(Leg::Reply, &reply_packet, way);
-        let (blocked_at, undecided_at) = match end {
-            LegEnd::Passed(_) => (None, None),
-            LegEnd::Blocked(i, ..) => (Some(i), None),
-            LegEnd::Undecided(i, _) => (None, Some(i)),
-        };
-        if blocked_at.is_some() {
+        let way = self.reply_leg(reply_packet, way);
+        if way.blocked_at.is_some() {
             self.trace.sender_sees = self.silence_view(sent);
         }
-        self.trace.reply = Some(ReplyWay {
-            packet: reply_packet,
-            blocked_at,
-            undecided_at,
-        });
+        self.trace.reply = Some(way);
     }
 
     /// What the sender of a packet delivered here sees.
@@ -980,50 +979,17 @@ fn answer_packet(sent: &Response, blocked: &Packet, interface: &str) -> Packet {
     p
 }
 
-/// The reply a listening peer sends: SYN/ACK to a SYN, the same flow back for UDP, an echo
-/// reply to an echo request. `None` for what gets no reply.
+/// The reply a listening peer sends (SYN/ACK to a SYN, the same flow back for UDP, an echo
+/// reply to an echo request); `None` for what gets no reply (a RST, other ICMP).
 fn reply_to(packet: &Packet) -> Option<Packet> {
-    let l4 = match packet.l4 {
-        L4::Tcp {
-            sport,
-            dport,
-            flags,
-        } => {
-            if flags.contains(TcpFlags::RST) {
-                return None;
-            }
-            let flags = if flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::ACK) {
-                TcpFlags(TcpFlags::SYN.0 | TcpFlags::ACK.0)
-            } else {
-                TcpFlags::ACK
-            };
-            L4::Tcp {
-                sport: dport,
-                dport: sport,
-                flags,
-            }
-        }
-        L4::Udp { sport, dport } => L4::Udp {
-            sport: dport,
-            dport: sport,
-        },
-        L4::Icmp {
-            icmp_type: 8, id, ..
-        } => L4::Icmp {
-            icmp_type: 0,
-            code: 0,
-            id,
-        },
-        L4::Icmpv6 {
-            icmp_type: 128, id, ..
-        } => L4::Icmpv6 {
-            icmp_type: 129,
-            code: 0,
-            id,
-        },
-        _ => return None,
+    let answered = match packet.l4 {
+        L4::Tcp { flags, .. } => !flags.contains(TcpFlags::RST),
+        L4::Udp { .. } | L4::Sctp { .. } => true,
+        L4::Icmp { icmp_type, .. } => icmp_type == 8,
+        L4::Icmpv6 { icmp_type, .. } => icmp_type == 128,
+        L4::Other(_) => false,
     };
-    Some(Packet::new(packet.dst, packet.src, l4))
+    answered.then(|| crate::linux::nat::reply_to(packet))
 }
 
 /// What the stack sends when nothing listens: a RST to TCP, ICMP port unreachable to UDP.

@@ -144,10 +144,7 @@ fn destination(
         };
         return Ok(IpNet::new(any, 0).expect("/0"));
     }
-    let (addr_text, len) = match text.split_once('/') {
-        Some((a, l)) => (a, Some(l)),
-        None => (text, None),
-    };
+    let (addr_text, len) = super::ifconfig::split_len(text);
     let addr_text = addr_text.split('%').next().unwrap_or(addr_text);
     let expected = if v6 {
         "an IPv6 destination"
