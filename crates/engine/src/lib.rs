@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod bsd;
+pub mod ipf;
 mod branches;
 mod linux;
 mod trace;
