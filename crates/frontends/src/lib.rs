@@ -33,6 +33,7 @@
 //! kind and what was expected. `report` renders it as `file:line:col`, the line and a caret.
 
 pub mod host;
+pub mod ipf;
 pub mod ipftest;
 pub mod iptables_list;
 pub mod iptables_save;

@@ -54,8 +54,8 @@ pub enum BlockReturn {
     /// `return-icmp[(code)]` / `return-icmp-as-dest[(code)]`: an ICMP destination
     /// unreachable.
     Icmp {
-        /// The unreachable code written; `None` when not written (the kernel sends its
-        /// default, port unreachable for `return-icmp`).
+        /// The unreachable code written; `None` when not written (the kernel sends
+        /// code 0, network unreachable, or its ICMPv6 counterpart).
         code: Option<u8>,
         /// `-as-dest`: sent from the blocked packet's destination.
         as_dest: bool,
@@ -172,10 +172,10 @@ pub enum IpOption {
     Tr,
     /// `sec`: security.
     Sec,
-    /// `e-sec`: extended security.
-    ESec,
     /// `lsrr`: loose source route.
     Lsrr,
+    /// `e-sec`: extended security.
+    ESec,
     /// `cipso`.
     Cipso,
     /// `satid`: stream id.

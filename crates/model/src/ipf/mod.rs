@@ -120,6 +120,9 @@ pub enum InterfaceAddr {
     Netmasked,
     /// `IF/peer`: the far end of a point-to-point link.
     Peer,
+    /// `IF/N` with N shorter than an address: the interface's address under an N-bit
+    /// mask.
+    Prefix(u8),
 }
 
 /// The kind of lookup table an address refers to.

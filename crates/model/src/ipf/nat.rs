@@ -47,6 +47,7 @@ pub enum NatMatch {
         /// The address.
         addr: NatAddr,
         /// The port (`rdr … port 80`, `port 1000-2000`): `(low, high)`, equal for one port.
+        /// Only on TCP/UDP rules: `ipnat` drops ports written on any other.
         ports: Option<(u16, u16)>,
     },
     /// `[!] from SRC to DST`.
@@ -61,6 +62,8 @@ pub enum NatMatch {
 /// An address in a NAT rule: a masked address, a pool, or an unresolved host name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NatAddr {
+    /// `any`: every address (of the rule's family).
+    Any,
     /// `10.0.0.0/8`, `0/32` (0/32 on a `map` means "the interface's address").
     Net(Masked),
     /// A name the front end could not resolve.

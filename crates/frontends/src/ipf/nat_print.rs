@@ -1,0 +1,4 @@
+//! placeholder
+use model::ipf::NatRule;
+/// placeholder
+pub fn nat_rule(_r: &NatRule) -> String { String::new() }
