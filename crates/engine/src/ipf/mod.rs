@@ -269,7 +269,13 @@ impl Ipf {
             }
         }
         if !known {
-            if let Some(hit) = tables.state.lookup(&mut pkt.fin, bytes, out, interface) {
+            let outer = pkt.fin.clone();
+            let mut scratch_tables = IpfState {
+                hits: vec![0; self.lists.rules.len()],
+                ..IpfState::default()
+            };
+            let mut icmp_blocked = |index: usize| self.icmp_group_blocks(index, &outer, bytes, out, interface, &mut scratch_tables);
+            if let Some(hit) = tables.state.lookup(&mut pkt.fin, bytes, out, interface, &mut icmp_blocked) {
                 tables.state.count(hit, &pkt.fin, out);
                 let entry = &tables.state.entries[hit.index];
                 let (is_pass, created_by, rulen) = (entry.pass, entry.rule, entry.rulen);
@@ -328,6 +334,48 @@ impl Ipf {
         }
         check.pass = pass;
         check
+    }
+
+    /// `ipf_allowstateicmp`: whether rule `index`'s `icmp-head` group blocks the ICMP
+    /// error `fin`.
+    fn icmp_group_blocks(
+        &self,
+        index: usize,
+        fin: &Fin,
+        bytes: &[u8],
+        out: bool,
+        interface: &str,
+        tables: &mut IpfState,
+    ) -> bool {
+        let Some(group) = self.lists.rules[index]
+            .keep_state
+            .as_ref()
+            .and_then(|k| k.icmp_head.clone())
+        else {
+            return false;
+        };
+        let key = ListKey {
+            out,
+            accounting: false,
+            group: Some(group),
+        };
+        let mut pkt = Pkt {
+            fin: fin.clone(),
+            bytes,
+            out,
+            interface,
+        };
+        let mut scratch = Check {
+            pass: 0,
+            decided: Decided::Default,
+            freed: false,
+            undetermined: None,
+            bytes: Vec::new(),
+            steps: Vec::new(),
+            keeps_state: false,
+        };
+        let scan = self.scan(&key, &mut pkt, fr::PASS | fr::NOMATCH, 0, tables, &mut scratch);
+        fr::is_block(scan.pass)
     }
 
     /// `ipf_acctpkt`: the accounting rules only count.

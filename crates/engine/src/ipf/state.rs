@@ -309,12 +309,16 @@ impl StateTable {
     }
 
     /// `ipf_state_lookup` (and for ICMP errors, `ipf_checkicmpmatchingstate`).
+    ///
+    /// `icmp_blocked(rule)`: whether the `icmp-head` group of the rule that created an
+    /// entry blocks the ICMP error being looked up (`ipf_allowstateicmp`).
     pub fn lookup(
         &mut self,
         fin: &mut Fin,
         bytes: &[u8],
         out: bool,
         interface: &str,
+        icmp_blocked: &mut dyn FnMut(usize) -> bool,
     ) -> Option<Hit> {
         if fin.flx & (flx::SHORT | flx::FRAGBODY | flx::BAD) != 0 {
             return None;
@@ -355,7 +359,7 @@ impl StateTable {
         }
         fin.flx |= oow;
         if fin.p == 1 {
-            return self.icmp_error_lookup(fin, bytes, out, interface);
+            return self.icmp_error_lookup(fin, bytes, out, interface, icmp_blocked);
         }
         None
     }
@@ -367,6 +371,7 @@ impl StateTable {
         bytes: &[u8],
         out: bool,
         interface: &str,
+        icmp_blocked: &mut dyn FnMut(usize) -> bool,
     ) -> Option<Hit> {
         if fin.v != 4 || fin.hlen != 20 || fin.plen < 48 || fin.flx & flx::ICMPERR == 0 {
             return None;
@@ -412,6 +417,10 @@ impl StateTable {
             {
                 continue;
             }
+            if entry.rule.is_some_and(&mut *icmp_blocked) {
+                continue;
+            }
+            let entry = &mut self.entries[index];
             let backward = entry.src != src;
             let i = (usize::from(!backward) << 1) + usize::from(out);
             let oi = (usize::from(backward) << 1) + usize::from(!out);

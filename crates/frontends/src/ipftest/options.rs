@@ -75,16 +75,18 @@ pub(super) fn build_options(spec: &str) -> Result<Vec<u8>, String> {
                         .find(|(n, _)| n.eq_ignore_ascii_case(value))
                         .map_or(0, |(_, v)| *v);
                 }
-                7 | 68 => out[start + 1] = 7,
+                7 | 68 => out[start + 2] = 7,
                 131 | 137 => {
-                    out[start + 1] = 7;
+                    out[start + 2] = 7;
                     let addr: std::net::Ipv4Addr = value.parse().unwrap_or(std::net::Ipv4Addr::BROADCAST);
                     out[start + 3..start + 7].copy_from_slice(&addr.octets());
                 }
                 136 => {
-                    // Copied in the host's byte order by ipftest; little-endian here.
+                    // ipftest copies the id's two bytes in the host's order (little-endian
+                    // here) from the option's fourth byte: the second lands past the
+                    // 4-byte option, where the next option or the padding overwrites it.
                     let n = value.parse::<u16>().unwrap_or(0);
-                    out[start + 3..start + 5].copy_from_slice(&n.to_le_bytes());
+                    out[start + 3] = n.to_le_bytes()[0];
                 }
                 _ => {}
             }

@@ -15,7 +15,7 @@
 
 use super::options::build_options;
 use super::{checksum, split_interface, Input, InputPacket, LinkCast};
-use model::diag::{ErrorKind, ParseError};
+use model::diag::ParseError;
 use model::{SourceFile, Span};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -449,6 +449,7 @@ fn service_port(name: &str, proto: u8) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::diag::ErrorKind;
 
     #[test]
     fn a_tcp_line_becomes_ipftests_bytes() {
