@@ -41,8 +41,8 @@ pub struct IpftestArgs {
     pub format: Option<String>,
 
     /// Print packets in hex.
-    #[arg(short = 'x')]
-    pub hex: bool,
+    #[arg(short = 'x', action = clap::ArgAction::Count)]
+    pub hex: u8,
 
     /// A tunable, `name=value` (`state_max`, `update_ipid`; others are accepted and
     /// ignored).
@@ -50,36 +50,36 @@ pub struct IpftestArgs {
     pub tune: Vec<String>,
 
     /// Print the verdict only.
-    #[arg(short = 'b')]
-    pub brief: bool,
+    #[arg(short = 'b', action = clap::ArgAction::Count)]
+    pub brief: u8,
 
     /// After the packets, print the NAT, state, pool and rule tables.
-    #[arg(short = 'D')]
-    pub dump: bool,
+    #[arg(short = 'D', action = clap::ArgAction::Count)]
+    pub dump: u8,
 
     /// Load every rule as IPv6 (`use_inet6`).
-    #[arg(short = '6')]
-    pub inet6: bool,
+    #[arg(short = '6', action = clap::ArgAction::Count)]
+    pub inet6: u8,
 
     /// The interface of packets that name none (default `anon0`).
     #[arg(short = 'I', value_name = "IF")]
     pub interface: Option<String>,
 
     /// Accepted and ignored: names are never looked up.
-    #[arg(short = 'R')]
-    pub no_resolve: bool,
+    #[arg(short = 'R', action = clap::ArgAction::Count)]
+    pub no_resolve: u8,
 
     /// Accepted and ignored.
-    #[arg(short = 'v')]
-    pub verbose: bool,
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
 
     /// Accepted and ignored.
-    #[arg(short = 'd')]
-    pub debug: bool,
+    #[arg(short = 'd', action = clap::ArgAction::Count)]
+    pub debug: u8,
 
     /// Accepted and ignored: checksums are always checked.
-    #[arg(short = 'C')]
-    pub checksums: bool,
+    #[arg(short = 'C', action = clap::ArgAction::Count)]
+    pub checksums: u8,
 
     /// `user` (the only mode offline).
     #[arg(short = 'M', value_name = "MODE")]
@@ -159,13 +159,13 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
         let _ = report::diagnostic::render(&mut err, skipped);
         let _ = std::io::stderr().write_all(&err);
     }
-    let family = args.inet6.then_some(IpFamily::Inet6);
+    let family = (args.inet6 > 0).then_some(IpFamily::Inet6);
     let ipf = Ipf::new(&rules, &pools, family, tuning(args)?);
     let mut tables = IpfState::default();
     let print = PrintOptions {
-        brief: args.brief,
+        brief: args.brief > 0,
         nat: nat.is_some(),
-        hex: args.hex,
+        hex: args.hex > 0,
     };
     let default_interface = args.interface.as_deref().unwrap_or("anon0");
     let mut undecided = false;
@@ -185,11 +185,11 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
         out.write_all(report::ipftest::result(&check, packet.out, interface, print).as_bytes())
             .map_err(Error::Output)?;
     }
-    if args.dump {
-        return Err(Error::Input(
-            "ipftest -D: dumping the NAT, state, pool and rule tables is not supported yet"
-                .into(),
-        ));
+    if args.dump > 0 {
+        let text = report::ipftest::dump(&ipf, &tables, !pools.defs.is_empty()).map_err(|_| {
+            Error::Input("ipftest -D: printing the pools is not supported yet".into())
+        })?;
+        out.write_all(text.as_bytes()).map_err(Error::Output)?;
     }
     Ok(if undecided {
         Conclusion::Undecided
