@@ -18,6 +18,7 @@
 pub mod fin;
 pub mod flags;
 pub mod frag;
+mod log;
 pub mod pool;
 pub mod rules;
 pub mod state;
@@ -31,7 +32,8 @@ use model::ipf::{IpFamily, IpfRules, Pools};
 use model::Packet;
 
 use crate::bsd::{
-    BlockAnswer, Decider, Direction, Filter, FilterPass, PassResult, PassVerdict, RuleId, Step,
+    BlockAnswer, Decider, Direction, Filter, FilterLog, FilterPass, PassResult, PassVerdict, RuleId,
+    Step,
 };
 use fin::{flx, BadPacket, Fin};
 use flags as fr;
@@ -137,11 +139,15 @@ pub struct Check {
     pub steps: Vec<Step>,
     /// A state entry was created.
     pub keeps_state: bool,
+    /// The `ipmon` lines written, with the rule that logged (index, number).
+    pub logs: Vec<(Option<(usize, u32)>, String)>,
 }
 
 /// The packet being checked and where it is.
 struct Pkt<'a> {
     fin: Fin,
+    /// The last rule the packet matched (`fin_rule`/`fin_group`): what a log names.
+    last: Option<(usize, u32)>,
     bytes: &'a [u8],
     out: bool,
     interface: &'a str,
@@ -229,6 +235,7 @@ impl Ipf {
             bytes: bytes.to_vec(),
             steps: Vec::new(),
             keeps_state: false,
+            logs: Vec::new(),
         };
         let fin = match Fin::decode(bytes, cast) {
             Ok(fin) => fin,
@@ -241,6 +248,7 @@ impl Ipf {
         };
         let mut pkt = Pkt {
             fin,
+            last: None,
             bytes,
             out,
             interface,
@@ -258,6 +266,9 @@ impl Ipf {
                     if p & fr::KEEPSTATE != 0 {
                         pkt.fin.flx |= flx::STATE;
                         p &= !fr::KEEPSTATE;
+                    }
+                    if p & fr::LOGFIRST != 0 {
+                        p &= !(fr::LOGFIRST | fr::LOG);
                     }
                     pass = p;
                     rule = Some((index, entry.rulen));
@@ -329,6 +340,11 @@ impl Ipf {
         if out && fr::is_pass(pass) {
             self.accounting(&mut pkt, tables);
         }
+        // `ipf_dolog`: a pass or block by a rule with `log`.
+        if matches!(pass & fr::LOGMASK, x if x == fr::LOG | fr::PASS || x == fr::LOG | fr::BLOCK) {
+            let last = if known { rule } else { pkt.last };
+            check.logs.push((rule, self.log_line(&pkt, pass, last)));
+        }
         if !fr::is_pass(pass) {
             check.freed = true;
         }
@@ -361,6 +377,7 @@ impl Ipf {
         };
         let mut pkt = Pkt {
             fin: fin.clone(),
+            last: None,
             bytes,
             out,
             interface,
@@ -373,6 +390,7 @@ impl Ipf {
             bytes: Vec::new(),
             steps: Vec::new(),
             keeps_state: false,
+            logs: Vec::new(),
         };
         let scan = self.scan(&key, &mut pkt, fr::PASS | fr::NOMATCH, 0, tables, &mut scratch);
         fr::is_block(scan.pass)
@@ -396,6 +414,7 @@ impl Ipf {
             bytes: Vec::new(),
             steps: Vec::new(),
             keeps_state: false,
+            logs: Vec::new(),
         };
         let _ = self.scan(&key, pkt, fr::NOMATCH, 0, tables, &mut scratch);
     }
@@ -502,6 +521,11 @@ impl Ipf {
                     needs_conntrack: false,
                 }));
             }
+            if passt & fr::LOGMASK == fr::LOG {
+                let line = self.log_line(pkt, passt, pkt.last);
+                check.logs.push((Some((index, rulen as u32)), line));
+            }
+            pkt.last = Some((index, rulen as u32));
             if passt & fr::LOGMASK != fr::LOG {
                 pass = passt;
                 if passt & fr::NOMATCH == 0 {
@@ -550,6 +574,12 @@ impl Ipf {
             rule: found,
             unknown,
         }
+    }
+
+    /// The `ipmon` line for the packet, logged with `pass` by `rule`.
+    fn log_line(&self, pkt: &Pkt<'_>, pass: u32, rule: Option<(usize, u32)>) -> String {
+        let named = rule.map(|(i, n)| (n, self.lists.rules[i].group.as_deref()));
+        log::line(&pkt.fin, pkt.bytes, pkt.out, pkt.interface, pass, named)
     }
 
     /// The report's name for rule `index`, numbered as `ipfstat -n` numbers it.
@@ -634,8 +664,19 @@ impl FilterPass for Ipf {
             decider,
             packet: wire::decode(&check.bytes, packet),
             steps: check.steps,
-            logs: Vec::new(),
+            logs: check
+                .logs
+                .into_iter()
+                .filter_map(|(rule, text)| {
+                    rule.map(|(i, n)| FilterLog {
+                        by: rule_of(i, n),
+                        text,
+                    })
+                })
+                .collect(),
             keeps_state: check.keeps_state,
         }
     }
 }
+#[cfg(test)]
+mod tests;

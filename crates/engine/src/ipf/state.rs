@@ -655,6 +655,9 @@ impl StateTable {
         if pass & fr::STSTRICT != 0 {
             entry.flags |= isf::STRICT;
         }
+        if pass & fr::LOGFIRST != 0 {
+            entry.pass &= !(fr::LOGFIRST | fr::LOG);
+        }
         if fin.p == 6 {
             let tcp = Tcp::read(fin, bytes);
             tcp_age(&mut entry, fin, &tcp, false);
