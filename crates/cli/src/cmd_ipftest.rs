@@ -142,7 +142,12 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
             "ipftest -N: translating packets (map, rdr, bimap) is not supported yet".into(),
         ));
     }
-    let format = match args.format.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let format = match args
+        .format
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("text") => Format::Text,
         Some("hex") => Format::Hex,
         Some(other) => {

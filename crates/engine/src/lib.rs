@@ -14,9 +14,9 @@
 
 #![warn(missing_docs)]
 
+mod branches;
 pub mod bsd;
 pub mod ipf;
-mod branches;
 mod linux;
 mod trace;
 mod warning;

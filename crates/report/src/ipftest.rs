@@ -67,7 +67,10 @@ pub fn result(check: &Check, out: bool, interface: &str, opts: PrintOptions) -> 
 }
 
 fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b.get(at).copied().unwrap_or(0), b.get(at + 1).copied().unwrap_or(0)])
+    u16::from_be_bytes([
+        b.get(at).copied().unwrap_or(0),
+        b.get(at + 1).copied().unwrap_or(0),
+    ])
 }
 
 /// `printpacket`: one line (hex: `mb_hexdump` and an empty line).
@@ -185,7 +188,9 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools_loaded: bool) -> Result<String, 
         return Err(DumpGap::Pools);
     }
     let mut s = String::new();
-    s.push_str("List of active MAP/Redirect filters:\n\nList of active sessions:\n\nHostmap table:\n");
+    s.push_str(
+        "List of active MAP/Redirect filters:\n\nList of active sessions:\n\nHostmap table:\n",
+    );
     s.push_str("List of active state sessions:\n");
     for entry in tables.state.entries.iter().rev() {
         state_entry(&mut s, entry);

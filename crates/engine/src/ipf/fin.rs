@@ -276,11 +276,9 @@ impl Fin {
                 }
             }
             1 => self.icmp(bytes)?,
-            50 => {
-                if self.off == 0 {
-                    self.short(8);
-                    self.pullup(bytes, 8)?;
-                }
+            50 if self.off == 0 => {
+                self.short(8);
+                self.pullup(bytes, 8)?;
             }
             47 => {
                 self.short(4);
@@ -345,18 +343,17 @@ impl Fin {
             byte(bytes, t + 10),
             byte(bytes, t + 11),
         ]);
-        if flags & urg != 0 && urp == 0 {
+        // URG without a pointer; SYN or FIN with RST but no ACK; SYN with URG or PSH;
+        // without ACK, neither SYN nor RST, or with URG, PSH or FIN. A SYN with a
+        // non-zero ACK field is not bad: Cisco PIX sends them.
+        let bad = (flags & urg != 0 && urp == 0)
+            || (flags & (syn | fin) != 0 && flags & (rst | ack) == rst)
+            || (flags & syn != 0 && flags & (urg | psh) != 0)
+            || (flags & ack == 0
+                && !(flags == syn && ack_no != 0)
+                && (flags & (rst | syn) == 0 || flags & (urg | psh | fin) != 0));
+        if bad {
             self.flx |= flx::BAD;
-        } else if flags & (syn | fin) != 0 && flags & (rst | ack) == rst {
-            self.flx |= flx::BAD;
-        } else if flags & syn != 0 && flags & (urg | psh) != 0 {
-            self.flx |= flx::BAD;
-        } else if flags & ack == 0 {
-            if flags == syn && ack_no != 0 {
-                // Cisco PIX sends a SYN with a random ACK field: not marked bad.
-            } else if flags & (rst | syn) == 0 || flags & (urg | psh | fin) != 0 {
-                self.flx |= flx::BAD;
-            }
         }
         if self.flx & flx::BAD != 0 {
             return Ok(false);
@@ -728,7 +725,8 @@ fn ripso(opt: &[u8]) -> (u16, u16) {
     while m >= 0 {
         let (val, bit) = SECOPT[j.clamp(0, 7) as usize];
         if sec == val {
-            let auth = u16::from(*opt.get(3).unwrap_or(&0)) * 256 + u16::from(*opt.get(4).unwrap_or(&0));
+            let auth =
+                u16::from(*opt.get(3).unwrap_or(&0)) * 256 + u16::from(*opt.get(4).unwrap_or(&0));
             return (bit, auth);
         }
         if sec < val {

@@ -59,7 +59,11 @@ impl FragTable {
         if pass & fr::FRSTRICT != 0 && fin.off != 0 {
             return;
         }
-        if self.entries.iter().any(|e| FragTable::key_matches(e, fin, interface)) {
+        if self
+            .entries
+            .iter()
+            .any(|e| FragTable::key_matches(e, fin, interface))
+        {
             return;
         }
         let off = if fin.v == 4 { fin.off >> 3 } else { fin.off };

@@ -14,7 +14,10 @@ use super::fin::{flx, Fin};
 use super::flags as fr;
 
 fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b.get(at).copied().unwrap_or(0), b.get(at + 1).copied().unwrap_or(0)])
+    u16::from_be_bytes([
+        b.get(at).copied().unwrap_or(0),
+        b.get(at + 1).copied().unwrap_or(0),
+    ])
 }
 
 fn proto_name(p: u8) -> String {
@@ -48,8 +51,20 @@ fn icmp_name(t: u8, code: u8) -> String {
     ];
     let codes: &[&str] = match t {
         3 => &[
-            "net", "host", "protocol", "port", "needfrag", "srcfail", "net_unknown",
-            "host_unknown", "", "net_prohib", "", "tosnet", "toshost", "admin_prohibit",
+            "net",
+            "host",
+            "protocol",
+            "port",
+            "needfrag",
+            "srcfail",
+            "net_unknown",
+            "host_unknown",
+            "",
+            "net_prohib",
+            "",
+            "tosnet",
+            "toshost",
+            "admin_prohibit",
         ],
         5 => &["net", "host", "tosnet", "toshost"],
         11 => &["transit", "reassem"],
@@ -183,7 +198,11 @@ pub fn line(
         );
     } else if p == 1 && fin.off == 0 && fin.v == 4 {
         let (t, code) = (fin.icmp_type(), (fin.data0 & 0xff) as u8);
-        let _ = write!(s, "{src} -> {dst} PR icmp len {hl} {plen} icmp {}", icmp_name(t, code));
+        let _ = write!(
+            s,
+            "{src} -> {dst} PR icmp len {hl} {plen} icmp {}",
+            icmp_name(t, code)
+        );
         if matches!(t, 3 | 4 | 5 | 11 | 12) {
             quoted(&mut s, bytes, hl + 8, hl);
         }

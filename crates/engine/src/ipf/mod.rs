@@ -32,8 +32,8 @@ use model::ipf::{IpFamily, IpfRules, Pools};
 use model::Packet;
 
 use crate::bsd::{
-    BlockAnswer, Decider, Direction, Filter, FilterLog, FilterPass, PassResult, PassVerdict, RuleId,
-    Step,
+    BlockAnswer, Decider, Direction, Filter, FilterLog, FilterPass, PassResult, PassVerdict,
+    RuleId, Step,
 };
 use fin::{flx, BadPacket, Fin};
 use flags as fr;
@@ -285,8 +285,14 @@ impl Ipf {
                 hits: vec![0; self.lists.rules.len()],
                 ..IpfState::default()
             };
-            let mut icmp_blocked = |index: usize| self.icmp_group_blocks(index, &outer, bytes, out, interface, &mut scratch_tables);
-            if let Some(hit) = tables.state.lookup(&mut pkt.fin, bytes, out, interface, &mut icmp_blocked) {
+            let mut icmp_blocked = |index: usize| {
+                self.icmp_group_blocks(index, &outer, bytes, out, interface, &mut scratch_tables)
+            };
+            if let Some(hit) =
+                tables
+                    .state
+                    .lookup(&mut pkt.fin, bytes, out, interface, &mut icmp_blocked)
+            {
                 tables.state.count(hit, &pkt.fin, out);
                 let entry = &tables.state.entries[hit.index];
                 let (is_pass, created_by, rulen) = (entry.pass, entry.rule, entry.rulen);
@@ -315,7 +321,14 @@ impl Ipf {
                 accounting: false,
                 group: None,
             };
-            let scan = self.scan(&key, &mut pkt, fr::PASS | fr::NOMATCH, 0, tables, &mut check);
+            let scan = self.scan(
+                &key,
+                &mut pkt,
+                fr::PASS | fr::NOMATCH,
+                0,
+                tables,
+                &mut check,
+            );
             pass = scan.pass;
             rule = scan.rule;
             check.undetermined = scan.unknown;
@@ -323,7 +336,8 @@ impl Ipf {
                 Some((index, number)) if pass & fr::NOMATCH == 0 => Decided::Rule { index, number },
                 _ => Decided::Default,
             };
-            if pass & (fr::KEEPFRAG | fr::KEEPSTATE) == fr::KEEPFRAG && pkt.fin.flx & flx::FRAG != 0 {
+            if pass & (fr::KEEPFRAG | fr::KEEPSTATE) == fr::KEEPFRAG && pkt.fin.flx & flx::FRAG != 0
+            {
                 tables.frags.add(&pkt.fin, interface, pass, rule);
             }
         }
@@ -392,7 +406,14 @@ impl Ipf {
             keeps_state: false,
             logs: Vec::new(),
         };
-        let scan = self.scan(&key, &mut pkt, fr::PASS | fr::NOMATCH, 0, tables, &mut scratch);
+        let scan = self.scan(
+            &key,
+            &mut pkt,
+            fr::PASS | fr::NOMATCH,
+            0,
+            tables,
+            &mut scratch,
+        );
         fr::is_block(scan.pass)
     }
 
@@ -559,7 +580,10 @@ impl Ipf {
                     && unknown.is_none()
                 {
                     let (index, number) = found.unwrap_or((index, rulen as u32));
-                    if self.add_state(pkt, pass, Some((index, number)), tables).is_err() {
+                    if self
+                        .add_state(pkt, pass, Some((index, number)), tables)
+                        .is_err()
+                    {
                         pass = passo;
                         found = found_before;
                         continue;

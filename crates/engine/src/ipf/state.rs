@@ -333,8 +333,7 @@ impl StateTable {
             }
             let ports = tcpudp.then_some((fin.sport, fin.dport));
             fin.flx &= !flx::OOW;
-            let Some(rev) =
-                StateTable::match_src_dst(entry, fin, out, interface, ports, flx::CMP)
+            let Some(rev) = StateTable::match_src_dst(entry, fin, out, interface, ports, flx::CMP)
             else {
                 continue;
             };
@@ -460,8 +459,7 @@ impl StateTable {
             if pr == 1 && entry.pass & fr::NOICMPERR != 0 {
                 continue;
             }
-            if StateTable::match_src_dst(entry, ofin, !out, interface, ports, 0x0003).is_none()
-            {
+            if StateTable::match_src_dst(entry, ofin, !out, interface, ports, 0x0003).is_none() {
                 continue;
             }
             if entry.rule.is_some_and(&mut *icmp_blocked) {
@@ -510,7 +508,11 @@ impl StateTable {
             return Err(AddRefused::Unfit);
         }
         if let Some((index, _, limits)) = rule {
-            let from_rule = self.entries.iter().filter(|e| e.rule == Some(index)).count();
+            let from_rule = self
+                .entries
+                .iter()
+                .filter(|e| e.rule == Some(index))
+                .count();
             if self.active() >= state_max && limits.limit.is_none() {
                 return Err(AddRefused::TableFull);
             }
@@ -671,9 +673,9 @@ impl StateTable {
 /// `addr` under a prefix of `mask_len` bits (`max-per-src N/MASK`).
 fn masked(addr: IpAddr, mask_len: Option<u8>) -> IpAddr {
     match (addr, mask_len) {
-        (IpAddr::V4(a), Some(len)) if len < 32 => {
-            IpAddr::V4((u32::from(a) & u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)).into())
-        }
+        (IpAddr::V4(a), Some(len)) if len < 32 => IpAddr::V4(
+            (u32::from(a) & u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)).into(),
+        ),
         (IpAddr::V6(a), Some(len)) if len < 128 => IpAddr::V6(
             (u128::from(a) & u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0)).into(),
         ),
@@ -812,8 +814,7 @@ fn in_window(entry: &mut Entry, fin: &mut Fin, tcp: &Tcp, f: usize, t: usize) ->
         fdata.maxwin = 1;
         fdata.maxend = end.wrapping_add(win);
     }
-    if tcp.flags & TH_ACK == 0 || (tcp.flags & (TH_ACK | TH_RST) == TH_ACK | TH_RST && ack == 0)
-    {
+    if tcp.flags & TH_ACK == 0 || (tcp.flags & (TH_ACK | TH_RST) == TH_ACK | TH_RST && ack == 0) {
         ack = tdata.end;
     }
     let maxwin = tdata.maxwin;
@@ -824,28 +825,21 @@ fn in_window(entry: &mut Entry, fin: &mut Fin, tcp: &Tcp, f: usize, t: usize) ->
         return false;
     }
     const MAXACKWINDOW: i64 = 66000;
-    let mut inseq = false;
-    if seq_ge(fdata.maxend, end)
+    // In the window; or, with SACK, just right of it (Windows); or a RST with only
+    // the ACK set; or, without the state machine and window scaling, some guesses.
+    let inseq = (seq_ge(fdata.maxend, end)
         && seq_ge(seq, fdata.end.wrapping_sub(maxwin))
         && -i64::from(ackskew) <= MAXACKWINDOW
-        && i64::from(ackskew) <= MAXACKWINDOW << fdata.winscale
-    {
-        inseq = true;
-    } else if seq == fdata.maxend
-        && ackskew == 0
-        && fdata.winflags & SACK_PERMIT != 0
-        && tdata.winflags & SACK_PERMIT != 0
-    {
-        inseq = true;
-    } else if seq == 0 && tcp.flags == TH_RST | TH_ACK && (-1..=1).contains(&ackskew) {
-        inseq = true;
-    } else if flags & isf::TCPFSM == 0
-        && fdata.winflags & (WSCALE_SEEN | WSCALE_FIRST) == 0
-        && ((seq == fdata.maxend && ackskew == 0)
-            || seq_ge(seq.wrapping_add(maxwin), fdata.end.wrapping_sub(maxwin)))
-    {
-        inseq = true;
-    }
+        && i64::from(ackskew) <= MAXACKWINDOW << fdata.winscale)
+        || (seq == fdata.maxend
+            && ackskew == 0
+            && fdata.winflags & SACK_PERMIT != 0
+            && tdata.winflags & SACK_PERMIT != 0)
+        || (seq == 0 && tcp.flags == TH_RST | TH_ACK && (-1..=1).contains(&ackskew))
+        || (flags & isf::TCPFSM == 0
+            && fdata.winflags & (WSCALE_SEEN | WSCALE_FIRST) == 0
+            && ((seq == fdata.maxend && ackskew == 0)
+                || seq_ge(seq.wrapping_add(maxwin), fdata.end.wrapping_sub(maxwin))));
     if inseq {
         if ackskew < 0 {
             tdata.end = ack;
@@ -955,7 +949,11 @@ fn tcp_age(entry: &mut Entry, fin: &Fin, tcp: &Tcp, rev: bool) -> bool {
             ESTABLISHED => {
                 ok = true;
                 if flags & TH_FIN != 0 {
-                    nstate = if ostate == FIN_WAIT_1 { CLOSING } else { FIN_WAIT_1 };
+                    nstate = if ostate == FIN_WAIT_1 {
+                        CLOSING
+                    } else {
+                        FIN_WAIT_1
+                    };
                 } else if flags & TH_ACK != 0 {
                     if ostate == FIN_WAIT_1 {
                         nstate = CLOSE_WAIT;
@@ -966,7 +964,11 @@ fn tcp_age(entry: &mut Entry, fin: &Fin, tcp: &Tcp, rev: bool) -> bool {
             }
             CLOSE_WAIT => {
                 ok = true;
-                nstate = if flags & TH_FIN != 0 { LAST_ACK } else { CLOSE_WAIT };
+                nstate = if flags & TH_FIN != 0 {
+                    LAST_ACK
+                } else {
+                    CLOSE_WAIT
+                };
             }
             FIN_WAIT_1 => {
                 ok = true;

@@ -18,7 +18,15 @@ fn ipf(text: &str) -> Ipf {
 
 fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: TcpFlags) -> Packet {
     let (s, d): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
-    Packet::new(s, d, L4::Tcp { sport, dport, flags })
+    Packet::new(
+        s,
+        d,
+        L4::Tcp {
+            sport,
+            dport,
+            flags,
+        },
+    )
 }
 
 fn decided_line(decider: &Decider) -> Option<u32> {
@@ -31,10 +39,17 @@ fn decided_line(decider: &Decider) -> Option<u32> {
 
 #[test]
 fn a_return_rst_rule_on_loopback_blocks_with_a_reset_and_logs_as_ipmon_does() {
-    let f = ipf("pass in all\nblock return-rst in log quick on lo0 proto tcp from any to any port = 22\n");
+    let f = ipf(
+        "pass in all\nblock return-rst in log quick on lo0 proto tcp from any to any port = 22\n",
+    );
     let syn = tcp("127.0.0.1", 40000, "127.0.0.1", 22, TcpFlags::SYN);
     let r = f.pass(&syn, Direction::In, "lo0", &mut IpfState::default());
-    assert_eq!(r.verdict, PassVerdict::Block { answer: Some(BlockAnswer::Rst) });
+    assert_eq!(
+        r.verdict,
+        PassVerdict::Block {
+            answer: Some(BlockAnswer::Rst)
+        }
+    );
     assert_eq!(decided_line(&r.decider), Some(2));
     let logs: Vec<&str> = r.logs.iter().map(|l| l.text.as_str()).collect();
     assert_eq!(
@@ -45,7 +60,8 @@ fn a_return_rst_rule_on_loopback_blocks_with_a_reset_and_logs_as_ipmon_does() {
 
 #[test]
 fn the_last_matching_rule_decides_unless_a_quick_rule_matched_first() {
-    let f = ipf("block in all\npass in proto tcp from any to any port = 22\nblock in proto udp all\n");
+    let f =
+        ipf("block in all\npass in proto tcp from any to any port = 22\nblock in proto udp all\n");
     let syn = tcp("192.0.2.1", 50000, "192.0.2.2", 22, TcpFlags::SYN);
     let r = f.pass(&syn, Direction::In, "em0", &mut IpfState::default());
     assert_eq!(r.verdict, PassVerdict::Pass);
@@ -103,7 +119,10 @@ fn a_group_answers_for_its_head_rule() {
     let r = f.pass(&telnet, Direction::In, "em0", &mut IpfState::default());
     assert_eq!(r.verdict, PassVerdict::Block { answer: None });
     assert_eq!(decided_line(&r.decider), Some(3));
-    assert!(r.steps.iter().any(|s| matches!(s, Step::EnterGroup { group } if &**group == "10")));
+    assert!(r
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::EnterGroup { group } if &**group == "10")));
     let ssh = tcp("192.0.2.1", 50000, "192.0.2.2", 22, TcpFlags::SYN);
     let r = f.pass(&ssh, Direction::In, "em0", &mut IpfState::default());
     assert_eq!(r.verdict, PassVerdict::Pass);
@@ -115,19 +134,34 @@ fn a_host_name_the_rules_could_not_resolve_leaves_the_answer_undetermined() {
     let f = ipf("pass in all\nblock in quick from gateway.example to any\n");
     let syn = tcp("192.0.2.1", 50000, "192.0.2.2", 22, TcpFlags::SYN);
     let r = f.pass(&syn, Direction::In, "em0", &mut IpfState::default());
-    assert!(matches!(r.verdict, PassVerdict::Undetermined { .. }), "{:?}", r.verdict);
+    assert!(
+        matches!(r.verdict, PassVerdict::Undetermined { .. }),
+        "{:?}",
+        r.verdict
+    );
 }
 
 #[test]
 fn return_icmp_without_a_code_answers_port_unreachable() {
     let f = ipf("block return-icmp in proto udp all\n");
     let (s, d): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
-    let dns = Packet::new(s, d, L4::Udp { sport: 5353, dport: 53 });
+    let dns = Packet::new(
+        s,
+        d,
+        L4::Udp {
+            sport: 5353,
+            dport: 53,
+        },
+    );
     let r = f.pass(&dns, Direction::In, "em0", &mut IpfState::default());
     assert_eq!(
         r.verdict,
         PassVerdict::Block {
-            answer: Some(BlockAnswer::Icmp { icmp_type: 3, code: 3, as_dest: false })
+            answer: Some(BlockAnswer::Icmp {
+                icmp_type: 3,
+                code: 3,
+                as_dest: false
+            })
         }
     );
 }

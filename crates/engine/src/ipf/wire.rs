@@ -13,13 +13,20 @@ fn put16(b: &mut [u8], at: usize, v: u16) {
 }
 
 fn get16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b.get(at).copied().unwrap_or(0), b.get(at + 1).copied().unwrap_or(0)])
+    u16::from_be_bytes([
+        b.get(at).copied().unwrap_or(0),
+        b.get(at + 1).copied().unwrap_or(0),
+    ])
 }
 
 /// The transport header of `l4` (TCP 20 bytes, UDP 8, ICMP 8, SCTP 12, others none).
 fn transport(l4: &L4, payload: usize) -> Vec<u8> {
     match *l4 {
-        L4::Tcp { sport, dport, flags } => {
+        L4::Tcp {
+            sport,
+            dport,
+            flags,
+        } => {
             let mut t = vec![0u8; 20];
             put16(&mut t, 0, sport);
             put16(&mut t, 2, dport);
@@ -44,7 +51,16 @@ fn transport(l4: &L4, payload: usize) -> Vec<u8> {
             put16(&mut t, 2, dport);
             t
         }
-        L4::Icmp { icmp_type, code, id } | L4::Icmpv6 { icmp_type, code, id } => {
+        L4::Icmp {
+            icmp_type,
+            code,
+            id,
+        }
+        | L4::Icmpv6 {
+            icmp_type,
+            code,
+            id,
+        } => {
             let mut t = vec![0u8; 8];
             t[0] = icmp_type;
             t[1] = code;

@@ -32,7 +32,11 @@ pub fn fill_checksums(packet: &mut [u8]) {
             packet[10..12].fill(0);
             let sum = internet_checksum(0, &packet[..hl]);
             packet[10..12].copy_from_slice(&sum.to_be_bytes());
-            (hl, packet[9], usize::from(u16::from_be_bytes([packet[2], packet[3]])))
+            (
+                hl,
+                packet[9],
+                usize::from(u16::from_be_bytes([packet[2], packet[3]])),
+            )
         }
         6 if packet.len() >= 40 => (
             40,

@@ -103,7 +103,10 @@ fn link_flags<'a>(mut after: &'a str, cast: &mut LinkCast) -> &'a str {
             return after;
         }
         for word in ["mcast", "bcast", "mbcast"] {
-            if after.get(..word.len()).is_some_and(|w| w.eq_ignore_ascii_case(word)) {
+            if after
+                .get(..word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(word))
+            {
                 set_flag(word, cast);
                 after = &after[word.len()..];
             }

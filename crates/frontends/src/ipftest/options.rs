@@ -50,7 +50,9 @@ pub(super) fn build_options(spec: &str) -> Result<Vec<u8>, String> {
     let mut seen: Vec<u8> = Vec::new();
     for item in spec.split(',').filter(|s| !s.is_empty()) {
         let (name, value) = item.split_once('=').unwrap_or((item, ""));
-        let Some(&(_, kind, size)) = OPTIONS.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+        let Some(&(_, kind, size)) = OPTIONS
+            .iter()
+            .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
         else {
             return Err(name.to_string());
         };
@@ -78,7 +80,8 @@ pub(super) fn build_options(spec: &str) -> Result<Vec<u8>, String> {
                 7 | 68 => out[start + 2] = 7,
                 131 | 137 => {
                     out[start + 2] = 7;
-                    let addr: std::net::Ipv4Addr = value.parse().unwrap_or(std::net::Ipv4Addr::BROADCAST);
+                    let addr: std::net::Ipv4Addr =
+                        value.parse().unwrap_or(std::net::Ipv4Addr::BROADCAST);
                     out[start + 3..start + 7].copy_from_slice(&addr.octets());
                 }
                 136 => {

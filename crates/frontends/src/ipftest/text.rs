@@ -151,7 +151,10 @@ impl<'a> LineParser<'a, '_> {
         };
         let v6 = lower == "in6" || lower == "out6";
         let mut interface = None;
-        if self.peek().is_some_and(|w| w.text.eq_ignore_ascii_case("on")) {
+        if self
+            .peek()
+            .is_some_and(|w| w.text.eq_ignore_ascii_case("on"))
+        {
             self.next += 1;
             interface = Some(self.take("an interface name")?.to_string());
         }
@@ -182,9 +185,7 @@ impl<'a> LineParser<'a, '_> {
             UDP
         } else if word.eq_ignore_ascii_case(icmp_name) {
             icmp
-        } else if word.starts_with(|c: char| c.is_ascii_digit())
-            && !word.contains(['.', ':'])
-        {
+        } else if word.starts_with(|c: char| c.is_ascii_digit()) && !word.contains(['.', ':']) {
             leading_number(word) as u8
         } else {
             return Ok(none);
@@ -288,12 +289,14 @@ impl<'a> LineParser<'a, '_> {
         }
         self.transport(proto, ICMP, false, &mut l4)?;
         let mut options = Vec::new();
-        if self.peek().is_some_and(|w| w.text.eq_ignore_ascii_case("opt")) {
+        if self
+            .peek()
+            .is_some_and(|w| w.text.eq_ignore_ascii_case("opt"))
+        {
             self.next += 1;
             let spec = self.take("IP options")?;
-            options = build_options(spec).map_err(|bad| {
-                self.invalid("IP option", &bad, "not an option ipftest knows")
-            })?;
+            options = build_options(spec)
+                .map_err(|bad| self.invalid("IP option", &bad, "not an option ipftest knows"))?;
         }
         let header_len = 20 + options.len();
         let total = header_len + l4_len;
@@ -352,9 +355,9 @@ impl<'a> LineParser<'a, '_> {
 
 /// `atoi`: the leading decimal digits, 0 when there are none.
 fn leading_number(s: &str) -> u64 {
-    s.bytes()
-        .take_while(u8::is_ascii_digit)
-        .fold(0u64, |n, d| n.saturating_mul(10).saturating_add(u64::from(d - b'0')))
+    s.bytes().take_while(u8::is_ascii_digit).fold(0u64, |n, d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    })
 }
 
 /// The letters `FSRPAUEC` anywhere in the word (upper case only, as `strchr` finds them).
