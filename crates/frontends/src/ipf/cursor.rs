@@ -205,6 +205,21 @@ impl<'a> Cursor<'a> {
             .ok_or_else(|| text.to_string())
     }
 
+    /// A host as [`Cursor::host_value`], preferring an address of `family` when the
+    /// name has one of each (`gethost` asks for the rule's family).
+    pub fn host_value_in(&self, text: &str, family: Option<IpFamily>) -> Result<IpAddr, String> {
+        let wanted = family.and_then(|f| {
+            self.opts
+                .hosts
+                .iter()
+                .find(|(n, a)| n == text && model::ipf::family_of(*a) == f)
+        });
+        match wanted {
+            Some(&(_, a)) => Ok(a),
+            None => self.host_value(text),
+        }
+    }
+
     /// A mask after `/` or `mask` for an address of `family`: a prefix length, a hex
     /// number, a dotted mask or an IPv6 mask.
     pub fn mask(&mut self, family: IpFamily) -> Res<IpAddr> {
