@@ -292,13 +292,18 @@ fn interface(cx: &mut Cursor) -> Res<String> {
 /// `IF`, `IF:HOP` (`to`, `dup-to`, `reply-to`).
 fn route_to(cx: &mut Cursor, d: &mut Draft) -> Res<RouteTo> {
     let t = cx.word("an interface name")?;
-    if t.is("dstlist") && cx.at_punct("/") {
-        return Err(cx.unsupported(t.span, "a `dstlist/NAME` route target"));
+    if t.is("dstlist") && cx.eat_punct("/") {
+        return Ok(RouteTo {
+            interface: cx.word("a destination list's name")?.text,
+            next_hop: None,
+            dstlist: true,
+        });
     }
     let Some((interface, hop)) = t.text.split_once(':') else {
         return Ok(RouteTo {
             interface: t.text,
             next_hop: None,
+            dstlist: false,
         });
     };
     let next_hop = cx
@@ -308,6 +313,7 @@ fn route_to(cx: &mut Cursor, d: &mut Draft) -> Res<RouteTo> {
     Ok(RouteTo {
         interface: interface.to_string(),
         next_hop: Some(next_hop),
+        dstlist: false,
     })
 }
 
@@ -335,7 +341,7 @@ fn main(cx: &mut Cursor, d: &mut Draft) -> Res<()> {
     }
     if cx.eat("inet") {
         d.rule.family = Some(IpFamily::Inet);
-    } else if cx.eat("inet6") {
+    } else if cx.eat("inet6") || (cx.opts.inet6 && d.rule.family.is_none()) {
         d.rule.family = Some(IpFamily::Inet6);
     }
     if cx.eat("tos") {
@@ -537,17 +543,13 @@ fn address(cx: &mut Cursor, d: &mut Draft) -> Res<Addr> {
             return Ok(Addr::Pool { kind, name });
         }
         if cx.at(word) && cx.peek_at(1).is_some_and(|t| t.is_punct("=")) {
-            let t = cx.bump().expect("peeked");
-            cx.bump();
-            if kind == PoolKind::Hash {
-                return Err(cx.unsupported(t.span, "an inline `hash=(…)` table"));
-            }
+            cx.pos += 2;
             cx.expect_punct("(")?;
             // The pool's addresses are its own: they do not give the rule a family.
             let family = d.rule.family;
             let mut entries = Vec::new();
             loop {
-                let negated = cx.eat_punct("!");
+                let negated = kind == PoolKind::Tree && cx.eat_punct("!");
                 let net = match address(cx, d)? {
                     Addr::Net(net) => net,
                     _ => return Err(cx.expected("an address")),
@@ -563,7 +565,10 @@ fn address(cx: &mut Cursor, d: &mut Draft) -> Res<Addr> {
             }
             cx.expect_punct(")")?;
             d.rule.family = family;
-            return Ok(Addr::InlinePool(entries));
+            return Ok(match kind {
+                PoolKind::Hash => Addr::InlineHash(entries),
+                _ => Addr::InlinePool(entries),
+            });
         }
     }
     if cx.eat_punct("(") {

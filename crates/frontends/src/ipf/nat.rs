@@ -102,7 +102,7 @@ fn rule(cx: &mut Cursor) -> Res<NatRule> {
     r.interfaces = interfaces(cx)?;
     if cx.eat("inet") {
         r.family = Some(IpFamily::Inet);
-    } else if cx.eat("inet6") {
+    } else if cx.eat("inet6") || cx.opts.inet6 {
         r.family = Some(IpFamily::Inet6);
     }
     match kind {
@@ -547,18 +547,26 @@ fn rewrite(cx: &mut Cursor, r: &mut NatRule) -> Res<()> {
     Ok(())
 }
 
-fn rewrite_port(cx: &mut Cursor) -> Res<Option<u16>> {
+/// `,P`, `,P-Q`, `,P:Q` or ` port = P` after a rewrite's address.
+fn rewrite_port(cx: &mut Cursor) -> Res<Option<RedirectPort>> {
+    if cx.eat("port") {
+        cx.expect_punct("=")?;
+        let p = cx.port()?;
+        return Ok(Some(RedirectPort {
+            low: p,
+            high: p,
+            fixed: true,
+        }));
+    }
     if !cx.eat_punct(",") {
         return Ok(None);
     }
-    if cx.at("port") {
-        return Err(cx.unsupported(cx.here(), "a fixed `port = N` in a rewrite"));
-    }
     let (low, high) = port_pair(cx)?;
-    if low != high {
-        return Err(cx.unsupported(cx.here(), "a port range in a rewrite"));
-    }
-    Ok(Some(low))
+    Ok(Some(RedirectPort {
+        low,
+        high,
+        fixed: false,
+    }))
 }
 
 /// What `ipnat` does to a rule before loading it.

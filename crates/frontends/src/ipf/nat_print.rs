@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use model::ipf::nat::{
-    BlockPorts, NatAddr, NatDir, NatKind, NatMatch, NatProto, NatRule, NatTarget,
+    BlockPorts, NatAddr, NatDir, NatKind, NatMatch, NatProto, NatRule, NatTarget, RedirectPort,
 };
 use model::ipf::{Addr, Endpoint, IpFamily, Masked};
 
@@ -62,15 +62,11 @@ pub fn nat_rule(r: &NatRule) -> String {
             dst_port,
         } = &r.target
         {
-            let _ = write!(s, " -> src {}", addr(v6, src));
             let tcp_udp = is_tcp_udp(r) || r.kind == NatKind::Divert;
-            if let (Some(p), true) = (src_port, tcp_udp) {
-                let _ = write!(s, ",{p}");
-            }
+            let _ = write!(s, " -> src {}", addr(v6, src));
+            s.push_str(&rewrite_port(*src_port, tcp_udp));
             let _ = write!(s, " dst {}", addr(v6, dst));
-            if let (Some(p), true) = (dst_port, tcp_udp) {
-                let _ = write!(s, ",{p}");
-            }
+            s.push_str(&rewrite_port(*dst_port, tcp_udp));
             if r.kind == NatKind::Divert {
                 s.push_str(" udp");
             }
@@ -87,6 +83,22 @@ pub fn nat_rule(r: &NatRule) -> String {
         map(r, v6, &mut s);
     }
     s
+}
+
+/// `,P`, `,P-Q`, `,port = P` (only on TCP/UDP rules, as `printnat` prints them).
+fn rewrite_port(port: Option<RedirectPort>, tcp_udp: bool) -> String {
+    match port {
+        Some(p) if tcp_udp && p.low != 0 => {
+            if p.fixed {
+                format!(",port = {}", p.low)
+            } else if p.low != p.high {
+                format!(",{}-{}", p.low, p.high)
+            } else {
+                format!(",{}", p.low)
+            }
+        }
+        _ => String::new(),
+    }
 }
 
 fn rdr(r: &NatRule, v6: bool, s: &mut String) {

@@ -290,6 +290,9 @@ fn interfaces(names: &[String]) -> String {
 }
 
 fn route(tag: &str, to: &RouteTo) -> String {
+    if to.dstlist {
+        return format!("{tag} dstlist/{} ", to.interface);
+    }
     match to.next_hop {
         Some(hop) => format!("{tag} {}:{hop} ", to.interface),
         None => format!("{tag} {}(!) ", to.interface),
@@ -354,6 +357,7 @@ fn address(family: Option<IpFamily>, a: &Addr) -> String {
         Addr::ThisHost => "<thishost>".to_string(),
         Addr::Pool { kind, name } => pool_ref(*kind, name),
         Addr::InlinePool(_) => "pool/0".to_string(),
+        Addr::InlineHash(_) => "hash/0".to_string(),
     }
 }
 

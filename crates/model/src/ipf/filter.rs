@@ -92,6 +92,9 @@ pub struct RouteTo {
     pub interface: String,
     /// The next hop, when written.
     pub next_hop: Option<IpAddr>,
+    /// `to dstlist/NAME`: `interface` is the name of a destination list (`ippool`'s
+    /// `pool …/dstlist`), whose policy picks the interface and next hop.
+    pub dstlist: bool,
 }
 
 /// A TCP flags test: `flags S/SA` matches when `(flags & mask) == set`.

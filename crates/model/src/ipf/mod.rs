@@ -178,6 +178,8 @@ pub enum Addr {
     },
     /// A pool written in the rule (`pool = (!1.1.1.1, 2.2.0.0/16)`), kept with its entries.
     InlinePool(Vec<pool::PoolEntry>),
+    /// A hash table written in the rule (`hash = (127.0.0.1, 4.4.0.0/16)`).
+    InlineHash(Vec<pool::PoolEntry>),
 }
 
 /// A port comparison (`port = 80`, `port != 22`, `port < 1024`, `port gt 1024`, …).
