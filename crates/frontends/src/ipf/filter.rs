@@ -323,7 +323,7 @@ fn set_family(cx: &Cursor, d: &mut Draft, family: IpFamily, span: model::Span) -
             span,
             "address",
             &cx.src.text[span.start as usize..span.end as usize],
-            "of the other address family than the rule",
+            "not of the rule's address family",
         )),
         _ => {
             d.rule.family = Some(family);
@@ -440,14 +440,10 @@ fn endpoint(cx: &mut Cursor, d: &mut Draft) -> Res<Side> {
     } else {
         vec![address(cx, d)?]
     };
+    let at = cx.here();
     let ports = if cx.eat("port") {
         if matches!(d.rule.proto, Some(Proto::Number(p)) if p != 6 && p != 17) {
-            return Err(cx.invalid(
-                cx.here(),
-                "port match",
-                "port",
-                "the rule's protocol has no ports",
-            ));
+            return Err(cx.invalid(at, "port match", "port", "the rule's protocol has no ports"));
         }
         ports(cx)?
     } else {
