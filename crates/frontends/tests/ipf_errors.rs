@@ -38,7 +38,12 @@ fn lists_make_one_rule_each_with_the_written_origin() {
             (from.addr.clone(), to.port)
         })
         .collect();
-    let port = |p| Some(PortMatch::Cmp { op: PortOp::Eq, port: p });
+    let port = |p| {
+        Some(PortMatch::Cmp {
+            op: PortOp::Eq,
+            port: p,
+        })
+    };
     assert_eq!(
         seen,
         [
@@ -74,7 +79,13 @@ fn a_rule_spans_lines_and_variables_are_read_again() {
     assert!(r.quick);
     assert_eq!(r.on, ["em0"]);
     assert_eq!(from_to(r).0.addr, Addr::Net(net("10.0.0.0/8")));
-    assert_eq!((r.origin.line, &*r.origin.text), (2, "block return-icmp(port-unr) in quick on em0 from $net to any"));
+    assert_eq!(
+        (r.origin.line, &*r.origin.text),
+        (
+            2,
+            "block return-icmp(port-unr) in quick on em0 from $net to any"
+        )
+    );
     assert_eq!((rules[1].direction, rules[1].origin.line), (Dir::Out, 4));
 }
 
@@ -90,7 +101,11 @@ fn group_rules_take_the_head_rules_family_and_protocol() {
     assert_eq!(rules[1].proto, Some(Proto::TcpUdp));
     assert_eq!(rules[1].family, Some(IpFamily::Inet));
     assert_eq!(rules[2].proto, Some(Proto::ICMP), "its own protocol stays");
-    assert_eq!((rules[3].proto, rules[3].family), (None, None), "not in the group");
+    assert_eq!(
+        (rules[3].proto, rules[3].family),
+        (None, None),
+        "not in the group"
+    );
 }
 
 #[test]
@@ -106,8 +121,10 @@ fn names_the_host_does_not_know_stay_names() {
     );
     assert_eq!(to.addr, Addr::Net(net("127.0.0.1/32")));
     let mut opts = ParseOptions::default();
-    opts.hosts
-        .push(("gateway.example".to_string(), "192.0.2.1".parse::<IpAddr>().unwrap()));
+    opts.hosts.push((
+        "gateway.example".to_string(),
+        "192.0.2.1".parse::<IpAddr>().unwrap(),
+    ));
     let rules = parse_ipf(
         &SourceFile::new("ipf.conf", "pass in from gateway.example to any\n"),
         &opts,
@@ -119,7 +136,9 @@ fn names_the_host_does_not_know_stay_names() {
 
 #[test]
 fn an_interface_of_the_rule_is_its_address() {
-    let rules = ipf("pass in on ppp0 from ppp0/peer to ppp0/32\npass in on bge0 from any to bge0/24\n").rules;
+    let rules =
+        ipf("pass in on ppp0 from ppp0/peer to ppp0/32\npass in on bge0 from any to bge0/24\n")
+            .rules;
     let (from, to) = from_to(&rules[0]);
     let iface = |which| Addr::Interface {
         name: "ppp0".to_string(),
@@ -138,7 +157,8 @@ fn an_interface_of_the_rule_is_its_address() {
 
 #[test]
 fn with_tests_are_kept_once_each() {
-    let rules = ipf("block in all with short,frags and not frag-body with opt lsrr not opt ssrr\n").rules;
+    let rules =
+        ipf("block in all with short,frags and not frag-body with opt lsrr not opt ssrr\n").rules;
     let w = &rules[0].with;
     assert_eq!(
         w.flags,
@@ -149,7 +169,11 @@ fn with_tests_are_kept_once_each() {
         ]
     );
     assert_eq!(w.options.len(), 2);
-    assert_eq!(rules[0].family, Some(IpFamily::Inet), "IPv4 options make it an IPv4 rule");
+    assert_eq!(
+        rules[0].family,
+        Some(IpFamily::Inet),
+        "IPv4 options make it an IPv4 rule"
+    );
 }
 
 #[test]
@@ -169,14 +193,29 @@ fn nat_rules_are_what_ipnat_loads() {
             ports: None
         }
     );
-    assert_eq!(rules[0].target, NatTarget::Net(NatAddr::Net(net("0.0.0.0/32"))));
+    assert_eq!(
+        rules[0].target,
+        NatTarget::Net(NatAddr::Net(net("0.0.0.0/32")))
+    );
     // Not TCP/UDP: ipnat drops the ports; sticky without round-robin or two targets too.
     assert_eq!(rules[1].proto, Some(NatProto::Proto(Proto::ICMP)));
-    assert!(matches!(rules[1].matcher, NatMatch::Simple { ports: None, .. }));
-    assert!(matches!(rules[1].target, NatTarget::Redirect { port: None, .. }));
+    assert!(matches!(
+        rules[1].matcher,
+        NatMatch::Simple { ports: None, .. }
+    ));
+    assert!(matches!(
+        rules[1].target,
+        NatTarget::Redirect { port: None, .. }
+    ));
     assert!(!rules[1].sticky);
     assert!(rules[2].sticky);
-    assert!(matches!(rules[2].matcher, NatMatch::Simple { ports: Some((80, 80)), .. }));
+    assert!(matches!(
+        rules[2].matcher,
+        NatMatch::Simple {
+            ports: Some((80, 80)),
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -191,7 +230,10 @@ fn pools_keep_their_entries_and_files() {
         panic!("not a table")
     };
     let entries = t.source.entries().expect("inline");
-    assert_eq!((entries[1].negated, entries[1].net), (true, net("10.1.0.0/16")));
+    assert_eq!(
+        (entries[1].negated, entries[1].net),
+        (true, net("10.1.0.0/16"))
+    );
     let PoolDef::Table(t) = &pools.defs[1] else {
         panic!("not a table")
     };
@@ -211,8 +253,7 @@ fn rendered(
     text: &str,
     parse: fn(&SourceFile, &ParseOptions) -> Result<(), model::diag::ParseError>,
 ) -> String {
-    let err = parse(&SourceFile::new(name, text), &ParseOptions::default())
-        .expect_err("an error");
+    let err = parse(&SourceFile::new(name, text), &ParseOptions::default()).expect_err("an error");
     let mut out = Vec::new();
     report::diagnostic::render(&mut out, &err).unwrap();
     String::from_utf8(out).unwrap()
@@ -233,17 +274,72 @@ fn every_error_points_into_the_file() {
     type Parse = fn(&SourceFile, &ParseOptions) -> Result<(), model::diag::ParseError>;
     let cases: [(&str, &str, &str, Parse); 12] = [
         ("ipf_no_direction", "ipf.conf", "pass all\n", ipf_err),
-        ("ipf_bad_action", "ipf.conf", "pass in all\nallow in all\n", ipf_err),
-        ("ipf_bad_port", "ipf.conf", "pass in proto tcp from any to any port = 70000\n", ipf_err),
-        ("ipf_unknown_service", "ipf.conf", "pass in proto tcp from any to any port = gopherx\n", ipf_err),
-        ("ipf_port_on_icmp", "ipf.conf", "pass in proto icmp from any port = 53 to any\n", ipf_err),
-        ("ipf_bad_flags", "ipf.conf", "pass in proto tcp all flags SX\n", ipf_err),
-        ("ipf_undefined_variable", "ipf.conf", "pass in from $lan to any\n", ipf_err),
-        ("ipf_unclosed_list", "ipf.conf", "pass in from {1.1.1.1, 2.2.2.2 to any\n", ipf_err),
-        ("ipf_family_mismatch", "ipf.conf", "pass in from 10.0.0.1 to ::1\n", ipf_err),
-        ("ipnat_no_arrow", "ipnat.conf", "map em0 10.0.0.0/8 0/32\n", ipnat_err),
-        ("ipnat_bad_kind", "ipnat.conf", "nat em0 10.0.0.0/8 -> 0/32\n", ipnat_err),
-        ("ippool_bad_role", "ippool.conf", "table role = fw type = tree number = 1 { 1.1.1.1; };\n", ippool_err),
+        (
+            "ipf_bad_action",
+            "ipf.conf",
+            "pass in all\nallow in all\n",
+            ipf_err,
+        ),
+        (
+            "ipf_bad_port",
+            "ipf.conf",
+            "pass in proto tcp from any to any port = 70000\n",
+            ipf_err,
+        ),
+        (
+            "ipf_unknown_service",
+            "ipf.conf",
+            "pass in proto tcp from any to any port = gopherx\n",
+            ipf_err,
+        ),
+        (
+            "ipf_port_on_icmp",
+            "ipf.conf",
+            "pass in proto icmp from any port = 53 to any\n",
+            ipf_err,
+        ),
+        (
+            "ipf_bad_flags",
+            "ipf.conf",
+            "pass in proto tcp all flags SX\n",
+            ipf_err,
+        ),
+        (
+            "ipf_undefined_variable",
+            "ipf.conf",
+            "pass in from $lan to any\n",
+            ipf_err,
+        ),
+        (
+            "ipf_unclosed_list",
+            "ipf.conf",
+            "pass in from {1.1.1.1, 2.2.2.2 to any\n",
+            ipf_err,
+        ),
+        (
+            "ipf_family_mismatch",
+            "ipf.conf",
+            "pass in from 10.0.0.1 to ::1\n",
+            ipf_err,
+        ),
+        (
+            "ipnat_no_arrow",
+            "ipnat.conf",
+            "map em0 10.0.0.0/8 0/32\n",
+            ipnat_err,
+        ),
+        (
+            "ipnat_bad_kind",
+            "ipnat.conf",
+            "nat em0 10.0.0.0/8 -> 0/32\n",
+            ipnat_err,
+        ),
+        (
+            "ippool_bad_role",
+            "ippool.conf",
+            "table role = fw type = tree number = 1 { 1.1.1.1; };\n",
+            ippool_err,
+        ),
     ];
     for (name, file, text, parse) in cases {
         insta::assert_snapshot!(name, rendered(file, text, parse));

@@ -170,7 +170,12 @@ impl<'a> Cursor<'a> {
     pub fn port(&mut self) -> Res<u16> {
         let t = self.word("a port number or service name")?;
         port_value(&t.text).ok_or_else(|| {
-            self.invalid(t.span, "port", &t.text, "not a port number or known service name")
+            self.invalid(
+                t.span,
+                "port",
+                &t.text,
+                "not a port number or known service name",
+            )
         })
     }
 
@@ -186,9 +191,9 @@ impl<'a> Cursor<'a> {
             }
             return Ok(Proto::TcpUdp);
         }
-        proto_value(&t.text)
-            .map(Proto::Number)
-            .ok_or_else(|| self.invalid(t.span, "protocol", &t.text, "not a protocol name or number"))
+        proto_value(&t.text).map(Proto::Number).ok_or_else(|| {
+            self.invalid(t.span, "protocol", &t.text, "not a protocol name or number")
+        })
     }
 
     /// A host: an address, or a name from [`ParseOptions::hosts`]; `Err(name)` for a name

@@ -334,10 +334,8 @@ fn set_family(cx: &Cursor, d: &mut Draft, family: IpFamily, span: model::Span) -
 
 /// `[family] [tos] [ttl] [proto] (all | from … to … | exp {…} | bpf-v4 {…})`.
 fn main(cx: &mut Cursor, d: &mut Draft) -> Res<()> {
-    if cx.eat("family") {
-        if !(cx.at("inet") || cx.at("inet6")) {
-            return Err(cx.expected("`inet` or `inet6`"));
-        }
+    if cx.eat("family") && !(cx.at("inet") || cx.at("inet6")) {
+        return Err(cx.expected("`inet` or `inet6`"));
     }
     if cx.eat("inet") {
         d.rule.family = Some(IpFamily::Inet);
@@ -498,7 +496,12 @@ fn port_or_range(cx: &mut Cursor, op: PortOp) -> Res<PortMatch> {
         };
     }
     let port = super::cursor::port_value(&t.text).ok_or_else(|| {
-        cx.invalid(t.span, "port", &t.text, "not a port number or known service name")
+        cx.invalid(
+            t.span,
+            "port",
+            &t.text,
+            "not a port number or known service name",
+        )
     })?;
     Ok(PortMatch::Cmp { op, port })
 }
@@ -573,7 +576,12 @@ fn address(cx: &mut Cursor, d: &mut Draft) -> Res<Addr> {
         return interface_address(cx, d, name);
     }
     let t = cx.word("an address")?;
-    if d.on.iter().flatten().chain(&d.rule.via).any(|n| *n == t.text) {
+    if d.on
+        .iter()
+        .flatten()
+        .chain(&d.rule.via)
+        .any(|n| *n == t.text)
+    {
         return interface_address(cx, d, t.text);
     }
     let addr = match cx.host_value(&t.text) {
@@ -594,7 +602,9 @@ fn address(cx: &mut Cursor, d: &mut Draft) -> Res<Addr> {
     } else {
         host_mask(addr)
     };
-    Ok(Addr::Net(masked(addr, mask).expect("mask of the address's family")))
+    Ok(Addr::Net(
+        masked(addr, mask).expect("mask of the address's family"),
+    ))
 }
 
 /// `IF/32`, `IF/bcast`, `IF/net`, `IF/netmasked`, `IF/peer`, or `IF` alone.
@@ -689,11 +699,7 @@ fn age(cx: &mut Cursor) -> Res<(u32, u32)> {
 
 /// `S`, `S/SA`, `/SA`, `2/18`, `0x80/A`.
 fn tcp_flags(cx: &mut Cursor) -> Res<TcpFlagsMatch> {
-    let set = if cx.at_punct("/") {
-        0
-    } else {
-        flag_set(cx)?
-    };
+    let set = if cx.at_punct("/") { 0 } else { flag_set(cx)? };
     let mask = if cx.eat_punct("/") {
         flag_set(cx)?
     } else {
@@ -719,9 +725,7 @@ fn flag_set(cx: &mut Cursor) -> Res<u8> {
             'U' => 0x20,
             'E' => 0x40,
             'C' => 0x80,
-            _ => {
-                return Err(cx.invalid(t.span, "TCP flags", &t.text, "not among `FSRPAUEC`"))
-            }
+            _ => return Err(cx.invalid(t.span, "TCP flags", &t.text, "not among `FSRPAUEC`")),
         };
     }
     Ok(bits)
@@ -772,7 +776,12 @@ fn with(cx: &mut Cursor, d: &mut Draft) -> Res<()> {
             } else {
                 let t = cx.word("a packet property (`short`, `frag`, `opt …`)")?;
                 let flag = packet_flag(&t.text).ok_or_else(|| {
-                    cx.invalid(t.span, "packet property", &t.text, "not a property `with` tests")
+                    cx.invalid(
+                        t.span,
+                        "packet property",
+                        &t.text,
+                        "not a property `with` tests",
+                    )
                 })?;
                 put(&mut tests.flags, flag, wanted);
             }
@@ -969,10 +978,8 @@ fn expand(d: Draft) -> Vec<FilterRule> {
                                         }
                                         r.tos = tos;
                                         r.ttl = ttl;
-                                        r.icmp = icmp_type.map(|icmp_type| IcmpMatch {
-                                            icmp_type,
-                                            code,
-                                        });
+                                        r.icmp = icmp_type
+                                            .map(|icmp_type| IcmpMatch { icmp_type, code });
                                         if let Matcher::FromTo { from: f, to: t } = &mut r.matcher {
                                             f.addr = from.clone().unwrap_or(Addr::Any);
                                             f.port = from_port;

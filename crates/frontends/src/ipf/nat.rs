@@ -171,7 +171,10 @@ fn map(cx: &mut Cursor, r: &mut NatRule) -> Res<()> {
 /// `ADDR`, `range A-B`, `A-B`.
 fn map_target(cx: &mut Cursor, r: &mut NatRule) -> Res<NatTarget> {
     let range = cx.eat("range");
-    let t = cx.peek().cloned().ok_or_else(|| cx.expected("an address"))?;
+    let t = cx
+        .peek()
+        .cloned()
+        .ok_or_else(|| cx.expected("an address"))?;
     if let Some((low, high)) = t.text.split_once('-') {
         if let (Some(low), Some(high)) = (ip_value(low), ip_value(high)) {
             cx.bump();
@@ -330,8 +333,8 @@ fn endpoint(cx: &mut Cursor, r: &mut NatRule) -> Res<(Addr, Option<PortMatch>)> 
             None => Err(cx.invalid(t.span, "port range", &t.text, "not two ports")),
         };
     }
-    let low = port_value(&t.text)
-        .ok_or_else(|| cx.invalid(t.span, "port", &t.text, "not a port"))?;
+    let low =
+        port_value(&t.text).ok_or_else(|| cx.invalid(t.span, "port", &t.text, "not a port"))?;
     let op = if cx.eat_punct("<>") {
         RangeOp::Outside
     } else if cx.eat_punct("><") {
@@ -463,9 +466,7 @@ fn proto_word(cx: &mut Cursor) -> Res<Option<NatProto>> {
         cx.bump();
         return Ok(Some(NatProto::Ip));
     }
-    let known = t.is("tcpudp")
-        || t.is("tcp-udp")
-        || super::cursor::proto_value(&t.text).is_some();
+    let known = t.is("tcpudp") || t.is("tcp-udp") || super::cursor::proto_value(&t.text).is_some();
     if !known {
         return Ok(None);
     }

@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use model::diag::ParseError;
 use model::ipf::pool::{
-    Destination, DstList, DstListPolicy, GroupMap, PoolDef, PoolEntry, PoolRole, PoolSource,
-    Pools, Table, TableType,
+    Destination, DstList, DstListPolicy, GroupMap, PoolDef, PoolEntry, PoolRole, PoolSource, Pools,
+    Table, TableType,
 };
 use model::ipf::{Masked, PoolName};
 
@@ -292,7 +292,11 @@ fn pool_line(cx: &mut Cursor, first: usize) -> Res<PoolDef> {
             PoolDef::Table(Table {
                 origin: model::Origin::default(),
                 role,
-                kind: if tree { TableType::Tree } else { TableType::Hash },
+                kind: if tree {
+                    TableType::Tree
+                } else {
+                    TableType::Hash
+                },
                 name,
                 size: None,
                 seed: None,
@@ -377,4 +381,3 @@ fn destinations(cx: &mut Cursor) -> Res<Vec<Destination>> {
         }
     }
 }
-
