@@ -88,6 +88,26 @@ fn round_trip(name: &str, src: &SourceFile) -> Result<String, String> {
     Ok(out)
 }
 
+/// The test group of a regress file: the letters its name starts with (`in` of `in5_6`).
+fn group(name: &str) -> &str {
+    let end = name
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(name.len());
+    &name[..end]
+}
+
+/// The files of `regress/` in the groups `groups`, sorted by name.
+fn regress_files(dir: &Path, groups: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("regress"))
+        .expect("regress/")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| groups.contains(&group(n)))
+        .collect();
+    names.sort();
+    names
+}
+
 fn read(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
@@ -95,25 +115,16 @@ fn read(path: &Path) -> Option<String> {
 #[test]
 fn parse_and_print_tests_match_ipfilter() {
     let Some(dir) = corpus() else { return };
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("regress"))
-        .expect("regress/")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            let group: String = n.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-            matches!(group.as_str(), "i" | "in" | "ip")
-                && !n.starts_with("ipv6")
-                && n[group.len()..]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_digit())
-        })
-        .collect();
+    let mut names = regress_files(&dir, &["i", "in", "ip"]);
+    names.retain(|n| !n.starts_with("ipv6"));
     names.sort_by_key(|n| {
-        let group: String = n.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-        let rest = &n[group.len()..];
+        let rest = &n[group(n).len()..];
         let number: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-        (group, number.parse::<u32>().unwrap_or(0), rest.to_string())
+        (
+            group(n).to_string(),
+            number.parse::<u32>().unwrap_or(0),
+            rest.to_string(),
+        )
     });
     let mut matched = Vec::new();
     let mut table = String::from("test      result\n");
@@ -205,11 +216,7 @@ fn reader_for(name: &str) -> Option<Reader> {
     if stem.ends_with(".whois") || stem == "Makefile" {
         return None;
     }
-    let group: String = stem
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect();
-    match group.as_str() {
+    match group(stem) {
         "f" | "ipv" | "bpf" | "l" => Some(ipf),
         "n" => Some(ipnat),
         _ => None,
@@ -219,16 +226,7 @@ fn reader_for(name: &str) -> Option<Reader> {
 #[test]
 fn every_rules_file_the_suite_loads_parses() {
     let Some(dir) = corpus() else { return };
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("regress"))
-        .expect("regress/")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            let group: String = n.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-            matches!(group.as_str(), "f" | "n" | "ni" | "p" | "ipv" | "bpf" | "l")
-        })
-        .collect();
-    names.sort();
+    let names = regress_files(&dir, &["f", "n", "ni", "p", "ipv", "bpf", "l"]);
     let mut failures = Vec::new();
     let mut read = 0;
     for name in &names {

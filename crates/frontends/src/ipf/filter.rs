@@ -13,8 +13,7 @@ use model::ipf::filter::{
 };
 use model::ipf::pool::PoolEntry;
 use model::ipf::{
-    family_of, Addr, Endpoint, InterfaceAddr, IpFamily, PoolKind, PoolName, PortMatch, PortOp,
-    Proto, RangeOp,
+    family_of, Addr, Endpoint, InterfaceAddr, IpFamily, PoolKind, PoolName, PortMatch, Proto,
 };
 
 use super::cursor::{host_mask, masked, parse_number, Cursor, Res};
@@ -452,73 +451,10 @@ fn endpoint(cx: &mut Cursor, d: &mut Draft) -> Res<Side> {
 
 /// After `port`: `OP N`, `OP {N,…}`, `N <> M`, `N >< M`, `N:M`.
 fn ports(cx: &mut Cursor) -> Res<Vec<PortMatch>> {
-    if let Some(op) = port_op(cx) {
-        if cx.eat_punct("{") {
-            let mut out = Vec::new();
-            loop {
-                out.push(port_or_range(cx, op)?);
-                cx.eat_punct(",");
-                if cx.eat_punct("}") {
-                    return Ok(out);
-                }
-            }
-        }
-        return Ok(vec![port_or_range(cx, op)?]);
-    }
-    Ok(vec![port_or_range(cx, PortOp::Eq).and_then(|first| {
-        let PortMatch::Cmp { port: low, .. } = first else {
-            return Ok(first);
-        };
-        let op = if cx.eat_punct("<>") {
-            RangeOp::Outside
-        } else if cx.eat_punct("><") {
-            RangeOp::Inside
-        } else {
-            return Err(cx.expected("`<>`, `><` or `:` after the port"));
-        };
-        let high = cx.port()?;
-        Ok(PortMatch::Range { op, low, high })
-    })?])
-}
-
-/// A port, or `N:M` (inclusive range).
-fn port_or_range(cx: &mut Cursor, op: PortOp) -> Res<PortMatch> {
-    let t = cx.word("a port number or service name")?;
-    if let Some((low, high)) = t.text.split_once(':') {
-        let parse = |s: &str| super::cursor::port_value(s);
-        return match (parse(low), parse(high)) {
-            (Some(low), Some(high)) => Ok(PortMatch::Range {
-                op: RangeOp::Inclusive,
-                low,
-                high,
-            }),
-            _ => Err(cx.invalid(t.span, "port range", &t.text, "not two ports")),
-        };
-    }
-    let port = super::cursor::port_value(&t.text).ok_or_else(|| {
-        cx.invalid(
-            t.span,
-            "port",
-            &t.text,
-            "not a port number or known service name",
-        )
-    })?;
-    Ok(PortMatch::Cmp { op, port })
-}
-
-fn port_op(cx: &mut Cursor) -> Option<PortOp> {
-    let t = cx.peek()?;
-    let op = match (t.kind.clone(), t.text.as_str()) {
-        (Kind::Punct, "=") | (Kind::Word, "eq") => PortOp::Eq,
-        (Kind::Punct, "!=") | (Kind::Word, "ne") => PortOp::Ne,
-        (Kind::Punct, "<") | (Kind::Word, "lt") => PortOp::Lt,
-        (Kind::Punct, ">") | (Kind::Word, "gt") => PortOp::Gt,
-        (Kind::Punct, "<=") | (Kind::Word, "le") => PortOp::Le,
-        (Kind::Punct, ">=") | (Kind::Word, "ge") => PortOp::Ge,
-        _ => return None,
+    let Some(op) = cx.port_op() else {
+        return Ok(vec![cx.port_match()?]);
     };
-    cx.bump();
-    Some(op)
+    list(cx, |cx| cx.port_or_range(op))
 }
 
 /// One address of `from`/`to`.
