@@ -33,12 +33,15 @@ pub struct ParseOptions {
     /// Host names and their addresses (what the host's `/etc/hosts` says). By default only
     /// `localhost`, which is 127.0.0.1 on every system IPFilter runs on.
     pub hosts: Vec<(String, IpAddr)>,
+    /// The tools' `-6`: rules that name no family are IPv6 rules.
+    pub inet6: bool,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
         ParseOptions {
             hosts: vec![("localhost".to_string(), IpAddr::V4(Ipv4Addr::LOCALHOST))],
+            inet6: false,
         }
     }
 }

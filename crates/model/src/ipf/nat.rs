@@ -103,16 +103,16 @@ pub enum NatTarget {
     Rewrite {
         /// The new source.
         src: NatAddr,
-        /// Its port, when written.
-        src_port: Option<u16>,
+        /// Its port or ports (`,1000-2000`, `,port = 80`), when written.
+        src_port: Option<RedirectPort>,
         /// The new destination.
         dst: NatAddr,
-        /// Its port, when written.
-        dst_port: Option<u16>,
+        /// Its port or ports, when written.
+        dst_port: Option<RedirectPort>,
     },
 }
 
-/// The port an `rdr` sends to.
+/// The port an `rdr` (or a `rewrite`) sends to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RedirectPort {
     /// The first port.

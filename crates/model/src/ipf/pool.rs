@@ -124,6 +124,8 @@ pub enum DstListPolicy {
     WeightedConnection,
     /// `random`.
     Random,
+    /// `hash`: by a hash of the addresses.
+    Hashed,
     /// `src-hash`.
     SrcHash,
     /// `dst-hash`.
