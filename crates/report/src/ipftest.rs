@@ -6,6 +6,8 @@ use engine::ipf::flags as fr;
 use engine::ipf::rules::ListKey;
 use engine::ipf::state::Entry;
 use engine::ipf::{Check, Ipf, IpfState};
+use model::ipf::pool::{PoolDef, TableType};
+use model::ipf::Pools;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
@@ -176,16 +178,17 @@ fn packet6(b: &[u8], s: &mut String) {
 /// What `-D` cannot print yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DumpGap {
-    /// Pools were loaded (`printpool` is not reproduced).
-    Pools,
+    /// Destination lists were loaded.
+    DstLists,
 }
 
 /// `-D`: the tables after the last packet, as `dumpnat`, `dumpstate`,
 /// `ipf_lookup_dump` and `dumpgroups_test` print them (no NAT rules or sessions: NAT is
 /// refused before packets are read).
-pub fn dump(ipf: &Ipf, tables: &IpfState, pools_loaded: bool) -> Result<String, DumpGap> {
-    if pools_loaded {
-        return Err(DumpGap::Pools);
+/// Pools are listed newest first, as `ipf_pool_dump` walks its lists.
+pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> Result<String, DumpGap> {
+    if pools.defs.iter().any(|d| matches!(d, PoolDef::DstList(_))) {
+        return Err(DumpGap::DstLists);
     }
     let mut s = String::new();
     s.push_str(
@@ -195,7 +198,18 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools_loaded: bool) -> Result<String, 
     for entry in tables.state.entries.iter().rev() {
         state_entry(&mut s, entry);
     }
-    s.push_str("List of configured pools\nList of configured hash tables\n");
+    s.push_str("List of configured pools\n");
+    for def in pools.defs.iter().rev() {
+        if matches!(def, PoolDef::Table(t) if t.kind == TableType::Tree) {
+            s.push_str(&frontends::ipf::print::pool_def(def));
+        }
+    }
+    s.push_str("List of configured hash tables\n");
+    for def in pools.defs.iter().rev() {
+        if !matches!(def, PoolDef::Table(t) if t.kind == TableType::Tree) {
+            s.push_str(&frontends::ipf::print::pool_def(def));
+        }
+    }
     let lists = ipf.lists();
     let hits = |i: usize| tables.hits.get(i).copied().unwrap_or(0);
     let print_list = |s: &mut String, key: &ListKey| {

@@ -63,13 +63,16 @@ impl PoolTable {
         };
         match kind {
             TableType::Tree => PoolTable::entries_match(entries, addr),
-            TableType::Hash => {
-                if entries.iter().any(|e| e.net.contains(addr)) {
-                    Test::Yes
-                } else {
-                    Test::No
-                }
-            }
+            TableType::Hash => PoolTable::hash_match(entries, addr),
+        }
+    }
+
+    /// A hash table's answer: any entry holding the address (`ipf_iphmfind`).
+    pub fn hash_match(entries: &[PoolEntry], addr: IpAddr) -> Test {
+        if entries.iter().any(|e| e.net.contains(addr)) {
+            Test::Yes
+        } else {
+            Test::No
         }
     }
 

@@ -199,6 +199,7 @@ fn address_matches(addr: &Addr, value: IpAddr, pools: &PoolTable, plen: i64) -> 
         }
         Addr::Pool { kind, name } => pools.lookup(*kind, name, value, plen),
         Addr::InlinePool(entries) => PoolTable::entries_match(entries, value),
+        Addr::InlineHash(entries) => PoolTable::hash_match(entries, value),
         Addr::Host { name, .. } => unknown(format!("host {name}")),
         Addr::Interface { name, .. } => unknown(format!("address of interface {name}")),
         Addr::ThisHost => Test::Unknown(Undecidable::AddressTypeUnknown),
