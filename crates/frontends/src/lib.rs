@@ -34,6 +34,8 @@
 
 pub mod bsd_host;
 pub mod host;
+pub mod ipf;
+pub mod ipftest;
 pub mod iptables_list;
 pub mod iptables_save;
 pub mod nft;
