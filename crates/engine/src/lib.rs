@@ -18,6 +18,7 @@ mod branches;
 pub mod bsd;
 pub mod ipf;
 mod linux;
+pub mod pf;
 mod trace;
 mod warning;
 
