@@ -69,6 +69,8 @@ pub struct BsdRoute {
     pub route: Option<usize>,
     /// Taken from the packet spec (`out IF`) or an interface's network, not a route.
     pub assumed: bool,
+    /// Chosen by the filter (pf `route-to`), not by the routing table.
+    pub by_filter: bool,
 }
 
 /// Where the packet ended up.
@@ -392,7 +394,19 @@ impl<F: FilterPass> Walk<'_, F> {
             return;
         }
         self.note_forwarding(&after_in);
-        let Some(route) = self.route_to(after_in.dst, after_in.oif.as_deref()) else {
+        // pf's route-to names the interface in the in pass's packet: it leaves by that one.
+        let by_filter = after_in.oif.clone().filter(|_| after_in.oif != packet.oif);
+        let route = match by_filter {
+            Some(oif) => Some(BsdRoute {
+                oif,
+                gateway: None,
+                route: None,
+                assumed: false,
+                by_filter: true,
+            }),
+            None => self.route_to(after_in.dst, after_in.oif.as_deref()),
+        };
+        let Some(route) = route else {
             self.trace.fate = self.no_way_out();
             return;
         };
@@ -869,6 +883,7 @@ impl<F: FilterPass> Walk<'_, F> {
                 gateway: r.gateway,
                 route: Some(index),
                 assumed: false,
+                by_filter: false,
             });
         }
         let on_link = self.host.interfaces.iter().find(|i| {
@@ -880,6 +895,7 @@ impl<F: FilterPass> Walk<'_, F> {
                 gateway: None,
                 route: None,
                 assumed: true,
+                by_filter: false,
             });
         }
         let given = given?;
@@ -889,6 +905,7 @@ impl<F: FilterPass> Walk<'_, F> {
             gateway: None,
             route: None,
             assumed: true,
+            by_filter: false,
         })
     }
 
