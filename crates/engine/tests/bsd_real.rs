@@ -3,8 +3,6 @@
 //! `netstat -rn` (`frontends::bsd_host`). Story 7 as users write it, per platform, and the
 //! reply's way back through each filter's own state table.
 
-use std::collections::HashMap;
-
 use engine::bsd::path::{AnswerOutcome, BsdAssumption, BsdFate, Leg, NotSent, PathKind};
 use engine::bsd::{simulate, BsdTrace, Decider, Direction, FilterPass, Os, Platform};
 use engine::ipf::{Ipf, Tuning};
@@ -12,6 +10,7 @@ use engine::pf::PfRules;
 use engine::{Connection, Errno, ResponseKind};
 use frontends::ipf::{parse_ipf, ParseOptions};
 use frontends::pf::{parse, Env, Interface};
+use model::host::LinkType;
 use model::ipf::Pools;
 use model::{Host, SourceFile};
 
@@ -50,20 +49,25 @@ fn ipf(text: &str) -> Ipf {
     Ipf::new(&rules, &Pools::default(), None, Tuning::default())
 }
 
+/// What pf.conf's interface names resolve against: the same host's interfaces, `lo0` in
+/// the `lo` group (`set skip on lo`).
 fn pf_env() -> Env {
-    let iface = |name: &str, groups: &[&str], addr: &str, prefix: u8| Interface {
-        name: name.into(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
-        addresses: vec![(addr.parse().unwrap(), prefix)],
-        point_to_point: false,
-    };
+    let interfaces = host()
+        .interfaces
+        .iter()
+        .map(|i| Interface {
+            name: i.name.clone(),
+            groups: if i.link == LinkType::Loopback {
+                vec!["lo".to_string()]
+            } else {
+                Vec::new()
+            },
+            addresses: i.addrs.iter().map(|a| (a.addr, a.prefix_len)).collect(),
+            point_to_point: false,
+        })
+        .collect();
     Env {
-        interfaces: vec![
-            iface("lo0", &["lo"], "127.0.0.1", 8),
-            iface("em0", &["egress"], "192.0.2.10", 24),
-            iface("em1", &[], "198.51.100.1", 24),
-        ],
-        users: HashMap::new(),
+        interfaces,
         ..Env::default()
     }
 }
