@@ -401,6 +401,7 @@ fn forwarded_block_answers_from_the_inbound_interface_and_each_system_reads_it_i
     assert_eq!(bsd.sender_sees.errno, Some(Errno::Econnrefused));
     assert_eq!(bsd.logs.len(), 1);
     assert_eq!(bsd.logs[0].text, "em0 @0:1 b");
+    assert!(bsd.assumptions.contains(&BsdAssumption::SenderStackAssumed));
     // illumos ignores code 13: the client retries for tcp_ip_abort_cinterval.
     let illumos = on_router(&f, Os::Illumos, spec);
     assert_eq!(illumos.sender_sees.errno, Some(Errno::Etimedout));

@@ -278,3 +278,41 @@ fn pf_route_to_sends_a_forwarded_packet_out_of_its_interface() {
     assert!(t.route.as_ref().unwrap().by_filter);
     assert_eq!(t.passes[1].interface, "em1");
 }
+
+#[test]
+fn pf_story_2_port_forward_then_blocked_on_the_way_out() {
+    let rs = parse(
+        "/etc/pf.conf",
+        "\
+pass in on em0 proto tcp to port 1222 rdr-to 198.51.100.10 port 22
+block out log on em1
+",
+        &pf_env(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let rules = PfRules::new(&rs, None);
+    let t = run(
+        &rules,
+        Os::OpenBsd,
+        false,
+        "tcp 203.0.113.9:50000 192.0.2.10:1222 in em0",
+    );
+    // The rdr makes it a forwarded packet to the VM; `block out on em1` drops it silently.
+    assert_eq!(t.kind, PathKind::Forwarded);
+    assert_eq!(t.passes[1].interface, "em1");
+    assert_eq!(t.passes[1].result.packet.dst.to_string(), "198.51.100.10");
+    assert!(
+        matches!(
+            t.fate,
+            BsdFate::Blocked {
+                pass: 1,
+                answer: None
+            }
+        ),
+        "{:?}",
+        t.fate
+    );
+    assert_eq!(t.logs.len(), 1, "{:?}", t.logs);
+    assert_eq!(t.sender_sees.errno, Some(Errno::Etimedout));
+    assert!(t.assumptions.contains(&BsdAssumption::SenderStackAssumed));
+}

@@ -266,6 +266,9 @@ pub enum BsdAssumption {
     },
     /// A platform fact the sources read did not settle: the sender's view is unknown there.
     PlatformFactUnknown(PlatformFact),
+    /// The sender is another host whose system was not given: what its socket call returns
+    /// is read as this platform's stack would (a Linux or Windows client differs).
+    SenderStackAssumed,
     /// The answer took the behaviour of the release given (`--os`); on `other` (the same
     /// system with or without the loopback fix) it differs.
     DiffersByRelease {
@@ -354,6 +357,12 @@ impl<F: FilterPass> Walk<'_, F> {
             Some(iif) => self.arriving(packet, &iif),
             None if self.is_local(packet.dst) => self.sent_to_itself(packet, &lo),
             None => self.sending(packet),
+        }
+        let view = &self.trace.sender_sees;
+        let read_by_stack =
+            view.errno.is_some() || view.timeout_secs.is_some() || view.recv_times_out;
+        if matches!(self.trace.kind, PathKind::Local | PathKind::Forwarded) && read_by_stack {
+            self.assume(BsdAssumption::SenderStackAssumed);
         }
     }
 
