@@ -241,8 +241,9 @@ fn every_rules_file_the_suite_loads_parses() {
         };
         let text = read_file(&dir.join("regress").join(name));
         let src = SourceFile::new(format!("regress/{name}"), text);
+        let v6 = name.contains("_6") || name.starts_with("ipv6");
         let opts = ParseOptions {
-            inet6: name.contains("_6") || name.starts_with("ipv6"),
+            family: v6.then_some(model::ipf::IpFamily::Inet6),
             ..options()
         };
         match reader(&src, &opts) {

@@ -9,7 +9,8 @@
 use model::diag::ParseError;
 use model::ipf::filter::{
     Action, BlockReturn, Dir, FilterRule, IcmpMatch, IpOption, IpfRules, KeepState, LogLevel,
-    LogOptions, Matcher, PacketFlag, RouteTo, Tags, TcpFlagsMatch, WithTests,
+    LogOptions, Matcher, PacketFlag, RouteTo, Tags, TcpFlagsMatch, Tunable, TunableValue,
+    WithTests,
 };
 use model::ipf::pool::PoolEntry;
 use model::ipf::{
@@ -24,15 +25,19 @@ use super::names;
 const GROUP_LEN: usize = 15;
 const TAG_LEN: usize = 16;
 
-/// Reads every rule.
+/// Reads the settings, then every rule.
 pub(crate) fn rules(cx: &mut Cursor) -> Res<IpfRules> {
+    let mut tunables = Vec::new();
+    while cx.at("set") {
+        tunables.push(tunable(cx)?);
+    }
     let mut out: Vec<FilterRule> = Vec::new();
     while !cx.done() {
         if cx.eat_punct(";") {
             continue;
         }
         if cx.at("set") {
-            return Err(cx.unsupported(cx.here(), "`set` (kernel tunables in ipf.conf)"));
+            return Err(cx.expected("a rule (`set` lines come before the first rule)"));
         }
         let expanded = rule(cx)?;
         for mut r in expanded {
@@ -40,7 +45,37 @@ pub(crate) fn rules(cx: &mut Cursor) -> Res<IpfRules> {
             out.push(r);
         }
     }
-    Ok(IpfRules { rules: out })
+    Ok(IpfRules {
+        rules: out,
+        tunables,
+    })
+}
+
+/// `set NAME NUMBER;` or `set NAME true|false;`.
+fn tunable(cx: &mut Cursor) -> Res<Tunable> {
+    let first = cx.pos;
+    cx.expect("set")?;
+    let name = cx.word("a tunable's name")?.text;
+    let t = cx.word("a number, `true` or `false`")?;
+    let value = match (parse_number(&t.text), t.text.to_ascii_lowercase().as_str()) {
+        (Some(n), _) => TunableValue::Number(n),
+        (None, "true") => TunableValue::Bool(true),
+        (None, "false") => TunableValue::Bool(false),
+        _ => {
+            return Err(cx.invalid(
+                t.span,
+                "tunable value",
+                &t.text,
+                "not a number, `true` or `false`",
+            ))
+        }
+    };
+    cx.expect_punct(";")?;
+    Ok(Tunable {
+        origin: cx.origin(first),
+        name,
+        value,
+    })
 }
 
 /// `fillgroup`: a rule in a group takes the head rule's family and protocol when it names
@@ -125,6 +160,7 @@ fn rule(cx: &mut Cursor) -> Res<Vec<FilterRule>> {
         icmp_types: Vec::new(),
         icmp_codes: Vec::new(),
     };
+    d.rule.family = cx.opts.family;
     d.rule.collection = collection;
     d.rule.position = position;
     d.rule.log = log;
@@ -336,10 +372,25 @@ fn main(cx: &mut Cursor, d: &mut Draft) -> Res<()> {
     if cx.eat("family") && !(cx.at("inet") || cx.at("inet6")) {
         return Err(cx.expected("`inet` or `inet6`"));
     }
-    if cx.eat("inet") {
-        d.rule.family = Some(IpFamily::Inet);
-    } else if cx.eat("inet6") || (cx.opts.inet6 && d.rule.family.is_none()) {
-        d.rule.family = Some(IpFamily::Inet6);
+    let at = cx.here();
+    let family = if cx.eat("inet") {
+        Some(IpFamily::Inet)
+    } else if cx.eat("inet6") {
+        Some(IpFamily::Inet6)
+    } else {
+        None
+    };
+    if let Some(family) = family {
+        // Under `-4`/`-6` the other family is an error (`ipf_y.y` `family:`).
+        if cx.opts.family.is_some_and(|f| f != family) {
+            return Err(cx.invalid(
+                at,
+                "family",
+                &cx.src.text[at.start as usize..at.end as usize],
+                "not the family the rules are read for",
+            ));
+        }
+        d.rule.family = Some(family);
     }
     if cx.eat("tos") {
         d.tos = small_list(cx, "a TOS value")?;

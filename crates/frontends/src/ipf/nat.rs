@@ -101,8 +101,10 @@ fn rule(cx: &mut Cursor) -> Res<NatRule> {
     r.interfaces = interfaces(cx)?;
     if cx.eat("inet") {
         r.family = Some(IpFamily::Inet);
-    } else if cx.eat("inet6") || cx.opts.inet6 {
+    } else if cx.eat("inet6") {
         r.family = Some(IpFamily::Inet6);
+    } else {
+        r.family = cx.opts.family;
     }
     match kind {
         NatKind::Rewrite | NatKind::Divert => rewrite(cx, &mut r)?,
