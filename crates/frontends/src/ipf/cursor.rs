@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use model::diag::{ErrorKind, ParseError};
-use model::ipf::{IpFamily, Masked, PortMatch, PortOp, Proto, RangeOp};
+use model::ipf::{IpFamily, Masked, PoolKind, PoolName, PortMatch, PortOp, Proto, RangeOp};
 use model::{Origin, SourceFile, Span};
 
 use super::lexer::{Kind, Token};
@@ -177,6 +177,23 @@ impl<'a> Cursor<'a> {
                 "not a port number or known service name",
             )
         })
+    }
+
+    /// A pool reference `KIND/N` or `KIND/NAME`, when one of `kinds` is next.
+    pub fn pool_ref(&mut self, kinds: &[(&str, PoolKind)]) -> Res<Option<(PoolKind, PoolName)>> {
+        let Some(&(_, kind)) = kinds
+            .iter()
+            .find(|(word, _)| self.at(word) && self.peek_at(1).is_some_and(|t| t.is_punct("/")))
+        else {
+            return Ok(None);
+        };
+        self.pos += 2;
+        let t = self.word("a pool number or name")?;
+        let name = match parse_number(&t.text) {
+            Some(n) => PoolName::Number(n),
+            None => PoolName::Name(t.text),
+        };
+        Ok(Some((kind, name)))
     }
 
     /// A comparison operator (`= != < > <= >=` or `eq ne lt gt le ge`), when one is next.

@@ -13,9 +13,7 @@ use model::ipf::filter::{
     WithTests,
 };
 use model::ipf::pool::PoolEntry;
-use model::ipf::{
-    family_of, Addr, Endpoint, InterfaceAddr, IpFamily, PoolKind, PoolName, PortMatch, Proto,
-};
+use model::ipf::{family_of, Addr, Endpoint, InterfaceAddr, IpFamily, PoolKind, PortMatch, Proto};
 
 use super::cursor::{host_mask, masked, parse_number, Cursor, Res};
 use super::lexer::Kind;
@@ -518,16 +516,11 @@ fn address(cx: &mut Cursor, d: &mut Draft) -> Res<Addr> {
         cx.expect_punct(">")?;
         return Ok(Addr::ThisHost);
     }
-    for (word, kind) in [("pool", PoolKind::Tree), ("hash", PoolKind::Hash)] {
-        if cx.at(word) && cx.peek_at(1).is_some_and(|t| t.is_punct("/")) {
-            cx.pos += 2;
-            let t = cx.word("a pool number or name")?;
-            let name = match parse_number(&t.text) {
-                Some(n) => PoolName::Number(n),
-                None => PoolName::Name(t.text),
-            };
-            return Ok(Addr::Pool { kind, name });
-        }
+    let kinds = [("pool", PoolKind::Tree), ("hash", PoolKind::Hash)];
+    if let Some((kind, name)) = cx.pool_ref(&kinds)? {
+        return Ok(Addr::Pool { kind, name });
+    }
+    for (word, kind) in kinds {
         if cx.at(word) && cx.peek_at(1).is_some_and(|t| t.is_punct("=")) {
             cx.pos += 2;
             cx.expect_punct("(")?;
