@@ -440,3 +440,22 @@ fn ipftest_dumps_without_counts_or_unknown_interfaces() {
         "pass in on le0 dup-to qe0 proto tcp from any to any flags S/FSRPAU keep state"
     );
 }
+
+#[test]
+fn keywords_are_read_in_any_case() {
+    let rules = ipf(
+        "BLOCK Return-RST IN Quick ON em0 PROTO tcp FROM Any TO 10.0.0.0/8 PORT EQ 22 KEEP STATE\n",
+    )
+    .rules;
+    let r = &rules[0];
+    assert_eq!(r.action, Action::Block(Some(BlockReturn::Rst)));
+    assert!(r.quick && r.keep_state.is_some());
+    assert_eq!(r.on, ["em0"], "names keep their case");
+    assert_eq!(
+        from_to(r).1.port,
+        Some(PortMatch::Cmp {
+            op: PortOp::Eq,
+            port: 22
+        })
+    );
+}

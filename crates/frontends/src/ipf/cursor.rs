@@ -199,7 +199,7 @@ impl<'a> Cursor<'a> {
     /// A comparison operator (`= != < > <= >=` or `eq ne lt gt le ge`), when one is next.
     pub fn port_op(&mut self) -> Option<PortOp> {
         let t = self.peek()?;
-        let op = match (t.kind == Kind::Punct, t.text.as_str()) {
+        let op = match (t.kind == Kind::Punct, t.keyword().as_str()) {
             (true, "=") | (false, "eq") => PortOp::Eq,
             (true, "!=") | (false, "ne") => PortOp::Ne,
             (true, "<") | (false, "lt") => PortOp::Lt,

@@ -172,7 +172,7 @@ fn rule(cx: &mut Cursor) -> Res<Vec<FilterRule>> {
 
 fn action(cx: &mut Cursor) -> Res<(Action, Option<LogOptions>)> {
     let t = cx.word("an action (`pass`, `block`, `log`, `count`, …)")?;
-    let action = match t.text.as_str() {
+    let action = match t.keyword().as_str() {
         "pass" => Action::Pass,
         "block" => Action::Block(block_return(cx)?),
         "log" => return Ok((Action::Log, Some(log_options(cx)?))),
@@ -231,7 +231,7 @@ fn icmp_code(cx: &mut Cursor) -> Res<u8> {
     let t = cx.word("an ICMP code")?;
     parse_number(&t.text)
         .and_then(|n| u8::try_from(n).ok())
-        .or_else(|| names::unreach_code(&t.text))
+        .or_else(|| names::unreach_code(&t.keyword()))
         .ok_or_else(|| cx.invalid(t.span, "ICMP code", &t.text, "not a code number or name"))
 }
 
@@ -254,9 +254,10 @@ fn log_options(cx: &mut Cursor) -> Res<LogOptions> {
 
 fn log_level(cx: &mut Cursor) -> Res<LogLevel> {
     let t = cx.word("a syslog level (`local0.info`, `warn`)")?;
-    let (facility, priority) = match t.text.split_once('.') {
+    let level = t.keyword();
+    let (facility, priority) = match level.split_once('.') {
         Some((f, p)) => (Some(f), p),
-        None => (None, t.text.as_str()),
+        None => (None, level.as_str()),
     };
     if facility.is_some_and(|f| !names::FACILITIES.contains(&f)) {
         return Err(cx.invalid(t.span, "syslog facility", &t.text, "not a facility name"));
@@ -602,7 +603,7 @@ fn interface_address(cx: &mut Cursor, d: &mut Draft, name: String) -> Res<Addr> 
         IpFamily::Inet => 32,
         IpFamily::Inet6 => 128,
     };
-    let which = match t.text.as_str() {
+    let which = match t.keyword().as_str() {
         "bcast" | "broadcast" => InterfaceAddr::Broadcast,
         "net" | "network" => InterfaceAddr::Network,
         "netmasked" => InterfaceAddr::Netmasked,
@@ -755,7 +756,7 @@ fn with(cx: &mut Cursor, d: &mut Draft) -> Res<()> {
                 options(cx, tests, wanted, &mut v4_options)?;
             } else {
                 let t = cx.word("a packet property (`short`, `frag`, `opt …`)")?;
-                let flag = packet_flag(&t.text).ok_or_else(|| {
+                let flag = packet_flag(&t.keyword()).ok_or_else(|| {
                     cx.invalid(
                         t.span,
                         "packet property",
@@ -793,10 +794,11 @@ fn options(cx: &mut Cursor, tests: &mut WithTests, wanted: bool, v4: &mut bool) 
         if t.is("sec-class") {
             loop {
                 let c = cx.word("a security class")?;
-                if !names::SEC_CLASSES.contains(&c.text.as_str()) {
+                let class = c.keyword();
+                if !names::SEC_CLASSES.contains(&class.as_str()) {
                     return Err(cx.invalid(c.span, "security class", &c.text, "not a class name"));
                 }
-                put(&mut tests.sec_classes, c.text, wanted);
+                put(&mut tests.sec_classes, class, wanted);
                 if !(cx.at_punct(",") && next_is_in(cx, names::SEC_CLASSES)) {
                     break;
                 }
@@ -879,7 +881,7 @@ fn keep(cx: &mut Cursor, d: &mut Draft) -> Res<()> {
 
 fn state_option(cx: &mut Cursor, s: &mut KeepState) -> Res<()> {
     let t = cx.word("a state option (`limit N`, `strict`, `age N`, …)")?;
-    match t.text.as_str() {
+    match t.keyword().as_str() {
         "limit" => s.limit = Some(cx.number("a number of entries")?),
         "max-srcs" => s.max_srcs = Some(cx.number("a number of sources")?),
         "max-per-src" => {

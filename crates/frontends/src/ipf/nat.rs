@@ -67,7 +67,7 @@ fn rule(cx: &mut Cursor) -> Res<NatRule> {
     let first = cx.pos;
     let no = cx.eat("no");
     let t = cx.word("`map`, `rdr`, `bimap`, `map-block`, `rewrite` or `divert`")?;
-    let kind = match t.text.as_str() {
+    let kind = match t.keyword().as_str() {
         "map" => NatKind::Map,
         "bimap" => NatKind::Bimap,
         "map-block" => NatKind::MapBlock,
