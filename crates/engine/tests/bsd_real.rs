@@ -11,7 +11,7 @@ use engine::{Connection, Errno, ResponseKind};
 use frontends::ipf::{parse_ipf, ParseOptions};
 use frontends::pf::{parse, Env, Interface};
 use model::host::LinkType;
-use model::ipf::Pools;
+use model::ipf::{IpfRules, Pools};
 use model::{Host, SourceFile};
 
 const IFCONFIG: &str = "\
@@ -43,10 +43,13 @@ fn host() -> Host {
     frontends::bsd_host::host(Some(&ifconfig), Some(&netstat)).unwrap_or_else(|e| panic!("{e}"))
 }
 
+fn ipf_rules(text: &str) -> IpfRules {
+    parse_ipf(&SourceFile::new("ipf.conf", text), &ParseOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn ipf(text: &str) -> Ipf {
-    let rules = parse_ipf(&SourceFile::new("ipf.conf", text), &ParseOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    Ipf::new(&rules, &Pools::default(), None, Tuning::default())
+    Ipf::new(&ipf_rules(text), &Pools::default(), None, Tuning::default())
 }
 
 /// What pf.conf's interface names resolve against: the same host's interfaces, `lo0` in
@@ -83,9 +86,9 @@ fn run<F: FilterPass>(f: &F, os: Os, intercept: bool, spec: &str) -> BsdTrace {
 
 const LOOPBACK_SSH: &str = "tcp 127.0.0.1:40000 127.0.0.1:22 in lo0";
 
-/// Story 7's rules as an admin writes them (without Solaris's `set intercept_loopback
-/// true;` line, which the ipf reader does not take yet: the platform carries it).
+/// Story 7's rules as an admin writes them.
 const IPF_STORY_7: &str = "\
+set intercept_loopback true;
 block return-rst in log quick on lo0 proto tcp from any to any port = 22
 pass in all
 pass out all
@@ -94,6 +97,11 @@ pass out all
 #[test]
 fn story_7_ipf_per_platform() {
     let f = ipf(IPF_STORY_7);
+    // The platform's switch comes from the file's `set intercept_loopback true;`.
+    for os in [Os::Solaris10, Os::Illumos] {
+        assert!(Platform::with_ipf(os, &ipf_rules(IPF_STORY_7)).intercept_loopback);
+        assert!(!Platform::with_ipf(os, &ipf_rules("pass in all\n")).intercept_loopback);
+    }
 
     let before = run(&f, Os::Solaris10, true, LOOPBACK_SSH);
     assert_eq!(before.kind, PathKind::ToSelf);
@@ -102,7 +110,7 @@ fn story_7_ipf_per_platform() {
         "{:?}",
         before.fate
     );
-    assert!(matches!(before.passes[1].result.decider, Decider::Rule(ref r) if r.origin.line == 1));
+    assert!(matches!(before.passes[1].result.decider, Decider::Rule(ref r) if r.origin.line == 2));
     assert_eq!(
         before.answer.as_ref().unwrap().outcome,
         AnswerOutcome::NotSent(NotSent::LoopbackNoNic)

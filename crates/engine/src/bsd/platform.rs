@@ -8,6 +8,8 @@
 
 use super::Filter;
 use crate::trace::Errno;
+use model::ipf::filter::TunableValue;
+use model::ipf::IpfRules;
 
 /// An operating system (and, where it matters, a release) a BSD/Solaris path runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,6 +214,24 @@ impl Platform {
         Platform {
             os,
             intercept_loopback: false,
+        }
+    }
+
+    /// `os` with the switches an IPFilter configuration sets: `set intercept_loopback
+    /// true;` (`ipf -T ipf_loopback`), the last one written winning.
+    pub fn with_ipf(os: Os, rules: &IpfRules) -> Platform {
+        let intercept_loopback = rules
+            .tunables
+            .iter()
+            .filter(|t| matches!(t.name.as_str(), "intercept_loopback" | "ipf_loopback"))
+            .next_back()
+            .is_some_and(|t| match t.value {
+                TunableValue::Bool(on) => on,
+                TunableValue::Number(n) => n != 0,
+            });
+        Platform {
+            os,
+            intercept_loopback,
         }
     }
 
