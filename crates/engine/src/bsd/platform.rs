@@ -223,8 +223,7 @@ impl Platform {
         let intercept_loopback = rules
             .tunables
             .iter()
-            .filter(|t| matches!(t.name.as_str(), "intercept_loopback" | "ipf_loopback"))
-            .next_back()
+            .rfind(|t| matches!(t.name.as_str(), "intercept_loopback" | "ipf_loopback"))
             .is_some_and(|t| match t.value {
                 TunableValue::Bool(on) => on,
                 TunableValue::Number(n) => n != 0,
