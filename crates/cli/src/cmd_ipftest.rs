@@ -175,7 +175,10 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
     for packet in &packets.packets {
         let interface = packet.interface.as_deref().unwrap_or(default_interface);
         if let Some(addr) = packet.interface_addr {
-            tables.nat.interface_addrs.insert(interface.to_string(), addr);
+            tables
+                .nat
+                .interface_addrs
+                .insert(interface.to_string(), addr);
         }
         let cast = cast_flags(packet.cast);
         let check = ipf.check(&packet.bytes, packet.out, interface, cast, &mut tables);

@@ -53,7 +53,13 @@ fn verdicts_and_packets_print_as_ipftest_prints_them() {
 
 #[test]
 fn a_rules_file_that_does_not_parse_is_shown_with_its_line() {
-    let dir = scratch("bad", &[("ipf.conf", "pass in al\n"), ("packets", "in 1.1.1.1 2.2.2.2\n")]);
+    let dir = scratch(
+        "bad",
+        &[
+            ("ipf.conf", "pass in al\n"),
+            ("packets", "in 1.1.1.1 2.2.2.2\n"),
+        ],
+    );
     let rules = dir.join("ipf.conf").display().to_string();
     let input = dir.join("packets").display().to_string();
     let err = run(&["-r", &rules, "-i", &input]).expect_err("refused");

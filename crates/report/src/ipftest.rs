@@ -3,11 +3,11 @@
 //! scripts that read ipftest's output read ours.
 
 use engine::ipf::flags as fr;
-use engine::ipf::rules::ListKey;
 use engine::ipf::nat::Session;
+use engine::ipf::rules::ListKey;
 use engine::ipf::state::Entry;
-use model::ipf::nat::NatKind;
 use engine::ipf::{Check, Ipf, IpfState};
+use model::ipf::nat::NatKind;
 use model::ipf::pool::{PoolDef, TableType};
 use model::ipf::Pools;
 use std::fmt::Write as _;
@@ -24,8 +24,13 @@ pub struct PrintOptions {
     pub hex: bool,
 }
 
-/// ipftest's word for a result (`ipf_check_result`, then `print_result`).
+/// ipftest's word for a result (`ipf_check_result`, then `print_result`); `undetermined`
+/// (not a word of ipftest's) when a rule on the way cannot be decided offline, so no
+/// guess is printed as an answer.
 pub fn verdict(check: &Check) -> &'static str {
+    if check.undetermined.is_some() {
+        return "undetermined";
+    }
     let pass = check.pass;
     if pass & fr::NOMATCH != 0 {
         return if check.freed { "bad-packet" } else { "nomatch" };
@@ -208,7 +213,11 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> Result<String, DumpG
     for hm in tables.nat.hostmaps.iter().rev() {
         // `printactiveaddress` prints IPv6's all-zero address as `any`.
         let zero = if hm.osrc.is_ipv4() { "0.0.0.0" } else { "any" };
-        let _ = writeln!(s, "{},{} -> {},{zero} (use = {})", hm.osrc, hm.odst, hm.nsrc, hm.uses);
+        let _ = writeln!(
+            s,
+            "{},{} -> {},{zero} (use = {})",
+            hm.osrc, hm.odst, hm.nsrc, hm.uses
+        );
     }
     s.push_str("List of active state sessions:\n");
     for entry in tables.state.entries.iter().rev() {

@@ -33,8 +33,8 @@ use model::ipf::{IpFamily, IpfRules, NatRules, Pools};
 use model::Packet;
 
 use crate::bsd::{
-    BlockAnswer, Decider, Direction, Filter, FilterLog, FilterPass, PassResult, PassVerdict, Rewrite,
-    RuleId, Step,
+    BlockAnswer, Decider, Direction, Filter, FilterLog, FilterPass, PassResult, PassVerdict,
+    Rewrite, RuleId, Step,
 };
 use fin::{flx, BadPacket, Fin};
 use flags as fr;

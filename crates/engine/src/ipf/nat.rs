@@ -334,8 +334,13 @@ impl Nat {
             }
             if rule.kind == NatKind::Bimap {
                 // The `in` half of a bimap: the mapped network's addresses go back 1:1.
-                let (NatMatch::Simple { addr: NatAddr::Net(inner), .. }, NatTarget::Net(NatAddr::Net(outer))) =
-                    (&rule.matcher, &rule.target)
+                let (
+                    NatMatch::Simple {
+                        addr: NatAddr::Net(inner),
+                        ..
+                    },
+                    NatTarget::Net(NatAddr::Net(outer)),
+                ) = (&rule.matcher, &rule.target)
                 else {
                     return unknown("bimap form");
                 };
@@ -347,7 +352,16 @@ impl Nat {
                 }
                 let host = ip_u128(fin.dst) & !ip_u128(outer.mask);
                 let to = from_u128(fin.dst, ip_u128(inner.addr) | host);
-                return self.create(fin, bytes, interface, state, index, false, to, PortChoice::Keep);
+                return self.create(
+                    fin,
+                    bytes,
+                    interface,
+                    state,
+                    index,
+                    false,
+                    to,
+                    PortChoice::Keep,
+                );
             }
             match Nat::matches(rule, fin, false) {
                 Ok(false) => continue,
@@ -373,9 +387,13 @@ impl Nat {
             let new_port = match (port, &rule.matcher) {
                 (None, _) => PortChoice::Keep,
                 (Some(p), _) if p.fixed => PortChoice::Set(p.low),
-                (Some(p), NatMatch::Simple { ports: Some((low, _)), .. }) => {
-                    PortChoice::Set(p.low.wrapping_add(fin.dport.wrapping_sub(*low)))
-                }
+                (
+                    Some(p),
+                    NatMatch::Simple {
+                        ports: Some((low, _)),
+                        ..
+                    },
+                ) => PortChoice::Set(p.low.wrapping_add(fin.dport.wrapping_sub(*low))),
                 (Some(p), _) => PortChoice::Set(p.low),
             };
             return self.create(fin, bytes, interface, state, index, false, to, new_port);
@@ -458,7 +476,10 @@ impl Nat {
         let tu = tcp_udp(fin.p);
         let NatTarget::Net(NatAddr::Net(target)) = &rule.target else {
             if let NatTarget::Range { low, high } = &rule.target {
-                return Ok(Some((self.range_next(index, *low, *high, state), PortChoice::Keep)));
+                return Ok(Some((
+                    self.range_next(index, *low, *high, state),
+                    PortChoice::Keep,
+                )));
             }
             return Err(unknown("map target"));
         };
@@ -473,10 +494,18 @@ impl Nat {
         let mapping_ports = low != 0;
         let base = ip_u128(target.addr);
         let net_mask = ip_u128(target.mask);
-        let width = if target.addr.is_ipv4() { 0xffff_ffff } else { u128::MAX };
+        let width = if target.addr.is_ipv4() {
+            0xffff_ffff
+        } else {
+            u128::MAX
+        };
         let slot = state.next.entry(index).or_insert((0, low, 0));
         if slot.0 == 0 {
-            slot.0 = if all_ones || base == 0 { base } else { base + 1 };
+            slot.0 = if all_ones || base == 0 {
+                base
+            } else {
+                base + 1
+            };
         }
         let mut hm: Option<usize> = None;
         for l in 0..4096u32 {
@@ -520,7 +549,9 @@ impl Nat {
                 return Ok(None);
             }
             let slot = state.next.entry(index).or_insert((base, low, 0));
-            if rule.kind == NatKind::Bimap && matches!(&rule.matcher, NatMatch::Simple { addr: NatAddr::Net(inner), .. } if inner.mask == target.mask) {
+            if rule.kind == NatKind::Bimap
+                && matches!(&rule.matcher, NatMatch::Simple { addr: NatAddr::Net(inner), .. } if inner.mask == target.mask)
+            {
                 addr = from_u128(target.addr, base | (ip_u128(fin.src) & !net_mask & width));
             } else if base == 0 && all_ones {
                 if l > 0 {
@@ -648,7 +679,14 @@ impl Nat {
             rule,
             source,
             before,
-            after: (to, if port == PortChoice::Random { None } else { written }),
+            after: (
+                to,
+                if port == PortChoice::Random {
+                    None
+                } else {
+                    written
+                },
+            ),
             created: true,
         })
     }

@@ -211,7 +211,10 @@ fn rdr_rewrites_the_destination_before_the_rules_read_it() {
 
 #[test]
 fn map_rewrites_the_source_after_the_rules_and_the_reply_comes_back() {
-    let f = with_nat("pass out all\npass in all\n", "map em0 10.0.0.0/24 -> 203.0.113.1/32\n");
+    let f = with_nat(
+        "pass out all\npass in all\n",
+        "map em0 10.0.0.0/24 -> 203.0.113.1/32\n",
+    );
     let mut state = IpfState::default();
     let syn = tcp("10.0.0.5", 40000, "198.51.100.7", 443, TcpFlags::SYN);
     let out = f.pass(&syn, Direction::Out, "em0", &mut state);
