@@ -166,6 +166,24 @@ struct Pkt<'a> {
     interface: &'a str,
 }
 
+impl Check {
+    /// A check whose steps and logs are thrown away (accounting, `icmp-head` groups).
+    fn scratch() -> Check {
+        Check {
+            pass: 0,
+            decided: Decided::Default,
+            freed: false,
+            undetermined: None,
+            bytes: Vec::new(),
+            steps: Vec::new(),
+            keeps_state: false,
+            logs: Vec::new(),
+            reason: 0,
+            nat_failed: false,
+        }
+    }
+}
+
 /// A rule walk's outcome (`ipf_scanlist`'s `pass` and `fin_fr`).
 struct Scan {
     pass: u32,
@@ -492,18 +510,7 @@ impl Ipf {
             out,
             interface,
         };
-        let mut scratch = Check {
-            pass: 0,
-            decided: Decided::Default,
-            freed: false,
-            undetermined: None,
-            bytes: Vec::new(),
-            steps: Vec::new(),
-            keeps_state: false,
-            logs: Vec::new(),
-            reason: 0,
-            nat_failed: false,
-        };
+        let mut scratch = Check::scratch();
         let scan = self.scan(
             &key,
             &mut pkt,
@@ -525,18 +532,7 @@ impl Ipf {
         if self.lists.list(&key).is_empty() {
             return;
         }
-        let mut scratch = Check {
-            pass: 0,
-            decided: Decided::Default,
-            freed: false,
-            undetermined: None,
-            bytes: Vec::new(),
-            steps: Vec::new(),
-            keeps_state: false,
-            logs: Vec::new(),
-            reason: 0,
-            nat_failed: false,
-        };
+        let mut scratch = Check::scratch();
         let _ = self.scan(&key, pkt, fr::NOMATCH, 0, tables, &mut scratch);
     }
 

@@ -215,6 +215,41 @@ impl NatState {
     }
 }
 
+/// A packet of a known session, going `out` or in: a mapped flow's packets leave with
+/// the new source and its replies come back to the original one; a redirected flow's
+/// packets go to the new destination and its replies leave from the original one.
+fn by_session(
+    fin: &Fin,
+    bytes: &mut [u8],
+    state: &NatState,
+    (index, rev): (usize, bool),
+    out: bool,
+) -> NatOutcome {
+    let s = &state.sessions[index];
+    let tu = tcp_udp(fin.p);
+    let (to, port) = match (s.outbound, rev, out) {
+        (true, false, true) => (s.nsrc, s.nsport),
+        (true, true, false) => (s.osrc, s.osport),
+        (false, false, false) => (s.ndst, s.ndport),
+        (false, true, true) => (s.odst, s.odport),
+        _ => return NatOutcome::None,
+    };
+    // Going out the source is rewritten, coming in the destination.
+    let before = if out {
+        (fin.src, tu.then_some(fin.sport))
+    } else {
+        (fin.dst, tu.then_some(fin.dport))
+    };
+    rewrite(bytes, out, to, tu.then_some(port));
+    NatOutcome::Translated(Translation {
+        rule: s.rule,
+        source: out,
+        before,
+        after: (to, tu.then_some(port)),
+        created: false,
+    })
+}
+
 /// The NAT rules, ready for packets.
 #[derive(Debug, Clone, Default)]
 pub struct Nat {
@@ -305,25 +340,8 @@ impl Nat {
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
-        if let Some((i, rev)) = state.find(fin, interface) {
-            let s = state.sessions[i].clone();
-            let tu = tcp_udp(fin.p);
-            // A reply to a mapped flow goes back to the original source; a later packet
-            // of a redirected flow to the new destination.
-            let (to, port) = match (s.outbound, rev) {
-                (false, false) => (s.ndst, s.ndport),
-                (true, true) => (s.osrc, s.osport),
-                _ => return NatOutcome::None,
-            };
-            let before = (fin.dst, tu.then_some(fin.dport));
-            rewrite(bytes, false, to, tu.then_some(port));
-            return NatOutcome::Translated(Translation {
-                rule: s.rule,
-                source: false,
-                before,
-                after: (to, tu.then_some(port)),
-                created: false,
-            });
+        if let Some(found) = state.find(fin, interface) {
+            return by_session(fin, bytes, state, found, false);
         }
         for (index, rule) in self.rules.iter().enumerate() {
             if !matches!(rule.kind, NatKind::Rdr | NatKind::Bimap)
@@ -409,23 +427,8 @@ impl Nat {
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
-        let tu = tcp_udp(fin.p);
-        if let Some((i, rev)) = state.find(fin, interface) {
-            let s = state.sessions[i].clone();
-            let (to, port) = match (s.outbound, rev) {
-                (false, true) => (s.odst, s.odport),
-                (true, false) => (s.nsrc, s.nsport),
-                _ => return NatOutcome::None,
-            };
-            let before = (fin.src, tu.then_some(fin.sport));
-            rewrite(bytes, true, to, tu.then_some(port));
-            return NatOutcome::Translated(Translation {
-                rule: s.rule,
-                source: true,
-                before,
-                after: (to, tu.then_some(port)),
-                created: false,
-            });
+        if let Some(found) = state.find(fin, interface) {
+            return by_session(fin, bytes, state, found, true);
         }
         let mut failed = false;
         for (index, rule) in self.rules.iter().enumerate() {
