@@ -1,6 +1,6 @@
 //! IPFilter's three languages, read into [`model::ipf`]: `ipf.conf` ([`parse_ipf`]),
 //! `ipnat.conf` ([`parse_ipnat`]) and `ippool.conf` ([`parse_ippool`]), and printed back
-//! the way `ipf -nv`, `ipnat -nv` and `ippool -nv` print what they loaded ([`print`]).
+//! the way `ipf -nv`, `ipnat -nv` and `ippool -nv` print what they loaded ([`print`](mod@print)).
 //!
 //! The grammar is IPFilter's own (`tools/ipf_y.y`, `ipnat_y.y`, `ippool_y.y`): a rule
 //! ends where the grammar says, `#` comments, `\` continuations and `NAME = VALUE;`
@@ -22,7 +22,7 @@ pub mod print;
 use std::net::{IpAddr, Ipv4Addr};
 
 use model::diag::ParseError;
-use model::ipf::{IpfRules, NatRules, Pools};
+use model::ipf::{IpFamily, IpfRules, NatRules, Pools};
 use model::SourceFile;
 
 use cursor::Cursor;
@@ -33,15 +33,16 @@ pub struct ParseOptions {
     /// Host names and their addresses (what the host's `/etc/hosts` says). By default only
     /// `localhost`, which is 127.0.0.1 on every system IPFilter runs on.
     pub hosts: Vec<(String, IpAddr)>,
-    /// The tools' `-6`: rules that name no family are IPv6 rules.
-    pub inet6: bool,
+    /// The family every rule starts with: the tools' `-6` (`Inet6`) and `-4` (`Inet`);
+    /// `None` (the default): a rule's family is what it names or implies.
+    pub family: Option<IpFamily>,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
         ParseOptions {
             hosts: vec![("localhost".to_string(), IpAddr::V4(Ipv4Addr::LOCALHOST))],
-            inet6: false,
+            family: None,
         }
     }
 }
@@ -70,4 +71,14 @@ pub fn parse_ipnat(source: &SourceFile, opts: &ParseOptions) -> Result<NatRules,
 /// The pools of an `ippool.conf`.
 pub fn parse_ippool(source: &SourceFile, opts: &ParseOptions) -> Result<Pools, ParseError> {
     pool::pools(&mut cursor(source, opts)?)
+}
+
+/// The entries of a file a table names (`{ "file:///etc/badnets"; }`), to fill its
+/// [`PoolSource::File`](model::ipf::pool::PoolSource::File) `entries` with: `ippool`
+/// reads the file when it loads the table, this reader reads no file itself.
+pub fn parse_pool_file(
+    source: &SourceFile,
+    opts: &ParseOptions,
+) -> Result<Vec<model::ipf::pool::PoolEntry>, ParseError> {
+    pool::pool_file(source, opts)
 }
