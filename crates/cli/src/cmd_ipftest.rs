@@ -14,10 +14,10 @@ use report::ipftest::PrintOptions;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-/// Run packets through IPFilter rules as IPFilter's `ipftest` does, with its options and
-/// its output. Accepted and ignored (they change nothing offline): `-R` (no name
-/// lookups: names are never looked up), `-v`, `-d`, `-C` (checksums are always
-/// checked), `-M user`.
+/// Run packets through IPFilter rules as IPFilter's `ipftest` does, with its output.
+///
+/// Accepted and ignored (they change nothing offline): `-R` (names are never looked
+/// up), `-v`, `-d`, `-C` (checksums are always checked), `-M user`.
 #[derive(Debug, clap::Args)]
 pub struct IpftestArgs {
     /// ipf.conf rules (`-` for standard input).
