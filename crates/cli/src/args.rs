@@ -84,6 +84,12 @@ pub struct Args {
     /// When to use colours (`auto`: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// The platform of IPFilter or pf rules (`ipf.conf`, `ipnat.conf`, `ippool.conf`,
+    /// `pf.conf`): it decides whether loopback is filtered and what a blocked sender sees.
+    /// Without it, the platform most common for the filter is assumed, and said.
+    #[arg(long, value_name = "OS")]
+    pub os: Option<String>,
 }
 
 /// Subcommands. Each new one (`verify`, `snapshot`, `trace`, `counters`, `log`, `pcap`)
@@ -124,7 +130,8 @@ pub struct InputArgs {
     /// A rules file: iptables-save, ip6tables-save, `nft list ruleset` (with or without -a)
     /// or `nft -j list ruleset`, told apart by content. Repeat for several; files of
     /// different dialects make one mixed host (every base chain on a hook runs, in priority
-    /// order, whichever tool wrote it).
+    /// order, whichever tool wrote it). On BSD and Solaris: `ipf.conf` with `ipnat.conf`
+    /// and `ippool.conf`, or one `pf.conf` (see --os).
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
 
@@ -182,6 +189,26 @@ pub enum RulesFormat {
     /// `nft -j list ruleset` JSON.
     #[value(name = "nft-json")]
     NftJson,
+    /// IPFilter's filter rules (`ipf.conf`).
+    Ipf,
+    /// IPFilter's NAT rules (`ipnat.conf`).
+    Ipnat,
+    /// IPFilter's address pools (`ippool.conf`).
+    Ippool,
+    /// pf's `pf.conf`.
+    Pf,
+}
+
+impl RulesFormat {
+    /// The Linux dialect this names; `None` for the BSD filters' languages.
+    pub fn linux_dialect(self) -> Option<model::Dialect> {
+        match self {
+            RulesFormat::Iptables => Some(model::Dialect::Iptables),
+            RulesFormat::Nft => Some(model::Dialect::NftText),
+            RulesFormat::NftJson => Some(model::Dialect::NftJson),
+            RulesFormat::Ipf | RulesFormat::Ipnat | RulesFormat::Ippool | RulesFormat::Pf => None,
+        }
+    }
 }
 
 /// `--color`.

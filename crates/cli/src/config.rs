@@ -6,7 +6,6 @@ use crate::Error;
 use engine::{Options, UnknownSite};
 use model::note::InputNote;
 use model::tool_config::ToolConfig;
-use model::Dialect;
 use model::{Family, Host, Packet, RuleRef, Ruleset, SourceFile};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -63,11 +62,7 @@ impl Inputs {
         });
 
         let options = frontends::LoadOptions {
-            dialect: args.format.map(|f| match f {
-                RulesFormat::Iptables => Dialect::Iptables,
-                RulesFormat::Nft => Dialect::NftText,
-                RulesFormat::NftJson => Dialect::NftJson,
-            }),
+            dialect: args.format.and_then(RulesFormat::linux_dialect),
             family,
         };
         let frontends::LoadedRules {

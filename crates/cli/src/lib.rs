@@ -5,6 +5,7 @@
 //! renders; it returns a [`Conclusion`] that `main.rs` maps to the exit code in one place.
 
 pub mod args;
+pub mod cmd_bsd;
 pub mod cmd_counters;
 pub mod cmd_log;
 pub mod cmd_path;

@@ -220,9 +220,7 @@ fn line_tells(l: &str) -> LineTells {
     let words: Vec<&str> = l.split_whitespace().collect();
     // A listing's rule number (`@3 pass in ...`, both `ipf -v` and `pfctl -sr -vv`).
     let words = match words.first() {
-        Some(w) if w.starts_with('@') && w[1..].bytes().all(|b| b.is_ascii_digit()) => {
-            &words[1..]
-        }
+        Some(w) if w.starts_with('@') && w[1..].bytes().all(|b| b.is_ascii_digit()) => &words[1..],
         _ => &words[..],
     };
     let first = words.first().copied().unwrap_or("");
@@ -242,10 +240,13 @@ fn line_tells(l: &str) -> LineTells {
         | "destroy" => LineTells::Linux,
         "pool" | "role" => LineTells::Language(Ippool),
         "anchor" | "load" | "match" | "scrub" | "antispoof" | "altq" | "queue" | "nat"
-        | "binat" | "nat-anchor" | "rdr-anchor" | "binat-anchor" | "no" => {
-            LineTells::Language(Pf)
-        }
-        "rdr" if matches!(second, "on" | "pass" | "log" | "inet" | "inet6" | "proto" | "from") => {
+        | "binat" | "nat-anchor" | "rdr-anchor" | "binat-anchor" | "no" => LineTells::Language(Pf),
+        "rdr"
+            if matches!(
+                second,
+                "on" | "pass" | "log" | "inet" | "inet6" | "proto" | "from"
+            ) =>
+        {
             LineTells::Language(Pf)
         }
         "rdr" | "map" | "map-block" | "bimap" | "rewrite" | "divert" | "encap" => {
@@ -329,22 +330,49 @@ mod tests {
         );
         assert_eq!(d("set intercept_loopback true;\n"), Some(Ipf));
         assert_eq!(d("block return-icmp-as-dest(3) in on e0 all\n"), Some(Ipf));
-        assert_eq!(d("pass in proto tcp/udp from any to any port = 53\n"), Some(Ipf));
-        assert_eq!(d("map le0 10.0.0.0/8 -> 192.0.2.1/32 portmap tcp/udp auto\n"), Some(Ipnat));
-        assert_eq!(d("rdr le0 192.0.2.10/32 port 80 -> 10.0.0.5 port 8080 tcp\n"), Some(Ipnat));
-        assert_eq!(d("table role = ipf type = tree number = 100\n{ 1.1.1.1/32; };\n"), Some(Ippool));
-        assert_eq!(d("pool ipf/tree (name bad;) { 10.0.0.0/8; };\n"), Some(Ippool));
+        assert_eq!(
+            d("pass in proto tcp/udp from any to any port = 53\n"),
+            Some(Ipf)
+        );
+        assert_eq!(
+            d("map le0 10.0.0.0/8 -> 192.0.2.1/32 portmap tcp/udp auto\n"),
+            Some(Ipnat)
+        );
+        assert_eq!(
+            d("rdr le0 192.0.2.10/32 port 80 -> 10.0.0.5 port 8080 tcp\n"),
+            Some(Ipnat)
+        );
+        assert_eq!(
+            d("table role = ipf type = tree number = 100\n{ 1.1.1.1/32; };\n"),
+            Some(Ippool)
+        );
+        assert_eq!(
+            d("pool ipf/tree (name bad;) { 10.0.0.0/8; };\n"),
+            Some(Ippool)
+        );
         assert_eq!(d("ext_if = \"em0\"\npass in on $ext_if\n"), Some(Pf));
         assert_eq!(d("set skip on lo\nblock return\n"), Some(Pf));
         assert_eq!(d("table <bad> persist { 192.0.2.1 }\n"), Some(Pf));
-        assert_eq!(d("rdr on em0 proto tcp to port 80 -> 10.0.0.5 port 8080\n"), Some(Pf));
-        assert_eq!(d("pass in on em0 proto tcp to port 443 rdr-to 10.0.0.5\n"), Some(Pf));
-        assert_eq!(d("@0 block drop in all\n  [ Evaluations: 0 Packets: 0 ]\n"), Some(Pf));
+        assert_eq!(
+            d("rdr on em0 proto tcp to port 80 -> 10.0.0.5 port 8080\n"),
+            Some(Pf)
+        );
+        assert_eq!(
+            d("pass in on em0 proto tcp to port 443 rdr-to 10.0.0.5\n"),
+            Some(Pf)
+        );
+        assert_eq!(
+            d("@0 block drop in all\n  [ Evaluations: 0 Packets: 0 ]\n"),
+            Some(Pf)
+        );
         assert_eq!(
             d("block in quick on lo0 proto tcp from any to any port = 22\n"),
             Some(IpfOrPf)
         );
-        assert_eq!(d("pass in proto tcp from any to any port 1000 >< 2000\n"), Some(IpfOrPf));
+        assert_eq!(
+            d("pass in proto tcp from any to any port 1000 >< 2000\n"),
+            Some(IpfOrPf)
+        );
         assert_eq!(d("block in from <bad> to any\n"), Some(Pf));
     }
 

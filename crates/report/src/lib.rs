@@ -34,6 +34,7 @@
 //! ```
 
 pub mod answer;
+pub mod bsd;
 pub mod capture;
 pub mod conntrack;
 pub mod counters;

@@ -1,0 +1,284 @@
+//! The main command on IPFilter and pf rules: which `--rules` files are a BSD filter's,
+//! in which language, on which platform; then the packet through that host's path.
+//!
+//! Each file's language is told from its content ([`frontends::detect_bsd`]) unless
+//! `--format` says it. Files whose rules read the same in ipf.conf and pf.conf take the
+//! filter of the files given with them, else of the platform when it runs only one.
+//! Mixes that make no sense are refused: Linux rules with BSD ones, pf with IPFilter's
+//! files, two pf.conf.
+
+use crate::args::{Args, RulesFormat};
+use crate::Error;
+use engine::bsd::Filter;
+use frontends::BsdLanguage;
+use model::SourceFile;
+use report::bsd::{DetectedFile, ToldBy};
+
+/// The `--rules` files of one BSD filter, read and sorted by language.
+#[derive(Debug, Clone)]
+pub struct BsdRules {
+    /// Which filter they configure.
+    pub filter: Filter,
+    /// `ipf.conf` files, in the order given (`ipf -f a -f b` appends).
+    pub ipf: Vec<SourceFile>,
+    /// `ipnat.conf` files, in order.
+    pub ipnat: Vec<SourceFile>,
+    /// `ippool.conf` files, in order.
+    pub ippool: Vec<SourceFile>,
+    /// The `pf.conf`.
+    pub pf: Option<SourceFile>,
+    /// How each file's language was told.
+    pub detected: Vec<DetectedFile>,
+}
+
+/// A file and its language as far as its own content tells.
+struct Read {
+    source: SourceFile,
+    told: Option<(BsdLanguage, ToldBy)>,
+}
+
+/// The BSD rules among `args`' `--rules` files; `None` when they are Linux rules (the
+/// Linux answer takes them). `os_runs` is the `--os` platform's name and the filters it
+/// runs, when given.
+pub fn classify(
+    args: &Args,
+    os_runs: Option<(&str, &[Filter])>,
+) -> Result<Option<BsdRules>, Error> {
+    let forced = match args.input.format {
+        Some(f) if f.linux_dialect().is_some() => return Ok(None),
+        Some(RulesFormat::Ipf) => Some(BsdLanguage::Ipf),
+        Some(RulesFormat::Ipnat) => Some(BsdLanguage::Ipnat),
+        Some(RulesFormat::Ippool) => Some(BsdLanguage::Ippool),
+        Some(RulesFormat::Pf) => Some(BsdLanguage::Pf),
+        _ => None,
+    };
+    let mut read = Vec::new();
+    for path in &args.input.rules {
+        let source = frontends::read_source(path).map_err(crate::config::load_error)?;
+        let told = match forced {
+            Some(language) => Some((language, ToldBy::Format)),
+            None => frontends::detect_bsd(&source.text)
+                .map(|(language, reason)| (language, ToldBy::Line(reason))),
+        };
+        read.push(Read { source, told });
+    }
+    sort(read, os_runs)
+}
+
+/// [`classify`] on files already read.
+fn sort(read: Vec<Read>, os_runs: Option<(&str, &[Filter])>) -> Result<Option<BsdRules>, Error> {
+    let Some(bsd) = read.iter().find(|r| r.told.is_some()) else {
+        return Ok(None);
+    };
+    if let Some(linux) = read.iter().find(|r| r.told.is_none()) {
+        return Err(Error::Input(format!(
+            "{} is not IPFilter's or pf's (a Linux ruleset, or no telling line), and {} is: \
+             one host runs one of them; give the files of one host",
+            linux.source.name, bsd.source.name
+        )));
+    }
+    let named = |language: BsdLanguage| {
+        read.iter()
+            .find(|r| matches!(&r.told, Some((l, _)) if *l == language))
+            .map(|r| r.source.name.to_string())
+    };
+    let ipf_file = named(BsdLanguage::Ipf)
+        .or_else(|| named(BsdLanguage::Ipnat))
+        .or_else(|| named(BsdLanguage::Ippool));
+    let pf_file = named(BsdLanguage::Pf);
+    let filter = match (&ipf_file, &pf_file) {
+        (Some(ipf), Some(pf)) => {
+            return Err(Error::Input(format!(
+                "{pf} is pf's pf.conf and {ipf} is IPFilter's: a host filters with one of \
+                 them (pf has its own nat-to/rdr-to, tables and anchors); give one filter's files"
+            )))
+        }
+        (Some(_), None) => Some(Filter::Ipf),
+        (None, Some(_)) => Some(Filter::Pf),
+        (None, None) => None,
+    };
+    let companion = ipf_file.or(pf_file);
+    let mut rules = BsdRules {
+        filter: Filter::Ipf,
+        ipf: Vec::new(),
+        ipnat: Vec::new(),
+        ippool: Vec::new(),
+        pf: None,
+        detected: Vec::new(),
+    };
+    let mut chosen = None;
+    for r in read {
+        let Some((language, told_by)) = r.told else {
+            continue;
+        };
+        let (language, told_by) = match language {
+            BsdLanguage::IpfOrPf => either(&r.source, told_by, filter, &companion, os_runs)?,
+            l => (l, told_by),
+        };
+        chosen = Some(if language == BsdLanguage::Pf {
+            Filter::Pf
+        } else {
+            Filter::Ipf
+        });
+        rules.detected.push(DetectedFile {
+            file: r.source.name.to_string(),
+            language,
+            told_by,
+        });
+        match language {
+            BsdLanguage::Ipf => rules.ipf.push(r.source),
+            BsdLanguage::Ipnat => rules.ipnat.push(r.source),
+            BsdLanguage::Ippool => rules.ippool.push(r.source),
+            BsdLanguage::Pf | BsdLanguage::IpfOrPf => {
+                if let Some(first) = &rules.pf {
+                    return Err(Error::Input(format!(
+                        "{} and {} are both pf.conf: pf loads one (the others by `include` \
+                         or `anchor ... load`); give the one pfctl loads",
+                        first.name, r.source.name
+                    )));
+                }
+                rules.pf = Some(r.source);
+            }
+        }
+    }
+    rules.filter = filter.or(chosen).unwrap_or(Filter::Ipf);
+    Ok(Some(rules))
+}
+
+/// The language of a file whose rules read the same in ipf.conf and pf.conf: the filter
+/// of the files given with it, else the platform's when it runs only one.
+fn either(
+    source: &SourceFile,
+    told_by: ToldBy,
+    filter: Option<Filter>,
+    companion: &Option<String>,
+    os_runs: Option<(&str, &[Filter])>,
+) -> Result<(BsdLanguage, ToldBy), Error> {
+    let language = |f: Filter| match f {
+        Filter::Ipf => BsdLanguage::Ipf,
+        Filter::Pf => BsdLanguage::Pf,
+    };
+    if let (Some(f), Some(file)) = (filter, companion) {
+        let told = ToldBy::Companion { file: file.clone() };
+        return Ok((language(f), told));
+    }
+    match os_runs {
+        Some((os, [only])) => Ok((language(*only), ToldBy::Platform { os: os.to_string() })),
+        _ => {
+            let line = match told_by {
+                ToldBy::Line(model::note::DialectReason::Line { number, text }) => {
+                    format!(" (line {number}: {text})")
+                }
+                _ => String::new(),
+            };
+            Err(Error::Input(format!(
+                "{}: its rules read the same in IPFilter's ipf.conf and pf's pf.conf{line}; \
+                 say which with --format ipf or --format pf{}",
+                source.name,
+                if os_runs.is_some() {
+                    " (the platform runs both)"
+                } else {
+                    ", or name a platform that runs one of them with --os"
+                }
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(
+        files: &[(&str, &str)],
+        os_runs: Option<(&str, &[Filter])>,
+    ) -> Result<Option<BsdRules>, Error> {
+        let read = files
+            .iter()
+            .map(|(name, text)| {
+                let source = SourceFile::new(*name, *text);
+                let told = frontends::detect_bsd(text)
+                    .map(|(language, reason)| (language, ToldBy::Line(reason)));
+                Read { source, told }
+            })
+            .collect();
+        sort(read, os_runs)
+    }
+
+    fn message(r: Result<Option<BsdRules>, Error>) -> String {
+        match r {
+            Err(Error::Input(m)) => m,
+            other => panic!("expected an input error, got {other:?}"),
+        }
+    }
+
+    const IPF: &str = "block in log quick on lo0 proto tcp from any to any port = 22 head 1\n";
+    const IPNAT: &str = "rdr em0 192.0.2.10/32 port 80 -> 10.0.0.5 port 8080 tcp\n";
+    const EITHER: &str = "block return-rst in quick on lo0 proto tcp from any to any port = 22\n";
+    const PF: &str = "set skip on lo\npass in on em0 proto tcp to port 443\n";
+
+    #[test]
+    fn linux_rules_stay_linux() {
+        let r = sorted(&[("rules.v4", "*filter\n:INPUT ACCEPT\nCOMMIT\n")], None).unwrap();
+        assert!(r.is_none());
+    }
+
+    #[test]
+    fn ipf_with_ipnat_is_one_ipfilter_host() {
+        let r = sorted(&[("ipf.rules", IPF), ("ipnat.rules", IPNAT)], None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.filter, Filter::Ipf);
+        assert_eq!((r.ipf.len(), r.ipnat.len(), r.pf.is_none()), (1, 1, true));
+        assert!(matches!(r.detected[1].told_by, ToldBy::Line(_)));
+    }
+
+    #[test]
+    fn rules_valid_in_both_take_their_companions_filter_or_the_platforms() {
+        let r = sorted(&[("ipf.rules", EITHER), ("ipnat.rules", IPNAT)], None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.detected[0].language, BsdLanguage::Ipf);
+        assert_eq!(
+            r.detected[0].told_by,
+            ToldBy::Companion {
+                file: "ipnat.rules".into()
+            }
+        );
+        let r = sorted(&[("rules", EITHER)], Some(("openbsd", &[Filter::Pf])))
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.filter, Filter::Pf);
+        assert!(r.pf.is_some());
+        assert_eq!(
+            r.detected[0].told_by,
+            ToldBy::Platform {
+                os: "openbsd".into()
+            }
+        );
+        let m = message(sorted(&[("rules", EITHER)], None));
+        assert!(m.contains("--format ipf or --format pf"), "{m}");
+        assert!(m.contains("line 1: block return-rst"), "{m}");
+        let m = message(sorted(
+            &[("rules", EITHER)],
+            Some(("freebsd", &[Filter::Ipf, Filter::Pf])),
+        ));
+        assert!(m.contains("the platform runs both"), "{m}");
+    }
+
+    #[test]
+    fn mixes_that_make_no_sense_are_refused() {
+        let m = message(sorted(&[("pf.conf", PF), ("ipnat.rules", IPNAT)], None));
+        assert!(
+            m.starts_with("pf.conf is pf's pf.conf and ipnat.rules is IPFilter's"),
+            "{m}"
+        );
+        let m = message(sorted(
+            &[("rules.v4", "*filter\nCOMMIT\n"), ("pf.conf", PF)],
+            None,
+        ));
+        assert!(m.starts_with("rules.v4 is not IPFilter's or pf's"), "{m}");
+        let m = message(sorted(&[("a.conf", PF), ("b.conf", PF)], None));
+        assert!(m.starts_with("a.conf and b.conf are both pf.conf"), "{m}");
+    }
+}
