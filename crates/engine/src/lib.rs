@@ -14,8 +14,8 @@
 
 #![warn(missing_docs)]
 
-pub mod bsd;
 mod branches;
+pub mod bsd;
 mod linux;
 mod trace;
 mod warning;

@@ -188,3 +188,9 @@ pub trait FilterPass {
         state: &mut Self::State,
     ) -> PassResult;
 }
+
+pub mod path;
+pub mod platform;
+
+pub use path::{simulate, BsdTrace};
+pub use platform::{Os, Platform};
