@@ -348,7 +348,10 @@ mod tests {
 
     #[test]
     fn a_line_goes_in_before_the_rule_indented_like_it() {
-        let f = SourceFile::new("pf.conf", "set skip on lo\nanchor \"a\" {\n  block in all\n}\n");
+        let f = SourceFile::new(
+            "pf.conf",
+            "set skip on lo\nanchor \"a\" {\n  block in all\n}\n",
+        );
         let fixed = insert_line(&f, 3, "pass in quick on em0");
         assert_eq!(
             &*fixed.text,

@@ -3,10 +3,36 @@
 //! fate, the deciding rule, what the sender sees, the log lines, the fixes; as text
 //! ([`text`]) and as JSON ([`json`]).
 
+pub mod json;
+pub mod text;
 pub mod words;
 
+use analysis::fix_bsd::BsdFixes;
+use engine::bsd::path::BsdTrace;
+use engine::bsd::{Filter, Platform};
+use engine::Connection;
 use frontends::BsdLanguage;
 use model::note::DialectReason;
+
+/// Everything a BSD answer is rendered from.
+#[derive(Debug, Clone, Copy)]
+pub struct BsdAnswer<'a> {
+    /// Which filter the rules are for.
+    pub filter: Filter,
+    /// The platform the path ran on.
+    pub platform: &'a Platform,
+    /// No `--os`: the platform was assumed.
+    pub os_assumed: bool,
+    /// The simulated path.
+    pub trace: &'a BsdTrace,
+    /// What the connection experiences ([`analysis::fix_bsd::connection`]); the headline
+    /// and exit status follow it.
+    pub connection: Connection,
+    /// How each `--rules` file was read.
+    pub detected: &'a [DetectedFile],
+    /// The fixes, when the exchange is blocked and they were searched for.
+    pub fixes: Option<&'a BsdFixes>,
+}
 
 /// How a `--rules` file's language was told.
 #[derive(Debug, Clone, PartialEq)]

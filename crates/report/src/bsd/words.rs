@@ -2,10 +2,20 @@
 //! decided a pass and why, a step of a pass, a translation. Shared by the text and JSON
 //! renderers so both say the same thing.
 
-use crate::words::addr_port;
-use engine::bsd::{
-    BlockAnswer, Decider, Direction, Filter, PassResult, PassVerdict, Rewrite, RuleId, Step,
+use super::{DetectedFile, ToldBy};
+use crate::words::{addr_port, answer_source, errno_line, response_kind};
+use analysis::fix_bsd::{Breadth, BsdFix, NoFix, Placement};
+use engine::bsd::path::{
+    AnswerOutcome, AnswerWay, BsdAssumption, BsdFate, BsdTrace, BsdUndetermined, Leg, NotSent,
+    PathKind, PlatformFact,
 };
+use engine::bsd::{
+    BlockAnswer, Decider, Direction, Filter, Os, PassResult, PassVerdict, Rewrite, RuleId, Step,
+};
+use engine::{Connection, Response, ResponseKind};
+use frontends::BsdLanguage;
+use model::note::DialectReason;
+use model::{Packet, L4};
 
 /// `ipf`, `pf`: the filter as its own tools name it.
 pub fn filter_name(f: Filter) -> &'static str {
@@ -192,5 +202,434 @@ pub fn step(filter: Filter, pass: &PassResult, s: &Step) -> String {
             Filter::Ipf => format!("into group {group}"),
             Filter::Pf => format!("into anchor \"{group}\""),
         },
+    }
+}
+
+/// The headline word: what the connection experiences, then how.
+pub fn headline(trace: &BsdTrace, connection: Connection) -> &'static str {
+    match (connection, &trace.fate) {
+        (Connection::Undecided, _) => "UNDECIDED",
+        (Connection::Refused, _) => "REFUSED",
+        (Connection::AnswerLost, _) => "ANSWER LOST",
+        (_, BsdFate::Delivered { .. }) => "DELIVERED",
+        (_, BsdFate::Forwarded { .. }) => "FORWARDED",
+        (_, BsdFate::Sent { .. }) => "SENT",
+        (_, BsdFate::NoRoute) => "NO ROUTE",
+        (_, BsdFate::Blocked { .. }) => {
+            match trace.answer.as_ref().and_then(|a| a.outcome.delivered()) {
+                Some(_) => "REJECTED",
+                None => "DROPPED",
+            }
+        }
+        (_, BsdFate::Undetermined(_)) => "UNDECIDED",
+    }
+}
+
+/// The headline's keyword as JSON spells the fate: `delivered`, `forwarded`, `sent`,
+/// `blocked`, `no_route`, `undetermined`.
+pub fn fate_code(f: &BsdFate) -> &'static str {
+    match f {
+        BsdFate::Delivered { .. } => "delivered",
+        BsdFate::Forwarded { .. } => "forwarded",
+        BsdFate::Sent { .. } => "sent",
+        BsdFate::Blocked { .. } => "blocked",
+        BsdFate::NoRoute => "no_route",
+        BsdFate::Undetermined(_) => "undetermined",
+    }
+}
+
+/// `succeeds`, `refused`, `answer_lost`, `blocked`, `undecided`.
+pub fn connection_code(c: Connection) -> &'static str {
+    match c {
+        Connection::Succeeds => "succeeds",
+        Connection::Refused => "refused",
+        Connection::AnswerLost => "answer_lost",
+        Connection::Blocked => "blocked",
+        Connection::Undecided => "undecided",
+    }
+}
+
+/// How the packet travels: "arriving on em0 for this host", "forwarded em0 -> em1".
+pub fn path_kind(trace: &BsdTrace) -> String {
+    let p = &trace.packet;
+    let iif = p.iif.as_deref().unwrap_or("?");
+    let oif = trace
+        .route
+        .as_ref()
+        .map(|r| r.oif.as_str())
+        .or(p.oif.as_deref())
+        .unwrap_or("?");
+    match trace.kind {
+        PathKind::Local => format!("arriving on {iif} for this host"),
+        PathKind::Forwarded => format!("forwarded {iif} -> {oif}"),
+        PathKind::Sent => format!("sent by this host out of {oif}"),
+        PathKind::ToSelf => format!("from this host to itself over {oif}"),
+    }
+}
+
+/// `local`, `forwarded`, `sent`, `to_self`.
+pub fn path_kind_code(k: PathKind) -> &'static str {
+    match k {
+        PathKind::Local => "local",
+        PathKind::Forwarded => "forwarded",
+        PathKind::Sent => "sent",
+        PathKind::ToSelf => "to_self",
+    }
+}
+
+/// The fate in a sentence.
+pub fn fate_sentence(trace: &BsdTrace) -> String {
+    match &trace.fate {
+        BsdFate::Delivered { listener } => {
+            format!(
+                "delivered to this host ({})",
+                crate::words::listener_words(listener)
+            )
+        }
+        BsdFate::Forwarded { oif, gateway } => match gateway {
+            Some(g) => format!("forwarded out of {oif} via {g}"),
+            None => format!("forwarded out of {oif}"),
+        },
+        BsdFate::Sent { oif } => format!("sent out of {oif}"),
+        BsdFate::Blocked { pass, .. } => match trace.passes.get(*pass) {
+            Some(p) => format!("blocked {} on {}", direction(p.direction), p.interface),
+            None => "blocked".to_string(),
+        },
+        BsdFate::NoRoute => "no route to the destination".to_string(),
+        BsdFate::Undetermined(u) => undetermined(trace, u),
+    }
+}
+
+/// Why the simulation cannot say.
+pub fn undetermined(trace: &BsdTrace, u: &BsdUndetermined) -> String {
+    match u {
+        BsdUndetermined::Pass { pass, on } => match trace.passes.get(*pass) {
+            Some(p) => format!(
+                "the pass {} on {} cannot be decided offline: {on}",
+                direction(p.direction),
+                p.interface
+            ),
+            None => format!("a pass cannot be decided offline: {on}"),
+        },
+        BsdUndetermined::NoInterface => "the interface the packet leaves by is not known (no \
+                                         host routes or addresses, no `out IF` in the packet)"
+            .to_string(),
+    }
+}
+
+/// What became of the answer a blocking rule asked for.
+pub fn answer_way(a: &AnswerWay) -> String {
+    let asked = match a.asked {
+        BlockAnswer::Rst => "a TCP RST".to_string(),
+        BlockAnswer::Icmp {
+            icmp_type, code, ..
+        } => format!("an ICMP error (type {icmp_type} code {code})"),
+    };
+    let what = match &a.outcome {
+        AnswerOutcome::Sent(r) => format!("sent: {}", response_kind(r.kind)),
+        AnswerOutcome::RewrittenInPlace(r) => format!(
+            "the blocked packet itself is turned into the {} on the loopback (the loopback fix)",
+            response_kind(r.kind)
+        ),
+        AnswerOutcome::Stopped { pass, .. } => {
+            format!(
+                "sent, and stopped by the filter on its way in (pass {})",
+                pass + 1
+            )
+        }
+        AnswerOutcome::Uncertain { pass, .. } => format!(
+            "sent; whether the filter lets it in cannot be decided (pass {})",
+            pass + 1
+        ),
+        AnswerOutcome::NotSent(why) => format!("never sent: {}", not_sent(*why)),
+    };
+    format!("the rule asks for {asked}; {what}")
+}
+
+/// `sent`, `rewritten_in_place`, `stopped`, `uncertain`, `not_sent`.
+pub fn answer_outcome_code(o: &AnswerOutcome) -> &'static str {
+    match o {
+        AnswerOutcome::Sent(_) => "sent",
+        AnswerOutcome::RewrittenInPlace(_) => "rewritten_in_place",
+        AnswerOutcome::Stopped { .. } => "stopped",
+        AnswerOutcome::Uncertain { .. } => "uncertain",
+        AnswerOutcome::NotSent(_) => "not_sent",
+    }
+}
+
+/// Why a block's answer is not sent.
+pub fn not_sent(n: NotSent) -> &'static str {
+    match n {
+        NotSent::BlockedOutbound => "IPFilter answers only packets it blocks inbound",
+        NotSent::LoopbackNoNic => {
+            "on the loopback the filter has no NIC to send it by, and this release does \
+             not turn the packet into the answer: the block only drops"
+        }
+        NotSent::NotSynOrFin => "the loopback fix turns only a TCP SYN or FIN into the answer",
+        NotSent::AnswerToRst => "a RST is never answered with a RST",
+        NotSent::AnswerToIcmpError => "an ICMP error is never answered with an ICMP error",
+        NotSent::RstForNonTcp => "`return-rst` answers TCP only",
+    }
+}
+
+/// `blocked_outbound`, `loopback_no_nic`, ...
+pub fn not_sent_code(n: NotSent) -> &'static str {
+    match n {
+        NotSent::BlockedOutbound => "blocked_outbound",
+        NotSent::LoopbackNoNic => "loopback_no_nic",
+        NotSent::NotSynOrFin => "not_syn_or_fin",
+        NotSent::AnswerToRst => "answer_to_rst",
+        NotSent::AnswerToIcmpError => "answer_to_icmp_error",
+        NotSent::RstForNonTcp => "rst_for_non_tcp",
+    }
+}
+
+/// "TCP RST from 127.0.0.1 (looks like the server; sent by the filter)".
+pub fn response(r: &Response, packet: &Packet) -> String {
+    let mut s = format!("{} from {}", response_kind(r.kind), answer_source(&r.from));
+    match r.kind {
+        ResponseKind::TcpRst if r.by_stack => {
+            s.push_str(" (the stack: nothing listens on the port)")
+        }
+        ResponseKind::TcpRst if r.from.addr() == Some(packet.dst) => {
+            s.push_str(" (looks like the server; sent by the filter)")
+        }
+        ResponseKind::SynAck => s.push_str(": the connection is accepted"),
+        _ if r.by_stack => s.push_str(", sent by the stack"),
+        _ => {}
+    }
+    s
+}
+
+/// What the sender observes, one line each: the response (or silence), the errno.
+pub fn sender_sees(trace: &BsdTrace) -> Vec<String> {
+    let view = &trace.sender_sees;
+    let mut lines = Vec::new();
+    if view.depends_on_listener {
+        lines.push(
+            "depends on whether something listens (listening sockets not given): a SYN/ACK \
+             if it does, the stack's refusal if not"
+                .to_string(),
+        );
+    }
+    match &view.response {
+        Some(r) => lines.push(response(r, &trace.packet)),
+        None if !trace.fate.passed() && !matches!(trace.fate, BsdFate::Undetermined(_)) => {
+            let what = match trace.packet.l4 {
+                L4::Tcp { flags, .. } if flags == model::TcpFlags::SYN => "the SYN",
+                _ => "the packet",
+            };
+            lines.push(format!("nothing: {what} is dropped"));
+        }
+        None => {}
+    }
+    if let Some(e) = errno_line(view, &trace.packet) {
+        lines.push(e);
+    } else if view.recv_times_out {
+        lines.push(match view.timeout_secs {
+            Some(secs) => format!("no error: recv() waits until its own timeout (~{secs} s)"),
+            None => "no error: recv() waits until its own timeout".to_string(),
+        });
+    }
+    lines
+}
+
+/// What had to be assumed.
+pub fn assumption(a: &BsdAssumption) -> String {
+    match a {
+        BsdAssumption::LocalFromSpec => {
+            "no host addresses given: `in IF` is taken as addressed to this host".to_string()
+        }
+        BsdAssumption::ForwardedFromSpec => {
+            "no host addresses given: `in X out Y` is taken as forwarded from X to Y".to_string()
+        }
+        BsdAssumption::OutputFromSpec => {
+            "no routes given: the packet is taken to leave by the packet's `out IF`".to_string()
+        }
+        BsdAssumption::SocketsUnknown => {
+            "listening sockets not given: whether something answers is unknown".to_string()
+        }
+        BsdAssumption::ForwardingAssumed { key } => {
+            format!("forwarding not given: taken as on ({key}=1), as the packet implies")
+        }
+        BsdAssumption::PlatformFactUnknown(f) => format!(
+            "{} is not settled by the sources read for this system: the sender's view is \
+             unknown there",
+            platform_fact(f)
+        ),
+    }
+}
+
+/// The code of an assumption in JSON.
+pub fn assumption_code(a: &BsdAssumption) -> &'static str {
+    match a {
+        BsdAssumption::LocalFromSpec => "local_from_spec",
+        BsdAssumption::ForwardedFromSpec => "forwarded_from_spec",
+        BsdAssumption::OutputFromSpec => "output_from_spec",
+        BsdAssumption::SocketsUnknown => "sockets_unknown",
+        BsdAssumption::ForwardingAssumed { .. } => "forwarding_assumed",
+        BsdAssumption::PlatformFactUnknown(_) => "platform_fact_unknown",
+    }
+}
+
+fn platform_fact(f: &PlatformFact) -> String {
+    match f {
+        PlatformFact::TcpIcmp { icmp_type, code } => format!(
+            "what an ICMP error (type {icmp_type} code {code}) does to a connecting TCP client"
+        ),
+        PlatformFact::UdpIcmp { icmp_type, code } => format!(
+            "what an ICMP error (type {icmp_type} code {code}) does to a connected UDP socket"
+        ),
+        PlatformFact::BlockedSendErrno => {
+            "what the send returns when the filter blocks a packet on its way out".to_string()
+        }
+    }
+}
+
+/// "the platform solaris10 (assumed: the most common system for ipf; say --os)".
+pub fn platform(os: Os, assumed: bool, filter: Filter) -> String {
+    if assumed {
+        format!(
+            "the platform is taken as {} (no --os: the most common system running {}); \
+             name yours with --os",
+            os.name(),
+            filter_name(filter)
+        )
+    } else {
+        format!("the platform is {} (--os)", os.name())
+    }
+}
+
+/// The language of a rules file in words.
+pub fn language(l: BsdLanguage) -> &'static str {
+    match l {
+        BsdLanguage::Ipf => "IPFilter rules (ipf.conf)",
+        BsdLanguage::Ipnat => "IPFilter NAT rules (ipnat.conf)",
+        BsdLanguage::Ippool => "IPFilter pools (ippool.conf)",
+        BsdLanguage::Pf => "pf rules (pf.conf)",
+        BsdLanguage::IpfOrPf => "filter rules valid in both ipf.conf and pf.conf",
+    }
+}
+
+/// `ipf`, `ipnat`, `ippool`, `pf` as JSON spells it.
+pub fn language_code(l: BsdLanguage) -> &'static str {
+    match l {
+        BsdLanguage::Ipf => "ipf",
+        BsdLanguage::Ipnat => "ipnat",
+        BsdLanguage::Ippool => "ippool",
+        BsdLanguage::Pf => "pf",
+        BsdLanguage::IpfOrPf => "ipf_or_pf",
+    }
+}
+
+/// "ipf.rules read as IPFilter rules (ipf.conf): line 1 `block in ...`".
+pub fn detected(d: &DetectedFile) -> String {
+    let how = match &d.told_by {
+        ToldBy::Line(DialectReason::Line { number, text }) => {
+            format!("told by line {number}: {text}")
+        }
+        ToldBy::Line(DialectReason::JsonObject) => "told by its JSON".to_string(),
+        ToldBy::Format => "as --format says".to_string(),
+        ToldBy::Platform { os } => {
+            format!("its rules read the same in pf.conf; {os} runs only this filter")
+        }
+        ToldBy::Companion { file } => {
+            format!("its rules read the same in both filters' syntax; {file} given with it is this filter's")
+        }
+    };
+    format!("{} read as {} ({how})", d.file, language(d.language))
+}
+
+/// The log line with the logger that writes it: `ipmon: ...`, `pflog0: ...`.
+pub fn log_line(filter: Filter, text: &str) -> String {
+    match filter {
+        Filter::Ipf => format!("ipmon: {text}"),
+        Filter::Pf => format!("pflog0: {text}"),
+    }
+}
+
+/// The leg a pass belongs to: `request`, `answer`, `reply`.
+pub fn leg(l: Leg) -> &'static str {
+    match l {
+        Leg::Request => "request",
+        Leg::Answer => "answer",
+        Leg::Reply => "reply",
+    }
+}
+
+/// Breadth of a fix in words.
+pub fn breadth(b: Breadth) -> &'static str {
+    match b {
+        Breadth::Flow => "this flow: this source to this service",
+        Breadth::SourceToService => "this source to the service on any address",
+        Breadth::Service => "the service, for every source",
+    }
+}
+
+/// `flow`, `source_to_service`, `service`.
+pub fn breadth_code(b: Breadth) -> &'static str {
+    match b {
+        Breadth::Flow => "flow",
+        Breadth::SourceToService => "source_to_service",
+        Breadth::Service => "service",
+    }
+}
+
+/// Where a fix goes: "ipf.rules, before line 2 (the blocking quick rule @2)".
+pub fn placement(filter: Filter, fix: &BsdFix) -> String {
+    match &fix.placement {
+        Placement::Before(r) => format!(
+            "{}: insert before line {} (the blocking `quick` rule {}), as line {}",
+            fix.file,
+            r.origin.line,
+            rule_label(filter, r),
+            fix.line
+        ),
+        Placement::After(r) => format!(
+            "{}: insert after {} (the blocking rule, the last match), as line {}",
+            fix.file,
+            rule_label(filter, r),
+            fix.line
+        ),
+    }
+}
+
+/// What the walk with the fix showed.
+pub fn proof(filter: Filter, fix: &BsdFix) -> String {
+    let by = fix
+        .proof
+        .decided_by
+        .as_ref()
+        .map(|r| format!(", decided by {}", rule_label(filter, r)))
+        .unwrap_or_default();
+    let reply = if fix.proof.reply_passes {
+        "; the reply passes back"
+    } else {
+        ""
+    };
+    format!(
+        "proved by walking the exchange again with it in the file: {}{by}{reply}",
+        fate_code(&fix.proof.fate)
+    )
+}
+
+/// Why no fix is offered.
+pub fn no_fix(n: &NoFix) -> String {
+    match n {
+        NoFix::NotBlockedByRule => "no rule blocks the packet: nothing to fix in the rules".into(),
+        NoFix::FileNotGiven { file } => {
+            format!("the blocking rule is in {file}, which was not given: give it with --rules")
+        }
+        NoFix::Protocol => "a rule cannot name this protocol's packets more narrowly".into(),
+        NoFix::NoneWorked { tried } => {
+            let tried: Vec<String> = tried
+                .iter()
+                .map(|(t, c)| format!("`{t}` ({})", connection_code(*c)))
+                .collect();
+            format!(
+                "no rule tried made the connection succeed: {}",
+                tried.join(", ")
+            )
+        }
     }
 }
