@@ -8,11 +8,13 @@
 //! files, two pf.conf.
 
 use crate::args::{Args, RulesFormat};
-use crate::Error;
-use engine::bsd::Filter;
+use crate::{Conclusion, Error};
+use engine::bsd::{Filter, Os};
+use engine::Connection;
 use frontends::BsdLanguage;
-use model::SourceFile;
+use model::{Host, SourceFile};
 use report::bsd::{DetectedFile, ToldBy};
+use std::io::Write;
 
 /// The `--rules` files of one BSD filter, read and sorted by language.
 #[derive(Debug, Clone)]
@@ -29,6 +31,147 @@ pub struct BsdRules {
     pub pf: Option<SourceFile>,
     /// How each file's language was told.
     pub detected: Vec<DetectedFile>,
+}
+
+impl BsdRules {
+    /// Every file, in a fixed order: ipf.conf files, ipnat.conf files, ippool.conf files,
+    /// pf.conf.
+    pub fn files(&self) -> Vec<SourceFile> {
+        let mut all = Vec::new();
+        all.extend(self.ipf.iter().cloned());
+        all.extend(self.ipnat.iter().cloned());
+        all.extend(self.ippool.iter().cloned());
+        all.extend(self.pf.iter().cloned());
+        all
+    }
+
+    /// The same rules with `files` (in [`BsdRules::files`]' order) in place of the files.
+    pub fn with_files(&self, files: &[SourceFile]) -> BsdRules {
+        let mut rest = files.iter().cloned();
+        let mut take = |n: usize| rest.by_ref().take(n).collect::<Vec<_>>();
+        BsdRules {
+            filter: self.filter,
+            ipf: take(self.ipf.len()),
+            ipnat: take(self.ipnat.len()),
+            ippool: take(self.ippool.len()),
+            pf: take(usize::from(self.pf.is_some())).pop(),
+            detected: self.detected.clone(),
+        }
+    }
+}
+
+/// The system assumed for a filter's rules when `--os` is not given: the one most hosts
+/// running that filter are. IPFilter's is illumos (OmniOS, SmartOS, OpenIndiana ship it as
+/// their only filter), pf's OpenBSD (its home).
+pub fn default_os(filter: Filter) -> Os {
+    match filter {
+        Filter::Ipf => Os::Illumos,
+        Filter::Pf => Os::OpenBsd,
+    }
+}
+
+/// The platform `--os` names, when given.
+pub fn os_arg(args: &Args) -> Result<Option<Os>, Error> {
+    let Some(name) = &args.os else {
+        return Ok(None);
+    };
+    Os::from_name(name).map(Some).ok_or_else(|| {
+        let names: Vec<&str> = Os::ALL.iter().map(|o| o.name()).collect();
+        Error::Input(format!(
+            "--os {name}: not a platform whyblocked knows; one of {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// The options of the Linux answer that mean nothing on a BSD host, refused by name
+/// rather than ignored.
+fn refuse_linux_options(args: &Args) -> Result<(), Error> {
+    let given = [
+        ("--from-log", args.input.from_log.is_some()),
+        ("--live", args.input.live),
+        ("--ipset", !args.input.ipset.is_empty()),
+        ("--family", args.input.family.is_some()),
+        ("--assume", !args.assume.is_empty()),
+    ];
+    match given.iter().find(|(_, on)| *on) {
+        Some((name, _)) => Err(Error::Input(format!(
+            "{name} is for Linux rulesets; with IPFilter or pf rules give the packet (PROTO              SRC DST in IF [out IF2]) and --os"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The main command when its `--rules` are IPFilter's or pf's: the answer on `out`;
+/// `None` when they are Linux rules (the Linux answer takes them).
+pub fn answer<W: Write>(args: &Args, out: &mut W) -> Result<Option<Conclusion>, Error> {
+    let os = os_arg(args)?;
+    match classify(args, os.map(|o| (o.name(), o.filters())))? {
+        Some(rules) => run(args, &rules, os, out).map(Some),
+        None if os.is_some() => Err(Error::Input(
+            "--os names the platform of IPFilter or pf rules (ipf.conf, ipnat.conf, \
+             ippool.conf, pf.conf); the --rules given are none of those"
+                .to_string(),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The main command on BSD rules: the packet through the host's path, the fixes, the
+/// answer on `out`.
+pub fn run<W: Write>(args: &Args, rules: &BsdRules, os: Option<Os>, out: &mut W) -> Result<Conclusion, Error> {
+    refuse_linux_options(args)?;
+    if let Some(os) = os {
+        if !os.filters().contains(&rules.filter) {
+            return Err(Error::Input(format!(
+                "--os {}: that system does not run {} (it runs {})",
+                os.name(),
+                report::bsd::words::filter_name(rules.filter),
+                os.filters()
+                    .iter()
+                    .map(|f| report::bsd::words::filter_name(*f))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let os_assumed = os.is_none();
+    let os = os.unwrap_or_else(|| default_os(rules.filter));
+    let packet = frontends::packet_spec::parse(&args.input.packet)
+        .map_err(Error::Parse)?
+        .into_packet();
+    let host = match &args.input.host {
+        Some(dir) => bsd_host(dir)?,
+        None => Host::default(),
+    };
+    let walk = |files: &[SourceFile]| walk(&rules.with_files(files), os, &host, &packet);
+    let trace = walk(&rules.files()).map_err(Error::Parse)?;
+    let connection = analysis::fix_bsd::connection(&trace);
+    let fixes = (!args.no_fix && connection != Connection::Succeeds)
+        .then(|| analysis::fix_bsd::search(rules.filter, &trace, &rules.files(), walk));
+    let platform = platform(rules, os).map_err(Error::Parse)?;
+    let answer = report::bsd::BsdAnswer {
+        filter: rules.filter,
+        platform: &platform,
+        os_assumed,
+        trace: &trace,
+        connection,
+        detected: &rules.detected,
+        fixes: fixes.as_ref(),
+    };
+    if args.json {
+        report::bsd::json::render(out, &answer)
+    } else {
+        let color = crate::config::paints_stdout(args.color);
+        report::bsd::text::render(out, &answer, &report::TextOptions { color })
+    }
+    .and_then(|()| out.flush())
+    .map_err(Error::Output)?;
+    Ok(match connection {
+        Connection::Succeeds => Conclusion::Passed,
+        Connection::Undecided => Conclusion::Undecided,
+        Connection::Refused | Connection::AnswerLost | Connection::Blocked => Conclusion::Blocked,
+    })
 }
 
 /// A file and its language as far as its own content tells.

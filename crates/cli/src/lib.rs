@@ -145,7 +145,10 @@ where
         Some(args::Command::Conntrack(a)) => cmd_log::run_conntrack(a, out),
         Some(args::Command::Pcap(a)) => cmd_pcap::run(a, out),
         Some(args::Command::Path(a)) => cmd_path::run(a, out),
-        None => run(&Config::from_env(&args)?, out),
+        None => match cmd_bsd::answer(&args, out)? {
+            Some(conclusion) => Ok(conclusion),
+            None => run(&Config::from_env(&args)?, out),
+        },
     }
 }
 

@@ -272,6 +272,17 @@ fn filter_rule_tells(l: &str, rest: &[&str]) -> LineTells {
     {
         return LineTells::Language(Pf);
     }
+    for pair in rest.windows(2) {
+        // ICMP type names differ: IPFilter's `echo`, `routerad`, `timest` are pf's
+        // `echoreq`, `routeradv`, `timereq` (ipf.conf(5); pf.conf(5) `icmp-type`).
+        if pair[0] == "icmp-type" {
+            match pair[1] {
+                "echo" | "routerad" | "timest" | "timestrep" => return LineTells::Language(Ipf),
+                "echoreq" | "routeradv" | "timereq" | "timerep" => return LineTells::Language(Pf),
+                _ => {}
+            }
+        }
+    }
     for w in rest {
         let bare = w.split('(').next().unwrap_or(w);
         if PF_RULE_WORDS.contains(&bare) {
@@ -374,6 +385,8 @@ mod tests {
             Some(IpfOrPf)
         );
         assert_eq!(d("block in from <bad> to any\n"), Some(Pf));
+        assert_eq!(d("pass in quick proto icmp all icmp-type echo keep state\n"), Some(Ipf));
+        assert_eq!(d("pass in quick inet proto icmp icmp-type echoreq\n"), Some(Pf));
     }
 
     #[test]
