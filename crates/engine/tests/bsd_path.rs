@@ -338,6 +338,28 @@ fn forwarded_packet_is_filtered_in_then_out_and_its_reply_back() {
         key: "net.inet.ip.forwarding".into()
     }));
     assert_eq!(t.reply.as_ref().map(|r| r.blocked_at), Some(None));
+    assert_eq!(t.connection(), engine::Connection::Succeeds);
+}
+
+#[test]
+fn pf_answers_a_forwarded_packet_blocked_outbound_from_the_receiving_interface() {
+    let f = filter(
+        Filter::Pf,
+        &["block out quick on em1 proto tcp port 443 return-icmp 3/13"],
+    );
+    let t = run(
+        &f,
+        Os::FreeBsd,
+        false,
+        &router(),
+        "tcp 192.0.2.9:50000 198.51.100.7:443 in em0",
+    );
+    assert_eq!(t.connection(), engine::Connection::Blocked);
+    let response = t.answer.unwrap().outcome.delivered().cloned().unwrap();
+    assert_eq!(
+        response.from,
+        AnswerSource::Addr("192.0.2.1".parse().unwrap())
+    );
 }
 
 #[test]
@@ -449,6 +471,7 @@ fn local_delivery_with_and_without_the_hosts_sockets() {
         }
     );
     assert_eq!(closed.sender_sees.errno, Some(Errno::Econnrefused));
+    assert_eq!(closed.connection(), engine::Connection::Refused);
     assert!(closed.sender_sees.response.as_ref().unwrap().by_stack);
     // No host at all: `in em0` is taken as for this host, and who answers is unknown.
     let bare = run(
@@ -663,6 +686,7 @@ fn the_reply_passes_by_state_or_is_stopped_without_it() {
     let t = run(&without, Os::Illumos, false, &router(), spec);
     assert_eq!(t.reply.as_ref().unwrap().blocked_at, Some(1));
     assert!(t.fate.passed());
+    assert_eq!(t.connection(), engine::Connection::AnswerLost);
     assert_eq!(t.sender_sees.errno, Some(Errno::Etimedout));
 }
 
@@ -727,4 +751,92 @@ fn no_route_is_said_and_an_unknown_way_out_is_undetermined() {
     );
     assert_eq!(t.fate, BsdFate::Sent { oif: "em0".into() });
     assert!(t.assumptions.contains(&BsdAssumption::OutputFromSpec));
+}
+
+#[test]
+fn icmp_errors_are_never_answered_and_ipf_answers_only_queries() {
+    let f = filter(
+        Filter::Ipf,
+        &["block in quick on em0 proto icmp return-icmp 3/13"],
+    );
+    let reply = run(
+        &f,
+        Os::FreeBsd,
+        false,
+        &router(),
+        "icmp 192.0.2.9 192.0.2.1 in em0 type echo-reply",
+    );
+    assert_eq!(
+        reply.answer.unwrap().outcome,
+        AnswerOutcome::NotSent(NotSent::AnswerToIcmp)
+    );
+    let ping = run(
+        &f,
+        Os::FreeBsd,
+        false,
+        &router(),
+        "icmp 192.0.2.9 192.0.2.1 in em0",
+    );
+    assert!(matches!(
+        ping.answer.unwrap().outcome,
+        AnswerOutcome::Sent(_)
+    ));
+    let pf = filter(
+        Filter::Pf,
+        &["block in quick on em0 proto icmp return-icmp 3/13"],
+    );
+    let unreach = run(
+        &pf,
+        Os::OpenBsd,
+        false,
+        &router(),
+        "icmp 192.0.2.9 192.0.2.1 in em0 type port-unreachable",
+    );
+    assert_eq!(
+        unreach.answer.unwrap().outcome,
+        AnswerOutcome::NotSent(NotSent::AnswerToIcmp)
+    );
+}
+
+#[test]
+fn a_solaris_host_from_its_own_listings() {
+    let ifconfig = model::SourceFile::new(
+        "ifconfig",
+        "lo0: flags=2001000849<UP,LOOPBACK,RUNNING,MULTICAST,IPv4,VIRTUAL> mtu 8232 index 1\n\
+        \tinet 127.0.0.1 netmask ff000000\n\
+        e1000g0: flags=1000843<UP,BROADCAST,RUNNING,MULTICAST,IPv4> mtu 1500 index 2\n\
+        \tinet 192.0.2.10 netmask ffffff00 broadcast 192.0.2.255\n",
+    );
+    let netstat = model::SourceFile::new(
+        "netstat",
+        "Routing Table: IPv4\n\
+        default              192.0.2.1            UG        2        345\n",
+    );
+    let host = frontends::bsd_host::host(Some(&ifconfig), Some(&netstat)).unwrap();
+    let f = filter(Filter::Ipf, &[]);
+    // The default route names no interface: it leaves by the one its gateway is on.
+    let t = run(
+        &f,
+        Os::Solaris10,
+        false,
+        &host,
+        "tcp 192.0.2.10:40000 203.0.113.5:443",
+    );
+    assert_eq!(
+        t.fate,
+        BsdFate::Sent {
+            oif: "e1000g0".into()
+        }
+    );
+    assert_eq!(t.route.unwrap().gateway, Some("192.0.2.1".parse().unwrap()));
+    // Its own address is on loopback; loopback is not filtered without intercept_loopback.
+    let t = run(
+        &f,
+        Os::Solaris10,
+        false,
+        &host,
+        "tcp 192.0.2.10:40000 192.0.2.10:22",
+    );
+    assert_eq!(t.kind, PathKind::ToSelf);
+    assert!(t.assumptions.contains(&BsdAssumption::SocketsUnknown));
 }

@@ -32,6 +32,7 @@
 //! Every parser returns [`ParseError`] on bad input: a byte span into the file, a named
 //! kind and what was expected. `report` renders it as `file:line:col`, the line and a caret.
 
+pub mod bsd_host;
 pub mod host;
 pub mod iptables_list;
 pub mod iptables_save;

@@ -18,7 +18,7 @@ use model::{Host, Packet};
 use super::platform::{IcmpEffect, LoopbackAnswer, Platform};
 use super::{BlockAnswer, Decider, Direction, Filter, FilterLog, FilterPass, PassResult};
 use super::{PassVerdict, Step};
-use crate::trace::{AnswerSource, Errno, Listener, Response, ResponseKind, SenderView};
+use crate::trace::{AnswerSource, Connection, Errno, Listener, Response, ResponseKind, SenderView};
 
 /// Where the packet goes through the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +104,28 @@ pub enum BsdFate {
     Undetermined(BsdUndetermined),
 }
 
+impl BsdTrace {
+    /// What the connection experiences, seen from its sender (the ground of the answer's
+    /// headline and exit status, as [`crate::Trace::connection`] is on Linux).
+    pub fn connection(&self) -> Connection {
+        let reply = self.reply.as_ref();
+        match &self.fate {
+            BsdFate::Undetermined(_) => Connection::Undecided,
+            BsdFate::Delivered {
+                listener: Listener::Closed,
+            } => Connection::Refused,
+            f if f.passed() && reply.is_some_and(|r| r.undecided_at.is_some()) => {
+                Connection::Undecided
+            }
+            f if f.passed() && reply.is_some_and(|r| r.blocked_at.is_some()) => {
+                Connection::AnswerLost
+            }
+            f if f.passed() => Connection::Succeeds,
+            _ => Connection::Blocked,
+        }
+    }
+}
+
 impl BsdFate {
     /// Whether the packet got where it was going.
     pub fn passed(&self) -> bool {
@@ -185,8 +207,9 @@ pub enum NotSent {
     NotSynOrFin,
     /// A RST is never answered with a RST.
     AnswerToRst,
-    /// An ICMP error is never answered with an ICMP error.
-    AnswerToIcmpError,
+    /// An ICMP error is never answered with an ICMP error; IPFilter answers only ICMP
+    /// queries (echo, timestamp, information, mask requests: `ipf_send_icmp_err()`).
+    AnswerToIcmp,
     /// `return-rst` on a packet that is not TCP.
     RstForNonTcp,
 }
@@ -374,7 +397,13 @@ impl<F: FilterPass> Walk<'_, F> {
                     oif: route.oif.clone(),
                     gateway: route.gateway,
                 };
-                self.remote_reply(&p, &[(Direction::In, &route.oif), (Direction::Out, iif)]);
+                // The reply leaves by the route back to the sender (the arrival interface
+                // when the routes do not say).
+                let back = self
+                    .route_to(p.src, None)
+                    .map(|r| r.oif)
+                    .unwrap_or_else(|| iif.to_string());
+                self.remote_reply(&p, &[(Direction::In, &route.oif), (Direction::Out, &back)]);
             }
             end => self.stopped(end, packet),
         }
@@ -484,8 +513,8 @@ impl<F: FilterPass> Walk<'_, F> {
             BlockAnswer::Rst if tcp_flags.is_some_and(|f| f.contains(TcpFlags::RST)) => {
                 return AnswerOutcome::NotSent(NotSent::AnswerToRst)
             }
-            BlockAnswer::Icmp { .. } if is_icmp_error(&blocked.l4) => {
-                return AnswerOutcome::NotSent(NotSent::AnswerToIcmpError)
+            BlockAnswer::Icmp { .. } if !answers_icmp(filter, &blocked.l4) => {
+                return AnswerOutcome::NotSent(NotSent::AnswerToIcmp)
             }
             _ => {}
         }
@@ -529,9 +558,14 @@ impl<F: FilterPass> Walk<'_, F> {
 
     /// The address an answer comes from: a RST from the blocked packet's destination (the
     /// filter swaps the addresses); an ICMP error from the destination when asked
-    /// (`return-icmp-as-dest`) or when it is this host's (pf: `icmp_reflect()`), else
-    /// from the interface the packet came in by (IPFilter: its first address).
+    /// (`return-icmp-as-dest`) or when it is this host's (pf: `icmp_reflect()`), else from
+    /// an address of the interface the packet came in by (IPFilter: the blocking pass's
+    /// interface, `fin_ifp`, always an inbound one; pf: the receiving interface).
     fn answer_source(&self, asked: BlockAnswer, blocked: &Packet, interface: &str) -> AnswerSource {
+        let interface = match (self.filter.filter(), self.trace.packet.iif.as_deref()) {
+            (Filter::Pf, Some(arrived_on)) => arrived_on,
+            _ => interface,
+        };
         match asked {
             BlockAnswer::Rst => AnswerSource::Addr(blocked.dst),
             BlockAnswer::Icmp { as_dest: true, .. } => AnswerSource::Addr(blocked.dst),
@@ -803,15 +837,27 @@ impl<F: FilterPass> Walk<'_, F> {
     /// interface whose network holds `dst`, then `given` (the packet spec's `out IF`).
     fn route_to(&mut self, dst: IpAddr, given: Option<&str>) -> Option<BsdRoute> {
         if self.host.known.routes {
+            // A route without a device (Solaris lists the default route so) leaves by the
+            // interface its gateway is on.
             let best = self
                 .host
                 .routes
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.dst.contains(&dst) && r.dev.is_some())
-                .max_by_key(|(_, r)| (r.dst.prefix_len(), std::cmp::Reverse(r.metric)));
-            return best.map(|(index, r)| BsdRoute {
-                oif: r.dev.clone().unwrap_or_default(),
+                .filter_map(|(index, r)| {
+                    let dev = r.dev.clone().or_else(|| {
+                        let gateway = r.gateway?;
+                        self.host
+                            .interfaces
+                            .iter()
+                            .find(|i| i.addrs.iter().any(|a| a.network().contains(&gateway)))
+                            .map(|i| i.name.clone())
+                    })?;
+                    r.dst.contains(&dst).then_some((index, r, dev))
+                })
+                .max_by_key(|(_, r, _)| (r.dst.prefix_len(), std::cmp::Reverse(r.metric)));
+            return best.map(|(index, r, oif)| BsdRoute {
+                oif,
                 gateway: r.gateway,
                 route: Some(index),
                 assumed: false,
@@ -1007,11 +1053,15 @@ fn response_kind(l4: &L4) -> Option<ResponseKind> {
     }
 }
 
-/// ICMP errors (destination unreachable, time exceeded, ...) as opposed to queries.
-fn is_icmp_error(l4: &L4) -> bool {
+/// Whether `filter` answers this ICMP message with an ICMP error: never an error
+/// (destination unreachable, time exceeded, ...); IPFilter only the IPv4 queries.
+fn answers_icmp(filter: Filter, l4: &L4) -> bool {
     match *l4 {
-        L4::Icmp { icmp_type, .. } => matches!(icmp_type, 3 | 4 | 5 | 11 | 12),
-        L4::Icmpv6 { icmp_type, .. } => icmp_type < 128,
-        _ => false,
+        L4::Icmp { icmp_type, .. } if filter == Filter::Ipf => {
+            matches!(icmp_type, 8 | 13 | 15 | 17)
+        }
+        L4::Icmp { icmp_type, .. } => !matches!(icmp_type, 3 | 4 | 5 | 11 | 12),
+        L4::Icmpv6 { icmp_type, .. } => icmp_type >= 128,
+        _ => true,
     }
 }
