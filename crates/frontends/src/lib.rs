@@ -34,6 +34,7 @@
 
 pub mod bsd_host;
 pub mod host;
+pub mod ipf;
 pub mod iptables_list;
 pub mod iptables_save;
 pub mod nft;

@@ -27,6 +27,7 @@
 pub mod diag;
 pub mod expr;
 pub mod host;
+pub mod ipf;
 pub mod kernel;
 pub mod kernel_walk;
 pub mod note;

@@ -1,0 +1,73 @@
+//! IPFilter's three languages, read into [`model::ipf`]: `ipf.conf` ([`parse_ipf`]),
+//! `ipnat.conf` ([`parse_ipnat`]) and `ippool.conf` ([`parse_ippool`]), and printed back
+//! the way `ipf -nv`, `ipnat -nv` and `ippool -nv` print what they loaded ([`print`]).
+//!
+//! The grammar is IPFilter's own (`tools/ipf_y.y`, `ipnat_y.y`, `ippool_y.y`): a rule
+//! ends where the grammar says, `#` comments, `\` continuations and `NAME = VALUE;`
+//! variables work as in the tools. Host names are looked up in
+//! [`ParseOptions::hosts`] only (never in DNS): a name not there stays a name, and the
+//! engine's answer for a packet it decides on is Unknown.
+
+mod cursor;
+mod expr;
+mod filter;
+mod lexer;
+mod names;
+mod nat;
+mod nat_print;
+mod pool;
+mod pool_print;
+pub mod print;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use model::diag::ParseError;
+use model::ipf::{IpfRules, NatRules, Pools};
+use model::SourceFile;
+
+use cursor::Cursor;
+
+/// How names in the rules are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Host names and their addresses (what the host's `/etc/hosts` says). By default only
+    /// `localhost`, which is 127.0.0.1 on every system IPFilter runs on.
+    pub hosts: Vec<(String, IpAddr)>,
+    /// The tools' `-6`: rules that name no family are IPv6 rules.
+    pub inet6: bool,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            hosts: vec![("localhost".to_string(), IpAddr::V4(Ipv4Addr::LOCALHOST))],
+            inet6: false,
+        }
+    }
+}
+
+fn cursor<'a>(source: &'a SourceFile, opts: &'a ParseOptions) -> Result<Cursor<'a>, ParseError> {
+    let toks = lexer::tokenize(&source.text)
+        .map_err(|e| ParseError::expected(source, e.span, e.expected, &e.found))?;
+    Ok(Cursor {
+        src: source,
+        toks,
+        pos: 0,
+        opts,
+    })
+}
+
+/// The filter rules of an `ipf.conf`.
+pub fn parse_ipf(source: &SourceFile, opts: &ParseOptions) -> Result<IpfRules, ParseError> {
+    filter::rules(&mut cursor(source, opts)?)
+}
+
+/// The translation rules of an `ipnat.conf`.
+pub fn parse_ipnat(source: &SourceFile, opts: &ParseOptions) -> Result<NatRules, ParseError> {
+    nat::rules(&mut cursor(source, opts)?)
+}
+
+/// The pools of an `ippool.conf`.
+pub fn parse_ippool(source: &SourceFile, opts: &ParseOptions) -> Result<Pools, ParseError> {
+    pool::pools(&mut cursor(source, opts)?)
+}

@@ -1,0 +1,380 @@
+//! `ippool.conf`: address pools, read the way `ippool -f` reads them (IPFilter's
+//! `tools/ippool_y.y`): `table role = R type = tree|hash number|name = N … { … };`,
+//! `group-map in|out role = R number = N [group = G] { … };` and the `pool R/tree|hash|
+//! dstlist (name N; …) { … };` forms. A `"file://…"` entry is kept as its URL: the tool
+//! reads the file when it loads the pool, the reader does not.
+
+use std::net::IpAddr;
+
+use model::diag::ParseError;
+use model::ipf::pool::{
+    Destination, DstList, DstListPolicy, GroupMap, PoolDef, PoolEntry, PoolRole, PoolSource,
+    Pools, Table, TableType,
+};
+use model::ipf::{Masked, PoolName};
+
+use super::cursor::{host_mask, ip_value, parse_number, Cursor, Res};
+use super::lexer::Kind;
+
+/// Group and pool names are cut to 15 characters (`FR_GROUPLEN`).
+const NAME_LEN: usize = 15;
+
+pub(crate) fn pools(cx: &mut Cursor) -> Res<Pools> {
+    let mut defs = Vec::new();
+    while !cx.done() {
+        if cx.eat_punct(";") {
+            continue;
+        }
+        let first = cx.pos;
+        let def = if cx.eat("table") {
+            table(cx, first)?
+        } else if cx.eat("group-map") {
+            group_map(cx, first)?
+        } else if cx.eat("pool") {
+            pool_line(cx, first)?
+        } else {
+            return Err(cx.expected("`table`, `group-map` or `pool`"));
+        };
+        defs.push(def);
+    }
+    Ok(Pools { defs })
+}
+
+fn key(cx: &mut Cursor, word: &str) -> Res<()> {
+    cx.expect(word)?;
+    cx.expect_punct("=")
+}
+
+fn role(cx: &mut Cursor) -> Res<PoolRole> {
+    let t = cx.word("a role (`ipf`, `nat`, `auth`, `count`, `all`)")?;
+    Ok(match t.text.as_str() {
+        "ipf" => PoolRole::Ipf,
+        "nat" => PoolRole::Nat,
+        "auth" => PoolRole::Auth,
+        "count" => PoolRole::Count,
+        "all" => PoolRole::All,
+        _ => {
+            return Err(ParseError::expected(
+                cx.src,
+                t.span,
+                "a role (`ipf`, `nat`, `auth`, `count`, `all`)",
+                &t.text,
+            ))
+        }
+    })
+}
+
+/// `number = N` or `name = NAME` (either may be left out: an anonymous pool).
+fn name_key(cx: &mut Cursor) -> Res<PoolName> {
+    if cx.eat("number") {
+        cx.expect_punct("=")?;
+        return Ok(PoolName::Number(cx.number("a pool number")?));
+    }
+    if cx.eat("name") {
+        cx.expect_punct("=")?;
+        return Ok(pool_name(&cx.word("a pool name")?.text));
+    }
+    Ok(PoolName::Name(String::new()))
+}
+
+fn pool_name(text: &str) -> PoolName {
+    match parse_number(text) {
+        Some(n) => PoolName::Number(n),
+        None => PoolName::Name(text.chars().take(NAME_LEN).collect()),
+    }
+}
+
+/// `[size = N] [seed = N]`.
+fn hash_options(cx: &mut Cursor) -> Res<(Option<u32>, Option<u32>)> {
+    let mut size = None;
+    let mut seed = None;
+    loop {
+        if cx.eat("size") {
+            cx.expect_punct("=")?;
+            size = Some(cx.number("a table size")?);
+        } else if cx.eat("seed") {
+            cx.expect_punct("=")?;
+            seed = Some(cx.number("a hash seed")?);
+        } else {
+            return Ok((size, seed));
+        }
+    }
+}
+
+fn table(cx: &mut Cursor, first: usize) -> Res<PoolDef> {
+    key(cx, "role")?;
+    let role = role(cx)?;
+    key(cx, "type")?;
+    let kind = if cx.eat("tree") {
+        TableType::Tree
+    } else if cx.eat("hash") {
+        TableType::Hash
+    } else {
+        return Err(cx.expected("`tree` or `hash`"));
+    };
+    let name = name_key(cx)?;
+    let (size, seed) = if kind == TableType::Hash {
+        hash_options(cx)?
+    } else {
+        (None, None)
+    };
+    let source = entries(cx, kind == TableType::Tree)?;
+    cx.expect_punct(";")?;
+    Ok(PoolDef::Table(Table {
+        origin: cx.origin(first),
+        role,
+        kind,
+        name,
+        size,
+        seed,
+        source,
+    }))
+}
+
+/// `{ ENTRY; … }` of a table: addresses (`!` in trees), a `"file://…"` URL, or
+/// `whois file "PATH"`.
+fn entries(cx: &mut Cursor, tree: bool) -> Res<PoolSource> {
+    cx.expect_punct("{")?;
+    let mut list = Vec::new();
+    let mut source = None;
+    loop {
+        if cx.eat_punct("}") {
+            break;
+        }
+        if cx.eat_punct(";") {
+            continue;
+        }
+        if cx.peek().is_some_and(|t| t.kind == Kind::Str) {
+            let t = cx.bump().expect("peeked");
+            source = Some(PoolSource::File {
+                url: t.text,
+                entries: None,
+            });
+        } else if tree && cx.eat("whois") {
+            cx.expect("file")?;
+            source = Some(PoolSource::Whois {
+                path: cx.string("a quoted file name")?.text,
+            });
+        } else {
+            let negated = tree && cx.eat_punct("!");
+            let net = addr_mask(cx)?;
+            list.push(PoolEntry {
+                negated,
+                net,
+                group: None,
+            });
+        }
+        if !cx.at_punct("}") {
+            cx.expect_punct(";")?;
+        }
+    }
+    Ok(match source {
+        Some(s) if list.is_empty() => s,
+        Some(_) => return Err(cx.unsupported(cx.here(), "a file and addresses in one pool")),
+        None => PoolSource::Inline(list),
+    })
+}
+
+/// `ADDR[/LEN|/MASK]`.
+fn addr_mask(cx: &mut Cursor) -> Res<Masked> {
+    let t = cx.word("an address")?;
+    let addr = ip_value(&t.text)
+        .ok_or_else(|| cx.invalid(t.span, "address", &t.text, "not an IP address"))?;
+    let family = model::ipf::family_of(addr);
+    let mask = if cx.eat_punct("/") {
+        cx.mask(family)?
+    } else {
+        host_mask(addr)
+    };
+    Masked::new(addr, mask).ok_or_else(|| cx.invalid(t.span, "mask", &t.text, "of another family"))
+}
+
+/// `group-map in|out role = R number = N [group = G] [size …] { ADDR[, group = G]; … };`
+fn group_map(cx: &mut Cursor, first: usize) -> Res<PoolDef> {
+    let incoming = direction(cx)?;
+    key(cx, "role")?;
+    let role = role(cx)?;
+    let name = name_key(cx)?;
+    let group = if cx.eat("group") {
+        cx.expect_punct("=")?;
+        Some(group_name(cx)?)
+    } else {
+        None
+    };
+    let (size, _) = hash_options(cx)?;
+    let entries = group_entries(cx, group.as_deref())?;
+    cx.expect_punct(";")?;
+    Ok(PoolDef::GroupMap(GroupMap {
+        origin: cx.origin(first),
+        incoming,
+        role,
+        name,
+        size,
+        group,
+        entries,
+    }))
+}
+
+fn direction(cx: &mut Cursor) -> Res<bool> {
+    if cx.eat("in") {
+        Ok(true)
+    } else if cx.eat("out") {
+        Ok(false)
+    } else {
+        Err(cx.expected("`in` or `out`"))
+    }
+}
+
+fn group_name(cx: &mut Cursor) -> Res<String> {
+    Ok(cx.word("a group")?.text.chars().take(NAME_LEN).collect())
+}
+
+/// `{ ADDR[, group = G]; … }`, entries without a group taking `default`.
+fn group_entries(cx: &mut Cursor, default: Option<&str>) -> Res<Vec<PoolEntry>> {
+    cx.expect_punct("{")?;
+    let mut list = Vec::new();
+    loop {
+        if cx.eat_punct("}") {
+            return Ok(list);
+        }
+        if cx.eat_punct(";") {
+            continue;
+        }
+        let net = addr_mask(cx)?;
+        let group = if cx.eat_punct(",") {
+            key(cx, "group")?;
+            Some(group_name(cx)?)
+        } else {
+            default.map(str::to_string)
+        };
+        list.push(PoolEntry {
+            negated: false,
+            net,
+            group,
+        });
+        if !cx.at_punct("}") {
+            cx.expect_punct(";")?;
+        }
+    }
+}
+
+/// `pool [R/]tree|hash|dstlist (name N; …) { … };` and `group-map (name N; in;) { … };`.
+fn pool_line(cx: &mut Cursor, first: usize) -> Res<PoolDef> {
+    let role = if cx.at_punct("(") {
+        PoolRole::All
+    } else {
+        let role = role(cx)?;
+        cx.expect_punct("/")?;
+        role
+    };
+    let kind = if cx.at_punct("(") {
+        "tree".to_string()
+    } else {
+        cx.word("`tree`, `hash` or `dstlist`")?.text
+    };
+    cx.expect_punct("(")?;
+    let name = if cx.eat("name") || cx.eat("number") {
+        pool_name(&cx.word("a pool name")?.text)
+    } else {
+        return Err(cx.expected("`name NAME;`"));
+    };
+    cx.expect_punct(";")?;
+    let def = match kind.as_str() {
+        "tree" | "hash" => {
+            // `size N;` and `seed N;` are read and, as `ippool` does, not used.
+            while cx.eat("size") || cx.eat("seed") {
+                cx.number("a number")?;
+                cx.expect_punct(";")?;
+            }
+            cx.expect_punct(")")?;
+            let tree = kind == "tree";
+            let source = entries(cx, tree)?;
+            PoolDef::Table(Table {
+                origin: model::Origin::default(),
+                role,
+                kind: if tree { TableType::Tree } else { TableType::Hash },
+                name,
+                size: None,
+                seed: None,
+                source,
+            })
+        }
+        "dstlist" => {
+            let policy = if cx.eat("policy") {
+                let p = policy(cx)?;
+                cx.expect_punct(";")?;
+                Some(p)
+            } else {
+                None
+            };
+            cx.expect_punct(")")?;
+            PoolDef::DstList(DstList {
+                origin: model::Origin::default(),
+                role,
+                name,
+                policy,
+                destinations: destinations(cx)?,
+            })
+        }
+        other => {
+            return Err(ParseError::expected(
+                cx.src,
+                cx.here(),
+                "`tree`, `hash` or `dstlist`",
+                other,
+            ))
+        }
+    };
+    cx.expect_punct(";")?;
+    let origin = cx.origin(first);
+    Ok(match def {
+        PoolDef::Table(t) => PoolDef::Table(Table { origin, ..t }),
+        PoolDef::DstList(d) => PoolDef::DstList(DstList { origin, ..d }),
+        g => g,
+    })
+}
+
+fn policy(cx: &mut Cursor) -> Res<DstListPolicy> {
+    let t = cx.word("a policy")?;
+    Ok(match t.text.as_str() {
+        "round-robin" => DstListPolicy::RoundRobin,
+        "random" => DstListPolicy::Random,
+        "hash" => DstListPolicy::Hashed,
+        "src-hash" => DstListPolicy::SrcHash,
+        "dst-hash" => DstListPolicy::DstHash,
+        "weighted" => {
+            cx.expect("connection")?;
+            DstListPolicy::WeightedConnection
+        }
+        _ => return Err(ParseError::expected(cx.src, t.span, "a policy", &t.text)),
+    })
+}
+
+/// `{ [IF:]ADDR; … }`.
+fn destinations(cx: &mut Cursor) -> Res<Vec<Destination>> {
+    cx.expect_punct("{")?;
+    let mut out = Vec::new();
+    loop {
+        if cx.eat_punct("}") {
+            return Ok(out);
+        }
+        if cx.eat_punct(";") {
+            continue;
+        }
+        let t = cx.word("a destination (`IF:ADDR` or `ADDR`)")?;
+        let (interface, addr_text) = match ip_value(&t.text) {
+            Some(_) => (None, t.text.as_str()),
+            None => match t.text.split_once(':') {
+                Some((i, a)) => (Some(i.to_string()), a),
+                None => (None, t.text.as_str()),
+            },
+        };
+        let addr: IpAddr = ip_value(addr_text)
+            .ok_or_else(|| cx.invalid(t.span, "destination", &t.text, "not an address"))?;
+        out.push(Destination { interface, addr });
+        if !cx.at_punct("}") {
+            cx.expect_punct(";")?;
+        }
+    }
+}
+

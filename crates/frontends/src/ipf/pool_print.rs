@@ -1,0 +1,155 @@
+//! `ippool -nv`'s printing of a pool (IPFilter's `lib/printpooldata.c`,
+//! `printhashdata.c`, `printdstlistdata.c` and their node printers).
+
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use model::ipf::pool::{DstListPolicy, PoolDef, PoolEntry, PoolRole, PoolSource, TableType};
+use model::ipf::{Masked, PoolName};
+
+use super::print::mask;
+
+/// The two lines `ippool -nv` prints for one definition (with their newlines).
+pub fn pool_def(def: &PoolDef) -> String {
+    let mut s = String::new();
+    match def {
+        PoolDef::Table(t) => {
+            let entries = t.source.entries().unwrap_or(&[]);
+            let _ = write!(s, "table role={}", role(t.role));
+            match t.kind {
+                TableType::Tree => {
+                    let _ = writeln!(s, " type=tree {}", name(&t.name));
+                }
+                TableType::Hash => {
+                    let size = t.size.unwrap_or_else(|| default_size(entries.len()));
+                    let _ = write!(s, " type=hash {} size={size}", name(&t.name));
+                    if let Some(seed) = t.seed.filter(|&n| n != 0) {
+                        let _ = write!(s, " seed={seed}");
+                    }
+                    s.push('\n');
+                }
+            }
+            match &t.source {
+                PoolSource::File { url, entries: None } => {
+                    s.push_str(&body(std::iter::once(format!("\"{url}\""))));
+                }
+                PoolSource::Whois { path } => {
+                    s.push_str(&body(std::iter::once(format!("whois file \"{path}\""))));
+                }
+                _ => s.push_str(&body(entries.iter().map(|e| entry(e, None)))),
+            }
+        }
+        PoolDef::GroupMap(g) => {
+            let size = g.size.unwrap_or_else(|| default_size(g.entries.len()));
+            let _ = writeln!(
+                s,
+                "group-map {} role={} {} size={size}",
+                if g.incoming { "in" } else { "out" },
+                role(g.role),
+                name(&g.name)
+            );
+            let own = match &g.name {
+                PoolName::Number(n) => n.to_string(),
+                PoolName::Name(n) => n.clone(),
+            };
+            s.push_str(&body(g.entries.iter().map(|e| entry(e, Some(&own)))));
+        }
+        PoolDef::DstList(d) => {
+            let _ = write!(s, "pool {}/dstlist (name {};", role(d.role), bare_name(&d.name));
+            if let Some(p) = d.policy {
+                let _ = write!(s, " policy {};", policy(p));
+            }
+            s.push_str(")\n");
+            s.push_str(&body(d.destinations.iter().map(|dst| {
+                let addr = ip(dst.addr);
+                match &dst.interface {
+                    Some(i) => format!("{i}:{addr}"),
+                    None => addr,
+                }
+            })));
+        }
+    }
+    s
+}
+
+/// `n * 2 - 1` buckets for `n` entries (at least one), `load_hash`'s default.
+fn default_size(entries: usize) -> u32 {
+    let n = u32::try_from(entries.max(1)).unwrap_or(u32::MAX / 2);
+    n * 2 - 1
+}
+
+fn body(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    let mut s = String::from("\t{");
+    if items.is_empty() {
+        s.push(';');
+    }
+    for i in items {
+        let _ = write!(s, " {i};");
+    }
+    s.push_str(" };\n");
+    s
+}
+
+fn entry(e: &PoolEntry, own_group: Option<&str>) -> String {
+    let mut s = String::new();
+    if e.negated {
+        s.push_str("! ");
+    }
+    s.push_str(&net(&e.net));
+    if let (Some(own), Some(g)) = (own_group, &e.group) {
+        if g != own {
+            let _ = write!(s, ", group={g}");
+        }
+    }
+    s
+}
+
+/// `printip`: an IPv4 address below 256 as its number.
+fn ip(a: IpAddr) -> String {
+    match a {
+        IpAddr::V4(v) if u32::from(v) < 256 => u32::from(v).to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn net(m: &Masked) -> String {
+    format!("{}/{}", ip(m.addr), mask(m))
+}
+
+fn role(r: PoolRole) -> &'static str {
+    match r {
+        PoolRole::Ipf => "ipf",
+        PoolRole::Nat => "nat",
+        PoolRole::Auth => "auth",
+        PoolRole::Count => "count",
+        PoolRole::All => "all",
+    }
+}
+
+/// `number=N` or `name=NAME`.
+fn name(n: &PoolName) -> String {
+    match n {
+        PoolName::Number(n) => format!("number={n}"),
+        PoolName::Name(n) if n.is_empty() => "number=".to_string(),
+        PoolName::Name(n) => format!("name={n}"),
+    }
+}
+
+fn bare_name(n: &PoolName) -> String {
+    match n {
+        PoolName::Number(n) => n.to_string(),
+        PoolName::Name(n) => n.clone(),
+    }
+}
+
+fn policy(p: DstListPolicy) -> &'static str {
+    match p {
+        DstListPolicy::RoundRobin => "round-robin",
+        DstListPolicy::WeightedConnection => "weighting connection",
+        DstListPolicy::Random => "random",
+        DstListPolicy::Hashed => "hash",
+        DstListPolicy::SrcHash => "src-hash",
+        DstListPolicy::DstHash => "dst-hash",
+    }
+}

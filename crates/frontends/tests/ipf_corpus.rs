@@ -1,0 +1,241 @@
+//! IPFilter's own regression suite (`../shared/corpus/ipfilter/test`) against the ipf,
+//! ipnat and ippool readers and printers.
+//!
+//! - `regress/i*`, `in*`, `ip*` are parsed and printed back the way `ipf -Rnvf`,
+//!   `ipnat -Rnvf` and `ippool -nRvf` print them (`i_test`, `in_test`, `ip_test`), and
+//!   compared with `expected/…` line for line. A table of every test is printed; the
+//!   number that matches may only grow ([`ROUND_TRIPS_AT_LEAST`]), and the ones that do
+//!   not are listed in [`KNOWN_DIFFERENT`] with why.
+//! - every rules file the filter, NAT and pool tests load (`f*`, `ipv6*`, `n*`, `ni*`,
+//!   `p*`, `bpf*`, `l1`) parses (the `f_test` style loads one rule per line).
+//!
+//! Without the corpus the tests print SKIP and pass.
+#![allow(clippy::print_stdout)]
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use frontends::ipf::{parse_ipf, parse_ipnat, parse_ippool, print, ParseOptions};
+use model::SourceFile;
+
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/corpus/ipfilter/test"
+);
+
+/// The round trips that must match, at least.
+const ROUND_TRIPS_AT_LEAST: usize = 45;
+
+/// The tests whose printed rules differ from `expected/`, and why.
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[
+    (
+        "i17",
+        "run through `ipftest -D`, not `ipf -nv`: its expected output is ipftest's dump of \
+         the loaded tables (rules sorted by collection, hit counters), not a rule printer",
+    ),
+    (
+        "ip2",
+        "a `\"file://input/ip2.data\"` pool: ippool reads the file when it loads the pool; \
+         the reader keeps the URL and reads no file",
+    ),
+];
+
+fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(CORPUS);
+    if dir.is_dir() {
+        Some(dir.to_path_buf())
+    } else {
+        eprintln!("SKIP: {CORPUS} is absent (link /work/shared next to the checkout)");
+        None
+    }
+}
+
+/// The names the suite's machine resolved (`test.host.dots` is in its `/etc/hosts`).
+fn options() -> ParseOptions {
+    let mut opts = ParseOptions::default();
+    for addr in ["254.220.186.152", "fe80:aa55:1234:5678:5a5a:a5a5:fedc:ba98"] {
+        opts.hosts.push((
+            "test.host.dots".to_string(),
+            addr.parse::<IpAddr>().expect("address"),
+        ));
+    }
+    opts
+}
+
+/// How a test of the `i`, `in` or `ip` group prints its rules file, or the error.
+fn round_trip(name: &str, src: &SourceFile) -> Result<String, String> {
+    let opts = options();
+    let mut out = String::new();
+    if name.starts_with("ip") && !name.starts_with("ipv6") {
+        let pools = parse_ippool(src, &opts).map_err(|e| e.to_string())?;
+        for p in &pools.defs {
+            out.push_str(&print::pool_def(p));
+        }
+    } else if name.starts_with("in") {
+        let rules = parse_ipnat(src, &opts).map_err(|e| e.to_string())?;
+        for r in &rules.rules {
+            out.push_str(&print::nat_rule(r));
+            out.push('\n');
+        }
+    } else {
+        let rules = parse_ipf(src, &opts).map_err(|e| e.to_string())?;
+        for r in &rules.rules {
+            out.push_str(&print::ipf_rule(r));
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+fn read(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+#[test]
+fn parse_and_print_tests_match_ipfilter() {
+    let Some(dir) = corpus() else { return };
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("regress"))
+        .expect("regress/")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            let group: String = n.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+            matches!(group.as_str(), "i" | "in" | "ip")
+                && !n.starts_with("ipv6")
+                && n[group.len()..].chars().next().is_some_and(|c| c.is_ascii_digit())
+        })
+        .collect();
+    names.sort_by_key(|n| {
+        let group: String = n.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        let rest = &n[group.len()..];
+        let number: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        (group, number.parse::<u32>().unwrap_or(0), rest.to_string())
+    });
+    let mut matched = Vec::new();
+    let mut table = String::from("test      result\n");
+    for name in &names {
+        let text = read(&dir.join("regress").join(name)).expect("regress file");
+        let expected = read(&dir.join("expected").join(name))
+            .or_else(|| read(&dir.join("expected").join(format!("{name}.dist"))))
+            .unwrap_or_default();
+        let src = SourceFile::new(format!("regress/{name}"), text);
+        let result = match round_trip(name, &src) {
+            Ok(got) if got == expected => {
+                matched.push(name.clone());
+                "match".to_string()
+            }
+            Ok(got) => {
+                let first = got
+                    .lines()
+                    .zip(expected.lines().chain(std::iter::repeat("<end>")))
+                    .find(|(g, e)| g != e)
+                    .map(|(g, e)| format!("got `{g}`, expected `{e}`"))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "{} lines printed, {} expected",
+                            got.lines().count(),
+                            expected.lines().count()
+                        )
+                    });
+                format!("differs: {first}")
+            }
+            // The tool rejected the file too (its output is empty).
+            Err(e) if expected.is_empty() => {
+                matched.push(name.clone());
+                format!("match (both reject: {e})")
+            }
+            Err(e) => format!("error: {e}"),
+        };
+        table.push_str(&format!("{name:<9} {result}\n"));
+    }
+    eprintln!("{table}");
+    eprintln!("{} of {} match", matched.len(), names.len());
+    for (name, why) in KNOWN_DIFFERENT {
+        assert!(
+            !matched.contains(&name.to_string()),
+            "{name} now matches: take it out of KNOWN_DIFFERENT ({why})"
+        );
+    }
+    assert!(
+        matched.len() >= ROUND_TRIPS_AT_LEAST,
+        "{} round trips match, fewer than {ROUND_TRIPS_AT_LEAST}",
+        matched.len()
+    );
+    assert_eq!(
+        matched.len() + KNOWN_DIFFERENT.len(),
+        names.len(),
+        "every test either matches or is in KNOWN_DIFFERENT"
+    );
+}
+
+/// Which reader a rules file of the suite is for, by its name.
+fn reader_for(name: &str) -> Option<fn(&SourceFile, &ParseOptions) -> Result<usize, String>> {
+    fn ipf(src: &SourceFile, o: &ParseOptions) -> Result<usize, String> {
+        parse_ipf(src, o).map(|r| r.rules.len()).map_err(|e| e.to_string())
+    }
+    fn ipnat(src: &SourceFile, o: &ParseOptions) -> Result<usize, String> {
+        parse_ipnat(src, o).map(|r| r.rules.len()).map_err(|e| e.to_string())
+    }
+    fn ippool(src: &SourceFile, o: &ParseOptions) -> Result<usize, String> {
+        parse_ippool(src, o).map(|r| r.defs.len()).map_err(|e| e.to_string())
+    }
+    let stem = name.trim_end_matches(".dist");
+    if stem.ends_with(".ipf") {
+        return Some(ipf);
+    }
+    if stem.ends_with(".nat") {
+        return Some(ipnat);
+    }
+    if stem.ends_with(".pool") {
+        return Some(ippool);
+    }
+    if stem.ends_with(".whois") || stem == "Makefile" {
+        return None;
+    }
+    let group: String = stem.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    match group.as_str() {
+        "f" | "ipv" | "bpf" | "l" => Some(ipf),
+        "n" => Some(ipnat),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_rules_file_the_suite_loads_parses() {
+    let Some(dir) = corpus() else { return };
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("regress"))
+        .expect("regress/")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            let group: String = n.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+            matches!(group.as_str(), "f" | "n" | "ni" | "p" | "ipv" | "bpf" | "l")
+        })
+        .collect();
+    names.sort();
+    let mut failures = Vec::new();
+    let mut read = 0;
+    for name in &names {
+        let Some(reader) = reader_for(name) else { continue };
+        let text = read_file(&dir.join("regress").join(name));
+        let src = SourceFile::new(format!("regress/{name}"), text);
+        let opts = ParseOptions {
+            inet6: name.contains("_6") || name.starts_with("ipv6"),
+            ..options()
+        };
+        match reader(&src, &opts) {
+            Ok(n) => {
+                read += 1;
+                eprintln!("{name:<16} {n} rules");
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    eprintln!("{read} files read, {} failed", failures.len());
+    assert!(read > 100, "only {read} files read");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn read_file(path: &Path) -> String {
+    read(path).unwrap_or_else(|| panic!("{} is not readable text", path.display()))
+}
