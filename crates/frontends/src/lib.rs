@@ -39,6 +39,7 @@ pub mod iptables_list;
 pub mod iptables_save;
 pub mod nft;
 pub mod packet_spec;
+pub mod pf;
 pub mod topology;
 mod unmodelled;
 

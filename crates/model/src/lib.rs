@@ -33,6 +33,7 @@ pub mod kernel_walk;
 pub mod note;
 pub mod owner;
 pub mod packet;
+pub mod pf;
 pub mod ruleset;
 pub mod source;
 pub mod tool_config;

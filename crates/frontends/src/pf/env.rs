@@ -1,0 +1,117 @@
+//! What pfctl reads from the host while it parses: interfaces and their addresses
+//! (`lo0`, `(em0:network)`, `self`), host names, users and groups, and the files that
+//! `include` names.
+//!
+//! pfctl resolves an interface name written without parentheses when it loads the
+//! rules; without the host's interfaces that name stays a name in the ruleset
+//! ([`model::pf::Host::InterfaceName`]), never guessed.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+
+/// One interface as `ifconfig` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// Its name (`em0`).
+    pub name: String,
+    /// Its groups (`egress`, `lo`), besides the name without its unit number, which
+    /// is always one.
+    pub groups: Vec<String>,
+    /// Its addresses with their prefix lengths, in `ifconfig`'s order.
+    pub addresses: Vec<(IpAddr, u8)>,
+    /// Whether it is point-to-point (it has peers, not a broadcast address).
+    pub point_to_point: bool,
+}
+
+/// The host as pfctl sees it while it parses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Env {
+    /// The interfaces.
+    pub interfaces: Vec<Interface>,
+    /// Host names and their addresses (`/etc/hosts`).
+    pub hosts: HashMap<String, Vec<IpAddr>>,
+    /// User names and ids (`/etc/passwd`).
+    pub users: HashMap<String, u32>,
+    /// Group names and ids (`/etc/group`).
+    pub groups: HashMap<String, u32>,
+    /// Files `include` and `load anchor` may read, by the name they are given.
+    pub files: HashMap<String, String>,
+}
+
+impl Env {
+    /// OpenBSD's regress environment of `regress/sbin/pfctl`: `lo0` with 127.0.0.1/8,
+    /// ::1 and fe80::1, the interfaces its Makefile creates, `localhost` and the users
+    /// and groups of a fresh install.
+    pub fn openbsd_regress() -> Env {
+        let lo = |name: &str, addresses: Vec<(IpAddr, u8)>| Interface {
+            name: name.to_string(),
+            groups: vec!["lo".to_string()],
+            addresses,
+            point_to_point: false,
+        };
+        let tun = |name: &str| Interface {
+            name: name.to_string(),
+            groups: vec!["tun".to_string()],
+            addresses: Vec::new(),
+            point_to_point: true,
+        };
+        let v6 = |s: &str| -> IpAddr { s.parse::<Ipv6Addr>().expect("literal").into() };
+        Env {
+            interfaces: vec![
+                lo(
+                    "lo0",
+                    vec![
+                        (v6("::1"), 128),
+                        (v6("fe80::1"), 64),
+                        (IpAddr::from([127, 0, 0, 1]), 8),
+                    ],
+                ),
+                lo("lo1000000", Vec::new()),
+                tun("tun1000000"),
+                tun("tun1000001"),
+                Interface {
+                    name: "enc0".to_string(),
+                    groups: vec!["enc".to_string()],
+                    addresses: Vec::new(),
+                    point_to_point: false,
+                },
+            ],
+            hosts: HashMap::from([(
+                "localhost".to_string(),
+                vec![IpAddr::from([127, 0, 0, 1]), v6("::1")],
+            )]),
+            users: HashMap::from([
+                ("root".to_string(), 0),
+                ("daemon".to_string(), 1),
+                ("bin".to_string(), 3),
+                ("www".to_string(), 67),
+                ("nobody".to_string(), 32767),
+            ]),
+            groups: HashMap::from([
+                ("wheel".to_string(), 0),
+                ("daemon".to_string(), 1),
+                ("bin".to_string(), 7),
+                ("sshd".to_string(), 27),
+                ("www".to_string(), 67),
+                ("nobody".to_string(), 32767),
+            ]),
+            files: HashMap::new(),
+        }
+    }
+
+    /// The interface called `name`.
+    pub fn interface(&self, name: &str) -> Option<&Interface> {
+        self.interfaces.iter().find(|i| i.name == name)
+    }
+
+    /// The interfaces a name stands for: itself, or the members of the group.
+    pub fn members(&self, name: &str) -> Vec<&Interface> {
+        if let Some(i) = self.interface(name) {
+            return vec![i];
+        }
+        self.interfaces
+            .iter()
+            .filter(|i| i.groups.iter().any(|g| g == name))
+            .collect()
+    }
+}

@@ -1,0 +1,225 @@
+//! pf.conf by hand: what pfctl's expansion gives the engine (typed rules, not text),
+//! the `pfctl -sr -vv` listing reader, and the diagnostics of bad input as users read
+//! them (file:line:col, the line, a caret, what was expected).
+
+use std::net::IpAddr;
+
+use frontends::pf::{parse, parse_listing, print, Env};
+use model::pf::{
+    Action, Af, BlockPolicy, DynamicModifier, Host, Item, KeepState, NumOp, RuleDirection,
+    TcpFlagsSpec,
+};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("test address")
+}
+
+fn rendered_error(name: &str, text: &str) -> String {
+    let err = parse(name, text, &Env::default()).expect_err("must be refused");
+    let mut out = Vec::new();
+    report::diagnostic::render(&mut out, &err).expect("render");
+    String::from_utf8(out).expect("utf-8")
+}
+
+#[test]
+fn lists_and_macros_expand_into_one_rule_per_combination() {
+    let text = "ext = \"{ 10.0.0.0/8, 2001:db8::/32 }\"\n\
+                pass in on em0 proto { tcp udp } from $ext to any port { 22 53 }\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert_eq!(rules.len(), 8);
+    let first = rules[0];
+    assert_eq!(first.action, Action::Pass);
+    assert_eq!(first.direction, RuleDirection::In);
+    assert_eq!(first.interface.as_ref().map(|i| i.name.as_str()), Some("em0"));
+    assert_eq!(first.af, Some(Af::Inet));
+    assert_eq!(first.proto, Some(6));
+    assert_eq!(
+        first.from.addr.host,
+        Host::Network {
+            addr: ip("10.0.0.0"),
+            prefix: 8
+        }
+    );
+    assert_eq!(first.to.port, Some(NumOp::Eq(22)));
+    assert_eq!(first.keep_state, Some(KeepState::Keep));
+    assert_eq!(first.flags, Some(TcpFlagsSpec { set: 0x02, mask: 0x12 }));
+    // udp rules keep state but have no flags; the origin is the written line.
+    let udp = rules[4];
+    assert_eq!(udp.proto, Some(17));
+    assert_eq!(udp.flags, None);
+    assert_eq!(udp.origin.line, 2);
+    assert!(udp.origin.text.starts_with("pass in on em0"));
+    assert_eq!(rules[2].af, Some(Af::Inet6));
+}
+
+#[test]
+fn block_policy_and_interface_addresses_follow_pfctl() {
+    let text = "set block-policy return\nblock in on ! em0 from (em0:network) to self\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    let rule = rs.rules().next().expect("one rule");
+    assert_eq!(rule.action, Action::Block(BlockPolicy::Return));
+    assert!(rule.interface.as_ref().is_some_and(|i| i.negated));
+    assert!(matches!(
+        &rule.from.addr.host,
+        Host::Dynamic { interface, modifier: DynamicModifier::Network, .. } if interface == "em0"
+    ));
+    // Without the host's interfaces, `self` stays a name: never guessed.
+    assert!(matches!(&rule.to.addr.host, Host::InterfaceName { name, .. } if name == "self"));
+    assert_eq!(
+        print(&rs),
+        "set block-policy return\nblock return in on ! em0 from (em0:network) to self\n"
+    );
+}
+
+#[test]
+fn inline_anchors_keep_their_rules_and_path() {
+    let text = "anchor \"ext\" in on em0 {\n  pass proto tcp to port 22\n  block\n}\npass out\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert_eq!(rules.len(), 2);
+    let Action::Anchor(call) = &rules[0].action else {
+        panic!("an anchor first")
+    };
+    assert_eq!(call.name.as_deref(), Some("ext"));
+    let body = call.body.as_ref().expect("inline body");
+    let inner: Vec<_> = body.rules().collect();
+    assert_eq!(inner.len(), 2);
+    assert_eq!(inner[0].anchor_path.as_deref(), Some("ext"));
+    assert_eq!(inner[1].origin.line, 3);
+    insta::assert_snapshot!(print(&rs), @r#"
+    anchor "ext" in on em0 all {
+      pass proto tcp from any to any port = 22 flags S/SA
+      block drop all
+    }
+    pass out all flags S/SA
+    "#);
+}
+
+#[test]
+fn translation_rules_carry_their_pools() {
+    let text = "match out on egress inet from 192.168.0.0/16 nat-to (egress:0)\n\
+                pass in on egress proto tcp to port 80 rdr-to 10.0.0.5 port 8080\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    let nat = rules[0].nat_to.as_ref().expect("nat-to");
+    assert!(matches!(
+        &nat.hosts[0].host,
+        Host::Dynamic { interface, modifier: DynamicModifier::NoAlias, .. } if interface == "egress"
+    ));
+    let rdr = rules[1].rdr_to.as_ref().expect("rdr-to");
+    assert_eq!(rdr.ports, Some((8080, 8080)));
+    assert_eq!(
+        rdr.hosts[0].host,
+        Host::Network {
+            addr: ip("10.0.0.5"),
+            prefix: 32
+        }
+    );
+}
+
+#[test]
+fn includes_are_read_from_the_environment() {
+    let mut env = Env::default();
+    env.files
+        .insert("/etc/pf.local".into(), "block in proto udp\n".into());
+    let rs = parse("pf.conf", "include \"/etc/pf.local\"\npass out\n", &env).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert_eq!(rules.len(), 2);
+    assert_eq!(&*rules[0].origin.file, "/etc/pf.local");
+}
+
+#[test]
+fn a_pfctl_vvsr_listing_keeps_numbers_and_counters() {
+    let listing = "@0 block return all\n\
+  [ Evaluations: 120       Packets: 7         Bytes: 420         States: 0     ]\n\
+  [ Inserted: uid 0 pid 4242 State Creations: 0     ]\n\
+@1 pass out all flags S/SA\n\
+  [ Evaluations: 120       Packets: 100       Bytes: 9000        States: 3     ]\n\
+@2 pass in on em0 inet proto tcp from any to (em0) port = 22 flags S/SA\n";
+    let rs = parse_listing("pfctl-vvsr.txt", listing, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert_eq!(rules.len(), 3);
+    assert_eq!(rules.iter().map(|r| r.number).collect::<Vec<_>>(), [Some(0), Some(1), Some(2)]);
+    assert_eq!(rules[0].origin.counters.map(|c| (c.packets, c.bytes)), Some((7, 420)));
+    assert_eq!(rules[1].origin.counters.map(|c| c.packets), Some(100));
+    assert_eq!(rules[2].origin.counters, None);
+    assert_eq!(rules[2].origin.line, 6);
+    assert_eq!(rules[2].direction, RuleDirection::In);
+    assert!(matches!(rules[0].action, Action::Block(BlockPolicy::Return)));
+    assert!(rs.items.iter().all(|i| matches!(i, Item::Rule(_))));
+}
+
+#[test]
+fn a_bad_listing_line_is_placed_in_the_listing() {
+    let listing = "@0 pass all\n@1 pass in frm any\n";
+    let err = parse_listing("rules.txt", listing, &Env::default()).expect_err("refused");
+    assert_eq!(err.line_col(), (2, 12));
+}
+
+#[test]
+fn diagnostics_name_the_place_and_what_was_expected() {
+    insta::assert_snapshot!("undefined_macro", rendered_error("pf.conf", "ext_if = \"em0\"\npass in on $ext_fi\n"));
+    insta::assert_snapshot!("bad_address", rendered_error("pf.conf", "block in from 10.0.0.256 to any\n"));
+    insta::assert_snapshot!("port_without_protocol", rendered_error("pf.conf", "pass in from any to any port 22\n"));
+    insta::assert_snapshot!("unknown_option", rendered_error("pf.conf", "pass in all keep stat\n"));
+    insta::assert_snapshot!("flags_without_mask", rendered_error("pf.conf", "pass proto tcp flags S\n"));
+    insta::assert_snapshot!("unterminated_string", rendered_error("pf.conf", "pass in all label \"web\n"));
+    insta::assert_snapshot!("old_rdr_without_target", rendered_error("pf.conf", "rdr on em0 proto tcp to port 80\n"));
+}
+
+#[test]
+fn no_input_panics_on_odd_bytes() {
+    for text in [
+        "pass in from { 1.2.3.4",
+        "anchor \"x\" {\npass\n",
+        "a = \"$a $a\"\npass on $a\n",
+        "pass in on \u{e9}m0 all\n",
+        "table <t> { 10.0.0.1 - 10.0.0.9 }\n",
+        "pass route-to (\n",
+        "set limit { states 10,",
+        "\\\n\\",
+    ] {
+        let _ = parse("fuzz", text, &Env::default());
+        let _ = parse_listing("fuzz", text, &Env::default());
+    }
+}
+
+#[test]
+fn freebsd_translation_and_scrub_rules_are_read() {
+    let text = "ext_if = \"em0\"\n\
+scrub in all fragment reassemble\n\
+scrub on $ext_if all reassemble tcp\n\
+nat on $ext_if inet from 10.0.0.0/8 to any -> ($ext_if)\n\
+nat pass on $ext_if from 192.168.1.0/24 to any -> 1.2.3.4 port 1024:65535\n\
+no nat on $ext_if from 10.1.0.0/16 to 10.2.0.0/16\n\
+rdr pass on $ext_if proto tcp from any to any port 80 -> 10.0.0.5 port 8080\n\
+rdr on $ext_if proto tcp from any to any port 8000:8010 -> 10.0.0.6 port 9000:*\n\
+binat on $ext_if from 10.0.0.7 to any -> 1.2.3.7\n\
+nat-anchor \"ftp-proxy/*\"\n\
+rdr-anchor \"ftp-proxy/*\"\n\
+block in on $ext_if\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert!(matches!(
+        rules[3].action,
+        Action::OldNat { kind: model::pf::OldNatKind::Nat, no: false }
+    ));
+    assert!(rules[3].translation_pass);
+    assert!(rules[5].translation_pass);
+    assert_eq!(rules[6].rdr_to.as_ref().and_then(|p| p.ports), Some((9000, 9010)));
+    insta::assert_snapshot!(print(&rs), @r#"
+    ext_if = "em0"
+    scrub in all fragment reassemble
+    scrub on em0 all reassemble tcp
+    nat on em0 inet from 10.0.0.0/8 to any -> (em0) round-robin
+    nat pass on em0 inet from 192.168.1.0/24 to any -> 1.2.3.4 port 1024:65535
+    no nat on em0 inet from 10.1.0.0/16 to 10.2.0.0/16
+    rdr pass on em0 inet proto tcp from any to any port = 80 -> 10.0.0.5 port 8080
+    rdr on em0 inet proto tcp from any to any port 8000:8010 -> 10.0.0.6 port 9000:9010
+    binat on em0 inet from 10.0.0.7 to any -> 1.2.3.7
+    nat-anchor "ftp-proxy/*" all
+    rdr-anchor "ftp-proxy/*" all
+    block drop in on em0 all
+    "#);
+}
