@@ -9,10 +9,12 @@
 
 use crate::args::{Args, RulesFormat};
 use crate::{Conclusion, Error};
-use engine::bsd::{Filter, Os};
+use engine::bsd::path::BsdTrace;
+use engine::bsd::{Filter, Os, Platform};
 use engine::Connection;
 use frontends::BsdLanguage;
-use model::{Host, SourceFile};
+use model::diag::ParseError;
+use model::{Host, Packet, SourceFile};
 use report::bsd::{DetectedFile, ToldBy};
 use std::io::Write;
 
@@ -144,12 +146,15 @@ pub fn run<W: Write>(args: &Args, rules: &BsdRules, os: Option<Os>, out: &mut W)
         Some(dir) => bsd_host(dir)?,
         None => Host::default(),
     };
-    let walk = |files: &[SourceFile]| walk(&rules.with_files(files), os, &host, &packet);
-    let trace = walk(&rules.files()).map_err(Error::Parse)?;
-    let connection = analysis::fix_bsd::connection(&trace);
+    let host_given = args.input.host.is_some();
+    let walk = |files: &[SourceFile]| {
+        walk_path(&rules.with_files(files), os, &host, host_given, &packet).map(|(t, _)| t)
+    };
+    let (trace, platform) =
+        walk_path(rules, os, &host, host_given, &packet).map_err(Error::Parse)?;
+    let connection = trace.connection();
     let fixes = (!args.no_fix && connection != Connection::Succeeds)
         .then(|| analysis::fix_bsd::search(rules.filter, &trace, &rules.files(), walk));
-    let platform = platform(rules, os).map_err(Error::Parse)?;
     let answer = report::bsd::BsdAnswer {
         filter: rules.filter,
         platform: &platform,
@@ -172,6 +177,127 @@ pub fn run<W: Write>(args: &Args, rules: &BsdRules, os: Option<Os>, out: &mut W)
         Connection::Undecided => Conclusion::Undecided,
         Connection::Refused | Connection::AnswerLost | Connection::Blocked => Conclusion::Blocked,
     })
+}
+
+/// The packet through the host's path, filtered by `rules`; with the platform it ran on
+/// (its loopback knob read from the rules). Parse errors are the files' own.
+fn walk_path(
+    rules: &BsdRules,
+    os: Os,
+    host: &Host,
+    host_given: bool,
+    packet: &Packet,
+) -> Result<(BsdTrace, Platform), ParseError> {
+    match rules.filter {
+        Filter::Ipf => {
+            let options = frontends::ipf::ParseOptions::default();
+            let mut platform = Platform::new(os);
+            let mut filter_rules = model::ipf::IpfRules::default();
+            for file in &rules.ipf {
+                let (file, intercept) = tunables(file);
+                platform.intercept_loopback |= intercept;
+                filter_rules
+                    .rules
+                    .extend(frontends::ipf::parse_ipf(&file, &options)?.rules);
+            }
+            let mut pools = model::ipf::Pools::default();
+            for file in &rules.ippool {
+                pools
+                    .defs
+                    .extend(frontends::ipf::parse_ippool(file, &options)?.defs);
+            }
+            let mut nat = model::ipf::NatRules::default();
+            for file in &rules.ipnat {
+                nat.rules
+                    .extend(frontends::ipf::parse_ipnat(file, &options)?.rules);
+            }
+            let ipf = engine::ipf::Ipf::new(&filter_rules, &pools, None, Default::default())
+                .with_nat(&nat);
+            Ok((engine::bsd::simulate(&ipf, &platform, host, packet), platform))
+        }
+        Filter::Pf => {
+            let platform = Platform::new(os);
+            let Some(file) = &rules.pf else {
+                let empty = model::pf::Ruleset::default();
+                let pf = engine::pf::PfRules::new(&empty, host_given.then_some(host));
+                return Ok((engine::bsd::simulate(&pf, &platform, host, packet), platform));
+            };
+            let ruleset = frontends::pf::parse(&file.name, &file.text, &pf_env(host))?;
+            let pf = engine::pf::PfRules::new(&ruleset, host_given.then_some(host));
+            Ok((engine::bsd::simulate(&pf, &platform, host, packet), platform))
+        }
+    }
+}
+
+/// IPFilter's `set intercept_loopback true;` (illumos, Solaris: the filter sees loopback
+/// traffic only then), read from the file, and the file with those lines blanked (same
+/// length, so every line and column stays) for the ipf.conf reader, which does not read
+/// tunables yet.
+fn tunables(file: &SourceFile) -> (SourceFile, bool) {
+    let mut on = false;
+    let mut text = String::with_capacity(file.text.len());
+    for line in file.text.split_inclusive('\n') {
+        let words: Vec<&str> = line
+            .split('#')
+            .next()
+            .unwrap_or("")
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .filter(|w| !w.is_empty())
+            .collect();
+        if words.first() == Some(&"set") && words.get(1) == Some(&"intercept_loopback") {
+            on = matches!(words.get(2), Some(&"true" | &"1"));
+            text.extend(line.chars().map(|c| if c == '\n' { c } else { ' ' }));
+        } else {
+            text.push_str(line);
+        }
+    }
+    (SourceFile::new(file.name.clone(), text), on)
+}
+
+/// The host as pfctl sees it while it parses (interfaces and addresses for `(em0)`,
+/// `self`, interface groups).
+fn pf_env(host: &Host) -> frontends::pf::Env {
+    frontends::pf::Env {
+        interfaces: host
+            .interfaces
+            .iter()
+            .map(|i| frontends::pf::Interface {
+                name: i.name.clone(),
+                groups: if i.link == model::host::LinkType::Loopback {
+                    vec!["lo".to_string()]
+                } else {
+                    Vec::new()
+                },
+                addresses: i.addrs.iter().map(|a| (a.addr, a.prefix_len)).collect(),
+                point_to_point: false,
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// `--host DIR` of a BSD or Solaris host: `ifconfig -a` output in `DIR/ifconfig.txt`
+/// and `netstat -rn` output in `DIR/netstat.txt`, either may be missing (not both).
+fn bsd_host(dir: &std::path::Path) -> Result<Host, Error> {
+    let read = |name: &str| -> Result<Option<SourceFile>, Error> {
+        let path = dir.join(name);
+        if !path.exists() {
+            return Ok(None);
+        }
+        frontends::read_source(&path)
+            .map(Some)
+            .map_err(crate::config::load_error)
+    };
+    let ifconfig = read("ifconfig.txt")?;
+    let netstat = read("netstat.txt")?;
+    if ifconfig.is_none() && netstat.is_none() {
+        return Err(Error::Input(format!(
+            "--host {}: no ifconfig.txt (`ifconfig -a` output) or netstat.txt (`netstat -rn` \
+             output) there",
+            dir.display()
+        )));
+    }
+    frontends::bsd_host::host(ifconfig.as_ref(), netstat.as_ref()).map_err(Error::Parse)
 }
 
 /// A file and its language as far as its own content tells.

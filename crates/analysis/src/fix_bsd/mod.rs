@@ -61,24 +61,6 @@ pub(crate) fn direction_word(d: Direction) -> &'static str {
     }
 }
 
-/// What the connection experiences on a BSD path: the exit status follows it.
-pub fn connection(trace: &BsdTrace) -> Connection {
-    match &trace.fate {
-        BsdFate::Undetermined(_) => Connection::Undecided,
-        BsdFate::Blocked { .. } | BsdFate::NoRoute => Connection::Blocked,
-        BsdFate::Delivered {
-            listener: engine::Listener::Closed,
-        } => Connection::Refused,
-        BsdFate::Delivered { .. } | BsdFate::Forwarded { .. } | BsdFate::Sent { .. } => {
-            match &trace.reply {
-                Some(r) if r.blocked_at.is_some() => Connection::AnswerLost,
-                Some(r) if r.undecided_at.is_some() => Connection::Undecided,
-                _ => Connection::Succeeds,
-            }
-        }
-    }
-}
-
 /// Where a fix goes in its file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Placement {
@@ -338,7 +320,7 @@ fn prove(after: &BsdTrace, blocked: &PassStep) -> Option<Proof> {
         fate: after.fate.clone(),
         decided_by,
         reply_passes,
-        connection: connection(after),
+        connection: after.connection(),
     })
 }
 

@@ -25,7 +25,7 @@ pub struct BsdAnswer<'a> {
     pub os_assumed: bool,
     /// The simulated path.
     pub trace: &'a BsdTrace,
-    /// What the connection experiences ([`analysis::fix_bsd::connection`]); the headline
+    /// What the connection experiences ([`BsdTrace::connection`]); the headline
     /// and exit status follow it.
     pub connection: Connection,
     /// How each `--rules` file was read.

@@ -367,7 +367,9 @@ pub fn not_sent(n: NotSent) -> &'static str {
         }
         NotSent::NotSynOrFin => "the loopback fix turns only a TCP SYN or FIN into the answer",
         NotSent::AnswerToRst => "a RST is never answered with a RST",
-        NotSent::AnswerToIcmpError => "an ICMP error is never answered with an ICMP error",
+        NotSent::AnswerToIcmp => {
+            "an ICMP error is never answered with one (IPFilter answers only ICMP queries)"
+        }
         NotSent::RstForNonTcp => "`return-rst` answers TCP only",
     }
 }
@@ -379,7 +381,7 @@ pub fn not_sent_code(n: NotSent) -> &'static str {
         NotSent::LoopbackNoNic => "loopback_no_nic",
         NotSent::NotSynOrFin => "not_syn_or_fin",
         NotSent::AnswerToRst => "answer_to_rst",
-        NotSent::AnswerToIcmpError => "answer_to_icmp_error",
+        NotSent::AnswerToIcmp => "answer_to_icmp",
         NotSent::RstForNonTcp => "rst_for_non_tcp",
     }
 }
