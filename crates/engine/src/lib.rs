@@ -17,6 +17,7 @@
 mod branches;
 pub mod bsd;
 mod linux;
+pub mod pf;
 mod trace;
 mod warning;
 
