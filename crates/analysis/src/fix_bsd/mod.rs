@@ -96,6 +96,8 @@ pub struct Proof {
     pub fate: BsdFate,
     /// The rule that now decides the pass the packet was blocked in.
     pub decided_by: Option<RuleId>,
+    /// That rule is the fix itself.
+    pub by_fix: bool,
     /// The reply passes back (a state entry, or rules).
     pub reply_passes: bool,
     /// What the connection experiences: [`Connection::Succeeds`] for every fix offered.
@@ -273,7 +275,7 @@ pub fn search(
         let mut fixed = files.to_vec();
         fixed[index] = insert_line(&files[index], line, &text);
         let proof = match walk(&fixed) {
-            Ok(after) => prove(&after, pass),
+            Ok(after) => prove(&after, pass, &rule.origin.file, line),
             // The fix's own text does not parse: a bug here, never offered.
             Err(_) => None,
         };
@@ -299,7 +301,7 @@ pub fn search(
 
 /// What the walk with a fix showed: the fate, the new decider of the pass the packet was
 /// blocked in, whether the reply passes.
-fn prove(after: &BsdTrace, blocked: &PassStep) -> Option<Proof> {
+fn prove(after: &BsdTrace, blocked: &PassStep, file: &str, line: u32) -> Option<Proof> {
     let decided_by = after
         .passes
         .iter()
@@ -316,9 +318,13 @@ fn prove(after: &BsdTrace, blocked: &PassStep) -> Option<Proof> {
         .reply
         .as_ref()
         .is_some_and(|r| r.blocked_at.is_none() && r.undecided_at.is_none());
+    let by_fix = decided_by
+        .as_ref()
+        .is_some_and(|r| &*r.origin.file == file && r.origin.line == line);
     Some(Proof {
         fate: after.fate.clone(),
         decided_by,
+        by_fix,
         reply_passes,
         connection: after.connection(),
     })

@@ -186,6 +186,8 @@ pub struct FixJson {
     pub proved_fate: String,
     /// The reply passes back with it.
     pub reply_passes: bool,
+    /// The fix itself decides the pass the packet was blocked in.
+    pub decided_by_fix: bool,
     pub text: Vec<String>,
 }
 
@@ -356,6 +358,7 @@ pub fn build(a: &BsdAnswer<'_>) -> BsdReport {
                         .into(),
                         proved_fate: w::fate_code(&fix.proof.fate).into(),
                         reply_passes: fix.proof.reply_passes,
+                        decided_by_fix: fix.proof.by_fix,
                         text: vec![w::placement(a.filter, fix), w::proof(a.filter, fix)],
                     })
                     .collect()

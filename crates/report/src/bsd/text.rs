@@ -128,7 +128,7 @@ pub fn render<W: Write>(out: &mut W, a: &BsdAnswer<'_>, options: &TextOptions) -
                 [
                     fix.text.clone(),
                     format!(
-                        "{} — {}",
+                        "{}; {}",
                         w::breadth(fix.breadth),
                         w::placement(a.filter, fix)
                     ),

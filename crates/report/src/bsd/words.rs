@@ -252,13 +252,14 @@ pub fn connection_code(c: Connection) -> &'static str {
 /// How the packet travels: "arriving on em0 for this host", "forwarded em0 -> em1".
 pub fn path_kind(trace: &BsdTrace) -> String {
     let p = &trace.packet;
-    let iif = p.iif.as_deref().unwrap_or("?");
+    let iif = p.iif.as_deref().unwrap_or("an interface not given");
     let oif = trace
         .route
         .as_ref()
         .map(|r| r.oif.as_str())
         .or(p.oif.as_deref())
-        .unwrap_or("?");
+        .or(trace.passes.first().map(|p| p.interface.as_str()))
+        .unwrap_or("an interface not given");
     match trace.kind {
         PathKind::Local => format!("arriving on {iif} for this host"),
         PathKind::Forwarded => format!("forwarded {iif} -> {oif}"),
@@ -577,40 +578,35 @@ pub fn breadth_code(b: Breadth) -> &'static str {
     }
 }
 
-/// Where a fix goes: "ipf.rules, before line 2 (the blocking quick rule @2)".
+/// Where a fix goes: "insert as pf.conf:4, before the blocking `quick` rule @1".
 pub fn placement(filter: Filter, fix: &BsdFix) -> String {
-    match &fix.placement {
-        Placement::Before(r) => format!(
-            "{}: insert before line {} (the blocking `quick` rule {}), as line {}",
-            fix.file,
-            r.origin.line,
-            rule_label(filter, r),
-            fix.line
-        ),
-        Placement::After(r) => format!(
-            "{}: insert after {} (the blocking rule, the last match), as line {}",
-            fix.file,
-            rule_label(filter, r),
-            fix.line
-        ),
-    }
+    let (r, where_) = match &fix.placement {
+        Placement::Before(r) => (r, "before the blocking `quick` rule"),
+        Placement::After(r) => (r, "after the blocking rule (the last match)"),
+    };
+    let number = rule_number(filter, r);
+    let number = if number.is_empty() {
+        format!("(line {})", r.origin.line)
+    } else {
+        number
+    };
+    format!("insert as {}:{}, {where_} {number}", fix.file, fix.line)
 }
 
 /// What the walk with the fix showed.
 pub fn proof(filter: Filter, fix: &BsdFix) -> String {
-    let by = fix
-        .proof
-        .decided_by
-        .as_ref()
-        .map(|r| format!(", decided by {}", rule_label(filter, r)))
-        .unwrap_or_default();
+    let by = match &fix.proof.decided_by {
+        Some(_) if fix.proof.by_fix => ", the fix deciding".to_string(),
+        Some(r) => format!(", decided by {}", rule_label(filter, r)),
+        None => String::new(),
+    };
     let reply = if fix.proof.reply_passes {
         "; the reply passes back"
     } else {
         ""
     };
     format!(
-        "proved by walking the exchange again with it in the file: {}{by}{reply}",
+        "proved: walked again with it in the file, the packet is {}{by}{reply}",
         fate_code(&fix.proof.fate)
     )
 }
