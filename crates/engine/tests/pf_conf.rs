@@ -414,3 +414,91 @@ fn freebsd_translation_rules_come_before_the_filter_rules() {
     );
     assert_eq!(out.packet.l4.ports(), Some((40001, 443)));
 }
+
+#[test]
+fn a_table_declared_inside_an_inline_anchor_is_known() {
+    let text = "\
+block all
+anchor \"friends\" in on em0 {
+  table <friends> { 203.0.113.9 }
+  pass in quick from <friends>
+}
+";
+    let rs = parse("pf.conf", text, &env()).expect("parses");
+    let rules = PfRules::new(&rs, None);
+    let mut st = PfState::default();
+    let friend = tcp("203.0.113.9", 50000, "10.1.2.3", 22, TcpFlags::SYN);
+    assert_eq!(
+        line_of(&rules.pass(&friend, Direction::In, "em0", &mut st)),
+        Some(4)
+    );
+    let stranger = tcp("203.0.113.10", 50000, "10.1.2.3", 22, TcpFlags::SYN);
+    assert_eq!(
+        line_of(&rules.pass(&stranger, Direction::In, "em0", &mut st)),
+        Some(1)
+    );
+}
+
+/// Story 2 with the redirection on a `match` rule: the rules after it see the translated
+/// destination, and the one that blocks names it.
+const STORY2_MATCH: &str = "\
+ext_if = \"em0\"
+table <allow_in> { 192.168.70.20 }
+match in on $ext_if inet proto tcp to 10.1.2.3 port 1222 rdr-to 192.168.70.10 port 22
+block log all
+pass in on $ext_if inet proto tcp to <allow_in> port 22
+";
+
+#[test]
+fn a_match_rdr_to_is_what_the_blocking_rule_saw() {
+    let rs = parse("pf.conf", STORY2_MATCH, &env()).expect("parses");
+    let rules = PfRules::new(&rs, None);
+    let syn = tcp("10.1.2.50", 50000, "10.1.2.3", 1222, TcpFlags::SYN);
+    let blocked = rules.pass(&syn, Direction::In, "em0", &mut PfState::default());
+    assert_eq!(blocked.verdict, PassVerdict::Block { answer: None });
+    assert_eq!(line_of(&blocked), Some(4));
+    // The translation stands right after the `match` rule that made it.
+    let nat_at = blocked
+        .steps
+        .iter()
+        .position(|s| matches!(s, Step::Nat(rw) if !rw.source));
+    assert_eq!(nat_at, Some(1));
+    assert!(
+        matches!(&blocked.steps[0], Step::Rule { rule, matched: Some(true), .. } if rule.origin.line == 3)
+    );
+    assert_eq!(
+        blocked.packet.dst,
+        "192.168.70.10".parse::<std::net::IpAddr>().unwrap()
+    );
+    assert_eq!(
+        blocked.logs[0].text,
+        "rule 1/(match) block in on em0: 10.1.2.50.50000 > 192.168.70.10.22: S ?:?(0) win ? <?> (DF)"
+    );
+}
+
+#[test]
+fn load_anchor_gives_the_anchor_its_rules() {
+    let text = "\
+block all
+anchor \"ssh\"
+load anchor \"ssh\" from \"/etc/pf.ssh\"
+";
+    let mut env = env();
+    env.files.insert(
+        "/etc/pf.ssh".into(),
+        "pass in proto tcp to port 22\n".into(),
+    );
+    let rs = parse("pf.conf", text, &env).expect("parses");
+    let rules = PfRules::new(&rs, None);
+    let ssh = tcp("203.0.113.9", 50000, "10.1.2.3", 22, TcpFlags::SYN);
+    let passed = rules.pass(&ssh, Direction::In, "em0", &mut PfState::default());
+    assert_eq!(passed.verdict, PassVerdict::Pass);
+    match &passed.decider {
+        Decider::Rule(id) => assert_eq!(id.group.as_deref(), Some("ssh")),
+        other => panic!("{other:?}"),
+    }
+    // Without the file the anchor's rules are not known.
+    let rs = parse("pf.conf", text, &self::env()).expect("parses");
+    let unknown = PfRules::new(&rs, None).pass(&ssh, Direction::In, "em0", &mut PfState::default());
+    assert!(matches!(unknown.verdict, PassVerdict::Undetermined { .. }));
+}

@@ -499,9 +499,17 @@ fn nat_to_on_a_match_rule_rewrites_through_the_state_and_back() {
     // The reply meets the state on the way in and is translated back.
     let rs = ruleset(vec![block_all()]);
     let reply = syn_ack("203.0.113.9", 443, "198.51.100.1", 40000);
-    let back = PfRules::new(&rs, None).pass(&reply, Direction::In, "em1", &mut st);
+    let rules = PfRules::new(&rs, None);
+    let back = rules.pass(&reply, Direction::In, "em1", &mut st);
     assert!(matches!(back.decider, Decider::State { .. }));
     assert_eq!(back.packet.dst, "10.0.0.5".parse::<IpAddr>().unwrap());
+    // An ICMP error about the translated segment (as it left: 198.51.100.1 > 203.0.113.9)
+    // belongs to the state and reaches the inside host.
+    let quoted = syn("198.51.100.1", 40000, "203.0.113.9", 443);
+    let error = icmp("192.0.2.1", "198.51.100.1", 3, 4);
+    let related = rules.pass_icmp_error(&error, &quoted, Direction::In, "em1", &mut st);
+    assert!(matches!(related.decider, Decider::State { .. }));
+    assert_eq!(related.packet.dst, "10.0.0.5".parse::<IpAddr>().unwrap());
 }
 
 #[test]

@@ -31,7 +31,10 @@ fn lists_and_macros_expand_into_one_rule_per_combination() {
     let first = rules[0];
     assert_eq!(first.action, Action::Pass);
     assert_eq!(first.direction, RuleDirection::In);
-    assert_eq!(first.interface.as_ref().map(|i| i.name.as_str()), Some("em0"));
+    assert_eq!(
+        first.interface.as_ref().map(|i| i.name.as_str()),
+        Some("em0")
+    );
     assert_eq!(first.af, Some(Af::Inet));
     assert_eq!(first.proto, Some(6));
     assert_eq!(
@@ -43,7 +46,13 @@ fn lists_and_macros_expand_into_one_rule_per_combination() {
     );
     assert_eq!(first.to.port, Some(NumOp::Eq(22)));
     assert_eq!(first.keep_state, Some(KeepState::Keep));
-    assert_eq!(first.flags, Some(TcpFlagsSpec { set: 0x02, mask: 0x12 }));
+    assert_eq!(
+        first.flags,
+        Some(TcpFlagsSpec {
+            set: 0x02,
+            mask: 0x12
+        })
+    );
     // udp rules keep state but have no flags; the origin is the written line.
     let udp = rules[4];
     assert_eq!(udp.proto, Some(17));
@@ -140,13 +149,22 @@ fn a_pfctl_vvsr_listing_keeps_numbers_and_counters() {
     let rs = parse_listing("pfctl-vvsr.txt", listing, &Env::default()).expect("parses");
     let rules: Vec<_> = rs.rules().collect();
     assert_eq!(rules.len(), 3);
-    assert_eq!(rules.iter().map(|r| r.number).collect::<Vec<_>>(), [Some(0), Some(1), Some(2)]);
-    assert_eq!(rules[0].origin.counters.map(|c| (c.packets, c.bytes)), Some((7, 420)));
+    assert_eq!(
+        rules.iter().map(|r| r.number).collect::<Vec<_>>(),
+        [Some(0), Some(1), Some(2)]
+    );
+    assert_eq!(
+        rules[0].origin.counters.map(|c| (c.packets, c.bytes)),
+        Some((7, 420))
+    );
     assert_eq!(rules[1].origin.counters.map(|c| c.packets), Some(100));
     assert_eq!(rules[2].origin.counters, None);
     assert_eq!(rules[2].origin.line, 6);
     assert_eq!(rules[2].direction, RuleDirection::In);
-    assert!(matches!(rules[0].action, Action::Block(BlockPolicy::Return)));
+    assert!(matches!(
+        rules[0].action,
+        Action::Block(BlockPolicy::Return)
+    ));
     assert!(rs.items.iter().all(|i| matches!(i, Item::Rule(_))));
 }
 
@@ -159,13 +177,34 @@ fn a_bad_listing_line_is_placed_in_the_listing() {
 
 #[test]
 fn diagnostics_name_the_place_and_what_was_expected() {
-    insta::assert_snapshot!("undefined_macro", rendered_error("pf.conf", "ext_if = \"em0\"\npass in on $ext_fi\n"));
-    insta::assert_snapshot!("bad_address", rendered_error("pf.conf", "block in from 10.0.0.256 to any\n"));
-    insta::assert_snapshot!("port_without_protocol", rendered_error("pf.conf", "pass in from any to any port 22\n"));
-    insta::assert_snapshot!("unknown_option", rendered_error("pf.conf", "pass in all keep stat\n"));
-    insta::assert_snapshot!("flags_without_mask", rendered_error("pf.conf", "pass proto tcp flags S\n"));
-    insta::assert_snapshot!("unterminated_string", rendered_error("pf.conf", "pass in all label \"web\n"));
-    insta::assert_snapshot!("old_rdr_without_target", rendered_error("pf.conf", "rdr on em0 proto tcp to port 80\n"));
+    insta::assert_snapshot!(
+        "undefined_macro",
+        rendered_error("pf.conf", "ext_if = \"em0\"\npass in on $ext_fi\n")
+    );
+    insta::assert_snapshot!(
+        "bad_address",
+        rendered_error("pf.conf", "block in from 10.0.0.256 to any\n")
+    );
+    insta::assert_snapshot!(
+        "port_without_protocol",
+        rendered_error("pf.conf", "pass in from any to any port 22\n")
+    );
+    insta::assert_snapshot!(
+        "unknown_option",
+        rendered_error("pf.conf", "pass in all keep stat\n")
+    );
+    insta::assert_snapshot!(
+        "flags_without_mask",
+        rendered_error("pf.conf", "pass proto tcp flags S\n")
+    );
+    insta::assert_snapshot!(
+        "unterminated_string",
+        rendered_error("pf.conf", "pass in all label \"web\n")
+    );
+    insta::assert_snapshot!(
+        "old_rdr_without_target",
+        rendered_error("pf.conf", "rdr on em0 proto tcp to port 80\n")
+    );
 }
 
 #[test]
@@ -203,11 +242,17 @@ block in on $ext_if\n";
     let rules: Vec<_> = rs.rules().collect();
     assert!(matches!(
         rules[3].action,
-        Action::OldNat { kind: model::pf::OldNatKind::Nat, no: false }
+        Action::OldNat {
+            kind: model::pf::OldNatKind::Nat,
+            no: false
+        }
     ));
     assert!(rules[3].translation_pass);
     assert!(rules[5].translation_pass);
-    assert_eq!(rules[6].rdr_to.as_ref().and_then(|p| p.ports), Some((9000, 9010)));
+    assert_eq!(
+        rules[6].rdr_to.as_ref().and_then(|p| p.ports),
+        Some((9000, 9010))
+    );
     insta::assert_snapshot!(print(&rs), @r#"
     ext_if = "em0"
     scrub in all fragment reassemble
@@ -222,4 +267,35 @@ block in on $ext_if\n";
     rdr-anchor "ftp-proxy/*" all
     block drop in on em0 all
     "#);
+}
+
+#[test]
+fn listing_counts_after_tables_and_interfaces_are_not_names() {
+    let listing = "No ALTQ support in kernel\nALTQ related functions disabled\n\
+@0 block drop in quick from <bruteforce:3> to any\n\
+@1 pass in on em0 inet proto tcp from any to (em0:1) port = 22 flags S/SA keep state\n\
+@2 pass out inet from (em0:network:*) to any flags S/SA\n";
+    let rs = parse_listing("vvsr.txt", listing, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert_eq!(rules[0].from.addr.host, Host::Table("bruteforce".into()));
+    assert!(
+        matches!(&rules[1].to.addr.host, Host::Dynamic { interface, modifier: DynamicModifier::None, .. } if interface == "em0")
+    );
+    assert!(
+        matches!(&rules[2].from.addr.host, Host::Dynamic { interface, modifier: DynamicModifier::Network, .. } if interface == "em0")
+    );
+    assert_eq!(rules[2].number, Some(2));
+}
+
+#[test]
+fn a_file_that_includes_itself_is_refused() {
+    let mut env = Env::default();
+    env.files
+        .insert("loop.conf".into(), "include \"loop.conf\"\n".into());
+    env.files
+        .insert("a.conf".into(), "load anchor a from \"a.conf\"\n".into());
+    let err = parse("pf.conf", "include \"loop.conf\"\n", &env).expect_err("refused");
+    assert!(err.to_string().contains("too deep"), "{err}");
+    let err = parse("pf.conf", "load anchor a from \"a.conf\"\n", &env).expect_err("refused");
+    assert!(err.to_string().contains("too deep"), "{err}");
 }

@@ -112,7 +112,11 @@ fn pf_and_selfpf_print_as_pfctl() {
         pass += usize::from(direct.is_ok());
         selfpass += usize::from(selfpf.is_ok());
         let mark = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "FAIL" };
-        eprintln!("pf{n:<4} pf {:<4} selfpf {:<4}", mark(&direct), mark(&selfpf));
+        eprintln!(
+            "pf{n:<4} pf {:<4} selfpf {:<4}",
+            mark(&direct),
+            mark(&selfpf)
+        );
         for (what, r) in [("pf", &direct), ("selfpf", &selfpf)] {
             if let Err(why) = r {
                 eprintln!("       {what}: {why}");
@@ -144,11 +148,20 @@ fn pfail_inputs_are_refused_where_pfctl_refuses_them() {
         total += 1;
         let ok = read(&dir, &format!("pfail{n}.ok")).unwrap_or_default();
         let expected_line = first_error_line(&ok);
-        let has_message = ok.lines().any(|l| l.starts_with("stdin:") || l.starts_with("pfctl:"));
+        let has_message = ok
+            .lines()
+            .any(|l| l.starts_with("stdin:") || l.starts_with("pfctl:"));
         if !ok.is_empty() && !has_message {
             // pfctl printed the ruleset and no message: it is valid after all.
             let result = run_print(&env, &input, &ok);
-            eprintln!("pfail{n:<3} valid for pfctl too: {}", if result.is_ok() { "prints as pfctl" } else { "DIFFERS" });
+            eprintln!(
+                "pfail{n:<3} valid for pfctl too: {}",
+                if result.is_ok() {
+                    "prints as pfctl"
+                } else {
+                    "DIFFERS"
+                }
+            );
             refused += usize::from(result.is_ok());
             same_line += usize::from(result.is_ok());
             continue;
@@ -168,11 +181,60 @@ fn pfail_inputs_are_refused_where_pfctl_refuses_them() {
         }
     }
     eprintln!("pfail: {refused}/{total} refused, {same_line} at pfctl's line");
-    assert!(refused >= MIN_PFAIL_REFUSED, "pfail refused: {refused} < {MIN_PFAIL_REFUSED}");
-    assert!(same_line >= MIN_PFAIL_LINE, "pfail at pfctl's line: {same_line} < {MIN_PFAIL_LINE}");
+    assert!(
+        refused >= MIN_PFAIL_REFUSED,
+        "pfail refused: {refused} < {MIN_PFAIL_REFUSED}"
+    );
+    assert!(
+        same_line >= MIN_PFAIL_LINE,
+        "pfail at pfctl's line: {same_line} < {MIN_PFAIL_LINE}"
+    );
 }
 
-const MIN_PF: usize = 0;
-const MIN_SELFPF: usize = 0;
-const MIN_PFAIL_REFUSED: usize = 0;
-const MIN_PFAIL_LINE: usize = 0;
+/// `pf`: of 102 cases, these print as pfctl (see [`KNOWN_FAILURES`] for the rest).
+const MIN_PF: usize = 100;
+/// `selfpf`: of 102.
+const MIN_SELFPF: usize = 101;
+/// `pfail`: of 49, refused (or, for pfail14, whose `.ok` is a ruleset, printed as pfctl).
+const MIN_PFAIL_REFUSED: usize = 49;
+/// `pfail`: refused at the line of pfctl's first message.
+const MIN_PFAIL_LINE: usize = 48;
+
+/// The cases that do not pass, and why (for the README).
+#[allow(dead_code)]
+const KNOWN_FAILURES: &[(&str, &str)] = &[
+    ("pf48 (and selfpf48)", "`table <t> { … } file \"…\" { … }`: pfctl prints inline lists and files in the order written; the inline entries are printed first, then the files"),
+    ("pf100", "its input `pf100.in` is not in the corpus (selfpf100 passes)"),
+    ("pfail43", "table files are not read (their contents are unknown offline), so `file \"/does/not/exists\"` (line 2) is accepted; refused at line 3 (`tables cannot contain tables`)"),
+];
+
+/// Every prefix of every input of the suite (cut every few bytes) is read without a
+/// panic: the cheap cousin of the `pf_conf` fuzz target, on real syntax.
+#[test]
+fn cut_inputs_never_panic() {
+    let Some(dir) = corpus() else { return };
+    let env = regress_env(&dir);
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("corpus dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "in"))
+        .collect();
+    inputs.sort();
+    let mut cuts = 0;
+    for path in inputs {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        for end in (0..text.len())
+            .step_by(11)
+            .filter(|i| text.is_char_boundary(*i))
+        {
+            let cut = &text[..end];
+            let _ = parse("stdin", cut, &env).map(|rs| print(&rs));
+            let _ = frontends::pf::parse_listing("stdin", cut, &env);
+            cuts += 1;
+        }
+    }
+    eprintln!("{cuts} cut inputs read without a panic");
+}

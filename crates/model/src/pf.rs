@@ -43,6 +43,9 @@ impl Ruleset {
 }
 
 /// One statement of a ruleset.
+// Rules are nearly every item of a ruleset: boxing them would add an allocation per
+// rule to spare the few options and tables some bytes.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// `name = "value"`, kept because `pfctl -nv` prints it.
@@ -70,6 +73,9 @@ pub enum Item {
         file: String,
         /// Where it was written.
         origin: Origin,
+        /// The file's ruleset, when the file was given with the configuration; `None`:
+        /// what the anchor holds is unknown.
+        ruleset: Option<Box<Ruleset>>,
     },
 }
 
@@ -78,6 +84,8 @@ pub enum Item {
 pub struct Opaque {
     /// Where it was written, with its text.
     pub origin: Origin,
+    /// The statement as pfctl prints it (macros expanded, queues normalised).
+    pub printed: String,
 }
 
 /// `set …`: a global option.
@@ -502,7 +510,8 @@ pub struct Pool {
     pub ports: Option<(u16, u16)>,
     /// The pool type.
     pub kind: Option<PoolType>,
-    /// `source-hash`'s key as written.
+    /// `source-hash`'s 128-bit key as `0x` and 32 hex digits (a string key is hashed
+    /// with MD5 as pfctl does); `None` when pfctl would pick a random one.
     pub hash_key: Option<String>,
     /// `sticky-address`.
     pub sticky: bool,

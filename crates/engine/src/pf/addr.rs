@@ -55,7 +55,8 @@ pub struct Resolver<'h> {
     pub tables: &'h HashMap<String, TableContents>,
 }
 
-fn unmodelled(name: String) -> Undecidable {
+/// A construct whose outcome the pass cannot know, named as written.
+pub(super) fn unmodelled(name: String) -> Undecidable {
     Undecidable::Unsupported(Unmodelled {
         name,
         needs_conntrack: false,
@@ -176,7 +177,7 @@ impl Resolver<'_> {
             // A driver's group holds that driver's interfaces only.
             return Ok(false);
         }
-        Err(unmodelled(format!("interface group {name}")))
+        Err(unmodelled(format!("on {name}")))
     }
 
     /// The networks `(name:modifier)` stands for, of `addr`'s family.
@@ -266,7 +267,7 @@ impl Resolver<'_> {
             PfHost::Table(name) => self.table_contains(name, addr),
             PfHost::NoRoute => self.no_route(addr),
             PfHost::UrpfFailed | PfHost::RouteLabel(_) => Err(Undecidable::RoutesUnknown),
-            PfHost::Name(name) => Err(unmodelled(format!("host name {name}"))),
+            PfHost::Name(name) => Err(unmodelled(name.clone())),
         }
     }
 
@@ -296,7 +297,7 @@ impl Resolver<'_> {
                     modifier,
                     ..
                 } => self.interface_networks(interface, *modifier, addr)?,
-                other => return Err(unmodelled(format!("table entry {other:?}"))),
+                _ => return Err(unmodelled(format!("<{name}>"))),
             };
             for net in nets {
                 if net.contains(&addr) && best.is_none_or(|(len, _)| net.prefix_len() > len) {

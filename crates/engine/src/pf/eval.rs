@@ -18,15 +18,17 @@
 //!
 //! Then `pf_test_rule` applies the remembered rule (or pf's default rule, which passes
 //! without state): its translation, its log line, its `return` answer for a block, and a
-//! state for a `pass` that keeps state. The packet is rewritten only through the state:
-//! without one, a translation is not applied (`pf_translate` is called when a state is
-//! created). FreeBSD's older rules are read first (`pf_match_translation`: `binat` then
+//! state for a `pass` that keeps state. A [`Step::Nat`] stands where the rules' view of
+//! the packet changed (`pd->nsaddr`/`ndaddr`: after a `match` rule, or at the end for the
+//! deciding rule). The packet itself is rewritten only through the state: a stateless pass
+//! leaves it as it came (`pf_translate` is called when a state is created); a blocked
+//! packet is given as the deciding rule saw it. FreeBSD's older rules are read first (`pf_match_translation`: `binat` then
 //! `nat` out, `binat` then `rdr` in; the first matching one applies, a `no` rule exempts)
 //! and always create a state (FreeBSD `pf_test_rule`: `r->keep_state || nr != NULL`).
 
 use std::sync::Arc;
 
-use model::expr::{Undecidable, Unmodelled};
+use model::expr::Undecidable;
 use model::packet::{Fragment, L4};
 use model::pf::Af;
 use model::pf::{
@@ -36,7 +38,7 @@ use model::pf::{
 };
 use model::Packet;
 
-use super::addr::Tri;
+use super::addr::{unmodelled, Tri};
 use super::answer::block_answer;
 use super::pflog::{self, LogAction, LogHeader, LogRule};
 use super::state::{icmp_role, packet_key, IcmpRole, PfState, StateEntry, TcpSide};
@@ -186,7 +188,6 @@ struct Eval<'a, 'p, 'r> {
     site_steps: Vec<usize>,
     steps: Vec<Step>,
     logs: Vec<FilterLog>,
-    rewrites: Vec<Rewrite>,
     last: Option<Last<'a>>,
     /// pflog headers of `match` rules with `log (all)`: a state logs their packets too.
     match_log_all: Vec<LogHeader>,
@@ -198,13 +199,6 @@ struct Eval<'a, 'p, 'r> {
     /// Something made the whole pass Undetermined (an anchor whose rules were not given,
     /// a translation address not known).
     blocked_on: Option<(Undecidable, RuleId)>,
-}
-
-fn unmodelled(name: String) -> Undecidable {
-    Undecidable::Unsupported(Unmodelled {
-        name,
-        needs_conntrack: false,
-    })
 }
 
 /// An inbound `binat` is matched the other way round (FreeBSD `pf_match_translation`):
@@ -416,7 +410,6 @@ impl<'p, 'r> Pass<'p, 'r> {
             site_steps: Vec::new(),
             steps: Vec::new(),
             logs: Vec::new(),
-            rewrites: Vec::new(),
             last: None,
             match_log_all: Vec::new(),
             old_nat: false,
@@ -516,7 +509,10 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                         test!(Ok(flags.0 & spec.mask == spec.set));
                     }
                     if rule.os.is_some() {
-                        test!(Err(unmodelled("os fingerprint".into())));
+                        test!(Err(unmodelled(format!(
+                            "os {}",
+                            rule.os.as_deref().unwrap_or_default()
+                        ))));
                     }
                 }
                 let (sport, dport) = p.l4.ports().unwrap_or((0, 0));
@@ -706,10 +702,8 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                         })
                         .collect();
                     if children.is_empty() {
-                        self.blocked_on.get_or_insert((
-                            unmodelled(format!("anchor {name} (its rules were not given)")),
-                            id.clone(),
-                        ));
+                        self.blocked_on
+                            .get_or_insert((unmodelled(format!("anchor \"{name}\"")), id.clone()));
                     }
                     children.sort_by(|a, b| a.0.cmp(b.0));
                     bodies.extend(
@@ -723,7 +717,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                         Some(rs) => bodies.push((path, rs, BlockPolicyOption::Drop)),
                         None => {
                             self.blocked_on.get_or_insert((
-                                unmodelled(format!("anchor {name} (its rules were not given)")),
+                                unmodelled(format!("anchor \"{name}\"")),
                                 id.clone(),
                             ));
                         }
@@ -761,14 +755,17 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
         let mut outcome = Ok(());
         if let Some(pool) = &rule.nat_to {
             outcome = translate::source(&resolver, id, pool, &mut self.current)
-                .map(|rewrite| self.rewrites.push(rewrite));
+                .map(|rewrite| self.steps.push(Step::Nat(rewrite)));
         }
         if let (Ok(()), Some(pool)) = (&outcome, &rule.rdr_to) {
             outcome = translate::destination(&resolver, id, pool, rule.to.port, &mut self.current)
-                .map(|rewrite| self.rewrites.push(rewrite));
+                .map(|rewrite| self.steps.push(Step::Nat(rewrite)));
         }
-        if rule.binat_to.is_some() || rule.af_to.is_some() {
-            outcome = Err(unmodelled("binat-to/af-to not expanded".into()));
+        if rule.binat_to.is_some() {
+            outcome = Err(unmodelled("binat-to".into()));
+        }
+        if rule.af_to.is_some() {
+            outcome = Err(unmodelled("af-to".into()));
         }
         if let Err(on) = outcome {
             self.blocked_on.get_or_insert((on, id.clone()));
@@ -820,10 +817,8 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                     Action::OldNat { kind, no } => (*kind, *no),
                     Action::OldNatAnchor { kind: k, .. } if *k == kind => {
                         let id = Scope::default().rule_id(rule, *number);
-                        self.blocked_on.get_or_insert((
-                            unmodelled("nat-anchor/rdr-anchor/binat-anchor".into()),
-                            id,
-                        ));
+                        self.blocked_on
+                            .get_or_insert((unmodelled(rule.origin.text.to_string()), id));
                         return;
                     }
                     _ => continue,
@@ -835,7 +830,7 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                 let binat_in = kind == OldNatKind::Binat && self.pass.direction == Direction::In;
                 let outcome = match binat_in.then(|| binat_reversed(rule)) {
                     Some(Some(reversed)) => self.tests(&reversed),
-                    Some(None) => Err(unmodelled("binat without a translation address".into())),
+                    Some(None) => Err(unmodelled("binat".into())),
                     None => self.tests(rule),
                 };
                 if !self.decide(rule, &id, outcome) {
@@ -900,10 +895,10 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
                 };
                 translate::destination(&resolver, id, &pool, None, &mut self.current)
             }
-            (_, None) => Err(unmodelled("binat without a translation address".into())),
+            (_, None) => Err(unmodelled("binat".into())),
         };
         match outcome {
-            Ok(rewrite) => self.rewrites.push(rewrite),
+            Ok(rewrite) => self.steps.push(Step::Nat(rewrite)),
             Err(on) => {
                 self.blocked_on.get_or_insert((on, id.clone()));
             }
@@ -945,13 +940,11 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
         let decider = Decider::Rule(last.id.clone());
         let result = match &rule.action {
             Action::Block(policy) => {
+                // The answer goes to the packet's real source; the result carries the
+                // packet as the deciding rule saw it (translated by `match` rules).
                 let answer = block_answer(*policy, last.policy, pass.packet);
-                self.result(
-                    PassVerdict::Block { answer },
-                    decider,
-                    pass.packet.clone(),
-                    false,
-                )
+                let seen = self.current.clone();
+                self.result(PassVerdict::Block { answer }, decider, seen, false)
             }
             _ => {
                 let route = self.route_of(rule, &last.id);
@@ -1068,8 +1061,6 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
             tcp,
             route,
         });
-        let rewrites = std::mem::take(&mut self.rewrites);
-        self.steps.extend(rewrites.into_iter().map(Step::Nat));
         let packet = self.current.clone();
         self.result(
             PassVerdict::Pass,

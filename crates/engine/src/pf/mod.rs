@@ -7,11 +7,11 @@
 //! 2. The state table first ([`state`]): a packet of a known connection (or a reply, or
 //!    an ICMP error quoting one) passes without the rules, rewritten as its state says,
 //!    logged only if the state's rule had `log (all)`.
-//! 3. Otherwise the rules ([`eval`], `pf_test_rule`/`pf_match_rule`): the last matching
+//! 3. Otherwise the rules (`eval`, `pf_test_rule`/`pf_match_rule`): the last matching
 //!    rule decides, `quick` ends at once, `match` rules apply their options without
 //!    deciding, anchors are evaluated in place. No matching rule: pf's default rule
 //!    passes. Translation (`nat-to`/`rdr-to` on the rule; FreeBSD's older `nat`/`rdr`/
-//!    `binat` rules before the filter rules) in [`translate`].
+//!    `binat` rules before the filter rules) in `translate`.
 //! 4. A passing rule with state (the default for `pass` since OpenBSD 4.1 / FreeBSD 7:
 //!    `flags S/SA keep state`) creates the state later packets meet in step 2; a `block`
 //!    answers as its `return` options or `set block-policy` say ([`answer`]).
@@ -19,7 +19,14 @@
 //! A rule whose match depends on something the input does not give (a table filled at
 //! run time, `(if)` without the host's addresses, `probability`, `user` on input) is
 //! explored both ways; when the verdict depends on it, the pass is
-//! [`crate::bsd::PassVerdict::Undetermined`], never a guess.
+//! [`crate::bsd::PassVerdict::Undetermined`], never a guess. So is a pass that reaches an
+//! anchor whose rules were not given, a translation whose address is not known, or
+//! `af-to`.
+//!
+//! Not modelled (the pass says what pf decides without them): TCP sequence windows,
+//! state timeouts and limits (`max`, `max-src-*`, `overload`), `synproxy`'s handshake
+//! (the SYN passes with its state), `log (matches)`, `divert-*`, queues and priorities,
+//! routing domains other than 0, `set reassemble no` (fragments are taken reassembled).
 
 pub mod addr;
 pub mod answer;
@@ -30,7 +37,7 @@ mod translate;
 
 use std::collections::HashMap;
 
-use model::pf::{Item, PfOption, Ruleset, StatePolicy, TableEntry};
+use model::pf::{Action, AnchorCall, Item, PfOption, Ruleset, StatePolicy, TableEntry};
 use model::{Host, Packet};
 
 use crate::bsd::{Decider, Direction, Filter, FilterPass, PassResult, Step};
@@ -69,7 +76,26 @@ impl<'r> PfRules<'r> {
             tcpdump: pflog::Tcpdump::OpenBsd,
         };
         rules.read_globals(main);
+        rules.load_anchors(main);
         rules
+    }
+
+    /// `load anchor NAME from "FILE"` whose file came with the configuration: its rules
+    /// are that anchor's (pfctl loads them with the main ruleset).
+    fn load_anchors(&mut self, rules: &'r Ruleset) {
+        for item in &rules.items {
+            if let Item::LoadAnchor {
+                anchor,
+                ruleset: Some(loaded),
+                ..
+            } = item
+            {
+                self.anchors
+                    .insert(anchor.trim_matches('/').to_string(), loaded);
+                self.read_globals(loaded);
+                self.load_anchors(loaded);
+            }
+        }
     }
 
     /// Adds the rules loaded into anchor `path` (`load anchor`, `pfctl -a path -f`);
@@ -107,6 +133,15 @@ impl<'r> PfRules<'r> {
                     self.tables
                         .entry(table.name.clone())
                         .or_insert_with(|| TableContents::of(table));
+                }
+                // An inline anchor's own tables.
+                Item::Rule(rule) => {
+                    if let Action::Anchor(AnchorCall {
+                        body: Some(body), ..
+                    }) = &rule.action
+                    {
+                        self.read_globals(body);
+                    }
                 }
                 _ => {}
             }

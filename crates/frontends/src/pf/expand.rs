@@ -6,9 +6,8 @@
 
 use model::diag::{ErrorKind, ParseError};
 use model::pf::{
-    Action, Af, AddrSpec, Endpoint, Host, IcmpSpec, InterfaceSpec, Item,
-    KeepState, NumOp, Pool, PoolHost, PoolType, Rule, RuleDirection, StateOpt, Table,
-    TableEntry, TcpFlagsSpec,
+    Action, AddrSpec, Af, Endpoint, Host, IcmpSpec, InterfaceSpec, Item, KeepState, NumOp, Pool,
+    PoolHost, PoolType, Rule, RuleDirection, StateOpt, Table, TableEntry, TcpFlagsSpec,
 };
 use model::Span;
 
@@ -21,6 +20,9 @@ const TCP: u8 = 6;
 const UDP: u8 = 17;
 const ICMP: u8 = 1;
 const ICMP6: u8 = 58;
+/// The most rules one written rule may expand into (pfctl has no limit; a file that
+/// asks for more is a mistake, or an attack on the reader).
+const MAX_COMBINATIONS: usize = 1 << 16;
 
 /// Counters that span the whole parse: rule numbers per ruleset, automatic tables.
 #[derive(Debug, Default)]
@@ -85,7 +87,12 @@ impl Expander {
     }
 
     /// Expands `raw` and appends its rules (and any automatic table) to `items`.
-    pub fn push_rule(&mut self, p: &Parser<'_>, raw: RawRule, items: &mut Vec<Item>) -> PResult<()> {
+    pub fn push_rule(
+        &mut self,
+        p: &Parser<'_>,
+        raw: RawRule,
+        items: &mut Vec<Item>,
+    ) -> PResult<()> {
         if raw.opts.binat_to.is_some() {
             return self.push_binat(p, raw, items);
         }
@@ -134,6 +141,26 @@ impl Expander {
                 return Err(rule_error(p, span, "flags only apply to tcp"));
             }
         }
+        let combinations = [
+            interfaces.len(),
+            protos.len(),
+            icmps.len(),
+            froms.len(),
+            tos.len(),
+            from_ports.len(),
+            to_ports.len(),
+            users.len(),
+            groups.len(),
+        ]
+        .iter()
+        .try_fold(1usize, |acc, n| acc.checked_mul(*n));
+        if combinations.is_none_or(|n| n > MAX_COMBINATIONS) {
+            return Err(rule_error(
+                p,
+                raw.span,
+                "rule expands into more than 65536 rules",
+            ));
+        }
         let mut added = 0;
         for iface in &interfaces {
             for proto in &protos {
@@ -169,7 +196,11 @@ impl Expander {
             }
         }
         if added == 0 {
-            return Err(rule_error(p, raw.span, "rule expands to no valid combination"));
+            return Err(rule_error(
+                p,
+                raw.span,
+                "rule expands to no valid combination",
+            ));
         }
         Ok(())
     }
@@ -200,10 +231,18 @@ impl Expander {
         if let Some((proto, span)) = c.proto {
             match (proto, af) {
                 (ICMP, Some(Af::Inet6)) => {
-                    return Err(rule_error(p, span, "proto icmp doesn't match address family inet6"))
+                    return Err(rule_error(
+                        p,
+                        span,
+                        "proto icmp doesn't match address family inet6",
+                    ))
                 }
                 (ICMP6, Some(Af::Inet)) => {
-                    return Err(rule_error(p, span, "proto icmp6 doesn't match address family inet"))
+                    return Err(rule_error(
+                        p,
+                        span,
+                        "proto icmp6 doesn't match address family inet",
+                    ))
                 }
                 _ => {}
             }
@@ -253,13 +292,22 @@ impl Expander {
             None if matches!(raw.action, Action::Pass)
                 && tcp_or_any
                 && !o.fragment
-                && matches!(rule.keep_state, Some(KeepState::Keep | KeepState::Modulate | KeepState::Synproxy)) =>
+                && matches!(
+                    rule.keep_state,
+                    Some(KeepState::Keep | KeepState::Modulate | KeepState::Synproxy)
+                ) =>
             {
-                Some(TcpFlagsSpec { set: 0x02, mask: 0x12 })
+                Some(TcpFlagsSpec {
+                    set: 0x02,
+                    mask: 0x12,
+                })
             }
             None => None,
         };
-        if matches!(rule.keep_state, Some(KeepState::Keep | KeepState::Modulate | KeepState::Synproxy)) {
+        if matches!(
+            rule.keep_state,
+            Some(KeepState::Keep | KeepState::Modulate | KeepState::Synproxy)
+        ) {
             rule.state_opts = state_opts(&p.state_defaults, &o.state_opts);
         }
         rule.tos = o.tos;
@@ -311,7 +359,9 @@ impl Expander {
         }
         if let Some(pool) = &o.rdr_to {
             let (pool, pool_af) = self.pool(p, pool, af, false, items)?;
-            let Some(mut pool) = pool else { return Ok(None) };
+            let Some(mut pool) = pool else {
+                return Ok(None);
+            };
             // `port N:*` keeps the width of the destination port range.
             if let (Some((lo, hi)), Some((NumOp::Range(a, b), _))) = (pool.ports, c.to_port) {
                 if lo == hi && o.rdr_to.as_ref().is_some_and(|r| r.port_star) {
@@ -377,6 +427,21 @@ impl Expander {
         nat: bool,
         items: &mut Vec<Item>,
     ) -> PResult<(Option<Pool>, Option<Af>)> {
+        let routed = raw.interfaces.iter().any(Option::is_some);
+        if raw.listed && raw.hosts.len() > 1 && !routed {
+            // A `{ … }` list becomes a table before families are looked at, so a
+            // combination of another family still makes one.
+            let entries: Vec<&RawHost> = raw.hosts.iter().collect();
+            let first = raw.hosts[0].af;
+            let pool_af = first.filter(|f| raw.hosts.iter().all(|h| h.af == Some(*f)));
+            let table = self.automatic_table(p, raw, &entries, items);
+            if let (Some(rule), Some(pool)) = (af, pool_af) {
+                if rule != pool {
+                    return Ok((None, None));
+                }
+            }
+            return Ok((Some(pool_options(raw, vec![table], nat)), pool_af));
+        }
         let chosen: Vec<(&RawHost, &Option<String>)> = raw
             .hosts
             .iter()
@@ -390,63 +455,52 @@ impl Expander {
             return Ok((None, None));
         }
         let pool_af = chosen.iter().find_map(|(h, _)| h.af);
-        let mut hosts: Vec<PoolHost> = chosen
+        if chosen.len() > 1 && !routed {
+            // A name standing for several addresses of the family: a table too.
+            let entries: Vec<&RawHost> = chosen.iter().map(|(h, _)| *h).collect();
+            let table = self.automatic_table(p, raw, &entries, items);
+            return Ok((Some(pool_options(raw, vec![table], nat)), pool_af));
+        }
+        let hosts: Vec<PoolHost> = chosen
             .iter()
             .map(|(h, i)| PoolHost {
                 host: h.host.clone(),
                 interface: (*i).clone(),
             })
             .collect();
-        if hosts.len() > 1 && hosts.iter().all(|h| h.interface.is_none()) {
-            let name = format!("__automatic_{}", self.automatic_tables);
-            self.automatic_tables += 1;
-            items.push(Item::Table(Table {
-                name: name.clone(),
-                persist: false,
-                constant: true,
-                counters: false,
-                entries: hosts
-                    .iter()
-                    .map(|h| TableEntry {
-                        negated: false,
-                        host: h.host.clone(),
-                    })
-                    .collect(),
-                files: Vec::new(),
-                origin: p.origin(raw.span),
-            }));
-            hosts = vec![PoolHost {
-                host: Host::Table(name),
-                interface: None,
-            }];
+        Ok((Some(pool_options(raw, hosts, nat)), pool_af))
+    }
+
+    /// pfctl's constant table `<__automatic_N>` of a pool's addresses, declared among
+    /// the ruleset's items; the pool member that names it.
+    fn automatic_table(
+        &mut self,
+        p: &Parser<'_>,
+        raw: &RawPool,
+        entries: &[&RawHost],
+        items: &mut Vec<Item>,
+    ) -> PoolHost {
+        let name = format!("__automatic_{}", self.automatic_tables);
+        self.automatic_tables += 1;
+        items.push(Item::Table(Table {
+            name: name.clone(),
+            persist: false,
+            constant: true,
+            counters: false,
+            entries: entries
+                .iter()
+                .map(|h| TableEntry {
+                    negated: false,
+                    host: h.host.clone(),
+                })
+                .collect(),
+            files: Vec::new(),
+            origin: p.origin(raw.span),
+        }));
+        PoolHost {
+            host: Host::Table(name),
+            interface: None,
         }
-        let multi = hosts.len() > 1
-            || matches!(hosts[0].host, Host::Table(_))
-            || matches!(
-                hosts[0].host,
-                Host::Dynamic { modifier, .. } if !modifier.no_alias()
-            );
-        let kind = raw.kind.or(multi.then_some(PoolType::RoundRobin));
-        let ports = match (nat, raw.ports) {
-            (true, None) if raw.static_port => None,
-            (true, None) => Some((50001, 65535)),
-            (_, ports) => ports,
-        };
-        let hash_key = match (kind, &raw.hash_key) {
-            (Some(PoolType::SourceHash), key) => Some(source_hash_key(key.as_deref())),
-            _ => None,
-        };
-        Ok((
-            Some(Pool {
-                hosts,
-                ports,
-                kind,
-                hash_key,
-                sticky: raw.sticky,
-                static_port: nat && (raw.static_port || ports.is_none()),
-            }),
-            pool_af,
-        ))
     }
 
     /// `binat-to`: a `nat-to` rule out and the `rdr-to` rule back in.
@@ -504,7 +558,11 @@ impl Expander {
             ..RawPool::default()
         });
         for src in &raw.from {
-            for dst in pool.hosts.iter().filter(|d| d.af.is_none() || src.af.is_none() || d.af == src.af) {
+            for dst in pool
+                .hosts
+                .iter()
+                .filter(|d| d.af.is_none() || src.af.is_none() || d.af == src.af)
+            {
                 if let (Some(a), Some(b)) = (prefix_of(&src.host), prefix_of(&dst.host)) {
                     if a != b {
                         return fail("source and redir addresess must have a matching network mask in binat-rule");
@@ -530,6 +588,35 @@ impl Expander {
         }
         items.extend(ins);
         Ok(())
+    }
+}
+
+/// The pool with its options and pfctl's defaults (round-robin over several addresses,
+/// the NAT port range 50001-65535 unless `static-port`).
+fn pool_options(raw: &RawPool, hosts: Vec<PoolHost>, nat: bool) -> Pool {
+    let multi = hosts.len() > 1
+        || matches!(hosts[0].host, Host::Table(_))
+        || matches!(
+            hosts[0].host,
+            Host::Dynamic { modifier, .. } if !modifier.no_alias()
+        );
+    let kind = raw.kind.or(multi.then_some(PoolType::RoundRobin));
+    let ports = match (nat, raw.ports) {
+        (true, None) if raw.static_port => None,
+        (true, None) => Some((50001, 65535)),
+        (_, ports) => ports,
+    };
+    let hash_key = match (kind, &raw.hash_key) {
+        (Some(PoolType::SourceHash), key) => source_hash_key(key.as_deref()),
+        _ => None,
+    };
+    Pool {
+        hosts,
+        ports,
+        kind,
+        hash_key,
+        sticky: raw.sticky,
+        static_port: nat && (raw.static_port || ports.is_none()),
     }
 }
 
@@ -575,12 +662,18 @@ fn state_opts(defaults: &[StateOpt], own: &[StateOpt]) -> Vec<StateOpt> {
         .cloned()
         .collect();
     opts.extend(own.iter().cloned());
-    let limits_sources = opts
-        .iter()
-        .any(|o| matches!(o, StateOpt::MaxSrcConn(_) | StateOpt::MaxSrcConnRate(..) | StateOpt::MaxSrcNodes(_)));
+    let limits_sources = opts.iter().any(|o| {
+        matches!(
+            o,
+            StateOpt::MaxSrcConn(_) | StateOpt::MaxSrcConnRate(..) | StateOpt::MaxSrcNodes(_)
+        )
+    });
     if limits_sources {
         // Per-source limits track sources per rule unless `global` was asked for.
-        match opts.iter_mut().find(|o| matches!(o, StateOpt::SourceTrack(_))) {
+        match opts
+            .iter_mut()
+            .find(|o| matches!(o, StateOpt::SourceTrack(_)))
+        {
             Some(StateOpt::SourceTrack(kind)) if kind.is_none() => *kind = Some("rule".into()),
             Some(_) => {}
             None => opts.push(StateOpt::SourceTrack(Some("rule".into()))),
@@ -614,15 +707,22 @@ fn state_opts(defaults: &[StateOpt], own: &[StateOpt]) -> Vec<StateOpt> {
     opts
 }
 
-/// The 128-bit key pfctl prints for `source-hash`: the key as written in hex, or
-/// the MD5 of a string key, or a random one. Only hexadecimal keys are kept; a string
-/// or missing key is kept by its text, since its bytes do not change what matches.
-fn source_hash_key(key: Option<&str>) -> String {
-    match key {
-        Some(k) if k.starts_with("0x") && k.len() == 34 => k.to_ascii_lowercase(),
-        Some(k) => k.to_string(),
-        None => String::new(),
-    }
+/// The 128-bit key of `source-hash`, as `0x` and 32 hex digits: a key written in hex
+/// as it is, a string key's MD5 (as pfctl makes it); `None` when none was written (pfctl
+/// then picks a random one, which no reader of the file can know).
+fn source_hash_key(key: Option<&str>) -> Option<String> {
+    let key = key?;
+    let hex = key
+        .strip_prefix("0x")
+        .filter(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    let digits = match hex {
+        Some(h) => h.to_ascii_lowercase(),
+        None => super::md5::digest(key.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    };
+    Some(format!("0x{digits}"))
 }
 
 /// pfctl's label macros: `$if`, `$srcaddr`, `$dstaddr`, `$srcport`, `$dstport`,
@@ -639,13 +739,22 @@ fn expand_label(label: &str, rule: &Rule, nr: u32) -> String {
             .unwrap_or_else(|| p.to_string()),
         None => "ip".to_string(),
     };
-    if rule.from.port.is_some_and(|p| matches!(p, NumOp::Range(..))) && label.contains("$srcport")
+    if rule
+        .from
+        .port
+        .is_some_and(|p| matches!(p, NumOp::Range(..)))
+        && label.contains("$srcport")
         || rule.to.port.is_some_and(|p| matches!(p, NumOp::Range(..))) && label.contains("$dstport")
     {
         return String::new();
     }
     let vars: [(&str, String); 7] = [
-        ("$if", rule.interface.as_ref().map_or("any".to_string(), |i| i.name.clone())),
+        (
+            "$if",
+            rule.interface
+                .as_ref()
+                .map_or("any".to_string(), |i| i.name.clone()),
+        ),
         ("$srcaddr", addr(&rule.from)),
         ("$dstaddr", addr(&rule.to)),
         ("$srcport", port(&rule.from)),

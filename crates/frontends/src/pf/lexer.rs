@@ -193,7 +193,10 @@ impl<'a> Lexer<'a> {
         if c == b'$' && !in_expansion {
             self.advance();
             let mut name = String::new();
-            while let Some(b) = self.current().filter(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+            while let Some(b) = self
+                .current()
+                .filter(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            {
                 name.push(b as char);
                 self.advance();
             }

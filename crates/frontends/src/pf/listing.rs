@@ -20,6 +20,12 @@ use model::{SourceFile, Span};
 use super::env::Env;
 use super::parse::Parser;
 
+/// What FreeBSD's pfctl prints before the rules when the kernel has no ALTQ.
+const FREEBSD_NOTICES: &[&str] = &[
+    "No ALTQ support in kernel",
+    "ALTQ related functions disabled",
+];
+
 /// Reads a `pfctl -sr [-v[v]]` listing called `name`.
 pub fn parse_listing(name: &str, text: &str, env: &Env) -> Result<Ruleset, ParseError> {
     let src = SourceFile::new(name, text);
@@ -30,7 +36,7 @@ pub fn parse_listing(name: &str, text: &str, env: &Env) -> Result<Ruleset, Parse
         offset += line.len();
         let body = line.trim_end_matches(['\n', '\r']);
         let trimmed = body.trim_start();
-        if trimmed.is_empty() {
+        if trimmed.is_empty() || FREEBSD_NOTICES.contains(&trimmed) {
             continue;
         }
         if let Some(stats) = trimmed.strip_prefix('[') {
@@ -58,13 +64,18 @@ pub fn parse_listing(name: &str, text: &str, env: &Env) -> Result<Ruleset, Parse
                     ));
                 };
                 let skip = after.len() - after.trim_start().len();
-                (Some(n), after.trim_start(), start + lead + 1 + digits + skip)
+                (
+                    Some(n),
+                    after.trim_start(),
+                    start + lead + 1 + digits + skip,
+                )
             }
             None => (None, trimmed, start + lead),
         };
         // The line alone is parsed; its spans and line number are then moved to where
         // the line is in the listing, for the rule's origin and for errors.
         let mut parser = Parser::new(SourceFile::new(name, rule_text), rule_text, env);
+        parser.listing = true;
         let mut parsed = Vec::new();
         if let Err(e) = parser.statements(&mut parsed) {
             return Err(ParseError::new(&src, e.span.offset(rule_offset), e.kind));

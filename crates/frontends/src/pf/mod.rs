@@ -13,9 +13,11 @@ mod env;
 mod expand;
 mod lexer;
 mod listing;
+mod md5;
 mod names;
 mod parse;
 mod print;
+mod queue;
 mod raw;
 
 pub use env::{Env, Interface};
@@ -32,6 +34,7 @@ pub fn parse(name: &str, text: &str, env: &Env) -> Result<Ruleset, ParseError> {
     let mut parser = parse::Parser::new(src, text, env);
     let mut items = Vec::new();
     parser.statements(&mut items)?;
+    parser.check_queues(&items)?;
     Ok(Ruleset { items })
 }
 

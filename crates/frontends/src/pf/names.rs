@@ -80,7 +80,10 @@ pub fn protocol(name: &str) -> Option<u8> {
 
 /// The name pfctl prints for a protocol number, if it has one.
 pub fn protocol_name(number: u8) -> Option<&'static str> {
-    PROTOCOLS.iter().find(|(_, p)| *p == number).map(|(n, _)| *n)
+    PROTOCOLS
+        .iter()
+        .find(|(_, p)| *p == number)
+        .map(|(n, _)| *n)
 }
 
 /// Service names of OpenBSD's `/etc/services` that pf.conf files use.
@@ -155,10 +158,7 @@ pub fn port(word: &str) -> Option<u32> {
 
 /// A number as `strtol(…, 0)` reads it: decimal, `0x` hexadecimal, `0` octal.
 pub fn number(word: &str) -> Option<u32> {
-    if let Some(hex) = word
-        .strip_prefix("0x")
-        .or_else(|| word.strip_prefix("0X"))
-    {
+    if let Some(hex) = word.strip_prefix("0x").or_else(|| word.strip_prefix("0X")) {
         return u32::from_str_radix(hex, 16).ok();
     }
     if word.len() > 1 && word.starts_with('0') {
@@ -347,3 +347,27 @@ pub fn tos(word: &str) -> Option<u32> {
         _ => number(word),
     }
 }
+
+/// pf's timeouts (`pf_timeouts`), in the order `print_rule` lists them (`PFTM_*`).
+pub const TIMEOUTS: &[&str] = &[
+    "tcp.first",
+    "tcp.opening",
+    "tcp.established",
+    "tcp.closing",
+    "tcp.finwait",
+    "tcp.closed",
+    "tcp.tsdiff",
+    "udp.first",
+    "udp.single",
+    "udp.multiple",
+    "icmp.first",
+    "icmp.error",
+    "other.first",
+    "other.single",
+    "other.multiple",
+    "frag",
+    "interval",
+    "adaptive.start",
+    "adaptive.end",
+    "src.track",
+];

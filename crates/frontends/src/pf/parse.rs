@@ -24,6 +24,9 @@ const MAX_TAG: usize = 63;
 const MAX_STRING: usize = 8191;
 /// How deep `include` and inline anchors may nest.
 const MAX_DEPTH: usize = 32;
+/// The longest macro value: definitions that repeat earlier macros grow
+/// exponentially, and no real ruleset comes near this.
+const MAX_MACRO: usize = 1 << 16;
 
 /// A parser over one file.
 pub struct Parser<'a> {
@@ -35,7 +38,29 @@ pub struct Parser<'a> {
     /// `set state-defaults`.
     pub state_defaults: Vec<StateOpt>,
     pub expander: Expander,
+    /// Reading a `pfctl -vvsr` listing: tables and interface addresses carry their
+    /// entry counts (`<t:3>`, `(em0:1)`, `:*` when unknown), which are not part of the name.
+    pub listing: bool,
+    /// The queues defined so far.
+    queues: Vec<super::queue::QueueSpec>,
+    /// An `altq` statement was read: `queue` lines are FreeBSD's ALTQ ones.
+    saw_altq: bool,
     depth: usize,
+    /// How many `include`s and `load anchor`s led to this file.
+    nesting: usize,
+}
+
+/// `name:3` or `name:*` → `name` (the counts `pfctl -vv` prints after a table or an
+/// interface address).
+fn without_count(name: &str) -> &str {
+    match name.rsplit_once(':') {
+        Some((base, n))
+            if n == "*" || (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && n != "0") =>
+        {
+            base
+        }
+        _ => name,
+    }
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -96,7 +121,11 @@ impl<'a> Parser<'a> {
             block_return: false,
             state_defaults: Vec::new(),
             expander: Expander::default(),
+            listing: false,
+            queues: Vec::new(),
+            saw_altq: false,
             depth: 0,
+            nesting: 0,
         }
     }
 
@@ -243,12 +272,7 @@ impl<'a> Parser<'a> {
         }
         match names::number(&t.text) {
             Some(n) if n >= min && n <= max => Ok((n, t.span)),
-            Some(_) => Err(self.invalid(
-                t.span,
-                what,
-                &t.text,
-                &format!("must be {min} - {max}"),
-            )),
+            Some(_) => Err(self.invalid(t.span, what, &t.text, &format!("must be {min} - {max}"))),
             None => Err(self.expected(&t, what)),
         }
     }
@@ -351,16 +375,7 @@ impl<'a> Parser<'a> {
             "include" => self.include(t, items),
             "set" => self.option(t, items),
             "table" => self.table(t, items),
-            "queue" | "altq" => {
-                let span = self.statement_span(t.span);
-                while !self.peek()?.ends_line() {
-                    self.next()?;
-                }
-                items.push(Item::Queue(Opaque {
-                    origin: self.origin(span),
-                }));
-                Ok(())
-            }
+            "queue" | "altq" => self.queue(t, items),
             "load" => self.load_anchor(t, items),
             "antispoof" => self.antispoof(t, items),
             "pass" | "block" | "match" | "anchor" => self.rule(t, items),
@@ -369,6 +384,66 @@ impl<'a> Parser<'a> {
             "nat-anchor" | "rdr-anchor" | "binat-anchor" => self.old_anchor(t, items),
             _ => Err(self.expected(&t, "a rule, option or macro")),
         }
+    }
+
+    /// `queue …` (OpenBSD's queues, checked and normalised) or FreeBSD's ALTQ `altq on …`
+    /// and the `queue` lines that follow it (kept as written).
+    fn queue(&mut self, t: Token, items: &mut Vec<Item>) -> PResult<()> {
+        let span = self.statement_span(t.span);
+        let mut words = Vec::new();
+        while !self.peek()?.ends_line() {
+            let w = self.next()?;
+            words.push((w.text, w.span));
+        }
+        self.end_of_statement()?;
+        let altq = t.is("altq") || self.saw_altq;
+        self.saw_altq = altq;
+        let as_written = || {
+            let rest: Vec<&str> = words.iter().map(|(w, _)| w.as_str()).collect();
+            format!("{} {}", t.text, rest.join(" "))
+        };
+        let printed = if altq {
+            as_written()
+        } else {
+            let spec = super::queue::parse(&words, span)
+                .map_err(|(at, message)| self.error(at, ErrorKind::Structure { message }))?;
+            let printed = super::queue::text(&spec);
+            self.queues.push(spec);
+            printed
+        };
+        items.push(Item::Queue(Opaque {
+            origin: self.origin(span),
+            printed,
+        }));
+        Ok(())
+    }
+
+    /// pfctl's checks once the file is read: the queue tree, and that every queue a
+    /// rule names is defined.
+    pub fn check_queues(&self, items: &[Item]) -> PResult<()> {
+        if self.queues.is_empty() {
+            return Ok(());
+        }
+        super::queue::check(&self.queues)
+            .map_err(|(at, message)| self.error(at, ErrorKind::Structure { message }))?;
+        let defined = |name: &str| self.queues.iter().any(|q| q.name == name);
+        for item in items {
+            let Item::Rule(rule) = item else { continue };
+            if let Some((q, pq)) = &rule.queue {
+                for name in std::iter::once(q).chain(pq) {
+                    if !defined(name) {
+                        return Err(self.error(
+                            rule.origin.span,
+                            ErrorKind::Undefined {
+                                what: "queue".into(),
+                                name: name.clone(),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn macro_definition(&mut self, name: Token, items: &mut Vec<Item>) -> PResult<()> {
@@ -391,6 +466,9 @@ impl<'a> Parser<'a> {
         }
         let value = parts.join(" ");
         let span = self.statement_span(name.span);
+        if value.len() > MAX_MACRO {
+            return Err(self.invalid(span, "macro", &name.text, "its value is longer than 64 KiB"));
+        }
         self.lx.macros.insert(name.text.clone(), value.clone());
         items.push(Item::Macro {
             name: name.text,
@@ -412,7 +490,7 @@ impl<'a> Parser<'a> {
                 },
             ));
         };
-        if self.depth >= MAX_DEPTH {
+        if self.nesting >= MAX_DEPTH {
             return Err(self.error(
                 t.span,
                 ErrorKind::Structure {
@@ -422,6 +500,7 @@ impl<'a> Parser<'a> {
         }
         let src = SourceFile::new(file.text.as_str(), text.as_str());
         let mut inner = Parser::new(src, text, self.env);
+        inner.nesting = self.nesting + 1;
         inner.lx.macros = std::mem::take(&mut self.lx.macros);
         inner.block_return = self.block_return;
         inner.state_defaults = std::mem::take(&mut self.state_defaults);
@@ -441,10 +520,34 @@ impl<'a> Parser<'a> {
         let file = self.string("a file name")?;
         let span = self.statement_span(t.span);
         self.end_of_statement()?;
+        let ruleset = match self.env.files.get(&file.text) {
+            Some(text) => {
+                if self.nesting >= MAX_DEPTH {
+                    return Err(self.error(
+                        t.span,
+                        ErrorKind::Structure {
+                            message: "anchors load each other too deep".into(),
+                        },
+                    ));
+                }
+                // pfctl reads the file as a ruleset of its own (its own macros and
+                // options), into the anchor.
+                let src = SourceFile::new(file.text.as_str(), text.as_str());
+                let mut inner = Parser::new(src, text, self.env);
+                inner.nesting = self.nesting + 1;
+                inner.expander.enter_anchor(Some(&anchor.text));
+                let mut body = Vec::new();
+                inner.statements(&mut body)?;
+                inner.check_queues(&body)?;
+                Some(Box::new(Ruleset { items: body }))
+            }
+            None => None,
+        };
         items.push(Item::LoadAnchor {
             anchor: anchor.text,
             file: file.text,
             origin: self.origin(span),
+            ruleset,
         });
         Ok(())
     }
@@ -486,6 +589,9 @@ impl<'a> Parser<'a> {
                         self.skip_newlines()?;
                     }
                     let key = self.string("a name")?;
+                    if name.text == "timeout" && !names::TIMEOUTS.contains(&key.text.as_str()) {
+                        return Err(self.expected(&key, "a timeout name"));
+                    }
                     let (value, _) = self.number("a number", 0, u32::MAX)?;
                     pairs.push((key.text, u64::from(value)));
                     if !braced {
@@ -606,7 +712,9 @@ impl<'a> Parser<'a> {
                 "persist" if t.kind == Kind::Word => table.persist = true,
                 "const" if t.kind == Kind::Word => table.constant = true,
                 "counters" if t.kind == Kind::Word => table.counters = true,
-                "file" if t.kind == Kind::Word => table.files.push(self.string("a file name")?.text),
+                "file" if t.kind == Kind::Word => {
+                    table.files.push(self.string("a file name")?.text)
+                }
                 "{" if t.kind == Kind::Punct => loop {
                     self.skip_newlines()?;
                     if self.eat_punct("}")? {
@@ -617,7 +725,9 @@ impl<'a> Parser<'a> {
                             Host::Network { .. } | Host::InterfaceName { .. } | Host::Name(_) => {
                                 None
                             }
-                            Host::Range(..) => Some("address ranges are not permitted inside tables"),
+                            Host::Range(..) => {
+                                Some("address ranges are not permitted inside tables")
+                            }
                             Host::Dynamic { .. } => {
                                 Some("dynamic addresses are not permitted inside tables")
                             }
@@ -877,7 +987,9 @@ impl<'a> Parser<'a> {
             "block" => Action::Block(self.default_block()),
             _ => {
                 let next = self.peek()?;
-                if next.kind == Kind::Str || (next.kind == Kind::Word && !is_rule_keyword(&next.text)) {
+                if next.kind == Kind::Str
+                    || (next.kind == Kind::Word && !is_rule_keyword(&next.text))
+                {
                     let name = self.name("an anchor name")?;
                     if name.text.is_empty() {
                         return Err(self.expected(&name, "an anchor name"));
@@ -1159,12 +1271,18 @@ impl<'a> Parser<'a> {
             span: Span::new(start.start as usize, end.end.max(start.end) as usize),
         };
         if t.is_punct("<") {
-            let name = self.string("a table name")?;
+            let mut name = self.string("a table name")?;
+            if self.listing {
+                name.text = without_count(&name.text).to_string();
+            }
             let close = self.expect_punct(">")?;
             return Ok(vec![one(Host::Table(name.text), None, close.span)]);
         }
         if t.is_punct("(") {
-            let name = self.string("an interface")?;
+            let mut name = self.string("an interface")?;
+            if self.listing {
+                name.text = without_count(&name.text).to_string();
+            }
             let close = self.expect_punct(")")?;
             let (base, modifier) = self.split_modifiers(&name)?;
             if !base.starts_with(|c: char| c.is_ascii_alphabetic()) {
@@ -1211,7 +1329,12 @@ impl<'a> Parser<'a> {
                 return Err(self.invalid(t.span, "address range", &t.text, "not two addresses"));
             };
             if af_of(&lo) != af_of(&hi) {
-                return Err(self.invalid(b.span, "address range", &b.text, "address families differ"));
+                return Err(self.invalid(
+                    b.span,
+                    "address range",
+                    &b.text,
+                    "address families differ",
+                ));
             }
             return Ok(vec![one(Host::Range(lo, hi), Some(af_of(&lo)), b.span)]);
         }
@@ -1222,12 +1345,7 @@ impl<'a> Parser<'a> {
             match names::number(&p.text) {
                 Some(n) if n <= 128 => prefix = Some(n as u8),
                 Some(_) => {
-                    return Err(self.invalid(
-                        p.span,
-                        "netmask",
-                        &p.text,
-                        "netmask is too large",
-                    ))
+                    return Err(self.invalid(p.span, "netmask", &p.text, "netmask is too large"))
                 }
                 None => return Err(self.expected(&p, "a prefix length")),
             }
@@ -1374,7 +1492,8 @@ impl<'a> Parser<'a> {
         for iface in members {
             let mut got = (false, false);
             for &(addr, len) in &iface.addresses {
-                let link_local = matches!(addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
+                let link_local =
+                    matches!(addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
                 let v4 = addr.is_ipv4();
                 if modifier.no_alias() && ((v4 && got.0) || (!v4 && got.1)) {
                     continue;
@@ -1383,7 +1502,9 @@ impl<'a> Parser<'a> {
                     DynamicModifier::Network | DynamicModifier::NetworkNoAlias if link_local => {
                         continue
                     }
-                    DynamicModifier::Network | DynamicModifier::NetworkNoAlias => (masked(addr, len), len),
+                    DynamicModifier::Network | DynamicModifier::NetworkNoAlias => {
+                        (masked(addr, len), len)
+                    }
                     // The environment gives no broadcast or peer addresses.
                     DynamicModifier::Broadcast
                     | DynamicModifier::BroadcastNoAlias
@@ -1439,7 +1560,9 @@ impl<'a> Parser<'a> {
         let value = |p: &Self, t: &Token| -> PResult<u32> {
             match lookup(&t.text) {
                 Some(v) if v <= max => Ok(v),
-                Some(v) => Err(p.invalid(t.span, "port", &t.text, &format!("illegal port value {v}"))),
+                Some(v) => {
+                    Err(p.invalid(t.span, "port", &t.text, &format!("illegal port value {v}")))
+                }
                 None => Err(p.expected(t, what)),
             }
         };
@@ -1464,8 +1587,14 @@ impl<'a> Parser<'a> {
         }
         if t.kind == Kind::Word {
             if let Some((a, b)) = t.text.split_once(':') {
-                let ta = Token { text: a.into(), ..t.clone() };
-                let tb = Token { text: b.into(), ..t.clone() };
+                let ta = Token {
+                    text: a.into(),
+                    ..t.clone()
+                };
+                let tb = Token {
+                    text: b.into(),
+                    ..t.clone()
+                };
                 let (a, b) = (value(self, &ta)?, value(self, &tb)?);
                 return Ok((NumOp::Range(a, b), t.span));
             }
@@ -1608,7 +1737,12 @@ impl<'a> Parser<'a> {
             "label" => {
                 let l = self.name("a label")?;
                 if l.text.len() > MAX_TAG {
-                    return Err(self.invalid(l.span, "label", &l.text, "label too long, max 63 chars"));
+                    return Err(self.invalid(
+                        l.span,
+                        "label",
+                        &l.text,
+                        "label too long, max 63 chars",
+                    ));
                 }
                 rule.opts.label = Some(l.text);
             }
@@ -1629,7 +1763,14 @@ impl<'a> Parser<'a> {
                 };
                 match text.parse::<f64>() {
                     Ok(p) if (0.0..=scale).contains(&p) => rule.opts.probability = Some(p / scale),
-                    _ => return Err(self.invalid(v.span, "probability", &v.text, "must be 0% - 100%")),
+                    _ => {
+                        return Err(self.invalid(
+                            v.span,
+                            "probability",
+                            &v.text,
+                            "must be 0% - 100%",
+                        ))
+                    }
                 }
             }
             "prio" => rule.opts.prio = Some(self.prio()?),
@@ -1800,8 +1941,8 @@ impl<'a> Parser<'a> {
 
     fn icmp_item(&mut self, v6: bool) -> PResult<(IcmpSpec, Span)> {
         let t = self.next()?;
-        let icmp_type = names::icmp_type(&t.text, v6)
-            .ok_or_else(|| self.expected(&t, "an ICMP type"))?;
+        let icmp_type =
+            names::icmp_type(&t.text, v6).ok_or_else(|| self.expected(&t, "an ICMP type"))?;
         let mut code = None;
         let mut end = t.span;
         if self.eat("code")? {
@@ -1877,7 +2018,7 @@ impl<'a> Parser<'a> {
                 "floating" => StateOpt::Policy(StatePolicy::Floating),
                 "pflow" => StateOpt::Pflow,
                 "sloppy" => StateOpt::Sloppy,
-                name if t.kind == Kind::Word && name.contains('.') || name == "frag" || name == "interval" => {
+                name if names::TIMEOUTS.contains(&name) => {
                     StateOpt::Timeout(name.to_string(), self.number("seconds", 0, u32::MAX)?.0)
                 }
                 _ => return Err(self.expected(&t, "a state option")),
@@ -1906,7 +2047,12 @@ impl<'a> Parser<'a> {
         loop {
             let t = self.next()?;
             let again = |p: &Self, what: &str| {
-                p.invalid(t.span, "scrub option", what, &format!("{what} cannot be respecified"))
+                p.invalid(
+                    t.span,
+                    "scrub option",
+                    what,
+                    &format!("{what} cannot be respecified"),
+                )
             };
             match t.text.as_str() {
                 "no-df" => {
@@ -1929,7 +2075,12 @@ impl<'a> Parser<'a> {
                     match names::number(&v.text) {
                         Some(n) if n <= 255 => s.min_ttl = Some(n as u8),
                         Some(n) => {
-                            return Err(self.invalid(v.span, "min-ttl", &v.text, &format!("illegal min-ttl value {n}")))
+                            return Err(self.invalid(
+                                v.span,
+                                "min-ttl",
+                                &v.text,
+                                &format!("illegal min-ttl value {n}"),
+                            ))
                         }
                         None => return Err(self.expected(&v, "a TTL")),
                     }
@@ -1942,7 +2093,12 @@ impl<'a> Parser<'a> {
                     match names::number(&v.text) {
                         Some(n) if n <= 65535 => s.max_mss = Some(n as u16),
                         Some(n) => {
-                            return Err(self.invalid(v.span, "max-mss", &v.text, &format!("illegal max-mss value {n}")))
+                            return Err(self.invalid(
+                                v.span,
+                                "max-mss",
+                                &v.text,
+                                &format!("illegal max-mss value {n}"),
+                            ))
                         }
                         None => return Err(self.expected(&v, "an MSS")),
                     }
@@ -1956,9 +2112,7 @@ impl<'a> Parser<'a> {
                 }
                 "set-tos" => {
                     let v = self.next()?;
-                    s.set_tos = names::tos(&v.text)
-                        .filter(|n| *n <= 255)
-                        .map(|n| n as u8);
+                    s.set_tos = names::tos(&v.text).filter(|n| *n <= 255).map(|n| n as u8);
                     if s.set_tos.is_none() {
                         return Err(self.expected(&v, "a type of service"));
                     }
@@ -1978,6 +2132,7 @@ impl<'a> Parser<'a> {
         let mut pool = RawPool::default();
         if self.peek_punct("{")? {
             self.next()?;
+            pool.listed = true;
             loop {
                 self.skip_newlines()?;
                 if self.eat_punct("}")? {

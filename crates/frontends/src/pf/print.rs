@@ -17,30 +17,6 @@ use model::pf::{
 
 use super::names;
 
-/// pf's timeouts in the order `print_rule` lists them (`PFTM_*`).
-const TIMEOUT_ORDER: &[&str] = &[
-    "tcp.first",
-    "tcp.opening",
-    "tcp.established",
-    "tcp.closing",
-    "tcp.finwait",
-    "tcp.closed",
-    "tcp.tsdiff",
-    "udp.first",
-    "udp.single",
-    "udp.multiple",
-    "icmp.first",
-    "icmp.error",
-    "other.first",
-    "other.single",
-    "other.multiple",
-    "frag",
-    "interval",
-    "adaptive.start",
-    "adaptive.end",
-    "src.track",
-];
-
 /// The whole ruleset as `pfctl -nv` prints it.
 pub fn print_ruleset(ruleset: &Ruleset) -> String {
     let mut out = String::new();
@@ -55,13 +31,23 @@ pub fn print_ruleset(ruleset: &Ruleset) -> String {
                 out.push('\n');
             }
             Item::Queue(q) => {
-                out.push_str(&q.origin.text);
+                out.push_str(&q.printed);
                 out.push('\n');
             }
             Item::Rule(_) | Item::LoadAnchor { .. } => {}
         }
     }
     print_rules(ruleset, 0, &mut out);
+    // `-nv` prints the rules of anchors loaded from files after the main ruleset's.
+    for item in &ruleset.items {
+        if let Item::LoadAnchor {
+            ruleset: Some(loaded),
+            ..
+        } = item
+        {
+            print_rules(loaded, 0, &mut out);
+        }
+    }
     out
 }
 
@@ -187,9 +173,7 @@ fn is_any(host: &Host) -> bool {
 /// An address as `print_addr` writes it, the prefix shown when it is not the whole
 /// address of the rule's family.
 pub fn host_text(host: &Host, af: Option<Af>) -> String {
-    let family = |addr: &IpAddr| {
-        af.or(Some(if addr.is_ipv4() { Af::Inet } else { Af::Inet6 }))
-    };
+    let family = |addr: &IpAddr| af.or(Some(if addr.is_ipv4() { Af::Inet } else { Af::Inet6 }));
     match host {
         h if is_any(h) => "any".into(),
         Host::Network { addr, prefix } => {
@@ -306,68 +290,57 @@ fn block_text(policy: &BlockPolicy, af: Option<Af>) -> String {
     }
 }
 
-fn state_opt_items(opts: &[StateOpt]) -> Vec<String> {
-    let mut items = Vec::new();
-    let find = |f: &dyn Fn(&StateOpt) -> Option<String>| opts.iter().find_map(f);
-    let pushes: [&dyn Fn(&StateOpt) -> Option<String>; 11] = [
-        &|o| match o {
-            StateOpt::Max(n) => Some(format!("max {n}")),
-            _ => None,
-        },
-        &|o| matches!(o, StateOpt::NoSync).then(|| "no-sync".into()),
-        &|o| match o {
-            StateOpt::SourceTrack(kind) => Some(format!(
+/// A state option's place in `print_rule`'s list and its text; `None` for what it
+/// does not print (`floating`, the default).
+fn state_opt_item(o: &StateOpt) -> Option<(usize, String)> {
+    let item = match o {
+        StateOpt::Max(n) => (0, format!("max {n}")),
+        StateOpt::NoSync => (1, "no-sync".into()),
+        StateOpt::SourceTrack(kind) => (
+            2,
+            format!(
                 "source-track {}",
-                if kind.as_deref() == Some("rule") { "rule" } else { "global" }
-            )),
-            _ => None,
-        },
-        &|o| match o {
-            StateOpt::MaxSrcStates(n) => Some(format!("max-src-states {n}")),
-            _ => None,
-        },
-        &|o| match o {
-            StateOpt::MaxSrcConn(n) => Some(format!("max-src-conn {n}")),
-            _ => None,
-        },
-        &|o| match o {
-            StateOpt::MaxSrcConnRate(n, s) => Some(format!("max-src-conn-rate {n}/{s}")),
-            _ => None,
-        },
-        &|o| match o {
-            StateOpt::MaxSrcNodes(n) => Some(format!("max-src-nodes {n}")),
-            _ => None,
-        },
-        &|o| match o {
-            StateOpt::Overload {
-                table,
-                flush,
-                global,
-            } => Some(format!(
+                if kind.as_deref() == Some("rule") {
+                    "rule"
+                } else {
+                    "global"
+                }
+            ),
+        ),
+        StateOpt::MaxSrcStates(n) => (3, format!("max-src-states {n}")),
+        StateOpt::MaxSrcConn(n) => (4, format!("max-src-conn {n}")),
+        StateOpt::MaxSrcConnRate(n, s) => (5, format!("max-src-conn-rate {n}/{s}")),
+        StateOpt::MaxSrcNodes(n) => (6, format!("max-src-nodes {n}")),
+        StateOpt::Overload {
+            table,
+            flush,
+            global,
+        } => (
+            7,
+            format!(
                 "overload <{table}>{}{}",
                 if *flush { " flush" } else { "" },
                 if *global { " global" } else { "" }
-            )),
-            _ => None,
-        },
-        &|o| matches!(o, StateOpt::Policy(StatePolicy::IfBound)).then(|| "if-bound".into()),
-        &|o| matches!(o, StateOpt::Sloppy).then(|| "sloppy".into()),
-        &|o| matches!(o, StateOpt::Pflow).then(|| "pflow".into()),
-    ];
-    for f in pushes {
-        if let Some(s) = find(f) {
-            items.push(s);
+            ),
+        ),
+        StateOpt::Policy(StatePolicy::IfBound) => (8, "if-bound".into()),
+        StateOpt::Policy(StatePolicy::Floating) => return None,
+        StateOpt::Sloppy => (9, "sloppy".into()),
+        StateOpt::Pflow => (10, "pflow".into()),
+        StateOpt::Timeout(name, v) => {
+            let rank = names::TIMEOUTS.iter().position(|t| t == name)?;
+            (11 + rank, format!("{name} {v}"))
         }
-    }
-    for name in TIMEOUT_ORDER {
-        if let Some(v) = opts.iter().find_map(|o| match o {
-            StateOpt::Timeout(n, v) if n == name => Some(*v),
-            _ => None,
-        }) {
-            items.push(format!("{name} {v}"));
-        }
-    }
-    items
+    };
+    Some(item)
+}
+
+/// The state options in `print_rule`'s order.
+fn state_opt_items(opts: &[StateOpt]) -> Vec<String> {
+    let mut items: Vec<(usize, String)> = opts.iter().filter_map(state_opt_item).collect();
+    items.sort_by_key(|(rank, _)| *rank);
+    items.dedup_by_key(|(rank, _)| *rank);
+    items.into_iter().map(|(_, text)| text).collect()
 }
 
 /// Whether the options make pfctl print `keep state` and the `( … )` list.
@@ -554,7 +527,12 @@ pub fn rule_text(r: &Rule) -> String {
         let _ = write!(s, " to {}", endpoint_text(&r.to, r.af));
     }
     if let Some(i) = &r.received_on {
-        let _ = write!(s, " {}received-on {}", if i.negated { "!" } else { "" }, i.name);
+        let _ = write!(
+            s,
+            " {}received-on {}",
+            if i.negated { "!" } else { "" },
+            i.name
+        );
     }
     if let Some(u) = r.user {
         s.push_str(" user");
@@ -712,7 +690,11 @@ pub fn rule_text(r: &Rule) -> String {
         None => {}
     }
     let old_nat = matches!(r.action, Action::OldNat { .. });
-    if let Some(sc) = r.scrub.as_ref().filter(|_| matches!(r.action, Action::Scrub)) {
+    if let Some(sc) = r
+        .scrub
+        .as_ref()
+        .filter(|_| matches!(r.action, Action::Scrub))
+    {
         if let Some(f) = &sc.fragment {
             let _ = write!(s, " fragment {f}");
         }

@@ -2,8 +2,8 @@
 //! holds a list, and host names are already resolved to the hosts they stand for.
 
 use model::pf::{
-    Action, Af, Divert, Host, IcmpSpec, InterfaceSpec, KeepState, Log, NumOp, PoolType,
-    RouteKind, RuleDirection, Scrub, StateOpt, TcpFlagsSpec,
+    Action, Af, Divert, Host, IcmpSpec, InterfaceSpec, KeepState, Log, NumOp, PoolType, RouteKind,
+    RuleDirection, Scrub, StateOpt, TcpFlagsSpec,
 };
 use model::Span;
 
@@ -27,6 +27,8 @@ pub struct RawHost {
 pub struct RawPool {
     /// The hosts (a `{ … }` list, or one name standing for several addresses).
     pub hosts: Vec<RawHost>,
+    /// Written as a `{ … }` list.
+    pub listed: bool,
     /// `route-to (em0 10.0.0.1)` interfaces, one per host (or none).
     pub interfaces: Vec<Option<String>>,
     /// `port a[:b]`.
