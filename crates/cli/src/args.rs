@@ -110,6 +110,7 @@ pub enum Command {
     Conntrack(crate::cmd_log::ConntrackArgs),
     Pcap(crate::cmd_pcap::PcapArgs),
     Path(crate::cmd_path::PathArgs),
+    Ipftest(crate::cmd_ipftest::IpftestArgs),
 }
 
 /// `whyblocked verify`.

@@ -7,6 +7,7 @@
 pub mod args;
 pub mod cmd_bsd;
 pub mod cmd_counters;
+pub mod cmd_ipftest;
 pub mod cmd_log;
 pub mod cmd_path;
 pub mod cmd_pcap;
@@ -145,6 +146,7 @@ where
         Some(args::Command::Conntrack(a)) => cmd_log::run_conntrack(a, out),
         Some(args::Command::Pcap(a)) => cmd_pcap::run(a, out),
         Some(args::Command::Path(a)) => cmd_path::run(a, out),
+        Some(args::Command::Ipftest(a)) => cmd_ipftest::run(a, out),
         None => match cmd_bsd::answer(&args, out)? {
             Some(conclusion) => Ok(conclusion),
             None => run(&Config::from_env(&args)?, out),

@@ -16,6 +16,7 @@
 
 mod branches;
 pub mod bsd;
+pub mod ipf;
 mod linux;
 pub mod pf;
 mod trace;

@@ -35,6 +35,7 @@
 pub mod bsd_host;
 pub mod host;
 pub mod ipf;
+pub mod ipftest;
 pub mod iptables_list;
 pub mod iptables_save;
 pub mod nft;

@@ -40,6 +40,7 @@ pub mod conntrack;
 pub mod counters;
 pub mod diagnostic;
 pub mod evidence_json;
+pub mod ipftest;
 pub mod log;
 pub mod path;
 /// The source address a host's own packet gets, in words (`engine::source`), for the

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use model::diag::{ErrorKind, ParseError};
-use model::ipf::{IpFamily, Masked, Proto};
+use model::ipf::{IpFamily, Masked, PortMatch, PortOp, Proto, RangeOp};
 use model::{Origin, SourceFile, Span};
 
 use super::lexer::{Kind, Token};
@@ -170,8 +170,91 @@ impl<'a> Cursor<'a> {
     pub fn port(&mut self) -> Res<u16> {
         let t = self.word("a port number or service name")?;
         port_value(&t.text).ok_or_else(|| {
-            self.invalid(t.span, "port", &t.text, "not a port number or known service name")
+            self.invalid(
+                t.span,
+                "port",
+                &t.text,
+                "not a port number or known service name",
+            )
         })
+    }
+
+    /// A comparison operator (`= != < > <= >=` or `eq ne lt gt le ge`), when one is next.
+    pub fn port_op(&mut self) -> Option<PortOp> {
+        let t = self.peek()?;
+        let op = match (t.kind == Kind::Punct, t.text.as_str()) {
+            (true, "=") | (false, "eq") => PortOp::Eq,
+            (true, "!=") | (false, "ne") => PortOp::Ne,
+            (true, "<") | (false, "lt") => PortOp::Lt,
+            (true, ">") | (false, "gt") => PortOp::Gt,
+            (true, "<=") | (false, "le") => PortOp::Le,
+            (true, ">=") | (false, "ge") => PortOp::Ge,
+            _ => return None,
+        };
+        self.pos += 1;
+        Some(op)
+    }
+
+    /// A port compared with `op`, or `N:M` (an inclusive range).
+    pub fn port_or_range(&mut self, op: PortOp) -> Res<PortMatch> {
+        let t = self.word("a port number or service name")?;
+        if let Some((low, high)) = t.text.split_once(':') {
+            return match port_value(low).zip(port_value(high)) {
+                Some((low, high)) => Ok(PortMatch::Range {
+                    op: RangeOp::Inclusive,
+                    low,
+                    high,
+                }),
+                None => Err(self.invalid(t.span, "port range", &t.text, "not two ports")),
+            };
+        }
+        let port = port_value(&t.text).ok_or_else(|| {
+            self.invalid(
+                t.span,
+                "port",
+                &t.text,
+                "not a port number or known service name",
+            )
+        })?;
+        Ok(PortMatch::Cmp { op, port })
+    }
+
+    /// What follows `port`: `OP N`, `N:M`, `N <> M` or `N >< M`.
+    pub fn port_match(&mut self) -> Res<PortMatch> {
+        if let Some(op) = self.port_op() {
+            return self.port_or_range(op);
+        }
+        let first = self.port_or_range(PortOp::Eq)?;
+        let PortMatch::Cmp { port: low, .. } = first else {
+            return Ok(first);
+        };
+        let op = if self.eat_punct("<>") {
+            RangeOp::Outside
+        } else if self.eat_punct("><") {
+            RangeOp::Inside
+        } else {
+            return Err(self.expected("`<>`, `><` or `:` after the port"));
+        };
+        let high = self.port()?;
+        Ok(PortMatch::Range { op, low, high })
+    }
+
+    /// `{ ITEM; ITEM; … }` (empty items allowed, the last `;` optional).
+    pub fn braced<T>(&mut self, mut item: impl FnMut(&mut Self) -> Res<T>) -> Res<Vec<T>> {
+        self.expect_punct("{")?;
+        let mut out = Vec::new();
+        loop {
+            if self.eat_punct("}") {
+                return Ok(out);
+            }
+            if self.eat_punct(";") {
+                continue;
+            }
+            out.push(item(self)?);
+            if !self.at_punct("}") {
+                self.expect_punct(";")?;
+            }
+        }
     }
 
     /// A protocol: `tcp/udp`, `tcp-udp`, a name or a number.
@@ -186,9 +269,9 @@ impl<'a> Cursor<'a> {
             }
             return Ok(Proto::TcpUdp);
         }
-        proto_value(&t.text)
-            .map(Proto::Number)
-            .ok_or_else(|| self.invalid(t.span, "protocol", &t.text, "not a protocol name or number"))
+        proto_value(&t.text).map(Proto::Number).ok_or_else(|| {
+            self.invalid(t.span, "protocol", &t.text, "not a protocol name or number")
+        })
     }
 
     /// A host: an address, or a name from [`ParseOptions::hosts`]; `Err(name)` for a name

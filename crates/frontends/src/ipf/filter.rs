@@ -13,8 +13,7 @@ use model::ipf::filter::{
 };
 use model::ipf::pool::PoolEntry;
 use model::ipf::{
-    family_of, Addr, Endpoint, InterfaceAddr, IpFamily, PoolKind, PoolName, PortMatch, PortOp,
-    Proto, RangeOp,
+    family_of, Addr, Endpoint, InterfaceAddr, IpFamily, PoolKind, PoolName, PortMatch, Proto,
 };
 
 use super::cursor::{host_mask, masked, parse_number, Cursor, Res};
@@ -323,7 +322,7 @@ fn set_family(cx: &Cursor, d: &mut Draft, family: IpFamily, span: model::Span) -
             span,
             "address",
             &cx.src.text[span.start as usize..span.end as usize],
-            "of the other address family than the rule",
+            "not of the rule's address family",
         )),
         _ => {
             d.rule.family = Some(family);
@@ -334,10 +333,8 @@ fn set_family(cx: &Cursor, d: &mut Draft, family: IpFamily, span: model::Span) -
 
 /// `[family] [tos] [ttl] [proto] (all | from … to … | exp {…} | bpf-v4 {…})`.
 fn main(cx: &mut Cursor, d: &mut Draft) -> Res<()> {
-    if cx.eat("family") {
-        if !(cx.at("inet") || cx.at("inet6")) {
-            return Err(cx.expected("`inet` or `inet6`"));
-        }
+    if cx.eat("family") && !(cx.at("inet") || cx.at("inet6")) {
+        return Err(cx.expected("`inet` or `inet6`"));
     }
     if cx.eat("inet") {
         d.rule.family = Some(IpFamily::Inet);
@@ -440,14 +437,10 @@ fn endpoint(cx: &mut Cursor, d: &mut Draft) -> Res<Side> {
     } else {
         vec![address(cx, d)?]
     };
+    let at = cx.here();
     let ports = if cx.eat("port") {
         if matches!(d.rule.proto, Some(Proto::Number(p)) if p != 6 && p != 17) {
-            return Err(cx.invalid(
-                cx.here(),
-                "port match",
-                "port",
-                "the rule's protocol has no ports",
-            ));
+            return Err(cx.invalid(at, "port match", "port", "the rule's protocol has no ports"));
         }
         ports(cx)?
     } else {
@@ -458,68 +451,10 @@ fn endpoint(cx: &mut Cursor, d: &mut Draft) -> Res<Side> {
 
 /// After `port`: `OP N`, `OP {N,…}`, `N <> M`, `N >< M`, `N:M`.
 fn ports(cx: &mut Cursor) -> Res<Vec<PortMatch>> {
-    if let Some(op) = port_op(cx) {
-        if cx.eat_punct("{") {
-            let mut out = Vec::new();
-            loop {
-                out.push(port_or_range(cx, op)?);
-                cx.eat_punct(",");
-                if cx.eat_punct("}") {
-                    return Ok(out);
-                }
-            }
-        }
-        return Ok(vec![port_or_range(cx, op)?]);
-    }
-    Ok(vec![port_or_range(cx, PortOp::Eq).and_then(|first| {
-        let PortMatch::Cmp { port: low, .. } = first else {
-            return Ok(first);
-        };
-        let op = if cx.eat_punct("<>") {
-            RangeOp::Outside
-        } else if cx.eat_punct("><") {
-            RangeOp::Inside
-        } else {
-            return Err(cx.expected("`<>`, `><` or `:` after the port"));
-        };
-        let high = cx.port()?;
-        Ok(PortMatch::Range { op, low, high })
-    })?])
-}
-
-/// A port, or `N:M` (inclusive range).
-fn port_or_range(cx: &mut Cursor, op: PortOp) -> Res<PortMatch> {
-    let t = cx.word("a port number or service name")?;
-    if let Some((low, high)) = t.text.split_once(':') {
-        let parse = |s: &str| super::cursor::port_value(s);
-        return match (parse(low), parse(high)) {
-            (Some(low), Some(high)) => Ok(PortMatch::Range {
-                op: RangeOp::Inclusive,
-                low,
-                high,
-            }),
-            _ => Err(cx.invalid(t.span, "port range", &t.text, "not two ports")),
-        };
-    }
-    let port = super::cursor::port_value(&t.text).ok_or_else(|| {
-        cx.invalid(t.span, "port", &t.text, "not a port number or known service name")
-    })?;
-    Ok(PortMatch::Cmp { op, port })
-}
-
-fn port_op(cx: &mut Cursor) -> Option<PortOp> {
-    let t = cx.peek()?;
-    let op = match (t.kind.clone(), t.text.as_str()) {
-        (Kind::Punct, "=") | (Kind::Word, "eq") => PortOp::Eq,
-        (Kind::Punct, "!=") | (Kind::Word, "ne") => PortOp::Ne,
-        (Kind::Punct, "<") | (Kind::Word, "lt") => PortOp::Lt,
-        (Kind::Punct, ">") | (Kind::Word, "gt") => PortOp::Gt,
-        (Kind::Punct, "<=") | (Kind::Word, "le") => PortOp::Le,
-        (Kind::Punct, ">=") | (Kind::Word, "ge") => PortOp::Ge,
-        _ => return None,
+    let Some(op) = cx.port_op() else {
+        return Ok(vec![cx.port_match()?]);
     };
-    cx.bump();
-    Some(op)
+    list(cx, |cx| cx.port_or_range(op))
 }
 
 /// One address of `from`/`to`.
@@ -577,7 +512,12 @@ fn address(cx: &mut Cursor, d: &mut Draft) -> Res<Addr> {
         return interface_address(cx, d, name);
     }
     let t = cx.word("an address")?;
-    if d.on.iter().flatten().chain(&d.rule.via).any(|n| *n == t.text) {
+    if d.on
+        .iter()
+        .flatten()
+        .chain(&d.rule.via)
+        .any(|n| *n == t.text)
+    {
         return interface_address(cx, d, t.text);
     }
     let addr = match cx.host_value(&t.text) {
@@ -598,7 +538,9 @@ fn address(cx: &mut Cursor, d: &mut Draft) -> Res<Addr> {
     } else {
         host_mask(addr)
     };
-    Ok(Addr::Net(masked(addr, mask).expect("mask of the address's family")))
+    Ok(Addr::Net(
+        masked(addr, mask).expect("mask of the address's family"),
+    ))
 }
 
 /// `IF/32`, `IF/bcast`, `IF/net`, `IF/netmasked`, `IF/peer`, or `IF` alone.
@@ -693,11 +635,7 @@ fn age(cx: &mut Cursor) -> Res<(u32, u32)> {
 
 /// `S`, `S/SA`, `/SA`, `2/18`, `0x80/A`.
 fn tcp_flags(cx: &mut Cursor) -> Res<TcpFlagsMatch> {
-    let set = if cx.at_punct("/") {
-        0
-    } else {
-        flag_set(cx)?
-    };
+    let set = if cx.at_punct("/") { 0 } else { flag_set(cx)? };
     let mask = if cx.eat_punct("/") {
         flag_set(cx)?
     } else {
@@ -723,9 +661,7 @@ fn flag_set(cx: &mut Cursor) -> Res<u8> {
             'U' => 0x20,
             'E' => 0x40,
             'C' => 0x80,
-            _ => {
-                return Err(cx.invalid(t.span, "TCP flags", &t.text, "not among `FSRPAUEC`"))
-            }
+            _ => return Err(cx.invalid(t.span, "TCP flags", &t.text, "not among `FSRPAUEC`")),
         };
     }
     Ok(bits)
@@ -776,7 +712,12 @@ fn with(cx: &mut Cursor, d: &mut Draft) -> Res<()> {
             } else {
                 let t = cx.word("a packet property (`short`, `frag`, `opt …`)")?;
                 let flag = packet_flag(&t.text).ok_or_else(|| {
-                    cx.invalid(t.span, "packet property", &t.text, "not a property `with` tests")
+                    cx.invalid(
+                        t.span,
+                        "packet property",
+                        &t.text,
+                        "not a property `with` tests",
+                    )
                 })?;
                 put(&mut tests.flags, flag, wanted);
             }
@@ -973,10 +914,8 @@ fn expand(d: Draft) -> Vec<FilterRule> {
                                         }
                                         r.tos = tos;
                                         r.ttl = ttl;
-                                        r.icmp = icmp_type.map(|icmp_type| IcmpMatch {
-                                            icmp_type,
-                                            code,
-                                        });
+                                        r.icmp = icmp_type
+                                            .map(|icmp_type| IcmpMatch { icmp_type, code });
                                         if let Matcher::FromTo { from: f, to: t } = &mut r.matcher {
                                             f.addr = from.clone().unwrap_or(Addr::Any);
                                             f.port = from_port;

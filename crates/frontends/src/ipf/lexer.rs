@@ -148,7 +148,8 @@ impl Lexer {
 
 /// The tokens of `text`.
 pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
-    let (chars, offsets): (Vec<char>, Vec<usize>) = text.char_indices().map(|(i, c)| (c, i)).unzip();
+    let (chars, offsets): (Vec<char>, Vec<usize>) =
+        text.char_indices().map(|(i, c)| (c, i)).unzip();
     let mut lx = Lexer {
         frames: vec![Frame {
             text: chars,
@@ -214,20 +215,44 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
                         Some(ch) => s.push(ch),
                     }
                 }
-                push(&mut out, Kind::Str, s, lx.span_from(start, expanded), &mut line_start)?;
+                push(
+                    &mut out,
+                    Kind::Str,
+                    s,
+                    lx.span_from(start, expanded),
+                    &mut line_start,
+                )?;
             }
             _ => {
                 let two: String = [Some(c), lx.peek_at(1)].into_iter().flatten().collect();
                 if let Some(p) = PUNCT2.iter().find(|p| **p == two) {
                     lx.bump();
                     lx.bump();
-                    push(&mut out, Kind::Punct, p.to_string(), lx.span_from(start, expanded), &mut line_start)?;
+                    push(
+                        &mut out,
+                        Kind::Punct,
+                        p.to_string(),
+                        lx.span_from(start, expanded),
+                        &mut line_start,
+                    )?;
                 } else if c.is_ascii() && PUNCT1.contains(&(c as u8)) {
                     lx.bump();
-                    push(&mut out, Kind::Punct, c.to_string(), lx.span_from(start, expanded), &mut line_start)?;
+                    push(
+                        &mut out,
+                        Kind::Punct,
+                        c.to_string(),
+                        lx.span_from(start, expanded),
+                        &mut line_start,
+                    )?;
                 } else {
                     let word = read_word(&mut lx, start)?;
-                    push(&mut out, Kind::Word, word, lx.span_from(start, expanded), &mut line_start)?;
+                    push(
+                        &mut out,
+                        Kind::Word,
+                        word,
+                        lx.span_from(start, expanded),
+                        &mut line_start,
+                    )?;
                 }
             }
         }
@@ -318,7 +343,9 @@ fn expand(lx: &mut Lexer, start: usize) -> Result<(), LexError> {
         }
         lx.bump();
     }
-    let at = lx.expansion().unwrap_or_else(|| Span::new(start, lx.offset()));
+    let at = lx
+        .expansion()
+        .unwrap_or_else(|| Span::new(start, lx.offset()));
     let Some(value) = lx.vars.get(&name).cloned() else {
         return Err(LexError {
             span: at,
@@ -359,7 +386,10 @@ fn take_assignment(lx: &mut Lexer, out: &mut Vec<Token>) {
         && eq.is_punct("=")
         && matches!(value.kind, Kind::Word | Kind::Str)
         && semi.is_punct(";")
-        && name.text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name
+            .text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
         lx.vars.insert(name.text.clone(), value.text.clone());
         out.truncate(n - 4);
@@ -371,17 +401,33 @@ mod tests {
     use super::*;
 
     fn words(text: &str) -> Vec<String> {
-        tokenize(text).unwrap().into_iter().map(|t| t.text).collect()
+        tokenize(text)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
     }
 
     #[test]
     fn continuation_escapes_and_comments() {
         assert_eq!(
             words("pass in from 1\\\n28\\\n.0.0.1/16 to test\\.host # c\n"),
-            ["pass", "in", "from", "128.0.0.1", "/", "16", "to", "test.host"]
+            [
+                "pass",
+                "in",
+                "from",
+                "128.0.0.1",
+                "/",
+                "16",
+                "to",
+                "test.host"
+            ]
         );
         assert_eq!(words("port != \\ntp"), ["port", "!=", "ntp"]);
-        assert_eq!(words("0/0 -> 1.1.1.1-1.1.1.9"), ["0", "/", "0", "->", "1.1.1.1-1.1.1.9"]);
+        assert_eq!(
+            words("0/0 -> 1.1.1.1-1.1.1.9"),
+            ["0", "/", "0", "->", "1.1.1.1-1.1.1.9"]
+        );
     }
 
     #[test]

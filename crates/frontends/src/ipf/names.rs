@@ -72,7 +72,10 @@ pub(crate) fn protocol(name: &str) -> Option<u8> {
 
 /// The name `/etc/protocols` gives `number` first, if any.
 pub(crate) fn protocol_name(number: u8) -> Option<&'static str> {
-    PROTOCOLS.iter().find(|(_, p)| *p == number).map(|&(n, _)| n)
+    PROTOCOLS
+        .iter()
+        .find(|(_, p)| *p == number)
+        .map(|&(n, _)| n)
 }
 
 /// Well-known services by name (the IANA assignments `/etc/services` carries).
@@ -310,8 +313,8 @@ pub(crate) const SEC_CLASSES: &[&str] = &[
 /// Syslog facilities `log level` accepts.
 pub(crate) const FACILITIES: &[&str] = &[
     "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "ftp",
-    "authpriv", "audit", "logalert", "console", "security", "local0", "local1", "local2",
-    "local3", "local4", "local5", "local6", "local7",
+    "authpriv", "audit", "logalert", "console", "security", "local0", "local1", "local2", "local3",
+    "local4", "local5", "local6", "local7",
 ];
 
 /// Syslog priorities `log level` accepts.

@@ -13,8 +13,7 @@ use model::ipf::nat::{
     Portmap, ProxyRef, RedirectPort,
 };
 use model::ipf::{
-    family_of, Addr, Endpoint, IpFamily, Masked, PoolKind, PoolName, PortMatch, PortOp, Proto,
-    RangeOp,
+    family_of, Addr, Endpoint, IpFamily, Masked, PoolKind, PoolName, PortMatch, Proto,
 };
 use model::Origin;
 
@@ -171,7 +170,10 @@ fn map(cx: &mut Cursor, r: &mut NatRule) -> Res<()> {
 /// `ADDR`, `range A-B`, `A-B`.
 fn map_target(cx: &mut Cursor, r: &mut NatRule) -> Res<NatTarget> {
     let range = cx.eat("range");
-    let t = cx.peek().cloned().ok_or_else(|| cx.expected("an address"))?;
+    let t = cx
+        .peek()
+        .cloned()
+        .ok_or_else(|| cx.expected("an address"))?;
     if let Some((low, high)) = t.text.split_once('-') {
         if let (Some(low), Some(high)) = (ip_value(low), ip_value(high)) {
             cx.bump();
@@ -290,57 +292,7 @@ fn endpoint(cx: &mut Cursor, r: &mut NatRule) -> Res<(Addr, Option<PortMatch>)> 
     if !cx.eat("port") {
         return Ok((addr, None));
     }
-    let op = match cx.peek().map(|t| (t.kind.clone(), t.text.clone())) {
-        Some((Kind::Punct, p)) => match p.as_str() {
-            "=" => Some(PortOp::Eq),
-            "!=" => Some(PortOp::Ne),
-            "<" => Some(PortOp::Lt),
-            ">" => Some(PortOp::Gt),
-            "<=" => Some(PortOp::Le),
-            ">=" => Some(PortOp::Ge),
-            _ => None,
-        },
-        Some((Kind::Word, w)) => match w.as_str() {
-            "eq" => Some(PortOp::Eq),
-            "ne" => Some(PortOp::Ne),
-            "lt" => Some(PortOp::Lt),
-            "gt" => Some(PortOp::Gt),
-            "le" => Some(PortOp::Le),
-            "ge" => Some(PortOp::Ge),
-            _ => None,
-        },
-        _ => None,
-    };
-    if let Some(op) = op {
-        cx.bump();
-        let port = cx.port()?;
-        return Ok((addr, Some(PortMatch::Cmp { op, port })));
-    }
-    let t = cx.word("a port")?;
-    if let Some((a, b)) = t.text.split_once(':') {
-        return match port_value(a).zip(port_value(b)) {
-            Some((low, high)) => Ok((
-                addr,
-                Some(PortMatch::Range {
-                    op: RangeOp::Inclusive,
-                    low,
-                    high,
-                }),
-            )),
-            None => Err(cx.invalid(t.span, "port range", &t.text, "not two ports")),
-        };
-    }
-    let low = port_value(&t.text)
-        .ok_or_else(|| cx.invalid(t.span, "port", &t.text, "not a port"))?;
-    let op = if cx.eat_punct("<>") {
-        RangeOp::Outside
-    } else if cx.eat_punct("><") {
-        RangeOp::Inside
-    } else {
-        return Err(cx.expected("`<>`, `><` or a comparison"));
-    };
-    let high = cx.port()?;
-    Ok((addr, Some(PortMatch::Range { op, low, high })))
+    Ok((addr, Some(cx.port_match()?)))
 }
 
 /// An address: `any`, `ADDR[/LEN|/MASK|/0xHEX]`, `ADDR mask MASK`, `pool/N`, `hash/N`,
@@ -463,9 +415,7 @@ fn proto_word(cx: &mut Cursor) -> Res<Option<NatProto>> {
         cx.bump();
         return Ok(Some(NatProto::Ip));
     }
-    let known = t.is("tcpudp")
-        || t.is("tcp-udp")
-        || super::cursor::proto_value(&t.text).is_some();
+    let known = t.is("tcpudp") || t.is("tcp-udp") || super::cursor::proto_value(&t.text).is_some();
     if !known {
         return Ok(None);
     }

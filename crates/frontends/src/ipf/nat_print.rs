@@ -29,7 +29,11 @@ pub fn nat_rule(r: &NatRule) -> String {
         (NatKind::Divert, _) => "divert in on",
     });
     let _ = write!(s, " {}", r.interfaces.first().map_or("", String::as_str));
-    if let Some(second) = r.interfaces.get(1).filter(|n| Some(*n) != r.interfaces.first()) {
+    if let Some(second) = r
+        .interfaces
+        .get(1)
+        .filter(|n| Some(*n) != r.interfaces.first())
+    {
         let _ = write!(s, ",{second}");
     }
     s.push(' ');
@@ -301,4 +305,3 @@ fn bare(v6: bool, a: &NatAddr) -> String {
         other => addr(v6, other),
     }
 }
-

@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use model::diag::ParseError;
 use model::ipf::pool::{
-    Destination, DstList, DstListPolicy, GroupMap, PoolDef, PoolEntry, PoolRole, PoolSource,
-    Pools, Table, TableType,
+    Destination, DstList, DstListPolicy, GroupMap, PoolDef, PoolEntry, PoolRole, PoolSource, Pools,
+    Table, TableType,
 };
 use model::ipf::{Masked, PoolName};
 
@@ -134,45 +134,41 @@ fn table(cx: &mut Cursor, first: usize) -> Res<PoolDef> {
 /// `{ ENTRY; … }` of a table: addresses (`!` in trees), a `"file://…"` URL, or
 /// `whois file "PATH"`.
 fn entries(cx: &mut Cursor, tree: bool) -> Res<PoolSource> {
-    cx.expect_punct("{")?;
-    let mut list = Vec::new();
-    let mut source = None;
-    loop {
-        if cx.eat_punct("}") {
-            break;
-        }
-        if cx.eat_punct(";") {
-            continue;
-        }
+    enum Item {
+        Entry(PoolEntry),
+        Source(PoolSource),
+    }
+    let at = cx.here();
+    let items = cx.braced(|cx| {
         if cx.peek().is_some_and(|t| t.kind == Kind::Str) {
-            let t = cx.bump().expect("peeked");
-            source = Some(PoolSource::File {
-                url: t.text,
-                entries: None,
-            });
-        } else if tree && cx.eat("whois") {
-            cx.expect("file")?;
-            source = Some(PoolSource::Whois {
-                path: cx.string("a quoted file name")?.text,
-            });
-        } else {
-            let negated = tree && cx.eat_punct("!");
-            let net = addr_mask(cx)?;
-            list.push(PoolEntry {
-                negated,
-                net,
-                group: None,
-            });
+            let url = cx.bump().expect("peeked").text;
+            return Ok(Item::Source(PoolSource::File { url, entries: None }));
         }
-        if !cx.at_punct("}") {
-            cx.expect_punct(";")?;
+        if tree && cx.eat("whois") {
+            cx.expect("file")?;
+            let path = cx.string("a quoted file name")?.text;
+            return Ok(Item::Source(PoolSource::Whois { path }));
+        }
+        let negated = tree && cx.eat_punct("!");
+        Ok(Item::Entry(PoolEntry {
+            negated,
+            net: addr_mask(cx)?,
+            group: None,
+        }))
+    })?;
+    let mut list = Vec::new();
+    let mut sources = Vec::new();
+    for item in items {
+        match item {
+            Item::Entry(e) => list.push(e),
+            Item::Source(s) => sources.push(s),
         }
     }
-    Ok(match source {
-        Some(s) if list.is_empty() => s,
-        Some(_) => return Err(cx.unsupported(cx.here(), "a file and addresses in one pool")),
-        None => PoolSource::Inline(list),
-    })
+    match (sources.pop(), list.is_empty() && sources.is_empty()) {
+        (None, _) => Ok(PoolSource::Inline(list)),
+        (Some(source), true) => Ok(source),
+        (Some(_), false) => Err(cx.unsupported(at, "a file and other entries in one pool")),
+    }
 }
 
 /// `ADDR[/LEN|/MASK]`.
@@ -231,15 +227,7 @@ fn group_name(cx: &mut Cursor) -> Res<String> {
 
 /// `{ ADDR[, group = G]; … }`, entries without a group taking `default`.
 fn group_entries(cx: &mut Cursor, default: Option<&str>) -> Res<Vec<PoolEntry>> {
-    cx.expect_punct("{")?;
-    let mut list = Vec::new();
-    loop {
-        if cx.eat_punct("}") {
-            return Ok(list);
-        }
-        if cx.eat_punct(";") {
-            continue;
-        }
+    cx.braced(|cx| {
         let net = addr_mask(cx)?;
         let group = if cx.eat_punct(",") {
             key(cx, "group")?;
@@ -247,15 +235,12 @@ fn group_entries(cx: &mut Cursor, default: Option<&str>) -> Res<Vec<PoolEntry>> 
         } else {
             default.map(str::to_string)
         };
-        list.push(PoolEntry {
+        Ok(PoolEntry {
             negated: false,
             net,
             group,
-        });
-        if !cx.at_punct("}") {
-            cx.expect_punct(";")?;
-        }
-    }
+        })
+    })
 }
 
 /// `pool [R/]tree|hash|dstlist (name N; …) { … };` and `group-map (name N; in;) { … };`.
@@ -292,7 +277,11 @@ fn pool_line(cx: &mut Cursor, first: usize) -> Res<PoolDef> {
             PoolDef::Table(Table {
                 origin: model::Origin::default(),
                 role,
-                kind: if tree { TableType::Tree } else { TableType::Hash },
+                kind: if tree {
+                    TableType::Tree
+                } else {
+                    TableType::Hash
+                },
                 name,
                 size: None,
                 seed: None,
@@ -352,15 +341,7 @@ fn policy(cx: &mut Cursor) -> Res<DstListPolicy> {
 
 /// `{ [IF:]ADDR; … }`.
 fn destinations(cx: &mut Cursor) -> Res<Vec<Destination>> {
-    cx.expect_punct("{")?;
-    let mut out = Vec::new();
-    loop {
-        if cx.eat_punct("}") {
-            return Ok(out);
-        }
-        if cx.eat_punct(";") {
-            continue;
-        }
+    cx.braced(|cx| {
         let t = cx.word("a destination (`IF:ADDR` or `ADDR`)")?;
         let (interface, addr_text) = match ip_value(&t.text) {
             Some(_) => (None, t.text.as_str()),
@@ -371,10 +352,6 @@ fn destinations(cx: &mut Cursor) -> Res<Vec<Destination>> {
         };
         let addr: IpAddr = ip_value(addr_text)
             .ok_or_else(|| cx.invalid(t.span, "destination", &t.text, "not an address"))?;
-        out.push(Destination { interface, addr });
-        if !cx.at_punct("}") {
-            cx.expect_punct(";")?;
-        }
-    }
+        Ok(Destination { interface, addr })
+    })
 }
-

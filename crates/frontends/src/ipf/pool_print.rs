@@ -55,7 +55,12 @@ pub fn pool_def(def: &PoolDef) -> String {
             s.push_str(&body(g.entries.iter().map(|e| entry(e, Some(&own)))));
         }
         PoolDef::DstList(d) => {
-            let _ = write!(s, "pool {}/dstlist (name {};", role(d.role), bare_name(&d.name));
+            let _ = write!(
+                s,
+                "pool {}/dstlist (name {};",
+                role(d.role),
+                bare_name(&d.name)
+            );
             if let Some(p) = d.policy {
                 let _ = write!(s, " policy {};", policy(p));
             }

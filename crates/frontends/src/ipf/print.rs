@@ -11,8 +11,8 @@ use model::ipf::filter::{
 };
 use model::ipf::pool::PoolEntry;
 use model::ipf::{
-    Addr, Endpoint, InterfaceAddr, IpFamily, Masked, PoolKind, PoolName, PortMatch, PortOp,
-    Proto, RangeOp,
+    Addr, Endpoint, InterfaceAddr, IpFamily, Masked, PoolKind, PoolName, PortMatch, PortOp, Proto,
+    RangeOp,
 };
 
 use super::filter::is_ipf_type;
@@ -27,7 +27,12 @@ pub fn ipf_rule(r: &FilterRule) -> String {
     for pool in inline_pools(r) {
         out.push_str("table role=ipf type=tree number=\n\t{");
         for e in pool.iter().rev() {
-            let _ = write!(out, " {}{};", if e.negated { "! " } else { "" }, net(&e.net));
+            let _ = write!(
+                out,
+                " {}{};",
+                if e.negated { "! " } else { "" },
+                net(&e.net)
+            );
         }
         out.push_str(" };\n");
     }
@@ -107,7 +112,11 @@ fn rule_line(r: &FilterRule) -> String {
         s.push_str(&interfaces(&r.on));
         s.push(' ');
     }
-    for (tag, to) in [("to", &r.route_to), ("dup-to", &r.dup_to), ("reply-to", &r.reply_to)] {
+    for (tag, to) in [
+        ("to", &r.route_to),
+        ("dup-to", &r.dup_to),
+        ("reply-to", &r.reply_to),
+    ] {
         if let Some(to) = to {
             s.push_str(&route(tag, to));
         }
@@ -482,9 +491,11 @@ fn options(opts: &[(IpOption, bool)], classes: &[(String, bool)]) -> String {
     };
     let mut s = String::new();
     let has_sec = classes.iter().any(|(_, w)| *w);
+    // With security classes, `sec` is printed as `sec-class …`.
+    let shown = |o: &IpOption| *o != IpOption::Sec || classes.is_empty();
     let wanted: Vec<&str> = opts
         .iter()
-        .filter(|(o, w)| *w && !(*o == IpOption::Sec && !classes.is_empty()))
+        .filter(|(o, w)| *w && shown(o))
         .map(|(o, _)| name(*o))
         .collect();
     let mut sep = " opt ";
@@ -496,13 +507,17 @@ fn options(opts: &[(IpOption, bool)], classes: &[(String, bool)]) -> String {
     if has_sec {
         s.push_str(sep);
         s.push_str("sec-class");
-        let list: Vec<&str> = classes.iter().filter(|(_, w)| *w).map(|(c, _)| c.as_str()).collect();
+        let list: Vec<&str> = classes
+            .iter()
+            .filter(|(_, w)| *w)
+            .map(|(c, _)| c.as_str())
+            .collect();
         s.push(' ');
         s.push_str(&list.join(","));
     }
     let unwanted: Vec<&str> = opts
         .iter()
-        .filter(|(o, w)| !*w && !(*o == IpOption::Sec && !classes.is_empty()))
+        .filter(|(o, w)| !*w && shown(o))
         .map(|(o, _)| name(*o))
         .collect();
     let unwanted_classes: Vec<&str> = classes

@@ -307,7 +307,9 @@ pub struct FilterRule {
     pub log: Option<LogOptions>,
     /// `quick`: the first matching quick rule decides.
     pub quick: bool,
-    /// `on IF[,IF2]`: the interfaces (`*` for any).
+    /// `on IF[,IF2]`: the rule matches packets on IF only (`fil.c` compares the first
+    /// name); IF2 is a second interface the rule's state entry also accepts in this
+    /// direction (`ip_state.c`). Empty: any interface.
     pub on: Vec<String>,
     /// `to IF[:HOP]`: the packet is sent out this interface.
     pub route_to: Option<RouteTo>,
@@ -317,8 +319,9 @@ pub struct FilterRule {
     pub reply_to: Option<RouteTo>,
     /// `fastroute`: routed by the filter itself, skipping the kernel's stack.
     pub fastroute: bool,
-    /// `out-via IF[,IF2]` on an `in` rule, `in-via` on an `out` rule: the packet's other
-    /// interface (known from its state entry).
+    /// `out-via IF[,IF2]` on an `in` rule, `in-via` on an `out` rule: the interfaces the
+    /// rule's state entry accepts for the other direction (`ip_state.c`); not a match on
+    /// this packet.
     pub via: Vec<String>,
     /// `family inet` / `inet` / `inet6`, or implied by an address in the rule.
     pub family: Option<IpFamily>,

@@ -301,3 +301,66 @@ impl Proto {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn masks_need_not_be_prefixes() {
+        let m = Masked::new(ip("10.0.0.5"), ip("0.0.0.255")).unwrap();
+        assert_eq!(m.addr, ip("0.0.0.5"));
+        assert_eq!(m.prefix_len(), None);
+        assert!(m.contains(ip("192.168.1.5")));
+        assert!(!m.contains(ip("192.168.1.6")));
+        let p = Masked::prefix(ip("10.1.2.3"), 8).unwrap();
+        assert_eq!((p.addr, p.prefix_len()), (ip("10.0.0.0"), Some(8)));
+        assert_eq!(
+            Masked::prefix(ip("::1"), 128).unwrap().prefix_len(),
+            Some(128)
+        );
+        assert_eq!(Masked::prefix(ip("::"), 0).unwrap().prefix_len(), Some(0));
+        assert_eq!(Masked::prefix(ip("1.2.3.4"), 33), None);
+        assert_eq!(Masked::new(ip("1.2.3.4"), ip("::")), None);
+        assert!(
+            !p.contains(ip("::a01:203")),
+            "another family is never inside"
+        );
+    }
+
+    #[test]
+    fn port_ranges_follow_ipf5() {
+        let inside = PortMatch::Range {
+            op: RangeOp::Inside,
+            low: 1,
+            high: 3,
+        };
+        let outside = PortMatch::Range {
+            op: RangeOp::Outside,
+            low: 1,
+            high: 3,
+        };
+        let inclusive = PortMatch::Range {
+            op: RangeOp::Inclusive,
+            low: 1,
+            high: 3,
+        };
+        assert_eq!(
+            (0..=4).map(|p| inside.matches(p)).collect::<Vec<_>>(),
+            [false, false, true, false, false]
+        );
+        assert_eq!(
+            (0..=4).map(|p| outside.matches(p)).collect::<Vec<_>>(),
+            [true, false, false, false, true]
+        );
+        assert_eq!(
+            (0..=4).map(|p| inclusive.matches(p)).collect::<Vec<_>>(),
+            [false, true, true, true, false]
+        );
+        assert!(Proto::TcpUdp.matches(17) && !Proto::TcpUdp.matches(1));
+    }
+}
