@@ -345,3 +345,28 @@ fn every_error_points_into_the_file() {
         insta::assert_snapshot!(name, rendered(file, text, parse));
     }
 }
+
+#[test]
+fn pool_files_read_as_ippool_reads_them() {
+    let file = SourceFile::new(
+        "/etc/badnets",
+        "# bad networks\n10.0.0.0/8\n  !10.1.0.0/16 # but not these\n192.0.2.7\n\n2001:db8::/32\n",
+    );
+    let entries = frontends::ipf::parse_pool_file(&file, &ParseOptions::default()).unwrap();
+    let got: Vec<(bool, Masked)> = entries.iter().map(|e| (e.negated, e.net)).collect();
+    assert_eq!(
+        got,
+        [
+            (false, net("10.0.0.0/8")),
+            (true, net("10.1.0.0/16")),
+            (false, net("192.0.2.7/32")),
+            (false, net("2001:db8::/32")),
+        ]
+    );
+    let bad = SourceFile::new("/etc/badnets", "10.0.0.0/8\n10.1\n");
+    let e = frontends::ipf::parse_pool_file(&bad, &ParseOptions::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "/etc/badnets:2:1: invalid pool entry `10.1`: an address written in part: write it in full"
+    );
+}

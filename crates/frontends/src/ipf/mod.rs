@@ -71,3 +71,13 @@ pub fn parse_ipnat(source: &SourceFile, opts: &ParseOptions) -> Result<NatRules,
 pub fn parse_ippool(source: &SourceFile, opts: &ParseOptions) -> Result<Pools, ParseError> {
     pool::pools(&mut cursor(source, opts)?)
 }
+
+/// The entries of a file a table names (`{ "file:///etc/badnets"; }`), to fill its
+/// [`PoolSource::File`](model::ipf::pool::PoolSource::File) `entries` with: `ippool`
+/// reads the file when it loads the table, this reader reads no file itself.
+pub fn parse_pool_file(
+    source: &SourceFile,
+    opts: &ParseOptions,
+) -> Result<Vec<model::ipf::pool::PoolEntry>, ParseError> {
+    pool::pool_file(source, opts)
+}

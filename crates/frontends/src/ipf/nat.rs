@@ -521,6 +521,7 @@ fn rewrite_port(cx: &mut Cursor) -> Res<Option<RedirectPort>> {
 
 /// What `ipnat` does to a rule before loading it.
 fn finish(r: &mut NatRule) {
+    r.family.get_or_insert(IpFamily::Inet);
     if let (Some(p), NatKind::Rdr) = (&r.proxy, r.kind) {
         if let Some(port) = p.port {
             if let NatMatch::Simple { ports, .. } = &mut r.matcher {

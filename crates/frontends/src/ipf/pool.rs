@@ -12,9 +12,11 @@ use model::ipf::pool::{
     Table, TableType,
 };
 use model::ipf::{Masked, PoolName};
+use model::{SourceFile, Span};
 
 use super::cursor::{host_mask, ip_value, parse_number, Cursor, Res};
 use super::lexer::Kind;
+use super::ParseOptions;
 
 /// Group and pool names are cut to 15 characters (`FR_GROUPLEN`).
 const NAME_LEN: usize = 15;
@@ -141,8 +143,20 @@ fn entries(cx: &mut Cursor, tree: bool) -> Res<PoolSource> {
     let at = cx.here();
     let items = cx.braced(|cx| {
         if cx.peek().is_some_and(|t| t.kind == Kind::Str) {
-            let url = cx.bump().expect("peeked").text;
-            return Ok(Item::Source(PoolSource::File { url, entries: None }));
+            let t = cx.bump().expect("peeked");
+            if t.text.starts_with("file://") || t.text.starts_with("http://") {
+                let url = t.text;
+                return Ok(Item::Source(PoolSource::File { url, entries: None }));
+            }
+            // A quoted host name (`add_poolhosts`).
+            let addr = cx.host_value(&t.text).map_err(|name| {
+                cx.invalid(t.span, "host", &name, "not an address or a known host name")
+            })?;
+            return Ok(Item::Entry(PoolEntry {
+                negated: false,
+                net: Masked::new(addr, host_mask(addr)).expect("a host's own mask"),
+                group: None,
+            }));
         }
         if tree && cx.eat("whois") {
             cx.expect("file")?;
@@ -354,4 +368,67 @@ fn destinations(cx: &mut Cursor) -> Res<Vec<Destination>> {
             .ok_or_else(|| cx.invalid(t.span, "destination", &t.text, "not an address"))?;
         Ok(Destination { interface, addr })
     })
+}
+
+/// The entries of a pool file (a table's `"file://PATH"`), as `ippool` reads one when it
+/// loads the table (IPFilter's `lib/load_file.c`, `alist_new.c`): one address a line,
+/// `ADDR/BITS` for a network, `!` before one that is excluded, `#` to the end of the line
+/// a comment. Without `/BITS` (and, as `alist_new` reads it, with `/0`) an IPv4 address
+/// is one host; an address written in part is refused, as its meaning depends on the C
+/// library.
+pub(crate) fn pool_file(src: &SourceFile, opts: &ParseOptions) -> Res<Vec<PoolEntry>> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for raw in src.text.split_inclusive('\n') {
+        let start = offset;
+        offset += raw.len();
+        let line = raw.split('#').next().unwrap_or("");
+        let body = line.trim();
+        if body.is_empty() {
+            continue;
+        }
+        let at = start + (line.len() - line.trim_start().len());
+        let span = Span::new(at, at + body.len());
+        let invalid =
+            |reason: &str| ParseError::invalid_value(src, span, "pool entry", body, reason);
+        let (negated, entry) = match body.strip_prefix('!') {
+            Some(rest) => (true, rest.trim_start()),
+            None => (false, body),
+        };
+        let (host, bits) = match entry.split_once('/') {
+            Some((h, b)) => (
+                h,
+                Some(
+                    b.parse::<u8>()
+                        .map_err(|_| invalid("not a prefix length"))?,
+                ),
+            ),
+            None => (entry, None),
+        };
+        let addr = match host.parse::<IpAddr>() {
+            Ok(a) => a,
+            Err(_) if ip_value(host).is_some() => {
+                return Err(invalid("an address written in part: write it in full"))
+            }
+            Err(_) => opts
+                .hosts
+                .iter()
+                .find(|(n, _)| n == host)
+                .map(|&(_, a)| a)
+                .ok_or_else(|| invalid("not an address or a known host name"))?,
+        };
+        let full = if addr.is_ipv4() { 32 } else { 128 };
+        let len = match bits {
+            Some(0) | None => full,
+            Some(n) if n <= full => n,
+            Some(_) => return Err(invalid("a prefix longer than the address")),
+        };
+        let net = Masked::prefix(addr, len).ok_or_else(|| invalid("not a network"))?;
+        out.push(PoolEntry {
+            negated,
+            net,
+            group: None,
+        });
+    }
+    Ok(out)
 }

@@ -31,6 +31,7 @@ pub fn pool_def(def: &PoolDef) -> String {
             }
             match &t.source {
                 PoolSource::File { url, entries: None } => {
+                    // Not read: the table as written.
                     s.push_str(&body(std::iter::once(format!("\"{url}\""))));
                 }
                 PoolSource::Whois { path } => {

@@ -176,7 +176,8 @@ pub struct NatRule {
     pub no: bool,
     /// The interfaces (`ppp0,adsl0`: in on the first, out on the second).
     pub interfaces: Vec<String>,
-    /// `inet`/`inet6`, or implied by the addresses.
+    /// `inet`/`inet6`, or implied by the addresses; IPv4 when nothing says (`ipnat` makes
+    /// a rule without a family an IPv4 rule), so `None` only for rules built in code.
     pub family: Option<IpFamily>,
     /// `proto P` before the addresses (`rewrite … proto tcp from …`).
     pub match_proto: Option<Proto>,
@@ -192,7 +193,8 @@ pub struct NatRule {
     pub block_ports: Option<BlockPorts>,
     /// `proxy …`.
     pub proxy: Option<ProxyRef>,
-    /// The trailing protocol (`tcp`, `udp`, `tcp/udp`, `ip`, `N`).
+    /// The trailing protocol (`tcp`, `udp`, `tcp/udp`, `ip`, `N`); `None` (like `ip`): every
+    /// protocol.
     pub proto: Option<NatProto>,
     /// `round-robin`: the `rdr` targets are used in turn.
     pub round_robin: bool,
