@@ -160,6 +160,7 @@ pub fn run<W: Write>(args: &Args, rules: &BsdRules, os: Option<Os>, out: &mut W)
         platform: &platform,
         os_assumed,
         trace: &trace,
+        host: &host,
         connection,
         detected: &rules.detected,
         fixes: fixes.as_ref(),
@@ -211,8 +212,19 @@ fn walk_path(
                 nat.rules
                     .extend(frontends::ipf::parse_ipnat(file, &options)?.rules);
             }
-            let ipf = engine::ipf::Ipf::new(&filter_rules, &pools, None, Default::default())
-                .with_nat(&nat);
+            // IPFilter's NAT is not in its pass yet: refuse the rules rather than walk
+            // without them.
+            if let (Some(first), Some(file)) = (nat.rules.first(), rules.ipnat.first()) {
+                return Err(ParseError::new(
+                    file,
+                    first.origin.span,
+                    model::diag::ErrorKind::Unsupported {
+                        construct: "ipnat.conf rules in the main answer (not simulated yet)"
+                            .to_string(),
+                    },
+                ));
+            }
+            let ipf = engine::ipf::Ipf::new(&filter_rules, &pools, None, Default::default());
             Ok((engine::bsd::simulate(&ipf, &platform, host, packet), platform))
         }
         Filter::Pf => {

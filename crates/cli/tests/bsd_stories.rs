@@ -72,3 +72,105 @@ fn proved_fix(v: &Value) -> String {
     assert_eq!(fix["reply_passes"], Value::Bool(true), "{fix:#}");
     fix["rule"].as_str().unwrap().to_string()
 }
+
+const LOOPBACK_SSH: [&str; 4] = ["tcp", "127.0.0.1:40000", "127.0.0.1:22", "in"];
+
+/// Story 7 on pf: pf filters lo0 (no `set skip`), and its `return-rst` is sent through the
+/// stack like any answer (`pf_send_tcp()`), tagged so pf does not filter it again: the
+/// client is refused at once, on OpenBSD and FreeBSD alike.
+#[test]
+fn story7_pf_refuses_at_once_on_every_pf_platform() {
+    let rules = fixture("story7/pf.conf");
+    for os in ["openbsd", "freebsd"] {
+        let mut args = vec!["--rules", rules.as_str(), "--os", os];
+        args.extend(LOOPBACK_SSH);
+        args.push("lo0");
+        let (code, v) = json(&args);
+        assert_eq!(code, 1, "{os}: {v:#}");
+        assert_eq!(s(&v, "/headline"), "REJECTED", "{os}");
+        assert_eq!(s(&v, "/path_kind"), "to_self");
+        assert_eq!(v["deciding_rule"]["line"], 4);
+        assert_eq!(s(&v, "/decided_by"), "quick");
+        assert_eq!(s(&v, "/sender_sees/response/kind"), "tcp_rst");
+        assert_eq!(s(&v, "/sender_sees/response/from"), "127.0.0.1");
+        assert_eq!(s(&v, "/sender_sees/errno"), "ECONNREFUSED");
+        assert!(v["sender_sees"]["timeout_secs"].is_null());
+        assert!(
+            s(&v, "/logs/0/text")
+                .starts_with("rule 1/(match) block in on lo0: 127.0.0.1.40000 > 127.0.0.1.22: S"),
+            "{os}: {}",
+            v["logs"]
+        );
+        assert_eq!(
+            proved_fix(&v),
+            "pass in quick on lo0 inet proto tcp from 127.0.0.1 to 127.0.0.1 port 22 flags S/SA keep state"
+        );
+        assert_eq!(v["fixes"][0]["line"], 4);
+        assert_eq!(v["fixes"][0]["decided_by_fix"], true);
+        insta::assert_snapshot!(format!("story7_pf_{os}"), text(&args));
+    }
+}
+
+/// Story 1 on a pf router: TCP from the client is answered with ICMP port unreachable from
+/// the router's address on the client's side, while ping is forwarded.
+#[test]
+fn story1_pf_router_refuses_tcp_with_icmp_and_forwards_ping() {
+    let rules = fixture("story1/pf.conf");
+    let host = fixture("story1/host-freebsd");
+    let base = ["--rules", rules.as_str(), "--host", host.as_str(), "--os", "freebsd"];
+    let mut tcp = base.to_vec();
+    tcp.extend(["tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "em0"]);
+    let (code, v) = json(&tcp);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/headline"), "REJECTED");
+    assert_eq!(v["deciding_rule"]["line"], 7);
+    assert_eq!(s(&v, "/sender_sees/response/kind"), "icmp");
+    assert_eq!(v["sender_sees"]["response"]["icmp_type"], 3);
+    assert_eq!(v["sender_sees"]["response"]["icmp_code"], 3);
+    assert_eq!(s(&v, "/sender_sees/response/from"), "10.1.1.1");
+    assert_eq!(s(&v, "/sender_sees/errno"), "ECONNREFUSED");
+    assert!(s(&v, "/logs/0/text")
+        .starts_with("rule 1/(match) block in on em0: 10.1.1.2.1050 > 10.1.0.2.2175: S"));
+    assert_eq!(
+        proved_fix(&v),
+        "pass in quick on em0 inet proto tcp from 10.1.1.2 to 10.1.0.2 port 2175 flags S/SA keep state"
+    );
+    insta::assert_snapshot!("story1_pf_tcp", text(&tcp));
+
+    let mut ping = base.to_vec();
+    ping.extend(["icmp", "10.1.1.2", "10.1.0.2", "in", "em0"]);
+    let (code, v) = json(&ping);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(s(&v, "/headline"), "FORWARDED");
+    assert_eq!(s(&v, "/path/0/rule/text"), "pass in quick on $ext_if inet proto icmp icmp-type echoreq");
+    assert!(v["logs"].as_array().unwrap().is_empty());
+    insta::assert_snapshot!("story1_pf_ping", text(&ping));
+}
+
+/// Story 2 on pf: `match ... rdr-to` rewrites the destination, the rules after it see
+/// 192.168.70.10:22, which `<allow_in>` lacks, so `block log all` wins as the last match
+/// and the client times out. The fix names the translated address and goes after the block.
+#[test]
+fn story2_pf_rdr_then_block_drops_the_translated_packet() {
+    let rules = fixture("story2/pf.conf");
+    let args = [
+        "--rules", rules.as_str(), "--os", "openbsd", "tcp", "198.51.100.7:40000",
+        "10.1.2.3:1222", "in", "em0", "out", "em1",
+    ];
+    let (code, v) = json(&args);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/headline"), "DROPPED");
+    assert_eq!(v["deciding_rule"]["line"], 7);
+    assert_eq!(s(&v, "/decided_by"), "last_match");
+    assert_eq!(s(&v, "/nat/0/after"), "192.168.70.10:22", "{}", v["nat"]);
+    assert!(v["sender_sees"]["response"].is_null());
+    assert_eq!(s(&v, "/sender_sees/errno"), "ETIMEDOUT");
+    assert!(s(&v, "/logs/0/text")
+        .starts_with("rule 1/(match) block in on em0: 198.51.100.7.40000 > 192.168.70.10.22: S"));
+    assert_eq!(
+        proved_fix(&v),
+        "pass in on em0 inet proto tcp from 198.51.100.7 to 192.168.70.10 port 22 flags S/SA keep state"
+    );
+    assert_eq!(s(&v, "/fixes/0/placement"), "after");
+    insta::assert_snapshot!("story2_pf", text(&args));
+}

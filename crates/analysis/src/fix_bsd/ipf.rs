@@ -23,6 +23,9 @@ fn host(a: IpAddr) -> String {
 /// the last match (placed after a non-quick block).
 pub fn rule_text(seen: &Seen<'_>, breadth: Breadth, quick: bool) -> Option<String> {
     let p: &Packet = seen.packet;
+    if breadth == Breadth::TableEntry {
+        return None;
+    }
     let mut words = vec![
         "pass".to_string(),
         super::direction_word(seen.direction).to_string(),
@@ -32,11 +35,11 @@ pub fn rule_text(seen: &Seen<'_>, breadth: Breadth, quick: bool) -> Option<Strin
     }
     words.push(format!("on {}", seen.interface));
     let from = match breadth {
-        Breadth::Flow | Breadth::SourceToService => host(p.src),
+        Breadth::Flow | Breadth::SourceToService | Breadth::TableEntry => host(p.src),
         Breadth::Service => "any".to_string(),
     };
     let to = match breadth {
-        Breadth::Flow | Breadth::Service => host(p.dst),
+        Breadth::Flow | Breadth::Service | Breadth::TableEntry => host(p.dst),
         Breadth::SourceToService => "any".to_string(),
     };
     match p.l4 {

@@ -14,6 +14,7 @@
 
 pub mod ipf;
 pub mod pf;
+mod table;
 
 use engine::bsd::path::{BsdFate, BsdTrace, PassStep};
 use engine::bsd::{Decider, Direction, Filter, PassResult, RuleId, Step};
@@ -31,6 +32,9 @@ pub enum Breadth {
     SourceToService,
     /// Every source to this destination's port.
     Service,
+    /// An address added to a table or pool: what the rules already let the table's
+    /// addresses do.
+    TableEntry,
 }
 
 impl Breadth {
@@ -68,6 +72,13 @@ pub enum Placement {
     Before(RuleId),
     /// Right after the blocking rule that won as the last match.
     After(RuleId),
+    /// An entry in a table's (pool's) declaration.
+    TableEntry {
+        /// The table (`allow_in`) or pool (`100`) as the rules name it.
+        table: String,
+        /// The address added.
+        addr: std::net::IpAddr,
+    },
 }
 
 /// A fix, proved.
@@ -291,6 +302,30 @@ pub fn search(
             }),
             Some(proof) => tried.push((text, proof.connection)),
             None => tried.push((text, Connection::Undecided)),
+        }
+    }
+    for entry in table::entries(filter, &pass.result, files, &packet) {
+        let mut fixed = files.to_vec();
+        fixed[entry.file] = entry.fixed;
+        let file = files[entry.file].name.clone();
+        let proof = walk(&fixed)
+            .ok()
+            .and_then(|after| prove(&after, pass, &file, 0));
+        match proof {
+            Some(proof) if proof.connection == Connection::Succeeds => fixes.push(BsdFix {
+                breadth: Breadth::TableEntry,
+                text: entry.text,
+                file,
+                placement: Placement::TableEntry {
+                    table: entry.table,
+                    addr: entry.addr,
+                },
+                line: entry.line,
+                quick: false,
+                proof,
+            }),
+            Some(proof) => tried.push((entry.text, proof.connection)),
+            None => tried.push((entry.text, Connection::Undecided)),
         }
     }
     if fixes.is_empty() {

@@ -14,6 +14,9 @@ use std::net::IpAddr;
 /// anchor's own rules, so it names no anchor.
 pub fn rule_text(seen: &Seen<'_>, breadth: Breadth, quick: bool) -> Option<String> {
     let p = seen.packet;
+    if breadth == Breadth::TableEntry {
+        return None;
+    }
     let mut words = vec![
         "pass".to_string(),
         super::direction_word(seen.direction).to_string(),
@@ -30,11 +33,11 @@ pub fn rule_text(seen: &Seen<'_>, breadth: Breadth, quick: bool) -> Option<Strin
         .into(),
     );
     let from = match breadth {
-        Breadth::Flow | Breadth::SourceToService => p.src.to_string(),
+        Breadth::Flow | Breadth::SourceToService | Breadth::TableEntry => p.src.to_string(),
         Breadth::Service => "any".to_string(),
     };
     let to = match breadth {
-        Breadth::Flow | Breadth::Service => p.dst.to_string(),
+        Breadth::Flow | Breadth::Service | Breadth::TableEntry => p.dst.to_string(),
         Breadth::SourceToService => "any".to_string(),
     };
     match p.l4 {

@@ -172,15 +172,16 @@ pub struct StepJson {
 /// A proved fix.
 #[derive(Debug, Clone, Serialize)]
 pub struct FixJson {
-    /// `flow`, `source_to_service`, `service`.
+    /// `flow`, `source_to_service`, `service`, `table_entry`.
     pub breadth: String,
     /// The rule as the admin types it.
     pub rule: String,
     pub file: String,
     /// Its line in the fixed file.
     pub line: u32,
-    /// `before` (a `quick` rule before the blocking one) or `after` (after the blocking
-    /// last match).
+    /// `before` (a `quick` rule before the blocking one), `after` (after the blocking
+    /// last match) or `table_entry` (`rule` is then the table's declaration with the
+    /// address in it).
     pub placement: String,
     /// The fate with the fix in place.
     pub proved_fate: String,
@@ -272,7 +273,7 @@ pub fn build(a: &BsdAnswer<'_>) -> BsdReport {
         .sender_sees
         .response
         .as_ref()
-        .map(|r| response_with_text(r, w::response(r, &trace.packet)));
+        .map(|r| response_with_text(r, w::response(r, &trace.packet, a.host)));
     BsdReport {
         schema_version: SCHEMA_VERSION,
         filter: w::filter_name(a.filter).into(),
@@ -316,7 +317,7 @@ pub fn build(a: &BsdAnswer<'_>) -> BsdReport {
                 _ => None,
             })
             .collect(),
-        sender_sees: sender_view(&trace.sender_sees, response, w::sender_sees(trace)),
+        sender_sees: sender_view(&trace.sender_sees, response, w::sender_sees(trace, a.host)),
         logs: trace
             .logs
             .iter()
@@ -354,6 +355,7 @@ pub fn build(a: &BsdAnswer<'_>) -> BsdReport {
                         placement: match fix.placement {
                             analysis::fix_bsd::Placement::Before(_) => "before",
                             analysis::fix_bsd::Placement::After(_) => "after",
+                            analysis::fix_bsd::Placement::TableEntry { .. } => "table_entry",
                         }
                         .into(),
                         proved_fate: w::fate_code(&fix.proof.fate).into(),

@@ -13,6 +13,7 @@ use engine::bsd::{Filter, Platform};
 use engine::Connection;
 use frontends::BsdLanguage;
 use model::note::DialectReason;
+use model::Host;
 
 /// Everything a BSD answer is rendered from.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +26,8 @@ pub struct BsdAnswer<'a> {
     pub os_assumed: bool,
     /// The simulated path.
     pub trace: &'a BsdTrace,
+    /// The host it ran on (to name its addresses).
+    pub host: &'a Host,
     /// What the connection experiences ([`BsdTrace::connection`]); the headline
     /// and exit status follow it.
     pub connection: Connection,

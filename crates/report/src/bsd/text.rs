@@ -52,12 +52,17 @@ pub fn render<W: Write>(out: &mut W, a: &BsdAnswer<'_>, options: &TextOptions) -
             .filter(|p| p.leg == engine::bsd::path::Leg::Request)
             .collect(),
     };
+    let label = if trace.fate.passed() {
+        "passed by"
+    } else {
+        "deciding rule"
+    };
     for pass in &deciding {
         let at = format!("{} on {}", w::direction(pass.direction), pass.interface);
         match &pass.result.decider {
             Decider::Rule(r) => {
                 s.field(
-                    "deciding rule",
+                    label,
                     [
                         format!("{}  ({at})", w::rule_label(a.filter, r)),
                         r.origin.text.to_string(),
@@ -103,7 +108,7 @@ pub fn render<W: Write>(out: &mut W, a: &BsdAnswer<'_>, options: &TextOptions) -
     if !nat.is_empty() {
         s.field("translated", nat)?;
     }
-    let sees = w::sender_sees(trace);
+    let sees = w::sender_sees(trace, a.host);
     if !sees.is_empty() {
         s.field("sender sees", sees)?;
     }

@@ -15,7 +15,7 @@ use engine::bsd::{
 use engine::{Connection, Response, ResponseKind};
 use frontends::BsdLanguage;
 use model::note::DialectReason;
-use model::{Packet, L4};
+use model::{Host, Packet, L4};
 
 /// `ipf`, `pf`: the filter as its own tools name it.
 pub fn filter_name(f: Filter) -> &'static str {
@@ -257,14 +257,17 @@ pub fn path_kind(trace: &BsdTrace) -> String {
         .route
         .as_ref()
         .map(|r| r.oif.as_str())
-        .or(p.oif.as_deref())
-        .or(trace.passes.first().map(|p| p.interface.as_str()))
-        .unwrap_or("an interface not given");
-    match trace.kind {
-        PathKind::Local => format!("arriving on {iif} for this host"),
-        PathKind::Forwarded => format!("forwarded {iif} -> {oif}"),
-        PathKind::Sent => format!("sent by this host out of {oif}"),
-        PathKind::ToSelf => format!("from this host to itself over {oif}"),
+        .or(p.oif.as_deref());
+    match (trace.kind, oif) {
+        (PathKind::Local, _) => format!("arriving on {iif} for this host"),
+        (PathKind::Forwarded, Some(oif)) => format!("forwarded {iif} -> {oif}"),
+        (PathKind::Forwarded, None) => format!("arriving on {iif} to be forwarded"),
+        (PathKind::Sent, Some(oif)) => format!("sent by this host out of {oif}"),
+        (PathKind::Sent, None) => "sent by this host".to_string(),
+        (PathKind::ToSelf, _) => {
+            let lo = trace.passes.first().map_or(iif, |p| p.interface.as_str());
+            format!("from this host to itself over {lo}")
+        }
     }
 }
 
@@ -388,8 +391,9 @@ pub fn not_sent_code(n: NotSent) -> &'static str {
 }
 
 /// "TCP RST from 127.0.0.1 (looks like the server; sent by the filter)".
-pub fn response(r: &Response, packet: &Packet) -> String {
+pub fn response(r: &Response, packet: &Packet, host: &Host) -> String {
     let mut s = format!("{} from {}", response_kind(r.kind), answer_source(&r.from));
+    let own = crate::words::answer_source_iface(&r.from, host);
     match r.kind {
         ResponseKind::TcpRst if r.by_stack => {
             s.push_str(" (the stack: nothing listens on the port)")
@@ -398,14 +402,20 @@ pub fn response(r: &Response, packet: &Packet) -> String {
             s.push_str(" (looks like the server; sent by the filter)")
         }
         ResponseKind::SynAck => s.push_str(": the connection is accepted"),
-        _ if r.by_stack => s.push_str(", sent by the stack"),
-        _ => {}
+        _ => {
+            if let Some(ifname) = own {
+                s.push_str(&format!(" (this host's address on {ifname})"));
+            }
+            if r.by_stack {
+                s.push_str(", sent by the stack");
+            }
+        }
     }
     s
 }
 
 /// What the sender observes, one line each: the response (or silence), the errno.
-pub fn sender_sees(trace: &BsdTrace) -> Vec<String> {
+pub fn sender_sees(trace: &BsdTrace, host: &Host) -> Vec<String> {
     let view = &trace.sender_sees;
     let mut lines = Vec::new();
     if view.depends_on_listener {
@@ -416,7 +426,7 @@ pub fn sender_sees(trace: &BsdTrace) -> Vec<String> {
         );
     }
     match &view.response {
-        Some(r) => lines.push(response(r, &trace.packet)),
+        Some(r) => lines.push(response(r, &trace.packet, host)),
         None if !trace.fate.passed() && !matches!(trace.fate, BsdFate::Undetermined(_)) => {
             let what = match trace.packet.l4 {
                 L4::Tcp { flags, .. } if flags == model::TcpFlags::SYN => "the SYN",
@@ -566,6 +576,7 @@ pub fn breadth(b: Breadth) -> &'static str {
         Breadth::Flow => "this flow: this source to this service",
         Breadth::SourceToService => "this source to the service on any address",
         Breadth::Service => "the service, for every source",
+        Breadth::TableEntry => "the address in the table the rules already pass",
     }
 }
 
@@ -575,6 +586,7 @@ pub fn breadth_code(b: Breadth) -> &'static str {
         Breadth::Flow => "flow",
         Breadth::SourceToService => "source_to_service",
         Breadth::Service => "service",
+        Breadth::TableEntry => "table_entry",
     }
 }
 
@@ -583,6 +595,25 @@ pub fn placement(filter: Filter, fix: &BsdFix) -> String {
     let (r, where_) = match &fix.placement {
         Placement::Before(r) => (r, "before the blocking `quick` rule"),
         Placement::After(r) => (r, "after the blocking rule (the last match)"),
+        Placement::TableEntry { table, addr } => {
+            let (what, now) = match filter {
+                Filter::Pf => (
+                    format!("table <{table}>"),
+                    format!("pfctl -t {table} -T add {addr}"),
+                ),
+                Filter::Ipf => {
+                    let len = if addr.is_ipv4() { 32 } else { 128 };
+                    (
+                        format!("pool {table}"),
+                        format!("ippool -a -m {table} -i {addr}/{len}"),
+                    )
+                }
+            };
+            return format!(
+                "add {addr} to {what} where {}:{} declares it; at run time: {now}",
+                fix.file, fix.line
+            );
+        }
     };
     let number = rule_number(filter, r);
     let number = if number.is_empty() {
