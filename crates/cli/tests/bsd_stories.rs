@@ -167,10 +167,125 @@ fn story2_pf_rdr_then_block_drops_the_translated_packet() {
     assert_eq!(s(&v, "/sender_sees/errno"), "ETIMEDOUT");
     assert!(s(&v, "/logs/0/text")
         .starts_with("rule 1/(match) block in on em0: 198.51.100.7.40000 > 192.168.70.10.22: S"));
+    // The admin's structure first: the translated address into the table the pass rule
+    // names; then a pass after the block, naming the translated address.
+    assert_eq!(proved_fix(&v), "table <allow_in> { 192.168.70.10 192.168.70.20 }");
+    assert_eq!(s(&v, "/fixes/0/placement"), "table_entry");
+    assert_eq!(v["fixes"][0]["line"], 5);
     assert_eq!(
-        proved_fix(&v),
+        s(&v, "/fixes/1/rule"),
         "pass in on em0 inet proto tcp from 198.51.100.7 to 192.168.70.10 port 22 flags S/SA keep state"
     );
-    assert_eq!(s(&v, "/fixes/0/placement"), "after");
+    assert_eq!(s(&v, "/fixes/1/placement"), "after");
+    assert_eq!(v["fixes"][1]["reply_passes"], true);
     insta::assert_snapshot!("story2_pf", text(&args));
+}
+
+/// What a loopback client sees on one platform in story 7 on IPFilter.
+struct Loopback {
+    os: &'static str,
+    exit: i32,
+    headline: &'static str,
+    /// `answer.outcome`; `None`: no rule asked for one (the loopback is not filtered).
+    answer: Option<&'static str>,
+    errno: Option<&'static str>,
+    timeout_secs: Option<u64>,
+}
+
+/// Story 7 on IPFilter, on every platform of the table (docs/platforms.md): Solaris 10 with
+/// `pfil` never filters the loopback; Solaris 10 with the hooks filters it (the rules say
+/// `set intercept_loopback true;`) but its `return-rst` has no NIC to leave by, so the
+/// client waits for ETIMEDOUT; the loopback fix (Solaris 10 patched, Solaris 11, illumos)
+/// turns the SYN itself into the RST; FreeBSD and NetBSD send the RST through the stack.
+#[test]
+fn story7_ipf_on_every_platform() {
+    let rules = fixture("story7/ipf.rules");
+    let table = [
+        Loopback { os: "solaris10-pfil", exit: 0, headline: "DELIVERED", answer: None, errno: None, timeout_secs: None },
+        Loopback { os: "solaris10", exit: 1, headline: "DROPPED", answer: Some("not_sent"), errno: Some("ETIMEDOUT"), timeout_secs: Some(180) },
+        Loopback { os: "solaris10-fixed", exit: 1, headline: "REJECTED", answer: Some("rewritten_in_place"), errno: Some("ECONNREFUSED"), timeout_secs: None },
+        Loopback { os: "solaris11", exit: 1, headline: "REJECTED", answer: Some("rewritten_in_place"), errno: Some("ECONNREFUSED"), timeout_secs: None },
+        Loopback { os: "illumos", exit: 1, headline: "REJECTED", answer: Some("rewritten_in_place"), errno: Some("ECONNREFUSED"), timeout_secs: None },
+        Loopback { os: "freebsd", exit: 1, headline: "REJECTED", answer: Some("sent"), errno: Some("ECONNREFUSED"), timeout_secs: None },
+        Loopback { os: "netbsd", exit: 1, headline: "REJECTED", answer: Some("sent"), errno: Some("ECONNREFUSED"), timeout_secs: None },
+    ];
+    for row in table {
+        let mut args = vec!["--rules", rules.as_str(), "--os", row.os];
+        args.extend(LOOPBACK_SSH);
+        args.push("lo0");
+        let (code, v) = json(&args);
+        let os = row.os;
+        assert_eq!(code, row.exit, "{os}: {v:#}");
+        assert_eq!(s(&v, "/headline"), row.headline, "{os}");
+        assert_eq!(v["answer"]["outcome"].as_str(), row.answer, "{os}");
+        assert_eq!(v["sender_sees"]["errno"].as_str(), row.errno, "{os}");
+        assert_eq!(v["sender_sees"]["timeout_secs"].as_u64(), row.timeout_secs, "{os}");
+        if row.answer.is_none() {
+            // Not filtered: no rule decides, nothing is logged, nothing to fix.
+            assert!(v["deciding_rule"].is_null(), "{os}");
+            assert_eq!(s(&v, "/path/0/decided_by"), "skipped", "{os}");
+            assert!(v["logs"].as_array().unwrap().is_empty(), "{os}");
+            assert!(v["fixes"].as_array().unwrap().is_empty(), "{os}");
+        } else {
+            assert_eq!(v["deciding_rule"]["line"], 6, "{os}");
+            assert_eq!(s(&v, "/decided_by"), "quick", "{os}");
+            assert_eq!(
+                s(&v, "/logs/0/text"),
+                "lo0 @0:2 b 127.0.0.1,40000 -> 127.0.0.1,22 PR tcp len 20 60 -S IN",
+                "{os}"
+            );
+            assert_eq!(
+                proved_fix(&v),
+                "pass in quick on lo0 proto tcp from 127.0.0.1/32 to 127.0.0.1/32 port = 22 flags S keep state",
+                "{os}"
+            );
+        }
+        if row.answer == Some("not_sent") {
+            assert_eq!(s(&v, "/answer/not_sent"), "loopback_no_nic");
+            assert!(v["sender_sees"]["response"].is_null());
+        } else if row.answer.is_some() {
+            assert_eq!(s(&v, "/sender_sees/response/kind"), "tcp_rst", "{os}");
+            assert_eq!(s(&v, "/sender_sees/response/from"), "127.0.0.1", "{os}");
+        }
+        insta::assert_snapshot!(format!("story7_ipf_{os}"), text(&args));
+    }
+}
+
+/// Story 1 on an IPFilter router (illumos): TCP from the client is answered with ICMP port
+/// unreachable from the router's address on the client's side, while ping is forwarded
+/// (the state its `keep state` made also passes it out on em1).
+#[test]
+fn story1_ipf_router_refuses_tcp_with_icmp_and_forwards_ping() {
+    let rules = fixture("story1/ipf.rules");
+    let host = fixture("story1/host-freebsd");
+    let base = ["--rules", rules.as_str(), "--host", host.as_str(), "--os", "illumos"];
+    let mut tcp = base.to_vec();
+    tcp.extend(["tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "em0"]);
+    let (code, v) = json(&tcp);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/headline"), "REJECTED");
+    assert_eq!(v["deciding_rule"]["line"], 4);
+    assert_eq!(s(&v, "/sender_sees/response/kind"), "icmp");
+    assert_eq!(v["sender_sees"]["response"]["icmp_type"], 3);
+    assert_eq!(v["sender_sees"]["response"]["icmp_code"], 3);
+    assert_eq!(s(&v, "/sender_sees/response/from"), "10.1.1.1");
+    assert_eq!(s(&v, "/sender_sees/errno"), "ECONNREFUSED");
+    assert_eq!(
+        s(&v, "/logs/0/text"),
+        "em0 @0:2 b 10.1.1.2,1050 -> 10.1.0.2,2175 PR tcp len 20 60 -S IN"
+    );
+    assert_eq!(
+        proved_fix(&v),
+        "pass in quick on em0 proto tcp from 10.1.1.2/32 to 10.1.0.2/32 port = 2175 flags S keep state"
+    );
+    insta::assert_snapshot!("story1_ipf_tcp", text(&tcp));
+
+    let mut ping = base.to_vec();
+    ping.extend(["icmp", "10.1.1.2", "10.1.0.2", "in", "em0"]);
+    let (code, v) = json(&ping);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(s(&v, "/headline"), "FORWARDED");
+    assert_eq!(v["path"][0]["rule"]["line"], 3);
+    assert!(v["logs"].as_array().unwrap().is_empty());
+    insta::assert_snapshot!("story1_ipf_ping", text(&ping));
 }

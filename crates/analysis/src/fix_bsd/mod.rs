@@ -6,7 +6,8 @@
 //! before it (in its group or anchor); a block that won as the last match is overridden by
 //! a later match, so the fix is a pass right after it. The rule keeps state, so the reply
 //! passes too. Breadths go from the flow (this source to this service) to the service for
-//! every source.
+//! every source. When a rule that did not match names a table (pool) the file declares,
+//! the packet's address in that table is offered first: the admin's own structure.
 //!
 //! Proof: the fix's text is inserted into the user's file, the file is parsed again by the
 //! real parser and the packet walked again through the whole path (request, then reply):
@@ -304,6 +305,9 @@ pub fn search(
             None => tried.push((text, Connection::Undecided)),
         }
     }
+    // A table entry keeps the admin's own structure (the rule that passes the table's
+    // addresses): offered first.
+    let mut entries = Vec::new();
     for entry in table::entries(filter, &pass.result, files, &packet) {
         let mut fixed = files.to_vec();
         fixed[entry.file] = entry.fixed;
@@ -312,7 +316,7 @@ pub fn search(
             .ok()
             .and_then(|after| prove(&after, pass, &file, 0));
         match proof {
-            Some(proof) if proof.connection == Connection::Succeeds => fixes.push(BsdFix {
+            Some(proof) if proof.connection == Connection::Succeeds => entries.push(BsdFix {
                 breadth: Breadth::TableEntry,
                 text: entry.text,
                 file,
@@ -328,6 +332,8 @@ pub fn search(
             None => tried.push((entry.text, Connection::Undecided)),
         }
     }
+    entries.append(&mut fixes);
+    let fixes = entries;
     if fixes.is_empty() {
         return none(NoFix::NoneWorked { tried });
     }
