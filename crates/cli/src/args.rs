@@ -146,7 +146,9 @@ pub struct InputArgs {
 
     /// A directory with the host's state (ip -j addr/route/rule/link/neigh, sysctl -a, ss -ltnuH,
     /// conntrack -L, ipset save), or a `whyblocked snapshot` file (its rules are used too,
-    /// unless --rules is given); without it, the packet spec's `in`/`out` say the way.
+    /// unless --rules is given); without it, the packet spec's `in`/`out` say the way. With
+    /// IPFilter or pf rules: a directory with `ifconfig -a` output in ifconfig.txt and
+    /// `netstat -rn` output in netstat.txt.
     #[arg(long = "host", value_name = "DIR|FILE")]
     pub host: Option<PathBuf>,
 
