@@ -121,7 +121,12 @@ pub fn answer<W: Write>(args: &Args, out: &mut W) -> Result<Option<Conclusion>, 
 
 /// The main command on BSD rules: the packet through the host's path, the fixes, the
 /// answer on `out`.
-pub fn run<W: Write>(args: &Args, rules: &BsdRules, os: Option<Os>, out: &mut W) -> Result<Conclusion, Error> {
+pub fn run<W: Write>(
+    args: &Args,
+    rules: &BsdRules,
+    os: Option<Os>,
+    out: &mut W,
+) -> Result<Conclusion, Error> {
     refuse_linux_options(args)?;
     if let Some(os) = os {
         if !os.filters().contains(&rules.filter) {
@@ -225,18 +230,27 @@ fn walk_path(
                 ));
             }
             let ipf = engine::ipf::Ipf::new(&filter_rules, &pools, None, Default::default());
-            Ok((engine::bsd::simulate(&ipf, &platform, host, packet), platform))
+            Ok((
+                engine::bsd::simulate(&ipf, &platform, host, packet),
+                platform,
+            ))
         }
         Filter::Pf => {
             let platform = Platform::new(os);
             let Some(file) = &rules.pf else {
                 let empty = model::pf::Ruleset::default();
                 let pf = engine::pf::PfRules::new(&empty, host_given.then_some(host));
-                return Ok((engine::bsd::simulate(&pf, &platform, host, packet), platform));
+                return Ok((
+                    engine::bsd::simulate(&pf, &platform, host, packet),
+                    platform,
+                ));
             };
             let ruleset = frontends::pf::parse(&file.name, &file.text, &pf_env(host))?;
             let pf = engine::pf::PfRules::new(&ruleset, host_given.then_some(host));
-            Ok((engine::bsd::simulate(&pf, &platform, host, packet), platform))
+            Ok((
+                engine::bsd::simulate(&pf, &platform, host, packet),
+                platform,
+            ))
         }
     }
 }

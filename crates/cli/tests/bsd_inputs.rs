@@ -57,7 +57,10 @@ fn linux_rules_with_bsd_rules_are_refused() {
         "--rules",
         "crates/cli/tests/fixtures/bsd/story7/pf.conf",
     ]));
-    assert!(e.contains("iptables-save.txt is not IPFilter's or pf's"), "{e}");
+    assert!(
+        e.contains("iptables-save.txt is not IPFilter's or pf's"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -68,11 +71,30 @@ fn os_names_a_bsd_platform_for_bsd_rules_only() {
         "--os",
         "openbsd",
     ]));
-    assert!(e.contains("--os names the platform of IPFilter or pf rules"), "{e}");
-    let e = error(&with_packet(&["--rules", "crates/cli/tests/fixtures/bsd/story7/pf.conf", "--os", "beos"]));
-    assert!(e.contains("--os beos: not a platform whyblocked knows; one of solaris10-pfil"), "{e}");
-    let e = error(&with_packet(&["--rules", "crates/cli/tests/fixtures/bsd/story7/pf.conf", "--os", "netbsd"]));
-    assert!(e.contains("--os netbsd: that system does not run pf (it runs ipf)"), "{e}");
+    assert!(
+        e.contains("--os names the platform of IPFilter or pf rules"),
+        "{e}"
+    );
+    let e = error(&with_packet(&[
+        "--rules",
+        "crates/cli/tests/fixtures/bsd/story7/pf.conf",
+        "--os",
+        "beos",
+    ]));
+    assert!(
+        e.contains("--os beos: not a platform whyblocked knows; one of solaris10-pfil"),
+        "{e}"
+    );
+    let e = error(&with_packet(&[
+        "--rules",
+        "crates/cli/tests/fixtures/bsd/story7/pf.conf",
+        "--os",
+        "netbsd",
+    ]));
+    assert!(
+        e.contains("--os netbsd: that system does not run pf (it runs ipf)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -80,7 +102,11 @@ fn rules_valid_in_both_filters_need_the_platform_or_the_format() {
     let dir = std::env::temp_dir().join(format!("wb-bsd-inputs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let rules = dir.join("rules");
-    std::fs::write(&rules, "block return-rst in quick on lo0 proto tcp from any to any port = 22\n").unwrap();
+    std::fs::write(
+        &rules,
+        "block return-rst in quick on lo0 proto tcp from any to any port = 22\n",
+    )
+    .unwrap();
     let rules = rules.to_str().unwrap().to_string();
     let run = |extra: &[&str]| {
         let mut args = vec!["--json", "--rules", rules.as_str()];
@@ -91,7 +117,10 @@ fn rules_valid_in_both_filters_need_the_platform_or_the_format() {
     let (code, _, e) = run(&[]);
     assert_eq!(code, 2);
     assert!(e.contains("its rules read the same in IPFilter's ipf.conf and pf's pf.conf (line 1: block return-rst"), "{e}");
-    assert!(e.contains("say which with --format ipf or --format pf, or name a platform"), "{e}");
+    assert!(
+        e.contains("say which with --format ipf or --format pf, or name a platform"),
+        "{e}"
+    );
     let (code, _, e) = run(&["--os", "freebsd"]);
     assert_eq!(code, 2);
     assert!(e.contains("(the platform runs both)"), "{e}");
@@ -100,7 +129,12 @@ fn rules_valid_in_both_filters_need_the_platform_or_the_format() {
     for (extra, filter, exit, headline) in [
         (&["--os", "openbsd"][..], "pf", 1, "REJECTED"),
         (&["--os", "illumos"][..], "ipf", 0, "DELIVERED"),
-        (&["--format", "pf", "--os", "freebsd"][..], "pf", 1, "REJECTED"),
+        (
+            &["--format", "pf", "--os", "freebsd"][..],
+            "pf",
+            1,
+            "REJECTED",
+        ),
     ] {
         let (code, stdout, e) = run(extra);
         assert_eq!(code, exit, "{extra:?}: {e}");

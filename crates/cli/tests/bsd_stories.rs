@@ -117,7 +117,14 @@ fn story7_pf_refuses_at_once_on_every_pf_platform() {
 fn story1_pf_router_refuses_tcp_with_icmp_and_forwards_ping() {
     let rules = fixture("story1/pf.conf");
     let host = fixture("story1/host-freebsd");
-    let base = ["--rules", rules.as_str(), "--host", host.as_str(), "--os", "freebsd"];
+    let base = [
+        "--rules",
+        rules.as_str(),
+        "--host",
+        host.as_str(),
+        "--os",
+        "freebsd",
+    ];
     let mut tcp = base.to_vec();
     tcp.extend(["tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "em0"]);
     let (code, v) = json(&tcp);
@@ -142,7 +149,10 @@ fn story1_pf_router_refuses_tcp_with_icmp_and_forwards_ping() {
     let (code, v) = json(&ping);
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(s(&v, "/headline"), "FORWARDED");
-    assert_eq!(s(&v, "/path/0/rule/text"), "pass in quick on $ext_if inet proto icmp icmp-type echoreq");
+    assert_eq!(
+        s(&v, "/path/0/rule/text"),
+        "pass in quick on $ext_if inet proto icmp icmp-type echoreq"
+    );
     assert!(v["logs"].as_array().unwrap().is_empty());
     insta::assert_snapshot!("story1_pf_ping", text(&ping));
 }
@@ -154,8 +164,17 @@ fn story1_pf_router_refuses_tcp_with_icmp_and_forwards_ping() {
 fn story2_pf_rdr_then_block_drops_the_translated_packet() {
     let rules = fixture("story2/pf.conf");
     let args = [
-        "--rules", rules.as_str(), "--os", "openbsd", "tcp", "198.51.100.7:40000",
-        "10.1.2.3:1222", "in", "em0", "out", "em1",
+        "--rules",
+        rules.as_str(),
+        "--os",
+        "openbsd",
+        "tcp",
+        "198.51.100.7:40000",
+        "10.1.2.3:1222",
+        "in",
+        "em0",
+        "out",
+        "em1",
     ];
     let (code, v) = json(&args);
     assert_eq!(code, 1, "{v:#}");
@@ -169,7 +188,10 @@ fn story2_pf_rdr_then_block_drops_the_translated_packet() {
         .starts_with("rule 1/(match) block in on em0: 198.51.100.7.40000 > 192.168.70.10.22: S"));
     // The admin's structure first: the translated address into the table the pass rule
     // names; then a pass after the block, naming the translated address.
-    assert_eq!(proved_fix(&v), "table <allow_in> { 192.168.70.10 192.168.70.20 }");
+    assert_eq!(
+        proved_fix(&v),
+        "table <allow_in> { 192.168.70.10 192.168.70.20 }"
+    );
     assert_eq!(s(&v, "/fixes/0/placement"), "table_entry");
     assert_eq!(v["fixes"][0]["line"], 5);
     assert_eq!(
@@ -201,13 +223,62 @@ struct Loopback {
 fn story7_ipf_on_every_platform() {
     let rules = fixture("story7/ipf.rules");
     let table = [
-        Loopback { os: "solaris10-pfil", exit: 0, headline: "DELIVERED", answer: None, errno: None, timeout_secs: None },
-        Loopback { os: "solaris10", exit: 1, headline: "DROPPED", answer: Some("not_sent"), errno: Some("ETIMEDOUT"), timeout_secs: Some(180) },
-        Loopback { os: "solaris10-fixed", exit: 1, headline: "REJECTED", answer: Some("rewritten_in_place"), errno: Some("ECONNREFUSED"), timeout_secs: None },
-        Loopback { os: "solaris11", exit: 1, headline: "REJECTED", answer: Some("rewritten_in_place"), errno: Some("ECONNREFUSED"), timeout_secs: None },
-        Loopback { os: "illumos", exit: 1, headline: "REJECTED", answer: Some("rewritten_in_place"), errno: Some("ECONNREFUSED"), timeout_secs: None },
-        Loopback { os: "freebsd", exit: 1, headline: "REJECTED", answer: Some("sent"), errno: Some("ECONNREFUSED"), timeout_secs: None },
-        Loopback { os: "netbsd", exit: 1, headline: "REJECTED", answer: Some("sent"), errno: Some("ECONNREFUSED"), timeout_secs: None },
+        Loopback {
+            os: "solaris10-pfil",
+            exit: 0,
+            headline: "DELIVERED",
+            answer: None,
+            errno: None,
+            timeout_secs: None,
+        },
+        Loopback {
+            os: "solaris10",
+            exit: 1,
+            headline: "DROPPED",
+            answer: Some("not_sent"),
+            errno: Some("ETIMEDOUT"),
+            timeout_secs: Some(180),
+        },
+        Loopback {
+            os: "solaris10-fixed",
+            exit: 1,
+            headline: "REJECTED",
+            answer: Some("rewritten_in_place"),
+            errno: Some("ECONNREFUSED"),
+            timeout_secs: None,
+        },
+        Loopback {
+            os: "solaris11",
+            exit: 1,
+            headline: "REJECTED",
+            answer: Some("rewritten_in_place"),
+            errno: Some("ECONNREFUSED"),
+            timeout_secs: None,
+        },
+        Loopback {
+            os: "illumos",
+            exit: 1,
+            headline: "REJECTED",
+            answer: Some("rewritten_in_place"),
+            errno: Some("ECONNREFUSED"),
+            timeout_secs: None,
+        },
+        Loopback {
+            os: "freebsd",
+            exit: 1,
+            headline: "REJECTED",
+            answer: Some("sent"),
+            errno: Some("ECONNREFUSED"),
+            timeout_secs: None,
+        },
+        Loopback {
+            os: "netbsd",
+            exit: 1,
+            headline: "REJECTED",
+            answer: Some("sent"),
+            errno: Some("ECONNREFUSED"),
+            timeout_secs: None,
+        },
     ];
     for row in table {
         let mut args = vec!["--rules", rules.as_str(), "--os", row.os];
@@ -219,7 +290,11 @@ fn story7_ipf_on_every_platform() {
         assert_eq!(s(&v, "/headline"), row.headline, "{os}");
         assert_eq!(v["answer"]["outcome"].as_str(), row.answer, "{os}");
         assert_eq!(v["sender_sees"]["errno"].as_str(), row.errno, "{os}");
-        assert_eq!(v["sender_sees"]["timeout_secs"].as_u64(), row.timeout_secs, "{os}");
+        assert_eq!(
+            v["sender_sees"]["timeout_secs"].as_u64(),
+            row.timeout_secs,
+            "{os}"
+        );
         if row.answer.is_none() {
             // Not filtered: no rule decides, nothing is logged, nothing to fix.
             assert!(v["deciding_rule"].is_null(), "{os}");
@@ -258,7 +333,14 @@ fn story7_ipf_on_every_platform() {
 fn story1_ipf_router_refuses_tcp_with_icmp_and_forwards_ping() {
     let rules = fixture("story1/ipf.rules");
     let host = fixture("story1/host-freebsd");
-    let base = ["--rules", rules.as_str(), "--host", host.as_str(), "--os", "illumos"];
+    let base = [
+        "--rules",
+        rules.as_str(),
+        "--host",
+        host.as_str(),
+        "--os",
+        "illumos",
+    ];
     let mut tcp = base.to_vec();
     tcp.extend(["tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "em0"]);
     let (code, v) = json(&tcp);

@@ -385,8 +385,14 @@ mod tests {
             Some(IpfOrPf)
         );
         assert_eq!(d("block in from <bad> to any\n"), Some(Pf));
-        assert_eq!(d("pass in quick proto icmp all icmp-type echo keep state\n"), Some(Ipf));
-        assert_eq!(d("pass in quick inet proto icmp icmp-type echoreq\n"), Some(Pf));
+        assert_eq!(
+            d("pass in quick proto icmp all icmp-type echo keep state\n"),
+            Some(Ipf)
+        );
+        assert_eq!(
+            d("pass in quick inet proto icmp icmp-type echoreq\n"),
+            Some(Pf)
+        );
     }
 
     #[test]

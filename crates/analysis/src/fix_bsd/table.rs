@@ -36,7 +36,11 @@ fn named_tables(filter: Filter, pass: &PassResult) -> Vec<String> {
         else {
             continue;
         };
-        for word in rule.origin.text.split(|c: char| c.is_whitespace() || c == ',') {
+        for word in rule
+            .origin
+            .text
+            .split(|c: char| c.is_whitespace() || c == ',')
+        {
             let name = match filter {
                 Filter::Pf => word
                     .strip_prefix('<')
@@ -117,7 +121,12 @@ pub(super) fn entries(
                 let mut text = source.text.to_string();
                 text.insert_str(at, &entry);
                 let line = source.text[..at].matches('\n').count() as u32 + 1;
-                let line_text = text.lines().nth(line as usize - 1).unwrap_or("").trim().to_string();
+                let line_text = text
+                    .lines()
+                    .nth(line as usize - 1)
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
                 out.push(Entry {
                     table: table.clone(),
                     addr,
