@@ -111,52 +111,6 @@ fn story7_pf_refuses_at_once_on_every_pf_platform() {
     }
 }
 
-/// Story 1 on a pf router: TCP from the client is answered with ICMP port unreachable from
-/// the router's address on the client's side, while ping is forwarded.
-#[test]
-fn story1_pf_router_refuses_tcp_with_icmp_and_forwards_ping() {
-    let rules = fixture("story1/pf.conf");
-    let host = fixture("story1/host-freebsd");
-    let base = [
-        "--rules",
-        rules.as_str(),
-        "--host",
-        host.as_str(),
-        "--os",
-        "freebsd",
-    ];
-    let mut tcp = base.to_vec();
-    tcp.extend(["tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "em0"]);
-    let (code, v) = json(&tcp);
-    assert_eq!(code, 1, "{v:#}");
-    assert_eq!(s(&v, "/headline"), "REJECTED");
-    assert_eq!(v["deciding_rule"]["line"], 7);
-    assert_eq!(s(&v, "/sender_sees/response/kind"), "icmp");
-    assert_eq!(v["sender_sees"]["response"]["icmp_type"], 3);
-    assert_eq!(v["sender_sees"]["response"]["icmp_code"], 3);
-    assert_eq!(s(&v, "/sender_sees/response/from"), "10.1.1.1");
-    assert_eq!(s(&v, "/sender_sees/errno"), "ECONNREFUSED");
-    assert!(s(&v, "/logs/0/text")
-        .starts_with("rule 1/(match) block in on em0: 10.1.1.2.1050 > 10.1.0.2.2175: S"));
-    assert_eq!(
-        proved_fix(&v),
-        "pass in quick on em0 inet proto tcp from 10.1.1.2 to 10.1.0.2 port 2175 flags S/SA keep state"
-    );
-    insta::assert_snapshot!("story1_pf_tcp", text(&tcp));
-
-    let mut ping = base.to_vec();
-    ping.extend(["icmp", "10.1.1.2", "10.1.0.2", "in", "em0"]);
-    let (code, v) = json(&ping);
-    assert_eq!(code, 0, "{v:#}");
-    assert_eq!(s(&v, "/headline"), "FORWARDED");
-    assert_eq!(
-        s(&v, "/path/0/rule/text"),
-        "pass in quick on $ext_if inet proto icmp icmp-type echoreq"
-    );
-    assert!(v["logs"].as_array().unwrap().is_empty());
-    insta::assert_snapshot!("story1_pf_ping", text(&ping));
-}
-
 /// Story 2 on pf: `match ... rdr-to` rewrites the destination, the rules after it see
 /// 192.168.70.10:22, which `<allow_in>` lacks, so `block log all` wins as the last match
 /// and the client times out. The fix names the translated address and goes after the block.
@@ -326,48 +280,69 @@ fn story7_ipf_on_every_platform() {
     }
 }
 
-/// Story 1 on an IPFilter router (illumos): TCP from the client is answered with ICMP port
-/// unreachable from the router's address on the client's side, while ping is forwarded
-/// (the state its `keep state` made also passes it out on em1).
-#[test]
-fn story1_ipf_router_refuses_tcp_with_icmp_and_forwards_ping() {
-    let rules = fixture("story1/ipf.rules");
-    let host = fixture("story1/host-freebsd");
-    let base = [
-        "--rules",
-        rules.as_str(),
-        "--host",
-        host.as_str(),
-        "--os",
-        "illumos",
-    ];
-    let mut tcp = base.to_vec();
-    tcp.extend(["tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "em0"]);
-    let (code, v) = json(&tcp);
-    assert_eq!(code, 1, "{v:#}");
-    assert_eq!(s(&v, "/headline"), "REJECTED");
-    assert_eq!(v["deciding_rule"]["line"], 4);
-    assert_eq!(s(&v, "/sender_sees/response/kind"), "icmp");
-    assert_eq!(v["sender_sees"]["response"]["icmp_type"], 3);
-    assert_eq!(v["sender_sees"]["response"]["icmp_code"], 3);
-    assert_eq!(s(&v, "/sender_sees/response/from"), "10.1.1.1");
-    assert_eq!(s(&v, "/sender_sees/errno"), "ECONNREFUSED");
-    assert_eq!(
-        s(&v, "/logs/0/text"),
-        "em0 @0:2 b 10.1.1.2,1050 -> 10.1.0.2,2175 PR tcp len 20 60 -S IN"
-    );
-    assert_eq!(
-        proved_fix(&v),
-        "pass in quick on em0 proto tcp from 10.1.1.2/32 to 10.1.0.2/32 port = 2175 flags S keep state"
-    );
-    insta::assert_snapshot!("story1_ipf_tcp", text(&tcp));
+/// Story 1 on one filter: the rules, the platform, the deciding line, the ipmon/pflog
+/// line, the fix, and the line of the rule that passes ping.
+struct Story1 {
+    name: &'static str,
+    rules: &'static str,
+    os: &'static str,
+    deciding_line: u64,
+    log: &'static str,
+    fix: &'static str,
+    ping_line: u64,
+}
 
-    let mut ping = base.to_vec();
-    ping.extend(["icmp", "10.1.1.2", "10.1.0.2", "in", "em0"]);
-    let (code, v) = json(&ping);
-    assert_eq!(code, 0, "{v:#}");
-    assert_eq!(s(&v, "/headline"), "FORWARDED");
-    assert_eq!(v["path"][0]["rule"]["line"], 3);
-    assert!(v["logs"].as_array().unwrap().is_empty());
-    insta::assert_snapshot!("story1_ipf_ping", text(&ping));
+/// Story 1 on an IPFilter router (illumos) and a pf router (FreeBSD): TCP from the client
+/// is answered with ICMP port unreachable from the router's address on the client's side,
+/// while ping is forwarded.
+#[test]
+fn story1_router_refuses_tcp_with_icmp_and_forwards_ping() {
+    let host = fixture("story1/host-freebsd");
+    for story in [
+        Story1 {
+            name: "ipf",
+            rules: "story1/ipf.rules",
+            os: "illumos",
+            deciding_line: 4,
+            log: "em0 @0:2 b 10.1.1.2,1050 -> 10.1.0.2,2175 PR tcp len 20 60 -S IN",
+            fix: "pass in quick on em0 proto tcp from 10.1.1.2/32 to 10.1.0.2/32 port = 2175 flags S keep state",
+            ping_line: 3,
+        },
+        Story1 {
+            name: "pf",
+            rules: "story1/pf.conf",
+            os: "freebsd",
+            deciding_line: 7,
+            log: "rule 1/(match) block in on em0: 10.1.1.2.1050 > 10.1.0.2.2175: S",
+            fix: "pass in quick on em0 inet proto tcp from 10.1.1.2 to 10.1.0.2 port 2175 flags S/SA keep state",
+            ping_line: 6,
+        },
+    ] {
+        let rules = fixture(story.rules);
+        let base = ["--rules", rules.as_str(), "--host", host.as_str(), "--os", story.os];
+        let mut tcp = base.to_vec();
+        tcp.extend(["tcp", "10.1.1.2:1050", "10.1.0.2:2175", "in", "em0"]);
+        let (code, v) = json(&tcp);
+        let name = story.name;
+        assert_eq!(code, 1, "{name}: {v:#}");
+        assert_eq!(s(&v, "/headline"), "REJECTED", "{name}");
+        assert_eq!(v["deciding_rule"]["line"], story.deciding_line, "{name}");
+        assert_eq!(s(&v, "/sender_sees/response/kind"), "icmp", "{name}");
+        assert_eq!(v["sender_sees"]["response"]["icmp_type"], 3, "{name}");
+        assert_eq!(v["sender_sees"]["response"]["icmp_code"], 3, "{name}");
+        assert_eq!(s(&v, "/sender_sees/response/from"), "10.1.1.1", "{name}");
+        assert_eq!(s(&v, "/sender_sees/errno"), "ECONNREFUSED", "{name}");
+        assert!(s(&v, "/logs/0/text").starts_with(story.log), "{name}: {}", v["logs"]);
+        assert_eq!(proved_fix(&v), story.fix, "{name}");
+        insta::assert_snapshot!(format!("story1_{name}_tcp"), text(&tcp));
+
+        let mut ping = base.to_vec();
+        ping.extend(["icmp", "10.1.1.2", "10.1.0.2", "in", "em0"]);
+        let (code, v) = json(&ping);
+        assert_eq!(code, 0, "{name}: {v:#}");
+        assert_eq!(s(&v, "/headline"), "FORWARDED", "{name}");
+        assert_eq!(v["path"][0]["rule"]["line"], story.ping_line, "{name}");
+        assert!(v["logs"].as_array().unwrap().is_empty(), "{name}");
+        insta::assert_snapshot!(format!("story1_{name}_ping"), text(&ping));
+    }
 }

@@ -7,7 +7,7 @@
 //! gets `keep state` too (the echo reply then passes); UDP likewise.
 
 use super::{Breadth, Seen};
-use model::{Packet, L4};
+use model::L4;
 use std::net::IpAddr;
 
 /// A host address as ipf writes it: `127.0.0.1/32`, `2001:db8::1/128`.
@@ -22,26 +22,8 @@ fn host(a: IpAddr) -> String {
 /// `quick` ends the walk there (placed before a quick block); without it the rule wins as
 /// the last match (placed after a non-quick block).
 pub fn rule_text(seen: &Seen<'_>, breadth: Breadth, quick: bool) -> Option<String> {
-    let p: &Packet = seen.packet;
-    if breadth == Breadth::TableEntry {
-        return None;
-    }
-    let mut words = vec![
-        "pass".to_string(),
-        super::direction_word(seen.direction).to_string(),
-    ];
-    if quick {
-        words.push("quick".into());
-    }
-    words.push(format!("on {}", seen.interface));
-    let from = match breadth {
-        Breadth::Flow | Breadth::SourceToService | Breadth::TableEntry => host(p.src),
-        Breadth::Service => "any".to_string(),
-    };
-    let to = match breadth {
-        Breadth::Flow | Breadth::Service | Breadth::TableEntry => host(p.dst),
-        Breadth::SourceToService => "any".to_string(),
-    };
+    let p = seen.packet;
+    let (mut words, from, to) = super::rule_start(seen, breadth, quick, host)?;
     match p.l4 {
         L4::Tcp { dport, .. } => {
             words.push(format!("proto tcp from {from} to {to} port = {dport}"));

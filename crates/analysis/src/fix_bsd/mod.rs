@@ -58,12 +58,32 @@ pub struct Seen<'a> {
     pub packet: &'a Packet,
 }
 
-/// `in`, `out`.
-pub(crate) fn direction_word(d: Direction) -> &'static str {
-    match d {
+/// The words a fix rule starts with in both filters' syntax (`pass in quick on lo0`) and
+/// its two ends as broad as `breadth`, each address written by `host`; `None` for a table
+/// entry, which is no rule.
+fn rule_start(
+    seen: &Seen<'_>,
+    breadth: Breadth,
+    quick: bool,
+    host: impl Fn(std::net::IpAddr) -> String,
+) -> Option<(Vec<String>, String, String)> {
+    let p = seen.packet;
+    let (from, to) = match breadth {
+        Breadth::Flow => (host(p.src), host(p.dst)),
+        Breadth::SourceToService => (host(p.src), "any".to_string()),
+        Breadth::Service => ("any".to_string(), host(p.dst)),
+        Breadth::TableEntry => return None,
+    };
+    let direction = match seen.direction {
         Direction::In => "in",
         Direction::Out => "out",
+    };
+    let mut words = vec!["pass".to_string(), direction.to_string()];
+    if quick {
+        words.push("quick".into());
     }
+    words.push(format!("on {}", seen.interface));
+    Some((words, from, to))
 }
 
 /// Where a fix goes in its file.

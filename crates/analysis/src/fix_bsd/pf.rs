@@ -14,17 +14,7 @@ use std::net::IpAddr;
 /// anchor's own rules, so it names no anchor.
 pub fn rule_text(seen: &Seen<'_>, breadth: Breadth, quick: bool) -> Option<String> {
     let p = seen.packet;
-    if breadth == Breadth::TableEntry {
-        return None;
-    }
-    let mut words = vec![
-        "pass".to_string(),
-        super::direction_word(seen.direction).to_string(),
-    ];
-    if quick {
-        words.push("quick".into());
-    }
-    words.push(format!("on {}", seen.interface));
+    let (mut words, from, to) = super::rule_start(seen, breadth, quick, |a| a.to_string())?;
     words.push(
         match p.src {
             IpAddr::V4(_) => "inet",
@@ -32,14 +22,6 @@ pub fn rule_text(seen: &Seen<'_>, breadth: Breadth, quick: bool) -> Option<Strin
         }
         .into(),
     );
-    let from = match breadth {
-        Breadth::Flow | Breadth::SourceToService | Breadth::TableEntry => p.src.to_string(),
-        Breadth::Service => "any".to_string(),
-    };
-    let to = match breadth {
-        Breadth::Flow | Breadth::Service | Breadth::TableEntry => p.dst.to_string(),
-        Breadth::SourceToService => "any".to_string(),
-    };
     match p.l4 {
         L4::Tcp { dport, .. } => {
             words.push(format!("proto tcp from {from} to {to} port {dport}"));

@@ -273,7 +273,7 @@ pub fn build(a: &BsdAnswer<'_>) -> BsdReport {
         .sender_sees
         .response
         .as_ref()
-        .map(|r| response_with_text(r, w::response(r, &trace.packet, a.host)));
+        .map(|r| response_with_text(r, crate::words::response_to(r, &trace.packet, a.host)));
     BsdReport {
         schema_version: SCHEMA_VERSION,
         filter: w::filter_name(a.filter).into(),

@@ -3,7 +3,7 @@
 //! renderers so both say the same thing.
 
 use super::{DetectedFile, ToldBy};
-use crate::words::{addr_port, answer_source, errno_line, response_kind};
+use crate::words::{addr_port, response_kind};
 use analysis::fix_bsd::{Breadth, BsdFix, NoFix, Placement};
 use engine::bsd::path::{
     AnswerOutcome, AnswerWay, BsdAssumption, BsdFate, BsdTrace, BsdUndetermined, Leg, NotSent,
@@ -12,10 +12,10 @@ use engine::bsd::path::{
 use engine::bsd::{
     BlockAnswer, Decider, Direction, Filter, Os, PassResult, PassVerdict, Rewrite, RuleId, Step,
 };
-use engine::{Connection, Response, ResponseKind};
+use engine::Connection;
 use frontends::BsdLanguage;
 use model::note::DialectReason;
-use model::{Host, Packet, L4};
+use model::Host;
 
 /// `ipf`, `pf`: the filter as its own tools name it.
 pub fn filter_name(f: Filter) -> &'static str {
@@ -390,61 +390,18 @@ pub fn not_sent_code(n: NotSent) -> &'static str {
     }
 }
 
-/// "TCP RST from 127.0.0.1 (looks like the server; sent by the filter)".
-pub fn response(r: &Response, packet: &Packet, host: &Host) -> String {
-    let mut s = format!("{} from {}", response_kind(r.kind), answer_source(&r.from));
-    let own = crate::words::answer_source_iface(&r.from, host);
-    match r.kind {
-        ResponseKind::TcpRst if r.by_stack => {
-            s.push_str(" (the stack: nothing listens on the port)")
-        }
-        ResponseKind::TcpRst if r.from.addr() == Some(packet.dst) => {
-            s.push_str(" (looks like the server; sent by the filter)")
-        }
-        ResponseKind::SynAck => s.push_str(": the connection is accepted"),
-        _ => {
-            if let Some(ifname) = own {
-                s.push_str(&format!(" (this host's address on {ifname})"));
-            }
-            if r.by_stack {
-                s.push_str(", sent by the stack");
-            }
-        }
-    }
-    s
-}
-
 /// What the sender observes, one line each: the response (or silence), the errno.
 pub fn sender_sees(trace: &BsdTrace, host: &Host) -> Vec<String> {
     let view = &trace.sender_sees;
-    let mut lines = Vec::new();
-    if view.depends_on_listener {
-        lines.push(
-            "depends on whether something listens (listening sockets not given): a SYN/ACK \
-             if it does, the stack's refusal if not"
-                .to_string(),
-        );
-    }
-    match &view.response {
-        Some(r) => lines.push(response(r, &trace.packet, host)),
-        None if !trace.fate.passed() && !matches!(trace.fate, BsdFate::Undetermined(_)) => {
-            let what = match trace.packet.l4 {
-                L4::Tcp { flags, .. } if flags == model::TcpFlags::SYN => "the SYN",
-                _ => "the packet",
-            };
-            lines.push(format!("nothing: {what} is dropped"));
-        }
-        None => {}
-    }
-    if let Some(e) = errno_line(view, &trace.packet) {
-        lines.push(e);
-    } else if view.recv_times_out {
-        lines.push(match view.timeout_secs {
-            Some(secs) => format!("no error: recv() waits until its own timeout (~{secs} s)"),
-            None => "no error: recv() waits until its own timeout".to_string(),
-        });
-    }
-    lines
+    let silence = match trace.fate {
+        BsdFate::Blocked { .. } | BsdFate::NoRoute => Some(crate::words::dropped(&trace.packet)),
+        _ => None,
+    };
+    let response = view
+        .response
+        .as_ref()
+        .map(|r| crate::words::response_to(r, &trace.packet, host));
+    crate::words::view_lines(view, &trace.packet, response, silence)
 }
 
 /// What had to be assumed.
