@@ -168,6 +168,20 @@ struct Loopback {
     timeout_secs: Option<u64>,
 }
 
+impl Loopback {
+    /// Refused at once: the RST reaches the client (`answer` says how).
+    fn refused(os: &'static str, answer: &'static str) -> Loopback {
+        Loopback {
+            os,
+            exit: 1,
+            headline: "REJECTED",
+            answer: Some(answer),
+            errno: Some("ECONNREFUSED"),
+            timeout_secs: None,
+        }
+    }
+}
+
 /// Story 7 on IPFilter, on every platform of the table (docs/platforms.md): Solaris 10 with
 /// `pfil` never filters the loopback; Solaris 10 with the hooks filters it (the rules say
 /// `set intercept_loopback true;`) but its `return-rst` has no NIC to leave by, so the
@@ -193,46 +207,11 @@ fn story7_ipf_on_every_platform() {
             errno: Some("ETIMEDOUT"),
             timeout_secs: Some(180),
         },
-        Loopback {
-            os: "solaris10-fixed",
-            exit: 1,
-            headline: "REJECTED",
-            answer: Some("rewritten_in_place"),
-            errno: Some("ECONNREFUSED"),
-            timeout_secs: None,
-        },
-        Loopback {
-            os: "solaris11",
-            exit: 1,
-            headline: "REJECTED",
-            answer: Some("rewritten_in_place"),
-            errno: Some("ECONNREFUSED"),
-            timeout_secs: None,
-        },
-        Loopback {
-            os: "illumos",
-            exit: 1,
-            headline: "REJECTED",
-            answer: Some("rewritten_in_place"),
-            errno: Some("ECONNREFUSED"),
-            timeout_secs: None,
-        },
-        Loopback {
-            os: "freebsd",
-            exit: 1,
-            headline: "REJECTED",
-            answer: Some("sent"),
-            errno: Some("ECONNREFUSED"),
-            timeout_secs: None,
-        },
-        Loopback {
-            os: "netbsd",
-            exit: 1,
-            headline: "REJECTED",
-            answer: Some("sent"),
-            errno: Some("ECONNREFUSED"),
-            timeout_secs: None,
-        },
+        Loopback::refused("solaris10-fixed", "rewritten_in_place"),
+        Loopback::refused("solaris11", "rewritten_in_place"),
+        Loopback::refused("illumos", "rewritten_in_place"),
+        Loopback::refused("freebsd", "sent"),
+        Loopback::refused("netbsd", "sent"),
     ];
     for row in table {
         let mut args = vec!["--rules", rules.as_str(), "--os", row.os];
