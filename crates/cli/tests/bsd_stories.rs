@@ -256,6 +256,12 @@ fn story7_ipf_on_every_platform() {
             assert_eq!(s(&v, "/sender_sees/response/from"), "127.0.0.1", "{os}");
         }
         insta::assert_snapshot!(format!("story7_ipf_{os}"), text(&args));
+        if os == "solaris10" {
+            // The story itself: the JSON document scripts read, whole.
+            let mut with_json = vec!["--json"];
+            with_json.extend_from_slice(&args);
+            insta::assert_snapshot!("story7_ipf_solaris10_json", whyblocked(&with_json).1);
+        }
     }
 }
 

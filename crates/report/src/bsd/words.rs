@@ -215,12 +215,10 @@ pub fn headline(trace: &BsdTrace, connection: Connection) -> &'static str {
         (_, BsdFate::Forwarded { .. }) => "FORWARDED",
         (_, BsdFate::Sent { .. }) => "SENT",
         (_, BsdFate::NoRoute) => "NO ROUTE",
-        (_, BsdFate::Blocked { .. }) => {
-            match trace.answer.as_ref().and_then(|a| a.outcome.delivered()) {
-                Some(_) => "REJECTED",
-                None => "DROPPED",
-            }
-        }
+        // What the sender gets back, not what the rule asked for: a `return-rst` that
+        // never reaches it is a drop to the sender.
+        (_, BsdFate::Blocked { .. }) if trace.sender_sees.response.is_some() => "REJECTED",
+        (_, BsdFate::Blocked { .. }) => "DROPPED",
         (_, BsdFate::Undetermined(_)) => "UNDECIDED",
     }
 }
