@@ -331,3 +331,39 @@ fn story1_router_refuses_tcp_with_icmp_and_forwards_ping() {
         insta::assert_snapshot!(format!("story1_{name}_ping"), text(&ping));
     }
 }
+
+/// A block after a pass from a pool the client is not in: the client's address in the
+/// pool (ippool.conf) is offered first, proved by the pass rule then deciding; the rules
+/// an admin could type instead follow.
+#[test]
+fn ipf_pool_entry_is_offered_first() {
+    let rules = fixture("pool/ipf.rules");
+    let pools = fixture("pool/ippool.conf");
+    let args = [
+        "--rules",
+        rules.as_str(),
+        "--rules",
+        pools.as_str(),
+        "--os",
+        "illumos",
+        "tcp",
+        "198.51.100.7:40000",
+        "192.0.2.10:22",
+        "in",
+        "em0",
+    ];
+    let (code, v) = json(&args);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/headline"), "DROPPED");
+    assert_eq!(v["deciding_rule"]["line"], 3);
+    assert_eq!(s(&v, "/read_as/1/language"), "ippool");
+    assert_eq!(
+        proved_fix(&v),
+        "{ 198.51.100.7/32; 10.0.0.0/8; 192.168.0.0/16; };"
+    );
+    assert_eq!(s(&v, "/fixes/0/placement"), "table_entry");
+    assert_eq!(s(&v, "/fixes/0/file"), pools);
+    assert_eq!(v["fixes"][0]["decided_by_fix"], false);
+    assert_eq!(s(&v, "/fixes/1/placement"), "before");
+    insta::assert_snapshot!("ipf_pool_entry", text(&args));
+}
