@@ -367,3 +367,38 @@ fn ipf_pool_entry_is_offered_first() {
     assert_eq!(s(&v, "/fixes/1/placement"), "before");
     insta::assert_snapshot!("ipf_pool_entry", text(&args));
 }
+
+/// Story 2 on FreeBSD's older `rdr on` form: the translation comes before every filter
+/// rule, the block sees the translated packet, and the fix names it.
+#[test]
+fn story2_freebsd_rdr_on_then_block() {
+    let rules = fixture("story2/pf-freebsd.conf");
+    let args = [
+        "--rules",
+        rules.as_str(),
+        "--os",
+        "freebsd",
+        "tcp",
+        "198.51.100.7:40000",
+        "10.1.2.3:1222",
+        "in",
+        "em0",
+        "out",
+        "em1",
+    ];
+    let (code, v) = json(&args);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/headline"), "DROPPED");
+    assert_eq!(v["deciding_rule"]["line"], 5);
+    assert_eq!(s(&v, "/nat/0/after"), "192.168.70.10:22");
+    assert_eq!(v["nat"][0]["by"]["line"], 4);
+    assert_eq!(s(&v, "/sender_sees/errno"), "ETIMEDOUT");
+    assert!(s(&v, "/logs/0/text")
+        .starts_with("rule 0/(match) block in on em0: 198.51.100.7.40000 > 192.168.70.10.22: S"));
+    assert_eq!(
+        proved_fix(&v),
+        "pass in on em0 inet proto tcp from 198.51.100.7 to 192.168.70.10 port 22 flags S/SA keep state"
+    );
+    assert_eq!(s(&v, "/fixes/0/placement"), "after");
+    insta::assert_snapshot!("story2_pf_freebsd", text(&args));
+}
