@@ -402,3 +402,44 @@ fn story2_freebsd_rdr_on_then_block() {
     assert_eq!(s(&v, "/fixes/0/placement"), "after");
     insta::assert_snapshot!("story2_pf_freebsd", text(&args));
 }
+
+/// The request passes without state and the reply is blocked on its way out: the answer
+/// is lost, and the fix is state on the request's own rule, edited in place and proved.
+#[test]
+fn a_blocked_reply_is_fixed_with_state_on_the_request_rule() {
+    for (rules, os, fixed) in [
+        (
+            "reply/ipf.rules",
+            "illumos",
+            "pass in quick on em0 proto tcp from any to any port = 22 keep state",
+        ),
+        (
+            "reply/pf.conf",
+            "openbsd",
+            "pass in quick on em0 proto tcp to port 22 keep state",
+        ),
+    ] {
+        let rules = fixture(rules);
+        let args = [
+            "--rules",
+            rules.as_str(),
+            "--os",
+            os,
+            "tcp",
+            "198.51.100.7:40000",
+            "192.0.2.10:22",
+            "in",
+            "em0",
+        ];
+        let (code, v) = json(&args);
+        assert_eq!(code, 1, "{os}: {v:#}");
+        assert_eq!(s(&v, "/headline"), "ANSWER LOST", "{os}");
+        assert_eq!(s(&v, "/connection"), "answer_lost", "{os}");
+        assert_eq!(v["reply"]["blocked_at"], 1, "{os}");
+        assert_eq!(s(&v, "/sender_sees/errno"), "ETIMEDOUT", "{os}");
+        assert_eq!(proved_fix(&v), fixed, "{os}");
+        assert_eq!(s(&v, "/fixes/0/placement"), "keep_state", "{os}");
+        assert_eq!(v["fixes"][0]["line"], 2, "{os}");
+        insta::assert_snapshot!(format!("reply_blocked_{os}"), text(&args));
+    }
+}

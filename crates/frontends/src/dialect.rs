@@ -186,6 +186,7 @@ const PF_RULE_WORDS: &[&str] = &[
     "set",
     "once",
     "icmp6-type",
+    "no",
 ];
 
 /// Words that only an IPFilter filter rule has (ipf.conf(5); `tools/ipf_y.y`).
@@ -385,6 +386,10 @@ mod tests {
             Some(IpfOrPf)
         );
         assert_eq!(d("block in from <bad> to any\n"), Some(Pf));
+        assert_eq!(
+            d("pass in quick on em0 proto tcp to port 22 no state\n"),
+            Some(Pf)
+        );
         assert_eq!(
             d("pass in quick proto icmp all icmp-type echo keep state\n"),
             Some(Ipf)

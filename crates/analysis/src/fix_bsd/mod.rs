@@ -15,9 +15,10 @@
 
 pub mod ipf;
 pub mod pf;
+mod state;
 mod table;
 
-use engine::bsd::path::{BsdFate, BsdTrace, PassStep};
+use engine::bsd::path::{BsdFate, BsdTrace, Leg, PassStep};
 use engine::bsd::{Decider, Direction, Filter, PassResult, RuleId, Step};
 use engine::Connection;
 use model::diag::ParseError;
@@ -36,6 +37,8 @@ pub enum Breadth {
     /// An address added to a table or pool: what the rules already let the table's
     /// addresses do.
     TableEntry,
+    /// State on the rule that passed the request: what that rule already passes.
+    RequestRule,
 }
 
 impl Breadth {
@@ -72,7 +75,7 @@ fn rule_start(
         Breadth::Flow => (host(p.src), host(p.dst)),
         Breadth::SourceToService => (host(p.src), "any".to_string()),
         Breadth::Service => ("any".to_string(), host(p.dst)),
-        Breadth::TableEntry => return None,
+        Breadth::TableEntry | Breadth::RequestRule => return None,
     };
     let direction = match seen.direction {
         Direction::In => "in",
@@ -93,6 +96,9 @@ pub enum Placement {
     Before(RuleId),
     /// Right after the blocking rule that won as the last match.
     After(RuleId),
+    /// The rule that passed the request, edited in place to keep state (the reply was
+    /// blocked).
+    KeepState(RuleId),
     /// An entry in a table's (pool's) declaration.
     TableEntry {
         /// The table (`allow_in`) or pool (`100`) as the rules name it.
@@ -255,6 +261,9 @@ pub fn search(
     let Some(pass) = blocking_pass(trace) else {
         return none(NoFix::NotBlockedByRule);
     };
+    if pass.leg == Leg::Reply {
+        return reply_fixes(filter, trace, files, walk);
+    }
     let Decider::Rule(rule) = &pass.result.decider else {
         return none(NoFix::NotBlockedByRule);
     };
@@ -358,6 +367,46 @@ pub fn search(
         return none(NoFix::NoneWorked { tried });
     }
     BsdFixes { fixes, none: None }
+}
+
+/// The fixes for a blocked reply: state on the rule that passed the request.
+fn reply_fixes(
+    filter: Filter,
+    trace: &BsdTrace,
+    files: &[SourceFile],
+    walk: impl Fn(&[SourceFile]) -> Result<BsdTrace, ParseError>,
+) -> BsdFixes {
+    let mut fixes = Vec::new();
+    let mut tried = Vec::new();
+    for candidate in state::candidates(filter, trace, files) {
+        let mut fixed = files.to_vec();
+        fixed[candidate.file] = candidate.fixed;
+        let proof = walk(&fixed).ok().map(|after| Proof {
+            fate: after.fate.clone(),
+            decided_by: None,
+            by_fix: false,
+            reply_passes: after
+                .reply
+                .as_ref()
+                .is_some_and(|r| r.blocked_at.is_none() && r.undecided_at.is_none()),
+            connection: after.connection(),
+        });
+        match proof {
+            Some(proof) if proof.connection == Connection::Succeeds => fixes.push(BsdFix {
+                breadth: Breadth::RequestRule,
+                text: candidate.text,
+                file: candidate.rule.origin.file.clone(),
+                line: candidate.rule.origin.line,
+                placement: Placement::KeepState(candidate.rule),
+                quick: false,
+                proof,
+            }),
+            Some(proof) => tried.push((candidate.text, proof.connection)),
+            None => tried.push((candidate.text, Connection::Undecided)),
+        }
+    }
+    let none = fixes.is_empty().then_some(NoFix::NoneWorked { tried });
+    BsdFixes { fixes, none }
 }
 
 /// What the walk with a fix showed: the fate, the new decider of the pass the packet was

@@ -172,7 +172,7 @@ pub struct StepJson {
 /// A proved fix.
 #[derive(Debug, Clone, Serialize)]
 pub struct FixJson {
-    /// `flow`, `source_to_service`, `service`, `table_entry`.
+    /// `flow`, `source_to_service`, `service`, `table_entry`, `request_rule`.
     pub breadth: String,
     /// The rule as the admin types it.
     pub rule: String,
@@ -180,8 +180,9 @@ pub struct FixJson {
     /// Its line in the fixed file.
     pub line: u32,
     /// `before` (a `quick` rule before the blocking one), `after` (after the blocking
-    /// last match) or `table_entry` (`rule` is then the table's declaration with the
-    /// address in it).
+    /// last match), `table_entry` (`rule` is then the table's declaration with the
+    /// address in it) or `keep_state` (`rule` is the request's rule, edited in place, when
+    /// the reply was blocked).
     pub placement: String,
     /// The fate with the fix in place.
     pub proved_fate: String,
@@ -356,6 +357,7 @@ pub fn build(a: &BsdAnswer<'_>) -> BsdReport {
                             analysis::fix_bsd::Placement::Before(_) => "before",
                             analysis::fix_bsd::Placement::After(_) => "after",
                             analysis::fix_bsd::Placement::TableEntry { .. } => "table_entry",
+                            analysis::fix_bsd::Placement::KeepState(_) => "keep_state",
                         }
                         .into(),
                         proved_fate: w::fate_code(&fix.proof.fate).into(),

@@ -499,11 +499,12 @@ pub fn detected(d: &DetectedFile) -> String {
         ToldBy::Line(DialectReason::JsonObject) => "told by its JSON".to_string(),
         ToldBy::Format => "as --format says".to_string(),
         ToldBy::Platform { os } => {
-            format!("its rules read the same in pf.conf; {os} runs only this filter")
+            format!("its rules read the same in ipf.conf and pf.conf; {os} runs only this filter")
         }
-        ToldBy::Companion { file } => {
-            format!("its rules read the same in both filters' syntax; {file} given with it is this filter's")
-        }
+        ToldBy::Companion { file } => format!(
+            "its rules read the same in ipf.conf and pf.conf; {file}, given with it, is this \
+             filter's"
+        ),
     };
     format!("{} read as {} ({how})", d.file, language(d.language))
 }
@@ -532,6 +533,7 @@ pub fn breadth(b: Breadth) -> &'static str {
         Breadth::SourceToService => "this source to the service on any address",
         Breadth::Service => "the service, for every source",
         Breadth::TableEntry => "the address in the table the rules already pass",
+        Breadth::RequestRule => "what the request's rule already passes",
     }
 }
 
@@ -542,6 +544,7 @@ pub fn breadth_code(b: Breadth) -> &'static str {
         Breadth::SourceToService => "source_to_service",
         Breadth::Service => "service",
         Breadth::TableEntry => "table_entry",
+        Breadth::RequestRule => "request_rule",
     }
 }
 
@@ -550,6 +553,13 @@ pub fn placement(filter: Filter, fix: &BsdFix) -> String {
     let (r, where_) = match &fix.placement {
         Placement::Before(r) => (r, "before the blocking `quick` rule"),
         Placement::After(r) => (r, "after the blocking rule (the last match)"),
+        Placement::KeepState(r) => {
+            return format!(
+                "edit {} (the rule that passed the request) to keep state: its entry passes \
+                 the reply before the rules are read",
+                rule_label(filter, r)
+            )
+        }
         Placement::TableEntry { table, addr } => {
             let (what, now) = match filter {
                 Filter::Pf => (
