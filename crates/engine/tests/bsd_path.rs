@@ -295,6 +295,11 @@ fn run(f: &TestFilter, os: Os, intercept: bool, host: &Host, spec: &str) -> BsdT
     simulate(f, &platform, host, &packet(spec))
 }
 
+/// `run` on the [`router`], without loopback interception.
+fn on_router(f: &TestFilter, os: Os, spec: &str) -> BsdTrace {
+    run(f, os, false, &router(), spec)
+}
+
 /// (leg, direction, interface) of every pass, in order.
 fn passes(t: &BsdTrace) -> Vec<(Leg, Direction, &str)> {
     t.passes
@@ -309,11 +314,9 @@ const RST_LOOPBACK_SSH: &str = "block in quick on lo0 proto tcp port 22 return-r
 #[test]
 fn forwarded_packet_is_filtered_in_then_out_and_its_reply_back() {
     let f = filter(Filter::Ipf, &[]);
-    let t = run(
+    let t = on_router(
         &f,
         Os::FreeBsd,
-        false,
-        &router(),
         "tcp 192.0.2.9:50000 198.51.100.7:443 in em0",
     );
     assert_eq!(t.kind, PathKind::Forwarded);
@@ -347,11 +350,9 @@ fn pf_answers_a_forwarded_packet_blocked_outbound_from_the_receiving_interface()
         Filter::Pf,
         &["block out quick on em1 proto tcp port 443 return-icmp 3/13"],
     );
-    let t = run(
+    let t = on_router(
         &f,
         Os::FreeBsd,
-        false,
-        &router(),
         "tcp 192.0.2.9:50000 198.51.100.7:443 in em0",
     );
     assert_eq!(t.connection(), engine::Connection::Blocked);
@@ -369,7 +370,7 @@ fn forwarded_block_answers_from_the_inbound_interface_and_each_system_reads_it_i
         &["block in quick on em0 proto tcp port 443 return-icmp 3/13 log"],
     );
     let spec = "tcp 192.0.2.9:50000 198.51.100.7:443 in em0";
-    let bsd = run(&f, Os::FreeBsd, false, &router(), spec);
+    let bsd = on_router(&f, Os::FreeBsd, spec);
     assert_eq!(
         bsd.fate,
         BsdFate::Blocked {
@@ -400,12 +401,13 @@ fn forwarded_block_answers_from_the_inbound_interface_and_each_system_reads_it_i
     assert_eq!(bsd.sender_sees.errno, Some(Errno::Econnrefused));
     assert_eq!(bsd.logs.len(), 1);
     assert_eq!(bsd.logs[0].text, "em0 @0:1 b");
+    assert!(bsd.assumptions.contains(&BsdAssumption::SenderStackAssumed));
     // illumos ignores code 13: the client retries for tcp_ip_abort_cinterval.
-    let illumos = run(&f, Os::Illumos, false, &router(), spec);
+    let illumos = on_router(&f, Os::Illumos, spec);
     assert_eq!(illumos.sender_sees.errno, Some(Errno::Etimedout));
     assert_eq!(illumos.sender_sees.timeout_secs, Some(180));
     // OpenBSD's reading of ICMP by TCP was not settled: said, not guessed.
-    let openbsd = run(&f, Os::OpenBsd, false, &router(), spec);
+    let openbsd = on_router(&f, Os::OpenBsd, spec);
     assert_eq!(openbsd.sender_sees.errno, None);
     assert!(openbsd
         .assumptions
@@ -418,7 +420,7 @@ fn forwarded_block_answers_from_the_inbound_interface_and_each_system_reads_it_i
         Filter::Ipf,
         &["block in quick on em0 proto tcp port 443 return-icmp-as-dest 3/1"],
     );
-    let t = run(&as_dest, Os::Illumos, false, &router(), spec);
+    let t = on_router(&as_dest, Os::Illumos, spec);
     let response = t.answer.unwrap().outcome.delivered().cloned().unwrap();
     assert_eq!(
         response.from,
@@ -431,13 +433,7 @@ fn forwarded_block_answers_from_the_inbound_interface_and_each_system_reads_it_i
 #[test]
 fn local_delivery_with_and_without_the_hosts_sockets() {
     let f = filter(Filter::Ipf, &[]);
-    let t = run(
-        &f,
-        Os::Illumos,
-        false,
-        &router(),
-        "tcp 192.0.2.9:50000 192.0.2.1:22 in em0",
-    );
+    let t = on_router(&f, Os::Illumos, "tcp 192.0.2.9:50000 192.0.2.1:22 in em0");
     assert_eq!(t.kind, PathKind::Local);
     assert!(matches!(
         t.fate,
@@ -457,13 +453,7 @@ fn local_delivery_with_and_without_the_hosts_sockets() {
         ]
     );
     // Nothing listens on 23: the stack's RST, refused.
-    let closed = run(
-        &f,
-        Os::Illumos,
-        false,
-        &router(),
-        "tcp 192.0.2.9:50000 192.0.2.1:23 in em0",
-    );
+    let closed = on_router(&f, Os::Illumos, "tcp 192.0.2.9:50000 192.0.2.1:23 in em0");
     assert_eq!(
         closed.fate,
         BsdFate::Delivered {
@@ -494,12 +484,12 @@ fn locally_sent_packet_blocked_on_its_way_out() {
         &["block out quick on em0 proto tcp port 443 return-rst"],
     );
     let spec = "tcp 192.0.2.1:40000 203.0.113.5:443";
-    let freebsd = run(&f, Os::FreeBsd, false, &router(), spec);
+    let freebsd = on_router(&f, Os::FreeBsd, spec);
     assert_eq!(freebsd.kind, PathKind::Sent);
     assert_eq!(passes(&freebsd), [(Leg::Request, Direction::Out, "em0")]);
     assert_eq!(freebsd.sender_sees.errno, Some(Errno::Eperm));
     assert!(freebsd.sender_sees.errno_on_send);
-    let openbsd = run(&f, Os::OpenBsd, false, &router(), spec);
+    let openbsd = on_router(&f, Os::OpenBsd, spec);
     assert_eq!(openbsd.sender_sees.errno, None);
     assert!(openbsd
         .assumptions
@@ -516,7 +506,7 @@ fn locally_sent_packet_blocked_on_its_way_out() {
         Filter::Ipf,
         &["block out quick on em0 proto tcp port 443 return-rst"],
     );
-    let t = run(&ipf, Os::Illumos, false, &router(), spec);
+    let t = on_router(&ipf, Os::Illumos, spec);
     assert_eq!(
         t.answer.unwrap().outcome,
         AnswerOutcome::NotSent(NotSent::BlockedOutbound)
@@ -542,6 +532,9 @@ fn story_7_solaris_10_before_the_fix_only_drops_on_loopback() {
     assert_eq!(t.sender_sees.errno, Some(Errno::Etimedout));
     assert_eq!(t.sender_sees.timeout_secs, Some(180));
     assert_eq!(t.sender_sees.response, None);
+    assert!(t.assumptions.contains(&BsdAssumption::DiffersByRelease {
+        other: Os::Solaris10Fixed
+    }));
 }
 
 #[test]
@@ -621,7 +614,7 @@ fn story_7_after_the_fix_the_syn_itself_becomes_the_rst() {
 fn story_7_on_freebsd_ipf_the_rst_crosses_lo0_inbound_again() {
     // The RST (port 22 -> 40000) does not match `port 22`: it gets in, refused at once.
     let f = filter(Filter::Ipf, &[RST_LOOPBACK_SSH]);
-    let t = run(&f, Os::FreeBsd, false, &router(), LOOPBACK_SSH);
+    let t = on_router(&f, Os::FreeBsd, LOOPBACK_SSH);
     assert_eq!(
         passes(&t),
         [
@@ -634,7 +627,7 @@ fn story_7_on_freebsd_ipf_the_rst_crosses_lo0_inbound_again() {
     assert_eq!(t.sender_sees.errno, Some(Errno::Econnrefused));
     // Blocking all TCP in on lo0 blocks the RST as well: the client times out.
     let all = filter(Filter::Ipf, &["block in quick on lo0 proto tcp return-rst"]);
-    let t = run(&all, Os::FreeBsd, false, &router(), LOOPBACK_SSH);
+    let t = on_router(&all, Os::FreeBsd, LOOPBACK_SSH);
     assert!(matches!(
         t.answer.unwrap().outcome,
         AnswerOutcome::Stopped { pass: 2, .. }
@@ -646,7 +639,7 @@ fn story_7_on_freebsd_ipf_the_rst_crosses_lo0_inbound_again() {
 #[test]
 fn story_7_pf_answers_are_never_filtered_again() {
     let f = filter(Filter::Pf, &["block in quick on lo0 proto tcp return-rst"]);
-    let t = run(&f, Os::OpenBsd, false, &router(), LOOPBACK_SSH);
+    let t = on_router(&f, Os::OpenBsd, LOOPBACK_SSH);
     assert_eq!(t.passes.len(), 2);
     assert!(matches!(t.answer.unwrap().outcome, AnswerOutcome::Sent(_)));
     assert_eq!(t.sender_sees.errno, Some(Errno::Econnrefused));
@@ -663,7 +656,7 @@ fn the_reply_passes_by_state_or_is_stopped_without_it() {
         ],
     );
     let spec = "tcp 192.0.2.9:50000 192.0.2.1:22 in em0";
-    let t = run(&with_state, Os::Illumos, false, &router(), spec);
+    let t = on_router(&with_state, Os::Illumos, spec);
     let reply = t.reply.as_ref().unwrap();
     assert_eq!(reply.blocked_at, None);
     assert!(matches!(t.passes[1].result.decider, Decider::State { .. }));
@@ -683,7 +676,7 @@ fn the_reply_passes_by_state_or_is_stopped_without_it() {
             "pass in quick on em0 proto tcp port 22",
         ],
     );
-    let t = run(&without, Os::Illumos, false, &router(), spec);
+    let t = on_router(&without, Os::Illumos, spec);
     assert_eq!(t.reply.as_ref().unwrap().blocked_at, Some(1));
     assert!(t.fate.passed());
     assert_eq!(t.connection(), engine::Connection::AnswerLost);
@@ -697,7 +690,7 @@ fn ipv6_answers_are_icmpv6_and_read_per_system() {
         &["block in quick on em0 proto tcp port 22 return-icmp 1/1"],
     );
     let spec = "tcp [2001:db8::9]:50000 [2001:db8::1]:22 in em0";
-    let t = run(&f, Os::Illumos, false, &router(), spec);
+    let t = on_router(&f, Os::Illumos, spec);
     let response = t.answer.unwrap().outcome.delivered().cloned().unwrap();
     assert_eq!(
         response.kind,
@@ -716,7 +709,7 @@ fn ipv6_answers_are_icmpv6_and_read_per_system() {
         Filter::Ipf,
         &["block in quick on em0 proto tcp port 22 return-icmp 1/4"],
     );
-    let t = run(&port, Os::FreeBsd, false, &router(), spec);
+    let t = on_router(&port, Os::FreeBsd, spec);
     assert_eq!(t.sender_sees.errno, Some(Errno::Econnrefused));
 }
 
@@ -759,24 +752,16 @@ fn icmp_errors_are_never_answered_and_ipf_answers_only_queries() {
         Filter::Ipf,
         &["block in quick on em0 proto icmp return-icmp 3/13"],
     );
-    let reply = run(
+    let reply = on_router(
         &f,
         Os::FreeBsd,
-        false,
-        &router(),
         "icmp 192.0.2.9 192.0.2.1 in em0 type echo-reply",
     );
     assert_eq!(
         reply.answer.unwrap().outcome,
         AnswerOutcome::NotSent(NotSent::AnswerToIcmp)
     );
-    let ping = run(
-        &f,
-        Os::FreeBsd,
-        false,
-        &router(),
-        "icmp 192.0.2.9 192.0.2.1 in em0",
-    );
+    let ping = on_router(&f, Os::FreeBsd, "icmp 192.0.2.9 192.0.2.1 in em0");
     assert!(matches!(
         ping.answer.unwrap().outcome,
         AnswerOutcome::Sent(_)
@@ -785,11 +770,9 @@ fn icmp_errors_are_never_answered_and_ipf_answers_only_queries() {
         Filter::Pf,
         &["block in quick on em0 proto icmp return-icmp 3/13"],
     );
-    let unreach = run(
+    let unreach = on_router(
         &pf,
         Os::OpenBsd,
-        false,
-        &router(),
         "icmp 192.0.2.9 192.0.2.1 in em0 type port-unreachable",
     );
     assert_eq!(

@@ -7,7 +7,8 @@
 //!   number that matches may only grow ([`ROUND_TRIPS_AT_LEAST`]), and the ones that do
 //!   not are listed in [`KNOWN_DIFFERENT`] with why.
 //! - every rules file the filter, NAT and pool tests load (`f*`, `ipv6*`, `n*`, `ni*`,
-//!   `p*`, `bpf*`, `l1`) parses (the `f_test` style loads one rule per line).
+//!   `p*`, `bpf*`, `l1`) parses; the files `f_test`, `n_test`, `ipv6_test` and
+//!   `bpf_test` feed one line at a time are read one line at a time.
 //!
 //! Without the corpus the tests print SKIP and pass.
 // The per-test table is the report the brief asks for: printed, not only asserted.
@@ -240,20 +241,34 @@ fn every_rules_file_the_suite_loads_parses() {
             continue;
         };
         let text = read_file(&dir.join("regress").join(name));
-        let src = SourceFile::new(format!("regress/{name}"), text);
+        let v6 = name.contains("_6") || name.starts_with("ipv6");
         let opts = ParseOptions {
-            inet6: name.contains("_6") || name.starts_with("ipv6"),
+            family: v6.then_some(model::ipf::IpFamily::Inet6),
             ..options()
         };
-        match reader(&src, &opts) {
-            Ok(n) => {
-                read += 1;
-                eprintln!("{name:<16} {n} rules");
+        // A pool (`f28.pool`) is loaded whole, with `-P`.
+        let one_per_line = matches!(group(name), "f" | "n" | "ipv" | "bpf")
+            && !name.trim_end_matches(".dist").contains('.');
+        let sources: Vec<SourceFile> = if one_per_line {
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| SourceFile::new(format!("regress/{name} line {}", i + 1), l))
+                .collect()
+        } else {
+            vec![SourceFile::new(format!("regress/{name}"), text)]
+        };
+        let mut rules = 0;
+        for src in &sources {
+            match reader(src, &opts) {
+                Ok(n) => rules += n,
+                Err(e) => failures.push(e),
             }
-            Err(e) => failures.push(e),
         }
+        read += 1;
+        eprintln!("{name:<16} {rules} rules from {} inputs", sources.len());
     }
-    eprintln!("{read} files read, {} failed", failures.len());
+    eprintln!("{read} files read, {} inputs failed", failures.len());
     assert!(read > 100, "only {read} files read");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

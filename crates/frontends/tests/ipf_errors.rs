@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use frontends::ipf::{parse_ipf, parse_ipnat, parse_ippool, ParseOptions};
-use model::ipf::filter::{Action, BlockReturn, Dir, Matcher, PacketFlag};
+use model::ipf::filter::{Action, BlockReturn, Dir, Matcher, PacketFlag, TunableValue};
 use model::ipf::nat::{NatAddr, NatKind, NatMatch, NatProto, NatTarget};
 use model::ipf::pool::{PoolDef, PoolSource};
 use model::ipf::{Addr, InterfaceAddr, IpFamily, Masked, PortMatch, PortOp, Proto};
@@ -368,5 +368,94 @@ fn pool_files_read_as_ippool_reads_them() {
     assert_eq!(
         e.to_string(),
         "/etc/badnets:2:1: invalid pool entry `10.1`: an address written in part: write it in full"
+    );
+}
+
+#[test]
+fn settings_before_the_rules_are_kept() {
+    let rules =
+        ipf("# illumos\nset intercept_loopback true;\nset state_max 0x1000;\npass in all\n");
+    let got: Vec<(&str, TunableValue, u32)> = rules
+        .tunables
+        .iter()
+        .map(|t| (t.name.as_str(), t.value, t.origin.line))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("intercept_loopback", TunableValue::Bool(true), 2),
+            ("state_max", TunableValue::Number(4096), 3)
+        ]
+    );
+    assert_eq!(rules.rules.len(), 1);
+    let late = parse_ipf(
+        &SourceFile::new("ipf.conf", "pass in all\nset intercept_loopback true;\n"),
+        &ParseOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        late.to_string(),
+        "ipf.conf:2:1: expected a rule (`set` lines come before the first rule), found `set`"
+    );
+}
+
+#[test]
+fn the_starting_family_is_the_tools_dash_6() {
+    let opts = ParseOptions {
+        family: Some(IpFamily::Inet6),
+        ..ParseOptions::default()
+    };
+    let rules = parse_ipf(
+        &SourceFile::new(
+            "ipf6.conf",
+            "pass out proto ipv6-icmp from any to any icmp-type echo\n",
+        ),
+        &opts,
+    )
+    .unwrap()
+    .rules;
+    assert_eq!(rules[0].family, Some(IpFamily::Inet6));
+    assert_eq!(
+        rules[0].icmp.map(|i| i.icmp_type),
+        Some(128),
+        "ICMPv6 echo request"
+    );
+    let e = parse_ipf(&SourceFile::new("ipf6.conf", "pass in inet all\n"), &opts).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "ipf6.conf:1:9: invalid family `inet`: not the family the rules are read for"
+    );
+}
+
+#[test]
+fn ipftest_dumps_without_counts_or_unknown_interfaces() {
+    use frontends::ipf::print::{ipf_rule, ipf_rule_with, PrintOptions};
+    let rules = ipf("pass in on le0 dup-to qe0 proto tcp all flags S keep state\n").rules;
+    assert_eq!(
+        ipf_rule(&rules[0]),
+        "pass in on le0(!) dup-to qe0(!) proto tcp from any to any flags S/FSRPAU keep state # count 0"
+    );
+    assert_eq!(
+        ipf_rule_with(&rules[0], &PrintOptions::IPFTEST_DUMP),
+        "pass in on le0 dup-to qe0 proto tcp from any to any flags S/FSRPAU keep state"
+    );
+}
+
+#[test]
+fn keywords_are_read_in_any_case() {
+    let rules = ipf(
+        "BLOCK Return-RST IN Quick ON em0 PROTO tcp FROM Any TO 10.0.0.0/8 PORT EQ 22 KEEP STATE\n",
+    )
+    .rules;
+    let r = &rules[0];
+    assert_eq!(r.action, Action::Block(Some(BlockReturn::Rst)));
+    assert!(r.quick && r.keep_state.is_some());
+    assert_eq!(r.on, ["em0"], "names keep their case");
+    assert_eq!(
+        from_to(r).1.port,
+        Some(PortMatch::Cmp {
+            op: PortOp::Eq,
+            port: 22
+        })
     );
 }

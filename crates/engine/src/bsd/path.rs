@@ -15,7 +15,7 @@ use model::host::LinkType;
 use model::packet::{TcpFlags, L4};
 use model::{Host, Packet};
 
-use super::platform::{IcmpEffect, LoopbackAnswer, Platform};
+use super::platform::{IcmpEffect, LoopbackAnswer, Os, Platform};
 use super::{BlockAnswer, Decider, Direction, Filter, FilterLog, FilterPass, PassResult};
 use super::{PassVerdict, Step};
 use crate::trace::{AnswerSource, Connection, Errno, Listener, Response, ResponseKind, SenderView};
@@ -69,6 +69,8 @@ pub struct BsdRoute {
     pub route: Option<usize>,
     /// Taken from the packet spec (`out IF`) or an interface's network, not a route.
     pub assumed: bool,
+    /// Chosen by the filter (pf `route-to`), not by the routing table.
+    pub by_filter: bool,
 }
 
 /// Where the packet ended up.
@@ -264,6 +266,15 @@ pub enum BsdAssumption {
     },
     /// A platform fact the sources read did not settle: the sender's view is unknown there.
     PlatformFactUnknown(PlatformFact),
+    /// The sender is another host whose system was not given: what its socket call returns
+    /// is read as this platform's stack would (a Linux or Windows client differs).
+    SenderStackAssumed,
+    /// The answer took the behaviour of the release given (`--os`); on `other` (the same
+    /// system with or without the loopback fix) it differs.
+    DiffersByRelease {
+        /// The release whose behaviour differs.
+        other: Os,
+    },
 }
 
 /// One simulated path through a BSD or Solaris host.
@@ -347,6 +358,12 @@ impl<F: FilterPass> Walk<'_, F> {
             None if self.is_local(packet.dst) => self.sent_to_itself(packet, &lo),
             None => self.sending(packet),
         }
+        let view = &self.trace.sender_sees;
+        let read_by_stack =
+            view.errno.is_some() || view.timeout_secs.is_some() || view.recv_times_out;
+        if matches!(self.trace.kind, PathKind::Local | PathKind::Forwarded) && read_by_stack {
+            self.assume(BsdAssumption::SenderStackAssumed);
+        }
     }
 
     /// A packet the host sends to itself: out and in on the loopback interface.
@@ -386,7 +403,19 @@ impl<F: FilterPass> Walk<'_, F> {
             return;
         }
         self.note_forwarding(&after_in);
-        let Some(route) = self.route_to(after_in.dst, after_in.oif.as_deref()) else {
+        // pf's route-to names the interface in the in pass's packet: it leaves by that one.
+        let by_filter = after_in.oif.clone().filter(|_| after_in.oif != packet.oif);
+        let route = match by_filter {
+            Some(oif) => Some(BsdRoute {
+                oif,
+                gateway: None,
+                route: None,
+                assumed: false,
+                by_filter: true,
+            }),
+            None => self.route_to(after_in.dst, after_in.oif.as_deref()),
+        };
+        let Some(route) = route else {
             self.trace.fate = self.no_way_out();
             return;
         };
@@ -522,6 +551,9 @@ impl<F: FilterPass> Walk<'_, F> {
             let from = self.answer_source(asked, blocked, interface);
             return AnswerOutcome::Sent(response(asked, blocked, from));
         }
+        if let Some(other) = self.platform.os.other_loopback_release() {
+            self.assume(BsdAssumption::DiffersByRelease { other });
+        }
         match self.platform.os.loopback_answer(filter) {
             LoopbackAnswer::Dropped => AnswerOutcome::NotSent(NotSent::LoopbackNoNic),
             LoopbackAnswer::RewrittenInPlace => {
@@ -595,19 +627,27 @@ impl<F: FilterPass> Walk<'_, F> {
             self.trace.sender_sees = self.delivered_view(delivered, listener, None);
             return;
         };
-        let end = self.leg(Leg::Reply, &reply_packet, way);
-        let (blocked_at, undecided_at) = match end {
+        let way = self.reply_leg(reply_packet, way);
+        self.trace.sender_sees = self.delivered_view(
+            delivered,
+            listener,
+            Some((way.blocked_at, way.undecided_at)),
+        );
+        self.trace.reply = Some(way);
+    }
+
+    /// Runs the reply back by `way`.
+    fn reply_leg(&mut self, packet: Packet, way: &[(Direction, &str)]) -> ReplyWay {
+        let (blocked_at, undecided_at) = match self.leg(Leg::Reply, &packet, way) {
             LegEnd::Passed(_) => (None, None),
             LegEnd::Blocked(i, ..) => (Some(i), None),
             LegEnd::Undecided(i, _) => (None, Some(i)),
         };
-        self.trace.sender_sees =
-            self.delivered_view(delivered, listener, Some((blocked_at, undecided_at)));
-        self.trace.reply = Some(ReplyWay {
-            packet: reply_packet,
+        ReplyWay {
+            packet,
             blocked_at,
             undecided_at,
-        });
+        }
     }
 
     /// The reply of the far side, back through this host by `way`: whether the far side
@@ -616,20 +656,11 @@ impl<F: FilterPass> Walk<'_, F> {
         let Some(reply_packet) = reply_to(sent) else {
             return;
         };
-        let end = self.leg(Leg::Reply, &reply_packet, way);
-        let (blocked_at, undecided_at) = match end {
-            LegEnd::Passed(_) => (None, None),
-            LegEnd::Blocked(i, ..) => (Some(i), None),
-            LegEnd::Undecided(i, _) => (None, Some(i)),
-        };
-        if blocked_at.is_some() {
+        let way = self.reply_leg(reply_packet, way);
+        if way.blocked_at.is_some() {
             self.trace.sender_sees = self.silence_view(sent);
         }
-        self.trace.reply = Some(ReplyWay {
-            packet: reply_packet,
-            blocked_at,
-            undecided_at,
-        });
+        self.trace.reply = Some(way);
     }
 
     /// What the sender of a packet delivered here sees.
@@ -861,6 +892,7 @@ impl<F: FilterPass> Walk<'_, F> {
                 gateway: r.gateway,
                 route: Some(index),
                 assumed: false,
+                by_filter: false,
             });
         }
         let on_link = self.host.interfaces.iter().find(|i| {
@@ -872,6 +904,7 @@ impl<F: FilterPass> Walk<'_, F> {
                 gateway: None,
                 route: None,
                 assumed: true,
+                by_filter: false,
             });
         }
         let given = given?;
@@ -881,6 +914,7 @@ impl<F: FilterPass> Walk<'_, F> {
             gateway: None,
             route: None,
             assumed: true,
+            by_filter: false,
         })
     }
 
@@ -971,50 +1005,17 @@ fn answer_packet(sent: &Response, blocked: &Packet, interface: &str) -> Packet {
     p
 }
 
-/// The reply a listening peer sends: SYN/ACK to a SYN, the same flow back for UDP, an echo
-/// reply to an echo request. `None` for what gets no reply.
+/// The reply a listening peer sends (SYN/ACK to a SYN, the same flow back for UDP, an echo
+/// reply to an echo request); `None` for what gets no reply (a RST, other ICMP).
 fn reply_to(packet: &Packet) -> Option<Packet> {
-    let l4 = match packet.l4 {
-        L4::Tcp {
-            sport,
-            dport,
-            flags,
-        } => {
-            if flags.contains(TcpFlags::RST) {
-                return None;
-            }
-            let flags = if flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::ACK) {
-                TcpFlags(TcpFlags::SYN.0 | TcpFlags::ACK.0)
-            } else {
-                TcpFlags::ACK
-            };
-            L4::Tcp {
-                sport: dport,
-                dport: sport,
-                flags,
-            }
-        }
-        L4::Udp { sport, dport } => L4::Udp {
-            sport: dport,
-            dport: sport,
-        },
-        L4::Icmp {
-            icmp_type: 8, id, ..
-        } => L4::Icmp {
-            icmp_type: 0,
-            code: 0,
-            id,
-        },
-        L4::Icmpv6 {
-            icmp_type: 128, id, ..
-        } => L4::Icmpv6 {
-            icmp_type: 129,
-            code: 0,
-            id,
-        },
-        _ => return None,
+    let answered = match packet.l4 {
+        L4::Tcp { flags, .. } => !flags.contains(TcpFlags::RST),
+        L4::Udp { .. } | L4::Sctp { .. } => true,
+        L4::Icmp { icmp_type, .. } => icmp_type == 8,
+        L4::Icmpv6 { icmp_type, .. } => icmp_type == 128,
+        L4::Other(_) => false,
     };
-    Some(Packet::new(packet.dst, packet.src, l4))
+    answered.then(|| crate::linux::nat::reply_to(packet))
 }
 
 /// What the stack sends when nothing listens: a RST to TCP, ICMP port unreachable to UDP.

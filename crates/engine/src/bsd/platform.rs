@@ -8,6 +8,8 @@
 
 use super::Filter;
 use crate::trace::Errno;
+use model::ipf::filter::TunableValue;
+use model::ipf::IpfRules;
 
 /// An operating system (and, where it matters, a release) a BSD/Solaris path runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,6 +117,16 @@ impl Os {
         }
     }
 
+    /// The same system on the other side of the loopback fix, where a loopback block's
+    /// answer differs: Solaris 10 with and without the patch.
+    pub fn other_loopback_release(self) -> Option<Os> {
+        match self {
+            Os::Solaris10 => Some(Os::Solaris10Fixed),
+            Os::Solaris10Fixed => Some(Os::Solaris10),
+            _ => None,
+        }
+    }
+
     /// The interface name loopback traffic is filtered on.
     pub fn loopback_interface(self) -> &'static str {
         "lo0"
@@ -202,6 +214,23 @@ impl Platform {
         Platform {
             os,
             intercept_loopback: false,
+        }
+    }
+
+    /// `os` with the switches an IPFilter configuration sets: `set intercept_loopback
+    /// true;` (`ipf -T ipf_loopback`), the last one written winning.
+    pub fn with_ipf(os: Os, rules: &IpfRules) -> Platform {
+        let intercept_loopback = rules
+            .tunables
+            .iter()
+            .rfind(|t| matches!(t.name.as_str(), "intercept_loopback" | "ipf_loopback"))
+            .is_some_and(|t| match t.value {
+                TunableValue::Bool(on) => on,
+                TunableValue::Number(n) => n != 0,
+            });
+        Platform {
+            os,
+            intercept_loopback,
         }
     }
 

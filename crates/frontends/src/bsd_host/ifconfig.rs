@@ -177,10 +177,7 @@ fn inet(
     (at, text): (usize, &str),
 ) -> Result<IfAddr, ParseError> {
     let span = Span::new(at, at + text.len());
-    let (addr_text, cidr) = match text.split_once('/') {
-        Some((a, len)) => (a, Some(len)),
-        None => (text, None),
-    };
+    let (addr_text, cidr) = split_len(text);
     let addr: Ipv4Addr = addr_text
         .parse()
         .map_err(|_| ParseError::expected(source, span, "an IPv4 address", text))?;
@@ -203,10 +200,7 @@ fn inet6(
     (at, text): (usize, &str),
 ) -> Result<IfAddr, ParseError> {
     let span = Span::new(at, at + text.len());
-    let (addr_part, cidr) = match text.split_once('/') {
-        Some((a, len)) => (a, Some(len)),
-        None => (text, None),
-    };
+    let (addr_part, cidr) = split_len(text);
     // A zone (`fe80::1%em0`) names the interface the address is on; the address is the rest.
     let addr_text = addr_part.split('%').next().unwrap_or(addr_part);
     let addr: Ipv6Addr = addr_text
@@ -228,6 +222,12 @@ fn inet6(
     a.temporary = w.iter().any(|(_, word)| *word == "temporary");
     a.deprecated = w.iter().any(|(_, word)| *word == "deprecated");
     Ok(a)
+}
+
+/// `ADDR/LEN` into its address and length; a bare address has no length.
+pub(super) fn split_len(text: &str) -> (&str, Option<&str>) {
+    text.split_once('/')
+        .map_or((text, None), |(addr, len)| (addr, Some(len)))
 }
 
 /// The word after `key` on the line.

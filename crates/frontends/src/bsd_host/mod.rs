@@ -20,7 +20,7 @@ pub fn host(
         host.known.addresses = true;
     }
     if let Some(source) = netstat {
-        host.routes = netstat::parse(source)?;
+        host.routes = netstat::parse_with(source, &host.interfaces)?;
         host.known.routes = true;
     }
     Ok(host)

@@ -11,18 +11,26 @@
 //!   host's own address (OpenBSD) mean on link;
 //! - flags: `G` gateway, `H` host, `B` blackhole, `R` reject.
 //!
-//! Solaris's `netstat -rn` prints IPv4 networks without their mask; such a row is refused
-//! with a clear error (the mask is in `netstat -rnv`, which this reader does not read).
+//! Solaris's `netstat -rn` prints IPv4 networks without their mask. A direct route's
+//! gateway column there is the host's own address on that network, so with the host's
+//! interfaces ([`parse_with`]) the mask is that address's; any other such row is refused with
+//! a clear error (the mask is in `netstat -rnv`, which this reader does not read).
 
 use crate::lines::{lines, words};
 use ipnet::IpNet;
 use model::diag::ParseError;
-use model::host::{table_id, Route, RouteType, Scope};
+use model::host::{table_id, Interface, Route, RouteType, Scope};
 use model::{SourceFile, Span};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Parses `netstat -rn` output.
 pub fn parse(source: &SourceFile) -> Result<Vec<Route>, ParseError> {
+    parse_with(source, &[])
+}
+
+/// Parses `netstat -rn` output, taking the mask of a Solaris network row from the
+/// address of `interfaces` its gateway column names.
+pub fn parse_with(source: &SourceFile, interfaces: &[Interface]) -> Result<Vec<Route>, ParseError> {
     let mut out = Vec::new();
     let mut v6: Option<bool> = None;
     let mut interface_column: Option<usize> = None;
@@ -64,7 +72,7 @@ pub fn parse(source: &SourceFile) -> Result<Vec<Route>, ParseError> {
             ));
         };
         // Other families' sections (AppleTalk, ...) have no Destination column we read.
-        out.push(row(source, &w, v6, interface_column, text)?);
+        out.push(row(source, &w, v6, interface_column, text, interfaces)?);
     }
     Ok(out)
 }
@@ -75,6 +83,7 @@ fn row(
     v6: bool,
     interface_column: Option<usize>,
     text: &str,
+    interfaces: &[Interface],
 ) -> Result<Route, ParseError> {
     let end = w.last().map_or(0, |(at, word)| at + word.len());
     let (Some(&(dst_at, dst)), Some(&(_, gateway)), Some(&(_, flags))) =
@@ -89,7 +98,17 @@ fn row(
     };
     let host = flags.contains('H');
     let dst_span = Span::new(dst_at, dst_at + dst.len());
-    let dst_net = destination(source, dst_span, dst, v6, host)?;
+    // A direct route's gateway column is the host's own address on the network.
+    let own = (!flags.contains('G'))
+        .then(|| gateway.parse::<IpAddr>().ok())
+        .flatten()
+        .and_then(|own| {
+            interfaces.iter().find_map(|i| {
+                let a = i.addrs.iter().find(|a| a.addr == own)?;
+                Some((a.prefix_len, i.name.as_str()))
+            })
+        });
+    let dst_net = destination(source, dst_span, dst, v6, host, own.map(|(len, _)| len))?;
     let gateway = if flags.contains('G') {
         gateway
             .split('%')
@@ -100,7 +119,8 @@ fn row(
     };
     let dev = interface_column
         .and_then(|i| w.get(i))
-        .map(|(_, d)| d.to_string());
+        .map(|(_, d)| d.to_string())
+        .or_else(|| own.map(|(_, name)| name.to_string()));
     let route_type = if flags.contains('B') {
         RouteType::Blackhole
     } else if flags.contains('R') && !flags.contains('G') {
@@ -134,6 +154,7 @@ fn destination(
     text: &str,
     v6: bool,
     host: bool,
+    own_prefix: Option<u8>,
 ) -> Result<IpNet, ParseError> {
     let full = if v6 { 128 } else { 32 };
     if text == "default" {
@@ -144,10 +165,7 @@ fn destination(
         };
         return Ok(IpNet::new(any, 0).expect("/0"));
     }
-    let (addr_text, len) = match text.split_once('/') {
-        Some((a, l)) => (a, Some(l)),
-        None => (text, None),
-    };
+    let (addr_text, len) = super::ifconfig::split_len(text);
     let addr_text = addr_text.split('%').next().unwrap_or(addr_text);
     let expected = if v6 {
         "an IPv6 destination"
@@ -175,13 +193,14 @@ fn destination(
                 )
             })?,
         None if host || v6 => full,
+        None if own_prefix.is_some() => own_prefix.unwrap_or(full),
         None if addr_text.split('.').count() == 4 => {
             return Err(ParseError::invalid_value(
                 source,
                 span,
                 "destination",
                 text,
-                "a network without its mask (Solaris netstat -rn); give netstat -rnv's mask as ADDR/LEN",
+                "a network without its mask (Solaris netstat -rn) and not one of the host's own networks; give ifconfig -a with it, or the mask as ADDR/LEN",
             ))
         }
         None => {

@@ -275,7 +275,16 @@ Routing Table: IPv6
     let masked = "Routing Table: IPv4\n192.0.2.0            192.0.2.10           U         3         12 e1000g0\n";
     let e = netstat::parse(&src(masked)).unwrap_err();
     assert_eq!(e.line_col(), (2, 1));
-    assert!(format!("{:?}", e.kind).contains("netstat -rnv"));
+    assert!(format!("{:?}", e.kind).contains("ifconfig -a"));
+    // With the host's interfaces, a direct route takes the mask of the address it names.
+    let ifs = ifconfig::parse(&src(
+        "e1000g0: flags=1000843<UP,BROADCAST,RUNNING,MULTICAST,IPv4> mtu 1500 index 2\n\
+         \tinet 192.0.2.10 netmask ffffff00 broadcast 192.0.2.255\n",
+    ))
+    .unwrap();
+    let r = netstat::parse_with(&src(masked), &ifs).unwrap();
+    assert_eq!(r[0].dst.to_string(), "192.0.2.0/24");
+    assert_eq!(r[0].dev.as_deref(), Some("e1000g0"));
 }
 
 #[test]

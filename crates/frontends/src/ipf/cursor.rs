@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use model::diag::{ErrorKind, ParseError};
-use model::ipf::{IpFamily, Masked, PortMatch, PortOp, Proto, RangeOp};
+use model::ipf::{IpFamily, Masked, PoolKind, PoolName, PortMatch, PortOp, Proto, RangeOp};
 use model::{Origin, SourceFile, Span};
 
 use super::lexer::{Kind, Token};
@@ -179,10 +179,27 @@ impl<'a> Cursor<'a> {
         })
     }
 
+    /// A pool reference `KIND/N` or `KIND/NAME`, when one of `kinds` is next.
+    pub fn pool_ref(&mut self, kinds: &[(&str, PoolKind)]) -> Res<Option<(PoolKind, PoolName)>> {
+        let Some(&(_, kind)) = kinds
+            .iter()
+            .find(|(word, _)| self.at(word) && self.peek_at(1).is_some_and(|t| t.is_punct("/")))
+        else {
+            return Ok(None);
+        };
+        self.pos += 2;
+        let t = self.word("a pool number or name")?;
+        let name = match parse_number(&t.text) {
+            Some(n) => PoolName::Number(n),
+            None => PoolName::Name(t.text),
+        };
+        Ok(Some((kind, name)))
+    }
+
     /// A comparison operator (`= != < > <= >=` or `eq ne lt gt le ge`), when one is next.
     pub fn port_op(&mut self) -> Option<PortOp> {
         let t = self.peek()?;
-        let op = match (t.kind == Kind::Punct, t.text.as_str()) {
+        let op = match (t.kind == Kind::Punct, t.keyword().as_str()) {
             (true, "=") | (false, "eq") => PortOp::Eq,
             (true, "!=") | (false, "ne") => PortOp::Ne,
             (true, "<") | (false, "lt") => PortOp::Lt,

@@ -9,12 +9,11 @@
 use model::diag::ParseError;
 use model::ipf::filter::{
     Action, BlockReturn, Dir, FilterRule, IcmpMatch, IpOption, IpfRules, KeepState, LogLevel,
-    LogOptions, Matcher, PacketFlag, RouteTo, Tags, TcpFlagsMatch, WithTests,
+    LogOptions, Matcher, PacketFlag, RouteTo, Tags, TcpFlagsMatch, Tunable, TunableValue,
+    WithTests,
 };
 use model::ipf::pool::PoolEntry;
-use model::ipf::{
-    family_of, Addr, Endpoint, InterfaceAddr, IpFamily, PoolKind, PoolName, PortMatch, Proto,
-};
+use model::ipf::{family_of, Addr, Endpoint, InterfaceAddr, IpFamily, PoolKind, PortMatch, Proto};
 
 use super::cursor::{host_mask, masked, parse_number, Cursor, Res};
 use super::lexer::Kind;
@@ -24,15 +23,19 @@ use super::names;
 const GROUP_LEN: usize = 15;
 const TAG_LEN: usize = 16;
 
-/// Reads every rule.
+/// Reads the settings, then every rule.
 pub(crate) fn rules(cx: &mut Cursor) -> Res<IpfRules> {
+    let mut tunables = Vec::new();
+    while cx.at("set") {
+        tunables.push(tunable(cx)?);
+    }
     let mut out: Vec<FilterRule> = Vec::new();
     while !cx.done() {
         if cx.eat_punct(";") {
             continue;
         }
         if cx.at("set") {
-            return Err(cx.unsupported(cx.here(), "`set` (kernel tunables in ipf.conf)"));
+            return Err(cx.expected("a rule (`set` lines come before the first rule)"));
         }
         let expanded = rule(cx)?;
         for mut r in expanded {
@@ -40,7 +43,37 @@ pub(crate) fn rules(cx: &mut Cursor) -> Res<IpfRules> {
             out.push(r);
         }
     }
-    Ok(IpfRules { rules: out })
+    Ok(IpfRules {
+        rules: out,
+        tunables,
+    })
+}
+
+/// `set NAME NUMBER;` or `set NAME true|false;`.
+fn tunable(cx: &mut Cursor) -> Res<Tunable> {
+    let first = cx.pos;
+    cx.expect("set")?;
+    let name = cx.word("a tunable's name")?.text;
+    let t = cx.word("a number, `true` or `false`")?;
+    let value = match (parse_number(&t.text), t.text.to_ascii_lowercase().as_str()) {
+        (Some(n), _) => TunableValue::Number(n),
+        (None, "true") => TunableValue::Bool(true),
+        (None, "false") => TunableValue::Bool(false),
+        _ => {
+            return Err(cx.invalid(
+                t.span,
+                "tunable value",
+                &t.text,
+                "not a number, `true` or `false`",
+            ))
+        }
+    };
+    cx.expect_punct(";")?;
+    Ok(Tunable {
+        origin: cx.origin(first),
+        name,
+        value,
+    })
 }
 
 /// `fillgroup`: a rule in a group takes the head rule's family and protocol when it names
@@ -125,6 +158,7 @@ fn rule(cx: &mut Cursor) -> Res<Vec<FilterRule>> {
         icmp_types: Vec::new(),
         icmp_codes: Vec::new(),
     };
+    d.rule.family = cx.opts.family;
     d.rule.collection = collection;
     d.rule.position = position;
     d.rule.log = log;
@@ -138,7 +172,7 @@ fn rule(cx: &mut Cursor) -> Res<Vec<FilterRule>> {
 
 fn action(cx: &mut Cursor) -> Res<(Action, Option<LogOptions>)> {
     let t = cx.word("an action (`pass`, `block`, `log`, `count`, …)")?;
-    let action = match t.text.as_str() {
+    let action = match t.keyword().as_str() {
         "pass" => Action::Pass,
         "block" => Action::Block(block_return(cx)?),
         "log" => return Ok((Action::Log, Some(log_options(cx)?))),
@@ -197,7 +231,7 @@ fn icmp_code(cx: &mut Cursor) -> Res<u8> {
     let t = cx.word("an ICMP code")?;
     parse_number(&t.text)
         .and_then(|n| u8::try_from(n).ok())
-        .or_else(|| names::unreach_code(&t.text))
+        .or_else(|| names::unreach_code(&t.keyword()))
         .ok_or_else(|| cx.invalid(t.span, "ICMP code", &t.text, "not a code number or name"))
 }
 
@@ -220,9 +254,10 @@ fn log_options(cx: &mut Cursor) -> Res<LogOptions> {
 
 fn log_level(cx: &mut Cursor) -> Res<LogLevel> {
     let t = cx.word("a syslog level (`local0.info`, `warn`)")?;
-    let (facility, priority) = match t.text.split_once('.') {
+    let level = t.keyword();
+    let (facility, priority) = match level.split_once('.') {
         Some((f, p)) => (Some(f), p),
-        None => (None, t.text.as_str()),
+        None => (None, level.as_str()),
     };
     if facility.is_some_and(|f| !names::FACILITIES.contains(&f)) {
         return Err(cx.invalid(t.span, "syslog facility", &t.text, "not a facility name"));
@@ -336,10 +371,25 @@ fn main(cx: &mut Cursor, d: &mut Draft) -> Res<()> {
     if cx.eat("family") && !(cx.at("inet") || cx.at("inet6")) {
         return Err(cx.expected("`inet` or `inet6`"));
     }
-    if cx.eat("inet") {
-        d.rule.family = Some(IpFamily::Inet);
-    } else if cx.eat("inet6") || (cx.opts.inet6 && d.rule.family.is_none()) {
-        d.rule.family = Some(IpFamily::Inet6);
+    let at = cx.here();
+    let family = if cx.eat("inet") {
+        Some(IpFamily::Inet)
+    } else if cx.eat("inet6") {
+        Some(IpFamily::Inet6)
+    } else {
+        None
+    };
+    if let Some(family) = family {
+        // Under `-4`/`-6` the other family is an error (`ipf_y.y` `family:`).
+        if cx.opts.family.is_some_and(|f| f != family) {
+            return Err(cx.invalid(
+                at,
+                "family",
+                &cx.src.text[at.start as usize..at.end as usize],
+                "not the family the rules are read for",
+            ));
+        }
+        d.rule.family = Some(family);
     }
     if cx.eat("tos") {
         d.tos = small_list(cx, "a TOS value")?;
@@ -467,16 +517,11 @@ fn address(cx: &mut Cursor, d: &mut Draft) -> Res<Addr> {
         cx.expect_punct(">")?;
         return Ok(Addr::ThisHost);
     }
-    for (word, kind) in [("pool", PoolKind::Tree), ("hash", PoolKind::Hash)] {
-        if cx.at(word) && cx.peek_at(1).is_some_and(|t| t.is_punct("/")) {
-            cx.pos += 2;
-            let t = cx.word("a pool number or name")?;
-            let name = match parse_number(&t.text) {
-                Some(n) => PoolName::Number(n),
-                None => PoolName::Name(t.text),
-            };
-            return Ok(Addr::Pool { kind, name });
-        }
+    let kinds = [("pool", PoolKind::Tree), ("hash", PoolKind::Hash)];
+    if let Some((kind, name)) = cx.pool_ref(&kinds)? {
+        return Ok(Addr::Pool { kind, name });
+    }
+    for (word, kind) in kinds {
         if cx.at(word) && cx.peek_at(1).is_some_and(|t| t.is_punct("=")) {
             cx.pos += 2;
             cx.expect_punct("(")?;
@@ -558,7 +603,7 @@ fn interface_address(cx: &mut Cursor, d: &mut Draft, name: String) -> Res<Addr> 
         IpFamily::Inet => 32,
         IpFamily::Inet6 => 128,
     };
-    let which = match t.text.as_str() {
+    let which = match t.keyword().as_str() {
         "bcast" | "broadcast" => InterfaceAddr::Broadcast,
         "net" | "network" => InterfaceAddr::Network,
         "netmasked" => InterfaceAddr::Netmasked,
@@ -711,7 +756,7 @@ fn with(cx: &mut Cursor, d: &mut Draft) -> Res<()> {
                 options(cx, tests, wanted, &mut v4_options)?;
             } else {
                 let t = cx.word("a packet property (`short`, `frag`, `opt …`)")?;
-                let flag = packet_flag(&t.text).ok_or_else(|| {
+                let flag = packet_flag(&t.keyword()).ok_or_else(|| {
                     cx.invalid(
                         t.span,
                         "packet property",
@@ -749,10 +794,11 @@ fn options(cx: &mut Cursor, tests: &mut WithTests, wanted: bool, v4: &mut bool) 
         if t.is("sec-class") {
             loop {
                 let c = cx.word("a security class")?;
-                if !names::SEC_CLASSES.contains(&c.text.as_str()) {
+                let class = c.keyword();
+                if !names::SEC_CLASSES.contains(&class.as_str()) {
                     return Err(cx.invalid(c.span, "security class", &c.text, "not a class name"));
                 }
-                put(&mut tests.sec_classes, c.text, wanted);
+                put(&mut tests.sec_classes, class, wanted);
                 if !(cx.at_punct(",") && next_is_in(cx, names::SEC_CLASSES)) {
                     break;
                 }
@@ -835,7 +881,7 @@ fn keep(cx: &mut Cursor, d: &mut Draft) -> Res<()> {
 
 fn state_option(cx: &mut Cursor, s: &mut KeepState) -> Res<()> {
     let t = cx.word("a state option (`limit N`, `strict`, `age N`, …)")?;
-    match t.text.as_str() {
+    match t.keyword().as_str() {
         "limit" => s.limit = Some(cx.number("a number of entries")?),
         "max-srcs" => s.max_srcs = Some(cx.number("a number of sources")?),
         "max-per-src" => {

@@ -34,9 +34,15 @@ pub(crate) struct Token {
 }
 
 impl Token {
-    /// A word equal to `w` (IPFilter's keywords are lower case and matched exactly).
+    /// A word equal to the keyword `w`: IPFilter's lexer matches keywords in any case
+    /// (`yyfindkey`, `strcasecmp`), so `PASS IN ALL` is `pass in all`.
     pub fn is(&self, w: &str) -> bool {
-        self.kind == Kind::Word && self.text == w
+        self.kind == Kind::Word && self.text.eq_ignore_ascii_case(w)
+    }
+
+    /// The word as a keyword: in lower case.
+    pub fn keyword(&self) -> String {
+        self.text.to_ascii_lowercase()
     }
     pub fn is_punct(&self, p: &str) -> bool {
         self.kind == Kind::Punct && self.text == p

@@ -22,7 +22,7 @@ pub mod print;
 use std::net::{IpAddr, Ipv4Addr};
 
 use model::diag::ParseError;
-use model::ipf::{IpfRules, NatRules, Pools};
+use model::ipf::{IpFamily, IpfRules, NatRules, Pools};
 use model::SourceFile;
 
 use cursor::Cursor;
@@ -33,15 +33,16 @@ pub struct ParseOptions {
     /// Host names and their addresses (what the host's `/etc/hosts` says). By default only
     /// `localhost`, which is 127.0.0.1 on every system IPFilter runs on.
     pub hosts: Vec<(String, IpAddr)>,
-    /// The tools' `-6`: rules that name no family are IPv6 rules.
-    pub inet6: bool,
+    /// The family every rule starts with: the tools' `-6` (`Inet6`) and `-4` (`Inet`);
+    /// `None` (the default): a rule's family is what it names or implies.
+    pub family: Option<IpFamily>,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
         ParseOptions {
             hosts: vec![("localhost".to_string(), IpAddr::V4(Ipv4Addr::LOCALHOST))],
-            inet6: false,
+            family: None,
         }
     }
 }

@@ -12,9 +12,7 @@ use model::ipf::nat::{
     BlockPorts, NatAddr, NatDir, NatKind, NatMatch, NatProto, NatRule, NatRules, NatTarget,
     Portmap, ProxyRef, RedirectPort,
 };
-use model::ipf::{
-    family_of, Addr, Endpoint, IpFamily, Masked, PoolKind, PoolName, PortMatch, Proto,
-};
+use model::ipf::{family_of, Addr, Endpoint, IpFamily, Masked, PoolKind, PortMatch, Proto};
 use model::Origin;
 
 use super::cursor::{host_mask, ip_value, parse_number, port_value, Cursor, Res};
@@ -69,7 +67,7 @@ fn rule(cx: &mut Cursor) -> Res<NatRule> {
     let first = cx.pos;
     let no = cx.eat("no");
     let t = cx.word("`map`, `rdr`, `bimap`, `map-block`, `rewrite` or `divert`")?;
-    let kind = match t.text.as_str() {
+    let kind = match t.keyword().as_str() {
         "map" => NatKind::Map,
         "bimap" => NatKind::Bimap,
         "map-block" => NatKind::MapBlock,
@@ -101,8 +99,10 @@ fn rule(cx: &mut Cursor) -> Res<NatRule> {
     r.interfaces = interfaces(cx)?;
     if cx.eat("inet") {
         r.family = Some(IpFamily::Inet);
-    } else if cx.eat("inet6") || cx.opts.inet6 {
+    } else if cx.eat("inet6") {
         r.family = Some(IpFamily::Inet6);
+    } else {
+        r.family = cx.opts.family;
     }
     match kind {
         NatKind::Rewrite | NatKind::Divert => rewrite(cx, &mut r)?,
@@ -301,20 +301,13 @@ fn nat_addr(cx: &mut Cursor, r: &NatRule) -> Res<NatAddr> {
     if cx.eat("any") {
         return Ok(NatAddr::Any);
     }
-    for (word, kind) in [
+    let kinds = [
         ("pool", PoolKind::Tree),
         ("hash", PoolKind::Hash),
         ("dstlist", PoolKind::DstList),
-    ] {
-        if cx.at(word) && cx.peek_at(1).is_some_and(|t| t.is_punct("/")) {
-            cx.pos += 2;
-            let t = cx.word("a pool number or name")?;
-            let name = match parse_number(&t.text) {
-                Some(n) => PoolName::Number(n),
-                None => PoolName::Name(t.text),
-            };
-            return Ok(NatAddr::Pool { kind, name });
-        }
+    ];
+    if let Some((kind, name)) = cx.pool_ref(&kinds)? {
+        return Ok(NatAddr::Pool { kind, name });
     }
     let t = cx.word("an address")?;
     let addr = match ip_value(&t.text) {

@@ -49,7 +49,7 @@ fn key(cx: &mut Cursor, word: &str) -> Res<()> {
 
 fn role(cx: &mut Cursor) -> Res<PoolRole> {
     let t = cx.word("a role (`ipf`, `nat`, `auth`, `count`, `all`)")?;
-    Ok(match t.text.as_str() {
+    Ok(match t.keyword().as_str() {
         "ipf" => PoolRole::Ipf,
         "nat" => PoolRole::Nat,
         "auth" => PoolRole::Auth,
@@ -269,7 +269,7 @@ fn pool_line(cx: &mut Cursor, first: usize) -> Res<PoolDef> {
     let kind = if cx.at_punct("(") {
         "tree".to_string()
     } else {
-        cx.word("`tree`, `hash` or `dstlist`")?.text
+        cx.word("`tree`, `hash` or `dstlist`")?.keyword()
     };
     cx.expect_punct("(")?;
     let name = if cx.eat("name") || cx.eat("number") {
@@ -339,7 +339,7 @@ fn pool_line(cx: &mut Cursor, first: usize) -> Res<PoolDef> {
 
 fn policy(cx: &mut Cursor) -> Res<DstListPolicy> {
     let t = cx.word("a policy")?;
-    Ok(match t.text.as_str() {
+    Ok(match t.keyword().as_str() {
         "round-robin" => DstListPolicy::RoundRobin,
         "random" => DstListPolicy::Random,
         "hash" => DstListPolicy::Hashed,

@@ -21,8 +21,37 @@ use super::names;
 pub use super::nat_print::nat_rule;
 pub use super::pool_print::pool_def;
 
+/// How a rule is printed: as `ipf -nv` does ([`PrintOptions::IPF_NV`]), or as
+/// `ipftest -D` dumps what it loaded ([`PrintOptions::IPFTEST_DUMP`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrintOptions {
+    /// `-v`: ` # count N` after `keep state`.
+    pub verbose: bool,
+    /// The interfaces exist (no `(!)` after their names), as in `ipftest`, which creates
+    /// every interface it is given.
+    pub interfaces_known: bool,
+}
+
+impl PrintOptions {
+    /// `ipf -nv`: verbose, interfaces not looked up.
+    pub const IPF_NV: PrintOptions = PrintOptions {
+        verbose: true,
+        interfaces_known: false,
+    };
+    /// `ipftest -D`'s dump: not verbose, interfaces known.
+    pub const IPFTEST_DUMP: PrintOptions = PrintOptions {
+        verbose: false,
+        interfaces_known: true,
+    };
+}
+
 /// The lines `ipf -nv` prints for one rule (more than one when it made an inline pool).
 pub fn ipf_rule(r: &FilterRule) -> String {
+    ipf_rule_with(r, &PrintOptions::IPF_NV)
+}
+
+/// The lines printed for one rule under `opts`.
+pub fn ipf_rule_with(r: &FilterRule, opts: &PrintOptions) -> String {
     let mut out = String::new();
     for pool in inline_pools(r) {
         out.push_str("table role=ipf type=tree number=\n\t{");
@@ -36,7 +65,7 @@ pub fn ipf_rule(r: &FilterRule) -> String {
         }
         out.push_str(" };\n");
     }
-    out.push_str(&rule_line(r));
+    out.push_str(&rule_line(r, opts));
     out
 }
 
@@ -53,7 +82,7 @@ fn inline_pools(r: &FilterRule) -> Vec<&Vec<PoolEntry>> {
         .collect()
 }
 
-fn rule_line(r: &FilterRule) -> String {
+fn rule_line(r: &FilterRule, opts: &PrintOptions) -> String {
     let mut s = String::new();
     if r.collection != 0 {
         let _ = write!(s, "{} ", r.collection);
@@ -109,7 +138,7 @@ fn rule_line(r: &FilterRule) -> String {
     }
     if !r.on.is_empty() {
         s.push_str("on ");
-        s.push_str(&interfaces(&r.on));
+        s.push_str(&interfaces(&r.on, opts));
         s.push(' ');
     }
     for (tag, to) in [
@@ -118,7 +147,7 @@ fn rule_line(r: &FilterRule) -> String {
         ("reply-to", &r.reply_to),
     ] {
         if let Some(to) = to {
-            s.push_str(&route(tag, to));
+            s.push_str(&route(tag, to, opts));
         }
     }
     if r.fastroute {
@@ -129,7 +158,7 @@ fn rule_line(r: &FilterRule) -> String {
             Dir::Out => "in-via ",
             Dir::In => "out-via ",
         });
-        s.push_str(&interfaces(&r.via));
+        s.push_str(&interfaces(&r.via, opts));
         s.push(' ');
     }
     match r.family {
@@ -251,7 +280,7 @@ fn rule_line(r: &FilterRule) -> String {
     if let Some(c) = &r.comment {
         let _ = write!(s, " comment \"{c}\"");
     }
-    if r.keep_state.is_some() {
+    if r.keep_state.is_some() && opts.verbose {
         s.push_str(" # count 0");
         if let Some(t) = r.rule_ttl {
             let _ = write!(s, " rule-ttl {t}");
@@ -284,11 +313,11 @@ fn log(l: &LogOptions) -> String {
     s
 }
 
-fn interfaces(names: &[String]) -> String {
+fn interfaces(names: &[String], opts: &PrintOptions) -> String {
     names
         .iter()
         .map(|n| {
-            if n == "-" || n == "*" {
+            if n == "-" || n == "*" || opts.interfaces_known {
                 n.clone()
             } else {
                 format!("{n}(!)")
@@ -298,12 +327,13 @@ fn interfaces(names: &[String]) -> String {
         .join(",")
 }
 
-fn route(tag: &str, to: &RouteTo) -> String {
+fn route(tag: &str, to: &RouteTo, opts: &PrintOptions) -> String {
     if to.dstlist {
         return format!("{tag} dstlist/{} ", to.interface);
     }
     match to.next_hop {
         Some(hop) => format!("{tag} {}:{hop} ", to.interface),
+        None if opts.interfaces_known => format!("{tag} {} ", to.interface),
         None => format!("{tag} {}(!) ", to.interface),
     }
 }

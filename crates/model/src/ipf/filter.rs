@@ -11,6 +11,29 @@ pub struct IpfRules {
     /// The rules in the order they were written, after list expansion. The kernel's order
     /// within a group follows [`FilterRule::collection`] and [`FilterRule::position`].
     pub rules: Vec<FilterRule>,
+    /// The kernel tunables the file sets before its rules (`set intercept_loopback true;`).
+    pub tunables: Vec<Tunable>,
+}
+
+/// `set NAME VALUE;`: a kernel tunable `ipf` sets as it loads the file (what `ipf -T`
+/// sets), e.g. illumos' `intercept_loopback`, which makes loopback traffic filtered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tunable {
+    /// Where it was written.
+    pub origin: Origin,
+    /// The tunable's name as written.
+    pub name: String,
+    /// Its value.
+    pub value: TunableValue,
+}
+
+/// A tunable's value: a number, or `true`/`false` (which `ipf` sets as 1 and 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunableValue {
+    /// A decimal or hex number.
+    Number(u32),
+    /// `true` or `false`.
+    Bool(bool),
 }
 
 /// What a rule does when it matches.

@@ -155,7 +155,8 @@ pub enum BlockPorts {
 /// `proxy port P NAME/PROTO` (map) or `proxy NAME` (rdr).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyRef {
-    /// The port the proxy applies to.
+    /// The port the proxy applies to: `ipnat` makes it the rule's destination port, so a
+    /// `map … proxy port 21 ftp/tcp` translates only connections to port 21.
     pub port: Option<u16>,
     /// The proxy's name (`ftp`, `irc`, `rcmd`, …).
     pub name: String,
