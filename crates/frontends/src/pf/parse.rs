@@ -264,6 +264,18 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// A number up to `max`, refused as pfctl refuses it (`illegal min-ttl value 256`).
+    fn limited(&mut self, what: &str, expected: &str, max: u32) -> PResult<u32> {
+        let v = self.next()?;
+        match names::number(&v.text) {
+            Some(n) if n <= max => Ok(n),
+            Some(n) => {
+                Err(self.invalid(v.span, what, &v.text, &format!("illegal {what} value {n}")))
+            }
+            None => Err(self.expected(&v, expected)),
+        }
+    }
+
     /// A number in `[min, max]`.
     fn number(&mut self, what: &str, min: u32, max: u32) -> PResult<(u32, Span)> {
         let t = self.next()?;
@@ -671,21 +683,25 @@ impl<'a> Parser<'a> {
         self.end_of_statement()
     }
 
+    /// One `item`, or a `{ … }` list of them (commas optional, newlines allowed).
+    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> PResult<T>) -> PResult<Vec<T>> {
+        if !self.eat_punct("{")? {
+            return Ok(vec![item(self)?]);
+        }
+        let mut list = Vec::new();
+        loop {
+            self.skip_newlines()?;
+            if self.eat_punct("}")? {
+                return Ok(list);
+            }
+            list.push(item(self)?);
+            self.eat_punct(",")?;
+        }
+    }
+
     /// `name` or `{ name, name }`.
     fn name_list(&mut self, what: &str) -> PResult<Vec<String>> {
-        if self.eat_punct("{")? {
-            let mut list = Vec::new();
-            loop {
-                self.skip_newlines()?;
-                if self.eat_punct("}")? {
-                    return Ok(list);
-                }
-                let t = self.string(what)?;
-                list.push(t.text);
-                self.eat_punct(",")?;
-            }
-        }
-        Ok(vec![self.string(what)?.text])
+        self.list(|p| Ok(p.string(what)?.text))
     }
 
     fn table(&mut self, t: Token, items: &mut Vec<Item>) -> PResult<()> {
@@ -772,19 +788,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect_word("for")?;
-        let mut interfaces = Vec::new();
-        if self.eat_punct("{")? {
-            loop {
-                self.skip_newlines()?;
-                if self.eat_punct("}")? {
-                    break;
-                }
-                interfaces.push(self.antispoof_if()?);
-                self.eat_punct(",")?;
-            }
-        } else {
-            interfaces.push(self.antispoof_if()?);
-        }
+        let interfaces = self.list(Self::antispoof_if)?;
         let af = self.family()?;
         let mut label = None;
         if self.eat("label")? {
@@ -924,8 +928,8 @@ impl<'a> Parser<'a> {
             match t.text.as_str() {
                 "no-df" => scrub.no_df = true,
                 "random-id" => scrub.random_id = true,
-                "min-ttl" => scrub.min_ttl = Some(self.number("a TTL", 0, 255)?.0 as u8),
-                "max-mss" => scrub.max_mss = Some(self.number("an MSS", 0, 65535)?.0 as u16),
+                "min-ttl" => scrub.min_ttl = Some(self.limited("min-ttl", "a TTL", 255)? as u8),
+                "max-mss" => scrub.max_mss = Some(self.limited("max-mss", "an MSS", 65535)? as u16),
                 "set-tos" => {
                     let v = self.next()?;
                     scrub.set_tos = names::tos(&v.text).filter(|n| *n <= 255).map(|n| n as u8);
@@ -1124,45 +1128,26 @@ impl<'a> Parser<'a> {
                         name: String::new(),
                     });
                 }
-            } else if !negated && self.peek_punct("{")? {
-                self.next()?;
-                loop {
-                    self.skip_newlines()?;
-                    if self.eat_punct("}")? {
-                        break;
-                    }
-                    let negated = self.eat_punct("!")?;
-                    let t = self.string("an interface")?;
-                    rule.interfaces.push(InterfaceSpec {
-                        negated,
-                        name: t.text,
-                    });
-                    self.eat_punct(",")?;
-                }
-            } else {
+            } else if negated {
                 let t = self.string("an interface")?;
                 rule.interfaces.push(InterfaceSpec {
                     negated,
                     name: t.text,
                 });
+            } else {
+                rule.interfaces = self.list(|p| {
+                    let negated = p.eat_punct("!")?;
+                    let t = p.string("an interface")?;
+                    Ok(InterfaceSpec {
+                        negated,
+                        name: t.text,
+                    })
+                })?;
             }
         }
         rule.af = self.family()?;
         if self.eat("proto")? {
-            let mut protos = Vec::new();
-            if self.eat_punct("{")? {
-                loop {
-                    self.skip_newlines()?;
-                    if self.eat_punct("}")? {
-                        break;
-                    }
-                    protos.push(self.protocol()?);
-                    self.eat_punct(",")?;
-                }
-            } else {
-                protos.push(self.protocol()?);
-            }
-            rule.protos = protos;
+            rule.protos = self.list(Self::protocol)?;
         }
         Ok(())
     }
@@ -1239,19 +1224,7 @@ impl<'a> Parser<'a> {
         if self.eat("any")? {
             return Ok(Vec::new());
         }
-        if self.eat_punct("{")? {
-            let mut list = Vec::new();
-            loop {
-                self.skip_newlines()?;
-                if self.eat_punct("}")? {
-                    break;
-                }
-                list.extend(self.host(af)?);
-                self.eat_punct(",")?;
-            }
-            return Ok(list);
-        }
-        self.host(af)
+        Ok(self.list(|p| p.host(af))?.into_iter().flatten().collect())
     }
 
     /// One host as written (possibly standing for several addresses).
@@ -1536,18 +1509,7 @@ impl<'a> Parser<'a> {
 
     /// `port` items: one, or a `{ … }` list.
     fn port_spec(&mut self) -> PResult<Vec<(NumOp, Span)>> {
-        if self.eat_punct("{")? {
-            let mut list = Vec::new();
-            loop {
-                self.skip_newlines()?;
-                if self.eat_punct("}")? {
-                    return Ok(list);
-                }
-                list.push(self.num_item("a port", &|w| names::port(w))?);
-                self.eat_punct(",")?;
-            }
-        }
-        Ok(vec![self.num_item("a port", &|w| names::port(w))?])
+        self.list(|p| p.num_item("a port", &names::port))
     }
 
     /// `[op] value`, `a:b`, `a >< b`, `a <> b` with `lookup` naming values.
@@ -1629,18 +1591,7 @@ impl<'a> Parser<'a> {
             })
         };
         let what = if users { "a user" } else { "a group" };
-        if self.eat_punct("{")? {
-            let mut list = Vec::new();
-            loop {
-                self.skip_newlines()?;
-                if self.eat_punct("}")? {
-                    return Ok(list);
-                }
-                list.push(self.num_item(what, &lookup)?.0);
-                self.eat_punct(",")?;
-            }
-        }
-        Ok(vec![self.num_item(what, &lookup)?.0])
+        self.list(|p| Ok(p.num_item(what, &lookup)?.0))
     }
 
     /// The options after the addresses.
@@ -1693,21 +1644,7 @@ impl<'a> Parser<'a> {
             }
             "icmp-type" | "icmp6-type" => {
                 let v6 = t.text == "icmp6-type";
-                let list = if self.eat_punct("{")? {
-                    let mut list = Vec::new();
-                    loop {
-                        self.skip_newlines()?;
-                        if self.eat_punct("}")? {
-                            break;
-                        }
-                        list.push(self.icmp_item(v6)?);
-                        self.eat_punct(",")?;
-                    }
-                    list
-                } else {
-                    vec![self.icmp_item(v6)?]
-                };
-                rule.opts.icmp = list;
+                rule.opts.icmp = self.list(|p| p.icmp_item(v6))?;
             }
             "tos" => {
                 let v = self.next()?;
@@ -2071,37 +2008,13 @@ impl<'a> Parser<'a> {
                     if s.min_ttl.is_some() {
                         return Err(again(self, "min-ttl"));
                     }
-                    let v = self.next()?;
-                    match names::number(&v.text) {
-                        Some(n) if n <= 255 => s.min_ttl = Some(n as u8),
-                        Some(n) => {
-                            return Err(self.invalid(
-                                v.span,
-                                "min-ttl",
-                                &v.text,
-                                &format!("illegal min-ttl value {n}"),
-                            ))
-                        }
-                        None => return Err(self.expected(&v, "a TTL")),
-                    }
+                    s.min_ttl = Some(self.limited("min-ttl", "a TTL", 255)? as u8);
                 }
                 "max-mss" => {
                     if s.max_mss.is_some() {
                         return Err(again(self, "max-mss"));
                     }
-                    let v = self.next()?;
-                    match names::number(&v.text) {
-                        Some(n) if n <= 65535 => s.max_mss = Some(n as u16),
-                        Some(n) => {
-                            return Err(self.invalid(
-                                v.span,
-                                "max-mss",
-                                &v.text,
-                                &format!("illegal max-mss value {n}"),
-                            ))
-                        }
-                        None => return Err(self.expected(&v, "an MSS")),
-                    }
+                    s.max_mss = Some(self.limited("max-mss", "an MSS", 65535)? as u16);
                 }
                 "reassemble" => {
                     self.expect_word("tcp")?;
@@ -2129,20 +2042,14 @@ impl<'a> Parser<'a> {
     /// A translation or routing target with its options.
     fn pool(&mut self, routing: bool) -> PResult<RawPool> {
         let start = self.peek()?.span;
-        let mut pool = RawPool::default();
-        if self.peek_punct("{")? {
-            self.next()?;
-            pool.listed = true;
-            loop {
-                self.skip_newlines()?;
-                if self.eat_punct("}")? {
-                    break;
-                }
-                self.pool_host(routing, &mut pool)?;
-                self.eat_punct(",")?;
-            }
-        } else {
-            self.pool_host(routing, &mut pool)?;
+        let mut pool = RawPool {
+            listed: self.peek_punct("{")?,
+            ..RawPool::default()
+        };
+        let members = self.list(|p| p.pool_host(routing))?;
+        for (host, interface) in members.into_iter().flatten() {
+            pool.hosts.push(host);
+            pool.interfaces.push(interface);
         }
         loop {
             let t = self.peek()?;
@@ -2199,14 +2106,14 @@ impl<'a> Parser<'a> {
     }
 
     /// One pool member: a host, or `(IF [host])` for routing.
-    fn pool_host(&mut self, routing: bool, pool: &mut RawPool) -> PResult<()> {
+    fn pool_host(&mut self, routing: bool) -> PResult<Vec<(RawHost, Option<String>)>> {
         if routing && self.peek_punct("(")? {
             // `(if addr)` is routing's form; `(if)` alone is a dynamic address.
             let open = self.next()?;
             let name = self.string("an interface")?;
             if self.eat_punct(")")? {
                 let (base, modifier) = self.split_modifiers(&name)?;
-                pool.hosts.push(RawHost {
+                let host = RawHost {
                     negated: false,
                     host: Host::Dynamic {
                         interface: base,
@@ -2217,24 +2124,17 @@ impl<'a> Parser<'a> {
                     af: None,
                     scope: None,
                     span: Span::new(open.span.start as usize, name.span.end as usize + 1),
-                });
-                pool.interfaces.push(None);
-                return Ok(());
+                };
+                return Ok(vec![(host, None)]);
             }
             let hosts = self.host(None)?;
             self.expect_punct(")")?;
-            for h in hosts {
-                pool.hosts.push(h);
-                pool.interfaces.push(Some(name.text.clone()));
-            }
-            return Ok(());
+            return Ok(hosts
+                .into_iter()
+                .map(|h| (h, Some(name.text.clone())))
+                .collect());
         }
-        let hosts = self.host(None)?;
-        for h in hosts {
-            pool.hosts.push(h);
-            pool.interfaces.push(None);
-        }
-        Ok(())
+        Ok(self.host(None)?.into_iter().map(|h| (h, None)).collect())
     }
 }
 
