@@ -502,17 +502,7 @@ impl<'a> Parser<'a> {
                 },
             ));
         };
-        if self.nesting >= MAX_DEPTH {
-            return Err(self.error(
-                t.span,
-                ErrorKind::Structure {
-                    message: "includes nest too deep".into(),
-                },
-            ));
-        }
-        let src = SourceFile::new(file.text.as_str(), text.as_str());
-        let mut inner = Parser::new(src, text, self.env);
-        inner.nesting = self.nesting + 1;
+        let mut inner = self.nested(t.span, &file.text, text)?;
         inner.lx.macros = std::mem::take(&mut self.lx.macros);
         inner.block_return = self.block_return;
         inner.state_defaults = std::mem::take(&mut self.state_defaults);
@@ -525,6 +515,21 @@ impl<'a> Parser<'a> {
         result
     }
 
+    /// A parser for the file an `include` or `load anchor` at `at` names.
+    fn nested(&self, at: Span, name: &str, text: &'a str) -> PResult<Parser<'a>> {
+        if self.nesting >= MAX_DEPTH {
+            return Err(self.error(
+                at,
+                ErrorKind::Structure {
+                    message: "files include or load each other too deep".into(),
+                },
+            ));
+        }
+        let mut inner = Parser::new(SourceFile::new(name, text), text, self.env);
+        inner.nesting = self.nesting + 1;
+        Ok(inner)
+    }
+
     fn load_anchor(&mut self, t: Token, items: &mut Vec<Item>) -> PResult<()> {
         self.expect_word("anchor")?;
         let anchor = self.string("an anchor name")?;
@@ -534,19 +539,9 @@ impl<'a> Parser<'a> {
         self.end_of_statement()?;
         let ruleset = match self.env.files.get(&file.text) {
             Some(text) => {
-                if self.nesting >= MAX_DEPTH {
-                    return Err(self.error(
-                        t.span,
-                        ErrorKind::Structure {
-                            message: "anchors load each other too deep".into(),
-                        },
-                    ));
-                }
                 // pfctl reads the file as a ruleset of its own (its own macros and
                 // options), into the anchor.
-                let src = SourceFile::new(file.text.as_str(), text.as_str());
-                let mut inner = Parser::new(src, text, self.env);
-                inner.nesting = self.nesting + 1;
+                let mut inner = self.nested(t.span, &file.text, text)?;
                 inner.expander.enter_anchor(Some(&anchor.text));
                 let mut body = Vec::new();
                 inner.statements(&mut body)?;
