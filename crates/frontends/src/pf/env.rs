@@ -36,6 +36,9 @@ pub struct Env {
     pub groups: HashMap<String, u32>,
     /// Files `include` and `load anchor` may read, by the name they are given.
     pub files: HashMap<String, String>,
+    /// Macros given on pfctl's command line (`-D name=value`): they win over the
+    /// file's own definitions of the same name.
+    pub defines: HashMap<String, String>,
 }
 
 impl Env {
@@ -96,6 +99,7 @@ impl Env {
                 ("nobody".to_string(), 32767),
             ]),
             files: HashMap::new(),
+            defines: HashMap::new(),
         }
     }
 

@@ -63,7 +63,7 @@ mod rule;
 impl<'a> Parser<'a> {
     pub fn new(src: SourceFile, text: &'a str, env: &'a Env) -> Parser<'a> {
         Parser {
-            lx: Lexer::new(text),
+            lx: Lexer::with_macros(text, env.defines.clone()),
             src,
             env,
             block_return: false,
@@ -365,7 +365,10 @@ impl<'a> Parser<'a> {
         if value.len() > MAX_MACRO {
             return Err(self.invalid(span, "macro", &name.text, "its value is longer than 64 KiB"));
         }
-        self.lx.macros.insert(name.text.clone(), value.clone());
+        // `pfctl -D name=value` wins over the file's definition (which is still printed).
+        if !self.env.defines.contains_key(&name.text) {
+            self.lx.macros.insert(name.text.clone(), value.clone());
+        }
         items.push(Item::Macro {
             name: name.text,
             value,
