@@ -299,3 +299,43 @@ fn a_file_that_includes_itself_is_refused() {
     let err = parse("pf.conf", "load anchor a from \"a.conf\"\n", &env).expect_err("refused");
     assert!(err.to_string().contains("too deep"), "{err}");
 }
+
+#[test]
+fn a_hosts_interfaces_resolve_names_and_groups() {
+    use frontends::host::iproute::{parse_addrs, parse_routes};
+    use model::SourceFile;
+    let addrs = r#"[{"ifindex":2,"ifname":"em0","flags":["UP"],"mtu":1500,"link_type":"ether",
+        "addr_info":[{"family":"inet","local":"192.0.2.10","prefixlen":24,"scope":"global"}]}]"#;
+    let routes = r#"[{"dst":"default","gateway":"192.0.2.1","dev":"em0"}]"#;
+    let mut host = model::Host::default();
+    host.interfaces = parse_addrs(&SourceFile::new("addr.json", addrs)).expect("addresses");
+    host.routes = parse_routes(&SourceFile::new("route.json", routes), false).expect("routes");
+    host.known.addresses = true;
+    let env = Env::from_host(&host);
+    let rs = parse(
+        "pf.conf",
+        "pass out on egress from em0:network to ! em\n",
+        &env,
+    )
+    .expect("parses");
+    let rule = rs.rules().next().expect("a rule");
+    assert_eq!(
+        rule.from.addr.host,
+        Host::Network {
+            addr: ip("192.0.2.0"),
+            prefix: 24
+        }
+    );
+    assert_eq!(
+        rule.to.addr.host,
+        Host::Network {
+            addr: ip("192.0.2.10"),
+            prefix: 32
+        }
+    );
+    assert!(rule.to.addr.negated);
+    assert_eq!(
+        rule.interface.as_ref().map(|i| i.name.as_str()),
+        Some("egress")
+    );
+}

@@ -103,6 +103,45 @@ impl Env {
         }
     }
 
+    /// The interfaces of a host's state (when its addresses were given), with the groups
+    /// pf gives every interface: its name without the unit number (`em` for `em0`), and
+    /// `egress` for those a default route leaves by.
+    pub fn from_host(host: &model::Host) -> Env {
+        if !host.known.addresses {
+            return Env::default();
+        }
+        let egress: Vec<&str> = host
+            .routes
+            .iter()
+            .filter(|r| r.dst.prefix_len() == 0)
+            .filter_map(|r| r.dev.as_deref())
+            .collect();
+        let interfaces = host
+            .interfaces
+            .iter()
+            .map(|i| {
+                let family = i.name.trim_end_matches(|c: char| c.is_ascii_digit());
+                let mut groups = Vec::new();
+                if !family.is_empty() && family != i.name {
+                    groups.push(family.to_string());
+                }
+                if egress.contains(&i.name.as_str()) {
+                    groups.push("egress".to_string());
+                }
+                Interface {
+                    name: i.name.clone(),
+                    groups,
+                    addresses: i.addrs.iter().map(|a| (a.addr, a.prefix_len)).collect(),
+                    point_to_point: false,
+                }
+            })
+            .collect();
+        Env {
+            interfaces,
+            ..Env::default()
+        }
+    }
+
     /// The interface called `name`.
     pub fn interface(&self, name: &str) -> Option<&Interface> {
         self.interfaces.iter().find(|i| i.name == name)
