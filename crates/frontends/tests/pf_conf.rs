@@ -1,6 +1,7 @@
 //! pf.conf by hand: what pfctl's expansion gives the engine (typed rules, not text),
 //! the `pfctl -sr -vv` listing reader, and the diagnostics of bad input as users read
 //! them (file:line:col, the line, a caret, what was expected).
+#![allow(clippy::print_stderr)]
 
 use std::net::IpAddr;
 
@@ -307,9 +308,11 @@ fn a_hosts_interfaces_resolve_names_and_groups() {
     let addrs = r#"[{"ifindex":2,"ifname":"em0","flags":["UP"],"mtu":1500,"link_type":"ether",
         "addr_info":[{"family":"inet","local":"192.0.2.10","prefixlen":24,"scope":"global"}]}]"#;
     let routes = r#"[{"dst":"default","gateway":"192.0.2.1","dev":"em0"}]"#;
-    let mut host = model::Host::default();
-    host.interfaces = parse_addrs(&SourceFile::new("addr.json", addrs)).expect("addresses");
-    host.routes = parse_routes(&SourceFile::new("route.json", routes), false).expect("routes");
+    let mut host = model::Host {
+        interfaces: parse_addrs(&SourceFile::new("addr.json", addrs)).expect("addresses"),
+        routes: parse_routes(&SourceFile::new("route.json", routes), false).expect("routes"),
+        ..Default::default()
+    };
     host.known.addresses = true;
     let env = Env::from_host(&host);
     let rs = parse(
@@ -338,4 +341,91 @@ fn a_hosts_interfaces_resolve_names_and_groups() {
         rule.interface.as_ref().map(|i| i.name.as_str()),
         Some("egress")
     );
+}
+
+/// The literal examples of `pf.conf(5)` (OpenBSD 7.8), each read on its own: the ones
+/// that are not pf.conf (operator tables, shell commands) are listed and skipped.
+#[test]
+fn the_manual_pages_examples_parse() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus/openbsd-pfctl-regress/pf.conf.5"
+    );
+    let Ok(man) = std::fs::read_to_string(path) else {
+        eprintln!("SKIP: {path} not found");
+        return;
+    };
+    let mut env = Env::openbsd_regress();
+    for name in ["/etc/pf/sub.filter.conf", "/etc/spammers", "/etc/privnets"] {
+        env.files.insert(name.into(), String::new());
+    }
+    // The examples use these macros without defining them.
+    for (name, value) in [
+        ("ext_if", "em0"),
+        ("int_if", "em1"),
+        ("v4_if", "em0"),
+        ("v6_if", "em1"),
+        ("int_net", "10.0.0.0/8"),
+        ("developerhosts", "{ 10.0.0.5, 10.0.0.6 }"),
+        ("employeehosts", "{ 10.0.1.0/24 }"),
+        ("server", "10.0.0.10"),
+        ("webserver", "10.0.0.11"),
+        ("wifi_if", "em2"),
+        ("sysadmins", "{ 10.0.2.0/24 }"),
+    ] {
+        env.defines.insert(name.into(), value.into());
+    }
+    env.users.insert("dhartmei".into(), 1000);
+    let mut parsed = 0;
+    let mut refused = Vec::new();
+    for block in man.split(".Bd -literal").skip(1) {
+        let body = block.split_once('\n').map_or("", |(_, b)| b);
+        let body = body.split(".Ed").next().unwrap_or("");
+        let text: String = body
+            .replace("\\e", "\\")
+            .replace("\\(aq", "'")
+            .replace("\\&", "")
+            .replace("\\-", "-")
+            .lines()
+            .filter(|l| !l.starts_with('.'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        // Operator tables, address ranges and the grammar are prose, not pf.conf.
+        let first = text.trim_start();
+        if first.starts_with('=') || first.starts_with("10.0.0.0") || first.starts_with("line") {
+            continue;
+        }
+        match parse("pf.conf.5", &text, &env) {
+            Ok(_) => parsed += 1,
+            Err(e) => refused.push(format!("{e}\n    {}", text.lines().next().unwrap_or(""))),
+        }
+    }
+    eprintln!("pf.conf(5) examples: {parsed} parse; refused:");
+    for r in &refused {
+        eprintln!("  {r}");
+    }
+    assert!(refused.is_empty(), "{} examples refused", refused.len());
+}
+
+#[test]
+fn antispoof_drops_from_the_networks_and_the_interfaces_own_addresses() {
+    let mut env = Env::openbsd_regress();
+    env.interfaces.push(frontends::pf::Interface {
+        name: "em0".into(),
+        groups: vec!["em".into()],
+        addresses: vec![(ip("192.0.2.10"), 24)],
+        point_to_point: false,
+    });
+    let rs = parse(
+        "pf.conf",
+        "set block-policy return\nantispoof quick for { lo0 em0 } inet\n",
+        &env,
+    )
+    .expect("parses");
+    insta::assert_snapshot!(print(&rs), @r"
+    set block-policy return
+    block drop in quick on ! lo0 inet from 127.0.0.0/8 to any
+    block drop in quick on ! em0 inet from 192.0.2.0/24 to any
+    block drop in quick inet from 192.0.2.10 to any
+    ");
 }

@@ -273,47 +273,67 @@ impl<'a> Parser<'a> {
             label = Some(self.string("a label")?.text);
         }
         self.end_of_statement()?;
+        // pfctl's antispoof rules drop, whatever `set block-policy` says.
+        let mut base = RawRule::new(Action::Block(BlockPolicy::Drop), span);
+        base.direction = RuleDirection::In;
+        base.log = log;
+        base.quick = quick;
+        base.af = af;
+        base.opts.label = label;
         for (name, dynamic, name_span) in interfaces {
-            let mut rule = RawRule::new(Action::Block(self.default_block()), span);
-            rule.direction = RuleDirection::In;
-            rule.log = log.clone();
-            rule.quick = quick;
-            rule.af = af;
-            rule.opts.label = label.clone();
-            rule.interfaces = vec![InterfaceSpec {
-                negated: true,
-                name: name.clone(),
-            }];
-            if dynamic {
-                rule.from = vec![RawHost {
+            let hosts = |p: &Self, modifier| -> Option<Vec<RawHost>> {
+                if !dynamic {
+                    return p.interface_hosts(&name, modifier, None, name_span);
+                }
+                Some(vec![RawHost {
                     negated: false,
                     host: Host::Dynamic {
                         interface: name.clone(),
-                        modifier: DynamicModifier::Network,
+                        modifier,
                         prefix: None,
                         af,
                     },
                     af,
                     scope: None,
                     span: name_span,
+                }])
+            };
+            let Some(networks) = hosts(self, DynamicModifier::Network) else {
+                return Err(self.invalid(
+                    name_span,
+                    "interface",
+                    &name,
+                    "antispoof needs the interface's addresses (not given)",
+                ));
+            };
+            // Packets from the interface's networks may only arrive on it; an interface
+            // without addresses has nothing to spoof.
+            if !networks.is_empty() {
+                let mut rule = base.clone();
+                rule.interfaces = vec![InterfaceSpec {
+                    negated: true,
+                    name: name.clone(),
                 }];
-            } else {
-                let hosts = self.interface_hosts(&name, DynamicModifier::Network, None, name_span);
-                let Some(hosts) = hosts else {
-                    return Err(self.invalid(
-                        name_span,
-                        "interface",
-                        &name,
-                        "antispoof needs the interface's addresses (not given)",
-                    ));
-                };
-                if hosts.is_empty() {
-                    // An interface without addresses has nothing to spoof.
-                    continue;
-                }
-                rule.from = hosts;
+                rule.from = networks;
+                self.push(rule, items)?;
             }
-            self.push(rule, items)?;
+            // Nor, on any interface, from its own addresses, unless it is a loopback.
+            let members = self.env.members(&name);
+            let loopback = if members.is_empty() {
+                name.strip_prefix("lo")
+                    .is_some_and(|unit| unit.bytes().all(|b| b.is_ascii_digit()))
+            } else {
+                members.iter().all(|i| i.groups.iter().any(|g| g == "lo"))
+            };
+            if loopback {
+                continue;
+            }
+            let own = hosts(self, DynamicModifier::None).unwrap_or_default();
+            if !own.is_empty() {
+                let mut rule = base.clone();
+                rule.from = own;
+                self.push(rule, items)?;
+            }
         }
         Ok(())
     }

@@ -228,7 +228,7 @@ impl<'a> Parser<'a> {
                 rule.from_ports = self.port_spec()?;
             }
             if self.eat("os")? {
-                rule.os = Some(self.string("an OS fingerprint")?.text);
+                rule.os = self.list(|p| Ok(p.string("an OS fingerprint")?.text))?;
             }
         }
         if self.eat("to")? {
@@ -883,7 +883,13 @@ impl<'a> Parser<'a> {
                 .map(|h| (h, Some(name.text.clone())))
                 .collect());
         }
-        Ok(self.host(None)?.into_iter().map(|h| (h, None)).collect())
+        let hosts = self.host(None)?;
+        // `weight N` biases round-robin among the members; which member a pool gives is
+        // pf's counter state anyway, never known offline, so the set is what counts.
+        if self.eat("weight")? {
+            self.number("a weight", 1, 65535)?;
+        }
+        Ok(hosts.into_iter().map(|h| (h, None)).collect())
     }
 }
 
