@@ -429,3 +429,37 @@ fn antispoof_drops_from_the_networks_and_the_interfaces_own_addresses() {
     block drop in quick inet from 192.0.2.10 to any
     ");
 }
+
+#[test]
+fn nothing_that_would_read_as_any_is_accepted() {
+    let env = Env::openbsd_regress();
+    for text in [
+        "block in from { } to any\n",
+        "block in proto tcp from any port { } to any\n",
+        "block in from lo1000000 to any\n",
+        "block in from lo1000000:network to any\n",
+    ] {
+        assert!(parse("pf.conf", text, &env).is_err(), "accepted: {text}");
+    }
+    // Broadcast and peer addresses are not in the environment: kept by name.
+    let rs = parse("pf.conf", "block in from lo0:broadcast to any\n", &env).expect("parses");
+    assert!(matches!(
+        &rs.rules().next().expect("a rule").from.addr.host,
+        Host::InterfaceName { name, modifier: DynamicModifier::Broadcast } if name == "lo0"
+    ));
+}
+
+#[test]
+fn negated_any_is_any_negated() {
+    let rs = parse(
+        "pf.conf",
+        "block in from ! any to { any }\n",
+        &Env::default(),
+    )
+    .expect("parses");
+    let rule = rs.rules().next().expect("a rule");
+    assert!(rule.from.addr.negated);
+    assert_eq!(rule.from.addr.host, Host::Any);
+    assert_eq!(rule.to.addr.host, Host::Any);
+    assert_eq!(print(&rs), "block drop in from ! any to any\n");
+}

@@ -323,6 +323,7 @@ pub enum Host {
     },
     /// An interface or group name without parentheses: its addresses when the ruleset
     /// was loaded (pfctl resolves it then); kept by name when the host is not known.
+    /// `self` stands for every address of the host.
     InterfaceName {
         /// The name.
         name: String,

@@ -59,6 +59,9 @@ impl<'a> Parser<'a> {
             };
             return Ok(vec![one(host, None, end)]);
         }
+        if t.is("any") {
+            return Ok(vec![one(Host::Any, None, t.span)]);
+        }
         if t.is("no-route") {
             return Ok(vec![one(Host::NoRoute, None, t.span)]);
         }
@@ -170,6 +173,10 @@ impl<'a> Parser<'a> {
         }
         let (base, modifier) = self.split_modifiers(&token)?;
         if let Some(hosts) = self.interface_hosts(&base, modifier, prefix, span) {
+            if hosts.is_empty() {
+                // pfctl: "no IP address found"; an empty list would read as `any`.
+                return Err(self.invalid(span, "host", word, "the interface has no such address"));
+            }
             return Ok(hosts);
         }
         if modifier == DynamicModifier::None {
@@ -228,7 +235,8 @@ impl<'a> Parser<'a> {
     }
 
     /// The addresses of interface (or group) `name` with `modifier`, as pfctl's
-    /// `ifa_lookup` lists them; `None` when the environment has no such interface.
+    /// `ifa_lookup` lists them; `None` when the environment has no such interface, or
+    /// cannot say (`:broadcast` and `:peer` addresses are not in it).
     pub fn interface_hosts(
         &self,
         name: &str,
@@ -241,7 +249,14 @@ impl<'a> Parser<'a> {
         } else {
             self.env.members(name)
         };
-        if members.is_empty() {
+        let unknowable = matches!(
+            modifier,
+            DynamicModifier::Broadcast
+                | DynamicModifier::BroadcastNoAlias
+                | DynamicModifier::Peer
+                | DynamicModifier::PeerNoAlias
+        );
+        if members.is_empty() || unknowable {
             return None;
         }
         let mut hosts = Vec::new();
@@ -261,7 +276,7 @@ impl<'a> Parser<'a> {
                     DynamicModifier::Network | DynamicModifier::NetworkNoAlias => {
                         (masked(addr, len), len)
                     }
-                    // The environment gives no broadcast or peer addresses.
+                    // Ruled out above: the environment has no broadcast or peer addresses.
                     DynamicModifier::Broadcast
                     | DynamicModifier::BroadcastNoAlias
                     | DynamicModifier::Peer

@@ -446,7 +446,8 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// One `item`, or a `{ … }` list of them (commas optional, newlines allowed).
+    /// One `item`, or a `{ … }` list of at least one (commas optional, newlines
+    /// allowed): an empty list is refused, as it would read as `any`.
     fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> PResult<T>) -> PResult<Vec<T>> {
         if !self.eat_punct("{")? {
             return Ok(vec![item(self)?]);
@@ -454,7 +455,7 @@ impl<'a> Parser<'a> {
         let mut list = Vec::new();
         loop {
             self.skip_newlines()?;
-            if self.eat_punct("}")? {
+            if !list.is_empty() && self.eat_punct("}")? {
                 return Ok(list);
             }
             list.push(item(self)?);
