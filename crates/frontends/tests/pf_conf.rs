@@ -16,7 +16,11 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn rendered_error(name: &str, text: &str) -> String {
-    let err = parse(name, text, &Env::default()).expect_err("must be refused");
+    rendered_error_with(name, text, &Env::default())
+}
+
+fn rendered_error_with(name: &str, text: &str, env: &Env) -> String {
+    let err = parse(name, text, env).expect_err("must be refused");
     let mut out = Vec::new();
     report::diagnostic::render(&mut out, &err).expect("render");
     String::from_utf8(out).expect("utf-8")
@@ -462,4 +466,30 @@ fn negated_any_is_any_negated() {
     assert_eq!(rule.from.addr.host, Host::Any);
     assert_eq!(rule.to.addr.host, Host::Any);
     assert_eq!(print(&rs), "block drop in from ! any to any\n");
+}
+
+#[test]
+fn openbsds_default_pf_conf_needs_the_hosts_users() {
+    let conf = "set skip on lo\n\nblock return\t# block stateless traffic\npass\t\t# establish keep-state\n\n\
+# By default, do not permit remote connections to X11\n\
+block return in on ! lo0 proto tcp to port 6000:6010\n\n\
+# Port build user does not need network\n\
+block return out log proto {tcp udp} user _pbuild\n";
+    let mut env = Env::default();
+    insta::assert_snapshot!(
+        "unknown_user",
+        rendered_error_with("/etc/pf.conf", conf, &env)
+    );
+    env.read_passwd("root:*:0:0:Charlie &:/root:/bin/ksh\n_pbuild:*:21:21:Port build:/var/empty:/sbin/nologin\n");
+    let rs = parse("/etc/pf.conf", conf, &env).expect("parses");
+    let last = rs.rules().last().expect("rules");
+    assert_eq!(last.user, Some(NumOp::Eq(21)));
+    insta::assert_snapshot!(print(&rs), @r"
+    set skip on lo
+    block return all
+    pass all flags S/SA
+    block return in on ! lo0 proto tcp from any to any port 6000:6010
+    block return out log proto tcp all user = 21
+    block return out log proto udp all user = 21
+    ");
 }

@@ -142,6 +142,16 @@ impl Env {
         }
     }
 
+    /// Adds the users of an `/etc/passwd` (`name:password:uid:…` lines).
+    pub fn read_passwd(&mut self, text: &str) {
+        self.users.extend(id_lines(text));
+    }
+
+    /// Adds the groups of an `/etc/group` (`name:password:gid:…` lines).
+    pub fn read_group(&mut self, text: &str) {
+        self.groups.extend(id_lines(text));
+    }
+
     /// The interface called `name`.
     pub fn interface(&self, name: &str) -> Option<&Interface> {
         self.interfaces.iter().find(|i| i.name == name)
@@ -157,4 +167,17 @@ impl Env {
             .filter(|i| i.groups.iter().any(|g| g == name))
             .collect()
     }
+}
+
+/// `name:x:id:…` lines (passwd and group files share the first three fields); comments
+/// and malformed lines are skipped, as `getpwnam` skips them.
+fn id_lines(text: &str) -> impl Iterator<Item = (String, u32)> + '_ {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut fields = l.split(':');
+            let name = fields.next()?.trim();
+            let id = fields.nth(1)?.trim().parse().ok()?;
+            (!name.is_empty()).then(|| (name.to_string(), id))
+        })
 }

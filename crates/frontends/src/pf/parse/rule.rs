@@ -268,6 +268,22 @@ impl<'a> Parser<'a> {
                 Some(v) => {
                     Err(p.invalid(t.span, "port", &t.text, &format!("illegal port value {v}")))
                 }
+                // A name the host does not know (`user _pbuild` without `/etc/passwd`,
+                // a service missing from the table): named as such, not a syntax error.
+                None if t.kind == Kind::Word
+                    && t.text
+                        .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') =>
+                {
+                    let what = what.trim_start_matches("a ");
+                    let what = if what == "port" { "service" } else { what };
+                    Err(p.error(
+                        t.span,
+                        ErrorKind::Undefined {
+                            what: what.into(),
+                            name: t.text.clone(),
+                        },
+                    ))
+                }
                 None => Err(p.expected(t, what)),
             }
         };
