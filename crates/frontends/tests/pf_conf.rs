@@ -493,3 +493,29 @@ block return out log proto {tcp udp} user _pbuild\n";
     block return out log proto udp all user = 21
     ");
 }
+
+#[test]
+fn a_listing_with_anchors_keeps_their_bodies() {
+    let listing = "@0 block drop all\n\
+@1 anchor \"relayd/*\" all {\n\
+  @0 pass in quick on em0 inet proto tcp from any to 10.0.0.1 port = 80 flags S/SA\n\
+    [ Evaluations: 5         Packets: 9         Bytes: 700         States: 1     ]\n\
+}\n\
+@2 pass out all flags S/SA\n";
+    let rs = parse_listing("vvsr.txt", listing, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert_eq!(rules.len(), 3);
+    let Action::Anchor(call) = &rules[1].action else {
+        panic!("an anchor")
+    };
+    let inner: Vec<_> = call.body.as_ref().expect("its body").rules().collect();
+    assert_eq!(inner.len(), 1);
+    assert_eq!(inner[0].number, Some(0));
+    assert_eq!(inner[0].anchor_path.as_deref(), Some("relayd/*"));
+    assert_eq!(inner[0].origin.counters.map(|c| c.packets), Some(9));
+    assert_eq!(inner[0].origin.line, 3);
+    assert_eq!(rules[2].number, Some(2));
+    let err =
+        parse_listing("x", "@0 anchor \"a\" all {\n@0 pass\n", &Env::default()).expect_err("open");
+    assert_eq!(err.line_col().0, 1);
+}
