@@ -519,3 +519,13 @@ fn a_listing_with_anchors_keeps_their_bodies() {
         parse_listing("x", "@0 anchor \"a\" all {\n@0 pass\n", &Env::default()).expect_err("open");
     assert_eq!(err.line_col().0, 1);
 }
+
+#[test]
+fn windows_line_ends_read_like_unix_ones() {
+    let text = "ext = \"em0\"\r\npass in on $ext proto tcp \\\r\n  to port 22\r\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    assert_eq!(
+        print(&rs),
+        "ext = \"em0\"\npass in on em0 proto tcp from any to any port = 22 flags S/SA\n"
+    );
+}

@@ -141,6 +141,9 @@ impl<'a> Lexer<'a> {
             }
             match self.text.get(self.pos) {
                 Some(b'\\') if self.text.get(self.pos + 1) == Some(&b'\n') => self.pos += 2,
+                Some(b'\\') if self.text.get(self.pos + 1..self.pos + 3) == Some(b"\r\n") => {
+                    self.pos += 3
+                }
                 Some(&b) => return Some(b),
                 None => return None,
             }
