@@ -485,7 +485,7 @@ block return out log proto {tcp udp} user _pbuild\n";
     let last = rs.rules().last().expect("rules");
     assert_eq!(last.user, Some(NumOp::Eq(21)));
     insta::assert_snapshot!(print(&rs), @r"
-    set skip on lo
+    set skip on { lo }
     block return all
     pass all flags S/SA
     block return in on ! lo0 proto tcp from any to any port 6000:6010
