@@ -76,11 +76,7 @@ fn option_lines(option: &PfOption) -> String {
         out.push('\n');
     };
     match option {
-        PfOption::Skip(list) => {
-            for i in list {
-                line(format!("set skip on {i}"));
-            }
-        }
+        PfOption::Skip(list) => line(format!("set skip on {{ {} }}", list.join(" "))),
         PfOption::BlockPolicy(p) => line(format!(
             "set block-policy {}",
             match p {
