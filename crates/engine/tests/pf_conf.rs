@@ -502,3 +502,49 @@ load anchor \"ssh\" from \"/etc/pf.ssh\"
     let unknown = PfRules::new(&rs, None).pass(&ssh, Direction::In, "em0", &mut PfState::default());
     assert!(matches!(unknown.verdict, PassVerdict::Undetermined { .. }));
 }
+
+#[test]
+fn if_bound_states_match_on_their_interface_only() {
+    let text = "\
+set state-policy if-bound
+block all
+pass out proto tcp
+pass out proto udp keep state (floating)
+";
+    let rs = parse("pf.conf", text, &env()).expect("parses");
+    let rules = PfRules::new(&rs, None);
+    let mut st = PfState::default();
+    let out = tcp("10.1.2.3", 40000, "198.51.100.7", 443, TcpFlags::SYN);
+    rules.pass(&out, Direction::Out, "em0", &mut st);
+    let reply = syn_ack("198.51.100.7", 443, "10.1.2.3", 40000);
+    assert_eq!(
+        line_of(&rules.pass(&reply, Direction::In, "em1", &mut st)),
+        Some(2)
+    );
+    assert!(matches!(
+        rules.pass(&reply, Direction::In, "em0", &mut st).decider,
+        Decider::State { .. }
+    ));
+    // A rule's own `floating` overrides the policy.
+    let dns = Packet::new(
+        "10.1.2.3".parse().unwrap(),
+        "198.51.100.53".parse().unwrap(),
+        L4::Udp {
+            sport: 40001,
+            dport: 53,
+        },
+    );
+    rules.pass(&dns, Direction::Out, "em0", &mut st);
+    let answer = Packet::new(
+        "198.51.100.53".parse().unwrap(),
+        "10.1.2.3".parse().unwrap(),
+        L4::Udp {
+            sport: 53,
+            dport: 40001,
+        },
+    );
+    assert!(matches!(
+        rules.pass(&answer, Direction::In, "em1", &mut st).decider,
+        Decider::State { .. }
+    ));
+}

@@ -1144,3 +1144,16 @@ fn log_lines_as_freebsd_tcpdump_prints_them() {
          ICMP echo request, id 7, seq ?, length 8"
     );
 }
+
+#[test]
+fn a_neighbour_advertisement_meets_the_rules_and_keeps_no_state() {
+    // pf_icmp_mapping: an advertisement's keep state is overridden to no state.
+    let rs = ruleset(vec![block_all(), rule(2, Action::Pass, "pass", |_| {})]);
+    let rules = PfRules::new(&rs, None);
+    let mut st = PfState::default();
+    let advert = icmp("fe80::2", "fe80::1", 136, 0);
+    let passed = run(&rules, &advert, Direction::In, "em0", &mut st);
+    assert_eq!(line_of(&passed), Some(2));
+    assert!(!passed.keeps_state);
+    assert!(st.entries.is_empty());
+}

@@ -949,8 +949,12 @@ impl<'a, 'p, 'r> Eval<'a, 'p, 'r> {
             _ => {
                 let route = self.route_of(rule, &last.id);
                 let stateful = keeps_state(rule) || self.old_nat;
-                let error = icmp_role(&pass.packet.l4) == Some(IcmpRole::Error);
-                let mut result = if stateful && !error {
+                // `state_icmp`: errors and neighbour advertisements never create states.
+                let stateless = matches!(
+                    icmp_role(&pass.packet.l4),
+                    Some(IcmpRole::Error | IcmpRole::NeighbourAdvert)
+                );
+                let mut result = if stateful && !stateless {
                     self.create_state(state, Some(&last), Some(decider), route.clone())
                 } else {
                     self.result(PassVerdict::Pass, decider, pass.packet.clone(), false)

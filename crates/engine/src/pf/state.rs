@@ -55,6 +55,9 @@ pub enum IcmpRole {
     /// An error about another packet (unreachable, time exceeded, …): it belongs to that
     /// packet's state and never creates one.
     Error,
+    /// An IPv6 neighbour advertisement: pf "overrides keep state to no state" for it
+    /// (unsolicited ones expect no answer); it meets the rules.
+    NeighbourAdvert,
 }
 
 /// `pf_icmp_mapping` for an ICMP or ICMPv6 header.
@@ -90,6 +93,7 @@ pub fn icmp_role(l4: &L4) -> Option<IcmpRole> {
             128 => query(true, id, 128),
             129 => query(false, id, 128),
             1..=4 => IcmpRole::Error,
+            136 => IcmpRole::NeighbourAdvert,
             other => query(true, 0, other),
         }
     })
@@ -104,10 +108,10 @@ fn sidx(direction: Direction) -> usize {
 }
 
 /// The key `packet` looks up (and a state it creates starts from) in `direction`; `None`
-/// for an ICMP error, which has no key of its own.
+/// for an ICMP error or a neighbour advertisement, which have no key of their own.
 pub fn packet_key(packet: &Packet, direction: Direction) -> Option<StateKey> {
     let (sport, dport) = match icmp_role(&packet.l4) {
-        Some(IcmpRole::Error) => return None,
+        Some(IcmpRole::Error | IcmpRole::NeighbourAdvert) => return None,
         Some(IcmpRole::Query {
             request,
             id,
