@@ -1,6 +1,6 @@
 //! IPFilter's three languages, read into [`model::ipf`]: `ipf.conf` ([`parse_ipf`]),
 //! `ipnat.conf` ([`parse_ipnat`]) and `ippool.conf` ([`parse_ippool`]), and printed back
-//! the way `ipf -nv`, `ipnat -nv` and `ippool -nv` print what they loaded ([`print`]).
+//! the way `ipf -nv`, `ipnat -nv` and `ippool -nv` print what they loaded ([`print`](mod@print)).
 //!
 //! The grammar is IPFilter's own (`tools/ipf_y.y`, `ipnat_y.y`, `ippool_y.y`): a rule
 //! ends where the grammar says, `#` comments, `\` continuations and `NAME = VALUE;`
