@@ -137,11 +137,6 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
     if args.rules.is_none() && args.nat.is_none() && args.pools.is_none() {
         return Err(Error::Input("no rules loaded (give -r, -N or -P)".into()));
     }
-    if nat.as_ref().is_some_and(|n| !n.rules.is_empty()) {
-        return Err(Error::Input(
-            "ipftest -N: translating packets (map, rdr, bimap) is not supported yet".into(),
-        ));
-    }
     let format = match args
         .format
         .as_deref()
@@ -165,7 +160,10 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
         let _ = std::io::stderr().write_all(&err);
     }
     let family = (args.inet6 > 0).then_some(IpFamily::Inet6);
-    let ipf = Ipf::new(&rules, &pools, family, tuning(args)?);
+    let mut ipf = Ipf::new(&rules, &pools, family, tuning(args)?);
+    if let Some(nat) = &nat {
+        ipf = ipf.with_nat(nat);
+    }
     let mut tables = IpfState::default();
     let print = PrintOptions {
         brief: args.brief > 0,
@@ -176,6 +174,12 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
     let mut undecided = false;
     for packet in &packets.packets {
         let interface = packet.interface.as_deref().unwrap_or(default_interface);
+        if let Some(addr) = packet.interface_addr {
+            tables
+                .nat
+                .interface_addrs
+                .insert(interface.to_string(), addr);
+        }
         let cast = cast_flags(packet.cast);
         let check = ipf.check(&packet.bytes, packet.out, interface, cast, &mut tables);
         if let Some(on) = &check.undetermined {

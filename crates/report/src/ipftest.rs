@@ -3,9 +3,11 @@
 //! scripts that read ipftest's output read ours.
 
 use engine::ipf::flags as fr;
+use engine::ipf::nat::Session;
 use engine::ipf::rules::ListKey;
 use engine::ipf::state::Entry;
 use engine::ipf::{Check, Ipf, IpfState};
+use model::ipf::nat::NatKind;
 use model::ipf::pool::{PoolDef, TableType};
 use model::ipf::Pools;
 use std::fmt::Write as _;
@@ -22,8 +24,13 @@ pub struct PrintOptions {
     pub hex: bool,
 }
 
-/// ipftest's word for a result (`ipf_check_result`, then `print_result`).
+/// ipftest's word for a result (`ipf_check_result`, then `print_result`); `undetermined`
+/// (not a word of ipftest's) when a rule on the way cannot be decided offline, so no
+/// guess is printed as an answer.
 pub fn verdict(check: &Check) -> &'static str {
+    if check.undetermined.is_some() {
+        return "undetermined";
+    }
     let pass = check.pass;
     if pass & fr::NOMATCH != 0 {
         return if check.freed { "bad-packet" } else { "nomatch" };
@@ -57,7 +64,7 @@ pub fn result(check: &Check, out: bool, interface: &str, opts: PrintOptions) -> 
         s.push_str("--------------");
     } else if opts.nat {
         if check.freed {
-            s.push_str("0\n");
+            let _ = writeln!(s, "{}", check.reason);
         } else {
             s.push_str(&packet(&check.bytes, out, interface, opts.hex));
         }
@@ -191,9 +198,27 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> Result<String, DumpG
         return Err(DumpGap::DstLists);
     }
     let mut s = String::new();
-    s.push_str(
-        "List of active MAP/Redirect filters:\n\nList of active sessions:\n\nHostmap table:\n",
-    );
+    s.push_str("List of active MAP/Redirect filters:\n");
+    for rule in ipf.nat_rules() {
+        s.push_str(&frontends::ipf::print::nat_rule(rule));
+        if !s.ends_with('\n') {
+            s.push('\n');
+        }
+    }
+    s.push_str("\nList of active sessions:\n");
+    for session in tables.nat.sessions.iter().rev() {
+        nat_session(&mut s, session);
+    }
+    s.push_str("\nHostmap table:\n");
+    for hm in tables.nat.hostmaps.iter().rev() {
+        // `printactiveaddress` prints IPv6's all-zero address as `any`.
+        let zero = if hm.osrc.is_ipv4() { "0.0.0.0" } else { "any" };
+        let _ = writeln!(
+            s,
+            "{},{} -> {},{zero} (use = {})",
+            hm.osrc, hm.odst, hm.nsrc, hm.uses
+        );
+    }
     s.push_str("List of active state sessions:\n");
     for entry in tables.state.entries.iter().rev() {
         state_entry(&mut s, entry);
@@ -267,6 +292,44 @@ fn dump_rule(rule: &model::ipf::FilterRule) -> String {
         Some(at) if text[at + 9..].bytes().all(|b| b.is_ascii_digit()) => text[..at].to_string(),
         _ => text,
     }
+}
+
+/// `printactivenat` without `-v`: `MAP 10.1.1.1        <- -> 10.2.2.2        [10.4.3.2]`.
+fn nat_session(s: &mut String, n: &Session) {
+    let kind = match n.kind {
+        NatKind::Map => "MAP",
+        NatKind::MapBlock => "MAP-BLOCK",
+        NatKind::Rdr => "RDR",
+        NatKind::Bimap => "BIMAP",
+        NatKind::Rewrite => "REWRITE",
+        NatKind::Divert => "DIVERT",
+    };
+    let tu = n.p == 6 || n.p == 17;
+    let port = |p: u16, wide: bool| match (tu, wide) {
+        (false, _) => String::new(),
+        (true, true) => format!(" {p:<5}"),
+        (true, false) => format!(" {p}"),
+    };
+    let (a, ap, b, bp, c, cp) = if n.outbound {
+        (n.osrc, n.osport, n.nsrc, n.nsport, n.odst, n.odport)
+    } else {
+        (n.ndst, n.ndport, n.odst, n.odport, n.osrc, n.osport)
+    };
+    // `printactiveaddress` pads IPv4 addresses to 15 columns, not IPv6 ones.
+    let addr = |x: std::net::IpAddr| match x {
+        std::net::IpAddr::V4(_) => format!("{:<15}", x.to_string()),
+        std::net::IpAddr::V6(_) => x.to_string(),
+    };
+    let _ = writeln!(
+        s,
+        "{kind} {}{} <- -> {}{} [{}{}]",
+        addr(a),
+        port(ap, true),
+        addr(b),
+        port(bp, true),
+        c,
+        port(cp, false)
+    );
 }
 
 /// `printstate` without `-v`, names not resolved (`-R`).

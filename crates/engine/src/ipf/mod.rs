@@ -19,6 +19,7 @@ pub mod fin;
 pub mod flags;
 pub mod frag;
 mod log;
+pub mod nat;
 pub mod pool;
 pub mod rules;
 pub mod state;
@@ -28,12 +29,12 @@ use std::sync::Arc;
 
 use model::expr::Undecidable;
 use model::ipf::filter::{Action, BlockReturn};
-use model::ipf::{IpFamily, IpfRules, Pools};
+use model::ipf::{IpFamily, IpfRules, NatRules, Pools};
 use model::Packet;
 
 use crate::bsd::{
     BlockAnswer, Decider, Direction, Filter, FilterLog, FilterPass, PassResult, PassVerdict,
-    RuleId, Step,
+    Rewrite, RuleId, Step,
 };
 use fin::{flx, BadPacket, Fin};
 use flags as fr;
@@ -79,6 +80,7 @@ pub struct RuleState {
 #[derive(Debug, Clone)]
 pub struct Ipf {
     lists: Lists,
+    nat: nat::Nat,
     pools: PoolTable,
     flags: Vec<u32>,
     rule_state: Vec<RuleState>,
@@ -94,6 +96,10 @@ pub struct IpfState {
     pub frags: FragTable,
     /// Hits per rule (index into the rules).
     pub hits: Vec<u64>,
+    /// NAT sessions and host maps.
+    pub nat: nat::NatState,
+    /// The next IP id `update_ipid` gives (`ipf_nextipid`: a counter from 0).
+    pub next_ipid: u16,
 }
 
 /// What decided the packet.
@@ -141,6 +147,12 @@ pub struct Check {
     pub keeps_state: bool,
     /// The `ipmon` lines written, with the rule that logged (index, number).
     pub logs: Vec<(Option<(usize, u32)>, String)>,
+    /// Why a dropped packet was dropped (`fin_reason`, `FRB_*` of `ip_fil.h`): 0 a
+    /// rule, 5 its state entry could not be added, 12 too short (`ipf_pullup`), 15/16
+    /// NAT could not translate it (IPv4/IPv6).
+    pub reason: u8,
+    /// NAT matched but could not translate: the packet is dropped.
+    pub nat_failed: bool,
 }
 
 /// The packet being checked and where it is.
@@ -148,9 +160,28 @@ struct Pkt<'a> {
     fin: Fin,
     /// The last rule the packet matched (`fin_rule`/`fin_group`): what a log names.
     last: Option<(usize, u32)>,
-    bytes: &'a [u8],
+    /// The packet as it is now (NAT rewrites it).
+    bytes: Vec<u8>,
     out: bool,
     interface: &'a str,
+}
+
+impl Check {
+    /// A check whose steps and logs are thrown away (accounting, `icmp-head` groups).
+    fn scratch() -> Check {
+        Check {
+            pass: 0,
+            decided: Decided::Default,
+            freed: false,
+            undetermined: None,
+            bytes: Vec::new(),
+            steps: Vec::new(),
+            keeps_state: false,
+            logs: Vec::new(),
+            reason: 0,
+            nat_failed: false,
+        }
+    }
 }
 
 /// A rule walk's outcome (`ipf_scanlist`'s `pass` and `fin_fr`).
@@ -192,6 +223,7 @@ impl Ipf {
             .collect();
         Ipf {
             lists,
+            nat: nat::Nat::default(),
             pools: PoolTable::new(pools),
             flags,
             rule_state,
@@ -236,6 +268,8 @@ impl Ipf {
             steps: Vec::new(),
             keeps_state: false,
             logs: Vec::new(),
+            reason: 0,
+            nat_failed: false,
         };
         let fin = match Fin::decode(bytes, cast) {
             Ok(fin) => fin,
@@ -243,19 +277,23 @@ impl Ipf {
                 check.pass = fr::BLOCK | fr::NOMATCH;
                 check.decided = Decided::BadPacket(bad);
                 check.freed = true;
+                check.reason = 12;
                 return check;
             }
         };
         let mut pkt = Pkt {
             fin,
             last: None,
-            bytes,
+            bytes: bytes.to_vec(),
             out,
             interface,
         };
         let mut pass = fr::PASS | fr::NOMATCH;
         let mut rule: Option<(usize, u32)> = None;
+        let mut created_session = false;
         if !out {
+            // `ipf_nat_checkin`: rdr and bimap before anything else reads the packet.
+            created_session = self.translate(&mut pkt, cast, tables, &mut check);
             self.accounting(&mut pkt, tables);
         }
         let mut known = false;
@@ -285,13 +323,14 @@ impl Ipf {
                 hits: vec![0; self.lists.rules.len()],
                 ..IpfState::default()
             };
+            let now = pkt.bytes.clone();
             let mut icmp_blocked = |index: usize| {
-                self.icmp_group_blocks(index, &outer, bytes, out, interface, &mut scratch_tables)
+                self.icmp_group_blocks(index, &outer, &now, out, interface, &mut scratch_tables)
             };
             if let Some(hit) =
                 tables
                     .state
-                    .lookup(&mut pkt.fin, bytes, out, interface, &mut icmp_blocked)
+                    .lookup(&mut pkt.fin, &now, out, interface, &mut icmp_blocked)
             {
                 tables.state.count(hit, &pkt.fin, out);
                 let entry = &tables.state.entries[hit.index];
@@ -347,12 +386,27 @@ impl Ipf {
         {
             match self.add_state(&mut pkt, pass, rule, tables) {
                 Ok(()) => check.keeps_state = true,
-                Err(_) if fr::is_pass(pass) => pass = (pass & !fr::CMDMASK) | fr::BLOCK,
+                Err(_) if fr::is_pass(pass) => {
+                    pass = (pass & !fr::CMDMASK) | fr::BLOCK;
+                    check.reason = 5;
+                }
                 Err(_) => {}
             }
         }
         if out && fr::is_pass(pass) {
             self.accounting(&mut pkt, tables);
+            // `ipf_nat_checkout`: map and bimap on what the rules let out; a packet no
+            // rule could translate is dropped.
+            self.translate(&mut pkt, cast, tables, &mut check);
+            if check.nat_failed {
+                pass = fr::BLOCK;
+                check.reason = if pkt.fin.v == 6 { 16 } else { 15 };
+            } else if self.tuning.update_ipid && pkt.fin.v == 4 && pkt.fin.off == 0 {
+                update_ipid(&mut pkt.bytes, tables);
+            }
+        }
+        if created_session && fr::is_block(pass) {
+            nat::Nat::uncreate(&mut tables.nat);
         }
         // `ipf_dolog`: a pass or block by a rule with `log`.
         if matches!(pass & fr::LOGMASK, x if x == fr::LOG | fr::PASS || x == fr::LOG | fr::BLOCK) {
@@ -363,7 +417,67 @@ impl Ipf {
             check.freed = true;
         }
         check.pass = pass;
+        check.bytes = pkt.bytes;
         check
+    }
+
+    /// NAT for the packet's direction; true when it created a session. The packet is
+    /// decoded again after a rewrite, marked translated (`FI_NATED`).
+    fn translate(
+        &self,
+        pkt: &mut Pkt<'_>,
+        cast: u32,
+        tables: &mut IpfState,
+        check: &mut Check,
+    ) -> bool {
+        let outcome = if pkt.out {
+            self.nat
+                .outbound(&pkt.fin, &mut pkt.bytes, pkt.interface, &mut tables.nat)
+        } else {
+            self.nat
+                .inbound(&pkt.fin, &mut pkt.bytes, pkt.interface, &mut tables.nat)
+        };
+        match outcome {
+            nat::NatOutcome::None => false,
+            nat::NatOutcome::Failed => {
+                pkt.fin.flx |= flx::BADNAT;
+                check.nat_failed = true;
+                false
+            }
+            nat::NatOutcome::Undetermined(on) => {
+                check.undetermined = check.undetermined.take().or(Some(on));
+                false
+            }
+            nat::NatOutcome::Translated(t) => {
+                if let Ok(mut fin) = Fin::decode(&pkt.bytes, cast) {
+                    fin.flx |= flx::NATED | (pkt.fin.flx & flx::STATE);
+                    pkt.fin = fin;
+                }
+                let rule = &self.nat.rules[t.rule];
+                check.steps.push(Step::Nat(Rewrite {
+                    by: RuleId {
+                        origin: rule.origin.clone(),
+                        number: Some(t.rule as u32 + 1),
+                        group: None,
+                    },
+                    source: t.source,
+                    before: t.before,
+                    after: t.after,
+                }));
+                t.created
+            }
+        }
+    }
+
+    /// The rules with `ipnat.conf`'s translations added.
+    pub fn with_nat(mut self, rules: &NatRules) -> Ipf {
+        self.nat = nat::Nat::new(rules);
+        self
+    }
+
+    /// The translation rules.
+    pub fn nat_rules(&self) -> &[model::ipf::NatRule] {
+        &self.nat.rules
     }
 
     /// `ipf_allowstateicmp`: whether rule `index`'s `icmp-head` group blocks the ICMP
@@ -392,20 +506,11 @@ impl Ipf {
         let mut pkt = Pkt {
             fin: fin.clone(),
             last: None,
-            bytes,
+            bytes: bytes.to_vec(),
             out,
             interface,
         };
-        let mut scratch = Check {
-            pass: 0,
-            decided: Decided::Default,
-            freed: false,
-            undetermined: None,
-            bytes: Vec::new(),
-            steps: Vec::new(),
-            keeps_state: false,
-            logs: Vec::new(),
-        };
+        let mut scratch = Check::scratch();
         let scan = self.scan(
             &key,
             &mut pkt,
@@ -427,16 +532,7 @@ impl Ipf {
         if self.lists.list(&key).is_empty() {
             return;
         }
-        let mut scratch = Check {
-            pass: 0,
-            decided: Decided::Default,
-            freed: false,
-            undetermined: None,
-            bytes: Vec::new(),
-            steps: Vec::new(),
-            keeps_state: false,
-            logs: Vec::new(),
-        };
+        let mut scratch = Check::scratch();
         let _ = self.scan(&key, pkt, fr::NOMATCH, 0, tables, &mut scratch);
     }
 
@@ -451,7 +547,7 @@ impl Ipf {
         let limits = rule.map(|(i, n)| (i, n, &self.rule_state[i]));
         tables.state.add(
             &mut pkt.fin,
-            pkt.bytes,
+            &pkt.bytes,
             pkt.out,
             pkt.interface,
             limits,
@@ -603,7 +699,7 @@ impl Ipf {
     /// The `ipmon` line for the packet, logged with `pass` by `rule`.
     fn log_line(&self, pkt: &Pkt<'_>, pass: u32, rule: Option<(usize, u32)>) -> String {
         let named = rule.map(|(i, n)| (n, self.lists.rules[i].group.as_deref()));
-        log::line(&pkt.fin, pkt.bytes, pkt.out, pkt.interface, pass, named)
+        log::line(&pkt.fin, &pkt.bytes, pkt.out, pkt.interface, pass, named)
     }
 
     /// The report's name for rule `index`, numbered as `ipfstat -n` numbers it.
@@ -615,6 +711,28 @@ impl Ipf {
             group: rule.group.as_deref().map(Arc::from),
         }
     }
+}
+
+/// `ipf_updateipid` for a first fragment or whole packet: the next id, the header
+/// checksum adjusted for it (RFC 1624, as `CALC_SUMD` does). Later fragments, which
+/// take their first fragment's id from a table, keep theirs.
+fn update_ipid(bytes: &mut [u8], tables: &mut IpfState) {
+    if bytes.len() < 20 {
+        return;
+    }
+    let id = tables.next_ipid;
+    tables.next_ipid = tables.next_ipid.wrapping_add(1);
+    let old = u16::from_be_bytes([bytes[4], bytes[5]]);
+    if old == id {
+        return;
+    }
+    bytes[4..6].copy_from_slice(&id.to_be_bytes());
+    let sum = u16::from_be_bytes([bytes[10], bytes[11]]);
+    let mut acc = u32::from(!sum) + u32::from(!old) + u32::from(id);
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    bytes[10..12].copy_from_slice(&(!(acc as u16)).to_be_bytes());
 }
 
 /// What a blocking rule's flags ask to send back.

@@ -177,3 +177,52 @@ fn a_packet_too_short_for_its_header_is_bad_before_any_rule() {
     assert!(check.freed);
     assert!(matches!(check.decided, super::Decided::BadPacket(_)));
 }
+
+fn with_nat(filter: &str, nat: &str) -> Ipf {
+    let rules = frontends::ipf::parse_ipnat(
+        &SourceFile::new("ipnat.conf", nat),
+        &ParseOptions::default(),
+    )
+    .expect("nat rules parse");
+    ipf(filter).with_nat(&rules)
+}
+
+#[test]
+fn rdr_rewrites_the_destination_before_the_rules_read_it() {
+    let f = with_nat(
+        "pass in all\nblock in quick on em0 proto tcp from any to 10.0.0.5 port = 8080\n",
+        "rdr em0 203.0.113.1/32 port 80 -> 10.0.0.5 port 8080 tcp\n",
+    );
+    let syn = tcp("198.51.100.7", 50000, "203.0.113.1", 80, TcpFlags::SYN);
+    let r = f.pass(&syn, Direction::In, "em0", &mut IpfState::default());
+    assert_eq!(r.verdict, PassVerdict::Block { answer: None });
+    assert_eq!(decided_line(&r.decider), Some(2));
+    match r.steps.first() {
+        Some(Step::Nat(rw)) => {
+            assert!(!rw.source);
+            assert_eq!(rw.before, ("203.0.113.1".parse().unwrap(), Some(80)));
+            assert_eq!(rw.after, ("10.0.0.5".parse().unwrap(), Some(8080)));
+        }
+        other => panic!("the first step is not the rdr: {other:?}"),
+    }
+    assert_eq!(r.packet.dst, "10.0.0.5".parse::<IpAddr>().unwrap());
+    assert_eq!(r.packet.l4.ports(), Some((50000, 8080)));
+}
+
+#[test]
+fn map_rewrites_the_source_after_the_rules_and_the_reply_comes_back() {
+    let f = with_nat(
+        "pass out all\npass in all\n",
+        "map em0 10.0.0.0/24 -> 203.0.113.1/32\n",
+    );
+    let mut state = IpfState::default();
+    let syn = tcp("10.0.0.5", 40000, "198.51.100.7", 443, TcpFlags::SYN);
+    let out = f.pass(&syn, Direction::Out, "em0", &mut state);
+    assert_eq!(out.verdict, PassVerdict::Pass);
+    assert_eq!(out.packet.src, "203.0.113.1".parse::<IpAddr>().unwrap());
+    assert!(matches!(out.steps.last(), Some(Step::Nat(rw)) if rw.source));
+    let reply = tcp("198.51.100.7", 443, "203.0.113.1", 40000, TcpFlags(0x12));
+    let back = f.pass(&reply, Direction::In, "em0", &mut state);
+    assert_eq!(back.packet.dst, "10.0.0.5".parse::<IpAddr>().unwrap());
+    assert_eq!(back.packet.l4.ports(), Some((443, 40000)));
+}

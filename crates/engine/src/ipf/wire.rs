@@ -128,6 +128,11 @@ fn fill_checksums(b: &mut [u8], hlen: usize, proto: u8) {
         let sum = super::fin::l4_checksum(b, 4, 1, 0, hlen as i64, usize::MAX);
         put16(b, 10, sum);
     }
+    transport_checksum(b, hlen, proto);
+}
+
+/// The TCP, UDP or ICMP checksum over the whole of `b` after `hlen`.
+fn transport_checksum(b: &mut [u8], hlen: usize, proto: u8) {
     let at = match proto {
         6 => 16,
         17 => 6,
@@ -169,4 +174,35 @@ pub fn decode(bytes: &[u8], original: &Packet) -> Packet {
         _ => {}
     }
     p
+}
+
+/// The IPv4 header checksum and the transport checksum of a packet NAT rewrote (not for
+/// later fragments, which carry no transport header).
+pub(super) fn refill_checksums(b: &mut [u8]) {
+    match b.first().map(|x| x >> 4) {
+        Some(4) if b.len() >= 20 => {
+            let hlen = usize::from(b[0] & 0x0f) * 4;
+            let total = usize::from(get16(b, 2)).min(b.len());
+            if hlen > total {
+                return;
+            }
+            put16(b, 10, 0);
+            let sum = super::fin::l4_checksum(b, 4, 1, 0, hlen as i64, usize::MAX);
+            put16(b, 10, sum);
+            if get16(b, 6) & 0x1fff != 0 {
+                return;
+            }
+            let proto = b[9];
+            if proto == 17 && get16(b, hlen + 6) == 0 {
+                return;
+            }
+            transport_checksum(&mut b[..total], hlen, proto);
+        }
+        Some(6) if b.len() >= 40 => {
+            let total = (40 + usize::from(get16(b, 4))).min(b.len());
+            let proto = b[6];
+            transport_checksum(&mut b[..total], 40, proto);
+        }
+        _ => {}
+    }
 }

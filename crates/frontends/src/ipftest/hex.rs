@@ -145,3 +145,30 @@ fn read_hex(text: &str, out: &mut Vec<u8>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_name_the_direction_interface_address_and_cast() {
+        let text = "# a comment\n[out,nic0=192.168.1.188]+mcast\n4500 0014\n 0000 4000 # tail\n\n[in]\n45 00\n\n";
+        let input = parse(text);
+        assert_eq!(input.packets.len(), 2);
+        let first = &input.packets[0];
+        assert!(first.out);
+        assert_eq!(first.interface.as_deref(), Some("nic0"));
+        assert_eq!(first.interface_addr, Some("192.168.1.188".parse().unwrap()));
+        assert!(first.cast.multicast);
+        assert_eq!(first.bytes, [0x45, 0, 0, 0x14, 0, 0, 0x40, 0]);
+        // `[in]` names an interface `in`, as ipftest reads it, and leaves the direction in.
+        assert!(!input.packets[1].out);
+        assert_eq!(input.packets[1].interface.as_deref(), Some("in"));
+    }
+
+    #[test]
+    fn bytes_after_the_last_empty_line_are_dropped_as_ipftest_drops_them() {
+        let input = parse("4500 0014\n\n4500 0028\n");
+        assert_eq!(input.packets.len(), 1);
+    }
+}
