@@ -420,6 +420,16 @@ pub fn assumption(a: &BsdAssumption) -> String {
         BsdAssumption::ForwardingAssumed { key } => {
             format!("forwarding not given: taken as on ({key}=1), as the packet implies")
         }
+        BsdAssumption::SenderStackAssumed => "the sender is another host whose system was \
+                                              not given: its socket call is read as this \
+                                              platform's stack would return it (a Linux or \
+                                              Windows client may differ)"
+            .to_string(),
+        BsdAssumption::DiffersByRelease { other } => format!(
+            "this follows the release named with --os; on {} (the same system with or \
+             without the loopback fix) the answer differs",
+            other.name()
+        ),
         BsdAssumption::PlatformFactUnknown(f) => format!(
             "{} is not settled by the sources read for this system: the sender's view is \
              unknown there",
@@ -437,6 +447,8 @@ pub fn assumption_code(a: &BsdAssumption) -> &'static str {
         BsdAssumption::SocketsUnknown => "sockets_unknown",
         BsdAssumption::ForwardingAssumed { .. } => "forwarding_assumed",
         BsdAssumption::PlatformFactUnknown(_) => "platform_fact_unknown",
+        BsdAssumption::SenderStackAssumed => "sender_stack_assumed",
+        BsdAssumption::DiffersByRelease { .. } => "differs_by_release",
     }
 }
 
