@@ -200,11 +200,10 @@ fn walk_path(
             let mut platform = Platform::new(os);
             let mut filter_rules = model::ipf::IpfRules::default();
             for file in &rules.ipf {
-                let (file, intercept) = tunables(file);
-                platform.intercept_loopback |= intercept;
-                filter_rules
-                    .rules
-                    .extend(frontends::ipf::parse_ipf(&file, &options)?.rules);
+                let parsed = frontends::ipf::parse_ipf(file, &options)?;
+                platform.intercept_loopback |= intercepts_loopback(&parsed);
+                filter_rules.rules.extend(parsed.rules);
+                filter_rules.tunables.extend(parsed.tunables);
             }
             let mut pools = model::ipf::Pools::default();
             for file in &rules.ippool {
@@ -217,19 +216,8 @@ fn walk_path(
                 nat.rules
                     .extend(frontends::ipf::parse_ipnat(file, &options)?.rules);
             }
-            // IPFilter's NAT is not in its pass yet: refuse the rules rather than walk
-            // without them.
-            if let (Some(first), Some(file)) = (nat.rules.first(), rules.ipnat.first()) {
-                return Err(ParseError::new(
-                    file,
-                    first.origin.span,
-                    model::diag::ErrorKind::Unsupported {
-                        construct: "ipnat.conf rules in the main answer (not simulated yet)"
-                            .to_string(),
-                    },
-                ));
-            }
-            let ipf = engine::ipf::Ipf::new(&filter_rules, &pools, None, Default::default());
+            let ipf = engine::ipf::Ipf::new(&filter_rules, &pools, None, Default::default())
+                .with_nat(&nat);
             Ok((
                 engine::bsd::simulate(&ipf, &platform, host, packet),
                 platform,
@@ -256,28 +244,20 @@ fn walk_path(
 }
 
 /// IPFilter's `set intercept_loopback true;` (illumos, Solaris: the filter sees loopback
-/// traffic only then), read from the file, and the file with those lines blanked (same
-/// length, so every line and column stays) for the ipf.conf reader, which does not read
-/// tunables yet.
-fn tunables(file: &SourceFile) -> (SourceFile, bool) {
-    let mut on = false;
-    let mut text = String::with_capacity(file.text.len());
-    for line in file.text.split_inclusive('\n') {
-        let words: Vec<&str> = line
-            .split('#')
-            .next()
-            .unwrap_or("")
-            .split(|c: char| c.is_whitespace() || c == ';')
-            .filter(|w| !w.is_empty())
-            .collect();
-        if words.first() == Some(&"set") && words.get(1) == Some(&"intercept_loopback") {
-            on = matches!(words.get(2), Some(&"true" | &"1"));
-            text.extend(line.chars().map(|c| if c == '\n' { c } else { ' ' }));
-        } else {
-            text.push_str(line);
-        }
-    }
-    (SourceFile::new(file.name.clone(), text), on)
+/// traffic only then), the last setting of the file winning as `ipf` applies them in order.
+fn intercepts_loopback(rules: &model::ipf::IpfRules) -> bool {
+    use model::ipf::filter::TunableValue;
+    rules
+        .tunables
+        .iter()
+        .filter(|t| t.name == "intercept_loopback")
+        .last()
+        .is_some_and(|t| {
+            matches!(
+                t.value,
+                TunableValue::Bool(true) | TunableValue::Number(1..)
+            )
+        })
 }
 
 /// The host as pfctl sees it while it parses (interfaces and addresses for `(em0)`,

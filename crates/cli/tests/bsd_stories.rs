@@ -443,3 +443,47 @@ fn a_blocked_reply_is_fixed_with_state_on_the_request_rule() {
         insta::assert_snapshot!(format!("reply_blocked_{os}"), text(&args));
     }
 }
+
+/// Story 2 on IPFilter: `rdr` (ipnat.conf) rewrites the destination before the `in`
+/// rules are read (`ipf_check()`: `ipf_nat_checkin()` first), so the block of the VM's
+/// network sees 192.168.70.10:22 and the client times out; the fix names the translated
+/// address, before the blocking `quick` rule.
+#[test]
+fn story2_ipf_rdr_then_block_drops_the_translated_packet() {
+    let rules = fixture("story2/ipf.rules");
+    let nat = fixture("story2/ipnat.rules");
+    let args = [
+        "--rules",
+        rules.as_str(),
+        "--rules",
+        nat.as_str(),
+        "--os",
+        "illumos",
+        "tcp",
+        "198.51.100.7:40000",
+        "10.1.2.3:1222",
+        "in",
+        "em0",
+        "out",
+        "em1",
+    ];
+    let (code, v) = json(&args);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/headline"), "DROPPED");
+    assert_eq!(v["deciding_rule"]["line"], 4);
+    assert_eq!(s(&v, "/decided_by"), "quick");
+    assert_eq!(s(&v, "/nat/0/after"), "192.168.70.10:22");
+    assert_eq!(s(&v, "/nat/0/by/file"), nat);
+    assert!(v["sender_sees"]["response"].is_null());
+    assert_eq!(s(&v, "/sender_sees/errno"), "ETIMEDOUT");
+    assert_eq!(
+        s(&v, "/logs/0/text"),
+        "em0 @0:2 b 198.51.100.7,40000 -> 192.168.70.10,22 PR tcp len 20 60 -S IN"
+    );
+    assert_eq!(
+        proved_fix(&v),
+        "pass in quick on em0 proto tcp from 198.51.100.7/32 to 192.168.70.10/32 port = 22 flags S keep state"
+    );
+    assert_eq!(s(&v, "/fixes/0/placement"), "before");
+    insta::assert_snapshot!("story2_ipf", text(&args));
+}
