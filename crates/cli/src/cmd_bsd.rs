@@ -250,8 +250,7 @@ fn intercepts_loopback(rules: &model::ipf::IpfRules) -> bool {
     rules
         .tunables
         .iter()
-        .filter(|t| t.name == "intercept_loopback")
-        .last()
+        .rfind(|t| t.name == "intercept_loopback")
         .is_some_and(|t| {
             matches!(
                 t.value,

@@ -121,8 +121,6 @@ pub struct BsdFix {
     pub placement: Placement,
     /// Its line in the fixed file.
     pub line: u32,
-    /// Whether it is `quick`.
-    pub quick: bool,
     /// What the walk with the fix in place showed.
     pub proof: Proof,
 }
@@ -327,7 +325,6 @@ pub fn search(
                 file: rule.origin.file.clone(),
                 placement: placement.clone(),
                 line,
-                quick,
                 proof,
             }),
             Some(proof) => tried.push((text, proof.connection)),
@@ -354,7 +351,6 @@ pub fn search(
                     addr: entry.addr,
                 },
                 line: entry.line,
-                quick: false,
                 proof,
             }),
             Some(proof) => tried.push((entry.text, proof.connection)),
@@ -398,7 +394,6 @@ fn reply_fixes(
                 file: candidate.rule.origin.file.clone(),
                 line: candidate.rule.origin.line,
                 placement: Placement::KeepState(candidate.rule),
-                quick: false,
                 proof,
             }),
             Some(proof) => tried.push((candidate.text, proof.connection)),
