@@ -158,7 +158,10 @@ pub fn run<W: Write>(
     let (trace, platform) =
         walk_path(rules, os, &host, host_given, &packet).map_err(Error::Parse)?;
     let connection = trace.connection();
-    let fixes = (!args.no_fix && connection != Connection::Succeeds)
+    // A fix is searched where a filter stops the exchange; not where nothing listens or
+    // where the answer rests on what cannot be decided offline.
+    let blocked = matches!(connection, Connection::Blocked | Connection::AnswerLost);
+    let fixes = (!args.no_fix && blocked)
         .then(|| analysis::fix_bsd::search(rules.filter, &trace, &rules.files(), walk));
     let answer = report::bsd::BsdAnswer {
         filter: rules.filter,

@@ -487,3 +487,30 @@ fn story2_ipf_rdr_then_block_drops_the_translated_packet() {
     assert_eq!(s(&v, "/fixes/0/placement"), "before");
     insta::assert_snapshot!("story2_ipf", text(&args));
 }
+
+/// A rule whose match cannot be decided offline (`probability`) decides nothing: the
+/// answer is UNDECIDED (exit status 3), names the rule, and offers no fix.
+#[test]
+fn an_undecidable_rule_is_undecided_not_guessed() {
+    let rules = fixture("undecided/pf.conf");
+    let args = [
+        "--rules",
+        rules.as_str(),
+        "--os",
+        "openbsd",
+        "tcp",
+        "198.51.100.7:40000",
+        "192.0.2.10:22",
+        "in",
+        "em0",
+    ];
+    let (code, v) = json(&args);
+    assert_eq!(code, 3, "{v:#}");
+    assert_eq!(s(&v, "/headline"), "UNDECIDED");
+    assert_eq!(s(&v, "/fate"), "undetermined");
+    assert_eq!(s(&v, "/decided_by"), "undetermined");
+    assert_eq!(v["deciding_rule"]["line"], 3);
+    assert!(v["fixes"].as_array().unwrap().is_empty());
+    assert!(v["no_fix"].is_null());
+    insta::assert_snapshot!("undecided_pf", text(&args));
+}

@@ -43,7 +43,7 @@ pub struct BsdReport {
     /// The rule that blocked (or could not be decided); `null` when none did.
     pub deciding_rule: Option<RuleJson>,
     /// How the blocking (or undecided) pass was decided: `quick`, `last_match`, `state`,
-    /// `default`, `skipped`; `null` when the packet passed.
+    /// `default`, `skipped`, `undetermined`; `null` when the packet passed.
     pub decided_by: Option<String>,
     /// What became of the answer a blocking rule asked for; `null` when none was asked.
     pub answer: Option<AnswerJson>,
@@ -147,7 +147,7 @@ pub struct PassJson {
     pub interface: String,
     /// `pass`, `block`, `undetermined`.
     pub verdict: String,
-    /// `quick`, `last_match`, `state`, `default`, `skipped`.
+    /// `quick`, `last_match`, `state`, `default`, `skipped`, `undetermined`.
     pub decided_by: String,
     /// The deciding rule, when a rule decided.
     pub rule: Option<RuleJson>,

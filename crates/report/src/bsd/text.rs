@@ -59,7 +59,22 @@ pub fn render<W: Write>(out: &mut W, a: &BsdAnswer<'_>, options: &TextOptions) -
     };
     for pass in &deciding {
         let at = format!("{} on {}", w::direction(pass.direction), pass.interface);
+        let undetermined = matches!(
+            pass.result.verdict,
+            engine::bsd::PassVerdict::Undetermined { .. }
+        );
         match &pass.result.decider {
+            // The fate line says why it cannot be decided.
+            Decider::Rule(r) if undetermined => {
+                s.field(
+                    "undecided at",
+                    [
+                        format!("{}  ({at})", w::rule_label(a.filter, r)),
+                        r.origin.text.to_string(),
+                    ],
+                )?;
+                continue;
+            }
             Decider::Rule(r) => {
                 s.field(
                     label,

@@ -77,8 +77,11 @@ fn decided_quick(pass: &PassResult, rule: &RuleId) -> Option<bool> {
 }
 
 /// The kind of decision as JSON spells it: `quick`, `last_match`, `state`, `default`,
-/// `skipped`.
+/// `skipped`, `undetermined`.
 pub fn decision_code(pass: &PassResult) -> &'static str {
+    if let PassVerdict::Undetermined { .. } = pass.verdict {
+        return "undetermined";
+    }
     match &pass.decider {
         Decider::Rule(r) => match decided_quick(pass, r) {
             Some(true) => "quick",
@@ -92,6 +95,9 @@ pub fn decision_code(pass: &PassResult) -> &'static str {
 
 /// Why the decider decides, in the filter's own terms.
 pub fn decision_why(filter: Filter, pass: &PassResult) -> String {
+    if let PassVerdict::Undetermined { on } = &pass.verdict {
+        return format!("cannot be decided offline: {on}");
+    }
     match &pass.decider {
         Decider::Rule(r) => match decided_quick(pass, r) {
             Some(true) => "the first matching `quick` rule: the walk ends there".to_string(),
