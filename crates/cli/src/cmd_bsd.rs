@@ -236,7 +236,15 @@ fn walk_path(
                     platform,
                 ));
             };
-            let ruleset = frontends::pf::parse(&file.name, &file.text, &pf_env(host))?;
+            let listing = rules
+                .detected
+                .iter()
+                .any(|d| d.file == *file.name && d.language == BsdLanguage::PfListing);
+            let ruleset = if listing {
+                frontends::pf::parse_listing(&file.name, &file.text, &pf_env(host))?
+            } else {
+                frontends::pf::parse(&file.name, &file.text, &pf_env(host))?
+            };
             let pf = engine::pf::PfRules::new(&ruleset, host_given.then_some(host));
             Ok((
                 engine::bsd::simulate(&pf, &platform, host, packet),
@@ -362,7 +370,7 @@ fn sort(read: Vec<Read>, os_runs: Option<(&str, &[Filter])>) -> Result<Option<Bs
     let ipf_file = named(BsdLanguage::Ipf)
         .or_else(|| named(BsdLanguage::Ipnat))
         .or_else(|| named(BsdLanguage::Ippool));
-    let pf_file = named(BsdLanguage::Pf);
+    let pf_file = named(BsdLanguage::Pf).or_else(|| named(BsdLanguage::PfListing));
     let filter = match (&ipf_file, &pf_file) {
         (Some(ipf), Some(pf)) => {
             return Err(Error::Input(format!(
@@ -392,11 +400,13 @@ fn sort(read: Vec<Read>, os_runs: Option<(&str, &[Filter])>) -> Result<Option<Bs
             BsdLanguage::IpfOrPf => either(&r.source, told_by, filter, &companion, os_runs)?,
             l => (l, told_by),
         };
-        chosen = Some(if language == BsdLanguage::Pf {
-            Filter::Pf
-        } else {
-            Filter::Ipf
-        });
+        chosen = Some(
+            if matches!(language, BsdLanguage::Pf | BsdLanguage::PfListing) {
+                Filter::Pf
+            } else {
+                Filter::Ipf
+            },
+        );
         rules.detected.push(DetectedFile {
             file: r.source.name.to_string(),
             language,
@@ -406,7 +416,7 @@ fn sort(read: Vec<Read>, os_runs: Option<(&str, &[Filter])>) -> Result<Option<Bs
             BsdLanguage::Ipf => rules.ipf.push(r.source),
             BsdLanguage::Ipnat => rules.ipnat.push(r.source),
             BsdLanguage::Ippool => rules.ippool.push(r.source),
-            BsdLanguage::Pf | BsdLanguage::IpfOrPf => {
+            BsdLanguage::Pf | BsdLanguage::PfListing | BsdLanguage::IpfOrPf => {
                 if let Some(first) = &rules.pf {
                     return Err(Error::Input(format!(
                         "{} and {} are both pf.conf: pf loads one (the others by `include` \

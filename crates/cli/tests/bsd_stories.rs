@@ -514,3 +514,26 @@ fn an_undecidable_rule_is_undecided_not_guessed() {
     assert!(v["no_fix"].is_null());
     insta::assert_snapshot!("undecided_pf", text(&args));
 }
+
+/// Story 7 from what `pfctl -sr -vv` lists on the host (rule numbers and counters) rather
+/// than from pf.conf: the same answer, the listing's `@1` named, and the fix said to go
+/// into the pf.conf the listing came from.
+#[test]
+fn story7_from_a_pfctl_listing() {
+    let rules = fixture("story7/pfctl-sr-vv.txt");
+    let mut args = vec!["--rules", rules.as_str(), "--os", "openbsd"];
+    args.extend(LOOPBACK_SSH);
+    args.push("lo0");
+    let (code, v) = json(&args);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/read_as/0/language"), "pf_listing");
+    assert_eq!(s(&v, "/headline"), "REJECTED");
+    assert_eq!(v["deciding_rule"]["line"], 3);
+    assert_eq!(v["deciding_rule"]["number"], 1);
+    assert_eq!(s(&v, "/sender_sees/errno"), "ECONNREFUSED");
+    assert_eq!(
+        proved_fix(&v),
+        "pass in quick on lo0 inet proto tcp from 127.0.0.1 to 127.0.0.1 port 22 flags S/SA keep state"
+    );
+    insta::assert_snapshot!("story7_pfctl_listing", text(&args));
+}

@@ -91,8 +91,11 @@ pub enum BsdLanguage {
     Ipnat,
     /// IPFilter's address pools (`ippool.conf`).
     Ippool,
-    /// pf's `pf.conf` (or a `pfctl -sr -vv` listing).
+    /// pf's `pf.conf`.
     Pf,
+    /// What `pfctl -sr -v[v]` lists: pf rules with `@N` numbers and `[ Evaluations: …]`
+    /// counters.
+    PfListing,
     /// Filter rules only, every one of them valid in both `ipf.conf` and `pf.conf`
     /// (`block in quick on lo0 proto tcp from any to any port = 22`): the platform or
     /// `--format` has to say which.
@@ -217,20 +220,29 @@ const IPF_RULE_WORDS: &[&str] = &[
 ];
 
 fn line_tells(l: &str) -> LineTells {
-    use BsdLanguage::*;
     let words: Vec<&str> = l.split_whitespace().collect();
-    // A listing's rule number (`@3 pass in ...`, both `ipf -v` and `pfctl -sr -vv`).
-    let words = match words.first() {
-        Some(w) if w.starts_with('@') && w[1..].bytes().all(|b| b.is_ascii_digit()) => &words[1..],
-        _ => &words[..],
-    };
+    // A rule number (`@3 pass in ...`): ipf.conf takes one, `pfctl -sr -vv` lists them.
+    match words.first() {
+        Some(w) if w.starts_with('@') && w[1..].bytes().all(|b| b.is_ascii_digit()) => {
+            match words_tell(l, &words[1..]) {
+                LineTells::Language(BsdLanguage::Pf) => LineTells::Language(BsdLanguage::PfListing),
+                other => other,
+            }
+        }
+        _ => words_tell(l, &words),
+    }
+}
+
+/// What a line's words (without a rule number) tell.
+fn words_tell(l: &str, words: &[&str]) -> LineTells {
+    use BsdLanguage::*;
     let first = words.first().copied().unwrap_or("");
     let second = words.get(1).copied().unwrap_or("");
     if l.starts_with('*') || l.starts_with(':') || l.starts_with("-A ") || l == "COMMIT" {
         return LineTells::Linux;
     }
     match first {
-        "[" if second == "Evaluations:" => LineTells::Language(Pf),
+        "[" if second == "Evaluations:" => LineTells::Language(PfListing),
         "set" if second == "intercept_loopback" => LineTells::Language(Ipf),
         "set" if PF_SET_OPTIONS.contains(&second) => LineTells::Language(Pf),
         "table" if second.starts_with('<') => LineTells::Language(Pf),
@@ -375,8 +387,9 @@ mod tests {
         );
         assert_eq!(
             d("@0 block drop in all\n  [ Evaluations: 0 Packets: 0 ]\n"),
-            Some(Pf)
+            Some(PfListing)
         );
+        assert_eq!(d("@1 pass in quick on lo0 all head 10\n"), Some(Ipf));
         assert_eq!(
             d("block in quick on lo0 proto tcp from any to any port = 22\n"),
             Some(IpfOrPf)

@@ -124,7 +124,7 @@ pub struct LogJson {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReadAsJson {
     pub file: String,
-    /// `ipf`, `ipnat`, `ippool`, `pf`.
+    /// `ipf`, `ipnat`, `ippool`, `pf`, `pf_listing`.
     pub language: String,
     pub text: String,
 }

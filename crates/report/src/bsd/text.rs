@@ -155,6 +155,13 @@ pub fn render<W: Write>(out: &mut W, a: &BsdAnswer<'_>, options: &TextOptions) -
                     w::proof(a.filter, fix),
                 ],
             )?;
+            let listed = a
+                .detected
+                .iter()
+                .any(|d| *d.file == *fix.file && d.language == frontends::BsdLanguage::PfListing);
+            if listed {
+                s.field("", [w::listing_fix()])?;
+            }
         }
     }
 

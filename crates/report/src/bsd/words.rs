@@ -493,6 +493,7 @@ pub fn language(l: BsdLanguage) -> &'static str {
         BsdLanguage::Ipnat => "IPFilter NAT rules (ipnat.conf)",
         BsdLanguage::Ippool => "IPFilter pools (ippool.conf)",
         BsdLanguage::Pf => "pf rules (pf.conf)",
+        BsdLanguage::PfListing => "pf rules as pfctl -sr -vv lists them",
         BsdLanguage::IpfOrPf => "filter rules valid in both ipf.conf and pf.conf",
     }
 }
@@ -504,6 +505,7 @@ pub fn language_code(l: BsdLanguage) -> &'static str {
         BsdLanguage::Ipnat => "ipnat",
         BsdLanguage::Ippool => "ippool",
         BsdLanguage::Pf => "pf",
+        BsdLanguage::PfListing => "pf_listing",
         BsdLanguage::IpfOrPf => "ipf_or_pf",
     }
 }
@@ -623,6 +625,13 @@ pub fn proof(filter: Filter, fix: &BsdFix) -> String {
         "proved: walked again with it in the file, the packet is {}{by}{reply}",
         fate_code(&fix.proof.fate)
     )
+}
+
+/// Under a fix placed in a `pfctl -sr` listing: where it goes on the host.
+pub fn listing_fix() -> String {
+    "the file is pfctl's listing: put the rule at the same place in the pf.conf it was \
+     loaded from (or load it with pfctl -f)"
+        .to_string()
 }
 
 /// Why no fix is offered.
