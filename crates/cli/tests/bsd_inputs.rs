@@ -31,7 +31,7 @@ fn error(args: &[&str]) -> String {
 
 const PACKET: [&str; 5] = ["tcp", "127.0.0.1:40000", "127.0.0.1:22", "in", "lo0"];
 
-fn with_packet(args: &[&'static str]) -> Vec<&'static str> {
+fn with_packet<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut v = args.to_vec();
     v.extend(PACKET);
     v
@@ -173,4 +173,32 @@ fn without_os_the_filters_usual_platform_is_assumed_and_said() {
     assert_eq!(v["os"], "openbsd");
     assert_eq!(v["os_assumed"], true);
     assert_eq!(v["assumptions"][0]["code"], "os_assumed");
+}
+
+#[test]
+fn a_bad_rule_is_shown_with_its_line_and_a_caret() {
+    let dir = std::env::temp_dir().join(format!("wb-bsd-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("pf.conf");
+    std::fs::write(
+        &rules,
+        "pass\nblock return-rst in quick on lo0 proto tcp from any to any port 22 frobnicate\n",
+    )
+    .unwrap();
+    let rules = rules.to_str().unwrap().to_string();
+    let e = error(&with_packet(&["--rules", &rules, "--os", "openbsd"]));
+    assert!(e.contains("pf.conf:2:68"), "{e}");
+    assert!(e.contains("^^^^^^^^^^ expected a rule option"), "{e}");
+    // The host directory must hold what a BSD host's admin can list.
+    let e = error(&with_packet(&[
+        "--rules",
+        "crates/cli/tests/fixtures/bsd/story7/pf.conf",
+        "--host",
+        "crates/cli/tests/fixtures/bsd/story7",
+    ]));
+    assert!(
+        e.contains("no ifconfig.txt (`ifconfig -a` output) or netstat.txt"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
