@@ -98,7 +98,8 @@ fn refuse_linux_options(args: &Args) -> Result<(), Error> {
     ];
     match given.iter().find(|(_, on)| *on) {
         Some((name, _)) => Err(Error::Input(format!(
-            "{name} is for Linux rulesets; with IPFilter or pf rules give the packet (PROTO              SRC DST in IF [out IF2]) and --os"
+            "{name} is for Linux rulesets; with IPFilter or pf rules give the packet (PROTO \
+             SRC DST in IF [out IF2]) and --os"
         ))),
         None => Ok(()),
     }

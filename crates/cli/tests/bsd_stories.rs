@@ -53,6 +53,17 @@ fn text(args: &[&str]) -> String {
     )
 }
 
+/// `--rules FILE... --os OS PACKET...`.
+fn command<'a>(rules: &[&'a String], os: &'a str, packet: &'a str) -> Vec<&'a str> {
+    let mut args = Vec::new();
+    for r in rules {
+        args.extend(["--rules", r.as_str()]);
+    }
+    args.extend(["--os", os]);
+    args.extend(packet.split_whitespace());
+    args
+}
+
 fn fixture(path: &str) -> String {
     format!("{FIXTURES}/{path}")
 }
@@ -117,19 +128,11 @@ fn story7_pf_refuses_at_once_on_every_pf_platform() {
 #[test]
 fn story2_pf_rdr_then_block_drops_the_translated_packet() {
     let rules = fixture("story2/pf.conf");
-    let args = [
-        "--rules",
-        rules.as_str(),
-        "--os",
+    let args = command(
+        &[&rules],
         "openbsd",
-        "tcp",
-        "198.51.100.7:40000",
-        "10.1.2.3:1222",
-        "in",
-        "em0",
-        "out",
-        "em1",
-    ];
+        "tcp 198.51.100.7:40000 10.1.2.3:1222 in em0 out em1",
+    );
     let (code, v) = json(&args);
     assert_eq!(code, 1, "{v:#}");
     assert_eq!(s(&v, "/headline"), "DROPPED");
@@ -339,19 +342,11 @@ fn story1_router_refuses_tcp_with_icmp_and_forwards_ping() {
 fn ipf_pool_entry_is_offered_first() {
     let rules = fixture("pool/ipf.rules");
     let pools = fixture("pool/ippool.conf");
-    let args = [
-        "--rules",
-        rules.as_str(),
-        "--rules",
-        pools.as_str(),
-        "--os",
+    let args = command(
+        &[&rules, &pools],
         "illumos",
-        "tcp",
-        "198.51.100.7:40000",
-        "192.0.2.10:22",
-        "in",
-        "em0",
-    ];
+        "tcp 198.51.100.7:40000 192.0.2.10:22 in em0",
+    );
     let (code, v) = json(&args);
     assert_eq!(code, 1, "{v:#}");
     assert_eq!(s(&v, "/headline"), "DROPPED");
@@ -373,19 +368,11 @@ fn ipf_pool_entry_is_offered_first() {
 #[test]
 fn story2_freebsd_rdr_on_then_block() {
     let rules = fixture("story2/pf-freebsd.conf");
-    let args = [
-        "--rules",
-        rules.as_str(),
-        "--os",
+    let args = command(
+        &[&rules],
         "freebsd",
-        "tcp",
-        "198.51.100.7:40000",
-        "10.1.2.3:1222",
-        "in",
-        "em0",
-        "out",
-        "em1",
-    ];
+        "tcp 198.51.100.7:40000 10.1.2.3:1222 in em0 out em1",
+    );
     let (code, v) = json(&args);
     assert_eq!(code, 1, "{v:#}");
     assert_eq!(s(&v, "/headline"), "DROPPED");
@@ -420,17 +407,7 @@ fn a_blocked_reply_is_fixed_with_state_on_the_request_rule() {
         ),
     ] {
         let rules = fixture(rules);
-        let args = [
-            "--rules",
-            rules.as_str(),
-            "--os",
-            os,
-            "tcp",
-            "198.51.100.7:40000",
-            "192.0.2.10:22",
-            "in",
-            "em0",
-        ];
+        let args = command(&[&rules], os, "tcp 198.51.100.7:40000 192.0.2.10:22 in em0");
         let (code, v) = json(&args);
         assert_eq!(code, 1, "{os}: {v:#}");
         assert_eq!(s(&v, "/headline"), "ANSWER LOST", "{os}");
@@ -452,21 +429,11 @@ fn a_blocked_reply_is_fixed_with_state_on_the_request_rule() {
 fn story2_ipf_rdr_then_block_drops_the_translated_packet() {
     let rules = fixture("story2/ipf.rules");
     let nat = fixture("story2/ipnat.rules");
-    let args = [
-        "--rules",
-        rules.as_str(),
-        "--rules",
-        nat.as_str(),
-        "--os",
+    let args = command(
+        &[&rules, &nat],
         "illumos",
-        "tcp",
-        "198.51.100.7:40000",
-        "10.1.2.3:1222",
-        "in",
-        "em0",
-        "out",
-        "em1",
-    ];
+        "tcp 198.51.100.7:40000 10.1.2.3:1222 in em0 out em1",
+    );
     let (code, v) = json(&args);
     assert_eq!(code, 1, "{v:#}");
     assert_eq!(s(&v, "/headline"), "DROPPED");
@@ -493,17 +460,11 @@ fn story2_ipf_rdr_then_block_drops_the_translated_packet() {
 #[test]
 fn an_undecidable_rule_is_undecided_not_guessed() {
     let rules = fixture("undecided/pf.conf");
-    let args = [
-        "--rules",
-        rules.as_str(),
-        "--os",
+    let args = command(
+        &[&rules],
         "openbsd",
-        "tcp",
-        "198.51.100.7:40000",
-        "192.0.2.10:22",
-        "in",
-        "em0",
-    ];
+        "tcp 198.51.100.7:40000 192.0.2.10:22 in em0",
+    );
     let (code, v) = json(&args);
     assert_eq!(code, 3, "{v:#}");
     assert_eq!(s(&v, "/headline"), "UNDECIDED");
