@@ -654,3 +654,101 @@ pub fn no_fix(n: &NoFix) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::Origin;
+
+    fn rule(line: u32, number: Option<u32>, group: Option<&str>) -> RuleId {
+        RuleId {
+            origin: Origin {
+                file: "ipf.rules".into(),
+                line,
+                text: "block in quick all".into(),
+                ..Origin::default()
+            },
+            number,
+            group: group.map(Into::into),
+        }
+    }
+
+    fn pass(decider: Decider, steps: Vec<Step>) -> PassResult {
+        PassResult {
+            verdict: PassVerdict::Pass,
+            decider,
+            packet: frontends::packet_spec::parse(&[
+                "tcp".into(),
+                "1.1.1.1:1".into(),
+                "2.2.2.2:2".into(),
+            ])
+            .unwrap()
+            .into_packet(),
+            steps,
+            logs: Vec::new(),
+            keeps_state: false,
+        }
+    }
+
+    #[test]
+    fn a_rule_is_named_by_its_place_number_and_group_or_anchor() {
+        let r = rule(3, Some(2), Some("100"));
+        assert_eq!(rule_label(Filter::Ipf, &r), "ipf.rules:3 @2 in group 100");
+        assert_eq!(
+            rule_label(Filter::Pf, &r),
+            "ipf.rules:3 @2 in anchor \"100\""
+        );
+        assert_eq!(rule_label(Filter::Pf, &rule(7, None, None)), "ipf.rules:7");
+    }
+
+    #[test]
+    fn why_a_pass_is_decided_follows_quick_and_last_match() {
+        let r = rule(3, Some(2), None);
+        let quick = pass(
+            Decider::Rule(r.clone()),
+            vec![Step::Rule {
+                rule: r.clone(),
+                matched: Some(true),
+                remembered: false,
+            }],
+        );
+        assert_eq!(decision_code(&quick), "quick");
+        assert_eq!(
+            rule_step(&quick, &r, Some(true), false),
+            "matches, quick: decides"
+        );
+        let last = pass(
+            Decider::Rule(r.clone()),
+            vec![Step::Rule {
+                rule: r.clone(),
+                matched: Some(true),
+                remembered: true,
+            }],
+        );
+        assert_eq!(decision_code(&last), "last_match");
+        assert!(decision_why(Filter::Ipf, &last).starts_with("the last matching rule"));
+        let other = rule(9, None, None);
+        assert_eq!(
+            rule_step(&last, &other, Some(true), true),
+            "matches, remembered; a later match overrides it"
+        );
+        assert_eq!(
+            rule_step(&last, &other, None, false),
+            "cannot be decided offline"
+        );
+        let skipped = pass(
+            Decider::Skipped {
+                interface: "lo0".into(),
+            },
+            Vec::new(),
+        );
+        assert_eq!(
+            decision_why(Filter::Pf, &skipped),
+            "lo0 is not filtered (`set skip on lo0`)"
+        );
+        assert!(
+            decision_why(Filter::Ipf, &pass(Decider::Default, Vec::new()))
+                .contains("IPFILTER_DEFAULT_BLOCK")
+        );
+    }
+}
