@@ -37,6 +37,8 @@ Examples:
   whyblocked --rules rules.v4 --json udp 192.0.2.7:5353 10.0.0.1:53 in eth0
   whyblocked --rules ruleset.nft --host ./router tcp 198.51.100.7:40000 10.1.2.3:1222 in wan0
   whyblocked --rules iptables-save.txt --rules firewalld.json tcp 10.0.0.2:4000 10.0.1.2:80 in eth0
+  whyblocked --rules ipf.rules --rules ipnat.rules --os solaris10 tcp 127.0.0.1:40000 127.0.0.1:22 in lo0
+  whyblocked --rules pf.conf --host ./bsd-host --os openbsd tcp 203.0.113.9:50000 192.0.2.10:443 in em0
 
 Exit status (like grep's 1 for \"no match\", 1 is an answer, not a failure; it follows what
 the connection experiences, JSON `connection`):
