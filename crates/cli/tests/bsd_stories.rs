@@ -498,3 +498,34 @@ fn story7_from_a_pfctl_listing() {
     );
     insta::assert_snapshot!("story7_pfctl_listing", text(&args));
 }
+
+/// Story 7 for UDP: before the loopback fix the ICMP error is never sent and the client's
+/// `recv()` waits for its own timeout; with it (illumos) the datagram itself becomes the
+/// ICMP port unreachable and `recv()` fails at once with ECONNREFUSED.
+#[test]
+fn story7_ipf_udp_before_and_after_the_loopback_fix() {
+    let rules = fixture("story7/ipf-udp.rules");
+    for (os, headline, errno) in [
+        ("solaris10", "DROPPED", None),
+        ("illumos", "REJECTED", Some("ECONNREFUSED")),
+    ] {
+        let args = command(&[&rules], os, "udp 127.0.0.1:40000 127.0.0.1:53 in lo0");
+        let (code, v) = json(&args);
+        assert_eq!(code, 1, "{os}: {v:#}");
+        assert_eq!(s(&v, "/headline"), headline, "{os}");
+        assert_eq!(v["sender_sees"]["errno"].as_str(), errno, "{os}");
+        assert_eq!(v["sender_sees"]["recv_times_out"], errno.is_none(), "{os}");
+        assert_eq!(v["deciding_rule"]["line"], 6, "{os}");
+        assert_eq!(
+            s(&v, "/logs/0/text"),
+            "lo0 @0:2 b 127.0.0.1,40000 -> 127.0.0.1,53 PR udp len 20 28 IN",
+            "{os}"
+        );
+        assert_eq!(
+            proved_fix(&v),
+            "pass in quick on lo0 proto udp from 127.0.0.1/32 to 127.0.0.1/32 port = 53 keep state",
+            "{os}"
+        );
+        insta::assert_snapshot!(format!("story7_ipf_udp_{os}"), text(&args));
+    }
+}
