@@ -86,6 +86,26 @@ pub fn os_arg(args: &Args) -> Result<Option<Os>, Error> {
     })
 }
 
+/// Refuses IPFilter and pf rules where only Linux rules are read (`verify`, `log`,
+/// `pcap`, ...): the main command is the one that answers on them.
+pub fn refuse_bsd_rules(args: &crate::args::InputArgs) -> Result<(), Error> {
+    let forced = args.format.is_some_and(|f| f.linux_dialect().is_none());
+    let bsd = args.rules.iter().find(|path| {
+        forced
+            || frontends::read_source(path)
+                .is_ok_and(|source| frontends::detect_bsd(&source.text).is_some())
+    });
+    match bsd {
+        Some(path) => Err(Error::Input(format!(
+            "{} is IPFilter's or pf's: only the main command answers on those rules \
+             (`whyblocked --rules FILE --os OS PACKET`); this one reads Linux rulesets \
+             (and no BSD or Solaris kernel runs here to verify against)",
+            path.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The options of the Linux answer that mean nothing on a BSD host, refused by name
 /// rather than ignored.
 fn refuse_linux_options(args: &Args) -> Result<(), Error> {

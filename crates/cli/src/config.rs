@@ -56,6 +56,7 @@ pub struct Inputs {
 impl Inputs {
     /// Reads and parses the rules, ipsets, host state and packet named by `args`.
     pub fn load(args: &InputArgs) -> Result<Inputs, Error> {
+        crate::cmd_bsd::refuse_bsd_rules(args)?;
         let family = args.family.map(|f| match f {
             FamilyArg::Ip => Family::Ip,
             FamilyArg::Ip6 => Family::Ip6,

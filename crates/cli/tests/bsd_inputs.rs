@@ -206,3 +206,18 @@ fn a_bad_rule_is_shown_with_its_line_and_a_caret() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn only_the_main_command_reads_bsd_rules() {
+    let mut args = vec![
+        "verify",
+        "--rules",
+        "crates/cli/tests/fixtures/bsd/story7/pf.conf",
+    ];
+    args.extend(PACKET);
+    let e = error(&args);
+    assert!(
+        e.contains("story7/pf.conf is IPFilter's or pf's: only the main command"),
+        "{e}"
+    );
+}
