@@ -14,10 +14,10 @@ use report::ipftest::PrintOptions;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-/// Run packets through IPFilter rules as IPFilter's `ipftest` does, with its options and
-/// its output. Accepted and ignored (they change nothing offline): `-R` (no name
-/// lookups: names are never looked up), `-v`, `-d`, `-C` (checksums are always
-/// checked), `-M user`.
+/// Run packets through IPFilter rules as IPFilter's `ipftest` does, with its output.
+///
+/// Accepted and ignored (they change nothing offline): `-R` (names are never looked
+/// up), `-v`, `-d`, `-C` (checksums are always checked), `-M user`.
 #[derive(Debug, clap::Args)]
 pub struct IpftestArgs {
     /// ipf.conf rules (`-` for standard input).
@@ -121,7 +121,11 @@ fn tuning(args: &IpftestArgs) -> Result<Tuning, Error> {
 
 /// `whyblocked ipftest`.
 pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Error> {
-    let opts = ParseOptions::default();
+    let family = (args.inet6 > 0).then_some(IpFamily::Inet6);
+    let opts = ParseOptions {
+        family,
+        ..ParseOptions::default()
+    };
     let rules = match &args.rules {
         Some(path) => parse_ipf(&read(path, "ipf rules")?, &opts).map_err(Error::Parse)?,
         None => IpfRules::default(),
@@ -159,7 +163,6 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
         let _ = report::diagnostic::render(&mut err, skipped);
         let _ = std::io::stderr().write_all(&err);
     }
-    let family = (args.inet6 > 0).then_some(IpFamily::Inet6);
     let mut ipf = Ipf::new(&rules, &pools, family, tuning(args)?);
     if let Some(nat) = &nat {
         ipf = ipf.with_nat(nat);

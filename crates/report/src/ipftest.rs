@@ -7,6 +7,7 @@ use engine::ipf::nat::Session;
 use engine::ipf::rules::ListKey;
 use engine::ipf::state::Entry;
 use engine::ipf::{Check, Ipf, IpfState};
+use frontends::ipf::print::PrintOptions as RulePrint;
 use model::ipf::nat::NatKind;
 use model::ipf::pool::{PoolDef, TableType};
 use model::ipf::Pools;
@@ -239,7 +240,12 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> Result<String, DumpG
     let hits = |i: usize| tables.hits.get(i).copied().unwrap_or(0);
     let print_list = |s: &mut String, key: &ListKey| {
         for &i in lists.list(key) {
-            let _ = writeln!(s, "{} {}", hits(i), dump_rule(&ipf.rules()[i]));
+            let _ = writeln!(
+                s,
+                "{} {}",
+                hits(i),
+                frontends::ipf::print::ipf_rule_with(&ipf.rules()[i], &RulePrint::IPFTEST_DUMP)
+            );
         }
     };
     s.push_str("List of groups configured (set 0)\n");
@@ -280,18 +286,6 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> Result<String, DumpG
         }
     }
     Ok(s)
-}
-
-/// A rule as `printfr` prints it in ipftest's dump: `ipf -nv`'s text without what only
-/// `-v` adds (` # count N` after `keep state`) and without `(!)` after interface names
-/// (ipftest creates every interface it is given). Until the printer takes these as
-/// options (asked of its owner), they are taken out of its text here.
-fn dump_rule(rule: &model::ipf::FilterRule) -> String {
-    let text = frontends::ipf::print::ipf_rule(rule).replace("(!)", "");
-    match text.rfind(" # count ") {
-        Some(at) if text[at + 9..].bytes().all(|b| b.is_ascii_digit()) => text[..at].to_string(),
-        _ => text,
-    }
 }
 
 /// `printactivenat` without `-v`: `MAP 10.1.1.1        <- -> 10.2.2.2        [10.4.3.2]`.

@@ -735,20 +735,33 @@ fn update_ipid(bytes: &mut [u8], tables: &mut IpfState) {
     bytes[10..12].copy_from_slice(&(!(acc as u16)).to_be_bytes());
 }
 
-/// What a blocking rule's flags ask to send back.
+/// What a blocking rule's flags ask to send back. The ICMP code is the rule's, 0 (net
+/// unreachable) when none was written: `ipf_y.y` leaves `fr_icode` 0 and
+/// `ipf_send_icmp_err` sends `fin_icode`. For IPv6 the code goes through
+/// `icmptoicmp6unreach` (`fil.c`) into a destination unreachable; a code past that table
+/// sends nothing, and one it maps to -1 goes out as 255.
 fn block_answer(pass: u32, rule: Option<&model::ipf::FilterRule>, v6: bool) -> Option<BlockAnswer> {
+    const ICMP6_UNREACH: [i16; 14] = [3, 3, -1, 4, -1, 2, 3, 3, -1, 1, 1, -1, -1, 1];
     match pass & fr::RETMASK {
         fr::RETRST => Some(BlockAnswer::Rst),
         r @ (fr::RETICMP | fr::FAKEICMP) => {
-            let written = rule.and_then(|r| match r.action {
-                Action::Block(Some(BlockReturn::Icmp { code, .. })) => code,
-                _ => None,
-            });
-            // `return-icmp` without a code sends port unreachable (ICMPv6: code 4).
-            let (icmp_type, default_code) = if v6 { (1, 4) } else { (3, 3) };
+            let code = rule
+                .and_then(|r| match r.action {
+                    Action::Block(Some(BlockReturn::Icmp { code, .. })) => code,
+                    _ => None,
+                })
+                .unwrap_or(0);
+            let (icmp_type, code) = if v6 {
+                match code {
+                    0..=13 => (1, ICMP6_UNREACH[usize::from(code)] as u8),
+                    _ => return None,
+                }
+            } else {
+                (3, code)
+            };
             Some(BlockAnswer::Icmp {
                 icmp_type,
-                code: written.unwrap_or(default_code),
+                code,
                 as_dest: r == fr::FAKEICMP,
             })
         }

@@ -142,7 +142,7 @@ fn a_host_name_the_rules_could_not_resolve_leaves_the_answer_undetermined() {
 }
 
 #[test]
-fn return_icmp_without_a_code_answers_port_unreachable() {
+fn return_icmp_without_a_code_answers_net_unreachable() {
     let f = ipf("block return-icmp in proto udp all\n");
     let (s, d): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
     let dns = Packet::new(
@@ -159,7 +159,7 @@ fn return_icmp_without_a_code_answers_port_unreachable() {
         PassVerdict::Block {
             answer: Some(BlockAnswer::Icmp {
                 icmp_type: 3,
-                code: 3,
+                code: 0,
                 as_dest: false
             })
         }
