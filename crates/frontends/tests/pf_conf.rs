@@ -277,12 +277,13 @@ block in on $ext_if\n";
 #[test]
 fn listing_counts_after_tables_and_interfaces_are_not_names() {
     let listing = "No ALTQ support in kernel\nALTQ related functions disabled\n\
-@0 block drop in quick from <bruteforce:3> to any\n\
+@0 block drop in quick from <bruteforce:3> to <empty:0>\n\
 @1 pass in on em0 inet proto tcp from any to (em0:1) port = 22 flags S/SA keep state\n\
 @2 pass out inet from (em0:network:*) to any flags S/SA\n";
     let rs = parse_listing("vvsr.txt", listing, &Env::default()).expect("parses");
     let rules: Vec<_> = rs.rules().collect();
     assert_eq!(rules[0].from.addr.host, Host::Table("bruteforce".into()));
+    assert_eq!(rules[0].to.addr.host, Host::Table("empty".into()));
     assert!(
         matches!(&rules[1].to.addr.host, Host::Dynamic { interface, modifier: DynamicModifier::None, .. } if interface == "em0")
     );
