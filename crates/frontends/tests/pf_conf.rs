@@ -530,3 +530,21 @@ fn windows_line_ends_read_like_unix_ones() {
         "ext = \"em0\"\npass in on em0 proto tcp from any to any port = 22 flags S/SA\n"
     );
 }
+
+#[test]
+fn a_freebsd_listing_reads() {
+    let listing = "No ALTQ support in kernel\nALTQ related functions disabled\n\
+@0 scrub in all fragment reassemble\n\
+  [ Evaluations: 10        Packets: 10        Bytes: 840         States: 0     ]\n\
+  [ Inserted: uid 0 pid 411 State Creations: 0     ]\n\
+  [ Last Active Time: N/A ]\n\
+@0 block drop in log all\n\
+@1 pass in quick on em0 proto tcp from any to any port = ssh flags S/SA keep state (if-bound) ridentifier 7\n\
+@2 pass out quick on em0 all flags S/SA keep state dnpipe (1, 2)\n";
+    let rs = parse_listing("freebsd-vvsr.txt", listing, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert_eq!(rules.len(), 4);
+    assert_eq!(rules[0].action, Action::Scrub);
+    assert_eq!(rules[2].to.port, Some(NumOp::Eq(22)));
+    assert_eq!(rules[3].number, Some(2));
+}
