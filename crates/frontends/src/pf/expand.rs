@@ -501,6 +501,7 @@ impl Expander {
                 })
                 .collect(),
             files: Vec::new(),
+            files_at: Vec::new(),
             origin: p.origin(raw.span),
         }));
         PoolHost {

@@ -194,6 +194,7 @@ impl<'a> Parser<'a> {
             counters: false,
             entries: Vec::new(),
             files: Vec::new(),
+            files_at: Vec::new(),
             origin: self.origin(span),
         };
         loop {
@@ -207,7 +208,8 @@ impl<'a> Parser<'a> {
                 "const" if t.kind == Kind::Word => table.constant = true,
                 "counters" if t.kind == Kind::Word => table.counters = true,
                 "file" if t.kind == Kind::Word => {
-                    table.files.push(self.string("a file name")?.text)
+                    table.files.push(self.string("a file name")?.text);
+                    table.files_at.push(table.entries.len());
                 }
                 "{" if t.kind == Kind::Punct => loop {
                     self.skip_newlines()?;
