@@ -548,3 +548,24 @@ fn a_freebsd_listing_reads() {
     assert_eq!(rules[2].to.port, Some(NumOp::Eq(22)));
     assert_eq!(rules[3].number, Some(2));
 }
+
+#[test]
+fn freebsd_altq_queues_are_kept_with_their_words() {
+    let text = "altq on em0 cbq bandwidth 10Mb queue { std, ssh }\n\
+queue std bandwidth 50% cbq(default)\n\
+queue ssh bandwidth 25% { ssh_login, ssh_bulk }\n\
+queue ssh_login bandwidth 25% priority 4 cbq(ecn)\n\
+queue ssh_bulk bandwidth 75% cbq(ecn)\n\
+pass out on em0 proto tcp to port 22 queue (ssh_bulk, ssh_login)\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    let rule = rs.rules().next().expect("a rule");
+    assert_eq!(
+        rule.queue,
+        Some(("ssh_bulk".into(), Some("ssh_login".into())))
+    );
+    let printed = print(&rs);
+    assert!(
+        printed.starts_with("altq on em0 cbq bandwidth 10Mb queue { std , ssh }\n"),
+        "{printed}"
+    );
+}

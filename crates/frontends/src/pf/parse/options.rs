@@ -4,7 +4,7 @@ use super::*;
 
 impl<'a> Parser<'a> {
     /// `queue …` (OpenBSD's queues, checked and normalised) or FreeBSD's ALTQ `altq on …`
-    /// and the `queue` lines that follow it (kept as written).
+    /// and the `queue` lines that follow it (kept as their words, macros expanded).
     pub(super) fn queue(&mut self, t: Token, items: &mut Vec<Item>) -> PResult<()> {
         let span = self.statement_span(t.span);
         let mut words = Vec::new();
