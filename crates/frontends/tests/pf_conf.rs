@@ -277,12 +277,13 @@ block in on $ext_if\n";
 #[test]
 fn listing_counts_after_tables_and_interfaces_are_not_names() {
     let listing = "No ALTQ support in kernel\nALTQ related functions disabled\n\
-@0 block drop in quick from <bruteforce:3> to any\n\
+@0 block drop in quick from <bruteforce:3> to <empty:0>\n\
 @1 pass in on em0 inet proto tcp from any to (em0:1) port = 22 flags S/SA keep state\n\
 @2 pass out inet from (em0:network:*) to any flags S/SA\n";
     let rs = parse_listing("vvsr.txt", listing, &Env::default()).expect("parses");
     let rules: Vec<_> = rs.rules().collect();
     assert_eq!(rules[0].from.addr.host, Host::Table("bruteforce".into()));
+    assert_eq!(rules[0].to.addr.host, Host::Table("empty".into()));
     assert!(
         matches!(&rules[1].to.addr.host, Host::Dynamic { interface, modifier: DynamicModifier::None, .. } if interface == "em0")
     );
@@ -527,5 +528,44 @@ fn windows_line_ends_read_like_unix_ones() {
     assert_eq!(
         print(&rs),
         "ext = \"em0\"\npass in on em0 proto tcp from any to any port = 22 flags S/SA\n"
+    );
+}
+
+#[test]
+fn a_freebsd_listing_reads() {
+    let listing = "No ALTQ support in kernel\nALTQ related functions disabled\n\
+@0 scrub in all fragment reassemble\n\
+  [ Evaluations: 10        Packets: 10        Bytes: 840         States: 0     ]\n\
+  [ Inserted: uid 0 pid 411 State Creations: 0     ]\n\
+  [ Last Active Time: N/A ]\n\
+@0 block drop in log all\n\
+@1 pass in quick on em0 proto tcp from any to any port = ssh flags S/SA keep state (if-bound) ridentifier 7\n\
+@2 pass out quick on em0 all flags S/SA keep state dnpipe (1, 2)\n";
+    let rs = parse_listing("freebsd-vvsr.txt", listing, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert_eq!(rules.len(), 4);
+    assert_eq!(rules[0].action, Action::Scrub);
+    assert_eq!(rules[2].to.port, Some(NumOp::Eq(22)));
+    assert_eq!(rules[3].number, Some(2));
+}
+
+#[test]
+fn freebsd_altq_queues_are_kept_with_their_words() {
+    let text = "altq on em0 cbq bandwidth 10Mb queue { std, ssh }\n\
+queue std bandwidth 50% cbq(default)\n\
+queue ssh bandwidth 25% { ssh_login, ssh_bulk }\n\
+queue ssh_login bandwidth 25% priority 4 cbq(ecn)\n\
+queue ssh_bulk bandwidth 75% cbq(ecn)\n\
+pass out on em0 proto tcp to port 22 queue (ssh_bulk, ssh_login)\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    let rule = rs.rules().next().expect("a rule");
+    assert_eq!(
+        rule.queue,
+        Some(("ssh_bulk".into(), Some("ssh_login".into())))
+    );
+    let printed = print(&rs);
+    assert!(
+        printed.starts_with("altq on em0 cbq bandwidth 10Mb queue { std , ssh }\n"),
+        "{printed}"
     );
 }

@@ -61,7 +61,7 @@ pub enum Item {
     Option(PfOption, Origin),
     /// `table <name> …`.
     Table(Table),
-    /// `queue …` / `altq on …`: kept as written, queueing does not decide a verdict.
+    /// `queue …` / `altq on …`: kept as text (queueing decides no verdict).
     Queue(Opaque),
     /// A filter, translation or anchor rule.
     Rule(Rule),
@@ -79,7 +79,7 @@ pub enum Item {
     },
 }
 
-/// A statement kept as written (its text is in the origin).
+/// A statement kept as text: as written in its origin, as pfctl prints it in `printed`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Opaque {
     /// Where it was written, with its text.
@@ -167,6 +167,9 @@ pub struct Table {
     /// `file "…"`: more entries, in files that are not read (what they hold is not
     /// known offline).
     pub files: Vec<String>,
+    /// Where each of `files` was written among the inline entries: how many entries
+    /// came before it (pfctl prints lists and files in that order).
+    pub files_at: Vec<usize>,
     /// Where it was written.
     pub origin: Origin,
 }

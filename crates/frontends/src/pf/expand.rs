@@ -23,6 +23,8 @@ const ICMP6: u8 = 58;
 /// The most rules one written rule may expand into (pfctl has no limit; a file that
 /// asks for more is a mistake, or an attack on the reader).
 const MAX_COMBINATIONS: usize = 1 << 16;
+/// The most rules a whole ruleset may expand into, for the same reason.
+const MAX_RULES: usize = 1 << 18;
 
 /// Counters that span the whole parse: rule numbers per ruleset, automatic tables.
 #[derive(Debug, Default)]
@@ -31,6 +33,8 @@ pub struct Expander {
     rules_in_ruleset: u32,
     /// Automatic tables made so far.
     automatic_tables: u32,
+    /// Rules made so far, in every ruleset.
+    total_rules: usize,
     /// The anchor path being read.
     anchor: Option<String>,
 }
@@ -160,11 +164,13 @@ impl Expander {
             groups.len(),
         ];
         let combinations = dims.iter().try_fold(1usize, |acc, n| acc.checked_mul(*n));
-        let Some(combinations) = combinations.filter(|n| *n <= MAX_COMBINATIONS) else {
+        let Some(combinations) =
+            combinations.filter(|n| *n <= MAX_COMBINATIONS && self.total_rules + n <= MAX_RULES)
+        else {
             return Err(rule_error(
                 p,
                 raw.span,
-                "rule expands into more than 65536 rules",
+                "rule expands into more than 65536 rules, or the ruleset into more than 262144",
             ));
         };
         let mut at = [0usize; 10];
@@ -413,6 +419,7 @@ impl Expander {
         fit_dynamic_prefix(&mut rule.from, af);
         fit_dynamic_prefix(&mut rule.to, af);
         self.rules_in_ruleset += 1;
+        self.total_rules += 1;
         Ok(Some(rule))
     }
 
@@ -494,6 +501,7 @@ impl Expander {
                 })
                 .collect(),
             files: Vec::new(),
+            files_at: Vec::new(),
             origin: p.origin(raw.span),
         }));
         PoolHost {

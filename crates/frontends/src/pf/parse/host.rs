@@ -24,7 +24,7 @@ impl<'a> Parser<'a> {
         if t.is_punct("<") {
             let mut name = self.string("a table name")?;
             if self.listing {
-                name.text = without_count(&name.text).to_string();
+                name.text = without_count(&name.text, true).to_string();
             }
             let close = self.expect_punct(">")?;
             return Ok(vec![one(Host::Table(name.text), None, close.span)]);
@@ -32,7 +32,7 @@ impl<'a> Parser<'a> {
         if t.is_punct("(") {
             let mut name = self.string("an interface")?;
             if self.listing {
-                name.text = without_count(&name.text).to_string();
+                name.text = without_count(&name.text, false).to_string();
             }
             let close = self.expect_punct(")")?;
             let (base, modifier) = self.split_modifiers(&name)?;
@@ -306,12 +306,16 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// `name:3` or `name:*` → `name` (the counts `pfctl -vv` prints after a table or an
-/// interface address).
-fn without_count(name: &str) -> &str {
+/// `name:3` or `name:*` → `name`: the counts `pfctl -vv` prints after a table
+/// (`<t:0>` too) or an interface address (`:*` or a count from 1, since `:0` there is
+/// the no-alias modifier).
+fn without_count(name: &str, zero_counts: bool) -> &str {
     match name.rsplit_once(':') {
         Some((base, n))
-            if n == "*" || (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && n != "0") =>
+            if n == "*"
+                || (!n.is_empty()
+                    && n.bytes().all(|b| b.is_ascii_digit())
+                    && (zero_counts || n != "0")) =>
         {
             base
         }

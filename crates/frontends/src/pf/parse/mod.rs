@@ -235,6 +235,15 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The next token of this line, `None` at its end (which is left for
+    /// `end_of_statement`).
+    fn next_on_line(&mut self) -> PResult<Option<Token>> {
+        if self.peek()?.ends_line() {
+            return Ok(None);
+        }
+        self.next().map(Some)
+    }
+
     fn end_of_statement(&mut self) -> PResult<()> {
         let t = self.peek()?;
         if t.ends_line() {
@@ -345,12 +354,7 @@ impl<'a> Parser<'a> {
     fn macro_definition(&mut self, name: Token, items: &mut Vec<Item>) -> PResult<()> {
         self.next()?; // `=`
         let mut parts = Vec::new();
-        loop {
-            let t = self.peek()?;
-            if t.ends_line() {
-                break;
-            }
-            let t = self.next()?;
+        while let Some(t) = self.next_on_line()? {
             if !t.is_string() {
                 return Err(self.expected(&t, "a macro value"));
             }

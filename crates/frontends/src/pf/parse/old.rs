@@ -62,12 +62,7 @@ impl<'a> Parser<'a> {
         self.rule_head(&mut rule)?;
         self.hosts(&mut rule)?;
         let mut scrub = Scrub::default();
-        loop {
-            let t = self.peek()?;
-            if t.ends_line() {
-                break;
-            }
-            let t = self.next()?;
+        while let Some(t) = self.next_on_line()? {
             match t.text.as_str() {
                 "no-df" => scrub.no_df = true,
                 "random-id" => scrub.random_id = true,

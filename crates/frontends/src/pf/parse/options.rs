@@ -4,12 +4,11 @@ use super::*;
 
 impl<'a> Parser<'a> {
     /// `queue …` (OpenBSD's queues, checked and normalised) or FreeBSD's ALTQ `altq on …`
-    /// and the `queue` lines that follow it (kept as written).
+    /// and the `queue` lines that follow it (kept as their words, macros expanded).
     pub(super) fn queue(&mut self, t: Token, items: &mut Vec<Item>) -> PResult<()> {
         let span = self.statement_span(t.span);
         let mut words = Vec::new();
-        while !self.peek()?.ends_line() {
-            let w = self.next()?;
+        while let Some(w) = self.next_on_line()? {
             words.push((w.text, w.span));
         }
         self.end_of_statement()?;
@@ -166,8 +165,8 @@ impl<'a> Parser<'a> {
             }
             _ => {
                 let mut words = Vec::new();
-                while !self.peek()?.ends_line() {
-                    words.push(self.next()?.text);
+                while let Some(w) = self.next_on_line()? {
+                    words.push(w.text);
                 }
                 let option = match name.text.as_str() {
                     "syncookies" => PfOption::Syncookies(words.join(" ")),
@@ -194,20 +193,17 @@ impl<'a> Parser<'a> {
             counters: false,
             entries: Vec::new(),
             files: Vec::new(),
+            files_at: Vec::new(),
             origin: self.origin(span),
         };
-        loop {
-            let t = self.peek()?;
-            if t.ends_line() {
-                break;
-            }
-            let t = self.next()?;
+        while let Some(t) = self.next_on_line()? {
             match t.text.as_str() {
                 "persist" if t.kind == Kind::Word => table.persist = true,
                 "const" if t.kind == Kind::Word => table.constant = true,
                 "counters" if t.kind == Kind::Word => table.counters = true,
                 "file" if t.kind == Kind::Word => {
-                    table.files.push(self.string("a file name")?.text)
+                    table.files.push(self.string("a file name")?.text);
+                    table.files_at.push(table.entries.len());
                 }
                 "{" if t.kind == Kind::Punct => loop {
                     self.skip_newlines()?;

@@ -476,6 +476,21 @@ impl<'a> Parser<'a> {
             "max-pkt-rate" => {
                 rule.opts.max_pkt_rate = Some(self.rate()?);
             }
+            // FreeBSD's rule identifier (for pflog) and dummynet pipes shape and name
+            // traffic; they decide no verdict.
+            "ridentifier" => {
+                self.number("an identifier", 0, u32::MAX)?;
+            }
+            "dnpipe" | "dnqueue" => {
+                if self.eat_punct("(")? {
+                    self.number("a pipe", 0, u32::MAX)?;
+                    self.eat_punct(",")?;
+                    self.number("a pipe", 0, u32::MAX)?;
+                    self.expect_punct(")")?;
+                } else {
+                    self.number("a pipe", 0, u32::MAX)?;
+                }
+            }
             "scrub" => rule.opts.scrub = Some(self.scrub_opts()?),
             "nat-to" => rule.opts.nat_to = Some(self.pool(false)?),
             "rdr-to" => rule.opts.rdr_to = Some(self.pool(false)?),
