@@ -529,3 +529,27 @@ fn story7_ipf_udp_before_and_after_the_loopback_fix() {
         insta::assert_snapshot!(format!("story7_ipf_udp_{os}"), text(&args));
     }
 }
+
+/// With `set skip on lo` (OpenBSD's default pf.conf) the loopback is not filtered: the
+/// block is never read, the answer says why, and nothing is logged or fixed.
+#[test]
+fn story7_pf_set_skip_on_lo_skips_the_block() {
+    let rules = fixture("story7/pf-skip-lo.conf");
+    let args = command(
+        &[&rules],
+        "openbsd",
+        "tcp 127.0.0.1:40000 127.0.0.1:22 in lo0",
+    );
+    let (code, v) = json(&args);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(s(&v, "/headline"), "DELIVERED");
+    assert_eq!(s(&v, "/path/0/decided_by"), "skipped");
+    assert!(v["logs"].as_array().unwrap().is_empty());
+    assert!(v["fixes"].as_array().unwrap().is_empty());
+    let text = text(&args);
+    assert!(
+        text.contains("lo0 is not filtered (`set skip on lo0`)"),
+        "{text}"
+    );
+    insta::assert_snapshot!("story7_pf_skip_lo", text);
+}
