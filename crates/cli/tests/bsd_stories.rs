@@ -548,7 +548,7 @@ fn story7_pf_set_skip_on_lo_skips_the_block() {
     assert!(v["fixes"].as_array().unwrap().is_empty());
     let text = text(&args);
     assert!(
-        text.contains("lo0 is not filtered (`set skip on lo0`)"),
+        text.contains("lo0 is not filtered (a `set skip on` option names it)"),
         "{text}"
     );
     insta::assert_snapshot!("story7_pf_skip_lo", text);

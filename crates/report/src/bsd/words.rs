@@ -118,7 +118,7 @@ pub fn decision_why(filter: Filter, pass: &PassResult) -> String {
             Filter::Pf => "no rule matched: pf's default passes".to_string(),
         },
         Decider::Skipped { interface } => match filter {
-            Filter::Pf => format!("{interface} is not filtered (`set skip on {interface}`)"),
+            Filter::Pf => format!("{interface} is not filtered (a `set skip on` option names it)"),
             Filter::Ipf => format!("{interface} is not filtered on this platform"),
         },
     }
@@ -744,7 +744,7 @@ mod tests {
         );
         assert_eq!(
             decision_why(Filter::Pf, &skipped),
-            "lo0 is not filtered (`set skip on lo0`)"
+            "lo0 is not filtered (a `set skip on` option names it)"
         );
         assert!(
             decision_why(Filter::Ipf, &pass(Decider::Default, Vec::new()))
