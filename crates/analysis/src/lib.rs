@@ -34,6 +34,7 @@
 pub mod agree;
 pub mod capture;
 pub mod counters;
+pub mod fix_bsd;
 pub mod flows;
 pub mod reasons;
 pub mod remedy;

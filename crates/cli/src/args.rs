@@ -37,6 +37,8 @@ Examples:
   whyblocked --rules rules.v4 --json udp 192.0.2.7:5353 10.0.0.1:53 in eth0
   whyblocked --rules ruleset.nft --host ./router tcp 198.51.100.7:40000 10.1.2.3:1222 in wan0
   whyblocked --rules iptables-save.txt --rules firewalld.json tcp 10.0.0.2:4000 10.0.1.2:80 in eth0
+  whyblocked --rules ipf.rules --rules ipnat.rules --os solaris10 tcp 127.0.0.1:40000 127.0.0.1:22 in lo0
+  whyblocked --rules pf.conf --host ./bsd-host --os openbsd tcp 203.0.113.9:50000 192.0.2.10:443 in em0
 
 Exit status (like grep's 1 for \"no match\", 1 is an answer, not a failure; it follows what
 the connection experiences, JSON `connection`):
@@ -84,6 +86,12 @@ pub struct Args {
     /// When to use colours (`auto`: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// The platform of IPFilter or pf rules (`ipf.conf`, `ipnat.conf`, `ippool.conf`,
+    /// `pf.conf`): it decides whether loopback is filtered and what a blocked sender sees.
+    /// Without it, the platform most common for the filter is assumed, and said.
+    #[arg(long, value_name = "OS")]
+    pub os: Option<String>,
 }
 
 /// Subcommands. Each new one (`verify`, `snapshot`, `trace`, `counters`, `log`, `pcap`)
@@ -125,7 +133,8 @@ pub struct InputArgs {
     /// A rules file: iptables-save, ip6tables-save, `nft list ruleset` (with or without -a)
     /// or `nft -j list ruleset`, told apart by content. Repeat for several; files of
     /// different dialects make one mixed host (every base chain on a hook runs, in priority
-    /// order, whichever tool wrote it).
+    /// order, whichever tool wrote it). On BSD and Solaris: `ipf.conf` with `ipnat.conf`
+    /// and `ippool.conf`, or one `pf.conf` (see --os).
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
 
@@ -139,7 +148,9 @@ pub struct InputArgs {
 
     /// A directory with the host's state (ip -j addr/route/rule/link/neigh, sysctl -a, ss -ltnuH,
     /// conntrack -L, ipset save), or a `whyblocked snapshot` file (its rules are used too,
-    /// unless --rules is given); without it, the packet spec's `in`/`out` say the way.
+    /// unless --rules is given); without it, the packet spec's `in`/`out` say the way. With
+    /// IPFilter or pf rules: a directory with `ifconfig -a` output in ifconfig.txt and
+    /// `netstat -rn` output in netstat.txt.
     #[arg(long = "host", value_name = "DIR|FILE")]
     pub host: Option<PathBuf>,
 
@@ -183,6 +194,26 @@ pub enum RulesFormat {
     /// `nft -j list ruleset` JSON.
     #[value(name = "nft-json")]
     NftJson,
+    /// IPFilter's filter rules (`ipf.conf`).
+    Ipf,
+    /// IPFilter's NAT rules (`ipnat.conf`).
+    Ipnat,
+    /// IPFilter's address pools (`ippool.conf`).
+    Ippool,
+    /// pf's `pf.conf`.
+    Pf,
+}
+
+impl RulesFormat {
+    /// The Linux dialect this names; `None` for the BSD filters' languages.
+    pub fn linux_dialect(self) -> Option<model::Dialect> {
+        match self {
+            RulesFormat::Iptables => Some(model::Dialect::Iptables),
+            RulesFormat::Nft => Some(model::Dialect::NftText),
+            RulesFormat::NftJson => Some(model::Dialect::NftJson),
+            RulesFormat::Ipf | RulesFormat::Ipnat | RulesFormat::Ippool | RulesFormat::Pf => None,
+        }
+    }
 }
 
 /// `--color`.

@@ -6,7 +6,6 @@ use crate::Error;
 use engine::{Options, UnknownSite};
 use model::note::InputNote;
 use model::tool_config::ToolConfig;
-use model::Dialect;
 use model::{Family, Host, Packet, RuleRef, Ruleset, SourceFile};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -57,17 +56,14 @@ pub struct Inputs {
 impl Inputs {
     /// Reads and parses the rules, ipsets, host state and packet named by `args`.
     pub fn load(args: &InputArgs) -> Result<Inputs, Error> {
+        crate::cmd_bsd::refuse_bsd_rules(args)?;
         let family = args.family.map(|f| match f {
             FamilyArg::Ip => Family::Ip,
             FamilyArg::Ip6 => Family::Ip6,
         });
 
         let options = frontends::LoadOptions {
-            dialect: args.format.map(|f| match f {
-                RulesFormat::Iptables => Dialect::Iptables,
-                RulesFormat::Nft => Dialect::NftText,
-                RulesFormat::NftJson => Dialect::NftJson,
-            }),
+            dialect: args.format.and_then(RulesFormat::linux_dialect),
             family,
         };
         let frontends::LoadedRules {

@@ -5,6 +5,7 @@
 //! renders; it returns a [`Conclusion`] that `main.rs` maps to the exit code in one place.
 
 pub mod args;
+pub mod cmd_bsd;
 pub mod cmd_counters;
 pub mod cmd_ipftest;
 pub mod cmd_log;
@@ -146,7 +147,10 @@ where
         Some(args::Command::Pcap(a)) => cmd_pcap::run(a, out),
         Some(args::Command::Path(a)) => cmd_path::run(a, out),
         Some(args::Command::Ipftest(a)) => cmd_ipftest::run(a, out),
-        None => run(&Config::from_env(&args)?, out),
+        None => match cmd_bsd::answer(&args, out)? {
+            Some(conclusion) => Ok(conclusion),
+            None => run(&Config::from_env(&args)?, out),
+        },
     }
 }
 

@@ -48,7 +48,7 @@ mod dialect;
 mod lines;
 mod loader;
 
-pub use dialect::{detect as detect_dialect, is_iptables_save};
+pub use dialect::{detect as detect_dialect, detect_bsd, is_iptables_save, BsdLanguage};
 pub use loader::{
     load_rules, read_file, read_rules, read_source, read_text, LoadError, LoadOptions, LoadedRules,
     NonUtf8, NotText, TextError,

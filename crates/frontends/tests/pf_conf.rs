@@ -1,6 +1,7 @@
 //! pf.conf by hand: what pfctl's expansion gives the engine (typed rules, not text),
 //! the `pfctl -sr -vv` listing reader, and the diagnostics of bad input as users read
 //! them (file:line:col, the line, a caret, what was expected).
+#![allow(clippy::print_stderr)]
 
 use std::net::IpAddr;
 
@@ -15,7 +16,11 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn rendered_error(name: &str, text: &str) -> String {
-    let err = parse(name, text, &Env::default()).expect_err("must be refused");
+    rendered_error_with(name, text, &Env::default())
+}
+
+fn rendered_error_with(name: &str, text: &str, env: &Env) -> String {
+    let err = parse(name, text, env).expect_err("must be refused");
     let mut out = Vec::new();
     report::diagnostic::render(&mut out, &err).expect("render");
     String::from_utf8(out).expect("utf-8")
@@ -272,12 +277,13 @@ block in on $ext_if\n";
 #[test]
 fn listing_counts_after_tables_and_interfaces_are_not_names() {
     let listing = "No ALTQ support in kernel\nALTQ related functions disabled\n\
-@0 block drop in quick from <bruteforce:3> to any\n\
+@0 block drop in quick from <bruteforce:3> to <empty:0>\n\
 @1 pass in on em0 inet proto tcp from any to (em0:1) port = 22 flags S/SA keep state\n\
 @2 pass out inet from (em0:network:*) to any flags S/SA\n";
     let rs = parse_listing("vvsr.txt", listing, &Env::default()).expect("parses");
     let rules: Vec<_> = rs.rules().collect();
     assert_eq!(rules[0].from.addr.host, Host::Table("bruteforce".into()));
+    assert_eq!(rules[0].to.addr.host, Host::Table("empty".into()));
     assert!(
         matches!(&rules[1].to.addr.host, Host::Dynamic { interface, modifier: DynamicModifier::None, .. } if interface == "em0")
     );
@@ -298,4 +304,268 @@ fn a_file_that_includes_itself_is_refused() {
     assert!(err.to_string().contains("too deep"), "{err}");
     let err = parse("pf.conf", "load anchor a from \"a.conf\"\n", &env).expect_err("refused");
     assert!(err.to_string().contains("too deep"), "{err}");
+}
+
+#[test]
+fn a_hosts_interfaces_resolve_names_and_groups() {
+    use frontends::host::iproute::{parse_addrs, parse_routes};
+    use model::SourceFile;
+    let addrs = r#"[{"ifindex":2,"ifname":"em0","flags":["UP"],"mtu":1500,"link_type":"ether",
+        "addr_info":[{"family":"inet","local":"192.0.2.10","prefixlen":24,"scope":"global"}]}]"#;
+    let routes = r#"[{"dst":"default","gateway":"192.0.2.1","dev":"em0"}]"#;
+    let mut host = model::Host {
+        interfaces: parse_addrs(&SourceFile::new("addr.json", addrs)).expect("addresses"),
+        routes: parse_routes(&SourceFile::new("route.json", routes), false).expect("routes"),
+        ..Default::default()
+    };
+    host.known.addresses = true;
+    let env = Env::from_host(&host);
+    let rs = parse(
+        "pf.conf",
+        "pass out on egress from em0:network to ! em\n",
+        &env,
+    )
+    .expect("parses");
+    let rule = rs.rules().next().expect("a rule");
+    assert_eq!(
+        rule.from.addr.host,
+        Host::Network {
+            addr: ip("192.0.2.0"),
+            prefix: 24
+        }
+    );
+    assert_eq!(
+        rule.to.addr.host,
+        Host::Network {
+            addr: ip("192.0.2.10"),
+            prefix: 32
+        }
+    );
+    assert!(rule.to.addr.negated);
+    assert_eq!(
+        rule.interface.as_ref().map(|i| i.name.as_str()),
+        Some("egress")
+    );
+}
+
+/// The literal examples of `pf.conf(5)` (OpenBSD 7.8), each read on its own: the ones
+/// that are not pf.conf (operator tables, shell commands) are listed and skipped.
+#[test]
+fn the_manual_pages_examples_parse() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus/openbsd-pfctl-regress/pf.conf.5"
+    );
+    let Ok(man) = std::fs::read_to_string(path) else {
+        eprintln!("SKIP: {path} not found");
+        return;
+    };
+    let mut env = Env::openbsd_regress();
+    for name in ["/etc/pf/sub.filter.conf", "/etc/spammers", "/etc/privnets"] {
+        env.files.insert(name.into(), String::new());
+    }
+    // The examples use these macros without defining them.
+    for (name, value) in [
+        ("ext_if", "em0"),
+        ("int_if", "em1"),
+        ("v4_if", "em0"),
+        ("v6_if", "em1"),
+        ("int_net", "10.0.0.0/8"),
+        ("developerhosts", "{ 10.0.0.5, 10.0.0.6 }"),
+        ("employeehosts", "{ 10.0.1.0/24 }"),
+        ("server", "10.0.0.10"),
+        ("webserver", "10.0.0.11"),
+        ("wifi_if", "em2"),
+        ("sysadmins", "{ 10.0.2.0/24 }"),
+    ] {
+        env.defines.insert(name.into(), value.into());
+    }
+    env.users.insert("dhartmei".into(), 1000);
+    let mut parsed = 0;
+    let mut refused = Vec::new();
+    for block in man.split(".Bd -literal").skip(1) {
+        let body = block.split_once('\n').map_or("", |(_, b)| b);
+        let body = body.split(".Ed").next().unwrap_or("");
+        let text: String = body
+            .replace("\\e", "\\")
+            .replace("\\(aq", "'")
+            .replace("\\&", "")
+            .replace("\\-", "-")
+            .lines()
+            .filter(|l| !l.starts_with('.'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        // Operator tables, address ranges and the grammar are prose, not pf.conf.
+        let first = text.trim_start();
+        if first.starts_with('=') || first.starts_with("10.0.0.0") || first.starts_with("line") {
+            continue;
+        }
+        match parse("pf.conf.5", &text, &env) {
+            Ok(_) => parsed += 1,
+            Err(e) => refused.push(format!("{e}\n    {}", text.lines().next().unwrap_or(""))),
+        }
+    }
+    eprintln!("pf.conf(5) examples: {parsed} parse; refused:");
+    for r in &refused {
+        eprintln!("  {r}");
+    }
+    assert!(refused.is_empty(), "{} examples refused", refused.len());
+}
+
+#[test]
+fn antispoof_drops_from_the_networks_and_the_interfaces_own_addresses() {
+    let mut env = Env::openbsd_regress();
+    env.interfaces.push(frontends::pf::Interface {
+        name: "em0".into(),
+        groups: vec!["em".into()],
+        addresses: vec![(ip("192.0.2.10"), 24)],
+        point_to_point: false,
+    });
+    let rs = parse(
+        "pf.conf",
+        "set block-policy return\nantispoof quick for { lo0 em0 } inet\n",
+        &env,
+    )
+    .expect("parses");
+    insta::assert_snapshot!(print(&rs), @r"
+    set block-policy return
+    block drop in quick on ! lo0 inet from 127.0.0.0/8 to any
+    block drop in quick on ! em0 inet from 192.0.2.0/24 to any
+    block drop in quick inet from 192.0.2.10 to any
+    ");
+}
+
+#[test]
+fn nothing_that_would_read_as_any_is_accepted() {
+    let env = Env::openbsd_regress();
+    for text in [
+        "block in from { } to any\n",
+        "block in proto tcp from any port { } to any\n",
+        "block in from lo1000000 to any\n",
+        "block in from lo1000000:network to any\n",
+    ] {
+        assert!(parse("pf.conf", text, &env).is_err(), "accepted: {text}");
+    }
+    // Broadcast and peer addresses are not in the environment: kept by name.
+    let rs = parse("pf.conf", "block in from lo0:broadcast to any\n", &env).expect("parses");
+    assert!(matches!(
+        &rs.rules().next().expect("a rule").from.addr.host,
+        Host::InterfaceName { name, modifier: DynamicModifier::Broadcast } if name == "lo0"
+    ));
+}
+
+#[test]
+fn negated_any_is_any_negated() {
+    let rs = parse(
+        "pf.conf",
+        "block in from ! any to { any }\n",
+        &Env::default(),
+    )
+    .expect("parses");
+    let rule = rs.rules().next().expect("a rule");
+    assert!(rule.from.addr.negated);
+    assert_eq!(rule.from.addr.host, Host::Any);
+    assert_eq!(rule.to.addr.host, Host::Any);
+    assert_eq!(print(&rs), "block drop in from ! any to any\n");
+}
+
+#[test]
+fn openbsds_default_pf_conf_needs_the_hosts_users() {
+    let conf = "set skip on lo\n\nblock return\t# block stateless traffic\npass\t\t# establish keep-state\n\n\
+# By default, do not permit remote connections to X11\n\
+block return in on ! lo0 proto tcp to port 6000:6010\n\n\
+# Port build user does not need network\n\
+block return out log proto {tcp udp} user _pbuild\n";
+    let mut env = Env::default();
+    insta::assert_snapshot!(
+        "unknown_user",
+        rendered_error_with("/etc/pf.conf", conf, &env)
+    );
+    env.read_passwd("root:*:0:0:Charlie &:/root:/bin/ksh\n_pbuild:*:21:21:Port build:/var/empty:/sbin/nologin\n");
+    let rs = parse("/etc/pf.conf", conf, &env).expect("parses");
+    let last = rs.rules().last().expect("rules");
+    assert_eq!(last.user, Some(NumOp::Eq(21)));
+    insta::assert_snapshot!(print(&rs), @r"
+    set skip on { lo }
+    block return all
+    pass all flags S/SA
+    block return in on ! lo0 proto tcp from any to any port 6000:6010
+    block return out log proto tcp all user = 21
+    block return out log proto udp all user = 21
+    ");
+}
+
+#[test]
+fn a_listing_with_anchors_keeps_their_bodies() {
+    let listing = "@0 block drop all\n\
+@1 anchor \"relayd/*\" all {\n\
+  @0 pass in quick on em0 inet proto tcp from any to 10.0.0.1 port = 80 flags S/SA\n\
+    [ Evaluations: 5         Packets: 9         Bytes: 700         States: 1     ]\n\
+}\n\
+@2 pass out all flags S/SA\n";
+    let rs = parse_listing("vvsr.txt", listing, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert_eq!(rules.len(), 3);
+    let Action::Anchor(call) = &rules[1].action else {
+        panic!("an anchor")
+    };
+    let inner: Vec<_> = call.body.as_ref().expect("its body").rules().collect();
+    assert_eq!(inner.len(), 1);
+    assert_eq!(inner[0].number, Some(0));
+    assert_eq!(inner[0].anchor_path.as_deref(), Some("relayd/*"));
+    assert_eq!(inner[0].origin.counters.map(|c| c.packets), Some(9));
+    assert_eq!(inner[0].origin.line, 3);
+    assert_eq!(rules[2].number, Some(2));
+    let err =
+        parse_listing("x", "@0 anchor \"a\" all {\n@0 pass\n", &Env::default()).expect_err("open");
+    assert_eq!(err.line_col().0, 1);
+}
+
+#[test]
+fn windows_line_ends_read_like_unix_ones() {
+    let text = "ext = \"em0\"\r\npass in on $ext proto tcp \\\r\n  to port 22\r\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    assert_eq!(
+        print(&rs),
+        "ext = \"em0\"\npass in on em0 proto tcp from any to any port = 22 flags S/SA\n"
+    );
+}
+
+#[test]
+fn a_freebsd_listing_reads() {
+    let listing = "No ALTQ support in kernel\nALTQ related functions disabled\n\
+@0 scrub in all fragment reassemble\n\
+  [ Evaluations: 10        Packets: 10        Bytes: 840         States: 0     ]\n\
+  [ Inserted: uid 0 pid 411 State Creations: 0     ]\n\
+  [ Last Active Time: N/A ]\n\
+@0 block drop in log all\n\
+@1 pass in quick on em0 proto tcp from any to any port = ssh flags S/SA keep state (if-bound) ridentifier 7\n\
+@2 pass out quick on em0 all flags S/SA keep state dnpipe (1, 2)\n";
+    let rs = parse_listing("freebsd-vvsr.txt", listing, &Env::default()).expect("parses");
+    let rules: Vec<_> = rs.rules().collect();
+    assert_eq!(rules.len(), 4);
+    assert_eq!(rules[0].action, Action::Scrub);
+    assert_eq!(rules[2].to.port, Some(NumOp::Eq(22)));
+    assert_eq!(rules[3].number, Some(2));
+}
+
+#[test]
+fn freebsd_altq_queues_are_kept_with_their_words() {
+    let text = "altq on em0 cbq bandwidth 10Mb queue { std, ssh }\n\
+queue std bandwidth 50% cbq(default)\n\
+queue ssh bandwidth 25% { ssh_login, ssh_bulk }\n\
+queue ssh_login bandwidth 25% priority 4 cbq(ecn)\n\
+queue ssh_bulk bandwidth 75% cbq(ecn)\n\
+pass out on em0 proto tcp to port 22 queue (ssh_bulk, ssh_login)\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    let rule = rs.rules().next().expect("a rule");
+    assert_eq!(
+        rule.queue,
+        Some(("ssh_bulk".into(), Some("ssh_login".into())))
+    );
+    let printed = print(&rs);
+    assert!(
+        printed.starts_with("altq on em0 cbq bandwidth 10Mb queue { std , ssh }\n"),
+        "{printed}"
+    );
 }

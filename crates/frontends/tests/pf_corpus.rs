@@ -128,6 +128,57 @@ fn pf_and_selfpf_print_as_pfctl() {
     assert!(selfpass >= MIN_SELFPF, "selfpf: {selfpass} < {MIN_SELFPF}");
 }
 
+/// `pfopt`: pfctl with options (`-D name=value` macros; `-O` and `-a anchor` do not
+/// change what `-nv` prints), and `pfsimple`: inputs pfctl must accept.
+#[test]
+fn pfopt_and_pfsimple_as_pfctl() {
+    let Some(dir) = corpus() else { return };
+    let mut pass = 0;
+    let list = make_list(&dir, "PFOPT");
+    for n in &list {
+        let mut env = regress_env(&dir);
+        let opts = read(&dir, &format!("pfopt{n}.opts")).unwrap_or_default();
+        for define in opts.split_whitespace().filter_map(|o| o.strip_prefix("-D")) {
+            if let Some((name, value)) = define.split_once('=') {
+                env.defines.insert(name.to_string(), value.to_string());
+            }
+        }
+        let (Some(input), Some(expected)) = (
+            read(&dir, &format!("pfopt{n}.in")),
+            read(&dir, &format!("pfopt{n}.ok")),
+        ) else {
+            continue;
+        };
+        let result = run_print(&env, &input, &expected);
+        eprintln!(
+            "pfopt{n:<3} {}",
+            result
+                .as_ref()
+                .map_or_else(|e| format!("FAIL {e}"), |()| "ok".into())
+        );
+        pass += usize::from(result.is_ok());
+    }
+    let env = regress_env(&dir);
+    let simple = make_list(&dir, "PFSIMPLE");
+    for n in &simple {
+        let input = read(&dir, &format!("pfsimple{n}.in")).expect("pfsimple input");
+        let result = parse("stdin", &input, &env);
+        eprintln!(
+            "pfsimple{n} {}",
+            result
+                .as_ref()
+                .map_or_else(|e| format!("FAIL {e}"), |_| "ok".into())
+        );
+        pass += usize::from(result.is_ok());
+    }
+    eprintln!("pfopt + pfsimple: {pass}/{}", list.len() + simple.len());
+    assert_eq!(
+        pass,
+        list.len() + simple.len(),
+        "every pfopt and pfsimple case passes"
+    );
+}
+
 /// The first `stdin:LINE:` of pfctl's messages.
 fn first_error_line(ok: &str) -> Option<u32> {
     ok.lines().find_map(|l| {
@@ -192,9 +243,9 @@ fn pfail_inputs_are_refused_where_pfctl_refuses_them() {
 }
 
 /// `pf`: of 102 cases, these print as pfctl (see [`KNOWN_FAILURES`] for the rest).
-const MIN_PF: usize = 100;
+const MIN_PF: usize = 101;
 /// `selfpf`: of 102.
-const MIN_SELFPF: usize = 101;
+const MIN_SELFPF: usize = 102;
 /// `pfail`: of 49, refused (or, for pfail14, whose `.ok` is a ruleset, printed as pfctl).
 const MIN_PFAIL_REFUSED: usize = 49;
 /// `pfail`: refused at the line of pfctl's first message.
@@ -203,7 +254,6 @@ const MIN_PFAIL_LINE: usize = 48;
 /// The cases that do not pass, and why (for the README).
 #[allow(dead_code)]
 const KNOWN_FAILURES: &[(&str, &str)] = &[
-    ("pf48 (and selfpf48)", "`table <t> { … } file \"…\" { … }`: pfctl prints inline lists and files in the order written; the inline entries are printed first, then the files"),
     ("pf100", "its input `pf100.in` is not in the corpus (selfpf100 passes)"),
     ("pfail43", "table files are not read (their contents are unknown offline), so `file \"/does/not/exists\"` (line 2) is accepted; refused at line 3 (`tables cannot contain tables`)"),
 ];

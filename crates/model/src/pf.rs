@@ -61,7 +61,7 @@ pub enum Item {
     Option(PfOption, Origin),
     /// `table <name> …`.
     Table(Table),
-    /// `queue …` / `altq on …`: kept as written, queueing does not decide a verdict.
+    /// `queue …` / `altq on …`: kept as text (queueing decides no verdict).
     Queue(Opaque),
     /// A filter, translation or anchor rule.
     Rule(Rule),
@@ -79,7 +79,7 @@ pub enum Item {
     },
 }
 
-/// A statement kept as written (its text is in the origin).
+/// A statement kept as text: as written in its origin, as pfctl prints it in `printed`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Opaque {
     /// Where it was written, with its text.
@@ -164,8 +164,12 @@ pub struct Table {
     pub counters: bool,
     /// The inline entries.
     pub entries: Vec<TableEntry>,
-    /// `file "…"`: entries the file holds (read only when given).
+    /// `file "…"`: more entries, in files that are not read (what they hold is not
+    /// known offline).
     pub files: Vec<String>,
+    /// Where each of `files` was written among the inline entries: how many entries
+    /// came before it (pfctl prints lists and files in that order).
+    pub files_at: Vec<usize>,
     /// Where it was written.
     pub origin: Origin,
 }
@@ -223,7 +227,9 @@ pub enum OldNatKind {
 /// What a `block` rule sends back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockPolicy {
-    /// Plain `block`: follows `set block-policy`.
+    /// Plain `block` not resolved against `set block-policy`: the pf.conf reader
+    /// resolves it as pfctl does (to `Drop` or `Return`); a rule built otherwise may
+    /// leave it, meaning pf's default, drop.
     Default,
     /// `block drop`.
     Drop,
@@ -323,6 +329,7 @@ pub enum Host {
     },
     /// An interface or group name without parentheses: its addresses when the ruleset
     /// was loaded (pfctl resolves it then); kept by name when the host is not known.
+    /// `self` stands for every address of the host.
     InterfaceName {
         /// The name.
         name: String,
@@ -504,11 +511,16 @@ pub enum PoolType {
 /// A translation or routing target with its pool options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pool {
-    /// The addresses (one or a `{ … }` list); for `route-to` each may name an interface.
+    /// The addresses: one, or several for `route-to (if addr)` lists; the pf.conf
+    /// reader turns an address list (or a name standing for several addresses) into
+    /// a constant table `<__automatic_N>`, as pfctl does.
     pub hosts: Vec<PoolHost>,
-    /// `port N[:M]`, or `port N:*` for `rdr`.
+    /// `nat-to`: the source port range (pfctl's default 50001:65535; `None` with
+    /// `static-port`). `rdr-to`: the destination port or range (`port N:*` is
+    /// resolved to the width of the rule's destination range).
     pub ports: Option<(u16, u16)>,
-    /// The pool type.
+    /// The pool type; pfctl's default (`round-robin` for tables and `(if)` addresses
+    /// with aliases) is filled in.
     pub kind: Option<PoolType>,
     /// `source-hash`'s 128-bit key as `0x` and 32 hex digits (a string key is hashed
     /// with MD5 as pfctl does); `None` when pfctl would pick a random one.
@@ -574,7 +586,8 @@ pub struct Scrub {
 pub struct Rule {
     /// Where it was written (with its text); `pfctl -sr -vv` counters when read from one.
     pub origin: Origin,
-    /// `@N` in a `pfctl -vvsr` listing, or the rule's position as pfctl numbers it.
+    /// `@N` of a `pfctl -vvsr` listing; `None` for pf.conf input, where the rule's
+    /// position in its list is the number pfctl gives it.
     pub number: Option<u32>,
     /// What it does.
     pub action: Action,
@@ -624,7 +637,7 @@ pub struct Rule {
     pub tagged: Option<(bool, String)>,
     /// `[!] received-on IF`.
     pub received_on: Option<InterfaceSpec>,
-    /// `probability N%` (as pfctl keeps it: a fraction of `u32::MAX`).
+    /// `probability N%` as a fraction (0.5 for `50%`).
     pub probability: Option<f64>,
     /// `prio N`.
     pub prio: Option<u8>,

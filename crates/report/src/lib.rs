@@ -6,6 +6,7 @@
 //! | answer kind (command)                 | text                      | JSON: renderer, schema type, `schema_version` |
 //! |---------------------------------------|---------------------------|------------------------------------------------|
 //! | the main answer (`whyblocked PACKET`) | [`answer::text::render`]  | [`answer::json::render`], [`answer::json::Report`], 2 |
+//! | the answer on IPFilter or pf rules    | [`bsd::text::render`]     | [`bsd::json::render`], [`bsd::json::BsdReport`], 1 |
 //! | a walk across hosts (`path`)          | [`path::text::render`]    | [`path::json::render`], [`path::json::PathJson`], 1 |
 //! | a capture (`pcap`)                    | [`capture::text::render`] | [`capture::json::render`], [`capture::json::CaptureJson`], 1 |
 //! | a firewall log (`log`)                | [`log::text::render`]     | [`log::json::render`], [`log::json::LogJson`], 1 |
@@ -34,6 +35,7 @@
 //! ```
 
 pub mod answer;
+pub mod bsd;
 pub mod capture;
 pub mod conntrack;
 pub mod counters;

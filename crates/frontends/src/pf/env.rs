@@ -36,6 +36,9 @@ pub struct Env {
     pub groups: HashMap<String, u32>,
     /// Files `include` and `load anchor` may read, by the name they are given.
     pub files: HashMap<String, String>,
+    /// Macros given on pfctl's command line (`-D name=value`): they win over the
+    /// file's own definitions of the same name.
+    pub defines: HashMap<String, String>,
 }
 
 impl Env {
@@ -96,7 +99,57 @@ impl Env {
                 ("nobody".to_string(), 32767),
             ]),
             files: HashMap::new(),
+            defines: HashMap::new(),
         }
+    }
+
+    /// The interfaces of a host's state (when its addresses were given), with the groups
+    /// pf gives every interface: its name without the unit number (`em` for `em0`), and
+    /// `egress` for those a default route leaves by.
+    pub fn from_host(host: &model::Host) -> Env {
+        if !host.known.addresses {
+            return Env::default();
+        }
+        let egress: Vec<&str> = host
+            .routes
+            .iter()
+            .filter(|r| r.dst.prefix_len() == 0)
+            .filter_map(|r| r.dev.as_deref())
+            .collect();
+        let interfaces = host
+            .interfaces
+            .iter()
+            .map(|i| {
+                let family = i.name.trim_end_matches(|c: char| c.is_ascii_digit());
+                let mut groups = Vec::new();
+                if !family.is_empty() && family != i.name {
+                    groups.push(family.to_string());
+                }
+                if egress.contains(&i.name.as_str()) {
+                    groups.push("egress".to_string());
+                }
+                Interface {
+                    name: i.name.clone(),
+                    groups,
+                    addresses: i.addrs.iter().map(|a| (a.addr, a.prefix_len)).collect(),
+                    point_to_point: false,
+                }
+            })
+            .collect();
+        Env {
+            interfaces,
+            ..Env::default()
+        }
+    }
+
+    /// Adds the users of an `/etc/passwd` (`name:password:uid:…` lines).
+    pub fn read_passwd(&mut self, text: &str) {
+        self.users.extend(id_lines(text));
+    }
+
+    /// Adds the groups of an `/etc/group` (`name:password:gid:…` lines).
+    pub fn read_group(&mut self, text: &str) {
+        self.groups.extend(id_lines(text));
     }
 
     /// The interface called `name`.
@@ -114,4 +167,17 @@ impl Env {
             .filter(|i| i.groups.iter().any(|g| g == name))
             .collect()
     }
+}
+
+/// `name:x:id:…` lines (passwd and group files share the first three fields); comments
+/// and malformed lines are skipped, as `getpwnam` skips them.
+fn id_lines(text: &str) -> impl Iterator<Item = (String, u32)> + '_ {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut fields = l.split(':');
+            let name = fields.next()?.trim();
+            let id = fields.nth(1)?.trim().parse().ok()?;
+            (!name.is_empty()).then(|| (name.to_string(), id))
+        })
 }

@@ -23,6 +23,8 @@ const ICMP6: u8 = 58;
 /// The most rules one written rule may expand into (pfctl has no limit; a file that
 /// asks for more is a mistake, or an attack on the reader).
 const MAX_COMBINATIONS: usize = 1 << 16;
+/// The most rules a whole ruleset may expand into, for the same reason.
+const MAX_RULES: usize = 1 << 18;
 
 /// Counters that span the whole parse: rule numbers per ruleset, automatic tables.
 #[derive(Debug, Default)]
@@ -31,6 +33,8 @@ pub struct Expander {
     rules_in_ruleset: u32,
     /// Automatic tables made so far.
     automatic_tables: u32,
+    /// Rules made so far, in every ruleset.
+    total_rules: usize,
     /// The anchor path being read.
     anchor: Option<String>,
 }
@@ -141,58 +145,59 @@ impl Expander {
                 return Err(rule_error(p, span, "flags only apply to tcp"));
             }
         }
-        let combinations = [
+        let oses: Vec<Option<String>> = if raw.os.is_empty() {
+            vec![None]
+        } else {
+            raw.os.iter().cloned().map(Some).collect()
+        };
+        // pfctl's nesting, the last list turning fastest.
+        let dims = [
             interfaces.len(),
             protos.len(),
             icmps.len(),
             froms.len(),
             tos.len(),
             from_ports.len(),
+            oses.len(),
             to_ports.len(),
             users.len(),
             groups.len(),
-        ]
-        .iter()
-        .try_fold(1usize, |acc, n| acc.checked_mul(*n));
-        if combinations.is_none_or(|n| n > MAX_COMBINATIONS) {
+        ];
+        let combinations = dims.iter().try_fold(1usize, |acc, n| acc.checked_mul(*n));
+        let Some(combinations) =
+            combinations.filter(|n| *n <= MAX_COMBINATIONS && self.total_rules + n <= MAX_RULES)
+        else {
             return Err(rule_error(
                 p,
                 raw.span,
-                "rule expands into more than 65536 rules",
+                "rule expands into more than 65536 rules, or the ruleset into more than 262144",
             ));
-        }
+        };
+        let mut at = [0usize; 10];
         let mut added = 0;
-        for iface in &interfaces {
-            for proto in &protos {
-                for icmp in &icmps {
-                    for from in &froms {
-                        for to in &tos {
-                            for from_port in &from_ports {
-                                for to_port in &to_ports {
-                                    for user in &users {
-                                        for group in &groups {
-                                            let combo = Combo {
-                                                iface,
-                                                proto: *proto,
-                                                icmp: *icmp,
-                                                from,
-                                                from_port: *from_port,
-                                                to,
-                                                to_port: *to_port,
-                                                user: *user,
-                                                group: *group,
-                                            };
-                                            if let Some(rule) = self.one(p, &raw, combo, items)? {
-                                                items.push(Item::Rule(rule));
-                                                added += 1;
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
+        for _ in 0..combinations {
+            let combo = Combo {
+                iface: &interfaces[at[0]],
+                proto: protos[at[1]],
+                icmp: icmps[at[2]],
+                from: &froms[at[3]],
+                to: &tos[at[4]],
+                from_port: from_ports[at[5]],
+                os: oses[at[6]].as_deref(),
+                to_port: to_ports[at[7]],
+                user: users[at[8]],
+                group: groups[at[9]],
+            };
+            if let Some(rule) = self.one(p, &raw, combo, items)? {
+                items.push(Item::Rule(rule));
+                added += 1;
+            }
+            for d in (0..dims.len()).rev() {
+                at[d] += 1;
+                if at[d] < dims[d] {
+                    break;
                 }
+                at[d] = 0;
             }
         }
         if added == 0 {
@@ -325,7 +330,7 @@ impl Expander {
         rule.queue = o.queue.clone();
         rule.rtable = o.rtable;
         rule.max_pkt_rate = o.max_pkt_rate;
-        rule.os = raw.os.clone();
+        rule.os = c.os.map(str::to_string);
         rule.scrub = o.scrub.clone();
         rule.divert = o.divert.as_ref().map(|(d, _)| d.clone());
         if let Some((_, span)) = &o.divert {
@@ -414,6 +419,7 @@ impl Expander {
         fit_dynamic_prefix(&mut rule.from, af);
         fit_dynamic_prefix(&mut rule.to, af);
         self.rules_in_ruleset += 1;
+        self.total_rules += 1;
         Ok(Some(rule))
     }
 
@@ -495,6 +501,7 @@ impl Expander {
                 })
                 .collect(),
             files: Vec::new(),
+            files_at: Vec::new(),
             origin: p.origin(raw.span),
         }));
         PoolHost {
@@ -629,6 +636,7 @@ struct Combo<'a> {
     from_port: Option<(NumOp, Span)>,
     to: &'a RawHost,
     to_port: Option<(NumOp, Span)>,
+    os: Option<&'a str>,
     user: Option<NumOp>,
     group: Option<NumOp>,
 }

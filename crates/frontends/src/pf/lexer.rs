@@ -93,13 +93,14 @@ fn word_byte(b: u8) -> bool {
 }
 
 impl<'a> Lexer<'a> {
-    pub fn new(text: &'a str) -> Lexer<'a> {
+    /// A lexer over `text` with `macros` already defined.
+    pub fn with_macros(text: &'a str, macros: HashMap<String, String>) -> Lexer<'a> {
         Lexer {
             text: text.as_bytes(),
             pos: 0,
             expansion: None,
             peeked: Vec::new(),
-            macros: HashMap::new(),
+            macros,
         }
     }
 
@@ -140,6 +141,9 @@ impl<'a> Lexer<'a> {
             }
             match self.text.get(self.pos) {
                 Some(b'\\') if self.text.get(self.pos + 1) == Some(&b'\n') => self.pos += 2,
+                Some(b'\\') if self.text.get(self.pos + 1..self.pos + 3) == Some(b"\r\n") => {
+                    self.pos += 3
+                }
                 Some(&b) => return Some(b),
                 None => return None,
             }

@@ -142,6 +142,8 @@ const SERVICES: &[(&str, u16)] = &[
     ("nfsd", 2049),
     ("mysql", 3306),
     ("ipsec-nat-t", 4500),
+    ("spamd", 8025),
+    ("spamd-cfg", 8026),
     ("postgresql", 5432),
     ("x11", 6000),
 ];

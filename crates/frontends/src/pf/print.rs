@@ -76,11 +76,7 @@ fn option_lines(option: &PfOption) -> String {
         out.push('\n');
     };
     match option {
-        PfOption::Skip(list) => {
-            for i in list {
-                line(format!("set skip on {i}"));
-            }
-        }
+        PfOption::Skip(list) => line(format!("set skip on {{ {} }}", list.join(" "))),
         PfOption::BlockPolicy(p) => line(format!(
             "set block-policy {}",
             match p {
@@ -141,17 +137,31 @@ pub fn table_line(table: &Table) -> String {
     if table.counters {
         s.push_str(" counters");
     }
-    if !table.entries.is_empty() {
+    // Inline entries and files in the order written, consecutive entries in one list.
+    let entries = |s: &mut String, list: &[model::pf::TableEntry]| {
+        if list.is_empty() {
+            return;
+        }
         s.push_str(" {");
-        for e in &table.entries {
+        for e in list {
             s.push_str(if e.negated { " !" } else { " " });
             s.push_str(&host_text(&e.host, None));
         }
         s.push_str(" }");
-    }
-    for f in &table.files {
+    };
+    let mut done = 0;
+    for (i, f) in table.files.iter().enumerate() {
+        let at = table
+            .files_at
+            .get(i)
+            .copied()
+            .unwrap_or(done)
+            .clamp(done, table.entries.len());
+        entries(&mut s, &table.entries[done..at]);
+        done = at;
         let _ = write!(s, " file \"{f}\"");
     }
+    entries(&mut s, &table.entries[done..]);
     s
 }
 

@@ -65,7 +65,8 @@ pub struct RawRule {
     pub from_ports: Vec<(NumOp, Span)>,
     pub to: Vec<RawHost>,
     pub to_ports: Vec<(NumOp, Span)>,
-    pub os: Option<String>,
+    /// `os "…"` fingerprints (a list expands like the others).
+    pub os: Vec<String>,
     /// `nat pass`, `rdr pass`, `binat pass`.
     pub translation_pass: bool,
     pub opts: FilterOpts,
@@ -124,7 +125,7 @@ impl RawRule {
             from_ports: Vec::new(),
             to: Vec::new(),
             to_ports: Vec::new(),
-            os: None,
+            os: Vec::new(),
             translation_pass: false,
             opts: FilterOpts::default(),
         }

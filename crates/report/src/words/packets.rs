@@ -177,6 +177,11 @@ fn icmpv6_words(t: u8, c: u8) -> String {
 
 /// "ICMP port unreachable from 10.1.1.1 (this host's address on tap0)".
 pub fn response(r: &Response, trace: &Trace, host: &Host) -> String {
+    response_to(r, &trace.packet, host)
+}
+
+/// [`response`] to `packet`, whichever path sent it (Linux's or a BSD host's).
+pub fn response_to(r: &Response, packet: &Packet, host: &Host) -> String {
     let mut s = format!(
         "{} from {}",
         response_kind(r.kind),
@@ -187,7 +192,7 @@ pub fn response(r: &Response, trace: &Trace, host: &Host) -> String {
         ResponseKind::TcpRst if r.by_stack => {
             s.push_str(" (the stack: nothing listens on the port)")
         }
-        ResponseKind::TcpRst if r.from.addr() == Some(trace.packet.dst) => {
+        ResponseKind::TcpRst if r.from.addr() == Some(packet.dst) => {
             s.push_str(" (looks like the server; sent by the firewall)")
         }
         ResponseKind::SynAck => s.push_str(": the connection is accepted"),
@@ -230,6 +235,32 @@ pub fn errno_line(view: &SenderView, packet: &Packet) -> Option<String> {
 /// What the sender observes, one line each: the response (or silence), the errno.
 pub fn sender_sees(trace: &Trace, host: &Host) -> Vec<String> {
     let view = &trace.sender_sees;
+    let silence = match &trace.fate {
+        Fate::Dropped | Fate::RoutingFailed { .. } => Some(dropped(&trace.packet)),
+        Fate::Queued { .. } => Some("whatever the queue's program does".to_string()),
+        _ => None,
+    };
+    let response = view.response.as_ref().map(|r| response(r, trace, host));
+    view_lines(view, &trace.packet, response, silence)
+}
+
+/// "nothing: the SYN is silently dropped".
+pub fn dropped(packet: &Packet) -> String {
+    let what = match packet.l4 {
+        L4::Tcp { flags, .. } if flags == model::TcpFlags::SYN => "the SYN",
+        _ => "the packet",
+    };
+    format!("nothing: {what} is silently dropped")
+}
+
+/// The sender's view of `packet` in lines: whether it depends on a listener, what comes
+/// back (`response`, in words) or the `silence` when nothing does, the errno or timeout.
+pub fn view_lines(
+    view: &SenderView,
+    packet: &Packet,
+    response: Option<String>,
+    silence: Option<String>,
+) -> Vec<String> {
     let mut lines = Vec::new();
     if view.depends_on_listener {
         lines.push(
@@ -238,21 +269,8 @@ pub fn sender_sees(trace: &Trace, host: &Host) -> Vec<String> {
                 .to_string(),
         );
     }
-    match &view.response {
-        Some(r) => lines.push(response(r, trace, host)),
-        None => match &trace.fate {
-            Fate::Dropped | Fate::RoutingFailed { .. } => {
-                let what = match trace.packet.l4 {
-                    L4::Tcp { flags, .. } if flags == model::TcpFlags::SYN => "the SYN",
-                    _ => "the packet",
-                };
-                lines.push(format!("nothing: {what} is silently dropped"));
-            }
-            Fate::Queued { .. } => lines.push("whatever the queue's program does".to_string()),
-            _ => {}
-        },
-    }
-    if let Some(e) = errno_line(view, &trace.packet) {
+    lines.extend(response.or(silence));
+    if let Some(e) = errno_line(view, packet) {
         lines.push(e);
     } else if view.recv_times_out {
         match view.timeout_secs {
