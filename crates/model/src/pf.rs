@@ -167,9 +167,6 @@ pub struct Table {
     /// `file "…"`: more entries, in files that are not read (what they hold is not
     /// known offline).
     pub files: Vec<String>,
-    /// Where each of `files` was written among the inline entries: how many entries
-    /// came before it (pfctl prints lists and files in that order).
-    pub files_at: Vec<usize>,
     /// Where it was written.
     pub origin: Origin,
 }

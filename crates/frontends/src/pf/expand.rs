@@ -501,7 +501,6 @@ impl Expander {
                 })
                 .collect(),
             files: Vec::new(),
-            files_at: Vec::new(),
             origin: p.origin(raw.span),
         }));
         PoolHost {

@@ -193,7 +193,6 @@ impl<'a> Parser<'a> {
             counters: false,
             entries: Vec::new(),
             files: Vec::new(),
-            files_at: Vec::new(),
             origin: self.origin(span),
         };
         while let Some(t) = self.next_on_line()? {
@@ -203,7 +202,6 @@ impl<'a> Parser<'a> {
                 "counters" if t.kind == Kind::Word => table.counters = true,
                 "file" if t.kind == Kind::Word => {
                     table.files.push(self.string("a file name")?.text);
-                    table.files_at.push(table.entries.len());
                 }
                 "{" if t.kind == Kind::Punct => loop {
                     self.skip_newlines()?;
