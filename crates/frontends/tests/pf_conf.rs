@@ -595,3 +595,18 @@ fn table_files_given_are_read_and_others_stay_unknown() {
     assert_eq!(&*err.source.name, "/etc/pf.bad");
     assert_eq!(err.line_col(), (2, 1));
 }
+
+#[test]
+fn a_rules_text_is_its_own_lines() {
+    let text = "pass in all # don't log\nblock out all\npass proto tcp \\\n  to port 22 # ssh\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    let texts: Vec<_> = rs.rules().map(|r| r.origin.text.to_string()).collect();
+    assert_eq!(
+        texts,
+        [
+            "pass in all # don't log",
+            "block out all",
+            "pass proto tcp to port 22 # ssh"
+        ]
+    );
+}
