@@ -569,3 +569,44 @@ pass out on em0 proto tcp to port 22 queue (ssh_bulk, ssh_login)\n";
         "{printed}"
     );
 }
+
+#[test]
+fn table_files_given_are_read_and_others_stay_unknown() {
+    let mut env = Env::default();
+    env.files.insert(
+        "/etc/pf.bad".into(),
+        "# scanners\n192.0.2.0/24\n!192.0.2.7 198.51.100.9\n".into(),
+    );
+    let rs = parse(
+        "pf.conf",
+        "table <bad> persist file \"/etc/pf.bad\" file \"/etc/pf.more\"\nblock in from <bad>\n",
+        &env,
+    )
+    .expect("parses");
+    let table = rs.tables().next().expect("a table");
+    assert_eq!(table.entries.len(), 3);
+    assert!(table.entries[1].negated);
+    assert_eq!(table.files, vec!["/etc/pf.more".to_string()]);
+    env.files.insert(
+        "/etc/pf.bad".into(),
+        "192.0.2.0/24\n10.0.0.1 - 10.0.0.9\n".into(),
+    );
+    let err = parse("pf.conf", "table <bad> file \"/etc/pf.bad\"\n", &env).expect_err("a range");
+    assert_eq!(&*err.source.name, "/etc/pf.bad");
+    assert_eq!(err.line_col(), (2, 1));
+}
+
+#[test]
+fn a_rules_text_is_its_own_lines() {
+    let text = "pass in all # don't log\nblock out all\npass proto tcp \\\n  to port 22 # ssh\n";
+    let rs = parse("pf.conf", text, &Env::default()).expect("parses");
+    let texts: Vec<_> = rs.rules().map(|r| r.origin.text.to_string()).collect();
+    assert_eq!(
+        texts,
+        [
+            "pass in all # don't log",
+            "block out all",
+            "pass proto tcp to port 22 # ssh"
+        ]
+    );
+}

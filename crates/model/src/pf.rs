@@ -164,12 +164,9 @@ pub struct Table {
     pub counters: bool,
     /// The inline entries.
     pub entries: Vec<TableEntry>,
-    /// `file "…"`: more entries, in files that are not read (what they hold is not
-    /// known offline).
+    /// `file "…"` files that were not given with the configuration: what they hold is
+    /// not known (the files given are read into `entries`).
     pub files: Vec<String>,
-    /// Where each of `files` was written among the inline entries: how many entries
-    /// came before it (pfctl prints lists and files in that order).
-    pub files_at: Vec<usize>,
     /// Where it was written.
     pub origin: Origin,
 }

@@ -258,7 +258,9 @@ impl Expander {
                 return Err(rule_error(p, span, "icmp-type mismatch"));
             }
         }
-        let mut rule = Rule::new(raw.action.clone(), p.origin(raw.span));
+        let mut rule = raw.fixed.clone();
+        rule.action = raw.action.clone();
+        rule.origin = p.origin(raw.span);
         rule.anchor_path = self.anchor.clone();
         rule.direction = raw.direction;
         rule.log = raw.log.clone();
@@ -296,7 +298,7 @@ impl Expander {
             Some(_) => None,
             None if matches!(raw.action, Action::Pass)
                 && tcp_or_any
-                && !o.fragment
+                && !raw.fixed.fragment
                 && matches!(
                     rule.keep_state,
                     Some(KeepState::Keep | KeepState::Modulate | KeepState::Synproxy)
@@ -315,23 +317,10 @@ impl Expander {
         ) {
             rule.state_opts = state_opts(&p.state_defaults, &o.state_opts);
         }
-        rule.tos = o.tos;
-        rule.fragment = o.fragment;
-        rule.allow_opts = o.allow_opts;
-        rule.once = o.once;
         rule.tag = o.tag.clone();
         let tag_nr = self.rules_in_ruleset;
         rule.tagged = o.tagged.clone();
-        rule.received_on = o.received_on.clone();
-        rule.probability = o.probability;
-        rule.prio = o.prio;
-        rule.set_prio = o.set_prio;
-        rule.set_tos = o.set_tos;
-        rule.queue = o.queue.clone();
-        rule.rtable = o.rtable;
-        rule.max_pkt_rate = o.max_pkt_rate;
         rule.os = c.os.map(str::to_string);
-        rule.scrub = o.scrub.clone();
         rule.divert = o.divert.as_ref().map(|(d, _)| d.clone());
         if let Some((_, span)) = &o.divert {
             match (&o.divert.as_ref().map(|(d, _)| d), raw.direction) {
@@ -501,7 +490,6 @@ impl Expander {
                 })
                 .collect(),
             files: Vec::new(),
-            files_at: Vec::new(),
             origin: p.origin(raw.span),
         }));
         PoolHost {

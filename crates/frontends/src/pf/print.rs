@@ -137,31 +137,19 @@ pub fn table_line(table: &Table) -> String {
     if table.counters {
         s.push_str(" counters");
     }
-    // Inline entries and files in the order written, consecutive entries in one list.
-    let entries = |s: &mut String, list: &[model::pf::TableEntry]| {
-        if list.is_empty() {
-            return;
-        }
+    // pfctl prints inline lists and files in the order written; the model keeps the
+    // entries apart from the files, so the entries come first.
+    if !table.entries.is_empty() {
         s.push_str(" {");
-        for e in list {
+        for e in &table.entries {
             s.push_str(if e.negated { " !" } else { " " });
             s.push_str(&host_text(&e.host, None));
         }
         s.push_str(" }");
-    };
-    let mut done = 0;
-    for (i, f) in table.files.iter().enumerate() {
-        let at = table
-            .files_at
-            .get(i)
-            .copied()
-            .unwrap_or(done)
-            .clamp(done, table.entries.len());
-        entries(&mut s, &table.entries[done..at]);
-        done = at;
+    }
+    for f in &table.files {
         let _ = write!(s, " file \"{f}\"");
     }
-    entries(&mut s, &table.entries[done..]);
     s
 }
 

@@ -3,9 +3,9 @@
 
 use model::pf::{
     Action, Af, Divert, Host, IcmpSpec, InterfaceSpec, KeepState, Log, NumOp, PoolType, RouteKind,
-    RuleDirection, Scrub, StateOpt, TcpFlagsSpec,
+    Rule, RuleDirection, StateOpt, TcpFlagsSpec,
 };
-use model::Span;
+use model::{Origin, Span};
 
 /// One host of a `from`/`to` list, resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +69,9 @@ pub struct RawRule {
     pub os: Vec<String>,
     /// `nat pass`, `rdr pass`, `binat pass`.
     pub translation_pass: bool,
+    /// The options with one value, as every expanded rule has them (`tos`, `prio`,
+    /// `set …`, `scrub (…)`, `rtable`, …).
+    pub fixed: Rule,
     pub opts: FilterOpts,
 }
 
@@ -79,24 +82,11 @@ pub struct FilterOpts {
     pub groups: Vec<NumOp>,
     pub flags: Option<(TcpFlagsSpec, Span)>,
     pub icmp: Vec<(IcmpSpec, Span)>,
-    pub tos: Option<u8>,
     pub keep: Option<KeepState>,
     pub state_opts: Vec<StateOpt>,
-    pub fragment: bool,
-    pub allow_opts: bool,
-    pub once: bool,
     pub label: Option<String>,
     pub tag: Option<String>,
     pub tagged: Option<(bool, String)>,
-    pub received_on: Option<InterfaceSpec>,
-    pub probability: Option<f64>,
-    pub prio: Option<u8>,
-    pub set_prio: Option<(u8, Option<u8>)>,
-    pub set_tos: Option<u8>,
-    pub queue: Option<(String, Option<String>)>,
-    pub rtable: Option<u32>,
-    pub max_pkt_rate: Option<(u32, u32)>,
-    pub scrub: Option<Scrub>,
     pub nat_to: Option<RawPool>,
     pub rdr_to: Option<RawPool>,
     pub binat_to: Option<RawPool>,
@@ -112,7 +102,7 @@ impl RawRule {
     pub fn new(action: Action, span: Span) -> RawRule {
         RawRule {
             span,
-            action,
+            action: action.clone(),
             explicit_block: false,
             direction: RuleDirection::Both,
             log: None,
@@ -127,6 +117,7 @@ impl RawRule {
             to_ports: Vec::new(),
             os: Vec::new(),
             translation_pass: false,
+            fixed: Rule::new(action.clone(), Origin::default()),
             opts: FilterOpts::default(),
         }
     }

@@ -286,16 +286,23 @@ impl<'a> Parser<'a> {
         let text = &self.src.text;
         let from = start.start as usize;
         let mut end = from;
-        // The statement ends at the first newline not preceded by `\`, outside quotes.
+        // The statement ends at the first newline not preceded by `\`; a quote or a
+        // comment does not carry it past its line (an apostrophe in a comment is text).
         let bytes = text.as_bytes();
         let mut quote = None;
+        let mut comment = false;
         while end < bytes.len() {
             let b = bytes[end];
+            let continued = end > 0 && bytes[end - 1] == b'\\';
+            if b == b'\n' && (!continued || comment || quote.is_some()) {
+                break;
+            }
             match quote {
                 Some(q) if b == q => quote = None,
                 Some(_) => {}
+                None if comment => {}
+                None if b == b'#' => comment = true,
                 None if b == b'"' || b == b'\'' => quote = Some(b),
-                None if b == b'\n' && (end == 0 || bytes[end - 1] != b'\\') => break,
                 None => {}
             }
             end += 1;

@@ -32,7 +32,7 @@ impl<'a> Parser<'a> {
             } else if self.eat("tagged")? {
                 rule.opts.tagged = Some((false, self.tag_name()?));
             } else if self.eat("rtable")? {
-                rule.opts.rtable = Some(self.number("a routing table", 0, 255)?.0);
+                rule.fixed.rtable = Some(self.number("a routing table", 0, 255)?.0);
             } else {
                 break;
             }
@@ -93,7 +93,7 @@ impl<'a> Parser<'a> {
                 _ => return Err(self.expected(&t, "a scrub option")),
             }
         }
-        rule.opts.scrub = Some(scrub);
+        rule.fixed.scrub = Some(scrub);
         self.end_of_statement()?;
         self.push(rule, items)
     }

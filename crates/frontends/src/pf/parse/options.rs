@@ -193,7 +193,6 @@ impl<'a> Parser<'a> {
             counters: false,
             entries: Vec::new(),
             files: Vec::new(),
-            files_at: Vec::new(),
             origin: self.origin(span),
         };
         while let Some(t) = self.next_on_line()? {
@@ -202,42 +201,29 @@ impl<'a> Parser<'a> {
                 "const" if t.kind == Kind::Word => table.constant = true,
                 "counters" if t.kind == Kind::Word => table.counters = true,
                 "file" if t.kind == Kind::Word => {
-                    table.files.push(self.string("a file name")?.text);
-                    table.files_at.push(table.entries.len());
+                    let file = self.string("a file name")?;
+                    match self.env.files.get(&file.text) {
+                        // A file given with the configuration is read, as pfctl reads
+                        // it: addresses separated by blanks and newlines, `#` comments.
+                        Some(text) => {
+                            let mut inner = self.nested(file.span, &file.text, text)?;
+                            loop {
+                                inner.skip_newlines()?;
+                                if inner.peek()?.kind == Kind::End {
+                                    break;
+                                }
+                                table.entries.extend(inner.table_entry()?);
+                            }
+                        }
+                        None => table.files.push(file.text),
+                    }
                 }
                 "{" if t.kind == Kind::Punct => loop {
                     self.skip_newlines()?;
                     if self.eat_punct("}")? {
                         break;
                     }
-                    for h in self.host(None)? {
-                        let bad = match &h.host {
-                            Host::Network { .. } | Host::InterfaceName { .. } | Host::Name(_) => {
-                                None
-                            }
-                            Host::Range(..) => {
-                                Some("address ranges are not permitted inside tables")
-                            }
-                            Host::Dynamic { .. } => {
-                                Some("dynamic addresses are not permitted inside tables")
-                            }
-                            Host::Table(_) => Some("tables cannot contain tables"),
-                            Host::NoRoute => Some("\"no-route\" is not permitted inside tables"),
-                            Host::UrpfFailed => {
-                                Some("\"urpf-failed\" is not permitted inside tables")
-                            }
-                            Host::Any | Host::RouteLabel(_) => Some("not an address"),
-                        };
-                        if let Some(reason) = bad {
-                            let text = self.src.text[h.span.start as usize..h.span.end as usize]
-                                .to_string();
-                            return Err(self.invalid(h.span, "table entry", &text, reason));
-                        }
-                        table.entries.push(TableEntry {
-                            negated: h.negated,
-                            host: h.host,
-                        });
-                    }
+                    table.entries.extend(self.table_entry()?);
                     self.eat_punct(",")?;
                 },
                 _ => return Err(self.expected(&t, "a table option or `{`")),
@@ -245,6 +231,37 @@ impl<'a> Parser<'a> {
         }
         items.push(Item::Table(table));
         self.end_of_statement()
+    }
+
+    /// One table entry as written (a name may stand for several addresses); what
+    /// pfctl refuses inside a table is refused.
+    fn table_entry(&mut self) -> PResult<Vec<TableEntry>> {
+        let mut entries = Vec::new();
+        for h in self.host(None)? {
+            let bad = match &h.host {
+                Host::Network { .. } | Host::InterfaceName { .. } | Host::Name(_) => None,
+                Host::Range(..) => Some("address ranges are not permitted inside tables"),
+                Host::Dynamic { .. } => Some("dynamic addresses are not permitted inside tables"),
+                Host::Table(_) => Some("tables cannot contain tables"),
+                Host::NoRoute => Some("\"no-route\" is not permitted inside tables"),
+                Host::UrpfFailed => Some("\"urpf-failed\" is not permitted inside tables"),
+                Host::Any | Host::RouteLabel(_) => Some("not an address"),
+            };
+            if let Some(reason) = bad {
+                let text = self
+                    .src
+                    .text
+                    .get(h.span.start as usize..h.span.end as usize)
+                    .unwrap_or("")
+                    .to_string();
+                return Err(self.invalid(h.span, "table entry", &text, reason));
+            }
+            entries.push(TableEntry {
+                negated: h.negated,
+                host: h.host,
+            });
+        }
+        Ok(entries)
     }
 
     pub(super) fn antispoof(&mut self, t: Token, items: &mut Vec<Item>) -> PResult<()> {

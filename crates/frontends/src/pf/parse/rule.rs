@@ -375,7 +375,7 @@ impl<'a> Parser<'a> {
             }
             if k.is("received-on") {
                 let name = self.string("an interface")?;
-                o.received_on = Some(InterfaceSpec {
+                rule.fixed.received_on = Some(InterfaceSpec {
                     negated: true,
                     name: name.text,
                 });
@@ -408,7 +408,7 @@ impl<'a> Parser<'a> {
             "tos" => {
                 let v = self.next()?;
                 match names::tos(&v.text) {
-                    Some(n) if n <= 255 => rule.opts.tos = Some(n as u8),
+                    Some(n) if n <= 255 => rule.fixed.tos = Some(n as u8),
                     _ => return Err(self.expected(&v, "a type of service")),
                 }
             }
@@ -427,9 +427,9 @@ impl<'a> Parser<'a> {
                 self.expect_word("state")?;
                 rule.opts.keep = Some(KeepState::No);
             }
-            "fragment" => rule.opts.fragment = true,
-            "allow-opts" => rule.opts.allow_opts = true,
-            "once" => rule.opts.once = true,
+            "fragment" => rule.fixed.fragment = true,
+            "allow-opts" => rule.fixed.allow_opts = true,
+            "once" => rule.fixed.once = true,
             "label" => {
                 let l = self.name("a label")?;
                 if l.text.len() > MAX_TAG {
@@ -446,7 +446,7 @@ impl<'a> Parser<'a> {
             "tagged" => rule.opts.tagged = Some((false, self.tag_name()?)),
             "received-on" => {
                 let name = self.string("an interface")?;
-                rule.opts.received_on = Some(InterfaceSpec {
+                rule.fixed.received_on = Some(InterfaceSpec {
                     negated: false,
                     name: name.text,
                 });
@@ -458,7 +458,7 @@ impl<'a> Parser<'a> {
                     None => (v.text.as_str(), 1.0),
                 };
                 match text.parse::<f64>() {
-                    Ok(p) if (0.0..=scale).contains(&p) => rule.opts.probability = Some(p / scale),
+                    Ok(p) if (0.0..=scale).contains(&p) => rule.fixed.probability = Some(p / scale),
                     _ => {
                         return Err(self.invalid(
                             v.span,
@@ -469,12 +469,12 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            "prio" => rule.opts.prio = Some(self.prio()?),
+            "prio" => rule.fixed.prio = Some(self.prio()?),
             "set" => self.set_opt(rule)?,
-            "queue" => rule.opts.queue = Some(self.queue_names()?),
-            "rtable" => rule.opts.rtable = Some(self.number("a routing table", 0, 255)?.0),
+            "queue" => rule.fixed.queue = Some(self.queue_names()?),
+            "rtable" => rule.fixed.rtable = Some(self.number("a routing table", 0, 255)?.0),
             "max-pkt-rate" => {
-                rule.opts.max_pkt_rate = Some(self.rate()?);
+                rule.fixed.max_pkt_rate = Some(self.rate()?);
             }
             // FreeBSD's rule identifier (for pflog) and dummynet pipes shape and name
             // traffic; they decide no verdict.
@@ -491,7 +491,7 @@ impl<'a> Parser<'a> {
                     self.number("a pipe", 0, u32::MAX)?;
                 }
             }
-            "scrub" => rule.opts.scrub = Some(self.scrub_opts()?),
+            "scrub" => rule.fixed.scrub = Some(self.scrub_opts()?),
             "nat-to" => rule.opts.nat_to = Some(self.pool(false)?),
             "rdr-to" => rule.opts.rdr_to = Some(self.pool(false)?),
             "binat-to" => rule.opts.binat_to = Some(self.pool(false)?),
@@ -583,16 +583,16 @@ impl<'a> Parser<'a> {
                         self.eat_punct(",")?;
                         let b = self.prio()?;
                         self.expect_punct(")")?;
-                        rule.opts.set_prio = Some((a, Some(b)));
+                        rule.fixed.set_prio = Some((a, Some(b)));
                     } else {
-                        rule.opts.set_prio = Some((self.prio()?, None));
+                        rule.fixed.set_prio = Some((self.prio()?, None));
                     }
                 }
-                "queue" => rule.opts.queue = Some(self.queue_names()?),
+                "queue" => rule.fixed.queue = Some(self.queue_names()?),
                 "tos" => {
                     let v = self.next()?;
                     match names::tos(&v.text) {
-                        Some(n) if n <= 255 => rule.opts.set_tos = Some(n as u8),
+                        Some(n) if n <= 255 => rule.fixed.set_tos = Some(n as u8),
                         _ => return Err(self.expected(&v, "a type of service")),
                     }
                 }
