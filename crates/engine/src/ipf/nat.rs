@@ -22,7 +22,6 @@ use std::net::IpAddr;
 
 use model::expr::{Undecidable, Unmodelled};
 use model::ipf::nat::{NatAddr, NatKind, NatMatch, NatProto, NatRule, NatRules, NatTarget};
-use model::ipf::Masked;
 
 use super::fin::Fin;
 
@@ -71,6 +70,25 @@ pub struct HostMap {
     pub nsrc: IpAddr,
     /// Sessions using it.
     pub uses: u32,
+    /// The destination port a `sticky` rdr client's entry is for (`hm_port`); 0 for
+    /// `map` entries.
+    pub port: u16,
+}
+
+/// A rule's place in what it hands out (`in_snip`, `in_spnext`, `in_dnip`,
+/// `in_dpnext` of `ipnat_t`), set up on first use as `ipf_nat_rule_init` does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    /// The values are set up.
+    pub ready: bool,
+    /// The next source address (`in_snip`).
+    pub snip: u128,
+    /// The next source port (`in_spnext`).
+    pub spnext: u16,
+    /// Which of a split `rdr`'s two targets is next (`in_dnip`).
+    pub dnip: usize,
+    /// The next destination port (`in_dpnext`).
+    pub dpnext: u16,
 }
 
 /// The NAT tables.
@@ -80,9 +98,8 @@ pub struct NatState {
     pub sessions: Vec<Session>,
     /// Host maps, oldest first.
     pub hostmaps: Vec<HostMap>,
-    /// Per rule: the next address (`in_snip`) and port (`in_spnext`) to hand out, and
-    /// the next `rdr` target.
-    next: HashMap<usize, (u128, u16, usize)>,
+    /// Per rule: what it hands out next.
+    next: HashMap<usize, Cursor>,
     /// Interfaces' own addresses, when given (`0/32`).
     pub interface_addrs: HashMap<String, IpAddr>,
 }
@@ -104,7 +121,7 @@ pub struct Translation {
 
 /// The port a translation gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PortChoice {
+pub(super) enum PortChoice {
     /// The packet's own.
     Keep,
     /// This one.
@@ -127,31 +144,24 @@ pub enum NatOutcome {
     Failed,
 }
 
-fn unknown(what: &str) -> NatOutcome {
+pub(super) fn unknown(what: &str) -> NatOutcome {
     NatOutcome::Undetermined(Undecidable::Unsupported(Unmodelled {
         name: what.to_string(),
         needs_conntrack: false,
     }))
 }
 
-fn ip_u128(a: IpAddr) -> u128 {
+pub(super) fn ip_u128(a: IpAddr) -> u128 {
     match a {
         IpAddr::V4(v) => u128::from(u32::from(v)),
         IpAddr::V6(v) => u128::from(v),
     }
 }
 
-fn from_u128(like: IpAddr, n: u128) -> IpAddr {
+pub(super) fn from_u128(like: IpAddr, n: u128) -> IpAddr {
     match like {
         IpAddr::V4(_) => IpAddr::V4((n as u32).into()),
         IpAddr::V6(_) => IpAddr::V6(n.into()),
-    }
-}
-
-fn mask_all_ones(m: &Masked) -> bool {
-    match m.mask {
-        IpAddr::V4(v) => u32::from(v) == u32::MAX,
-        IpAddr::V6(v) => u128::from(v) == u128::MAX,
     }
 }
 
@@ -190,6 +200,60 @@ pub fn rewrite(bytes: &mut [u8], source: bool, addr: IpAddr, port: Option<u16>) 
 }
 
 impl NatState {
+    /// The rule's cursor.
+    pub(super) fn cursor(&mut self, rule: usize) -> &mut Cursor {
+        self.next.entry(rule).or_default()
+    }
+
+    /// `ipf_nat_inlookup`: whether a session would take a packet arriving on
+    /// `interface` from `src`,`sport` to `dst`,`dport` (ports only for TCP and UDP).
+    pub(super) fn in_lookup(
+        &self,
+        p: u8,
+        interface: &str,
+        (src, sport): (IpAddr, u16),
+        (dst, dport): (IpAddr, u16),
+    ) -> bool {
+        let tu = tcp_udp(p);
+        self.sessions.iter().any(|s| {
+            s.p == p
+                && s.interface == interface
+                && if s.outbound {
+                    s.ndst == src
+                        && s.nsrc == dst
+                        && (!tu || (s.ndport == sport && s.nsport == dport))
+                } else {
+                    s.osrc == src
+                        && s.odst == dst
+                        && (!tu || (s.osport == sport && s.odport == dport))
+                }
+        })
+    }
+
+    /// `ipf_nat_outlookup`: the same for a packet leaving.
+    pub(super) fn out_lookup(
+        &self,
+        p: u8,
+        interface: &str,
+        (src, sport): (IpAddr, u16),
+        (dst, dport): (IpAddr, u16),
+    ) -> bool {
+        let tu = tcp_udp(p);
+        self.sessions.iter().any(|s| {
+            s.p == p
+                && s.interface == interface
+                && if s.outbound {
+                    s.osrc == src
+                        && s.odst == dst
+                        && (!tu || (s.osport == sport && s.odport == dport))
+                } else {
+                    s.ndst == src
+                        && s.nsrc == dst
+                        && (!tu || (s.ndport == sport && s.nsport == dport))
+                }
+        })
+    }
+
     /// A session of this flow: `(session, reverse)`.
     fn find(&self, fin: &Fin, interface: &str) -> Option<(usize, bool)> {
         let (sp, dp) = ports(fin);
@@ -303,9 +367,10 @@ impl Nat {
                 if !addr_in(addr, value)? {
                     return Ok(false);
                 }
-                if let Some((low, high)) = ports {
+                // `in_odport` 0 matches every port (`ipf_nat_checkin`).
+                if let Some((low, high)) = ports.filter(|&(low, _)| low != 0) {
                     let port = if source_side { fin.sport } else { fin.dport };
-                    if !tcp_udp(fin.p) || port < *low || port > *high {
+                    if !tcp_udp(fin.p) || port < low || port > high {
                         return Ok(false);
                     }
                 }
@@ -340,9 +405,49 @@ impl Nat {
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
+        let outcome = self.checkin(fin, bytes, interface, state);
+        self.clamp_mss(&outcome, fin, bytes);
+        outcome
+    }
+
+    /// `ipf_nat_checkout`: translation of a packet the filter let out by `interface`.
+    pub fn outbound(
+        &self,
+        fin: &Fin,
+        bytes: &mut [u8],
+        interface: &str,
+        state: &mut NatState,
+    ) -> NatOutcome {
+        let outcome = self.checkout(fin, bytes, interface, state);
+        self.clamp_mss(&outcome, fin, bytes);
+        outcome
+    }
+
+    /// `ipf_nat_proto`: a translated TCP SYN's MSS is clamped by its rule's `mssclamp`.
+    fn clamp_mss(&self, outcome: &NatOutcome, fin: &Fin, bytes: &mut [u8]) {
+        let NatOutcome::Translated(t) = outcome else {
+            return;
+        };
+        if let Some(max) = self.rules.get(t.rule).and_then(|r| r.mssclamp) {
+            if fin.p == 6 && fin.off == 0 {
+                super::nat_mss::clamp(bytes, fin.dp, max);
+                super::wire::refill_checksums(bytes);
+            }
+        }
+    }
+
+    /// The rules and sessions of `inbound`.
+    fn checkin(
+        &self,
+        fin: &Fin,
+        bytes: &mut [u8],
+        interface: &str,
+        state: &mut NatState,
+    ) -> NatOutcome {
         if let Some(found) = state.find(fin, interface) {
             return by_session(fin, bytes, state, found, false);
         }
+        let mut failed = false;
         for (index, rule) in self.rules.iter().enumerate() {
             if !matches!(rule.kind, NatKind::Rdr | NatKind::Bimap)
                 || !Nat::interface_ok(rule, interface, false)
@@ -392,35 +497,22 @@ impl Nat {
             if rule.proxy.is_some() {
                 return unknown("rdr proxy");
             }
-            let NatTarget::Redirect { addrs, port } = &rule.target else {
-                return unknown("rdr target");
-            };
-            let next = state.next.entry(index).or_insert((0, 0, 0));
-            let pick = next.2 % addrs.len().max(1);
-            next.2 += 1;
-            let to = match addrs.get(pick) {
-                Some(NatAddr::Net(m)) => m.addr,
-                _ => return unknown("rdr target address"),
-            };
-            let new_port = match (port, &rule.matcher) {
-                (None, _) => PortChoice::Keep,
-                (Some(p), _) if p.fixed => PortChoice::Set(p.low),
-                (
-                    Some(p),
-                    NatMatch::Simple {
-                        ports: Some((low, _)),
-                        ..
-                    },
-                ) => PortChoice::Set(p.low.wrapping_add(fin.dport.wrapping_sub(*low))),
-                (Some(p), _) => PortChoice::Set(p.low),
-            };
-            return self.create(fin, bytes, interface, state, index, false, to, new_port);
+            match super::nat_rdr::new_rdr(index, &self.rules, fin, interface, state) {
+                Ok(Some(c)) => {
+                    return self.create(fin, bytes, interface, state, c.rule, false, c.to, c.port)
+                }
+                Ok(None) => failed = true,
+                Err(u) => return u,
+            }
+        }
+        if failed {
+            return NatOutcome::Failed;
         }
         NatOutcome::None
     }
 
-    /// `ipf_nat_checkout`: translation of a packet the filter let out by `interface`.
-    pub fn outbound(
+    /// The rules and sessions of `outbound`.
+    fn checkout(
         &self,
         fin: &Fin,
         bytes: &mut [u8],
@@ -446,10 +538,10 @@ impl Nat {
             if rule.no {
                 return NatOutcome::None;
             }
-            if rule.kind == NatKind::MapBlock || rule.proxy.is_some() {
-                return unknown("map-block or proxy");
+            if rule.proxy.is_some() {
+                return unknown("map proxy");
             }
-            match self.new_map(index, rule, fin, interface, state) {
+            match super::nat_map::new_map(index, rule, fin, interface, state) {
                 Ok(Some((to, port))) => {
                     return self.create(fin, bytes, interface, state, index, true, to, port)
                 }
@@ -461,173 +553,6 @@ impl Nat {
             return NatOutcome::Failed;
         }
         NatOutcome::None
-    }
-
-    /// `ipf_nat_newmap`: the new source address and port, tried until the flow's outside
-    /// (new source, destination, ports) is no other session's; `None` when every try
-    /// collides. A host pair keeps its address (`ipf_nat_hostmap`, which also creates
-    /// the pair's entry on the first try, so new pairs share the current address until a
-    /// collision moves it on).
-    fn new_map(
-        &self,
-        index: usize,
-        rule: &NatRule,
-        fin: &Fin,
-        interface: &str,
-        state: &mut NatState,
-    ) -> Result<Option<(IpAddr, PortChoice)>, NatOutcome> {
-        let tu = tcp_udp(fin.p);
-        let NatTarget::Net(NatAddr::Net(target)) = &rule.target else {
-            if let NatTarget::Range { low, high } = &rule.target {
-                return Ok(Some((
-                    self.range_next(index, *low, *high, state),
-                    PortChoice::Keep,
-                )));
-            }
-            return Err(unknown("map target"));
-        };
-        let all_ones = mask_all_ones(target);
-        let (low, high, sequential) = match rule.portmap {
-            Some(pm) if tu => match pm.range {
-                Some((l, h)) => (l, h, pm.sequential || rule.sequential),
-                None => return Err(unknown("portmap auto")),
-            },
-            _ => (0, 0, false),
-        };
-        let mapping_ports = low != 0;
-        let base = ip_u128(target.addr);
-        let net_mask = ip_u128(target.mask);
-        let width = if target.addr.is_ipv4() {
-            0xffff_ffff
-        } else {
-            u128::MAX
-        };
-        let slot = state.next.entry(index).or_insert((0, low, 0));
-        if slot.0 == 0 {
-            slot.0 = if all_ones || base == 0 {
-                base
-            } else {
-                base + 1
-            };
-        }
-        let mut hm: Option<usize> = None;
-        for l in 0..4096u32 {
-            let (snip, spnext) = {
-                let slot = state.next.get(&index).copied().unwrap_or((base, low, 0));
-                (slot.0, slot.1)
-            };
-            let mut addr = from_u128(target.addr, snip);
-            if l == 0 {
-                let found = state
-                    .hostmaps
-                    .iter()
-                    .position(|h| h.rule == index && h.osrc == fin.src && h.odst == fin.dst);
-                let at = match found {
-                    Some(i) => {
-                        state.hostmaps[i].uses += 1;
-                        i
-                    }
-                    None => {
-                        state.hostmaps.push(HostMap {
-                            rule: index,
-                            osrc: fin.src,
-                            odst: fin.dst,
-                            nsrc: addr,
-                            uses: 1,
-                        });
-                        state.hostmaps.len() - 1
-                    }
-                };
-                addr = state.hostmaps[at].nsrc;
-                hm = Some(at);
-            } else if l == 1 {
-                if let Some(at) = hm.take() {
-                    state.hostmaps[at].uses -= 1;
-                    if state.hostmaps[at].uses == 0 {
-                        state.hostmaps.remove(at);
-                    }
-                }
-            }
-            if all_ones && !mapping_ports && l > 0 {
-                return Ok(None);
-            }
-            let slot = state.next.entry(index).or_insert((base, low, 0));
-            if rule.kind == NatKind::Bimap
-                && matches!(&rule.matcher, NatMatch::Simple { addr: NatAddr::Net(inner), .. } if inner.mask == target.mask)
-            {
-                addr = from_u128(target.addr, base | (ip_u128(fin.src) & !net_mask & width));
-            } else if base == 0 && all_ones {
-                if l > 0 {
-                    return Ok(None);
-                }
-                match state.interface_addrs.get(interface) {
-                    Some(a) => addr = *a,
-                    None => return Err(NatOutcome::Undetermined(Undecidable::AddressTypeUnknown)),
-                }
-            } else if base == 0 && net_mask == 0 {
-                if l > 0 {
-                    return Ok(None);
-                }
-                addr = fin.src;
-            } else if !all_ones && !mapping_ports && (l > 0 || hm.is_none()) {
-                slot.0 += 1;
-            }
-            let mut port = PortChoice::Keep;
-            if mapping_ports {
-                if sequential {
-                    port = PortChoice::Set(spnext);
-                } else {
-                    port = PortChoice::Random;
-                }
-                slot.1 = slot.1.wrapping_add(1);
-                if slot.1 > high || slot.1 < low {
-                    slot.1 = low;
-                    if !all_ones {
-                        slot.0 += 1;
-                    }
-                }
-            }
-            if !all_ones && ((slot.0 + 1) & net_mask & width) > base {
-                slot.0 = base + 1;
-            }
-            let new_port = match port {
-                PortChoice::Set(p) => p,
-                _ => fin.sport,
-            };
-            let taken = state.sessions.iter().any(|s| {
-                s.p == fin.p
-                    && s.nsrc == addr
-                    && s.odst == fin.dst
-                    && (!tu || (s.nsport == new_port && s.odport == fin.dport))
-            });
-            if !taken {
-                if hm.is_none() {
-                    state.hostmaps.push(HostMap {
-                        rule: index,
-                        osrc: fin.src,
-                        odst: fin.dst,
-                        nsrc: addr,
-                        uses: 1,
-                    });
-                }
-                return Ok(Some((addr, port)));
-            }
-            if port == PortChoice::Random {
-                return Err(unknown("portmap: a random port collided"));
-            }
-        }
-        Ok(None)
-    }
-
-    /// The next address of a `range` target.
-    fn range_next(&self, index: usize, low: IpAddr, high: IpAddr, state: &mut NatState) -> IpAddr {
-        let next = state.next.entry(index).or_insert((0, 0, 0));
-        if next.0 < ip_u128(low) || next.0 > ip_u128(high) {
-            next.0 = ip_u128(low);
-        }
-        let a = next.0;
-        next.0 += 1;
-        from_u128(low, a)
     }
 
     /// Applies a new translation and records its session.
@@ -698,17 +623,9 @@ impl Nat {
     /// leaves no session behind.
     pub fn uncreate(state: &mut NatState) {
         if let Some(s) = state.sessions.pop() {
-            if s.outbound {
-                if let Some(pos) = state
-                    .hostmaps
-                    .iter()
-                    .position(|h| h.rule == s.rule && h.osrc == s.osrc && h.odst == s.odst)
-                {
-                    state.hostmaps[pos].uses -= 1;
-                    if state.hostmaps[pos].uses == 0 {
-                        state.hostmaps.remove(pos);
-                    }
-                }
+            let port = if s.outbound { 0 } else { s.odport };
+            if let Some(at) = state.hostmap_find(Some(s.rule), s.osrc, s.odst, port) {
+                state.hostmap_del(at);
             }
         }
     }
