@@ -211,23 +211,10 @@ impl NatState {
         &self,
         p: u8,
         interface: &str,
-        (src, sport): (IpAddr, u16),
-        (dst, dport): (IpAddr, u16),
+        from: (IpAddr, u16),
+        to: (IpAddr, u16),
     ) -> bool {
-        let tu = tcp_udp(p);
-        self.sessions.iter().any(|s| {
-            s.p == p
-                && s.interface == interface
-                && if s.outbound {
-                    s.ndst == src
-                        && s.nsrc == dst
-                        && (!tu || (s.ndport == sport && s.nsport == dport))
-                } else {
-                    s.osrc == src
-                        && s.odst == dst
-                        && (!tu || (s.osport == sport && s.odport == dport))
-                }
-        })
+        self.lookup(p, interface, from, to, false).is_some()
     }
 
     /// `ipf_nat_outlookup`: the same for a packet leaving.
@@ -235,47 +222,43 @@ impl NatState {
         &self,
         p: u8,
         interface: &str,
+        from: (IpAddr, u16),
+        to: (IpAddr, u16),
+    ) -> bool {
+        self.lookup(p, interface, from, to, true).is_some()
+    }
+
+    /// The newest session of a flow going `out` or in: `(session, reverse)`. A session
+    /// made going out takes its own packets out and their replies in; one made coming
+    /// in, its own packets in and the replies out (`ipf_nat_outlookup`,
+    /// `ipf_nat_inlookup`).
+    fn lookup(
+        &self,
+        p: u8,
+        interface: &str,
         (src, sport): (IpAddr, u16),
         (dst, dport): (IpAddr, u16),
-    ) -> bool {
+        out: bool,
+    ) -> Option<(usize, bool)> {
         let tu = tcp_udp(p);
-        self.sessions.iter().any(|s| {
-            s.p == p
-                && s.interface == interface
-                && if s.outbound {
-                    s.osrc == src
-                        && s.odst == dst
-                        && (!tu || (s.osport == sport && s.odport == dport))
-                } else {
-                    s.ndst == src
-                        && s.nsrc == dst
-                        && (!tu || (s.ndport == sport && s.nsport == dport))
-                }
+        self.sessions.iter().enumerate().rev().find_map(|(i, s)| {
+            if s.p != p || s.interface != interface {
+                return None;
+            }
+            let reverse = s.outbound != out;
+            let hit = if reverse {
+                src == s.ndst && dst == s.nsrc && (!tu || (sport == s.ndport && dport == s.nsport))
+            } else {
+                src == s.osrc && dst == s.odst && (!tu || (sport == s.osport && dport == s.odport))
+            };
+            hit.then_some((i, reverse))
         })
     }
 
-    /// A session of this flow: `(session, reverse)`.
-    fn find(&self, fin: &Fin, interface: &str) -> Option<(usize, bool)> {
+    /// The session of the packet going `out` or in.
+    fn find(&self, fin: &Fin, interface: &str, out: bool) -> Option<(usize, bool)> {
         let (sp, dp) = ports(fin);
-        let tu = tcp_udp(fin.p);
-        self.sessions.iter().enumerate().rev().find_map(|(i, s)| {
-            if s.p != fin.p || s.interface != interface {
-                return None;
-            }
-            let fwd = fin.src == s.osrc
-                && fin.dst == s.odst
-                && (!tu || (sp == s.osport && dp == s.odport));
-            let rev = fin.src == s.ndst
-                && fin.dst == s.nsrc
-                && (!tu || (sp == s.ndport && dp == s.nsport));
-            if fwd {
-                Some((i, false))
-            } else if rev {
-                Some((i, true))
-            } else {
-                None
-            }
-        })
+        self.lookup(fin.p, interface, (fin.src, sp), (fin.dst, dp), out)
     }
 }
 
@@ -444,7 +427,7 @@ impl Nat {
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
-        if let Some(found) = state.find(fin, interface) {
+        if let Some(found) = state.find(fin, interface, false) {
             return by_session(fin, bytes, state, found, false);
         }
         let mut failed = false;
@@ -519,7 +502,7 @@ impl Nat {
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
-        if let Some(found) = state.find(fin, interface) {
+        if let Some(found) = state.find(fin, interface, true) {
             return by_session(fin, bytes, state, found, true);
         }
         let mut failed = false;
