@@ -23,6 +23,7 @@ pub mod nat;
 mod nat_map;
 mod nat_mss;
 mod nat_rdr;
+mod nat_rewrite;
 pub mod pool;
 pub mod rules;
 pub mod state;

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use model::expr::{Undecidable, Unmodelled};
-use model::ipf::nat::{NatAddr, NatKind, NatMatch, NatProto, NatRule, NatRules, NatTarget};
+use model::ipf::nat::{NatAddr, NatDir, NatKind, NatMatch, NatProto, NatRule, NatRules, NatTarget};
 
 use super::fin::Fin;
 
@@ -89,6 +89,10 @@ pub(crate) struct Cursor {
     pub dnip: usize,
     /// The next destination port (`in_dpnext`).
     pub dpnext: u16,
+    /// A rewrite's next destination address (`in_dnip` of a network).
+    pub dnext: u128,
+    /// Which of a rewrite's four values is stepped next (`in_stepnext`).
+    pub step: u8,
 }
 
 /// The NAT tables.
@@ -274,6 +278,14 @@ fn by_session(
 ) -> NatOutcome {
     let s = &state.sessions[index];
     let tu = tcp_udp(fin.p);
+    if s.kind == NatKind::Rewrite {
+        let flow = if rev {
+            (s.odst, s.odport, s.osrc, s.osport)
+        } else {
+            (s.nsrc, s.nsport, s.ndst, s.ndport)
+        };
+        return rewrite_flow(fin, bytes, s.rule, flow, false);
+    }
     let (to, port) = match (s.outbound, rev, out) {
         (true, false, true) => (s.nsrc, s.nsport),
         (true, true, false) => (s.osrc, s.osport),
@@ -294,6 +306,27 @@ fn by_session(
         before,
         after: (to, tu.then_some(port)),
         created: false,
+    })
+}
+
+/// Writes a whole new flow (a `rewrite`): source and destination with their ports.
+/// The step reports the source side.
+fn rewrite_flow(
+    fin: &Fin,
+    bytes: &mut [u8],
+    rule: usize,
+    (src, sport, dst, dport): super::nat_rewrite::Flow,
+    created: bool,
+) -> NatOutcome {
+    let tu = tcp_udp(fin.p);
+    rewrite(bytes, true, src, tu.then_some(sport));
+    rewrite(bytes, false, dst, tu.then_some(dport));
+    NatOutcome::Translated(Translation {
+        rule,
+        source: true,
+        before: (fin.src, tu.then_some(fin.sport)),
+        after: (src, tu.then_some(sport)),
+        created,
     })
 }
 
@@ -430,8 +463,22 @@ impl Nat {
         if let Some(found) = state.find(fin, interface, false) {
             return by_session(fin, bytes, state, found, false);
         }
+        // Only a packet's first fragment can start a translation.
+        if fin.off != 0 {
+            return NatOutcome::None;
+        }
         let mut failed = false;
         for (index, rule) in self.rules.iter().enumerate() {
+            if rule.kind == NatKind::Rewrite && rule.direction == Some(NatDir::In) {
+                match self.rewrite_rule(index, fin, bytes, interface, state) {
+                    NatOutcome::None => continue,
+                    NatOutcome::Failed => {
+                        failed = true;
+                        continue;
+                    }
+                    done => return done,
+                }
+            }
             if !matches!(rule.kind, NatKind::Rdr | NatKind::Bimap)
                 || !Nat::interface_ok(rule, interface, false)
                 || !Nat::proto_ok(rule, fin.p)
@@ -505,8 +552,21 @@ impl Nat {
         if let Some(found) = state.find(fin, interface, true) {
             return by_session(fin, bytes, state, found, true);
         }
+        if fin.off != 0 {
+            return NatOutcome::None;
+        }
         let mut failed = false;
         for (index, rule) in self.rules.iter().enumerate() {
+            if rule.kind == NatKind::Rewrite && rule.direction != Some(NatDir::In) {
+                match self.rewrite_rule(index, fin, bytes, interface, state) {
+                    NatOutcome::None => continue,
+                    NatOutcome::Failed => {
+                        failed = true;
+                        continue;
+                    }
+                    done => return done,
+                }
+            }
             if !matches!(rule.kind, NatKind::Map | NatKind::Bimap | NatKind::MapBlock)
                 || !Nat::interface_ok(rule, interface, true)
                 || !Nat::proto_ok(rule, fin.p)
@@ -536,6 +596,53 @@ impl Nat {
             return NatOutcome::Failed;
         }
         NatOutcome::None
+    }
+
+    /// A `rewrite` rule on a packet no session knows: `None` when it does not apply.
+    fn rewrite_rule(
+        &self,
+        index: usize,
+        fin: &Fin,
+        bytes: &mut [u8],
+        interface: &str,
+        state: &mut NatState,
+    ) -> NatOutcome {
+        let rule = &self.rules[index];
+        let out = rule.direction != Some(NatDir::In);
+        if !Nat::interface_ok(rule, interface, out) || !Nat::proto_ok(rule, fin.p) {
+            return NatOutcome::None;
+        }
+        match Nat::matches(rule, fin, out) {
+            Ok(false) => return NatOutcome::None,
+            Err(u) => return u,
+            Ok(true) => {}
+        }
+        if rule.no {
+            return NatOutcome::None;
+        }
+        let flow = match super::nat_rewrite::new_rewrite(index, rule, fin, interface, state) {
+            Ok(Some(flow)) => flow,
+            Ok(None) => return NatOutcome::Failed,
+            Err(u) => return u,
+        };
+        let (nsrc, nsport, ndst, ndport) = flow;
+        let (sp, dp) = ports(fin);
+        state.sessions.push(Session {
+            rule: index,
+            kind: rule.kind,
+            outbound: out,
+            p: fin.p,
+            interface: interface.to_string(),
+            osrc: fin.src,
+            odst: fin.dst,
+            osport: sp,
+            odport: dp,
+            nsrc,
+            ndst,
+            nsport,
+            ndport,
+        });
+        rewrite_flow(fin, bytes, index, flow, true)
     }
 
     /// Applies a new translation and records its session.
