@@ -22,6 +22,7 @@ mod log;
 pub mod nat;
 mod nat_map;
 mod nat_mss;
+mod nat_order;
 mod nat_rdr;
 mod nat_rewrite;
 pub mod pool;

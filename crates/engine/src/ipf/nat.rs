@@ -106,6 +106,10 @@ pub struct NatState {
     next: HashMap<usize, Cursor>,
     /// Interfaces' own addresses, when given (`0/32`).
     pub interface_addrs: HashMap<String, IpAddr>,
+    /// `rdr`-table rules moved to the end of their list (`round-robin`), in order.
+    pub(crate) rdr_moved: Vec<usize>,
+    /// The same for the `map` table.
+    pub(crate) map_moved: Vec<usize>,
 }
 
 /// What translation did to a packet.
@@ -468,8 +472,9 @@ impl Nat {
             return NatOutcome::None;
         }
         let mut failed = false;
-        for (index, rule) in self.rules.iter().enumerate() {
-            if rule.kind == NatKind::Rewrite && rule.direction == Some(NatDir::In) {
+        for index in super::nat_order::rules_in_order(&self.rules, state, true) {
+            let rule = &self.rules[index];
+            if matches!(rule.kind, NatKind::Rewrite | NatKind::Divert) {
                 match self.rewrite_rule(index, fin, bytes, interface, state) {
                     NatOutcome::None => continue,
                     NatOutcome::Failed => {
@@ -529,7 +534,10 @@ impl Nat {
             }
             match super::nat_rdr::new_rdr(index, &self.rules, fin, interface, state) {
                 Ok(Some(c)) => {
-                    return self.create(fin, bytes, interface, state, c.rule, false, c.to, c.port)
+                    if c.moves && self.rules[c.rule].round_robin {
+                        state.move_to_end(c.rule, true);
+                    }
+                    return self.create(fin, bytes, interface, state, c.rule, false, c.to, c.port);
                 }
                 Ok(None) => failed = true,
                 Err(u) => return u,
@@ -556,8 +564,9 @@ impl Nat {
             return NatOutcome::None;
         }
         let mut failed = false;
-        for (index, rule) in self.rules.iter().enumerate() {
-            if rule.kind == NatKind::Rewrite && rule.direction != Some(NatDir::In) {
+        for index in super::nat_order::rules_in_order(&self.rules, state, false) {
+            let rule = &self.rules[index];
+            if matches!(rule.kind, NatKind::Rewrite | NatKind::Divert) {
                 match self.rewrite_rule(index, fin, bytes, interface, state) {
                     NatOutcome::None => continue,
                     NatOutcome::Failed => {
@@ -599,6 +608,7 @@ impl Nat {
     }
 
     /// A `rewrite` rule on a packet no session knows: `None` when it does not apply.
+    /// A `divert` rule that applies is Undetermined (its encapsulation is not modelled).
     fn rewrite_rule(
         &self,
         index: usize,
@@ -619,6 +629,9 @@ impl Nat {
         }
         if rule.no {
             return NatOutcome::None;
+        }
+        if rule.kind == NatKind::Divert {
+            return unknown("divert (encapsulation in UDP)");
         }
         let flow = match super::nat_rewrite::new_rewrite(index, rule, fin, interface, state) {
             Ok(Some(flow)) => flow,

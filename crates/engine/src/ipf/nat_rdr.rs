@@ -20,6 +20,8 @@ pub(super) struct RdrChoice {
     pub to: IpAddr,
     /// Its port.
     pub port: PortChoice,
+    /// A `round-robin` rule goes to the end of its list (`move` of `ipf_nat_add`).
+    pub moves: bool,
 }
 
 /// `ipf_nat_newrdr`; `Ok(None)` when it fails (the kernel's -1).
@@ -37,9 +39,11 @@ pub(super) fn new_rdr(
         let split = matches!(&rule.target, NatTarget::Redirect { addrs, .. } if addrs.len() == 2);
         (rule.round_robin || split) && rule.sticky
     };
+    let mut moves = true;
     if sticky_any {
         if let Some(at) = state.hostmap_find(None, fin.src, fin.dst, dport) {
             index = state.hostmaps[at].rule;
+            moves = false;
         }
     }
     let rule = &rules[index];
@@ -76,9 +80,12 @@ pub(super) fn new_rdr(
         };
         if found.is_some() {
             to = 0;
+            moves = false;
         } else {
-            let cur = state.cursor(index);
-            cur.dnip = usize::from(ip_u128(nets[0].addr) == to);
+            // The first target used: the rule stays put for its second.
+            let first_used = ip_u128(nets[0].addr) == to;
+            moves &= !first_used;
+            state.cursor(index).dnip = usize::from(first_used);
         }
     } else if ip_u128(first.addr) == 0 && ip_u128(first.mask) == ones(first.addr) {
         match state.interface_addrs.get(interface) {
@@ -117,6 +124,7 @@ pub(super) fn new_rdr(
         rule: index,
         to,
         port,
+        moves,
     }))
 }
 
