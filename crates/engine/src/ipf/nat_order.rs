@@ -15,7 +15,11 @@ use super::nat::{ip_u128, NatState};
 /// The rules of the `rdr` table (inbound) or the `map` table (outbound), in the order
 /// the kernel tries them.
 pub(super) fn rules_in_order(rules: &[NatRule], state: &NatState, inbound: bool) -> Vec<usize> {
-    let seq = if inbound { &state.rdr_moved } else { &state.map_moved };
+    let seq = if inbound {
+        &state.rdr_moved
+    } else {
+        &state.map_moved
+    };
     let mut order: Vec<usize> = (0..rules.len())
         .filter(|&i| in_table(&rules[i], inbound))
         .collect();
