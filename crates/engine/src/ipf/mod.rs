@@ -25,6 +25,8 @@ mod nat_mss;
 mod nat_order;
 mod nat_rdr;
 mod nat_rewrite;
+#[cfg(test)]
+mod nat_tests;
 pub mod pool;
 pub mod rules;
 pub mod state;

@@ -165,6 +165,9 @@ pub(super) fn new_map(
     state: &mut NatState,
 ) -> Result<Option<(IpAddr, PortChoice)>, NatOutcome> {
     let tu = fin.p == 6 || fin.p == 17;
+    if rule.icmpidmap.is_some() && (fin.p == 1 || fin.p == 58) {
+        return Err(unknown("icmpidmap (ICMP query ids mapped)"));
+    }
     let like = fin.src;
     let m = MapRule::of(rule, fin.src.is_ipv4(), tu)?;
     let all_ones = m.nsrcmsk == m.ones;

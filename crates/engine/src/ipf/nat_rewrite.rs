@@ -46,6 +46,16 @@ impl Side {
         }
     }
 
+    /// The first port (`in_spmin`, `in_dpmin`), 0 when none is written.
+    fn low(&self) -> u16 {
+        self.port.map_or(0, |p| p.low)
+    }
+
+    /// The last port (`in_spmax`, `in_dpmax`), 0 when none is written.
+    fn high(&self) -> u16 {
+        self.port.map_or(0, |p| p.high)
+    }
+
     /// `ipf_nat_nextaddrinit`: the first address handed out.
     fn first(&self) -> u128 {
         if self.addr == 0 && (self.mask == self.ones || self.mask == 0) {
@@ -120,8 +130,8 @@ pub(super) fn new_rewrite(
             cur.snip = s.first();
             cur.dnip = 0;
             cur.dnext = d.first();
-            cur.spnext = s.port.map_or(0, |p| p.low);
-            cur.dpnext = d.port.map_or(0, |p| p.low);
+            cur.spnext = s.low();
+            cur.dpnext = d.low();
         }
     }
     let (mut nsrc, mut nsport, mut ndst, mut ndport) = (fin.src, fin.sport, fin.dst, fin.dport);
@@ -159,8 +169,8 @@ pub(super) fn new_rewrite(
                 cur.spnext = cur.spnext.wrapping_add(1);
                 cur.step += 1;
                 changed = true;
-                if let Some(p) = s.port.filter(|p| cur.spnext > p.high) {
-                    cur.spnext = p.low;
+                if cur.spnext > s.high() {
+                    cur.spnext = s.low();
                 }
             }
         } else {
@@ -191,8 +201,8 @@ pub(super) fn new_rewrite(
             } else if cur.step == 3 && !changed {
                 cur.dpnext = cur.dpnext.wrapping_add(1);
                 cur.step += 1;
-                if let Some(p) = d.port.filter(|p| cur.dpnext > p.high) {
-                    cur.dpnext = p.low;
+                if cur.dpnext > d.high() {
+                    cur.dpnext = d.low();
                 }
             }
         } else if cur.step == 3 {
