@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use model::expr::{Undecidable, Unmodelled};
-use model::ipf::nat::{NatAddr, NatDir, NatKind, NatMatch, NatProto, NatRule, NatRules, NatTarget};
+use model::ipf::nat::{NatAddr, NatKind, NatMatch, NatProto, NatRule, NatRules, NatTarget};
 
 use super::fin::Fin;
 
@@ -334,6 +334,17 @@ fn rewrite_flow(
     })
 }
 
+/// What one rule did with a packet no session knows.
+enum Tried {
+    /// It does not apply.
+    NoMatch,
+    /// It applied but could not translate (every choice collides): the next rule is
+    /// tried.
+    Failed,
+    /// The search ends with this outcome.
+    Done(NatOutcome),
+}
+
 /// The NAT rules, ready for packets.
 #[derive(Debug, Clone, Default)]
 pub struct Nat {
@@ -425,7 +436,7 @@ impl Nat {
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
-        let outcome = self.checkin(fin, bytes, interface, state);
+        let outcome = self.check_rules(fin, bytes, interface, state, false);
         self.clamp_mss(&outcome, fin, bytes);
         outcome
     }
@@ -438,7 +449,7 @@ impl Nat {
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
-        let outcome = self.checkout(fin, bytes, interface, state);
+        let outcome = self.check_rules(fin, bytes, interface, state, true);
         self.clamp_mss(&outcome, fin, bytes);
         outcome
     }
@@ -456,91 +467,42 @@ impl Nat {
         }
     }
 
-    /// The rules and sessions of `inbound`.
-    fn checkin(
+    /// `ipf_nat_checkin` (`out` false) and `ipf_nat_checkout`: the packet's session,
+    /// else the rules in the kernel's order until one translates, a `no` rule stops, or
+    /// every rule that applied failed (the packet is dropped).
+    fn check_rules(
         &self,
         fin: &Fin,
         bytes: &mut [u8],
         interface: &str,
         state: &mut NatState,
+        out: bool,
     ) -> NatOutcome {
-        if let Some(found) = state.find(fin, interface, false) {
-            return by_session(fin, bytes, state, found, false);
+        if let Some(found) = state.find(fin, interface, out) {
+            return by_session(fin, bytes, state, found, out);
         }
         // Only a packet's first fragment can start a translation.
         if fin.off != 0 {
             return NatOutcome::None;
         }
         let mut failed = false;
-        for index in super::nat_order::rules_in_order(&self.rules, state, true) {
+        for index in super::nat_order::rules_in_order(&self.rules, state, !out) {
             let rule = &self.rules[index];
-            if matches!(rule.kind, NatKind::Rewrite | NatKind::Divert) {
-                match self.rewrite_rule(index, fin, bytes, interface, state) {
-                    NatOutcome::None => continue,
-                    NatOutcome::Failed => {
-                        failed = true;
-                        continue;
-                    }
-                    done => return done,
-                }
-            }
-            if !matches!(rule.kind, NatKind::Rdr | NatKind::Bimap)
-                || !Nat::interface_ok(rule, interface, false)
-                || !Nat::proto_ok(rule, fin.p)
-            {
+            if !Nat::interface_ok(rule, interface, out) || !Nat::proto_ok(rule, fin.p) {
                 continue;
             }
-            if rule.kind == NatKind::Bimap {
-                // The `in` half of a bimap: the mapped network's addresses go back 1:1.
-                let (
-                    NatMatch::Simple {
-                        addr: NatAddr::Net(inner),
-                        ..
-                    },
-                    NatTarget::Net(NatAddr::Net(outer)),
-                ) = (&rule.matcher, &rule.target)
-                else {
-                    return unknown("bimap form");
-                };
-                if !outer.contains(fin.dst) {
-                    continue;
+            let tried = match rule.kind {
+                NatKind::Rewrite | NatKind::Divert => {
+                    self.rewrite_rule(index, fin, bytes, interface, state, out)
                 }
-                if rule.no {
-                    return NatOutcome::None;
-                }
-                let host = ip_u128(fin.dst) & !ip_u128(outer.mask);
-                let to = from_u128(fin.dst, ip_u128(inner.addr) | host);
-                return self.create(
-                    fin,
-                    bytes,
-                    interface,
-                    state,
-                    index,
-                    false,
-                    to,
-                    PortChoice::Keep,
-                );
-            }
-            match Nat::matches(rule, fin, false) {
-                Ok(false) => continue,
-                Err(u) => return u,
-                Ok(true) => {}
-            }
-            if rule.no {
-                return NatOutcome::None;
-            }
-            if rule.proxy.is_some() {
-                return unknown("rdr proxy");
-            }
-            match super::nat_rdr::new_rdr(index, &self.rules, fin, interface, state) {
-                Ok(Some(c)) => {
-                    if c.moves && self.rules[c.rule].round_robin {
-                        state.move_to_end(c.rule, true);
-                    }
-                    return self.create(fin, bytes, interface, state, c.rule, false, c.to, c.port);
-                }
-                Ok(None) => failed = true,
-                Err(u) => return u,
+                NatKind::Bimap if !out => self.bimap_in(index, fin, bytes, interface, state),
+                NatKind::Rdr => self.rdr_rule(index, fin, bytes, interface, state),
+                _ => self.map_rule(index, fin, bytes, interface, state),
+            };
+            match tried {
+                Tried::NoMatch => {}
+                Tried::Failed => failed = true,
+                Tried::Done(outcome) => return outcome,
             }
         }
         if failed {
@@ -549,66 +511,112 @@ impl Nat {
         NatOutcome::None
     }
 
-    /// The rules and sessions of `outbound`.
-    fn checkout(
+    /// Whether the rule's match applies: `Err` with the outcome when it does not
+    /// translate (no match, a `no` rule, or a match that cannot be told).
+    fn applies(rule: &NatRule, fin: &Fin, source_side: bool) -> Result<(), Tried> {
+        match Nat::matches(rule, fin, source_side) {
+            Ok(false) => Err(Tried::NoMatch),
+            Err(u) => Err(Tried::Done(u)),
+            Ok(true) if rule.no => Err(Tried::Done(NatOutcome::None)),
+            Ok(true) => Ok(()),
+        }
+    }
+
+    /// The `in` half of a bimap: the mapped network's addresses go back 1:1.
+    fn bimap_in(
         &self,
+        index: usize,
         fin: &Fin,
         bytes: &mut [u8],
         interface: &str,
         state: &mut NatState,
-    ) -> NatOutcome {
-        if let Some(found) = state.find(fin, interface, true) {
-            return by_session(fin, bytes, state, found, true);
+    ) -> Tried {
+        let rule = &self.rules[index];
+        let (
+            NatMatch::Simple {
+                addr: NatAddr::Net(inner),
+                ..
+            },
+            NatTarget::Net(NatAddr::Net(outer)),
+        ) = (&rule.matcher, &rule.target)
+        else {
+            return Tried::Done(unknown("bimap form"));
+        };
+        if !outer.contains(fin.dst) {
+            return Tried::NoMatch;
         }
-        if fin.off != 0 {
-            return NatOutcome::None;
+        if rule.no {
+            return Tried::Done(NatOutcome::None);
         }
-        let mut failed = false;
-        for index in super::nat_order::rules_in_order(&self.rules, state, false) {
-            let rule = &self.rules[index];
-            if matches!(rule.kind, NatKind::Rewrite | NatKind::Divert) {
-                match self.rewrite_rule(index, fin, bytes, interface, state) {
-                    NatOutcome::None => continue,
-                    NatOutcome::Failed => {
-                        failed = true;
-                        continue;
-                    }
-                    done => return done,
-                }
-            }
-            if !matches!(rule.kind, NatKind::Map | NatKind::Bimap | NatKind::MapBlock)
-                || !Nat::interface_ok(rule, interface, true)
-                || !Nat::proto_ok(rule, fin.p)
-            {
-                continue;
-            }
-            match Nat::matches(rule, fin, true) {
-                Ok(false) => continue,
-                Err(u) => return u,
-                Ok(true) => {}
-            }
-            if rule.no {
-                return NatOutcome::None;
-            }
-            if rule.proxy.is_some() {
-                return unknown("map proxy");
-            }
-            match super::nat_map::new_map(index, rule, fin, interface, state) {
-                Ok(Some((to, port))) => {
-                    return self.create(fin, bytes, interface, state, index, true, to, port)
-                }
-                Ok(None) => failed = true,
-                Err(u) => return u,
-            }
-        }
-        if failed {
-            return NatOutcome::Failed;
-        }
-        NatOutcome::None
+        let host = ip_u128(fin.dst) & !ip_u128(outer.mask);
+        let to = from_u128(fin.dst, ip_u128(inner.addr) | host);
+        Tried::Done(self.create(
+            fin,
+            bytes,
+            interface,
+            state,
+            index,
+            false,
+            to,
+            PortChoice::Keep,
+        ))
     }
 
-    /// A `rewrite` rule on a packet no session knows: `None` when it does not apply.
-    /// A `divert` rule that applies is Undetermined (its encapsulation is not modelled).
+    /// An `rdr` rule (`ipf_nat_newrdr`).
+    fn rdr_rule(
+        &self,
+        index: usize,
+        fin: &Fin,
+        bytes: &mut [u8],
+        interface: &str,
+        state: &mut NatState,
+    ) -> Tried {
+        let rule = &self.rules[index];
+        if let Err(t) = Nat::applies(rule, fin, false) {
+            return t;
+        }
+        if rule.proxy.is_some() {
+            return Tried::Done(unknown("rdr proxy"));
+        }
+        match super::nat_rdr::new_rdr(index, &self.rules, fin, interface, state) {
+            Ok(Some(c)) => {
+                if c.moves && self.rules[c.rule].round_robin {
+                    state.move_to_end(c.rule, true);
+                }
+                Tried::Done(self.create(fin, bytes, interface, state, c.rule, false, c.to, c.port))
+            }
+            Ok(None) => Tried::Failed,
+            Err(u) => Tried::Done(u),
+        }
+    }
+
+    /// A `map`, `map-block` or the `out` half of a `bimap` (`ipf_nat_newmap`).
+    fn map_rule(
+        &self,
+        index: usize,
+        fin: &Fin,
+        bytes: &mut [u8],
+        interface: &str,
+        state: &mut NatState,
+    ) -> Tried {
+        let rule = &self.rules[index];
+        if let Err(t) = Nat::applies(rule, fin, true) {
+            return t;
+        }
+        if rule.proxy.is_some() {
+            return Tried::Done(unknown("map proxy"));
+        }
+        match super::nat_map::new_map(index, rule, fin, interface, state) {
+            Ok(Some((to, port))) => {
+                Tried::Done(self.create(fin, bytes, interface, state, index, true, to, port))
+            }
+            Ok(None) => Tried::Failed,
+            Err(u) => Tried::Done(u),
+        }
+    }
+
+    /// A `rewrite` rule (`ipf_nat_newrewrite`). A `divert` rule that applies is
+    /// Undetermined (its encapsulation is not modelled).
     fn rewrite_rule(
         &self,
         index: usize,
@@ -616,27 +624,19 @@ impl Nat {
         bytes: &mut [u8],
         interface: &str,
         state: &mut NatState,
-    ) -> NatOutcome {
+        out: bool,
+    ) -> Tried {
         let rule = &self.rules[index];
-        let out = rule.direction != Some(NatDir::In);
-        if !Nat::interface_ok(rule, interface, out) || !Nat::proto_ok(rule, fin.p) {
-            return NatOutcome::None;
-        }
-        match Nat::matches(rule, fin, out) {
-            Ok(false) => return NatOutcome::None,
-            Err(u) => return u,
-            Ok(true) => {}
-        }
-        if rule.no {
-            return NatOutcome::None;
+        if let Err(t) = Nat::applies(rule, fin, out) {
+            return t;
         }
         if rule.kind == NatKind::Divert {
-            return unknown("divert (encapsulation in UDP)");
+            return Tried::Done(unknown("divert (encapsulation in UDP)"));
         }
         let flow = match super::nat_rewrite::new_rewrite(index, rule, fin, interface, state) {
             Ok(Some(flow)) => flow,
-            Ok(None) => return NatOutcome::Failed,
-            Err(u) => return u,
+            Ok(None) => return Tried::Failed,
+            Err(u) => return Tried::Done(u),
         };
         let (nsrc, nsport, ndst, ndport) = flow;
         let (sp, dp) = ports(fin);
@@ -655,7 +655,7 @@ impl Nat {
             nsport,
             ndport,
         });
-        rewrite_flow(fin, bytes, index, flow, true)
+        Tried::Done(rewrite_flow(fin, bytes, index, flow, true))
     }
 
     /// Applies a new translation and records its session.
