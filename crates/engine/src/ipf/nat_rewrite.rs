@@ -56,6 +56,35 @@ impl Side {
         self.port.map_or(0, |p| p.high)
     }
 
+    /// The port half of this side's turn: the side's next port (when it has ports),
+    /// stepped on when `step` is `turn` and `may`; a fixed port (`port = P`) hands the
+    /// turn to `fixed_next`. True when it stepped.
+    fn step_port(
+        &self,
+        next: &mut u16,
+        port: &mut u16,
+        step: &mut u8,
+        (turn, fixed_next): (u8, u8),
+        may: bool,
+    ) -> bool {
+        if *next != 0 {
+            *port = *next;
+        }
+        if self.port.is_some_and(|p| p.fixed) {
+            *step = fixed_next;
+            return false;
+        }
+        if *step != turn || !may {
+            return false;
+        }
+        *next = next.wrapping_add(1);
+        *step += 1;
+        if *next > self.high() {
+            *next = self.low();
+        }
+        true
+    }
+
     /// `ipf_nat_nextaddrinit`: the first address handed out.
     fn first(&self) -> u128 {
         if self.addr == 0 && (self.mask == self.ones || self.mask == 0) {
@@ -160,19 +189,8 @@ pub(super) fn new_rewrite(
             }
         }
         if tu {
-            if cur.spnext != 0 {
-                nsport = cur.spnext;
-            }
-            if s.port.is_some_and(|p| p.fixed) {
-                cur.step = 2;
-            } else if cur.step == 1 && !changed && taken {
-                cur.spnext = cur.spnext.wrapping_add(1);
-                cur.step += 1;
-                changed = true;
-                if cur.spnext > s.high() {
-                    cur.spnext = s.low();
-                }
-            }
+            let may = !changed && taken;
+            changed |= s.step_port(&mut cur.spnext, &mut nsport, &mut cur.step, (1, 2), may);
         } else {
             cur.step = 2;
         }
@@ -193,18 +211,13 @@ pub(super) fn new_rewrite(
             }
         }
         if tu {
-            if cur.dpnext != 0 {
-                ndport = cur.dpnext;
-            }
-            if d.port.is_some_and(|p| p.fixed) {
-                cur.step = 0;
-            } else if cur.step == 3 && !changed {
-                cur.dpnext = cur.dpnext.wrapping_add(1);
-                cur.step += 1;
-                if cur.dpnext > d.high() {
-                    cur.dpnext = d.low();
-                }
-            }
+            d.step_port(
+                &mut cur.dpnext,
+                &mut ndport,
+                &mut cur.step,
+                (3, 0),
+                !changed,
+            );
         } else if cur.step == 3 {
             cur.step = 0;
         }

@@ -3,32 +3,16 @@
 
 use std::net::IpAddr;
 
-use frontends::ipf::{parse_ipf, parse_ipnat, ParseOptions};
-use model::ipf::Pools;
-use model::packet::{TcpFlags, L4};
-use model::{Packet, SourceFile};
+use model::packet::TcpFlags;
+use model::Packet;
 
-use super::{Ipf, IpfState, Tuning};
+use super::tests::with_nat;
+use super::IpfState;
 use crate::bsd::{Direction, FilterPass, PassVerdict};
 
-fn with_nat(filter: &str, nat: &str) -> Ipf {
-    let opts = ParseOptions::default();
-    let rules = parse_ipf(&SourceFile::new("ipf.conf", filter), &opts).expect("rules parse");
-    let nat = parse_ipnat(&SourceFile::new("ipnat.conf", nat), &opts).expect("nat rules parse");
-    Ipf::new(&rules, &Pools::default(), None, Tuning::default()).with_nat(&nat)
-}
-
+/// A SYN.
 fn tcp(src: &str, sport: u16, dst: &str, dport: u16) -> Packet {
-    let (s, d): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
-    Packet::new(
-        s,
-        d,
-        L4::Tcp {
-            sport,
-            dport,
-            flags: TcpFlags::SYN,
-        },
-    )
+    super::tests::tcp(src, sport, dst, dport, TcpFlags::SYN)
 }
 
 fn ip(a: &str) -> IpAddr {
