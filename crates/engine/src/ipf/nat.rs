@@ -263,6 +263,34 @@ impl NatState {
         })
     }
 
+    /// Records the session `fin` starts: its flow after translation is `flow`
+    /// (source, source port, destination, destination port).
+    fn record(
+        &mut self,
+        fin: &Fin,
+        interface: &str,
+        (rule, kind): (usize, NatKind),
+        outbound: bool,
+        (nsrc, nsport, ndst, ndport): super::nat_rewrite::Flow,
+    ) {
+        let (osport, odport) = ports(fin);
+        self.sessions.push(Session {
+            rule,
+            kind,
+            outbound,
+            p: fin.p,
+            interface: interface.to_string(),
+            osrc: fin.src,
+            odst: fin.dst,
+            osport,
+            odport,
+            nsrc,
+            ndst,
+            nsport,
+            ndport,
+        });
+    }
+
     /// The session of the packet going `out` or in.
     fn find(&self, fin: &Fin, interface: &str, out: bool) -> Option<(usize, bool)> {
         let (sp, dp) = ports(fin);
@@ -491,13 +519,14 @@ impl Nat {
             if !Nat::interface_ok(rule, interface, out) || !Nat::proto_ok(rule, fin.p) {
                 continue;
             }
-            let tried = match rule.kind {
-                NatKind::Rewrite | NatKind::Divert => {
-                    self.rewrite_rule(index, fin, bytes, interface, state, out)
-                }
-                NatKind::Bimap if !out => self.bimap_in(index, fin, bytes, interface, state),
-                NatKind::Rdr => self.rdr_rule(index, fin, bytes, interface, state),
-                _ => self.map_rule(index, fin, bytes, interface, state),
+            let tried = if rule.kind == NatKind::Bimap && !out {
+                self.bimap_in(index, fin, bytes, interface, state)
+            } else if let Err(t) = Nat::applies(rule, fin, out) {
+                t
+            } else if matches!(rule.kind, NatKind::Rewrite | NatKind::Divert) {
+                self.rewrite_rule(index, fin, bytes, interface, state, out)
+            } else {
+                self.address_rule(index, fin, bytes, interface, state, out)
             };
             match tried {
                 Tried::NoMatch => {}
@@ -562,60 +591,44 @@ impl Nat {
         ))
     }
 
-    /// An `rdr` rule (`ipf_nat_newrdr`).
-    fn rdr_rule(
+    /// An `rdr` rule that applies (`ipf_nat_newrdr`, `out` false), or a `map`,
+    /// `map-block` or the `out` half of a `bimap` (`ipf_nat_newmap`).
+    fn address_rule(
         &self,
         index: usize,
         fin: &Fin,
         bytes: &mut [u8],
         interface: &str,
         state: &mut NatState,
+        out: bool,
     ) -> Tried {
         let rule = &self.rules[index];
-        if let Err(t) = Nat::applies(rule, fin, false) {
-            return t;
-        }
         if rule.proxy.is_some() {
-            return Tried::Done(unknown("rdr proxy"));
+            return Tried::Done(unknown(if out { "map proxy" } else { "rdr proxy" }));
         }
-        match super::nat_rdr::new_rdr(index, &self.rules, fin, interface, state) {
-            Ok(Some(c)) => {
-                if c.moves && self.rules[c.rule].round_robin {
-                    state.move_to_end(c.rule, true);
-                }
-                Tried::Done(self.create(fin, bytes, interface, state, c.rule, false, c.to, c.port))
+        let chosen = if out {
+            super::nat_map::new_map(index, rule, fin, interface, state)
+                .map(|c| c.map(|(to, port)| (index, to, port)))
+        } else {
+            super::nat_rdr::new_rdr(index, &self.rules, fin, interface, state).map(|c| {
+                c.map(|c| {
+                    if c.moves && self.rules[c.rule].round_robin {
+                        state.move_to_end(c.rule, true);
+                    }
+                    (c.rule, c.to, c.port)
+                })
+            })
+        };
+        match chosen {
+            Ok(Some((by, to, port))) => {
+                Tried::Done(self.create(fin, bytes, interface, state, by, out, to, port))
             }
             Ok(None) => Tried::Failed,
             Err(u) => Tried::Done(u),
         }
     }
 
-    /// A `map`, `map-block` or the `out` half of a `bimap` (`ipf_nat_newmap`).
-    fn map_rule(
-        &self,
-        index: usize,
-        fin: &Fin,
-        bytes: &mut [u8],
-        interface: &str,
-        state: &mut NatState,
-    ) -> Tried {
-        let rule = &self.rules[index];
-        if let Err(t) = Nat::applies(rule, fin, true) {
-            return t;
-        }
-        if rule.proxy.is_some() {
-            return Tried::Done(unknown("map proxy"));
-        }
-        match super::nat_map::new_map(index, rule, fin, interface, state) {
-            Ok(Some((to, port))) => {
-                Tried::Done(self.create(fin, bytes, interface, state, index, true, to, port))
-            }
-            Ok(None) => Tried::Failed,
-            Err(u) => Tried::Done(u),
-        }
-    }
-
-    /// A `rewrite` rule (`ipf_nat_newrewrite`). A `divert` rule that applies is
+    /// A `rewrite` rule that applies (`ipf_nat_newrewrite`). A `divert` rule is
     /// Undetermined (its encapsulation is not modelled).
     fn rewrite_rule(
         &self,
@@ -627,9 +640,6 @@ impl Nat {
         out: bool,
     ) -> Tried {
         let rule = &self.rules[index];
-        if let Err(t) = Nat::applies(rule, fin, out) {
-            return t;
-        }
         if rule.kind == NatKind::Divert {
             return Tried::Done(unknown("divert (encapsulation in UDP)"));
         }
@@ -638,23 +648,7 @@ impl Nat {
             Ok(None) => return Tried::Failed,
             Err(u) => return Tried::Done(u),
         };
-        let (nsrc, nsport, ndst, ndport) = flow;
-        let (sp, dp) = ports(fin);
-        state.sessions.push(Session {
-            rule: index,
-            kind: rule.kind,
-            outbound: out,
-            p: fin.p,
-            interface: interface.to_string(),
-            osrc: fin.src,
-            odst: fin.dst,
-            osport: sp,
-            odport: dp,
-            nsrc,
-            ndst,
-            nsport,
-            ndport,
-        });
+        state.record(fin, interface, (index, rule.kind), out, flow);
         Tried::Done(rewrite_flow(fin, bytes, index, flow, true))
     }
 
@@ -686,26 +680,12 @@ impl Nat {
         };
         rewrite(bytes, source, to, written);
         let kind = self.rules[rule].kind;
-        let (nsrc, ndst, nsport, ndport) = if source {
-            (to, fin.dst, written.unwrap_or(sp), dp)
+        let flow = if source {
+            (to, written.unwrap_or(sp), fin.dst, dp)
         } else {
-            (fin.src, to, sp, written.unwrap_or(dp))
+            (fin.src, sp, to, written.unwrap_or(dp))
         };
-        state.sessions.push(Session {
-            rule,
-            kind,
-            outbound: source,
-            p: fin.p,
-            interface: interface.to_string(),
-            osrc: fin.src,
-            odst: fin.dst,
-            osport: sp,
-            odport: dp,
-            nsrc,
-            ndst,
-            nsport,
-            ndport,
-        });
+        state.record(fin, interface, (rule, kind), source, flow);
         NatOutcome::Translated(Translation {
             rule,
             source,
