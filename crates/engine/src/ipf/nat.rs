@@ -5,17 +5,19 @@
 //! the flow, and its replies the other way, are translated by the session before any
 //! rule is read.
 //!
-//! New source addresses are picked as `ipf_nat_newmap` picks them: a /32 target is that
-//! address; `0/32` the interface's address; `0/0` the original one; a `bimap` between
-//! equal masks maps 1:1; other networks hand out addresses in turn from the first host,
-//! a host pair keeping its address (`ipf_nat_hostmap`). `portmap … sequential` hands out
-//! ports in turn from the low port; without `sequential` the kernel picks a random port
-//! (`ipf_random`), which cannot be known offline: the port is left as it was and the
-//! rewrite says the new port is not known. `rdr` sends to its first target (in turn with
-//! `round-robin`); a port range maps port for port, `port = P` sends all to P.
+//! Rules are tried in the kernel's order (`nat_order.rs`: by mask, longest first). New
+//! sources come from `ipf_nat_newmap` (`nat_map.rs`: networks, ranges, `map-block`,
+//! `portmap`, `ports auto`, host pairs keeping their address), new destinations from
+//! `ipf_nat_newrdr` (`nat_rdr.rs`: split and sticky targets, port turns), whole new
+//! flows from `ipf_nat_newrewrite` (`nat_rewrite.rs`). A translation whose flow another
+//! session has is retried or fails, and a packet no rule could translate is dropped.
+//! `portmap` without `sequential` takes a random port (`ipf_random`), which cannot be
+//! known offline: the port is left as it was and the rewrite says it is not known.
+//! `mssclamp` lowers a translated SYN's MSS (`nat_mss.rs`).
 //!
-//! Not modelled (the pass answers Undetermined): `map-block`, `rewrite`, `divert`,
-//! proxies, address pools as NAT targets or matches, host names, ICMP id mapping.
+//! Not modelled (the pass answers Undetermined): `divert`, proxies, address pools as NAT
+//! targets or matches, host names, ICMP id mapping (`icmpidmap`), IPv6 `map-block` and
+//! `ports auto`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
