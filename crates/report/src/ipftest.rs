@@ -295,7 +295,8 @@ fn nat_session(s: &mut String, n: &Session) {
         NatKind::MapBlock => "MAP-BLOCK",
         NatKind::Rdr => "RDR",
         NatKind::Bimap => "BIMAP",
-        NatKind::Rewrite => "REWRITE",
+        NatKind::Rewrite if n.outbound => "RWR-MAP",
+        NatKind::Rewrite => "RWR-RDR",
         NatKind::Divert => "DIVERT",
     };
     let tu = n.p == 6 || n.p == 17;
@@ -304,15 +305,27 @@ fn nat_session(s: &mut String, n: &Session) {
         (true, true) => format!(" {p:<5}"),
         (true, false) => format!(" {p}"),
     };
-    let (a, ap, b, bp, c, cp) = if n.outbound {
-        (n.osrc, n.osport, n.nsrc, n.nsport, n.odst, n.odport)
-    } else {
-        (n.ndst, n.ndport, n.odst, n.odport, n.osrc, n.osport)
-    };
     // `printactiveaddress` pads IPv4 addresses to 15 columns, not IPv6 ones.
     let addr = |x: std::net::IpAddr| match x {
         std::net::IpAddr::V4(_) => format!("{:<15}", x.to_string()),
         std::net::IpAddr::V6(_) => x.to_string(),
+    };
+    if n.kind == NatKind::Rewrite {
+        // Both ends before and after, each port in five columns.
+        let ends = [
+            (n.osrc, n.osport),
+            (n.odst, n.odport),
+            (n.nsrc, n.nsport),
+            (n.ndst, n.ndport),
+        ];
+        let [os, od, ns, nd] = ends.map(|(a, p)| format!("{}{}", addr(a), port(p, true)));
+        let _ = writeln!(s, "{kind} {os} {od}<- -> {ns} {nd}");
+        return;
+    }
+    let (a, ap, b, bp, c, cp) = if n.outbound {
+        (n.osrc, n.osport, n.nsrc, n.nsport, n.odst, n.odport)
+    } else {
+        (n.ndst, n.ndport, n.odst, n.odport, n.osrc, n.osport)
     };
     let _ = writeln!(
         s,

@@ -20,6 +20,13 @@ pub mod flags;
 pub mod frag;
 mod log;
 pub mod nat;
+mod nat_map;
+mod nat_mss;
+mod nat_order;
+mod nat_rdr;
+mod nat_rewrite;
+#[cfg(test)]
+mod nat_tests;
 pub mod pool;
 pub mod rules;
 pub mod state;
@@ -294,6 +301,14 @@ impl Ipf {
         if !out {
             // `ipf_nat_checkin`: rdr and bimap before anything else reads the packet.
             created_session = self.translate(&mut pkt, cast, tables, &mut check);
+            if check.nat_failed {
+                // `ipf_nat_checkin` returned -1: blocked (`FRB_NATV4`), no rule read.
+                check.pass = fr::BLOCK;
+                check.reason = if pkt.fin.v == 6 { 16 } else { 15 };
+                check.freed = true;
+                check.bytes = pkt.bytes;
+                return check;
+            }
             self.accounting(&mut pkt, tables);
         }
         let mut known = false;

@@ -5,24 +5,25 @@
 //! the flow, and its replies the other way, are translated by the session before any
 //! rule is read.
 //!
-//! New source addresses are picked as `ipf_nat_newmap` picks them: a /32 target is that
-//! address; `0/32` the interface's address; `0/0` the original one; a `bimap` between
-//! equal masks maps 1:1; other networks hand out addresses in turn from the first host,
-//! a host pair keeping its address (`ipf_nat_hostmap`). `portmap … sequential` hands out
-//! ports in turn from the low port; without `sequential` the kernel picks a random port
-//! (`ipf_random`), which cannot be known offline: the port is left as it was and the
-//! rewrite says the new port is not known. `rdr` sends to its first target (in turn with
-//! `round-robin`); a port range maps port for port, `port = P` sends all to P.
+//! Rules are tried in the kernel's order (`nat_order.rs`: by mask, longest first). New
+//! sources come from `ipf_nat_newmap` (`nat_map.rs`: networks, ranges, `map-block`,
+//! `portmap`, `ports auto`, host pairs keeping their address), new destinations from
+//! `ipf_nat_newrdr` (`nat_rdr.rs`: split and sticky targets, port turns), whole new
+//! flows from `ipf_nat_newrewrite` (`nat_rewrite.rs`). A translation whose flow another
+//! session has is retried or fails, and a packet no rule could translate is dropped.
+//! `portmap` without `sequential` takes a random port (`ipf_random`), which cannot be
+//! known offline: the port is left as it was and the rewrite says it is not known.
+//! `mssclamp` lowers a translated SYN's MSS (`nat_mss.rs`).
 //!
-//! Not modelled (the pass answers Undetermined): `map-block`, `rewrite`, `divert`,
-//! proxies, address pools as NAT targets or matches, host names, ICMP id mapping.
+//! Not modelled (the pass answers Undetermined): `divert`, proxies, address pools as NAT
+//! targets or matches, host names, ICMP id mapping (`icmpidmap`), IPv6 `map-block` and
+//! `ports auto`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use model::expr::{Undecidable, Unmodelled};
 use model::ipf::nat::{NatAddr, NatKind, NatMatch, NatProto, NatRule, NatRules, NatTarget};
-use model::ipf::Masked;
 
 use super::fin::Fin;
 
@@ -71,6 +72,29 @@ pub struct HostMap {
     pub nsrc: IpAddr,
     /// Sessions using it.
     pub uses: u32,
+    /// The destination port a `sticky` rdr client's entry is for (`hm_port`); 0 for
+    /// `map` entries.
+    pub port: u16,
+}
+
+/// A rule's place in what it hands out (`in_snip`, `in_spnext`, `in_dnip`,
+/// `in_dpnext` of `ipnat_t`), set up on first use as `ipf_nat_rule_init` does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    /// The values are set up.
+    pub ready: bool,
+    /// The next source address (`in_snip`).
+    pub snip: u128,
+    /// The next source port (`in_spnext`).
+    pub spnext: u16,
+    /// Which of a split `rdr`'s two targets is next (`in_dnip`).
+    pub dnip: usize,
+    /// The next destination port (`in_dpnext`).
+    pub dpnext: u16,
+    /// A rewrite's next destination address (`in_dnip` of a network).
+    pub dnext: u128,
+    /// Which of a rewrite's four values is stepped next (`in_stepnext`).
+    pub step: u8,
 }
 
 /// The NAT tables.
@@ -80,11 +104,14 @@ pub struct NatState {
     pub sessions: Vec<Session>,
     /// Host maps, oldest first.
     pub hostmaps: Vec<HostMap>,
-    /// Per rule: the next address (`in_snip`) and port (`in_spnext`) to hand out, and
-    /// the next `rdr` target.
-    next: HashMap<usize, (u128, u16, usize)>,
+    /// Per rule: what it hands out next.
+    next: HashMap<usize, Cursor>,
     /// Interfaces' own addresses, when given (`0/32`).
     pub interface_addrs: HashMap<String, IpAddr>,
+    /// `rdr`-table rules moved to the end of their list (`round-robin`), in order.
+    pub(crate) rdr_moved: Vec<usize>,
+    /// The same for the `map` table.
+    pub(crate) map_moved: Vec<usize>,
 }
 
 /// What translation did to a packet.
@@ -104,7 +131,7 @@ pub struct Translation {
 
 /// The port a translation gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PortChoice {
+pub(super) enum PortChoice {
     /// The packet's own.
     Keep,
     /// This one.
@@ -127,31 +154,24 @@ pub enum NatOutcome {
     Failed,
 }
 
-fn unknown(what: &str) -> NatOutcome {
+pub(super) fn unknown(what: &str) -> NatOutcome {
     NatOutcome::Undetermined(Undecidable::Unsupported(Unmodelled {
         name: what.to_string(),
         needs_conntrack: false,
     }))
 }
 
-fn ip_u128(a: IpAddr) -> u128 {
+pub(super) fn ip_u128(a: IpAddr) -> u128 {
     match a {
         IpAddr::V4(v) => u128::from(u32::from(v)),
         IpAddr::V6(v) => u128::from(v),
     }
 }
 
-fn from_u128(like: IpAddr, n: u128) -> IpAddr {
+pub(super) fn from_u128(like: IpAddr, n: u128) -> IpAddr {
     match like {
         IpAddr::V4(_) => IpAddr::V4((n as u32).into()),
         IpAddr::V6(_) => IpAddr::V6(n.into()),
-    }
-}
-
-fn mask_all_ones(m: &Masked) -> bool {
-    match m.mask {
-        IpAddr::V4(v) => u32::from(v) == u32::MAX,
-        IpAddr::V6(v) => u128::from(v) == u128::MAX,
     }
 }
 
@@ -190,28 +210,93 @@ pub fn rewrite(bytes: &mut [u8], source: bool, addr: IpAddr, port: Option<u16>) 
 }
 
 impl NatState {
-    /// A session of this flow: `(session, reverse)`.
-    fn find(&self, fin: &Fin, interface: &str) -> Option<(usize, bool)> {
-        let (sp, dp) = ports(fin);
-        let tu = tcp_udp(fin.p);
+    /// The rule's cursor.
+    pub(super) fn cursor(&mut self, rule: usize) -> &mut Cursor {
+        self.next.entry(rule).or_default()
+    }
+
+    /// `ipf_nat_inlookup`: whether a session would take a packet arriving on
+    /// `interface` from `src`,`sport` to `dst`,`dport` (ports only for TCP and UDP).
+    pub(super) fn in_lookup(
+        &self,
+        p: u8,
+        interface: &str,
+        from: (IpAddr, u16),
+        to: (IpAddr, u16),
+    ) -> bool {
+        self.lookup(p, interface, from, to, false).is_some()
+    }
+
+    /// `ipf_nat_outlookup`: the same for a packet leaving.
+    pub(super) fn out_lookup(
+        &self,
+        p: u8,
+        interface: &str,
+        from: (IpAddr, u16),
+        to: (IpAddr, u16),
+    ) -> bool {
+        self.lookup(p, interface, from, to, true).is_some()
+    }
+
+    /// The newest session of a flow going `out` or in: `(session, reverse)`. A session
+    /// made going out takes its own packets out and their replies in; one made coming
+    /// in, its own packets in and the replies out (`ipf_nat_outlookup`,
+    /// `ipf_nat_inlookup`).
+    fn lookup(
+        &self,
+        p: u8,
+        interface: &str,
+        (src, sport): (IpAddr, u16),
+        (dst, dport): (IpAddr, u16),
+        out: bool,
+    ) -> Option<(usize, bool)> {
+        let tu = tcp_udp(p);
         self.sessions.iter().enumerate().rev().find_map(|(i, s)| {
-            if s.p != fin.p || s.interface != interface {
+            if s.p != p || s.interface != interface {
                 return None;
             }
-            let fwd = fin.src == s.osrc
-                && fin.dst == s.odst
-                && (!tu || (sp == s.osport && dp == s.odport));
-            let rev = fin.src == s.ndst
-                && fin.dst == s.nsrc
-                && (!tu || (sp == s.ndport && dp == s.nsport));
-            if fwd {
-                Some((i, false))
-            } else if rev {
-                Some((i, true))
+            let reverse = s.outbound != out;
+            let hit = if reverse {
+                src == s.ndst && dst == s.nsrc && (!tu || (sport == s.ndport && dport == s.nsport))
             } else {
-                None
-            }
+                src == s.osrc && dst == s.odst && (!tu || (sport == s.osport && dport == s.odport))
+            };
+            hit.then_some((i, reverse))
         })
+    }
+
+    /// Records the session `fin` starts: its flow after translation is `flow`
+    /// (source, source port, destination, destination port).
+    fn record(
+        &mut self,
+        fin: &Fin,
+        interface: &str,
+        (rule, kind): (usize, NatKind),
+        outbound: bool,
+        (nsrc, nsport, ndst, ndport): super::nat_rewrite::Flow,
+    ) {
+        let (osport, odport) = ports(fin);
+        self.sessions.push(Session {
+            rule,
+            kind,
+            outbound,
+            p: fin.p,
+            interface: interface.to_string(),
+            osrc: fin.src,
+            odst: fin.dst,
+            osport,
+            odport,
+            nsrc,
+            ndst,
+            nsport,
+            ndport,
+        });
+    }
+
+    /// The session of the packet going `out` or in.
+    fn find(&self, fin: &Fin, interface: &str, out: bool) -> Option<(usize, bool)> {
+        let (sp, dp) = ports(fin);
+        self.lookup(fin.p, interface, (fin.src, sp), (fin.dst, dp), out)
     }
 }
 
@@ -227,6 +312,14 @@ fn by_session(
 ) -> NatOutcome {
     let s = &state.sessions[index];
     let tu = tcp_udp(fin.p);
+    if s.kind == NatKind::Rewrite {
+        let flow = if rev {
+            (s.odst, s.odport, s.osrc, s.osport)
+        } else {
+            (s.nsrc, s.nsport, s.ndst, s.ndport)
+        };
+        return rewrite_flow(fin, bytes, s.rule, flow, false);
+    }
     let (to, port) = match (s.outbound, rev, out) {
         (true, false, true) => (s.nsrc, s.nsport),
         (true, true, false) => (s.osrc, s.osport),
@@ -248,6 +341,38 @@ fn by_session(
         after: (to, tu.then_some(port)),
         created: false,
     })
+}
+
+/// Writes a whole new flow (a `rewrite`): source and destination with their ports.
+/// The step reports the source side.
+fn rewrite_flow(
+    fin: &Fin,
+    bytes: &mut [u8],
+    rule: usize,
+    (src, sport, dst, dport): super::nat_rewrite::Flow,
+    created: bool,
+) -> NatOutcome {
+    let tu = tcp_udp(fin.p);
+    rewrite(bytes, true, src, tu.then_some(sport));
+    rewrite(bytes, false, dst, tu.then_some(dport));
+    NatOutcome::Translated(Translation {
+        rule,
+        source: true,
+        before: (fin.src, tu.then_some(fin.sport)),
+        after: (src, tu.then_some(sport)),
+        created,
+    })
+}
+
+/// What one rule did with a packet no session knows.
+enum Tried {
+    /// It does not apply.
+    NoMatch,
+    /// It applied but could not translate (every choice collides): the next rule is
+    /// tried.
+    Failed,
+    /// The search ends with this outcome.
+    Done(NatOutcome),
 }
 
 /// The NAT rules, ready for packets.
@@ -303,9 +428,10 @@ impl Nat {
                 if !addr_in(addr, value)? {
                     return Ok(false);
                 }
-                if let Some((low, high)) = ports {
+                // `in_odport` 0 matches every port (`ipf_nat_checkin`).
+                if let Some((low, high)) = ports.filter(|&(low, _)| low != 0) {
                     let port = if source_side { fin.sport } else { fin.dport };
-                    if !tcp_udp(fin.p) || port < *low || port > *high {
+                    if !tcp_udp(fin.p) || port < low || port > high {
                         return Ok(false);
                     }
                 }
@@ -340,83 +466,9 @@ impl Nat {
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
-        if let Some(found) = state.find(fin, interface) {
-            return by_session(fin, bytes, state, found, false);
-        }
-        for (index, rule) in self.rules.iter().enumerate() {
-            if !matches!(rule.kind, NatKind::Rdr | NatKind::Bimap)
-                || !Nat::interface_ok(rule, interface, false)
-                || !Nat::proto_ok(rule, fin.p)
-            {
-                continue;
-            }
-            if rule.kind == NatKind::Bimap {
-                // The `in` half of a bimap: the mapped network's addresses go back 1:1.
-                let (
-                    NatMatch::Simple {
-                        addr: NatAddr::Net(inner),
-                        ..
-                    },
-                    NatTarget::Net(NatAddr::Net(outer)),
-                ) = (&rule.matcher, &rule.target)
-                else {
-                    return unknown("bimap form");
-                };
-                if !outer.contains(fin.dst) {
-                    continue;
-                }
-                if rule.no {
-                    return NatOutcome::None;
-                }
-                let host = ip_u128(fin.dst) & !ip_u128(outer.mask);
-                let to = from_u128(fin.dst, ip_u128(inner.addr) | host);
-                return self.create(
-                    fin,
-                    bytes,
-                    interface,
-                    state,
-                    index,
-                    false,
-                    to,
-                    PortChoice::Keep,
-                );
-            }
-            match Nat::matches(rule, fin, false) {
-                Ok(false) => continue,
-                Err(u) => return u,
-                Ok(true) => {}
-            }
-            if rule.no {
-                return NatOutcome::None;
-            }
-            if rule.proxy.is_some() {
-                return unknown("rdr proxy");
-            }
-            let NatTarget::Redirect { addrs, port } = &rule.target else {
-                return unknown("rdr target");
-            };
-            let next = state.next.entry(index).or_insert((0, 0, 0));
-            let pick = next.2 % addrs.len().max(1);
-            next.2 += 1;
-            let to = match addrs.get(pick) {
-                Some(NatAddr::Net(m)) => m.addr,
-                _ => return unknown("rdr target address"),
-            };
-            let new_port = match (port, &rule.matcher) {
-                (None, _) => PortChoice::Keep,
-                (Some(p), _) if p.fixed => PortChoice::Set(p.low),
-                (
-                    Some(p),
-                    NatMatch::Simple {
-                        ports: Some((low, _)),
-                        ..
-                    },
-                ) => PortChoice::Set(p.low.wrapping_add(fin.dport.wrapping_sub(*low))),
-                (Some(p), _) => PortChoice::Set(p.low),
-            };
-            return self.create(fin, bytes, interface, state, index, false, to, new_port);
-        }
-        NatOutcome::None
+        let outcome = self.check_rules(fin, bytes, interface, state, false);
+        self.clamp_mss(&outcome, fin, bytes);
+        outcome
     }
 
     /// `ipf_nat_checkout`: translation of a packet the filter let out by `interface`.
@@ -427,34 +479,61 @@ impl Nat {
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
-        if let Some(found) = state.find(fin, interface) {
-            return by_session(fin, bytes, state, found, true);
+        let outcome = self.check_rules(fin, bytes, interface, state, true);
+        self.clamp_mss(&outcome, fin, bytes);
+        outcome
+    }
+
+    /// `ipf_nat_proto`: a translated TCP SYN's MSS is clamped by its rule's `mssclamp`.
+    fn clamp_mss(&self, outcome: &NatOutcome, fin: &Fin, bytes: &mut [u8]) {
+        let NatOutcome::Translated(t) = outcome else {
+            return;
+        };
+        if let Some(max) = self.rules.get(t.rule).and_then(|r| r.mssclamp) {
+            if fin.p == 6 && fin.off == 0 {
+                super::nat_mss::clamp(bytes, fin.dp, max);
+                super::wire::refill_checksums(bytes);
+            }
+        }
+    }
+
+    /// `ipf_nat_checkin` (`out` false) and `ipf_nat_checkout`: the packet's session,
+    /// else the rules in the kernel's order until one translates, a `no` rule stops, or
+    /// every rule that applied failed (the packet is dropped).
+    fn check_rules(
+        &self,
+        fin: &Fin,
+        bytes: &mut [u8],
+        interface: &str,
+        state: &mut NatState,
+        out: bool,
+    ) -> NatOutcome {
+        if let Some(found) = state.find(fin, interface, out) {
+            return by_session(fin, bytes, state, found, out);
+        }
+        // Only a packet's first fragment can start a translation.
+        if fin.off != 0 {
+            return NatOutcome::None;
         }
         let mut failed = false;
-        for (index, rule) in self.rules.iter().enumerate() {
-            if !matches!(rule.kind, NatKind::Map | NatKind::Bimap | NatKind::MapBlock)
-                || !Nat::interface_ok(rule, interface, true)
-                || !Nat::proto_ok(rule, fin.p)
-            {
+        for index in super::nat_order::rules_in_order(&self.rules, state, !out) {
+            let rule = &self.rules[index];
+            if !Nat::interface_ok(rule, interface, out) || !Nat::proto_ok(rule, fin.p) {
                 continue;
             }
-            match Nat::matches(rule, fin, true) {
-                Ok(false) => continue,
-                Err(u) => return u,
-                Ok(true) => {}
-            }
-            if rule.no {
-                return NatOutcome::None;
-            }
-            if rule.kind == NatKind::MapBlock || rule.proxy.is_some() {
-                return unknown("map-block or proxy");
-            }
-            match self.new_map(index, rule, fin, interface, state) {
-                Ok(Some((to, port))) => {
-                    return self.create(fin, bytes, interface, state, index, true, to, port)
-                }
-                Ok(None) => failed = true,
-                Err(u) => return u,
+            let tried = if rule.kind == NatKind::Bimap && !out {
+                self.bimap_in(index, fin, bytes, interface, state)
+            } else if let Err(t) = Nat::applies(rule, fin, out) {
+                t
+            } else if matches!(rule.kind, NatKind::Rewrite | NatKind::Divert) {
+                self.rewrite_rule(index, fin, bytes, interface, state, out)
+            } else {
+                self.address_rule(index, fin, bytes, interface, state, out)
+            };
+            match tried {
+                Tried::NoMatch => {}
+                Tried::Failed => failed = true,
+                Tried::Done(outcome) => return outcome,
             }
         }
         if failed {
@@ -463,171 +542,116 @@ impl Nat {
         NatOutcome::None
     }
 
-    /// `ipf_nat_newmap`: the new source address and port, tried until the flow's outside
-    /// (new source, destination, ports) is no other session's; `None` when every try
-    /// collides. A host pair keeps its address (`ipf_nat_hostmap`, which also creates
-    /// the pair's entry on the first try, so new pairs share the current address until a
-    /// collision moves it on).
-    fn new_map(
-        &self,
-        index: usize,
-        rule: &NatRule,
-        fin: &Fin,
-        interface: &str,
-        state: &mut NatState,
-    ) -> Result<Option<(IpAddr, PortChoice)>, NatOutcome> {
-        let tu = tcp_udp(fin.p);
-        let NatTarget::Net(NatAddr::Net(target)) = &rule.target else {
-            if let NatTarget::Range { low, high } = &rule.target {
-                return Ok(Some((
-                    self.range_next(index, *low, *high, state),
-                    PortChoice::Keep,
-                )));
-            }
-            return Err(unknown("map target"));
-        };
-        let all_ones = mask_all_ones(target);
-        let (low, high, sequential) = match rule.portmap {
-            Some(pm) if tu => match pm.range {
-                Some((l, h)) => (l, h, pm.sequential || rule.sequential),
-                None => return Err(unknown("portmap auto")),
-            },
-            _ => (0, 0, false),
-        };
-        let mapping_ports = low != 0;
-        let base = ip_u128(target.addr);
-        let net_mask = ip_u128(target.mask);
-        let width = if target.addr.is_ipv4() {
-            0xffff_ffff
-        } else {
-            u128::MAX
-        };
-        let slot = state.next.entry(index).or_insert((0, low, 0));
-        if slot.0 == 0 {
-            slot.0 = if all_ones || base == 0 {
-                base
-            } else {
-                base + 1
-            };
+    /// Whether the rule's match applies: `Err` with the outcome when it does not
+    /// translate (no match, a `no` rule, or a match that cannot be told).
+    fn applies(rule: &NatRule, fin: &Fin, source_side: bool) -> Result<(), Tried> {
+        match Nat::matches(rule, fin, source_side) {
+            Ok(false) => Err(Tried::NoMatch),
+            Err(u) => Err(Tried::Done(u)),
+            Ok(true) if rule.no => Err(Tried::Done(NatOutcome::None)),
+            Ok(true) => Ok(()),
         }
-        let mut hm: Option<usize> = None;
-        for l in 0..4096u32 {
-            let (snip, spnext) = {
-                let slot = state.next.get(&index).copied().unwrap_or((base, low, 0));
-                (slot.0, slot.1)
-            };
-            let mut addr = from_u128(target.addr, snip);
-            if l == 0 {
-                let found = state
-                    .hostmaps
-                    .iter()
-                    .position(|h| h.rule == index && h.osrc == fin.src && h.odst == fin.dst);
-                let at = match found {
-                    Some(i) => {
-                        state.hostmaps[i].uses += 1;
-                        i
-                    }
-                    None => {
-                        state.hostmaps.push(HostMap {
-                            rule: index,
-                            osrc: fin.src,
-                            odst: fin.dst,
-                            nsrc: addr,
-                            uses: 1,
-                        });
-                        state.hostmaps.len() - 1
-                    }
-                };
-                addr = state.hostmaps[at].nsrc;
-                hm = Some(at);
-            } else if l == 1 {
-                if let Some(at) = hm.take() {
-                    state.hostmaps[at].uses -= 1;
-                    if state.hostmaps[at].uses == 0 {
-                        state.hostmaps.remove(at);
-                    }
-                }
-            }
-            if all_ones && !mapping_ports && l > 0 {
-                return Ok(None);
-            }
-            let slot = state.next.entry(index).or_insert((base, low, 0));
-            if rule.kind == NatKind::Bimap
-                && matches!(&rule.matcher, NatMatch::Simple { addr: NatAddr::Net(inner), .. } if inner.mask == target.mask)
-            {
-                addr = from_u128(target.addr, base | (ip_u128(fin.src) & !net_mask & width));
-            } else if base == 0 && all_ones {
-                if l > 0 {
-                    return Ok(None);
-                }
-                match state.interface_addrs.get(interface) {
-                    Some(a) => addr = *a,
-                    None => return Err(NatOutcome::Undetermined(Undecidable::AddressTypeUnknown)),
-                }
-            } else if base == 0 && net_mask == 0 {
-                if l > 0 {
-                    return Ok(None);
-                }
-                addr = fin.src;
-            } else if !all_ones && !mapping_ports && (l > 0 || hm.is_none()) {
-                slot.0 += 1;
-            }
-            let mut port = PortChoice::Keep;
-            if mapping_ports {
-                if sequential {
-                    port = PortChoice::Set(spnext);
-                } else {
-                    port = PortChoice::Random;
-                }
-                slot.1 = slot.1.wrapping_add(1);
-                if slot.1 > high || slot.1 < low {
-                    slot.1 = low;
-                    if !all_ones {
-                        slot.0 += 1;
-                    }
-                }
-            }
-            if !all_ones && ((slot.0 + 1) & net_mask & width) > base {
-                slot.0 = base + 1;
-            }
-            let new_port = match port {
-                PortChoice::Set(p) => p,
-                _ => fin.sport,
-            };
-            let taken = state.sessions.iter().any(|s| {
-                s.p == fin.p
-                    && s.nsrc == addr
-                    && s.odst == fin.dst
-                    && (!tu || (s.nsport == new_port && s.odport == fin.dport))
-            });
-            if !taken {
-                if hm.is_none() {
-                    state.hostmaps.push(HostMap {
-                        rule: index,
-                        osrc: fin.src,
-                        odst: fin.dst,
-                        nsrc: addr,
-                        uses: 1,
-                    });
-                }
-                return Ok(Some((addr, port)));
-            }
-            if port == PortChoice::Random {
-                return Err(unknown("portmap: a random port collided"));
-            }
-        }
-        Ok(None)
     }
 
-    /// The next address of a `range` target.
-    fn range_next(&self, index: usize, low: IpAddr, high: IpAddr, state: &mut NatState) -> IpAddr {
-        let next = state.next.entry(index).or_insert((0, 0, 0));
-        if next.0 < ip_u128(low) || next.0 > ip_u128(high) {
-            next.0 = ip_u128(low);
+    /// The `in` half of a bimap: the mapped network's addresses go back 1:1.
+    fn bimap_in(
+        &self,
+        index: usize,
+        fin: &Fin,
+        bytes: &mut [u8],
+        interface: &str,
+        state: &mut NatState,
+    ) -> Tried {
+        let rule = &self.rules[index];
+        let (
+            NatMatch::Simple {
+                addr: NatAddr::Net(inner),
+                ..
+            },
+            NatTarget::Net(NatAddr::Net(outer)),
+        ) = (&rule.matcher, &rule.target)
+        else {
+            return Tried::Done(unknown("bimap form"));
+        };
+        if !outer.contains(fin.dst) {
+            return Tried::NoMatch;
         }
-        let a = next.0;
-        next.0 += 1;
-        from_u128(low, a)
+        if rule.no {
+            return Tried::Done(NatOutcome::None);
+        }
+        let host = ip_u128(fin.dst) & !ip_u128(outer.mask);
+        let to = from_u128(fin.dst, ip_u128(inner.addr) | host);
+        Tried::Done(self.create(
+            fin,
+            bytes,
+            interface,
+            state,
+            index,
+            false,
+            to,
+            PortChoice::Keep,
+        ))
+    }
+
+    /// An `rdr` rule that applies (`ipf_nat_newrdr`, `out` false), or a `map`,
+    /// `map-block` or the `out` half of a `bimap` (`ipf_nat_newmap`).
+    fn address_rule(
+        &self,
+        index: usize,
+        fin: &Fin,
+        bytes: &mut [u8],
+        interface: &str,
+        state: &mut NatState,
+        out: bool,
+    ) -> Tried {
+        let rule = &self.rules[index];
+        if rule.proxy.is_some() {
+            return Tried::Done(unknown(if out { "map proxy" } else { "rdr proxy" }));
+        }
+        let chosen = if out {
+            super::nat_map::new_map(index, rule, fin, interface, state)
+                .map(|c| c.map(|(to, port)| (index, to, port)))
+        } else {
+            super::nat_rdr::new_rdr(index, &self.rules, fin, interface, state).map(|c| {
+                c.map(|c| {
+                    if c.moves && self.rules[c.rule].round_robin {
+                        state.move_to_end(c.rule, true);
+                    }
+                    (c.rule, c.to, c.port)
+                })
+            })
+        };
+        match chosen {
+            Ok(Some((by, to, port))) => {
+                Tried::Done(self.create(fin, bytes, interface, state, by, out, to, port))
+            }
+            Ok(None) => Tried::Failed,
+            Err(u) => Tried::Done(u),
+        }
+    }
+
+    /// A `rewrite` rule that applies (`ipf_nat_newrewrite`). A `divert` rule is
+    /// Undetermined (its encapsulation is not modelled).
+    fn rewrite_rule(
+        &self,
+        index: usize,
+        fin: &Fin,
+        bytes: &mut [u8],
+        interface: &str,
+        state: &mut NatState,
+        out: bool,
+    ) -> Tried {
+        let rule = &self.rules[index];
+        if rule.kind == NatKind::Divert {
+            return Tried::Done(unknown("divert (encapsulation in UDP)"));
+        }
+        let flow = match super::nat_rewrite::new_rewrite(index, rule, fin, interface, state) {
+            Ok(Some(flow)) => flow,
+            Ok(None) => return Tried::Failed,
+            Err(u) => return Tried::Done(u),
+        };
+        state.record(fin, interface, (index, rule.kind), out, flow);
+        Tried::Done(rewrite_flow(fin, bytes, index, flow, true))
     }
 
     /// Applies a new translation and records its session.
@@ -658,26 +682,12 @@ impl Nat {
         };
         rewrite(bytes, source, to, written);
         let kind = self.rules[rule].kind;
-        let (nsrc, ndst, nsport, ndport) = if source {
-            (to, fin.dst, written.unwrap_or(sp), dp)
+        let flow = if source {
+            (to, written.unwrap_or(sp), fin.dst, dp)
         } else {
-            (fin.src, to, sp, written.unwrap_or(dp))
+            (fin.src, sp, to, written.unwrap_or(dp))
         };
-        state.sessions.push(Session {
-            rule,
-            kind,
-            outbound: source,
-            p: fin.p,
-            interface: interface.to_string(),
-            osrc: fin.src,
-            odst: fin.dst,
-            osport: sp,
-            odport: dp,
-            nsrc,
-            ndst,
-            nsport,
-            ndport,
-        });
+        state.record(fin, interface, (rule, kind), source, flow);
         NatOutcome::Translated(Translation {
             rule,
             source,
@@ -698,17 +708,9 @@ impl Nat {
     /// leaves no session behind.
     pub fn uncreate(state: &mut NatState) {
         if let Some(s) = state.sessions.pop() {
-            if s.outbound {
-                if let Some(pos) = state
-                    .hostmaps
-                    .iter()
-                    .position(|h| h.rule == s.rule && h.osrc == s.osrc && h.odst == s.odst)
-                {
-                    state.hostmaps[pos].uses -= 1;
-                    if state.hostmaps[pos].uses == 0 {
-                        state.hostmaps.remove(pos);
-                    }
-                }
+            let port = if s.outbound { 0 } else { s.odport };
+            if let Some(at) = state.hostmap_find(Some(s.rule), s.osrc, s.odst, port) {
+                state.hostmap_del(at);
             }
         }
     }

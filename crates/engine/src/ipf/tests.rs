@@ -16,7 +16,7 @@ fn ipf(text: &str) -> Ipf {
     Ipf::new(&rules, &Pools::default(), None, Tuning::default())
 }
 
-fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: TcpFlags) -> Packet {
+pub(super) fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: TcpFlags) -> Packet {
     let (s, d): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
     Packet::new(
         s,
@@ -178,7 +178,7 @@ fn a_packet_too_short_for_its_header_is_bad_before_any_rule() {
     assert!(matches!(check.decided, super::Decided::BadPacket(_)));
 }
 
-fn with_nat(filter: &str, nat: &str) -> Ipf {
+pub(super) fn with_nat(filter: &str, nat: &str) -> Ipf {
     let rules = frontends::ipf::parse_ipnat(
         &SourceFile::new("ipnat.conf", nat),
         &ParseOptions::default(),
