@@ -10,6 +10,7 @@ use model::pf::{
     PoolHost, PoolType, Rule, RuleDirection, StateOpt, Table, TableEntry, TcpFlagsSpec,
 };
 use model::Span;
+use md5::{Digest, Md5};
 
 use super::names;
 use super::parse::Parser;
@@ -713,7 +714,7 @@ fn source_hash_key(key: Option<&str>) -> Option<String> {
         .filter(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
     let digits = match hex {
         Some(h) => h.to_ascii_lowercase(),
-        None => super::md5::digest(key.as_bytes())
+        None => Md5::digest(key.as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect(),

@@ -13,7 +13,6 @@ mod env;
 mod expand;
 mod lexer;
 mod listing;
-mod md5;
 mod names;
 mod parse;
 mod print;
