@@ -4,13 +4,13 @@
 //! (address families, `flags S/SA` on stateful TCP `pass`, label macros, `binat-to`
 //! as a pair of `nat-to` and `rdr-to` rules, pool lists as automatic tables).
 
+use md5::{Digest, Md5};
 use model::diag::{ErrorKind, ParseError};
 use model::pf::{
     Action, AddrSpec, Af, Endpoint, Host, IcmpSpec, InterfaceSpec, Item, KeepState, NumOp, Pool,
     PoolHost, PoolType, Rule, RuleDirection, StateOpt, Table, TableEntry, TcpFlagsSpec,
 };
 use model::Span;
-use md5::{Digest, Md5};
 
 use super::names;
 use super::parse::Parser;
