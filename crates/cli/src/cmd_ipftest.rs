@@ -198,9 +198,7 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
             .map_err(Error::Output)?;
     }
     if args.dump > 0 {
-        let text = report::ipftest::dump(&ipf, &tables, &pools).map_err(|_| {
-            Error::Input("ipftest -D: printing destination lists is not supported yet".into())
-        })?;
+        let text = report::ipftest::dump(&ipf, &tables, &pools);
         out.write_all(text.as_bytes()).map_err(Error::Output)?;
     }
     Ok(if undecided {

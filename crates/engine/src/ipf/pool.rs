@@ -8,7 +8,8 @@ use std::net::IpAddr;
 
 use model::expr::Undecidable;
 use model::ipf::pool::{PoolDef, PoolEntry, PoolRole, TableType};
-use model::ipf::{PoolKind, PoolName, Pools};
+use model::ipf::filter::Matcher;
+use model::ipf::{Addr, FilterRule, PoolKind, PoolName, Pools};
 
 use super::rules::Test;
 
@@ -87,6 +88,91 @@ impl PoolTable {
             _ => Test::No,
         }
     }
+}
+
+/// `IPHASH_ANON`: anonymous hash tables are numbered above it.
+const IPHASH_ANON: u32 = 0x8000_0000;
+
+/// The hash table loading a rule's `hash=(…)` makes (`makehash` in `ipf_y.y`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnonymousHash {
+    /// The number the kernel gave it.
+    pub number: u32,
+    /// The index of the rule that wrote it.
+    pub rule: usize,
+    /// Its entries.
+    pub entries: Vec<PoolEntry>,
+}
+
+impl AnonymousHash {
+    /// Its references: one from its creation, one from the rule that uses it.
+    pub const REFS: u32 = 2;
+}
+
+/// The anonymous hash tables `rules` make as they load after `pools`, in load order
+/// (each rule's source before its destination, as `ipf_y.y` parses them).
+/// `ipf_htable_create` names each with the first number above `IPHASH_ANON` that no
+/// ipf-role hash table has.
+pub fn anonymous_hashes(rules: &[FilterRule], pools: &Pools) -> Vec<AnonymousHash> {
+    let named: Vec<String> = pools
+        .defs
+        .iter()
+        .filter_map(|def| match def {
+            PoolDef::Table(t) if t.kind == TableType::Hash && t.role == PoolRole::Ipf => {
+                Some(t.name.clone())
+            }
+            PoolDef::GroupMap(g) if g.role == PoolRole::Ipf => Some(g.name.clone()),
+            _ => None,
+        })
+        .map(|name| match name {
+            PoolName::Number(n) => n.to_string(),
+            PoolName::Name(n) => n,
+        })
+        .collect();
+    let mut made: Vec<AnonymousHash> = Vec::new();
+    for (index, rule) in rules.iter().enumerate() {
+        let Matcher::FromTo { from, to } = &rule.matcher else {
+            continue;
+        };
+        for end in [from, to] {
+            let Addr::InlineHash(entries) = &end.addr else {
+                continue;
+            };
+            let taken = |n: u32| {
+                named.iter().any(|name| *name == n.to_string())
+                    || made.iter().any(|t| t.number == n)
+            };
+            let Some(number) = (IPHASH_ANON + 1..=u32::MAX).find(|&n| !taken(n)) else {
+                continue;
+            };
+            made.push(AnonymousHash {
+                number,
+                rule: index,
+                entries: entries.clone(),
+            });
+        }
+    }
+    made
+}
+
+/// `rule` as the kernel holds it once loaded: its `hash=(…)` replaced by `hash/N`, the
+/// table `anonymous` says it made.
+pub fn rule_as_loaded(index: usize, rule: &FilterRule, anonymous: &[AnonymousHash]) -> FilterRule {
+    let mut loaded = rule.clone();
+    let mut numbers = anonymous.iter().filter(|t| t.rule == index).map(|t| t.number);
+    if let Matcher::FromTo { from, to } = &mut loaded.matcher {
+        for end in [from, to] {
+            if matches!(end.addr, Addr::InlineHash(_)) {
+                if let Some(n) = numbers.next() {
+                    end.addr = Addr::Pool {
+                        kind: PoolKind::Hash,
+                        name: PoolName::Number(n),
+                    };
+                }
+            }
+        }
+    }
+    loaded
 }
 
 fn mask_bits(mask: IpAddr) -> u32 {
