@@ -34,7 +34,10 @@ pub fn pool_def(def: &PoolDef) -> String {
                     // Not read: the table as written.
                     s.push_str(&body(std::iter::once(format!("\"{url}\""))));
                 }
-                PoolSource::Whois { path } => {
+                PoolSource::Whois {
+                    path,
+                    entries: None,
+                } => {
                     s.push_str(&body(std::iter::once(format!("whois file \"{path}\""))));
                 }
                 _ => s.push_str(&body(entries.iter().map(|e| entry(e, None)))),
