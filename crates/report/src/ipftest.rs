@@ -236,14 +236,14 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> String {
         }
     };
     s.push_str("List of groups configured (set 0)\n");
-    for key in &lists.group_order {
+    for key in &engine::ipf::grpmap::groups_in_creation_order(pools, &lists.group_order) {
         let members = lists.list(key).len();
         let flags = if key.out { fr::OUTQUE } else { fr::INQUE };
         let _ = writeln!(
             s,
             "Dev.0. Group {} Ref {} Flags {:#x}",
             key.group.as_deref().unwrap_or(""),
-            members + 1,
+            group_refs(pools, key, members),
             flags
         );
         print_list(&mut s, key);
@@ -273,6 +273,14 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> String {
         }
     }
     s
+}
+
+/// A group's references in `-D`: its rules and what made it, the entries of group maps
+/// naming it (`ipf_group_add` from `ipf_htent_insert`) or else its head rule.
+fn group_refs(pools: &Pools, key: &ListKey, members: usize) -> usize {
+    let group = key.group.as_deref().unwrap_or("");
+    let mapped = engine::ipf::grpmap::entries_naming(pools, group, !key.out);
+    members + usize::try_from(mapped).unwrap_or(0).max(1)
 }
 
 /// `printactivenat` without `-v`: `MAP 10.1.1.1        <- -> 10.2.2.2        [10.4.3.2]`.

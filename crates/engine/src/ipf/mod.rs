@@ -18,6 +18,7 @@
 pub mod fin;
 pub mod flags;
 pub mod frag;
+pub mod grpmap;
 mod log;
 pub mod nat;
 pub mod pool;
@@ -619,6 +620,18 @@ impl Ipf {
                 }
                 Test::Yes => {}
             }
+            let (index, rule) = match self.call_now(index, pkt, depth, tables, check) {
+                grpmap::Called::Itself => (index, rule),
+                grpmap::Called::Rule(found) => (found, &self.lists.rules[found]),
+                grpmap::Called::PassedOver => continue,
+                grpmap::Called::Unknown(u) => {
+                    return Scan {
+                        pass,
+                        rule: found,
+                        unknown: Some(u),
+                    }
+                }
+            };
             let passt = self.flags[index];
             let (passo, found_before) = (pass, found);
             tables.hits[index] += 1;

@@ -11,6 +11,7 @@ use model::ipf::pool::{PoolDef, PoolEntry, PoolRole, TableType};
 use model::ipf::filter::Matcher;
 use model::ipf::{Addr, FilterRule, PoolKind, PoolName, Pools};
 
+use super::grpmap::GroupMaps;
 use super::rules::Test;
 
 /// The loaded pools.
@@ -18,6 +19,8 @@ use super::rules::Test;
 pub struct PoolTable {
     /// Trees and hash tables with their entries (`None`: entries not known offline).
     tables: Vec<(TableType, PoolName, PoolRole, Option<Vec<PoolEntry>>)>,
+    /// The group maps.
+    groups: GroupMaps,
 }
 
 impl PoolTable {
@@ -36,7 +39,15 @@ impl PoolTable {
                 _ => None,
             })
             .collect();
-        PoolTable { tables }
+        PoolTable {
+            tables,
+            groups: GroupMaps::new(pools),
+        }
+    }
+
+    /// The group maps (`call now srcgrpmap/N`).
+    pub fn group_maps(&self) -> &GroupMaps {
+        &self.groups
     }
 
     /// Whether any pool was loaded.
