@@ -56,6 +56,10 @@ pub fn verdict(check: &Check) -> &'static str {
 /// `interface`: the interface name it printed the packet on.
 pub fn result(check: &Check, out: bool, interface: &str, opts: PrintOptions) -> String {
     let mut s = String::new();
+    // `ipf_fastroute` prints the packet it sends out before ipftest prints the result.
+    if let Some(sent) = &check.forwarded {
+        s.push_str(&packet(&sent.bytes, true, &sent.interface, opts.hex));
+    }
     if !opts.nat {
         s.push_str(verdict(check));
     }

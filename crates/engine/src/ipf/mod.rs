@@ -17,6 +17,7 @@
 
 pub mod fin;
 pub mod flags;
+pub mod dstlist;
 pub mod frag;
 pub mod grpmap;
 mod log;
@@ -101,6 +102,8 @@ pub struct IpfState {
     pub nat: nat::NatState,
     /// The next IP id `update_ipid` gives (`ipf_nextipid`: a counter from 0).
     pub next_ipid: u16,
+    /// The destination lists' picks.
+    pub dstlists: dstlist::DstListState,
 }
 
 /// What decided the packet.
@@ -154,6 +157,8 @@ pub struct Check {
     pub reason: u8,
     /// NAT matched but could not translate: the packet is dropped.
     pub nat_failed: bool,
+    /// A rule's `to` sent the packet out (`ipf_fastroute`).
+    pub forwarded: Option<dstlist::Forwarded>,
 }
 
 /// The packet being checked and where it is.
@@ -181,6 +186,7 @@ impl Check {
             logs: Vec::new(),
             reason: 0,
             nat_failed: false,
+            forwarded: None,
         }
     }
 }
@@ -271,6 +277,7 @@ impl Ipf {
             logs: Vec::new(),
             reason: 0,
             nat_failed: false,
+            forwarded: None,
         };
         let fin = match Fin::decode(bytes, cast) {
             Ok(fin) => fin,
@@ -417,6 +424,7 @@ impl Ipf {
         if !fr::is_pass(pass) {
             check.freed = true;
         }
+        self.fastroute(&pkt, pass, &mut check, tables);
         check.pass = pass;
         check.bytes = pkt.bytes;
         check

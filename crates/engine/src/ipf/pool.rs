@@ -11,6 +11,7 @@ use model::ipf::pool::{PoolDef, PoolEntry, PoolRole, TableType};
 use model::ipf::filter::Matcher;
 use model::ipf::{Addr, FilterRule, PoolKind, PoolName, Pools};
 
+use super::dstlist::DstLists;
 use super::grpmap::GroupMaps;
 use super::rules::Test;
 
@@ -21,6 +22,8 @@ pub struct PoolTable {
     tables: Vec<(TableType, PoolName, PoolRole, Option<Vec<PoolEntry>>)>,
     /// The group maps.
     groups: GroupMaps,
+    /// The destination lists.
+    dstlists: DstLists,
 }
 
 impl PoolTable {
@@ -42,7 +45,13 @@ impl PoolTable {
         PoolTable {
             tables,
             groups: GroupMaps::new(pools),
+            dstlists: DstLists::new(pools),
         }
+    }
+
+    /// The destination lists (`to dstlist/NAME`).
+    pub fn dstlists(&self) -> &DstLists {
+        &self.dstlists
     }
 
     /// The group maps (`call now srcgrpmap/N`).
