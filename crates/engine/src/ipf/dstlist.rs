@@ -10,7 +10,7 @@ use model::expr::{Undecidable, Unmodelled};
 use model::ipf::pool::{Destination, DstListPolicy, PoolDef, PoolRole};
 use model::ipf::{PoolName, Pools};
 
-/// The loaded destination lists of the filter (`role = ipf` or `all`).
+/// The loaded destination lists.
 #[derive(Debug, Clone, Default)]
 pub struct DstLists {
     lists: Vec<List>,
@@ -18,6 +18,7 @@ pub struct DstLists {
 
 #[derive(Debug, Clone)]
 struct List {
+    role: PoolRole,
     name: String,
     policy: Option<DstListPolicy>,
     destinations: Vec<Destination>,
@@ -54,28 +55,29 @@ impl DstLists {
             .defs
             .iter()
             .filter_map(|def| match def {
-                PoolDef::DstList(d) if matches!(d.role, PoolRole::Ipf | PoolRole::All) => {
-                    Some(List {
-                        name: match &d.name {
+                PoolDef::DstList(d) => Some(List {
+                    role: d.role,
+                    name: match &d.name {
                             PoolName::Number(n) => n.to_string(),
                             PoolName::Name(n) => n.clone(),
                         },
-                        policy: d.policy,
-                        destinations: d.destinations.clone(),
-                    })
-                }
+                    policy: d.policy,
+                    destinations: d.destinations.clone(),
+                }),
                 _ => None,
             })
             .collect();
         DstLists { lists }
     }
 
-    /// `ipf_dstlist_select`: the destination list `name` picks for a packet of the
-    /// family `v6`; `Ok(None)` when the list is empty or its pick is of the other
-    /// family. Round-robin takes the one after the last pick; weighted connection the
-    /// next with the fewest picks. The random and hashed policies are Unknown.
+    /// `ipf_dstlist_select`: the destination list `name` of `role` (`ipf` for `to`,
+    /// `nat` for NAT rules; `all` serves both) picks for a packet of the family `v6`;
+    /// `Ok(None)` when the list is empty or its pick is of the other family.
+    /// Round-robin takes the one after the last pick; weighted connection the next
+    /// with the fewest picks. The random and hashed policies are Unknown.
     pub fn select(
         &self,
+        role: PoolRole,
         name: &str,
         v6: bool,
         state: &mut DstListState,
@@ -83,7 +85,7 @@ impl DstLists {
         let list = self
             .lists
             .iter()
-            .find(|l| l.name == name)
+            .find(|l| l.name == name && (l.role == role || l.role == PoolRole::All))
             .ok_or_else(|| Undecidable::SetUndefined(format!("dstlist/{name}")))?;
         let count = list.destinations.len();
         if count == 0 {
@@ -175,6 +177,7 @@ impl super::Ipf {
                 return;
             }
             let picked = self.pools.dstlists().select(
+                PoolRole::Ipf,
                 &to.interface,
                 pkt.fin.v == 6,
                 &mut tables.dstlists,
@@ -236,7 +239,7 @@ mod tests {
         (0..n)
             .map(|_| {
                 lists
-                    .select("spread", false, &mut state)
+                    .select(PoolRole::Ipf, "spread", false, &mut state)
                     .expect("decidable")
                     .map(|d| d.addr)
             })
@@ -257,7 +260,25 @@ mod tests {
     fn random_policy_is_unknown() {
         let mut state = DstListState::default();
         assert!(lists(DstListPolicy::Random)
-            .select("spread", false, &mut state)
+            .select(PoolRole::Ipf, "spread", false, &mut state)
+            .is_err());
+    }
+
+    #[test]
+    fn weighted_connection_takes_the_next_with_fewest_picks() {
+        let got = picks(&lists(DstListPolicy::WeightedConnection), 5);
+        let want: Vec<Option<IpAddr>> = ["1.1.0.2", "1.1.1.2", "1.1.2.2", "1.1.0.2", "1.1.1.2"]
+            .iter()
+            .map(|a| Some(a.parse().expect("address")))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_list_serves_only_its_role() {
+        let mut state = DstListState::default();
+        assert!(lists(DstListPolicy::RoundRobin)
+            .select(PoolRole::Nat, "spread", false, &mut state)
             .is_err());
     }
 }

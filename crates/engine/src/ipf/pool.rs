@@ -65,7 +65,25 @@ impl PoolTable {
     }
 
     /// A rule's `pool/N` or `hash/N` test of `addr`.
-    pub fn lookup(&self, kind: PoolKind, name: &PoolName, addr: IpAddr, _plen: i64) -> Test {
+    pub fn lookup(&self, kind: PoolKind, name: &PoolName, addr: IpAddr, plen: i64) -> Test {
+        self.lookup_in(PoolRole::Ipf, kind, name, addr, plen)
+    }
+
+    /// A NAT rule's `from pool/N` (or `hash/N`) test of `addr`: the tables of role
+    /// `nat` or `all` (`ipf_nat_rule` resolves them with `IPL_LOGNAT`).
+    pub fn nat_lookup(&self, kind: PoolKind, name: &PoolName, addr: IpAddr) -> Test {
+        self.lookup_in(PoolRole::Nat, kind, name, addr, 0)
+    }
+
+    /// The test of `addr` against table `kind`/`name` of `role` (or `all`).
+    fn lookup_in(
+        &self,
+        role: PoolRole,
+        kind: PoolKind,
+        name: &PoolName,
+        addr: IpAddr,
+        _plen: i64,
+    ) -> Test {
         let wanted = match kind {
             PoolKind::Tree => TableType::Tree,
             PoolKind::Hash => TableType::Hash,
@@ -73,8 +91,8 @@ impl PoolTable {
                 return Test::Unknown(Undecidable::SetUndefined(format!("dstlist/{name:?}")))
             }
         };
-        let found = self.tables.iter().find(|(k, n, role, _)| {
-            *k == wanted && n == name && matches!(role, PoolRole::Ipf | PoolRole::All)
+        let found = self.tables.iter().find(|(k, n, r, _)| {
+            *k == wanted && n == name && (*r == role || *r == PoolRole::All)
         });
         let Some((kind, _, _, entries)) = found else {
             return Test::Unknown(Undecidable::SetUndefined(pool_label(wanted, name)));
@@ -210,5 +228,51 @@ fn pool_label(kind: TableType, name: &PoolName) -> String {
     match name {
         PoolName::Number(n) => format!("{prefix}/{n}"),
         PoolName::Name(s) => format!("{prefix}/{s}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::ipf::pool::{PoolSource, Table};
+    use model::ipf::Masked;
+
+    /// p4's pool: `table role = nat type = tree number = 100 { 1.1.1.1/32; !2.2.0.0/16; 2.2.2.0/24; };`
+    fn nat_tree() -> PoolTable {
+        let entry = |negated: bool, net: &str, len: u8| PoolEntry {
+            negated,
+            net: Masked::prefix(net.parse().expect("address"), len).expect("prefix"),
+            group: None,
+        };
+        PoolTable::new(&Pools {
+            defs: vec![PoolDef::Table(Table {
+                origin: model::Origin::default(),
+                role: PoolRole::Nat,
+                kind: TableType::Tree,
+                name: PoolName::Number(100),
+                size: None,
+                seed: None,
+                source: PoolSource::Inline(vec![
+                    entry(false, "1.1.1.1", 32),
+                    entry(true, "2.2.0.0", 16),
+                    entry(false, "2.2.2.0", 24),
+                ]),
+            })],
+        })
+    }
+
+    #[test]
+    fn nat_rules_see_nat_pools_and_filter_rules_do_not() {
+        let pools = nat_tree();
+        let at = |a: &str| a.parse::<IpAddr>().expect("address");
+        let hundred = PoolName::Number(100);
+        assert_eq!(pools.nat_lookup(PoolKind::Tree, &hundred, at("1.1.1.1")), Test::Yes);
+        assert_eq!(pools.nat_lookup(PoolKind::Tree, &hundred, at("2.2.2.1")), Test::Yes);
+        assert_eq!(pools.nat_lookup(PoolKind::Tree, &hundred, at("2.2.0.1")), Test::No);
+        assert_eq!(pools.nat_lookup(PoolKind::Tree, &hundred, at("4.4.1.1")), Test::No);
+        assert!(matches!(
+            pools.lookup(PoolKind::Tree, &hundred, at("1.1.1.1"), 0),
+            Test::Unknown(_)
+        ));
     }
 }
