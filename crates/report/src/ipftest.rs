@@ -223,7 +223,10 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> String {
         .iter()
         .map(|t| (t.number, t.entries.as_slice(), AnonymousHash::REFS))
         .collect();
-    s.push_str(&frontends::ipf::print::lookup_dump(pools, &anonymous_tables));
+    s.push_str(&frontends::ipf::print::lookup_dump(
+        pools,
+        &anonymous_tables,
+    ));
     let lists = ipf.lists();
     let hits = |i: usize| tables.hits.get(i).copied().unwrap_or(0);
     let print_list = |s: &mut String, key: &ListKey| {

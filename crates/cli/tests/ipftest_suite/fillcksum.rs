@@ -55,9 +55,9 @@ fn pair_at(s: &[u8], p: usize, trailing_space: bool) -> bool {
 
 /// Perl's `hex()` of a string: its leading hex digits.
 fn perl_hex(s: &str) -> i64 {
-    s.bytes()
-        .take_while(|c| is_hex(*c))
-        .fold(0, |acc, c| acc * 16 + i64::from((c as char).to_digit(16).unwrap_or(0)))
+    s.bytes().take_while(|c| is_hex(*c)).fold(0, |acc, c| {
+        acc * 16 + i64::from((c as char).to_digit(16).unwrap_or(0))
+    })
 }
 
 impl Filler {
@@ -305,7 +305,9 @@ impl Filler {
         let b = line.as_bytes();
         let four = b.len() >= 4 && b[..4].iter().all(|c| is_lower_hex(*c));
         let then_word = b.get(4) == Some(&b' ') && b.get(5).is_some_and(|c| is_lower_hex(*c));
-        let then_blank = b.get(4..).is_some_and(|t| t.iter().all(u8::is_ascii_whitespace));
+        let then_blank = b
+            .get(4..)
+            .is_some_and(|t| t.iter().all(u8::is_ascii_whitespace));
         if !(four && (then_word || then_blank)) {
             self.out.push_str(&save);
             return;

@@ -58,9 +58,9 @@ impl DstLists {
                 PoolDef::DstList(d) => Some(List {
                     role: d.role,
                     name: match &d.name {
-                            PoolName::Number(n) => n.to_string(),
-                            PoolName::Name(n) => n.clone(),
-                        },
+                        PoolName::Number(n) => n.to_string(),
+                        PoolName::Name(n) => n.clone(),
+                    },
                     policy: d.policy,
                     destinations: d.destinations.clone(),
                 }),
@@ -158,14 +158,15 @@ impl super::Ipf {
         if to.interface == "-" && !to.dstlist {
             return;
         }
-        let accounting = self.lists.rules.iter().any(|r| {
-            r.action == model::ipf::filter::Action::Count
-        });
+        let accounting = self
+            .lists
+            .rules
+            .iter()
+            .any(|r| r.action == model::ipf::filter::Action::Count);
         if !self.nat.rules.is_empty() || accounting || !tables.state.entries.is_empty() {
-            check.undetermined = check
-                .undetermined
-                .take()
-                .or(Some(unmodelled("the checks of a packet a `to` rule sends out")));
+            check.undetermined = check.undetermined.take().or(Some(unmodelled(
+                "the checks of a packet a `to` rule sends out",
+            )));
             return;
         }
         let interface = if to.dstlist {
@@ -206,8 +207,8 @@ impl super::Ipf {
 mod tests {
     use super::*;
     use model::ipf::pool::DstList;
-    use std::net::IpAddr;
     use model::Origin;
+    use std::net::IpAddr;
 
     fn lists(policy: DstListPolicy) -> DstLists {
         let destinations = ["nic0:1.1.0.2", "nic1:1.1.1.2", "1.1.2.2"]

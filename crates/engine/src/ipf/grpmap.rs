@@ -156,15 +156,16 @@ impl super::Ipf {
             return Called::Itself;
         }
         tables.hits[index] += 1;
-        let mapped = match self
-            .pools
-            .group_maps()
-            .call_now(function, *arg, pkt.fin.src, pkt.fin.dst)
-        {
-            Ok(Some(mapped)) => mapped,
-            Ok(None) => return Called::PassedOver,
-            Err(u) => return Called::Unknown(u),
-        };
+        let mapped =
+            match self
+                .pools
+                .group_maps()
+                .call_now(function, *arg, pkt.fin.src, pkt.fin.dst)
+            {
+                Ok(Some(mapped)) => mapped,
+                Ok(None) => return Called::PassedOver,
+                Err(u) => return Called::Unknown(u),
+            };
         let key = super::rules::ListKey {
             out: !mapped.incoming,
             accounting: false,

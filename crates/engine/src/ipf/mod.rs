@@ -15,9 +15,9 @@
 //! [`Ipf::check`] is the rich answer ipftest prints; [`FilterPass`] the contract the
 //! host path uses.
 
+pub mod dstlist;
 pub mod fin;
 pub mod flags;
-pub mod dstlist;
 pub mod frag;
 pub mod grpmap;
 mod log;

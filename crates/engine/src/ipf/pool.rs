@@ -7,8 +7,8 @@
 use std::net::IpAddr;
 
 use model::expr::Undecidable;
-use model::ipf::pool::{PoolDef, PoolEntry, PoolRole, TableType};
 use model::ipf::filter::Matcher;
+use model::ipf::pool::{PoolDef, PoolEntry, PoolRole, TableType};
 use model::ipf::{Addr, FilterRule, PoolKind, PoolName, Pools};
 
 use super::dstlist::DstLists;
@@ -91,9 +91,10 @@ impl PoolTable {
                 return Test::Unknown(Undecidable::SetUndefined(format!("dstlist/{name:?}")))
             }
         };
-        let found = self.tables.iter().find(|(k, n, r, _)| {
-            *k == wanted && n == name && (*r == role || *r == PoolRole::All)
-        });
+        let found = self
+            .tables
+            .iter()
+            .find(|(k, n, r, _)| *k == wanted && n == name && (*r == role || *r == PoolRole::All));
         let Some((kind, _, _, entries)) = found else {
             return Test::Unknown(Undecidable::SetUndefined(pool_label(wanted, name)));
         };
@@ -197,7 +198,10 @@ pub fn anonymous_hashes(rules: &[FilterRule], pools: &Pools) -> Vec<AnonymousHas
 /// table `anonymous` says it made.
 pub fn rule_as_loaded(index: usize, rule: &FilterRule, anonymous: &[AnonymousHash]) -> FilterRule {
     let mut loaded = rule.clone();
-    let mut numbers = anonymous.iter().filter(|t| t.rule == index).map(|t| t.number);
+    let mut numbers = anonymous
+        .iter()
+        .filter(|t| t.rule == index)
+        .map(|t| t.number);
     if let Matcher::FromTo { from, to } = &mut loaded.matcher {
         for end in [from, to] {
             if matches!(end.addr, Addr::InlineHash(_)) {
@@ -266,10 +270,22 @@ mod tests {
         let pools = nat_tree();
         let at = |a: &str| a.parse::<IpAddr>().expect("address");
         let hundred = PoolName::Number(100);
-        assert_eq!(pools.nat_lookup(PoolKind::Tree, &hundred, at("1.1.1.1")), Test::Yes);
-        assert_eq!(pools.nat_lookup(PoolKind::Tree, &hundred, at("2.2.2.1")), Test::Yes);
-        assert_eq!(pools.nat_lookup(PoolKind::Tree, &hundred, at("2.2.0.1")), Test::No);
-        assert_eq!(pools.nat_lookup(PoolKind::Tree, &hundred, at("4.4.1.1")), Test::No);
+        assert_eq!(
+            pools.nat_lookup(PoolKind::Tree, &hundred, at("1.1.1.1")),
+            Test::Yes
+        );
+        assert_eq!(
+            pools.nat_lookup(PoolKind::Tree, &hundred, at("2.2.2.1")),
+            Test::Yes
+        );
+        assert_eq!(
+            pools.nat_lookup(PoolKind::Tree, &hundred, at("2.2.0.1")),
+            Test::No
+        );
+        assert_eq!(
+            pools.nat_lookup(PoolKind::Tree, &hundred, at("4.4.1.1")),
+            Test::No
+        );
         assert!(matches!(
             pools.lookup(PoolKind::Tree, &hundred, at("1.1.1.1"), 0),
             Test::Unknown(_)

@@ -45,9 +45,7 @@ fn network(line: &str) -> Option<Masked> {
 /// `inet_aton`'s reading of the address at the start of `s` (which it ends at a space
 /// or the line's end): the address and what follows it. Dotted quads only.
 fn inet_aton_prefix(s: &str) -> Option<(Ipv4Addr, &str)> {
-    let end = s
-        .find(|c: char| c.is_ascii_whitespace())
-        .unwrap_or(s.len());
+    let end = s.find(|c: char| c.is_ascii_whitespace()).unwrap_or(s.len());
     let addr = s[..end].parse::<Ipv4Addr>().ok()?;
     Some((addr, &s[end..]))
 }
