@@ -247,14 +247,16 @@ mod tests {
             .collect()
     }
 
+    fn addrs(list: &[&str]) -> Vec<Option<IpAddr>> {
+        list.iter()
+            .map(|a| Some(a.parse().expect("address")))
+            .collect()
+    }
+
     #[test]
     fn round_robin_starts_at_the_first_and_wraps() {
         let got = picks(&lists(DstListPolicy::RoundRobin), 4);
-        let want: Vec<Option<IpAddr>> = ["1.1.0.2", "1.1.1.2", "1.1.2.2", "1.1.0.2"]
-            .iter()
-            .map(|a| Some(a.parse().expect("address")))
-            .collect();
-        assert_eq!(got, want);
+        assert_eq!(got, addrs(&["1.1.0.2", "1.1.1.2", "1.1.2.2", "1.1.0.2"]));
     }
 
     #[test]
@@ -268,10 +270,7 @@ mod tests {
     #[test]
     fn weighted_connection_takes_the_next_with_fewest_picks() {
         let got = picks(&lists(DstListPolicy::WeightedConnection), 5);
-        let want: Vec<Option<IpAddr>> = ["1.1.0.2", "1.1.1.2", "1.1.2.2", "1.1.0.2", "1.1.1.2"]
-            .iter()
-            .map(|a| Some(a.parse().expect("address")))
-            .collect();
+        let want = addrs(&["1.1.0.2", "1.1.1.2", "1.1.2.2", "1.1.0.2", "1.1.1.2"]);
         assert_eq!(got, want);
     }
 

@@ -270,22 +270,14 @@ mod tests {
         let pools = nat_tree();
         let at = |a: &str| a.parse::<IpAddr>().expect("address");
         let hundred = PoolName::Number(100);
-        assert_eq!(
-            pools.nat_lookup(PoolKind::Tree, &hundred, at("1.1.1.1")),
-            Test::Yes
-        );
-        assert_eq!(
-            pools.nat_lookup(PoolKind::Tree, &hundred, at("2.2.2.1")),
-            Test::Yes
-        );
-        assert_eq!(
-            pools.nat_lookup(PoolKind::Tree, &hundred, at("2.2.0.1")),
-            Test::No
-        );
-        assert_eq!(
-            pools.nat_lookup(PoolKind::Tree, &hundred, at("4.4.1.1")),
-            Test::No
-        );
+        for (addr, want) in [
+            ("1.1.1.1", Test::Yes),
+            ("2.2.2.1", Test::Yes),
+            ("2.2.0.1", Test::No),
+            ("4.4.1.1", Test::No),
+        ] {
+            assert_eq!(pools.nat_lookup(PoolKind::Tree, &hundred, at(addr)), want);
+        }
         assert!(matches!(
             pools.lookup(PoolKind::Tree, &hundred, at("1.1.1.1"), 0),
             Test::Unknown(_)
