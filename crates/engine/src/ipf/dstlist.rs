@@ -135,11 +135,13 @@ impl DstLists {
 }
 
 impl super::Ipf {
-    /// `ipf_fastroute` for a packet coming in that the rule `check` names passed with
-    /// a `to`: where it leaves. The checks `ipf_fastroute` makes on the way out (state,
-    /// NAT and accounting on the new interface) are not modelled: with NAT rules,
-    /// accounting rules or state entries loaded, the answer is Unknown; so is a
-    /// destination list with `keep state`, where the state entry picks.
+    /// `ipf_fastroute` for a packet coming in that a rule with a `to` passed, or a
+    /// state entry such a rule made: where it leaves. A rule without `keep state` picks
+    /// from its destination list now; one with it picked when its entry was made
+    /// (`ipf_state_add`), and the entry's packets go where it says (`is_tifs`). On the
+    /// way out the packet is checked against the state table on its new interface
+    /// (`ipf_state_check`); NAT and accounting there are not modelled, so with NAT or
+    /// accounting rules loaded the answer is Unknown.
     pub(super) fn fastroute(
         &self,
         pkt: &super::Pkt<'_>,
@@ -147,59 +149,103 @@ impl super::Ipf {
         check: &mut super::Check,
         tables: &mut super::IpfState,
     ) {
-        let super::Decided::Rule { index, .. } = check.decided else {
-            return;
+        let index = match check.decided {
+            super::Decided::Rule { index, .. } => index,
+            super::Decided::State {
+                created_by: Some(index),
+            } => index,
+            _ => return,
         };
         let rule = &self.lists.rules[index];
-        let Some(to) = &rule.route_to else { return };
         if pkt.out || !super::fr::is_pass(pass) || rule.fastroute {
             return;
         }
-        if to.interface == "-" && !to.dstlist {
-            return;
-        }
+        let destination = match self.destination(index, pkt, check, tables) {
+            Ok(Some(interface)) => interface,
+            Ok(None) => return,
+            Err(u) => {
+                check.undetermined = check.undetermined.take().or(Some(u));
+                return;
+            }
+        };
         let accounting = self
             .lists
             .rules
             .iter()
             .any(|r| r.action == model::ipf::filter::Action::Count);
-        if !self.nat.rules.is_empty() || accounting || !tables.state.entries.is_empty() {
+        let icmp = pkt.fin.p == 1 || pkt.fin.p == 58;
+        if !self.nat.rules.is_empty() || accounting || (icmp && !tables.state.entries.is_empty()) {
             check.undetermined = check.undetermined.take().or(Some(unmodelled(
                 "the checks of a packet a `to` rule sends out",
             )));
             return;
         }
-        let interface = if to.dstlist {
-            if pass & super::fr::KEEPSTATE != 0 {
-                check.undetermined = check
-                    .undetermined
-                    .take()
-                    .or(Some(unmodelled("`to dstlist/…` with `keep state`")));
-                return;
+        if self.flags[index] & super::fr::RETMASK == 0 {
+            let mut fin = pkt.fin.clone();
+            fin.flx &= !super::flx::STATE;
+            let hit = tables
+                .state
+                .lookup(&mut fin, &pkt.bytes, true, &destination, &mut |_| false);
+            if let Some(hit) = hit {
+                tables.state.count(hit, &fin, true);
             }
-            let picked = self.pools.dstlists().select(
-                PoolRole::Ipf,
-                &to.interface,
-                pkt.fin.v == 6,
-                &mut tables.dstlists,
-            );
-            match picked {
-                Ok(Some(d)) => d.interface.unwrap_or_else(|| pkt.interface.to_string()),
-                Ok(None) => return,
-                Err(u) => {
-                    check.undetermined = check.undetermined.take().or(Some(u));
-                    return;
-                }
-            }
-        } else {
-            to.interface.clone()
-        };
+        }
         let mut bytes = pkt.bytes.clone();
         if pkt.fin.v == 4 && bytes.len() >= 12 {
             bytes[10] = 0;
             bytes[11] = 0;
         }
-        check.forwarded = Some(Forwarded { interface, bytes });
+        check.forwarded = Some(Forwarded {
+            interface: destination,
+            bytes,
+        });
+    }
+
+    /// The interface the packet leaves by: the state entry's when one passed it (and
+    /// the one it is given when this packet made it), else the rule's `to`.
+    fn destination(
+        &self,
+        index: usize,
+        pkt: &super::Pkt<'_>,
+        check: &super::Check,
+        tables: &mut super::IpfState,
+    ) -> Result<Option<String>, Undecidable> {
+        let rule = &self.lists.rules[index];
+        let by_state = matches!(check.decided, super::Decided::State { .. });
+        if let Some(hit) = pkt.state_hit.filter(|_| by_state) {
+            let entry = &tables.state.entries[hit.index];
+            return Ok(entry.to[usize::from(hit.rev)].clone());
+        }
+        if check.keeps_state {
+            let to = self.pick(rule.route_to.as_ref(), pkt, tables)?;
+            let reply_to = self.pick(rule.reply_to.as_ref(), pkt, tables)?;
+            if let Some(entry) = tables.state.entries.last_mut() {
+                entry.to = [to.clone(), reply_to];
+            }
+            return Ok(to);
+        }
+        self.pick(rule.route_to.as_ref(), pkt, tables)
+    }
+
+    /// The interface `route` names, or its destination list picks (a destination with
+    /// no interface leaves by the packet's own, as `ipf_dstlist_select_node` has it).
+    fn pick(
+        &self,
+        route: Option<&model::ipf::filter::RouteTo>,
+        pkt: &super::Pkt<'_>,
+        tables: &mut super::IpfState,
+    ) -> Result<Option<String>, Undecidable> {
+        let Some(route) = route else { return Ok(None) };
+        if !route.dstlist {
+            return Ok((route.interface != "-").then(|| route.interface.clone()));
+        }
+        let picked = self.pools.dstlists().select(
+            PoolRole::Ipf,
+            &route.interface,
+            pkt.fin.v == 6,
+            &mut tables.dstlists,
+        )?;
+        Ok(picked.map(|d| d.interface.unwrap_or_else(|| pkt.interface.to_string())))
     }
 }
 

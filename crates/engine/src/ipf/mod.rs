@@ -170,6 +170,8 @@ struct Pkt<'a> {
     bytes: Vec<u8>,
     out: bool,
     interface: &'a str,
+    /// The state entry the packet matched, if one did.
+    state_hit: Option<state::Hit>,
 }
 
 impl Check {
@@ -295,6 +297,7 @@ impl Ipf {
             bytes: bytes.to_vec(),
             out,
             interface,
+            state_hit: None,
         };
         let mut pass = fr::PASS | fr::NOMATCH;
         let mut rule: Option<(usize, u32)> = None;
@@ -341,6 +344,7 @@ impl Ipf {
                     .lookup(&mut pkt.fin, &now, out, interface, &mut icmp_blocked)
             {
                 tables.state.count(hit, &pkt.fin, out);
+                pkt.state_hit = Some(hit);
                 let entry = &tables.state.entries[hit.index];
                 let (is_pass, created_by, rulen) = (entry.pass, entry.rule, entry.rulen);
                 pkt.fin.flx |= flx::STATE;
@@ -518,6 +522,7 @@ impl Ipf {
             bytes: bytes.to_vec(),
             out,
             interface,
+            state_hit: None,
         };
         let mut scratch = Check::scratch();
         let scan = self.scan(

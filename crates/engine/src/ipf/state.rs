@@ -129,6 +129,10 @@ pub struct Entry {
     pub icmp_pkts: [u64; 4],
     /// On its way out: no packet matches it.
     pub deleting: bool,
+    /// Where a rule's `to` (0) and `reply-to` (1) send what the entry passes
+    /// (`is_tifs`): named by the rule, or picked from its destination list when the
+    /// entry was made.
+    pub to: [Option<String>; 2],
 }
 
 /// The table.
@@ -571,6 +575,7 @@ impl StateTable {
             bytes: [0; 4],
             icmp_pkts: [0; 4],
             deleting: false,
+            to: [None, None],
         };
         if fin.v == 6 {
             entry.opt[0] &= !0x8;
