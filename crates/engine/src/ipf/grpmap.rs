@@ -216,3 +216,61 @@ pub fn groups_in_creation_order(
     }
     order
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::ipf::pool::GroupMap;
+    use model::ipf::Masked;
+
+    /// p3's `group-map out role = ipf number = 2010 group = 2020
+    /// { 2.2.2.2/32; 4.4.0.0/16; 5.0.0.0/8, group = 2040; };`, with a longer
+    /// 5.5.0.0/16 entry added.
+    fn maps() -> GroupMaps {
+        let entry = |net: &str, len: u8, group: &str| PoolEntry {
+            negated: false,
+            net: Masked::prefix(net.parse().expect("address"), len).expect("prefix"),
+            group: Some(group.to_string()),
+        };
+        GroupMaps::new(&Pools {
+            defs: vec![PoolDef::GroupMap(GroupMap {
+                origin: model::Origin::default(),
+                incoming: false,
+                role: PoolRole::Ipf,
+                name: PoolName::Number(2010),
+                size: None,
+                group: Some("2020".into()),
+                entries: vec![
+                    entry("2.2.2.2", 32, "2020"),
+                    entry("5.0.0.0", 8, "2040"),
+                    entry("5.5.0.0", 16, "2050"),
+                ],
+            })],
+        })
+    }
+
+    fn group_of(dst: &str) -> Result<Option<String>, Undecidable> {
+        let src: IpAddr = "9.9.9.9".parse().expect("address");
+        let dst: IpAddr = dst.parse().expect("address");
+        maps()
+            .call_now("dstgrpmap", 2010, src, dst)
+            .map(|m| m.map(|m| m.group))
+    }
+
+    #[test]
+    fn the_longest_entry_names_the_group() {
+        assert_eq!(group_of("2.2.2.2"), Ok(Some("2020".into())));
+        assert_eq!(group_of("5.1.1.1"), Ok(Some("2040".into())));
+        assert_eq!(group_of("5.5.1.1"), Ok(Some("2050".into())));
+        assert_eq!(group_of("6.6.6.6"), Ok(None));
+    }
+
+    #[test]
+    fn other_maps_functions_and_ipv6_are_unknown() {
+        let (a, b): (IpAddr, IpAddr) = ("1.1.1.1".parse().unwrap(), "2.2.2.2".parse().unwrap());
+        assert!(maps().call_now("dstgrpmap", 1, a, b).is_err());
+        assert!(maps().call_now("fastroute", 2010, a, b).is_err());
+        let v6: IpAddr = "::1".parse().unwrap();
+        assert!(maps().call_now("dstgrpmap", 2010, v6, v6).is_err());
+    }
+}
