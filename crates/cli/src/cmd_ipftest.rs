@@ -5,9 +5,12 @@
 use crate::config::load_error;
 use crate::{Conclusion, Error};
 use engine::ipf::{Ipf, IpfState, Tuning};
-use frontends::ipf::{parse_ipf, parse_ipnat, parse_ippool, ParseOptions};
+use frontends::ipf::{
+    parse_ipf, parse_ipnat, parse_ippool, parse_pool_file, parse_whois_file, ParseOptions,
+};
 use frontends::ipftest::{self, Format};
 use frontends::NonUtf8;
+use model::ipf::pool::{PoolDef, PoolSource};
 use model::ipf::{IpFamily, IpfRules, Pools};
 use model::SourceFile;
 use report::ipftest::PrintOptions;
@@ -119,6 +122,27 @@ fn tuning(args: &IpftestArgs) -> Result<Tuning, Error> {
     Ok(tuning)
 }
 
+/// The pools with the files their tables name read, as `ippool` reads them when it
+/// loads them (`load_file`, `read_whoisfile`), from the current directory. A file that
+/// cannot be read is an error here (IPFilter loads such a table empty).
+fn read_pool_files(mut pools: Pools, opts: &ParseOptions) -> Result<Pools, Error> {
+    for def in &mut pools.defs {
+        let PoolDef::Table(table) = def else { continue };
+        match &mut table.source {
+            PoolSource::File { url, entries } if url.starts_with("file://") => {
+                let file = read(Path::new(&url["file://".len()..]), "ippool file")?;
+                *entries = Some(parse_pool_file(&file, opts).map_err(Error::Parse)?);
+            }
+            PoolSource::Whois { path, entries } => {
+                let file = read(Path::new(path.as_str()), "whois reply")?;
+                *entries = Some(parse_whois_file(&file.text));
+            }
+            _ => {}
+        }
+    }
+    Ok(pools)
+}
+
 /// `whyblocked ipftest`.
 pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Error> {
     let family = (args.inet6 > 0).then_some(IpFamily::Inet6);
@@ -138,6 +162,7 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
         Some(path) => parse_ippool(&read(path, "ippool pools")?, &opts).map_err(Error::Parse)?,
         None => Pools::default(),
     };
+    let pools = read_pool_files(pools, &opts)?;
     if args.rules.is_none() && args.nat.is_none() && args.pools.is_none() {
         return Err(Error::Input("no rules loaded (give -r, -N or -P)".into()));
     }
@@ -198,9 +223,7 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
             .map_err(Error::Output)?;
     }
     if args.dump > 0 {
-        let text = report::ipftest::dump(&ipf, &tables, &pools).map_err(|_| {
-            Error::Input("ipftest -D: printing destination lists is not supported yet".into())
-        })?;
+        let text = report::ipftest::dump(&ipf, &tables, &pools);
         out.write_all(text.as_bytes()).map_err(Error::Output)?;
     }
     Ok(if undecided {

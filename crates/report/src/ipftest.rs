@@ -4,12 +4,12 @@
 
 use engine::ipf::flags as fr;
 use engine::ipf::nat::Session;
+use engine::ipf::pool::{rule_as_loaded, AnonymousHash};
 use engine::ipf::rules::ListKey;
 use engine::ipf::state::Entry;
 use engine::ipf::{Check, Ipf, IpfState};
 use frontends::ipf::print::PrintOptions as RulePrint;
 use model::ipf::nat::NatKind;
-use model::ipf::pool::{PoolDef, TableType};
 use model::ipf::Pools;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
@@ -56,6 +56,10 @@ pub fn verdict(check: &Check) -> &'static str {
 /// `interface`: the interface name it printed the packet on.
 pub fn result(check: &Check, out: bool, interface: &str, opts: PrintOptions) -> String {
     let mut s = String::new();
+    // `ipf_fastroute` prints the packet it sends out before ipftest prints the result.
+    if let Some(sent) = &check.forwarded {
+        s.push_str(&packet(&sent.bytes, true, &sent.interface, opts.hex));
+    }
     if !opts.nat {
         s.push_str(verdict(check));
     }
@@ -183,21 +187,11 @@ fn packet6(b: &[u8], s: &mut String) {
     s.push('\n');
 }
 
-/// What `-D` cannot print yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DumpGap {
-    /// Destination lists were loaded.
-    DstLists,
-}
-
 /// `-D`: the tables after the last packet, as `dumpnat`, `dumpstate`,
 /// `ipf_lookup_dump` and `dumpgroups_test` print them (no NAT rules or sessions: NAT is
 /// refused before packets are read).
 /// Pools are listed newest first, as `ipf_pool_dump` walks its lists.
-pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> Result<String, DumpGap> {
-    if pools.defs.iter().any(|d| matches!(d, PoolDef::DstList(_))) {
-        return Err(DumpGap::DstLists);
-    }
+pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> String {
     let mut s = String::new();
     s.push_str("List of active MAP/Redirect filters:\n");
     for rule in ipf.nat_rules() {
@@ -224,18 +218,15 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> Result<String, DumpG
     for entry in tables.state.entries.iter().rev() {
         state_entry(&mut s, entry);
     }
-    s.push_str("List of configured pools\n");
-    for def in pools.defs.iter().rev() {
-        if matches!(def, PoolDef::Table(t) if t.kind == TableType::Tree) {
-            s.push_str(&frontends::ipf::print::pool_def(def));
-        }
-    }
-    s.push_str("List of configured hash tables\n");
-    for def in pools.defs.iter().rev() {
-        if !matches!(def, PoolDef::Table(t) if t.kind == TableType::Tree) {
-            s.push_str(&frontends::ipf::print::pool_def(def));
-        }
-    }
+    let anonymous = engine::ipf::pool::anonymous_hashes(ipf.rules(), pools);
+    let anonymous_tables: Vec<_> = anonymous
+        .iter()
+        .map(|t| (t.number, t.entries.as_slice(), AnonymousHash::REFS))
+        .collect();
+    s.push_str(&frontends::ipf::print::lookup_dump(
+        pools,
+        &anonymous_tables,
+    ));
     let lists = ipf.lists();
     let hits = |i: usize| tables.hits.get(i).copied().unwrap_or(0);
     let print_list = |s: &mut String, key: &ListKey| {
@@ -244,19 +235,22 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> Result<String, DumpG
                 s,
                 "{} {}",
                 hits(i),
-                frontends::ipf::print::ipf_rule_with(&ipf.rules()[i], &RulePrint::IPFTEST_DUMP)
+                frontends::ipf::print::ipf_rule_with(
+                    &rule_as_loaded(i, &ipf.rules()[i], &anonymous),
+                    &RulePrint::IPFTEST_DUMP
+                )
             );
         }
     };
     s.push_str("List of groups configured (set 0)\n");
-    for key in &lists.group_order {
+    for key in &engine::ipf::grpmap::groups_in_creation_order(pools, &lists.group_order) {
         let members = lists.list(key).len();
         let flags = if key.out { fr::OUTQUE } else { fr::INQUE };
         let _ = writeln!(
             s,
             "Dev.0. Group {} Ref {} Flags {:#x}",
             key.group.as_deref().unwrap_or(""),
-            members + 1,
+            group_refs(pools, key, members),
             flags
         );
         print_list(&mut s, key);
@@ -285,7 +279,15 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> Result<String, DumpG
             );
         }
     }
-    Ok(s)
+    s
+}
+
+/// A group's references in `-D`: its rules and what made it, the entries of group maps
+/// naming it (`ipf_group_add` from `ipf_htent_insert`) or else its head rule.
+fn group_refs(pools: &Pools, key: &ListKey, members: usize) -> usize {
+    let group = key.group.as_deref().unwrap_or("");
+    let mapped = engine::ipf::grpmap::entries_naming(pools, group, !key.out);
+    members + usize::try_from(mapped).unwrap_or(0).max(1)
 }
 
 /// `printactivenat` without `-v`: `MAP 10.1.1.1        <- -> 10.2.2.2        [10.4.3.2]`.

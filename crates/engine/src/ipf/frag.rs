@@ -66,7 +66,8 @@ impl FragTable {
         {
             return;
         }
-        let off = if fin.v == 4 { fin.off >> 3 } else { fin.off };
+        // `fin_off >> 3`: both families hold the offset in bytes (`ipf_pr_fragment6`).
+        let off = fin.off >> 3;
         let first_end = if off == 0 {
             ((fin.plen - fin.dp as i64).max(0) >> 3) as u32
         } else {
@@ -94,7 +95,8 @@ impl FragTable {
         if fin.flx & (flx::SHORT | flx::BAD) != 0 {
             return None;
         }
-        let off = if fin.v == 4 { fin.off >> 3 } else { fin.off };
+        // `fin_off >> 3`: both families hold the offset in bytes (`ipf_pr_fragment6`).
+        let off = fin.off >> 3;
         let mut found = None;
         for (i, e) in self.entries.iter_mut().enumerate() {
             if !FragTable::key_matches(e, fin, interface) {

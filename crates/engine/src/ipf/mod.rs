@@ -15,9 +15,11 @@
 //! [`Ipf::check`] is the rich answer ipftest prints; [`FilterPass`] the contract the
 //! host path uses.
 
+pub mod dstlist;
 pub mod fin;
 pub mod flags;
 pub mod frag;
+pub mod grpmap;
 mod log;
 pub mod nat;
 mod nat_map;
@@ -107,6 +109,8 @@ pub struct IpfState {
     pub nat: nat::NatState,
     /// The next IP id `update_ipid` gives (`ipf_nextipid`: a counter from 0).
     pub next_ipid: u16,
+    /// The destination lists' picks.
+    pub dstlists: dstlist::DstListState,
 }
 
 /// What decided the packet.
@@ -160,6 +164,8 @@ pub struct Check {
     pub reason: u8,
     /// NAT matched but could not translate: the packet is dropped.
     pub nat_failed: bool,
+    /// A rule's `to` sent the packet out (`ipf_fastroute`).
+    pub forwarded: Option<dstlist::Forwarded>,
 }
 
 /// The packet being checked and where it is.
@@ -171,6 +177,8 @@ struct Pkt<'a> {
     bytes: Vec<u8>,
     out: bool,
     interface: &'a str,
+    /// The state entry the packet matched, if one did.
+    state_hit: Option<state::Hit>,
 }
 
 impl Check {
@@ -187,6 +195,7 @@ impl Check {
             logs: Vec::new(),
             reason: 0,
             nat_failed: false,
+            forwarded: None,
         }
     }
 }
@@ -277,6 +286,7 @@ impl Ipf {
             logs: Vec::new(),
             reason: 0,
             nat_failed: false,
+            forwarded: None,
         };
         let fin = match Fin::decode(bytes, cast) {
             Ok(fin) => fin,
@@ -294,6 +304,7 @@ impl Ipf {
             bytes: bytes.to_vec(),
             out,
             interface,
+            state_hit: None,
         };
         let mut pass = fr::PASS | fr::NOMATCH;
         let mut rule: Option<(usize, u32)> = None;
@@ -348,6 +359,7 @@ impl Ipf {
                     .lookup(&mut pkt.fin, &now, out, interface, &mut icmp_blocked)
             {
                 tables.state.count(hit, &pkt.fin, out);
+                pkt.state_hit = Some(hit);
                 let entry = &tables.state.entries[hit.index];
                 let (is_pass, created_by, rulen) = (entry.pass, entry.rule, entry.rulen);
                 pkt.fin.flx |= flx::STATE;
@@ -431,6 +443,7 @@ impl Ipf {
         if !fr::is_pass(pass) {
             check.freed = true;
         }
+        self.fastroute(&pkt, pass, &mut check, tables);
         check.pass = pass;
         check.bytes = pkt.bytes;
         check
@@ -524,6 +537,7 @@ impl Ipf {
             bytes: bytes.to_vec(),
             out,
             interface,
+            state_hit: None,
         };
         let mut scratch = Check::scratch();
         let scan = self.scan(
@@ -634,6 +648,18 @@ impl Ipf {
                 }
                 Test::Yes => {}
             }
+            let (index, rule) = match self.call_now(index, pkt, depth, tables, check) {
+                grpmap::Called::Itself => (index, rule),
+                grpmap::Called::Rule(found) => (found, &self.lists.rules[found]),
+                grpmap::Called::PassedOver => continue,
+                grpmap::Called::Unknown(u) => {
+                    return Scan {
+                        pass,
+                        rule: found,
+                        unknown: Some(u),
+                    }
+                }
+            };
             let passt = self.flags[index];
             let (passo, found_before) = (pass, found);
             tables.hits[index] += 1;

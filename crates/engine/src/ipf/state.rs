@@ -129,6 +129,10 @@ pub struct Entry {
     pub icmp_pkts: [u64; 4],
     /// On its way out: no packet matches it.
     pub deleting: bool,
+    /// Where a rule's `to` (0) and `reply-to` (1) send what the entry passes
+    /// (`is_tifs`): named by the rule, or picked from its destination list when the
+    /// entry was made.
+    pub to: [Option<String>; 2],
 }
 
 /// The table.
@@ -571,6 +575,7 @@ impl StateTable {
             bytes: [0; 4],
             icmp_pkts: [0; 4],
             deleting: false,
+            to: [None, None],
         };
         if fin.v == 6 {
             entry.opt[0] &= !0x8;
@@ -683,9 +688,20 @@ fn masked(addr: IpAddr, mask_len: Option<u8>) -> IpAddr {
     }
 }
 
-/// `ipf_state_match`: an entry for the same flow exists already.
+/// `ipf_state_match`: an entry for the same flow exists already. Its `bcmp` from
+/// `is_pass` to `is_auth` also compares the options and their masks, which the first
+/// packet seen the other way sets (`ipf_matchsrcdst`): an entry that has seen a reply
+/// does not stop a new one for the same flow.
 fn same_flow(a: &Entry, b: &Entry) -> bool {
-    if a.pass != b.pass || a.v != b.v || a.p != b.p || a.icmp_type != b.icmp_type {
+    if a.pass != b.pass
+        || a.v != b.v
+        || a.p != b.p
+        || a.icmp_type != b.icmp_type
+        || a.opt != b.opt
+        || a.optmsk != b.optmsk
+        || a.sec != b.sec
+        || a.auth != b.auth
+    {
         return false;
     }
     let forward = a.src == b.src && a.dst == b.dst;

@@ -17,6 +17,7 @@ mod nat;
 mod nat_print;
 mod pool;
 mod pool_print;
+mod pool_whois;
 pub mod print;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -81,4 +82,11 @@ pub fn parse_pool_file(
     opts: &ParseOptions,
 ) -> Result<Vec<model::ipf::pool::PoolEntry>, ParseError> {
     pool::pool_file(source, opts)
+}
+
+/// The networks of a whois reply a tree names (`{ whois file "PATH"; }`), to fill its
+/// [`PoolSource::Whois`](model::ipf::pool::PoolSource::Whois) `entries` with: `ippool`
+/// reads the file when it loads the tree, this reader reads no file itself.
+pub fn parse_whois_file(text: &str) -> Vec<model::ipf::pool::PoolEntry> {
+    pool_whois::networks(text)
 }

@@ -161,7 +161,10 @@ fn entries(cx: &mut Cursor, tree: bool) -> Res<PoolSource> {
         if tree && cx.eat("whois") {
             cx.expect("file")?;
             let path = cx.string("a quoted file name")?.text;
-            return Ok(Item::Source(PoolSource::Whois { path }));
+            return Ok(Item::Source(PoolSource::Whois {
+                path,
+                entries: None,
+            }));
         }
         let negated = tree && cx.eat_punct("!");
         Ok(Item::Entry(PoolEntry {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use model::ipf::pool::{DstListPolicy, PoolDef, PoolEntry, PoolRole, PoolSource, TableType};
-use model::ipf::{Masked, PoolName};
+use model::ipf::{Masked, PoolName, Pools};
 
 use super::print::mask;
 
@@ -34,7 +34,10 @@ pub fn pool_def(def: &PoolDef) -> String {
                     // Not read: the table as written.
                     s.push_str(&body(std::iter::once(format!("\"{url}\""))));
                 }
-                PoolSource::Whois { path } => {
+                PoolSource::Whois {
+                    path,
+                    entries: None,
+                } => {
                     s.push_str(&body(std::iter::once(format!("whois file \"{path}\""))));
                 }
                 _ => s.push_str(&body(entries.iter().map(|e| entry(e, None)))),
@@ -76,6 +79,66 @@ pub fn pool_def(def: &PoolDef) -> String {
         }
     }
     s
+}
+
+/// An anonymous hash table a rule's `hash=(…)` made: its number, its entries and its
+/// references.
+pub type AnonymousTable<'a> = (u32, &'a [PoolEntry], u32);
+
+/// `ipf_lookup_dump`'s text: the trees (`ipf_pool_dump`), then the hash tables and group
+/// maps (`ipf_htable_dump`); destination lists are not printed. Each walks its lists by
+/// role (`all`, `ipf`, `nat`, `auth`, `count`: the unit + 1 it indexes them by), each
+/// list newest first. `anonymous` are the `ipf` tables rules made, in load order: they
+/// load after the pools.
+pub fn lookup_dump(pools: &Pools, anonymous: &[AnonymousTable]) -> String {
+    let mut s = String::from("List of configured pools\n");
+    let is_tree = |d: &PoolDef| matches!(d, PoolDef::Table(t) if t.kind == TableType::Tree);
+    let is_hash = |d: &PoolDef| !is_tree(d) && !matches!(d, PoolDef::DstList(_));
+    let units = [
+        PoolRole::All,
+        PoolRole::Ipf,
+        PoolRole::Nat,
+        PoolRole::Auth,
+        PoolRole::Count,
+    ];
+    for unit in units {
+        for def in pools.defs.iter().rev() {
+            if is_tree(def) && def_role(def) == unit {
+                s.push_str(&pool_def(def));
+            }
+        }
+    }
+    s.push_str("List of configured hash tables\n");
+    for unit in units {
+        if unit == PoolRole::Ipf {
+            for (number, entries, refs) in anonymous.iter().rev() {
+                s.push_str(&anonymous_hash(*number, entries, *refs));
+            }
+        }
+        for def in pools.defs.iter().rev() {
+            if is_hash(def) && def_role(def) == unit {
+                s.push_str(&pool_def(def));
+            }
+        }
+    }
+    s
+}
+
+fn def_role(def: &PoolDef) -> PoolRole {
+    match def {
+        PoolDef::Table(t) => t.role,
+        PoolDef::GroupMap(g) => g.role,
+        PoolDef::DstList(d) => d.role,
+    }
+}
+
+/// `printhashdata` of an anonymous table: a comment with its references first.
+fn anonymous_hash(number: u32, entries: &[PoolEntry], refs: u32) -> String {
+    format!(
+        "# 'anonymous' table refs {refs}\ntable role=ipf type=hash number={number} size={}\n{}",
+        default_size(entries.len()),
+        body(entries.iter().map(|e| entry(e, None)))
+    )
 }
 
 /// `n * 2 - 1` buckets for `n` entries (at least one), `load_hash`'s default.

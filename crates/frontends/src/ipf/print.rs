@@ -19,7 +19,7 @@ use super::filter::is_ipf_type;
 use super::names;
 
 pub use super::nat_print::nat_rule;
-pub use super::pool_print::pool_def;
+pub use super::pool_print::{lookup_dump, pool_def, AnonymousTable};
 
 /// How a rule is printed: as `ipf -nv` does ([`PrintOptions::IPF_NV`]), or as
 /// `ipftest -D` dumps what it loaded ([`PrintOptions::IPFTEST_DUMP`]).

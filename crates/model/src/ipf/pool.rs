@@ -61,6 +61,8 @@ pub enum PoolSource {
     Whois {
         /// The file as written.
         path: String,
+        /// The networks, when the file was read.
+        entries: Option<Vec<PoolEntry>>,
     },
 }
 
@@ -69,8 +71,9 @@ impl PoolSource {
     pub fn entries(&self) -> Option<&[PoolEntry]> {
         match self {
             PoolSource::Inline(entries) => Some(entries),
-            PoolSource::File { entries, .. } => entries.as_deref(),
-            PoolSource::Whois { .. } => None,
+            PoolSource::File { entries, .. } | PoolSource::Whois { entries, .. } => {
+                entries.as_deref()
+            }
         }
     }
 }
