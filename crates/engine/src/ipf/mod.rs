@@ -20,6 +20,7 @@ pub mod flags;
 pub mod frag;
 mod log;
 pub mod nat;
+mod nat_icmp;
 pub mod pool;
 pub mod rules;
 pub mod state;

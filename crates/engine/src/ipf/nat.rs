@@ -127,7 +127,7 @@ pub enum NatOutcome {
     Failed,
 }
 
-fn unknown(what: &str) -> NatOutcome {
+pub(super) fn unknown(what: &str) -> NatOutcome {
     NatOutcome::Undetermined(Undecidable::Unsupported(Unmodelled {
         name: what.to_string(),
         needs_conntrack: false,
@@ -191,7 +191,7 @@ pub fn rewrite(bytes: &mut [u8], source: bool, addr: IpAddr, port: Option<u16>) 
 
 impl NatState {
     /// A session of this flow: `(session, reverse)`.
-    fn find(&self, fin: &Fin, interface: &str) -> Option<(usize, bool)> {
+    pub(super) fn find(&self, fin: &Fin, interface: &str) -> Option<(usize, bool)> {
         let (sp, dp) = ports(fin);
         let tu = tcp_udp(fin.p);
         self.sessions.iter().enumerate().rev().find_map(|(i, s)| {
@@ -340,6 +340,9 @@ impl Nat {
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
+        if let Some(done) = super::nat_icmp::icmp_error(fin, bytes, interface, state, false) {
+            return done;
+        }
         if let Some(found) = state.find(fin, interface) {
             return by_session(fin, bytes, state, found, false);
         }
@@ -427,6 +430,9 @@ impl Nat {
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
+        if let Some(done) = super::nat_icmp::icmp_error(fin, bytes, interface, state, true) {
+            return done;
+        }
         if let Some(found) = state.find(fin, interface) {
             return by_session(fin, bytes, state, found, true);
         }

@@ -1,0 +1,316 @@
+//! ICMP errors about translated flows (`ipf_nat_icmperror` in `ip_nat.c`): an error
+//! quoting a packet of a NAT session is translated back, the quoted header and ports
+//! to what the other side of the translation saw, and the outer header's address the
+//! way `ipf_nat_in`/`ipf_nat_out` treat a packet flagged `IPN_ICMPERR`.
+//!
+//! IPFilter adjusts checksums by differences (`CALC_SUMD`, `ipf_fix_datacksum`,
+//! `ipf_fix_incksum`, `ipf_fix_outcksum`) rather than computing them again; ipftest
+//! prints what that arithmetic leaves, including in quoted headers whose checksums
+//! were already wrong, so the same arithmetic is followed here.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::fin::{flx, Fin};
+use super::nat::{unknown, NatOutcome, NatState, Session, Translation};
+
+/// `CALC_SUMD`: the one's complement difference from `s1` to `s2`. Like the macro it
+/// folds both arguments and lowers `s2` by one when `s1` is the larger, in place.
+fn calc_sumd(s1: &mut u32, s2: &mut u32) -> u32 {
+    for _ in 0..2 {
+        *s1 = (*s1 & 0xffff) + (*s1 >> 16);
+        *s2 = (*s2 & 0xffff) + (*s2 >> 16);
+    }
+    if *s1 > *s2 {
+        *s2 = s2.wrapping_sub(1);
+    }
+    let sd = s2.wrapping_sub(*s1);
+    (sd & 0xffff) + (sd >> 16)
+}
+
+/// `CALC_SUMD` between two values that need not be kept.
+fn sumd_of(mut s1: u32, mut s2: u32) -> u32 {
+    calc_sumd(&mut s1, &mut s2)
+}
+
+/// `LONG_SUM` of an IPv4 address in host order.
+fn long_sum(a: Ipv4Addr) -> u32 {
+    let v = u32::from(a);
+    (v & 0xffff) + (v >> 16)
+}
+
+fn get16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+fn put16(b: &mut [u8], at: usize, v: u16) {
+    b[at..at + 2].copy_from_slice(&v.to_be_bytes());
+}
+
+/// `ipf_fix_datacksum` (and `ipf_fix_outcksum`, the same sum): the 16-bit checksum at
+/// `at` adjusted by `n`.
+fn fix_add(b: &mut [u8], at: usize, n: u32) {
+    if n == 0 {
+        return;
+    }
+    let mut sum = u32::from(!get16(b, at)) + n;
+    sum = (sum >> 16) + (sum & 0xffff);
+    sum = (sum >> 16) + (sum & 0xffff);
+    put16(b, at, !(sum as u16));
+}
+
+/// `ipf_fix_incksum`: the 16-bit checksum at `at` adjusted by minus `n`.
+fn fix_sub(b: &mut [u8], at: usize, n: u32) {
+    if n == 0 {
+        return;
+    }
+    let mut sum = u32::from(!get16(b, at)) + (!n & 0xffff);
+    sum = (sum >> 16) + (sum & 0xffff);
+    sum = (sum >> 16) + (sum & 0xffff);
+    put16(b, at, !(sum as u16));
+}
+
+fn v4(a: IpAddr) -> Option<Ipv4Addr> {
+    match a {
+        IpAddr::V4(v) => Some(v),
+        IpAddr::V6(_) => None,
+    }
+}
+
+/// A session's four addresses, IPv4 only (`ipf_nat_icmperror` is for IPv4).
+struct Addrs {
+    osrc: Ipv4Addr,
+    odst: Ipv4Addr,
+    nsrc: Ipv4Addr,
+    ndst: Ipv4Addr,
+}
+
+impl Addrs {
+    fn of(s: &Session) -> Option<Addrs> {
+        Some(Addrs {
+            osrc: v4(s.osrc)?,
+            odst: v4(s.odst)?,
+            nsrc: v4(s.nsrc)?,
+            ndst: v4(s.ndst)?,
+        })
+    }
+
+    /// `nat_ipsumd` (`ipf_nat_finalise`): the header checksum difference the session's
+    /// address changes make.
+    fn ipsumd(&self) -> u32 {
+        let src = sumd_of(long_sum(self.osrc), long_sum(self.nsrc));
+        let dst = sumd_of(long_sum(self.odst), long_sum(self.ndst));
+        ((src & 0xffff) + (src >> 16)) + ((dst & 0xffff) + (dst >> 16))
+    }
+}
+
+/// `ipf_nat_icmperrorlookup`: the session of the flow an ICMP error (going `out` or in)
+/// quotes. The quoted packet went the other way, so it is looked up reversed, as a
+/// packet of this direction. `Err` for a quoted ICMP query, whose session IPFilter
+/// finds by ICMP id, which sessions here do not keep.
+fn lookup(
+    fin: &Fin,
+    bytes: &[u8],
+    interface: &str,
+    state: &NatState,
+    out: bool,
+) -> Result<Option<usize>, NatOutcome> {
+    const ICMPERR_IPICMPHLEN: i64 = 28;
+    if fin.v != 4 || fin.hlen != 20 || fin.flx & flx::ICMPERR == 0 {
+        return Ok(None);
+    }
+    let oip = fin.dp + 8;
+    if bytes.len() < oip + 20 {
+        return Ok(None);
+    }
+    let ohl = usize::from(bytes[oip] & 0x0f) * 4;
+    let mut minlen = ohl as i64;
+    if ohl < 20 || fin.plen < ICMPERR_IPICMPHLEN + minlen {
+        return Ok(None);
+    }
+    let osrc = Ipv4Addr::new(
+        bytes[oip + 12],
+        bytes[oip + 13],
+        bytes[oip + 14],
+        bytes[oip + 15],
+    );
+    let odst = Ipv4Addr::new(
+        bytes[oip + 16],
+        bytes[oip + 17],
+        bytes[oip + 18],
+        bytes[oip + 19],
+    );
+    if fin.dst != IpAddr::V4(osrc) {
+        return Ok(None);
+    }
+    let p = bytes[oip + 9];
+    let mut quoted = fin.clone();
+    quoted.p = p;
+    quoted.src = IpAddr::V4(odst);
+    quoted.dst = IpAddr::V4(osrc);
+    quoted.sport = 0;
+    quoted.dport = 0;
+    match p {
+        6 | 17 => {
+            minlen += 8;
+            let ports = oip + ohl;
+            if fin.plen < ICMPERR_IPICMPHLEN + minlen || bytes.len() < ports + 4 {
+                return Ok(None);
+            }
+            quoted.sport = get16(bytes, ports + 2);
+            quoted.dport = get16(bytes, ports);
+        }
+        1 => {
+            let query = bytes
+                .get(oip + ohl)
+                .is_some_and(|&t| matches!(t, 8 | 0 | 13 | 14 | 15 | 16 | 17 | 18));
+            if query {
+                return Err(unknown(
+                    "ICMP error quoting an ICMP query (ICMP id mapping)",
+                ));
+            }
+        }
+        _ => {}
+    }
+    // In: the quoted packet left mapped, or arrived redirected; out, the other way.
+    Ok(state
+        .find(&quoted, interface)
+        .filter(|&(i, rev)| state.sessions[i].outbound == (rev != out))
+        .map(|(i, _)| i))
+}
+
+/// `ipf_nat_icmperror` then `ipf_nat_in`/`ipf_nat_out` for an ICMP error about a NAT
+/// session: `None` when the packet is not one (the usual lookups follow).
+pub(super) fn icmp_error(
+    fin: &Fin,
+    bytes: &mut [u8],
+    interface: &str,
+    state: &NatState,
+    out: bool,
+) -> Option<NatOutcome> {
+    if fin.p != 1 || fin.flx & (flx::SHORT | flx::FRAGBODY) != 0 {
+        return None;
+    }
+    let index = match lookup(fin, bytes, interface, state, out) {
+        Ok(found) => found?,
+        Err(u) => return Some(u),
+    };
+    let s = &state.sessions[index];
+    let a = Addrs::of(s)?;
+    let icmp = fin.dp;
+    let oip = icmp + 8;
+    let ohl = usize::from(bytes[oip] & 0x0f) * 4;
+    let dp = oip + ohl;
+    let dlen = fin.plen - dp as i64;
+    let p = bytes[oip + 9];
+
+    // Step 1: the quoted addresses, and the quoted header's checksum.
+    let odst = (!out && s.outbound) || (out && !s.outbound);
+    let old_src = u32::from_be_bytes([
+        bytes[oip + 12],
+        bytes[oip + 13],
+        bytes[oip + 14],
+        bytes[oip + 15],
+    ]);
+    let old_dst = u32::from_be_bytes([
+        bytes[oip + 16],
+        bytes[oip + 17],
+        bytes[oip + 18],
+        bytes[oip + 19],
+    ]);
+    let (new_src, new_dst) = if odst {
+        (u32::from(a.osrc), u32::from(a.odst))
+    } else {
+        (u32::from(a.ndst), u32::from(a.nsrc))
+    };
+    bytes[oip + 12..oip + 16].copy_from_slice(&new_src.to_be_bytes());
+    bytes[oip + 16..oip + 20].copy_from_slice(&new_dst.to_be_bytes());
+    let mut sumd = sumd_of(old_dst, new_dst) + sumd_of(old_src, new_src);
+    fix_add(bytes, oip + 10, sumd);
+    let mut sumd2 = sumd;
+
+    // Step 2: the quoted ports, the quoted transport checksum (when all of it is
+    // there) or else the ICMP checksum.
+    if matches!(p, 6 | 17) && dlen >= 4 && bytes.len() >= dp + 4 {
+        let (mut sum1, mut sum2, mut sum3, mut sum4);
+        if odst {
+            sum1 = u32::from(s.osport);
+            sum4 = u32::from(get16(bytes, dp));
+            sum3 = u32::from(s.odport);
+            sum2 = u32::from(get16(bytes, dp + 2));
+            put16(bytes, dp, sum1 as u16);
+            put16(bytes, dp + 2, sum3 as u16);
+        } else {
+            sum1 = u32::from(s.ndport);
+            sum2 = u32::from(get16(bytes, dp + 2));
+            sum3 = u32::from(s.nsport);
+            sum4 = u32::from(get16(bytes, dp));
+            put16(bytes, dp + 2, sum3 as u16);
+            put16(bytes, dp, sum1 as u16);
+        }
+        sumd += calc_sumd(&mut sum4, &mut sum1);
+        sumd += calc_sumd(&mut sum2, &mut sum3);
+        if sumd != 0 || sumd2 != 0 {
+            let csum_at = if p == 6 { dp + 16 } else { dp + 6 };
+            let whole = if p == 17 {
+                dlen >= 8 && bytes.len() >= csum_at + 2 && get16(bytes, csum_at) != 0
+            } else {
+                dlen >= 18 && bytes.len() >= csum_at + 2
+            };
+            if whole {
+                fix_add(bytes, csum_at, sumd);
+            } else {
+                sumd2 = calc_sumd(&mut sum1, &mut sum4);
+                sumd2 += calc_sumd(&mut sum3, &mut sum2);
+            }
+            if sumd2 != 0 {
+                for _ in 0..3 {
+                    sumd2 = (sumd2 & 0xffff) + (sumd2 >> 16);
+                }
+                fix_sub(bytes, icmp + 2, sumd2);
+            }
+        }
+    }
+
+    // The outer header (`ipf_nat_in`/`ipf_nat_out` with `IPN_ICMPERR`).
+    let before_src = v4(fin.src)?;
+    let before_dst = v4(fin.dst)?;
+    let (src, dst) = if out {
+        let (to_src, to_dst) = if s.outbound {
+            (a.nsrc, a.ndst)
+        } else {
+            (a.odst, a.osrc)
+        };
+        let msumd = sumd_of(long_sum(before_src), long_sum(to_src))
+            + sumd_of(long_sum(before_dst), long_sum(to_dst));
+        fix_add(bytes, 10, msumd);
+        (to_src, to_dst)
+    } else if s.outbound {
+        // The source stays; the difference in destinations (none for a map) is
+        // taken out of the session's.
+        let ipsumd = a
+            .ipsumd()
+            .wrapping_sub(sumd_of(u32::from(a.odst), u32::from(a.ndst)));
+        fix_sub(bytes, 10, ipsumd);
+        (before_src, a.osrc)
+    } else {
+        let ipsumd = a
+            .ipsumd()
+            .wrapping_sub(sumd_of(u32::from(a.osrc), u32::from(a.nsrc)));
+        fix_add(bytes, 10, ipsumd);
+        (before_src, a.ndst)
+    };
+    bytes[12..16].copy_from_slice(&src.octets());
+    bytes[16..20].copy_from_slice(&dst.octets());
+    let (before, after) = if out {
+        (before_src, src)
+    } else {
+        (before_dst, dst)
+    };
+    Some(NatOutcome::Translated(Translation {
+        rule: s.rule,
+        source: out,
+        before: (IpAddr::V4(before), None),
+        after: (IpAddr::V4(after), None),
+        created: false,
+    }))
+}
