@@ -451,6 +451,9 @@ impl Ipf {
             }
             nat::NatOutcome::Translated(t) => {
                 if let Ok(mut fin) = Fin::decode(&pkt.bytes, cast) {
+                    // The checksums were judged once, before NAT (`ipf_makefrip`): NAT's
+                    // own arithmetic does not make a packet bad or good.
+                    fin.flx = (fin.flx & !flx::BAD) | (pkt.fin.flx & flx::BAD);
                     fin.flx |= flx::NATED | (pkt.fin.flx & flx::STATE);
                     pkt.fin = fin;
                 }
