@@ -22,6 +22,7 @@ mod log;
 pub mod nat;
 mod nat_icmp;
 pub mod pool;
+pub mod proxy;
 pub mod rules;
 pub mod state;
 mod wire;
@@ -319,6 +320,20 @@ impl Ipf {
             }
         }
         if !known {
+            // A back connection a NAT proxy announced gets its state entry now
+            // (`ipf_p_rcmd_portmsg`'s `ipf_state_add`, filled in by this packet).
+            if tables.nat.proxy.claim_state(&pkt.fin, out) {
+                let mut first = pkt.fin.clone();
+                let _ = tables.state.add(
+                    &mut first,
+                    &pkt.bytes,
+                    out,
+                    interface,
+                    None,
+                    proxy::RCMD_PASS,
+                    self.tuning.state_max,
+                );
+            }
             let outer = pkt.fin.clone();
             let mut scratch_tables = IpfState {
                 hits: vec![0; self.lists.rules.len()],
@@ -351,6 +366,11 @@ impl Ipf {
                     check.decided = Decided::State {
                         created_by: Some(index),
                     };
+                    known = true;
+                } else if fr::is_pass(is_pass) {
+                    // An entry a NAT proxy added passes by its own flags.
+                    pass = is_pass;
+                    check.decided = Decided::State { created_by: None };
                     known = true;
                 }
             }

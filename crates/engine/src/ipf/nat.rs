@@ -85,6 +85,8 @@ pub struct NatState {
     next: HashMap<usize, (u128, u16, usize)>,
     /// Interfaces' own addresses, when given (`0/32`).
     pub interface_addrs: HashMap<String, IpAddr>,
+    /// The proxies' sessions and the connections they expect.
+    pub proxy: super::proxy::ProxyTables,
 }
 
 /// What translation did to a packet.
@@ -344,12 +346,19 @@ impl Nat {
             return done;
         }
         if let Some(found) = state.find(fin, interface) {
+            super::proxy::check(&self.rules, fin, bytes, state, found.0, false);
             return by_session(fin, bytes, state, found, false);
+        }
+        if let Some(done) =
+            super::proxy::expected_session(&self.rules, fin, bytes, interface, state, false)
+        {
+            return done;
         }
         for (index, rule) in self.rules.iter().enumerate() {
             if !matches!(rule.kind, NatKind::Rdr | NatKind::Bimap)
                 || !Nat::interface_ok(rule, interface, false)
                 || !Nat::proto_ok(rule, fin.p)
+                || !super::proxy::applies(rule, fin)
             {
                 continue;
             }
@@ -392,7 +401,7 @@ impl Nat {
             if rule.no {
                 return NatOutcome::None;
             }
-            if rule.proxy.is_some() {
+            if !super::proxy::modelled(rule) {
                 return unknown("rdr proxy");
             }
             let NatTarget::Redirect { addrs, port } = &rule.target else {
@@ -434,13 +443,20 @@ impl Nat {
             return done;
         }
         if let Some(found) = state.find(fin, interface) {
+            super::proxy::check(&self.rules, fin, bytes, state, found.0, true);
             return by_session(fin, bytes, state, found, true);
+        }
+        if let Some(done) =
+            super::proxy::expected_session(&self.rules, fin, bytes, interface, state, true)
+        {
+            return done;
         }
         let mut failed = false;
         for (index, rule) in self.rules.iter().enumerate() {
             if !matches!(rule.kind, NatKind::Map | NatKind::Bimap | NatKind::MapBlock)
                 || !Nat::interface_ok(rule, interface, true)
                 || !Nat::proto_ok(rule, fin.p)
+                || !super::proxy::applies(rule, fin)
             {
                 continue;
             }
@@ -452,7 +468,7 @@ impl Nat {
             if rule.no {
                 return NatOutcome::None;
             }
-            if rule.kind == NatKind::MapBlock || rule.proxy.is_some() {
+            if rule.kind == NatKind::MapBlock || !super::proxy::modelled(rule) {
                 return unknown("map-block or proxy");
             }
             match self.new_map(index, rule, fin, interface, state) {
@@ -684,6 +700,14 @@ impl Nat {
             nsport,
             ndport,
         });
+        super::proxy::check(
+            &self.rules,
+            fin,
+            bytes,
+            state,
+            state.sessions.len() - 1,
+            source,
+        );
         NatOutcome::Translated(Translation {
             rule,
             source,

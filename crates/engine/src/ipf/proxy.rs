@@ -1,0 +1,281 @@
+//! NAT proxies (`ip_proxy.c`): a `map … proxy port P NAME/tcp` or `rdr … proxy NAME`
+//! rule translates its connection as usual and hands each packet of it to the proxy,
+//! which may open the way for a connection the protocol announces.
+//!
+//! Only `rcmd` (`ip_rcmd_pxy.c`) is modelled: the client names, in its first data, the
+//! port the server must connect back to (`ipf_p_rcmd_portmsg`); IPFilter then adds a
+//! NAT session for that back connection, made by the control session's rule reversed
+//! (`ipf_proxy_rule_rev`), and a state entry that passes it (`rcmdfr`: pass, quick, keep
+//! state), both with the server's source port left open (`SI_W_SPORT`) until the first
+//! packet fills it in. Here both wait as expected connections and become a session and
+//! an entry at that first packet, built from it: the entry's TCP window starts from
+//! that packet rather than from the proxy's made-up SYN, and it is bound to the
+//! interface the packet used where IPFilter's is on any. Rules naming any other proxy
+//! stay Undetermined.
+
+use std::net::IpAddr;
+
+use model::ipf::nat::{NatKind, NatRule};
+
+use super::fin::Fin;
+use super::flags as fr;
+use super::nat::{rewrite, NatOutcome, NatState, Session, Translation};
+
+/// The pass of the state entry the rcmd proxy adds (`rcmdfr.fr_flags`).
+pub const RCMD_PASS: u32 = fr::INQUE | fr::PASS | fr::QUICK | fr::KEEPSTATE;
+
+/// A connection a proxy expects: a TCP packet going `out` (or in) from `src` to
+/// `dst`, port `dport`, from any source port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Expected {
+    out: bool,
+    src: IpAddr,
+    dst: IpAddr,
+    dport: u16,
+}
+
+impl Expected {
+    fn matches(&self, fin: &Fin, out: bool) -> bool {
+        fin.p == 6
+            && out == self.out
+            && fin.src == self.src
+            && fin.dst == self.dst
+            && fin.dport == self.dport
+    }
+}
+
+/// A back connection's NAT session to be: the packet's source (or destination) becomes
+/// `to`; made by `rule` on `interface`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ExpectedSession {
+    packet: Expected,
+    to: IpAddr,
+    rule: usize,
+    interface: String,
+}
+
+/// A NAT session's flow as it was made (a session removed and another made at the same
+/// place is not taken for it).
+type Flow = (bool, IpAddr, IpAddr, u16, u16);
+
+fn flow(s: &Session) -> Flow {
+    (s.outbound, s.osrc, s.odst, s.osport, s.odport)
+}
+
+/// `rcmdinfo_t`: the port the client named and the sequence number it was sent at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rcmd {
+    /// The control session.
+    session: Flow,
+    port: u16,
+    portseq: u32,
+}
+
+/// The proxies' tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyTables {
+    rcmd: Vec<Rcmd>,
+    sessions: Vec<ExpectedSession>,
+    entries: Vec<Expected>,
+    /// Sessions a proxy made: their rule is the reversed one, which has no proxy.
+    made: Vec<Flow>,
+}
+
+impl ProxyTables {
+    /// Whether `fin` is the first packet of a back connection the state table expects
+    /// (the expectation is used up): the caller adds its entry with [`RCMD_PASS`].
+    pub fn claim_state(&mut self, fin: &Fin, out: bool) -> bool {
+        match self.entries.iter().position(|e| e.matches(fin, out)) {
+            Some(at) => {
+                self.entries.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Whether `rule`'s proxy is one modelled here (a rule without a proxy is).
+pub(super) fn modelled(rule: &NatRule) -> bool {
+    rule.proxy
+        .as_ref()
+        .is_none_or(|p| p.name == "rcmd" && p.proto.is_none_or(|pr| pr.matches(6)))
+}
+
+/// `ipf_proxy_ok`, with the port a `map … proxy port P` rule applies to: the packet is
+/// the proxy's protocol (TCP) and, for a map, goes to port `P`.
+pub(super) fn applies(rule: &NatRule, fin: &Fin) -> bool {
+    let Some(proxy) = &rule.proxy else {
+        return true;
+    };
+    if fin.p != 6 {
+        return false;
+    }
+    rule.kind == NatKind::Rdr || proxy.port.is_none_or(|p| p == fin.dport)
+}
+
+/// `ipf_proxy_check` for a packet of session `index` going `out` or in: the rcmd
+/// proxy reads the client's data (`ipf_p_rcmd_out` for a map, `ipf_p_rcmd_in` for a
+/// rdr).
+pub(super) fn check(
+    rules: &[NatRule],
+    fin: &Fin,
+    bytes: &[u8],
+    state: &mut NatState,
+    index: usize,
+    out: bool,
+) {
+    let s = &state.sessions[index];
+    if rules.get(s.rule).is_none_or(|r| r.proxy.is_none())
+        || s.outbound != out
+        || state.proxy.made.contains(&flow(s))
+    {
+        return;
+    }
+    let s = s.clone();
+    let at = match state.proxy.rcmd.iter().position(|r| r.session == flow(&s)) {
+        Some(at) => at,
+        None => {
+            state.proxy.rcmd.push(Rcmd {
+                session: flow(&s),
+                port: 0,
+                portseq: 0,
+            });
+            state.proxy.rcmd.len() - 1
+        }
+    };
+    let Some(sp) = port_message(fin, bytes, &mut state.proxy.rcmd[at]) else {
+        return;
+    };
+    // `ipf_proxy_rule_rev`: a map's back connection comes in to the mapped address and
+    // is redirected to the client; a rdr's goes out from the server and is mapped to
+    // the address the client used.
+    let (session, entry) = if s.outbound {
+        (
+            ExpectedSession {
+                packet: Expected {
+                    out: false,
+                    src: s.ndst,
+                    dst: s.nsrc,
+                    dport: sp,
+                },
+                to: s.osrc,
+                rule: s.rule,
+                interface: s.interface.clone(),
+            },
+            Expected {
+                out: false,
+                src: s.ndst,
+                dst: s.osrc,
+                dport: sp,
+            },
+        )
+    } else {
+        let packet = Expected {
+            out: true,
+            src: s.ndst,
+            dst: s.nsrc,
+            dport: sp,
+        };
+        (
+            ExpectedSession {
+                packet: packet.clone(),
+                to: s.odst,
+                rule: s.rule,
+                interface: s.interface.clone(),
+            },
+            packet,
+        )
+    };
+    if !state.proxy.sessions.contains(&session) {
+        state.proxy.sessions.push(session);
+    }
+    if !state.proxy.entries.contains(&entry) {
+        state.proxy.entries.push(entry);
+    }
+}
+
+/// `ipf_p_rcmd_portmsg`'s reading: the port named in the data (digits up to the first
+/// other byte, within 8 bytes), only from the first message that named one.
+fn port_message(fin: &Fin, bytes: &[u8], rc: &mut Rcmd) -> Option<u16> {
+    let tcp = fin.dp;
+    let tcpsz = usize::from(bytes.get(tcp + 12)? >> 4) * 4;
+    let dlen = fin.dlen - tcpsz as i64;
+    if dlen <= 0 {
+        return None;
+    }
+    let seq = u32::from_be_bytes(bytes.get(tcp + 4..tcp + 8)?.try_into().ok()?);
+    if rc.portseq != 0 && seq != rc.portseq {
+        return None;
+    }
+    let start = tcp + tcpsz;
+    let take = (dlen as usize).min(7);
+    let data = bytes.get(start..(start + take).min(bytes.len()))?;
+    let mut sp: u16 = 0;
+    for &c in data.iter().take_while(|c| c.is_ascii_digit()) {
+        sp = sp.wrapping_mul(10).wrapping_add(u16::from(c - b'0'));
+    }
+    if sp == 0 || (rc.port != 0 && sp != rc.port) {
+        return None;
+    }
+    rc.port = sp;
+    rc.portseq = seq;
+    Some(sp)
+}
+
+/// The first packet of a back connection a proxy expects (`ipf_nat_inlookup`/
+/// `ipf_nat_outlookup` finding the wildcard session): its session, and the packet
+/// translated by it.
+pub(super) fn expected_session(
+    rules: &[NatRule],
+    fin: &Fin,
+    bytes: &mut [u8],
+    interface: &str,
+    state: &mut NatState,
+    out: bool,
+) -> Option<NatOutcome> {
+    let at = state
+        .proxy
+        .sessions
+        .iter()
+        .position(|e| e.interface == interface && e.packet.matches(fin, out))?;
+    let e = state.proxy.sessions.remove(at);
+    let kind = if out { NatKind::Map } else { NatKind::Rdr };
+    let (nsrc, ndst) = if out {
+        (e.to, fin.dst)
+    } else {
+        (fin.src, e.to)
+    };
+    rewrite(
+        bytes,
+        out,
+        e.to,
+        Some(if out { fin.sport } else { fin.dport }),
+    );
+    let session = Session {
+        rule: e.rule.min(rules.len().saturating_sub(1)),
+        kind,
+        outbound: out,
+        p: fin.p,
+        interface: interface.to_string(),
+        osrc: fin.src,
+        odst: fin.dst,
+        osport: fin.sport,
+        odport: fin.dport,
+        nsrc,
+        ndst,
+        nsport: fin.sport,
+        ndport: fin.dport,
+    };
+    state.proxy.made.push(flow(&session));
+    state.sessions.push(session);
+    let before = if out { fin.src } else { fin.dst };
+    let port = if out { fin.sport } else { fin.dport };
+    Some(NatOutcome::Translated(Translation {
+        rule: e.rule,
+        source: out,
+        before: (before, Some(port)),
+        after: (e.to, Some(port)),
+        created: true,
+    }))
+}
