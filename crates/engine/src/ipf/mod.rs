@@ -324,7 +324,7 @@ impl Ipf {
             // (`ipf_p_rcmd_portmsg`'s `ipf_state_add`, filled in by this packet).
             if tables.nat.proxy.claim_state(&pkt.fin, out) {
                 let mut first = pkt.fin.clone();
-                let _ = tables.state.add(
+                let added = tables.state.add(
                     &mut first,
                     &pkt.bytes,
                     out,
@@ -333,6 +333,12 @@ impl Ipf {
                     proxy::RCMD_PASS,
                     self.tuning.state_max,
                 );
+                // IPFilter's entry came from the proxy's made-up packet, not counted:
+                // this packet is counted once, by the lookup below.
+                if let (Ok(()), Some(entry)) = (added, tables.state.entries.last_mut()) {
+                    entry.pkts[usize::from(out)] = 0;
+                    entry.bytes[usize::from(out)] = 0;
+                }
             }
             let outer = pkt.fin.clone();
             let mut scratch_tables = IpfState {

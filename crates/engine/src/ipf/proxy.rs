@@ -19,7 +19,7 @@ use model::ipf::nat::{NatKind, NatRule};
 
 use super::fin::Fin;
 use super::flags as fr;
-use super::nat::{rewrite, NatOutcome, NatState, Session, Translation};
+use super::nat::{rewrite, HostMap, NatOutcome, NatState, Session, Translation};
 
 /// The pass of the state entry the rcmd proxy adds (`rcmdfr.fr_flags`).
 pub const RCMD_PASS: u32 = fr::INQUE | fr::PASS | fr::QUICK | fr::KEEPSTATE;
@@ -82,6 +82,12 @@ pub struct ProxyTables {
 }
 
 impl ProxyTables {
+    /// Whether session `s` has a proxy session (`nat_aps`, printed `proxy active`): its
+    /// rule names a proxy and no proxy made it.
+    pub fn active(&self, rules: &[NatRule], s: &Session) -> bool {
+        rules.get(s.rule).is_some_and(|r| r.proxy.is_some()) && !self.made.contains(&flow(s))
+    }
+
     /// Whether `fin` is the first packet of a back connection the state table expects
     /// (the expectation is used up): the caller adds its entry with [`RCMD_PASS`].
     pub fn claim_state(&mut self, fin: &Fin, out: bool) -> bool {
@@ -267,6 +273,16 @@ pub(super) fn expected_session(
         nsport: fin.sport,
         ndport: fin.dport,
     };
+    if out {
+        // `ipf_nat_newmap` for the reversed rule records the host pair (`ipf_nat_hostmap`).
+        state.hostmaps.push(HostMap {
+            rule: session.rule,
+            osrc: session.osrc,
+            odst: session.odst,
+            nsrc: session.nsrc,
+            uses: 1,
+        });
+    }
     state.proxy.made.push(flow(&session));
     state.sessions.push(session);
     let before = if out { fin.src } else { fin.dst };
