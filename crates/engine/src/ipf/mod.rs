@@ -23,6 +23,7 @@ pub mod nat;
 mod nat_icmp;
 pub mod pool;
 pub mod proxy;
+mod proxy_pptp;
 pub mod rules;
 pub mod state;
 mod wire;
@@ -464,6 +465,7 @@ impl Ipf {
             self.nat
                 .inbound(&pkt.fin, &mut pkt.bytes, pkt.interface, &mut tables.nat)
         };
+        self.add_proxy_entries(cast, tables);
         match outcome {
             nat::NatOutcome::None => false,
             nat::NatOutcome::Failed => {
@@ -495,6 +497,30 @@ impl Ipf {
                     after: t.after,
                 }));
                 t.created
+            }
+        }
+    }
+
+    /// The state entries NAT proxies made (`ipf_state_add` of their made-up packets): on
+    /// any interface, their made-up packet not counted.
+    fn add_proxy_entries(&self, cast: u32, tables: &mut IpfState) {
+        for (packet, out) in tables.nat.proxy.take_new_entries() {
+            let Ok(mut fin) = Fin::decode(&packet, cast) else {
+                continue;
+            };
+            let added = tables.state.add(
+                &mut fin,
+                &packet,
+                out,
+                "",
+                None,
+                proxy::PPTP_PASS,
+                self.tuning.state_max,
+            );
+            if let (Ok(()), Some(entry)) = (added, tables.state.entries.last_mut()) {
+                entry.ifnames = [None, None, None, None];
+                entry.pkts = [0; 4];
+                entry.bytes = [0; 4];
             }
         }
     }

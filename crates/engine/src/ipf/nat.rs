@@ -346,7 +346,9 @@ impl Nat {
             return done;
         }
         if let Some(found) = state.find(fin, interface) {
-            super::proxy::check(&self.rules, fin, bytes, state, found.0, false);
+            if let Err(u) = super::proxy::check(&self.rules, fin, bytes, state, found.0, false) {
+                return u;
+            }
             return by_session(fin, bytes, state, found, false);
         }
         if let Some(done) =
@@ -443,7 +445,9 @@ impl Nat {
             return done;
         }
         if let Some(found) = state.find(fin, interface) {
-            super::proxy::check(&self.rules, fin, bytes, state, found.0, true);
+            if let Err(u) = super::proxy::check(&self.rules, fin, bytes, state, found.0, true) {
+                return u;
+            }
             return by_session(fin, bytes, state, found, true);
         }
         if let Some(done) =
@@ -700,14 +704,10 @@ impl Nat {
             nsport,
             ndport,
         });
-        super::proxy::check(
-            &self.rules,
-            fin,
-            bytes,
-            state,
-            state.sessions.len() - 1,
-            source,
-        );
+        let made = state.sessions.len() - 1;
+        if let Err(u) = super::proxy::check(&self.rules, fin, bytes, state, made, source) {
+            return u;
+        }
         NatOutcome::Translated(Translation {
             rule,
             source,

@@ -19,10 +19,13 @@ use model::ipf::nat::{NatKind, NatRule};
 
 use super::fin::Fin;
 use super::flags as fr;
-use super::nat::{rewrite, HostMap, NatOutcome, NatState, Session, Translation};
+use super::nat::{rewrite, unknown, HostMap, NatOutcome, NatState, Session, Translation};
 
 /// The pass of the state entry the rcmd proxy adds (`rcmdfr.fr_flags`).
 pub const RCMD_PASS: u32 = fr::INQUE | fr::PASS | fr::QUICK | fr::KEEPSTATE;
+
+/// The pass of the GRE state entry the pptp proxy adds (`pptpfr.fr_flags`).
+pub const PPTP_PASS: u32 = fr::OUTQUE | fr::PASS | fr::QUICK | fr::KEEPSTATE;
 
 /// A connection a proxy expects: a TCP packet going `out` (or in) from `src` to
 /// `dst`, port `dport`, from any source port.
@@ -56,9 +59,9 @@ struct ExpectedSession {
 
 /// A NAT session's flow as it was made (a session removed and another made at the same
 /// place is not taken for it).
-type Flow = (bool, IpAddr, IpAddr, u16, u16);
+pub(super) type Flow = (bool, IpAddr, IpAddr, u16, u16);
 
-fn flow(s: &Session) -> Flow {
+pub(super) fn flow(s: &Session) -> Flow {
     (s.outbound, s.osrc, s.odst, s.osport, s.odport)
 }
 
@@ -78,10 +81,22 @@ pub struct ProxyTables {
     sessions: Vec<ExpectedSession>,
     entries: Vec<Expected>,
     /// Sessions a proxy made: their rule is the reversed one, which has no proxy.
-    made: Vec<Flow>,
+    pub(super) made: Vec<Flow>,
+    /// The pptp proxy's sessions.
+    pub(super) pptp: Vec<super::proxy_pptp::Pptp>,
+    /// State entries a proxy made, for the state table: the packet they are made from
+    /// (`ipf_state_add` of a made-up packet) and its direction.
+    pub(super) new_entries: Vec<(Vec<u8>, bool)>,
 }
 
 impl ProxyTables {
+    /// The state entries proxies made since the last call: made-up packets (IPv4) and
+    /// their directions, each to be added with [`PPTP_PASS`], on no interface and not
+    /// counted.
+    pub fn take_new_entries(&mut self) -> Vec<(Vec<u8>, bool)> {
+        std::mem::take(&mut self.new_entries)
+    }
+
     /// Whether session `s` has a proxy session (`nat_aps`, printed `proxy active`): its
     /// rule names a proxy and no proxy made it.
     pub fn active(&self, rules: &[NatRule], s: &Session) -> bool {
@@ -103,9 +118,9 @@ impl ProxyTables {
 
 /// Whether `rule`'s proxy is one modelled here (a rule without a proxy is).
 pub(super) fn modelled(rule: &NatRule) -> bool {
-    rule.proxy
-        .as_ref()
-        .is_none_or(|p| p.name == "rcmd" && p.proto.is_none_or(|pr| pr.matches(6)))
+    rule.proxy.as_ref().is_none_or(|p| {
+        matches!(p.name.as_str(), "rcmd" | "pptp") && p.proto.is_none_or(|pr| pr.matches(6))
+    })
 }
 
 /// `ipf_proxy_ok`, with the port a `map … proxy port P` rule applies to: the packet is
@@ -120,9 +135,8 @@ pub(super) fn applies(rule: &NatRule, fin: &Fin) -> bool {
     rule.kind == NatKind::Rdr || proxy.port.is_none_or(|p| p == fin.dport)
 }
 
-/// `ipf_proxy_check` for a packet of session `index` going `out` or in: the rcmd
-/// proxy reads the client's data (`ipf_p_rcmd_out` for a map, `ipf_p_rcmd_in` for a
-/// rdr).
+/// `ipf_proxy_check` for a packet of session `index` going `out` or in: the session's
+/// proxy reads it. `Err` when what IPFilter does next cannot be followed here.
 pub(super) fn check(
     rules: &[NatRule],
     fin: &Fin,
@@ -130,20 +144,39 @@ pub(super) fn check(
     state: &mut NatState,
     index: usize,
     out: bool,
-) {
+) -> Result<(), NatOutcome> {
     let s = &state.sessions[index];
-    if rules.get(s.rule).is_none_or(|r| r.proxy.is_none())
-        || s.outbound != out
-        || state.proxy.made.contains(&flow(s))
-    {
-        return;
+    let Some(proxy) = rules.get(s.rule).and_then(|r| r.proxy.as_ref()) else {
+        return Ok(());
+    };
+    if state.proxy.made.contains(&flow(s)) {
+        return Ok(());
+    }
+    if fin.flx & super::fin::flx::BAD != 0 {
+        return Err(unknown("a bad packet of a proxied connection"));
     }
     let s = s.clone();
-    let at = match state.proxy.rcmd.iter().position(|r| r.session == flow(&s)) {
+    match proxy.name.as_str() {
+        "rcmd" => {
+            rcmd(fin, bytes, state, &s, out);
+            Ok(())
+        }
+        "pptp" => super::proxy_pptp::inout(fin, bytes, state, &s, out),
+        _ => Ok(()),
+    }
+}
+
+/// `ipf_p_rcmd_out` (map) and `ipf_p_rcmd_in` (rdr): the client's data, read for the
+/// port it names.
+fn rcmd(fin: &Fin, bytes: &[u8], state: &mut NatState, s: &Session, out: bool) {
+    if s.outbound != out {
+        return;
+    }
+    let at = match state.proxy.rcmd.iter().position(|r| r.session == flow(s)) {
         Some(at) => at,
         None => {
             state.proxy.rcmd.push(Rcmd {
-                session: flow(&s),
+                session: flow(s),
                 port: 0,
                 portseq: 0,
             });
