@@ -413,6 +413,14 @@ impl Nat {
             let pick = next.2 % addrs.len().max(1);
             next.2 += 1;
             let to = match addrs.get(pick) {
+                // `ipf_nat_newrdr`: `0/0` keeps the destination, `0/32` is the interface's.
+                Some(NatAddr::Net(m)) if m.addr.is_unspecified() && ip_u128(m.mask) == 0 => fin.dst,
+                Some(NatAddr::Net(m)) if m.addr.is_unspecified() && mask_all_ones(m) => {
+                    match state.interface_addrs.get(interface) {
+                        Some(a) => *a,
+                        None => return unknown("rdr to 0/32 without the interface's address"),
+                    }
+                }
                 Some(NatAddr::Net(m)) => m.addr,
                 _ => return unknown("rdr target address"),
             };
