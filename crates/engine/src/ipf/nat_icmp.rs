@@ -314,3 +314,118 @@ pub(super) fn icmp_error(
         created: false,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::ipf::nat::NatKind;
+
+    /// The one's complement sum IPFilter's checksums are the complement of.
+    fn ones_sum(b: &[u8]) -> u16 {
+        let mut sum: u32 = b
+            .chunks(2)
+            .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+            .sum();
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        sum as u16
+    }
+
+    fn header(src: [u8; 4], dst: [u8; 4], p: u8, len: u16) -> Vec<u8> {
+        let mut h = vec![0x45, 0, 0, 0, 0x12, 0x34, 0, 0, 64, p, 0, 0];
+        h[2..4].copy_from_slice(&len.to_be_bytes());
+        h.extend_from_slice(&src);
+        h.extend_from_slice(&dst);
+        h
+    }
+
+    /// A UDP datagram with valid checksums.
+    fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+        let mut b = header(src, dst, 17, 36);
+        b.extend_from_slice(&sport.to_be_bytes());
+        b.extend_from_slice(&dport.to_be_bytes());
+        b.extend_from_slice(&[0, 16, 0, 1]);
+        b.extend_from_slice(b"whyblock");
+        super::super::wire::refill_checksums(&mut b);
+        b
+    }
+
+    /// An ICMP port unreachable from `from` to `to` quoting the first 28 bytes of
+    /// `quoted`, with valid checksums.
+    fn unreachable(from: [u8; 4], to: [u8; 4], quoted: &[u8]) -> Vec<u8> {
+        let mut b = header(from, to, 1, 56);
+        b.extend_from_slice(&[3, 3, 0, 0, 0, 0, 0, 0]);
+        b.extend_from_slice(&quoted[..28]);
+        super::super::wire::refill_checksums(&mut b);
+        b
+    }
+
+    fn mapped(osrc: [u8; 4], nsrc: [u8; 4], dst: [u8; 4], osport: u16, nsport: u16) -> NatState {
+        let mut state = NatState::default();
+        state.sessions.push(Session {
+            rule: 0,
+            kind: NatKind::Map,
+            outbound: true,
+            p: 17,
+            interface: "nic0".into(),
+            osrc: osrc.into(),
+            odst: dst.into(),
+            osport,
+            odport: 53,
+            nsrc: nsrc.into(),
+            ndst: dst.into(),
+            nsport,
+            ndport: 53,
+        });
+        state
+    }
+
+    #[test]
+    fn calc_sumd_is_the_ones_complement_difference() {
+        assert_eq!(sumd_of(0x0101, 0x0303), 0x0202);
+        // Going down borrows one and is folded once, as the macro leaves it.
+        assert_eq!(sumd_of(0x0303, 0x0101), 0x1_fdfc);
+        let mut b = header([10, 0, 0, 1], [192, 0, 2, 1], 6, 20);
+        let sum = !ones_sum(&b);
+        b[10..12].copy_from_slice(&sum.to_be_bytes());
+        let old = u32::from_be_bytes([10, 0, 0, 1]);
+        let new = u32::from_be_bytes([203, 0, 113, 7]);
+        b[12..16].copy_from_slice(&new.to_be_bytes());
+        fix_add(&mut b, 10, sumd_of(old, new));
+        assert_eq!(ones_sum(&b), 0xffff, "the adjusted checksum checks");
+        b[12..16].copy_from_slice(&old.to_be_bytes());
+        fix_sub(&mut b, 10, sumd_of(old, new));
+        assert_eq!(ones_sum(&b), 0xffff, "and adjusting back checks too");
+    }
+
+    #[test]
+    fn an_error_about_a_mapped_flow_comes_back_about_the_sent_packet() {
+        let (inside, outside, server) = ([10, 0, 0, 5], [203, 0, 113, 7], [192, 0, 2, 1]);
+        let sent = udp(inside, server, 1234, 53);
+        let translated = udp(outside, server, 40000, 53);
+        let mut error = unreachable([198, 51, 100, 1], outside, &translated);
+        let state = mapped(inside, outside, server, 1234, 40000);
+        let fin = Fin::decode(&error, 0).expect("an ICMP error");
+        let outcome = icmp_error(&fin, &mut error, "nic0", &state, false);
+        assert!(matches!(outcome, Some(NatOutcome::Translated(_))));
+        assert_eq!(&error[16..20], &inside, "sent to the inside host");
+        assert_eq!(&error[28..56], &sent[..28], "quoting what it sent");
+        assert_eq!(ones_sum(&error[..20]), 0xffff, "outer header checksum");
+        assert_eq!(ones_sum(&error[20..]), 0xffff, "ICMP checksum");
+    }
+
+    #[test]
+    fn an_error_on_another_interface_or_flow_is_left_to_the_usual_lookups() {
+        let (inside, outside, server) = ([10, 0, 0, 5], [203, 0, 113, 7], [192, 0, 2, 1]);
+        let translated = udp(outside, server, 40001, 53);
+        let mut error = unreachable([198, 51, 100, 1], outside, &translated);
+        let state = mapped(inside, outside, server, 1234, 40000);
+        let fin = Fin::decode(&error, 0).expect("an ICMP error");
+        assert_eq!(icmp_error(&fin, &mut error, "nic0", &state, false), None);
+        let translated = udp(outside, server, 40000, 53);
+        let mut error = unreachable([198, 51, 100, 1], outside, &translated);
+        let fin = Fin::decode(&error, 0).expect("an ICMP error");
+        assert_eq!(icmp_error(&fin, &mut error, "nic1", &state, false), None);
+    }
+}

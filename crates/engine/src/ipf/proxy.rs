@@ -328,3 +328,53 @@ pub(super) fn expected_session(
         created: true,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A TCP segment (20-byte headers) carrying `data` at sequence `seq`.
+    fn segment(seq: u32, data: &[u8]) -> (Fin, Vec<u8>) {
+        let len = 40 + data.len() as u16;
+        let mut b = vec![
+            0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 5, 192, 0, 2, 1,
+        ];
+        b[2..4].copy_from_slice(&len.to_be_bytes());
+        b.extend_from_slice(&[3, 0xf1, 2, 2]);
+        b.extend_from_slice(&seq.to_be_bytes());
+        b.extend_from_slice(&[0, 0, 0, 1, 0x50, 0x18, 0x80, 0, 0, 0, 0, 0]);
+        b.extend_from_slice(data);
+        super::super::wire::refill_checksums(&mut b);
+        (Fin::decode(&b, 0).expect("a TCP segment"), b)
+    }
+
+    fn fresh() -> Rcmd {
+        Rcmd {
+            session: (true, [0, 0, 0, 0].into(), [0, 0, 0, 0].into(), 0, 0),
+            port: 0,
+            portseq: 0,
+        }
+    }
+
+    #[test]
+    fn rcmd_reads_the_port_from_the_first_message_only() {
+        let mut rc = fresh();
+        let (fin, b) = segment(100, b"1008\0");
+        assert_eq!(port_message(&fin, &b, &mut rc), Some(1008));
+        let (fin, b) = segment(105, b"2000\0");
+        assert_eq!(port_message(&fin, &b, &mut rc), None, "a later message");
+        let (fin, b) = segment(100, b"1008\0");
+        assert_eq!(port_message(&fin, &b, &mut rc), Some(1008), "sent again");
+    }
+
+    #[test]
+    fn rcmd_needs_digits_within_seven_bytes() {
+        let (fin, b) = segment(1, b"darren\0");
+        assert_eq!(port_message(&fin, &b, &mut fresh()), None);
+        let (fin, b) = segment(1, b"12345678");
+        // `ipf_rcmd_atoi` reads "1234567" into a u_short: 1234567 mod 65536.
+        assert_eq!(port_message(&fin, &b, &mut fresh()), Some(54_919));
+        let (fin, b) = segment(1, b"");
+        assert_eq!(port_message(&fin, &b, &mut fresh()), None, "no data");
+    }
+}

@@ -184,11 +184,9 @@ fn control(side: &mut Side, other_state: u16) -> Option<bool> {
     let kind = be16(&side.buffer, 8)?;
     match kind {
         // Replies count only after the other side's request.
-        2 | 4 | 6 | 8 | 10 => {
-            if other_state == kind - 1 {
-                side.state = kind;
-                return Some(CALL_REPLIES.contains(&kind));
-            }
+        2 | 4 | 6 | 8 | 10 if other_state == kind - 1 => {
+            side.state = kind;
+            return Some(CALL_REPLIES.contains(&kind));
         }
         1 | 3 | 5 | 7 | 9 | 11..=15 => side.state = kind,
         _ => {}
@@ -231,5 +229,48 @@ fn donatstate(state: &mut NatState, s: &Session, out: bool) {
         packet[16..20].copy_from_slice(&dst.octets());
         super::wire::refill_checksums(&mut packet);
         state.proxy.new_entries.push((packet, out));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A side holding a control message of `kind`.
+    fn holding(kind: u16) -> Side {
+        let mut buffer = vec![0, 16, 0, 1, 0x1a, 0x2b, 0x3c, 0x4d];
+        buffer.extend_from_slice(&kind.to_be_bytes());
+        buffer.extend_from_slice(&[0; 6]);
+        Side {
+            buffer,
+            ..Side::default()
+        }
+    }
+
+    #[test]
+    fn a_call_is_answered_by_a_reply_to_the_other_sides_request() {
+        let mut client = holding(7);
+        assert_eq!(
+            control(&mut client, 0),
+            Some(false),
+            "a request opens nothing"
+        );
+        assert_eq!(client.state, 7);
+        let mut server = holding(8);
+        assert_eq!(control(&mut server, client.state), Some(true));
+        let mut server = holding(10);
+        assert_eq!(
+            control(&mut server, client.state),
+            Some(false),
+            "not its request"
+        );
+        assert_eq!(server.state, 0, "an unmatched reply changes nothing");
+        let mut server = holding(2);
+        assert_eq!(
+            control(&mut server, 1),
+            Some(false),
+            "start replies open nothing"
+        );
+        assert_eq!(server.state, 2);
     }
 }
