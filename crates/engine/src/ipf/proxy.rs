@@ -123,13 +123,25 @@ pub(super) fn modelled(rule: &NatRule) -> bool {
     })
 }
 
+/// `ips_proxies` (`ip_proxy.c`): each proxy's protocol.
+fn protocol(name: &str) -> Option<u8> {
+    match name {
+        "ftp" | "irc" | "rcmd" | "raudio" | "msnrpc" | "pptp" | "h323" | "h245" | "rpcbt" => {
+            Some(6)
+        }
+        "tftp" | "netbios" | "ipsec" | "dns" | "rpcbu" => Some(17),
+        _ => None,
+    }
+}
+
 /// `ipf_proxy_ok`, with the port a `map … proxy port P` rule applies to: the packet is
-/// the proxy's protocol (TCP) and, for a map, goes to port `P`.
+/// the proxy's protocol and, for a map, goes to port `P`. A proxy of no known protocol
+/// is taken to apply (its rule is Undetermined).
 pub(super) fn applies(rule: &NatRule, fin: &Fin) -> bool {
     let Some(proxy) = &rule.proxy else {
         return true;
     };
-    if fin.p != 6 {
+    if protocol(&proxy.name).is_some_and(|p| p != fin.p) {
         return false;
     }
     rule.kind == NatKind::Rdr || proxy.port.is_none_or(|p| p == fin.dport)
