@@ -249,28 +249,19 @@ mod tests {
 
     #[test]
     fn a_call_is_answered_by_a_reply_to_the_other_sides_request() {
-        let mut client = holding(7);
-        assert_eq!(
-            control(&mut client, 0),
-            Some(false),
-            "a request opens nothing"
-        );
-        assert_eq!(client.state, 7);
-        let mut server = holding(8);
-        assert_eq!(control(&mut server, client.state), Some(true));
-        let mut server = holding(10);
-        assert_eq!(
-            control(&mut server, client.state),
-            Some(false),
-            "not its request"
-        );
-        assert_eq!(server.state, 0, "an unmatched reply changes nothing");
-        let mut server = holding(2);
-        assert_eq!(
-            control(&mut server, 1),
-            Some(false),
-            "start replies open nothing"
-        );
-        assert_eq!(server.state, 2);
+        // (message, the other side's state, a call answered, this side's state after)
+        let cases = [
+            (7, 0, false, 7),  // an outgoing call request opens nothing yet
+            (8, 7, true, 8),   // its reply does
+            (10, 7, false, 0), // an incoming call reply to no incoming request: nothing
+            (10, 9, true, 10), // to one: a call
+            (2, 1, false, 2),  // a start reply opens no call
+            (16, 0, false, 0), // not a control message type PPTP has
+        ];
+        for (kind, other, answered, after) in cases {
+            let mut side = holding(kind);
+            assert_eq!(control(&mut side, other), Some(answered), "message {kind}");
+            assert_eq!(side.state, after, "message {kind}");
+        }
     }
 }
