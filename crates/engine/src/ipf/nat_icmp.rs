@@ -105,8 +105,8 @@ impl Addrs {
 
 /// `ipf_nat_icmperrorlookup`: the session of the flow an ICMP error (going `out` or in)
 /// quotes. The quoted packet went the other way, so it is looked up reversed, as a
-/// packet of this direction. `Err` for a quoted ICMP query, whose session IPFilter
-/// finds by ICMP id, which sessions here do not keep.
+/// packet of this direction. `Err` for a quoted ICMP query between the hosts of an
+/// ICMP session: IPFilter finds its session by ICMP id, which sessions here do not keep.
 fn lookup(
     fin: &Fin,
     bytes: &[u8],
@@ -149,6 +149,13 @@ fn lookup(
     quoted.dst = IpAddr::V4(osrc);
     quoted.sport = 0;
     quoted.dport = 0;
+    // In: the quoted packet left mapped, or arrived redirected; out, the other way.
+    let session_of = |quoted: &Fin| {
+        state
+            .find(quoted, interface)
+            .filter(|&(i, rev)| state.sessions[i].outbound == (rev != out))
+            .map(|(i, _)| i)
+    };
     match p {
         6 | 17 => {
             minlen += 8;
@@ -163,7 +170,7 @@ fn lookup(
             let query = bytes
                 .get(oip + ohl)
                 .is_some_and(|&t| matches!(t, 8 | 0 | 13 | 14 | 15 | 16 | 17 | 18));
-            if query {
+            if query && session_of(&quoted).is_some() {
                 return Err(unknown(
                     "ICMP error quoting an ICMP query (ICMP id mapping)",
                 ));
@@ -171,11 +178,7 @@ fn lookup(
         }
         _ => {}
     }
-    // In: the quoted packet left mapped, or arrived redirected; out, the other way.
-    Ok(state
-        .find(&quoted, interface)
-        .filter(|&(i, rev)| state.sessions[i].outbound == (rev != out))
-        .map(|(i, _)| i))
+    Ok(session_of(&quoted))
 }
 
 /// `ipf_nat_icmperror` then `ipf_nat_in`/`ipf_nat_out` for an ICMP error about a NAT
@@ -427,5 +430,24 @@ mod tests {
         let mut error = unreachable([198, 51, 100, 1], outside, &translated);
         let fin = Fin::decode(&error, 0).expect("an ICMP error");
         assert_eq!(icmp_error(&fin, &mut error, "nic1", &state, false), None);
+    }
+
+    #[test]
+    fn an_error_quoting_a_ping_is_undetermined_only_between_an_icmp_sessions_hosts() {
+        let (inside, outside, server) = ([10, 0, 0, 5], [203, 0, 113, 7], [192, 0, 2, 1]);
+        let mut ping = header(outside, server, 1, 36);
+        ping.extend_from_slice(&[8, 0, 0, 0, 0x12, 0x34, 0, 1]);
+        ping.extend_from_slice(b"whyblock");
+        super::super::wire::refill_checksums(&mut ping);
+        let mut error = unreachable([198, 51, 100, 1], outside, &ping);
+        let fin = Fin::decode(&error, 0).expect("an ICMP error");
+        let udp_only = mapped(inside, outside, server, 1234, 40000);
+        assert_eq!(icmp_error(&fin, &mut error, "nic0", &udp_only, false), None);
+        let mut pinged = udp_only.clone();
+        pinged.sessions[0].p = 1;
+        assert!(matches!(
+            icmp_error(&fin, &mut error, "nic0", &pinged, false),
+            Some(NatOutcome::Undetermined(_))
+        ));
     }
 }
