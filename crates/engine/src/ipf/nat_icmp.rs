@@ -10,6 +10,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use model::ipf::nat::NatKind;
+
 use super::fin::{flx, Fin};
 use super::nat::{unknown, NatOutcome, NatState, Session, Translation};
 
@@ -198,6 +200,11 @@ pub(super) fn icmp_error(
         Err(u) => return Some(u),
     };
     let s = &state.sessions[index];
+    // A rewrite changes both addresses: `ipf_nat_in` then sums the session's addresses
+    // in network byte order, which depends on the host IPFilter runs on.
+    if matches!(s.kind, NatKind::Rewrite | NatKind::Divert) {
+        return Some(unknown("ICMP error about a rewrite or divert session"));
+    }
     let a = Addrs::of(s)?;
     let icmp = fin.dp;
     let oip = icmp + 8;
@@ -321,7 +328,6 @@ pub(super) fn icmp_error(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use model::ipf::nat::NatKind;
 
     /// The one's complement sum IPFilter's checksums are the complement of.
     fn ones_sum(b: &[u8]) -> u16 {
