@@ -203,6 +203,9 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> String {
     s.push_str("\nList of active sessions:\n");
     for session in tables.nat.sessions.iter().rev() {
         nat_session(&mut s, session);
+        if tables.nat.proxy.active(ipf.nat_rules(), session) {
+            s.push_str("\tproxy active\n");
+        }
     }
     s.push_str("\nHostmap table:\n");
     for hm in tables.nat.hostmaps.iter().rev() {

@@ -22,6 +22,7 @@ pub mod frag;
 pub mod grpmap;
 mod log;
 pub mod nat;
+mod nat_icmp;
 mod nat_map;
 mod nat_mss;
 mod nat_order;
@@ -30,6 +31,8 @@ mod nat_rewrite;
 #[cfg(test)]
 mod nat_tests;
 pub mod pool;
+pub mod proxy;
+mod proxy_pptp;
 pub mod rules;
 pub mod state;
 mod wire;
@@ -344,6 +347,26 @@ impl Ipf {
             }
         }
         if !known {
+            // A back connection a NAT proxy announced gets its state entry now
+            // (`ipf_p_rcmd_portmsg`'s `ipf_state_add`, filled in by this packet).
+            if tables.nat.proxy.claim_state(&pkt.fin, out) {
+                let mut first = pkt.fin.clone();
+                let added = tables.state.add(
+                    &mut first,
+                    &pkt.bytes,
+                    out,
+                    interface,
+                    None,
+                    proxy::RCMD_PASS,
+                    self.tuning.state_max,
+                );
+                // IPFilter's entry came from the proxy's made-up packet, not counted:
+                // this packet is counted once, by the lookup below.
+                if let (Ok(()), Some(entry)) = (added, tables.state.entries.last_mut()) {
+                    entry.pkts[usize::from(out)] = 0;
+                    entry.bytes[usize::from(out)] = 0;
+                }
+            }
             let outer = pkt.fin.clone();
             let mut scratch_tables = IpfState {
                 hits: vec![0; self.lists.rules.len()],
@@ -377,6 +400,11 @@ impl Ipf {
                     check.decided = Decided::State {
                         created_by: Some(index),
                     };
+                    known = true;
+                } else if fr::is_pass(is_pass) {
+                    // An entry a NAT proxy added passes by its own flags.
+                    pass = is_pass;
+                    check.decided = Decided::State { created_by: None };
                     known = true;
                 }
             }
@@ -465,6 +493,7 @@ impl Ipf {
             self.nat
                 .inbound(&pkt.fin, &mut pkt.bytes, pkt.interface, &mut tables.nat)
         };
+        self.add_proxy_entries(cast, tables);
         match outcome {
             nat::NatOutcome::None => false,
             nat::NatOutcome::Failed => {
@@ -478,6 +507,9 @@ impl Ipf {
             }
             nat::NatOutcome::Translated(t) => {
                 if let Ok(mut fin) = Fin::decode(&pkt.bytes, cast) {
+                    // The checksums were judged once, before NAT (`ipf_makefrip`): NAT's
+                    // own arithmetic does not make a packet bad or good.
+                    fin.flx = (fin.flx & !flx::BAD) | (pkt.fin.flx & flx::BAD);
                     fin.flx |= flx::NATED | (pkt.fin.flx & flx::STATE);
                     pkt.fin = fin;
                 }
@@ -493,6 +525,30 @@ impl Ipf {
                     after: t.after,
                 }));
                 t.created
+            }
+        }
+    }
+
+    /// The state entries NAT proxies made (`ipf_state_add` of their made-up packets): on
+    /// any interface, their made-up packet not counted.
+    fn add_proxy_entries(&self, cast: u32, tables: &mut IpfState) {
+        for (packet, out) in tables.nat.proxy.take_new_entries() {
+            let Ok(mut fin) = Fin::decode(&packet, cast) else {
+                continue;
+            };
+            let added = tables.state.add(
+                &mut fin,
+                &packet,
+                out,
+                "",
+                None,
+                proxy::PPTP_PASS,
+                self.tuning.state_max,
+            );
+            if let (Ok(()), Some(entry)) = (added, tables.state.entries.last_mut()) {
+                entry.ifnames = [None, None, None, None];
+                entry.pkts = [0; 4];
+                entry.bytes = [0; 4];
             }
         }
     }

@@ -13,11 +13,13 @@
 //! session has is retried or fails, and a packet no rule could translate is dropped.
 //! `portmap` without `sequential` takes a random port (`ipf_random`), which cannot be
 //! known offline: the port is left as it was and the rewrite says it is not known.
-//! `mssclamp` lowers a translated SYN's MSS (`nat_mss.rs`).
+//! `mssclamp` lowers a translated SYN's MSS (`nat_mss.rs`). An ICMP error quoting a
+//! translated packet is translated back (`nat_icmp.rs`, `ipf_nat_icmperror`), and the
+//! `rcmd` and `pptp` proxies open the connections their protocols announce (`proxy.rs`).
 //!
-//! Not modelled (the pass answers Undetermined): `divert`, proxies, address pools as NAT
-//! targets or matches, host names, ICMP id mapping (`icmpidmap`), IPv6 `map-block` and
-//! `ports auto`.
+//! Not modelled (the pass answers Undetermined): `divert`, other proxies, address pools
+//! as NAT targets or matches, host names, ICMP id mapping (`icmpidmap`), IPv6
+//! `map-block` and `ports auto`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -110,6 +112,8 @@ pub struct NatState {
     pub interface_addrs: HashMap<String, IpAddr>,
     /// `rdr`-table rules moved to the end of their list (`round-robin`), in order.
     pub(crate) rdr_moved: Vec<usize>,
+    /// The proxies' sessions and the connections they expect.
+    pub proxy: super::proxy::ProxyTables,
     /// The same for the `map` table.
     pub(crate) map_moved: Vec<usize>,
 }
@@ -294,7 +298,7 @@ impl NatState {
     }
 
     /// The session of the packet going `out` or in.
-    fn find(&self, fin: &Fin, interface: &str, out: bool) -> Option<(usize, bool)> {
+    pub(super) fn find(&self, fin: &Fin, interface: &str, out: bool) -> Option<(usize, bool)> {
         let (sp, dp) = ports(fin);
         self.lookup(fin.p, interface, (fin.src, sp), (fin.dst, dp), out)
     }
@@ -508,8 +512,19 @@ impl Nat {
         state: &mut NatState,
         out: bool,
     ) -> NatOutcome {
+        if let Some(done) = super::nat_icmp::icmp_error(fin, bytes, interface, state, out) {
+            return done;
+        }
         if let Some(found) = state.find(fin, interface, out) {
+            if let Err(u) = super::proxy::check(&self.rules, fin, bytes, state, found.0, out) {
+                return u;
+            }
             return by_session(fin, bytes, state, found, out);
+        }
+        if let Some(done) =
+            super::proxy::expected_session(&self.rules, fin, bytes, interface, state, out)
+        {
+            return done;
         }
         // Only a packet's first fragment can start a translation.
         if fin.off != 0 {
@@ -518,7 +533,10 @@ impl Nat {
         let mut failed = false;
         for index in super::nat_order::rules_in_order(&self.rules, state, !out) {
             let rule = &self.rules[index];
-            if !Nat::interface_ok(rule, interface, out) || !Nat::proto_ok(rule, fin.p) {
+            if !Nat::interface_ok(rule, interface, out)
+                || !Nat::proto_ok(rule, fin.p)
+                || !super::proxy::applies(rule, fin)
+            {
                 continue;
             }
             let tried = if rule.kind == NatKind::Bimap && !out {
@@ -605,7 +623,7 @@ impl Nat {
         out: bool,
     ) -> Tried {
         let rule = &self.rules[index];
-        if rule.proxy.is_some() {
+        if !super::proxy::modelled(rule) {
             return Tried::Done(unknown(if out { "map proxy" } else { "rdr proxy" }));
         }
         let chosen = if out {
@@ -688,6 +706,10 @@ impl Nat {
             (fin.src, sp, to, written.unwrap_or(dp))
         };
         state.record(fin, interface, (rule, kind), source, flow);
+        let made = state.sessions.len() - 1;
+        if let Err(u) = super::proxy::check(&self.rules, fin, bytes, state, made, source) {
+            return u;
+        }
         NatOutcome::Translated(Translation {
             rule,
             source,
