@@ -4,6 +4,7 @@
 
 use crate::config::load_error;
 use crate::{Conclusion, Error};
+use engine::ipf::ipftest_random::IpftestRandom;
 use engine::ipf::{Ipf, IpfState, Tuning};
 use frontends::ipf::{parse_ipf, parse_ipnat, parse_ippool, ParseOptions};
 use frontends::ipftest::{self, Format};
@@ -168,6 +169,8 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
         ipf = ipf.with_nat(nat);
     }
     let mut tables = IpfState::default();
+    // ipftest's `ipf_random` is a fixed sequence (`ip_fil.c`, userland): emulated here only.
+    tables.nat.ipftest_random = Some(IpftestRandom::default());
     let print = PrintOptions {
         brief: args.brief > 0,
         nat: nat.is_some(),

@@ -18,6 +18,7 @@
 pub mod fin;
 pub mod flags;
 pub mod frag;
+pub mod ipftest_random;
 mod log;
 pub mod nat;
 mod nat_map;

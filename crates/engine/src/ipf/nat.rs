@@ -112,6 +112,10 @@ pub struct NatState {
     pub(crate) rdr_moved: Vec<usize>,
     /// The same for the `map` table.
     pub(crate) map_moved: Vec<usize>,
+    /// `ipftest`'s fixed `ipf_random` sequence, when emulating it: a `portmap` without
+    /// `sequential` then takes its port from it. `None` (the kernel): the port is not
+    /// known.
+    pub ipftest_random: Option<super::ipftest_random::IpftestRandom>,
 }
 
 /// What translation did to a packet.
