@@ -21,6 +21,7 @@ pub mod frag;
 pub mod ipftest_random;
 mod log;
 pub mod nat;
+mod nat_divert;
 mod nat_map;
 mod nat_mss;
 mod nat_order;
@@ -465,6 +466,12 @@ impl Ipf {
                 false
             }
             nat::NatOutcome::Translated(t) => {
+                if self.nat.rules[t.rule].kind == model::ipf::nat::NatKind::Divert
+                    && t.source == pkt.out
+                {
+                    // The divert header just put in front takes `ipf_nextipid`.
+                    update_ipid(&mut pkt.bytes, tables);
+                }
                 if let Ok(mut fin) = Fin::decode(&pkt.bytes, cast) {
                     fin.flx |= flx::NATED | (pkt.fin.flx & flx::STATE);
                     pkt.fin = fin;

@@ -13,9 +13,10 @@
 //! session has is retried or fails, and a packet no rule could translate is dropped.
 //! `portmap` without `sequential` takes a random port (`ipf_random`), which cannot be
 //! known offline: the port is left as it was and the rewrite says it is not known.
-//! `mssclamp` lowers a translated SYN's MSS (`nat_mss.rs`).
+//! `mssclamp` lowers a translated SYN's MSS (`nat_mss.rs`). `divert` wraps packets in
+//! UDP and unwraps the replies (`nat_divert.rs`).
 //!
-//! Not modelled (the pass answers Undetermined): `divert`, proxies, address pools as NAT
+//! Not modelled (the pass answers Undetermined): proxies, address pools as NAT
 //! targets or matches, host names, ICMP id mapping (`icmpidmap`), IPv6 `map-block` and
 //! `ports auto`.
 
@@ -254,12 +255,13 @@ impl NatState {
         (dst, dport): (IpAddr, u16),
         out: bool,
     ) -> Option<(usize, bool)> {
-        let tu = tcp_udp(p);
         self.sessions.iter().enumerate().rev().find_map(|(i, s)| {
-            if s.p != p || s.interface != interface {
+            let reverse = s.outbound != out;
+            if super::nat_divert::side_proto(s, reverse) != p || s.interface != interface {
                 return None;
             }
-            let reverse = s.outbound != out;
+            // Ports are compared when the session's own packets have them (`nat_flags`).
+            let tu = tcp_udp(s.p);
             let hit = if reverse {
                 src == s.ndst && dst == s.nsrc && (!tu || (sport == s.ndport && dport == s.nsport))
             } else {
@@ -271,7 +273,7 @@ impl NatState {
 
     /// Records the session `fin` starts: its flow after translation is `flow`
     /// (source, source port, destination, destination port).
-    fn record(
+    pub(super) fn record(
         &mut self,
         fin: &Fin,
         interface: &str,
@@ -369,7 +371,7 @@ fn rewrite_flow(
 }
 
 /// What one rule did with a packet no session knows.
-enum Tried {
+pub(super) enum Tried {
     /// It does not apply.
     NoMatch,
     /// It applied but could not translate (every choice collides): the next rule is
@@ -466,7 +468,7 @@ impl Nat {
     pub fn inbound(
         &self,
         fin: &Fin,
-        bytes: &mut [u8],
+        bytes: &mut Vec<u8>,
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
@@ -479,7 +481,7 @@ impl Nat {
     pub fn outbound(
         &self,
         fin: &Fin,
-        bytes: &mut [u8],
+        bytes: &mut Vec<u8>,
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
@@ -507,12 +509,15 @@ impl Nat {
     fn check_rules(
         &self,
         fin: &Fin,
-        bytes: &mut [u8],
+        bytes: &mut Vec<u8>,
         interface: &str,
         state: &mut NatState,
         out: bool,
     ) -> NatOutcome {
         if let Some(found) = state.find(fin, interface, out) {
+            if state.sessions[found.0].kind == NatKind::Divert {
+                return super::nat_divert::by_session(fin, bytes, state, found);
+            }
             return by_session(fin, bytes, state, found, out);
         }
         // Only a packet's first fragment can start a translation.
@@ -529,7 +534,9 @@ impl Nat {
                 self.bimap_in(index, fin, bytes, interface, state)
             } else if let Err(t) = Nat::applies(rule, fin, out) {
                 t
-            } else if matches!(rule.kind, NatKind::Rewrite | NatKind::Divert) {
+            } else if rule.kind == NatKind::Divert {
+                super::nat_divert::new_divert(index, rule, fin, bytes, interface, state, out)
+            } else if rule.kind == NatKind::Rewrite {
                 self.rewrite_rule(index, fin, bytes, interface, state, out)
             } else {
                 self.address_rule(index, fin, bytes, interface, state, out)
@@ -634,8 +641,7 @@ impl Nat {
         }
     }
 
-    /// A `rewrite` rule that applies (`ipf_nat_newrewrite`). A `divert` rule is
-    /// Undetermined (its encapsulation is not modelled).
+    /// A `rewrite` rule that applies (`ipf_nat_newrewrite`).
     fn rewrite_rule(
         &self,
         index: usize,
@@ -646,9 +652,6 @@ impl Nat {
         out: bool,
     ) -> Tried {
         let rule = &self.rules[index];
-        if rule.kind == NatKind::Divert {
-            return Tried::Done(unknown("divert (encapsulation in UDP)"));
-        }
         let flow = match super::nat_rewrite::new_rewrite(index, rule, fin, interface, state) {
             Ok(Some(flow)) => flow,
             Ok(None) => return Tried::Failed,
