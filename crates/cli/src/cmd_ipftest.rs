@@ -168,6 +168,15 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
     if let Some(nat) = &nat {
         ipf = ipf.with_nat(nat);
     }
+    for rule in ipf.refused() {
+        // `ipf_addrule` reports the failed ioctl and loads the next rule.
+        let _ = writeln!(
+            std::io::stderr(),
+            "whyblocked ipftest: {}:{}: rule not loaded: no group map of its number and direction (ESRCH)",
+            rule.origin.file,
+            rule.origin.line
+        );
+    }
     let mut tables = IpfState::default();
     // ipftest's `ipf_random` is a fixed sequence (`ip_fil.c`, userland): emulated here only.
     tables.nat.ipftest_random = Some(IpftestRandom::default());

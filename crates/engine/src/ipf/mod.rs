@@ -30,6 +30,7 @@ mod nat_rewrite;
 #[cfg(test)]
 mod nat_tests;
 pub mod pool;
+mod rule_load;
 pub mod rules;
 pub mod state;
 mod wire;
@@ -94,6 +95,7 @@ pub struct Ipf {
     flags: Vec<u32>,
     rule_state: Vec<RuleState>,
     tuning: Tuning,
+    refused: Vec<model::ipf::FilterRule>,
 }
 
 /// The state, fragment and NAT tables, and the rules' hit counters.
@@ -209,7 +211,8 @@ impl Ipf {
         default_family: Option<IpFamily>,
         tuning: Tuning,
     ) -> Ipf {
-        let lists = Lists::build(rules, default_family);
+        let (rules, refused) = rule_load::split(rules, pools);
+        let lists = Lists::build(&rules, default_family);
         let flags = lists.rules.iter().map(fr::of_rule).collect();
         let rule_state = lists
             .rules
@@ -237,7 +240,13 @@ impl Ipf {
             flags,
             rule_state,
             tuning,
+            refused,
         }
+    }
+
+    /// The rules the kernel refuses to load (`rule_load.rs`): in no list.
+    pub fn refused(&self) -> &[model::ipf::FilterRule] {
+        &self.refused
     }
 
     /// The rules, in the order given (with defaults filled in).
