@@ -174,3 +174,76 @@ fn header_checksum(header: &[u8]) -> u16 {
     }
     !(acc as u16)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::with_nat;
+    use super::super::IpfState;
+
+    fn hex(text: &str) -> Vec<u8> {
+        text.split_whitespace()
+            .flat_map(|w| {
+                (0..w.len())
+                    .step_by(2)
+                    .map(move |i| u8::from_str_radix(&w[i..i + 2], 16).unwrap())
+            })
+            .collect()
+    }
+
+    /// IPFilter's test n200: 99.99.99.99,909 > 88.88.88.88,80, a SYN-less TCP segment.
+    const ARRIVING: &str = "4500 0028 0000 0000 0006 435a 6363 6363 5858 5858 038d 0050 \
+         0000 0000 0000 0000 5000 1000 2491 0000";
+    /// The same wrapped in UDP 127.0.0.1,10101 > 127.0.0.1,10101 (n200's expected).
+    const WRAPPED: &str = "4500 0044 0000 0000 ff11 bda6 7f00 0001 7f00 0001 2775 2775 \
+         0030 0000";
+
+    const RULE: &str =
+        "divert in on em0 from any to any -> src 127.0.0.1,10101 dst 127.0.0.1,10101 udp;\n";
+
+    #[test]
+    fn an_arriving_packet_is_wrapped_and_its_udp_reply_unwrapped() {
+        let f = with_nat("", RULE);
+        let mut state = IpfState::default();
+        let packet = hex(ARRIVING);
+        let wrapped = f.check(&packet, false, "em0", 0, &mut state);
+        let mut expected = hex(WRAPPED);
+        expected.extend_from_slice(&packet);
+        assert_eq!(wrapped.bytes, expected);
+        assert_eq!(state.nat.sessions.len(), 1);
+        assert_eq!(state.nat.sessions[0].p, 6);
+
+        let unwrapped = f.check(&expected, true, "em0", 0, &mut state);
+        assert_eq!(unwrapped.bytes, packet);
+        assert_eq!(state.nat.sessions.len(), 1);
+    }
+
+    #[test]
+    fn with_ports_and_no_proto_only_tcp_is_diverted() {
+        let f = with_nat("", RULE);
+        let mut state = IpfState::default();
+        // The same packet as UDP (protocol 17, checksums left as they are: not read).
+        let mut udp = hex(ARRIVING);
+        udp.truncate(28);
+        udp[3] = 28;
+        udp[9] = 17;
+        udp[24..26].copy_from_slice(&8u16.to_be_bytes());
+        udp[26..28].copy_from_slice(&[0, 0]);
+        let out = f.check(&udp, false, "em0", 0, &mut state);
+        assert_eq!(out.bytes.len(), 28);
+        assert!(state.nat.sessions.is_empty());
+    }
+
+    #[test]
+    fn a_reply_too_short_to_hold_a_packet_is_dropped() {
+        let f = with_nat("", RULE);
+        let mut state = IpfState::default();
+        let _ = f.check(&hex(ARRIVING), false, "em0", 0, &mut state);
+        let bare = hex(WRAPPED);
+        let mut short = bare.clone();
+        short[2..4].copy_from_slice(&28u16.to_be_bytes());
+        short[24..26].copy_from_slice(&8u16.to_be_bytes());
+        let out = f.check(&short, true, "em0", 0, &mut state);
+        assert!(out.nat_failed);
+        assert!(out.freed);
+    }
+}

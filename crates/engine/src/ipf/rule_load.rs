@@ -44,3 +44,32 @@ pub(super) fn split(rules: &IpfRules, pools: &Pools) -> (IpfRules, Vec<FilterRul
         refused,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use frontends::ipf::{parse_ipf, parse_ippool, ParseOptions};
+    use model::SourceFile;
+
+    fn refused(rules: &str, pools: &str) -> Vec<u32> {
+        let o = ParseOptions::default();
+        let rules = parse_ipf(&SourceFile::new("ipf.conf", rules), &o).expect("rules");
+        let pools = parse_ippool(&SourceFile::new("ippool.conf", pools), &o).expect("pools");
+        let (kept, refused) = super::split(&rules, &pools);
+        assert_eq!(kept.rules.len() + refused.len(), rules.rules.len());
+        refused.iter().map(|r| r.origin.line).collect()
+    }
+
+    const RULES: &str = "call now srcgrpmap/1010 in all\npass in all\n\
+                         call dstgrpmap/2010 out all\n";
+
+    #[test]
+    fn a_group_map_call_needs_its_map_in_its_direction() {
+        assert_eq!(refused(RULES, ""), vec![1, 3]);
+        let maps = "group-map in role = ipf number = 1010 { 1.1.1.1/32, group = 10; };\n\
+                    group-map in role = ipf number = 2010 { 2.2.2.2/32, group = 20; };\n";
+        // 2010 is an `in` map: the `out` rule calling it is refused.
+        assert_eq!(refused(RULES, maps), vec![3]);
+        let nat_role = "group-map in role = nat number = 1010 { 1.1.1.1/32, group = 10; };\n";
+        assert_eq!(refused(RULES, nat_role), vec![1, 3]);
+    }
+}

@@ -348,3 +348,35 @@ fn tcp_udp_matches(rule: &FilterRule, from: &Endpoint, to: &Endpoint, fin: &Fin)
     }
     true
 }
+
+#[cfg(test)]
+mod placement_tests {
+    use super::{ListKey, Lists};
+    use frontends::ipf::{parse_ipf, ParseOptions};
+    use model::SourceFile;
+
+    /// The `in` list's rules, by line, in the kernel's order.
+    fn order(text: &str) -> Vec<u32> {
+        let rules = parse_ipf(&SourceFile::new("ipf.conf", text), &ParseOptions::default())
+            .expect("rules parse");
+        let lists = Lists::build(&rules, None);
+        let key = ListKey {
+            out: false,
+            accounting: false,
+            group: None,
+        };
+        let list = lists.list(&key);
+        list.iter().map(|&i| lists.rules[i].origin.line).collect()
+    }
+
+    #[test]
+    fn at_n_inserts_after_n_rules_of_its_own_collection() {
+        // IPFilter's test i17, its `ipftest -D` order.
+        let text = "100 pass in all\n200 pass in proto tcp all\n110 pass in proto udp all\n\
+                    110 pass in from localhost to any\npass in all\n\
+                    pass in from localhost to any\n@0 100 pass in from localhost to any\n\
+                    @1 pass in from any to localhost\n@0 pass in from 1.1.1.1 to any\n\
+                    @1 110 pass in from 2.2.2.2 to any\n@2 pass in from 3.3.3.3 to any\n";
+        assert_eq!(order(text), vec![9, 5, 11, 8, 6, 7, 1, 3, 10, 4, 2]);
+    }
+}
