@@ -12,7 +12,8 @@
 //! flows from `ipf_nat_newrewrite` (`nat_rewrite.rs`). A translation whose flow another
 //! session has is retried or fails, and a packet no rule could translate is dropped.
 //! `portmap` without `sequential` takes a random port (`ipf_random`), which cannot be
-//! known offline: the port is left as it was and the rewrite says it is not known.
+//! known offline: the port is left as it was and the rewrite says it is not known
+//! (`whyblocked ipftest` alone draws it from ipftest's fixed sequence, `ipftest_random.rs`).
 //! `mssclamp` lowers a translated SYN's MSS (`nat_mss.rs`). `divert` wraps packets in
 //! UDP and unwraps the replies (`nat_divert.rs`).
 //!
