@@ -4,6 +4,7 @@
 
 use crate::config::load_error;
 use crate::{Conclusion, Error};
+use engine::ipf::ipftest_random::IpftestRandom;
 use engine::ipf::{Ipf, IpfState, Tuning};
 use frontends::ipf::{
     parse_ipf, parse_ipnat, parse_ippool, parse_pool_file, parse_whois_file, ParseOptions,
@@ -192,7 +193,18 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
     if let Some(nat) = &nat {
         ipf = ipf.with_nat(nat);
     }
+    for rule in ipf.refused() {
+        // `ipf_addrule` reports the failed ioctl and loads the next rule.
+        let _ = writeln!(
+            std::io::stderr(),
+            "whyblocked ipftest: {}:{}: rule not loaded: no group map of its number and direction (ESRCH)",
+            rule.origin.file,
+            rule.origin.line
+        );
+    }
     let mut tables = IpfState::default();
+    // ipftest's `ipf_random` is a fixed sequence (`ip_fil.c`, userland): emulated here only.
+    tables.nat.ipftest_random = Some(IpftestRandom::default());
     let print = PrintOptions {
         brief: args.brief > 0,
         nat: nat.is_some(),

@@ -32,8 +32,9 @@ const ROUND_TRIPS_AT_LEAST: usize = 46;
 /// The tests whose printed rules differ from `expected/`, and why.
 const KNOWN_DIFFERENT: &[(&str, &str)] = &[(
     "i17",
-    "run through `ipftest -D`, not `ipf -nv`: its expected output is ipftest's dump of \
-         the loaded tables (rules sorted by collection, hit counters), not a rule printer",
+    "`i_test` runs it through `ipftest -D`, not `ipf -nv`: its expected output is the dump \
+         of the rules as loaded (by collection, `@N` placed, refused `call` rules left out); \
+         the CLI's `ipftest_suite` runs it that way",
 )];
 
 fn corpus() -> Option<PathBuf> {

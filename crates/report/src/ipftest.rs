@@ -302,7 +302,8 @@ fn nat_session(s: &mut String, n: &Session) {
         NatKind::Bimap => "BIMAP",
         NatKind::Rewrite if n.outbound => "RWR-MAP",
         NatKind::Rewrite => "RWR-RDR",
-        NatKind::Divert => "DIVERT",
+        NatKind::Divert if n.outbound => "DIV-MAP",
+        NatKind::Divert => "DIV-RDR",
     };
     let tu = n.p == 6 || n.p == 17;
     let port = |p: u16, wide: bool| match (tu, wide) {

@@ -20,8 +20,10 @@ pub mod fin;
 pub mod flags;
 pub mod frag;
 pub mod grpmap;
+pub mod ipftest_random;
 mod log;
 pub mod nat;
+mod nat_divert;
 mod nat_icmp;
 mod nat_map;
 mod nat_mss;
@@ -33,6 +35,7 @@ mod nat_tests;
 pub mod pool;
 pub mod proxy;
 mod proxy_pptp;
+mod rule_load;
 pub mod rules;
 pub mod state;
 mod wire;
@@ -97,6 +100,7 @@ pub struct Ipf {
     flags: Vec<u32>,
     rule_state: Vec<RuleState>,
     tuning: Tuning,
+    refused: Vec<model::ipf::FilterRule>,
 }
 
 /// The state, fragment and NAT tables, and the rules' hit counters.
@@ -219,7 +223,8 @@ impl Ipf {
         default_family: Option<IpFamily>,
         tuning: Tuning,
     ) -> Ipf {
-        let lists = Lists::build(rules, default_family);
+        let (rules, refused) = rule_load::split(rules, pools);
+        let lists = Lists::build(&rules, default_family);
         let flags = lists.rules.iter().map(fr::of_rule).collect();
         let rule_state = lists
             .rules
@@ -247,7 +252,13 @@ impl Ipf {
             flags,
             rule_state,
             tuning,
+            refused,
         }
+    }
+
+    /// The rules the kernel refuses to load (`rule_load.rs`): in no list.
+    pub fn refused(&self) -> &[model::ipf::FilterRule] {
+        &self.refused
     }
 
     /// The rules, in the order given (with defaults filled in).
@@ -506,6 +517,12 @@ impl Ipf {
                 false
             }
             nat::NatOutcome::Translated(t) => {
+                if self.nat.rules[t.rule].kind == model::ipf::nat::NatKind::Divert
+                    && t.source == pkt.out
+                {
+                    // The divert header just put in front takes `ipf_nextipid`.
+                    update_ipid(&mut pkt.bytes, tables);
+                }
                 if let Ok(mut fin) = Fin::decode(&pkt.bytes, cast) {
                     // The checksums were judged once, before NAT (`ipf_makefrip`): NAT's
                     // own arithmetic does not make a packet bad or good.

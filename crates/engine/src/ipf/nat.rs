@@ -12,14 +12,16 @@
 //! flows from `ipf_nat_newrewrite` (`nat_rewrite.rs`). A translation whose flow another
 //! session has is retried or fails, and a packet no rule could translate is dropped.
 //! `portmap` without `sequential` takes a random port (`ipf_random`), which cannot be
-//! known offline: the port is left as it was and the rewrite says it is not known.
-//! `mssclamp` lowers a translated SYN's MSS (`nat_mss.rs`). An ICMP error quoting a
-//! translated packet is translated back (`nat_icmp.rs`, `ipf_nat_icmperror`), and the
-//! `rcmd` and `pptp` proxies open the connections their protocols announce (`proxy.rs`).
+//! known offline: the port is left as it was and the rewrite says it is not known
+//! (`whyblocked ipftest` alone draws it from ipftest's fixed sequence, `ipftest_random.rs`).
+//! `mssclamp` lowers a translated SYN's MSS (`nat_mss.rs`). `divert` wraps packets in
+//! UDP and unwraps the replies (`nat_divert.rs`). An ICMP error quoting a translated
+//! packet is translated back (`nat_icmp.rs`, `ipf_nat_icmperror`), and the `rcmd` and
+//! `pptp` proxies open the connections their protocols announce (`proxy.rs`).
 //!
-//! Not modelled (the pass answers Undetermined): `divert`, other proxies, address pools
-//! as NAT targets or matches, host names, ICMP id mapping (`icmpidmap`), IPv6
-//! `map-block` and `ports auto`.
+//! Not modelled (the pass answers Undetermined): other proxies, address pools as NAT
+//! targets or matches, host names, ICMP id mapping (`icmpidmap`), IPv6 `map-block` and
+//! `ports auto`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -116,6 +118,10 @@ pub struct NatState {
     pub proxy: super::proxy::ProxyTables,
     /// The same for the `map` table.
     pub(crate) map_moved: Vec<usize>,
+    /// `ipftest`'s fixed `ipf_random` sequence, when emulating it: a `portmap` without
+    /// `sequential` then takes its port from it. `None` (the kernel): the port is not
+    /// known.
+    pub ipftest_random: Option<super::ipftest_random::IpftestRandom>,
 }
 
 /// What translation did to a packet.
@@ -254,12 +260,13 @@ impl NatState {
         (dst, dport): (IpAddr, u16),
         out: bool,
     ) -> Option<(usize, bool)> {
-        let tu = tcp_udp(p);
         self.sessions.iter().enumerate().rev().find_map(|(i, s)| {
-            if s.p != p || s.interface != interface {
+            let reverse = s.outbound != out;
+            if super::nat_divert::side_proto(s, reverse) != p || s.interface != interface {
                 return None;
             }
-            let reverse = s.outbound != out;
+            // Ports are compared when the session's own packets have them (`nat_flags`).
+            let tu = tcp_udp(s.p);
             let hit = if reverse {
                 src == s.ndst && dst == s.nsrc && (!tu || (sport == s.ndport && dport == s.nsport))
             } else {
@@ -271,7 +278,7 @@ impl NatState {
 
     /// Records the session `fin` starts: its flow after translation is `flow`
     /// (source, source port, destination, destination port).
-    fn record(
+    pub(super) fn record(
         &mut self,
         fin: &Fin,
         interface: &str,
@@ -369,7 +376,7 @@ fn rewrite_flow(
 }
 
 /// What one rule did with a packet no session knows.
-enum Tried {
+pub(super) enum Tried {
     /// It does not apply.
     NoMatch,
     /// It applied but could not translate (every choice collides): the next rule is
@@ -466,7 +473,7 @@ impl Nat {
     pub fn inbound(
         &self,
         fin: &Fin,
-        bytes: &mut [u8],
+        bytes: &mut Vec<u8>,
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
@@ -479,7 +486,7 @@ impl Nat {
     pub fn outbound(
         &self,
         fin: &Fin,
-        bytes: &mut [u8],
+        bytes: &mut Vec<u8>,
         interface: &str,
         state: &mut NatState,
     ) -> NatOutcome {
@@ -507,7 +514,7 @@ impl Nat {
     fn check_rules(
         &self,
         fin: &Fin,
-        bytes: &mut [u8],
+        bytes: &mut Vec<u8>,
         interface: &str,
         state: &mut NatState,
         out: bool,
@@ -516,6 +523,9 @@ impl Nat {
             return done;
         }
         if let Some(found) = state.find(fin, interface, out) {
+            if state.sessions[found.0].kind == NatKind::Divert {
+                return super::nat_divert::by_session(fin, bytes, state, found);
+            }
             if let Err(u) = super::proxy::check(&self.rules, fin, bytes, state, found.0, out) {
                 return u;
             }
@@ -543,7 +553,9 @@ impl Nat {
                 self.bimap_in(index, fin, bytes, interface, state)
             } else if let Err(t) = Nat::applies(rule, fin, out) {
                 t
-            } else if matches!(rule.kind, NatKind::Rewrite | NatKind::Divert) {
+            } else if rule.kind == NatKind::Divert {
+                super::nat_divert::new_divert(index, rule, fin, bytes, interface, state, out)
+            } else if rule.kind == NatKind::Rewrite {
                 self.rewrite_rule(index, fin, bytes, interface, state, out)
             } else {
                 self.address_rule(index, fin, bytes, interface, state, out)
@@ -648,8 +660,7 @@ impl Nat {
         }
     }
 
-    /// A `rewrite` rule that applies (`ipf_nat_newrewrite`). A `divert` rule is
-    /// Undetermined (its encapsulation is not modelled).
+    /// A `rewrite` rule that applies (`ipf_nat_newrewrite`).
     fn rewrite_rule(
         &self,
         index: usize,
@@ -660,9 +671,6 @@ impl Nat {
         out: bool,
     ) -> Tried {
         let rule = &self.rules[index];
-        if rule.kind == NatKind::Divert {
-            return Tried::Done(unknown("divert (encapsulation in UDP)"));
-        }
         let flow = match super::nat_rewrite::new_rewrite(index, rule, fin, interface, state) {
             Ok(Some(flow)) => flow,
             Ok(None) => return Tried::Failed,

@@ -279,6 +279,17 @@ pub(super) fn new_map(
         } else if !all_ones && ((cur.snip + 1) & m.nsrcmsk) > m.nsrcaddr {
             cur.snip = m.nsrcaddr + 1;
         }
+        if let Some(draw) = state
+            .ipftest_random
+            .as_mut()
+            .filter(|_| random)
+            .map(|r| r.draw())
+        {
+            // `ipf_nat_newmap`: `ipf_random() % (in_spmax - in_spmin + 1) + in_spmin`.
+            let span = u32::from(m.spmax.saturating_sub(m.spmin)) + 1;
+            port = Some((draw % span + u32::from(m.spmin)) & 0xffff);
+            random = false;
+        }
         let new_port = port.map_or(fin.sport, |p| p as u16);
         let new_addr = super::nat::from_u128(like, addr);
         let taken = state.in_lookup(fin.p, interface, (fin.dst, fin.dport), (new_addr, new_port));

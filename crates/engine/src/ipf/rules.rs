@@ -4,7 +4,7 @@
 //! `ipf` puts each rule in one list: filter or accounting (`count`), `in` or `out`, the
 //! main list or the group the rule names (`group 100`). Within a list the rules are in
 //! collection order (a leading number, 0 first), then in the order written, except that
-//! `@N` inserts a rule after the first N-1 (`frrequest` in `fil.c`).
+//! `@N` inserts a rule after the first N rules of its collection (`frrequest` in `fil.c`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -65,17 +65,9 @@ impl Lists {
                 }
             }
             let list = lists.entry(key).or_default();
-            match rule.position {
-                Some(n) => {
-                    let at = (n.max(1) as usize - 1).min(list.len());
-                    list.insert(at, index);
-                }
-                None => list.push(index),
-            }
+            let at = place(list, &stored, rule.collection, rule.position);
+            list.insert(at, index);
             stored.push(rule);
-        }
-        for list in lists.values_mut() {
-            list.sort_by_key(|&i| stored[i].collection);
         }
         Lists {
             rules: stored,
@@ -87,6 +79,28 @@ impl Lists {
     /// The list for `key` (empty when there is none).
     pub fn list(&self, key: &ListKey) -> &[usize] {
         self.lists.get(key).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Where `frrequest` (`fil.c`) puts a rule of `collection` in `list`: appended
+/// (`SIOCADAFR`) after the last rule of its collection or a lower one; inserted
+/// (`SIOCINAFR`, `@N`: `ipf_y.y` sends `fr_hits` N) after the first N rules of its own
+/// collection, counted from its collection's first rule.
+fn place(list: &[usize], stored: &[FilterRule], collection: u32, position: Option<u32>) -> usize {
+    let collection_of = |at: usize| stored[list[at]].collection;
+    match position {
+        None => (0..list.len())
+            .find(|&at| collection_of(at) > collection)
+            .unwrap_or(list.len()),
+        Some(n) => {
+            let first = (0..list.len())
+                .find(|&at| collection_of(at) >= collection)
+                .unwrap_or(list.len());
+            let same = (first..list.len())
+                .take_while(|&at| collection_of(at) == collection)
+                .count();
+            first + same.min(n as usize)
+        }
     }
 }
 
@@ -333,4 +347,36 @@ fn tcp_udp_matches(rule: &FilterRule, from: &Endpoint, to: &Endpoint, fin: &Fin)
         }
     }
     true
+}
+
+#[cfg(test)]
+mod placement_tests {
+    use super::{ListKey, Lists};
+    use frontends::ipf::{parse_ipf, ParseOptions};
+    use model::SourceFile;
+
+    /// The `in` list's rules, by line, in the kernel's order.
+    fn order(text: &str) -> Vec<u32> {
+        let rules = parse_ipf(&SourceFile::new("ipf.conf", text), &ParseOptions::default())
+            .expect("rules parse");
+        let lists = Lists::build(&rules, None);
+        let key = ListKey {
+            out: false,
+            accounting: false,
+            group: None,
+        };
+        let list = lists.list(&key);
+        list.iter().map(|&i| lists.rules[i].origin.line).collect()
+    }
+
+    #[test]
+    fn at_n_inserts_after_n_rules_of_its_own_collection() {
+        // IPFilter's test i17, its `ipftest -D` order.
+        let text = "100 pass in all\n200 pass in proto tcp all\n110 pass in proto udp all\n\
+                    110 pass in from localhost to any\npass in all\n\
+                    pass in from localhost to any\n@0 100 pass in from localhost to any\n\
+                    @1 pass in from any to localhost\n@0 pass in from 1.1.1.1 to any\n\
+                    @1 110 pass in from 2.2.2.2 to any\n@2 pass in from 3.3.3.3 to any\n";
+        assert_eq!(order(text), vec![9, 5, 11, 8, 6, 7, 1, 3, 10, 4, 2]);
+    }
 }

@@ -479,6 +479,7 @@ fn rewrite(cx: &mut Cursor, r: &mut NatRule) -> Res<()> {
     let dst_port = rewrite_port(cx)?;
     if r.kind == NatKind::Divert {
         cx.expect("udp")?;
+        divert_in_proto(r, dst_port);
     }
     r.purge = cx.eat("purge");
     r.target = NatTarget::Rewrite {
@@ -488,6 +489,18 @@ fn rewrite(cx: &mut Cursor, r: &mut NatRule) -> Res<()> {
         dst_port,
     };
     Ok(())
+}
+
+/// `setrdrifnames` (`ipnat_y.y`): a `divert in` rule with a destination port and no
+/// `proto` is made a TCP rule (`setnatproto(IPPROTO_TCP)`) before the `divert` action
+/// makes its other side UDP, so it matches only TCP packets and prints `proto tcp`.
+fn divert_in_proto(r: &mut NatRule, dst_port: Option<RedirectPort>) {
+    if r.direction == Some(NatDir::In)
+        && r.match_proto.is_none()
+        && dst_port.is_some_and(|p| p.low != 0 || p.high != 0)
+    {
+        r.match_proto = Some(Proto::TCP);
+    }
 }
 
 /// `,P`, `,P-Q`, `,P:Q` or ` port = P` after a rewrite's address.
