@@ -5,6 +5,8 @@
 //! translated packet). Each asserts the fate, the deciding line, the sender's view, the log
 //! line and the fix (proved by walking again), and snapshots the whole text answer.
 //!
+//! Every JSON answer read here is checked against `docs/bsd-answer.schema.json`.
+//!
 //! No BSD or Solaris kernel runs here: the platform facts come from the sources cited in
 //! `docs/platforms.md`, and these tests check that the answer follows them.
 
@@ -12,7 +14,30 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 
+// The checker `docs/path.schema.json`'s tests use, on this answer's own schema: only its
+// `violations` serves here (the rest reads the path schema).
+#[allow(dead_code)]
+#[path = "../../report/tests/schema/mod.rs"]
+mod schema;
+
 const FIXTURES: &str = "crates/cli/tests/fixtures/bsd";
+
+/// `docs/bsd-answer.schema.json`.
+fn bsd_schema() -> Value {
+    let path = repo().join("docs/bsd-answer.schema.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("docs/bsd-answer.schema.json"))
+        .expect("the schema is JSON")
+}
+
+/// Panics with every place `answer` breaks the BSD answer's schema.
+fn assert_schema_valid(answer: &Value) {
+    let errors = schema::violations(&bsd_schema(), answer);
+    assert!(
+        errors.is_empty(),
+        "not valid against docs/bsd-answer.schema.json:\n{}",
+        errors.join("\n")
+    );
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -41,6 +66,7 @@ fn json(args: &[&str]) -> (i32, Value) {
     let (code, stdout, stderr) = whyblocked(&with);
     let v = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    assert_schema_valid(&v);
     (code, v)
 }
 
@@ -552,4 +578,33 @@ fn story7_pf_set_skip_on_lo_skips_the_block() {
         "{text}"
     );
     insta::assert_snapshot!("story7_pf_skip_lo", text);
+}
+
+/// The schema is no rubber stamp: a story's answer with a field missing, a field it does
+/// not document, or a code outside its lists is refused, each at its place.
+#[test]
+fn the_schema_refuses_what_the_answer_never_writes() {
+    let rules = fixture("story7/pf.conf");
+    let args = command(
+        &[&rules],
+        "openbsd",
+        "tcp 127.0.0.1:40000 127.0.0.1:22 in lo0",
+    );
+    let (_, answer) = json(&args);
+    let schema = bsd_schema();
+    let broken = |edit: &dyn Fn(&mut Value)| {
+        let mut v = answer.clone();
+        edit(&mut v);
+        schema::violations(&schema, &v).join("\n")
+    };
+    let e = broken(&|v| {
+        v.as_object_mut().unwrap().remove("headline");
+    });
+    assert!(e.contains("headline"), "{e}");
+    let e = broken(&|v| v["verdict_guess"] = Value::Bool(true));
+    assert!(e.contains("verdict_guess"), "{e}");
+    let e = broken(&|v| v["path"][0]["decided_by"] = "first_match".into());
+    assert!(e.contains("$.path[0].decided_by"), "{e}");
+    let e = broken(&|v| v["sender_sees"]["errno"] = "EWOULDBLOCK".into());
+    assert!(e.contains("$.sender_sees.errno"), "{e}");
 }
