@@ -608,3 +608,46 @@ fn the_schema_refuses_what_the_answer_never_writes() {
     let e = broken(&|v| v["sender_sees"]["errno"] = "EWOULDBLOCK".into());
     assert!(e.contains("$.sender_sees.errno"), "{e}");
 }
+
+/// The codes of `v`'s assumptions.
+fn assumption_codes(v: &Value) -> Vec<&str> {
+    v["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect()
+}
+
+/// A fate that rests on what the input did not give says so: IPFilter's default pass (a
+/// kernel built with IPFILTER_DEFAULT_BLOCK blocks), and the reply's way back when no
+/// route says it. With the host's routes the reply's interface is theirs, unsaid.
+#[test]
+fn a_default_pass_and_a_reply_way_not_given_are_assumptions() {
+    // No rule of these is for UDP in; the reply is stopped out on em0.
+    let rules = fixture("reply/ipf.rules");
+    let args = command(&[&rules], "illumos", "udp 10.1.1.2:1050 10.1.0.2:53 in em0");
+    let (code, v) = json(&args);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/connection"), "answer_lost", "{v:#}");
+    assert_eq!(s(&v, "/path/0/decided_by"), "default", "{v:#}");
+    let codes = assumption_codes(&v);
+    assert!(codes.contains(&"ipf_default_pass"), "{codes:?}");
+    assert!(codes.contains(&"reply_by_arrival"), "{codes:?}");
+    let text = text(&args);
+    assert!(
+        text.contains("how a reply gets back to 10.1.1.2 is not in the host's routes"),
+        "{text}"
+    );
+
+    let host = fixture("story1/host-freebsd");
+    let rules = fixture("story1/pf.conf");
+    let (code, v) = json(&[
+        "--rules", &rules, "--host", &host, "--os", "freebsd", "icmp", "10.1.1.2", "10.1.0.2",
+        "in", "em0",
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    let codes = assumption_codes(&v);
+    assert!(!codes.contains(&"reply_by_arrival"), "{codes:?}");
+    assert!(!codes.contains(&"ipf_default_pass"), "{codes:?}");
+}

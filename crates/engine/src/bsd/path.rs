@@ -275,6 +275,17 @@ pub enum BsdAssumption {
         /// The release whose behaviour differs.
         other: Os,
     },
+    /// The routes do not say how the reply gets back to the sender (none given, or none
+    /// leads there): it is taken to leave by the interface the request came in by.
+    ReplyByArrival {
+        /// The reply's sender-bound destination.
+        to: IpAddr,
+        /// The interface the request came in by.
+        interface: String,
+    },
+    /// A pass no IPFilter rule matched was taken as passed: the kernel as shipped; one
+    /// built with `IPFILTER_DEFAULT_BLOCK` blocks it.
+    IpfDefaultPass,
 }
 
 /// One simulated path through a BSD or Solaris host.
@@ -397,8 +408,7 @@ impl<F: FilterPass> Walk<'_, F> {
             self.trace.fate = BsdFate::Delivered {
                 listener: listener.clone(),
             };
-            let back = self.route_to(after_in.src, Some(iif));
-            let out = back.map(|r| r.oif).unwrap_or_else(|| iif.to_string());
+            let out = self.reply_interface(after_in.src, iif);
             self.reply(&after_in, &listener, &[(Direction::Out, out.as_str())]);
             return;
         }
@@ -426,12 +436,7 @@ impl<F: FilterPass> Walk<'_, F> {
                     oif: route.oif.clone(),
                     gateway: route.gateway,
                 };
-                // The reply leaves by the route back to the sender (the arrival interface
-                // when the routes do not say).
-                let back = self
-                    .route_to(p.src, None)
-                    .map(|r| r.oif)
-                    .unwrap_or_else(|| iif.to_string());
+                let back = self.reply_interface(p.src, iif);
                 self.remote_reply(&p, &[(Direction::In, &route.oif), (Direction::Out, &back)]);
             }
             end => self.stopped(end, packet),
@@ -470,6 +475,9 @@ impl<F: FilterPass> Walk<'_, F> {
                 self.filter
                     .pass(&current, direction, interface, &mut self.state)
             };
+            if self.filter.filter() == Filter::Ipf && result.decider == Decider::Default {
+                self.assume(BsdAssumption::IpfDefaultPass);
+            }
             self.trace.logs.extend(result.logs.iter().cloned());
             let index = self.trace.passes.len();
             let verdict = result.verdict.clone();
@@ -916,6 +924,19 @@ impl<F: FilterPass> Walk<'_, F> {
             assumed: true,
             by_filter: false,
         })
+    }
+
+    /// The interface a reply to `sender` leaves by: the route back to it, else (assumed,
+    /// and said) the interface the request arrived on, `iif`.
+    fn reply_interface(&mut self, sender: IpAddr, iif: &str) -> String {
+        if let Some(route) = self.route_to(sender, None) {
+            return route.oif;
+        }
+        self.assume(BsdAssumption::ReplyByArrival {
+            to: sender,
+            interface: iif.to_string(),
+        });
+        iif.to_string()
     }
 
     /// No route: known routes without one are a real "no route"; otherwise the way out

@@ -420,6 +420,15 @@ pub fn assumption(a: &BsdAssumption) -> String {
         BsdAssumption::OutputFromSpec => {
             "no routes given: the packet is taken to leave by the packet's `out IF`".to_string()
         }
+        BsdAssumption::ReplyByArrival { to, interface } => format!(
+            "how a reply gets back to {to} is not in the host's routes (none given, or none \
+             leads there): it is taken to leave by {interface}, the interface the packet came \
+             in by"
+        ),
+        BsdAssumption::IpfDefaultPass => "no IPFilter rule matched a pass: IPFilter's default \
+             pass is taken (the kernel as shipped; one built with IPFILTER_DEFAULT_BLOCK \
+             blocks instead)"
+            .to_string(),
         BsdAssumption::SocketsUnknown => {
             "listening sockets not given: whether something answers is unknown".to_string()
         }
@@ -450,6 +459,8 @@ pub fn assumption_code(a: &BsdAssumption) -> &'static str {
         BsdAssumption::LocalFromSpec => "local_from_spec",
         BsdAssumption::ForwardedFromSpec => "forwarded_from_spec",
         BsdAssumption::OutputFromSpec => "output_from_spec",
+        BsdAssumption::ReplyByArrival { .. } => "reply_by_arrival",
+        BsdAssumption::IpfDefaultPass => "ipf_default_pass",
         BsdAssumption::SocketsUnknown => "sockets_unknown",
         BsdAssumption::ForwardingAssumed { .. } => "forwarding_assumed",
         BsdAssumption::PlatformFactUnknown(_) => "platform_fact_unknown",
