@@ -12,8 +12,9 @@
 //! Rulesets: the largest `pfN.in` of OpenBSD's pfctl regress and the largest `regress/f*`
 //! of IPFilter's (read in place from `../shared/corpus`; SKIP when absent), and a
 //! pf.conf, an ipf.conf and an iptables-save of 1,000 and 10,000 rules made here. The
-//! generated rules are `pass` without `quick` (last match wins: every rule is read) on
-//! sources most packets do not come from. Nothing here passes or fails on time.
+//! generated rules are `pass` without `quick` after a `block` (last match wins: every rule
+//! is read; the iptables twin accepts first and drops last) on sources no packet comes
+//! from. Nothing here passes or fails on time.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -80,48 +81,38 @@ fn packets(count: usize, seed: u64) -> Vec<Packet> {
         .collect()
 }
 
-/// The `i`th generated rule's source network and port: 10.A.B.0/24, mostly not the
-/// packets' (their third octet is below 250, but only one in 250 networks is theirs).
-fn generated_match(i: usize) -> (String, usize) {
-    (
-        format!("10.{}.{}.0/24", 4 + i / 250 % 200, i % 250),
-        1000 + i,
-    )
+/// A generated ruleset: `head`, then `rules` rules written by `rule` (given the `i`th
+/// source network, 10.4.0.0/24 onward, none of the packets' 10.0.0.0/14, and port
+/// 1000 + i), then `tail`. Every rule is read for every packet on em0.
+fn generated(rules: usize, head: &str, tail: &str, rule: fn(&str, usize) -> String) -> String {
+    let mut text = head.to_string();
+    for i in 0..rules {
+        let net = format!("10.{}.{}.0/24", 4 + i / 250 % 200, i % 250);
+        text.push_str(&rule(&net, 1000 + i));
+    }
+    text.push_str(tail);
+    text
 }
 
 fn generated_pf(rules: usize) -> String {
-    let mut text = String::from("block in on em0\n");
-    for i in 0..rules {
-        let (net, port) = generated_match(i);
-        text.push_str(&format!(
-            "pass in on em0 proto tcp from {net} to any port {port}\n"
-        ));
-    }
-    text
+    generated(rules, "block in on em0\n", "", |net, port| {
+        format!("pass in on em0 proto tcp from {net} to any port {port}\n")
+    })
 }
 
 fn generated_ipf(rules: usize) -> String {
-    let mut text = String::from("block in on em0 all\n");
-    for i in 0..rules {
-        let (net, port) = generated_match(i);
-        text.push_str(&format!(
-            "pass in on em0 proto tcp from {net} to any port = {port}\n"
-        ));
-    }
-    text
+    generated(rules, "block in on em0 all\n", "", |net, port| {
+        format!("pass in on em0 proto tcp from {net} to any port = {port}\n")
+    })
 }
 
 fn generated_iptables(rules: usize) -> String {
-    let mut text =
-        String::from("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
-    for i in 0..rules {
-        let (net, port) = generated_match(i);
-        text.push_str(&format!(
-            "-A INPUT -i em0 -s {net} -p tcp --dport {port} -j ACCEPT\n"
-        ));
-    }
-    text.push_str("-A INPUT -i em0 -j DROP\nCOMMIT\n");
-    text
+    generated(
+        rules,
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n",
+        "-A INPUT -i em0 -j DROP\nCOMMIT\n",
+        |net, port| format!("-A INPUT -i em0 -s {net} -p tcp --dport {port} -j ACCEPT\n"),
+    )
 }
 
 /// One ruleset of one filter, ready for packets.
