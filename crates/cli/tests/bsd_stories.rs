@@ -651,3 +651,64 @@ fn a_default_pass_and_a_reply_way_not_given_are_assumptions() {
     assert!(!codes.contains(&"reply_by_arrival"), "{codes:?}");
     assert!(!codes.contains(&"ipf_default_pass"), "{codes:?}");
 }
+
+/// A router without a route for the packet answers it as 4.4BSD's `ip_forward()` does on
+/// the BSDs (ICMP host unreachable, from its address on the arrival interface, through the
+/// filter's out pass); where the sources read do not say (illumos) the sender's view is an
+/// unknown, said, never "silently dropped". A host's own packet without a route: the same.
+#[test]
+fn without_a_route_the_sender_sees_what_the_platform_sends_or_an_unknown() {
+    let host = fixture("story1/host-freebsd");
+    let answer = |rules: &str, os: &str, packet: &str| {
+        let rules = fixture(rules);
+        let mut args = vec![
+            "--rules",
+            rules.as_str(),
+            "--host",
+            host.as_str(),
+            "--os",
+            os,
+        ];
+        args.extend(packet.split_whitespace());
+        json(&args)
+    };
+    let (code, v) = answer(
+        "story1/pf.conf",
+        "openbsd",
+        "udp 10.1.1.2:1050 203.0.113.5:53 in em1",
+    );
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/fate"), "no_route");
+    assert_eq!(s(&v, "/sender_sees/response/kind"), "icmp", "{v:#}");
+    assert_eq!(v["sender_sees"]["response"]["icmp_type"], 3);
+    assert_eq!(v["sender_sees"]["response"]["icmp_code"], 1);
+    assert_eq!(s(&v, "/sender_sees/response/from"), "10.1.0.1", "{v:#}");
+    assert_eq!(s(&v, "/path/1/leg"), "answer");
+    assert_eq!(s(&v, "/path/1/direction"), "out");
+
+    for (rules, os, packet) in [
+        (
+            "story1/ipf.rules",
+            "illumos",
+            "udp 10.1.1.2:1050 203.0.113.5:53 in em1",
+        ),
+        (
+            "story1/pf.conf",
+            "openbsd",
+            "udp 10.1.1.1:1050 203.0.113.5:53",
+        ),
+    ] {
+        let (code, v) = answer(rules, os, packet);
+        assert_eq!(code, 1, "{v:#}");
+        assert_eq!(s(&v, "/fate"), "no_route");
+        assert!(v["sender_sees"]["response"].is_null(), "{v:#}");
+        assert!(v["sender_sees"]["errno"].is_null(), "{v:#}");
+        let text = v["sender_sees"]["text"].to_string();
+        assert!(!text.contains("silently dropped"), "{os}: {text}");
+        assert!(
+            assumption_codes(&v).contains(&"platform_fact_unknown"),
+            "{os}: {:?}",
+            assumption_codes(&v)
+        );
+    }
+}

@@ -246,6 +246,10 @@ pub enum PlatformFact {
     },
     /// What the send of a locally generated packet returns when a filter blocks it.
     BlockedSendErrno,
+    /// Which ICMP error a router sends back for a packet it has no route for.
+    NoRouteError,
+    /// What the socket call of a packet this host has no route for returns.
+    NoRouteSendErrno,
 }
 
 /// Something assumed because the input did not say it.
@@ -427,6 +431,9 @@ impl<F: FilterPass> Walk<'_, F> {
         };
         let Some(route) = route else {
             self.trace.fate = self.no_way_out();
+            if self.trace.fate == BsdFate::NoRoute {
+                self.trace.sender_sees = self.no_route_view(&after_in, iif);
+            }
             return;
         };
         self.trace.route = Some(route.clone());
@@ -448,6 +455,11 @@ impl<F: FilterPass> Walk<'_, F> {
         self.trace.kind = PathKind::Sent;
         let Some(route) = self.route_to(packet.dst, packet.oif.as_deref()) else {
             self.trace.fate = self.no_way_out();
+            if self.trace.fate == BsdFate::NoRoute {
+                self.assume(BsdAssumption::PlatformFactUnknown(
+                    PlatformFact::NoRouteSendErrno,
+                ));
+            }
             return;
         };
         self.trace.route = Some(route.clone());
@@ -787,6 +799,34 @@ impl<F: FilterPass> Walk<'_, F> {
                 ..SenderView::default()
             },
             _ => SenderView::default(),
+        }
+    }
+
+    /// What the sender of a packet this router has no route for sees: the platform's ICMP
+    /// error, from this host's address on `iif`, filtered out on `iif` as it leaves.
+    fn no_route_view(&mut self, packet: &Packet, iif: &str) -> SenderView {
+        let Some((icmp_type, code)) = self.platform.os.no_route_error(packet.dst.is_ipv6()) else {
+            self.assume(BsdAssumption::PlatformFactUnknown(
+                PlatformFact::NoRouteError,
+            ));
+            return SenderView::default();
+        };
+        let error = BlockAnswer::Icmp {
+            icmp_type,
+            code,
+            as_dest: false,
+        };
+        let from = self.answer_source(error, packet, iif);
+        let sent = Response {
+            by_stack: true,
+            ..response(error, packet, from)
+        };
+        let mut error_packet = answer_packet(&sent, packet, iif);
+        error_packet.iif = None;
+        match self.leg(Leg::Answer, &error_packet, &[(Direction::Out, iif)]) {
+            LegEnd::Passed(_) => self.view_of(packet, Some(sent)),
+            LegEnd::Blocked(..) => self.silence_view(packet),
+            LegEnd::Undecided(..) => SenderView::default(),
         }
     }
 
