@@ -173,6 +173,7 @@ pub fn run<W: Write>(
         None => Host::default(),
     };
     let host_given = args.input.host.is_some();
+    refuse_unknown_interfaces(&packet, &host)?;
     let walk = |files: &[SourceFile]| {
         walk_path(&rules.with_files(files), os, &host, host_given, &packet).map(|(t, _)| t)
     };
@@ -207,6 +208,32 @@ pub fn run<W: Write>(
         Connection::Undecided => Conclusion::Undecided,
         Connection::Refused | Connection::AnswerLost | Connection::Blocked => Conclusion::Blocked,
     })
+}
+
+/// Refuses a packet spec's `in IF` or `out IF` that the host's `ifconfig -a` does not
+/// list: the filters' `on IF` rules and the path would be answered for an interface the
+/// host does not have (a typo, or the description of another host).
+fn refuse_unknown_interfaces(packet: &Packet, host: &Host) -> Result<(), Error> {
+    if !host.known.addresses {
+        return Ok(());
+    }
+    let given = [("in", &packet.iif), ("out", &packet.oif)];
+    let Some((word, name)) = given.iter().find_map(|(word, name)| {
+        name.as_deref()
+            .filter(|n| host.interface(n).is_none())
+            .map(|n| (word, n))
+    }) else {
+        return Ok(());
+    };
+    let names: Vec<&str> = host.interfaces.iter().map(|i| i.name.as_str()).collect();
+    Err(Error::Input(format!(
+        "{word} {name}: the host (ifconfig.txt) has no interface {name}; it has {}",
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    )))
 }
 
 /// The packet through the host's path, filtered by `rules`; with the platform it ran on

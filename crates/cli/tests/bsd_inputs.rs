@@ -221,3 +221,36 @@ fn only_the_main_command_reads_bsd_rules() {
         "{e}"
     );
 }
+
+/// Story 1's pf router (em0, em1, lo0 in its ifconfig.txt) and `packet`.
+fn story1_router(packet: &str) -> Vec<&str> {
+    let mut args = vec![
+        "--rules",
+        "crates/cli/tests/fixtures/bsd/story1/pf.conf",
+        "--host",
+        "crates/cli/tests/fixtures/bsd/story1/host-freebsd",
+        "--os",
+        "freebsd",
+    ];
+    args.extend(packet.split_whitespace());
+    args
+}
+
+#[test]
+fn an_interface_the_host_does_not_have_is_refused_naming_those_it_has() {
+    let e = error(&story1_router("tcp 10.1.1.2:1050 10.1.0.2:2175 in tap0"));
+    assert!(
+        e.contains("in tap0: the host (ifconfig.txt) has no interface tap0; it has em0, em1, lo0"),
+        "{e}"
+    );
+    let e = error(&story1_router(
+        "tcp 10.1.1.2:1050 10.1.0.2:2175 in em0 out em2",
+    ));
+    assert!(
+        e.contains("out em2: the host (ifconfig.txt) has no interface em2"),
+        "{e}"
+    );
+    // The interfaces it has are answered.
+    let (code, stdout, _) = whyblocked(&story1_router("tcp 10.1.1.2:1050 10.1.0.2:2175 in em0"));
+    assert_eq!(code, 1, "{stdout}");
+}

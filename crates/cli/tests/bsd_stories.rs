@@ -5,6 +5,8 @@
 //! translated packet). Each asserts the fate, the deciding line, the sender's view, the log
 //! line and the fix (proved by walking again), and snapshots the whole text answer.
 //!
+//! Every JSON answer read here is checked against `docs/bsd-answer.schema.json`.
+//!
 //! No BSD or Solaris kernel runs here: the platform facts come from the sources cited in
 //! `docs/platforms.md`, and these tests check that the answer follows them.
 
@@ -12,7 +14,30 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 
+// The checker `docs/path.schema.json`'s tests use, on this answer's own schema: only its
+// `violations` serves here (the rest reads the path schema).
+#[allow(dead_code)]
+#[path = "../../report/tests/schema/mod.rs"]
+mod schema;
+
 const FIXTURES: &str = "crates/cli/tests/fixtures/bsd";
+
+/// `docs/bsd-answer.schema.json`.
+fn bsd_schema() -> Value {
+    let path = repo().join("docs/bsd-answer.schema.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("docs/bsd-answer.schema.json"))
+        .expect("the schema is JSON")
+}
+
+/// Panics with every place `answer` breaks the BSD answer's schema.
+fn assert_schema_valid(answer: &Value) {
+    let errors = schema::violations(&bsd_schema(), answer);
+    assert!(
+        errors.is_empty(),
+        "not valid against docs/bsd-answer.schema.json:\n{}",
+        errors.join("\n")
+    );
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -41,6 +66,7 @@ fn json(args: &[&str]) -> (i32, Value) {
     let (code, stdout, stderr) = whyblocked(&with);
     let v = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    assert_schema_valid(&v);
     (code, v)
 }
 
@@ -552,4 +578,137 @@ fn story7_pf_set_skip_on_lo_skips_the_block() {
         "{text}"
     );
     insta::assert_snapshot!("story7_pf_skip_lo", text);
+}
+
+/// The schema is no rubber stamp: a story's answer with a field missing, a field it does
+/// not document, or a code outside its lists is refused, each at its place.
+#[test]
+fn the_schema_refuses_what_the_answer_never_writes() {
+    let rules = fixture("story7/pf.conf");
+    let args = command(
+        &[&rules],
+        "openbsd",
+        "tcp 127.0.0.1:40000 127.0.0.1:22 in lo0",
+    );
+    let (_, answer) = json(&args);
+    let schema = bsd_schema();
+    let broken = |edit: &dyn Fn(&mut Value)| {
+        let mut v = answer.clone();
+        edit(&mut v);
+        schema::violations(&schema, &v).join("\n")
+    };
+    let e = broken(&|v| {
+        v.as_object_mut().unwrap().remove("headline");
+    });
+    assert!(e.contains("headline"), "{e}");
+    let e = broken(&|v| v["verdict_guess"] = Value::Bool(true));
+    assert!(e.contains("verdict_guess"), "{e}");
+    let e = broken(&|v| v["path"][0]["decided_by"] = "first_match".into());
+    assert!(e.contains("$.path[0].decided_by"), "{e}");
+    let e = broken(&|v| v["sender_sees"]["errno"] = "EWOULDBLOCK".into());
+    assert!(e.contains("$.sender_sees.errno"), "{e}");
+}
+
+/// The codes of `v`'s assumptions.
+fn assumption_codes(v: &Value) -> Vec<&str> {
+    v["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect()
+}
+
+/// A fate that rests on what the input did not give says so: IPFilter's default pass (a
+/// kernel built with IPFILTER_DEFAULT_BLOCK blocks), and the reply's way back when no
+/// route says it. With the host's routes the reply's interface is theirs, unsaid.
+#[test]
+fn a_default_pass_and_a_reply_way_not_given_are_assumptions() {
+    // No rule of these is for UDP in; the reply is stopped out on em0.
+    let rules = fixture("reply/ipf.rules");
+    let args = command(&[&rules], "illumos", "udp 10.1.1.2:1050 10.1.0.2:53 in em0");
+    let (code, v) = json(&args);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/connection"), "answer_lost", "{v:#}");
+    assert_eq!(s(&v, "/path/0/decided_by"), "default", "{v:#}");
+    let codes = assumption_codes(&v);
+    assert!(codes.contains(&"ipf_default_pass"), "{codes:?}");
+    assert!(codes.contains(&"reply_by_arrival"), "{codes:?}");
+    let text = text(&args);
+    assert!(
+        text.contains("how a reply gets back to 10.1.1.2 is not in the host's routes"),
+        "{text}"
+    );
+
+    let host = fixture("story1/host-freebsd");
+    let rules = fixture("story1/pf.conf");
+    let (code, v) = json(&[
+        "--rules", &rules, "--host", &host, "--os", "freebsd", "icmp", "10.1.1.2", "10.1.0.2",
+        "in", "em0",
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    let codes = assumption_codes(&v);
+    assert!(!codes.contains(&"reply_by_arrival"), "{codes:?}");
+    assert!(!codes.contains(&"ipf_default_pass"), "{codes:?}");
+}
+
+/// A router without a route for the packet answers it as 4.4BSD's `ip_forward()` does on
+/// the BSDs (ICMP host unreachable, from its address on the arrival interface, through the
+/// filter's out pass); where the sources read do not say (illumos) the sender's view is an
+/// unknown, said, never "silently dropped". A host's own packet without a route: the same.
+#[test]
+fn without_a_route_the_sender_sees_what_the_platform_sends_or_an_unknown() {
+    let host = fixture("story1/host-freebsd");
+    let answer = |rules: &str, os: &str, packet: &str| {
+        let rules = fixture(rules);
+        let mut args = vec![
+            "--rules",
+            rules.as_str(),
+            "--host",
+            host.as_str(),
+            "--os",
+            os,
+        ];
+        args.extend(packet.split_whitespace());
+        json(&args)
+    };
+    let (code, v) = answer(
+        "story1/pf.conf",
+        "openbsd",
+        "udp 10.1.1.2:1050 203.0.113.5:53 in em1",
+    );
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/fate"), "no_route");
+    assert_eq!(s(&v, "/sender_sees/response/kind"), "icmp", "{v:#}");
+    assert_eq!(v["sender_sees"]["response"]["icmp_type"], 3);
+    assert_eq!(v["sender_sees"]["response"]["icmp_code"], 1);
+    assert_eq!(s(&v, "/sender_sees/response/from"), "10.1.0.1", "{v:#}");
+    assert_eq!(s(&v, "/path/1/leg"), "answer");
+    assert_eq!(s(&v, "/path/1/direction"), "out");
+
+    for (rules, os, packet) in [
+        (
+            "story1/ipf.rules",
+            "illumos",
+            "udp 10.1.1.2:1050 203.0.113.5:53 in em1",
+        ),
+        (
+            "story1/pf.conf",
+            "openbsd",
+            "udp 10.1.1.1:1050 203.0.113.5:53",
+        ),
+    ] {
+        let (code, v) = answer(rules, os, packet);
+        assert_eq!(code, 1, "{v:#}");
+        assert_eq!(s(&v, "/fate"), "no_route");
+        assert!(v["sender_sees"]["response"].is_null(), "{v:#}");
+        assert!(v["sender_sees"]["errno"].is_null(), "{v:#}");
+        let text = v["sender_sees"]["text"].to_string();
+        assert!(!text.contains("silently dropped"), "{os}: {text}");
+        assert!(
+            assumption_codes(&v).contains(&"platform_fact_unknown"),
+            "{os}: {:?}",
+            assumption_codes(&v)
+        );
+    }
 }

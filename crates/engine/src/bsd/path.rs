@@ -246,6 +246,10 @@ pub enum PlatformFact {
     },
     /// What the send of a locally generated packet returns when a filter blocks it.
     BlockedSendErrno,
+    /// Which ICMP error a router sends back for a packet it has no route for.
+    NoRouteError,
+    /// What the socket call of a packet this host has no route for returns.
+    NoRouteSendErrno,
 }
 
 /// Something assumed because the input did not say it.
@@ -275,6 +279,17 @@ pub enum BsdAssumption {
         /// The release whose behaviour differs.
         other: Os,
     },
+    /// The routes do not say how the reply gets back to the sender (none given, or none
+    /// leads there): it is taken to leave by the interface the request came in by.
+    ReplyByArrival {
+        /// The reply's sender-bound destination.
+        to: IpAddr,
+        /// The interface the request came in by.
+        interface: String,
+    },
+    /// A pass no IPFilter rule matched was taken as passed: the kernel as shipped; one
+    /// built with `IPFILTER_DEFAULT_BLOCK` blocks it.
+    IpfDefaultPass,
 }
 
 /// One simulated path through a BSD or Solaris host.
@@ -397,8 +412,7 @@ impl<F: FilterPass> Walk<'_, F> {
             self.trace.fate = BsdFate::Delivered {
                 listener: listener.clone(),
             };
-            let back = self.route_to(after_in.src, Some(iif));
-            let out = back.map(|r| r.oif).unwrap_or_else(|| iif.to_string());
+            let out = self.reply_interface(after_in.src, iif);
             self.reply(&after_in, &listener, &[(Direction::Out, out.as_str())]);
             return;
         }
@@ -417,6 +431,9 @@ impl<F: FilterPass> Walk<'_, F> {
         };
         let Some(route) = route else {
             self.trace.fate = self.no_way_out();
+            if self.trace.fate == BsdFate::NoRoute {
+                self.trace.sender_sees = self.no_route_view(&after_in, iif);
+            }
             return;
         };
         self.trace.route = Some(route.clone());
@@ -426,12 +443,7 @@ impl<F: FilterPass> Walk<'_, F> {
                     oif: route.oif.clone(),
                     gateway: route.gateway,
                 };
-                // The reply leaves by the route back to the sender (the arrival interface
-                // when the routes do not say).
-                let back = self
-                    .route_to(p.src, None)
-                    .map(|r| r.oif)
-                    .unwrap_or_else(|| iif.to_string());
+                let back = self.reply_interface(p.src, iif);
                 self.remote_reply(&p, &[(Direction::In, &route.oif), (Direction::Out, &back)]);
             }
             end => self.stopped(end, packet),
@@ -443,6 +455,11 @@ impl<F: FilterPass> Walk<'_, F> {
         self.trace.kind = PathKind::Sent;
         let Some(route) = self.route_to(packet.dst, packet.oif.as_deref()) else {
             self.trace.fate = self.no_way_out();
+            if self.trace.fate == BsdFate::NoRoute {
+                self.assume(BsdAssumption::PlatformFactUnknown(
+                    PlatformFact::NoRouteSendErrno,
+                ));
+            }
             return;
         };
         self.trace.route = Some(route.clone());
@@ -470,6 +487,9 @@ impl<F: FilterPass> Walk<'_, F> {
                 self.filter
                     .pass(&current, direction, interface, &mut self.state)
             };
+            if self.filter.filter() == Filter::Ipf && result.decider == Decider::Default {
+                self.assume(BsdAssumption::IpfDefaultPass);
+            }
             self.trace.logs.extend(result.logs.iter().cloned());
             let index = self.trace.passes.len();
             let verdict = result.verdict.clone();
@@ -782,6 +802,34 @@ impl<F: FilterPass> Walk<'_, F> {
         }
     }
 
+    /// What the sender of a packet this router has no route for sees: the platform's ICMP
+    /// error, from this host's address on `iif`, filtered out on `iif` as it leaves.
+    fn no_route_view(&mut self, packet: &Packet, iif: &str) -> SenderView {
+        let Some((icmp_type, code)) = self.platform.os.no_route_error(packet.dst.is_ipv6()) else {
+            self.assume(BsdAssumption::PlatformFactUnknown(
+                PlatformFact::NoRouteError,
+            ));
+            return SenderView::default();
+        };
+        let error = BlockAnswer::Icmp {
+            icmp_type,
+            code,
+            as_dest: false,
+        };
+        let from = self.answer_source(error, packet, iif);
+        let sent = Response {
+            by_stack: true,
+            ..response(error, packet, from)
+        };
+        let mut error_packet = answer_packet(&sent, packet, iif);
+        error_packet.iif = None;
+        match self.leg(Leg::Answer, &error_packet, &[(Direction::Out, iif)]) {
+            LegEnd::Passed(_) => self.view_of(packet, Some(sent)),
+            LegEnd::Blocked(..) => self.silence_view(packet),
+            LegEnd::Undecided(..) => SenderView::default(),
+        }
+    }
+
     /// A packet this host sends, blocked on its way out: the send itself fails.
     fn blocked_send_view(&mut self) -> SenderView {
         match self.platform.os.blocked_send_errno() {
@@ -916,6 +964,19 @@ impl<F: FilterPass> Walk<'_, F> {
             assumed: true,
             by_filter: false,
         })
+    }
+
+    /// The interface a reply to `sender` leaves by: the route back to it, else (assumed,
+    /// and said) the interface the request arrived on, `iif`.
+    fn reply_interface(&mut self, sender: IpAddr, iif: &str) -> String {
+        if let Some(route) = self.route_to(sender, None) {
+            return route.oif;
+        }
+        self.assume(BsdAssumption::ReplyByArrival {
+            to: sender,
+            interface: iif.to_string(),
+        });
+        iif.to_string()
     }
 
     /// No route: known routes without one are a real "no route"; otherwise the way out

@@ -166,6 +166,19 @@ impl Os {
         }
     }
 
+    /// The ICMP (or ICMPv6) error, type and code, a router sends back for a packet it has
+    /// no route for (`None`: not settled by the sources read). The BSDs keep 4.4BSD's
+    /// `ip_forward()`: no route -> `icmp_error(m, ICMP_UNREACH, ICMP_UNREACH_HOST, ...)`
+    /// (OpenBSD after `route_mpath()`, NetBSD, FreeBSD); their KAME `ip6_forward()`:
+    /// `icmp6_error(..., ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, 0)`.
+    pub fn no_route_error(self, v6: bool) -> Option<(u8, u8)> {
+        match self {
+            Os::FreeBsd | Os::NetBsd | Os::OpenBsd if v6 => Some((1, 0)),
+            Os::FreeBsd | Os::NetBsd | Os::OpenBsd => Some((3, 1)),
+            _ => None,
+        }
+    }
+
     /// What an ICMP (or ICMPv6) error does to a TCP connection in `SYN_SENT`.
     pub fn tcp_icmp_effect(self, v6: bool, icmp_type: u8, code: u8) -> IcmpEffect {
         if self.is_solaris() {

@@ -397,8 +397,14 @@ pub fn not_sent_code(n: NotSent) -> &'static str {
 /// What the sender observes, one line each: the response (or silence), the errno.
 pub fn sender_sees(trace: &BsdTrace, host: &Host) -> Vec<String> {
     let view = &trace.sender_sees;
+    // Without a route the engine says what comes back (an ICMP error, or silence when the
+    // filter stops it); an unsettled platform fact leaves the view unknown, not silent.
+    let silent_no_route = view.errno.is_some() || view.recv_times_out;
     let silence = match trace.fate {
-        BsdFate::Blocked { .. } | BsdFate::NoRoute => Some(crate::words::dropped(&trace.packet)),
+        BsdFate::Blocked { .. } => Some(crate::words::dropped(&trace.packet)),
+        BsdFate::NoRoute if silent_no_route && view.response.is_none() => {
+            Some(crate::words::dropped(&trace.packet))
+        }
         _ => None,
     };
     let response = view
@@ -420,6 +426,15 @@ pub fn assumption(a: &BsdAssumption) -> String {
         BsdAssumption::OutputFromSpec => {
             "no routes given: the packet is taken to leave by the packet's `out IF`".to_string()
         }
+        BsdAssumption::ReplyByArrival { to, interface } => format!(
+            "how a reply gets back to {to} is not in the host's routes (none given, or none \
+             leads there): it is taken to leave by {interface}, the interface the packet came \
+             in by"
+        ),
+        BsdAssumption::IpfDefaultPass => "no IPFilter rule matched a pass: IPFilter's default \
+             pass is taken (the kernel as shipped; one built with IPFILTER_DEFAULT_BLOCK \
+             blocks instead)"
+            .to_string(),
         BsdAssumption::SocketsUnknown => {
             "listening sockets not given: whether something answers is unknown".to_string()
         }
@@ -450,6 +465,8 @@ pub fn assumption_code(a: &BsdAssumption) -> &'static str {
         BsdAssumption::LocalFromSpec => "local_from_spec",
         BsdAssumption::ForwardedFromSpec => "forwarded_from_spec",
         BsdAssumption::OutputFromSpec => "output_from_spec",
+        BsdAssumption::ReplyByArrival { .. } => "reply_by_arrival",
+        BsdAssumption::IpfDefaultPass => "ipf_default_pass",
         BsdAssumption::SocketsUnknown => "sockets_unknown",
         BsdAssumption::ForwardingAssumed { .. } => "forwarding_assumed",
         BsdAssumption::PlatformFactUnknown(_) => "platform_fact_unknown",
@@ -468,6 +485,12 @@ fn platform_fact(f: &PlatformFact) -> String {
         ),
         PlatformFact::BlockedSendErrno => {
             "what the send returns when the filter blocks a packet on its way out".to_string()
+        }
+        PlatformFact::NoRouteError => {
+            "which ICMP error a router sends back for a packet it has no route for".to_string()
+        }
+        PlatformFact::NoRouteSendErrno => {
+            "what the socket call returns when this host has no route for its packet".to_string()
         }
     }
 }
