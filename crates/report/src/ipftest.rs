@@ -56,12 +56,21 @@ pub fn verdict(check: &Check) -> &'static str {
 /// `interface`: the interface name it printed the packet on.
 pub fn result(check: &Check, out: bool, interface: &str, opts: PrintOptions) -> String {
     let mut s = String::new();
+    // With `-N`, ipftest prints packets without a verdict: a packet whose way could not
+    // be decided is marked, so it is never read as IPFilter's answer.
+    let unsure = opts.nat && check.undetermined.is_some();
     // `ipf_fastroute` prints the packet it sends out before ipftest prints the result.
     if let Some(sent) = &check.forwarded {
+        if unsure {
+            s.push_str("undetermined ");
+        }
         s.push_str(&packet(&sent.bytes, true, &sent.interface, opts.hex));
     }
-    if !opts.nat {
+    if !opts.nat || unsure {
         s.push_str(verdict(check));
+    }
+    if unsure && opts.brief {
+        s.push(' ');
     }
     if !opts.brief {
         s.push(' ');

@@ -556,6 +556,7 @@ impl Ipf {
     /// The rules with `ipnat.conf`'s translations added.
     pub fn with_nat(mut self, rules: &NatRules) -> Ipf {
         self.nat = nat::Nat::new(rules);
+        self.nat.pools = self.pools.clone();
         self
     }
 
