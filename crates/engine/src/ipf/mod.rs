@@ -425,7 +425,8 @@ impl Ipf {
             );
             pass = scan.pass;
             rule = scan.rule;
-            check.undetermined = scan.unknown;
+            // An undecided translation before the rules stays undecided.
+            check.undetermined = check.undetermined.take().or(scan.unknown);
             check.decided = match rule {
                 Some((index, number)) if pass & fr::NOMATCH == 0 => Decided::Rule { index, number },
                 _ => Decided::Default,
