@@ -164,9 +164,10 @@ impl super::Ipf {
             // `ipf_check` sends a packet going out to `ipf_fastroute` too when its rule
             // (or state entry) names a `to`: not modelled, so Unknown.
             if rule.route_to.is_some() || rule.reply_to.is_some() {
-                check.undetermined = check.undetermined.take().or(Some(unmodelled(
-                    "the `to` of a packet going out",
-                )));
+                check.undetermined = check
+                    .undetermined
+                    .take()
+                    .or(Some(unmodelled("the `to` of a packet going out")));
             }
             return;
         }

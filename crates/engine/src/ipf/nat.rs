@@ -17,9 +17,12 @@
 //! translated packet is translated back (`nat_icmp.rs`, `ipf_nat_icmperror`), and the
 //! `rcmd` and `pptp` proxies open the connections their protocols announce (`proxy.rs`).
 //!
-//! Not modelled (the pass answers Undetermined): `divert`, other proxies, address pools
-//! as NAT targets or matches, host names, ICMP id mapping (`icmpidmap`), IPv6
-//! `map-block` and `ports auto`.
+//! A rule's `pool/N`/`hash/N` match reads the `nat` pools, a rewrite's `dstlist/NAME`
+//! takes the list's pick (`ipf_dstlist_select_node`).
+//!
+//! Not modelled (the pass answers Undetermined): `divert`, other proxies, pools as
+//! `map` targets, hashed destination lists, host names, ICMP id mapping (`icmpidmap`),
+//! IPv6 `map-block` and `ports auto`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
