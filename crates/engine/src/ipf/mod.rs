@@ -26,6 +26,8 @@ mod nat_icmp;
 mod nat_map;
 mod nat_mss;
 mod nat_order;
+#[cfg(test)]
+mod nat_pool_tests;
 mod nat_rdr;
 mod nat_rewrite;
 #[cfg(test)]
