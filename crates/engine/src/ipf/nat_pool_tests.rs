@@ -23,6 +23,16 @@ fn ip(a: &str) -> IpAddr {
     a.parse().unwrap()
 }
 
+/// The pass of `packet` is Undetermined.
+fn assert_undetermined(f: &Ipf, packet: &model::Packet, dir: Direction) {
+    let out = f.pass(packet, dir, "em0", &mut IpfState::default());
+    assert!(
+        matches!(out.verdict, PassVerdict::Undetermined { .. }),
+        "{:?}",
+        out.verdict
+    );
+}
+
 fn syn(src: &str) -> model::Packet {
     super::tests::tcp(src, 10000, "9.9.9.9", 80, TcpFlags::SYN)
 }
@@ -49,17 +59,7 @@ fn a_map_from_a_pool_of_the_filter_role_is_unknown() {
         "map em0 from pool/100 to any -> 1.2.3.4/32\n",
         "table role = ipf type = tree number = 100 { 1.1.1.1/32; };\n",
     );
-    let out = f.pass(
-        &syn("1.1.1.1"),
-        Direction::Out,
-        "em0",
-        &mut IpfState::default(),
-    );
-    assert!(
-        matches!(out.verdict, PassVerdict::Undetermined { .. }),
-        "{:?}",
-        out.verdict
-    );
+    assert_undetermined(&f, &syn("1.1.1.1"), Direction::Out);
 }
 
 #[test]
@@ -88,15 +88,5 @@ fn a_rewrite_to_a_hashed_destination_list_is_unknown_not_untranslated() {
         "rewrite in on em0 proto tcp from any to any port = 80 -> src 0/0 dst dstlist/servers;\n",
         "pool nat/dstlist (name servers; policy src-hash;) { 1.1.1.2; 1.1.1.4; };\n",
     );
-    let out = f.pass(
-        &syn("5.5.5.5"),
-        Direction::In,
-        "em0",
-        &mut IpfState::default(),
-    );
-    assert!(
-        matches!(out.verdict, PassVerdict::Undetermined { .. }),
-        "{:?}",
-        out.verdict
-    );
+    assert_undetermined(&f, &syn("5.5.5.5"), Direction::In);
 }
