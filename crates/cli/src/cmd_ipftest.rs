@@ -4,13 +4,15 @@
 
 use crate::config::load_error;
 use crate::{Conclusion, Error};
+use engine::bsd::{Rewrite, Step};
 use engine::ipf::ipftest_random::IpftestRandom;
-use engine::ipf::{Ipf, IpfState, Tuning};
+use engine::ipf::{Check, Ipf, IpfState, Tuning};
 use frontends::ipf::{
     parse_ipf, parse_ipnat, parse_ippool, parse_pool_file, parse_whois_file, ParseOptions,
 };
 use frontends::ipftest::{self, Format};
 use frontends::NonUtf8;
+use model::expr::{Undecidable, Unmodelled};
 use model::ipf::pool::{PoolDef, PoolSource};
 use model::ipf::{IpFamily, IpfRules, Pools};
 use model::SourceFile;
@@ -221,7 +223,10 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
                 .insert(interface.to_string(), addr);
         }
         let cast = cast_flags(packet.cast);
-        let check = ipf.check(&packet.bytes, packet.out, interface, cast, &mut tables);
+        let mut check = ipf.check(&packet.bytes, packet.out, interface, cast, &mut tables);
+        if check.undetermined.is_none() {
+            check.undetermined = undecided_by_earlier_or_random_port(&check, undecided);
+        }
         if let Some(on) = &check.undetermined {
             undecided = true;
             let _ = writeln!(
@@ -259,4 +264,35 @@ fn cast_flags(cast: ipftest::LinkCast) -> u32 {
         f |= flx::MBCAST;
     }
     f
+}
+
+/// Why a packet ipftest would print cannot be printed as IPFilter's, when the check
+/// itself was decided: a packet after an undecided one meets tables that packet may have
+/// changed (a session or state entry made or not), and a port NAT takes from
+/// `ipf_random` (`portmap` without `sequential`) is ipftest's own test sequence, not
+/// known here.
+fn undecided_by_earlier_or_random_port(check: &Check, earlier: bool) -> Option<Undecidable> {
+    let unmodelled = |name: &str| {
+        Some(Undecidable::Unsupported(Unmodelled {
+            name: name.to_string(),
+            needs_conntrack: false,
+        }))
+    };
+    if earlier {
+        return unmodelled("the tables an earlier undecided packet may have changed");
+    }
+    let random_port = check.steps.iter().any(|step| {
+        matches!(
+            step,
+            Step::Nat(Rewrite {
+                before: (_, Some(_)),
+                after: (_, None),
+                ..
+            })
+        )
+    });
+    if random_port {
+        return unmodelled("the port ipf_random gives a portmap");
+    }
+    None
 }

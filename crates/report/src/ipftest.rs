@@ -56,12 +56,21 @@ pub fn verdict(check: &Check) -> &'static str {
 /// `interface`: the interface name it printed the packet on.
 pub fn result(check: &Check, out: bool, interface: &str, opts: PrintOptions) -> String {
     let mut s = String::new();
+    // With `-N`, ipftest prints packets without a verdict: a packet whose way could not
+    // be decided is marked, so it is never read as IPFilter's answer.
+    let unsure = opts.nat && check.undetermined.is_some();
     // `ipf_fastroute` prints the packet it sends out before ipftest prints the result.
     if let Some(sent) = &check.forwarded {
+        if unsure {
+            s.push_str("undetermined ");
+        }
         s.push_str(&packet(&sent.bytes, true, &sent.interface, opts.hex));
     }
-    if !opts.nat {
+    if !opts.nat || unsure {
         s.push_str(verdict(check));
+    }
+    if unsure && opts.brief {
+        s.push(' ');
     }
     if !opts.brief {
         s.push(' ');
@@ -209,12 +218,17 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> String {
     }
     s.push_str("\nHostmap table:\n");
     for hm in tables.nat.hostmaps.iter().rev() {
-        // `printactiveaddress` prints IPv6's all-zero address as `any`.
+        // `printactiveaddress` prints IPv6's all-zero address as `any` (the new source
+        // too: an IPv6 `map … -> 0/128` leaves it zero).
         let zero = if hm.osrc.is_ipv4() { "0.0.0.0" } else { "any" };
+        let nsrc = match hm.nsrc {
+            std::net::IpAddr::V6(a) if a.is_unspecified() => "any".to_string(),
+            a => a.to_string(),
+        };
         let _ = writeln!(
             s,
-            "{},{} -> {},{zero} (use = {})",
-            hm.osrc, hm.odst, hm.nsrc, hm.uses
+            "{},{} -> {nsrc},{zero} (use = {})",
+            hm.osrc, hm.odst, hm.uses
         );
     }
     s.push_str("List of active state sessions:\n");

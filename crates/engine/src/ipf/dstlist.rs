@@ -157,7 +157,18 @@ impl super::Ipf {
             _ => return,
         };
         let rule = &self.lists.rules[index];
-        if pkt.out || !super::fr::is_pass(pass) || rule.fastroute {
+        if !super::fr::is_pass(pass) || rule.fastroute {
+            return;
+        }
+        if pkt.out {
+            // `ipf_check` sends a packet going out to `ipf_fastroute` too when its rule
+            // (or state entry) names a `to`: not modelled, so Unknown.
+            if rule.route_to.is_some() || rule.reply_to.is_some() {
+                check.undetermined = check
+                    .undetermined
+                    .take()
+                    .or(Some(unmodelled("the `to` of a packet going out")));
+            }
             return;
         }
         let destination = match self.destination(index, pkt, check, tables) {

@@ -28,6 +28,8 @@ mod nat_icmp;
 mod nat_map;
 mod nat_mss;
 mod nat_order;
+#[cfg(test)]
+mod nat_pool_tests;
 mod nat_rdr;
 mod nat_rewrite;
 #[cfg(test)]
@@ -436,7 +438,8 @@ impl Ipf {
             );
             pass = scan.pass;
             rule = scan.rule;
-            check.undetermined = scan.unknown;
+            // An undecided translation before the rules stays undecided.
+            check.undetermined = check.undetermined.take().or(scan.unknown);
             check.decided = match rule {
                 Some((index, number)) if pass & fr::NOMATCH == 0 => Decided::Rule { index, number },
                 _ => Decided::Default,
@@ -573,6 +576,7 @@ impl Ipf {
     /// The rules with `ipnat.conf`'s translations added.
     pub fn with_nat(mut self, rules: &NatRules) -> Ipf {
         self.nat = nat::Nat::new(rules);
+        self.nat.pools = self.pools.clone();
         self
     }
 

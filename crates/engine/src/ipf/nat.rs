@@ -19,9 +19,12 @@
 //! packet is translated back (`nat_icmp.rs`, `ipf_nat_icmperror`), and the `rcmd` and
 //! `pptp` proxies open the connections their protocols announce (`proxy.rs`).
 //!
-//! Not modelled (the pass answers Undetermined): other proxies, address pools as NAT
-//! targets or matches, host names, ICMP id mapping (`icmpidmap`), IPv6 `map-block` and
-//! `ports auto`.
+//! A rule's `pool/N`/`hash/N` match reads the `nat` pools, a rewrite's `dstlist/NAME`
+//! takes the list's pick (`ipf_dstlist_select_node`).
+//!
+//! Not modelled (the pass answers Undetermined): other proxies, pools as `map` targets,
+//! hashed destination lists, host names, ICMP id mapping (`icmpidmap`), IPv6 `map-block`
+//! and `ports auto`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -112,6 +115,8 @@ pub struct NatState {
     next: HashMap<usize, Cursor>,
     /// Interfaces' own addresses, when given (`0/32`).
     pub interface_addrs: HashMap<String, IpAddr>,
+    /// What the `nat` destination lists picked so far (`rewrite … dst dstlist/NAME`).
+    pub(crate) dstlists: super::dstlist::DstListState,
     /// `rdr`-table rules moved to the end of their list (`round-robin`), in order.
     pub(crate) rdr_moved: Vec<usize>,
     /// The proxies' sessions and the connections they expect.
@@ -391,6 +396,8 @@ pub(super) enum Tried {
 pub struct Nat {
     /// The rules as given.
     pub rules: Vec<NatRule>,
+    /// The loaded pools: `from pool/N` tests, `dstlist/NAME` targets.
+    pub(super) pools: super::pool::PoolTable,
 }
 
 impl Nat {
@@ -398,6 +405,7 @@ impl Nat {
     pub fn new(rules: &NatRules) -> Nat {
         Nat {
             rules: rules.rules.clone(),
+            pools: super::pool::PoolTable::default(),
         }
     }
 
@@ -424,13 +432,14 @@ impl Nat {
     }
 
     /// Whether the packet is what the rule applies to: `Err` when that cannot be told.
-    fn matches(rule: &NatRule, fin: &Fin, source_side: bool) -> Result<bool, NatOutcome> {
+    fn matches(&self, rule: &NatRule, fin: &Fin, source_side: bool) -> Result<bool, NatOutcome> {
         let addr_in = |a: &NatAddr, v: IpAddr| -> Result<bool, NatOutcome> {
             match a {
                 NatAddr::Any => Ok(true),
                 NatAddr::Net(m) => Ok(m.contains(v)),
                 NatAddr::Host(h) => Err(unknown(&format!("host {h}"))),
-                NatAddr::Pool { .. } | NatAddr::Other(_) => Err(unknown("pool in a NAT rule")),
+                NatAddr::Pool { kind, name } => self.pool_test(*kind, name, v),
+                NatAddr::Other(_) => Err(unknown("address form in a NAT rule")),
             }
         };
         match &rule.matcher {
@@ -453,6 +462,9 @@ impl Nat {
                     let hit = match &end.addr {
                         model::ipf::Addr::Any => true,
                         model::ipf::Addr::Net(m) => m.contains(value),
+                        model::ipf::Addr::Pool { kind, name } => {
+                            self.pool_test(*kind, name, value)?
+                        }
                         _ => return Err(unknown("address form in a NAT rule")),
                     };
                     if hit == end.negated {
@@ -466,6 +478,21 @@ impl Nat {
                 }
                 Ok(true)
             }
+        }
+    }
+
+    /// A NAT rule's `pool/N` or `hash/N` match of `addr` (`ipf_nat_rule` resolves it
+    /// among the `nat` role's tables; the match is `ipf_lookup_*` as for filter rules).
+    fn pool_test(
+        &self,
+        kind: model::ipf::PoolKind,
+        name: &model::ipf::PoolName,
+        addr: IpAddr,
+    ) -> Result<bool, NatOutcome> {
+        match self.pools.nat_lookup(kind, name, addr) {
+            super::rules::Test::Yes => Ok(true),
+            super::rules::Test::No => Ok(false),
+            super::rules::Test::Unknown(u) => Err(NatOutcome::Undetermined(u)),
         }
     }
 
@@ -551,7 +578,7 @@ impl Nat {
             }
             let tried = if rule.kind == NatKind::Bimap && !out {
                 self.bimap_in(index, fin, bytes, interface, state)
-            } else if let Err(t) = Nat::applies(rule, fin, out) {
+            } else if let Err(t) = self.applies(rule, fin, out) {
                 t
             } else if rule.kind == NatKind::Divert {
                 super::nat_divert::new_divert(index, rule, fin, bytes, interface, state, out)
@@ -574,8 +601,8 @@ impl Nat {
 
     /// Whether the rule's match applies: `Err` with the outcome when it does not
     /// translate (no match, a `no` rule, or a match that cannot be told).
-    fn applies(rule: &NatRule, fin: &Fin, source_side: bool) -> Result<(), Tried> {
-        match Nat::matches(rule, fin, source_side) {
+    fn applies(&self, rule: &NatRule, fin: &Fin, source_side: bool) -> Result<(), Tried> {
+        match self.matches(rule, fin, source_side) {
             Ok(false) => Err(Tried::NoMatch),
             Err(u) => Err(Tried::Done(u)),
             Ok(true) if rule.no => Err(Tried::Done(NatOutcome::None)),
@@ -671,7 +698,9 @@ impl Nat {
         out: bool,
     ) -> Tried {
         let rule = &self.rules[index];
-        let flow = match super::nat_rewrite::new_rewrite(index, rule, fin, interface, state) {
+        let lists = self.pools.dstlists();
+        let flow = match super::nat_rewrite::new_rewrite(index, rule, fin, interface, state, lists)
+        {
             Ok(Some(flow)) => flow,
             Ok(None) => return Tried::Failed,
             Err(u) => return Tried::Done(u),

@@ -9,6 +9,10 @@ use std::net::IpAddr;
 
 use model::ipf::nat::{NatAddr, NatDir, NatRule, NatTarget, RedirectPort};
 
+use model::ipf::pool::PoolRole;
+use model::ipf::{PoolKind, PoolName};
+
+use super::dstlist::{DstListState, DstLists};
 use super::fin::Fin;
 use super::nat::{from_u128, ip_u128, unknown, NatOutcome, NatState};
 
@@ -25,6 +29,8 @@ struct Side {
     ones: u128,
     /// Its ports, when written.
     port: Option<RedirectPort>,
+    /// `dstlist/NAME`: each address is the list's pick.
+    list: Option<String>,
 }
 
 impl Side {
@@ -35,12 +41,28 @@ impl Side {
                 mask: ip_u128(m.mask),
                 ones,
                 port,
+                list: None,
             }),
             NatAddr::Any => Ok(Side {
                 addr: 0,
                 mask: 0,
                 ones,
                 port,
+                list: None,
+            }),
+            // A list is one address per pick: never searched (`in_ndstmsk` all ones).
+            NatAddr::Pool {
+                kind: PoolKind::DstList,
+                name,
+            } => Ok(Side {
+                addr: 0,
+                mask: ones,
+                ones,
+                port,
+                list: Some(match name {
+                    PoolName::Number(n) => n.to_string(),
+                    PoolName::Name(n) => n.clone(),
+                }),
             }),
             _ => Err(unknown("rewrite target address")),
         }
@@ -102,14 +124,24 @@ impl Side {
         self.mask != self.ones && !(self.addr == 0 && self.mask == 0)
     }
 
-    /// `ipf_nat_nextaddr`: 0/0 leaves the address as it is, 0/32 is the interface's,
-    /// else the network's next one.
+    /// `ipf_nat_nextaddr`: a destination list's pick (`ipf_dstlist_select_node`; no
+    /// pick, or one of the other family, fails it: Unknown here), 0/0 leaves the address
+    /// as it is, 0/32 is the interface's, else the network's next one.
     fn next(
         &self,
         old: IpAddr,
         nextip: u128,
         interface: Option<&IpAddr>,
+        lists: (&DstLists, &mut DstListState),
     ) -> Result<IpAddr, NatOutcome> {
+        if let Some(name) = &self.list {
+            let (lists, picks) = lists;
+            return match lists.select(PoolRole::Nat, name, old.is_ipv6(), picks) {
+                Ok(Some(d)) => Ok(d.addr),
+                Ok(None) => Err(unknown("an empty destination list")),
+                Err(u) => Err(NatOutcome::Undetermined(u)),
+            };
+        }
         if self.addr == 0 && self.mask == 0 {
             Ok(old)
         } else if self.addr == 0 && self.mask == self.ones {
@@ -129,6 +161,7 @@ pub(super) fn new_rewrite(
     fin: &Fin,
     interface: &str,
     state: &mut NatState,
+    lists: &DstLists,
 ) -> Result<Option<Flow>, NatOutcome> {
     let NatTarget::Rewrite {
         src,
@@ -174,7 +207,7 @@ pub(super) fn new_rewrite(
         if !src_search && cur.spnext == 0 && !dst_search && cur.dpnext == 0 && l > 0 {
             return Ok(None);
         }
-        nsrc = s.next(nsrc, cur.snip, own.as_ref())?;
+        nsrc = s.next(nsrc, cur.snip, own.as_ref(), (lists, &mut state.dstlists))?;
         let cur = state.cursor(index);
         if s.searched() {
             if cur.step == 0 {
@@ -196,7 +229,7 @@ pub(super) fn new_rewrite(
         }
         cur.step &= 3;
         let dnext = cur.dnext;
-        ndst = d.next(ndst, dnext, own.as_ref())?;
+        ndst = d.next(ndst, dnext, own.as_ref(), (lists, &mut state.dstlists))?;
         let cur = state.cursor(index);
         if d.searched() {
             if cur.step == 2 && !changed && taken {
@@ -229,6 +262,10 @@ pub(super) fn new_rewrite(
         };
         if taken && l > 8 {
             return Ok(None);
+        }
+        // Whether a retry picks from the list again is not followed here.
+        if taken && (s.list.is_some() || d.list.is_some()) {
+            return Err(unknown("a destination list's pick after a collision"));
         }
         let cur = state.cursor(index);
         cur.step &= 3;
