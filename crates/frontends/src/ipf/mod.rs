@@ -12,7 +12,7 @@ mod cursor;
 mod expr;
 mod filter;
 mod lexer;
-mod names;
+pub(crate) mod names;
 mod nat;
 mod nat_print;
 mod pool;

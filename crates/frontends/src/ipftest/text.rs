@@ -16,6 +16,7 @@
 use super::options::build_options;
 use super::{checksum, split_interface, Input, InputPacket, LinkCast};
 use model::diag::ParseError;
+use model::ipf::IpFamily;
 use model::{SourceFile, Span};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -252,7 +253,9 @@ impl<'a> LineParser<'a, '_> {
                     Some((n, c)) => (n, Some(leading_number(c) as u8)),
                     None => (word, None),
                 };
-                let icmp_type = icmp_type_number(name, v6).unwrap_or(255);
+                let family = if v6 { IpFamily::Inet6 } else { IpFamily::Inet };
+                // `lib/icmptypes.c`: the names ipf.conf takes are the ones ipftest's input takes.
+                let icmp_type = crate::ipf::names::icmp_type(family, name).unwrap_or(255);
                 l4[0] = icmp_type;
                 l4[1] = code.unwrap_or(0);
                 let echo = if v6 {
@@ -375,51 +378,6 @@ fn tcp_flag_letters(word: &str) -> u8 {
     word.chars()
         .filter_map(|c| LETTERS.iter().find(|(l, _)| *l == c).map(|(_, b)| *b))
         .fold(0, |a, b| a | b)
-}
-
-/// `lib/icmptypes.c`: the names ipftest's input accepts, with their IPv4 and IPv6 numbers.
-pub(crate) fn icmp_type_number(name: &str, v6: bool) -> Option<u8> {
-    const TYPES: [(&str, Option<u8>, Option<u8>); 33] = [
-        ("echo", Some(8), Some(128)),
-        ("echorep", Some(0), Some(129)),
-        ("fqdnquery", None, Some(139)),
-        ("fqdnreply", None, Some(140)),
-        ("infoqry", None, Some(139)),
-        ("inforeq", Some(15), Some(139)),
-        ("inforep", Some(16), Some(140)),
-        ("listendone", None, Some(132)),
-        ("listenqry", None, Some(130)),
-        ("listenrep", None, Some(131)),
-        ("maskrep", Some(18), None),
-        ("maskreq", Some(17), None),
-        ("memberqry", None, Some(130)),
-        ("memberred", None, Some(132)),
-        ("memberreply", None, Some(131)),
-        ("neighadvert", None, Some(136)),
-        ("neighborsol", None, Some(135)),
-        ("neighborsolicit", None, Some(135)),
-        ("paramprob", Some(12), Some(4)),
-        ("redir", Some(5), Some(137)),
-        ("renumber", None, Some(138)),
-        ("routerad", Some(9), Some(134)),
-        ("routeradvert", Some(9), Some(134)),
-        ("routersol", Some(10), Some(133)),
-        ("routersolcit", Some(10), Some(133)),
-        ("squench", Some(4), None),
-        ("timest", Some(13), None),
-        ("timestrep", Some(14), None),
-        ("timex", Some(11), Some(3)),
-        ("toobig", None, Some(2)),
-        ("unreach", Some(3), Some(1)),
-        ("whorep", None, Some(140)),
-        ("whoreq", None, Some(139)),
-    ];
-    let (_, v4n, v6n) = TYPES.iter().find(|(n, _, _)| *n == name)?;
-    if v6 {
-        *v6n
-    } else {
-        *v4n
-    }
 }
 
 /// The services the regression suite's inputs name (`/etc/services`).
