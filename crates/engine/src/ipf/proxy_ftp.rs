@@ -73,9 +73,9 @@ fn process(fin: &Fin, bytes: &[u8], ftp: &mut Ftp, rv: usize) -> Result<(), NatO
     if mlen > 0 {
         return Err(unknown("ftp proxy: a control segment's data"));
     }
-    if ftp.seq[t][0] == 0 {
-        ftp.seq[t][0] = thack;
-    } else if ftp.seq[t][1] == thack {
+    // The first acknowledgement seen, or one of the other side's second sequence
+    // number, becomes its first.
+    if ftp.seq[t][0] == 0 || ftp.seq[t][1] == thack {
         ftp.seq[t][0] = thack;
     }
     // An acknowledgement of neither is refused (`APR_ERR(1)`): not followed here.
