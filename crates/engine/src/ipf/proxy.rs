@@ -347,11 +347,11 @@ pub(super) fn expected_session(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A TCP segment (20-byte headers) carrying `data` at sequence `seq`.
-    fn segment(seq: u32, data: &[u8]) -> (Fin, Vec<u8>) {
+    pub(in crate::ipf) fn segment(seq: u32, data: &[u8]) -> (Fin, Vec<u8>) {
         let len = 40 + data.len() as u16;
         let mut b = vec![
             0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 5, 192, 0, 2, 1,

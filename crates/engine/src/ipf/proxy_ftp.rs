@@ -96,18 +96,12 @@ fn process(fin: &Fin, bytes: &[u8], ftp: &mut Ftp, rv: usize) -> Result<(), NatO
 mod tests {
     use super::*;
 
-    /// A TCP segment (20-byte headers) with `flags`, `seq`, `ack` and `data`.
+    /// A TCP segment (20-byte headers) with `flags`, `seq`, `ack` and `data`: the rcmd
+    /// tests' segment with its acknowledgement and flags set.
     fn segment(flags: u8, seq: u32, ack: u32, data: &[u8]) -> (Fin, Vec<u8>) {
-        let len = 40 + data.len() as u16;
-        let mut b = vec![
-            0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 5, 192, 0, 2, 1,
-        ];
-        b[2..4].copy_from_slice(&len.to_be_bytes());
-        b.extend_from_slice(&[0x80, 0x32, 0, 21]);
-        b.extend_from_slice(&seq.to_be_bytes());
-        b.extend_from_slice(&ack.to_be_bytes());
-        b.extend_from_slice(&[0x50, flags, 0x80, 0, 0, 0, 0, 0]);
-        b.extend_from_slice(data);
+        let (_, mut b) = super::super::proxy::tests::segment(seq, data);
+        b[28..32].copy_from_slice(&ack.to_be_bytes());
+        b[33] = flags;
         super::super::wire::refill_checksums(&mut b);
         (Fin::decode(&b, 0).expect("a TCP segment"), b)
     }
