@@ -36,6 +36,7 @@ mod nat_rewrite;
 mod nat_tests;
 pub mod pool;
 pub mod proxy;
+mod proxy_ftp;
 mod proxy_pptp;
 mod rule_load;
 pub mod rules;

@@ -2,7 +2,8 @@
 //! rule translates its connection as usual and hands each packet of it to the proxy,
 //! which may open the way for a connection the protocol announces.
 //!
-//! `rcmd` (`ip_rcmd_pxy.c`) and `pptp` (`proxy_pptp.rs`) are modelled. With `rcmd` the
+//! `rcmd` (`ip_rcmd_pxy.c`), `pptp` (`proxy_pptp.rs`) and, in part, `ftp` (`proxy_ftp.rs`)
+//! are modelled. With `rcmd` the
 //! client names, in its first data, the port the server must connect back to
 //! (`ipf_p_rcmd_portmsg`); IPFilter then adds a NAT session for that back connection,
 //! made by the control session's rule reversed (`ipf_proxy_rule_rev`), and a state
@@ -84,6 +85,8 @@ pub struct ProxyTables {
     pub(super) made: Vec<Flow>,
     /// The pptp proxy's sessions.
     pub(super) pptp: Vec<super::proxy_pptp::Pptp>,
+    /// The ftp proxy's sessions.
+    pub(super) ftp: Vec<super::proxy_ftp::Ftp>,
     /// State entries a proxy made, for the state table: the packet they are made from
     /// (`ipf_state_add` of a made-up packet) and its direction.
     pub(super) new_entries: Vec<(Vec<u8>, bool)>,
@@ -119,7 +122,7 @@ impl ProxyTables {
 /// Whether `rule`'s proxy is one modelled here (a rule without a proxy is).
 pub(super) fn modelled(rule: &NatRule) -> bool {
     rule.proxy.as_ref().is_none_or(|p| {
-        matches!(p.name.as_str(), "rcmd" | "pptp") && p.proto.is_none_or(|pr| pr.matches(6))
+        matches!(p.name.as_str(), "rcmd" | "pptp" | "ftp") && p.proto.is_none_or(|pr| pr.matches(6))
     })
 }
 
@@ -174,6 +177,7 @@ pub(super) fn check(
             Ok(())
         }
         "pptp" => super::proxy_pptp::inout(fin, bytes, state, &s, out),
+        "ftp" => super::proxy_ftp::inout(fin, bytes, state, &s, out),
         _ => Ok(()),
     }
 }
@@ -343,11 +347,11 @@ pub(super) fn expected_session(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A TCP segment (20-byte headers) carrying `data` at sequence `seq`.
-    fn segment(seq: u32, data: &[u8]) -> (Fin, Vec<u8>) {
+    pub(in crate::ipf) fn segment(seq: u32, data: &[u8]) -> (Fin, Vec<u8>) {
         let len = 40 + data.len() as u16;
         let mut b = vec![
             0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 5, 192, 0, 2, 1,
