@@ -87,6 +87,8 @@ pub struct ProxyTables {
     /// State entries a proxy made, for the state table: the packet they are made from
     /// (`ipf_state_add` of a made-up packet) and its direction.
     pub(super) new_entries: Vec<(Vec<u8>, bool)>,
+    /// The rpcbind proxy's transactions and what it made.
+    pub(super) rpcb: super::proxy_rpcb::RpcbTables,
 }
 
 impl ProxyTables {
@@ -118,8 +120,10 @@ impl ProxyTables {
 
 /// Whether `rule`'s proxy is one modelled here (a rule without a proxy is).
 pub(super) fn modelled(rule: &NatRule) -> bool {
-    rule.proxy.as_ref().is_none_or(|p| {
-        matches!(p.name.as_str(), "rcmd" | "pptp") && p.proto.is_none_or(|pr| pr.matches(6))
+    rule.proxy.as_ref().is_none_or(|p| match p.name.as_str() {
+        "rcmd" | "pptp" => p.proto.is_none_or(|pr| pr.matches(6)),
+        "rpcbu" => p.proto.is_none_or(|pr| pr.matches(17)),
+        _ => false,
     })
 }
 
@@ -174,6 +178,7 @@ pub(super) fn check(
             Ok(())
         }
         "pptp" => super::proxy_pptp::inout(fin, bytes, state, &s, out),
+        "rpcbu" => super::proxy_rpcb::inout(rules, fin, bytes, state, &s, out),
         _ => Ok(()),
     }
 }
@@ -285,6 +290,9 @@ pub(super) fn expected_session(
     state: &mut NatState,
     out: bool,
 ) -> Option<NatOutcome> {
+    if let Some(done) = super::proxy_rpcb::clone_session(fin, bytes, interface, state, out) {
+        return Some(done);
+    }
     let at = state
         .proxy
         .sessions
