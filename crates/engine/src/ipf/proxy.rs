@@ -2,8 +2,9 @@
 //! rule translates its connection as usual and hands each packet of it to the proxy,
 //! which may open the way for a connection the protocol announces.
 //!
-//! `rcmd` (`ip_rcmd_pxy.c`) and `pptp` (`proxy_pptp.rs`) are modelled. With `rcmd` the
-//! client names, in its first data, the port the server must connect back to
+//! `rcmd` (`ip_rcmd_pxy.c`), `pptp` (`proxy_pptp.rs`) and `rpcbu` (`proxy_rpcb.rs`) are
+//! modelled. With `rcmd` the client names, in its first data, the port the server
+//! must connect back to
 //! (`ipf_p_rcmd_portmsg`); IPFilter then adds a NAT session for that back connection,
 //! made by the control session's rule reversed (`ipf_proxy_rule_rev`), and a state
 //! entry that passes it (`rcmdfr`: pass, quick, keep state), both with the server's

@@ -455,6 +455,64 @@ mod tests {
         assert_eq!(decode_request(&bad_auth), Request::Refused);
     }
 
+    /// A UDP packet's decoding.
+    fn udp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Fin {
+        let mut b = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0];
+        b.extend_from_slice(&src);
+        b.extend_from_slice(&dst);
+        b.extend_from_slice(&sport.to_be_bytes());
+        b.extend_from_slice(&dport.to_be_bytes());
+        b.extend_from_slice(&[0, 8, 0, 0]);
+        super::super::wire::refill_checksums(&mut b);
+        Fin::decode(&b, 0).expect("a UDP packet")
+    }
+
+    #[test]
+    fn a_clone_entry_is_copied_for_each_connection_and_kept() {
+        let mut table = StateTable::default();
+        let made = CloneEntry {
+            src: [10, 0, 0, 1].into(),
+            dst: [10, 0, 1, 1].into(),
+            dport: 2049,
+            interface: "in0".into(),
+        };
+        assert!(add_clone_entry(&mut table, &made, 0, 100));
+        let clone = &table.entries[0];
+        assert_eq!(
+            clone.flags & (isf::W_SPORT | isf::CLONE),
+            isf::W_SPORT | isf::CLONE
+        );
+        assert_eq!(
+            (clone.pkts[0], clone.bytes[0]),
+            (1, 28),
+            "its made-up packet"
+        );
+
+        let first = udp([10, 0, 0, 1], 1000, [10, 0, 1, 1], 2049);
+        clone_state(&mut table, &first, false, "in0");
+        clone_state(&mut table, &first, false, "in0");
+        assert_eq!(table.entries.len(), 2, "one copy per connection");
+        let child = &table.entries[1];
+        assert_eq!((child.sport, child.flags & isf::CLONE), (1000, 0));
+        assert_eq!(child.bytes[0], 28, "the clone's counters come along");
+
+        // The reply of another connection, and a packet on another interface.
+        clone_state(
+            &mut table,
+            &udp([10, 0, 1, 1], 2049, [10, 0, 0, 1], 1001),
+            true,
+            "x",
+        );
+        assert_eq!(table.entries[2].sport, 1001);
+        clone_state(
+            &mut table,
+            &udp([10, 0, 0, 1], 1002, [10, 0, 1, 1], 2049),
+            false,
+            "x",
+        );
+        assert_eq!(table.entries.len(), 3, "the clone came in on in0");
+    }
+
     #[test]
     fn a_reply_names_a_port_or_nothing() {
         // xid, REPLY, accepted, verf, accept status, port.
