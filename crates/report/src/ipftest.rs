@@ -378,11 +378,11 @@ fn state_entry(s: &mut String, e: &Entry) {
     if ports {
         let _ = write!(s, ",{}", e.dport);
     }
-    if e.flags & isf::CLONE != 0 {
-        s.push_str(" CLONE");
-    }
     if e.p == 6 {
         let _ = write!(s, " state:{}/{}", e.tcp_state[0], e.tcp_state[1]);
+    }
+    if e.flags & isf::CLONE != 0 {
+        s.push_str(" CLONE");
     }
     s.push('\n');
     if e.p == 6 {
