@@ -6,7 +6,7 @@ use engine::ipf::flags as fr;
 use engine::ipf::nat::Session;
 use engine::ipf::pool::{rule_as_loaded, AnonymousHash};
 use engine::ipf::rules::ListKey;
-use engine::ipf::state::Entry;
+use engine::ipf::state::{isf, Entry};
 use engine::ipf::{Check, Ipf, IpfState};
 use frontends::ipf::print::PrintOptions as RulePrint;
 use model::ipf::nat::NatKind;
@@ -211,7 +211,7 @@ pub fn dump(ipf: &Ipf, tables: &IpfState, pools: &Pools) -> String {
     }
     s.push_str("\nList of active sessions:\n");
     for session in tables.nat.sessions.iter().rev() {
-        nat_session(&mut s, session);
+        nat_session(&mut s, session, tables.nat.proxy.clone_session(session));
         if tables.nat.proxy.active(ipf.nat_rules(), session) {
             s.push_str("\tproxy active\n");
         }
@@ -308,7 +308,7 @@ fn group_refs(pools: &Pools, key: &ListKey, members: usize) -> usize {
 }
 
 /// `printactivenat` without `-v`: `MAP 10.1.1.1        <- -> 10.2.2.2        [10.4.3.2]`.
-fn nat_session(s: &mut String, n: &Session) {
+fn nat_session(s: &mut String, n: &Session, clone: bool) {
     let kind = match n.kind {
         NatKind::Map => "MAP",
         NatKind::MapBlock => "MAP-BLOCK",
@@ -324,6 +324,12 @@ fn nat_session(s: &mut String, n: &Session) {
         (false, _) => String::new(),
         (true, true) => format!(" {p:<5}"),
         (true, false) => format!(" {p}"),
+    };
+    // `printactivenat`: a session cloned for each connection (`SI_CLONE`).
+    let kind = if clone {
+        format!("{kind} CLONE")
+    } else {
+        kind.to_string()
     };
     // `printactiveaddress` pads IPv4 addresses to 15 columns, not IPv6 ones.
     let addr = |x: std::net::IpAddr| match x {
@@ -363,7 +369,9 @@ fn nat_session(s: &mut String, n: &Session) {
 fn state_entry(s: &mut String, e: &Entry) {
     let _ = write!(s, "{}:{} src:{}", e.v, e.p, e.src);
     let ports = e.p == 6 || e.p == 17;
-    if ports {
+    if ports && e.flags & isf::W_SPORT != 0 {
+        s.push_str(",*");
+    } else if ports {
         let _ = write!(s, ",{}", e.sport);
     }
     let _ = write!(s, " dst:{}", e.dst);
@@ -372,6 +380,9 @@ fn state_entry(s: &mut String, e: &Entry) {
     }
     if e.p == 6 {
         let _ = write!(s, " state:{}/{}", e.tcp_state[0], e.tcp_state[1]);
+    }
+    if e.flags & isf::CLONE != 0 {
+        s.push_str(" CLONE");
     }
     s.push('\n');
     if e.p == 6 {

@@ -38,6 +38,7 @@ pub mod pool;
 pub mod proxy;
 mod proxy_ftp;
 mod proxy_pptp;
+pub mod proxy_rpcb;
 mod rule_load;
 pub mod rules;
 pub mod state;
@@ -363,6 +364,7 @@ impl Ipf {
         if !known {
             // A back connection a NAT proxy announced gets its state entry now
             // (`ipf_p_rcmd_portmsg`'s `ipf_state_add`, filled in by this packet).
+            proxy_rpcb::clone_state(&mut tables.state, &pkt.fin, out, interface);
             if tables.nat.proxy.claim_state(&pkt.fin, out) {
                 let mut first = pkt.fin.clone();
                 let added = tables.state.add(
@@ -553,6 +555,9 @@ impl Ipf {
     /// The state entries NAT proxies made (`ipf_state_add` of their made-up packets): on
     /// any interface, their made-up packet not counted.
     fn add_proxy_entries(&self, cast: u32, tables: &mut IpfState) {
+        for entry in tables.nat.proxy.take_clone_entries() {
+            proxy_rpcb::add_clone_entry(&mut tables.state, &entry, cast, self.tuning.state_max);
+        }
         for (packet, out) in tables.nat.proxy.take_new_entries() {
             let Ok(mut fin) = Fin::decode(&packet, cast) else {
                 continue;

@@ -2,9 +2,9 @@
 //! rule translates its connection as usual and hands each packet of it to the proxy,
 //! which may open the way for a connection the protocol announces.
 //!
-//! `rcmd` (`ip_rcmd_pxy.c`), `pptp` (`proxy_pptp.rs`) and, in part, `ftp` (`proxy_ftp.rs`)
-//! are modelled. With `rcmd` the
-//! client names, in its first data, the port the server must connect back to
+//! `rcmd` (`ip_rcmd_pxy.c`), `pptp` (`proxy_pptp.rs`), `rpcbu` (`proxy_rpcb.rs`) and, in
+//! part, `ftp` (`proxy_ftp.rs`) are modelled. With `rcmd` the client names, in its first
+//! data, the port the server must connect back to
 //! (`ipf_p_rcmd_portmsg`); IPFilter then adds a NAT session for that back connection,
 //! made by the control session's rule reversed (`ipf_proxy_rule_rev`), and a state
 //! entry that passes it (`rcmdfr`: pass, quick, keep state), both with the server's
@@ -90,6 +90,8 @@ pub struct ProxyTables {
     /// State entries a proxy made, for the state table: the packet they are made from
     /// (`ipf_state_add` of a made-up packet) and its direction.
     pub(super) new_entries: Vec<(Vec<u8>, bool)>,
+    /// The rpcbind proxy's transactions and what it made.
+    pub(super) rpcb: super::proxy_rpcb::RpcbTables,
 }
 
 impl ProxyTables {
@@ -121,8 +123,10 @@ impl ProxyTables {
 
 /// Whether `rule`'s proxy is one modelled here (a rule without a proxy is).
 pub(super) fn modelled(rule: &NatRule) -> bool {
-    rule.proxy.as_ref().is_none_or(|p| {
-        matches!(p.name.as_str(), "rcmd" | "pptp" | "ftp") && p.proto.is_none_or(|pr| pr.matches(6))
+    rule.proxy.as_ref().is_none_or(|p| match p.name.as_str() {
+        "rcmd" | "pptp" | "ftp" => p.proto.is_none_or(|pr| pr.matches(6)),
+        "rpcbu" => p.proto.is_none_or(|pr| pr.matches(17)),
+        _ => false,
     })
 }
 
@@ -178,6 +182,7 @@ pub(super) fn check(
         }
         "pptp" => super::proxy_pptp::inout(fin, bytes, state, &s, out),
         "ftp" => super::proxy_ftp::inout(fin, bytes, state, &s, out),
+        "rpcbu" => super::proxy_rpcb::inout(rules, fin, bytes, state, &s, out),
         _ => Ok(()),
     }
 }
@@ -289,6 +294,9 @@ pub(super) fn expected_session(
     state: &mut NatState,
     out: bool,
 ) -> Option<NatOutcome> {
+    if let Some(done) = super::proxy_rpcb::clone_session(fin, bytes, interface, state, out) {
+        return Some(done);
+    }
     let at = state
         .proxy
         .sessions

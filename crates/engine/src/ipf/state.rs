@@ -40,10 +40,20 @@ pub mod tcps {
 }
 
 /// `is_flags` bits used here.
-mod isf {
+pub mod isf {
+    /// `SI_W_SPORT`: any source port.
+    pub const W_SPORT: u32 = 0x0_0100;
+    /// `SI_CLONE`: cloned for each connection that matches it.
+    pub const CLONE: u32 = 0x0_2000;
+    /// `SI_CLONED`: made from a clone.
+    pub const CLONED: u32 = 0x0_4000;
+    /// `IS_TCPFSM`.
     pub const TCPFSM: u32 = 0x1_0000;
+    /// `IS_STRICT`.
     pub const STRICT: u32 = 0x2_0000;
+    /// `IS_LOOSE`.
     pub const LOOSE: u32 = 0x8_0000;
+    /// Any destination address.
     pub const W_DADDR: u32 = 0x0000_0020;
 }
 
@@ -332,7 +342,7 @@ impl StateTable {
         let mut oow = 0;
         for index in 0..self.entries.len() {
             let entry = &mut self.entries[index];
-            if entry.p != fin.p || entry.v != fin.v {
+            if entry.p != fin.p || entry.v != fin.v || entry.flags & isf::CLONE != 0 {
                 continue;
             }
             let ports = tcpudp.then_some((fin.sport, fin.dport));
