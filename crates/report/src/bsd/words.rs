@@ -775,3 +775,26 @@ mod tests {
         );
     }
 }
+
+/// A pf user or group name read without the host's passwd or group file.
+pub fn unresolved_name(n: &frontends::pf::UnresolvedName) -> String {
+    let (kind, file) = match n.kind {
+        frontends::pf::IdKind::User => ("user", "passwd"),
+        frontends::pf::IdKind::Group => ("group", "group"),
+    };
+    format!(
+        "{}:{}: {kind} {} taken as written: no {file} file given (--host DIR/{file}), so its id \
+         is unknown and the rule's {kind} test is Unknown unless the packet is forwarded \
+         (no local socket: it never matches a name)",
+        n.file, n.line, n.name
+    )
+}
+
+/// An IPFilter rule the kernel refuses, as `ipf -f` reports the failed ioctl.
+pub fn not_loaded(origin: &model::Origin) -> String {
+    format!(
+        "{}:{}: rule not loaded: ioctl(add/insert rule) fails with ESRCH (no group map of its \
+         number and direction); ipf -f reports it and loads the other rules",
+        origin.file, origin.line
+    )
+}
