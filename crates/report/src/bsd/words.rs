@@ -790,11 +790,11 @@ pub fn unresolved_name(n: &frontends::pf::UnresolvedName) -> String {
     )
 }
 
-/// An IPFilter rule the kernel refuses, as `ipf -f` reports the failed ioctl.
+/// An IPFilter rule the kernel refuses; `ipf -f` reports the failed ioctl and goes on.
 pub fn not_loaded(origin: &model::Origin) -> String {
     format!(
-        "{}:{}: rule not loaded: ioctl(add/insert rule) fails with ESRCH (no group map of its \
-         number and direction); ipf -f reports it and loads the other rules",
+        "{}:{}: rule not loaded: the kernel refuses it with ESRCH (no group map of its number \
+         and direction); ipf -f reports the failed load and loads the other rules",
         origin.file, origin.line
     )
 }
