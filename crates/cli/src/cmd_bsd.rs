@@ -312,7 +312,8 @@ fn walk_path(
                 .detected
                 .iter()
                 .any(|d| d.file == *file.name && d.language == BsdLanguage::PfListing);
-            let env = pf_env(host, ctx.ids);
+            let mut env = pf_env(host, ctx.ids);
+            env.files = files_beside(file);
             let (ruleset, unresolved_names) = if listing {
                 (
                     frontends::pf::parse_listing(&file.name, &file.text, &env)?,
@@ -327,6 +328,7 @@ fn walk_path(
                 platform,
                 report::bsd::Loaded {
                     unresolved_names,
+                    missing_files: missing_files(&ruleset),
                     ..Default::default()
                 },
             ))
@@ -379,6 +381,75 @@ fn pf_env(host: &Host, ids: &HostIds) -> frontends::pf::Env {
         env.read_group(&group.text);
     }
     env
+}
+
+/// How many files `include`, `load anchor` and `table … file` may bring in.
+const MAX_PF_FILES: usize = 64;
+
+/// The files a pf.conf (and the files it reads) names in double quotes that exist beside
+/// it, by the name written: a relative name from the pf.conf's directory, an absolute one
+/// (`/etc/pf.spamd`, the BSD host's path, not this machine's) by its last component there.
+/// pfctl reads them on the host; offline they are the copies given with the pf.conf.
+fn files_beside(conf: &SourceFile) -> std::collections::HashMap<String, String> {
+    let dir = std::path::Path::new(&*conf.name)
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
+    let mut files = std::collections::HashMap::new();
+    let mut texts = vec![conf.text.to_string()];
+    while let Some(text) = texts.pop() {
+        for name in text.split('"').skip(1).step_by(2) {
+            if files.len() >= MAX_PF_FILES || name.is_empty() || files.contains_key(name) {
+                continue;
+            }
+            let written = std::path::Path::new(name);
+            let path = if written.is_absolute() {
+                written.file_name().map(|base| dir.join(base))
+            } else {
+                Some(dir.join(written))
+            };
+            let Some(content) = path
+                .filter(|p| p.is_file() && p.as_os_str() != std::ffi::OsStr::new(&*conf.name))
+                .and_then(|p| std::fs::read_to_string(p).ok())
+            else {
+                continue;
+            };
+            texts.push(content.clone());
+            files.insert(name.to_string(), content);
+        }
+    }
+    files
+}
+
+/// The tables and anchors whose files were not found: their contents are Unknown.
+fn missing_files(ruleset: &model::pf::Ruleset) -> Vec<report::bsd::MissingFile> {
+    use model::pf::Item;
+    let mut missing = Vec::new();
+    for item in &ruleset.items {
+        match item {
+            Item::Table(table) => {
+                missing.extend(table.files.iter().map(|f| report::bsd::MissingFile {
+                    file: f.clone(),
+                    fills: report::bsd::FileFills::Table(table.name.clone()),
+                    origin: table.origin.clone(),
+                }))
+            }
+            Item::LoadAnchor {
+                anchor,
+                file,
+                origin,
+                ruleset,
+            } => match ruleset {
+                Some(loaded) => missing.extend(missing_files(loaded)),
+                None => missing.push(report::bsd::MissingFile {
+                    file: file.clone(),
+                    fills: report::bsd::FileFills::Anchor(anchor.clone()),
+                    origin: origin.clone(),
+                }),
+            },
+            _ => {}
+        }
+    }
+    missing
 }
 
 /// `--host DIR`'s `passwd` and `group` (copies of the host's `/etc/passwd`, `/etc/group`):

@@ -215,3 +215,51 @@ fn id_lines(text: &str) -> impl Iterator<Item = (String, u32)> + '_ {
             (!name.is_empty()).then(|| (name.to_string(), id))
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::pf::NumOp;
+
+    const CONF: &str = "pass out proto tcp user { _pbuild, 0 } group _x\n";
+
+    #[test]
+    fn unknown_names_are_kept_only_when_allowed() {
+        let env = Env::default();
+        assert!(crate::pf::parse("pf.conf", CONF, &env).is_err());
+        let env = Env {
+            unknown_names_allowed: true,
+            ..Env::default()
+        };
+        let (ruleset, unresolved) =
+            crate::pf::parse_offline("pf.conf", CONF, &env).expect("parses");
+        let users: Vec<_> = ruleset.rules().map(|r| r.user).collect();
+        assert_eq!(users, [Some(NumOp::Eq(UNRESOLVED_ID)), Some(NumOp::Eq(0))]);
+        let names: Vec<_> = unresolved
+            .iter()
+            .map(|n| (n.kind, n.name.as_str(), n.line))
+            .collect();
+        assert_eq!(
+            names,
+            [(IdKind::User, "_pbuild", 1), (IdKind::Group, "_x", 1)]
+        );
+    }
+
+    #[test]
+    fn a_known_name_is_its_id_even_when_unknown_ones_are_allowed() {
+        let mut env = Env {
+            unknown_names_allowed: true,
+            ..Env::default()
+        };
+        env.read_passwd("# comment\n_pbuild:*:21:21::/var/empty:/sbin/nologin\n");
+        env.read_group("_x:*:70:\n");
+        let (ruleset, unresolved) =
+            crate::pf::parse_offline("pf.conf", CONF, &env).expect("parses");
+        assert!(unresolved.is_empty(), "{unresolved:?}");
+        let first = ruleset.rules().next().expect("a rule");
+        assert_eq!(
+            (first.user, first.group),
+            (Some(NumOp::Eq(21)), Some(NumOp::Eq(70)))
+        );
+    }
+}

@@ -285,13 +285,19 @@ pub fn build(a: &BsdAnswer<'_>) -> BsdReport {
         code: w::assumption_code(x).into(),
         text: w::assumption(x),
     }));
-    assumptions.extend(a.loaded.unresolved_names.iter().map(|n| AssumptionJson {
-        code: match n.kind {
-            frontends::pf::IdKind::User => "user_unresolved",
-            frontends::pf::IdKind::Group => "group_unresolved",
+    assumptions.extend(a.loaded.unresolved_names.iter().map(|n| {
+        AssumptionJson {
+            code: match n.kind {
+                frontends::pf::IdKind::User => "user_unresolved",
+                frontends::pf::IdKind::Group => "group_unresolved",
+            }
+            .into(),
+            text: w::unresolved_name(n),
         }
-        .into(),
-        text: w::unresolved_name(n),
+    }));
+    assumptions.extend(a.loaded.missing_files.iter().map(|m| AssumptionJson {
+        code: w::missing_file_code(m).into(),
+        text: w::missing_file(m),
     }));
     let not_loaded = a
         .loaded

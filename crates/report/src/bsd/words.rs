@@ -798,3 +798,24 @@ pub fn not_loaded(origin: &model::Origin) -> String {
         origin.file, origin.line
     )
 }
+
+/// A file a pf rule names that was not found beside the pf.conf.
+pub fn missing_file(m: &super::MissingFile) -> String {
+    let what = match &m.fills {
+        super::FileFills::Table(name) => format!("table <{name}>"),
+        super::FileFills::Anchor(name) => format!("anchor \"{name}\""),
+    };
+    format!(
+        "{}:{}: {what} reads \"{}\", not found beside the pf.conf: its contents are Unknown, \
+         not empty (copy the host's file there under its name)",
+        m.origin.file, m.origin.line, m.file
+    )
+}
+
+/// The JSON code of a [`super::MissingFile`].
+pub fn missing_file_code(m: &super::MissingFile) -> &'static str {
+    match m.fills {
+        super::FileFills::Table(_) => "table_file_missing",
+        super::FileFills::Anchor(_) => "anchor_file_missing",
+    }
+}
