@@ -150,7 +150,8 @@ pub struct InputArgs {
     /// conntrack -L, ipset save), or a `whyblocked snapshot` file (its rules are used too,
     /// unless --rules is given); without it, the packet spec's `in`/`out` say the way. With
     /// IPFilter or pf rules: a directory with `ifconfig -a` output in ifconfig.txt and
-    /// `netstat -rn` output in netstat.txt.
+    /// `netstat -rn` output in netstat.txt, and copies of /etc/passwd and /etc/group as
+    /// passwd and group (pf's `user`/`group` names; without both, names are taken as written).
     #[arg(long = "host", value_name = "DIR|FILE")]
     pub host: Option<PathBuf>,
 

@@ -174,11 +174,20 @@ pub fn run<W: Write>(
     };
     let host_given = args.input.host.is_some();
     refuse_unknown_interfaces(&packet, &host)?;
-    let walk = |files: &[SourceFile]| {
-        walk_path(&rules.with_files(files), os, &host, host_given, &packet).map(|(t, _)| t)
+    let ids = match &args.input.host {
+        Some(dir) => host_ids(dir)?,
+        None => HostIds::default(),
     };
-    let (trace, platform) =
-        walk_path(rules, os, &host, host_given, &packet).map_err(Error::Parse)?;
+    let ctx = HostContext {
+        os,
+        host: &host,
+        host_given,
+        ids: &ids,
+    };
+    let walk = |files: &[SourceFile]| {
+        walk_path(&rules.with_files(files), &ctx, &packet).map(|(t, _, _)| t)
+    };
+    let (trace, platform, loaded) = walk_path(rules, &ctx, &packet).map_err(Error::Parse)?;
     let connection = trace.connection();
     // A fix is searched where a filter stops the exchange; not where nothing listens or
     // where the answer rests on what cannot be decided offline.
@@ -194,6 +203,7 @@ pub fn run<W: Write>(
         connection,
         detected: &rules.detected,
         fixes: fixes.as_ref(),
+        loaded: &loaded,
     };
     if args.json {
         report::bsd::json::render(out, &answer)
@@ -236,15 +246,23 @@ fn refuse_unknown_interfaces(packet: &Packet, host: &Host) -> Result<(), Error> 
     )))
 }
 
+/// What the path runs on: the platform, the host (`--host`), its users and groups.
+struct HostContext<'a> {
+    os: Os,
+    host: &'a Host,
+    host_given: bool,
+    ids: &'a HostIds,
+}
+
 /// The packet through the host's path, filtered by `rules`; with the platform it ran on
-/// (its loopback knob read from the rules). Parse errors are the files' own.
+/// (its loopback knob read from the rules) and what loading left out or undecided. Parse
+/// errors are the files' own.
 fn walk_path(
     rules: &BsdRules,
-    os: Os,
-    host: &Host,
-    host_given: bool,
+    ctx: &HostContext<'_>,
     packet: &Packet,
-) -> Result<(BsdTrace, Platform), ParseError> {
+) -> Result<(BsdTrace, Platform, report::bsd::Loaded), ParseError> {
+    let (os, host, host_given) = (ctx.os, ctx.host, ctx.host_given);
     match rules.filter {
         Filter::Ipf => {
             let options = frontends::ipf::ParseOptions::default();
@@ -269,9 +287,14 @@ fn walk_path(
             }
             let ipf = engine::ipf::Ipf::new(&filter_rules, &pools, None, Default::default())
                 .with_nat(&nat);
+            let loaded = report::bsd::Loaded {
+                not_loaded: ipf.refused().iter().map(|r| r.origin.clone()).collect(),
+                ..Default::default()
+            };
             Ok((
                 engine::bsd::simulate(&ipf, &platform, host, packet),
                 platform,
+                loaded,
             ))
         }
         Filter::Pf => {
@@ -282,21 +305,32 @@ fn walk_path(
                 return Ok((
                     engine::bsd::simulate(&pf, &platform, host, packet),
                     platform,
+                    report::bsd::Loaded::default(),
                 ));
             };
             let listing = rules
                 .detected
                 .iter()
                 .any(|d| d.file == *file.name && d.language == BsdLanguage::PfListing);
-            let ruleset = if listing {
-                frontends::pf::parse_listing(&file.name, &file.text, &pf_env(host))?
+            let mut env = pf_env(host, ctx.ids);
+            env.files = files_beside(file);
+            let (ruleset, unresolved_names) = if listing {
+                (
+                    frontends::pf::parse_listing(&file.name, &file.text, &env)?,
+                    Vec::new(),
+                )
             } else {
-                frontends::pf::parse(&file.name, &file.text, &pf_env(host))?
+                frontends::pf::parse_offline(&file.name, &file.text, &env)?
             };
             let pf = engine::pf::PfRules::new(&ruleset, host_given.then_some(host));
             Ok((
                 engine::bsd::simulate(&pf, &platform, host, packet),
                 platform,
+                report::bsd::Loaded {
+                    unresolved_names,
+                    missing_files: missing_files(&ruleset),
+                    ..Default::default()
+                },
             ))
         }
     }
@@ -319,9 +353,10 @@ fn intercepts_loopback(rules: &model::ipf::IpfRules) -> bool {
 }
 
 /// The host as pfctl sees it while it parses (interfaces and addresses for `(em0)`,
-/// `self`, interface groups).
-fn pf_env(host: &Host) -> frontends::pf::Env {
-    frontends::pf::Env {
+/// `self`, interface groups; users and groups for `user`/`group`, names accepted without
+/// ids unless both files were given).
+fn pf_env(host: &Host, ids: &HostIds) -> frontends::pf::Env {
+    let mut env = frontends::pf::Env {
         interfaces: host
             .interfaces
             .iter()
@@ -336,24 +371,119 @@ fn pf_env(host: &Host) -> frontends::pf::Env {
                 point_to_point: false,
             })
             .collect(),
+        unknown_names_allowed: ids.passwd.is_none() || ids.group.is_none(),
         ..Default::default()
+    };
+    if let Some(passwd) = &ids.passwd {
+        env.read_passwd(&passwd.text);
     }
+    if let Some(group) = &ids.group {
+        env.read_group(&group.text);
+    }
+    env
+}
+
+/// How many files `include`, `load anchor` and `table … file` may bring in.
+const MAX_PF_FILES: usize = 64;
+
+/// The files a pf.conf (and the files it reads) names in double quotes that exist beside
+/// it, by the name written: a relative name from the pf.conf's directory, an absolute one
+/// (`/etc/pf.spamd`, the BSD host's path, not this machine's) by its last component there.
+/// pfctl reads them on the host; offline they are the copies given with the pf.conf.
+fn files_beside(conf: &SourceFile) -> std::collections::HashMap<String, String> {
+    let dir = std::path::Path::new(&*conf.name)
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
+    let mut files = std::collections::HashMap::new();
+    let mut texts = vec![conf.text.to_string()];
+    while let Some(text) = texts.pop() {
+        for name in text.split('"').skip(1).step_by(2) {
+            if files.len() >= MAX_PF_FILES || name.is_empty() || files.contains_key(name) {
+                continue;
+            }
+            let written = std::path::Path::new(name);
+            let path = if written.is_absolute() {
+                written.file_name().map(|base| dir.join(base))
+            } else {
+                Some(dir.join(written))
+            };
+            let Some(content) = path
+                .filter(|p| p.is_file() && p.as_os_str() != std::ffi::OsStr::new(&*conf.name))
+                .and_then(|p| std::fs::read_to_string(p).ok())
+            else {
+                continue;
+            };
+            texts.push(content.clone());
+            files.insert(name.to_string(), content);
+        }
+    }
+    files
+}
+
+/// The tables and anchors whose files were not found: their contents are Unknown.
+fn missing_files(ruleset: &model::pf::Ruleset) -> Vec<report::bsd::MissingFile> {
+    use model::pf::Item;
+    let mut missing = Vec::new();
+    for item in &ruleset.items {
+        match item {
+            Item::Table(table) => {
+                missing.extend(table.files.iter().map(|f| report::bsd::MissingFile {
+                    file: f.clone(),
+                    fills: report::bsd::FileFills::Table(table.name.clone()),
+                    origin: table.origin.clone(),
+                }))
+            }
+            Item::LoadAnchor {
+                anchor,
+                file,
+                origin,
+                ruleset,
+            } => match ruleset {
+                Some(loaded) => missing.extend(missing_files(loaded)),
+                None => missing.push(report::bsd::MissingFile {
+                    file: file.clone(),
+                    fills: report::bsd::FileFills::Anchor(anchor.clone()),
+                    origin: origin.clone(),
+                }),
+            },
+            _ => {}
+        }
+    }
+    missing
+}
+
+/// `--host DIR`'s `passwd` and `group` (copies of the host's `/etc/passwd`, `/etc/group`):
+/// pfctl resolves `user`/`group` names with them.
+#[derive(Debug, Default)]
+struct HostIds {
+    passwd: Option<SourceFile>,
+    group: Option<SourceFile>,
+}
+
+/// [`HostIds`] from `dir`, either file may be missing.
+fn host_ids(dir: &std::path::Path) -> Result<HostIds, Error> {
+    Ok(HostIds {
+        passwd: read_host_file(dir, "passwd")?,
+        group: read_host_file(dir, "group")?,
+    })
+}
+
+/// `dir/name` when it exists.
+fn read_host_file(dir: &std::path::Path, name: &str) -> Result<Option<SourceFile>, Error> {
+    let path = dir.join(name);
+    if !path.exists() {
+        return Ok(None);
+    }
+    frontends::read_source(&path)
+        .map(Some)
+        .map_err(crate::config::load_error)
 }
 
 /// `--host DIR` of a BSD or Solaris host: `ifconfig -a` output in `DIR/ifconfig.txt`
 /// and `netstat -rn` output in `DIR/netstat.txt`, either may be missing (not both).
 fn bsd_host(dir: &std::path::Path) -> Result<Host, Error> {
-    let read = |name: &str| -> Result<Option<SourceFile>, Error> {
-        let path = dir.join(name);
-        if !path.exists() {
-            return Ok(None);
-        }
-        frontends::read_source(&path)
-            .map(Some)
-            .map_err(crate::config::load_error)
-    };
-    let ifconfig = read("ifconfig.txt")?;
-    let netstat = read("netstat.txt")?;
+    let ifconfig = read_host_file(dir, "ifconfig.txt")?;
+    let netstat = read_host_file(dir, "netstat.txt")?;
     if ifconfig.is_none() && netstat.is_none() {
         return Err(Error::Input(format!(
             "--host {}: no ifconfig.txt (`ifconfig -a` output) or netstat.txt (`netstat -rn` \

@@ -712,3 +712,130 @@ fn without_a_route_the_sender_sees_what_the_platform_sends_or_an_unknown() {
         );
     }
 }
+
+/// OpenBSD's default /etc/pf.conf (src/etc/pf.conf rev. 1.55, the file every install
+/// ships; pf.conf(5)) loads without the host's passwd: `user _pbuild` is taken as written,
+/// the rule's test is Unknown for a packet this host sends (its socket's owner is not
+/// given), never a match for a forwarded one, and the answer says so.
+#[test]
+fn openbsd_default_pf_conf_loads_without_the_hosts_passwd() {
+    let conf = fixture("default/pf.conf");
+    let sent = command(
+        &[&conf],
+        "openbsd",
+        "tcp 10.1.1.1:40000 203.0.113.9:443 out em0",
+    );
+    insta::assert_snapshot!("openbsd_default_user_unresolved", text(&sent));
+    let (code, v) = json(&sent);
+    assert_eq!(code, 3, "{v:#}");
+    assert_eq!(s(&v, "/fate"), "undetermined");
+    assert_eq!(v.pointer("/deciding_rule/line"), Some(&Value::from(14)));
+    assert!(assumption_codes(&v).contains(&"user_unresolved"), "{v:#}");
+
+    let forwarded = command(
+        &[&conf],
+        "openbsd",
+        "tcp 10.1.0.9:40000 203.0.113.9:443 in em1 out em0",
+    );
+    let (code, v) = json(&forwarded);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(assumption_codes(&v).contains(&"user_unresolved"), "{v:#}");
+}
+
+/// With the host's passwd and group (`--host DIR/passwd`, `DIR/group`) names resolve as
+/// pfctl resolves them: nothing is assumed, and a name neither file holds is pfctl's error.
+#[test]
+fn the_hosts_passwd_resolves_users_and_refuses_unknown_ones() {
+    let conf = fixture("default/pf.conf");
+    let host = fixture("default/host");
+    let mut args = vec!["--host", host.as_str()];
+    args.extend(command(
+        &[&conf],
+        "openbsd",
+        "tcp 203.0.113.9:50000 10.1.1.1:22 in em0",
+    ));
+    let (code, v) = json(&args);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(!assumption_codes(&v).contains(&"user_unresolved"), "{v:#}");
+
+    let dir = std::env::temp_dir().join(format!("wb-bsd-passwd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["ifconfig.txt", "netstat.txt", "group"] {
+        std::fs::copy(repo().join(&host).join(file), dir.join(file)).unwrap();
+    }
+    std::fs::write(dir.join("passwd"), "root:*:0:0:Charlie &:/root:/bin/ksh\n").unwrap();
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let mut args = vec!["--host", dir_arg.as_str()];
+    args.extend(command(
+        &[&conf],
+        "openbsd",
+        "tcp 203.0.113.9:50000 10.1.1.1:22 in em0",
+    ));
+    let (code, stdout, stderr) = whyblocked(&args);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stderr.contains("undefined user `_pbuild`"), "{stderr}");
+    assert!(stderr.contains("pf.conf:14:"), "{stderr}");
+}
+
+/// An IPFilter rule the kernel refuses (`call now srcgrpmap/1010` with no group map 1010:
+/// `ipf_grpmapinit` fails with ESRCH) is named as `not loaded`, as `ipf -f` reports it, and
+/// the answer is the other rules'.
+#[test]
+fn ipf_rules_the_kernel_refuses_are_named() {
+    let rules = fixture("notloaded/ipf.rules");
+    let args = command(
+        &[&rules],
+        "illumos",
+        "tcp 192.0.2.9:40000 192.0.2.1:22 in e1000g0",
+    );
+    insta::assert_snapshot!("ipf_not_loaded", text(&args));
+    let (_, v) = json(&args);
+    let not_loaded = v["not_loaded"].as_array().expect("not_loaded");
+    assert_eq!(not_loaded.len(), 1, "{v:#}");
+    assert_eq!(not_loaded[0]["line"], Value::from(2));
+    assert_eq!(not_loaded[0]["code"], Value::from("group_map_missing"));
+    assert_eq!(s(&v, "/fate"), "blocked");
+}
+
+/// The files a pf.conf names (`table <t> file`, `load anchor … from`) are read beside it
+/// (an absolute name by its last component); one not there leaves its table or anchor
+/// Unknown, not empty, and the answer says which.
+#[test]
+fn pf_files_are_read_beside_the_conf_and_a_missing_one_is_unknown() {
+    let conf = fixture("files/pf.conf");
+    let trusted = command(
+        &[&conf],
+        "openbsd",
+        "tcp 203.0.113.9:50000 192.0.2.10:22 in em0",
+    );
+    let (code, v) = json(&trusted);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v.pointer("/path/0/rule/line"), Some(&Value::from(6)));
+    assert!(
+        assumption_codes(&v).contains(&"table_file_missing"),
+        "{v:#}"
+    );
+
+    let ftp = command(
+        &[&conf],
+        "openbsd",
+        "tcp 203.0.113.9:50000 192.0.2.10:21 in em0",
+    );
+    let (code, v) = json(&ftp);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(s(&v, "/deciding_rule/file"), "/etc/pf.ftp");
+
+    let other = command(
+        &[&conf],
+        "openbsd",
+        "tcp 198.51.100.1:50000 192.0.2.10:22 in em0",
+    );
+    let mut args = other.clone();
+    args.push("--no-fix");
+    insta::assert_snapshot!("pf_table_file_missing", text(&args));
+    let (code, v) = json(&other);
+    assert_eq!(code, 3, "{v:#}");
+    assert_eq!(s(&v, "/fate"), "undetermined");
+    assert_eq!(v.pointer("/deciding_rule/line"), Some(&Value::from(7)));
+}

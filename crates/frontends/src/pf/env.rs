@@ -39,7 +39,40 @@ pub struct Env {
     /// Macros given on pfctl's command line (`-D name=value`): they win over the
     /// file's own definitions of the same name.
     pub defines: HashMap<String, String>,
+    /// Read offline without the host's `/etc/passwd` and `/etc/group`: a user or group
+    /// name missing from `users`/`groups` is accepted (and listed by
+    /// [`super::parse_offline`]) instead of being the error pfctl's failed `getpwnam`
+    /// gives.
+    pub unknown_names_allowed: bool,
 }
+
+/// Whether a name is a user's or a group's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// `user NAME`.
+    User,
+    /// `group NAME`.
+    Group,
+}
+
+/// A user or group name read without the host's passwd or group file, so without its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnresolvedName {
+    /// A user's or a group's.
+    pub kind: IdKind,
+    /// The name as written.
+    pub name: String,
+    /// The file it is written in.
+    pub file: String,
+    /// Its line there (1-based).
+    pub line: u32,
+}
+
+/// The id a rule holds for an [`UnresolvedName`]. The pf engine's `user`/`group` test
+/// never depends on its value for the packets whyblocked builds: a packet going in or
+/// sent by this host has no socket owner given (Unknown), and a forwarded one is owned
+/// by `UID_MAX`, which this is not.
+pub const UNRESOLVED_ID: u32 = u32::MAX - 1;
 
 impl Env {
     /// OpenBSD's regress environment of `regress/sbin/pfctl`: `lo0` with 127.0.0.1/8,
@@ -100,6 +133,7 @@ impl Env {
             ]),
             files: HashMap::new(),
             defines: HashMap::new(),
+            unknown_names_allowed: false,
         }
     }
 
@@ -180,4 +214,52 @@ fn id_lines(text: &str) -> impl Iterator<Item = (String, u32)> + '_ {
             let id = fields.nth(1)?.trim().parse().ok()?;
             (!name.is_empty()).then(|| (name.to_string(), id))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::pf::NumOp;
+
+    const CONF: &str = "pass out proto tcp user { _pbuild, 0 } group _x\n";
+
+    #[test]
+    fn unknown_names_are_kept_only_when_allowed() {
+        let env = Env::default();
+        assert!(crate::pf::parse("pf.conf", CONF, &env).is_err());
+        let env = Env {
+            unknown_names_allowed: true,
+            ..Env::default()
+        };
+        let (ruleset, unresolved) =
+            crate::pf::parse_offline("pf.conf", CONF, &env).expect("parses");
+        let users: Vec<_> = ruleset.rules().map(|r| r.user).collect();
+        assert_eq!(users, [Some(NumOp::Eq(UNRESOLVED_ID)), Some(NumOp::Eq(0))]);
+        let names: Vec<_> = unresolved
+            .iter()
+            .map(|n| (n.kind, n.name.as_str(), n.line))
+            .collect();
+        assert_eq!(
+            names,
+            [(IdKind::User, "_pbuild", 1), (IdKind::Group, "_x", 1)]
+        );
+    }
+
+    #[test]
+    fn a_known_name_is_its_id_even_when_unknown_ones_are_allowed() {
+        let mut env = Env {
+            unknown_names_allowed: true,
+            ..Env::default()
+        };
+        env.read_passwd("# comment\n_pbuild:*:21:21::/var/empty:/sbin/nologin\n");
+        env.read_group("_x:*:70:\n");
+        let (ruleset, unresolved) =
+            crate::pf::parse_offline("pf.conf", CONF, &env).expect("parses");
+        assert!(unresolved.is_empty(), "{unresolved:?}");
+        let first = ruleset.rules().next().expect("a rule");
+        assert_eq!(
+            (first.user, first.group),
+            (Some(NumOp::Eq(21)), Some(NumOp::Eq(70)))
+        );
+    }
 }

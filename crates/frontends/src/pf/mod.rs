@@ -19,7 +19,7 @@ mod print;
 mod queue;
 mod raw;
 
-pub use env::{Env, Interface};
+pub use env::{Env, IdKind, Interface, UnresolvedName, UNRESOLVED_ID};
 pub use listing::parse_listing;
 pub use print::rule_text;
 
@@ -29,12 +29,22 @@ use model::SourceFile;
 
 /// Parses a `pf.conf` called `name` with the host `env`.
 pub fn parse(name: &str, text: &str, env: &Env) -> Result<Ruleset, ParseError> {
+    parse_offline(name, text, env).map(|(ruleset, _)| ruleset)
+}
+
+/// [`parse`], with the user and group names it accepted without their ids (only when
+/// [`Env::unknown_names_allowed`]), in the order read.
+pub fn parse_offline(
+    name: &str,
+    text: &str,
+    env: &Env,
+) -> Result<(Ruleset, Vec<UnresolvedName>), ParseError> {
     let src = SourceFile::new(name, text);
     let mut parser = parse::Parser::new(src, text, env);
     let mut items = Vec::new();
     parser.statements(&mut items)?;
     parser.check_queues(&items)?;
-    Ok(Ruleset { items })
+    Ok((Ruleset { items }, parser.unresolved))
 }
 
 /// The ruleset as `pfctl -o none -nv` prints it.

@@ -59,12 +59,27 @@ pub struct BsdReport {
     pub read_as: Vec<ReadAsJson>,
     /// What was assumed.
     pub assumptions: Vec<AssumptionJson>,
+    /// IPFilter rules the kernel refuses to load (`ipf -f` reports each, loads the rest).
+    pub not_loaded: Vec<NotLoadedJson>,
     /// Every pass, in order.
     pub path: Vec<PassJson>,
     /// The fixes, proved; empty when none was searched for or found.
     pub fixes: Vec<FixJson>,
     /// Why no fix is offered, when the exchange is blocked and none is.
     pub no_fix: Option<String>,
+}
+
+/// A rule the kernel refuses to load.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotLoadedJson {
+    /// Its file.
+    pub file: String,
+    /// Its line.
+    pub line: u32,
+    /// Why: `group_map_missing` (`ipf_grpmapinit`, ESRCH).
+    pub code: String,
+    /// The sentence.
+    pub text: String,
 }
 
 /// A rule.
@@ -270,6 +285,31 @@ pub fn build(a: &BsdAnswer<'_>) -> BsdReport {
         code: w::assumption_code(x).into(),
         text: w::assumption(x),
     }));
+    assumptions.extend(a.loaded.unresolved_names.iter().map(|n| {
+        AssumptionJson {
+            code: match n.kind {
+                frontends::pf::IdKind::User => "user_unresolved",
+                frontends::pf::IdKind::Group => "group_unresolved",
+            }
+            .into(),
+            text: w::unresolved_name(n),
+        }
+    }));
+    assumptions.extend(a.loaded.missing_files.iter().map(|m| AssumptionJson {
+        code: w::missing_file_code(m).into(),
+        text: w::missing_file(m),
+    }));
+    let not_loaded = a
+        .loaded
+        .not_loaded
+        .iter()
+        .map(|o| NotLoadedJson {
+            file: o.file.to_string(),
+            line: o.line,
+            code: "group_map_missing".into(),
+            text: w::not_loaded(o),
+        })
+        .collect();
     let response = trace
         .sender_sees
         .response
@@ -342,6 +382,7 @@ pub fn build(a: &BsdAnswer<'_>) -> BsdReport {
             })
             .collect(),
         assumptions,
+        not_loaded,
         path: trace.passes.iter().map(|p| pass(a.filter, p)).collect(),
         fixes: a
             .fixes

@@ -35,6 +35,43 @@ pub struct BsdAnswer<'a> {
     pub detected: &'a [DetectedFile],
     /// The fixes, when the exchange is blocked and they were searched for.
     pub fixes: Option<&'a BsdFixes>,
+    /// What reading the rules left undecided or left out.
+    pub loaded: &'a Loaded,
+}
+
+/// What the filter was given beyond the rules' own text: names read without the host's
+/// files, rules the kernel refuses to load.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Loaded {
+    /// pf `user`/`group` names read without the host's passwd/group: their tests are
+    /// Unknown on packets whose socket owner is not known.
+    pub unresolved_names: Vec<frontends::pf::UnresolvedName>,
+    /// IPFilter rules the kernel refuses (`call now srcgrpmap/N` with no such group map:
+    /// `ipf_grpmapinit` fails with ESRCH); `ipf -f` reports each and loads the rest.
+    pub not_loaded: Vec<model::Origin>,
+    /// pf files the rules name (`table <t> file`, `load anchor … from`) not found beside the
+    /// pf.conf: that table's or anchor's contents are Unknown, not empty.
+    pub missing_files: Vec<MissingFile>,
+}
+
+/// A file a pf rule names that was not given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissingFile {
+    /// The file, as the rule names it.
+    pub file: String,
+    /// What it would fill.
+    pub fills: FileFills,
+    /// The statement naming it.
+    pub origin: model::Origin,
+}
+
+/// What a missing pf file would fill.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileFills {
+    /// The table of this name.
+    Table(String),
+    /// The anchor of this name.
+    Anchor(String),
 }
 
 /// How a `--rules` file's language was told.

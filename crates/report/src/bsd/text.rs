@@ -134,8 +134,13 @@ pub fn render<W: Write>(out: &mut W, a: &BsdAnswer<'_>, options: &TextOptions) -
         )?;
     }
     s.field("read as", a.detected.iter().map(w::detected))?;
+    if !a.loaded.not_loaded.is_empty() {
+        s.field("not loaded", a.loaded.not_loaded.iter().map(w::not_loaded))?;
+    }
     let mut assumed = vec![w::platform(a.platform.os, a.os_assumed, a.filter)];
     assumed.extend(trace.assumptions.iter().map(w::assumption));
+    assumed.extend(a.loaded.unresolved_names.iter().map(w::unresolved_name));
+    assumed.extend(a.loaded.missing_files.iter().map(w::missing_file));
     s.field("assumed", assumed)?;
     if let Some(fixes) = a.fixes {
         if let Some(none) = &fixes.none {

@@ -678,6 +678,50 @@ pub fn no_fix(n: &NoFix) -> String {
     }
 }
 
+/// A pf user or group name read without the host's passwd or group file.
+pub fn unresolved_name(n: &frontends::pf::UnresolvedName) -> String {
+    let (kind, file) = match n.kind {
+        frontends::pf::IdKind::User => ("user", "passwd"),
+        frontends::pf::IdKind::Group => ("group", "group"),
+    };
+    format!(
+        "{}:{}: {kind} {} taken as written: no {file} file given (--host DIR/{file}), so its id \
+         is unknown and the rule's {kind} test is Unknown unless the packet is forwarded \
+         (no local socket: it never matches a name)",
+        n.file, n.line, n.name
+    )
+}
+
+/// An IPFilter rule the kernel refuses; `ipf -f` reports the failed ioctl and goes on.
+pub fn not_loaded(origin: &model::Origin) -> String {
+    format!(
+        "{}:{}: rule not loaded: the kernel refuses it with ESRCH (no group map of its number \
+         and direction); ipf -f reports the failed load and loads the other rules",
+        origin.file, origin.line
+    )
+}
+
+/// A file a pf rule names that was not found beside the pf.conf.
+pub fn missing_file(m: &super::MissingFile) -> String {
+    let what = match &m.fills {
+        super::FileFills::Table(name) => format!("table <{name}>"),
+        super::FileFills::Anchor(name) => format!("anchor \"{name}\""),
+    };
+    format!(
+        "{}:{}: {what} reads \"{}\", not found beside the pf.conf: its contents are Unknown, \
+         not empty (copy the host's file there under its name)",
+        m.origin.file, m.origin.line, m.file
+    )
+}
+
+/// The JSON code of a [`super::MissingFile`].
+pub fn missing_file_code(m: &super::MissingFile) -> &'static str {
+    match m.fills {
+        super::FileFills::Table(_) => "table_file_missing",
+        super::FileFills::Anchor(_) => "anchor_file_missing",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

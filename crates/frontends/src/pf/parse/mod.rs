@@ -51,6 +51,8 @@ pub struct Parser<'a> {
     depth: usize,
     /// How many `include`s and `load anchor`s led to this file.
     nesting: usize,
+    /// User and group names accepted without ids (this file's and those it read).
+    pub unresolved: Vec<super::UnresolvedName>,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -74,6 +76,7 @@ impl<'a> Parser<'a> {
             saw_altq: false,
             depth: 0,
             nesting: 0,
+            unresolved: Vec::new(),
         }
     }
 
@@ -406,6 +409,7 @@ impl<'a> Parser<'a> {
         inner.state_defaults = std::mem::take(&mut self.state_defaults);
         inner.expander = std::mem::take(&mut self.expander);
         let result = inner.statements(items);
+        self.unresolved.append(&mut inner.unresolved);
         self.lx.macros = std::mem::take(&mut inner.lx.macros);
         self.block_return = inner.block_return;
         self.state_defaults = std::mem::take(&mut inner.state_defaults);
@@ -444,6 +448,7 @@ impl<'a> Parser<'a> {
                 let mut body = Vec::new();
                 inner.statements(&mut body)?;
                 inner.check_queues(&body)?;
+                self.unresolved.append(&mut inner.unresolved);
                 Some(Box::new(Ruleset { items: body }))
             }
             None => None,

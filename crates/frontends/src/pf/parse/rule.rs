@@ -340,17 +340,40 @@ impl<'a> Parser<'a> {
     /// One user or group item or list.
     pub(super) fn id_spec(&mut self, users: bool) -> PResult<Vec<NumOp>> {
         let env = self.env;
-        let lookup = move |w: &str| -> Option<u32> {
+        let unresolved = std::cell::RefCell::new(Vec::new());
+        let lookup = |w: &str| -> Option<u32> {
             if w == "unknown" {
                 return Some(u32::MAX);
             }
-            names::number(w).or_else(|| {
-                let table = if users { &env.users } else { &env.groups };
-                table.get(w).copied()
-            })
+            let table = if users { &env.users } else { &env.groups };
+            names::number(w)
+                .or_else(|| table.get(w).copied())
+                .or_else(|| {
+                    let name_like = w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+                    (env.unknown_names_allowed && name_like).then(|| {
+                        unresolved.borrow_mut().push(w.to_string());
+                        super::super::UNRESOLVED_ID
+                    })
+                })
         };
         let what = if users { "a user" } else { "a group" };
-        self.list(|p| Ok(p.num_item(what, &lookup)?.0))
+        let start = self.peek()?.span.start;
+        let list = self.list(|p| Ok(p.num_item(what, &lookup)?.0))?;
+        let (line, _) = self.src.line_col(start);
+        let kind = if users {
+            super::super::IdKind::User
+        } else {
+            super::super::IdKind::Group
+        };
+        for name in unresolved.into_inner() {
+            self.unresolved.push(super::super::UnresolvedName {
+                kind,
+                name,
+                file: self.src.name.to_string(),
+                line,
+            });
+        }
+        Ok(list)
     }
 
     /// The options after the addresses.
