@@ -5,6 +5,9 @@
 //! prints it as it leaves.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+
+use md5::{Digest, Md5};
 
 use model::expr::{Undecidable, Unmodelled};
 use model::ipf::pool::{Destination, DstListPolicy, PoolDef, PoolRole};
@@ -25,11 +28,13 @@ struct List {
 }
 
 /// What the lists remember between packets: the last destination each picked
-/// (`ipld_selected`) and each destination's count of picks (`ipfd_states`).
+/// (`ipld_selected`), each destination's count of picks (`ipfd_states`) and each
+/// list's hash seed (`ipld_seed`), known only where `ipf_random` is (ipftest's).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DstListState {
     selected: HashMap<String, usize>,
     picks: HashMap<(String, usize), u32>,
+    seeds: HashMap<String, u32>,
 }
 
 /// A packet `ipf_fastroute` sent out.
@@ -71,17 +76,19 @@ impl DstLists {
     }
 
     /// `ipf_dstlist_select`: the destination list `name` of `role` (`ipf` for `to`,
-    /// `nat` for NAT rules; `all` serves both) picks for a packet of the family `v6`;
-    /// `Ok(None)` when the list is empty or its pick is of the other family.
+    /// `nat` for NAT rules; `all` serves both) picks for a packet from `packet.0` to
+    /// `packet.1`; `Ok(None)` when the list is empty or its pick is of the other family.
     /// Round-robin takes the one after the last pick; weighted connection the next
-    /// with the fewest picks. The random and hashed policies are Unknown.
+    /// with the fewest picks; the hashed policies hash the list's seed and the packet's
+    /// addresses (Unknown without the seed). The random policy is Unknown.
     pub fn select(
         &self,
         role: PoolRole,
         name: &str,
-        v6: bool,
+        packet: (IpAddr, IpAddr),
         state: &mut DstListState,
     ) -> Result<Option<Destination>, Undecidable> {
+        let v6 = packet.0.is_ipv6();
         let list = self
             .lists
             .iter()
@@ -121,6 +128,16 @@ impl DstLists {
                     chosen
                 }
             },
+            Some(
+                policy @ (DstListPolicy::Hashed | DstListPolicy::SrcHash | DstListPolicy::DstHash),
+            ) => {
+                let seed = state
+                    .seeds
+                    .get(name)
+                    .copied()
+                    .ok_or_else(|| unmodelled(&format!("dstlist/{name}'s seed")))?;
+                hashed_pick(policy, seed, packet, count)
+            }
             _ => return Err(unmodelled(&format!("dstlist/{name}'s policy"))),
         };
         let destination = &list.destinations[picked];
@@ -134,7 +151,54 @@ impl DstLists {
     }
 }
 
+/// The hashed policies of `ipf_dstlist_select` (`ip_dstlist.c`): MD5 over the seed
+/// (`ipld_seed`, host order) and the packet's source and/or destination as
+/// `i6addr_t` (16 bytes, an IPv4 address in the first four, the rest zero); the
+/// digest's first word in network order, modulo the count, indexes the list.
+fn hashed_pick(
+    policy: DstListPolicy,
+    seed: u32,
+    (src, dst): (IpAddr, IpAddr),
+    count: usize,
+) -> usize {
+    let as_i6addr = |addr: IpAddr| -> [u8; 16] {
+        match addr {
+            IpAddr::V4(a) => {
+                let mut bytes = [0u8; 16];
+                bytes[..4].copy_from_slice(&a.octets());
+                bytes
+            }
+            IpAddr::V6(a) => a.octets(),
+        }
+    };
+    let mut md5 = Md5::new();
+    md5.update(seed.to_ne_bytes());
+    if policy != DstListPolicy::DstHash {
+        md5.update(as_i6addr(src));
+    }
+    if policy != DstListPolicy::SrcHash {
+        md5.update(as_i6addr(dst));
+    }
+    let digest = md5.finalize();
+    let word = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    word as usize % count
+}
+
 impl super::Ipf {
+    /// ipftest's destination lists take their seeds from its fixed `ipf_random`
+    /// sequence as they are loaded (`ipf_dstlist_table_add`), before any packet: each
+    /// list draws one, in load order. Outside ipftest the seeds stay unknown.
+    pub fn seed_dstlists_for_ipftest(&self, tables: &mut super::IpfState) {
+        let Some(random) = tables.nat.ipftest_random.as_mut() else {
+            return;
+        };
+        for list in &self.pools.dstlists().lists {
+            let seed = random.draw();
+            tables.dstlists.seeds.insert(list.name.clone(), seed);
+            tables.nat.dstlists.seeds.insert(list.name.clone(), seed);
+        }
+    }
+
     /// `ipf_fastroute` for a packet coming in that a rule with a `to` passed, or a
     /// state entry such a rule made: where it leaves. A rule without `keep state` picks
     /// from its destination list now; one with it picked when its entry was made
@@ -253,7 +317,7 @@ impl super::Ipf {
         let picked = self.pools.dstlists().select(
             PoolRole::Ipf,
             &route.interface,
-            pkt.fin.v == 6,
+            (pkt.fin.src, pkt.fin.dst),
             &mut tables.dstlists,
         )?;
         Ok(picked.map(|d| d.interface.unwrap_or_else(|| pkt.interface.to_string())))
@@ -292,12 +356,21 @@ mod tests {
         })
     }
 
+    fn flow(src: &str, dst: &str) -> (IpAddr, IpAddr) {
+        (src.parse().expect("address"), dst.parse().expect("address"))
+    }
+
     fn picks(lists: &DstLists, n: usize) -> Vec<Option<IpAddr>> {
         let mut state = DstListState::default();
         (0..n)
             .map(|_| {
                 lists
-                    .select(PoolRole::Ipf, "spread", false, &mut state)
+                    .select(
+                        PoolRole::Ipf,
+                        "spread",
+                        flow("5.5.5.5", "9.9.9.9"),
+                        &mut state,
+                    )
                     .expect("decidable")
                     .map(|d| d.addr)
             })
@@ -320,7 +393,12 @@ mod tests {
     fn random_policy_is_unknown() {
         let mut state = DstListState::default();
         assert!(lists(DstListPolicy::Random)
-            .select(PoolRole::Ipf, "spread", false, &mut state)
+            .select(
+                PoolRole::Ipf,
+                "spread",
+                flow("5.5.5.5", "9.9.9.9"),
+                &mut state
+            )
             .is_err());
     }
 
@@ -335,7 +413,69 @@ mod tests {
     fn a_list_serves_only_its_role() {
         let mut state = DstListState::default();
         assert!(lists(DstListPolicy::RoundRobin)
-            .select(PoolRole::Nat, "spread", false, &mut state)
+            .select(
+                PoolRole::Nat,
+                "spread",
+                flow("5.5.5.5", "9.9.9.9"),
+                &mut state
+            )
             .is_err());
+    }
+
+    #[test]
+    fn a_hashed_list_without_its_seed_is_unknown() {
+        let mut state = DstListState::default();
+        assert!(lists(DstListPolicy::Hashed)
+            .select(
+                PoolRole::Ipf,
+                "spread",
+                flow("5.5.5.5", "9.9.9.9"),
+                &mut state
+            )
+            .is_err());
+    }
+
+    /// The seed 0 and the picks of the regression suite's p10 and p12
+    /// (`expected/p10`, `expected/p12`: four destinations, seed from the first draw).
+    #[test]
+    fn hashed_picks_follow_md5_of_seed_and_addresses() {
+        let four = |policy| {
+            DstLists::new(&Pools {
+                defs: vec![PoolDef::DstList(DstList {
+                    origin: Origin::default(),
+                    role: PoolRole::Nat,
+                    name: PoolName::Name("servers".into()),
+                    policy: Some(policy),
+                    destinations: ["1.1.1.2", "1.1.1.4", "1.1.1.5", "1.1.1.9"]
+                        .iter()
+                        .map(|a| Destination {
+                            interface: None,
+                            addr: a.parse().expect("address"),
+                        })
+                        .collect(),
+                })],
+            })
+        };
+        let run = |policy, sources: &[&str]| -> Vec<Option<IpAddr>> {
+            let mut state = DstListState::default();
+            state.seeds.insert("servers".into(), 0);
+            sources
+                .iter()
+                .map(|src| {
+                    four(policy)
+                        .select(PoolRole::Nat, "servers", flow(src, "9.9.9.9"), &mut state)
+                        .expect("decidable")
+                        .map(|d| d.addr)
+                })
+                .collect()
+        };
+        let sources = ["5.5.5.5", "5.5.5.7", "5.5.6.7", "5.5.6.8"];
+        let both = run(DstListPolicy::Hashed, &sources);
+        assert_eq!(both, addrs(&["1.1.1.5", "1.1.1.2", "1.1.1.4", "1.1.1.9"]));
+        let by_source = run(DstListPolicy::SrcHash, &sources);
+        assert_eq!(
+            by_source,
+            addrs(&["1.1.1.2", "1.1.1.4", "1.1.1.4", "1.1.1.4"])
+        );
     }
 }
