@@ -46,7 +46,7 @@ pub struct Forwarded {
     pub bytes: Vec<u8>,
 }
 
-fn unmodelled(name: &str) -> Undecidable {
+pub(super) fn unmodelled(name: &str) -> Undecidable {
     Undecidable::Unsupported(Unmodelled {
         name: name.to_string(),
         needs_conntrack: false,
@@ -199,112 +199,9 @@ impl super::Ipf {
         }
     }
 
-    /// `ipf_fastroute` for a packet coming in that a rule with a `to` passed, or a
-    /// state entry such a rule made: where it leaves. A rule without `keep state` picks
-    /// from its destination list now; one with it picked when its entry was made
-    /// (`ipf_state_add`), and the entry's packets go where it says (`is_tifs`). On the
-    /// way out the packet is checked against the state table on its new interface
-    /// (`ipf_state_check`); NAT and accounting there are not modelled, so with NAT or
-    /// accounting rules loaded the answer is Unknown.
-    pub(super) fn fastroute(
-        &self,
-        pkt: &super::Pkt<'_>,
-        pass: u32,
-        check: &mut super::Check,
-        tables: &mut super::IpfState,
-    ) {
-        let index = match check.decided {
-            super::Decided::Rule { index, .. } => index,
-            super::Decided::State {
-                created_by: Some(index),
-            } => index,
-            _ => return,
-        };
-        let rule = &self.lists.rules[index];
-        if !super::fr::is_pass(pass) || rule.fastroute {
-            return;
-        }
-        if pkt.out {
-            // `ipf_check` sends a packet going out to `ipf_fastroute` too when its rule
-            // (or state entry) names a `to`: not modelled, so Unknown.
-            if rule.route_to.is_some() || rule.reply_to.is_some() {
-                check.undetermined = check
-                    .undetermined
-                    .take()
-                    .or(Some(unmodelled("the `to` of a packet going out")));
-            }
-            return;
-        }
-        let destination = match self.destination(index, pkt, check, tables) {
-            Ok(Some(interface)) => interface,
-            Ok(None) => return,
-            Err(u) => {
-                check.undetermined = check.undetermined.take().or(Some(u));
-                return;
-            }
-        };
-        let accounting = self
-            .lists
-            .rules
-            .iter()
-            .any(|r| r.action == model::ipf::filter::Action::Count);
-        let icmp = pkt.fin.p == 1 || pkt.fin.p == 58;
-        if !self.nat.rules.is_empty() || accounting || (icmp && !tables.state.entries.is_empty()) {
-            check.undetermined = check.undetermined.take().or(Some(unmodelled(
-                "the checks of a packet a `to` rule sends out",
-            )));
-            return;
-        }
-        if self.flags[index] & super::fr::RETMASK == 0 {
-            let mut fin = pkt.fin.clone();
-            fin.flx &= !super::flx::STATE;
-            let hit = tables
-                .state
-                .lookup(&mut fin, &pkt.bytes, true, &destination, &mut |_| false);
-            if let Some(hit) = hit {
-                tables.state.count(hit, &fin, true);
-            }
-        }
-        let mut bytes = pkt.bytes.clone();
-        if pkt.fin.v == 4 && bytes.len() >= 12 {
-            bytes[10] = 0;
-            bytes[11] = 0;
-        }
-        check.forwarded = Some(Forwarded {
-            interface: destination,
-            bytes,
-        });
-    }
-
-    /// The interface the packet leaves by: the state entry's when one passed it (and
-    /// the one it is given when this packet made it), else the rule's `to`.
-    fn destination(
-        &self,
-        index: usize,
-        pkt: &super::Pkt<'_>,
-        check: &super::Check,
-        tables: &mut super::IpfState,
-    ) -> Result<Option<String>, Undecidable> {
-        let rule = &self.lists.rules[index];
-        let by_state = matches!(check.decided, super::Decided::State { .. });
-        if let Some(hit) = pkt.state_hit.filter(|_| by_state) {
-            let entry = &tables.state.entries[hit.index];
-            return Ok(entry.to[usize::from(hit.rev)].clone());
-        }
-        if check.keeps_state {
-            let to = self.pick(rule.route_to.as_ref(), pkt, tables)?;
-            let reply_to = self.pick(rule.reply_to.as_ref(), pkt, tables)?;
-            if let Some(entry) = tables.state.entries.last_mut() {
-                entry.to = [to.clone(), reply_to];
-            }
-            return Ok(to);
-        }
-        self.pick(rule.route_to.as_ref(), pkt, tables)
-    }
-
     /// The interface `route` names, or its destination list picks (a destination with
     /// no interface leaves by the packet's own, as `ipf_dstlist_select_node` has it).
-    fn pick(
+    pub(super) fn pick(
         &self,
         route: Option<&model::ipf::filter::RouteTo>,
         pkt: &super::Pkt<'_>,
