@@ -1,8 +1,6 @@
-//! Destination lists (`pool ipf/dstlist` in `ippool.conf`) and the `to` of a rule that
-//! passes a packet coming in: `ipf_check` hands the packet to `ipf_fastroute`
-//! (`ip_fil.c`), which sends it out of the rule's interface, or of the one its
-//! destination list picks (`ipf_dstlist_select_node` in `ip_dstlist.c`), and ipftest
-//! prints it as it leaves.
+//! Destination lists (`pool ipf/dstlist` in `ippool.conf`): the one a rule's `to` or a
+//! NAT rule's `dst dstlist/NAME` names picks a destination (`ipf_dstlist_select_node`
+//! in `ip_dstlist.c`); `fastroute.rs` sends the packet there.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -280,6 +278,13 @@ mod tests {
             .collect()
     }
 
+    /// `spread` of `policy`, asked for by `role`, cannot answer.
+    fn assert_unknown(policy: DstListPolicy, role: PoolRole) {
+        let mut state = DstListState::default();
+        let picked = lists(policy).select(role, "spread", flow("5.5.5.5", "9.9.9.9"), &mut state);
+        assert!(picked.is_err(), "{picked:?}");
+    }
+
     #[test]
     fn round_robin_starts_at_the_first_and_wraps() {
         let got = picks(&lists(DstListPolicy::RoundRobin), 4);
@@ -288,15 +293,7 @@ mod tests {
 
     #[test]
     fn random_policy_is_unknown() {
-        let mut state = DstListState::default();
-        assert!(lists(DstListPolicy::Random)
-            .select(
-                PoolRole::Ipf,
-                "spread",
-                flow("5.5.5.5", "9.9.9.9"),
-                &mut state
-            )
-            .is_err());
+        assert_unknown(DstListPolicy::Random, PoolRole::Ipf);
     }
 
     #[test]
@@ -308,28 +305,12 @@ mod tests {
 
     #[test]
     fn a_list_serves_only_its_role() {
-        let mut state = DstListState::default();
-        assert!(lists(DstListPolicy::RoundRobin)
-            .select(
-                PoolRole::Nat,
-                "spread",
-                flow("5.5.5.5", "9.9.9.9"),
-                &mut state
-            )
-            .is_err());
+        assert_unknown(DstListPolicy::RoundRobin, PoolRole::Nat);
     }
 
     #[test]
     fn a_hashed_list_without_its_seed_is_unknown() {
-        let mut state = DstListState::default();
-        assert!(lists(DstListPolicy::Hashed)
-            .select(
-                PoolRole::Ipf,
-                "spread",
-                flow("5.5.5.5", "9.9.9.9"),
-                &mut state
-            )
-            .is_err());
+        assert_unknown(DstListPolicy::Hashed, PoolRole::Ipf);
     }
 
     /// The seed 0 and the picks of the regression suite's p10 and p12

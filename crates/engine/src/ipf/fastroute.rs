@@ -31,6 +31,19 @@ impl super::Ipf {
         if !super::fr::is_pass(pass) || rule.fastroute {
             return;
         }
+        if pkt.out && !self.nat.rules.is_empty() {
+            // `ipf_nat_checkout` took the rule's `fr_tifs` pointer as the interface: for a
+            // destination list that is the list, not an interface. Not modelled.
+            let listed = [&rule.route_to, &rule.reply_to]
+                .iter()
+                .any(|r| r.as_ref().is_some_and(|r| r.dstlist));
+            if listed {
+                check.undetermined = check.undetermined.take().or(Some(unmodelled(
+                    "NAT of a packet going out whose rule's `to` is a destination list",
+                )));
+                return;
+            }
+        }
         let destination = match self.destination(index, pkt, check, tables) {
             Ok(Some(interface)) => interface,
             Ok(None) => return,
@@ -154,5 +167,35 @@ impl super::Ipf {
             .as_ref()
             .filter(|r| !r.dstlist && r.interface != "-")
             .map(|r| r.interface.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use model::packet::TcpFlags;
+
+    use super::super::tests::{tcp, with_nat};
+    use super::super::IpfState;
+    use crate::bsd::{Direction, FilterPass, PassVerdict};
+
+    /// As the regression suite's ni21: the packet going out by em0 is translated as if
+    /// on its rule's `to` interface em1 (the map's second), and the reply coming in by
+    /// em0 (the map's first) finds the session.
+    #[test]
+    fn a_packet_going_out_is_translated_on_its_to_interface_and_the_reply_returns() {
+        let f = with_nat(
+            "pass out on em0 to em1:192.0.2.1 from 10.0.0.5 to any\n",
+            "map em0,em1 10.0.0.5/32 -> 203.0.113.1/32\n",
+        );
+        let mut state = IpfState::default();
+        let syn = tcp("10.0.0.5", 40000, "198.51.100.7", 443, TcpFlags::SYN);
+        let out = f.pass(&syn, Direction::Out, "em0", &mut state);
+        assert_eq!(out.verdict, PassVerdict::Pass);
+        assert_eq!(out.packet.src, "203.0.113.1".parse::<IpAddr>().unwrap());
+        let reply = tcp("198.51.100.7", 443, "203.0.113.1", 40000, TcpFlags(0x12));
+        let back = f.pass(&reply, Direction::In, "em0", &mut state);
+        assert_eq!(back.packet.dst, "10.0.0.5".parse::<IpAddr>().unwrap());
     }
 }
