@@ -26,15 +26,10 @@ use std::path::{Path, PathBuf};
 const MIN_PASSING: usize = 103;
 
 /// Why each test that does not pass fails (for the README).
+#[rustfmt::skip] // One row a line: helpers edit their own rows.
 pub const KNOWN_FAILURES: &[(&str, &str)] = &[
-    (
-        "ni5",
-        "the ftp proxy (`ip_ftp_pxy.c`: PORT/PASV rewriting, its debug lines) is Undetermined",
-    ),
-    (
-        "ni6",
-        "the rpcbind proxies (`rpcbu`, `rpcbt`) are Undetermined",
-    ),
+    ("ni5", "the ftp proxy (`ip_ftp_pxy.c`: PORT/PASV rewriting, its debug lines) is Undetermined"),
+    ("ni6", "the rpcbind proxies (`rpcbu`, `rpcbt`) are Undetermined"),
 ];
 
 /// The suite's directory, or `None` (with a visible message) when the corpus is absent.
