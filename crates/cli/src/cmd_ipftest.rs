@@ -207,6 +207,7 @@ pub fn run<W: Write>(args: &IpftestArgs, out: &mut W) -> Result<Conclusion, Erro
     let mut tables = IpfState::default();
     // ipftest's `ipf_random` is a fixed sequence (`ip_fil.c`, userland): emulated here only.
     tables.nat.ipftest_random = Some(IpftestRandom::default());
+    ipf.seed_dstlists_for_ipftest(&mut tables);
     let print = PrintOptions {
         brief: args.brief > 0,
         nat: nat.is_some(),

@@ -1,10 +1,11 @@
-//! Destination lists (`pool ipf/dstlist` in `ippool.conf`) and the `to` of a rule that
-//! passes a packet coming in: `ipf_check` hands the packet to `ipf_fastroute`
-//! (`ip_fil.c`), which sends it out of the rule's interface, or of the one its
-//! destination list picks (`ipf_dstlist_select_node` in `ip_dstlist.c`), and ipftest
-//! prints it as it leaves.
+//! Destination lists (`pool ipf/dstlist` in `ippool.conf`): the one a rule's `to` or a
+//! NAT rule's `dst dstlist/NAME` names picks a destination (`ipf_dstlist_select_node`
+//! in `ip_dstlist.c`); `fastroute.rs` sends the packet there.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+
+use md5::{Digest, Md5};
 
 use model::expr::{Undecidable, Unmodelled};
 use model::ipf::pool::{Destination, DstListPolicy, PoolDef, PoolRole};
@@ -25,11 +26,13 @@ struct List {
 }
 
 /// What the lists remember between packets: the last destination each picked
-/// (`ipld_selected`) and each destination's count of picks (`ipfd_states`).
+/// (`ipld_selected`), each destination's count of picks (`ipfd_states`) and each
+/// list's hash seed (`ipld_seed`), known only where `ipf_random` is (ipftest's).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DstListState {
     selected: HashMap<String, usize>,
     picks: HashMap<(String, usize), u32>,
+    seeds: HashMap<String, u32>,
 }
 
 /// A packet `ipf_fastroute` sent out.
@@ -41,7 +44,7 @@ pub struct Forwarded {
     pub bytes: Vec<u8>,
 }
 
-fn unmodelled(name: &str) -> Undecidable {
+pub(super) fn unmodelled(name: &str) -> Undecidable {
     Undecidable::Unsupported(Unmodelled {
         name: name.to_string(),
         needs_conntrack: false,
@@ -71,17 +74,19 @@ impl DstLists {
     }
 
     /// `ipf_dstlist_select`: the destination list `name` of `role` (`ipf` for `to`,
-    /// `nat` for NAT rules; `all` serves both) picks for a packet of the family `v6`;
-    /// `Ok(None)` when the list is empty or its pick is of the other family.
+    /// `nat` for NAT rules; `all` serves both) picks for a packet from `packet.0` to
+    /// `packet.1`; `Ok(None)` when the list is empty or its pick is of the other family.
     /// Round-robin takes the one after the last pick; weighted connection the next
-    /// with the fewest picks. The random and hashed policies are Unknown.
+    /// with the fewest picks; the hashed policies hash the list's seed and the packet's
+    /// addresses (Unknown without the seed). The random policy is Unknown.
     pub fn select(
         &self,
         role: PoolRole,
         name: &str,
-        v6: bool,
+        packet: (IpAddr, IpAddr),
         state: &mut DstListState,
     ) -> Result<Option<Destination>, Undecidable> {
+        let v6 = packet.0.is_ipv6();
         let list = self
             .lists
             .iter()
@@ -121,6 +126,16 @@ impl DstLists {
                     chosen
                 }
             },
+            Some(
+                policy @ (DstListPolicy::Hashed | DstListPolicy::SrcHash | DstListPolicy::DstHash),
+            ) => {
+                let seed = state
+                    .seeds
+                    .get(name)
+                    .copied()
+                    .ok_or_else(|| unmodelled(&format!("dstlist/{name}'s seed")))?;
+                hashed_pick(policy, seed, packet, count)
+            }
             _ => return Err(unmodelled(&format!("dstlist/{name}'s policy"))),
         };
         let destination = &list.destinations[picked];
@@ -134,113 +149,57 @@ impl DstLists {
     }
 }
 
-impl super::Ipf {
-    /// `ipf_fastroute` for a packet coming in that a rule with a `to` passed, or a
-    /// state entry such a rule made: where it leaves. A rule without `keep state` picks
-    /// from its destination list now; one with it picked when its entry was made
-    /// (`ipf_state_add`), and the entry's packets go where it says (`is_tifs`). On the
-    /// way out the packet is checked against the state table on its new interface
-    /// (`ipf_state_check`); NAT and accounting there are not modelled, so with NAT or
-    /// accounting rules loaded the answer is Unknown.
-    pub(super) fn fastroute(
-        &self,
-        pkt: &super::Pkt<'_>,
-        pass: u32,
-        check: &mut super::Check,
-        tables: &mut super::IpfState,
-    ) {
-        let index = match check.decided {
-            super::Decided::Rule { index, .. } => index,
-            super::Decided::State {
-                created_by: Some(index),
-            } => index,
-            _ => return,
-        };
-        let rule = &self.lists.rules[index];
-        if !super::fr::is_pass(pass) || rule.fastroute {
-            return;
-        }
-        if pkt.out {
-            // `ipf_check` sends a packet going out to `ipf_fastroute` too when its rule
-            // (or state entry) names a `to`: not modelled, so Unknown.
-            if rule.route_to.is_some() || rule.reply_to.is_some() {
-                check.undetermined = check
-                    .undetermined
-                    .take()
-                    .or(Some(unmodelled("the `to` of a packet going out")));
+/// The hashed policies of `ipf_dstlist_select` (`ip_dstlist.c`): MD5 over the seed
+/// (`ipld_seed`, host order) and the packet's source and/or destination as
+/// `i6addr_t` (16 bytes, an IPv4 address in the first four, the rest zero); the
+/// digest's first word in network order, modulo the count, indexes the list.
+fn hashed_pick(
+    policy: DstListPolicy,
+    seed: u32,
+    (src, dst): (IpAddr, IpAddr),
+    count: usize,
+) -> usize {
+    let as_i6addr = |addr: IpAddr| -> [u8; 16] {
+        match addr {
+            IpAddr::V4(a) => {
+                let mut bytes = [0u8; 16];
+                bytes[..4].copy_from_slice(&a.octets());
+                bytes
             }
-            return;
+            IpAddr::V6(a) => a.octets(),
         }
-        let destination = match self.destination(index, pkt, check, tables) {
-            Ok(Some(interface)) => interface,
-            Ok(None) => return,
-            Err(u) => {
-                check.undetermined = check.undetermined.take().or(Some(u));
-                return;
-            }
-        };
-        let accounting = self
-            .lists
-            .rules
-            .iter()
-            .any(|r| r.action == model::ipf::filter::Action::Count);
-        let icmp = pkt.fin.p == 1 || pkt.fin.p == 58;
-        if !self.nat.rules.is_empty() || accounting || (icmp && !tables.state.entries.is_empty()) {
-            check.undetermined = check.undetermined.take().or(Some(unmodelled(
-                "the checks of a packet a `to` rule sends out",
-            )));
-            return;
-        }
-        if self.flags[index] & super::fr::RETMASK == 0 {
-            let mut fin = pkt.fin.clone();
-            fin.flx &= !super::flx::STATE;
-            let hit = tables
-                .state
-                .lookup(&mut fin, &pkt.bytes, true, &destination, &mut |_| false);
-            if let Some(hit) = hit {
-                tables.state.count(hit, &fin, true);
-            }
-        }
-        let mut bytes = pkt.bytes.clone();
-        if pkt.fin.v == 4 && bytes.len() >= 12 {
-            bytes[10] = 0;
-            bytes[11] = 0;
-        }
-        check.forwarded = Some(Forwarded {
-            interface: destination,
-            bytes,
-        });
+    };
+    let mut md5 = Md5::new();
+    md5.update(seed.to_ne_bytes());
+    if policy != DstListPolicy::DstHash {
+        md5.update(as_i6addr(src));
     }
+    if policy != DstListPolicy::SrcHash {
+        md5.update(as_i6addr(dst));
+    }
+    let digest = md5.finalize();
+    let word = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    word as usize % count
+}
 
-    /// The interface the packet leaves by: the state entry's when one passed it (and
-    /// the one it is given when this packet made it), else the rule's `to`.
-    fn destination(
-        &self,
-        index: usize,
-        pkt: &super::Pkt<'_>,
-        check: &super::Check,
-        tables: &mut super::IpfState,
-    ) -> Result<Option<String>, Undecidable> {
-        let rule = &self.lists.rules[index];
-        let by_state = matches!(check.decided, super::Decided::State { .. });
-        if let Some(hit) = pkt.state_hit.filter(|_| by_state) {
-            let entry = &tables.state.entries[hit.index];
-            return Ok(entry.to[usize::from(hit.rev)].clone());
+impl super::Ipf {
+    /// ipftest's destination lists take their seeds from its fixed `ipf_random`
+    /// sequence as they are loaded (`ipf_dstlist_table_add`), before any packet: each
+    /// list draws one, in load order. Outside ipftest the seeds stay unknown.
+    pub fn seed_dstlists_for_ipftest(&self, tables: &mut super::IpfState) {
+        let Some(random) = tables.nat.ipftest_random.as_mut() else {
+            return;
+        };
+        for list in &self.pools.dstlists().lists {
+            let seed = random.draw();
+            tables.dstlists.seeds.insert(list.name.clone(), seed);
+            tables.nat.dstlists.seeds.insert(list.name.clone(), seed);
         }
-        if check.keeps_state {
-            let to = self.pick(rule.route_to.as_ref(), pkt, tables)?;
-            let reply_to = self.pick(rule.reply_to.as_ref(), pkt, tables)?;
-            if let Some(entry) = tables.state.entries.last_mut() {
-                entry.to = [to.clone(), reply_to];
-            }
-            return Ok(to);
-        }
-        self.pick(rule.route_to.as_ref(), pkt, tables)
     }
 
     /// The interface `route` names, or its destination list picks (a destination with
     /// no interface leaves by the packet's own, as `ipf_dstlist_select_node` has it).
-    fn pick(
+    pub(super) fn pick(
         &self,
         route: Option<&model::ipf::filter::RouteTo>,
         pkt: &super::Pkt<'_>,
@@ -253,7 +212,7 @@ impl super::Ipf {
         let picked = self.pools.dstlists().select(
             PoolRole::Ipf,
             &route.interface,
-            pkt.fin.v == 6,
+            (pkt.fin.src, pkt.fin.dst),
             &mut tables.dstlists,
         )?;
         Ok(picked.map(|d| d.interface.unwrap_or_else(|| pkt.interface.to_string())))
@@ -292,12 +251,21 @@ mod tests {
         })
     }
 
+    fn flow(src: &str, dst: &str) -> (IpAddr, IpAddr) {
+        (src.parse().expect("address"), dst.parse().expect("address"))
+    }
+
     fn picks(lists: &DstLists, n: usize) -> Vec<Option<IpAddr>> {
         let mut state = DstListState::default();
         (0..n)
             .map(|_| {
                 lists
-                    .select(PoolRole::Ipf, "spread", false, &mut state)
+                    .select(
+                        PoolRole::Ipf,
+                        "spread",
+                        flow("5.5.5.5", "9.9.9.9"),
+                        &mut state,
+                    )
                     .expect("decidable")
                     .map(|d| d.addr)
             })
@@ -310,6 +278,13 @@ mod tests {
             .collect()
     }
 
+    /// `spread` of `policy`, asked for by `role`, cannot answer.
+    fn assert_unknown(policy: DstListPolicy, role: PoolRole) {
+        let mut state = DstListState::default();
+        let picked = lists(policy).select(role, "spread", flow("5.5.5.5", "9.9.9.9"), &mut state);
+        assert!(picked.is_err(), "{picked:?}");
+    }
+
     #[test]
     fn round_robin_starts_at_the_first_and_wraps() {
         let got = picks(&lists(DstListPolicy::RoundRobin), 4);
@@ -318,10 +293,7 @@ mod tests {
 
     #[test]
     fn random_policy_is_unknown() {
-        let mut state = DstListState::default();
-        assert!(lists(DstListPolicy::Random)
-            .select(PoolRole::Ipf, "spread", false, &mut state)
-            .is_err());
+        assert_unknown(DstListPolicy::Random, PoolRole::Ipf);
     }
 
     #[test]
@@ -333,9 +305,55 @@ mod tests {
 
     #[test]
     fn a_list_serves_only_its_role() {
-        let mut state = DstListState::default();
-        assert!(lists(DstListPolicy::RoundRobin)
-            .select(PoolRole::Nat, "spread", false, &mut state)
-            .is_err());
+        assert_unknown(DstListPolicy::RoundRobin, PoolRole::Nat);
+    }
+
+    #[test]
+    fn a_hashed_list_without_its_seed_is_unknown() {
+        assert_unknown(DstListPolicy::Hashed, PoolRole::Ipf);
+    }
+
+    /// The seed 0 and the picks of the regression suite's p10 and p12
+    /// (`expected/p10`, `expected/p12`: four destinations, seed from the first draw).
+    #[test]
+    fn hashed_picks_follow_md5_of_seed_and_addresses() {
+        let four = |policy| {
+            DstLists::new(&Pools {
+                defs: vec![PoolDef::DstList(DstList {
+                    origin: Origin::default(),
+                    role: PoolRole::Nat,
+                    name: PoolName::Name("servers".into()),
+                    policy: Some(policy),
+                    destinations: ["1.1.1.2", "1.1.1.4", "1.1.1.5", "1.1.1.9"]
+                        .iter()
+                        .map(|a| Destination {
+                            interface: None,
+                            addr: a.parse().expect("address"),
+                        })
+                        .collect(),
+                })],
+            })
+        };
+        let run = |policy, sources: &[&str]| -> Vec<Option<IpAddr>> {
+            let mut state = DstListState::default();
+            state.seeds.insert("servers".into(), 0);
+            sources
+                .iter()
+                .map(|src| {
+                    four(policy)
+                        .select(PoolRole::Nat, "servers", flow(src, "9.9.9.9"), &mut state)
+                        .expect("decidable")
+                        .map(|d| d.addr)
+                })
+                .collect()
+        };
+        let sources = ["5.5.5.5", "5.5.5.7", "5.5.6.7", "5.5.6.8"];
+        let both = run(DstListPolicy::Hashed, &sources);
+        assert_eq!(both, addrs(&["1.1.1.5", "1.1.1.2", "1.1.1.4", "1.1.1.9"]));
+        let by_source = run(DstListPolicy::SrcHash, &sources);
+        assert_eq!(
+            by_source,
+            addrs(&["1.1.1.2", "1.1.1.4", "1.1.1.4", "1.1.1.4"])
+        );
     }
 }

@@ -16,6 +16,7 @@
 //! host path uses.
 
 pub mod dstlist;
+mod fastroute;
 pub mod fin;
 pub mod flags;
 pub mod frag;
@@ -504,8 +505,10 @@ impl Ipf {
         check: &mut Check,
     ) -> bool {
         let outcome = if pkt.out {
+            let interface = self.nat_out_interface(pkt, check);
+            let interface = interface.as_deref().unwrap_or(pkt.interface);
             self.nat
-                .outbound(&pkt.fin, &mut pkt.bytes, pkt.interface, &mut tables.nat)
+                .outbound(&pkt.fin, &mut pkt.bytes, interface, &mut tables.nat)
         } else {
             self.nat
                 .inbound(&pkt.fin, &mut pkt.bytes, pkt.interface, &mut tables.nat)

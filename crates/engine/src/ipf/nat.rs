@@ -117,6 +117,9 @@ pub struct NatState {
     pub interface_addrs: HashMap<String, IpAddr>,
     /// What the `nat` destination lists picked so far (`rewrite … dst dstlist/NAME`).
     pub(crate) dstlists: super::dstlist::DstListState,
+    /// The two interfaces (`in_ifps`) of the rules naming two that made a session:
+    /// `ipf_nat_inlookup` compares the first, `ipf_nat_outlookup` the second.
+    pub(crate) two_sided: HashMap<usize, [String; 2]>,
     /// `rdr`-table rules moved to the end of their list (`round-robin`), in order.
     pub(crate) rdr_moved: Vec<usize>,
     /// The proxies' sessions and the connections they expect.
@@ -267,7 +270,12 @@ impl NatState {
     ) -> Option<(usize, bool)> {
         self.sessions.iter().enumerate().rev().find_map(|(i, s)| {
             let reverse = s.outbound != out;
-            if super::nat_divert::side_proto(s, reverse) != p || s.interface != interface {
+            let side = self
+                .two_sided
+                .get(&s.rule)
+                .map_or(&s.interface, |two| &two[usize::from(out)]);
+            if super::nat_divert::side_proto(s, reverse) != p || (side != "*" && side != interface)
+            {
                 return None;
             }
             // Ports are compared when the session's own packets have them (`nat_flags`).
@@ -505,6 +513,7 @@ impl Nat {
         state: &mut NatState,
     ) -> NatOutcome {
         let outcome = self.check_rules(fin, bytes, interface, state, false);
+        self.note_two_sided(&outcome, state);
         self.clamp_mss(&outcome, fin, bytes);
         outcome
     }
@@ -518,8 +527,20 @@ impl Nat {
         state: &mut NatState,
     ) -> NatOutcome {
         let outcome = self.check_rules(fin, bytes, interface, state, true);
+        self.note_two_sided(&outcome, state);
         self.clamp_mss(&outcome, fin, bytes);
         outcome
+    }
+
+    /// A new session of a rule naming two interfaces takes both (`ipf_nat_add`:
+    /// `nat_ifps` from `in_ifps`).
+    fn note_two_sided(&self, outcome: &NatOutcome, state: &mut NatState) {
+        if let NatOutcome::Translated(t) = outcome {
+            if let [first, second] = &self.rules[t.rule].interfaces[..] {
+                let sides = [first.clone(), second.clone()];
+                state.two_sided.insert(t.rule, sides);
+            }
+        }
     }
 
     /// `ipf_nat_proto`: a translated TCP SYN's MSS is clamped by its rule's `mssclamp`.

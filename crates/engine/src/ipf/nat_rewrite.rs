@@ -132,11 +132,11 @@ impl Side {
         old: IpAddr,
         nextip: u128,
         interface: Option<&IpAddr>,
-        lists: (&DstLists, &mut DstListState),
+        lists: (&DstLists, &mut DstListState, (IpAddr, IpAddr)),
     ) -> Result<IpAddr, NatOutcome> {
         if let Some(name) = &self.list {
-            let (lists, picks) = lists;
-            return match lists.select(PoolRole::Nat, name, old.is_ipv6(), picks) {
+            let (lists, picks, packet) = lists;
+            return match lists.select(PoolRole::Nat, name, packet, picks) {
                 Ok(Some(d)) => Ok(d.addr),
                 Ok(None) => Err(unknown("an empty destination list")),
                 Err(u) => Err(NatOutcome::Undetermined(u)),
@@ -207,7 +207,12 @@ pub(super) fn new_rewrite(
         if !src_search && cur.spnext == 0 && !dst_search && cur.dpnext == 0 && l > 0 {
             return Ok(None);
         }
-        nsrc = s.next(nsrc, cur.snip, own.as_ref(), (lists, &mut state.dstlists))?;
+        nsrc = s.next(
+            nsrc,
+            cur.snip,
+            own.as_ref(),
+            (lists, &mut state.dstlists, (fin.src, fin.dst)),
+        )?;
         let cur = state.cursor(index);
         if s.searched() {
             if cur.step == 0 {
@@ -229,7 +234,12 @@ pub(super) fn new_rewrite(
         }
         cur.step &= 3;
         let dnext = cur.dnext;
-        ndst = d.next(ndst, dnext, own.as_ref(), (lists, &mut state.dstlists))?;
+        ndst = d.next(
+            ndst,
+            dnext,
+            own.as_ref(),
+            (lists, &mut state.dstlists, (fin.src, fin.dst)),
+        )?;
         let cur = state.cursor(index);
         if d.searched() {
             if cur.step == 2 && !changed && taken {
