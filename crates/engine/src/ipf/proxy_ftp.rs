@@ -102,7 +102,8 @@ fn process(fin: &Fin, bytes: &[u8], ftp: &mut Ftp, rv: usize) -> Result<(), NatO
 enum Validity {
     /// `FTPXY_JUNK_OK`: a whole line; the client's command or the server's reply code.
     Line(Command),
-    /// Return value 2: fewer than five bytes, waited for.
+    /// Fewer than five bytes, waited for: the same return value as `NoEol` (2), with
+    /// its own debug line.
     Short,
     /// `FTPXY_JUNK_BAD`: not a command or reply; the side is given up on.
     Bad,
@@ -120,7 +121,7 @@ enum Command {
     /// The client's `EPSV` (`FTPXY_C_EPSV`).
     Epsv,
     /// Any other client command (`ftps_cmd` 0).
-    OtherCommand,
+    Other,
     /// The server's reply code.
     Reply(u16),
     /// A server line starting with a space (a multi-line reply's inner line).
@@ -164,7 +165,7 @@ fn client_valid(data: &[u8]) -> Validity {
     Validity::Line(match cmd.as_slice() {
         b"PASV" => Command::Pasv,
         b"EPSV" => Command::Epsv,
-        _ => Command::OtherCommand,
+        _ => Command::Other,
     })
 }
 
@@ -248,12 +249,9 @@ mod tests {
         assert_eq!(valid(0, b"epsv\r\n"), Validity::Line(Command::Epsv));
         assert_eq!(
             valid(0, b"PORT 1,2,3,4,5,6\r\n"),
-            Validity::Line(Command::OtherCommand)
+            Validity::Line(Command::Other)
         );
-        assert_eq!(
-            valid(0, b"CWD /\r\n"),
-            Validity::Line(Command::OtherCommand)
-        );
+        assert_eq!(valid(0, b"CWD /\r\n"), Validity::Line(Command::Other));
         assert_eq!(valid(0, b"USER anonymous"), Validity::NoEol);
         assert_eq!(valid(0, b"US\r\n"), Validity::Short);
         assert_eq!(valid(0, b"1USER x\r\n"), Validity::Bad);
