@@ -71,7 +71,11 @@ fn process(fin: &Fin, bytes: &[u8], ftp: &mut Ftp, rv: usize) -> Result<(), NatO
         return Ok(());
     }
     if mlen > 0 {
-        return Err(unknown("ftp proxy: a control segment's data"));
+        let data = bytes.get(tcp + tcpsz as usize..).ok_or_else(lost)?;
+        return Err(unknown(&format!(
+            "ftp proxy: a control segment's data ({:?})",
+            valid(rv, data)
+        )));
     }
     // The first acknowledgement seen, or one of the other side's second sequence
     // number, becomes its first.
@@ -90,6 +94,104 @@ fn process(fin: &Fin, bytes: &[u8], ftp: &mut Ftp, rv: usize) -> Result<(), NatO
         ftp.seq[rv][1] = thseq.wrapping_add(1);
     }
     Ok(())
+}
+
+/// What `ipf_p_ftp_valid` makes of a side's data: its `FTPXY_JUNK_*` verdict and,
+/// for a whole line, the command (`ftps_cmd`) the rest of the proxy acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Validity {
+    /// `FTPXY_JUNK_OK`: a whole line; the client's command or the server's reply code.
+    Line(Command),
+    /// Fewer than five bytes, waited for: the same return value as `NoEol` (2), with
+    /// its own debug line.
+    Short,
+    /// `FTPXY_JUNK_BAD`: not a command or reply; the side is given up on.
+    Bad,
+    /// `FTPXY_JUNK_EOL`: a valid start without a CRLF in this data.
+    NoEol,
+    /// `FTPXY_JUNK_CONT`: a multi-line reply (`123-`) goes on.
+    Continued,
+}
+
+/// `ftps_cmd` after a whole line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    /// The client's `PASV` (`FTPXY_C_PASV`).
+    Pasv,
+    /// The client's `EPSV` (`FTPXY_C_EPSV`).
+    Epsv,
+    /// Any other client command (`ftps_cmd` 0).
+    Other,
+    /// The server's reply code.
+    Reply(u16),
+    /// A server line starting with a space (a multi-line reply's inner line).
+    ReplyText,
+}
+
+/// `ipf_p_ftp_valid`: side 0 is the client, 1 the server. Only the data is read: the
+/// side's earlier verdict (`ftps_junk`: after `Bad` every line is `Bad`; after
+/// `Continued` a bad or space-led server line is `Continued`) is the caller's to apply.
+fn valid(side: usize, data: &[u8]) -> Validity {
+    if data.len() < 5 {
+        return Validity::Short;
+    }
+    if side == 0 {
+        client_valid(data)
+    } else {
+        server_valid(data)
+    }
+}
+
+/// The first CRLF at or after byte `from` ends the line (the search of both `_valid`s).
+fn ends_line(data: &[u8], from: usize) -> bool {
+    data.get(from.saturating_sub(1)..)
+        .is_some_and(|rest| rest.windows(2).any(|w| w == b"\r\n"))
+}
+
+/// `ipf_p_ftp_client_valid`: three or four letters, then a space or CR, then a line end.
+fn client_valid(data: &[u8]) -> Validity {
+    let letters = data
+        .iter()
+        .take(4)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    if letters < 3 || !matches!(data[letters], b' ' | b'\r') {
+        return Validity::Bad;
+    }
+    if !ends_line(data, letters + 1) {
+        return Validity::NoEol;
+    }
+    let cmd = data[..letters].to_ascii_uppercase();
+    Validity::Line(match cmd.as_slice() {
+        b"PASV" => Command::Pasv,
+        b"EPSV" => Command::Epsv,
+        _ => Command::Other,
+    })
+}
+
+/// `ipf_p_ftp_server_valid`: three digits then a space (a `-` continues the reply), or
+/// a line starting with a space, then a line end.
+fn server_valid(data: &[u8]) -> Validity {
+    if data[0] == b' ' {
+        return if ends_line(data, 1) {
+            Validity::Line(Command::ReplyText)
+        } else {
+            Validity::NoEol
+        };
+    }
+    if !data[..3].iter().all(u8::is_ascii_digit) {
+        return Validity::Bad;
+    }
+    match data[3] {
+        b'-' => Validity::Continued,
+        b' ' if ends_line(data, 4) => Validity::Line(Command::Reply(
+            data[..3]
+                .iter()
+                .fold(0, |n, d| n * 10 + u16::from(d - b'0')),
+        )),
+        b' ' => Validity::NoEol,
+        _ => Validity::Bad,
+    }
 }
 
 #[cfg(test)]
@@ -139,5 +241,36 @@ mod tests {
         let mut ftp = fresh();
         let (fin, b) = segment(0x18, 101, 501, b"USER anonymous\r\n");
         assert!(process(&fin, &b, &mut ftp, 0).is_err());
+    }
+
+    #[test]
+    fn client_lines_are_read_as_ipf_p_ftp_client_valid_reads_them() {
+        assert_eq!(valid(0, b"PASV\r\n"), Validity::Line(Command::Pasv));
+        assert_eq!(valid(0, b"epsv\r\n"), Validity::Line(Command::Epsv));
+        assert_eq!(
+            valid(0, b"PORT 1,2,3,4,5,6\r\n"),
+            Validity::Line(Command::Other)
+        );
+        assert_eq!(valid(0, b"CWD /\r\n"), Validity::Line(Command::Other));
+        assert_eq!(valid(0, b"USER anonymous"), Validity::NoEol);
+        assert_eq!(valid(0, b"US\r\n"), Validity::Short);
+        assert_eq!(valid(0, b"1USER x\r\n"), Validity::Bad);
+        assert_eq!(valid(0, b"USERS x\r\n"), Validity::Bad);
+    }
+
+    #[test]
+    fn server_lines_are_read_as_ipf_p_ftp_server_valid_reads_them() {
+        assert_eq!(
+            valid(1, b"227 Entering Passive Mode (1,2,3,4,5,6)\r\n"),
+            Validity::Line(Command::Reply(227))
+        );
+        assert_eq!(valid(1, b"220-welcome\r\n"), Validity::Continued);
+        assert_eq!(
+            valid(1, b" more text\r\n"),
+            Validity::Line(Command::ReplyText)
+        );
+        assert_eq!(valid(1, b"220 ready"), Validity::NoEol);
+        assert_eq!(valid(1, b"22x ready\r\n"), Validity::Bad);
+        assert_eq!(valid(1, b"2200 ready\r\n"), Validity::Bad);
     }
 }
