@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
         engine::ipf::Tuning::default(),
     );
     let mut tables = engine::ipf::IpfState::default();
-    for format in [frontends::ipftest::Format::Text, frontends::ipftest::Format::Hex] {
+    for format in [
+        frontends::ipftest::Format::Text,
+        frontends::ipftest::Format::Hex,
+    ] {
         for packet in frontends::ipftest::parse("fuzz", text, format).packets {
             let _ = ipf.check(&packet.bytes, packet.out, "fuzz0", 0, &mut tables);
         }
